@@ -1,0 +1,60 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+// Jamey: a plugin-hosting microkernel. See README.md and the C ABI in
+// Sources/CJameyABI/include/jamey/plugin.h.
+let package = Package(
+    name: "jamey",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "jamey", targets: ["jamey"]),
+        .library(name: "JameyKernel", targets: ["JameyKernel"]),
+        .library(name: "JameyPluginKit", targets: ["JameyPluginKit"]),
+        .library(name: "JameyTestKit", targets: ["JameyTestKit"]),
+        // Plugins: each one a dynamic library loaded with dlopen.
+        .library(name: "HelloSwift", type: .dynamic, targets: ["HelloSwift"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .target(name: "CJameyABI"),
+        .target(
+            name: "JameyKernel",
+            dependencies: [
+                "CJameyABI",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .target(
+            name: "JameyPluginKit",
+            dependencies: [
+                "CJameyABI",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        .target(name: "JameyTestKit", dependencies: ["JameyKernel"]),
+        .executableTarget(
+            name: "jamey",
+            dependencies: [
+                "JameyKernel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(name: "HelloSwift", dependencies: ["JameyPluginKit"], path: "Plugins/HelloSwift"),
+        .testTarget(name: "JameyKernelTests", dependencies: ["JameyKernel", "JameyTestKit"]),
+        .testTarget(name: "JameyPluginKitTests", dependencies: ["JameyPluginKit", "JameyTestKit"]),
+        .testTarget(name: "HelloTests", dependencies: ["JameyTestKit"]),
+        .testTarget(name: "JameyCLITests", dependencies: ["JameyTestKit"]),
+    ]
+)

@@ -1,0 +1,541 @@
+/*
+ * jamey/plugin.h — the Jamey plugin ABI, version 1.
+ *
+ * This header is the only contract between the Jamey kernel and its plugins. It is
+ * self-contained: a C compiler and this file are enough to write, build and load a plugin.
+ *
+ *     cc -std=c11 -shared -fPIC -I<dir holding jamey/> -o libMyPlugin.so my_plugin.c
+ *
+ * ---------------------------------------------------------------------------------------------
+ * Naming
+ *   jamey_*_t / jamey_* structs   types that cross the boundary
+ *   jamey_plugin_*_fn             hooks the PLUGIN implements and the kernel calls
+ *   jamey_host_api.<field>        functions the HOST (kernel) implements and plugins call
+ *   JAMEY_*                       constants
+ *
+ * Compatibility rules (see "ABI compatibility policy" in README.md)
+ *   - Every struct that crosses starts with `uint32_t struct_size`, set by whoever fills it in
+ *     (sizeof the struct as that side was compiled). A reader never touches a field that lies
+ *     beyond `struct_size`.
+ *   - Structs and function tables are append-only. New fields go at the end, marked "since 1.N";
+ *     nothing is reordered, retyped or removed within a major version. A changed behaviour gets a
+ *     new name (`foo_v2`).
+ *   - The kernel loads a plugin built for the same JAMEY_ABI_MAJOR and a JAMEY_ABI_MINOR no newer
+ *     than its own. A plugin that wants a host function added in 1.N checks
+ *     `jamey_registration.host_abi_minor >= N` (or JAMEY_HOST_HAS(api, field)) before calling it.
+ *
+ * Threading, in one paragraph (each function repeats what applies to it)
+ *   Lifecycle hooks (init, start, stop, deinit, snapshot, restore) are called one at a time, on a
+ *   kernel thread, never concurrently with another lifecycle hook of the same plugin. `health`
+ *   may be called from any thread at any time between init and deinit. Bus handlers run on the
+ *   bus's worker threads: one subscription's handler is never run concurrently with itself, and
+ *   sees messages from one publisher in the order they were published; different subscriptions
+ *   run in parallel. Every host function is thread-safe and may be called from any thread,
+ *   including from inside a bus handler, unless its documentation says otherwise.
+ *
+ * Documentation template for every function
+ *   Caller     who calls it
+ *   Thread     on which thread, may it block, may it re-enter the host
+ *   Params     each parameter
+ *   Returns    every return code
+ *   Ownership  who owns each pointer and for how long
+ * ---------------------------------------------------------------------------------------------
+ */
+#ifndef JAMEY_PLUGIN_H
+#define JAMEY_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** ABI major version. A plugin built for another major is refused. */
+#define JAMEY_ABI_MAJOR 1
+/** ABI minor version. The kernel refuses plugins built for a newer minor than its own. */
+#define JAMEY_ABI_MINOR 0
+
+/** The one symbol a plugin exports. */
+#define JAMEY_PLUGIN_ENTRY_SYMBOL "jamey_plugin_register"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define JAMEY_EXPORT __attribute__((visibility("default")))
+#else
+#define JAMEY_EXPORT
+#endif
+
+/** True when the host table `api` is large enough to contain `field` (for functions added in a
+ *  later minor). */
+#define JAMEY_HOST_HAS(api, field) \
+    ((api) != NULL && (api)->struct_size >= offsetof(jamey_host_api, field) + sizeof((api)->field) \
+     && (api)->field != NULL)
+
+/* ============================================================================================
+ * Return codes. Every function returning `int32_t` returns one of these. Negative is failure.
+ * New codes may be added in later minors; treat an unknown negative code as a failure.
+ * ============================================================================================ */
+#define JAMEY_OK 0                   /**< Success. */
+#define JAMEY_E_INVALID (-1)         /**< An argument was NULL, empty, malformed or out of range. */
+#define JAMEY_E_NOT_FOUND (-2)       /**< The named thing (service, subscription, key) does not exist. */
+#define JAMEY_E_TIMEOUT (-3)         /**< A request got no reply within its timeout. */
+#define JAMEY_E_EXISTS (-4)          /**< The name is already taken (service already registered). */
+#define JAMEY_E_NOMEM (-5)           /**< Allocation failed. */
+#define JAMEY_E_STATE (-6)           /**< Not allowed in the current lifecycle state. */
+#define JAMEY_E_VERSION (-7)         /**< Found, but no version satisfies the requested range. */
+#define JAMEY_E_FULL (-8)            /**< A bounded queue was full; the message was dropped. */
+#define JAMEY_E_NO_RESPONDERS (-9)   /**< A request matched no subscriber. */
+#define JAMEY_E_PLUGIN (-10)         /**< A plugin hook failed; its message says why. */
+#define JAMEY_E_UNSUPPORTED (-11)    /**< The operation is not supported by this host/plugin. */
+#define JAMEY_E_SHUTDOWN (-12)       /**< The kernel is shutting down. */
+#define JAMEY_E_TYPE (-13)           /**< A config key exists but has another type. */
+
+/* ============================================================================================
+ * Basic types
+ * ============================================================================================ */
+
+/** Opaque per-plugin host context. The kernel gives one to each plugin in `init`; the plugin
+ *  passes it back to every host function so the kernel knows who is calling (for metric labels,
+ *  the data directory, ownership of subscriptions and services). Valid from `init` until
+ *  `deinit` returns. */
+typedef struct jamey_host jamey_host;
+
+/** Log levels, in increasing severity. */
+typedef enum jamey_log_level {
+    JAMEY_LOG_TRACE = 0,
+    JAMEY_LOG_DEBUG = 1,
+    JAMEY_LOG_INFO = 2,
+    JAMEY_LOG_NOTICE = 3,
+    JAMEY_LOG_WARNING = 4,
+    JAMEY_LOG_ERROR = 5,
+    JAMEY_LOG_CRITICAL = 6
+} jamey_log_level;
+
+/** Health of a plugin as reported by its `health` hook. */
+typedef enum jamey_health_status {
+    JAMEY_HEALTH_OK = 0,        /**< Working normally. */
+    JAMEY_HEALTH_DEGRADED = 1,  /**< Working, with reduced function (e.g. reconnecting). */
+    JAMEY_HEALTH_UNHEALTHY = 2  /**< Not working. */
+} jamey_health_status;
+
+/** A key/value pair (message header or metric label). Both strings NUL-terminated UTF-8. */
+typedef struct jamey_kv {
+    const char *key;
+    const char *value;
+} jamey_kv;
+
+/* ============================================================================================
+ * Bus messages
+ * ============================================================================================ */
+
+/** A bus message.
+ *
+ *  Topics are dotted (`sensors.kitchen.temp`). Subscription patterns may use `*` for exactly one
+ *  segment and `>` as the last segment for "one or more remaining segments".
+ *
+ *  Ownership: when a plugin passes a message to the host (publish, request, reply) the host copies
+ *  everything it needs before returning; the plugin keeps ownership of every pointer. When the
+ *  host passes a message to a handler, every pointer in it is owned by the host and valid only
+ *  until the handler returns: copy what you keep. */
+typedef struct jamey_message {
+    uint32_t struct_size;        /**< sizeof(jamey_message) as the filler compiled it. */
+    uint32_t flags;              /**< Reserved, 0. */
+    const char *topic;           /**< NUL-terminated topic; no wildcards when publishing. */
+    const void *payload;         /**< Payload bytes; may be NULL when payload_len is 0. */
+    size_t payload_len;          /**< Payload length in bytes. */
+    const char *content_type;    /**< MIME type, NUL-terminated; NULL means "application/octet-stream". */
+    const jamey_kv *headers;     /**< Extra headers; may be NULL when header_count is 0. */
+    size_t header_count;         /**< Number of headers. */
+    /** For a request delivered to a responder: the opaque reply address. NULL for events.
+     *  Ignored on publish. */
+    const char *reply_to;
+    /** For a request delivered to a responder: its correlation id. 0 for events. */
+    uint64_t correlation_id;
+    /** Name of the publishing plugin (or "kernel"), set by the host on delivery; ignored on
+     *  publish. */
+    const char *source;
+} jamey_message;
+
+/** A subscription's message handler.
+ *  Caller     the bus.
+ *  Thread     a bus worker thread. One subscription's handler never runs concurrently with
+ *             itself. It may call any host function, including publish, request (async) and
+ *             reply. It may block, but blocking delays only this subscription's queue; a
+ *             blocking `request_sync` from a handler to a topic served by the same subscription
+ *             cannot be answered and ends in JAMEY_E_TIMEOUT.
+ *  Params     user_data  the pointer given to `subscribe`.
+ *             message    the message; valid until the handler returns.
+ *  Returns    JAMEY_OK, or a negative code: the kernel counts it in
+ *             jamey_bus_handler_errors_total{plugin=...} and logs it at debug level; the message
+ *             is not redelivered.
+ *  Ownership  everything reachable from `message` belongs to the host. */
+typedef int32_t (*jamey_message_handler_fn)(void *user_data, const jamey_message *message);
+
+/** Completion of an asynchronous request.
+ *  Caller     the bus, exactly once per successful `request` call.
+ *  Thread     a bus worker thread or the bus timer thread. It may call any host function.
+ *  Params     user_data  the pointer given to `request`.
+ *             status     JAMEY_OK (reply is set), JAMEY_E_TIMEOUT, JAMEY_E_NO_RESPONDERS,
+ *                        JAMEY_E_FULL (responder queue full) or JAMEY_E_SHUTDOWN (reply NULL).
+ *             reply      the reply, valid until the callback returns; NULL on failure. */
+typedef void (*jamey_reply_fn)(void *user_data, int32_t status, const jamey_message *reply);
+
+/** Subscription options. Pass NULL to `subscribe` for the defaults. */
+typedef struct jamey_subscribe_options {
+    uint32_t struct_size;
+    /** Maximum queued messages for this subscription; 0 means the kernel default (bus.queue_capacity). */
+    uint32_t queue_capacity;
+    /** Overflow policy: JAMEY_OVERFLOW_DROP_NEWEST (default) or JAMEY_OVERFLOW_DROP_OLDEST. */
+    uint32_t overflow_policy;
+    uint32_t reserved;
+} jamey_subscribe_options;
+
+/** The arriving message is dropped and counted; the publisher's call still returns JAMEY_OK when
+ *  at least one subscriber accepted it. Requests to a full responder fail with JAMEY_E_FULL. */
+#define JAMEY_OVERFLOW_DROP_NEWEST 0u
+/** The oldest queued message is dropped and counted to make room for the new one. */
+#define JAMEY_OVERFLOW_DROP_OLDEST 1u
+
+/** Sink for host-produced text (metrics exposition, JSON). Called synchronously, possibly several
+ *  times, before the host function that was given it returns. `data` is valid during the call. */
+typedef void (*jamey_text_sink_fn)(void *user_data, const char *data, size_t len);
+
+/* ============================================================================================
+ * Metrics
+ * ============================================================================================ */
+
+typedef enum jamey_metric_kind {
+    JAMEY_METRIC_COUNTER = 0,   /**< Monotonic; record with JAMEY_METRIC_ADD of a value >= 0. */
+    JAMEY_METRIC_GAUGE = 1,     /**< Record with JAMEY_METRIC_SET or JAMEY_METRIC_ADD (may be negative). */
+    JAMEY_METRIC_HISTOGRAM = 2  /**< Record with JAMEY_METRIC_OBSERVE. */
+} jamey_metric_kind;
+
+typedef enum jamey_metric_op {
+    JAMEY_METRIC_ADD = 0,
+    JAMEY_METRIC_SET = 1,
+    JAMEY_METRIC_OBSERVE = 2
+} jamey_metric_op;
+
+/** Description of a metric a plugin registers. The kernel adds the label `plugin="<name>"`. */
+typedef struct jamey_metric_desc {
+    uint32_t struct_size;
+    uint32_t kind;               /**< a jamey_metric_kind */
+    const char *name;            /**< Prometheus name: [a-zA-Z_:][a-zA-Z0-9_:]* */
+    const char *help;            /**< Help text; may be NULL. */
+    const jamey_kv *labels;      /**< Fixed labels of this series; may be NULL. */
+    size_t label_count;
+    const double *buckets;       /**< Histogram upper bounds, ascending; NULL for the default buckets. */
+    size_t bucket_count;
+} jamey_metric_desc;
+
+/** Handle of a registered metric series. 0 is never a valid handle. */
+typedef uint64_t jamey_metric_id;
+
+/* ============================================================================================
+ * Configuration schema — each plugin declares the schema of its config section
+ * ============================================================================================ */
+
+typedef enum jamey_config_type {
+    JAMEY_CONFIG_STRING = 0,
+    JAMEY_CONFIG_INT = 1,          /**< 64-bit signed integer. */
+    JAMEY_CONFIG_DOUBLE = 2,       /**< Accepts integers too. */
+    JAMEY_CONFIG_BOOL = 3,
+    JAMEY_CONFIG_STRING_LIST = 4,  /**< A list of strings. */
+    JAMEY_CONFIG_OBJECT = 5,       /**< A nested map described by `fields`. */
+    JAMEY_CONFIG_OBJECT_LIST = 6   /**< A list of maps, each described by `fields`. */
+} jamey_config_type;
+
+#define JAMEY_CONFIG_REQUIRED 0x1u  /**< The key must be present (no default). */
+#define JAMEY_CONFIG_SECRET 0x2u    /**< The value is redacted in logs, errors and API output. */
+#define JAMEY_CONFIG_HAS_MIN 0x4u   /**< `min` applies (numbers: value; strings/lists: length). */
+#define JAMEY_CONFIG_HAS_MAX 0x8u   /**< `max` applies (numbers: value; strings/lists: length). */
+
+/** One key of a plugin's config section. */
+typedef struct jamey_config_field {
+    uint32_t struct_size;
+    uint32_t type;                       /**< a jamey_config_type */
+    const char *key;                     /**< [a-z0-9_]+ */
+    uint32_t flags;                      /**< JAMEY_CONFIG_* flags */
+    uint32_t reserved;
+    /** Default, written as YAML/JSON scalar text ("8080", "true", "info", "[a, b]"); NULL for none. */
+    const char *default_value;
+    double min;
+    double max;
+    const char *description;             /**< One line for `jamey config` output; may be NULL. */
+    const char *const *allowed_values;   /**< For strings: NULL-terminated list of allowed values, or NULL. */
+    const struct jamey_config_field *fields;  /**< For OBJECT / OBJECT_LIST: the nested keys. */
+    size_t field_count;
+} jamey_config_field;
+
+/* ============================================================================================
+ * Descriptor: what a plugin is, what it needs, and its hooks
+ * ============================================================================================ */
+
+/** A required or provided capability: a plugin name or a service name, with a version.
+ *  In `requires`, `version` is a range: "*", "1.2.3", ">=1.2.0 <2.0.0", "^1.2", "~1.2.3".
+ *  In `provides`, `version` is an exact semantic version ("1.2.0"). */
+typedef struct jamey_dependency {
+    uint32_t struct_size;
+    uint32_t flags;          /**< Reserved, 0. */
+    const char *name;
+    const char *version;
+} jamey_dependency;
+
+/** init: create the plugin's state from its validated config.
+ *  Caller     the kernel, once, after the config section validated and before `start`.
+ *  Thread     a kernel thread; may block (keep it short: it delays start-up); may call any host
+ *             function (register services and metrics here, subscribe here or in start).
+ *  Params     host         this plugin's host context, valid until `deinit` returns.
+ *             config_json  the plugin's config section as a JSON object, defaults filled in,
+ *                          NUL-terminated; valid during the call only.
+ *             config_len   its length in bytes (without the NUL).
+ *             state_out    set it to the plugin's state; passed back to every other hook.
+ *             err, err_cap on failure write a NUL-terminated one-sentence reason here.
+ *  Returns    JAMEY_OK, or any negative code (the plugin becomes `failed` with `err`). */
+typedef int32_t (*jamey_plugin_init_fn)(jamey_host *host, const char *config_json, size_t config_len,
+                                        void **state_out, char *err, size_t err_cap);
+
+/** start / stop: begin and end work.
+ *  Caller     the kernel: start in dependency order, stop in reverse order.
+ *  Thread     a kernel thread; may block (stop is bounded by the shutdown deadline); may call any
+ *             host function. After `stop` returns the plugin must not publish.
+ *  Params     state  the pointer set by init.  err, err_cap  as for init.
+ *  Returns    JAMEY_OK or a negative code with `err` filled in. */
+typedef int32_t (*jamey_plugin_lifecycle_fn)(void *state, char *err, size_t err_cap);
+
+/** deinit: free the state. Called once, last; the host context is invalid after it returns. */
+typedef void (*jamey_plugin_deinit_fn)(void *state);
+
+/** health: report current health.
+ *  Caller     the kernel (health endpoints, `plugins list`), any thread, between init and deinit,
+ *             possibly concurrently with other hooks. Must not block.
+ *  Params     detail, detail_cap  optional NUL-terminated one-line detail.
+ *  Returns    a jamey_health_status. */
+typedef int32_t (*jamey_plugin_health_fn)(void *state, char *detail, size_t detail_cap);
+
+/** snapshot / restore: copy the plugin's state to / from a directory (used by the vault).
+ *  Caller     the kernel on behalf of the vault; snapshot while started, restore while started
+ *             or stopped.
+ *  Thread     a kernel thread; may block.
+ *  Params     dir  an existing empty directory (snapshot) or one a snapshot wrote (restore).
+ *  Returns    JAMEY_OK or a negative code with `err` filled in. */
+typedef int32_t (*jamey_plugin_dir_fn)(void *state, const char *dir, char *err, size_t err_cap);
+
+/** The plugin descriptor, returned by the entry point. Must stay valid and unchanged for the life
+ *  of the process (static storage). */
+typedef struct jamey_plugin_descriptor {
+    uint32_t struct_size;            /**< sizeof(jamey_plugin_descriptor) */
+    uint16_t abi_major;              /**< JAMEY_ABI_MAJOR the plugin was built with */
+    uint16_t abi_minor;              /**< JAMEY_ABI_MINOR the plugin was built with */
+    const char *name;                /**< [a-z0-9_-]+, unique among loaded plugins; names its config section */
+    const char *version;             /**< semantic version of the plugin */
+    const char *description;         /**< one line; may be NULL */
+    const jamey_dependency *requires_list;
+    size_t requires_count;
+    const jamey_dependency *provides_list;
+    size_t provides_count;
+    const jamey_config_field *config_fields;  /**< schema of the plugin's config section */
+    size_t config_field_count;
+    jamey_plugin_init_fn init;       /**< required */
+    jamey_plugin_lifecycle_fn start; /**< optional */
+    jamey_plugin_lifecycle_fn stop;  /**< optional */
+    jamey_plugin_deinit_fn deinit;   /**< optional */
+    jamey_plugin_health_fn health;   /**< optional; absent means JAMEY_HEALTH_OK while started */
+    jamey_plugin_dir_fn snapshot;    /**< optional */
+    jamey_plugin_dir_fn restore;     /**< optional */
+    void *reserved[8];               /**< spare slots, NULL */
+} jamey_plugin_descriptor;
+
+/* ============================================================================================
+ * Host function table
+ * ============================================================================================ */
+
+typedef struct jamey_host_api jamey_host_api;
+
+/** What the kernel passes to the entry point. */
+typedef struct jamey_registration {
+    uint32_t struct_size;
+    uint16_t host_abi_major;         /**< the kernel's JAMEY_ABI_MAJOR */
+    uint16_t host_abi_minor;         /**< the kernel's JAMEY_ABI_MINOR */
+    const jamey_host_api *api;       /**< the host function table; valid for the life of the process */
+    void *reserved[4];
+} jamey_registration;
+
+/** Entry point: the one symbol a plugin exports.
+ *  Caller     the kernel (also `jamey plugins inspect`), once per load, right after dlopen.
+ *  Thread     a kernel thread. Must not block, must not call host functions, must do no work
+ *             beyond returning the descriptor (it is also called for inspection only).
+ *  Params     registration  the host's ABI version and function table; keep `api` if you need it.
+ *  Returns    the plugin's descriptor, or NULL to refuse the host (e.g. its minor is too old).
+ *  Ownership  the descriptor belongs to the plugin and must outlive the process. */
+typedef const jamey_plugin_descriptor *(*jamey_plugin_register_fn)(const jamey_registration *registration);
+
+/** Host functions. Every function here is thread-safe, may be called from any thread (including
+ *  inside bus handlers) and does not call back into the plugin unless stated. `host` is always the
+ *  caller's own context from `init`; NULL, or a context used after its plugin's `deinit`,
+ *  returns JAMEY_E_INVALID (or NULL); any other pointer is undefined behaviour. Strings are
+ *  NUL-terminated UTF-8. */
+struct jamey_host_api {
+    uint32_t struct_size;            /**< sizeof(jamey_host_api) as the kernel compiled it */
+    uint16_t abi_major;
+    uint16_t abi_minor;
+
+    /* ---- Logging (since 1.0) -------------------------------------------------------------- */
+
+    /** log: write one log line, attributed to the plugin.
+     *  Thread     any; does not block on I/O for long; never re-enters the plugin.
+     *  Params     level  a jamey_log_level.  message/len  the text (not NUL-terminated needed).
+     *  Ownership  message is copied. */
+    void (*log)(jamey_host *host, int32_t level, const char *message, size_t len);
+
+    /** log_level: the lowest level that is currently written, so a plugin can skip formatting.
+     *  Returns    a jamey_log_level. */
+    int32_t (*log_level)(jamey_host *host);
+
+    /* ---- Bus (since 1.0) ------------------------------------------------------------------ */
+
+    /** publish: deliver a message to every matching subscription.
+     *  Thread     any; never blocks (full queues drop per their policy); never runs handlers on
+     *             the caller's thread.
+     *  Params     message  the message; `topic` must be concrete (no wildcards).
+     *  Returns    JAMEY_OK (delivered to zero or more subscribers; drops are counted in
+     *             jamey_bus_dropped_total), JAMEY_E_INVALID (bad topic/struct),
+     *             JAMEY_E_SHUTDOWN.
+     *  Ownership  the host copies the message before returning. */
+    int32_t (*publish)(jamey_host *host, const jamey_message *message);
+
+    /** subscribe: receive messages whose topic matches `pattern`.
+     *  Params     pattern     dotted, with `*` (one segment) and a final `>` (rest of topic).
+     *             options     NULL for defaults.
+     *             handler     called for each message (see jamey_message_handler_fn).
+     *             user_data   passed to handler as is.
+     *             id_out      receives the subscription id (never 0).
+     *  Returns    JAMEY_OK, JAMEY_E_INVALID (bad pattern/handler), JAMEY_E_SHUTDOWN.
+     *  Ownership  pattern is copied; user_data must stay valid until unsubscribe returns or the
+     *             plugin's deinit. Subscriptions still open at `stop` are closed by the kernel. */
+    int32_t (*subscribe)(jamey_host *host, const char *pattern, const jamey_subscribe_options *options,
+                         jamey_message_handler_fn handler, void *user_data, uint64_t *id_out);
+
+    /** unsubscribe: stop a subscription. Queued messages not yet delivered are discarded. When it
+     *  returns, the handler is not running and will not run again for this subscription — unless
+     *  called from that subscription's own handler, in which case the current call completes.
+     *  Returns    JAMEY_OK, JAMEY_E_NOT_FOUND (unknown id or not this plugin's). */
+    int32_t (*unsubscribe)(jamey_host *host, uint64_t subscription_id);
+
+    /** request: send a request to one responder and get its reply asynchronously. The bus picks
+     *  one matching subscription (round-robin among several). `done` is called exactly once.
+     *  Thread     any; never blocks.
+     *  Params     message     the request; topic must be concrete.
+     *             timeout_ms  0 means the kernel default (bus.request_timeout_ms).
+     *             done        completion (see jamey_reply_fn).  user_data  passed to done.
+     *  Returns    JAMEY_OK (done will be called), JAMEY_E_INVALID, JAMEY_E_SHUTDOWN (done is not
+     *             called in either failure case).
+     *  Ownership  the message is copied before return. */
+    int32_t (*request)(jamey_host *host, const jamey_message *message, uint32_t timeout_ms,
+                       jamey_reply_fn done, void *user_data);
+
+    /** request_sync: like request, but blocks the calling thread until the reply or timeout.
+     *  Thread     any thread that may block. See the deadlock note at jamey_message_handler_fn.
+     *  Params     reply_handler  called once with the reply, on the calling thread, before
+     *                            request_sync returns JAMEY_OK; may be NULL when only the status
+     *                            matters. Its return value is ignored.
+     *  Returns    JAMEY_OK, JAMEY_E_TIMEOUT, JAMEY_E_NO_RESPONDERS, JAMEY_E_FULL,
+     *             JAMEY_E_INVALID, JAMEY_E_SHUTDOWN. */
+    int32_t (*request_sync)(jamey_host *host, const jamey_message *message, uint32_t timeout_ms,
+                            jamey_message_handler_fn reply_handler, void *user_data);
+
+    /** reply: answer a request. Only `reply_to` and `correlation_id` of `request` are read, so a
+     *  plugin may answer later, from any thread, by keeping copies of those two fields.
+     *  Returns    JAMEY_OK, JAMEY_E_NOT_FOUND (requester gone: timed out or already answered),
+     *             JAMEY_E_INVALID (request has no reply_to).
+     *  Ownership  the reply is copied before return. */
+    int32_t (*reply)(jamey_host *host, const jamey_message *request, const jamey_message *reply);
+
+    /* ---- Metrics (since 1.0) -------------------------------------------------------------- */
+
+    /** metric_register: create (or find) a metric series in the kernel's Prometheus registry.
+     *  Registering the same name and labels twice returns the same id.
+     *  Returns    JAMEY_OK, JAMEY_E_INVALID (bad name/kind, or the name exists with another
+     *             kind). */
+    int32_t (*metric_register)(jamey_host *host, const jamey_metric_desc *desc, jamey_metric_id *id_out);
+
+    /** metric_record: record a value (ADD for counters and gauges, SET for gauges, OBSERVE for
+     *  histograms). Lock-free lookup of the id; never blocks.
+     *  Returns    JAMEY_OK, JAMEY_E_NOT_FOUND (unknown id), JAMEY_E_INVALID (op does not fit the
+     *             kind, or a negative counter increment). */
+    int32_t (*metric_record)(jamey_host *host, jamey_metric_id id, int32_t op, double value);
+
+    /** metrics_exposition: the whole registry in Prometheus text format (version 0.0.4).
+     *  Thread     any; may block briefly. Calls `sink` one or more times before returning.
+     *  Returns    JAMEY_OK, JAMEY_E_INVALID. */
+    int32_t (*metrics_exposition)(jamey_host *host, jamey_text_sink_fn sink, void *user_data);
+
+    /* ---- Service registry (since 1.0) ----------------------------------------------------- */
+
+    /** service_register: publish a named, versioned function table for other plugins.
+     *  Params     name     [a-z0-9_.-]+.  version  exact semantic version.
+     *             table    the function table; it should start with a uint32_t struct_size.
+     *             table_size  sizeof the table.
+     *  Returns    JAMEY_OK, JAMEY_E_EXISTS (name already registered), JAMEY_E_INVALID.
+     *  Ownership  name and version are copied; `table` stays owned by the plugin and must remain
+     *             valid until service_unregister or the plugin's deinit (static storage is simplest). */
+    int32_t (*service_register)(jamey_host *host, const char *name, const char *version,
+                                const void *table, size_t table_size);
+
+    /** service_unregister: withdraw a service. Returns JAMEY_OK or JAMEY_E_NOT_FOUND. */
+    int32_t (*service_unregister)(jamey_host *host, const char *name);
+
+    /** service_lookup: find a service whose version satisfies `version_range`.
+     *  Params     version_range  as in jamey_dependency.requires; NULL means "*".
+     *             table_out  receives the table.  table_size_out  receives its size (may be NULL).
+     *  Returns    JAMEY_OK, JAMEY_E_NOT_FOUND, JAMEY_E_VERSION, JAMEY_E_INVALID.
+     *  Ownership  the table belongs to the providing plugin. Look it up once and keep it: it
+     *             stays valid while the provider runs, which the kernel guarantees for the
+     *             dependents listed in its `requires` (they stop before the provider does). */
+    int32_t (*service_lookup)(jamey_host *host, const char *name, const char *version_range,
+                              const void **table_out, size_t *table_size_out);
+
+    /* ---- Environment (since 1.0) ---------------------------------------------------------- */
+
+    /** data_dir: the plugin's own data directory (<data_dir>/<plugin name>), created on demand.
+     *  Returns    the path; owned by the host, valid until deinit. NULL if it cannot be created. */
+    const char *(*data_dir)(jamey_host *host);
+
+    /** node_name: this node's name (config `node.name`). Owned by the host; valid until deinit. */
+    const char *(*node_name)(jamey_host *host);
+
+    /** node_id: a stable unique id of this node (a UUID kept in <data_dir>/node-id). Owned by the
+     *  host; valid until deinit. */
+    const char *(*node_id)(jamey_host *host);
+
+    /* ---- Config access for C plugins (since 1.0) ------------------------------------------ */
+
+    /** config_string / config_int / config_double / config_bool: read a validated value of the
+     *  plugin's own section by dotted key path ("tls.ca_file"), defaults applied.
+     *  Returns    JAMEY_OK, JAMEY_E_NOT_FOUND (absent, no default), JAMEY_E_TYPE (other type).
+     *  Ownership  *out of config_string is owned by the host and valid until deinit. */
+    int32_t (*config_string)(jamey_host *host, const char *key, const char **out);
+    int32_t (*config_int)(jamey_host *host, const char *key, int64_t *out);
+    int32_t (*config_double)(jamey_host *host, const char *key, double *out);
+    int32_t (*config_bool)(jamey_host *host, const char *key, int32_t *out);
+
+    /* ---- Introspection (since 1.0) -------------------------------------------------------- */
+
+    /** plugins_json: every configured plugin as a JSON array of objects with name, version, abi,
+     *  path, state, health, error, requires and provides. Calls `sink` before returning.
+     *  Thread     any; calls other plugins' health hooks.
+     *  Returns    JAMEY_OK, JAMEY_E_INVALID. */
+    int32_t (*plugins_json)(jamey_host *host, jamey_text_sink_fn sink, void *user_data);
+
+    /** Spare slots for later minors; NULL. */
+    void *reserved[16];
+};
+
+/** The entry point every plugin defines (C plugins: exactly this declaration). */
+JAMEY_EXPORT const jamey_plugin_descriptor *jamey_plugin_register(const jamey_registration *registration);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* JAMEY_PLUGIN_H */

@@ -1,0 +1,96 @@
+import CJameyABI
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+extension BusMessage {
+    /// Copies a C message into a Swift one; nil when the struct is too small or the topic missing.
+    init?(abi: UnsafePointer<jamey_message>, requireTopic: Bool = true) {
+        let m = abi.pointee
+        guard m.struct_size >= UInt32(MemoryLayout<jamey_message>.size) else { return nil }
+        let topic = m.topic.map { String(cString: $0) } ?? ""
+        if requireTopic && topic.isEmpty { return nil }
+        var payload: [UInt8] = []
+        if m.payload_len > 0 {
+            guard let bytes = m.payload else { return nil }
+            payload = Array(UnsafeRawBufferPointer(start: bytes, count: m.payload_len))
+        }
+        var headers: [BusHeader] = []
+        if m.header_count > 0 {
+            guard let list = m.headers, m.header_count <= 4096 else { return nil }
+            headers.reserveCapacity(m.header_count)
+            for i in 0..<m.header_count {
+                guard let k = list[i].key, let v = list[i].value else { return nil }
+                headers.append(BusHeader(key: String(cString: k), value: String(cString: v)))
+            }
+        }
+        self.init(topic: topic, payload: payload, contentType: m.content_type.map { String(cString: $0) }, headers: headers)
+    }
+
+    /// Presents the message as a C `jamey_message` valid for the duration of `body`.
+    func withABIMessage<R>(_ body: (UnsafePointer<jamey_message>) -> R) -> R {
+        topic.withCString { topicC in
+            source.withCString { sourceC in
+                payload.withUnsafeBytes { bytes in
+                    withOptionalCString(contentType) { typeC in
+                        withOptionalCString(replyTo) { replyC in
+                            withHeaders(headers) { kv, count in
+                                var m = jamey_message()
+                                m.struct_size = UInt32(MemoryLayout<jamey_message>.size)
+                                m.topic = topicC
+                                m.payload = bytes.baseAddress
+                                m.payload_len = bytes.count
+                                m.content_type = typeC
+                                m.headers = kv
+                                m.header_count = count
+                                m.reply_to = replyC
+                                m.correlation_id = correlationID
+                                m.source = sourceC
+                                return withUnsafePointer(to: &m, body)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+@inline(__always)
+private func withOptionalCString<R>(_ s: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
+    if let s { return s.withCString { body($0) } }
+    return body(nil)
+}
+
+/// Lays headers out as a C `jamey_kv` array for the duration of `body`.
+private func withHeaders<R>(_ headers: [BusHeader], _ body: (UnsafePointer<jamey_kv>?, Int) -> R) -> R {
+    if headers.isEmpty { return body(nil, 0) }
+    var storage: [UnsafeMutablePointer<CChar>] = []
+    storage.reserveCapacity(headers.count * 2)
+    defer { storage.forEach { free($0) } }
+    var kv: [jamey_kv] = []
+    kv.reserveCapacity(headers.count)
+    for h in headers {
+        let k = strdup(h.key)!
+        let v = strdup(h.value)!
+        storage.append(k)
+        storage.append(v)
+        kv.append(jamey_kv(key: k, value: v))
+    }
+    return kv.withUnsafeBufferPointer { body($0.baseAddress, $0.count) }
+}
+
+extension BusError {
+    /// The `JAMEY_E_*` code for this error.
+    var abiCode: Int32 {
+        if self == .timeout { return JAMEY_E_TIMEOUT }
+        if self == .noResponders { return JAMEY_E_NO_RESPONDERS }
+        if self == .queueFull { return JAMEY_E_FULL }
+        if self == .shutdown { return JAMEY_E_SHUTDOWN }
+        if self == .notFound { return JAMEY_E_NOT_FOUND }
+        return JAMEY_E_INVALID
+    }
+}

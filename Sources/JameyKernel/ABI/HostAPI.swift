@@ -1,0 +1,328 @@
+import CJameyABI
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The host function table every plugin receives, built once for the process.
+///
+/// Each entry is a `@convention(c)` function that turns the caller's `jamey_host *` back into its
+/// ``PluginHost`` and forwards to the kernel. Nothing here throws across the boundary: every
+/// failure becomes one of the `JAMEY_E_*` codes documented in `jamey/plugin.h`.
+enum HostAPI {
+    /// The registration passed to every plugin's entry point.
+    nonisolated(unsafe) static let registration: UnsafePointer<jamey_registration> = {
+        let reg = UnsafeMutablePointer<jamey_registration>.allocate(capacity: 1)
+        reg.initialize(to: jamey_registration())
+        reg.pointee.struct_size = UInt32(MemoryLayout<jamey_registration>.size)
+        reg.pointee.host_abi_major = UInt16(JAMEY_ABI_MAJOR)
+        reg.pointee.host_abi_minor = UInt16(JAMEY_ABI_MINOR)
+        reg.pointee.api = UnsafePointer(table)
+        return UnsafePointer(reg)
+    }()
+
+    /// The host function table.
+    nonisolated(unsafe) static let table: UnsafeMutablePointer<jamey_host_api> = {
+        let api = UnsafeMutablePointer<jamey_host_api>.allocate(capacity: 1)
+        api.initialize(to: jamey_host_api())
+        api.pointee.struct_size = UInt32(MemoryLayout<jamey_host_api>.size)
+        api.pointee.abi_major = UInt16(JAMEY_ABI_MAJOR)
+        api.pointee.abi_minor = UInt16(JAMEY_ABI_MINOR)
+        api.pointee.log = hostLog
+        api.pointee.log_level = hostLogLevel
+        api.pointee.publish = hostPublish
+        api.pointee.subscribe = hostSubscribe
+        api.pointee.unsubscribe = hostUnsubscribe
+        api.pointee.request = hostRequest
+        api.pointee.request_sync = hostRequestSync
+        api.pointee.reply = hostReply
+        api.pointee.metric_register = hostMetricRegister
+        api.pointee.metric_record = hostMetricRecord
+        api.pointee.metrics_exposition = hostMetricsExposition
+        api.pointee.service_register = hostServiceRegister
+        api.pointee.service_unregister = hostServiceUnregister
+        api.pointee.service_lookup = hostServiceLookup
+        api.pointee.data_dir = hostDataDir
+        api.pointee.node_name = hostNodeName
+        api.pointee.node_id = hostNodeID
+        api.pointee.config_string = hostConfigString
+        api.pointee.config_int = hostConfigInt
+        api.pointee.config_double = hostConfigDouble
+        api.pointee.config_bool = hostConfigBool
+        api.pointee.plugins_json = hostPluginsJSON
+        return api
+    }()
+}
+
+/// Resolves the caller's context; nil for NULL or a context whose plugin was deinitialised.
+@inline(__always)
+func resolveHost(_ host: OpaquePointer?) -> PluginHost? {
+    guard let host else { return nil }
+    let object = Unmanaged<PluginHost>.fromOpaque(UnsafeRawPointer(host)).takeUnretainedValue()
+    return object.isValid ? object : nil
+}
+
+// MARK: - Logging
+
+private let hostLog: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, Int) -> Void = {
+    host, level, message, len in
+    guard let plugin = resolveHost(host), let message, len >= 0 else { return }
+    let text = String(decoding: UnsafeRawBufferPointer(start: message, count: len), as: UTF8.self)
+    plugin.logger.log(level: Logger.Level(abi: level), "\(text)")
+}
+
+private let hostLogLevel: @convention(c) (OpaquePointer?) -> Int32 = { host in
+    guard let plugin = resolveHost(host) else { return Int32(JAMEY_LOG_INFO.rawValue) }
+    return plugin.logger.logLevel.abiValue
+}
+
+extension Logger.Level {
+    init(abi: Int32) {
+        switch abi {
+        case ..<1: self = .trace
+        case 1: self = .debug
+        case 2: self = .info
+        case 3: self = .notice
+        case 4: self = .warning
+        case 5: self = .error
+        default: self = .critical
+        }
+    }
+
+    var abiValue: Int32 {
+        switch self {
+        case .trace: 0
+        case .debug: 1
+        case .info: 2
+        case .notice: 3
+        case .warning: 4
+        case .error: 5
+        case .critical: 6
+        }
+    }
+}
+
+// MARK: - Bus
+
+private let hostPublish: @convention(c) (OpaquePointer?, UnsafePointer<jamey_message>?) -> Int32 = {
+    host, message in
+    guard let plugin = resolveHost(host), let message, let bus = BusMessage(abi: message) else { return JAMEY_E_INVALID }
+    do throws(BusError) {
+        try plugin.endpoint.publish(bus)
+        return JAMEY_OK
+    } catch {
+        return error.abiCode
+    }
+}
+
+private let hostSubscribe:
+    @convention(c) (
+        OpaquePointer?, UnsafePointer<CChar>?, UnsafePointer<jamey_subscribe_options>?, jamey_message_handler_fn?,
+        UnsafeMutableRawPointer?, UnsafeMutablePointer<UInt64>?
+    ) -> Int32 = { host, pattern, options, handler, userData, idOut in
+        guard let plugin = resolveHost(host), let pattern, let handler else { return JAMEY_E_INVALID }
+        var capacity: Int? = nil
+        var overflow = OverflowPolicy.dropNewest
+        if let options {
+            guard options.pointee.struct_size >= UInt32(MemoryLayout<jamey_subscribe_options>.size) else {
+                return JAMEY_E_INVALID
+            }
+            if options.pointee.queue_capacity > 0 { capacity = Int(options.pointee.queue_capacity) }
+            switch options.pointee.overflow_policy {
+            case JAMEY_OVERFLOW_DROP_NEWEST: overflow = .dropNewest
+            case JAMEY_OVERFLOW_DROP_OLDEST: overflow = .dropOldest
+            default: return JAMEY_E_INVALID
+            }
+        }
+        let context = UnsafeSendable(userData)
+        do throws(BusError) {
+            let id = try plugin.endpoint.subscribe(String(cString: pattern), capacity: capacity, overflow: overflow) {
+                message in
+                message.withABIMessage { handler(context.value, $0) == JAMEY_OK }
+            }
+            idOut?.pointee = id
+            return JAMEY_OK
+        } catch {
+            return error.abiCode
+        }
+    }
+
+private let hostUnsubscribe: @convention(c) (OpaquePointer?, UInt64) -> Int32 = { host, id in
+    guard let plugin = resolveHost(host) else { return JAMEY_E_INVALID }
+    return plugin.endpoint.unsubscribe(id) ? JAMEY_OK : JAMEY_E_NOT_FOUND
+}
+
+private let hostRequest:
+    @convention(c) (OpaquePointer?, UnsafePointer<jamey_message>?, UInt32, jamey_reply_fn?, UnsafeMutableRawPointer?) ->
+        Int32 = { host, message, timeoutMS, done, userData in
+            guard let plugin = resolveHost(host), let message, let done, let bus = BusMessage(abi: message) else {
+                return JAMEY_E_INVALID
+            }
+            let context = UnsafeSendable(userData)
+            do throws(BusError) {
+                try plugin.endpoint.request(bus, timeout: timeoutMS == 0 ? nil : .milliseconds(Int(timeoutMS))) {
+                    result in
+                    switch result {
+                    case .success(let reply): reply.withABIMessage { done(context.value, JAMEY_OK, $0) }
+                    case .failure(let error): done(context.value, error.abiCode, nil)
+                    }
+                }
+                return JAMEY_OK
+            } catch {
+                return error.abiCode
+            }
+        }
+
+private let hostRequestSync:
+    @convention(c) (
+        OpaquePointer?, UnsafePointer<jamey_message>?, UInt32, jamey_message_handler_fn?, UnsafeMutableRawPointer?
+    ) -> Int32 = { host, message, timeoutMS, replyHandler, userData in
+        guard let plugin = resolveHost(host), let message, let bus = BusMessage(abi: message) else { return JAMEY_E_INVALID }
+        do throws(BusError) {
+            let reply = try plugin.endpoint.requestSync(bus, timeout: timeoutMS == 0 ? nil : .milliseconds(Int(timeoutMS)))
+            if let replyHandler { _ = reply.withABIMessage { replyHandler(userData, $0) } }
+            return JAMEY_OK
+        } catch {
+            return error.abiCode
+        }
+    }
+
+private let hostReply:
+    @convention(c) (OpaquePointer?, UnsafePointer<jamey_message>?, UnsafePointer<jamey_message>?) -> Int32 = {
+        host, request, reply in
+        guard let plugin = resolveHost(host), let request, let reply else { return JAMEY_E_INVALID }
+        guard let replyTo = request.pointee.reply_to else { return JAMEY_E_INVALID }
+        let correlation = request.pointee.correlation_id
+        var response = BusMessage(abi: reply, requireTopic: false)
+        guard response != nil else { return JAMEY_E_INVALID }
+        let address = String(cString: replyTo)
+        if response!.topic.isEmpty { response!.topic = address }
+        do throws(BusError) {
+            try plugin.endpoint.reply(to: address, correlationID: correlation, response!)
+            return JAMEY_OK
+        } catch {
+            return error.abiCode
+        }
+    }
+
+// MARK: - Metrics
+
+private let hostMetricRegister:
+    @convention(c) (OpaquePointer?, UnsafePointer<jamey_metric_desc>?, UnsafeMutablePointer<jamey_metric_id>?) -> Int32 = {
+        host, desc, idOut in
+        guard let plugin = resolveHost(host), let desc, let idOut else { return JAMEY_E_INVALID }
+        switch plugin.kernel.metrics.register(owner: plugin.name, desc: desc) {
+        case .success(let id):
+            idOut.pointee = id
+            return JAMEY_OK
+        case .failure(let error):
+            plugin.logger.warning("metric_register refused: \(error.message)")
+            return JAMEY_E_INVALID
+        }
+    }
+
+private let hostMetricRecord: @convention(c) (OpaquePointer?, jamey_metric_id, Int32, Double) -> Int32 = {
+    host, id, op, value in
+    guard let plugin = resolveHost(host) else { return JAMEY_E_INVALID }
+    return plugin.kernel.metrics.record(id: id, op: op, value: value)
+}
+
+private let hostMetricsExposition:
+    @convention(c) (OpaquePointer?, jamey_text_sink_fn?, UnsafeMutableRawPointer?) -> Int32 = { host, sink, userData in
+        guard let plugin = resolveHost(host), let sink else { return JAMEY_E_INVALID }
+        let text = plugin.kernel.metrics.exposition()
+        text.withCString { sink(userData, $0, strlen($0)) }
+        return JAMEY_OK
+    }
+
+// MARK: - Services
+
+private let hostServiceRegister:
+    @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, UnsafePointer<CChar>?, UnsafeRawPointer?, Int) -> Int32 = {
+        host, name, version, table, size in
+        guard let plugin = resolveHost(host), let name, let version, let table, size > 0 else { return JAMEY_E_INVALID }
+        return plugin.kernel.services.register(
+            name: String(cString: name), version: String(cString: version), owner: plugin.name,
+            table: table, size: size)
+    }
+
+private let hostServiceUnregister: @convention(c) (OpaquePointer?, UnsafePointer<CChar>?) -> Int32 = { host, name in
+    guard let plugin = resolveHost(host), let name else { return JAMEY_E_INVALID }
+    return plugin.kernel.services.unregister(name: String(cString: name), owner: plugin.name)
+}
+
+private let hostServiceLookup:
+    @convention(c) (
+        OpaquePointer?, UnsafePointer<CChar>?, UnsafePointer<CChar>?, UnsafeMutablePointer<UnsafeRawPointer?>?,
+        UnsafeMutablePointer<Int>?
+    ) -> Int32 = { host, name, range, tableOut, sizeOut in
+        guard let plugin = resolveHost(host), let name, let tableOut else { return JAMEY_E_INVALID }
+        switch plugin.kernel.services.lookup(name: String(cString: name), range: range.map { String(cString: $0) } ?? "*") {
+        case .success(let service):
+            tableOut.pointee = service.table
+            sizeOut?.pointee = service.size
+            return JAMEY_OK
+        case .failure(let code):
+            return code.rawValue
+        }
+    }
+
+// MARK: - Environment
+
+private let hostDataDir: @convention(c) (OpaquePointer?) -> UnsafePointer<CChar>? = { host in
+    resolveHost(host)?.dataDirectory()
+}
+
+private let hostNodeName: @convention(c) (OpaquePointer?) -> UnsafePointer<CChar>? = { host in
+    resolveHost(host)?.nodeNameC
+}
+
+private let hostNodeID: @convention(c) (OpaquePointer?) -> UnsafePointer<CChar>? = { host in
+    resolveHost(host)?.nodeIDC
+}
+
+// MARK: - Config
+
+private let hostConfigString:
+    @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> Int32 = {
+        host, key, out in
+        guard let plugin = resolveHost(host), let key, let out else { return JAMEY_E_INVALID }
+        return plugin.configString(String(cString: key), out: out)
+    }
+
+private let hostConfigInt: @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, UnsafeMutablePointer<Int64>?) -> Int32 = {
+    host, key, out in
+    guard let plugin = resolveHost(host), let key, let out else { return JAMEY_E_INVALID }
+    return plugin.configInt(String(cString: key), out: out)
+}
+
+private let hostConfigDouble:
+    @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, UnsafeMutablePointer<Double>?) -> Int32 = { host, key, out in
+        guard let plugin = resolveHost(host), let key, let out else { return JAMEY_E_INVALID }
+        return plugin.configDouble(String(cString: key), out: out)
+    }
+
+private let hostConfigBool: @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, UnsafeMutablePointer<Int32>?) -> Int32 = {
+    host, key, out in
+    guard let plugin = resolveHost(host), let key, let out else { return JAMEY_E_INVALID }
+    return plugin.configBool(String(cString: key), out: out)
+}
+
+// MARK: - Introspection
+
+private let hostPluginsJSON: @convention(c) (OpaquePointer?, jamey_text_sink_fn?, UnsafeMutableRawPointer?) -> Int32 = {
+    host, sink, userData in
+    guard let plugin = resolveHost(host), let sink else { return JAMEY_E_INVALID }
+    plugin.kernel.pluginsJSON().withCString { sink(userData, $0, strlen($0)) }
+    return JAMEY_OK
+}
+
+/// Carries a C `void *` across a `@Sendable` closure. The plugin promised (by the ABI) that the
+/// pointer may be used from bus threads.
+struct UnsafeSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

@@ -1,0 +1,102 @@
+import CJameyABI
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The kernel side of one plugin's `jamey_host *`: everything a host function needs to answer
+/// that plugin. Kept alive by the kernel for the life of the process (plugins are never
+/// unloaded), so a stale pointer finds `isValid == false` rather than freed memory.
+final class PluginHost: @unchecked Sendable {
+    let name: String
+    let kernel: Kernel
+    let endpoint: BusEndpoint
+    let logger: Logger
+    let config: ValidatedSection
+    let nodeNameC: UnsafePointer<CChar>
+    let nodeIDC: UnsafePointer<CChar>
+    private let dataPath: String
+    private let state = Mutex(State())
+
+    private struct State: @unchecked Sendable {
+        var valid = true
+        var dataDirC: UnsafePointer<CChar>?
+        var strings: [String: UnsafePointer<CChar>] = [:]
+    }
+
+    init(name: String, kernel: Kernel, config: ValidatedSection, logger: Logger) {
+        self.name = name
+        self.kernel = kernel
+        self.endpoint = kernel.bus.endpoint(owner: name)
+        self.logger = logger
+        self.config = config
+        self.nodeNameC = UnsafePointer(strdup(kernel.nodeName)!)
+        self.nodeIDC = UnsafePointer(strdup(kernel.nodeID)!)
+        self.dataPath = kernel.dataDirectory + "/" + name
+    }
+
+    /// The opaque pointer handed to the plugin.
+    var opaque: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
+
+    /// False after the plugin's deinit: host functions then refuse the context.
+    var isValid: Bool { state.withLock { $0.valid } }
+
+    func invalidate() { state.withLock { $0.valid = false } }
+
+    /// `<data_dir>/<name>`, created (mode 0700) on first use; nil if it cannot be created.
+    func dataDirectory() -> UnsafePointer<CChar>? {
+        state.withLock { s in
+            if let existing = s.dataDirC { return existing }
+            guard FileSystem.makeDirectories(dataPath, mode: 0o700) else {
+                logger.error("cannot create data directory \(dataPath): \(String(cString: strerror(errno)))")
+                return nil
+            }
+            let c = UnsafePointer(strdup(dataPath)!)
+            s.dataDirC = c
+            return c
+        }
+    }
+
+    func configString(_ key: String, out: UnsafeMutablePointer<UnsafePointer<CChar>?>) -> Int32 {
+        switch config.string(at: key) {
+        case .found(let value):
+            out.pointee = state.withLock { s in
+                if let c = s.strings[key] { return c }
+                let c = UnsafePointer(strdup(value)!)
+                s.strings[key] = c
+                return c
+            }
+            return JAMEY_OK
+        case .notFound: return JAMEY_E_NOT_FOUND
+        case .wrongType: return JAMEY_E_TYPE
+        }
+    }
+
+    func configInt(_ key: String, out: UnsafeMutablePointer<Int64>) -> Int32 {
+        switch config.int(at: key) {
+        case .found(let v): out.pointee = v; return JAMEY_OK
+        case .notFound: return JAMEY_E_NOT_FOUND
+        case .wrongType: return JAMEY_E_TYPE
+        }
+    }
+
+    func configDouble(_ key: String, out: UnsafeMutablePointer<Double>) -> Int32 {
+        switch config.double(at: key) {
+        case .found(let v): out.pointee = v; return JAMEY_OK
+        case .notFound: return JAMEY_E_NOT_FOUND
+        case .wrongType: return JAMEY_E_TYPE
+        }
+    }
+
+    func configBool(_ key: String, out: UnsafeMutablePointer<Int32>) -> Int32 {
+        switch config.bool(at: key) {
+        case .found(let v): out.pointee = v ? 1 : 0; return JAMEY_OK
+        case .notFound: return JAMEY_E_NOT_FOUND
+        case .wrongType: return JAMEY_E_TYPE
+        }
+    }
+}

@@ -1,0 +1,42 @@
+extension Kernel {
+    /// Every configured plugin as a JSON array (what `plugins_json` in the ABI returns and
+    /// `jamey plugins list --json` prints).
+    public func pluginsJSON() -> String {
+        ConfigValue.list(plugins.map(\.configValue)).jsonString()
+    }
+}
+
+extension PluginStatus {
+    /// The status as a JSON-ready value.
+    var configValue: ConfigValue {
+        var map = ConfigMap()
+        map["name"] = .string(name)
+        map["state"] = .string(state.rawValue)
+        map["version"] = version.map(ConfigValue.string) ?? .null
+        map["abi"] = abi.map(ConfigValue.string) ?? .null
+        map["path"] = path.map(ConfigValue.string) ?? .null
+        map["required"] = .bool(required)
+        map["error"] = failure.map(ConfigValue.string) ?? .null
+        if let health {
+            var h = ConfigMap()
+            h["status"] = .string(health.status)
+            h["detail"] = .string(health.detail)
+            map["health"] = .map(h)
+        } else {
+            map["health"] = .null
+        }
+        map["requires"] = .list(requires.map { r in
+            var m = ConfigMap()
+            m["name"] = .string(r.name)
+            m["version"] = .string(r.range)
+            return .map(m)
+        })
+        map["provides"] = .list(provides.map { p in
+            var m = ConfigMap()
+            m["name"] = .string(p.name)
+            m["version"] = .string(p.version.description)
+            return .map(m)
+        })
+        return .map(map)
+    }
+}

@@ -1,0 +1,85 @@
+import Logging
+
+extension Kernel {
+    /// Maps every enabled plugin's library, checks its descriptor and validates its config
+    /// section against the schema it declares. Calls no plugin hook except the entry point.
+    ///
+    /// An optional plugin that fails is marked `failed` and the rest go on.
+    /// - Returns: one sentence per failed plugin (empty when all loaded).
+    /// - Throws: `KernelError` when a `required` plugin failed.
+    @discardableResult
+    public func load() throws(KernelError) -> [String] {
+        var problems: [String] = []
+        var requiredProblems: [String] = []
+        var seen: [String: String] = [:]  // descriptor name -> config name
+        for record in records where record.state == .loaded {
+            do throws(LoadError) {
+                let path = try resolvePath(record)
+                record.with { $0.path = path }
+                let library = try PluginLibrary.load(path: path)
+                let descriptor = library.descriptor
+                guard descriptor.name == record.name else {
+                    throw LoadError(
+                        .nameMismatch, path: path,
+                        "configured as 'plugins.\(record.name)' but the library's descriptor names it '\(descriptor.name)': rename the config section or set its path"
+                    )
+                }
+                if let other = seen[descriptor.name] {
+                    throw LoadError(
+                        .duplicateName, path: path,
+                        "duplicate plugin name '\(descriptor.name)': already loaded for 'plugins.\(other)'")
+                }
+                seen[descriptor.name] = record.name
+                record.with { $0.library = library }
+                metrics.recordInfo(plugin: record.name, version: descriptor.version.description, abi: descriptor.abiVersion)
+                let section = validateSection(record, schema: descriptor.configSchema)
+                switch section {
+                case .success(let validated):
+                    record.with { $0.config = validated }
+                    setState(record, .loaded)
+                case .failure(let errors):
+                    let message = errors.description
+                    setState(record, .failed, failure: message)
+                    problems.append(message)
+                    if record.entry.required { requiredProblems.append(message) }
+                }
+            } catch {
+                setState(record, .failed, failure: error.message)
+                problems.append(error.message)
+                if record.entry.required { requiredProblems.append(error.message) }
+            }
+        }
+        if !requiredProblems.isEmpty {
+            throw KernelError(requiredProblems.map { "required plugin failed to load: \($0)" })
+        }
+        return problems
+    }
+
+    func validateSection(_ record: PluginRecord, schema: [ConfigField]) -> Result<ValidatedSection, ConfigErrors> {
+        validate(
+            record.entry.rawConfig, against: ConfigSchema(fields: schema), path: "plugins.\(record.name).config",
+            environment: environment, source: config.sourceName)
+    }
+
+    /// The library path: the entry's `path`, else `lib<name>.so` in the plugin directory, matched
+    /// ignoring case, `_` and `-` (so `hello_swift` finds `libHelloSwift.so`).
+    func resolvePath(_ record: PluginRecord) throws(LoadError) -> String {
+        if let path = record.entry.path { return path }
+        let wanted = Self.normalizedLibraryName(record.name)
+        let candidates = FileSystem.list(pluginDirectory).filter { $0.hasPrefix("lib") && $0.hasSuffix(".so") }
+        if let exact = candidates.first(where: { $0 == "lib\(record.name).so" }) {
+            return pluginDirectory + "/" + exact
+        }
+        if let match = candidates.first(where: { Self.normalizedLibraryName(String($0.dropFirst(3).dropLast(3))) == wanted }) {
+            return pluginDirectory + "/" + match
+        }
+        throw LoadError(
+            .missingFile, path: pluginDirectory + "/lib\(record.name).so",
+            "plugin file does not exist (searched \(pluginDirectory) for lib\(record.name).so, ignoring case, '_' and '-'; set plugins.\(record.name).path or plugin_dir)"
+        )
+    }
+
+    static func normalizedLibraryName(_ name: String) -> String {
+        String(name.lowercased().filter { $0 != "_" && $0 != "-" })
+    }
+}

@@ -1,0 +1,137 @@
+import CJameyABI
+import Dispatch
+import Logging
+import Synchronization
+
+/// The Jamey kernel: loads the configured plugins, validates their config, starts them in
+/// dependency order, stops them in reverse, and owns the bus, the service registry and the
+/// metrics registry they share.
+///
+/// `load()`, `start()` and `stop()` block the calling thread (they call plugin hooks); call them
+/// from a thread that may block, not from a Swift concurrency executor — ``KernelService`` does
+/// that for `jamey serve`.
+public final class Kernel: Sendable {
+    /// The kernel's configuration.
+    public let config: KernelConfig
+    /// The Prometheus registry and kernel-recorded metrics.
+    public let metrics: KernelMetrics
+    /// The service registry.
+    public let services: ServiceRegistry
+    /// The message bus.
+    public let bus: MessageBus
+    /// The kernel's logger.
+    public let logger: Logger
+    /// This node's name.
+    public let nodeName: String
+    /// This node's stable id.
+    public let nodeID: String
+    /// Absolute data directory.
+    public let dataDirectory: String
+    /// Directory searched for plugin libraries.
+    public let pluginDirectory: String
+    let records: [PluginRecord]
+    private let order = Mutex<[PluginRecord]>([])
+    let environment: [String: String]
+
+    /// Creates a kernel; nothing is loaded until ``load()``.
+    ///
+    /// - Parameters:
+    ///   - config: the loaded configuration.
+    ///   - logger: the kernel's logger; plugins get children labelled `jamey.plugin.<name>`.
+    ///   - pluginDirectory: overrides `config.pluginDirectory` and the default (the directory
+    ///     holding the running executable).
+    ///   - environment: environment used for `JAMEY_*` overrides of plugin sections.
+    public init(
+        config: KernelConfig, logger: Logger, pluginDirectory: String? = nil,
+        environment: [String: String] = ProcessEnvironment.current
+    ) throws(KernelError) {
+        self.config = config
+        self.logger = logger
+        self.environment = environment
+        self.metrics = KernelMetrics()
+        self.services = ServiceRegistry()
+        self.bus = MessageBus(configuration: config.busConfiguration, metricsFactory: metrics.factory)
+        self.nodeName = config.nodeName
+        self.dataDirectory = config.dataDirectory
+        self.pluginDirectory = pluginDirectory ?? config.pluginDirectory ?? FileSystem.executableDirectory()
+        guard FileSystem.makeDirectories(config.dataDirectory, mode: 0o750) else {
+            throw KernelError("data_dir \(config.dataDirectory) cannot be created or is not a directory")
+        }
+        self.nodeID = try NodeIdentity.load(dataDirectory: config.dataDirectory)
+        self.records = config.plugins.map(PluginRecord.init)
+    }
+
+    /// A snapshot of every configured plugin, in config order.
+    public var plugins: [PluginStatus] { records.map(status) }
+
+    /// The status of one plugin by config name.
+    public func plugin(named name: String) -> PluginStatus? {
+        records.first { $0.name == name }.map(status)
+    }
+
+    func status(_ record: PluginRecord) -> PluginStatus {
+        let (state, path, library, failure, host, pluginState) = record.with {
+            ($0.state, $0.path, $0.library, $0.failure, $0.host, $0.pluginState)
+        }
+        var health: PluginHealth? = nil
+        if state == .started, let library {
+            health = Self.health(of: library, state: pluginState, host: host)
+        }
+        return PluginStatus(
+            name: record.name, state: state, path: path, version: library?.descriptor.version.description,
+            abi: library?.descriptor.abiVersion, required: record.entry.required, failure: failure,
+            requires: library?.descriptor.requires ?? [], provides: library?.descriptor.provides ?? [], health: health)
+    }
+
+    static func health(of library: PluginLibrary, state: UnsafeMutableRawPointer?, host: PluginHost?) -> PluginHealth {
+        guard let hook = library.raw.health else { return PluginHealth(status: "ok", detail: "") }
+        var buffer = [CChar](repeating: 0, count: 512)
+        let code = hook(state, &buffer, buffer.count)
+        let detail = String(cBuffer: buffer)
+        switch code {
+        case Int32(JAMEY_HEALTH_OK.rawValue): return PluginHealth(status: "ok", detail: detail)
+        case Int32(JAMEY_HEALTH_DEGRADED.rawValue): return PluginHealth(status: "degraded", detail: detail)
+        default: return PluginHealth(status: "unhealthy", detail: detail)
+        }
+    }
+
+    func setState(_ record: PluginRecord, _ state: PluginState, failure: String? = nil) {
+        record.with {
+            $0.state = state
+            if let failure { $0.failure = failure }
+        }
+        metrics.recordState(plugin: record.name, state: state)
+        if let failure {
+            logger.error("plugin \(record.name) failed: \(failure)")
+        } else {
+            logger.debug("plugin \(record.name) is \(state)")
+        }
+    }
+
+    /// Plugins in the order they were started (empty before ``start()``).
+    var startOrder: [PluginRecord] { order.withLock { $0 } }
+    func setStartOrder(_ records: [PluginRecord]) { order.withLock { $0 = records } }
+}
+
+/// The process environment as a dictionary.
+public enum ProcessEnvironment {
+    /// `environ` of this process.
+    public static var current: [String: String] {
+        var result: [String: String] = [:]
+        var p = environ
+        while let entry = p.pointee {
+            let s = String(cString: entry)
+            if let eq = s.firstIndex(of: "=") {
+                result[String(s[..<eq])] = String(s[s.index(after: eq)...])
+            }
+            p += 1
+        }
+        return result
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif

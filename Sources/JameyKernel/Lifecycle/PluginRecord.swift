@@ -1,0 +1,69 @@
+import CJameyABI
+import Dispatch
+import Synchronization
+
+/// Everything the kernel knows about one configured plugin. Reference type shared between the
+/// lifecycle code and introspection; mutable parts are behind a lock.
+final class PluginRecord: Sendable {
+    let name: String
+    let entry: PluginEntry
+    /// Lifecycle hooks of this plugin run here, one at a time.
+    let queue: DispatchQueue
+    private let mutable: Mutex<Mutable>
+
+    struct Mutable: @unchecked Sendable {
+        var state: PluginState
+        var path: String?
+        var library: PluginLibrary?
+        var config: ValidatedSection?
+        var host: PluginHost?
+        var pluginState: UnsafeMutableRawPointer?
+        var failure: String?
+    }
+
+    init(entry: PluginEntry) {
+        self.name = entry.name
+        self.entry = entry
+        self.queue = DispatchQueue(label: "jamey.plugin.\(entry.name)")
+        self.mutable = Mutex(Mutable(state: entry.enabled ? .loaded : .disabled))
+    }
+
+    func with<R>(_ body: (inout Mutable) -> R) -> R { mutable.withLock { body(&$0) } }
+
+    var state: PluginState { mutable.withLock { $0.state } }
+    var failure: String? { mutable.withLock { $0.failure } }
+    var library: PluginLibrary? { mutable.withLock { $0.library } }
+    var descriptor: PluginDescriptor? { library?.descriptor }
+}
+
+/// A read-only view of one configured plugin.
+public struct PluginStatus: Sendable {
+    /// The config name.
+    public let name: String
+    /// Its lifecycle state.
+    public let state: PluginState
+    /// The library path, once resolved.
+    public let path: String?
+    /// The plugin's version, once loaded.
+    public let version: String?
+    /// The ABI version it was built for, once loaded.
+    public let abi: String?
+    /// Whether the config marks it required.
+    public let required: Bool
+    /// Why it failed, when `state == .failed`.
+    public let failure: String?
+    /// What it requires.
+    public let requires: [PluginRequirement]
+    /// What it provides.
+    public let provides: [PluginProvision]
+    /// Health from its health hook, when started.
+    public let health: PluginHealth?
+}
+
+/// A plugin's health as reported by its hook.
+public struct PluginHealth: Sendable, Equatable {
+    /// `ok`, `degraded` or `unhealthy`.
+    public let status: String
+    /// Optional one-line detail.
+    public let detail: String
+}

@@ -1,0 +1,49 @@
+import CJameyABI
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A plugin library mapped into the process, with its checked descriptor.
+///
+/// Libraries are opened with `RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE` and never closed: Swift code
+/// cannot be unmapped safely (the runtime keeps pointers to its type metadata), so a plugin stays
+/// mapped for the life of the process. See DESIGN.md, decision 3.
+public struct PluginLibrary: Sendable {
+    /// The absolute path the library was loaded from.
+    public let path: String
+    /// The checked descriptor.
+    public let descriptor: PluginDescriptor
+    let raw: RawDescriptor
+
+    /// Loads the library at `path` and checks its descriptor.
+    ///
+    /// - Parameter path: the `.so` file.
+    /// - Throws: `LoadError` naming the file, the failed check, what was expected and found.
+    public static func load(path: String) throws(LoadError) -> PluginLibrary {
+        let header = try ELFHeader.read(path: path)
+        try header.checkLoadable(path: path)
+        guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
+            let reason = dlerror().map { String(cString: $0) } ?? "unknown error"
+            throw LoadError(.dlopenFailed, path: path, "dlopen failed: \(reason)")
+        }
+        // Never dlclose: RTLD_NODELETE keeps it mapped anyway, and the handle is needed for nothing else.
+        _ = dlerror()
+        guard let symbol = dlsym(handle, JAMEY_PLUGIN_ENTRY_SYMBOL) else {
+            throw LoadError(
+                .noEntrySymbol, path: path,
+                "no entry symbol: expected an exported function '\(JAMEY_PLUGIN_ENTRY_SYMBOL)', found none (export it with JAMEY_EXPORT in C or @_cdecl in Swift)"
+            )
+        }
+        let register = unsafeBitCast(symbol, to: jamey_plugin_register_fn.self)
+        guard let descriptor = register(HostAPI.registration) else {
+            throw LoadError(
+                .refused, path: path,
+                "the plugin refused this host: its entry point returned NULL for ABI \(JAMEY_ABI_MAJOR).\(JAMEY_ABI_MINOR)")
+        }
+        let checked = try PluginDescriptor(reading: descriptor, path: path)
+        return PluginLibrary(path: path, descriptor: checked, raw: RawDescriptor(pointer: descriptor))
+    }
+}

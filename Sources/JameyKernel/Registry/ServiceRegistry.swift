@@ -1,0 +1,71 @@
+import CJameyABI
+import Synchronization
+
+/// Named, versioned C function tables that plugins register and look up.
+///
+/// Thread-safe. Lookups are meant to be done once (at init or start) and the table kept: calls
+/// through it then cost one indirect call.
+public final class ServiceRegistry: Sendable {
+    /// A registered service.
+    public struct Service: Sendable {
+        /// The service name.
+        public let name: String
+        /// Its version.
+        public let version: SemanticVersion
+        /// The plugin that registered it.
+        public let owner: String
+        let tableAddress: UInt
+        /// Size of the table in bytes.
+        public let size: Int
+        var table: UnsafeRawPointer { UnsafeRawPointer(bitPattern: tableAddress)! }
+    }
+
+    /// Why a lookup failed, as the ABI's return code.
+    struct LookupFailure: Error {
+        let rawValue: Int32
+    }
+
+    private let services = Mutex([String: Service]())
+
+    /// Creates an empty registry.
+    public init() {}
+
+    func register(name: String, version: String, owner: String, table: UnsafeRawPointer, size: Int) -> Int32 {
+        guard !name.isEmpty, name.allSatisfy(Self.nameCharacters.contains), let v = SemanticVersion(version) else {
+            return JAMEY_E_INVALID
+        }
+        return services.withLock { s in
+            if s[name] != nil { return JAMEY_E_EXISTS }
+            s[name] = Service(name: name, version: v, owner: owner, tableAddress: UInt(bitPattern: table), size: size)
+            return JAMEY_OK
+        }
+    }
+
+    func unregister(name: String, owner: String) -> Int32 {
+        services.withLock { s in
+            guard let existing = s[name], existing.owner == owner else { return JAMEY_E_NOT_FOUND }
+            s[name] = nil
+            return JAMEY_OK
+        }
+    }
+
+    /// Removes every service `owner` registered (when it stops).
+    func unregisterAll(owner: String) {
+        services.withLock { s in s = s.filter { $0.value.owner != owner } }
+    }
+
+    func lookup(name: String, range: String) -> Result<Service, LookupFailure> {
+        guard let r = VersionRange(range) else { return .failure(LookupFailure(rawValue: JAMEY_E_INVALID)) }
+        guard let service = services.withLock({ $0[name] }) else { return .failure(LookupFailure(rawValue: JAMEY_E_NOT_FOUND)) }
+        guard r.contains(service.version) else { return .failure(LookupFailure(rawValue: JAMEY_E_VERSION)) }
+        return .success(service)
+    }
+
+    /// The registered service called `name`, if any.
+    public func service(named name: String) -> Service? { services.withLock { $0[name] } }
+
+    /// Every registered service, by name.
+    public var all: [Service] { services.withLock { $0.values.sorted { $0.name < $1.name } } }
+
+    static let nameCharacters = Set("abcdefghijklmnopqrstuvwxyz0123456789_.-")
+}
