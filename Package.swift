@@ -51,7 +51,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .target(name: "HelloSwift", dependencies: ["JameyPluginKit"], path: "Plugins/HelloSwift"),
+        // The hello.greeter service contract (a C header), shared by HelloC and HelloSwift.
+        .target(
+            name: "CHelloGreeter", path: "Plugins/HelloC",
+            exclude: ["hello_c.c", "Makefile", "build"], sources: ["greeter_contract.c"], publicHeadersPath: "include"),
+        .target(name: "HelloSwift", dependencies: ["JameyPluginKit", "CHelloGreeter"], path: "Plugins/HelloSwift"),
         .testTarget(name: "JameyKernelTests", dependencies: ["JameyKernel", "JameyTestKit"]),
         .testTarget(name: "JameyPluginKitTests", dependencies: ["JameyPluginKit", "JameyTestKit"]),
         .testTarget(name: "HelloTests", dependencies: ["JameyTestKit"]),

@@ -63,7 +63,7 @@ final class PluginHost: @unchecked Sendable {
 
     func configString(_ key: String, out: UnsafeMutablePointer<UnsafePointer<CChar>?>) -> Int32 {
         switch config.string(at: key) {
-        case .found(let value):
+        case .success(let value):
             out.pointee = state.withLock { s in
                 if let c = s.strings[key] { return c }
                 let c = UnsafePointer(strdup(value)!)
@@ -71,32 +71,28 @@ final class PluginHost: @unchecked Sendable {
                 return c
             }
             return JAMEY_OK
-        case .notFound: return JAMEY_E_NOT_FOUND
-        case .wrongType: return JAMEY_E_TYPE
+        case .failure(let e): return e == .notFound ? JAMEY_E_NOT_FOUND : JAMEY_E_TYPE
         }
     }
 
     func configInt(_ key: String, out: UnsafeMutablePointer<Int64>) -> Int32 {
         switch config.int(at: key) {
-        case .found(let v): out.pointee = v; return JAMEY_OK
-        case .notFound: return JAMEY_E_NOT_FOUND
-        case .wrongType: return JAMEY_E_TYPE
+        case .success(let v): out.pointee = v; return JAMEY_OK
+        case .failure(let e): return e == .notFound ? JAMEY_E_NOT_FOUND : JAMEY_E_TYPE
         }
     }
 
     func configDouble(_ key: String, out: UnsafeMutablePointer<Double>) -> Int32 {
         switch config.double(at: key) {
-        case .found(let v): out.pointee = v; return JAMEY_OK
-        case .notFound: return JAMEY_E_NOT_FOUND
-        case .wrongType: return JAMEY_E_TYPE
+        case .success(let v): out.pointee = v; return JAMEY_OK
+        case .failure(let e): return e == .notFound ? JAMEY_E_NOT_FOUND : JAMEY_E_TYPE
         }
     }
 
     func configBool(_ key: String, out: UnsafeMutablePointer<Int32>) -> Int32 {
         switch config.bool(at: key) {
-        case .found(let v): out.pointee = v ? 1 : 0; return JAMEY_OK
-        case .notFound: return JAMEY_E_NOT_FOUND
-        case .wrongType: return JAMEY_E_TYPE
+        case .success(let v): out.pointee = v ? 1 : 0; return JAMEY_OK
+        case .failure(let e): return e == .notFound ? JAMEY_E_NOT_FOUND : JAMEY_E_TYPE
         }
     }
 }

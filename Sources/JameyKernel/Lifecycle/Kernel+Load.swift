@@ -18,18 +18,18 @@ extension Kernel {
                 record.with { $0.path = path }
                 let library = try PluginLibrary.load(path: path)
                 let descriptor = library.descriptor
-                guard descriptor.name == record.name else {
-                    throw LoadError(
-                        .nameMismatch, path: path,
-                        "configured as 'plugins.\(record.name)' but the library's descriptor names it '\(descriptor.name)': rename the config section or set its path"
-                    )
-                }
                 if let other = seen[descriptor.name] {
                     throw LoadError(
                         .duplicateName, path: path,
                         "duplicate plugin name '\(descriptor.name)': already loaded for 'plugins.\(other)'")
                 }
                 seen[descriptor.name] = record.name
+                guard descriptor.name == record.name else {
+                    throw LoadError(
+                        .nameMismatch, path: path,
+                        "configured as 'plugins.\(record.name)' but the library's descriptor names it '\(descriptor.name)': rename the config section or set its path"
+                    )
+                }
                 record.with { $0.library = library }
                 metrics.recordInfo(plugin: record.name, version: descriptor.version.description, abi: descriptor.abiVersion)
                 let section = validateSection(record, schema: descriptor.configSchema)
@@ -57,8 +57,8 @@ extension Kernel {
 
     func validateSection(_ record: PluginRecord, schema: [ConfigField]) -> Result<ValidatedSection, ConfigErrors> {
         validate(
-            record.entry.rawConfig, against: ConfigSchema(fields: schema), path: "plugins.\(record.name).config",
-            environment: environment, source: config.sourceName)
+            record.entry.rawConfig, against: ConfigSchema(fields: schema), path: record.entry.configKeyPath,
+            source: config.source, environment: environment)
     }
 
     /// The library path: the entry's `path`, else `lib<name>.so` in the plugin directory, matched

@@ -135,3 +135,10 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+
+extension Kernel {
+    /// The ABI major version this kernel speaks (`JAMEY_ABI_MAJOR`).
+    public static var abiMajor: Int { Int(JAMEY_ABI_MAJOR) }
+    /// The ABI minor version this kernel speaks (`JAMEY_ABI_MINOR`).
+    public static var abiMinor: Int { Int(JAMEY_ABI_MINOR) }
+}

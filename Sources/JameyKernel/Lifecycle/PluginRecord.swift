@@ -6,7 +6,7 @@ import Synchronization
 /// lifecycle code and introspection; mutable parts are behind a lock.
 final class PluginRecord: Sendable {
     let name: String
-    let entry: PluginEntry
+    let entry: KernelConfig.PluginEntry
     /// Lifecycle hooks of this plugin run here, one at a time.
     let queue: DispatchQueue
     private let mutable: Mutex<Mutable>
@@ -21,7 +21,7 @@ final class PluginRecord: Sendable {
         var failure: String?
     }
 
-    init(entry: PluginEntry) {
+    init(entry: KernelConfig.PluginEntry) {
         self.name = entry.name
         self.entry = entry
         self.queue = DispatchQueue(label: "jamey.plugin.\(entry.name)")
@@ -66,4 +66,12 @@ public struct PluginHealth: Sendable, Equatable {
     public let status: String
     /// Optional one-line detail.
     public let detail: String
+
+    /// - Parameters:
+    ///   - status: `ok`, `degraded` or `unhealthy`.
+    ///   - detail: one line.
+    public init(status: String, detail: String) {
+        self.status = status
+        self.detail = detail
+    }
 }

@@ -1,0 +1,197 @@
+/*
+ * HelloC — a complete Jamey plugin in plain C, built from jamey/plugin.h alone:
+ *
+ *     cc -std=c11 -shared -fPIC -I../../Sources/CJameyABI/include -Iinclude -o libHelloC.so hello_c.c
+ *
+ * It registers the "hello.greeter" service, answers requests on "hello.c.greet" with
+ * "<greeting>, <payload>!", counts events on "hello.swift.>" and reports both in its health.
+ */
+#include <jamey/plugin.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hello_greeter.h"
+
+static const jamey_host_api *api; /* set by the entry point; valid for the life of the process */
+
+typedef struct hello_state {
+    jamey_host *host;
+    char greeting[64];
+    uint64_t greet_sub;
+    uint64_t event_sub;
+    jamey_metric_id greetings_metric;
+} hello_state;
+
+static hello_state *current; /* the service functions take no context; one instance per process */
+static atomic_uint_fast64_t greetings;
+static atomic_uint_fast64_t events_seen;
+
+/* ---- the hello.greeter service ------------------------------------------------------------ */
+
+static int64_t greeter_add(int64_t a, int64_t b) { return a + b; }
+
+static size_t greeter_greet(const char *name, char *out, size_t cap) {
+    const char *greeting = current ? current->greeting : "Hello";
+    int n = snprintf(out, cap, "%s, %s!", greeting, name ? name : "world");
+    atomic_fetch_add(&greetings, 1);
+    return n < 0 ? 0 : (size_t)n;
+}
+
+static uint64_t greeter_count(void) { return atomic_load(&greetings); }
+
+static const hello_greeter_v1 greeter = {
+    .struct_size = sizeof(hello_greeter_v1),
+    .add = greeter_add,
+    .greet = greeter_greet,
+    .count = greeter_count,
+};
+
+/* ---- bus handlers --------------------------------------------------------------------------- */
+
+static int32_t on_greet(void *user, const jamey_message *request) {
+    hello_state *s = user;
+    char name[128];
+    size_t n = request->payload_len < sizeof(name) - 1 ? request->payload_len : sizeof(name) - 1;
+    if (n > 0) memcpy(name, request->payload, n);
+    name[n] = '\0';
+    char text[256];
+    size_t len = greeter_greet(n ? name : "world", text, sizeof(text));
+    if (len >= sizeof(text)) len = sizeof(text) - 1;
+    api->metric_record(s->host, s->greetings_metric, JAMEY_METRIC_ADD, 1);
+    if (request->reply_to == NULL) return JAMEY_OK; /* an event, not a request: nothing to answer */
+    jamey_message reply = {0};
+    reply.struct_size = sizeof(reply);
+    reply.payload = text;
+    reply.payload_len = len;
+    reply.content_type = "text/plain; charset=utf-8";
+    return api->reply(s->host, request, &reply);
+}
+
+static int32_t on_swift_event(void *user, const jamey_message *event) {
+    (void)user;
+    (void)event;
+    atomic_fetch_add(&events_seen, 1);
+    return JAMEY_OK;
+}
+
+/* ---- lifecycle -------------------------------------------------------------------------------- */
+
+static int32_t hello_init(jamey_host *host, const char *config_json, size_t config_len, void **state_out,
+                          char *err, size_t err_cap) {
+    (void)config_json;
+    (void)config_len;
+    hello_state *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        snprintf(err, err_cap, "out of memory");
+        return JAMEY_E_NOMEM;
+    }
+    s->host = host;
+    const char *greeting = NULL;
+    if (api->config_string(host, "greeting", &greeting) != JAMEY_OK) greeting = "Hello";
+    snprintf(s->greeting, sizeof(s->greeting), "%s", greeting);
+
+    jamey_metric_desc metric = {0};
+    metric.struct_size = sizeof(metric);
+    metric.kind = JAMEY_METRIC_COUNTER;
+    metric.name = "hello_c_greetings_total";
+    metric.help = "Greetings answered over the bus";
+    if (api->metric_register(host, &metric, &s->greetings_metric) != JAMEY_OK) {
+        snprintf(err, err_cap, "could not register metric hello_c_greetings_total");
+        free(s);
+        return JAMEY_E_PLUGIN;
+    }
+    current = s;
+    int32_t rc = api->service_register(host, HELLO_GREETER_SERVICE, HELLO_GREETER_VERSION, &greeter, sizeof(greeter));
+    if (rc != JAMEY_OK) {
+        snprintf(err, err_cap, "could not register service %s (code %d)", HELLO_GREETER_SERVICE, rc);
+        current = NULL;
+        free(s);
+        return rc;
+    }
+    *state_out = s;
+    return JAMEY_OK;
+}
+
+static int32_t hello_start(void *state, char *err, size_t err_cap) {
+    hello_state *s = state;
+    if (api->subscribe(s->host, "hello.c.greet", NULL, on_greet, s, &s->greet_sub) != JAMEY_OK ||
+        api->subscribe(s->host, "hello.swift.>", NULL, on_swift_event, s, &s->event_sub) != JAMEY_OK) {
+        snprintf(err, err_cap, "could not subscribe");
+        return JAMEY_E_PLUGIN;
+    }
+    const char *text = "HelloC started";
+    jamey_message started = {0};
+    started.struct_size = sizeof(started);
+    started.topic = "hello.c.started";
+    started.payload = text;
+    started.payload_len = strlen(text);
+    started.content_type = "text/plain";
+    api->publish(s->host, &started);
+    const char *line = "HelloC is answering on hello.c.greet";
+    api->log(s->host, JAMEY_LOG_INFO, line, strlen(line));
+    return JAMEY_OK;
+}
+
+static int32_t hello_stop(void *state, char *err, size_t err_cap) {
+    (void)err;
+    (void)err_cap;
+    hello_state *s = state;
+    api->unsubscribe(s->host, s->greet_sub);
+    api->unsubscribe(s->host, s->event_sub);
+    return JAMEY_OK;
+}
+
+static void hello_deinit(void *state) {
+    if (current == state) current = NULL;
+    free(state);
+}
+
+static int32_t hello_health(void *state, char *detail, size_t cap) {
+    (void)state;
+    snprintf(detail, cap, "%llu greetings, %llu events from hello_swift",
+             (unsigned long long)atomic_load(&greetings), (unsigned long long)atomic_load(&events_seen));
+    return JAMEY_HEALTH_OK;
+}
+
+/* ---- descriptor and entry point ---------------------------------------------------------------- */
+
+static const jamey_config_field config_fields[] = {
+    {.struct_size = sizeof(jamey_config_field),
+     .type = JAMEY_CONFIG_STRING,
+     .key = "greeting",
+     .flags = JAMEY_CONFIG_HAS_MIN | JAMEY_CONFIG_HAS_MAX,
+     .default_value = "Hello",
+     .min = 1,
+     .max = 63,
+     .description = "Word used to greet"},
+};
+
+static const jamey_dependency provides[] = {
+    {.struct_size = sizeof(jamey_dependency), .name = HELLO_GREETER_SERVICE, .version = HELLO_GREETER_VERSION},
+};
+
+static const jamey_plugin_descriptor descriptor = {
+    .struct_size = sizeof(jamey_plugin_descriptor),
+    .abi_major = JAMEY_ABI_MAJOR,
+    .abi_minor = JAMEY_ABI_MINOR,
+    .name = "hello_c",
+    .version = "1.0.0",
+    .description = "Example plugin in plain C: greets over the bus and provides hello.greeter",
+    .provides_list = provides,
+    .provides_count = 1,
+    .config_fields = config_fields,
+    .config_field_count = 1,
+    .init = hello_init,
+    .start = hello_start,
+    .stop = hello_stop,
+    .deinit = hello_deinit,
+    .health = hello_health,
+};
+
+JAMEY_EXPORT const jamey_plugin_descriptor *jamey_plugin_register(const jamey_registration *registration) {
+    if (registration == NULL || registration->host_abi_major != JAMEY_ABI_MAJOR) return NULL;
+    api = registration->api;
+    return &descriptor;
+}

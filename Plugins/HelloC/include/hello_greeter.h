@@ -1,0 +1,26 @@
+/*
+ * hello_greeter.h — the "hello.greeter" service contract (version 1.x) that the HelloC example
+ * plugin registers and the HelloSwift example calls. A service contract is just a C struct of
+ * function pointers starting with struct_size, appended to only (like jamey_host_api).
+ */
+#ifndef HELLO_GREETER_H
+#define HELLO_GREETER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HELLO_GREETER_SERVICE "hello.greeter"
+#define HELLO_GREETER_VERSION "1.0.0"
+
+typedef struct hello_greeter_v1 {
+    uint32_t struct_size;
+    /** Adds two integers. Thread-safe, never blocks. */
+    int64_t (*add)(int64_t a, int64_t b);
+    /** Writes "<greeting>, <name>!" into out (NUL-terminated, truncated to cap). Returns the
+     *  length it needed, without the NUL. Thread-safe, never blocks. */
+    size_t (*greet)(const char *name, char *out, size_t cap);
+    /** How many greetings this plugin has produced (requests and service calls). */
+    uint64_t (*count)(void);
+} hello_greeter_v1;
+
+#endif

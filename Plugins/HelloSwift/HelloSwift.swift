@@ -1,0 +1,61 @@
+import CHelloGreeter
+import Foundation
+import JameyPluginKit
+import Logging
+
+/// HelloSwift — the example plugin written with JameyPluginKit.
+///
+/// It requires the `hello.greeter` service (provided by the HelloC plugin, so the kernel starts
+/// HelloC first), calls it directly, asks HelloC for a greeting over the bus, answers sums on
+/// `hello.swift.sum`, and announces itself on `hello.swift.ready`.
+public final class HelloSwift: JameyPlugin {
+    /// The plugin's config section.
+    public struct Configuration: Decodable, Sendable {
+        /// Who HelloC should greet at start.
+        public var name: String
+        /// Announce on `hello.swift.ready` at start.
+        public var announce: Bool
+    }
+
+    public static let manifest = PluginManifest(
+        name: "hello_swift",
+        version: "1.0.0",
+        description: "Example plugin in Swift: calls hello.greeter and answers sums on hello.swift.sum",
+        requires: [.init("hello.greeter", "^1.0")],
+        configuration: [
+            .string("name", default: "Jamey", length: 1...64, description: "Who HelloC should greet at start"),
+            .bool("announce", default: true, description: "Publish hello.swift.ready at start"),
+        ]
+    )
+
+    private let context: PluginContext
+    private let configuration: Configuration
+    private let greeter: hello_greeter_v1
+
+    public init(context: PluginContext, configuration: Configuration) async throws {
+        self.context = context
+        self.configuration = configuration
+        self.greeter = try context.services.lookup("hello.greeter", versions: "^1.0", as: hello_greeter_v1.self)
+    }
+
+    public func start() async throws {
+        let add = greeter.add!
+        try context.bus.respondInline("hello.swift.sum") { request in
+            let numbers = request.text.split(separator: ",").compactMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
+            guard numbers.count == 2 else { throw PluginKitError("expected two integers separated by a comma") }
+            return .text(String(add(numbers[0], numbers[1])))
+        }
+        let reply = try await context.bus.request("hello.c.greet", .text(configuration.name), timeout: .seconds(2))
+        context.logger.info("HelloC says: \(reply.text)")
+        if configuration.announce {
+            try context.bus.publish("hello.swift.ready", .text(reply.text))
+        }
+    }
+
+    public func health() -> PluginHealthReport {
+        .ok("hello.greeter has produced \(greeter.count!()) greetings")
+    }
+}
+
+@_cdecl("jamey_plugin_register") public func register(_ r: JameyRegistration?) -> JameyDescriptor? { export(HelloSwift.self, r) }
+

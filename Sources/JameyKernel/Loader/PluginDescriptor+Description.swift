@@ -1,0 +1,77 @@
+extension PluginDescriptor {
+    /// Human-readable description (what `jamey plugins inspect` prints).
+    public func textDescription(path: String) -> String {
+        var lines = [
+            "name:        \(name)",
+            "version:     \(version)",
+            "abi:         \(abiVersion)",
+            "path:        \(path)",
+            "description: \(summary)",
+            "hooks:       \(hooks.sorted().joined(separator: ", "))",
+            "requires:    \(requires.isEmpty ? "-" : requires.map(\.description).joined(separator: ", "))",
+            "provides:    \(provides.isEmpty ? "-" : provides.map(\.description).joined(separator: ", "))",
+            "config (plugins.\(name).config):",
+        ]
+        if configSchema.isEmpty { lines.append("  (no keys)") }
+        func add(_ fields: [ConfigField], indent: String) {
+            for f in fields {
+                var parts = ["\(indent)\(f.key): \(f.type)"]
+                if f.isRequired { parts.append("required") }
+                if f.isSecret { parts.append("secret") }
+                if let d = f.defaultValue { parts.append("default \(f.isSecret ? "<redacted>" : d)") }
+                if let lo = f.min { parts.append("min \(Self.number(lo))") }
+                if let hi = f.max { parts.append("max \(Self.number(hi))") }
+                if let allowed = f.allowedValues { parts.append("one of \(allowed.joined(separator: "|"))") }
+                var line = parts.joined(separator: ", ")
+                if let help = f.description, !help.isEmpty { line += "  — \(help)" }
+                lines.append(line)
+                add(f.fields, indent: indent + "  ")
+            }
+        }
+        add(configSchema, indent: "  ")
+        return lines.joined(separator: "\n")
+    }
+
+    /// JSON description (what `jamey plugins inspect --json` prints).
+    public func jsonDescription(path: String) -> String {
+        func field(_ f: ConfigField) -> ConfigValue {
+            var m = ConfigMap()
+            m["key"] = .string(f.key)
+            m["type"] = .string("\(f.type)")
+            m["required"] = .bool(f.isRequired)
+            m["secret"] = .bool(f.isSecret)
+            m["default"] = f.defaultValue.map { .string(f.isSecret ? "<redacted>" : $0) } ?? .null
+            m["min"] = f.min.map(ConfigValue.double) ?? .null
+            m["max"] = f.max.map(ConfigValue.double) ?? .null
+            m["allowed"] = f.allowedValues.map { .list($0.map(ConfigValue.string)) } ?? .null
+            m["description"] = f.description.map(ConfigValue.string) ?? .null
+            if !f.fields.isEmpty { m["fields"] = .list(f.fields.map(field)) }
+            return .map(m)
+        }
+        var m = ConfigMap()
+        m["name"] = .string(name)
+        m["version"] = .string(version.description)
+        m["abi"] = .string(abiVersion)
+        m["path"] = .string(path)
+        m["description"] = .string(summary)
+        m["hooks"] = .list(hooks.sorted().map(ConfigValue.string))
+        m["requires"] = .list(requires.map { r in
+            var d = ConfigMap()
+            d["name"] = .string(r.name)
+            d["version"] = .string(r.range)
+            return .map(d)
+        })
+        m["provides"] = .list(provides.map { p in
+            var d = ConfigMap()
+            d["name"] = .string(p.name)
+            d["version"] = .string(p.version.description)
+            return .map(d)
+        })
+        m["config"] = .list(configSchema.map(field))
+        return ConfigValue.map(m).jsonString()
+    }
+
+    static func number(_ d: Double) -> String {
+        d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)
+    }
+}

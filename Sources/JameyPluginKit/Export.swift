@@ -1,0 +1,150 @@
+import CJameyABI
+import Dispatch
+import Foundation
+import Synchronization
+
+/// The argument of the exported entry point (a pointer to `jamey_registration`).
+public typealias JameyRegistration = UnsafePointer<jamey_registration>
+/// The result of the exported entry point (a pointer to `jamey_plugin_descriptor`).
+public typealias JameyDescriptor = UnsafePointer<jamey_plugin_descriptor>
+
+/// Builds the C descriptor for `plugin` and hooks it up. Call it from the one exported entry point:
+///
+/// ```swift
+/// @_cdecl("jamey_plugin_register") public func register(_ r: JameyRegistration?) -> JameyDescriptor? { export(MyPlugin.self, r) }
+/// ```
+///
+/// Does no work beyond building the descriptor once (the kernel also calls the entry point just
+/// to inspect a library). Returns nil, refusing the host, when the host's ABI major differs.
+public func export<P: JameyPlugin>(_ plugin: P.Type, _ registration: JameyRegistration?) -> JameyDescriptor? {
+    guard let registration, registration.pointee.host_abi_major == UInt16(JAMEY_ABI_MAJOR),
+        let api = registration.pointee.api
+    else { return nil }
+    return PluginExport.shared.descriptor(api: api) { PluginFactory(P.self) }
+}
+
+/// Type-erased construction and hooks of the one plugin type this image exports.
+struct PluginFactory: Sendable {
+    let manifest: PluginManifest
+    let make: @Sendable (PluginContext, Data) async throws -> any JameyPlugin
+    let snapshot: (@Sendable (any JameyPlugin, String) async throws -> Void)?
+    let restore: (@Sendable (any JameyPlugin, String) async throws -> Void)?
+
+    init<P: JameyPlugin>(_ type: P.Type) {
+        manifest = P.manifest
+        make = { context, json in
+            let decoder = JSONDecoder()
+            decoder.keyDecodingStrategy = .convertFromSnakeCase
+            let configuration: P.Configuration
+            do {
+                configuration = try decoder.decode(P.Configuration.self, from: json)
+            } catch {
+                throw PluginKitError("config section does not match \(P.Configuration.self): \(error.readable)")
+            }
+            return try await P(context: context, configuration: configuration)
+        }
+        if let snapshotting = P.self as? any SnapshotCapable.Type {
+            snapshot = Self.snapshotter(snapshotting)
+            restore = Self.restorer(snapshotting)
+        } else {
+            snapshot = nil
+            restore = nil
+        }
+    }
+
+    private static func snapshotter<S: SnapshotCapable>(_: S.Type) -> @Sendable (any JameyPlugin, String) async throws -> Void {
+        { plugin, dir in try await (plugin as! S).snapshot(to: dir) }
+    }
+
+    private static func restorer<S: SnapshotCapable>(_: S.Type) -> @Sendable (any JameyPlugin, String) async throws -> Void {
+        { plugin, dir in try await (plugin as! S).restore(from: dir) }
+    }
+}
+
+/// The image-wide export state: the host table and the descriptor, built once.
+final class PluginExport: @unchecked Sendable {
+    static let shared = PluginExport()
+    private let lock = Mutex<Void>(())
+    private(set) var api: UnsafePointer<jamey_host_api>?
+    private(set) var factory: PluginFactory?
+    private var descriptor: UnsafeMutablePointer<jamey_plugin_descriptor>?
+
+    func descriptor(api: UnsafePointer<jamey_host_api>, _ make: () -> PluginFactory) -> JameyDescriptor {
+        lock.withLock { _ in
+            self.api = api
+            if let descriptor { return UnsafePointer(descriptor) }
+            let factory = make()
+            self.factory = factory
+            let d = DescriptorBuilder.build(factory)
+            descriptor = d
+            return UnsafePointer(d)
+        }
+    }
+}
+
+/// What the C state pointer holds: the plugin instance and its context.
+final class PluginBox: @unchecked Sendable {
+    let plugin: any JameyPlugin
+    let context: PluginContext
+    init(plugin: any JameyPlugin, context: PluginContext) {
+        self.plugin = plugin
+        self.context = context
+    }
+}
+
+/// Runs async work to completion from a thread that may block (kernel lifecycle threads).
+func runBlocking<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) -> Result<T, any Error> {
+    let done = DispatchSemaphore(value: 0)
+    let result = Mutex<Result<T, any Error>?>(nil)
+    Task {
+        let r: Result<T, any Error>
+        do { r = .success(try await operation()) } catch { r = .failure(error) }
+        result.withLock { $0 = r }
+        done.signal()
+    }
+    done.wait()
+    return result.withLock { $0! }
+}
+
+/// Writes `message` into a C error buffer, truncated at a UTF-8 boundary.
+func writeError(_ message: String, _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int) {
+    guard let buffer, capacity > 0 else { return }
+    var bytes = Array(message.utf8)
+    if bytes.count > capacity - 1 {
+        bytes = Array(bytes.prefix(capacity - 1))
+        while let last = bytes.last, last & 0xC0 == 0x80 { bytes.removeLast() }
+        if let last = bytes.last, last >= 0xC0 { bytes.removeLast() }
+    }
+    for (i, b) in bytes.enumerated() { buffer[i] = CChar(bitPattern: b) }
+    buffer[bytes.count] = 0
+}
+
+extension Error {
+    /// A description without Swift's type-dump noise, for error buffers and logs.
+    var readable: String {
+        if let e = self as? PluginKitError { return e.message }
+        if let e = self as? DecodingError {
+            switch e {
+            case .keyNotFound(let key, let ctx): return "missing key '\(path(ctx.codingPath + [key]))'"
+            case .typeMismatch(let type, let ctx): return "'\(path(ctx.codingPath))' is not a \(type)"
+            case .valueNotFound(let type, let ctx): return "'\(path(ctx.codingPath))' has no \(type) value"
+            case .dataCorrupted(let ctx): return "data corrupted at '\(path(ctx.codingPath))': \(ctx.debugDescription)"
+            @unknown default: return "\(e)"
+            }
+        }
+        return String(describing: self)
+    }
+
+    private func path(_ keys: [any CodingKey]) -> String {
+        keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+    }
+}
+
+/// An error raised by the plugin kit itself.
+public struct PluginKitError: Error, Sendable, CustomStringConvertible {
+    /// The sentence.
+    public let message: String
+    /// - Parameter message: one sentence.
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

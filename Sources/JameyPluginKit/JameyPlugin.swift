@@ -1,0 +1,73 @@
+/// A Jamey plugin written in Swift.
+///
+/// Conform a class to this protocol, describe it in ``manifest``, and export it with one line:
+///
+/// ```swift
+/// @_cdecl("jamey_plugin_register") public func register(_ r: JameyRegistration?) -> JameyDescriptor? { export(MyPlugin.self, r) }
+/// ```
+///
+/// The kernel creates one instance per process with ``init(context:configuration:)``, then calls
+/// ``start()``; at shutdown it calls ``stop()``. Hooks are called one at a time, from a kernel
+/// thread that may block; async work inside them runs on the Swift concurrency pool.
+public protocol JameyPlugin: AnyObject, Sendable {
+    /// The decoded config section (keys in snake_case map to camelCase properties).
+    /// Use ``NoConfiguration`` when the plugin has none.
+    associatedtype Configuration: Decodable & Sendable = NoConfiguration
+
+    /// Name, version, dependencies and config schema. Read once, when the kernel loads the plugin.
+    static var manifest: PluginManifest { get }
+
+    /// Creates the plugin from its validated config. Register services and metrics here.
+    /// - Parameters:
+    ///   - context: the plugin's handle on the host (bus, services, logging, metrics, data dir).
+    ///   - configuration: the validated section, defaults applied.
+    /// - Throws: any error; its description becomes the plugin's failure reason.
+    init(context: PluginContext, configuration: Configuration) async throws
+
+    /// Begins work (subscribe, open connections). Default: nothing.
+    func start() async throws
+
+    /// Ends work. After it returns the plugin must not publish. Default: nothing.
+    func stop() async throws
+
+    /// Current health; called from any thread, must not block. Default: ``PluginHealthReport/ok``.
+    func health() -> PluginHealthReport
+}
+
+extension JameyPlugin {
+    public func start() async throws {}
+    public func stop() async throws {}
+    public func health() -> PluginHealthReport { .ok }
+}
+
+/// A plugin whose state the vault can back up: it writes a consistent copy of its data into a
+/// directory and can restore from one.
+public protocol SnapshotCapable: JameyPlugin {
+    /// Writes a consistent copy of the plugin's state into `directory` (existing, empty).
+    func snapshot(to directory: String) async throws
+    /// Replaces the plugin's state with the copy in `directory`.
+    func restore(from directory: String) async throws
+}
+
+/// The configuration of a plugin that declares no keys.
+public struct NoConfiguration: Decodable, Sendable {
+    public init() {}
+    public init(from decoder: any Decoder) throws {}
+}
+
+/// A plugin's health, as reported to the kernel.
+public struct PluginHealthReport: Sendable, Equatable {
+    enum Status: Int32, Sendable { case ok = 0, degraded = 1, unhealthy = 2 }
+    let status: Status
+    /// One-line detail.
+    public let detail: String
+
+    /// Working normally.
+    public static let ok = PluginHealthReport(status: .ok, detail: "")
+    /// Working normally, with a detail line.
+    public static func ok(_ detail: String) -> Self { .init(status: .ok, detail: detail) }
+    /// Working with reduced function.
+    public static func degraded(_ detail: String) -> Self { .init(status: .degraded, detail: detail) }
+    /// Not working.
+    public static func unhealthy(_ detail: String) -> Self { .init(status: .unhealthy, detail: detail) }
+}

@@ -1,0 +1,92 @@
+import CJameyABI
+import Foundation
+
+/// The C hooks of every Swift plugin. Each resolves the exported factory and the plugin box,
+/// runs the author's async code to completion on the Swift concurrency pool while the kernel's
+/// lifecycle thread waits, and turns thrown errors into the hook's error buffer.
+enum KitHooks {
+    static let initHook: jamey_plugin_init_fn = { host, json, length, stateOut, err, cap in
+        guard let host, let stateOut, let factory = PluginExport.shared.factory, let api = PluginExport.shared.api else {
+            writeError("plugin kit was not registered before init", err, cap)
+            return JAMEY_E_STATE
+        }
+        let data = json.map { Data(bytes: $0, count: length) } ?? Data("{}".utf8)
+        let context = PluginContext(host: HostHandle(host: host, api: api), name: factory.manifest.name)
+        context.bootstrapOnce()
+        let result = runBlocking { try await factory.make(context, data) }
+        switch result {
+        case .success(let plugin):
+            stateOut.pointee = Unmanaged.passRetained(PluginBox(plugin: plugin, context: context)).toOpaque()
+            return JAMEY_OK
+        case .failure(let error):
+            context.closeAll()
+            writeError(error.readable, err, cap)
+            return JAMEY_E_PLUGIN
+        }
+    }
+
+    static let startHook: jamey_plugin_lifecycle_fn = { state, err, cap in
+        guard let box = box(state) else { return JAMEY_E_STATE }
+        let plugin = box.plugin
+        return finish(runBlocking { try await plugin.start() }, err, cap)
+    }
+
+    static let stopHook: jamey_plugin_lifecycle_fn = { state, err, cap in
+        guard let box = box(state) else { return JAMEY_E_STATE }
+        let plugin = box.plugin
+        let result = runBlocking { try await plugin.stop() }
+        box.context.closeAll()
+        return finish(result, err, cap)
+    }
+
+    static let deinitHook: jamey_plugin_deinit_fn = { state in
+        guard let state else { return }
+        let box = Unmanaged<PluginBox>.fromOpaque(state)
+        box.takeUnretainedValue().context.closeAll()
+        box.release()
+    }
+
+    static let healthHook: jamey_plugin_health_fn = { state, detail, cap in
+        guard let box = box(state) else { return Int32(JAMEY_HEALTH_UNHEALTHY.rawValue) }
+        let report = box.plugin.health()
+        writeError(report.detail, detail, cap)
+        return report.status.rawValue
+    }
+
+    static let snapshotHook: jamey_plugin_dir_fn = { state, dir, err, cap in
+        guard let box = box(state), let dir, let snapshot = PluginExport.shared.factory?.snapshot else {
+            return JAMEY_E_UNSUPPORTED
+        }
+        let path = String(cString: dir)
+        let plugin = box.plugin
+        return finish(runBlocking { try await snapshot(plugin, path) }, err, cap)
+    }
+
+    static let restoreHook: jamey_plugin_dir_fn = { state, dir, err, cap in
+        guard let box = box(state), let dir, let restore = PluginExport.shared.factory?.restore else {
+            return JAMEY_E_UNSUPPORTED
+        }
+        let path = String(cString: dir)
+        let plugin = box.plugin
+        return finish(runBlocking { try await restore(plugin, path) }, err, cap)
+    }
+
+    private static func box(_ state: UnsafeMutableRawPointer?) -> PluginBox? {
+        state.map { Unmanaged<PluginBox>.fromOpaque($0).takeUnretainedValue() }
+    }
+
+    private static func finish(_ result: Result<Void, any Error>, _ err: UnsafeMutablePointer<CChar>?, _ cap: Int) -> Int32 {
+        switch result {
+        case .success: return JAMEY_OK
+        case .failure(let error):
+            writeError(error.readable, err, cap)
+            return JAMEY_E_PLUGIN
+        }
+    }
+}
+
+/// The plugin's `jamey_host *` and the host table, carried together.
+struct HostHandle: @unchecked Sendable {
+    let host: OpaquePointer
+    let api: UnsafePointer<jamey_host_api>
+}

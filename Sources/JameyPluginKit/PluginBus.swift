@@ -1,0 +1,245 @@
+import CJameyABI
+import Synchronization
+
+/// The message bus, as seen from a plugin.
+///
+/// Topics are dotted (`sensors.kitchen.temp`); patterns may use `*` for one segment and a final
+/// `>` for the rest. Handlers run on bus worker threads: one subscription's handler never runs
+/// concurrently with itself and sees one publisher's messages in order.
+public final class PluginBus: Sendable {
+    let handle: HostHandle
+    private let open = Mutex<[UInt64: Subscription]>([:])
+
+    init(handle: HostHandle) { self.handle = handle }
+
+    /// Publishes an event to every matching subscription. Never blocks.
+    /// - Parameters:
+    ///   - topic: concrete topic (no wildcards).
+    ///   - message: payload, content type and headers.
+    /// - Throws: ``BusFailure`` for an invalid topic or a kernel that is shutting down.
+    public func publish(_ topic: String, _ message: Outgoing = Outgoing()) throws(BusFailure) {
+        let code = message.withABI(topic: topic) { handle.api.pointee.publish(handle.host, $0) }
+        guard code == JAMEY_OK else { throw BusFailure(code: code, topic: topic) }
+    }
+
+    /// Calls `handler` for each message matching `pattern`, on a bus thread, in order.
+    ///
+    /// A thrown error is counted by the kernel (`jamey_bus_handler_errors_total`) and the message
+    /// is not redelivered.
+    /// - Parameters:
+    ///   - pattern: topic pattern.
+    ///   - capacity: queue bound (nil: the kernel default).
+    ///   - dropOldest: on overflow drop the oldest queued message instead of the new one.
+    ///   - handler: runs for each message; keep it short or hand work off.
+    /// - Returns: the subscription; cancel it to stop (the kit cancels what is left at stop).
+    @discardableResult
+    public func subscribe(
+        _ pattern: String, capacity: Int? = nil, dropOldest: Bool = false,
+        handler: @escaping @Sendable (Message) throws -> Void
+    ) throws(BusFailure) -> Subscription {
+        let box = HandlerBox(handler)
+        let user = Unmanaged.passRetained(box).toOpaque()
+        var options = jamey_subscribe_options()
+        options.struct_size = UInt32(MemoryLayout<jamey_subscribe_options>.size)
+        options.queue_capacity = UInt32(clamping: capacity ?? 0)
+        options.overflow_policy = dropOldest ? JAMEY_OVERFLOW_DROP_OLDEST : JAMEY_OVERFLOW_DROP_NEWEST
+        var id: UInt64 = 0
+        let code = pattern.withCString { p in
+            handle.api.pointee.subscribe(handle.host, p, &options, HandlerBox.trampoline, user, &id)
+        }
+        guard code == JAMEY_OK else {
+            Unmanaged<HandlerBox>.fromOpaque(user).release()
+            throw BusFailure(code: code, topic: pattern)
+        }
+        let subscription = Subscription(id: id, bus: self, box: user)
+        open.withLock { $0[id] = subscription }
+        return subscription
+    }
+
+    /// The messages matching `pattern` as an async sequence (buffering up to `capacity`).
+    public func messages(_ pattern: String, capacity: Int = 1024) throws(BusFailure) -> (
+        stream: AsyncStream<Message>, subscription: Subscription
+    ) {
+        let (stream, continuation) = AsyncStream.makeStream(of: Message.self, bufferingPolicy: .bufferingNewest(capacity))
+        let sub = try subscribe(pattern, capacity: capacity) { continuation.yield($0) }
+        sub.onCancel { continuation.finish() }
+        return (stream, sub)
+    }
+
+    /// Sends a request to one responder and awaits its reply.
+    /// - Parameters:
+    ///   - topic: concrete topic.
+    ///   - message: the request.
+    ///   - timeout: nil for the kernel default.
+    /// - Throws: ``BusFailure`` (`.timeout`, `.noResponders`, `.queueFull`, ...).
+    public func request(_ topic: String, _ message: Outgoing = Outgoing(), timeout: Duration? = nil) async throws(BusFailure)
+        -> Message
+    {
+        let ms = timeout.map { UInt32(clamping: max(1, $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000)) } ?? 0
+        let result: Result<Message, BusFailure> = await withCheckedContinuation { continuation in
+            let box = Unmanaged.passRetained(ReplyBox(continuation: continuation, topic: topic)).toOpaque()
+            let code = message.withABI(topic: topic) { handle.api.pointee.request(handle.host, $0, ms, ReplyBox.trampoline, box) }
+            if code != JAMEY_OK {
+                Unmanaged<ReplyBox>.fromOpaque(box).release()
+                continuation.resume(returning: .failure(BusFailure(code: code, topic: topic)))
+            }
+        }
+        return try result.get()
+    }
+
+    /// Answers requests matching `pattern` with `handler`'s result. Each request runs in its own
+    /// task (so replies may complete out of order); a thrown error is replied as a message with
+    /// header `status: 500` and the error text, so the requester is never left to time out.
+    @discardableResult
+    public func respond(_ pattern: String, handler: @escaping @Sendable (Message) async throws -> Outgoing) throws(BusFailure)
+        -> Subscription
+    {
+        try subscribe(pattern) { [self] request in
+            guard request.isRequest else { return }
+            Task {
+                let reply: Outgoing
+                do { reply = try await handler(request) } catch {
+                    reply = .text(error.readable, headers: ["status": "500"])
+                }
+                self.reply(to: request, reply)
+            }
+        }
+    }
+
+    /// Answers requests matching `pattern` inline on the bus thread (lowest latency; keep the
+    /// handler short and non-blocking).
+    @discardableResult
+    public func respondInline(_ pattern: String, handler: @escaping @Sendable (Message) throws -> Outgoing) throws(BusFailure)
+        -> Subscription
+    {
+        try subscribe(pattern) { [self] request in
+            guard request.isRequest else { return }
+            let reply: Outgoing
+            do { reply = try handler(request) } catch { reply = .text(error.readable, headers: ["status": "500"]) }
+            self.reply(to: request, reply)
+        }
+    }
+
+    /// Replies to a request (at most once; later replies are ignored by the kernel).
+    /// - Returns: false when the requester is gone (timed out).
+    @discardableResult
+    public func reply(to request: Message, _ reply: Outgoing) -> Bool {
+        guard let replyTo = request.replyTo else { return false }
+        return replyTo.withCString { replyC in
+            var req = jamey_message()
+            req.struct_size = UInt32(MemoryLayout<jamey_message>.size)
+            req.reply_to = replyC
+            req.correlation_id = request.correlationID
+            return reply.withABI(topic: replyTo) { m in
+                withUnsafePointer(to: &req) { handle.api.pointee.reply(handle.host, $0, m) } == JAMEY_OK
+            }
+        }
+    }
+
+    func cancel(_ subscription: Subscription) {
+        _ = open.withLock { $0.removeValue(forKey: subscription.id) }
+        _ = handle.api.pointee.unsubscribe(handle.host, subscription.id)
+    }
+
+    func closeAll() {
+        let all = open.withLock { s in
+            defer { s.removeAll() }
+            return Array(s.values)
+        }
+        for s in all { s.cancel() }
+    }
+}
+
+/// An open subscription. Cancel it to stop receiving; cancelling twice is harmless.
+public final class Subscription: Sendable {
+    /// The kernel's id of the subscription.
+    public let id: UInt64
+    private let bus: PluginBus
+    private let state: Mutex<(box: UnsafeSendablePointer?, onCancel: [@Sendable () -> Void])>
+
+    init(id: UInt64, bus: PluginBus, box: UnsafeMutableRawPointer) {
+        self.id = id
+        self.bus = bus
+        self.state = Mutex((UnsafeSendablePointer(box), []))
+    }
+
+    func onCancel(_ body: @escaping @Sendable () -> Void) { state.withLock { $0.onCancel.append(body) } }
+
+    /// Stops delivery. When it returns the handler is not running (unless called from inside it).
+    public func cancel() {
+        let (box, callbacks) = state.withLock { s in
+            defer { s = (nil, []) }
+            return (s.box, s.onCancel)
+        }
+        guard let box else { return }
+        bus.cancel(self)
+        Unmanaged<HandlerBox>.fromOpaque(box.pointer).release()
+        callbacks.forEach { $0() }
+    }
+}
+
+struct UnsafeSendablePointer: @unchecked Sendable {
+    let pointer: UnsafeMutableRawPointer
+    init(_ p: UnsafeMutableRawPointer) { pointer = p }
+}
+
+/// Holds a subscription's Swift handler behind the C `user_data` pointer.
+final class HandlerBox: Sendable {
+    let handler: @Sendable (Message) throws -> Void
+    init(_ handler: @escaping @Sendable (Message) throws -> Void) { self.handler = handler }
+
+    static let trampoline: jamey_message_handler_fn = { user, message in
+        guard let user, let message else { return JAMEY_E_INVALID }
+        let box = Unmanaged<HandlerBox>.fromOpaque(user).takeUnretainedValue()
+        do {
+            try box.handler(Message(message))
+            return JAMEY_OK
+        } catch {
+            return JAMEY_E_PLUGIN
+        }
+    }
+}
+
+/// Holds a pending request's continuation behind the C `user_data` pointer.
+final class ReplyBox: Sendable {
+    let continuation: CheckedContinuation<Result<Message, BusFailure>, Never>
+    let topic: String
+    init(continuation: CheckedContinuation<Result<Message, BusFailure>, Never>, topic: String) {
+        self.continuation = continuation
+        self.topic = topic
+    }
+
+    static let trampoline: jamey_reply_fn = { user, status, reply in
+        guard let user else { return }
+        let box = Unmanaged<ReplyBox>.fromOpaque(user).takeRetainedValue()
+        if status == JAMEY_OK, let reply {
+            box.continuation.resume(returning: .success(Message(reply)))
+        } else {
+            box.continuation.resume(returning: .failure(BusFailure(code: status == JAMEY_OK ? JAMEY_E_INVALID : status, topic: box.topic)))
+        }
+    }
+}
+
+/// A bus operation that failed, with the kernel's code.
+public struct BusFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The `JAMEY_E_*` code.
+    public let code: Int32
+    /// The topic or pattern involved.
+    public let topic: String
+
+    /// No reply within the timeout.
+    public var isTimeout: Bool { code == JAMEY_E_TIMEOUT }
+    /// No subscriber matched the request.
+    public var isNoResponders: Bool { code == JAMEY_E_NO_RESPONDERS }
+
+    public var description: String {
+        switch code {
+        case JAMEY_E_TIMEOUT: "request to '\(topic)' timed out"
+        case JAMEY_E_NO_RESPONDERS: "no responder for '\(topic)'"
+        case JAMEY_E_FULL: "the responder for '\(topic)' is overloaded (queue full)"
+        case JAMEY_E_SHUTDOWN: "the kernel is shutting down"
+        case JAMEY_E_INVALID: "invalid topic or message '\(topic)'"
+        default: "bus error \(code) on '\(topic)'"
+        }
+    }
+}

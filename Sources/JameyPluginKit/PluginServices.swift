@@ -1,0 +1,55 @@
+import CJameyABI
+
+/// The service registry: named, versioned C function tables shared between plugins.
+///
+/// A table is a C struct of function pointers (declared in a C header both sides include) whose
+/// first field is `uint32_t struct_size`. Look a table up once and keep it: calls through it cost
+/// one indirect call.
+public final class PluginServices: Sendable {
+    let handle: HostHandle
+    init(handle: HostHandle) { self.handle = handle }
+
+    /// Registers `table` under `name` at `version`. The kit copies it into memory that lives as
+    /// long as the process, so the caller's value may go away.
+    /// - Throws: ``PluginKitError`` when the name is taken or invalid.
+    public func register<Table>(_ name: String, version: String, table: Table) throws {
+        let stored = UnsafeMutablePointer<Table>.allocate(capacity: 1)
+        stored.initialize(to: table)
+        let code = handle.api.pointee.service_register(handle.host, name, version, stored, MemoryLayout<Table>.size)
+        guard code == JAMEY_OK else {
+            stored.deinitialize(count: 1)
+            stored.deallocate()
+            throw PluginKitError(code == JAMEY_E_EXISTS
+                ? "service '\(name)' is already registered"
+                : "service '\(name)' \(version) could not be registered (code \(code))")
+        }
+    }
+
+    /// Withdraws a service this plugin registered.
+    public func unregister(_ name: String) {
+        _ = handle.api.pointee.service_unregister(handle.host, name)
+    }
+
+    /// Looks up a service and returns a copy of its table.
+    /// - Parameters:
+    ///   - name: the service name.
+    ///   - versions: accepted version range (`"^1.0"`).
+    ///   - type: the C table type; the registered table must be at least this large.
+    /// - Throws: ``PluginKitError`` when missing, of another version, or smaller than `Table`.
+    public func lookup<Table>(_ name: String, versions: String = "*", as type: Table.Type) throws -> Table {
+        var table: UnsafeRawPointer? = nil
+        var size = 0
+        let code = handle.api.pointee.service_lookup(handle.host, name, versions, &table, &size)
+        switch code {
+        case JAMEY_OK: break
+        case JAMEY_E_NOT_FOUND: throw PluginKitError("service '\(name)' is not registered")
+        case JAMEY_E_VERSION: throw PluginKitError("service '\(name)' is registered, but not in versions \(versions)")
+        default: throw PluginKitError("service '\(name)' lookup failed (code \(code))")
+        }
+        guard let table, size >= MemoryLayout<Table>.size else {
+            throw PluginKitError(
+                "service '\(name)' table is \(size) bytes, smaller than \(Table.self) (\(MemoryLayout<Table>.size) bytes)")
+        }
+        return table.loadUnaligned(as: Table.self)
+    }
+}

@@ -1,0 +1,146 @@
+/// Generates the C source of a configurable probe plugin, to build with ``TestPlugins/buildC``.
+///
+/// Every knob maps to one way a plugin can be right or wrong, so loader and lifecycle tests can
+/// build exactly the broken plugin they need. Lifecycle events are appended, one per line
+/// (`init NAME`, `start NAME`, `stop NAME`, `deinit NAME`), to ``eventLog`` when set.
+public struct CPluginSource: Sendable {
+    /// Descriptor name (a C string expression is emitted from it; use `nil` for a NULL name).
+    public var name: String? = "probe"
+    /// Descriptor version.
+    public var version = "1.0.0"
+    /// C expression for `abi_major`.
+    public var abiMajor = "JAMEY_ABI_MAJOR"
+    /// C expression for `abi_minor`.
+    public var abiMinor = "JAMEY_ABI_MINOR"
+    /// C expression for the descriptor's `struct_size`.
+    public var structSize = "sizeof(jamey_plugin_descriptor)"
+    /// `requires` entries: (name, version range).
+    public var requires: [(String, String)] = []
+    /// `provides` entries: (service, version). Registered in init unless ``skipRegistering``.
+    public var provides: [(String, String)] = []
+    /// Do not register the provided services (to test the provides check).
+    public var skipRegistering = false
+    /// Make init fail with this message.
+    public var initError: String? = nil
+    /// Make start fail with this message.
+    public var startError: String? = nil
+    /// Milliseconds `stop` sleeps (to test the shutdown deadline).
+    public var stopDelayMilliseconds = 0
+    /// Export the entry symbol (false: a library without it).
+    public var exportEntry = true
+    /// Entry returns NULL (refuses the host).
+    public var refuseHost = false
+    /// Provide an init hook.
+    public var hasInit = true
+    /// C initializers of `jamey_config_field` entries (without the surrounding braces list).
+    public var configFields: [String] = []
+    /// File to append lifecycle events to.
+    public var eventLog: String? = nil
+    /// Extra C code placed before the hooks (helpers, handlers).
+    public var extraCode = ""
+    /// Extra C statements at the end of a successful start (`s` is the state, `api` the table).
+    public var startCode = ""
+
+    /// A probe plugin named `name`.
+    public init(name: String? = "probe") { self.name = name }
+
+    /// The C source text.
+    public func render() -> String {
+        func cString(_ s: String?) -> String {
+            guard let s else { return "NULL" }
+            return "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
+        func deps(_ list: [(String, String)], _ varName: String) -> String {
+            guard !list.isEmpty else { return "static const jamey_dependency \(varName)[1] = {{0}};" }
+            let items = list.map { "{sizeof(jamey_dependency), 0, \(cString($0.0)), \(cString($0.1))}" }
+            return "static const jamey_dependency \(varName)[] = {\(items.joined(separator: ", "))};"
+        }
+        let registrations = skipRegistering ? "" : provides.map {
+            "    if (api->service_register(host, \(cString($0.0)), \(cString($0.1)), &service_table, sizeof(service_table)) != JAMEY_OK) { snprintf(err, cap, \"register failed\"); return JAMEY_E_PLUGIN; }"
+        }.joined(separator: "\n")
+        return """
+            #define _POSIX_C_SOURCE 200809L
+            #include <jamey/plugin.h>
+            #include <stdio.h>
+            #include <stdlib.h>
+            #include <string.h>
+            #include <time.h>
+
+            static const jamey_host_api *api;
+            typedef struct probe_state { jamey_host *host; uint64_t sub; } probe_state;
+            static const struct { uint32_t struct_size; int (*answer)(void); } service_table = { 16, NULL };
+
+            static void record(const char *event) {
+                const char *path = \(cString(eventLog));
+                if (path == NULL) return;
+                FILE *f = fopen(path, "a");
+                if (f == NULL) return;
+                fprintf(f, "%s %s\\n", event, \(cString(name ?? "?")));
+                fclose(f);
+            }
+
+            \(extraCode)
+
+            static int32_t probe_init(jamey_host *host, const char *json, size_t len, void **out, char *err, size_t cap) {
+                (void)json; (void)len;
+                record("init");
+                \(initError.map { "snprintf(err, cap, \"%s\", \(cString($0))); return JAMEY_E_PLUGIN;" } ?? "")
+                probe_state *s = calloc(1, sizeof(*s));
+                s->host = host;
+            \(registrations)
+                *out = s;
+                return JAMEY_OK;
+            }
+
+            static int32_t probe_start(void *state, char *err, size_t cap) {
+                probe_state *s = state; (void)s;
+                record("start");
+                \(startError.map { "snprintf(err, cap, \"%s\", \(cString($0))); return JAMEY_E_PLUGIN;" } ?? "")
+                \(startCode)
+                (void)err; (void)cap;
+                return JAMEY_OK;
+            }
+
+            static int32_t probe_stop(void *state, char *err, size_t cap) {
+                (void)state; (void)err; (void)cap;
+                if (\(stopDelayMilliseconds) > 0) {
+                    struct timespec ts = { \(stopDelayMilliseconds) / 1000, (\(stopDelayMilliseconds) % 1000) * 1000000L };
+                    nanosleep(&ts, NULL);
+                }
+                record("stop");
+                return JAMEY_OK;
+            }
+
+            static void probe_deinit(void *state) { record("deinit"); free(state); }
+
+            \(deps(requires, "requires_list"))
+            \(deps(provides, "provides_list"))
+            static const jamey_config_field config_fields[] = { \(configFields.isEmpty ? "{0}" : configFields.joined(separator: ", ")) };
+
+            static const jamey_plugin_descriptor descriptor = {
+                .struct_size = \(structSize),
+                .abi_major = \(abiMajor),
+                .abi_minor = \(abiMinor),
+                .name = \(cString(name)),
+                .version = \(cString(version)),
+                .description = "probe plugin built by a test",
+                .requires_list = requires_list,
+                .requires_count = \(requires.count),
+                .provides_list = provides_list,
+                .provides_count = \(provides.count),
+                .config_fields = config_fields,
+                .config_field_count = \(configFields.count),
+                .init = \(hasInit ? "probe_init" : "NULL"),
+                .start = probe_start,
+                .stop = probe_stop,
+                .deinit = probe_deinit,
+            };
+
+            \(exportEntry ? "JAMEY_EXPORT" : "__attribute__((visibility(\"hidden\")))") const jamey_plugin_descriptor *\(exportEntry ? "jamey_plugin_register" : "probe_hidden_entry")(const jamey_registration *r) {
+                api = r->api;
+                return \(refuseHost ? "NULL" : "&descriptor");
+            }
+
+            """
+    }
+}

@@ -1,0 +1,245 @@
+import Foundation
+import JameyTestKit
+import Testing
+
+@testable import JameyKernel
+
+/// Host functions exercised from real C plugins: bus conversions both ways, handler errors,
+/// metrics registration guards, the service registry, config accessors and environment.
+@Suite struct ABITests {
+    let log: String
+    init() throws { log = try TemporaryDirectory.make() + "/events.log" }
+
+    func events() -> [String] {
+        ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    func probe(_ name: String, _ configure: (inout CPluginSource) -> Void) throws -> TestKernel.Plugin {
+        var s = CPluginSource(name: name)
+        s.eventLog = log
+        configure(&s)
+        return .init(name, path: try TestPlugins.buildC(name: name, source: s.render()))
+    }
+
+    static let handlers = """
+        static int32_t failing_handler(void *u, const jamey_message *m) { (void)u; (void)m; return JAMEY_E_PLUGIN; }
+        static int32_t echo_handler(void *u, const jamey_message *m) {
+            probe_state *s = u;
+            jamey_message r = {0};
+            r.struct_size = sizeof r;
+            r.payload = m->payload; r.payload_len = m->payload_len;
+            r.content_type = m->content_type; r.headers = m->headers; r.header_count = m->header_count;
+            return api->reply(s->host, m, &r);
+        }
+        static void note(const char *what, int rc) { char b[96]; snprintf(b, sizeof b, "%s=%d", what, rc); record(b); }
+        """
+
+    @Test func messagesCrossTheABIBothWaysIntact() throws {
+        let k = try TestKernel.boot(plugins: [
+            try probe("echo") {
+                $0.extraCode = Self.handlers
+                $0.startCode = """
+                    api->subscribe(s->host, "probe.echo.>", NULL, echo_handler, s, &s->sub);
+                    jamey_kv h[] = {{"trace", "abc"}, {"kind", "greeting"}};
+                    jamey_message m = {0};
+                    m.struct_size = sizeof m; m.topic = "probe.hello"; m.payload = "hi"; m.payload_len = 2;
+                    m.content_type = "text/plain"; m.headers = h; m.header_count = 2;
+                    note("publish", api->publish(s->host, &m));
+                    """
+            }
+        ], start: false)
+        defer { k.shutdown() }
+        let received = LockedBox<[BusMessage]>([])
+        _ = try k.bus.subscribe("probe.hello") { m in received.update { $0.append(m) }; return true }
+        try k.kernel.start()
+        #expect(TestKernel.eventually { received.value.count == 1 })
+        let m = try #require(received.value.first)
+        #expect(m.topic == "probe.hello")
+        #expect(m.payload == Array("hi".utf8))
+        #expect(m.contentType == "text/plain")
+        #expect(m.source == "echo")
+        #expect(m.headers.map { "\($0.key)=\($0.value)" } == ["trace=abc", "kind=greeting"])
+        #expect(events().contains("publish=0"))
+
+        let reply = try k.bus.requestSync(
+            BusMessage(topic: "probe.echo.x", payload: [0, 1, 2, 255], contentType: "application/x-test", headers: [BusHeader(key: "k", value: "v")]),
+            timeout: .seconds(5))
+        #expect(reply.payload == [0, 1, 2, 255])
+        #expect(reply.contentType == "application/x-test")
+        #expect(reply.headers.map { "\($0.key)=\($0.value)" } == ["k=v"])
+    }
+
+    @Test func handlerErrorsAreCounted() throws {
+        let k = try TestKernel.boot(plugins: [
+            try probe("grumpy") {
+                $0.extraCode = Self.handlers
+                $0.startCode = "api->subscribe(s->host, \"probe.fail\", NULL, failing_handler, s, &s->sub);"
+            }
+        ])
+        defer { k.shutdown() }
+        for _ in 0..<3 { try k.bus.publish(BusMessage(topic: "probe.fail")) }
+        #expect(TestKernel.eventually { k.kernel.metrics.exposition().contains(#"jamey_bus_handler_errors_total{plugin="grumpy"} 3"#) })
+        #expect(k.kernel.metrics.exposition().contains(#"jamey_bus_messages_in_total{plugin="grumpy"} 3"#))
+    }
+
+    @Test func requestFromCAndTimeoutsMapToCodes() throws {
+        let k = try TestKernel.boot(plugins: [
+            try probe("asker") {
+                $0.extraCode = Self.handlers
+                $0.startCode = """
+                    jamey_message q = {0};
+                    q.struct_size = sizeof q; q.topic = "nobody.home";
+                    note("no_responders", api->request_sync(s->host, &q, 200, NULL, NULL));
+                    api->subscribe(s->host, "probe.silent", NULL, failing_handler, s, &s->sub);
+                    q.topic = "probe.silent";
+                    note("timeout", api->request_sync(s->host, &q, 50, NULL, NULL));
+                    q.topic = "bad..topic";
+                    note("invalid", api->publish(s->host, &q));
+                    note("unsub_unknown", api->unsubscribe(s->host, 987654));
+                    """
+            }
+        ])
+        defer { k.shutdown() }
+        #expect(events().contains("no_responders=\(JAMEY_E_NO_RESPONDERS_VALUE)"))
+        #expect(events().contains("timeout=\(JAMEY_E_TIMEOUT_VALUE)"))
+        #expect(events().contains("invalid=\(JAMEY_E_INVALID_VALUE)"))
+        #expect(events().contains("unsub_unknown=\(JAMEY_E_NOT_FOUND_VALUE)"))
+    }
+
+    @Test func metricRegistrationIsGuarded() throws {
+        let k = try TestKernel.boot(plugins: [
+            try probe("meter") {
+                $0.extraCode = Self.handlers
+                $0.startCode = """
+                    jamey_kv labels[] = {{"queue", "main"}};
+                    jamey_metric_desc d = {0};
+                    d.struct_size = sizeof d; d.kind = JAMEY_METRIC_COUNTER; d.name = "probe_jobs_total"; d.help = "Jobs";
+                    d.labels = labels; d.label_count = 1;
+                    jamey_metric_id c = 0, g = 0, h = 0, again = 0, bad = 0;
+                    note("counter", api->metric_register(s->host, &d, &c));
+                    note("same_again", api->metric_register(s->host, &d, &again));
+                    note("same_id", again == c);
+                    note("add", api->metric_record(s->host, c, JAMEY_METRIC_ADD, 5));
+                    note("negative_add", api->metric_record(s->host, c, JAMEY_METRIC_ADD, -1));
+                    note("set_counter", api->metric_record(s->host, c, JAMEY_METRIC_SET, 1));
+                    d.kind = JAMEY_METRIC_GAUGE;
+                    note("kind_clash", api->metric_register(s->host, &d, &bad));
+                    d.name = "probe_depth"; d.help = "Depth";
+                    note("gauge", api->metric_register(s->host, &d, &g));
+                    api->metric_record(s->host, g, JAMEY_METRIC_SET, 7);
+                    api->metric_record(s->host, g, JAMEY_METRIC_ADD, -2);
+                    double buckets[] = {0.1, 1, 10};
+                    d.kind = JAMEY_METRIC_HISTOGRAM; d.name = "probe_latency_seconds"; d.help = "Latency";
+                    d.buckets = buckets; d.bucket_count = 3;
+                    note("histogram", api->metric_register(s->host, &d, &h));
+                    api->metric_record(s->host, h, JAMEY_METRIC_OBSERVE, 0.5);
+                    d.name = "jamey_sneaky"; d.kind = JAMEY_METRIC_COUNTER; d.buckets = NULL; d.bucket_count = 0;
+                    note("reserved", api->metric_register(s->host, &d, &bad));
+                    d.name = "1bad-name";
+                    note("bad_name", api->metric_register(s->host, &d, &bad));
+                    note("unknown_id", api->metric_record(s->host, 99999, JAMEY_METRIC_ADD, 1));
+                    """
+            }
+        ])
+        defer { k.shutdown() }
+        let e = events()
+        for ok in ["counter=0", "same_again=0", "same_id=1", "add=0", "gauge=0", "histogram=0"] { #expect(e.contains(ok), "\(ok)") }
+        for bad in ["negative_add", "set_counter", "kind_clash", "reserved", "bad_name"] {
+            #expect(e.contains("\(bad)=\(JAMEY_E_INVALID_VALUE)"), "\(bad)")
+        }
+        #expect(e.contains("unknown_id=\(JAMEY_E_NOT_FOUND_VALUE)"))
+        let text = k.kernel.metrics.exposition()
+        #expect(text.contains(#"probe_jobs_total{plugin="meter",queue="main"} 5"#))
+        #expect(text.contains(#"probe_depth{plugin="meter",queue="main"} 5"#))
+        #expect(text.contains(#"probe_latency_seconds_bucket{plugin="meter",queue="main",le="1.0"} 1"#))
+        #expect(text.contains("# HELP probe_jobs_total Jobs"))
+    }
+
+    @Test func serviceRegistryFromC() throws {
+        let k = try TestKernel.boot(plugins: [
+            try probe("provider") { $0.provides = [("calc", "1.4.2")] },
+            try probe("consumer") {
+                $0.requires = [("calc", "^1.2")]
+                $0.extraCode = Self.handlers
+                $0.startCode = """
+                    const void *t = NULL; size_t n = 0;
+                    note("lookup", api->service_lookup(s->host, "calc", "^1.2", &t, &n));
+                    note("size", (int)n);
+                    note("wrong_version", api->service_lookup(s->host, "calc", "^2", &t, &n));
+                    note("missing", api->service_lookup(s->host, "nope", NULL, &t, &n));
+                    note("bad_range", api->service_lookup(s->host, "calc", "~~", &t, &n));
+                    note("dup", api->service_register(s->host, "calc", "9.0.0", &t, 8));
+                    note("foreign_unregister", api->service_unregister(s->host, "calc"));
+                    """
+            },
+        ])
+        defer { k.shutdown() }
+        let e = events()
+        #expect(e.contains("lookup=0"))
+        #expect(e.contains("size=16"))
+        #expect(e.contains("wrong_version=\(JAMEY_E_VERSION_VALUE)"))
+        #expect(e.contains("missing=\(JAMEY_E_NOT_FOUND_VALUE)"))
+        #expect(e.contains("bad_range=\(JAMEY_E_INVALID_VALUE)"))
+        #expect(e.contains("dup=\(JAMEY_E_EXISTS_VALUE)"))
+        #expect(e.contains("foreign_unregister=\(JAMEY_E_NOT_FOUND_VALUE)"))
+        #expect(k.kernel.services.service(named: "calc")?.owner == "provider")
+        k.shutdown()
+        #expect(k.kernel.services.service(named: "calc") == nil, "services are withdrawn when their plugin stops")
+    }
+
+    @Test func environmentAndConfigAccessors() throws {
+        let k = try TestKernel.boot(plugins: [
+            try probe("envy") {
+                $0.configFields = [
+                    #"{sizeof(jamey_config_field), JAMEY_CONFIG_STRING, "mode", 0, 0, "fast", 0, 0, NULL, NULL, NULL, 0}"#,
+                    #"{sizeof(jamey_config_field), JAMEY_CONFIG_INT, "workers", JAMEY_CONFIG_HAS_MIN, 0, "2", 1, 0, NULL, NULL, NULL, 0}"#,
+                    #"{sizeof(jamey_config_field), JAMEY_CONFIG_BOOL, "verbose", 0, 0, "false", 0, 0, NULL, NULL, NULL, 0}"#,
+                    #"{sizeof(jamey_config_field), JAMEY_CONFIG_DOUBLE, "ratio", 0, 0, NULL, 0, 0, NULL, NULL, NULL, 0}"#,
+                ]
+                $0.extraCode = Self.handlers
+                $0.startCode = """
+                    const char *mode = NULL; int64_t workers = 0; int32_t verbose = -1; double ratio = 0;
+                    api->config_string(s->host, "mode", &mode); record(mode);
+                    api->config_int(s->host, "workers", &workers); note("workers", (int)workers);
+                    api->config_bool(s->host, "verbose", &verbose); note("verbose", verbose);
+                    note("ratio_absent", api->config_double(s->host, "ratio", &ratio));
+                    note("wrong_type", api->config_int(s->host, "mode", &workers));
+                    note("int_as_double", api->config_double(s->host, "workers", &ratio));
+                    record(api->node_name(s->host));
+                    record(api->data_dir(s->host));
+                    note("node_id_len", (int)strlen(api->node_id(s->host)));
+                    """
+            }
+        ], environment: ["JAMEY_PLUGINS_ENVY_CONFIG_WORKERS": "8"])
+        defer { k.shutdown() }
+        let e = events()
+        #expect(e.contains("fast envy"))
+        #expect(e.contains("workers=8"), "environment override applied")
+        #expect(e.contains("verbose=0"))
+        #expect(e.contains("ratio_absent=\(JAMEY_E_NOT_FOUND_VALUE)"))
+        #expect(e.contains("wrong_type=\(JAMEY_E_TYPE_VALUE)"))
+        #expect(e.contains("int_as_double=0"))
+        #expect(e.contains("test-node envy"))
+        #expect(e.contains("\(k.kernel.dataDirectory)/envy envy"))
+        #expect(FileManager.default.fileExists(atPath: k.kernel.dataDirectory + "/envy"))
+        #expect(e.contains("node_id_len=36"))
+    }
+}
+
+/// A value behind a lock, for collecting results from bus threads.
+final class LockedBox<T>: @unchecked Sendable {
+    private var stored: T
+    private let lock = NSLock()
+    init(_ value: T) { stored = value }
+    var value: T { lock.withLock { stored } }
+    func update(_ body: (inout T) -> Void) { lock.withLock { body(&stored) } }
+}
+
+// Return codes as plain Ints for string matching.
+let JAMEY_E_INVALID_VALUE = -1
+let JAMEY_E_NOT_FOUND_VALUE = -2
+let JAMEY_E_TIMEOUT_VALUE = -3
+let JAMEY_E_EXISTS_VALUE = -4
+let JAMEY_E_VERSION_VALUE = -7
+let JAMEY_E_NO_RESPONDERS_VALUE = -9
+let JAMEY_E_TYPE_VALUE = -13
