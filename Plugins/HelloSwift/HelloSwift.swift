@@ -25,6 +25,9 @@ public final class HelloSwift: JameyPlugin {
         configuration: [
             .string("name", default: "Jamey", length: 1...64, description: "Who HelloC should greet at start"),
             .bool("announce", default: true, description: "Publish hello.swift.ready at start"),
+        ],
+        routes: [
+            .init("GET", "/v1/hello/{name}", topic: "hello.swift.greet", scope: "read", summary: "Greet someone through HelloC")
         ]
     )
 
@@ -44,6 +47,17 @@ public final class HelloSwift: JameyPlugin {
             let numbers = request.text.split(separator: ",").compactMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
             guard numbers.count == 2 else { throw PluginKitError("expected two integers separated by a comma") }
             return .text(String(add(numbers[0], numbers[1])))
+        }
+        let bus = context.bus
+        // The HTTP route GET /v1/hello/{name}, forwarded here by the api plugin.
+        try bus.respond("hello.swift.greet") { request in
+            let name = request.headers["http.param.name"] ?? ""
+            guard !name.isEmpty, name.count <= 64 else {
+                return .json(#"{"error":"name must be 1 to 64 characters"}"#, headers: ["status": "400"])
+            }
+            let greeting = try await bus.request("hello.c.greet", .text(name), timeout: .seconds(2)).text
+            let escaped = greeting.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            return .json(#"{"greeting":"\#(escaped)"}"#)
         }
         let reply = try await context.bus.request("hello.c.greet", .text(configuration.name), timeout: .seconds(2))
         context.logger.info("HelloC says: \(reply.text)")

@@ -27,6 +27,8 @@ enum DescriptorBuilder {
         d.pointee.provides_count = m.provides.count
         d.pointee.config_fields = UnsafePointer(fields(m.configuration))
         d.pointee.config_field_count = m.configuration.count
+        d.pointee.routes = UnsafePointer(routes(m.routes))
+        d.pointee.route_count = m.routes.count
         d.pointee.`init` = KitHooks.initHook
         d.pointee.start = KitHooks.startHook
         d.pointee.stop = KitHooks.stopHook
@@ -48,6 +50,18 @@ enum DescriptorBuilder {
             p.advanced(by: i).initialize(
                 to: jamey_dependency(
                     struct_size: UInt32(MemoryLayout<jamey_dependency>.size), flags: 0, name: keep(name), version: keep(version)))
+        }
+        return p
+    }
+
+    private static func routes(_ list: [PluginManifest.Route]) -> UnsafeMutablePointer<jamey_route>? {
+        guard !list.isEmpty else { return nil }
+        let p = UnsafeMutablePointer<jamey_route>.allocate(capacity: list.count)
+        for (i, r) in list.enumerated() {
+            p.advanced(by: i).initialize(
+                to: jamey_route(
+                    struct_size: UInt32(MemoryLayout<jamey_route>.size), flags: 0, method: keep(r.method), path: keep(r.path),
+                    topic: keep(r.topic), scope: keep(r.scope), summary: keep(r.summary)))
         }
         return p
     }

@@ -12,6 +12,8 @@ public struct PluginManifest: Sendable {
     public var provides: [Provision]
     /// Schema of the config section.
     public var configuration: [ConfigKey]
+    /// HTTP routes the api plugin serves for this plugin, forwarded as bus requests (ABI 1.1).
+    public var routes: [Route]
 
     /// - Parameters:
     ///   - name: unique plugin name.
@@ -20,9 +22,10 @@ public struct PluginManifest: Sendable {
     ///   - requires: dependencies, started first.
     ///   - provides: services it registers.
     ///   - configuration: the schema of its config section.
+    ///   - routes: HTTP routes forwarded to it as bus requests.
     public init(
         name: String, version: String, description: String = "", requires: [Requirement] = [],
-        provides: [Provision] = [], configuration: [ConfigKey] = []
+        provides: [Provision] = [], configuration: [ConfigKey] = [], routes: [Route] = []
     ) {
         self.name = name
         self.version = version
@@ -30,6 +33,37 @@ public struct PluginManifest: Sendable {
         self.requires = requires
         self.provides = provides
         self.configuration = configuration
+        self.routes = routes
+    }
+
+    /// An HTTP route: the api plugin forwards matching requests to `topic` as bus requests (see
+    /// `jamey_route` in jamey/plugin.h for the headers that carry method, path parameters and
+    /// status). Answer them with ``PluginBus/respond(_:handler:)``.
+    public struct Route: Sendable {
+        /// `GET`, `POST`, `PUT`, `PATCH` or `DELETE`.
+        public var method: String
+        /// Path template: `/v1/things/{id}`.
+        public var path: String
+        /// Concrete bus topic.
+        public var topic: String
+        /// `public`, `read`, `write` or `admin`.
+        public var scope: String
+        /// One line for the OpenAPI document.
+        public var summary: String
+
+        /// - Parameters:
+        ///   - method: HTTP method.
+        ///   - path: path template with `{param}` segments.
+        ///   - topic: the bus topic to forward to.
+        ///   - scope: the API key scope required.
+        ///   - summary: one line for OpenAPI.
+        public init(_ method: String, _ path: String, topic: String, scope: String = "read", summary: String = "") {
+            self.method = method
+            self.path = path
+            self.topic = topic
+            self.scope = scope
+            self.summary = summary
+        }
     }
 
     /// A plugin or service name with an accepted version range (`"^1.0"`, `">=1.2.0 <2.0.0"`, `"*"`).

@@ -34,6 +34,8 @@ public struct CPluginSource: Sendable {
     public var hasInit = true
     /// C initializers of `jamey_config_field` entries (without the surrounding braces list).
     public var configFields: [String] = []
+    /// C initializers of `jamey_route` entries (ABI 1.1).
+    public var routes: [String] = []
     /// File to append lifecycle events to.
     public var eventLog: String? = nil
     /// Extra C code placed before the hooks (helpers, handlers).
@@ -116,6 +118,7 @@ public struct CPluginSource: Sendable {
             \(deps(requires, "requires_list"))
             \(deps(provides, "provides_list"))
             static const jamey_config_field config_fields[] = { \(configFields.isEmpty ? "{0}" : configFields.joined(separator: ", ")) };
+            static const jamey_route routes[] = { \(routes.isEmpty ? "{0}" : routes.joined(separator: ", ")) };
 
             static const jamey_plugin_descriptor descriptor = {
                 .struct_size = \(structSize),
@@ -131,6 +134,8 @@ public struct CPluginSource: Sendable {
                 .config_fields = config_fields,
                 .config_field_count = \(configFields.count),
                 .init = \(hasInit ? "probe_init" : "NULL"),
+                .routes = \(routes.isEmpty ? "NULL" : "routes"),
+                .route_count = \(routes.count),
                 .start = probe_start,
                 .stop = probe_stop,
                 .deinit = probe_deinit,

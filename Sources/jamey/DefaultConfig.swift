@@ -1,4 +1,5 @@
-/// The embedded default configuration: a copy of config/jamey.yaml (a test keeps them identical).
+/// The embedded default configuration: a copy of config/jamey.yaml (a test keeps them identical;
+/// regenerate with scripts/embed-default-config.sh).
 enum DefaultConfig {
     static let yaml = #"""
 # Jamey — the embedded default configuration.

@@ -191,3 +191,44 @@ import Testing
         #expect(k.kernel.plugin(named: "my_probe")?.path == dir + "/libMyProbe.so")
     }
 }
+
+/// ABI 1.1 routes, and that a 1.0 plugin's spare slots are never read as routes.
+@Suite struct RouteLoadingTests {
+    static let route = #"{sizeof(jamey_route), 0, "GET", "/v1/items/{id}", "items.get", "read", "Get an item"}"#
+
+    @Test func routesAreRead() throws {
+        var s = CPluginSource(name: "router")
+        s.routes = [Self.route, #"{sizeof(jamey_route), 0, "POST", "/v1/items", "items.create", "write", NULL}"#]
+        let lib = try PluginLibrary.load(path: try TestPlugins.buildC(name: "router", source: s.render()))
+        #expect(lib.descriptor.routes.map(\.description) == ["GET /v1/items/{id} -> items.get [read]", "POST /v1/items -> items.create [write]"])
+    }
+
+    @Test func pluginBuiltFor10IgnoresTheSlots() throws {
+        var s = CPluginSource(name: "old")
+        s.abiMinor = "0"
+        s.routes = [#"{sizeof(jamey_route), 0, "BREW", "nope", "", "root", NULL}"#]
+        let lib = try PluginLibrary.load(path: try TestPlugins.buildC(name: "old", source: s.render()))
+        #expect(lib.descriptor.abiVersion == "1.0")
+        #expect(lib.descriptor.routes.isEmpty)
+    }
+
+    @Test(arguments: [
+        (#"{sizeof(jamey_route), 0, "BREW", "/x", "t", "read", NULL}"#, "method expected one of GET"),
+        (#"{sizeof(jamey_route), 0, "GET", "x/y", "t", "read", NULL}"#, "path expected"),
+        (#"{sizeof(jamey_route), 0, "GET", "/a/{id}/{id}", "t", "read", NULL}"#, "path expected"),
+        (#"{sizeof(jamey_route), 0, "GET", "/a", "t.*", "read", NULL}"#, "topic expected a concrete dotted topic"),
+        (#"{sizeof(jamey_route), 0, "GET", "/a", "t", "root", NULL}"#, "scope expected public, read, write or admin"),
+        (#"{8, 0, "GET", "/a", "t", "read", NULL}"#, "jamey_route too small"),
+    ])
+    func badRoutesAreRejected(route: String, fragment: String) throws {
+        var s = CPluginSource(name: "badroute")
+        s.routes = [route]
+        let path = try TestPlugins.buildC(name: "badroute", source: s.render())
+        do {
+            _ = try PluginLibrary.load(path: path)
+            Issue.record("expected a route error")
+        } catch {
+            #expect(error.message.contains(fragment), "\(error.message)")
+        }
+    }
+}

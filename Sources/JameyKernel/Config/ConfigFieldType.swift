@@ -63,3 +63,18 @@ public struct ConfigFieldType: Hashable, Sendable, CustomStringConvertible {
     /// True for types whose `min`/`max` bound a length (strings, lists) rather than a value.
     var boundsLength: Bool { base == .string || base == .stringList || base == .objectList }
 }
+
+extension ConfigFieldType {
+    /// The short type name used in schema listings and JSON (`string`, `int`, `string_list`, ...).
+    public var name: String {
+        switch abiValue {
+        case 0: "string"
+        case 1: "int"
+        case 2: "double"
+        case 3: "bool"
+        case 4: "string_list"
+        case 5: "object"
+        default: "object_list"
+        }
+    }
+}

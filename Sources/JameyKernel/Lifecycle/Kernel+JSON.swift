@@ -37,6 +37,15 @@ extension PluginStatus {
             m["version"] = .string(p.version.description)
             return .map(m)
         })
+        map["routes"] = .list(routes.map { r in
+            var m = ConfigMap()
+            m["method"] = .string(r.method)
+            m["path"] = .string(r.path)
+            m["topic"] = .string(r.topic)
+            m["scope"] = .string(r.scope)
+            m["summary"] = .string(r.summary)
+            return .map(m)
+        })
         return .map(map)
     }
 }

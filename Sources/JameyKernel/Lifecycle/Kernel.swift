@@ -80,7 +80,8 @@ public final class Kernel: Sendable {
         return PluginStatus(
             name: record.name, state: state, path: path, version: library?.descriptor.version.description,
             abi: library?.descriptor.abiVersion, required: record.entry.required, failure: failure,
-            requires: library?.descriptor.requires ?? [], provides: library?.descriptor.provides ?? [], health: health)
+            requires: library?.descriptor.requires ?? [], provides: library?.descriptor.provides ?? [], health: health,
+            routes: library?.descriptor.routes ?? [])
     }
 
     static func health(of library: PluginLibrary, state: UnsafeMutableRawPointer?, host: PluginHost?) -> PluginHealth {

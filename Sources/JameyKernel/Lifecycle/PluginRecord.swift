@@ -58,6 +58,8 @@ public struct PluginStatus: Sendable {
     public let provides: [PluginProvision]
     /// Health from its health hook, when started.
     public let health: PluginHealth?
+    /// HTTP routes it declares.
+    public let routes: [PluginRoute]
 }
 
 /// A plugin's health as reported by its hook.

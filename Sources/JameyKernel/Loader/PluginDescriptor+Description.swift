@@ -10,12 +10,13 @@ extension PluginDescriptor {
             "hooks:       \(hooks.sorted().joined(separator: ", "))",
             "requires:    \(requires.isEmpty ? "-" : requires.map(\.description).joined(separator: ", "))",
             "provides:    \(provides.isEmpty ? "-" : provides.map(\.description).joined(separator: ", "))",
+            "routes:      \(routes.isEmpty ? "-" : routes.map(\.description).joined(separator: ", "))",
             "config (plugins.\(name).config):",
         ]
         if configSchema.isEmpty { lines.append("  (no keys)") }
         func add(_ fields: [ConfigField], indent: String) {
             for f in fields {
-                var parts = ["\(indent)\(f.key): \(f.type)"]
+                var parts = ["\(indent)\(f.key): \(f.type.name)"]
                 if f.isRequired { parts.append("required") }
                 if f.isSecret { parts.append("secret") }
                 if let d = f.defaultValue { parts.append("default \(f.isSecret ? "<redacted>" : d)") }
@@ -37,7 +38,7 @@ extension PluginDescriptor {
         func field(_ f: ConfigField) -> ConfigValue {
             var m = ConfigMap()
             m["key"] = .string(f.key)
-            m["type"] = .string("\(f.type)")
+            m["type"] = .string(f.type.name)
             m["required"] = .bool(f.isRequired)
             m["secret"] = .bool(f.isSecret)
             m["default"] = f.defaultValue.map { .string(f.isSecret ? "<redacted>" : $0) } ?? .null
@@ -65,6 +66,15 @@ extension PluginDescriptor {
             var d = ConfigMap()
             d["name"] = .string(p.name)
             d["version"] = .string(p.version.description)
+            return .map(d)
+        })
+        m["routes"] = .list(routes.map { r in
+            var d = ConfigMap()
+            d["method"] = .string(r.method)
+            d["path"] = .string(r.path)
+            d["topic"] = .string(r.topic)
+            d["scope"] = .string(r.scope)
+            d["summary"] = .string(r.summary)
             return .map(d)
         })
         m["config"] = .list(configSchema.map(field))

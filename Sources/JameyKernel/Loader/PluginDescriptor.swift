@@ -38,6 +38,8 @@ public struct PluginDescriptor: Sendable {
     public let configSchema: [ConfigField]
     /// Which optional hooks it implements.
     public let hooks: Set<String>
+    /// HTTP routes it declares (ABI 1.1; empty for 1.0 plugins).
+    public let routes: [PluginRoute]
 
     /// "1.0" style ABI version text.
     public var abiVersion: String { "\(abiMajor).\(abiMinor)" }
@@ -130,9 +132,13 @@ extension PluginDescriptor {
         if d.health != nil { hooks.insert("health") }
         if d.snapshot != nil { hooks.insert("snapshot") }
         if d.restore != nil { hooks.insert("restore") }
+        // Since 1.1: routes occupy what were the first two spare slots in 1.0, so they are read
+        // only from plugins built for 1.1 or later.
+        let routes = minor >= 1 ? try PluginRoute.read(d.routes, count: d.route_count, plugin: name, path: path) : []
         self.init(
             name: name, version: version, summary: d.description.map { String(cString: $0) } ?? "",
-            abiMajor: major, abiMinor: minor, requires: requires, provides: provides, configSchema: schema, hooks: hooks)
+            abiMajor: major, abiMinor: minor, requires: requires, provides: provides, configSchema: schema, hooks: hooks,
+            routes: routes)
     }
 
     /// Walks a C array whose elements start with `struct_size`, using that size as the stride so a

@@ -54,7 +54,7 @@ extern "C" {
 /** ABI major version. A plugin built for another major is refused. */
 #define JAMEY_ABI_MAJOR 1
 /** ABI minor version. The kernel refuses plugins built for a newer minor than its own. */
-#define JAMEY_ABI_MINOR 0
+#define JAMEY_ABI_MINOR 1
 
 /** The one symbol a plugin exports. */
 #define JAMEY_PLUGIN_ENTRY_SYMBOL "jamey_plugin_register"
@@ -321,6 +321,27 @@ typedef int32_t (*jamey_plugin_health_fn)(void *state, char *detail, size_t deta
  *  Returns    JAMEY_OK or a negative code with `err` filled in. */
 typedef int32_t (*jamey_plugin_dir_fn)(void *state, const char *dir, char *err, size_t err_cap);
 
+/** An HTTP route a plugin declares (since 1.1). The api plugin serves it and forwards each
+ *  matching HTTP request to `topic` as a bus request (a plugin never opens its own port):
+ *
+ *  Request message: payload = HTTP body; content_type = the request's Content-Type; headers:
+ *    `http.method`, `http.path` (the concrete path), `http.query` (raw query string, may be
+ *    empty), `http.param.<name>` for each `{name}` in the route path, `http.header.<name>` (lower
+ *    case) for the request's `accept`, `accept-language`, `user-agent` and `x-request-id`, and
+ *    `auth.key_id` / `auth.scope` of the caller's API key (absent on public routes).
+ *  Reply message: payload = response body; content_type = its Content-Type; header `status` =
+ *    the HTTP status (default 200); `http.header.<name>` = extra response headers.
+ *  A bus timeout becomes 504, no responder 503. */
+typedef struct jamey_route {
+    uint32_t struct_size;        /**< sizeof(jamey_route) */
+    uint32_t flags;              /**< Reserved, 0. */
+    const char *method;          /**< "GET", "POST", "PUT", "PATCH" or "DELETE" */
+    const char *path;            /**< "/v1/hello/{name}": literal segments and `{param}` segments */
+    const char *topic;           /**< concrete bus topic the request is sent to */
+    const char *scope;           /**< "public" (no key), "read", "write" or "admin" */
+    const char *summary;         /**< one line for the OpenAPI document; may be NULL */
+} jamey_route;
+
 /** The plugin descriptor, returned by the entry point. Must stay valid and unchanged for the life
  *  of the process (static storage). */
 typedef struct jamey_plugin_descriptor {
@@ -343,7 +364,11 @@ typedef struct jamey_plugin_descriptor {
     jamey_plugin_health_fn health;   /**< optional; absent means JAMEY_HEALTH_OK while started */
     jamey_plugin_dir_fn snapshot;    /**< optional */
     jamey_plugin_dir_fn restore;     /**< optional */
-    void *reserved[8];               /**< spare slots, NULL */
+    /* ---- since 1.1 (these two took the first two spare slots; the size is unchanged) ---- */
+    const jamey_route *routes;       /**< HTTP routes the api plugin serves for this plugin; may be NULL.
+                                          Read only when abi_minor >= 1. */
+    size_t route_count;              /**< number of routes */
+    void *reserved[6];               /**< spare slots, NULL */
 } jamey_plugin_descriptor;
 
 /* ============================================================================================
@@ -522,7 +547,8 @@ struct jamey_host_api {
     /* ---- Introspection (since 1.0) -------------------------------------------------------- */
 
     /** plugins_json: every configured plugin as a JSON array of objects with name, version, abi,
-     *  path, state, health, error, requires and provides. Calls `sink` before returning.
+     *  path, state, required, health ({status, detail} or null), error, requires and provides
+     *  ([{name, version}]) and, since 1.1, routes ([{method, path, topic, scope, summary}]). Calls `sink` before returning.
      *  Thread     any; calls other plugins' health hooks.
      *  Returns    JAMEY_OK, JAMEY_E_INVALID. */
     int32_t (*plugins_json)(jamey_host *host, jamey_text_sink_fn sink, void *user_data);

@@ -1,0 +1,90 @@
+import CJameyABI
+
+/// An HTTP route a plugin declares (ABI 1.1), served by the api plugin and forwarded to the
+/// plugin as a bus request on `topic`.
+public struct PluginRoute: Sendable, Hashable, CustomStringConvertible {
+    /// HTTP method.
+    public let method: String
+    /// Path template, e.g. `/v1/hello/{name}`.
+    public let path: String
+    /// The bus topic requests are sent to.
+    public let topic: String
+    /// `public`, `read`, `write` or `admin`.
+    public let scope: String
+    /// One line for OpenAPI.
+    public let summary: String
+
+    public var description: String { "\(method) \(path) -> \(topic) [\(scope)]" }
+
+    static let methods: Set<String> = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    static let scopes: Set<String> = ["public", "read", "write", "admin"]
+
+    /// Reads and checks the routes of a descriptor built for ABI 1.1 or later.
+    static func read(
+        _ base: UnsafePointer<jamey_route>?, count: Int, plugin: String, path: String
+    ) throws(LoadError) -> [PluginRoute] {
+        guard count > 0 else { return [] }
+        func fail(_ detail: String) -> LoadError { LoadError(.invalidDescriptor, path: path, "plugin '\(plugin)' \(detail)") }
+        guard let base, count <= 1024 else { throw fail("routes: expected \(count) entries, found a NULL list") }
+        let stride = Int(base.pointee.struct_size)
+        guard stride >= MemoryLayout<jamey_route>.size else {
+            throw LoadError(
+                .structTooSmall, path: path,
+                "plugin '\(plugin)' routes: jamey_route too small: expected struct_size >= \(MemoryLayout<jamey_route>.size), found \(stride)")
+        }
+        var routes: [PluginRoute] = []
+        let raw = UnsafeRawPointer(base)
+        for i in 0..<count {
+            let r = raw.advanced(by: i * stride).assumingMemoryBound(to: jamey_route.self).pointee
+            let method = r.method.map { String(cString: $0) } ?? ""
+            let template = r.path.map { String(cString: $0) } ?? ""
+            let topic = r.topic.map { String(cString: $0) } ?? ""
+            let scope = r.scope.map { String(cString: $0) } ?? ""
+            guard methods.contains(method) else {
+                throw fail("routes[\(i)]: method expected one of GET, POST, PUT, PATCH, DELETE, found \"\(method)\"")
+            }
+            guard isValidTemplate(template) else {
+                throw fail("routes[\(i)]: path expected /segment/{param}/..., found \"\(template)\"")
+            }
+            guard isConcreteTopic(topic) else {
+                throw fail("routes[\(i)]: topic expected a concrete dotted topic, found \"\(topic)\"")
+            }
+            guard scopes.contains(scope) else {
+                throw fail("routes[\(i)]: scope expected public, read, write or admin, found \"\(scope)\"")
+            }
+            let route = PluginRoute(
+                method: method, path: template, topic: topic, scope: scope, summary: r.summary.map { String(cString: $0) } ?? "")
+            guard !routes.contains(where: { $0.method == method && $0.path == template }) else {
+                throw fail("routes[\(i)]: \(method) \(template) is declared twice")
+            }
+            routes.append(route)
+        }
+        return routes
+    }
+
+    static func isValidTemplate(_ template: String) -> Bool {
+        guard template.hasPrefix("/"), template.count <= 512 else { return false }
+        let segments = template.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
+        if segments == [""] { return true }
+        var names: Set<Substring> = []
+        for segment in segments {
+            guard !segment.isEmpty else { return false }
+            if segment.hasPrefix("{") {
+                let name = segment.dropFirst().dropLast()
+                guard segment.hasSuffix("}"), !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }),
+                    names.insert(name).inserted
+                else { return false }
+            } else {
+                guard segment.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-._~".contains($0)) }) else {
+                    return false
+                }
+            }
+        }
+        return true
+    }
+
+    static func isConcreteTopic(_ topic: String) -> Bool {
+        let segments = topic.split(separator: ".", omittingEmptySubsequences: false)
+        return !topic.isEmpty && segments.allSatisfy { !$0.isEmpty && $0 != "*" && $0 != ">" && !$0.contains(where: \.isWhitespace) }
+    }
+}

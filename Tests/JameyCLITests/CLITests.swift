@@ -1,0 +1,218 @@
+import Foundation
+import JameyTestKit
+import Testing
+
+/// The `jamey` command, run as a real process: output and exit codes.
+@Suite struct CLITests {
+    var jamey: String { TestPlugins.buildDirectory + "/jamey" }
+
+    /// A config whose plugins are the two examples, built where the kernel can find them.
+    func exampleConfig(extra: String = "", cConfig: String = "greeting: Hi") throws -> (dir: String, path: String) {
+        let dir = try TemporaryDirectory.make()
+        let yaml = TestKernel.yaml(
+            plugins: [
+                .init("hello_c", path: try TestPlugins.helloC(), config: cConfig),
+                .init("hello_swift", path: try TestPlugins.library("HelloSwift")),
+            ], extra: extra, logLevel: "info")
+        let path = dir + "/jamey.yaml"
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        return (dir, path)
+    }
+
+    @Test func version() throws {
+        let r = try Run.command(jamey, ["version"])
+        #expect(r.status == 0)
+        #expect(r.stdout == "jamey 0.1.0 (plugin ABI 1.0)\n")
+    }
+
+    @Test func embeddedDefaultMatchesConfigFile() throws {
+        // `config show` with no --config prints the embedded default's effective values; the
+        // embedded text itself is checked byte for byte against config/jamey.yaml.
+        let file = try String(contentsOfFile: TestPlugins.packageRoot + "/config/jamey.yaml", encoding: .utf8)
+        let source = try String(contentsOfFile: TestPlugins.packageRoot + "/Sources/jamey/DefaultConfig.swift", encoding: .utf8)
+        #expect(source.contains("#\"\"\"\n" + file + "\"\"\"#"), "run scripts/embed-default-config.sh after editing config/jamey.yaml")
+    }
+
+    @Test func configCheckAcceptsAValidFile() throws {
+        let (_, path) = try exampleConfig()
+        let r = try Run.command(jamey, ["config", "check", "--config", path])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.stdout == "config OK: \(path); 2 plugin(s) enabled: hello_c, hello_swift\n")
+    }
+
+    @Test func configCheckReportsEveryProblemAndExitsNonZero() throws {
+        let (_, path) = try exampleConfig(extra: "data_dri: /tmp/x", cConfig: "greeting: \"\"\nshout: true")
+        let r = try Run.command(jamey, ["config", "check", "--config", path])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("data_dri: unknown key (did you mean 'data_dir'?)"), "\(r.stderr)")
+        // Kernel errors stop before plugins are looked at; fix and re-check shows plugin errors.
+        let (_, path2) = try exampleConfig(cConfig: "greeting: \"\"\nshout: true")
+        let r2 = try Run.command(jamey, ["config", "check", "--config", path2])
+        #expect(r2.status == 1)
+        #expect(r2.stderr.contains("plugins.hello_c.config.shout: unknown key"), "\(r2.stderr)")
+        #expect(r2.stderr.contains("plugins.hello_c.config.greeting"), "\(r2.stderr)")
+    }
+
+    @Test func configCheckMalformedYAMLAndMissingFile() throws {
+        let dir = try TemporaryDirectory.make()
+        let path = dir + "/bad.yaml"
+        try "plugins:\n  hello_c: [unclosed\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let r = try Run.command(jamey, ["config", "check", "--config", path])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("\(path):"), "\(r.stderr)")
+        #expect(r.stderr.contains("invalid YAML"), "\(r.stderr)")
+        let missing = try Run.command(jamey, ["config", "check", "--config", dir + "/nope.yaml"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("nope.yaml does not exist"), "\(missing.stderr)")
+    }
+
+    @Test func configShowRedactsSecretsAndAppliesEnvironment() throws {
+        let (_, path) = try exampleConfig()
+        var env = ProcessInfo.processInfo.environment
+        env["JAMEY_LOG_LEVEL"] = "debug"
+        let r = try Run.command(jamey, ["config", "show", "--config", path], environment: env)
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.stdout.contains("debug"))
+    }
+
+    @Test func pluginsListShowsEveryPlugin() throws {
+        let (_, path) = try exampleConfig()
+        let r = try Run.command(jamey, ["plugins", "list", "--config", path])
+        #expect(r.status == 0, "\(r.output)")
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("NAME") == true)
+        #expect(lines.contains { $0.hasPrefix("hello_c ") && $0.contains("1.0.0") && $0.contains("1.0") && $0.contains("loaded") })
+        #expect(lines.contains { $0.hasPrefix("hello_swift ") && $0.contains("libHelloSwift.so") })
+        let json = try Run.command(jamey, ["plugins", "list", "--json", "--config", path])
+        let parsed = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]]
+        #expect(parsed?.map { $0["name"] as? String } == ["hello_c", "hello_swift"])
+        #expect(parsed?.first?["provides"] as? [[String: String]] == [["name": "hello.greeter", "version": "1.0.0"]])
+    }
+
+    @Test func pluginsListExitsNonZeroWhenAPluginFails() throws {
+        let dir = try TemporaryDirectory.make()
+        let path = dir + "/jamey.yaml"
+        try TestKernel.yaml(plugins: [.init("ghost", path: "/nonexistent/libghost.so")]).write(toFile: path, atomically: true, encoding: .utf8)
+        let r = try Run.command(jamey, ["plugins", "list", "--config", path])
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("ghost: /nonexistent/libghost.so: plugin file does not exist"))
+    }
+
+    @Test func inspectTextAndJSON() throws {
+        let lib = try TestPlugins.library("HelloSwift")
+        let r = try Run.command(jamey, ["plugins", "inspect", lib])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.stdout.contains("name:        hello_swift"))
+        #expect(r.stdout.contains("requires:    hello.greeter ^1.0"))
+        #expect(r.stdout.contains("  name: string, default \"Jamey\", min 1, max 64"))
+        let j = try Run.command(jamey, ["plugins", "inspect", "--json", lib])
+        let obj = try JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: Any]
+        #expect(obj?["name"] as? String == "hello_swift")
+        #expect(obj?["abi"] as? String == "1.0")
+        #expect((obj?["config"] as? [[String: Any]])?.map { $0["key"] as? String } == ["name", "announce"])
+    }
+
+    @Test func inspectOfABrokenFileExplainsAndFails() throws {
+        let r = try Run.command(jamey, ["plugins", "inspect", "/etc/hostname"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("/etc/hostname: not a shared library: expected an ELF file"))
+    }
+
+    @Test func newCPluginBuildsAndLoads() throws {
+        let dir = try TemporaryDirectory.make()
+        let r = try Run.command(jamey, ["plugins", "new", "my_probe", "--lang", "c", "--dir", dir])
+        #expect(r.status == 0, "\(r.output)")
+        let make = try Run.command("/usr/bin/env", ["make", "-C", dir + "/my_probe"])
+        #expect(make.status == 0, "\(make.output)")
+        let lib = dir + "/my_probe/build/libMyProbe.so"
+        let inspect = try Run.command(jamey, ["plugins", "inspect", lib])
+        #expect(inspect.stdout.contains("name:        my_probe"), "\(inspect.output)")
+        // It starts and answers its ping in a real kernel.
+        let k = try TestKernel.boot(plugins: [.init("my_probe", path: lib)])
+        defer { k.shutdown() }
+        #expect(k.kernel.plugin(named: "my_probe")?.state == .started)
+        let again = try Run.command(jamey, ["plugins", "new", "my_probe", "--lang", "c", "--dir", dir])
+        #expect(again.status == 1)
+        #expect(again.stderr.contains("already exists"))
+        let bad = try Run.command(jamey, ["plugins", "new", "Bad Name", "--lang", "c", "--dir", dir])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("is invalid"))
+    }
+
+    @Test func newSwiftPluginSkeletonIsComplete() throws {
+        let dir = try TemporaryDirectory.make()
+        let r = try Run.command(jamey, ["plugins", "new", "pinger", "--lang", "swift", "--dir", dir])
+        #expect(r.status == 0, "\(r.output)")
+        let package = try String(contentsOfFile: dir + "/pinger/Package.swift", encoding: .utf8)
+        #expect(package.contains(".package(name: \"jamey\", path: \"\(TestPlugins.packageRoot)\")"))
+        #expect(FileManager.default.fileExists(atPath: dir + "/pinger/Sources/Pinger/Pinger.swift"))
+        // scripts/test.sh builds this skeleton with `swift build` and loads it (too slow for here).
+    }
+
+    @Test func serveRunsUntilSIGTERMAndDrainsInReverseOrder() throws {
+        let (dir, path) = try exampleConfig()
+        let socketPath = dir + "/notify.sock"
+        let notify = try DatagramSocket(path: socketPath)
+        var env = ProcessInfo.processInfo.environment
+        env["NOTIFY_SOCKET"] = socketPath
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: jamey)
+        process.arguments = ["serve", "--config", path]
+        process.environment = env
+        let errPipe = Pipe()
+        process.standardError = errPipe
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        #expect(notify.receive(timeout: 30) == "READY=1")
+        kill(process.processIdentifier, SIGTERM)
+        #expect(notify.receive(timeout: 30) == "STOPPING=1")
+        process.waitUntilExit()
+        let log = String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0, "\(log)")
+        #expect(log.contains("jamey ready: node test-node, 2 plugin(s) started"), "\(log)")
+        #expect(log.contains("HelloC is answering on hello.c.greet"))
+        #expect(log.contains("HelloC says: Hi, Jamey!"))
+        #expect(log.contains("jamey stopped"))
+    }
+
+    @Test func serveExitsNonZeroWhenARequiredPluginFails() throws {
+        let dir = try TemporaryDirectory.make()
+        let path = dir + "/jamey.yaml"
+        try TestKernel.yaml(plugins: [.init("ghost", path: "/nonexistent/libghost.so", required: true)])
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let r = try Run.command(jamey, ["serve", "--config", path])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("required plugin failed to load: /nonexistent/libghost.so: plugin file does not exist"), "\(r.stderr)")
+    }
+}
+
+/// A bound Unix datagram socket, standing in for systemd's notify socket.
+final class DatagramSocket {
+    let fd: Int32
+    init(path: String) throws {
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            let bytes = Array(path.utf8)
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0 else { throw TestKitErrorShim("bind \(path) failed") }
+    }
+
+    deinit { close(fd) }
+
+    func receive(timeout seconds: Int) -> String? {
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&pfd, 1, Int32(seconds * 1000)) == 1 else { return nil }
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : nil
+    }
+}
+
+struct TestKitErrorShim: Error { let message: String; init(_ m: String) { message = m } }

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# `jamey plugins new NAME --lang swift` makes a package that builds with `swift build` as is, and
+# the library it builds loads and answers in a real kernel (jamey plugins list/inspect).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+bin="${1:-$(swift_bin_path debug)}"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+"$bin/jamey" plugins new e2e_swift --lang swift --dir "$tmp"
+(cd "$tmp/e2e_swift" && swift build 2>&1 | tail -n 3)
+lib="$tmp/e2e_swift/.build/debug/libE2eSwift.so"
+"$bin/jamey" plugins inspect "$lib" | grep -q "name:        e2e_swift"
+cat > "$tmp/jamey.yaml" <<YAML
+data_dir: $tmp/data
+log:
+  level: warning
+plugins:
+  e2e_swift:
+    path: $lib
+YAML
+"$bin/jamey" config check --config "$tmp/jamey.yaml"
+"$bin/jamey" plugins list --config "$tmp/jamey.yaml" | grep -q "e2e_swift .*loaded"
+echo "swift skeleton OK"

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Shared helpers for the scripts in this directory. Source it; do not run it.
+
+# The repository root.
+JAMEY_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export JAMEY_ROOT
+
+# System packages Jamey builds on (Debian names), and the tools the test suite uses.
+JAMEY_BUILD_PACKAGES=(libsqlite3-dev libmosquitto-dev libffi-dev make)
+JAMEY_TEST_PACKAGES=(mosquitto mosquitto-clients openssl)
+
+# install_packages PKG...: installs the missing ones with apt-get when running as root; otherwise
+# names what is missing and fails.
+install_packages() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing system packages: ${missing[*]} (run as root, or: sudo apt-get install -y ${missing[*]})" >&2
+    return 1
+  fi
+  echo "installing system packages: ${missing[*]}" >&2
+  if [ -z "${JAMEY_APT_UPDATED:-}" ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+    export JAMEY_APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+# build_c_plugins DIR: builds the plain-C plugins into DIR (next to the Swift plugin libraries).
+build_c_plugins() {
+  make -s -C "$JAMEY_ROOT/Plugins/HelloC" OUT="$1"
+}
+
+# swift_bin_path [CONFIG]: the build products directory for debug (default) or release.
+swift_bin_path() {
+  (cd "$JAMEY_ROOT" && swift build -c "${1:-debug}" --show-bin-path)
+}

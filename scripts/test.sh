@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs what is missing (as root), builds every
+# target and plugin, runs every test, then the end-to-end checks that need whole processes.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$JAMEY_ROOT"
+install_packages "${JAMEY_BUILD_PACKAGES[@]}" "${JAMEY_TEST_PACKAGES[@]}"
+
+echo "== build (debug, with tests)"
+swift build --build-tests
+bin="$(swift_bin_path debug)"
+build_c_plugins "$bin"
+
+echo "== swift test"
+swift test --skip-build
+
+echo "== C header: strict C11, C99 and C++ compile of jamey/plugin.h"
+scripts/check-header.sh
+
+echo "== end to end: a Swift plugin made by 'jamey plugins new' builds and loads"
+scripts/e2e-plugin-new.sh "$bin"
+
+echo "== all tests passed"
