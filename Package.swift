@@ -13,6 +13,9 @@ let package = Package(
         .library(name: "JameyTestKit", targets: ["JameyTestKit"]),
         // Plugins: each one a dynamic library loaded with dlopen.
         .library(name: "HelloSwift", type: .dynamic, targets: ["HelloSwift"]),
+        .library(name: "API", type: .dynamic, targets: ["API"]),
+        // A bare Hummingbird server answering the same bytes as the api plugin (scripts/bench-api.sh).
+        .executable(name: "jamey-bare-http", targets: ["jamey-bare-http"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -21,6 +24,12 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
     ],
     targets: [
         .target(name: "CJameyABI"),
@@ -56,9 +65,33 @@ let package = Package(
             name: "CHelloGreeter", path: "Plugins/HelloC",
             exclude: ["hello_c.c", "Makefile", "build"], sources: ["greeter_contract.c"], publicHeadersPath: "include"),
         .target(name: "HelloSwift", dependencies: ["JameyPluginKit", "CHelloGreeter"], path: "Plugins/HelloSwift"),
+        // The api plugin: Jamey's HTTP gateway (Hummingbird 2; API keys in SQLite via GRDB).
+        .target(
+            name: "API",
+            dependencies: [
+                "JameyPluginKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Plugins/API"
+        ),
+        .executableTarget(
+            name: "jamey-bare-http",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            path: "Benchmarks/BareHTTP"
+        ),
         .testTarget(name: "JameyKernelTests", dependencies: ["JameyKernel", "JameyTestKit"]),
         .testTarget(name: "JameyPluginKitTests", dependencies: ["JameyPluginKit", "JameyTestKit"]),
         .testTarget(name: "HelloTests", dependencies: ["JameyTestKit"]),
         .testTarget(name: "JameyCLITests", dependencies: ["JameyTestKit"]),
+        .testTarget(name: "APITests", dependencies: ["JameyTestKit"]),
     ]
 )

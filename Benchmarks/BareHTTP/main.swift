@@ -1,0 +1,39 @@
+// jamey-bare-http: a bare Hummingbird server answering fixed bytes, the baseline of
+// scripts/bench-api.sh. Each `--route PATH=FILE[=CONTENT-TYPE]` serves FILE's bytes for GET PATH
+// (a `{param}` segment matches anything).
+//
+//   jamey-bare-http --port 8081 --route /healthz=healthz.json --route '/v1/hello/{name}=hello.json'
+import Foundation
+import Hummingbird
+
+var port = 8081
+var routes: [(path: String, body: ByteBuffer, type: String)] = []
+var arguments = CommandLine.arguments.dropFirst()
+while let argument = arguments.popFirst() {
+    switch argument {
+    case "--port":
+        port = Int(arguments.popFirst() ?? "") ?? port
+    case "--route":
+        let parts = (arguments.popFirst() ?? "").split(separator: "=", maxSplits: 2).map(String.init)
+        guard parts.count >= 2, let data = FileManager.default.contents(atPath: parts[1]) else {
+            FileHandle.standardError.write(Data("bad --route: expected PATH=FILE[=CONTENT-TYPE]\n".utf8))
+            exit(2)
+        }
+        routes.append((parts[0], ByteBuffer(bytes: data), parts.count > 2 ? parts[2] : "application/json"))
+    default:
+        FileHandle.standardError.write(Data("usage: jamey-bare-http [--port N] [--route PATH=FILE[=TYPE]]...\n".utf8))
+        exit(2)
+    }
+}
+
+let router = Router()
+for route in routes {
+    let body = route.body
+    let type = route.type
+    let path = RouterPath(route.path.replacingOccurrences(of: "{", with: ":").replacingOccurrences(of: "}", with: ""))
+    router.get(path) { _, _ in
+        Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: body))
+    }
+}
+let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: nil))
+try await app.runService()

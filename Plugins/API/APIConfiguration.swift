@@ -1,0 +1,93 @@
+/// The api plugin's config section (`plugins.api.config`), decoded after the kernel validated it
+/// against the schema in ``API/manifest`` (so every key is present, defaults filled in).
+public struct APIConfiguration: Decodable, Sendable {
+    /// Address to listen on.
+    var host: String
+    /// Port to listen on; 0 picks a free port (the bound address is in the plugin's health detail).
+    var port: Int
+    /// An admin key given in the config (secret); `JAMEY_API_ADMIN_KEY` takes precedence.
+    var adminKey: String?
+    /// Serve `/metrics` without a key.
+    var metricsPublic: Bool
+    /// Write one log line per request.
+    var accessLog: Bool
+    /// Peers whose `X-Forwarded-For` is trusted for the client address.
+    var trustedProxies: [String]
+    /// Size and time limits.
+    var limits: Limits
+    /// Token-bucket limits per scope.
+    var rateLimits: RateLimits
+    /// Cross-origin requests.
+    var cors: CORS
+    /// TLS (both files set: HTTPS).
+    var tls: TLS
+
+    /// Size and time limits.
+    struct Limits: Decodable, Sendable {
+        /// Largest request body accepted (413 beyond).
+        var maxBodyBytes: Int
+        /// Largest total size of the request head's header fields.
+        var maxHeaderBytes: Int
+        /// Time allowed to receive a request head once its first byte arrived.
+        var headerTimeoutMs: Int
+        /// An idle connection is closed after this long.
+        var idleTimeoutMs: Int
+        /// Timeout of bus requests made for HTTP requests (forwarded routes, /v1/bus/request).
+        var requestTimeoutMs: Int
+        /// How long `stop` lets in-flight requests finish before closing connections.
+        var shutdownGraceMs: Int
+        /// Concurrent Server-Sent Events streams (503 beyond).
+        var maxSseStreams: Int
+        /// Interval of SSE keep-alive comments.
+        var sseHeartbeatMs: Int
+    }
+
+    /// Token-bucket limits per scope: `rate` requests per second, bursts of `burst`.
+    struct RateLimits: Decodable, Sendable {
+        /// Requests without a valid key, per client address.
+        var `public`: Bucket
+        /// Per key with scope read.
+        var read: Bucket
+        /// Per key with scope write.
+        var write: Bucket
+        /// Per key with scope admin.
+        var admin: Bucket
+
+        /// One bucket's parameters. A rate of 0 turns limiting off for that scope.
+        struct Bucket: Decodable, Sendable {
+            /// Tokens added per second.
+            var rate: Double
+            /// Bucket capacity.
+            var burst: Int
+        }
+
+        /// The bucket parameters for callers holding `scope`.
+        func bucket(for scope: Scope) -> Bucket {
+            switch scope {
+            case .read: read
+            case .write: write
+            case .admin: admin
+            default: `public`
+            }
+        }
+    }
+
+    /// Cross-origin resource sharing.
+    struct CORS: Decodable, Sendable {
+        /// Origins allowed to call the API from a browser (`https://ops.example.com`), or `*`.
+        var allowedOrigins: [String]
+        /// How long browsers may cache a preflight answer.
+        var maxAgeSeconds: Int
+    }
+
+    /// TLS files (PEM).
+    struct TLS: Decodable, Sendable {
+        /// Certificate chain.
+        var certFile: String
+        /// Private key.
+        var keyFile: String
+
+        /// Whether TLS is configured.
+        var enabled: Bool { !certFile.isEmpty || !keyFile.isEmpty }
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import GRDB
+
+/// One stored API key: its public id, a name, its scope, the SHA-256 digest of its text, and
+/// when it was created, expires and was revoked. The key text itself is never stored.
+struct APIKey: Codable, Sendable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "api_key"
+
+    /// Public id (16 hex digits), the middle part of the key text.
+    var id: String
+    /// A name given at creation, for people.
+    var name: String
+    /// `read`, `write` or `admin`.
+    var scope: String
+    /// SHA-256 digest of the key text, hex.
+    var digest: String
+    /// Creation time.
+    var createdAt: Date
+    /// After this time the key is refused; nil: never.
+    var expiresAt: Date?
+    /// When it was revoked; nil: active.
+    var revokedAt: Date?
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, scope, digest
+        case createdAt = "created_at"
+        case expiresAt = "expires_at"
+        case revokedAt = "revoked_at"
+    }
+
+    /// The key as listed by `GET /v1/keys` (no digest, no secret).
+    var json: JSON {
+        .object([
+            ("id", .string(id)),
+            ("name", .string(name)),
+            ("scope", .string(scope)),
+            ("created_at", .string(Self.timestamp(createdAt))),
+            ("expires_at", expiresAt.map { .string(Self.timestamp($0)) } ?? .null),
+            ("revoked_at", revokedAt.map { .string(Self.timestamp($0)) } ?? .null),
+        ])
+    }
+
+    /// RFC 3339 time in UTC, seconds precision.
+    static func timestamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: date)
+    }
+
+    /// Parses RFC 3339 time (with or without fractional seconds).
+    static func parseTimestamp(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        if let d = formatter.date(from: text) { return d }
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
+    }
+}

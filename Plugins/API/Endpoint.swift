@@ -1,0 +1,53 @@
+/// One route the gateway serves: method, path template, the scope a caller needs, and what
+/// answers it (a core handler or a plugin's bus topic).
+struct Endpoint: Sendable {
+    /// What answers a route.
+    enum Action: Sendable, Hashable {
+        case healthz, readyz, metrics, openAPI
+        case listPlugins, showPlugin
+        case publish, request, subscribe
+        case createKey, listKeys, deleteKey
+        /// A route declared by `plugin`, forwarded to `topic` as a bus request.
+        case forward(plugin: String, topic: String)
+    }
+
+    /// `GET`, `POST`, `PUT`, `PATCH` or `DELETE`.
+    let method: String
+    /// The path template (also the `route` label of the request metrics).
+    let path: PathTemplate
+    /// The scope a caller needs.
+    let scope: Scope
+    /// What answers it.
+    let action: Action
+    /// One line for the OpenAPI document.
+    let summary: String
+
+    /// Whether this is a route declared by a plugin.
+    var isForwarded: Bool {
+        if case .forward = action { return true }
+        return false
+    }
+}
+
+extension Endpoint {
+    /// The gateway's own routes. `metricsPublic` makes `/metrics` need no key.
+    static func core(metricsPublic: Bool) -> [Endpoint] {
+        func e(_ m: String, _ p: String, _ s: Scope, _ a: Action, _ summary: String) -> Endpoint {
+            Endpoint(method: m, path: PathTemplate(p)!, scope: s, action: a, summary: summary)
+        }
+        return [
+            e("GET", "/healthz", .public, .healthz, "Liveness: the gateway answers"),
+            e("GET", "/readyz", .public, .readyz, "Readiness: every required and enabled plugin is started"),
+            e("GET", "/metrics", metricsPublic ? .public : .read, .metrics, "Prometheus exposition of the kernel and plugins"),
+            e("GET", "/openapi.json", .public, .openAPI, "This API as an OpenAPI 3.1 document"),
+            e("GET", "/v1/plugins", .read, .listPlugins, "Every configured plugin with state, health and figures"),
+            e("GET", "/v1/plugins/{name}", .read, .showPlugin, "One plugin"),
+            e("POST", "/v1/bus/publish/{topic}", .write, .publish, "Publish the body as an event on a topic"),
+            e("POST", "/v1/bus/request/{topic}", .write, .request, "Send the body as a bus request and return the reply"),
+            e("GET", "/v1/bus/subscribe", .read, .subscribe, "Stream the events matching a topic pattern (Server-Sent Events)"),
+            e("POST", "/v1/keys", .admin, .createKey, "Create an API key (its text is shown only in this response)"),
+            e("GET", "/v1/keys", .admin, .listKeys, "List API keys (no secrets)"),
+            e("DELETE", "/v1/keys/{id}", .admin, .deleteKey, "Revoke an API key"),
+        ]
+    }
+}

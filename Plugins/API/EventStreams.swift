@@ -1,0 +1,116 @@
+import Foundation
+import Hummingbird
+import JameyPluginKit
+import Synchronization
+
+/// The open Server-Sent Events streams of `GET /v1/bus/subscribe`: each one a bus subscription
+/// whose messages are written to the response as events, with keep-alive comments in between.
+/// Bounded in number; ``closeAll()`` ends every stream (at stop, so graceful shutdown does not
+/// wait for clients that never leave).
+final class EventStreams: Sendable {
+    private struct State {
+        var open: [UInt64: AsyncStream<ByteBuffer>.Continuation] = [:]
+        var next: UInt64 = 0
+        var closed = false
+    }
+
+    private let state = Mutex(State())
+    private let limit: Int
+    private let heartbeat: Duration
+    private let metrics: RequestMetrics
+
+    /// - Parameters:
+    ///   - limit: most streams open at once.
+    ///   - heartbeat: interval of keep-alive comments.
+    ///   - metrics: where the open-streams gauge lives.
+    init(limit: Int, heartbeat: Duration, metrics: RequestMetrics) {
+        self.limit = limit
+        self.heartbeat = heartbeat
+        self.metrics = metrics
+    }
+
+    /// Number of open streams.
+    var count: Int { state.withLock { $0.open.count } }
+
+    /// Subscribes to `pattern` and returns the response body that streams its messages. The
+    /// subscription exists when this returns, so an event published after the client has seen
+    /// the response head is delivered.
+    /// - Throws: ``Problem`` 503 when too many streams are open or the gateway is stopping; 400
+    ///   when the bus refuses the pattern.
+    func open(pattern: String, bus: PluginBus) throws(Problem) -> ResponseBody {
+        let (stream, continuation) = AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingNewest(1024))
+        let id: UInt64? = state.withLock { s in
+            guard !s.closed, s.open.count < limit else { return nil }
+            s.next += 1
+            s.open[s.next] = continuation
+            return s.next
+        }
+        guard let id else {
+            throw Problem.unavailable("too many event streams are open (limit \(limit)); try again later", slug: "too-many-streams")
+        }
+        metrics.streams(1)
+        let sequence = Atomic<UInt64>(0)
+        let subscription: Subscription
+        do {
+            subscription = try bus.subscribe(pattern, capacity: 1024, dropOldest: true) { message in
+                let n = sequence.add(1, ordering: .relaxed).newValue
+                continuation.yield(ByteBuffer(string: Self.event(message, id: n)))
+            }
+        } catch {
+            continuation.finish()
+            close(id)
+            throw Problem.badRequest("the bus refused the pattern '\(pattern)': \(error)")
+        }
+        let beat = heartbeat
+        let ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: beat)
+                if case .terminated = continuation.yield(ByteBuffer(string: ": keep-alive\n\n")) { return }
+            }
+        }
+        continuation.onTermination = { [weak self] _ in
+            ticker.cancel()
+            subscription.cancel()
+            self?.close(id)
+        }
+        continuation.yield(ByteBuffer(string: ": subscribed to \(pattern)\n\n"))
+        return ResponseBody { writer in
+            for await chunk in stream {
+                try await writer.write(chunk)
+            }
+            try await writer.finish(nil)
+        }
+    }
+
+    /// Ends every stream and refuses new ones.
+    func closeAll() {
+        let all = state.withLock { s in
+            s.closed = true
+            return Array(s.open.values)
+        }
+        for c in all { c.finish() }
+    }
+
+    private func close(_ id: UInt64) {
+        let removed = state.withLock { $0.open.removeValue(forKey: id) }
+        if removed != nil { metrics.streams(-1) }
+    }
+
+    /// One message as an SSE event: `id`, `event: message` and one `data` line of JSON with the
+    /// topic, source, content type, headers and payload (`payload` as text when it is UTF-8,
+    /// `payload_base64` otherwise).
+    static func event(_ message: Message, id: UInt64) -> String {
+        var members: [(String, JSON)] = [
+            ("topic", .string(message.topic)),
+            ("source", .string(message.source)),
+            ("content_type", message.contentType.map(JSON.string) ?? .null),
+            ("headers", .object(message.headers.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+        ]
+        if let text = String(validating: message.payload, as: UTF8.self) {
+            members.append(("payload", .string(text)))
+        } else {
+            members.append(("payload_base64", .string(Data(message.payload).base64EncodedString())))
+        }
+        return "id: \(id)\nevent: message\ndata: " + JSON.object(members).text + "\n\n"
+    }
+}

@@ -1,0 +1,71 @@
+import CJameyABI
+import HTTPTypes
+import Hummingbird
+import JameyPluginKit
+import NIOCore
+
+extension Gateway {
+    /// `POST /v1/bus/publish/{topic}`: publishes the body (with its Content-Type) as an event;
+    /// 202 with the topic.
+    func publish(_ call: Call) async throws -> Response {
+        let topic = try Self.topic(call.parameter("topic"))
+        let message = try await outgoing(call)
+        do {
+            try plugin.bus.publish(topic, message)
+        } catch {
+            throw error.code == JAMEY_E_INVALID
+                ? Problem.badRequest("the bus refused topic '\(topic)'") : Problem.unavailable("\(error)", slug: "bus-unavailable")
+        }
+        return Self.json(.accepted, JSON.object([("topic", .string(topic))]).text)
+    }
+
+    /// `POST /v1/bus/request/{topic}[?timeout_ms=N]`: sends the body as a bus request and returns
+    /// the reply's body and content type (status and headers mapped as for plugin routes); 504
+    /// on timeout, 503 when nothing answers.
+    func request(_ call: Call) async throws -> Response {
+        let topic = try Self.topic(call.parameter("topic"))
+        var timeout = settings.limits.requestTimeoutMs
+        if let text = call.request.uri.queryParameters["timeout_ms"] {
+            guard let ms = Int(text), (1...600_000).contains(ms) else {
+                throw Problem.badRequest("timeout_ms must be an integer from 1 to 600000")
+            }
+            timeout = ms
+        }
+        let message = try await outgoing(call)
+        return try await busRequest(topic, message, timeoutMs: timeout, who: "the responder on '\(topic)'")
+    }
+
+    /// `GET /v1/bus/subscribe?topic=PATTERN`: a Server-Sent Events stream of the matching events.
+    func subscribe(_ call: Call) throws -> Response {
+        guard let pattern = call.request.uri.queryParameters["topic"].map(String.init), !pattern.isEmpty else {
+            throw Problem.badRequest("the query parameter 'topic' (a topic pattern such as sensors.*.temp or sensors.>) is required")
+        }
+        guard RouteTable.isPattern(pattern) else {
+            throw Problem.badRequest("'\(Self.printable(pattern))' is not a topic pattern (dotted segments; * for one segment, a final > for the rest)")
+        }
+        let body = try streams.open(pattern: pattern, bus: plugin.bus)
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no"],
+            body: body)
+    }
+
+    /// A concrete topic from the path, or 400.
+    static func topic(_ text: String) throws(Problem) -> String {
+        guard RouteTable.isTopic(text) else {
+            throw Problem.badRequest("'\(printable(text))' is not a bus topic (dotted non-empty segments, no wildcards or spaces)")
+        }
+        return text
+    }
+
+    /// The request body as a bus message, with the caller's key id and scope as headers.
+    private func outgoing(_ call: Call) async throws -> Outgoing {
+        let body = try await body(of: call.request)
+        var headers: [String: String] = [:]
+        if let id = call.exchange.caller.keyID {
+            headers["auth.key_id"] = id
+            headers["auth.scope"] = call.exchange.caller.scope.name
+        }
+        return Outgoing(Array(buffer: body), contentType: call.request.headers[.contentType], headers: headers)
+    }
+}

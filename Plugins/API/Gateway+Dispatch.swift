@@ -1,0 +1,54 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+extension Gateway {
+    /// Runs the handler of an authorised request.
+    func dispatch(_ call: Call) async throws -> Response {
+        switch call.endpoint.action {
+        case .healthz: return Self.healthy
+        case .readyz: return readiness()
+        case .metrics: return metricsExposition()
+        case .openAPI: return Self.json(.ok, openAPIDocument().text)
+        case .listPlugins: return try listPlugins()
+        case .showPlugin: return try showPlugin(call.parameter("name"))
+        case .publish: return try await publish(call)
+        case .request: return try await request(call)
+        case .subscribe: return try subscribe(call)
+        case .createKey: return try await createKey(call)
+        case .listKeys: return listKeys()
+        case .deleteKey: return try deleteKey(call.parameter("id"))
+        case .forward(let plugin, let topic): return try await forward(call, plugin: plugin, topic: topic)
+        }
+    }
+
+    /// A JSON response.
+    static func json(_ status: HTTPResponse.Status, _ text: String, headers: HTTPFields = [:]) -> Response {
+        var fields = headers
+        fields[.contentType] = "application/json"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// Reads the whole request body, refusing bodies over `limit` bytes with 413 (from the
+    /// `Content-Length` alone when it says so).
+    func body(of request: Request, limit: Int? = nil) async throws -> ByteBuffer {
+        let limit = limit ?? settings.limits.maxBodyBytes
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+            throw Problem.tooLarge(limit: limit)
+        }
+        var collected = ByteBuffer()
+        for try await part in request.body {
+            guard collected.readableBytes + part.readableBytes <= limit else { throw Problem.tooLarge(limit: limit) }
+            var part = part
+            collected.writeBuffer(&part)
+        }
+        return collected
+    }
+}
+
+extension Gateway {
+    /// The OpenAPI document of the routes served now.
+    func openAPIDocument() -> JSON {
+        OpenAPIDocument.build(routes: routes, version: API.manifest.version)
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+extension Gateway {
+    /// `POST /v1/keys`: creates a key; 201 with the key's text (shown only here) and a `Location`.
+    func createKey(_ call: Call) async throws -> Response {
+        let type = call.request.headers[.contentType]
+        let media = type?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        guard media == "application/json" else { throw Problem.unsupportedMediaType(type, expected: "application/json") }
+        let buffer = try await body(of: call.request, limit: min(settings.limits.maxBodyBytes, 65536))
+        let now = Date()
+        let wanted = try KeyRequest(json: Data(buffer: buffer), now: now)
+        let (key, text) = try store { try keys.create(name: wanted.name, scope: wanted.scope, expiresAt: wanted.expiresAt, now: now) }
+        plugin.logger.notice("API key \(key.id) (\(key.scope)) created by key \(call.exchange.caller.keyID ?? "-")")
+        guard case .object(var members) = key.json else { throw Problem.internalError("the key could not be shown") }
+        members.append(("key", .string(text)))
+        return Self.json(.created, JSON.object(members).text, headers: [.location: "/v1/keys/" + key.id])
+    }
+
+    /// `GET /v1/keys`: every key, newest first, without secrets.
+    func listKeys() -> Response {
+        Self.json(.ok, JSON.object([("keys", .array(keys.list().map(\.json)))]).text)
+    }
+
+    /// `DELETE /v1/keys/{id}`: revokes a key; 204, or 404 for an unknown id.
+    func deleteKey(_ id: String) throws -> Response {
+        guard id != KeyStore.bootstrapID else {
+            throw Problem.badRequest("the bootstrap key comes from JAMEY_API_ADMIN_KEY or the config; remove it there")
+        }
+        guard try store({ try keys.revoke(id: id) }) else {
+            throw Problem.notFound("no API key has id '\(Self.printable(id))'")
+        }
+        plugin.logger.notice("API key \(id) revoked")
+        return Response(status: .noContent)
+    }
+
+    /// Runs a key-store write, turning database failures into a 500 without internals.
+    private func store<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            plugin.logger.error("key store failed: \(error)")
+            throw Problem.internalError("the key store could not be written")
+        }
+    }
+}

@@ -1,0 +1,254 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import JameyPluginKit
+import Logging
+import NIOCore
+import Synchronization
+
+/// The HTTP gateway: answers every request the server receives. For each one it identifies the
+/// caller (API key, else client address), applies the rate limit, finds the route, checks the
+/// scope, answers (a core handler, or a bus request to the plugin that declared the route), and
+/// adds the security, rate-limit, CORS and request-id headers. Every error becomes problem+json.
+/// Each request is counted by route template and status, and logged on one access-log line.
+///
+/// Thread-safe; `respond` runs concurrently on Hummingbird's tasks.
+final class Gateway: HTTPResponder, Sendable {
+    typealias Context = GatewayContext
+
+    /// The plugin's handle on the kernel.
+    let plugin: PluginContext
+    /// The validated config.
+    let settings: APIConfiguration
+    /// API keys.
+    let keys: KeyStore
+    /// Token buckets.
+    let limiter: RateLimiter
+    /// Request metrics.
+    let metrics: RequestMetrics
+    /// Open event streams.
+    let streams: EventStreams
+    /// Cross-origin policy.
+    let cors: CORSPolicy
+    /// Whether the server speaks TLS (adds HSTS).
+    let secure: Bool
+    private let table: Mutex<RouteTable>
+    private let trustedProxies: Set<String>
+    private let requestPrefix: String
+    private let requestCounter = Atomic<UInt64>(0)
+    private let stopping = Atomic<Bool>(false)
+
+    /// - Parameters:
+    ///   - plugin: the plugin context.
+    ///   - settings: the config.
+    ///   - keys: the key store.
+    init(plugin: PluginContext, settings: APIConfiguration, keys: KeyStore) {
+        self.plugin = plugin
+        self.settings = settings
+        self.keys = keys
+        self.limiter = RateLimiter(limits: settings.rateLimits)
+        let metrics = RequestMetrics(factory: plugin.metrics)
+        self.metrics = metrics
+        self.streams = EventStreams(
+            limit: settings.limits.maxSseStreams, heartbeat: .milliseconds(settings.limits.sseHeartbeatMs), metrics: metrics)
+        self.cors = CORSPolicy(settings.cors)
+        self.secure = settings.tls.enabled
+        self.table = Mutex(RouteTable(core: Endpoint.core(metricsPublic: settings.metricsPublic), plugins: []))
+        self.trustedProxies = Set(settings.trustedProxies)
+        self.requestPrefix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+    }
+
+    /// Whether ``beginStopping()`` was called.
+    var isStopping: Bool { stopping.load(ordering: .relaxed) }
+
+    /// Marks the gateway as stopping (`/readyz` answers 503) and ends every event stream.
+    func beginStopping() {
+        stopping.store(true, ordering: .relaxed)
+        streams.closeAll()
+    }
+
+    /// The routes being served.
+    var routes: RouteTable { table.withLock { $0 } }
+
+    /// Replaces the route table.
+    func install(_ routes: RouteTable) { table.withLock { $0 = routes } }
+
+    func respond(to request: Request, context: GatewayContext) async throws -> Response {
+        let start = ContinuousClock.now
+        var exchange = Exchange(requestID: requestID(request.headers), client: clientAddress(request, context))
+        var response: Response
+        do {
+            response = try await answer(request, context: context, exchange: &exchange)
+        } catch let problem as Problem {
+            response = problem.response()
+        } catch {
+            plugin.logger.error("request \(exchange.requestID) failed: \(error)")
+            response = Problem.internalError("the gateway could not answer; quote request id \(exchange.requestID)").response()
+        }
+        decorate(&response, request: request, exchange: exchange)
+        let seconds = Double((ContinuousClock.now - start) / .microseconds(1)) / 1_000_000
+        let method = Self.methodLabel(request.method)
+        metrics.record(route: exchange.route, method: method, status: response.status.code, seconds: seconds)
+        if settings.accessLog {
+            let key = exchange.caller.keyID ?? "-"
+            let ms = String(format: "%.3f", seconds * 1000)
+            plugin.logger.info(
+                "\(method) \(request.uri.path) \(response.status.code) \(ms)ms key=\(key) client=\(exchange.client) id=\(exchange.requestID)")
+        }
+        return response
+    }
+
+    /// Identifies, limits, routes, authorises and answers one request.
+    private func answer(_ request: Request, context: GatewayContext, exchange: inout Exchange) async throws -> Response {
+        var authFailure: Problem?
+        switch Self.credential(request.headers) {
+        case .none: break
+        case .failure(let problem): authFailure = problem
+        case .success(let presented):
+            switch keys.authenticate(presented, now: Date()) {
+            case .success(let caller): exchange.caller = caller
+            case .failure(let problem): authFailure = problem
+            }
+        }
+        let identity = exchange.caller.keyID ?? exchange.client
+        if let decision = limiter.check(identity: identity, scope: exchange.caller.scope) {
+            exchange.rate = decision
+            guard decision.allowed else {
+                metrics.recordThrottled(scope: exchange.caller.scope)
+                throw Problem(
+                    status: .tooManyRequests, slug: "rate-limited",
+                    detail: "rate limit exceeded (bursts of \(decision.limit)); retry after \(decision.retryAfter) s",
+                    headers: [.retryAfter: String(decision.retryAfter)])
+            }
+        }
+        let method = request.method.rawValue
+        let path = request.uri.path
+        if method == "OPTIONS" { return options(request, path: path) }
+        switch routes.match(method: method, path: path[...]) {
+        case .notFound:
+            throw Problem.notFound("nothing is served at \(Self.printable(path))")
+        case .wrongMethod(let allowed):
+            throw Problem.methodNotAllowed(method, allowed: allowed)
+        case .found(let endpoint, let parameters):
+            exchange.route = endpoint.path.text
+            if endpoint.scope != .public {
+                if let authFailure { throw authFailure }
+                guard exchange.caller.keyID != nil else {
+                    throw Problem.unauthorized("this route requires an API key (Authorization: Bearer KEY or X-API-Key: KEY)")
+                }
+                guard exchange.caller.scope.allows(endpoint.scope) else {
+                    throw Problem.forbidden(required: endpoint.scope, held: exchange.caller.scope)
+                }
+            }
+            let call = Call(request: request, endpoint: endpoint, parameters: parameters, exchange: exchange)
+            let response = try await dispatch(call)
+            return method == "HEAD" ? response.createHeadResponse() : response
+        }
+    }
+
+    /// Answers `OPTIONS`: a CORS preflight for allowed origins, otherwise the allowed methods.
+    private func options(_ request: Request, path: String) -> Response {
+        let allowed: [String]
+        switch routes.match(method: "OPTIONS", path: path[...]) {
+        case .wrongMethod(let methods): allowed = methods
+        default: return Problem.notFound("nothing is served at \(Self.printable(path))").response()
+        }
+        var headers: HTTPFields = [.allow: allowed.joined(separator: ", ")]
+        if let origin = request.headers[.origin], request.headers[.accessControlRequestMethod] != nil, cors.allows(origin) {
+            cors.decoratePreflight(&headers, origin: origin, methods: allowed)
+        }
+        return Response(status: .noContent, headers: headers)
+    }
+
+    /// Adds the headers every response carries.
+    private func decorate(_ response: inout Response, request: Request, exchange: Exchange) {
+        response.headers[.xContentTypeOptions] = "nosniff"
+        response.headers[.xFrameOptions] = "DENY"
+        response.headers[.referrerPolicy] = "no-referrer"
+        response.headers[.contentSecurityPolicy] = "default-src 'none'; frame-ancestors 'none'"
+        if response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
+        if secure { response.headers[.strictTransportSecurity] = "max-age=31536000; includeSubDomains" }
+        response.headers[.xRequestID] = exchange.requestID
+        if let rate = exchange.rate {
+            response.headers[.rateLimitLimit] = String(rate.limit)
+            response.headers[.rateLimitRemaining] = String(rate.remaining)
+            response.headers[.rateLimitReset] = String(rate.reset)
+        }
+        if cors.isEnabled, let origin = request.headers[.origin], cors.allows(origin), request.method != .options {
+            cors.decorate(&response.headers, origin: origin)
+        }
+    }
+
+    /// The presented API key: `Authorization: Bearer KEY`, else `X-API-Key: KEY`.
+    /// - Returns: `.none` without one; a 401 problem for an `Authorization` header of another scheme.
+    static func credential(_ headers: HTTPFields) -> Credential {
+        if let authorization = headers[.authorization] {
+            let parts = authorization.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+            guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+                return .failure(Problem.unauthorized("the Authorization header must be 'Bearer KEY'"))
+            }
+            return .success(parts[1].drop { $0 == " " })
+        }
+        if let key = headers[.xAPIKey], !key.isEmpty { return .success(key[...]) }
+        return .none
+    }
+
+    /// What a request presents as its credential.
+    enum Credential {
+        case none
+        case success(Substring)
+        case failure(Problem)
+    }
+
+    /// The client's address: the peer, or the last `X-Forwarded-For` entry when the peer is a
+    /// trusted proxy.
+    private func clientAddress(_ request: Request, _ context: GatewayContext) -> String {
+        let peer = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        guard !trustedProxies.isEmpty, trustedProxies.contains(peer), let forwarded = request.headers[.xForwardedFor],
+            let last = forwarded.split(separator: ",").last
+        else { return peer }
+        let client = last.trimmingCharacters(in: .whitespaces)
+        return client.isEmpty ? peer : client
+    }
+
+    /// The client's `X-Request-Id` when it is short and printable, else a new one.
+    private func requestID(_ headers: HTTPFields) -> String {
+        if let given = headers[.xRequestID], !given.isEmpty, given.utf8.count <= 128,
+            given.utf8.allSatisfy({ $0 > 32 && $0 < 127 })
+        {
+            return given
+        }
+        return requestPrefix + "-" + String(requestCounter.add(1, ordering: .relaxed).newValue)
+    }
+
+    /// A path shortened and stripped of control characters, for problem details.
+    static func printable(_ path: String) -> String {
+        let clean = String(path.unicodeScalars.filter { $0.value >= 32 && $0.value != 127 }.map(Character.init))
+        return clean.count > 200 ? String(clean.prefix(200)) + "…" : clean
+    }
+
+    /// The method as a metric label (`OTHER` for methods no route uses).
+    static func methodLabel(_ method: HTTPRequest.Method) -> String {
+        switch method {
+        case .get, .head, .post, .put, .patch, .delete, .options: method.rawValue
+        default: "OTHER"
+        }
+    }
+}
+
+/// One authorised request on its way to a handler.
+struct Call: Sendable {
+    /// The request.
+    let request: Request
+    /// The matched endpoint.
+    let endpoint: Endpoint
+    /// Path parameters, decoded.
+    let parameters: [(String, String)]
+    /// Who is calling, and the request id.
+    let exchange: Exchange
+
+    /// The path parameter `name`.
+    func parameter(_ name: String) -> String {
+        parameters.first { $0.0 == name }?.1 ?? ""
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import GRDB
+import Synchronization
+
+/// The API keys: stored in `<data_dir>/api/keys.sqlite` (GRDB, WAL), mirrored in memory so that
+/// checking a key costs a dictionary lookup and one SHA-256. Thread-safe.
+final class KeyStore: Sendable {
+    private let database: DatabasePool
+    private let cache: Mutex<[String: APIKey]>
+    /// Digest of the admin key given by the environment or the config, if any.
+    private let bootstrapDigest: Mutex<String?>
+
+    /// The id that stands for the bootstrap admin key in logs and `auth.key_id`.
+    static let bootstrapID = "bootstrap"
+
+    /// Opens (creating when needed) the key database in `directory`.
+    /// - Throws: when the database cannot be opened or migrated.
+    init(directory: String) throws {
+        var configuration = Configuration()
+        configuration.label = "api.keys"
+        database = try DatabasePool(path: directory + "/keys.sqlite", configuration: configuration)
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.create(table: APIKey.databaseTableName) { t in
+                t.primaryKey("id", .text)
+                t.column("name", .text).notNull()
+                t.column("scope", .text).notNull()
+                t.column("digest", .text).notNull()
+                t.column("created_at", .datetime).notNull()
+                t.column("expires_at", .datetime)
+                t.column("revoked_at", .datetime)
+            }
+        }
+        try migrator.migrate(database)
+        let all = try database.read { db in try APIKey.fetchAll(db) }
+        cache = Mutex(Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0) }))
+        bootstrapDigest = Mutex(nil)
+    }
+
+    /// Accepts `text` as an admin key (not stored in the database).
+    func setBootstrapKey(_ text: String) { bootstrapDigest.withLock { $0 = KeySecret.digest(text) } }
+
+    /// Creates a key and returns it with its text (the only time the text exists).
+    /// - Throws: when the database write fails.
+    func create(name: String, scope: Scope, expiresAt: Date?, now: Date = Date()) throws -> (APIKey, String) {
+        let secret = KeySecret.generate()
+        let key = APIKey(
+            id: secret.id, name: name, scope: scope.name, digest: KeySecret.digest(secret.text),
+            createdAt: Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down)), expiresAt: expiresAt,
+            revokedAt: nil)
+        try database.write { db in try key.insert(db) }
+        cache.withLock { $0[key.id] = key }
+        return (key, secret.text)
+    }
+
+    /// Every key, newest first (revoked and expired ones included).
+    func list() -> [APIKey] {
+        cache.withLock { Array($0.values) }.sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
+    }
+
+    /// Revokes a key.
+    /// - Returns: false when no key has this id.
+    /// - Throws: when the database write fails.
+    func revoke(id: String, now: Date = Date()) throws -> Bool {
+        guard var key = cache.withLock({ $0[id] }) else { return false }
+        guard key.revokedAt == nil else { return true }
+        key.revokedAt = now
+        try database.write { db in try key.update(db) }
+        cache.withLock { $0[id] = key }
+        return true
+    }
+
+    /// Whether an active (not revoked, not expired) admin key is stored.
+    func hasActiveAdminKey(now: Date = Date()) -> Bool {
+        cache.withLock { keys in
+            keys.values.contains { $0.scope == Scope.admin.name && $0.revokedAt == nil && ($0.expiresAt.map { $0 > now } ?? true) }
+        }
+    }
+
+    /// Checks a presented key.
+    /// - Parameters:
+    ///   - text: the key as sent by the client.
+    ///   - now: the current time.
+    /// - Returns: the caller's key id and scope, or the 401 problem saying what is wrong.
+    func authenticate(_ text: Substring, now: Date) -> Result<Caller, Problem> {
+        let digest = KeySecret.digest(text)
+        if let id = KeySecret.id(in: text), let key = cache.withLock({ $0[id] }), KeySecret.equal(key.digest, digest) {
+            if key.revokedAt != nil { return .failure(.unauthorized("the API key has been revoked")) }
+            if let expiry = key.expiresAt, expiry <= now { return .failure(.unauthorized("the API key has expired")) }
+            return .success(Caller(keyID: key.id, scope: Scope(key.scope) ?? .read))
+        }
+        if let bootstrap = bootstrapDigest.withLock({ $0 }), KeySecret.equal(bootstrap, digest) {
+            return .success(Caller(keyID: Self.bootstrapID, scope: .admin))
+        }
+        return .failure(.unauthorized("the API key is not valid"))
+    }
+
+    /// Writes a consistent copy of the database to `path` (for the vault's snapshots).
+    /// - Throws: when the copy fails.
+    func backup(to path: String) throws {
+        let copy = try DatabaseQueue(path: path)
+        try database.backup(to: copy)
+    }
+
+    /// Replaces every key with those of the copy at `path` (a file ``backup(to:)`` wrote).
+    /// - Throws: when the copy cannot be read.
+    func restore(from path: String) throws {
+        let source = try DatabaseQueue(path: path)
+        try source.backup(to: database)
+        let all = try database.read { db in try APIKey.fetchAll(db) }
+        cache.withLock { $0 = Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0) }) }
+    }
+}
+
+/// Who is calling: the key id (nil without a key) and the scope it holds.
+struct Caller: Sendable {
+    /// The key's id, `bootstrap` for the bootstrap admin key, nil without a key.
+    let keyID: String?
+    /// The scope held (`public` without a key).
+    let scope: Scope
+
+    /// A caller without a key.
+    static let anonymous = Caller(keyID: nil, scope: .public)
+}

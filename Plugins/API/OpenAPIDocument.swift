@@ -1,0 +1,289 @@
+/// The OpenAPI 3.1 document of what is being served: the core routes and the routes of the
+/// plugins loaded now, built at request time from the route table.
+enum OpenAPIDocument {
+    /// Builds the document.
+    /// - Parameters:
+    ///   - routes: the current route table.
+    ///   - version: the api plugin's version.
+    static func build(routes: RouteTable, version: String) -> JSON {
+        var paths: [(String, [(String, JSON)])] = []
+        for endpoint in routes.endpoints {
+            let path = endpoint.path.text
+            let operation = (endpoint.method.lowercased(), self.operation(endpoint))
+            if let i = paths.firstIndex(where: { $0.0 == path }) {
+                paths[i].1.append(operation)
+            } else {
+                paths.append((path, [operation]))
+            }
+        }
+        return .object([
+            ("openapi", .string("3.1.0")),
+            (
+                "info",
+                .object([
+                    ("title", .string("Jamey HTTP API")),
+                    ("version", .string(version)),
+                    (
+                        "description",
+                        .string(
+                            "The gateway of a Jamey node: health, metrics, plugins, the message bus, API keys, and the routes plugins declare. Errors are application/problem+json (RFC 9457)."
+                        )
+                    ),
+                ])
+            ),
+            ("paths", .object(paths.map { ($0.0, .object($0.1)) })),
+            ("components", components),
+            ("security", .array([.object([("bearerAuth", .array([]))]), .object([("apiKeyAuth", .array([]))])])),
+        ])
+    }
+
+    private static func operation(_ e: Endpoint) -> JSON {
+        var members: [(String, JSON)] = [
+            ("operationId", .string(operationID(e))),
+            ("summary", .string(e.summary)),
+            ("tags", .array([.string(tag(e))])),
+        ]
+        if e.scope == .public {
+            members.append(("security", .array([])))
+        } else {
+            members.append(("description", .string("Requires an API key with scope '\(e.scope)' or stronger.")))
+        }
+        var parameters: [JSON] = e.path.parameterNames.map { name in
+            pathParameter(name, schema: name == "topic" ? topicSchema : .object([("type", .string("string")), ("minLength", .int(1))]))
+        }
+        switch e.action {
+        case .subscribe:
+            parameters.append(
+                queryParameter("topic", required: true, description: "Topic pattern: * matches one segment, a final > the rest", schema: patternSchema))
+        case .request:
+            parameters.append(
+                queryParameter(
+                    "timeout_ms", required: false, description: "Reply timeout in milliseconds",
+                    schema: .object([("type", .string("integer")), ("minimum", .int(1)), ("maximum", .int(600_000))])))
+        default: break
+        }
+        if !parameters.isEmpty { members.append(("parameters", .array(parameters))) }
+        if let body = requestBody(e) { members.append(("requestBody", body)) }
+        members.append(("responses", responses(e)))
+        return .object(members)
+    }
+
+    private static func operationID(_ e: Endpoint) -> String {
+        if case .forward(let plugin, _) = e.action {
+            let words = e.path.segments.map { segment -> String in
+                switch segment {
+                case .literal(let l): l
+                case .parameter(let p): "by_" + p
+                }
+            }
+            let raw = ([plugin, e.method.lowercased()] + words).joined(separator: "_")
+            return String(raw.map { $0.isLetter || $0.isNumber ? $0 : "_" })
+        }
+        return "\(e.action)".replacingOccurrences(of: "()", with: "")
+    }
+
+    private static func tag(_ e: Endpoint) -> String {
+        switch e.action {
+        case .healthz, .readyz, .metrics, .openAPI: "operations"
+        case .listPlugins, .showPlugin: "plugins"
+        case .publish, .request, .subscribe: "bus"
+        case .createKey, .listKeys, .deleteKey: "keys"
+        case .forward(let plugin, _): "plugin:" + plugin
+        }
+    }
+
+    private static func pathParameter(_ name: String, schema: JSON) -> JSON {
+        .object([("name", .string(name)), ("in", .string("path")), ("required", .bool(true)), ("schema", schema)])
+    }
+
+    private static func queryParameter(_ name: String, required: Bool, description: String, schema: JSON) -> JSON {
+        .object([
+            ("name", .string(name)), ("in", .string("query")), ("required", .bool(required)),
+            ("description", .string(description)), ("schema", schema),
+        ])
+    }
+
+    static let topicSchema = JSON.object([
+        ("type", .string("string")), ("pattern", .string(#"^[!-)+--/-=?-~]+(\.[!-)+--/-=?-~]+)*$"#)), ("maxLength", .int(255)),
+    ])
+    static let patternSchema = JSON.object([
+        ("type", .string("string")),
+        ("pattern", .string(#"^([!-)+--/-=?-~]+|\*)(\.([!-)+--/-=?-~]+|\*))*(\.>)?$|^>$"#)), ("maxLength", .int(255)),
+    ])
+
+    private static func requestBody(_ e: Endpoint) -> JSON? {
+        switch e.action {
+        case .publish, .request:
+            return .object([
+                ("required", .bool(false)),
+                (
+                    "content",
+                    .object([
+                        ("application/octet-stream", .object([("schema", .object([("type", .string("string")), ("format", .string("binary"))]))])),
+                        ("text/plain", .object([("schema", .object([("type", .string("string"))]))])),
+                        ("application/json", .object([("schema", .object([]))])),
+                    ])
+                ),
+            ])
+        case .createKey:
+            return .object([
+                ("required", .bool(true)),
+                ("content", .object([("application/json", .object([("schema", ref("KeyRequest"))]))])),
+            ])
+        case .forward where ["POST", "PUT", "PATCH"].contains(e.method):
+            return .object([
+                ("required", .bool(false)),
+                ("content", .object([("*/*", .object([("schema", .object([]))]))])),
+            ])
+        default:
+            return nil
+        }
+    }
+
+    private static func responses(_ e: Endpoint) -> JSON {
+        func ok(_ status: String, _ description: String, _ type: String, _ schema: JSON) -> (String, JSON) {
+            (status, .object([("description", .string(description)), ("content", .object([(type, .object([("schema", schema)]))]))]))
+        }
+        let problem: (String, JSON) = ("default", .object([("$ref", .string("#/components/responses/Problem"))]))
+        switch e.action {
+        case .healthz:
+            return .object([ok("200", "The gateway is alive", "application/json", ref("Health")), problem])
+        case .readyz:
+            return .object([ok("200", "Every required plugin is started", "application/json", ref("Ready")), problem])
+        case .metrics:
+            return .object([ok("200", "Prometheus text format 0.0.4", "text/plain", .object([("type", .string("string"))])), problem])
+        case .openAPI:
+            return .object([ok("200", "This document", "application/json", .object([("type", .string("object"))])), problem])
+        case .listPlugins:
+            return .object([ok("200", "Every configured plugin", "application/json", ref("PluginList")), problem])
+        case .showPlugin:
+            return .object([ok("200", "The plugin", "application/json", ref("Plugin")), problem])
+        case .publish:
+            return .object([ok("202", "Published", "application/json", ref("Published")), problem])
+        case .subscribe:
+            return .object([ok("200", "An event stream", "text/event-stream", .object([("type", .string("string"))])), problem])
+        case .createKey:
+            return .object([ok("201", "The new key, with its text", "application/json", ref("CreatedKey")), problem])
+        case .listKeys:
+            return .object([ok("200", "Every key, without secrets", "application/json", ref("KeyList")), problem])
+        case .deleteKey:
+            return .object([("204", .object([("description", .string("Revoked"))])), problem])
+        case .request, .forward:
+            return .object([
+                (
+                    "default",
+                    .object([
+                        ("description", .string("The responder's reply (status, headers, body), or a problem")),
+                        ("content", .object([("*/*", .object([("schema", .object([]))]))])),
+                    ])
+                )
+            ])
+        }
+    }
+
+    private static func ref(_ name: String) -> JSON { .object([("$ref", .string("#/components/schemas/" + name))]) }
+
+    private static func object(_ properties: [(String, JSON)], required: [String]) -> JSON {
+        .object([
+            ("type", .string("object")),
+            ("properties", .object(properties)),
+            ("required", .array(required.map(JSON.string))),
+        ])
+    }
+
+    private static let string = JSON.object([("type", .string("string"))])
+    private static let nullableString = JSON.object([("type", .array([.string("string"), .string("null")]))])
+    private static let dateTime = JSON.object([("type", .string("string")), ("format", .string("date-time"))])
+    private static let nullableDateTime = JSON.object([("type", .array([.string("string"), .string("null")])), ("format", .string("date-time"))])
+
+    private static var components: JSON {
+        let dependency = object([("name", string), ("version", string)], required: ["name", "version"])
+        let route = object(
+            [("method", string), ("path", string), ("topic", string), ("scope", string), ("summary", string)],
+            required: ["method", "path", "topic", "scope"])
+        let health = JSON.object([
+            ("type", .array([.string("object"), .string("null")])),
+            ("properties", .object([("status", string), ("detail", string)])),
+        ])
+        let key: [(String, JSON)] = [
+            ("id", string), ("name", string), ("scope", .object([("enum", .array(["read", "write", "admin"].map(JSON.string)))])),
+            ("created_at", dateTime), ("expires_at", nullableDateTime), ("revoked_at", nullableDateTime),
+        ]
+        let keyRequired = ["id", "name", "scope", "created_at", "expires_at", "revoked_at"]
+        let schemas: [(String, JSON)] = [
+            (
+                "Problem",
+                object(
+                    [("type", string), ("title", string), ("status", .object([("type", .string("integer"))])), ("detail", string)],
+                    required: ["type", "title", "status", "detail"])
+            ),
+            ("Health", object([("status", .object([("const", .string("ok"))]))], required: ["status"])),
+            (
+                "Ready",
+                object(
+                    [("status", .object([("const", .string("ready"))])), ("failed_optional", .object([("type", .string("array")), ("items", string)]))],
+                    required: ["status", "failed_optional"])
+            ),
+            (
+                "Plugin",
+                object(
+                    [
+                        ("name", string), ("state", string), ("version", nullableString), ("abi", nullableString),
+                        ("required", .object([("type", .string("boolean"))])), ("health", health), ("error", nullableString),
+                        ("requires", .object([("type", .string("array")), ("items", dependency)])),
+                        ("provides", .object([("type", .string("array")), ("items", dependency)])),
+                        ("routes", .object([("type", .string("array")), ("items", route)])),
+                        (
+                            "metrics",
+                            .object([("type", .string("object")), ("additionalProperties", .object([("type", .string("number"))]))])
+                        ),
+                    ],
+                    required: ["name", "state", "version", "abi", "required", "health", "error", "requires", "provides", "routes", "metrics"])
+            ),
+            ("PluginList", object([("plugins", .object([("type", .string("array")), ("items", ref("Plugin"))]))], required: ["plugins"])),
+            ("Published", object([("topic", string)], required: ["topic"])),
+            (
+                "KeyRequest",
+                .object([
+                    ("type", .string("object")),
+                    (
+                        "properties",
+                        .object([
+                            ("name", .object([("type", .string("string")), ("minLength", .int(1)), ("maxLength", .int(100))])),
+                            ("scope", .object([("enum", .array(["read", "write", "admin"].map(JSON.string)))])),
+                            ("expires_at", dateTime),
+                            ("ttl_seconds", .object([("type", .string("integer")), ("minimum", .int(1)), ("maximum", .int(315_360_000))])),
+                        ])
+                    ),
+                    ("required", .array([.string("name"), .string("scope")])),
+                    ("additionalProperties", .bool(false)),
+                ])
+            ),
+            ("Key", object(key, required: keyRequired)),
+            ("CreatedKey", object(key + [("key", string)], required: keyRequired + ["key"])),
+            ("KeyList", object([("keys", .object([("type", .string("array")), ("items", ref("Key"))]))], required: ["keys"])),
+        ]
+        return .object([
+            ("schemas", .object(schemas)),
+            (
+                "responses",
+                .object([
+                    (
+                        "Problem",
+                        .object([
+                            ("description", .string("An error, as RFC 9457 problem details")),
+                            ("content", .object([("application/problem+json", .object([("schema", ref("Problem"))]))])),
+                        ])
+                    )
+                ])
+            ),
+            (
+                "securitySchemes",
+                .object([
+                    ("bearerAuth", .object([("type", .string("http")), ("scheme", .string("bearer"))])),
+                    ("apiKeyAuth", .object([("type", .string("apiKey")), ("in", .string("header")), ("name", .string("X-API-Key"))])),
+                ])
+            ),
+        ])
+    }
+}

@@ -1,0 +1,66 @@
+import Synchronization
+
+/// Token buckets per key (per client address for callers without a valid key), with limits per
+/// scope. Thread-safe; buckets idle long enough to be full again are dropped when the table grows.
+final class RateLimiter: Sendable {
+    /// The outcome of one check: whether to serve the request, and the `RateLimit-*` values.
+    struct Decision: Sendable {
+        /// Serve the request.
+        let allowed: Bool
+        /// `RateLimit-Limit`: the bucket capacity.
+        let limit: Int
+        /// `RateLimit-Remaining`: whole tokens left.
+        let remaining: Int
+        /// `RateLimit-Reset`: seconds until the bucket is full.
+        let reset: Int
+        /// `Retry-After` when refused: seconds until a token is available.
+        let retryAfter: Int
+    }
+
+    private let limits: APIConfiguration.RateLimits
+    private let buckets = Mutex<[String: TokenBucket]>([:])
+    private let clock = ContinuousClock()
+    private let origin: ContinuousClock.Instant
+    /// Above this many buckets, a check first sweeps out the full ones.
+    private let sweepThreshold: Int
+
+    /// - Parameters:
+    ///   - limits: the per-scope limits.
+    ///   - sweepThreshold: the table size that triggers dropping idle buckets.
+    init(limits: APIConfiguration.RateLimits, sweepThreshold: Int = 10_000) {
+        self.limits = limits
+        self.origin = clock.now
+        self.sweepThreshold = sweepThreshold
+    }
+
+    /// Takes one token from the bucket of `identity`, whose limits are those of `scope`.
+    /// - Returns: nil when limiting is off for the scope (rate 0).
+    func check(identity: String, scope: Scope) -> Decision? {
+        let parameters = limits.bucket(for: scope)
+        guard parameters.rate > 0 else { return nil }
+        let now = (clock.now - origin) / .seconds(1)
+        let key = scope.name + ":" + identity
+        let (allowed, bucket) = buckets.withLock { table -> (Bool, TokenBucket) in
+            if table.count >= sweepThreshold { sweep(&table, now: now) }
+            var bucket = table[key] ?? TokenBucket(burst: parameters.burst, now: now)
+            let allowed = bucket.take(rate: parameters.rate, burst: parameters.burst, now: now)
+            table[key] = bucket
+            return (allowed, bucket)
+        }
+        return Decision(
+            allowed: allowed, limit: parameters.burst, remaining: Int(bucket.tokens.rounded(.down)),
+            reset: Int(bucket.secondsUntilFull(rate: parameters.rate, burst: parameters.burst).rounded(.up)),
+            retryAfter: max(1, Int(bucket.secondsUntilToken(rate: parameters.rate).rounded(.up))))
+    }
+
+    /// Number of buckets held (for tests and the sweep).
+    var count: Int { buckets.withLock { $0.count } }
+
+    private func sweep(_ table: inout [String: TokenBucket], now: Double) {
+        table = table.filter { key, bucket in
+            let scope = Scope(String(key.prefix { $0 != ":" })) ?? .public
+            let p = limits.bucket(for: scope)
+            return bucket.secondsUntilFull(rate: p.rate, burst: p.burst) - (now - bucket.updated) > 0
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import CoreMetrics
+import JameyPluginKit
+import Synchronization
+
+/// The gateway's own metrics, recorded into the kernel's registry (every series also carries
+/// `plugin="api"`):
+///
+/// - `api_http_requests_total{route,method,status}`: requests answered, by route template.
+/// - `api_http_request_duration_seconds{route,method,status}`: time to the response head.
+/// - `api_http_throttled_total{scope}`: requests refused with 429.
+/// - `api_http_in_flight`: requests being answered.
+/// - `api_sse_streams`: open event streams.
+///
+/// Handlers are created once per label set and cached. Thread-safe.
+final class RequestMetrics: Sendable {
+    private struct Series: Sendable {
+        let count: any CounterHandler
+        let duration: any RecorderHandler
+    }
+
+    private let factory: any MetricsFactory
+    private let series = Mutex<[String: Series]>([:])
+    private let throttled = Mutex<[String: any CounterHandler]>([:])
+    private let inFlight: any MeterHandler
+    private let streams: any MeterHandler
+
+    /// - Parameter factory: the kit's factory that records into the kernel.
+    init(factory: any MetricsFactory) {
+        self.factory = factory
+        inFlight = factory.makeMeter(label: "api_http_in_flight", dimensions: [])
+        streams = factory.makeMeter(label: "api_sse_streams", dimensions: [])
+    }
+
+    /// Counts one answered request and its duration.
+    /// - Parameters:
+    ///   - route: the route template, or `unmatched`.
+    ///   - method: the HTTP method (`OTHER` for methods the gateway never serves).
+    ///   - status: the response status.
+    ///   - seconds: time to the response head.
+    func record(route: String, method: String, status: Int, seconds: Double) {
+        let key = route + " " + method + " " + String(status)
+        let s = series.withLock { table -> Series in
+            if let s = table[key] { return s }
+            let dimensions = [("route", route), ("method", method), ("status", String(status))]
+            let s = Series(
+                count: factory.makeCounter(label: "api_http_requests_total", dimensions: dimensions),
+                duration: factory.makeRecorder(label: "api_http_request_duration_seconds", dimensions: dimensions, aggregate: true))
+            table[key] = s
+            return s
+        }
+        s.count.increment(by: 1)
+        s.duration.record(seconds)
+    }
+
+    /// Counts a request refused by the rate limiter.
+    func recordThrottled(scope: Scope) {
+        let counter = throttled.withLock { table -> any CounterHandler in
+            if let c = table[scope.name] { return c }
+            let c = factory.makeCounter(label: "api_http_throttled_total", dimensions: [("scope", scope.name)])
+            table[scope.name] = c
+            return c
+        }
+        counter.increment(by: 1)
+    }
+
+    /// Adjusts the in-flight gauge.
+    func inFlight(_ delta: Double) { inFlight.increment(by: delta) }
+
+    /// Adjusts the open-streams gauge.
+    func streams(_ delta: Double) { streams.increment(by: delta) }
+}

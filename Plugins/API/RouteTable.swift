@@ -1,0 +1,116 @@
+/// The routes being served, core and plugin-declared, and how a request finds one. Immutable;
+/// the gateway swaps in a new table when the set of plugin routes changes.
+struct RouteTable: Sendable {
+    /// The outcome of a lookup.
+    enum Match: Sendable {
+        /// The endpoint and its path parameters, decoded.
+        case found(Endpoint, [(String, String)])
+        /// The path exists with other methods.
+        case wrongMethod(allowed: [String])
+        /// Nothing at this path.
+        case notFound
+    }
+
+    /// Every endpoint, core first.
+    let endpoints: [Endpoint]
+    /// Endpoints by number of path segments.
+    private let bySegmentCount: [Int: [Endpoint]]
+    /// Plugin routes refused (conflict, bad path, unknown scope or method), as sentences.
+    let rejected: [String]
+
+    static let methods: Set<String> = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+    /// Builds a table from the core routes and the routes plugins declare.
+    /// - Parameters:
+    ///   - core: the gateway's own endpoints.
+    ///   - plugins: (plugin name, declared route) pairs, in plugin order.
+    init(core: [Endpoint], plugins: [(String, PluginInfo.Route)]) {
+        var endpoints = core
+        var rejected: [String] = []
+        for (plugin, route) in plugins {
+            let method = route.method.uppercased()
+            let what = "plugin '\(plugin)' route \(route.method) \(route.path)"
+            guard Self.methods.contains(method) else {
+                rejected.append("\(what): method must be one of GET, POST, PUT, PATCH, DELETE")
+                continue
+            }
+            guard let path = PathTemplate(route.path) else {
+                rejected.append("\(what): path must start with / and hold literal or {name} segments")
+                continue
+            }
+            guard let scope = Scope(route.scope) else {
+                rejected.append("\(what): scope must be public, read, write or admin")
+                continue
+            }
+            guard Self.isTopic(route.topic) else {
+                rejected.append("\(what): topic '\(route.topic)' is not a concrete bus topic")
+                continue
+            }
+            if let clash = core.first(where: { $0.path.overlaps(path) }) {
+                rejected.append("\(what): overlaps the gateway's own route \(clash.method) \(clash.path)")
+                continue
+            }
+            if let clash = endpoints.first(where: {
+                $0.method == method && $0.path.specificity == path.specificity && $0.path.overlaps(path)
+            }) {
+                let owner = if case .forward(let p, _) = clash.action { "plugin '\(p)'" } else { "the gateway" }
+                rejected.append("\(what): \(owner) already serves \(clash.method) \(clash.path)")
+                continue
+            }
+            let summary = route.summary.isEmpty ? "Served by plugin \(plugin)" : route.summary
+            endpoints.append(Endpoint(method: method, path: path, scope: scope, action: .forward(plugin: plugin, topic: route.topic), summary: summary))
+        }
+        self.endpoints = endpoints
+        self.rejected = rejected
+        self.bySegmentCount = Dictionary(grouping: endpoints, by: { $0.path.segments.count })
+    }
+
+    /// Finds the endpoint for `method` and the (still percent-encoded) `path`. A `HEAD` request
+    /// finds the `GET` endpoint. Literal segments win over parameters.
+    func match(method: String, path: Substring) -> Match {
+        let parts = path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
+        guard path.first == "/", let candidates = bySegmentCount[parts.count] else { return .notFound }
+        let wanted = method == "HEAD" ? "GET" : method
+        var best: (Endpoint, [(String, String)])?
+        var allowed: [String] = []
+        for endpoint in candidates {
+            guard let parameters = endpoint.path.match(parts) else { continue }
+            guard endpoint.method == wanted else {
+                if !allowed.contains(endpoint.method) { allowed.append(endpoint.method) }
+                continue
+            }
+            if let current = best, !Self.isMoreSpecific(endpoint.path, than: current.0.path) { continue }
+            best = (endpoint, parameters)
+        }
+        if let best { return .found(best.0, best.1) }
+        if allowed.isEmpty { return .notFound }
+        if allowed.contains("GET") { allowed.append("HEAD") }
+        return .wrongMethod(allowed: allowed + ["OPTIONS"])
+    }
+
+    private static func isMoreSpecific(_ a: PathTemplate, than b: PathTemplate) -> Bool {
+        for (x, y) in zip(a.specificity, b.specificity) where x != y { return x }
+        return false
+    }
+
+    /// Whether `topic` is a concrete bus topic: dotted non-empty segments without wildcards or spaces.
+    static func isTopic(_ topic: String) -> Bool {
+        guard !topic.isEmpty, topic.utf8.count <= 255 else { return false }
+        return topic.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { segment in
+            !segment.isEmpty && segment.utf8.allSatisfy { $0 > 32 && $0 < 127 && $0 != 42 && $0 != 62 }
+        }
+    }
+
+    /// Whether `pattern` is a subscription pattern: a topic whose segments may be `*`, and whose
+    /// last segment may be `>`.
+    static func isPattern(_ pattern: String) -> Bool {
+        guard !pattern.isEmpty, pattern.utf8.count <= 255 else { return false }
+        let segments = pattern.split(separator: ".", omittingEmptySubsequences: false)
+        for (i, segment) in segments.enumerated() {
+            if segment == "*" { continue }
+            if segment == ">" && i == segments.count - 1 { continue }
+            guard !segment.isEmpty, segment.utf8.allSatisfy({ $0 > 32 && $0 < 127 && $0 != 42 && $0 != 62 }) else { return false }
+        }
+        return true
+    }
+}
