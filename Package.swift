@@ -89,7 +89,7 @@ let package = Package(
             path: "Benchmarks/BareHTTP"
         ),
         .testTarget(name: "JameyKernelTests", dependencies: ["JameyKernel", "JameyTestKit"]),
-        .testTarget(name: "JameyPluginKitTests", dependencies: ["JameyPluginKit", "JameyTestKit"]),
+        .testTarget(name: "JameyPluginKitTests", dependencies: ["JameyPluginKit", "JameyKernel", "JameyTestKit"]),
         .testTarget(name: "HelloTests", dependencies: ["JameyTestKit"]),
         .testTarget(name: "JameyCLITests", dependencies: ["JameyTestKit"]),
         .testTarget(name: "APITests", dependencies: ["JameyTestKit"]),
