@@ -110,6 +110,10 @@ final class Gateway: HTTPResponder, Sendable {
             case .failure(let problem): authFailure = problem
             }
         }
+        let method = request.method.rawValue
+        let path = request.uri.path
+        let match = method == "OPTIONS" ? nil : routes.match(method: method, path: path[...])
+        if case .found(let endpoint, _)? = match { exchange.route = endpoint.path.text }
         let identity = exchange.caller.keyID ?? exchange.client
         if let decision = limiter.check(identity: identity, scope: exchange.caller.scope) {
             exchange.rate = decision
@@ -121,16 +125,14 @@ final class Gateway: HTTPResponder, Sendable {
                     headers: [.retryAfter: String(decision.retryAfter)])
             }
         }
-        let method = request.method.rawValue
-        let path = request.uri.path
-        if method == "OPTIONS" { return options(request, path: path) }
-        switch routes.match(method: method, path: path[...]) {
-        case .notFound:
+        switch match {
+        case nil:
+            return options(request, path: path)
+        case .notFound?:
             throw Problem.notFound("nothing is served at \(Self.printable(path))")
-        case .wrongMethod(let allowed):
+        case .wrongMethod(let allowed)?:
             throw Problem.methodNotAllowed(method, allowed: allowed)
-        case .found(let endpoint, let parameters):
-            exchange.route = endpoint.path.text
+        case .found(let endpoint, let parameters)?:
             if endpoint.scope != .public {
                 if let authFailure { throw authFailure }
                 guard exchange.caller.keyID != nil else {

@@ -1,0 +1,139 @@
+import Foundation
+import JameyTestKit
+import Testing
+
+/// `POST/GET/DELETE /v1/keys` and the bootstrap admin key.
+@Suite struct KeyTests {
+    @Test func createdKeyIsShownOnceAndListedWithoutSecrets() async throws {
+        try await APIKernel.with(.init(probe: false, hello: false)) { k in
+        let created = try await HTTP.post(
+            k.port, "/v1/keys", key: APIKernel.adminKey, body: #"{"name":"ci","scope":"write","expires_at":"2099-01-01T00:00:00Z"}"#)
+        #expect(created.status == 201, "\(created.text)")
+        let id = try #require(created.json["id"] as? String)
+        let key = try #require(created.json["key"] as? String)
+        #expect(key.hasPrefix("jmy_\(id)_"))
+        #expect(created.header("location") == "/v1/keys/" + id)
+        #expect(created.json["scope"] as? String == "write")
+        #expect(created.json["expires_at"] as? String == "2099-01-01T00:00:00Z")
+        let list = try await HTTP.get(k.port, "/v1/keys", key: APIKernel.adminKey)
+        #expect(list.status == 200)
+        let keys = try #require(list.json["keys"] as? [[String: Any]])
+        #expect(keys.contains { $0["id"] as? String == id && $0["name"] as? String == "ci" })
+        #expect(!list.text.contains(String(key.dropFirst(21))), "no secret in the listing")
+        #expect(!list.text.contains("digest"))
+        // The database holds only a digest.
+        let database = try Data(contentsOf: URL(fileURLWithPath: k.dataDirectory + "/keys.sqlite"))
+        #expect(database.range(of: Data(key.utf8)) == nil)
+        }
+    }
+
+    @Test func invalidKeyRequestsAre400Or415() async throws {
+        try await APIKernel.with(.init(probe: false, hello: false)) { k in
+        let admin = APIKernel.adminKey
+        let bad = [
+            "not json", #"{"name":"x"}"#, #"{"name":"x","scope":"root"}"#, #"{"name":"","scope":"read"}"#,
+            #"{"name":"x","scope":"read","expires_at":"yesterday"}"#, #"{"name":"x","scope":"read","expires_at":"2001-01-01T00:00:00Z"}"#,
+            #"{"name":"x","scope":"read","ttl_seconds":0}"#, #"{"name":"x","scope":"read","extra":1}"#, "[]",
+        ]
+        for body in bad {
+            let r = try await HTTP.post(k.port, "/v1/keys", key: admin, body: body)
+            #expect(r.status == 400, "\(body): \(r.text)")
+            #expect(r.header("content-type") == "application/problem+json")
+        }
+        let wrongType = try await HTTP.post(k.port, "/v1/keys", key: admin, body: #"{"name":"x","scope":"read"}"#, type: "text/plain")
+        #expect(wrongType.status == 415)
+        #expect(wrongType.json["type"] as? String == "urn:jamey:problem:unsupported-media-type")
+        }
+    }
+
+    @Test func deletingAnUnknownKeyIs404() async throws {
+        try await APIKernel.with(.init(probe: false, hello: false)) { k in
+        let r = try await HTTP.request(k.port, "DELETE", "/v1/keys/ffffffffffffffff", headers: ["X-API-Key": APIKernel.adminKey])
+        #expect(r.status == 404)
+        #expect(r.header("content-type") == "application/problem+json")
+        }
+    }
+
+    @Test func withoutABootstrapKeyAnAdminKeyFileIsGenerated() async throws {
+        try await APIKernel.with(.init(adminKey: nil, probe: false, hello: false)) { k in
+        let path = k.dataDirectory + "/admin.key"
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        let key = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(key.hasPrefix("jmy_"))
+        #expect(try await HTTP.get(k.port, "/v1/keys", key: key).status == 200)
+        #expect(try await HTTP.get(k.port, "/v1/keys", key: APIKernel.adminKey).status == 401)
+        }
+    }
+
+    @Test func environmentAdminKeyWorksWithJameyServe() async throws {
+        // The real binary, so the variable is in the process environment as operators set it.
+        let dir = try TemporaryDirectory.make(prefix: "jamey-api-serve")
+        let yaml = TestKernel.yaml(
+            plugins: [.init("api", path: try TestPlugins.library("API"), required: true, config: "port: 0")], logLevel: "info")
+        try yaml.write(toFile: dir + "/jamey.yaml", atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestPlugins.buildDirectory + "/jamey")
+        process.arguments = ["serve", "--config", dir + "/jamey.yaml"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["JAMEY_API_ADMIN_KEY"] = "env-admin-key-abcdefghijklmnop"
+        process.environment = environment
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let log = LineReader(errors.fileHandleForReading)
+        do {
+            // The bound address is logged: "listening on http://127.0.0.1:PORT".
+            let line = try #require(await log.firstLine(containing: "listening on http://", timeout: .seconds(20)))
+            let port = try #require(line.split(separator: ":").last.flatMap { Int($0.prefix { $0.isNumber }) })
+            #expect(try await HTTP.get(port, "/v1/keys", key: "env-admin-key-abcdefghijklmnop").status == 200)
+            #expect(!FileManager.default.fileExists(atPath: dir + "/data/api/admin.key"))
+        } catch {
+            process.terminate()
+            throw error
+        }
+        // SIGTERM: graceful stop, exit 0.
+        process.terminate()
+        let status = try await Blocking.run {
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+        #expect(status == 0, "\(log.all)")
+    }
+}
+
+/// Reads lines from a pipe on a background thread, for waiting on a log line.
+final class LineReader: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+
+    init(_ handle: FileHandle) {
+        Thread {
+            var pending = Data()
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { return }
+                pending.append(chunk)
+                while let i = pending.firstIndex(of: 10) {
+                    let line = String(decoding: pending[pending.startIndex..<i], as: UTF8.self)
+                    pending.removeSubrange(pending.startIndex...i)
+                    self.lock.withLock { self.lines.append(line) }
+                }
+            }
+        }.start()
+    }
+
+    /// Every line so far.
+    var all: String { lock.withLock { lines.joined(separator: "\n") } }
+
+    /// The first line containing `text`, waiting up to `timeout`.
+    func firstLine(containing text: String, timeout: Duration) async -> String? {
+        var found: String?
+        _ = await eventually(timeout: timeout) {
+            found = lock.withLock { lines.first { $0.contains(text) } }
+            return found != nil
+        }
+        return found
+    }
+}

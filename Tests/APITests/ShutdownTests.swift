@@ -1,0 +1,37 @@
+import Foundation
+import JameyTestKit
+import Testing
+
+/// Graceful shutdown: in-flight requests finish, then the port is closed.
+@Suite struct ShutdownTests {
+    @Test func inFlightRequestsFinishDuringShutdown() async throws {
+        let k = try await APIKernel.boot(.init(hello: false))
+        let port = k.port
+        async let reply = HTTP.get(port, "/v1/probe/items/delay/parts/x", key: APIKernel.adminKey)
+        // The probe logs delay-start once it holds the request (and replies 400 ms later).
+        #expect(await eventually {
+            (try? String(contentsOfFile: k.eventLog, encoding: .utf8))?.contains("delay-start") == true
+        })
+        let clock = ContinuousClock()
+        let began = clock.now
+        await k.stop()
+        let took = clock.now - began
+        let answered = try await reply
+        #expect(answered.status == 200)
+        #expect(answered.text == #"{"delayed":true}"#)
+        #expect(took < .seconds(5), "shutdown waited for the request, not for the grace period")
+        #expect((try? await HTTP.get(port, "/healthz")) == nil, "the port is closed after shutdown")
+    }
+
+    @Test func eventStreamsEndAtShutdown() async throws {
+        let k = try await APIKernel.boot(.init(probe: false, hello: false))
+        let c = try await HTTPConnection.open(port: k.port)
+        try await c.send("GET /v1/bus/subscribe?topic=x.y HTTP/1.1\r\nHost: x\r\nX-API-Key: \(APIKernel.adminKey)\r\n\r\n")
+        #expect(try await c.readLine() == "HTTP/1.1 200 OK")
+        let clock = ContinuousClock()
+        let began = clock.now
+        await k.stop()
+        #expect(clock.now - began < .seconds(5), "an open stream does not hold shutdown for the grace period")
+        #expect(await c.isClosedByPeer())
+    }
+}
