@@ -56,7 +56,12 @@ let package = Package(
             name: "CHelloGreeter", path: "Plugins/HelloC",
             exclude: ["hello_c.c", "Makefile", "build"], sources: ["greeter_contract.c"], publicHeadersPath: "include"),
         .target(name: "HelloSwift", dependencies: ["JameyPluginKit", "CHelloGreeter"], path: "Plugins/HelloSwift"),
-        .testTarget(name: "JameyKernelTests", dependencies: ["JameyKernel", "JameyTestKit"]),
+        .testTarget(
+            name: "JameyKernelTests",
+            dependencies: [
+                "JameyKernel", "JameyTestKit", .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
+        ),
         .testTarget(name: "JameyPluginKitTests", dependencies: ["JameyPluginKit", "JameyKernel", "JameyTestKit"]),
         .testTarget(name: "HelloTests", dependencies: ["JameyTestKit"]),
         .testTarget(name: "JameyCLITests", dependencies: ["JameyTestKit"]),

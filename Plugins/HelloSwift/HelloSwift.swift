@@ -33,7 +33,7 @@ public final class HelloSwift: JameyPlugin {
 
     private let context: PluginContext
     private let configuration: Configuration
-    private let greeter: hello_greeter_v1
+    private let greeter: ServiceHandle<hello_greeter_v1>
 
     public init(context: PluginContext, configuration: Configuration) async throws {
         self.context = context
@@ -42,11 +42,11 @@ public final class HelloSwift: JameyPlugin {
     }
 
     public func start() async throws {
-        let add = greeter.add!
+        let greeter = self.greeter
         try context.bus.respondInline("hello.swift.sum") { request in
             let numbers = request.text.split(separator: ",").compactMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
             guard numbers.count == 2 else { throw PluginKitError("expected two integers separated by a comma") }
-            return .text(String(add(numbers[0], numbers[1])))
+            return .text(String(greeter.table.add!(greeter.table.context, numbers[0], numbers[1])))
         }
         let bus = context.bus
         // The HTTP route GET /v1/hello/{name}, forwarded here by the api plugin.
@@ -67,7 +67,7 @@ public final class HelloSwift: JameyPlugin {
     }
 
     public func health() -> PluginHealthReport {
-        .ok("hello.greeter has produced \(greeter.count!()) greetings")
+        .ok("hello.greeter has produced \(greeter.table.count!(greeter.table.context)) greetings")
     }
 }
 

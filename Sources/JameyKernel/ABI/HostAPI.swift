@@ -126,6 +126,7 @@ private let hostSubscribe:
         guard let plugin = resolveHost(host), let pattern, let handler else { return JAMEY_E_INVALID }
         var capacity: Int? = nil
         var overflow = OverflowPolicy.dropNewest
+        var responder = false
         if let options {
             guard options.pointee.struct_size >= UInt32(MemoryLayout<jamey_subscribe_options>.size) else {
                 return JAMEY_E_INVALID
@@ -136,10 +137,14 @@ private let hostSubscribe:
             case JAMEY_OVERFLOW_DROP_OLDEST: overflow = .dropOldest
             default: return JAMEY_E_INVALID
             }
+            guard options.pointee.flags & ~JAMEY_SUBSCRIBE_RESPONDER == 0 else { return JAMEY_E_INVALID }
+            responder = options.pointee.flags & JAMEY_SUBSCRIBE_RESPONDER != 0
         }
         let context = UnsafeSendable(userData)
         do throws(BusError) {
-            let id = try plugin.endpoint.subscribe(String(cString: pattern), capacity: capacity, overflow: overflow) {
+            let id = try plugin.endpoint.subscribe(
+                String(cString: pattern), capacity: capacity, overflow: overflow, responder: responder
+            ) {
                 message in
                 message.withABIMessage { handler(context.value, $0) == JAMEY_OK }
             }

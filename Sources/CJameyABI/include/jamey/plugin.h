@@ -187,8 +187,15 @@ typedef struct jamey_subscribe_options {
     uint32_t queue_capacity;
     /** Overflow policy: JAMEY_OVERFLOW_DROP_NEWEST (default) or JAMEY_OVERFLOW_DROP_OLDEST. */
     uint32_t overflow_policy;
-    uint32_t reserved;
+    /** Since 1.1 (was `reserved`, always 0 in 1.0): JAMEY_SUBSCRIBE_* flags. */
+    uint32_t flags;
 } jamey_subscribe_options;
+
+/** Since 1.1: the subscription answers requests. A request goes to one matching subscription
+ *  declared as a responder (round-robin among several); only when none is declared does it go to
+ *  any matching subscription. So a passive listener on `sensors.>` never takes a request meant
+ *  for the responder on `sensors.read`. */
+#define JAMEY_SUBSCRIBE_RESPONDER 0x1u
 
 /** The arriving message is dropped and counted; the publisher's call still returns JAMEY_OK when
  *  at least one subscriber accepted it. Requests to a full responder fail with JAMEY_E_FULL. */
@@ -448,7 +455,8 @@ struct jamey_host_api {
     int32_t (*unsubscribe)(jamey_host *host, uint64_t subscription_id);
 
     /** request: send a request to one responder and get its reply asynchronously. The bus picks
-     *  one matching subscription (round-robin among several). `done` is called exactly once.
+     *  one matching subscription declared with JAMEY_SUBSCRIBE_RESPONDER (round-robin among
+     *  several), or any matching subscription when none is declared. `done` is called exactly once.
      *  Thread     any; never blocks.
      *  Params     message     the request; topic must be concrete.
      *             timeout_ms  0 means the kernel default (bus.request_timeout_ms).
