@@ -72,4 +72,3 @@ public final class HelloSwift: JameyPlugin {
 }
 
 @_cdecl("jamey_plugin_register") public func register(_ r: JameyRegistration?) -> JameyDescriptor? { export(HelloSwift.self, r) }
-

@@ -83,7 +83,10 @@ public final class PluginBus: Sendable {
     public func request(_ topic: String, _ message: Outgoing = Outgoing(), timeout: Duration? = nil) async throws(BusFailure)
         -> Message
     {
-        let ms = timeout.map { UInt32(clamping: max(1, $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000)) } ?? 0
+        let ms =
+            timeout.map {
+                UInt32(clamping: max(1, $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000))
+            } ?? 0
         let result: Result<Message, BusFailure> = await withCheckedContinuation { continuation in
             let box = Unmanaged.passRetained(ReplyBox(continuation: continuation, topic: topic)).toOpaque()
             let code = message.withABI(topic: topic) { handle.api.pointee.request(handle.host, $0, ms, ReplyBox.trampoline, box) }
@@ -223,7 +226,8 @@ final class ReplyBox: Sendable {
         if status == JAMEY_OK, let reply {
             box.continuation.resume(returning: .success(Message(reply)))
         } else {
-            box.continuation.resume(returning: .failure(BusFailure(code: status == JAMEY_OK ? JAMEY_E_INVALID : status, topic: box.topic)))
+            box.continuation.resume(
+                returning: .failure(BusFailure(code: status == JAMEY_OK ? JAMEY_E_INVALID : status, topic: box.topic)))
         }
     }
 }

@@ -55,11 +55,13 @@ public final class PluginContext: Sendable {
         guard let function else { return "" }
         var bytes: [UInt8] = []
         withUnsafeMutablePointer(to: &bytes) { ptr in
-            _ = function(handle.host, { user, data, len in
-                guard let user, let data else { return }
-                let out = user.assumingMemoryBound(to: [UInt8].self)
-                out.pointee.append(contentsOf: UnsafeRawBufferPointer(start: data, count: len))
-            }, ptr)
+            _ = function(
+                handle.host,
+                { user, data, len in
+                    guard let user, let data else { return }
+                    let out = user.assumingMemoryBound(to: [UInt8].self)
+                    out.pointee.append(contentsOf: UnsafeRawBufferPointer(start: data, count: len))
+                }, ptr)
         }
         return String(decoding: bytes, as: UTF8.self)
     }

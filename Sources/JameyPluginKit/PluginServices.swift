@@ -19,9 +19,10 @@ public final class PluginServices: Sendable {
         guard code == JAMEY_OK else {
             stored.deinitialize(count: 1)
             stored.deallocate()
-            throw PluginKitError(code == JAMEY_E_EXISTS
-                ? "service '\(name)' is already registered"
-                : "service '\(name)' \(version) could not be registered (code \(code))")
+            throw PluginKitError(
+                code == JAMEY_E_EXISTS
+                    ? "service '\(name)' is already registered"
+                    : "service '\(name)' \(version) could not be registered (code \(code))")
         }
     }
 

@@ -9,7 +9,9 @@ import Testing
         try await withBus { bus, _ in
             let listener = bus.endpoint(owner: "listener")
             let seen = BusInbox<BusMessage>()
-            try listener.subscribe("svc.>") { seen.append($0); return true }
+            try listener.subscribe("svc.>") {
+                seen.append($0); return true
+            }
             let responder = bus.endpoint(owner: "responder")
             try responder.subscribe("svc.sum", responder: true) { request in
                 guard let to = request.replyTo else { return false }
@@ -33,7 +35,8 @@ import Testing
         try await withBus { bus, _ in
             let plain = bus.endpoint(owner: "plain")
             try busSubscribeEcho(plain, "echo.*")
-            let reply = try await bus.endpoint(owner: "c").request(BusMessage(topic: "echo.x", payload: [1, 2]), timeout: .seconds(5))
+            let reply = try await bus.endpoint(owner: "c").request(
+                BusMessage(topic: "echo.x", payload: [1, 2]), timeout: .seconds(5))
             #expect(reply.payload == [2, 1])
         }
     }

@@ -53,7 +53,8 @@ struct DependencyGraph {
         var remaining = nodes.map(\.name).filter { edges[$0] != nil }
         var placed: Set<String> = []
         while true {
-            guard let next = remaining.first(where: { edges[$0]!.allSatisfy { placed.contains($0) || plan.failures[$0] != nil } }) else {
+            guard let next = remaining.first(where: { edges[$0]!.allSatisfy { placed.contains($0) || plan.failures[$0] != nil } })
+            else {
                 break
             }
             plan.order.append(next)
