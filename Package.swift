@@ -55,7 +55,11 @@ let package = Package(
         .target(
             name: "CHelloGreeter", path: "Plugins/HelloC",
             exclude: ["hello_c.c", "Makefile", "build"], sources: ["greeter_contract.c"], publicHeadersPath: "include"),
-        .target(name: "HelloSwift", dependencies: ["JameyPluginKit", "CHelloGreeter"], path: "Plugins/HelloSwift"),
+        .target(
+            name: "HelloSwift",
+            dependencies: ["JameyPluginKit", "CHelloGreeter", .product(name: "Metrics", package: "swift-metrics")],
+            path: "Plugins/HelloSwift"
+        ),
         .testTarget(
             name: "JameyKernelTests",
             dependencies: [

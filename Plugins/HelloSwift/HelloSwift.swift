@@ -2,6 +2,7 @@ import CHelloGreeter
 import Foundation
 import JameyPluginKit
 import Logging
+import Metrics
 
 /// HelloSwift — the example plugin written with JameyPluginKit.
 ///
@@ -43,9 +44,15 @@ public final class HelloSwift: JameyPlugin {
 
     public func start() async throws {
         let greeter = self.greeter
+        // swift-metrics, forwarded by the kit to the kernel's Prometheus registry.
+        let sums = Counter(label: "hello_swift_sums_total", dimensions: [("kind", "inline")], factory: context.metrics)
+        let sumTime = Metrics.Timer(label: "hello_swift_sum_duration_seconds", factory: context.metrics)
         try context.bus.respondInline("hello.swift.sum") { request in
             let numbers = request.text.split(separator: ",").compactMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
             guard numbers.count == 2 else { throw PluginKitError("expected two integers separated by a comma") }
+            let started = DispatchTime.now()
+            defer { sumTime.recordInterval(since: started) }
+            sums.increment()
             return .text(String(greeter.table.add!(greeter.table.context, numbers[0], numbers[1])))
         }
         let bus = context.bus

@@ -83,6 +83,9 @@ import Testing
         _ = try k.bus.requestSync(BusMessage(topic: "hello.swift.sum", payload: Array("1,1".utf8)), timeout: .seconds(5))
         let text = k.kernel.metrics.exposition()
         #expect(text.contains(#"jamey_bus_messages_in_total{plugin="hello_swift"}"#))
+        // The plugin's own swift-metrics counter and timer, forwarded through the ABI.
+        #expect(text.contains(#"hello_swift_sums_total{plugin="hello_swift",kind="inline"} 1"#), "\(text)")
+        #expect(text.contains(#"hello_swift_sum_duration_seconds_count{plugin="hello_swift"} 1"#))
         #expect(text.contains(#"jamey_plugin_hook_duration_seconds_count{plugin="hello_swift",hook="start"} 1"#))
     }
 }
