@@ -54,7 +54,7 @@ let package = Package(
         // The hello.greeter service contract (a C header), shared by HelloC and HelloSwift.
         .target(
             name: "CHelloGreeter", path: "Plugins/HelloC",
-            exclude: ["hello_c.c", "Makefile", "build"], sources: ["greeter_contract.c"], publicHeadersPath: "include"),
+            exclude: ["hello_c.c", "Makefile"], sources: ["greeter_contract.c"], publicHeadersPath: "include"),
         .target(
             name: "HelloSwift",
             dependencies: ["JameyPluginKit", "CHelloGreeter", .product(name: "Metrics", package: "swift-metrics")],
