@@ -206,6 +206,38 @@ import Testing
         #expect(log.contains("jamey stopped"))
     }
 
+    @Test func jsonLogFormatWritesOneObjectPerLine() throws {
+        let (dir, path) = try exampleConfig()
+        let notify = try DatagramSocket(path: dir + "/notify.sock")
+        var env = ProcessInfo.processInfo.environment
+        env["NOTIFY_SOCKET"] = dir + "/notify.sock"
+        env["JAMEY_LOG_FORMAT"] = "json"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: jamey)
+        process.arguments = ["serve", "--config", path]
+        process.environment = env
+        let errPipe = Pipe()
+        process.standardError = errPipe
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        #expect(notify.receive(timeout: 30) == "READY=1")
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let lines = String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .split(separator: "\n")
+        #expect(lines.count >= 4)
+        var messages: [String] = []
+        for line in lines {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object?["ts"] is String && object?["level"] is String && object?["label"] is String, "\(line)")
+            messages.append(object?["message"] as? String ?? "")
+            if (object?["label"] as? String) == "jamey.plugin.hello_c" { #expect(object?["plugin"] as? String == "hello_c") }
+        }
+        #expect(messages.contains { $0.hasPrefix("jamey ready: node test-node, 2 plugin(s) started") })
+        #expect(messages.contains("jamey stopped"))
+    }
+
     @Test func serveExitsNonZeroWhenARequiredPluginFails() throws {
         let dir = try TemporaryDirectory.make()
         let path = dir + "/jamey.yaml"
