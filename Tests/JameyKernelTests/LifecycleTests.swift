@@ -136,6 +136,28 @@ import Testing
         #expect(k.kernel.plugin(named: "quick")?.state == .stopped)
     }
 
+    @Test func gracefulStopDrainsQueuedMessagesFirst() throws {
+        let k = try TestKernel.boot(plugins: [
+            try plugin("slowpoke") {
+                $0.extraCode = """
+                    static int32_t slow_handler(void *u, const jamey_message *m) {
+                        (void)u; (void)m;
+                        struct timespec ts = {0, 2000000L};
+                        nanosleep(&ts, NULL);
+                        record("got");
+                        return JAMEY_OK;
+                    }
+                    """
+                $0.startCode = "api->subscribe(s->host, \"work.items\", NULL, slow_handler, s, &s->sub);"
+            }
+        ])
+        for _ in 0..<50 { try k.bus.publish(BusMessage(topic: "work.items")) }
+        k.shutdown(deadline: .seconds(10))
+        let e = events()
+        #expect(e.filter { $0 == "got slowpoke" }.count == 50, "every queued message was handled")
+        #expect(e.firstIndex(of: "stop slowpoke")! > e.lastIndex(of: "got slowpoke")!)
+    }
+
     @Test func disabledPluginIsNotLoaded() throws {
         var p = try plugin("off")
         p.enabled = false

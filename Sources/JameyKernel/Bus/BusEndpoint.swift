@@ -1,5 +1,11 @@
 import Metrics
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
 /// An owner-scoped handle on a ``MessageBus``: what the kernel or one plugin publishes,
 /// subscribes and requests through.
 ///
@@ -89,6 +95,21 @@ public final class BusEndpoint: Sendable {
         guard let subscription = bus.routes.remove(id: id, owner: owner) else { return false }
         bus.close(subscription)
         return true
+    }
+
+    /// Waits until every subscription of this owner has an empty mailbox and no handler running
+    /// (what graceful shutdown does before a plugin's `stop`), or until `timeout` passes.
+    /// - Returns: whether everything drained in time.
+    @discardableResult
+    public func drain(timeout: Duration) -> Bool {
+        let clock = ContinuousClock()
+        let end = clock.now + timeout
+        while true {
+            let busy = bus.routes.subscriptions(owner: owner).contains { $0.depth.load(ordering: .acquiring) > 0 || $0.isRunning }
+            if !busy { return true }
+            if clock.now >= end { return false }
+            usleep(500)
+        }
     }
 
     /// Ends every subscription of this owner (used when a plugin stops), with the guarantees of

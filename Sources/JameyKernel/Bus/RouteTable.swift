@@ -91,6 +91,11 @@ final class RouteTable: Sendable {
     }
 
     /// The live subscription `id`.
+    /// The subscriptions `owner` currently holds.
+    func subscriptions(owner: String) -> [Subscription] {
+        state.withLock { $0.subscriptions.values.filter { $0.owner == owner } }
+    }
+
     func subscription(id: UInt64) -> Subscription? {
         state.withLock { $0.subscriptions[id] }
     }
