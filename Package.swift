@@ -63,8 +63,12 @@ let package = Package(
         // The hello.greeter service contract (a C header), shared by HelloC and HelloSwift.
         .target(
             name: "CHelloGreeter", path: "Plugins/HelloC",
-            exclude: ["hello_c.c", "Makefile", "build"], sources: ["greeter_contract.c"], publicHeadersPath: "include"),
-        .target(name: "HelloSwift", dependencies: ["JameyPluginKit", "CHelloGreeter"], path: "Plugins/HelloSwift"),
+            exclude: ["hello_c.c", "Makefile"], sources: ["greeter_contract.c"], publicHeadersPath: "include"),
+        .target(
+            name: "HelloSwift",
+            dependencies: ["JameyPluginKit", "CHelloGreeter", .product(name: "Metrics", package: "swift-metrics")],
+            path: "Plugins/HelloSwift"
+        ),
         // The api plugin: Jamey's HTTP gateway (Hummingbird 2; API keys in SQLite via GRDB).
         .target(
             name: "API",
@@ -88,7 +92,12 @@ let package = Package(
             dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
             path: "Benchmarks/BareHTTP"
         ),
-        .testTarget(name: "JameyKernelTests", dependencies: ["JameyKernel", "JameyTestKit"]),
+        .testTarget(
+            name: "JameyKernelTests",
+            dependencies: [
+                "JameyKernel", "JameyTestKit", .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
+        ),
         .testTarget(name: "JameyPluginKitTests", dependencies: ["JameyPluginKit", "JameyKernel", "JameyTestKit"]),
         .testTarget(name: "HelloTests", dependencies: ["JameyTestKit"]),
         .testTarget(name: "JameyCLITests", dependencies: ["JameyTestKit"]),
