@@ -17,7 +17,6 @@ enum ProbePlugin {
             #"{sizeof(jamey_route), 0, "GET", "/v1/probe/admin", "probe.echo", "admin", "Admin only"}"#,
             #"{sizeof(jamey_route), 0, "GET", "/v1/probe/nobody", "probe.nobody", "read", "Nothing answers"}"#,
             #"{sizeof(jamey_route), 0, "GET", "/healthz", "probe.echo", "public", "Clashes with the gateway"}"#,
-            #"{sizeof(jamey_route), 0, "GET", "/v1/probe/odd", "probe.echo", "superuser", "Unknown scope"}"#,
         ]
         source.extraCode = #"""
             #include <pthread.h>
