@@ -20,4 +20,7 @@ scripts/check-header.sh
 echo "== end to end: a Swift plugin made by 'jamey plugins new' builds and loads"
 scripts/e2e-plugin-new.sh "$bin"
 
+echo "== api: schemathesis fuzzes /openapi.json of a running 'jamey serve' (no 5xx, no schema violation)"
+scripts/api-schemathesis.sh "$bin"
+
 echo "== all tests passed"

@@ -21,18 +21,23 @@ extension Gateway {
 
     /// `POST /v1/bus/request/{topic}[?timeout_ms=N]`: sends the body as a bus request and returns
     /// the reply's body and content type (status and headers mapped as for plugin routes); 504
-    /// on timeout, 503 when nothing answers.
+    /// on timeout, 404 when nothing answers on the topic.
     func request(_ call: Call) async throws -> Response {
         let topic = try Self.topic(call.parameter("topic"))
         var timeout = settings.limits.requestTimeoutMs
         if let text = call.request.uri.queryParameters["timeout_ms"] {
-            guard let ms = Int(text), (1...600_000).contains(ms) else {
-                throw Problem.badRequest("timeout_ms must be an integer from 1 to 600000")
+            guard let ms = Int(text), (100...600_000).contains(ms) else {
+                throw Problem.badRequest("timeout_ms must be an integer from 100 to 600000")
             }
             timeout = ms
         }
         let message = try await outgoing(call)
-        return try await busRequest(topic, message, timeoutMs: timeout, who: "the responder on '\(topic)'")
+        do {
+            return try await busRequest(topic, message, timeoutMs: timeout, who: "the responder on '\(topic)'")
+        } catch let problem as Problem where problem.slug == "no-responder" {
+            // A topic nothing answers is, to an HTTP client, a resource that does not exist.
+            throw Problem(status: .notFound, slug: "no-responder", detail: "nothing answers requests on topic '\(topic)'")
+        }
     }
 
     /// `GET /v1/bus/subscribe?topic=PATTERN`: a Server-Sent Events stream of the matching events.

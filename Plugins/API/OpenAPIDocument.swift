@@ -59,7 +59,7 @@ enum OpenAPIDocument {
             parameters.append(
                 queryParameter(
                     "timeout_ms", required: false, description: "Reply timeout in milliseconds",
-                    schema: .object([("type", .string("integer")), ("minimum", .int(1)), ("maximum", .int(600_000))])))
+                    schema: .object([("type", .string("integer")), ("minimum", .int(100)), ("maximum", .int(600_000))])))
         default: break
         }
         if !parameters.isEmpty { members.append(("parameters", .array(parameters))) }

@@ -63,14 +63,29 @@ public final class HelloSwift: JameyPlugin {
                 return .json(#"{"error":"name must be 1 to 64 characters"}"#, headers: ["status": "400"])
             }
             let greeting = try await bus.request("hello.c.greet", .text(name), timeout: .seconds(2)).text
-            let escaped = greeting.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            return .json(#"{"greeting":"\#(escaped)"}"#)
+            return .json(#"{"greeting":"\#(Self.jsonEscaped(greeting))"}"#)
         }
         let reply = try await context.bus.request("hello.c.greet", .text(configuration.name), timeout: .seconds(2))
         context.logger.info("HelloC says: \(reply.text)")
         if configuration.announce {
             try context.bus.publish("hello.swift.ready", .text(reply.text))
         }
+    }
+
+    /// `text` escaped for a JSON string literal (quotes, backslashes and control characters).
+    static func jsonEscaped(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     public func health() -> PluginHealthReport {

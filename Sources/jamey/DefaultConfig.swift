@@ -58,5 +58,39 @@ plugins:
     config:
       name: Jamey
       announce: true
+
+  # The HTTP gateway (Plugins/API): health, readiness, metrics, plugins, the bus, API keys, the
+  # routes other plugins declare, and /openapi.json. Listed last so it starts last and stops
+  # first (in-flight requests finish while the plugins they reach still run). The admin key is
+  # JAMEY_API_ADMIN_KEY; without it one is generated into <data_dir>/api/admin.key (mode 0600).
+  api:
+    enabled: true
+    config:
+      host: 127.0.0.1            # address to listen on (0.0.0.0: every interface)
+      port: 8080                 # 0 = any free port (the bound address is logged)
+      # admin_key: ...           # secret; prefer the JAMEY_API_ADMIN_KEY environment variable
+      metrics_public: false      # true: /metrics needs no key (otherwise scope read)
+      access_log: true           # one line per request: method, path, status, duration, key id
+      trusted_proxies: []        # peers whose X-Forwarded-For names the client (rate limits, logs)
+      limits:
+        max_body_bytes: 1048576    # larger bodies: 413
+        max_header_bytes: 16384    # larger request heads are refused
+        header_timeout_ms: 10000   # a request head must arrive within this (408), 0 = none
+        idle_timeout_ms: 60000     # idle keep-alive connections close, 0 = never
+        request_timeout_ms: 5000   # bus requests for plugin routes and /v1/bus/request (504)
+        shutdown_grace_ms: 10000   # at stop, in-flight requests may finish this long
+        max_sse_streams: 64        # concurrent /v1/bus/subscribe streams (503 beyond)
+        sse_heartbeat_ms: 15000    # keep-alive comment interval on event streams
+      rate_limits:               # token bucket per key (per client address without one):
+        public: {rate: 20, burst: 40}    #   rate = requests per second (0 = unlimited),
+        read: {rate: 50, burst: 100}     #   burst = bucket size; 429 with Retry-After beyond
+        write: {rate: 20, burst: 40}
+        admin: {rate: 50, burst: 100}
+      cors:
+        allowed_origins: []        # e.g. [https://ops.example.com]; "*" allows any origin
+        max_age_seconds: 600
+      tls:                         # both set: HTTPS (and HSTS); PEM files
+        cert_file: ""
+        key_file: ""
 """#
 }
