@@ -2,7 +2,7 @@ import Foundation
 import JameyPluginKit
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension API {
@@ -14,10 +14,13 @@ extension API {
     /// key is stored — a new stored admin key written to `<data_dir>/api/admin.key` (mode 0600).
     func bootstrapAdminKey(directory: String) throws {
         let environment = ProcessInfo.processInfo.environment[Self.adminKeyVariable] ?? ""
-        let given = !environment.isEmpty ? (environment, Self.adminKeyVariable) : ((settings.adminKey ?? ""), "plugins.api.config.admin_key")
+        let given =
+            !environment.isEmpty
+            ? (environment, Self.adminKeyVariable) : ((settings.adminKey ?? ""), "plugins.api.config.admin_key")
         if !given.0.isEmpty {
             guard given.0.count >= 16 else {
-                throw PluginKitError("the admin key in \(given.1) is too short: use at least 16 characters (32 random ones are better)")
+                throw PluginKitError(
+                    "the admin key in \(given.1) is too short: use at least 16 characters (32 random ones are better)")
             }
             keys.setBootstrapKey(given.0)
             context.logger.notice("admin key: from \(given.1)")

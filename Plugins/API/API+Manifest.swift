@@ -15,14 +15,28 @@ extension API {
         .object(
             "limits", description: "Size and time limits",
             fields: [
-                .int("max_body_bytes", default: 1_048_576, range: 0...1_073_741_824, description: "Largest request body (413 beyond)"),
-                .int("max_header_bytes", default: 16384, range: 1024...1_048_576, description: "Largest request head (header fields)"),
-                .int("header_timeout_ms", default: 10000, range: 0...600_000, description: "Time to receive a request head (0: none)"),
-                .int("idle_timeout_ms", default: 60000, range: 0...3_600_000, description: "Idle connections close after this (0: never)"),
-                .int("request_timeout_ms", default: 5000, range: 1...600_000, description: "Bus request timeout for HTTP requests (504 beyond)"),
-                .int("shutdown_grace_ms", default: 10000, range: 0...600_000, description: "In-flight requests may finish this long at stop"),
+                .int(
+                    "max_body_bytes", default: 1_048_576, range: 0...1_073_741_824,
+                    description: "Largest request body (413 beyond)"),
+                .int(
+                    "max_header_bytes", default: 16384, range: 1024...1_048_576,
+                    description: "Largest request head (header fields)"),
+                .int(
+                    "header_timeout_ms", default: 10000, range: 0...600_000,
+                    description: "Time to receive a request head (0: none)"),
+                .int(
+                    "idle_timeout_ms", default: 60000, range: 0...3_600_000,
+                    description: "Idle connections close after this (0: never)"),
+                .int(
+                    "request_timeout_ms", default: 5000, range: 1...600_000,
+                    description: "Bus request timeout for HTTP requests (504 beyond)"),
+                .int(
+                    "shutdown_grace_ms", default: 10000, range: 0...600_000,
+                    description: "In-flight requests may finish this long at stop"),
                 .int("max_sse_streams", default: 64, range: 0...100_000, description: "Concurrent event streams (503 beyond)"),
-                .int("sse_heartbeat_ms", default: 15000, range: 100...3_600_000, description: "Keep-alive comment interval on event streams"),
+                .int(
+                    "sse_heartbeat_ms", default: 15000, range: 100...3_600_000,
+                    description: "Keep-alive comment interval on event streams"),
             ]),
         .object(
             "rate_limits", description: "Token buckets: rate per second and burst, per key (per client address without one)",

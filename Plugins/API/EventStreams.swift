@@ -46,7 +46,8 @@ final class EventStreams: Sendable {
             return s.next
         }
         guard let id else {
-            throw Problem.unavailable("too many event streams are open (limit \(limit)); try again later", slug: "too-many-streams")
+            throw Problem.unavailable(
+                "too many event streams are open (limit \(limit)); try again later", slug: "too-many-streams")
         }
         metrics.streams(1)
         let sequence = Atomic<UInt64>(0)

@@ -14,7 +14,8 @@ extension Gateway {
             try plugin.bus.publish(topic, message)
         } catch {
             throw error.code == JAMEY_E_INVALID
-                ? Problem.badRequest("the bus refused topic '\(topic)'") : Problem.unavailable("\(error)", slug: "bus-unavailable")
+                ? Problem.badRequest("the bus refused topic '\(topic)'")
+                : Problem.unavailable("\(error)", slug: "bus-unavailable")
         }
         return Self.json(.accepted, JSON.object([("topic", .string(topic))]).text)
     }
@@ -43,10 +44,13 @@ extension Gateway {
     /// `GET /v1/bus/subscribe?topic=PATTERN`: a Server-Sent Events stream of the matching events.
     func subscribe(_ call: Call) throws -> Response {
         guard let pattern = call.request.uri.queryParameters["topic"].map(String.init), !pattern.isEmpty else {
-            throw Problem.badRequest("the query parameter 'topic' (a topic pattern such as sensors.*.temp or sensors.>) is required")
+            throw Problem.badRequest(
+                "the query parameter 'topic' (a topic pattern such as sensors.*.temp or sensors.>) is required")
         }
         guard RouteTable.isPattern(pattern) else {
-            throw Problem.badRequest("'\(Self.printable(pattern))' is not a topic pattern (dotted segments; * for one segment, a final > for the rest)")
+            throw Problem.badRequest(
+                "'\(Self.printable(pattern))' is not a topic pattern (dotted segments; * for one segment, a final > for the rest)"
+            )
         }
         let body = try streams.open(pattern: pattern, bus: plugin.bus)
         return Response(
@@ -58,7 +62,8 @@ extension Gateway {
     /// A concrete topic from the path, or 400.
     static func topic(_ text: String) throws(Problem) -> String {
         guard RouteTable.isTopic(text) else {
-            throw Problem.badRequest("'\(printable(text))' is not a bus topic (dotted non-empty segments, no wildcards or spaces)")
+            throw Problem.badRequest(
+                "'\(printable(text))' is not a bus topic (dotted non-empty segments, no wildcards or spaces)")
         }
         return text
     }

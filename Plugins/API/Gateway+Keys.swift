@@ -12,7 +12,9 @@ extension Gateway {
         let buffer = try await body(of: call.request, limit: min(settings.limits.maxBodyBytes, 65536))
         let now = Date()
         let wanted = try KeyRequest(json: Data(buffer: buffer), now: now)
-        let (key, text) = try store { try keys.create(name: wanted.name, scope: wanted.scope, expiresAt: wanted.expiresAt, now: now) }
+        let (key, text) = try store {
+            try keys.create(name: wanted.name, scope: wanted.scope, expiresAt: wanted.expiresAt, now: now)
+        }
         plugin.logger.notice("API key \(key.id) (\(key.scope)) created by key \(call.exchange.caller.keyID ?? "-")")
         guard case .object(var members) = key.json else { throw Problem.internalError("the key could not be shown") }
         members.append(("key", .string(text)))

@@ -93,7 +93,8 @@ final class Gateway: HTTPResponder, Sendable {
             let key = exchange.caller.keyID ?? "-"
             let ms = String(format: "%.3f", seconds * 1000)
             plugin.logger.info(
-                "\(method) \(request.uri.path) \(response.status.code) \(ms)ms key=\(key) client=\(exchange.client) id=\(exchange.requestID)")
+                "\(method) \(request.uri.path) \(response.status.code) \(ms)ms key=\(key) client=\(exchange.client) id=\(exchange.requestID)"
+            )
         }
         return response
     }

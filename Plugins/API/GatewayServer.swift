@@ -66,7 +66,11 @@ final class GatewayServer: Sendable {
     /// Stops accepting connections, lets in-flight requests finish for up to `grace`, then
     /// cancels what is left. Returns when the server has stopped.
     func stop(grace: Duration) async {
-        guard let (group, task) = running.withLock({ state in defer { state = nil }; return state }) else { return }
+        guard
+            let (group, task) = running.withLock({ state in
+                defer { state = nil }; return state
+            })
+        else { return }
         await group.triggerGracefulShutdown()
         let deadline = Task {
             try? await Task.sleep(for: grace)

@@ -52,7 +52,8 @@ final class HeadTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func expired(context: ChannelHandlerContext) {
         guard state == .readingHead else { return }
-        let body = #"{"type":"urn:jamey:problem:header-timeout","title":"Request Timeout","status":408,"detail":"the request head did not arrive in time"}"#
+        let body =
+            #"{"type":"urn:jamey:problem:header-timeout","title":"Request Timeout","status":408,"detail":"the request head did not arrive in time"}"#
         let text =
             "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/problem+json\r\nconnection: close\r\ncontent-length: \(body.utf8.count)\r\n\r\n"
             + body

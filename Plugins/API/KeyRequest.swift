@@ -53,7 +53,8 @@ struct KeyRequest: Sendable {
         }
         let known: Set<String> = ["name", "scope", "expires_at", "ttl_seconds"]
         if let unknown = body.members.keys.sorted().first(where: { !known.contains($0) }) {
-            throw Problem.badRequest("unknown member '\(Gateway.printable(unknown))'; allowed: name, scope, expires_at, ttl_seconds")
+            throw Problem.badRequest(
+                "unknown member '\(Gateway.printable(unknown))'; allowed: name, scope, expires_at, ttl_seconds")
         }
         guard case .string(let name)? = body.members["name"], (1...100).contains(name.count),
             name.unicodeScalars.allSatisfy({ $0.value >= 32 && $0.value != 127 })

@@ -73,7 +73,9 @@ final class KeyStore: Sendable {
     /// Whether an active (not revoked, not expired) admin key is stored.
     func hasActiveAdminKey(now: Date = Date()) -> Bool {
         cache.withLock { keys in
-            keys.values.contains { $0.scope == Scope.admin.name && $0.revokedAt == nil && ($0.expiresAt.map { $0 > now } ?? true) }
+            keys.values.contains {
+                $0.scope == Scope.admin.name && $0.revokedAt == nil && ($0.expiresAt.map { $0 > now } ?? true)
+            }
         }
     }
 

@@ -49,12 +49,15 @@ enum OpenAPIDocument {
             members.append(("description", .string("Requires an API key with scope '\(e.scope)' or stronger.")))
         }
         var parameters: [JSON] = e.path.parameterNames.map { name in
-            pathParameter(name, schema: name == "topic" ? topicSchema : .object([("type", .string("string")), ("minLength", .int(1))]))
+            pathParameter(
+                name, schema: name == "topic" ? topicSchema : .object([("type", .string("string")), ("minLength", .int(1))]))
         }
         switch e.action {
         case .subscribe:
             parameters.append(
-                queryParameter("topic", required: true, description: "Topic pattern: * matches one segment, a final > the rest", schema: patternSchema))
+                queryParameter(
+                    "topic", required: true, description: "Topic pattern: * matches one segment, a final > the rest",
+                    schema: patternSchema))
         case .request:
             parameters.append(
                 queryParameter(
@@ -119,7 +122,10 @@ enum OpenAPIDocument {
                 (
                     "content",
                     .object([
-                        ("application/octet-stream", .object([("schema", .object([("type", .string("string")), ("format", .string("binary"))]))])),
+                        (
+                            "application/octet-stream",
+                            .object([("schema", .object([("type", .string("string")), ("format", .string("binary"))]))])
+                        ),
                         ("text/plain", .object([("schema", .object([("type", .string("string"))]))])),
                         ("application/json", .object([("schema", .object([]))])),
                     ])
@@ -142,7 +148,10 @@ enum OpenAPIDocument {
 
     private static func responses(_ e: Endpoint) -> JSON {
         func ok(_ status: String, _ description: String, _ type: String, _ schema: JSON) -> (String, JSON) {
-            (status, .object([("description", .string(description)), ("content", .object([(type, .object([("schema", schema)]))]))]))
+            (
+                status,
+                .object([("description", .string(description)), ("content", .object([(type, .object([("schema", schema)]))]))])
+            )
         }
         let problem: (String, JSON) = ("default", .object([("$ref", .string("#/components/responses/Problem"))]))
         switch e.action {
@@ -151,7 +160,9 @@ enum OpenAPIDocument {
         case .readyz:
             return .object([ok("200", "Every required plugin is started", "application/json", ref("Ready")), problem])
         case .metrics:
-            return .object([ok("200", "Prometheus text format 0.0.4", "text/plain", .object([("type", .string("string"))])), problem])
+            return .object([
+                ok("200", "Prometheus text format 0.0.4", "text/plain", .object([("type", .string("string"))])), problem,
+            ])
         case .openAPI:
             return .object([ok("200", "This document", "application/json", .object([("type", .string("object"))])), problem])
         case .listPlugins:
@@ -194,7 +205,9 @@ enum OpenAPIDocument {
     private static let string = JSON.object([("type", .string("string"))])
     private static let nullableString = JSON.object([("type", .array([.string("string"), .string("null")]))])
     private static let dateTime = JSON.object([("type", .string("string")), ("format", .string("date-time"))])
-    private static let nullableDateTime = JSON.object([("type", .array([.string("string"), .string("null")])), ("format", .string("date-time"))])
+    private static let nullableDateTime = JSON.object([
+        ("type", .array([.string("string"), .string("null")])), ("format", .string("date-time")),
+    ])
 
     private static var components: JSON {
         let dependency = object([("name", string), ("version", string)], required: ["name", "version"])
@@ -206,7 +219,8 @@ enum OpenAPIDocument {
             ("properties", .object([("status", string), ("detail", string)])),
         ])
         let key: [(String, JSON)] = [
-            ("id", string), ("name", string), ("scope", .object([("enum", .array(["read", "write", "admin"].map(JSON.string)))])),
+            ("id", string), ("name", string),
+            ("scope", .object([("enum", .array(["read", "write", "admin"].map(JSON.string)))])),
             ("created_at", dateTime), ("expires_at", nullableDateTime), ("revoked_at", nullableDateTime),
         ]
         let keyRequired = ["id", "name", "scope", "created_at", "expires_at", "revoked_at"]
@@ -214,14 +228,20 @@ enum OpenAPIDocument {
             (
                 "Problem",
                 object(
-                    [("type", string), ("title", string), ("status", .object([("type", .string("integer"))])), ("detail", string)],
+                    [
+                        ("type", string), ("title", string), ("status", .object([("type", .string("integer"))])),
+                        ("detail", string),
+                    ],
                     required: ["type", "title", "status", "detail"])
             ),
             ("Health", object([("status", .object([("const", .string("ok"))]))], required: ["status"])),
             (
                 "Ready",
                 object(
-                    [("status", .object([("const", .string("ready"))])), ("failed_optional", .object([("type", .string("array")), ("items", string)]))],
+                    [
+                        ("status", .object([("const", .string("ready"))])),
+                        ("failed_optional", .object([("type", .string("array")), ("items", string)])),
+                    ],
                     required: ["status", "failed_optional"])
             ),
             (
@@ -235,12 +255,20 @@ enum OpenAPIDocument {
                         ("routes", .object([("type", .string("array")), ("items", route)])),
                         (
                             "metrics",
-                            .object([("type", .string("object")), ("additionalProperties", .object([("type", .string("number"))]))])
+                            .object([
+                                ("type", .string("object")), ("additionalProperties", .object([("type", .string("number"))])),
+                            ])
                         ),
                     ],
-                    required: ["name", "state", "version", "abi", "required", "health", "error", "requires", "provides", "routes", "metrics"])
+                    required: [
+                        "name", "state", "version", "abi", "required", "health", "error", "requires", "provides", "routes",
+                        "metrics",
+                    ])
             ),
-            ("PluginList", object([("plugins", .object([("type", .string("array")), ("items", ref("Plugin"))]))], required: ["plugins"])),
+            (
+                "PluginList",
+                object([("plugins", .object([("type", .string("array")), ("items", ref("Plugin"))]))], required: ["plugins"])
+            ),
             ("Published", object([("topic", string)], required: ["topic"])),
             (
                 "KeyRequest",
@@ -252,7 +280,10 @@ enum OpenAPIDocument {
                             ("name", .object([("type", .string("string")), ("minLength", .int(1)), ("maxLength", .int(100))])),
                             ("scope", .object([("enum", .array(["read", "write", "admin"].map(JSON.string)))])),
                             ("expires_at", dateTime),
-                            ("ttl_seconds", .object([("type", .string("integer")), ("minimum", .int(1)), ("maximum", .int(315_360_000))])),
+                            (
+                                "ttl_seconds",
+                                .object([("type", .string("integer")), ("minimum", .int(1)), ("maximum", .int(315_360_000))])
+                            ),
                         ])
                     ),
                     ("required", .array([.string("name"), .string("scope")])),
@@ -281,7 +312,10 @@ enum OpenAPIDocument {
                 "securitySchemes",
                 .object([
                     ("bearerAuth", .object([("type", .string("http")), ("scheme", .string("bearer"))])),
-                    ("apiKeyAuth", .object([("type", .string("apiKey")), ("in", .string("header")), ("name", .string("X-API-Key"))])),
+                    (
+                        "apiKeyAuth",
+                        .object([("type", .string("apiKey")), ("in", .string("header")), ("name", .string("X-API-Key"))])
+                    ),
                 ])
             ),
         ])

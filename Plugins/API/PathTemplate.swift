@@ -23,7 +23,9 @@ struct PathTemplate: Sendable, Hashable, CustomStringConvertible {
             guard !part.isEmpty else { return nil }
             if part.hasPrefix("{") && part.hasSuffix("}") {
                 let name = String(part.dropFirst().dropLast())
-                guard !name.isEmpty, name.utf8.allSatisfy({ Self.isNameByte($0) }), names.insert(name).inserted else { return nil }
+                guard !name.isEmpty, name.utf8.allSatisfy({ Self.isNameByte($0) }), names.insert(name).inserted else {
+                    return nil
+                }
                 segments.append(.parameter(name))
             } else {
                 guard !part.contains("{"), !part.contains("}") else { return nil }

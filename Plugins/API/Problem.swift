@@ -37,7 +37,8 @@ extension Problem {
 
     /// 401: no key, an unknown key, or an expired or revoked key.
     static func unauthorized(_ detail: String) -> Problem {
-        Problem(status: .unauthorized, slug: "unauthorized", detail: detail, headers: [.wwwAuthenticate: #"Bearer realm="jamey""#])
+        Problem(
+            status: .unauthorized, slug: "unauthorized", detail: detail, headers: [.wwwAuthenticate: #"Bearer realm="jamey""#])
     }
 
     /// 403: the key's scope is too weak for the route.

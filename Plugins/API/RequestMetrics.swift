@@ -8,7 +8,6 @@ import Synchronization
 /// - `api_http_requests_total{route,method,status}`: requests answered, by route template.
 /// - `api_http_request_duration_seconds{route,method,status}`: time to the response head.
 /// - `api_http_throttled_total{scope}`: requests refused with 429.
-/// - `api_http_in_flight`: requests being answered.
 /// - `api_sse_streams`: open event streams.
 ///
 /// Handlers are created once per label set and cached. Thread-safe.
@@ -21,13 +20,11 @@ final class RequestMetrics: Sendable {
     private let factory: any MetricsFactory
     private let series = Mutex<[String: Series]>([:])
     private let throttled = Mutex<[String: any CounterHandler]>([:])
-    private let inFlight: any MeterHandler
     private let streams: any MeterHandler
 
     /// - Parameter factory: the kit's factory that records into the kernel.
     init(factory: any MetricsFactory) {
         self.factory = factory
-        inFlight = factory.makeMeter(label: "api_http_in_flight", dimensions: [])
         streams = factory.makeMeter(label: "api_sse_streams", dimensions: [])
     }
 
@@ -44,7 +41,8 @@ final class RequestMetrics: Sendable {
             let dimensions = [("route", route), ("method", method), ("status", String(status))]
             let s = Series(
                 count: factory.makeCounter(label: "api_http_requests_total", dimensions: dimensions),
-                duration: factory.makeRecorder(label: "api_http_request_duration_seconds", dimensions: dimensions, aggregate: true))
+                duration: factory.makeRecorder(
+                    label: "api_http_request_duration_seconds", dimensions: dimensions, aggregate: true))
             table[key] = s
             return s
         }
@@ -62,9 +60,6 @@ final class RequestMetrics: Sendable {
         }
         counter.increment(by: 1)
     }
-
-    /// Adjusts the in-flight gauge.
-    func inFlight(_ delta: Double) { inFlight.increment(by: delta) }
 
     /// Adjusts the open-streams gauge.
     func streams(_ delta: Double) { streams.increment(by: delta) }

@@ -58,7 +58,10 @@ struct RouteTable: Sendable {
                 continue
             }
             let summary = route.summary.isEmpty ? "Served by plugin \(plugin)" : route.summary
-            endpoints.append(Endpoint(method: method, path: path, scope: scope, action: .forward(plugin: plugin, topic: route.topic), summary: summary))
+            endpoints.append(
+                Endpoint(
+                    method: method, path: path, scope: scope, action: .forward(plugin: plugin, topic: route.topic),
+                    summary: summary))
         }
         self.endpoints = endpoints
         self.rejected = rejected

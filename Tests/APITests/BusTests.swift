@@ -7,104 +7,114 @@ import Testing
 @Suite struct BusTests {
     @Test func publishDeliversTheBodyWithItsContentType() async throws {
         try await APIKernel.with(.init(probe: false, hello: false)) { k in
-        let seen = Locked<[BusMessage]>([])
-        _ = try k.test.bus.subscribe("sensors.>") { m in
-            seen.withLock { $0.append(m) }
-            return true
-        }
-        let (id, key) = try await k.createKey(scope: "write")
-        let r = try await HTTP.post(k.port, "/v1/bus/publish/sensors.kitchen.temp", key: key, body: "21.5", type: "text/plain")
-        #expect(r.status == 202)
-        #expect(r.json["topic"] as? String == "sensors.kitchen.temp")
-        #expect(await eventually { seen.withLock { $0.count } == 1 })
-        let m = try #require(seen.withLock { $0.first })
-        #expect(String(decoding: m.payload, as: UTF8.self) == "21.5")
-        #expect(m.contentType == "text/plain")
-        #expect(m.source == "api")
-        #expect(m.headers.contains { $0.key == "auth.key_id" && $0.value == id })
-        let bad = try await HTTP.post(k.port, "/v1/bus/publish/sensors.*", key: key, body: "x", type: "text/plain")
-        #expect(bad.status == 400)
-        #expect(bad.header("content-type") == "application/problem+json")
+            let seen = Locked<[BusMessage]>([])
+            _ = try k.test.bus.subscribe("sensors.>") { m in
+                seen.withLock { $0.append(m) }
+                return true
+            }
+            let (id, key) = try await k.createKey(scope: "write")
+            let r = try await HTTP.post(
+                k.port, "/v1/bus/publish/sensors.kitchen.temp", key: key, body: "21.5", type: "text/plain")
+            #expect(r.status == 202)
+            #expect(r.json["topic"] as? String == "sensors.kitchen.temp")
+            #expect(await eventually { seen.withLock { $0.count } == 1 })
+            let m = try #require(seen.withLock { $0.first })
+            #expect(String(decoding: m.payload, as: UTF8.self) == "21.5")
+            #expect(m.contentType == "text/plain")
+            #expect(m.source == "api")
+            #expect(m.headers.contains { $0.key == "auth.key_id" && $0.value == id })
+            let bad = try await HTTP.post(k.port, "/v1/bus/publish/sensors.*", key: key, body: "x", type: "text/plain")
+            #expect(bad.status == 400)
+            #expect(bad.header("content-type") == "application/problem+json")
         }
     }
 
     @Test func requestReturnsTheReplyBodyAndType() async throws {
         try await APIKernel.with(.init(probe: false)) { k in
-        let r = try await HTTP.post(k.port, "/v1/bus/request/hello.c.greet", key: APIKernel.adminKey, body: "Ada", type: "text/plain")
-        #expect(r.status == 200, "\(r.text)")
-        #expect(r.text == "Hello, Ada!")
-        #expect(r.header("content-type") == "text/plain; charset=utf-8")
-        // A responder that throws: the kit's status 500 becomes problem+json with its sentence.
-        let failed = try await HTTP.post(k.port, "/v1/bus/request/hello.swift.sum", key: APIKernel.adminKey, body: "x", type: "text/plain")
-        #expect(failed.status == 500)
-        #expect(failed.header("content-type") == "application/problem+json")
-        #expect(failed.json["detail"] as? String == "expected two integers separated by a comma")
+            let r = try await HTTP.post(
+                k.port, "/v1/bus/request/hello.c.greet", key: APIKernel.adminKey, body: "Ada", type: "text/plain")
+            #expect(r.status == 200, "\(r.text)")
+            #expect(r.text == "Hello, Ada!")
+            #expect(r.header("content-type") == "text/plain; charset=utf-8")
+            // A responder that throws: the kit's status 500 becomes problem+json with its sentence.
+            let failed = try await HTTP.post(
+                k.port, "/v1/bus/request/hello.swift.sum", key: APIKernel.adminKey, body: "x", type: "text/plain")
+            #expect(failed.status == 500)
+            #expect(failed.header("content-type") == "application/problem+json")
+            #expect(failed.json["detail"] as? String == "expected two integers separated by a comma")
         }
     }
 
     @Test func requestWithoutResponderIs404AndTimeoutIs504() async throws {
         try await APIKernel.with(.init(hello: false)) { k in
-        let none = try await HTTP.post(k.port, "/v1/bus/request/nobody.home", key: APIKernel.adminKey, body: "", type: "text/plain")
-        #expect(none.status == 404)
-        #expect(none.json["type"] as? String == "urn:jamey:problem:no-responder")
-        // A subscriber that never replies.
-        _ = try k.test.bus.subscribe("silent.topic") { _ in true }
-        let slow = try await HTTP.post(k.port, "/v1/bus/request/silent.topic?timeout_ms=150", key: APIKernel.adminKey, body: "", type: "text/plain")
-        #expect(slow.status == 504)
-        #expect(slow.header("content-type") == "application/problem+json")
-        #expect(slow.json["type"] as? String == "urn:jamey:problem:timeout")
-        let badTimeout = try await HTTP.post(k.port, "/v1/bus/request/silent.topic?timeout_ms=0", key: APIKernel.adminKey, body: "", type: "text/plain")
-        #expect(badTimeout.status == 400)
+            let none = try await HTTP.post(
+                k.port, "/v1/bus/request/nobody.home", key: APIKernel.adminKey, body: "", type: "text/plain")
+            #expect(none.status == 404)
+            #expect(none.json["type"] as? String == "urn:jamey:problem:no-responder")
+            // A subscriber that never replies.
+            _ = try k.test.bus.subscribe("silent.topic") { _ in true }
+            let slow = try await HTTP.post(
+                k.port, "/v1/bus/request/silent.topic?timeout_ms=150", key: APIKernel.adminKey, body: "", type: "text/plain")
+            #expect(slow.status == 504)
+            #expect(slow.header("content-type") == "application/problem+json")
+            #expect(slow.json["type"] as? String == "urn:jamey:problem:timeout")
+            let badTimeout = try await HTTP.post(
+                k.port, "/v1/bus/request/silent.topic?timeout_ms=0", key: APIKernel.adminKey, body: "", type: "text/plain")
+            #expect(badTimeout.status == 400)
         }
     }
 
     @Test func subscribeStreamsPublishedEventsAsServerSentEvents() async throws {
         try await APIKernel.with(.init(probe: false, hello: false)) { k in
-        let (_, reader) = try await k.createKey(scope: "read")
-        let c = try await HTTPConnection.open(port: k.port)
-        try await c.send("GET /v1/bus/subscribe?topic=news.%3E HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(reader)\r\n\r\n")
-        #expect(try await c.readLine() == "HTTP/1.1 200 OK")
-        var headers: [String] = []
-        while true {
-            let line = try await c.readLine()
-            if line.isEmpty { break }
-            headers.append(line.lowercased())
-        }
-        #expect(headers.contains("content-type: text/event-stream"))
-        // The first chunk is the subscription comment: the subscription exists from here on.
-        _ = try await c.readLine()  // chunk size
-        #expect(try await c.readLine() == ": subscribed to news.>")
-        try k.test.bus.publish(BusMessage(topic: "news.local", payload: Array("hello\nworld".utf8), contentType: "text/plain"))
-        try k.test.bus.publish(BusMessage(topic: "other.topic", payload: Array("not for us".utf8)))
-        try k.test.bus.publish(BusMessage(topic: "news.world.today", payload: [0xFF, 0x00]))
-        var events: [[String: Any]] = []
-        while events.count < 2 {
-            let line = try await c.readLine()
-            if line.hasPrefix("data: "), let object = try JSONSerialization.jsonObject(with: Data(line.dropFirst(6).utf8)) as? [String: Any] {
-                events.append(object)
+            let (_, reader) = try await k.createKey(scope: "read")
+            let c = try await HTTPConnection.open(port: k.port)
+            try await c.send(
+                "GET /v1/bus/subscribe?topic=news.%3E HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(reader)\r\n\r\n")
+            #expect(try await c.readLine() == "HTTP/1.1 200 OK")
+            var headers: [String] = []
+            while true {
+                let line = try await c.readLine()
+                if line.isEmpty { break }
+                headers.append(line.lowercased())
             }
-        }
-        #expect(events[0]["topic"] as? String == "news.local")
-        #expect(events[0]["payload"] as? String == "hello\nworld")
-        #expect(events[0]["content_type"] as? String == "text/plain")
-        #expect(events[0]["source"] as? String == "test")
-        #expect(events[1]["topic"] as? String == "news.world.today")
-        #expect(events[1]["payload_base64"] as? String == "/wA=")
-        let bad = try await HTTP.get(k.port, "/v1/bus/subscribe?topic=a..b", key: reader)
-        #expect(bad.status == 400)
-        let missing = try await HTTP.get(k.port, "/v1/bus/subscribe", key: reader)
-        #expect(missing.status == 400)
+            #expect(headers.contains("content-type: text/event-stream"))
+            // The first chunk is the subscription comment: the subscription exists from here on.
+            _ = try await c.readLine()  // chunk size
+            #expect(try await c.readLine() == ": subscribed to news.>")
+            try k.test.bus.publish(
+                BusMessage(topic: "news.local", payload: Array("hello\nworld".utf8), contentType: "text/plain"))
+            try k.test.bus.publish(BusMessage(topic: "other.topic", payload: Array("not for us".utf8)))
+            try k.test.bus.publish(BusMessage(topic: "news.world.today", payload: [0xFF, 0x00]))
+            var events: [[String: Any]] = []
+            while events.count < 2 {
+                let line = try await c.readLine()
+                if line.hasPrefix("data: "),
+                    let object = try JSONSerialization.jsonObject(with: Data(line.dropFirst(6).utf8)) as? [String: Any]
+                {
+                    events.append(object)
+                }
+            }
+            #expect(events[0]["topic"] as? String == "news.local")
+            #expect(events[0]["payload"] as? String == "hello\nworld")
+            #expect(events[0]["content_type"] as? String == "text/plain")
+            #expect(events[0]["source"] as? String == "test")
+            #expect(events[1]["topic"] as? String == "news.world.today")
+            #expect(events[1]["payload_base64"] as? String == "/wA=")
+            let bad = try await HTTP.get(k.port, "/v1/bus/subscribe?topic=a..b", key: reader)
+            #expect(bad.status == 400)
+            let missing = try await HTTP.get(k.port, "/v1/bus/subscribe", key: reader)
+            #expect(missing.status == 400)
         }
     }
 
     @Test func tooManyStreamsIs503() async throws {
         try await APIKernel.with(.init(config: "limits:\n  max_sse_streams: 1\n", probe: false, hello: false)) { k in
-        let c = try await HTTPConnection.open(port: k.port)
-        try await c.send("GET /v1/bus/subscribe?topic=a.b HTTP/1.1\r\nHost: x\r\nX-API-Key: \(APIKernel.adminKey)\r\n\r\n")
-        #expect(try await c.readLine() == "HTTP/1.1 200 OK")
-        let second = try await HTTP.get(k.port, "/v1/bus/subscribe?topic=a.b", key: APIKernel.adminKey)
-        #expect(second.status == 503)
-        #expect(second.json["type"] as? String == "urn:jamey:problem:too-many-streams")
+            let c = try await HTTPConnection.open(port: k.port)
+            try await c.send("GET /v1/bus/subscribe?topic=a.b HTTP/1.1\r\nHost: x\r\nX-API-Key: \(APIKernel.adminKey)\r\n\r\n")
+            #expect(try await c.readLine() == "HTTP/1.1 200 OK")
+            let second = try await HTTP.get(k.port, "/v1/bus/subscribe?topic=a.b", key: APIKernel.adminKey)
+            #expect(second.status == 503)
+            #expect(second.json["type"] as? String == "urn:jamey:problem:too-many-streams")
         }
     }
 }

@@ -6,63 +6,67 @@ import Testing
 @Suite struct KeyTests {
     @Test func createdKeyIsShownOnceAndListedWithoutSecrets() async throws {
         try await APIKernel.with(.init(probe: false, hello: false)) { k in
-        let created = try await HTTP.post(
-            k.port, "/v1/keys", key: APIKernel.adminKey, body: #"{"name":"ci","scope":"write","expires_at":"2099-01-01T00:00:00Z"}"#)
-        #expect(created.status == 201, "\(created.text)")
-        let id = try #require(created.json["id"] as? String)
-        let key = try #require(created.json["key"] as? String)
-        #expect(key.hasPrefix("jmy_\(id)_"))
-        #expect(created.header("location") == "/v1/keys/" + id)
-        #expect(created.json["scope"] as? String == "write")
-        #expect(created.json["expires_at"] as? String == "2099-01-01T00:00:00Z")
-        let list = try await HTTP.get(k.port, "/v1/keys", key: APIKernel.adminKey)
-        #expect(list.status == 200)
-        let keys = try #require(list.json["keys"] as? [[String: Any]])
-        #expect(keys.contains { $0["id"] as? String == id && $0["name"] as? String == "ci" })
-        #expect(!list.text.contains(String(key.dropFirst(21))), "no secret in the listing")
-        #expect(!list.text.contains("digest"))
-        // The database holds only a digest.
-        let database = try Data(contentsOf: URL(fileURLWithPath: k.dataDirectory + "/keys.sqlite"))
-        #expect(database.range(of: Data(key.utf8)) == nil)
+            let created = try await HTTP.post(
+                k.port, "/v1/keys", key: APIKernel.adminKey,
+                body: #"{"name":"ci","scope":"write","expires_at":"2099-01-01T00:00:00Z"}"#)
+            #expect(created.status == 201, "\(created.text)")
+            let id = try #require(created.json["id"] as? String)
+            let key = try #require(created.json["key"] as? String)
+            #expect(key.hasPrefix("jmy_\(id)_"))
+            #expect(created.header("location") == "/v1/keys/" + id)
+            #expect(created.json["scope"] as? String == "write")
+            #expect(created.json["expires_at"] as? String == "2099-01-01T00:00:00Z")
+            let list = try await HTTP.get(k.port, "/v1/keys", key: APIKernel.adminKey)
+            #expect(list.status == 200)
+            let keys = try #require(list.json["keys"] as? [[String: Any]])
+            #expect(keys.contains { $0["id"] as? String == id && $0["name"] as? String == "ci" })
+            #expect(!list.text.contains(String(key.dropFirst(21))), "no secret in the listing")
+            #expect(!list.text.contains("digest"))
+            // The database holds only a digest.
+            let database = try Data(contentsOf: URL(fileURLWithPath: k.dataDirectory + "/keys.sqlite"))
+            #expect(database.range(of: Data(key.utf8)) == nil)
         }
     }
 
     @Test func invalidKeyRequestsAre400Or415() async throws {
         try await APIKernel.with(.init(probe: false, hello: false)) { k in
-        let admin = APIKernel.adminKey
-        let bad = [
-            "not json", #"{"name":"x"}"#, #"{"name":"x","scope":"root"}"#, #"{"name":"","scope":"read"}"#,
-            #"{"name":"x","scope":"read","expires_at":"yesterday"}"#, #"{"name":"x","scope":"read","expires_at":"2001-01-01T00:00:00Z"}"#,
-            #"{"name":"x","scope":"read","ttl_seconds":0}"#, #"{"name":"x","scope":"read","extra":1}"#, "[]",
-        ]
-        for body in bad {
-            let r = try await HTTP.post(k.port, "/v1/keys", key: admin, body: body)
-            #expect(r.status == 400, "\(body): \(r.text)")
-            #expect(r.header("content-type") == "application/problem+json")
-        }
-        let wrongType = try await HTTP.post(k.port, "/v1/keys", key: admin, body: #"{"name":"x","scope":"read"}"#, type: "text/plain")
-        #expect(wrongType.status == 415)
-        #expect(wrongType.json["type"] as? String == "urn:jamey:problem:unsupported-media-type")
+            let admin = APIKernel.adminKey
+            let bad = [
+                "not json", #"{"name":"x"}"#, #"{"name":"x","scope":"root"}"#, #"{"name":"","scope":"read"}"#,
+                #"{"name":"x","scope":"read","expires_at":"yesterday"}"#,
+                #"{"name":"x","scope":"read","expires_at":"2001-01-01T00:00:00Z"}"#,
+                #"{"name":"x","scope":"read","ttl_seconds":0}"#, #"{"name":"x","scope":"read","extra":1}"#, "[]",
+            ]
+            for body in bad {
+                let r = try await HTTP.post(k.port, "/v1/keys", key: admin, body: body)
+                #expect(r.status == 400, "\(body): \(r.text)")
+                #expect(r.header("content-type") == "application/problem+json")
+            }
+            let wrongType = try await HTTP.post(
+                k.port, "/v1/keys", key: admin, body: #"{"name":"x","scope":"read"}"#, type: "text/plain")
+            #expect(wrongType.status == 415)
+            #expect(wrongType.json["type"] as? String == "urn:jamey:problem:unsupported-media-type")
         }
     }
 
     @Test func deletingAnUnknownKeyIs404() async throws {
         try await APIKernel.with(.init(probe: false, hello: false)) { k in
-        let r = try await HTTP.request(k.port, "DELETE", "/v1/keys/ffffffffffffffff", headers: ["X-API-Key": APIKernel.adminKey])
-        #expect(r.status == 404)
-        #expect(r.header("content-type") == "application/problem+json")
+            let r = try await HTTP.request(
+                k.port, "DELETE", "/v1/keys/ffffffffffffffff", headers: ["X-API-Key": APIKernel.adminKey])
+            #expect(r.status == 404)
+            #expect(r.header("content-type") == "application/problem+json")
         }
     }
 
     @Test func withoutABootstrapKeyAnAdminKeyFileIsGenerated() async throws {
         try await APIKernel.with(.init(adminKey: nil, probe: false, hello: false)) { k in
-        let path = k.dataDirectory + "/admin.key"
-        let attributes = try FileManager.default.attributesOfItem(atPath: path)
-        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
-        let key = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(key.hasPrefix("jmy_"))
-        #expect(try await HTTP.get(k.port, "/v1/keys", key: key).status == 200)
-        #expect(try await HTTP.get(k.port, "/v1/keys", key: APIKernel.adminKey).status == 401)
+            let path = k.dataDirectory + "/admin.key"
+            let attributes = try FileManager.default.attributesOfItem(atPath: path)
+            #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+            let key = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(key.hasPrefix("jmy_"))
+            #expect(try await HTTP.get(k.port, "/v1/keys", key: key).status == 200)
+            #expect(try await HTTP.get(k.port, "/v1/keys", key: APIKernel.adminKey).status == 401)
         }
     }
 

@@ -6,43 +6,44 @@ import Testing
 @Suite struct OperationsTests {
     @Test func healthzIsPublicAndCarriesSecurityHeaders() async throws {
         try await APIKernel.with(.init(probe: false, hello: false)) { k in
-        let r = try await HTTP.get(k.port, "/healthz")
-        #expect(r.status == 200)
-        #expect(r.text == #"{"status":"ok"}"#)
-        #expect(r.header("content-type") == "application/json")
-        #expect(r.header("x-content-type-options") == "nosniff")
-        #expect(r.header("x-frame-options") == "DENY")
-        #expect(r.header("referrer-policy") == "no-referrer")
-        #expect(r.header("content-security-policy") == "default-src 'none'; frame-ancestors 'none'")
-        #expect(r.header("strict-transport-security") == nil, "HSTS only with TLS")
-        #expect(r.header("x-request-id")?.isEmpty == false)
-        #expect(r.header("ratelimit-limit") == "100000")
-        let echoed = try await HTTP.get(k.port, "/healthz", headers: ["X-Request-Id": "abc-123"])
-        #expect(echoed.header("x-request-id") == "abc-123")
+            let r = try await HTTP.get(k.port, "/healthz")
+            #expect(r.status == 200)
+            #expect(r.text == #"{"status":"ok"}"#)
+            #expect(r.header("content-type") == "application/json")
+            #expect(r.header("x-content-type-options") == "nosniff")
+            #expect(r.header("x-frame-options") == "DENY")
+            #expect(r.header("referrer-policy") == "no-referrer")
+            #expect(r.header("content-security-policy") == "default-src 'none'; frame-ancestors 'none'")
+            #expect(r.header("strict-transport-security") == nil, "HSTS only with TLS")
+            #expect(r.header("x-request-id")?.isEmpty == false)
+            #expect(r.header("ratelimit-limit") == "100000")
+            let echoed = try await HTTP.get(k.port, "/healthz", headers: ["X-Request-Id": "abc-123"])
+            #expect(echoed.header("x-request-id") == "abc-123")
         }
     }
 
     @Test func headAnswersWithoutABody() async throws {
         try await APIKernel.with(.init(probe: false, hello: false)) { k in
-        let r = try await HTTP.request(k.port, "HEAD", "/healthz")
-        #expect(r.status == 200)
-        #expect(r.body.isEmpty)
+            let r = try await HTTP.request(k.port, "HEAD", "/healthz")
+            #expect(r.status == 200)
+            #expect(r.body.isEmpty)
         }
     }
 
     @Test func readyzIsReadyWhenEveryPluginStarted() async throws {
         try await APIKernel.with(.init(probe: false)) { k in
-        let r = try await HTTP.get(k.port, "/readyz")
-        #expect(r.status == 200, "\(r.text)")
-        #expect(r.json["status"] as? String == "ready")
+            let r = try await HTTP.get(k.port, "/readyz")
+            #expect(r.status == 200, "\(r.text)")
+            #expect(r.json["status"] as? String == "ready")
         }
     }
 
     @Test func readyzListsFailedOptionalPluginsWithoutBlocking() async throws {
-        try await APIKernel.with(.init(probe: false, hello: false, before: [.init("ghost", path: "/nonexistent/libghost.so")])) { k in
-        let r = try await HTTP.get(k.port, "/readyz")
-        #expect(r.status == 200, "\(r.text)")
-        #expect(r.json["failed_optional"] as? [String] == ["ghost"])
+        try await APIKernel.with(.init(probe: false, hello: false, before: [.init("ghost", path: "/nonexistent/libghost.so")])) {
+            k in
+            let r = try await HTTP.get(k.port, "/readyz")
+            #expect(r.status == 200, "\(r.text)")
+            #expect(r.json["failed_optional"] as? [String] == ["ghost"])
         }
     }
 
@@ -67,23 +68,29 @@ import Testing
 
     @Test func metricsNeedsAReadKeyAndIncludesTheGatewaysOwnMetrics() async throws {
         try await APIKernel.with(.init(probe: false, hello: false)) { k in
-        #expect(try await HTTP.get(k.port, "/metrics").status == 401)
-        _ = try await HTTP.get(k.port, "/healthz")
-        _ = try await HTTP.get(k.port, "/nope")
-        let r = try await HTTP.get(k.port, "/metrics", key: APIKernel.adminKey)
-        #expect(r.status == 200)
-        #expect(r.header("content-type")?.hasPrefix("text/plain; version=0.0.4") == true)
-        #expect(metricValue(r.text, #"api_http_requests_total{plugin="api",route="/healthz",method="GET",status="200"}"#) == 1, "\(r.text)")
-        #expect(metricValue(r.text, #"api_http_requests_total{plugin="api",route="unmatched",method="GET",status="404"}"#) == 1)
-        #expect(metricValue(r.text, #"api_http_request_duration_seconds_count{plugin="api",route="/healthz",method="GET",status="200"}"#) == 1)
-        #expect(r.text.contains("jamey_plugin_state"))
+            #expect(try await HTTP.get(k.port, "/metrics").status == 401)
+            _ = try await HTTP.get(k.port, "/healthz")
+            _ = try await HTTP.get(k.port, "/nope")
+            let r = try await HTTP.get(k.port, "/metrics", key: APIKernel.adminKey)
+            #expect(r.status == 200)
+            #expect(r.header("content-type")?.hasPrefix("text/plain; version=0.0.4") == true)
+            #expect(
+                metricValue(r.text, #"api_http_requests_total{plugin="api",route="/healthz",method="GET",status="200"}"#) == 1,
+                "\(r.text)")
+            #expect(
+                metricValue(r.text, #"api_http_requests_total{plugin="api",route="unmatched",method="GET",status="404"}"#) == 1)
+            #expect(
+                metricValue(
+                    r.text, #"api_http_request_duration_seconds_count{plugin="api",route="/healthz",method="GET",status="200"}"#)
+                    == 1)
+            #expect(r.text.contains("jamey_plugin_state"))
         }
     }
 
     @Test func metricsCanBePublic() async throws {
         try await APIKernel.with(.init(config: "metrics_public: true\n", probe: false, hello: false)) { k in
-        let r = try await HTTP.get(k.port, "/metrics")
-        #expect(r.status == 200)
+            let r = try await HTTP.get(k.port, "/metrics")
+            #expect(r.status == 200)
         }
     }
 }

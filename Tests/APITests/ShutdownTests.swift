@@ -9,9 +9,10 @@ import Testing
         let port = k.port
         async let reply = HTTP.get(port, "/v1/probe/items/delay/parts/x", key: APIKernel.adminKey)
         // The probe logs delay-start once it holds the request (and replies 400 ms later).
-        #expect(await eventually {
-            (try? String(contentsOfFile: k.eventLog, encoding: .utf8))?.contains("delay-start") == true
-        })
+        #expect(
+            await eventually {
+                (try? String(contentsOfFile: k.eventLog, encoding: .utf8))?.contains("delay-start") == true
+            })
         let clock = ContinuousClock()
         let began = clock.now
         await k.stop()

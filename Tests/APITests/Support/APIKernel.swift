@@ -111,7 +111,8 @@ final class APIKernel: Sendable {
 
     /// Creates a key through the API and returns (id, key text).
     func createKey(scope: String, extra: String = "") async throws -> (id: String, key: String) {
-        let reply = try await HTTP.post(port, "/v1/keys", key: Self.adminKey, body: #"{"name":"test","scope":"\#(scope)"\#(extra)}"#)
+        let reply = try await HTTP.post(
+            port, "/v1/keys", key: Self.adminKey, body: #"{"name":"test","scope":"\#(scope)"\#(extra)}"#)
         guard reply.status == 201, let id = reply.json["id"] as? String, let key = reply.json["key"] as? String else {
             throw HTTPClientError("creating a key failed: \(reply.status) \(reply.text)")
         }

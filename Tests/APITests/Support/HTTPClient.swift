@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A response read off the wire.
@@ -190,7 +190,9 @@ final class HTTPConnection: Sendable {
     }
 
     /// Sends a request and reads its response.
-    func request(_ method: String, _ path: String, headers: [String: String] = [:], body: [UInt8]? = nil) async throws -> HTTPReply {
+    func request(_ method: String, _ path: String, headers: [String: String] = [:], body: [UInt8]? = nil) async throws
+        -> HTTPReply
+    {
         let c = connection
         return try await Blocking.run { try c.request(method, path, headers: headers, body: body) }
     }

@@ -75,7 +75,8 @@ enum ProbePlugin {
                 return api->reply(g_host, m, &r) == JAMEY_OK ? JAMEY_OK : JAMEY_E_PLUGIN;
             }
             """#
-        source.startCode = "g_host = s->host; if (api->subscribe(s->host, \"probe.echo\", NULL, echo, NULL, &s->sub) != JAMEY_OK) return JAMEY_E_PLUGIN;"
+        source.startCode =
+            "g_host = s->host; if (api->subscribe(s->host, \"probe.echo\", NULL, echo, NULL, &s->sub) != JAMEY_OK) return JAMEY_E_PLUGIN;"
         return try TestPlugins.buildC(name: "probe", source: source.render(), flags: ["-pthread"])
     }
 }
