@@ -4,8 +4,11 @@
 # with wrk on loopback: requests/s and p99 latency for
 #   GET /healthz                 public
 #   GET /v1/plugins              authenticated (admin key)
-#   GET /v1/hello/{name}         a plugin-declared route (HelloSwift, forwarded over the bus)
-# and the ratios api/bare. Targets: /healthz >= 0.9, plugin route >= 0.6.
+#   GET /v1/echo/{name}          a plugin-declared route: Benchmarks/APIEcho (C) answers on the bus
+#                                thread, so this is the gateway's forwarding cost (one bus round trip)
+#   GET /v1/hello/{name}         HelloSwift's route, for reference: the plugin itself makes a second
+#                                bus request (to HelloC) per call
+# and the ratios api/bare. Targets: /healthz >= 0.9, plugin-declared route >= 0.6.
 #   scripts/bench-api.sh                       # 10 s per run, 64 connections, 1 wrk thread
 #   DURATION=30s CONNECTIONS=128 scripts/bench-api.sh
 # The api runs with its default config (access log on, rate limiting on with limits raised so
@@ -22,6 +25,8 @@ echo "== release build" >&2
 swift build -c release >&2
 bin="$(swift_bin_path release)"
 build_c_plugins "$bin"
+cc -std=c11 -O2 -Wall -Wextra -Werror -shared -fPIC -I Sources/CJameyABI/include \
+  -o "$bin/libAPIEcho.so" Benchmarks/APIEcho/api_echo.c
 
 work="$(mktemp -d)"
 key="bench-admin-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
@@ -36,6 +41,8 @@ plugins:
     path: $bin/libHelloC.so
   hello_swift:
     path: $bin/libHelloSwift.so
+  api_echo:
+    path: $bin/libAPIEcho.so
   api:
     required: true
     path: $bin/libAPI.so
@@ -68,9 +75,10 @@ done
 curl -sf "http://127.0.0.1:$port/healthz" > "$work/healthz.body"
 curl -sf -H "Authorization: Bearer $key" "http://127.0.0.1:$port/v1/plugins" > "$work/plugins.body"
 curl -sf -H "Authorization: Bearer $key" "http://127.0.0.1:$port/v1/hello/bench" > "$work/hello.body"
+curl -sf -H "Authorization: Bearer $key" "http://127.0.0.1:$port/v1/echo/bench" > "$work/echo.body"
 bare_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 "$bin/jamey-bare-http" --port "$bare_port" --route "/healthz=$work/healthz.body" \
-  --route "/v1/plugins=$work/plugins.body" --route "/v1/hello/{name}=$work/hello.body" 2> "$work/bare.log" &
+  --route "/v1/plugins=$work/plugins.body" --route "/v1/hello/{name}=$work/hello.body" --route "/v1/echo/{name}=$work/echo.body" 2> "$work/bare.log" &
 bare=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$bare_port/healthz" > /dev/null && break; sleep 0.1; done
 
@@ -106,5 +114,6 @@ while IFS='|' read -r name path header target; do
 done <<ROWS
 GET /healthz|/healthz||>=0.90
 GET /v1/plugins (auth)|/v1/plugins|Authorization: Bearer $key|-
-GET /v1/hello/{name}|/v1/hello/bench|Authorization: Bearer $key|>=0.60
+GET /v1/echo/{name}|/v1/echo/bench|Authorization: Bearer $key|>=0.60
+GET /v1/hello/{name}|/v1/hello/bench|Authorization: Bearer $key|-
 ROWS

@@ -91,7 +91,7 @@ final class Gateway: HTTPResponder, Sendable {
         metrics.record(route: exchange.route, method: method, status: response.status.code, seconds: seconds)
         if settings.accessLog {
             let key = exchange.caller.keyID ?? "-"
-            let ms = String(format: "%.3f", seconds * 1000)
+            let ms = Self.milliseconds(seconds)
             plugin.logger.info(
                 "\(method) \(request.uri.path) \(response.status.code) \(ms)ms key=\(key) client=\(exchange.client) id=\(exchange.requestID)"
             )
@@ -228,6 +228,13 @@ final class Gateway: HTTPResponder, Sendable {
     static func printable(_ path: String) -> String {
         let clean = String(path.unicodeScalars.filter { $0.value >= 32 && $0.value != 127 }.map(Character.init))
         return clean.count > 200 ? String(clean.prefix(200)) + "…" : clean
+    }
+
+    /// Seconds as milliseconds with three decimals (`0.412`), without Foundation's formatter.
+    static func milliseconds(_ seconds: Double) -> String {
+        let micros = Int((seconds * 1_000_000).rounded())
+        let fraction = String(micros % 1000)
+        return String(micros / 1000) + "." + String(repeating: "0", count: 3 - fraction.count) + fraction
     }
 
     /// The method as a metric label (`OTHER` for methods no route uses).

@@ -16,6 +16,11 @@ final class HeadTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let timeout: TimeAmount
     private var state = State.idle
+    /// When the head being read started to arrive.
+    private var headStarted = NIODeadline.uptimeNanoseconds(0)
+    /// The one pending check. It is not cancelled when a head completes: when it fires it
+    /// re-arms for the head then in progress, if any, so a busy connection costs one timer per
+    /// `timeout`, not a schedule and a cancel per request.
     private var timer: Scheduled<Void>?
 
     /// - Parameter timeout: time from the first byte of a request to the end of its head.
@@ -24,11 +29,8 @@ final class HeadTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if state == .idle {
             state = .readingHead
-            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            timer = context.eventLoop.scheduleTask(in: timeout) {
-                let (handler, context) = loopBound.value
-                handler.expired(context: context)
-            }
+            headStarted = .now()
+            if timer == nil { arm(context: context, at: headStarted + timeout) }
         }
         context.fireChannelRead(data)
     }
@@ -37,27 +39,38 @@ final class HeadTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
+        timer = nil
         context.fireChannelInactive()
     }
 
     /// The decoder produced a request head.
-    func headReceived() {
-        state = .inRequest
-        timer?.cancel()
-        timer = nil
-    }
+    func headReceived() { state = .inRequest }
 
     /// The response to the current request has been written.
     func responseWritten() { state = .idle }
 
-    private func expired(context: ChannelHandlerContext) {
+    private func arm(context: ChannelHandlerContext, at deadline: NIODeadline) {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(deadline: deadline) {
+            let (handler, context) = loopBound.value
+            handler.fired(context: context)
+        }
+    }
+
+    private func fired(context: ChannelHandlerContext) {
+        timer = nil
         guard state == .readingHead else { return }
+        let deadline = headStarted + timeout
+        guard NIODeadline.now() >= deadline else { return arm(context: context, at: deadline) }
         let body =
             #"{"type":"urn:jamey:problem:header-timeout","title":"Request Timeout","status":408,"detail":"the request head did not arrive in time"}"#
         let text =
             "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/problem+json\r\nconnection: close\r\ncontent-length: \(body.utf8.count)\r\n\r\n"
             + body
-        context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: text))).whenComplete { _ in context.close(promise: nil) }
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: text))).whenComplete { _ in
+            loopBound.value.close(promise: nil)
+        }
     }
 }
 

@@ -18,6 +18,7 @@ final class KeyStore: Sendable {
     init(directory: String) throws {
         var configuration = Configuration()
         configuration.label = "api.keys"
+        configuration.busyMode = .timeout(5)
         database = try DatabasePool(path: directory + "/keys.sqlite", configuration: configuration)
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in

@@ -18,7 +18,12 @@ final class RateLimiter: Sendable {
     }
 
     private let limits: APIConfiguration.RateLimits
-    private let buckets = Mutex<[String: TokenBucket]>([:])
+    private struct Key: Hashable {
+        let scope: Scope
+        let identity: String
+    }
+
+    private let buckets = Mutex<[Key: TokenBucket]>([:])
     private let clock = ContinuousClock()
     private let origin: ContinuousClock.Instant
     /// Above this many buckets, a check first sweeps out the full ones.
@@ -39,7 +44,7 @@ final class RateLimiter: Sendable {
         let parameters = limits.bucket(for: scope)
         guard parameters.rate > 0 else { return nil }
         let now = (clock.now - origin) / .seconds(1)
-        let key = scope.name + ":" + identity
+        let key = Key(scope: scope, identity: identity)
         let (allowed, bucket) = buckets.withLock { table -> (Bool, TokenBucket) in
             if table.count >= sweepThreshold { sweep(&table, now: now) }
             var bucket = table[key] ?? TokenBucket(burst: parameters.burst, now: now)
@@ -56,10 +61,9 @@ final class RateLimiter: Sendable {
     /// Number of buckets held (for tests and the sweep).
     var count: Int { buckets.withLock { $0.count } }
 
-    private func sweep(_ table: inout [String: TokenBucket], now: Double) {
+    private func sweep(_ table: inout [Key: TokenBucket], now: Double) {
         table = table.filter { key, bucket in
-            let scope = Scope(String(key.prefix { $0 != ":" })) ?? .public
-            let p = limits.bucket(for: scope)
+            let p = limits.bucket(for: key.scope)
             return bucket.secondsUntilFull(rate: p.rate, burst: p.burst) - (now - bucket.updated) > 0
         }
     }

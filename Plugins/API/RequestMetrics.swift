@@ -18,7 +18,13 @@ final class RequestMetrics: Sendable {
     }
 
     private let factory: any MetricsFactory
-    private let series = Mutex<[String: Series]>([:])
+    private struct Key: Hashable {
+        let route: String
+        let method: String
+        let status: Int
+    }
+
+    private let series = Mutex<[Key: Series]>([:])
     private let throttled = Mutex<[String: any CounterHandler]>([:])
     private let streams: any MeterHandler
 
@@ -35,7 +41,7 @@ final class RequestMetrics: Sendable {
     ///   - status: the response status.
     ///   - seconds: time to the response head.
     func record(route: String, method: String, status: Int, seconds: Double) {
-        let key = route + " " + method + " " + String(status)
+        let key = Key(route: route, method: method, status: status)
         let s = series.withLock { table -> Series in
             if let s = table[key] { return s }
             let dimensions = [("route", route), ("method", method), ("status", String(status))]
