@@ -52,11 +52,12 @@ extension Gateway {
                 "'\(Self.printable(pattern))' is not a topic pattern (dotted segments; * for one segment, a final > for the rest)"
             )
         }
-        let body = try streams.open(pattern: pattern, bus: plugin.bus)
-        return Response(
-            status: .ok,
-            headers: [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no"],
-            body: body)
+        let headers: HTTPFields = [
+            .contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no",
+        ]
+        // HEAD gets the head only: no subscription that nothing would ever read.
+        guard call.request.method != .head else { return Response(status: .ok, headers: headers) }
+        return Response(status: .ok, headers: headers, body: try streams.open(pattern: pattern, bus: plugin.bus))
     }
 
     /// A concrete topic from the path, or 400.

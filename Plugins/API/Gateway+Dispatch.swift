@@ -33,9 +33,11 @@ extension Gateway {
     /// `Content-Length` alone when it says so).
     func body(of request: Request, limit: Int? = nil) async throws -> ByteBuffer {
         let limit = limit ?? settings.limits.maxBodyBytes
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
-            throw Problem.tooLarge(limit: limit)
-        }
+        let length = request.headers[.contentLength].flatMap { Int($0) }
+        if let length, length > limit { throw Problem.tooLarge(limit: limit) }
+        // No Content-Length and no Transfer-Encoding: HTTP/1.1 says there is no body; skip the
+        // (asynchronous) read of the empty stream.
+        if length == 0 || (length == nil && request.headers[.transferEncoding] == nil) { return ByteBuffer() }
         var collected = ByteBuffer()
         for try await part in request.body {
             guard collected.readableBytes + part.readableBytes <= limit else { throw Problem.tooLarge(limit: limit) }

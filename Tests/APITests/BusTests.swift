@@ -109,6 +109,11 @@ import Testing
 
     @Test func tooManyStreamsIs503() async throws {
         try await APIKernel.with(.init(config: "limits:\n  max_sse_streams: 1\n", probe: false, hello: false)) { k in
+            let head = try await HTTP.request(
+                k.port, "HEAD", "/v1/bus/subscribe?topic=a.b", headers: ["X-API-Key": APIKernel.adminKey])
+            #expect(head.status == 200)
+            #expect(head.header("content-type") == "text/event-stream")
+            // HEAD opened no stream, so the one allowed stream is still free.
             let c = try await HTTPConnection.open(port: k.port)
             try await c.send("GET /v1/bus/subscribe?topic=a.b HTTP/1.1\r\nHost: x\r\nX-API-Key: \(APIKernel.adminKey)\r\n\r\n")
             #expect(try await c.readLine() == "HTTP/1.1 200 OK")
