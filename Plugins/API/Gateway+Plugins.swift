@@ -2,7 +2,8 @@ import Hummingbird
 
 extension Gateway {
     /// `GET /v1/plugins`: every configured plugin with state, version, ABI, requires/provides,
-    /// routes, health, failure reason and its figures from the kernel's metrics.
+    /// routes, health, failure reason and its figures from the kernel's metrics (read from the
+    /// exposition at most once a second; states and health are always current).
     func listPlugins() throws -> Response {
         let (plugins, figures) = try pluginsWithFigures()
         let list = JSON.array(plugins.map { $0.json(metrics: figures[$0.name] ?? []) })
@@ -26,6 +27,6 @@ extension Gateway {
             plugin.logger.error("plugins_json could not be decoded: \(error)")
             throw Problem.internalError("the kernel's plugin list could not be read")
         }
-        return (plugins, PluginFigures.parse(plugin.metricsExposition()))
+        return (plugins, figures.current { PluginFigures.parse(plugin.metricsExposition()) })
     }
 }

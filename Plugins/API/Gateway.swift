@@ -32,6 +32,8 @@ final class Gateway: HTTPResponder, Sendable {
     let cors: CORSPolicy
     /// Whether the server speaks TLS (adds HSTS).
     let secure: Bool
+    /// Per-plugin figures for `/v1/plugins`.
+    let figures = FiguresCache()
     private let table: Mutex<RouteTable>
     private let trustedProxies: Set<String>
     private let requestPrefix: String
