@@ -11,8 +11,10 @@
 # and the ratios api/bare. Targets: /healthz >= 0.9, plugin-declared route >= 0.6.
 #   scripts/bench-api.sh                       # 10 s per run, 64 connections, 1 wrk thread
 #   DURATION=30s CONNECTIONS=128 scripts/bench-api.sh
+#   ACCESS_LOG=false scripts/bench-api.sh      # without the access log line per request
 # The api runs with its default config (access log on, rate limiting on with limits raised so
-# wrk is not throttled), log level info, stderr to a file.
+# wrk is not throttled), log level info, stderr to a file. Run it on an otherwise idle machine:
+# both servers and wrk share the cores, so other load moves the ratios by +-0.1 or more.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$JAMEY_ROOT"
@@ -20,6 +22,7 @@ install_packages "${JAMEY_BUILD_PACKAGES[@]}" wrk curl
 duration="${DURATION:-10s}"
 connections="${CONNECTIONS:-64}"
 threads="${THREADS:-1}"
+access_log="${ACCESS_LOG:-true}"
 
 echo "== release build" >&2
 swift build -c release >&2
@@ -48,6 +51,7 @@ plugins:
     path: $bin/libAPI.so
     config:
       port: 0
+      access_log: $access_log
       rate_limits:
         public: {rate: 1000000000, burst: 1000000000}
         read: {rate: 1000000000, burst: 1000000000}
@@ -101,7 +105,7 @@ to_ms() {
     else print v }'
 }
 
-echo "== wrk: $threads thread(s), $connections connections, $duration per run, loopback" >&2
+echo "== wrk: $threads thread(s), $connections connections, $duration per run, loopback; access_log: $access_log" >&2
 printf '%-22s %12s %10s %12s %10s %9s %9s\n' endpoint api_rps api_p99ms bare_rps bare_p99ms rps_ratio target
 while IFS='|' read -r name path header target; do
   # Warm both up, then measure the bare server and the api back to back.
