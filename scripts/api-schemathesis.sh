@@ -54,7 +54,9 @@ done
 echo "jamey serve listening on 127.0.0.1:$port"
 
 # The event stream never ends by design, so it is left out of fuzzing (tests cover it).
+# Run from the scratch directory: schemathesis keeps a cache in the working directory.
 status=0
+cd "$work"
 timeout 600 "$venv/bin/schemathesis" run "http://127.0.0.1:$port/openapi.json" \
   --header "Authorization: Bearer $key" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection \
