@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "JameyTestKit", targets: ["JameyTestKit"]),
         // Plugins: each one a dynamic library loaded with dlopen.
         .library(name: "HelloSwift", type: .dynamic, targets: ["HelloSwift"]),
+        .library(name: "MQTT", type: .dynamic, targets: ["MQTT"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -21,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .target(name: "CJameyABI"),
@@ -56,9 +58,18 @@ let package = Package(
             name: "CHelloGreeter", path: "Plugins/HelloC",
             exclude: ["hello_c.c", "Makefile", "build"], sources: ["greeter_contract.c"], publicHeadersPath: "include"),
         .target(name: "HelloSwift", dependencies: ["JameyPluginKit", "CHelloGreeter"], path: "Plugins/HelloSwift"),
+        // The mqtt plugin: libmosquitto (a system library) and a GRDB spool.
+        .systemLibrary(
+            name: "CMosquitto", path: "Plugins/MQTT/CMosquitto", pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]),
+        .target(
+            name: "MQTT",
+            dependencies: ["JameyPluginKit", "CJameyABI", "CMosquitto", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Plugins/MQTT", exclude: ["CMosquitto"]),
         .testTarget(name: "JameyKernelTests", dependencies: ["JameyKernel", "JameyTestKit"]),
         .testTarget(name: "JameyPluginKitTests", dependencies: ["JameyPluginKit", "JameyTestKit"]),
         .testTarget(name: "HelloTests", dependencies: ["JameyTestKit"]),
         .testTarget(name: "JameyCLITests", dependencies: ["JameyTestKit"]),
+        .testTarget(name: "MQTTTests", dependencies: ["JameyTestKit", "CMosquitto"]),
     ]
 )

@@ -1,0 +1,50 @@
+/// A compiled bus → MQTT rule: which bus topics it exports and where they go.
+struct OutboundRule: Sendable {
+    /// The bus pattern it subscribes to.
+    let pattern: BusPattern
+    /// The MQTT topic template.
+    let template: TopicTemplate
+    /// Prefix of the MQTT topic.
+    let prefix: String
+    /// QoS of the publication.
+    let qos: Int32
+    /// Publish retained.
+    let retain: Bool
+
+    /// Compiles a configured rule.
+    /// - Throws: ``MQTTError`` for a malformed pattern or template.
+    init(_ rule: MQTTConfiguration.Outbound, defaultPrefix: String) throws(MQTTError) {
+        pattern = try BusPattern(rule.bus)
+        template = try TopicTemplate(rule.mqtt)
+        prefix = rule.prefix ?? defaultPrefix
+        qos = Int32(rule.qos)
+        retain = rule.retain
+        try template.checkForMQTT(prefix: prefix, wildcards: pattern.wildcardCount, rule: "outbound '\(rule.bus)'")
+    }
+
+    /// The MQTT topic for a bus topic, or nil when the pattern does not match it.
+    func mqttTopic(for busTopic: String, node: String) -> String? {
+        guard let captures = pattern.match(busTopic) else { return nil }
+        let topic = TopicTranslation.join(prefix, template.mqttTopic(busTopic: busTopic, captures: captures, node: node))
+        return topic.isEmpty ? nil : topic
+    }
+}
+
+extension TopicTemplate {
+    /// Checks a template that renders MQTT topics: no MQTT wildcards in its text, and no capture
+    /// beyond the pattern's wildcards.
+    func checkForMQTT(prefix: String, wildcards: Int, rule: String) throws(MQTTError) {
+        for part in parts {
+            if case .literal(let text) = part, text.contains(where: { $0 == "+" || $0 == "#" }) {
+                throw MQTTError.invalidRule("\(rule): MQTT topic template '\(description)' contains a wildcard")
+            }
+        }
+        if prefix.contains(where: { $0 == "+" || $0 == "#" }) {
+            throw MQTTError.invalidRule("\(rule): prefix '\(prefix)' contains an MQTT wildcard")
+        }
+        if highestCapture > wildcards {
+            throw MQTTError.invalidRule(
+                "\(rule): template '\(description)' uses {\(highestCapture)} but the pattern has \(wildcards) wildcard(s)")
+        }
+    }
+}
