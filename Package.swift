@@ -67,7 +67,7 @@ let package = Package(
             dependencies: ["JameyPluginKit", "CJameyABI", "CMosquitto", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Plugins/MQTT", exclude: ["CMosquitto"]),
         .testTarget(name: "JameyKernelTests", dependencies: ["JameyKernel", "JameyTestKit"]),
-        .testTarget(name: "JameyPluginKitTests", dependencies: ["JameyPluginKit", "JameyTestKit"]),
+        .testTarget(name: "JameyPluginKitTests", dependencies: ["JameyPluginKit", "JameyKernel", "JameyTestKit"]),
         .testTarget(name: "HelloTests", dependencies: ["JameyTestKit"]),
         .testTarget(name: "JameyCLITests", dependencies: ["JameyTestKit"]),
         .testTarget(name: "MQTTTests", dependencies: ["JameyTestKit", "CMosquitto"]),

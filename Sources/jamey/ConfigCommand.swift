@@ -46,7 +46,17 @@ struct ConfigCommand: ParsableCommand {
         @OptionGroup var options: ConfigOptions
 
         func run() throws {
-            print(try options.load().redactedDescription())
+            let config = try options.load()
+            var logger = Logger(label: "jamey.config-show")
+            logger.logLevel = .critical
+            // Load the plugins (without starting them) so their sections are validated against
+            // their schemas: that is what says which values are secret.
+            var sections: [String: ValidatedSection] = [:]
+            if let kernel = try? Kernel(config: config, logger: logger) {
+                _ = try? kernel.load()
+                sections = kernel.validatedSections
+            }
+            print(config.redactedDescription(pluginSections: sections))
         }
     }
 }

@@ -22,7 +22,7 @@ import Testing
     @Test func version() throws {
         let r = try Run.command(jamey, ["version"])
         #expect(r.status == 0)
-        #expect(r.stdout == "jamey 0.1.0 (plugin ABI 1.0)\n")
+        #expect(r.stdout == "jamey 0.1.0 (plugin ABI 1.1)\n")
     }
 
     @Test func embeddedDefaultMatchesConfigFile() throws {
@@ -66,13 +66,38 @@ import Testing
         #expect(missing.stderr.contains("nope.yaml does not exist"), "\(missing.stderr)")
     }
 
-    @Test func configShowRedactsSecretsAndAppliesEnvironment() throws {
-        let (_, path) = try exampleConfig()
+    @Test func secretsAreRedactedInShowAndInErrors() throws {
+        var probe = CPluginSource(name: "vaulty")
+        probe.configFields = [
+            #"{sizeof(jamey_config_field), JAMEY_CONFIG_STRING, "token", JAMEY_CONFIG_SECRET | JAMEY_CONFIG_REQUIRED | JAMEY_CONFIG_HAS_MIN, 0, NULL, 20, 0, NULL, NULL, NULL, 0}"#,
+            #"{sizeof(jamey_config_field), JAMEY_CONFIG_STRING, "region", 0, 0, "eu", 0, 0, NULL, NULL, NULL, 0}"#,
+        ]
+        let lib = try TestPlugins.buildC(name: "vaulty", source: probe.render())
+        let dir = try TemporaryDirectory.make()
+        let path = dir + "/jamey.yaml"
+        let secret = "tok-9f8e7d6c5b4a39281706"
+        try TestKernel.yaml(plugins: [.init("vaulty", path: lib, config: "token: \(secret)")]).write(toFile: path, atomically: true, encoding: .utf8)
         var env = ProcessInfo.processInfo.environment
         env["JAMEY_LOG_LEVEL"] = "debug"
-        let r = try Run.command(jamey, ["config", "show", "--config", path], environment: env)
-        #expect(r.status == 0, "\(r.output)")
-        #expect(r.stdout.contains("debug"))
+        let show = try Run.command(jamey, ["config", "show", "--config", path], environment: env)
+        #expect(show.status == 0, "\(show.output)")
+        #expect(!show.output.contains(secret))
+        #expect(show.stdout.contains(#"token: "<redacted>""#), "\(show.stdout)")
+        #expect(show.stdout.contains("region: eu"))
+        #expect(show.stdout.contains("level: debug"), "environment override applied")
+        // Too short: the error names the key and never shows the value.
+        let short = "tok-short"
+        try TestKernel.yaml(plugins: [.init("vaulty", path: lib, config: "token: \(short)")]).write(toFile: path, atomically: true, encoding: .utf8)
+        let check = try Run.command(jamey, ["config", "check", "--config", path])
+        #expect(check.status == 1)
+        #expect(check.stderr.contains("plugins.vaulty.config.token"), "\(check.stderr)")
+        #expect(!check.output.contains(short))
+        // And through the environment.
+        env["JAMEY_PLUGINS_VAULTY_CONFIG_TOKEN"] = "tok-env-short"
+        let envCheck = try Run.command(jamey, ["config", "check", "--config", path], environment: env)
+        #expect(envCheck.status == 1)
+        #expect(envCheck.stderr.contains("JAMEY_PLUGINS_VAULTY_CONFIG_TOKEN"), "\(envCheck.stderr)")
+        #expect(!envCheck.output.contains("tok-env-short"))
     }
 
     @Test func pluginsListShowsEveryPlugin() throws {
@@ -108,7 +133,7 @@ import Testing
         let j = try Run.command(jamey, ["plugins", "inspect", "--json", lib])
         let obj = try JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: Any]
         #expect(obj?["name"] as? String == "hello_swift")
-        #expect(obj?["abi"] as? String == "1.0")
+        #expect(obj?["abi"] as? String == "1.1")
         #expect((obj?["config"] as? [[String: Any]])?.map { $0["key"] as? String } == ["name", "announce"])
     }
 

@@ -83,3 +83,14 @@ extension Kernel {
         String(name.lowercased().filter { $0 != "_" && $0 != "-" })
     }
 }
+
+extension Kernel {
+    /// The validated config section of every plugin that loaded (defaults applied), by name.
+    public var validatedSections: [String: ValidatedSection] {
+        var result: [String: ValidatedSection] = [:]
+        for record in records {
+            if let section = record.with({ $0.config }) { result[record.name] = section }
+        }
+        return result
+    }
+}
