@@ -59,6 +59,7 @@ extension Bridge {
             l.connectedSince = Date()
             l.nextAttempt = nil
             l.connections += 1
+            l.subscriptionsPending = loop.subscribing.count
             return (l.connections == 1, spool.count)
         }
         metrics.connected(true)
@@ -90,6 +91,8 @@ extension Bridge {
     /// SUBACK: report filters the broker refused.
     private func subscribed(_ mid: Int32, granted: [Int32]) {
         guard let filter = loop.subscribing.removeValue(forKey: mid) else { return }
+        let pending = loop.subscribing.count
+        link.withLock { $0.subscriptionsPending = pending }
         for code in granted where code >= 0x80 {
             let reason = MosquittoClient.describeReason(code, isV5: settings.isV5)
             logger.error("the broker refused the subscription to \(filter): \(reason)")

@@ -31,7 +31,7 @@ extension Bridge {
     /// The `mqtt.status` reply: connection, last error, next attempt, spool and rules as JSON.
     func statusJSON() -> String {
         let l = link.withLock { l in
-            (l.phase, l.lastError, l.nextAttempt, l.connectedSince, l.connections, l.unacked.count)
+            (l.phase, l.lastError, l.nextAttempt, l.connectedSince, l.connections, l.unacked.count, l.subscriptionsPending)
         }
         var object: [String: Any] = [
             "broker": settings.broker,
@@ -41,6 +41,7 @@ extension Bridge {
             "connected": l.0 == .connected,
             "connections": l.4,
             "in_flight": l.5,
+            "subscriptions_pending": l.6,
             "pending_requests": pending.count,
             "spool": ["messages": spool.count, "bytes": spool.bytes, "max_messages": spool.maxMessages, "max_bytes": spool.maxBytes],
             "dropped": Dictionary(

@@ -38,6 +38,8 @@ final class Bridge: @unchecked Sendable {
         var connectedSince: Date?
         /// Successful connections so far.
         var connections = 0
+        /// Subscriptions sent on this connection and not yet acknowledged (SUBACK).
+        var subscriptionsPending = 0
         /// Spool overflows not yet logged, and when the last log line was written.
         var overflow: (unlogged: Int, lastLog: ContinuousClock.Instant?) = (0, nil)
     }

@@ -1,7 +1,8 @@
 /// The translation of single topic levels between the bus (`.`-separated, wildcards `*` `>`)
 /// and MQTT (`/`-separated, wildcards `+` `#`). A character that would change the structure on
 /// the other side becomes `_`: `/`, `+` and `#` in a bus segment; `.`, `*` and `>` in an MQTT
-/// level. An empty MQTT level becomes `_` on the bus, which has no empty segments.
+/// level, and whitespace or control characters, which bus topics do not allow. An empty MQTT
+/// level becomes `_` on the bus, which has no empty segments.
 enum TopicTranslation {
     /// A bus segment as an MQTT level.
     static func mqttLevel(_ segment: some StringProtocol) -> String {
@@ -12,8 +13,16 @@ enum TopicTranslation {
     /// An MQTT level as a bus segment.
     static func busSegment(_ level: some StringProtocol) -> String {
         if level.isEmpty { return "_" }
-        guard level.contains(where: { $0 == "." || $0 == "*" || $0 == ">" }) else { return String(level) }
-        return String(level.map { $0 == "." || $0 == "*" || $0 == ">" ? "_" : $0 })
+        guard level.unicodeScalars.contains(where: isSpecialOnBus) else { return String(level) }
+        var out = String.UnicodeScalarView()
+        for scalar in level.unicodeScalars { out.append(isSpecialOnBus(scalar) ? "_" : scalar) }
+        return String(out)
+    }
+
+    /// Characters a bus segment may not contain: `.`, the wildcards, whitespace and controls.
+    private static func isSpecialOnBus(_ scalar: Unicode.Scalar) -> Bool {
+        scalar == "." || scalar == "*" || scalar == ">" || scalar.properties.isWhitespace || scalar.value < 0x20
+            || scalar.value == 0x7F
     }
 
     /// A whole bus topic (or a `>` capture) as MQTT levels.

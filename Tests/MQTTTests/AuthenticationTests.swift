@@ -1,0 +1,37 @@
+import Foundation
+import JameyKernel
+import Testing
+
+/// Username and password against a broker password file (made with mosquitto_passwd).
+@Suite struct AuthenticationTests {
+    @Test func rightCredentialsConnect() throws {
+        let broker = try Broker(.init(users: [("jamey", "s3cret")]))
+        let node = try Node("auth-ok", port: broker.port, config: "username: jamey\npassword: s3cret")
+        defer { node.shutdown() }
+        #expect(node.waitReady(), "\(node.healthDetail)")
+        #expect(node.metric(#"mqtt_connected{plugin="mqtt"}"#) == 1)
+    }
+
+    @Test func wrongPasswordIsRefusedAndReported() throws {
+        let broker = try Broker(.init(users: [("jamey", "s3cret")]))
+        let node = try Node("auth-bad", port: broker.port, config: "username: jamey\npassword: wrong")
+        defer { node.shutdown() }
+        #expect(eventually { node.healthDetail.contains("the broker refused the connection") }, "\(node.healthDetail)")
+        let detail = node.healthDetail
+        #expect(node.plugin?.health?.status == "degraded")
+        #expect(detail.contains("not authorized") || detail.contains("bad user name or password"), "\(detail)")
+        #expect(detail.contains("next attempt in") || detail.contains("connecting"), "\(detail)")
+        #expect(!detail.contains("wrong"))
+        #expect(node.metric(#"mqtt_connected{plugin="mqtt"}"#) == 0)
+        let status = try node.status()
+        #expect((status["last_error"] as? String)?.contains("refused") == true)
+        #expect(status["connected"] as? Bool == false)
+    }
+
+    @Test func anonymousIsRefusedWhenTheBrokerWantsUsers() throws {
+        let broker = try Broker(.init(users: [("jamey", "s3cret")]))
+        let node = try Node("auth-none", port: broker.port)
+        defer { node.shutdown() }
+        #expect(eventually { node.healthDetail.contains("refused") }, "\(node.healthDetail)")
+    }
+}
