@@ -35,12 +35,16 @@ extension Bridge {
         finished.store(true, ordering: .sequentiallyConsistent)
     }
 
-    /// Waits `delay`, or less when stopping.
+    /// Waits `delay`, or less when stopping, keeping metrics current meanwhile.
     private func sleep(for delay: Duration) {
         let until = Date().addingTimeInterval(delay.seconds)
-        wake.lock()
-        while !isStopping && Date() < until { _ = wake.wait(until: until) }
-        wake.unlock()
+        while !isStopping && Date() < until {
+            let step = min(until, Date().addingTimeInterval(0.2))
+            wake.lock()
+            if !isStopping { _ = wake.wait(until: step) }
+            wake.unlock()
+            housekeeping()
+        }
     }
 
     /// One connection attempt and, when it succeeds, the life of the connection.
@@ -165,7 +169,7 @@ extension Bridge {
     }
 
     /// Periodic work, a few times a second: metrics, expired requests, presence changes.
-    private func housekeeping() {
+    func housekeeping() {
         let now = ContinuousClock.now
         guard now - loop.lastHousekeeping >= .milliseconds(200) else { return }
         loop.lastHousekeeping = now

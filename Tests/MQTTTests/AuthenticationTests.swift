@@ -4,19 +4,17 @@ import Testing
 
 /// Username and password against a broker password file (made with mosquitto_passwd).
 @Suite struct AuthenticationTests {
-    @Test func rightCredentialsConnect() throws {
+    @Test func rightCredentialsConnect() async throws {
         let broker = try Broker(.init(users: [("jamey", "s3cret")]))
-        let node = try Node("auth-ok", port: broker.port, config: "username: jamey\npassword: s3cret")
-        defer { node.shutdown() }
-        #expect(node.waitReady(), "\(node.healthDetail)")
+        let node = try await Node.boot("auth-ok", port: broker.port, config: "username: jamey\npassword: s3cret")
+        #expect(await node.waitReady(), "\(node.healthDetail)")
         #expect(node.metric(#"mqtt_connected{plugin="mqtt"}"#) == 1)
     }
 
-    @Test func wrongPasswordIsRefusedAndReported() throws {
+    @Test func wrongPasswordIsRefusedAndReported() async throws {
         let broker = try Broker(.init(users: [("jamey", "s3cret")]))
-        let node = try Node("auth-bad", port: broker.port, config: "username: jamey\npassword: wrong")
-        defer { node.shutdown() }
-        #expect(eventually { node.healthDetail.contains("the broker refused the connection") }, "\(node.healthDetail)")
+        let node = try await Node.boot("auth-bad", port: broker.port, config: "username: jamey\npassword: wrong")
+        #expect(await eventually { node.healthDetail.contains("the broker refused the connection") }, "\(node.healthDetail)")
         let detail = node.healthDetail
         #expect(node.plugin?.health?.status == "degraded")
         #expect(detail.contains("not authorized") || detail.contains("bad user name or password"), "\(detail)")
@@ -28,10 +26,9 @@ import Testing
         #expect(status["connected"] as? Bool == false)
     }
 
-    @Test func anonymousIsRefusedWhenTheBrokerWantsUsers() throws {
+    @Test func anonymousIsRefusedWhenTheBrokerWantsUsers() async throws {
         let broker = try Broker(.init(users: [("jamey", "s3cret")]))
-        let node = try Node("auth-none", port: broker.port)
-        defer { node.shutdown() }
-        #expect(eventually { node.healthDetail.contains("refused") }, "\(node.healthDetail)")
+        let node = try await Node.boot("auth-none", port: broker.port)
+        #expect(await eventually { node.healthDetail.contains("refused") }, "\(node.healthDetail)")
     }
 }

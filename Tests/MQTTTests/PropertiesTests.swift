@@ -4,11 +4,11 @@ import Testing
 
 /// Bus headers and content type travel as MQTT 5 user properties and content type, both ways.
 @Suite struct PropertiesTests {
-    @Test func headersAndContentTypeSurvive() throws {
+    @Test func headersAndContentTypeSurvive() async throws {
         let broker = try Broker()
         let client = try TestClient(port: broker.port)
         try client.subscribe("jamey/props/#")
-        let node = try Node(
+        let node = try await Node.boot(
             "props", port: broker.port,
             config: """
                 outbound:
@@ -16,19 +16,18 @@ import Testing
                 inbound:
                   - mqtt: "props/in"
                 """)
-        defer { node.shutdown() }
-        #expect(node.waitReady(), "\(node.healthDetail)")
+        #expect(await node.waitReady(), "\(node.healthDetail)")
         let imported = try node.collect("props.in")
 
         try node.publish("props.out", #"{"t":21}"#, contentType: "application/json", headers: ["unit": "celsius", "trace-id": "abc"])
-        #expect(eventually { client.messages(on: "jamey/props/out").count == 1 })
+        #expect(await eventually { client.messages(on: "jamey/props/out").count == 1 })
         let out = try #require(client.messages(on: "jamey/props/out").first)
         #expect(out.contentType == "application/json")
         #expect(out.userProperties == ["unit": "celsius", "trace-id": "abc"])
 
         try client.publish(
             "jamey/props/in", "x", contentType: "text/csv", userProperties: [("device", "lamp"), ("firmware", "1.2")])
-        #expect(eventually { imported.count == 1 })
+        #expect(await eventually { imported.count == 1 })
         let message = try #require(imported.messages.first)
         #expect(message.contentType == "text/csv")
         #expect(message.header("device") == "lamp")

@@ -11,16 +11,16 @@ import Testing
     }
 
     /// `front` forwards calc.* requests; `back` imports them and has the responder.
-    func pair() throws -> Pair {
+    func pair() async throws -> Pair {
         let broker = try Broker()
-        let front = try Node(
+        let front = try await Node.boot(
             "front", port: broker.port,
             config: """
                 remote:
                   - bus: "calc.>"
                     timeout_ms: 2000
                 """)
-        let back = try Node(
+        let back = try await Node.boot(
             "back", port: broker.port,
             config: """
                 request_timeout_ms: 500
@@ -28,7 +28,8 @@ import Testing
                   - mqtt: "calc/#"
                     bus: "calc.{1}"
                 """)
-        #expect(front.waitReady() && back.waitReady(), "\(front.healthDetail) / \(back.healthDetail)")
+        #expect(await front.waitReady(), "\(front.healthDetail)")
+        #expect(await back.waitReady(), "\(back.healthDetail)")
         let bus = back.bus
         _ = try bus.subscribe("calc.add") { request in
             let numbers = request.text.split(separator: ",").compactMap { Int($0) }
@@ -41,56 +42,47 @@ import Testing
         return Pair(broker: broker, front: front, back: back)
     }
 
-    @Test func requestIsAnsweredByTheOtherNode() throws {
-        let p = try pair()
-        defer {
-            p.front.shutdown()
-            p.back.shutdown()
-        }
+    @Test func requestIsAnsweredByTheOtherNode() async throws {
+        let p = try await pair()
         var request = BusMessage(topic: "calc.add", payload: Array("40,2".utf8), contentType: "text/csv")
         request.headers = [BusHeader(key: "trace", value: "t-1")]
-        let reply = try p.front.bus.requestSync(request, timeout: .seconds(5))
+        let reply = try await p.front.bus.request(request, timeout: .seconds(5))
         #expect(reply.text == "42")
         #expect(reply.contentType == "text/plain")
         #expect(reply.header("computed-by") == "back")
         #expect(reply.header("echo") == "t-1")
         // Many in parallel, each to its own reply.
-        let results = Collected()
-        DispatchQueue.concurrentPerform(iterations: 20) { i in
-            if let r = try? p.front.bus.requestSync(BusMessage(topic: "calc.add", payload: Array("\(i),1000".utf8)), timeout: .seconds(5)) {
-                results.append(BusMessage(topic: "r", payload: Array("\(i):\(r.text)".utf8)))
+        let bus = p.front.bus
+        let results = await withTaskGroup(of: String.self) { group in
+            for i in 0..<20 {
+                group.addTask {
+                    let r = try? await bus.request(BusMessage(topic: "calc.add", payload: Array("\(i),1000".utf8)), timeout: .seconds(5))
+                    return "\(i):\(r?.text ?? "failed")"
+                }
             }
+            return await group.reduce(into: Set<String>()) { $0.insert($1) }
         }
-        #expect(Set(results.texts) == Set((0..<20).map { "\($0):\($0 + 1000)" }))
+        #expect(results == Set((0..<20).map { "\($0):\($0 + 1000)" }))
     }
 
-    @Test func remoteTimeoutIsTheBusTimeout() throws {
-        let p = try pair()
-        defer {
-            p.front.shutdown()
-            p.back.shutdown()
-        }
-        #expect(throws: BusError.timeout) {
-            _ = try p.front.bus.requestSync(BusMessage(topic: "calc.slow"), timeout: .seconds(1))
+    @Test func remoteTimeoutIsTheBusTimeout() async throws {
+        let p = try await pair()
+        await #expect(throws: BusError.timeout) {
+            _ = try await p.front.bus.request(BusMessage(topic: "calc.slow"), timeout: .seconds(1))
         }
     }
 
-    @Test func noRemoteResponderIsA503() throws {
-        let p = try pair()
-        defer {
-            p.front.shutdown()
-            p.back.shutdown()
-        }
-        let reply = try p.front.bus.requestSync(BusMessage(topic: "calc.missing"), timeout: .seconds(5))
+    @Test func noRemoteResponderIsA503() async throws {
+        let p = try await pair()
+        let reply = try await p.front.bus.request(BusMessage(topic: "calc.missing"), timeout: .seconds(5))
         #expect(reply.header("status") == "503")
         #expect(reply.header("jamey.error") == "no_responders")
     }
 
-    @Test func disconnectedBridgeAnswers503AtOnce() throws {
+    @Test func disconnectedBridgeAnswers503AtOnce() async throws {
         let broker = try Broker(.init(start: false))
-        let front = try Node("lonely", port: broker.port, config: "remote:\n  - bus: \"calc.>\"")
-        defer { front.shutdown() }
-        let reply = try front.bus.requestSync(BusMessage(topic: "calc.add"), timeout: .seconds(5))
+        let front = try await Node.boot("lonely", port: broker.port, config: "remote:\n  - bus: \"calc.>\"")
+        let reply = try await front.bus.request(BusMessage(topic: "calc.add"), timeout: .seconds(5))
         #expect(reply.header("status") == "503")
         #expect(reply.text.contains("not connected"))
     }

@@ -4,7 +4,7 @@ import Testing
 
 /// Two nodes on one shared subscription split a stream of work: each gets some, none is lost.
 @Suite struct SharedSubscriptionTests {
-    @Test func twoNodesSplitTheWork() throws {
+    @Test func twoNodesSplitTheWork() async throws {
         let broker = try Broker()
         let rules = """
             inbound:
@@ -12,11 +12,10 @@ import Testing
                 bus: "work.{1}"
                 share_group: workers
             """
-        let one = try Node("worker-1", port: broker.port, config: rules)
-        defer { one.shutdown() }
-        let two = try Node("worker-2", port: broker.port, config: rules)
-        defer { two.shutdown() }
-        #expect(one.waitReady() && two.waitReady(), "\(one.healthDetail) / \(two.healthDetail)")
+        let one = try await Node.boot("worker-1", port: broker.port, config: rules)
+        let two = try await Node.boot("worker-2", port: broker.port, config: rules)
+        #expect(await one.waitReady(), "\(one.healthDetail)")
+        #expect(await two.waitReady(), "\(two.healthDetail)")
         let first = try one.collect("work.>")
         let second = try two.collect("work.>")
         #expect((try one.status()["inbound"] as? [[String: Any]])?.first?["mqtt"] as? String == "$share/workers/jamey/jobs/#")
@@ -24,7 +23,7 @@ import Testing
         let client = try TestClient(port: broker.port)
         let total = 200
         for i in 0..<total { try client.publish("jamey/jobs/resize/\(i)", "job\(i)") }
-        #expect(eventually { first.count + second.count >= total })
+        #expect(await eventually { first.count + second.count >= total })
         #expect(first.count > 0)
         #expect(second.count > 0)
         let all = first.texts + second.texts

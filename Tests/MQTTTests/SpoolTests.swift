@@ -14,50 +14,48 @@ import Testing
             qos: 0
         """
 
-    @Test func spoolSurvivesARestartAndDrainsInOrder() throws {
+    @Test func spoolSurvivesARestartAndDrainsInOrder() async throws {
         let broker = try Broker(.init(start: false))
-        let first = try Node("spooler", port: broker.port, config: Self.rules)
-        #expect(eventually { first.healthDetail.contains("next attempt") }, "\(first.healthDetail)")
+        let first = try await Node.boot("spooler", port: broker.port, config: Self.rules)
+        #expect(await eventually { first.healthDetail.contains("next attempt") }, "\(first.healthDetail)")
         for i in 0..<200 { try first.publish("spool.item", "s\(i)", headers: ["n": String(i)]) }
         try first.publish("fast.item", "lost")  // QoS 0 is not spooled
-        #expect(eventually { first.spooled == 200 })
-        #expect(eventually { first.metric(#"mqtt_spool_messages{plugin="mqtt"}"#) == 200 })
-        #expect(eventually { first.metric(#"mqtt_dropped_total{plugin="mqtt",reason="offline"}"#) == 1 })
+        #expect(await eventually { first.spooled == 200 })
+        #expect(await eventually { first.metric(#"mqtt_spool_messages{plugin="mqtt"}"#) == 200 })
+        #expect(await eventually { first.metric(#"mqtt_dropped_total{plugin="mqtt",reason="offline"}"#) == 1 })
         #expect(first.healthDetail.contains("spool 200 message(s)"))
-        first.shutdown()
+        await first.stop()
         #expect(FileManager.default.fileExists(atPath: first.dataDirectory + "/mqtt/spool.sqlite"))
 
         try broker.start()
         let client = try TestClient(port: broker.port)
         try client.subscribe("jamey/spool/#")
-        let second = try Node("spooler", port: broker.port, config: Self.rules, dataDirectory: first.dataDirectory)
-        defer { second.shutdown() }
-        #expect(eventually(timeout: .seconds(20)) { client.messages(on: "jamey/spool/").count >= 200 })
+        let second = try await Node.boot("spooler", port: broker.port, config: Self.rules, dataDirectory: first.dataDirectory)
+        #expect(await eventually(timeout: .seconds(20)) { client.messages(on: "jamey/spool/").count >= 200 })
         let texts = client.messages(on: "jamey/spool/").map(\.text)
         #expect(texts == (0..<200).map { "s\($0)" })
         #expect(client.messages(on: "jamey/spool/").last?.userProperties["n"] == "199")
-        #expect(eventually { second.spooled == 0 })
+        #expect(await eventually { second.spooled == 0 })
         // Publishing goes direct again, after the spooled ones.
         try second.publish("spool.item", "live")
-        #expect(eventually { client.messages(on: "jamey/spool/").last?.text == "live" })
+        #expect(await eventually { client.messages(on: "jamey/spool/").last?.text == "live" })
     }
 
-    @Test func overflowIsCountedNotSilent() throws {
+    @Test func overflowIsCountedNotSilent() async throws {
         // The node's user is not in the password file yet: it is refused and spools.
         let broker = try Broker(.init(users: [("observer", "pw")]))
         let client = try TestClient(port: broker.port, username: "observer", password: "pw")
         try client.subscribe("jamey/spool/#")
-        let node = try Node("tiny", port: broker.port, config: "username: tiny\npassword: pw\nspool:\n  max_messages: 10\n" + Self.rules)
-        defer { node.shutdown() }
-        #expect(eventually { node.healthDetail.contains("refused") }, "\(node.healthDetail)")
+        let node = try await Node.boot("tiny", port: broker.port, config: "username: tiny\npassword: pw\nspool:\n  max_messages: 10\n" + Self.rules)
+        #expect(await eventually { node.healthDetail.contains("refused") }, "\(node.healthDetail)")
         for i in 0..<15 { try node.publish("spool.item", "s\(i)") }
-        #expect(eventually { node.metric(#"mqtt_dropped_total{plugin="mqtt",reason="spool_full"}"#) == 5 })
+        #expect(await eventually { node.metric(#"mqtt_dropped_total{plugin="mqtt",reason="spool_full"}"#) == 5 })
         #expect(node.spooled == 10)
         let dropped = try node.status()["dropped"] as? [String: Int]
         #expect(dropped?["spool_full"] == 5)
 
         try broker.addUser("tiny", "pw")
-        #expect(eventually { client.messages(on: "jamey/spool/").count == 10 }, "\(node.healthDetail)")
+        #expect(await eventually { client.messages(on: "jamey/spool/").count == 10 }, "\(node.healthDetail)")
         #expect(client.messages(on: "jamey/spool/").map(\.text) == (0..<10).map { "s\($0)" })
     }
 }

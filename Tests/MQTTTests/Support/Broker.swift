@@ -74,8 +74,10 @@ final class Broker: @unchecked Sendable {
     /// Starts mosquitto and waits (at most 10 s) until it accepts connections.
     func start() throws {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/sbin/mosquitto")
-        p.arguments = ["-c", directory + "/mosquitto.conf"]
+        // Signals the test process ignores (the kernel's lifecycle handles SIGTERM itself) would
+        // stay ignored in the child: reset them so SIGTERM and SIGHUP reach mosquitto.
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["--default-signal=TERM,INT,HUP", "/usr/sbin/mosquitto", "-c", directory + "/mosquitto.conf"]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()

@@ -4,6 +4,11 @@ import JameyTestKit
 
 /// A Jamey node booted in-process with the real mqtt plugin (`libMQTT.so`) pointed at a test
 /// broker.
+///
+/// Booting and stopping run the plugin's hooks, which the plugin kit completes on the Swift
+/// concurrency pool; so they happen on a thread of their own (``boot(_:port:config:dataDirectory:reconnect:)``,
+/// ``stop()``) and never block a pool thread another test's plugin may need. A node still running
+/// when the test lets go of it is stopped in the background.
 final class Node: @unchecked Sendable {
     /// The running kernel.
     let test: TestKernel
@@ -20,10 +25,11 @@ final class Node: @unchecked Sendable {
         """
 
     /// The YAML of a node whose mqtt section is `host`, `port` and then `config`.
-    static func yaml(name: String, port: Int, config: String, dataDirectory: String, library: String, logLevel: String = "warning")
-        -> String
-    {
-        let section = "host: 127.0.0.1\nport: \(port)\n" + config
+    static func yaml(
+        name: String, port: Int, host: String = "127.0.0.1", config: String, dataDirectory: String, library: String,
+        logLevel: String = "warning"
+    ) -> String {
+        let section = "host: \(host)\nport: \(port)\n" + config
         let indented = section.split(separator: "\n", omittingEmptySubsequences: false).map { "      " + $0 }.joined(separator: "\n")
         return """
             node:
@@ -40,6 +46,20 @@ final class Node: @unchecked Sendable {
             """
     }
 
+    private let stopped = NSLock()
+    private var isStopped = false
+
+    private init(name: String, dataDirectory: String, test: TestKernel) {
+        self.name = name
+        self.dataDirectory = dataDirectory
+        self.test = test
+    }
+
+    deinit {
+        let test = self.test
+        if !stopped.withLock({ isStopped }) { Thread { test.shutdown() }.start() }
+    }
+
     /// Boots a node.
     /// - Parameters:
     ///   - name: node name (the client id defaults to `jamey-<name>`).
@@ -47,17 +67,29 @@ final class Node: @unchecked Sendable {
     ///   - config: more YAML of the mqtt section (rules, credentials, TLS, ...).
     ///   - dataDirectory: reuse a data directory (a restarted node); nil for a new one.
     ///   - reconnect: include ``fastReconnect``.
-    init(_ name: String, port: Int, config: String = "", dataDirectory: String? = nil, reconnect: Bool = true) throws {
-        self.name = name
-        self.dataDirectory = try dataDirectory ?? TemporaryDirectory.make(prefix: "jamey-node-\(name)")
+    ///   - host: the broker host.
+    static func boot(
+        _ name: String, port: Int, config: String = "", dataDirectory: String? = nil, reconnect: Bool = true,
+        host: String = "127.0.0.1"
+    ) async throws -> Node {
+        let directory = try dataDirectory ?? TemporaryDirectory.make(prefix: "jamey-node-\(name)")
         let section = (reconnect ? Self.fastReconnect + "\n" : "") + config
         let yaml = Self.yaml(
-            name: name, port: port, config: section, dataDirectory: self.dataDirectory, library: try TestPlugins.library("MQTT"))
-        test = try TestKernel.boot(yaml: yaml)
+            name: name, port: port, host: host, config: section, dataDirectory: directory,
+            library: try TestPlugins.library("MQTT"))
+        let test = try await onThread { try TestKernel.boot(yaml: yaml) }
+        return Node(name: name, dataDirectory: directory, test: test)
     }
 
     /// Stops the kernel (the mqtt plugin publishes its offline status and disconnects).
-    func shutdown() { test.shutdown() }
+    func stop() async {
+        guard stopped.withLock({ () -> Bool in
+            defer { isStopped = true }
+            return !isStopped
+        }) else { return }
+        let test = self.test
+        _ = try? await onThread { test.shutdown() }
+    }
 
     /// The bus endpoint of the test.
     var bus: BusEndpoint { test.bus }
@@ -72,11 +104,11 @@ final class Node: @unchecked Sendable {
     var isConnected: Bool { plugin?.health?.status == "ok" }
 
     /// Waits until connected and every subscription is acknowledged.
-    func waitReady(timeout: Duration = .seconds(10)) -> Bool {
-        eventually(timeout: timeout) { (try? status())?["subscriptions_pending"] as? Int == 0 && isConnected }
+    func waitReady(timeout: Duration = .seconds(10)) async -> Bool {
+        await eventually(timeout: timeout) { isConnected && (try? status())?["subscriptions_pending"] as? Int == 0 }
     }
 
-    /// The `mqtt.status` JSON.
+    /// The `mqtt.status` JSON (answered inline on a bus thread, so a short blocking wait).
     func status() throws -> [String: Any] {
         let reply = try bus.requestSync(BusMessage(topic: "mqtt.status"), timeout: .seconds(5))
         return try JSONSerialization.jsonObject(with: Data(reply.payload)) as? [String: Any] ?? [:]
@@ -120,6 +152,29 @@ final class Collected: @unchecked Sendable {
     var count: Int { lock.withLock { storage.count } }
     /// The payloads as text.
     var texts: [String] { messages.map { String(decoding: $0.payload, as: UTF8.self) } }
+}
+
+/// Runs blocking work on a thread of its own, off the Swift concurrency pool.
+func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread {
+            do {
+                continuation.resume(returning: try body())
+            } catch {
+                continuation.resume(throwing: error)
+            }
+        }.start()
+    }
+}
+
+/// Polls `condition` every 2 ms (suspending, not blocking) until it holds or `timeout` passes.
+func eventually(timeout: Duration = .seconds(10), _ condition: () throws -> Bool) async rethrows -> Bool {
+    let end = ContinuousClock.now + timeout
+    while ContinuousClock.now < end {
+        if try condition() { return true }
+        try? await Task.sleep(for: .milliseconds(2))
+    }
+    return try condition()
 }
 
 extension BusMessage {

@@ -7,7 +7,7 @@ final class ServeProcess: @unchecked Sendable {
     let process = Process()
     let logPath: String
 
-    /// Starts `jamey serve` and waits (at most 60 s) for its "jamey ready" line.
+    /// Starts `jamey serve`; ``waitReady()`` waits for its "jamey ready" line.
     init(_ name: String, port: Int, config: String = "") throws {
         let dir = try TemporaryDirectory.make(prefix: "jamey-serve-\(name)")
         let yaml = Node.yaml(
@@ -16,13 +16,16 @@ final class ServeProcess: @unchecked Sendable {
         try yaml.write(toFile: dir + "/jamey.yaml", atomically: true, encoding: .utf8)
         logPath = dir + "/jamey.log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: TestPlugins.buildDirectory + "/jamey")
-        process.arguments = ["serve", "--config", dir + "/jamey.yaml"]
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["--default-signal=TERM,INT,HUP", TestPlugins.buildDirectory + "/jamey", "serve", "--config", dir + "/jamey.yaml"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         try process.run()
-        guard eventually(timeout: .seconds(60), { self.log.contains("jamey ready") || !self.process.isRunning }),
-            process.isRunning
+    }
+
+    /// Waits (at most 60 s) for the "jamey ready" line.
+    func waitReady() async throws {
+        guard await eventually(timeout: .seconds(60), { log.contains("jamey ready") || !process.isRunning }), process.isRunning
         else { throw BrokerError("jamey serve did not get ready: \(log)") }
     }
 

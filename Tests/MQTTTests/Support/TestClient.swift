@@ -82,7 +82,7 @@ final class TestClient: @unchecked Sendable {
         guard mosquitto_connect_bind_v5(handle, "127.0.0.1", Int32(port), 30, nil, nil) == MOSQ_ERR_SUCCESS.rawValue,
             mosquitto_loop_start(handle) == MOSQ_ERR_SUCCESS.rawValue
         else { throw BrokerError("test client could not connect to 127.0.0.1:\(port)") }
-        guard eventually({ self.lock.withLock { self.connected } }) else { throw BrokerError("no CONNACK for the test client") }
+        guard waitFor({ self.lock.withLock { self.connected } }) else { throw BrokerError("no CONNACK for the test client") }
     }
 
     deinit {
@@ -97,7 +97,7 @@ final class TestClient: @unchecked Sendable {
         guard mosquitto_subscribe_v5(handle, nil, filter, qos, 0, nil) == MOSQ_ERR_SUCCESS.rawValue else {
             throw BrokerError("subscribe \(filter) failed")
         }
-        guard eventually({ self.lock.withLock { self.subscribed > before } }) else { throw BrokerError("no SUBACK for \(filter)") }
+        guard waitFor({ self.lock.withLock { self.subscribed > before } }) else { throw BrokerError("no SUBACK for \(filter)") }
     }
 
     /// Publishes with optional MQTT 5 properties.
@@ -132,9 +132,9 @@ final class TestClient: @unchecked Sendable {
     var acknowledgedCount: Int { lock.withLock { acknowledged } }
 }
 
-/// Polls `condition` every millisecond until it holds or `timeout` passes.
-@discardableResult
-func eventually(timeout: Duration = .seconds(10), _ condition: () -> Bool) -> Bool {
+/// Polls `condition` every millisecond until it holds or `timeout` passes, blocking: only for
+/// waits on libmosquitto's own thread, never on anything the Swift concurrency pool must do.
+func waitFor(timeout: Duration = .seconds(10), _ condition: () -> Bool) -> Bool {
     let clock = ContinuousClock()
     let end = clock.now + timeout
     while clock.now < end {
