@@ -56,17 +56,30 @@ let package = Package(
         // The hello.greeter service contract (a C header), shared by HelloC and HelloSwift.
         .target(
             name: "CHelloGreeter", path: "Plugins/HelloC",
-            exclude: ["hello_c.c", "Makefile", "build"], sources: ["greeter_contract.c"], publicHeadersPath: "include"),
-        .target(name: "HelloSwift", dependencies: ["JameyPluginKit", "CHelloGreeter"], path: "Plugins/HelloSwift"),
+            exclude: ["hello_c.c", "Makefile"], sources: ["greeter_contract.c"], publicHeadersPath: "include"),
+        .target(
+            name: "HelloSwift",
+            dependencies: ["JameyPluginKit", "CHelloGreeter", .product(name: "Metrics", package: "swift-metrics")],
+            path: "Plugins/HelloSwift"
+        ),
         // The mqtt plugin: libmosquitto (a system library) and a GRDB spool.
         .systemLibrary(
             name: "CMosquitto", path: "Plugins/MQTT/CMosquitto", pkgConfig: "libmosquitto",
-            providers: [.apt(["libmosquitto-dev"])]),
+            providers: [.apt(["libmosquitto-dev"])]
+        ),
         .target(
             name: "MQTT",
-            dependencies: ["JameyPluginKit", "CJameyABI", "CMosquitto", .product(name: "GRDB", package: "GRDB.swift")],
-            path: "Plugins/MQTT", exclude: ["CMosquitto"]),
-        .testTarget(name: "JameyKernelTests", dependencies: ["JameyKernel", "JameyTestKit"]),
+            dependencies: [
+                "JameyPluginKit", "CJameyABI", "CMosquitto", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Plugins/MQTT", exclude: ["CMosquitto"]
+        ),
+        .testTarget(
+            name: "JameyKernelTests",
+            dependencies: [
+                "JameyKernel", "JameyTestKit", .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
+        ),
         .testTarget(name: "JameyPluginKitTests", dependencies: ["JameyPluginKit", "JameyKernel", "JameyTestKit"]),
         .testTarget(name: "HelloTests", dependencies: ["JameyTestKit"]),
         .testTarget(name: "JameyCLITests", dependencies: ["JameyTestKit"]),

@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 {
+  echo '// swift-format-ignore-file'
   echo '/// The embedded default configuration: a copy of config/jamey.yaml (a test keeps them identical;'
   echo '/// regenerate with scripts/embed-default-config.sh).'
   echo 'enum DefaultConfig {'

@@ -17,7 +17,7 @@ objects=("$bin/jameyPackageTests.xctest" -object "$bin/jamey")
 for so in "$bin"/lib*.so; do
   case "$so" in *HelloC.so) ;; *) objects+=(-object "$so") ;; esac
 done
-llvm-cov report -instr-profile="$profdata" "${objects[@]}" \
+"$(dirname "$(readlink -f "$(command -v swift)")")/llvm-cov" report -instr-profile="$profdata" "${objects[@]}" \
   -ignore-filename-regex='(\.build|Tests|checkouts)/' -summary-only > "$bin/coverage.txt"
 cat "$bin/coverage.txt"
 pct="$(awk '/^TOTAL/ { print $(NF-3) }' "$bin/coverage.txt" | tr -d '%')"

@@ -16,37 +16,36 @@
 
 static const jamey_host_api *api; /* set by the entry point; valid for the life of the process */
 
+/* Everything per instance: one process may run several kernels (tests do). */
 typedef struct hello_state {
     jamey_host *host;
     char greeting[64];
     uint64_t greet_sub;
     uint64_t event_sub;
     jamey_metric_id greetings_metric;
+    atomic_uint_fast64_t greetings;
+    atomic_uint_fast64_t events_seen;
+    hello_greeter_v1 greeter; /* the service table this instance registers */
 } hello_state;
-
-static hello_state *current; /* the service functions take no context; one instance per process */
-static atomic_uint_fast64_t greetings;
-static atomic_uint_fast64_t events_seen;
 
 /* ---- the hello.greeter service ------------------------------------------------------------ */
 
-static int64_t greeter_add(int64_t a, int64_t b) { return a + b; }
+static int64_t greeter_add(void *context, int64_t a, int64_t b) {
+    (void)context;
+    return a + b;
+}
 
-static size_t greeter_greet(const char *name, char *out, size_t cap) {
-    const char *greeting = current ? current->greeting : "Hello";
-    int n = snprintf(out, cap, "%s, %s!", greeting, name ? name : "world");
-    atomic_fetch_add(&greetings, 1);
+static size_t greeter_greet(void *context, const char *name, char *out, size_t cap) {
+    hello_state *s = context;
+    int n = snprintf(out, cap, "%s, %s!", s->greeting, name ? name : "world");
+    atomic_fetch_add(&s->greetings, 1);
     return n < 0 ? 0 : (size_t)n;
 }
 
-static uint64_t greeter_count(void) { return atomic_load(&greetings); }
-
-static const hello_greeter_v1 greeter = {
-    .struct_size = sizeof(hello_greeter_v1),
-    .add = greeter_add,
-    .greet = greeter_greet,
-    .count = greeter_count,
-};
+static uint64_t greeter_count(void *context) {
+    hello_state *s = context;
+    return atomic_load(&s->greetings);
+}
 
 /* ---- bus handlers --------------------------------------------------------------------------- */
 
@@ -57,7 +56,7 @@ static int32_t on_greet(void *user, const jamey_message *request) {
     if (n > 0) memcpy(name, request->payload, n);
     name[n] = '\0';
     char text[256];
-    size_t len = greeter_greet(n ? name : "world", text, sizeof(text));
+    size_t len = greeter_greet(s, n ? name : "world", text, sizeof(text));
     if (len >= sizeof(text)) len = sizeof(text) - 1;
     api->metric_record(s->host, s->greetings_metric, JAMEY_METRIC_ADD, 1);
     if (request->reply_to == NULL) return JAMEY_OK; /* an event, not a request: nothing to answer */
@@ -70,9 +69,9 @@ static int32_t on_greet(void *user, const jamey_message *request) {
 }
 
 static int32_t on_swift_event(void *user, const jamey_message *event) {
-    (void)user;
+    hello_state *s = user;
     (void)event;
-    atomic_fetch_add(&events_seen, 1);
+    atomic_fetch_add(&s->events_seen, 1);
     return JAMEY_OK;
 }
 
@@ -102,11 +101,14 @@ static int32_t hello_init(jamey_host *host, const char *config_json, size_t conf
         free(s);
         return JAMEY_E_PLUGIN;
     }
-    current = s;
-    int32_t rc = api->service_register(host, HELLO_GREETER_SERVICE, HELLO_GREETER_VERSION, &greeter, sizeof(greeter));
+    s->greeter.struct_size = sizeof(hello_greeter_v1);
+    s->greeter.context = s;
+    s->greeter.add = greeter_add;
+    s->greeter.greet = greeter_greet;
+    s->greeter.count = greeter_count;
+    int32_t rc = api->service_register(host, HELLO_GREETER_SERVICE, HELLO_GREETER_VERSION, &s->greeter, sizeof(s->greeter));
     if (rc != JAMEY_OK) {
         snprintf(err, err_cap, "could not register service %s (code %d)", HELLO_GREETER_SERVICE, rc);
-        current = NULL;
         free(s);
         return rc;
     }
@@ -116,7 +118,8 @@ static int32_t hello_init(jamey_host *host, const char *config_json, size_t conf
 
 static int32_t hello_start(void *state, char *err, size_t err_cap) {
     hello_state *s = state;
-    if (api->subscribe(s->host, "hello.c.greet", NULL, on_greet, s, &s->greet_sub) != JAMEY_OK ||
+    jamey_subscribe_options responder = {sizeof(responder), 0, JAMEY_OVERFLOW_DROP_NEWEST, JAMEY_SUBSCRIBE_RESPONDER};
+    if (api->subscribe(s->host, "hello.c.greet", &responder, on_greet, s, &s->greet_sub) != JAMEY_OK ||
         api->subscribe(s->host, "hello.swift.>", NULL, on_swift_event, s, &s->event_sub) != JAMEY_OK) {
         snprintf(err, err_cap, "could not subscribe");
         return JAMEY_E_PLUGIN;
@@ -143,15 +146,12 @@ static int32_t hello_stop(void *state, char *err, size_t err_cap) {
     return JAMEY_OK;
 }
 
-static void hello_deinit(void *state) {
-    if (current == state) current = NULL;
-    free(state);
-}
+static void hello_deinit(void *state) { free(state); }
 
 static int32_t hello_health(void *state, char *detail, size_t cap) {
-    (void)state;
+    hello_state *s = state;
     snprintf(detail, cap, "%llu greetings, %llu events from hello_swift",
-             (unsigned long long)atomic_load(&greetings), (unsigned long long)atomic_load(&events_seen));
+             (unsigned long long)atomic_load(&s->greetings), (unsigned long long)atomic_load(&s->events_seen));
     return JAMEY_HEALTH_OK;
 }
 

@@ -2,6 +2,7 @@ import CHelloGreeter
 import Foundation
 import JameyPluginKit
 import Logging
+import Metrics
 
 /// HelloSwift — the example plugin written with JameyPluginKit.
 ///
@@ -33,7 +34,7 @@ public final class HelloSwift: JameyPlugin {
 
     private let context: PluginContext
     private let configuration: Configuration
-    private let greeter: hello_greeter_v1
+    private let greeter: ServiceHandle<hello_greeter_v1>
 
     public init(context: PluginContext, configuration: Configuration) async throws {
         self.context = context
@@ -42,11 +43,17 @@ public final class HelloSwift: JameyPlugin {
     }
 
     public func start() async throws {
-        let add = greeter.add!
+        let greeter = self.greeter
+        // swift-metrics, forwarded by the kit to the kernel's Prometheus registry.
+        let sums = Counter(label: "hello_swift_sums_total", dimensions: [("kind", "inline")], factory: context.metrics)
+        let sumTime = Metrics.Timer(label: "hello_swift_sum_duration_seconds", factory: context.metrics)
         try context.bus.respondInline("hello.swift.sum") { request in
             let numbers = request.text.split(separator: ",").compactMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
             guard numbers.count == 2 else { throw PluginKitError("expected two integers separated by a comma") }
-            return .text(String(add(numbers[0], numbers[1])))
+            let started = DispatchTime.now()
+            defer { sumTime.recordInterval(since: started) }
+            sums.increment()
+            return .text(String(greeter.table.add!(greeter.table.context, numbers[0], numbers[1])))
         }
         let bus = context.bus
         // The HTTP route GET /v1/hello/{name}, forwarded here by the api plugin.
@@ -67,9 +74,8 @@ public final class HelloSwift: JameyPlugin {
     }
 
     public func health() -> PluginHealthReport {
-        .ok("hello.greeter has produced \(greeter.count!()) greetings")
+        .ok("hello.greeter has produced \(greeter.table.count!(greeter.table.context)) greetings")
     }
 }
 
 @_cdecl("jamey_plugin_register") public func register(_ r: JameyRegistration?) -> JameyDescriptor? { export(HelloSwift.self, r) }
-

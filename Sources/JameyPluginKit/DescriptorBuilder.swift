@@ -2,9 +2,9 @@ import CJameyABI
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// Lays the manifest out as a C descriptor in memory that lives as long as the process (plugins

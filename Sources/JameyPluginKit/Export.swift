@@ -92,11 +92,12 @@ final class PluginBox: @unchecked Sendable {
     }
 }
 
-/// Runs async work to completion from a thread that may block (kernel lifecycle threads).
+/// Runs async work to completion from a thread that may block (kernel lifecycle threads), on the
+/// kit's own executor thread so it never waits for a free Swift concurrency pool thread.
 func runBlocking<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) -> Result<T, any Error> {
     let done = DispatchSemaphore(value: 0)
     let result = Mutex<Result<T, any Error>?>(nil)
-    Task {
+    Task(executorPreference: PluginExecutor.shared) {
         let r: Result<T, any Error>
         do { r = .success(try await operation()) } catch { r = .failure(error) }
         result.withLock { $0 = r }

@@ -58,7 +58,9 @@ public struct HostMetricsFactory: MetricsFactory {
     }
 
     public func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
-        HostRecorder(handle: handle, id: register(aggregate ? JAMEY_METRIC_HISTOGRAM : JAMEY_METRIC_GAUGE, label, dimensions), observe: aggregate)
+        HostRecorder(
+            handle: handle, id: register(aggregate ? JAMEY_METRIC_HISTOGRAM : JAMEY_METRIC_GAUGE, label, dimensions),
+            observe: aggregate)
     }
 
     public func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {

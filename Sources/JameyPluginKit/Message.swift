@@ -27,7 +27,8 @@ public struct Message: Sendable {
     init(_ m: UnsafePointer<jamey_message>) {
         let c = m.pointee
         topic = c.topic.map { String(cString: $0) } ?? ""
-        payload = c.payload_len > 0 && c.payload != nil ? Array(UnsafeRawBufferPointer(start: c.payload, count: c.payload_len)) : []
+        payload =
+            c.payload_len > 0 && c.payload != nil ? Array(UnsafeRawBufferPointer(start: c.payload, count: c.payload_len)) : []
         contentType = c.content_type.map { String(cString: $0) }
         var h: [String: String] = [:]
         if let list = c.headers {

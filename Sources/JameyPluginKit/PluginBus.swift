@@ -37,12 +37,20 @@ public final class PluginBus: Sendable {
         _ pattern: String, capacity: Int? = nil, dropOldest: Bool = false,
         handler: @escaping @Sendable (Message) throws -> Void
     ) throws(BusFailure) -> Subscription {
+        try subscribe(pattern, capacity: capacity, dropOldest: dropOldest, responder: false, handler: handler)
+    }
+
+    private func subscribe(
+        _ pattern: String, capacity: Int?, dropOldest: Bool, responder: Bool,
+        handler: @escaping @Sendable (Message) throws -> Void
+    ) throws(BusFailure) -> Subscription {
         let box = HandlerBox(handler)
         let user = Unmanaged.passRetained(box).toOpaque()
         var options = jamey_subscribe_options()
         options.struct_size = UInt32(MemoryLayout<jamey_subscribe_options>.size)
         options.queue_capacity = UInt32(clamping: capacity ?? 0)
         options.overflow_policy = dropOldest ? JAMEY_OVERFLOW_DROP_OLDEST : JAMEY_OVERFLOW_DROP_NEWEST
+        options.flags = responder ? JAMEY_SUBSCRIBE_RESPONDER : 0
         var id: UInt64 = 0
         let code = pattern.withCString { p in
             handle.api.pointee.subscribe(handle.host, p, &options, HandlerBox.trampoline, user, &id)
@@ -75,7 +83,10 @@ public final class PluginBus: Sendable {
     public func request(_ topic: String, _ message: Outgoing = Outgoing(), timeout: Duration? = nil) async throws(BusFailure)
         -> Message
     {
-        let ms = timeout.map { UInt32(clamping: max(1, $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000)) } ?? 0
+        let ms =
+            timeout.map {
+                UInt32(clamping: max(1, $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000))
+            } ?? 0
         let result: Result<Message, BusFailure> = await withCheckedContinuation { continuation in
             let box = Unmanaged.passRetained(ReplyBox(continuation: continuation, topic: topic)).toOpaque()
             let code = message.withABI(topic: topic) { handle.api.pointee.request(handle.host, $0, ms, ReplyBox.trampoline, box) }
@@ -94,7 +105,7 @@ public final class PluginBus: Sendable {
     public func respond(_ pattern: String, handler: @escaping @Sendable (Message) async throws -> Outgoing) throws(BusFailure)
         -> Subscription
     {
-        try subscribe(pattern) { [self] request in
+        try subscribe(pattern, capacity: nil, dropOldest: false, responder: true) { [self] request in
             guard request.isRequest else { return }
             Task {
                 let reply: Outgoing
@@ -112,7 +123,7 @@ public final class PluginBus: Sendable {
     public func respondInline(_ pattern: String, handler: @escaping @Sendable (Message) throws -> Outgoing) throws(BusFailure)
         -> Subscription
     {
-        try subscribe(pattern) { [self] request in
+        try subscribe(pattern, capacity: nil, dropOldest: false, responder: true) { [self] request in
             guard request.isRequest else { return }
             let reply: Outgoing
             do { reply = try handler(request) } catch { reply = .text(error.readable, headers: ["status": "500"]) }
@@ -215,7 +226,8 @@ final class ReplyBox: Sendable {
         if status == JAMEY_OK, let reply {
             box.continuation.resume(returning: .success(Message(reply)))
         } else {
-            box.continuation.resume(returning: .failure(BusFailure(code: status == JAMEY_OK ? JAMEY_E_INVALID : status, topic: box.topic)))
+            box.continuation.resume(
+                returning: .failure(BusFailure(code: status == JAMEY_OK ? JAMEY_E_INVALID : status, topic: box.topic)))
         }
     }
 }

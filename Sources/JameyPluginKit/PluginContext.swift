@@ -55,11 +55,13 @@ public final class PluginContext: Sendable {
         guard let function else { return "" }
         var bytes: [UInt8] = []
         withUnsafeMutablePointer(to: &bytes) { ptr in
-            _ = function(handle.host, { user, data, len in
-                guard let user, let data else { return }
-                let out = user.assumingMemoryBound(to: [UInt8].self)
-                out.pointee.append(contentsOf: UnsafeRawBufferPointer(start: data, count: len))
-            }, ptr)
+            _ = function(
+                handle.host,
+                { user, data, len in
+                    guard let user, let data else { return }
+                    let out = user.assumingMemoryBound(to: [UInt8].self)
+                    out.pointee.append(contentsOf: UnsafeRawBufferPointer(start: data, count: len))
+                }, ptr)
         }
         return String(decoding: bytes, as: UTF8.self)
     }
@@ -68,16 +70,85 @@ public final class PluginContext: Sendable {
     func closeAll() { bus.closeAll() }
 
     /// Installs the host-forwarding swift-log and swift-metrics backends for this plugin image,
-    /// once (each plugin image has its own copy of those packages; see DESIGN.md).
+    /// once (each plugin image has its own copy of those packages; see DESIGN.md), and points
+    /// them at this instance.
+    ///
+    /// The image-wide `LoggingSystem`/`MetricsSystem` follow the most recently initialised
+    /// instance of the plugin — exact in production, where a process runs one kernel. Use
+    /// ``logger`` and ``metrics`` (the `factory:` parameter of swift-metrics types) to stay
+    /// attached to one instance when a process hosts several kernels, as tests do.
     func bootstrapOnce() {
-        Self.bootstrapped.withLock { done in
+        GlobalBackends.shared.attach(handle)
+    }
+}
+
+/// The backends installed into this image's swift-log and swift-metrics, forwarding to the
+/// currently attached instance.
+final class GlobalBackends: Sendable {
+    static let shared = GlobalBackends()
+    private let current = Mutex<HostHandle?>(nil)
+    private let installed = Mutex(false)
+
+    func attach(_ handle: HostHandle) {
+        current.withLock { $0 = handle }
+        installed.withLock { done in
             guard !done else { return }
             done = true
-            let handle = self.handle
-            LoggingSystem.bootstrap { _ in HostLogHandler(handle: handle) }
-            MetricsSystem.bootstrap(metrics)
+            LoggingSystem.bootstrap { _ in ForwardingLogHandler() }
+            MetricsSystem.bootstrap(ForwardingMetricsFactory())
         }
     }
 
-    private static let bootstrapped = Mutex(false)
+    var handle: HostHandle? { current.withLock { $0 } }
+}
+
+/// swift-log handler for the image-wide `LoggingSystem`: forwards to the attached instance.
+struct ForwardingLogHandler: LogHandler {
+    var metadata: Logger.Metadata = [:]
+    var metadataProvider: Logger.MetadataProvider?
+    var explicitLevel: Logger.Level?
+
+    var logLevel: Logger.Level {
+        get { explicitLevel ?? GlobalBackends.shared.handle.map { HostLogHandler(handle: $0).logLevel } ?? .info }
+        set { explicitLevel = newValue }
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        guard let handle = GlobalBackends.shared.handle else { return }
+        var inner = HostLogHandler(handle: handle)
+        inner.metadata = metadata
+        inner.metadataProvider = metadataProvider
+        inner.log(event: event)
+    }
+}
+
+/// swift-metrics factory for the image-wide `MetricsSystem`: creates series on the attached
+/// instance (metrics created before any instance is attached are dropped).
+struct ForwardingMetricsFactory: MetricsFactory {
+    private var factory: HostMetricsFactory? { GlobalBackends.shared.handle.map(HostMetricsFactory.init(handle:)) }
+    func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
+        factory?.makeCounter(label: label, dimensions: dimensions) ?? NOOPMetricsHandler.instance
+    }
+    func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
+        factory?.makeFloatingPointCounter(label: label, dimensions: dimensions) ?? NOOPMetricsHandler.instance
+    }
+    func makeMeter(label: String, dimensions: [(String, String)]) -> any MeterHandler {
+        factory?.makeMeter(label: label, dimensions: dimensions) ?? NOOPMetricsHandler.instance
+    }
+    func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
+        factory?.makeRecorder(label: label, dimensions: dimensions, aggregate: aggregate) ?? NOOPMetricsHandler.instance
+    }
+    func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
+        factory?.makeTimer(label: label, dimensions: dimensions) ?? NOOPMetricsHandler.instance
+    }
+    func destroyCounter(_ handler: any CounterHandler) {}
+    func destroyFloatingPointCounter(_ handler: any FloatingPointCounterHandler) {}
+    func destroyMeter(_ handler: any MeterHandler) {}
+    func destroyRecorder(_ handler: any RecorderHandler) {}
+    func destroyTimer(_ handler: any TimerHandler) {}
 }

@@ -19,9 +19,10 @@ public final class PluginServices: Sendable {
         guard code == JAMEY_OK else {
             stored.deinitialize(count: 1)
             stored.deallocate()
-            throw PluginKitError(code == JAMEY_E_EXISTS
-                ? "service '\(name)' is already registered"
-                : "service '\(name)' \(version) could not be registered (code \(code))")
+            throw PluginKitError(
+                code == JAMEY_E_EXISTS
+                    ? "service '\(name)' is already registered"
+                    : "service '\(name)' \(version) could not be registered (code \(code))")
         }
     }
 
@@ -30,13 +31,13 @@ public final class PluginServices: Sendable {
         _ = handle.api.pointee.service_unregister(handle.host, name)
     }
 
-    /// Looks up a service and returns a copy of its table.
+    /// Looks up a service and returns a handle holding a copy of its table.
     /// - Parameters:
     ///   - name: the service name.
     ///   - versions: accepted version range (`"^1.0"`).
     ///   - type: the C table type; the registered table must be at least this large.
     /// - Throws: ``PluginKitError`` when missing, of another version, or smaller than `Table`.
-    public func lookup<Table>(_ name: String, versions: String = "*", as type: Table.Type) throws -> Table {
+    public func lookup<Table>(_ name: String, versions: String = "*", as type: Table.Type) throws -> ServiceHandle<Table> {
         var table: UnsafeRawPointer? = nil
         var size = 0
         let code = handle.api.pointee.service_lookup(handle.host, name, versions, &table, &size)
@@ -50,6 +51,13 @@ public final class PluginServices: Sendable {
             throw PluginKitError(
                 "service '\(name)' table is \(size) bytes, smaller than \(Table.self) (\(MemoryLayout<Table>.size) bytes)")
         }
-        return table.loadUnaligned(as: Table.self)
+        return ServiceHandle(table: table.loadUnaligned(as: Table.self))
     }
+}
+
+/// A looked-up service table. Service tables are immutable and their functions thread-safe by
+/// the ABI's contract, so the handle can be kept in a `Sendable` plugin and used from any thread.
+public struct ServiceHandle<Table>: @unchecked Sendable {
+    /// The C function table.
+    public let table: Table
 }

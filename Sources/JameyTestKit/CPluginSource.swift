@@ -57,9 +57,12 @@ public struct CPluginSource: Sendable {
             let items = list.map { "{sizeof(jamey_dependency), 0, \(cString($0.0)), \(cString($0.1))}" }
             return "static const jamey_dependency \(varName)[] = {\(items.joined(separator: ", "))};"
         }
-        let registrations = skipRegistering ? "" : provides.map {
-            "    if (api->service_register(host, \(cString($0.0)), \(cString($0.1)), &service_table, sizeof(service_table)) != JAMEY_OK) { snprintf(err, cap, \"register failed\"); return JAMEY_E_PLUGIN; }"
-        }.joined(separator: "\n")
+        let registrations =
+            skipRegistering
+            ? ""
+            : provides.map {
+                "    if (api->service_register(host, \(cString($0.0)), \(cString($0.1)), &service_table, sizeof(service_table)) != JAMEY_OK) { snprintf(err, cap, \"register failed\"); return JAMEY_E_PLUGIN; }"
+            }.joined(separator: "\n")
         return """
             #define _POSIX_C_SOURCE 200809L
             #include <jamey/plugin.h>

@@ -59,7 +59,9 @@ public final class TestKernel: Sendable {
             text += "  \(p.name):\n    enabled: \(p.enabled)\n    required: \(p.required)\n"
             if let path = p.path { text += "    path: \"\(path)\"\n" }
             if let config = p.configYAML {
-                text += "    config:\n" + config.split(separator: "\n", omittingEmptySubsequences: false)
+                text +=
+                    "    config:\n"
+                    + config.split(separator: "\n", omittingEmptySubsequences: false)
                     .map { "      " + $0 }.joined(separator: "\n") + "\n"
             }
         }

@@ -26,7 +26,8 @@ public enum TestPlugins {
     public static func library(_ product: String) throws -> String {
         let path = buildDirectory + "/lib\(product).so"
         guard FileManager.default.fileExists(atPath: path) else {
-            throw TestKitError("lib\(product).so not found in \(buildDirectory): build the products first (swift build --build-tests)")
+            throw TestKitError(
+                "lib\(product).so not found in \(buildDirectory): build the products first (swift build --build-tests)")
         }
         return path
     }
@@ -62,9 +63,10 @@ public enum TestPlugins {
     private static let helloCache = LockedValue<String?>(nil)
 
     static func compile(sources: [String], output: String, flags: [String]) throws {
-        let args = ["-std=c11", "-shared", "-fPIC", "-O1", "-I" + packageRoot + "/Sources/CJameyABI/include"] + flags + [
-            "-o", output,
-        ] + sources
+        let args =
+            ["-std=c11", "-shared", "-fPIC", "-O1", "-I" + packageRoot + "/Sources/CJameyABI/include"] + flags + [
+                "-o", output,
+            ] + sources
         let result = try Run.command("/usr/bin/env", ["cc"] + args)
         guard result.status == 0 else {
             throw TestKitError("cc failed (\(result.status)) building \(output):\n\(result.output)")

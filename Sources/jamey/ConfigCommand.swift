@@ -35,7 +35,9 @@ struct ConfigCommand: ParsableCommand {
                 throw ExitCode(1)
             }
             let enabled = kernel.plugins.filter { $0.state != .disabled }.map(\.name)
-            print("config OK: \(config.source); \(enabled.count) plugin(s) enabled\(enabled.isEmpty ? "" : ": " + enabled.joined(separator: ", "))")
+            print(
+                "config OK: \(config.source); \(enabled.count) plugin(s) enabled\(enabled.isEmpty ? "" : ": " + enabled.joined(separator: ", "))"
+            )
         }
     }
 

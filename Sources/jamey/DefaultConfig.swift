@@ -1,3 +1,4 @@
+// swift-format-ignore-file
 /// The embedded default configuration: a copy of config/jamey.yaml (a test keeps them identical;
 /// regenerate with scripts/embed-default-config.sh).
 enum DefaultConfig {

@@ -28,7 +28,8 @@ struct PluginsCommand: ParsableCommand {
                 print(kernel.pluginsJSON())
                 return
             }
-            let rows = [["NAME", "VERSION", "ABI", "STATE", "PATH"]]
+            let rows =
+                [["NAME", "VERSION", "ABI", "STATE", "PATH"]]
                 + kernel.plugins.map { [$0.name, $0.version ?? "-", $0.abi ?? "-", $0.state.rawValue, $0.path ?? "-"] }
             print(Table.render(rows))
             for p in kernel.plugins where p.failure != nil {
@@ -51,7 +52,10 @@ struct PluginsCommand: ParsableCommand {
                 printError(error.message)
                 throw ExitCode(1)
             }
-            print(json ? library.descriptor.jsonDescription(path: library.path) : library.descriptor.textDescription(path: library.path))
+            print(
+                json
+                    ? library.descriptor.jsonDescription(path: library.path)
+                    : library.descriptor.textDescription(path: library.path))
         }
     }
 }

@@ -22,7 +22,8 @@ extension PluginsCommand {
         func validate() throws {
             let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789_-")
             guard !name.isEmpty, name.count <= 64, name.allSatisfy(allowed.contains), name.first!.isLetter else {
-                throw ValidationError("plugin name '\(name)' is invalid: expected a lowercase letter, then [a-z0-9_-], at most 64 characters")
+                throw ValidationError(
+                    "plugin name '\(name)' is invalid: expected a lowercase letter, then [a-z0-9_-], at most 64 characters")
             }
         }
 
@@ -49,8 +50,14 @@ extension PluginsCommand {
             }
             print("created \(lang.rawValue) plugin '\(name)' in \(target)")
             switch lang {
-            case .c: print("build: make -C \(target)    inspect: jamey plugins inspect \(target)/build/lib\(Skeleton.productName(name)).so")
-            case .swift: print("build: (cd \(target) && swift build)    inspect: jamey plugins inspect \(target)/.build/debug/lib\(Skeleton.productName(name)).so")
+            case .c:
+                print(
+                    "build: make -C \(target)    inspect: jamey plugins inspect \(target)/build/lib\(Skeleton.productName(name)).so"
+                )
+            case .swift:
+                print(
+                    "build: (cd \(target) && swift build)    inspect: jamey plugins inspect \(target)/.build/debug/lib\(Skeleton.productName(name)).so"
+                )
             }
         }
     }
@@ -60,15 +67,20 @@ extension PluginsCommand {
 enum SourceTree {
     static func locate() throws -> String {
         let marker = "/Sources/CJameyABI/include/jamey/plugin.h"
-        if let root = ProcessInfo.processInfo.environment["JAMEY_SOURCE_ROOT"], FileManager.default.fileExists(atPath: root + marker) {
+        if let root = ProcessInfo.processInfo.environment["JAMEY_SOURCE_ROOT"],
+            FileManager.default.fileExists(atPath: root + marker)
+        {
             return root
         }
-        var url = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+        var url = URL(
+            fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+                ?? CommandLine.arguments[0])
         for _ in 0..<8 {
             url.deleteLastPathComponent()
             if FileManager.default.fileExists(atPath: url.path + marker) { return url.path }
         }
-        printError("cannot find the Jamey source tree (looked for \(marker.dropFirst()) above the jamey binary); set JAMEY_SOURCE_ROOT")
+        printError(
+            "cannot find the Jamey source tree (looked for \(marker.dropFirst()) above the jamey binary); set JAMEY_SOURCE_ROOT")
         throw ExitCode(1)
     }
 }

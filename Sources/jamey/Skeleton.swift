@@ -161,6 +161,9 @@ enum Skeleton {
             @_cdecl("jamey_plugin_register") public func register(_ r: JameyRegistration?) -> JameyDescriptor? { export(\(product).self, r) }
 
             """
-        return [("Package.swift", package), ("Sources/\(product)/\(product).swift", source), (".gitignore", ".build/\nPackage.resolved\n")]
+        return [
+            ("Package.swift", package), ("Sources/\(product)/\(product).swift", source),
+            (".gitignore", ".build/\nPackage.resolved\n"),
+        ]
     }
 }

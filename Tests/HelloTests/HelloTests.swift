@@ -17,7 +17,9 @@ import Testing
         let k = try TestKernel.boot(plugins: try plugins(cConfig: "greeting: Ahoy", swiftConfig: "name: Ada"), start: false)
         defer { k.shutdown() }
         let ready = LockedList<BusMessage>()
-        _ = try k.bus.subscribe("hello.swift.ready") { ready.append($0); return true }
+        _ = try k.bus.subscribe("hello.swift.ready") {
+            ready.append($0); return true
+        }
         try k.kernel.start()
         #expect(k.kernel.plugin(named: "hello_c")?.state == .started)
         #expect(k.kernel.plugin(named: "hello_swift")?.state == .started)
@@ -26,19 +28,25 @@ import Testing
         #expect(ready.items.first.map { String(decoding: $0.payload, as: UTF8.self) } == "Ahoy, Ada!")
         #expect(ready.items.first?.source == "hello_swift")
         // hello_c counts the event hello_swift published on hello.swift.ready.
-        #expect(TestKernel.eventually { k.kernel.plugin(named: "hello_c")?.health?.detail.contains("1 events from hello_swift") == true })
+        #expect(
+            TestKernel.eventually {
+                k.kernel.plugin(named: "hello_c")?.health?.detail.contains("1 events from hello_swift") == true
+            })
     }
 
     @Test func swiftAnswersThroughTheCService() throws {
         let k = try TestKernel.boot(plugins: try plugins())
         defer { k.shutdown() }
-        let reply = try k.bus.requestSync(BusMessage(topic: "hello.swift.sum", payload: Array("40, 2".utf8)), timeout: .seconds(5))
+        let reply = try k.bus.requestSync(
+            BusMessage(topic: "hello.swift.sum", payload: Array("40, 2".utf8)), timeout: .seconds(5))
         #expect(String(decoding: reply.payload, as: UTF8.self) == "42")
         let bad = try k.bus.requestSync(BusMessage(topic: "hello.swift.sum", payload: Array("x".utf8)), timeout: .seconds(5))
         #expect(bad.headers.contains { $0.key == "status" && $0.value == "500" })
         #expect(String(decoding: bad.payload, as: UTF8.self) == "expected two integers separated by a comma")
         // hello_swift's health reads the C service's counter: one greeting at its start.
-        #expect(k.kernel.plugin(named: "hello_swift")?.health == PluginHealth(status: "ok", detail: "hello.greeter has produced 1 greetings"))
+        #expect(
+            k.kernel.plugin(named: "hello_swift")?.health
+                == PluginHealth(status: "ok", detail: "hello.greeter has produced 1 greetings"))
     }
 
     @Test func cAnswersGreetRequestsAndCountsThem() throws {
@@ -55,7 +63,8 @@ import Testing
     @Test func swiftWithoutCIsNotStarted() throws {
         let k = try TestKernel.boot(plugins: [.init("hello_swift", path: try TestPlugins.library("HelloSwift"))])
         defer { k.shutdown() }
-        #expect(k.kernel.plugin(named: "hello_swift")?.failure == "requires 'hello.greeter ^1.0', which no enabled plugin provides")
+        #expect(
+            k.kernel.plugin(named: "hello_swift")?.failure == "requires 'hello.greeter ^1.0', which no enabled plugin provides")
     }
 
     @Test func swiftConfigErrorsNameTheKey() throws {
@@ -74,6 +83,9 @@ import Testing
         _ = try k.bus.requestSync(BusMessage(topic: "hello.swift.sum", payload: Array("1,1".utf8)), timeout: .seconds(5))
         let text = k.kernel.metrics.exposition()
         #expect(text.contains(#"jamey_bus_messages_in_total{plugin="hello_swift"}"#))
+        // The plugin's own swift-metrics counter and timer, forwarded through the ABI.
+        #expect(text.contains(#"hello_swift_sums_total{plugin="hello_swift",kind="inline"} 1"#), "\(text)")
+        #expect(text.contains(#"hello_swift_sum_duration_seconds_count{plugin="hello_swift"} 1"#))
         #expect(text.contains(#"jamey_plugin_hook_duration_seconds_count{plugin="hello_swift",hook="start"} 1"#))
     }
 }

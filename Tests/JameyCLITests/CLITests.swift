@@ -30,7 +30,9 @@ import Testing
         // embedded text itself is checked byte for byte against config/jamey.yaml.
         let file = try String(contentsOfFile: TestPlugins.packageRoot + "/config/jamey.yaml", encoding: .utf8)
         let source = try String(contentsOfFile: TestPlugins.packageRoot + "/Sources/jamey/DefaultConfig.swift", encoding: .utf8)
-        #expect(source.contains("#\"\"\"\n" + file + "\"\"\"#"), "run scripts/embed-default-config.sh after editing config/jamey.yaml")
+        #expect(
+            source.contains("#\"\"\"\n" + file + "\"\"\"#"), "run scripts/embed-default-config.sh after editing config/jamey.yaml"
+        )
     }
 
     @Test func configCheckAcceptsAValidFile() throws {
@@ -76,7 +78,8 @@ import Testing
         let dir = try TemporaryDirectory.make()
         let path = dir + "/jamey.yaml"
         let secret = "tok-9f8e7d6c5b4a39281706"
-        try TestKernel.yaml(plugins: [.init("vaulty", path: lib, config: "token: \(secret)")]).write(toFile: path, atomically: true, encoding: .utf8)
+        try TestKernel.yaml(plugins: [.init("vaulty", path: lib, config: "token: \(secret)")]).write(
+            toFile: path, atomically: true, encoding: .utf8)
         var env = ProcessInfo.processInfo.environment
         env["JAMEY_LOG_LEVEL"] = "debug"
         let show = try Run.command(jamey, ["config", "show", "--config", path], environment: env)
@@ -87,7 +90,8 @@ import Testing
         #expect(show.stdout.contains("level: debug"), "environment override applied")
         // Too short: the error names the key and never shows the value.
         let short = "tok-short"
-        try TestKernel.yaml(plugins: [.init("vaulty", path: lib, config: "token: \(short)")]).write(toFile: path, atomically: true, encoding: .utf8)
+        try TestKernel.yaml(plugins: [.init("vaulty", path: lib, config: "token: \(short)")]).write(
+            toFile: path, atomically: true, encoding: .utf8)
         let check = try Run.command(jamey, ["config", "check", "--config", path])
         #expect(check.status == 1)
         #expect(check.stderr.contains("plugins.vaulty.config.token"), "\(check.stderr)")
@@ -106,7 +110,8 @@ import Testing
         #expect(r.status == 0, "\(r.output)")
         let lines = r.stdout.split(separator: "\n").map(String.init)
         #expect(lines.first?.hasPrefix("NAME") == true)
-        #expect(lines.contains { $0.hasPrefix("hello_c ") && $0.contains("1.0.0") && $0.contains("1.0") && $0.contains("loaded") })
+        #expect(
+            lines.contains { $0.hasPrefix("hello_c ") && $0.contains("1.0.0") && $0.contains("1.0") && $0.contains("loaded") })
         #expect(lines.contains { $0.hasPrefix("hello_swift ") && $0.contains("libHelloSwift.so") })
         let json = try Run.command(jamey, ["plugins", "list", "--json", "--config", path])
         let parsed = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]]
@@ -117,7 +122,8 @@ import Testing
     @Test func pluginsListExitsNonZeroWhenAPluginFails() throws {
         let dir = try TemporaryDirectory.make()
         let path = dir + "/jamey.yaml"
-        try TestKernel.yaml(plugins: [.init("ghost", path: "/nonexistent/libghost.so")]).write(toFile: path, atomically: true, encoding: .utf8)
+        try TestKernel.yaml(plugins: [.init("ghost", path: "/nonexistent/libghost.so")]).write(
+            toFile: path, atomically: true, encoding: .utf8)
         let r = try Run.command(jamey, ["plugins", "list", "--config", path])
         #expect(r.status == 1)
         #expect(r.stdout.contains("ghost: /nonexistent/libghost.so: plugin file does not exist"))
@@ -200,6 +206,38 @@ import Testing
         #expect(log.contains("jamey stopped"))
     }
 
+    @Test func jsonLogFormatWritesOneObjectPerLine() throws {
+        let (dir, path) = try exampleConfig()
+        let notify = try DatagramSocket(path: dir + "/notify.sock")
+        var env = ProcessInfo.processInfo.environment
+        env["NOTIFY_SOCKET"] = dir + "/notify.sock"
+        env["JAMEY_LOG_FORMAT"] = "json"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: jamey)
+        process.arguments = ["serve", "--config", path]
+        process.environment = env
+        let errPipe = Pipe()
+        process.standardError = errPipe
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        #expect(notify.receive(timeout: 30) == "READY=1")
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let lines = String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .split(separator: "\n")
+        #expect(lines.count >= 4)
+        var messages: [String] = []
+        for line in lines {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object?["ts"] is String && object?["level"] is String && object?["label"] is String, "\(line)")
+            messages.append(object?["message"] as? String ?? "")
+            if (object?["label"] as? String) == "jamey.plugin.hello_c" { #expect(object?["plugin"] as? String == "hello_c") }
+        }
+        #expect(messages.contains { $0.hasPrefix("jamey ready: node test-node, 2 plugin(s) started") })
+        #expect(messages.contains("jamey stopped"))
+    }
+
     @Test func serveExitsNonZeroWhenARequiredPluginFails() throws {
         let dir = try TemporaryDirectory.make()
         let path = dir + "/jamey.yaml"
@@ -207,7 +245,9 @@ import Testing
             .write(toFile: path, atomically: true, encoding: .utf8)
         let r = try Run.command(jamey, ["serve", "--config", path])
         #expect(r.status == 1)
-        #expect(r.stderr.contains("required plugin failed to load: /nonexistent/libghost.so: plugin file does not exist"), "\(r.stderr)")
+        #expect(
+            r.stderr.contains("required plugin failed to load: /nonexistent/libghost.so: plugin file does not exist"),
+            "\(r.stderr)")
     }
 }
 

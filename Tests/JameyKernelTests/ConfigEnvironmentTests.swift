@@ -1,4 +1,5 @@
 import Testing
+
 @testable import JameyKernel
 
 @Suite("Environment overrides")
@@ -7,18 +8,23 @@ struct ConfigEnvironmentTests {
     private let prefix = "JAMEY_PLUGINS_DEMO_CONFIG_"
 
     @Test func variableNames_followTheKeyPath() {
-        #expect(ConfigEnvironment.variableName(forKeyPath: "plugins.hello-c.config.greeting") == "JAMEY_PLUGINS_HELLO_C_CONFIG_GREETING")
+        #expect(
+            ConfigEnvironment.variableName(forKeyPath: "plugins.hello-c.config.greeting")
+                == "JAMEY_PLUGINS_HELLO_C_CONFIG_GREETING")
         #expect(ConfigEnvironment.variableName(forKeyPath: "data_dir") == "JAMEY_DATA_DIR")
         #expect(ConfigEnvironment.variableName(forKeyPath: "log.level") == "JAMEY_LOG_LEVEL")
     }
 
     @Test func environment_overridesFileAndDefault() throws {
-        let section = try ConfigFixtures.validate("host: h\nport: 1883\n", schema, environment: [
-            prefix + "PORT": "8883",
-            prefix + "KEEPALIVE": "2.5",
-            prefix + "LOG_LEVEL": "debug",
-            prefix + "HOST": "  spaced  ",
-        ]).get()
+        let section = try ConfigFixtures.validate(
+            "host: h\nport: 1883\n", schema,
+            environment: [
+                prefix + "PORT": "8883",
+                prefix + "KEEPALIVE": "2.5",
+                prefix + "LOG_LEVEL": "debug",
+                prefix + "HOST": "  spaced  ",
+            ]
+        ).get()
         #expect(section.value["port"] == .int(8883))
         #expect(section.value["keepalive"] == .double(2.5))
         #expect(section.value["log_level"] == "debug")
@@ -51,9 +57,10 @@ struct ConfigEnvironmentTests {
 
     @Test func stringList_emptyText_isTheEmptyList() throws {
         let result = try ConfigFixtures.validate("host: h\n", schema, environment: [prefix + "TOPICS": ""])
-        #expect(ConfigFixtures.messages(result) == [
-            "environment variable JAMEY_PLUGINS_DEMO_CONFIG_TOPICS (plugins.demo.config.topics): expected a list of strings with 1 to 4 items, found a list of 0 items",
-        ])
+        #expect(
+            ConfigFixtures.messages(result) == [
+                "environment variable JAMEY_PLUGINS_DEMO_CONFIG_TOPICS (plugins.demo.config.topics): expected a list of strings with 1 to 4 items, found a list of 0 items"
+            ])
     }
 
     @Test func badValue_namesTheVariableAndTheKey() throws {
@@ -62,22 +69,26 @@ struct ConfigEnvironmentTests {
         #expect(error.kind == .invalidEnvironment)
         #expect(error.variable == "JAMEY_PLUGINS_DEMO_CONFIG_PORT")
         #expect(error.keyPath == "plugins.demo.config.port")
-        #expect(error.description ==
-            #"environment variable JAMEY_PLUGINS_DEMO_CONFIG_PORT (plugins.demo.config.port): expected an integer, found "eighty""#)
+        #expect(
+            error.description
+                == #"environment variable JAMEY_PLUGINS_DEMO_CONFIG_PORT (plugins.demo.config.port): expected an integer, found "eighty""#
+        )
     }
 
     @Test func badBoolean_listsTheAcceptedSpellings() throws {
         let result = try ConfigFixtures.validate("host: h\n", schema, environment: [prefix + "CLEAN_SESSION": "maybe"])
-        #expect(ConfigFixtures.messages(result) == [
-            #"environment variable JAMEY_PLUGINS_DEMO_CONFIG_CLEAN_SESSION (plugins.demo.config.clean_session): expected a boolean (true, false, yes, no, 1 or 0), found "maybe""#,
-        ])
+        #expect(
+            ConfigFixtures.messages(result) == [
+                #"environment variable JAMEY_PLUGINS_DEMO_CONFIG_CLEAN_SESSION (plugins.demo.config.clean_session): expected a boolean (true, false, yes, no, 1 or 0), found "maybe""#
+            ])
     }
 
     @Test func outOfRangeValue_namesTheVariable() throws {
         let result = try ConfigFixtures.validate("host: h\n", schema, environment: [prefix + "PORT": "70000"])
-        #expect(ConfigFixtures.messages(result) == [
-            "environment variable JAMEY_PLUGINS_DEMO_CONFIG_PORT (plugins.demo.config.port): expected an integer between 1 and 65535, found 70000",
-        ])
+        #expect(
+            ConfigFixtures.messages(result) == [
+                "environment variable JAMEY_PLUGINS_DEMO_CONFIG_PORT (plugins.demo.config.port): expected an integer between 1 and 65535, found 70000"
+            ])
     }
 
     @Test func environment_satisfiesARequiredKey() throws {
@@ -92,9 +103,12 @@ struct ConfigEnvironmentTests {
 
     @Test func hyphenatedSectionPath_mapsToUnderscores() throws {
         let greeting: ConfigSchema = [ConfigField(key: "greeting", type: .string, defaultValue: "hello")]
-        let section = try greeting.validate(nil, path: "plugins.hello-c.config", environment: [
-            "JAMEY_PLUGINS_HELLO_C_CONFIG_GREETING": "bonjour",
-        ]).get()
+        let section = try greeting.validate(
+            nil, path: "plugins.hello-c.config",
+            environment: [
+                "JAMEY_PLUGINS_HELLO_C_CONFIG_GREETING": "bonjour"
+            ]
+        ).get()
         #expect(section.value["greeting"] == "bonjour")
     }
 }

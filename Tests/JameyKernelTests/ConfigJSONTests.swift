@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import JameyKernel
 
 @Suite("ConfigValue JSON encoding")
@@ -63,7 +64,9 @@ struct ConfigJSONTests {
     }
 
     @Test func doubles_roundTripExactly() throws {
-        for number in [0.1, 1.0 / 3.0, 1e-7, 1e20, -0.5, 123456789.123456789, Double.leastNonzeroMagnitude, Double.greatestFiniteMagnitude] {
+        for number in [
+            0.1, 1.0 / 3.0, 1e-7, 1e20, -0.5, 123456789.123456789, Double.leastNonzeroMagnitude, Double.greatestFiniteMagnitude,
+        ] {
             let json = ConfigValue.double(number).jsonString()
             let decoded = try #require(try decode(json) as? NSNumber)
             #expect(decoded.doubleValue == number, "\(json)")

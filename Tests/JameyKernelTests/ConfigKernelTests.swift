@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import JameyKernel
 
 @Suite("The kernel's own configuration")
@@ -35,7 +36,8 @@ struct ConfigKernelTests {
     }
 
     @Test func fullFile_isRead_andRelativePathsFollowTheFile() throws {
-        let path = try ConfigFixtures.write("""
+        let path = try ConfigFixtures.write(
+            """
             node: {name: edge-1}
             data_dir: state
             plugin_dir: ../plugins
@@ -69,8 +71,12 @@ struct ConfigKernelTests {
         #expect(mqtt.path == directory + "/lib/libMQTT.so")
         #expect(mqtt.rawConfig == .map(["host": "broker", "anything": ["goes", "here"]]))
         #expect(mqtt.configKeyPath == "plugins.mqtt.config")
-        #expect(config.plugins[1] == KernelConfig.PluginEntry(name: "hello-c", enabled: false, path: nil, required: false, rawConfig: nil))
-        #expect(config.plugins[2] == KernelConfig.PluginEntry(name: "vault", enabled: true, path: nil, required: false, rawConfig: nil))
+        #expect(
+            config.plugins[1]
+                == KernelConfig.PluginEntry(name: "hello-c", enabled: false, path: nil, required: false, rawConfig: nil))
+        #expect(
+            config.plugins[2]
+                == KernelConfig.PluginEntry(name: "vault", enabled: true, path: nil, required: false, rawConfig: nil))
     }
 
     @Test func absolutePaths_areKept() throws {
@@ -92,22 +98,25 @@ struct ConfigKernelTests {
     }
 
     @Test func nestedKernelErrors_carryTheirPaths() throws {
-        let errors = try loadErrors("""
+        let errors = try loadErrors(
+            """
             log: {levl: debug, format: xml}
             shutdown: {timeout_ms: 50}
             bus: {workers: 300, queue_capacity: "many"}
             """)
-        #expect(errors.errors.map(\.keyPath) == [
-            "log.levl", "log.format", "shutdown.timeout_ms", "bus.queue_capacity", "bus.workers",
-        ])
+        #expect(
+            errors.errors.map(\.keyPath) == [
+                "log.levl", "log.format", "shutdown.timeout_ms", "bus.queue_capacity", "bus.workers",
+            ])
         let messages = errors.messages.map { $0.components(separatedBy: ".yaml: ").last ?? "" }
-        #expect(messages == [
-            "log.levl: unknown key (did you mean 'level'?)",
-            #"log.format: expected one of "text", "json", found "xml""#,
-            "shutdown.timeout_ms: expected an integer between 100 and 600000, found 50",
-            #"bus.queue_capacity: expected an integer, found a string ("many")"#,
-            "bus.workers: expected an integer between 0 and 256, found 300",
-        ])
+        #expect(
+            messages == [
+                "log.levl: unknown key (did you mean 'level'?)",
+                #"log.format: expected one of "text", "json", found "xml""#,
+                "shutdown.timeout_ms: expected an integer between 100 and 600000, found 50",
+                #"bus.queue_capacity: expected an integer, found a string ("many")"#,
+                "bus.workers: expected an integer between 0 and 256, found 300",
+            ])
     }
 
     @Test func badLogLevel_isRejected() throws {
@@ -117,7 +126,8 @@ struct ConfigKernelTests {
     }
 
     @Test func pluginEntries_areValidated() throws {
-        let errors = try loadErrors("""
+        let errors = try loadErrors(
+            """
             plugins:
               mqtt: {enabeld: false}
               Bad_Name: {}
@@ -125,17 +135,22 @@ struct ConfigKernelTests {
               cache: {config: [1, 2]}
               hello: {required: "yes"}
             """)
-        #expect(errors.errors.map(\.keyPath) == [
-            "plugins.mqtt.enabeld", "plugins.Bad_Name", "plugins.api", "plugins.cache.config", "plugins.hello.required",
-        ])
+        #expect(
+            errors.errors.map(\.keyPath) == [
+                "plugins.mqtt.enabeld", "plugins.Bad_Name", "plugins.api", "plugins.cache.config", "plugins.hello.required",
+            ])
         #expect(errors.errors.map(\.kind) == [.unknownKey, .invalidName, .typeMismatch, .typeMismatch, .typeMismatch])
         #expect(errors.messages[0].hasSuffix("plugins.mqtt.enabeld: unknown key (did you mean 'enabled'?)"))
-        #expect(errors.messages[1].hasSuffix(#"plugins.Bad_Name: invalid plugin name "Bad_Name"; names use only a-z, 0-9, '_' and '-'"#))
+        #expect(
+            errors.messages[1].hasSuffix(
+                #"plugins.Bad_Name: invalid plugin name "Bad_Name"; names use only a-z, 0-9, '_' and '-'"#))
     }
 
     @Test func pluginsThatIsNotAMap_isRejected() throws {
         let errors = try loadErrors("plugins: [mqtt, api]\n")
-        #expect(errors.messages.first?.hasSuffix("plugins: expected a map from plugin name to its settings, found a list of 2 items") == true)
+        #expect(
+            errors.messages.first?.hasSuffix("plugins: expected a map from plugin name to its settings, found a list of 2 items")
+                == true)
     }
 
     @Test func pluginConfig_isKeptRawAndUnvalidated() throws {
@@ -144,14 +159,16 @@ struct ConfigKernelTests {
     }
 
     @Test func environment_overridesKernelKeys() throws {
-        let config = try load("log: {level: warning}\n", environment: [
-            "JAMEY_LOG_LEVEL": "debug",
-            "JAMEY_DATA_DIR": "/srv/jamey",
-            "JAMEY_BUS_WORKERS": "8",
-            "JAMEY_NODE_NAME": "from-env",
-            "JAMEY_SHUTDOWN_TIMEOUT_MS": "1000",
-            "JAMEY_PLUGIN_DIR": "/opt/plugins",
-        ])
+        let config = try load(
+            "log: {level: warning}\n",
+            environment: [
+                "JAMEY_LOG_LEVEL": "debug",
+                "JAMEY_DATA_DIR": "/srv/jamey",
+                "JAMEY_BUS_WORKERS": "8",
+                "JAMEY_NODE_NAME": "from-env",
+                "JAMEY_SHUTDOWN_TIMEOUT_MS": "1000",
+                "JAMEY_PLUGIN_DIR": "/opt/plugins",
+            ])
         #expect(config.logLevel == .debug)
         #expect(config.dataDirectory == "/srv/jamey")
         #expect(config.bus.workers == 8)
@@ -161,12 +178,14 @@ struct ConfigKernelTests {
     }
 
     @Test func environment_overridesPluginEntriesPresentInTheFile() throws {
-        let config = try load("plugins:\n  hello-c: {}\n  mqtt: {enabled: false}\n", environment: [
-            "JAMEY_PLUGINS_HELLO_C_ENABLED": "false",
-            "JAMEY_PLUGINS_HELLO_C_REQUIRED": "yes",
-            "JAMEY_PLUGINS_MQTT_ENABLED": "1",
-            "JAMEY_PLUGINS_GHOST_ENABLED": "true",
-        ])
+        let config = try load(
+            "plugins:\n  hello-c: {}\n  mqtt: {enabled: false}\n",
+            environment: [
+                "JAMEY_PLUGINS_HELLO_C_ENABLED": "false",
+                "JAMEY_PLUGINS_HELLO_C_REQUIRED": "yes",
+                "JAMEY_PLUGINS_MQTT_ENABLED": "1",
+                "JAMEY_PLUGINS_GHOST_ENABLED": "true",
+            ])
         #expect(config.plugins.map(\.name) == ["hello-c", "mqtt"])
         #expect(config.plugins[0].enabled == false)
         #expect(config.plugins[0].required == true)
@@ -174,16 +193,19 @@ struct ConfigKernelTests {
     }
 
     @Test func badEnvironmentValue_namesTheVariableAndTheKey() throws {
-        let errors = try loadErrors("plugins:\n  hello-c: {}\n", environment: [
-            "JAMEY_BUS_WORKERS": "many",
-            "JAMEY_PLUGINS_HELLO_C_REQUIRED": "maybe",
-            "JAMEY_LOG_LEVEL": "loud",
-        ])
-        #expect(errors.messages == [
-            #"environment variable JAMEY_LOG_LEVEL (log.level): expected one of "trace", "debug", "info", "notice", "warning", "error", "critical", found "loud""#,
-            #"environment variable JAMEY_BUS_WORKERS (bus.workers): expected an integer, found "many""#,
-            #"environment variable JAMEY_PLUGINS_HELLO_C_REQUIRED (plugins.hello-c.required): expected a boolean (true, false, yes, no, 1 or 0), found "maybe""#,
-        ])
+        let errors = try loadErrors(
+            "plugins:\n  hello-c: {}\n",
+            environment: [
+                "JAMEY_BUS_WORKERS": "many",
+                "JAMEY_PLUGINS_HELLO_C_REQUIRED": "maybe",
+                "JAMEY_LOG_LEVEL": "loud",
+            ])
+        #expect(
+            errors.messages == [
+                #"environment variable JAMEY_LOG_LEVEL (log.level): expected one of "trace", "debug", "info", "notice", "warning", "error", "critical", found "loud""#,
+                #"environment variable JAMEY_BUS_WORKERS (bus.workers): expected an integer, found "many""#,
+                #"environment variable JAMEY_PLUGINS_HELLO_C_REQUIRED (plugins.hello-c.required): expected a boolean (true, false, yes, no, 1 or 0), found "maybe""#,
+            ])
     }
 
     @Test func pluginSection_validatesAtItsKeyPath_withItsEnvironment() throws {
@@ -193,13 +215,18 @@ struct ConfigKernelTests {
             ConfigField(key: "count", type: .int, min: 1, max: 10),
             ConfigField(key: "greeting", type: .string, defaultValue: "hello"),
         ]
-        let failed = validate(entry.rawConfig, against: schema, path: entry.configKeyPath, source: config.source, environment: [:])
-        #expect(ConfigFixtures.messages(failed) == [
-            "\(config.source): plugins.hello-c.config.count: expected an integer between 1 and 10, found 42",
-        ])
-        let fixed = try validate(entry.rawConfig, against: schema, path: entry.configKeyPath, source: config.source, environment: [
-            "JAMEY_PLUGINS_HELLO_C_CONFIG_COUNT": "3", "JAMEY_PLUGINS_HELLO_C_CONFIG_GREETING": "hi",
-        ]).get()
+        let failed = validate(
+            entry.rawConfig, against: schema, path: entry.configKeyPath, source: config.source, environment: [:])
+        #expect(
+            ConfigFixtures.messages(failed) == [
+                "\(config.source): plugins.hello-c.config.count: expected an integer between 1 and 10, found 42"
+            ])
+        let fixed = try validate(
+            entry.rawConfig, against: schema, path: entry.configKeyPath, source: config.source,
+            environment: [
+                "JAMEY_PLUGINS_HELLO_C_CONFIG_COUNT": "3", "JAMEY_PLUGINS_HELLO_C_CONFIG_GREETING": "hi",
+            ]
+        ).get()
         #expect(fixed.json == #"{"count":3,"greeting":"hi"}"#)
     }
 
@@ -251,7 +278,8 @@ struct ConfigKernelTests {
 
     @Test func redactedDescription_showsTheEffectiveConfig_withoutSecrets() throws {
         let secret = "mqtt-pa55word-value"
-        let config = try load("""
+        let config = try load(
+            """
             node: {name: edge-1}
             data_dir: /srv/jamey
             plugins:

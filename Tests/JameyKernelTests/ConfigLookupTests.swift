@@ -1,16 +1,19 @@
 import Testing
+
 @testable import JameyKernel
 
 @Suite("Typed lookups by dotted path")
 struct ConfigLookupTests {
     private func section() throws -> ValidatedSection {
-        try ConfigFixtures.validate("""
+        try ConfigFixtures.validate(
+            """
             host: broker
             keepalive: 12
             password: p4ssw0rd!
             tls: {ca_file: /ca.pem}
             outbound: [{topic: a}, {topic: b, qos: 2}]
-            """, ConfigFixtures.mqttSchema).get()
+            """, ConfigFixtures.mqttSchema
+        ).get()
     }
 
     @Test func lookups_findTypedValues() throws {

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import JameyKernel
 
 @Suite("Schema self-validation")
@@ -38,7 +39,8 @@ struct ConfigSchemaTests {
 
     @Test func requiredWithDefault_isRejected() {
         let schema: ConfigSchema = [ConfigField(key: "n", type: .int, isRequired: true, defaultValue: "1")]
-        #expect(schemaMessages(schema) == ["libDemo.so: plugins.demo.config.n: schema error: a required key cannot have a default"])
+        #expect(
+            schemaMessages(schema) == ["libDemo.so: plugins.demo.config.n: schema error: a required key cannot have a default"])
     }
 
     @Test func defaultFailingItsOwnField_namesTheField() {
@@ -48,23 +50,27 @@ struct ConfigSchemaTests {
             ConfigField(key: "level", type: .string, defaultValue: "loud", allowedValues: ["quiet", "normal"]),
             ConfigField(key: "flag", type: .bool, defaultValue: "[unclosed"),
         ]
-        #expect(schemaMessages(schema) == [
-            #"libDemo.so: plugins.demo.config.port: schema error: the default "abc" does not fit the field: expected an integer, found a string ("abc")"#,
-            #"libDemo.so: plugins.demo.config.count: schema error: the default "99" does not fit the field: expected an integer between 1 and 10, found 99"#,
-            #"libDemo.so: plugins.demo.config.level: schema error: the default "loud" does not fit the field: expected one of "quiet", "normal", found "loud""#,
-            #"libDemo.so: plugins.demo.config.flag: schema error: the default "[unclosed" is not valid YAML: invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence at line 1, column 1)"#,
-        ])
+        #expect(
+            schemaMessages(schema) == [
+                #"libDemo.so: plugins.demo.config.port: schema error: the default "abc" does not fit the field: expected an integer, found a string ("abc")"#,
+                #"libDemo.so: plugins.demo.config.count: schema error: the default "99" does not fit the field: expected an integer between 1 and 10, found 99"#,
+                #"libDemo.so: plugins.demo.config.level: schema error: the default "loud" does not fit the field: expected one of "quiet", "normal", found "loud""#,
+                #"libDemo.so: plugins.demo.config.flag: schema error: the default "[unclosed" is not valid YAML: invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence at line 1, column 1)"#,
+            ])
     }
 
     @Test func nestedDefault_isCheckedRecursively() {
         let schema: ConfigSchema = [
-            ConfigField(key: "list", type: .objectList, defaultValue: "[{qos: 7}]", fields: [
-                ConfigField(key: "qos", type: .int, min: 0, max: 2),
-            ]),
+            ConfigField(
+                key: "list", type: .objectList, defaultValue: "[{qos: 7}]",
+                fields: [
+                    ConfigField(key: "qos", type: .int, min: 0, max: 2)
+                ])
         ]
-        #expect(schemaMessages(schema) == [
-            "libDemo.so: plugins.demo.config.list: schema error: the default \"[{qos: 7}]\" does not fit the field at plugins.demo.config.list[0].qos: expected an integer between 0 and 2, found 7",
-        ])
+        #expect(
+            schemaMessages(schema) == [
+                "libDemo.so: plugins.demo.config.list: schema error: the default \"[{qos: 7}]\" does not fit the field at plugins.demo.config.list[0].qos: expected an integer between 0 and 2, found 7"
+            ])
     }
 
     @Test func misplacedOptions_areRejected() {
@@ -76,19 +82,20 @@ struct ConfigSchemaTests {
             ConfigField(key: "l", type: .stringList, min: -1),
             ConfigField(key: "e", type: .string, allowedValues: []),
         ]
-        #expect(schemaMessages(schema, path: "") == [
-            "libDemo.so: flag: schema error: min and max do not apply to a boolean",
-            "libDemo.so: n: schema error: allowed values apply only to strings and lists of strings, not to an integer",
-            "libDemo.so: s: schema error: nested fields apply only to maps and lists of maps, not to a string",
-            "libDemo.so: o: schema error: a map needs at least one nested field",
-            "libDemo.so: l: schema error: min (-1) bounds a length, so it must be a whole number of at least 0",
-            "libDemo.so: e: schema error: the list of allowed values is empty",
-        ])
+        #expect(
+            schemaMessages(schema, path: "") == [
+                "libDemo.so: flag: schema error: min and max do not apply to a boolean",
+                "libDemo.so: n: schema error: allowed values apply only to strings and lists of strings, not to an integer",
+                "libDemo.so: s: schema error: nested fields apply only to maps and lists of maps, not to a string",
+                "libDemo.so: o: schema error: a map needs at least one nested field",
+                "libDemo.so: l: schema error: min (-1) bounds a length, so it must be a whole number of at least 0",
+                "libDemo.so: e: schema error: the list of allowed values is empty",
+            ])
     }
 
     @Test func nestedFields_areCheckedWithTheirPath() {
         let schema: ConfigSchema = [
-            ConfigField(key: "outer", type: .objectList, fields: [ConfigField(key: "Bad", type: .int)]),
+            ConfigField(key: "outer", type: .objectList, fields: [ConfigField(key: "Bad", type: .int)])
         ]
         #expect(schemaMessages(schema).first?.hasPrefix("libDemo.so: plugins.demo.config.outer.Bad: schema error") == true)
     }

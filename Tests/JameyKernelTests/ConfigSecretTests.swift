@@ -1,4 +1,5 @@
 import Testing
+
 @testable import JameyKernel
 
 @Suite("Secrets never leak")
@@ -9,41 +10,46 @@ struct ConfigSecretTests {
         let secret = "hunter2"
         let result = try ConfigFixtures.validate("host: h\npassword: \(secret)\n", schema)
         let messages = ConfigFixtures.messages(result)
-        #expect(messages == [
-            "config.yaml: plugins.demo.config.password: expected a string of at least 8 characters, found a string (secret, redacted)",
-        ])
+        #expect(
+            messages == [
+                "config.yaml: plugins.demo.config.password: expected a string of at least 8 characters, found a string (secret, redacted)"
+            ])
         #expect(messages.allSatisfy { !$0.contains(secret) })
     }
 
     @Test func secretOfTheWrongType_isRedacted() throws {
         let result = try ConfigFixtures.validate("host: h\npassword: 73918246\npin: 12.5\n", schema)
         let messages = ConfigFixtures.messages(result)
-        #expect(messages == [
-            "config.yaml: plugins.demo.config.password: expected a string, found an integer (secret, redacted); put it in quotes if it is meant as text",
-            "config.yaml: plugins.demo.config.pin: expected an integer, found a number (secret, redacted)",
-        ])
+        #expect(
+            messages == [
+                "config.yaml: plugins.demo.config.password: expected a string, found an integer (secret, redacted); put it in quotes if it is meant as text",
+                "config.yaml: plugins.demo.config.pin: expected an integer, found a number (secret, redacted)",
+            ])
         #expect(messages.allSatisfy { !$0.contains("73918246") && !$0.contains("12.5") })
     }
 
     @Test func secretOutOfRange_isRedacted() throws {
         let result = try ConfigFixtures.validate("host: h\npin: 31337\n", schema)
-        #expect(ConfigFixtures.messages(result) == [
-            "config.yaml: plugins.demo.config.pin: expected an integer between 1000 and 9999, found an integer (secret, redacted)",
-        ])
+        #expect(
+            ConfigFixtures.messages(result) == [
+                "config.yaml: plugins.demo.config.pin: expected an integer between 1000 and 9999, found an integer (secret, redacted)"
+            ])
     }
 
     @Test func badSecretFromTheEnvironment_isRedacted() throws {
         let secret = "not-a-pin-s3cr3t"
         let result = try ConfigFixtures.validate("host: h\n", schema, environment: ["JAMEY_PLUGINS_DEMO_CONFIG_PIN": secret])
         let messages = ConfigFixtures.messages(result)
-        #expect(messages == [
-            "environment variable JAMEY_PLUGINS_DEMO_CONFIG_PIN (plugins.demo.config.pin): expected an integer, found a string (secret, redacted)",
-        ])
+        #expect(
+            messages == [
+                "environment variable JAMEY_PLUGINS_DEMO_CONFIG_PIN (plugins.demo.config.pin): expected an integer, found a string (secret, redacted)"
+            ])
         #expect(messages.allSatisfy { !$0.contains(secret) })
     }
 
     @Test func secretsInObjectListsAndObjects_areRedactedInErrors() throws {
-        let result = try ConfigFixtures.validate("""
+        let result = try ConfigFixtures.validate(
+            """
             host: h
             tls: {key_password: 4242424242}
             outbound: [{topic: a, token: [tok-s3cr3t]}]
@@ -57,22 +63,28 @@ struct ConfigSecretTests {
 
     @Test func secretObject_redactsItsChildren() throws {
         let vault: ConfigSchema = [
-            ConfigField(key: "credentials", type: .object, isSecret: true, fields: [
-                ConfigField(key: "user", type: .string),
-                ConfigField(key: "key", type: .int),
-            ]),
+            ConfigField(
+                key: "credentials", type: .object, isSecret: true,
+                fields: [
+                    ConfigField(key: "user", type: .string),
+                    ConfigField(key: "key", type: .int),
+                ])
         ]
         let result = try ConfigFixtures.validate("credentials: {user: 99887766, key: sekrit-key-value}\n", vault)
         let messages = ConfigFixtures.messages(result)
         #expect(messages.count == 2)
-        #expect(messages.allSatisfy { !$0.contains("99887766") && !$0.contains("sekrit-key-value") && $0.contains("(secret, redacted)") })
+        #expect(
+            messages.allSatisfy {
+                !$0.contains("99887766") && !$0.contains("sekrit-key-value") && $0.contains("(secret, redacted)")
+            })
         let section = try ConfigFixtures.validate("credentials: {user: admin, key: 7}\n", vault).get()
         #expect(section.redacted()["credentials"] == .string("<redacted>"))
     }
 
     @Test func redacted_replacesEverySecretAtAnyDepth() throws {
         let secrets = ["pw-0123456789", "kp-secret-tls", "tok-first-item", "tok-second-item"]
-        let section = try ConfigFixtures.validate("""
+        let section = try ConfigFixtures.validate(
+            """
             host: h
             password: \(secrets[0])
             pin: 4321
@@ -81,16 +93,18 @@ struct ConfigSecretTests {
               - {topic: a, token: \(secrets[2])}
               - {topic: b, token: \(secrets[3])}
               - {topic: c}
-            """, schema).get()
+            """, schema
+        ).get()
         let redacted = section.redacted()
         #expect(redacted["password"] == "<redacted>")
         #expect(redacted["pin"] == "<redacted>")
         #expect(redacted["tls"] == .map(["ca_file": "/ca.pem", "verify": true, "key_password": "<redacted>"]))
-        #expect(redacted["outbound"] == [
-            ["topic": "a", "qos": 0, "token": "<redacted>"],
-            ["topic": "b", "qos": 0, "token": "<redacted>"],
-            ["topic": "c", "qos": 0],
-        ])
+        #expect(
+            redacted["outbound"] == [
+                ["topic": "a", "qos": 0, "token": "<redacted>"],
+                ["topic": "b", "qos": 0, "token": "<redacted>"],
+                ["topic": "c", "qos": 0],
+            ])
         #expect(redacted["host"] == "h")
         let shown = redacted.jsonString() + redacted.yamlText()
         #expect(secrets.allSatisfy { !shown.contains($0) })
@@ -116,9 +130,11 @@ struct ConfigSecretTests {
                 checked += 1
             }
         }
-        let fromEnvironment = try ConfigFixtures.validate("host: h\n", schema, environment: [
-            "JAMEY_PLUGINS_DEMO_CONFIG_PIN": secret, "JAMEY_PLUGINS_DEMO_CONFIG_PASSWORD": "short",
-        ])
+        let fromEnvironment = try ConfigFixtures.validate(
+            "host: h\n", schema,
+            environment: [
+                "JAMEY_PLUGINS_DEMO_CONFIG_PIN": secret, "JAMEY_PLUGINS_DEMO_CONFIG_PASSWORD": "short",
+            ])
         for message in ConfigFixtures.messages(fromEnvironment) {
             #expect(!message.contains(secret) && !message.contains("short\""), "\(message)")
             checked += 1

@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import JameyKernel
 
 /// Helpers shared by the Config*Tests files.
@@ -56,15 +57,19 @@ extension ConfigFixtures {
         ConfigField(key: "topics", type: .stringList, defaultValue: "[\"jamey/#\"]", min: 1, max: 4),
         ConfigField(key: "password", type: .string, isSecret: true, min: 8),
         ConfigField(key: "pin", type: .int, isSecret: true, min: 1000, max: 9999),
-        ConfigField(key: "tls", type: .object, fields: [
-            ConfigField(key: "ca_file", type: .string),
-            ConfigField(key: "verify", type: .bool, defaultValue: "true"),
-            ConfigField(key: "key_password", type: .string, isSecret: true),
-        ]),
-        ConfigField(key: "outbound", type: .objectList, max: 5, fields: [
-            ConfigField(key: "topic", type: .string, isRequired: true),
-            ConfigField(key: "qos", type: .int, defaultValue: "0", min: 0, max: 2),
-            ConfigField(key: "token", type: .string, isSecret: true),
-        ]),
+        ConfigField(
+            key: "tls", type: .object,
+            fields: [
+                ConfigField(key: "ca_file", type: .string),
+                ConfigField(key: "verify", type: .bool, defaultValue: "true"),
+                ConfigField(key: "key_password", type: .string, isSecret: true),
+            ]),
+        ConfigField(
+            key: "outbound", type: .objectList, max: 5,
+            fields: [
+                ConfigField(key: "topic", type: .string, isRequired: true),
+                ConfigField(key: "qos", type: .int, defaultValue: "0", min: 0, max: 2),
+                ConfigField(key: "token", type: .string, isSecret: true),
+            ]),
     ]
 }

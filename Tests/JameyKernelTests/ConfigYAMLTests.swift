@@ -1,10 +1,12 @@
 import Testing
+
 @testable import JameyKernel
 
 @Suite("ConfigValue parsing from YAML")
 struct ConfigYAMLTests {
     @Test func plainScalars_resolveByCoreSchema() throws {
-        let value = try ConfigFixtures.yaml("""
+        let value = try ConfigFixtures.yaml(
+            """
             t: true
             f: False
             i: 42
@@ -39,7 +41,8 @@ struct ConfigYAMLTests {
     }
 
     @Test func quotedScalars_stayStrings() throws {
-        let value = try ConfigFixtures.yaml("""
+        let value = try ConfigFixtures.yaml(
+            """
             a: "true"
             b: '42'
             c: "null"
@@ -74,7 +77,8 @@ struct ConfigYAMLTests {
     }
 
     @Test func sequencesOfMaps_parse() throws {
-        let value = try ConfigFixtures.yaml("""
+        let value = try ConfigFixtures.yaml(
+            """
             outbound:
               - topic: a
                 qos: 1
@@ -84,7 +88,8 @@ struct ConfigYAMLTests {
     }
 
     @Test func anchorsAndMergeKeys_expand() throws {
-        let value = try ConfigFixtures.yaml("""
+        let value = try ConfigFixtures.yaml(
+            """
             base: &base
               qos: 1
               retain: false

@@ -13,8 +13,10 @@ import Testing
         log = try TemporaryDirectory.make() + "/events.log"
     }
 
-    func plugin(_ name: String, requires: [(String, String)] = [], provides: [(String, String)] = [],
-                configure: (inout CPluginSource) -> Void = { _ in }) throws -> TestKernel.Plugin {
+    func plugin(
+        _ name: String, requires: [(String, String)] = [], provides: [(String, String)] = [],
+        configure: (inout CPluginSource) -> Void = { _ in }
+    ) throws -> TestKernel.Plugin {
         var s = CPluginSource(name: name)
         s.requires = requires
         s.provides = provides
@@ -37,7 +39,8 @@ import Testing
         #expect(k.kernel.plugins.map(\.state) == [.started, .started, .started])
         #expect(events() == ["init alpha", "start alpha", "init beta", "start beta", "init gamma", "start gamma"])
         k.shutdown()
-        #expect(Array(events().suffix(6)) == ["stop gamma", "deinit gamma", "stop beta", "deinit beta", "stop alpha", "deinit alpha"])
+        #expect(
+            Array(events().suffix(6)) == ["stop gamma", "deinit gamma", "stop beta", "deinit beta", "stop alpha", "deinit alpha"])
         #expect(k.kernel.plugins.map(\.state) == [.stopped, .stopped, .stopped])
     }
 
@@ -69,7 +72,9 @@ import Testing
         ])
         defer { k.shutdown() }
         #expect(k.kernel.plugin(named: "old")?.state == .started)
-        #expect(k.kernel.plugin(named: "picky")?.failure == "requires 'store >=2.0.0 <3.0.0', but plugin 'old' provides version 1.9.0")
+        #expect(
+            k.kernel.plugin(named: "picky")?.failure == "requires 'store >=2.0.0 <3.0.0', but plugin 'old' provides version 1.9.0"
+        )
     }
 
     @Test func dependentsOfAFailedPluginAreNotStarted() throws {
@@ -81,8 +86,11 @@ import Testing
         ])
         defer { k.shutdown() }
         #expect(k.kernel.plugin(named: "base")?.failure == "start failed (JAMEY_E_PLUGIN): port 80 in use")
-        #expect(k.kernel.plugin(named: "mid")?.failure == "not started: it requires 'base.api ^1', provided by 'base', which is not running")
-        #expect(k.kernel.plugin(named: "top")?.failure == "not started: it requires 'mid', provided by 'mid', which is not running")
+        #expect(
+            k.kernel.plugin(named: "mid")?.failure
+                == "not started: it requires 'base.api ^1', provided by 'base', which is not running")
+        #expect(
+            k.kernel.plugin(named: "top")?.failure == "not started: it requires 'mid', provided by 'mid', which is not running")
         #expect(k.kernel.plugin(named: "free")?.state == .started)
         #expect(!events().contains("init mid"))
         // base was initialised, so it is deinitialised after its failed start.
@@ -90,9 +98,12 @@ import Testing
     }
 
     @Test func undeliveredProvidesFailsThePlugin() throws {
-        let k = try TestKernel.boot(plugins: [try plugin("liar", provides: [("liar.api", "1.0.0")]) { $0.skipRegistering = true }])
+        let k = try TestKernel.boot(plugins: [try plugin("liar", provides: [("liar.api", "1.0.0")]) { $0.skipRegistering = true }]
+        )
         defer { k.shutdown() }
-        #expect(k.kernel.plugin(named: "liar")?.failure == "declares that it provides 'liar.api 1.0.0' but did not register that service by the end of start")
+        #expect(
+            k.kernel.plugin(named: "liar")?.failure
+                == "declares that it provides 'liar.api 1.0.0' but did not register that service by the end of start")
         #expect(events().suffix(2) == ["stop liar", "deinit liar"])
     }
 
@@ -123,6 +134,28 @@ import Testing
         #expect(k.kernel.plugin(named: "slow")?.state == .failed)
         #expect(k.kernel.plugin(named: "slow")?.failure?.contains("did not stop within the shutdown deadline") == true)
         #expect(k.kernel.plugin(named: "quick")?.state == .stopped)
+    }
+
+    @Test func gracefulStopDrainsQueuedMessagesFirst() throws {
+        let k = try TestKernel.boot(plugins: [
+            try plugin("slowpoke") {
+                $0.extraCode = """
+                    static int32_t slow_handler(void *u, const jamey_message *m) {
+                        (void)u; (void)m;
+                        struct timespec ts = {0, 2000000L};
+                        nanosleep(&ts, NULL);
+                        record("got");
+                        return JAMEY_OK;
+                    }
+                    """
+                $0.startCode = "api->subscribe(s->host, \"work.items\", NULL, slow_handler, s, &s->sub);"
+            }
+        ])
+        for _ in 0..<50 { try k.bus.publish(BusMessage(topic: "work.items")) }
+        k.shutdown(deadline: .seconds(10))
+        let e = events()
+        #expect(e.filter { $0 == "got slowpoke" }.count == 50, "every queued message was handled")
+        #expect(e.firstIndex(of: "stop slowpoke")! > e.lastIndex(of: "got slowpoke")!)
     }
 
     @Test func disabledPluginIsNotLoaded() throws {

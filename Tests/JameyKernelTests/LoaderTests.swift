@@ -55,12 +55,14 @@ import Testing
         header[5] = 1  // little endian
         header[6] = 1
         header[16] = 3  // ET_DYN
-        let foreign: UInt16 = ELFHeader.hostMachine == ELFHeader.machineAArch64 ? ELFHeader.machineX86_64 : ELFHeader.machineAArch64
+        let foreign: UInt16 =
+            ELFHeader.hostMachine == ELFHeader.machineAArch64 ? ELFHeader.machineX86_64 : ELFHeader.machineAArch64
         header[18] = UInt8(foreign & 0xFF)
         header[19] = UInt8(foreign >> 8)
         let path = dir + "/libforeign.so"
         _ = FileManager.default.createFile(atPath: path, contents: Data(header))
-        expectFailure(path, .wrongArchitecture, ["wrong architecture", "found a 64-bit ELF for \(ELFHeader.machineName(foreign))"])
+        expectFailure(
+            path, .wrongArchitecture, ["wrong architecture", "found a 64-bit ELF for \(ELFHeader.machineName(foreign))"])
         header[4] = 1  // 32-bit, host machine
         header[18] = UInt8(ELFHeader.hostMachine & 0xFF)
         header[19] = UInt8(ELFHeader.hostMachine >> 8)
@@ -71,7 +73,8 @@ import Testing
 
     @Test func unresolvedSymbolFailsAtDlopen() throws {
         var source = CPluginSource(name: "unresolved")
-        source.extraCode = "extern int jamey_test_symbol_that_does_not_exist(void);\nint use_it(void) { return jamey_test_symbol_that_does_not_exist(); }"
+        source.extraCode =
+            "extern int jamey_test_symbol_that_does_not_exist(void);\nint use_it(void) { return jamey_test_symbol_that_does_not_exist(); }"
         expectFailure(try build(source), .dlopenFailed, ["dlopen failed", "jamey_test_symbol_that_does_not_exist"])
     }
 
@@ -90,13 +93,16 @@ import Testing
     @Test func abiMajorMismatch() throws {
         var source = CPluginSource(name: "future")
         source.abiMajor = "JAMEY_ABI_MAJOR + 1"
-        expectFailure(try build(source), .abiMajorMismatch, ["expected \(Kernel.abiMajor).x", "found \(Kernel.abiMajor + 1).\(Kernel.abiMinor)"])
+        expectFailure(
+            try build(source), .abiMajorMismatch,
+            ["expected \(Kernel.abiMajor).x", "found \(Kernel.abiMajor + 1).\(Kernel.abiMinor)"])
     }
 
     @Test func abiMinorNewerThanKernel() throws {
         var source = CPluginSource(name: "newer")
         source.abiMinor = "JAMEY_ABI_MINOR + 3"
-        expectFailure(try build(source), .abiMinorTooNew, ["newer than this kernel", "found \(Kernel.abiMinor + 3)", "upgrade the kernel"])
+        expectFailure(
+            try build(source), .abiMinorTooNew, ["newer than this kernel", "found \(Kernel.abiMinor + 3)", "upgrade the kernel"])
     }
 
     @Test func descriptorTooSmall() throws {
@@ -137,7 +143,8 @@ import Testing
         defer { k.shutdown() }
         let status = try #require(k.kernel.plugin(named: "expected"))
         #expect(status.state == .failed)
-        #expect(status.failure?.contains("configured as 'plugins.expected' but the library's descriptor names it 'actual'") == true)
+        #expect(
+            status.failure?.contains("configured as 'plugins.expected' but the library's descriptor names it 'actual'") == true)
     }
 
     @Test func duplicateNameAcrossEntries() throws {
@@ -178,7 +185,9 @@ import Testing
         do {
             _ = try TestKernel.boot(plugins: [.init("missing", path: "/nonexistent/libmissing.so", required: true)])
         } catch let error as KernelError {
-            #expect(error.description.contains("required plugin failed to load: /nonexistent/libmissing.so: plugin file does not exist"))
+            #expect(
+                error.description.contains(
+                    "required plugin failed to load: /nonexistent/libmissing.so: plugin file does not exist"))
         }
     }
 
@@ -200,7 +209,10 @@ import Testing
         var s = CPluginSource(name: "router")
         s.routes = [Self.route, #"{sizeof(jamey_route), 0, "POST", "/v1/items", "items.create", "write", NULL}"#]
         let lib = try PluginLibrary.load(path: try TestPlugins.buildC(name: "router", source: s.render()))
-        #expect(lib.descriptor.routes.map(\.description) == ["GET /v1/items/{id} -> items.get [read]", "POST /v1/items -> items.create [write]"])
+        #expect(
+            lib.descriptor.routes.map(\.description) == [
+                "GET /v1/items/{id} -> items.get [read]", "POST /v1/items -> items.create [write]",
+            ])
     }
 
     @Test func pluginBuiltFor10IgnoresTheSlots() throws {

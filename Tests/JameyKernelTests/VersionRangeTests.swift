@@ -25,7 +25,10 @@ import Testing
     }
 
     @Test func precedence() throws {
-        let ordered = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-beta", "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0", "1.0.1", "1.10.0"]
+        let ordered = [
+            "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-beta", "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0", "1.0.1",
+            "1.10.0",
+        ]
         let versions = try ordered.map { try #require(SemanticVersion($0)) }
         #expect(versions == versions.sorted())
         #expect(SemanticVersion("01.0") == nil)

@@ -24,7 +24,8 @@ import Testing
                 .stringList("tags", default: ["a", "b c"]),
                 .double("ratio", default: 0.5, range: 0...1),
                 .bool("verbose", default: false),
-                .objectList("rules", count: 0...10, fields: [.string("from", required: true), .int("qos", default: 0, range: 0...2)]),
+                .objectList(
+                    "rules", count: 0...10, fields: [.string("from", required: true), .int("qos", default: 0, range: 0...2)]),
                 .object("tls", fields: [.string("ca_file")]),
             ],
             routes: [.init("GET", "/v1/sample/{id}", topic: "sample.get", scope: "read", summary: "Get one")]

@@ -1,7 +1,8 @@
 /*
  * hello_greeter.h — the "hello.greeter" service contract (version 1.x) that the HelloC example
  * plugin registers and the HelloSwift example calls. A service contract is just a C struct of
- * function pointers starting with struct_size, appended to only (like jamey_host_api).
+ * function pointers starting with struct_size, appended to only (like jamey_host_api), with a
+ * context pointer so each instance of the provider keeps its own state.
  */
 #ifndef HELLO_GREETER_H
 #define HELLO_GREETER_H
@@ -14,13 +15,15 @@
 
 typedef struct hello_greeter_v1 {
     uint32_t struct_size;
+    /** Passed back as the first argument of every function: the providing instance. */
+    void *context;
     /** Adds two integers. Thread-safe, never blocks. */
-    int64_t (*add)(int64_t a, int64_t b);
+    int64_t (*add)(void *context, int64_t a, int64_t b);
     /** Writes "<greeting>, <name>!" into out (NUL-terminated, truncated to cap). Returns the
      *  length it needed, without the NUL. Thread-safe, never blocks. */
-    size_t (*greet)(const char *name, char *out, size_t cap);
-    /** How many greetings this plugin has produced (requests and service calls). */
-    uint64_t (*count)(void);
+    size_t (*greet)(void *context, const char *name, char *out, size_t cap);
+    /** How many greetings this instance has produced (requests and service calls). */
+    uint64_t (*count)(void *context);
 } hello_greeter_v1;
 
 #endif

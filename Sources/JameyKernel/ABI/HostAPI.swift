@@ -2,9 +2,9 @@ import CJameyABI
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// The host function table every plugin receives, built once for the process.
@@ -126,6 +126,7 @@ private let hostSubscribe:
         guard let plugin = resolveHost(host), let pattern, let handler else { return JAMEY_E_INVALID }
         var capacity: Int? = nil
         var overflow = OverflowPolicy.dropNewest
+        var responder = false
         if let options {
             guard options.pointee.struct_size >= UInt32(MemoryLayout<jamey_subscribe_options>.size) else {
                 return JAMEY_E_INVALID
@@ -136,10 +137,14 @@ private let hostSubscribe:
             case JAMEY_OVERFLOW_DROP_OLDEST: overflow = .dropOldest
             default: return JAMEY_E_INVALID
             }
+            guard options.pointee.flags & ~JAMEY_SUBSCRIBE_RESPONDER == 0 else { return JAMEY_E_INVALID }
+            responder = options.pointee.flags & JAMEY_SUBSCRIBE_RESPONDER != 0
         }
         let context = UnsafeSendable(userData)
         do throws(BusError) {
-            let id = try plugin.endpoint.subscribe(String(cString: pattern), capacity: capacity, overflow: overflow) {
+            let id = try plugin.endpoint.subscribe(
+                String(cString: pattern), capacity: capacity, overflow: overflow, responder: responder
+            ) {
                 message in
                 message.withABIMessage { handler(context.value, $0) == JAMEY_OK }
             }
@@ -190,23 +195,22 @@ private let hostRequestSync:
         }
     }
 
-private let hostReply:
-    @convention(c) (OpaquePointer?, UnsafePointer<jamey_message>?, UnsafePointer<jamey_message>?) -> Int32 = {
-        host, request, reply in
-        guard let plugin = resolveHost(host), let request, let reply else { return JAMEY_E_INVALID }
-        guard let replyTo = request.pointee.reply_to else { return JAMEY_E_INVALID }
-        let correlation = request.pointee.correlation_id
-        var response = BusMessage(abi: reply, requireTopic: false)
-        guard response != nil else { return JAMEY_E_INVALID }
-        let address = String(cString: replyTo)
-        if response!.topic.isEmpty { response!.topic = address }
-        do throws(BusError) {
-            try plugin.endpoint.reply(to: address, correlationID: correlation, response!)
-            return JAMEY_OK
-        } catch {
-            return error.abiCode
-        }
+private let hostReply: @convention(c) (OpaquePointer?, UnsafePointer<jamey_message>?, UnsafePointer<jamey_message>?) -> Int32 = {
+    host, request, reply in
+    guard let plugin = resolveHost(host), let request, let reply else { return JAMEY_E_INVALID }
+    guard let replyTo = request.pointee.reply_to else { return JAMEY_E_INVALID }
+    let correlation = request.pointee.correlation_id
+    var response = BusMessage(abi: reply, requireTopic: false)
+    guard response != nil else { return JAMEY_E_INVALID }
+    let address = String(cString: replyTo)
+    if response!.topic.isEmpty { response!.topic = address }
+    do throws(BusError) {
+        try plugin.endpoint.reply(to: address, correlationID: correlation, response!)
+        return JAMEY_OK
+    } catch {
+        return error.abiCode
     }
+}
 
 // MARK: - Metrics
 
@@ -230,13 +234,13 @@ private let hostMetricRecord: @convention(c) (OpaquePointer?, jamey_metric_id, I
     return plugin.kernel.metrics.record(id: id, op: op, value: value)
 }
 
-private let hostMetricsExposition:
-    @convention(c) (OpaquePointer?, jamey_text_sink_fn?, UnsafeMutableRawPointer?) -> Int32 = { host, sink, userData in
-        guard let plugin = resolveHost(host), let sink else { return JAMEY_E_INVALID }
-        let text = plugin.kernel.metrics.exposition()
-        text.withCString { sink(userData, $0, strlen($0)) }
-        return JAMEY_OK
-    }
+private let hostMetricsExposition: @convention(c) (OpaquePointer?, jamey_text_sink_fn?, UnsafeMutableRawPointer?) -> Int32 = {
+    host, sink, userData in
+    guard let plugin = resolveHost(host), let sink else { return JAMEY_E_INVALID }
+    let text = plugin.kernel.metrics.exposition()
+    text.withCString { sink(userData, $0, strlen($0)) }
+    return JAMEY_OK
+}
 
 // MARK: - Services
 
@@ -299,11 +303,11 @@ private let hostConfigInt: @convention(c) (OpaquePointer?, UnsafePointer<CChar>?
     return plugin.configInt(String(cString: key), out: out)
 }
 
-private let hostConfigDouble:
-    @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, UnsafeMutablePointer<Double>?) -> Int32 = { host, key, out in
-        guard let plugin = resolveHost(host), let key, let out else { return JAMEY_E_INVALID }
-        return plugin.configDouble(String(cString: key), out: out)
-    }
+private let hostConfigDouble: @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, UnsafeMutablePointer<Double>?) -> Int32 = {
+    host, key, out in
+    guard let plugin = resolveHost(host), let key, let out else { return JAMEY_E_INVALID }
+    return plugin.configDouble(String(cString: key), out: out)
+}
 
 private let hostConfigBool: @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, UnsafeMutablePointer<Int32>?) -> Int32 = {
     host, key, out in

@@ -14,7 +14,8 @@ extension ConfigField {
         guard let base, count <= 4096 else { throw fail("expected \(count) config fields, found a NULL list") }
         let stride = Int(base.pointee.struct_size)
         guard stride >= MemoryLayout<jamey_config_field>.size else {
-            throw fail("jamey_config_field too small: expected struct_size >= \(MemoryLayout<jamey_config_field>.size), found \(stride)")
+            throw fail(
+                "jamey_config_field too small: expected struct_size >= \(MemoryLayout<jamey_config_field>.size), found \(stride)")
         }
         var result: [ConfigField] = []
         let raw = UnsafeRawPointer(base)

@@ -31,8 +31,10 @@ extension ConfigSchema {
             let fieldPath = ConfigKeyPath.child(path, field.key)
             let before = errors.count
             func fail(_ message: String) {
-                errors.append(ConfigError(kind: .invalidSchema, keyPath: fieldPath, source: source,
-                                          message: "schema error: \(message)"))
+                errors.append(
+                    ConfigError(
+                        kind: .invalidSchema, keyPath: fieldPath, source: source,
+                        message: "schema error: \(message)"))
             }
             if field.key.isEmpty || !field.key.unicodeScalars.allSatisfy(Self.isKeyCharacter) {
                 fail("invalid key \(ConfigValue.string(field.key).shortRendering); keys use only a-z, 0-9 and '_'")

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Small text helpers of the configuration layer, kept in one namespace so they cannot clash
@@ -42,7 +42,8 @@ enum ConfigText {
         for candidate in candidates {
             let distance = editDistance(text, candidate)
             if distance <= maximumDistance, distance < max(text.count, candidate.count),
-               distance < (best?.distance ?? Int.max) {
+                distance < (best?.distance ?? Int.max)
+            {
                 best = (candidate, distance)
             }
         }

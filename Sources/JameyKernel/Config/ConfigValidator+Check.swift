@@ -11,7 +11,9 @@ extension ConfigValidator {
         environmentEnabled: Bool
     ) -> ConfigValue? {
         func mismatch(_ expected: String = field.type.description, at keyPath: String = path, _ found: ConfigValue = value) {
-            report(.typeMismatch, at: keyPath, variable: variable, Self.mismatchMessage(expected: expected, found: found, secret: secret))
+            report(
+                .typeMismatch, at: keyPath, variable: variable,
+                Self.mismatchMessage(expected: expected, found: found, secret: secret))
         }
         switch field.type.base {
         case .string:
@@ -21,15 +23,18 @@ extension ConfigValidator {
             return lengthOK && allowedOK ? value : nil
         case .int:
             guard case .int(let integer) = value else { mismatch(); return nil }
-            return checkNumber(Double(integer), field: field, path: path, value: value, secret: secret, variable: variable) ? value : nil
+            return checkNumber(Double(integer), field: field, path: path, value: value, secret: secret, variable: variable)
+                ? value : nil
         case .double:
             guard let number = value.doubleValue else { mismatch(); return nil }
             guard number.isFinite else {
-                report(.outOfRange, at: path, variable: variable,
-                       "expected a finite number, found \(value.bareDescription(secret: secret))")
+                report(
+                    .outOfRange, at: path, variable: variable,
+                    "expected a finite number, found \(value.bareDescription(secret: secret))")
                 return nil
             }
-            return checkNumber(number, field: field, path: path, value: value, secret: secret, variable: variable) ? .double(number) : nil
+            return checkNumber(number, field: field, path: path, value: value, secret: secret, variable: variable)
+                ? .double(number) : nil
         case .bool:
             guard case .bool = value else { mismatch(); return nil }
             return value
@@ -49,7 +54,8 @@ extension ConfigValidator {
         case .object:
             guard case .map(let map) = value else { mismatch(); return nil }
             let before = errors.count
-            let result = validateMap(map, fields: field.fields, path: path, environmentEnabled: environmentEnabled, secret: secret)
+            let result = validateMap(
+                map, fields: field.fields, path: path, environmentEnabled: environmentEnabled, secret: secret)
             return errors.count == before ? .map(result) : nil
         case .objectList:
             guard case .list(let items) = value else { mismatch(); return nil }
@@ -62,7 +68,8 @@ extension ConfigValidator {
                     mismatch("a map", at: itemPath, item)
                     continue
                 }
-                results.append(.map(validateMap(map, fields: field.fields, path: itemPath, environmentEnabled: false, secret: secret)))
+                results.append(
+                    .map(validateMap(map, fields: field.fields, path: itemPath, environmentEnabled: false, secret: secret)))
             }
             return errors.count == before ? .list(results) : nil
         }
@@ -76,8 +83,9 @@ extension ConfigValidator {
         _ number: Double, field: ConfigField, path: String, value: ConfigValue, secret: Bool, variable: String?
     ) -> Bool {
         guard Self.isOutside(number, field) else { return true }
-        report(.outOfRange, at: path, variable: variable,
-               "expected \(field.type.description)\(Self.valueBounds(field)), found \(value.bareDescription(secret: secret))")
+        report(
+            .outOfRange, at: path, variable: variable,
+            "expected \(field.type.description)\(Self.valueBounds(field)), found \(value.bareDescription(secret: secret))")
         return false
     }
 

@@ -10,8 +10,9 @@ extension ConfigValidator {
     ) -> ConfigValue? {
         let trimmed = ConfigText.trimmed(text)
         func invalid(_ expected: String, found: ConfigValue = .string(text)) -> ConfigValue? {
-            report(.invalidEnvironment, at: path, variable: variable,
-                   "expected \(expected), found \(found.bareDescription(secret: secret))")
+            report(
+                .invalidEnvironment, at: path, variable: variable,
+                "expected \(expected), found \(found.bareDescription(secret: secret))")
             return nil
         }
         switch field.type.base {

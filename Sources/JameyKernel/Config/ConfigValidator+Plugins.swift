@@ -11,16 +11,18 @@ extension ConfigValidator {
         case .map(let map)?:
             entries = map
         case let other?:
-            report(.typeMismatch, at: "plugins",
-                   "expected a map from plugin name to its settings, found \(other.foundDescription(secret: true))")
+            report(
+                .typeMismatch, at: "plugins",
+                "expected a map from plugin name to its settings, found \(other.foundDescription(secret: true))")
             return []
         }
         var result: [KernelConfig.PluginEntry] = []
         for (name, value) in entries {
             let path = ConfigKeyPath.child("plugins", name)
             guard KernelConfig.isValidPluginName(name) else {
-                report(.invalidName, at: path,
-                       "invalid plugin name \(ConfigValue.string(name).shortRendering); names use only a-z, 0-9, '_' and '-'")
+                report(
+                    .invalidName, at: path,
+                    "invalid plugin name \(ConfigValue.string(name).shortRendering); names use only a-z, 0-9, '_' and '-'")
                 continue
             }
             if let entry = validatePluginEntry(name, value, path: path, baseDirectory: baseDirectory) {
@@ -38,14 +40,17 @@ extension ConfigValidator {
         case .null: map = ConfigMap()
         case .map(let given): map = given
         default:
-            report(.typeMismatch, at: path,
-                   "expected a map with the keys 'enabled', 'path', 'required' and 'config', found \(value.foundDescription(secret: true))")
+            report(
+                .typeMismatch, at: path,
+                "expected a map with the keys 'enabled', 'path', 'required' and 'config', found \(value.foundDescription(secret: true))"
+            )
             return nil
         }
         let before = errors.count
         let configKey = KernelConfig.pluginConfigKey
-        let settings = validateMap(map, fields: KernelConfig.pluginEntrySchema.fields, path: path,
-                                   environmentEnabled: true, secret: false, passThroughKeys: [configKey])
+        let settings = validateMap(
+            map, fields: KernelConfig.pluginEntrySchema.fields, path: path,
+            environmentEnabled: true, secret: false, passThroughKeys: [configKey])
         var rawConfig: ConfigValue?
         switch map[configKey] {
         case nil, .null?:
@@ -54,8 +59,9 @@ extension ConfigValidator {
             rawConfig = map[configKey]
         case let other?:
             // The plugin's schema is unknown here, so any value may be a secret.
-            report(.typeMismatch, at: ConfigKeyPath.child(path, configKey),
-                   "expected a map of the plugin's settings, found \(other.foundDescription(secret: true))")
+            report(
+                .typeMismatch, at: ConfigKeyPath.child(path, configKey),
+                "expected a map of the plugin's settings, found \(other.foundDescription(secret: true))")
         }
         guard errors.count == before else { return nil }
         return KernelConfig.PluginEntry(
@@ -72,8 +78,9 @@ extension KernelConfig {
     ///
     /// - Parameter name: the name to check.
     public static func isValidPluginName(_ name: String) -> Bool {
-        !name.isEmpty && name.unicodeScalars.allSatisfy {
-            ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-"
-        }
+        !name.isEmpty
+            && name.unicodeScalars.allSatisfy {
+                ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-"
+            }
     }
 }

@@ -19,8 +19,10 @@ struct ConfigValidator {
     mutating func report(
         _ kind: ConfigError.Kind, at keyPath: String, variable: String? = nil, _ message: String
     ) {
-        errors.append(ConfigError(kind: kind, keyPath: keyPath, source: variable == nil ? source : nil,
-                                  variable: variable, message: message))
+        errors.append(
+            ConfigError(
+                kind: kind, keyPath: keyPath, source: variable == nil ? source : nil,
+                variable: variable, message: message))
     }
 
     /// Validates a map against `fields`: reports unknown keys, validates every field, fills in
@@ -39,8 +41,9 @@ struct ConfigValidator {
         }
         var result = ConfigMap()
         for field in fields {
-            let value = validateField(field, raw: map[field.key], parentPath: path,
-                                      environmentEnabled: environmentEnabled, inheritedSecret: secret)
+            let value = validateField(
+                field, raw: map[field.key], parentPath: path,
+                environmentEnabled: environmentEnabled, inheritedSecret: secret)
             if let value { result[field.key] = value }
         }
         return result
@@ -86,8 +89,9 @@ struct ConfigValidator {
         _ field: ConfigField, path: String, environmentEnabled: Bool, secret: Bool
     ) -> ConfigValue? {
         var nested = ConfigValidator(source: source, environment: environment)
-        let map = nested.validateMap(ConfigMap(), fields: field.fields, path: path,
-                                     environmentEnabled: environmentEnabled, secret: secret)
+        let map = nested.validateMap(
+            ConfigMap(), fields: field.fields, path: path,
+            environmentEnabled: environmentEnabled, secret: secret)
         environmentOverrides += nested.environmentOverrides
         if field.isRequired && nested.environmentOverrides == 0 {
             report(.missingRequired, at: path, Self.missingMessage(field))

@@ -22,7 +22,9 @@ extension ConfigValue {
             return "a list of \(items.count) item\(items.count == 1 ? "" : "s")"
         case .map(let map):
             if secret { return "a map (secret, redacted)" }
-            return map.isEmpty ? "an empty map" : "a map (keys \(map.keys.prefix(5).map { "'\($0)'" }.joined(separator: ", "))\(map.count > 5 ? ", ..." : ""))"
+            return map.isEmpty
+                ? "an empty map"
+                : "a map (keys \(map.keys.prefix(5).map { "'\($0)'" }.joined(separator: ", "))\(map.count > 5 ? ", ..." : ""))"
         default:
             if secret { return "\(typeDescription) (secret, redacted)" }
             return "\(typeDescription) (\(shortRendering))"
@@ -43,7 +45,8 @@ extension ConfigValue {
         case .null: return "null"
         case .bool(let value): return value ? "true" : "false"
         case .int(let value): return String(value)
-        case .double(let value): return value.isFinite ? value.description : (value.isNaN ? ".nan" : (value < 0 ? "-.inf" : ".inf"))
+        case .double(let value):
+            return value.isFinite ? value.description : (value.isNaN ? ".nan" : (value < 0 ? "-.inf" : ".inf"))
         case .string(let value):
             let cut = value.count > 60 ? String(value.prefix(57)) + "..." : value
             var quoted = ""

@@ -27,8 +27,11 @@ extension ConfigValue {
         } catch let error as YamlError {
             throw ConfigErrors([ConfigYAMLConverter.syntaxError(error, source: source, yaml: yaml)])
         } catch {
-            throw ConfigErrors([ConfigError(kind: .syntax, keyPath: "", source: source,
-                                            message: "invalid YAML: \(error)")])
+            throw ConfigErrors([
+                ConfigError(
+                    kind: .syntax, keyPath: "", source: source,
+                    message: "invalid YAML: \(error)")
+            ])
         }
         guard let node else { return nil }
         let converter = ConfigYAMLConverter(source: source, scalarsAsStrings: scalarsAsStrings)
@@ -96,8 +99,9 @@ struct ConfigYAMLConverter {
         var merged: [ConfigMap] = []
         for (keyNode, valueNode) in mapping {
             guard case .scalar(let keyScalar) = keyNode else {
-                throw error("map keys must be plain strings, found a \(keyNode.mapping != nil ? "map" : "list")",
-                            at: keyNode.mark)
+                throw error(
+                    "map keys must be plain strings, found a \(keyNode.mapping != nil ? "map" : "list")",
+                    at: keyNode.mark)
             }
             let key = keyScalar.string
             // Yams resolves key tags while checking for duplicates, so a merge key is recognised
@@ -136,8 +140,11 @@ struct ConfigYAMLConverter {
     }
 
     private func error(_ message: String, at mark: Mark?) -> ConfigErrors {
-        ConfigErrors([ConfigError(kind: .syntax, keyPath: "", source: source,
-                                  line: mark?.line, column: mark?.column, message: "invalid YAML: \(message)")])
+        ConfigErrors([
+            ConfigError(
+                kind: .syntax, keyPath: "", source: source,
+                line: mark?.line, column: mark?.column, message: "invalid YAML: \(message)")
+        ])
     }
 
     /// Converts a Yams parse error into one sentence with line and column.
@@ -147,13 +154,14 @@ struct ConfigYAMLConverter {
             if let context {
                 message += " (\(context.text) at line \(context.mark.line), column \(context.mark.column))"
             }
-            return ConfigError(kind: .syntax, keyPath: "", source: source,
-                               line: mark?.line, column: mark?.column, message: message)
+            return ConfigError(
+                kind: .syntax, keyPath: "", source: source,
+                line: mark?.line, column: mark?.column, message: message)
         }
         switch error {
         case .scanner(let context, let problem, let mark, _),
-             .parser(let context, let problem, let mark, _),
-             .composer(let context, let problem, let mark, _):
+            .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
             return make(problem, (mark.line, mark.column), context)
         case .reader(let problem, let offset, _, _):
             let mark = offset.map { lineAndColumn(ofCharacterOffset: $0, in: yaml) }

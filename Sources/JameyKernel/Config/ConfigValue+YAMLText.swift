@@ -74,7 +74,8 @@ extension ConfigValue {
                 || $0 == "_" || $0 == "." || $0 == "/" || $0 == "-" || $0 == "+" || $0 == "@"
         }
         if safe, let first = string.unicodeScalars.first, first != "-", first != "+",
-           ConfigYAMLCoreSchema.resolve(string) == .value(.string(string)) {
+            ConfigYAMLCoreSchema.resolve(string) == .value(.string(string))
+        {
             return string
         }
         var quoted = ""

@@ -38,11 +38,13 @@ enum ConfigYAMLCoreSchema {
         let radix: Int
         let body: Substring
         if utf8.count > 2, utf8[0] == 0x30, utf8[1] == 0x6F,  // "0o"
-           digits(utf8[2...], where: { $0 >= 0x30 && $0 <= 0x37 }) {
+            digits(utf8[2...], where: { $0 >= 0x30 && $0 <= 0x37 })
+        {
             radix = 8
             body = text.dropFirst(2)
         } else if utf8.count > 2, utf8[0] == 0x30, utf8[1] == 0x78,  // "0x"
-                  digits(utf8[2...], where: { isDecimal($0) || (0x41...0x46).contains($0) || (0x61...0x66).contains($0) }) {
+            digits(utf8[2...], where: { isDecimal($0) || (0x41...0x46).contains($0) || (0x61...0x66).contains($0) })
+        {
             radix = 16
             body = text.dropFirst(2)
         } else {

@@ -24,7 +24,8 @@ extension KernelConfig {
             pluginMap[plugin.name] = .map(entry)
         }
         effective["plugins"] = .map(pluginMap)
-        let header = "# Effective kernel configuration from \(source); secrets redacted; "
+        let header =
+            "# Effective kernel configuration from \(source); secrets redacted; "
             + "relative paths resolved against \(baseDirectory)\n"
         return header + ConfigValue.map(effective).yamlText()
     }

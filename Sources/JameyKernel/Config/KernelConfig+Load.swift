@@ -19,17 +19,21 @@ extension KernelConfig {
     /// - Throws: ``ConfigErrors`` with every problem found: a missing or unreadable file, a YAML
     ///   syntax error (with line and column), an empty file, a top level that is not a map, or
     ///   validation errors.
-    public static func load(path: String?, defaultYAML: String, environment: [String: String]) throws(ConfigErrors) -> KernelConfig {
+    public static func load(path: String?, defaultYAML: String, environment: [String: String]) throws(ConfigErrors)
+        -> KernelConfig
+    {
         let currentDirectory = FileManager.default.currentDirectoryPath
         guard let path else {
-            return try parse(yaml: defaultYAML, source: embeddedSourceName, baseDirectory: currentDirectory,
-                             environment: environment, allowEmpty: true)
+            return try parse(
+                yaml: defaultYAML, source: embeddedSourceName, baseDirectory: currentDirectory,
+                environment: environment, allowEmpty: true)
         }
         let absolute = resolve(path, against: currentDirectory)
         let text = try readFile(path, absolutePath: absolute)
-        return try parse(yaml: text, source: path,
-                         baseDirectory: (absolute as NSString).deletingLastPathComponent,
-                         environment: environment, allowEmpty: false)
+        return try parse(
+            yaml: text, source: path,
+            baseDirectory: (absolute as NSString).deletingLastPathComponent,
+            environment: environment, allowEmpty: false)
     }
 
     /// Parses and validates kernel configuration text, as ``load(path:defaultYAML:environment:)``
@@ -56,15 +60,19 @@ extension KernelConfig {
         case nil where allowEmpty, .null? where allowEmpty:
             top = ConfigMap()
         case nil, .null?:
-            throw ConfigErrors([ConfigError(
-                kind: .emptyDocument, keyPath: "", source: source,
-                message: "the config file is empty; it must hold a map of settings such as 'data_dir: ./data'")])
+            throw ConfigErrors([
+                ConfigError(
+                    kind: .emptyDocument, keyPath: "", source: source,
+                    message: "the config file is empty; it must hold a map of settings such as 'data_dir: ./data'")
+            ])
         case .map(let map)?:
             top = map
         case let other?:
-            throw ConfigErrors([ConfigError(
-                kind: .notAMap, keyPath: "", source: source,
-                message: "the top level must be a map of settings, found \(other.foundDescription(secret: true))")])
+            throw ConfigErrors([
+                ConfigError(
+                    kind: .notAMap, keyPath: "", source: source,
+                    message: "the top level must be a map of settings, found \(other.foundDescription(secret: true))")
+            ])
         }
         return try validated(top, source: source, baseDirectory: baseDirectory, environment: environment)
     }
@@ -74,8 +82,9 @@ extension KernelConfig {
     ) throws(ConfigErrors) -> KernelConfig {
         let schema = schema(hostName: ConfigText.hostName())
         var validator = ConfigValidator(source: source, environment: environment)
-        let kernel = validator.validateMap(top, fields: schema.fields, path: "", environmentEnabled: true,
-                                           secret: false, passThroughKeys: ["plugins"])
+        let kernel = validator.validateMap(
+            top, fields: schema.fields, path: "", environmentEnabled: true,
+            secret: false, passThroughKeys: ["plugins"])
         let plugins = validator.validatePlugins(top["plugins"], baseDirectory: baseDirectory)
         guard validator.errors.isEmpty else { throw ConfigErrors(validator.errors) }
 
@@ -95,9 +104,10 @@ extension KernelConfig {
             logLevel: string("log.level").flatMap(LogLevel.init(rawValue:)) ?? .info,
             logFormat: string("log.format").flatMap(LogFormat.init(rawValue:)) ?? .text,
             shutdownTimeout: .milliseconds(int("shutdown.timeout_ms", 10_000)),
-            bus: Bus(queueCapacity: Int(int("bus.queue_capacity", 1024)),
-                     requestTimeout: .milliseconds(int("bus.request_timeout_ms", 5000)),
-                     workers: Int(int("bus.workers", 0))),
+            bus: Bus(
+                queueCapacity: Int(int("bus.queue_capacity", 1024)),
+                requestTimeout: .milliseconds(int("bus.request_timeout_ms", 5000)),
+                workers: Int(int("bus.workers", 0))),
             plugins: plugins,
             section: section)
     }

@@ -71,7 +71,8 @@ extension ValidatedSection {
             rest = rest[keyEnd...]
             while !rest.isEmpty {
                 guard rest.first == "[", let close = rest.firstIndex(of: "]"),
-                      let index = Int(rest[rest.index(after: rest.startIndex)..<close]), index >= 0 else { return nil }
+                    let index = Int(rest[rest.index(after: rest.startIndex)..<close]), index >= 0
+                else { return nil }
                 result.append(.index(index))
                 rest = rest[rest.index(after: close)...]
             }

@@ -32,17 +32,17 @@ struct DependencyGraph {
             }
         }
         var edges: [String: Set<String>] = [:]
-        for node in nodes where plan.failures[node.name] == nil {
+        nextNode: for node in nodes where plan.failures[node.name] == nil {
             var deps: [(PluginRequirement, String)] = []
             for req in node.requires {
                 guard let provider = providers[req.name] else {
                     plan.failures[node.name] = "requires '\(req)', which no enabled plugin provides"
-                    break
+                    continue nextNode
                 }
                 guard VersionRange(req.range)?.contains(provider.version) == true else {
                     plan.failures[node.name] =
                         "requires '\(req)', but plugin '\(provider.plugin)' provides version \(provider.version)"
-                    break
+                    continue nextNode
                 }
                 if provider.plugin != node.name { deps.append((req, provider.plugin)) }
             }
@@ -53,7 +53,8 @@ struct DependencyGraph {
         var remaining = nodes.map(\.name).filter { edges[$0] != nil }
         var placed: Set<String> = []
         while true {
-            guard let next = remaining.first(where: { edges[$0]!.allSatisfy { placed.contains($0) || plan.failures[$0] != nil } }) else {
+            guard let next = remaining.first(where: { edges[$0]!.allSatisfy { placed.contains($0) || plan.failures[$0] != nil } })
+            else {
                 break
             }
             plan.order.append(next)

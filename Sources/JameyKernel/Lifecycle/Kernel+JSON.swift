@@ -25,27 +25,30 @@ extension PluginStatus {
         } else {
             map["health"] = .null
         }
-        map["requires"] = .list(requires.map { r in
-            var m = ConfigMap()
-            m["name"] = .string(r.name)
-            m["version"] = .string(r.range)
-            return .map(m)
-        })
-        map["provides"] = .list(provides.map { p in
-            var m = ConfigMap()
-            m["name"] = .string(p.name)
-            m["version"] = .string(p.version.description)
-            return .map(m)
-        })
-        map["routes"] = .list(routes.map { r in
-            var m = ConfigMap()
-            m["method"] = .string(r.method)
-            m["path"] = .string(r.path)
-            m["topic"] = .string(r.topic)
-            m["scope"] = .string(r.scope)
-            m["summary"] = .string(r.summary)
-            return .map(m)
-        })
+        map["requires"] = .list(
+            requires.map { r in
+                var m = ConfigMap()
+                m["name"] = .string(r.name)
+                m["version"] = .string(r.range)
+                return .map(m)
+            })
+        map["provides"] = .list(
+            provides.map { p in
+                var m = ConfigMap()
+                m["name"] = .string(p.name)
+                m["version"] = .string(p.version.description)
+                return .map(m)
+            })
+        map["routes"] = .list(
+            routes.map { r in
+                var m = ConfigMap()
+                m["method"] = .string(r.method)
+                m["path"] = .string(r.path)
+                m["topic"] = .string(r.topic)
+                m["scope"] = .string(r.scope)
+                m["summary"] = .string(r.summary)
+                return .map(m)
+            })
         return .map(map)
     }
 }

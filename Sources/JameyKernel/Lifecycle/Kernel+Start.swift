@@ -33,7 +33,9 @@ extension Kernel {
             if let blocked = plan.dependencies[name]?.first(where: { dep in
                 records.first(where: { $0.name == dep.provider })?.state != .started
             }) {
-                fail(record, "not started: it requires '\(blocked.requirement)', provided by '\(blocked.provider)', which is not running")
+                fail(
+                    record,
+                    "not started: it requires '\(blocked.requirement)', provided by '\(blocked.provider)', which is not running")
                 continue
             }
             do throws(KernelError) {
@@ -71,7 +73,8 @@ extension Kernel {
         }
         guard initResult.0 == JAMEY_OK else {
             cleanUp(record, host: host)
-            throw KernelError("init failed (\(Self.codeName(initResult.0))): \(initResult.2.isEmpty ? "no message" : initResult.2)")
+            throw KernelError(
+                "init failed (\(Self.codeName(initResult.0))): \(initResult.2.isEmpty ? "no message" : initResult.2)")
         }
         record.with { $0.pluginState = initResult.1 }
         setState(record, .initialized)

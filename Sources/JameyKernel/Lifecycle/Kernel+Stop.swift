@@ -17,7 +17,15 @@ extension Kernel {
         for record in startOrder.reversed() where record.state == .started {
             guard let library = record.library, let host = record.with({ $0.host }) else { continue }
             setState(record, .stopping)
-            let remaining = end - clock.now
+            // A plugin stopped after a hung one still gets a short grace period, so one hung
+            // plugin does not take the others' clean stop with it.
+            let floor = max(min(budget / 10, .seconds(1)), .milliseconds(10))
+            let remaining = max(end - clock.now, floor)
+            // Drain: messages already queued for this plugin are handled before it stops (its
+            // dependents, which might still publish to it, were stopped before it).
+            if !host.endpoint.drain(timeout: remaining / 2) {
+                logger.warning("plugin \(record.name): bus queue not drained before stop; undelivered messages are dropped")
+            }
             let state = UnsafeSendable(record.with { $0.pluginState })
             var finished = true
             if let stop = library.raw.stop {

@@ -36,7 +36,7 @@ public struct KernelService: Service {
         let started = statuses.filter { $0.state == .started }.count
         let failed = statuses.filter { $0.state == .failed }.map(\.name)
         kernel.logger.notice(
-            "jamey ready: node \(kernel.nodeName), \(started) plugin(s) started\(failed.isEmpty ? "" : ", failed: " + failed.joined(separator: ", ")) in \(clock.now - began)"
+            "jamey ready: node \(kernel.nodeName), \(started) plugin(s) started\(failed.isEmpty ? "" : ", failed: " + failed.joined(separator: ", ")) in \(Self.milliseconds(clock.now - began)) ms"
         )
         if !notifier.notify("READY=1") {
             kernel.logger.warning("could not notify \(notifier.socketPath ?? "") of readiness")
@@ -48,6 +48,12 @@ public struct KernelService: Service {
         notifier.notify("STOPPING=1")
         try await Self.blocking { () throws(KernelError) in kernel.stop() }
         kernel.logger.notice("jamey stopped")
+    }
+
+    static func milliseconds(_ d: Duration) -> String {
+        let ms = Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+        let tenths = Int((ms * 10).rounded())
+        return "\(tenths / 10).\(tenths % 10)"
     }
 
     /// Runs blocking kernel work on a Dispatch thread so no Swift concurrency thread is blocked.

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// The part of an ELF header the loader checks before `dlopen`, to turn "invalid ELF header" into
@@ -13,11 +13,11 @@ struct ELFHeader {
     /// The `e_machine` value of the running process.
     static var hostMachine: UInt16 {
         #if arch(x86_64)
-        return machineX86_64
+            return machineX86_64
         #elseif arch(arm64)
-        return machineAArch64
+            return machineAArch64
         #else
-        return 0
+            return 0
         #endif
     }
 
@@ -51,7 +51,8 @@ struct ELFHeader {
             let shown = bytes.prefix(max(0, n)).prefix(8).map { (0x20..<0x7F).contains($0) ? String(UnicodeScalar($0)) : "." }
             throw LoadError(
                 .notELF, path: path,
-                "not a shared library: expected an ELF file, found \(n <= 0 ? "an empty file" : "a file starting with \"\(shown.joined())\"")")
+                "not a shared library: expected an ELF file, found \(n <= 0 ? "an empty file" : "a file starting with \"\(shown.joined())\"")"
+            )
         }
         let little = bytes[5] == 1
         let machine = little ? UInt16(bytes[18]) | UInt16(bytes[19]) << 8 : UInt16(bytes[19]) | UInt16(bytes[18]) << 8

@@ -56,27 +56,30 @@ extension PluginDescriptor {
         m["path"] = .string(path)
         m["description"] = .string(summary)
         m["hooks"] = .list(hooks.sorted().map(ConfigValue.string))
-        m["requires"] = .list(requires.map { r in
-            var d = ConfigMap()
-            d["name"] = .string(r.name)
-            d["version"] = .string(r.range)
-            return .map(d)
-        })
-        m["provides"] = .list(provides.map { p in
-            var d = ConfigMap()
-            d["name"] = .string(p.name)
-            d["version"] = .string(p.version.description)
-            return .map(d)
-        })
-        m["routes"] = .list(routes.map { r in
-            var d = ConfigMap()
-            d["method"] = .string(r.method)
-            d["path"] = .string(r.path)
-            d["topic"] = .string(r.topic)
-            d["scope"] = .string(r.scope)
-            d["summary"] = .string(r.summary)
-            return .map(d)
-        })
+        m["requires"] = .list(
+            requires.map { r in
+                var d = ConfigMap()
+                d["name"] = .string(r.name)
+                d["version"] = .string(r.range)
+                return .map(d)
+            })
+        m["provides"] = .list(
+            provides.map { p in
+                var d = ConfigMap()
+                d["name"] = .string(p.name)
+                d["version"] = .string(p.version.description)
+                return .map(d)
+            })
+        m["routes"] = .list(
+            routes.map { r in
+                var d = ConfigMap()
+                d["method"] = .string(r.method)
+                d["path"] = .string(r.path)
+                d["topic"] = .string(r.topic)
+                d["scope"] = .string(r.scope)
+                d["summary"] = .string(r.summary)
+                return .map(d)
+            })
         m["config"] = .list(configSchema.map(field))
         return ConfigValue.map(m).jsonString()
     }

@@ -95,17 +95,20 @@ extension PluginDescriptor {
         let versionText = d.version.map { String(cString: $0) } ?? ""
         guard let version = SemanticVersion(versionText) else {
             throw LoadError(
-                .invalidDescriptor, path: path, "plugin '\(name)' version is invalid: expected a semantic version such as 1.0.0, found \"\(versionText)\"")
+                .invalidDescriptor, path: path,
+                "plugin '\(name)' version is invalid: expected a semantic version such as 1.0.0, found \"\(versionText)\"")
         }
         guard d.`init` != nil else {
-            throw LoadError(.invalidDescriptor, path: path, "plugin '\(name)' has no init hook: expected a function pointer, found NULL")
+            throw LoadError(
+                .invalidDescriptor, path: path, "plugin '\(name)' has no init hook: expected a function pointer, found NULL")
         }
         var requires: [PluginRequirement] = []
         for dep in try Self.dependencies(d.requires_list, count: d.requires_count, field: "requires", plugin: name, path: path) {
             guard VersionRange(dep.version) != nil else {
                 throw LoadError(
                     .invalidDescriptor, path: path,
-                    "plugin '\(name)' requires '\(dep.name)' with an invalid version range: expected e.g. \"^1.2\" or \">=1.0.0 <2.0.0\", found \"\(dep.version)\"")
+                    "plugin '\(name)' requires '\(dep.name)' with an invalid version range: expected e.g. \"^1.2\" or \">=1.0.0 <2.0.0\", found \"\(dep.version)\""
+                )
             }
             requires.append(PluginRequirement(name: dep.name, range: dep.version))
         }
@@ -114,7 +117,8 @@ extension PluginDescriptor {
             guard let v = SemanticVersion(dep.version) else {
                 throw LoadError(
                     .invalidDescriptor, path: path,
-                    "plugin '\(name)' provides '\(dep.name)' with an invalid version: expected a semantic version, found \"\(dep.version)\"")
+                    "plugin '\(name)' provides '\(dep.name)' with an invalid version: expected a semantic version, found \"\(dep.version)\""
+                )
             }
             provides.append(PluginProvision(name: dep.name, version: v))
         }
@@ -148,14 +152,16 @@ extension PluginDescriptor {
     ) throws(LoadError) -> [(name: String, version: String)] {
         guard count > 0 else { return [] }
         guard let base, count <= 1024 else {
-            throw LoadError(.invalidDescriptor, path: path, "plugin '\(plugin)' \(field): expected \(count) entries, found a NULL list")
+            throw LoadError(
+                .invalidDescriptor, path: path, "plugin '\(plugin)' \(field): expected \(count) entries, found a NULL list")
         }
         var result: [(String, String)] = []
         let stride = Int(base.pointee.struct_size)
         guard stride >= MemoryLayout<jamey_dependency>.size else {
             throw LoadError(
                 .structTooSmall, path: path,
-                "plugin '\(plugin)' \(field): jamey_dependency too small: expected struct_size >= \(MemoryLayout<jamey_dependency>.size), found \(stride)")
+                "plugin '\(plugin)' \(field): jamey_dependency too small: expected struct_size >= \(MemoryLayout<jamey_dependency>.size), found \(stride)"
+            )
         }
         let raw = UnsafeRawPointer(base)
         for i in 0..<count {

@@ -1,9 +1,9 @@
 import CJameyABI
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// A plugin library mapped into the process, with its checked descriptor.

@@ -30,7 +30,8 @@ public struct PluginRoute: Sendable, Hashable, CustomStringConvertible {
         guard stride >= MemoryLayout<jamey_route>.size else {
             throw LoadError(
                 .structTooSmall, path: path,
-                "plugin '\(plugin)' routes: jamey_route too small: expected struct_size >= \(MemoryLayout<jamey_route>.size), found \(stride)")
+                "plugin '\(plugin)' routes: jamey_route too small: expected struct_size >= \(MemoryLayout<jamey_route>.size), found \(stride)"
+            )
         }
         var routes: [PluginRoute] = []
         let raw = UnsafeRawPointer(base)
@@ -85,6 +86,7 @@ public struct PluginRoute: Sendable, Hashable, CustomStringConvertible {
 
     static func isConcreteTopic(_ topic: String) -> Bool {
         let segments = topic.split(separator: ".", omittingEmptySubsequences: false)
-        return !topic.isEmpty && segments.allSatisfy { !$0.isEmpty && $0 != "*" && $0 != ">" && !$0.contains(where: \.isWhitespace) }
+        return !topic.isEmpty
+            && segments.allSatisfy { !$0.isEmpty && $0 != "*" && $0 != ">" && !$0.contains(where: \.isWhitespace) }
     }
 }

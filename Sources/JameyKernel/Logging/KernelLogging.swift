@@ -1,9 +1,9 @@
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// Installs the process's swift-log backend from the config: `text` (swift-log's stream handler on
@@ -47,7 +47,8 @@ public struct JSONLogHandler: LogHandler {
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { $1 } }
         if let extra = event.metadata { merged.merge(extra) { $1 } }
-        var line = "{\"ts\":\(Self.quote(Self.timestamp())),\"level\":\"\(event.level.rawValue)\",\"label\":\(Self.quote(label)),\"message\":\(Self.quote(event.message.description))"
+        var line =
+            "{\"ts\":\(Self.quote(Self.timestamp())),\"level\":\"\(event.level.rawValue)\",\"label\":\(Self.quote(label)),\"message\":\(Self.quote(event.message.description))"
         for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
             line += ",\(Self.quote(key)):\(Self.quote(value.description))"
         }
@@ -65,25 +66,14 @@ public struct JSONLogHandler: LogHandler {
             let s = String(v)
             return String(repeating: "0", count: max(0, width - s.count)) + s
         }
-        return "\(pad(tm.tm_year + 1900, 4))-\(pad(tm.tm_mon + 1, 2))-\(pad(tm.tm_mday, 2))T\(pad(tm.tm_hour, 2)):\(pad(tm.tm_min, 2)):\(pad(tm.tm_sec, 2)).\(pad(Int32(ts.tv_nsec / 1_000_000), 3))Z"
+        return
+            "\(pad(tm.tm_year + 1900, 4))-\(pad(tm.tm_mon + 1, 2))-\(pad(tm.tm_mday, 2))T\(pad(tm.tm_hour, 2)):\(pad(tm.tm_min, 2)):\(pad(tm.tm_sec, 2)).\(pad(Int32(ts.tv_nsec / 1_000_000), 3))Z"
     }
 
-    /// A JSON string literal.
+    /// A JSON string literal (the config layer's escaper, shared so both stay RFC 8259-correct).
     static func quote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        var out = ""
+        ConfigValue.writeJSONString(s, to: &out)
+        return out
     }
 }

@@ -54,7 +54,8 @@ public final class KernelMetrics: Sendable {
         registry.makeDurationHistogram(
             descriptor: .init(
                 metricName: "jamey_plugin_hook_duration_seconds", unitName: "", helpText: "Duration of plugin lifecycle hooks"),
-            labels: [("plugin", plugin), ("hook", hook)], buckets: Self.hookBuckets).record(duration)
+            labels: [("plugin", plugin), ("hook", hook)], buckets: Self.hookBuckets
+        ).record(duration)
     }
 
     /// Sets `jamey_plugin_state{plugin, state}` to 1 for `state` and 0 for the others.
@@ -77,7 +78,8 @@ public final class KernelMetrics: Sendable {
     /// Publishes `jamey_plugin_info{plugin, version, abi} 1`.
     func recordInfo(plugin: String, version: String, abi: String) {
         registry.makeGauge(
-            descriptor: .init(metricName: "jamey_plugin_info", unitName: "", helpText: "Static information about each loaded plugin"),
+            descriptor: .init(
+                metricName: "jamey_plugin_info", unitName: "", helpText: "Static information about each loaded plugin"),
             labels: [("plugin", plugin), ("version", version), ("abi", abi)]
         ).set(to: 1)
     }
@@ -138,12 +140,14 @@ public final class KernelMetrics: Sendable {
         let metric: PluginMetric
         switch d.kind {
         case JAMEY_METRIC_COUNTER.rawValue:
-            metric = .counter(registry.makeCounter(descriptor: .init(metricName: name, unitName: "", helpText: help), labels: labels))
+            metric = .counter(
+                registry.makeCounter(descriptor: .init(metricName: name, unitName: "", helpText: help), labels: labels))
         case JAMEY_METRIC_GAUGE.rawValue:
             metric = .gauge(registry.makeGauge(descriptor: .init(metricName: name, unitName: "", helpText: help), labels: labels))
         case JAMEY_METRIC_HISTOGRAM.rawValue:
-            metric = .histogram(registry.makeValueHistogram(
-                descriptor: .init(metricName: name, unitName: "", helpText: help), labels: labels, buckets: buckets))
+            metric = .histogram(
+                registry.makeValueHistogram(
+                    descriptor: .init(metricName: name, unitName: "", helpText: help), labels: labels, buckets: buckets))
         default:
             return .failure(RegistrationError(message: "metric '\(name)' has unknown kind \(d.kind)"))
         }

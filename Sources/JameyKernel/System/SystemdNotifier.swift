@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// Sends sd_notify(3) datagrams (`READY=1`, `STOPPING=1`) to `$NOTIFY_SOCKET` when it is set.

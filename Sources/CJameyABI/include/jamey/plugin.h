@@ -187,8 +187,15 @@ typedef struct jamey_subscribe_options {
     uint32_t queue_capacity;
     /** Overflow policy: JAMEY_OVERFLOW_DROP_NEWEST (default) or JAMEY_OVERFLOW_DROP_OLDEST. */
     uint32_t overflow_policy;
-    uint32_t reserved;
+    /** Since 1.1 (was `reserved`, always 0 in 1.0): JAMEY_SUBSCRIBE_* flags. */
+    uint32_t flags;
 } jamey_subscribe_options;
+
+/** Since 1.1: the subscription answers requests. A request goes to one matching subscription
+ *  declared as a responder (round-robin among several); only when none is declared does it go to
+ *  any matching subscription. So a passive listener on `sensors.>` never takes a request meant
+ *  for the responder on `sensors.read`. */
+#define JAMEY_SUBSCRIBE_RESPONDER 0x1u
 
 /** The arriving message is dropped and counted; the publisher's call still returns JAMEY_OK when
  *  at least one subscriber accepted it. Requests to a full responder fail with JAMEY_E_FULL. */
@@ -291,7 +298,10 @@ typedef struct jamey_dependency {
  *             config_len   its length in bytes (without the NUL).
  *             state_out    set it to the plugin's state; passed back to every other hook.
  *             err, err_cap on failure write a NUL-terminated one-sentence reason here.
- *  Returns    JAMEY_OK, or any negative code (the plugin becomes `failed` with `err`). */
+ *  Returns    JAMEY_OK, or any negative code (the plugin becomes `failed` with `err`; deinit is
+ *             not called, so free what you allocated before returning).
+ *  Ownership  config_json and err are the kernel's, valid during the call; *state_out belongs
+ *             to the plugin until deinit. */
 typedef int32_t (*jamey_plugin_init_fn)(jamey_host *host, const char *config_json, size_t config_len,
                                         void **state_out, char *err, size_t err_cap);
 
@@ -300,25 +310,38 @@ typedef int32_t (*jamey_plugin_init_fn)(jamey_host *host, const char *config_jso
  *  Thread     a kernel thread; may block (stop is bounded by the shutdown deadline); may call any
  *             host function. After `stop` returns the plugin must not publish.
  *  Params     state  the pointer set by init.  err, err_cap  as for init.
- *  Returns    JAMEY_OK or a negative code with `err` filled in. */
+ *  Returns    JAMEY_OK or a negative code with `err` filled in (a failed start: the plugin is
+ *             `failed`, then deinit is called; a failed stop is logged and deinit still runs).
+ *  Ownership  err is the kernel's buffer, valid during the call. */
 typedef int32_t (*jamey_plugin_lifecycle_fn)(void *state, char *err, size_t err_cap);
 
-/** deinit: free the state. Called once, last; the host context is invalid after it returns. */
+/** deinit: free the state.
+ *  Caller     the kernel, once, last (after stop, or after a failed start).
+ *  Thread     a kernel thread; may block briefly; may call host functions (not after it returns).
+ *  Params     state  the pointer set by init.
+ *  Returns    nothing.
+ *  Ownership  the host context is invalid after it returns; free everything the plugin owns. */
 typedef void (*jamey_plugin_deinit_fn)(void *state);
 
 /** health: report current health.
  *  Caller     the kernel (health endpoints, `plugins list`), any thread, between init and deinit,
  *             possibly concurrently with other hooks. Must not block.
- *  Params     detail, detail_cap  optional NUL-terminated one-line detail.
- *  Returns    a jamey_health_status. */
+ *  Params     state  the pointer set by init.
+ *             detail, detail_cap  optional NUL-terminated one-line detail.
+ *  Returns    a jamey_health_status.
+ *  Ownership  detail is the kernel's buffer, valid during the call. */
 typedef int32_t (*jamey_plugin_health_fn)(void *state, char *detail, size_t detail_cap);
 
 /** snapshot / restore: copy the plugin's state to / from a directory (used by the vault).
  *  Caller     the kernel on behalf of the vault; snapshot while started, restore while started
  *             or stopped.
  *  Thread     a kernel thread; may block.
- *  Params     dir  an existing empty directory (snapshot) or one a snapshot wrote (restore).
- *  Returns    JAMEY_OK or a negative code with `err` filled in. */
+ *  Params     state  the pointer set by init.
+ *             dir  an existing empty directory (snapshot) or one a snapshot wrote (restore).
+ *             err, err_cap  as for init.
+ *  Returns    JAMEY_OK or a negative code with `err` filled in.
+ *  Ownership  dir and err are the kernel's, valid during the call; files written belong to the
+ *             caller once the hook returns. */
 typedef int32_t (*jamey_plugin_dir_fn)(void *state, const char *dir, char *err, size_t err_cap);
 
 /** An HTTP route a plugin declares (since 1.1). The api plugin serves it and forwards each
@@ -407,70 +430,103 @@ struct jamey_host_api {
 
     /* ---- Logging (since 1.0) -------------------------------------------------------------- */
 
-    /** log: write one log line, attributed to the plugin.
-     *  Thread     any; does not block on I/O for long; never re-enters the plugin.
-     *  Params     level  a jamey_log_level.  message/len  the text (not NUL-terminated needed).
-     *  Ownership  message is copied. */
+    /** log: write one log line, attributed to the plugin (label `jamey.plugin.<name>`).
+     *  Caller     the plugin.
+     *  Thread     any; may block briefly on the log stream; never calls back into the plugin.
+     *  Params     host     the caller's context.
+     *             level    a jamey_log_level; lines below the configured level are dropped.
+     *             message  the text (UTF-8, need not be NUL-terminated).  len  its length in bytes.
+     *  Returns    nothing.
+     *  Ownership  message is copied before return. */
     void (*log)(jamey_host *host, int32_t level, const char *message, size_t len);
 
-    /** log_level: the lowest level that is currently written, so a plugin can skip formatting.
-     *  Returns    a jamey_log_level. */
+    /** log_level: the lowest level currently written, so a plugin can skip formatting.
+     *  Caller     the plugin.  Thread  any; never blocks.
+     *  Params     host  the caller's context.
+     *  Returns    a jamey_log_level (JAMEY_LOG_INFO when host is invalid).
+     *  Ownership  nothing is passed. */
     int32_t (*log_level)(jamey_host *host);
 
     /* ---- Bus (since 1.0) ------------------------------------------------------------------ */
 
     /** publish: deliver a message to every matching subscription.
-     *  Thread     any; never blocks (full queues drop per their policy); never runs handlers on
-     *             the caller's thread.
-     *  Params     message  the message; `topic` must be concrete (no wildcards).
+     *  Caller     the plugin.
+     *  Thread     any, including bus handlers; never blocks (full queues drop per their policy);
+     *             never runs handlers on the caller's thread.
+     *  Params     host     the caller's context.
+     *             message  the message; `topic` must be concrete (no wildcards); reply_to,
+     *                      correlation_id and source are ignored.
      *  Returns    JAMEY_OK (delivered to zero or more subscribers; drops are counted in
-     *             jamey_bus_dropped_total), JAMEY_E_INVALID (bad topic/struct),
+     *             jamey_bus_dropped_total), JAMEY_E_INVALID (bad topic or struct),
      *             JAMEY_E_SHUTDOWN.
-     *  Ownership  the host copies the message before returning. */
+     *  Ownership  the host copies the message before returning; the plugin keeps its pointers. */
     int32_t (*publish)(jamey_host *host, const jamey_message *message);
 
     /** subscribe: receive messages whose topic matches `pattern`.
-     *  Params     pattern     dotted, with `*` (one segment) and a final `>` (rest of topic).
-     *             options     NULL for defaults.
+     *  Caller     the plugin.  Thread  any; never blocks; never calls the handler before it returns.
+     *  Params     host        the caller's context.
+     *             pattern     dotted, with `*` (one segment) and a final `>` (rest of topic).
+     *             options     NULL for defaults (kernel queue capacity, drop newest, no flags).
      *             handler     called for each message (see jamey_message_handler_fn).
      *             user_data   passed to handler as is.
      *             id_out      receives the subscription id (never 0).
-     *  Returns    JAMEY_OK, JAMEY_E_INVALID (bad pattern/handler), JAMEY_E_SHUTDOWN.
-     *  Ownership  pattern is copied; user_data must stay valid until unsubscribe returns or the
-     *             plugin's deinit. Subscriptions still open at `stop` are closed by the kernel. */
+     *  Returns    JAMEY_OK, JAMEY_E_INVALID (bad pattern, handler, options or unknown flag),
+     *             JAMEY_E_SHUTDOWN.
+     *  Ownership  pattern and options are copied; user_data must stay valid until unsubscribe
+     *             returns or the plugin's deinit. Subscriptions still open at `stop` are closed by
+     *             the kernel. */
     int32_t (*subscribe)(jamey_host *host, const char *pattern, const jamey_subscribe_options *options,
                          jamey_message_handler_fn handler, void *user_data, uint64_t *id_out);
 
-    /** unsubscribe: stop a subscription. Queued messages not yet delivered are discarded. When it
-     *  returns, the handler is not running and will not run again for this subscription — unless
-     *  called from that subscription's own handler, in which case the current call completes.
-     *  Returns    JAMEY_OK, JAMEY_E_NOT_FOUND (unknown id or not this plugin's). */
+    /** unsubscribe: stop a subscription. Queued messages not yet delivered are discarded.
+     *  Caller     the plugin.
+     *  Thread     any. It waits for the handler if it is running on another thread (do not call it
+     *             holding a lock that handler needs); called from the subscription's own handler it
+     *             returns at once and the current invocation completes. After it returns the
+     *             handler does not run again.
+     *  Params     host  the caller's context.  subscription_id  from subscribe.
+     *  Returns    JAMEY_OK, JAMEY_E_NOT_FOUND (unknown id, or another plugin's subscription).
+     *  Ownership  user_data given to subscribe may be freed once it returns. */
     int32_t (*unsubscribe)(jamey_host *host, uint64_t subscription_id);
 
     /** request: send a request to one responder and get its reply asynchronously. The bus picks
-     *  one matching subscription (round-robin among several). `done` is called exactly once.
-     *  Thread     any; never blocks.
-     *  Params     message     the request; topic must be concrete.
+     *  one matching subscription declared with JAMEY_SUBSCRIBE_RESPONDER (round-robin among
+     *  several), or any matching subscription when none is declared.
+     *  Caller     the plugin.  Thread  any, including bus handlers; never blocks.
+     *  Params     host        the caller's context.
+     *             message     the request; topic must be concrete.
      *             timeout_ms  0 means the kernel default (bus.request_timeout_ms).
-     *             done        completion (see jamey_reply_fn).  user_data  passed to done.
-     *  Returns    JAMEY_OK (done will be called), JAMEY_E_INVALID, JAMEY_E_SHUTDOWN (done is not
-     *             called in either failure case).
-     *  Ownership  the message is copied before return. */
+     *             done        completion, called exactly once (see jamey_reply_fn).
+     *             user_data   passed to done.
+     *  Returns    JAMEY_OK (done will be called, possibly before request returns),
+     *             JAMEY_E_INVALID, JAMEY_E_SHUTDOWN (done is not called on failure).
+     *  Ownership  the message is copied before return; user_data must stay valid until done. */
     int32_t (*request)(jamey_host *host, const jamey_message *message, uint32_t timeout_ms,
                        jamey_reply_fn done, void *user_data);
 
     /** request_sync: like request, but blocks the calling thread until the reply or timeout.
+     *  Caller     the plugin.
      *  Thread     any thread that may block. See the deadlock note at jamey_message_handler_fn.
-     *  Params     reply_handler  called once with the reply, on the calling thread, before
+     *  Params     host, message, timeout_ms  as for request.
+     *             reply_handler  called once with the reply, on the calling thread, before
      *                            request_sync returns JAMEY_OK; may be NULL when only the status
      *                            matters. Its return value is ignored.
+     *             user_data      passed to reply_handler.
      *  Returns    JAMEY_OK, JAMEY_E_TIMEOUT, JAMEY_E_NO_RESPONDERS, JAMEY_E_FULL,
-     *             JAMEY_E_INVALID, JAMEY_E_SHUTDOWN. */
+     *             JAMEY_E_INVALID, JAMEY_E_SHUTDOWN.
+     *  Ownership  the message is copied; the reply passed to reply_handler is valid during that
+     *             call only. */
     int32_t (*request_sync)(jamey_host *host, const jamey_message *message, uint32_t timeout_ms,
                             jamey_message_handler_fn reply_handler, void *user_data);
 
-    /** reply: answer a request. Only `reply_to` and `correlation_id` of `request` are read, so a
-     *  plugin may answer later, from any thread, by keeping copies of those two fields.
+    /** reply: answer a request.
+     *  Caller     the responder plugin.
+     *  Thread     any, including later and from a thread of the plugin's own (keep copies of
+     *             `reply_to` and `correlation_id` — only those two fields of `request` are read).
+     *  Params     host     the caller's context.
+     *             request  the request (or a message holding its reply_to and correlation_id).
+     *             reply    the answer; its topic is ignored; a `status` header carries an HTTP-like
+     *                      status by convention (see jamey_route).
      *  Returns    JAMEY_OK, JAMEY_E_NOT_FOUND (requester gone: timed out or already answered),
      *             JAMEY_E_INVALID (request has no reply_to).
      *  Ownership  the reply is copied before return. */
@@ -478,66 +534,107 @@ struct jamey_host_api {
 
     /* ---- Metrics (since 1.0) -------------------------------------------------------------- */
 
-    /** metric_register: create (or find) a metric series in the kernel's Prometheus registry.
-     *  Registering the same name and labels twice returns the same id.
-     *  Returns    JAMEY_OK, JAMEY_E_INVALID (bad name/kind, or the name exists with another
-     *             kind). */
+    /** metric_register: create (or find) a metric series in the kernel's Prometheus registry. The
+     *  kernel adds the label plugin="<name>". Registering the same name and labels twice returns
+     *  the same id.
+     *  Caller     the plugin.  Thread  any; takes a short lock.
+     *  Params     host  the caller's context.  desc  the metric.  id_out  receives its id.
+     *  Returns    JAMEY_OK, JAMEY_E_INVALID (bad name or kind; the reserved `jamey_` prefix; a name
+     *             already registered with another kind, help text, label names or buckets).
+     *  Ownership  desc and everything it points to are copied. */
     int32_t (*metric_register)(jamey_host *host, const jamey_metric_desc *desc, jamey_metric_id *id_out);
 
-    /** metric_record: record a value (ADD for counters and gauges, SET for gauges, OBSERVE for
-     *  histograms). Lock-free lookup of the id; never blocks.
+    /** metric_record: record a value — ADD for counters (>= 0) and gauges, SET for gauges,
+     *  OBSERVE for histograms.
+     *  Caller     the plugin.  Thread  any; lock-free lookup of the id; never blocks.
+     *  Params     host  the caller's context.  id  from metric_register.  op  a jamey_metric_op.
+     *             value  finite.
      *  Returns    JAMEY_OK, JAMEY_E_NOT_FOUND (unknown id), JAMEY_E_INVALID (op does not fit the
-     *             kind, or a negative counter increment). */
+     *             kind, a negative counter increment, or a non-finite value).
+     *  Ownership  nothing is kept. */
     int32_t (*metric_record)(jamey_host *host, jamey_metric_id id, int32_t op, double value);
 
     /** metrics_exposition: the whole registry in Prometheus text format (version 0.0.4).
-     *  Thread     any; may block briefly. Calls `sink` one or more times before returning.
-     *  Returns    JAMEY_OK, JAMEY_E_INVALID. */
+     *  Caller     the plugin (the api plugin serves it on /metrics).
+     *  Thread     any; may block briefly while rendering. Calls `sink` one or more times, on the
+     *             calling thread, before returning.
+     *  Params     host  the caller's context.  sink  receives the text.  user_data  passed to sink.
+     *  Returns    JAMEY_OK, JAMEY_E_INVALID.
+     *  Ownership  the text passed to sink is valid during that call only. */
     int32_t (*metrics_exposition)(jamey_host *host, jamey_text_sink_fn sink, void *user_data);
 
     /* ---- Service registry (since 1.0) ----------------------------------------------------- */
 
     /** service_register: publish a named, versioned function table for other plugins.
-     *  Params     name     [a-z0-9_.-]+.  version  exact semantic version.
-     *             table    the function table; it should start with a uint32_t struct_size.
+     *  Caller     the plugin, in init or start (declared `provides` must be registered by the end
+     *             of start).  Thread  any; takes a short lock.
+     *  Params     host     the caller's context.
+     *             name     [a-z0-9_.-]+.  version  exact semantic version.
+     *             table    the function table; it should start with a uint32_t struct_size and
+     *                      carry a context pointer if the provider has per-instance state.
      *             table_size  sizeof the table.
      *  Returns    JAMEY_OK, JAMEY_E_EXISTS (name already registered), JAMEY_E_INVALID.
      *  Ownership  name and version are copied; `table` stays owned by the plugin and must remain
-     *             valid until service_unregister or the plugin's deinit (static storage is simplest). */
+     *             valid until service_unregister or the plugin's deinit. */
     int32_t (*service_register)(jamey_host *host, const char *name, const char *version,
                                 const void *table, size_t table_size);
 
-    /** service_unregister: withdraw a service. Returns JAMEY_OK or JAMEY_E_NOT_FOUND. */
+    /** service_unregister: withdraw a service this plugin registered (the kernel withdraws them
+     *  all when the plugin stops).
+     *  Caller     the plugin.  Thread  any.
+     *  Params     host  the caller's context.  name  the service.
+     *  Returns    JAMEY_OK, JAMEY_E_NOT_FOUND (unknown, or registered by another plugin).
+     *  Ownership  name is not kept. */
     int32_t (*service_unregister)(jamey_host *host, const char *name);
 
     /** service_lookup: find a service whose version satisfies `version_range`.
-     *  Params     version_range  as in jamey_dependency.requires; NULL means "*".
-     *             table_out  receives the table.  table_size_out  receives its size (may be NULL).
-     *  Returns    JAMEY_OK, JAMEY_E_NOT_FOUND, JAMEY_E_VERSION, JAMEY_E_INVALID.
-     *  Ownership  the table belongs to the providing plugin. Look it up once and keep it: it
-     *             stays valid while the provider runs, which the kernel guarantees for the
-     *             dependents listed in its `requires` (they stop before the provider does). */
+     *  Caller     the plugin.  Thread  any; takes a short lock.
+     *  Params     host           the caller's context.
+     *             name           the service.
+     *             version_range  as in jamey_dependency `requires`; NULL means "*".
+     *             table_out      receives the table.  table_size_out  its size (may be NULL):
+     *                            check it before using fields added in later versions.
+     *  Returns    JAMEY_OK, JAMEY_E_NOT_FOUND, JAMEY_E_VERSION, JAMEY_E_INVALID (bad range).
+     *  Ownership  the table belongs to the provider. Look it up once and keep it: it stays valid
+     *             while the provider runs, which the kernel guarantees for the plugins listing it
+     *             in their `requires` (they stop before the provider does). */
     int32_t (*service_lookup)(jamey_host *host, const char *name, const char *version_range,
                               const void **table_out, size_t *table_size_out);
 
     /* ---- Environment (since 1.0) ---------------------------------------------------------- */
 
-    /** data_dir: the plugin's own data directory (<data_dir>/<plugin name>), created on demand.
-     *  Returns    the path; owned by the host, valid until deinit. NULL if it cannot be created. */
+    /** data_dir: the plugin's own data directory, <data_dir>/<plugin name>, created (mode 0700) on
+     *  first call.
+     *  Caller     the plugin.  Thread  any; the first call may block briefly on the file system.
+     *  Params     host  the caller's context.
+     *  Returns    the absolute path, or NULL if it cannot be created (the kernel logs why).
+     *  Ownership  owned by the host, valid until the plugin's deinit. */
     const char *(*data_dir)(jamey_host *host);
 
-    /** node_name: this node's name (config `node.name`). Owned by the host; valid until deinit. */
+    /** node_name: this node's name (config `node.name`, default the host name).
+     *  Caller     the plugin.  Thread  any; never blocks.
+     *  Params     host  the caller's context.
+     *  Returns    the name; NULL only for an invalid host.
+     *  Ownership  owned by the host, valid until the plugin's deinit. */
     const char *(*node_name)(jamey_host *host);
 
-    /** node_id: a stable unique id of this node (a UUID kept in <data_dir>/node-id). Owned by the
-     *  host; valid until deinit. */
+    /** node_id: a stable unique id of this node (a UUID kept in <data_dir>/node-id).
+     *  Caller     the plugin.  Thread  any; never blocks.
+     *  Params     host  the caller's context.
+     *  Returns    the id (36 characters); NULL only for an invalid host.
+     *  Ownership  owned by the host, valid until the plugin's deinit. */
     const char *(*node_id)(jamey_host *host);
 
     /* ---- Config access for C plugins (since 1.0) ------------------------------------------ */
 
     /** config_string / config_int / config_double / config_bool: read a validated value of the
-     *  plugin's own section by dotted key path ("tls.ca_file"), defaults applied.
-     *  Returns    JAMEY_OK, JAMEY_E_NOT_FOUND (absent, no default), JAMEY_E_TYPE (other type).
+     *  plugin's own section by dotted key path ("tls.ca_file"), defaults applied. (The whole
+     *  section is also given to init as JSON.)
+     *  Caller     the plugin.  Thread  any; never blocks.
+     *  Params     host  the caller's context.  key  dotted path.  out  receives the value
+     *             (config_bool: 1 or 0; config_double also accepts integer values).
+     *  Returns    JAMEY_OK, JAMEY_E_NOT_FOUND (absent and no default), JAMEY_E_TYPE (other
+     *             type), JAMEY_E_INVALID.
      *  Ownership  *out of config_string is owned by the host and valid until deinit. */
     int32_t (*config_string)(jamey_host *host, const char *key, const char **out);
     int32_t (*config_int)(jamey_host *host, const char *key, int64_t *out);
@@ -548,12 +645,17 @@ struct jamey_host_api {
 
     /** plugins_json: every configured plugin as a JSON array of objects with name, version, abi,
      *  path, state, required, health ({status, detail} or null), error, requires and provides
-     *  ([{name, version}]) and, since 1.1, routes ([{method, path, topic, scope, summary}]). Calls `sink` before returning.
-     *  Thread     any; calls other plugins' health hooks.
-     *  Returns    JAMEY_OK, JAMEY_E_INVALID. */
+     *  ([{name, version}]) and, since 1.1, routes ([{method, path, topic, scope, summary}]).
+     *  Caller     the plugin (the api plugin serves it).
+     *  Thread     any; calls other plugins' health hooks (which must not block). Calls `sink`
+     *             one or more times, on the calling thread, before returning.
+     *  Params     host  the caller's context.  sink  receives the text.  user_data  passed to sink.
+     *  Returns    JAMEY_OK, JAMEY_E_INVALID.
+     *  Ownership  the text passed to sink is valid during that call only. */
     int32_t (*plugins_json)(jamey_host *host, jamey_text_sink_fn sink, void *user_data);
 
-    /** Spare slots for later minors; NULL. */
+    /** Spare slots for later minors; NULL. A function added in 1.N takes the next slot (the size
+     *  stays the same), so check JAMEY_HOST_HAS(api, field) before calling it. */
     void *reserved[16];
 };
 

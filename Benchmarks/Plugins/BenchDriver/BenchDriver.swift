@@ -1,0 +1,117 @@
+import CJameyBench
+import JameyPluginKit
+
+/// bench_driver — the Swift end of the in-process benchmarks, written like any plugin author
+/// would with JameyPluginKit.
+///
+/// It requires the `bench.sink` service of the C sink (so the kernel starts the sink first),
+/// looks it up through the kit, and registers the `bench.driver` service table whose functions
+/// the benchmarks call: publish N events through the kit's bus, read the sink's count, run the
+/// sink's copy baseline, and call `jamey_bench_mix` N times through the looked-up table or
+/// directly. It also answers requests inline on `bench.echo.swift`, and on
+/// `bench.driver.table` with the bytes of its table (the benchmark process is the host and has
+/// no service lookup of its own).
+public final class BenchDriver: JameyPlugin {
+    public static let manifest = PluginManifest(
+        name: "bench_driver",
+        version: "1.0.0",
+        description: "Benchmark driver in Swift: publishes through the kit, calls bench.sink, echoes bench.echo.swift",
+        requires: [.init(JAMEY_BENCH_SINK_SERVICE, "^1.0")],
+        provides: [.init(JAMEY_BENCH_DRIVER_SERVICE, JAMEY_BENCH_DRIVER_VERSION)]
+    )
+
+    private let context: PluginContext
+    private let engine: Engine
+
+    public init(context: PluginContext, configuration: NoConfiguration) async throws {
+        self.context = context
+        let sink = try context.services.lookup(JAMEY_BENCH_SINK_SERVICE, versions: "^1.0", as: jamey_bench_sink_v1.self)
+        engine = Engine(bus: context.bus, sink: sink)
+        try context.services.register(
+            JAMEY_BENCH_DRIVER_SERVICE, version: JAMEY_BENCH_DRIVER_VERSION, table: engine.table)
+    }
+
+    public func start() async throws {
+        try context.bus.respondInline(JAMEY_BENCH_ECHO_SWIFT_TOPIC) { request in Outgoing(request.payload) }
+        let tableBytes = withUnsafeBytes(of: engine.table) { Array($0) }
+        try context.bus.respondInline(JAMEY_BENCH_DRIVER_TABLE_TOPIC) { _ in Outgoing(tableBytes) }
+    }
+}
+
+/// What the C functions of the driver's table reach through their `context` pointer. Kept alive
+/// for the life of the process, like the plugin image itself.
+final class Engine: Sendable {
+    let bus: PluginBus
+    let sink: ServiceHandle<jamey_bench_sink_v1>
+    let payload: [UInt8]
+    /// The `bench.driver` table, `context` pointing at this engine.
+    let table: jamey_bench_driver_v1
+
+    init(bus: PluginBus, sink: ServiceHandle<jamey_bench_sink_v1>) {
+        self.bus = bus
+        self.sink = sink
+        self.payload = (0..<Int(JAMEY_BENCH_PAYLOAD_SIZE)).map { UInt8(truncatingIfNeeded: $0 &* 37) }
+        var table = jamey_bench_driver_v1()
+        table.struct_size = UInt32(MemoryLayout<jamey_bench_driver_v1>.size)
+        table.publish_n = { context, n in Engine.from(context).publish(n) }
+        table.delivered = { context in Engine.from(context).sink.delivered() }
+        table.copy_n = { context, n in Engine.from(context).copy(n) }
+        table.mix_via_table = { context, n, seed in Engine.from(context).mixViaTable(n, seed) }
+        table.mix_direct = { context, n, seed in Engine.from(context).mixDirect(n, seed) }
+        table.flood_subscription = { context in Engine.from(context).sink.floodSubscription() }
+        self.table = table
+        // Set last: the table's context is this (retained, never released) engine.
+        withExtendedLifetime(self) {}
+    }
+
+    /// The table with `context` filled in; separate because `self` is not available in `init`
+    /// before every property is set.
+    static func make(bus: PluginBus, sink: ServiceHandle<jamey_bench_sink_v1>) -> Engine {
+        Engine(bus: bus, sink: sink)
+    }
+
+    static func from(_ context: UnsafeMutableRawPointer?) -> Engine {
+        Unmanaged<Engine>.fromOpaque(context!).takeUnretainedValue()
+    }
+
+    /// Publishes `n` events through the kit, as a plugin would.
+    func publish(_ n: UInt64) -> Int32 {
+        let message = Outgoing(payload)
+        for _ in 0..<n {
+            do throws(BusFailure) {
+                try bus.publish(JAMEY_BENCH_FLOOD_TOPIC, message)
+            } catch {
+                return error.code
+            }
+        }
+        return 0
+    }
+
+    func copy(_ n: UInt64) -> UInt64 {
+        payload.withUnsafeBytes { sink.table.copy_n!(sink.table.context, $0.baseAddress, $0.count, n) }
+    }
+
+    /// `n` chained calls through the looked-up service table, written as plugin code would.
+    func mixViaTable(_ n: UInt64, _ seed: UInt64) -> UInt64 {
+        var x = seed
+        for _ in 0..<n { x = sink.table.mix!(sink.table.context, x) }
+        return x
+    }
+
+    /// The same chain, calling the same C function directly.
+    func mixDirect(_ n: UInt64, _ seed: UInt64) -> UInt64 {
+        let context = sink.table.context
+        var x = seed
+        for _ in 0..<n { x = jamey_bench_mix(context, x) }
+        return x
+    }
+}
+
+extension ServiceHandle where Table == jamey_bench_sink_v1 {
+    func delivered() -> UInt64 { table.delivered!(table.context) }
+    func floodSubscription() -> UInt64 { table.flood_subscription!(table.context) }
+}
+
+@_cdecl("jamey_plugin_register") public func register(_ r: JameyRegistration?) -> JameyDescriptor? {
+    export(BenchDriver.self, r)
+}

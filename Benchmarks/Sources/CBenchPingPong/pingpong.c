@@ -1,0 +1,115 @@
+#include "jamey_pingpong.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define RESPONDER_SPIN_NS 50000ull /* WorkerPool.spinNanoseconds */
+#define REQUESTER_SPIN_NS 20000ull /* ReplyWaiter.spinNanoseconds */
+
+struct jamey_pingpong {
+    pthread_t thread;
+    pthread_mutex_t mutex;
+    pthread_cond_t request_ready;
+    pthread_cond_t reply_ready;
+    uint64_t request_seq;      /* written by the requester */
+    uint64_t reply_seq;        /* written by the responder */
+    int responder_sleeping;    /* under mutex, read with seq_cst by the requester */
+    int requester_sleeping;
+    int stopping;
+    size_t len;
+    unsigned char request[JAMEY_PINGPONG_MAX_PAYLOAD];
+    unsigned char reply[JAMEY_PINGPONG_MAX_PAYLOAD];
+};
+
+static uint64_t now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/* Waits until *word != seen, spinning (yielding) for spin_ns, then sleeping on cond. */
+static uint64_t wait_change(jamey_pingpong *pp, uint64_t *word, uint64_t seen, uint64_t spin_ns, int *sleeping,
+                            pthread_cond_t *cond) {
+    uint64_t value = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+    if (value != seen) return value;
+    uint64_t start = now_ns();
+    while (now_ns() - start < spin_ns) {
+        sched_yield();
+        value = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+        if (value != seen) return value;
+    }
+    pthread_mutex_lock(&pp->mutex);
+    __atomic_store_n(sleeping, 1, __ATOMIC_SEQ_CST);
+    while ((value = __atomic_load_n(word, __ATOMIC_SEQ_CST)) == seen && !__atomic_load_n(&pp->stopping, __ATOMIC_SEQ_CST)) {
+        pthread_cond_wait(cond, &pp->mutex);
+    }
+    __atomic_store_n(sleeping, 0, __ATOMIC_SEQ_CST);
+    pthread_mutex_unlock(&pp->mutex);
+    return value;
+}
+
+/* Publishes *word = value and wakes the other side if it sleeps. */
+static void post(jamey_pingpong *pp, uint64_t *word, uint64_t value, int *sleeping, pthread_cond_t *cond) {
+    __atomic_store_n(word, value, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(sleeping, __ATOMIC_SEQ_CST)) {
+        pthread_mutex_lock(&pp->mutex);
+        pthread_cond_signal(cond);
+        pthread_mutex_unlock(&pp->mutex);
+    }
+}
+
+static void *responder(void *arg) {
+    jamey_pingpong *pp = arg;
+    uint64_t seen = 0;
+    for (;;) {
+        uint64_t seq = wait_change(pp, &pp->request_seq, seen, RESPONDER_SPIN_NS, &pp->responder_sleeping,
+                                   &pp->request_ready);
+        if (__atomic_load_n(&pp->stopping, __ATOMIC_SEQ_CST)) return NULL;
+        seen = seq;
+        memcpy(pp->reply, pp->request, pp->len);
+        post(pp, &pp->reply_seq, seq, &pp->requester_sleeping, &pp->reply_ready);
+    }
+}
+
+jamey_pingpong *jamey_pingpong_start(void) {
+    jamey_pingpong *pp = calloc(1, sizeof(*pp));
+    if (pp == NULL) return NULL;
+    pthread_mutex_init(&pp->mutex, NULL);
+    pthread_cond_init(&pp->request_ready, NULL);
+    pthread_cond_init(&pp->reply_ready, NULL);
+    if (pthread_create(&pp->thread, NULL, responder, pp) != 0) {
+        free(pp);
+        return NULL;
+    }
+    return pp;
+}
+
+int jamey_pingpong_roundtrip(jamey_pingpong *pp, const void *request, void *reply, size_t len) {
+    if (pp == NULL || len > JAMEY_PINGPONG_MAX_PAYLOAD || (len > 0 && (request == NULL || reply == NULL))) return -1;
+    memcpy(pp->request, request, len);
+    pp->len = len;
+    uint64_t seq = pp->request_seq + 1;
+    post(pp, &pp->request_seq, seq, &pp->responder_sleeping, &pp->request_ready);
+    uint64_t seen = seq - 1;
+    while (wait_change(pp, &pp->reply_seq, seen, REQUESTER_SPIN_NS, &pp->requester_sleeping, &pp->reply_ready) != seq) {
+    }
+    memcpy(reply, pp->reply, len);
+    return 0;
+}
+
+void jamey_pingpong_stop(jamey_pingpong *pp) {
+    if (pp == NULL) return;
+    pthread_mutex_lock(&pp->mutex);
+    __atomic_store_n(&pp->stopping, 1, __ATOMIC_SEQ_CST);
+    pthread_cond_broadcast(&pp->request_ready);
+    pthread_mutex_unlock(&pp->mutex);
+    pthread_join(pp->thread, NULL);
+    pthread_cond_destroy(&pp->request_ready);
+    pthread_cond_destroy(&pp->reply_ready);
+    pthread_mutex_destroy(&pp->mutex);
+    free(pp);
+}

@@ -1,0 +1,134 @@
+extension BusEndpoint {
+    /// Sends a request to one responder and calls `completion` with its reply.
+    ///
+    /// The bus picks one matching subscription (round-robin among several) and delivers the
+    /// request with ``BusMessage/replyTo`` and ``BusMessage/correlationID`` set. Never blocks.
+    /// `completion` is called exactly once, never on the caller's thread and never under a bus
+    /// lock: with the reply on a worker thread, or on the timer thread with
+    /// ``BusError/timeout``, ``BusError/noResponders``, ``BusError/queueFull`` or
+    /// ``BusError/shutdown``.
+    /// - Parameters:
+    ///   - message: The request; its topic must be concrete.
+    ///   - timeout: How long to wait for the reply; `nil` for
+    ///     ``BusConfiguration/defaultRequestTimeout``.
+    ///   - completion: Receives the reply or the failure.
+    /// - Throws: ``BusError/invalidTopic(_:)`` or ``BusError/shutdown``; `completion` is then not
+    ///   called.
+    public func request(
+        _ message: BusMessage, timeout: Duration? = nil,
+        completion: @escaping @Sendable (Result<BusMessage, BusError>) -> Void
+    ) throws(BusError) {
+        if case .failed(let failure) = try startRequest(message, timeout: timeout, completion: completion) {
+            bus.requests.fail(completion, with: failure)
+        }
+    }
+
+    /// Sends a request to one responder and suspends until its reply.
+    ///
+    /// Task cancellation does not end the wait early; the request ends at its reply or timeout.
+    /// - Parameters:
+    ///   - message: The request; its topic must be concrete.
+    ///   - timeout: How long to wait; `nil` for ``BusConfiguration/defaultRequestTimeout``.
+    /// - Returns: The reply, with ``BusMessage/source`` set to the responder's owner.
+    /// - Throws: ``BusError/invalidTopic(_:)``, ``BusError/noResponders``,
+    ///   ``BusError/queueFull``, ``BusError/timeout`` or ``BusError/shutdown``.
+    public func request(_ message: BusMessage, timeout: Duration? = nil) async throws(BusError) -> BusMessage {
+        let result = await withCheckedContinuation {
+            (continuation: CheckedContinuation<Result<BusMessage, BusError>, Never>) in
+            do throws(BusError) {
+                let started = try startRequest(message, timeout: timeout) { continuation.resume(returning: $0) }
+                if case .failed(let failure) = started { continuation.resume(returning: .failure(failure)) }
+            } catch {
+                continuation.resume(returning: .failure(error))
+            }
+        }
+        return try result.get()
+    }
+
+    /// Sends a request to one responder and blocks the calling thread until its reply.
+    ///
+    /// Only for threads that may block. From inside a handler it works for topics served by
+    /// other subscriptions, but a request to a topic served only by the calling subscription
+    /// cannot be answered and ends in ``BusError/timeout`` (see ``MessageBus``).
+    /// - Parameters:
+    ///   - message: The request; its topic must be concrete.
+    ///   - timeout: How long to wait; `nil` for ``BusConfiguration/defaultRequestTimeout``.
+    /// - Returns: The reply, with ``BusMessage/source`` set to the responder's owner.
+    /// - Throws: ``BusError/invalidTopic(_:)``, ``BusError/noResponders``,
+    ///   ``BusError/queueFull``, ``BusError/timeout`` or ``BusError/shutdown``.
+    public func requestSync(_ message: BusMessage, timeout: Duration? = nil) throws(BusError) -> BusMessage {
+        let waiter = ReplyWaiter()
+        switch try startRequest(message, timeout: timeout, completion: waiter.complete) {
+        case .failed(let failure):
+            throw failure
+        case .sent(let pending):
+            // The timer thread normally fails the request at its deadline; waiting with the same
+            // deadline keeps this call bounded even when it runs on the timer thread itself.
+            if let result = waiter.wait(until: pending.deadline) { return try result.get() }
+            if bus.requests.take(id: pending.id, replyTo: pending.replyTo) != nil {
+                metrics.requestTimeouts.increment()
+                throw .timeout
+            }
+            return try waiter.wait(until: .max)!.get()
+        }
+    }
+
+    /// Answers a request, completing the requester's call exactly once.
+    ///
+    /// Keep `replyTo` and `correlationID` from the delivered request to answer later, from any
+    /// thread. The requester receives `reply` with ``BusMessage/source`` set to this owner and
+    /// ``BusMessage/correlationID`` set to the request's.
+    /// - Parameters:
+    ///   - replyTo: The request's ``BusMessage/replyTo``.
+    ///   - correlationID: The request's ``BusMessage/correlationID``.
+    ///   - reply: The reply; its topic is not interpreted.
+    /// - Throws: ``BusError/notFound`` when the requester is gone: already answered, timed out,
+    ///   or failed by shutdown.
+    public func reply(to replyTo: String, correlationID: UInt64, _ reply: BusMessage) throws(BusError) {
+        guard let pending = bus.requests.take(id: correlationID, replyTo: replyTo) else { throw .notFound }
+        metrics.messagesOut.increment()
+        let delivered = reply.stamped(source: owner, correlationID: correlationID)
+        if bus.pool.isBusThread {
+            pending.completion(.success(delivered))
+        } else {
+            bus.pool.submit { pending.completion(.success(delivered)) }
+        }
+    }
+
+    /// How ``startRequest(_:timeout:completion:)`` went.
+    enum RequestStart {
+        /// The request is queued for a responder; the completion will be called exactly once.
+        case sent(PendingRequest)
+        /// The request could not be sent (``BusError/noResponders``, ``BusError/queueFull``); the
+        /// completion will not be called.
+        case failed(BusError)
+    }
+
+    /// Routes and enqueues a request.
+    /// - Throws: ``BusError/invalidTopic(_:)`` or ``BusError/shutdown``; the completion will not be
+    ///   called.
+    func startRequest(
+        _ message: BusMessage, timeout: Duration?,
+        completion: @escaping @Sendable (Result<BusMessage, BusError>) -> Void
+    ) throws(BusError) -> RequestStart {
+        guard bus.isAccepting else { throw .shutdown }
+        let entry = try bus.routes.route(message.topic)
+        metrics.messagesOut.increment()
+        guard let responder = entry.nextResponder() else { return .failed(.noResponders) }
+        let pending = try bus.requests.register(
+            timeout: timeout ?? bus.configuration.defaultRequestTimeout, metrics: metrics, completion: completion)
+        let delivered = message.stamped(source: owner, replyTo: pending.replyTo, correlationID: pending.id)
+        switch responder.offer(delivered, isRequest: true) {
+        case .queued(let schedule, _):
+            if schedule { bus.pool.schedule(responder) }
+            return .sent(pending)
+        case .full:
+            // If the request is no longer pending, shutdown already failed it: report nothing twice.
+            return bus.requests.take(id: pending.id, replyTo: pending.replyTo) != nil
+                ? .failed(.queueFull) : .sent(pending)
+        case .closed:
+            return bus.requests.take(id: pending.id, replyTo: pending.replyTo) != nil
+                ? .failed(.noResponders) : .sent(pending)
+        }
+    }
+}

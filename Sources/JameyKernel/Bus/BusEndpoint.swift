@@ -1,0 +1,122 @@
+import Metrics
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// An owner-scoped handle on a ``MessageBus``: what the kernel or one plugin publishes,
+/// subscribes and requests through.
+///
+/// Every method is thread-safe and may be called from any thread, including from inside a bus
+/// handler; none runs a handler on the caller's thread.
+public final class BusEndpoint: Sendable {
+    /// The plugin name (or `"kernel"`) that everything sent through this endpoint is attributed
+    /// to: the `source` of its messages and the `plugin` dimension of its metrics.
+    public let owner: String
+    let bus: MessageBus
+    let metrics: BusMetrics
+
+    init(owner: String, bus: MessageBus) {
+        self.owner = owner
+        self.bus = bus
+        self.metrics = BusMetrics(owner: owner, factory: bus.metricsFactory)
+    }
+
+    /// Delivers `message` to every subscription whose pattern matches its topic.
+    ///
+    /// Never blocks and never runs a handler on the caller's thread. A full mailbox drops per its
+    /// ``OverflowPolicy`` (counted in ``MessageBus/dropCount(subscription:)`` and
+    /// `jamey_bus_dropped_total`); the call still succeeds. Delivered copies carry
+    /// `source = owner`, `replyTo = nil` and `correlationID = 0`.
+    /// - Parameter message: The message; its topic must be concrete.
+    /// - Throws: ``BusError/invalidTopic(_:)``, or ``BusError/shutdown``.
+    public func publish(_ message: BusMessage) throws(BusError) {
+        guard bus.isAccepting else { throw .shutdown }
+        let entry = try bus.routes.route(message.topic)
+        metrics.messagesOut.increment()
+        let subscriptions = entry.subscriptions
+        if subscriptions.isEmpty { return }
+        let delivered = message.stamped(source: owner)
+        for subscription in subscriptions {
+            if case .queued(let schedule, let evicted) = subscription.offer(delivered, isRequest: false) {
+                if schedule { bus.pool.schedule(subscription) }
+                if let evicted, evicted.correlationID != 0 {
+                    bus.requests.fail(id: evicted.correlationID, with: .queueFull)
+                }
+            }
+        }
+    }
+
+    /// Subscribes `handler` to every topic matching `pattern`.
+    ///
+    /// The handler runs on a bus worker thread, never concurrently with itself, and sees each
+    /// publisher's messages in publish order. It returns `false` to report a failure (counted in
+    /// `jamey_bus_handler_errors_total`; the message is not redelivered).
+    /// - Parameters:
+    ///   - pattern: Dotted pattern; `*` matches one segment, a final `>` one or more.
+    ///   - capacity: Mailbox capacity; `nil` (or a value below 1) for
+    ///     ``BusConfiguration/defaultQueueCapacity``.
+    ///   - overflow: What a full mailbox does with the next event.
+    ///   - responder: Declares the subscription answers requests: a request goes to a declared
+    ///     responder when one matches, otherwise to any matching subscription.
+    ///   - handler: Called with each message.
+    /// - Returns: The subscription id (never 0); it may be ignored when the subscription lives
+    ///   until ``unsubscribeAll()``.
+    /// - Throws: ``BusError/invalidPattern(_:)``, or ``BusError/shutdown``.
+    @discardableResult
+    public func subscribe(
+        _ pattern: String, capacity: Int? = nil, overflow: OverflowPolicy = .dropNewest, responder: Bool = false,
+        handler: @escaping @Sendable (BusMessage) -> Bool
+    ) throws(BusError) -> UInt64 {
+        guard bus.isAccepting else { throw .shutdown }
+        let parsed = try TopicPattern(pattern)
+        let requested = capacity ?? 0
+        let subscription = Subscription(
+            id: bus.makeSubscriptionID(), owner: owner, pattern: parsed,
+            capacity: requested > 0 ? requested : bus.configuration.defaultQueueCapacity,
+            overflow: overflow, isResponder: responder, metrics: metrics, handler: handler)
+        bus.routes.insert(subscription)
+        return subscription.id
+    }
+
+    /// Ends one of this owner's subscriptions. Queued messages are discarded (queued requests fail
+    /// with ``BusError/noResponders``).
+    ///
+    /// When it returns, the handler is not running and will not run again — unless called from
+    /// that subscription's own handler, in which case the current invocation completes normally.
+    /// It waits for a handler running on another thread, so do not call it while holding a lock
+    /// that handler needs.
+    /// - Parameter id: The subscription id.
+    /// - Returns: `false` when `id` is unknown or belongs to another owner.
+    @discardableResult
+    public func unsubscribe(_ id: UInt64) -> Bool {
+        guard let subscription = bus.routes.remove(id: id, owner: owner) else { return false }
+        bus.close(subscription)
+        return true
+    }
+
+    /// Waits until every subscription of this owner has an empty mailbox and no handler running
+    /// (what graceful shutdown does before a plugin's `stop`), or until `timeout` passes.
+    /// - Returns: whether everything drained in time.
+    @discardableResult
+    public func drain(timeout: Duration) -> Bool {
+        let clock = ContinuousClock()
+        let end = clock.now + timeout
+        while true {
+            let busy = bus.routes.subscriptions(owner: owner).contains { $0.depth.load(ordering: .acquiring) > 0 || $0.isRunning }
+            if !busy { return true }
+            if clock.now >= end { return false }
+            usleep(500)
+        }
+    }
+
+    /// Ends every subscription of this owner (used when a plugin stops), with the guarantees of
+    /// ``unsubscribe(_:)`` for each.
+    public func unsubscribeAll() {
+        for subscription in bus.routes.removeAll(owner: owner) {
+            bus.close(subscription)
+        }
+    }
+}

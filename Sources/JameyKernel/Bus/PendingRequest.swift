@@ -1,0 +1,28 @@
+/// A request waiting for its reply, owned by the ``RequestTimer``.
+///
+/// `heapIndex` is only read and written under the timer's lock; everything else is immutable.
+final class PendingRequest: @unchecked Sendable {
+    /// The correlation id, unique per bus.
+    let id: UInt64
+    /// The reply address handed to the responder.
+    let replyTo: String
+    /// When the request times out (``MonotonicClock`` nanoseconds).
+    let deadline: UInt64
+    /// The requester's completion; called exactly once.
+    let completion: @Sendable (Result<BusMessage, BusError>) -> Void
+    /// The requester's metrics (for timeouts).
+    let metrics: BusMetrics
+    /// Position in the deadline heap; -1 when not in it.
+    var heapIndex = -1
+
+    init(
+        id: UInt64, replyTo: String, deadline: UInt64, metrics: BusMetrics,
+        completion: @escaping @Sendable (Result<BusMessage, BusError>) -> Void
+    ) {
+        self.id = id
+        self.replyTo = replyTo
+        self.deadline = deadline
+        self.metrics = metrics
+        self.completion = completion
+    }
+}
