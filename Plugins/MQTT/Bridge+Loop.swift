@@ -73,8 +73,10 @@ extension Bridge {
         }
         let (connectCode, connectError) = client.connect(settings)
         guard connectCode == MOSQ_ERR_SUCCESS.rawValue else {
-            let detail = connectCode == MOSQ_ERR_TLS.rawValue ? loop.lastLibraryError ?? connectError : connectError
-            end(client, error: "cannot connect: \(detail ?? "error \(connectCode)")")
+            let error =
+                connectCode == MOSQ_ERR_TLS.rawValue
+                ? tlsFailure : "cannot connect: \(connectError ?? "error \(connectCode)")"
+            end(client, error: error)
             return false
         }
         let started = ContinuousClock.now
@@ -85,7 +87,7 @@ extension Bridge {
             if rc != MOSQ_ERR_SUCCESS.rawValue {
                 error = loop.refusal ?? loop.disconnectReason.map { "disconnected by the broker: \($0)" }
                     ?? "connection lost: \(MosquittoClient.describe(rc))"
-                if rc == MOSQ_ERR_TLS.rawValue, let detail = loop.lastLibraryError { error = "TLS error: \(detail)" }
+                if rc == MOSQ_ERR_TLS.rawValue { error = tlsFailure }
                 break
             }
             if !loop.connected {
@@ -114,6 +116,11 @@ extension Bridge {
         let reached = loop.connected
         end(client, error: isStopping ? nil : error)
         return reached
+    }
+
+    /// A TLS failure, with OpenSSL's reason when libmosquitto logged one.
+    private var tlsFailure: String {
+        "TLS handshake failed: \(loop.lastLibraryError ?? "see the broker's log")"
     }
 
     /// Everything sent while stopping has been acknowledged.
