@@ -74,6 +74,8 @@ let package = Package(
             ],
             path: "Plugins/MQTT", exclude: ["CMosquitto"]
         ),
+        // scripts/bench-mqtt.sh: bus → broker → bus throughput and reconnect time of the mqtt plugin.
+        .executableTarget(name: "MQTTBench", dependencies: ["JameyKernel", "JameyTestKit"], path: "Benchmarks/MQTT/Driver"),
         .testTarget(
             name: "JameyKernelTests",
             dependencies: [

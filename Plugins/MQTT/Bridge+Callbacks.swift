@@ -26,8 +26,9 @@ extension Bridge {
             Bridge.bridge(obj)?.acknowledged(mid, reason: reason)
         }
         mosquitto_message_v5_callback_set(client.handle) { _, obj, message, properties in
-            guard let message else { return }
-            Bridge.bridge(obj)?.received(MQTTProperties.incoming(message, properties))
+            guard let message, let bridge = Bridge.bridge(obj) else { return }
+            bridge.loop.events &+= 1
+            bridge.received(MQTTProperties.incoming(message, properties))
         }
         mosquitto_subscribe_v5_callback_set(client.handle) { _, obj, mid, count, granted, _ in
             guard let bridge = Bridge.bridge(obj) else { return }
@@ -48,6 +49,7 @@ extension Bridge {
         }
         guard let client = loop.client else { return }
         loop.connected = true
+        client.stopLogging()
         loop.lastLoggedError = nil
         subscribeAll(client)
         publishOnlineStatus(onlyIfChanged: false)
@@ -55,6 +57,7 @@ extension Bridge {
         let (first, depth) = link.withLock { l -> (Bool, Int) in
             l.client = client
             l.spooling = spool.count > 0
+            spoolingHint.store(l.spooling, ordering: .releasing)
             l.phase = .connected
             l.connectedSince = Date()
             l.nextAttempt = nil
@@ -109,8 +112,10 @@ extension Bridge {
         }
     }
 
-    /// PUBACK/PUBCOMP: forget the message (spooled ones are deleted from the spool).
+    /// PUBACK/PUBCOMP (and, for QoS 0, "written"): forget the message (spooled ones are deleted
+    /// from the spool).
     private func acknowledged(_ mid: Int32, reason: Int32) {
+        loop.events &+= 1
         if reason >= 0x80 {
             metrics.dropped(.rejected)
             logger.warning("the broker rejected a message: \(MosquittoClient.describeReason(reason, isV5: settings.isV5))")
@@ -123,6 +128,9 @@ extension Bridge {
             loop.acknowledged.append(row)
             return
         }
-        _ = link.withLock { $0.unacked.removeValue(forKey: mid) }
+        guard tracked.load(ordering: .acquiring) > 0 else { return }
+        link.withLock { l in
+            if l.unacked.removeValue(forKey: mid) != nil { tracked.subtract(1, ordering: .releasing) }
+        }
     }
 }

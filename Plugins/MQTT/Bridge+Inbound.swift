@@ -11,34 +11,42 @@ extension Bridge {
     /// 5 request becomes a bus request whose reply goes back to its response topic).
     func received(_ message: IncomingMessage) {
         metrics.received(bytes: message.payload.count)
-        var rules: [InboundRule] = []
-        if message.subscriptionIDs.isEmpty {
+        let ids = message.subscriptionIDs
+        if ids.count == 1, case let index = ids[0] - Self.inboundSubscriptionBase, inbound.indices.contains(index) {
+            return importMessage(message, rule: index)
+        }
+        var rules: [Int] = []
+        if ids.isEmpty {
             if settings.isV5 && message.topic == replyTopic { return handleResponse(message) }
-            if let base = presenceBase, message.topic.hasPrefix(base + "/"), !message.topic.dropFirst(base.count + 1).contains("/") {
+            if let base = presenceBase, message.topic.hasPrefix(base + "/"),
+                !message.topic.dropFirst(base.count + 1).contains("/")
+            {
                 return handlePresence(message)
             }
-            if let rule = inbound.first(where: { $0.filter.match(message.topic) != nil }) { rules = [rule] }
+            if let index = inbound.firstIndex(where: { $0.filter.match(message.topic) != nil }) { rules = [index] }
         } else {
-            for id in Set(message.subscriptionIDs).sorted() {
+            for id in Set(ids).sorted() {
                 switch id {
                 case Self.replySubscriptionID: handleResponse(message)
                 case Self.presenceSubscriptionID: handlePresence(message)
                 case let id where inbound.indices.contains(id - Self.inboundSubscriptionBase):
-                    rules.append(inbound[id - Self.inboundSubscriptionBase])
+                    rules.append(id - Self.inboundSubscriptionBase)
                 default: break
                 }
             }
-            if message.subscriptionIDs.allSatisfy({ $0 < Self.inboundSubscriptionBase }) { return }
+            if ids.allSatisfy({ $0 < Self.inboundSubscriptionBase }) { return }
         }
         guard !rules.isEmpty else {
             metrics.dropped(.unroutable)
             return
         }
-        for rule in rules { importMessage(message, rule: rule) }
+        for index in rules { importMessage(message, rule: index) }
     }
 
-    private func importMessage(_ message: IncomingMessage, rule: InboundRule) {
-        guard let topic = rule.busTopic(for: message.topic, node: node) else {
+    private func importMessage(_ message: IncomingMessage, rule index: Int) {
+        let rule = inbound[index]
+        let node = self.node
+        guard let topic = inboundCaches[index].translate(message.topic, { rule.busTopic(for: $0, node: node) }) else {
             metrics.dropped(.unroutable)
             logger.debug("MQTT topic \(message.topic) maps to no bus topic under \(rule.template)")
             return
@@ -94,48 +102,47 @@ extension Bridge {
         }
     }
 
-    /// Bus handler of a remote rule: forwards a request to the node that serves it as an MQTT 5
-    /// request; the reply comes back through ``handleResponse(_:)``.
-    func forward(_ request: Message, rule: RemoteRule) {
-        guard request.isRequest else { return }
-        let bus = context.bus
+    /// Responder of a remote rule: forwards a request to the node that serves it as an MQTT 5
+    /// request and returns that node's reply (through ``handleResponse(_:)``).
+    func forward(_ request: Message, rule: RemoteRule) async -> Outgoing {
         if request.source == context.name {
-            bus.reply(
-                to: request,
-                .text(
-                    "request to '\(request.topic)' came from MQTT and matches a remote rule of this node; not forwarding it back",
-                    headers: ["status": "508", "jamey.error": "loop"]))
-            return
+            return .text(
+                "request to '\(request.topic)' came from MQTT and matches a remote rule of this node; not forwarding it back",
+                headers: ["status": "508", "jamey.error": "loop"])
         }
-        guard let topic = rule.mqttTopic(for: request.topic, node: node) else { return }
-        let correlation = pending.add(request, timeout: rule.timeout)
-        let message = OutboundMessage(
-            topic: topic, payload: request.payload, qos: rule.qos, retain: false, contentType: request.contentType,
-            userProperties: OutboundMessage.userProperties(request.headers), responseTopic: replyTopic,
-            correlationData: correlation)
-        guard sendLive(message) else {
-            pending.remove(correlation)
-            bus.reply(
-                to: request,
-                .text(
-                    "the mqtt bridge is not connected to \(settings.broker); '\(request.topic)' is served by another node",
-                    headers: ["status": "503", "jamey.error": "disconnected"]))
-            return
+        guard let topic = rule.mqttTopic(for: request.topic, node: node) else {
+            return .text("no MQTT topic for '\(request.topic)'", headers: ["status": "404", "jamey.error": "unroutable"])
+        }
+        let broker = settings.broker
+        return await withCheckedContinuation { continuation in
+            let correlation = pending.add(continuation, topic: request.topic, timeout: rule.timeout)
+            let message = OutboundMessage(
+                topic: topic, payload: request.payload, qos: rule.qos, retain: false, contentType: request.contentType,
+                userProperties: OutboundMessage.userProperties(request.headers), responseTopic: replyTopic,
+                correlationData: correlation)
+            if !sendLive(message) {
+                pending.resume(
+                    correlation,
+                    with: .text(
+                        "the mqtt bridge is not connected to \(broker); '\(request.topic)' is served by another node",
+                        headers: ["status": "503", "jamey.error": "disconnected"]))
+            }
         }
     }
 
-    /// Loop thread: the response to a forwarded request. A remote timeout is not answered, so the
-    /// requester gets the bus's own timeout; other remote failures answer with status 503.
+    /// Loop thread: the response to a forwarded request. A remote timeout is not answered now, so
+    /// the requester gets the bus's own timeout (or the rule's 504 if that comes first); other
+    /// remote failures answer with status 503.
     func handleResponse(_ message: IncomingMessage) {
-        guard let correlation = message.correlationData, let request = pending.take(correlation) else { return }
+        guard let correlation = message.correlationData else { return }
         let headers = message.headers
         if let kind = headers[Self.errorProperty] {
             if kind == "timeout" { return }
-            context.bus.reply(
-                to: request,
-                .text(String(decoding: message.payload, as: UTF8.self), headers: ["status": "503", "jamey.error": kind]))
+            pending.resume(
+                correlation,
+                with: .text(String(decoding: message.payload, as: UTF8.self), headers: ["status": "503", "jamey.error": kind]))
             return
         }
-        context.bus.reply(to: request, Outgoing(message.payload, contentType: message.contentType, headers: headers))
+        pending.resume(correlation, with: Outgoing(message.payload, contentType: message.contentType, headers: headers))
     }
 }

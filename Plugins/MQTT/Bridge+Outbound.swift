@@ -4,9 +4,20 @@ import JameyPluginKit
 extension Bridge {
     /// Bus handler of an outbound rule: maps the message and sends or spools it. Messages the
     /// bridge itself put on the bus (imported from MQTT) are never exported back.
-    func export(_ message: Message, rule: OutboundRule) {
-        guard message.source != context.name, !message.isRequest else { return }
-        guard let topic = rule.mqttTopic(for: message.topic, node: node) else { return }
+    func export(_ message: Message, rule: OutboundRule, cache: TopicCache) {
+        guard message.source != context.name else { return }
+        if message.isRequest {
+            // Only reached when no responder is declared for the topic: say so rather than let
+            // the requester wait for its timeout.
+            context.bus.reply(
+                to: message,
+                .text(
+                    "no responder for '\(message.topic)' (the mqtt bridge exports it as events only)",
+                    headers: ["status": "503", "jamey.error": "no_responders"]))
+            return
+        }
+        let node = self.node
+        guard let topic = cache.translate(message.topic, { rule.mqttTopic(for: $0, node: node) }) else { return }
         send(
             OutboundMessage(
                 topic: topic, payload: message.payload, qos: rule.qos, retain: rule.retain,
@@ -20,14 +31,21 @@ extension Bridge {
         enum Outcome { case sent, spooled, rejected(Int32), offline, overflow(spooled: Int), failed(MQTTError) }
         let outcome = link.withLock { l -> Outcome in
             if let client = l.client, message.qos == 0 || !l.spooling {
+                // Counted before publishing, so an acknowledgement racing the bookkeeping below
+                // waits for this lock instead of being skipped.
+                if message.qos > 0 { tracked.add(1, ordering: .releasing) }
                 let (rc, mid) = client.publish(message)
                 guard rc == MOSQ_ERR_SUCCESS.rawValue else {
+                    if message.qos > 0 { tracked.subtract(1, ordering: .releasing) }
                     return rc == MOSQ_ERR_NO_CONN.rawValue ? .offline : .rejected(rc)
                 }
                 if message.qos > 0 {
                     l.sequence += 1
                     l.unacked[mid] = (l.sequence, message)
-                    if l.unacked.count >= Self.maxUnacked { l.spooling = true }
+                    if l.unacked.count >= Self.maxUnacked {
+                        l.spooling = true
+                        spoolingHint.store(true, ordering: .releasing)
+                    }
                 }
                 return .sent
             }
@@ -93,7 +111,7 @@ extension Bridge {
             }
             loop.acknowledged.removeAll()
         }
-        guard link.withLock({ $0.spooling }) else { return }
+        guard spoolingHint.load(ordering: .acquiring), link.withLock({ $0.spooling }) else { return }
         let unacked = link.withLock { $0.unacked.count }
         let room = Self.drainWindow - loop.draining.count
         if room > 0 && unacked < Self.maxUnacked / 2 {
@@ -123,6 +141,7 @@ extension Bridge {
             let resumed = link.withLock { l -> Bool in
                 guard l.spooling, spool.count == 0, l.unacked.count < Self.maxUnacked / 2 else { return false }
                 l.spooling = false
+                spoolingHint.store(false, ordering: .releasing)
                 return true
             }
             if resumed { logger.debug("spool empty: publishing directly") }

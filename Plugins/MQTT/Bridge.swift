@@ -59,6 +59,9 @@ final class Bridge: @unchecked Sendable {
     let remote: [RemoteRule]
     let spool: Spool
     let metrics: BridgeMetrics
+    /// Translation caches, one per outbound and per inbound rule.
+    let outboundCaches: [TopicCache]
+    let inboundCaches: [TopicCache]
     let presence = PresenceTracker()
     let pending = PendingRequests()
     /// This node's name.
@@ -71,6 +74,11 @@ final class Bridge: @unchecked Sendable {
     let maxInflight: Int32 = 100
 
     let link = Mutex(Link())
+    /// QoS 1/2 messages about to be or already tracked in ``Link/unacked`` (lets the loop thread
+    /// skip the lock for QoS 0 "written" notifications).
+    let tracked = Atomic<Int>(0)
+    /// A lock-free hint of ``Link/spooling`` for the loop thread (the lock decides).
+    let spoolingHint = Atomic<Bool>(true)
     let loop = LoopState()
     let stopping = Atomic<Bool>(false)
     let finished = Atomic<Bool>(false)
@@ -94,6 +102,8 @@ final class Bridge: @unchecked Sendable {
         remote = try configuration.remote.map { rule throws(MQTTError) in
             try RemoteRule(rule, defaultPrefix: configuration.prefix)
         }
+        outboundCaches = outbound.map { _ in TopicCache() }
+        inboundCaches = inbound.map { _ in TopicCache() }
         if !settings.isV5 && !remote.isEmpty {
             throw MQTTError.invalidSetting(
                 "plugins.mqtt.config.remote needs protocol mqttv5 (MQTT 3.1.1 has no response topics)")
@@ -129,11 +139,12 @@ final class Bridge: @unchecked Sendable {
         let bus = context.bus
         var opened: [Subscription] = []
         do {
-            for rule in outbound {
-                opened.append(try bus.subscribe(rule.pattern.description) { [self] in export($0, rule: rule) })
+            for (index, rule) in outbound.enumerated() {
+                let cache = outboundCaches[index]
+                opened.append(try bus.subscribe(rule.pattern.description) { [self] in export($0, rule: rule, cache: cache) })
             }
             for rule in remote {
-                opened.append(try bus.subscribe(rule.pattern.description) { [self] in forward($0, rule: rule) })
+                opened.append(try bus.respond(rule.pattern.description) { [self] in await forward($0, rule: rule) })
             }
             opened.append(try bus.respondInline("mqtt.status") { [self] _ in .json(statusJSON()) })
             opened.append(try bus.respondInline("mqtt.nodes") { [self] _ in .json(nodesJSON()) })
@@ -168,6 +179,7 @@ final class Bridge: @unchecked Sendable {
             for subscription in s { subscription.cancel() }
             s.removeAll()
         }
+        pending.cancelAll("the mqtt bridge is stopping")
     }
 
     /// Tells the loop thread to finish (wakes it from a backoff wait).

@@ -11,6 +11,8 @@ final class LoopState: @unchecked Sendable {
     var disconnectReason: String?
     /// The last error or warning libmosquitto logged (TLS details live there).
     var lastLibraryError: String?
+    /// Messages and acknowledgements handled so far (tells ``Bridge`` whether a read did anything).
+    var events = 0
     /// Spooled messages in flight: message id → spool row id.
     var draining: [Int32: Int64] = [:]
     /// Highest spool row id handed to the client on this connection.

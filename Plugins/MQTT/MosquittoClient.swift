@@ -97,6 +97,15 @@ final class MosquittoClient: @unchecked Sendable {
         mosquitto_loop(handle, timeoutMilliseconds, 1)
     }
 
+    /// Reads at most one packet if one is waiting (no `select`); callbacks run inside.
+    /// - Returns: `MOSQ_ERR_SUCCESS` (also when nothing was waiting), or the code that ended the
+    ///   connection.
+    func read() -> Int32 { mosquitto_loop_read(handle, 1) }
+
+    /// Stops libmosquitto's logging to the bridge: once connected, formatting its per-packet
+    /// debug lines would only cost time.
+    func stopLogging() { mosquitto_log_callback_set(handle, nil) }
+
     /// Sends DISCONNECT; the connection ends during the next ``loop(timeoutMilliseconds:)``.
     func disconnect() { _ = mosquitto_disconnect(handle) }
 
