@@ -67,12 +67,14 @@ let package = Package(
             name: "CMosquitto", path: "Plugins/MQTT/CMosquitto", pkgConfig: "libmosquitto",
             providers: [.apt(["libmosquitto-dev"])]
         ),
+        // Configuration, topic mapping and backoff: pure Swift, unit-tested on their own.
+        .target(name: "MQTTCore", path: "Plugins/MQTT/Core"),
         .target(
             name: "MQTT",
             dependencies: [
-                "JameyPluginKit", "CJameyABI", "CMosquitto", .product(name: "GRDB", package: "GRDB.swift"),
+                "MQTTCore", "JameyPluginKit", "CJameyABI", "CMosquitto", .product(name: "GRDB", package: "GRDB.swift"),
             ],
-            path: "Plugins/MQTT", exclude: ["CMosquitto"]
+            path: "Plugins/MQTT", exclude: ["CMosquitto", "Core"]
         ),
         // scripts/bench-mqtt.sh: bus → broker → bus throughput and reconnect time of the mqtt plugin.
         .executableTarget(name: "MQTTBench", dependencies: ["JameyKernel", "JameyTestKit"], path: "Benchmarks/MQTT/Driver"),
@@ -85,6 +87,6 @@ let package = Package(
         .testTarget(name: "JameyPluginKitTests", dependencies: ["JameyPluginKit", "JameyKernel", "JameyTestKit"]),
         .testTarget(name: "HelloTests", dependencies: ["JameyTestKit"]),
         .testTarget(name: "JameyCLITests", dependencies: ["JameyTestKit"]),
-        .testTarget(name: "MQTTTests", dependencies: ["JameyTestKit", "CMosquitto"]),
+        .testTarget(name: "MQTTTests", dependencies: ["MQTTCore", "JameyTestKit", "CMosquitto"]),
     ]
 )

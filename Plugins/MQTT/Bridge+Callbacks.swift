@@ -1,5 +1,6 @@
 import CMosquitto
 import Foundation
+import MQTTCore
 
 /// libmosquitto's callbacks. They run on the loop thread, inside `mosquitto_loop` (or inside the
 /// blocking connect), with `obj` pointing at the bridge (kept alive by the loop thread).

@@ -1,5 +1,6 @@
 import CJameyABI
 import JameyPluginKit
+import MQTTCore
 
 extension Bridge {
     /// The user property naming why a node could not answer a forwarded request

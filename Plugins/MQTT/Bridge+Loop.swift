@@ -1,5 +1,6 @@
 import CMosquitto
 import Foundation
+import MQTTCore
 
 extension Bridge {
     /// The loop thread: connect, serve the connection until it ends, wait out the backoff, repeat

@@ -1,5 +1,6 @@
 import CMosquitto
 import JameyPluginKit
+import MQTTCore
 
 extension Bridge {
     /// Bus handler of an outbound rule: maps the message and sends or spools it. Messages the

@@ -1,6 +1,7 @@
 import CMosquitto
 import Foundation
 import JameyPluginKit
+import MQTTCore
 
 extension Bridge {
     /// The bus topic of node join events (payload: the node's status JSON; header `node`).

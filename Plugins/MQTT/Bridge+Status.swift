@@ -1,5 +1,6 @@
 import Foundation
 import JameyPluginKit
+import MQTTCore
 
 extension Bridge {
     /// Health: ok while connected; degraded while not, with the last error and when the next

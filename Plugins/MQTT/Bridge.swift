@@ -1,6 +1,7 @@
 import Foundation
 import JameyPluginKit
 import Logging
+import MQTTCore
 import Synchronization
 
 /// The bridge between the bus and one MQTT broker.

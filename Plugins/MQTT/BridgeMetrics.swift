@@ -1,5 +1,6 @@
 import CoreMetrics
 import JameyPluginKit
+import MQTTCore
 import Synchronization
 
 /// The bridge's metrics, recorded into the kernel's registry (every series gets

@@ -1,4 +1,5 @@
 import Foundation
+import MQTTCore
 
 /// The connection settings, checked once at init: everything a ``MosquittoClient`` needs.
 struct ClientSettings: Sendable {

@@ -1,3 +1,5 @@
+import MQTTCore
+
 /// One message received from the broker, copied out of libmosquitto's callback.
 struct IncomingMessage: Sendable {
     /// The MQTT topic.

@@ -1,3 +1,5 @@
+import MQTTCore
+
 /// State only the loop thread touches (the thread that owns the libmosquitto client and runs
 /// every libmosquitto callback), so it needs no lock.
 final class LoopState: @unchecked Sendable {

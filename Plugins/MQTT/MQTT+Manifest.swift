@@ -1,4 +1,5 @@
 import JameyPluginKit
+import MQTTCore
 
 extension MQTT {
     /// The plugin's name, version and config schema (`plugins.mqtt.config`).

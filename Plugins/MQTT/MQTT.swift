@@ -1,4 +1,5 @@
 import JameyPluginKit
+import MQTTCore
 
 /// The mqtt plugin: bridges the bus and an MQTT broker, and through the broker joins Jamey nodes
 /// into a cluster (presence, shared subscriptions, cross-node requests).

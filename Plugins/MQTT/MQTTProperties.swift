@@ -1,5 +1,6 @@
 import CMosquitto
 import Foundation
+import MQTTCore
 
 /// MQTT 5 properties: built for outgoing publications, read from incoming ones.
 enum MQTTProperties {

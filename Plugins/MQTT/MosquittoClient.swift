@@ -1,5 +1,6 @@
 import CMosquitto
 import Foundation
+import MQTTCore
 
 /// One libmosquitto client object (`struct mosquitto *`), used for one connection attempt and
 /// destroyed with it, so nothing libmosquitto queued for an old connection survives into the

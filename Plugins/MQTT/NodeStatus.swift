@@ -1,4 +1,5 @@
 import Foundation
+import MQTTCore
 
 /// The retained status a node publishes at `<presence topic>/<node>`: `online` with what it runs
 /// while connected, `offline` as its last will and when it stops.

@@ -1,3 +1,5 @@
+import MQTTCore
+
 /// One message on its way to the broker: what the spool stores and what is republished from it.
 struct OutboundMessage: Sendable, Equatable {
     /// The MQTT topic.

@@ -1,4 +1,5 @@
 import JameyPluginKit
+import MQTTCore
 import Synchronization
 
 /// Bus requests forwarded to another node and waiting for its MQTT response, by correlation id.

@@ -1,4 +1,5 @@
 import Foundation
+import MQTTCore
 import Synchronization
 
 /// The live view of the other nodes, built from their retained status messages.

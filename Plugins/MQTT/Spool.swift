@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import MQTTCore
 import Synchronization
 
 /// The bounded, persistent queue of QoS 1/2 messages waiting for the broker: a SQLite database

@@ -1,21 +1,21 @@
 /// A compiled MQTT → bus rule: what it subscribes to and which bus topic each message gets.
-struct InboundRule: Sendable {
+package struct InboundRule: Sendable {
     /// The filter, prefix included, without any `$share/<group>/`.
-    let filter: MQTTFilter
+    package let filter: MQTTFilter
     /// The bus topic template.
-    let template: TopicTemplate
+    package let template: TopicTemplate
     /// Prefix stripped from topics before `{topic}` is rendered.
-    let prefix: String
+    package let prefix: String
     /// Subscription QoS.
-    let qos: Int32
+    package let qos: Int32
     /// Shared subscription group, or nil.
-    let shareGroup: String?
+    package let shareGroup: String?
     /// MQTT 5 no-local option (never set on shared subscriptions, where MQTT forbids it).
-    let noLocal: Bool
+    package let noLocal: Bool
 
     /// Compiles a configured rule.
     /// - Throws: ``MQTTError`` for a malformed filter, group or template.
-    init(_ rule: MQTTConfiguration.Inbound, defaultPrefix: String) throws(MQTTError) {
+    package init(_ rule: MQTTConfiguration.Inbound, defaultPrefix: String) throws(MQTTError) {
         prefix = rule.prefix ?? defaultPrefix
         filter = try MQTTFilter(TopicTranslation.join(prefix, rule.mqtt))
         template = try TopicTemplate(rule.bus)
@@ -39,13 +39,13 @@ struct InboundRule: Sendable {
     }
 
     /// What to subscribe to: the filter, behind `$share/<group>/` for a shared subscription.
-    var subscription: String {
+    package var subscription: String {
         shareGroup.map { "$share/\($0)/\(filter)" } ?? filter.description
     }
 
     /// The bus topic for an MQTT topic, or nil when the filter does not match it or nothing is
     /// left of it.
-    func busTopic(for mqttTopic: String, node: String) -> String? {
+    package func busTopic(for mqttTopic: String, node: String) -> String? {
         guard let captures = filter.match(mqttTopic) else { return nil }
         var relative = Substring(mqttTopic)
         if !prefix.isEmpty, mqttTopic.hasPrefix(prefix + "/") { relative = relative.dropFirst(prefix.count + 1) }

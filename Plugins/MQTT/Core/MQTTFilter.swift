@@ -1,19 +1,19 @@
 /// An MQTT topic filter (`sensors/+/temp`, `jobs/#`), matched level by level with the captures
 /// of its wildcards: `+` captures one level, a final `#` the remaining levels (zero or more,
 /// joined with `/`).
-struct MQTTFilter: Sendable, Equatable, CustomStringConvertible {
+package struct MQTTFilter: Sendable, Equatable, CustomStringConvertible {
     /// The filter's levels.
-    let levels: [Substring]
+    package let levels: [Substring]
 
     /// The filter as written.
-    var description: String { levels.joined(separator: "/") }
+    package var description: String { levels.joined(separator: "/") }
 
     /// Number of wildcards (the captures a match returns).
-    var wildcardCount: Int { levels.count { $0 == "+" || $0 == "#" } }
+    package var wildcardCount: Int { levels.count { $0 == "+" || $0 == "#" } }
 
     /// Parses and checks a filter (without any `$share/<group>/` part).
     /// - Throws: ``MQTTError`` when `#` is not last or a wildcard shares a level with text.
-    init(_ text: String) throws(MQTTError) {
+    package init(_ text: String) throws(MQTTError) {
         guard !text.isEmpty else { throw MQTTError.invalidRule("MQTT filter is empty") }
         let levels = text.split(separator: "/", omittingEmptySubsequences: false)
         for (index, level) in levels.enumerated() {
@@ -29,7 +29,7 @@ struct MQTTFilter: Sendable, Equatable, CustomStringConvertible {
 
     /// The captures of `topic`'s match, or nil when it does not match. Following MQTT, a topic
     /// starting with `$` is not matched by a filter starting with a wildcard.
-    func match(_ topic: String) -> [String]? {
+    package func match(_ topic: String) -> [String]? {
         let parts = topic.split(separator: "/", omittingEmptySubsequences: false)
         if topic.hasPrefix("$"), let first = levels.first, first == "+" || first == "#" { return nil }
         var captures: [String] = []
@@ -49,7 +49,7 @@ struct MQTTFilter: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The equivalent bus pattern: `/` becomes `.`, `+` becomes `*`, `#` becomes `>`.
-    var busPattern: String {
+    package var busPattern: String {
         levels.map { level -> String in
             switch level {
             case "+": "*"

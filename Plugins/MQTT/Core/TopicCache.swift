@@ -3,15 +3,15 @@
 ///
 /// Not thread-safe: each cache is used by one thread at a time (an outbound rule's bus handler,
 /// which never runs concurrently with itself, or the loop thread for inbound rules).
-final class TopicCache: @unchecked Sendable {
+package final class TopicCache: @unchecked Sendable {
     private var entries: [String: String?] = [:]
     private let limit: Int
 
     /// - Parameter limit: entries kept before the cache starts over.
-    init(limit: Int = 4096) { self.limit = limit }
+    package init(limit: Int = 4096) { self.limit = limit }
 
     /// The cached translation of `topic`, computing and keeping it on a miss (nil results too).
-    func translate(_ topic: String, _ compute: (String) -> String?) -> String? {
+    package func translate(_ topic: String, _ compute: (String) -> String?) -> String? {
         if let hit = entries[topic] { return hit }
         let value = compute(topic)
         if entries.count >= limit { entries.removeAll(keepingCapacity: true) }

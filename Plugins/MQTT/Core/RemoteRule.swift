@@ -1,20 +1,20 @@
 /// A compiled rule for bus requests that another node answers: the plugin responds to the bus
 /// pattern and forwards each request as an MQTT 5 request.
-struct RemoteRule: Sendable {
+package struct RemoteRule: Sendable {
     /// The bus pattern it answers.
-    let pattern: BusPattern
+    package let pattern: BusPattern
     /// The MQTT topic template.
-    let template: TopicTemplate
+    package let template: TopicTemplate
     /// Prefix of the MQTT topic.
-    let prefix: String
+    package let prefix: String
     /// QoS of the forwarded request.
-    let qos: Int32
+    package let qos: Int32
     /// How long a forwarded request waits for its reply before it is forgotten.
-    let timeout: Duration
+    package let timeout: Duration
 
     /// Compiles a configured rule.
     /// - Throws: ``MQTTError`` for a malformed pattern or template.
-    init(_ rule: MQTTConfiguration.Remote, defaultPrefix: String) throws(MQTTError) {
+    package init(_ rule: MQTTConfiguration.Remote, defaultPrefix: String) throws(MQTTError) {
         pattern = try BusPattern(rule.bus)
         template = try TopicTemplate(rule.mqtt)
         prefix = rule.prefix ?? defaultPrefix
@@ -24,7 +24,7 @@ struct RemoteRule: Sendable {
     }
 
     /// The MQTT topic for a request's bus topic, or nil when the pattern does not match.
-    func mqttTopic(for busTopic: String, node: String) -> String? {
+    package func mqttTopic(for busTopic: String, node: String) -> String? {
         guard let captures = pattern.match(busTopic) else { return nil }
         let topic = TopicTranslation.join(prefix, template.mqttTopic(busTopic: busTopic, captures: captures, node: node))
         return topic.isEmpty ? nil : topic

@@ -1,19 +1,19 @@
 /// A compiled bus → MQTT rule: which bus topics it exports and where they go.
-struct OutboundRule: Sendable {
+package struct OutboundRule: Sendable {
     /// The bus pattern it subscribes to.
-    let pattern: BusPattern
+    package let pattern: BusPattern
     /// The MQTT topic template.
-    let template: TopicTemplate
+    package let template: TopicTemplate
     /// Prefix of the MQTT topic.
-    let prefix: String
+    package let prefix: String
     /// QoS of the publication.
-    let qos: Int32
+    package let qos: Int32
     /// Publish retained.
-    let retain: Bool
+    package let retain: Bool
 
     /// Compiles a configured rule.
     /// - Throws: ``MQTTError`` for a malformed pattern or template.
-    init(_ rule: MQTTConfiguration.Outbound, defaultPrefix: String) throws(MQTTError) {
+    package init(_ rule: MQTTConfiguration.Outbound, defaultPrefix: String) throws(MQTTError) {
         pattern = try BusPattern(rule.bus)
         template = try TopicTemplate(rule.mqtt)
         prefix = rule.prefix ?? defaultPrefix
@@ -23,7 +23,7 @@ struct OutboundRule: Sendable {
     }
 
     /// The MQTT topic for a bus topic, or nil when the pattern does not match it.
-    func mqttTopic(for busTopic: String, node: String) -> String? {
+    package func mqttTopic(for busTopic: String, node: String) -> String? {
         guard let captures = pattern.match(busTopic) else { return nil }
         let topic = TopicTranslation.join(prefix, template.mqttTopic(busTopic: busTopic, captures: captures, node: node))
         return topic.isEmpty ? nil : topic
@@ -33,7 +33,7 @@ struct OutboundRule: Sendable {
 extension TopicTemplate {
     /// Checks a template that renders MQTT topics: no MQTT wildcards in its text, and no capture
     /// beyond the pattern's wildcards.
-    func checkForMQTT(prefix: String, wildcards: Int, rule: String) throws(MQTTError) {
+    package func checkForMQTT(prefix: String, wildcards: Int, rule: String) throws(MQTTError) {
         for part in parts {
             if case .literal(let text) = part, text.contains(where: { $0 == "+" || $0 == "#" }) {
                 throw MQTTError.invalidRule("\(rule): MQTT topic template '\(description)' contains a wildcard")

@@ -6,20 +6,20 @@
 ///
 /// Translation turns `.` into `/` towards MQTT and `/` into `.` towards the bus (see
 /// ``TopicTranslation``).
-struct TopicTemplate: Sendable, Equatable, CustomStringConvertible {
-    enum Part: Sendable, Equatable {
+package struct TopicTemplate: Sendable, Equatable, CustomStringConvertible {
+    package enum Part: Sendable, Equatable {
         case literal(String)
         case topic
         case capture(Int)
         case node
     }
 
-    let parts: [Part]
+    package let parts: [Part]
     /// The template as written.
-    let description: String
+    package let description: String
 
     /// Highest capture number used (0 when none).
-    var highestCapture: Int {
+    package var highestCapture: Int {
         parts.reduce(0) { highest, part in
             if case .capture(let n) = part { return max(highest, n) }
             return highest
@@ -28,7 +28,7 @@ struct TopicTemplate: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses a template.
     /// - Throws: ``MQTTError`` for an unknown or unclosed placeholder.
-    init(_ text: String) throws(MQTTError) {
+    package init(_ text: String) throws(MQTTError) {
         var parts: [Part] = []
         var literal = ""
         var rest = Substring(text)
@@ -62,7 +62,7 @@ struct TopicTemplate: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Renders an MQTT topic from a bus topic and its pattern's captures.
-    func mqttTopic(busTopic: String, captures: [String], node: String) -> String {
+    package func mqttTopic(busTopic: String, captures: [String], node: String) -> String {
         var out = ""
         for part in parts {
             switch part {
@@ -78,7 +78,7 @@ struct TopicTemplate: Sendable, Equatable, CustomStringConvertible {
     /// Renders a bus topic from an MQTT topic (below the prefix) and its filter's captures.
     /// Empty segments (from an empty `#` capture) are left out.
     /// - Returns: the topic, or nil when nothing is left.
-    func busTopic(mqttTopic: String, captures: [String], node: String) -> String? {
+    package func busTopic(mqttTopic: String, captures: [String], node: String) -> String? {
         var out = ""
         for part in parts {
             switch part {

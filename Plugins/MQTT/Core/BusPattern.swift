@@ -1,19 +1,19 @@
 /// A bus subscription pattern (`sensors.*.temp`, `billing.>`), matched segment by segment with
 /// the captures of its wildcards: `*` captures one segment, a final `>` the remaining segments
 /// (one or more, joined with `.`).
-struct BusPattern: Sendable, Equatable, CustomStringConvertible {
+package struct BusPattern: Sendable, Equatable, CustomStringConvertible {
     /// The pattern's segments.
-    let segments: [Substring]
+    package let segments: [Substring]
 
     /// The pattern as written.
-    var description: String { segments.joined(separator: ".") }
+    package var description: String { segments.joined(separator: ".") }
 
     /// Number of wildcards (the captures a match returns).
-    var wildcardCount: Int { segments.count { $0 == "*" || $0 == ">" } }
+    package var wildcardCount: Int { segments.count { $0 == "*" || $0 == ">" } }
 
     /// Parses and checks a pattern.
     /// - Throws: ``MQTTError`` when a segment is empty or `>` is not last.
-    init(_ text: String) throws(MQTTError) {
+    package init(_ text: String) throws(MQTTError) {
         let segments = text.split(separator: ".", omittingEmptySubsequences: false)
         for (index, segment) in segments.enumerated() {
             guard !segment.isEmpty else { throw MQTTError.invalidRule("bus pattern '\(text)' has an empty segment") }
@@ -28,7 +28,7 @@ struct BusPattern: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The captures of `topic`'s match, or nil when it does not match.
-    func match(_ topic: String) -> [String]? {
+    package func match(_ topic: String) -> [String]? {
         let parts = topic.split(separator: ".", omittingEmptySubsequences: false)
         var captures: [String] = []
         for (index, segment) in segments.enumerated() {
@@ -48,7 +48,7 @@ struct BusPattern: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The equivalent MQTT filter: `.` becomes `/`, `*` becomes `+`, `>` becomes `#`.
-    var mqttFilter: String {
+    package var mqttFilter: String {
         segments.map { segment -> String in
             switch segment {
             case "*": "+"

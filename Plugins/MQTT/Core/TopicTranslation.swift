@@ -3,15 +3,15 @@
 /// the other side becomes `_`: `/`, `+` and `#` in a bus segment; `.`, `*` and `>` in an MQTT
 /// level, and whitespace or control characters, which bus topics do not allow. An empty MQTT
 /// level becomes `_` on the bus, which has no empty segments.
-enum TopicTranslation {
+package enum TopicTranslation {
     /// A bus segment as an MQTT level.
-    static func mqttLevel(_ segment: some StringProtocol) -> String {
+    package static func mqttLevel(_ segment: some StringProtocol) -> String {
         guard segment.contains(where: { $0 == "/" || $0 == "+" || $0 == "#" }) else { return String(segment) }
         return String(segment.map { $0 == "/" || $0 == "+" || $0 == "#" ? "_" : $0 })
     }
 
     /// An MQTT level as a bus segment.
-    static func busSegment(_ level: some StringProtocol) -> String {
+    package static func busSegment(_ level: some StringProtocol) -> String {
         if level.isEmpty { return "_" }
         guard level.unicodeScalars.contains(where: isSpecialOnBus) else { return String(level) }
         var out = String.UnicodeScalarView()
@@ -26,18 +26,18 @@ enum TopicTranslation {
     }
 
     /// A whole bus topic (or a `>` capture) as MQTT levels.
-    static func mqttTopic(fromBus topic: String) -> String {
+    package static func mqttTopic(fromBus topic: String) -> String {
         topic.split(separator: ".", omittingEmptySubsequences: false).map { mqttLevel($0) }.joined(separator: "/")
     }
 
     /// A whole MQTT topic (or a `#` capture) as bus segments; empty for an empty topic.
-    static func busTopic(fromMQTT topic: String) -> String {
+    package static func busTopic(fromMQTT topic: String) -> String {
         guard !topic.isEmpty else { return "" }
         return topic.split(separator: "/", omittingEmptySubsequences: false).map { busSegment($0) }.joined(separator: ".")
     }
 
     /// `prefix/topic`, or `topic` alone when the prefix is empty.
-    static func join(_ prefix: String, _ topic: String) -> String {
+    package static func join(_ prefix: String, _ topic: String) -> String {
         prefix.isEmpty ? topic : topic.isEmpty ? prefix : prefix + "/" + topic
     }
 }

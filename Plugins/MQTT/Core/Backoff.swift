@@ -5,67 +5,68 @@ import Foundation
 /// The n-th delay (n from 0) is `min(max, initial × multiplierⁿ)`, of which the fraction `jitter`
 /// is random: the delay drawn lies in `[(1 − jitter) × d, d]`. Spreading retries this way keeps
 /// many nodes from reconnecting to a restarted broker in lockstep.
-struct Backoff: Sendable {
+package struct Backoff: Sendable {
     /// Delay after the first failure.
-    let initial: Duration
+    package let initial: Duration
     /// Upper bound of any delay.
-    let maximum: Duration
+    package let maximum: Duration
     /// Growth per failed attempt.
-    let multiplier: Double
+    package let multiplier: Double
     /// Randomised fraction, 0...1.
-    let jitter: Double
+    package let jitter: Double
 
     /// Failed attempts since the last successful connection.
-    private(set) var failures = 0
+    package private(set) var failures = 0
 
-    init(initial: Duration, maximum: Duration, multiplier: Double, jitter: Double) {
+    package init(initial: Duration, maximum: Duration, multiplier: Double, jitter: Double) {
         self.initial = initial
         self.maximum = max(maximum, initial)
         self.multiplier = max(1, multiplier)
         self.jitter = min(1, max(0, jitter))
     }
 
-    init(_ configuration: MQTTConfiguration.Reconnect) {
+    package init(_ configuration: MQTTConfiguration.Reconnect) {
         self.init(
             initial: .milliseconds(configuration.initialDelayMs), maximum: .milliseconds(configuration.maxDelayMs),
             multiplier: configuration.multiplier, jitter: configuration.jitter)
     }
 
-    /// The upper bound of the delay after `failures` failed attempts (before jitter).
-    func ceiling(after failures: Int) -> Duration {
-        let initialSeconds = initial.seconds
-        let grown = initialSeconds * pow(multiplier, Double(min(failures, 64)))
-        return .seconds(min(maximum.seconds, grown))
+    /// The upper bound of the delay after `failures` failed attempts (before jitter), in whole
+    /// milliseconds.
+    package func ceiling(after failures: Int) -> Duration {
+        let grown = Double(initial.milliseconds) * pow(multiplier, Double(min(failures, 64)))
+        return .milliseconds(Int64(min(Double(maximum.milliseconds), grown.rounded())))
     }
 
     /// Counts a failed attempt and returns how long to wait before the next one.
-    mutating func next<G: RandomNumberGenerator>(using generator: inout G) -> Duration {
-        let ceiling = ceiling(after: failures).seconds
+    package mutating func next<G: RandomNumberGenerator>(using generator: inout G) -> Duration {
+        let ceiling = Double(ceiling(after: failures).milliseconds)
         failures += 1
         let low = ceiling * (1 - jitter)
-        return .seconds(low == ceiling ? ceiling : Double.random(in: low...ceiling, using: &generator))
+        let drawn = low == ceiling ? ceiling : Double.random(in: low...ceiling, using: &generator)
+        return .microseconds(Int64((drawn * 1000).rounded()))
     }
 
     /// Counts a failed attempt and returns the delay, with the system random generator.
-    mutating func next() -> Duration {
+    package mutating func next() -> Duration {
         var generator = SystemRandomNumberGenerator()
         return next(using: &generator)
     }
 
     /// Starts over after a successful connection.
-    mutating func reset() { failures = 0 }
+    package mutating func reset() { failures = 0 }
 }
 
 extension Duration {
     /// The duration in seconds, as a floating-point number.
-    var seconds: Double {
+    package var seconds: Double {
         let (s, attoseconds) = components
         return Double(s) + Double(attoseconds) / 1e18
     }
 
-    /// The duration in whole milliseconds, rounded up, at least 0.
-    var milliseconds: Int64 {
+    /// The duration in whole milliseconds (rounded to the nearest), at least 0.
+    package var milliseconds: Int64 {
         let (s, attoseconds) = components
-        return max(0, s * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
+        return max(0, s * 1000 + (attoseconds + 500_000_000_000_000) / 1_000_000_000_000_000)
     }
 }

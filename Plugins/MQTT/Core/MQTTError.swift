@@ -22,8 +22,8 @@ public struct MQTTError: Error, Sendable, Equatable, CustomStringConvertible {
     /// libmosquitto refused an operation.
     public var isClient: Bool { code == .client }
 
-    static func invalidRule(_ message: String) -> MQTTError { MQTTError(code: .invalidRule, message: message) }
-    static func invalidSetting(_ message: String) -> MQTTError { MQTTError(code: .invalidSetting, message: message) }
-    static func spool(_ message: String) -> MQTTError { MQTTError(code: .spool, message: message) }
-    static func client(_ message: String) -> MQTTError { MQTTError(code: .client, message: message) }
+    package static func invalidRule(_ message: String) -> MQTTError { MQTTError(code: .invalidRule, message: message) }
+    package static func invalidSetting(_ message: String) -> MQTTError { MQTTError(code: .invalidSetting, message: message) }
+    package static func spool(_ message: String) -> MQTTError { MQTTError(code: .spool, message: message) }
+    package static func client(_ message: String) -> MQTTError { MQTTError(code: .client, message: message) }
 }
