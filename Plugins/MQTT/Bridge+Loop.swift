@@ -17,7 +17,8 @@ extension Bridge {
                 l.nextAttempt = Date().addingTimeInterval(delay.seconds)
                 return l.lastError
             }
-            let text = "MQTT broker \(settings.broker) unavailable: \(error ?? "unknown error"); next attempt in \(Self.format(delay))"
+            let text =
+                "MQTT broker \(settings.broker) unavailable: \(error ?? "unknown error"); next attempt in \(Self.format(delay))"
             if error != loop.lastLoggedError {
                 logger.warning("\(text)")
                 loop.lastLoggedError = error
@@ -87,7 +88,8 @@ extension Bridge {
             var rc = client.loop(timeoutMilliseconds: 100)
             if rc == MOSQ_ERR_SUCCESS.rawValue && loop.connected { rc = readMore(client) }
             if rc != MOSQ_ERR_SUCCESS.rawValue {
-                error = loop.refusal ?? loop.disconnectReason.map { "disconnected by the broker: \($0)" }
+                error =
+                    loop.refusal ?? loop.disconnectReason.map { "disconnected by the broker: \($0)" }
                     ?? "connection lost: \(MosquittoClient.describe(rc))"
                 if rc == MOSQ_ERR_TLS.rawValue { error = tlsFailure }
                 break

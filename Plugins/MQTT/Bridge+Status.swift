@@ -44,15 +44,23 @@ extension Bridge {
             "in_flight": l.5,
             "subscriptions_pending": l.6,
             "pending_requests": pending.count,
-            "spool": ["messages": spool.count, "bytes": spool.bytes, "max_messages": spool.maxMessages, "max_bytes": spool.maxBytes],
+            "spool": [
+                "messages": spool.count, "bytes": spool.bytes, "max_messages": spool.maxMessages, "max_bytes": spool.maxBytes,
+            ],
             "dropped": Dictionary(
                 uniqueKeysWithValues: BridgeMetrics.DropReason.allCases.map { ($0.rawValue, metrics.droppedCount($0)) }),
             "nodes_online": presence.onlineCount,
             "outbound": outbound.map {
-                ["bus": $0.pattern.description, "mqtt": TopicTranslation.join($0.prefix, $0.template.description), "qos": Int($0.qos)]
+                [
+                    "bus": $0.pattern.description, "mqtt": TopicTranslation.join($0.prefix, $0.template.description),
+                    "qos": Int($0.qos),
+                ]
             },
             "inbound": inbound.map {
-                ["mqtt": $0.subscription, "bus": $0.template.description, "bus_pattern": $0.filter.busPattern, "qos": Int($0.qos)]
+                [
+                    "mqtt": $0.subscription, "bus": $0.template.description, "bus_pattern": $0.filter.busPattern,
+                    "qos": Int($0.qos),
+                ]
             },
             "remote": remote.map {
                 ["bus": $0.pattern.description, "mqtt": TopicTranslation.join($0.prefix, $0.template.description)]

@@ -155,7 +155,9 @@ final class Bridge: @unchecked Sendable {
         }
         subscriptions.withLock { $0 = opened }
         for rule in outbound {
-            logger.info("outbound: bus \(rule.pattern) → MQTT \(TopicTranslation.join(rule.prefix, rule.template.description)) (qos \(rule.qos))")
+            logger.info(
+                "outbound: bus \(rule.pattern) → MQTT \(TopicTranslation.join(rule.prefix, rule.template.description)) (qos \(rule.qos))"
+            )
         }
         for rule in inbound {
             logger.info("inbound: MQTT \(rule.subscription) → bus \(rule.template) (qos \(rule.qos))")

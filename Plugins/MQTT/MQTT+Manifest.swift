@@ -30,7 +30,9 @@ extension MQTT {
         .int(
             "session_expiry_s", default: 3600, range: 0...4_294_967_295,
             description: "MQTT 5, persistent sessions: how long the broker keeps the session after a disconnect"),
-        .int("connect_timeout_ms", default: 10000, range: 100...600_000, description: "Give up on an attempt without CONNACK after this long"),
+        .int(
+            "connect_timeout_ms", default: 10000, range: 100...600_000,
+            description: "Give up on an attempt without CONNACK after this long"),
         .string("prefix", default: "jamey", description: "Prefix of mapped MQTT topics (a rule may override it; empty: none)"),
         .int(
             "request_timeout_ms", default: 0, range: 0...3_600_000,
@@ -40,7 +42,8 @@ extension MQTT {
     static let tlsKeys: [ConfigKey] = [
         .bool("enabled", default: false, description: "Connect with TLS"),
         .string("ca_file", default: "", description: "PEM file of trusted CA certificates"),
-        .string("ca_path", default: "/etc/ssl/certs", description: "Directory of trusted CA certificates (when ca_file is empty)"),
+        .string(
+            "ca_path", default: "/etc/ssl/certs", description: "Directory of trusted CA certificates (when ca_file is empty)"),
         .string("cert_file", default: "", description: "PEM client certificate for mutual TLS; empty: none"),
         .string("key_file", default: "", description: "PEM private key of the client certificate"),
         .bool("verify_hostname", default: true, description: "Check that the broker certificate names the host"),
@@ -61,7 +64,9 @@ extension MQTT {
     static let presenceKeys: [ConfigKey] = [
         .bool("enabled", default: true, description: "Publish retained node status and track the other nodes"),
         .string("topic", default: "jamey/nodes", length: 1...200, description: "Status topic prefix: <topic>/<node>"),
-        .int("refresh_s", default: 10, range: 1...86400, description: "How often the own status is checked and republished if changed"),
+        .int(
+            "refresh_s", default: 10, range: 1...86400,
+            description: "How often the own status is checked and republished if changed"),
     ]
 
     static let outboundKeys: [ConfigKey] = [
@@ -76,7 +81,8 @@ extension MQTT {
         .string("mqtt", required: true, length: 1...500, description: "MQTT filter below the prefix (+ one level, # the rest)"),
         .string("bus", default: "{topic}", length: 1...500, description: "Bus topic template: {topic}, {1}..{9}, {node}"),
         .int("qos", default: 1, range: 0...2, description: "Subscription QoS"),
-        .string("share_group", default: "", description: "Shared subscription group ($share/<group>/...): nodes split the messages"),
+        .string(
+            "share_group", default: "", description: "Shared subscription group ($share/<group>/...): nodes split the messages"),
         .bool("no_local", default: true, description: "MQTT 5: do not receive this node's own publications"),
         .string("prefix", description: "Prefix for this rule (default: the global prefix)"),
     ]

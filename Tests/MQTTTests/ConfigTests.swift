@@ -12,7 +12,9 @@ import Testing
 
     @Test func badRulesAreNamed() async throws {
         #expect(try await failure("outbound:\n  - bus: \"a.>.b\"").contains("'>' may only be the last segment"))
-        #expect(try await failure("outbound:\n  - bus: \"a.*\"\n    mqtt: \"x/{2}\"").contains("uses {2} but the pattern has 1 wildcard(s)"))
+        #expect(
+            try await failure("outbound:\n  - bus: \"a.*\"\n    mqtt: \"x/{2}\"").contains(
+                "uses {2} but the pattern has 1 wildcard(s)"))
         #expect(try await failure("outbound:\n  - bus: \"a.b\"\n    mqtt: \"x/+\"").contains("contains a wildcard"))
         #expect(try await failure("inbound:\n  - mqtt: \"a/#/b\"").contains("'#' may only be the last level"))
         #expect(try await failure("inbound:\n  - mqtt: \"a/+\"\n    bus: \"x.{name}\"").contains("unknown placeholder '{name}'"))

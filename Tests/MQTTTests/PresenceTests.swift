@@ -13,7 +13,9 @@ import Testing
 
         let worker = try ServeProcess("worker", port: broker.port)
         try await worker.waitReady()
-        #expect(await eventually(timeout: .seconds(20)) { events.messages.contains { $0.topic == "mqtt.node.joined" } }, "\(worker.log)")
+        #expect(
+            await eventually(timeout: .seconds(20)) { events.messages.contains { $0.topic == "mqtt.node.joined" } },
+            "\(worker.log)")
         let joined = try #require(events.messages.first { $0.topic == "mqtt.node.joined" })
         #expect(joined.header("node") == "worker")
         let status = try JSONSerialization.jsonObject(with: Data(joined.payload)) as? [String: Any]

@@ -19,7 +19,8 @@ import Testing
         #expect(await node.waitReady(), "\(node.healthDetail)")
         let imported = try node.collect("props.in")
 
-        try node.publish("props.out", #"{"t":21}"#, contentType: "application/json", headers: ["unit": "celsius", "trace-id": "abc"])
+        try node.publish(
+            "props.out", #"{"t":21}"#, contentType: "application/json", headers: ["unit": "celsius", "trace-id": "abc"])
         #expect(await eventually { client.messages(on: "jamey/props/out").count == 1 })
         let out = try #require(client.messages(on: "jamey/props/out").first)
         #expect(out.contentType == "application/json")

@@ -63,7 +63,8 @@ import Testing
             if i == 2000 { try broker.start() }
             if i % 10 == 9 { usleep(1000) }  // pace the producer below the bus queue bound
         }
-        #expect(await eventually(timeout: .seconds(60)) { Set(got.texts).count == total }, "got \(Set(got.texts).count) of \(total)")
+        #expect(
+            await eventually(timeout: .seconds(60)) { Set(got.texts).count == total }, "got \(Set(got.texts).count) of \(total)")
         var seen = Set<Int>()
         var firsts: [Int] = []
         for text in got.texts {

@@ -34,7 +34,9 @@ import Testing
         _ = try bus.subscribe("calc.add") { request in
             let numbers = request.text.split(separator: ",").compactMap { Int($0) }
             var reply = BusMessage(topic: "reply", payload: Array(String(numbers.reduce(0, +)).utf8), contentType: "text/plain")
-            reply.headers = [BusHeader(key: "computed-by", value: "back"), BusHeader(key: "echo", value: request.header("trace") ?? "")]
+            reply.headers = [
+                BusHeader(key: "computed-by", value: "back"), BusHeader(key: "echo", value: request.header("trace") ?? ""),
+            ]
             try? bus.reply(to: request.replyTo ?? "", correlationID: request.correlationID, reply)
             return true
         }
@@ -56,7 +58,8 @@ import Testing
         let results = await withTaskGroup(of: String.self) { group in
             for i in 0..<20 {
                 group.addTask {
-                    let r = try? await bus.request(BusMessage(topic: "calc.add", payload: Array("\(i),1000".utf8)), timeout: .seconds(5))
+                    let r = try? await bus.request(
+                        BusMessage(topic: "calc.add", payload: Array("\(i),1000".utf8)), timeout: .seconds(5))
                     return "\(i):\(r?.text ?? "failed")"
                 }
             }

@@ -46,7 +46,8 @@ import Testing
         let broker = try Broker(.init(users: [("observer", "pw")]))
         let client = try TestClient(port: broker.port, username: "observer", password: "pw")
         try client.subscribe("jamey/spool/#")
-        let node = try await Node.boot("tiny", port: broker.port, config: "username: tiny\npassword: pw\nspool:\n  max_messages: 10\n" + Self.rules)
+        let node = try await Node.boot(
+            "tiny", port: broker.port, config: "username: tiny\npassword: pw\nspool:\n  max_messages: 10\n" + Self.rules)
         #expect(await eventually { node.healthDetail.contains("refused") }, "\(node.healthDetail)")
         for i in 0..<15 { try node.publish("spool.item", "s\(i)") }
         #expect(await eventually { node.metric(#"mqtt_dropped_total{plugin="mqtt",reason="spool_full"}"#) == 5 })

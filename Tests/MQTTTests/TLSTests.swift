@@ -39,7 +39,8 @@ import Testing
         let certs = try Certificates()
         let other = try Certificates(name: "Someone Else CA")
         let broker = try Broker(.init(tls: (certs.ca, certs.serverCert, certs.serverKey, true)))
-        let node = try await Node.boot("tls-ca", port: broker.port, config: Self.tlsConfig(certs, ca: other.ca), host: "localhost")
+        let node = try await Node.boot(
+            "tls-ca", port: broker.port, config: Self.tlsConfig(certs, ca: other.ca), host: "localhost")
         #expect(await eventually { node.healthDetail.contains("next attempt") }, "\(node.healthDetail)")
         #expect(node.healthDetail.lowercased().contains("certificate verify failed"), "\(node.healthDetail)")
         #expect(!node.isConnected)
@@ -60,7 +61,8 @@ import Testing
         let broker = try Broker()
         let node = try await Node.boot(
             "tls-missing", port: broker.port, config: "tls:\n  enabled: true\n  ca_file: /nonexistent/ca.pem")
-        #expect(node.plugin?.failure?.contains("plugins.mqtt.config.tls.ca_file: /nonexistent/ca.pem does not exist") == true,
-                "\(node.plugin?.failure ?? "")")
+        #expect(
+            node.plugin?.failure?.contains("plugins.mqtt.config.tls.ca_file: /nonexistent/ca.pem does not exist") == true,
+            "\(node.plugin?.failure ?? "")")
     }
 }

@@ -63,7 +63,8 @@ import Testing
         return try OutboundRule(rule, defaultPrefix: "jamey")
     }
 
-    static func inbound(_ mqtt: String, bus: String = "{topic}", group: String = "", prefix: String? = nil) throws -> InboundRule {
+    static func inbound(_ mqtt: String, bus: String = "{topic}", group: String = "", prefix: String? = nil) throws -> InboundRule
+    {
         let rule: MQTTConfiguration.Inbound = try decode([
             "mqtt": mqtt, "bus": bus, "qos": 1, "share_group": group, "no_local": true, "prefix": prefix,
         ])
@@ -93,7 +94,9 @@ import Testing
     @Test func cacheRemembersMisses() {
         let cache = TopicCache(limit: 2)
         var computed = 0
-        let f: (String) -> String? = { computed += 1; return $0 == "none" ? nil : $0.uppercased() }
+        let f: (String) -> String? = {
+            computed += 1; return $0 == "none" ? nil : $0.uppercased()
+        }
         #expect(cache.translate("a", f) == "A")
         #expect(cache.translate("a", f) == "A")
         #expect(cache.translate("none", f) == nil)

@@ -107,8 +107,10 @@ func reconnect(_ args: [String]) throws {
     }
     let conf = args[1]
     let text = try String(contentsOfFile: conf, encoding: .utf8)
-    guard let port = text.split(separator: "\n").first(where: { $0.hasPrefix("listener ") })?.split(separator: " ").dropFirst().first
-        .flatMap({ Int($0) })
+    guard
+        let port = text.split(separator: "\n").first(where: { $0.hasPrefix("listener ") })?.split(separator: " ").dropFirst()
+            .first
+            .flatMap({ Int($0) })
     else { fail("no 'listener PORT' line in \(conf)") }
     func startBroker() throws -> Process {
         let p = Process()
@@ -127,7 +129,9 @@ func reconnect(_ args: [String]) throws {
         a.sin_addr.s_addr = inet_addr("127.0.0.1")
         a.sin_port = UInt16(port).bigEndian
         return withUnsafePointer(to: &a) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
         }
     }
     var broker = try startBroker()

@@ -60,7 +60,8 @@ final class Broker: @unchecked Sendable {
         } else {
             config += ["persistence false"]
         }
-        try (config.joined(separator: "\n") + "\n").write(toFile: directory + "/mosquitto.conf", atomically: true, encoding: .utf8)
+        try (config.joined(separator: "\n") + "\n").write(
+            toFile: directory + "/mosquitto.conf", atomically: true, encoding: .utf8)
         if options.start { try start() }
     }
 
@@ -138,7 +139,9 @@ final class Broker: @unchecked Sendable {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = UInt16(port).bigEndian
         return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
         }
     }
 }

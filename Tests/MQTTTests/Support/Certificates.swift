@@ -21,8 +21,10 @@ struct Certificates {
     /// - Parameter name: the CA's common name (two CAs with different names do not trust each other).
     init(name: String = "Jamey Test CA") throws {
         directory = try TemporaryDirectory.make(prefix: "jamey-certs")
-        try openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=\(name)",
-                     "-keyout", "ca.key", "-out", "ca.crt"])
+        try openssl([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=\(name)",
+            "-keyout", "ca.key", "-out", "ca.crt",
+        ])
         try issue("server", subject: "/CN=localhost", extensions: "subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n")
         try issue("client", subject: "/CN=jamey-client", extensions: "extendedKeyUsage=clientAuth\n")
     }
@@ -30,8 +32,10 @@ struct Certificates {
     private func issue(_ name: String, subject: String, extensions: String) throws {
         try openssl(["req", "-newkey", "rsa:2048", "-nodes", "-subj", subject, "-keyout", "\(name).key", "-out", "\(name).csr"])
         try extensions.write(toFile: directory + "/\(name).ext", atomically: true, encoding: .utf8)
-        try openssl(["x509", "-req", "-in", "\(name).csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-                     "-days", "2", "-extfile", "\(name).ext", "-out", "\(name).crt"])
+        try openssl([
+            "x509", "-req", "-in", "\(name).csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+            "-days", "2", "-extfile", "\(name).ext", "-out", "\(name).crt",
+        ])
         // mosquitto drops privileges before reading keys when not told `user root`; keep them readable.
         chmod(directory + "/\(name).key", 0o644)
     }

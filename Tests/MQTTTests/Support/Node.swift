@@ -30,7 +30,8 @@ final class Node: @unchecked Sendable {
         logLevel: String = "warning"
     ) -> String {
         let section = "host: \(host)\nport: \(port)\n" + config
-        let indented = section.split(separator: "\n", omittingEmptySubsequences: false).map { "      " + $0 }.joined(separator: "\n")
+        let indented = section.split(separator: "\n", omittingEmptySubsequences: false).map { "      " + $0 }.joined(
+            separator: "\n")
         return """
             node:
               name: \(name)
@@ -83,10 +84,12 @@ final class Node: @unchecked Sendable {
 
     /// Stops the kernel (the mqtt plugin publishes its offline status and disconnects).
     func stop() async {
-        guard stopped.withLock({ () -> Bool in
-            defer { isStopped = true }
-            return !isStopped
-        }) else { return }
+        guard
+            stopped.withLock({ () -> Bool in
+                defer { isStopped = true }
+                return !isStopped
+            })
+        else { return }
         let test = self.test
         _ = try? await onThread { test.shutdown() }
     }
@@ -120,7 +123,9 @@ final class Node: @unchecked Sendable {
     /// Collects every bus message matching `pattern`.
     func collect(_ pattern: String) throws -> Collected {
         let collected = Collected()
-        _ = try bus.subscribe(pattern, capacity: 100_000) { collected.append($0); return true }
+        _ = try bus.subscribe(pattern, capacity: 100_000) {
+            collected.append($0); return true
+        }
         return collected
     }
 

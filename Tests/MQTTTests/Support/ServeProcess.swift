@@ -17,7 +17,9 @@ final class ServeProcess: @unchecked Sendable {
         logPath = dir + "/jamey.log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["--default-signal=TERM,INT,HUP", TestPlugins.buildDirectory + "/jamey", "serve", "--config", dir + "/jamey.yaml"]
+        process.arguments = [
+            "--default-signal=TERM,INT,HUP", TestPlugins.buildDirectory + "/jamey", "serve", "--config", dir + "/jamey.yaml",
+        ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         try process.run()

@@ -51,7 +51,8 @@ final class TestClient: @unchecked Sendable {
             guard let obj, let m = message?.pointee else { return }
             let client = Unmanaged<TestClient>.fromOpaque(obj).takeUnretainedValue()
             var received = Received(
-                topic: String(cString: m.topic), payload: m.payloadlen > 0 ? Array(UnsafeRawBufferPointer(start: m.payload, count: Int(m.payloadlen))) : [],
+                topic: String(cString: m.topic),
+                payload: m.payloadlen > 0 ? Array(UnsafeRawBufferPointer(start: m.payload, count: Int(m.payloadlen))) : [],
                 qos: m.qos, retain: m.retain, contentType: nil, userProperties: [:], correlationData: nil)
             var cursor: OpaquePointer? = properties
             while let property = cursor {
@@ -108,11 +109,16 @@ final class TestClient: @unchecked Sendable {
         var properties: OpaquePointer? = nil
         defer { mosquitto_property_free_all(&properties) }
         if let contentType { _ = mosquitto_property_add_string(&properties, Int32(MQTT_PROP_CONTENT_TYPE.rawValue), contentType) }
-        for (k, v) in userProperties { _ = mosquitto_property_add_string_pair(&properties, Int32(MQTT_PROP_USER_PROPERTY.rawValue), k, v) }
-        if let responseTopic { _ = mosquitto_property_add_string(&properties, Int32(MQTT_PROP_RESPONSE_TOPIC.rawValue), responseTopic) }
+        for (k, v) in userProperties {
+            _ = mosquitto_property_add_string_pair(&properties, Int32(MQTT_PROP_USER_PROPERTY.rawValue), k, v)
+        }
+        if let responseTopic {
+            _ = mosquitto_property_add_string(&properties, Int32(MQTT_PROP_RESPONSE_TOPIC.rawValue), responseTopic)
+        }
         if let correlation {
             correlation.withUnsafeBytes { b in
-                _ = mosquitto_property_add_binary(&properties, Int32(MQTT_PROP_CORRELATION_DATA.rawValue), b.baseAddress, UInt16(b.count))
+                _ = mosquitto_property_add_binary(
+                    &properties, Int32(MQTT_PROP_CORRELATION_DATA.rawValue), b.baseAddress, UInt16(b.count))
             }
         }
         let bytes = Array(text.utf8)
