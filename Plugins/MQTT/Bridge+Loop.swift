@@ -85,12 +85,15 @@ extension Bridge {
         var stopDeadline: ContinuousClock.Instant?
         var error: String?
         while true {
+            errno = 0
             var rc = client.loop(timeoutMilliseconds: 100)
+            let loopErrno = errno
             if rc == MOSQ_ERR_SUCCESS.rawValue && loop.connected { rc = readMore(client) }
             if rc != MOSQ_ERR_SUCCESS.rawValue {
+                let reason = MosquittoClient.describe(rc, errno: loopErrno)
                 error =
                     loop.refusal ?? loop.disconnectReason.map { "disconnected by the broker: \($0)" }
-                    ?? "connection lost: \(MosquittoClient.describe(rc))"
+                    ?? (loop.connected ? "connection lost: \(reason)" : "cannot connect: \(reason)")
                 if rc == MOSQ_ERR_TLS.rawValue { error = tlsFailure }
                 break
             }

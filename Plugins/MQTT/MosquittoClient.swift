@@ -71,24 +71,29 @@ final class MosquittoClient: @unchecked Sendable {
         }
     }
 
-    /// Connects (blocking: name lookup, TCP and TLS handshake) and sends CONNECT; CONNACK
-    /// arrives later through ``loop(timeoutMilliseconds:)``.
-    /// - Returns: a `MOSQ_ERR_*` code, with `errno` folded into the description on failure.
+    /// Starts connecting and sends CONNECT; CONNACK arrives later through
+    /// ``loop(timeoutMilliseconds:)``.
+    ///
+    /// Usually only the name lookup blocks: the TCP connection and the TLS handshake complete in
+    /// the loop, so the bridge's CONNACK timeout bounds the whole attempt. A persistent MQTT 5
+    /// session needs its session expiry in the CONNECT properties, which libmosquitto 2.0 only
+    /// takes on its blocking connect; that one call then waits for TCP and TLS as the OS does.
+    /// - Returns: a `MOSQ_ERR_*` code, and the reason on failure (with `errno` when that is it).
     func connect(_ settings: ClientSettings) -> (rc: Int32, error: String?) {
         errno = 0
-        var properties: OpaquePointer? = nil
-        defer { mosquitto_property_free_all(&properties) }
+        let rc: Int32
         if settings.isV5 && !settings.cleanSession && settings.sessionExpiry > 0 {
+            var properties: OpaquePointer? = nil
+            defer { mosquitto_property_free_all(&properties) }
             _ = mosquitto_property_add_int32(
                 &properties, Int32(MQTT_PROP_SESSION_EXPIRY_INTERVAL.rawValue), settings.sessionExpiry)
+            rc = mosquitto_connect_bind_v5(handle, settings.host, settings.port, settings.keepalive, nil, properties)
+        } else {
+            rc = mosquitto_connect_bind_async(handle, settings.host, settings.port, settings.keepalive, nil)
         }
-        let rc = mosquitto_connect_bind_v5(handle, settings.host, settings.port, settings.keepalive, nil, properties)
         let savedErrno = errno
         guard rc != MOSQ_ERR_SUCCESS.rawValue else { return (rc, nil) }
-        if rc == MOSQ_ERR_ERRNO.rawValue {
-            return (rc, String(cString: strerror(savedErrno)).lowercased())
-        }
-        return (rc, Self.describe(rc))
+        return (rc, Self.describe(rc, errno: savedErrno))
     }
 
     /// Runs one round of network I/O: waits up to `timeoutMilliseconds` for the socket or a wake-up,
@@ -135,6 +140,13 @@ final class MosquittoClient: @unchecked Sendable {
             &properties, Int32(MQTT_PROP_SUBSCRIPTION_IDENTIFIER.rawValue), UInt32(identifier))
         let options = noLocal ? Int32(MQTT_SUB_OPT_NO_LOCAL.rawValue) : 0
         return (mosquitto_subscribe_v5(handle, &mid, filter, qos, options, properties), mid)
+    }
+
+    /// libmosquitto's text for a `MOSQ_ERR_*` code, in lower case; for `MOSQ_ERR_ERRNO`, the
+    /// system's text for `errno`.
+    static func describe(_ rc: Int32, errno code: Int32) -> String {
+        guard rc == MOSQ_ERR_ERRNO.rawValue, code != 0 else { return describe(rc) }
+        return String(cString: strerror(code)).lowercased()
     }
 
     /// libmosquitto's text for a `MOSQ_ERR_*` code, in lower case.
