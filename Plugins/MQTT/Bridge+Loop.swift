@@ -204,10 +204,29 @@ extension Bridge {
         loop.lastHousekeeping = now
         metrics.flush()
         metrics.spool(messages: spool.count, bytes: spool.bytes)
+        reportOverflow(now: now)
         pending.expire(now: now)
         if loop.connected, presenceBase != nil, now - loop.lastPresenceCheck >= .seconds(configuration.presence.refreshS) {
             loop.lastPresenceCheck = now
             publishOnlineStatus(onlyIfChanged: true)
+        }
+    }
+
+    /// Logs spool overflows not reported yet once their 10 s window has passed, so the count is
+    /// written even when no further message overflows.
+    private func reportOverflow(now: ContinuousClock.Instant) {
+        let count = link.withLock { l -> Int in
+            guard l.overflow.unlogged > 0, let last = l.overflow.lastLog, now - last >= .seconds(10) else { return 0 }
+            defer {
+                l.overflow.unlogged = 0
+                l.overflow.lastLog = now
+            }
+            return l.overflow.unlogged
+        }
+        if count > 0 {
+            logger.error(
+                "spool full (\(spool.maxMessages) messages / \(spool.maxBytes) bytes): dropped \(count) message(s) since the last report"
+            )
         }
     }
 

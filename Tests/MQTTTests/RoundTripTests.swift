@@ -46,6 +46,15 @@ import Testing
         #expect(node.healthDetail.contains("connected to 127.0.0.1:\(broker.port) as jamey-rt (MQTT 5)"))
     }
 
+    @Test func requestToAnExportedTopicWithoutResponderIsAnswered503() async throws {
+        let broker = try Broker()
+        let node = try await Node.boot("rq", port: broker.port, config: Self.rules)
+        #expect(await node.waitReady(), "\(node.healthDetail)")
+        let reply = try await node.bus.request(BusMessage(topic: "out.q1.ask"), timeout: .seconds(5))
+        #expect(reply.header("status") == "503")
+        #expect(reply.header("jamey.error") == "no_responders")
+    }
+
     @Test func mqtt311CarriesPayloadsWithoutProperties() async throws {
         let broker = try Broker()
         let client = try TestClient(port: broker.port)
