@@ -83,6 +83,7 @@ final class Bridge: @unchecked Sendable {
     let loop = LoopState()
     let stopping = Atomic<Bool>(false)
     let finished = Atomic<Bool>(false)
+    let started = Atomic<Bool>(false)
     let wake = NSCondition()
     let subscriptions = Mutex<[Subscription]>([])
 
@@ -142,7 +143,11 @@ final class Bridge: @unchecked Sendable {
         do {
             for (index, rule) in outbound.enumerated() {
                 let cache = outboundCaches[index]
-                opened.append(try bus.subscribe(rule.pattern.description) { [self] in export($0, rule: rule, cache: cache) })
+                let capacity = configuration.queueCapacity > 0 ? configuration.queueCapacity : nil
+                opened.append(
+                    try bus.subscribe(rule.pattern.description, capacity: capacity) { [self] in
+                        export($0, rule: rule, cache: cache)
+                    })
             }
             for rule in remote {
                 opened.append(try bus.respond(rule.pattern.description) { [self] in await forward($0, rule: rule) })
@@ -164,6 +169,7 @@ final class Bridge: @unchecked Sendable {
         }
         let thread = Thread { [self] in run() }
         thread.name = "jamey-mqtt"
+        started.store(true, ordering: .sequentiallyConsistent)
         thread.start()
     }
 
@@ -171,6 +177,7 @@ final class Bridge: @unchecked Sendable {
     /// messages, disconnects, and puts whatever is still unacknowledged back in the spool.
     func stop() async {
         requestStop()
+        if !started.load(ordering: .sequentiallyConsistent) { finished.store(true, ordering: .sequentiallyConsistent) }
         let deadline = ContinuousClock.now + .seconds(5)
         while !finished.load(ordering: .sequentiallyConsistent) && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(5))

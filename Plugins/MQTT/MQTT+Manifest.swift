@@ -37,6 +37,9 @@ extension MQTT {
         .int(
             "request_timeout_ms", default: 0, range: 0...3_600_000,
             description: "Timeout of bus requests made for MQTT requests from other nodes; 0: the bus default"),
+        .int(
+            "queue_capacity", default: 10000, range: 0...1_000_000,
+            description: "Mailbox of each outbound rule: absorbs bursts while spooling (0: bus.queue_capacity)"),
     ]
 
     static let tlsKeys: [ConfigKey] = [

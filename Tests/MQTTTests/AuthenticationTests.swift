@@ -5,14 +5,14 @@ import Testing
 /// Username and password against a broker password file (made with mosquitto_passwd).
 @Suite struct AuthenticationTests {
     @Test func rightCredentialsConnect() async throws {
-        let broker = try Broker(.init(users: [("jamey", "s3cret")]))
+        let broker = try await Broker.make(.init(users: [("jamey", "s3cret")]))
         let node = try await Node.boot("auth-ok", port: broker.port, config: "username: jamey\npassword: s3cret")
         #expect(await node.waitReady(), "\(node.healthDetail)")
         #expect(node.metric(#"mqtt_connected{plugin="mqtt"}"#) == 1)
     }
 
     @Test func wrongPasswordIsRefusedAndReported() async throws {
-        let broker = try Broker(.init(users: [("jamey", "s3cret")]))
+        let broker = try await Broker.make(.init(users: [("jamey", "s3cret")]))
         let node = try await Node.boot("auth-bad", port: broker.port, config: "username: jamey\npassword: wrong")
         #expect(await eventually { node.healthDetail.contains("the broker refused the connection") }, "\(node.healthDetail)")
         let detail = node.healthDetail
@@ -27,7 +27,7 @@ import Testing
     }
 
     @Test func anonymousIsRefusedWhenTheBrokerWantsUsers() async throws {
-        let broker = try Broker(.init(users: [("jamey", "s3cret")]))
+        let broker = try await Broker.make(.init(users: [("jamey", "s3cret")]))
         let node = try await Node.boot("auth-none", port: broker.port)
         #expect(await eventually { node.healthDetail.contains("refused") }, "\(node.healthDetail)")
     }

@@ -6,9 +6,9 @@ import Testing
 /// exports (no_local off), so one message crosses once.
 @Suite struct LoopPreventionTests {
     @Test func importedMessagesAreNotExportedAgain() async throws {
-        let broker = try Broker()
-        let client = try TestClient(port: broker.port)
-        try client.subscribe("jamey/echo/#")
+        let broker = try await Broker.make()
+        let client = try await TestClient.make(port: broker.port)
+        try await client.subscribe("jamey/echo/#")
         let node = try await Node.boot(
             "echo", port: broker.port,
             config: """
@@ -35,9 +35,9 @@ import Testing
     }
 
     @Test func noLocalKeepsOwnExportsOffTheBus() async throws {
-        let broker = try Broker()
-        let client = try TestClient(port: broker.port)
-        try client.subscribe("jamey/echo/#")
+        let broker = try await Broker.make()
+        let client = try await TestClient.make(port: broker.port)
+        try await client.subscribe("jamey/echo/#")
         let node = try await Node.boot(
             "quiet", port: broker.port,
             config: """

@@ -6,9 +6,9 @@ import Testing
 /// `{node}`, and characters one side does not allow.
 @Suite struct MappingTests {
     @Test func templatesCapturesAndPrefixes() async throws {
-        let broker = try Broker()
-        let client = try TestClient(port: broker.port)
-        try client.subscribe("#")
+        let broker = try await Broker.make()
+        let client = try await TestClient.make(port: broker.port)
+        try await client.subscribe("#")
         let node = try await Node.boot(
             "map", port: broker.port,
             config: """

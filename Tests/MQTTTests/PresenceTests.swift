@@ -6,7 +6,7 @@ import Testing
 /// leave and publish that on their bus.
 @Suite struct PresenceTests {
     @Test func secondNodeSeesTheFirstJoinAndLeaveWhenKilled() async throws {
-        let broker = try Broker()
+        let broker = try await Broker.make()
         let watcher = try await Node.boot("watcher", port: broker.port)
         #expect(await watcher.waitReady(), "\(watcher.healthDetail)")
         let events = try watcher.collect("mqtt.node.>")
@@ -32,18 +32,18 @@ import Testing
         #expect(await eventually { watcher.healthDetail.contains("0 other node(s) online") })
 
         // The will is retained: a late observer sees the worker offline.
-        let client = try TestClient(port: broker.port)
-        try client.subscribe("jamey/nodes/worker")
+        let client = try await TestClient.make(port: broker.port)
+        try await client.subscribe("jamey/nodes/worker")
         #expect(await eventually { client.messages.first?.retain == true })
         #expect(client.messages.first?.text.contains(#""status":"offline""#) == true)
 
-        let nodes = try await watcher.bus.request(BusMessage(topic: "mqtt.nodes"), timeout: .seconds(5))
+        let nodes = try await watcher.bus.request(BusMessage(topic: "mqtt.nodes"), timeout: .seconds(20))
         let list = try JSONSerialization.jsonObject(with: Data(nodes.payload)) as? [[String: Any]]
         #expect(list?.first { $0["node"] as? String == "worker" }?["online"] as? Bool == false)
     }
 
     @Test func cleanShutdownIsALeaveToo() async throws {
-        let broker = try Broker()
+        let broker = try await Broker.make()
         let watcher = try await Node.boot("watcher2", port: broker.port)
         #expect(await watcher.waitReady(), "\(watcher.healthDetail)")
         let events = try watcher.collect("mqtt.node.>")

@@ -5,9 +5,9 @@ import Testing
 /// Bus headers and content type travel as MQTT 5 user properties and content type, both ways.
 @Suite struct PropertiesTests {
     @Test func headersAndContentTypeSurvive() async throws {
-        let broker = try Broker()
-        let client = try TestClient(port: broker.port)
-        try client.subscribe("jamey/props/#")
+        let broker = try await Broker.make()
+        let client = try await TestClient.make(port: broker.port)
+        try await client.subscribe("jamey/props/#")
         let node = try await Node.boot(
             "props", port: broker.port,
             config: """

@@ -12,7 +12,7 @@ import Testing
 
     /// `front` forwards calc.* requests; `back` imports them and has the responder.
     func pair() async throws -> Pair {
-        let broker = try Broker()
+        let broker = try await Broker.make()
         let front = try await Node.boot(
             "front", port: broker.port,
             config: """
@@ -48,7 +48,7 @@ import Testing
         let p = try await pair()
         var request = BusMessage(topic: "calc.add", payload: Array("40,2".utf8), contentType: "text/csv")
         request.headers = [BusHeader(key: "trace", value: "t-1")]
-        let reply = try await p.front.bus.request(request, timeout: .seconds(5))
+        let reply = try await p.front.bus.request(request, timeout: .seconds(20))
         #expect(reply.text == "42")
         #expect(reply.contentType == "text/plain")
         #expect(reply.header("computed-by") == "back")
@@ -59,7 +59,7 @@ import Testing
             for i in 0..<20 {
                 group.addTask {
                     let r = try? await bus.request(
-                        BusMessage(topic: "calc.add", payload: Array("\(i),1000".utf8)), timeout: .seconds(5))
+                        BusMessage(topic: "calc.add", payload: Array("\(i),1000".utf8)), timeout: .seconds(20))
                     return "\(i):\(r?.text ?? "failed")"
                 }
             }
@@ -77,15 +77,15 @@ import Testing
 
     @Test func noRemoteResponderIsA503() async throws {
         let p = try await pair()
-        let reply = try await p.front.bus.request(BusMessage(topic: "calc.missing"), timeout: .seconds(5))
+        let reply = try await p.front.bus.request(BusMessage(topic: "calc.missing"), timeout: .seconds(20))
         #expect(reply.header("status") == "503")
         #expect(reply.header("jamey.error") == "no_responders")
     }
 
     @Test func disconnectedBridgeAnswers503AtOnce() async throws {
-        let broker = try Broker(.init(start: false))
+        let broker = try await Broker.make(.init(start: false))
         let front = try await Node.boot("lonely", port: broker.port, config: "remote:\n  - bus: \"calc.>\"")
-        let reply = try await front.bus.request(BusMessage(topic: "calc.add"), timeout: .seconds(5))
+        let reply = try await front.bus.request(BusMessage(topic: "calc.add"), timeout: .seconds(20))
         #expect(reply.header("status") == "503")
         #expect(reply.text.contains("not connected"))
     }

@@ -19,9 +19,9 @@ import Testing
 
     @Test(arguments: [0, 1])
     func busToBrokerAndBrokerToBus(qos: Int) async throws {
-        let broker = try Broker()
-        let client = try TestClient(port: broker.port)
-        try client.subscribe("jamey/out/#")
+        let broker = try await Broker.make()
+        let client = try await TestClient.make(port: broker.port)
+        try await client.subscribe("jamey/out/#")
         let node = try await Node.boot("rt", port: broker.port, config: Self.rules)
         #expect(await node.waitReady(), "\(node.healthDetail)")
         let imported = try node.collect("in.>")
@@ -47,18 +47,18 @@ import Testing
     }
 
     @Test func requestToAnExportedTopicWithoutResponderIsAnswered503() async throws {
-        let broker = try Broker()
+        let broker = try await Broker.make()
         let node = try await Node.boot("rq", port: broker.port, config: Self.rules)
         #expect(await node.waitReady(), "\(node.healthDetail)")
-        let reply = try await node.bus.request(BusMessage(topic: "out.q1.ask"), timeout: .seconds(5))
+        let reply = try await node.bus.request(BusMessage(topic: "out.q1.ask"), timeout: .seconds(20))
         #expect(reply.header("status") == "503")
         #expect(reply.header("jamey.error") == "no_responders")
     }
 
     @Test func mqtt311CarriesPayloadsWithoutProperties() async throws {
-        let broker = try Broker()
-        let client = try TestClient(port: broker.port)
-        try client.subscribe("jamey/#")
+        let broker = try await Broker.make()
+        let client = try await TestClient.make(port: broker.port)
+        try await client.subscribe("jamey/#")
         let node = try await Node.boot("v3", port: broker.port, config: "protocol: mqttv311\n" + Self.rules)
         #expect(await node.waitReady(), "\(node.healthDetail)")
         #expect(node.healthDetail.contains("(MQTT 3.1.1)"))

@@ -5,7 +5,7 @@ import Testing
 /// Two nodes on one shared subscription split a stream of work: each gets some, none is lost.
 @Suite struct SharedSubscriptionTests {
     @Test func twoNodesSplitTheWork() async throws {
-        let broker = try Broker()
+        let broker = try await Broker.make()
         let rules = """
             inbound:
               - mqtt: "jobs/#"
@@ -20,7 +20,7 @@ import Testing
         let second = try two.collect("work.>")
         #expect((try one.status()["inbound"] as? [[String: Any]])?.first?["mqtt"] as? String == "$share/workers/jamey/jobs/#")
 
-        let client = try TestClient(port: broker.port)
+        let client = try await TestClient.make(port: broker.port)
         let total = 200
         for i in 0..<total { try client.publish("jamey/jobs/resize/\(i)", "job\(i)") }
         #expect(await eventually { first.count + second.count >= total })

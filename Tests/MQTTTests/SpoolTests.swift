@@ -15,7 +15,7 @@ import Testing
         """
 
     @Test func spoolSurvivesARestartAndDrainsInOrder() async throws {
-        let broker = try Broker(.init(start: false))
+        let broker = try await Broker.make(.init(start: false))
         let first = try await Node.boot("spooler", port: broker.port, config: Self.rules)
         #expect(await eventually { first.healthDetail.contains("next attempt") }, "\(first.healthDetail)")
         for i in 0..<200 { try first.publish("spool.item", "s\(i)", headers: ["n": String(i)]) }
@@ -27,9 +27,9 @@ import Testing
         await first.stop()
         #expect(FileManager.default.fileExists(atPath: first.dataDirectory + "/mqtt/spool.sqlite"))
 
-        try broker.start()
-        let client = try TestClient(port: broker.port)
-        try client.subscribe("jamey/spool/#")
+        try await broker.restart()
+        let client = try await TestClient.make(port: broker.port)
+        try await client.subscribe("jamey/spool/#")
         let second = try await Node.boot("spooler", port: broker.port, config: Self.rules, dataDirectory: first.dataDirectory)
         #expect(await eventually(timeout: .seconds(20)) { client.messages(on: "jamey/spool/").count >= 200 })
         let texts = client.messages(on: "jamey/spool/").map(\.text)
@@ -43,9 +43,9 @@ import Testing
 
     @Test func overflowIsCountedNotSilent() async throws {
         // The node's user is not in the password file yet: it is refused and spools.
-        let broker = try Broker(.init(users: [("observer", "pw")]))
-        let client = try TestClient(port: broker.port, username: "observer", password: "pw")
-        try client.subscribe("jamey/spool/#")
+        let broker = try await Broker.make(.init(users: [("observer", "pw")]))
+        let client = try await TestClient.make(port: broker.port, username: "observer", password: "pw")
+        try await client.subscribe("jamey/spool/#")
         let node = try await Node.boot(
             "tiny", port: broker.port, config: "username: tiny\npassword: pw\nspool:\n  max_messages: 10\n" + Self.rules)
         #expect(await eventually { node.healthDetail.contains("refused") }, "\(node.healthDetail)")

@@ -23,8 +23,8 @@ import Testing
     }
 
     @Test func mutualTLSConnectsAndCarriesMessages() async throws {
-        let certs = try Certificates()
-        let broker = try Broker(.init(tls: (certs.ca, certs.serverCert, certs.serverKey, true)))
+        let certs = try await Certificates.make()
+        let broker = try await Broker.make(.init(tls: (certs.ca, certs.serverCert, certs.serverKey, true)))
         let node = try await Node.boot("tls-ok", port: broker.port, config: Self.tlsConfig(certs), host: "localhost")
         #expect(await node.waitReady(), "\(node.healthDetail)")
         #expect(node.healthDetail.contains("connected to localhost:\(broker.port)"))
@@ -36,9 +36,9 @@ import Testing
     }
 
     @Test func unknownCAIsRefused() async throws {
-        let certs = try Certificates()
-        let other = try Certificates(name: "Someone Else CA")
-        let broker = try Broker(.init(tls: (certs.ca, certs.serverCert, certs.serverKey, true)))
+        let certs = try await Certificates.make()
+        let other = try await Certificates.make(name: "Someone Else CA")
+        let broker = try await Broker.make(.init(tls: (certs.ca, certs.serverCert, certs.serverKey, true)))
         let node = try await Node.boot(
             "tls-ca", port: broker.port, config: Self.tlsConfig(certs, ca: other.ca), host: "localhost")
         #expect(await eventually { node.healthDetail.contains("next attempt") }, "\(node.healthDetail)")
@@ -47,8 +47,8 @@ import Testing
     }
 
     @Test func hostnameMismatchIsRefusedUnlessVerificationIsOff() async throws {
-        let certs = try Certificates()
-        let broker = try Broker(.init(tls: (certs.ca, certs.serverCert, certs.serverKey, true)))
+        let certs = try await Certificates.make()
+        let broker = try await Broker.make(.init(tls: (certs.ca, certs.serverCert, certs.serverKey, true)))
         // The certificate names localhost only; the node dials 127.0.0.1.
         let strict = try await Node.boot("tls-strict", port: broker.port, config: Self.tlsConfig(certs))
         #expect(await eventually { strict.healthDetail.contains("next attempt") }, "\(strict.healthDetail)")
@@ -58,7 +58,7 @@ import Testing
     }
 
     @Test func missingFilesFailInitWithTheKey() async throws {
-        let broker = try Broker()
+        let broker = try await Broker.make()
         let node = try await Node.boot(
             "tls-missing", port: broker.port, config: "tls:\n  enabled: true\n  ca_file: /nonexistent/ca.pem")
         #expect(

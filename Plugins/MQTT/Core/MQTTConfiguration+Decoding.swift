@@ -1,7 +1,7 @@
 extension MQTTConfiguration {
     private enum CodingKeys: String, CodingKey {
         case host, port, clientId, username, password, `protocol`, keepaliveS, cleanSession, sessionExpiryS
-        case connectTimeoutMs, prefix, requestTimeoutMs, tls, reconnect, spool, presence, outbound, inbound, remote
+        case connectTimeoutMs, prefix, requestTimeoutMs, queueCapacity, tls, reconnect, spool, presence, outbound, inbound, remote
     }
 
     /// Decodes the validated section. Absent rule lists (the kernel fills defaults for scalars and
@@ -20,6 +20,7 @@ extension MQTTConfiguration {
         connectTimeoutMs = try c.decode(Int.self, forKey: .connectTimeoutMs)
         prefix = try c.decode(String.self, forKey: .prefix)
         requestTimeoutMs = try c.decode(Int.self, forKey: .requestTimeoutMs)
+        queueCapacity = try c.decode(Int.self, forKey: .queueCapacity)
         tls = try c.decode(TLS.self, forKey: .tls)
         reconnect = try c.decode(Reconnect.self, forKey: .reconnect)
         spool = try c.decode(Spool.self, forKey: .spool)

@@ -26,6 +26,9 @@ public struct MQTTConfiguration: Decodable, Sendable {
     /// Timeout of bus requests made for MQTT requests arriving from other nodes; 0 means the
     /// kernel default.
     public var requestTimeoutMs: Int
+    /// Mailbox bound of each outbound rule's bus subscription (0: the kernel's
+    /// `bus.queue_capacity`).
+    public var queueCapacity: Int
     /// TLS settings.
     public var tls: TLS
     /// Reconnection backoff.

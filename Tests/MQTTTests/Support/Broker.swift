@@ -92,6 +92,21 @@ final class Broker: @unchecked Sendable {
         throw BrokerError("mosquitto did not listen on \(port) within 10 s: \(log)")
     }
 
+    /// Creates (and by default starts) a broker off the Swift concurrency pool.
+    static func make(_ options: Options = Options()) async throws -> Broker {
+        try await onThread { try Broker(options) }
+    }
+
+    /// Starts mosquitto again (same port and config) off the Swift concurrency pool.
+    func restart() async throws {
+        try await onThread { [self] in try start() }
+    }
+
+    /// Sends `signal` and waits, off the Swift concurrency pool, until the process is gone.
+    func stop(signal: Int32 = SIGTERM) async {
+        _ = try? await onThread { [self] in kill(signal: signal) }
+    }
+
     /// Sends `signal` (SIGTERM: a clean shutdown that saves persistence; SIGKILL: a crash) and
     /// waits until the process is gone.
     func kill(signal: Int32 = SIGTERM) {

@@ -29,6 +29,11 @@ struct Certificates {
         try issue("client", subject: "/CN=jamey-client", extensions: "extendedKeyUsage=clientAuth\n")
     }
 
+    /// Makes the files off the Swift concurrency pool (openssl runs take a moment).
+    static func make(name: String = "Jamey Test CA") async throws -> Certificates {
+        try await onThread { try Certificates(name: name) }
+    }
+
     private func issue(_ name: String, subject: String, extensions: String) throws {
         try openssl(["req", "-newkey", "rsa:2048", "-nodes", "-subj", subject, "-keyout", "\(name).key", "-out", "\(name).csr"])
         try extensions.write(toFile: directory + "/\(name).ext", atomically: true, encoding: .utf8)

@@ -107,13 +107,13 @@ final class Node: @unchecked Sendable {
     var isConnected: Bool { plugin?.health?.status == "ok" }
 
     /// Waits until connected and every subscription is acknowledged.
-    func waitReady(timeout: Duration = .seconds(10)) async -> Bool {
+    func waitReady(timeout: Duration = .seconds(20)) async -> Bool {
         await eventually(timeout: timeout) { isConnected && (try? status())?["subscriptions_pending"] as? Int == 0 }
     }
 
     /// The `mqtt.status` JSON (answered inline on a bus thread, so a short blocking wait).
     func status() throws -> [String: Any] {
-        let reply = try bus.requestSync(BusMessage(topic: "mqtt.status"), timeout: .seconds(5))
+        let reply = try bus.requestSync(BusMessage(topic: "mqtt.status"), timeout: .seconds(20))
         return try JSONSerialization.jsonObject(with: Data(reply.payload)) as? [String: Any] ?? [:]
     }
 
@@ -173,7 +173,7 @@ func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thr
 }
 
 /// Polls `condition` every 2 ms (suspending, not blocking) until it holds or `timeout` passes.
-func eventually(timeout: Duration = .seconds(10), _ condition: () throws -> Bool) async rethrows -> Bool {
+func eventually(timeout: Duration = .seconds(20), _ condition: () throws -> Bool) async rethrows -> Bool {
     let end = ContinuousClock.now + timeout
     while ContinuousClock.now < end {
         if try condition() { return true }

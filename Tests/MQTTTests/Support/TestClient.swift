@@ -86,14 +86,24 @@ final class TestClient: @unchecked Sendable {
         guard waitFor({ self.lock.withLock { self.connected } }) else { throw BrokerError("no CONNACK for the test client") }
     }
 
+    /// Connects off the Swift concurrency pool (the CONNACK wait blocks).
+    static func make(port: Int, username: String? = nil, password: String? = nil) async throws -> TestClient {
+        try await onThread { try TestClient(port: port, username: username, password: password) }
+    }
+
+    /// Subscribes and waits for SUBACK, off the Swift concurrency pool.
+    func subscribe(_ filter: String, qos: Int32 = 1) async throws {
+        try await onThread { [self] in try subscribeBlocking(filter, qos: qos) }
+    }
+
     deinit {
         _ = mosquitto_disconnect(handle)
         _ = mosquitto_loop_stop(handle, false)
         mosquitto_destroy(handle)
     }
 
-    /// Subscribes and waits for SUBACK.
-    func subscribe(_ filter: String, qos: Int32 = 1) throws {
+    /// Subscribes and waits for SUBACK (blocking).
+    func subscribeBlocking(_ filter: String, qos: Int32 = 1) throws {
         let before = lock.withLock { subscribed }
         guard mosquitto_subscribe_v5(handle, nil, filter, qos, 0, nil) == MOSQ_ERR_SUCCESS.rawValue else {
             throw BrokerError("subscribe \(filter) failed")
