@@ -2,7 +2,7 @@ import Foundation
 import JameyKernel
 import Testing
 
-/// Messages cross in both directions, at QoS 0 and QoS 1, through a real mosquitto.
+/// Messages cross in both directions, at QoS 0, 1 and 2, through a real mosquitto.
 @Suite struct RoundTripTests {
     static let rules = """
         outbound:
@@ -10,18 +10,22 @@ import Testing
             qos: 0
           - bus: "out.q1.>"
             qos: 1
+          - bus: "out.q2.>"
+            qos: 2
         inbound:
           - mqtt: "in/q0/#"
             qos: 0
           - mqtt: "in/q1/#"
             qos: 1
+          - mqtt: "in/q2/#"
+            qos: 2
         """
 
-    @Test(arguments: [0, 1])
+    @Test(arguments: [0, 1, 2])
     func busToBrokerAndBrokerToBus(qos: Int) async throws {
         let broker = try await Broker.make()
         let client = try await TestClient.make(port: broker.port)
-        try await client.subscribe("jamey/out/#")
+        try await client.subscribe("jamey/out/#", qos: 2)
         let node = try await Node.boot("rt", port: broker.port, config: Self.rules)
         #expect(await node.waitReady(), "\(node.healthDetail)")
         let imported = try node.collect("in.>")
@@ -42,6 +46,8 @@ import Testing
 
         #expect(await eventually { node.metric(#"mqtt_messages_out_total{plugin="mqtt"}"#).map { $0 >= 20 } == true })
         #expect(await eventually { node.metric(#"mqtt_messages_in_total{plugin="mqtt"}"#).map { $0 >= 20 } == true })
+        #expect(await eventually { node.metric(#"mqtt_bytes_out_total{plugin="mqtt"}"#).map { $0 >= 40 } == true })
+        #expect(await eventually { node.metric(#"mqtt_bytes_in_total{plugin="mqtt"}"#).map { $0 >= 40 } == true })
         #expect(node.metric(#"mqtt_connected{plugin="mqtt"}"#) == 1)
         #expect(node.healthDetail.contains("connected to 127.0.0.1:\(broker.port) as jamey-rt (MQTT 5)"))
     }
