@@ -15,8 +15,12 @@ import JameyKernel
 import JameyTestKit
 import Synchronization
 
+/// The broker the reconnect benchmark started, stopped on the way out.
+nonisolated(unsafe) var startedBroker: Process?
+
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data((message + "\n").utf8))
+    if let broker = startedBroker, broker.isRunning { kill(broker.processIdentifier, SIGKILL) }
     exit(1)
 }
 
@@ -119,6 +123,7 @@ func reconnect(_ args: [String]) throws {
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
+        startedBroker = p
         return p
     }
     func accepting() -> Bool {
