@@ -15,6 +15,12 @@ extension MQTT {
             .objectList("outbound", description: "Bus to MQTT rules", fields: outboundKeys),
             .objectList("inbound", description: "MQTT to bus rules", fields: inboundKeys),
             .objectList("remote", description: "Bus requests answered by another node over MQTT", fields: remoteKeys),
+        ],
+        routes: [
+            .init(
+                "GET", "/v1/mqtt/status", topic: "mqtt.status", scope: "read",
+                summary: "MQTT bridge: connection, last error, next attempt, spool, drops, rules"),
+            .init("GET", "/v1/mqtt/nodes", topic: "mqtt.nodes", scope: "read", summary: "MQTT bridge: the cluster's nodes"),
         ]
     )
 

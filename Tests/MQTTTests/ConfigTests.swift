@@ -38,5 +38,6 @@ import Testing
         #expect(r.stdout.contains("name:        mqtt"))
         #expect(r.stdout.contains("  password: string, secret, default <redacted>"), "\(r.stdout)")
         #expect(r.stdout.contains("  outbound: object_list"), "\(r.stdout)")
+        #expect(r.stdout.contains("/v1/mqtt/status"), "\(r.stdout)")
     }
 }
