@@ -38,37 +38,37 @@ public final class BenchDriver: JameyPlugin {
     }
 }
 
-/// What the C functions of the driver's table reach through their `context` pointer. Kept alive
-/// for the life of the process, like the plugin image itself.
-final class Engine: Sendable {
+/// What the C functions of the driver's table reach through their `context` pointer. Lives as
+/// long as the plugin instance (the kit keeps that until the plugin's deinit, after which the
+/// kernel has withdrawn the table).
+///
+/// `@unchecked Sendable`: `storage` is written only in `init`, read-only afterwards.
+final class Engine: @unchecked Sendable {
     let bus: PluginBus
     let sink: ServiceHandle<jamey_bench_sink_v1>
     let payload: [UInt8]
-    /// The `bench.driver` table, `context` pointing at this engine.
-    let table: jamey_bench_driver_v1
+    private let storage: UnsafeMutablePointer<jamey_bench_driver_v1>
+
+    /// The `bench.driver` table, its `context` pointing at this engine.
+    var table: jamey_bench_driver_v1 { storage.pointee }
 
     init(bus: PluginBus, sink: ServiceHandle<jamey_bench_sink_v1>) {
         self.bus = bus
         self.sink = sink
         self.payload = (0..<Int(JAMEY_BENCH_PAYLOAD_SIZE)).map { UInt8(truncatingIfNeeded: $0 &* 37) }
-        var table = jamey_bench_driver_v1()
-        table.struct_size = UInt32(MemoryLayout<jamey_bench_driver_v1>.size)
-        table.publish_n = { context, n in Engine.from(context).publish(n) }
-        table.delivered = { context in Engine.from(context).sink.delivered() }
-        table.copy_n = { context, n in Engine.from(context).copy(n) }
-        table.mix_via_table = { context, n, seed in Engine.from(context).mixViaTable(n, seed) }
-        table.mix_direct = { context, n, seed in Engine.from(context).mixDirect(n, seed) }
-        table.flood_subscription = { context in Engine.from(context).sink.floodSubscription() }
-        self.table = table
-        // Set last: the table's context is this (retained, never released) engine.
-        withExtendedLifetime(self) {}
+        storage = .allocate(capacity: 1)
+        storage.initialize(to: jamey_bench_driver_v1())
+        storage.pointee.struct_size = UInt32(MemoryLayout<jamey_bench_driver_v1>.size)
+        storage.pointee.publish_n = { context, n in Engine.from(context).publish(n) }
+        storage.pointee.delivered = { context in Engine.from(context).sink.delivered() }
+        storage.pointee.copy_n = { context, n in Engine.from(context).copy(n) }
+        storage.pointee.mix_via_table = { context, n, seed in Engine.from(context).mixViaTable(n, seed) }
+        storage.pointee.mix_direct = { context, n, seed in Engine.from(context).mixDirect(n, seed) }
+        storage.pointee.flood_subscription = { context in Engine.from(context).sink.floodSubscription() }
+        storage.pointee.context = Unmanaged.passUnretained(self).toOpaque()
     }
 
-    /// The table with `context` filled in; separate because `self` is not available in `init`
-    /// before every property is set.
-    static func make(bus: PluginBus, sink: ServiceHandle<jamey_bench_sink_v1>) -> Engine {
-        Engine(bus: bus, sink: sink)
-    }
+    deinit { storage.deallocate() }
 
     static func from(_ context: UnsafeMutableRawPointer?) -> Engine {
         Unmanaged<Engine>.fromOpaque(context!).takeUnretainedValue()

@@ -77,8 +77,10 @@ typedef struct jamey_bench_driver_v1 {
     uint64_t (*delivered)(void *context);
     /** The sink's copy_n with the driver's payload, through the sink's table. */
     uint64_t (*copy_n)(void *context, uint64_t n);
-    /** `n` chained calls x = mix(x) through the looked-up "bench.sink" table (the kit's
-     *  ServiceHandle), starting at `seed`; returns the last x. */
+    /** `n` chained calls x = mix(x) through the looked-up "bench.sink" table, written as plugin
+     *  code naturally is: `sink.table.mix!(sink.table.context, x)` on the ServiceHandle kept in the
+     *  plugin object (function pointer and context are loaded again for every call); starting at
+     *  `seed`; returns the last x. */
     uint64_t (*mix_via_table)(void *context, uint64_t n, uint64_t seed);
     /** The same chain calling jamey_bench_mix directly (linked into the driver). */
     uint64_t (*mix_direct)(void *context, uint64_t n, uint64_t seed);

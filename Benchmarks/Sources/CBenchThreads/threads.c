@@ -1,11 +1,16 @@
-#include "jamey_pingpong.h"
+#define _GNU_SOURCE
+#include "jamey_bench_threads.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define RESPONDER_SPIN_NS 50000ull /* WorkerPool.spinNanoseconds */
 #define REQUESTER_SPIN_NS 20000ull /* ReplyWaiter.spinNanoseconds */
@@ -64,6 +69,7 @@ static void post(jamey_pingpong *pp, uint64_t *word, uint64_t value, int *sleepi
 
 static void *responder(void *arg) {
     jamey_pingpong *pp = arg;
+    jamey_bench_avoid_measuring_cpu();
     uint64_t seen = 0;
     for (;;) {
         uint64_t seq = wait_change(pp, &pp->request_seq, seen, RESPONDER_SPIN_NS, &pp->responder_sleeping,
@@ -112,4 +118,54 @@ void jamey_pingpong_stop(jamey_pingpong *pp) {
     pthread_cond_destroy(&pp->reply_ready);
     pthread_mutex_destroy(&pp->mutex);
     free(pp);
+}
+
+/* ---- placement ------------------------------------------------------------------------------- */
+
+enum placement { EVERY_CPU, MEASURING_CPU, OTHER_CPUS };
+
+static int placement_mask(enum placement where, cpu_set_t *set) {
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    if (online > CPU_SETSIZE) online = CPU_SETSIZE;
+    CPU_ZERO(set);
+    if (online < 2) where = EVERY_CPU;
+    for (long cpu = 0; cpu < (online < 1 ? 1 : online); cpu++) {
+        int last = cpu == online - 1;
+        if (where == EVERY_CPU || (where == MEASURING_CPU && last) || (where == OTHER_CPUS && !last)) CPU_SET(cpu, set);
+    }
+    return 0;
+}
+
+static int place_thread(pid_t tid, enum placement where) {
+    cpu_set_t set;
+    placement_mask(where, &set);
+    return sched_setaffinity(tid, sizeof(set), &set) == 0 ? 0 : errno;
+}
+
+int jamey_bench_pin_current_thread(void) { return place_thread(0, MEASURING_CPU); }
+
+int jamey_bench_unpin_current_thread(void) { return place_thread(0, EVERY_CPU); }
+
+int jamey_bench_avoid_measuring_cpu(void) { return place_thread(0, OTHER_CPUS); }
+
+int jamey_bench_threads_avoid_measuring_cpu(const char *prefix) {
+    DIR *tasks = opendir("/proc/self/task");
+    if (tasks == NULL) return -1;
+    int moved = 0;
+    size_t prefix_len = strlen(prefix);
+    struct dirent *entry;
+    while ((entry = readdir(tasks)) != NULL) {
+        if (entry->d_name[0] == '.') continue;
+        char path[64], name[32] = {0};
+        snprintf(path, sizeof(path), "/proc/self/task/%s/comm", entry->d_name);
+        FILE *comm = fopen(path, "r");
+        if (comm == NULL) continue;
+        if (fgets(name, sizeof(name), comm) != NULL && strncmp(name, prefix, prefix_len) == 0 &&
+            place_thread((pid_t)atoi(entry->d_name), OTHER_CPUS) == 0) {
+            moved++;
+        }
+        fclose(comm);
+    }
+    closedir(tasks);
+    return moved;
 }
