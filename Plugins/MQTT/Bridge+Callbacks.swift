@@ -119,7 +119,10 @@ extension Bridge {
         loop.events &+= 1
         if reason >= 0x80 {
             metrics.dropped(.rejected)
-            logger.warning("the broker rejected a message: \(MosquittoClient.describeReason(reason, isV5: settings.isV5))")
+            if let held = throttle.allow("acknowledgement") {
+                let text = MosquittoClient.describeReason(reason, isV5: settings.isV5)
+                logger.warning("the broker rejected a message: \(text)\(Self.heldBack(held))")
+            }
         }
         if mid == loop.offlineMID {
             loop.offlineAcknowledged = true

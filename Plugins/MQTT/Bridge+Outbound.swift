@@ -70,7 +70,10 @@ extension Bridge {
             break
         case .rejected(let rc):
             metrics.dropped(.rejected)
-            logger.warning("could not publish to \(message.topic): \(MosquittoClient.describe(rc))")
+            if let held = throttle.allow("publish") {
+                logger.warning(
+                    "could not publish to \(message.topic): \(MosquittoClient.describe(rc))\(Self.heldBack(held))")
+            }
         case .offline:
             metrics.dropped(.offline)
         case .overflow(let count):
@@ -84,6 +87,11 @@ extension Bridge {
             metrics.dropped(.spoolFull)
             logger.error("message for \(message.topic) dropped: \(error)")
         }
+    }
+
+    /// `; 12 more since the last report` when lines were held back.
+    static func heldBack(_ count: Int) -> String {
+        count > 0 ? "; \(count) more since the last report" : ""
     }
 
     /// Publishes a request or response (never spooled: nobody waits for it after a reconnect).
@@ -128,7 +136,11 @@ extension Bridge {
                 guard rc == MOSQ_ERR_SUCCESS.rawValue else {
                     if rc == MOSQ_ERR_NO_CONN.rawValue { return }
                     metrics.dropped(.rejected)
-                    logger.warning("spooled message for \(entry.message.topic) rejected: \(MosquittoClient.describe(rc))")
+                    if let held = throttle.allow("spooled") {
+                        logger.warning(
+                            "spooled message for \(entry.message.topic) rejected: \(MosquittoClient.describe(rc))\(Self.heldBack(held))"
+                        )
+                    }
                     loop.acknowledged.append(entry.id)
                     loop.lastSentID = entry.id
                     continue

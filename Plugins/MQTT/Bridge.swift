@@ -64,6 +64,8 @@ final class Bridge: @unchecked Sendable {
     let outboundCaches: [TopicCache]
     let inboundCaches: [TopicCache]
     let presence = PresenceTracker()
+    /// Limits per-message warnings (rejections) to one line per kind every 10 s.
+    let throttle = LogThrottle()
     let pending = PendingRequests()
     /// This node's name.
     let node: String
