@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "API", type: .dynamic, targets: ["API"]),
         // A bare Hummingbird server answering the same bytes as the api plugin (scripts/bench-api.sh).
         .executable(name: "jamey-bare-http", targets: ["jamey-bare-http"]),
+        .library(name: "MQTT", type: .dynamic, targets: ["MQTT"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -92,6 +93,22 @@ let package = Package(
             dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
             path: "Benchmarks/BareHTTP"
         ),
+        // The mqtt plugin: libmosquitto (a system library) and a GRDB spool.
+        .systemLibrary(
+            name: "CMosquitto", path: "Plugins/MQTT/CMosquitto", pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]
+        ),
+        // Configuration, topic mapping and backoff: pure Swift, unit-tested on their own.
+        .target(name: "MQTTCore", path: "Plugins/MQTT/Core"),
+        .target(
+            name: "MQTT",
+            dependencies: [
+                "MQTTCore", "JameyPluginKit", "CJameyABI", "CMosquitto", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Plugins/MQTT", exclude: ["CMosquitto", "Core"]
+        ),
+        // scripts/bench-mqtt.sh: bus → broker → bus throughput and reconnect time of the mqtt plugin.
+        .executableTarget(name: "MQTTBench", dependencies: ["JameyKernel", "JameyTestKit"], path: "Benchmarks/MQTT/Driver"),
         .testTarget(
             name: "JameyKernelTests",
             dependencies: [
@@ -102,5 +119,6 @@ let package = Package(
         .testTarget(name: "HelloTests", dependencies: ["JameyTestKit"]),
         .testTarget(name: "JameyCLITests", dependencies: ["JameyTestKit"]),
         .testTarget(name: "APITests", dependencies: ["JameyTestKit"]),
+        .testTarget(name: "MQTTTests", dependencies: ["MQTTCore", "JameyTestKit", "CMosquitto"]),
     ]
 )

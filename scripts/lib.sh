@@ -6,7 +6,7 @@ JAMEY_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export JAMEY_ROOT
 
 # System packages Jamey builds on (Debian names), and the tools the test suite uses.
-JAMEY_BUILD_PACKAGES=(libsqlite3-dev libmosquitto-dev libffi-dev make)
+JAMEY_BUILD_PACKAGES=(libsqlite3-dev libmosquitto-dev libffi-dev make pkg-config)
 JAMEY_TEST_PACKAGES=(mosquitto mosquitto-clients openssl)
 
 # install_packages PKG...: installs the missing ones with apt-get when running as root; otherwise

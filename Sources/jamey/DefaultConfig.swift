@@ -59,6 +59,46 @@ plugins:
       name: Jamey
       announce: true
 
+  # MQTT bridge (Plugins/MQTT): connects the bus to an MQTT broker and, through the broker, Jamey
+  # nodes to each other (presence, shared subscriptions, cross-node requests). See "MQTT bridge and
+  # clustering" in README.md. Start a broker (apt-get install mosquitto), then set enabled: true.
+  mqtt:
+    enabled: false
+    config:
+      host: localhost
+      port: 1883
+      # client_id: ""             # default jamey-<node name>; must be unique per node
+      # username: jamey
+      # password: ""              # secret; or JAMEY_PLUGINS_MQTT_CONFIG_PASSWORD
+      # protocol: mqttv5          # or mqttv311 (no properties, no remote rules)
+      # clean_session: true       # false: resume a persistent session (session_expiry_s)
+      # prefix: jamey             # prefix of mapped MQTT topics; a rule may set its own
+      # tls:
+      #   enabled: true
+      #   ca_file: /etc/jamey/ca.crt
+      #   cert_file: /etc/jamey/client.crt   # mutual TLS (optional)
+      #   key_file: /etc/jamey/client.key
+      # reconnect: {initial_delay_ms: 500, max_delay_ms: 30000, multiplier: 2.0, jitter: 0.5}
+      # spool: {max_messages: 100000, max_bytes: 67108864}   # QoS 1/2 kept while the broker is away
+      # presence: {enabled: true, topic: jamey/nodes}
+      # outbound:                 # bus -> MQTT
+      #   - bus: "sensors.>"      # sensors.kitchen.temp -> jamey/sensors/kitchen/temp
+      #     qos: 1
+      #   - bus: "alerts.*"
+      #     mqtt: "site1/alerts/{1}"
+      #     prefix: ""
+      #     retain: true
+      # inbound:                  # MQTT -> bus
+      #   - mqtt: "commands/#"    # jamey/commands/a/b -> commands.a.b
+      #   - mqtt: "zigbee2mqtt/+/state"
+      #     prefix: ""
+      #     bus: "devices.{1}.state"
+      #   - mqtt: "jobs/#"        # the nodes in group "workers" split these between them
+      #     share_group: workers
+      #     bus: "jobs.{1}"
+      # remote:                   # bus requests that another node answers
+      #   - bus: "billing.>"
+
   # The HTTP gateway (Plugins/API): health, readiness, metrics, plugins, the bus, API keys, the
   # routes other plugins declare, and /openapi.json. Listed last so it starts last and stops
   # first (in-flight requests finish while the plugins they reach still run). The admin key is

@@ -1,0 +1,179 @@
+// mqtt-bench: the Jamey side of scripts/bench-mqtt.sh.
+//
+//   mqtt-bench throughput PLUGIN PORT MESSAGES SIZE QOS WINDOW
+//       A node whose mqtt plugin exports bench.out.> to bench/... and imports bench/# back to
+//       bench.in.*: messages go from the bus through the broker and back into the bus. At most
+//       WINDOW are outstanding. Prints: jamey qos=Q size=S messages=N received=R seconds=T rate=R
+//
+//   mqtt-bench reconnect PLUGIN CONF ROUNDS INITIAL_DELAY_MS
+//       Starts mosquitto with CONF, connects a node, then ROUNDS times stops the broker (SIGTERM),
+//       starts it again and measures from the broker accepting connections to the node being
+//       connected again. Prints: reconnect initial_delay_ms=D rounds=N median_ms=M max_ms=X
+
+import Foundation
+import JameyKernel
+import JameyTestKit
+import Synchronization
+
+/// The broker the reconnect benchmark started, stopped on the way out.
+nonisolated(unsafe) var startedBroker: Process?
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+    if let broker = startedBroker, broker.isRunning { kill(broker.processIdentifier, SIGKILL) }
+    exit(1)
+}
+
+func node(plugin: String, port: Int, config: String) throws -> TestKernel {
+    let dir = try TemporaryDirectory.make(prefix: "jamey-mqtt-bench")
+    let section = "host: 127.0.0.1\nport: \(port)\npresence:\n  enabled: false\n" + config
+    let indented = section.split(separator: "\n").map { "      " + $0 }.joined(separator: "\n")
+    let yaml = """
+        node:
+          name: bench
+        data_dir: \(dir)/data
+        log:
+          level: warning
+        bus:
+          queue_capacity: 200000
+        plugins:
+          mqtt:
+            path: "\(plugin)"
+            config:
+        \(indented)
+
+        """
+    return try TestKernel.boot(yaml: yaml)
+}
+
+func connected(_ k: TestKernel) -> Bool { k.kernel.plugin(named: "mqtt")?.health?.status == "ok" }
+
+func waitFor(_ seconds: Double, _ condition: () -> Bool) -> Bool {
+    let end = Date().addingTimeInterval(seconds)
+    while Date() < end {
+        if condition() { return true }
+        usleep(200)
+    }
+    return condition()
+}
+
+func throughput(_ args: [String]) throws {
+    guard args.count == 6, let port = Int(args[1]), let n = Int(args[2]), let size = Int(args[3]), let qos = Int(args[4]),
+        let window = Int(args[5])
+    else { fail("usage: mqtt-bench throughput PLUGIN PORT MESSAGES SIZE QOS WINDOW") }
+    let k = try node(
+        plugin: args[0], port: port,
+        config: """
+            outbound:
+              - bus: "bench.out.>"
+                mqtt: "bench/{1}"
+                prefix: ""
+                qos: \(qos)
+            inbound:
+              - mqtt: "bench/#"
+                bus: "bench.in.{1}"
+                prefix: ""
+                qos: \(qos)
+                no_local: false
+            """)
+    defer { k.shutdown() }
+    guard waitFor(10, { connected(k) }) else { fail("the node did not connect") }
+    let received = Atomic<Int>(0)
+    _ = try k.bus.subscribe("bench.in.>", capacity: 1_000_000) { _ in
+        received.add(1, ordering: .relaxed)
+        return true
+    }
+    let payload = [UInt8](repeating: UInt8(ascii: "x"), count: size)
+    func run(_ count: Int, topic: String) throws {
+        for i in 0..<count {
+            while i - received.load(ordering: .relaxed) >= window { usleep(20) }
+            try k.bus.publish(BusMessage(topic: topic, payload: payload))
+        }
+    }
+    let warmup = min(1000, n / 10)
+    try run(warmup, topic: "bench.out.warmup")
+    guard waitFor(30, { received.load(ordering: .relaxed) >= warmup }) else { fail("warm-up messages did not come back") }
+    received.store(0, ordering: .relaxed)
+    let start = ContinuousClock.now
+    try run(n, topic: "bench.out.data")
+    _ = waitFor(60) { received.load(ordering: .relaxed) >= n }
+    let elapsed = ContinuousClock.now - start
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    let got = received.load(ordering: .relaxed)
+    print(
+        "jamey qos=\(qos) size=\(size) messages=\(n) received=\(got) seconds=\(String(format: "%.3f", seconds)) rate=\(Int(Double(got) / seconds))"
+    )
+}
+
+func reconnect(_ args: [String]) throws {
+    guard args.count == 4, let rounds = Int(args[2]), let initial = Int(args[3]) else {
+        fail("usage: mqtt-bench reconnect PLUGIN CONF ROUNDS INITIAL_DELAY_MS")
+    }
+    let conf = args[1]
+    let text = try String(contentsOfFile: conf, encoding: .utf8)
+    guard
+        let port = text.split(separator: "\n").first(where: { $0.hasPrefix("listener ") })?.split(separator: " ").dropFirst()
+            .first
+            .flatMap({ Int($0) })
+    else { fail("no 'listener PORT' line in \(conf)") }
+    func startBroker() throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["--default-signal=TERM,INT,HUP", "mosquitto", "-c", conf]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        startedBroker = p
+        return p
+    }
+    func accepting() -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        a.sin_addr.s_addr = inet_addr("127.0.0.1")
+        a.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &a) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+    var broker = try startBroker()
+    guard waitFor(10, accepting) else { fail("mosquitto did not start") }
+    let k = try node(
+        plugin: args[0], port: port, config: "reconnect:\n  initial_delay_ms: \(initial)\n  max_delay_ms: \(max(initial, 30000))")
+    defer { k.shutdown() }
+    guard waitFor(10, { connected(k) }) else { fail("the node did not connect") }
+    var samples: [Double] = []
+    for _ in 0..<rounds {
+        kill(broker.processIdentifier, SIGTERM)
+        broker.waitUntilExit()
+        guard waitFor(10, { !connected(k) }) else { fail("the node did not notice the broker going away") }
+        broker = try startBroker()
+        guard waitFor(10, accepting) else { fail("mosquitto did not restart") }
+        let up = ContinuousClock.now
+        guard waitFor(120, { connected(k) }) else { fail("the node did not reconnect") }
+        let elapsed = ContinuousClock.now - up
+        samples.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+    }
+    kill(broker.processIdentifier, SIGTERM)
+    broker.waitUntilExit()
+    samples.sort()
+    let median = samples[samples.count / 2]
+    print(
+        "reconnect initial_delay_ms=\(initial) rounds=\(rounds) median_ms=\(Int(median)) max_ms=\(Int(samples.last ?? 0)) samples_ms=\(samples.map { Int($0) })"
+    )
+}
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+do {
+    switch arguments.first {
+    case "throughput": try throughput(Array(arguments.dropFirst()))
+    case "reconnect": try reconnect(Array(arguments.dropFirst()))
+    default: fail("usage: mqtt-bench throughput|reconnect ...")
+    }
+} catch {
+    fail("mqtt-bench: \(error)")
+}
+exit(0)

@@ -1,0 +1,140 @@
+import CMosquitto
+import Foundation
+import MQTTCore
+
+/// libmosquitto's callbacks. They run on the loop thread, inside `mosquitto_loop` (or inside the
+/// blocking connect), with `obj` pointing at the bridge (kept alive by the loop thread).
+extension Bridge {
+    /// Subscription identifier of the response topic.
+    static let replySubscriptionID = 1
+    /// Subscription identifier of the presence topic.
+    static let presenceSubscriptionID = 2
+    /// Subscription identifier of inbound rule `i` is `inboundSubscriptionBase + i`.
+    static let inboundSubscriptionBase = 100
+
+    private static func bridge(_ obj: UnsafeMutableRawPointer?) -> Bridge? {
+        obj.map { Unmanaged<Bridge>.fromOpaque($0).takeUnretainedValue() }
+    }
+
+    static func installCallbacks(_ client: MosquittoClient) {
+        mosquitto_connect_v5_callback_set(client.handle) { _, obj, rc, _, _ in
+            Bridge.bridge(obj)?.connackReceived(rc)
+        }
+        mosquitto_disconnect_v5_callback_set(client.handle) { _, obj, rc, _ in
+            Bridge.bridge(obj)?.disconnectReceived(rc)
+        }
+        mosquitto_publish_v5_callback_set(client.handle) { _, obj, mid, reason, _ in
+            Bridge.bridge(obj)?.acknowledged(mid, reason: reason)
+        }
+        mosquitto_message_v5_callback_set(client.handle) { _, obj, message, properties in
+            guard let message, let bridge = Bridge.bridge(obj) else { return }
+            bridge.loop.events &+= 1
+            bridge.received(MQTTProperties.incoming(message, properties))
+        }
+        mosquitto_subscribe_v5_callback_set(client.handle) { _, obj, mid, count, granted, _ in
+            guard let bridge = Bridge.bridge(obj) else { return }
+            let codes = granted.map { Array(UnsafeBufferPointer(start: $0, count: Int(count))) } ?? []
+            bridge.subscribed(mid, granted: codes)
+        }
+        mosquitto_log_callback_set(client.handle) { _, obj, level, text in
+            guard let text, UInt32(bitPattern: level) & UInt32(MOSQ_LOG_ERR | MOSQ_LOG_WARNING) != 0 else { return }
+            Bridge.bridge(obj)?.loop.lastLibraryError = String(cString: text)
+        }
+    }
+
+    /// CONNACK: on success subscribe, announce presence and let publishing start.
+    private func connackReceived(_ rc: Int32) {
+        guard rc == 0 else {
+            loop.refusal = "the broker refused the connection: \(MosquittoClient.describeReason(rc, isV5: settings.isV5))"
+            return
+        }
+        guard let client = loop.client else { return }
+        loop.connected = true
+        client.stopLogging()
+        loop.lastLoggedError = nil
+        subscribeAll(client)
+        publishOnlineStatus(onlyIfChanged: false)
+        loop.lastPresenceCheck = .now
+        let (first, depth) = link.withLock { l -> (Bool, Int) in
+            l.client = client
+            l.spooling = spool.count > 0
+            spoolingHint.store(l.spooling, ordering: .releasing)
+            l.phase = .connected
+            l.connectedSince = Date()
+            l.nextAttempt = nil
+            l.connections += 1
+            l.subscriptionsPending = loop.subscribing.count
+            return (l.connections == 1, spool.count)
+        }
+        metrics.connected(true)
+        if !first { metrics.reconnected() }
+        logger.info(
+            "connected to MQTT broker \(settings.broker) as \(settings.clientID) (\(settings.protocolName))\(depth > 0 ? "; sending \(depth) spooled message(s)" : "")"
+        )
+    }
+
+    /// Subscribes the response topic, the presence topic and every inbound rule (SUBSCRIBE goes
+    /// out before anything this connection publishes, so nothing sent after it is missed).
+    private func subscribeAll(_ client: MosquittoClient) {
+        var wanted: [(filter: String, qos: Int32, noLocal: Bool, id: Int)] = []
+        if settings.isV5 && !remote.isEmpty { wanted.append((replyTopic, 1, false, Self.replySubscriptionID)) }
+        if let base = presenceBase { wanted.append((base + "/+", 1, false, Self.presenceSubscriptionID)) }
+        for (index, rule) in inbound.enumerated() {
+            wanted.append((rule.subscription, rule.qos, rule.noLocal, Self.inboundSubscriptionBase + index))
+        }
+        for s in wanted {
+            let (rc, mid) = client.subscribe(s.filter, qos: s.qos, noLocal: s.noLocal, identifier: s.id)
+            if rc == MOSQ_ERR_SUCCESS.rawValue {
+                loop.subscribing[mid] = s.filter
+            } else {
+                logger.error("could not subscribe to \(s.filter): \(MosquittoClient.describe(rc))")
+            }
+        }
+    }
+
+    /// SUBACK: report filters the broker refused.
+    private func subscribed(_ mid: Int32, granted: [Int32]) {
+        guard let filter = loop.subscribing.removeValue(forKey: mid) else { return }
+        let pending = loop.subscribing.count
+        link.withLock { $0.subscriptionsPending = pending }
+        for code in granted where code >= 0x80 {
+            let reason = MosquittoClient.describeReason(code, isV5: settings.isV5)
+            logger.error("the broker refused the subscription to \(filter): \(reason)")
+        }
+    }
+
+    /// DISCONNECT from the broker (MQTT 5 reasons such as "session taken over").
+    private func disconnectReceived(_ rc: Int32) {
+        if settings.isV5 && rc >= 0x80 {
+            loop.disconnectReason = MosquittoClient.describeReason(rc, isV5: true)
+            if rc == Int32(MQTT_RC_SESSION_TAKEN_OVER.rawValue) {
+                loop.disconnectReason! += " (another client connected with client id '\(settings.clientID)')"
+            }
+        }
+    }
+
+    /// PUBACK/PUBCOMP (and, for QoS 0, "written"): forget the message (spooled ones are deleted
+    /// from the spool).
+    private func acknowledged(_ mid: Int32, reason: Int32) {
+        loop.events &+= 1
+        if reason >= 0x80 {
+            metrics.dropped(.rejected)
+            if let held = throttle.allow("acknowledgement") {
+                let text = MosquittoClient.describeReason(reason, isV5: settings.isV5)
+                logger.warning("the broker rejected a message: \(text)\(Self.heldBack(held))")
+            }
+        }
+        if mid == loop.offlineMID {
+            loop.offlineAcknowledged = true
+            return
+        }
+        if let row = loop.draining.removeValue(forKey: mid) {
+            loop.acknowledged.append(row)
+            return
+        }
+        guard tracked.load(ordering: .acquiring) > 0 else { return }
+        link.withLock { l in
+            if l.unacked.removeValue(forKey: mid) != nil { tracked.subtract(1, ordering: .releasing) }
+        }
+    }
+}

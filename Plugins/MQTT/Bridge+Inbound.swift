@@ -1,0 +1,149 @@
+import CJameyABI
+import JameyPluginKit
+import MQTTCore
+
+extension Bridge {
+    /// The user property naming why a node could not answer a forwarded request
+    /// (`timeout`, `no_responders`, `full`, `shutdown`, `error`).
+    static let errorProperty = "jamey-error"
+
+    /// Loop thread: a message from the broker. Responses go to their waiting requester, status
+    /// messages to presence, the rest through the inbound rules that match onto the bus (an MQTT
+    /// 5 request becomes a bus request whose reply goes back to its response topic).
+    func received(_ message: IncomingMessage) {
+        metrics.received(bytes: message.payload.count)
+        let ids = message.subscriptionIDs
+        if ids.count == 1, case let index = ids[0] - Self.inboundSubscriptionBase, inbound.indices.contains(index) {
+            return importMessage(message, rule: index)
+        }
+        var rules: [Int] = []
+        if ids.isEmpty {
+            if settings.isV5 && message.topic == replyTopic { return handleResponse(message) }
+            if let base = presenceBase, message.topic.hasPrefix(base + "/"),
+                !message.topic.dropFirst(base.count + 1).contains("/")
+            {
+                return handlePresence(message)
+            }
+            if let index = inbound.firstIndex(where: { $0.filter.match(message.topic) != nil }) { rules = [index] }
+        } else {
+            for id in Set(ids).sorted() {
+                switch id {
+                case Self.replySubscriptionID: handleResponse(message)
+                case Self.presenceSubscriptionID: handlePresence(message)
+                case let id where inbound.indices.contains(id - Self.inboundSubscriptionBase):
+                    rules.append(id - Self.inboundSubscriptionBase)
+                default: break
+                }
+            }
+            if ids.allSatisfy({ $0 < Self.inboundSubscriptionBase }) { return }
+        }
+        guard !rules.isEmpty else {
+            metrics.dropped(.unroutable)
+            return
+        }
+        for index in rules { importMessage(message, rule: index) }
+    }
+
+    private func importMessage(_ message: IncomingMessage, rule index: Int) {
+        let rule = inbound[index]
+        let node = self.node
+        guard let topic = inboundCaches[index].translate(message.topic, { rule.busTopic(for: $0, node: node) }) else {
+            metrics.dropped(.unroutable)
+            logger.debug("MQTT topic \(message.topic) maps to no bus topic under \(rule.template)")
+            return
+        }
+        var headers = message.headers
+        headers["mqtt.topic"] = message.topic
+        if message.retain { headers["mqtt.retain"] = "true" }
+        let outgoing = Outgoing(message.payload, contentType: message.contentType, headers: headers)
+        if let responseTopic = message.responseTopic {
+            serve(outgoing, on: topic, responseTopic: responseTopic, correlation: message.correlationData)
+            return
+        }
+        do {
+            try context.bus.publish(topic, outgoing)
+        } catch {
+            metrics.dropped(.unroutable)
+            logger.debug("could not publish \(topic): \(error)")
+        }
+    }
+
+    /// An MQTT 5 request from another node (or any MQTT 5 client): ask the bus, publish the reply
+    /// (or the reason there is none) to its response topic with its correlation data.
+    private func serve(_ request: Outgoing, on topic: String, responseTopic: String, correlation: [UInt8]?) {
+        let bus = context.bus
+        let timeout: Duration? = configuration.requestTimeoutMs > 0 ? .milliseconds(configuration.requestTimeoutMs) : nil
+        let isV5 = settings.isV5
+        Task {
+            var response = OutboundMessage(
+                topic: responseTopic, payload: [], qos: 1, retain: false, contentType: nil, userProperties: [],
+                correlationData: correlation)
+            do throws(BusFailure) {
+                let reply = try await bus.request(topic, request, timeout: timeout)
+                response.payload = reply.payload
+                response.contentType = isV5 ? reply.contentType : nil
+                response.userProperties = OutboundMessage.userProperties(reply.headers)
+            } catch {
+                response.payload = Array(error.description.utf8)
+                response.contentType = "text/plain; charset=utf-8"
+                response.userProperties = [.init(key: Self.errorProperty, value: Self.errorKind(error))]
+            }
+            _ = self.sendLive(response)
+        }
+    }
+
+    /// The `jamey-error` value for a failed bus request.
+    static func errorKind(_ failure: BusFailure) -> String {
+        if failure.isTimeout { return "timeout" }
+        if failure.isNoResponders { return "no_responders" }
+        switch failure.code {
+        case JAMEY_E_FULL: return "full"
+        case JAMEY_E_SHUTDOWN: return "shutdown"
+        default: return "error"
+        }
+    }
+
+    /// Responder of a remote rule: forwards a request to the node that serves it as an MQTT 5
+    /// request and returns that node's reply (through ``handleResponse(_:)``).
+    func forward(_ request: Message, rule: RemoteRule) async -> Outgoing {
+        if request.source == context.name {
+            return .text(
+                "request to '\(request.topic)' came from MQTT and matches a remote rule of this node; not forwarding it back",
+                headers: ["status": "508", "jamey.error": "loop"])
+        }
+        guard let topic = rule.mqttTopic(for: request.topic, node: node) else {
+            return .text("no MQTT topic for '\(request.topic)'", headers: ["status": "404", "jamey.error": "unroutable"])
+        }
+        let broker = settings.broker
+        return await withCheckedContinuation { continuation in
+            let correlation = pending.add(continuation, topic: request.topic, timeout: rule.timeout)
+            let message = OutboundMessage(
+                topic: topic, payload: request.payload, qos: rule.qos, retain: false, contentType: request.contentType,
+                userProperties: OutboundMessage.userProperties(request.headers), responseTopic: replyTopic,
+                correlationData: correlation)
+            if !sendLive(message) {
+                pending.resume(
+                    correlation,
+                    with: .text(
+                        "the mqtt bridge is not connected to \(broker); '\(request.topic)' is served by another node",
+                        headers: ["status": "503", "jamey.error": "disconnected"]))
+            }
+        }
+    }
+
+    /// Loop thread: the response to a forwarded request. A remote timeout is not answered now, so
+    /// the requester gets the bus's own timeout (or the rule's 504 if that comes first); other
+    /// remote failures answer with status 503.
+    func handleResponse(_ message: IncomingMessage) {
+        guard let correlation = message.correlationData else { return }
+        let headers = message.headers
+        if let kind = headers[Self.errorProperty] {
+            if kind == "timeout" { return }
+            pending.resume(
+                correlation,
+                with: .text(String(decoding: message.payload, as: UTF8.self), headers: ["status": "503", "jamey.error": kind]))
+            return
+        }
+        pending.resume(correlation, with: Outgoing(message.payload, contentType: message.contentType, headers: headers))
+    }
+}

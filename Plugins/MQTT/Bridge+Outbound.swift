@@ -1,0 +1,163 @@
+import CMosquitto
+import JameyPluginKit
+import MQTTCore
+
+extension Bridge {
+    /// Bus handler of an outbound rule: maps the message and sends or spools it. Messages the
+    /// bridge itself put on the bus (imported from MQTT) are never exported back.
+    func export(_ message: Message, rule: OutboundRule, cache: TopicCache) {
+        guard message.source != context.name else { return }
+        if message.isRequest {
+            // Only reached when no responder is declared for the topic: say so rather than let
+            // the requester wait for its timeout.
+            context.bus.reply(
+                to: message,
+                .text(
+                    "no responder for '\(message.topic)' (the mqtt bridge exports it as events only)",
+                    headers: ["status": "503", "jamey.error": "no_responders"]))
+            return
+        }
+        let node = self.node
+        guard let topic = cache.translate(message.topic, { rule.mqttTopic(for: $0, node: node) }) else { return }
+        send(
+            OutboundMessage(
+                topic: topic, payload: message.payload, qos: rule.qos, retain: rule.retain,
+                contentType: settings.isV5 ? message.contentType : nil,
+                userProperties: settings.isV5 ? OutboundMessage.userProperties(message.headers) : []))
+    }
+
+    /// Publishes directly when connected and nothing older waits in the spool; otherwise spools
+    /// QoS 1/2 messages and drops (counting) QoS 0 ones.
+    func send(_ message: OutboundMessage) {
+        enum Outcome { case sent, spooled, rejected(Int32), offline, overflow(spooled: Int), failed(MQTTError) }
+        let outcome = link.withLock { l -> Outcome in
+            if let client = l.client, message.qos == 0 || !l.spooling {
+                // Counted before publishing, so an acknowledgement racing the bookkeeping below
+                // waits for this lock instead of being skipped.
+                if message.qos > 0 { tracked.add(1, ordering: .releasing) }
+                let (rc, mid) = client.publish(message)
+                guard rc == MOSQ_ERR_SUCCESS.rawValue else {
+                    if message.qos > 0 { tracked.subtract(1, ordering: .releasing) }
+                    return rc == MOSQ_ERR_NO_CONN.rawValue ? .offline : .rejected(rc)
+                }
+                if message.qos > 0 {
+                    l.sequence += 1
+                    l.unacked[mid] = (l.sequence, message)
+                    if l.unacked.count >= Self.maxUnacked {
+                        l.spooling = true
+                        spoolingHint.store(true, ordering: .releasing)
+                    }
+                }
+                return .sent
+            }
+            if message.qos == 0 { return .offline }
+            do throws(MQTTError) {
+                if try spool.append(message) { return .spooled }
+                l.overflow.unlogged += 1
+                let now = ContinuousClock.now
+                if let last = l.overflow.lastLog, now - last < .seconds(10) { return .overflow(spooled: -1) }
+                l.overflow.lastLog = now
+                defer { l.overflow.unlogged = 0 }
+                return .overflow(spooled: l.overflow.unlogged)
+            } catch {
+                return .failed(error)
+            }
+        }
+        switch outcome {
+        case .sent:
+            metrics.sent(bytes: message.payload.count)
+        case .spooled:
+            break
+        case .rejected(let rc):
+            metrics.dropped(.rejected)
+            if let held = throttle.allow("publish") {
+                logger.warning(
+                    "could not publish to \(message.topic): \(MosquittoClient.describe(rc))\(Self.heldBack(held))")
+            }
+        case .offline:
+            metrics.dropped(.offline)
+        case .overflow(let count):
+            metrics.dropped(.spoolFull)
+            if count > 0 {
+                logger.error(
+                    "spool full (\(spool.maxMessages) messages / \(spool.maxBytes) bytes): dropped \(count) message(s) since the last report; latest for \(message.topic)"
+                )
+            }
+        case .failed(let error):
+            metrics.dropped(.spoolFull)
+            logger.error("message for \(message.topic) dropped: \(error)")
+        }
+    }
+
+    /// `; 12 more since the last report` when lines were held back.
+    static func heldBack(_ count: Int) -> String {
+        count > 0 ? "; \(count) more since the last report" : ""
+    }
+
+    /// Publishes a request or response (never spooled: nobody waits for it after a reconnect).
+    /// - Returns: whether it was handed to the client.
+    func sendLive(_ message: OutboundMessage) -> Bool {
+        let rc = link.withLock { l -> Int32 in
+            guard let client = l.client else { return MOSQ_ERR_NO_CONN.rawValue }
+            return client.publish(message).rc
+        }
+        if rc == MOSQ_ERR_SUCCESS.rawValue {
+            metrics.sent(bytes: message.payload.count)
+            return true
+        }
+        metrics.dropped(rc == MOSQ_ERR_NO_CONN.rawValue ? .offline : .rejected)
+        return false
+    }
+
+    /// Loop thread, while connected: sends spooled messages in order (a window at a time),
+    /// deletes acknowledged ones, and returns to direct publishing once the spool is empty.
+    func drain(_ client: MosquittoClient) {
+        if !loop.acknowledged.isEmpty {
+            do {
+                try spool.delete(loop.acknowledged)
+            } catch {
+                logger.error("\(error)")
+            }
+            loop.acknowledged.removeAll()
+        }
+        guard spoolingHint.load(ordering: .acquiring), link.withLock({ $0.spooling }) else { return }
+        let unacked = link.withLock { $0.unacked.count }
+        let room = Self.drainWindow - loop.draining.count
+        if room > 0 && unacked < Self.maxUnacked / 2 {
+            let entries: [Spool.Entry]
+            do {
+                entries = try spool.read(after: loop.lastSentID, limit: room)
+            } catch {
+                logger.error("\(error)")
+                return
+            }
+            for entry in entries {
+                let (rc, mid) = client.publish(entry.message)
+                guard rc == MOSQ_ERR_SUCCESS.rawValue else {
+                    if rc == MOSQ_ERR_NO_CONN.rawValue { return }
+                    metrics.dropped(.rejected)
+                    if let held = throttle.allow("spooled") {
+                        logger.warning(
+                            "spooled message for \(entry.message.topic) rejected: \(MosquittoClient.describe(rc))\(Self.heldBack(held))"
+                        )
+                    }
+                    loop.acknowledged.append(entry.id)
+                    loop.lastSentID = entry.id
+                    continue
+                }
+                loop.draining[mid] = entry.id
+                loop.lastSentID = entry.id
+                metrics.sent(bytes: entry.message.payload.count)
+            }
+        }
+        if loop.draining.isEmpty && loop.acknowledged.isEmpty {
+            let resumed = link.withLock { l -> Bool in
+                guard l.spooling, spool.count == 0, l.unacked.count < Self.maxUnacked / 2 else { return false }
+                l.spooling = false
+                spoolingHint.store(false, ordering: .releasing)
+                return true
+            }
+            if resumed { logger.debug("spool empty: publishing directly") }
+        }
+    }
+}

@@ -1,0 +1,207 @@
+import Foundation
+import JameyPluginKit
+import Logging
+import MQTTCore
+import Synchronization
+
+/// The bridge between the bus and one MQTT broker.
+///
+/// Threading:
+/// - One loop thread owns the libmosquitto client: it connects, runs the network loop (where
+///   every libmosquitto callback runs), drains the spool, keeps presence and waits out the
+///   backoff. State only it touches lives in ``loop``.
+/// - Bus handlers (outbound and remote rules) run on bus threads and publish through the client
+///   under the ``link`` lock, which also holds what health reports.
+/// - Replies to requests from other nodes complete on Swift concurrency threads.
+final class Bridge: @unchecked Sendable {
+    /// Phases of the connection, as reported in health.
+    enum Phase: String, Sendable {
+        case idle, connecting, connected, waiting, stopped
+    }
+
+    /// What bus threads and the loop thread share, under ``link``.
+    struct Link {
+        /// The client, while connected (CONNACK received); publish only through it.
+        var client: MosquittoClient?
+        /// QoS 1/2 messages go to the spool (disconnected, or older messages are still there).
+        var spooling = true
+        /// QoS 1/2 messages published directly and not yet acknowledged, by message id.
+        var unacked: [Int32: (sequence: UInt64, message: OutboundMessage)] = [:]
+        /// Order of direct publications.
+        var sequence: UInt64 = 0
+        /// Connection phase.
+        var phase: Phase = .idle
+        /// Why the last attempt or connection ended.
+        var lastError: String?
+        /// When the next attempt is due (while waiting).
+        var nextAttempt: Date?
+        /// Since when connected.
+        var connectedSince: Date?
+        /// Successful connections so far.
+        var connections = 0
+        /// Subscriptions sent on this connection and not yet acknowledged (SUBACK).
+        var subscriptionsPending = 0
+        /// Spool overflows not yet logged, and when the last log line was written.
+        var overflow: (unlogged: Int, lastLog: ContinuousClock.Instant?) = (0, nil)
+    }
+
+    /// Most QoS 1/2 messages handed to libmosquitto and not yet acknowledged before new ones go to
+    /// the spool instead (message ids are 16-bit; this keeps memory bounded too).
+    static let maxUnacked = 20_000
+    /// Spooled messages in flight at once while draining.
+    static let drainWindow = 500
+
+    let context: PluginContext
+    let logger: Logger
+    let configuration: MQTTConfiguration
+    let settings: ClientSettings
+    let outbound: [OutboundRule]
+    let inbound: [InboundRule]
+    let remote: [RemoteRule]
+    let spool: Spool
+    let metrics: BridgeMetrics
+    /// Translation caches, one per outbound and per inbound rule.
+    let outboundCaches: [TopicCache]
+    let inboundCaches: [TopicCache]
+    let presence = PresenceTracker()
+    /// Limits per-message warnings (rejections) to one line per kind every 10 s.
+    let throttle = LogThrottle()
+    let pending = PendingRequests()
+    /// This node's name.
+    let node: String
+    /// Where other nodes send responses to this node's requests.
+    let replyTopic: String
+    /// `<presence topic>` when presence is on.
+    let presenceBase: String?
+    /// QoS 1/2 messages in flight per direction (libmosquitto's window).
+    let maxInflight: Int32 = 100
+
+    let link = Mutex(Link())
+    /// QoS 1/2 messages about to be or already tracked in ``Link/unacked`` (lets the loop thread
+    /// skip the lock for QoS 0 "written" notifications).
+    let tracked = Atomic<Int>(0)
+    /// A lock-free hint of ``Link/spooling`` for the loop thread (the lock decides).
+    let spoolingHint = Atomic<Bool>(true)
+    let loop = LoopState()
+    let stopping = Atomic<Bool>(false)
+    let finished = Atomic<Bool>(false)
+    let started = Atomic<Bool>(false)
+    let wake = NSCondition()
+    let subscriptions = Mutex<[Subscription]>([])
+
+    /// Checks the configuration, compiles the rules and opens the spool.
+    /// - Throws: ``MQTTError`` with a sentence naming the bad key or file.
+    init(context: PluginContext, configuration: MQTTConfiguration) throws {
+        self.context = context
+        self.logger = context.logger
+        self.configuration = configuration
+        self.node = context.nodeName.isEmpty ? "node" : context.nodeName
+        self.settings = try ClientSettings(configuration, nodeName: node)
+        outbound = try configuration.outbound.map { rule throws(MQTTError) in
+            try OutboundRule(rule, defaultPrefix: configuration.prefix)
+        }
+        inbound = try configuration.inbound.map { rule throws(MQTTError) in
+            try InboundRule(rule, defaultPrefix: configuration.prefix)
+        }
+        remote = try configuration.remote.map { rule throws(MQTTError) in
+            try RemoteRule(rule, defaultPrefix: configuration.prefix)
+        }
+        outboundCaches = outbound.map { _ in TopicCache() }
+        inboundCaches = inbound.map { _ in TopicCache() }
+        if !settings.isV5 && !remote.isEmpty {
+            throw MQTTError.invalidSetting(
+                "plugins.mqtt.config.remote needs protocol mqttv5 (MQTT 3.1.1 has no response topics)")
+        }
+        if configuration.presence.enabled {
+            let base = configuration.presence.topic
+            guard (try? MQTTFilter(base + "/+")) != nil, !base.contains("+"), !base.contains("#") else {
+                throw MQTTError.invalidSetting("plugins.mqtt.config.presence.topic '\(base)' is not a valid MQTT topic")
+            }
+            presenceBase = base
+        } else {
+            presenceBase = nil
+        }
+        replyTopic = TopicTranslation.join(
+            configuration.prefix, "_reply/" + TopicTranslation.mqttLevel(settings.clientID))
+        metrics = BridgeMetrics(factory: context.metrics)
+        spool = try Spool(
+            directory: try context.dataDirectory(), maxMessages: configuration.spool.maxMessages,
+            maxBytes: configuration.spool.maxBytes)
+        metrics.spool(messages: spool.count, bytes: spool.bytes)
+        if spool.count > 0 {
+            logger.notice("spool holds \(spool.count) message(s) from before; they are sent first after connecting")
+        }
+    }
+
+    /// The presence topic of `node`.
+    func presenceTopic(of node: String) -> String? {
+        presenceBase.map { $0 + "/" + TopicTranslation.mqttLevel(node) }
+    }
+
+    /// Subscribes the bus rules and starts the loop thread.
+    func start() throws {
+        let bus = context.bus
+        var opened: [Subscription] = []
+        do {
+            for (index, rule) in outbound.enumerated() {
+                let cache = outboundCaches[index]
+                let capacity = configuration.queueCapacity > 0 ? configuration.queueCapacity : nil
+                opened.append(
+                    try bus.subscribe(rule.pattern.description, capacity: capacity) { [self] in
+                        export($0, rule: rule, cache: cache)
+                    })
+            }
+            for rule in remote {
+                opened.append(try bus.respond(rule.pattern.description) { [self] in await forward($0, rule: rule) })
+            }
+            opened.append(try bus.respondInline("mqtt.status") { [self] _ in .json(statusJSON()) })
+            opened.append(try bus.respondInline("mqtt.nodes") { [self] _ in .json(nodesJSON()) })
+        } catch {
+            for s in opened { s.cancel() }
+            throw error
+        }
+        subscriptions.withLock { $0 = opened }
+        for rule in outbound {
+            logger.info(
+                "outbound: bus \(rule.pattern) → MQTT \(TopicTranslation.join(rule.prefix, rule.template.description)) (qos \(rule.qos))"
+            )
+        }
+        for rule in inbound {
+            logger.info("inbound: MQTT \(rule.subscription) → bus \(rule.template) (qos \(rule.qos))")
+        }
+        let thread = Thread { [self] in run() }
+        thread.name = "jamey-mqtt"
+        started.store(true, ordering: .sequentiallyConsistent)
+        thread.start()
+    }
+
+    /// Stops the loop thread: publishes the offline status, waits (bounded) for in-flight
+    /// messages, disconnects, and puts whatever is still unacknowledged back in the spool.
+    func stop() async {
+        requestStop()
+        if !started.load(ordering: .sequentiallyConsistent) { finished.store(true, ordering: .sequentiallyConsistent) }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while !finished.load(ordering: .sequentiallyConsistent) && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        if !finished.load(ordering: .sequentiallyConsistent) {
+            logger.warning("the MQTT loop did not finish within 5 s (still connecting to \(settings.broker)?); leaving it")
+        }
+        subscriptions.withLock { s in
+            for subscription in s { subscription.cancel() }
+            s.removeAll()
+        }
+        pending.cancelAll("the mqtt bridge is stopping")
+    }
+
+    /// Tells the loop thread to finish (wakes it from a backoff wait).
+    private func requestStop() {
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        wake.lock()
+        wake.broadcast()
+        wake.unlock()
+    }
+
+    /// The loop thread should finish.
+    var isStopping: Bool { stopping.load(ordering: .relaxed) }
+}

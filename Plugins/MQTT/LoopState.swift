@@ -1,0 +1,39 @@
+import MQTTCore
+
+/// State only the loop thread touches (the thread that owns the libmosquitto client and runs
+/// every libmosquitto callback), so it needs no lock.
+final class LoopState: @unchecked Sendable {
+    /// The client of the current attempt.
+    var client: MosquittoClient?
+    /// CONNACK accepted on the current attempt.
+    var connected = false
+    /// Why the broker refused the current attempt (CONNACK reason).
+    var refusal: String?
+    /// Why the broker ended the connection (MQTT 5 DISCONNECT reason).
+    var disconnectReason: String?
+    /// The last error or warning libmosquitto logged (TLS details live there).
+    var lastLibraryError: String?
+    /// Messages and acknowledgements handled so far (tells ``Bridge`` whether a read did anything).
+    var events = 0
+    /// Spooled messages in flight: message id → spool row id.
+    var draining: [Int32: Int64] = [:]
+    /// Highest spool row id handed to the client on this connection.
+    var lastSentID: Int64 = .min
+    /// Spool rows acknowledged and not yet deleted.
+    var acknowledged: [Int64] = []
+    /// Subscriptions waiting for SUBACK: message id → filter.
+    var subscribing: [Int32: String] = [:]
+    /// Message id of the offline status published while stopping.
+    var offlineMID: Int32?
+    /// The offline status was acknowledged.
+    var offlineAcknowledged = false
+    /// The online status last published (republished when it changes).
+    var lastStatus: NodeStatus?
+    /// When this node came online (kept across reconnections).
+    var onlineSince: Double?
+    /// When housekeeping last ran and when presence was last checked.
+    var lastHousekeeping: ContinuousClock.Instant = .now
+    var lastPresenceCheck: ContinuousClock.Instant = .now
+    /// The last error logged at warning level (repeats go to debug).
+    var lastLoggedError: String?
+}

@@ -1,0 +1,34 @@
+import MQTTCore
+
+/// One message on its way to the broker: what the spool stores and what is republished from it.
+struct OutboundMessage: Sendable, Equatable {
+    /// The MQTT topic.
+    var topic: String
+    /// The payload.
+    var payload: [UInt8]
+    /// QoS 0, 1 or 2.
+    var qos: Int32
+    /// Publish retained.
+    var retain: Bool
+    /// MQTT 5 content type; nil for none.
+    var contentType: String?
+    /// MQTT 5 user properties, in order.
+    var userProperties: [UserProperty]
+    /// MQTT 5 response topic (requests only; never spooled).
+    var responseTopic: String? = nil
+    /// MQTT 5 correlation data (requests and responses only; never spooled).
+    var correlationData: [UInt8]? = nil
+
+    /// An MQTT 5 user property.
+    struct UserProperty: Sendable, Equatable, Codable {
+        /// The name.
+        var key: String
+        /// The value.
+        var value: String
+    }
+
+    /// User properties from bus headers, sorted by key so the wire order is stable.
+    static func userProperties(_ headers: [String: String]) -> [UserProperty] {
+        headers.sorted { $0.key < $1.key }.map { UserProperty(key: $0.key, value: $0.value) }
+    }
+}

@@ -1,0 +1,191 @@
+import Foundation
+import GRDB
+import MQTTCore
+import Synchronization
+
+/// The bounded, persistent queue of QoS 1/2 messages waiting for the broker: a SQLite database
+/// (`spool.sqlite`, WAL) in the plugin's data directory, read back in order.
+///
+/// Rows are ordered by `id`. New messages get the next id; messages that were in flight when a
+/// connection dropped are put back in front (smaller ids), since they are older than anything
+/// spooled after them. A row is deleted only once the broker acknowledged it, so a Jamey restart
+/// or a second drop re-sends rather than loses it (QoS 1 is at least once).
+///
+/// Thread-safe: every method may be called from any thread.
+final class Spool: Sendable {
+    /// Bound on the number of rows; 0 disables spooling.
+    let maxMessages: Int
+    /// Bound on the total payload bytes.
+    let maxBytes: Int
+    /// The database file.
+    let path: String
+
+    private let database: DatabaseQueue
+    private let totals: Mutex<(count: Int, bytes: Int)>
+
+    /// A spooled message and its row id.
+    struct Entry: Sendable {
+        /// Row id (the order).
+        var id: Int64
+        /// The message.
+        var message: OutboundMessage
+    }
+
+    /// Opens (or creates) the spool.
+    /// - Parameters:
+    ///   - directory: the plugin's data directory.
+    ///   - maxMessages: bound on rows.
+    ///   - maxBytes: bound on payload bytes.
+    /// - Throws: ``MQTTError`` when the database cannot be opened or migrated.
+    init(directory: String, maxMessages: Int, maxBytes: Int) throws(MQTTError) {
+        self.maxMessages = maxMessages
+        self.maxBytes = maxBytes
+        self.path = (directory as NSString).appendingPathComponent("spool.sqlite")
+        do {
+            var configuration = Configuration()
+            configuration.journalMode = .wal
+            configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+            database = try DatabaseQueue(path: path, configuration: configuration)
+            try Self.migrator.migrate(database)
+            let (count, bytes) = try database.read { db in
+                let row = try Row.fetchOne(db, sql: "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM spool")
+                return (row?[0] as Int? ?? 0, row?[1] as Int? ?? 0)
+            }
+            totals = Mutex((count, bytes))
+        } catch {
+            throw MQTTError.spool("cannot open the spool \(path): \(error)")
+        }
+    }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.create(table: "spool") { t in
+                t.primaryKey("id", .integer)
+                t.column("topic", .text).notNull()
+                t.column("payload", .blob).notNull()
+                t.column("qos", .integer).notNull()
+                t.column("retain", .boolean).notNull()
+                t.column("content_type", .text)
+                t.column("user_properties", .text)
+                t.column("spooled_at", .double).notNull()
+            }
+        }
+        return migrator
+    }
+
+    /// Messages waiting.
+    var count: Int { totals.withLock { $0.count } }
+    /// Payload bytes waiting.
+    var bytes: Int { totals.withLock { $0.bytes } }
+
+    /// Appends a message after every other one.
+    /// - Returns: false when the spool is full (or disabled): the caller counts and logs the drop.
+    /// - Throws: ``MQTTError`` when SQLite fails.
+    func append(_ message: OutboundMessage) throws(MQTTError) -> Bool {
+        let fits = totals.withLock { t in
+            t.count < maxMessages && t.bytes + message.payload.count <= maxBytes
+        }
+        guard fits else { return false }
+        try write { db in try Self.insert(message, id: nil, db) }
+        totals.withLock { t in
+            t.count += 1
+            t.bytes += message.payload.count
+        }
+        return true
+    }
+
+    /// Puts messages back in front of every other one, keeping their order. The bound does not
+    /// apply: these were accepted before and were in flight.
+    func prepend(_ messages: [OutboundMessage]) throws(MQTTError) {
+        guard !messages.isEmpty else { return }
+        try write { db in
+            let first = try Int64.fetchOne(db, sql: "SELECT MIN(id) FROM spool") ?? 1
+            var id = first - Int64(messages.count)
+            for message in messages {
+                try Self.insert(message, id: id, db)
+                id += 1
+            }
+        }
+        let added = messages.reduce(0) { $0 + $1.payload.count }
+        totals.withLock { t in
+            t.count += messages.count
+            t.bytes += added
+        }
+    }
+
+    /// Up to `limit` messages with ids above `id`, oldest first.
+    func read(after id: Int64, limit: Int) throws(MQTTError) -> [Entry] {
+        do {
+            return try database.read { db in
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT id, topic, payload, qos, retain, content_type, user_properties
+                        FROM spool WHERE id > ? ORDER BY id LIMIT ?
+                        """, arguments: [id, limit]
+                ).map(Self.entry)
+            }
+        } catch {
+            throw MQTTError.spool("cannot read the spool \(path): \(error)")
+        }
+    }
+
+    /// Deletes acknowledged messages.
+    func delete(_ ids: [Int64]) throws(MQTTError) {
+        guard !ids.isEmpty else { return }
+        var removed = (count: 0, bytes: 0)
+        try write { db in
+            for id in ids {
+                if let length = try Int.fetchOne(db, sql: "SELECT LENGTH(payload) FROM spool WHERE id = ?", arguments: [id]) {
+                    try db.execute(sql: "DELETE FROM spool WHERE id = ?", arguments: [id])
+                    removed.count += 1
+                    removed.bytes += length
+                }
+            }
+        }
+        totals.withLock { t in
+            t.count -= removed.count
+            t.bytes -= removed.bytes
+        }
+    }
+
+    private func write(_ body: (Database) throws -> Void) throws(MQTTError) {
+        do {
+            try database.write(body)
+        } catch {
+            throw MQTTError.spool("cannot write the spool \(path): \(error)")
+        }
+    }
+
+    private static func insert(_ message: OutboundMessage, id: Int64?, _ db: Database) throws {
+        let properties: String? =
+            message.userProperties.isEmpty
+            ? nil : String(decoding: try JSONEncoder().encode(message.userProperties), as: UTF8.self)
+        try db.execute(
+            sql: """
+                INSERT INTO spool (id, topic, payload, qos, retain, content_type, user_properties, spooled_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                id, message.topic, Data(message.payload), Int(message.qos), message.retain, message.contentType, properties,
+                Date().timeIntervalSince1970,
+            ])
+    }
+
+    private static func entry(_ row: Row) throws -> Entry {
+        let properties: [OutboundMessage.UserProperty]
+        if let text: String = row["user_properties"] {
+            properties = try JSONDecoder().decode([OutboundMessage.UserProperty].self, from: Data(text.utf8))
+        } else {
+            properties = []
+        }
+        let payload: Data = row["payload"] ?? Data()
+        let qos: Int = row["qos"]
+        return Entry(
+            id: row["id"],
+            message: OutboundMessage(
+                topic: row["topic"], payload: [UInt8](payload), qos: Int32(qos), retain: row["retain"],
+                contentType: row["content_type"], userProperties: properties))
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import JameyKernel
+import Testing
+
+/// Presence: each node publishes a retained status with a last will; the others see it join and
+/// leave and publish that on their bus.
+@Suite struct PresenceTests {
+    @Test func secondNodeSeesTheFirstJoinAndLeaveWhenKilled() async throws {
+        let broker = try await Broker.make()
+        let watcher = try await Node.boot("watcher", port: broker.port)
+        #expect(await watcher.waitReady(), "\(watcher.healthDetail)")
+        let events = try watcher.collect("mqtt.node.>")
+
+        let worker = try ServeProcess("worker", port: broker.port)
+        try await worker.waitReady()
+        #expect(
+            await eventually(timeout: .seconds(20)) { events.messages.contains { $0.topic == "mqtt.node.joined" } },
+            "\(worker.log)")
+        let joined = try #require(events.messages.first { $0.topic == "mqtt.node.joined" })
+        #expect(joined.header("node") == "worker")
+        let status = try JSONSerialization.jsonObject(with: Data(joined.payload)) as? [String: Any]
+        #expect(status?["status"] as? String == "online")
+        #expect(status?["node"] as? String == "worker")
+        #expect((status?["plugins"] as? [[String: Any]])?.contains { $0["name"] as? String == "mqtt" } == true)
+        #expect(await eventually { watcher.healthDetail.contains("1 other node(s) online") })
+
+        worker.kill(SIGKILL)
+        #expect(await eventually(timeout: .seconds(20)) { events.messages.contains { $0.topic == "mqtt.node.left" } })
+        let left = try #require(events.messages.first { $0.topic == "mqtt.node.left" })
+        #expect(left.header("node") == "worker")
+        #expect(left.text.contains(#""status":"offline""#))
+        #expect(await eventually { watcher.healthDetail.contains("0 other node(s) online") })
+
+        // The will is retained: a late observer sees the worker offline.
+        let client = try await TestClient.make(port: broker.port)
+        try await client.subscribe("jamey/nodes/worker")
+        #expect(await eventually { client.messages.first?.retain == true })
+        #expect(client.messages.first?.text.contains(#""status":"offline""#) == true)
+
+        let nodes = try await watcher.bus.request(BusMessage(topic: "mqtt.nodes"), timeout: .seconds(20))
+        let list = try JSONSerialization.jsonObject(with: Data(nodes.payload)) as? [[String: Any]]
+        #expect(list?.first { $0["node"] as? String == "worker" }?["online"] as? Bool == false)
+    }
+
+    @Test func cleanShutdownIsALeaveToo() async throws {
+        let broker = try await Broker.make()
+        let watcher = try await Node.boot("watcher2", port: broker.port)
+        #expect(await watcher.waitReady(), "\(watcher.healthDetail)")
+        let events = try watcher.collect("mqtt.node.>")
+        let polite = try await Node.boot("polite", port: broker.port)
+        #expect(await eventually { events.messages.contains { $0.topic == "mqtt.node.joined" && $0.header("node") == "polite" } })
+        await polite.stop()
+        #expect(await eventually { events.messages.contains { $0.topic == "mqtt.node.left" && $0.header("node") == "polite" } })
+    }
+}

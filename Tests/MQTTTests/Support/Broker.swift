@@ -1,0 +1,173 @@
+import Foundation
+import JameyTestKit
+
+/// A real mosquitto broker on a free loopback port, with its own config, started by the test.
+///
+/// It keeps its port across ``kill(signal:)`` and ``start()``, so a test can take it down and
+/// bring it back in the middle of a stream. The process is killed when the object goes away.
+final class Broker: @unchecked Sendable {
+    /// What the broker requires and keeps.
+    struct Options {
+        /// Password file lines (`user:password` pairs made with mosquitto_passwd); nil: anonymous.
+        var users: [(String, String)]? = nil
+        /// TLS listener files; nil: plain TCP.
+        var tls: (ca: String, cert: String, key: String, requireClientCertificate: Bool)? = nil
+        /// Keep sessions and queued messages across a restart (saved on SIGTERM).
+        var persistence = false
+        /// In-flight window per client.
+        var maxInflight = 20
+        /// Start now.
+        var start = true
+    }
+
+    /// The port.
+    let port: Int
+    /// Directory holding its config, password file, log and persistence.
+    let directory: String
+    private let lock = NSLock()
+    private var process: Process?
+
+    init(_ options: Options = Options()) throws {
+        directory = try TemporaryDirectory.make(prefix: "jamey-mosquitto")
+        port = try Self.freePort()
+        var config = [
+            "listener \(port) 127.0.0.1",
+            "user root",
+            "log_dest file \(directory)/mosquitto.log",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+            "max_inflight_messages \(options.maxInflight)",
+            "max_queued_messages 100000",
+        ]
+        if let users = options.users {
+            let file = directory + "/passwd"
+            _ = FileManager.default.createFile(atPath: file, contents: nil)
+            for (user, password) in users {
+                let r = try Run.command("/usr/bin/mosquitto_passwd", ["-b", file, user, password])
+                guard r.status == 0 else { throw BrokerError("mosquitto_passwd failed: \(r.output)") }
+            }
+            config += ["allow_anonymous false", "password_file \(file)"]
+        } else {
+            config += ["allow_anonymous true"]
+        }
+        if let tls = options.tls {
+            config += ["cafile \(tls.ca)", "certfile \(tls.cert)", "keyfile \(tls.key)"]
+            if tls.requireClientCertificate { config += ["require_certificate true"] }
+        }
+        if options.persistence {
+            config += ["persistence true", "persistence_location \(directory)/", "autosave_interval 3600"]
+        } else {
+            config += ["persistence false"]
+        }
+        try (config.joined(separator: "\n") + "\n").write(
+            toFile: directory + "/mosquitto.conf", atomically: true, encoding: .utf8)
+        if options.start { try start() }
+    }
+
+    deinit {
+        if let process, process.isRunning {
+            sendSignal(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    /// Starts mosquitto and waits (at most 10 s) until it accepts connections.
+    func start() throws {
+        let p = Process()
+        // Signals the test process ignores (the kernel's lifecycle handles SIGTERM itself) would
+        // stay ignored in the child: reset them so SIGTERM and SIGHUP reach mosquitto.
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["--default-signal=TERM,INT,HUP", "/usr/sbin/mosquitto", "-c", directory + "/mosquitto.conf"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        lock.withLock { process = p }
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if Self.accepts(port: port) { return }
+            guard p.isRunning else { throw BrokerError("mosquitto exited (\(p.terminationStatus)): \(log)") }
+            usleep(2000)
+        }
+        throw BrokerError("mosquitto did not listen on \(port) within 10 s: \(log)")
+    }
+
+    /// Creates (and by default starts) a broker off the Swift concurrency pool.
+    static func make(_ options: Options = Options()) async throws -> Broker {
+        try await onThread { try Broker(options) }
+    }
+
+    /// Starts mosquitto again (same port and config) off the Swift concurrency pool.
+    func restart() async throws {
+        try await onThread { [self] in try start() }
+    }
+
+    /// Sends `signal` and waits, off the Swift concurrency pool, until the process is gone.
+    func stop(signal: Int32 = SIGTERM) async {
+        _ = try? await onThread { [self] in kill(signal: signal) }
+    }
+
+    /// Sends `signal` (SIGTERM: a clean shutdown that saves persistence; SIGKILL: a crash) and
+    /// waits until the process is gone.
+    func kill(signal: Int32 = SIGTERM) {
+        guard let p = lock.withLock({ process }) else { return }
+        sendSignal(p.processIdentifier, signal)
+        p.waitUntilExit()
+        lock.withLock { process = nil }
+    }
+
+    /// Adds a user to the password file and makes the broker reload it (SIGHUP).
+    func addUser(_ user: String, _ password: String) throws {
+        let r = try Run.command("/usr/bin/mosquitto_passwd", ["-b", directory + "/passwd", user, password])
+        guard r.status == 0 else { throw BrokerError("mosquitto_passwd failed: \(r.output)") }
+        guard let p = lock.withLock({ process }) else { throw BrokerError("broker not running") }
+        sendSignal(p.processIdentifier, SIGHUP)
+    }
+
+    /// The broker's log so far.
+    var log: String { (try? String(contentsOfFile: directory + "/mosquitto.log", encoding: .utf8)) ?? "" }
+
+    /// A port nobody listens on right now.
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        guard bound else { throw BrokerError("no free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Whether something accepts TCP connections on the loopback port.
+    static func accepts(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+}
+
+/// A broker that could not be set up.
+struct BrokerError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// `kill(2)` (the method name shadows it inside ``Broker``).
+func sendSignal(_ pid: pid_t, _ signal: Int32) {
+    _ = Glibc.kill(pid, signal)
+}
