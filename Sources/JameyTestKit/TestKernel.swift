@@ -105,7 +105,7 @@ public final class TestKernel: Sendable {
     /// Waits until `condition` holds, polling every millisecond, up to `timeout`.
     /// - Returns: whether it held in time.
     @discardableResult
-    public static func eventually(timeout: Duration = .seconds(5), _ condition: () -> Bool) -> Bool {
+    public static func eventually(timeout: Duration = .seconds(30), _ condition: () -> Bool) -> Bool {
         let clock = ContinuousClock()
         let end = clock.now + timeout
         while clock.now < end {

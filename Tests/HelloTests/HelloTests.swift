@@ -38,9 +38,9 @@ import Testing
         let k = try TestKernel.boot(plugins: try plugins())
         defer { k.shutdown() }
         let reply = try k.bus.requestSync(
-            BusMessage(topic: "hello.swift.sum", payload: Array("40, 2".utf8)), timeout: .seconds(5))
+            BusMessage(topic: "hello.swift.sum", payload: Array("40, 2".utf8)), timeout: .seconds(30))
         #expect(String(decoding: reply.payload, as: UTF8.self) == "42")
-        let bad = try k.bus.requestSync(BusMessage(topic: "hello.swift.sum", payload: Array("x".utf8)), timeout: .seconds(5))
+        let bad = try k.bus.requestSync(BusMessage(topic: "hello.swift.sum", payload: Array("x".utf8)), timeout: .seconds(30))
         #expect(bad.headers.contains { $0.key == "status" && $0.value == "500" })
         #expect(String(decoding: bad.payload, as: UTF8.self) == "expected two integers separated by a comma")
         // hello_swift's health reads the C service's counter: one greeting at its start.
@@ -52,7 +52,7 @@ import Testing
     @Test func cAnswersGreetRequestsAndCountsThem() throws {
         let k = try TestKernel.boot(plugins: try plugins())
         defer { k.shutdown() }
-        let reply = try k.bus.requestSync(BusMessage(topic: "hello.c.greet", payload: Array("Grace".utf8)), timeout: .seconds(5))
+        let reply = try k.bus.requestSync(BusMessage(topic: "hello.c.greet", payload: Array("Grace".utf8)), timeout: .seconds(30))
         #expect(String(decoding: reply.payload, as: UTF8.self) == "Hello, Grace!")
         #expect(reply.contentType == "text/plain; charset=utf-8")
         let text = k.kernel.metrics.exposition()
@@ -80,7 +80,7 @@ import Testing
     @Test func pluginKitMetricsAndLogsReachTheKernel() throws {
         let k = try TestKernel.boot(plugins: try plugins())
         defer { k.shutdown() }
-        _ = try k.bus.requestSync(BusMessage(topic: "hello.swift.sum", payload: Array("1,1".utf8)), timeout: .seconds(5))
+        _ = try k.bus.requestSync(BusMessage(topic: "hello.swift.sum", payload: Array("1,1".utf8)), timeout: .seconds(30))
         let text = k.kernel.metrics.exposition()
         #expect(text.contains(#"jamey_bus_messages_in_total{plugin="hello_swift"}"#))
         // The plugin's own swift-metrics counter and timer, forwarded through the ABI.

@@ -71,7 +71,7 @@ import Testing
             BusMessage(
                 topic: "probe.echo.x", payload: [0, 1, 2, 255], contentType: "application/x-test",
                 headers: [BusHeader(key: "k", value: "v")]),
-            timeout: .seconds(5))
+            timeout: .seconds(30))
         #expect(reply.payload == [0, 1, 2, 255])
         #expect(reply.contentType == "application/x-test")
         #expect(reply.headers.map { "\($0.key)=\($0.value)" } == ["k=v"])

@@ -20,7 +20,7 @@ import Testing
             }
             let client = bus.endpoint(owner: "client")
             for _ in 0..<20 {
-                let reply = try await client.request(BusMessage(topic: "svc.sum"), timeout: .seconds(5))
+                let reply = try await client.request(BusMessage(topic: "svc.sum"), timeout: .seconds(30))
                 #expect(reply.payload == [42])
                 #expect(reply.source == "responder")
             }
@@ -36,7 +36,7 @@ import Testing
             let plain = bus.endpoint(owner: "plain")
             try busSubscribeEcho(plain, "echo.*")
             let reply = try await bus.endpoint(owner: "c").request(
-                BusMessage(topic: "echo.x", payload: [1, 2]), timeout: .seconds(5))
+                BusMessage(topic: "echo.x", payload: [1, 2]), timeout: .seconds(30))
             #expect(reply.payload == [2, 1])
         }
     }

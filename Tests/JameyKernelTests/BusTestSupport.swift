@@ -6,7 +6,8 @@ import Synchronization
 
 /// A bus with test metrics, shut down when `body` returns.
 func withBus<R>(
-    _ configuration: BusConfiguration = BusConfiguration(workerCount: 2),
+    // Requests that are not about timeouts must not time out on a heavily loaded CI machine.
+    _ configuration: BusConfiguration = BusConfiguration(defaultRequestTimeout: .seconds(120), workerCount: 2),
     _ body: (MessageBus, TestMetrics) async throws -> R
 ) async rethrows -> R {
     let metrics = TestMetrics()
