@@ -19,7 +19,7 @@ extension Kernel {
             setState(record, .stopping)
             // A plugin stopped after a hung one still gets a short grace period, so one hung
             // plugin does not take the others' clean stop with it.
-            let floor = max(min(budget / 10, .seconds(1)), .milliseconds(10))
+            let floor = max(min(budget / 4, .seconds(1)), .milliseconds(10))
             let remaining = max(end - clock.now, floor)
             // Drain: messages already queued for this plugin are handled before it stops (its
             // dependents, which might still publish to it, were stopped before it).
