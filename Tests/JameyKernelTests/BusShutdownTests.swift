@@ -7,7 +7,8 @@ import Testing
 struct BusShutdownTests {
     @Test("shutdown fails pending requests and rejects new work")
     func failsPendingAndRejects() async throws {
-        let bus = MessageBus(configuration: BusConfiguration(defaultRequestTimeout: .seconds(120), workerCount: 2), metricsFactory: TestMetrics())
+        let bus = MessageBus(
+            configuration: BusConfiguration(defaultRequestTimeout: .seconds(120), workerCount: 2), metricsFactory: TestMetrics())
         let responder = bus.endpoint(owner: "mute")
         let held = BusBox<(String, UInt64)>()
         try responder.subscribe("svc.mute") {
@@ -39,7 +40,8 @@ struct BusShutdownTests {
 
     @Test("shutdown lets queued messages drain before it returns")
     func drainsQueuedMessages() async throws {
-        let bus = MessageBus(configuration: BusConfiguration(defaultRequestTimeout: .seconds(120), workerCount: 2), metricsFactory: TestMetrics())
+        let bus = MessageBus(
+            configuration: BusConfiguration(defaultRequestTimeout: .seconds(120), workerCount: 2), metricsFactory: TestMetrics())
         let gate = BusGate()
         let started = BusFlag()
         let handled = BusInbox<Int>()
@@ -64,7 +66,8 @@ struct BusShutdownTests {
 
     @Test("shutdown may be called from inside a handler")
     func shutdownFromHandler() async throws {
-        let bus = MessageBus(configuration: BusConfiguration(defaultRequestTimeout: .seconds(120), workerCount: 2), metricsFactory: TestMetrics())
+        let bus = MessageBus(
+            configuration: BusConfiguration(defaultRequestTimeout: .seconds(120), workerCount: 2), metricsFactory: TestMetrics())
         let done = BusFlag()
         try bus.endpoint(owner: "killer").subscribe("kill.now") { _ in
             bus.shutdown(deadline: .seconds(5))
