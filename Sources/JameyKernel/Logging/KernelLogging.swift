@@ -14,6 +14,9 @@ public enum KernelLogging {
     ///   - format: `text` or `json`.
     ///   - level: the minimum level written.
     public static func bootstrap(format: String, level: Logger.Level) {
+        // Without TZ, glibc checks /etc/localtime (a stat) on every local-time conversion, i.e.
+        // once per text log line; naming the zone file once lets it load and cache the zone.
+        if getenv("TZ") == nil { setenv("TZ", ":/etc/localtime", 0) }
         LoggingSystem.bootstrap { label in
             var handler: any LogHandler =
                 format == "json" ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
