@@ -180,12 +180,14 @@ import Testing
         // scripts/test.sh builds this skeleton with `swift build` and loads it (too slow for here).
     }
 
-    @Test func serveRunsUntilSIGTERMAndDrainsInReverseOrder() throws {
-        let (dir, path) = try exampleConfig()
-        let socketPath = dir + "/notify.sock"
-        let notify = try DatagramSocket(path: socketPath)
+    /// Starts `jamey serve --config path` with a notify socket; returns once it said READY=1.
+    func startServe(_ dir: String, _ path: String, environment extra: [String: String] = [:]) throws -> (
+        process: Process, stderr: Pipe, notify: DatagramSocket
+    ) {
+        let notify = try DatagramSocket(path: dir + "/notify.sock")
         var env = ProcessInfo.processInfo.environment
-        env["NOTIFY_SOCKET"] = socketPath
+        env["NOTIFY_SOCKET"] = dir + "/notify.sock"
+        env.merge(extra) { $1 }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: jamey)
         process.arguments = ["serve", "--config", path]
@@ -195,6 +197,12 @@ import Testing
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         #expect(notify.receive(timeout: 30) == "READY=1")
+        return (process, errPipe, notify)
+    }
+
+    @Test func serveRunsUntilSIGTERMAndDrainsInReverseOrder() throws {
+        let (dir, path) = try exampleConfig()
+        let (process, errPipe, notify) = try startServe(dir, path, environment: ["JAMEY_LOG_LEVEL": "debug"])
         kill(process.processIdentifier, SIGTERM)
         #expect(notify.receive(timeout: 30) == "STOPPING=1")
         process.waitUntilExit()
@@ -204,23 +212,16 @@ import Testing
         #expect(log.contains("HelloC is answering on hello.c.greet"))
         #expect(log.contains("HelloC says: Hi, Jamey!"))
         #expect(log.contains("jamey stopped"))
+        // hello_swift depends on hello_c: it started after it and must stop before it.
+        let started = ["plugin hello_c is started", "plugin hello_swift is started"].map { log.range(of: $0)?.lowerBound }
+        let stopped = ["plugin hello_swift is stopped", "plugin hello_c is stopped"].map { log.range(of: $0)?.lowerBound }
+        #expect(started.allSatisfy { $0 != nil } && started[0]! < started[1]!, "\(log)")
+        #expect(stopped.allSatisfy { $0 != nil } && stopped[0]! < stopped[1]!, "\(log)")
     }
 
     @Test func jsonLogFormatWritesOneObjectPerLine() throws {
         let (dir, path) = try exampleConfig()
-        let notify = try DatagramSocket(path: dir + "/notify.sock")
-        var env = ProcessInfo.processInfo.environment
-        env["NOTIFY_SOCKET"] = dir + "/notify.sock"
-        env["JAMEY_LOG_FORMAT"] = "json"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: jamey)
-        process.arguments = ["serve", "--config", path]
-        process.environment = env
-        let errPipe = Pipe()
-        process.standardError = errPipe
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        #expect(notify.receive(timeout: 30) == "READY=1")
+        let (process, errPipe, _) = try startServe(dir, path, environment: ["JAMEY_LOG_FORMAT": "json"])
         kill(process.processIdentifier, SIGINT)
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
