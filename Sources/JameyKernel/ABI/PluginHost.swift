@@ -20,10 +20,10 @@ final class PluginHost: @unchecked Sendable {
     let nodeNameC: UnsafePointer<CChar>
     let nodeIDC: UnsafePointer<CChar>
     private let dataPath: String
+    private let valid = Atomic<Bool>(true)
     private let state = Mutex(State())
 
     private struct State: @unchecked Sendable {
-        var valid = true
         var dataDirC: UnsafePointer<CChar>?
         var strings: [String: UnsafePointer<CChar>] = [:]
     }
@@ -43,9 +43,10 @@ final class PluginHost: @unchecked Sendable {
     var opaque: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
 
     /// False after the plugin's deinit: host functions then refuse the context.
-    var isValid: Bool { state.withLock { $0.valid } }
+    /// One atomic load: this is checked on every host call, publish included.
+    var isValid: Bool { valid.load(ordering: .acquiring) }
 
-    func invalidate() { state.withLock { $0.valid = false } }
+    func invalidate() { valid.store(false, ordering: .releasing) }
 
     /// `<data_dir>/<name>`, created (mode 0700) on first use; nil if it cannot be created.
     func dataDirectory() -> UnsafePointer<CChar>? {
