@@ -1,13 +1,16 @@
 // jamey-bare-http: a bare Hummingbird server answering fixed bytes, the baseline of
 // scripts/bench-api.sh. Each `--route PATH=FILE[=CONTENT-TYPE]` serves FILE's bytes for GET PATH
-// (a `{param}` segment matches anything).
+// (a `{param}` segment matches anything); each `--header 'NAME: VALUE'` is added to every response,
+// so the baseline can send the same header bytes as the server it is compared with.
 //
 //   jamey-bare-http --port 8081 --route /healthz=healthz.json --route '/v1/hello/{name}=hello.json'
 import Foundation
+import HTTPTypes
 import Hummingbird
 
 var port = 8081
 var routes: [(path: String, body: ByteBuffer, type: String)] = []
+var extraHeaders = HTTPFields()
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
@@ -20,8 +23,16 @@ while let argument = arguments.popFirst() {
             exit(2)
         }
         routes.append((parts[0], ByteBuffer(bytes: data), parts.count > 2 ? parts[2] : "application/json"))
+    case "--header":
+        let text = arguments.popFirst() ?? ""
+        guard let colon = text.firstIndex(of: ":"), let name = HTTPField.Name(String(text[..<colon])) else {
+            FileHandle.standardError.write(Data("bad --header: expected 'NAME: VALUE'\n".utf8))
+            exit(2)
+        }
+        extraHeaders.append(HTTPField(name: name, value: text[text.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
     default:
-        FileHandle.standardError.write(Data("usage: jamey-bare-http [--port N] [--route PATH=FILE[=TYPE]]...\n".utf8))
+        FileHandle.standardError.write(
+            Data("usage: jamey-bare-http [--port N] [--route PATH=FILE[=TYPE]]... [--header 'NAME: VALUE']...\n".utf8))
         exit(2)
     }
 }
@@ -31,8 +42,11 @@ for route in routes {
     let body = route.body
     let type = route.type
     let path = RouterPath(route.path.replacingOccurrences(of: "{", with: ":").replacingOccurrences(of: "}", with: ""))
+    var fields: HTTPFields = [.contentType: type]
+    fields.append(contentsOf: extraHeaders)
+    let headers = fields
     router.get(path) { _, _ in
-        Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: body))
+        Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
     }
 }
 let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: nil))

@@ -46,7 +46,7 @@ extension Gateway {
         var headers = HTTPFields()
         for (key, value) in reply.headers where key.hasPrefix("http.header.") {
             let name = String(key.dropFirst("http.header.".count)).lowercased()
-            guard !hopByHop.contains(name), let field = HTTPField.Name(name) else { continue }
+            guard !hopByHop.contains(name), !gatewayOwned.contains(name), let field = HTTPField.Name(name) else { continue }
             headers.append(HTTPField(name: field, value: value))
         }
         let type = reply.contentType
@@ -61,6 +61,13 @@ extension Gateway {
         }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: reply.payload)))
     }
+
+    /// Response headers the gateway sets on every response; a plugin's are dropped.
+    static let gatewayOwned: Set<String> = [
+        "x-content-type-options", "x-frame-options", "referrer-policy", "content-security-policy", "strict-transport-security",
+        "x-request-id", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset", "access-control-allow-origin",
+        "access-control-allow-credentials", "access-control-expose-headers",
+    ]
 
     /// Response headers a plugin may not set.
     static let hopByHop: Set<String> = [

@@ -165,20 +165,25 @@ final class Gateway: HTTPResponder, Sendable {
         return Response(status: .noContent, headers: headers)
     }
 
-    /// Adds the headers every response carries.
+    /// Adds the headers every response carries. They are appended, not replaced: no handler sets
+    /// them, and replies from plugins have them removed (``Gateway/gatewayOwned``).
     private func decorate(_ response: inout Response, request: Request, exchange: Exchange) {
-        response.headers[.xContentTypeOptions] = "nosniff"
-        response.headers[.xFrameOptions] = "DENY"
-        response.headers[.referrerPolicy] = "no-referrer"
-        response.headers[.contentSecurityPolicy] = "default-src 'none'; frame-ancestors 'none'"
-        if response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
-        if secure { response.headers[.strictTransportSecurity] = "max-age=31536000; includeSubDomains" }
-        response.headers[.xRequestID] = exchange.requestID
+        var fields = [
+            HTTPField(name: .xContentTypeOptions, value: "nosniff"),
+            HTTPField(name: .xFrameOptions, value: "DENY"),
+            HTTPField(name: .referrerPolicy, value: "no-referrer"),
+            HTTPField(name: .contentSecurityPolicy, value: "default-src 'none'; frame-ancestors 'none'"),
+            HTTPField(name: .xRequestID, value: exchange.requestID),
+        ]
+        fields.reserveCapacity(10)
+        if response.headers[.cacheControl] == nil { fields.append(HTTPField(name: .cacheControl, value: "no-store")) }
+        if secure { fields.append(HTTPField(name: .strictTransportSecurity, value: "max-age=31536000; includeSubDomains")) }
         if let rate = exchange.rate {
-            response.headers[.rateLimitLimit] = String(rate.limit)
-            response.headers[.rateLimitRemaining] = String(rate.remaining)
-            response.headers[.rateLimitReset] = String(rate.reset)
+            fields.append(HTTPField(name: .rateLimitLimit, value: String(rate.limit)))
+            fields.append(HTTPField(name: .rateLimitRemaining, value: String(rate.remaining)))
+            fields.append(HTTPField(name: .rateLimitReset, value: String(rate.reset)))
         }
+        response.headers.append(contentsOf: fields)
         if cors.isEnabled, let origin = request.headers[.origin], cors.allows(origin), request.method != .options {
             cors.decorate(&response.headers, origin: origin)
         }

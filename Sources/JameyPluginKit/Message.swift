@@ -76,25 +76,19 @@ public struct Outgoing: Sendable {
 
     /// Lays the message out as a C `jamey_message` for the duration of `body`.
     func withABI<R>(topic: String, _ body: (UnsafePointer<jamey_message>) -> R) -> R {
-        let keys = Array(headers.keys)
-        return topic.withCString { topicC in
+        topic.withCString { topicC in
             payload.withUnsafeBytes { bytes in
                 withOptionalCString(contentType) { typeC in
-                    withCStrings(keys + keys.map { headers[$0]! }) { strings in
-                        var kv: [jamey_kv] = []
-                        kv.reserveCapacity(keys.count)
-                        for i in 0..<keys.count { kv.append(jamey_kv(key: strings[i], value: strings[keys.count + i])) }
-                        return kv.withUnsafeBufferPointer { kvs in
-                            var m = jamey_message()
-                            m.struct_size = UInt32(MemoryLayout<jamey_message>.size)
-                            m.topic = topicC
-                            m.payload = bytes.baseAddress
-                            m.payload_len = bytes.count
-                            m.content_type = typeC
-                            m.headers = kvs.baseAddress
-                            m.header_count = kvs.count
-                            return withUnsafePointer(to: &m, body)
-                        }
+                    withCPairs(headers) { kvs in
+                        var m = jamey_message()
+                        m.struct_size = UInt32(MemoryLayout<jamey_message>.size)
+                        m.topic = topicC
+                        m.payload = bytes.baseAddress
+                        m.payload_len = bytes.count
+                        m.content_type = typeC
+                        m.headers = kvs.baseAddress
+                        m.header_count = kvs.count
+                        return withUnsafePointer(to: &m, body)
                     }
                 }
             }
@@ -107,20 +101,37 @@ func withOptionalCString<R>(_ s: String?, _ body: (UnsafePointer<CChar>?) -> R) 
     return body(nil)
 }
 
-/// Presents several strings as C strings at once.
+/// Strings laid end to end as NUL-terminated C strings in one buffer.
+struct CStringPack {
+    private(set) var bytes: [CChar] = []
+
+    init(capacity: Int) { bytes.reserveCapacity(capacity) }
+
+    /// Appends `s` and its terminator.
+    /// - Returns: the offset of its first byte.
+    mutating func add(_ s: String) -> Int {
+        let offset = bytes.count
+        for byte in s.utf8 { bytes.append(CChar(bitPattern: byte)) }
+        bytes.append(0)
+        return offset
+    }
+}
+
+/// Presents several strings as C strings at once, packed into one allocation.
 func withCStrings<R>(_ strings: [String], _ body: ([UnsafePointer<CChar>]) -> R) -> R {
     if strings.isEmpty { return body([]) }
-    var storage: [ContiguousArray<CChar>] = strings.map { ContiguousArray($0.utf8CString) }
-    var pointers: [UnsafePointer<CChar>] = []
-    pointers.reserveCapacity(strings.count)
-    func step(_ i: Int) -> R {
-        if i == storage.count { return body(pointers) }
-        return storage[i].withUnsafeBufferPointer { buf in
-            pointers.append(buf.baseAddress!)
-            return step(i + 1)
-        }
+    var pack = CStringPack(capacity: strings.reduce(0) { $0 + $1.utf8.count + 1 })
+    let offsets = strings.map { pack.add($0) }
+    return pack.bytes.withUnsafeBufferPointer { buffer in body(offsets.map { buffer.baseAddress! + $0 }) }
+}
+
+/// Presents key/value pairs as a C `jamey_kv` array (strings packed into one allocation).
+func withCPairs<R>(_ pairs: [String: String], _ body: (UnsafeBufferPointer<jamey_kv>) -> R) -> R {
+    if pairs.isEmpty { return body(UnsafeBufferPointer(start: nil, count: 0)) }
+    var pack = CStringPack(capacity: pairs.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count + 2 })
+    let offsets = pairs.map { (pack.add($0.key), pack.add($0.value)) }
+    return pack.bytes.withUnsafeBufferPointer { buffer in
+        let kv = offsets.map { jamey_kv(key: buffer.baseAddress! + $0.0, value: buffer.baseAddress! + $0.1) }
+        return kv.withUnsafeBufferPointer(body)
     }
-    _ = storage.count
-    defer { storage.removeAll() }
-    return step(0)
 }

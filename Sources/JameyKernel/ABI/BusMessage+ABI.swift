@@ -65,22 +65,28 @@ private func withOptionalCString<R>(_ s: String?, _ body: (UnsafePointer<CChar>?
     return body(nil)
 }
 
-/// Lays headers out as a C `jamey_kv` array for the duration of `body`.
+/// Lays headers out as a C `jamey_kv` array for the duration of `body`, the strings packed end
+/// to end in one buffer.
 private func withHeaders<R>(_ headers: [BusHeader], _ body: (UnsafePointer<jamey_kv>?, Int) -> R) -> R {
     if headers.isEmpty { return body(nil, 0) }
-    var storage: [UnsafeMutablePointer<CChar>] = []
-    storage.reserveCapacity(headers.count * 2)
-    defer { storage.forEach { free($0) } }
-    var kv: [jamey_kv] = []
-    kv.reserveCapacity(headers.count)
-    for h in headers {
-        let k = strdup(h.key)!
-        let v = strdup(h.value)!
-        storage.append(k)
-        storage.append(v)
-        kv.append(jamey_kv(key: k, value: v))
+    var packed: [CChar] = []
+    packed.reserveCapacity(headers.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count + 2 })
+    var offsets: [Int] = []
+    offsets.reserveCapacity(headers.count * 2)
+    func add(_ s: String) {
+        offsets.append(packed.count)
+        for byte in s.utf8 { packed.append(CChar(bitPattern: byte)) }
+        packed.append(0)
     }
-    return kv.withUnsafeBufferPointer { body($0.baseAddress, $0.count) }
+    for h in headers {
+        add(h.key)
+        add(h.value)
+    }
+    return packed.withUnsafeBufferPointer { buffer in
+        let base = buffer.baseAddress!
+        let kv = (0..<headers.count).map { jamey_kv(key: base + offsets[2 * $0], value: base + offsets[2 * $0 + 1]) }
+        return kv.withUnsafeBufferPointer { body($0.baseAddress, $0.count) }
+    }
 }
 
 extension BusError {

@@ -1,0 +1,166 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// Writes whole log lines to a file descriptor from one background thread, in batches: a caller
+/// appends its line to a buffer and returns; the writer thread, woken by the first line, lingers
+/// briefly (`linger`, 2 ms by default) to collect the lines that follow, then writes them all with
+/// one `write(2)`. A busy server thus pays one wake-up and one system call per batch instead of
+/// per line, and the request path never waits for the disk.
+///
+/// Nothing is dropped: when `capacity` bytes are waiting, callers wait for the writer. Lines
+/// marked `urgent` (the handlers pass errors and worse) return only once they are written, so the
+/// line before a crash is on disk; ``flush(timeout:)`` does the same for everything queued and runs
+/// at process exit. Lines never interleave, and lines from one thread keep their order.
+///
+/// Thread-safe.
+public final class LogSink: @unchecked Sendable {
+    /// Standard error, the sink of the kernel's handlers.
+    public static let standardError = LogSink(fd: 2)
+
+    private let fd: Int32
+    private let capacity: Int
+    private let condition = NSCondition()
+    // All below guarded by `condition`.
+    private var pending: [UInt8] = []
+    private var spare: [UInt8] = []
+    private var appended: UInt64 = 0
+    private var written: UInt64 = 0
+    private var writerIdle = false
+    private var writerLingering = false
+    private var writerStarted = false
+    /// Callers waiting for their line to be written (urgent lines, flushes, back-pressure).
+    private var waiters = 0
+    private let linger: Double
+
+    /// - Parameters:
+    ///   - fd: where lines go; not closed by the sink.
+    ///   - capacity: bytes queued before callers wait for the writer.
+    ///   - linger: how long the writer collects lines before writing them; a caller waiting for
+    ///     its line (urgent, flush, or a full buffer) cuts it short.
+    public init(fd: Int32, capacity: Int = 1 << 20, linger: Duration = .milliseconds(2)) {
+        self.fd = fd
+        self.capacity = max(capacity, 1)
+        self.linger = Double(linger.components.seconds) + Double(linger.components.attoseconds) / 1e18
+    }
+
+    /// Queues one line (which should end in `\n`).
+    /// - Parameters:
+    ///   - line: the bytes.
+    ///   - urgent: return only once the line has been written.
+    public func write(_ line: String, urgent: Bool = false) {
+        var line = line
+        line.withUTF8 { write(UnsafeRawBufferPointer($0), urgent: urgent) }
+    }
+
+    /// Queues one line's bytes. See ``write(_:urgent:)``.
+    public func write(_ bytes: UnsafeRawBufferPointer, urgent: Bool = false) {
+        condition.lock()
+        defer { condition.unlock() }
+        if pending.count >= capacity {
+            waiters += 1
+            if writerLingering { condition.broadcast() }
+            while pending.count >= capacity { condition.wait() }
+            waiters -= 1
+        }
+        pending.append(contentsOf: bytes)
+        appended += UInt64(bytes.count)
+        let target = appended
+        if !writerStarted {
+            startWriter()
+        } else if writerIdle || (writerLingering && (urgent || pending.count >= capacity / 2)) {
+            condition.broadcast()
+        }
+        if urgent { waitWritten(target, until: nil) }
+    }
+
+    /// Waits until every line queued before the call has been written.
+    /// - Parameter timeout: give up after this long (a writer stuck on a full pipe must not hang
+    ///   the process at exit); nil waits as long as it takes.
+    /// - Returns: whether everything was written.
+    @discardableResult
+    public func flush(timeout: Duration? = nil) -> Bool {
+        let deadline = timeout.map {
+            Date().addingTimeInterval(Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18)
+        }
+        condition.lock()
+        defer { condition.unlock() }
+        return waitWritten(appended, until: deadline)
+    }
+
+    /// Called with the lock held.
+    @discardableResult
+    private func waitWritten(_ target: UInt64, until deadline: Date?) -> Bool {
+        if written >= target { return true }
+        waiters += 1
+        defer { waiters -= 1 }
+        if writerIdle || writerLingering { condition.broadcast() }
+        while written < target {
+            if let deadline {
+                if !condition.wait(until: deadline) { return written >= target }
+            } else {
+                condition.wait()
+            }
+        }
+        return true
+    }
+
+    /// Called with the lock held.
+    private func startWriter() {
+        writerStarted = true
+        let thread = Thread { [self] in run() }
+        thread.name = "jamey-log"
+        thread.start()
+    }
+
+    private func run() {
+        condition.lock()
+        while true {
+            while pending.isEmpty {
+                writerIdle = true
+                condition.wait()
+            }
+            writerIdle = false
+            if waiters == 0 && pending.count < capacity / 2 {
+                writerLingering = true
+                condition.wait(until: Date().addingTimeInterval(linger))
+                writerLingering = false
+            }
+            swap(&pending, &spare)
+            let end = appended
+            condition.unlock()
+            spare.withUnsafeBytes { writeAll($0) }
+            spare.removeAll(keepingCapacity: spare.capacity <= 4 * capacity)
+            condition.lock()
+            written = end
+            condition.broadcast()
+        }
+    }
+
+    /// Writes every byte, retrying partial writes and interruptions; other errors drop the rest
+    /// of the batch (there is nowhere left to report them).
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) {
+        guard var base = bytes.baseAddress else { return }
+        var left = bytes.count
+        while left > 0 {
+            let n = systemWrite(fd, base, left)
+            if n > 0 {
+                base += n
+                left -= n
+            } else if n < 0 && errno == EINTR {
+                continue
+            } else {
+                return
+            }
+        }
+    }
+}
+
+/// `write(2)`, out of reach of ``LogSink``'s own `write` methods.
+private func systemWrite(_ fd: Int32, _ base: UnsafeRawPointer, _ count: Int) -> Int {
+    write(fd, base, count)
+}

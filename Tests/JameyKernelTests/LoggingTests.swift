@@ -1,0 +1,118 @@
+import Foundation
+import Logging
+import Testing
+
+@testable import JameyKernel
+
+/// The kernel's log backends: the batching sink and the text and JSON line formats, written to a
+/// real pipe and read back.
+@Suite struct LoggingTests {
+    /// A pipe whose write end a sink uses; `lines()` reads everything written so far.
+    final class Pipe: @unchecked Sendable {
+        let readFD: Int32
+        let writeFD: Int32
+
+        init() throws {
+            var fds: [Int32] = [0, 0]
+            guard pipe(&fds) == 0 else { throw POSIXError(.EMFILE) }
+            readFD = fds[0]
+            writeFD = fds[1]
+            _ = fcntl(readFD, F_SETFL, fcntl(readFD, F_GETFL) | O_NONBLOCK)
+        }
+
+        deinit {
+            close(readFD)
+            close(writeFD)
+        }
+
+        /// Everything readable now, split into lines.
+        func lines() -> [String] {
+            var data: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = chunk.withUnsafeMutableBytes { read(readFD, $0.baseAddress, $0.count) }
+                if n <= 0 { break }
+                data += chunk[0..<n]
+            }
+            return String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        }
+    }
+
+    @Test func sinkWritesEveryLineOfConcurrentWritersWholeAndInTheirOrder() async throws {
+        let pipe = try Pipe()
+        // A small capacity makes writers wait for the writer thread (back-pressure, not loss).
+        let sink = LogSink(fd: pipe.writeFD, capacity: 512)
+        let threads = 4
+        let perThread = 2000
+        // Read concurrently so the pipe never fills up.
+        let reader = Task.detached { () -> [String] in
+            var all: [String] = []
+            while all.count < threads * perThread {
+                all += pipe.lines()
+                if all.count < threads * perThread { try? await Task.sleep(for: .milliseconds(2)) }
+            }
+            return all
+        }
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            for i in 0..<perThread { sink.write("writer \(t) line \(i) end\n") }
+        }
+        #expect(sink.flush(timeout: .seconds(30)))
+        let lines = await reader.value
+        #expect(lines.count == threads * perThread)
+        for t in 0..<threads {
+            let mine = lines.filter { $0.hasPrefix("writer \(t) ") }
+            #expect(mine == (0..<perThread).map { "writer \(t) line \($0) end" })
+        }
+    }
+
+    @Test func urgentLinesAreWrittenBeforeWriteReturns() throws {
+        let pipe = try Pipe()
+        let sink = LogSink(fd: pipe.writeFD)
+        for i in 0..<50 { sink.write("queued \(i)\n") }
+        sink.write("urgent\n", urgent: true)
+        // No flush: the urgent line (and everything queued before it) is already in the pipe.
+        let lines = pipe.lines()
+        #expect(lines.count == 51)
+        #expect(lines.last == "urgent")
+    }
+
+    @Test func flushWithNothingQueuedReturnsAtOnce() {
+        let sink = LogSink(fd: 2)
+        #expect(sink.flush(timeout: .milliseconds(10)))
+    }
+
+    @Test func textLinesCarryTimeLevelLabelMetadataAndMessage() throws {
+        let pipe = try Pipe()
+        let sink = LogSink(fd: pipe.writeFD)
+        var logger = Logger(label: "jamey.plugin.demo") { TextLogHandler(label: $0, sink: sink) }
+        logger.logLevel = .debug
+        logger[metadataKey: "plugin"] = "demo"
+        logger.debug("first")
+        logger.info("second", metadata: ["request": "7"])
+        logger.trace("below the level")
+        logger.error("third")
+        let lines = pipe.lines()
+        #expect(lines.count == 3)
+        let pattern = #/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d{4} (\w+) jamey\.plugin\.demo: (.*)$/#
+        let parsed = lines.compactMap { line in line.wholeMatch(of: pattern).map { (String($0.1), String($0.2)) } }
+        #expect(parsed.count == 3)
+        #expect(parsed.map(\.0) == ["debug", "info", "error"])
+        #expect(parsed.map(\.1) == ["plugin=demo first", "plugin=demo request=7 second", "plugin=demo third"])
+    }
+
+    @Test func jsonLinesAreObjectsWithEscapedFields() throws {
+        let pipe = try Pipe()
+        let sink = LogSink(fd: pipe.writeFD)
+        var logger = Logger(label: "jamey") { JSONLogHandler(label: $0, sink: sink) }
+        logger[metadataKey: "plugin"] = "q\"uote"
+        logger.error("line\nbreak")
+        let lines = pipe.lines()
+        #expect(lines.count == 1)
+        let object = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: String]
+        #expect(object?["level"] == "error")
+        #expect(object?["label"] == "jamey")
+        #expect(object?["message"] == "line\nbreak")
+        #expect(object?["plugin"] == "q\"uote")
+        #expect(object?["ts"]?.wholeMatch(of: #/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/#) != nil)
+    }
+}
