@@ -1,8 +1,12 @@
 /*
- * api_echo: the plugin-declared route of scripts/bench-api.sh. It declares
- * GET /v1/echo/{name} (topic bench.api.echo, scope read) and answers each forwarded request on the
- * bus thread with {"echo":"<name>"}: one bus round trip, so the benchmark measures the gateway's
- * forwarding and not a plugin's own work. Built with cc from jamey/plugin.h alone:
+ * api_echo: the plugin-declared routes of scripts/bench-api.sh. It answers each forwarded request
+ * with {"echo":"<name>"} at once, so the benchmark measures the gateway's forwarding and not a
+ * plugin's own work. Two routes, one handler (stateless, so thread-safe):
+ *   GET /v1/echo/{name}         topic bench.api.echo, a JAMEY_SUBSCRIBE_DIRECT responder: the
+ *                               handler runs on the gateway's request thread;
+ *   GET /v1/echo-queued/{name}  topic bench.api.echo_queued, a plain responder: the request is
+ *                               queued to a bus worker and the reply hops back.
+ * Built with cc from jamey/plugin.h alone:
  *
  *     cc -std=c11 -O2 -shared -fPIC -I Sources/CJameyABI/include -o libAPIEcho.so api_echo.c
  */
@@ -15,7 +19,8 @@ static const jamey_host_api *api;
 
 typedef struct echo_state {
     jamey_host *host;
-    uint64_t subscription;
+    uint64_t direct;
+    uint64_t queued;
 } echo_state;
 
 static int32_t on_request(void *user, const jamey_message *m) {
@@ -48,9 +53,14 @@ static int32_t echo_start(void *state, char *err, size_t cap) {
     echo_state *s = state;
     jamey_subscribe_options options = {0};
     options.struct_size = sizeof options;
-    options.flags = JAMEY_SUBSCRIBE_RESPONDER;
-    if (api->subscribe(s->host, "bench.api.echo", &options, on_request, s, &s->subscription) != JAMEY_OK) {
+    options.flags = JAMEY_SUBSCRIBE_RESPONDER | JAMEY_SUBSCRIBE_DIRECT;
+    if (api->subscribe(s->host, "bench.api.echo", &options, on_request, s, &s->direct) != JAMEY_OK) {
         snprintf(err, cap, "could not subscribe to bench.api.echo");
+        return JAMEY_E_PLUGIN;
+    }
+    options.flags = JAMEY_SUBSCRIBE_RESPONDER;
+    if (api->subscribe(s->host, "bench.api.echo_queued", &options, on_request, s, &s->queued) != JAMEY_OK) {
+        snprintf(err, cap, "could not subscribe to bench.api.echo_queued");
         return JAMEY_E_PLUGIN;
     }
     return JAMEY_OK;
@@ -59,14 +69,17 @@ static int32_t echo_start(void *state, char *err, size_t cap) {
 static int32_t echo_stop(void *state, char *err, size_t cap) {
     (void)err; (void)cap;
     echo_state *s = state;
-    api->unsubscribe(s->host, s->subscription);
+    api->unsubscribe(s->host, s->direct);
+    api->unsubscribe(s->host, s->queued);
     return JAMEY_OK;
 }
 
 static void echo_deinit(void *state) { free(state); }
 
 static const jamey_route routes[] = {
-    {sizeof(jamey_route), 0, "GET", "/v1/echo/{name}", "bench.api.echo", "read", "Echo a name (benchmark)"},
+    {sizeof(jamey_route), 0, "GET", "/v1/echo/{name}", "bench.api.echo", "read", "Echo a name (benchmark, direct responder)"},
+    {sizeof(jamey_route), 0, "GET", "/v1/echo-queued/{name}", "bench.api.echo_queued", "read",
+     "Echo a name (benchmark, queued responder)"},
 };
 
 static const jamey_plugin_descriptor descriptor = {
@@ -81,7 +94,7 @@ static const jamey_plugin_descriptor descriptor = {
     .stop = echo_stop,
     .deinit = echo_deinit,
     .routes = routes,
-    .route_count = 1,
+    .route_count = 2,
 };
 
 JAMEY_EXPORT const jamey_plugin_descriptor *jamey_plugin_register(const jamey_registration *registration) {

@@ -37,11 +37,11 @@ public final class PluginBus: Sendable {
         _ pattern: String, capacity: Int? = nil, dropOldest: Bool = false,
         handler: @escaping @Sendable (Message) throws -> Void
     ) throws(BusFailure) -> Subscription {
-        try subscribe(pattern, capacity: capacity, dropOldest: dropOldest, responder: false, handler: handler)
+        try subscribe(pattern, capacity: capacity, dropOldest: dropOldest, responder: false, direct: false, handler: handler)
     }
 
     private func subscribe(
-        _ pattern: String, capacity: Int?, dropOldest: Bool, responder: Bool,
+        _ pattern: String, capacity: Int?, dropOldest: Bool, responder: Bool, direct: Bool,
         handler: @escaping @Sendable (Message) throws -> Void
     ) throws(BusFailure) -> Subscription {
         let box = HandlerBox(handler)
@@ -50,7 +50,7 @@ public final class PluginBus: Sendable {
         options.struct_size = UInt32(MemoryLayout<jamey_subscribe_options>.size)
         options.queue_capacity = UInt32(clamping: capacity ?? 0)
         options.overflow_policy = dropOldest ? JAMEY_OVERFLOW_DROP_OLDEST : JAMEY_OVERFLOW_DROP_NEWEST
-        options.flags = responder ? JAMEY_SUBSCRIBE_RESPONDER : 0
+        options.flags = (responder ? JAMEY_SUBSCRIBE_RESPONDER : 0) | (direct ? JAMEY_SUBSCRIBE_DIRECT : 0)
         var id: UInt64 = 0
         let code = pattern.withCString { p in
             handle.api.pointee.subscribe(handle.host, p, &options, HandlerBox.trampoline, user, &id)
@@ -89,7 +89,15 @@ public final class PluginBus: Sendable {
             } ?? 0
         let result: Result<Message, BusFailure> = await withCheckedContinuation { continuation in
             let box = Unmanaged.passRetained(ReplyBox(continuation: continuation, topic: topic)).toOpaque()
-            let code = message.withABI(topic: topic) { handle.api.pointee.request(handle.host, $0, ms, ReplyBox.trampoline, box) }
+            // With request_v2 (kernel 1.2+) the reply of a direct responder resumes this task on
+            // the spot instead of hopping through a bus worker.
+            let api = handle.api.pointee
+            let code = message.withABI(topic: topic) { m in
+                if let requestV2 = api.request_v2 {
+                    return requestV2(handle.host, m, ms, JAMEY_REQUEST_DONE_ANY_THREAD, ReplyBox.trampoline, box)
+                }
+                return api.request(handle.host, m, ms, ReplyBox.trampoline, box)
+            }
             if code != JAMEY_OK {
                 Unmanaged<ReplyBox>.fromOpaque(box).release()
                 continuation.resume(returning: .failure(BusFailure(code: code, topic: topic)))
@@ -105,7 +113,7 @@ public final class PluginBus: Sendable {
     public func respond(_ pattern: String, handler: @escaping @Sendable (Message) async throws -> Outgoing) throws(BusFailure)
         -> Subscription
     {
-        try subscribe(pattern, capacity: nil, dropOldest: false, responder: true) { [self] request in
+        try subscribe(pattern, capacity: nil, dropOldest: false, responder: true, direct: false) { [self] request in
             guard request.isRequest else { return }
             Task {
                 let reply: Outgoing
@@ -119,11 +127,17 @@ public final class PluginBus: Sendable {
 
     /// Answers requests matching `pattern` inline on the bus thread (lowest latency; keep the
     /// handler short and non-blocking).
+    /// - Parameters:
+    ///   - pattern: topic pattern.
+    ///   - direct: run `handler` on the requester's own thread, inside its request call, with no
+    ///     queue (`JAMEY_SUBSCRIBE_DIRECT`): the fastest answer, for handlers that are
+    ///     thread-safe (it may run concurrently with itself), short and never block.
+    ///   - handler: computes the reply; a thrown error is replied with `status: 500`.
     @discardableResult
-    public func respondInline(_ pattern: String, handler: @escaping @Sendable (Message) throws -> Outgoing) throws(BusFailure)
-        -> Subscription
-    {
-        try subscribe(pattern, capacity: nil, dropOldest: false, responder: true) { [self] request in
+    public func respondInline(
+        _ pattern: String, direct: Bool = false, handler: @escaping @Sendable (Message) throws -> Outgoing
+    ) throws(BusFailure) -> Subscription {
+        try subscribe(pattern, capacity: nil, dropOldest: false, responder: true, direct: direct) { [self] request in
             guard request.isRequest else { return }
             let reply: Outgoing
             do { reply = try handler(request) } catch { reply = .text(error.readable, headers: ["status": "500"]) }

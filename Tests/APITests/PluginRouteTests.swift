@@ -27,6 +27,28 @@ import Testing
         }
     }
 
+    @Test func aDirectResponderAnswersOnTheGatewaysThread() async throws {
+        try await APIKernel.with(.init(hello: false)) { k in
+            let (id, key) = try await k.createKey(scope: "read")
+            for round in 0..<20 {
+                let r = try await HTTP.get(k.port, "/v1/probe/direct/item\(round)?q=\(round)", key: key)
+                #expect(r.status == 200, "\(r.text)")
+                #expect(r.header("x-probe") == "yes")
+                #expect(r.json["id"] as? String == "item\(round)")
+                #expect(r.json["query"] as? String == "q=\(round)")
+                #expect(r.json["key_id"] as? String == id)
+            }
+            let missing = try await HTTP.get(k.port, "/v1/probe/direct/missing", key: key)
+            #expect(missing.status == 404)
+            let teapot = try await HTTP.get(k.port, "/v1/probe/direct/teapot", key: key)
+            #expect(teapot.status == 418)
+            #expect(teapot.header("content-type") == "application/problem+json")
+            // A direct responder that does not answer is still bounded by the request timeout.
+            let slow = try await HTTP.get(k.port, "/v1/probe/direct/slow", key: key)
+            #expect(slow.status == 504)
+        }
+    }
+
     @Test func postBodyAndScopeAreEnforced() async throws {
         try await APIKernel.with(.init(hello: false)) { k in
             let (_, reader) = try await k.createKey(scope: "read")

@@ -25,8 +25,8 @@ import Testing
             close(writeFD)
         }
 
-        /// Everything readable now, split into lines.
-        func lines() -> [String] {
+        /// Every byte readable now.
+        func bytes() -> [UInt8] {
             var data: [UInt8] = []
             var chunk = [UInt8](repeating: 0, count: 65536)
             while true {
@@ -34,7 +34,14 @@ import Testing
                 if n <= 0 { break }
                 data += chunk[0..<n]
             }
-            return String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+            return data
+        }
+
+        /// Everything readable now, split into lines.
+        func lines() -> [String] { Self.split(bytes()) }
+
+        static func split(_ data: [UInt8]) -> [String] {
+            String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
         }
     }
 
@@ -44,20 +51,28 @@ import Testing
         let sink = LogSink(fd: pipe.writeFD, capacity: 512)
         let threads = 4
         let perThread = 2000
-        // Read concurrently so the pipe never fills up.
-        let reader = Task.detached { () -> [String] in
-            var all: [String] = []
-            while all.count < threads * perThread {
-                all += pipe.lines()
-                if all.count < threads * perThread { try? await Task.sleep(for: .milliseconds(2)) }
-            }
-            return all
+        // Everything here blocks (back-pressure, a full pipe), so it runs on threads of its own,
+        // never on the tests' cooperative pool: a reader draining the pipe, and the writers.
+        let lines = await withCheckedContinuation { (continuation: CheckedContinuation<[String], Never>) in
+            Thread {
+                var data: [UInt8] = []
+                var newlines = 0
+                let deadline = Date().addingTimeInterval(60)
+                while newlines < threads * perThread && Date() < deadline {
+                    let chunk = pipe.bytes()
+                    newlines += chunk.count { $0 == 10 }
+                    data += chunk
+                    usleep(1000)
+                }
+                continuation.resume(returning: Pipe.split(data))
+            }.start()
+            Thread {
+                DispatchQueue.concurrentPerform(iterations: threads) { t in
+                    for i in 0..<perThread { sink.write("writer \(t) line \(i) end\n") }
+                }
+                _ = sink.flush(timeout: .seconds(30))
+            }.start()
         }
-        DispatchQueue.concurrentPerform(iterations: threads) { t in
-            for i in 0..<perThread { sink.write("writer \(t) line \(i) end\n") }
-        }
-        #expect(sink.flush(timeout: .seconds(30)))
-        let lines = await reader.value
         #expect(lines.count == threads * perThread)
         for t in 0..<threads {
             let mine = lines.filter { $0.hasPrefix("writer \(t) ") }

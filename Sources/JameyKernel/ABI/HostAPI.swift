@@ -53,6 +53,7 @@ enum HostAPI {
         api.pointee.config_double = hostConfigDouble
         api.pointee.config_bool = hostConfigBool
         api.pointee.plugins_json = hostPluginsJSON
+        api.pointee.request_v2 = hostRequestV2
         return api
     }()
 }
@@ -127,6 +128,7 @@ private let hostSubscribe:
         var capacity: Int? = nil
         var overflow = OverflowPolicy.dropNewest
         var responder = false
+        var direct = false
         if let options {
             guard options.pointee.struct_size >= UInt32(MemoryLayout<jamey_subscribe_options>.size) else {
                 return JAMEY_E_INVALID
@@ -137,13 +139,16 @@ private let hostSubscribe:
             case JAMEY_OVERFLOW_DROP_OLDEST: overflow = .dropOldest
             default: return JAMEY_E_INVALID
             }
-            guard options.pointee.flags & ~JAMEY_SUBSCRIBE_RESPONDER == 0 else { return JAMEY_E_INVALID }
+            guard options.pointee.flags & ~(JAMEY_SUBSCRIBE_RESPONDER | JAMEY_SUBSCRIBE_DIRECT) == 0 else {
+                return JAMEY_E_INVALID
+            }
             responder = options.pointee.flags & JAMEY_SUBSCRIBE_RESPONDER != 0
+            direct = options.pointee.flags & JAMEY_SUBSCRIBE_DIRECT != 0
         }
         let context = UnsafeSendable(userData)
         do throws(BusError) {
             let id = try plugin.endpoint.subscribe(
-                String(cString: pattern), capacity: capacity, overflow: overflow, responder: responder
+                String(cString: pattern), capacity: capacity, overflow: overflow, responder: responder, direct: direct
             ) {
                 message in
                 message.withABIMessage { handler(context.value, $0) == JAMEY_OK }
@@ -163,23 +168,40 @@ private let hostUnsubscribe: @convention(c) (OpaquePointer?, UInt64) -> Int32 = 
 private let hostRequest:
     @convention(c) (OpaquePointer?, UnsafePointer<jamey_message>?, UInt32, jamey_reply_fn?, UnsafeMutableRawPointer?) ->
         Int32 = { host, message, timeoutMS, done, userData in
-            guard let plugin = resolveHost(host), let message, let done, let bus = BusMessage(abi: message) else {
-                return JAMEY_E_INVALID
-            }
-            let context = UnsafeSendable(userData)
-            do throws(BusError) {
-                try plugin.endpoint.request(bus, timeout: timeoutMS == 0 ? nil : .milliseconds(Int(timeoutMS))) {
-                    result in
-                    switch result {
-                    case .success(let reply): reply.withABIMessage { done(context.value, JAMEY_OK, $0) }
-                    case .failure(let error): done(context.value, error.abiCode, nil)
-                    }
-                }
-                return JAMEY_OK
-            } catch {
-                return error.abiCode
+            startRequest(host, message, timeoutMS, anyThread: false, done, userData)
+        }
+
+private let hostRequestV2:
+    @convention(c) (
+        OpaquePointer?, UnsafePointer<jamey_message>?, UInt32, UInt32, jamey_reply_fn?, UnsafeMutableRawPointer?
+    ) -> Int32 = { host, message, timeoutMS, flags, done, userData in
+        guard flags & ~JAMEY_REQUEST_DONE_ANY_THREAD == 0 else { return JAMEY_E_INVALID }
+        return startRequest(host, message, timeoutMS, anyThread: flags & JAMEY_REQUEST_DONE_ANY_THREAD != 0, done, userData)
+    }
+
+/// `request` and `request_v2`.
+private func startRequest(
+    _ host: OpaquePointer?, _ message: UnsafePointer<jamey_message>?, _ timeoutMS: UInt32, anyThread: Bool,
+    _ done: jamey_reply_fn?, _ userData: UnsafeMutableRawPointer?
+) -> Int32 {
+    guard let plugin = resolveHost(host), let message, let done, let bus = BusMessage(abi: message) else {
+        return JAMEY_E_INVALID
+    }
+    let context = UnsafeSendable(userData)
+    do throws(BusError) {
+        try plugin.endpoint.request(
+            bus, timeout: timeoutMS == 0 ? nil : .milliseconds(Int(timeoutMS)), anyThread: anyThread
+        ) { result in
+            switch result {
+            case .success(let reply): reply.withABIMessage { done(context.value, JAMEY_OK, $0) }
+            case .failure(let error): done(context.value, error.abiCode, nil)
             }
         }
+        return JAMEY_OK
+    } catch {
+        return error.abiCode
+    }
+}
 
 private let hostRequestSync:
     @convention(c) (

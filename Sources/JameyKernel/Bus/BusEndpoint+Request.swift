@@ -3,22 +3,24 @@ extension BusEndpoint {
     ///
     /// The bus picks one matching subscription (round-robin among several) and delivers the
     /// request with ``BusMessage/replyTo`` and ``BusMessage/correlationID`` set. Never blocks.
-    /// `completion` is called exactly once, never on the caller's thread and never under a bus
-    /// lock: with the reply on a worker thread, or on the timer thread with
-    /// ``BusError/timeout``, ``BusError/noResponders``, ``BusError/queueFull`` or
-    /// ``BusError/shutdown``.
+    /// `completion` is called exactly once and never under a bus lock: with the reply on a worker
+    /// thread, or on the timer thread with ``BusError/timeout``, ``BusError/noResponders``,
+    /// ``BusError/queueFull`` or ``BusError/shutdown``. It is not called on the caller's thread
+    /// unless `anyThread` is set: then a reply completes the request on the replier's thread —
+    /// for a direct responder, the caller's own, before this returns.
     /// - Parameters:
     ///   - message: The request; its topic must be concrete.
     ///   - timeout: How long to wait for the reply; `nil` for
     ///     ``BusConfiguration/defaultRequestTimeout``.
+    ///   - anyThread: `completion` may run on any thread, including inside this call.
     ///   - completion: Receives the reply or the failure.
     /// - Throws: ``BusError/invalidTopic(_:)`` or ``BusError/shutdown``; `completion` is then not
     ///   called.
     public func request(
-        _ message: BusMessage, timeout: Duration? = nil,
+        _ message: BusMessage, timeout: Duration? = nil, anyThread: Bool = false,
         completion: @escaping @Sendable (Result<BusMessage, BusError>) -> Void
     ) throws(BusError) {
-        if case .failed(let failure) = try startRequest(message, timeout: timeout, completion: completion) {
+        if case .failed(let failure) = try startRequest(message, timeout: timeout, anyThread: anyThread, completion: completion) {
             bus.requests.fail(completion, with: failure)
         }
     }
@@ -36,7 +38,9 @@ extension BusEndpoint {
         let result = await withCheckedContinuation {
             (continuation: CheckedContinuation<Result<BusMessage, BusError>, Never>) in
             do throws(BusError) {
-                let started = try startRequest(message, timeout: timeout) { continuation.resume(returning: $0) }
+                let started = try startRequest(message, timeout: timeout, anyThread: true) {
+                    continuation.resume(returning: $0)
+                }
                 if case .failed(let failure) = started { continuation.resume(returning: .failure(failure)) }
             } catch {
                 continuation.resume(returning: .failure(error))
@@ -58,7 +62,7 @@ extension BusEndpoint {
     ///   ``BusError/queueFull``, ``BusError/timeout`` or ``BusError/shutdown``.
     public func requestSync(_ message: BusMessage, timeout: Duration? = nil) throws(BusError) -> BusMessage {
         let waiter = ReplyWaiter()
-        switch try startRequest(message, timeout: timeout, completion: waiter.complete) {
+        switch try startRequest(message, timeout: timeout, anyThread: true, completion: waiter.complete) {
         case .failed(let failure):
             throw failure
         case .sent(let pending):
@@ -88,7 +92,7 @@ extension BusEndpoint {
         guard let pending = bus.requests.take(id: correlationID, replyTo: replyTo) else { throw .notFound }
         metrics.messagesOut.increment()
         let delivered = reply.stamped(source: owner, correlationID: correlationID)
-        if bus.pool.isBusThread {
+        if pending.completesOnAnyThread || bus.pool.isBusThread {
             pending.completion(.success(delivered))
         } else {
             bus.pool.submit { pending.completion(.success(delivered)) }
@@ -108,7 +112,7 @@ extension BusEndpoint {
     /// - Throws: ``BusError/invalidTopic(_:)`` or ``BusError/shutdown``; the completion will not be
     ///   called.
     func startRequest(
-        _ message: BusMessage, timeout: Duration?,
+        _ message: BusMessage, timeout: Duration?, anyThread: Bool = false,
         completion: @escaping @Sendable (Result<BusMessage, BusError>) -> Void
     ) throws(BusError) -> RequestStart {
         guard bus.isAccepting else { throw .shutdown }
@@ -116,8 +120,13 @@ extension BusEndpoint {
         metrics.messagesOut.increment()
         guard let responder = entry.nextResponder() else { return .failed(.noResponders) }
         let pending = try bus.requests.register(
-            timeout: timeout ?? bus.configuration.defaultRequestTimeout, metrics: metrics, completion: completion)
+            timeout: timeout ?? bus.configuration.defaultRequestTimeout, metrics: metrics, completesOnAnyThread: anyThread,
+            completion: completion)
         let delivered = message.stamped(source: owner, replyTo: pending.replyTo, correlationID: pending.id)
+        if responder.isDirect {
+            if responder.callDirect(delivered) { return .sent(pending) }
+            return bus.requests.take(id: pending.id, replyTo: pending.replyTo) != nil ? .failed(.noResponders) : .sent(pending)
+        }
         switch responder.offer(delivered, isRequest: true) {
         case .queued(let schedule, _):
             if schedule { bus.pool.schedule(responder) }

@@ -40,6 +40,10 @@ public final class BusEndpoint: Sendable {
         if subscriptions.isEmpty { return }
         let delivered = message.stamped(source: owner)
         for subscription in subscriptions {
+            if subscription.isDirect {
+                _ = subscription.callDirect(delivered)
+                continue
+            }
             if case .queued(let schedule, let evicted) = subscription.offer(delivered, isRequest: false) {
                 if schedule { bus.pool.schedule(subscription) }
                 if let evicted, evicted.correlationID != 0 {
@@ -54,6 +58,10 @@ public final class BusEndpoint: Sendable {
     /// The handler runs on a bus worker thread, never concurrently with itself, and sees each
     /// publisher's messages in publish order. It returns `false` to report a failure (counted in
     /// `jamey_bus_handler_errors_total`; the message is not redelivered).
+    ///
+    /// A `direct` subscription has no mailbox: its handler runs on the thread that publishes or
+    /// requests, inside that call, possibly concurrently with itself, so it must be thread-safe
+    /// and short. `capacity` and `overflow` do not apply to it; nothing is queued or dropped.
     /// - Parameters:
     ///   - pattern: Dotted pattern; `*` matches one segment, a final `>` one or more.
     ///   - capacity: Mailbox capacity; `nil` (or a value below 1) for
@@ -61,6 +69,7 @@ public final class BusEndpoint: Sendable {
     ///   - overflow: What a full mailbox does with the next event.
     ///   - responder: Declares the subscription answers requests: a request goes to a declared
     ///     responder when one matches, otherwise to any matching subscription.
+    ///   - direct: Call the handler on the sender's thread instead of a bus worker.
     ///   - handler: Called with each message.
     /// - Returns: The subscription id (never 0); it may be ignored when the subscription lives
     ///   until ``unsubscribeAll()``.
@@ -68,7 +77,7 @@ public final class BusEndpoint: Sendable {
     @discardableResult
     public func subscribe(
         _ pattern: String, capacity: Int? = nil, overflow: OverflowPolicy = .dropNewest, responder: Bool = false,
-        handler: @escaping @Sendable (BusMessage) -> Bool
+        direct: Bool = false, handler: @escaping @Sendable (BusMessage) -> Bool
     ) throws(BusError) -> UInt64 {
         guard bus.isAccepting else { throw .shutdown }
         let parsed = try TopicPattern(pattern)
@@ -76,7 +85,7 @@ public final class BusEndpoint: Sendable {
         let subscription = Subscription(
             id: bus.makeSubscriptionID(), owner: owner, pattern: parsed,
             capacity: requested > 0 ? requested : bus.configuration.defaultQueueCapacity,
-            overflow: overflow, isResponder: responder, metrics: metrics, handler: handler)
+            overflow: overflow, isResponder: responder, isDirect: direct, metrics: metrics, handler: handler)
         bus.routes.insert(subscription)
         return subscription.id
     }

@@ -124,7 +124,11 @@ public final class MessageBus: Sendable {
     /// Closes a subscription already removed from the route table and, unless called from its
     /// own handler, waits until its handler is not running.
     func close(_ subscription: Subscription) {
-        if subscription.close(requests: requests) {
+        guard subscription.close(requests: requests) else { return }
+        if subscription.isDirect {
+            // Direct calls run on their callers' threads; they are short by contract.
+            while subscription.hasDirectCallsElsewhere { usleep(50) }
+        } else {
             pool.waitUntilNotRunning(subscription)
         }
     }

@@ -12,13 +12,17 @@ final class PendingRequest: @unchecked Sendable {
     let completion: @Sendable (Result<BusMessage, BusError>) -> Void
     /// The requester's metrics (for timeouts).
     let metrics: BusMetrics
+    /// The requester accepts its completion on any thread, including the replier's (so a reply
+    /// from a direct responder completes the request without a thread hop).
+    let completesOnAnyThread: Bool
     /// Position in the deadline heap; -1 when not in it.
     var heapIndex = -1
 
     init(
-        id: UInt64, replyTo: String, deadline: UInt64, metrics: BusMetrics,
+        id: UInt64, replyTo: String, deadline: UInt64, metrics: BusMetrics, completesOnAnyThread: Bool = false,
         completion: @escaping @Sendable (Result<BusMessage, BusError>) -> Void
     ) {
+        self.completesOnAnyThread = completesOnAnyThread
         self.id = id
         self.replyTo = replyTo
         self.deadline = deadline

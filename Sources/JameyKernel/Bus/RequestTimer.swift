@@ -48,13 +48,13 @@ final class RequestTimer: Sendable {
     /// - Returns: The pending request (its `id` and `replyTo` go into the delivered message).
     /// - Throws: ``BusError/shutdown`` once shutdown began.
     func register(
-        timeout: Duration, metrics: BusMetrics,
+        timeout: Duration, metrics: BusMetrics, completesOnAnyThread: Bool = false,
         completion: @escaping @Sendable (Result<BusMessage, BusError>) -> Void
     ) throws(BusError) -> PendingRequest {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
         let request = PendingRequest(
             id: id, replyTo: Self.replyAddress(id), deadline: MonotonicClock.deadline(after: timeout),
-            metrics: metrics, completion: completion)
+            metrics: metrics, completesOnAnyThread: completesOnAnyThread, completion: completion)
         let accepted = lock.withLock { state -> Bool in
             guard !state.closed else { return false }
             state.pending[id] = request

@@ -6,7 +6,9 @@ import Synchronization
     import Musl
 #endif
 
-/// One subscription: its pattern, its handler and its bounded FIFO mailbox.
+/// One subscription: its pattern, its handler and its bounded FIFO mailbox — or, for a *direct*
+/// subscription, no mailbox at all: its handler is called on the sending thread (see
+/// ``callDirect(_:)``).
 ///
 /// The mailbox is *scheduled* from the moment a message arrives in an empty, idle mailbox until a
 /// worker finds it empty after a batch; while scheduled it is either on the run queue or being
@@ -44,6 +46,10 @@ final class Subscription: Sendable {
     let overflow: OverflowPolicy
     /// Declared as a responder: requests prefer it over passive (event) subscriptions.
     let isResponder: Bool
+    /// Called on the sender's thread, concurrently with itself, instead of through the mailbox.
+    let isDirect: Bool
+    /// Direct calls in progress (on any thread).
+    let directCalls = Atomic<Int>(0)
     /// The owner's metrics.
     let metrics: BusMetrics
     let handler: @Sendable (BusMessage) -> Bool
@@ -56,9 +62,11 @@ final class Subscription: Sendable {
 
     init(
         id: UInt64, owner: String, pattern: TopicPattern, capacity: Int, overflow: OverflowPolicy,
-        isResponder: Bool = false, metrics: BusMetrics, handler: @escaping @Sendable (BusMessage) -> Bool
+        isResponder: Bool = false, isDirect: Bool = false, metrics: BusMetrics,
+        handler: @escaping @Sendable (BusMessage) -> Bool
     ) {
         self.isResponder = isResponder
+        self.isDirect = isDirect
         self.id = id
         self.owner = owner
         self.pattern = pattern
@@ -71,8 +79,31 @@ final class Subscription: Sendable {
     /// Messages dropped by this mailbox so far.
     var dropCount: Int { drops.load(ordering: .relaxed) }
 
-    /// Whether a worker is running this subscription's handler right now.
-    var isRunning: Bool { mailbox.withLock { $0.running } }
+    /// Whether a worker (or, for a direct subscription, any thread) is running this
+    /// subscription's handler right now.
+    var isRunning: Bool {
+        if isDirect { return directCalls.load(ordering: .sequentiallyConsistent) > 0 }
+        return mailbox.withLock { $0.running }
+    }
+
+    /// Calls the handler of a direct subscription on the calling thread and records the metrics.
+    /// - Returns: false when the subscription is closed (the handler was not called).
+    func callDirect(_ message: BusMessage) -> Bool {
+        directCalls.add(1, ordering: .sequentiallyConsistent)
+        defer { directCalls.subtract(1, ordering: .sequentiallyConsistent) }
+        if closedFlag.load(ordering: .sequentiallyConsistent) { return false }
+        let start = MonotonicClock.now()
+        let ok = DirectFrames.run(subscription: id) { handler(message) }
+        metrics.handlerDuration.recordNanoseconds(Int64(truncatingIfNeeded: MonotonicClock.now() &- start))
+        metrics.messagesIn.increment(by: 1)
+        if !ok { metrics.handlerErrors.increment(by: 1) }
+        return true
+    }
+
+    /// Whether, after ``close(requests:)``, direct calls on other threads are still running.
+    var hasDirectCallsElsewhere: Bool {
+        directCalls.load(ordering: .sequentiallyConsistent) > DirectFrames.count(subscription: id)
+    }
 
     /// Offers `message` to the mailbox. Never blocks beyond the mailbox lock.
     /// - Parameters:
@@ -116,6 +147,7 @@ final class Subscription: Sendable {
     ///   another thread).
     func close(requests: RequestTimer) -> Bool {
         closedFlag.store(true, ordering: .sequentiallyConsistent)
+        if isDirect { return hasDirectCallsElsewhere }
         let me = pthread_self()
         let (discarded, mustWait) = mailbox.withLock { box -> ([BusMessage], Bool) in
             box.closed = true
@@ -127,5 +159,43 @@ final class Subscription: Sendable {
             requests.fail(id: message.correlationID, with: .noResponders)
         }
         return mustWait
+    }
+}
+
+/// The direct calls running on the current thread, innermost first: a linked list of frames on
+/// the thread's stack, its head in a thread-specific slot. It lets a subscription closed from its
+/// own direct handler (or from a handler it called) wait for other threads' calls only.
+enum DirectFrames {
+    private struct Frame {
+        let subscription: UInt64
+        let previous: UnsafeMutableRawPointer?
+    }
+
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// Runs `body` as a direct call of `subscription` on this thread.
+    static func run<R>(subscription: UInt64, _ body: () -> R) -> R {
+        var frame = Frame(subscription: subscription, previous: pthread_getspecific(key))
+        return withUnsafeMutablePointer(to: &frame) { pointer in
+            pthread_setspecific(key, pointer)
+            defer { pthread_setspecific(key, pointer.pointee.previous) }
+            return body()
+        }
+    }
+
+    /// How many direct calls of `subscription` the current thread is inside.
+    static func count(subscription: UInt64) -> Int {
+        var count = 0
+        var next = pthread_getspecific(key)
+        while let raw = next {
+            let frame = raw.assumingMemoryBound(to: Frame.self).pointee
+            if frame.subscription == subscription { count += 1 }
+            next = frame.previous
+        }
+        return count
     }
 }

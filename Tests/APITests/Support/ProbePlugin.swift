@@ -16,6 +16,7 @@ enum ProbePlugin {
             #"{sizeof(jamey_route), 0, "GET", "/v1/probe/public", "probe.echo", "public", NULL}"#,
             #"{sizeof(jamey_route), 0, "GET", "/v1/probe/admin", "probe.echo", "admin", "Admin only"}"#,
             #"{sizeof(jamey_route), 0, "GET", "/v1/probe/nobody", "probe.nobody", "read", "Nothing answers"}"#,
+            #"{sizeof(jamey_route), 0, "GET", "/v1/probe/direct/{id}", "probe.direct", "read", "Echo through a direct responder"}"#,
             #"{sizeof(jamey_route), 0, "GET", "/healthz", "probe.echo", "public", "Clashes with the gateway"}"#,
         ]
         source.extraCode = #"""
@@ -75,8 +76,14 @@ enum ProbePlugin {
                 return api->reply(g_host, m, &r) == JAMEY_OK ? JAMEY_OK : JAMEY_E_PLUGIN;
             }
             """#
-        source.startCode =
-            "g_host = s->host; if (api->subscribe(s->host, \"probe.echo\", NULL, echo, NULL, &s->sub) != JAMEY_OK) return JAMEY_E_PLUGIN;"
+        // The same (thread-safe) handler also answers `probe.direct` as a JAMEY_SUBSCRIBE_DIRECT
+        // responder, on the gateway's own thread; the kernel ends that subscription at stop.
+        source.startCode = """
+            g_host = s->host; if (api->subscribe(s->host, "probe.echo", NULL, echo, NULL, &s->sub) != JAMEY_OK) return JAMEY_E_PLUGIN;
+            jamey_subscribe_options direct = {0}; uint64_t direct_id = 0;
+            direct.struct_size = sizeof direct; direct.flags = JAMEY_SUBSCRIBE_RESPONDER | JAMEY_SUBSCRIBE_DIRECT;
+            if (api->subscribe(s->host, "probe.direct", &direct, echo, NULL, &direct_id) != JAMEY_OK) return JAMEY_E_PLUGIN;
+            """
         return try TestPlugins.buildC(name: "probe", source: source.render(), flags: ["-pthread"])
     }
 }

@@ -30,7 +30,8 @@
  *   may be called from any thread at any time between init and deinit. Bus handlers run on the
  *   bus's worker threads: one subscription's handler is never run concurrently with itself, and
  *   sees messages from one publisher in the order they were published; different subscriptions
- *   run in parallel. Every host function is thread-safe and may be called from any thread,
+ *   run in parallel. A subscription made with JAMEY_SUBSCRIBE_DIRECT (since 1.2) opts out: its
+ *   handler runs on the sender's thread, possibly concurrently with itself. Every host function is thread-safe and may be called from any thread,
  *   including from inside a bus handler, unless its documentation says otherwise.
  *
  * Documentation template for every function
@@ -54,7 +55,7 @@ extern "C" {
 /** ABI major version. A plugin built for another major is refused. */
 #define JAMEY_ABI_MAJOR 1
 /** ABI minor version. The kernel refuses plugins built for a newer minor than its own. */
-#define JAMEY_ABI_MINOR 1
+#define JAMEY_ABI_MINOR 2
 
 /** The one symbol a plugin exports. */
 #define JAMEY_PLUGIN_ENTRY_SYMBOL "jamey_plugin_register"
@@ -159,7 +160,8 @@ typedef struct jamey_message {
 /** A subscription's message handler.
  *  Caller     the bus.
  *  Thread     a bus worker thread. One subscription's handler never runs concurrently with
- *             itself. It may call any host function, including publish, request (async) and
+ *             itself. (With JAMEY_SUBSCRIBE_DIRECT: the thread calling publish or request, inside
+ *             that call, possibly concurrently with itself.) It may call any host function, including publish, request (async) and
  *             reply. It may block, but blocking delays only this subscription's queue; a
  *             blocking `request_sync` from a handler to a topic served by the same subscription
  *             cannot be answered and ends in JAMEY_E_TIMEOUT.
@@ -173,7 +175,8 @@ typedef int32_t (*jamey_message_handler_fn)(void *user_data, const jamey_message
 
 /** Completion of an asynchronous request.
  *  Caller     the bus, exactly once per successful `request` call.
- *  Thread     a bus worker thread or the bus timer thread. It may call any host function.
+ *  Thread     a bus worker thread or the bus timer thread (with request_v2 and
+ *             JAMEY_REQUEST_DONE_ANY_THREAD: any thread). It may call any host function.
  *  Params     user_data  the pointer given to `request`.
  *             status     JAMEY_OK (reply is set), JAMEY_E_TIMEOUT, JAMEY_E_NO_RESPONDERS,
  *                        JAMEY_E_FULL (responder queue full) or JAMEY_E_SHUTDOWN (reply NULL).
@@ -196,6 +199,24 @@ typedef struct jamey_subscribe_options {
  *  any matching subscription. So a passive listener on `sensors.>` never takes a request meant
  *  for the responder on `sensors.read`. */
 #define JAMEY_SUBSCRIBE_RESPONDER 0x1u
+
+/** Since 1.2: the handler is called directly on the thread that publishes or sends the request,
+ *  inside that publish/request call, instead of through a queue and a bus worker. It saves two
+ *  thread hand-offs per request — the api plugin's HTTP routes answered by a direct responder
+ *  cost about a function call more than a core route. The price:
+ *    - the handler may run concurrently with itself, on any thread: it must be thread-safe;
+ *    - it runs on the sender's time (an HTTP request, another plugin's handler): keep it short
+ *      and never block in it (no request_sync; request, publish and reply are fine);
+ *    - no queue: queue_capacity and overflow_policy are ignored, nothing is dropped, and
+ *      messages from one publisher are in order only when that publisher uses one thread.
+ *  unsubscribe waits for calls in progress on other threads. A reply from a direct responder
+ *  completes a request sent with request_v2 and JAMEY_REQUEST_DONE_ANY_THREAD on the spot. */
+#define JAMEY_SUBSCRIBE_DIRECT 0x2u
+
+/** Since 1.2, for request_v2: the requester accepts its completion on any thread, including its
+ *  own inside the request_v2 call (which happens when a JAMEY_SUBSCRIBE_DIRECT responder replies
+ *  at once). Without it, done runs on a bus worker or timer thread, as for request. */
+#define JAMEY_REQUEST_DONE_ANY_THREAD 0x1u
 
 /** The arriving message is dropped and counted; the publisher's call still returns JAMEY_OK when
  *  at least one subscriber accepted it. Requests to a full responder fail with JAMEY_E_FULL. */
@@ -654,9 +675,23 @@ struct jamey_host_api {
      *  Ownership  the text passed to sink is valid during that call only. */
     int32_t (*plugins_json)(jamey_host *host, jamey_text_sink_fn sink, void *user_data);
 
+    /* ---- Bus (since 1.2) ------------------------------------------------------------------ */
+
+    /** request_v2: request with flags. With flags 0 it is exactly request.
+     *  Caller     the plugin; check JAMEY_HOST_HAS(api, request_v2) (a 1.0 or 1.1 kernel has NULL).
+     *  Thread     any, including bus handlers; never blocks.
+     *  Params     host, message, timeout_ms, done, user_data  as for request.
+     *             flags  JAMEY_REQUEST_* flags: JAMEY_REQUEST_DONE_ANY_THREAD lets done run on any
+     *                    thread, including the caller's before request_v2 returns (do not hold a
+     *                    lock done needs).
+     *  Returns    as for request; unknown flags: JAMEY_E_INVALID.
+     *  Ownership  as for request. */
+    int32_t (*request_v2)(jamey_host *host, const jamey_message *message, uint32_t timeout_ms, uint32_t flags,
+                          jamey_reply_fn done, void *user_data);
+
     /** Spare slots for later minors; NULL. A function added in 1.N takes the next slot (the size
      *  stays the same), so check JAMEY_HOST_HAS(api, field) before calling it. */
-    void *reserved[16];
+    void *reserved[15];
 };
 
 /** The entry point every plugin defines (C plugins: exactly this declaration). */
