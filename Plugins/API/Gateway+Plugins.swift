@@ -5,9 +5,18 @@ extension Gateway {
     /// routes, health, failure reason and its figures from the kernel's metrics (read from the
     /// exposition at most once a second; states and health are always current).
     func listPlugins() throws -> Response {
-        let (plugins, figures) = try pluginsWithFigures()
-        let list = JSON.array(plugins.map { $0.json(metrics: figures[$0.name] ?? []) })
-        return Self.json(.ok, JSON.object([("plugins", list)]).text)
+        // The kernel's text is cheap to get; decoding and re-rendering it is not. While neither
+        // it (states, health) nor the figures changed, the last body is the same answer.
+        let source = plugin.pluginsJSON()
+        let figures = figures.current { PluginFigures.parse(plugin.metricsExposition()) }
+        if let body = renderedList.withLock({ $0?.source == source && $0?.figures == figures.stamp ? $0?.body : nil }) {
+            return Self.json(.ok, body)
+        }
+        let plugins = try decode(source)
+        let list = JSON.array(plugins.map { $0.json(metrics: figures.values[$0.name] ?? []) })
+        let body = JSON.object([("plugins", list)]).text
+        renderedList.withLock { $0 = (source, figures.stamp, body) }
+        return Self.json(.ok, body)
     }
 
     /// `GET /v1/plugins/{name}`: one plugin, or 404.
@@ -20,13 +29,16 @@ extension Gateway {
     }
 
     private func pluginsWithFigures() throws -> ([PluginInfo], [String: [(String, Double)]]) {
-        let plugins: [PluginInfo]
+        let plugins = try decode(plugin.pluginsJSON())
+        return (plugins, figures.current { PluginFigures.parse(plugin.metricsExposition()) }.values)
+    }
+
+    private func decode(_ source: String) throws -> [PluginInfo] {
         do {
-            plugins = try PluginInfo.list(from: plugin.pluginsJSON())
+            return try PluginInfo.list(from: source)
         } catch {
             plugin.logger.error("plugins_json could not be decoded: \(error)")
             throw Problem.internalError("the kernel's plugin list could not be read")
         }
-        return (plugins, figures.current { PluginFigures.parse(plugin.metricsExposition()) })
     }
 }

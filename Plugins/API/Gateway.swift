@@ -34,6 +34,8 @@ final class Gateway: HTTPResponder, Sendable {
     let secure: Bool
     /// Per-plugin figures for `/v1/plugins`.
     let figures = FiguresCache()
+    /// The last `/v1/plugins` body, with the kernel text and figures it was rendered from.
+    let renderedList = Mutex<(source: String, figures: Int, body: String)?>(nil)
     private let table: Mutex<RouteTable>
     private let trustedProxies: Set<String>
     private let requestPrefix: String
@@ -168,16 +170,11 @@ final class Gateway: HTTPResponder, Sendable {
     /// Adds the headers every response carries. They are appended, not replaced: no handler sets
     /// them, and replies from plugins have them removed (``Gateway/gatewayOwned``).
     private func decorate(_ response: inout Response, request: Request, exchange: Exchange) {
-        var fields = [
-            HTTPField(name: .xContentTypeOptions, value: "nosniff"),
-            HTTPField(name: .xFrameOptions, value: "DENY"),
-            HTTPField(name: .referrerPolicy, value: "no-referrer"),
-            HTTPField(name: .contentSecurityPolicy, value: "default-src 'none'; frame-ancestors 'none'"),
-            HTTPField(name: .xRequestID, value: exchange.requestID),
-        ]
+        var fields = Self.securityFields
         fields.reserveCapacity(10)
-        if response.headers[.cacheControl] == nil { fields.append(HTTPField(name: .cacheControl, value: "no-store")) }
-        if secure { fields.append(HTTPField(name: .strictTransportSecurity, value: "max-age=31536000; includeSubDomains")) }
+        fields.append(HTTPField(name: .xRequestID, value: exchange.requestID))
+        if response.headers[.cacheControl] == nil { fields.append(Self.noStore) }
+        if secure { fields.append(Self.strictTransport) }
         if let rate = exchange.rate {
             fields.append(HTTPField(name: .rateLimitLimit, value: String(rate.limit)))
             fields.append(HTTPField(name: .rateLimitRemaining, value: String(rate.remaining)))
@@ -188,6 +185,16 @@ final class Gateway: HTTPResponder, Sendable {
             cors.decorate(&response.headers, origin: origin)
         }
     }
+
+    /// The headers every response carries, built (and validated) once.
+    private static let securityFields = [
+        HTTPField(name: .xContentTypeOptions, value: "nosniff"),
+        HTTPField(name: .xFrameOptions, value: "DENY"),
+        HTTPField(name: .referrerPolicy, value: "no-referrer"),
+        HTTPField(name: .contentSecurityPolicy, value: "default-src 'none'; frame-ancestors 'none'"),
+    ]
+    private static let noStore = HTTPField(name: .cacheControl, value: "no-store")
+    private static let strictTransport = HTTPField(name: .strictTransportSecurity, value: "max-age=31536000; includeSubDomains")
 
     /// The presented API key: `Authorization: Bearer KEY`, else `X-API-Key: KEY`.
     /// - Returns: `.none` without one; a 401 problem for an `Authorization` header of another scheme.

@@ -71,8 +71,10 @@ func resolveHost(_ host: OpaquePointer?) -> PluginHost? {
 private let hostLog: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, Int) -> Void = {
     host, level, message, len in
     guard let plugin = resolveHost(host), let message, len >= 0 else { return }
+    let level = Logger.Level(abi: level)
+    guard level >= plugin.logger.logLevel else { return }
     let text = String(decoding: UnsafeRawBufferPointer(start: message, count: len), as: UTF8.self)
-    plugin.logger.log(level: Logger.Level(abi: level), "\(text)")
+    plugin.logger.log(level: level, Logger.Message(stringLiteral: text))
 }
 
 private let hostLogLevel: @convention(c) (OpaquePointer?) -> Int32 = { host in

@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -99,18 +100,34 @@ public struct TextLogHandler: LogHandler {
 
 /// Timestamps for log lines, formatted without Foundation.
 enum LogTime {
+    /// The local-time text of the current second (`2026-11-24T22:26:13`) and its offset
+    /// (`+0000`), formatted once per second rather than once per line.
+    private static let second = Mutex<(second: Int, text: String, offset: String)>((-1, "", ""))
+
     /// Appends local time as `2026-11-24T22:26:13.412+0000`.
     static func appendLocal(to out: inout String) {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
-        var t = time_t(ts.tv_sec)
-        var tm = tm()
-        localtime_r(&t, &tm)
-        append(tm, millis: Int(ts.tv_nsec / 1_000_000), to: &out)
-        let offset = tm.tm_gmtoff / 60
-        out += offset < 0 ? "-" : "+"
-        pad(Int(abs(offset) / 60), 2, &out)
-        pad(Int(abs(offset) % 60), 2, &out)
+        let now = Int(ts.tv_sec)
+        let (text, offset) = second.withLock { cache -> (String, String) in
+            if cache.second != now {
+                var t = time_t(ts.tv_sec)
+                var tm = tm()
+                localtime_r(&t, &tm)
+                var text = ""
+                appendSeconds(tm, to: &text)
+                let minutes = tm.tm_gmtoff / 60
+                var offset = minutes < 0 ? "-" : "+"
+                pad(Int(abs(minutes) / 60), 2, &offset)
+                pad(Int(abs(minutes) % 60), 2, &offset)
+                cache = (now, text, offset)
+            }
+            return (cache.text, cache.offset)
+        }
+        out += text
+        out += "."
+        pad(Int(ts.tv_nsec / 1_000_000), 3, &out)
+        out += offset
     }
 
     /// Appends UTC as `2026-11-24T22:26:13.412Z`.
@@ -125,6 +142,12 @@ enum LogTime {
     }
 
     private static func append(_ tm: tm, millis: Int, to out: inout String) {
+        appendSeconds(tm, to: &out)
+        out += "."
+        pad(millis, 3, &out)
+    }
+
+    private static func appendSeconds(_ tm: tm, to out: inout String) {
         pad(Int(tm.tm_year) + 1900, 4, &out)
         out += "-"
         pad(Int(tm.tm_mon) + 1, 2, &out)
@@ -136,8 +159,6 @@ enum LogTime {
         pad(Int(tm.tm_min), 2, &out)
         out += ":"
         pad(Int(tm.tm_sec), 2, &out)
-        out += "."
-        pad(millis, 3, &out)
     }
 
     private static func pad(_ value: Int, _ width: Int, _ out: inout String) {
