@@ -5,6 +5,8 @@ struct Exchange: Sendable {
     var requestID: String
     /// The client address (after trusted proxies).
     var client: String
+    /// The request path (percent-encoded, without the query), read once.
+    var path: String
     /// Who is calling.
     var caller = Caller.anonymous
     /// The matched route template, `unmatched` until one matches.

@@ -79,7 +79,8 @@ final class Gateway: HTTPResponder, Sendable {
 
     func respond(to request: Request, context: GatewayContext) async throws -> Response {
         let start = ContinuousClock.now
-        var exchange = Exchange(requestID: requestID(request.headers), client: clientAddress(request, context))
+        var exchange = Exchange(
+            requestID: requestID(request.headers), client: clientAddress(request, context), path: request.uri.path)
         var response: Response
         do {
             response = try await answer(request, context: context, exchange: &exchange)
@@ -97,7 +98,7 @@ final class Gateway: HTTPResponder, Sendable {
             let key = exchange.caller.keyID ?? "-"
             let ms = Self.milliseconds(seconds)
             plugin.logger.info(
-                "\(method) \(request.uri.path) \(response.status.code) \(ms)ms key=\(key) client=\(exchange.client) id=\(exchange.requestID)"
+                "\(method) \(exchange.path) \(response.status.code) \(ms)ms key=\(key) client=\(exchange.client) id=\(exchange.requestID)"
             )
         }
         return response
@@ -116,7 +117,7 @@ final class Gateway: HTTPResponder, Sendable {
             }
         }
         let method = request.method.rawValue
-        let path = request.uri.path
+        let path = exchange.path
         let match = method == "OPTIONS" ? nil : routes.match(method: method, path: path[...])
         if case .found(let endpoint, _)? = match { exchange.route = endpoint.path.text }
         let identity = exchange.caller.keyID ?? exchange.client

@@ -117,6 +117,44 @@ import Testing
         #expect(events().contains("unsub_unknown=\(JAMEY_E_NOT_FOUND_VALUE)"))
     }
 
+    @Test func requestV2WithADirectResponderCompletesInsideTheCall() throws {
+        let k = try TestKernel.boot(plugins: [
+            try probe("direct") {
+                $0.extraCode =
+                    Self.handlers + """
+                        static int completed = 0;
+                        static void done(void *u, int32_t status, const jamey_message *r) {
+                            (void)u;
+                            if (status == JAMEY_OK && r != NULL && r->payload_len == 2 && memcmp(r->payload, "hi", 2) == 0) completed = 1;
+                        }
+                        """
+                $0.startCode = """
+                    jamey_subscribe_options o = {0};
+                    o.struct_size = sizeof o; o.flags = JAMEY_SUBSCRIBE_RESPONDER | JAMEY_SUBSCRIBE_DIRECT;
+                    note("subscribe", api->subscribe(s->host, "probe.direct", &o, echo_handler, s, &s->sub));
+                    o.flags = 0x80;
+                    uint64_t ignored = 0;
+                    note("bad_flags", api->subscribe(s->host, "probe.other", &o, echo_handler, s, &ignored));
+                    note("has_v2", JAMEY_HOST_HAS(api, request_v2));
+                    jamey_message q = {0};
+                    q.struct_size = sizeof q; q.topic = "probe.direct"; q.payload = "hi"; q.payload_len = 2;
+                    note("request_v2", api->request_v2(s->host, &q, 0, JAMEY_REQUEST_DONE_ANY_THREAD, done, NULL));
+                    note("completed_inside", completed);
+                    note("bad_request_flags", api->request_v2(s->host, &q, 0, 0x40, done, NULL));
+                    """
+            }
+        ])
+        defer { k.shutdown() }
+        #expect(events().contains("subscribe=0"))
+        #expect(events().contains("bad_flags=\(JAMEY_E_INVALID_VALUE)"))
+        #expect(events().contains("has_v2=1"))
+        #expect(events().contains("request_v2=0"))
+        #expect(
+            events().contains("completed_inside=1"),
+            "the direct responder's reply completed the request before request_v2 returned")
+        #expect(events().contains("bad_request_flags=\(JAMEY_E_INVALID_VALUE)"))
+    }
+
     @Test func metricRegistrationIsGuarded() throws {
         let k = try TestKernel.boot(plugins: [
             try probe("meter") {

@@ -59,6 +59,12 @@ public final class LogSink: @unchecked Sendable {
 
     /// Queues one line's bytes. See ``write(_:urgent:)``.
     public func write(_ bytes: UnsafeRawBufferPointer, urgent: Bool = false) {
+        write(urgent: urgent) { $0.append(contentsOf: bytes) }
+    }
+
+    /// Queues one line that `fill` appends to the queue in place (saving a copy), under the sink's
+    /// lock: keep it to appending bytes. See ``write(_:urgent:)``.
+    public func write(urgent: Bool = false, _ fill: (inout [UInt8]) -> Void) {
         condition.lock()
         defer { condition.unlock() }
         if pending.count >= capacity {
@@ -67,8 +73,9 @@ public final class LogSink: @unchecked Sendable {
             while pending.count >= capacity { condition.wait() }
             waiters -= 1
         }
-        pending.append(contentsOf: bytes)
-        appended += UInt64(bytes.count)
+        let before = pending.count
+        fill(&pending)
+        appended += UInt64(pending.count - before)
         let target = appended
         if !writerStarted {
             startWriter()
