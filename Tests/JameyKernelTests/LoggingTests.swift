@@ -115,6 +115,28 @@ import Testing
         #expect(parsed.map(\.1) == ["plugin=demo first", "plugin=demo request=7 second", "plugin=demo third"])
     }
 
+    @Test func pluginBytesTakeTheDirectPathWhenPrintableAndAreRepairedOtherwise() throws {
+        let pipe = try Pipe()
+        var handler = TextLogHandler(label: "jamey.plugin.c", sink: LogSink(fd: pipe.writeFD))
+        handler[metadataKey: "plugin"] = "c"
+        handler.logLevel = .info
+        func log(_ level: Logger.Level, _ bytes: [UInt8]) {
+            bytes.withUnsafeBytes { handler.log(level: level, message: $0) }
+        }
+        log(.info, Array("GET /healthz 200".utf8))
+        log(.debug, Array("below the level".utf8))
+        log(.warning, [0x62, 0x61, 0x64, 0xFF, 0x21])  // invalid UTF-8
+        log(.error, Array("héllo".utf8))
+        let lines = pipe.lines()
+        #expect(lines.count == 3)
+        #expect(
+            lines.map { $0.split(separator: " ", maxSplits: 1).last.map(String.init) ?? "" } == [
+                "info jamey.plugin.c: plugin=c GET /healthz 200",
+                "warning jamey.plugin.c: plugin=c bad\u{FFFD}!",
+                "error jamey.plugin.c: plugin=c héllo",
+            ])
+    }
+
     @Test func jsonLinesAreObjectsWithEscapedFields() throws {
         let pipe = try Pipe()
         let sink = LogSink(fd: pipe.writeFD)

@@ -16,6 +16,9 @@ final class PluginHost: @unchecked Sendable {
     let kernel: Kernel
     let endpoint: BusEndpoint
     let logger: Logger
+    /// The logger's handler when it is the kernel's text handler: plugin lines then go straight
+    /// from the C buffer into the log queue.
+    let textLog: TextLogHandler?
     let config: ValidatedSection
     let nodeNameC: UnsafePointer<CChar>
     let nodeIDC: UnsafePointer<CChar>
@@ -33,6 +36,7 @@ final class PluginHost: @unchecked Sendable {
         self.kernel = kernel
         self.endpoint = kernel.bus.endpoint(owner: name)
         self.logger = logger
+        self.textLog = logger.handler as? TextLogHandler
         self.config = config
         self.nodeNameC = UnsafePointer(strdup(kernel.nodeName)!)
         self.nodeIDC = UnsafePointer(strdup(kernel.nodeID)!)

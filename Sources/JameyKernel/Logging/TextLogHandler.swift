@@ -41,17 +41,40 @@ public struct TextLogHandler: LogHandler {
             rendered = Self.render(merged)
         }
         var message = event.message.description
-        // The line is laid out straight into the sink's queue: no intermediate string.
-        sink.write(urgent: event.level >= .error) { out in
+        message.withUTF8 { write(level: event.level, metadata: rendered, message: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Logs a message given as bytes — a plugin's line through the ABI — without making a string
+    /// of it, when the handler has no metadata provider and the bytes are printable ASCII (the
+    /// common case); otherwise through ``log(event:)``, which repairs invalid UTF-8.
+    /// - Parameters:
+    ///   - level: the line's level (lines below ``logLevel`` are dropped).
+    ///   - message: the message bytes, valid during the call.
+    func log(level: Logger.Level, message: UnsafeRawBufferPointer) {
+        guard level >= logLevel else { return }
+        if metadataProvider == nil, message.allSatisfy({ $0 >= 32 && $0 < 127 }) {
+            write(level: level, metadata: prefix, message: message)
+            return
+        }
+        let text = String(decoding: message, as: UTF8.self)
+        log(
+            event: LogEvent(
+                level: level, message: Logger.Message(stringLiteral: text), metadata: nil, source: "plugin", file: #fileID,
+                function: #function, line: #line))
+    }
+
+    /// Lays one line straight into the sink's queue: no intermediate string.
+    private func write(level: Logger.Level, metadata rendered: String, message: UnsafeRawBufferPointer) {
+        sink.write(urgent: level >= .error) { out in
             LogTime.appendLocal(to: &out)
             out.append(32)
-            out.append(contentsOf: event.level.rawValue.utf8)
+            out.append(contentsOf: level.rawValue.utf8)
             out.append(32)
             out.append(contentsOf: label.utf8)
             out.append(58)
             out.append(contentsOf: rendered.utf8)
             out.append(32)
-            message.withUTF8 { out.append(contentsOf: $0) }
+            out.append(contentsOf: message)
             out.append(10)
         }
     }
