@@ -129,9 +129,16 @@ func withCStrings<R>(_ strings: [String], _ body: ([UnsafePointer<CChar>]) -> R)
 func withCPairs<R>(_ pairs: [String: String], _ body: (UnsafeBufferPointer<jamey_kv>) -> R) -> R {
     if pairs.isEmpty { return body(UnsafeBufferPointer(start: nil, count: 0)) }
     var pack = CStringPack(capacity: pairs.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count + 2 })
-    let offsets = pairs.map { (pack.add($0.key), pack.add($0.value)) }
+    // Flat key, value offsets (an array of tuples would look up tuple metadata on every call).
+    var offsets: [Int] = []
+    offsets.reserveCapacity(pairs.count * 2)
+    for (key, value) in pairs {
+        offsets.append(pack.add(key))
+        offsets.append(pack.add(value))
+    }
     return pack.bytes.withUnsafeBufferPointer { buffer in
-        let kv = offsets.map { jamey_kv(key: buffer.baseAddress! + $0.0, value: buffer.baseAddress! + $0.1) }
+        let base = buffer.baseAddress!
+        let kv = (0..<pairs.count).map { jamey_kv(key: base + offsets[2 * $0], value: base + offsets[2 * $0 + 1]) }
         return kv.withUnsafeBufferPointer(body)
     }
 }

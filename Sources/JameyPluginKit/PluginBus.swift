@@ -91,12 +91,12 @@ public final class PluginBus: Sendable {
             let box = Unmanaged.passRetained(ReplyBox(continuation: continuation, topic: topic)).toOpaque()
             // With request_v2 (kernel 1.2+) the reply of a direct responder resumes this task on
             // the spot instead of hopping through a bus worker.
-            let api = handle.api.pointee
+            let requestV2 = handle.api.pointee.request_v2
             let code = message.withABI(topic: topic) { m in
-                if let requestV2 = api.request_v2 {
+                if let requestV2 {
                     return requestV2(handle.host, m, ms, JAMEY_REQUEST_DONE_ANY_THREAD, ReplyBox.trampoline, box)
                 }
-                return api.request(handle.host, m, ms, ReplyBox.trampoline, box)
+                return handle.api.pointee.request(handle.host, m, ms, ReplyBox.trampoline, box)
             }
             if code != JAMEY_OK {
                 Unmanaged<ReplyBox>.fromOpaque(box).release()

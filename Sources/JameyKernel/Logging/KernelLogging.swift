@@ -19,7 +19,7 @@ public enum KernelLogging {
         // once per text log line; naming the zone file once lets it load and cache the zone.
         if getenv("TZ") == nil { setenv("TZ", ":/etc/localtime", 0) }
         tzset()
-        atexit { LogSink.standardError.flush(timeout: .seconds(2)) }
+        atexit { KernelLogging.flush() }
         LoggingSystem.bootstrap { label in
             var handler: any LogHandler =
                 format == "json" ? JSONLogHandler(label: label) : TextLogHandler(label: label)

@@ -45,7 +45,7 @@ public final class LogSink: @unchecked Sendable {
     public init(fd: Int32, capacity: Int = 1 << 20, linger: Duration = .milliseconds(2)) {
         self.fd = fd
         self.capacity = max(capacity, 1)
-        self.linger = Double(linger.components.seconds) + Double(linger.components.attoseconds) / 1e18
+        self.linger = Self.seconds(linger)
     }
 
     /// Queues one line (which should end in `\n`).
@@ -91,12 +91,14 @@ public final class LogSink: @unchecked Sendable {
     /// - Returns: whether everything was written.
     @discardableResult
     public func flush(timeout: Duration? = nil) -> Bool {
-        let deadline = timeout.map {
-            Date().addingTimeInterval(Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18)
-        }
+        let deadline = timeout.map { Date().addingTimeInterval(Self.seconds($0)) }
         condition.lock()
         defer { condition.unlock() }
         return waitWritten(appended, until: deadline)
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     /// Called with the lock held.

@@ -12,15 +12,6 @@ enum LogTime {
     /// (`+0000`), formatted once per second rather than once per line.
     private static let second = Mutex<(second: Int, text: String, offset: String)>((-1, "", ""))
 
-    /// Appends local time as `2026-11-24T22:26:13.412+0000`.
-    static func appendLocal(to out: inout String) {
-        let (text, millis, offset) = localNow()
-        out += text
-        out += "."
-        pad(millis, 3, &out)
-        out += offset
-    }
-
     /// Appends local time as `2026-11-24T22:26:13.412+0000`, as UTF-8 bytes.
     static func appendLocal(to out: inout [UInt8]) {
         let (text, millis, offset) = localNow()
