@@ -1,5 +1,6 @@
 import Foundation
 import JameyTestKit
+import Synchronization
 
 /// A real mosquitto broker on a free loopback port, with its own config, started by the test.
 ///
@@ -127,8 +128,20 @@ final class Broker: @unchecked Sendable {
     /// The broker's log so far.
     var log: String { (try? String(contentsOfFile: directory + "/mosquitto.log", encoding: .utf8)) ?? "" }
 
-    /// A port nobody listens on right now.
+    /// Ports already handed to a broker of this test process. A broker keeps its port while it is
+    /// stopped (to restart on it), so another test must never be given that port meanwhile.
+    private static let handedOut = Mutex<Set<Int>>([])
+
+    /// A port nobody listens on right now and no other broker of this process owns.
     static func freePort() throws -> Int {
+        for _ in 0..<100 {
+            let port = try unboundPort()
+            if handedOut.withLock({ $0.insert(port).inserted }) { return port }
+        }
+        throw BrokerError("no free port")
+    }
+
+    private static func unboundPort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
