@@ -14,6 +14,8 @@ import Testing
             #expect(r.header("content-type") == "application/json")
             #expect(r.header("x-probe") == "yes")
             #expect(r.header("x-content-type-options") == "nosniff", "security headers on forwarded responses too")
+            #expect(
+                r.headers.filter { $0.0 == "x-frame-options" }.map(\.1) == ["DENY"], "a plugin cannot set the gateway's headers")
             let body = r.json
             #expect(body["method"] as? String == "GET")
             #expect(body["path"] as? String == "/v1/probe/items/a%20b/parts/wheel")

@@ -69,10 +69,11 @@ enum ProbePlugin {
                 else if (strcmp(id, "teapot") == 0) { status = "418"; len = 0; type = NULL; }
                 else if (strcmp(id, "boom") == 0) { status = "500"; len = 0; type = NULL; }
                 else if (strcmp(id, "bad") == 0) { status = "two hundred"; }
-                jamey_kv headers[2] = {{"status", status}, {"http.header.x-probe", "yes"}};
+                // x-frame-options is the gateway's: its value must not get through.
+                jamey_kv headers[3] = {{"status", status}, {"http.header.x-probe", "yes"}, {"http.header.x-frame-options", "ALLOWALL"}};
                 jamey_message r = {0};
                 r.struct_size = sizeof r; r.payload = body; r.payload_len = (size_t)len; r.content_type = type;
-                r.headers = headers; r.header_count = 2;
+                r.headers = headers; r.header_count = 3;
                 return api->reply(g_host, m, &r) == JAMEY_OK ? JAMEY_OK : JAMEY_E_PLUGIN;
             }
             """#
