@@ -34,10 +34,13 @@ let package = Package(
     ],
     targets: [
         .target(name: "CJameyABI"),
+        // Kernel-private C: crash lines naming the plugin, and reads of plugin memory that cannot fault.
+        .target(name: "CJameySystem"),
         .target(
             name: "JameyKernel",
             dependencies: [
                 "CJameyABI",
+                "CJameySystem",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -26,6 +26,20 @@ public struct CPluginSource: Sendable {
     public var startError: String? = nil
     /// Milliseconds `stop` sleeps (to test the shutdown deadline).
     public var stopDelayMilliseconds = 0
+    /// Milliseconds `init` sleeps (to test its deadline).
+    public var initDelayMilliseconds = 0
+    /// Milliseconds `start` sleeps (to test its deadline).
+    public var startDelayMilliseconds = 0
+    /// Provide a health hook that sleeps this many milliseconds, then reports OK with the detail
+    /// "probe healthy"; `nil` for no health hook.
+    public var healthDelayMilliseconds: Int? = nil
+    /// C statements run in the entry point before it returns (`r` is the registration).
+    public var entryCode = ""
+    /// A C expression for the descriptor's name, overriding ``name`` (e.g. a pointer computed at
+    /// run time); it is evaluated in the entry point.
+    public var nameExpression: String? = nil
+    /// A C expression for `requires_count`, overriding the count of ``requires``.
+    public var requiresCountExpression: String? = nil
     /// Export the entry symbol (false: a library without it).
     public var exportEntry = true
     /// Entry returns NULL (refuses the host).
@@ -84,10 +98,17 @@ public struct CPluginSource: Sendable {
                 fclose(f);
             }
 
+            static void probe_sleep(long ms) {
+                if (ms <= 0) return;
+                struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+                while (nanosleep(&ts, &ts) != 0) {}
+            }
+
             \(extraCode)
 
             static int32_t probe_init(jamey_host *host, const char *json, size_t len, void **out, char *err, size_t cap) {
                 (void)json; (void)len;
+                probe_sleep(\(initDelayMilliseconds));
                 record("init");
                 \(initError.map { "snprintf(err, cap, \"%s\", \(cString($0))); return JAMEY_E_PLUGIN;" } ?? "")
                 probe_state *s = calloc(1, sizeof(*s));
@@ -97,8 +118,16 @@ public struct CPluginSource: Sendable {
                 return JAMEY_OK;
             }
 
+            static int32_t probe_health(void *state, char *detail, size_t cap) {
+                (void)state;
+                probe_sleep(\(healthDelayMilliseconds ?? 0));
+                snprintf(detail, cap, "probe healthy");
+                return JAMEY_HEALTH_OK;
+            }
+
             static int32_t probe_start(void *state, char *err, size_t cap) {
                 probe_state *s = state; (void)s;
+                probe_sleep(\(startDelayMilliseconds));
                 record("start");
                 \(startError.map { "snprintf(err, cap, \"%s\", \(cString($0))); return JAMEY_E_PLUGIN;" } ?? "")
                 \(startCode)
@@ -123,7 +152,7 @@ public struct CPluginSource: Sendable {
             static const jamey_config_field config_fields[] = { \(configFields.isEmpty ? "{0}" : configFields.joined(separator: ", ")) };
             static const jamey_route routes[] = { \(routes.isEmpty ? "{0}" : routes.joined(separator: ", ")) };
 
-            static const jamey_plugin_descriptor descriptor = {
+            static jamey_plugin_descriptor descriptor = {
                 .struct_size = \(structSize),
                 .abi_major = \(abiMajor),
                 .abi_minor = \(abiMinor),
@@ -131,7 +160,7 @@ public struct CPluginSource: Sendable {
                 .version = \(cString(version)),
                 .description = "probe plugin built by a test",
                 .requires_list = requires_list,
-                .requires_count = \(requires.count),
+                .requires_count = \(requiresCountExpression ?? String(requires.count)),
                 .provides_list = provides_list,
                 .provides_count = \(provides.count),
                 .config_fields = config_fields,
@@ -142,10 +171,13 @@ public struct CPluginSource: Sendable {
                 .start = probe_start,
                 .stop = probe_stop,
                 .deinit = probe_deinit,
+                .health = \(healthDelayMilliseconds == nil ? "NULL" : "probe_health"),
             };
 
             \(exportEntry ? "JAMEY_EXPORT" : "__attribute__((visibility(\"hidden\")))") const jamey_plugin_descriptor *\(exportEntry ? "jamey_plugin_register" : "probe_hidden_entry")(const jamey_registration *r) {
                 api = r->api;
+                \(nameExpression.map { "descriptor.name = \($0);" } ?? "")
+                \(entryCode)
                 return \(refuseHost ? "NULL" : "&descriptor");
             }
 

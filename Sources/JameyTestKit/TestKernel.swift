@@ -53,7 +53,9 @@ public final class TestKernel: Sendable {
 
     /// The config YAML the kit writes for `plugins` plus `extra` top-level YAML.
     public static func yaml(plugins: [Plugin], extra: String = "", logLevel: String = "warning") -> String {
-        var text = "node:\n  name: test-node\ndata_dir: data\nlog:\n  level: \(logLevel)\n\(extra)\nplugins:\n"
+        // Health is refreshed in the background; tests read it often, so refresh it often.
+        let hooks = extra.contains("hooks:") ? "" : "hooks:\n  health_interval_ms: 50\n"
+        var text = "node:\n  name: test-node\ndata_dir: data\nlog:\n  level: \(logLevel)\n\(hooks)\(extra)\nplugins:\n"
         if plugins.isEmpty { text += "  {}\n" }
         for p in plugins {
             text += "  \(p.name):\n    enabled: \(p.enabled)\n    required: \(p.required)\n"

@@ -35,6 +35,18 @@ shutdown:
   # this budget is abandoned and the process exits.
   timeout_ms: 10000
 
+hooks:
+  # Deadlines of plugin hooks, in milliseconds. A hook still running at its deadline marks the
+  # plugin failed ("start did not return within its deadline of 10 s (hooks.start_timeout_ms)")
+  # and the kernel goes on without it (start-up stops only if the plugin is required).
+  init_timeout_ms: 10000
+  start_timeout_ms: 10000
+  stop_timeout_ms: 5000        # also bounded by what is left of shutdown.timeout_ms
+  health_timeout_ms: 3000
+  health_interval_ms: 1000     # health is refreshed in the background and read from a cache
+  snapshot_timeout_ms: 600000
+  restore_timeout_ms: 600000
+
 bus:
   queue_capacity: 1024       # default per-subscription queue bound; overflow drops the newest message
   request_timeout_ms: 5000   # default timeout of bus requests

@@ -14,6 +14,8 @@ struct Serve: AsyncParsableCommand {
         KernelLogging.bootstrap(format: config.logFormat.rawValue, level: config.loggerLevel)
         var logger = Logger(label: "jamey")
         logger.logLevel = config.loggerLevel
+        // A plugin crashing in-process ends the process; this makes it say whose crash it was.
+        CrashContext.install()
         let kernel: Kernel
         do {
             kernel = try Kernel(config: config, logger: logger)

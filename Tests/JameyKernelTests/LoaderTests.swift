@@ -165,7 +165,7 @@ import Testing
         defer { k.shutdown() }
         let status = try #require(k.kernel.plugin(named: "initfail"))
         #expect(status.state == .failed)
-        #expect(status.failure == "init failed (JAMEY_E_PLUGIN): database file is locked")
+        #expect(status.failure == "init failed (JAMEY_E_PLUGIN): database file is locked (file \(status.path ?? ""))")
     }
 
     @Test func failedOptionalPluginLeavesOthersRunning() throws {

@@ -60,7 +60,8 @@ enum HostAPI {
 
 /// Resolves the caller's context; nil for NULL or a context whose plugin was deinitialised.
 @inline(__always)
-func resolveHost(_ host: OpaquePointer?) -> PluginHost? {
+func resolveHost(_ host: OpaquePointer?, _ function: StaticString) -> PluginHost? {
+    if EntryPointGuard.isActive, EntryPointGuard.refuse(function) { return nil }
     guard let host else { return nil }
     let object = Unmanaged<PluginHost>.fromOpaque(UnsafeRawPointer(host)).takeUnretainedValue()
     return object.isValid ? object : nil
@@ -70,7 +71,7 @@ func resolveHost(_ host: OpaquePointer?) -> PluginHost? {
 
 private let hostLog: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, Int) -> Void = {
     host, level, message, len in
-    guard let plugin = resolveHost(host), let message, len >= 0 else { return }
+    guard let plugin = resolveHost(host, "log"), let message, len >= 0 else { return }
     let level = Logger.Level(abi: level)
     if plugin.textLog != nil {
         plugin.textLog?.log(level: level, message: UnsafeRawBufferPointer(start: message, count: len))
@@ -82,7 +83,7 @@ private let hostLog: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>
 }
 
 private let hostLogLevel: @convention(c) (OpaquePointer?) -> Int32 = { host in
-    guard let plugin = resolveHost(host) else { return Int32(JAMEY_LOG_INFO.rawValue) }
+    guard let plugin = resolveHost(host, "log_level") else { return Int32(JAMEY_LOG_INFO.rawValue) }
     return plugin.logger.logLevel.abiValue
 }
 
@@ -116,7 +117,9 @@ extension Logger.Level {
 
 private let hostPublish: @convention(c) (OpaquePointer?, UnsafePointer<jamey_message>?) -> Int32 = {
     host, message in
-    guard let plugin = resolveHost(host), let message, let bus = BusMessage(abi: message) else { return JAMEY_E_INVALID }
+    guard let plugin = resolveHost(host, "publish"), let message, let bus = BusMessage(abi: message) else {
+        return JAMEY_E_INVALID
+    }
     do throws(BusError) {
         try plugin.endpoint.publish(bus)
         return JAMEY_OK
@@ -130,7 +133,7 @@ private let hostSubscribe:
         OpaquePointer?, UnsafePointer<CChar>?, UnsafePointer<jamey_subscribe_options>?, jamey_message_handler_fn?,
         UnsafeMutableRawPointer?, UnsafeMutablePointer<UInt64>?
     ) -> Int32 = { host, pattern, options, handler, userData, idOut in
-        guard let plugin = resolveHost(host), let pattern, let handler else { return JAMEY_E_INVALID }
+        guard let plugin = resolveHost(host, "subscribe"), let pattern, let handler else { return JAMEY_E_INVALID }
         var capacity: Int? = nil
         var overflow = OverflowPolicy.dropNewest
         var responder = false
@@ -152,12 +155,15 @@ private let hostSubscribe:
             direct = options.pointee.flags & JAMEY_SUBSCRIBE_DIRECT != 0
         }
         let context = UnsafeSendable(userData)
+        let label = UnsafeSendable(plugin.crashLabel)
         do throws(BusError) {
             let id = try plugin.endpoint.subscribe(
                 String(cString: pattern), capacity: capacity, overflow: overflow, responder: responder, direct: direct
             ) {
                 message in
-                message.withABIMessage { handler(context.value, $0) == JAMEY_OK }
+                CrashContext.running(plugin: label.value, what: CrashContext.busHandler) {
+                    message.withABIMessage { handler(context.value, $0) == JAMEY_OK }
+                }
             }
             idOut?.pointee = id
             return JAMEY_OK
@@ -167,7 +173,7 @@ private let hostSubscribe:
     }
 
 private let hostUnsubscribe: @convention(c) (OpaquePointer?, UInt64) -> Int32 = { host, id in
-    guard let plugin = resolveHost(host) else { return JAMEY_E_INVALID }
+    guard let plugin = resolveHost(host, "unsubscribe") else { return JAMEY_E_INVALID }
     return plugin.endpoint.unsubscribe(id) ? JAMEY_OK : JAMEY_E_NOT_FOUND
 }
 
@@ -190,17 +196,20 @@ private func startRequest(
     _ host: OpaquePointer?, _ message: UnsafePointer<jamey_message>?, _ timeoutMS: UInt32, anyThread: Bool,
     _ done: jamey_reply_fn?, _ userData: UnsafeMutableRawPointer?
 ) -> Int32 {
-    guard let plugin = resolveHost(host), let message, let done, let bus = BusMessage(abi: message) else {
+    guard let plugin = resolveHost(host, "request"), let message, let done, let bus = BusMessage(abi: message) else {
         return JAMEY_E_INVALID
     }
     let context = UnsafeSendable(userData)
+    let label = UnsafeSendable(plugin.crashLabel)
     do throws(BusError) {
         try plugin.endpoint.request(
             bus, timeout: timeoutMS == 0 ? nil : .milliseconds(Int(timeoutMS)), anyThread: anyThread
         ) { result in
-            switch result {
-            case .success(let reply): reply.withABIMessage { done(context.value, JAMEY_OK, $0) }
-            case .failure(let error): done(context.value, error.abiCode, nil)
+            CrashContext.running(plugin: label.value, what: CrashContext.requestCompletion) {
+                switch result {
+                case .success(let reply): reply.withABIMessage { done(context.value, JAMEY_OK, $0) }
+                case .failure(let error): done(context.value, error.abiCode, nil)
+                }
             }
         }
         return JAMEY_OK
@@ -213,7 +222,9 @@ private let hostRequestSync:
     @convention(c) (
         OpaquePointer?, UnsafePointer<jamey_message>?, UInt32, jamey_message_handler_fn?, UnsafeMutableRawPointer?
     ) -> Int32 = { host, message, timeoutMS, replyHandler, userData in
-        guard let plugin = resolveHost(host), let message, let bus = BusMessage(abi: message) else { return JAMEY_E_INVALID }
+        guard let plugin = resolveHost(host, "request_sync"), let message, let bus = BusMessage(abi: message) else {
+            return JAMEY_E_INVALID
+        }
         do throws(BusError) {
             let reply = try plugin.endpoint.requestSync(bus, timeout: timeoutMS == 0 ? nil : .milliseconds(Int(timeoutMS)))
             if let replyHandler { _ = reply.withABIMessage { replyHandler(userData, $0) } }
@@ -225,7 +236,7 @@ private let hostRequestSync:
 
 private let hostReply: @convention(c) (OpaquePointer?, UnsafePointer<jamey_message>?, UnsafePointer<jamey_message>?) -> Int32 = {
     host, request, reply in
-    guard let plugin = resolveHost(host), let request, let reply else { return JAMEY_E_INVALID }
+    guard let plugin = resolveHost(host, "reply"), let request, let reply else { return JAMEY_E_INVALID }
     guard let replyTo = request.pointee.reply_to else { return JAMEY_E_INVALID }
     let correlation = request.pointee.correlation_id
     var response = BusMessage(abi: reply, requireTopic: false)
@@ -245,7 +256,7 @@ private let hostReply: @convention(c) (OpaquePointer?, UnsafePointer<jamey_messa
 private let hostMetricRegister:
     @convention(c) (OpaquePointer?, UnsafePointer<jamey_metric_desc>?, UnsafeMutablePointer<jamey_metric_id>?) -> Int32 = {
         host, desc, idOut in
-        guard let plugin = resolveHost(host), let desc, let idOut else { return JAMEY_E_INVALID }
+        guard let plugin = resolveHost(host, "metric_register"), let desc, let idOut else { return JAMEY_E_INVALID }
         switch plugin.kernel.metrics.register(owner: plugin.name, desc: desc) {
         case .success(let id):
             idOut.pointee = id
@@ -258,13 +269,13 @@ private let hostMetricRegister:
 
 private let hostMetricRecord: @convention(c) (OpaquePointer?, jamey_metric_id, Int32, Double) -> Int32 = {
     host, id, op, value in
-    guard let plugin = resolveHost(host) else { return JAMEY_E_INVALID }
+    guard let plugin = resolveHost(host, "metric_record") else { return JAMEY_E_INVALID }
     return plugin.kernel.metrics.record(id: id, op: op, value: value)
 }
 
 private let hostMetricsExposition: @convention(c) (OpaquePointer?, jamey_text_sink_fn?, UnsafeMutableRawPointer?) -> Int32 = {
     host, sink, userData in
-    guard let plugin = resolveHost(host), let sink else { return JAMEY_E_INVALID }
+    guard let plugin = resolveHost(host, "metrics_exposition"), let sink else { return JAMEY_E_INVALID }
     let text = plugin.kernel.metrics.exposition()
     text.withCString { sink(userData, $0, strlen($0)) }
     return JAMEY_OK
@@ -275,14 +286,16 @@ private let hostMetricsExposition: @convention(c) (OpaquePointer?, jamey_text_si
 private let hostServiceRegister:
     @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, UnsafePointer<CChar>?, UnsafeRawPointer?, Int) -> Int32 = {
         host, name, version, table, size in
-        guard let plugin = resolveHost(host), let name, let version, let table, size > 0 else { return JAMEY_E_INVALID }
+        guard let plugin = resolveHost(host, "service_register"), let name, let version, let table, size > 0 else {
+            return JAMEY_E_INVALID
+        }
         return plugin.kernel.services.register(
             name: String(cString: name), version: String(cString: version), owner: plugin.name,
             table: table, size: size)
     }
 
 private let hostServiceUnregister: @convention(c) (OpaquePointer?, UnsafePointer<CChar>?) -> Int32 = { host, name in
-    guard let plugin = resolveHost(host), let name else { return JAMEY_E_INVALID }
+    guard let plugin = resolveHost(host, "service_unregister"), let name else { return JAMEY_E_INVALID }
     return plugin.kernel.services.unregister(name: String(cString: name), owner: plugin.name)
 }
 
@@ -291,7 +304,7 @@ private let hostServiceLookup:
         OpaquePointer?, UnsafePointer<CChar>?, UnsafePointer<CChar>?, UnsafeMutablePointer<UnsafeRawPointer?>?,
         UnsafeMutablePointer<Int>?
     ) -> Int32 = { host, name, range, tableOut, sizeOut in
-        guard let plugin = resolveHost(host), let name, let tableOut else { return JAMEY_E_INVALID }
+        guard let plugin = resolveHost(host, "service_lookup"), let name, let tableOut else { return JAMEY_E_INVALID }
         switch plugin.kernel.services.lookup(name: String(cString: name), range: range.map { String(cString: $0) } ?? "*") {
         case .success(let service):
             tableOut.pointee = service.table
@@ -305,15 +318,15 @@ private let hostServiceLookup:
 // MARK: - Environment
 
 private let hostDataDir: @convention(c) (OpaquePointer?) -> UnsafePointer<CChar>? = { host in
-    resolveHost(host)?.dataDirectory()
+    resolveHost(host, "data_dir")?.dataDirectory()
 }
 
 private let hostNodeName: @convention(c) (OpaquePointer?) -> UnsafePointer<CChar>? = { host in
-    resolveHost(host)?.nodeNameC
+    resolveHost(host, "node_name")?.nodeNameC
 }
 
 private let hostNodeID: @convention(c) (OpaquePointer?) -> UnsafePointer<CChar>? = { host in
-    resolveHost(host)?.nodeIDC
+    resolveHost(host, "node_id")?.nodeIDC
 }
 
 // MARK: - Config
@@ -321,25 +334,25 @@ private let hostNodeID: @convention(c) (OpaquePointer?) -> UnsafePointer<CChar>?
 private let hostConfigString:
     @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> Int32 = {
         host, key, out in
-        guard let plugin = resolveHost(host), let key, let out else { return JAMEY_E_INVALID }
+        guard let plugin = resolveHost(host, "config_string"), let key, let out else { return JAMEY_E_INVALID }
         return plugin.configString(String(cString: key), out: out)
     }
 
 private let hostConfigInt: @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, UnsafeMutablePointer<Int64>?) -> Int32 = {
     host, key, out in
-    guard let plugin = resolveHost(host), let key, let out else { return JAMEY_E_INVALID }
+    guard let plugin = resolveHost(host, "config_int"), let key, let out else { return JAMEY_E_INVALID }
     return plugin.configInt(String(cString: key), out: out)
 }
 
 private let hostConfigDouble: @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, UnsafeMutablePointer<Double>?) -> Int32 = {
     host, key, out in
-    guard let plugin = resolveHost(host), let key, let out else { return JAMEY_E_INVALID }
+    guard let plugin = resolveHost(host, "config_double"), let key, let out else { return JAMEY_E_INVALID }
     return plugin.configDouble(String(cString: key), out: out)
 }
 
 private let hostConfigBool: @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, UnsafeMutablePointer<Int32>?) -> Int32 = {
     host, key, out in
-    guard let plugin = resolveHost(host), let key, let out else { return JAMEY_E_INVALID }
+    guard let plugin = resolveHost(host, "config_bool"), let key, let out else { return JAMEY_E_INVALID }
     return plugin.configBool(String(cString: key), out: out)
 }
 
@@ -347,7 +360,7 @@ private let hostConfigBool: @convention(c) (OpaquePointer?, UnsafePointer<CChar>
 
 private let hostPluginsJSON: @convention(c) (OpaquePointer?, jamey_text_sink_fn?, UnsafeMutableRawPointer?) -> Int32 = {
     host, sink, userData in
-    guard let plugin = resolveHost(host), let sink else { return JAMEY_E_INVALID }
+    guard let plugin = resolveHost(host, "plugins_json"), let sink else { return JAMEY_E_INVALID }
     plugin.kernel.pluginsJSON().withCString { sink(userData, $0, strlen($0)) }
     return JAMEY_OK
 }

@@ -22,6 +22,8 @@ final class PluginHost: @unchecked Sendable {
     let config: ValidatedSection
     let nodeNameC: UnsafePointer<CChar>
     let nodeIDC: UnsafePointer<CChar>
+    /// The plugin's name for crash lines (``CrashContext``).
+    let crashLabel: UnsafePointer<CChar>
     private let dataPath: String
     private let valid = Atomic<Bool>(true)
     private let state = Mutex(State())
@@ -40,6 +42,7 @@ final class PluginHost: @unchecked Sendable {
         self.config = config
         self.nodeNameC = UnsafePointer(strdup(kernel.nodeName)!)
         self.nodeIDC = UnsafePointer(strdup(kernel.nodeID)!)
+        self.crashLabel = CrashContext.label(name)
         self.dataPath = kernel.dataDirectory + "/" + name
     }
 

@@ -104,6 +104,7 @@ extension KernelConfig {
             logLevel: string("log.level").flatMap(LogLevel.init(rawValue:)) ?? .info,
             logFormat: string("log.format").flatMap(LogFormat.init(rawValue:)) ?? .text,
             shutdownTimeout: .milliseconds(int("shutdown.timeout_ms", 10_000)),
+            hooks: HookDeadlines(milliseconds: { key in int("hooks.\(key)", 0) }),
             bus: Bus(
                 queueCapacity: Int(int("bus.queue_capacity", 1024)),
                 requestTimeout: .milliseconds(int("bus.request_timeout_ms", 5000)),

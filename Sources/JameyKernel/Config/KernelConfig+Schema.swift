@@ -37,6 +37,9 @@ extension KernelConfig {
                         description: "how long plugins get to stop, in milliseconds")
                 ]),
             ConfigField(
+                key: "hooks", type: .object, description: "deadlines of plugin hooks",
+                fields: HookDeadlines.schemaFields),
+            ConfigField(
                 key: "bus", type: .object, description: "the message bus",
                 fields: [
                     ConfigField(

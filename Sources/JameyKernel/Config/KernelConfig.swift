@@ -26,6 +26,8 @@ public struct KernelConfig: Sendable, Equatable {
     public let logFormat: LogFormat
     /// `shutdown.timeout_ms` (default 10 s, 100 ms to 10 min): how long plugins get to stop.
     public let shutdownTimeout: Duration
+    /// `hooks.*`: how long each plugin hook may run before the plugin is marked `failed`.
+    public let hooks: HookDeadlines
     /// `bus.*`: the message bus settings.
     public let bus: Bus
     /// `plugins`: every plugin entry, in file order.

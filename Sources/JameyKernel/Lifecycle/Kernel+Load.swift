@@ -16,7 +16,12 @@ extension Kernel {
             do throws(LoadError) {
                 let path = try resolvePath(record)
                 record.with { $0.path = path }
-                let library = try PluginLibrary.load(path: path)
+                let library = try PluginLibrary.load(path: path, label: record.name)
+                if !library.entryPointCalls.isEmpty {
+                    logger.warning(
+                        "plugin \(record.name) (\(path)) called \(library.entryPointCalls.joined(separator: ", ")) from its entry point jamey_plugin_register, which jamey/plugin.h forbids (host functions work from init on); refused"
+                    )
+                }
                 let descriptor = library.descriptor
                 if let other = seen[descriptor.name] {
                     throw LoadError(
@@ -62,15 +67,20 @@ extension Kernel {
     }
 
     /// The library path: the entry's `path`, else `lib<name>.so` in the plugin directory, matched
-    /// ignoring case, `_` and `-` (so `hello_swift` finds `libHelloSwift.so`).
+    /// ignoring case, `_` and `-` (so `hello_swift` finds `libHelloSwift.so`). Two files that
+    /// both match (`libhello_swift.so` and `libHelloSwift.so`) are an error naming both.
     func resolvePath(_ record: PluginRecord) throws(LoadError) -> String {
         if let path = record.entry.path { return path }
         let wanted = Self.normalizedLibraryName(record.name)
         let candidates = FileSystem.list(pluginDirectory).filter { $0.hasPrefix("lib") && $0.hasSuffix(".so") }
-        if let exact = candidates.first(where: { $0 == "lib\(record.name).so" }) {
-            return pluginDirectory + "/" + exact
+        let matches = candidates.filter { Self.normalizedLibraryName(String($0.dropFirst(3).dropLast(3))) == wanted }.sorted()
+        if matches.count > 1 {
+            throw LoadError(
+                .ambiguousFile, path: pluginDirectory,
+                "plugin '\(record.name)' matches more than one file: \(matches.map { pluginDirectory + "/" + $0 }.joined(separator: " and ")); remove one or set plugins.\(record.name).path"
+            )
         }
-        if let match = candidates.first(where: { Self.normalizedLibraryName(String($0.dropFirst(3).dropLast(3))) == wanted }) {
+        if let match = matches.first {
             return pluginDirectory + "/" + match
         }
         throw LoadError(

@@ -27,6 +27,7 @@ extension Kernel {
             if let record = records.first(where: { $0.name == name }) { fail(record, reason) }
         }
         var started: [PluginRecord] = []
+        startHealthMonitor()
         for name in plan.order {
             guard let record = records.first(where: { $0.name == name }) else { continue }
             if !requiredFailures.isEmpty { break }
@@ -38,12 +39,22 @@ extension Kernel {
                     "not started: it requires '\(blocked.requirement)', provided by '\(blocked.provider)', which is not running")
                 continue
             }
-            do throws(KernelError) {
+            if isShutdownRequested {
+                fail(record, "not started: shutdown was requested during start-up")
+                continue
+            }
+            do throws(StartFailure) {
                 try initAndStart(record)
                 started.append(record)
                 setStartOrder(started)
             } catch {
-                fail(record, error.description)
+                switch error {
+                case .failed(let reason): fail(record, reason)
+                case .abandoned:
+                    if record.entry.required {
+                        requiredFailures.append("required plugin '\(record.name)' failed: \(record.failure ?? "abandoned")")
+                    }
+                }
             }
         }
         if !requiredFailures.isEmpty {
@@ -53,28 +64,43 @@ extension Kernel {
         setStartOrder(started)
     }
 
-    private func initAndStart(_ record: PluginRecord) throws(KernelError) {
+    /// Why ``initAndStart(_:)`` did not start a plugin.
+    private enum StartFailure: Error {
+        /// A hook failed or a check did not pass; the plugin is cleaned up.
+        case failed(String)
+        /// A hook outlived its deadline or shutdown interrupted it; the plugin is already
+        /// abandoned (marked failed).
+        case abandoned
+    }
+
+    private func initAndStart(_ record: PluginRecord) throws(StartFailure) {
         guard let library = record.library, let section = record.with({ $0.config }) else {
-            throw KernelError("not loaded")
+            throw .failed("not loaded")
         }
+        let file = "(file \(library.path))"
         var pluginLogger = Logger(label: "jamey.plugin.\(record.name)")
         pluginLogger.logLevel = logger.logLevel
         pluginLogger[metadataKey: "plugin"] = "\(record.name)"
         let host = PluginHost(name: record.name, kernel: self, config: section, logger: pluginLogger)
         record.with { $0.host = host }
+        let deadlines = config.hooks
 
         // init
         let json = section.json
-        let initResult: (Int32, UnsafeMutableRawPointer?, String) = runHook(record, "init") {
+        let initRun: HookRun<(Int32, UnsafeMutableRawPointer?, String)> = runHook(
+            record, "init", deadline: deadlines.initialize, interruptible: true
+        ) {
             var state: UnsafeMutableRawPointer? = nil
             var err = [CChar](repeating: 0, count: Self.errorCapacity)
             let code = json.withCString { library.raw.init_(host.opaque, $0, json.utf8.count, &state, &err, err.count) }
+            err[err.count - 1] = 0
             return (code, state, String(cBuffer: err))
         }
+        let initResult = try result(of: initRun, record, "init", deadline: deadlines.initialize, file: file)
         guard initResult.0 == JAMEY_OK else {
             cleanUp(record, host: host)
-            throw KernelError(
-                "init failed (\(Self.codeName(initResult.0))): \(initResult.2.isEmpty ? "no message" : initResult.2)")
+            throw .failed(
+                "init failed (\(Self.codeName(initResult.0))): \(initResult.2.isEmpty ? "no message" : initResult.2) \(file)")
         }
         record.with { $0.pluginState = initResult.1 }
         setState(record, .initialized)
@@ -82,59 +108,80 @@ extension Kernel {
         // start
         if let start = library.raw.start {
             let state = UnsafeSendable(initResult.1)
-            let (code, message): (Int32, String) = runHook(record, "start") {
+            let run: HookRun<(Int32, String)> = runHook(record, "start", deadline: deadlines.start, interruptible: true) {
                 var err = [CChar](repeating: 0, count: Self.errorCapacity)
                 let code = start(state.value, &err, err.count)
+                err[err.count - 1] = 0
                 return (code, String(cBuffer: err))
             }
+            let (code, message) = try result(of: run, record, "start", deadline: deadlines.start, file: file)
             guard code == JAMEY_OK else {
                 deinitialize(record, library: library, host: host)
-                throw KernelError("start failed (\(Self.codeName(code))): \(message.isEmpty ? "no message" : message)")
+                throw .failed("start failed (\(Self.codeName(code))): \(message.isEmpty ? "no message" : message) \(file)")
             }
         }
         // provides must now be registered
         for provision in library.descriptor.provides {
             guard let service = services.service(named: provision.name), service.owner == record.name else {
                 stopAndDeinitialize(record, library: library, host: host)
-                throw KernelError(
+                throw .failed(
                     "declares that it provides '\(provision)' but did not register that service by the end of start")
             }
             guard service.version == provision.version else {
                 stopAndDeinitialize(record, library: library, host: host)
-                throw KernelError(
-                    "declares '\(provision)' but registered version \(service.version)")
+                throw .failed("declares '\(provision)' but registered version \(service.version)")
             }
         }
         setState(record, .started)
+        refreshHealth(record)
     }
 
-    /// Runs a hook on the plugin's own queue, timing it.
-    func runHook<R>(_ record: PluginRecord, _ hook: String, _ body: @escaping () -> R) -> R {
-        let clock = ContinuousClock()
-        let startTime = clock.now
-        let result = record.queue.sync(execute: body)
-        metrics.recordHook(plugin: record.name, hook: hook, duration: clock.now - startTime)
-        return result
+    /// The result of a start-up hook, or the plugin abandoned when the hook outlived its deadline
+    /// or shutdown interrupted the wait.
+    private func result<R>(of run: HookRun<R>, _ record: PluginRecord, _ hook: String, deadline: Duration, file: String)
+        throws(StartFailure) -> R
+    {
+        switch run {
+        case .returned(let result): return result
+        case .timedOut: abandon(record, reason: missedDeadline(hook, deadline) + " " + file)
+        case .interrupted:
+            abandon(record, reason: "shutdown was requested while \(hook) was running; the plugin is abandoned " + file)
+        }
+        throw .abandoned
     }
 
     private func stopAndDeinitialize(_ record: PluginRecord, library: PluginLibrary, host: PluginHost) {
         if let stop = library.raw.stop {
             let state = UnsafeSendable(record.with { $0.pluginState })
-            _ = runHook(record, "stop") {
+            let run: HookRun<Int32> = runHook(record, "stop", deadline: config.hooks.stop) {
                 var err = [CChar](repeating: 0, count: Self.errorCapacity)
                 return stop(state.value, &err, err.count)
+            }
+            guard case .returned = run else {
+                abandon(record, reason: missedDeadline("stop", config.hooks.stop))
+                return
             }
         }
         deinitialize(record, library: library, host: host)
     }
 
-    func deinitialize(_ record: PluginRecord, library: PluginLibrary, host: PluginHost) {
+    /// Unsubscribes the plugin, calls its `deinit` (within `deadline`, default the stop deadline)
+    /// and invalidates its host context.
+    /// - Returns: false when `deinit` outlived the deadline (the plugin is then abandoned).
+    @discardableResult
+    func deinitialize(_ record: PluginRecord, library: PluginLibrary, host: PluginHost, deadline: Duration? = nil) -> Bool {
         host.endpoint.unsubscribeAll()
         if let deinit_ = library.raw.deinit_ {
             let state = UnsafeSendable(record.with { $0.pluginState })
-            runHook(record, "deinit") { deinit_(state.value) }
+            let limit = deadline ?? config.hooks.stop
+            let run: HookRun<Void> = runHook(record, "deinit", deadline: limit) { deinit_(state.value) }
+            guard case .returned = run else {
+                abandon(record, reason: missedDeadline("deinit", limit, key: HookDeadlines.key(of: "stop")))
+                return false
+            }
         }
         cleanUp(record, host: host)
+        return true
     }
 
     func cleanUp(_ record: PluginRecord, host: PluginHost) {

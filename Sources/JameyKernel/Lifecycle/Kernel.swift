@@ -32,6 +32,8 @@ public final class Kernel: Sendable {
     let records: [PluginRecord]
     private let order = Mutex<[PluginRecord]>([])
     let environment: [String: String]
+    let healthMonitor = HealthMonitor()
+    let shutdownRequested = Atomic<Bool>(false)
 
     /// Creates a kernel; nothing is loaded until ``load()``.
     ///
@@ -70,30 +72,13 @@ public final class Kernel: Sendable {
     }
 
     func status(_ record: PluginRecord) -> PluginStatus {
-        let (state, path, library, failure, host, pluginState) = record.with {
-            ($0.state, $0.path, $0.library, $0.failure, $0.host, $0.pluginState)
-        }
-        var health: PluginHealth? = nil
-        if state == .started, let library {
-            health = Self.health(of: library, state: pluginState, host: host)
-        }
+        let (state, path, library, failure) = record.with { ($0.state, $0.path, $0.library, $0.failure) }
+        let health: PluginHealth? = state == .started && library != nil ? cachedHealth(record) : nil
         return PluginStatus(
             name: record.name, state: state, path: path, version: library?.descriptor.version.description,
             abi: library?.descriptor.abiVersion, required: record.entry.required, failure: failure,
             requires: library?.descriptor.requires ?? [], provides: library?.descriptor.provides ?? [], health: health,
             routes: library?.descriptor.routes ?? [])
-    }
-
-    static func health(of library: PluginLibrary, state: UnsafeMutableRawPointer?, host: PluginHost?) -> PluginHealth {
-        guard let hook = library.raw.health else { return PluginHealth(status: "ok", detail: "") }
-        var buffer = [CChar](repeating: 0, count: 512)
-        let code = hook(state, &buffer, buffer.count)
-        let detail = String(cBuffer: buffer)
-        switch code {
-        case Int32(JAMEY_HEALTH_OK.rawValue): return PluginHealth(status: "ok", detail: detail)
-        case Int32(JAMEY_HEALTH_DEGRADED.rawValue): return PluginHealth(status: "degraded", detail: detail)
-        default: return PluginHealth(status: "unhealthy", detail: detail)
-        }
     }
 
     func setState(_ record: PluginRecord, _ state: PluginState, failure: String? = nil) {

@@ -28,9 +28,22 @@ public struct KernelService: Service {
         let clock = ContinuousClock()
         let began = clock.now
         let kernel = self.kernel
-        try await Self.blocking { () throws(KernelError) in
-            try kernel.load()
-            try kernel.start()
+        // SIGTERM during start-up: the kernel stops waiting for the hook that is running and
+        // returns, so shutdown below still finishes within shutdown.timeout_ms.
+        try await withGracefulShutdownHandler {
+            try await Self.blocking { () throws(KernelError) in
+                try kernel.load()
+                try kernel.start()
+            }
+        } onGracefulShutdown: {
+            kernel.requestShutdown()
+        }
+        if kernel.isShutdownRequested {
+            kernel.logger.notice("jamey stopping during start-up: stopping the plugins that started")
+            notifier.notify("STOPPING=1")
+            try await Self.blocking { () throws(KernelError) in kernel.stop() }
+            kernel.logger.notice("jamey stopped")
+            return
         }
         let statuses = kernel.plugins
         let started = statuses.filter { $0.state == .started }.count

@@ -9,6 +9,11 @@ final class PluginRecord: Sendable {
     let entry: KernelConfig.PluginEntry
     /// Lifecycle hooks of this plugin run here, one at a time.
     let queue: DispatchQueue
+    /// Health hooks run here, one at a time, apart from lifecycle hooks (the header allows health
+    /// at any time between init and deinit).
+    let healthQueue: DispatchQueue
+    /// The plugin's name as a C string kept for the life of the process, for crash lines.
+    nonisolated(unsafe) let crashLabel: UnsafePointer<CChar>
     private let mutable: Mutex<Mutable>
 
     struct Mutable: @unchecked Sendable {
@@ -19,12 +24,21 @@ final class PluginRecord: Sendable {
         var host: PluginHost?
         var pluginState: UnsafeMutableRawPointer?
         var failure: String?
+        /// A hook outlived its deadline: the queue is blocked for good, call no other hook.
+        var abandoned = false
+        /// The last health result and when it was taken (the background refresh keeps it fresh).
+        var health: PluginHealth?
+        var healthCheckedAt: ContinuousClock.Instant?
+        /// Set while a health call runs on ``healthQueue``.
+        var healthCallStarted: ContinuousClock.Instant?
     }
 
     init(entry: KernelConfig.PluginEntry) {
         self.name = entry.name
         self.entry = entry
         self.queue = DispatchQueue(label: "jamey.plugin.\(entry.name)")
+        self.healthQueue = DispatchQueue(label: "jamey.plugin.\(entry.name).health")
+        self.crashLabel = CrashContext.label(entry.name)
         self.mutable = Mutex(Mutable(state: entry.enabled ? .loaded : .disabled))
     }
 

@@ -60,6 +60,88 @@ struct ELFHeader {
         return ELFHeader(is64Bit: bytes[4] == 2, isLittleEndian: little, type: type, machine: machine)
     }
 
+    /// Checks that the program headers and every segment `dlopen` would map lie inside the file,
+    /// so a truncated or corrupt library is a sentence instead of a SIGBUS when its pages are
+    /// first touched. Call after ``checkLoadable(path:)`` (64-bit, host byte order).
+    static func checkSegments(path: String) throws(LoadError) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw LoadError(.missingFile, path: path, "plugin file cannot be opened (\(String(cString: strerror(errno))))")
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            throw LoadError(.notELF, path: path, "plugin file cannot be examined (\(String(cString: strerror(errno))))")
+        }
+        let size = UInt64(info.st_size)
+        func bytes(at offset: UInt64, count: Int) -> [UInt8]? {
+            var buffer = [UInt8](repeating: 0, count: count)
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(offset)) }
+            return n == count ? buffer : nil
+        }
+        func corrupt(_ detail: String) -> LoadError {
+            LoadError(.corruptELF, path: path, "corrupt or truncated shared library: \(detail) (the file is \(size) bytes)")
+        }
+        guard let header = bytes(at: 0, count: 64) else { throw corrupt("the 64-byte ELF header is incomplete") }
+        func u16(_ b: [UInt8], _ at: Int) -> UInt64 { UInt64(b[at]) | UInt64(b[at + 1]) << 8 }
+        func u32(_ b: [UInt8], _ at: Int) -> UInt64 { u16(b, at) | u16(b, at + 2) << 16 }
+        func u64(_ b: [UInt8], _ at: Int) -> UInt64 { u32(b, at) | u32(b, at + 4) << 32 }
+        let phoff = u64(header, 32)
+        let shoff = u64(header, 40)
+        let phentsize = u16(header, 54)
+        let phnum = u16(header, 56)
+        let shentsize = u16(header, 58)
+        let shnum = u16(header, 60)
+        guard phentsize == 56, phnum > 0, phnum < 4096 else {
+            throw corrupt("expected program headers of 56 bytes, found \(phnum) of \(phentsize) bytes")
+        }
+        let (phend, overflow) = phoff.addingReportingOverflow(phnum * phentsize)
+        guard !overflow, phend <= size else {
+            throw corrupt("the program headers end at byte \(overflow ? UInt64.max : phend), past the end of the file")
+        }
+        if shoff != 0 {
+            let (shend, overflow) = shoff.addingReportingOverflow(shnum * shentsize)
+            guard !overflow, shend <= size else {
+                throw corrupt(
+                    "the section headers end at byte \(overflow ? UInt64.max : shend), past the end of the file; it was probably cut short while copying"
+                )
+            }
+        }
+        guard let table = bytes(at: phoff, count: Int(phnum * phentsize)) else {
+            throw corrupt("the program headers cannot be read")
+        }
+        var loads = 0
+        var hasDynamic = false
+        for i in 0..<Int(phnum) {
+            let entry = Array(table[(i * 56)..<(i * 56 + 56)])
+            let type = u32(entry, 0)
+            let offset = u64(entry, 8)
+            let fileSize = u64(entry, 32)
+            let memorySize = u64(entry, 40)
+            guard type == 1 || type == 2 else { continue }  // PT_LOAD, PT_DYNAMIC
+            let (end, overflow) = offset.addingReportingOverflow(fileSize)
+            guard !overflow, end <= size else {
+                throw corrupt(
+                    "segment \(i) (\(type == 1 ? "PT_LOAD" : "PT_DYNAMIC")) ends at byte \(overflow ? UInt64.max : end), past the end of the file"
+                )
+            }
+            if type == 1 {
+                guard fileSize <= memorySize else {
+                    throw corrupt(
+                        "segment \(i) (PT_LOAD) has more bytes in the file (\(fileSize)) than in memory (\(memorySize))")
+                }
+                loads += 1
+            } else {
+                hasDynamic = true
+            }
+        }
+        guard loads > 0, hasDynamic else {
+            throw corrupt(
+                "expected loadable segments and a dynamic section, found \(loads) PT_LOAD and \(hasDynamic ? "a" : "no") PT_DYNAMIC"
+            )
+        }
+    }
+
     /// Throws unless this file can be loaded into the running process.
     func checkLoadable(path: String) throws(LoadError) {
         let host = Self.machineName(Self.hostMachine)

@@ -7,6 +7,7 @@ public struct LoadError: Error, Sendable, CustomStringConvertible, Equatable {
             case missingFile, notELF, wrongArchitecture, dlopenFailed, noEntrySymbol, refused
             case abiMajorMismatch, abiMinorTooNew, structTooSmall, invalidDescriptor
             case emptyName, invalidName, duplicateName, nameMismatch, invalidSchema
+            case corruptELF, ambiguousFile
         }
         private let code: Code
         private init(_ code: Code) { self.code = code }
@@ -40,6 +41,10 @@ public struct LoadError: Error, Sendable, CustomStringConvertible, Equatable {
         public static let nameMismatch = Check(.nameMismatch)
         /// The declared config schema is itself invalid.
         public static let invalidSchema = Check(.invalidSchema)
+        /// The ELF file is truncated or corrupt (segments or headers outside the file).
+        public static let corruptELF = Check(.corruptELF)
+        /// Looking a plugin up by name found more than one file.
+        public static let ambiguousFile = Check(.ambiguousFile)
         public var description: String { code.rawValue }
     }
 

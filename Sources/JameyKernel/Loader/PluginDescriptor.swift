@@ -61,12 +61,18 @@ struct RawDescriptor: @unchecked Sendable {
 extension PluginDescriptor {
     static let nameCharacters = Set("abcdefghijklmnopqrstuvwxyz0123456789_-")
 
-    /// Reads and checks a C descriptor. Every failure names the file and the field.
+    /// Reads and checks a C descriptor. Every failure names the file and the field; nothing is
+    /// read from the plugin without a bound (see ``DescriptorLimits``).
     init(reading raw: UnsafePointer<jamey_plugin_descriptor>, path: String) throws(LoadError) {
-        let size = Int(raw.pointee.struct_size)
+        var reader = DescriptorReader(path: path)
+        guard let head = PluginMemory.load((UInt32, UInt16, UInt16).self, at: UnsafeRawPointer(raw)) else {
+            throw LoadError(
+                .invalidDescriptor, path: path, "the entry point returned a descriptor pointer into unreadable memory")
+        }
+        let size = Int(head.0)
         let expected = MemoryLayout<jamey_plugin_descriptor>.size
-        let major = Int(raw.pointee.abi_major)
-        let minor = Int(raw.pointee.abi_minor)
+        let major = Int(head.1)
+        let minor = Int(head.2)
         guard major == Int(JAMEY_ABI_MAJOR) else {
             throw LoadError(
                 .abiMajorMismatch, path: path,
@@ -84,50 +90,68 @@ extension PluginDescriptor {
                 .structTooSmall, path: path,
                 "jamey_plugin_descriptor too small: expected struct_size >= \(expected) bytes, found \(size)")
         }
-        let d = raw.pointee
-        let name = d.name.map { String(cString: $0) } ?? ""
+        guard let d = PluginMemory.load(jamey_plugin_descriptor.self, at: UnsafeRawPointer(raw)) else {
+            throw LoadError(
+                .invalidDescriptor, path: path, "the descriptor extends into unreadable memory (struct_size \(size))")
+        }
+        let nameRead = PluginMemory.text(d.name, limit: DescriptorLimits.name)
+        guard nameRead != .null else {
+            throw LoadError(.emptyName, path: path, "descriptor name is empty: expected a name of [a-z0-9_-], found NULL")
+        }
+        guard case .text(let name) = nameRead else {
+            throw LoadError(
+                .invalidName, path: path,
+                "descriptor name is invalid: expected 1 to \(DescriptorLimits.name) of [a-z0-9_-], found \(PluginMemory.describe(nameRead, limit: DescriptorLimits.name))"
+            )
+        }
         guard !name.isEmpty else {
             throw LoadError(.emptyName, path: path, "descriptor name is empty: expected a name of [a-z0-9_-], found \"\"")
         }
-        guard name.allSatisfy(Self.nameCharacters.contains), name.count <= 64 else {
-            throw LoadError(.invalidName, path: path, "descriptor name \"\(name)\" is invalid: expected 1 to 64 of [a-z0-9_-]")
+        guard name.allSatisfy(Self.nameCharacters.contains) else {
+            throw LoadError(
+                .invalidName, path: path,
+                "descriptor name \"\(PluginMemory.printable(name))\" is invalid: expected 1 to \(DescriptorLimits.name) of [a-z0-9_-]"
+            )
         }
-        let versionText = d.version.map { String(cString: $0) } ?? ""
+        reader.plugin = name
+        let versionText = try reader.string(d.version, field: "version", limit: DescriptorLimits.version) ?? ""
         guard let version = SemanticVersion(versionText) else {
-            throw LoadError(
-                .invalidDescriptor, path: path,
-                "plugin '\(name)' version is invalid: expected a semantic version such as 1.0.0, found \"\(versionText)\"")
+            throw reader.error(
+                .invalidDescriptor,
+                "version is invalid: expected a semantic version such as 1.0.0, found \"\(PluginMemory.printable(versionText))\"")
         }
+        let summary = try reader.string(d.description, field: "description", limit: DescriptorLimits.summary) ?? ""
         guard d.`init` != nil else {
-            throw LoadError(
-                .invalidDescriptor, path: path, "plugin '\(name)' has no init hook: expected a function pointer, found NULL")
+            throw reader.error(.invalidDescriptor, "has no init hook: expected a function pointer, found NULL")
         }
         var requires: [PluginRequirement] = []
-        for dep in try Self.dependencies(d.requires_list, count: d.requires_count, field: "requires", plugin: name, path: path) {
+        for dep in try Self.dependencies(d.requires_list, count: d.requires_count, field: "requires", reader: reader) {
             guard VersionRange(dep.version) != nil else {
-                throw LoadError(
-                    .invalidDescriptor, path: path,
-                    "plugin '\(name)' requires '\(dep.name)' with an invalid version range: expected e.g. \"^1.2\" or \">=1.0.0 <2.0.0\", found \"\(dep.version)\""
+                throw reader.error(
+                    .invalidDescriptor,
+                    "requires '\(dep.name)' with an invalid version range: expected e.g. \"^1.2\" or \">=1.0.0 <2.0.0\", found \"\(PluginMemory.printable(dep.version))\""
                 )
             }
             requires.append(PluginRequirement(name: dep.name, range: dep.version))
         }
         var provides: [PluginProvision] = []
-        for dep in try Self.dependencies(d.provides_list, count: d.provides_count, field: "provides", plugin: name, path: path) {
+        for dep in try Self.dependencies(d.provides_list, count: d.provides_count, field: "provides", reader: reader) {
             guard let v = SemanticVersion(dep.version) else {
-                throw LoadError(
-                    .invalidDescriptor, path: path,
-                    "plugin '\(name)' provides '\(dep.name)' with an invalid version: expected a semantic version, found \"\(dep.version)\""
+                throw reader.error(
+                    .invalidDescriptor,
+                    "provides '\(dep.name)' with an invalid version: expected a semantic version, found \"\(PluginMemory.printable(dep.version))\""
                 )
             }
             provides.append(PluginProvision(name: dep.name, version: v))
         }
         let schema: [ConfigField]
         do {
-            schema = try ConfigField.fields(d.config_fields, count: d.config_field_count)
+            schema = try ConfigField.fields(d.config_fields, count: d.config_field_count, reader: reader)
             try ConfigSchema(fields: schema).validateSchema()
+        } catch let error as LoadError {
+            throw error
         } catch {
-            throw LoadError(.invalidSchema, path: path, "plugin '\(name)' declares an invalid config schema: \(error)")
+            throw reader.error(.invalidSchema, "declares an invalid config schema: \(error)")
         }
         var hooks: Set<String> = ["init"]
         if d.start != nil { hooks.insert("start") }
@@ -138,39 +162,28 @@ extension PluginDescriptor {
         if d.restore != nil { hooks.insert("restore") }
         // Since 1.1: routes occupy what were the first two spare slots in 1.0, so they are read
         // only from plugins built for 1.1 or later.
-        let routes = minor >= 1 ? try PluginRoute.read(d.routes, count: d.route_count, plugin: name, path: path) : []
+        let routes = minor >= 1 ? try PluginRoute.read(d.routes, count: d.route_count, reader: reader) : []
         self.init(
-            name: name, version: version, summary: d.description.map { String(cString: $0) } ?? "",
+            name: name, version: version, summary: summary,
             abiMajor: major, abiMinor: minor, requires: requires, provides: provides, configSchema: schema, hooks: hooks,
             routes: routes)
     }
 
-    /// Walks a C array whose elements start with `struct_size`, using that size as the stride so a
-    /// plugin built against a later minor (with larger elements) is read correctly.
+    /// Reads a `jamey_dependency` list.
     private static func dependencies(
-        _ base: UnsafePointer<jamey_dependency>?, count: Int, field: String, plugin: String, path: String
+        _ base: UnsafePointer<jamey_dependency>?, count: Int, field: String, reader: DescriptorReader
     ) throws(LoadError) -> [(name: String, version: String)] {
-        guard count > 0 else { return [] }
-        guard let base, count <= 1024 else {
-            throw LoadError(
-                .invalidDescriptor, path: path, "plugin '\(plugin)' \(field): expected \(count) entries, found a NULL list")
-        }
+        let list = try reader.array(
+            base, count: count, limit: DescriptorLimits.dependencies, field: field, elementName: "jamey_dependency")
         var result: [(String, String)] = []
-        let stride = Int(base.pointee.struct_size)
-        guard stride >= MemoryLayout<jamey_dependency>.size else {
-            throw LoadError(
-                .structTooSmall, path: path,
-                "plugin '\(plugin)' \(field): jamey_dependency too small: expected struct_size >= \(MemoryLayout<jamey_dependency>.size), found \(stride)"
-            )
-        }
-        let raw = UnsafeRawPointer(base)
-        for i in 0..<count {
-            let dep = raw.advanced(by: i * stride).assumingMemoryBound(to: jamey_dependency.self).pointee
-            let name = dep.name.map { String(cString: $0) } ?? ""
+        for (i, dep) in list.enumerated() {
+            let name = try reader.string(dep.name, field: "\(field)[\(i)].name", limit: DescriptorLimits.dependencyName) ?? ""
             guard !name.isEmpty else {
-                throw LoadError(.invalidDescriptor, path: path, "plugin '\(plugin)' \(field)[\(i)]: expected a name, found none")
+                throw reader.error(.invalidDescriptor, "\(field)[\(i)]: expected a name, found none")
             }
-            result.append((name, dep.version.map { String(cString: $0) } ?? "*"))
+            let version =
+                try reader.string(dep.version, field: "\(field)[\(i)].version", limit: DescriptorLimits.versionRange) ?? "*"
+            result.append((name, version))
         }
         return result
     }

@@ -17,14 +17,19 @@ public struct PluginLibrary: Sendable {
     /// The checked descriptor.
     public let descriptor: PluginDescriptor
     let raw: RawDescriptor
+    /// Host functions the entry point tried to call (refused: the header forbids it).
+    public let entryPointCalls: [String]
 
     /// Loads the library at `path` and checks its descriptor.
     ///
-    /// - Parameter path: the `.so` file.
+    /// - Parameters:
+    ///   - path: the `.so` file.
+    ///   - label: the config name it is loaded for, named in log lines about its entry point.
     /// - Throws: `LoadError` naming the file, the failed check, what was expected and found.
-    public static func load(path: String) throws(LoadError) -> PluginLibrary {
+    public static func load(path: String, label: String? = nil) throws(LoadError) -> PluginLibrary {
         let header = try ELFHeader.read(path: path)
         try header.checkLoadable(path: path)
+        try ELFHeader.checkSegments(path: path)
         guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown error"
             throw LoadError(.dlopenFailed, path: path, "dlopen failed: \(reason)")
@@ -38,12 +43,18 @@ public struct PluginLibrary: Sendable {
             )
         }
         let register = unsafeBitCast(symbol, to: jamey_plugin_register_fn.self)
-        guard let descriptor = register(HostAPI.registration) else {
+        let crashLabel = CrashContext.label(label ?? path)
+        let (registered, forbiddenCalls) = EntryPointGuard.registering {
+            CrashContext.running(plugin: crashLabel, what: CrashContext.entryPoint) { register(HostAPI.registration) }
+        }
+        guard let descriptor = registered else {
             throw LoadError(
                 .refused, path: path,
                 "the plugin refused this host: its entry point returned NULL for ABI \(JAMEY_ABI_MAJOR).\(JAMEY_ABI_MINOR)")
         }
         let checked = try PluginDescriptor(reading: descriptor, path: path)
-        return PluginLibrary(path: path, descriptor: checked, raw: RawDescriptor(pointer: descriptor))
+        CrashContext.addLibrary(plugin: CrashContext.label(checked.name), symbol: symbol)
+        return PluginLibrary(
+            path: path, descriptor: checked, raw: RawDescriptor(pointer: descriptor), entryPointCalls: forbiddenCalls)
     }
 }

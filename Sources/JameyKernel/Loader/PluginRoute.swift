@@ -20,41 +20,35 @@ public struct PluginRoute: Sendable, Hashable, CustomStringConvertible {
     static let scopes: Set<String> = ["public", "read", "write", "admin"]
 
     /// Reads and checks the routes of a descriptor built for ABI 1.1 or later.
-    static func read(
-        _ base: UnsafePointer<jamey_route>?, count: Int, plugin: String, path: String
-    ) throws(LoadError) -> [PluginRoute] {
-        guard count > 0 else { return [] }
-        func fail(_ detail: String) -> LoadError { LoadError(.invalidDescriptor, path: path, "plugin '\(plugin)' \(detail)") }
-        guard let base, count <= 1024 else { throw fail("routes: expected \(count) entries, found a NULL list") }
-        let stride = Int(base.pointee.struct_size)
-        guard stride >= MemoryLayout<jamey_route>.size else {
-            throw LoadError(
-                .structTooSmall, path: path,
-                "plugin '\(plugin)' routes: jamey_route too small: expected struct_size >= \(MemoryLayout<jamey_route>.size), found \(stride)"
-            )
-        }
+    static func read(_ base: UnsafePointer<jamey_route>?, count: Int, reader: DescriptorReader) throws(LoadError)
+        -> [PluginRoute]
+    {
+        let list = try reader.array(
+            base, count: count, limit: DescriptorLimits.routes, field: "routes", elementName: "jamey_route")
+        func fail(_ detail: String) -> LoadError { reader.error(.invalidDescriptor, detail) }
         var routes: [PluginRoute] = []
-        let raw = UnsafeRawPointer(base)
-        for i in 0..<count {
-            let r = raw.advanced(by: i * stride).assumingMemoryBound(to: jamey_route.self).pointee
-            let method = r.method.map { String(cString: $0) } ?? ""
-            let template = r.path.map { String(cString: $0) } ?? ""
-            let topic = r.topic.map { String(cString: $0) } ?? ""
-            let scope = r.scope.map { String(cString: $0) } ?? ""
+        for (i, r) in list.enumerated() {
+            let method = try reader.string(r.method, field: "routes[\(i)].method", limit: DescriptorLimits.routeWord) ?? ""
+            let template = try reader.string(r.path, field: "routes[\(i)].path", limit: DescriptorLimits.routePath) ?? ""
+            let topic = try reader.string(r.topic, field: "routes[\(i)].topic", limit: DescriptorLimits.routeTopic) ?? ""
+            let scope = try reader.string(r.scope, field: "routes[\(i)].scope", limit: DescriptorLimits.routeWord) ?? ""
+            let summary = try reader.string(r.summary, field: "routes[\(i)].summary", limit: DescriptorLimits.summary) ?? ""
             guard methods.contains(method) else {
-                throw fail("routes[\(i)]: method expected one of GET, POST, PUT, PATCH, DELETE, found \"\(method)\"")
+                throw fail(
+                    "routes[\(i)]: method expected one of GET, POST, PUT, PATCH, DELETE, found \"\(PluginMemory.printable(method))\""
+                )
             }
             guard isValidTemplate(template) else {
-                throw fail("routes[\(i)]: path expected /segment/{param}/..., found \"\(template)\"")
+                throw fail("routes[\(i)]: path expected /segment/{param}/..., found \"\(PluginMemory.printable(template))\"")
             }
             guard isConcreteTopic(topic) else {
-                throw fail("routes[\(i)]: topic expected a concrete dotted topic, found \"\(topic)\"")
+                throw fail("routes[\(i)]: topic expected a concrete dotted topic, found \"\(PluginMemory.printable(topic))\"")
             }
             guard scopes.contains(scope) else {
-                throw fail("routes[\(i)]: scope expected public, read, write or admin, found \"\(scope)\"")
+                throw fail(
+                    "routes[\(i)]: scope expected public, read, write or admin, found \"\(PluginMemory.printable(scope))\"")
             }
-            let route = PluginRoute(
-                method: method, path: template, topic: topic, scope: scope, summary: r.summary.map { String(cString: $0) } ?? "")
+            let route = PluginRoute(method: method, path: template, topic: topic, scope: scope, summary: summary)
             guard !routes.contains(where: { $0.method == method && $0.path == template }) else {
                 throw fail("routes[\(i)]: \(method) \(template) is declared twice")
             }

@@ -81,8 +81,14 @@ final class APIKernel: Sendable {
     }
 
     /// The port from the api plugin's health detail (`listening on http://127.0.0.1:PORT`).
+    /// Health is refreshed in the background after start, so the detail may take a moment.
     private static func port(of test: TestKernel) throws -> Int {
-        guard let port = listeningPort(test) else {
+        var found: Int?
+        _ = TestKernel.eventually(timeout: .seconds(10)) {
+            found = listeningPort(test)
+            return found != nil || test.kernel.plugin(named: "api")?.state != .started
+        }
+        guard let port = found else {
             let failure = test.kernel.plugin(named: "api")?.failure ?? "no failure recorded"
             test.shutdown()
             throw HTTPClientError("the api plugin is not listening: \(failure)")

@@ -38,6 +38,8 @@ final class Node: @unchecked Sendable {
             data_dir: \(dataDirectory)
             log:
               level: \(logLevel)
+            hooks:
+              health_interval_ms: 50
             plugins:
               mqtt:
                 path: "\(library)"

@@ -31,8 +31,33 @@
  *   bus's worker threads: one subscription's handler is never run concurrently with itself, and
  *   sees messages from one publisher in the order they were published; different subscriptions
  *   run in parallel. A subscription made with JAMEY_SUBSCRIBE_DIRECT (since 1.2) opts out: its
- *   handler runs on the sender's thread, possibly concurrently with itself. Every host function is thread-safe and may be called from any thread,
- *   including from inside a bus handler, unless its documentation says otherwise.
+ *   handler runs on the sender's thread, inside publish or request, possibly concurrently with
+ *   itself. Every host function is thread-safe and may be called from any thread, including
+ *   from inside a bus handler, unless its documentation says otherwise.
+ *
+ * Deadlines
+ *   Every hook runs under a deadline set by the operator (`hooks.*_timeout_ms` in jamey.yaml;
+ *   defaults: init and start 10 s, stop 5 s within `shutdown.timeout_ms`, health 3 s, snapshot
+ *   and restore 10 min). A hook still running at its deadline marks the plugin `failed` with a
+ *   sentence naming the hook and the deadline; the kernel abandons it: its host context is
+ *   invalidated, its subscriptions and services removed, and none of its hooks is called again
+ *   (not even deinit, since the late hook may still be running). Health is called in the
+ *   background every `hooks.health_interval_ms` and cached, so a slow health hook delays nobody.
+ *
+ * Limits (the loader reads nothing from a plugin without a bound)
+ *   name and version at most 64 bytes; description and summaries 1024; requires/provides
+ *   names and ranges 128, at most 64 entries each; at most 256 routes (path 512 bytes, topic
+ *   256, method and scope 16); at most 256 config fields per object, nested at most 8 deep,
+ *   keys 64 bytes, defaults and allowed values 4096. Every pointer is read without trusting it:
+ *   a pointer into unmapped memory, an unterminated or over-long string or an absurd count is a
+ *   load error naming the file, the field and the limit. The ELF file is checked before dlopen
+ *   (program headers, segments and section headers inside the file).
+ *
+ * Crashes
+ *   A plugin crashing in-process (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP) ends the
+ *   process. `jamey serve` first writes one line naming the plugin and the hook or handler that
+ *   was running ("jamey: fatal: plugin 'x' crashed with SIGSEGV at address 0x10 while running its
+ *   start hook; exiting with status 70") and exits with status 70.
  *
  * Documentation template for every function
  *   Caller     who calls it
@@ -311,8 +336,9 @@ typedef struct jamey_dependency {
 
 /** init: create the plugin's state from its validated config.
  *  Caller     the kernel, once, after the config section validated and before `start`.
- *  Thread     a kernel thread; may block (keep it short: it delays start-up); may call any host
- *             function (register services and metrics here, subscribe here or in start).
+ *  Thread     a kernel thread; may block (keep it short: it delays start-up; bounded by
+ *             hooks.init_timeout_ms); may call any host function (register services and metrics
+ *             here, subscribe here or in start).
  *  Params     host         this plugin's host context, valid until `deinit` returns.
  *             config_json  the plugin's config section as a JSON object, defaults filled in,
  *                          NUL-terminated; valid during the call only.
@@ -328,8 +354,9 @@ typedef int32_t (*jamey_plugin_init_fn)(jamey_host *host, const char *config_jso
 
 /** start / stop: begin and end work.
  *  Caller     the kernel: start in dependency order, stop in reverse order.
- *  Thread     a kernel thread; may block (stop is bounded by the shutdown deadline); may call any
- *             host function. After `stop` returns the plugin must not publish.
+ *  Thread     a kernel thread; may block (start is bounded by hooks.start_timeout_ms, stop by
+ *             hooks.stop_timeout_ms and the shutdown deadline); may call any host function.
+ *             After `stop` returns the plugin must not publish.
  *  Params     state  the pointer set by init.  err, err_cap  as for init.
  *  Returns    JAMEY_OK or a negative code with `err` filled in (a failed start: the plugin is
  *             `failed`, then deinit is called; a failed stop is logged and deinit still runs).
@@ -345,8 +372,10 @@ typedef int32_t (*jamey_plugin_lifecycle_fn)(void *state, char *err, size_t err_
 typedef void (*jamey_plugin_deinit_fn)(void *state);
 
 /** health: report current health.
- *  Caller     the kernel (health endpoints, `plugins list`), any thread, between init and deinit,
- *             possibly concurrently with other hooks. Must not block.
+ *  Caller     the kernel's background health refresh, every hooks.health_interval_ms while the
+ *             plugin is started; readers (health endpoints, `plugins list`) see the cached result.
+ *             Any thread, possibly concurrently with other hooks, never concurrently with itself.
+ *             Should not block: past hooks.health_timeout_ms the plugin is marked failed.
  *  Params     state  the pointer set by init.
  *             detail, detail_cap  optional NUL-terminated one-line detail.
  *  Returns    a jamey_health_status.
@@ -432,8 +461,9 @@ typedef struct jamey_registration {
 
 /** Entry point: the one symbol a plugin exports.
  *  Caller     the kernel (also `jamey plugins inspect`), once per load, right after dlopen.
- *  Thread     a kernel thread. Must not block, must not call host functions, must do no work
- *             beyond returning the descriptor (it is also called for inspection only).
+ *  Thread     a kernel thread. Must not block, must not call host functions (a call is refused
+ *             with its failure value and logged with the plugin's name), must do no work beyond
+ *             returning the descriptor (it is also called for inspection only).
  *  Params     registration  the host's ABI version and function table; keep `api` if you need it.
  *  Returns    the plugin's descriptor, or NULL to refuse the host (e.g. its minor is too old).
  *  Ownership  the descriptor belongs to the plugin and must outlive the process. */
@@ -472,8 +502,9 @@ struct jamey_host_api {
 
     /** publish: deliver a message to every matching subscription.
      *  Caller     the plugin.
-     *  Thread     any, including bus handlers; never blocks (full queues drop per their policy);
-     *             never runs handlers on the caller's thread.
+     *  Thread     any, including bus handlers; never blocks (full queues drop per their policy).
+     *             Runs no handler on the caller's thread, except those of JAMEY_SUBSCRIBE_DIRECT
+     *             subscriptions (since 1.2), which run inside this call.
      *  Params     host     the caller's context.
      *             message  the message; `topic` must be concrete (no wildcards); reply_to,
      *                      correlation_id and source are ignored.
@@ -668,7 +699,7 @@ struct jamey_host_api {
      *  path, state, required, health ({status, detail} or null), error, requires and provides
      *  ([{name, version}]) and, since 1.1, routes ([{method, path, topic, scope, summary}]).
      *  Caller     the plugin (the api plugin serves it).
-     *  Thread     any; calls other plugins' health hooks (which must not block). Calls `sink`
+     *  Thread     any; reports the cached health (calls no health hook). Calls `sink`
      *             one or more times, on the calling thread, before returning.
      *  Params     host  the caller's context.  sink  receives the text.  user_data  passed to sink.
      *  Returns    JAMEY_OK, JAMEY_E_INVALID.

@@ -1,0 +1,11 @@
+#define _GNU_SOURCE
+#include "jamey_memory.h"
+
+#include <sys/uio.h>
+#include <unistd.h>
+
+ssize_t jamey_read_memory(const void *address, void *out, size_t count) {
+    struct iovec local = {out, count};
+    struct iovec remote = {(void *)address, count};
+    return process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+}

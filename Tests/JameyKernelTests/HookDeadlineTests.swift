@@ -1,0 +1,159 @@
+import Foundation
+import JameyTestKit
+import Logging
+import Testing
+
+@testable import JameyKernel
+
+/// Every hook runs under a deadline: a plugin whose hook outlives it is marked failed with a
+/// sentence naming the hook and the deadline, and the kernel goes on without it.
+@Suite struct HookDeadlineTests {
+    let log: String
+
+    init() throws {
+        log = try TemporaryDirectory.make() + "/events.log"
+    }
+
+    func plugin(_ name: String, required: Bool = false, configure: (inout CPluginSource) -> Void = { _ in }) throws
+        -> TestKernel.Plugin
+    {
+        var s = CPluginSource(name: name)
+        s.eventLog = log
+        configure(&s)
+        return .init(name, path: try TestPlugins.buildC(name: name, source: s.render()), required: required)
+    }
+
+    func events() -> [String] {
+        ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    static let shortDeadlines = "hooks:\n  init_timeout_ms: 200\n  start_timeout_ms: 200\n"
+
+    @Test func initThatDoesNotReturnMarksThePluginFailedAndStartUpGoesOn() throws {
+        let slow = try plugin("slowinit") { $0.initDelayMilliseconds = 3000 }
+        let clock = ContinuousClock()
+        let began = clock.now
+        let k = try TestKernel.boot(plugins: [slow, try plugin("bystander")], extra: Self.shortDeadlines)
+        defer { k.shutdown() }
+        // Start-up did not wait for the hook (it sleeps 3 s).
+        #expect(clock.now - began < .milliseconds(2500))
+        let status = try #require(k.kernel.plugin(named: "slowinit"))
+        #expect(status.state == .failed)
+        let failure = status.failure ?? ""
+        #expect(failure.hasPrefix("init did not return within its deadline of 200 ms (hooks.init_timeout_ms)"), "\(failure)")
+        #expect(failure.contains(slow.path!), "names the file: \(failure)")
+        #expect(k.kernel.plugin(named: "bystander")?.state == .started)
+        #expect(!events().contains("start slowinit"))
+    }
+
+    @Test func startThatHangsMarksThePluginFailedAndItsHooksAreNeverCalledAgain() throws {
+        let k = try TestKernel.boot(
+            plugins: [try plugin("slowstart") { $0.startDelayMilliseconds = 3000 }, try plugin("bystander")],
+            extra: Self.shortDeadlines)
+        let status = try #require(k.kernel.plugin(named: "slowstart"))
+        #expect(status.state == .failed)
+        #expect(status.failure?.hasPrefix("start did not return within its deadline of 200 ms (hooks.start_timeout_ms)") == true)
+        #expect(k.kernel.plugin(named: "bystander")?.state == .started)
+        k.shutdown()
+        // Abandoned: neither stop nor deinit is called on it, while the bystander stops cleanly.
+        #expect(!events().contains("stop slowstart"))
+        #expect(!events().contains("deinit slowstart"))
+        #expect(events().contains("deinit bystander"))
+    }
+
+    @Test func requiredPluginPastItsDeadlineStopsStartUp() throws {
+        do {
+            let k = try TestKernel.boot(
+                plugins: [try plugin("bystander"), try plugin("mustrun", required: true) { $0.startDelayMilliseconds = 3000 }],
+                extra: Self.shortDeadlines)
+            k.shutdown()
+            Issue.record("expected start-up to fail")
+        } catch let error as KernelError {
+            #expect(
+                error.description.contains(
+                    "required plugin 'mustrun' failed: start did not return within its deadline of 200 ms"), "\(error)")
+        }
+        #expect(events().contains("deinit bystander"), "the plugins already started were stopped again")
+    }
+
+    @Test func healthIsCachedSoASlowHookDelaysNobody() throws {
+        let k = try TestKernel.boot(
+            plugins: [try plugin("sleepyhealth") { $0.healthDelayMilliseconds = 2000 }],
+            extra: "hooks:\n  health_timeout_ms: 10000\n  health_interval_ms: 50\n")
+        defer { k.shutdown() }
+        let clock = ContinuousClock()
+        var slowest = Duration.zero
+        for _ in 0..<20 {
+            let began = clock.now
+            let status = k.kernel.plugin(named: "sleepyhealth")
+            slowest = max(slowest, clock.now - began)
+            #expect(status?.state == .started)
+            #expect(status?.health == Kernel.pendingHealth)
+        }
+        // Reading status never calls the hook (which sleeps 2 s).
+        #expect(slowest < .milliseconds(500))
+    }
+
+    @Test func healthIsRefreshedInTheBackground() throws {
+        let k = try TestKernel.boot(
+            plugins: [try plugin("quickhealth") { $0.healthDelayMilliseconds = 0 }],
+            extra: "hooks:\n  health_interval_ms: 50\n")
+        defer { k.shutdown() }
+        #expect(
+            TestKernel.eventually(timeout: .seconds(10)) {
+                k.kernel.plugin(named: "quickhealth")?.health == PluginHealth(status: "ok", detail: "probe healthy")
+            })
+    }
+
+    @Test func healthPastItsDeadlineMarksThePluginFailed() throws {
+        let k = try TestKernel.boot(
+            plugins: [try plugin("hunghealth") { $0.healthDelayMilliseconds = 3000 }, try plugin("bystander")],
+            extra: "hooks:\n  health_timeout_ms: 100\n  health_interval_ms: 50\n")
+        defer { k.shutdown() }
+        #expect(TestKernel.eventually(timeout: .seconds(10)) { k.kernel.plugin(named: "hunghealth")?.state == .failed })
+        #expect(
+            k.kernel.plugin(named: "hunghealth")?.failure?.hasPrefix(
+                "health did not return within its deadline of 100 ms (hooks.health_timeout_ms)") == true)
+        #expect(k.kernel.plugin(named: "bystander")?.state == .started)
+    }
+
+    @Test func shutdownRequestedDuringStartInterruptsTheWait() throws {
+        let yaml = TestKernel.yaml(
+            plugins: [try plugin("forever") { $0.startDelayMilliseconds = 4000 }, try plugin("after")],
+            extra: "hooks:\n  start_timeout_ms: 60000\n")
+        let dir = try TemporaryDirectory.make()
+        try yaml.write(toFile: dir + "/jamey.yaml", atomically: true, encoding: .utf8)
+        let config = try KernelConfig.load(path: dir + "/jamey.yaml", defaultYAML: "", environment: [:])
+        let kernel = try Kernel(config: config, logger: Logger(label: "test"), environment: [:])
+        try kernel.load()
+        let requester = Thread {
+            _ = TestKernel.eventually(timeout: .seconds(10)) { events().contains("init forever") }
+            usleep(100_000)
+            kernel.requestShutdown()
+        }
+        requester.start()
+        let clock = ContinuousClock()
+        let began = clock.now
+        try kernel.start()
+        #expect(clock.now - began < .milliseconds(3000), "start returned before the 4 s hook")
+        #expect(kernel.plugin(named: "forever")?.failure?.hasPrefix("shutdown was requested while start was running") == true)
+        #expect(kernel.plugin(named: "after")?.failure == "not started: shutdown was requested during start-up")
+        kernel.stop(deadline: .seconds(1))
+    }
+
+    @Test func deadlinesComeFromConfigWithStatedDefaults() throws {
+        let defaults = try KernelConfig.parse(yaml: "data_dir: d", source: "t", baseDirectory: "/tmp", environment: [:])
+        #expect(defaults.hooks == HookDeadlines.defaults)
+        let set = try KernelConfig.parse(
+            yaml: "hooks:\n  init_timeout_ms: 1500\n  health_interval_ms: 250\n", source: "t", baseDirectory: "/tmp",
+            environment: ["JAMEY_HOOKS_STOP_TIMEOUT_MS": "700"])
+        #expect(set.hooks.initialize == .milliseconds(1500))
+        #expect(set.hooks.healthInterval == .milliseconds(250))
+        #expect(set.hooks.stop == .milliseconds(700))
+        #expect(set.hooks.start == HookDeadlines.defaults.start)
+        #expect(throws: ConfigErrors.self) {
+            _ = try KernelConfig.parse(
+                yaml: "hooks:\n  init_timeout_ms: 1\n", source: "t", baseDirectory: "/tmp", environment: [:])
+        }
+    }
+}
