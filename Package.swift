@@ -103,7 +103,7 @@ let package = Package(
         .target(
             name: "MQTT",
             dependencies: [
-                "MQTTCore", "JameyPluginKit", "CJameyABI", "CMosquitto", .product(name: "GRDB", package: "GRDB.swift"),
+                "MQTTCore", "JameyPluginKit", "CMosquitto", .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Plugins/MQTT", exclude: ["CMosquitto", "Core"]
         ),

@@ -40,7 +40,7 @@ public final class API: JameyPlugin, SnapshotCapable {
         do {
             keys = try KeyStore(directory: directory)
         } catch {
-            throw PluginKitError("cannot open the API key database in \(directory): \(error)")
+            throw JameyError("cannot open the API key database in \(directory): \(error)")
         }
         gateway = Gateway(plugin: context, settings: configuration, keys: keys)
         var hbLogger = context.logger
