@@ -1,11 +1,11 @@
 /// The OpenAPI 3.1 document of what is being served: the core routes and the routes of the
 /// plugins loaded now, built at request time from the route table.
-enum OpenAPIDocument {
+package enum OpenAPIDocument {
     /// Builds the document.
     /// - Parameters:
     ///   - routes: the current route table.
     ///   - version: the api plugin's version.
-    static func build(routes: RouteTable, version: String) -> JSON {
+    package static func build(routes: RouteTable, version: String) -> JSON {
         var paths: [(String, [(String, JSON)])] = []
         for endpoint in routes.endpoints {
             let path = endpoint.path.text
@@ -106,10 +106,10 @@ enum OpenAPIDocument {
         ])
     }
 
-    static let topicSchema = JSON.object([
+    package static let topicSchema = JSON.object([
         ("type", .string("string")), ("pattern", .string(#"^[!-)+--/-=?-~]+(\.[!-)+--/-=?-~]+)*$"#)), ("maxLength", .int(255)),
     ])
-    static let patternSchema = JSON.object([
+    package static let patternSchema = JSON.object([
         ("type", .string("string")),
         ("pattern", .string(#"^([!-)+--/-=?-~]+|\*)(\.([!-)+--/-=?-~]+|\*))*(\.>)?$|^>$"#)), ("maxLength", .int(255)),
     ])
