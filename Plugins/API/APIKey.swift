@@ -41,6 +41,11 @@ struct APIKey: Codable, Sendable, FetchableRecord, PersistableRecord {
         ])
     }
 
+    /// Whether this is an admin key that is neither revoked nor expired at `now`.
+    func isActiveAdmin(at now: Date) -> Bool {
+        scope == Scope.admin.name && revokedAt == nil && (expiresAt.map { $0 > now } ?? true)
+    }
+
     /// RFC 3339 time in UTC, seconds precision.
     static func timestamp(_ date: Date) -> String {
         let formatter = ISO8601DateFormatter()

@@ -178,7 +178,17 @@ package enum OpenAPIDocument {
         case .listKeys:
             return .object([ok("200", "Every key, without secrets", "application/json", ref("KeyList")), problem])
         case .deleteKey:
-            return .object([("204", .object([("description", .string("Revoked"))])), problem])
+            return .object([
+                ("204", .object([("description", .string("Revoked"))])),
+                ("404", problemResponse("No key has this id")),
+                (
+                    "409",
+                    problemResponse(
+                        "The key is the last active admin key and no bootstrap admin key is configured; create another admin key first"
+                    )
+                ),
+                problem,
+            ])
         case .request, .forward:
             return .object([
                 (
@@ -190,6 +200,14 @@ package enum OpenAPIDocument {
                 )
             ])
         }
+    }
+
+    /// A problem+json response with its own description.
+    private static func problemResponse(_ description: String) -> JSON {
+        .object([
+            ("description", .string(description)),
+            ("content", .object([("application/problem+json", .object([("schema", ref("Problem"))]))])),
+        ])
     }
 
     private static func ref(_ name: String) -> JSON { .object([("$ref", .string("#/components/schemas/" + name))]) }
