@@ -40,6 +40,13 @@ import Testing
         #expect(document["paths"]?["/v1/keys"]?["get"]?["tags"] == .array([.string("keys")]))
     }
 
+    @Test func keyRequest_refusesBothExpiryMembers() throws {
+        let document = OpenAPIDocument.build(routes: Self.table, version: "1")
+        let schema = try #require(document["components"]?["schemas"]?["KeyRequest"])
+        #expect(schema["not"] == .object([("required", .array([.string("expires_at"), .string("ttl_seconds")]))]))
+        #expect(schema["additionalProperties"] == .bool(false))
+    }
+
     @Test func routeTable_prefersLiteralSegments() {
         guard case .found(let endpoint, let parameters) = Self.table.match(method: "GET", path: "/v1/hello/Ada%21") else {
             Issue.record("no match")

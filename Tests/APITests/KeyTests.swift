@@ -111,6 +111,44 @@ import Testing
         }
     }
 
+    @Test func keyRequestSchemaAcceptsExactlyWhatTheGatewayAccepts() async throws {
+        try await APIKernel.with(.init(probe: false, hello: false)) { k in
+            let document = try await HTTP.get(k.port, "/openapi.json").json
+            let schemas = (document["components"] as? [String: Any])?["schemas"] as? [String: Any]
+            let schema = try #require(schemas?["KeyRequest"] as? [String: Any])
+            // Both expiry members at once are invalid by the schema, as the gateway refuses them.
+            let not = try #require(schema["not"] as? [String: Any], "KeyRequest has no 'not' clause")
+            #expect(Set(not["required"] as? [String] ?? []) == ["expires_at", "ttl_seconds"])
+            let operation = (document["paths"] as? [String: Any]).flatMap { ($0["/v1/keys"] as? [String: Any])?["post"] }
+            let body = (operation as? [String: Any])?["requestBody"] as? [String: Any]
+            #expect(((body?["content"] as? [String: Any])?["application/json"] as? [String: Any])?["schema"] != nil)
+
+            let future = "2099-01-01T00:00:00Z"
+            let bodies: [[String: Any]] = [
+                ["name": "a", "scope": "read"],
+                ["name": "b", "scope": "write", "expires_at": future],
+                ["name": "c", "scope": "admin", "ttl_seconds": 3600],
+                ["name": "d", "scope": "read", "expires_at": future, "ttl_seconds": 3600],
+                ["name": "e", "scope": "read", "ttl_seconds": 0],
+                ["name": "f", "scope": "read", "ttl_seconds": 315_360_001],
+                ["name": "g", "scope": "read", "ttl_seconds": "60"],
+                ["name": "", "scope": "read"],
+                ["name": String(repeating: "n", count: 101), "scope": "read"],
+                ["name": "tab\there", "scope": "read"],
+                ["name": "h", "scope": "public"],
+                ["name": "i"],
+                ["name": "j", "scope": "read", "extra": true],
+                ["name": 5, "scope": "read"],
+            ]
+            for candidate in bodies {
+                let text = String(decoding: try JSONSerialization.data(withJSONObject: candidate), as: UTF8.self)
+                let valid = SchemaCheck.isValid(candidate, schema)
+                let r = try await HTTP.post(k.port, "/v1/keys", key: APIKernel.adminKey, body: text)
+                #expect((r.status == 201) == valid, "\(text): schema says \(valid ? "valid" : "invalid"), gateway \(r.status)")
+            }
+        }
+    }
+
     @Test func withoutABootstrapKeyAnAdminKeyFileIsGenerated() async throws {
         try await APIKernel.with(.init(adminKey: nil, probe: false, hello: false)) { k in
             let path = k.dataDirectory + "/admin.key"

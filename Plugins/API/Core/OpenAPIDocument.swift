@@ -295,9 +295,21 @@ package enum OpenAPIDocument {
                     (
                         "properties",
                         .object([
-                            ("name", .object([("type", .string("string")), ("minLength", .int(1)), ("maxLength", .int(100))])),
+                            (
+                                "name",
+                                .object([
+                                    ("type", .string("string")), ("minLength", .int(1)), ("maxLength", .int(100)),
+                                    ("pattern", .string(#"^[^\u0000-\u001F\u007F]+$"#)),
+                                ])
+                            ),
                             ("scope", .object([("enum", .array(["read", "write", "admin"].map(JSON.string)))])),
-                            ("expires_at", dateTime),
+                            (
+                                "expires_at",
+                                .object([
+                                    ("type", .string("string")), ("format", .string("date-time")),
+                                    ("description", .string("When the key expires; must be in the future")),
+                                ])
+                            ),
                             (
                                 "ttl_seconds",
                                 .object([("type", .string("integer")), ("minimum", .int(1)), ("maximum", .int(315_360_000))])
@@ -306,6 +318,12 @@ package enum OpenAPIDocument {
                     ),
                     ("required", .array([.string("name"), .string("scope")])),
                     ("additionalProperties", .bool(false)),
+                    // At most one of the two ways to give an expiry.
+                    ("not", .object([("required", .array([.string("expires_at"), .string("ttl_seconds")]))])),
+                    (
+                        "description",
+                        .string("An expiry is given by expires_at or ttl_seconds, not both; neither: the key never expires.")
+                    ),
                 ])
             ),
             ("Key", object(key, required: keyRequired)),
