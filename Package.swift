@@ -73,23 +73,24 @@ let package = Package(
             dependencies: ["JameyPluginKit", "CHelloGreeter", .product(name: "Metrics", package: "swift-metrics")],
             path: "Plugins/HelloSwift"
         ),
+        // The api plugin's pure logic: routes, rate limits, CORS, key secrets, the OpenAPI document.
+        .target(name: "APICore", dependencies: [.product(name: "Crypto", package: "swift-crypto")], path: "Plugins/API/Core"),
         // The api plugin: Jamey's HTTP gateway (Hummingbird 2; API keys in SQLite via GRDB).
         .target(
             name: "API",
             dependencies: [
-                "JameyPluginKit",
+                "APICore", "JameyPluginKit",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            path: "Plugins/API"
+            path: "Plugins/API", exclude: ["Core"]
         ),
         .executableTarget(
             name: "jamey-bare-http",
@@ -106,7 +107,7 @@ let package = Package(
         .target(
             name: "MQTT",
             dependencies: [
-                "MQTTCore", "JameyPluginKit", "CJameyABI", "CMosquitto", .product(name: "GRDB", package: "GRDB.swift"),
+                "MQTTCore", "JameyPluginKit", "CMosquitto", .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Plugins/MQTT", exclude: ["CMosquitto", "Core"]
         ),
@@ -122,6 +123,7 @@ let package = Package(
         .testTarget(name: "HelloTests", dependencies: ["JameyTestKit"]),
         .testTarget(name: "JameyCLITests", dependencies: ["JameyTestKit"]),
         .testTarget(name: "APITests", dependencies: ["JameyTestKit"]),
+        .testTarget(name: "APICoreTests", dependencies: ["APICore"]),
         .testTarget(name: "MQTTTests", dependencies: ["MQTTCore", "JameyTestKit", "CMosquitto"]),
     ]
 )

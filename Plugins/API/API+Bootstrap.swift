@@ -19,7 +19,7 @@ extension API {
             ? (environment, Self.adminKeyVariable) : ((settings.adminKey ?? ""), "plugins.api.config.admin_key")
         if !given.0.isEmpty {
             guard given.0.count >= 16 else {
-                throw PluginKitError(
+                throw JameyError(
                     "the admin key in \(given.1) is too short: use at least 16 characters (32 random ones are better)")
             }
             keys.setBootstrapKey(given.0)
@@ -41,13 +41,13 @@ extension API {
         let temporary = path + ".tmp"
         unlink(temporary)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        guard fd >= 0 else { throw PluginKitError("cannot create \(temporary): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw JameyError("cannot create \(temporary): \(String(cString: strerror(errno)))") }
         let written = text.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
         let synced = fsync(fd)
         close(fd)
         guard written == text.utf8.count, synced == 0, rename(temporary, path) == 0 else {
             unlink(temporary)
-            throw PluginKitError("cannot write \(path): \(String(cString: strerror(errno)))")
+            throw JameyError("cannot write \(path): \(String(cString: strerror(errno)))")
         }
     }
 }

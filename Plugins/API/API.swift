@@ -1,3 +1,4 @@
+import APICore
 import Foundation
 import JameyPluginKit
 import Logging
@@ -40,7 +41,7 @@ public final class API: JameyPlugin, SnapshotCapable {
         do {
             keys = try KeyStore(directory: directory)
         } catch {
-            throw PluginKitError("cannot open the API key database in \(directory): \(error)")
+            throw JameyError("cannot open the API key database in \(directory): \(error)")
         }
         gateway = Gateway(plugin: context, settings: configuration, keys: keys)
         var hbLogger = context.logger

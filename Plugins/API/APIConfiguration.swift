@@ -1,3 +1,5 @@
+import APICore
+
 /// The api plugin's config section (`plugins.api.config`), decoded after the kernel validated it
 /// against the schema in ``API/manifest`` (so every key is present, defaults filled in).
 public struct APIConfiguration: Decodable, Sendable {
@@ -40,36 +42,6 @@ public struct APIConfiguration: Decodable, Sendable {
         var maxSseStreams: Int
         /// Interval of SSE keep-alive comments.
         var sseHeartbeatMs: Int
-    }
-
-    /// Token-bucket limits per scope: `rate` requests per second, bursts of `burst`.
-    struct RateLimits: Decodable, Sendable {
-        /// Requests without a valid key, per client address.
-        var `public`: Bucket
-        /// Per key with scope read.
-        var read: Bucket
-        /// Per key with scope write.
-        var write: Bucket
-        /// Per key with scope admin.
-        var admin: Bucket
-
-        /// One bucket's parameters. A rate of 0 turns limiting off for that scope.
-        struct Bucket: Decodable, Sendable {
-            /// Tokens added per second.
-            var rate: Double
-            /// Bucket capacity.
-            var burst: Int
-        }
-
-        /// The bucket parameters for callers holding `scope`.
-        func bucket(for scope: Scope) -> Bucket {
-            switch scope {
-            case .read: read
-            case .write: write
-            case .admin: admin
-            default: `public`
-            }
-        }
     }
 
     /// Cross-origin resource sharing.

@@ -1,3 +1,4 @@
+import APICore
 import Foundation
 import GRDB
 
@@ -38,6 +39,11 @@ struct APIKey: Codable, Sendable, FetchableRecord, PersistableRecord {
             ("expires_at", expiresAt.map { .string(Self.timestamp($0)) } ?? .null),
             ("revoked_at", revokedAt.map { .string(Self.timestamp($0)) } ?? .null),
         ])
+    }
+
+    /// Whether this is an admin key that is neither revoked nor expired at `now`.
+    func isActiveAdmin(at now: Date) -> Bool {
+        scope == Scope.admin.name && revokedAt == nil && (expiresAt.map { $0 > now } ?? true)
     }
 
     /// RFC 3339 time in UTC, seconds precision.

@@ -1,3 +1,4 @@
+import APICore
 import Foundation
 import Hummingbird
 import JameyPluginKit

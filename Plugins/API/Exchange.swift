@@ -1,3 +1,5 @@
+import APICore
+
 /// What the gateway learns about one request while answering it, for the response headers, the
 /// metrics and the access log.
 struct Exchange: Sendable {

@@ -1,4 +1,4 @@
-import CJameyABI
+import APICore
 import HTTPTypes
 import Hummingbird
 import JameyPluginKit
@@ -13,7 +13,7 @@ extension Gateway {
         do {
             try plugin.bus.publish(topic, message)
         } catch {
-            throw error.code == JAMEY_E_INVALID
+            throw error.code == .invalid
                 ? Problem.badRequest("the bus refused topic '\(topic)'")
                 : Problem.unavailable("\(error)", slug: "bus-unavailable")
         }

@@ -1,3 +1,4 @@
+import APICore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -26,16 +27,26 @@ extension Gateway {
         Self.json(.ok, JSON.object([("keys", .array(keys.list().map(\.json)))]).text)
     }
 
-    /// `DELETE /v1/keys/{id}`: revokes a key; 204, or 404 for an unknown id.
+    /// `DELETE /v1/keys/{id}`: revokes a key; 204, 404 for an unknown id, or 409 for the last
+    /// active admin key when no bootstrap admin key is configured (nobody could manage keys
+    /// until a restart).
     func deleteKey(_ id: String) throws -> Response {
         guard id != KeyStore.bootstrapID else {
             throw Problem.badRequest("the bootstrap key comes from JAMEY_API_ADMIN_KEY or the config; remove it there")
         }
-        guard try store({ try keys.revoke(id: id) }) else {
+        switch try store({ try keys.revoke(id: id) }) {
+        case .revoked:
+            plugin.logger.notice("API key \(id) revoked")
+            return Response(status: .noContent)
+        case .notFound:
             throw Problem.notFound("no API key has id '\(Self.printable(id))'")
+        case .lastAdminKey:
+            throw Problem(
+                status: .conflict, slug: "last-admin-key",
+                detail:
+                    "API key \(id) is the last active admin key: revoking it would leave nobody able to manage keys until a restart; create another admin key first (POST /v1/keys with scope admin), then revoke this one"
+            )
         }
-        plugin.logger.notice("API key \(id) revoked")
-        return Response(status: .noContent)
     }
 
     /// Runs a key-store write, turning database failures into a 500 without internals.

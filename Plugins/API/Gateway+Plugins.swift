@@ -1,3 +1,4 @@
+import APICore
 import Hummingbird
 
 extension Gateway {

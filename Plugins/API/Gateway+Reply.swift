@@ -18,12 +18,12 @@ extension Gateway {
     }
 
     /// The problem for a failed bus request.
-    static func problem(for failure: BusFailure, topic: String, who: String, timeoutMs: Int) -> Problem {
-        if failure.isTimeout {
-            return .timeout("\(who) did not answer within \(timeoutMs) ms")
-        }
-        if failure.isNoResponders {
+    static func problem(for failure: JameyError, topic: String, who: String, timeoutMs: Int) -> Problem {
+        switch failure.code {
+        case .timeout: return .timeout("\(who) did not answer within \(timeoutMs) ms")
+        case .noResponders:
             return .unavailable("nothing answers on topic '\(topic)' (is \(who) started?)", slug: "no-responder")
+        default: break
         }
         var problem = Problem.unavailable("\(failure)", slug: "bus-unavailable")
         problem.headers[.retryAfter] = "1"

@@ -1,3 +1,4 @@
+import APICore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -162,7 +163,7 @@ final class Gateway: HTTPResponder, Sendable {
         default: return Problem.notFound("nothing is served at \(Self.printable(path))").response()
         }
         var headers: HTTPFields = [.allow: allowed.joined(separator: ", ")]
-        if let origin = request.headers[.origin], request.headers[.accessControlRequestMethod] != nil, cors.allows(origin) {
+        if let origin = request.headers[.origin], request.headers[.accessControlRequestMethod] != nil {
             cors.decoratePreflight(&headers, origin: origin, methods: allowed)
         }
         return Response(status: .noContent, headers: headers)
@@ -182,7 +183,7 @@ final class Gateway: HTTPResponder, Sendable {
             fields.append(HTTPField(name: .rateLimitReset, value: String(rate.reset)))
         }
         response.headers.append(contentsOf: fields)
-        if cors.isEnabled, let origin = request.headers[.origin], cors.allows(origin), request.method != .options {
+        if cors.isEnabled, let origin = request.headers[.origin], request.method != .options {
             cors.decorate(&response.headers, origin: origin)
         }
     }

@@ -1,3 +1,4 @@
+import APICore
 import Foundation
 
 /// The body of `POST /v1/keys`: `{"name": "ci", "scope": "read", "expires_at": "2030-01-01T00:00:00Z"}`

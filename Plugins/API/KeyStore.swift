@@ -1,3 +1,4 @@
+import APICore
 import Foundation
 import GRDB
 import Synchronization
@@ -59,25 +60,51 @@ final class KeyStore: Sendable {
         cache.withLock { Array($0.values) }.sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
     }
 
-    /// Revokes a key.
-    /// - Returns: false when no key has this id.
-    /// - Throws: when the database write fails.
-    func revoke(id: String, now: Date = Date()) throws -> Bool {
-        guard var key = cache.withLock({ $0[id] }) else { return false }
-        guard key.revokedAt == nil else { return true }
-        key.revokedAt = now
-        try database.write { db in try key.update(db) }
-        cache.withLock { $0[id] = key }
-        return true
+    /// What ``revoke(id:now:)`` did.
+    enum Revocation: Sendable, Equatable {
+        /// The key is revoked (now, or it already was).
+        case revoked
+        /// No key has this id.
+        case notFound
+        /// Refused: it is the last active admin key and no bootstrap key is configured, so
+        /// revoking it would leave nobody able to manage keys until a restart.
+        case lastAdminKey
+    }
+
+    /// Revokes a key, unless it is the last active admin key and no bootstrap admin key is
+    /// configured. The check and the revocation are one step, so two concurrent revocations
+    /// cannot both pass it.
+    /// - Parameters:
+    ///   - id: the key's id.
+    ///   - now: the revocation time.
+    /// - Throws: when the database write fails (the key then stays active).
+    func revoke(id: String, now: Date = Date()) throws -> Revocation {
+        let mayRevokeLastAdmin = bootstrapDigest.withLock { $0 != nil }
+        let (outcome, revoked) = cache.withLock { keys -> (Revocation, APIKey?) in
+            guard var key = keys[id] else { return (.notFound, nil) }
+            guard key.revokedAt == nil else { return (.revoked, nil) }
+            if !mayRevokeLastAdmin, key.isActiveAdmin(at: now),
+                !keys.values.contains(where: { $0.id != id && $0.isActiveAdmin(at: now) })
+            {
+                return (.lastAdminKey, nil)
+            }
+            key.revokedAt = now
+            keys[id] = key
+            return (.revoked, key)
+        }
+        guard let revoked else { return outcome }
+        do {
+            try database.write { db in try revoked.update(db) }
+        } catch {
+            cache.withLock { $0[id]?.revokedAt = nil }
+            throw error
+        }
+        return .revoked
     }
 
     /// Whether an active (not revoked, not expired) admin key is stored.
     func hasActiveAdminKey(now: Date = Date()) -> Bool {
-        cache.withLock { keys in
-            keys.values.contains {
-                $0.scope == Scope.admin.name && $0.revokedAt == nil && ($0.expiresAt.map { $0 > now } ?? true)
-            }
-        }
+        cache.withLock { keys in keys.values.contains { $0.isActiveAdmin(at: now) } }
     }
 
     /// Checks a presented key.

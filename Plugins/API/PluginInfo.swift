@@ -1,15 +1,10 @@
+import APICore
 import Foundation
 
 /// One plugin as the kernel's `plugins_json` describes it.
 struct PluginInfo: Decodable, Sendable {
     /// A declared HTTP route (ABI 1.1).
-    struct Route: Decodable, Sendable {
-        var method: String
-        var path: String
-        var topic: String
-        var scope: String
-        var summary: String
-    }
+    typealias Route = DeclaredRoute
 
     /// A required or provided capability.
     struct Dependency: Decodable, Sendable {

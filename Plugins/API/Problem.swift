@@ -1,3 +1,4 @@
+import APICore
 import HTTPTypes
 import Hummingbird
 

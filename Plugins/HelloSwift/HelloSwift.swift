@@ -49,7 +49,7 @@ public final class HelloSwift: JameyPlugin {
         let sumTime = Metrics.Timer(label: "hello_swift_sum_duration_seconds", factory: context.metrics)
         try context.bus.respondInline("hello.swift.sum") { request in
             let numbers = request.text.split(separator: ",").compactMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
-            guard numbers.count == 2 else { throw PluginKitError("expected two integers separated by a comma") }
+            guard numbers.count == 2 else { throw JameyError("expected two integers separated by a comma") }
             let started = DispatchTime.now()
             defer { sumTime.recordInterval(since: started) }
             sums.increment()

@@ -1,4 +1,3 @@
-import CJameyABI
 import JameyPluginKit
 import MQTTCore
 
@@ -78,7 +77,7 @@ extension Bridge {
             var response = OutboundMessage(
                 topic: responseTopic, payload: [], qos: 1, retain: false, contentType: nil, userProperties: [],
                 correlationData: correlation)
-            do throws(BusFailure) {
+            do throws(JameyError) {
                 let reply = try await bus.request(topic, request, timeout: timeout)
                 response.payload = reply.payload
                 response.contentType = isV5 ? reply.contentType : nil
@@ -93,13 +92,13 @@ extension Bridge {
     }
 
     /// The `jamey-error` value for a failed bus request.
-    static func errorKind(_ failure: BusFailure) -> String {
-        if failure.isTimeout { return "timeout" }
-        if failure.isNoResponders { return "no_responders" }
+    static func errorKind(_ failure: JameyError) -> String {
         switch failure.code {
-        case JAMEY_E_FULL: return "full"
-        case JAMEY_E_SHUTDOWN: return "shutdown"
-        default: return "error"
+        case .timeout: "timeout"
+        case .noResponders: "no_responders"
+        case .full: "full"
+        case .shutdown: "shutdown"
+        default: "error"
         }
     }
 

@@ -39,7 +39,7 @@ struct PluginFactory: Sendable {
             do {
                 configuration = try decoder.decode(P.Configuration.self, from: json)
             } catch {
-                throw PluginKitError("config section does not match \(P.Configuration.self): \(error.readable)")
+                throw JameyError(.invalid, "config section does not match \(P.Configuration.self): \(error.readable)")
             }
             return try await P(context: context, configuration: configuration)
         }
@@ -123,7 +123,7 @@ func writeError(_ message: String, _ buffer: UnsafeMutablePointer<CChar>?, _ cap
 extension Error {
     /// A description without Swift's type-dump noise, for error buffers and logs.
     var readable: String {
-        if let e = self as? PluginKitError { return e.message }
+        if let e = self as? JameyError { return e.message }
         if let e = self as? DecodingError {
             switch e {
             case .keyNotFound(let key, let ctx): return "missing key '\(path(ctx.codingPath + [key]))'"
@@ -139,13 +139,4 @@ extension Error {
     private func path(_ keys: [any CodingKey]) -> String {
         keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
     }
-}
-
-/// An error raised by the plugin kit itself.
-public struct PluginKitError: Error, Sendable, CustomStringConvertible {
-    /// The sentence.
-    public let message: String
-    /// - Parameter message: one sentence.
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
 }

@@ -16,10 +16,10 @@ public final class PluginBus: Sendable {
     /// - Parameters:
     ///   - topic: concrete topic (no wildcards).
     ///   - message: payload, content type and headers.
-    /// - Throws: ``BusFailure`` for an invalid topic or a kernel that is shutting down.
-    public func publish(_ topic: String, _ message: Outgoing = Outgoing()) throws(BusFailure) {
+    /// - Throws: ``JameyError`` for an invalid topic or a kernel that is shutting down.
+    public func publish(_ topic: String, _ message: Outgoing = Outgoing()) throws(JameyError) {
         let code = message.withABI(topic: topic) { handle.api.pointee.publish(handle.host, $0) }
-        guard code == JAMEY_OK else { throw BusFailure(code: code, topic: topic) }
+        guard code == JAMEY_OK else { throw JameyError.bus(code, topic: topic) }
     }
 
     /// Calls `handler` for each message matching `pattern`, on a bus thread, in order.
@@ -36,14 +36,14 @@ public final class PluginBus: Sendable {
     public func subscribe(
         _ pattern: String, capacity: Int? = nil, dropOldest: Bool = false,
         handler: @escaping @Sendable (Message) throws -> Void
-    ) throws(BusFailure) -> Subscription {
+    ) throws(JameyError) -> Subscription {
         try subscribe(pattern, capacity: capacity, dropOldest: dropOldest, responder: false, direct: false, handler: handler)
     }
 
     private func subscribe(
         _ pattern: String, capacity: Int?, dropOldest: Bool, responder: Bool, direct: Bool,
         handler: @escaping @Sendable (Message) throws -> Void
-    ) throws(BusFailure) -> Subscription {
+    ) throws(JameyError) -> Subscription {
         let box = HandlerBox(handler)
         let user = Unmanaged.passRetained(box).toOpaque()
         var options = jamey_subscribe_options()
@@ -57,7 +57,7 @@ public final class PluginBus: Sendable {
         }
         guard code == JAMEY_OK else {
             Unmanaged<HandlerBox>.fromOpaque(user).release()
-            throw BusFailure(code: code, topic: pattern)
+            throw JameyError.bus(code, topic: pattern)
         }
         let subscription = Subscription(id: id, bus: self, box: user)
         open.withLock { $0[id] = subscription }
@@ -65,7 +65,7 @@ public final class PluginBus: Sendable {
     }
 
     /// The messages matching `pattern` as an async sequence (buffering up to `capacity`).
-    public func messages(_ pattern: String, capacity: Int = 1024) throws(BusFailure) -> (
+    public func messages(_ pattern: String, capacity: Int = 1024) throws(JameyError) -> (
         stream: AsyncStream<Message>, subscription: Subscription
     ) {
         let (stream, continuation) = AsyncStream.makeStream(of: Message.self, bufferingPolicy: .bufferingNewest(capacity))
@@ -79,15 +79,15 @@ public final class PluginBus: Sendable {
     ///   - topic: concrete topic.
     ///   - message: the request.
     ///   - timeout: nil for the kernel default.
-    /// - Throws: ``BusFailure`` (`.timeout`, `.noResponders`, `.queueFull`, ...).
-    public func request(_ topic: String, _ message: Outgoing = Outgoing(), timeout: Duration? = nil) async throws(BusFailure)
+    /// - Throws: ``JameyError`` with code `.timeout`, `.noResponders`, `.full`, `.shutdown` or `.invalid`.
+    public func request(_ topic: String, _ message: Outgoing = Outgoing(), timeout: Duration? = nil) async throws(JameyError)
         -> Message
     {
         let ms =
             timeout.map {
                 UInt32(clamping: max(1, $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000))
             } ?? 0
-        let result: Result<Message, BusFailure> = await withCheckedContinuation { continuation in
+        let result: Result<Message, JameyError> = await withCheckedContinuation { continuation in
             let box = Unmanaged.passRetained(ReplyBox(continuation: continuation, topic: topic)).toOpaque()
             // With request_v2 (kernel 1.2+) the reply of a direct responder resumes this task on
             // the spot instead of hopping through a bus worker.
@@ -100,7 +100,7 @@ public final class PluginBus: Sendable {
             }
             if code != JAMEY_OK {
                 Unmanaged<ReplyBox>.fromOpaque(box).release()
-                continuation.resume(returning: .failure(BusFailure(code: code, topic: topic)))
+                continuation.resume(returning: .failure(JameyError.bus(code, topic: topic)))
             }
         }
         return try result.get()
@@ -110,7 +110,7 @@ public final class PluginBus: Sendable {
     /// task (so replies may complete out of order); a thrown error is replied as a message with
     /// header `status: 500` and the error text, so the requester is never left to time out.
     @discardableResult
-    public func respond(_ pattern: String, handler: @escaping @Sendable (Message) async throws -> Outgoing) throws(BusFailure)
+    public func respond(_ pattern: String, handler: @escaping @Sendable (Message) async throws -> Outgoing) throws(JameyError)
         -> Subscription
     {
         try subscribe(pattern, capacity: nil, dropOldest: false, responder: true, direct: false) { [self] request in
@@ -136,7 +136,7 @@ public final class PluginBus: Sendable {
     @discardableResult
     public func respondInline(
         _ pattern: String, direct: Bool = false, handler: @escaping @Sendable (Message) throws -> Outgoing
-    ) throws(BusFailure) -> Subscription {
+    ) throws(JameyError) -> Subscription {
         try subscribe(pattern, capacity: nil, dropOldest: false, responder: true, direct: direct) { [self] request in
             guard request.isRequest else { return }
             let reply: Outgoing
@@ -227,9 +227,9 @@ final class HandlerBox: Sendable {
 
 /// Holds a pending request's continuation behind the C `user_data` pointer.
 final class ReplyBox: Sendable {
-    let continuation: CheckedContinuation<Result<Message, BusFailure>, Never>
+    let continuation: CheckedContinuation<Result<Message, JameyError>, Never>
     let topic: String
-    init(continuation: CheckedContinuation<Result<Message, BusFailure>, Never>, topic: String) {
+    init(continuation: CheckedContinuation<Result<Message, JameyError>, Never>, topic: String) {
         self.continuation = continuation
         self.topic = topic
     }
@@ -241,31 +241,7 @@ final class ReplyBox: Sendable {
             box.continuation.resume(returning: .success(Message(reply)))
         } else {
             box.continuation.resume(
-                returning: .failure(BusFailure(code: status == JAMEY_OK ? JAMEY_E_INVALID : status, topic: box.topic)))
-        }
-    }
-}
-
-/// A bus operation that failed, with the kernel's code.
-public struct BusFailure: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The `JAMEY_E_*` code.
-    public let code: Int32
-    /// The topic or pattern involved.
-    public let topic: String
-
-    /// No reply within the timeout.
-    public var isTimeout: Bool { code == JAMEY_E_TIMEOUT }
-    /// No subscriber matched the request.
-    public var isNoResponders: Bool { code == JAMEY_E_NO_RESPONDERS }
-
-    public var description: String {
-        switch code {
-        case JAMEY_E_TIMEOUT: "request to '\(topic)' timed out"
-        case JAMEY_E_NO_RESPONDERS: "no responder for '\(topic)'"
-        case JAMEY_E_FULL: "the responder for '\(topic)' is overloaded (queue full)"
-        case JAMEY_E_SHUTDOWN: "the kernel is shutting down"
-        case JAMEY_E_INVALID: "invalid topic or message '\(topic)'"
-        default: "bus error \(code) on '\(topic)'"
+                returning: .failure(JameyError.bus(status == JAMEY_OK ? JAMEY_E_INVALID : status, topic: box.topic)))
         }
     }
 }

@@ -29,10 +29,10 @@ public final class PluginContext: Sendable {
     }
 
     /// The plugin's own data directory (`<data_dir>/<name>`), created on first use.
-    /// - Throws: when the kernel cannot create it.
-    public func dataDirectory() throws -> String {
+    /// - Throws: ``JameyError`` when the kernel cannot create it.
+    public func dataDirectory() throws(JameyError) -> String {
         guard let p = handle.api.pointee.data_dir(handle.host) else {
-            throw PluginKitError("the kernel could not create the data directory of plugin '\(name)'")
+            throw JameyError("the kernel could not create the data directory of plugin '\(name)'")
         }
         return String(cString: p)
     }

@@ -11,18 +11,20 @@ public final class PluginServices: Sendable {
 
     /// Registers `table` under `name` at `version`. The kit copies it into memory that lives as
     /// long as the process, so the caller's value may go away.
-    /// - Throws: ``PluginKitError`` when the name is taken or invalid.
-    public func register<Table>(_ name: String, version: String, table: Table) throws {
+    /// - Throws: ``JameyError`` with code `.exists` when the name is taken, `.invalid` when it is invalid.
+    public func register<Table>(_ name: String, version: String, table: Table) throws(JameyError) {
         let stored = UnsafeMutablePointer<Table>.allocate(capacity: 1)
         stored.initialize(to: table)
         let code = handle.api.pointee.service_register(handle.host, name, version, stored, MemoryLayout<Table>.size)
         guard code == JAMEY_OK else {
             stored.deinitialize(count: 1)
             stored.deallocate()
-            throw PluginKitError(
-                code == JAMEY_E_EXISTS
+            let kind = JameyError.Code(abiValue: code)
+            throw JameyError(
+                kind,
+                kind == .exists
                     ? "service '\(name)' is already registered"
-                    : "service '\(name)' \(version) could not be registered (code \(code))")
+                    : "service '\(name)' \(version) could not be registered (\(kind))")
         }
     }
 
@@ -36,19 +38,25 @@ public final class PluginServices: Sendable {
     ///   - name: the service name.
     ///   - versions: accepted version range (`"^1.0"`).
     ///   - type: the C table type; the registered table must be at least this large.
-    /// - Throws: ``PluginKitError`` when missing, of another version, or smaller than `Table`.
-    public func lookup<Table>(_ name: String, versions: String = "*", as type: Table.Type) throws -> ServiceHandle<Table> {
+    /// - Throws: ``JameyError`` with code `.notFound` when missing, `.version` when of another version
+    ///   or smaller than `Table`.
+    public func lookup<Table>(_ name: String, versions: String = "*", as type: Table.Type) throws(JameyError)
+        -> ServiceHandle<Table>
+    {
         var table: UnsafeRawPointer? = nil
         var size = 0
         let code = handle.api.pointee.service_lookup(handle.host, name, versions, &table, &size)
-        switch code {
-        case JAMEY_OK: break
-        case JAMEY_E_NOT_FOUND: throw PluginKitError("service '\(name)' is not registered")
-        case JAMEY_E_VERSION: throw PluginKitError("service '\(name)' is registered, but not in versions \(versions)")
-        default: throw PluginKitError("service '\(name)' lookup failed (code \(code))")
+        if code != JAMEY_OK {
+            let kind = JameyError.Code(abiValue: code)
+            switch kind {
+            case .notFound: throw JameyError(kind, "service '\(name)' is not registered")
+            case .version: throw JameyError(kind, "service '\(name)' is registered, but not in versions \(versions)")
+            default: throw JameyError(kind, "service '\(name)' lookup failed (\(kind))")
+            }
         }
         guard let table, size >= MemoryLayout<Table>.size else {
-            throw PluginKitError(
+            throw JameyError(
+                .version,
                 "service '\(name)' table is \(size) bytes, smaller than \(Table.self) (\(MemoryLayout<Table>.size) bytes)")
         }
         return ServiceHandle(table: table.loadUnaligned(as: Table.self))

@@ -58,6 +58,97 @@ import Testing
         }
     }
 
+    @Test func revokingTheLastAdminKeyIs409UntilAnotherExists() async throws {
+        try await APIKernel.with(.init(adminKey: nil, probe: false, hello: false)) { k in
+            // No bootstrap key: the generated admin.key is the only admin key.
+            let first = try String(contentsOfFile: k.dataDirectory + "/admin.key", encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let firstID = String(first.dropFirst(4).prefix(16))
+            let refused = try await HTTP.request(
+                k.port, "DELETE", "/v1/keys/" + firstID, headers: ["Authorization": "Bearer " + first])
+            #expect(refused.status == 409, "\(refused.text)")
+            #expect(refused.header("content-type") == "application/problem+json")
+            #expect(refused.json["type"] as? String == "urn:jamey:problem:last-admin-key")
+            #expect((refused.json["detail"] as? String)?.contains("last active admin key") == true, "\(refused.text)")
+            #expect(try await HTTP.get(k.port, "/v1/keys", key: first).status == 200, "the key still works")
+            let listed = try await HTTP.get(k.port, "/v1/keys", key: first)
+            let keys = try #require(listed.json["keys"] as? [[String: Any]])
+            #expect(keys.first { $0["id"] as? String == firstID }?["revoked_at"] is NSNull)
+
+            // A key of another scope changes nothing; a second admin key does.
+            let reader = try await HTTP.post(k.port, "/v1/keys", key: first, body: #"{"name":"r","scope":"read"}"#)
+            #expect(reader.status == 201)
+            #expect(
+                try await HTTP.request(
+                    k.port, "DELETE", "/v1/keys/" + firstID, headers: ["Authorization": "Bearer " + first]
+                ).status == 409)
+            let created = try await HTTP.post(k.port, "/v1/keys", key: first, body: #"{"name":"ops","scope":"admin"}"#)
+            #expect(created.status == 201, "\(created.text)")
+            let second = try #require(created.json["key"] as? String)
+            let secondID = try #require(created.json["id"] as? String)
+            let revoked = try await HTTP.request(
+                k.port, "DELETE", "/v1/keys/" + firstID, headers: ["Authorization": "Bearer " + second])
+            #expect(revoked.status == 204, "\(revoked.text)")
+            #expect(try await HTTP.get(k.port, "/v1/keys", key: first).status == 401)
+            #expect(try await HTTP.get(k.port, "/v1/keys", key: second).status == 200)
+            // Now the second one is the last.
+            #expect(
+                try await HTTP.request(
+                    k.port, "DELETE", "/v1/keys/" + secondID, headers: ["Authorization": "Bearer " + second]
+                ).status == 409)
+        }
+    }
+
+    @Test func withABootstrapKeyTheLastStoredAdminKeyMayBeRevoked() async throws {
+        // The bootstrap key (config or environment) always works, so nobody is locked out.
+        try await APIKernel.with(.init(probe: false, hello: false)) { k in
+            let created = try await HTTP.post(
+                k.port, "/v1/keys", key: APIKernel.adminKey, body: #"{"name":"ops","scope":"admin"}"#)
+            let id = try #require(created.json["id"] as? String)
+            let r = try await HTTP.request(
+                k.port, "DELETE", "/v1/keys/" + id, headers: ["Authorization": "Bearer " + APIKernel.adminKey])
+            #expect(r.status == 204, "\(r.text)")
+        }
+    }
+
+    @Test func keyRequestSchemaAcceptsExactlyWhatTheGatewayAccepts() async throws {
+        try await APIKernel.with(.init(probe: false, hello: false)) { k in
+            let document = try await HTTP.get(k.port, "/openapi.json").json
+            let schemas = (document["components"] as? [String: Any])?["schemas"] as? [String: Any]
+            let schema = try #require(schemas?["KeyRequest"] as? [String: Any])
+            // Both expiry members at once are invalid by the schema, as the gateway refuses them.
+            let not = try #require(schema["not"] as? [String: Any], "KeyRequest has no 'not' clause")
+            #expect(Set(not["required"] as? [String] ?? []) == ["expires_at", "ttl_seconds"])
+            let operation = (document["paths"] as? [String: Any]).flatMap { ($0["/v1/keys"] as? [String: Any])?["post"] }
+            let body = (operation as? [String: Any])?["requestBody"] as? [String: Any]
+            #expect(((body?["content"] as? [String: Any])?["application/json"] as? [String: Any])?["schema"] != nil)
+
+            let future = "2099-01-01T00:00:00Z"
+            let bodies: [[String: Any]] = [
+                ["name": "a", "scope": "read"],
+                ["name": "b", "scope": "write", "expires_at": future],
+                ["name": "c", "scope": "admin", "ttl_seconds": 3600],
+                ["name": "d", "scope": "read", "expires_at": future, "ttl_seconds": 3600],
+                ["name": "e", "scope": "read", "ttl_seconds": 0],
+                ["name": "f", "scope": "read", "ttl_seconds": 315_360_001],
+                ["name": "g", "scope": "read", "ttl_seconds": "60"],
+                ["name": "", "scope": "read"],
+                ["name": String(repeating: "n", count: 101), "scope": "read"],
+                ["name": "tab\there", "scope": "read"],
+                ["name": "h", "scope": "public"],
+                ["name": "i"],
+                ["name": "j", "scope": "read", "extra": true],
+                ["name": 5, "scope": "read"],
+            ]
+            for candidate in bodies {
+                let text = String(decoding: try JSONSerialization.data(withJSONObject: candidate), as: UTF8.self)
+                let valid = SchemaCheck.isValid(candidate, schema)
+                let r = try await HTTP.post(k.port, "/v1/keys", key: APIKernel.adminKey, body: text)
+                #expect((r.status == 201) == valid, "\(text): schema says \(valid ? "valid" : "invalid"), gateway \(r.status)")
+            }
+        }
+    }
+
     @Test func withoutABootstrapKeyAnAdminKeyFileIsGenerated() async throws {
         try await APIKernel.with(.init(adminKey: nil, probe: false, hello: false)) { k in
             let path = k.dataDirectory + "/admin.key"

@@ -78,10 +78,10 @@ final class Engine: @unchecked Sendable {
     func publish(_ n: UInt64) -> Int32 {
         let message = Outgoing(payload)
         for _ in 0..<n {
-            do throws(BusFailure) {
+            do throws(JameyError) {
                 try bus.publish(JAMEY_BENCH_FLOOD_TOPIC, message)
             } catch {
-                return error.code
+                return error.code.abiValue
             }
         }
         return 0

@@ -2,48 +2,55 @@ import Synchronization
 
 /// Token buckets per key (per client address for callers without a valid key), with limits per
 /// scope. Thread-safe; buckets idle long enough to be full again are dropped when the table grows.
-final class RateLimiter: Sendable {
+package final class RateLimiter: Sendable {
     /// The outcome of one check: whether to serve the request, and the `RateLimit-*` values.
-    struct Decision: Sendable {
+    package struct Decision: Sendable {
         /// Serve the request.
-        let allowed: Bool
+        package let allowed: Bool
         /// `RateLimit-Limit`: the bucket capacity.
-        let limit: Int
+        package let limit: Int
         /// `RateLimit-Remaining`: whole tokens left.
-        let remaining: Int
+        package let remaining: Int
         /// `RateLimit-Reset`: seconds until the bucket is full.
-        let reset: Int
+        package let reset: Int
         /// `Retry-After` when refused: seconds until a token is available.
-        let retryAfter: Int
+        package let retryAfter: Int
     }
 
-    private let limits: APIConfiguration.RateLimits
+    private let limits: RateLimits
     private struct Key: Hashable {
         let scope: Scope
         let identity: String
     }
 
     private let buckets = Mutex<[Key: TokenBucket]>([:])
-    private let clock = ContinuousClock()
-    private let origin: ContinuousClock.Instant
+    /// The clock: seconds, monotonic.
+    private let now: @Sendable () -> Double
     /// Above this many buckets, a check first sweeps out the full ones.
     private let sweepThreshold: Int
 
     /// - Parameters:
     ///   - limits: the per-scope limits.
     ///   - sweepThreshold: the table size that triggers dropping idle buckets.
-    init(limits: APIConfiguration.RateLimits, sweepThreshold: Int = 10_000) {
+    ///   - now: the clock, in seconds (monotonic); by default the continuous clock since creation.
+    package init(limits: RateLimits, sweepThreshold: Int = 10_000, now: (@Sendable () -> Double)? = nil) {
         self.limits = limits
-        self.origin = clock.now
         self.sweepThreshold = sweepThreshold
+        if let now {
+            self.now = now
+        } else {
+            let clock = ContinuousClock()
+            let origin = clock.now
+            self.now = { (clock.now - origin) / .seconds(1) }
+        }
     }
 
     /// Takes one token from the bucket of `identity`, whose limits are those of `scope`.
     /// - Returns: nil when limiting is off for the scope (rate 0).
-    func check(identity: String, scope: Scope) -> Decision? {
+    package func check(identity: String, scope: Scope) -> Decision? {
         let parameters = limits.bucket(for: scope)
         guard parameters.rate > 0 else { return nil }
-        let now = (clock.now - origin) / .seconds(1)
+        let now = self.now()
         let key = Key(scope: scope, identity: identity)
         let (allowed, bucket) = buckets.withLock { table -> (Bool, TokenBucket) in
             if table.count >= sweepThreshold { sweep(&table, now: now) }
@@ -59,7 +66,7 @@ final class RateLimiter: Sendable {
     }
 
     /// Number of buckets held (for tests and the sweep).
-    var count: Int { buckets.withLock { $0.count } }
+    package var count: Int { buckets.withLock { $0.count } }
 
     private func sweep(_ table: inout [Key: TokenBucket], now: Double) {
         table = table.filter { key, bucket in

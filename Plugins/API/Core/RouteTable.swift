@@ -1,8 +1,8 @@
 /// The routes being served, core and plugin-declared, and how a request finds one. Immutable;
 /// the gateway swaps in a new table when the set of plugin routes changes.
-struct RouteTable: Sendable {
+package struct RouteTable: Sendable {
     /// The outcome of a lookup.
-    enum Match: Sendable {
+    package enum Match: Sendable {
         /// The endpoint and its path parameters, decoded.
         case found(Endpoint, [(String, String)])
         /// The path exists with other methods.
@@ -12,19 +12,19 @@ struct RouteTable: Sendable {
     }
 
     /// Every endpoint, core first.
-    let endpoints: [Endpoint]
+    package let endpoints: [Endpoint]
     /// Endpoints by number of path segments.
     private let bySegmentCount: [Int: [Endpoint]]
     /// Plugin routes refused (conflict, bad path, unknown scope or method), as sentences.
-    let rejected: [String]
+    package let rejected: [String]
 
-    static let methods: Set<String> = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    package static let methods: Set<String> = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
     /// Builds a table from the core routes and the routes plugins declare.
     /// - Parameters:
     ///   - core: the gateway's own endpoints.
     ///   - plugins: (plugin name, declared route) pairs, in plugin order.
-    init(core: [Endpoint], plugins: [(String, PluginInfo.Route)]) {
+    package init(core: [Endpoint], plugins: [(String, DeclaredRoute)]) {
         var endpoints = core
         var rejected: [String] = []
         for (plugin, route) in plugins {
@@ -70,7 +70,7 @@ struct RouteTable: Sendable {
 
     /// Finds the endpoint for `method` and the (still percent-encoded) `path`. A `HEAD` request
     /// finds the `GET` endpoint. Literal segments win over parameters.
-    func match(method: String, path: Substring) -> Match {
+    package func match(method: String, path: Substring) -> Match {
         let parts = path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
         guard path.first == "/", let candidates = bySegmentCount[parts.count] else { return .notFound }
         let wanted = method == "HEAD" ? "GET" : method
@@ -97,7 +97,7 @@ struct RouteTable: Sendable {
     }
 
     /// Whether `topic` is a concrete bus topic: dotted non-empty segments without wildcards or spaces.
-    static func isTopic(_ topic: String) -> Bool {
+    package static func isTopic(_ topic: String) -> Bool {
         guard !topic.isEmpty, topic.utf8.count <= 255 else { return false }
         return topic.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { segment in
             !segment.isEmpty && segment.utf8.allSatisfy { $0 > 32 && $0 < 127 && $0 != 42 && $0 != 62 }
@@ -106,7 +106,7 @@ struct RouteTable: Sendable {
 
     /// Whether `pattern` is a subscription pattern: a topic whose segments may be `*`, and whose
     /// last segment may be `>`.
-    static func isPattern(_ pattern: String) -> Bool {
+    package static func isPattern(_ pattern: String) -> Bool {
         guard !pattern.isEmpty, pattern.utf8.count <= 255 else { return false }
         let segments = pattern.split(separator: ".", omittingEmptySubsequences: false)
         for (i, segment) in segments.enumerated() {

@@ -1,21 +1,21 @@
 /// A route path such as `/v1/plugins/{name}`: literal segments and `{parameter}` segments, each
 /// matching exactly one non-empty path segment.
-struct PathTemplate: Sendable, Hashable, CustomStringConvertible {
+package struct PathTemplate: Sendable, Hashable, CustomStringConvertible {
     /// One segment of a template.
-    enum Segment: Sendable, Hashable {
+    package enum Segment: Sendable, Hashable {
         case literal(String)
         case parameter(String)
     }
 
     /// The template text.
-    let text: String
+    package let text: String
     /// Its segments.
-    let segments: [Segment]
+    package let segments: [Segment]
 
     /// Parses a template.
     /// - Returns: nil unless it starts with `/` and every segment is a non-empty literal or a
     ///   `{name}` with a name of letters, digits and `_`, names not repeated.
-    init?(_ text: String) {
+    package init?(_ text: String) {
         guard text.hasPrefix("/"), !text.contains("?"), !text.contains("#") else { return nil }
         var segments: [Segment] = []
         var names = Set<String>()
@@ -32,21 +32,20 @@ struct PathTemplate: Sendable, Hashable, CustomStringConvertible {
                 segments.append(.literal(String(part)))
             }
         }
-        guard !segments.isEmpty || text == "/" else { return nil }
         self.text = text
         self.segments = segments
     }
 
-    var description: String { text }
+    package var description: String { text }
 
     /// Parameter names in order.
-    var parameterNames: [String] {
+    package var parameterNames: [String] {
         segments.compactMap { if case .parameter(let n) = $0 { n } else { nil } }
     }
 
     /// Matches percent-decoded path segments.
     /// - Returns: the parameter values by name, or nil.
-    func match(_ parts: [Substring]) -> [(String, String)]? {
+    package func match(_ parts: [Substring]) -> [(String, String)]? {
         guard parts.count == segments.count else { return nil }
         var parameters: [(String, String)] = []
         for (segment, part) in zip(segments, parts) {
@@ -61,7 +60,7 @@ struct PathTemplate: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Whether some concrete path matches both templates (same length, no two literals differ).
-    func overlaps(_ other: PathTemplate) -> Bool {
+    package func overlaps(_ other: PathTemplate) -> Bool {
         guard segments.count == other.segments.count else { return false }
         for (a, b) in zip(segments, other.segments) {
             if case .literal(let x) = a, case .literal(let y) = b, x != y { return false }
@@ -70,7 +69,7 @@ struct PathTemplate: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// How specific the template is: literal segments earlier rank higher.
-    var specificity: [Bool] {
+    package var specificity: [Bool] {
         segments.map { if case .literal = $0 { true } else { false } }
     }
 
@@ -79,7 +78,7 @@ struct PathTemplate: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Decodes `%XX` escapes; nil for malformed escapes or invalid UTF-8.
-    static func percentDecode(_ s: Substring) -> String? {
+    package static func percentDecode(_ s: Substring) -> String? {
         guard s.contains("%") else { return String(s) }
         var bytes: [UInt8] = []
         var it = Array(s.utf8)[...]

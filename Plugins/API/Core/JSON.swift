@@ -1,6 +1,6 @@
 /// A JSON value with ordered object members, for documents the gateway writes (OpenAPI,
 /// plugin listings, problem details). Encoding is deterministic: members keep their order.
-indirect enum JSON: Sendable, Equatable {
+package indirect enum JSON: Sendable, Equatable {
     case null
     case bool(Bool)
     case int(Int64)
@@ -9,29 +9,29 @@ indirect enum JSON: Sendable, Equatable {
     case array([JSON])
     case object([(String, JSON)])
 
-    static func == (a: JSON, b: JSON) -> Bool { a.text == b.text }
+    package static func == (a: JSON, b: JSON) -> Bool { a.text == b.text }
 
     /// The compact JSON text.
-    var text: String {
+    package var text: String {
         var out = ""
         write(to: &out)
         return out
     }
 
     /// The member `key` of an object, if any.
-    subscript(key: String) -> JSON? {
+    package subscript(key: String) -> JSON? {
         guard case .object(let members) = self else { return nil }
         return members.first { $0.0 == key }?.1
     }
 
     /// The string value, if this is a string.
-    var string: String? {
+    package var string: String? {
         if case .string(let s) = self { return s }
         return nil
     }
 
     /// Appends the JSON text to `out`.
-    func write(to out: inout String) {
+    package func write(to out: inout String) {
         switch self {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
@@ -63,7 +63,7 @@ indirect enum JSON: Sendable, Equatable {
     }
 
     /// Appends `s` as a JSON string literal.
-    static func quote(_ s: String, into out: inout String) {
+    package static func quote(_ s: String, into out: inout String) {
         out += "\""
         for scalar in s.unicodeScalars {
             switch scalar {

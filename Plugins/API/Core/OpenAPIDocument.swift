@@ -1,11 +1,11 @@
 /// The OpenAPI 3.1 document of what is being served: the core routes and the routes of the
 /// plugins loaded now, built at request time from the route table.
-enum OpenAPIDocument {
+package enum OpenAPIDocument {
     /// Builds the document.
     /// - Parameters:
     ///   - routes: the current route table.
     ///   - version: the api plugin's version.
-    static func build(routes: RouteTable, version: String) -> JSON {
+    package static func build(routes: RouteTable, version: String) -> JSON {
         var paths: [(String, [(String, JSON)])] = []
         for endpoint in routes.endpoints {
             let path = endpoint.path.text
@@ -106,10 +106,10 @@ enum OpenAPIDocument {
         ])
     }
 
-    static let topicSchema = JSON.object([
+    package static let topicSchema = JSON.object([
         ("type", .string("string")), ("pattern", .string(#"^[!-)+--/-=?-~]+(\.[!-)+--/-=?-~]+)*$"#)), ("maxLength", .int(255)),
     ])
-    static let patternSchema = JSON.object([
+    package static let patternSchema = JSON.object([
         ("type", .string("string")),
         ("pattern", .string(#"^([!-)+--/-=?-~]+|\*)(\.([!-)+--/-=?-~]+|\*))*(\.>)?$|^>$"#)), ("maxLength", .int(255)),
     ])
@@ -178,7 +178,17 @@ enum OpenAPIDocument {
         case .listKeys:
             return .object([ok("200", "Every key, without secrets", "application/json", ref("KeyList")), problem])
         case .deleteKey:
-            return .object([("204", .object([("description", .string("Revoked"))])), problem])
+            return .object([
+                ("204", .object([("description", .string("Revoked"))])),
+                ("404", problemResponse("No key has this id")),
+                (
+                    "409",
+                    problemResponse(
+                        "The key is the last active admin key and no bootstrap admin key is configured; create another admin key first"
+                    )
+                ),
+                problem,
+            ])
         case .request, .forward:
             return .object([
                 (
@@ -190,6 +200,14 @@ enum OpenAPIDocument {
                 )
             ])
         }
+    }
+
+    /// A problem+json response with its own description.
+    private static func problemResponse(_ description: String) -> JSON {
+        .object([
+            ("description", .string(description)),
+            ("content", .object([("application/problem+json", .object([("schema", ref("Problem"))]))])),
+        ])
     }
 
     private static func ref(_ name: String) -> JSON { .object([("$ref", .string("#/components/schemas/" + name))]) }
@@ -277,9 +295,21 @@ enum OpenAPIDocument {
                     (
                         "properties",
                         .object([
-                            ("name", .object([("type", .string("string")), ("minLength", .int(1)), ("maxLength", .int(100))])),
+                            (
+                                "name",
+                                .object([
+                                    ("type", .string("string")), ("minLength", .int(1)), ("maxLength", .int(100)),
+                                    ("pattern", .string(#"^[^\u0000-\u001F\u007F]+$"#)),
+                                ])
+                            ),
                             ("scope", .object([("enum", .array(["read", "write", "admin"].map(JSON.string)))])),
-                            ("expires_at", dateTime),
+                            (
+                                "expires_at",
+                                .object([
+                                    ("type", .string("string")), ("format", .string("date-time")),
+                                    ("description", .string("When the key expires; must be in the future")),
+                                ])
+                            ),
                             (
                                 "ttl_seconds",
                                 .object([("type", .string("integer")), ("minimum", .int(1)), ("maximum", .int(315_360_000))])
@@ -288,6 +318,12 @@ enum OpenAPIDocument {
                     ),
                     ("required", .array([.string("name"), .string("scope")])),
                     ("additionalProperties", .bool(false)),
+                    // At most one of the two ways to give an expiry.
+                    ("not", .object([("required", .array([.string("expires_at"), .string("ttl_seconds")]))])),
+                    (
+                        "description",
+                        .string("An expiry is given by expires_at or ttl_seconds, not both; neither: the key never expires.")
+                    ),
                 ])
             ),
             ("Key", object(key, required: keyRequired)),

@@ -1,8 +1,8 @@
 /// One route the gateway serves: method, path template, the scope a caller needs, and what
 /// answers it (a core handler or a plugin's bus topic).
-struct Endpoint: Sendable {
+package struct Endpoint: Sendable {
     /// What answers a route.
-    enum Action: Sendable, Hashable {
+    package enum Action: Sendable, Hashable {
         case healthz, readyz, metrics, openAPI
         case listPlugins, showPlugin
         case publish, request, subscribe
@@ -12,18 +12,18 @@ struct Endpoint: Sendable {
     }
 
     /// `GET`, `POST`, `PUT`, `PATCH` or `DELETE`.
-    let method: String
+    package let method: String
     /// The path template (also the `route` label of the request metrics).
-    let path: PathTemplate
+    package let path: PathTemplate
     /// The scope a caller needs.
-    let scope: Scope
+    package let scope: Scope
     /// What answers it.
-    let action: Action
+    package let action: Action
     /// One line for the OpenAPI document.
-    let summary: String
+    package let summary: String
 
     /// Whether this is a route declared by a plugin.
-    var isForwarded: Bool {
+    package var isForwarded: Bool {
         if case .forward = action { return true }
         return false
     }
@@ -31,7 +31,7 @@ struct Endpoint: Sendable {
 
 extension Endpoint {
     /// The gateway's own routes. `metricsPublic` makes `/metrics` need no key.
-    static func core(metricsPublic: Bool) -> [Endpoint] {
+    package static func core(metricsPublic: Bool) -> [Endpoint] {
         func e(_ m: String, _ p: String, _ s: Scope, _ a: Action, _ summary: String) -> Endpoint {
             Endpoint(method: m, path: PathTemplate(p)!, scope: s, action: a, summary: summary)
         }

@@ -1,6 +1,6 @@
 /// What an API key may do. Scopes are ordered: `admin` includes `write`, which includes `read`;
 /// `public` is what a request without a key has.
-struct Scope: Sendable, Hashable, Comparable, CustomStringConvertible {
+package struct Scope: Sendable, Hashable, Comparable, CustomStringConvertible {
     private enum Level: Int, Sendable, CaseIterable {
         case `public` = 0, read, write, admin
     }
@@ -9,20 +9,20 @@ struct Scope: Sendable, Hashable, Comparable, CustomStringConvertible {
     private init(_ level: Level) { self.level = level }
 
     /// No key needed.
-    static let `public` = Scope(.public)
+    package static let `public` = Scope(.public)
     /// Read-only access to plugins, metrics and subscriptions.
-    static let read = Scope(.read)
+    package static let read = Scope(.read)
     /// Read, plus publishing and requests on the bus.
-    static let write = Scope(.write)
+    package static let write = Scope(.write)
     /// Everything, including key management.
-    static let admin = Scope(.admin)
+    package static let admin = Scope(.admin)
 
     /// The scopes a key can be given (not `public`).
-    static let keyScopes: [Scope] = [.read, .write, .admin]
+    package static let keyScopes: [Scope] = [.read, .write, .admin]
 
     /// Parses a scope name (`public`, `read`, `write`, `admin`).
     /// - Parameter name: the name.
-    init?(_ name: String) {
+    package init?(_ name: String) {
         switch name {
         case "public": self = .public
         case "read": self = .read
@@ -33,7 +33,7 @@ struct Scope: Sendable, Hashable, Comparable, CustomStringConvertible {
     }
 
     /// The scope's name.
-    var name: String {
+    package var name: String {
         switch level {
         case .public: "public"
         case .read: "read"
@@ -42,10 +42,10 @@ struct Scope: Sendable, Hashable, Comparable, CustomStringConvertible {
         }
     }
 
-    var description: String { name }
+    package var description: String { name }
 
     /// Whether a caller holding `self` may call a route that requires `required`.
-    func allows(_ required: Scope) -> Bool { level.rawValue >= required.level.rawValue }
+    package func allows(_ required: Scope) -> Bool { level.rawValue >= required.level.rawValue }
 
-    static func < (a: Scope, b: Scope) -> Bool { a.level.rawValue < b.level.rawValue }
+    package static func < (a: Scope, b: Scope) -> Bool { a.level.rawValue < b.level.rawValue }
 }

@@ -1,20 +1,20 @@
 /// A token bucket: holds up to `burst` tokens, refilled at `rate` per second; each request takes
 /// one. A value type; ``RateLimiter`` keeps one per key or client address.
-struct TokenBucket: Sendable {
+package struct TokenBucket: Sendable {
     /// Tokens now in the bucket.
-    private(set) var tokens: Double
+    package private(set) var tokens: Double
     /// When `tokens` was last brought up to date (seconds, monotonic).
-    private(set) var updated: Double
+    package private(set) var updated: Double
 
     /// A full bucket.
-    init(burst: Int, now: Double) {
+    package init(burst: Int, now: Double) {
         tokens = Double(burst)
         updated = now
     }
 
     /// Refills for the time elapsed, then takes one token if there is one.
     /// - Returns: whether the request may go ahead.
-    mutating func take(rate: Double, burst: Int, now: Double) -> Bool {
+    package mutating func take(rate: Double, burst: Int, now: Double) -> Bool {
         if now > updated {
             tokens = min(Double(burst), tokens + (now - updated) * rate)
             updated = now
@@ -25,12 +25,12 @@ struct TokenBucket: Sendable {
     }
 
     /// Seconds until the bucket is full again.
-    func secondsUntilFull(rate: Double, burst: Int) -> Double {
+    package func secondsUntilFull(rate: Double, burst: Int) -> Double {
         rate > 0 ? max(0, (Double(burst) - tokens) / rate) : 0
     }
 
     /// Seconds until one token is available.
-    func secondsUntilToken(rate: Double) -> Double {
+    package func secondsUntilToken(rate: Double) -> Double {
         rate > 0 ? max(0, (1 - tokens) / rate) : 0
     }
 }

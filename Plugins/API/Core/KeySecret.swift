@@ -3,14 +3,14 @@ import Crypto
 /// The text of an API key: `jmy_<id>_<secret>`, where `id` is 16 hex digits (public, it names
 /// the key in listings and logs) and `secret` is 32 random bytes in base64url. Only a SHA-256
 /// digest of the whole text is ever stored.
-struct KeySecret: Sendable {
+package struct KeySecret: Sendable {
     /// The key's public id.
-    let id: String
+    package let id: String
     /// The whole key text, shown once at creation.
-    let text: String
+    package let text: String
 
     /// A fresh random key.
-    static func generate() -> KeySecret {
+    package static func generate() -> KeySecret {
         var rng = SystemRandomNumberGenerator()
         let idBytes = (0..<8).map { _ in UInt8.random(in: 0...255, using: &rng) }
         let secretBytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
@@ -19,7 +19,7 @@ struct KeySecret: Sendable {
     }
 
     /// The id inside a presented key text, when it has the shape of a generated key.
-    static func id(in text: Substring) -> String? {
+    package static func id(in text: Substring) -> String? {
         guard text.hasPrefix("jmy_"), text.utf8.count > 21 else { return nil }
         let id = text.dropFirst(4).prefix(16)
         guard id.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }),
@@ -29,12 +29,12 @@ struct KeySecret: Sendable {
     }
 
     /// The stored form of a key text: its SHA-256 digest in hex.
-    static func digest(_ text: some StringProtocol) -> String {
+    package static func digest(_ text: some StringProtocol) -> String {
         hex(Array(SHA256.hash(data: Array(text.utf8))))
     }
 
     /// Compares two digests in time independent of where they differ.
-    static func equal(_ a: String, _ b: String) -> Bool {
+    package static func equal(_ a: String, _ b: String) -> Bool {
         let x = Array(a.utf8)
         let y = Array(b.utf8)
         guard x.count == y.count else { return false }
@@ -43,7 +43,7 @@ struct KeySecret: Sendable {
         return diff == 0
     }
 
-    static func hex(_ bytes: [UInt8]) -> String {
+    package static func hex(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count * 2)
@@ -54,7 +54,7 @@ struct KeySecret: Sendable {
         return String(decoding: out, as: UTF8.self)
     }
 
-    static func base64url(_ bytes: [UInt8]) -> String {
+    package static func base64url(_ bytes: [UInt8]) -> String {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
         var out: [UInt8] = []
         var i = 0

@@ -1,0 +1,63 @@
+import APICore
+import Testing
+
+/// The OpenAPI document lists every route the table serves, core and plugin-declared.
+@Suite struct OpenAPIDocumentTests {
+    static let table = RouteTable(
+        core: Endpoint.core(metricsPublic: false),
+        plugins: [
+            ("hello", DeclaredRoute(method: "get", path: "/v1/hello/{name}", topic: "hello.greet", scope: "read")),
+            ("hello", DeclaredRoute(method: "POST", path: "/v1/hello", topic: "hello.add", scope: "write", summary: "Add")),
+            ("bad", DeclaredRoute(method: "GET", path: "/v1/keys", topic: "bad.keys", scope: "read")),
+        ])
+
+    @Test func everyRoute_isAnOperation() throws {
+        let document = OpenAPIDocument.build(routes: Self.table, version: "1.2.3")
+        #expect(document["openapi"]?.string == "3.1.0")
+        #expect(document["info"]?["version"]?.string == "1.2.3")
+        let paths = try #require(document["paths"])
+        for endpoint in Self.table.endpoints {
+            let operation = paths[endpoint.path.text]?[endpoint.method.lowercased()]
+            #expect(operation != nil, "\(endpoint.method) \(endpoint.path) is missing")
+            #expect(operation?["responses"] != nil)
+        }
+        #expect(Self.table.endpoints.count == Endpoint.core(metricsPublic: false).count + 2)
+    }
+
+    @Test func pluginRoutes_haveTheirParametersSummaryAndTag() throws {
+        let document = OpenAPIDocument.build(routes: Self.table, version: "1")
+        let get = try #require(document["paths"]?["/v1/hello/{name}"]?["get"])
+        #expect(get["tags"] == .array([.string("plugin:hello")]))
+        #expect(get["summary"]?.string == "Served by plugin hello")
+        #expect(get["parameters"]?.text.contains(#""name":"name","in":"path""#) == true)
+        #expect(document["paths"]?["/v1/hello"]?["post"]?["summary"]?.string == "Add")
+    }
+
+    @Test func conflictingPluginRoute_isRejected_andNotDocumented() {
+        #expect(Self.table.rejected.count == 1)
+        #expect(Self.table.rejected.first?.contains("overlaps the gateway's own route") == true)
+        let document = OpenAPIDocument.build(routes: Self.table, version: "1")
+        #expect(document["paths"]?["/v1/keys"]?["get"]?["tags"] == .array([.string("keys")]))
+    }
+
+    @Test func keyRequest_refusesBothExpiryMembers() throws {
+        let document = OpenAPIDocument.build(routes: Self.table, version: "1")
+        let schema = try #require(document["components"]?["schemas"]?["KeyRequest"])
+        #expect(schema["not"] == .object([("required", .array([.string("expires_at"), .string("ttl_seconds")]))]))
+        #expect(schema["additionalProperties"] == .bool(false))
+    }
+
+    @Test func routeTable_prefersLiteralSegments() {
+        guard case .found(let endpoint, let parameters) = Self.table.match(method: "GET", path: "/v1/hello/Ada%21") else {
+            Issue.record("no match")
+            return
+        }
+        #expect(endpoint.action == .forward(plugin: "hello", topic: "hello.greet"))
+        #expect(parameters.first?.1 == "Ada!")
+        guard case .wrongMethod(let allowed) = Self.table.match(method: "DELETE", path: "/v1/hello") else {
+            Issue.record("expected wrongMethod")
+            return
+        }
+        #expect(allowed == ["POST", "OPTIONS"])
+    }
+}

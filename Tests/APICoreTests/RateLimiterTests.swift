@@ -1,0 +1,67 @@
+import APICore
+import Synchronization
+import Testing
+
+/// The rate limiter with an injected clock: one bucket per key and scope, limits per scope.
+@Suite struct RateLimiterTests {
+    /// A clock the test moves by hand.
+    final class ManualClock: Sendable {
+        private let seconds = Mutex(0.0)
+        var now: Double { seconds.withLock { $0 } }
+        func advance(_ s: Double) { seconds.withLock { $0 += s } }
+    }
+
+    static let limits = RateLimits(
+        public: .init(rate: 1, burst: 2), read: .init(rate: 10, burst: 5), write: .init(rate: 0, burst: 1),
+        admin: .init(rate: 100, burst: 100))
+
+    @Test func eachKey_hasItsOwnBucket() throws {
+        let clock = ManualClock()
+        let limiter = RateLimiter(limits: Self.limits, now: { clock.now })
+        for _ in 0..<5 { #expect(try #require(limiter.check(identity: "key-a", scope: .read)).allowed) }
+        let refused = try #require(limiter.check(identity: "key-a", scope: .read))
+        #expect(!refused.allowed)
+        #expect(refused.remaining == 0)
+        #expect(refused.limit == 5)
+        #expect(refused.retryAfter == 1)
+        #expect(try #require(limiter.check(identity: "key-b", scope: .read)).allowed)
+        #expect(limiter.count == 2)
+    }
+
+    @Test func decision_reportsRemainingAndReset() throws {
+        let clock = ManualClock()
+        let limiter = RateLimiter(limits: Self.limits, now: { clock.now })
+        let first = try #require(limiter.check(identity: "10.0.0.1", scope: .public))
+        #expect(first.allowed && first.remaining == 1 && first.limit == 2 && first.reset == 1)
+        let second = try #require(limiter.check(identity: "10.0.0.1", scope: .public))
+        #expect(second.allowed && second.remaining == 0 && second.reset == 2)
+        #expect(try #require(limiter.check(identity: "10.0.0.1", scope: .public)).allowed == false)
+        clock.advance(1)
+        #expect(try #require(limiter.check(identity: "10.0.0.1", scope: .public)).allowed)
+    }
+
+    @Test func sameIdentity_inAnotherScope_isAnotherBucket() throws {
+        let clock = ManualClock()
+        let limiter = RateLimiter(limits: Self.limits, now: { clock.now })
+        _ = limiter.check(identity: "x", scope: .public)
+        _ = limiter.check(identity: "x", scope: .public)
+        #expect(try #require(limiter.check(identity: "x", scope: .public)).allowed == false)
+        #expect(try #require(limiter.check(identity: "x", scope: .admin)).allowed)
+    }
+
+    @Test func rateZero_turnsLimitingOff() {
+        let limiter = RateLimiter(limits: Self.limits, now: { 0 })
+        #expect(limiter.check(identity: "w", scope: .write) == nil)
+        #expect(limiter.count == 0)
+    }
+
+    @Test func sweep_dropsBucketsThatAreFullAgain() throws {
+        let clock = ManualClock()
+        let limiter = RateLimiter(limits: Self.limits, sweepThreshold: 3, now: { clock.now })
+        for id in ["a", "b", "c"] { _ = limiter.check(identity: id, scope: .public) }
+        #expect(limiter.count == 3)
+        clock.advance(10)  // every bucket refilled
+        _ = limiter.check(identity: "d", scope: .public)
+        #expect(limiter.count == 1)
+    }
+}
