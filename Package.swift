@@ -121,7 +121,7 @@ let package = Package(
         ),
         .testTarget(name: "JameyPluginKitTests", dependencies: ["JameyPluginKit", "JameyKernel", "JameyTestKit"]),
         .testTarget(name: "HelloTests", dependencies: ["JameyTestKit"]),
-        .testTarget(name: "JameyCLITests", dependencies: ["JameyTestKit"]),
+        .testTarget(name: "JameyCLITests", dependencies: ["JameyTestKit", "jamey"]),
         .testTarget(name: "APITests", dependencies: ["JameyTestKit"]),
         .testTarget(name: "APICoreTests", dependencies: ["APICore"]),
         .testTarget(name: "MQTTTests", dependencies: ["MQTTCore", "JameyTestKit", "CMosquitto"]),

@@ -8,7 +8,9 @@ struct Jamey: AsyncParsableCommand {
         commandName: "jamey",
         abstract: "A plugin-hosting microkernel server.",
         version: Versions.text,
-        subcommands: [Serve.self, ConfigCommand.self, PluginsCommand.self, VersionCommand.self],
+        subcommands: [
+            Serve.self, ConfigCommand.self, PluginsCommand.self, Call.self, CompletionCommand.self, VersionCommand.self,
+        ],
         defaultSubcommand: nil
     )
 }
