@@ -26,10 +26,9 @@ public final class API: JameyPlugin, SnapshotCapable {
     let keys: KeyStore
     private let gateway: Gateway
     private let server: GatewayServer
-    private let state = Mutex<(address: String?, refresher: Task<Void, Never>?)>((nil, nil))
-
-    /// How often the route table is rebuilt from the kernel's plugin list.
-    static let routeRefresh: Duration = .seconds(5)
+    private let state = Mutex<(address: String?, stateEvents: Subscription?)>((nil, nil))
+    /// The kernel's plugins generation the route table was last built from.
+    private let routesGeneration = Mutex<UInt64>(0)
 
     /// Opens the key store and sets up the bootstrap admin key. Nothing listens yet.
     /// - Throws: when the data directory or the key database cannot be used, or the bootstrap key
@@ -50,30 +49,26 @@ public final class API: JameyPlugin, SnapshotCapable {
         try bootstrapAdminKey(directory: directory)
     }
 
-    /// Builds the route table and starts serving; returns once the address is bound.
+    /// Builds the route table and starts serving; returns once the address is bound. The route
+    /// table follows the kernel's plugin state events, so a plugin's routes appear as soon as it
+    /// starts and disappear as soon as it stops or fails.
     public func start() async throws {
+        let events = try context.bus.subscribe(PluginContext.pluginStateTopic) { [weak self] _ in self?.refreshRoutes() }
         refreshRoutes()
         let address = try await server.start()
         let scheme = settings.tls.enabled ? "https" : "http"
         context.logger.notice("listening on \(scheme)://\(address)")
-        let refresher = Task { [weak self] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: Self.routeRefresh)
-                if Task.isCancelled { return }
-                self?.refreshRoutes()
-            }
-        }
-        state.withLock { $0 = ("\(scheme)://\(address)", refresher) }
+        state.withLock { $0 = ("\(scheme)://\(address)", events) }
     }
 
     /// Ends event streams, stops accepting connections, and lets in-flight requests finish for up
     /// to `limits.shutdown_grace_ms`.
     public func stop() async throws {
-        let refresher = state.withLock { s in
+        let events = state.withLock { s in
             defer { s = (nil, nil) }
-            return s.refresher
+            return s.stateEvents
         }
-        refresher?.cancel()
+        events?.cancel()
         gateway.beginStopping()
         await server.stop(grace: .milliseconds(settings.limits.shutdownGraceMs))
     }
@@ -91,18 +86,22 @@ public final class API: JameyPlugin, SnapshotCapable {
         try keys.restore(from: directory + "/keys.sqlite")
     }
 
-    /// Rebuilds the route table from the routes of every plugin that is not failed, disabled or
-    /// stopped, logging routes that are refused when the set changes.
+    /// Rebuilds the route table from the routes of every started (or stopping) plugin, unless the
+    /// kernel's plugins generation is unchanged, logging routes that are refused when the set
+    /// changes.
     func refreshRoutes() {
-        let plugins: [PluginInfo]
+        let generation = context.pluginsGeneration
+        guard routesGeneration.withLock({ $0 != generation || generation == 0 }) else { return }
+        let plugins: [PluginSnapshot]
         do {
-            plugins = try PluginInfo.list(from: context.pluginsJSON())
+            plugins = try context.plugins()
         } catch {
             context.logger.error("cannot read the kernel's plugin list: \(error)")
             return
         }
-        let live = plugins.filter { !["failed", "disabled", "stopped"].contains($0.state) }
-        let declared = live.flatMap { p in p.routes.map { (p.name, $0) } }
+        routesGeneration.withLock { $0 = generation }
+        let live = plugins.filter { $0.state == .started || $0.state == .stopping }
+        let declared = live.flatMap { p in p.routes.map { (p.name, DeclaredRoute($0)) } }
         let table = RouteTable(core: Endpoint.core(metricsPublic: settings.metricsPublic), plugins: declared)
         let old = gateway.routes
         let signature = { (t: RouteTable) in t.endpoints.map { "\($0.method) \($0.path) \($0.action)" } }

@@ -2,6 +2,7 @@ import APICore
 import Foundation
 import HTTPTypes
 import Hummingbird
+import JameyPluginKit
 import NIOCore
 
 extension Gateway {
@@ -15,19 +16,19 @@ extension Gateway {
         guard !isStopping else {
             return Problem.unavailable("the gateway is shutting down", slug: "not-ready").response()
         }
-        let plugins: [PluginInfo]
+        let plugins: [PluginSnapshot]
         do {
-            plugins = try PluginInfo.list(from: plugin.pluginsJSON())
+            plugins = try plugin.plugins()
         } catch {
             return Problem.unavailable("the kernel's plugin list could not be read", slug: "not-ready").response()
         }
         var reasons: [String] = []
         var degraded: [JSON] = []
-        for p in plugins where p.state != "disabled" && p.state != "started" {
-            if p.state == "failed" && !p.required {
+        for p in plugins where p.state != .disabled && p.state != .started {
+            if p.state == .failed && !p.required {
                 degraded.append(.string(p.name))
-            } else if p.state == "failed" {
-                reasons.append("required plugin '\(p.name)' failed: \(p.error ?? "no reason given")")
+            } else if p.state == .failed {
+                reasons.append("required plugin '\(p.name)' failed: \(p.failure ?? "no reason given")")
             } else if p.name != plugin.name {
                 reasons.append("plugin '\(p.name)' is \(p.state), not started")
             }

@@ -33,10 +33,6 @@ final class Gateway: HTTPResponder, Sendable {
     let cors: CORSPolicy
     /// Whether the server speaks TLS (adds HSTS).
     let secure: Bool
-    /// Per-plugin figures for `/v1/plugins`.
-    let figures = FiguresCache()
-    /// The last `/v1/plugins` body, with the kernel text and figures it was rendered from.
-    let renderedList = Mutex<(source: String, figures: Int, body: String)?>(nil)
     private let table: Mutex<RouteTable>
     private let trustedProxies: Set<String>
     private let requestPrefix: String

@@ -28,7 +28,10 @@ public final class HelloSwift: JameyPlugin {
             .bool("announce", default: true, description: "Publish hello.swift.ready at start"),
         ],
         routes: [
-            .init("GET", "/v1/hello/{name}", topic: "hello.swift.greet", scope: "read", summary: "Greet someone through HelloC")
+            .init(
+                "GET", "/v1/hello/{name}", topic: "hello.swift.greet", scope: "read", summary: "Greet someone through HelloC",
+                operationID: "helloGreet",
+                details: "Asks HelloC for a greeting over the bus and answers it as plain text, e.g. `Hello, Ada!`.")
         ]
     )
 

@@ -61,7 +61,9 @@ enum DescriptorBuilder {
             p.advanced(by: i).initialize(
                 to: jamey_route(
                     struct_size: UInt32(MemoryLayout<jamey_route>.size), flags: 0, method: keep(r.method), path: keep(r.path),
-                    topic: keep(r.topic), scope: keep(r.scope), summary: keep(r.summary)))
+                    topic: keep(r.topic), scope: keep(r.scope), summary: keep(r.summary),
+                    operation_id: r.operationID.map(keep), request_schema: r.requestSchema.map(keep),
+                    response_schema: r.responseSchema.map(keep), description: r.details.map(keep)))
         }
         return p
     }

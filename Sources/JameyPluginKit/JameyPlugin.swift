@@ -61,6 +61,14 @@ public struct PluginHealthReport: Sendable, Equatable {
     let status: Status
     /// One-line detail.
     public let detail: String
+    /// `ok`, `degraded` or `unhealthy`.
+    public var statusName: String {
+        switch status {
+        case .ok: "ok"
+        case .degraded: "degraded"
+        case .unhealthy: "unhealthy"
+        }
+    }
 
     /// Working normally.
     public static let ok = PluginHealthReport(status: .ok, detail: "")

@@ -50,6 +50,15 @@ public struct PluginManifest: Sendable {
         public var scope: String
         /// One line for the OpenAPI document.
         public var summary: String
+        /// The OpenAPI operationId and `jamey call` name (`[A-Za-z][A-Za-z0-9_]*`), or nil to let
+        /// the api plugin derive one from the plugin, method and path.
+        public var operationID: String?
+        /// JSON Schema (a JSON object, as text) of the request body, or nil for any body.
+        public var requestSchema: String?
+        /// JSON Schema of the successful response body, or nil.
+        public var responseSchema: String?
+        /// A longer description for the OpenAPI document, or nil.
+        public var details: String?
 
         /// - Parameters:
         ///   - method: HTTP method.
@@ -57,12 +66,23 @@ public struct PluginManifest: Sendable {
         ///   - topic: the bus topic to forward to.
         ///   - scope: the API key scope required.
         ///   - summary: one line for OpenAPI.
-        public init(_ method: String, _ path: String, topic: String, scope: String = "read", summary: String = "") {
+        ///   - operationID: OpenAPI operationId (unique in the document), or nil to derive one.
+        ///   - requestSchema: JSON Schema text of the request body, or nil.
+        ///   - responseSchema: JSON Schema text of the successful response, or nil.
+        ///   - details: a longer description, or nil.
+        public init(
+            _ method: String, _ path: String, topic: String, scope: String = "read", summary: String = "",
+            operationID: String? = nil, requestSchema: String? = nil, responseSchema: String? = nil, details: String? = nil
+        ) {
             self.method = method
             self.path = path
             self.topic = topic
             self.scope = scope
             self.summary = summary
+            self.operationID = operationID
+            self.requestSchema = requestSchema
+            self.responseSchema = responseSchema
+            self.details = details
         }
     }
 

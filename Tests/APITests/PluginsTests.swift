@@ -13,12 +13,15 @@ import Testing
             let swift = try #require(plugins.first { $0["name"] as? String == "hello_swift" })
             #expect(swift["state"] as? String == "started")
             #expect(swift["version"] as? String == "1.0.0")
-            #expect(swift["abi"] as? String == "1.2")
+            #expect(swift["abi"] as? String == "1.3")
             #expect((swift["requires"] as? [[String: String]])?.first?["name"] == "hello.greeter")
             #expect((swift["health"] as? [String: String])?["status"] == "ok")
             #expect((swift["routes"] as? [[String: String]])?.first?["path"] == "/v1/hello/{name}")
-            let figures = try #require(swift["metrics"] as? [String: Double])
-            #expect(figures["jamey_plugin_hook_duration_seconds_count"] ?? 0 >= 2, "\(figures)")
+            let figures = try #require(swift["figures"] as? [String: Any])
+            #expect((figures["hook_seconds"] as? Double ?? 0) > 0, "\(figures)")
+            #expect((figures["messages_out"] as? Int ?? 0) >= 1, "hello_swift requested a greeting at start: \(figures)")
+            #expect(figures["handler_errors"] as? Int == 0, "\(figures)")
+            #expect((swift["routes"] as? [[String: Any]])?.first?["operation_id"] as? String == "helloGreet")
             let c = try #require(plugins.first { $0["name"] as? String == "hello_c" })
             #expect((c["provides"] as? [[String: String]])?.first?["name"] == "hello.greeter")
             let ghost = try #require(plugins.first { $0["name"] as? String == "ghost" })
@@ -27,7 +30,7 @@ import Testing
             let one = try await HTTP.get(k.port, "/v1/plugins/hello_c", key: key)
             #expect(one.status == 200)
             #expect(one.json["name"] as? String == "hello_c")
-            #expect(one.json["metrics"] is [String: Any])
+            #expect(one.json["figures"] is [String: Any])
         }
     }
 }

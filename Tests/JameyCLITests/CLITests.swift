@@ -22,7 +22,7 @@ import Testing
     @Test func version() throws {
         let r = try Run.command(jamey, ["version"])
         #expect(r.status == 0)
-        #expect(r.stdout == "jamey 0.1.0 (plugin ABI 1.2)\n")
+        #expect(r.stdout == "jamey 0.1.0 (plugin ABI 1.3)\n")
     }
 
     @Test func embeddedDefaultMatchesConfigFile() throws {
@@ -139,7 +139,7 @@ import Testing
         let j = try Run.command(jamey, ["plugins", "inspect", "--json", lib])
         let obj = try JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: Any]
         #expect(obj?["name"] as? String == "hello_swift")
-        #expect(obj?["abi"] as? String == "1.2")
+        #expect(obj?["abi"] as? String == "1.3")
         #expect((obj?["config"] as? [[String: Any]])?.map { $0["key"] as? String } == ["name", "announce"])
     }
 

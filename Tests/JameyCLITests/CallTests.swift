@@ -29,7 +29,7 @@ import Testing
             #expect(lines.contains { $0.prefix(3) == ["listPlugins", "GET", "/v1/plugins"] }, "\(r.stdout)")
             #expect(
                 lines.contains {
-                    $0.prefix(5) == ["hello_swift_get_v1_hello_by_name", "GET", "/v1/hello/{name}", "Greet", "someone"]
+                    $0.prefix(5) == ["helloGreet", "GET", "/v1/hello/{name}", "Greet", "someone"]
                 },
                 "\(r.stdout)")
         }
@@ -45,7 +45,7 @@ import Testing
         let concrete = try server.call(["get", "/v1/hello/Grace"])
         #expect(concrete.status == 0, "\(concrete.output)")
         #expect(concrete.stdout.contains("Grace"), "\(concrete.stdout)")
-        let byID = try server.call(["hello_swift_get_v1_hello_by_name", "-p", "name=Linus"])
+        let byID = try server.call(["helloGreet", "-p", "name=Linus"])
         #expect(byID.status == 0, "\(byID.output)")
         #expect(byID.stdout.contains("Linus"), "\(byID.stdout)")
     }

@@ -1,6 +1,6 @@
-/// An HTTP route a plugin declares (ABI 1.1), as the kernel lists it: served by the gateway and
-/// forwarded to the plugin as a bus request on `topic`.
-package struct DeclaredRoute: Decodable, Sendable {
+/// An HTTP route a plugin declares (ABI 1.1; documentation since 1.3), as the kernel lists it:
+/// served by the gateway and forwarded to the plugin as a bus request on `topic`.
+package struct DeclaredRoute: Sendable {
     /// `GET`, `POST`, `PUT`, `PATCH` or `DELETE` (any case).
     package var method: String
     /// The path template (`/v1/hello/{name}`).
@@ -11,6 +11,14 @@ package struct DeclaredRoute: Decodable, Sendable {
     package var scope: String
     /// One line for the OpenAPI document (may be empty).
     package var summary: String
+    /// The OpenAPI operationId the plugin chose, or nil to derive one.
+    package var operationID: String?
+    /// JSON Schema text of the request body, or nil.
+    package var requestSchema: String?
+    /// JSON Schema text of the successful response body, or nil.
+    package var responseSchema: String?
+    /// A longer description, or nil.
+    package var details: String?
 
     /// - Parameters:
     ///   - method: the HTTP method.
@@ -18,11 +26,22 @@ package struct DeclaredRoute: Decodable, Sendable {
     ///   - topic: the bus topic.
     ///   - scope: the scope name.
     ///   - summary: one line, or empty.
-    package init(method: String, path: String, topic: String, scope: String, summary: String = "") {
+    ///   - operationID: the OpenAPI operationId, or nil.
+    ///   - requestSchema: JSON Schema text of the request body, or nil.
+    ///   - responseSchema: JSON Schema text of the response body, or nil.
+    ///   - details: a longer description, or nil.
+    package init(
+        method: String, path: String, topic: String, scope: String, summary: String = "", operationID: String? = nil,
+        requestSchema: String? = nil, responseSchema: String? = nil, details: String? = nil
+    ) {
         self.method = method
         self.path = path
         self.topic = topic
         self.scope = scope
         self.summary = summary
+        self.operationID = operationID
+        self.requestSchema = requestSchema
+        self.responseSchema = responseSchema
+        self.details = details
     }
 }

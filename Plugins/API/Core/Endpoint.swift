@@ -21,6 +21,8 @@ package struct Endpoint: Sendable {
     package let action: Action
     /// One line for the OpenAPI document.
     package let summary: String
+    /// What a plugin declared about its route for the OpenAPI document (ABI 1.3), or nil.
+    package var documentation: DeclaredRoute? = nil
 
     /// Whether this is a route declared by a plugin.
     package var isForwarded: Bool {

@@ -8,6 +8,8 @@ package indirect enum JSON: Sendable, Equatable {
     case string(String)
     case array([JSON])
     case object([(String, JSON)])
+    /// JSON text written as is (a JSON Schema a plugin declared, already checked by the kernel).
+    case raw(String)
 
     package static func == (a: JSON, b: JSON) -> Bool { a.text == b.text }
 
@@ -43,6 +45,7 @@ package indirect enum JSON: Sendable, Equatable {
                 out += "null"
             }
         case .string(let s): JSON.quote(s, into: &out)
+        case .raw(let text): out += text
         case .array(let items):
             out += "["
             for (i, item) in items.enumerated() {

@@ -43,10 +43,13 @@ package enum OpenAPIDocument {
             ("summary", .string(e.summary)),
             ("tags", .array([.string(tag(e))])),
         ]
+        let details = e.documentation?.details.map { [$0] } ?? []
         if e.scope == .public {
             members.append(("security", .array([])))
+            if !details.isEmpty { members.append(("description", .string(details[0]))) }
         } else {
-            members.append(("description", .string("Requires an API key with scope '\(e.scope)' or stronger.")))
+            let needs = "Requires an API key with scope '\(e.scope)' or stronger."
+            members.append(("description", .string((details + [needs]).joined(separator: "\n\n"))))
         }
         var parameters: [JSON] = e.path.parameterNames.map { name in
             pathParameter(
@@ -71,7 +74,10 @@ package enum OpenAPIDocument {
         return .object(members)
     }
 
-    private static func operationID(_ e: Endpoint) -> String {
+    /// The operationId: the one the plugin declared (ABI 1.3), else derived from plugin, method
+    /// and path for plugin routes, or the action's name for the gateway's own.
+    package static func operationID(_ e: Endpoint) -> String {
+        if let declared = e.documentation?.operationID { return declared }
         if case .forward(let plugin, _) = e.action {
             let words = e.path.segments.map { segment -> String in
                 switch segment {
@@ -136,6 +142,11 @@ package enum OpenAPIDocument {
                 ("required", .bool(true)),
                 ("content", .object([("application/json", .object([("schema", ref("KeyRequest"))]))])),
             ])
+        case .forward where e.documentation?.requestSchema != nil:
+            return .object([
+                ("required", .bool(true)),
+                ("content", .object([("application/json", .object([("schema", .raw(e.documentation?.requestSchema ?? "{}"))]))])),
+            ])
         case .forward where ["POST", "PUT", "PATCH"].contains(e.method):
             return .object([
                 ("required", .bool(false)),
@@ -189,6 +200,17 @@ package enum OpenAPIDocument {
                 ),
                 problem,
             ])
+        case .forward where e.documentation?.responseSchema != nil:
+            return .object([
+                ok("200", "The plugin's answer", "application/json", .raw(e.documentation?.responseSchema ?? "{}")),
+                (
+                    "default",
+                    .object([
+                        ("description", .string("Another status the plugin chose, or a problem")),
+                        ("content", .object([("*/*", .object([("schema", .object([]))]))])),
+                    ])
+                ),
+            ])
         case .request, .forward:
             return .object([
                 (
@@ -230,8 +252,22 @@ package enum OpenAPIDocument {
     private static var components: JSON {
         let dependency = object([("name", string), ("version", string)], required: ["name", "version"])
         let route = object(
-            [("method", string), ("path", string), ("topic", string), ("scope", string), ("summary", string)],
+            [
+                ("method", string), ("path", string), ("topic", string), ("scope", string), ("summary", string),
+                ("operation_id", nullableString),
+            ],
             required: ["method", "path", "topic", "scope"])
+        let count = JSON.object([("type", .string("integer")), ("minimum", .int(0))])
+        let seconds = JSON.object([("type", .string("number")), ("minimum", .int(0))])
+        let figures = object(
+            [
+                ("messages_in", count), ("messages_out", count), ("handler_errors", count), ("messages_dropped", count),
+                ("request_timeouts", count), ("handler_seconds", seconds), ("hook_seconds", seconds),
+            ],
+            required: [
+                "messages_in", "messages_out", "handler_errors", "messages_dropped", "request_timeouts", "handler_seconds",
+                "hook_seconds",
+            ])
         let health = JSON.object([
             ("type", .array([.string("object"), .string("null")])),
             ("properties", .object([("status", string), ("detail", string)])),
@@ -271,16 +307,11 @@ package enum OpenAPIDocument {
                         ("requires", .object([("type", .string("array")), ("items", dependency)])),
                         ("provides", .object([("type", .string("array")), ("items", dependency)])),
                         ("routes", .object([("type", .string("array")), ("items", route)])),
-                        (
-                            "metrics",
-                            .object([
-                                ("type", .string("object")), ("additionalProperties", .object([("type", .string("number"))])),
-                            ])
-                        ),
+                        ("figures", figures),
                     ],
                     required: [
                         "name", "state", "version", "abi", "required", "health", "error", "requires", "provides", "routes",
-                        "metrics",
+                        "figures",
                     ])
             ),
             (

@@ -57,11 +57,17 @@ package struct RouteTable: Sendable {
                 rejected.append("\(what): \(owner) already serves \(clash.method) \(clash.path)")
                 continue
             }
+            if let id = route.operationID,
+                let clash = endpoints.first(where: { OpenAPIDocument.operationID($0) == id })
+            {
+                rejected.append("\(what): operation id '\(id)' is already used by \(clash.method) \(clash.path)")
+                continue
+            }
             let summary = route.summary.isEmpty ? "Served by plugin \(plugin)" : route.summary
             endpoints.append(
                 Endpoint(
                     method: method, path: path, scope: scope, action: .forward(plugin: plugin, topic: route.topic),
-                    summary: summary))
+                    summary: summary, documentation: route))
         }
         self.endpoints = endpoints
         self.rejected = rejected

@@ -54,6 +54,8 @@ enum HostAPI {
         api.pointee.config_bool = hostConfigBool
         api.pointee.plugins_json = hostPluginsJSON
         api.pointee.request_v2 = hostRequestV2
+        api.pointee.plugin_list = hostPluginList
+        api.pointee.plugins_generation = hostPluginsGeneration
         return api
     }()
 }

@@ -1,4 +1,50 @@
 import Metrics
+import Synchronization
+
+/// A swift-metrics counter that also keeps its total, so the kernel can hand the figure to
+/// plugins as a number (`jamey_plugin_figures`) instead of text to parse back.
+final class FigureCounter: Sendable {
+    private let counter: Counter
+    private let total = Atomic<UInt64>(0)
+
+    init(label: String, dimensions: [(String, String)], factory: any MetricsFactory) {
+        counter = Counter(label: label, dimensions: dimensions, factory: factory)
+    }
+
+    /// Adds one.
+    @inline(__always)
+    func increment() { increment(by: 1) }
+
+    /// Adds `amount`.
+    @inline(__always)
+    func increment(by amount: Int) {
+        counter.increment(by: amount)
+        total.add(UInt64(truncatingIfNeeded: amount), ordering: .relaxed)
+    }
+
+    /// The total since the process started.
+    var value: UInt64 { total.load(ordering: .relaxed) }
+}
+
+/// A swift-metrics timer that also keeps the sum of what it recorded, in nanoseconds.
+final class FigureTimer: Sendable {
+    private let timer: CoreMetrics.Timer
+    private let sum = Atomic<UInt64>(0)
+
+    init(label: String, dimensions: [(String, String)], factory: any MetricsFactory) {
+        timer = CoreMetrics.Timer(label: label, dimensions: dimensions, factory: factory)
+    }
+
+    /// Records one duration.
+    @inline(__always)
+    func recordNanoseconds(_ nanoseconds: Int64) {
+        timer.recordNanoseconds(nanoseconds)
+        sum.add(UInt64(clamping: max(nanoseconds, 0)), ordering: .relaxed)
+    }
+
+    /// The sum of every recorded duration, in seconds.
+    var seconds: Double { Double(sum.load(ordering: .relaxed)) / 1e9 }
+}
 
 /// The bus metrics of one owner (plugin or `"kernel"`), all labelled `plugin=<owner>`.
 ///
@@ -6,17 +52,17 @@ import Metrics
 /// path only increments existing handlers.
 final class BusMetrics: Sendable {
     /// `jamey_bus_messages_out_total`: publishes, requests and replies sent by the owner.
-    let messagesOut: Counter
+    let messagesOut: FigureCounter
     /// `jamey_bus_messages_in_total`: handler invocations on the owner's subscriptions.
-    let messagesIn: Counter
+    let messagesIn: FigureCounter
     /// `jamey_bus_handler_duration_seconds`: run time of each handler invocation.
-    let handlerDuration: CoreMetrics.Timer
+    let handlerDuration: FigureTimer
     /// `jamey_bus_handler_errors_total`: handler invocations that returned `false`.
-    let handlerErrors: Counter
+    let handlerErrors: FigureCounter
     /// `jamey_bus_dropped_total`: messages dropped by the owner's full mailboxes.
-    let dropped: Counter
+    let dropped: FigureCounter
     /// `jamey_bus_request_timeouts_total`: the owner's requests that timed out.
-    let requestTimeouts: Counter
+    let requestTimeouts: FigureCounter
 
     /// Creates (or, in backends that deduplicate, finds) the owner's metrics.
     /// - Parameters:
@@ -24,13 +70,13 @@ final class BusMetrics: Sendable {
     ///   - factory: The metrics backend.
     init(owner: String, factory: any MetricsFactory) {
         let dimensions = [("plugin", owner)]
-        messagesOut = Counter(label: "jamey_bus_messages_out_total", dimensions: dimensions, factory: factory)
-        messagesIn = Counter(label: "jamey_bus_messages_in_total", dimensions: dimensions, factory: factory)
-        handlerDuration = CoreMetrics.Timer(
+        messagesOut = FigureCounter(label: "jamey_bus_messages_out_total", dimensions: dimensions, factory: factory)
+        messagesIn = FigureCounter(label: "jamey_bus_messages_in_total", dimensions: dimensions, factory: factory)
+        handlerDuration = FigureTimer(
             label: "jamey_bus_handler_duration_seconds", dimensions: dimensions, factory: factory)
-        handlerErrors = Counter(label: "jamey_bus_handler_errors_total", dimensions: dimensions, factory: factory)
-        dropped = Counter(label: "jamey_bus_dropped_total", dimensions: dimensions, factory: factory)
-        requestTimeouts = Counter(
+        handlerErrors = FigureCounter(label: "jamey_bus_handler_errors_total", dimensions: dimensions, factory: factory)
+        dropped = FigureCounter(label: "jamey_bus_dropped_total", dimensions: dimensions, factory: factory)
+        requestTimeouts = FigureCounter(
             label: "jamey_bus_request_timeouts_total", dimensions: dimensions, factory: factory)
     }
 }

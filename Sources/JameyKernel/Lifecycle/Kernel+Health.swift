@@ -85,17 +85,19 @@ extension Kernel {
         }
         guard let state else { return }
         let plugin = UnsafeSendable(record.crashLabel)
-        record.healthQueue.async { [metrics] in
+        record.healthQueue.async { [self] in
             let health = CrashContext.running(plugin: plugin.value, what: CrashContext.hookLabel("health")) {
                 Self.callHealth(hook, state.value)
             }
             let end = clock.now
-            metrics.recordHook(plugin: record.name, hook: "health", duration: end - began)
-            record.with { m in
+            recordHook(record, "health", end - began)
+            let changed = record.with { m in
                 m.healthCallStarted = nil
                 m.healthCheckedAt = end
-                m.health = health
+                defer { m.health = health }
+                return m.health != health
             }
+            if changed { generation.add(1, ordering: .sequentiallyConsistent) }
         }
     }
 

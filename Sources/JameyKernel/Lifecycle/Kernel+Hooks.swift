@@ -62,7 +62,7 @@ extension Kernel {
             guard now < end else { return .timedOut }
             let slice = interruptible ? min(end - now, .milliseconds(25)) : end - now
             if let result = box.wait(slice) {
-                metrics.recordHook(plugin: record.name, hook: hook, duration: clock.now - began)
+                recordHook(record, hook, clock.now - began)
                 return .returned(result)
             }
             if interruptible && isShutdownRequested { return .interrupted }

@@ -47,6 +47,8 @@ extension PluginStatus {
                 m["topic"] = .string(r.topic)
                 m["scope"] = .string(r.scope)
                 m["summary"] = .string(r.summary)
+                if let id = r.operationID { m["operation_id"] = .string(id) }
+                if let text = r.details { m["description"] = .string(text) }
                 return .map(m)
             })
         return .map(map)

@@ -33,6 +33,10 @@ public final class Kernel: Sendable {
     private let order = Mutex<[PluginRecord]>([])
     let environment: [String: String]
     let healthMonitor = HealthMonitor()
+    /// Changes whenever a plugin's state or cached health changes (`plugins_generation`).
+    let generation = Atomic<UInt64>(1)
+    /// The kernel's own bus endpoint: plugin state events are published through it.
+    let events: BusEndpoint
     let shutdownRequested = Atomic<Bool>(false)
 
     /// Creates a kernel; nothing is loaded until ``load()``.
@@ -53,6 +57,7 @@ public final class Kernel: Sendable {
         self.metrics = KernelMetrics()
         self.services = ServiceRegistry()
         self.bus = MessageBus(configuration: config.busConfiguration, metricsFactory: metrics.factory)
+        self.events = bus.endpoint(owner: "kernel")
         self.nodeName = config.nodeName
         self.dataDirectory = config.dataDirectory
         self.pluginDirectory = pluginDirectory ?? config.pluginDirectory ?? FileSystem.executableDirectory()
@@ -82,11 +87,15 @@ public final class Kernel: Sendable {
     }
 
     func setState(_ record: PluginRecord, _ state: PluginState, failure: String? = nil) {
-        record.with {
+        let previous = record.with {
+            let previous = $0.state
             $0.state = state
             if let failure { $0.failure = failure }
+            return previous
         }
+        let now = generation.add(1, ordering: .sequentiallyConsistent).newValue
         metrics.recordState(plugin: record.name, state: state)
+        publishStateEvent(record, state: state, previous: previous, failure: failure, generation: now)
         if let failure {
             logger.error("plugin \(record.name) failed: \(failure)")
         } else {

@@ -14,6 +14,8 @@ final class PluginRecord: Sendable {
     let healthQueue: DispatchQueue
     /// The plugin's name as a C string kept for the life of the process, for crash lines.
     nonisolated(unsafe) let crashLabel: UnsafePointer<CChar>
+    /// Total time in this plugin's hooks (lifecycle and health), in nanoseconds.
+    let hookNanoseconds = Atomic<UInt64>(0)
     private let mutable: Mutex<Mutable>
 
     struct Mutable: @unchecked Sendable {

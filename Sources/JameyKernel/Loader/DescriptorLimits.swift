@@ -26,6 +26,10 @@ enum DescriptorLimits {
     static let configFields = 256
     /// Nesting depth of config objects.
     static let configDepth = 8
+    /// A route's operation id, in bytes.
+    static let operationID = 64
+    /// A route's JSON Schema or description, in bytes.
+    static let schema = 65536
     /// A config key, in bytes.
     static let configKey = 64
     /// A config default or allowed value, in bytes.

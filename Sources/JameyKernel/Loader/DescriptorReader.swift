@@ -29,8 +29,12 @@ struct DescriptorReader {
 
     /// A C array whose elements start with `uint32_t struct_size`, read with that size as the
     /// stride (so a plugin built for a later minor, with larger elements, is read correctly).
+    /// - Parameter minimumSize: the element's size in the oldest ABI minor that has it; a smaller
+    ///   `struct_size` is refused, a larger one read up to this kernel's size (later fields that
+    ///   an older plugin's element lacks read as zero).
     func array<Element>(
-        _ base: UnsafePointer<Element>?, count: Int, limit: Int, field: String, elementName: String
+        _ base: UnsafePointer<Element>?, count: Int, limit: Int, field: String, elementName: String,
+        minimumSize: Int = MemoryLayout<Element>.size
     ) throws(LoadError) -> [Element] {
         guard count > 0 else { return [] }
         guard count <= limit else {
@@ -41,7 +45,7 @@ struct DescriptorReader {
             throw error(.invalidDescriptor, "\(field): the list pointer points into unreadable memory")
         }
         let stride = Int(stride32)
-        let size = MemoryLayout<Element>.size
+        let size = minimumSize
         guard stride >= size else {
             throw error(.structTooSmall, "\(field): \(elementName) too small: expected struct_size >= \(size), found \(stride)")
         }
@@ -52,7 +56,7 @@ struct DescriptorReader {
         result.reserveCapacity(count)
         let raw = UnsafeRawPointer(base)
         for i in 0..<count {
-            guard let element = PluginMemory.load(Element.self, at: raw.advanced(by: i * stride)) else {
+            guard let element = PluginMemory.load(Element.self, at: raw.advanced(by: i * stride), readable: stride) else {
                 throw error(
                     .invalidDescriptor, "\(field)[\(i)]: the list ends in unreadable memory (it declares \(count) entries)")
             }

@@ -162,7 +162,7 @@ extension PluginDescriptor {
         if d.restore != nil { hooks.insert("restore") }
         // Since 1.1: routes occupy what were the first two spare slots in 1.0, so they are read
         // only from plugins built for 1.1 or later.
-        let routes = minor >= 1 ? try PluginRoute.read(d.routes, count: d.route_count, reader: reader) : []
+        let routes = minor >= 1 ? try PluginRoute.read(d.routes, count: d.route_count, minor: minor, reader: reader) : []
         self.init(
             name: name, version: version, summary: summary,
             abiMajor: major, abiMinor: minor, requires: requires, provides: provides, configSchema: schema, hooks: hooks,

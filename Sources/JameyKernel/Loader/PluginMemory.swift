@@ -50,10 +50,14 @@ enum PluginMemory {
     }
 
     /// A copy of the `T` at `address`, or nil when any of its bytes is unreadable.
-    static func load<T>(_ type: T.Type, at address: UnsafeRawPointer) -> T? {
+    /// - Parameter readable: how many bytes belong to the value in the plugin's memory when that
+    ///   is fewer than `T`'s size (an element of an older ABI minor): the rest reads as zero.
+    static func load<T>(_ type: T.Type, at address: UnsafeRawPointer, readable: Int = .max) -> T? {
         let size = MemoryLayout<T>.size
-        let data = bytes(at: address, count: size)
-        guard data.count == size else { return nil }
+        let wanted = min(size, readable)
+        var data = bytes(at: address, count: wanted)
+        guard data.count == wanted else { return nil }
+        data += [UInt8](repeating: 0, count: size - wanted)
         return data.withUnsafeBytes { $0.loadUnaligned(as: T.self) }
     }
 

@@ -32,6 +32,8 @@ final class APIKernel: Sendable {
         var after: [TestKernel.Plugin] = []
         /// Start the kernel (false: the test starts it and calls ``waitForPort()``).
         var start = true
+        /// More top-level kernel YAML (e.g. `hooks:` deadlines).
+        var kernelYAML = ""
     }
 
     private init(options: Options) throws {
@@ -53,7 +55,7 @@ final class APIKernel: Sendable {
         section += options.config
         plugins.append(.init("api", path: try TestPlugins.library("API"), required: true, config: section))
         plugins += options.after
-        test = try TestKernel.boot(plugins: plugins, start: options.start)
+        test = try TestKernel.boot(plugins: plugins, extra: options.kernelYAML, start: options.start)
         port = options.start ? try Self.port(of: test) : 0
     }
 

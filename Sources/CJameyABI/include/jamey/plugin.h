@@ -80,7 +80,7 @@ extern "C" {
 /** ABI major version. A plugin built for another major is refused. */
 #define JAMEY_ABI_MAJOR 1
 /** ABI minor version. The kernel refuses plugins built for a newer minor than its own. */
-#define JAMEY_ABI_MINOR 2
+#define JAMEY_ABI_MINOR 3
 
 /** The one symbol a plugin exports. */
 #define JAMEY_PLUGIN_ENTRY_SYMBOL "jamey_plugin_register"
@@ -413,6 +413,17 @@ typedef struct jamey_route {
     const char *topic;           /**< concrete bus topic the request is sent to */
     const char *scope;           /**< "public" (no key), "read", "write" or "admin" */
     const char *summary;         /**< one line for the OpenAPI document; may be NULL */
+    /* ---- since 1.3: read only from plugins built for 1.3 or later whose struct_size covers
+     *      them; a 1.1 or 1.2 plugin's smaller jamey_route is still accepted. ---- */
+    /** OpenAPI operationId and `jamey call` name: [A-Za-z][A-Za-z0-9_]*, at most 64 bytes, unique
+     *  in the document; NULL: derived from plugin, method and path. */
+    const char *operation_id;
+    /** JSON Schema (a JSON object, as text, at most 64 KiB) of the request body; NULL: any body. */
+    const char *request_schema;
+    /** JSON Schema of the successful response body; NULL: not described. */
+    const char *response_schema;
+    /** Longer description for the OpenAPI document (CommonMark); may be NULL. */
+    const char *description;
 } jamey_route;
 
 /** The plugin descriptor, returned by the entry point. Must stay valid and unchanged for the life
@@ -447,6 +458,73 @@ typedef struct jamey_plugin_descriptor {
 /* ============================================================================================
  * Host function table
  * ============================================================================================ */
+
+/* ============================================================================================
+ * Kernel facts as data (since 1.3)
+ * ============================================================================================ */
+
+/** A plugin's lifecycle state (since 1.3). */
+typedef enum jamey_plugin_state {
+    JAMEY_PLUGIN_DISABLED = 0,     /**< configured with enabled: false */
+    JAMEY_PLUGIN_LOADED = 1,       /**< library mapped, descriptor and config checked */
+    JAMEY_PLUGIN_INITIALIZED = 2,  /**< init returned OK */
+    JAMEY_PLUGIN_STARTED = 3,      /**< start returned OK: running */
+    JAMEY_PLUGIN_STOPPING = 4,     /**< stop is running */
+    JAMEY_PLUGIN_STOPPED = 5,      /**< stopped and deinitialised */
+    JAMEY_PLUGIN_FAILED = 6        /**< something failed; `failure` says what */
+} jamey_plugin_state;
+
+/** `jamey_plugin_info.health` of a plugin that is not started (since 1.3). */
+#define JAMEY_HEALTH_NONE (-1)
+
+/** What the kernel counted for one plugin since the process started (since 1.3). The same
+ *  figures are in the Prometheus exposition, labelled plugin="<name>". */
+typedef struct jamey_plugin_figures {
+    uint32_t struct_size;
+    uint32_t flags;                /**< Reserved, 0. */
+    uint64_t messages_in;          /**< handler invocations on its subscriptions */
+    uint64_t messages_out;         /**< publishes, requests and replies it sent */
+    uint64_t handler_errors;       /**< handler invocations that returned an error */
+    uint64_t messages_dropped;     /**< messages its full queues dropped */
+    uint64_t request_timeouts;     /**< its requests that timed out */
+    double handler_seconds;        /**< total time in its bus handlers */
+    double hook_seconds;           /**< total time in its lifecycle and health hooks */
+} jamey_plugin_figures;
+
+/** One configured plugin as the kernel sees it now (since 1.3). Every pointer is the kernel's
+ *  and valid only during the callback that receives it; strings are NUL-terminated UTF-8. */
+typedef struct jamey_plugin_info {
+    uint32_t struct_size;
+    uint32_t state;                /**< a jamey_plugin_state */
+    const char *name;              /**< config name */
+    const char *version;           /**< NULL until loaded */
+    const char *abi;               /**< "1.3"; NULL until loaded */
+    const char *path;              /**< library path; NULL until resolved */
+    const char *failure;           /**< one sentence when state is FAILED, else NULL */
+    int32_t required;              /**< 1 when the config marks it required */
+    int32_t health;                /**< a jamey_health_status (cached), or JAMEY_HEALTH_NONE */
+    const char *health_detail;     /**< "" when none */
+    const jamey_dependency *requires_list;
+    size_t requires_count;
+    const jamey_dependency *provides_list;
+    size_t provides_count;
+    const jamey_route *routes;     /**< with the 1.3 fields filled in (NULL where not declared) */
+    size_t route_count;
+    const jamey_plugin_figures *figures;
+} jamey_plugin_info;
+
+/** Receives the plugin list (since 1.3).
+ *  Caller     the kernel, once, inside plugin_list, on the calling thread.
+ *  Params     user_data  as given.  plugins, count  every configured plugin, in config order.
+ *  Ownership  everything reachable from `plugins` is the kernel's, valid during the call only. */
+typedef void (*jamey_plugin_list_fn)(void *user_data, const jamey_plugin_info *plugins, size_t count);
+
+/** The bus topic of the kernel's plugin state events (since 1.3). On every state change the
+ *  kernel publishes one event with headers `plugin` and `state` (and `previous`), content type
+ *  application/json and payload
+ *  {"plugin":"api","state":"started","previous":"initialized","failure":null,"generation":7}.
+ *  `generation` is the value plugins_generation returns after the change. */
+#define JAMEY_TOPIC_PLUGIN_STATE "kernel.events.plugin_state"
 
 typedef struct jamey_host_api jamey_host_api;
 
@@ -720,9 +798,29 @@ struct jamey_host_api {
     int32_t (*request_v2)(jamey_host *host, const jamey_message *message, uint32_t timeout_ms, uint32_t flags,
                           jamey_reply_fn done, void *user_data);
 
+    /* ---- Introspection (since 1.3) -------------------------------------------------------- */
+
+    /** plugin_list: every configured plugin as typed data (states, cached health, routes,
+     *  figures), in config order; what plugins_json says, without text to parse back.
+     *  Caller     the plugin; check JAMEY_HOST_HAS(api, plugin_list).
+     *  Thread     any; calls no plugin hook. Calls `sink` once, on the calling thread, before
+     *             returning; `sink` may call host functions but not plugin_list itself.
+     *  Params     host  the caller's context.  sink  receives the list.  user_data  passed to sink.
+     *  Returns    JAMEY_OK, JAMEY_E_INVALID (NULL host or sink), JAMEY_E_NOMEM.
+     *  Ownership  the list passed to sink is valid during that call only. */
+    int32_t (*plugin_list)(jamey_host *host, jamey_plugin_list_fn sink, void *user_data);
+
+    /** plugins_generation: a number that changes whenever any plugin's state or cached health
+     *  changes (not its figures), so a caller can keep what it built from plugin_list until then.
+     *  Caller     the plugin; check JAMEY_HOST_HAS(api, plugins_generation).
+     *  Thread     any; one atomic load.
+     *  Params     host  the caller's context.
+     *  Returns    the generation; 0 for an invalid context. */
+    uint64_t (*plugins_generation)(jamey_host *host);
+
     /** Spare slots for later minors; NULL. A function added in 1.N takes the next slot (the size
      *  stays the same), so check JAMEY_HOST_HAS(api, field) before calling it. */
-    void *reserved[15];
+    void *reserved[13];
 };
 
 /** The entry point every plugin defines (C plugins: exactly this declaration). */

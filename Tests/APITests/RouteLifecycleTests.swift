@@ -1,0 +1,66 @@
+import Foundation
+import JameyTestKit
+import Testing
+
+/// Routes follow the kernel's plugin state events (ABI 1.3): a plugin's routes are served from
+/// the moment it starts until it stops or fails, and its declared operation id and JSON Schemas
+/// are in `/openapi.json`.
+@Suite struct RouteLifecycleTests {
+    static let requestSchema = #"{\"type\":\"object\",\"required\":[\"n\"],\"properties\":{\"n\":{\"type\":\"integer\"}}}"#
+    static let responseSchema = #"{\"type\":\"object\",\"properties\":{\"doubled\":{\"type\":\"integer\"}}}"#
+
+    /// A C plugin declaring one documented 1.3 route, configured after the api plugin.
+    func latePlugin(_ name: String, configure: (inout CPluginSource) -> Void = { _ in }) throws -> TestKernel.Plugin {
+        var source = CPluginSource(name: name)
+        source.routes = [
+            #"{sizeof(jamey_route), 0, "POST", "/v1/\#(name)/double", "\#(name).double", "write", "Double a number", "\#(name)Double", "\#(Self.requestSchema)", "\#(Self.responseSchema)", "Doubles n."}"#
+        ]
+        configure(&source)
+        return .init(name, path: try TestPlugins.buildC(name: name, source: source.render()))
+    }
+
+    func document(_ port: Int) async throws -> [String: [String: Any]] {
+        let r = try await HTTP.get(port, "/openapi.json")
+        return r.json["paths"] as? [String: [String: Any]] ?? [:]
+    }
+
+    @Test func aPluginsRouteAppearsWhenItStartsWithItsOperationIDAndSchemas() async throws {
+        let late = try latePlugin("late") { $0.startDelayMilliseconds = 500 }
+        let k = try await APIKernel.boot(.init(probe: false, hello: false, after: [late], start: false))
+        let kernel = k.test.kernel
+        async let started: Void = Blocking.run { try kernel.start() }
+        let port = try await k.waitForPort()
+        // While "late" is still starting, its route is not served.
+        #expect(try await document(port)["/v1/late/double"] == nil)
+        try await started
+        // The state event rebuilds the table at once, not at the next poll.
+        #expect(await eventually(timeout: .seconds(2)) { (try? await document(port)["/v1/late/double"]) != nil })
+        let operation = try #require(try await document(port)["/v1/late/double"]?["post"] as? [String: Any])
+        #expect(operation["operationId"] as? String == "lateDouble")
+        #expect((operation["description"] as? String)?.hasPrefix("Doubles n.") == true)
+        let body = operation["requestBody"] as? [String: Any]
+        let content = (body?["content"] as? [String: Any])?["application/json"] as? [String: Any]
+        #expect((content?["schema"] as? [String: Any])?["required"] as? [String] == ["n"], "\(operation)")
+        let ok = ((operation["responses"] as? [String: Any])?["200"] as? [String: Any])?["content"] as? [String: Any]
+        let okSchema = (ok?["application/json"] as? [String: Any])?["schema"] as? [String: Any]
+        #expect(((okSchema?["properties"] as? [String: Any])?["doubled"]) != nil, "\(operation)")
+        await k.stop()
+    }
+
+    @Test func aPluginThatFailsLosesItsRoutesAtOnce() async throws {
+        let flaky = try latePlugin("flaky") { $0.healthDelayMilliseconds = 3000 }
+        try await APIKernel.with(
+            .init(
+                probe: false, hello: false, after: [flaky],
+                kernelYAML: "hooks:\n  health_timeout_ms: 200\n  health_interval_ms: 50\n")
+        ) { k in
+            // Served while it runs ...
+            #expect(try await document(k.port)["/v1/flaky/double"] != nil)
+            // ... until its health hook outlives its deadline and the kernel marks it failed.
+            #expect(await eventually(timeout: .seconds(10)) { k.test.kernel.plugin(named: "flaky")?.state == .failed })
+            #expect(await eventually(timeout: .seconds(2)) { (try? await document(k.port)["/v1/flaky/double"]) == nil })
+            let (_, key) = try await k.createKey(scope: "write")
+            #expect(try await HTTP.post(k.port, "/v1/flaky/double", key: key, body: #"{"n":2}"#).status == 404)
+        }
+    }
+}
