@@ -33,6 +33,10 @@ public struct CPluginSource: Sendable {
     /// Provide a health hook that sleeps this many milliseconds, then reports OK with the detail
     /// "probe healthy"; `nil` for no health hook.
     public var healthDelayMilliseconds: Int? = nil
+    /// Provide snapshot and restore hooks that sleep this many milliseconds; snapshot writes
+    /// `state.txt` (holding the plugin's name) into its directory, restore records `restore NAME`
+    /// when it finds that file. `nil` for no such hooks.
+    public var snapshotDelayMilliseconds: Int? = nil
     /// C statements run in the entry point before it returns (`r` is the registration).
     public var entryCode = ""
     /// A C expression for the descriptor's name, overriding ``name`` (e.g. a pointer computed at
@@ -125,6 +129,31 @@ public struct CPluginSource: Sendable {
                 return JAMEY_HEALTH_OK;
             }
 
+            static int32_t probe_snapshot(void *state, const char *dir, char *err, size_t cap) {
+                (void)state;
+                probe_sleep(\(snapshotDelayMilliseconds ?? 0));
+                char path[4096];
+                snprintf(path, sizeof path, "%s/state.txt", dir);
+                FILE *f = fopen(path, "w");
+                if (f == NULL) { snprintf(err, cap, "cannot write %s", path); return JAMEY_E_PLUGIN; }
+                fputs(\(cString(name ?? "?")), f);
+                fclose(f);
+                record("snapshot");
+                return JAMEY_OK;
+            }
+
+            static int32_t probe_restore(void *state, const char *dir, char *err, size_t cap) {
+                (void)state;
+                probe_sleep(\(snapshotDelayMilliseconds ?? 0));
+                char path[4096];
+                snprintf(path, sizeof path, "%s/state.txt", dir);
+                FILE *f = fopen(path, "r");
+                if (f == NULL) { snprintf(err, cap, "no state.txt in %s", dir); return JAMEY_E_PLUGIN; }
+                fclose(f);
+                record("restore");
+                return JAMEY_OK;
+            }
+
             static int32_t probe_start(void *state, char *err, size_t cap) {
                 probe_state *s = state; (void)s;
                 probe_sleep(\(startDelayMilliseconds));
@@ -172,6 +201,8 @@ public struct CPluginSource: Sendable {
                 .stop = probe_stop,
                 .deinit = probe_deinit,
                 .health = \(healthDelayMilliseconds == nil ? "NULL" : "probe_health"),
+                .snapshot = \(snapshotDelayMilliseconds == nil ? "NULL" : "probe_snapshot"),
+                .restore = \(snapshotDelayMilliseconds == nil ? "NULL" : "probe_restore"),
             };
 
             \(exportEntry ? "JAMEY_EXPORT" : "__attribute__((visibility(\"hidden\")))") const jamey_plugin_descriptor *\(exportEntry ? "jamey_plugin_register" : "probe_hidden_entry")(const jamey_registration *r) {

@@ -141,6 +141,37 @@ import Testing
         kernel.stop(deadline: .seconds(1))
     }
 
+    @Test func snapshotAndRestoreRunUnderTheirDeadlines() throws {
+        let k = try TestKernel.boot(
+            plugins: [
+                try plugin("backed") { $0.snapshotDelayMilliseconds = 0 },
+                try plugin("stuck") { $0.snapshotDelayMilliseconds = 3000 },
+                try plugin("plain"),
+            ],
+            extra: "hooks:\n  snapshot_timeout_ms: 200\n  restore_timeout_ms: 200\n")
+        defer { k.shutdown() }
+        let dir = try TemporaryDirectory.make()
+        try k.kernel.snapshot(plugin: "backed", into: dir)
+        #expect(try String(contentsOfFile: dir + "/state.txt", encoding: .utf8) == "backed")
+        try k.kernel.restore(plugin: "backed", from: dir)
+        #expect(events().contains("restore backed"))
+        do {
+            try k.kernel.restore(plugin: "backed", from: try TemporaryDirectory.make())
+            Issue.record("expected the plugin's error")
+        } catch {
+            #expect("\(error)".contains("plugin 'backed' restore failed (JAMEY_E_PLUGIN): no state.txt in"), "\(error)")
+        }
+        #expect(throws: KernelError.self) { try k.kernel.snapshot(plugin: "plain", into: dir) }
+        do {
+            try k.kernel.snapshot(plugin: "stuck", into: try TemporaryDirectory.make())
+            Issue.record("expected the deadline")
+        } catch {
+            #expect("\(error)".contains("snapshot did not return within its deadline of 200 ms (hooks.snapshot_timeout_ms)"))
+        }
+        #expect(k.kernel.plugin(named: "stuck")?.state == .failed)
+        #expect(k.kernel.plugin(named: "backed")?.state == .started)
+    }
+
     @Test func deadlinesComeFromConfigWithStatedDefaults() throws {
         let defaults = try KernelConfig.parse(yaml: "data_dir: d", source: "t", baseDirectory: "/tmp", environment: [:])
         #expect(defaults.hooks == HookDeadlines.defaults)
