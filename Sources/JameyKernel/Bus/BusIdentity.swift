@@ -6,5 +6,5 @@ final class BusIdentity: Sendable {
 
     /// Whether the calling thread is one of this bus's threads.
     @inline(__always)
-    var isCurrentThread: Bool { BusThread.isCurrent(owner: pointer) }
+    var isCurrentThread: Bool { KernelThread.isCurrent(owner: pointer) }
 }

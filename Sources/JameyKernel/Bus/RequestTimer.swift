@@ -38,8 +38,8 @@ final class RequestTimer: Sendable {
     /// - Parameter identity: The bus whose threads this one belongs to.
     init(identity: BusIdentity) {
         self.identity = identity
-        BusThread.spawn(name: "jamey-bus-timer") { [self] in
-            BusThread.markCurrent(owner: identity.pointer)
+        KernelThread.spawn(name: "jamey-bus-timer") { [self] in
+            KernelThread.markCurrent(owner: identity.pointer)
             run()
         }
     }

@@ -60,8 +60,8 @@ final class WorkerPool: Sendable {
         self.identity = identity
         self.requests = requests
         for index in 0..<count {
-            BusThread.spawn(name: "jamey-bus-w\(index)") { [self] in
-                BusThread.markCurrent(owner: identity.pointer)
+            KernelThread.spawn(name: "jamey-bus-w\(index)") { [self] in
+                KernelThread.markCurrent(owner: identity.pointer)
                 run()
             }
         }

@@ -1,5 +1,3 @@
-import Foundation
-
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -18,13 +16,14 @@ import Foundation
 /// at process exit. Lines never interleave, and lines from one thread keep their order.
 ///
 /// Thread-safe.
+/// `@unchecked Sendable`: every stored var below is touched only with `condition` locked.
 public final class LogSink: @unchecked Sendable {
     /// Standard error, the sink of the kernel's handlers.
     public static let standardError = LogSink(fd: 2)
 
     private let fd: Int32
     private let capacity: Int
-    private let condition = NSCondition()
+    private let condition = ConditionLock(())
     // All below guarded by `condition`.
     private var pending: [UInt8] = []
     private var spare: [UInt8] = []
@@ -35,7 +34,7 @@ public final class LogSink: @unchecked Sendable {
     private var writerStarted = false
     /// Callers waiting for their line to be written (urgent lines, flushes, back-pressure).
     private var waiters = 0
-    private let linger: Double
+    private let linger: UInt64
 
     /// - Parameters:
     ///   - fd: where lines go; not closed by the sink.
@@ -45,7 +44,7 @@ public final class LogSink: @unchecked Sendable {
     public init(fd: Int32, capacity: Int = 1 << 20, linger: Duration = .milliseconds(2)) {
         self.fd = fd
         self.capacity = max(capacity, 1)
-        self.linger = Self.seconds(linger)
+        self.linger = Self.nanoseconds(linger)
     }
 
     /// Queues one line (which should end in `\n`).
@@ -91,19 +90,19 @@ public final class LogSink: @unchecked Sendable {
     /// - Returns: whether everything was written.
     @discardableResult
     public func flush(timeout: Duration? = nil) -> Bool {
-        let deadline = timeout.map { Date().addingTimeInterval(Self.seconds($0)) }
+        let deadline = timeout.map { MonotonicClock.now() &+ Self.nanoseconds($0) }
         condition.lock()
         defer { condition.unlock() }
         return waitWritten(appended, until: deadline)
     }
 
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    private static func nanoseconds(_ duration: Duration) -> UInt64 {
+        UInt64(clamping: max(0, duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000))
     }
 
     /// Called with the lock held.
     @discardableResult
-    private func waitWritten(_ target: UInt64, until deadline: Date?) -> Bool {
+    private func waitWritten(_ target: UInt64, until deadline: UInt64?) -> Bool {
         if written >= target { return true }
         waiters += 1
         defer { waiters -= 1 }
@@ -121,9 +120,7 @@ public final class LogSink: @unchecked Sendable {
     /// Called with the lock held.
     private func startWriter() {
         writerStarted = true
-        let thread = Thread { [self] in run() }
-        thread.name = "jamey-log"
-        thread.start()
+        KernelThread.spawn(name: "jamey-log") { [self] in run() }
     }
 
     private func run() {
@@ -136,7 +133,7 @@ public final class LogSink: @unchecked Sendable {
             writerIdle = false
             if waiters == 0 && pending.count < capacity / 2 {
                 writerLingering = true
-                condition.wait(until: Date().addingTimeInterval(linger))
+                _ = condition.wait(until: MonotonicClock.now() &+ linger)
                 writerLingering = false
             }
             swap(&pending, &spare)

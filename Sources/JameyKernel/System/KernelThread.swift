@@ -13,8 +13,10 @@ private let busThreadKey: pthread_key_t = {
     return key
 }()
 
-/// Starts the bus's threads and tells whether the calling thread is one of them.
-enum BusThread {
+/// The one way the kernel starts a thread of its own (bus workers, the request timer, the log
+/// writer): a detached, named pthread. Also tells whether the calling thread is one a bus
+/// component marked as its own.
+enum KernelThread {
     private final class Start {
         let name: String
         let body: @Sendable () -> Void
@@ -38,12 +40,12 @@ enum BusThread {
             &thread, &attributes,
             { context in
                 let start = Unmanaged<Start>.fromOpaque(context!).takeRetainedValue()
-                Thread.current.name = String(start.name.utf8.prefix(15)) ?? "jamey-bus"
+                Thread.current.name = String(start.name.utf8.prefix(15)) ?? "jamey"
                 start.body()
                 return nil
             }, start)
         pthread_attr_destroy(&attributes)
-        precondition(result == 0, "jamey bus: cannot start thread \(name): pthread_create returned \(result)")
+        precondition(result == 0, "jamey: cannot start thread \(name): pthread_create returned \(result)")
     }
 
     /// Marks the calling thread as belonging to the bus component identified by `owner`.
