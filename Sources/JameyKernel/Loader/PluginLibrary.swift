@@ -10,7 +10,7 @@ import CJameyABI
 ///
 /// Libraries are opened with `RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE` and never closed: Swift code
 /// cannot be unmapped safely (the runtime keeps pointers to its type metadata), so a plugin stays
-/// mapped for the life of the process. See DESIGN.md, decision 3.
+/// mapped for the life of the process (README, "ABI compatibility policy").
 public struct PluginLibrary: Sendable {
     /// The absolute path the library was loaded from.
     public let path: String
