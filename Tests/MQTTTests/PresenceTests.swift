@@ -1,5 +1,6 @@
 import Foundation
 import JameyKernel
+import JameyTestKit
 import Testing
 
 /// Presence: each node publishes a retained status with a last will; the others see it join and
