@@ -105,7 +105,12 @@ final class Node: Sendable {
     var healthDetail: String { plugin?.health?.detail ?? "" }
 
     /// Whether the mqtt plugin reports itself connected.
-    var isConnected: Bool { plugin?.health?.status == "ok" }
+    /// (Health is cached by the kernel, and reads "ok: first health check pending" until the
+    /// plugin's first health call returns, so the detail decides.)
+    var isConnected: Bool {
+        guard let health = plugin?.health else { return false }
+        return health.status == "ok" && health.detail.hasPrefix("connected to ")
+    }
 
     /// Waits until connected and every subscription is acknowledged.
     func waitReady(timeout: Duration = .seconds(20)) async -> Bool {
