@@ -34,7 +34,7 @@ extension Bridge {
         metrics.connected(false)
         metrics.flush()
         metrics.spool(messages: spool.count, bytes: spool.bytes)
-        finished.store(true, ordering: .sequentiallyConsistent)
+        loopFinished()
     }
 
     /// Waits `delay`, or less when stopping, keeping metrics current meanwhile.

@@ -78,7 +78,8 @@ extension Bridge {
         }
     }
 
-    /// The known nodes as JSON: `[{"node":..., "status":..., "changed":..., "info": {...}}]`.
+    /// The known nodes as JSON: `[{"node":..., "online":..., "changed":..., "status": {...}}]`, where
+    /// `status` is the node's last ``NodeStatus``.
     func nodesJSON() -> String {
         let entries = presence.snapshot.map { entry -> [String: Any] in
             var object: [String: Any] = [

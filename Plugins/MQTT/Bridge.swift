@@ -13,7 +13,7 @@ import Synchronization
 /// - Bus handlers (outbound and remote rules) run on bus threads and publish through the client
 ///   under the ``link`` lock, which also holds what health reports.
 /// - Replies to requests from other nodes complete on Swift concurrency threads.
-final class Bridge: @unchecked Sendable {
+final class Bridge: Sendable {
     /// Phases of the connection, as reported in health.
     enum Phase: String, Sendable {
         case idle, connecting, connected, waiting, stopped
@@ -83,10 +83,13 @@ final class Bridge: @unchecked Sendable {
     /// A lock-free hint of ``Link/spooling`` for the loop thread (the lock decides).
     let spoolingHint = Atomic<Bool>(true)
     let loop = LoopState()
-    let stopping = Atomic<Bool>(false)
-    let finished = Atomic<Bool>(false)
-    let started = Atomic<Bool>(false)
+    /// Where the loop thread is in its life (see ``BridgeLifecycle``); every start, stop and end
+    /// of the loop thread is a transition of this one value.
+    let lifecycle = Mutex(BridgeLifecycle.initial)
+    /// Wakes the loop thread from its backoff wait when stopping.
     let wake = NSCondition()
+    /// How long ``stop()`` waits for the loop thread.
+    static let stopDeadline = Duration.seconds(5)
     let subscriptions = Mutex<[Subscription]>([])
 
     /// Checks the configuration, compiles the rules and opens the spool.
@@ -169,39 +172,63 @@ final class Bridge: @unchecked Sendable {
         for rule in inbound {
             logger.info("inbound: MQTT \(rule.subscription) → bus \(rule.template) (qos \(rule.qos))")
         }
+        guard lifecycle.withLock({ $0.start() }) else {
+            // Stopped before it started: a stopped bridge stays stopped.
+            cancelSubscriptions()
+            return
+        }
         let thread = Thread { [self] in run() }
         thread.name = "jamey-mqtt"
-        started.store(true, ordering: .sequentiallyConsistent)
         thread.start()
     }
 
-    /// Stops the loop thread: publishes the offline status, waits (bounded) for in-flight
-    /// messages, disconnects, and puts whatever is still unacknowledged back in the spool.
+    /// Stops the loop thread: publishes the offline status, waits (bounded by ``stopDeadline``)
+    /// for in-flight messages, disconnects, and puts whatever is still unacknowledged back in the
+    /// spool. Suspends (never blocks) until the loop thread has ended or the deadline has passed.
     func stop() async {
-        requestStop()
-        if !started.load(ordering: .sequentiallyConsistent) { finished.store(true, ordering: .sequentiallyConsistent) }
-        let deadline = ContinuousClock.now + .seconds(5)
-        while !finished.load(ordering: .sequentiallyConsistent) && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(5))
+        var deadline: Task<Void, Never>?
+        let finishedInTime = await withCheckedContinuation { (waiter: CheckedContinuation<Bool, Never>) in
+            let action = lifecycle.withLock { $0.stop(waiter: waiter) }
+            if action == .resumeNow {
+                waiter.resume(returning: true)
+                return
+            }
+            if action == .wakeLoopAndWait { wakeLoop() }
+            deadline = Task { [self] in
+                try? await Task.sleep(for: Self.stopDeadline)
+                for waiter in lifecycle.withLock({ $0.stopDeadlinePassed() }) { waiter.resume(returning: false) }
+            }
         }
-        if !finished.load(ordering: .sequentiallyConsistent) {
-            logger.warning("the MQTT loop did not finish within 5 s (still connecting to \(settings.broker)?); leaving it")
+        deadline?.cancel()
+        if !finishedInTime {
+            logger.warning(
+                "the MQTT loop did not finish within \(Self.format(Self.stopDeadline)) (still connecting to \(settings.broker)?); leaving it"
+            )
         }
+        cancelSubscriptions()
+        pending.cancelAll("the mqtt bridge is stopping")
+    }
+
+    /// Ends the bus subscriptions ``start()`` opened.
+    private func cancelSubscriptions() {
         subscriptions.withLock { s in
             for subscription in s { subscription.cancel() }
             s.removeAll()
         }
-        pending.cancelAll("the mqtt bridge is stopping")
     }
 
-    /// Tells the loop thread to finish (wakes it from a backoff wait).
-    private func requestStop() {
-        stopping.store(true, ordering: .sequentiallyConsistent)
+    /// Wakes the loop thread from a backoff wait (it then sees ``isStopping``).
+    private func wakeLoop() {
         wake.lock()
         wake.broadcast()
         wake.unlock()
     }
 
     /// The loop thread should finish.
-    var isStopping: Bool { stopping.load(ordering: .relaxed) }
+    var isStopping: Bool { lifecycle.withLock { $0.isStopping } }
+
+    /// The loop thread ends: `finished`, and whoever waits in ``stop()`` learns it.
+    func loopFinished() {
+        for waiter in lifecycle.withLock({ $0.loopFinished() }) { waiter.resume(returning: true) }
+    }
 }

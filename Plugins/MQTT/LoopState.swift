@@ -2,6 +2,11 @@ import MQTTCore
 
 /// State only the loop thread touches (the thread that owns the libmosquitto client and runs
 /// every libmosquitto callback), so it needs no lock.
+///
+/// `@unchecked Sendable` because the compiler cannot see thread confinement: the ``Bridge`` (which
+/// bus threads share) holds it, but only code running on the loop thread (`Bridge+Loop`,
+/// `Bridge+Callbacks`, the drain in `Bridge+Outbound`, presence publishing) reads or writes it.
+/// A lock here would be taken on every message for nothing.
 final class LoopState: @unchecked Sendable {
     /// The client of the current attempt.
     var client: MosquittoClient?

@@ -9,6 +9,8 @@ import MQTTCore
 /// Threading: created, connected, looped and destroyed on the bridge's loop thread. ``publish(_:)``
 /// may be called from any thread while the object is alive (libmosquitto is in threaded mode and
 /// wakes the loop thread to write); callers serialise that with the bridge's link lock.
+/// `@unchecked Sendable` because the handle is a C pointer: these rules, not the compiler, make
+/// sharing it safe.
 final class MosquittoClient: @unchecked Sendable {
     /// The libmosquitto handle.
     let handle: OpaquePointer

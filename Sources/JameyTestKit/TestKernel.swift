@@ -103,17 +103,4 @@ public final class TestKernel: Sendable {
     public func shutdown(deadline: Duration = .seconds(5)) {
         kernel.stop(deadline: deadline)
     }
-
-    /// Waits until `condition` holds, polling every millisecond, up to `timeout`.
-    /// - Returns: whether it held in time.
-    @discardableResult
-    public static func eventually(timeout: Duration = .seconds(30), _ condition: () -> Bool) -> Bool {
-        let clock = ContinuousClock()
-        let end = clock.now + timeout
-        while clock.now < end {
-            if condition() { return true }
-            usleep(1000)
-        }
-        return condition()
-    }
 }

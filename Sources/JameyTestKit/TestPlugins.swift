@@ -60,7 +60,7 @@ public enum TestPlugins {
         return output
     }
 
-    private static let helloCache = LockedValue<String?>(nil)
+    private static let helloCache = LockedBox<String?>(nil)
 
     static func compile(sources: [String], output: String, flags: [String]) throws {
         let args =
@@ -78,19 +78,8 @@ public enum TestPlugins {
 public struct TestKitError: Error, CustomStringConvertible {
     /// The sentence.
     public let description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// A small lock-protected value.
-final class LockedValue<T>: @unchecked Sendable {
-    private var value: T
-    private let lock = NSLock()
-    init(_ value: T) { self.value = value }
-    func withLock<R>(_ body: (inout T) -> R) -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&value)
-    }
+    /// - Parameter description: the sentence.
+    public init(_ description: String) { self.description = description }
 }
 
 /// Temporary directories for tests.
@@ -132,7 +121,7 @@ public enum Run {
         process.standardError = err
         try process.run()
         // Read both pipes fully before waiting so a chatty child cannot block on a full pipe.
-        let errData = LockedValue(Data())
+        let errData = LockedBox(Data())
         let errReader = Thread { errData.withLock { $0 = err.fileHandleForReading.readDataToEndOfFile() } }
         errReader.start()
         let outData = out.fileHandleForReading.readDataToEndOfFile()

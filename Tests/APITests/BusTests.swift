@@ -7,7 +7,7 @@ import Testing
 @Suite struct BusTests {
     @Test func publishDeliversTheBodyWithItsContentType() async throws {
         try await APIKernel.with(.init(probe: false, hello: false)) { k in
-            let seen = Locked<[BusMessage]>([])
+            let seen = LockedBox<[BusMessage]>([])
             _ = try k.test.bus.subscribe("sensors.>") { m in
                 seen.withLock { $0.append(m) }
                 return true
@@ -17,7 +17,7 @@ import Testing
                 k.port, "/v1/bus/publish/sensors.kitchen.temp", key: key, body: "21.5", type: "text/plain")
             #expect(r.status == 202)
             #expect(r.json["topic"] as? String == "sensors.kitchen.temp")
-            #expect(await eventually { seen.withLock { $0.count } == 1 })
+            #expect(await eventually(timeout: .seconds(5)) { seen.count == 1 })
             let m = try #require(seen.withLock { $0.first })
             #expect(String(decoding: m.payload, as: UTF8.self) == "21.5")
             #expect(m.contentType == "text/plain")
@@ -121,17 +121,5 @@ import Testing
             #expect(second.status == 503)
             #expect(second.json["type"] as? String == "urn:jamey:problem:too-many-streams")
         }
-    }
-}
-
-/// A value behind a lock, for collecting from bus threads.
-final class Locked<T>: @unchecked Sendable {
-    private var value: T
-    private let lock = NSLock()
-    init(_ value: T) { self.value = value }
-    func withLock<R>(_ body: (inout T) -> R) -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&value)
     }
 }

@@ -190,7 +190,7 @@ import Testing
         }
         // SIGTERM: graceful stop, exit 0.
         process.terminate()
-        let status = try await Blocking.run {
+        let status = await onThread {
             process.waitUntilExit()
             return process.terminationStatus
         }
@@ -199,9 +199,8 @@ import Testing
 }
 
 /// Reads lines from a pipe on a background thread, for waiting on a log line.
-final class LineReader: @unchecked Sendable {
-    private let lock = NSLock()
-    private var lines: [String] = []
+final class LineReader: Sendable {
+    private let lines = LockedBox<[String]>([])
 
     init(_ handle: FileHandle) {
         Thread {
@@ -213,20 +212,20 @@ final class LineReader: @unchecked Sendable {
                 while let i = pending.firstIndex(of: 10) {
                     let line = String(decoding: pending[pending.startIndex..<i], as: UTF8.self)
                     pending.removeSubrange(pending.startIndex...i)
-                    self.lock.withLock { self.lines.append(line) }
+                    self.lines.append(line)
                 }
             }
         }.start()
     }
 
     /// Every line so far.
-    var all: String { lock.withLock { lines.joined(separator: "\n") } }
+    var all: String { lines.withLock { $0.joined(separator: "\n") } }
 
     /// The first line containing `text`, waiting up to `timeout`.
     func firstLine(containing text: String, timeout: Duration) async -> String? {
         var found: String?
         _ = await eventually(timeout: timeout) {
-            found = lock.withLock { lines.first { $0.contains(text) } }
+            found = lines.withLock { $0.first { $0.contains(text) } }
             return found != nil
         }
         return found

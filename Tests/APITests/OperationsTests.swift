@@ -55,7 +55,7 @@ import Testing
         let library = try TestPlugins.buildC(name: "sleepy", source: sleepy.render())
         let k = try await APIKernel.boot(.init(probe: false, hello: false, after: [.init("sleepy", path: library)], start: false))
         let kernel = k.test.kernel
-        async let started: Void = Blocking.run { try kernel.start() }
+        async let started: Void = onThread { try kernel.start() }
         let port = try await k.waitForPort()
         let early = try await HTTP.get(port, "/readyz")
         #expect(early.status == 503)

@@ -10,7 +10,7 @@ import Testing
 @Suite struct ServerTests {
     @Test func tlsServesHTTPSWithHSTS() async throws {
         let dir = try TemporaryDirectory.make(prefix: "jamey-api-tls")
-        let openssl = try await Blocking.run {
+        let openssl = try await onThread {
             try Run.command(
                 "/usr/bin/env",
                 [
@@ -23,7 +23,7 @@ import Testing
         try await APIKernel.with(.init(config: config, probe: false, hello: false)) { k in
             let detail = k.test.kernel.plugin(named: "api")?.health?.detail ?? ""
             #expect(detail.hasPrefix("listening on https://"))
-            let curl = try await Blocking.run {
+            let curl = try await onThread {
                 try Run.command("/usr/bin/env", ["curl", "-sk", "-i", "--max-time", "10", "https://127.0.0.1:\(k.port)/healthz"])
             }
             #expect(curl.status == 0, "\(curl.output)")
@@ -35,13 +35,13 @@ import Testing
 
     @Test func missingTLSFilesFailTheStartWithASentence() async throws {
         let config = "tls:\n  cert_file: /nonexistent/cert.pem\n  key_file: /nonexistent/key.pem\n"
-        let k = try await Blocking.run {
+        let k = try await onThread {
             try TestKernel.boot(plugins: [
                 .init("api", path: try TestPlugins.library("API"), config: "port: 0\nadmin_key: \(APIKernel.adminKey)\n" + config)
             ])
         }
         let failure = k.kernel.plugin(named: "api")?.failure ?? ""
-        _ = try await Blocking.run { k.shutdown() }
+        await onThread { k.shutdown() }
         #expect(failure.contains("cannot use TLS files /nonexistent/cert.pem and /nonexistent/key.pem"), "\(failure)")
     }
 
@@ -60,13 +60,13 @@ import Testing
         }
         try #require(bound && listen(fd, 1) == 0)
         let port = Int(UInt16(bigEndian: address.sin_port))
-        let k = try await Blocking.run {
+        let k = try await onThread {
             try TestKernel.boot(plugins: [
                 .init("api", path: try TestPlugins.library("API"), config: "port: \(port)\nadmin_key: \(APIKernel.adminKey)\n")
             ])
         }
         let failure = k.kernel.plugin(named: "api")?.failure ?? ""
-        _ = try await Blocking.run { k.shutdown() }
+        await onThread { k.shutdown() }
         #expect(failure.contains("cannot serve HTTP on 127.0.0.1:\(port)"), "\(failure)")
     }
 }

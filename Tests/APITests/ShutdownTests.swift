@@ -10,7 +10,7 @@ import Testing
         async let reply = HTTP.get(port, "/v1/probe/items/delay/parts/x", key: APIKernel.adminKey)
         // The probe logs delay-start once it holds the request (and replies 400 ms later).
         #expect(
-            await eventually {
+            await eventually(timeout: .seconds(5)) {
                 (try? String(contentsOfFile: k.eventLog, encoding: .utf8))?.contains("delay-start") == true
             })
         let clock = ContinuousClock()

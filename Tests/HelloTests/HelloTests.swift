@@ -16,7 +16,7 @@ import Testing
     @Test func swiftStartsAfterCAndTheyTalk() throws {
         let k = try TestKernel.boot(plugins: try plugins(cConfig: "greeting: Ahoy", swiftConfig: "name: Ada"), start: false)
         defer { k.shutdown() }
-        let ready = LockedList<BusMessage>()
+        let ready = LockedBox<[BusMessage]>([])
         _ = try k.bus.subscribe("hello.swift.ready") {
             ready.append($0); return true
         }
@@ -25,8 +25,8 @@ import Testing
         #expect(k.kernel.plugin(named: "hello_swift")?.state == .started)
         // hello_swift asked hello_c over the bus during its start and announced the answer.
         #expect(TestKernel.eventually { ready.count == 1 })
-        #expect(ready.items.first.map { String(decoding: $0.payload, as: UTF8.self) } == "Ahoy, Ada!")
-        #expect(ready.items.first?.source == "hello_swift")
+        #expect(ready.value.first.map { String(decoding: $0.payload, as: UTF8.self) } == "Ahoy, Ada!")
+        #expect(ready.value.first?.source == "hello_swift")
         // hello_c counts the event hello_swift published on hello.swift.ready.
         #expect(
             TestKernel.eventually {
@@ -88,13 +88,4 @@ import Testing
         #expect(text.contains(#"hello_swift_sum_duration_seconds_count{plugin="hello_swift"} 1"#))
         #expect(text.contains(#"jamey_plugin_hook_duration_seconds_count{plugin="hello_swift",hook="start"} 1"#))
     }
-}
-
-/// A thread-safe list for collecting messages from bus threads.
-final class LockedList<T>: @unchecked Sendable {
-    private var storage: [T] = []
-    private let lock = NSLock()
-    func append(_ item: T) { lock.withLock { storage.append(item) } }
-    var items: [T] { lock.withLock { storage } }
-    var count: Int { lock.withLock { storage.count } }
 }

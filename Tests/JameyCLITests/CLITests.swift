@@ -267,7 +267,7 @@ final class DatagramSocket {
         let rc = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
-        guard rc == 0 else { throw TestKitErrorShim("bind \(path) failed") }
+        guard rc == 0 else { throw TestKitError("bind \(path) failed") }
     }
 
     deinit { close(fd) }
@@ -280,5 +280,3 @@ final class DatagramSocket {
         return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : nil
     }
 }
-
-struct TestKitErrorShim: Error { let message: String; init(_ m: String) { message = m } }

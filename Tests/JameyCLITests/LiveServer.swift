@@ -33,7 +33,7 @@ final class LiveServer {
         }
         guard let port else {
             process.terminate()
-            throw TestKitErrorShim("jamey serve did not say where it listens:\n\(log)")
+            throw TestKitError("jamey serve did not say where it listens:\n\(log)")
         }
         self.directory = dir
         self.url = "http://127.0.0.1:\(port)"

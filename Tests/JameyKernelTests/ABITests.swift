@@ -55,7 +55,7 @@ import Testing
         defer { k.shutdown() }
         let received = LockedBox<[BusMessage]>([])
         _ = try k.bus.subscribe("probe.hello") { m in
-            received.update { $0.append(m) }; return true
+            received.append(m); return true
         }
         try k.kernel.start()
         #expect(TestKernel.eventually { received.value.count == 1 })
@@ -276,15 +276,6 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: k.kernel.dataDirectory + "/envy"))
         #expect(e.contains("node_id_len=36"))
     }
-}
-
-/// A value behind a lock, for collecting results from bus threads.
-final class LockedBox<T>: @unchecked Sendable {
-    private var stored: T
-    private let lock = NSLock()
-    init(_ value: T) { stored = value }
-    var value: T { lock.withLock { stored } }
-    func update(_ body: (inout T) -> Void) { lock.withLock { body(&stored) } }
 }
 
 // Return codes as plain Ints for string matching.

@@ -1,4 +1,5 @@
 import Foundation
+import JameyTestKit
 import Synchronization
 import Testing
 
@@ -16,12 +17,12 @@ import Testing
 
     @Test func publishCallsADirectHandlerOnThePublishersThreadBeforeReturning() async throws {
         try await withBus { bus, metrics in
-            let seen = BusInbox<(UInt, [UInt8])>()
+            let seen = LockedBox<[(UInt, [UInt8])]>([])
             try bus.endpoint(owner: "fast").subscribe("direct.events", direct: true) { message in
                 seen.append((Self.currentThread(), message.payload))
                 return message.payload != [0]
             }
-            let (thread, countAfterPublish) = await busOnThread { () -> (UInt, Int) in
+            let (thread, countAfterPublish) = await onThread { () -> (UInt, Int) in
                 let publisher = bus.endpoint(owner: "pub")
                 try? publisher.publish(BusMessage(topic: "direct.events", payload: [1]))
                 let count = seen.count
@@ -29,8 +30,8 @@ import Testing
                 return (Self.currentThread(), count)
             }
             #expect(countAfterPublish == 1, "delivered inside publish, before it returned")
-            #expect(seen.all.map(\.0) == [thread, thread])
-            #expect(seen.all.map(\.1) == [[1], [0]])
+            #expect(seen.value.map(\.0) == [thread, thread])
+            #expect(seen.value.map(\.1) == [[1], [0]])
             let fast = [("plugin", "fast")]
             #expect(try metrics.expectCounter("jamey_bus_messages_in_total", fast).totalValue == 2)
             #expect(try metrics.expectCounter("jamey_bus_handler_errors_total", fast).totalValue == 1)
@@ -50,7 +51,7 @@ import Testing
                 return true
             }
             // Completion on any thread: it runs inside the call.
-            let (caller, completedInside, replyThread) = await busOnThread { () -> (UInt, Bool, UInt) in
+            let (caller, completedInside, replyThread) = await onThread { () -> (UInt, Bool, UInt) in
                 let done = Atomic<UInt>(0)
                 try? bus.endpoint(owner: "client").request(BusMessage(topic: "direct.sum", payload: [2, 3]), anyThread: true) {
                     if case .success(let reply) = $0, reply.payload == [5] {
@@ -64,7 +65,7 @@ import Testing
             #expect(replyThread == caller)
             #expect(handlerThread.load(ordering: .relaxed) == caller)
             // Without it, the completion still never runs on the caller's thread.
-            let (caller2, completion2) = await busOnThread { () -> (UInt, UInt) in
+            let (caller2, completion2) = await onThread { () -> (UInt, UInt) in
                 let gate = BusGate()
                 let done = Atomic<UInt>(0)
                 try? bus.endpoint(owner: "client").request(BusMessage(topic: "direct.sum", payload: [1])) { _ in
@@ -78,7 +79,7 @@ import Testing
             // Async and blocking requests work too.
             let reply = try await bus.endpoint(owner: "client").request(BusMessage(topic: "direct.sum", payload: [4, 4]))
             #expect(reply.payload == [8])
-            let sync = await busOnThread {
+            let sync = await onThread {
                 try? bus.endpoint(owner: "client").requestSync(BusMessage(topic: "direct.sum", payload: [9]))
             }
             #expect(sync?.payload == [9])
@@ -98,8 +99,8 @@ import Testing
                 inside.subtract(1, ordering: .sequentiallyConsistent)
                 return true
             }
-            async let first: Void = busOnThread { try? bus.endpoint(owner: "a").publish(BusMessage(topic: "direct.slow")) }
-            async let second: Void = busOnThread { try? bus.endpoint(owner: "b").publish(BusMessage(topic: "direct.slow")) }
+            async let first: Void = onThread { try? bus.endpoint(owner: "a").publish(BusMessage(topic: "direct.slow")) }
+            async let second: Void = onThread { try? bus.endpoint(owner: "b").publish(BusMessage(topic: "direct.slow")) }
             _ = await (first, second)
             #expect(most.load(ordering: .relaxed) == 2)
         }
@@ -119,9 +120,9 @@ import Testing
                 finished.store(true, ordering: .sequentiallyConsistent)
                 return true
             }
-            async let publish: Void = busOnThread { try? bus.endpoint(owner: "p").publish(BusMessage(topic: "direct.held")) }
-            await busOnThread { entered.wait() }
-            async let unsubscribed: Bool = busOnThread {
+            async let publish: Void = onThread { try? bus.endpoint(owner: "p").publish(BusMessage(topic: "direct.held")) }
+            await onThread { entered.wait() }
+            async let unsubscribed: Bool = onThread {
                 let ok = owner.unsubscribe(id)
                 return ok && finished.load(ordering: .sequentiallyConsistent)
             }
@@ -148,7 +149,7 @@ import Testing
                 return true
             }
             ids.withLock { $0 = id }
-            await busOnThread { try? bus.endpoint(owner: "p").publish(BusMessage(topic: "direct.once")) }
+            await onThread { try? bus.endpoint(owner: "p").publish(BusMessage(topic: "direct.once")) }
             #expect(result.load(ordering: .relaxed) == 1)
             #expect(bus.routes.subscription(id: id) == nil)
         }
@@ -164,8 +165,8 @@ import Testing
                 release.wait()
                 return true
             }
-            async let publish: Void = busOnThread { try? bus.endpoint(owner: "p").publish(BusMessage(topic: "direct.drain")) }
-            await busOnThread { entered.wait() }
+            async let publish: Void = onThread { try? bus.endpoint(owner: "p").publish(BusMessage(topic: "direct.drain")) }
+            await onThread { entered.wait() }
             #expect(!owner.drain(timeout: .milliseconds(20)))
             release.open()
             await publish

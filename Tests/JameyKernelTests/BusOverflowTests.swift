@@ -1,3 +1,4 @@
+import JameyTestKit
 import Testing
 
 @testable import JameyKernel
@@ -8,11 +9,11 @@ struct BusOverflowTests {
     private func overflow(_ policy: OverflowPolicy) async throws -> (received: [Int], drops: Int?, metric: Int64) {
         try await withBus { bus, metrics in
             let gate = BusGate()
-            let started = BusFlag()
-            let received = BusInbox<Int>()
+            let started = LockedBox(false)
+            let received = LockedBox<[Int]>([])
             let id = try bus.endpoint(owner: "slow").subscribe("jobs.run", capacity: 4, overflow: policy) { message in
                 if message.number == 0 {
-                    started.set()
+                    started.set(true)
                     gate.wait()
                 }
                 received.append(message.number)
@@ -20,13 +21,13 @@ struct BusOverflowTests {
             }
             let publisher = bus.endpoint(owner: "producer")
             try publisher.publish(.numbered("jobs.run", 0))
-            #expect(await busEventually { started.isSet })
+            #expect(await eventually { started.value })
             for index in 1...10 { try publisher.publish(.numbered("jobs.run", index)) }
             let drops = bus.dropCount(subscription: id)
             let metric = try metrics.expectCounter("jamey_bus_dropped_total", [("plugin", "slow")]).totalValue
             gate.open()
-            #expect(await busEventually { received.count == 5 })
-            return (received.all, drops, metric)
+            #expect(await eventually { received.count == 5 })
+            return (received.value, drops, metric)
         }
     }
 
@@ -52,26 +53,26 @@ struct BusOverflowTests {
     func requestToFullMailbox(policy: OverflowPolicy) async throws {
         try await withBus { bus, _ in
             let gate = BusGate()
-            let started = BusFlag()
+            let started = LockedBox(false)
             let responder = bus.endpoint(owner: "busy")
             let id = try responder.subscribe("svc.busy", capacity: 1, overflow: policy) { request in
-                started.set()
+                started.set(true)
                 gate.wait()
                 try? responder.reply(to: request.replyTo!, correlationID: request.correlationID, BusMessage(topic: "r"))
                 return true
             }
             let client = bus.endpoint(owner: "client")
-            let first = BusBox<Result<BusMessage, BusError>>()
-            let second = BusBox<Result<BusMessage, BusError>>()
+            let first = LockedBox<Result<BusMessage, BusError>?>(nil)
+            let second = LockedBox<Result<BusMessage, BusError>?>(nil)
             try client.request(BusMessage(topic: "svc.busy")) { first.set($0) }
-            #expect(await busEventually { started.isSet })
+            #expect(await eventually { started.value })
             try client.request(BusMessage(topic: "svc.busy")) { second.set($0) }
             await #expect(throws: BusError.queueFull) { try await client.request(BusMessage(topic: "svc.busy")) }
             #expect(bus.dropCount(subscription: id) == 0)
             gate.open()
-            #expect(await busEventually { first.get != nil && second.get != nil })
-            #expect((try? first.get?.get())?.source == "busy")
-            #expect((try? second.get?.get())?.source == "busy")
+            #expect(await eventually { first.value != nil && second.value != nil })
+            #expect((try? first.value?.get())?.source == "busy")
+            #expect((try? second.value?.get())?.source == "busy")
         }
     }
 
@@ -79,20 +80,20 @@ struct BusOverflowTests {
     func evictedRequest() async throws {
         try await withBus { bus, _ in
             let gate = BusGate()
-            let started = BusFlag()
+            let started = LockedBox(false)
             try bus.endpoint(owner: "svc").subscribe("mixed.topic", capacity: 1, overflow: .dropOldest) { _ in
-                started.set()
+                started.set(true)
                 gate.wait()
                 return true
             }
             let client = bus.endpoint(owner: "client")
             try client.publish(BusMessage(topic: "mixed.topic"))
-            #expect(await busEventually { started.isSet })
-            let outcome = BusBox<Result<BusMessage, BusError>>()
+            #expect(await eventually { started.value })
+            let outcome = LockedBox<Result<BusMessage, BusError>?>(nil)
             try client.request(BusMessage(topic: "mixed.topic")) { outcome.set($0) }
             try client.publish(BusMessage(topic: "mixed.topic"))
-            #expect(await busEventually { outcome.get != nil })
-            #expect(throws: BusError.queueFull) { try outcome.get?.get() }
+            #expect(await eventually { outcome.value != nil })
+            #expect(throws: BusError.queueFull) { try outcome.value?.get() }
             gate.open()
         }
     }

@@ -1,3 +1,4 @@
+import JameyTestKit
 import Synchronization
 import Testing
 
@@ -9,10 +10,10 @@ struct BusPublishTests {
     func deliversToAllMatching() async throws {
         try await withBus { bus, _ in
             let listener = bus.endpoint(owner: "listener")
-            let one = BusInbox<BusMessage>()
-            let rest = BusInbox<BusMessage>()
-            let exact = BusInbox<BusMessage>()
-            let other = BusInbox<BusMessage>()
+            let one = LockedBox<[BusMessage]>([])
+            let rest = LockedBox<[BusMessage]>([])
+            let exact = LockedBox<[BusMessage]>([])
+            let other = LockedBox<[BusMessage]>([])
             try listener.subscribe("sensors.*.temp") {
                 one.append($0)
                 return true
@@ -40,8 +41,8 @@ struct BusPublishTests {
             try publisher.publish(message)
             try publisher.publish(BusMessage(topic: "other.marker"))
 
-            #expect(await busEventually { one.count == 1 && rest.count == 1 && exact.count == 1 && other.count == 1 })
-            for received in [one.all[0], rest.all[0], exact.all[0]] {
+            #expect(await eventually { one.count == 1 && rest.count == 1 && exact.count == 1 && other.count == 1 })
+            for received in [one.value[0], rest.value[0], exact.value[0]] {
                 #expect(received.topic == "sensors.kitchen.temp")
                 #expect(received.payload == [1, 2, 3])
                 #expect(received.contentType == "application/json")
@@ -50,7 +51,7 @@ struct BusPublishTests {
                 #expect(received.replyTo == nil)
                 #expect(received.correlationID == 0)
             }
-            #expect(other.all.map(\.topic) == ["other.marker"])
+            #expect(other.value.map(\.topic) == ["other.marker"])
         }
     }
 
@@ -66,7 +67,7 @@ struct BusPublishTests {
     func perPublisherOrdering() async throws {
         try await withBus { bus, _ in
             let count = 10_000
-            let received = BusInbox<(String, Int)>()
+            let received = LockedBox<[(String, Int)]>([])
             try bus.endpoint(owner: "sink").subscribe("seq.>", capacity: 4 * count) {
                 received.append(($0.source, $0.number))
                 return true
@@ -81,8 +82,8 @@ struct BusPublishTests {
                     }
                 }
             }
-            #expect(await busEventually { received.count == publishers.count * count })
-            let all = received.all
+            #expect(await eventually { received.count == publishers.count * count })
+            let all = received.value
             for publisher in publishers {
                 let sequence = all.filter { $0.0 == publisher.owner }.map(\.1)
                 #expect(sequence == Array(0..<count), "order from \(publisher.owner)")
@@ -119,7 +120,7 @@ struct BusPublishTests {
                     }
                 }
             }
-            #expect(await busEventually { handled.load(ordering: .relaxed) == perPublisher * publisherCount })
+            #expect(await eventually { handled.load(ordering: .relaxed) == perPublisher * publisherCount })
             #expect(violations.load(ordering: .relaxed) == 0)
         }
     }
@@ -128,7 +129,7 @@ struct BusPublishTests {
     func publishFromHandler() async throws {
         try await withBus { bus, _ in
             let relay = bus.endpoint(owner: "relay")
-            let sink = BusInbox<Int>()
+            let sink = LockedBox<[Int]>([])
             try bus.endpoint(owner: "sink").subscribe("chain.b", capacity: 1_000) {
                 sink.append($0.number)
                 return true
@@ -138,8 +139,8 @@ struct BusPublishTests {
             }
             let source = bus.endpoint(owner: "source")
             for index in 0..<500 { try source.publish(.numbered("chain.a", index)) }
-            #expect(await busEventually { sink.count == 500 })
-            #expect(sink.all == Array(0..<500))
+            #expect(await eventually { sink.count == 500 })
+            #expect(sink.value == Array(0..<500))
         }
     }
 }

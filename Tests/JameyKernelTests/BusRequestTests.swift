@@ -1,3 +1,4 @@
+import JameyTestKit
 import Testing
 
 @testable import JameyKernel
@@ -6,13 +7,13 @@ import Testing
 struct BusRequestTests {
     private static let question = BusMessage(topic: "svc.echo", payload: [1, 2, 3], contentType: "text/plain")
 
-    private func checkReply(_ reply: BusMessage?, requests seen: BusInbox<BusMessage>) {
+    private func checkReply(_ reply: BusMessage?, requests seen: LockedBox<[BusMessage]>) {
         #expect(reply?.payload == [3, 2, 1])
         #expect(reply?.contentType == "text/plain")
         #expect(reply?.headers == [BusHeader(key: "echo", value: "echo")])
         #expect(reply?.source == "echo")
         #expect(reply?.replyTo == nil)
-        let request = seen.all.last
+        let request = seen.value.last
         #expect(request?.source == "client")
         #expect(request?.replyTo?.isEmpty == false)
         #expect(request?.correlationID != 0)
@@ -22,7 +23,7 @@ struct BusRequestTests {
     @Test("round trip with a completion")
     func completionForm() async throws {
         try await withBus { bus, _ in
-            let seen = BusInbox<BusMessage>()
+            let seen = LockedBox<[BusMessage]>([])
             try busSubscribeEcho(bus.endpoint(owner: "echo"), "svc.echo", seen: seen)
             let result = await busRequestWithCompletion(bus.endpoint(owner: "client"), Self.question)
             checkReply(try result.get(), requests: seen)
@@ -33,7 +34,7 @@ struct BusRequestTests {
     @Test("round trip with async/await")
     func asyncForm() async throws {
         try await withBus { bus, metrics in
-            let seen = BusInbox<BusMessage>()
+            let seen = LockedBox<[BusMessage]>([])
             try busSubscribeEcho(bus.endpoint(owner: "echo"), "svc.echo", seen: seen)
             let reply = try await bus.endpoint(owner: "client").request(Self.question)
             checkReply(reply, requests: seen)
@@ -45,10 +46,10 @@ struct BusRequestTests {
     @Test("round trip blocking the calling thread")
     func syncForm() async throws {
         try await withBus { bus, _ in
-            let seen = BusInbox<BusMessage>()
+            let seen = LockedBox<[BusMessage]>([])
             try busSubscribeEcho(bus.endpoint(owner: "echo"), "svc.echo", seen: seen)
             let client = bus.endpoint(owner: "client")
-            let result = await busOnThread { () -> Result<BusMessage, BusError> in
+            let result = await onThread { () -> Result<BusMessage, BusError> in
                 Result { () throws(BusError) in try client.requestSync(Self.question) }
             }
             checkReply(try result.get(), requests: seen)
@@ -59,25 +60,25 @@ struct BusRequestTests {
     func lateReplyFromForeignThread() async throws {
         try await withBus { bus, _ in
             let responder = bus.endpoint(owner: "later")
-            let held = BusBox<(String, UInt64)>()
+            let held = LockedBox<(String, UInt64)?>(nil)
             try responder.subscribe("svc.later") { request in
                 held.set((request.replyTo!, request.correlationID))
                 return true
             }
-            let outcome = BusBox<Result<BusMessage, BusError>>()
+            let outcome = LockedBox<Result<BusMessage, BusError>?>(nil)
             try bus.endpoint(owner: "client").request(BusMessage(topic: "svc.later")) { outcome.set($0) }
-            #expect(await busEventually { held.get != nil })
-            let (replyTo, correlationID) = held.get!
+            #expect(await eventually { held.value != nil })
+            let (replyTo, correlationID) = held.value!
             try responder.reply(to: replyTo, correlationID: correlationID, BusMessage(topic: "done", payload: [7]))
-            #expect(await busEventually { outcome.get != nil })
-            #expect(try outcome.get?.get().payload == [7])
+            #expect(await eventually { outcome.value != nil })
+            #expect(try outcome.value?.get().payload == [7])
         }
     }
 
     @Test("a request nobody answers times out and is counted")
     func timeout() async throws {
         try await withBus { bus, metrics in
-            let held = BusBox<(String, UInt64)>()
+            let held = LockedBox<(String, UInt64)?>(nil)
             let responder = bus.endpoint(owner: "mute")
             try responder.subscribe("svc.mute") {
                 held.set(($0.replyTo!, $0.correlationID))
@@ -90,7 +91,7 @@ struct BusRequestTests {
             let completion = await busRequestWithCompletion(
                 client, BusMessage(topic: "svc.mute"), timeout: .milliseconds(20))
             #expect(throws: BusError.timeout) { try completion.get() }
-            let sync = await busOnThread { () -> Result<BusMessage, BusError> in
+            let sync = await onThread { () -> Result<BusMessage, BusError> in
                 Result { () throws(BusError) in
                     try client.requestSync(BusMessage(topic: "svc.mute"), timeout: .milliseconds(20))
                 }
@@ -100,7 +101,7 @@ struct BusRequestTests {
                 try metrics.expectCounter("jamey_bus_request_timeouts_total", [("plugin", "client")]).totalValue == 3)
             #expect(bus.pendingRequestCount == 0)
             // Replying after the timeout finds nobody.
-            let (replyTo, correlationID) = held.get!
+            let (replyTo, correlationID) = held.value!
             #expect(throws: BusError.notFound) {
                 try responder.reply(to: replyTo, correlationID: correlationID, BusMessage(topic: "late"))
             }
@@ -123,7 +124,7 @@ struct BusRequestTests {
     func replyTwice() async throws {
         try await withBus { bus, _ in
             let responder = bus.endpoint(owner: "twice")
-            let secondReply = BusBox<Result<Void, BusError>>()
+            let secondReply = LockedBox<Result<Void, BusError>?>(nil)
             try responder.subscribe("svc.twice") { request in
                 try? responder.reply(
                     to: request.replyTo!, correlationID: request.correlationID, BusMessage(topic: "one"))
@@ -136,8 +137,8 @@ struct BusRequestTests {
             }
             let reply = try await bus.endpoint(owner: "client").request(BusMessage(topic: "svc.twice"))
             #expect(reply.topic == "one")
-            #expect(await busEventually { secondReply.get != nil })
-            #expect(throws: BusError.notFound) { try secondReply.get?.get() }
+            #expect(await eventually { secondReply.value != nil })
+            #expect(throws: BusError.notFound) { try secondReply.value?.get() }
             #expect(throws: BusError.notFound) {
                 try responder.reply(to: "_reply.12345", correlationID: 12345, BusMessage(topic: "nobody"))
             }
@@ -163,14 +164,14 @@ struct BusRequestTests {
         try await withBus { bus, _ in
             try busSubscribeEcho(bus.endpoint(owner: "echo"), "svc.echo")
             let worker = bus.endpoint(owner: "worker")
-            let replies = BusInbox<Result<BusMessage, BusError>>()
+            let replies = LockedBox<[Result<BusMessage, BusError>]>([])
             try worker.subscribe("work.start") { message in
                 (try? worker.request(BusMessage(topic: "svc.echo", payload: message.payload)) { replies.append($0) })
                     != nil
             }
             for index in 0..<50 { try bus.endpoint(owner: "kernel").publish(.numbered("work.start", index)) }
-            #expect(await busEventually { replies.count == 50 })
-            #expect(replies.all.allSatisfy { (try? $0.get())?.source == "echo" })
+            #expect(await eventually { replies.count == 50 })
+            #expect(replies.value.allSatisfy { (try? $0.get())?.source == "echo" })
         }
     }
 
@@ -179,7 +180,7 @@ struct BusRequestTests {
         try await withBus { bus, _ in
             try busSubscribeEcho(bus.endpoint(owner: "echo"), "svc.echo")
             let worker = bus.endpoint(owner: "worker")
-            let replies = BusInbox<Result<BusMessage, BusError>>()
+            let replies = LockedBox<[Result<BusMessage, BusError>]>([])
             try worker.subscribe("work.sync") { message in
                 replies.append(
                     Result { () throws(BusError) in
@@ -188,9 +189,9 @@ struct BusRequestTests {
                 return true
             }
             for index in 0..<20 { try bus.endpoint(owner: "kernel").publish(.numbered("work.sync", index)) }
-            #expect(await busEventually { replies.count == 20 })
+            #expect(await eventually { replies.count == 20 })
             #expect(
-                replies.all.compactMap { try? BusMessage(topic: "r", payload: $0.get().payload.reversed()).number }
+                replies.value.compactMap { try? BusMessage(topic: "r", payload: $0.get().payload.reversed()).number }
                     == Array(0..<20))
         }
     }
@@ -199,7 +200,7 @@ struct BusRequestTests {
     func requestSyncToSelfTimesOut() async throws {
         try await withBus { bus, _ in
             let loop = bus.endpoint(owner: "loop")
-            let outcome = BusBox<Result<BusMessage, BusError>>()
+            let outcome = LockedBox<Result<BusMessage, BusError>?>(nil)
             try loop.subscribe("self.loop") { message in
                 if let replyTo = message.replyTo {
                     try? loop.reply(to: replyTo, correlationID: message.correlationID, BusMessage(topic: "late"))
@@ -212,8 +213,8 @@ struct BusRequestTests {
                 return true
             }
             try bus.endpoint(owner: "kernel").publish(BusMessage(topic: "self.loop"))
-            #expect(await busEventually { outcome.get != nil })
-            #expect(throws: BusError.timeout) { try outcome.get?.get() }
+            #expect(await eventually { outcome.value != nil })
+            #expect(throws: BusError.timeout) { try outcome.value?.get() }
         }
     }
 
@@ -222,7 +223,7 @@ struct BusRequestTests {
         try await withBus { bus, _ in
             try bus.endpoint(owner: "mute").subscribe("svc.mute") { _ in true }
             let client = bus.endpoint(owner: "client")
-            let outcome = BusBox<Result<BusMessage, BusError>>()
+            let outcome = LockedBox<Result<BusMessage, BusError>?>(nil)
             // noResponders is reported on the timer thread; block that thread in requestSync.
             try client.request(BusMessage(topic: "svc.none")) { _ in
                 outcome.set(
@@ -230,8 +231,8 @@ struct BusRequestTests {
                         try client.requestSync(BusMessage(topic: "svc.mute"), timeout: .milliseconds(30))
                     })
             }
-            #expect(await busEventually { outcome.get != nil })
-            #expect(throws: BusError.timeout) { try outcome.get?.get() }
+            #expect(await eventually { outcome.value != nil })
+            #expect(throws: BusError.timeout) { try outcome.value?.get() }
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import JameyTestKit
 import Testing
 
 @testable import JameyKernel
@@ -8,7 +9,7 @@ import Testing
     @Test func passiveWildcardListenerDoesNotTakeRequests() async throws {
         try await withBus { bus, _ in
             let listener = bus.endpoint(owner: "listener")
-            let seen = BusInbox<BusMessage>()
+            let seen = LockedBox<[BusMessage]>([])
             try listener.subscribe("svc.>") {
                 seen.append($0); return true
             }
@@ -27,7 +28,7 @@ import Testing
             #expect(seen.count == 0, "the passive listener saw no request")
             // Events still reach both.
             try client.publish(BusMessage(topic: "svc.sum"))
-            #expect(await busEventually { seen.count == 1 })
+            #expect(await eventually { seen.count == 1 })
         }
     }
 

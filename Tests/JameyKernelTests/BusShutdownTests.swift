@@ -1,3 +1,4 @@
+import JameyTestKit
 import MetricsTestKit
 import Testing
 
@@ -10,24 +11,24 @@ struct BusShutdownTests {
         let bus = MessageBus(
             configuration: BusConfiguration(defaultRequestTimeout: .seconds(120), workerCount: 2), metricsFactory: TestMetrics())
         let responder = bus.endpoint(owner: "mute")
-        let held = BusBox<(String, UInt64)>()
+        let held = LockedBox<(String, UInt64)?>(nil)
         try responder.subscribe("svc.mute") {
             held.set(($0.replyTo!, $0.correlationID))
             return true
         }
         let client = bus.endpoint(owner: "client")
-        let outcome = BusBox<Result<BusMessage, BusError>>()
+        let outcome = LockedBox<Result<BusMessage, BusError>?>(nil)
         try client.request(BusMessage(topic: "svc.mute"), timeout: .seconds(60)) { outcome.set($0) }
-        #expect(await busEventually { held.get != nil })
+        #expect(await eventually { held.value != nil })
 
         bus.shutdown(deadline: .seconds(5))
         bus.shutdown(deadline: .seconds(5))
         #expect(bus.isShutDown)
 
-        #expect(await busEventually { outcome.get != nil })
-        #expect(throws: BusError.shutdown) { try outcome.get?.get() }
+        #expect(await eventually { outcome.value != nil })
+        #expect(throws: BusError.shutdown) { try outcome.value?.get() }
         #expect(bus.pendingRequestCount == 0)
-        let (replyTo, correlationID) = held.get!
+        let (replyTo, correlationID) = held.value!
         #expect(throws: BusError.notFound) {
             try responder.reply(to: replyTo, correlationID: correlationID, BusMessage(topic: "r"))
         }
@@ -43,22 +44,22 @@ struct BusShutdownTests {
         let bus = MessageBus(
             configuration: BusConfiguration(defaultRequestTimeout: .seconds(120), workerCount: 2), metricsFactory: TestMetrics())
         let gate = BusGate()
-        let started = BusFlag()
-        let handled = BusInbox<Int>()
+        let started = LockedBox(false)
+        let handled = LockedBox<[Int]>([])
         try bus.endpoint(owner: "slow").subscribe("queue.work") { message in
-            started.set()
+            started.set(true)
             gate.wait()
             handled.append(message.number)
             return true
         }
         let producer = bus.endpoint(owner: "producer")
         for index in 0..<6 { try producer.publish(.numbered("queue.work", index)) }
-        #expect(await busEventually { started.isSet })
-        async let shutDown: [Int] = busOnThread {
+        #expect(await eventually { started.value })
+        async let shutDown: [Int] = onThread {
             bus.shutdown(deadline: .seconds(30))
-            return handled.all
+            return handled.value
         }
-        #expect(await busEventually { bus.isShutDown })
+        #expect(await eventually { bus.isShutDown })
         #expect(throws: BusError.shutdown) { try producer.publish(.numbered("queue.work", 99)) }
         gate.open()
         #expect(await shutDown == Array(0..<6))
@@ -68,14 +69,14 @@ struct BusShutdownTests {
     func shutdownFromHandler() async throws {
         let bus = MessageBus(
             configuration: BusConfiguration(defaultRequestTimeout: .seconds(120), workerCount: 2), metricsFactory: TestMetrics())
-        let done = BusFlag()
+        let done = LockedBox(false)
         try bus.endpoint(owner: "killer").subscribe("kill.now") { _ in
             bus.shutdown(deadline: .seconds(5))
-            done.set()
+            done.set(true)
             return true
         }
         try bus.endpoint(owner: "kernel").publish(BusMessage(topic: "kill.now"))
-        #expect(await busEventually { done.isSet })
+        #expect(await eventually { done.value })
         #expect(bus.isShutDown)
     }
 }

@@ -1,3 +1,4 @@
+import JameyTestKit
 import Testing
 
 @testable import JameyKernel
@@ -8,8 +9,8 @@ struct BusSubscriptionTests {
     func unsubscribeStopsDelivery() async throws {
         try await withBus { bus, _ in
             let listener = bus.endpoint(owner: "listener")
-            let received = BusInbox<Int>()
-            let marker = BusInbox<Int>()
+            let received = LockedBox<[Int]>([])
+            let marker = LockedBox<[Int]>([])
             let id = try listener.subscribe("news.>") {
                 received.append($0.number)
                 return true
@@ -20,19 +21,19 @@ struct BusSubscriptionTests {
             }
             let publisher = bus.endpoint(owner: "publisher")
             try publisher.publish(.numbered("news.a", 1))
-            #expect(await busEventually { received.count == 1 })
+            #expect(await eventually { received.count == 1 })
 
             #expect(bus.endpoint(owner: "intruder").unsubscribe(id) == false)
             try publisher.publish(.numbered("news.a", 2))
-            #expect(await busEventually { received.count == 2 })
+            #expect(await eventually { received.count == 2 })
 
             #expect(listener.unsubscribe(id))
             #expect(listener.unsubscribe(id) == false)
             #expect(bus.dropCount(subscription: id) == nil)
             for index in 3..<10 { try publisher.publish(.numbered("news.a", index)) }
             try publisher.publish(.numbered("marker.x", 0))
-            #expect(await busEventually { marker.count == 1 })
-            #expect(received.all == [1, 2])
+            #expect(await eventually { marker.count == 1 })
+            #expect(received.value == [1, 2])
         }
     }
 
@@ -40,25 +41,25 @@ struct BusSubscriptionTests {
     func unsubscribeWaitsForRunningHandler() async throws {
         try await withBus { bus, _ in
             let gate = BusGate()
-            let started = BusFlag()
-            let finished = BusFlag()
+            let started = LockedBox(false)
+            let finished = LockedBox(false)
             let listener = bus.endpoint(owner: "listener")
             let id = try listener.subscribe("slow.job") { _ in
-                started.set()
+                started.set(true)
                 gate.wait()
-                finished.set()
+                finished.set(true)
                 return true
             }
             try bus.endpoint(owner: "kernel").publish(BusMessage(topic: "slow.job"))
             try bus.endpoint(owner: "kernel").publish(BusMessage(topic: "slow.job"))
-            #expect(await busEventually { started.isSet })
-            let unsubscribed = BusFlag()
-            async let finishedWhenReturned: Bool = busOnThread {
+            #expect(await eventually { started.value })
+            let unsubscribed = LockedBox(false)
+            async let finishedWhenReturned: Bool = onThread {
                 let removed = listener.unsubscribe(id)
-                unsubscribed.set()
-                return removed && finished.isSet
+                unsubscribed.set(true)
+                return removed && finished.value
             }
-            #expect(unsubscribed.isSet == false)
+            #expect(unsubscribed.value == false)
             gate.open()
             #expect(await finishedWhenReturned)
         }
@@ -68,19 +69,19 @@ struct BusSubscriptionTests {
     func unsubscribeFromOwnHandler() async throws {
         try await withBus { bus, _ in
             let listener = bus.endpoint(owner: "listener")
-            let ownID = BusBox<UInt64>()
-            let handled = BusInbox<Int>()
-            let removed = BusBox<Bool>()
+            let ownID = LockedBox<UInt64?>(nil)
+            let handled = LockedBox<[Int]>([])
+            let removed = LockedBox<Bool?>(nil)
             let id = try listener.subscribe("once.only", capacity: 100) { message in
                 handled.append(message.number)
-                if removed.get == nil, let id = ownID.get { removed.set(listener.unsubscribe(id)) }
+                if removed.value == nil, let id = ownID.value { removed.set(listener.unsubscribe(id)) }
                 return true
             }
             ownID.set(id)
             for index in 0..<20 { try bus.endpoint(owner: "kernel").publish(.numbered("once.only", index)) }
-            #expect(await busEventually { removed.get != nil })
-            #expect(removed.get == true)
-            #expect(handled.all == [0])
+            #expect(await eventually { removed.value != nil })
+            #expect(removed.value == true)
+            #expect(handled.value == [0])
             #expect(bus.dropCount(subscription: id) == nil)
         }
     }
@@ -90,8 +91,8 @@ struct BusSubscriptionTests {
         try await withBus { bus, _ in
             let plugin = bus.endpoint(owner: "plugin")
             let other = bus.endpoint(owner: "other")
-            let pluginSeen = BusInbox<String>()
-            let otherSeen = BusInbox<String>()
+            let pluginSeen = LockedBox<[String]>([])
+            let otherSeen = LockedBox<[String]>([])
             let a = try plugin.subscribe("x.a") {
                 pluginSeen.append($0.topic)
                 return true
@@ -109,7 +110,7 @@ struct BusSubscriptionTests {
             #expect(bus.dropCount(subscription: b) == nil)
             #expect(bus.dropCount(subscription: c) == 0)
             try bus.endpoint(owner: "kernel").publish(BusMessage(topic: "x.a"))
-            #expect(await busEventually { otherSeen.count == 1 })
+            #expect(await eventually { otherSeen.count == 1 })
             #expect(pluginSeen.count == 0)
         }
     }

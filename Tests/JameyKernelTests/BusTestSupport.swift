@@ -1,4 +1,5 @@
 import Foundation
+import JameyTestKit
 import MetricsTestKit
 import Synchronization
 
@@ -14,34 +15,6 @@ func withBus<R>(
     let bus = MessageBus(configuration: configuration, metricsFactory: metrics)
     defer { bus.shutdown(deadline: .seconds(5)) }
     return try await body(bus, metrics)
-}
-
-/// Polls `condition` every millisecond until it holds or `timeout` passes.
-/// - Returns: Whether the condition held.
-func busEventually(timeout: Duration = .seconds(20), _ condition: () -> Bool) async -> Bool {
-    let clock = ContinuousClock()
-    let deadline = clock.now.advanced(by: timeout)
-    while clock.now < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(1))
-    }
-    return condition()
-}
-
-/// Runs `body` on a fresh thread (for blocking calls) and returns its result.
-func busOnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-    await withCheckedContinuation { continuation in
-        Thread { continuation.resume(returning: body()) }.start()
-    }
-}
-
-/// Collects what handlers see, from any thread.
-final class BusInbox<Element: Sendable>: Sendable {
-    private let items = Mutex<[Element]>([])
-
-    func append(_ item: Element) { items.withLock { $0.append(item) } }
-    var all: [Element] { items.withLock { $0 } }
-    var count: Int { items.withLock { $0.count } }
 }
 
 /// A one-shot latch a handler can block on until the test opens it.
@@ -60,20 +33,6 @@ final class BusGate: Sendable {
     }
 
     var isOpen: Bool { lock.withLock { $0 } }
-}
-
-/// A flag set from any thread.
-final class BusFlag: Sendable {
-    private let value = Atomic<Bool>(false)
-    func set() { value.store(true, ordering: .sequentiallyConsistent) }
-    var isSet: Bool { value.load(ordering: .sequentiallyConsistent) }
-}
-
-/// A value stored once from any thread.
-final class BusBox<Value: Sendable>: Sendable {
-    private let value = Mutex<Value?>(nil)
-    func set(_ newValue: Value) { value.withLock { $0 = newValue } }
-    var get: Value? { value.withLock { $0 } }
 }
 
 extension BusMessage {
@@ -104,7 +63,7 @@ func busRequestWithCompletion(
 
 /// Subscribes an echo responder on `topic` that replies with the reversed payload.
 @discardableResult
-func busSubscribeEcho(_ endpoint: BusEndpoint, _ topic: String, seen: BusInbox<BusMessage>? = nil) throws -> UInt64 {
+func busSubscribeEcho(_ endpoint: BusEndpoint, _ topic: String, seen: LockedBox<[BusMessage]>? = nil) throws -> UInt64 {
     try endpoint.subscribe(topic) { request in
         seen?.append(request)
         guard let replyTo = request.replyTo else { return false }

@@ -1,4 +1,5 @@
 import Foundation
+import JameyTestKit
 import Testing
 
 @testable import JameyKernel
@@ -240,7 +241,7 @@ struct ConfigKernelTests {
     }
 
     @Test func directoryInsteadOfFile_isAClearError() throws {
-        let directory = try ConfigFixtures.temporaryDirectory()
+        let directory = try TemporaryDirectory.make(prefix: "jamey-config-tests")
         let error = #expect(throws: ConfigErrors.self) {
             try KernelConfig.load(path: directory, defaultYAML: "", environment: [:])
         }

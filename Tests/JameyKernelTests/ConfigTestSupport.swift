@@ -1,4 +1,5 @@
 import Foundation
+import JameyTestKit
 
 @testable import JameyKernel
 
@@ -29,17 +30,9 @@ enum ConfigFixtures {
         return []
     }
 
-    /// A fresh temporary directory.
-    static func temporaryDirectory() throws -> String {
-        let path = FileManager.default.temporaryDirectory
-            .appendingPathComponent("jamey-config-tests-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
-
     /// Writes `text` to `name` in a fresh temporary directory and returns the file's path.
     static func write(_ text: String, named name: String = "jamey.yaml") throws -> String {
-        let path = try temporaryDirectory() + "/" + name
+        let path = try TemporaryDirectory.make(prefix: "jamey-config-tests") + "/" + name
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }

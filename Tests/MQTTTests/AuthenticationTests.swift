@@ -1,5 +1,6 @@
 import Foundation
 import JameyKernel
+import JameyTestKit
 import Testing
 
 /// Username and password against a broker password file (made with mosquitto_passwd).

@@ -1,5 +1,6 @@
 import Foundation
 import JameyKernel
+import JameyTestKit
 import Testing
 
 /// What the bridge imported is never exported back, even when a node imports exactly what it

@@ -1,5 +1,6 @@
 import Foundation
 import JameyKernel
+import JameyTestKit
 import Testing
 
 /// Topic mapping: `.` and `/`, wildcard captures in templates, the global and per-rule prefix,

@@ -1,5 +1,6 @@
 import Foundation
 import JameyKernel
+import JameyTestKit
 import Testing
 
 /// Presence: each node publishes a retained status with a last will; the others see it join and
@@ -24,7 +25,7 @@ import Testing
         #expect((status?["plugins"] as? [[String: Any]])?.contains { $0["name"] as? String == "mqtt" } == true)
         #expect(await eventually { watcher.healthDetail.contains("1 other node(s) online") })
 
-        worker.kill(SIGKILL)
+        await worker.kill(SIGKILL)
         #expect(await eventually(timeout: .seconds(20)) { events.messages.contains { $0.topic == "mqtt.node.left" } })
         let left = try #require(events.messages.first { $0.topic == "mqtt.node.left" })
         #expect(left.header("node") == "worker")

@@ -1,5 +1,6 @@
 import Foundation
 import JameyKernel
+import JameyTestKit
 import Testing
 
 /// Bus headers and content type travel as MQTT 5 user properties and content type, both ways.

@@ -1,5 +1,6 @@
 import Foundation
 import JameyKernel
+import JameyTestKit
 import Testing
 
 /// Reconnection: backoff state in health, resubscription, and a QoS 1 stream that survives a

@@ -1,5 +1,6 @@
 import Foundation
 import JameyKernel
+import JameyTestKit
 import Testing
 
 /// An outbound rule with `retain: true` leaves the last value at the broker for late subscribers.

@@ -1,5 +1,6 @@
 import Foundation
 import JameyKernel
+import JameyTestKit
 import Testing
 
 /// Messages cross in both directions, at QoS 0, 1 and 2, through a real mosquitto.

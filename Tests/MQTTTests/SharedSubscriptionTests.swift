@@ -1,5 +1,6 @@
 import Foundation
 import JameyKernel
+import JameyTestKit
 import Testing
 
 /// Two nodes on one shared subscription split a stream of work: each gets some, none is lost.

@@ -1,5 +1,6 @@
 import Foundation
 import JameyKernel
+import JameyTestKit
 import Testing
 
 /// TLS with a throwaway CA: mutual TLS works, an unknown CA and a wrong host name are refused,

@@ -61,7 +61,7 @@ final class APIKernel: Sendable {
 
     /// Boots a kernel.
     static func boot(_ options: Options = Options()) async throws -> APIKernel {
-        try await Blocking.run { try APIKernel(options: options) }
+        try await onThread { try APIKernel(options: options) }
     }
 
     /// Boots a kernel, runs `body`, and shuts the kernel down whatever happens.
@@ -79,7 +79,7 @@ final class APIKernel: Sendable {
     /// Stops the kernel (plugins in reverse order, then the bus).
     func stop() async {
         let test = self.test
-        _ = try? await Blocking.run { test.shutdown() }
+        await onThread { test.shutdown() }
     }
 
     /// The port from the api plugin's health detail (`listening on http://127.0.0.1:PORT`).

@@ -1,4 +1,5 @@
 import Foundation
+import JameyTestKit
 
 #if canImport(Glibc)
     import Glibc
@@ -180,13 +181,13 @@ final class HTTPConnection: Sendable {
 
     /// Connects to 127.0.0.1:`port`.
     static func open(port: Int, timeout: Double = 10) async throws -> HTTPConnection {
-        HTTPConnection(try await Blocking.run { try BlockingConnection(port: port, timeout: timeout) })
+        HTTPConnection(try await onThread { try BlockingConnection(port: port, timeout: timeout) })
     }
 
     /// Sends raw text.
     func send(_ text: String) async throws {
         let c = connection
-        try await Blocking.run { try c.send(text) }
+        try await onThread { try c.send(text) }
     }
 
     /// Sends a request and reads its response.
@@ -194,25 +195,25 @@ final class HTTPConnection: Sendable {
         -> HTTPReply
     {
         let c = connection
-        return try await Blocking.run { try c.request(method, path, headers: headers, body: body) }
+        return try await onThread { try c.request(method, path, headers: headers, body: body) }
     }
 
     /// Reads one response.
     func readResponse(method: String = "GET") async throws -> HTTPReply {
         let c = connection
-        return try await Blocking.run { try c.readResponse(method: method) }
+        return try await onThread { try c.readResponse(method: method) }
     }
 
     /// Reads one line.
     func readLine() async throws -> String {
         let c = connection
-        return try await Blocking.run { try c.readLine() }
+        return try await onThread { try c.readLine() }
     }
 
     /// Whether the server closed the connection.
     func isClosedByPeer() async -> Bool {
         let c = connection
-        return (try? await Blocking.run { c.isClosedByPeer() }) ?? false
+        return await onThread { c.isClosedByPeer() }
     }
 }
 
@@ -222,7 +223,7 @@ enum HTTP {
     static func request(
         _ port: Int, _ method: String, _ path: String, headers: [String: String] = [:], body: [UInt8]? = nil
     ) async throws -> HTTPReply {
-        try await Blocking.run { try BlockingConnection(port: port).request(method, path, headers: headers, body: body) }
+        try await onThread { try BlockingConnection(port: port).request(method, path, headers: headers, body: body) }
     }
 
     /// `GET` with an optional bearer key.

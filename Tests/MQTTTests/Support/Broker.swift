@@ -5,8 +5,9 @@ import Synchronization
 /// A real mosquitto broker on a free loopback port, with its own config, started by the test.
 ///
 /// It keeps its port across ``kill(signal:)`` and ``start()``, so a test can take it down and
-/// bring it back in the middle of a stream. The process is killed when the object goes away.
-final class Broker: @unchecked Sendable {
+/// bring it back in the middle of a stream. The process is a ``ChildProcess``: killed when the
+/// object goes away and reaped on a thread of its own, every wait for it bounded.
+final class Broker: Sendable {
     /// What the broker requires and keeps.
     struct Options {
         /// Password file lines (`user:password` pairs made with mosquitto_passwd); nil: anonymous.
@@ -25,8 +26,8 @@ final class Broker: @unchecked Sendable {
     let port: Int
     /// Directory holding its config, password file, log and persistence.
     let directory: String
-    private let lock = NSLock()
-    private var process: Process?
+    /// The running mosquitto, if any.
+    private let process = LockedBox<ChildProcess?>(nil)
 
     init(_ options: Options = Options()) throws {
         directory = try TemporaryDirectory.make(prefix: "jamey-mosquitto")
@@ -66,28 +67,16 @@ final class Broker: @unchecked Sendable {
         if options.start { try start() }
     }
 
-    deinit {
-        if let process, process.isRunning {
-            sendSignal(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-    }
-
     /// Starts mosquitto and waits (at most 10 s) until it accepts connections.
     func start() throws {
-        let p = Process()
-        // Signals the test process ignores (the kernel's lifecycle handles SIGTERM itself) would
-        // stay ignored in the child: reset them so SIGTERM and SIGHUP reach mosquitto.
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["--default-signal=TERM,INT,HUP", "/usr/sbin/mosquitto", "-c", directory + "/mosquitto.conf"]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        lock.withLock { process = p }
+        // ChildProcess resets the signals the test process ignores (the kernel's lifecycle
+        // handles SIGTERM itself), so SIGTERM and SIGHUP reach mosquitto.
+        let p = try ChildProcess("/usr/sbin/mosquitto", ["-c", directory + "/mosquitto.conf"])
+        process.set(p)
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
             if Self.accepts(port: port) { return }
-            guard p.isRunning else { throw BrokerError("mosquitto exited (\(p.terminationStatus)): \(log)") }
+            guard p.isRunning else { throw BrokerError("mosquitto exited (\(p.exitStatus ?? -1)): \(log)") }
             usleep(2000)
         }
         throw BrokerError("mosquitto did not listen on \(port) within 10 s: \(log)")
@@ -105,24 +94,24 @@ final class Broker: @unchecked Sendable {
 
     /// Sends `signal` and waits, off the Swift concurrency pool, until the process is gone.
     func stop(signal: Int32 = SIGTERM) async {
-        _ = try? await onThread { [self] in kill(signal: signal) }
+        await onThread { [self] in kill(signal: signal) }
     }
 
     /// Sends `signal` (SIGTERM: a clean shutdown that saves persistence; SIGKILL: a crash) and
-    /// waits until the process is gone.
+    /// waits until the process is gone (blocking, bounded: SIGKILL after 10 s, given up after
+    /// 10 s more).
     func kill(signal: Int32 = SIGTERM) {
-        guard let p = lock.withLock({ process }) else { return }
-        sendSignal(p.processIdentifier, signal)
-        p.waitUntilExit()
-        lock.withLock { process = nil }
+        guard let p = process.value else { return }
+        p.stop(signal)
+        process.set(nil)
     }
 
     /// Adds a user to the password file and makes the broker reload it (SIGHUP).
     func addUser(_ user: String, _ password: String) throws {
         let r = try Run.command("/usr/bin/mosquitto_passwd", ["-b", directory + "/passwd", user, password])
         guard r.status == 0 else { throw BrokerError("mosquitto_passwd failed: \(r.output)") }
-        guard let p = lock.withLock({ process }) else { throw BrokerError("broker not running") }
-        sendSignal(p.processIdentifier, SIGHUP)
+        guard let p = process.value else { throw BrokerError("broker not running") }
+        p.send(SIGHUP)
     }
 
     /// The broker's log so far.
@@ -178,9 +167,4 @@ final class Broker: @unchecked Sendable {
 struct BrokerError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
-}
-
-/// `kill(2)` (the method name shadows it inside ``Broker``).
-func sendSignal(_ pid: pid_t, _ signal: Int32) {
-    _ = Glibc.kill(pid, signal)
 }

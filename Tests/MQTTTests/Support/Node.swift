@@ -9,7 +9,7 @@ import JameyTestKit
 /// concurrency pool; so they happen on a thread of their own (``boot(_:port:config:dataDirectory:reconnect:)``,
 /// ``stop()``) and never block a pool thread another test's plugin may need. A node still running
 /// when the test lets go of it is stopped in the background.
-final class Node: @unchecked Sendable {
+final class Node: Sendable {
     /// The running kernel.
     let test: TestKernel
     /// The node's name.
@@ -49,8 +49,7 @@ final class Node: @unchecked Sendable {
             """
     }
 
-    private let stopped = NSLock()
-    private var isStopped = false
+    private let isStopped = LockedBox(false)
 
     private init(name: String, dataDirectory: String, test: TestKernel) {
         self.name = name
@@ -60,7 +59,7 @@ final class Node: @unchecked Sendable {
 
     deinit {
         let test = self.test
-        if !stopped.withLock({ isStopped }) { Thread { test.shutdown() }.start() }
+        if !isStopped.value { Thread { test.shutdown() }.start() }
     }
 
     /// Boots a node.
@@ -87,13 +86,13 @@ final class Node: @unchecked Sendable {
     /// Stops the kernel (the mqtt plugin publishes its offline status and disconnects).
     func stop() async {
         guard
-            stopped.withLock({ () -> Bool in
-                defer { isStopped = true }
-                return !isStopped
+            isStopped.withLock({ stopped in
+                defer { stopped = true }
+                return !stopped
             })
         else { return }
         let test = self.test
-        _ = try? await onThread { test.shutdown() }
+        await onThread { test.shutdown() }
     }
 
     /// The bus endpoint of the test.
@@ -106,7 +105,12 @@ final class Node: @unchecked Sendable {
     var healthDetail: String { plugin?.health?.detail ?? "" }
 
     /// Whether the mqtt plugin reports itself connected.
-    var isConnected: Bool { plugin?.health?.status == "ok" }
+    /// (Health is cached by the kernel, and reads "ok: first health check pending" until the
+    /// plugin's first health call returns, so the detail decides.)
+    var isConnected: Bool {
+        guard let health = plugin?.health else { return false }
+        return health.status == "ok" && health.detail.hasPrefix("connected to ")
+    }
 
     /// Waits until connected and every subscription is acknowledged.
     func waitReady(timeout: Duration = .seconds(20)) async -> Bool {
@@ -124,7 +128,7 @@ final class Node: @unchecked Sendable {
 
     /// Collects every bus message matching `pattern`.
     func collect(_ pattern: String) throws -> Collected {
-        let collected = Collected()
+        let collected = Collected([])
         _ = try bus.subscribe(pattern, capacity: 100_000) {
             collected.append($0); return true
         }
@@ -148,40 +152,14 @@ final class Node: @unchecked Sendable {
     }
 }
 
-/// Bus messages collected by a test subscription.
-final class Collected: @unchecked Sendable {
-    private let lock = NSLock()
-    private var storage: [BusMessage] = []
-    func append(_ message: BusMessage) { lock.withLock { storage.append(message) } }
+/// Bus messages collected by a test subscription (``Node/collect(_:)``).
+typealias Collected = LockedBox<[BusMessage]>
+
+extension LockedBox where Value == [BusMessage] {
     /// Everything so far.
-    var messages: [BusMessage] { lock.withLock { storage } }
-    /// How many so far.
-    var count: Int { lock.withLock { storage.count } }
+    var messages: [BusMessage] { value }
     /// The payloads as text.
-    var texts: [String] { messages.map { String(decoding: $0.payload, as: UTF8.self) } }
-}
-
-/// Runs blocking work on a thread of its own, off the Swift concurrency pool.
-func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread {
-            do {
-                continuation.resume(returning: try body())
-            } catch {
-                continuation.resume(throwing: error)
-            }
-        }.start()
-    }
-}
-
-/// Polls `condition` every 2 ms (suspending, not blocking) until it holds or `timeout` passes.
-func eventually(timeout: Duration = .seconds(20), _ condition: () throws -> Bool) async rethrows -> Bool {
-    let end = ContinuousClock.now + timeout
-    while ContinuousClock.now < end {
-        if try condition() { return true }
-        try? await Task.sleep(for: .milliseconds(2))
-    }
-    return try condition()
+    var texts: [String] { value.map(\.text) }
 }
 
 extension BusMessage {

@@ -2,9 +2,10 @@ import Foundation
 import JameyTestKit
 
 /// A Jamey node run as a real process (`jamey serve --config FILE`) with the mqtt plugin, so a
-/// test can kill it the hard way.
-final class ServeProcess: @unchecked Sendable {
-    let process = Process()
+/// test can kill it the hard way. The process is a ``ChildProcess``: killed when the object goes
+/// away and reaped on a thread of its own.
+final class ServeProcess: Sendable {
+    let process: ChildProcess
     let logPath: String
 
     /// Starts `jamey serve`; ``waitReady()`` waits for its "jamey ready" line.
@@ -16,13 +17,8 @@ final class ServeProcess: @unchecked Sendable {
         try yaml.write(toFile: dir + "/jamey.yaml", atomically: true, encoding: .utf8)
         logPath = dir + "/jamey.log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "--default-signal=TERM,INT,HUP", TestPlugins.buildDirectory + "/jamey", "serve", "--config", dir + "/jamey.yaml",
-        ]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        try process.run()
+        process = try ChildProcess(
+            TestPlugins.buildDirectory + "/jamey", ["serve", "--config", dir + "/jamey.yaml"], stderrPath: logPath)
     }
 
     /// Waits (at most 60 s) for the "jamey ready" line.
@@ -31,15 +27,13 @@ final class ServeProcess: @unchecked Sendable {
         else { throw BrokerError("jamey serve did not get ready: \(log)") }
     }
 
-    deinit { kill(SIGKILL) }
-
     /// Everything the process logged.
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
-    /// Sends `signal` and waits for the process to end.
-    func kill(_ signal: Int32) {
-        guard process.isRunning else { return }
-        sendSignal(process.processIdentifier, signal)
-        process.waitUntilExit()
+    /// Sends `signal` and waits, off the Swift concurrency pool, for the process to end (bounded:
+    /// SIGKILL after 10 s).
+    func kill(_ signal: Int32) async {
+        let process = self.process
+        _ = await onThread { process.stop(signal) }
     }
 }

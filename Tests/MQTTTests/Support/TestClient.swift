@@ -1,5 +1,6 @@
 import CMosquitto
 import Foundation
+import JameyTestKit
 
 /// A plain MQTT 5 client for tests (libmosquitto with its own network thread): what an IoT
 /// device or another MQTT application on the broker sees and sends.
@@ -83,7 +84,9 @@ final class TestClient: @unchecked Sendable {
         guard mosquitto_connect_bind_v5(handle, "127.0.0.1", Int32(port), 30, nil, nil) == MOSQ_ERR_SUCCESS.rawValue,
             mosquitto_loop_start(handle) == MOSQ_ERR_SUCCESS.rawValue
         else { throw BrokerError("test client could not connect to 127.0.0.1:\(port)") }
-        guard waitFor({ self.lock.withLock { self.connected } }) else { throw BrokerError("no CONNACK for the test client") }
+        guard TestKernel.eventually(timeout: .seconds(10), { self.lock.withLock { self.connected } }) else {
+            throw BrokerError("no CONNACK for the test client")
+        }
     }
 
     /// Connects off the Swift concurrency pool (the CONNACK wait blocks).
@@ -108,7 +111,9 @@ final class TestClient: @unchecked Sendable {
         guard mosquitto_subscribe_v5(handle, nil, filter, qos, 0, nil) == MOSQ_ERR_SUCCESS.rawValue else {
             throw BrokerError("subscribe \(filter) failed")
         }
-        guard waitFor({ self.lock.withLock { self.subscribed > before } }) else { throw BrokerError("no SUBACK for \(filter)") }
+        guard TestKernel.eventually(timeout: .seconds(10), { self.lock.withLock { self.subscribed > before } }) else {
+            throw BrokerError("no SUBACK for \(filter)")
+        }
     }
 
     /// Publishes with optional MQTT 5 properties.
@@ -146,16 +151,4 @@ final class TestClient: @unchecked Sendable {
 
     /// QoS 1/2 publications the broker acknowledged.
     var acknowledgedCount: Int { lock.withLock { acknowledged } }
-}
-
-/// Polls `condition` every millisecond until it holds or `timeout` passes, blocking: only for
-/// waits on libmosquitto's own thread, never on anything the Swift concurrency pool must do.
-func waitFor(timeout: Duration = .seconds(10), _ condition: () -> Bool) -> Bool {
-    let clock = ContinuousClock()
-    let end = clock.now + timeout
-    while clock.now < end {
-        if condition() { return true }
-        usleep(1000)
-    }
-    return condition()
 }

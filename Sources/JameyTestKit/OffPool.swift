@@ -1,0 +1,24 @@
+import Foundation
+
+/// Runs blocking work (a kernel boot or shutdown, socket I/O, waiting for a process) on a thread
+/// of its own and suspends until it returns.
+///
+/// Swift Testing runs suites in parallel on a cooperative pool of two threads here: a test that
+/// blocks a pool thread can starve the plugin hooks and servers every other test is waiting for,
+/// and hang the whole run. Anything that blocks goes through this instead.
+///
+/// ```swift
+/// let k = try await onThread { try TestKernel.boot(plugins: plugins) }
+/// _ = await onThread { k.shutdown() }
+/// ```
+/// - Parameter body: the blocking work; it runs on a new `Thread`, never on the pool.
+/// - Returns: what `body` returns.
+/// - Throws: what `body` throws (nothing when it does not throw).
+public func onThread<Value: Sendable, Failure: Error>(
+    _ body: @escaping @Sendable () throws(Failure) -> Value
+) async throws(Failure) -> Value {
+    let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Value, Failure>, Never>) in
+        Thread { continuation.resume(returning: Result(catching: body)) }.start()
+    }
+    return try result.get()
+}
