@@ -53,8 +53,11 @@ public final class TestKernel: Sendable {
 
     /// The config YAML the kit writes for `plugins` plus `extra` top-level YAML.
     public static func yaml(plugins: [Plugin], extra: String = "", logLevel: String = "warning") -> String {
-        // Health is refreshed in the background; tests read it often, so refresh it often.
-        let hooks = extra.contains("hooks:") ? "" : "hooks:\n  health_interval_ms: 50\n"
+        // Health is refreshed in the background; tests read it often, so refresh it often. Start-up
+        // hooks get generous deadlines: a loaded 2-core CI machine runs many kernels at once.
+        let hooks =
+            extra.contains("hooks:")
+            ? "" : "hooks:\n  health_interval_ms: 50\n  init_timeout_ms: 60000\n  start_timeout_ms: 60000\n"
         var text = "node:\n  name: test-node\ndata_dir: data\nlog:\n  level: \(logLevel)\n\(hooks)\(extra)\nplugins:\n"
         if plugins.isEmpty { text += "  {}\n" }
         for p in plugins {

@@ -37,10 +37,10 @@ shutdown:
 
 hooks:
   # Deadlines of plugin hooks, in milliseconds. A hook still running at its deadline marks the
-  # plugin failed ("start did not return within its deadline of 10 s (hooks.start_timeout_ms)")
+  # plugin failed ("start did not return within its deadline of 30 s (hooks.start_timeout_ms)")
   # and the kernel goes on without it (start-up stops only if the plugin is required).
-  init_timeout_ms: 10000
-  start_timeout_ms: 10000
+  init_timeout_ms: 30000
+  start_timeout_ms: 30000
   stop_timeout_ms: 5000        # also bounded by what is left of shutdown.timeout_ms
   health_timeout_ms: 3000
   health_interval_ms: 1000     # health is refreshed in the background and read from a cache

@@ -28,7 +28,7 @@ import Testing
         let late = try latePlugin("late") { $0.startDelayMilliseconds = 500 }
         let k = try await APIKernel.boot(.init(probe: false, hello: false, after: [late], start: false))
         let kernel = k.test.kernel
-        async let started: Void = Blocking.run { try kernel.start() }
+        async let started: Void = onThread { try kernel.start() }
         let port = try await k.waitForPort()
         // While "late" is still starting, its route is not served.
         #expect(try await document(port)["/v1/late/double"] == nil)

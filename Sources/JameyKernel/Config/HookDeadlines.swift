@@ -2,9 +2,9 @@
 /// plugin `failed` with a sentence naming the hook and the deadline; the kernel never waits for it
 /// again (its thread is abandoned, none of the plugin's other hooks are called).
 public struct HookDeadlines: Sendable, Equatable {
-    /// `hooks.init_timeout_ms` (default 10 s).
+    /// `hooks.init_timeout_ms` (default 30 s).
     public var initialize: Duration
-    /// `hooks.start_timeout_ms` (default 10 s).
+    /// `hooks.start_timeout_ms` (default 30 s).
     public var start: Duration
     /// `hooks.stop_timeout_ms` (default 5 s); also bounded by what is left of `shutdown.timeout_ms`.
     public var stop: Duration
@@ -19,7 +19,7 @@ public struct HookDeadlines: Sendable, Equatable {
 
     /// The defaults stated in `config/jamey.yaml`.
     public static let defaults = HookDeadlines(
-        initialize: .seconds(10), start: .seconds(10), stop: .seconds(5), health: .seconds(3),
+        initialize: .seconds(30), start: .seconds(30), stop: .seconds(5), health: .seconds(3),
         healthInterval: .seconds(1), snapshot: .seconds(600), restore: .seconds(600))
 
     /// - Parameters: one deadline per hook (see the properties).

@@ -32,13 +32,11 @@ final class HealthMonitor: @unchecked Sendable {
 }
 
 extension Kernel {
-    /// The health reported before a plugin's first health call has returned.
-    static let pendingHealth = PluginHealth(status: "ok", detail: "first health check pending")
-
-    /// The cached health of a started plugin (never calls the plugin).
-    func cachedHealth(_ record: PluginRecord) -> PluginHealth {
+    /// The cached health of a started plugin (never calls the plugin); nil until its first health
+    /// call has returned (unknown, not "ok").
+    func cachedHealth(_ record: PluginRecord) -> PluginHealth? {
         guard record.library?.raw.health != nil else { return PluginHealth(status: "ok", detail: "") }
-        return record.with { $0.health } ?? Self.pendingHealth
+        return record.with { $0.health }
     }
 
     /// Starts the background refresh (called by ``start()``).

@@ -37,7 +37,7 @@
  *
  * Deadlines
  *   Every hook runs under a deadline set by the operator (`hooks.*_timeout_ms` in jamey.yaml;
- *   defaults: init and start 10 s, stop 5 s within `shutdown.timeout_ms`, health 3 s, snapshot
+ *   defaults: init and start 30 s, stop 5 s within `shutdown.timeout_ms`, health 3 s, snapshot
  *   and restore 10 min). A hook still running at its deadline marks the plugin `failed` with a
  *   sentence naming the hook and the deadline; the kernel abandons it: its host context is
  *   invalidated, its subscriptions and services removed, and none of its hooks is called again
