@@ -2,7 +2,7 @@ import Foundation
 import JameyTestKit
 import Testing
 
-/// Swift plugins reach the host through the kit only (DESIGN.md, "Anatomy of a plugin").
+/// Swift plugins reach the host through the kit only: the plugin target imports the kit, never `CJameyABI`.
 @Suite struct PluginImportTests {
     /// `import CJameyABI`, with any attributes or access level in front.
     static let importOfTheABI = #"^\s*(@\w+\s+)*(\w+\s+)?import\s+CJameyABI\b"#

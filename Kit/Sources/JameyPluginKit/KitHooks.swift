@@ -2,8 +2,9 @@ import CJameyABI
 import Foundation
 
 /// The C hooks of every Swift plugin. Each resolves the exported factory and the plugin box,
-/// runs the author's async code to completion on the Swift concurrency pool while the kernel's
-/// lifecycle thread waits, and turns thrown errors into the hook's error buffer.
+/// runs the author's async code to completion on the kit's own executor thread
+/// (``PluginExecutor``) while the kernel's lifecycle thread waits, and turns thrown errors into
+/// the hook's error buffer.
 enum KitHooks {
     static let initHook: jamey_plugin_init_fn = { host, json, length, stateOut, err, cap in
         guard let host, let stateOut, let factory = PluginExport.shared.factory, let api = PluginExport.shared.api else {
