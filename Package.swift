@@ -52,7 +52,7 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
-        .target(name: "JameyTestKit", dependencies: ["JameyKernel"]),
+        .target(name: "JameyTestKit", dependencies: ["JameyKernel", .product(name: "CJameyABI", package: "Kit")]),
         .executableTarget(
             name: "jamey",
             dependencies: [
@@ -115,7 +115,8 @@ let package = Package(
                 "JameyKernel", "JameyTestKit", .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
-        .testTarget(name: "JameyPluginKitTests", dependencies: [kit, "JameyKernel", "JameyTestKit"]),
+        // HelloSwift is linked in too: InProcessTests boots its plugin type without its library.
+        .testTarget(name: "JameyPluginKitTests", dependencies: [kit, "JameyKernel", "JameyTestKit", "HelloSwift"]),
         .testTarget(name: "HelloTests", dependencies: ["JameyTestKit"]),
         .testTarget(name: "JameyCLITests", dependencies: ["JameyTestKit", "jamey"]),
         .testTarget(name: "APITests", dependencies: ["JameyTestKit"]),
