@@ -2,14 +2,18 @@
 import PackageDescription
 
 // Jamey: a plugin-hosting microkernel. See README.md and the C ABI in
-// Sources/CJameyABI/include/jamey/plugin.h.
+// Kit/Sources/CJameyABI/include/jamey/plugin.h. The plugin kit (the header and JameyPluginKit) is
+// its own package in Kit/, so a plugin's package depends on it and not on the server.
+
+/// JameyPluginKit, from the kit package in Kit/ (a path dependency's identity is its directory name).
+let kit: Target.Dependency = .product(name: "JameyPluginKit", package: "Kit")
+
 let package = Package(
     name: "jamey",
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "jamey", targets: ["jamey"]),
         .library(name: "JameyKernel", targets: ["JameyKernel"]),
-        .library(name: "JameyPluginKit", targets: ["JameyPluginKit"]),
         .library(name: "JameyTestKit", targets: ["JameyTestKit"]),
         // Plugins: each one a dynamic library loaded with dlopen.
         .library(name: "HelloSwift", type: .dynamic, targets: ["HelloSwift"]),
@@ -19,6 +23,7 @@ let package = Package(
         .library(name: "MQTT", type: .dynamic, targets: ["MQTT"]),
     ],
     dependencies: [
+        .package(path: "Kit"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
@@ -33,13 +38,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
     ],
     targets: [
-        .target(name: "CJameyABI"),
         // Kernel-private C: crash lines naming the plugin, and reads of plugin memory that cannot fault.
         .target(name: "CJameySystem"),
         .target(
             name: "JameyKernel",
             dependencies: [
-                "CJameyABI",
+                .product(name: "CJameyABI", package: "Kit"),
                 "CJameySystem",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -48,15 +52,7 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
-        .target(
-            name: "JameyPluginKit",
-            dependencies: [
-                "CJameyABI",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-            ]
-        ),
-        .target(name: "JameyTestKit", dependencies: ["JameyKernel"]),
+        .target(name: "JameyTestKit", dependencies: ["JameyKernel", .product(name: "CJameyABI", package: "Kit")]),
         .executableTarget(
             name: "jamey",
             dependencies: [
@@ -70,7 +66,7 @@ let package = Package(
             exclude: ["hello_c.c", "Makefile"], sources: ["greeter_contract.c"], publicHeadersPath: "include"),
         .target(
             name: "HelloSwift",
-            dependencies: ["JameyPluginKit", "CHelloGreeter", .product(name: "Metrics", package: "swift-metrics")],
+            dependencies: [kit, "CHelloGreeter", .product(name: "Metrics", package: "swift-metrics")],
             path: "Plugins/HelloSwift"
         ),
         // The api plugin's pure logic: routes, rate limits, CORS, key secrets, the OpenAPI document.
@@ -79,7 +75,7 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "APICore", "JameyPluginKit",
+                "APICore", kit,
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -107,7 +103,7 @@ let package = Package(
         .target(
             name: "MQTT",
             dependencies: [
-                "MQTTCore", "JameyPluginKit", "CMosquitto", .product(name: "GRDB", package: "GRDB.swift"),
+                "MQTTCore", kit, "CMosquitto", .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Plugins/MQTT", exclude: ["CMosquitto", "Core"]
         ),
@@ -119,7 +115,8 @@ let package = Package(
                 "JameyKernel", "JameyTestKit", .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
-        .testTarget(name: "JameyPluginKitTests", dependencies: ["JameyPluginKit", "JameyKernel", "JameyTestKit"]),
+        // HelloSwift is linked in too: InProcessTests boots its plugin type without its library.
+        .testTarget(name: "JameyPluginKitTests", dependencies: [kit, "JameyKernel", "JameyTestKit", "HelloSwift"]),
         .testTarget(name: "HelloTests", dependencies: ["JameyTestKit"]),
         .testTarget(name: "JameyCLITests", dependencies: ["JameyTestKit", "jamey"]),
         .testTarget(name: "APITests", dependencies: ["JameyTestKit"]),

@@ -12,6 +12,7 @@ let package = Package(
     ],
     dependencies: [
         .package(name: "jamey", path: ".."),
+        .package(path: "../Kit"),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
@@ -31,7 +32,7 @@ let package = Package(
         ),
         .target(
             name: "BenchDriver",
-            dependencies: ["CJameyBench", .product(name: "JameyPluginKit", package: "jamey")],
+            dependencies: ["CJameyBench", .product(name: "JameyPluginKit", package: "Kit")],
             path: "Plugins/BenchDriver"
         ),
     ]

@@ -34,7 +34,7 @@ echo "== release build" >&2
 swift build -c release >&2
 bin="$(swift_bin_path release)"
 build_c_plugins "$bin"
-cc -std=c11 -O2 -Wall -Wextra -Werror -shared -fPIC -I Sources/CJameyABI/include \
+cc -std=c11 -O2 -Wall -Wextra -Werror -shared -fPIC -I Kit/Sources/CJameyABI/include \
   -o "$bin/libAPIEcho.so" Benchmarks/APIEcho/api_echo.c
 
 work="$(mktemp -d)"

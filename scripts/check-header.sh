@@ -7,7 +7,7 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 printf '#include <jamey/plugin.h>\nint main(void) { return JAMEY_ABI_MAJOR == 1 ? 0 : 1; }\n' > "$tmp/h.c"
 cp "$tmp/h.c" "$tmp/h.cpp"
-inc="-I$JAMEY_ROOT/Sources/CJameyABI/include"
+inc="-I$JAMEY_ROOT/Kit/Sources/CJameyABI/include"
 cc -std=c11 -Wall -Wextra -Wpedantic -Werror "$inc" -o "$tmp/c11" "$tmp/h.c"
 cc -std=c99 -Wall -Wextra -Wpedantic -Werror "$inc" -o "$tmp/c99" "$tmp/h.c"
 if command -v c++ >/dev/null; then c++ -std=c++17 -Wall -Wextra -Werror "$inc" -o "$tmp/cpp" "$tmp/h.cpp"; fi

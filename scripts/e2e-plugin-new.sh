@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `jamey plugins new NAME --lang swift` makes a package that builds with `swift build` as is, and
+# `jamey plugins new NAME --lang swift` makes a package that depends on the kit package alone
+# (it resolves swift-log and swift-metrics, nothing else), builds with `swift build` as is, and
 # the library it builds loads and answers in a real kernel (jamey plugins list/inspect).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -7,6 +8,14 @@ bin="${1:-$(swift_bin_path debug)}"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 "$bin/jamey" plugins new e2e_swift --lang swift --dir "$tmp"
+# It depends on the kit package only: resolving it pins swift-log and swift-metrics and nothing
+# else (the server's dependencies stay out of a plugin author's build).
+(cd "$tmp/e2e_swift" && swift package resolve 2>&1 | tail -n 3)
+resolved="$(cd "$tmp/e2e_swift" && swift package show-dependencies --format flatlist | sort -u | tr '\n' ' ')"
+if [ "$resolved" != "kit swift-log swift-metrics " ]; then
+  echo "the Swift skeleton resolves more than the kit: expected 'kit swift-log swift-metrics', found '$resolved'" >&2
+  exit 1
+fi
 (cd "$tmp/e2e_swift" && swift build 2>&1 | tail -n 3)
 lib="$tmp/e2e_swift/.build/debug/libE2eSwift.so"
 "$bin/jamey" plugins inspect "$lib" | grep -q "name:        e2e_swift"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Line coverage of Sources/ and Plugins/ (kernel, kit, CLI and the Swift plugin libraries loaded
-# with dlopen, plus the jamey binary the CLI tests run) with llvm-cov; fails under the threshold.
+# Line coverage of Kit/Sources/, Sources/ and Plugins/ (kernel, kit, CLI and the Swift plugin
+# libraries loaded with dlopen, plus the jamey binary the CLI tests run) with llvm-cov; fails under
+# the threshold.
 #   scripts/test-coverage.sh            # threshold 70 %
 #   COVERAGE_MIN=75 scripts/test-coverage.sh
 set -euo pipefail

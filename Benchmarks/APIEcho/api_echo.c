@@ -8,7 +8,7 @@
  *                               queued to a bus worker and the reply hops back.
  * Built with cc from jamey/plugin.h alone:
  *
- *     cc -std=c11 -O2 -shared -fPIC -I Sources/CJameyABI/include -o libAPIEcho.so api_echo.c
+ *     cc -std=c11 -O2 -shared -fPIC -I Kit/Sources/CJameyABI/include -o libAPIEcho.so api_echo.c
  */
 #include <jamey/plugin.h>
 #include <stdio.h>

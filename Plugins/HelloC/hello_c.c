@@ -1,7 +1,7 @@
 /*
  * HelloC — a complete Jamey plugin in plain C, built from jamey/plugin.h alone:
  *
- *     cc -std=c11 -shared -fPIC -I../../Sources/CJameyABI/include -Iinclude -o libHelloC.so hello_c.c
+ *     cc -std=c11 -shared -fPIC -I../../Kit/Sources/CJameyABI/include -Iinclude -o libHelloC.so hello_c.c
  *
  * It registers the "hello.greeter" service, answers requests on "hello.c.greet" with
  * "<greeting>, <payload>!", counts events on "hello.swift.>" and reports both in its health.

@@ -44,10 +44,13 @@ public final class TestKernel: Sendable {
     public let directory: String
     /// A bus endpoint owned by "test".
     public let bus: BusEndpoint
+    /// The paths this kernel's in-process plugins are registered under (forgotten at shutdown).
+    let inProcessPaths: [String]
 
-    private init(kernel: Kernel, directory: String) {
+    private init(kernel: Kernel, directory: String, inProcessPaths: [String]) {
         self.kernel = kernel
         self.directory = directory
+        self.inProcessPaths = inProcessPaths
         self.bus = kernel.bus.endpoint(owner: "test")
     }
 
@@ -89,14 +92,20 @@ public final class TestKernel: Sendable {
 
     /// Boots from raw YAML written to `<dir>/jamey.yaml`.
     public static func boot(yaml: String, environment: [String: String] = [:], start: Bool = true) throws -> TestKernel {
-        let dir = try TemporaryDirectory.make()
+        try boot(yaml: yaml, directory: TemporaryDirectory.make(), environment: environment, start: start)
+    }
+
+    /// Boots from raw YAML written to `<directory>/jamey.yaml`.
+    static func boot(
+        yaml: String, directory dir: String, inProcessPaths: [String] = [], environment: [String: String], start: Bool
+    ) throws -> TestKernel {
         let path = dir + "/jamey.yaml"
         try yaml.write(toFile: path, atomically: true, encoding: .utf8)
         let config = try KernelConfig.load(path: path, defaultYAML: "", environment: environment)
         var logger = Logger(label: "jamey.test")
         logger.logLevel = config.loggerLevel
         let kernel = try Kernel(config: config, logger: logger, environment: environment)
-        let test = TestKernel(kernel: kernel, directory: dir)
+        let test = TestKernel(kernel: kernel, directory: dir, inProcessPaths: inProcessPaths)
         try kernel.load()
         if start { try kernel.start() }
         return test
@@ -105,5 +114,6 @@ public final class TestKernel: Sendable {
     /// Stops every plugin (reverse order) and the bus.
     public func shutdown(deadline: Duration = .seconds(5)) {
         kernel.stop(deadline: deadline)
+        for path in inProcessPaths { InProcessPlugins.unregister(path: path) }
     }
 }

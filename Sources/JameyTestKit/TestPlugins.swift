@@ -64,7 +64,7 @@ public enum TestPlugins {
 
     static func compile(sources: [String], output: String, flags: [String]) throws {
         let args =
-            ["-std=c11", "-shared", "-fPIC", "-O1", "-I" + packageRoot + "/Sources/CJameyABI/include"] + flags + [
+            ["-std=c11", "-shared", "-fPIC", "-O1", "-I" + packageRoot + "/Kit/Sources/CJameyABI/include"] + flags + [
                 "-o", output,
             ] + sources
         let result = try Run.command("/usr/bin/env", ["cc"] + args)

@@ -8,8 +8,8 @@ extension PluginsCommand {
             abstract: "Create a plugin skeleton that builds and loads as is.",
             discussion: """
                 C: DIR/NAME/ with NAME.c, a Makefile and a copy of jamey/plugin.h; build with `make`.
-                Swift: DIR/NAME/ with a Package.swift depending on JameyPluginKit from this Jamey \
-                source tree; build with `swift build`.
+                Swift: DIR/NAME/ with a Package.swift depending on the plugin kit package (Kit/ in \
+                this Jamey source tree: JameyPluginKit, swift-log, swift-metrics); build with `swift build`.
                 The Jamey source tree is found from the jamey binary's location or $JAMEY_SOURCE_ROOT.
                 """)
 
@@ -38,10 +38,10 @@ extension PluginsCommand {
             let files: [(String, String)]
             switch lang {
             case .c:
-                let header = try String(contentsOfFile: root + "/Sources/CJameyABI/include/jamey/plugin.h", encoding: .utf8)
+                let header = try String(contentsOfFile: root + SourceTree.header, encoding: .utf8)
                 files = Skeleton.c(name: name, header: header)
             case .swift:
-                files = Skeleton.swift(name: name, jameyRoot: root)
+                files = Skeleton.swift(name: name, kitPath: root + SourceTree.kit)
             }
             for (relative, content) in files {
                 let path = target + "/" + relative
@@ -63,10 +63,15 @@ extension PluginsCommand {
     }
 }
 
-/// Finds the Jamey source tree (for the header and JameyPluginKit).
+/// Finds the Jamey source tree (for the header and the kit package).
 enum SourceTree {
+    /// The kit package, relative to the source tree.
+    static let kit = "/Kit"
+    /// The C header, relative to the source tree.
+    static let header = kit + "/Sources/CJameyABI/include/jamey/plugin.h"
+
     static func locate() throws -> String {
-        let marker = "/Sources/CJameyABI/include/jamey/plugin.h"
+        let marker = header
         if let root = ProcessInfo.processInfo.environment["JAMEY_SOURCE_ROOT"],
             FileManager.default.fileExists(atPath: root + marker)
         {

@@ -110,18 +110,25 @@ enum Skeleton {
         return [("\(name).c", source), ("Makefile", makefile), ("include/jamey/plugin.h", header)]
     }
 
-    static func swift(name: String, jameyRoot: String) -> [(String, String)] {
+    /// The Swift skeleton: a package depending on the kit package alone (JameyPluginKit, swift-log,
+    /// swift-metrics), by path.
+    /// - Parameters:
+    ///   - name: the plugin's name.
+    ///   - kitPath: the kit package's directory (`Kit/` in the Jamey source tree).
+    static func swift(name: String, kitPath: String) -> [(String, String)] {
         let product = productName(name)
         let package = """
             // swift-tools-version: 6.2
             import PackageDescription
 
+            // Depends on the Jamey plugin kit only (which brings swift-log and swift-metrics), not on
+            // the server. A path dependency's package is named after its directory: "Kit".
             let package = Package(
                 name: "\(product)",
                 products: [.library(name: "\(product)", type: .dynamic, targets: ["\(product)"])],
-                dependencies: [.package(name: "jamey", path: "\(jameyRoot)")],
+                dependencies: [.package(path: "\(kitPath)")],
                 targets: [
-                    .target(name: "\(product)", dependencies: [.product(name: "JameyPluginKit", package: "jamey")])
+                    .target(name: "\(product)", dependencies: [.product(name: "JameyPluginKit", package: "Kit")])
                 ]
             )
 

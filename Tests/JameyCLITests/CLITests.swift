@@ -175,7 +175,10 @@ import Testing
         let r = try Run.command(jamey, ["plugins", "new", "pinger", "--lang", "swift", "--dir", dir])
         #expect(r.status == 0, "\(r.output)")
         let package = try String(contentsOfFile: dir + "/pinger/Package.swift", encoding: .utf8)
-        #expect(package.contains(".package(name: \"jamey\", path: \"\(TestPlugins.packageRoot)\")"))
+        // The kit package alone, not the server package (scripts/e2e-plugin-new.sh checks what it resolves).
+        #expect(package.contains(".package(path: \"\(TestPlugins.packageRoot)/Kit\")"), "\(package)")
+        #expect(package.contains(".product(name: \"JameyPluginKit\", package: \"Kit\")"), "\(package)")
+        #expect(!package.contains("path: \"\(TestPlugins.packageRoot)\""), "\(package)")
         #expect(FileManager.default.fileExists(atPath: dir + "/pinger/Sources/Pinger/Pinger.swift"))
         // scripts/test.sh builds this skeleton with `swift build` and loads it (too slow for here).
     }

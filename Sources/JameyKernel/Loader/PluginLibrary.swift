@@ -10,7 +10,9 @@ import CJameyABI
 ///
 /// Libraries are opened with `RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE` and never closed: Swift code
 /// cannot be unmapped safely (the runtime keeps pointers to its type metadata), so a plugin stays
-/// mapped for the life of the process (README, "ABI compatibility policy").
+/// mapped for the life of the process (README, "ABI compatibility policy"). A path registered
+/// with ``InProcessPlugins`` names a plugin linked into this process instead, loaded from its
+/// entry point.
 public struct PluginLibrary: Sendable {
     /// The absolute path the library was loaded from.
     public let path: String
@@ -27,6 +29,7 @@ public struct PluginLibrary: Sendable {
     ///   - label: the config name it is loaded for, named in log lines about its entry point.
     /// - Throws: `LoadError` naming the file, the failed check, what was expected and found.
     public static func load(path: String, label: String? = nil) throws(LoadError) -> PluginLibrary {
+        if let entry = InProcessPlugins.entryPoint(at: path) { return try inProcess(path: path, register: entry, label: label) }
         let header = try ELFHeader.read(path: path)
         try header.checkLoadable(path: path)
         try ELFHeader.checkSegments(path: path)

@@ -82,13 +82,15 @@ final class PluginExport: @unchecked Sendable {
     }
 }
 
-/// What the C state pointer holds: the plugin instance and its context.
+/// What the C state pointer holds: the plugin instance, its context and the factory that made it.
 final class PluginBox: @unchecked Sendable {
     let plugin: any JameyPlugin
     let context: PluginContext
-    init(plugin: any JameyPlugin, context: PluginContext) {
+    let factory: PluginFactory
+    init(plugin: any JameyPlugin, context: PluginContext, factory: PluginFactory) {
         self.plugin = plugin
         self.context = context
+        self.factory = factory
     }
 }
 

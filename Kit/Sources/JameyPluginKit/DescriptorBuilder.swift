@@ -11,7 +11,12 @@ import Foundation
 /// are never unloaded, so nothing here is ever freed), and points its hooks at the kit's C entry
 /// functions.
 enum DescriptorBuilder {
-    static func build(_ factory: PluginFactory) -> UnsafeMutablePointer<jamey_plugin_descriptor> {
+    /// - Parameters:
+    ///   - factory: the plugin type's manifest and hooks.
+    ///   - initHook: the C init hook; an in-process plugin gets one of its own (it names the factory).
+    static func build(
+        _ factory: PluginFactory, initHook: jamey_plugin_init_fn = KitHooks.initHook
+    ) -> UnsafeMutablePointer<jamey_plugin_descriptor> {
         let m = factory.manifest
         let d = UnsafeMutablePointer<jamey_plugin_descriptor>.allocate(capacity: 1)
         d.initialize(to: jamey_plugin_descriptor())
@@ -29,7 +34,7 @@ enum DescriptorBuilder {
         d.pointee.config_field_count = m.configuration.count
         d.pointee.routes = UnsafePointer(routes(m.routes))
         d.pointee.route_count = m.routes.count
-        d.pointee.`init` = KitHooks.initHook
+        d.pointee.`init` = initHook
         d.pointee.start = KitHooks.startHook
         d.pointee.stop = KitHooks.stopHook
         d.pointee.`deinit` = KitHooks.deinitHook

@@ -70,7 +70,7 @@ public final class PluginContext: Sendable {
     func closeAll() { bus.closeAll() }
 
     /// Installs the host-forwarding swift-log and swift-metrics backends for this plugin image,
-    /// once (each plugin image has its own copy of those packages; see DESIGN.md), and points
+    /// once (each plugin image has its own copy of those packages; it shares only the C ABI with the kernel), and points
     /// them at this instance.
     ///
     /// The image-wide `LoggingSystem`/`MetricsSystem` follow the most recently initialised

@@ -2,21 +2,37 @@ import CJameyABI
 import Foundation
 
 /// The C hooks of every Swift plugin. Each resolves the exported factory and the plugin box,
-/// runs the author's async code to completion on the Swift concurrency pool while the kernel's
-/// lifecycle thread waits, and turns thrown errors into the hook's error buffer.
+/// runs the author's async code to completion on the kit's own executor thread
+/// (``PluginExecutor``) while the kernel's lifecycle thread waits, and turns thrown errors into
+/// the hook's error buffer.
 enum KitHooks {
     static let initHook: jamey_plugin_init_fn = { host, json, length, stateOut, err, cap in
-        guard let host, let stateOut, let factory = PluginExport.shared.factory, let api = PluginExport.shared.api else {
+        KitHooks.initialize(
+            PluginExport.shared.factory, api: PluginExport.shared.api, ownsImage: true, host, json, length, stateOut, err, cap)
+    }
+
+    /// The init hook's work, for the exported plugin and for in-process ones (``inProcessEntryPoint(for:)``).
+    /// - Parameters:
+    ///   - ownsImage: whether this image is the plugin's own (loaded with dlopen), so the kit may
+    ///     install its swift-log and swift-metrics backends image-wide; false in-process, where
+    ///     the image, and its `LoggingSystem` and `MetricsSystem`, belong to the host.
+    static func initialize(
+        _ factory: PluginFactory?, api: UnsafePointer<jamey_host_api>?, ownsImage: Bool, _ host: OpaquePointer?,
+        _ json: UnsafePointer<CChar>?, _ length: Int, _ stateOut: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
+        _ err: UnsafeMutablePointer<CChar>?, _ cap: Int
+    ) -> Int32 {
+        guard let host, let stateOut, let factory, let api else {
             writeError("plugin kit was not registered before init", err, cap)
             return JAMEY_E_STATE
         }
         let data = json.map { Data(bytes: $0, count: length) } ?? Data("{}".utf8)
         let context = PluginContext(host: HostHandle(host: host, api: api), name: factory.manifest.name)
-        context.bootstrapOnce()
+        if ownsImage { context.bootstrapOnce() }
         let result = runBlocking { try await factory.make(context, data) }
         switch result {
         case .success(let plugin):
-            stateOut.pointee = Unmanaged.passRetained(PluginBox(plugin: plugin, context: context)).toOpaque()
+            let box = PluginBox(plugin: plugin, context: context, factory: factory)
+            stateOut.pointee = Unmanaged.passRetained(box).toOpaque()
             return JAMEY_OK
         case .failure(let error):
             context.closeAll()
@@ -54,7 +70,7 @@ enum KitHooks {
     }
 
     static let snapshotHook: jamey_plugin_dir_fn = { state, dir, err, cap in
-        guard let box = box(state), let dir, let snapshot = PluginExport.shared.factory?.snapshot else {
+        guard let box = box(state), let dir, let snapshot = box.factory.snapshot else {
             return JAMEY_E_UNSUPPORTED
         }
         let path = String(cString: dir)
@@ -63,7 +79,7 @@ enum KitHooks {
     }
 
     static let restoreHook: jamey_plugin_dir_fn = { state, dir, err, cap in
-        guard let box = box(state), let dir, let restore = PluginExport.shared.factory?.restore else {
+        guard let box = box(state), let dir, let restore = box.factory.restore else {
             return JAMEY_E_UNSUPPORTED
         }
         let path = String(cString: dir)

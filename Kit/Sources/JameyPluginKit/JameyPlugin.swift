@@ -8,7 +8,10 @@
 ///
 /// The kernel creates one instance per process with ``init(context:configuration:)``, then calls
 /// ``start()``; at shutdown it calls ``stop()``. Hooks are called one at a time, from a kernel
-/// thread that may block; async work inside them runs on the Swift concurrency pool.
+/// thread that blocks until they finish; their async work runs on the kit's own executor thread
+/// (one per plugin image, so a hook never waits for a free Swift concurrency pool thread), except
+/// code isolated to an actor with its own executor. Handlers given to ``PluginBus/respond(_:handler:)``
+/// run in tasks of their own on the Swift concurrency pool.
 public protocol JameyPlugin: AnyObject, Sendable {
     /// The decoded config section (keys in snake_case map to camelCase properties).
     /// Use ``NoConfiguration`` when the plugin has none.

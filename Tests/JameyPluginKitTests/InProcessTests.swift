@@ -1,0 +1,87 @@
+import Foundation
+import HelloSwift
+import JameyPluginKit
+import JameyTestKit
+import Testing
+
+@testable import JameyKernel
+
+/// Swift plugin types booted in-process against a real kernel: no library is built or loaded
+/// with dlopen, yet the kernel reaches them through the C ABI as it does any plugin.
+@Suite struct InProcessTests {
+    /// A plugin defined in the test: answers `<name>.echo` with its configured prefix.
+    final class Echo: JameyPlugin {
+        struct Configuration: Decodable, Sendable {
+            var prefix: String
+        }
+        static let manifest = PluginManifest(
+            name: "echo", version: "1.0.0", description: "Echoes with a prefix",
+            configuration: [.string("prefix", default: "echo: ", length: 1...16, description: "Put before the payload")]
+        )
+        let context: PluginContext
+        let configuration: Configuration
+        init(context: PluginContext, configuration: Configuration) async throws {
+            self.context = context
+            self.configuration = configuration
+        }
+        func start() async throws {
+            let prefix = configuration.prefix
+            try context.bus.respond("echo.echo") { request in .text(prefix + request.text) }
+        }
+    }
+
+    /// Asks without blocking a Swift concurrency pool thread: `respond` handlers run on that pool.
+    func request(_ k: TestKernel, _ topic: String, _ text: String, headers: [BusHeader] = []) async throws -> String {
+        let message = BusMessage(topic: topic, payload: Array(text.utf8), headers: headers)
+        let reply = try await k.bus.request(message, timeout: .seconds(30))
+        return String(decoding: reply.payload, as: UTF8.self)
+    }
+
+    @Test func helloSwiftRunsInProcessBesideTheCLibrary() async throws {
+        let k = try TestKernel.boot(
+            inProcess: [.init("hello_swift", entryPoint: try inProcessEntryPoint(for: HelloSwift.self))],
+            plugins: [.init("hello_c", path: try TestPlugins.helloC())])
+        defer { k.shutdown() }
+        let status = try #require(k.kernel.plugin(named: "hello_swift"))
+        #expect(status.state == .started)
+        #expect(status.path == k.directory + "/in-process/hello_swift")
+        // A bus request into the Swift plugin, which calls the C library's service table.
+        #expect(try await request(k, "hello.swift.sum", "40, 2") == "42")
+        // And one that the Swift plugin answers by asking the C library, over the bus.
+        let greet = try await request(k, "hello.swift.greet", "", headers: [BusHeader(key: "http.param.name", value: "Ada")])
+        #expect(greet == #"{"greeting":"Hello, Ada!"}"#)
+        let text = k.kernel.metrics.exposition()
+        #expect(text.contains(#"hello_swift_sums_total{plugin="hello_swift",kind="inline"} 1"#), "\(text)")
+    }
+
+    @Test func oneTypeServesTwoKernelsWithTheirOwnConfig() async throws {
+        let entry = try inProcessEntryPoint(for: Echo.self)
+        let again = try inProcessEntryPoint(for: Echo.self)
+        #expect(unsafeBitCast(entry, to: UnsafeRawPointer.self) == unsafeBitCast(again, to: UnsafeRawPointer.self))
+        let a = try TestKernel.boot(inProcess: [.init("echo", entryPoint: entry, config: "prefix: \"a: \"")])
+        defer { a.shutdown() }
+        let b = try TestKernel.boot(inProcess: [.init("echo", entryPoint: entry, config: "prefix: \"b: \"")])
+        defer { b.shutdown() }
+        #expect(try await request(a, "echo.echo", "hi") == "a: hi")
+        #expect(try await request(b, "echo.echo", "hi") == "b: hi")
+    }
+
+    @Test func aBadConfigStopsStartUpWithASentence() throws {
+        let entry = try inProcessEntryPoint(for: Echo.self)
+        var thrown: (any Error)?
+        do {
+            let k = try TestKernel.boot(inProcess: [.init("echo", entryPoint: entry, config: "prefix: \"\"")])
+            k.shutdown()
+        } catch { thrown = error }
+        let message = thrown.map { String(describing: $0) } ?? "no error"
+        #expect(message.contains("plugins.echo.config.prefix"), "\(message)")
+    }
+
+    @Test func shutdownForgetsThePath() throws {
+        let k = try TestKernel.boot(inProcess: [.init("echo", entryPoint: try inProcessEntryPoint(for: Echo.self))])
+        let path = k.directory + "/in-process/echo"
+        #expect(InProcessPlugins.entryPoint(at: path) != nil)
+        k.shutdown()
+        #expect(InProcessPlugins.entryPoint(at: path) == nil)
+    }
+}
