@@ -4,7 +4,7 @@
 # neither waits for the hook. Runs `jamey serve` with the api plugin and that plugin, then times
 # COUNT sequential requests of each with curl and prints median and max in milliseconds.
 #   scripts/bench-readyz.sh                          # this checkout, debug build
-#   JAMEY_BIN=/other/.build/debug JAMEY_HEADER=/other/Sources/CJameyABI/include scripts/bench-readyz.sh
+#   JAMEY_BIN=/other/.build/debug JAMEY_HEADER=/other/Kit/Sources/CJameyABI/include scripts/bench-readyz.sh
 #                                                    # another build (e.g. an older commit), for before/after
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -15,7 +15,7 @@ if [[ -z "${JAMEY_BIN:-}" ]]; then
   swift build >&2
   JAMEY_BIN="$(swift_bin_path debug)"
 fi
-header="${JAMEY_HEADER:-$JAMEY_ROOT/Sources/CJameyABI/include}"
+header="${JAMEY_HEADER:-$JAMEY_ROOT/Kit/Sources/CJameyABI/include}"
 work="$(mktemp -d)"
 cc -std=c11 -O2 -Wall -Werror -shared -fPIC -I "$header" -o "$work/libSlowHealth.so" Benchmarks/SlowHealth/slow_health.c
 # Kernels with hook deadlines (ABI >= 1.3) get a health deadline above the hook's 5 s, so the
