@@ -215,6 +215,27 @@ import Testing
             ])
     }
 
+    @Test func pluginBuiltFor12WithTheSmallerRouteStructStillLoads() throws {
+        var s = CPluginSource(name: "older")
+        s.abiMinor = "2"
+        // jamey_route as 1.1 and 1.2 compiled it: no operation_id, schemas or description.
+        s.extraCode = """
+            struct route12 { uint32_t struct_size, flags; const char *method, *path, *topic, *scope, *summary; };
+            static const struct route12 routes12[] = {
+                {sizeof(struct route12), 0, "GET", "/v1/older/a", "older.a", "read", "A"},
+                {sizeof(struct route12), 0, "POST", "/v1/older/b", "older.b", "write", NULL},
+            };
+            """
+        s.entryCode = "descriptor.routes = (const jamey_route *)routes12; descriptor.route_count = 2;"
+        let lib = try PluginLibrary.load(path: try TestPlugins.buildC(name: "older", source: s.render()))
+        #expect(lib.descriptor.abiVersion == "1.2")
+        #expect(
+            lib.descriptor.routes.map(\.description) == [
+                "GET /v1/older/a -> older.a [read]", "POST /v1/older/b -> older.b [write]",
+            ])
+        #expect(lib.descriptor.routes.allSatisfy { $0.operationID == nil && $0.requestSchema == nil && $0.details == nil })
+    }
+
     @Test func pluginBuiltFor10IgnoresTheSlots() throws {
         var s = CPluginSource(name: "old")
         s.abiMinor = "0"
@@ -231,6 +252,14 @@ import Testing
         (#"{sizeof(jamey_route), 0, "GET", "/a", "t.*", "read", NULL}"#, "topic expected a concrete dotted topic"),
         (#"{sizeof(jamey_route), 0, "GET", "/a", "t", "root", NULL}"#, "scope expected public, read, write or admin"),
         (#"{8, 0, "GET", "/a", "t", "read", NULL}"#, "jamey_route too small"),
+        (
+            #"{sizeof(jamey_route), 0, "GET", "/a", "t", "read", NULL, "bad id", NULL, NULL, NULL}"#,
+            "operation_id expected [A-Za-z]"
+        ),
+        (
+            #"{sizeof(jamey_route), 0, "GET", "/a", "t", "read", NULL, NULL, "[1]", NULL, NULL}"#,
+            "request_schema expected a JSON Schema"
+        ),
     ])
     func badRoutesAreRejected(route: String, fragment: String) throws {
         var s = CPluginSource(name: "badroute")
