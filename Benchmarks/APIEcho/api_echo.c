@@ -77,9 +77,11 @@ static int32_t echo_stop(void *state, char *err, size_t cap) {
 static void echo_deinit(void *state) { free(state); }
 
 static const jamey_route routes[] = {
-    {sizeof(jamey_route), 0, "GET", "/v1/echo/{name}", "bench.api.echo", "read", "Echo a name (benchmark, direct responder)"},
-    {sizeof(jamey_route), 0, "GET", "/v1/echo-queued/{name}", "bench.api.echo_queued", "read",
-     "Echo a name (benchmark, queued responder)"},
+    {.struct_size = sizeof(jamey_route), .method = "GET", .path = "/v1/echo/{name}", .topic = "bench.api.echo",
+     .scope = "read", .summary = "Echo a name (benchmark, direct responder)", .operation_id = "benchEcho"},
+    {.struct_size = sizeof(jamey_route), .method = "GET", .path = "/v1/echo-queued/{name}",
+     .topic = "bench.api.echo_queued", .scope = "read", .summary = "Echo a name (benchmark, queued responder)",
+     .operation_id = "benchEchoQueued"},
 };
 
 static const jamey_plugin_descriptor descriptor = {
