@@ -6,7 +6,17 @@ extension Gateway {
     /// `GET /v1/plugins`: every configured plugin with state, version, ABI, requires/provides,
     /// routes, cached health, failure reason and its figures, from the kernel's typed list.
     func listPlugins() throws -> Response {
-        Self.json(.ok, JSON.object([("plugins", .array(try snapshots().map(\.json)))]).text)
+        // The kernel's generation moves with every state and health change; the figures are
+        // compared as numbers. While neither changed, the last body is the same answer.
+        let generation = plugin.pluginsGeneration
+        let list = try snapshots()
+        let figures = list.map(\.figures)
+        if let body = renderedList.withLock({ $0?.generation == generation && $0?.figures == figures ? $0?.body : nil }) {
+            return Self.json(.ok, body)
+        }
+        let body = JSON.object([("plugins", .array(list.map(\.json)))]).text
+        renderedList.withLock { $0 = (generation, figures, body) }
+        return Self.json(.ok, body)
     }
 
     /// `GET /v1/plugins/{name}`: one plugin, or 404.

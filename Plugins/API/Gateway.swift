@@ -34,6 +34,8 @@ final class Gateway: HTTPResponder, Sendable {
     /// Whether the server speaks TLS (adds HSTS).
     let secure: Bool
     private let table: Mutex<RouteTable>
+    /// The last `/v1/plugins` body, with the generation and figures it was rendered from.
+    let renderedList = Mutex<(generation: UInt64, figures: [PluginSnapshot.Figures], body: String)?>(nil)
     private let trustedProxies: Set<String>
     private let requestPrefix: String
     private let requestCounter = Atomic<UInt64>(0)

@@ -4,9 +4,17 @@ import CJameyABI
 let hostPluginList: @convention(c) (OpaquePointer?, jamey_plugin_list_fn?, UnsafeMutableRawPointer?) -> Int32 = {
     host, sink, userData in
     guard let plugin = resolveHost(host, "plugin_list"), let sink else { return JAMEY_E_INVALID }
-    let arena = CStringArena()
-    let infos = plugin.kernel.pluginInfos(in: arena)
-    infos.withUnsafeBufferPointer { sink(userData, $0.baseAddress, $0.count) }
+    let kernel = plugin.kernel
+    // Names, states, health and routes are built once per generation; only the figures are
+    // read fresh for each call.
+    let list = kernel.pluginListCache()
+    var infos = list.infos
+    let figures = list.records.map(kernel.figures)
+    figures.withUnsafeBufferPointer { counted in
+        for index in infos.indices { infos[index].figures = counted.baseAddress.map { $0 + index } }
+        infos.withUnsafeBufferPointer { sink(userData, $0.baseAddress, $0.count) }
+    }
+    withExtendedLifetime(list) {}
     return JAMEY_OK
 }
 
@@ -16,12 +24,43 @@ let hostPluginsGeneration: @convention(c) (OpaquePointer?) -> UInt64 = { host in
     return plugin.kernel.pluginsGeneration
 }
 
+/// The C plugin list of one generation: the structs and the arena their pointers live in.
+final class PluginListCache: @unchecked Sendable {
+    /// The generation it was built for.
+    let generation: UInt64
+    /// The plugins it describes, in config order.
+    let records: [PluginRecord]
+    /// The structs, `figures` unset.
+    let infos: [jamey_plugin_info]
+    private let arena: CStringArena
+
+    init(generation: UInt64, records: [PluginRecord], infos: [jamey_plugin_info], arena: CStringArena) {
+        self.generation = generation
+        self.records = records
+        self.infos = infos
+        self.arena = arena
+    }
+}
+
 extension Kernel {
+    /// The C plugin list of the current generation, built when the generation moved on. Never
+    /// freed while a caller holds it (callers keep a reference for the duration of their call).
+    func pluginListCache() -> PluginListCache {
+        let generation = pluginsGeneration
+        if let cached = pluginList.withLock({ $0 }), cached.generation == generation { return cached }
+        let arena = CStringArena()
+        let built = PluginListCache(
+            generation: generation, records: records, infos: pluginInfos(in: arena, figures: false), arena: arena)
+        pluginList.withLock { $0 = built }
+        return built
+    }
+
     /// Changes whenever a plugin's state or cached health changes.
     public var pluginsGeneration: UInt64 { generation.load(ordering: .sequentiallyConsistent) }
 
-    /// The plugin list as C structs whose pointers live in `arena`.
-    func pluginInfos(in arena: CStringArena) -> [jamey_plugin_info] {
+    /// The plugin list as C structs whose pointers live in `arena`; `figures` false leaves the
+    /// figures pointer NULL (for the per-generation cache).
+    func pluginInfos(in arena: CStringArena, figures withFigures: Bool = true) -> [jamey_plugin_info] {
         records.map { record in
             let status = status(record)
             var info = jamey_plugin_info()
@@ -44,7 +83,7 @@ extension Kernel {
             let routes = status.routes.map { route($0, arena) }
             info.routes = arena.array(routes)
             info.route_count = routes.count
-            info.figures = arena.value(figures(record))
+            info.figures = withFigures ? arena.value(figures(record)) : nil
             return info
         }
     }

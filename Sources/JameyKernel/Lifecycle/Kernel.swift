@@ -35,6 +35,8 @@ public final class Kernel: Sendable {
     let healthMonitor = HealthMonitor()
     /// Changes whenever a plugin's state or cached health changes (`plugins_generation`).
     let generation = Atomic<UInt64>(1)
+    /// The C plugin list of the last generation asked for (`plugin_list`).
+    let pluginList = Mutex<PluginListCache?>(nil)
     /// The kernel's own bus endpoint: plugin state events are published through it.
     let events: BusEndpoint
     let shutdownRequested = Atomic<Bool>(false)
