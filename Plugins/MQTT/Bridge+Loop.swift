@@ -7,14 +7,15 @@ extension Bridge {
     /// until stopped.
     func run() {
         var backoff = Backoff(configuration.reconnect)
-        var attempt = 0
+        var failures = 0
         while !isStopping {
-            attempt += 1
-            let reached = connectOnce(attempt: attempt)
+            let reached = connectOnce(attempt: failures + 1)
             if isStopping { break }
             if reached {
                 backoff.reset()
-                attempt = 0
+                failures = 0
+            } else {
+                failures += 1
             }
             let delay = backoff.next()
             let error = link.withLock { l in
@@ -26,12 +27,16 @@ extension Bridge {
                 "MQTT broker \(settings.broker) unavailable: \(error ?? "unknown error"); next attempt in \(Self.format(delay))"
             // A new error is a warning; the same one again is one too every 10 s (with the count
             // of attempts), so the log shows the schedule keeps going.
-            if error != loop.lastLoggedError {
+            if reached {
+                // end() has just logged the disconnection.
+                _ = throttle.allow("unavailable")
+                logger.info("next attempt to connect to MQTT broker \(settings.broker) in \(Self.format(delay))")
+            } else if error != loop.lastLoggedError {
                 logger.warning("\(text)")
                 loop.lastLoggedError = error
                 _ = throttle.allow("unavailable")
             } else if let held = throttle.allow("unavailable") {
-                logger.warning("\(text) (attempt \(attempt); \(held + 1) failed the same way since the last report)")
+                logger.warning("\(text) (\(failures) attempt(s) failed; \(held + 1) the same way since the last report)")
             } else {
                 logger.debug("\(text)")
             }

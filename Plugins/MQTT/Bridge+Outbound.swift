@@ -165,6 +165,7 @@ extension Bridge {
                 logger.error(
                     "\(spool.count) spooled message(s) behind the drain's read position; sending them again in order")
                 loop.lastSentID = .min
+                link.withLock { $0.drainRewinds += 1 }
             }
         }
         if loop.draining.isEmpty && loop.acknowledged.isEmpty {

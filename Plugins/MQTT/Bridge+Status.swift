@@ -54,7 +54,9 @@ extension Bridge {
         let l = link.withLock { l in
             (l.phase, l.lastError, l.nextAttempt, l.connectedSince, l.connections, l.attempt, l.subscriptionsPending)
         }
-        let (sessionPresent, spooledInFlight) = link.withLock { ($0.sessionPresent, $0.inFlightSpooled) }
+        let (sessionPresent, spooledInFlight, rewinds) = link.withLock {
+            ($0.sessionPresent, $0.inFlightSpooled, $0.drainRewinds)
+        }
         let flight = inFlight()
         let reasons = metrics.ackReasonCounts.sorted { ($0.key.rule, $0.key.code) < ($1.key.rule, $1.key.code) }
         var object: [String: Any] = [
@@ -68,6 +70,7 @@ extension Bridge {
             "in_flight_spooled": spooledInFlight,
             "session_present": sessionPresent,
             "stalls": metrics.stallCount,
+            "drain_rewinds": rewinds,
             "ack_reasons": reasons.map {
                 [
                     "rule": $0.key.rule, "code": Int($0.key.code), "reason": BridgeMetrics.reasonLabel($0.key.code),

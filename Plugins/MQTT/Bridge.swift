@@ -48,6 +48,8 @@ final class Bridge: Sendable {
         /// as the loop thread last saw them (a few times a second).
         var inFlightSpooled = 0
         var oldestInFlight: ContinuousClock.Instant?
+        /// Times the drain found spooled messages behind its read position (expected never).
+        var drainRewinds = 0
         /// Subscriptions sent on this connection and not yet acknowledged (SUBACK).
         var subscriptionsPending = 0
         /// Spool overflows not yet logged, and when the last log line was written.
