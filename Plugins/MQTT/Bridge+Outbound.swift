@@ -159,7 +159,9 @@ extension Bridge {
                 loop.lastSentID = entry.id
                 metrics.sent(bytes: entry.message.payload.count)
             }
-            if entries.isEmpty && loop.draining.isEmpty && loop.acknowledged.isEmpty && spool.count > 0 {
+            if entries.isEmpty && loop.draining.isEmpty && loop.acknowledged.isEmpty && spool.count > 0,
+                let first = try? spool.read(after: .min, limit: 1).first, first.id <= loop.lastSentID
+            {
                 // Rows behind the read position that nobody sent: never expected (ids only grow),
                 // but a bridge that says connected must forward, so read them again from the front.
                 logger.error(
