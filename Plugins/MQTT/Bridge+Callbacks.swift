@@ -2,8 +2,9 @@ import CMosquitto
 import Foundation
 import MQTTCore
 
-/// libmosquitto's callbacks. They run on the loop thread, inside `mosquitto_loop` (or inside the
-/// blocking connect), with `obj` pointing at the bridge (kept alive by the loop thread).
+/// libmosquitto's callbacks. They run on the loop thread, inside `mosquitto_loop` (or, with a
+/// libmosquitto other than 2.0, inside its blocking connect), with `obj` pointing at the bridge
+/// (kept alive by the loop thread).
 extension Bridge {
     /// Subscription identifier of the response topic.
     static let replySubscriptionID = 1

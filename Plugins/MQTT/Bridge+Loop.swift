@@ -20,6 +20,7 @@ extension Bridge {
             let delay = backoff.next()
             let error = link.withLock { l in
                 l.phase = .waiting
+                l.attempt = nil
                 l.nextAttempt = Date().addingTimeInterval(delay.seconds)
                 return l.lastError
             }

@@ -1,7 +1,8 @@
 extension MQTTConfiguration {
     private enum CodingKeys: String, CodingKey {
         case host, port, clientId, username, password, `protocol`, keepaliveS, cleanSession, sessionExpiryS
-        case connectTimeoutMs, ackTimeoutMs, prefix, requestTimeoutMs, queueCapacity, tls, reconnect, spool, presence, outbound, inbound, remote
+        case connectTimeoutMs, ackTimeoutMs, prefix, requestTimeoutMs, queueCapacity
+        case tls, reconnect, spool, presence, outbound, inbound, remote
     }
 
     /// Decodes the validated section. Absent rule lists (the kernel fills defaults for scalars and
