@@ -132,10 +132,18 @@ import Testing
 
     /// A broker that stops answering (SIGSTOP) keeps its TCP connections: the bridge sees no
     /// acknowledgement within the ack timeout, says so, recycles the connection, and every
-    /// following attempt (TCP accepted, no CONNACK) ends at the connect timeout, on schedule.
-    @Test func silentBrokerIsDetectedAndEveryAttemptEndsAtTheConnectTimeout() async throws {
-        let broker = try await Broker.make(.init(persistence: true, maxInflight: 20))
-        let node = try await Node.boot("silent", port: broker.port, config: Self.config())
+    /// following attempt (TCP accepted, then no TLS handshake or no CONNACK) ends at the connect
+    /// timeout, on schedule; with a persistent MQTT 5 session, in plain TCP and in TLS.
+    @Test(arguments: [false, true]) func silentBrokerIsDetectedAndEveryAttemptEndsAtTheConnectTimeout(tls: Bool)
+        async throws
+    {
+        let certs = tls ? try await Certificates.make() : nil
+        let broker = try await Broker.make(
+            .init(tls: certs.map { ($0.ca, $0.serverCert, $0.serverKey, false) }, persistence: true, maxInflight: 20))
+        let tlsConfig = certs.map { "tls:\n  enabled: true\n  ca_file: \($0.ca)" } ?? ""
+        let node = try await Node.boot(
+            tls ? "silent-tls" : "silent", port: broker.port, config: Self.config(tls: tlsConfig),
+            host: tls ? "localhost" : "127.0.0.1")
         #expect(await node.waitReady(), "\(node.healthDetail)")
         let got = try node.collect("got.>")
         broker.signal(SIGSTOP)
