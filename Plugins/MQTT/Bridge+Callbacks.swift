@@ -2,8 +2,9 @@ import CMosquitto
 import Foundation
 import MQTTCore
 
-/// libmosquitto's callbacks. They run on the loop thread, inside `mosquitto_loop` (or inside the
-/// blocking connect), with `obj` pointing at the bridge (kept alive by the loop thread).
+/// libmosquitto's callbacks. They run on the loop thread, inside `mosquitto_loop` (or, with a
+/// libmosquitto other than 2.0, inside its blocking connect), with `obj` pointing at the bridge
+/// (kept alive by the loop thread).
 extension Bridge {
     /// Subscription identifier of the response topic.
     static let replySubscriptionID = 1
@@ -17,8 +18,8 @@ extension Bridge {
     }
 
     static func installCallbacks(_ client: MosquittoClient) {
-        mosquitto_connect_v5_callback_set(client.handle) { _, obj, rc, _, _ in
-            Bridge.bridge(obj)?.connackReceived(rc)
+        mosquitto_connect_v5_callback_set(client.handle) { _, obj, rc, flags, _ in
+            Bridge.bridge(obj)?.connackReceived(rc, sessionPresent: flags & 1 != 0)
         }
         mosquitto_disconnect_v5_callback_set(client.handle) { _, obj, rc, _ in
             Bridge.bridge(obj)?.disconnectReceived(rc)
@@ -43,13 +44,15 @@ extension Bridge {
     }
 
     /// CONNACK: on success subscribe, announce presence and let publishing start.
-    private func connackReceived(_ rc: Int32) {
+    private func connackReceived(_ rc: Int32, sessionPresent: Bool) {
         guard rc == 0 else {
             loop.refusal = "the broker refused the connection: \(MosquittoClient.describeReason(rc, isV5: settings.isV5))"
             return
         }
         guard let client = loop.client else { return }
         loop.connected = true
+        loop.lastAck = .now
+        loop.lastDrainProgress = .now
         client.stopLogging()
         loop.lastLoggedError = nil
         subscribeAll(client)
@@ -63,6 +66,8 @@ extension Bridge {
             l.connectedSince = Date()
             l.nextAttempt = nil
             l.connections += 1
+            l.attempt = nil
+            l.sessionPresent = sessionPresent
             l.subscriptionsPending = loop.subscribing.count
             return (l.connections == 1, spool.count)
         }
@@ -114,27 +119,43 @@ extension Bridge {
     }
 
     /// PUBACK/PUBCOMP (and, for QoS 0, "written"): forget the message (spooled ones are deleted
-    /// from the spool).
+    /// from the spool). A reason code other than success is counted per rule and logged
+    /// (throttled): 16 ("no matching subscribers") means the broker took the message and nobody
+    /// received it; 0x80 and above mean it refused the message. Neither is sent again.
     private func acknowledged(_ mid: Int32, reason: Int32) {
         loop.events &+= 1
-        if reason >= 0x80 {
-            metrics.dropped(.rejected)
-            if let held = throttle.allow("acknowledgement") {
-                let text = MosquittoClient.describeReason(reason, isV5: settings.isV5)
-                logger.warning("the broker rejected a message: \(text)\(Self.heldBack(held))")
-            }
-        }
+        loop.lastAck = .now
         if mid == loop.offlineMID {
             loop.offlineAcknowledged = true
             return
         }
-        if let row = loop.draining.removeValue(forKey: mid) {
-            loop.acknowledged.append(row)
-            return
+        var rule: String?
+        if let entry = loop.draining.removeValue(forKey: mid) {
+            loop.acknowledged.append(entry.row)
+            rule = entry.rule
+        } else if tracked.load(ordering: .acquiring) > 0 {
+            rule = link.withLock { l in
+                guard let entry = l.unacked.removeValue(forKey: mid) else { return nil }
+                tracked.subtract(1, ordering: .releasing)
+                return entry.message.rule
+            }
         }
-        guard tracked.load(ordering: .acquiring) > 0 else { return }
-        link.withLock { l in
-            if l.unacked.removeValue(forKey: mid) != nil { tracked.subtract(1, ordering: .releasing) }
-        }
+        if reason != 0 { acknowledgedWithReason(reason, rule: rule) }
+    }
+
+    /// Counts and logs (one line per rule and reason every 10 s) an acknowledgement that is not a
+    /// plain success.
+    private func acknowledgedWithReason(_ reason: Int32, rule: String?) {
+        let label = rule ?? BridgeMetrics.bridgeRule
+        metrics.acknowledged(reason: reason, rule: label)
+        if reason >= 0x80 { metrics.dropped(.rejected) }
+        guard let held = throttle.allow("ack \(reason) \(label)") else { return }
+        let text = MosquittoClient.describeReason(reason, isV5: settings.isV5)
+        let what =
+            reason >= 0x80
+            ? "refused a message" : "acknowledged a message with reason \(reason) (\(text)): nobody received it"
+        let because = reason >= 0x80 ? ": \(text) (reason \(reason))" : ""
+        logger.warning(
+            "the broker \(what)\(because); rule \(label)\(Self.heldBack(held)) (counted in mqtt_ack_reasons_total)")
     }
 }

@@ -7,21 +7,37 @@ extension Bridge {
     /// until stopped.
     func run() {
         var backoff = Backoff(configuration.reconnect)
+        var failures = 0
         while !isStopping {
-            let reached = connectOnce()
+            let reached = connectOnce(attempt: failures + 1)
             if isStopping { break }
-            if reached { backoff.reset() }
+            if reached {
+                backoff.reset()
+                failures = 0
+            } else {
+                failures += 1
+            }
             let delay = backoff.next()
             let error = link.withLock { l in
                 l.phase = .waiting
+                l.attempt = nil
                 l.nextAttempt = Date().addingTimeInterval(delay.seconds)
                 return l.lastError
             }
             let text =
                 "MQTT broker \(settings.broker) unavailable: \(error ?? "unknown error"); next attempt in \(Self.format(delay))"
-            if error != loop.lastLoggedError {
+            // A new error is a warning; the same one again is one too every 10 s (with the count
+            // of attempts), so the log shows the schedule keeps going.
+            if reached {
+                // end() has just logged the disconnection.
+                _ = throttle.allow("unavailable")
+                logger.info("next attempt to connect to MQTT broker \(settings.broker) in \(Self.format(delay))")
+            } else if error != loop.lastLoggedError {
                 logger.warning("\(text)")
                 loop.lastLoggedError = error
+                _ = throttle.allow("unavailable")
+            } else if let held = throttle.allow("unavailable") {
+                logger.warning("\(text) (\(failures) attempt(s) failed; \(held + 1) the same way since the last report)")
             } else {
                 logger.debug("\(text)")
             }
@@ -49,9 +65,18 @@ extension Bridge {
         }
     }
 
-    /// One connection attempt and, when it succeeds, the life of the connection.
+    /// One connection attempt and, when it succeeds, the life of the connection. The attempt
+    /// (name lookup, TCP, TLS, CONNECT and CONNACK) is given up at the connect timeout, counted
+    /// from its start.
+    /// - Parameter attempt: the attempt's number since the last successful connection.
     /// - Returns: whether the broker accepted the connection.
-    private func connectOnce() -> Bool {
+    private func connectOnce(attempt: Int) -> Bool {
+        let started = ContinuousClock.now
+        link.withLock { l in
+            l.phase = .connecting
+            l.nextAttempt = nil
+            l.attempt = (attempt, Date(), Date().addingTimeInterval(settings.connectTimeout.seconds))
+        }
         let client: MosquittoClient
         do {
             client = try MosquittoClient(
@@ -69,10 +94,7 @@ extension Bridge {
         loop.lastLibraryError = nil
         loop.offlineMID = nil
         loop.offlineAcknowledged = false
-        link.withLock { l in
-            l.phase = .connecting
-            l.nextAttempt = nil
-        }
+        loop.stalled = nil
         let (connectCode, connectError) = client.connect(settings)
         guard connectCode == MOSQ_ERR_SUCCESS.rawValue else {
             let error =
@@ -81,7 +103,6 @@ extension Bridge {
             end(client, error: error)
             return false
         }
-        let started = ContinuousClock.now
         var stopDeadline: ContinuousClock.Instant?
         var error: String?
         while true {
@@ -103,9 +124,13 @@ extension Bridge {
                     break
                 }
                 if ContinuousClock.now - started > settings.connectTimeout {
-                    error = "no CONNACK within \(Self.format(settings.connectTimeout))"
+                    error = "no connection within \(Self.format(settings.connectTimeout)) (connect timeout)"
                     break
                 }
+            }
+            if let stalled = loop.stalled, !isStopping {
+                error = stalled
+                break
             }
             if isStopping {
                 if stopDeadline == nil {
@@ -165,6 +190,9 @@ extension Bridge {
             l.spooling = true
             spoolingHint.store(true, ordering: .releasing)
             l.connectedSince = nil
+            l.attempt = nil
+            l.inFlightSpooled = 0
+            l.oldestInFlight = nil
             if let error { l.lastError = error }
             let requeue = l.unacked.values.sorted { $0.sequence < $1.sequence }.map(\.message)
             l.unacked.removeAll()
@@ -204,11 +232,44 @@ extension Bridge {
         loop.lastHousekeeping = now
         metrics.flush()
         metrics.spool(messages: spool.count, bytes: spool.bytes)
+        if loop.connected { watchProgress(now: now) }
         reportOverflow(now: now)
         pending.expire(now: now)
         if loop.connected, presenceBase != nil, now - loop.lastPresenceCheck >= .seconds(configuration.presence.refreshS) {
             loop.lastPresenceCheck = now
             publishOnlineStatus(onlyIfChanged: true)
+        }
+    }
+
+    /// Publishes what is in flight for health and status, and detects a send path that stopped
+    /// making progress: QoS 1/2 messages in flight with no acknowledgement for `ack_timeout_ms`
+    /// since the oldest was sent, or spooled messages waiting with nothing in flight as long.
+    /// Either recycles the connection (logged and counted in `mqtt_stalls_total`).
+    private func watchProgress(now: ContinuousClock.Instant) {
+        let oldestSpooled = loop.draining.values.lazy.map(\.sentAt).min()
+        let spooledInFlight = loop.draining.count
+        let (direct, oldest, spooling) = link.withLock { l in
+            let oldestDirect = l.unacked.values.lazy.map(\.sentAt).min()
+            let oldest = [oldestDirect, oldestSpooled].compactMap { $0 }.min()
+            l.inFlightSpooled = spooledInFlight
+            l.oldestInFlight = oldest
+            return (l.unacked.count, oldest, l.spooling)
+        }
+        let inFlight = direct + spooledInFlight
+        metrics.inFlight(inFlight, oldest: oldest.map { now - $0 })
+        if inFlight > 0 || !spooling || spool.count == 0 { loop.lastDrainProgress = now }
+        guard loop.stalled == nil, configuration.ackTimeoutMs > 0 else { return }
+        let timeout = Duration.milliseconds(configuration.ackTimeoutMs)
+        if let oldest, now - max(oldest, loop.lastAck) > timeout {
+            loop.stalled =
+                "no acknowledgement for \(inFlight) in-flight message(s) within \(Self.format(timeout)) (ack timeout); connection recycled"
+        } else if now - loop.lastDrainProgress > timeout {
+            loop.stalled =
+                "\(spool.count) spooled message(s) not sent within \(Self.format(timeout)) (ack timeout); connection recycled"
+        }
+        if let stalled = loop.stalled {
+            metrics.stalled()
+            logger.warning("MQTT send path to \(settings.broker) stalled: \(stalled)")
         }
     }
 

@@ -23,11 +23,14 @@ extension Bridge {
             OutboundMessage(
                 topic: topic, payload: message.payload, qos: rule.qos, retain: rule.retain,
                 contentType: settings.isV5 ? message.contentType : nil,
-                userProperties: settings.isV5 ? OutboundMessage.userProperties(message.headers) : []))
+                userProperties: settings.isV5 ? OutboundMessage.userProperties(message.headers) : [],
+                rule: rule.pattern.description))
     }
 
     /// Publishes directly when connected and nothing older waits in the spool; otherwise spools
-    /// QoS 1/2 messages and drops (counting) QoS 0 ones.
+    /// QoS 1/2 messages and drops (counting) QoS 0 ones. A QoS 1/2 message the client refuses
+    /// because its connection just went down is spooled too (the loop thread has not seen the
+    /// loss yet), and so is everything after it.
     func send(_ message: OutboundMessage) {
         enum Outcome { case sent, spooled, rejected(Int32), offline, overflow(spooled: Int), failed(MQTTError) }
         let outcome = link.withLock { l -> Outcome in
@@ -36,19 +39,23 @@ extension Bridge {
                 // waits for this lock instead of being skipped.
                 if message.qos > 0 { tracked.add(1, ordering: .releasing) }
                 let (rc, mid) = client.publish(message)
-                guard rc == MOSQ_ERR_SUCCESS.rawValue else {
-                    if message.qos > 0 { tracked.subtract(1, ordering: .releasing) }
+                if rc != MOSQ_ERR_SUCCESS.rawValue, message.qos > 0 { tracked.subtract(1, ordering: .releasing) }
+                if rc == MOSQ_ERR_NO_CONN.rawValue && message.qos > 0 {
+                    l.spooling = true
+                    spoolingHint.store(true, ordering: .releasing)
+                } else if rc != MOSQ_ERR_SUCCESS.rawValue {
                     return rc == MOSQ_ERR_NO_CONN.rawValue ? .offline : .rejected(rc)
-                }
-                if message.qos > 0 {
+                } else if message.qos == 0 {
+                    return .sent
+                } else {
                     l.sequence += 1
-                    l.unacked[mid] = (l.sequence, message)
+                    l.unacked[mid] = (l.sequence, message, .now)
                     if l.unacked.count >= Self.maxUnacked {
                         l.spooling = true
                         spoolingHint.store(true, ordering: .releasing)
                     }
+                    return .sent
                 }
-                return .sent
             }
             if message.qos == 0 { return .offline }
             do throws(MQTTError) {
@@ -111,6 +118,9 @@ extension Bridge {
 
     /// Loop thread, while connected: sends spooled messages in order (a window at a time),
     /// deletes acknowledged ones, and returns to direct publishing once the spool is empty.
+    ///
+    /// Every spooled row is sent once per connection, in id order: the read position
+    /// (``LoopState/lastSentID``) only moves forward, and the spool's ids only grow.
     func drain(_ client: MosquittoClient) {
         if !loop.acknowledged.isEmpty {
             do {
@@ -145,9 +155,19 @@ extension Bridge {
                     loop.lastSentID = entry.id
                     continue
                 }
-                loop.draining[mid] = entry.id
+                loop.draining[mid] = InFlight(row: entry.id, rule: entry.message.rule, sentAt: .now)
                 loop.lastSentID = entry.id
                 metrics.sent(bytes: entry.message.payload.count)
+            }
+            if entries.isEmpty && loop.draining.isEmpty && loop.acknowledged.isEmpty && spool.count > 0,
+                let first = try? spool.read(after: .min, limit: 1).first, first.id <= loop.lastSentID
+            {
+                // Rows behind the read position that nobody sent: never expected (ids only grow),
+                // but a bridge that says connected must forward, so read them again from the front.
+                logger.error(
+                    "\(spool.count) spooled message(s) behind the drain's read position; sending them again in order")
+                loop.lastSentID = .min
+                link.withLock { $0.drainRewinds += 1 }
             }
         }
         if loop.draining.isEmpty && loop.acknowledged.isEmpty {

@@ -26,7 +26,7 @@ final class Bridge: Sendable {
         /// QoS 1/2 messages go to the spool (disconnected, or older messages are still there).
         var spooling = true
         /// QoS 1/2 messages published directly and not yet acknowledged, by message id.
-        var unacked: [Int32: (sequence: UInt64, message: OutboundMessage)] = [:]
+        var unacked: [Int32: (sequence: UInt64, message: OutboundMessage, sentAt: ContinuousClock.Instant)] = [:]
         /// Order of direct publications.
         var sequence: UInt64 = 0
         /// Connection phase.
@@ -39,6 +39,17 @@ final class Bridge: Sendable {
         var connectedSince: Date?
         /// Successful connections so far.
         var connections = 0
+        /// The connection attempt in progress: its number since the last connection, when it
+        /// started and when it is given up.
+        var attempt: (number: Int, started: Date, deadline: Date)?
+        /// The broker resumed a session (CONNACK's session-present flag) on this connection.
+        var sessionPresent = false
+        /// Spooled messages in flight and the send time of the oldest unacknowledged message,
+        /// as the loop thread last saw them (a few times a second).
+        var inFlightSpooled = 0
+        var oldestInFlight: ContinuousClock.Instant?
+        /// Times the drain found spooled messages behind its read position (expected never).
+        var drainRewinds = 0
         /// Subscriptions sent on this connection and not yet acknowledged (SUBACK).
         var subscriptionsPending = 0
         /// Spool overflows not yet logged, and when the last log line was written.

@@ -22,7 +22,24 @@ final class BridgeMetrics: Sendable {
         case unroutable
     }
 
+    /// The `rule` label of acknowledgements of the bridge's own messages (presence, requests).
+    static let bridgeRule = "(bridge)"
+
+    /// Acknowledgements with a reason code other than success, by rule and code.
+    struct AckReason: Hashable, Sendable {
+        /// The outbound rule's bus pattern, or ``bridgeRule``.
+        var rule: String
+        /// The MQTT 5 reason code.
+        var code: Int32
+    }
+
     private let messagesIn = Atomic<Int>(0)
+    private let ackReasons = Mutex<[AckReason: Int]>([:])
+    private let stalls = Atomic<Int>(0)
+    private let factory: HostMetricsFactory
+    private let inFlightGauge: any MeterHandler
+    private let oldestGauge: any MeterHandler
+    private let stallsCounter: any CounterHandler
     private let messagesOut = Atomic<Int>(0)
     private let bytesIn = Atomic<Int>(0)
     private let bytesOut = Atomic<Int>(0)
@@ -41,6 +58,13 @@ final class BridgeMetrics: Sendable {
 
     /// Registers every series (so they show up at zero before anything happens).
     init(factory: HostMetricsFactory) {
+        self.factory = factory
+        inFlightGauge = factory.makeMeter(label: "mqtt_in_flight_messages", dimensions: [])
+        oldestGauge = factory.makeMeter(label: "mqtt_oldest_unacked_seconds", dimensions: [])
+        stallsCounter = factory.makeCounter(label: "mqtt_stalls_total", dimensions: [])
+        stallsCounter.increment(by: 0)
+        inFlightGauge.set(Int64(0))
+        oldestGauge.set(0.0)
         connectedGauge = factory.makeMeter(label: "mqtt_connected", dimensions: [])
         reconnectsCounter = factory.makeCounter(label: "mqtt_reconnects_total", dimensions: [])
         messagesInCounter = factory.makeCounter(label: "mqtt_messages_in_total", dimensions: [])
@@ -84,6 +108,38 @@ final class BridgeMetrics: Sendable {
         return drops.withLock { $0[index] }
     }
 
+    /// Counts an acknowledgement whose reason code is not success (`mqtt_ack_reasons_total{rule,reason}`).
+    func acknowledged(reason: Int32, rule: String) {
+        ackReasons.withLock { $0[AckReason(rule: rule, code: reason), default: 0] += 1 }
+    }
+
+    /// Acknowledgements with a reason code other than success so far.
+    var ackReasonCounts: [AckReason: Int] { ackReasons.withLock { $0 } }
+
+    /// Counts a recycled connection whose send path had stopped making progress.
+    func stalled() {
+        stalls.add(1, ordering: .relaxed)
+        stallsCounter.increment(by: 1)
+    }
+
+    /// Connections recycled because their send path stalled.
+    var stallCount: Int { stalls.load(ordering: .relaxed) }
+
+    /// Records the QoS 1/2 messages in flight and how long the oldest has waited.
+    func inFlight(_ count: Int, oldest: Duration?) {
+        inFlightGauge.set(Int64(count))
+        oldestGauge.set(oldest?.seconds ?? 0)
+    }
+
+    /// The `reason` label of an acknowledgement's reason code: `no_matching_subscribers`,
+    /// `not_authorized`, ... (libmosquitto's text in snake case).
+    static func reasonLabel(_ code: Int32) -> String {
+        MosquittoClient.describeReason(code, isV5: true).map { $0.isLetter || $0.isNumber ? $0 : "_" }
+            .reduce(into: "") { $0.append($1) }
+    }
+
+    private let ackCounters = Mutex<[AckReason: (counter: any CounterHandler, flushed: Int)]>([:])
+
     /// Records the connection state.
     func connected(_ up: Bool) { connectedGauge.set(Int64(up ? 1 : 0)) }
 
@@ -118,6 +174,24 @@ final class BridgeMetrics: Sendable {
             for i in counts.indices where counts[i] > f.drops[i] {
                 dropCounters[i].increment(by: Int64(counts[i] - f.drops[i]))
                 f.drops[i] = counts[i]
+            }
+        }
+        let reasons = ackReasonCounts
+        guard !reasons.isEmpty else { return }
+        ackCounters.withLock { counters in
+            for (key, count) in reasons {
+                var entry =
+                    counters[key]
+                    ?? (
+                        factory.makeCounter(
+                            label: "mqtt_ack_reasons_total",
+                            dimensions: [("rule", key.rule), ("reason", Self.reasonLabel(key.code))]), 0
+                    )
+                if count > entry.flushed {
+                    entry.counter.increment(by: Int64(count - entry.flushed))
+                    entry.flushed = count
+                }
+                counters[key] = entry
             }
         }
     }

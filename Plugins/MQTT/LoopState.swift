@@ -1,5 +1,15 @@
 import MQTTCore
 
+/// A spooled message in flight: its spool row, its rule and when it was handed to the client.
+struct InFlight: Sendable {
+    /// The spool row id.
+    var row: Int64
+    /// The outbound rule's bus pattern, if any.
+    var rule: String?
+    /// When it was published.
+    var sentAt: ContinuousClock.Instant
+}
+
 /// State only the loop thread touches (the thread that owns the libmosquitto client and runs
 /// every libmosquitto callback), so it needs no lock.
 ///
@@ -20,8 +30,8 @@ final class LoopState: @unchecked Sendable {
     var lastLibraryError: String?
     /// Messages and acknowledgements handled so far (tells ``Bridge`` whether a read did anything).
     var events = 0
-    /// Spooled messages in flight: message id → spool row id.
-    var draining: [Int32: Int64] = [:]
+    /// Spooled messages in flight: message id → spool row, rule, when sent.
+    var draining: [Int32: InFlight] = [:]
     /// Highest spool row id handed to the client on this connection.
     var lastSentID: Int64 = .min
     /// Spool rows acknowledged and not yet deleted.
@@ -39,6 +49,12 @@ final class LoopState: @unchecked Sendable {
     /// When housekeeping last ran and when presence was last checked.
     var lastHousekeeping: ContinuousClock.Instant = .now
     var lastPresenceCheck: ContinuousClock.Instant = .now
-    /// The last error logged at warning level (repeats go to debug).
+    /// The last error logged at warning level (repeats go to debug, with a warning every 10 s).
     var lastLoggedError: String?
+    /// When the last acknowledgement (or CONNACK) arrived: the send path's progress.
+    var lastAck: ContinuousClock.Instant = .now
+    /// Why the connection is being recycled (the send path stopped making progress).
+    var stalled: String?
+    /// When the spool last had something in flight or nothing to send, while connected.
+    var lastDrainProgress: ContinuousClock.Instant = .now
 }

@@ -38,7 +38,10 @@ extension MQTT {
             description: "MQTT 5, persistent sessions: how long the broker keeps the session after a disconnect"),
         .int(
             "connect_timeout_ms", default: 10000, range: 100...600_000,
-            description: "Give up on an attempt without CONNACK after this long"),
+            description: "Give up on a connection attempt (TCP, TLS and CONNACK together) after this long"),
+        .int(
+            "ack_timeout_ms", default: 30000, range: 0...3_600_000,
+            description: "Recycle a connection whose in-flight QoS 1/2 messages get no acknowledgement this long; 0: never"),
         .string("prefix", default: "jamey", description: "Prefix of mapped MQTT topics (a rule may override it; empty: none)"),
         .int(
             "request_timeout_ms", default: 0, range: 0...3_600_000,

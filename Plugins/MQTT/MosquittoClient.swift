@@ -73,30 +73,52 @@ final class MosquittoClient: @unchecked Sendable {
         }
     }
 
-    /// Starts connecting and sends CONNECT; CONNACK arrives later through
-    /// ``loop(timeoutMilliseconds:)``.
+    /// Starts connecting, without blocking beyond the name lookup, in every session mode: the TCP
+    /// connection, the TLS handshake and CONNECT/CONNACK all complete in
+    /// ``loop(timeoutMilliseconds:)``, so the bridge's connect timeout bounds the whole attempt.
     ///
-    /// Usually only the name lookup blocks: the TCP connection and the TLS handshake complete in
-    /// the loop, so the bridge's CONNACK timeout bounds the whole attempt. A persistent MQTT 5
-    /// session needs its session expiry in the CONNECT properties, which libmosquitto 2.0 only
-    /// takes on its blocking connect; that one call then waits for TCP and TLS as the OS does.
+    /// A persistent MQTT 5 session needs its session expiry in the CONNECT properties, which
+    /// libmosquitto 2.0 takes only through its blocking `mosquitto_connect_bind_v5` (whose TCP
+    /// phase follows the operating system's timeout, minutes for an unanswered SYN, and whose
+    /// attempt the bridge could not abandon). That function stores the properties on the client
+    /// before it checks its arguments; called with an invalid port it stores them and returns
+    /// `MOSQ_ERR_INVAL` without connecting, and `mosquitto_connect_bind_async`, which sends
+    /// whatever properties the client holds, then connects without blocking. (libmosquitto 2.0.x;
+    /// ``connectsWithoutBlocking`` says whether this library is one.)
     /// - Returns: a `MOSQ_ERR_*` code, and the reason on failure (with `errno` when that is it).
     func connect(_ settings: ClientSettings) -> (rc: Int32, error: String?) {
         errno = 0
-        let rc: Int32
         if settings.isV5 && !settings.cleanSession && settings.sessionExpiry > 0 {
             var properties: OpaquePointer? = nil
             defer { mosquitto_property_free_all(&properties) }
             _ = mosquitto_property_add_int32(
                 &properties, Int32(MQTT_PROP_SESSION_EXPIRY_INTERVAL.rawValue), settings.sessionExpiry)
-            rc = mosquitto_connect_bind_v5(handle, settings.host, settings.port, settings.keepalive, nil, properties)
-        } else {
-            rc = mosquitto_connect_bind_async(handle, settings.host, settings.port, settings.keepalive, nil)
+            guard Self.connectsWithoutBlocking else {
+                let rc = mosquitto_connect_bind_v5(handle, settings.host, settings.port, settings.keepalive, nil, properties)
+                let savedErrno = errno
+                return (rc, rc == MOSQ_ERR_SUCCESS.rawValue ? nil : Self.describe(rc, errno: savedErrno))
+            }
+            let stored = mosquitto_connect_bind_v5(handle, settings.host, -1, settings.keepalive, nil, properties)
+            guard stored == MOSQ_ERR_INVAL.rawValue else {
+                return (stored, "libmosquitto did not take the session properties: \(Self.describe(stored))")
+            }
         }
+        errno = 0
+        let rc = mosquitto_connect_bind_async(handle, settings.host, settings.port, settings.keepalive, nil)
         let savedErrno = errno
         guard rc != MOSQ_ERR_SUCCESS.rawValue else { return (rc, nil) }
         return (rc, Self.describe(rc, errno: savedErrno))
     }
+
+    /// Whether this libmosquitto keeps the CONNECT properties of a refused
+    /// `mosquitto_connect_bind_v5` for the next `mosquitto_connect_bind_async` (2.0.x does).
+    static let connectsWithoutBlocking: Bool = {
+        var major: Int32 = 0
+        var minor: Int32 = 0
+        var revision: Int32 = 0
+        _ = mosquitto_lib_version(&major, &minor, &revision)
+        return major == 2 && minor == 0
+    }()
 
     /// Runs one round of network I/O: waits up to `timeoutMilliseconds` for the socket or a wake-up,
     /// reads, writes, handles keepalive; callbacks run inside.

@@ -14,6 +14,9 @@ struct OutboundMessage: Sendable, Equatable {
     var contentType: String?
     /// MQTT 5 user properties, in order.
     var userProperties: [UserProperty]
+    /// The bus pattern of the outbound rule that exported it (acknowledgements are counted per
+    /// rule); nil for the bridge's own messages.
+    var rule: String? = nil
     /// MQTT 5 response topic (requests only; never spooled).
     var responseTopic: String? = nil
     /// MQTT 5 correlation data (requests and responses only; never spooled).

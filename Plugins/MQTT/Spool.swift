@@ -6,9 +6,12 @@ import Synchronization
 /// The bounded, persistent queue of QoS 1/2 messages waiting for the broker: a SQLite database
 /// (`spool.sqlite`, WAL) in the plugin's data directory, read back in order.
 ///
-/// Rows are ordered by `id`. New messages get the next id; messages that were in flight when a
-/// connection dropped are put back in front (smaller ids), since they are older than anything
-/// spooled after them. A row is deleted only once the broker acknowledged it, so a Jamey restart
+/// Rows are ordered by `id`. New messages get the next id from a counter that only grows (never
+/// SQLite's "largest id + 1", which hands out a smaller id again once the newest rows are deleted,
+/// so a message spooled while acknowledged ones are being deleted could land behind the drain's
+/// read position and wait there, overtaken by newer ones, until the next reconnection). Messages
+/// that were in flight when a connection dropped are put back in front (smaller ids), since they
+/// are older than anything spooled after them. A row is deleted only once the broker acknowledged it, so a Jamey restart
 /// or a second drop re-sends rather than loses it (QoS 1 is at least once).
 ///
 /// Thread-safe: every method may be called from any thread.
@@ -21,7 +24,7 @@ final class Spool: Sendable {
     let path: String
 
     private let database: DatabaseQueue
-    private let totals: Mutex<(count: Int, bytes: Int)>
+    private let totals: Mutex<(count: Int, bytes: Int, nextID: Int64)>
 
     /// A spooled message and its row id.
     struct Entry: Sendable {
@@ -29,6 +32,8 @@ final class Spool: Sendable {
         var id: Int64
         /// The message.
         var message: OutboundMessage
+        /// When it was spooled (seconds since 1970).
+        var spooledAt: Double
     }
 
     /// Opens (or creates) the spool.
@@ -47,11 +52,12 @@ final class Spool: Sendable {
             configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
             database = try DatabaseQueue(path: path, configuration: configuration)
             try Self.migrator.migrate(database)
-            let (count, bytes) = try database.read { db in
-                let row = try Row.fetchOne(db, sql: "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM spool")
-                return (row?[0] as Int? ?? 0, row?[1] as Int? ?? 0)
+            let (count, bytes, last) = try database.read { db in
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0), COALESCE(MAX(id), 0) FROM spool")
+                return (row?[0] as Int? ?? 0, row?[1] as Int? ?? 0, row?[2] as Int64? ?? 0)
             }
-            totals = Mutex((count, bytes))
+            totals = Mutex((count, bytes, last + 1))
         } catch {
             throw MQTTError.spool("cannot open the spool \(path): \(error)")
         }
@@ -71,6 +77,10 @@ final class Spool: Sendable {
                 t.column("spooled_at", .double).notNull()
             }
         }
+        migrator.registerMigration("v2") { db in
+            // The outbound rule that exported the message (its bus pattern), for per-rule counts.
+            try db.alter(table: "spool") { t in t.add(column: "rule", .text) }
+        }
         return migrator
     }
 
@@ -83,14 +93,22 @@ final class Spool: Sendable {
     /// - Returns: false when the spool is full (or disabled): the caller counts and logs the drop.
     /// - Throws: ``MQTTError`` when SQLite fails.
     func append(_ message: OutboundMessage) throws(MQTTError) -> Bool {
-        let fits = totals.withLock { t in
-            t.count < maxMessages && t.bytes + message.payload.count <= maxBytes
-        }
-        guard fits else { return false }
-        try write { db in try Self.insert(message, id: nil, db) }
-        totals.withLock { t in
+        let id = totals.withLock { t -> Int64? in
+            guard t.count < maxMessages && t.bytes + message.payload.count <= maxBytes else { return nil }
             t.count += 1
             t.bytes += message.payload.count
+            t.nextID += 1
+            return t.nextID - 1
+        }
+        guard let id else { return false }
+        do {
+            try write { db in try Self.insert(message, id: id, db) }
+        } catch {
+            totals.withLock { t in
+                t.count -= 1
+                t.bytes -= message.payload.count
+            }
+            throw error
         }
         return true
     }
@@ -99,8 +117,9 @@ final class Spool: Sendable {
     /// apply: these were accepted before and were in flight.
     func prepend(_ messages: [OutboundMessage]) throws(MQTTError) {
         guard !messages.isEmpty else { return }
+        let next = totals.withLock { $0.nextID }
         try write { db in
-            let first = try Int64.fetchOne(db, sql: "SELECT MIN(id) FROM spool") ?? 1
+            let first = try Int64.fetchOne(db, sql: "SELECT MIN(id) FROM spool") ?? next
             var id = first - Int64(messages.count)
             for message in messages {
                 try Self.insert(message, id: id, db)
@@ -121,7 +140,7 @@ final class Spool: Sendable {
                 try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT id, topic, payload, qos, retain, content_type, user_properties
+                        SELECT id, topic, payload, qos, retain, content_type, user_properties, rule, spooled_at
                         FROM spool WHERE id > ? ORDER BY id LIMIT ?
                         """, arguments: [id, limit]
                 ).map(Self.entry)
@@ -158,18 +177,18 @@ final class Spool: Sendable {
         }
     }
 
-    private static func insert(_ message: OutboundMessage, id: Int64?, _ db: Database) throws {
+    private static func insert(_ message: OutboundMessage, id: Int64, _ db: Database) throws {
         let properties: String? =
             message.userProperties.isEmpty
             ? nil : String(decoding: try JSONEncoder().encode(message.userProperties), as: UTF8.self)
         try db.execute(
             sql: """
-                INSERT INTO spool (id, topic, payload, qos, retain, content_type, user_properties, spooled_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO spool (id, topic, payload, qos, retain, content_type, user_properties, rule, spooled_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 id, message.topic, Data(message.payload), Int(message.qos), message.retain, message.contentType, properties,
-                Date().timeIntervalSince1970,
+                message.rule, Date().timeIntervalSince1970,
             ])
     }
 
@@ -186,6 +205,7 @@ final class Spool: Sendable {
             id: row["id"],
             message: OutboundMessage(
                 topic: row["topic"], payload: [UInt8](payload), qos: Int32(qos), retain: row["retain"],
-                contentType: row["content_type"], userProperties: properties))
+                contentType: row["content_type"], userProperties: properties, rule: row["rule"]),
+            spooledAt: row["spooled_at"])
     }
 }

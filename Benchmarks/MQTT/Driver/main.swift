@@ -9,6 +9,14 @@
 //       Starts mosquitto with CONF, connects a node, then ROUNDS times stops the broker (SIGTERM),
 //       starts it again and measures from the broker accepting connections to the node being
 //       connected again. Prints: reconnect initial_delay_ms=D rounds=N median_ms=M max_ms=X
+//
+//   mqtt-bench restart PLUGIN CONF ROUNDS SIGNAL SESSION RATE
+//       Starts mosquitto with CONF, connects a node (SESSION: persistent = clean_session false,
+//       MQTT 5 session expiry; clean = clean_session true) exporting bench.> at QoS 1 while a
+//       thread publishes RATE messages/s, then ROUNDS times kills the broker with SIGNAL (TERM or
+//       KILL), leaves it down 300 ms (the spool fills), starts it again and measures from the
+//       broker accepting connections to the node connected with its spool empty.
+//       Prints: restart signal=S session=X rounds=N median_ms=M max_ms=X spooled_max=P
 
 import Foundation
 import JameyKernel
@@ -48,11 +56,11 @@ func node(plugin: String, port: Int, config: String) throws -> TestKernel {
 
 func connected(_ k: TestKernel) -> Bool { k.kernel.plugin(named: "mqtt")?.health?.status == "ok" }
 
-func waitFor(_ seconds: Double, _ condition: () -> Bool) -> Bool {
+func waitFor(_ seconds: Double, every pause: useconds_t = 200, _ condition: () -> Bool) -> Bool {
     let end = Date().addingTimeInterval(seconds)
     while Date() < end {
         if condition() { return true }
-        usleep(200)
+        usleep(pause)
     }
     return condition()
 }
@@ -166,12 +174,113 @@ func reconnect(_ args: [String]) throws {
     )
 }
 
+func restart(_ args: [String]) throws {
+    guard args.count == 6, let rounds = Int(args[2]), let rate = Int(args[5]), ["TERM", "KILL"].contains(args[3]),
+        ["persistent", "clean"].contains(args[4])
+    else { fail("usage: mqtt-bench restart PLUGIN CONF ROUNDS TERM|KILL persistent|clean RATE") }
+    let conf = args[1]
+    let signal = args[3] == "TERM" ? SIGTERM : SIGKILL
+    let text = try String(contentsOfFile: conf, encoding: .utf8)
+    guard
+        let port = text.split(separator: "\n").first(where: { $0.hasPrefix("listener ") })?.split(separator: " ").dropFirst()
+            .first
+            .flatMap({ Int($0) })
+    else { fail("no 'listener PORT' line in \(conf)") }
+    func startBroker() throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["--default-signal=TERM,INT,HUP", "mosquitto", "-c", conf]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        startedBroker = p
+        return p
+    }
+    func accepting() -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        a.sin_addr.s_addr = inet_addr("127.0.0.1")
+        a.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &a) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+    var broker = try startBroker()
+    guard waitFor(10, accepting) else { fail("mosquitto did not start") }
+    let k = try node(
+        plugin: args[0], port: port,
+        config: """
+            clean_session: \(args[4] == "clean")
+            connect_timeout_ms: 2000
+            reconnect:
+              initial_delay_ms: 50
+              max_delay_ms: 1000
+            outbound:
+              - bus: "bench.>"
+                qos: 1
+            """)
+    defer { k.shutdown() }
+    // The bridge's own status (the kernel's cached health lags by its health interval).
+    func status() -> (connected: Bool, spooled: Int) {
+        guard let reply = try? k.bus.requestSync(BusMessage(topic: "mqtt.status"), timeout: .seconds(5)),
+            let object = try? JSONSerialization.jsonObject(with: Data(reply.payload)) as? [String: Any],
+            let spool = object["spool"] as? [String: Any]
+        else { return (false, -1) }
+        return (object["connected"] as? Bool ?? false, spool["messages"] as? Int ?? -1)
+    }
+    func spooled() -> Int { status().spooled }
+    func drained() -> Bool { status() == (true, 0) }
+    guard waitFor(10, { status().connected }) else { fail("the node did not connect") }
+    let stop = Atomic<Bool>(false)
+    let publisher = Thread {
+        let pause = useconds_t(1_000_000 / max(1, rate))
+        var i = 0
+        while !stop.load(ordering: .relaxed) {
+            try? k.bus.publish(BusMessage(topic: "bench.seq", payload: Array(String(i).utf8)))
+            i += 1
+            usleep(pause)
+        }
+    }
+    publisher.start()
+    defer { stop.store(true, ordering: .relaxed) }
+    var samples: [Double] = []
+    var spooledMax = 0
+    for _ in 0..<rounds {
+        kill(broker.processIdentifier, signal)
+        broker.waitUntilExit()
+        guard waitFor(10, { !status().connected }) else { fail("the node did not notice the broker going away") }
+        usleep(300_000)
+        spooledMax = max(spooledMax, spooled())
+        broker = try startBroker()
+        guard waitFor(10, accepting) else { fail("mosquitto did not restart") }
+        let up = ContinuousClock.now
+        // Polled every 2 ms: each poll is a status request, and polling harder would load the
+        // machine the bridge runs on.
+        guard waitFor(120, every: 2000, drained) else { fail("the node did not reconnect and drain") }
+        let elapsed = ContinuousClock.now - up
+        samples.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+        usleep(200_000)
+    }
+    kill(broker.processIdentifier, SIGTERM)
+    broker.waitUntilExit()
+    samples.sort()
+    let median = samples[samples.count / 2]
+    print(
+        "restart signal=\(args[3]) session=\(args[4]) rounds=\(rounds) median_ms=\(Int(median)) max_ms=\(Int(samples.last ?? 0)) spooled_max=\(spooledMax) samples_ms=\(samples.map { Int($0) })"
+    )
+}
+
 let arguments = Array(CommandLine.arguments.dropFirst())
 do {
     switch arguments.first {
     case "throughput": try throughput(Array(arguments.dropFirst()))
     case "reconnect": try reconnect(Array(arguments.dropFirst()))
-    default: fail("usage: mqtt-bench throughput|reconnect ...")
+    case "restart": try restart(Array(arguments.dropFirst()))
+    default: fail("usage: mqtt-bench throughput|reconnect|restart ...")
     }
 } catch {
     fail("mqtt-bench: \(error)")

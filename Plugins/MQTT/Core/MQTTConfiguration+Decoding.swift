@@ -1,7 +1,8 @@
 extension MQTTConfiguration {
     private enum CodingKeys: String, CodingKey {
         case host, port, clientId, username, password, `protocol`, keepaliveS, cleanSession, sessionExpiryS
-        case connectTimeoutMs, prefix, requestTimeoutMs, queueCapacity, tls, reconnect, spool, presence, outbound, inbound, remote
+        case connectTimeoutMs, ackTimeoutMs, prefix, requestTimeoutMs, queueCapacity
+        case tls, reconnect, spool, presence, outbound, inbound, remote
     }
 
     /// Decodes the validated section. Absent rule lists (the kernel fills defaults for scalars and
@@ -18,6 +19,7 @@ extension MQTTConfiguration {
         cleanSession = try c.decode(Bool.self, forKey: .cleanSession)
         sessionExpiryS = try c.decode(Int.self, forKey: .sessionExpiryS)
         connectTimeoutMs = try c.decode(Int.self, forKey: .connectTimeoutMs)
+        ackTimeoutMs = try c.decodeIfPresent(Int.self, forKey: .ackTimeoutMs) ?? 30000
         prefix = try c.decode(String.self, forKey: .prefix)
         requestTimeoutMs = try c.decode(Int.self, forKey: .requestTimeoutMs)
         queueCapacity = try c.decode(Int.self, forKey: .queueCapacity)

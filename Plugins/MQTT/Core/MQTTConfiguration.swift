@@ -19,8 +19,12 @@ public struct MQTTConfiguration: Decodable, Sendable {
     public var cleanSession: Bool
     /// MQTT 5: how long the broker keeps a persistent session after a disconnect.
     public var sessionExpiryS: Int
-    /// Give up on a connection attempt that has no CONNACK after this long.
+    /// Give up on a connection attempt that has no CONNACK after this long (name lookup, TCP,
+    /// TLS and CONNACK together).
     public var connectTimeoutMs: Int
+    /// Recycle a connection on which QoS 1/2 messages wait this long without any acknowledgement
+    /// (0: never).
+    public var ackTimeoutMs: Int
     /// Prefix of every mapped MQTT topic; a rule may override it.
     public var prefix: String
     /// Timeout of bus requests made for MQTT requests arriving from other nodes; 0 means the

@@ -106,6 +106,12 @@ final class Broker: Sendable {
         process.set(nil)
     }
 
+    /// Sends `signal` to the running broker without waiting (SIGSTOP: it stops answering but keeps
+    /// its connections and listen queue; SIGCONT: it goes on).
+    func signal(_ signal: Int32) {
+        process.value?.send(signal)
+    }
+
     /// Adds a user to the password file and makes the broker reload it (SIGHUP).
     func addUser(_ user: String, _ password: String) throws {
         let r = try Run.command("/usr/bin/mosquitto_passwd", ["-b", directory + "/passwd", user, password])
