@@ -33,6 +33,9 @@ public struct CPluginSource: Sendable {
     /// Provide a health hook that sleeps this many milliseconds, then reports OK with the detail
     /// "probe healthy"; `nil` for no health hook.
     public var healthDelayMilliseconds: Int? = nil
+    /// With ``healthDelayMilliseconds``: sleep only while this file exists (a test creates it
+    /// to make the plugin's health hook hang at a moment of its choosing).
+    public var healthGate: String? = nil
     /// Provide snapshot and restore hooks that sleep this many milliseconds; snapshot writes
     /// `state.txt` (holding the plugin's name) into its directory, restore records `restore NAME`
     /// when it finds that file. `nil` for no such hooks.
@@ -124,7 +127,10 @@ public struct CPluginSource: Sendable {
 
             static int32_t probe_health(void *state, char *detail, size_t cap) {
                 (void)state;
-                probe_sleep(\(healthDelayMilliseconds ?? 0));
+                const char *gate = \(cString(healthGate));
+                FILE *gated = gate == NULL ? NULL : fopen(gate, "r");
+                if (gate == NULL || gated != NULL) probe_sleep(\(healthDelayMilliseconds ?? 0));
+                if (gated != NULL) fclose(gated);
                 snprintf(detail, cap, "probe healthy");
                 return JAMEY_HEALTH_OK;
             }
