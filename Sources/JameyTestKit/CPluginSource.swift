@@ -131,6 +131,7 @@ public struct CPluginSource: Sendable {
                 FILE *gated = gate == NULL ? NULL : fopen(gate, "r");
                 if (gate == NULL || gated != NULL) probe_sleep(\(healthDelayMilliseconds ?? 0));
                 if (gated != NULL) fclose(gated);
+                record("health");
                 snprintf(detail, cap, "probe healthy");
                 return JAMEY_HEALTH_OK;
             }

@@ -105,6 +105,19 @@ import Testing
             })
     }
 
+    @Test func deinitNeverRunsWhileAHealthCallIsInFlight() throws {
+        let k = try TestKernel.boot(
+            plugins: [try plugin("busyhealth") { $0.healthDelayMilliseconds = 400 }],
+            extra: "hooks:\n  health_interval_ms: 20\n  health_timeout_ms: 5000\n")
+        #expect(TestKernel.eventually(timeout: .seconds(10)) { events().contains("health busyhealth") })
+        usleep(100_000)  // the next health call is running now
+        k.shutdown()
+        usleep(600_000)  // longer than a health call: one still running after deinit would show
+        let log = events()
+        let deinitialized = try #require(log.lastIndex(of: "deinit busyhealth"))
+        #expect(log.lastIndex(of: "health busyhealth").map { $0 < deinitialized } == true, "\(log)")
+    }
+
     @Test func healthPastItsDeadlineMarksThePluginFailed() throws {
         let k = try TestKernel.boot(
             plugins: [try plugin("hunghealth") { $0.healthDelayMilliseconds = 3000 }, try plugin("bystander")],

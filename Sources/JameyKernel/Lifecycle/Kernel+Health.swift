@@ -77,7 +77,7 @@ extension Kernel {
         let clock = ContinuousClock()
         let began = clock.now
         let state: UnsafeSendable<UnsafeMutableRawPointer?>? = record.with { m in
-            guard m.healthCallStarted == nil, !m.abandoned else { return nil }
+            guard m.healthCallStarted == nil, !m.abandoned, !m.healthClosed else { return nil }
             m.healthCallStarted = began
             return UnsafeSendable(m.pluginState)
         }
@@ -97,6 +97,18 @@ extension Kernel {
             }
             if changed { generation.add(1, ordering: .sequentiallyConsistent) }
         }
+    }
+
+    /// Stops health calls for a plugin and waits, up to its health deadline, for one already
+    /// queued or running: the health hook uses the plugin's state, which `deinit` frees.
+    /// - Returns: false when a health call is still running (do not deinitialise the plugin).
+    func closeHealth(_ record: PluginRecord) -> Bool {
+        record.with { $0.healthClosed = true }
+        let drained = DispatchSemaphore(value: 0)
+        record.healthQueue.async { drained.signal() }
+        let deadline = config.hooks.health
+        let nanos = deadline.components.seconds * 1_000_000_000 + deadline.components.attoseconds / 1_000_000_000
+        return drained.wait(timeout: .now() + .nanoseconds(Int(nanos))) == .success
     }
 
     /// Calls a health hook and turns its answer into a ``PluginHealth``.

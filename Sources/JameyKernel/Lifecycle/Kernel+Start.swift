@@ -171,6 +171,13 @@ extension Kernel {
     @discardableResult
     func deinitialize(_ record: PluginRecord, library: PluginLibrary, host: PluginHost, deadline: Duration? = nil) -> Bool {
         host.endpoint.unsubscribeAll()
+        guard closeHealth(record) else {
+            abandon(
+                record,
+                reason: missedDeadline("health", config.hooks.health)
+                    + " (a health call was still running when the plugin was to be deinitialised)")
+            return false
+        }
         if let deinit_ = library.raw.deinit_ {
             let state = UnsafeSendable(record.with { $0.pluginState })
             let limit = deadline ?? config.hooks.stop

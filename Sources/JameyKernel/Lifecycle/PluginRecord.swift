@@ -33,6 +33,8 @@ final class PluginRecord: Sendable {
         var healthCheckedAt: ContinuousClock.Instant?
         /// Set while a health call runs on ``healthQueue``.
         var healthCallStarted: ContinuousClock.Instant?
+        /// No more health calls: the plugin is about to be deinitialised.
+        var healthClosed = false
     }
 
     init(entry: KernelConfig.PluginEntry) {
