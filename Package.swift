@@ -21,6 +21,7 @@ let package = Package(
         // A bare Hummingbird server answering the same bytes as the api plugin (scripts/bench-api.sh).
         .executable(name: "jamey-bare-http", targets: ["jamey-bare-http"]),
         .library(name: "MQTT", type: .dynamic, targets: ["MQTT"]),
+        .library(name: "Conscience", type: .dynamic, targets: ["ConscienceEntry"]),
     ],
     dependencies: [
         .package(path: "Kit"),
@@ -122,5 +123,18 @@ let package = Package(
         .testTarget(name: "APITests", dependencies: ["JameyTestKit"]),
         .testTarget(name: "APICoreTests", dependencies: ["APICore"]),
         .testTarget(name: "MQTTTests", dependencies: ["MQTTCore", "JameyTestKit", "CMosquitto"]),
+        // The conscience plugin: moral rules and evaluate(text); the engine is pure Swift.
+        .target(name: "ConscienceCore", path: "Plugins/Conscience/Core"),
+        .target(
+            name: "Conscience",
+            dependencies: [
+                "ConscienceCore", kit, .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            path: "Plugins/Conscience", exclude: ["Core", "Entry"]),
+        .target(name: "ConscienceEntry", dependencies: ["Conscience", kit], path: "Plugins/Conscience/Entry"),
+        .testTarget(name: "ConscienceCoreTests", dependencies: ["ConscienceCore"]),
+        // Conscience is linked in too, so tests can boot its plugin type in-process.
+        .testTarget(name: "ConscienceTests", dependencies: ["Conscience", "ConscienceCore", kit, "JameyKernel", "JameyTestKit"]),
     ]
 )

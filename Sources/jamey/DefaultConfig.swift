@@ -111,6 +111,19 @@ plugins:
       # remote:                   # bus requests that another node answers
       #   - bus: "billing.>"
 
+  # Conscience (Plugins/Conscience): moral rules in <data_dir>/conscience/conscience.sqlite and
+  # evaluate(text) -> a score in [-1, 1], approved, the rules applied and an explanation. Needs
+  # nothing external. See "Conscience" in README.md.
+  conscience:
+    enabled: true
+    config:
+      approval_threshold: 0      # approved when score >= this (-1 to 1)
+      negation_window: 3         # "not", "never", "don't", ... flip this many following content words
+      max_text_length: 10000     # longest text evaluated, in characters
+      memory:
+        record: true             # record each evaluation in short-term memory when a memory plugin answers
+        timeout_ms: 250
+
   # The HTTP gateway (Plugins/API): health, readiness, metrics, plugins, the bus, API keys, the
   # routes other plugins declare, and /openapi.json. Listed last so it starts last and stops
   # first (in-flight requests finish while the plugins they reach still run). The admin key is

@@ -1,0 +1,162 @@
+import ConscienceCore
+import Dispatch
+import JameyPluginKit
+import Synchronization
+
+extension ConsciencePlugin {
+    /// Bus topics this plugin answers.
+    enum Topic {
+        static let create = "conscience.rules.create"
+        static let get = "conscience.rules.get"
+        static let update = "conscience.rules.update"
+        static let delete = "conscience.rules.delete"
+        static let list = "conscience.rules.list"
+        static let evaluate = "conscience.evaluate"
+    }
+
+    /// Members a rule body may have.
+    static let ruleMembers: Set<String> = ["name", "description", "keywords", "weight", "polarity"]
+
+    /// Subscribes every handler. Each answers inline on a bus thread; `conscience.evaluate` is a
+    /// direct subscription (it only reads the engine under a lock), so an HTTP evaluation is
+    /// answered on the gateway's own thread.
+    func subscribeHandlers() throws {
+        let bus = context.bus
+        try bus.respondInline(Topic.list) { [self] _ in answer { Reply.json(RuleList(rules: engine.withLock { $0.rules })) } }
+        try bus.respondInline(Topic.get) { [self] request in answer { try getRule(request) } }
+        try bus.respondInline(Topic.create) { [self] request in answer { try createRule(request) } }
+        try bus.respondInline(Topic.update) { [self] request in answer { try updateRule(request) } }
+        try bus.respondInline(Topic.delete) { [self] request in answer { try deleteRule(request) } }
+        try bus.respondInline(Topic.evaluate, direct: true) { [self] request in answer { try evaluate(request) } }
+    }
+
+    /// Runs `body`, turning a ``ConscienceError`` into its problem reply and any other error
+    /// (a database failure) into a 500 problem.
+    func answer(_ body: () throws -> Outgoing) -> Outgoing {
+        do {
+            return try body()
+        } catch let error as ConscienceError {
+            return Reply.problem(error)
+        } catch {
+            context.logger.error("conscience request failed: \(error)")
+            return Reply.problem(status: 500, slug: "storage", detail: "the rule database failed: \(error)")
+        }
+    }
+
+    /// The rule name of a request: the route's `{name}` parameter, else the body's `name`.
+    func ruleName(_ request: Message, _ body: RequestBody) throws(ConscienceError) -> String {
+        let fromPath = request.headers["http.param.name"]
+        let fromBody = try body.string("name")
+        if let fromPath, let fromBody, fromPath != fromBody {
+            throw ConscienceError(
+                .invalid,
+                "name: the body names '\(fromBody.prefix(64))' but the path names '\(fromPath.prefix(64))'; rules cannot be renamed"
+            )
+        }
+        guard let name = fromPath ?? fromBody else { throw ConscienceError(.invalid, "name: required") }
+        try MoralRule.check(name: name)
+        return name
+    }
+
+    func getRule(_ request: Message) throws -> Outgoing {
+        let body = try RequestBody(request.payload, allowed: ["name"], emptyIsObject: true)
+        let name = try ruleName(request, body)
+        guard let rule = try store.rule(named: name) else { throw ConscienceError(.notFound, "no rule named '\(name)'") }
+        return Reply.json(rule)
+    }
+
+    func createRule(_ request: Message) throws -> Outgoing {
+        let body = try RequestBody(request.payload, allowed: Self.ruleMembers)
+        let name = try ruleName(request, body)
+        guard let description = try body.string("description") else { throw ConscienceError(.invalid, "description: required") }
+        guard let weight = try body.number("weight") else { throw ConscienceError(.invalid, "weight: required (0 to 10)") }
+        guard let polarity = try body.polarity() else {
+            throw ConscienceError(.invalid, "polarity: required ('virtue' or 'prohibition')")
+        }
+        let rule = try MoralRule(
+            name: name, description: description, keywords: try body.strings("keywords") ?? [], weight: weight,
+            polarity: polarity)
+        try writes.withLock { _ in
+            guard try store.insert(rule) else { throw ConscienceError(.exists, "a rule named '\(name)' already exists") }
+            try reload()
+        }
+        metrics.changed("create")
+        return Reply.json(rule, status: 201)
+    }
+
+    /// Changes the members given; the others keep their values (keywords included, unless given).
+    func updateRule(_ request: Message) throws -> Outgoing {
+        let body = try RequestBody(request.payload, allowed: Self.ruleMembers)
+        let name = try ruleName(request, body)
+        let rule = try writes.withLock { _ in
+            guard let old = try store.rule(named: name) else { throw ConscienceError(.notFound, "no rule named '\(name)'") }
+            let rule = try MoralRule(
+                name: name, description: try body.string("description") ?? old.description,
+                keywords: try body.strings("keywords") ?? old.keywords, weight: try body.number("weight") ?? old.weight,
+                polarity: try body.polarity() ?? old.polarity)
+            guard try store.replace(rule) else { throw ConscienceError(.notFound, "no rule named '\(name)'") }
+            try reload()
+            return rule
+        }
+        metrics.changed("update")
+        return Reply.json(rule)
+    }
+
+    func deleteRule(_ request: Message) throws -> Outgoing {
+        let body = try RequestBody(request.payload, allowed: ["name"], emptyIsObject: true)
+        let name = try ruleName(request, body)
+        try writes.withLock { _ in
+            guard try store.delete(named: name) else { throw ConscienceError(.notFound, "no rule named '\(name)'") }
+            try reload()
+        }
+        metrics.changed("delete")
+        return Reply.noContent
+    }
+
+    /// Evaluates `{"text": "..."}` (or Jamey 3.0's `{"action": "..."}`, or a `text/plain` body).
+    func evaluate(_ request: Message) throws -> Outgoing {
+        let text: String
+        do {
+            text = try Self.evaluatedText(request)
+        } catch {
+            metrics.refused.increment()
+            throw error
+        }
+        let started = DispatchTime.now()
+        let evaluation: Evaluation
+        do {
+            evaluation = try engine.withLock { engine throws(ConscienceError) in try engine.evaluate(text) }
+        } catch {
+            metrics.refused.increment()
+            throw error
+        }
+        metrics.duration.recordInterval(since: started)
+        (evaluation.approved ? metrics.approved : metrics.rejected).increment()
+        metrics.lastScore.record(evaluation.score)
+        if configuration.memory.record { recorder.record(text: text, evaluation: evaluation) }
+        return Reply.json(evaluation)
+    }
+
+    /// The text of an evaluation request.
+    static func evaluatedText(_ request: Message) throws(ConscienceError) -> String {
+        if request.contentType?.lowercased().hasPrefix("text/plain") == true {
+            guard let text = String(validating: request.payload, as: UTF8.self) else {
+                throw ConscienceError(.invalid, "text: expected UTF-8, found bytes that are not valid UTF-8")
+            }
+            return text
+        }
+        let body = try RequestBody(request.payload, allowed: ["text", "action"])
+        var given = try body.string("text")
+        if given == nil { given = try body.string("action") }
+        guard let text = given else {
+            throw ConscienceError(.invalid, "text: required (a string of 1 to 10000 characters)")
+        }
+        return text
+    }
+}
+
+/// The `conscience.rules.list` reply.
+struct RuleList: Encodable {
+    /// Every rule, by name.
+    let rules: [MoralRule]
+}
