@@ -21,6 +21,7 @@ let package = Package(
         // A bare Hummingbird server answering the same bytes as the api plugin (scripts/bench-api.sh).
         .executable(name: "jamey-bare-http", targets: ["jamey-bare-http"]),
         .library(name: "MQTT", type: .dynamic, targets: ["MQTT"]),
+        .library(name: "Memory", type: .dynamic, targets: ["Memory"]),
     ],
     dependencies: [
         .package(path: "Kit"),
@@ -122,5 +123,14 @@ let package = Package(
         .testTarget(name: "APITests", dependencies: ["JameyTestKit"]),
         .testTarget(name: "APICoreTests", dependencies: ["APICore"]),
         .testTarget(name: "MQTTTests", dependencies: ["MQTTCore", "JameyTestKit", "CMosquitto"]),
+        // The memory plugin: layers, ranking, FTS5 queries, near-duplicates and retention (pure
+        // Swift, MemoryCore), over one SQLite FTS5 store (GRDB).
+        .target(name: "MemoryCore", path: "Plugins/Memory/Core"),
+        .target(
+            name: "Memory", dependencies: ["MemoryCore", kit, .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Plugins/Memory", exclude: ["Core"]
+        ),
+        .testTarget(name: "MemoryCoreTests", dependencies: ["MemoryCore"]),
+        .testTarget(name: "MemoryTests", dependencies: ["Memory", "MemoryCore", "JameyTestKit"]),
     ]
 )
