@@ -3,15 +3,17 @@
 #   scripts/test-plugin.sh hello     # the HelloC + HelloSwift examples
 #   scripts/test-plugin.sh api       # the HTTP gateway (its tests load the hello plugins too)
 #   scripts/test-plugin.sh mqtt      # the MQTT bridge, against real mosquitto brokers it starts
+#   scripts/test-plugin.sh memory    # the memory plugin (its HTTP tests load the api plugin too)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$JAMEY_ROOT"
-name="${1:?usage: scripts/test-plugin.sh NAME (one of: hello, api, mqtt)}"
+name="${1:?usage: scripts/test-plugin.sh NAME (one of: hello, api, mqtt, memory)}"
 case "$name" in
   hello|hello_c|hello_swift|HelloC|HelloSwift) products=(HelloSwift); tests=HelloTests; c=1 ;;
   api|API) products=(API HelloSwift); tests='APICoreTests|APITests'; c=1; fuzz=1 ;;
   mqtt|MQTT) products=(MQTT jamey); tests=MQTTTests; runtime=("${JAMEY_TEST_PACKAGES[@]}") ;;
-  *) echo "unknown plugin '$name' (known: hello, api, mqtt)" >&2; exit 2 ;;
+  memory|Memory) products=(Memory API); tests='MemoryCoreTests|MemoryTests' ;;
+  *) echo "unknown plugin '$name' (known: hello, api, mqtt, memory)" >&2; exit 2 ;;
 esac
 install_packages "${JAMEY_BUILD_PACKAGES[@]}" ${runtime[@]+"${runtime[@]}"}
 for p in "${products[@]}"; do swift build --product "$p"; done
