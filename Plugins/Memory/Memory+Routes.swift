@@ -10,7 +10,8 @@ extension Memory {
         .init(
             "POST", "/v1/memory/items/batch", topic: "memory.items.store", scope: "write",
             summary: "Store up to max_batch items in one transaction", operationID: "memory_store_batch",
-            requestSchema: #"{"type":"object","required":["items"],"properties":{"items":{"type":"array","items":\#(Schemas.newItem)}}}"#,
+            requestSchema:
+                #"{"type":"object","required":["items"],"properties":{"items":{"type":"array","items":\#(Schemas.newItem)}}}"#,
             responseSchema: #"{"type":"object","properties":{"results":{"type":"array","items":\#(Schemas.storeResult)}}}"#),
         .init(
             "GET", "/v1/memory/items", topic: "memory.items.list", scope: "read",
@@ -29,7 +30,9 @@ extension Memory {
             "POST", "/v1/memory/search", topic: "memory.items.search", scope: "read",
             summary: "Full-text search ranked by BM25, recency, importance and reinforcement", operationID: "memory_search",
             requestSchema: Schemas.search, responseSchema: Schemas.searchResult,
-            details: "Plain words by default (quoted, joined with AND or OR per `mode`); `syntax: true` accepts FTS5 operators. A bad query is 400."),
+            details:
+                "Plain words by default (quoted, joined with AND or OR per `mode`); `syntax: true` accepts FTS5 operators. A bad query is 400."
+        ),
         .init(
             "POST", "/v1/memory/consolidate", topic: "memory.consolidate", scope: "write",
             summary: "Run consolidation now: sweep, merge near-duplicates, promote", operationID: "memory_consolidate",

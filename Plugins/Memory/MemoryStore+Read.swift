@@ -92,7 +92,9 @@ extension MemoryStore {
             let rows: [Row]
             do {
                 rows = try Row.fetchAll(
-                    db, sql: sql, arguments: StatementArguments([query.expression.databaseValue] + arguments + [Self.candidates(for: limit).databaseValue]))
+                    db, sql: sql,
+                    arguments: StatementArguments(
+                        [query.expression.databaseValue] + arguments + [Self.candidates(for: limit).databaseValue]))
             } catch let error as DatabaseError where error.resultCode == .SQLITE_ERROR {
                 throw MemoryError.badQuery("the query is not valid FTS5 syntax: \(error.message ?? "unknown error")")
             }

@@ -50,7 +50,9 @@ extension MemoryStore {
     }
 
     private func insert(_ db: Database, _ new: NewItem, now: Date) throws -> StoreOutcome {
-        if settings.duplicates != .allow, let (existing, similarity) = try nearDuplicate(db, of: new.content, in: new.layer, now: now) {
+        if settings.duplicates != .allow,
+            let (existing, similarity) = try nearDuplicate(db, of: new.content, in: new.layer, now: now)
+        {
             if settings.duplicates == .reject { throw MemoryError.duplicate(of: existing.item.id, similarity: similarity) }
             var merged = existing.item
             merged.accessCount += 1
@@ -131,7 +133,9 @@ extension MemoryStore {
     func update(id: String, _ patch: ItemPatch) async throws -> MemoryItem {
         let now = clock()
         return try await pool.write { [self] db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM items WHERE id = ? AND \(Self.visible)", arguments: [id, now.timeIntervalSince1970])
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT * FROM items WHERE id = ? AND \(Self.visible)", arguments: [id, now.timeIntervalSince1970])
             else { throw MemoryError.notFound(id) }
             let seq: Int64 = row["seq"]
             var item = MemoryItem(row: row)
@@ -148,7 +152,8 @@ extension MemoryStore {
             item.pinned = check.pinned
             if retime { item.expiresAt = settings.retention.expiry(layer: item.layer, at: now, pinned: item.pinned) }
             try db.execute(
-                sql: "UPDATE items SET layer = ?, content = ?, tags = ?, importance = ?, pinned = ?, expires_at = ? WHERE seq = ?",
+                sql:
+                    "UPDATE items SET layer = ?, content = ?, tags = ?, importance = ?, pinned = ?, expires_at = ? WHERE seq = ?",
                 arguments: [
                     item.layer.name, item.content, MemoryItem.tagsText(item.tags), item.importance, item.pinned,
                     item.expiresAt?.timeIntervalSince1970, seq,

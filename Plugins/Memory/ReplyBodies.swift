@@ -48,7 +48,11 @@ enum Replies {
 
     /// A consolidation report as JSON.
     static func report(_ r: ConsolidationReport) -> [String: Any] {
-        func byLayer(_ d: [MemoryLayer: Int]) -> [String: Int] { Dictionary(uniqueKeysWithValues: d.map { ($0.key.name, $0.value) }) }
-        return ["expired": byLayer(r.expired), "merged": byLayer(r.merged), "promoted": r.promoted, "evicted": byLayer(r.evicted)]
+        func byLayer(_ d: [MemoryLayer: Int]) -> [String: Int] {
+            Dictionary(uniqueKeysWithValues: d.map { ($0.key.name, $0.value) })
+        }
+        return [
+            "expired": byLayer(r.expired), "merged": byLayer(r.merged), "promoted": r.promoted, "evicted": byLayer(r.evicted),
+        ]
     }
 }

@@ -23,7 +23,8 @@ import Testing
     }
 
     @Test func syntaxModePassesOperatorsThrough() throws {
-        #expect(try FTSQuery(#"coffee AND ("noon tea" OR lunch*)"#, syntax: true).expression == #"coffee AND ("noon tea" OR lunch*)"#)
+        #expect(
+            try FTSQuery(#"coffee AND ("noon tea" OR lunch*)"#, syntax: true).expression == #"coffee AND ("noon tea" OR lunch*)"#)
     }
 
     @Test(arguments: [#""open"#, "(a OR b", "a)", "AND a", "a OR", "a AND OR b", "content:x", "  "])

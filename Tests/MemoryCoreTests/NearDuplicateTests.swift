@@ -10,8 +10,10 @@ import Testing
     }
 
     @Test func oneChangedWordInALongTextStillMatches() {
-        let a = "the meeting with the design team moved from tuesday morning to thursday afternoon in room four on the third floor"
-        let b = "the meeting with the design team moved from tuesday morning to thursday afternoon in room four on the second floor"
+        let a =
+            "the meeting with the design team moved from tuesday morning to thursday afternoon in room four on the third floor"
+        let b =
+            "the meeting with the design team moved from tuesday morning to thursday afternoon in room four on the second floor"
         #expect(detector.similarity(a, b) >= 0.8)
         #expect(detector.matches(a, b))
     }

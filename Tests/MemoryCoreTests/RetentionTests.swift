@@ -47,7 +47,8 @@ import Testing
 
     @Test func fullLayerGivesUpItsOldestUnpinnedItems() {
         let items = (0..<5).map {
-            MemoryItem(id: "i\($0)", layer: .working, content: "c", createdAt: start.addingTimeInterval(Double($0)), pinned: $0 == 0)
+            MemoryItem(
+                id: "i\($0)", layer: .working, content: "c", createdAt: start.addingTimeInterval(Double($0)), pinned: $0 == 0)
         }
         #expect(Retention.evictions(items, capacity: 3).map(\.id) == ["i1", "i2"])
         #expect(Retention.evictions(items, capacity: 5).isEmpty)

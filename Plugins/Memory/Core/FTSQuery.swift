@@ -99,7 +99,8 @@ public struct FTSQuery: Sendable, Equatable {
                 guard depth >= 0 else { throw MemoryQueryError("the query closes a parenthesis it never opened") }
                 tokens.append(")")
             case ":", "^", "{", "}":
-                throw MemoryQueryError("the query uses '\(character)' (column filters are not allowed); quote it to search for it")
+                throw MemoryQueryError(
+                    "the query uses '\(character)' (column filters are not allowed); quote it to search for it")
             case _ where character.isWhitespace:
                 flush()
             default:
