@@ -127,10 +127,12 @@ let package = Package(
         // Swift, MemoryCore), over one SQLite FTS5 store (GRDB).
         .target(name: "MemoryCore", path: "Plugins/Memory/Core"),
         .target(
-            name: "Memory", dependencies: ["MemoryCore", kit, .product(name: "GRDB", package: "GRDB.swift")],
-            path: "Plugins/Memory", exclude: ["Core"]
+            name: "MemoryPlugin", dependencies: ["MemoryCore", kit, .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Plugins/Memory", exclude: ["Core", "Library"]
         ),
+        // The library: only the exported entry point, so tests link MemoryPlugin beside other plugins.
+        .target(name: "Memory", dependencies: ["MemoryPlugin", kit], path: "Plugins/Memory/Library"),
         .testTarget(name: "MemoryCoreTests", dependencies: ["MemoryCore"]),
-        .testTarget(name: "MemoryTests", dependencies: ["Memory", "MemoryCore", "JameyTestKit"]),
+        .testTarget(name: "MemoryTests", dependencies: ["MemoryPlugin", "MemoryCore", "JameyTestKit"]),
     ]
 )

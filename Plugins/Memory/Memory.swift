@@ -84,5 +84,3 @@ public final class Memory: JameyPlugin, SnapshotCapable {
         status.withLock { $0.countsStale = true }
     }
 }
-
-@_cdecl("jamey_plugin_register") public func register(_ r: JameyRegistration?) -> JameyDescriptor? { export(Memory.self, r) }

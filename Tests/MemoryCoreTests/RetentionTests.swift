@@ -10,7 +10,7 @@ import Testing
         let r = Retention()
         #expect(r.policy(.working).capacity == 64)
         #expect(r.policy(.working).allowsPinning == false)
-        #expect(r.policy(.shortTerm).ttlSeconds == 7 * 86_400)
+        #expect(r.policy(.shortTerm).ttlSeconds == 604_800.0)
         #expect(r.policy(.longTerm).ttlSeconds == nil)
         #expect(r.policy(.longTerm).capacity == nil)
         #expect(r.policy(.semantic).weights.recency == 0)
