@@ -5,37 +5,37 @@ extension Memory {
     static let routes: [PluginManifest.Route] = [
         .init(
             "POST", "/v1/memory/items", topic: "memory.items.store", scope: "write", summary: "Store one memory item",
-            operationID: "memory_store", requestSchema: Schemas.newItem, responseSchema: Schemas.storeResult,
+            operationID: "memoryStore", requestSchema: Schemas.newItem, responseSchema: Schemas.storeResult,
             details: "201 with the item; a near-duplicate in the same layer is merged (200, merged: true) or refused (409)"),
         .init(
             "POST", "/v1/memory/items/batch", topic: "memory.items.store", scope: "write",
-            summary: "Store up to max_batch items in one transaction", operationID: "memory_store_batch",
+            summary: "Store up to max_batch items in one transaction", operationID: "memoryStoreBatch",
             requestSchema:
                 #"{"type":"object","required":["items"],"properties":{"items":{"type":"array","items":\#(Schemas.newItem)}}}"#,
             responseSchema: #"{"type":"object","properties":{"results":{"type":"array","items":\#(Schemas.storeResult)}}}"#),
         .init(
             "GET", "/v1/memory/items", topic: "memory.items.list", scope: "read",
-            summary: "List items newest first (query: layer, tag, source, since, until, limit)", operationID: "memory_list",
+            summary: "List items newest first (query: layer, tag, source, since, until, limit)", operationID: "memoryList",
             responseSchema: #"{"type":"object","properties":{"items":{"type":"array","items":\#(Schemas.item)}}}"#),
         .init(
             "GET", "/v1/memory/items/{id}", topic: "memory.items.get", scope: "read",
-            summary: "Get one item (reinforces it)", operationID: "memory_get", responseSchema: Schemas.item),
+            summary: "Get one item (reinforces it)", operationID: "memoryGet", responseSchema: Schemas.item),
         .init(
             "PATCH", "/v1/memory/items/{id}", topic: "memory.items.update", scope: "write", summary: "Change an item",
-            operationID: "memory_update", requestSchema: Schemas.patch, responseSchema: Schemas.item),
+            operationID: "memoryUpdate", requestSchema: Schemas.patch, responseSchema: Schemas.item),
         .init(
             "DELETE", "/v1/memory/items/{id}", topic: "memory.items.delete", scope: "write", summary: "Delete an item",
-            operationID: "memory_delete"),
+            operationID: "memoryDelete"),
         .init(
             "POST", "/v1/memory/search", topic: "memory.items.search", scope: "read",
-            summary: "Full-text search ranked by BM25, recency, importance and reinforcement", operationID: "memory_search",
+            summary: "Full-text search ranked by BM25, recency, importance and reinforcement", operationID: "memorySearch",
             requestSchema: Schemas.search, responseSchema: Schemas.searchResult,
             details:
                 "Plain words by default (quoted, joined with AND or OR per `mode`); `syntax: true` accepts FTS5 operators. A bad query is 400."
         ),
         .init(
             "POST", "/v1/memory/consolidate", topic: "memory.consolidate", scope: "write",
-            summary: "Run consolidation now: sweep, merge near-duplicates, promote", operationID: "memory_consolidate",
+            summary: "Run consolidation now: sweep, merge near-duplicates, promote", operationID: "memoryConsolidate",
             responseSchema: Schemas.report),
     ]
 }

@@ -29,7 +29,7 @@ import Testing
             let consolidated = try await k.http("POST", "/v1/memory/consolidate")
             #expect(consolidated.status == 200)
             let openapi = try await k.http("GET", "/openapi.json")
-            #expect(openapi.raw.contains("memory_search"))
+            #expect(openapi.raw.contains("\"memorySearch\""))
         }
     }
 }
