@@ -126,13 +126,18 @@ let package = Package(
         // The memory plugin: layers, ranking, FTS5 queries, near-duplicates and retention (pure
         // Swift, MemoryCore), over one SQLite FTS5 store (GRDB).
         .target(name: "MemoryCore", path: "Plugins/Memory/Core"),
+        // The memory.search service contract (jamey/memory.h), for in-process search from other plugins.
         .target(
-            name: "MemoryPlugin", dependencies: ["MemoryCore", kit, .product(name: "GRDB", package: "GRDB.swift")],
-            path: "Plugins/Memory", exclude: ["Core", "Library"]
+            name: "CJameyMemory", path: "Plugins/Memory", exclude: ["Core", "Library"], sources: ["memory_contract.c"],
+            publicHeadersPath: "include"),
+        .target(
+            name: "MemoryPlugin",
+            dependencies: ["MemoryCore", "CJameyMemory", kit, .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Plugins/Memory", exclude: ["Core", "Library", "include", "memory_contract.c"]
         ),
         // The library: only the exported entry point, so tests link MemoryPlugin beside other plugins.
         .target(name: "Memory", dependencies: ["MemoryPlugin", kit], path: "Plugins/Memory/Library"),
         .testTarget(name: "MemoryCoreTests", dependencies: ["MemoryCore"]),
-        .testTarget(name: "MemoryTests", dependencies: ["MemoryPlugin", "MemoryCore", "JameyTestKit"]),
+        .testTarget(name: "MemoryTests", dependencies: ["MemoryPlugin", "MemoryCore", "CJameyMemory", "JameyTestKit"]),
     ]
 )

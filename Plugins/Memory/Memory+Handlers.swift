@@ -95,22 +95,11 @@ extension Memory {
     }
 
     private func search(_ m: Message) async throws -> Outgoing {
-        let body = try Bodies.decode(QueryBody.self, m.payload)
-        guard let text = body.query else { throw MemoryError.badQuery("query is missing") }
-        guard let mode = FTSQuery.Mode(rawValue: body.mode ?? "all") else {
-            throw MemoryError.badQuery("mode must be 'all' or 'any'")
-        }
-        let query: FTSQuery
-        do { query = try FTSQuery(text, syntax: body.syntax ?? false, mode: mode) } catch {
-            throw MemoryError.badQuery(error.description)
-        }
+        let request = try SearchRequest(m.payload)
         let started = ContinuousClock.now
         let hits = try await store.search(
-            query, filter: try Bodies.filter(body), limit: body.limit ?? 10, reinforce: body.reinforce ?? true)
-        let elapsed = ContinuousClock.now - started
-        metrics.searched(nanoseconds: elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
-        return Replies.json([
-            "hits": hits.map { ["item": Replies.item($0.item, links: $0.links), "score": $0.score, "bm25": $0.bm25] }
-        ])
+            request.query, filter: request.filter, limit: request.limit, reinforce: request.reinforce)
+        metrics.searched(since: started)
+        return Replies.json(Replies.hits(hits))
     }
 }

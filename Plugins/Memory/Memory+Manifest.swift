@@ -7,6 +7,7 @@ extension Memory {
         name: "memory",
         version: "1.0.0",
         description: "Five layers of memory with full-text search (SQLite FTS5), retention and consolidation",
+        provides: [.init("memory.search", "1.0.0")],
         configuration: [
             .string(
                 "duplicates", default: "merge", allowed: ["merge", "reject", "allow"],

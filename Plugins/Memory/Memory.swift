@@ -45,8 +45,11 @@ public final class Memory: JameyPlugin, SnapshotCapable {
         consolidationInterval = consolidate > 0 ? .milliseconds(consolidate) : nil
     }
 
-    /// Answers the bus topics and starts the maintenance task.
+    /// Registers the `memory.search` service, answers the bus topics and starts the
+    /// maintenance task.
     public func start() async throws {
+        let provider = MemoryService.Provider(store: store, metrics: metrics)
+        try context.services.register(MemoryService.name, version: MemoryService.version, table: MemoryService.table(provider))
         try registerHandlers()
         let task = Task { [self] in await maintain() }
         maintenance.withLock { $0 = task }

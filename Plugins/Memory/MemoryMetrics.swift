@@ -41,9 +41,11 @@ final class MemoryMetrics: Sendable {
     }
 
     func stored(_ layer: MemoryLayer) { stores[layer]?.increment(by: 1) }
-    func searched(nanoseconds: Int64) {
+    func searched(since started: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - started
         searches.increment(by: 1)
-        searchSeconds.recordNanoseconds(nanoseconds)
+        searchSeconds.recordNanoseconds(
+            elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
     }
     func failed() { errors.increment(by: 1) }
     func swept(_ counts: [MemoryLayer: Int]) { for (layer, n) in counts { expired[layer]?.increment(by: Int64(n)) } }

@@ -80,6 +80,20 @@ extension MemoryStore {
     ///   - reinforce: count the returned hits as retrieved.
     /// - Throws: ``MemoryError`` 400 when SQLite refuses the query.
     func search(_ query: FTSQuery, filter: ItemFilter, limit: Int, reinforce: Bool = true) async throws -> [SearchHit] {
+        let run = searchOperation(query, filter: filter, limit: limit, reinforce: reinforce)
+        return reinforce ? try await pool.write(run) : try await pool.read(run)
+    }
+
+    /// ``search(_:filter:limit:reinforce:)`` on the caller's thread (for the `memory.search`
+    /// service table, whose callers run on threads of their own).
+    func searchBlocking(_ query: FTSQuery, filter: ItemFilter, limit: Int, reinforce: Bool = true) throws -> [SearchHit] {
+        let run = searchOperation(query, filter: filter, limit: limit, reinforce: reinforce)
+        return reinforce ? try pool.write(run) : try pool.read(run)
+    }
+
+    private func searchOperation(_ query: FTSQuery, filter: ItemFilter, limit: Int, reinforce: Bool)
+        -> @Sendable (Database) throws -> [SearchHit]
+    {
         let now = clock()
         let (conditions, arguments) = Self.conditions(filter, now: now)
         let limit = max(1, min(limit, settings.maxResults))
@@ -88,7 +102,7 @@ extension MemoryStore {
             SELECT items.*, bm25(items_fts) AS rank FROM items_fts JOIN items ON items.seq = items_fts.rowid
             WHERE items_fts MATCH ? AND \(conditions) ORDER BY rank LIMIT ?
             """
-        let run: @Sendable (Database) throws -> [SearchHit] = { db in
+        return { db in
             let rows: [Row]
             do {
                 rows = try Row.fetchAll(
@@ -118,7 +132,6 @@ extension MemoryStore {
             }
             return hits
         }
-        return reinforce ? try await pool.write(run) : try await pool.read(run)
     }
 
     /// How many BM25 hits are re-ranked for a search returning `limit`: enough that recency,

@@ -46,6 +46,11 @@ enum Replies {
         }
     }
 
+    /// Search hits as the `{"hits": [...]}` reply.
+    static func hits(_ hits: [SearchHit]) -> [String: Any] {
+        ["hits": hits.map { ["item": item($0.item, links: $0.links), "score": $0.score, "bm25": $0.bm25] }]
+    }
+
     /// A consolidation report as JSON.
     static func report(_ r: ConsolidationReport) -> [String: Any] {
         func byLayer(_ d: [MemoryLayer: Int]) -> [String: Int] {
