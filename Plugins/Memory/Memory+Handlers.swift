@@ -99,7 +99,7 @@ extension Memory {
         let started = ContinuousClock.now
         let hits = try await store.search(
             request.query, filter: request.filter, limit: request.limit, reinforce: request.reinforce)
-        metrics.searched(since: started)
+        metrics.searched(request.filter, since: started)
         return Replies.json(Replies.hits(hits))
     }
 }

@@ -9,8 +9,10 @@ final class MemoryMetrics: Sendable {
     private let bytes: [MemoryLayer: any MeterHandler]
     private let stores: [MemoryLayer: any CounterHandler]
     private let expired: [MemoryLayer: any CounterHandler]
-    private let searches: any CounterHandler
-    private let searchSeconds: any TimerHandler
+    /// Searches and their latency by `layer`: the one layer searched, or `all` for a search
+    /// across several.
+    private let searches: [String: any CounterHandler]
+    private let searchSeconds: [String: any TimerHandler]
     private let consolidations: any CounterHandler
     private let merged: any CounterHandler
     private let promoted: any CounterHandler
@@ -25,8 +27,15 @@ final class MemoryMetrics: Sendable {
         bytes = perLayer { factory.makeMeter(label: "memory_content_bytes", dimensions: [("layer", $0.name)]) }
         stores = perLayer { factory.makeCounter(label: "memory_stores_total", dimensions: [("layer", $0.name)]) }
         expired = perLayer { factory.makeCounter(label: "memory_expired_total", dimensions: [("layer", $0.name)]) }
-        searches = factory.makeCounter(label: "memory_searches_total", dimensions: [])
-        searchSeconds = factory.makeTimer(label: "memory_search_duration_seconds", dimensions: [])
+        let scopes = MemoryLayer.all.map(\.name) + ["all"]
+        searches = Dictionary(
+            uniqueKeysWithValues: scopes.map {
+                ($0, factory.makeCounter(label: "memory_searches_total", dimensions: [("layer", $0)]))
+            })
+        searchSeconds = Dictionary(
+            uniqueKeysWithValues: scopes.map {
+                ($0, factory.makeTimer(label: "memory_search_duration_seconds", dimensions: [("layer", $0)]))
+            })
         consolidations = factory.makeCounter(label: "memory_consolidations_total", dimensions: [])
         merged = factory.makeCounter(label: "memory_merged_total", dimensions: [])
         promoted = factory.makeCounter(label: "memory_promoted_total", dimensions: [])
@@ -37,14 +46,15 @@ final class MemoryMetrics: Sendable {
             stores[layer]?.increment(by: 0)
             expired[layer]?.increment(by: 0)
         }
-        for counter in [searches, consolidations, merged, promoted, errors] { counter.increment(by: 0) }
+        for counter in [consolidations, merged, promoted, errors] + Array(searches.values) { counter.increment(by: 0) }
     }
 
     func stored(_ layer: MemoryLayer) { stores[layer]?.increment(by: 1) }
-    func searched(since started: ContinuousClock.Instant) {
+    func searched(_ filter: ItemFilter, since started: ContinuousClock.Instant) {
         let elapsed = ContinuousClock.now - started
-        searches.increment(by: 1)
-        searchSeconds.recordNanoseconds(
+        let scope = filter.layers.count == 1 ? filter.layers[0].name : "all"
+        searches[scope]?.increment(by: 1)
+        searchSeconds[scope]?.recordNanoseconds(
             elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
     }
     func failed() { errors.increment(by: 1) }

@@ -27,7 +27,7 @@ enum MemoryService {
                 let started = ContinuousClock.now
                 let hits = try store.searchBlocking(
                     request.query, filter: request.filter, limit: request.limit, reinforce: request.reinforce)
-                metrics?.searched(since: started)
+                metrics?.searched(request.filter, since: started)
                 reply = .init(status: 200, body: Replies.json(Replies.hits(hits)).payload)
             } catch let error as MemoryError {
                 reply = .init(status: Int32(error.status), body: Replies.problem(error).payload)

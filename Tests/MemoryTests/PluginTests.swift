@@ -66,7 +66,9 @@ import Testing
                 await eventually(timeout: .seconds(10)) {
                     k.test.kernel.plugin(named: "memory")?.health?.detail.hasPrefix("1 items") == true
                 })
+            _ = try await k.request("memory.items.search", #"{"query":"snapshot","layer":"short_term"}"#)
             let text = k.test.kernel.metrics.exposition()
+            #expect(series(text, "memory_searches_total", layer: "short_term") == 1)
             #expect(series(text, "memory_stores_total", layer: "short_term") == 1)
             #expect(series(text, "memory_items", layer: "short_term") == 1)
             let dir = try TemporaryDirectory.make(prefix: "jamey-memory-snap")
