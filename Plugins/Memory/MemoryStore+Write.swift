@@ -90,7 +90,7 @@ extension MemoryStore {
     func nearDuplicate(_ db: Database, of content: String, in layer: MemoryLayer, now: Date, excluding seq: Int64? = nil)
         throws -> ((seq: Int64, item: MemoryItem), Double)?
     {
-        let words = Array(Set(FTSQuery.words(content))).sorted().prefix(32)
+        let words = try Self.rarestWords(db, of: content, count: 5)
         guard !words.isEmpty, let query = try? FTSQuery(words.joined(separator: " "), mode: .any) else { return nil }
         let rows = try Row.fetchAll(
             db,
@@ -108,6 +108,21 @@ extension MemoryStore {
             if similarity >= detector.threshold && similarity > (best?.1 ?? -1) { best = ((row["seq"], item), similarity) }
         }
         return best.map { (($0.0.0, $0.0.1), $0.1) }
+    }
+
+    /// The `count` words of `content` found in the fewest items (words in no item are skipped:
+    /// a near-duplicate shares most words, so it contains some of the rarest). Falls back to
+    /// the first words when the index knows none of them.
+    static func rarestWords(_ db: Database, of content: String, count: Int) throws -> [String] {
+        let words = Array(Set(FTSQuery.words(content))).sorted().prefix(64)
+        var known: [(String, Int)] = []
+        for word in words {
+            if let n = try Int.fetchOne(db, sql: "SELECT doc FROM items_vocab WHERE term = ?", arguments: [word]), n > 0 {
+                known.append((word, n))
+            }
+        }
+        guard !known.isEmpty else { return Array(words.prefix(count)) }
+        return known.sorted { ($0.1, $0.0) < ($1.1, $1.0) }.prefix(count).map(\.0)
     }
 
     /// Removes the oldest unpinned items of `layer` beyond its capacity.

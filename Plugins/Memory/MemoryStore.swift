@@ -75,6 +75,11 @@ final class MemoryStore: Sendable {
                     END;
                     """)
         }
+        // A view of the FTS5 index's terms with their document counts: near-duplicate checks
+        // look for candidates through an item's rarest words only (short posting lists).
+        migrator.registerMigration("v2 vocabulary") { db in
+            try db.execute(sql: "CREATE VIRTUAL TABLE items_vocab USING fts5vocab(items_fts, 'row')")
+        }
         return migrator
     }
 
