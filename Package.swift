@@ -137,6 +137,11 @@ let package = Package(
         ),
         // The library: only the exported entry point, so tests link MemoryPlugin beside other plugins.
         .target(name: "Memory", dependencies: ["MemoryPlugin", kit], path: "Plugins/Memory/Library"),
+        // scripts/bench-memory.sh: the memory plugin against raw SQLite FTS5, same schema, same process.
+        .executableTarget(
+            name: "MemoryBench",
+            dependencies: ["JameyKernel", "JameyTestKit", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Benchmarks/Memory/Driver"),
         .testTarget(name: "MemoryCoreTests", dependencies: ["MemoryCore"]),
         .testTarget(name: "MemoryTests", dependencies: ["MemoryPlugin", "MemoryCore", "CJameyMemory", "JameyTestKit"]),
     ]
