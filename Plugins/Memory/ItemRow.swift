@@ -7,7 +7,7 @@ extension MemoryItem {
     /// - Parameter row: the row.
     init(row: Row) {
         let tagsText: String = row["tags"]
-        let tags = (try? JSONDecoder().decode([String].self, from: Data(tagsText.utf8))) ?? []
+        let tags = tagsText == "[]" ? [] : (try? JSONDecoder().decode([String].self, from: Data(tagsText.utf8))) ?? []
         let expires: Double? = row["expires_at"]
         self.init(
             id: row["id"], layer: MemoryLayer(name: row["layer"]) ?? .shortTerm, content: row["content"], tags: tags,
@@ -19,6 +19,7 @@ extension MemoryItem {
 
     /// Tags as the JSON text stored in `items.tags`.
     static func tagsText(_ tags: [String]) -> String {
+        guard !tags.isEmpty else { return "[]" }
         let data = (try? JSONEncoder().encode(tags)) ?? Data("[]".utf8)
         return String(decoding: data, as: UTF8.self)
     }
