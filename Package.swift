@@ -22,6 +22,7 @@ let package = Package(
         .executable(name: "jamey-bare-http", targets: ["jamey-bare-http"]),
         .library(name: "MQTT", type: .dynamic, targets: ["MQTT"]),
         .library(name: "Conscience", type: .dynamic, targets: ["ConscienceEntry"]),
+        .library(name: "Memory", type: .dynamic, targets: ["Memory"]),
     ],
     dependencies: [
         .package(path: "Kit"),
@@ -136,5 +137,26 @@ let package = Package(
         .testTarget(name: "ConscienceCoreTests", dependencies: ["ConscienceCore"]),
         // Conscience is linked in too, so tests can boot its plugin type in-process.
         .testTarget(name: "ConscienceTests", dependencies: ["Conscience", "ConscienceCore", kit, "JameyKernel", "JameyTestKit"]),
+        // The memory plugin: layers, ranking, FTS5 queries, near-duplicates and retention (pure
+        // Swift, MemoryCore), over one SQLite FTS5 store (GRDB).
+        .target(name: "MemoryCore", path: "Plugins/Memory/Core"),
+        // The memory.search service contract (jamey/memory.h), for in-process search from other plugins.
+        .target(
+            name: "CJameyMemory", path: "Plugins/Memory", exclude: ["Core", "Library"], sources: ["memory_contract.c"],
+            publicHeadersPath: "include"),
+        .target(
+            name: "MemoryPlugin",
+            dependencies: ["MemoryCore", "CJameyMemory", kit, .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Plugins/Memory", exclude: ["Core", "Library", "include", "memory_contract.c"]
+        ),
+        // The library: only the exported entry point, so tests link MemoryPlugin beside other plugins.
+        .target(name: "Memory", dependencies: ["MemoryPlugin", kit], path: "Plugins/Memory/Library"),
+        // scripts/bench-memory.sh: the memory plugin against raw SQLite FTS5, same schema, same process.
+        .executableTarget(
+            name: "MemoryBench",
+            dependencies: ["JameyKernel", "JameyTestKit", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Benchmarks/Memory/Driver"),
+        .testTarget(name: "MemoryCoreTests", dependencies: ["MemoryCore"]),
+        .testTarget(name: "MemoryTests", dependencies: ["MemoryPlugin", "MemoryCore", "CJameyMemory", "JameyTestKit"]),
     ]
 )

@@ -111,6 +111,22 @@ plugins:
       # remote:                   # bus requests that another node answers
       #   - bus: "billing.>"
 
+  # Memory (Plugins/Memory): five layers (working, short_term, episodic, semantic, long_term) in
+  # one SQLite FTS5 database under <data_dir>/memory/, with retention, near-duplicate handling and
+  # consolidation; bus topics memory.items.* and routes /v1/memory/... See "Memory" in README.md.
+  memory:
+    enabled: true
+    config:
+      duplicates: merge              # near-duplicate in the same layer: merge | reject (409) | allow
+      duplicate_threshold: 0.8       # word-shingle Jaccard similarity
+      max_content_bytes: 65536       # larger items: 413, nothing stored
+      sweep_interval_ms: 60000       # delete expired items (reads never return them anyway)
+      consolidation_interval_ms: 3600000   # merge near-duplicates, promote; 0 = on demand only
+      # layers:                      # per layer: ttl_seconds (0 = none), capacity (0 = none), pinning,
+      #   working: {ttl_seconds: 3600, capacity: 64, pinning: false}   # and ranking weights
+      #   short_term: {ttl_seconds: 604800, capacity: 10000, recency: 0.5, half_life_seconds: 86400}
+      # promotion: {episodic_accesses: 3, episodic_importance: 0.7, semantic_accesses: 5, long_term_importance: 0.9}
+
   # Conscience (Plugins/Conscience): moral rules in <data_dir>/conscience/conscience.sqlite and
   # evaluate(text) -> a score in [-1, 1], approved, the rules applied and an explanation. Needs
   # nothing external. See "Conscience" in README.md.

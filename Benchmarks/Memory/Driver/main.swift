@@ -1,0 +1,239 @@
+// memory-bench: the driver of scripts/bench-memory.sh.
+//
+//   memory-bench PLUGIN ITEMS [QUERIES]
+//
+// Generates ITEMS synthetic memories (a Zipf vocabulary of 50 000 words, 8–40 words each, fixed
+// seed) and runs the same work against the memory plugin (loaded from PLUGIN, reached over the
+// bus, default config but `duplicates: allow` for the bulk phase) and against raw SQLite FTS5 with
+// the same schema through GRDB in the same process:
+//   - bulk store rate (batches of 1000 items, one transaction each);
+//   - durable single store latency, p50/p99 (1000 stores, one transaction each);
+//   - top-10 search latency, p50/p99, by term class: rare, mid-frequency, common, two-term AND.
+// Prints one Markdown table row per measure, with the ratio plugin / raw.
+
+import Foundation
+import GRDB
+import JameyKernel
+import JameyTestKit
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+    exit(1)
+}
+
+/// SplitMix64: a small seeded generator.
+struct Seeded: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// A Zipf(1.0) vocabulary of `size` words; word `i` (0-based rank) is "w<i in base 36>".
+struct Vocabulary {
+    let words: [String]
+    let cdf: [Double]
+
+    init(size: Int) {
+        words = (0..<size).map { "w" + String($0, radix: 36) }
+        var total = 0.0
+        var cdf: [Double] = []
+        cdf.reserveCapacity(size)
+        for rank in 1...size {
+            total += 1 / Double(rank)
+            cdf.append(total)
+        }
+        self.cdf = cdf.map { $0 / total }
+    }
+
+    func draw(_ rng: inout Seeded) -> String {
+        let u = Double(rng.next() >> 11) / Double(1 << 53)
+        var lo = 0
+        var hi = cdf.count - 1
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if cdf[mid] < u { lo = mid + 1 } else { hi = mid }
+        }
+        return words[lo]
+    }
+
+    func text(_ rng: inout Seeded) -> String {
+        let n = 8 + Int(rng.next() % 33)
+        return (0..<n).map { _ in draw(&rng) }.joined(separator: " ")
+    }
+}
+
+func percentile(_ values: [Double], _ p: Double) -> Double {
+    let sorted = values.sorted()
+    guard !sorted.isEmpty else { return 0 }
+    return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))]
+}
+
+func ms(_ d: Duration) -> Double { Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15 }
+
+func time(_ body: () throws -> Void) rethrows -> Double {
+    let start = ContinuousClock.now
+    try body()
+    return ms(ContinuousClock.now - start)
+}
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 3, let itemCount = Int(arguments[2]) else { fail("usage: memory-bench PLUGIN ITEMS [QUERIES]") }
+let plugin = arguments[1]
+let queryCount = arguments.count > 3 ? Int(arguments[3]) ?? 200 : 200
+let vocabulary = Vocabulary(size: 50_000)
+var rng = Seeded(state: 42)
+let corpus = (0..<itemCount).map { _ in vocabulary.text(&rng) }
+let singles = (0..<1000).map { _ in vocabulary.text(&rng) }
+// Term classes by rank: common = the 10 most frequent words, mid = ranks 100–999,
+// rare = ranks 10 000–49 999; AND = two mid-frequency words.
+var drawn: [(String, [String])] = []
+drawn.append(("rare", (0..<queryCount).map { _ in vocabulary.words[10_000 + Int(rng.next() % 40_000)] }))
+drawn.append(("mid", (0..<queryCount).map { _ in vocabulary.words[100 + Int(rng.next() % 900)] }))
+drawn.append(("common", (0..<queryCount).map { _ in vocabulary.words[Int(rng.next() % 10)] }))
+drawn.append(
+    (
+        "two-term AND",
+        (0..<queryCount).map { _ in
+            vocabulary.words[100 + Int(rng.next() % 900)] + " " + vocabulary.words[100 + Int(rng.next() % 900)]
+        }
+    ))
+let classes = drawn
+
+// Raw SQLite FTS5 with the plugin's schema (Plugins/Memory/MemoryStore.swift, migration v1).
+func rawRun(_ dir: String) throws -> [String: Double] {
+    var configuration = Configuration()
+    configuration.busyMode = .timeout(5)
+    let pool = try DatabasePool(path: dir + "/raw.sqlite", configuration: configuration)
+    try pool.write { db in
+        try db.execute(
+            sql: """
+                CREATE TABLE items (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, layer TEXT NOT NULL,
+                    content TEXT NOT NULL, tags TEXT NOT NULL DEFAULT '[]', source TEXT NOT NULL DEFAULT '',
+                    importance REAL NOT NULL DEFAULT 0.5, created_at REAL NOT NULL, last_accessed_at REAL NOT NULL,
+                    access_count INTEGER NOT NULL DEFAULT 0, expires_at REAL, pinned INTEGER NOT NULL DEFAULT 0);
+                CREATE INDEX items_by_layer_time ON items(layer, created_at);
+                CREATE INDEX items_by_time ON items(created_at);
+                CREATE INDEX items_eviction ON items(layer, pinned, created_at);
+                CREATE INDEX items_expiry ON items(expires_at) WHERE expires_at IS NOT NULL;
+                CREATE VIRTUAL TABLE items_fts USING fts5(
+                    content, content='items', content_rowid='seq', tokenize='unicode61 remove_diacritics 2');
+                CREATE TRIGGER items_fts_insert AFTER INSERT ON items BEGIN
+                    INSERT INTO items_fts(rowid, content) VALUES (new.seq, new.content);
+                END;
+                """)
+    }
+    func insert(_ db: Database, _ text: String) throws {
+        let now = Date().timeIntervalSince1970
+        try db.execute(
+            sql: "INSERT INTO items(id, layer, content, created_at, last_accessed_at) VALUES (?, 'long_term', ?, ?, ?)",
+            arguments: [UUID().uuidString.lowercased(), text, now, now])
+    }
+    var result: [String: Double] = [:]
+    let bulk = try time {
+        for start in stride(from: 0, to: corpus.count, by: 1000) {
+            try pool.write { db in for text in corpus[start..<min(start + 1000, corpus.count)] { try insert(db, text) } }
+        }
+    }
+    result["bulk"] = Double(corpus.count) / (bulk / 1000)
+    let single = try singles.map { text in try time { try pool.write { db in try insert(db, text) } } }
+    result["single p50"] = percentile(single, 0.5)
+    result["single p99"] = percentile(single, 0.99)
+    for (name, queries) in classes {
+        let latencies = try queries.map { q in
+            let expression = q.split(separator: " ").map { "\"\($0)\"" }.joined(separator: " AND ")
+            return try time {
+                _ = try pool.read { db in
+                    try Row.fetchAll(
+                        db,
+                        sql: """
+                            SELECT items.id, bm25(items_fts) AS rank FROM items_fts JOIN items ON items.seq = items_fts.rowid
+                            WHERE items_fts MATCH ? ORDER BY rank LIMIT 10
+                            """, arguments: [expression])
+                }
+            }
+        }
+        result["\(name) p50"] = percentile(latencies, 0.5)
+        result["\(name) p99"] = percentile(latencies, 0.99)
+    }
+    return result
+}
+
+// The plugin over the bus.
+func pluginRun(_ dir: String) throws -> [String: Double] {
+    let yaml = """
+        node:
+          name: bench
+        data_dir: \(dir)/data
+        log:
+          level: warning
+        bus:
+          request_timeout_ms: 600000
+        plugins:
+          memory:
+            path: "\(plugin)"
+            config:
+              duplicates: allow
+              sweep_interval_ms: 0
+              consolidation_interval_ms: 0
+
+        """
+    let k = try TestKernel.boot(yaml: yaml)
+    defer { k.shutdown() }
+    func request(_ topic: String, _ json: String) throws -> BusMessage {
+        let reply = try k.bus.requestSync(BusMessage(topic: topic, payload: Array(json.utf8)), timeout: .seconds(600))
+        if let status = reply.headers.first(where: { $0.key == "status" })?.value, !status.hasPrefix("2") {
+            fail("\(topic): \(status) \(String(decoding: reply.payload, as: UTF8.self))")
+        }
+        return reply
+    }
+    var result: [String: Double] = [:]
+    let bulk = try time {
+        for start in stride(from: 0, to: corpus.count, by: 1000) {
+            let items = corpus[start..<min(start + 1000, corpus.count)].map { #"{"content":"\#($0)","layer":"long_term"}"# }
+            _ = try request("memory.items.store", #"{"items":[\#(items.joined(separator: ","))]}"#)
+        }
+    }
+    result["bulk"] = Double(corpus.count) / (bulk / 1000)
+    let single = try singles.map { text in
+        try time { _ = try request("memory.items.store", #"{"content":"\#(text)","layer":"long_term"}"#) }
+    }
+    result["single p50"] = percentile(single, 0.5)
+    result["single p99"] = percentile(single, 0.99)
+    for (name, queries) in classes {
+        let latencies = try queries.map { q in
+            try time { _ = try request("memory.items.search", #"{"query":"\#(q)","limit":10,"reinforce":false}"#) }
+        }
+        result["\(name) p50"] = percentile(latencies, 0.5)
+        result["\(name) p99"] = percentile(latencies, 0.99)
+    }
+    return result
+}
+
+do {
+    let dir = try TemporaryDirectory.make(prefix: "jamey-memory-bench")
+    let raw = try rawRun(dir)
+    let ours = try pluginRun(dir)
+    print("| measure (\(itemCount) items, \(queryCount) queries per class) | memory plugin | raw FTS5 | plugin / raw |")
+    print("|---|---|---|---|")
+    let rows =
+        ["bulk", "single p50", "single p99"] + classes.flatMap { ["\($0.0) p50", "\($0.0) p99"] }
+    for row in rows {
+        let a = ours[row] ?? 0
+        let b = raw[row] ?? 0
+        let unit = row == "bulk" ? "items/s" : "ms"
+        let format = row == "bulk" ? "%.0f" : "%.3f"
+        let label =
+            row == "bulk"
+            ? "bulk store rate" : row.hasPrefix("single") ? "durable single store \(row.dropFirst(7))" : "top-10 search, \(row)"
+        print(
+            "| \(label) | \(String(format: format, a)) \(unit) | \(String(format: format, b)) \(unit) | \(String(format: "%.2f", b == 0 ? 0 : a / b)) |"
+        )
+    }
+} catch {
+    fail("memory-bench: \(error)")
+}

@@ -1,0 +1,132 @@
+/// Builds the FTS5 `MATCH` expression for a user's query, never passing user text through raw
+/// unless the caller asked for operator syntax.
+///
+/// Plain mode (the default): the text is split into words (letters and digits; everything else
+/// separates), each word becomes a quoted FTS5 string (`"word"`), and the words are joined with
+/// `AND` (every word must occur) or `OR` (any word). Nothing the user typed can act as an
+/// operator, a column filter or a prefix.
+///
+/// Syntax mode (`syntax: true`): the text is FTS5 query syntax (`AND`, `OR`, `NOT`, `"phrases"`,
+/// `prefix*`, `NEAR(...)`, parentheses) and passes through after checks that catch the common
+/// mistakes with a clear message: unbalanced quotes or parentheses, column filters, a dangling
+/// operator. SQLite still has the last word; the store reports its refusal as a bad query too.
+public struct FTSQuery: Sendable, Equatable {
+    /// How plain words combine.
+    public enum Mode: String, Sendable {
+        /// Every word must occur.
+        case all
+        /// Any word may occur.
+        case any
+    }
+
+    /// The `MATCH` expression.
+    public let expression: String
+    /// The plain words (empty in syntax mode), lower-cased.
+    public let words: [String]
+
+    /// Most words in a plain query.
+    public static let maxWords = 64
+
+    /// Builds the expression.
+    /// - Parameters:
+    ///   - text: what the user typed.
+    ///   - syntax: true to accept FTS5 operator syntax.
+    ///   - mode: how plain words combine.
+    /// - Throws: ``MemoryQueryError`` for an empty query, too many words, or bad syntax.
+    public init(_ text: String, syntax: Bool = false, mode: Mode = .all) throws(MemoryQueryError) {
+        if syntax {
+            try Self.check(syntax: text)
+            expression = text
+            words = []
+            return
+        }
+        let words = Self.words(text)
+        guard !words.isEmpty else { throw MemoryQueryError("the query has no words to search for") }
+        guard words.count <= Self.maxWords else {
+            throw MemoryQueryError("the query has \(words.count) words; at most \(Self.maxWords) are allowed")
+        }
+        self.words = words
+        expression = words.map { "\"\($0)\"" }.joined(separator: mode == .all ? " AND " : " OR ")
+    }
+
+    /// The words of `text`: runs of letters and digits, lower-cased.
+    /// - Parameter text: any text.
+    public static func words(_ text: String) -> [String] {
+        var result: [String] = []
+        var current = ""
+        for character in text.lowercased() {
+            if character.isLetter || character.isNumber {
+                current.append(character)
+            } else if !current.isEmpty {
+                result.append(current)
+                current = ""
+            }
+        }
+        if !current.isEmpty { result.append(current) }
+        return result
+    }
+
+    private static let operators: Set<String> = ["AND", "OR", "NOT"]
+
+    /// Checks FTS5 syntax for the mistakes SQLite reports least clearly.
+    private static func check(syntax text: String) throws(MemoryQueryError) {
+        guard !text.allSatisfy(\.isWhitespace) else { throw MemoryQueryError("the query is empty") }
+        var depth = 0
+        var inQuote = false
+        var tokens: [String] = []
+        var current = ""
+        func flush() {
+            if !current.isEmpty { tokens.append(current) }
+            current = ""
+        }
+        for character in text {
+            if inQuote {
+                if character == "\"" { inQuote = false }
+                continue
+            }
+            switch character {
+            case "\"":
+                flush()
+                inQuote = true
+                tokens.append("\"…\"")
+            case "(":
+                flush()
+                depth += 1
+                tokens.append("(")
+            case ")":
+                flush()
+                depth -= 1
+                guard depth >= 0 else { throw MemoryQueryError("the query closes a parenthesis it never opened") }
+                tokens.append(")")
+            case ":", "^", "{", "}":
+                throw MemoryQueryError(
+                    "the query uses '\(character)' (column filters are not allowed); quote it to search for it")
+            case _ where character.isWhitespace:
+                flush()
+            default:
+                current.append(character)
+            }
+        }
+        flush()
+        guard !inQuote else { throw MemoryQueryError("the query has an unterminated quoted phrase") }
+        guard depth == 0 else { throw MemoryQueryError("the query has \(depth) unclosed parenthesis(es)") }
+        if let first = tokens.first, operators.contains(first) {
+            throw MemoryQueryError("the query starts with the operator \(first)")
+        }
+        if let last = tokens.last, operators.contains(last) {
+            throw MemoryQueryError("the query ends with the operator \(last)")
+        }
+        for (a, b) in zip(tokens, tokens.dropFirst()) where operators.contains(a) && operators.contains(b) {
+            throw MemoryQueryError("the query has two operators in a row: \(a) \(b)")
+        }
+    }
+}
+
+/// A query the memory cannot run: the message says why, for a 400.
+public struct MemoryQueryError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// One sentence for the caller.
+    public let description: String
+
+    /// - Parameter description: one sentence for the caller.
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import JameyPluginKit
+import MemoryCore
+
+extension Memory {
+    /// Answers `memory.items.store|get|update|delete|list|search` and `memory.consolidate`.
+    /// Over HTTP the api plugin forwards the same topics (path parameters as `http.param.*`
+    /// headers, the list's filters as `http.query`).
+    func registerHandlers() throws {
+        let bus = context.bus
+        try bus.respond("memory.items.store") { [self] m in await answer { try await storeItems(m) } }
+        try bus.respond("memory.items.get") { [self] m in
+            await answer {
+                let (item, links) = try await store.get(id: try id(of: m))
+                return Replies.json(Replies.item(item, links: links))
+            }
+        }
+        try bus.respond("memory.items.update") { [self] m in
+            await answer {
+                let body = try Bodies.decode(ItemBody.self, m.payload)
+                let item = try await store.update(id: try id(of: m, body: body.id), try Bodies.patch(body))
+                status.withLock { $0.countsStale = true }
+                return Replies.json(Replies.item(item, links: []))
+            }
+        }
+        try bus.respond("memory.items.delete") { [self] m in
+            await answer {
+                let id = try id(of: m)
+                guard try await store.delete(id: id) else { throw MemoryError.notFound(id) }
+                status.withLock { $0.countsStale = true }
+                return Outgoing([], headers: ["status": "204"])
+            }
+        }
+        try bus.respond("memory.items.list") { [self] m in
+            await answer {
+                let body =
+                    m.headers["http.method"] != nil
+                    ? try Bodies.query(m.headers["http.query"] ?? "") : try Bodies.decode(QueryBody.self, m.payload)
+                let items = try await store.list(try Bodies.filter(body), limit: body.limit ?? 100)
+                return Replies.json(["items": items.map { Replies.item($0.0, links: $0.1) }])
+            }
+        }
+        try bus.respond("memory.items.search") { [self] m in await answer { try await search(m) } }
+        try bus.respond("memory.consolidate") { [self] _ in
+            await answer { Replies.json(Replies.report(try await runConsolidation())) }
+        }
+    }
+
+    /// Runs `body`; a ``MemoryError`` becomes its problem reply, anything else a 500.
+    private func answer(_ body: () async throws -> Outgoing) async -> Outgoing {
+        do {
+            return try await body()
+        } catch let error as MemoryError {
+            metrics.failed()
+            return Replies.problem(error)
+        } catch {
+            metrics.failed()
+            context.logger.error("memory request failed: \(error)")
+            return Replies.problem(MemoryError(status: 500, slug: "internal", detail: "the memory store failed: \(error)"))
+        }
+    }
+
+    /// The item id: the `{id}` path parameter over HTTP, or `id` in the JSON payload.
+    private func id(of m: Message, body: String? = nil) throws -> String {
+        if let id = m.headers["http.param.id"] ?? body { return id }
+        guard let id = try Bodies.decode(QueryBody.self, m.payload).id, !id.isEmpty else {
+            throw MemoryError.badRequest("id is missing")
+        }
+        return id
+    }
+
+    private func storeItems(_ m: Message) async throws -> Outgoing {
+        let batch = try Bodies.decode(BatchBody.self, m.payload)
+        let source = m.source == "api" ? "" : m.source
+        if let bodies = batch.items {
+            var items: [NewItem] = []
+            for body in bodies { items.append(try Bodies.newItem(body, defaultSource: source)) }
+            let outcomes = try await store.store(items)
+            stored(outcomes)
+            return Replies.json(
+                ["results": outcomes.map { ["item": Replies.item($0.item, links: []), "merged": $0.merged] }], status: 201)
+        }
+        let item = try Bodies.newItem(try Bodies.decode(ItemBody.self, m.payload), defaultSource: source)
+        let outcomes = try await store.store([item])
+        stored(outcomes)
+        let outcome = outcomes[0]
+        return Replies.json(
+            ["item": Replies.item(outcome.item, links: outcome.merged ? [] : item.links), "merged": outcome.merged],
+            status: outcome.merged ? 200 : 201)
+    }
+
+    private func stored(_ outcomes: [StoreOutcome]) {
+        for o in outcomes where !o.merged { metrics.stored(o.item.layer) }
+        status.withLock { $0.countsStale = true }
+    }
+
+    private func search(_ m: Message) async throws -> Outgoing {
+        let request = try SearchRequest(m.payload)
+        let started = ContinuousClock.now
+        let hits = try await store.search(
+            request.query, filter: request.filter, limit: request.limit, reinforce: request.reinforce)
+        metrics.searched(request.filter, since: started)
+        return Replies.json(Replies.hits(hits))
+    }
+}

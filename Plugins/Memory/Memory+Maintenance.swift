@@ -1,0 +1,73 @@
+import Foundation
+import JameyPluginKit
+import MemoryCore
+
+extension Memory {
+    /// The maintenance loop: once a second refreshes stale counts; sweeps and consolidates when
+    /// their intervals are due. Ends when cancelled.
+    func maintain() async {
+        let clock = ContinuousClock()
+        var nextSweep = sweepInterval.map { clock.now + $0 }
+        var nextConsolidation = consolidationInterval.map { clock.now + $0 }
+        while !Task.isCancelled {
+            if let due = nextSweep, clock.now >= due, let interval = sweepInterval {
+                await runSweep()
+                nextSweep = clock.now + interval
+            }
+            if let due = nextConsolidation, clock.now >= due, let interval = consolidationInterval {
+                _ = try? await runConsolidation()
+                nextConsolidation = clock.now + interval
+            }
+            if status.withLock({ $0.countsStale }) { await refreshCounts() }
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    /// Deletes expired items now.
+    func runSweep() async {
+        do {
+            let removed = try await store.sweep()
+            metrics.swept(removed)
+            let n = removed.values.reduce(0, +)
+            status.withLock {
+                $0.lastSweep = store.clock()
+                $0.lastSweepRemoved = n
+                $0.lastError = nil
+                if n > 0 { $0.countsStale = true }
+            }
+            if n > 0 {
+                try? context.bus.publish(
+                    "memory.events.swept",
+                    Replies.json(["expired": Dictionary(uniqueKeysWithValues: removed.map { ($0.key.name, $0.value) })]))
+            }
+        } catch {
+            status.withLock { $0.lastError = "\(error)" }
+        }
+    }
+
+    /// Runs consolidation now, publishes `memory.events.consolidated` and records metrics.
+    func runConsolidation() async throws -> ConsolidationReport {
+        let report = try await store.consolidate()
+        metrics.consolidated(report)
+        let n = report.expired.values.reduce(0, +)
+        status.withLock {
+            $0.lastConsolidation = store.clock()
+            $0.lastSweep = store.clock()
+            $0.lastSweepRemoved = n
+            $0.countsStale = true
+        }
+        try? context.bus.publish("memory.events.consolidated", Replies.json(Replies.report(report)))
+        return report
+    }
+
+    /// Recounts items per layer for health and the gauges.
+    func refreshCounts() async {
+        status.withLock { $0.countsStale = false }
+        guard let counts = try? await store.counts() else {
+            status.withLock { $0.countsStale = true }
+            return
+        }
+        metrics.counts(counts)
+        status.withLock { $0.counts = counts }
+    }
+}

@@ -1,0 +1,83 @@
+import JameyPluginKit
+
+extension Memory {
+    /// The HTTP routes (served by the api plugin as bus requests to the same topics).
+    static let routes: [PluginManifest.Route] = [
+        .init(
+            "POST", "/v1/memory/items", topic: "memory.items.store", scope: "write", summary: "Store one memory item",
+            operationID: "memoryStore", requestSchema: Schemas.newItem, responseSchema: Schemas.storeResult,
+            details: "201 with the item; a near-duplicate in the same layer is merged (200, merged: true) or refused (409)"),
+        .init(
+            "POST", "/v1/memory/items/batch", topic: "memory.items.store", scope: "write",
+            summary: "Store up to max_batch items in one transaction", operationID: "memoryStoreBatch",
+            requestSchema:
+                #"{"type":"object","required":["items"],"properties":{"items":{"type":"array","items":\#(Schemas.newItem)}}}"#,
+            responseSchema: #"{"type":"object","properties":{"results":{"type":"array","items":\#(Schemas.storeResult)}}}"#),
+        .init(
+            "GET", "/v1/memory/items", topic: "memory.items.list", scope: "read",
+            summary: "List items newest first (query: layer, tag, source, since, until, limit)", operationID: "memoryList",
+            responseSchema: #"{"type":"object","properties":{"items":{"type":"array","items":\#(Schemas.item)}}}"#),
+        .init(
+            "GET", "/v1/memory/items/{id}", topic: "memory.items.get", scope: "read",
+            summary: "Get one item (reinforces it)", operationID: "memoryGet", responseSchema: Schemas.item),
+        .init(
+            "PATCH", "/v1/memory/items/{id}", topic: "memory.items.update", scope: "write", summary: "Change an item",
+            operationID: "memoryUpdate", requestSchema: Schemas.patch, responseSchema: Schemas.item),
+        .init(
+            "DELETE", "/v1/memory/items/{id}", topic: "memory.items.delete", scope: "write", summary: "Delete an item",
+            operationID: "memoryDelete"),
+        .init(
+            "POST", "/v1/memory/search", topic: "memory.items.search", scope: "read",
+            summary: "Full-text search ranked by BM25, recency, importance and reinforcement", operationID: "memorySearch",
+            requestSchema: Schemas.search, responseSchema: Schemas.searchResult,
+            details:
+                "Plain words by default (quoted, joined with AND or OR per `mode`); `syntax: true` accepts FTS5 operators. A bad query is 400."
+        ),
+        .init(
+            "POST", "/v1/memory/consolidate", topic: "memory.consolidate", scope: "write",
+            summary: "Run consolidation now: sweep, merge near-duplicates, promote", operationID: "memoryConsolidate",
+            responseSchema: Schemas.report),
+    ]
+}
+
+/// JSON Schemas of the bodies, as text for the OpenAPI document.
+enum Schemas {
+    static let layer = #"{"type":"string","enum":["working","short_term","episodic","semantic","long_term"]}"#
+    static let link =
+        #"{"type":"object","required":["kind","target"],"properties":{"kind":{"type":"string","enum":["entity","item"]},"target":{"type":"string"},"relation":{"type":"string"}}}"#
+    static let newItem = """
+        {"type":"object","required":["content"],"properties":{"layer":\(layer),"content":{"type":"string","minLength":1},\
+        "tags":{"type":"array","items":{"type":"string"}},"source":{"type":"string"},\
+        "importance":{"type":"number","minimum":0,"maximum":1},"pinned":{"type":"boolean"},\
+        "links":{"type":"array","items":\(link)}}}
+        """
+    static let patch = """
+        {"type":"object","properties":{"layer":\(layer),"content":{"type":"string","minLength":1},\
+        "tags":{"type":"array","items":{"type":"string"}},"importance":{"type":"number","minimum":0,"maximum":1},\
+        "pinned":{"type":"boolean"},"links":{"type":"array","items":\(link)}}}
+        """
+    static let item = """
+        {"type":"object","required":["id","layer","content"],"properties":{"id":{"type":"string"},"layer":\(layer),\
+        "content":{"type":"string"},"tags":{"type":"array","items":{"type":"string"}},"source":{"type":"string"},\
+        "importance":{"type":"number"},"created_at":{"type":"string","format":"date-time"},\
+        "last_accessed_at":{"type":"string","format":"date-time"},"access_count":{"type":"integer"},\
+        "expires_at":{"type":["string","null"],"format":"date-time"},"pinned":{"type":"boolean"},\
+        "links":{"type":"array","items":\(link)}}}
+        """
+    static let storeResult = #"{"type":"object","properties":{"item":\#(item),"merged":{"type":"boolean"}}}"#
+    static let search = """
+        {"type":"object","required":["query"],"properties":{"query":{"type":"string"},"syntax":{"type":"boolean"},\
+        "mode":{"type":"string","enum":["all","any"]},"layer":\(layer),"layers":{"type":"array","items":\(layer)},\
+        "tags":{"type":"array","items":{"type":"string"}},"source":{"type":"string"},\
+        "since":{"type":"string","format":"date-time"},"until":{"type":"string","format":"date-time"},\
+        "limit":{"type":"integer","minimum":1},"reinforce":{"type":"boolean"}}}
+        """
+    static let searchResult = """
+        {"type":"object","properties":{"hits":{"type":"array","items":{"type":"object","properties":{"item":\(item),\
+        "score":{"type":"number"},"bm25":{"type":"number"}}}}}}
+        """
+    static let report = """
+        {"type":"object","properties":{"expired":{"type":"object"},"merged":{"type":"object"},\
+        "promoted":{"type":"object"},"evicted":{"type":"object"}}}
+        """
+}

@@ -1,0 +1,29 @@
+/// A failed memory operation: an HTTP-style status, a problem kind and one sentence for the
+/// caller. Bus replies carry the status in the `status` header and the rest as problem+json.
+struct MemoryError: Error, Sendable, CustomStringConvertible {
+    /// The HTTP status (400, 404, 409, 413, 500).
+    let status: Int
+    /// Kebab-case problem kind; the `type` member is `urn:jamey:problem:<slug>`.
+    let slug: String
+    /// One sentence for the caller.
+    let detail: String
+
+    var description: String { detail }
+
+    /// 400: the request is malformed.
+    static func badRequest(_ detail: String) -> MemoryError { .init(status: 400, slug: "bad-request", detail: detail) }
+    /// 400: the search query cannot run.
+    static func badQuery(_ detail: String) -> MemoryError { .init(status: 400, slug: "bad-query", detail: detail) }
+    /// 404: no such item.
+    static func notFound(_ id: String) -> MemoryError {
+        .init(status: 404, slug: "not-found", detail: "no memory item has the id '\(id.prefix(64))'")
+    }
+    /// 409: a near-duplicate exists and the policy is `reject`.
+    static func duplicate(of id: String, similarity: Double) -> MemoryError {
+        .init(
+            status: 409, slug: "near-duplicate",
+            detail: "a near-duplicate is already stored as '\(id)' (similarity \((similarity * 100).rounded() / 100))")
+    }
+    /// 413: an item is too large.
+    static func tooLarge(_ detail: String) -> MemoryError { .init(status: 413, slug: "too-large", detail: detail) }
+}

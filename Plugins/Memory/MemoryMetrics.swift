@@ -1,0 +1,74 @@
+import CoreMetrics
+import JameyPluginKit
+import MemoryCore
+
+/// The plugin's metrics (each series gets `plugin="memory"` from the kernel; the `jamey_` prefix
+/// is the kernel's own, so these are `memory_*`).
+final class MemoryMetrics: Sendable {
+    private let items: [MemoryLayer: any MeterHandler]
+    private let bytes: [MemoryLayer: any MeterHandler]
+    private let stores: [MemoryLayer: any CounterHandler]
+    private let expired: [MemoryLayer: any CounterHandler]
+    /// Searches and their latency by `layer`: the one layer searched, or `all` for a search
+    /// across several.
+    private let searches: [String: any CounterHandler]
+    private let searchSeconds: [String: any TimerHandler]
+    private let consolidations: any CounterHandler
+    private let merged: any CounterHandler
+    private let promoted: any CounterHandler
+    private let errors: any CounterHandler
+
+    /// Registers every series, at zero.
+    init(factory: HostMetricsFactory) {
+        func perLayer<H>(_ make: (MemoryLayer) -> H) -> [MemoryLayer: H] {
+            Dictionary(uniqueKeysWithValues: MemoryLayer.all.map { ($0, make($0)) })
+        }
+        items = perLayer { factory.makeMeter(label: "memory_items", dimensions: [("layer", $0.name)]) }
+        bytes = perLayer { factory.makeMeter(label: "memory_content_bytes", dimensions: [("layer", $0.name)]) }
+        stores = perLayer { factory.makeCounter(label: "memory_stores_total", dimensions: [("layer", $0.name)]) }
+        expired = perLayer { factory.makeCounter(label: "memory_expired_total", dimensions: [("layer", $0.name)]) }
+        let scopes = MemoryLayer.all.map(\.name) + ["all"]
+        searches = Dictionary(
+            uniqueKeysWithValues: scopes.map {
+                ($0, factory.makeCounter(label: "memory_searches_total", dimensions: [("layer", $0)]))
+            })
+        searchSeconds = Dictionary(
+            uniqueKeysWithValues: scopes.map {
+                ($0, factory.makeTimer(label: "memory_search_duration_seconds", dimensions: [("layer", $0)]))
+            })
+        consolidations = factory.makeCounter(label: "memory_consolidations_total", dimensions: [])
+        merged = factory.makeCounter(label: "memory_merged_total", dimensions: [])
+        promoted = factory.makeCounter(label: "memory_promoted_total", dimensions: [])
+        errors = factory.makeCounter(label: "memory_request_errors_total", dimensions: [])
+        for layer in MemoryLayer.all {
+            items[layer]?.set(Int64(0))
+            bytes[layer]?.set(Int64(0))
+            stores[layer]?.increment(by: 0)
+            expired[layer]?.increment(by: 0)
+        }
+        for counter in [consolidations, merged, promoted, errors] + Array(searches.values) { counter.increment(by: 0) }
+    }
+
+    func stored(_ layer: MemoryLayer) { stores[layer]?.increment(by: 1) }
+    func searched(_ filter: ItemFilter, since started: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - started
+        let scope = filter.layers.count == 1 ? filter.layers[0].name : "all"
+        searches[scope]?.increment(by: 1)
+        searchSeconds[scope]?.recordNanoseconds(
+            elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+    }
+    func failed() { errors.increment(by: 1) }
+    func swept(_ counts: [MemoryLayer: Int]) { for (layer, n) in counts { expired[layer]?.increment(by: Int64(n)) } }
+    func consolidated(_ report: ConsolidationReport) {
+        consolidations.increment(by: 1)
+        swept(report.expired)
+        merged.increment(by: Int64(report.merged.values.reduce(0, +)))
+        promoted.increment(by: Int64(report.promoted.values.reduce(0, +)))
+    }
+    func counts(_ counts: [MemoryLayer: (items: Int, bytes: Int)]) {
+        for (layer, c) in counts {
+            items[layer]?.set(Int64(c.items))
+            bytes[layer]?.set(Int64(c.bytes))
+        }
+    }
+}

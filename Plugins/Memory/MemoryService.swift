@@ -1,0 +1,65 @@
+import CJameyMemory
+import Foundation
+import MemoryCore
+
+/// The `memory.search` service table (`jamey/memory.h`): in-process search for other plugins.
+enum MemoryService {
+    /// The service name.
+    static let name = JAMEY_MEMORY_SERVICE
+    /// The contract version.
+    static let version = JAMEY_MEMORY_VERSION
+
+    /// What the table's `context` points to.
+    final class Provider: Sendable {
+        let store: MemoryStore
+        let metrics: MemoryMetrics?
+
+        init(store: MemoryStore, metrics: MemoryMetrics?) {
+            self.store = store
+            self.metrics = metrics
+        }
+
+        /// Runs one search: the reply body and its status.
+        func search(_ payload: [UInt8]) -> (Int32, [UInt8]) {
+            let reply: Outcome
+            do {
+                let request = try SearchRequest(payload)
+                let started = ContinuousClock.now
+                let hits = try store.searchBlocking(
+                    request.query, filter: request.filter, limit: request.limit, reinforce: request.reinforce)
+                metrics?.searched(request.filter, since: started)
+                reply = .init(status: 200, body: Replies.json(Replies.hits(hits)).payload)
+            } catch let error as MemoryError {
+                reply = .init(status: Int32(error.status), body: Replies.problem(error).payload)
+            } catch {
+                let problem = MemoryError(status: 500, slug: "internal", detail: "the memory store failed: \(error)")
+                reply = .init(status: 500, body: Replies.problem(problem).payload)
+            }
+            return (reply.status, reply.body)
+        }
+
+        private struct Outcome {
+            var status: Int32
+            var body: [UInt8]
+        }
+    }
+
+    /// A table whose context is `provider`, retained for the life of the process (a plugin is
+    /// never unloaded, and a caller may hold the table as long as it runs).
+    static func table(_ provider: Provider) -> jamey_memory_v1 {
+        var table = jamey_memory_v1()
+        table.struct_size = UInt32(MemoryLayout<jamey_memory_v1>.size)
+        table.context = Unmanaged.passRetained(provider).toOpaque()
+        table.search = { context, request, length, reply, user in
+            guard let context, let reply else { return 400 }
+            let provider = Unmanaged<Provider>.fromOpaque(context).takeUnretainedValue()
+            let payload = request.map { Array(UnsafeRawBufferPointer(start: $0, count: length)) } ?? []
+            let (status, body) = provider.search(payload)
+            body.withUnsafeBufferPointer { buffer in
+                buffer.withMemoryRebound(to: CChar.self) { reply(user, $0.baseAddress, $0.count) }
+            }
+            return status
+        }
+        return table
+    }
+}

@@ -1,0 +1,21 @@
+import MemoryCore
+
+/// What the store enforces, from the config (``MemoryConfiguration``) or set by tests.
+struct MemorySettings: Sendable {
+    /// Per-layer TTL, capacity, pinning and ranking weights.
+    var retention = Retention()
+    /// What storing a near-duplicate does.
+    var duplicates = DuplicatePolicy.merge
+    /// Near-duplicate detection.
+    var nearDuplicate = NearDuplicate()
+    /// When consolidation promotes items.
+    var promotion = Promotion()
+    /// Largest content accepted, in UTF-8 bytes.
+    var maxContentBytes = 65_536
+    /// Most results of one list or search.
+    var maxResults = 1000
+    /// Most items one batch may store.
+    var maxBatch = 1000
+    /// Most items per layer one consolidation run compares for near-duplicates (the newest).
+    var consolidationScan = 10_000
+}

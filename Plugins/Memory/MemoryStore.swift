@@ -1,0 +1,118 @@
+import Foundation
+import GRDB
+import MemoryCore
+
+/// The memory's storage: one SQLite database (WAL) with an FTS5 index over item contents.
+///
+/// Every read filters out expired items against the injected clock, swept or not; a sweep
+/// deletes them through a partial index on `expires_at`, so it costs in proportion to what
+/// expired. Writes are serialised by GRDB's pool; reads run concurrently. Every method may be
+/// called from any thread; the async ones run their database work on GRDB's own queues.
+final class MemoryStore: Sendable {
+    let pool: DatabasePool
+    let settings: MemorySettings
+    let clock: @Sendable () -> Date
+
+    /// Opens (creating and migrating when needed) the database at `path`.
+    /// - Parameters:
+    ///   - path: the database file (`<data_dir>/memory/memory.sqlite`).
+    ///   - settings: what to enforce.
+    ///   - clock: the current time (tests move it).
+    /// - Throws: when the database cannot be opened or migrated.
+    init(path: String, settings: MemorySettings = .init(), clock: @escaping @Sendable () -> Date = { Date() }) throws {
+        var configuration = Configuration()
+        configuration.label = "memory"
+        configuration.busyMode = .timeout(5)
+        pool = try DatabasePool(path: path, configuration: configuration)
+        self.settings = settings
+        self.clock = clock
+        try Self.migrator.migrate(pool)
+    }
+
+    /// The schema, in code: items, their links, the FTS5 index and its triggers.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE items (
+                        seq INTEGER PRIMARY KEY,
+                        id TEXT NOT NULL UNIQUE,
+                        layer TEXT NOT NULL,
+                        content TEXT NOT NULL,
+                        tags TEXT NOT NULL DEFAULT '[]',
+                        source TEXT NOT NULL DEFAULT '',
+                        importance REAL NOT NULL DEFAULT 0.5,
+                        created_at REAL NOT NULL,
+                        last_accessed_at REAL NOT NULL,
+                        access_count INTEGER NOT NULL DEFAULT 0,
+                        expires_at REAL,
+                        pinned INTEGER NOT NULL DEFAULT 0
+                    );
+                    CREATE INDEX items_by_layer_time ON items(layer, created_at);
+                    CREATE INDEX items_by_time ON items(created_at);
+                    CREATE INDEX items_eviction ON items(layer, pinned, created_at);
+                    CREATE INDEX items_expiry ON items(expires_at) WHERE expires_at IS NOT NULL;
+                    CREATE TABLE item_links (
+                        item_seq INTEGER NOT NULL REFERENCES items(seq) ON DELETE CASCADE,
+                        kind TEXT NOT NULL,
+                        target TEXT NOT NULL,
+                        relation TEXT NOT NULL DEFAULT '',
+                        PRIMARY KEY (item_seq, kind, target)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX item_links_by_target ON item_links(kind, target);
+                    CREATE VIRTUAL TABLE items_fts USING fts5(
+                        content, content='items', content_rowid='seq', tokenize='unicode61 remove_diacritics 2');
+                    CREATE TRIGGER items_fts_insert AFTER INSERT ON items BEGIN
+                        INSERT INTO items_fts(rowid, content) VALUES (new.seq, new.content);
+                    END;
+                    CREATE TRIGGER items_fts_delete AFTER DELETE ON items BEGIN
+                        INSERT INTO items_fts(items_fts, rowid, content) VALUES ('delete', old.seq, old.content);
+                    END;
+                    CREATE TRIGGER items_fts_update AFTER UPDATE OF content ON items BEGIN
+                        INSERT INTO items_fts(items_fts, rowid, content) VALUES ('delete', old.seq, old.content);
+                        INSERT INTO items_fts(rowid, content) VALUES (new.seq, new.content);
+                    END;
+                    """)
+        }
+        // A view of the FTS5 index's terms with their document counts: near-duplicate checks
+        // look for candidates through an item's rarest words only (short posting lists).
+        migrator.registerMigration("v2 vocabulary") { db in
+            try db.execute(sql: "CREATE VIRTUAL TABLE items_vocab USING fts5vocab(items_fts, 'row')")
+        }
+        return migrator
+    }
+
+    /// Items and content bytes per layer (visible items only).
+    func counts() async throws -> [MemoryLayer: (items: Int, bytes: Int)] {
+        let now = clock().timeIntervalSince1970
+        return try await pool.read { db in
+            var result: [MemoryLayer: (Int, Int)] = [:]
+            for layer in MemoryLayer.all { result[layer] = (0, 0) }
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT layer, COUNT(*) AS n, COALESCE(SUM(LENGTH(CAST(content AS BLOB))), 0) AS bytes FROM items
+                    WHERE expires_at IS NULL OR expires_at > ? GROUP BY layer
+                    """, arguments: [now])
+            for row in rows {
+                if let layer = MemoryLayer(name: row["layer"]) { result[layer] = (row["n"], row["bytes"]) }
+            }
+            return result
+        }
+    }
+
+    /// Writes a consistent copy of the live database to `path` with SQLite's online backup.
+    /// - Parameter path: a new database file.
+    func backup(to path: String) throws {
+        let copy = try DatabaseQueue(path: path)
+        try pool.backup(to: copy)
+    }
+
+    /// Replaces the whole database with the copy at `path` (one ``backup(to:)`` wrote), online.
+    /// - Parameter path: the copy.
+    func restore(from path: String) throws {
+        let source = try DatabaseQueue(path: path)
+        try source.backup(to: pool)
+    }
+}

@@ -1,0 +1,35 @@
+import MemoryCore
+import Testing
+
+/// Word-shingle Jaccard: planted near-duplicates match, near-misses do not.
+@Suite struct NearDuplicateTests {
+    let detector = NearDuplicate()
+
+    @Test func sameWordsDifferentCaseAndPunctuationMatch() {
+        #expect(detector.similarity("The cat sat on the mat.", "the CAT sat on the mat") == 1)
+    }
+
+    @Test func oneChangedWordInALongTextStillMatches() {
+        let a =
+            "the meeting with the design team moved from tuesday morning to thursday afternoon in room four on the third floor"
+        let b =
+            "the meeting with the design team moved from tuesday morning to thursday afternoon in room four on the second floor"
+        #expect(detector.similarity(a, b) >= 0.8)
+        #expect(detector.matches(a, b))
+    }
+
+    @Test func aDifferentSentenceOnTheSameSubjectDoesNotMatch() {
+        #expect(!detector.matches("the cat sat on the mat", "the cat slept under the mat all day"))
+    }
+
+    @Test func shortTextsAreOneShingle() {
+        #expect(detector.shingles("hello world") == ["hello world"])
+        #expect(detector.matches("Hello, world", "hello world"))
+        #expect(!detector.matches("hello world", "hello there"))
+    }
+
+    @Test func jaccardOfDisjointSetsIsZero() {
+        #expect(NearDuplicate.jaccard(["a"], ["b"]) == 0)
+        #expect(NearDuplicate.jaccard([], []) == 1)
+    }
+}

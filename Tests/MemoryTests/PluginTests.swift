@@ -1,0 +1,96 @@
+import Foundation
+import JameyTestKit
+import Testing
+
+/// The plugin loaded from libMemory.so: every operation over the bus, errors as problem replies,
+/// health, metrics and snapshot/restore through the kernel.
+@Suite struct PluginTests {
+    @Test func everyOperationOverTheBus() async throws {
+        try await MemoryKernel.with() { k in
+            let stored = try await k.request(
+                "memory.items.store",
+                #"{"layer":"episodic","content":"lunch with Grace at the pier","tags":["food"],"importance":0.7,"links":[{"kind":"entity","target":"grace"}]}"#
+            )
+            #expect(stored.status == 201)
+            let item = try #require(stored.body["item"] as? [String: Any])
+            let id = try #require(item["id"] as? String)
+            #expect(item["source"] as? String == "test")
+            let batch = try await k.request(
+                "memory.items.store",
+                #"{"items":[{"content":"dinner alone"},{"content":"breakfast at the pier","layer":"working"}]}"#)
+            #expect(batch.status == 201)
+            #expect((batch.body["results"] as? [Any])?.count == 2)
+            let got = try await k.request("memory.items.get", #"{"id":"\#(id)"}"#)
+            #expect(got.body["access_count"] as? Int == 1)
+            #expect((got.body["links"] as? [[String: Any]])?.first?["target"] as? String == "grace")
+            let found = try await k.request("memory.items.search", #"{"query":"pier","reinforce":false}"#)
+            #expect((found.body["hits"] as? [Any])?.count == 2)
+            let filtered = try await k.request("memory.items.search", #"{"query":"pier","layers":["episodic"],"tags":["food"]}"#)
+            let hits = try #require(filtered.body["hits"] as? [[String: Any]])
+            #expect(hits.count == 1)
+            #expect((hits.first?["item"] as? [String: Any])?["id"] as? String == id)
+            let updated = try await k.request("memory.items.update", #"{"id":"\#(id)","importance":0.2}"#)
+            #expect(updated.body["importance"] as? Double == 0.2)
+            let listed = try await k.request("memory.items.list", #"{"layer":"episodic"}"#)
+            #expect((listed.body["items"] as? [Any])?.count == 1)
+            let report = try await k.request("memory.consolidate")
+            #expect(report.status == 200)
+            #expect(report.body["promoted"] != nil)
+            let deleted = try await k.request("memory.items.delete", #"{"id":"\#(id)"}"#)
+            #expect(deleted.status == 204)
+            let missing = try await k.request("memory.items.get", #"{"id":"\#(id)"}"#)
+            #expect(missing.status == 404)
+            #expect(missing.contentType == "application/problem+json")
+            #expect(missing.body["type"] as? String == "urn:jamey:problem:not-found")
+        }
+    }
+
+    @Test func badRequestsAreProblemReplies() async throws {
+        try await MemoryKernel.with(config: "max_content_bytes: 16") { k in
+            let bad = try await k.request("memory.items.search", #"{"query":"(open","syntax":true}"#)
+            #expect(bad.status == 400)
+            #expect(bad.body["type"] as? String == "urn:jamey:problem:bad-query")
+            #expect(try await k.request("memory.items.store", #"{"content":"far too long for sixteen bytes"}"#).status == 413)
+            #expect(try await k.request("memory.items.store", #"{"content":"x","layer":"nowhere"}"#).status == 400)
+            #expect(try await k.request("memory.items.store", "not json").status == 400)
+            #expect(try await k.request("memory.items.list").body["items"] as? [Any] != nil)
+            #expect((try await k.request("memory.items.list").body["items"] as? [Any])?.isEmpty == true)
+        }
+    }
+
+    @Test func healthMetricsAndSnapshotRestoreThroughTheKernel() async throws {
+        try await MemoryKernel.with() { k in
+            let kept = try await k.request("memory.items.store", #"{"content":"remember the snapshot"}"#)
+            let id = try #require((kept.body["item"] as? [String: Any])?["id"] as? String)
+            #expect(
+                await eventually(timeout: .seconds(10)) {
+                    k.test.kernel.plugin(named: "memory")?.health?.detail.hasPrefix("1 items") == true
+                })
+            _ = try await k.request("memory.items.search", #"{"query":"snapshot","layer":"short_term"}"#)
+            let text = k.test.kernel.metrics.exposition()
+            #expect(series(text, "memory_searches_total", layer: "short_term") == 1)
+            #expect(series(text, "memory_stores_total", layer: "short_term") == 1)
+            #expect(series(text, "memory_items", layer: "short_term") == 1)
+            let dir = try TemporaryDirectory.make(prefix: "jamey-memory-snap")
+            let kernel = k.test.kernel
+            try await onThread { try kernel.snapshot(plugin: "memory", into: dir) }
+            #expect(FileManager.default.fileExists(atPath: dir + "/memory.sqlite"))
+            _ = try await k.request("memory.items.delete", #"{"id":"\#(id)"}"#)
+            _ = try await k.request("memory.items.store", #"{"content":"written after the snapshot"}"#)
+            try await onThread { try kernel.restore(plugin: "memory", from: dir) }
+            let listed = try await k.request("memory.items.list")
+            let ids = (listed.body["items"] as? [[String: Any]])?.compactMap { $0["id"] as? String }
+            #expect(ids == [id])
+        }
+    }
+}
+
+/// The value of `name{...layer="<layer>"...,plugin="memory"...}` in a Prometheus exposition.
+func series(_ exposition: String, _ name: String, layer: String) -> Double? {
+    for line in exposition.split(separator: "\n") where line.hasPrefix(name + "{") {
+        guard line.contains("layer=\"\(layer)\""), line.contains("plugin=\"memory\""), let value = line.split(separator: " ").last
+        else { continue }
+        return Double(value)
+    }
+    return nil
+}

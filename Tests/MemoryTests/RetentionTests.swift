@@ -1,0 +1,75 @@
+import Foundation
+import MemoryCore
+import Testing
+
+@testable import MemoryPlugin
+
+/// TTL, capacity and sweeping per layer, with an injected clock.
+@Suite struct RetentionTests {
+    @Test func expiredItemsAreNeverReturnedEvenBeforeASweep() async throws {
+        let (store, clock, _) = try makeStore()
+        let working = try await store.put(item("scratch thought", .working))  // TTL 1 h
+        let short = try await store.put(item("scratch errand", .shortTerm))  // TTL 7 d
+        let pinned = try await store.put(item("scratch but pinned", .shortTerm, pinned: true))
+        let kept = try await store.put(item("scratch forever", .longTerm))
+        clock.advance(3601)
+        #expect(Set(try await store.ids("scratch")) == [short, pinned, kept])
+        #expect(await status { _ = try await store.get(id: working) } == 404)
+        clock.advance(7 * 86_400)
+        #expect(Set(try await store.ids("scratch")) == [pinned, kept])
+        #expect(Set(try await store.list(.init(), limit: 10).map(\.0.id)) == [pinned, kept])
+        #expect(await status { _ = try await store.update(id: short, ItemPatch(importance: 1)) } == 404)
+        let swept = try await store.sweep()
+        #expect(swept == [.working: 1, .shortTerm: 1])
+        #expect(try await store.sweep().isEmpty)
+    }
+
+    @Test func fullLayerDropsItsOldestUnpinnedItems() async throws {
+        var settings = MemorySettings()
+        settings.duplicates = .allow
+        settings.retention.policies[.shortTerm]?.capacity = 3
+        let (store, clock, _) = try makeStore(settings)
+        let pinned = try await store.put(item("note zero", pinned: true))
+        var ids: [String] = []
+        for i in 1...4 {
+            clock.advance(1)
+            ids.append(try await store.put(item("note \(i)")))
+        }
+        let left = try await store.list(.init(layers: [.shortTerm]), limit: 10).map(\.0.id)
+        #expect(left == [ids[3], ids[2], pinned])
+        let working = try await store.store((0..<70).map { item("working item number \($0)", .working) })
+        #expect(working.count == 70)
+        #expect(try await store.list(.init(layers: [.working]), limit: 100).count == 64)
+    }
+
+    /// Property: through random stores, reads and clock moves, no read ever returns an item whose
+    /// expiry has passed on the injected clock.
+    @Test func propertyExpiredItemsAreNeverReturned() async throws {
+        var settings = MemorySettings()
+        settings.duplicates = .allow
+        settings.retention.policies[.working]?.ttlSeconds = 50
+        settings.retention.policies[.shortTerm]?.ttlSeconds = 200
+        settings.retention.policies[.episodic]?.ttlSeconds = 500
+        let (store, clock, _) = try makeStore(settings)
+        var rng = SystemRandomNumberGenerator()
+        var ids: [String] = []
+        for step in 0..<150 {
+            let layer = [MemoryLayer.working, .shortTerm, .episodic, .longTerm].randomElement(using: &rng) ?? .working
+            ids.append(
+                try await store.put(item("probe word \(step)", layer, pinned: layer != .working && Bool.random(using: &rng))))
+            clock.advance(Double.random(in: 0...30, using: &rng))
+            if step % 10 == 0 {
+                let now = clock.now
+                let listed = try await store.list(.init(), limit: 1000).map(\.0)
+                let found = try await store.search(try FTSQuery("probe"), filter: .init(), limit: 1000).map(\.item)
+                for seen in listed + found {
+                    #expect(Retention.isVisible(seen, at: now), "\(seen.id) expired at \(String(describing: seen.expiresAt))")
+                }
+                if let id = ids.randomElement(using: &rng) {
+                    if let (got, _) = try? await store.get(id: id) { #expect(Retention.isVisible(got, at: now)) }
+                }
+                if step % 30 == 0 { _ = try await store.sweep() }
+            }
+        }
+    }
+}

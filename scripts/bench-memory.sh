@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Benchmarks the memory plugin (release build) against raw SQLite FTS5 with the same schema, in the
+# same process, on the same synthetic memories (Zipf vocabulary, 8–40 words each, fixed seed):
+# bulk store rate, durable single store latency, top-10 search latency by term class.
+#
+#   scripts/bench-memory.sh               # ITEMS=100000 QUERIES=200
+#   ITEMS=1000000 scripts/bench-memory.sh # the issue's size (slow: minutes)
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$JAMEY_ROOT"
+items="${ITEMS:-100000}"
+queries="${QUERIES:-200}"
+echo "== build (release)" >&2
+swift build -c release --product Memory >&2
+swift build -c release --product MemoryBench >&2
+bin="$(swift_bin_path release)"
+echo "== run: $items items, $queries queries per class" >&2
+"$bin/MemoryBench" "$bin/libMemory.so" "$items" "$queries"
