@@ -13,7 +13,7 @@ case "$name" in
   hello|hello_c|hello_swift|HelloC|HelloSwift) products=(HelloSwift); tests=HelloTests; c=1 ;;
   api|API) products=(API HelloSwift); tests='APICoreTests|APITests'; c=1; fuzz=1 ;;
   mqtt|MQTT) products=(MQTT jamey); tests=MQTTTests; runtime=("${JAMEY_TEST_PACKAGES[@]}") ;;
-  conscience|Conscience) products=(Conscience API); tests='ConscienceCoreTests|ConscienceTests' ;;
+  conscience|Conscience) products=(Conscience Memory API); tests='ConscienceCoreTests|ConscienceTests' ;;
   memory|Memory) products=(Memory API); tests='MemoryCoreTests|MemoryTests' ;;
   *) echo "unknown plugin '$name' (known: hello, api, mqtt, conscience, memory)" >&2; exit 2 ;;
 esac
