@@ -25,13 +25,25 @@ import Testing
     }
 
     @Test func aPluginsRouteAppearsWhenItStartsWithItsOperationIDAndSchemas() async throws {
-        let late = try latePlugin("late") { $0.startDelayMilliseconds = 500 }
+        // "late" stays in its start hook until the test opens the gate (at most 30 s).
+        let gate = try TemporaryDirectory.make() + "/open"
+        let late = try latePlugin("late") {
+            $0.startCode = """
+                for (int i = 0; i < 3000; i++) {
+                    FILE *g = fopen(\(String(reflecting: gate)), "r");
+                    if (g != NULL) { fclose(g); break; }
+                    struct timespec ts = {0, 10000000L};
+                    nanosleep(&ts, NULL);
+                }
+                """
+        }
         let k = try await APIKernel.boot(.init(probe: false, hello: false, after: [late], start: false))
         let kernel = k.test.kernel
         async let started: Void = onThread { try kernel.start() }
         let port = try await k.waitForPort()
         // While "late" is still starting, its route is not served.
         #expect(try await document(port)["/v1/late/double"] == nil)
+        FileManager.default.createFile(atPath: gate, contents: Data())
         try await started
         // The state event rebuilds the table at once, not at the next poll.
         #expect(await eventually(timeout: .seconds(2)) { (try? await document(port)["/v1/late/double"]) != nil })
