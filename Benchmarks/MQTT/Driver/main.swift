@@ -113,40 +113,52 @@ func throughput(_ args: [String]) throws {
     )
 }
 
-func reconnect(_ args: [String]) throws {
-    guard args.count == 4, let rounds = Int(args[2]), let initial = Int(args[3]) else {
-        fail("usage: mqtt-bench reconnect PLUGIN CONF ROUNDS INITIAL_DELAY_MS")
-    }
-    let conf = args[1]
+/// The port of the `listener PORT` line of a mosquitto config.
+func listenerPort(_ conf: String) throws -> Int {
     let text = try String(contentsOfFile: conf, encoding: .utf8)
     guard
         let port = text.split(separator: "\n").first(where: { $0.hasPrefix("listener ") })?.split(separator: " ").dropFirst()
             .first
             .flatMap({ Int($0) })
     else { fail("no 'listener PORT' line in \(conf)") }
-    func startBroker() throws -> Process {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["--default-signal=TERM,INT,HUP", "mosquitto", "-c", conf]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        startedBroker = p
-        return p
-    }
-    func accepting() -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        a.sin_addr.s_addr = inet_addr("127.0.0.1")
-        a.sin_port = UInt16(port).bigEndian
-        return withUnsafePointer(to: &a) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
+    return port
+}
+
+/// Starts mosquitto with `conf` (SIGTERM, SIGINT and SIGHUP reset to their defaults).
+func startMosquitto(_ conf: String) throws -> Process {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["--default-signal=TERM,INT,HUP", "mosquitto", "-c", conf]
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    startedBroker = p
+    return p
+}
+
+/// Whether something accepts TCP connections on 127.0.0.1:`port`.
+func acceptsConnections(_ port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var a = sockaddr_in()
+    a.sin_family = sa_family_t(AF_INET)
+    a.sin_addr.s_addr = inet_addr("127.0.0.1")
+    a.sin_port = UInt16(port).bigEndian
+    return withUnsafePointer(to: &a) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
         }
     }
+}
+
+func reconnect(_ args: [String]) throws {
+    guard args.count == 4, let rounds = Int(args[2]), let initial = Int(args[3]) else {
+        fail("usage: mqtt-bench reconnect PLUGIN CONF ROUNDS INITIAL_DELAY_MS")
+    }
+    let conf = args[1]
+    let port = try listenerPort(conf)
+    func startBroker() throws -> Process { try startMosquitto(conf) }
+    func accepting() -> Bool { acceptsConnections(port) }
     var broker = try startBroker()
     guard waitFor(10, accepting) else { fail("mosquitto did not start") }
     let k = try node(
@@ -180,35 +192,9 @@ func restart(_ args: [String]) throws {
     else { fail("usage: mqtt-bench restart PLUGIN CONF ROUNDS TERM|KILL persistent|clean RATE") }
     let conf = args[1]
     let signal = args[3] == "TERM" ? SIGTERM : SIGKILL
-    let text = try String(contentsOfFile: conf, encoding: .utf8)
-    guard
-        let port = text.split(separator: "\n").first(where: { $0.hasPrefix("listener ") })?.split(separator: " ").dropFirst()
-            .first
-            .flatMap({ Int($0) })
-    else { fail("no 'listener PORT' line in \(conf)") }
-    func startBroker() throws -> Process {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["--default-signal=TERM,INT,HUP", "mosquitto", "-c", conf]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        startedBroker = p
-        return p
-    }
-    func accepting() -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        a.sin_addr.s_addr = inet_addr("127.0.0.1")
-        a.sin_port = UInt16(port).bigEndian
-        return withUnsafePointer(to: &a) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
-        }
-    }
+    let port = try listenerPort(conf)
+    func startBroker() throws -> Process { try startMosquitto(conf) }
+    func accepting() -> Bool { acceptsConnections(port) }
     var broker = try startBroker()
     guard waitFor(10, accepting) else { fail("mosquitto did not start") }
     let k = try node(
