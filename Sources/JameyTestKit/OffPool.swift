@@ -22,3 +22,17 @@ public func onThread<Value: Sendable, Failure: Error>(
     }
     return try result.get()
 }
+
+/// Runs `body` with `resource` (a booted test kernel, say), then `stop`s it whether `body`
+/// returned or threw.
+public func withStopping<Resource>(
+    _ resource: Resource, stop: (Resource) async -> Void, _ body: (Resource) async throws -> Void
+) async throws {
+    do {
+        try await body(resource)
+    } catch {
+        await stop(resource)
+        throw error
+    }
+    await stop(resource)
+}

@@ -29,14 +29,7 @@ struct ConscienceKernel: Sendable {
     static func with(
         config: String? = nil, dataDir: String? = nil, _ body: (ConscienceKernel) async throws -> Void
     ) async throws {
-        let k = try await boot(config: config, dataDir: dataDir)
-        do {
-            try await body(k)
-            await k.stop()
-        } catch {
-            await k.stop()
-            throw error
-        }
+        try await withStopping(try await boot(config: config, dataDir: dataDir), stop: { await $0.stop() }, body)
     }
 
     /// Stops the kernel.

@@ -47,14 +47,7 @@ final class MemoryKernel: Sendable {
 
     /// Boots a kernel, runs `body`, and stops the kernel whatever happens.
     static func with(config: String = "", http: Bool = false, _ body: (MemoryKernel) async throws -> Void) async throws {
-        let k = try await boot(config: config, http: http)
-        do {
-            try await body(k)
-            await k.stop()
-        } catch {
-            await k.stop()
-            throw error
-        }
+        try await withStopping(try await boot(config: config, http: http), stop: { await $0.stop() }, body)
     }
 
     /// Stops it.

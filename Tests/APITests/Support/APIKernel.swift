@@ -66,14 +66,7 @@ final class APIKernel: Sendable {
 
     /// Boots a kernel, runs `body`, and shuts the kernel down whatever happens.
     static func with(_ options: Options = Options(), _ body: (APIKernel) async throws -> Void) async throws {
-        let k = try await boot(options)
-        do {
-            try await body(k)
-            await k.stop()
-        } catch {
-            await k.stop()
-            throw error
-        }
+        try await withStopping(try await boot(options), stop: { await $0.stop() }, body)
     }
 
     /// Stops the kernel (plugins in reverse order, then the bus).
