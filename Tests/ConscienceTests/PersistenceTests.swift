@@ -20,7 +20,9 @@ import Testing
             #expect(rules.compactMap { $0["name"] as? String } == ["care", "no-deception", "no-harm"], "truth stays deleted")
             let care = try #require(rules.first)
             #expect(care["keywords"] as? [String] == ["take", "care", "people"], "derived from the description")
-            #expect(k.test.kernel.plugin(named: "conscience")?.health?.detail.hasPrefix("3 rules") == true)
+            #expect(
+                await eventually { k.test.kernel.plugin(named: "conscience")?.health?.detail.hasPrefix("3 rules") == true },
+                "health is polled in the background")
         }
     }
 

@@ -44,9 +44,12 @@ import Testing
         #expect(bad.headers.contains { $0.key == "status" && $0.value == "500" })
         #expect(String(decoding: bad.payload, as: UTF8.self) == "expected two integers separated by a comma")
         // hello_swift's health reads the C service's counter: one greeting at its start.
+        // Health is polled in the background, so it is read once the first poll has returned.
         #expect(
-            k.kernel.plugin(named: "hello_swift")?.health
-                == PluginHealth(status: "ok", detail: "hello.greeter has produced 1 greetings"))
+            TestKernel.eventually {
+                k.kernel.plugin(named: "hello_swift")?.health
+                    == PluginHealth(status: "ok", detail: "hello.greeter has produced 1 greetings")
+            })
     }
 
     @Test func cAnswersGreetRequestsAndCountsThem() throws {
