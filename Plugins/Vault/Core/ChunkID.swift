@@ -1,0 +1,80 @@
+import Crypto
+import Foundation
+
+/// A chunk's address: HMAC-SHA256 of its plaintext under the repository's chunk key, so the backup
+/// host cannot confirm a guess about the content.
+public struct ChunkID: Hashable, Sendable, Comparable, CustomStringConvertible {
+    let a: UInt64, b: UInt64, c: UInt64, d: UInt64
+
+    init(_ bytes: some ContiguousBytes) {
+        (a, b, c, d) = bytes.withUnsafeBytes { raw in
+            (
+                raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+                raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
+            )
+        }
+    }
+
+    /// The 32 bytes.
+    public var bytes: Data {
+        var data = Data(capacity: 32)
+        for word in [a, b, c, d] { withUnsafeBytes(of: word) { data.append(contentsOf: $0) } }
+        return data
+    }
+
+    public var description: String { bytes.hex }
+
+    public static func < (lhs: ChunkID, rhs: ChunkID) -> Bool { lhs.bytes.lexicographicallyPrecedes(rhs.bytes) }
+
+    /// Splits a concatenation of 32-byte ids.
+    static func list(_ data: Data) throws -> [ChunkID] {
+        guard data.count % 32 == 0 else { throw VaultError(.badInput, "chunk list length \(data.count) is not a multiple of 32") }
+        return stride(from: 0, to: data.count, by: 32).map { ChunkID(data[data.startIndex + $0..<data.startIndex + $0 + 32]) }
+    }
+
+    /// Concatenates ids.
+    static func join(_ ids: [ChunkID]) -> Data {
+        var data = Data(capacity: ids.count * 32)
+        for id in ids { data.append(id.bytes) }
+        return data
+    }
+}
+
+/// Computes chunk ids with the repository's chunk key.
+public struct ChunkHasher: Sendable {
+    let keyBytes: Data
+    var key: SymmetricKey { SymmetricKey(data: keyBytes) }
+
+    public init(key: Data) {
+        keyBytes = key
+    }
+
+    /// The id of `chunk`.
+    public func id(_ chunk: some DataProtocol) -> ChunkID {
+        ChunkID(Data(HMAC<SHA256>.authenticationCode(for: chunk, using: key)))
+    }
+
+    /// A MAC over `data` (index files), under a key derived from the chunk key.
+    func mac(_ data: some DataProtocol) -> Data {
+        let derived = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: key, salt: Data(), info: Data("jamey-vault index".utf8), outputByteCount: 32)
+        return Data(HMAC<SHA256>.authenticationCode(for: data, using: derived))
+    }
+}
+
+extension Data {
+    /// Lower-case hexadecimal.
+    public var hex: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(count * 2)
+        for byte in self {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The SHA-256 digest in hex.
+    public var sha256Hex: String { Data(SHA256.hash(data: self)).hex }
+}

@@ -1,0 +1,182 @@
+import Foundation
+import JameyPluginKit
+import VaultCore
+import VaultSQLite
+
+extension VaultPlugin {
+    /// Subscribes every handler; each runs its work on the job queue.
+    func subscribeHandlers() throws {
+        let bus = context.bus
+        try bus.respond(Topic.list) { [self] _ in await answer { try await listSnapshots() } }
+        try bus.respond(Topic.show) { [self] request in await answer { try await showSnapshot(request) } }
+        try bus.respond(Topic.backup) { [self] request in
+            await answer {
+                _ = try VaultRequestBody(request.payload, allowed: [])
+                return VaultReply.json(try await backupNow(reason: "request"))
+            }
+        }
+        try bus.respond(Topic.verify) { [self] request in await answer { try await verify(request) } }
+        try bus.respond(Topic.restore) { [self] request in await answer { try await restore(request) } }
+        try bus.respond(Topic.forget) { [self] request in await answer { try await forget(request) } }
+        try bus.respond(Topic.prune) { [self] request in await answer { try await prune(request) } }
+        try bus.respond(Topic.stats) { [self] _ in await answer { try await stats() } }
+    }
+
+    /// Runs `body`, turning an error into its problem reply.
+    func answer(_ body: () async throws -> Outgoing) async -> Outgoing {
+        do {
+            return try await body()
+        } catch {
+            return VaultReply.problem(error)
+        }
+    }
+
+    func listSnapshots() async throws -> Outgoing {
+        let list = try await job { [self] in
+            SnapshotCatalog(repository: try repository()).snapshots.map(SnapshotSummary.init)
+        }
+        return VaultReply.json(["snapshots": list])
+    }
+
+    func showSnapshot(_ request: Message) async throws -> Outgoing {
+        let reference = request.headers["http.param.id"] ?? "latest"
+        let identities = try? identities()
+        let detail = try await job { [self] in
+            let repository = try repository()
+            let snapshot = try SnapshotCatalog(repository: repository).find(reference)
+            let files = try identities.map { try snapshot.body(in: repository, identities: $0).files.map(FileSummary.init) }
+            return SnapshotDetail(snapshot: SnapshotSummary(snapshot), files: files)
+        }
+        return VaultReply.json(detail)
+    }
+
+    func verify(_ request: Message) async throws -> Outgoing {
+        let body = try VaultRequestBody(request.payload, allowed: ["subset", "restore"])
+        var options = VerifyOptions()
+        options.subset = try body.string("subset").map(VerifyOptions.parseSubset)
+        options.restore = try body.bool("restore") ?? true
+        options.databaseCheck = SQLiteTools.check
+        options.scratch = directory
+        let identities = try identities()
+        let keyURL = nodeKeyURL
+        let report = try await job { [self] in
+            options.head = try ChainHead.read(ChainHead.url(forKey: keyURL))
+            options.node = try NodeKey.read(keyURL).node
+            let reader = try RepositoryReader(repository: try repository(), identities: identities)
+            return VerifyAnswer(ok: true, report: reader.verify(options))
+        }
+        return VaultReply.json(VerifyAnswer(ok: report.report.ok, report: report.report))
+    }
+
+    func restore(_ request: Message) async throws -> Outgoing {
+        let body = try VaultRequestBody(request.payload, allowed: ["snapshot", "source"])
+        let reference = try body.string("snapshot") ?? "latest"
+        let only = try body.string("source")
+        let identities = try identities()
+        let results = try await job { [self] in
+            let repository = try repository()
+            let reader = try RepositoryReader(repository: repository, identities: identities)
+            let snapshot = try SnapshotCatalog(repository: repository).find(reference)
+            let base = directory.appendingPathComponent("restores/\(snapshot.id.prefix(12))")
+            return try (only.map { [$0] } ?? snapshot.header.sources).map { source in
+                try reader.restore(snapshot, source: source, to: base.appendingPathComponent(source))
+            }
+        }
+        return VaultReply.json(["restored": results])
+    }
+
+    func forget(_ request: Message) async throws -> Outgoing {
+        let keys = ["keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly"]
+        let body = try VaultRequestBody(request.payload, allowed: Set(keys + ["keep_within", "dry_run"]))
+        var policy = configuration.policy
+        if keys.contains(where: { body.members[$0] != nil }) || body.members["keep_within"] != nil {
+            policy = RetentionPolicy()
+            policy.keepLast = try body.int("keep_last") ?? 0
+            policy.keepHourly = try body.int("keep_hourly") ?? 0
+            policy.keepDaily = try body.int("keep_daily") ?? 0
+            policy.keepWeekly = try body.int("keep_weekly") ?? 0
+            policy.keepMonthly = try body.int("keep_monthly") ?? 0
+            policy.keepYearly = try body.int("keep_yearly") ?? 0
+            policy.keepWithin = try body.string("keep_within")
+        }
+        let dryRun = try body.bool("dry_run") ?? false
+        let chosen = policy
+        let keyURL = nodeKeyURL
+        let report = try await job { [self] in
+            try Maintenance(repository: try repository(), key: try NodeKey.read(keyURL)).forget(policy: chosen, dryRun: dryRun)
+        }
+        return VaultReply.json(report)
+    }
+
+    func prune(_ request: Message) async throws -> Outgoing {
+        let body = try VaultRequestBody(request.payload, allowed: ["dry_run"])
+        let dryRun = try body.bool("dry_run") ?? false
+        let identities = try? identities()
+        let keyURL = nodeKeyURL
+        let report = try await job { [self] in
+            try Maintenance(repository: try repository(), key: try NodeKey.read(keyURL)).prune(dryRun: dryRun, identities: identities)
+        }
+        return VaultReply.json(report)
+    }
+
+    func stats() async throws -> Outgoing {
+        let current = status.withLock { $0 }
+        let keyURL = nodeKeyURL
+        let stats = try await job { [self] in
+            let repository = try repository()
+            let catalog = SnapshotCatalog(repository: repository)
+            let packs = repository.layout.names(in: repository.layout.root.appendingPathComponent("packs"), nested: true)
+            let bytes = packs.reduce(0) { total, id in
+                total + (((try? FileManager.default.attributesOfItem(atPath: repository.layout.pack(id).path))?[.size] as? NSNumber)?.intValue ?? 0)
+            }
+            return VaultStats(
+                repository: repository.layout.root.path, node: (try? NodeKey.read(keyURL).node) ?? "", snapshots: catalog.snapshots.count,
+                packs: packs.count, packBytes: bytes, problems: catalog.problems.map(\.description), status: current)
+        }
+        return VaultReply.json(stats)
+    }
+}
+
+/// A snapshot in list replies.
+struct SnapshotSummary: Codable, Sendable {
+    var id: String
+    var time: Date
+    var node: String
+    var seq: Int
+    var sources: [String]
+    var fileCount: Int
+    var totalBytes: Int
+    var bytesAdded: Int
+    var chunksDeduplicated: Int
+
+    init(_ snapshot: SnapshotManifest) {
+        let h = snapshot.header
+        (id, time, node, seq, sources) = (snapshot.id, h.time, h.node, h.seq, h.sources)
+        (fileCount, totalBytes, bytesAdded, chunksDeduplicated) = (h.fileCount, h.totalBytes, h.bytesAdded, h.chunksDeduplicated)
+    }
+}
+
+/// A file in a snapshot's detail.
+struct FileSummary: Codable, Sendable {
+    var source: String
+    var path: String
+    var type: String
+    var size: Int
+    var sha256: String?
+
+    init(_ entry: FileEntry) {
+        (source, path, type, size, sha256) = (entry.source, entry.path, entry.type, entry.size, entry.sha256)
+    }
+}
+
+/// A snapshot with its files (when the node has the identity).
+struct SnapshotDetail: Codable, Sendable {
+    var snapshot: SnapshotSummary
+    var files: [FileSummary]?
+}
+
+/// The verify reply.
+struct VerifyAnswer: Codable, Sendable {
+    var ok: Bool
+    var report: VerifyReport
+}
