@@ -59,7 +59,9 @@ extension VaultPlugin {
         options.scratch = directory
         let identities = try identities()
         let keyURL = nodeKeyURL
+        let base = options
         let report = try await job { [self] in
+            var options = base
             options.head = try ChainHead.read(ChainHead.url(forKey: keyURL))
             options.node = try NodeKey.read(keyURL).node
             let reader = try RepositoryReader(repository: try repository(), identities: identities)
@@ -125,13 +127,10 @@ extension VaultPlugin {
         let stats = try await job { [self] in
             let repository = try repository()
             let catalog = SnapshotCatalog(repository: repository)
-            let packs = repository.layout.names(in: repository.layout.root.appendingPathComponent("packs"), nested: true)
-            let bytes = packs.reduce(0) { total, id in
-                total + (((try? FileManager.default.attributesOfItem(atPath: repository.layout.pack(id).path))?[.size] as? NSNumber)?.intValue ?? 0)
-            }
+            let packs = repository.packSizes()
             return VaultStats(
                 repository: repository.layout.root.path, node: (try? NodeKey.read(keyURL).node) ?? "", snapshots: catalog.snapshots.count,
-                packs: packs.count, packBytes: bytes, problems: catalog.problems.map(\.description), status: current)
+                packs: packs.count, packBytes: packs.values.reduce(0, +), problems: catalog.problems.map(\.description), status: current)
         }
         return VaultReply.json(stats)
     }

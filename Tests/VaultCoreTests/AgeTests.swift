@@ -76,7 +76,8 @@ import Testing
             let outFile = dir.appendingPathComponent("out-\(size)")
             let result = try await run("/usr/bin/age", ["-d", "-i", identityFile.path, "-o", outFile.path, sealedFile.path])
             #expect(result.status == 0, "\(result.output)")
-            #expect(try Data(contentsOf: outFile) == plain)
+            // age creates its output file on the first byte written: none for an empty plaintext.
+            #expect((size == 0 ? (try? Data(contentsOf: outFile)) ?? Data() : try Data(contentsOf: outFile)) == plain)
         }
     }
 

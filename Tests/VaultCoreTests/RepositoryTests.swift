@@ -65,7 +65,7 @@ import VaultCore
         let queue = try f.makeDatabase("db.sqlite", rows: 20_000)
         let before = try Data(contentsOf: f.data.appendingPathComponent("db.sqlite"))
         _ = try await f.backup()
-        try queue.write { db in
+        try await queue.write { db in
             for id in stride(from: 100, to: 20_000, by: 997) { try db.execute(sql: "UPDATE item SET body = 'changed' WHERE id = ?", arguments: [id]) }
         }
         try queue.close()

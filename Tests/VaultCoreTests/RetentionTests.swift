@@ -11,10 +11,12 @@ import Testing
         var times: [Date] = []
         var time = 1_672_531_200.0  // 2023-01-01T00:00:00Z
         var state: UInt64 = 42
-        let gaps = [1200.0, 3600, 5400, 86_400, 2 * 86_400, 7 * 86_400, 40 * 86_400, 4 * 3600, 600, 30 * 86_400]
+        let gaps: [Double] = [1200, 3600, 5400, 86_400, 2 * 86_400, 7 * 86_400, 40 * 86_400, 4 * 3600, 600, 30 * 86_400]
         for _ in 0..<70 {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            time += gaps[Int(state >> 33) % gaps.count] + Double(Int(state >> 20) % 1800)
+            let gap: Double = gaps[Int(state >> 33) % gaps.count]
+            let jitter = Double(Int(state >> 20) % 1800)
+            time += gap + jitter
             times.append(Date(timeIntervalSince1970: time.rounded()))
         }
         return times
@@ -63,7 +65,7 @@ import Testing
         for (flags, policy) in Self.policies {
             let result = try await run("/usr/bin/restic", ["forget", "--dry-run", "--json"] + flags, environment: env)
             try #require(result.status == 0, "\(result.output)")
-            let kept = try Self.keptTimes(result.stdout)
+            let kept = try await Self.keptTimes(result.stdout)
             let decisions = try policy.apply(ours)
             let oursKept = Set(decisions.filter(\.keep).map { Int($0.time.timeIntervalSince1970) })
             #expect(oursKept == kept, "policy \(flags): restic keeps \(kept.count), we keep \(oursKept.count)")
@@ -90,7 +92,7 @@ import Testing
 
     @Test func aPolicyWithNoRuleKeepsEverything() throws {
         let decisions = try RetentionPolicy().apply([(id: "a", time: Date()), (id: "b", time: Date(timeIntervalSinceNow: -10))])
-        #expect(decisions.allSatisfy(\.keep))
+        #expect(decisions.allSatisfy { $0.keep })
     }
 
     @Test func aBadKeepWithinNamesTheField() throws {

@@ -13,7 +13,7 @@ struct VaultKernel: Sendable {
 
     /// Boots, runs `body`, and shuts the kernel down whatever happens.
     static func with(
-        configured: Bool = true, firstDelay: Int = 0, interval: Int = 1440, withIdentity: Bool = true,
+        configured: Bool = true, firstDelay: Int = 0, interval: Int = 1440, withIdentity: Bool = true, extra: String = "",
         _ body: (VaultKernel) async throws -> Void
     ) async throws {
         let dir = URL(fileURLWithPath: try TemporaryDirectory.make(prefix: "jamey-vault-kernel"))
@@ -26,6 +26,7 @@ struct VaultKernel: Sendable {
         var config = "node_key: \"\(keyURL.path)\"\nschedule:\n  first_delay_seconds: \(firstDelay)\n  interval_minutes: \(interval)"
         if configured { config += "\nrepository: \"\(repository.path)\"" }
         if withIdentity { config += "\nidentity: \"\(identityFile.path)\"" }
+        if !extra.isEmpty { config += "\n" + extra }
         let plugins: [TestKernel.Plugin] = [
             .init("conscience", path: try TestPlugins.library("Conscience"), required: true),
             .init("vault", path: try TestPlugins.library("Vault"), required: true, config: config),

@@ -9,7 +9,7 @@ import VaultSQLite
     @Test func theFirstBackupRunsSoonAfterStartAndReportsMetrics() async throws {
         try await VaultKernel.with(firstDelay: 0) { k in
             #expect(
-                await eventually(timeout: .seconds(60)) {
+                try await eventually(timeout: .seconds(60)) {
                     let list = try await k.request("vault.snapshots.list")
                     return (list.json["snapshots"] as? [[String: Any]])?.isEmpty == false
                 })
@@ -64,8 +64,19 @@ import VaultSQLite
         }
     }
 
-    @Test func forgetDryRunListsWhatWouldGoAndWhy() async throws {
+    @Test func retentionIsAppliedAfterEachBackup() async throws {
+        // The default rules keep the newest snapshot of each hour: three backups in a row leave one.
         try await VaultKernel.with(firstDelay: 3600) { k in
+            for _ in 0..<3 { #expect(try await k.request("vault.backup.run").status == 200) }
+            let list = try await k.request("vault.snapshots.list")
+            #expect((list.json["snapshots"] as? [[String: Any]])?.count == 1)
+            #expect(k.test.kernel.metrics.exposition().contains("vault_snapshots_removed_total"))
+        }
+    }
+
+    @Test func forgetDryRunListsWhatWouldGoAndWhy() async throws {
+        let noRetention = "retention: {keep_last: 0, keep_hourly: 0, keep_daily: 0, keep_weekly: 0, keep_monthly: 0}"
+        try await VaultKernel.with(firstDelay: 3600, extra: noRetention) { k in
             for _ in 0..<3 { #expect(try await k.request("vault.backup.run").status == 200) }
             let dry = try await k.request("vault.forget.run", #"{"keep_last":1,"dry_run":true}"#)
             #expect(dry.status == 200, "\(dry.text)")

@@ -65,6 +65,13 @@ public struct Repository: Sendable {
         return key
     }
 
+    /// Every pack file in `packs/` with its size in bytes.
+    public func packSizes() -> [String: Int] {
+        var sizes: [String: Int] = [:]
+        for id in layout.names(in: layout.packs, nested: true) { sizes[id] = Maintenance.size(layout.pack(id)) }
+        return sizes
+    }
+
     /// The published node signing keys: node name for each raw public key.
     func trustedKeys() -> [Data: String] {
         var keys: [Data: String] = [:]

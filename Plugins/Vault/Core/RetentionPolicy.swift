@@ -66,7 +66,7 @@ public struct RetentionPolicy: Codable, Sendable, Equatable {
             (keepYearly, "yearly snapshot", { date, _ in calendar.periodKey(date, [.year]) }, nil),
         ]
         let within = try withinComponents()
-        let limit = within.flatMap { components in list.first.flatMap { calendar.date(byAdding: components.negated, to: $0.time) } }
+        let limit = within.flatMap { components in list.first.flatMap { calendar.goAddDate(components, before: $0.time) } }
         var decisions: [Decision] = []
         for (number, snapshot) in list.enumerated() {
             var reasons: [String] = []
@@ -109,9 +109,16 @@ public struct RetentionPolicy: Codable, Sendable, Equatable {
     }
 }
 
-extension DateComponents {
-    var negated: DateComponents {
-        DateComponents(year: -(year ?? 0), month: -(month ?? 0), day: -(day ?? 0), hour: -(hour ?? 0))
+extension Calendar {
+    /// `date` minus years, months and days as Go's `AddDate` does it (the fields are subtracted,
+    /// then the date normalised: March 31 minus one month is March 3), then minus the hours, as
+    /// restic computes `keep-within`.
+    func goAddDate(_ components: DateComponents, before date: Date) -> Date? {
+        var fields = dateComponents([.year, .month, .day, .hour, .minute, .second, .nanosecond], from: date)
+        fields.year = (fields.year ?? 0) - (components.year ?? 0)
+        fields.month = (fields.month ?? 0) - (components.month ?? 0)
+        fields.day = (fields.day ?? 0) - (components.day ?? 0)
+        return self.date(from: fields)?.addingTimeInterval(-Double(components.hour ?? 0) * 3600)
     }
 }
 
