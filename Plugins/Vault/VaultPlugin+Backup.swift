@@ -97,7 +97,9 @@ extension VaultPlugin {
                 try SQLiteTools.copy(source, to: target)
                 continue
             }
-            if let base = ["-wal", "-shm", "-journal"].first(where: { name.hasSuffix($0) }).map({ String(name.dropLast($0.count)) }),
+            if let base = ["-wal", "-shm", "-journal"].first(where: { name.hasSuffix($0) }).map({
+                String(name.dropLast($0.count))
+            }),
                 databases.contains(base)
             {
                 continue

@@ -116,7 +116,8 @@ extension VaultPlugin {
         let identities = try? identities()
         let keyURL = nodeKeyURL
         let report = try await job { [self] in
-            try Maintenance(repository: try repository(), key: try NodeKey.read(keyURL)).prune(dryRun: dryRun, identities: identities)
+            try Maintenance(repository: try repository(), key: try NodeKey.read(keyURL)).prune(
+                dryRun: dryRun, identities: identities)
         }
         return VaultReply.json(report)
     }
@@ -129,8 +130,10 @@ extension VaultPlugin {
             let catalog = SnapshotCatalog(repository: repository)
             let packs = repository.packSizes()
             return VaultStats(
-                repository: repository.layout.root.path, node: (try? NodeKey.read(keyURL).node) ?? "", snapshots: catalog.snapshots.count,
-                packs: packs.count, packBytes: packs.values.reduce(0, +), problems: catalog.problems.map(\.description), status: current)
+                repository: repository.layout.root.path, node: (try? NodeKey.read(keyURL).node) ?? "",
+                snapshots: catalog.snapshots.count,
+                packs: packs.count, packBytes: packs.values.reduce(0, +), problems: catalog.problems.map(\.description),
+                status: current)
         }
         return VaultReply.json(stats)
     }

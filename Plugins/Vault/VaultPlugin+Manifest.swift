@@ -11,19 +11,25 @@ extension VaultPlugin {
             .string("node_key", default: "", description: "This node's key file; empty: <data_dir>/vault/node.key"),
             .string(
                 "identity", default: "",
-                description: "An age identity file, for verify and restore through the API; leave empty so the node cannot read its backups"),
+                description:
+                    "An age identity file, for verify and restore through the API; leave empty so the node cannot read its backups"
+            ),
             .object(
                 "schedule", description: "When backups run",
                 fields: [
                     .int("interval_minutes", default: 1440, range: 0...527_040, description: "Minutes between backups; 0: off"),
                     .string("daily_at", default: "", description: "HH:MM (UTC): back up daily at this time instead"),
-                    .int("first_delay_seconds", default: 60, range: 0...86_400, description: "The first backup this long after start"),
+                    .int(
+                        "first_delay_seconds", default: 60, range: 0...86_400,
+                        description: "The first backup this long after start"),
                 ]),
             .object(
                 "retention", description: "Applied after each backup (restic's forget rules); all 0: keep everything",
                 fields: [
                     .int("keep_last", default: 0, range: 0...100_000, description: "Keep the newest N snapshots"),
-                    .int("keep_hourly", default: 24, range: 0...100_000, description: "Keep the newest of each of the last N hours"),
+                    .int(
+                        "keep_hourly", default: 24, range: 0...100_000, description: "Keep the newest of each of the last N hours"
+                    ),
                     .int("keep_daily", default: 7, range: 0...100_000, description: "... days"),
                     .int("keep_weekly", default: 4, range: 0...100_000, description: "... ISO weeks"),
                     .int("keep_monthly", default: 12, range: 0...100_000, description: "... months"),
@@ -55,7 +61,9 @@ extension VaultPlugin {
         .init(
             "POST", "/v1/vault/restore", topic: Topic.restore, scope: "admin", summary: "Vault: restore a snapshot",
             operationID: "vaultRestore", requestSchema: Schemas.restoreRequest, responseSchema: Schemas.restoreResult,
-            details: "Needs the identity. Restores each source (or one) beside the data into <data_dir>/vault/restores/<snapshot>/<source>."),
+            details:
+                "Needs the identity. Restores each source (or one) beside the data into <data_dir>/vault/restores/<snapshot>/<source>."
+        ),
         .init(
             "POST", "/v1/vault/forget", topic: Topic.forget, scope: "admin", summary: "Vault: apply retention",
             operationID: "vaultForget", requestSchema: Schemas.forgetRequest, responseSchema: Schemas.forgetReport,

@@ -115,7 +115,9 @@ public final class VaultPlugin: JameyPlugin {
     func identities() throws -> [AgeIdentity] {
         guard !configuration.identity.isEmpty else {
             throw VaultError(
-                .badKey, "this node has no identity (plugins.vault.config.identity): it can write backups, not read them; use `jamey vault` with the identity file")
+                .badKey,
+                "this node has no identity (plugins.vault.config.identity): it can write backups, not read them; use `jamey vault` with the identity file"
+            )
         }
         guard let text = try? String(contentsOfFile: configuration.identity, encoding: .utf8) else {
             throw VaultError(.notFound, "identity file \(configuration.identity) cannot be read")

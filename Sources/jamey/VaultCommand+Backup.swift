@@ -26,7 +26,8 @@ extension VaultCommand {
                 let repo = try repository.open()
                 let keyURL = try nodeKey.url()
                 let sources = try parsedSources(excluding: repo.layout.root)
-                let writer = try BackupWriter(repository: repo, key: try NodeKey.read(keyURL), headURL: ChainHead.url(forKey: keyURL))
+                let writer = try BackupWriter(
+                    repository: repo, key: try NodeKey.read(keyURL), headURL: ChainHead.url(forKey: keyURL))
                 let result = try writer.run(
                     sources: sources, time: time.map { Date(timeIntervalSince1970: $0) } ?? Date(), tags: tag)
                 if json { return try printJSON(result) }
@@ -96,6 +97,8 @@ struct SnapshotSummary: Encodable {
     init(_ snapshot: SnapshotManifest) {
         let h = snapshot.header
         (id, time, node, seq, sources, tags) = (snapshot.id, h.time, h.node, h.seq, h.sources, h.tags)
-        (fileCount, totalBytes, bytesAdded, chunksNew, chunksDeduplicated) = (h.fileCount, h.totalBytes, h.bytesAdded, h.chunksNew, h.chunksDeduplicated)
+        (fileCount, totalBytes, bytesAdded, chunksNew, chunksDeduplicated) = (
+            h.fileCount, h.totalBytes, h.bytesAdded, h.chunksNew, h.chunksDeduplicated
+        )
     }
 }

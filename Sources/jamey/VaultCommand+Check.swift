@@ -6,13 +6,17 @@ import VaultSQLite
 extension VaultCommand {
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Decrypt and check every pack, chunk and manifest; restore the latest snapshots into a temporary directory and run PRAGMA integrity_check on each database.",
-            discussion: "Exit status 0 when nothing is wrong; 1 with one line per problem, each named (pack-altered, chunk-missing, snapshot-deleted, rolled-back, ...).")
+            abstract:
+                "Decrypt and check every pack, chunk and manifest; restore the latest snapshots into a temporary directory and run PRAGMA integrity_check on each database.",
+            discussion:
+                "Exit status 0 when nothing is wrong; 1 with one line per problem, each named (pack-altered, chunk-missing, snapshot-deleted, rolled-back, ...)."
+        )
 
         @OptionGroup var repository: VaultRepositoryOption
         @OptionGroup var identity: VaultIdentityOption
         @OptionGroup var nodeKey: VaultNodeKeyOption
-        @Option(name: .long, help: "Check only packs in part k of n (e.g. 2/7), to spread the work over runs.") var subset: String?
+        @Option(name: .long, help: "Check only packs in part k of n (e.g. 2/7), to spread the work over runs.") var subset:
+            String?
         @Flag(help: "Skip packs an interrupted run of the same subset already checked.") var resume = false
         @Flag(name: .long, help: "Do not restore into a temporary directory.") var noRestore = false
         @Flag(help: "Print JSON.") var json = false
@@ -41,7 +45,8 @@ extension VaultCommand {
                 print(
                     "verified \(report.snapshots) snapshots, \(report.packsChecked) packs (\(report.packsSkipped) skipped), "
                         + "\(report.chunksChecked) chunks, \(report.bytesChecked) bytes; restored \(report.filesRestored) files, "
-                        + "\(report.databasesChecked) databases passed integrity_check; " + String(format: "%.2f s", report.seconds))
+                        + "\(report.databasesChecked) databases passed integrity_check; "
+                        + String(format: "%.2f s", report.seconds))
                 for problem in report.problems { print("problem: \(problem)") }
                 print(report.ok ? "ok" : "FAILED: \(report.problems.count) problem(s)")
             }
@@ -51,7 +56,9 @@ extension VaultCommand {
 
     struct Forget: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Remove snapshots by retention rules (restic's forget semantics, per node); --dry-run lists what would go and why.")
+            abstract:
+                "Remove snapshots by retention rules (restic's forget semantics, per node); --dry-run lists what would go and why."
+        )
 
         @OptionGroup var repository: VaultRepositoryOption
         @OptionGroup var nodeKey: VaultNodeKeyOption
@@ -78,7 +85,9 @@ extension VaultCommand {
                 for (node, decisions) in report.decisions.sorted(by: { $0.key < $1.key }) {
                     print("node \(node):")
                     for d in decisions {
-                        print("  \(d.keep ? "keep  " : "remove") \(d.id.prefix(12)) \(formatter.string(from: d.time))  \(d.reasons.joined(separator: ", "))")
+                        print(
+                            "  \(d.keep ? "keep  " : "remove") \(d.id.prefix(12)) \(formatter.string(from: d.time))  \(d.reasons.joined(separator: ", "))"
+                        )
                     }
                 }
                 print(dryRun ? "dry run: nothing removed" : "removed \(report.removed) snapshot(s); run prune to free space")
@@ -103,7 +112,8 @@ extension VaultCommand {
                 if json { return try printJSON(report) }
                 print(
                     "\(dryRun ? "would free" : "freed") \(report.bytesFreed) bytes: \(report.packsDeleted) packs deleted, "
-                        + "\(report.packsRepacked) rewritten, \(report.chunksRemoved) chunks, \(report.leftoversRemoved) leftovers")
+                        + "\(report.packsRepacked) rewritten, \(report.chunksRemoved) chunks, \(report.leftoversRemoved) leftovers"
+                )
             }
         }
     }

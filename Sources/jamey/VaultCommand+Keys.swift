@@ -33,14 +33,17 @@ extension VaultCommand {
 
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create a repository encrypted to the recipients and this node's key; or, with --identity, enroll another node into an existing one.")
+            abstract:
+                "Create a repository encrypted to the recipients and this node's key; or, with --identity, enroll another node into an existing one."
+        )
 
         @OptionGroup var repository: VaultRepositoryOption
         @OptionGroup var nodeKey: VaultNodeKeyOption
         @OptionGroup var identity: VaultIdentityOption
         @Option(name: .long, help: "An age recipient (age1...) backups are encrypted to; repeat for several.")
         var recipient: [String] = []
-        @Option(name: .long, help: "This node's name, unique in the repository.") var node: String = ProcessInfo.processInfo.hostName
+        @Option(name: .long, help: "This node's name, unique in the repository.") var node: String = ProcessInfo.processInfo
+            .hostName
 
         func run() throws {
             try vaultRun {
@@ -52,12 +55,15 @@ extension VaultCommand {
                 let key: NodeKey
                 if FileManager.default.fileExists(atPath: root.appendingPathComponent("config").path) {
                     guard let identities = try identity.read(required: false) else {
-                        throw VaultError(.badInput, "--identity: \(root.path) already holds a repository; enrolling a node needs the identity")
+                        throw VaultError(
+                            .badInput, "--identity: \(root.path) already holds a repository; enrolling a node needs the identity")
                     }
                     key = try Repository(at: root).enroll(node: node, identities: identities)
                     print("Enrolled node \(node) in \(root.path)")
                 } else {
-                    guard !recipient.isEmpty else { throw VaultError(.badInput, "--recipient: at least one age1... recipient is needed") }
+                    guard !recipient.isEmpty else {
+                        throw VaultError(.badInput, "--recipient: at least one age1... recipient is needed")
+                    }
                     key = try Repository.create(at: root, recipients: try recipient.map { try AgeRecipient($0) }, node: node)
                     print("Created repository \(root.path) for node \(node)")
                 }

@@ -5,7 +5,8 @@ import VaultCore
 extension VaultCommand {
     struct Restore: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Restore a snapshot (disaster recovery: only the repository and the identity are needed). Run before `jamey serve`.",
+            abstract:
+                "Restore a snapshot (disaster recovery: only the repository and the identity are needed). Run before `jamey serve`.",
             discussion: """
                 A snapshot of the data directory (source `data`) is restored to --target itself; a snapshot \
                 of plugins goes to <target>/<plugin> for each (or only --source). The data is written and \

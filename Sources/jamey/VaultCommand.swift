@@ -7,7 +7,8 @@ import VaultSQLite
 /// disaster-recovery restore). They work on files only; the running server is not needed.
 struct VaultCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "vault", abstract: "Encrypted, verified backups (offline commands; the vault plugin runs them on a schedule).",
+        commandName: "vault",
+        abstract: "Encrypted, verified backups (offline commands; the vault plugin runs them on a schedule).",
         subcommands: [
             Keygen.self, Init.self, Backup.self, Snapshots.self, Verify.self, Forget.self, Prune.self, Restore.self,
         ])

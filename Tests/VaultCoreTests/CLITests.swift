@@ -17,7 +17,8 @@ import VaultCore
         let dir = URL(fileURLWithPath: try TemporaryDirectory.make(prefix: "jamey-vault-cli"))
         defer { try? FileManager.default.removeItem(at: dir) }
         let identity = dir.appendingPathComponent("operator/identity.txt").path
-        try FileManager.default.createDirectory(atPath: dir.appendingPathComponent("operator").path, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: dir.appendingPathComponent("operator").path, withIntermediateDirectories: true)
         let keygen = try await vault(["keygen", "-o", identity])
         #expect(keygen.status == 0, "\(keygen.output)")
         let recipient = try #require(keygen.stdout.split(separator: " ").last).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -75,7 +76,8 @@ import VaultCore
             environment: ["JAMEY_VAULT_PASSPHRASE": "wrong"])
         #expect(wrong.status == 1)
         #expect(wrong.stderr.contains("passphrase"))
-        let right = try await vault(["restore", "--repository", repo, "--identity", identity, "--target", dir.path + "/out"], environment: env)
+        let right = try await vault(
+            ["restore", "--repository", repo, "--identity", identity, "--target", dir.path + "/out"], environment: env)
         #expect(right.status == 0, "\(right.output)")
     }
 }

@@ -78,7 +78,9 @@ import VaultCore
             ["restore", "--repository", f.repoURL.path, "--identity", identityFile.path, "--target", target.path])
         let root = f.root
         await killWhen(child) {
-            ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []).contains { $0.hasPrefix(".live.vault-restore-") }
+            ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []).contains {
+                $0.hasPrefix(".live.vault-restore-")
+            }
         }
         let marker = try? Data(contentsOf: target.appendingPathComponent("marker"))
         let switched = FileManager.default.fileExists(atPath: target.appendingPathComponent("big0").path)
@@ -87,9 +89,14 @@ import VaultCore
         let rerun = try await run(
             jamey, ["vault", "restore", "--repository", f.repoURL.path, "--identity", identityFile.path, "--target", target.path])
         #expect(rerun.status == 0, "\(rerun.output)")
-        #expect(try Data(contentsOf: target.appendingPathComponent("big3")) == Data(contentsOf: f.data.appendingPathComponent("big3")))
-        let kept = try FileManager.default.contentsOfDirectory(atPath: f.root.path).filter { $0.hasPrefix("live.before-restore-") }
+        #expect(
+            try Data(contentsOf: target.appendingPathComponent("big3")) == Data(contentsOf: f.data.appendingPathComponent("big3"))
+        )
+        let kept = try FileManager.default.contentsOfDirectory(atPath: f.root.path).filter {
+            $0.hasPrefix("live.before-restore-")
+        }
         #expect(!kept.isEmpty)
-        #expect(!(try FileManager.default.contentsOfDirectory(atPath: f.root.path)).contains { $0.hasPrefix(".live.vault-restore-") })
+        #expect(
+            !(try FileManager.default.contentsOfDirectory(atPath: f.root.path)).contains { $0.hasPrefix(".live.vault-restore-") })
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import JameyTestKit
 import VaultCore
+import VaultSQLite
 
 /// A repository in a temporary directory with one identity and one node key, plus helpers to make data.
 struct Fixture {
@@ -65,7 +66,9 @@ struct Fixture {
         try queue.write { db in
             try db.execute(sql: "CREATE TABLE IF NOT EXISTS item (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
             for number in 0..<rows {
-                try db.execute(sql: "INSERT INTO item (body) VALUES (?)", arguments: ["row \(number) " + String(repeating: "x", count: 100 + number % 50)])
+                try db.execute(
+                    sql: "INSERT INTO item (body) VALUES (?)",
+                    arguments: ["row \(number) " + String(repeating: "x", count: 100 + number % 50)])
             }
         }
         return queue
@@ -80,8 +83,6 @@ struct Fixture {
 
     func destroy() { try? FileManager.default.removeItem(at: root) }
 }
-
-import VaultSQLite
 
 enum SQLiteToolsCheck {
     static let check: @Sendable (URL) -> String? = { SQLiteTools.integrityCheck($0) }

@@ -11,7 +11,8 @@ import VaultCore
         try f.write("a/empty", Data())
         try f.write("big.bin", Fixture.random(5 << 20))
         try FileManager.default.createDirectory(at: f.data.appendingPathComponent("emptydir"), withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(atPath: f.data.appendingPathComponent("link").path, withDestinationPath: "a/small.txt")
+        try FileManager.default.createSymbolicLink(
+            atPath: f.data.appendingPathComponent("link").path, withDestinationPath: "a/small.txt")
         _ = try f.makeDatabase("plugin/store.sqlite", rows: 2000)
         let result = try await f.backup()
         #expect(result.fileCount == 4)
@@ -22,10 +23,13 @@ import VaultCore
         #expect(restored.previous == nil)
         for name in ["a/small.txt", "a/empty", "big.bin", "plugin/store.sqlite"] {
             #expect(
-                try Data(contentsOf: target.appendingPathComponent(name)) == Data(contentsOf: f.data.appendingPathComponent(name)),
+                try Data(contentsOf: target.appendingPathComponent(name))
+                    == Data(contentsOf: f.data.appendingPathComponent(name)),
                 "\(name)")
         }
-        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: target.appendingPathComponent("link").path) == "a/small.txt")
+        #expect(
+            try FileManager.default.destinationOfSymbolicLink(atPath: target.appendingPathComponent("link").path) == "a/small.txt"
+        )
         #expect(FileManager.default.fileExists(atPath: target.appendingPathComponent("emptydir").path))
         #expect(try await f.verify().problems == [])
     }
@@ -66,7 +70,9 @@ import VaultCore
         let before = try Data(contentsOf: f.data.appendingPathComponent("db.sqlite"))
         _ = try await f.backup()
         try await queue.write { db in
-            for id in stride(from: 100, to: 20_000, by: 997) { try db.execute(sql: "UPDATE item SET body = 'changed' WHERE id = ?", arguments: [id]) }
+            for id in stride(from: 100, to: 20_000, by: 997) {
+                try db.execute(sql: "UPDATE item SET body = 'changed' WHERE id = ?", arguments: [id])
+            }
         }
         try queue.close()
         let after = try Data(contentsOf: f.data.appendingPathComponent("db.sqlite"))

@@ -31,14 +31,31 @@ import Testing
         return [
             (["--keep-last", "5"], make { $0.keepLast = 5 }),
             (["--keep-hourly", "10"], make { $0.keepHourly = 10 }),
-            (["--keep-daily", "7", "--keep-weekly", "5"], make { $0.keepDaily = 7; $0.keepWeekly = 5 }),
-            (["--keep-monthly", "12", "--keep-yearly", "3"], make { $0.keepMonthly = 12; $0.keepYearly = 3 }),
+            (
+                ["--keep-daily", "7", "--keep-weekly", "5"],
+                make {
+                    $0.keepDaily = 7; $0.keepWeekly = 5
+                }
+            ),
+            (
+                ["--keep-monthly", "12", "--keep-yearly", "3"],
+                make {
+                    $0.keepMonthly = 12; $0.keepYearly = 3
+                }
+            ),
             (
                 ["--keep-last", "2", "--keep-daily", "3", "--keep-weekly", "2", "--keep-monthly", "4", "--keep-yearly", "1"],
-                make { $0.keepLast = 2; $0.keepDaily = 3; $0.keepWeekly = 2; $0.keepMonthly = 4; $0.keepYearly = 1 }
+                make {
+                    $0.keepLast = 2; $0.keepDaily = 3; $0.keepWeekly = 2; $0.keepMonthly = 4; $0.keepYearly = 1
+                }
             ),
             (["--keep-within", "2m10d"], make { $0.keepWithin = "2m10d" }),
-            (["--keep-within", "1y", "--keep-monthly", "30"], make { $0.keepWithin = "1y"; $0.keepMonthly = 30 }),
+            (
+                ["--keep-within", "1y", "--keep-monthly", "30"],
+                make {
+                    $0.keepWithin = "1y"; $0.keepMonthly = 30
+                }
+            ),
         ]
     }()
 
@@ -58,7 +75,8 @@ import Testing
         formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
         for time in Self.times {
             let result = try await run(
-                "/usr/bin/restic", ["backup", "--quiet", "--host", "h", "--time", formatter.string(from: time), source], environment: env)
+                "/usr/bin/restic", ["backup", "--quiet", "--host", "h", "--time", formatter.string(from: time), source],
+                environment: env)
             try #require(result.status == 0, "\(result.output)")
         }
         let ours = Self.times.enumerated().map { (id: "s\($0.offset)", time: $0.element) }
@@ -84,7 +102,9 @@ import Testing
         for group in groups {
             for snapshot in group["keep"] as? [[String: Any]] ?? [] {
                 let text = snapshot["time"] as? String ?? ""
-                if let date = formatter.date(from: text) ?? plain.date(from: text) { kept.insert(Int(date.timeIntervalSince1970.rounded())) }
+                if let date = formatter.date(from: text) ?? plain.date(from: text) {
+                    kept.insert(Int(date.timeIntervalSince1970.rounded()))
+                }
             }
         }
         return kept

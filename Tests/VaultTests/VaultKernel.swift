@@ -23,7 +23,8 @@ struct VaultKernel: Sendable {
         try identity.fileText().write(to: identityFile, atomically: true, encoding: .utf8)
         let keyURL = dir.appendingPathComponent("node.key")
         try Repository.create(at: repository, recipients: [identity.recipient], node: "test-node").write(keyURL)
-        var config = "node_key: \"\(keyURL.path)\"\nschedule:\n  first_delay_seconds: \(firstDelay)\n  interval_minutes: \(interval)"
+        var config =
+            "node_key: \"\(keyURL.path)\"\nschedule:\n  first_delay_seconds: \(firstDelay)\n  interval_minutes: \(interval)"
         if configured { config += "\nrepository: \"\(repository.path)\"" }
         if withIdentity { config += "\nidentity: \"\(identityFile.path)\"" }
         if !extra.isEmpty { config += "\n" + extra }
@@ -35,7 +36,9 @@ struct VaultKernel: Sendable {
             try TestKernel.boot(plugins: plugins, environment: ["JAMEY_DATA_DIR": dir.appendingPathComponent("data").path])
         }
         let kernel = VaultKernel(test: test, repository: repository, identityFile: identityFile, identity: identity)
-        try await withStopping(kernel, stop: { k in await onThread { k.test.shutdown(deadline: .seconds(30)) } }) { try await body($0) }
+        try await withStopping(kernel, stop: { k in await onThread { k.test.shutdown(deadline: .seconds(30)) } }) {
+            try await body($0)
+        }
         try? FileManager.default.removeItem(at: dir)
     }
 
@@ -47,7 +50,8 @@ struct VaultKernel: Sendable {
             topic: topic, payload: Array(body.utf8), contentType: "application/json",
             headers: headers.map { BusHeader(key: $0.key, value: $0.value) })
         let bus = test.bus
-        let reply = try await onThread { () throws(BusError) -> BusMessage in try bus.requestSync(message, timeout: .seconds(120)) }
+        let reply = try await onThread { () throws(BusError) -> BusMessage in try bus.requestSync(message, timeout: .seconds(120))
+        }
         return Reply(reply)
     }
 

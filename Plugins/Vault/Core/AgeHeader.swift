@@ -24,7 +24,9 @@ struct AgeHeader {
         var line = try nextLine()
         while line.hasPrefix("-> ") {
             let parts = line.dropFirst(3).split(separator: " ", omittingEmptySubsequences: false).map(String.init)
-            guard let type = parts.first, !type.isEmpty, !parts.contains(where: \.isEmpty) else { throw fail("empty stanza argument") }
+            guard let type = parts.first, !type.isEmpty, !parts.contains(where: \.isEmpty) else {
+                throw fail("empty stanza argument")
+            }
             var body = ""
             while true {
                 let bodyLine = try nextLine()

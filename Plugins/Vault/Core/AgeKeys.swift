@@ -11,7 +11,8 @@ public struct AgeRecipient: Sendable, Hashable, CustomStringConvertible {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard let (hrp, data) = Bech32.decode(trimmed), hrp == "age", data.count == 32, trimmed == trimmed.lowercased()
         else {
-            throw VaultError(.badKey, "recipient '\(trimmed.prefix(12))...' is not an age X25519 recipient (age1..., 62 characters)")
+            throw VaultError(
+                .badKey, "recipient '\(trimmed.prefix(12))...' is not an age X25519 recipient (age1..., 62 characters)")
         }
         publicKey = Data(data)
     }

@@ -1,6 +1,6 @@
 import Crypto
-import _CryptoExtras
 import Foundation
+import _CryptoExtras
 
 /// One recipient stanza of an age header: `-> type args...` and a base64 body.
 struct AgeStanza {

@@ -24,7 +24,8 @@ public struct BackupSchedule: Sendable, Equatable {
     public static func parseDaily(_ text: String, field: String) throws -> (hour: Int, minute: Int)? {
         guard !text.isEmpty else { return nil }
         let parts = text.split(separator: ":")
-        guard parts.count == 2, parts[1].count == 2, let hour = Int(parts[0]), let minute = Int(parts[1]), (0..<24).contains(hour),
+        guard parts.count == 2, parts[1].count == 2, let hour = Int(parts[0]), let minute = Int(parts[1]),
+            (0..<24).contains(hour),
             (0..<60).contains(minute)
         else { throw VaultError(.badInput, "\(field): '\(text)' must be HH:MM (24-hour, UTC), e.g. 03:30") }
         return (hour, minute)

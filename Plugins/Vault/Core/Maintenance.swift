@@ -107,7 +107,8 @@ public struct Maintenance {
                 let plain = try reader.pack(pack)
                 for id in Set(live) {
                     guard let location = index.locations[id], location.pack == pack else { continue }
-                    _ = try writer.add(id, plain[plain.startIndex + location.offset..<plain.startIndex + location.offset + location.length])
+                    _ = try writer.add(
+                        id, plain[plain.startIndex + location.offset..<plain.startIndex + location.offset + location.length])
                 }
                 rewritten.append(pack)
             }
@@ -120,7 +121,8 @@ public struct Maintenance {
                 try? FileManager.default.removeItem(at: layout.pack(pack))
             }
         }
-        report.leftoversRemoved = removeLeftovers(indexed: Set(index.packs.keys).union(writer.packsWritten), dryRun: dryRun, now: now)
+        report.leftoversRemoved = removeLeftovers(
+            indexed: Set(index.packs.keys).union(writer.packsWritten), dryRun: dryRun, now: now)
         return report
     }
 

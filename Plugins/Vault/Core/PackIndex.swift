@@ -34,7 +34,8 @@ struct PackIndexFile {
 
     /// Parses and authenticates an index file; the error names the pack.
     init(_ data: Data, pack: String, hasher: ChunkHasher) throws {
-        let altered = VaultError(.tampered, "index \(pack.prefix(12)): altered (its MAC does not match; entries forged or reordered)")
+        let altered = VaultError(
+            .tampered, "index \(pack.prefix(12)): altered (its MAC does not match; entries forged or reordered)")
         guard data.count >= Self.magic.count + 4 + 32, data.prefix(Self.magic.count) == Self.magic else { throw altered }
         let body = data.prefix(data.count - 32)
         guard hasher.mac(body) == data.suffix(32) else { throw altered }
@@ -42,8 +43,10 @@ struct PackIndexFile {
         guard body.count == Self.magic.count + 4 + count * 40 else { throw altered }
         entries = (0..<count).map { index in
             let start = body.startIndex + Self.magic.count + 4 + index * 40
-            return (ChunkID(body[start..<start + 32]), readUInt32(body, at: start + 32 - body.startIndex),
-                readUInt32(body, at: start + 36 - body.startIndex))
+            return (
+                ChunkID(body[start..<start + 32]), readUInt32(body, at: start + 32 - body.startIndex),
+                readUInt32(body, at: start + 36 - body.startIndex)
+            )
         }
     }
 }

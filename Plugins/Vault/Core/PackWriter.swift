@@ -21,7 +21,8 @@ struct PackWriter {
     }
 
     /// Adds a chunk; returns the packs completed by this call (normally none).
-    mutating func add(_ id: ChunkID, _ chunk: Data) throws -> [(pack: String, entries: [(id: ChunkID, offset: Int, length: Int)])] {
+    mutating func add(_ id: ChunkID, _ chunk: Data) throws -> [(pack: String, entries: [(id: ChunkID, offset: Int, length: Int)])]
+    {
         entries.append((id, buffer.count, chunk.count))
         buffer.append(chunk)
         return buffer.count >= targetSize ? [try flush()].compactMap { $0 } : []

@@ -54,7 +54,9 @@ public struct RepositoryLayout: Sendable {
         guard let entries = try? fm.contentsOfDirectory(atPath: directory.path) else { return [] }
         if !nested { return entries.filter { !$0.hasPrefix(".") }.sorted() }
         return entries.flatMap { sub in
-            ((try? fm.contentsOfDirectory(atPath: directory.appendingPathComponent(sub).path)) ?? []).filter { !$0.hasPrefix(".") }
+            ((try? fm.contentsOfDirectory(atPath: directory.appendingPathComponent(sub).path)) ?? []).filter {
+                !$0.hasPrefix(".")
+            }
         }.sorted()
     }
 }

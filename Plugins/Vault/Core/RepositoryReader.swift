@@ -64,7 +64,8 @@ public struct RepositoryReader {
                     guard let location = index.locations[id] else {
                         throw VaultProblem(
                             .chunkMissing, subject: "\(entry.source)/\(entry.path)",
-                            "file \(entry.source)/\(entry.path): chunk \(id.description.prefix(12)) at offset \(offset) is in no pack")
+                            "file \(entry.source)/\(entry.path): chunk \(id.description.prefix(12)) at offset \(offset) is in no pack"
+                        )
                     }
                     plan[location.pack, default: []].append((number, offset, location, id))
                     offset += location.length
@@ -74,13 +75,16 @@ public struct RepositoryReader {
         for pack in plan.keys.sorted() {
             let plain = try self.pack(pack)
             for piece in plan[pack] ?? [] {
-                let range = plain.startIndex + piece.location.offset..<plain.startIndex + piece.location.offset + piece.location.length
+                let range =
+                    plain.startIndex + piece.location.offset..<plain.startIndex + piece.location.offset + piece.location.length
                 guard range.upperBound <= plain.endIndex, hasher.id(plain[range]) == piece.id else {
                     throw VaultProblem(
                         .chunkMismatch, subject: pack,
                         "pack \(pack.prefix(12)): chunk \(piece.id.description.prefix(12)) does not match its address")
                 }
-                let result = plain[range].withUnsafeBytes { pwrite(descriptors[piece.file] ?? -1, $0.baseAddress, $0.count, off_t(piece.fileOffset)) }
+                let result = plain[range].withUnsafeBytes {
+                    pwrite(descriptors[piece.file] ?? -1, $0.baseAddress, $0.count, off_t(piece.fileOffset))
+                }
                 guard result == piece.location.length else { throw VaultError(.io, "cannot write restored data: errno \(errno)") }
                 written += result
             }
@@ -93,13 +97,15 @@ public struct RepositoryReader {
             guard data.count == entry.size, data.sha256Hex == entry.sha256 else {
                 throw VaultProblem(
                     .fileMismatch, subject: "\(entry.source)/\(entry.path)",
-                    "file \(entry.source)/\(entry.path): restored content does not match its recorded SHA-256 (chunks reordered or swapped)")
+                    "file \(entry.source)/\(entry.path): restored content does not match its recorded SHA-256 (chunks reordered or swapped)"
+                )
             }
         }
         for entry in files where entry.type != "symlink" {
             let url = entry.path.isEmpty ? root : root.appendingPathComponent(entry.path)
             try? fm.setAttributes(
-                [.posixPermissions: entry.mode, .modificationDate: Date(timeIntervalSince1970: entry.mtime)], ofItemAtPath: url.path)
+                [.posixPermissions: entry.mode, .modificationDate: Date(timeIntervalSince1970: entry.mtime)],
+                ofItemAtPath: url.path)
         }
         return written
     }

@@ -80,7 +80,9 @@ public struct RetentionPolicy: Codable, Sendable, Equatable {
                 }
             }
             decisions.append(
-                Decision(id: snapshot.id, time: snapshot.time, keep: !reasons.isEmpty, reasons: reasons.isEmpty ? ["matches no keep rule"] : reasons))
+                Decision(
+                    id: snapshot.id, time: snapshot.time, keep: !reasons.isEmpty,
+                    reasons: reasons.isEmpty ? ["matches no keep rule"] : reasons))
         }
         return decisions
     }

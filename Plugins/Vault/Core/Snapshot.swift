@@ -90,7 +90,9 @@ public struct SnapshotManifest: Sendable {
             throw VaultProblem(.signatureInvalid, subject: name, "snapshot \(short): content does not match its name (altered)")
         }
         guard let split = data.lastRange(of: separator),
-            let signature = Data(base64Encoded: String(decoding: data[split.upperBound...], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+            let signature = Data(
+                base64Encoded: String(decoding: data[split.upperBound...], as: UTF8.self).trimmingCharacters(
+                    in: .whitespacesAndNewlines))
         else { throw VaultProblem(.signatureInvalid, subject: name, "snapshot \(short): no signature line") }
         let content = data[data.startIndex..<split.lowerBound]
         guard let header = try? JSONCoding.decoder().decode(SnapshotHeader.self, from: content) else {

@@ -61,13 +61,16 @@ public struct SnapshotCatalog: Sendable {
     public func find(_ reference: String, node: String? = nil) throws -> SnapshotManifest {
         if reference == "latest" {
             let candidates = snapshots.filter { node == nil || $0.header.node == node }
-            guard let last = candidates.last else { throw VaultError(.notFound, "snapshot latest: the repository holds no snapshot") }
+            guard let last = candidates.last else {
+                throw VaultError(.notFound, "snapshot latest: the repository holds no snapshot")
+            }
             return last
         }
         let matches = snapshots.filter { $0.id.hasPrefix(reference.lowercased()) }
         guard matches.count == 1, !reference.isEmpty else {
             throw VaultError(
-                .notFound, matches.isEmpty ? "snapshot \(reference): not in the repository" : "snapshot \(reference): ambiguous prefix")
+                .notFound,
+                matches.isEmpty ? "snapshot \(reference): not in the repository" : "snapshot \(reference): ambiguous prefix")
         }
         return matches[0]
     }
@@ -135,7 +138,8 @@ struct ForgetRecord: Codable {
         let fail = VaultProblem(.signatureInvalid, subject: name, "forget record \(name.prefix(12)): signature does not verify")
         guard data.sha256Hex == name, let split = data.lastRange(of: SnapshotManifest.separator),
             let signature = Data(
-                base64Encoded: String(decoding: data[split.upperBound...], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+                base64Encoded: String(decoding: data[split.upperBound...], as: UTF8.self).trimmingCharacters(
+                    in: .whitespacesAndNewlines))
         else { throw fail }
         let content = data[data.startIndex..<split.lowerBound]
         guard let record = try? JSONCoding.decoder().decode(ForgetRecord.self, from: content),

@@ -71,10 +71,13 @@ extension RepositoryReader {
                 report.problems.append(
                     VaultProblem(
                         .chunkMissing, subject: snapshot.id,
-                        "snapshot \(snapshot.id.prefix(12)): \(missing.count) chunk(s) in no pack, first \(first.description.prefix(12))"))
+                        "snapshot \(snapshot.id.prefix(12)): \(missing.count) chunk(s) in no pack, first \(first.description.prefix(12))"
+                    ))
             }
         }
-        var done = Set(options.progress.flatMap { try? String(contentsOf: $0, encoding: .utf8) }?.split(separator: "\n").map(String.init) ?? [])
+        var done = Set(
+            options.progress.flatMap { try? String(contentsOf: $0, encoding: .utf8) }?.split(separator: "\n").map(String.init)
+                ?? [])
         for pack in index.packs.keys.sorted() {
             if let subset = options.subset, Self.bucket(pack, of: subset.n) != subset.k - 1 {
                 report.packsSkipped += 1
@@ -86,7 +89,8 @@ extension RepositoryReader {
             }
             do {
                 let plain = try self.pack(pack)
-                report.bytesChecked += (try? FileManager.default.attributesOfItem(atPath: repository.layout.pack(pack).path)[.size] as? Int) ?? 0
+                report.bytesChecked +=
+                    (try? FileManager.default.attributesOfItem(atPath: repository.layout.pack(pack).path)[.size] as? Int) ?? 0
                 for id in index.packs[pack] ?? [] {
                     guard let location = index.locations[id], location.pack == pack else { continue }
                     let range = plain.startIndex + location.offset..<plain.startIndex + location.offset + location.length
@@ -155,7 +159,8 @@ extension RepositoryReader {
                 if !report.problems.contains(problem) { report.problems.append(problem) }
             } catch {
                 report.problems.append(
-                    VaultProblem(.fileMismatch, subject: snapshot.id, "snapshot \(snapshot.id.prefix(12)): restore failed: \(error)"))
+                    VaultProblem(
+                        .fileMismatch, subject: snapshot.id, "snapshot \(snapshot.id.prefix(12)): restore failed: \(error)"))
             }
         }
     }
