@@ -139,25 +139,6 @@ extension VaultPlugin {
     }
 }
 
-/// A snapshot in list replies.
-struct SnapshotSummary: Codable, Sendable {
-    var id: String
-    var time: Date
-    var node: String
-    var seq: Int
-    var sources: [String]
-    var fileCount: Int
-    var totalBytes: Int
-    var bytesAdded: Int
-    var chunksDeduplicated: Int
-
-    init(_ snapshot: SnapshotManifest) {
-        let h = snapshot.header
-        (id, time, node, seq, sources) = (snapshot.id, h.time, h.node, h.seq, h.sources)
-        (fileCount, totalBytes, bytesAdded, chunksDeduplicated) = (h.fileCount, h.totalBytes, h.bytesAdded, h.chunksDeduplicated)
-    }
-}
-
 /// A file in a snapshot's detail.
 struct FileSummary: Codable, Sendable {
     var source: String

@@ -79,26 +79,3 @@ extension VaultCommand {
         }
     }
 }
-
-/// A snapshot as `snapshots --json` prints it.
-struct SnapshotSummary: Encodable {
-    var id: String
-    var time: Date
-    var node: String
-    var seq: Int
-    var sources: [String]
-    var tags: [String]
-    var fileCount: Int
-    var totalBytes: Int
-    var bytesAdded: Int
-    var chunksNew: Int
-    var chunksDeduplicated: Int
-
-    init(_ snapshot: SnapshotManifest) {
-        let h = snapshot.header
-        (id, time, node, seq, sources, tags) = (snapshot.id, h.time, h.node, h.seq, h.sources, h.tags)
-        (fileCount, totalBytes, bytesAdded, chunksNew, chunksDeduplicated) = (
-            h.fileCount, h.totalBytes, h.bytesAdded, h.chunksNew, h.chunksDeduplicated
-        )
-    }
-}
