@@ -7,6 +7,8 @@ import PackageDescription
 
 /// JameyPluginKit, from the kit package in Kit/ (a path dependency's identity is its directory name).
 let kit: Target.Dependency = .product(name: "JameyPluginKit", package: "Kit")
+/// JameyGRDB, from KitGRDB/: one-line snapshot and restore of a plugin's GRDB database.
+let kitGRDB: Target.Dependency = .product(name: "JameyGRDB", package: "KitGRDB")
 
 let package = Package(
     name: "jamey",
@@ -27,6 +29,7 @@ let package = Package(
     ],
     dependencies: [
         .package(path: "Kit"),
+        .package(path: "KitGRDB"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
@@ -82,7 +85,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
-                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDB", package: "GRDB.swift"), kitGRDB,
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -106,12 +109,17 @@ let package = Package(
         .target(
             name: "MQTT",
             dependencies: [
-                "MQTTCore", kit, "CMosquitto", .product(name: "GRDB", package: "GRDB.swift"),
+                "MQTTCore", kit, kitGRDB, "CMosquitto", .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Plugins/MQTT", exclude: ["CMosquitto", "Core"]
         ),
         // scripts/bench-mqtt.sh: bus → broker → bus throughput and reconnect time of the mqtt plugin.
         .executableTarget(name: "MQTTBench", dependencies: ["JameyKernel", "JameyTestKit"], path: "Benchmarks/MQTT/Driver"),
+        // The kit's GRDB snapshot helper (KitGRDB/), on real SQLite files.
+        .testTarget(
+            name: "JameyGRDBTests",
+            dependencies: [kitGRDB, "JameyTestKit", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(
             name: "JameyKernelTests",
             dependencies: [
@@ -130,7 +138,7 @@ let package = Package(
         .target(
             name: "Conscience",
             dependencies: [
-                "ConscienceCore", kit, .product(name: "GRDB", package: "GRDB.swift"),
+                "ConscienceCore", kit, kitGRDB, .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Plugins/Conscience", exclude: ["Core", "Entry"]),
@@ -147,7 +155,7 @@ let package = Package(
             publicHeadersPath: "include"),
         .target(
             name: "MemoryPlugin",
-            dependencies: ["MemoryCore", "CJameyMemory", kit, .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["MemoryCore", "CJameyMemory", kit, kitGRDB, .product(name: "GRDB", package: "GRDB.swift")],
             path: "Plugins/Memory", exclude: ["Core", "Library", "include", "memory_contract.c"]
         ),
         // The library: only the exported entry point, so tests link MemoryPlugin beside other plugins.

@@ -22,6 +22,8 @@ public final class TestKernel: Sendable {
         public var enabled: Bool
         /// The plugin's `config:` section as YAML (indented by the kit), or nil.
         public var configYAML: String?
+        /// `privileges:` in the config (e.g. `["snapshot"]`).
+        public var privileges: [String] = []
 
         /// - Parameters:
         ///   - name: config name.
@@ -65,6 +67,7 @@ public final class TestKernel: Sendable {
         if plugins.isEmpty { text += "  {}\n" }
         for p in plugins {
             text += "  \(p.name):\n    enabled: \(p.enabled)\n    required: \(p.required)\n"
+            if !p.privileges.isEmpty { text += "    privileges: [\(p.privileges.joined(separator: ", "))]\n" }
             if let path = p.path { text += "    path: \"\(path)\"\n" }
             if let config = p.configYAML {
                 text +=

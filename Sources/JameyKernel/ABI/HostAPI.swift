@@ -56,6 +56,8 @@ enum HostAPI {
         api.pointee.request_v2 = hostRequestV2
         api.pointee.plugin_list = hostPluginList
         api.pointee.plugins_generation = hostPluginsGeneration
+        api.pointee.plugin_snapshot = hostPluginSnapshot
+        api.pointee.plugin_restore = hostPluginRestore
         return api
     }()
 }

@@ -64,8 +64,8 @@ extension Kernel {
         setStartOrder(started)
     }
 
-    /// Why ``initAndStart(_:)`` did not start a plugin.
-    private enum StartFailure: Error {
+    /// Why ``initAndStart(_:beforeStart:)`` did not start a plugin.
+    enum StartFailure: Error {
         /// A hook failed or a check did not pass; the plugin is cleaned up.
         case failed(String)
         /// A hook outlived its deadline or shutdown interrupted it; the plugin is already
@@ -73,7 +73,12 @@ extension Kernel {
         case abandoned
     }
 
-    private func initAndStart(_ record: PluginRecord) throws(StartFailure) {
+    /// Initialises and starts one plugin.
+    /// - Parameters:
+    ///   - record: a loaded or stopped plugin.
+    ///   - beforeStart: runs after init and before start (a restore); the plugin is started
+    ///     afterwards unless it was abandoned meanwhile.
+    func initAndStart(_ record: PluginRecord, beforeStart: () -> Void = {}) throws(StartFailure) {
         guard let library = record.library, let section = record.with({ $0.config }) else {
             throw .failed("not loaded")
         }
@@ -82,7 +87,15 @@ extension Kernel {
         pluginLogger.logLevel = logger.logLevel
         pluginLogger[metadataKey: "plugin"] = "\(record.name)"
         let host = PluginHost(name: record.name, kernel: self, config: section, logger: pluginLogger)
-        record.with { $0.host = host }
+        record.with { m in
+            // A plugin started again keeps its earlier contexts alive: a stale `jamey_host *`
+            // must find an invalid context, never freed memory.
+            if let old = m.host { m.retiredHosts.append(old) }
+            m.host = host
+            m.health = nil
+            m.healthCheckedAt = nil
+            m.healthClosed = false
+        }
         let deadlines = config.hooks
 
         // init
@@ -104,6 +117,8 @@ extension Kernel {
         }
         record.with { $0.pluginState = initResult.1 }
         setState(record, .initialized)
+        beforeStart()
+        if record.with({ $0.abandoned }) { throw .abandoned }
 
         // start
         if let start = library.raw.start {

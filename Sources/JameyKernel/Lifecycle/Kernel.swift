@@ -40,6 +40,9 @@ public final class Kernel: Sendable {
     /// The kernel's own bus endpoint: plugin state events are published through it.
     let events: BusEndpoint
     let shutdownRequested = Atomic<Bool>(false)
+    /// Held while plugins are stopped or started outside ``start()``: a restore
+    /// (`plugin_restore`) and ``stop(deadline:)`` never interleave.
+    let lifecycleLock = Mutex<Void>(())
 
     /// Creates a kernel; nothing is loaded until ``load()``.
     ///

@@ -1,10 +1,21 @@
+import CJameyABI
+
 /// A failure that stops the kernel from starting (or `config check` from passing).
 public struct KernelError: Error, Sendable, CustomStringConvertible {
     /// Every problem found, one sentence each.
     public let problems: [String]
 
-    init(_ problems: [String]) { self.problems = problems }
-    init(_ problem: String) { self.problems = [problem] }
+    /// The `JAMEY_E_*` code a host call returns for it.
+    let code: Int32
+
+    init(_ problems: [String]) {
+        self.problems = problems
+        self.code = JAMEY_E_PLUGIN
+    }
+    init(_ problem: String, code: Int32 = JAMEY_E_PLUGIN) {
+        self.problems = [problem]
+        self.code = code
+    }
 
     public var description: String { problems.joined(separator: "\n") }
 }
