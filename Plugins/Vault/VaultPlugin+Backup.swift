@@ -1,7 +1,6 @@
 import Foundation
 import JameyPluginKit
 import VaultCore
-import VaultSQLite
 
 extension VaultPlugin {
     /// Runs scheduled backups until cancelled: the first `first_delay_seconds` after start.
@@ -21,7 +20,7 @@ extension VaultPlugin {
     /// Backs up every plugin's data now, then applies retention (and prune when it removed some).
     func backupNow(reason: String) async throws -> BackupResult {
         do {
-            let result = try await job { [self] in try backupJob() }
+            let result = try await backupJob()
             metrics.successes.increment()
             metrics.lastSuccess.record(Date().timeIntervalSince1970)
             metrics.duration.recordNanoseconds(Int64(result.seconds * 1e9))
@@ -55,69 +54,58 @@ extension VaultPlugin {
         }
     }
 
-    /// Stages a consistent copy of each plugin's data, backs it up, removes the staging copy.
-    func backupJob() throws -> BackupResult {
-        let repository = try repository()
-        let staging = directory.appendingPathComponent("staging")
-        try? FileManager.default.removeItem(at: staging)
+    /// Stages a consistent copy of every started plugin's data through the kernel's snapshot
+    /// hooks (`plugin_snapshot`; the operator grants `plugins.vault.privileges: [snapshot]`),
+    /// backs the copies up, removes them. Plugins without a snapshot hook have no state and are
+    /// skipped.
+    func backupJob() async throws -> BackupResult {
+        let staging = directory.appendingPathComponent("staging-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: staging) }
-        let sources = try stage(into: staging)
-        let writer = try BackupWriter(
-            repository: repository, key: try NodeKey.read(nodeKeyURL), headURL: ChainHead.url(forKey: nodeKeyURL))
-        return try writer.run(sources: sources, tags: ["plugin"])
+        let sources = try await stage(into: staging)
+        let keyURL = nodeKeyURL
+        return try await job { [self] in
+            let writer = try BackupWriter(
+                repository: try repository(), key: try NodeKey.read(keyURL), headURL: ChainHead.url(forKey: keyURL))
+            return try writer.run(sources: sources, tags: ["plugins"])
+        }
     }
 
-    /// Copies each plugin's data directory (`<data_dir>/<plugin>`, the vault's own excluded) into
-    /// `staging/<plugin>`: SQLite databases through the online backup API (consistent while the
-    /// plugin writes, committed WAL content included, `-wal`/`-shm` not needed), other files as they are.
-    func stage(into staging: URL) throws -> [BackupSource] {
-        let fm = FileManager.default
-        let dataDir = directory.deletingLastPathComponent()
+    /// Runs each started plugin's snapshot hook into `staging/<plugin>`.
+    func stage(into staging: URL) async throws -> [BackupSource] {
+        _ = try repository()
         var sources: [BackupSource] = []
-        for plugin in try fm.contentsOfDirectory(atPath: dataDir.path).sorted() where plugin != directory.lastPathComponent {
-            let from = dataDir.appendingPathComponent(plugin)
-            var isDirectory: ObjCBool = false
-            guard fm.fileExists(atPath: from.path, isDirectory: &isDirectory), isDirectory.boolValue else { continue }
-            let to = staging.appendingPathComponent(plugin)
-            try copyTree(from, to)
-            sources.append(BackupSource(name: plugin, url: to))
+        for plugin in try context.plugins() where plugin.name != context.name && plugin.state == .started {
+            let target = staging.appendingPathComponent(plugin.name)
+            try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+            if try await snapshot(plugin.name, into: target) {
+                sources.append(BackupSource(name: plugin.name, url: target))
+            } else {
+                try? FileManager.default.removeItem(at: target)
+            }
         }
+        guard !sources.isEmpty else { throw VaultError(.notFound, "no started plugin has a snapshot hook: nothing to back up") }
         return sources
     }
 
-    private func copyTree(_ from: URL, _ to: URL) throws {
-        let fm = FileManager.default
-        try fm.createDirectory(at: to, withIntermediateDirectories: true)
-        let names = try fm.contentsOfDirectory(atPath: from.path).sorted()
-        let databases = Set(names.filter { isSQLite(from.appendingPathComponent($0)) })
-        for name in names {
-            let source = from.appendingPathComponent(name)
-            let target = to.appendingPathComponent(name)
-            if databases.contains(name) {
-                try SQLiteTools.copy(source, to: target)
-                continue
-            }
-            if let base = ["-wal", "-shm", "-journal"].first(where: { name.hasSuffix($0) }).map({
-                String(name.dropLast($0.count))
-            }),
-                databases.contains(base)
-            {
-                continue
-            }
-            var isDirectory: ObjCBool = false
-            guard fm.fileExists(atPath: source.path, isDirectory: &isDirectory) else { continue }
-            if isDirectory.boolValue {
-                try copyTree(source, target)
-            } else {
-                try fm.copyItem(at: source, to: target)
-            }
+    /// Runs one plugin's snapshot hook; false when it has none (no state) or stopped meanwhile.
+    private func snapshot(_ plugin: String, into target: URL) async throws -> Bool {
+        let failure: JameyError
+        do {
+            try await context.snapshotPlugin(plugin, into: target.path)
+            return true
+        } catch {
+            failure = error
         }
-    }
-
-    private func isSQLite(_ url: URL) -> Bool {
-        guard let handle = FileHandle(forReadingAtPath: url.path) else { return false }
-        defer { try? handle.close() }
-        return (try? handle.read(upToCount: 16)) == Data("SQLite format 3\0".utf8)
+        if failure.code == .unsupported { return false }
+        if failure.code == .state && failure.message.contains("privilege") {
+            throw VaultError(
+                .repository, "backing up other plugins needs plugins.vault.privileges: [snapshot]: \(failure.message)")
+        }
+        if failure.code == .state {
+            context.logger.warning("vault: skipped \(plugin): \(failure.message)")
+            return false
+        }
+        throw VaultError(.repository, "snapshot of \(plugin) failed: \(failure.message)")
     }
 
     /// Applies the configured retention; prunes when it removed snapshots. Returns how many went.

@@ -70,10 +70,15 @@ extension VaultPlugin {
         return VaultReply.json(VerifyAnswer(ok: report.report.ok, report: report.report))
     }
 
+    /// Restores one source (a plugin) or every source of a snapshot. Online (default): the data is
+    /// written beside the live data, then the kernel stops the plugin and its dependents, runs its
+    /// restore hook on it and starts them again (`plugin_restore`). With `"online": false` the
+    /// data is only written to `<data_dir>/vault/restores/<snapshot>/<source>`.
     func restore(_ request: Message) async throws -> Outgoing {
-        let body = try VaultRequestBody(request.payload, allowed: ["snapshot", "source"])
+        let body = try VaultRequestBody(request.payload, allowed: ["snapshot", "source", "online"])
         let reference = try body.string("snapshot") ?? "latest"
         let only = try body.string("source")
+        let online = try body.bool("online") ?? true
         let identities = try identities()
         let results = try await job { [self] in
             let repository = try repository()
@@ -84,7 +89,20 @@ extension VaultPlugin {
                 try reader.restore(snapshot, source: source, to: base.appendingPathComponent(source))
             }
         }
-        return VaultReply.json(["restored": results])
+        guard online else { return VaultReply.json(RestoreAnswer(restored: results, steps: [])) }
+        var steps: [String] = []
+        for result in results {
+            do {
+                steps += try await context.restorePlugin(result.source, from: result.target)
+            } catch {
+                throw VaultError(
+                    .repository,
+                    "restore of \(result.source) failed after \(steps.count) step(s): \(error.message); the data is in \(result.target)"
+                )
+            }
+            try? FileManager.default.removeItem(atPath: result.target)
+        }
+        return VaultReply.json(RestoreAnswer(restored: results, steps: steps))
     }
 
     func forget(_ request: Message) async throws -> Outgoing {
@@ -156,6 +174,12 @@ struct FileSummary: Codable, Sendable {
 struct SnapshotDetail: Codable, Sendable {
     var snapshot: SnapshotSummary
     var files: [FileSummary]?
+}
+
+/// The restore reply: what was written, and the kernel's steps when it was restored online.
+struct RestoreAnswer: Codable, Sendable {
+    var restored: [RestoreResult]
+    var steps: [String]
 }
 
 /// The verify reply.

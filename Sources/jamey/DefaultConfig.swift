@@ -142,12 +142,14 @@ plugins:
 
   # Vault, "Phoenix" (Plugins/Vault): encrypted (age), deduplicated, verified backups of every
   # plugin's data into a repository directory that rsync/rclone can copy off the machine; a
-  # schedule, retention after each backup, routes /v1/vault/... (admin). Disabled until a
+  # schedule, retention after each backup, routes /v1/vault/... (admin). Each plugin's data is
+  # taken through its own snapshot hook (consistent while it runs). Disabled until a
   # repository and a node key exist: `jamey vault keygen -o ~/vault-identity.txt` (keep it off
   # the machine), then `jamey vault init --repository /srv/backup/jamey --recipient age1...
   # --node-key ./data/vault/node.key`, then set enabled: true. See "Backups" in README.md.
   vault:
     enabled: false
+    privileges: [snapshot]       # lets it run the other plugins' snapshot/restore hooks through the kernel
     config:
       repository: ""             # the repository directory
       node_key: ""               # default <data_dir>/vault/node.key (written by jamey vault init)

@@ -14,6 +14,7 @@ struct VaultKernel: Sendable {
     /// Boots, runs `body`, and shuts the kernel down whatever happens.
     static func with(
         configured: Bool = true, firstDelay: Int = 0, interval: Int = 1440, withIdentity: Bool = true, extra: String = "",
+        privileged: Bool = true,
         _ body: (VaultKernel) async throws -> Void
     ) async throws {
         let dir = URL(fileURLWithPath: try TemporaryDirectory.make(prefix: "jamey-vault-kernel"))
@@ -28,9 +29,10 @@ struct VaultKernel: Sendable {
         if configured { config += "\nrepository: \"\(repository.path)\"" }
         if withIdentity { config += "\nidentity: \"\(identityFile.path)\"" }
         if !extra.isEmpty { config += "\n" + extra }
+        var vault = TestKernel.Plugin("vault", path: try TestPlugins.library("Vault"), required: true, config: config)
+        if privileged { vault.privileges = ["snapshot"] }
         let plugins: [TestKernel.Plugin] = [
-            .init("conscience", path: try TestPlugins.library("Conscience"), required: true),
-            .init("vault", path: try TestPlugins.library("Vault"), required: true, config: config),
+            .init("conscience", path: try TestPlugins.library("Conscience"), required: true), vault,
         ]
         let test = try await onThread {
             try TestKernel.boot(plugins: plugins, environment: ["JAMEY_DATA_DIR": dir.appendingPathComponent("data").path])

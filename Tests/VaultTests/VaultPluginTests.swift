@@ -47,7 +47,8 @@ import VaultSQLite
             _ = await writer.value
             #expect(backup.status == 200, "\(backup.text)")
             let snapshot = try #require(backup.json["snapshot"] as? String)
-            let restored = try await k.request("vault.restore.run", #"{"snapshot":"\#(snapshot)","source":"conscience"}"#)
+            let restored = try await k.request(
+                "vault.restore.run", #"{"snapshot":"\#(snapshot)","source":"conscience","online":false}"#)
             #expect(restored.status == 200, "\(restored.text)")
             let target = try #require(((restored.json["restored"] as? [[String: Any]])?.first)?["target"] as? String)
             let database = URL(fileURLWithPath: target).appendingPathComponent("conscience.sqlite")
@@ -61,6 +62,34 @@ import VaultSQLite
             let verify = try await k.request("vault.verify.run")
             #expect(verify.status == 200, "\(verify.text)")
             #expect(verify.json["ok"] as? Bool == true, "\(verify.text)")
+        }
+    }
+
+    @Test func anOnlineRestorePutsAPluginBackThroughTheKernel() async throws {
+        try await VaultKernel.with(firstDelay: 3600) { k in
+            let rule = #"{"name":"kept","description":"before the backup","weight":2,"polarity":"virtue"}"#
+            #expect(try await k.request("conscience.rules.create", rule).status == 201)
+            let backup = try await k.request("vault.backup.run")
+            #expect(backup.status == 200, "\(backup.text)")
+            let later = #"{"name":"later","description":"after the backup","weight":2,"polarity":"virtue"}"#
+            #expect(try await k.request("conscience.rules.create", later).status == 201)
+            let restored = try await k.request("vault.restore.run", #"{"source":"conscience"}"#)
+            #expect(restored.status == 200, "\(restored.text)")
+            let steps = restored.json["steps"] as? [String] ?? []
+            #expect(steps.contains { $0.contains("restored conscience") }, "\(steps)")
+            let names = try await k.request("conscience.rules.list").text
+            #expect(names.contains("\"kept\""))
+            #expect(!names.contains("\"later\""))
+            #expect(k.test.kernel.plugin(named: "conscience")?.state == .started)
+        }
+    }
+
+    @Test func withoutThePrivilegeABackupFailsNamingIt() async throws {
+        try await VaultKernel.with(firstDelay: 3600, privileged: false) { k in
+            let backup = try await k.request("vault.backup.run")
+            #expect(backup.status == 409)
+            #expect(backup.text.contains("plugins.vault.privileges"), "\(backup.text)")
+            #expect(k.test.kernel.metrics.exposition().contains("vault_backups_total"))
         }
     }
 
