@@ -40,6 +40,20 @@ public struct RepositoryReader {
     /// Writes `files` (one source's entries) under `root`, which must exist; checks every chunk's
     /// address and every file's SHA-256. Returns the bytes written.
     func materialize(_ files: [FileEntry], into root: URL) throws -> Int {
+        var ignored = PackCheck()
+        return try materialize(files, into: root, wholePacks: &ignored)
+    }
+
+    /// Packs whose every chunk was checked while restoring, and how much that was.
+    struct PackCheck {
+        var packs: Set<String> = []
+        var chunks = 0
+        var bytes = 0
+    }
+
+    /// As ``materialize(_:into:)``; with `wholePacks.track`, also checks the chunks of each
+    /// decrypted pack the files do not need, and records the packs (verify then skips them).
+    func materialize(_ files: [FileEntry], into root: URL, wholePacks: inout PackCheck, track: Bool = false) throws -> Int {
         let fm = FileManager.default
         var written = 0
         var plan: [String: [(file: Int, fileOffset: Int, location: ChunkLocation, id: ChunkID)]] = [:]
@@ -74,6 +88,21 @@ public struct RepositoryReader {
         }
         for pack in plan.keys.sorted() {
             let plain = try self.pack(pack)
+            if track && !wholePacks.packs.contains(pack) {
+                let needed = Set((plan[pack] ?? []).map(\.id))
+                for id in index.packs[pack] ?? [] where !needed.contains(id) {
+                    guard let location = index.locations[id], location.pack == pack else { continue }
+                    let range = plain.startIndex + location.offset..<plain.startIndex + location.offset + location.length
+                    guard range.upperBound <= plain.endIndex, hasher.id(plain[range]) == id else {
+                        throw VaultProblem(
+                            .chunkMismatch, subject: pack,
+                            "pack \(pack.prefix(12)): chunk \(id.description.prefix(12)) does not match its address")
+                    }
+                }
+                wholePacks.packs.insert(pack)
+                wholePacks.chunks += index.packs[pack]?.count ?? 0
+                wholePacks.bytes += Maintenance.size(repository.layout.pack(pack))
+            }
             for piece in plan[pack] ?? [] {
                 let range =
                     plain.startIndex + piece.location.offset..<plain.startIndex + piece.location.offset + piece.location.length

@@ -75,6 +75,8 @@ extension RepositoryReader {
                     ))
             }
         }
+        var whole = PackCheck()
+        if options.restore { restoreCheck(catalog, options, &report, &whole) }
         var done = Set(
             options.progress.flatMap { try? String(contentsOf: $0, encoding: .utf8) }?.split(separator: "\n").map(String.init)
                 ?? [])
@@ -85,6 +87,10 @@ extension RepositoryReader {
             }
             if done.contains(pack) {
                 report.packsSkipped += 1
+                continue
+            }
+            if whole.packs.contains(pack) {
+                report.packsChecked += 1
                 continue
             }
             do {
@@ -108,7 +114,7 @@ extension RepositoryReader {
                     try? done.sorted().joined(separator: "\n").write(to: progress, atomically: true, encoding: .utf8)
                 }
             } catch let problem as VaultProblem {
-                report.problems.append(problem)
+                if !report.problems.contains(problem) { report.problems.append(problem) }
             } catch {
                 report.problems.append(VaultProblem(.packAltered, subject: pack, "pack \(pack.prefix(12)): \(error)"))
             }
@@ -118,7 +124,8 @@ extension RepositoryReader {
         {
             try? FileManager.default.removeItem(at: progress)
         }
-        if options.restore { restoreCheck(catalog, options, &report) }
+        report.chunksChecked += whole.chunks
+        report.bytesChecked += whole.bytes
         report.seconds = Date().timeIntervalSince(started)
         return report
     }
@@ -127,7 +134,9 @@ extension RepositoryReader {
         Int(UInt64(pack.prefix(8), radix: 16) ?? 0) % n
     }
 
-    private func restoreCheck(_ catalog: SnapshotCatalog, _ options: VerifyOptions, _ report: inout VerifyReport) {
+    private func restoreCheck(
+        _ catalog: SnapshotCatalog, _ options: VerifyOptions, _ report: inout VerifyReport, _ whole: inout PackCheck
+    ) {
         var latest: [String: SnapshotManifest] = [:]
         for snapshot in catalog.snapshots { latest[snapshot.header.node] = snapshot }
         let base = options.scratch ?? FileManager.default.temporaryDirectory
@@ -141,7 +150,7 @@ extension RepositoryReader {
                     let files = body.files.filter { $0.source == source }
                     let root = scratch.appendingPathComponent(source)
                     try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-                    _ = try materialize(files, into: root)
+                    _ = try materialize(files, into: root, wholePacks: &whole, track: true)
                     report.filesRestored += files.filter { $0.type == "file" }.count
                     for file in files where file.chunking == .sqlitePages {
                         let url = file.path.isEmpty ? root : root.appendingPathComponent(file.path)
