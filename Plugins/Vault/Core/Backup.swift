@@ -100,17 +100,13 @@ public struct BackupWriter {
                 var entry = item.entry
                 let data = try FileWalker.read(item.url)
                 let (kind, ends) = chunker.boundaries(data)
-                var ids: [ChunkID] = []
-                ids.reserveCapacity(ends.count)
+                let (ids, digest) = ChunkHasher.parallel(data, ends: ends, hasher: hasher)
                 var start = 0
-                for end in ends {
-                    let chunk = data[data.startIndex + start..<data.startIndex + end]
-                    let id = hasher.id(chunk)
-                    ids.append(id)
+                for (id, end) in zip(ids, ends) {
                     references.insert(id)
                     if known.insert(id).inserted {
-                        _ = try writer.add(id, Data(chunk))
-                        stats.bytesAdded += chunk.count
+                        _ = try writer.add(id, data[data.startIndex + start..<data.startIndex + end])
+                        stats.bytesAdded += end - start
                         stats.chunksNew += 1
                     } else {
                         stats.dedup += 1
@@ -118,7 +114,7 @@ public struct BackupWriter {
                     start = end
                 }
                 entry.size = data.count
-                entry.sha256 = Data(SHA256.hash(data: data)).hex
+                entry.sha256 = digest
                 entry.chunking = kind
                 entry.chunks = ChunkID.join(ids)
                 stats.total += data.count

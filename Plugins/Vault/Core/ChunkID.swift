@@ -1,4 +1,5 @@
 import Crypto
+import Dispatch
 import Foundation
 
 /// A chunk's address: HMAC-SHA256 of its plaintext under the repository's chunk key, so the backup
@@ -37,6 +38,57 @@ public struct ChunkID: Hashable, Sendable, Comparable, CustomStringConvertible {
         var data = Data(capacity: ids.count * 32)
         for id in ids { data.append(id.bytes) }
         return data
+    }
+}
+
+extension ChunkHasher {
+    /// The ids of the chunks of `data` ending at `ends`, and the SHA-256 of the whole of `data`
+    /// (hex), computed on several threads at once: one hashes the file, the others the chunks.
+    static func parallel(_ data: Data, ends: [Int], hasher: ChunkHasher) -> (ids: [ChunkID], sha256: String) {
+        let stripes = max(1, min(4, ProcessInfo.processInfo.activeProcessorCount))
+        let results = ParallelSlots<[ChunkID]>(count: stripes)
+        let digest = ParallelSlots<String>(count: 1)
+        let per = (ends.count + stripes - 1) / max(1, stripes)
+        DispatchQueue.concurrentPerform(iterations: stripes + 1) { job in
+            if job == stripes {
+                digest.set(0, Data(SHA256.hash(data: data)).hex)
+                return
+            }
+            let first = job * per
+            let last = min(ends.count, first + per)
+            guard first < last else { return results.set(job, []) }
+            var ids: [ChunkID] = []
+            ids.reserveCapacity(last - first)
+            var start = first == 0 ? 0 : ends[first - 1]
+            for index in first..<last {
+                ids.append(hasher.id(data[data.startIndex + start..<data.startIndex + ends[index]]))
+                start = ends[index]
+            }
+            results.set(job, ids)
+        }
+        return (results.values.flatMap { $0 ?? [] }, digest.values[0] ?? "")
+    }
+}
+
+/// Result slots filled by parallel jobs, each slot by one job.
+final class ParallelSlots<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [Value?]
+
+    init(count: Int) {
+        slots = Array(repeating: nil, count: count)
+    }
+
+    func set(_ index: Int, _ value: Value) {
+        lock.lock()
+        slots[index] = value
+        lock.unlock()
+    }
+
+    var values: [Value?] {
+        lock.lock()
+        defer { lock.unlock() }
+        return slots
     }
 }
 
