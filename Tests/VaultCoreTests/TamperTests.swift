@@ -99,11 +99,11 @@ import Testing
         defer { f.destroy() }
         let snapshot = try snapshots(f)[1]
         let url = f.repoURL.appendingPathComponent("snapshots/\(snapshot.id)")
-        var text = try String(contentsOf: url, encoding: .utf8)
-        text = text.replacingOccurrences(of: "\"seq\":2", with: "\"seq\":9")
+        var data = try Data(contentsOf: url)
+        let range = try #require(data.range(of: Data("\"seq\":2".utf8)))
+        data.replaceSubrange(range, with: Data("\"seq\":9".utf8))
         // Keep the name matching the content, as an attacker would: only the signature can tell.
         try FileManager.default.removeItem(at: url)
-        let data = Data(text.utf8)
         try data.write(to: f.repoURL.appendingPathComponent("snapshots/\(data.sha256Hex)"))
         let report = try await f.verify()
         #expect(report.problems.contains { $0.kind == .signatureInvalid && $0.subject == data.sha256Hex })

@@ -123,14 +123,14 @@ public struct BackupWriter {
         }
         _ = try writer.flush()
         let recipients = try key.parsedRecipients()
-        let body = try Age.encrypt(try JSONCoding.encoder().encode(SnapshotBody(files: files)), to: recipients)
+        let body = try Age.encrypt(try SnapshotBody(files: files).encoded(), to: recipients)
         let signer = try key.signer()
         let header = SnapshotHeader(
             repository: repository.config.id, node: key.node, seq: (previous?.seq ?? 0) + 1, previous: previous?.id,
             time: time, sources: sources.map(\.name), tags: tags, fileCount: files.filter { $0.type == "file" }.count,
             totalBytes: stats.total, bytesAdded: stats.bytesAdded, chunksNew: stats.chunksNew,
-            chunksDeduplicated: stats.dedup, references: ChunkID.join(references.sorted()), body: body,
-            signingKey: signer.publicKey.rawRepresentation)
+            chunksDeduplicated: stats.dedup, signingKey: signer.publicKey.rawRepresentation,
+            references: ChunkPrefix.join(references), body: body)
         let manifest = try SnapshotManifest.encode(header, signer: signer)
         let id = manifest.sha256Hex
         try layout.writeOnce(manifest, to: layout.snapshot(id))

@@ -25,7 +25,11 @@ public struct ChunkID: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     public var description: String { bytes.hex }
 
-    public static func < (lhs: ChunkID, rhs: ChunkID) -> Bool { lhs.bytes.lexicographicallyPrecedes(rhs.bytes) }
+    /// Byte order (the words hold the bytes little-endian, so compare them byte-swapped).
+    public static func < (lhs: ChunkID, rhs: ChunkID) -> Bool {
+        (lhs.a.byteSwapped, lhs.b.byteSwapped, lhs.c.byteSwapped, lhs.d.byteSwapped)
+            < (rhs.a.byteSwapped, rhs.b.byteSwapped, rhs.c.byteSwapped, rhs.d.byteSwapped)
+    }
 
     /// Splits a concatenation of 32-byte ids.
     static func list(_ data: Data) throws -> [ChunkID] {
@@ -89,6 +93,30 @@ final class ParallelSlots<Value>: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return slots
+    }
+}
+
+/// The first 16 bytes of a chunk id: what manifests list in the clear for prune.
+public struct ChunkPrefix: Hashable, Sendable {
+    let a: UInt64, b: UInt64
+
+    init(_ id: ChunkID) {
+        (a, b) = (id.a, id.b)
+    }
+
+    init(_ data: Data, at offset: Int) {
+        let id = ChunkID(data[data.startIndex + offset..<data.startIndex + offset + 16] + Data(count: 16))
+        (a, b) = (id.a, id.b)
+    }
+
+    /// Sorted, concatenated prefixes of `ids`.
+    static func join(_ ids: some Sequence<ChunkID>) -> Data {
+        var data = Data()
+        for id in ids.sorted() {
+            withUnsafeBytes(of: id.a) { data.append(contentsOf: $0) }
+            withUnsafeBytes(of: id.b) { data.append(contentsOf: $0) }
+        }
+        return data
     }
 }
 

@@ -80,8 +80,8 @@ public struct Maintenance {
         if let damaged = catalog.problems.first(where: { $0.kind == .signatureInvalid }) {
             throw VaultError(.tampered, "prune refused: \(damaged.message); run verify")
         }
-        var referenced = Set<ChunkID>()
-        for snapshot in catalog.snapshots { referenced.formUnion(try ChunkID.list(snapshot.header.references)) }
+        var referenced = Set<ChunkPrefix>()
+        for snapshot in catalog.snapshots { referenced.formUnion(snapshot.references) }
         let hasher = ChunkHasher(key: key.chunkKey)
         let index = ChunkIndex(repository: repository, hasher: hasher)
         var report = PruneReport(dryRun: dryRun)
@@ -89,7 +89,7 @@ public struct Maintenance {
         var writer = PackWriter(layout: layout, recipients: try key.parsedRecipients(), hasher: hasher, targetSize: 16 << 20)
         var rewritten: [String] = []
         for (pack, ids) in index.packs.sorted(by: { $0.key < $1.key }) {
-            let live = ids.filter { referenced.contains($0) }
+            let live = ids.filter { referenced.contains(ChunkPrefix($0)) }
             let size = Self.size(layout.pack(pack))
             if live.isEmpty {
                 report.packsDeleted += 1

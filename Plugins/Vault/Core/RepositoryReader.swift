@@ -119,7 +119,8 @@ public struct RepositoryReader {
             }
         }
         for (number, fd) in descriptors {
-            fsync(fd)
+            // A restore makes its files durable before the switch; verify's scratch copy needs not.
+            if !track { fsync(fd) }
             let entry = files[number]
             let url = entry.path.isEmpty ? root : root.appendingPathComponent(entry.path)
             // Every chunk matched its keyed address and the signed list fixes their order, so a

@@ -65,14 +65,14 @@ extension RepositoryReader {
         let catalog = SnapshotCatalog(repository: repository, head: options.head, node: options.node)
         report.snapshots = catalog.snapshots.count
         report.problems += catalog.problems + index.problems
+        let stored = Set(index.locations.keys.map(ChunkPrefix.init))
         for snapshot in catalog.snapshots {
-            let missing = (try? ChunkID.list(snapshot.header.references))?.filter { index.locations[$0] == nil } ?? []
-            if let first = missing.first {
+            let missing = snapshot.references.subtracting(stored).count
+            if missing > 0 {
                 report.problems.append(
                     VaultProblem(
                         .chunkMissing, subject: snapshot.id,
-                        "snapshot \(snapshot.id.prefix(12)): \(missing.count) chunk(s) in no pack, first \(first.description.prefix(12))"
-                    ))
+                        "snapshot \(snapshot.id.prefix(12)): \(missing) chunk(s) it needs are in no pack"))
             }
         }
         var whole = PackCheck()
