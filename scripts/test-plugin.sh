@@ -16,7 +16,7 @@ case "$name" in
   mqtt|MQTT) products=(MQTT jamey); tests=MQTTTests; runtime=("${JAMEY_TEST_PACKAGES[@]}") ;;
   conscience|Conscience) products=(Conscience Memory API); tests='ConscienceCoreTests|ConscienceTests' ;;
   memory|Memory) products=(Memory API); tests='MemoryCoreTests|MemoryTests' ;;
-  vault|Vault) products=(Vault Conscience jamey); tests='VaultCoreTests|VaultTests'; runtime=("${JAMEY_TEST_PACKAGES[@]}") ;;
+  vault|Vault) products=(Vault Conscience Memory API jamey); tests='VaultCoreTests|VaultTests'; runtime=("${JAMEY_TEST_PACKAGES[@]}") ;;
   *) echo "unknown plugin '$name' (known: hello, api, mqtt, conscience, memory, vault)" >&2; exit 2 ;;
 esac
 install_packages "${JAMEY_BUILD_PACKAGES[@]}" ${runtime[@]+"${runtime[@]}"}

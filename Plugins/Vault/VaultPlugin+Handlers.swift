@@ -73,7 +73,8 @@ extension VaultPlugin {
     /// Restores one source (a plugin) or every source of a snapshot. Online (default): the data is
     /// written beside the live data, then the kernel stops the plugin and its dependents, runs its
     /// restore hook on it and starts them again (`plugin_restore`). With `"online": false` the
-    /// data is only written to `<data_dir>/vault/restores/<snapshot>/<source>`.
+    /// data is only written to `<data_dir>/vault/restores/<snapshot>/<source>`. The plugin the
+    /// request came through (the api plugin for HTTP) is not restored online.
     func restore(_ request: Message) async throws -> Outgoing {
         let body = try VaultRequestBody(request.payload, allowed: ["snapshot", "source", "online"])
         let reference = try body.string("snapshot") ?? "latest"
@@ -92,6 +93,12 @@ extension VaultPlugin {
         guard online else { return VaultReply.json(RestoreAnswer(restored: results, steps: [])) }
         var steps: [String] = []
         for result in results {
+            // Restoring the plugin that carries this request (the api plugin, for an HTTP call)
+            // would stop it while it waits for this reply: leave its files for the operator.
+            if result.source == request.source {
+                steps.append("skipped \(result.source): it carries this request; its data is in \(result.target)")
+                continue
+            }
             do {
                 steps += try await context.restorePlugin(result.source, from: result.target)
             } catch {

@@ -25,9 +25,9 @@ import VaultCore
     @Test func killedMidBackupLeavesAVerifiableRepository() async throws {
         let f = try Fixture()
         defer { f.destroy() }
-        for number in 0..<6 { try f.write("file\(number)", Fixture.random(8 << 20)) }
+        for number in 0..<4 { try f.write("file\(number)", Fixture.random(6 << 20)) }
         _ = try await f.backup()
-        for number in 0..<6 { try f.write("new\(number)", Fixture.random(8 << 20)) }
+        for number in 0..<4 { try f.write("new\(number)", Fixture.random(6 << 20)) }
         let packs = f.repoURL.appendingPathComponent("packs")
         let before = count(packs)
         let child = try start(["backup", "--repository", f.repoURL.path, "--node-key", f.keyURL.path, "--data-dir", f.data.path])

@@ -12,7 +12,7 @@ import Testing
         var time = 1_672_531_200.0  // 2023-01-01T00:00:00Z
         var state: UInt64 = 42
         let gaps: [Double] = [1200, 3600, 5400, 86_400, 2 * 86_400, 7 * 86_400, 40 * 86_400, 4 * 3600, 600, 30 * 86_400]
-        for _ in 0..<70 {
+        for _ in 0..<48 {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             let gap: Double = gaps[Int(state >> 33) % gaps.count]
             let jitter = Double(Int(state >> 20) % 1800)

@@ -32,6 +32,7 @@ struct VaultKernel: Sendable {
         var vault = TestKernel.Plugin("vault", path: try TestPlugins.library("Vault"), required: true, config: config)
         if privileged { vault.privileges = ["snapshot"] }
         let plugins: [TestKernel.Plugin] = [
+            .init("memory", path: try TestPlugins.library("Memory"), required: true),
             .init("conscience", path: try TestPlugins.library("Conscience"), required: true), vault,
         ]
         let test = try await onThread {

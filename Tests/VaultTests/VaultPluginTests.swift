@@ -15,7 +15,8 @@ import VaultSQLite
                 })
             let list = try await k.request("vault.snapshots.list")
             let first = try #require((list.json["snapshots"] as? [[String: Any]])?.first)
-            #expect((first["sources"] as? [String])?.contains("conscience") == true)
+            // Every plugin with state, each through its own snapshot hook.
+            #expect(Set(first["sources"] as? [String] ?? []) == ["conscience", "memory"])
             let exposition = k.test.kernel.metrics.exposition()
             #expect(exposition.contains("vault_backups_total"))
             #expect(exposition.contains("vault_last_success_timestamp_seconds"))
