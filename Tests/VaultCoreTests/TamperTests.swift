@@ -1,4 +1,5 @@
 import Foundation
+import JameyTestKit
 import Testing
 
 @testable import VaultCore
@@ -149,5 +150,43 @@ import Testing
         try first.write(to: packs[1])
         let report = try await f.verify()
         #expect(report.problems.filter { $0.kind == .packAltered }.count == 2)
+    }
+}
+
+/// `verify --subset k/n` spreads the packs over runs; a progress file lets an interrupted run resume.
+@Suite struct VerifySubsetTests {
+    @Test func subsetsCoverEveryPackOnceAndProgressResumes() async throws {
+        let f = try Fixture()
+        defer { f.destroy() }
+        for number in 0..<5 {
+            try f.write("f\(number)", Fixture.random(300_000))
+            _ = try await f.backup()
+        }
+        let reader = try f.reader()
+        let total = reader.index.packs.count
+        var checked = 0
+        for k in 1...3 {
+            var options = VerifyOptions()
+            options.subset = try VerifyOptions.parseSubset("\(k)/3")
+            options.restore = false
+            let chosen = options
+            let report = await onThread { reader.verify(chosen) }
+            #expect(report.problems == [])
+            checked += report.packsChecked
+        }
+        #expect(checked == total)
+        // An interrupted run recorded two packs as done: the next run skips them.
+        let progress = f.root.appendingPathComponent("progress")
+        try reader.index.packs.keys.sorted().prefix(2).joined(separator: "\n").write(
+            to: progress, atomically: true, encoding: .utf8)
+        var options = VerifyOptions()
+        options.progress = progress
+        options.restore = false
+        let resuming = options
+        let resumed = await onThread { reader.verify(resuming) }
+        #expect(resumed.packsSkipped == 2)
+        #expect(resumed.packsChecked == total - 2)
+        #expect(!FileManager.default.fileExists(atPath: progress.path))
+        #expect(throws: VaultError.self) { try VerifyOptions.parseSubset("0/3") }
     }
 }

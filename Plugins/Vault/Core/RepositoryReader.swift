@@ -1,7 +1,7 @@
 import Foundation
 
 /// Reads a repository with an identity: decrypts packs and snapshot bodies, writes files back.
-public struct RepositoryReader {
+public struct RepositoryReader: Sendable {
     /// The repository.
     public let repository: Repository
     let identities: [AgeIdentity]
