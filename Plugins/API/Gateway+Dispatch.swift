@@ -19,6 +19,7 @@ extension Gateway {
         case .createKey: return try await createKey(call)
         case .listKeys: return listKeys()
         case .deleteKey: return try deleteKey(call.parameter("id"))
+        case .reloadConfig: return try await forward(call, plugin: "kernel", topic: "kernel.config.reload")
         case .forward(let plugin, let topic): return try await forward(call, plugin: plugin, topic: topic)
         }
     }

@@ -7,6 +7,8 @@ package struct Endpoint: Sendable {
         case listPlugins, showPlugin
         case publish, request, subscribe
         case createKey, listKeys, deleteKey
+        /// Re-read the config file and apply it (the kernel answers `kernel.config.reload`).
+        case reloadConfig
         /// A route declared by `plugin`, forwarded to `topic` as a bus request.
         case forward(plugin: String, topic: String)
     }
@@ -50,6 +52,9 @@ extension Endpoint {
             e("POST", "/v1/keys", .admin, .createKey, "Create an API key (its text is shown only in this response)"),
             e("GET", "/v1/keys", .admin, .listKeys, "List API keys (no secrets)"),
             e("DELETE", "/v1/keys/{id}", .admin, .deleteKey, "Revoke an API key"),
+            e(
+                "POST", "/v1/config/reload", .admin, .reloadConfig,
+                "Re-read the config file and apply it; an invalid file changes nothing (as SIGHUP does)"),
         ]
     }
 }

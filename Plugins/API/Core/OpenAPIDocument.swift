@@ -93,7 +93,7 @@ package enum OpenAPIDocument {
 
     private static func tag(_ e: Endpoint) -> String {
         switch e.action {
-        case .healthz, .readyz, .metrics, .openAPI: "operations"
+        case .healthz, .readyz, .metrics, .openAPI, .reloadConfig: "operations"
         case .listPlugins, .showPlugin: "plugins"
         case .publish, .request, .subscribe: "bus"
         case .createKey, .listKeys, .deleteKey: "keys"
@@ -178,6 +178,13 @@ package enum OpenAPIDocument {
             return .object([ok("200", "This document", "application/json", .object([("type", .string("object"))])), problem])
         case .listPlugins:
             return .object([ok("200", "Every configured plugin", "application/json", ref("PluginList")), problem])
+        case .reloadConfig:
+            return .object([
+                ok("200", "Applied: what changed, what waits for a restart", "application/json", ref("ReloadReport")),
+                ("422", problemResponse("The new config is invalid (every problem listed); nothing changed")),
+                ("500", problemResponse("Applying failed; everything was rolled back to the previous config")),
+                problem,
+            ])
         case .showPlugin:
             return .object([ok("200", "The plugin", "application/json", ref("Plugin")), problem])
         case .publish:
@@ -319,6 +326,16 @@ package enum OpenAPIDocument {
                 object([("plugins", .object([("type", .string("array")), ("items", ref("Plugin"))]))], required: ["plugins"])
             ),
             ("Published", object([("topic", string)], required: ["topic"])),
+            (
+                "ReloadReport",
+                object(
+                    [
+                        ("changes", .object([("type", .string("array")), ("items", string)])),
+                        ("pending", .object([("type", .string("array")), ("items", string)])),
+                        ("still_failing", .object([("type", .string("array")), ("items", string)])),
+                    ],
+                    required: ["changes", "pending", "still_failing"])
+            ),
             (
                 "KeyRequest",
                 .object([

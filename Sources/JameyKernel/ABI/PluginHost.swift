@@ -19,7 +19,9 @@ final class PluginHost: @unchecked Sendable {
     /// The logger's handler when it is the kernel's text handler: plugin lines then go straight
     /// from the C buffer into the log queue.
     let textLog: TextLogHandler?
-    let config: ValidatedSection
+    /// The plugin's validated section (a reload's `reconfigure` replaces it).
+    var config: ValidatedSection { section.withLock { $0 } }
+    private let section: Mutex<ValidatedSection>
     let nodeNameC: UnsafePointer<CChar>
     let nodeIDC: UnsafePointer<CChar>
     /// The plugin's name for crash lines (``CrashContext``).
@@ -39,12 +41,15 @@ final class PluginHost: @unchecked Sendable {
         self.endpoint = kernel.bus.endpoint(owner: name)
         self.logger = logger
         self.textLog = logger.handler as? TextLogHandler
-        self.config = config
+        self.section = Mutex(config)
         self.nodeNameC = UnsafePointer(strdup(kernel.nodeName)!)
         self.nodeIDC = UnsafePointer(strdup(kernel.nodeID)!)
         self.crashLabel = CrashContext.label(name)
         self.dataPath = kernel.dataDirectory + "/" + name
     }
+
+    /// Replaces the section the config_* host functions read (after a successful `reconfigure`).
+    func replaceConfig(_ new: ValidatedSection) { section.withLock { $0 = new } }
 
     /// The opaque pointer handed to the plugin.
     var opaque: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }

@@ -28,6 +28,7 @@ extension Kernel {
         }
         var started: [PluginRecord] = []
         startHealthMonitor()
+        serveReloadRequests()
         for name in plan.order {
             guard let record = records.first(where: { $0.name == name }) else { continue }
             if !requiredFailures.isEmpty { break }

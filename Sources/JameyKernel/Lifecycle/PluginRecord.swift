@@ -6,7 +6,6 @@ import Synchronization
 /// lifecycle code and introspection; mutable parts are behind a lock.
 final class PluginRecord: Sendable {
     let name: String
-    let entry: KernelConfig.PluginEntry
     /// Lifecycle hooks of this plugin run here, one at a time.
     let queue: DispatchQueue
     /// Health hooks run here, one at a time, apart from lifecycle hooks (the header allows health
@@ -19,6 +18,8 @@ final class PluginRecord: Sendable {
     private let mutable: Mutex<Mutable>
 
     struct Mutable: @unchecked Sendable {
+        /// The plugin's config entry (a reload may change it).
+        var entry: KernelConfig.PluginEntry
         var state: PluginState
         var path: String?
         var library: PluginLibrary?
@@ -41,16 +42,17 @@ final class PluginRecord: Sendable {
 
     init(entry: KernelConfig.PluginEntry) {
         self.name = entry.name
-        self.entry = entry
         self.queue = DispatchQueue(label: "jamey.plugin.\(entry.name)")
         self.healthQueue = DispatchQueue(label: "jamey.plugin.\(entry.name).health")
         self.crashLabel = CrashContext.label(entry.name)
-        self.mutable = Mutex(Mutable(state: entry.enabled ? .loaded : .disabled))
+        self.mutable = Mutex(Mutable(entry: entry, state: entry.enabled ? .loaded : .disabled))
     }
 
     func with<R>(_ body: (inout Mutable) -> R) -> R { mutable.withLock { body(&$0) } }
 
     var state: PluginState { mutable.withLock { $0.state } }
+    /// The plugin's config entry.
+    var entry: KernelConfig.PluginEntry { mutable.withLock { $0.entry } }
     var failure: String? { mutable.withLock { $0.failure } }
     var library: PluginLibrary? { mutable.withLock { $0.library } }
     var descriptor: PluginDescriptor? { library?.descriptor }
