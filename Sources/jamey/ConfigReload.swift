@@ -13,22 +13,31 @@ extension ConfigCommand {
                 and prints what changed; a step that fails rolls everything back.
                 """)
 
-        @Option(help: ArgumentHelp("The server (default $JAMEY_SERVER, else http://127.0.0.1:8080).", valueName: "url"))
-        var server: String?
-
-        @Option(
-            help: ArgumentHelp(
-                "A file holding an admin API key (default $JAMEY_KEY, else ./data/api/admin.key).", valueName: "path"))
-        var keyFile: String?
-
-        @Option(help: "Seconds to wait for the server (a reload may stop and start plugins).")
-        var timeout: Double = 120
+        @OptionGroup var server: ServerOptions
 
         func run() throws {
-            var arguments = ["reloadConfig", "--timeout", String(timeout)]
-            if let server { arguments += ["--server", server] }
-            if let keyFile { arguments += ["--key-file", keyFile] }
-            try Call.parse(arguments).run()
+            try Call.parse(["reloadConfig"] + server.callArguments).run()
         }
+    }
+}
+
+/// Where a command that acts on a running server finds it: `--server`, `--key-file`, `--timeout`.
+struct ServerOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The server (default $JAMEY_SERVER, else http://127.0.0.1:8080).", valueName: "url"))
+    var server: String?
+
+    @Option(
+        help: ArgumentHelp("A file holding an admin API key (default $JAMEY_KEY, else ./data/api/admin.key).", valueName: "path"))
+    var keyFile: String?
+
+    @Option(help: "Seconds to wait for the server (it may stop and start plugins meanwhile).")
+    var timeout: Double = 120
+
+    /// The same options for `jamey call`.
+    var callArguments: [String] {
+        var arguments = ["--timeout", String(timeout)]
+        if let server { arguments += ["--server", server] }
+        if let keyFile { arguments += ["--key-file", keyFile] }
+        return arguments
     }
 }

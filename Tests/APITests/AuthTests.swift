@@ -58,7 +58,7 @@ import Testing
             let (_, key) = try await k.createKey(scope: "read", extra: #","ttl_seconds":1"#)
             #expect(try await HTTP.get(k.port, "/v1/plugins", key: key).status == 200)
             #expect(
-                await eventually(timeout: .seconds(3)) { (try? await HTTP.get(k.port, "/v1/plugins", key: key).status) == 401 })
+                await eventually(timeout: .seconds(30)) { (try? await HTTP.get(k.port, "/v1/plugins", key: key).status) == 401 })
             let r = try await HTTP.get(k.port, "/v1/plugins", key: key)
             #expect(r.json["detail"] as? String == "the API key has expired")
         }

@@ -44,4 +44,25 @@ import Testing
         #expect(metrics.stdout.contains(#"jamey_config_reloads_total{result="invalid"} 1"#), "\(metrics.stdout)")
         #expect(metrics.stdout.contains(#"jamey_config_reloads_total{result="applied"} 2"#))
     }
+
+    @Test func deployReplacesARunningPluginFromTheCommandLine() throws {
+        let server = try LiveServer()
+        #expect(try greet(server) == "Hello, Ada!")
+        // A second copy of the same build at another path: a new build as far as the server knows.
+        let copy = server.directory + "/libHelloC-next.so"
+        try FileManager.default.copyItem(atPath: try TestPlugins.helloC(), toPath: copy)
+        let deployed = try server.jamey(["plugins", "deploy", "hello_c", copy])
+        #expect(deployed.status == 0, "\(deployed.output)")
+        let object = try JSONSerialization.jsonObject(with: Data(deployed.stdout.utf8)) as? [String: Any]
+        #expect(object?["path"] as? String == copy)
+        let steps = object?["steps"] as? [String] ?? []
+        #expect(steps.contains("stopping hello_swift (depends on hello_c)"), "\(steps)")
+        #expect(try greet(server) == "Hello, Ada!")
+        #expect(steps.last == "hello_c 1.0.0 (\(copy)) is serving", "\(steps)")
+
+        let refused = try server.jamey(["plugins", "deploy", "hello_c", server.directory + "/missing.so"])
+        #expect(refused.status != 0)
+        #expect(refused.output.contains("missing.so"), "\(refused.output)")
+        #expect(try greet(server) == "Hello, Ada!")
+    }
 }

@@ -9,6 +9,9 @@ package struct Endpoint: Sendable {
         case createKey, listKeys, deleteKey
         /// Re-read the config file and apply it (the kernel answers `kernel.config.reload`).
         case reloadConfig
+        /// Replace a running plugin with a new build, blue-green (the kernel answers
+        /// `kernel.plugins.deploy`).
+        case deployPlugin
         /// A route declared by `plugin`, forwarded to `topic` as a bus request.
         case forward(plugin: String, topic: String)
     }
@@ -46,6 +49,9 @@ extension Endpoint {
             e("GET", "/openapi.json", .public, .openAPI, "This API as an OpenAPI 3.1 document"),
             e("GET", "/v1/plugins", .read, .listPlugins, "Every configured plugin with state, health and figures"),
             e("GET", "/v1/plugins/{name}", .read, .showPlugin, "One plugin"),
+            e(
+                "POST", "/v1/plugins/{name}/deploy", .admin, .deployPlugin,
+                "Replace a running plugin with a new build, blue-green: the old one serves until the new one has started"),
             e("POST", "/v1/bus/publish/{topic}", .write, .publish, "Publish the body as an event on a topic"),
             e("POST", "/v1/bus/request/{topic}", .write, .request, "Send the body as a bus request and return the reply"),
             e("GET", "/v1/bus/subscribe", .read, .subscribe, "Stream the events matching a topic pattern (Server-Sent Events)"),

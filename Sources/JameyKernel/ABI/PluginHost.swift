@@ -13,6 +13,8 @@ import Synchronization
 /// unloaded), so a stale pointer finds `isValid == false` rather than freed memory.
 final class PluginHost: @unchecked Sendable {
     let name: String
+    /// Its instance key: the name, or `name@N` for a blue-green deploy's new instance.
+    let instance: String
     let kernel: Kernel
     let endpoint: BusEndpoint
     let logger: Logger
@@ -35,10 +37,11 @@ final class PluginHost: @unchecked Sendable {
         var strings: [String: UnsafePointer<CChar>] = [:]
     }
 
-    init(name: String, kernel: Kernel, config: ValidatedSection, logger: Logger) {
+    init(name: String, instance: String? = nil, kernel: Kernel, config: ValidatedSection, logger: Logger) {
         self.name = name
+        self.instance = instance ?? name
         self.kernel = kernel
-        self.endpoint = kernel.bus.endpoint(owner: name)
+        self.endpoint = kernel.bus.endpoint(owner: name, instance: instance)
         self.logger = logger
         self.textLog = logger.handler as? TextLogHandler
         self.section = Mutex(config)

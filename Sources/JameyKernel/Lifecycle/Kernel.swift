@@ -46,6 +46,8 @@ public final class Kernel: Sendable {
     /// Held while plugins are stopped or started outside ``start()``: a restore
     /// (`plugin_restore`) and ``stop(deadline:)`` never interleave.
     let lifecycleLock = Mutex<Void>(())
+    /// How many instances each plugin has had (blue-green deploys name the next `name@N`).
+    let deployGenerations = Mutex<[String: Int]>([:])
     /// Where ``reloadFromSource()`` reads the config (``setReloadSource(_:)``).
     let reloadSource = Mutex<(@Sendable () throws(KernelError) -> KernelConfig)?>(nil)
 
@@ -75,7 +77,7 @@ public final class Kernel: Sendable {
             throw KernelError("data_dir \(config.dataDirectory) cannot be created or is not a directory")
         }
         self.nodeID = try NodeIdentity.load(dataDirectory: config.dataDirectory)
-        self.recordList = Mutex(config.plugins.map(PluginRecord.init))
+        self.recordList = Mutex(config.plugins.map { PluginRecord(entry: $0) })
     }
 
     /// A snapshot of every configured plugin, in config order.

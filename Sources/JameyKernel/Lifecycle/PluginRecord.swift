@@ -6,6 +6,9 @@ import Synchronization
 /// lifecycle code and introspection; mutable parts are behind a lock.
 final class PluginRecord: Sendable {
     let name: String
+    /// The instance key: `name`, or `name@N` for the new instance of a blue-green deploy (its
+    /// subscriptions and services are told apart from the old one's by it).
+    let instance: String
     /// Lifecycle hooks of this plugin run here, one at a time.
     let queue: DispatchQueue
     /// Health hooks run here, one at a time, apart from lifecycle hooks (the header allows health
@@ -40,8 +43,9 @@ final class PluginRecord: Sendable {
         var healthClosed = false
     }
 
-    init(entry: KernelConfig.PluginEntry) {
+    init(entry: KernelConfig.PluginEntry, instance: String? = nil) {
         self.name = entry.name
+        self.instance = instance ?? entry.name
         self.queue = DispatchQueue(label: "jamey.plugin.\(entry.name)")
         self.healthQueue = DispatchQueue(label: "jamey.plugin.\(entry.name).health")
         self.crashLabel = CrashContext.label(entry.name)
