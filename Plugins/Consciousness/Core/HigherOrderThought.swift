@@ -1,0 +1,52 @@
+/// Higher-order thought: how much a text talks about thinking (Jamey 3.0's §4.5, fixed).
+///
+/// ```
+/// words = the text's whitespace-separated words, lower-cased, every character that is not a
+///         letter or digit dropped ("plan." matches plan), empty ones skipped
+/// hits  = words in {i, me, my, think, feel, aware, should, decide,
+///                   plan, consider, reflect, remember, analyze}     ("decide" once, not twice)
+/// score = min(1.5 · hits / words, 1)
+/// level = level + rate · (score − level)     a recency-weighted average (rate 0.2), not a lifetime mean
+/// ```
+public struct HigherOrderThought: Sendable {
+    /// Jamey 3.0's introspective and cognitive words, as one set.
+    public static let words: Set<String> = [
+        "i", "me", "my", "think", "feel", "aware", "should", "decide", "plan", "consider", "reflect", "remember", "analyze",
+    ]
+
+    /// The recency-weighted level (nil before the first text).
+    public private(set) var level: Double?
+    /// The weight of the newest score in ``level``.
+    public let rate: Double
+
+    public init(rate: Double = 0.2) { self.rate = rate }
+
+    /// One text's score and its inputs.
+    public struct Score: Sendable, Equatable, Encodable {
+        public let hits: Int
+        public let words: Int
+        public let score: Double
+    }
+
+    /// The score of a text's words.
+    static func score(_ words: [Substring]) -> Score {
+        var hits = 0
+        var count = 0
+        for word in words {
+            var kept = String.UnicodeScalarView()
+            for scalar in word.unicodeScalars
+            where scalar.properties.isAlphabetic || scalar.properties.numericType != nil {
+                kept.append(scalar)
+            }
+            guard !kept.isEmpty else { continue }
+            count += 1
+            if Self.words.contains(String(kept).lowercased()) { hits += 1 }
+        }
+        return Score(hits: hits, words: count, score: min(1.5 * Double(hits) / Double(max(count, 1)), 1))
+    }
+
+    /// Folds a score into the level.
+    mutating func add(_ score: Double) {
+        level = level.map { $0 + rate * (score - $0) } ?? score
+    }
+}
