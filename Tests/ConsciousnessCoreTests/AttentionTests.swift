@@ -47,7 +47,7 @@ import Testing
         var a = Attention()
         // After "a b" comes "c", but after "x b" comes "d": the context of two decides.
         for word in ["ka", "bee", "cee", "ex", "bee", "dee", "ka", "bee", "cee", "ex", "bee"] {
-            _ = a.attend([Substring(word)])
+            _ = a.attend(try TextInput(word))
         }
         #expect(a.predicted?.focus == "dee")
         #expect(a.predicted?.context.suffix(2) == ["ex", "bee"])

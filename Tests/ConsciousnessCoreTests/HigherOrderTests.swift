@@ -5,22 +5,22 @@ import Testing
 /// Higher-order thought without the double-counted word, with punctuation stripped, and a
 /// recency-weighted level.
 @Suite struct HigherOrderTests {
-    @Test func jameyExamplesAndTheCorrectedOne() {
-        func score(_ text: String) -> HigherOrderThought.Score {
-            HigherOrderThought.score(text.split(whereSeparator: { $0.isWhitespace }))
+    @Test func jameyExamplesAndTheCorrectedOne() throws {
+        func score(_ text: String) throws -> HigherOrderThought.Score {
+            HigherOrderThought.score(try TextInput(text))
         }
-        #expect(score("I think and reflect").score == 1)
+        #expect(try score("I think and reflect").score == 1)
         // Jamey 3.0: 0.923, because "plan." did not match; now 9 of 13 words → 1.04 → 1.
-        let corrected = score("I think I should reflect on my decisions and what I should plan.")
+        let corrected = try score("I think I should reflect on my decisions and what I should plan.")
         #expect(corrected.hits == 9)
         #expect(corrected.words == 13)
         #expect(corrected.score == 1)
-        #expect(score("The sky is blue today.").score == 0)
+        #expect(try score("The sky is blue today.").score == 0)
         // "decide" is in both of Jamey 3.0's lists and counted twice there: once now.
-        let decide = score("we decide now together")
+        let decide = try score("we decide now together")
         #expect(decide.hits == 1)
         #expect(abs(decide.score - 1.5 / 4) < 1e-12)
-        #expect(score("!!! ...").words == 0)
+        #expect(try score("!!! ...").words == 0)
     }
 
     @Test func theLevelFollowsRecentTextsNotALifetimeMean() throws {

@@ -50,4 +50,14 @@ import Testing
         #expect(jw("same", "same") == 1)
         #expect(jw("abc", "xyz") == 0)
     }
+
+    @Test func theFastASCIIPathMatchesTheWindowScan() {
+        var rng = SystemRandomNumberGenerator()
+        let alphabet = Array("abcde fghij!".unicodeScalars)
+        for _ in 0..<2000 {
+            let a = (0..<Int.random(in: 1...40, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }
+            let b = (0..<Int.random(in: 1...40, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }
+            #expect(JaroWinkler.similarity(a, b) == JaroWinkler.similarity(a, b, scanOnly: true), "\(a) \(b)")
+        }
+    }
 }

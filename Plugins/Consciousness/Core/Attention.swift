@@ -23,29 +23,76 @@ public struct Attention: Sendable {
     public private(set) var focus: String?
     /// Shifts counted.
     public private(set) var shifts = 0
-    /// The predicted next focus and the context it follows.
+    /// The predicted next focus, the context it follows and how often it followed it.
     public private(set) var predicted: (focus: String, context: [String], count: Int)?
     /// Predictions made and how many came true.
     public private(set) var predictions = 0
     public private(set) var hits = 0
-    private var recent: [String] = []
-    private var followers: [[String]: [String: (count: Int, order: Int)]] = [:]
+    /// Foci by number (each focus is numbered once, so contexts are small values).
+    private var ids: [String: Int32] = [:]
+    private var names: [String] = []
+    private var recent: [Int32] = []
+    private var followers: [Context: [Int32: Follower]] = [:]
     private var order = 0
+
+    /// Up to ``longestContext`` focus numbers.
+    struct Context: Hashable, Sendable {
+        var ids: (Int32, Int32, Int32, Int32) = (-1, -1, -1, -1)
+        var count: Int8 = 0
+
+        init(_ slice: ArraySlice<Int32>) {
+            for id in slice { append(id) }
+        }
+
+        mutating func append(_ id: Int32) {
+            switch count {
+            case 0: ids.0 = id
+            case 1: ids.1 = id
+            case 2: ids.2 = id
+            default: ids.3 = id
+            }
+            count += 1
+        }
+
+        var list: [Int32] { Array([ids.0, ids.1, ids.2, ids.3].prefix(Int(count))) }
+
+        static func == (a: Context, b: Context) -> Bool {
+            a.count == b.count && a.ids.0 == b.ids.0 && a.ids.1 == b.ids.1 && a.ids.2 == b.ids.2 && a.ids.3 == b.ids.3
+        }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(count)
+            hasher.combine(ids.0)
+            hasher.combine(ids.1)
+            hasher.combine(ids.2)
+            hasher.combine(ids.3)
+        }
+    }
+
+    /// How often a focus followed a context, and when it first did (ties go to the earliest).
+    struct Follower: Sendable {
+        var count: Int
+        let order: Int
+    }
 
     public init() {}
 
-    /// The focus of a text's words (nil when none is left).
-    static func focus(of words: [Substring]) -> String? {
+    /// The focus of a text (nil when no word is left): the first longest word, letters only,
+    /// lower-cased, that is not a stopword.
+    static func focus(of input: TextInput) -> String? {
         var best: String?
         var bestLength = 0
-        for word in words {
-            var letters = String.UnicodeScalarView()
-            for scalar in word.unicodeScalars where scalar.properties.isAlphabetic { letters.append(scalar) }
-            guard letters.count > bestLength else { continue }
-            let candidate = String(letters).lowercased()
+        let scalars = input.scalars
+        for word in input.words {
+            var letters = 0
+            for i in word where scalars[i].isLetter { letters += 1 }
+            guard letters > bestLength else { continue }
+            var kept = String.UnicodeScalarView()
+            for i in word where scalars[i].isLetter { kept.append(input.isASCII ? scalars[i].lowercased : scalars[i]) }
+            let candidate = input.isASCII ? String(kept) : String(kept).lowercased()
             guard !stopwords.contains(candidate) else { continue }
             best = candidate
-            bestLength = letters.count
+            bestLength = letters
         }
         return best
     }
@@ -69,9 +116,9 @@ public struct Attention: Sendable {
         }
     }
 
-    /// Attends to a text's words.
-    mutating func attend(_ words: [Substring]) -> Step {
-        let now = Self.focus(of: words) ?? "none"
+    /// Attends to a text.
+    mutating func attend(_ input: TextInput) -> Step {
+        let now = Self.focus(of: input) ?? "none"
         let shifted = focus != nil && focus != now
         if shifted { shifts += 1 }
         focus = now
@@ -87,15 +134,24 @@ public struct Attention: Sendable {
             predictedNext: predicted?.focus, predictionContext: predicted?.context ?? [])
     }
 
+    /// The number of `focus`, numbering it when new.
+    private mutating func id(_ focus: String) -> Int32 {
+        if let id = ids[focus] { return id }
+        let id = Int32(names.count)
+        ids[focus] = id
+        names.append(focus)
+        return id
+    }
+
     /// Counts the windows ending with `focus`, then appends it to the recent foci.
     private mutating func learn(_ focus: String) {
+        let now = id(focus)
         for length in 1...Self.longestContext where recent.count >= length {
-            let context = Array(recent.suffix(length))
+            let context = Context(recent.suffix(length))
             order += 1
-            let old = followers[context]?[focus]
-            followers[context, default: [:]][focus] = ((old?.count ?? 0) + 1, old?.order ?? order)
+            followers[context, default: [:]][now, default: Follower(count: 0, order: order)].count += 1
         }
-        recent.append(focus)
+        recent.append(now)
         if recent.count > Self.shortTerm { recent.removeFirst(recent.count - Self.shortTerm) }
         if followers.count > Self.contextCapacity { age() }
     }
@@ -103,19 +159,19 @@ public struct Attention: Sendable {
     /// The follower of the longest recent context seen before.
     private func predict() -> (focus: String, context: [String], count: Int)? {
         for length in stride(from: min(Self.longestContext, recent.count), through: 1, by: -1) {
-            let context = Array(recent.suffix(length))
+            let context = Context(recent.suffix(length))
             guard let next = followers[context], !next.isEmpty else { continue }
             let best = next.min { ($1.value.count, $0.value.order) < ($0.value.count, $1.value.order) }
-            if let best { return (best.key, context, best.value.count) }
+            if let best { return (names[Int(best.key)], context.list.map { names[Int($0)] }, best.value.count) }
         }
         return nil
     }
 
     /// Halves every count and drops the contexts left empty.
     private mutating func age() {
-        var kept: [[String]: [String: (count: Int, order: Int)]] = [:]
+        var kept: [Context: [Int32: Follower]] = [:]
         for (context, next) in followers {
-            let halved = next.compactMapValues { $0.count / 2 > 0 ? ($0.count / 2, $0.order) : nil }
+            let halved = next.compactMapValues { $0.count / 2 > 0 ? Follower(count: $0.count / 2, order: $0.order) : nil }
             if !halved.isEmpty { kept[context] = halved }
         }
         followers = kept

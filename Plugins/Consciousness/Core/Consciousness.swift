@@ -34,7 +34,7 @@ public final class Consciousness: Sendable {
         let parts = Priority.parts(of: input, maxLength: settings.priorityMaxLength)
         let features = Integration.features(of: input)
         let integration = Integration(features: features)
-        let thought = HigherOrderThought.score(input.words)
+        let thought = HigherOrderThought.score(input)
         let feeling = EmotionalState(emotion)
         return state.withLock { $0.process(input, parts, integration, thought, feeling, at: now) }
     }
@@ -66,7 +66,7 @@ struct State: Sendable {
         _ feeling: EmotionalState, at now: Double
     ) -> Outcome {
         processed += 1
-        let focus = attention.attend(input.words)
+        let focus = attention.attend(input)
         let novelty = workspace.current == nil ? 1 : max(0, 1 - JaroWinkler.similarity(input.scalars, workspace.currentScalars))
         let priority = Priority(parts, novelty: novelty)
         var broadcast: Broadcast?

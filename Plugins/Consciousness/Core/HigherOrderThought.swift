@@ -28,19 +28,33 @@ public struct HigherOrderThought: Sendable {
         public let score: Double
     }
 
+    /// The listed words packed into integers (each is at most 8 ASCII letters).
+    static let packed: Set<UInt64> = Set(words.compactMap { pack($0.unicodeScalars) })
+
+    /// Up to 8 ASCII scalars as one integer (exact: distinct words give distinct numbers); nil otherwise.
+    static func pack(_ scalars: some Sequence<Unicode.Scalar>) -> UInt64? {
+        var value: UInt64 = 0
+        var count = 0
+        for scalar in scalars {
+            guard scalar.value < 0x80, count < 8 else { return nil }
+            value = value << 8 | UInt64(scalar.value)
+            count += 1
+        }
+        return value
+    }
+
     /// The score of a text's words.
-    static func score(_ words: [Substring]) -> Score {
+    static func score(_ input: TextInput) -> Score {
         var hits = 0
         var count = 0
-        for word in words {
-            var kept = String.UnicodeScalarView()
-            for scalar in word.unicodeScalars
-            where scalar.properties.isAlphabetic || scalar.properties.numericType != nil {
-                kept.append(scalar)
-            }
+        let scalars = input.scalars
+        for word in input.words {
+            var kept: [Unicode.Scalar] = []
+            kept.reserveCapacity(word.count)
+            for i in word where scalars[i].isLetterOrDigit { kept.append(scalars[i].lowercased) }
             guard !kept.isEmpty else { continue }
             count += 1
-            if Self.words.contains(String(kept).lowercased()) { hits += 1 }
+            if let key = pack(kept), packed.contains(key) { hits += 1 }
         }
         return Score(hits: hits, words: count, score: min(1.5 * Double(hits) / Double(max(count, 1)), 1))
     }

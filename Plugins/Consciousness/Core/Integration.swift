@@ -37,16 +37,29 @@ public struct Integration: Sendable, Equatable, Encodable {
     static func features(of input: TextInput) -> [Double] {
         let n = Double(input.scalars.count)
         guard n > 0 else { return [0, 0, 0, 0, 0] }
-        var distinct = Set<UInt32>()
+        var low: UInt64 = 0
+        var high: UInt64 = 0
+        var others = Set<UInt32>()
         var capitals = 0
         var punctuation = 0
         for scalar in input.scalars {
-            distinct.insert(scalar.value)
-            if ("A"..."Z").contains(scalar) { capitals += 1 }
-            if ".,!?;:".unicodeScalars.contains(scalar) { punctuation += 1 }
+            let v = scalar.value
+            if v < 64 {
+                low |= 1 << UInt64(v)
+            } else if v < 128 {
+                high |= 1 << UInt64(v - 64)
+            } else {
+                others.insert(v)
+            }
+            if (0x41...0x5A).contains(v) { capitals += 1 }
+            switch v {
+            case 0x2E, 0x2C, 0x21, 0x3F, 0x3B, 0x3A: punctuation += 1
+            default: break
+            }
         }
+        let distinct = low.nonzeroBitCount + high.nonzeroBitCount + others.count
         return [
-            min(n, 100) / 100, Double(distinct.count) / n, min(Double(input.words.count), 50) / 50,
+            min(n, 100) / 100, Double(distinct) / n, min(Double(input.words.count), 50) / 50,
             Double(capitals) / n, Double(punctuation) / n,
         ].map { min(max($0, 0), 1) }
     }

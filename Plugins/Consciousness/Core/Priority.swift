@@ -37,21 +37,52 @@ public struct Priority: Sendable, Equatable, Encodable {
 
     /// The text-only parts of `input`'s priority.
     static func parts(of input: TextInput, maxLength: Double) -> TextParts {
-        let count = Double(input.scalars.count)
-        let words = input.words
-        let uniqueness = words.isEmpty ? 0 : Double(Set(words).count) / Double(words.count)
+        let scalars = input.scalars
+        let count = Double(scalars.count)
         var special = 0
         var exclamations = 0
-        for scalar in input.scalars {
-            if !(scalar.properties.isAlphabetic || scalar.properties.numericType != nil) { special += 1 }
+        for scalar in scalars {
+            if !scalar.isLetterOrDigit { special += 1 }
             if scalar == "!" { exclamations += 1 }
         }
-        let lower = input.text.lowercased()
-        let keyword = keywords.contains { lower.contains($0) }
+        let keyword = keywordScalars.contains { Self.contains(scalars, $0) }
         let urgency = min(Double(exclamations) / 3 + (keyword ? 0.5 : 0), 1)
         return TextParts(
-            length: min(count / maxLength, 1), uniqueness: uniqueness, special: count > 0 ? Double(special) / count : 0,
-            urgency: urgency)
+            length: min(count / maxLength, 1), uniqueness: uniqueness(input),
+            special: count > 0 ? Double(special) / count : 0, urgency: urgency)
+    }
+
+    static let keywordScalars = keywords.map { Array($0.unicodeScalars) }
+
+    /// Whether the lower-cased `text` contains `word` (lower case).
+    static func contains(_ text: [Unicode.Scalar], _ word: [Unicode.Scalar]) -> Bool {
+        guard text.count >= word.count, let first = word.first else { return false }
+        var i = 0
+        while i + word.count <= text.count {
+            if text[i].lowercased == first {
+                var j = 1
+                while j < word.count && text[i + j].lowercased == word[j] { j += 1 }
+                if j == word.count { return true }
+            }
+            i += 1
+        }
+        return false
+    }
+
+    /// Distinct words / words (case kept, as written).
+    static func uniqueness(_ input: TextInput) -> Double {
+        let words = input.words
+        guard !words.isEmpty else { return 0 }
+        let scalars = input.scalars
+        if words.count > 64 {
+            return Double(Set(words.map { scalars[$0] }).count) / Double(words.count)
+        }
+        var distinct = 0
+        for (i, word) in words.enumerated() {
+            let seen = words[..<i].contains { scalars[$0].elementsEqual(scalars[word]) }
+            if !seen { distinct += 1 }
+        }
+        return Double(distinct) / Double(words.count)
     }
 
     /// Combines the text's parts with its novelty.
