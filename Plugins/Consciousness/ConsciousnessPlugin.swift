@@ -10,8 +10,9 @@ import Synchronization
 /// entity feed the emotional state when those plugins run; without them the pipeline works the
 /// same, with the emotional state's `source` saying what it had. `consciousness.metrics` (and
 /// `GET /v1/consciousness/metrics`) reports every level with its inputs. The state lives in memory
-/// only: it describes the recent stream of texts, and starts afresh with the plugin.
-public final class ConsciousnessPlugin: JameyPlugin {
+/// (it describes the recent stream of texts and starts afresh with the plugin); a snapshot writes
+/// it to `consciousness.json`, and a restore puts it back.
+public final class ConsciousnessPlugin: JameyPlugin, SnapshotCapable {
     let context: PluginContext
     let configuration: ConsciousnessConfiguration
     let core: Consciousness
@@ -42,6 +43,21 @@ public final class ConsciousnessPlugin: JameyPlugin {
     public func stop() async throws {
         let tasks = pending.withLock { Array($0.values) }
         for task in tasks { await task.value }
+    }
+
+    /// The snapshot file's name.
+    static let snapshotFile = "consciousness.json"
+
+    public func snapshot(to directory: String) async throws {
+        try core.snapshot(at: now).write(to: URL(fileURLWithPath: directory + "/" + Self.snapshotFile), options: .atomic)
+    }
+
+    public func restore(from directory: String) async throws {
+        let path = directory + "/" + Self.snapshotFile
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw JameyError("restore: \(path) does not exist or cannot be read")
+        }
+        try core.restore(data, at: now)
     }
 
     /// Ok with the counts and the activity.

@@ -80,3 +80,32 @@ import Testing
         #expect(levels.workspace.broadcasts > 0)
     }
 }
+
+/// A snapshot carries counts, attention's patterns, the levels and the activity.
+@Suite struct SnapshotTests {
+    @Test func aRestoredPipelineGoesOnWhereTheSavedOneWas() throws {
+        let c = Consciousness()
+        for round in 0..<2 {
+            for (i, word) in ["morning", "coffee", "emails"].enumerated() {
+                _ = try c.process("\(word) URGENT!!! I think about the \(word) today", at: Double(round * 3 + i))
+            }
+        }
+        let data = try c.snapshot(at: 6)
+        let restored = Consciousness()
+        try restored.restore(data, at: 100)
+        let before = c.levels(at: 6)
+        let after = restored.levels(at: 100)
+        #expect(after.processed == before.processed)
+        #expect(after.workspace.broadcasts == before.workspace.broadcasts)
+        #expect(abs(after.workspace.recentBroadcasts - before.workspace.recentBroadcasts) < 1e-9)
+        #expect(after.attention.focus == before.attention.focus)
+        #expect(after.attention.predictedNext == "morning")
+        #expect(after.attention.shifts == before.attention.shifts)
+        #expect(after.higherOrder.level == before.higherOrder.level)
+        #expect(after.prediction.confidence == before.prediction.confidence)
+        // Both go on alike.
+        let next = try restored.process("morning URGENT!!! I think about the morning today", at: 101)
+        #expect(next.attention.expectationMet == true)
+        #expect(throws: ConsciousnessError.self) { try restored.restore(Data("{}".utf8), at: 0) }
+    }
+}

@@ -111,3 +111,23 @@ import Testing
         }
     }
 }
+
+/// Snapshot and restore through the kernel's hooks.
+@Suite struct SnapshotTests {
+    @Test func theStateRoundTripsThroughTheKernelHooks() async throws {
+        let directory = try TemporaryDirectory.make()
+        try await PluginKernel.with([try Plugins.consciousness()]) { k in
+            _ = try await k.request("consciousness.process", #"{"text":"\#(Plugins.sentence)"}"#)
+            let kernel = k.test.kernel
+            try await onThread { () throws(KernelError) in try kernel.snapshot(plugin: "consciousness", into: directory) }
+        }
+        try await PluginKernel.with([try Plugins.consciousness()]) { k in
+            let kernel = k.test.kernel
+            try await onThread { () throws(KernelError) in try kernel.restore(plugin: "consciousness", from: directory) }
+            let levels = try await k.request("consciousness.metrics").json
+            #expect(levels["processed"] as? Int == 1)
+            #expect((levels["workspace"] as? [String: Any])?["broadcasts"] as? Int == 1)
+            #expect((levels["attention"] as? [String: Any])?["focus"] as? String == "consciousness")
+        }
+    }
+}

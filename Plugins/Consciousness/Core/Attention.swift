@@ -77,6 +77,50 @@ public struct Attention: Sendable {
 
     public init() {}
 
+    /// Attention's state in a snapshot: the foci by number, the recent ones, and each context's
+    /// followers as `[focus, count, order]`.
+    struct Saved: Codable {
+        var focus: String?
+        var shifts: Int
+        var predictions: Int
+        var hits: Int
+        var names: [String]
+        var recent: [Int32]
+        var contexts: [[Int32]]
+        var followers: [[[Int]]]
+        var order: Int
+    }
+
+    var saved: Saved {
+        let entries = Array(followers)
+        return Saved(
+            focus: focus, shifts: shifts, predictions: predictions, hits: hits, names: names, recent: recent,
+            contexts: entries.map { $0.key.list },
+            followers: entries.map { $0.value.map { [Int($0.key), $0.value.count, $0.value.order] } }, order: order)
+    }
+
+    /// A restored state; entries naming unknown foci are dropped.
+    init(saved: Saved) {
+        focus = saved.focus
+        shifts = saved.shifts
+        predictions = saved.predictions
+        hits = saved.hits
+        names = saved.names
+        for (i, name) in names.enumerated() { ids[name] = Int32(i) }
+        let known = 0..<Int32(names.count)
+        recent = saved.recent.filter { known.contains($0) }.suffix(Self.shortTerm)
+        for (context, next) in zip(saved.contexts, saved.followers)
+        where (1...Self.longestContext).contains(context.count) && context.allSatisfy({ known.contains($0) }) {
+            var table: [Int32: Follower] = [:]
+            for entry in next where entry.count == 3 && known.contains(Int32(clamping: entry[0])) && entry[1] > 0 {
+                table[Int32(entry[0])] = Follower(count: entry[1], order: entry[2])
+            }
+            if !table.isEmpty { followers[Context(context[...])] = table }
+        }
+        order = saved.order
+        predicted = predict()
+    }
+
     /// The focus of a text (nil when no word is left): the first longest word, letters only,
     /// lower-cased, that is not a stopword.
     static func focus(of input: TextInput) -> String? {

@@ -11,7 +11,7 @@ import Synchronization
 public final class Consciousness: Sendable {
     /// The settings given at creation.
     public let settings: ConsciousnessSettings
-    private let state: Mutex<State>
+    let state: Mutex<State>
 
     /// - Parameter settings: thresholds and rates.
     public init(settings: ConsciousnessSettings = ConsciousnessSettings()) {

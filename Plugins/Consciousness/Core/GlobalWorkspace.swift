@@ -26,6 +26,12 @@ struct GlobalWorkspace: Sendable {
         halfLife > 0 ? pow(2, -age / halfLife) : 0
     }
 
+    /// Sets the decayed count as it was at `now` (a restored snapshot).
+    mutating func restoreLoad(_ value: Double, at now: Double) {
+        load = max(0, value)
+        loadAt = now
+    }
+
     /// Adds a broadcast at `now`.
     mutating func broadcast(_ b: Broadcast, scalars: [Unicode.Scalar], at now: Double, halfLife: Double) {
         load = load(at: now, halfLife: halfLife) + 1
@@ -37,7 +43,7 @@ struct GlobalWorkspace: Sendable {
 }
 
 /// A text that won the competition, as sent on `consciousness.workspace.broadcast`.
-public struct Broadcast: Sendable, Equatable, Encodable {
+public struct Broadcast: Sendable, Equatable, Codable {
     /// Its sequence number since start (1, 2, ...).
     public let sequence: Int
     public let content: String

@@ -21,6 +21,12 @@ public struct HigherOrderThought: Sendable {
 
     public init(rate: Double = 0.2) { self.rate = rate }
 
+    /// A restored state.
+    init(rate: Double, level: Double?) {
+        self.rate = rate
+        self.level = level
+    }
+
     /// One text's score and its inputs.
     public struct Score: Sendable, Equatable, Encodable {
         public let hits: Int

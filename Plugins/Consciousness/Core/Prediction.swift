@@ -18,6 +18,13 @@ public struct Prediction: Sendable {
 
     public init(rate: Double = 0.3) { self.rate = rate }
 
+    /// A restored state.
+    init(rate: Double, expected: [Double]?, error: Double) {
+        self.rate = rate
+        self.expected = expected?.count == 5 ? expected : nil
+        self.error = error.isFinite ? min(max(error, 0), 1) : 0.5
+    }
+
     /// The confidence, `1 − error`.
     public var confidence: Double { 1 - error }
 
