@@ -87,7 +87,8 @@ extension SoulPlugin {
         let name = try entityName(request, body)
         guard let text = try body.string("emotion") else { throw SoulError(.invalid, "emotion: required (love, joy, ...)") }
         let emotion = try Emotion(parsing: text)
-        let (entity, change, _) = try store.modify(name, create: true, at: Date()) { e in e.recordEmotion(emotion, at: Date()) }
+        let now = Date()
+        let (entity, change, _) = try store.modify(name, create: true, at: now) { e in e.recordEmotion(emotion, at: now) }
         metrics.recordedDirect.increment()
         try changed(entity)
         return Reply.json(ChangeView(entity: EntityView(entity), trustChange: change, emotion: emotion.description))

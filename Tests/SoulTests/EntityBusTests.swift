@@ -17,9 +17,14 @@ import Testing
             let changed = try await k.request("soul.entities.upsert", #"{"name":"bob","trust":0.2,"decay_rate":0.05}"#)
             #expect(changed.status == 200)
             #expect(changed.number("decay_rate") == 0.05)
+            _ = try await k.request("soul.emotions.record", #"{"name":"bob","emotion":"awe"}"#)
+            _ = try await k.request("soul.memories.link", #"{"name":"bob","memory_id":"m7"}"#)
             let list = try await k.request("soul.entities.list")
-            let names = (list.json["entities"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
-            #expect(names == ["alice", "bob"])
+            let entities = list.json["entities"] as? [[String: Any]] ?? []
+            #expect(entities.compactMap { $0["name"] as? String } == ["alice", "bob"])
+            #expect(entities.last?["emotions"] as? [String: Int] == ["General(awe)": 1])
+            #expect(entities.last?["linked_memories"] as? [String] == ["m7"])
+            #expect(entities.first?["emotions"] as? [String: Int] == [:])
             let got = try await k.request("soul.entities.get", #"{"name":"bob"}"#)
             #expect(got.number("trust") == 0.2)
             #expect(got.json["empathy"] as? Double == 0.5)

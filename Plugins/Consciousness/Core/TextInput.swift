@@ -20,6 +20,10 @@ public struct TextInput: Sendable {
     ///   longer than `maxLength` characters, or one with a control character other than tab,
     ///   line feed and carriage return.
     public init(_ text: String, maxLength: Int = maxLength) throws(ConsciousnessError) {
+        // A text whose UTF-8 is longer than the limit may be too long: count before copying.
+        if text.utf8.count > maxLength, case let count = text.unicodeScalars.count, count > maxLength {
+            throw ConsciousnessError(.invalid, "text: expected at most \(maxLength) characters, found \(count)")
+        }
         var scalars: [Unicode.Scalar] = []
         scalars.reserveCapacity(text.utf8.count)
         var words: [Range<Int>] = []
@@ -42,9 +46,6 @@ public struct TextInput: Sendable {
             scalars.append(scalar)
         }
         if start >= 0 { words.append(start..<scalars.count) }
-        guard scalars.count <= maxLength else {
-            throw ConsciousnessError(.invalid, "text: expected at most \(maxLength) characters, found \(scalars.count)")
-        }
         guard !words.isEmpty else {
             throw ConsciousnessError(.invalid, "text: expected some text, found an empty or blank string")
         }
