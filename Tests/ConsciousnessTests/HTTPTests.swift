@@ -1,6 +1,8 @@
 import ConsciousnessTestSupport
 import Foundation
+import JameyKernel
 import JameyTestKit
+import Synchronization
 import Testing
 
 /// The routes through the real api plugin, with soul and consciousness loaded from their libraries.
@@ -27,6 +29,29 @@ import Testing
             let openapi = try await k.http("GET", "/openapi.json")
             #expect(openapi.text.contains("consciousnessProcess"))
             #expect(openapi.text.contains("consciousnessMetrics"))
+        }
+    }
+}
+
+/// Overload reaches HTTP callers as 429, through the real gateway.
+@Suite struct OverloadHTTPTests {
+    @Test func beyondMaxInFlightHTTPCallersGet429() async throws {
+        let plugins: [TestKernel.Plugin] = [
+            .init(
+                "consciousness", path: try TestPlugins.library("Consciousness"), required: true,
+                config: "max_in_flight: 1\ntimeout_ms: 20000"),
+            .init("api", path: try TestPlugins.library("API"), required: true, config: PluginKernel.apiConfig),
+        ]
+        try await PluginKernel.with([], plugins: plugins) { k in
+            // A conscience that answers only when the gate opens holds the first text in flight.
+            let held = try HeldConscience(k, score: 0)
+            async let first = k.http("POST", "/v1/consciousness/process", body: #"{"text":"the first text"}"#)
+            #expect(await eventually { held.arrived == 1 })
+            let second = try await k.http("POST", "/v1/consciousness/process", body: #"{"text":"the second text"}"#)
+            held.release()
+            #expect(second.status == 429)
+            #expect(second.contentType?.hasPrefix("application/problem+json") == true)
+            #expect(try await first.status == 200)
         }
     }
 }

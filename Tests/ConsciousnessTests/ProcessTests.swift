@@ -36,27 +36,15 @@ import Testing
     @Test func beyondMaxInFlightCallersGet429() async throws {
         try await PluginKernel.with([try Plugins.consciousness("max_in_flight: 1\ntimeout_ms: 20000")]) { k in
             // A conscience that answers only when the gate opens holds the first request in flight.
-            let gate = DispatchSemaphore(value: 0)
-            let arrived = Atomic<Int>(0)
-            let bus = k.test.bus
-            try bus.subscribe("conscience.evaluate", responder: true) { message in
-                arrived.add(1, ordering: .relaxed)
-                gate.wait()
-                if let replyTo = message.replyTo {
-                    try? bus.reply(
-                        to: replyTo, correlationID: message.correlationID,
-                        BusMessage(topic: replyTo, payload: Array(#"{"score":0.5}"#.utf8)))
-                }
-                return true
-            }
+            let held = try HeldConscience(k, score: 0.5)
             async let first = k.request("consciousness.process", #"{"text":"the first text"}"#)
-            #expect(await eventually { arrived.load(ordering: .relaxed) == 1 })
+            #expect(await eventually { held.arrived == 1 })
             let second = try await k.request("consciousness.process", #"{"text":"the second text"}"#)
             #expect(second.status == 429)
             #expect(
                 second.json["detail"] as? String
                     == "consciousness: 1 texts are being processed (max_in_flight); try again shortly")
-            gate.signal()
+            held.release()
             let done = try await first
             #expect(done.status == 200)
             #expect((done.json["sources"] as? [String: String])?["conscience"] == "scored")
