@@ -5,7 +5,7 @@
 #   scripts/test-plugin.sh mqtt      # the MQTT bridge, against real mosquitto brokers it starts
 #   scripts/test-plugin.sh conscience  # the conscience (its HTTP tests load the api plugin too)
 #   scripts/test-plugin.sh memory      # the memory plugin (its HTTP tests load the api plugin too)
-#   scripts/test-plugin.sh soul        # the soul (its tests boot the conscience too; HTTP through the api plugin)
+#   scripts/test-plugin.sh soul        # the soul (its tests load the conscience too; HTTP through the api plugin)
 #   scripts/test-plugin.sh consciousness  # the workspace pipeline (with soul, conscience, memory and api)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -17,7 +17,7 @@ case "$name" in
   mqtt|MQTT) products=(MQTT jamey); tests=MQTTTests; runtime=("${JAMEY_TEST_PACKAGES[@]}") ;;
   conscience|Conscience) products=(Conscience Memory API); tests='ConscienceCoreTests|ConscienceTests' ;;
   memory|Memory) products=(Memory API); tests='MemoryCoreTests|MemoryTests' ;;
-  soul|Soul) products=(Soul API); tests='SoulCoreTests|SoulTests' ;;
+  soul|Soul) products=(Soul Conscience API); tests='SoulCoreTests|SoulTests' ;;
   consciousness|Consciousness) products=(Consciousness Soul Memory API); tests='ConsciousnessCoreTests|ConsciousnessTests' ;;
   *) echo "unknown plugin '$name' (known: hello, api, mqtt, conscience, memory, soul, consciousness)" >&2; exit 2 ;;
 esac
