@@ -27,6 +27,7 @@ public struct Attention: Sendable {
     public private(set) var predicted: (focus: String, context: [String], count: Int)?
     /// Predictions made and how many came true.
     public private(set) var predictions = 0
+    /// Predictions that came true.
     public private(set) var hits = 0
     /// Foci by number (each focus is numbered once, so contexts are small values).
     private var ids: [String: Int32] = [:]
@@ -75,6 +76,7 @@ public struct Attention: Sendable {
         let order: Int
     }
 
+    /// Attention with no focus and no patterns yet.
     public init() {}
 
     /// Attention's state in a snapshot: the foci by number, the recent ones, and each context's
@@ -143,13 +145,17 @@ public struct Attention: Sendable {
 
     /// What one text did to attention.
     public struct Step: Sendable, Equatable, Encodable {
+        /// This text's focus (`none` when no word is left).
         public let focus: String
+        /// Whether the focus differs from the previous text's.
         public let shifted: Bool
         /// The focus predicted before this text, and whether it came true.
         public let expected: String?
+        /// Whether the focus predicted for this text came (nil with no prediction).
         public let expectationMet: Bool?
         /// The focus predicted to follow.
         public let predictedNext: String?
+        /// The recent foci the prediction follows.
         public let predictionContext: [String]
 
         enum CodingKeys: String, CodingKey {

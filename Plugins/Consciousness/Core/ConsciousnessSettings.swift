@@ -21,5 +21,6 @@ public struct ConsciousnessSettings: Sendable, Equatable {
     /// The longest text accepted, in characters (Jamey 3.0: 10,000).
     public var maxTextLength = TextInput.maxLength
 
+    /// The defaults above.
     public init() {}
 }

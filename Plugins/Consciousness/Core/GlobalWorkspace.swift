@@ -46,8 +46,11 @@ struct GlobalWorkspace: Sendable {
 public struct Broadcast: Sendable, Equatable, Codable {
     /// Its sequence number since start (1, 2, ...).
     public let sequence: Int
+    /// The text.
     public let content: String
+    /// Its priority.
     public let priority: Double
+    /// Its focus word.
     public let focus: String
     /// When it was broadcast (the caller's clock, seconds).
     public let at: Double

@@ -19,6 +19,7 @@ public struct HigherOrderThought: Sendable {
     /// The weight of the newest score in ``level``.
     public let rate: Double
 
+    /// - Parameter rate: the weight of the newest score in the level.
     public init(rate: Double = 0.2) { self.rate = rate }
 
     /// A restored state.
@@ -29,8 +30,11 @@ public struct HigherOrderThought: Sendable {
 
     /// One text's score and its inputs.
     public struct Score: Sendable, Equatable, Encodable {
+        /// Words in the list.
         public let hits: Int
+        /// Words with at least one letter or digit.
         public let words: Int
+        /// `min(1.5 · hits / words, 1)`.
         public let score: Double
     }
 

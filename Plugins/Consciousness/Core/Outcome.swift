@@ -9,17 +9,24 @@ public struct Outcome: Sendable, Equatable, Encodable {
     public let broadcast: Broadcast?
     /// The workspace activity right after this text, in [0, 1].
     public let activity: Double
+    /// Focus, shift and the next focus predicted.
     public let attention: Attention.Step
+    /// This text's higher-order score and the level after it.
     public let higherOrder: HigherOrder
+    /// The features predicted for this text, its features, the surprise and the confidence.
     public let prediction: Prediction.Step
+    /// Features, activations, validator verdict and value.
     public let integration: Integration
     /// Whether the integration reached its threshold.
     public let integrated: Bool
+    /// The emotional state and its inputs.
     public let emotionalState: EmotionalState
 
     /// The higher-order score of this text and the level after it.
     public struct HigherOrder: Sendable, Equatable, Encodable {
+        /// The text's score with its hits and words.
         public let score: HigherOrderThought.Score
+        /// The recency-weighted level after it.
         public let level: Double
     }
 
@@ -32,25 +39,38 @@ public struct Outcome: Sendable, Equatable, Encodable {
 
 /// Every level of the pipeline now, with the inputs that produced it (`GET /v1/consciousness/metrics`).
 public struct Levels: Sendable, Encodable {
+    /// Texts processed.
     public let processed: Int
+    /// Activity, broadcasts and the current broadcast.
     public let workspace: Workspace
+    /// Focus, shifts and predictions.
     public let attention: AttentionLevel
+    /// The higher-order level.
     public let higherOrder: HigherOrderLevel
+    /// Confidence, error and the features expected next.
     public let prediction: PredictionLevel
+    /// The last integration and its threshold.
     public let integration: IntegrationLevel
     /// The last text's emotional state (nil before the first).
     public let emotionalState: EmotionalState?
 
+    /// The global workspace's level.
     public struct Workspace: Sendable, Encodable {
         /// `min(recent_broadcasts / scale, 1)`.
         public let activity: Double
         /// Σ 2^(−age / half_life) over the broadcasts.
         public let recentBroadcasts: Double
+        /// Seconds after which a broadcast counts half.
         public let halfLifeSeconds: Double
+        /// Recent broadcasts that make the activity 1.
         public let scale: Double
+        /// Broadcasts since start.
         public let broadcasts: Int
+        /// The threshold it is held against.
         public let threshold: Double
+        /// The current broadcast.
         public let current: Broadcast?
+        /// The last text's priority and its parts.
         public let lastPriority: Priority?
 
         enum CodingKeys: String, CodingKey {
@@ -61,13 +81,19 @@ public struct Levels: Sendable, Encodable {
         }
     }
 
+    /// Attention's level.
     public struct AttentionLevel: Sendable, Encodable {
+        /// The current focus.
         public let focus: String?
+        /// Shifts since start.
         public let shifts: Int
+        /// The focus predicted next.
         public let predictedNext: String?
+        /// The recent foci that prediction follows.
         public let predictionContext: [String]
         /// Predictions of the next focus made, and how many came true.
         public let predictions: Int
+        /// Predictions that came true.
         public let hits: Int
 
         enum CodingKeys: String, CodingKey {
@@ -77,18 +103,27 @@ public struct Levels: Sendable, Encodable {
         }
     }
 
+    /// The higher-order level.
     public struct HigherOrderLevel: Sendable, Encodable {
         /// The recency-weighted average of the scores.
         public let level: Double
+        /// The weight of the newest value in the running average.
         public let rate: Double
+        /// The last text's score.
         public let last: HigherOrderThought.Score?
     }
 
+    /// Prediction's level.
     public struct PredictionLevel: Sendable, Encodable {
+        /// `1 − error`.
         public let confidence: Double
+        /// The running average of the surprise.
         public let error: Double
+        /// The weight of the newest value in the running average.
         public let rate: Double
+        /// The last text's surprise.
         public let lastSurprise: Double?
+        /// The features predicted for the next text.
         public let expectedNext: [Double]?
 
         enum CodingKeys: String, CodingKey {
@@ -98,10 +133,15 @@ public struct Levels: Sendable, Encodable {
         }
     }
 
+    /// Integration's level.
     public struct IntegrationLevel: Sendable, Encodable {
+        /// The last text's integration with its inputs.
         public let last: Integration?
+        /// The threshold it is held against.
         public let threshold: Double
+        /// The largest value the heuristic reaches (0.146).
         public let maximum: Double
+        /// Whether the last text reached the threshold.
         public let integrated: Bool?
     }
 

@@ -16,6 +16,7 @@ public struct Prediction: Sendable {
     /// The smoothed error.
     public private(set) var error = 0.5
 
+    /// - Parameter rate: the weight of the newest text.
     public init(rate: Double = 0.3) { self.rate = rate }
 
     /// A restored state.
@@ -32,9 +33,11 @@ public struct Prediction: Sendable {
     public struct Step: Sendable, Equatable, Encodable {
         /// The features predicted for this text (nil for the first).
         public let expected: [Double]?
+        /// This text's features.
         public let actual: [Double]
         /// Mean absolute error (nil for the first text).
         public let surprise: Double?
+        /// The confidence after it.
         public let confidence: Double
     }
 

@@ -18,11 +18,17 @@ public struct Priority: Sendable, Equatable, Encodable {
     /// The weights of length, complexity, novelty and urgency.
     public static let weights = (length: 0.3, complexity: 0.3, novelty: 0.2, urgency: 0.2)
 
+    /// `min(characters / max_length, 1)`.
     public let length: Double
+    /// Distinct words / words.
     public let uniqueness: Double
+    /// Characters that are not letters or digits / characters.
     public let special: Double
+    /// `min((uniqueness + special) / 2, 1)`.
     public let complexity: Double
+    /// `1 − JaroWinkler(text, current broadcast)`; 1 with none.
     public let novelty: Double
+    /// `min(exclamations / 3 + 0.5 · keyword, 1)`.
     public let urgency: Double
     /// The weighted sum, in [0, 1].
     public let value: Double

@@ -15,6 +15,7 @@ import Foundation
 public struct SoulEntity: Sendable, Equatable {
     /// Trust and decay rate of a new entity (Jamey 3.0's `SOUL_DEFAULT_TRUST`, `SOUL_BASE_DECAY_RATE`).
     public static let defaultTrust = 0.5
+    /// Decay rate of a new entity, per day.
     public static let defaultDecayRate = 0.01
     /// Seconds in a day, the unit of the decay rate.
     public static let secondsPerDay = 86_400.0
