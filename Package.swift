@@ -176,7 +176,7 @@ let package = Package(
         .target(
             name: "Soul",
             dependencies: [
-                "SoulCore", "PluginReplies", kit, .product(name: "GRDB", package: "GRDB.swift"),
+                "SoulCore", "PluginReplies", kit, kitGRDB, .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Plugins/Soul", exclude: ["Core", "Entry"]),

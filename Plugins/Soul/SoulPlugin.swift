@@ -43,11 +43,11 @@ public final class SoulPlugin: JameyPlugin, SnapshotCapable {
     }
 
     public func snapshot(to directory: String) async throws {
-        try store.backup(to: directory + "/" + SoulStore.fileName)
+        try store.snapshot(into: directory)
     }
 
     public func restore(from directory: String) async throws {
-        try store.restore(from: directory + "/" + SoulStore.fileName)
+        try store.restore(from: directory)
         try refreshGauges()
     }
 

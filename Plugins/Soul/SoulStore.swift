@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import JameyGRDB
 import SoulCore
 
 /// The entities, in `<data_dir>/soul/soul.sqlite` (GRDB, WAL), migrations in code. Each change
@@ -180,21 +181,16 @@ final class SoulStore: Sendable {
         }
     }
 
-    /// Writes a consistent copy of the database to `path` (SQLite's online backup).
-    func backup(to path: String) throws {
-        let copy = try DatabaseQueue(path: path)
-        try database.backup(to: copy)
+    /// Writes a consistent copy of the database into `directory` (the kit's online backup).
+    func snapshot(into directory: String) throws {
+        try database.writeSnapshot(into: directory, fileName: Self.fileName)
     }
 
-    /// Replaces every entity with those of the copy at `path` (a file ``backup(to:)`` wrote).
-    /// - Throws: when the copy cannot be read or is not a soul database.
-    func restore(from path: String) throws {
-        guard FileManager.default.fileExists(atPath: path) else { throw SoulError(.invalid, "restore: \(path) does not exist") }
-        let source = try DatabaseQueue(path: path)
-        guard try source.read({ db in try db.tableExists("soul_entities") }) else {
-            throw SoulError(.invalid, "restore: \(path) holds no soul_entities table")
-        }
-        try source.backup(to: database)
+    /// Replaces every entity with those of the snapshot in `directory`, then runs any newer
+    /// migrations on it.
+    /// - Throws: when the snapshot is missing, damaged or not a soul database.
+    func restore(from directory: String) throws {
+        try database.restoreSnapshot(from: directory, fileName: Self.fileName, requiringTable: "soul_entities")
         try Self.migrator.migrate(database)
     }
 }

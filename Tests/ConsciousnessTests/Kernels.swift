@@ -10,7 +10,9 @@ import Synchronization
 
 /// The plugins these tests boot in-process.
 enum Plugins {
-    static func consciousness(_ config: String? = nil) throws -> TestKernel.InProcessPlugin {
+    /// The consciousness plugin; by default it waits up to 20 s for its peers (the production
+    /// default of 500 ms is too short for a loaded test machine).
+    static func consciousness(_ config: String? = "timeout_ms: 20000") throws -> TestKernel.InProcessPlugin {
         .init("consciousness", entryPoint: try inProcessEntryPoint(for: ConsciousnessPlugin.self), config: config)
     }
 
