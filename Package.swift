@@ -97,7 +97,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "jamey-bare-http",
-            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: ["ConscienceCore", .product(name: "Hummingbird", package: "hummingbird")],
             path: "Benchmarks/BareHTTP"
         ),
         // The mqtt plugin: libmosquitto (a system library) and a GRDB spool.
