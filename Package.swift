@@ -139,7 +139,7 @@ let package = Package(
         .target(
             name: "Conscience",
             dependencies: [
-                "ConscienceCore", kit, kitGRDB, .product(name: "GRDB", package: "GRDB.swift"),
+                "ConscienceCore", "PluginReplies", kit, kitGRDB, .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Plugins/Conscience", exclude: ["Core", "Entry"]),

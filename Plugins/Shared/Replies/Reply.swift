@@ -2,8 +2,8 @@ import Foundation
 import JameyPluginKit
 
 /// Replies in the shape the api plugin maps to HTTP: header `status`, JSON bodies, and errors as
-/// problem+json (RFC 9457) with `type` `urn:jamey:problem:<slug>`. Shared by the soul and
-/// consciousness plugins (each links its own static copy).
+/// problem+json (RFC 9457) with `type` `urn:jamey:problem:<slug>`. Shared by the conscience, soul
+/// and consciousness plugins (each links its own static copy).
 public enum Reply {
     /// A JSON reply with `status` (200 unless given); keys sorted.
     public static func json(_ value: some Encodable, status: Int = 200) -> Outgoing {

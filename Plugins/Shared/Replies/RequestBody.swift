@@ -56,6 +56,16 @@ public struct RequestBody {
         return number.doubleValue
     }
 
+    /// The string-list member `key`, nil when absent or null.
+    /// - Throws: ``BodyError`` when present but not a list of strings.
+    public func strings(_ key: String) throws(BodyError) -> [String]? {
+        guard let value = members[key], !(value is NSNull) else { return nil }
+        guard let list = value as? [Any], let texts = list as? [String], texts.count == list.count else {
+            throw BodyError("\(key): expected a list of strings")
+        }
+        return texts
+    }
+
     /// The RFC 3339 / ISO 8601 time member `key` (`2026-12-01T18:00:00Z`), nil when absent.
     /// - Throws: ``BodyError`` when present but not such a time.
     public func time(_ key: String) throws(BodyError) -> Date? {
