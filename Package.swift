@@ -26,6 +26,8 @@ let package = Package(
         .library(name: "Conscience", type: .dynamic, targets: ["ConscienceEntry"]),
         .library(name: "Memory", type: .dynamic, targets: ["Memory"]),
         .library(name: "Vault", type: .dynamic, targets: ["VaultEntry"]),
+        .library(name: "Soul", type: .dynamic, targets: ["SoulEntry"]),
+        .library(name: "Consciousness", type: .dynamic, targets: ["ConsciousnessEntry"]),
     ],
     dependencies: [
         .package(path: "Kit"),
@@ -96,7 +98,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "jamey-bare-http",
-            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: ["ConscienceCore", .product(name: "Hummingbird", package: "hummingbird")],
             path: "Benchmarks/BareHTTP"
         ),
         // The mqtt plugin: libmosquitto (a system library) and a GRDB spool.
@@ -138,7 +140,7 @@ let package = Package(
         .target(
             name: "Conscience",
             dependencies: [
-                "ConscienceCore", kit, kitGRDB, .product(name: "GRDB", package: "GRDB.swift"),
+                "ConscienceCore", "PluginReplies", kit, kitGRDB, .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Plugins/Conscience", exclude: ["Core", "Entry"]),
@@ -181,12 +183,53 @@ let package = Package(
             path: "Plugins/Vault/SQLite"),
         .target(
             name: "Vault",
-            dependencies: ["VaultCore", "VaultSQLite", kit, .product(name: "Metrics", package: "swift-metrics")],
+            dependencies: ["VaultCore", "VaultSQLite", "PluginReplies", kit, .product(name: "Metrics", package: "swift-metrics")],
             path: "Plugins/Vault", exclude: ["Core", "SQLite", "Entry"]),
         .target(name: "VaultEntry", dependencies: ["Vault", kit], path: "Plugins/Vault/Entry"),
         .testTarget(name: "VaultTests", dependencies: ["Vault", "VaultCore", kit, "JameyKernel", "JameyTestKit"]),
         .testTarget(
             name: "VaultCoreTests",
             dependencies: ["VaultCore", "VaultSQLite", "JameyTestKit", .product(name: "GRDB", package: "GRDB.swift")]),
+        // The soul: entities, emotions, trust and its decay (pure Swift, SoulCore), in SQLite (GRDB).
+        .target(name: "SoulCore", path: "Plugins/Soul/Core"),
+        .testTarget(name: "SoulCoreTests", dependencies: ["SoulCore"]),
+        // Replies and request bodies shared by the soul and consciousness plugins (each links a copy).
+        .target(name: "PluginReplies", dependencies: [kit], path: "Plugins/Shared/Replies"),
+        .target(
+            name: "Soul",
+            dependencies: [
+                "SoulCore", "PluginReplies", kit, kitGRDB, .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            path: "Plugins/Soul", exclude: ["Core", "Entry"]),
+        .target(name: "SoulEntry", dependencies: ["Soul", kit], path: "Plugins/Soul/Entry"),
+        // The workspace pipeline: priority, attention, higher-order thought, prediction, integration
+        // and the emotional state (pure Swift), and its plugin.
+        .target(name: "ConsciousnessCore", dependencies: ["SoulCore"], path: "Plugins/Consciousness/Core"),
+        .testTarget(name: "ConsciousnessCoreTests", dependencies: ["ConsciousnessCore"]),
+        .target(
+            name: "Consciousness",
+            dependencies: [
+                "ConsciousnessCore", "PluginReplies", kit, .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            path: "Plugins/Consciousness", exclude: ["Core", "Entry"]),
+        .target(name: "ConsciousnessEntry", dependencies: ["Consciousness", kit], path: "Plugins/Consciousness/Entry"),
+        // scripts/bench-consciousness.sh: process(text) and conscience evaluations, in-process, one thread.
+        .executableTarget(
+            name: "ConsciousnessBench", dependencies: ["ConsciousnessCore", "ConscienceCore"],
+            path: "Benchmarks/Consciousness/Driver"),
+        // A real kernel with in-process plugins and HTTP, shared by the soul and consciousness tests.
+        .target(
+            name: "ConsciousnessTestSupport", dependencies: ["JameyKernel", "JameyTestKit"],
+            path: "Tests/ConsciousnessTestSupport"),
+        .testTarget(
+            name: "SoulTests",
+            dependencies: ["Soul", "SoulCore", "Conscience", kit, "JameyKernel", "JameyTestKit", "ConsciousnessTestSupport"]),
+        .testTarget(
+            name: "ConsciousnessTests",
+            dependencies: [
+                "Consciousness", "ConsciousnessCore", "Soul", "Conscience", kit, "JameyKernel", "JameyTestKit",
+                "ConsciousnessTestSupport",
+            ]),
     ]
 )

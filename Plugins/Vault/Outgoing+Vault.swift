@@ -1,76 +1,42 @@
 import Foundation
 import JameyPluginKit
+import PluginReplies
 import VaultCore
 
-/// Replies as the api plugin maps them to HTTP: `status` header, JSON, problem+json errors.
+/// Vault errors as problem replies (the shared `Reply`): 400 bad input or key, 404 not found,
+/// 409 repository state or damage, 500 otherwise.
 enum VaultReply {
-    static func json(_ value: some Encodable, status: Int = 200) -> Outgoing {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        guard let data = try? encoder.encode(value) else { return problem(500, "encoding", "the reply could not be encoded") }
-        return Outgoing(Array(data), contentType: "application/json", headers: ["status": String(status)])
-    }
-
-    static func problem(_ status: Int, _ slug: String, _ detail: String) -> Outgoing {
-        let titles = [400: "Bad Request", 404: "Not Found", 409: "Conflict", 503: "Service Unavailable"]
-        let body: [String: Any] = [
-            "type": "urn:jamey:problem:" + slug, "title": titles[status] ?? "Internal Server Error", "status": status,
-            "detail": detail,
-        ]
-        let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
-        return Outgoing(Array(data), contentType: "application/problem+json", headers: ["status": String(status)])
-    }
-
-    /// The problem for a vault error: 400 bad input, 404 not found, 409 repository state, 500 otherwise.
     static func problem(_ error: any Error) -> Outgoing {
-        guard let error = error as? VaultError else {
-            if let problem = error as? VaultProblem { return Self.problem(409, problem.kind.name, problem.message) }
-            return problem(500, "vault", "\(error)")
+        if let error = error as? BodyError { return Reply.badRequest(error.description) }
+        if let problem = error as? VaultProblem {
+            return Reply.problem(status: 409, slug: problem.kind.name, detail: problem.message)
         }
+        guard let error = error as? VaultError else { return Reply.problem(status: 500, slug: "vault", detail: "\(error)") }
         switch error.code {
-        case .badInput, .badKey: return problem(400, "bad-request", error.message)
-        case .notFound: return problem(404, "not-found", error.message)
-        case .repository, .tampered, .decrypt: return problem(409, "repository", error.message)
-        default: return problem(500, "vault", error.message)
+        case .badInput, .badKey: return Reply.badRequest(error.message)
+        case .notFound: return Reply.problem(status: 404, slug: "not-found", detail: error.message)
+        case .repository, .tampered, .decrypt: return Reply.problem(status: 409, slug: "repository", detail: error.message)
+        default: return Reply.problem(status: 500, slug: "vault", detail: error.message)
         }
     }
 }
 
-/// A JSON request body: an object with only known members; errors name the member.
-struct VaultRequestBody {
-    let members: [String: Any]
-
-    init(_ payload: [UInt8], allowed: Set<String>) throws {
-        guard !payload.isEmpty else {
-            members = [:]
-            return
+extension RequestBody {
+    /// The boolean member `key`, nil when absent or null.
+    func flag(_ key: String) throws(BodyError) -> Bool? {
+        guard let value = members[key], !(value is NSNull) else { return nil }
+        guard let number = value as? NSNumber, String(cString: number.objCType) == "c" else {
+            throw BodyError("\(key): expected true or false")
         }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any] else {
-            throw VaultError(.badInput, "body: must be a JSON object")
-        }
-        if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }) {
-            throw VaultError(.badInput, "\(unknown): unknown member (allowed: \(allowed.sorted().joined(separator: ", ")))")
-        }
-        members = object
+        return number.boolValue
     }
 
-    func string(_ key: String) throws -> String? {
-        guard let value = members[key] else { return nil }
-        guard let text = value as? String else { throw VaultError(.badInput, "\(key): must be a string") }
-        return text
-    }
-
-    func bool(_ key: String) throws -> Bool? {
-        guard let value = members[key] else { return nil }
-        guard let flag = value as? Bool else { throw VaultError(.badInput, "\(key): must be true or false") }
-        return flag
-    }
-
-    func int(_ key: String) throws -> Int? {
-        guard let value = members[key] else { return nil }
-        guard let number = value as? Int, number >= 0 else { throw VaultError(.badInput, "\(key): must be a whole number ≥ 0") }
-        return number
+    /// The whole-number member `key` (0 or more), nil when absent or null.
+    func count(_ key: String) throws(BodyError) -> Int? {
+        guard let number = try self.number(key, expected: "a whole number ≥ 0") else { return nil }
+        guard number >= 0, number == number.rounded(), number < 1e9 else {
+            throw BodyError("\(key): expected a whole number ≥ 0")
+        }
+        return Int(number)
     }
 }

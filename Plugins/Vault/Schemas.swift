@@ -3,8 +3,8 @@ enum Schemas {
     static let snapshot = """
         {"type": "object", "properties": {"id": {"type": "string"}, "time": {"type": "string", "format": "date-time"},
          "node": {"type": "string"}, "seq": {"type": "integer"}, "sources": {"type": "array", "items": {"type": "string"}},
-         "file_count": {"type": "integer"}, "total_bytes": {"type": "integer"}, "bytes_added": {"type": "integer"},
-         "chunks_deduplicated": {"type": "integer"}}, "required": ["id", "time", "node", "seq", "sources"]}
+         "fileCount": {"type": "integer"}, "totalBytes": {"type": "integer"}, "bytesAdded": {"type": "integer"},
+         "chunksDeduplicated": {"type": "integer"}}, "required": ["id", "time", "node", "seq", "sources"]}
         """
     static let snapshotList = """
         {"type": "object", "properties": {"snapshots": {"type": "array", "items": \(snapshot)}}, "required": ["snapshots"]}
@@ -19,10 +19,10 @@ enum Schemas {
         """
     static let backupResult = """
         {"type": "object", "properties": {"snapshot": {"type": "string"}, "seq": {"type": "integer"},
-         "file_count": {"type": "integer"}, "total_bytes": {"type": "integer"}, "bytes_added": {"type": "integer"},
-         "pack_bytes_written": {"type": "integer"}, "manifest_bytes": {"type": "integer"}, "chunks_new": {"type": "integer"},
-         "chunks_deduplicated": {"type": "integer"}, "packs": {"type": "integer"}, "seconds": {"type": "number"}},
-         "required": ["snapshot", "seq", "bytes_added"]}
+         "fileCount": {"type": "integer"}, "totalBytes": {"type": "integer"}, "bytesAdded": {"type": "integer"},
+         "packBytesWritten": {"type": "integer"}, "manifestBytes": {"type": "integer"}, "chunksNew": {"type": "integer"},
+         "chunksDeduplicated": {"type": "integer"}, "packs": {"type": "integer"}, "seconds": {"type": "number"}},
+         "required": ["snapshot", "seq", "bytesAdded"]}
         """
     static let verifyRequest = """
         {"type": "object", "properties": {"subset": {"type": "string", "pattern": "^[0-9]+/[0-9]+$"},
@@ -49,7 +49,7 @@ enum Schemas {
          "keep_yearly": {"type": "integer", "minimum": 0}, "keep_within": {"type": "string"}}, "additionalProperties": false}
         """
     static let forgetReport = """
-        {"type": "object", "properties": {"dry_run": {"type": "boolean"}, "removed": {"type": "integer"},
+        {"type": "object", "properties": {"dryRun": {"type": "boolean"}, "removed": {"type": "integer"},
          "decisions": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "object", "properties": {
          "id": {"type": "string"}, "time": {"type": "string"}, "keep": {"type": "boolean"},
          "reasons": {"type": "array", "items": {"type": "string"}}}}}}}}
@@ -58,13 +58,13 @@ enum Schemas {
         {"type": "object", "properties": {"dry_run": {"type": "boolean"}}, "additionalProperties": false}
         """
     static let pruneReport = """
-        {"type": "object", "properties": {"packs_deleted": {"type": "integer"}, "packs_repacked": {"type": "integer"},
-         "bytes_freed": {"type": "integer"}, "chunks_removed": {"type": "integer"}, "leftovers_removed": {"type": "integer"},
-         "dry_run": {"type": "boolean"}}}
+        {"type": "object", "properties": {"packsDeleted": {"type": "integer"}, "packsRepacked": {"type": "integer"},
+         "bytesFreed": {"type": "integer"}, "chunksRemoved": {"type": "integer"}, "leftoversRemoved": {"type": "integer"},
+         "dryRun": {"type": "boolean"}}}
         """
     static let stats = """
         {"type": "object", "properties": {"repository": {"type": "string"}, "node": {"type": "string"},
-         "snapshots": {"type": "integer"}, "packs": {"type": "integer"}, "pack_bytes": {"type": "integer"},
+         "snapshots": {"type": "integer"}, "packs": {"type": "integer"}, "packBytes": {"type": "integer"},
          "problems": {"type": "array", "items": {"type": "string"}}, "status": {"type": "object"}}}
         """
 }

@@ -1,5 +1,6 @@
 import Foundation
 import JameyPluginKit
+import PluginReplies
 import VaultCore
 import VaultSQLite
 
@@ -11,8 +12,8 @@ extension VaultPlugin {
         try bus.respond(Topic.show) { [self] request in await answer { try await showSnapshot(request) } }
         try bus.respond(Topic.backup) { [self] request in
             await answer {
-                _ = try VaultRequestBody(request.payload, allowed: [])
-                return VaultReply.json(try await backupNow(reason: "request"))
+                _ = try RequestBody(request.payload, allowed: [], emptyIsObject: true)
+                return Reply.json(try await backupNow(reason: "request"))
             }
         }
         try bus.respond(Topic.verify) { [self] request in await answer { try await verify(request) } }
@@ -35,7 +36,7 @@ extension VaultPlugin {
         let list = try await job { [self] in
             SnapshotCatalog(repository: try repository()).snapshots.map(SnapshotSummary.init)
         }
-        return VaultReply.json(["snapshots": list])
+        return Reply.json(["snapshots": list])
     }
 
     func showSnapshot(_ request: Message) async throws -> Outgoing {
@@ -47,14 +48,14 @@ extension VaultPlugin {
             let files = try identities.map { try snapshot.body(in: repository, identities: $0).files.map(FileSummary.init) }
             return SnapshotDetail(snapshot: SnapshotSummary(snapshot), files: files)
         }
-        return VaultReply.json(detail)
+        return Reply.json(detail)
     }
 
     func verify(_ request: Message) async throws -> Outgoing {
-        let body = try VaultRequestBody(request.payload, allowed: ["subset", "restore"])
+        let body = try RequestBody(request.payload, allowed: ["subset", "restore"], emptyIsObject: true)
         var options = VerifyOptions()
         options.subset = try body.string("subset").map(VerifyOptions.parseSubset)
-        options.restore = try body.bool("restore") ?? true
+        options.restore = try body.flag("restore") ?? true
         options.databaseCheck = SQLiteTools.check
         options.scratch = directory
         let identities = try identities()
@@ -67,7 +68,7 @@ extension VaultPlugin {
             let reader = try RepositoryReader(repository: try repository(), identities: identities)
             return VerifyAnswer(ok: true, report: reader.verify(options))
         }
-        return VaultReply.json(VerifyAnswer(ok: report.report.ok, report: report.report))
+        return Reply.json(VerifyAnswer(ok: report.report.ok, report: report.report))
     }
 
     /// Restores one source (a plugin) or every source of a snapshot. Online (default): the data is
@@ -76,10 +77,10 @@ extension VaultPlugin {
     /// data is only written to `<data_dir>/vault/restores/<snapshot>/<source>`. The plugin the
     /// request came through (the api plugin for HTTP) is not restored online.
     func restore(_ request: Message) async throws -> Outgoing {
-        let body = try VaultRequestBody(request.payload, allowed: ["snapshot", "source", "online"])
+        let body = try RequestBody(request.payload, allowed: ["snapshot", "source", "online"], emptyIsObject: true)
         let reference = try body.string("snapshot") ?? "latest"
         let only = try body.string("source")
-        let online = try body.bool("online") ?? true
+        let online = try body.flag("online") ?? true
         let identities = try identities()
         let results = try await job { [self] in
             let repository = try repository()
@@ -90,7 +91,7 @@ extension VaultPlugin {
                 try reader.restore(snapshot, source: source, to: base.appendingPathComponent(source))
             }
         }
-        guard online else { return VaultReply.json(RestoreAnswer(restored: results, steps: [])) }
+        guard online else { return Reply.json(RestoreAnswer(restored: results, steps: [])) }
         var steps: [String] = []
         for result in results {
             // Restoring the plugin that carries this request (the api plugin, for an HTTP call)
@@ -109,42 +110,42 @@ extension VaultPlugin {
             }
             try? FileManager.default.removeItem(atPath: result.target)
         }
-        return VaultReply.json(RestoreAnswer(restored: results, steps: steps))
+        return Reply.json(RestoreAnswer(restored: results, steps: steps))
     }
 
     func forget(_ request: Message) async throws -> Outgoing {
         let keys = ["keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly"]
-        let body = try VaultRequestBody(request.payload, allowed: Set(keys + ["keep_within", "dry_run"]))
+        let body = try RequestBody(request.payload, allowed: Set(keys + ["keep_within", "dry_run"]), emptyIsObject: true)
         var policy = configuration.policy
         if keys.contains(where: { body.members[$0] != nil }) || body.members["keep_within"] != nil {
             policy = RetentionPolicy()
-            policy.keepLast = try body.int("keep_last") ?? 0
-            policy.keepHourly = try body.int("keep_hourly") ?? 0
-            policy.keepDaily = try body.int("keep_daily") ?? 0
-            policy.keepWeekly = try body.int("keep_weekly") ?? 0
-            policy.keepMonthly = try body.int("keep_monthly") ?? 0
-            policy.keepYearly = try body.int("keep_yearly") ?? 0
+            policy.keepLast = try body.count("keep_last") ?? 0
+            policy.keepHourly = try body.count("keep_hourly") ?? 0
+            policy.keepDaily = try body.count("keep_daily") ?? 0
+            policy.keepWeekly = try body.count("keep_weekly") ?? 0
+            policy.keepMonthly = try body.count("keep_monthly") ?? 0
+            policy.keepYearly = try body.count("keep_yearly") ?? 0
             policy.keepWithin = try body.string("keep_within")
         }
-        let dryRun = try body.bool("dry_run") ?? false
+        let dryRun = try body.flag("dry_run") ?? false
         let chosen = policy
         let keyURL = nodeKeyURL
         let report = try await job { [self] in
             try Maintenance(repository: try repository(), key: try NodeKey.read(keyURL)).forget(policy: chosen, dryRun: dryRun)
         }
-        return VaultReply.json(report)
+        return Reply.json(report)
     }
 
     func prune(_ request: Message) async throws -> Outgoing {
-        let body = try VaultRequestBody(request.payload, allowed: ["dry_run"])
-        let dryRun = try body.bool("dry_run") ?? false
+        let body = try RequestBody(request.payload, allowed: ["dry_run"], emptyIsObject: true)
+        let dryRun = try body.flag("dry_run") ?? false
         let identities = try? identities()
         let keyURL = nodeKeyURL
         let report = try await job { [self] in
             try Maintenance(repository: try repository(), key: try NodeKey.read(keyURL)).prune(
                 dryRun: dryRun, identities: identities)
         }
-        return VaultReply.json(report)
+        return Reply.json(report)
     }
 
     func stats() async throws -> Outgoing {
@@ -160,7 +161,7 @@ extension VaultPlugin {
                 packs: packs.count, packBytes: packs.values.reduce(0, +), problems: catalog.problems.map(\.description),
                 status: current)
         }
-        return VaultReply.json(stats)
+        return Reply.json(stats)
     }
 }
 

@@ -108,10 +108,29 @@ public final class TestKernel: Sendable {
         var logger = Logger(label: "jamey.test")
         logger.logLevel = config.loggerLevel
         let kernel = try Kernel(config: config, logger: logger, environment: environment)
+        // Reloads read the same file again, as `jamey serve` does.
+        kernel.setReloadSource { () throws(KernelError) in
+            do throws(ConfigErrors) {
+                return try KernelConfig.load(path: path, defaultYAML: "", environment: environment)
+            } catch {
+                throw KernelError.invalidConfig(error)
+            }
+        }
         let test = TestKernel(kernel: kernel, directory: dir, inProcessPaths: inProcessPaths)
         try kernel.load()
         if start { try kernel.start() }
         return test
+    }
+
+    /// Writes a new `jamey.yaml` (as ``yaml(plugins:extra:logLevel:)`` makes it) and reloads it,
+    /// as SIGHUP would.
+    /// - Returns: what the reload changed.
+    /// - Throws: the reload's `KernelError`.
+    @discardableResult
+    public func reload(plugins: [Plugin], extra: String = "", logLevel: String = "warning") throws -> ReloadReport {
+        try Self.yaml(plugins: plugins, extra: extra, logLevel: logLevel)
+            .write(toFile: directory + "/jamey.yaml", atomically: true, encoding: .utf8)
+        return try kernel.reloadFromSource()
     }
 
     /// Stops every plugin (reverse order) and the bus.

@@ -28,6 +28,7 @@ extension Kernel {
         }
         var started: [PluginRecord] = []
         startHealthMonitor()
+        serveOperationRequests()
         for name in plan.order {
             guard let record = records.first(where: { $0.name == name }) else { continue }
             if !requiredFailures.isEmpty { break }
@@ -86,7 +87,8 @@ extension Kernel {
         var pluginLogger = Logger(label: "jamey.plugin.\(record.name)")
         pluginLogger.logLevel = logger.logLevel
         pluginLogger[metadataKey: "plugin"] = "\(record.name)"
-        let host = PluginHost(name: record.name, kernel: self, config: section, logger: pluginLogger)
+        let host = PluginHost(
+            name: record.name, instance: record.instance, kernel: self, config: section, logger: pluginLogger)
         record.with { m in
             // A plugin started again keeps its earlier contexts alive: a stale `jamey_host *`
             // must find an invalid context, never freed memory.
@@ -137,7 +139,7 @@ extension Kernel {
         }
         // provides must now be registered
         for provision in library.descriptor.provides {
-            guard let service = services.service(named: provision.name), service.owner == record.name else {
+            guard let service = services.service(named: provision.name), service.instance == record.instance else {
                 stopAndDeinitialize(record, library: library, host: host)
                 throw .failed(
                     "declares that it provides '\(provision)' but did not register that service by the end of start")
@@ -208,7 +210,7 @@ extension Kernel {
 
     func cleanUp(_ record: PluginRecord, host: PluginHost) {
         host.endpoint.unsubscribeAll()
-        services.unregisterAll(owner: record.name)
+        services.unregisterAll(instance: record.instance)
         host.invalidate()
         record.with { $0.pluginState = nil }
     }

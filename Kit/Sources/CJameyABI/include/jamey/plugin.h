@@ -395,6 +395,25 @@ typedef int32_t (*jamey_plugin_health_fn)(void *state, char *detail, size_t deta
  *             caller once the hook returns. */
 typedef int32_t (*jamey_plugin_dir_fn)(void *state, const char *dir, char *err, size_t err_cap);
 
+/** reconfigure (since 1.3, optional): take a changed config section without a restart.
+ *  Caller     the kernel, when a config reload (SIGHUP, `POST /v1/config/reload`,
+ *             `jamey config reload`) changed this plugin's section while it is started.
+ *  Thread     the plugin's lifecycle thread, never concurrently with its other lifecycle hooks;
+ *             may block up to hooks.start_timeout_ms. Bus handlers may run meanwhile.
+ *  Params     state  the pointer set by init.
+ *             config_json, config_len  the new section as for init (validated, defaults filled
+ *                          in); the config_* host functions return its values once this returns OK.
+ *             err, err_cap  as for init.
+ *  Returns    JAMEY_OK: the new section is in effect.
+ *             JAMEY_E_UNSUPPORTED: this change needs a restart; the kernel then stops the plugin
+ *               (and its dependents), initialises it with the new section and starts them again.
+ *             any other negative code: refused; the plugin goes on with its old section and the
+ *               whole reload is rolled back, naming `err`. Leave the old settings in effect.
+ *  Without this hook a changed section restarts the plugin as for JAMEY_E_UNSUPPORTED.
+ *  Ownership  config_json and err are the kernel's, valid during the call. */
+typedef int32_t (*jamey_plugin_reconfigure_fn)(void *state, const char *config_json, size_t config_len, char *err,
+                                               size_t err_cap);
+
 /** An HTTP route a plugin declares (since 1.1). The api plugin serves it and forwards each
  *  matching HTTP request to `topic` as a bus request (a plugin never opens its own port):
  *
@@ -453,7 +472,9 @@ typedef struct jamey_plugin_descriptor {
     const jamey_route *routes;       /**< HTTP routes the api plugin serves for this plugin; may be NULL.
                                           Read only when abi_minor >= 1. */
     size_t route_count;              /**< number of routes */
-    void *reserved[6];               /**< spare slots, NULL */
+    /* ---- since 1.3 (the next spare slot; the size is unchanged) ---- */
+    jamey_plugin_reconfigure_fn reconfigure; /**< optional; read only when abi_minor >= 3 */
+    void *reserved[5];               /**< spare slots, NULL */
 } jamey_plugin_descriptor;
 
 /* ============================================================================================
