@@ -123,6 +123,15 @@ public struct SnapshotManifest: Sendable {
     static let separator = Data("\nsignature ".utf8)
     static let magic = Data("JVSNAP1\n".utf8)
 
+    /// A signed file's content and signature: everything before the last `\nsignature `, and the
+    /// base64 after it.
+    static func splitSigned(_ data: Data) -> (content: Data, signature: Data)? {
+        guard let split = data.lastRange(of: separator) else { return nil }
+        let text = String(decoding: data[split.upperBound...], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let signature = Data(base64Encoded: text) else { return nil }
+        return (data.subdata(in: data.startIndex..<split.lowerBound), signature)
+    }
+
     static func encode(_ header: SnapshotHeader, signer: Curve25519.Signing.PrivateKey) throws -> Data {
         var content = magic
         for section in [try JSONCoding.encoder().encode(header), header.references, header.body] {
@@ -139,12 +148,9 @@ public struct SnapshotManifest: Sendable {
         guard data.sha256Hex == name else {
             throw VaultProblem(.signatureInvalid, subject: name, "snapshot \(short): content does not match its name (altered)")
         }
-        guard let split = data.lastRange(of: separator),
-            let signature = Data(
-                base64Encoded: String(decoding: data[split.upperBound...], as: UTF8.self).trimmingCharacters(
-                    in: .whitespacesAndNewlines))
-        else { throw VaultProblem(.signatureInvalid, subject: name, "snapshot \(short): no signature line") }
-        let content = data.subdata(in: data.startIndex..<split.lowerBound)
+        guard let (content, signature) = splitSigned(data) else {
+            throw VaultProblem(.signatureInvalid, subject: name, "snapshot \(short): no signature line")
+        }
         let malformed = VaultProblem(.signatureInvalid, subject: name, "snapshot \(short): malformed (altered)")
         guard content.starts(with: magic) else { throw malformed }
         var sections: [Data] = []

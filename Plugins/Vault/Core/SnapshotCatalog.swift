@@ -136,12 +136,7 @@ struct ForgetRecord: Codable {
 
     static func parse(_ data: Data, name: String, trusted: [Data: String]) throws -> ForgetRecord {
         let fail = VaultProblem(.signatureInvalid, subject: name, "forget record \(name.prefix(12)): signature does not verify")
-        guard data.sha256Hex == name, let split = data.lastRange(of: SnapshotManifest.separator),
-            let signature = Data(
-                base64Encoded: String(decoding: data[split.upperBound...], as: UTF8.self).trimmingCharacters(
-                    in: .whitespacesAndNewlines))
-        else { throw fail }
-        let content = data[data.startIndex..<split.lowerBound]
+        guard data.sha256Hex == name, let (content, signature) = SnapshotManifest.splitSigned(data) else { throw fail }
         guard let record = try? JSONCoding.decoder().decode(ForgetRecord.self, from: content),
             trusted[record.signingKey] != nil,
             let key = try? Curve25519.Signing.PublicKey(rawRepresentation: record.signingKey),
