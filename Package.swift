@@ -96,6 +96,10 @@ let package = Package(
             ],
             path: "Plugins/API", exclude: ["Core"]
         ),
+        // scripts/bench-snapshot-stall.sh: how long writes stall while JameyGRDB snapshots a database.
+        .executableTarget(
+            name: "jamey-snapshot-stall", dependencies: [kitGRDB, .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Benchmarks/SnapshotStall"),
         .executableTarget(
             name: "jamey-bare-http",
             dependencies: ["ConscienceCore", .product(name: "Hummingbird", package: "hummingbird")],

@@ -31,7 +31,14 @@ extension DatabaseWriter {
         let partial = (directory as NSString).appendingPathComponent(".\(fileName).partial")
         try? FileManager.default.removeItem(atPath: partial)
         do {
-            let copy = try DatabaseQueue(path: partial)
+            // The copy is a new file that is synced once, whole, before it is renamed into place:
+            // no journal and no syncs while it is written.
+            var options = Configuration()
+            options.journalMode = .default
+            options.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF")
+            }
+            let copy = try DatabaseQueue(path: partial, configuration: options)
             try backup(to: copy)
             try copy.close()
             try syncFile(partial)
