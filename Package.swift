@@ -58,7 +58,7 @@ let package = Package(
         .executableTarget(
             name: "jamey",
             dependencies: [
-                "JameyKernel",
+                "JameyKernel", "CacheCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -158,5 +158,11 @@ let package = Package(
             path: "Benchmarks/Memory/Driver"),
         .testTarget(name: "MemoryCoreTests", dependencies: ["MemoryCore"]),
         .testTarget(name: "MemoryTests", dependencies: ["MemoryPlugin", "MemoryCore", "CJameyMemory", "JameyTestKit"]),
+        // The cache plugin's policies and structures: frequency sketch, W-TinyLFU and reference
+        // policies, timer wheel, striped L1, trace reader and simulator (pure Swift).
+        .target(name: "CacheCore", path: "Plugins/Cache/Core"),
+        .testTarget(name: "CacheCoreTests", dependencies: ["CacheCore"]),
+        // scripts/bench-cache.sh: the L1's get latency and throughput next to a dictionary under a lock.
+        .executableTarget(name: "CacheBench", dependencies: ["CacheCore"], path: "Benchmarks/Cache/Driver"),
     ]
 )
