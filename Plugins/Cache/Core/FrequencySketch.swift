@@ -9,7 +9,7 @@
 public struct FrequencySketch: Sendable {
     private var table: [UInt64]
     private var doorkeeper: [UInt64]
-    private let counterMask: UInt64
+    private let blockMask: UInt64
     private let doorkeeperMask: UInt64
     private let usesDoorkeeper: Bool
     /// Increments between two halvings.
@@ -24,7 +24,7 @@ public struct FrequencySketch: Sendable {
     public init(capacity: Int, sampleFactor: Int = 10, doorkeeper usesDoorkeeper: Bool = false) {
         let words = max(8, Self.powerOfTwo(atLeast: max(1, capacity)))
         table = [UInt64](repeating: 0, count: words)
-        counterMask = UInt64(words * 16 - 1)
+        blockMask = UInt64(words / 8 - 1)
         let bits = Self.powerOfTwo(atLeast: max(64, capacity * 4))
         doorkeeper = usesDoorkeeper ? [UInt64](repeating: 0, count: bits / 64) : []
         doorkeeperMask = UInt64(bits - 1)
@@ -34,12 +34,9 @@ public struct FrequencySketch: Sendable {
 
     /// The estimated number of recent sightings of `hash` (0...15, plus one with a doorkeeper).
     public func frequency(_ hash: UInt64) -> Int {
+        let h = Self.spread(hash)
         var lowest = 15
-        var h = Self.spread(hash)
-        for _ in 0..<4 {
-            lowest = min(lowest, Int(counter(Int(h & counterMask))))
-            h = Self.rehash(h)
-        }
+        for i in 0..<4 { lowest = min(lowest, Int(counter(index(h, i)))) }
         if usesDoorkeeper, doorkeeperContains(hash) { lowest += 1 }
         return lowest
     }
@@ -47,14 +44,11 @@ public struct FrequencySketch: Sendable {
     /// Records one sighting of `hash`, halving all counters when the sample is full.
     public mutating func increment(_ hash: UInt64) {
         if usesDoorkeeper, !doorkeeperInsert(hash) { return countAddition() }
-        var h = Self.spread(hash)
-        let i0 = Int(h & counterMask)
-        h = Self.rehash(h)
-        let i1 = Int(h & counterMask)
-        h = Self.rehash(h)
-        let i2 = Int(h & counterMask)
-        h = Self.rehash(h)
-        let i3 = Int(h & counterMask)
+        let h = Self.spread(hash)
+        let i0 = index(h, 0)
+        let i1 = index(h, 1)
+        let i2 = index(h, 2)
+        let i3 = index(h, 3)
         let lowest = min(min(counter(i0), counter(i1)), min(counter(i2), counter(i3)))
         guard lowest < 15 else { return countAddition() }
         // Conservative update: raise only the counters at the minimum.
@@ -63,6 +57,14 @@ public struct FrequencySketch: Sendable {
         raise(i2, from: lowest)
         raise(i3, from: lowest)
         countAddition()
+    }
+
+    /// The `i`-th (0...3) counter of a spread hash: all four lie in one 64-byte block of eight
+    /// words (one cache line), chosen by the hash's low bits; the high bits pick word and nibble.
+    @inline(__always) private func index(_ h: UInt64, _ i: Int) -> Int {
+        let block = Int(h & blockMask) << 3
+        let bits = h >> UInt64(32 + i * 7)
+        return ((block + Int(bits & 7)) << 4) | Int((bits >> 3) & 15)
     }
 
     @inline(__always) private func counter(_ index: Int) -> UInt64 {
@@ -110,10 +112,6 @@ public struct FrequencySketch: Sendable {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
-    }
-
-    @inline(__always) static func rehash(_ h: UInt64) -> UInt64 {
-        (h >> 17 | h << 47) &* 0xC2B2_AE3D_27D4_EB4F
     }
 
     static func powerOfTwo(atLeast n: Int) -> Int {

@@ -19,6 +19,7 @@ public final class TinyLFUPolicy: EvictionPolicy {
     private var hashes: [UInt64] = []
     private var regions: [Region] = []
     private let adaptive: Bool
+    private let victimSample: Int
     private var climber: HillClimber
     private var random: UInt64 = 0x2545_F491_4F6C_DD1D
     public private(set) var admissionsRefused = 0
@@ -32,12 +33,18 @@ public final class TinyLFUPolicy: EvictionPolicy {
     ///   - adaptive: whether the hill climber resizes the window.
     ///   - expectedEntries: the number of entries the sketch is sized for (default: `capacity`,
     ///     right when every entry weighs 1).
-    ///   - sampleFactor: sketch increments between agings, as a multiple of `expectedEntries`.
+    ///   - sampleFactor: sketch increments between agings, as a multiple of `expectedEntries`
+    ///     (Caffeine: 10; 100 here, measured better on the Zipf benchmark traces by 0.006–0.016 in
+    ///     miss ratio, at the cost of slower forgetting when popularity shifts).
     ///   - doorkeeper: whether the sketch puts first sightings in a Bloom filter.
+    ///   - victimSample: how many of probation's oldest entries are looked at for the least
+    ///     frequent victim (1: the oldest, as Caffeine does; 16 here: a nearer approximation of
+    ///     evicting the least frequent, 0.0005–0.001 better on the benchmark traces).
     public init(
         capacity: Int, windowPercent: Double = 1, adaptive: Bool = true, expectedEntries: Int? = nil,
-        sampleFactor: Int = 10, doorkeeper: Bool = false
+        sampleFactor: Int = 100, doorkeeper: Bool = false, victimSample: Int = 16
     ) {
+        self.victimSample = max(1, victimSample)
         self.capacity = max(1, capacity)
         windowLimit = max(1, Int(Double(self.capacity) * windowPercent / 100))
         protectedLimit = (self.capacity - windowLimit) * 8 / 10
@@ -126,7 +133,7 @@ public final class TinyLFUPolicy: EvictionPolicy {
         }
         var candidate = firstCandidate
         while weight > capacity {
-            let victim = probation.tail
+            let victim = pickVictim(candidates: candidates)
             if candidates == 0 || victim < 0 || victim == candidate {
                 // No duel left: evict the oldest entry of main (or of the window).
                 let loser = victim >= 0 ? victim : (protected.tail >= 0 ? protected.tail : window.tail)
@@ -151,6 +158,25 @@ public final class TinyLFUPolicy: EvictionPolicy {
                 admissionsRefused += 1
             }
         }
+    }
+
+    /// The probation entry the candidate duels: the least frequent of the `victimSample` oldest
+    /// (1 = Caffeine's choice, the oldest), never one of the candidates.
+    private func pickVictim(candidates: Int) -> Int32 {
+        var victim = probation.tail
+        let span = min(victimSample, probation.count - candidates)
+        guard span > 1 else { return victim }
+        var lowest = sketch.frequency(hashes[Int(victim)])
+        var cursor = links.before(victim)
+        for _ in 1..<span where cursor >= 0 {
+            let f = sketch.frequency(hashes[Int(cursor)])
+            if f < lowest {
+                lowest = f
+                victim = cursor
+            }
+            cursor = links.before(cursor)
+        }
+        return victim
     }
 
     private func admit(candidate: UInt64, victim: UInt64) -> Bool {

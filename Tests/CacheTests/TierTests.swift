@@ -1,0 +1,77 @@
+import Foundation
+import JameyTestKit
+import Testing
+
+/// Values go through both tiers, survive a restart in L3, and invalidation reaches every tier.
+@Suite struct TierTests {
+    @Test func putThenGetIsAnL1HitAndL3HoldsACopy() async throws {
+        try await CacheKernel.with { (k: CacheKernel) async throws in
+            #expect(try await k.put("main", "user:1", "ada") == 201)
+            let got = try await k.get("main", "user:1")
+            #expect(got.status == 200)
+            #expect(got.body["value"] as? String == "ada")
+            #expect(got.body["tier"] as? String == "l1")
+            let stats = try await k.stats("main")
+            #expect(stats.int("l1", "hits") == 1)
+            #expect(stats.int("l3", "entries") == 1)
+            #expect(try await k.get("main", "nobody").status == 404)
+        }
+    }
+
+    @Test func valuesSurviveARestartThroughL3() async throws {
+        let data = try TemporaryDirectory.make(prefix: "jamey-cache-restart")
+        try await CacheKernel.with(dataDir: data) { (k: CacheKernel) async throws in
+            for i in 0..<20 { #expect(try await k.put("cold", "k\(i)", "v\(i)") == 201) }
+        }
+        #expect(FileManager.default.fileExists(atPath: data + "/cache/cache.sqlite"))
+        try await CacheKernel.with(dataDir: data) { (k: CacheKernel) async throws in
+            let got = try await k.get("cold", "k7")
+            #expect(got.body["value"] as? String == "v7")
+            #expect(got.body["tier"] as? String == "l3", "cold does not warm: the first read comes from L3")
+            #expect(try await k.get("cold", "k7").body["tier"] as? String == "l1", "then L1 holds it")
+        }
+    }
+
+    @Test func invalidationByKeyAndPrefixReachesBothTiersAndLasts() async throws {
+        let data = try TemporaryDirectory.make(prefix: "jamey-cache-invalidate")
+        try await CacheKernel.with(dataDir: data) { (k: CacheKernel) async throws in
+            for key in ["user:1", "user:2", "post:1"] { _ = try await k.put("main", key, "x") }
+            let one = try await k.request("cache.invalidate", #"{"namespace":"main","key":"post:1"}"#)
+            #expect(one.status == 200)
+            #expect(one.body["removed"] as? Int == 1)
+            let some = try await k.request("cache.invalidate", #"{"namespace":"main","prefix":"user:"}"#)
+            #expect(some.body["removed"] as? Int == 2)
+            for key in ["user:1", "user:2", "post:1"] { #expect(try await k.get("main", key).status == 404) }
+        }
+        try await CacheKernel.with(dataDir: data) { (k: CacheKernel) async throws in
+            #expect(try await k.get("main", "user:1").status == 404, "gone from L3 too")
+            #expect(try await k.stats("main").int("l3", "entries") == 0)
+        }
+    }
+
+    @Test func anEntryExpiresInBothTiers() async throws {
+        try await CacheKernel.with { (k: CacheKernel) async throws in
+            #expect(try await k.put("main", "brief", "x", ttl: 200) == 201)
+            #expect(try await k.get("main", "brief").status == 200)
+            let expired = await eventually(timeout: .seconds(30), polling: .milliseconds(50)) {
+                (try? await k.get("main", "brief").status) == 404
+            }
+            #expect(expired)
+        }
+    }
+
+    @Test func snapshotAndRestoreRoundTripL3() async throws {
+        try await CacheKernel.with { (k: CacheKernel) async throws in
+            _ = try await k.put("main", "kept", "before")
+            let snapshot = try TemporaryDirectory.make(prefix: "jamey-cache-snap")
+            let kernel = k.test.kernel
+            try await onThread { try kernel.snapshot(plugin: "cache", into: snapshot) }
+            #expect(FileManager.default.fileExists(atPath: snapshot + "/cache.sqlite"))
+            _ = try await k.request("cache.invalidate", #"{"namespace":"main","key":"kept"}"#)
+            _ = try await k.put("main", "later", "after")
+            try await onThread { try kernel.restore(plugin: "cache", from: snapshot) }
+            #expect(try await k.get("main", "kept").body["value"] as? String == "before")
+            #expect(try await k.get("main", "later").status == 404)
+        }
+    }
+}
