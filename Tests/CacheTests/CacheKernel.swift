@@ -7,6 +7,10 @@ import JameyTestKit
 struct CacheKernel: Sendable {
     /// The kernel.
     let test: TestKernel
+    /// The api plugin's port (0 when booted without it).
+    var port = 0
+    /// The admin key the api plugin accepts.
+    static let adminKey = "cache-test-admin-key-0123456789abcdef"
 
     /// The namespaces most tests use: `main` (L1 + L3), `loaded` (origin `test.origin`),
     /// `small` (tiny L1, values up to 100 bytes, no L3), `cold` (no warming), `hot` (warms its 10
@@ -25,21 +29,35 @@ struct CacheKernel: Sendable {
     /// - Parameters:
     ///   - config: YAML of `plugins.cache.config`.
     ///   - dataDir: the kernel's data directory; pass the same one to two kernels to test a restart.
-    static func boot(config: String = defaultConfig, dataDir: String? = nil) async throws -> CacheKernel {
-        let path = try TestPlugins.library("Cache")
-        let environment = dataDir.map { ["JAMEY_DATA_DIR": $0] } ?? [:]
-        let test = try await onThread {
-            try TestKernel.boot(
-                plugins: [.init("cache", path: path, required: true, config: config)], environment: environment)
+    ///   - http: also load the api plugin on a free port.
+    static func boot(config: String = defaultConfig, dataDir: String? = nil, http: Bool = false) async throws -> CacheKernel {
+        var plugins: [TestKernel.Plugin] = [.init("cache", path: try TestPlugins.library("Cache"), required: true, config: config)]
+        if http {
+            plugins.append(
+                .init(
+                    "api", path: try TestPlugins.library("API"), required: true,
+                    config: "port: 0\nadmin_key: \(adminKey)\nrate_limits:\n  read: {rate: 0, burst: 1}\n  write: {rate: 0, burst: 1}"))
         }
-        return CacheKernel(test: test)
+        let environment = dataDir.map { ["JAMEY_DATA_DIR": $0] } ?? [:]
+        let chosen = plugins
+        let test = try await onThread { try TestKernel.boot(plugins: chosen, environment: environment) }
+        var kernel = CacheKernel(test: test)
+        if http {
+            _ = await eventually(timeout: .seconds(30)) {
+                let detail = test.kernel.plugin(named: "api")?.health?.detail ?? ""
+                kernel.port = detail.hasPrefix("listening on") ? detail.split(separator: ":").last.flatMap { Int($0) } ?? 0 : 0
+                return kernel.port != 0
+            }
+        }
+        return kernel
     }
 
     /// Boots a kernel, runs `body`, and stops the kernel whatever happens.
     static func with(
-        config: String = defaultConfig, dataDir: String? = nil, _ body: (CacheKernel) async throws -> Void
+        config: String = defaultConfig, dataDir: String? = nil, http: Bool = false,
+        _ body: (CacheKernel) async throws -> Void
     ) async throws {
-        try await withStopping(try await boot(config: config, dataDir: dataDir), stop: { await $0.stop() }, body)
+        try await withStopping(try await boot(config: config, dataDir: dataDir, http: http), stop: { await $0.stop() }, body)
     }
 
     /// Stops the kernel.
