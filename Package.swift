@@ -170,15 +170,20 @@ let package = Package(
         .testTarget(name: "CacheCoreTests", dependencies: ["CacheCore"]),
         // The cache plugin: namespaces over an L1 (CacheCore) and an L3 in SQLite (GRDB), origin
         // read-through with single flight, bus requests and routes.
+        // The cache.l1 service contract (jamey/cache.h): the L1/L3 hot path for other plugins.
+        .target(
+            name: "CJameyCache", path: "Plugins/Cache", exclude: ["Core", "Entry"], sources: ["cache_contract.c"],
+            publicHeadersPath: "include"),
         .target(
             name: "Cache",
             dependencies: [
-                "CacheCore", kit, .product(name: "GRDB", package: "GRDB.swift"),
+                "CacheCore", "CJameyCache", kit, .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
-            path: "Plugins/Cache", exclude: ["Core", "Entry"]),
+            path: "Plugins/Cache", exclude: ["Core", "Entry", "include", "cache_contract.c"]),
         .target(name: "CacheEntry", dependencies: ["Cache", kit], path: "Plugins/Cache/Entry"),
-        .testTarget(name: "CacheTests", dependencies: ["CacheCore", "JameyTestKit"]),
+        // Cache is linked in too, so the service table can be called through its C pointers.
+        .testTarget(name: "CacheTests", dependencies: ["Cache", "CacheCore", "CJameyCache", "JameyTestKit"]),
         // scripts/bench-cache.sh: the L1's get latency and throughput next to a dictionary under a lock.
         .executableTarget(name: "CacheBench", dependencies: ["CacheCore"], path: "Benchmarks/Cache/Driver"),
     ]

@@ -16,7 +16,6 @@ import Synchronization
 /// | `cache_bytes` | gauge | `namespace`, `tier` |
 /// | `cache_entries` | gauge | `namespace`, `tier` |
 final class CacheMetrics: Sendable {
-    private let factory: HostMetricsFactory
     private let namespace: String
     let l1Hits: Counter
     let l1Misses: Counter
@@ -35,8 +34,8 @@ final class CacheMetrics: Sendable {
     private let entries: [String: Gauge]
     private let reported = Mutex(CacheStatistics())
 
-    init(namespace: String, factory: HostMetricsFactory) {
-        self.factory = factory
+    /// Registers every metric of `namespace` with `factory`.
+    init(namespace: String, factory: any MetricsFactory) {
         self.namespace = namespace
         func counter(_ label: String, _ extra: [(String, String)]) -> Counter {
             Counter(label: label, dimensions: [("namespace", namespace)] + extra, factory: factory)
@@ -69,6 +68,11 @@ final class CacheMetrics: Sendable {
         }
         bytes = b
         entries = e
+    }
+
+    /// Metrics that go nowhere (for tests that build a namespace without a kernel).
+    static func discarding(namespace: String) -> CacheMetrics {
+        CacheMetrics(namespace: namespace, factory: NOOPMetricsHandler.instance)
     }
 
     /// Counts L3 evictions.

@@ -109,6 +109,19 @@ final class CacheNamespace: Sendable {
         }
     }
 
+    /// The value of `key` from L1 or L3, without asking the origin (the service table's read).
+    func getLocal(_ key: String) throws(CacheError) -> CachedValue? {
+        if let value = l1.get(key) {
+            metrics.l1Hits.increment()
+            noteHit(key)
+            return value
+        }
+        metrics.l1Misses.increment()
+        guard let value = try readL3(key) else { return nil }
+        noteHit(key)
+        return value
+    }
+
     private func readL3(_ key: String) throws(CacheError) -> CachedValue? {
         guard let l3 else { return nil }
         let row: L3Store.Row?

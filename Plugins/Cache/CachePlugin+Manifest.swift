@@ -7,6 +7,7 @@ extension CachePlugin {
         name: "cache",
         version: "1.0.0",
         description: "Namespaced cache: L1 in memory (W-TinyLFU, TTL), L3 in SQLite, read-through with single flight",
+        provides: [.init("cache.l1", "1.0.0")],
         configuration: [
             .objectList(
                 "namespaces", count: 0...256, description: "The cache namespaces",

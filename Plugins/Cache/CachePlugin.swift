@@ -69,6 +69,9 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
     public func start() async throws {
         var warmed = 0
         for ns in namespaces.values { warmed += (try? ns.warmFromL3()) ?? 0 }
+        let ordered = (configuration.namespaces ?? []).compactMap { namespaces[$0.name] }
+        try context.services.register(
+            CacheService.name, version: CacheService.version, table: CacheService.table(.init(ordered)))
         try subscribeHandlers()
         maintenance.withLock { task in
             task = Task { [self] in

@@ -31,12 +31,16 @@ struct CacheKernel: Sendable {
     ///   - dataDir: the kernel's data directory; pass the same one to two kernels to test a restart.
     ///   - http: also load the api plugin on a free port.
     static func boot(config: String = defaultConfig, dataDir: String? = nil, http: Bool = false) async throws -> CacheKernel {
-        var plugins: [TestKernel.Plugin] = [.init("cache", path: try TestPlugins.library("Cache"), required: true, config: config)]
+        var plugins: [TestKernel.Plugin] = [
+            .init("cache", path: try TestPlugins.library("Cache"), required: true, config: config)
+        ]
         if http {
             plugins.append(
                 .init(
                     "api", path: try TestPlugins.library("API"), required: true,
-                    config: "port: 0\nadmin_key: \(adminKey)\nrate_limits:\n  read: {rate: 0, burst: 1}\n  write: {rate: 0, burst: 1}"))
+                    config:
+                        "port: 0\nadmin_key: \(adminKey)\nrate_limits:\n  read: {rate: 0, burst: 1}\n  write: {rate: 0, burst: 1}"
+                ))
         }
         let environment = dataDir.map { ["JAMEY_DATA_DIR": $0] } ?? [:]
         let chosen = plugins
