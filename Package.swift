@@ -172,15 +172,18 @@ let package = Package(
         // read-through with single flight, bus requests and routes.
         // The cache.l1 service contract (jamey/cache.h): the L1/L3 hot path for other plugins.
         .target(
-            name: "CJameyCache", path: "Plugins/Cache", exclude: ["Core", "Entry"], sources: ["cache_contract.c"],
-            publicHeadersPath: "include"),
+            name: "CJameyCache", path: "Plugins/Cache", exclude: ["Core", "Entry", "CHiredis"],
+            sources: ["cache_contract.c"], publicHeadersPath: "include"),
+        // hiredis (a system library), the cache plugin's Redis client for L2.
+        .systemLibrary(
+            name: "CHiredis", path: "Plugins/Cache/CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         .target(
             name: "Cache",
             dependencies: [
-                "CacheCore", "CJameyCache", kit, .product(name: "GRDB", package: "GRDB.swift"),
+                "CacheCore", "CJameyCache", "CHiredis", kit, .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
-            path: "Plugins/Cache", exclude: ["Core", "Entry", "include", "cache_contract.c"]),
+            path: "Plugins/Cache", exclude: ["Core", "Entry", "CHiredis", "include", "cache_contract.c"]),
         .target(name: "CacheEntry", dependencies: ["Cache", kit], path: "Plugins/Cache/Entry"),
         // Cache is linked in too, so the service table can be called through its C pointers.
         .testTarget(name: "CacheTests", dependencies: ["Cache", "CacheCore", "CJameyCache", "JameyTestKit"]),

@@ -5,7 +5,7 @@
 #   scripts/test-plugin.sh mqtt      # the MQTT bridge, against real mosquitto brokers it starts
 #   scripts/test-plugin.sh conscience  # the conscience (its HTTP tests load the api plugin too)
 #   scripts/test-plugin.sh memory      # the memory plugin (its HTTP tests load the api plugin too)
-#   scripts/test-plugin.sh cache       # the cache plugin (L1 policies, L3 in SQLite, read-through)
+#   scripts/test-plugin.sh cache       # the cache plugin (L1 policies, L2 against real redis-servers it starts, L3 in SQLite)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$JAMEY_ROOT"
@@ -16,7 +16,7 @@ case "$name" in
   mqtt|MQTT) products=(MQTT jamey); tests=MQTTTests; runtime=("${JAMEY_TEST_PACKAGES[@]}") ;;
   conscience|Conscience) products=(Conscience Memory API); tests='ConscienceCoreTests|ConscienceTests' ;;
   memory|Memory) products=(Memory API); tests='MemoryCoreTests|MemoryTests' ;;
-  cache|Cache) products=(Cache API); tests='CacheCoreTests|CacheTests' ;;
+  cache|Cache) products=(Cache API); tests='CacheCoreTests|CacheTests'; runtime=("${JAMEY_TEST_PACKAGES[@]}") ;;
   *) echo "unknown plugin '$name' (known: hello, api, mqtt, conscience, memory, cache)" >&2; exit 2 ;;
 esac
 install_packages "${JAMEY_BUILD_PACKAGES[@]}" ${runtime[@]+"${runtime[@]}"}

@@ -7,7 +7,7 @@ public struct CacheConfiguration: Decodable, Sendable {
     var namespaces: [Namespace]?
     /// How long a read-through waits for an origin, in milliseconds.
     var loadTimeoutMs: Int
-    /// The shared Redis tier (not built yet: enabling it is refused with a clear error).
+    /// The shared Redis tier.
     var l2: L2
 
     /// One namespace.
@@ -32,8 +32,15 @@ public struct CacheConfiguration: Decodable, Sendable {
 
     /// The L2 section.
     struct L2: Decodable, Sendable {
-        /// Must stay false in this build.
+        /// Whether namespaces use Redis between L1 and L3.
         var enabled: Bool
+        /// The Redis server.
+        var host: String
+        var port: Int
+        /// Prepended to every Redis key (`<prefix><namespace>:<key>`).
+        var keyPrefix: String
+        var connectTimeoutMs: Int
+        var commandTimeoutMs: Int
     }
 
     /// The policy kind of a namespace.

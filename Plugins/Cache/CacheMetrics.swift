@@ -7,8 +7,8 @@ import Synchronization
 ///
 /// | metric | kind | labels |
 /// |---|---|---|
-/// | `cache_hits_total` | counter | `namespace`, `tier` = l1 \| l3 \| origin |
-/// | `cache_misses_total` | counter | `namespace`, `tier` = l1 \| l3 \| origin (no origin, or it failed) |
+/// | `cache_hits_total` | counter | `namespace`, `tier` = l1 \| l2 \| l3 \| origin |
+/// | `cache_misses_total` | counter | `namespace`, `tier` = l1 \| l2 \| l3 \| origin (no origin, or it failed) |
 /// | `cache_evictions_total` | counter | `namespace`, `tier`, `cause` = size \| expired \| explicit |
 /// | `cache_admissions_refused_total` | counter | `namespace` (L1 admission policy) |
 /// | `cache_loads_total` | counter | `namespace`, `outcome` = ok \| failed \| shared |
@@ -19,6 +19,8 @@ final class CacheMetrics: Sendable {
     private let namespace: String
     let l1Hits: Counter
     let l1Misses: Counter
+    let l2Hits: Counter
+    let l2Misses: Counter
     let l3Hits: Counter
     let l3Misses: Counter
     let originHits: Counter
@@ -42,6 +44,8 @@ final class CacheMetrics: Sendable {
         }
         l1Hits = counter("cache_hits_total", [("tier", "l1")])
         l1Misses = counter("cache_misses_total", [("tier", "l1")])
+        l2Hits = counter("cache_hits_total", [("tier", "l2")])
+        l2Misses = counter("cache_misses_total", [("tier", "l2")])
         l3Hits = counter("cache_hits_total", [("tier", "l3")])
         l3Misses = counter("cache_misses_total", [("tier", "l3")])
         originHits = counter("cache_hits_total", [("tier", "origin")])
@@ -97,5 +101,32 @@ final class CacheMetrics: Sendable {
             bytes["l3"]?.record(size.bytes)
             entries["l3"]?.record(size.entries)
         }
+    }
+}
+
+/// The Redis tier's metrics: `cache_l2_up` (gauge, 1 or 0), `cache_l2_failures_total` (commands or
+/// connection attempts that failed), `cache_l2_reconnects_total`.
+final class L2Metrics: Sendable {
+    private let up: Gauge
+    private let failures: Counter
+    private let reconnects: Counter
+    private let reported = Mutex((failures: 0, reconnects: 0))
+
+    init(factory: any MetricsFactory) {
+        up = Gauge(label: "cache_l2_up", factory: factory)
+        failures = Counter(label: "cache_l2_failures_total", factory: factory)
+        reconnects = Counter(label: "cache_l2_reconnects_total", factory: factory)
+    }
+
+    /// Publishes the client's state and what it counted since the last call.
+    func sync(_ client: L2Client) {
+        up.record(client.isUp ? 1 : 0)
+        let (f, r) = (client.failures, client.reconnections)
+        let last = reported.withLock { old in
+            defer { old = (f, r) }
+            return old
+        }
+        if f > last.failures { failures.increment(by: Int64(f - last.failures)) }
+        if r > last.reconnects { reconnects.increment(by: Int64(r - last.reconnects)) }
     }
 }

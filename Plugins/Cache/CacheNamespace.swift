@@ -9,6 +9,7 @@ final class CacheNamespace: Sendable {
     /// The configured settings.
     let settings: CacheConfiguration.Namespace
     let l1: ConcurrentCache<String, CachedValue>
+    private let l2: L2Client?
     private let l3: L3Store?
     let metrics: CacheMetrics
     private let flights = SingleFlight<CachedValue>()
@@ -22,6 +23,8 @@ final class CacheNamespace: Sendable {
     final class TierCounters: Sendable {
         let l3Hits = Atomic<Int>(0)
         let l3Misses = Atomic<Int>(0)
+        let l2Hits = Atomic<Int>(0)
+        let l2Misses = Atomic<Int>(0)
         let l3EvictedSize = Atomic<Int>(0)
         let l3EvictedExpired = Atomic<Int>(0)
         let l3EvictedExplicit = Atomic<Int>(0)
@@ -35,7 +38,8 @@ final class CacheNamespace: Sendable {
     /// - Parameters:
     ///   - loader: asks the origin for a key's value; nil when the namespace has no origin.
     init(
-        settings: CacheConfiguration.Namespace, policy: PolicyKind, l3: L3Store?, metrics: CacheMetrics,
+        settings: CacheConfiguration.Namespace, policy: PolicyKind, l2: L2Client? = nil, l3: L3Store?,
+        metrics: CacheMetrics,
         loader: (@Sendable (String) async -> Result<[UInt8], CacheError>)?
     ) {
         self.settings = settings
@@ -46,6 +50,7 @@ final class CacheNamespace: Sendable {
         l1 = ConcurrentCache(
             capacity: settings.maxBytes, policy: policy, expectedEntries: min(1 << 20, max(64, settings.maxBytes / 256)),
             stripes: stripes, tick: 100_000_000)
+        self.l2 = l2
         self.l3 = settings.l3MaxBytes > 0 ? l3 : nil
         self.metrics = metrics
         self.loader = loader
@@ -57,7 +62,7 @@ final class CacheNamespace: Sendable {
     static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     /// Where a value was found.
-    enum Tier: String, Sendable { case l1, l3, origin }
+    enum Tier: String, Sendable { case l1, l2, l3, origin }
 
     /// The value of `key` from the first tier that has it, loading it from the origin on a miss.
     /// - Returns: the value and its tier, or nil when no tier and no origin has it.
@@ -69,6 +74,10 @@ final class CacheNamespace: Sendable {
             return (value, .l1)
         }
         metrics.l1Misses.increment()
+        if let value = readL2(key) {
+            noteHit(key)
+            return (value, .l2)
+        }
         if let value = try readL3(key) {
             noteHit(key)
             return (value, .l3)
@@ -117,8 +126,26 @@ final class CacheNamespace: Sendable {
             return value
         }
         metrics.l1Misses.increment()
-        guard let value = try readL3(key) else { return nil }
+        var found = readL2(key)
+        if found == nil { found = try readL3(key) }
+        guard let value = found else { return nil }
         noteHit(key)
+        return value
+    }
+
+    /// L2's value (copied into L1), nil when Redis lacks it or is down.
+    private func readL2(_ key: String) -> CachedValue? {
+        guard let l2 else { return nil }
+        let (value, up) = l2.get(name, key)
+        guard up else { return nil }
+        guard let value else {
+            counters.l2Misses.add(1, ordering: .relaxed)
+            metrics.l2Misses.increment()
+            return nil
+        }
+        counters.l2Hits.add(1, ordering: .relaxed)
+        metrics.l2Hits.increment()
+        putL1(key, value)
         return value
     }
 
@@ -148,6 +175,7 @@ final class CacheNamespace: Sendable {
     /// - Throws: ``CacheError`` when L3 cannot be written.
     func store(_ key: String, _ value: CachedValue) throws(CacheError) {
         putL1(key, value)
+        l2?.set(name, key, value)
         guard let l3 else { return }
         do {
             let evicted = try l3.put(
@@ -173,6 +201,7 @@ final class CacheNamespace: Sendable {
     func invalidate(key: String) throws(CacheError) -> Bool {
         generation.add(1, ordering: .releasing)
         var found = l1.remove(key)
+        if let l2 { found = l2.delete(name, key) || found }
         if let l3 {
             do { found = try l3.delete(name, key) || found } catch { throw .storage("L3 delete failed: \(error)") }
             counters.l3EvictedExplicit.add(found ? 1 : 0, ordering: .relaxed)
@@ -185,6 +214,7 @@ final class CacheNamespace: Sendable {
     func invalidate(prefix: String) throws(CacheError) -> Int {
         generation.add(1, ordering: .releasing)
         var removed = l1.removeAll { $0.hasPrefix(prefix) }
+        if let l2 { removed = max(removed, l2.delete(name, prefix: prefix)) }
         if let l3 {
             do {
                 let n = try l3.delete(name, prefix: prefix)

@@ -146,7 +146,7 @@ extension CachePlugin {
             let failures = c.loadFailures.load(ordering: .relaxed)
             let shared = c.sharedLoads.load(ordering: .relaxed)
             let size = ns.l3Size()
-            let served = s.hits + l3Hits + (loads - failures) + shared
+            let served = s.hits + c.l2Hits.load(ordering: .relaxed) + l3Hits + (loads - failures) + shared
             let reads = s.hits + s.misses
             out[ns.name] = [
                 "l1": [
@@ -154,6 +154,10 @@ extension CachePlugin {
                     "max_bytes": ns.settings.maxBytes, "admissions_refused": s.admissionsRefused,
                     "evictions": ["size": s.evictionsSize, "expired": s.evictionsExpired, "explicit": s.evictionsExplicit],
                     "policy": ns.settings.policy,
+                ],
+                "l2": [
+                    "enabled": l2 != nil, "hits": c.l2Hits.load(ordering: .relaxed),
+                    "misses": c.l2Misses.load(ordering: .relaxed),
                 ],
                 "l3": [
                     "enabled": ns.hasL3, "hits": l3Hits, "misses": l3Misses,
@@ -172,6 +176,14 @@ extension CachePlugin {
                 "hit_ratio": reads == 0 ? 0 : Double(min(served, reads)) / Double(reads),
             ]
         }
-        return Reply.json(["namespaces": out, "l2": ["enabled": false]])
+        var l2State: [String: Any] = ["enabled": l2 != nil]
+        if let l2 {
+            l2State["up"] = l2.isUp
+            l2State["address"] = "\(l2.settings.host):\(l2.settings.port)"
+            l2State["failures"] = l2.failures
+            l2State["reconnects"] = l2.reconnections
+            if let outage = l2.outage { l2State["down_reason"] = outage.reason }
+        }
+        return Reply.json(["namespaces": out, "l2": l2State])
     }
 }

@@ -30,8 +30,15 @@ extension CachePlugin {
             .int(
                 "load_timeout_ms", default: 5000, range: 1...600_000, description: "How long a read-through waits for its origin"),
             .object(
-                "l2", description: "The Redis tier shared by nodes (not built yet)",
-                fields: [.bool("enabled", default: false, description: "Must be false in this build")]),
+                "l2", description: "The Redis tier shared by nodes (between L1 and L3)",
+                fields: [
+                    .bool("enabled", default: false, description: "Use Redis as L2"),
+                    .string("host", default: "127.0.0.1", description: "Redis host"),
+                    .int("port", default: 6379, range: 1...65535, description: "Redis port"),
+                    .string("key_prefix", default: "jamey:cache:", description: "Prefix of every Redis key"),
+                    .int("connect_timeout_ms", default: 500, range: 1...60000, description: "Connection timeout"),
+                    .int("command_timeout_ms", default: 500, range: 1...60000, description: "Command timeout"),
+                ]),
         ],
         routes: routes
     )

@@ -13,6 +13,9 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
     let store: L3Store
     /// The namespaces by name.
     let namespaces: [String: CacheNamespace]
+    /// The Redis tier, nil when `l2.enabled` is false.
+    let l2: L2Client?
+    let l2Metrics: L2Metrics
     private let maintenance = Mutex<Task<Void, Never>?>(nil)
 
     /// The longest key, in UTF-8 bytes.
@@ -25,9 +28,15 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
     public init(context: PluginContext, configuration: CacheConfiguration) async throws {
         self.context = context
         self.configuration = configuration
-        if configuration.l2.enabled {
-            throw JameyError("l2.enabled: the Redis tier (L2) is not built yet; set it to false")
-        }
+        let l2 = configuration.l2
+        let l2Client =
+            l2.enabled
+            ? L2Client(
+                settings: .init(
+                    host: l2.host, port: l2.port, keyPrefix: l2.keyPrefix, connectTimeoutMs: l2.connectTimeoutMs,
+                    commandTimeoutMs: l2.commandTimeoutMs)) : nil
+        self.l2 = l2Client
+        l2Metrics = L2Metrics(factory: context.metrics)
         let directory = try context.dataDirectory()
         do {
             store = try L3Store(directory: directory)
@@ -58,7 +67,8 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
                 }
             }
             namespaces[ns.name] = CacheNamespace(
-                settings: ns, policy: policy, l3: store, metrics: CacheMetrics(namespace: ns.name, factory: context.metrics),
+                settings: ns, policy: policy, l2: l2Client, l3: store,
+                metrics: CacheMetrics(namespace: ns.name, factory: context.metrics),
                 loader: loader)
         }
         self.namespaces = namespaces
@@ -97,6 +107,10 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
 
     /// One maintenance pass.
     func maintain() {
+        if let l2 {
+            if !l2.isUp { l2.reconnectIfDown() }
+            l2Metrics.sync(l2)
+        }
         if let expired = try? store.purgeExpired(now: CacheNamespace.nowMs()) {
             for (name, n) in expired { namespaces[name]?.countExpiredL3(n) }
         }
@@ -109,7 +123,15 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
 
     public func health() -> PluginHealthReport {
         let entries = namespaces.values.reduce(0) { $0 + $1.l1.statistics.entries }
-        return .ok("\(namespaces.count) namespace(s), \(entries) entries in L1; L2 off")
+        let summary = "\(namespaces.count) namespace(s), \(entries) entries in L1"
+        guard let l2 else { return .ok(summary + "; L2 off") }
+        let address = "\(l2.settings.host):\(l2.settings.port)"
+        if let outage = l2.outage {
+            return .degraded(
+                "\(summary); L2 redis at \(address) unreachable since \(outage.since) (\(outage.reason)); serving from L1 and L3, reconnecting every second"
+            )
+        }
+        return .ok("\(summary); L2 redis at \(address) up")
     }
 
     public func snapshot(to directory: String) async throws {

@@ -157,8 +157,13 @@ plugins:
           origin: ""                 # bus topic that loads a missing key ({"namespace","key"} -> value)
           warm_entries: 1000         # L3's hottest entries copied into L1 on start and on warm
       load_timeout_ms: 5000          # how long a read-through waits for its origin (504)
-      l2:
-        enabled: false             # the Redis tier is not built yet
+      l2:                          # Redis between L1 and L3, shared by nodes (apt-get install redis-server)
+        enabled: false             # off: needs a Redis; when it goes away the cache serves from L1+L3
+        host: 127.0.0.1            # (health degraded, cache_l2_up 0) and reconnects every second
+        port: 6379
+        key_prefix: "jamey:cache:"
+        connect_timeout_ms: 500
+        command_timeout_ms: 500
 
   # The HTTP gateway (Plugins/API): health, readiness, metrics, plugins, the bus, API keys, the
   # routes other plugins declare, and /openapi.json. Listed last so it starts last and stops

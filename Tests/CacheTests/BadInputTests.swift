@@ -30,10 +30,4 @@ import Testing
             #expect(try await k.get("main", long).status == 400)
         }
     }
-
-    @Test func anEnabledL2IsRefusedAtStart() async throws {
-        await #expect(throws: (any Error).self) {
-            try await CacheKernel.with(config: "l2: {enabled: true}") { _ in }
-        }
-    }
 }
