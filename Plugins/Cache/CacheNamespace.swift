@@ -17,6 +17,8 @@ final class CacheNamespace: Sendable {
     /// Bumped by every invalidation, so a load that started before one does not store its value.
     private let generation = Atomic<UInt64>(0)
     private let pendingHits = Mutex<[String: Int]>([:])
+    /// Tells the other nodes that a key (or prefix) changed, so they drop their L1 copies.
+    private let announce: (@Sendable (_ namespace: String, _ key: String?, _ prefix: String?) -> Void)?
     let counters = TierCounters()
 
     /// Per-tier counts for the stats reply.
@@ -39,9 +41,10 @@ final class CacheNamespace: Sendable {
     ///   - loader: asks the origin for a key's value; nil when the namespace has no origin.
     init(
         settings: CacheConfiguration.Namespace, policy: PolicyKind, l2: L2Client? = nil, l3: L3Store?,
-        metrics: CacheMetrics,
-        loader: (@Sendable (String) async -> Result<[UInt8], CacheError>)?
+        metrics: CacheMetrics, loader: (@Sendable (String) async -> Result<[UInt8], CacheError>)?,
+        announce: (@Sendable (String, String?, String?) -> Void)? = nil
     ) {
+        self.announce = announce
         self.settings = settings
         let largest = CachedValue.weight(
             key: String(repeating: "k", count: CachePlugin.maxKeyBytes), bytes: settings.maxValueBytes)
@@ -175,7 +178,7 @@ final class CacheNamespace: Sendable {
     /// - Throws: ``CacheError`` when L3 cannot be written.
     func store(_ key: String, _ value: CachedValue) throws(CacheError) {
         putL1(key, value)
-        l2?.set(name, key, value)
+        if let l2, l2.set(name, key, value) { announce?(name, key, nil) }
         guard let l3 else { return }
         do {
             let evicted = try l3.put(
@@ -201,7 +204,10 @@ final class CacheNamespace: Sendable {
     func invalidate(key: String) throws(CacheError) -> Bool {
         generation.add(1, ordering: .releasing)
         var found = l1.remove(key)
-        if let l2 { found = l2.delete(name, key) || found }
+        if let l2 {
+            found = l2.delete(name, key) || found
+            announce?(name, key, nil)
+        }
         if let l3 {
             do { found = try l3.delete(name, key) || found } catch { throw .storage("L3 delete failed: \(error)") }
             counters.l3EvictedExplicit.add(found ? 1 : 0, ordering: .relaxed)
@@ -214,7 +220,10 @@ final class CacheNamespace: Sendable {
     func invalidate(prefix: String) throws(CacheError) -> Int {
         generation.add(1, ordering: .releasing)
         var removed = l1.removeAll { $0.hasPrefix(prefix) }
-        if let l2 { removed = max(removed, l2.delete(name, prefix: prefix)) }
+        if let l2 {
+            removed = max(removed, l2.delete(name, prefix: prefix))
+            announce?(name, nil, prefix)
+        }
         if let l3 {
             do {
                 let n = try l3.delete(name, prefix: prefix)
@@ -227,6 +236,14 @@ final class CacheNamespace: Sendable {
         }
         pendingHits.withLock { hits in hits = hits.filter { !$0.key.hasPrefix(prefix) } }
         return removed
+    }
+
+    /// Drops a key, or every key with a prefix, from this node's L1 only (another node changed it);
+    /// a load running here will not store its value.
+    func dropLocal(key: String?, prefix: String?) {
+        generation.add(1, ordering: .releasing)
+        if let key { l1.remove(key) }
+        if let prefix { l1.removeAll { $0.hasPrefix(prefix) } }
     }
 
     /// Copies L3's `warmEntries` hottest live entries into L1; returns how many.

@@ -182,6 +182,7 @@ extension CachePlugin {
             l2State["address"] = "\(l2.settings.host):\(l2.settings.port)"
             l2State["failures"] = l2.failures
             l2State["reconnects"] = l2.reconnections
+            l2State["subscribed"] = subscriber?.isSubscribed ?? false
             if let outage = l2.outage { l2State["down_reason"] = outage.reason }
         }
         return Reply.json(["namespaces": out, "l2": l2State])

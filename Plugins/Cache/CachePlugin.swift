@@ -16,6 +16,8 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
     /// The Redis tier, nil when `l2.enabled` is false.
     let l2: L2Client?
     let l2Metrics: L2Metrics
+    /// Listens for other nodes' invalidations (with L2 only).
+    let subscriber: L2Subscriber?
     private let maintenance = Mutex<Task<Void, Never>?>(nil)
 
     /// The longest key, in UTF-8 bytes.
@@ -37,6 +39,18 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
                     commandTimeoutMs: l2.commandTimeoutMs)) : nil
         self.l2 = l2Client
         l2Metrics = L2Metrics(factory: context.metrics)
+        // Invalidations travel between nodes on a Redis channel; a node ignores its own.
+        let node = UUID().uuidString
+        let channel = l2.keyPrefix + "invalidations"
+        let announce: (@Sendable (String, String?, String?) -> Void)? =
+            l2Client.map { client in
+                { @Sendable namespace, key, prefix in
+                    var message: [String: String] = ["node": node, "namespace": namespace]
+                    message["key"] = key
+                    message["prefix"] = prefix
+                    if let data = try? JSONSerialization.data(withJSONObject: message) { client.publish(channel, Array(data)) }
+                }
+            }
         let directory = try context.dataDirectory()
         do {
             store = try L3Store(directory: directory)
@@ -68,10 +82,19 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
             }
             namespaces[ns.name] = CacheNamespace(
                 settings: ns, policy: policy, l2: l2Client, l3: store,
-                metrics: CacheMetrics(namespace: ns.name, factory: context.metrics),
-                loader: loader)
+                metrics: CacheMetrics(namespace: ns.name, factory: context.metrics), loader: loader,
+                announce: announce)
         }
         self.namespaces = namespaces
+        let known = namespaces
+        subscriber = l2Client.map { client in
+            L2Subscriber(settings: client.settings, channel: channel) { payload in
+                guard let message = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: String],
+                    message["node"] != node, let name = message["namespace"], let ns = known[name]
+                else { return }
+                ns.dropLocal(key: message["key"], prefix: message["prefix"])
+            }
+        }
     }
 
     /// Warms every namespace from L3, subscribes the handlers and starts the maintenance loop
@@ -83,6 +106,7 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
         try context.services.register(
             CacheService.name, version: CacheService.version, table: CacheService.table(.init(ordered)))
         try subscribeHandlers()
+        subscriber?.start()
         maintenance.withLock { task in
             task = Task { [self] in
                 while !Task.isCancelled {
@@ -102,6 +126,7 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
         }
         task?.cancel()
         _ = await task?.value
+        subscriber?.stop()
         for ns in namespaces.values { ns.flushHits() }
     }
 

@@ -216,6 +216,13 @@ final class L2Client: Sendable {
         return removed
     }
 
+    /// Publishes `payload` on `channel`; returns whether Redis took it.
+    @discardableResult
+    func publish(_ channel: String, _ payload: [UInt8]) -> Bool {
+        guard case .integer = command([Array("PUBLISH".utf8), Array(channel.utf8), payload]) else { return false }
+        return true
+    }
+
     static func globEscaped(_ text: String) -> String {
         var out = ""
         for c in text {

@@ -39,6 +39,33 @@ import Testing
         }
     }
 
+    @Test func aChangeOnOneNodeReachesTheOtherNodesL1() async throws {
+        let redis = try await RedisServer.make()
+        defer { redis.kill() }
+        let config = Self.config(port: redis.port)
+        try await CacheKernel.with(config: config) { (a: CacheKernel) async throws in
+            try await CacheKernel.with(config: config) { (b: CacheKernel) async throws in
+                let listening = try await eventually(timeout: .seconds(30), polling: .milliseconds(20)) {
+                    (try await b.request("cache.stats").body["l2"] as? [String: Any])?["subscribed"] as? Bool == true
+                }
+                #expect(listening, "b listens for invalidations")
+                #expect(try await a.put("shared", "colour", "red") == 201)
+                _ = try await b.get("shared", "colour")
+                #expect(try await b.get("shared", "colour").body["tier"] as? String == "l1", "b holds red in its L1")
+                #expect(try await a.put("shared", "colour", "blue") == 201)
+                let updated = try await eventually(timeout: .seconds(30), polling: .milliseconds(20)) {
+                    try await b.get("shared", "colour").body["value"] as? String == "blue"
+                }
+                #expect(updated, "a's put dropped b's L1 copy; b read blue from Redis")
+                #expect(try await a.request("cache.invalidate", #"{"namespace":"shared","key":"colour"}"#).status == 200)
+                let gone = try await eventually(timeout: .seconds(30), polling: .milliseconds(20)) {
+                    try await b.get("shared", "colour").status == 404
+                }
+                #expect(gone, "a's invalidation reached b's L1")
+            }
+        }
+    }
+
     @Test func aKilledRedisDegradesToL1AndL3AndReconnects() async throws {
         let redis = try await RedisServer.make()
         defer { redis.kill() }
@@ -69,6 +96,10 @@ import Testing
             await other.stop()
             let up = try await k.request("cache.stats").body["l2"] as? [String: Any] ?? [:]
             #expect((up["reconnects"] as? Int ?? 0) >= 1)
+            let resubscribed = try await eventually(timeout: .seconds(30), polling: .milliseconds(50)) {
+                (try await k.request("cache.stats").body["l2"] as? [String: Any])?["subscribed"] as? Bool == true
+            }
+            #expect(resubscribed, "the invalidation listener reconnected too")
         }
     }
 }
