@@ -20,6 +20,9 @@ echo "== build (release)" >&2
 swift build -c release --product jamey >&2
 swift build -c release --product CacheBench >&2
 bin="$(swift_bin_path release)"
+# Swift seeds its hasher per process; the sketch sees those hashes, so fix the seed to make the
+# W-TinyLFU figures repeat exactly (they otherwise vary by about ±0.0005).
+export SWIFT_DETERMINISTIC_HASHING=1
 results="$traces/results.jsonl"
 : >"$results"
 for a in $alphas; do

@@ -5,8 +5,8 @@
 /// Not thread-safe: `ConcurrentCache` puts stripes of it behind locks.
 public final class BoundedCache<Key: Hashable, Value> {
     private var index: [Key: Int32] = [:]
-    private var keys: [Key?] = []
-    private var values: [Value?] = []
+    /// Key, value and deadline of each slot, together so a read touches one record.
+    private var entries: [Entry] = []
     private var free: [Int32] = []
     private let policy: any EvictionPolicy
     private var wheel: TimerWheel
@@ -42,6 +42,13 @@ public final class BoundedCache<Key: Hashable, Value> {
     /// Per-entry policy metadata in bytes.
     public var policyBytesPerEntry: Int { policy.bytesPerEntry }
 
+    private struct Entry {
+        var key: Key?
+        var value: Value?
+        /// When it expires (caller's clock), 0 for never.
+        var deadline: UInt64 = 0
+    }
+
     @inline(__always) private static func hash(_ key: Key) -> UInt64 { UInt64(bitPattern: Int64(key.hashValue)) }
 
     /// Returns the live value for `key` and records the read, or nil (a miss).
@@ -52,7 +59,8 @@ public final class BoundedCache<Key: Hashable, Value> {
             policy.miss(hash: Self.hash(key))
             return nil
         }
-        if let d = wheel.deadline(of: slot), d <= now {
+        let entry = entries[Int(slot)]
+        if entry.deadline != 0, entry.deadline <= now {
             drop(slot)
             statistics.evictionsExpired += 1
             statistics.misses += 1
@@ -61,14 +69,15 @@ public final class BoundedCache<Key: Hashable, Value> {
         }
         statistics.hits += 1
         policy.hit(slot)
-        return values[Int(slot)]
+        return entry.value
     }
 
     /// Returns the live value for `key` without recording a read.
     public func peek(_ key: Key, now: UInt64) -> Value? {
         guard let slot = index[key] else { return nil }
-        if let d = wheel.deadline(of: slot), d <= now { return nil }
-        return values[Int(slot)]
+        let entry = entries[Int(slot)]
+        if entry.deadline != 0, entry.deadline <= now { return nil }
+        return entry.value
     }
 
     /// Stores `value` under `key`, replacing an older value.
@@ -100,7 +109,11 @@ public final class BoundedCache<Key: Hashable, Value> {
         statistics.admissionsRefused += turnedAway
         statistics.evictionsSize += evicted.count - turnedAway
         if refused { return .refused }
-        if let ttl { wheel.schedule(slot, at: now &+ max(1, ttl)) }
+        if let ttl {
+            let deadline = now &+ max(1, ttl)
+            entries[Int(slot)].deadline = deadline
+            wheel.schedule(slot, at: deadline)
+        }
         return .stored
     }
 
@@ -137,8 +150,9 @@ public final class BoundedCache<Key: Hashable, Value> {
     /// The resident keys and values (for warming and tests), in no particular order.
     public func snapshot(now: UInt64) -> [(key: Key, value: Value)] {
         index.compactMap { key, slot in
-            if let d = wheel.deadline(of: slot), d <= now { return nil }
-            return values[Int(slot)].map { (key, $0) }
+            let entry = entries[Int(slot)]
+            if entry.deadline != 0, entry.deadline <= now { return nil }
+            return entry.value.map { (key, $0) }
         }
     }
 
@@ -154,12 +168,10 @@ public final class BoundedCache<Key: Hashable, Value> {
         let slot: Int32
         if let f = free.popLast() {
             slot = f
-            keys[Int(slot)] = key
-            values[Int(slot)] = value
+            entries[Int(slot)] = Entry(key: key, value: value)
         } else {
-            slot = Int32(keys.count)
-            keys.append(key)
-            values.append(value)
+            slot = Int32(entries.count)
+            entries.append(Entry(key: key, value: value))
         }
         index[key] = slot
         return slot
@@ -174,9 +186,8 @@ public final class BoundedCache<Key: Hashable, Value> {
     /// Forgets a slot the policy no longer holds.
     private func release(_ slot: Int32) {
         wheel.cancel(slot)
-        if let key = keys[Int(slot)] { index.removeValue(forKey: key) }
-        keys[Int(slot)] = nil
-        values[Int(slot)] = nil
+        if let key = entries[Int(slot)].key { index.removeValue(forKey: key) }
+        entries[Int(slot)] = Entry()
         free.append(slot)
     }
 }

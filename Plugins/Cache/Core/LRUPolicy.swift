@@ -3,19 +3,17 @@ public final class LRUPolicy: EvictionPolicy {
     public let capacity: Int
     private var links = SlotLinks()
     private var list = ListEnds()
-    private var weights: [Int32] = []
 
     /// - Parameter capacity: the weight kept resident at most.
     public init(capacity: Int) { self.capacity = max(1, capacity) }
 
     public var weight: Int { list.weight }
-    public var bytesPerEntry: Int { 12 }
+    public var bytesPerEntry: Int { MemoryLayout<SlotLinks.Node>.stride }
 
     public func hit(_ slot: Int32) { links.moveToFront(slot, &list) }
 
     public func insert(_ slot: Int32, hash: UInt64, weight: Int, evicted: inout [Int32]) {
-        links.reserve(slot)
-        storeWeight(slot, weight)
+        links.reset(slot, weight: weight, hash: hash)
         links.pushFront(slot, &list)
         list.weight += weight
         while list.weight > capacity, list.tail >= 0 {
@@ -27,11 +25,6 @@ public final class LRUPolicy: EvictionPolicy {
 
     public func remove(_ slot: Int32) {
         links.unlink(slot, &list)
-        list.weight -= Int(weights[Int(slot)])
-    }
-
-    private func storeWeight(_ slot: Int32, _ weight: Int) {
-        if Int(slot) >= weights.count { weights.append(contentsOf: repeatElement(0, count: Int(slot) + 1 - weights.count)) }
-        weights[Int(slot)] = Int32(clamping: weight)
+        list.weight -= links.weight(slot)
     }
 }

@@ -7,10 +7,6 @@ public final class S3FIFOPolicy: EvictionPolicy {
     private var links = SlotLinks()
     private var small = ListEnds()
     private var main = ListEnds()
-    private var weights: [Int32] = []
-    private var hashes: [UInt64] = []
-    private var frequency: [UInt8] = []
-    private var inMain: [Bool] = []
     private var ghost: GhostQueue
 
     /// - Parameter capacity: the weight kept resident at most.
@@ -21,31 +17,30 @@ public final class S3FIFOPolicy: EvictionPolicy {
     }
 
     public var weight: Int { small.weight + main.weight }
-    public var bytesPerEntry: Int { 22 }
+    public var bytesPerEntry: Int { MemoryLayout<SlotLinks.Node>.stride }
+
+    private static let mainBit: UInt8 = 0x80
+
+    private func frequency(_ slot: Int32) -> UInt8 { links.tag(slot) & 3 }
+    private func inMain(_ slot: Int32) -> Bool { links.tag(slot) & Self.mainBit != 0 }
+    private func set(_ slot: Int32, frequency: UInt8, inMain: Bool) {
+        links.setTag(slot, frequency | (inMain ? Self.mainBit : 0))
+    }
 
     public func hit(_ slot: Int32) {
-        if frequency[Int(slot)] < 3 { frequency[Int(slot)] += 1 }
+        let f = frequency(slot)
+        if f < 3 { set(slot, frequency: f + 1, inMain: inMain(slot)) }
     }
 
     public func insert(_ slot: Int32, hash: UInt64, weight: Int, evicted: inout [Int32]) {
-        links.reserve(slot)
-        if Int(slot) >= weights.count {
-            let n = Int(slot) + 1 - weights.count
-            weights.append(contentsOf: repeatElement(0, count: n))
-            hashes.append(contentsOf: repeatElement(0, count: n))
-            frequency.append(contentsOf: repeatElement(0, count: n))
-            inMain.append(contentsOf: repeatElement(false, count: n))
-        }
         while self.weight + weight > capacity, small.count + main.count > 0 { evictOne(&evicted) }
-        weights[Int(slot)] = Int32(clamping: weight)
-        hashes[Int(slot)] = hash
-        frequency[Int(slot)] = 0
+        links.reset(slot, weight: weight, hash: hash)
         if ghost.remove(hash) {
-            inMain[Int(slot)] = true
+            set(slot, frequency: 0, inMain: true)
             links.pushFront(slot, &main)
             main.weight += weight
         } else {
-            inMain[Int(slot)] = false
+            set(slot, frequency: 0, inMain: false)
             links.pushFront(slot, &small)
             small.weight += weight
         }
@@ -63,15 +58,14 @@ public final class S3FIFOPolicy: EvictionPolicy {
         while small.count > 0 {
             let t = small.tail
             links.unlink(t, &small)
-            small.weight -= Int(weights[Int(t)])
-            if frequency[Int(t)] > 0 {
-                frequency[Int(t)] = 0
-                inMain[Int(t)] = true
+            small.weight -= links.weight(t)
+            if frequency(t) > 0 {
+                set(t, frequency: 0, inMain: true)
                 links.pushFront(t, &main)
-                main.weight += Int(weights[Int(t)])
+                main.weight += links.weight(t)
                 if main.weight > capacity - smallTarget, main.count > 1 { evictMain(&evicted) }
             } else {
-                ghost.insert(hashes[Int(t)])
+                ghost.insert(links.hash(t))
                 evicted.append(t)
                 return
             }
@@ -82,11 +76,11 @@ public final class S3FIFOPolicy: EvictionPolicy {
         while main.count > 0 {
             let t = main.tail
             links.unlink(t, &main)
-            if frequency[Int(t)] > 0 {
-                frequency[Int(t)] -= 1
+            if frequency(t) > 0 {
+                set(t, frequency: frequency(t) - 1, inMain: true)
                 links.pushFront(t, &main)
             } else {
-                main.weight -= Int(weights[Int(t)])
+                main.weight -= links.weight(t)
                 evicted.append(t)
                 return
             }
@@ -94,12 +88,12 @@ public final class S3FIFOPolicy: EvictionPolicy {
     }
 
     public func remove(_ slot: Int32) {
-        if inMain[Int(slot)] {
+        if inMain(slot) {
             links.unlink(slot, &main)
-            main.weight -= Int(weights[Int(slot)])
+            main.weight -= links.weight(slot)
         } else {
             links.unlink(slot, &small)
-            small.weight -= Int(weights[Int(slot)])
+            small.weight -= links.weight(slot)
         }
     }
 }

@@ -5,40 +5,31 @@ public final class SievePolicy: EvictionPolicy {
     public let capacity: Int
     private var links = SlotLinks()
     private var list = ListEnds()
-    private var weights: [Int32] = []
-    private var visited: [Bool] = []
     private var hand: Int32 = -1
 
     /// - Parameter capacity: the weight kept resident at most.
     public init(capacity: Int) { self.capacity = max(1, capacity) }
 
     public var weight: Int { list.weight }
-    public var bytesPerEntry: Int { 13 }
+    public var bytesPerEntry: Int { MemoryLayout<SlotLinks.Node>.stride }
 
-    public func hit(_ slot: Int32) { visited[Int(slot)] = true }
+    public func hit(_ slot: Int32) { links.setTag(slot, 1) }
 
     public func insert(_ slot: Int32, hash: UInt64, weight: Int, evicted: inout [Int32]) {
-        links.reserve(slot)
-        if Int(slot) >= weights.count {
-            let n = Int(slot) + 1 - weights.count
-            weights.append(contentsOf: repeatElement(0, count: n))
-            visited.append(contentsOf: repeatElement(false, count: n))
-        }
-        weights[Int(slot)] = Int32(clamping: weight)
-        visited[Int(slot)] = false
         while list.weight + weight > capacity, list.tail >= 0 {
             let victim = nextVictim()
             remove(victim)
             evicted.append(victim)
         }
+        links.reset(slot, weight: weight, hash: hash)
         links.pushFront(slot, &list)
         list.weight += weight
     }
 
     private func nextVictim() -> Int32 {
         var cursor = hand >= 0 ? hand : list.tail
-        while visited[Int(cursor)] {
-            visited[Int(cursor)] = false
+        while links.tag(cursor) != 0 {
+            links.setTag(cursor, 0)
             let towardsHead = links.before(cursor)
             cursor = towardsHead >= 0 ? towardsHead : list.tail
         }
@@ -49,6 +40,6 @@ public final class SievePolicy: EvictionPolicy {
     public func remove(_ slot: Int32) {
         if hand == slot { hand = links.before(slot) }
         links.unlink(slot, &list)
-        list.weight -= Int(weights[Int(slot)])
+        list.weight -= links.weight(slot)
     }
 }

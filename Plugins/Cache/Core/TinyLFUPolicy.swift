@@ -15,9 +15,6 @@ public final class TinyLFUPolicy: EvictionPolicy {
     private var window = ListEnds()
     private var probation = ListEnds()
     private var protected = ListEnds()
-    private var weights: [Int32] = []
-    private var hashes: [UInt64] = []
-    private var regions: [Region] = []
     private let adaptive: Bool
     private let victimSample: Int
     private var climber: HillClimber
@@ -55,23 +52,26 @@ public final class TinyLFUPolicy: EvictionPolicy {
     }
 
     public var weight: Int { window.weight + probation.weight + protected.weight }
-    public var bytesPerEntry: Int { 21 }
+    public var bytesPerEntry: Int { MemoryLayout<SlotLinks.Node>.stride }
+
+    @inline(__always) private func region(_ slot: Int32) -> Region { Region(rawValue: links.tag(slot)) ?? .window }
+    @inline(__always) private func setRegion(_ slot: Int32, _ r: Region) { links.setTag(slot, r.rawValue) }
 
     /// The estimated recent frequency of a hash (for tests and warming).
     public func frequency(_ hash: UInt64) -> Int { sketch.frequency(hash) }
 
     public func hit(_ slot: Int32) {
-        sketch.increment(hashes[Int(slot)])
-        switch regions[Int(slot)] {
+        sketch.increment(links.hash(slot))
+        switch region(slot) {
         case .window:
             links.moveToFront(slot, &window)
         case .protected:
             links.moveToFront(slot, &protected)
         case .probation:
-            let w = Int(weights[Int(slot)])
+            let w = links.weight(slot)
             links.unlink(slot, &probation)
             probation.weight -= w
-            regions[Int(slot)] = .protected
+            setRegion(slot, .protected)
             links.pushFront(slot, &protected)
             protected.weight += w
             demoteProtectedOverflow()
@@ -84,16 +84,8 @@ public final class TinyLFUPolicy: EvictionPolicy {
     }
 
     public func insert(_ slot: Int32, hash: UInt64, weight: Int, evicted: inout [Int32]) {
-        links.reserve(slot)
-        if Int(slot) >= weights.count {
-            let n = Int(slot) + 1 - weights.count
-            weights.append(contentsOf: repeatElement(0, count: n))
-            hashes.append(contentsOf: repeatElement(0, count: n))
-            regions.append(contentsOf: repeatElement(.window, count: n))
-        }
-        weights[Int(slot)] = Int32(clamping: weight)
-        hashes[Int(slot)] = hash
-        regions[Int(slot)] = .window
+        links.reset(slot, weight: weight, hash: hash)
+        setRegion(slot, .window)
         sketch.increment(hash)
         links.pushFront(slot, &window)
         window.weight += weight
@@ -101,8 +93,8 @@ public final class TinyLFUPolicy: EvictionPolicy {
     }
 
     public func remove(_ slot: Int32) {
-        let w = Int(weights[Int(slot)])
-        switch regions[Int(slot)] {
+        let w = links.weight(slot)
+        switch region(slot) {
         case .window:
             links.unlink(slot, &window)
             window.weight -= w
@@ -122,10 +114,10 @@ public final class TinyLFUPolicy: EvictionPolicy {
         var firstCandidate: Int32 = -1
         while window.weight > windowLimit, window.count > 1 {
             let t = window.tail
-            let w = Int(weights[Int(t)])
+            let w = links.weight(t)
             links.unlink(t, &window)
             window.weight -= w
-            regions[Int(t)] = .probation
+            setRegion(t, .probation)
             links.pushFront(t, &probation)
             probation.weight += w
             if candidates == 0 { firstCandidate = t }
@@ -146,7 +138,7 @@ public final class TinyLFUPolicy: EvictionPolicy {
                 evicted.append(loser)
                 continue
             }
-            if admit(candidate: hashes[Int(candidate)], victim: hashes[Int(victim)]) {
+            if admit(candidate: links.hash(candidate), victim: links.hash(victim)) {
                 remove(victim)
                 evicted.append(victim)
             } else {
@@ -166,10 +158,10 @@ public final class TinyLFUPolicy: EvictionPolicy {
         var victim = probation.tail
         let span = min(victimSample, probation.count - candidates)
         guard span > 1 else { return victim }
-        var lowest = sketch.frequency(hashes[Int(victim)])
+        var lowest = sketch.frequency(links.hash(victim))
         var cursor = links.before(victim)
         for _ in 1..<span where cursor >= 0 {
-            let f = sketch.frequency(hashes[Int(cursor)])
+            let f = sketch.frequency(links.hash(cursor))
             if f < lowest {
                 lowest = f
                 victim = cursor
@@ -195,10 +187,10 @@ public final class TinyLFUPolicy: EvictionPolicy {
     private func demoteProtectedOverflow() {
         while protected.weight > protectedLimit, protected.count > 1 {
             let t = protected.tail
-            let w = Int(weights[Int(t)])
+            let w = links.weight(t)
             links.unlink(t, &protected)
             protected.weight -= w
-            regions[Int(t)] = .probation
+            setRegion(t, .probation)
             links.pushFront(t, &probation)
             probation.weight += w
         }
