@@ -189,5 +189,10 @@ let package = Package(
         .testTarget(name: "CacheTests", dependencies: ["Cache", "CacheCore", "CJameyCache", "JameyTestKit"]),
         // scripts/bench-cache.sh: the L1's get latency and throughput next to a dictionary under a lock.
         .executableTarget(name: "CacheBench", dependencies: ["CacheCore"], path: "Benchmarks/Cache/Driver"),
+        // scripts/bench-cache.sh: cache.get answered by L1, L2 and L3 next to raw SQLite and the bus floor.
+        .executableTarget(
+            name: "CacheTiersBench",
+            dependencies: ["JameyKernel", "JameyTestKit", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Benchmarks/Cache/Tiers"),
     ]
 )

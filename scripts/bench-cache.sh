@@ -4,7 +4,9 @@
 #     scripts/gen-zipf-trace.py, replayed by `jamey cache sim` (release) and by libCacheSim (PyPI
 #     `libcachesim`, through scripts/cache-reference.py) at cache sizes 1k and 10k, against the
 #     issue's goals (≤ best online + 0.002, ≤ LRU + 0.005, within 0.010 of the static top-k bound);
-#  2. L1 get latency and throughput next to a plain dictionary under a lock (Benchmarks/Cache/Driver).
+#  2. L1 get latency and throughput next to a plain dictionary under a lock (Benchmarks/Cache/Driver);
+#  3. through the tiers: cache.get answered by L1, L2 (a redis-server this script starts) and L3,
+#     next to redis-benchmark GET, a raw SQLite point select and the bus floor (Benchmarks/Cache/Tiers).
 #
 #   scripts/bench-cache.sh                  # prints markdown; Benchmarks/Cache/baseline.md is one such run
 #   SIZES="1000" ALPHAS="1.0" scripts/bench-cache.sh
@@ -19,6 +21,8 @@ python3 -c 'import libcachesim' 2>/dev/null || pip install -q libcachesim >&2 ||
 echo "== build (release)" >&2
 swift build -c release --product jamey >&2
 swift build -c release --product CacheBench >&2
+swift build -c release --product Cache >&2
+swift build -c release --product CacheTiersBench >&2
 bin="$(swift_bin_path release)"
 # Swift seeds its hasher per process; the sketch sees those hashes, so fix the seed to make the
 # W-TinyLFU figures repeat exactly (they otherwise vary by about ±0.0005).
@@ -64,3 +68,16 @@ for a in sorted({r["alpha"] for r in rows}):
 print(f"\n{failures} goal(s) missed of {3 * len({(r['alpha'], r['size']) for r in rows})}.\n")
 PY
 "$bin/CacheBench" "${ENTRIES:-100000}" "${OPS:-5000000}"
+
+echo "== through the tiers" >&2
+install_packages redis-server >&2
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes --pidfile "$traces/redis.pid" >&2
+trap 'kill "$(cat "$traces/redis.pid")" 2>/dev/null || true' EXIT
+for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+echo
+echo "## Through the tiers (one caller; µs)"
+echo
+"$bin/CacheTiersBench" "$bin/libCache.so" "$port" "${GETS:-20000}"
+redis-benchmark -p "$port" -t get -n "${GETS:-20000}" -c 1 -d 100 --csv |
+  python3 -c 'import csv,sys; r=list(csv.DictReader(sys.stdin))[0]; print("| redis-benchmark GET, same server, 1 client, 100-byte values | %.1f | %.1f |" % (float(r["p50_latency_ms"])*1000, float(r["p99_latency_ms"])*1000))'

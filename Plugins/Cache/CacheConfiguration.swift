@@ -28,6 +28,8 @@ public struct CacheConfiguration: Decodable, Sendable {
         var origin: String
         /// How many of L3's hottest entries are copied into L1 on start and on `warm`.
         var warmEntries: Int
+        /// Keys read into L1 on start.
+        var warmKeys: [String]?
     }
 
     /// The L2 section.

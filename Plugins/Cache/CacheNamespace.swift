@@ -71,6 +71,15 @@ final class CacheNamespace: Sendable {
     /// - Returns: the value and its tier, or nil when no tier and no origin has it.
     /// - Throws: ``CacheError`` when the origin fails or times out (nothing is cached then).
     func get(_ key: String) async throws(CacheError) -> (CachedValue, Tier)? {
+        if let found = try getLocalTier(key) { return found }
+        return try await load(key)
+    }
+
+    /// Whether misses are loaded from an origin.
+    var hasOrigin: Bool { loader != nil }
+
+    /// The value of `key` from L1, L2 or L3 and its tier, without asking the origin.
+    func getLocalTier(_ key: String) throws(CacheError) -> (CachedValue, Tier)? {
         if let value = l1.get(key) {
             metrics.l1Hits.increment()
             noteHit(key)
@@ -85,6 +94,12 @@ final class CacheNamespace: Sendable {
             noteHit(key)
             return (value, .l3)
         }
+        return nil
+    }
+
+    /// Loads `key` from the origin (one load per key at a time), storing it unless invalidated meanwhile.
+    /// - Returns: nil when the namespace has no origin.
+    func load(_ key: String) async throws(CacheError) -> (CachedValue, Tier)? {
         guard let loader else { return nil }
         let started = generation.load(ordering: .acquiring)
         let (result, shared) = await flights.run(key) { [self] in
@@ -123,17 +138,7 @@ final class CacheNamespace: Sendable {
 
     /// The value of `key` from L1 or L3, without asking the origin (the service table's read).
     func getLocal(_ key: String) throws(CacheError) -> CachedValue? {
-        if let value = l1.get(key) {
-            metrics.l1Hits.increment()
-            noteHit(key)
-            return value
-        }
-        metrics.l1Misses.increment()
-        var found = readL2(key)
-        if found == nil { found = try readL3(key) }
-        guard let value = found else { return nil }
-        noteHit(key)
-        return value
+        try getLocalTier(key)?.0
     }
 
     /// L2's value (copied into L1), nil when Redis lacks it or is down.

@@ -3,12 +3,25 @@ import Foundation
 import JameyPluginKit
 
 extension CachePlugin {
-    /// Subscribes every handler. `cache.get` may wait for an origin, so it answers from a task;
-    /// the others answer inline on a bus thread.
+    /// Subscribes every handler. `cache.get` answers on the bus thread when a local tier has the
+    /// key and only hands an origin load to a task; the others answer inline on a bus thread.
     func subscribeHandlers() throws {
         let bus = context.bus
-        try bus.respond(Topic.get) { [self] request in
-            do { return try await get(request) } catch let error as CacheError { return Reply.failure(error) }
+        // A plain subscription receives the requests (no responder is declared for the topic), and
+        // lets the handler reply later, from the task, when it must wait for an origin.
+        try bus.subscribe(Topic.get) { [self] request in
+            guard request.isRequest else { return }
+            let local: Outgoing?
+            do throws(CacheError) { local = try getLocal(request) } catch { local = Reply.failure(error) }
+            if let local {
+                bus.reply(to: request, local)
+                return
+            }
+            Task {
+                let reply: Outgoing
+                do throws(CacheError) { reply = try await get(request) } catch { reply = Reply.failure(error) }
+                bus.reply(to: request, reply)
+            }
         }
         try bus.respondInline(Topic.put) { [self] request in answer { try put(request) } }
         try bus.respondInline(Topic.invalidate) { [self] request in answer { try invalidate(request) } }
@@ -49,15 +62,35 @@ extension CachePlugin {
         }
     }
 
+    /// The reply when a local tier has the key (or nothing could have it); nil when the origin must be asked.
+    func getLocal(_ message: Message) throws(CacheError) -> Outgoing? {
+        let request = try CacheRequest(message, allowed: ["namespace", "key"])
+        let ns = try namespace(request)
+        let key = try Self.key(request)
+        if let (value, tier) = try ns.getLocalTier(key) { return Self.entryReply(ns, key, value, tier) }
+        return ns.hasOrigin ? nil : try getReply(ns, key, nil)
+    }
+
+    /// The reply after asking the origin (`getLocal` found nothing locally).
     func get(_ message: Message) async throws(CacheError) -> Outgoing {
         let request = try CacheRequest(message, allowed: ["namespace", "key"])
         let ns = try namespace(request)
         let key = try Self.key(request)
-        guard let (value, tier) = try await ns.get(key) else {
+        return try getReply(ns, key, try await ns.load(key))
+    }
+
+    private func getReply(_ ns: CacheNamespace, _ key: String, _ found: (CachedValue, CacheNamespace.Tier)?) throws(CacheError)
+        -> Outgoing
+    {
+        guard let (value, tier) = found else {
             throw .notFound(
                 "key: '\(key.prefix(64))' is not cached in '\(ns.name)'\(ns.settings.origin.isEmpty ? "" : " and its origin has no value")"
             )
         }
+        return Self.entryReply(ns, key, value, tier)
+    }
+
+    static func entryReply(_ ns: CacheNamespace, _ key: String, _ value: CachedValue, _ tier: CacheNamespace.Tier) -> Outgoing {
         var body: [String: Any] = [
             "namespace": ns.name, "key": key, "tier": tier.rawValue, "expires_at": value.expiresAt.map { $0 as Any } ?? NSNull(),
         ]
@@ -137,6 +170,7 @@ extension CachePlugin {
         let chosen = try request.string("namespace") == nil ? Array(namespaces.values) : [try namespace(request)]
         var out: [String: Any] = [:]
         for ns in chosen {
+            ns.flushHits()
             let s = ns.l1.statistics
             ns.metrics.sync(l1: s, l3: ns.l3Size())
             let c = ns.counters

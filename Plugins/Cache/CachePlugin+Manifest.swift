@@ -26,6 +26,9 @@ extension CachePlugin {
                     .int(
                         "warm_entries", default: 1000, range: 0...1_000_000,
                         description: "L3's hottest entries copied into L1 on start and on warm"),
+                    .stringList(
+                        "warm_keys", default: [], count: 0...10000,
+                        description: "Keys read into L1 on start (from L2/L3 at once, else from the origin in the background)"),
                 ]),
             .int(
                 "load_timeout_ms", default: 5000, range: 1...600_000, description: "How long a read-through waits for its origin"),

@@ -101,7 +101,18 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
     /// (read counts to L3, expired L3 entries out, metrics).
     public func start() async throws {
         var warmed = 0
-        for ns in namespaces.values { warmed += (try? ns.warmFromL3()) ?? 0 }
+        var fromOrigin: [(CacheNamespace, String)] = []
+        for ns in namespaces.values {
+            warmed += (try? ns.warmFromL3()) ?? 0
+            for key in ns.settings.warmKeys ?? [] where !key.isEmpty && key.utf8.count <= Self.maxKeyBytes {
+                if (try? ns.getLocal(key)) != nil { warmed += 1 } else { fromOrigin.append((ns, key)) }
+            }
+        }
+        // Configured keys no local tier has come from the origin, without holding up the start.
+        if !fromOrigin.isEmpty {
+            let pending = fromOrigin
+            Task { for (ns, key) in pending { _ = try? await ns.get(key) } }
+        }
         let ordered = (configuration.namespaces ?? []).compactMap { namespaces[$0.name] }
         try context.services.register(
             CacheService.name, version: CacheService.version, table: CacheService.table(.init(ordered)))

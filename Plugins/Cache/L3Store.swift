@@ -38,6 +38,28 @@ final class L3Store: Sendable {
                     CREATE INDEX entries_by_heat ON entries (namespace, hits, updated_at);
                     """)
         }
+        migrator.registerMigration("v2-sizes-and-expiry-index") { db in
+            // Per-namespace totals kept by triggers, so a bounded put reads one row instead of
+            // summing the namespace; and an index for the expiry sweep.
+            try db.execute(
+                sql: """
+                    CREATE TABLE namespace_sizes (
+                      namespace TEXT PRIMARY KEY, bytes INTEGER NOT NULL, entries INTEGER NOT NULL) WITHOUT ROWID;
+                    INSERT INTO namespace_sizes SELECT namespace, SUM(bytes), COUNT(*) FROM entries GROUP BY namespace;
+                    CREATE TRIGGER entries_insert AFTER INSERT ON entries BEGIN
+                      INSERT INTO namespace_sizes VALUES (new.namespace, new.bytes, 1)
+                      ON CONFLICT (namespace) DO UPDATE SET bytes = bytes + new.bytes, entries = entries + 1;
+                    END;
+                    CREATE TRIGGER entries_delete AFTER DELETE ON entries BEGIN
+                      UPDATE namespace_sizes SET bytes = bytes - old.bytes, entries = entries - 1
+                      WHERE namespace = old.namespace;
+                    END;
+                    CREATE TRIGGER entries_resize AFTER UPDATE OF bytes ON entries BEGIN
+                      UPDATE namespace_sizes SET bytes = bytes - old.bytes + new.bytes WHERE namespace = new.namespace;
+                    END;
+                    CREATE INDEX entries_by_expiry ON entries (expires_at) WHERE expires_at IS NOT NULL;
+                    """)
+        }
         return migrator
     }
 
@@ -72,9 +94,7 @@ final class L3Store: Sendable {
                     """,
                 arguments: [namespace, key, Data(value), expiresAt, key.utf8.count + value.count, now])
             var evicted = 0
-            var used =
-                try Int.fetchOne(
-                    db, sql: "SELECT COALESCE(SUM(bytes), 0) FROM entries WHERE namespace = ?", arguments: [namespace]) ?? 0
+            var used = try Self.bytes(db, namespace)
             while used > maxBytes {
                 let victims = try GRDB.Row.fetchAll(
                     db,
@@ -91,6 +111,10 @@ final class L3Store: Sendable {
             }
             return evicted
         }
+    }
+
+    private static func bytes(_ db: Database, _ namespace: String) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT bytes FROM namespace_sizes WHERE namespace = ?", arguments: [namespace]) ?? 0
     }
 
     /// Deletes one entry; returns whether it existed.
@@ -114,10 +138,11 @@ final class L3Store: Sendable {
     /// Deletes expired entries of every namespace; returns how many per namespace.
     func purgeExpired(now: Int64) throws -> [String: Int] {
         try database.write { db in
+            let due = "expires_at IS NOT NULL AND expires_at <= ?"
             let rows = try GRDB.Row.fetchAll(
-                db, sql: "SELECT namespace, COUNT(*) AS n FROM entries WHERE expires_at <= ? GROUP BY namespace",
-                arguments: [now])
-            try db.execute(sql: "DELETE FROM entries WHERE expires_at <= ?", arguments: [now])
+                db, sql: "SELECT namespace, COUNT(*) AS n FROM entries WHERE \(due) GROUP BY namespace", arguments: [now])
+            guard !rows.isEmpty else { return [:] }
+            try db.execute(sql: "DELETE FROM entries WHERE \(due)", arguments: [now])
             return Dictionary(uniqueKeysWithValues: rows.map { ($0["namespace"] as String, $0["n"] as Int) })
         }
     }
@@ -152,9 +177,8 @@ final class L3Store: Sendable {
     func size(_ namespace: String) throws -> (entries: Int, bytes: Int) {
         try database.read { db in
             let row = try GRDB.Row.fetchOne(
-                db, sql: "SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b FROM entries WHERE namespace = ?",
-                arguments: [namespace])
-            return (row?["n"] ?? 0, row?["b"] ?? 0)
+                db, sql: "SELECT entries, bytes FROM namespace_sizes WHERE namespace = ?", arguments: [namespace])
+            return (row?["entries"] ?? 0, row?["bytes"] ?? 0)
         }
     }
 

@@ -156,6 +156,7 @@ plugins:
           policy: w-tinylfu          # w-tinylfu | lru | sieve | s3-fifo
           origin: ""                 # bus topic that loads a missing key ({"namespace","key"} -> value)
           warm_entries: 1000         # L3's hottest entries copied into L1 on start and on warm
+          warm_keys: []              # keys read into L1 on start (L2/L3 at once, else the origin)
       load_timeout_ms: 5000          # how long a read-through waits for its origin (504)
       l2:                          # Redis between L1 and L3, shared by nodes (apt-get install redis-server)
         enabled: false             # off: needs a Redis; when it goes away the cache serves from L1+L3

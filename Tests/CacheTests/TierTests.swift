@@ -49,6 +49,28 @@ import Testing
         }
     }
 
+    @Test func l3StaysWithinItsBoundAndKeepsTheMostRead() async throws {
+        let config = """
+            namespaces:
+              - {name: tight, max_bytes: 4096, l3_max_bytes: 2000, max_value_bytes: 200, policy: lru}
+            """
+        try await CacheKernel.with(config: config) { (k: CacheKernel) async throws in
+            let value = String(repeating: "x", count: 100)
+            _ = try await k.put("tight", "favourite", value)
+            for _ in 0..<3 { _ = try await k.get("tight", "favourite") }
+            #expect(try await k.stats("tight").int("l1", "hits") == 3, "stats also writes the read counts to L3")
+            for i in 0..<50 { #expect(try await k.put("tight", "k\(i)", value) == 201) }
+            let stats = try await k.stats("tight")
+            #expect(try await k.request("cache.invalidate", #"{"namespace":"tight","prefix":"k"}"#).status == 200)
+            let favourite = try await k.get("tight", "favourite")
+            #expect(favourite.status == 200, "the most-read entry was never L3's victim")
+            #expect(favourite.body["tier"] as? String == "l3", "(LRU pushed it out of the 4 KiB L1)")
+            #expect(stats.int("l3", "bytes") <= 2000)
+            #expect(stats.int("l3", "entries") >= 10)
+            #expect(stats.int("l3", "evictions", "size") >= 30)
+        }
+    }
+
     @Test func anEntryExpiresInBothTiers() async throws {
         try await CacheKernel.with { (k: CacheKernel) async throws in
             #expect(try await k.put("main", "brief", "x", ttl: 200) == 201)

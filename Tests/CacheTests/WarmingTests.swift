@@ -25,6 +25,21 @@ import Testing
         }
     }
 
+    @Test func configuredWarmKeysAreInL1RightAfterStart() async throws {
+        let data = try TemporaryDirectory.make(prefix: "jamey-cache-warm-keys")
+        let config = """
+            namespaces:
+              - {name: listed, max_bytes: 1048576, max_value_bytes: 1024, warm_entries: 0, warm_keys: [k3, absent]}
+            """
+        try await CacheKernel.with(config: config, dataDir: data) { (k: CacheKernel) async throws in
+            for i in 0..<5 { #expect(try await k.put("listed", "k\(i)", "v\(i)") == 201) }
+        }
+        try await CacheKernel.with(config: config, dataDir: data) { (k: CacheKernel) async throws in
+            #expect(try await k.get("listed", "k3").body["tier"] as? String == "l1", "listed: warmed")
+            #expect(try await k.get("listed", "k4").body["tier"] as? String == "l3", "not listed: cold")
+        }
+    }
+
     @Test func warmOperationLoadsGivenKeysAndReportsL3Copies() async throws {
         try await CacheKernel.with { (k: CacheKernel) async throws in
             let origin = try OriginResponder(k) { key in .value("loaded \(key)") }
