@@ -7,6 +7,8 @@ import PackageDescription
 
 /// JameyPluginKit, from the kit package in Kit/ (a path dependency's identity is its directory name).
 let kit: Target.Dependency = .product(name: "JameyPluginKit", package: "Kit")
+/// JameyGRDB, from KitGRDB/: one-line snapshot and restore of a plugin's GRDB database.
+let kitGRDB: Target.Dependency = .product(name: "JameyGRDB", package: "KitGRDB")
 
 let package = Package(
     name: "jamey",
@@ -23,10 +25,13 @@ let package = Package(
         .library(name: "MQTT", type: .dynamic, targets: ["MQTT"]),
         .library(name: "Conscience", type: .dynamic, targets: ["ConscienceEntry"]),
         .library(name: "Memory", type: .dynamic, targets: ["Memory"]),
+        .library(name: "Soul", type: .dynamic, targets: ["SoulEntry"]),
+        .library(name: "Consciousness", type: .dynamic, targets: ["ConsciousnessEntry"]),
         .library(name: "Cache", type: .dynamic, targets: ["CacheEntry"]),
     ],
     dependencies: [
         .package(path: "Kit"),
+        .package(path: "KitGRDB"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
@@ -82,7 +87,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
-                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDB", package: "GRDB.swift"), kitGRDB,
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -93,7 +98,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "jamey-bare-http",
-            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: ["ConscienceCore", .product(name: "Hummingbird", package: "hummingbird")],
             path: "Benchmarks/BareHTTP"
         ),
         // The mqtt plugin: libmosquitto (a system library) and a GRDB spool.
@@ -106,12 +111,17 @@ let package = Package(
         .target(
             name: "MQTT",
             dependencies: [
-                "MQTTCore", kit, "CMosquitto", .product(name: "GRDB", package: "GRDB.swift"),
+                "MQTTCore", kit, kitGRDB, "CMosquitto", .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Plugins/MQTT", exclude: ["CMosquitto", "Core"]
         ),
         // scripts/bench-mqtt.sh: bus → broker → bus throughput and reconnect time of the mqtt plugin.
         .executableTarget(name: "MQTTBench", dependencies: ["JameyKernel", "JameyTestKit"], path: "Benchmarks/MQTT/Driver"),
+        // The kit's GRDB snapshot helper (KitGRDB/), on real SQLite files.
+        .testTarget(
+            name: "JameyGRDBTests",
+            dependencies: [kitGRDB, "JameyTestKit", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(
             name: "JameyKernelTests",
             dependencies: [
@@ -130,7 +140,7 @@ let package = Package(
         .target(
             name: "Conscience",
             dependencies: [
-                "ConscienceCore", kit, .product(name: "GRDB", package: "GRDB.swift"),
+                "ConscienceCore", "PluginReplies", kit, kitGRDB, .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Plugins/Conscience", exclude: ["Core", "Entry"]),
@@ -147,7 +157,7 @@ let package = Package(
             publicHeadersPath: "include"),
         .target(
             name: "MemoryPlugin",
-            dependencies: ["MemoryCore", "CJameyMemory", kit, .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["MemoryCore", "CJameyMemory", kit, kitGRDB, .product(name: "GRDB", package: "GRDB.swift")],
             path: "Plugins/Memory", exclude: ["Core", "Library", "include", "memory_contract.c"]
         ),
         // The library: only the exported entry point, so tests link MemoryPlugin beside other plugins.
@@ -159,6 +169,47 @@ let package = Package(
             path: "Benchmarks/Memory/Driver"),
         .testTarget(name: "MemoryCoreTests", dependencies: ["MemoryCore"]),
         .testTarget(name: "MemoryTests", dependencies: ["MemoryPlugin", "MemoryCore", "CJameyMemory", "JameyTestKit"]),
+        // The soul: entities, emotions, trust and its decay (pure Swift, SoulCore), in SQLite (GRDB).
+        .target(name: "SoulCore", path: "Plugins/Soul/Core"),
+        .testTarget(name: "SoulCoreTests", dependencies: ["SoulCore"]),
+        // Replies and request bodies shared by the soul and consciousness plugins (each links a copy).
+        .target(name: "PluginReplies", dependencies: [kit], path: "Plugins/Shared/Replies"),
+        .target(
+            name: "Soul",
+            dependencies: [
+                "SoulCore", "PluginReplies", kit, kitGRDB, .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            path: "Plugins/Soul", exclude: ["Core", "Entry"]),
+        .target(name: "SoulEntry", dependencies: ["Soul", kit], path: "Plugins/Soul/Entry"),
+        // The workspace pipeline: priority, attention, higher-order thought, prediction, integration
+        // and the emotional state (pure Swift), and its plugin.
+        .target(name: "ConsciousnessCore", dependencies: ["SoulCore"], path: "Plugins/Consciousness/Core"),
+        .testTarget(name: "ConsciousnessCoreTests", dependencies: ["ConsciousnessCore"]),
+        .target(
+            name: "Consciousness",
+            dependencies: [
+                "ConsciousnessCore", "PluginReplies", kit, .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            path: "Plugins/Consciousness", exclude: ["Core", "Entry"]),
+        .target(name: "ConsciousnessEntry", dependencies: ["Consciousness", kit], path: "Plugins/Consciousness/Entry"),
+        // scripts/bench-consciousness.sh: process(text) and conscience evaluations, in-process, one thread.
+        .executableTarget(
+            name: "ConsciousnessBench", dependencies: ["ConsciousnessCore", "ConscienceCore"],
+            path: "Benchmarks/Consciousness/Driver"),
+        // A real kernel with in-process plugins and HTTP, shared by the soul and consciousness tests.
+        .target(
+            name: "ConsciousnessTestSupport", dependencies: ["JameyKernel", "JameyTestKit"],
+            path: "Tests/ConsciousnessTestSupport"),
+        .testTarget(
+            name: "SoulTests",
+            dependencies: ["Soul", "SoulCore", "Conscience", kit, "JameyKernel", "JameyTestKit", "ConsciousnessTestSupport"]),
+        .testTarget(
+            name: "ConsciousnessTests",
+            dependencies: [
+                "Consciousness", "ConsciousnessCore", "Soul", "Conscience", kit, "JameyKernel", "JameyTestKit",
+                "ConsciousnessTestSupport",
+            ]),
         // The cache plugin's policies and structures: frequency sketch, W-TinyLFU and reference
         // policies, timer wheel, striped L1, trace reader and simulator (pure Swift).
         // Cross-module optimisation lets clients specialise the generic L1 (5× faster gets here);

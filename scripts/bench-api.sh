@@ -22,6 +22,7 @@
 # both servers and wrk share the cores, so other load moves the ratios by +-0.1 or more.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/http-bench.sh"
 cd "$JAMEY_ROOT"
 install_packages "${JAMEY_BUILD_PACKAGES[@]}" wrk curl
 duration="${DURATION:-5s}"
@@ -58,28 +59,9 @@ plugins:
     config:
       port: 0
       access_log: $access_log
-      rate_limits:
-        public: {rate: 1000000000, burst: 1000000000}
-        read: {rate: 1000000000, burst: 1000000000}
-        write: {rate: 1000000000, burst: 1000000000}
-        admin: {rate: 1000000000, burst: 1000000000}
+$unthrottled_rate_limits
 YAML
-JAMEY_API_ADMIN_KEY="$key" "$bin/jamey" serve --config "$work/jamey.yaml" 2> "$work/serve.log" &
-jamey=$!
-bare=""
-cleanup() {
-  kill "$jamey" ${bare:+"$bare"} 2>/dev/null || true
-  wait "$jamey" ${bare:+"$bare"} 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-port=""
-for _ in $(seq 1 100); do
-  port="$(grep -o 'listening on http://[0-9.]*:[0-9]*' "$work/serve.log" | grep -o '[0-9]*$' || true)"
-  [ -n "$port" ] && break
-  sleep 0.1
-done
-[ -n "$port" ] || { cat "$work/serve.log" >&2; exit 1; }
+serve_and_wait "$key"
 
 # The bare server serves exactly the bodies the api answers.
 curl -sf "http://127.0.0.1:$port/healthz" > "$work/healthz.body"
@@ -95,7 +77,7 @@ while IFS= read -r line; do
     *) extra_headers+=(--header "$line") ;;
   esac
 done < <(curl -sf -o /dev/null -D - -H "Authorization: Bearer $key" "http://127.0.0.1:$port/v1/echo/bench")
-bare_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+bare_port="$(free_port)"
 "$bin/jamey-bare-http" --port "$bare_port" --route "/healthz=$work/healthz.body" \
   --route "/v1/plugins=$work/plugins.body" --route "/v1/hello/{name}=$work/hello.body" --route "/v1/echo/{name}=$work/echo.body" \
   --route "/v1/echo-queued/{name}=$work/echo.body" "${extra_headers[@]}" 2> "$work/bare.log" &
@@ -103,26 +85,9 @@ bare=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$bare_port/healthz" > /dev/null && break; sleep 0.1; done
 
 # run NAME URL [HEADER]: prints "rps p99_ms"
-run() {
-  local out
-  out="$(wrk -t"$threads" -c"$connections" -d"$duration" --latency ${3:+-H "$3"} "$2")"
-  local rps p99 errors
-  rps="$(awk '/^Requests\/sec:/ {print $2}' <<< "$out")"
-  p99="$(awk '$1 == "99%" {print $2}' <<< "$out")"
-  errors="$(grep -E 'Non-2xx|Socket errors' <<< "$out" || true)"
-  [ -z "$errors" ] || echo "  $1: $errors" >&2
-  echo "$rps $(to_ms "$p99")"
-}
-to_ms() {
-  awk -v v="$1" 'BEGIN {
-    if (v ~ /us$/) { sub(/us$/, "", v); printf "%.3f", v / 1000 }
-    else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.3f", v }
-    else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.3f", v * 1000 }
-    else print v }'
-}
+run() { wrk_run "$1" "$2" ${3:+-H "$3"}; }
 
 echo "== wrk: $threads thread(s), $connections connections, $duration per run, $rounds rounds, loopback; access_log: $access_log" >&2
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 printf '%-26s %10s %9s %10s %9s %8s %8s  %s\n' endpoint api_rps api_p99ms bare_rps bare_p99ms ratio target rounds
 while IFS='|' read -r name path header target; do
   # Warm both up, then measure the bare server and the api back to back, ROUNDS times.

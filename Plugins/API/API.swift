@@ -79,11 +79,11 @@ public final class API: JameyPlugin, SnapshotCapable {
     }
 
     public func snapshot(to directory: String) async throws {
-        try keys.backup(to: directory + "/keys.sqlite")
+        try keys.snapshot(into: directory)
     }
 
     public func restore(from directory: String) async throws {
-        try keys.restore(from: directory + "/keys.sqlite")
+        try keys.restore(from: directory)
     }
 
     /// Rebuilds the route table from the routes of every started (or stopping) plugin, unless the

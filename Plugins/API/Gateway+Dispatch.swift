@@ -19,6 +19,8 @@ extension Gateway {
         case .createKey: return try await createKey(call)
         case .listKeys: return listKeys()
         case .deleteKey: return try deleteKey(call.parameter("id"))
+        case .reloadConfig: return try await forward(call, plugin: "kernel", topic: "kernel.config.reload")
+        case .deployPlugin: return try await forward(call, plugin: "kernel", topic: "kernel.plugins.deploy")
         case .forward(let plugin, let topic): return try await forward(call, plugin: plugin, topic: topic)
         }
     }

@@ -1,6 +1,7 @@
 import APICore
 import Foundation
 import GRDB
+import JameyGRDB
 import Synchronization
 
 /// The API keys: stored in `<data_dir>/api/keys.sqlite` (GRDB, WAL), mirrored in memory so that
@@ -125,18 +126,17 @@ final class KeyStore: Sendable {
         return .failure(.unauthorized("the API key is not valid"))
     }
 
-    /// Writes a consistent copy of the database to `path` (for the vault's snapshots).
+    /// Writes a consistent copy of the database into `directory` (the kit's online backup), for
+    /// the vault's snapshots.
     /// - Throws: when the copy fails.
-    func backup(to path: String) throws {
-        let copy = try DatabaseQueue(path: path)
-        try database.backup(to: copy)
+    func snapshot(into directory: String) throws {
+        try database.writeSnapshot(into: directory, fileName: "keys.sqlite")
     }
 
-    /// Replaces every key with those of the copy at `path` (a file ``backup(to:)`` wrote).
-    /// - Throws: when the copy cannot be read.
-    func restore(from path: String) throws {
-        let source = try DatabaseQueue(path: path)
-        try source.backup(to: database)
+    /// Replaces every key with those of the snapshot in `directory`.
+    /// - Throws: when the snapshot is missing, damaged or holds no key table.
+    func restore(from directory: String) throws {
+        try database.restoreSnapshot(from: directory, fileName: "keys.sqlite", requiringTable: APIKey.databaseTableName)
         let all = try database.read { db in try APIKey.fetchAll(db) }
         cache.withLock { $0 = Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0) }) }
     }

@@ -1,6 +1,7 @@
 import ConscienceCore
 import Dispatch
 import JameyPluginKit
+import PluginReplies
 import Synchronization
 
 extension ConsciencePlugin {
@@ -37,6 +38,8 @@ extension ConsciencePlugin {
             return try body()
         } catch let error as ConscienceError {
             return Reply.problem(error)
+        } catch let error as BodyError {
+            return Reply.badRequest(error.description)
         } catch {
             context.logger.error("conscience request failed: \(error)")
             return Reply.problem(status: 500, slug: "storage", detail: "the rule database failed: \(error)")
@@ -44,7 +47,7 @@ extension ConsciencePlugin {
     }
 
     /// The rule name of a request: the route's `{name}` parameter, else the body's `name`.
-    func ruleName(_ request: Message, _ body: RequestBody) throws(ConscienceError) -> String {
+    func ruleName(_ request: Message, _ body: RequestBody) throws -> String {
         let fromPath = request.headers["http.param.name"]
         let fromBody = try body.string("name")
         if let fromPath, let fromBody, fromPath != fromBody {
@@ -69,7 +72,7 @@ extension ConsciencePlugin {
         let body = try RequestBody(request.payload, allowed: Self.ruleMembers)
         let name = try ruleName(request, body)
         guard let description = try body.string("description") else { throw ConscienceError(.invalid, "description: required") }
-        guard let weight = try body.number("weight") else { throw ConscienceError(.invalid, "weight: required (0 to 10)") }
+        guard let weight = try body.weight() else { throw ConscienceError(.invalid, "weight: required (0 to 10)") }
         guard let polarity = try body.polarity() else {
             throw ConscienceError(.invalid, "polarity: required ('virtue' or 'prohibition')")
         }
@@ -92,7 +95,7 @@ extension ConsciencePlugin {
             guard let old = try store.rule(named: name) else { throw ConscienceError(.notFound, "no rule named '\(name)'") }
             let rule = try MoralRule(
                 name: name, description: try body.string("description") ?? old.description,
-                keywords: try body.strings("keywords") ?? old.keywords, weight: try body.number("weight") ?? old.weight,
+                keywords: try body.strings("keywords") ?? old.keywords, weight: try body.weight() ?? old.weight,
                 polarity: try body.polarity() ?? old.polarity)
             guard try store.replace(rule) else { throw ConscienceError(.notFound, "no rule named '\(name)'") }
             try reload()
@@ -138,7 +141,7 @@ extension ConsciencePlugin {
     }
 
     /// The text of an evaluation request.
-    static func evaluatedText(_ request: Message) throws(ConscienceError) -> String {
+    static func evaluatedText(_ request: Message) throws -> String {
         if request.contentType?.lowercased().hasPrefix("text/plain") == true {
             guard let text = String(validating: request.payload, as: UTF8.self) else {
                 throw ConscienceError(.invalid, "text: expected UTF-8, found bytes that are not valid UTF-8")

@@ -62,12 +62,12 @@ public final class ConsciencePlugin: JameyPlugin, SnapshotCapable {
     }
 
     public func snapshot(to directory: String) async throws {
-        try store.backup(to: directory + "/" + RuleStore.fileName)
+        try store.snapshot(into: directory)
     }
 
     public func restore(from directory: String) async throws {
         try writes.withLock { _ in
-            try store.restore(from: directory + "/" + RuleStore.fileName)
+            try store.restore(from: directory)
             try reload()
         }
     }

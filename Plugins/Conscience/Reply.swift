@@ -1,33 +1,8 @@
 import ConscienceCore
-import Foundation
 import JameyPluginKit
+import PluginReplies
 
-/// Replies in the shape the api plugin maps to HTTP: header `status`, JSON bodies, and errors as
-/// problem+json (RFC 9457) with `type` `urn:jamey:problem:<slug>`.
-enum Reply {
-    /// A JSON reply with `status` (200 unless given).
-    static func json(_ value: some Encodable, status: Int = 200) -> Outgoing {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(value) else {
-            return problem(status: 500, slug: "encoding", detail: "the reply could not be encoded as JSON")
-        }
-        return Outgoing(Array(data), contentType: "application/json", headers: ["status": String(status)])
-    }
-
-    /// An empty reply (204 No Content).
-    static var noContent: Outgoing { Outgoing([], headers: ["status": "204"]) }
-
-    /// A problem+json reply.
-    static func problem(status: Int, slug: String, detail: String) -> Outgoing {
-        let body: [String: Any] = [
-            "type": "urn:jamey:problem:" + slug, "title": title(status), "status": status, "detail": detail,
-        ]
-        let data =
-            (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        return Outgoing(Array(data), contentType: "application/problem+json", headers: ["status": String(status)])
-    }
-
+extension Reply {
     /// The problem for an engine error: 400 invalid, 404 not found, 409 exists.
     static func problem(_ error: ConscienceError) -> Outgoing {
         switch error.code {
@@ -36,14 +11,20 @@ enum Reply {
         default: problem(status: 400, slug: "bad-request", detail: error.description)
         }
     }
+}
 
-    /// The reason phrase of the statuses used here.
-    static func title(_ status: Int) -> String {
-        switch status {
-        case 400: "Bad Request"
-        case 404: "Not Found"
-        case 409: "Conflict"
-        default: "Internal Server Error"
+extension RequestBody {
+    /// The polarity member, nil when absent.
+    /// - Throws: ``BodyError`` when present but not `virtue` or `prohibition`.
+    func polarity() throws(BodyError) -> Polarity? {
+        guard let text = try string("polarity") else { return nil }
+        guard let polarity = Polarity(rawValue: text) else {
+            throw BodyError("polarity: expected 'virtue' or 'prohibition', found '\(text.prefix(40))'")
         }
+        return polarity
     }
+
+    /// A rule's weight member, nil when absent.
+    /// - Throws: ``BodyError`` when present but not a number.
+    func weight() throws(BodyError) -> Double? { try number("weight", expected: "a number from 0 to 10") }
 }

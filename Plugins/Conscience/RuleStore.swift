@@ -1,6 +1,7 @@
 import ConscienceCore
 import Foundation
 import GRDB
+import JameyGRDB
 
 /// The rules, stored in `<data_dir>/conscience/conscience.sqlite` (GRDB, WAL), with migrations in
 /// code; the first migration run also seeds ``DefaultRules``, so deleting a default rule lasts.
@@ -86,25 +87,18 @@ final class RuleStore: Sendable {
         try database.write { db in try RuleRecord.deleteOne(db, key: name) }
     }
 
-    /// Writes a consistent copy of the database to `path` (SQLite's online backup), for the
-    /// vault's snapshots; writers may go on meanwhile.
+    /// Writes a consistent copy of the database into `directory` (the kit's online backup), for
+    /// the vault's snapshots; writers may go on meanwhile.
     /// - Throws: when the copy fails.
-    func backup(to path: String) throws {
-        let copy = try DatabaseQueue(path: path)
-        try database.backup(to: copy)
+    func snapshot(into directory: String) throws {
+        try database.writeSnapshot(into: directory, fileName: Self.fileName)
     }
 
-    /// Replaces every rule with those of the copy at `path` (a file ``backup(to:)`` wrote), then
-    /// runs any newer migrations on the result.
-    /// - Throws: when the copy cannot be read or is not a conscience database.
-    func restore(from path: String) throws {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw ConscienceError(.invalid, "restore: \(path) does not exist")
-        }
-        let source = try DatabaseQueue(path: path)
-        let isConscience = try source.read { db in try db.tableExists(RuleRecord.databaseTableName) }
-        guard isConscience else { throw ConscienceError(.invalid, "restore: \(path) holds no conscience rules table") }
-        try source.backup(to: database)
+    /// Replaces every rule with those of the snapshot in `directory`, then runs any newer
+    /// migrations on the result.
+    /// - Throws: when the snapshot is missing, damaged or not a conscience database.
+    func restore(from directory: String) throws {
+        try database.restoreSnapshot(from: directory, fileName: Self.fileName, requiringTable: RuleRecord.databaseTableName)
         try Self.migrator.migrate(database)
     }
 }

@@ -6,7 +6,7 @@ import MQTTCore
 ///
 /// See the README section "MQTT bridge and clustering" for configuration. All network work runs
 /// on one loop thread owned by the ``Bridge``; the hooks only start and stop it.
-public final class MQTT: JameyPlugin {
+public final class MQTT: JameyPlugin, SnapshotCapable {
     private let bridge: Bridge
 
     /// Checks the configuration, compiles the rules and opens the spool.
@@ -27,6 +27,17 @@ public final class MQTT: JameyPlugin {
     /// Publishes the offline status, disconnects, and keeps unacknowledged messages in the spool.
     public func stop() async throws {
         await bridge.stop()
+    }
+
+    /// Writes a consistent copy of the spool (messages not yet acknowledged by the broker).
+    public func snapshot(to directory: String) async throws {
+        try bridge.spool.snapshot(into: directory)
+    }
+
+    /// Puts back the spool of a snapshot; the kernel runs this before start, so the bridge sends
+    /// those messages first when it connects.
+    public func restore(from directory: String) async throws {
+        try bridge.spool.restore(from: directory)
     }
 
     /// Connected, or why not and when the next attempt is due.

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import JameyGRDB
 import MQTTCore
 import Synchronization
 
@@ -45,21 +46,44 @@ final class Spool: Sendable {
     init(directory: String, maxMessages: Int, maxBytes: Int) throws(MQTTError) {
         self.maxMessages = maxMessages
         self.maxBytes = maxBytes
-        self.path = (directory as NSString).appendingPathComponent("spool.sqlite")
+        self.path = (directory as NSString).appendingPathComponent(Self.fileName)
         do {
             var configuration = Configuration()
             configuration.journalMode = .wal
             configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
             database = try DatabaseQueue(path: path, configuration: configuration)
             try Self.migrator.migrate(database)
-            let (count, bytes, last) = try database.read { db in
-                let row = try Row.fetchOne(
-                    db, sql: "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0), COALESCE(MAX(id), 0) FROM spool")
-                return (row?[0] as Int? ?? 0, row?[1] as Int? ?? 0, row?[2] as Int64? ?? 0)
-            }
+            let (count, bytes, last) = try Self.totals(database)
             totals = Mutex((count, bytes, last + 1))
         } catch {
             throw MQTTError.spool("cannot open the spool \(path): \(error)")
+        }
+    }
+
+    /// Writes a consistent copy of the spool into `directory` (the kit's online backup).
+    func snapshot(into directory: String) throws {
+        try database.writeSnapshot(into: directory, fileName: Self.fileName)
+    }
+
+    /// Replaces the spool with the snapshot in `directory` (before the bridge starts), so the
+    /// messages it held are sent again, in order.
+    /// - Throws: when the snapshot is missing, damaged or not a spool.
+    func restore(from directory: String) throws {
+        try database.restoreSnapshot(from: directory, fileName: Self.fileName, requiringTable: "spool")
+        try Self.migrator.migrate(database)
+        let (count, bytes, last) = try Self.totals(database)
+        totals.withLock { $0 = (count, bytes, max($0.nextID, last + 1)) }
+    }
+
+    /// The spool's file name in the plugin's data directory and in a snapshot.
+    static let fileName = "spool.sqlite"
+
+    /// Rows, payload bytes and the last row id.
+    private static func totals(_ database: DatabaseQueue) throws -> (Int, Int, Int64) {
+        try database.read { db in
+            let row = try Row.fetchOne(
+                db, sql: "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0), COALESCE(MAX(id), 0) FROM spool")
+            return (row?[0] as Int? ?? 0, row?[1] as Int? ?? 0, row?[2] as Int64? ?? 0)
         }
     }
 

@@ -37,7 +37,7 @@ public final class Memory: JameyPlugin, SnapshotCapable {
     public init(context: PluginContext, configuration: MemoryConfiguration) async throws {
         self.context = context
         let directory = try context.dataDirectory()
-        store = try MemoryStore(path: directory + "/memory.sqlite", settings: try configuration.settings())
+        store = try MemoryStore(path: directory + "/" + MemoryStore.fileName, settings: try configuration.settings())
         metrics = MemoryMetrics(factory: context.metrics)
         let sweep = configuration.sweepIntervalMs ?? 60000
         let consolidate = configuration.consolidationIntervalMs ?? 3_600_000
@@ -78,12 +78,12 @@ public final class Memory: JameyPlugin, SnapshotCapable {
 
     /// Writes a consistent copy of the database (SQLite online backup) into `directory`.
     public func snapshot(to directory: String) async throws {
-        try store.backup(to: directory + "/memory.sqlite")
+        try store.snapshot(into: directory)
     }
 
     /// Replaces the database with the copy in `directory`, online.
     public func restore(from directory: String) async throws {
-        try store.restore(from: directory + "/memory.sqlite")
+        try store.restore(from: directory)
         status.withLock { $0.countsStale = true }
     }
 }

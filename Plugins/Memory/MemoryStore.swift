@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import JameyGRDB
 import MemoryCore
 
 /// The memory's storage: one SQLite database (WAL) with an FTS5 index over item contents.
@@ -102,17 +103,20 @@ final class MemoryStore: Sendable {
         }
     }
 
-    /// Writes a consistent copy of the live database to `path` with SQLite's online backup.
-    /// - Parameter path: a new database file.
-    func backup(to path: String) throws {
-        let copy = try DatabaseQueue(path: path)
-        try pool.backup(to: copy)
+    /// The database file's name in the plugin's data directory and in a snapshot.
+    static let fileName = "memory.sqlite"
+
+    /// Writes a consistent copy of the live database into `directory` (the kit's online backup;
+    /// stores go on meanwhile).
+    func snapshot(into directory: String) throws {
+        try pool.writeSnapshot(into: directory, fileName: Self.fileName)
     }
 
-    /// Replaces the whole database with the copy at `path` (one ``backup(to:)`` wrote), online.
-    /// - Parameter path: the copy.
-    func restore(from path: String) throws {
-        let source = try DatabaseQueue(path: path)
-        try source.backup(to: pool)
+    /// Replaces the whole database with the snapshot in `directory`, online, then runs any newer
+    /// migrations on it.
+    /// - Throws: when the snapshot is missing, damaged or not a memory database.
+    func restore(from directory: String) throws {
+        try pool.restoreSnapshot(from: directory, fileName: Self.fileName, requiringTable: "items")
+        try Self.migrator.migrate(pool)
     }
 }

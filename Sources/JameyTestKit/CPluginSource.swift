@@ -63,6 +63,10 @@ public struct CPluginSource: Sendable {
     public var extraCode = ""
     /// Extra C statements at the end of a successful start (`s` is the state, `api` the table).
     public var startCode = ""
+    /// The body of a `reconfigure` hook (ABI 1.3), or nil for none. It sees `state`, `json`,
+    /// `len`, `err` and `cap`, and must return a code; the event `reconfigure <name>` is recorded
+    /// before it, and the JSON is kept in `last_config` (a static buffer).
+    public var reconfigureCode: String? = nil
 
     /// A probe plugin named `name`.
     public init(name: String? = "probe") { self.name = name }
@@ -161,6 +165,14 @@ public struct CPluginSource: Sendable {
                 return JAMEY_OK;
             }
 
+            static char last_config[4096];
+            __attribute__((unused)) static int32_t probe_reconfigure(void *state, const char *json, size_t len, char *err, size_t cap) {
+                (void)state; (void)err; (void)cap;
+                snprintf(last_config, sizeof last_config, "%.*s", (int)len, json);
+                record("reconfigure");
+                \(reconfigureCode ?? "return JAMEY_E_UNSUPPORTED;")
+            }
+
             static int32_t probe_start(void *state, char *err, size_t cap) {
                 probe_state *s = state; (void)s;
                 probe_sleep(\(startDelayMilliseconds));
@@ -210,6 +222,7 @@ public struct CPluginSource: Sendable {
                 .health = \(healthDelayMilliseconds == nil ? "NULL" : "probe_health"),
                 .snapshot = \(snapshotDelayMilliseconds == nil ? "NULL" : "probe_snapshot"),
                 .restore = \(snapshotDelayMilliseconds == nil ? "NULL" : "probe_restore"),
+                .reconfigure = \(reconfigureCode == nil ? "NULL" : "probe_reconfigure"),
             };
 
             \(exportEntry ? "JAMEY_EXPORT" : "__attribute__((visibility(\"hidden\")))") const jamey_plugin_descriptor *\(exportEntry ? "jamey_plugin_register" : "probe_hidden_entry")(const jamey_registration *r) {

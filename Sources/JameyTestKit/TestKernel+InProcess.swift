@@ -13,6 +13,8 @@ extension TestKernel {
         public var required: Bool
         /// The plugin's `config:` section as YAML (indented by the kit), or nil.
         public var configYAML: String?
+        /// `privileges:` in the config (e.g. `["snapshot"]`).
+        public var privileges: [String] = []
 
         /// - Parameters:
         ///   - name: config name.
@@ -62,7 +64,9 @@ extension TestKernel {
             let path = dir + "/in-process/" + plugin.name
             InProcessPlugins.register(plugin.entryPoint, at: path)
             paths.append(path)
-            configured.append(.init(plugin.name, path: path, required: plugin.required, config: plugin.configYAML))
+            var entry = TestKernel.Plugin(plugin.name, path: path, required: plugin.required, config: plugin.configYAML)
+            entry.privileges = plugin.privileges
+            configured.append(entry)
         }
         do {
             return try boot(

@@ -22,6 +22,8 @@ public final class TestKernel: Sendable {
         public var enabled: Bool
         /// The plugin's `config:` section as YAML (indented by the kit), or nil.
         public var configYAML: String?
+        /// `privileges:` in the config (e.g. `["snapshot"]`).
+        public var privileges: [String] = []
 
         /// - Parameters:
         ///   - name: config name.
@@ -65,6 +67,7 @@ public final class TestKernel: Sendable {
         if plugins.isEmpty { text += "  {}\n" }
         for p in plugins {
             text += "  \(p.name):\n    enabled: \(p.enabled)\n    required: \(p.required)\n"
+            if !p.privileges.isEmpty { text += "    privileges: [\(p.privileges.joined(separator: ", "))]\n" }
             if let path = p.path { text += "    path: \"\(path)\"\n" }
             if let config = p.configYAML {
                 text +=
@@ -105,10 +108,29 @@ public final class TestKernel: Sendable {
         var logger = Logger(label: "jamey.test")
         logger.logLevel = config.loggerLevel
         let kernel = try Kernel(config: config, logger: logger, environment: environment)
+        // Reloads read the same file again, as `jamey serve` does.
+        kernel.setReloadSource { () throws(KernelError) in
+            do throws(ConfigErrors) {
+                return try KernelConfig.load(path: path, defaultYAML: "", environment: environment)
+            } catch {
+                throw KernelError.invalidConfig(error)
+            }
+        }
         let test = TestKernel(kernel: kernel, directory: dir, inProcessPaths: inProcessPaths)
         try kernel.load()
         if start { try kernel.start() }
         return test
+    }
+
+    /// Writes a new `jamey.yaml` (as ``yaml(plugins:extra:logLevel:)`` makes it) and reloads it,
+    /// as SIGHUP would.
+    /// - Returns: what the reload changed.
+    /// - Throws: the reload's `KernelError`.
+    @discardableResult
+    public func reload(plugins: [Plugin], extra: String = "", logLevel: String = "warning") throws -> ReloadReport {
+        try Self.yaml(plugins: plugins, extra: extra, logLevel: logLevel)
+            .write(toFile: directory + "/jamey.yaml", atomically: true, encoding: .utf8)
+        return try kernel.reloadFromSource()
     }
 
     /// Stops every plugin (reverse order) and the bus.

@@ -4,7 +4,7 @@ import Logging
 
 struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "config", abstract: "Work with configuration files.", subcommands: [Check.self, Show.self])
+        commandName: "config", abstract: "Work with configuration files.", subcommands: [Check.self, Show.self, Reload.self])
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -140,6 +140,32 @@ plugins:
         record: true             # record each evaluation in short-term memory when a memory plugin answers
         timeout_ms: 250
 
+  # Soul (Plugins/Soul): entities with trust, decay, emotion counts, empathy and linked memory
+  # items in <data_dir>/soul/soul.sqlite; soul.conscience.record feeds a conscience evaluation to
+  # an entity's emotions and trust. Needs nothing external. See "Conscience, soul and
+  # consciousness" in README.md.
+  soul:
+    enabled: true
+    config:
+      conscience_timeout_ms: 1000  # how long soul.conscience.record waits for the conscience
+
+  # Consciousness (Plugins/Consciousness): the workspace pipeline. process(text) computes the
+  # priority and broadcasts winners on consciousness.workspace.broadcast (and into memory's
+  # working layer), with attention, higher-order thought, prediction, integration and an
+  # emotional state from the conscience and the soul when they run. State is in memory only.
+  consciousness:
+    enabled: true
+    config:
+      competition_threshold: 0.5        # broadcast when priority >= this (0 to 1)
+      activity_half_life_seconds: 10    # a broadcast counts half in the activity after this long
+      integration_threshold: 0.005      # on the integration heuristic's 0-0.15 scale
+      max_text_length: 10000            # longest text processed, in characters
+      max_in_flight: 64                 # process requests at once; more get 429
+      use_conscience: true              # score each text with conscience.evaluate when it answers
+      use_soul: true                    # read the request's entity with soul.entities.get
+      timeout_ms: 500                   # wait for the conscience and the soul
+      record_broadcasts: true           # store broadcasts in memory's working layer when it answers
+
   # The cache (Plugins/Cache): namespaces with an L1 in memory (W-TinyLFU, bounded in bytes,
   # per-entry TTL) over an L3 in SQLite (<data_dir>/cache/, bounded, survives restarts), origin
   # read-through over the bus with one load per key at a time, warming from L3 on start. Bus:

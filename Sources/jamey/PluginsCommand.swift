@@ -4,8 +4,8 @@ import Logging
 
 struct PluginsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "plugins", abstract: "List, inspect and create plugins.",
-        subcommands: [List.self, Inspect.self, New.self])
+        commandName: "plugins", abstract: "List, inspect, create and deploy plugins.",
+        subcommands: [List.self, Inspect.self, New.self, Deploy.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -1,7 +1,14 @@
 import ArgumentParser
+import Dispatch
 import JameyKernel
 import Logging
 import ServiceLifecycle
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,6 +30,18 @@ struct Serve: AsyncParsableCommand {
             logger.critical("\(error)")
             throw ExitCode(1)
         }
+        // Reloads (SIGHUP, POST /v1/config/reload, `jamey config reload`) read the same file again.
+        let path = options.config
+        kernel.setReloadSource { () throws(KernelError) in
+            do throws(ConfigErrors) {
+                return try KernelConfig.load(
+                    path: path, defaultYAML: DefaultConfig.yaml, environment: ProcessEnvironment.current)
+            } catch {
+                throw KernelError.invalidConfig(error)
+            }
+        }
+        let hangUp = Self.onHangUp { [kernel] in _ = try? kernel.reloadFromSource() }
+        defer { hangUp.cancel() }
         let service = KernelService(kernel: kernel)
         let group = ServiceGroup(
             configuration: .init(
@@ -33,6 +52,7 @@ struct Serve: AsyncParsableCommand {
             ))
         do {
             try await group.run()
+            withExtendedLifetime(hangUp) {}
         } catch let error as KernelError {
             for problem in error.problems { logger.critical("\(problem)") }
             throw ExitCode(1)
@@ -40,5 +60,15 @@ struct Serve: AsyncParsableCommand {
             logger.critical("\(error)")
             throw ExitCode(1)
         }
+    }
+
+    /// Reloads on SIGHUP, one at a time, off the signal handler.
+    static func onHangUp(_ reload: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {
+        signal(SIGHUP, SIG_IGN)
+        let queue = DispatchQueue(label: "jamey.sighup")
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: queue)
+        source.setEventHandler(handler: reload)
+        source.resume()
+        return source
     }
 }

@@ -12,14 +12,21 @@ final class LiveServer {
     let url: String
     private let process: Process
 
+    /// The plugins it runs, with hello_c's `config:` section as given.
+    static func plugins(helloC config: String? = nil) throws -> [TestKernel.Plugin] {
+        [
+            .init("hello_c", path: try TestPlugins.helloC(), config: config),
+            .init("hello_swift", path: try TestPlugins.library("HelloSwift")),
+            .init("api", path: try TestPlugins.library("API"), required: true, config: "port: 0\naccess_log: false"),
+        ]
+    }
+
+    /// The server's process id (for signals).
+    var pid: Int32 { process.processIdentifier }
+
     init() throws {
         let dir = try TemporaryDirectory.make(prefix: "jamey-call")
-        let yaml = TestKernel.yaml(
-            plugins: [
-                .init("hello_c", path: try TestPlugins.helloC()),
-                .init("hello_swift", path: try TestPlugins.library("HelloSwift")),
-                .init("api", path: try TestPlugins.library("API"), required: true, config: "port: 0\naccess_log: false"),
-            ], logLevel: "notice")
+        let yaml = TestKernel.yaml(plugins: try Self.plugins(), logLevel: "notice")
         try yaml.write(toFile: dir + "/jamey.yaml", atomically: true, encoding: .utf8)
         let (process, stderr, _) = try CLITests().startServe(dir, dir + "/jamey.yaml")
         // The api plugin logs "listening on http://127.0.0.1:PORT" before the kernel says READY=1.
@@ -62,6 +69,14 @@ final class LiveServer {
         env.merge(environment) { $1 }
         return try Run.command(
             TestPlugins.buildDirectory + "/jamey", ["call"] + arguments, environment: env, directory: directory ?? self.directory)
+    }
+
+    /// Runs `jamey ARGUMENTS` (any command) in the server's directory with `JAMEY_SERVER` set.
+    func jamey(_ arguments: [String]) throws -> Run.Result {
+        var env = ProcessInfo.processInfo.environment
+        env["JAMEY_KEY"] = nil
+        env["JAMEY_SERVER"] = url
+        return try Run.command(TestPlugins.buildDirectory + "/jamey", arguments, environment: env, directory: directory)
     }
 
     /// The port in the first `listening on http://HOST:PORT` of `log`.

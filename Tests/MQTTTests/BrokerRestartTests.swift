@@ -168,7 +168,9 @@ import Testing
             }, "attempts seen: \(attempts.sorted())")
         // No attempt outlives the connect timeout (1 s) by more than the loop's own tick.
         #expect(longest <= 1000 + 500, "an attempt ran \(longest) ms")
-        #expect(node.healthDetail.contains("in flight") || node.healthDetail.contains("spool"), "\(node.healthDetail)")
+        #expect(
+            await eventually { node.healthDetail.contains("in flight") || node.healthDetail.contains("spool") },
+            "\(node.healthDetail)")
         broker.signal(SIGCONT)
         #expect(await eventually(timeout: Self.settle) { node.isConnected && node.spooled == 0 }, "\(node.healthDetail)")
         #expect(await eventually { Set(got.texts.compactMap { Int($0) }).isSuperset(of: 0..<50) })

@@ -23,7 +23,8 @@ import Testing
         #expect(await eventually { first.spooled == 200 })
         #expect(await eventually { first.metric(#"mqtt_spool_messages{plugin="mqtt"}"#) == 200 })
         #expect(await eventually { first.metric(#"mqtt_dropped_total{plugin="mqtt",reason="offline"}"#) == 1 })
-        #expect(first.healthDetail.contains("spool 200 message(s)"))
+        #expect(
+            await eventually { first.healthDetail.contains("spool 200 message(s)") }, "health is polled: \(first.healthDetail)")
         await first.stop()
         #expect(FileManager.default.fileExists(atPath: first.dataDirectory + "/mqtt/spool.sqlite"))
 

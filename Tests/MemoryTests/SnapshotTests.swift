@@ -9,10 +9,12 @@ import Testing
     @Test func backupThenRestoreRoundTrips() async throws {
         let (store, _, dir) = try makeStore()
         let a = try await store.put(item("kept through the backup", tags: ["x"]))
-        try store.backup(to: dir + "/copy.sqlite")
+        let snapshot = dir + "/snapshot"
+        try FileManager.default.createDirectory(atPath: snapshot, withIntermediateDirectories: true)
+        try store.snapshot(into: snapshot)
         _ = try await store.put(item("written after the backup"))
         #expect(try await store.delete(id: a))
-        try store.restore(from: dir + "/copy.sqlite")
+        try store.restore(from: snapshot)
         #expect(try await store.list(.init(), limit: 10).map(\.0.id) == [a])
         #expect(try await store.ids("backup") == [a])  // the FTS index came back with the rows
         #expect(try await store.ids("after").isEmpty)

@@ -39,6 +39,7 @@ enum DescriptorBuilder {
         d.pointee.stop = KitHooks.stopHook
         d.pointee.`deinit` = KitHooks.deinitHook
         d.pointee.health = KitHooks.healthHook
+        if factory.reconfigure != nil { d.pointee.reconfigure = KitHooks.reconfigureHook }
         if factory.snapshot != nil {
             d.pointee.snapshot = KitHooks.snapshotHook
             d.pointee.restore = KitHooks.restoreHook

@@ -29,19 +29,15 @@ struct PluginFactory: Sendable {
     let make: @Sendable (PluginContext, Data) async throws -> any JameyPlugin
     let snapshot: (@Sendable (any JameyPlugin, String) async throws -> Void)?
     let restore: (@Sendable (any JameyPlugin, String) async throws -> Void)?
+    let reconfigure: (@Sendable (any JameyPlugin, Data) async throws -> Void)?
 
     init<P: JameyPlugin>(_ type: P.Type) {
         manifest = P.manifest
-        make = { context, json in
-            let decoder = JSONDecoder()
-            decoder.keyDecodingStrategy = .convertFromSnakeCase
-            let configuration: P.Configuration
-            do {
-                configuration = try decoder.decode(P.Configuration.self, from: json)
-            } catch {
-                throw JameyError(.invalid, "config section does not match \(P.Configuration.self): \(error.readable)")
-            }
-            return try await P(context: context, configuration: configuration)
+        make = { context, json in try await P(context: context, configuration: try Self.decode(P.self, json)) }
+        if let reconfiguring = P.self as? any Reconfigurable.Type {
+            reconfigure = Self.reconfigurer(reconfiguring)
+        } else {
+            reconfigure = nil
         }
         if let snapshotting = P.self as? any SnapshotCapable.Type {
             snapshot = Self.snapshotter(snapshotting)
@@ -50,6 +46,21 @@ struct PluginFactory: Sendable {
             snapshot = nil
             restore = nil
         }
+    }
+
+    /// The plugin's configuration decoded from the kernel's JSON (snake_case keys).
+    static func decode<T: JameyPlugin>(_: T.Type, _ json: Data) throws -> T.Configuration {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        do {
+            return try decoder.decode(T.Configuration.self, from: json)
+        } catch {
+            throw JameyError(.invalid, "config section does not match \(T.Configuration.self): \(error.readable)")
+        }
+    }
+
+    private static func reconfigurer<R: Reconfigurable>(_: R.Type) -> @Sendable (any JameyPlugin, Data) async throws -> Void {
+        { plugin, json in try await (plugin as! R).reconfigure(try decode(R.self, json)) }
     }
 
     private static func snapshotter<S: SnapshotCapable>(_: S.Type) -> @Sendable (any JameyPlugin, String) async throws -> Void {

@@ -52,6 +52,18 @@ public protocol SnapshotCapable: JameyPlugin {
     func restore(from directory: String) async throws
 }
 
+/// A plugin that takes a changed config section without a restart (ABI 1.3 `reconfigure`).
+///
+/// On a config reload that changed `plugins.<name>.config`, the kernel validates the new section
+/// and calls this with it decoded. Return to have it in effect; throw
+/// ``JameyError/Code/unsupported`` when this change needs a restart (the kernel restarts the
+/// plugin with the new section); throw anything else to refuse it, which rolls the whole reload
+/// back — keep the old settings in effect then. A plugin that does not conform is restarted.
+public protocol Reconfigurable: JameyPlugin {
+    /// Applies `configuration`; runs on the plugin's lifecycle thread, never beside start or stop.
+    func reconfigure(_ configuration: Configuration) async throws
+}
+
 /// The configuration of a plugin that declares no keys.
 public struct NoConfiguration: Decodable, Sendable {
     public init() {}

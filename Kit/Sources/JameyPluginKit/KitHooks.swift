@@ -87,6 +87,21 @@ enum KitHooks {
         return finish(runBlocking { try await restore(plugin, path) }, err, cap)
     }
 
+    static let reconfigureHook: jamey_plugin_reconfigure_fn = { state, json, length, err, cap in
+        guard let box = box(state), let reconfigure = box.factory.reconfigure else { return JAMEY_E_UNSUPPORTED }
+        let data = json.map { Data(bytes: $0, count: length) } ?? Data("{}".utf8)
+        let plugin = box.plugin
+        switch runBlocking({ try await reconfigure(plugin, data) }) {
+        case .success: return JAMEY_OK
+        case .failure(let error as JameyError) where error.code == .unsupported:
+            writeError(error.message, err, cap)
+            return JAMEY_E_UNSUPPORTED
+        case .failure(let error):
+            writeError(error.readable, err, cap)
+            return JAMEY_E_PLUGIN
+        }
+    }
+
     private static func box(_ state: UnsafeMutableRawPointer?) -> PluginBox? {
         state.map { Unmanaged<PluginBox>.fromOpaque($0).takeUnretainedValue() }
     }

@@ -7,6 +7,11 @@ package struct Endpoint: Sendable {
         case listPlugins, showPlugin
         case publish, request, subscribe
         case createKey, listKeys, deleteKey
+        /// Re-read the config file and apply it (the kernel answers `kernel.config.reload`).
+        case reloadConfig
+        /// Replace a running plugin with a new build, blue-green (the kernel answers
+        /// `kernel.plugins.deploy`).
+        case deployPlugin
         /// A route declared by `plugin`, forwarded to `topic` as a bus request.
         case forward(plugin: String, topic: String)
     }
@@ -44,12 +49,18 @@ extension Endpoint {
             e("GET", "/openapi.json", .public, .openAPI, "This API as an OpenAPI 3.1 document"),
             e("GET", "/v1/plugins", .read, .listPlugins, "Every configured plugin with state, health and figures"),
             e("GET", "/v1/plugins/{name}", .read, .showPlugin, "One plugin"),
+            e(
+                "POST", "/v1/plugins/{name}/deploy", .admin, .deployPlugin,
+                "Replace a running plugin with a new build, blue-green: the old one serves until the new one has started"),
             e("POST", "/v1/bus/publish/{topic}", .write, .publish, "Publish the body as an event on a topic"),
             e("POST", "/v1/bus/request/{topic}", .write, .request, "Send the body as a bus request and return the reply"),
             e("GET", "/v1/bus/subscribe", .read, .subscribe, "Stream the events matching a topic pattern (Server-Sent Events)"),
             e("POST", "/v1/keys", .admin, .createKey, "Create an API key (its text is shown only in this response)"),
             e("GET", "/v1/keys", .admin, .listKeys, "List API keys (no secrets)"),
             e("DELETE", "/v1/keys/{id}", .admin, .deleteKey, "Revoke an API key"),
+            e(
+                "POST", "/v1/config/reload", .admin, .reloadConfig,
+                "Re-read the config file and apply it; an invalid file changes nothing (as SIGHUP does)"),
         ]
     }
 }

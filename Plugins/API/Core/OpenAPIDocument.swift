@@ -93,8 +93,8 @@ package enum OpenAPIDocument {
 
     private static func tag(_ e: Endpoint) -> String {
         switch e.action {
-        case .healthz, .readyz, .metrics, .openAPI: "operations"
-        case .listPlugins, .showPlugin: "plugins"
+        case .healthz, .readyz, .metrics, .openAPI, .reloadConfig: "operations"
+        case .listPlugins, .showPlugin, .deployPlugin: "plugins"
         case .publish, .request, .subscribe: "bus"
         case .createKey, .listKeys, .deleteKey: "keys"
         case .forward(let plugin, _): "plugin:" + plugin
@@ -142,6 +142,11 @@ package enum OpenAPIDocument {
                 ("required", .bool(true)),
                 ("content", .object([("application/json", .object([("schema", ref("KeyRequest"))]))])),
             ])
+        case .deployPlugin:
+            return .object([
+                ("required", .bool(true)),
+                ("content", .object([("application/json", .object([("schema", ref("DeployRequest"))]))])),
+            ])
         case .forward where e.documentation?.requestSchema != nil:
             return .object([
                 ("required", .bool(true)),
@@ -178,6 +183,25 @@ package enum OpenAPIDocument {
             return .object([ok("200", "This document", "application/json", .object([("type", .string("object"))])), problem])
         case .listPlugins:
             return .object([ok("200", "Every configured plugin", "application/json", ref("PluginList")), problem])
+        case .deployPlugin:
+            return .object([
+                ok("200", "The new build serves; every step taken", "application/json", ref("DeployReport")),
+                ("404", problemResponse("No plugin has this name")),
+                ("409", problemResponse("The plugin is not started")),
+                ("422", problemResponse("The new build does not fit (path, library, config or dependencies); nothing changed")),
+                (
+                    "500",
+                    problemResponse("The new build did not start (the old one goes on serving), or dependents did not restart")
+                ),
+                problem,
+            ])
+        case .reloadConfig:
+            return .object([
+                ok("200", "Applied: what changed, what waits for a restart", "application/json", ref("ReloadReport")),
+                ("422", problemResponse("The new config is invalid (every problem listed); nothing changed")),
+                ("500", problemResponse("Applying failed; everything was rolled back to the previous config")),
+                problem,
+            ])
         case .showPlugin:
             return .object([ok("200", "The plugin", "application/json", ref("Plugin")), problem])
         case .publish:
@@ -319,6 +343,44 @@ package enum OpenAPIDocument {
                 object([("plugins", .object([("type", .string("array")), ("items", ref("Plugin"))]))], required: ["plugins"])
             ),
             ("Published", object([("topic", string)], required: ["topic"])),
+            (
+                "DeployRequest",
+                .object([
+                    ("type", .string("object")),
+                    (
+                        "properties",
+                        .object([
+                            (
+                                "path",
+                                .object([
+                                    ("type", .string("string")), ("pattern", .string("^/")), ("minLength", .int(2)),
+                                    ("description", .string("The new build's shared library, an absolute path on the server")),
+                                ])
+                            )
+                        ])
+                    ),
+                    ("required", .array([.string("path")])),
+                ])
+            ),
+            (
+                "DeployReport",
+                object(
+                    [
+                        ("plugin", string), ("version", nullableString), ("path", string),
+                        ("steps", .object([("type", .string("array")), ("items", string)])),
+                    ],
+                    required: ["plugin", "version", "path", "steps"])
+            ),
+            (
+                "ReloadReport",
+                object(
+                    [
+                        ("changes", .object([("type", .string("array")), ("items", string)])),
+                        ("pending", .object([("type", .string("array")), ("items", string)])),
+                        ("still_failing", .object([("type", .string("array")), ("items", string)])),
+                    ],
+                    required: ["changes", "pending", "still_failing"])
+            ),
             (
                 "KeyRequest",
                 .object([

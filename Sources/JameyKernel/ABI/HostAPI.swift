@@ -56,6 +56,8 @@ enum HostAPI {
         api.pointee.request_v2 = hostRequestV2
         api.pointee.plugin_list = hostPluginList
         api.pointee.plugins_generation = hostPluginsGeneration
+        api.pointee.plugin_snapshot = hostPluginSnapshot
+        api.pointee.plugin_restore = hostPluginRestore
         return api
     }()
 }
@@ -293,12 +295,12 @@ private let hostServiceRegister:
         }
         return plugin.kernel.services.register(
             name: String(cString: name), version: String(cString: version), owner: plugin.name,
-            table: table, size: size)
+            instance: plugin.instance, takeOver: plugin.instance != plugin.name, table: table, size: size)
     }
 
 private let hostServiceUnregister: @convention(c) (OpaquePointer?, UnsafePointer<CChar>?) -> Int32 = { host, name in
     guard let plugin = resolveHost(host, "service_unregister"), let name else { return JAMEY_E_INVALID }
-    return plugin.kernel.services.unregister(name: String(cString: name), owner: plugin.name)
+    return plugin.kernel.services.unregister(name: String(cString: name), instance: plugin.instance)
 }
 
 private let hostServiceLookup:

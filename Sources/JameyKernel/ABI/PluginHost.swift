@@ -13,13 +13,17 @@ import Synchronization
 /// unloaded), so a stale pointer finds `isValid == false` rather than freed memory.
 final class PluginHost: @unchecked Sendable {
     let name: String
+    /// Its instance key: the name, or `name@N` for a blue-green deploy's new instance.
+    let instance: String
     let kernel: Kernel
     let endpoint: BusEndpoint
     let logger: Logger
     /// The logger's handler when it is the kernel's text handler: plugin lines then go straight
     /// from the C buffer into the log queue.
     let textLog: TextLogHandler?
-    let config: ValidatedSection
+    /// The plugin's validated section (a reload's `reconfigure` replaces it).
+    var config: ValidatedSection { section.withLock { $0 } }
+    private let section: Mutex<ValidatedSection>
     let nodeNameC: UnsafePointer<CChar>
     let nodeIDC: UnsafePointer<CChar>
     /// The plugin's name for crash lines (``CrashContext``).
@@ -33,18 +37,22 @@ final class PluginHost: @unchecked Sendable {
         var strings: [String: UnsafePointer<CChar>] = [:]
     }
 
-    init(name: String, kernel: Kernel, config: ValidatedSection, logger: Logger) {
+    init(name: String, instance: String? = nil, kernel: Kernel, config: ValidatedSection, logger: Logger) {
         self.name = name
+        self.instance = instance ?? name
         self.kernel = kernel
-        self.endpoint = kernel.bus.endpoint(owner: name)
+        self.endpoint = kernel.bus.endpoint(owner: name, instance: instance)
         self.logger = logger
         self.textLog = logger.handler as? TextLogHandler
-        self.config = config
+        self.section = Mutex(config)
         self.nodeNameC = UnsafePointer(strdup(kernel.nodeName)!)
         self.nodeIDC = UnsafePointer(strdup(kernel.nodeID)!)
         self.crashLabel = CrashContext.label(name)
         self.dataPath = kernel.dataDirectory + "/" + name
     }
+
+    /// Replaces the section the config_* host functions read (after a successful `reconfigure`).
+    func replaceConfig(_ new: ValidatedSection) { section.withLock { $0 = new } }
 
     /// The opaque pointer handed to the plugin.
     var opaque: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }

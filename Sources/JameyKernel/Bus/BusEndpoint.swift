@@ -15,11 +15,16 @@ public final class BusEndpoint: Sendable {
     /// The plugin name (or `"kernel"`) that everything sent through this endpoint is attributed
     /// to: the `source` of its messages and the `plugin` dimension of its metrics.
     public let owner: String
+    /// Whose subscriptions these are: the owner, or for the second instance of a plugin during a
+    /// blue-green deploy a key of its own (`name@2`), so each instance's subscriptions are
+    /// drained and removed apart.
+    let instance: String
     let bus: MessageBus
     let metrics: BusMetrics
 
-    init(owner: String, bus: MessageBus) {
+    init(owner: String, instance: String? = nil, bus: MessageBus) {
         self.owner = owner
+        self.instance = instance ?? owner
         self.bus = bus
         self.metrics = BusMetrics(owner: owner, factory: bus.metricsFactory)
     }
@@ -83,7 +88,7 @@ public final class BusEndpoint: Sendable {
         let parsed = try TopicPattern(pattern)
         let requested = capacity ?? 0
         let subscription = Subscription(
-            id: bus.makeSubscriptionID(), owner: owner, pattern: parsed,
+            id: bus.makeSubscriptionID(), owner: instance, pattern: parsed,
             capacity: requested > 0 ? requested : bus.configuration.defaultQueueCapacity,
             overflow: overflow, isResponder: responder, isDirect: direct, metrics: metrics, handler: handler)
         bus.routes.insert(subscription)
@@ -101,7 +106,7 @@ public final class BusEndpoint: Sendable {
     /// - Returns: `false` when `id` is unknown or belongs to another owner.
     @discardableResult
     public func unsubscribe(_ id: UInt64) -> Bool {
-        guard let subscription = bus.routes.remove(id: id, owner: owner) else { return false }
+        guard let subscription = bus.routes.remove(id: id, owner: instance) else { return false }
         bus.close(subscription)
         return true
     }
@@ -114,7 +119,9 @@ public final class BusEndpoint: Sendable {
         let clock = ContinuousClock()
         let end = clock.now + timeout
         while true {
-            let busy = bus.routes.subscriptions(owner: owner).contains { $0.depth.load(ordering: .acquiring) > 0 || $0.isRunning }
+            let busy = bus.routes.subscriptions(owner: instance).contains {
+                $0.depth.load(ordering: .acquiring) > 0 || $0.isRunning
+            }
             if !busy { return true }
             if clock.now >= end { return false }
             usleep(500)
@@ -124,8 +131,38 @@ public final class BusEndpoint: Sendable {
     /// Ends every subscription of this owner (used when a plugin stops), with the guarantees of
     /// ``unsubscribe(_:)`` for each.
     public func unsubscribeAll() {
-        for subscription in bus.routes.removeAll(owner: owner) {
+        for subscription in bus.routes.removeAll(owner: instance) {
             bus.close(subscription)
         }
+    }
+
+    /// Takes every subscription of this endpoint out of routing — no new message reaches them —
+    /// then lets each finish what is queued and running before it is closed (a blue-green
+    /// deploy's old instance). A message routed in the instant before the removal is still
+    /// delivered: the queues are watched until they stay empty.
+    /// - Returns: false when something was still queued or running at `timeout` (then dropped).
+    @discardableResult
+    public func retireAll(timeout: Duration) -> Bool {
+        let retired = bus.routes.removeAll(owner: instance)
+        let clock = ContinuousClock()
+        let end = clock.now + timeout
+        var quietSince: ContinuousClock.Instant?
+        var drained = false
+        while clock.now < end {
+            let busy = retired.contains { $0.depth.load(ordering: .acquiring) > 0 || $0.isRunning }
+            if busy {
+                quietSince = nil
+            } else if let since = quietSince {
+                if clock.now - since >= .milliseconds(20) {
+                    drained = true
+                    break
+                }
+            } else {
+                quietSince = clock.now
+            }
+            usleep(500)
+        }
+        for subscription in retired { bus.close(subscription) }
+        return drained
     }
 }

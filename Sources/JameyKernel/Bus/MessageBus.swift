@@ -77,8 +77,8 @@ public final class MessageBus: Sendable {
     /// Thread-safe; cheap enough to call once per plugin. Two endpoints with the same owner act
     /// on the same subscriptions and feed the same metric series.
     /// - Parameter owner: A plugin name or `"kernel"`; the `plugin` dimension of its metrics.
-    public func endpoint(owner: String) -> BusEndpoint {
-        BusEndpoint(owner: owner, bus: self)
+    public func endpoint(owner: String, instance: String? = nil) -> BusEndpoint {
+        BusEndpoint(owner: owner, instance: instance, bus: self)
     }
 
     /// Stops the bus in order; idempotent, and safe to call from any thread, including a handler.

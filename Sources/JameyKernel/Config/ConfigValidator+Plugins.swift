@@ -42,7 +42,7 @@ extension ConfigValidator {
         default:
             report(
                 .typeMismatch, at: path,
-                "expected a map with the keys 'enabled', 'path', 'required' and 'config', found \(value.foundDescription(secret: true))"
+                "expected a map with the keys 'enabled', 'path', 'required', 'privileges' and 'config', found \(value.foundDescription(secret: true))"
             )
             return nil
         }
@@ -69,6 +69,10 @@ extension ConfigValidator {
             enabled: settings["enabled"]?.boolValue ?? true,
             path: settings["path"]?.stringValue.map { KernelConfig.resolve($0, against: baseDirectory) },
             required: settings["required"]?.boolValue ?? false,
+            privileges: Set(
+                (settings["privileges"]?.listValue ?? []).compactMap {
+                    $0.stringValue.flatMap(KernelConfig.PluginEntry.Privilege.init(rawValue:))
+                }),
             rawConfig: rawConfig)
     }
 }

@@ -15,6 +15,9 @@ extension KernelConfig {
         for plugin in plugins {
             var entry: ConfigMap = ["enabled": .bool(plugin.enabled), "required": .bool(plugin.required)]
             if let path = plugin.path { entry["path"] = .string(path) }
+            if !plugin.privileges.isEmpty {
+                entry["privileges"] = .list(plugin.privileges.map(\.rawValue).sorted().map(ConfigValue.string))
+            }
             if let validated = pluginSections[plugin.name] {
                 entry["config"] = validated.redacted()
             } else if let keys = plugin.rawConfig?.mapValue?.keys {

@@ -64,6 +64,11 @@ extension KernelConfig {
         ConfigField(
             key: "required", type: .bool, defaultValue: "false",
             description: "whether a failure of this plugin stops start-up"),
+        ConfigField(
+            key: "privileges", type: .stringList, defaultValue: "[]",
+            description:
+                "kernel privileges granted to the plugin; snapshot: it may run other plugins' snapshot and restore hooks (a backup plugin)",
+            allowedValues: KernelConfig.PluginEntry.Privilege.allCases.map(\.rawValue)),
     ]
 
     /// The key of a plugin entry that holds the plugin's own section.

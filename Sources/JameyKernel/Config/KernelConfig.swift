@@ -58,6 +58,8 @@ extension KernelConfig {
         public let path: String?
         /// `required` (default false): whether a failure of this plugin stops start-up.
         public let required: Bool
+        /// `privileges` (default none): what the operator allows this plugin beyond the usual.
+        public var privileges: Set<Privilege> = []
         /// `config`: the plugin's own section as written, not yet validated (its schema is known
         /// only once the plugin is loaded), or `nil` when absent. May contain secrets: validate it
         /// with ``ConfigSchema/validate(_:path:source:environment:)`` at ``configKeyPath`` and show
@@ -66,5 +68,12 @@ extension KernelConfig {
 
         /// `plugins.<name>.config`: the path to validate ``rawConfig`` at.
         public var configKeyPath: String { "plugins.\(name).config" }
+
+        /// A kernel privilege an operator may grant a plugin (`plugins.<name>.privileges`).
+        public enum Privilege: String, Sendable, CaseIterable {
+            /// Run other plugins' `snapshot` and `restore` hooks (`plugin_snapshot`,
+            /// `plugin_restore`): what a backup plugin needs.
+            case snapshot
+        }
     }
 }

@@ -76,7 +76,7 @@ extension Kernel {
         record.with { $0.abandoned = true }
         if let host = record.with({ $0.host }) {
             host.endpoint.unsubscribeAll()
-            services.unregisterAll(owner: record.name)
+            services.unregisterAll(instance: record.instance)
             host.invalidate()
         }
         setState(record, .failed, failure: reason)

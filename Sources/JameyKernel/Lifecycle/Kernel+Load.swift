@@ -70,7 +70,13 @@ extension Kernel {
     /// ignoring case, `_` and `-` (so `hello_swift` finds `libHelloSwift.so`). Two files that
     /// both match (`libhello_swift.so` and `libHelloSwift.so`) are an error naming both.
     func resolvePath(_ record: PluginRecord) throws(LoadError) -> String {
-        if let path = record.entry.path { return path }
+        try resolvePath(record.entry)
+    }
+
+    /// The library path of a config entry (see ``resolvePath(_:)-(PluginRecord)``).
+    func resolvePath(_ entry: KernelConfig.PluginEntry) throws(LoadError) -> String {
+        let record = entry
+        if let path = record.path { return path }
         let wanted = Self.normalizedLibraryName(record.name)
         let candidates = FileSystem.list(pluginDirectory).filter { $0.hasPrefix("lib") && $0.hasSuffix(".so") }
         let matches = candidates.filter { Self.normalizedLibraryName(String($0.dropFirst(3).dropLast(3))) == wanted }.sorted()

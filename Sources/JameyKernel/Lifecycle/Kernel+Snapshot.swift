@@ -2,37 +2,177 @@ import CJameyABI
 
 extension Kernel {
     /// Runs a plugin's `snapshot` hook into `directory` (existing and empty), on the plugin's
-    /// lifecycle queue, under `hooks.snapshot_timeout_ms`. The vault calls this through the
-    /// kernel on behalf of plugins the operator granted the privilege.
+    /// lifecycle queue, under `hooks.snapshot_timeout_ms`. A backup plugin reaches this through
+    /// `plugin_snapshot` when the operator granted it the `snapshot` privilege.
     /// - Throws: `KernelError` when the plugin is unknown, not started, has no snapshot hook, the
     ///   hook fails (its message) or outlives its deadline (the plugin is then abandoned).
     public func snapshot(plugin name: String, into directory: String) throws(KernelError) {
-        try runDirectoryHook(name, "snapshot", directory, allowed: [.started])
-    }
-
-    /// Runs a plugin's `restore` hook from `directory` (one a snapshot wrote), under
-    /// `hooks.restore_timeout_ms`; the plugin must be started or stopped.
-    /// - Throws: `KernelError` as for ``snapshot(plugin:into:)``.
-    public func restore(plugin name: String, from directory: String) throws(KernelError) {
-        try runDirectoryHook(name, "restore", directory, allowed: [.started, .stopped])
-    }
-
-    private func runDirectoryHook(_ name: String, _ hook: String, _ directory: String, allowed: Set<PluginState>)
-        throws(KernelError)
-    {
-        guard let record = records.first(where: { $0.name == name }) else {
-            throw KernelError("no plugin named '\(name)' is configured")
+        let record = try record(named: name)
+        let state = record.state
+        guard state == .started, !record.with({ $0.abandoned }) else {
+            throw KernelError("plugin '\(name)' is \(state): snapshot needs it started", code: JAMEY_E_STATE)
         }
-        let (state, library, pluginState, abandoned) = record.with { ($0.state, $0.library, $0.pluginState, $0.abandoned) }
-        guard allowed.contains(state), !abandoned, let library else {
+        try runDirectoryHook(record, "snapshot", directory)
+    }
+
+    /// Puts back a plugin's data from `directory` (one its snapshot hook wrote).
+    ///
+    /// The plugin and every started plugin that depends on it (directly or not) are stopped,
+    /// dependents first in reverse start order; the plugin is initialised again and its `restore`
+    /// hook runs before `start`, so nothing else touches its data; then it and its dependents are
+    /// started again in start order. A plugin that was stopped is initialised, restored and
+    /// started. When the restore hook fails, the plugin starts again on the data it had (a restore
+    /// hook changes nothing when it fails) and the failure is thrown after every plugin is back.
+    ///
+    /// - Parameters:
+    ///   - name: the plugin.
+    ///   - directory: what its snapshot wrote.
+    ///   - caller: the plugin asking (`plugin_restore`), refused when it is the target or depends
+    ///     on it; nil for the kernel's own callers.
+    ///   - progress: receives each step as a line ("stopping conscience (depends on memory)").
+    /// - Throws: `KernelError` naming the first step that failed.
+    public func restore(
+        plugin name: String, from directory: String, caller: String? = nil, progress: (String) -> Void = { _ in }
+    ) throws(KernelError) {
+        let target = try record(named: name)
+        if let caller, caller == name {
+            throw KernelError("plugin '\(caller)' cannot restore itself", code: JAMEY_E_INVALID)
+        }
+        guard target.library?.raw.restore != nil else {
+            throw KernelError("plugin '\(name)' has no restore hook", code: JAMEY_E_UNSUPPORTED)
+        }
+        try lifecycleLock.withLock { _ throws(KernelError) in
+            guard !isShutdownRequested else {
+                throw KernelError("the kernel is shutting down: restore of '\(name)' not started", code: JAMEY_E_SHUTDOWN)
+            }
+            let state = target.state
+            guard state == .started || state == .stopped, !target.with({ $0.abandoned }) else {
+                throw KernelError("plugin '\(name)' is \(state): restore needs it started or stopped", code: JAMEY_E_STATE)
+            }
+            let dependents = dependents(of: target)
+            if let caller, dependents.contains(where: { $0.name == caller }) {
+                throw KernelError(
+                    "plugin '\(caller)' depends on '\(name)', so it would be stopped by the restore it asked for",
+                    code: JAMEY_E_INVALID)
+            }
+            try restoreLocked(target, dependents: dependents, directory: directory, progress: progress)
+        }
+    }
+
+    private func restoreLocked(
+        _ target: PluginRecord, dependents: [PluginRecord], directory: String, progress: (String) -> Void
+    ) throws(KernelError) {
+        func step(_ line: String) {
+            logger.notice("restore of \(target.name): \(line)")
+            progress(line)
+        }
+        let clock = ContinuousClock()
+        let wasStarted = target.state == .started
+        // Stop: dependents first (reverse start order), then the target.
+        let stopping = dependents.reversed() + (wasStarted ? [target] : [])
+        var stopped: [PluginRecord] = []
+        for record in stopping {
+            step(record === target ? "stopping \(record.name)" : "stopping \(record.name) (depends on \(target.name))")
+            let end = clock.now + config.hooks.stop
+            if stopOne(record, until: end, budget: config.hooks.stop) {
+                stopped.append(record)
+                step("stopped \(record.name)")
+            } else {
+                step("\(record.name) did not stop: \(record.failure ?? "abandoned")")
+            }
+        }
+        guard target.state == .stopped else {
+            // The target was abandoned: nothing can be restored into it. Start the dependents
+            // that stopped cleanly only if they do not need it (they do), so report and stop.
             throw KernelError(
-                "plugin '\(name)' is \(state): \(hook) needs it \(allowed.map(\.rawValue).sorted().joined(separator: " or "))")
+                "restore of '\(target.name)' abandoned: it did not stop (\(target.failure ?? "unknown reason"))")
         }
-        guard let function = hook == "snapshot" ? library.raw.snapshot : library.raw.restore else {
-            throw KernelError("plugin '\(name)' has no \(hook) hook")
+        // Init, restore, start the target.
+        var restoreFailure: KernelError?
+        step("initialising \(target.name)")
+        do throws(StartFailure) {
+            try initAndStart(target) {
+                step("restoring \(target.name) from \(directory)")
+                do throws(KernelError) {
+                    try runDirectoryHook(target, "restore", directory)
+                    step("restored \(target.name)")
+                } catch {
+                    restoreFailure = error
+                    step("restore failed: \(error); starting \(target.name) on the data it had")
+                }
+            }
+            step("started \(target.name)")
+        } catch {
+            let reason = failed(target, error)
+            step("\(target.name) did not start: \(reason)")
+            throw restoreFailure ?? KernelError("plugin '\(target.name)' did not start again after its restore: \(reason)")
+        }
+        // Start the dependents again, in start order.
+        var firstFailure = restoreFailure
+        for record in startOrder where stopped.contains(where: { $0 === record }) && record !== target {
+            step("starting \(record.name)")
+            do throws(StartFailure) {
+                try initAndStart(record)
+                step("started \(record.name)")
+            } catch {
+                let reason = failed(record, error)
+                step("\(record.name) did not start: \(reason)")
+                if firstFailure == nil {
+                    firstFailure = KernelError("plugin '\(record.name)' did not start again after the restore: \(reason)")
+                }
+            }
+        }
+        if let firstFailure { throw firstFailure }
+    }
+
+    /// Marks a plugin that did not start again `failed` (unless it was abandoned, which did) and
+    /// returns why.
+    private func failed(_ record: PluginRecord, _ error: StartFailure) -> String {
+        switch error {
+        case .failed(let why):
+            setState(record, .failed, failure: why)
+            return why
+        case .abandoned: return record.failure ?? "abandoned"
+        }
+    }
+
+    /// The started plugins that depend on `target`, directly or through others, in start order.
+    func dependents(of target: PluginRecord) -> [PluginRecord] {
+        let started = startOrder.filter { $0.state == .started && $0 !== target }
+        var names: Set<String> = [target.name]
+        var provided: Set<String> = Set((target.descriptor?.provides ?? []).map(\.name)).union([target.name])
+        var result: [PluginRecord] = []
+        var changed = true
+        while changed {
+            changed = false
+            for record in started where !names.contains(record.name) {
+                guard let requires = record.descriptor?.requires, requires.contains(where: { provided.contains($0.name) })
+                else { continue }
+                names.insert(record.name)
+                provided.formUnion((record.descriptor?.provides ?? []).map(\.name))
+                provided.insert(record.name)
+                result.append(record)
+                changed = true
+            }
+        }
+        return started.filter { r in result.contains { $0 === r } }
+    }
+
+    private func record(named name: String) throws(KernelError) -> PluginRecord {
+        guard let record = records.first(where: { $0.name == name }) else {
+            throw KernelError("no plugin named '\(name)' is configured", code: JAMEY_E_NOT_FOUND)
+        }
+        return record
+    }
+
+    private func runDirectoryHook(_ record: PluginRecord, _ hook: String, _ directory: String) throws(KernelError) {
+        let name = record.name
+        guard let library = record.library, let function = hook == "snapshot" ? library.raw.snapshot : library.raw.restore
+        else {
+            throw KernelError("plugin '\(name)' has no \(hook) hook", code: JAMEY_E_UNSUPPORTED)
         }
         let deadline = hook == "snapshot" ? config.hooks.snapshot : config.hooks.restore
-        let statePointer = UnsafeSendable(pluginState)
+        let statePointer = UnsafeSendable(record.with { $0.pluginState })
         let run: HookRun<(Int32, String)> = runHook(record, hook, deadline: deadline) {
             var err = [CChar](repeating: 0, count: Self.errorCapacity)
             let code = directory.withCString { function(statePointer.value, $0, &err, err.count) }

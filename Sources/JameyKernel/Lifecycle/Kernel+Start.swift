@@ -28,6 +28,7 @@ extension Kernel {
         }
         var started: [PluginRecord] = []
         startHealthMonitor()
+        serveOperationRequests()
         for name in plan.order {
             guard let record = records.first(where: { $0.name == name }) else { continue }
             if !requiredFailures.isEmpty { break }
@@ -64,8 +65,8 @@ extension Kernel {
         setStartOrder(started)
     }
 
-    /// Why ``initAndStart(_:)`` did not start a plugin.
-    private enum StartFailure: Error {
+    /// Why ``initAndStart(_:beforeStart:)`` did not start a plugin.
+    enum StartFailure: Error {
         /// A hook failed or a check did not pass; the plugin is cleaned up.
         case failed(String)
         /// A hook outlived its deadline or shutdown interrupted it; the plugin is already
@@ -73,7 +74,12 @@ extension Kernel {
         case abandoned
     }
 
-    private func initAndStart(_ record: PluginRecord) throws(StartFailure) {
+    /// Initialises and starts one plugin.
+    /// - Parameters:
+    ///   - record: a loaded or stopped plugin.
+    ///   - beforeStart: runs after init and before start (a restore); the plugin is started
+    ///     afterwards unless it was abandoned meanwhile.
+    func initAndStart(_ record: PluginRecord, beforeStart: () -> Void = {}) throws(StartFailure) {
         guard let library = record.library, let section = record.with({ $0.config }) else {
             throw .failed("not loaded")
         }
@@ -81,8 +87,17 @@ extension Kernel {
         var pluginLogger = Logger(label: "jamey.plugin.\(record.name)")
         pluginLogger.logLevel = logger.logLevel
         pluginLogger[metadataKey: "plugin"] = "\(record.name)"
-        let host = PluginHost(name: record.name, kernel: self, config: section, logger: pluginLogger)
-        record.with { $0.host = host }
+        let host = PluginHost(
+            name: record.name, instance: record.instance, kernel: self, config: section, logger: pluginLogger)
+        record.with { m in
+            // A plugin started again keeps its earlier contexts alive: a stale `jamey_host *`
+            // must find an invalid context, never freed memory.
+            if let old = m.host { m.retiredHosts.append(old) }
+            m.host = host
+            m.health = nil
+            m.healthCheckedAt = nil
+            m.healthClosed = false
+        }
         let deadlines = config.hooks
 
         // init
@@ -104,6 +119,8 @@ extension Kernel {
         }
         record.with { $0.pluginState = initResult.1 }
         setState(record, .initialized)
+        beforeStart()
+        if record.with({ $0.abandoned }) { throw .abandoned }
 
         // start
         if let start = library.raw.start {
@@ -122,7 +139,7 @@ extension Kernel {
         }
         // provides must now be registered
         for provision in library.descriptor.provides {
-            guard let service = services.service(named: provision.name), service.owner == record.name else {
+            guard let service = services.service(named: provision.name), service.instance == record.instance else {
                 stopAndDeinitialize(record, library: library, host: host)
                 throw .failed(
                     "declares that it provides '\(provision)' but did not register that service by the end of start")
@@ -193,7 +210,7 @@ extension Kernel {
 
     func cleanUp(_ record: PluginRecord, host: PluginHost) {
         host.endpoint.unsubscribeAll()
-        services.unregisterAll(owner: record.name)
+        services.unregisterAll(instance: record.instance)
         host.invalidate()
         record.with { $0.pluginState = nil }
     }

@@ -16,43 +16,55 @@ extension Kernel {
         let budget = deadline ?? config.shutdownTimeout
         let clock = ContinuousClock()
         let end = clock.now + budget
-        for record in startOrder.reversed() where record.state == .started {
-            guard let library = record.library, let host = record.with({ $0.host }) else { continue }
-            setState(record, .stopping)
-            // A plugin stopped after a hung one still gets a short grace period, so one hung
-            // plugin does not take the others' clean stop with it.
-            let floor = max(min(budget / 4, .seconds(1)), .milliseconds(10))
-            let remaining = min(max(end - clock.now, floor), config.hooks.stop)
-            // Drain: messages already queued for this plugin are handled before it stops (its
-            // dependents, which might still publish to it, were stopped before it).
-            if !host.endpoint.drain(timeout: remaining / 2) {
-                logger.warning("plugin \(record.name): bus queue not drained before stop; undelivered messages are dropped")
+        // A restore in progress (plugin_restore) finishes first: it stops and starts plugins too.
+        lifecycleLock.withLock { _ in
+            for record in startOrder.reversed() where record.state == .started {
+                stopOne(record, until: end, budget: budget)
             }
-            let hookDeadline = max(min(end - clock.now, config.hooks.stop), floor)
-            if let stop = library.raw.stop {
-                let state = UnsafeSendable(record.with { $0.pluginState })
-                let run: HookRun<(Int32, String)> = runHook(record, "stop", deadline: hookDeadline) {
-                    var err = [CChar](repeating: 0, count: Self.errorCapacity)
-                    let code = stop(state.value, &err, err.count)
-                    err[err.count - 1] = 0
-                    return (code, String(cBuffer: err))
-                }
-                guard case .returned(let (code, message)) = run else {
-                    abandon(
-                        record,
-                        reason:
-                            "stop did not return within its deadline of \(hookDeadline.shortText) (hooks.stop_timeout_ms, within shutdown.timeout_ms of \(budget.shortText)); the plugin is abandoned"
-                    )
-                    continue
-                }
-                if code != JAMEY_OK {
-                    logger.warning("plugin \(record.name) stop returned \(Self.codeName(code)): \(message)")
-                }
-            }
-            let deinitDeadline = max(end - clock.now, floor)
-            guard deinitialize(record, library: library, host: host, deadline: deinitDeadline) else { continue }
-            setState(record, .stopped)
         }
         bus.shutdown(deadline: max(end - clock.now, .milliseconds(100)))
+    }
+
+    /// Drains, stops and deinitialises one started plugin, within `end` and the stop deadline.
+    /// - Returns: whether it reached `stopped` (false: it was abandoned).
+    @discardableResult
+    func stopOne(_ record: PluginRecord, until end: ContinuousClock.Instant, budget: Duration) -> Bool {
+        let clock = ContinuousClock()
+        guard let library = record.library, let host = record.with({ $0.host }) else { return false }
+        setState(record, .stopping)
+        // A plugin stopped after a hung one still gets a short grace period, so one hung
+        // plugin does not take the others' clean stop with it.
+        let floor = max(min(budget / 4, .seconds(1)), .milliseconds(10))
+        let remaining = min(max(end - clock.now, floor), config.hooks.stop)
+        // Drain: messages already queued for this plugin are handled before it stops (its
+        // dependents, which might still publish to it, were stopped before it).
+        if !host.endpoint.drain(timeout: remaining / 2) {
+            logger.warning("plugin \(record.name): bus queue not drained before stop; undelivered messages are dropped")
+        }
+        let hookDeadline = max(min(end - clock.now, config.hooks.stop), floor)
+        if let stop = library.raw.stop {
+            let state = UnsafeSendable(record.with { $0.pluginState })
+            let run: HookRun<(Int32, String)> = runHook(record, "stop", deadline: hookDeadline) {
+                var err = [CChar](repeating: 0, count: Self.errorCapacity)
+                let code = stop(state.value, &err, err.count)
+                err[err.count - 1] = 0
+                return (code, String(cBuffer: err))
+            }
+            guard case .returned(let (code, message)) = run else {
+                abandon(
+                    record,
+                    reason:
+                        "stop did not return within its deadline of \(hookDeadline.shortText) (hooks.stop_timeout_ms, within shutdown.timeout_ms of \(budget.shortText)); the plugin is abandoned"
+                )
+                return false
+            }
+            if code != JAMEY_OK {
+                logger.warning("plugin \(record.name) stop returned \(Self.codeName(code)): \(message)")
+            }
+        }
+        let deinitDeadline = max(end - clock.now, floor)
+        guard deinitialize(record, library: library, host: host, deadline: deinitDeadline) else { return false }
+        setState(record, .stopped)
+        return true
     }
 }

@@ -11,8 +11,9 @@ import Synchronization
 /// from a thread that may block, not from a Swift concurrency executor — ``KernelService`` does
 /// that for `jamey serve`.
 public final class Kernel: Sendable {
-    /// The kernel's configuration.
-    public let config: KernelConfig
+    /// The kernel's configuration (the last one applied: ``reload(_:)`` replaces it).
+    public var config: KernelConfig { configuration.withLock { $0 } }
+    let configuration: Mutex<KernelConfig>
     /// The Prometheus registry and kernel-recorded metrics.
     public let metrics: KernelMetrics
     /// The service registry.
@@ -29,7 +30,9 @@ public final class Kernel: Sendable {
     public let dataDirectory: String
     /// Directory searched for plugin libraries.
     public let pluginDirectory: String
-    let records: [PluginRecord]
+    /// Every configured plugin, in config order (a reload may add and remove some).
+    var records: [PluginRecord] { recordList.withLock { $0 } }
+    let recordList: Mutex<[PluginRecord]>
     private let order = Mutex<[PluginRecord]>([])
     let environment: [String: String]
     let healthMonitor = HealthMonitor()
@@ -40,6 +43,13 @@ public final class Kernel: Sendable {
     /// The kernel's own bus endpoint: plugin state events are published through it.
     let events: BusEndpoint
     let shutdownRequested = Atomic<Bool>(false)
+    /// Held while plugins are stopped or started outside ``start()``: a restore
+    /// (`plugin_restore`) and ``stop(deadline:)`` never interleave.
+    let lifecycleLock = Mutex<Void>(())
+    /// How many instances each plugin has had (blue-green deploys name the next `name@N`).
+    let deployGenerations = Mutex<[String: Int]>([:])
+    /// Where ``reloadFromSource()`` reads the config (``setReloadSource(_:)``).
+    let reloadSource = Mutex<(@Sendable () throws(KernelError) -> KernelConfig)?>(nil)
 
     /// Creates a kernel; nothing is loaded until ``load()``.
     ///
@@ -53,7 +63,7 @@ public final class Kernel: Sendable {
         config: KernelConfig, logger: Logger, pluginDirectory: String? = nil,
         environment: [String: String] = ProcessEnvironment.current
     ) throws(KernelError) {
-        self.config = config
+        self.configuration = Mutex(config)
         self.logger = logger
         self.environment = environment
         self.metrics = KernelMetrics()
@@ -67,7 +77,7 @@ public final class Kernel: Sendable {
             throw KernelError("data_dir \(config.dataDirectory) cannot be created or is not a directory")
         }
         self.nodeID = try NodeIdentity.load(dataDirectory: config.dataDirectory)
-        self.records = config.plugins.map(PluginRecord.init)
+        self.recordList = Mutex(config.plugins.map { PluginRecord(entry: $0) })
     }
 
     /// A snapshot of every configured plugin, in config order.

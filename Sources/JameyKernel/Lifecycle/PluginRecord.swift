@@ -6,7 +6,9 @@ import Synchronization
 /// lifecycle code and introspection; mutable parts are behind a lock.
 final class PluginRecord: Sendable {
     let name: String
-    let entry: KernelConfig.PluginEntry
+    /// The instance key: `name`, or `name@N` for the new instance of a blue-green deploy (its
+    /// subscriptions and services are told apart from the old one's by it).
+    let instance: String
     /// Lifecycle hooks of this plugin run here, one at a time.
     let queue: DispatchQueue
     /// Health hooks run here, one at a time, apart from lifecycle hooks (the header allows health
@@ -19,11 +21,15 @@ final class PluginRecord: Sendable {
     private let mutable: Mutex<Mutable>
 
     struct Mutable: @unchecked Sendable {
+        /// The plugin's config entry (a reload may change it).
+        var entry: KernelConfig.PluginEntry
         var state: PluginState
         var path: String?
         var library: PluginLibrary?
         var config: ValidatedSection?
         var host: PluginHost?
+        /// Contexts of earlier runs of a plugin started again (kept, never freed).
+        var retiredHosts: [PluginHost] = []
         var pluginState: UnsafeMutableRawPointer?
         var failure: String?
         /// A hook outlived its deadline: the queue is blocked for good, call no other hook.
@@ -37,18 +43,20 @@ final class PluginRecord: Sendable {
         var healthClosed = false
     }
 
-    init(entry: KernelConfig.PluginEntry) {
+    init(entry: KernelConfig.PluginEntry, instance: String? = nil) {
         self.name = entry.name
-        self.entry = entry
+        self.instance = instance ?? entry.name
         self.queue = DispatchQueue(label: "jamey.plugin.\(entry.name)")
         self.healthQueue = DispatchQueue(label: "jamey.plugin.\(entry.name).health")
         self.crashLabel = CrashContext.label(entry.name)
-        self.mutable = Mutex(Mutable(state: entry.enabled ? .loaded : .disabled))
+        self.mutable = Mutex(Mutable(entry: entry, state: entry.enabled ? .loaded : .disabled))
     }
 
     func with<R>(_ body: (inout Mutable) -> R) -> R { mutable.withLock { body(&$0) } }
 
     var state: PluginState { mutable.withLock { $0.state } }
+    /// The plugin's config entry.
+    var entry: KernelConfig.PluginEntry { mutable.withLock { $0.entry } }
     var failure: String? { mutable.withLock { $0.failure } }
     var library: PluginLibrary? { mutable.withLock { $0.library } }
     var descriptor: PluginDescriptor? { library?.descriptor }

@@ -56,6 +56,8 @@ struct RawDescriptor: @unchecked Sendable {
     var health: jamey_plugin_health_fn? { pointer.pointee.health }
     var snapshot: jamey_plugin_dir_fn? { pointer.pointee.snapshot }
     var restore: jamey_plugin_dir_fn? { pointer.pointee.restore }
+    /// Since 1.3; nil for plugins built for an older minor (their slot was spare).
+    var reconfigure: jamey_plugin_reconfigure_fn? { pointer.pointee.abi_minor >= 3 ? pointer.pointee.reconfigure : nil }
 }
 
 extension PluginDescriptor {

@@ -10,8 +10,13 @@ public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     /// Contextual metadata.
     public var metadataProvider: Logger.MetadataProvider?
-    /// The minimum level written.
-    public var logLevel: Logger.Level = .info
+    /// The minimum level written: the process's level from the config when ``KernelLogging``
+    /// bootstrapped it (a reload changes it), else the level set here.
+    public var logLevel: Logger.Level {
+        get { KernelLogging.level ?? ownLevel }
+        set { ownLevel = newValue }
+    }
+    private var ownLevel: Logger.Level = .info
 
     private let sink: LogSink
 

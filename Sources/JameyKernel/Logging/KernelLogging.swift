@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -20,6 +21,7 @@ public enum KernelLogging {
         if getenv("TZ") == nil { setenv("TZ", ":/etc/localtime", 0) }
         tzset()
         atexit { KernelLogging.flush() }
+        runtimeLevel.store(level.rank, ordering: .releasing)
         LoggingSystem.bootstrap { label in
             var handler: any LogHandler =
                 format == "json" ? JSONLogHandler(label: label) : TextLogHandler(label: label)
@@ -28,6 +30,29 @@ public enum KernelLogging {
         }
     }
 
+    /// The process's log level once ``bootstrap(format:level:)`` ran (`-1` before): the kernel's
+    /// handlers read it on every line, so a config reload changes the level of every logger,
+    /// plugins' included.
+    static let runtimeLevel = Atomic<Int>(-1)
+
+    /// The level every kernel handler uses, when the process bootstrapped its logging.
+    static var level: Logger.Level? {
+        let rank = runtimeLevel.load(ordering: .acquiring)
+        return rank < 0 ? nil : Logger.Level.allCases[rank]
+    }
+
+    /// Changes the level of every logger at once (a config reload). Does nothing in a process
+    /// that did not bootstrap the kernel's logging (tests running several kernels).
+    public static func apply(level: Logger.Level) {
+        guard runtimeLevel.load(ordering: .acquiring) >= 0 else { return }
+        runtimeLevel.store(level.rank, ordering: .releasing)
+    }
+
     /// Writes out every queued log line (see ``LogSink/flush(timeout:)``).
     public static func flush() { LogSink.standardError.flush(timeout: .seconds(2)) }
+}
+
+extension Logger.Level {
+    /// Its index in `allCases` (trace 0 ... critical 6).
+    var rank: Int { Logger.Level.allCases.firstIndex(of: self) ?? 2 }
 }

@@ -58,6 +58,17 @@ public final class KernelMetrics: Sendable {
         ).record(duration)
     }
 
+    /// Counts a config reload: `jamey_config_reloads_total{result}`, result `applied`,
+    /// `unchanged`, `invalid` or `rolled_back`.
+    func recordReload(result: String) {
+        registry.makeCounter(
+            descriptor: .init(
+                metricName: "jamey_config_reloads_total", unitName: "",
+                helpText: "Config reloads by result: applied, unchanged, invalid (nothing changed), rolled_back"),
+            labels: [("result", result)]
+        ).increment()
+    }
+
     /// Sets `jamey_plugin_state{plugin, state}` to 1 for `state` and 0 for the others.
     func recordState(plugin: String, state: PluginState) {
         for candidate in PluginState.allCases {

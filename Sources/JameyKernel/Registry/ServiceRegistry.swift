@@ -14,6 +14,8 @@ public final class ServiceRegistry: Sendable {
         public let version: SemanticVersion
         /// The plugin that registered it.
         public let owner: String
+        /// The instance of that plugin (its name, or `name@N` after a blue-green deploy).
+        let instance: String
         let tableAddress: UInt
         /// Size of the table in bytes.
         public let size: Int
@@ -30,28 +32,36 @@ public final class ServiceRegistry: Sendable {
     /// Creates an empty registry.
     public init() {}
 
-    func register(name: String, version: String, owner: String, table: UnsafeRawPointer, size: Int) -> Int32 {
+    /// Registers a table. A name registered by another plugin is refused; one registered by
+    /// another instance of the same plugin is taken over when `takeOver` is set (the new
+    /// instance of a blue-green deploy), so lookups find the new table from then on.
+    func register(
+        name: String, version: String, owner: String, instance: String? = nil, takeOver: Bool = false,
+        table: UnsafeRawPointer, size: Int
+    ) -> Int32 {
         guard !name.isEmpty, name.allSatisfy(Self.nameCharacters.contains), let v = SemanticVersion(version) else {
             return JAMEY_E_INVALID
         }
         return services.withLock { s in
-            if s[name] != nil { return JAMEY_E_EXISTS }
-            s[name] = Service(name: name, version: v, owner: owner, tableAddress: UInt(bitPattern: table), size: size)
+            if let existing = s[name], !(takeOver && existing.owner == owner) { return JAMEY_E_EXISTS }
+            s[name] = Service(
+                name: name, version: v, owner: owner, instance: instance ?? owner, tableAddress: UInt(bitPattern: table),
+                size: size)
             return JAMEY_OK
         }
     }
 
-    func unregister(name: String, owner: String) -> Int32 {
+    func unregister(name: String, instance owner: String) -> Int32 {
         services.withLock { s in
-            guard let existing = s[name], existing.owner == owner else { return JAMEY_E_NOT_FOUND }
+            guard let existing = s[name], existing.instance == owner else { return JAMEY_E_NOT_FOUND }
             s[name] = nil
             return JAMEY_OK
         }
     }
 
     /// Removes every service `owner` registered (when it stops).
-    func unregisterAll(owner: String) {
-        services.withLock { s in s = s.filter { $0.value.owner != owner } }
+    func unregisterAll(instance: String) {
+        services.withLock { s in s = s.filter { $0.value.instance != instance } }
     }
 
     func lookup(name: String, range: String) -> Result<Service, LookupFailure> {

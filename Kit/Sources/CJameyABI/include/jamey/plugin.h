@@ -383,8 +383,9 @@ typedef void (*jamey_plugin_deinit_fn)(void *state);
 typedef int32_t (*jamey_plugin_health_fn)(void *state, char *detail, size_t detail_cap);
 
 /** snapshot / restore: copy the plugin's state to / from a directory (used by the vault).
- *  Caller     the kernel on behalf of the vault; snapshot while started, restore while started
- *             or stopped.
+ *  Caller     the kernel, on behalf of a backup plugin (plugin_snapshot, plugin_restore):
+ *             snapshot while started; restore after init and before start (the kernel stops
+ *             the plugin and its dependents, initialises it again, restores, then starts them).
  *  Thread     a kernel thread; may block.
  *  Params     state  the pointer set by init.
  *             dir  an existing empty directory (snapshot) or one a snapshot wrote (restore).
@@ -393,6 +394,25 @@ typedef int32_t (*jamey_plugin_health_fn)(void *state, char *detail, size_t deta
  *  Ownership  dir and err are the kernel's, valid during the call; files written belong to the
  *             caller once the hook returns. */
 typedef int32_t (*jamey_plugin_dir_fn)(void *state, const char *dir, char *err, size_t err_cap);
+
+/** reconfigure (since 1.3, optional): take a changed config section without a restart.
+ *  Caller     the kernel, when a config reload (SIGHUP, `POST /v1/config/reload`,
+ *             `jamey config reload`) changed this plugin's section while it is started.
+ *  Thread     the plugin's lifecycle thread, never concurrently with its other lifecycle hooks;
+ *             may block up to hooks.start_timeout_ms. Bus handlers may run meanwhile.
+ *  Params     state  the pointer set by init.
+ *             config_json, config_len  the new section as for init (validated, defaults filled
+ *                          in); the config_* host functions return its values once this returns OK.
+ *             err, err_cap  as for init.
+ *  Returns    JAMEY_OK: the new section is in effect.
+ *             JAMEY_E_UNSUPPORTED: this change needs a restart; the kernel then stops the plugin
+ *               (and its dependents), initialises it with the new section and starts them again.
+ *             any other negative code: refused; the plugin goes on with its old section and the
+ *               whole reload is rolled back, naming `err`. Leave the old settings in effect.
+ *  Without this hook a changed section restarts the plugin as for JAMEY_E_UNSUPPORTED.
+ *  Ownership  config_json and err are the kernel's, valid during the call. */
+typedef int32_t (*jamey_plugin_reconfigure_fn)(void *state, const char *config_json, size_t config_len, char *err,
+                                               size_t err_cap);
 
 /** An HTTP route a plugin declares (since 1.1). The api plugin serves it and forwards each
  *  matching HTTP request to `topic` as a bus request (a plugin never opens its own port):
@@ -452,7 +472,9 @@ typedef struct jamey_plugin_descriptor {
     const jamey_route *routes;       /**< HTTP routes the api plugin serves for this plugin; may be NULL.
                                           Read only when abi_minor >= 1. */
     size_t route_count;              /**< number of routes */
-    void *reserved[6];               /**< spare slots, NULL */
+    /* ---- since 1.3 (the next spare slot; the size is unchanged) ---- */
+    jamey_plugin_reconfigure_fn reconfigure; /**< optional; read only when abi_minor >= 3 */
+    void *reserved[5];               /**< spare slots, NULL */
 } jamey_plugin_descriptor;
 
 /* ============================================================================================
@@ -525,6 +547,16 @@ typedef void (*jamey_plugin_list_fn)(void *user_data, const jamey_plugin_info *p
  *  {"plugin":"api","state":"started","previous":"initialized","failure":null,"generation":7}.
  *  `generation` is the value plugins_generation returns after the change. */
 #define JAMEY_TOPIC_PLUGIN_STATE "kernel.events.plugin_state"
+
+/** Receives one step of a plugin_restore as it happens (since 1.3), e.g.
+ *  "stopping conscience (depends on memory)", "restoring memory", "started memory".
+ *  Caller     the kernel, inside plugin_restore, on the calling thread, once per step.
+ *  Params     user_data  as given.  step  one NUL-terminated line, valid during the call. */
+typedef void (*jamey_step_fn)(void *user_data, const char *step);
+
+/** The privilege that allows plugin_snapshot and plugin_restore (since 1.3). The operator grants
+ *  it in the config: `plugins.<name>.privileges: [snapshot]`. */
+#define JAMEY_PRIVILEGE_SNAPSHOT "snapshot"
 
 typedef struct jamey_host_api jamey_host_api;
 
@@ -818,9 +850,50 @@ struct jamey_host_api {
      *  Returns    the generation; 0 for an invalid context. */
     uint64_t (*plugins_generation)(jamey_host *host);
 
+    /* ---- Backups (since 1.3; privileged) ------------------------------------------------- */
+
+    /** plugin_snapshot: run another plugin's `snapshot` hook into `dir`, for a backup plugin.
+     *  Only a plugin the operator granted JAMEY_PRIVILEGE_SNAPSHOT may call it; any other gets
+     *  JAMEY_E_STATE and the kernel logs a warning naming the caller.
+     *  Caller     the plugin; check JAMEY_HOST_HAS(api, plugin_snapshot).
+     *  Thread     any thread that may block for as long as the hook runs (up to
+     *             hooks.snapshot_timeout_ms): not a JAMEY_SUBSCRIBE_DIRECT handler, and not the
+     *             caller's own lifecycle hook. The hook runs on the target's lifecycle thread,
+     *             never concurrently with its other lifecycle hooks.
+     *  Params     host  the caller's context.  plugin  the target's config name (the caller
+     *             itself is allowed).  dir  an existing, empty directory.  err, err_cap  a buffer
+     *             for one sentence on failure (may be NULL/0).
+     *  Returns    JAMEY_OK; JAMEY_E_STATE (no privilege, or the target is not started);
+     *             JAMEY_E_NOT_FOUND (no such plugin); JAMEY_E_UNSUPPORTED (no snapshot hook);
+     *             JAMEY_E_INVALID (NULL arguments); JAMEY_E_SHUTDOWN (the kernel is stopping);
+     *             JAMEY_E_PLUGIN (the hook failed or outlived its deadline; `err` says which).
+     *  Ownership  plugin, dir and err are the caller's; files written belong to the caller. */
+    int32_t (*plugin_snapshot)(jamey_host *host, const char *plugin, const char *dir, char *err, size_t err_cap);
+
+    /** plugin_restore: put back a plugin's data from a directory its snapshot hook wrote. The
+     *  kernel stops the target and every started plugin that depends on it (directly or not),
+     *  dependents first, in reverse start order; initialises the target again; runs its `restore`
+     *  hook (after init, before start, so nothing else touches its data); then starts the target
+     *  and its dependents again in start order. Each step is logged and passed to `step`. When a
+     *  step fails the remaining plugins are still started where possible, and the first failure is
+     *  returned. Same privilege rule as plugin_snapshot.
+     *  Caller     the plugin; check JAMEY_HOST_HAS(api, plugin_restore).
+     *  Thread     as for plugin_snapshot (it may block for the stop, init, restore and start
+     *             deadlines together). The caller must not be the target nor depend on it.
+     *  Params     host  the caller's context.  plugin  the target's config name.
+     *             dir  a directory the target's snapshot hook wrote.  step, user_data  receive each
+     *             step (step may be NULL).  err, err_cap  as for plugin_snapshot.
+     *  Returns    JAMEY_OK; JAMEY_E_STATE (no privilege; the target is neither started nor
+     *             stopped; another restore is running); JAMEY_E_INVALID (NULL arguments; the caller
+     *             is the target or depends on it); JAMEY_E_NOT_FOUND; JAMEY_E_UNSUPPORTED (no
+     *             restore hook); JAMEY_E_SHUTDOWN; JAMEY_E_PLUGIN (a hook failed; `err` says which).
+     *  Ownership  as for plugin_snapshot. */
+    int32_t (*plugin_restore)(jamey_host *host, const char *plugin, const char *dir, jamey_step_fn step,
+                              void *user_data, char *err, size_t err_cap);
+
     /** Spare slots for later minors; NULL. A function added in 1.N takes the next slot (the size
      *  stays the same), so check JAMEY_HOST_HAS(api, field) before calling it. */
-    void *reserved[13];
+    void *reserved[11];
 };
 
 /** The entry point every plugin defines (C plugins: exactly this declaration). */

@@ -1,0 +1,125 @@
+import Foundation
+import GRDB
+
+/// Snapshot and restore of a plugin's SQLite database, for its `snapshot` and `restore` hooks:
+///
+/// ```swift
+/// public func snapshot(to directory: String) async throws {
+///     try pool.writeSnapshot(into: directory, fileName: "memory.sqlite")
+/// }
+/// public func restore(from directory: String) async throws {
+///     try pool.restoreSnapshot(from: directory, fileName: "memory.sqlite", requiringTable: "items")
+/// }
+/// ```
+///
+/// Both go through SQLite's online backup API, never a copy of the file: a live database in WAL
+/// mode keeps committed transactions in its `-wal` file, which a file copy misses. From a
+/// `DatabasePool` the copy is read inside one read transaction, so it holds exactly the
+/// transactions committed before it began and writers are not blocked while it runs; a
+/// `DatabaseQueue` waits for the copy (its one connection does it).
+extension DatabaseWriter {
+    /// Writes a consistent copy of this database to `directory/fileName`.
+    ///
+    /// The copy is written under a temporary name, synced and renamed into place, so a file
+    /// with the final name is always a complete database.
+    /// - Parameters:
+    ///   - directory: an existing directory (the one the snapshot hook was given).
+    ///   - fileName: the file name inside it, e.g. `keys.sqlite`.
+    /// - Throws: ``DatabaseSnapshotError`` or GRDB's `DatabaseError`.
+    public func writeSnapshot(into directory: String, fileName: String) throws {
+        let final = try DatabaseSnapshotError.path(directory, fileName)
+        let partial = (directory as NSString).appendingPathComponent(".\(fileName).partial")
+        try? FileManager.default.removeItem(atPath: partial)
+        do {
+            let copy = try DatabaseQueue(path: partial)
+            try backup(to: copy)
+            try copy.close()
+            try syncFile(partial)
+            guard rename(partial, final) == 0 else {
+                throw DatabaseSnapshotError(
+                    "cannot move the snapshot into place at \(final): \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            try? FileManager.default.removeItem(atPath: partial)
+            throw error
+        }
+    }
+
+    /// Replaces the whole contents of this database with the snapshot at `directory/fileName`.
+    ///
+    /// The snapshot is checked first (`PRAGMA integrity_check`); a missing, damaged or
+    /// non-SQLite file is refused and this database is left as it was. The copy goes into the
+    /// live database in one step, so its readers see either the old contents or the new.
+    /// - Parameters:
+    ///   - directory: the directory the snapshot hook wrote.
+    ///   - fileName: the file name ``writeSnapshot(into:fileName:)`` was given.
+    ///   - table: a table the snapshot must have: a database without it is not this plugin's
+    ///     and is refused (``DatabaseSnapshotError/notThisPlugin(_:expected:)``).
+    ///   - check: runs on the snapshot (read-only) before anything is replaced, to refuse it with
+    ///     the error it throws.
+    /// - Throws: ``DatabaseSnapshotError`` naming the file and what is wrong with it, the error of
+    ///   `check`, or GRDB's `DatabaseError`.
+    public func restoreSnapshot(
+        from directory: String, fileName: String, requiringTable table: String? = nil,
+        check: ((Database) throws -> Void)? = nil
+    ) throws {
+        let path = try DatabaseSnapshotError.path(directory, fileName)
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw DatabaseSnapshotError("no snapshot \(fileName) in \(directory)")
+        }
+        var configuration = Configuration()
+        configuration.readonly = true
+        let source: DatabaseQueue
+        do {
+            source = try DatabaseQueue(path: path, configuration: configuration)
+            let problems = try source.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+            guard problems == ["ok"] else {
+                throw DatabaseSnapshotError(
+                    "snapshot \(path) is damaged: \(problems.prefix(3).joined(separator: "; "))")
+            }
+        } catch let error as DatabaseSnapshotError {
+            throw error
+        } catch let error as DatabaseError {
+            throw DatabaseSnapshotError("snapshot \(path) is not a readable SQLite database: \(error)")
+        }
+        if let table {
+            guard try source.read({ db in try db.tableExists(table) }) else {
+                throw DatabaseSnapshotError.notThisPlugin(path, expected: "table \(table)")
+            }
+        }
+        if let check { try source.read(check) }
+        try source.backup(to: self)
+    }
+}
+
+/// fsync of a file, so the rename after it publishes complete bytes.
+private func syncFile(_ path: String) throws {
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else { throw DatabaseSnapshotError("cannot open \(path) to sync it: \(String(cString: strerror(errno)))") }
+    defer { close(fd) }
+    guard fsync(fd) == 0 else { throw DatabaseSnapshotError("cannot sync \(path): \(String(cString: strerror(errno)))") }
+}
+
+/// Why a snapshot could not be written or restored: one sentence naming the file.
+public struct DatabaseSnapshotError: Error, CustomStringConvertible, Sendable {
+    /// The sentence.
+    public let description: String
+
+    init(_ description: String) { self.description = description }
+
+    /// For a restore's `check`: the snapshot at `path` is a database, but not this plugin's.
+    /// - Parameters:
+    ///   - path: the snapshot file.
+    ///   - expected: what it should hold ("API keys").
+    public static func notThisPlugin(_ path: String, expected: String) -> DatabaseSnapshotError {
+        DatabaseSnapshotError("snapshot \(path) holds no \(expected): it is not this plugin's database")
+    }
+
+    /// `directory/fileName`, refusing a file name that would leave the directory.
+    static func path(_ directory: String, _ fileName: String) throws(DatabaseSnapshotError) -> String {
+        guard !fileName.isEmpty, !fileName.contains("/"), fileName != ".", fileName != ".." else {
+            throw DatabaseSnapshotError("snapshot file name '\(fileName)' must be a plain file name")
+        }
+        return (directory as NSString).appendingPathComponent(fileName)
+    }
+}

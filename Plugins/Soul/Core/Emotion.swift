@@ -1,0 +1,103 @@
+/// An emotion the soul counts per entity, with its empathy weight.
+///
+/// Jamey 3.0's seven types, plus Sadness and Anger (its README's two, below Worry's 0.3, so the
+/// trust penalty of an empathy under 0.3 can happen), plus `General(label)` for anything else.
+///
+/// | emotion | weight | | emotion | weight |
+/// |---|---|---|---|---|
+/// | PaternalLove | 1.0 | | Focus | 0.4 |
+/// | Joy | 0.8 | | Worry | 0.3 |
+/// | Pride | 0.7 | | Sadness | 0.2 |
+/// | ProtectiveConcern | 0.6 | | Anger | 0.1 |
+/// | Calm | 0.5 | | General(label) | 0.5 |
+public enum Emotion: Sendable, Hashable, Comparable, CustomStringConvertible {
+    case paternalLove, joy, pride, protectiveConcern, calm, focus, worry, sadness, anger
+    /// Any other emotion, by its label (1 to 64 characters).
+    case general(String)
+
+    /// The named emotions, highest weight first (the order used to break ties).
+    public static let named: [Emotion] = [
+        .paternalLove, .joy, .pride, .protectiveConcern, .calm, .focus, .worry, .sadness, .anger,
+    ]
+
+    /// The empathy weight in [0.1, 1].
+    public var weight: Double {
+        switch self {
+        case .paternalLove: 1.0
+        case .joy: 0.8
+        case .pride: 0.7
+        case .protectiveConcern: 0.6
+        case .calm: 0.5
+        case .focus: 0.4
+        case .worry: 0.3
+        case .sadness: 0.2
+        case .anger: 0.1
+        case .general: 0.5
+        }
+    }
+
+    /// The stored and JSON form: `PaternalLove`, `Joy`, ..., `General(label)` (Jamey 3.0's).
+    public var description: String {
+        switch self {
+        case .paternalLove: "PaternalLove"
+        case .joy: "Joy"
+        case .pride: "Pride"
+        case .protectiveConcern: "ProtectiveConcern"
+        case .calm: "Calm"
+        case .focus: "Focus"
+        case .worry: "Worry"
+        case .sadness: "Sadness"
+        case .anger: "Anger"
+        case .general(let label): "General(\(label))"
+        }
+    }
+
+    /// Position in the tie-break order: named emotions first, by weight, then general ones.
+    var rank: Int { Self.named.firstIndex(of: self) ?? Self.named.count }
+
+    public static func < (a: Emotion, b: Emotion) -> Bool {
+        (a.rank, a.description) < (b.rank, b.description)
+    }
+
+    /// Reads an emotion the way Jamey 3.0's `soul record` did, and a little wider: the stored
+    /// form (`PaternalLove`, `General(x)`), any case, or the CLI words `love`, `joy`, `pride`,
+    /// `protect`, `calm`, `focus`, `worry`, plus `sad`/`sadness`, `anger`/`angry`; anything
+    /// else is `General(text)`.
+    /// - Throws: ``SoulError`` `.invalid` naming `emotion` for an empty, over-long (> 64
+    ///   characters) or control-character text.
+    public init(parsing raw: String) throws(SoulError) {
+        let text = raw.trimmingSpaces
+        guard !text.isEmpty else { throw SoulError(.invalid, "emotion: expected a name such as joy or love, found nothing") }
+        guard text.count <= 64 else { throw SoulError(.invalid, "emotion: expected at most 64 characters, found \(text.count)") }
+        guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw SoulError(.invalid, "emotion: control characters are not allowed")
+        }
+        switch text.lowercased() {
+        case "paternallove", "love": self = .paternalLove
+        case "joy": self = .joy
+        case "pride": self = .pride
+        case "protectiveconcern", "protect": self = .protectiveConcern
+        case "calm": self = .calm
+        case "focus": self = .focus
+        case "worry": self = .worry
+        case "sadness", "sad": self = .sadness
+        case "anger", "angry": self = .anger
+        default:
+            if text.hasPrefix("General("), text.hasSuffix(")"), text.count > 9 {
+                self = .general(String(text.dropFirst(8).dropLast()))
+            } else {
+                self = .general(text)
+            }
+        }
+    }
+}
+
+extension String {
+    /// The string without leading and trailing whitespace.
+    var trimmingSpaces: String {
+        guard let first = firstIndex(where: { !$0.isWhitespace }), let last = lastIndex(where: { !$0.isWhitespace }) else {
+            return ""
+        }
+        return String(self[first...last])
+    }
+}

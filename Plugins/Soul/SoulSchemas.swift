@@ -1,0 +1,69 @@
+/// JSON Schemas (draft 2020-12 text) of the HTTP bodies, for `/openapi.json`.
+enum SoulSchemas {
+    static let name = #"{"type": "string", "minLength": 1, "maxLength": 128}"#
+
+    /// An entity.
+    static let entity = """
+        {"type": "object", "properties": {
+          "name": \(name), "trust": {"type": "number", "minimum": 0, "maximum": 1},
+          "decay_rate": {"type": "number", "minimum": 0, "maximum": 1},
+          "empathy": {"type": "number", "minimum": 0, "maximum": 1}, "empathy_description": {"type": "string"},
+          "dominant_emotion": {"type": ["string", "null"]},
+          "emotions": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 1}},
+          "linked_memories": {"type": "array", "items": {"type": "string"}},
+          "created_at": {"type": "string", "format": "date-time"},
+          "last_interaction": {"type": "string", "format": "date-time"},
+          "last_decayed_at": {"type": "string", "format": "date-time"}},
+         "required": ["name", "trust", "decay_rate", "empathy", "emotions", "linked_memories"]}
+        """
+
+    static let list = """
+        {"type": "object", "properties": {"entities": {"type": "array", "items": \(entity)}, "total": {"type": "integer"}},
+         "required": ["entities", "total"]}
+        """
+
+    static let upsert = """
+        {"type": "object", "properties": {"name": \(name), "trust": {"type": "number", "minimum": 0, "maximum": 1},
+          "decay_rate": {"type": "number", "minimum": 0, "maximum": 1}}, "additionalProperties": false}
+        """
+
+    static let record = """
+        {"type": "object", "properties": {"name": \(name),
+          "emotion": {"type": "string", "minLength": 1, "maxLength": 64,
+            "description": "love, joy, pride, protect, calm, focus, worry, sad, angry, a stored name, or any label (General)"}},
+         "required": ["emotion"], "additionalProperties": false}
+        """
+
+    static let change = """
+        {"type": "object", "properties": {"entity": \(entity), "trust_change": {"type": "number"}, "emotion": {"type": "string"}},
+         "required": ["entity", "trust_change"]}
+        """
+
+    static let link = """
+        {"type": "object", "properties": {"name": \(name), "memory_id": {"type": "string", "minLength": 1, "maxLength": 128}},
+         "required": ["memory_id"], "additionalProperties": false}
+        """
+
+    static let conscience = """
+        {"type": "object", "properties": {"name": \(name), "text": {"type": "string", "minLength": 1, "maxLength": 10000}},
+         "required": ["text"], "additionalProperties": false}
+        """
+
+    static let conscienceReply = """
+        {"type": "object", "properties": {"entity": \(entity),
+          "evaluation": {"type": "object", "properties": {"score": {"type": "number"}, "approved": {"type": "boolean"},
+            "explanation": {"type": "string"}}},
+          "emotion": {"type": "string"}, "intensity": {"type": "number"}, "trust_change": {"type": "number"}},
+         "required": ["entity", "evaluation", "emotion", "intensity", "trust_change"]}
+        """
+
+    static let decay = """
+        {"type": "object", "properties": {"at": {"type": "string", "format": "date-time",
+          "description": "decay as of this time (default: now)"}}, "additionalProperties": false}
+        """
+
+    static let decayReply = """
+        {"type": "object", "properties": {"updated": {"type": "integer"}, "at": {"type": "string", "format": "date-time"},
+          "changes": {"type": "object", "additionalProperties": {"type": "number"}}}, "required": ["updated", "at", "changes"]}
+        """
+}

@@ -1,0 +1,196 @@
+import Foundation
+import GRDB
+import JameyGRDB
+import SoulCore
+
+/// The entities, in `<data_dir>/soul/soul.sqlite` (GRDB, WAL), migrations in code. Each change
+/// loads, mutates and saves one entity inside one write transaction, so concurrent changes to the
+/// same entity never lose an update. Unlike Jamey 3.0's schema: valid SQLite, CHECKs that match
+/// what is written, emotion counts set in one place, and a primary key on (entity, memory) so a
+/// link exists once.
+final class SoulStore: Sendable {
+    private let database: DatabasePool
+
+    /// The database file's name inside the plugin's data directory.
+    static let fileName = "soul.sqlite"
+
+    /// Opens (creating and migrating when needed) the database in `directory`.
+    init(directory: String) throws {
+        var configuration = Configuration()
+        configuration.label = "soul"
+        configuration.busyMode = .timeout(5)
+        configuration.foreignKeysEnabled = true
+        database = try DatabasePool(path: directory + "/" + Self.fileName, configuration: configuration)
+        try Self.migrator.migrate(database)
+    }
+
+    /// The schema's migrations, in order.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-soul") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE soul_entities (
+                      name TEXT PRIMARY KEY NOT NULL,
+                      trust REAL NOT NULL CHECK (trust BETWEEN 0 AND 1),
+                      decay_rate REAL NOT NULL CHECK (decay_rate BETWEEN 0 AND 1),
+                      created_at REAL NOT NULL, last_interaction REAL NOT NULL, last_decayed_at REAL NOT NULL);
+                    CREATE INDEX soul_entities_trust ON soul_entities(trust DESC, name);
+                    CREATE TABLE soul_emotions (
+                      entity TEXT NOT NULL REFERENCES soul_entities(name) ON DELETE CASCADE,
+                      emotion TEXT NOT NULL, count INTEGER NOT NULL CHECK (count >= 1),
+                      PRIMARY KEY (entity, emotion)) WITHOUT ROWID;
+                    CREATE TABLE soul_memory_links (
+                      entity TEXT NOT NULL REFERENCES soul_entities(name) ON DELETE CASCADE,
+                      memory_id TEXT NOT NULL, position INTEGER NOT NULL,
+                      PRIMARY KEY (entity, memory_id)) WITHOUT ROWID;
+                    """)
+        }
+        return migrator
+    }
+
+    /// The entity named `name`, if any.
+    func entity(named name: String) throws -> SoulEntity? {
+        try database.read { db in try Self.load(db, name) }
+    }
+
+    /// Every entity, highest trust first (ties by name), in three queries (Jamey 3.0 ran one per
+    /// entity).
+    func all() throws -> [SoulEntity] {
+        try database.read { db in
+            var emotions: [String: [Emotion: Int]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT entity, emotion, count FROM soul_emotions") {
+                emotions[row["entity"], default: [:]][try Emotion(parsing: row["emotion"]), default: 0] += row["count"] as Int
+            }
+            var links: [String: [String]] = [:]
+            for row in try Row.fetchAll(
+                db, sql: "SELECT entity, memory_id FROM soul_memory_links ORDER BY entity, position")
+            {
+                links[row["entity"], default: []].append(row["memory_id"])
+            }
+            return try Row.fetchAll(db, sql: "SELECT * FROM soul_entities ORDER BY trust DESC, name").map { row in
+                let name: String = row["name"]
+                return try Self.entity(row, emotions: emotions[name] ?? [:], links: links[name] ?? [])
+            }
+        }
+    }
+
+    /// Entity count and mean trust.
+    func summary() throws -> (count: Int, meanTrust: Double) {
+        try database.read { db in
+            let row = try Row.fetchOne(db, sql: "SELECT count(*), coalesce(avg(trust), 0) FROM soul_entities")
+            return (row?[0] ?? 0, row?[1] ?? 0)
+        }
+    }
+
+    /// Loads `name` (creating it with defaults when `create` and absent), runs `change` on it and
+    /// saves the result, in one transaction.
+    /// - Returns: the saved entity, `change`'s result and whether the entity was created.
+    /// - Throws: ``SoulError`` `.notFound` when absent and not `create`; `change`'s error.
+    func modify<T>(
+        _ name: String, create: Bool, at now: Date, _ change: (inout SoulEntity) throws -> T
+    ) throws -> (entity: SoulEntity, result: T, created: Bool) {
+        try SoulEntity.check(name: name)
+        return try database.write { db in
+            var created = false
+            var entity: SoulEntity
+            if let found = try Self.load(db, name) {
+                entity = found
+            } else if create {
+                entity = try SoulEntity(name: name, at: now)
+                created = true
+            } else {
+                throw SoulError(.notFound, "no entity named '\(name.prefix(128))'")
+            }
+            let result = try change(&entity)
+            try Self.save(db, entity)
+            return (entity, result, created)
+        }
+    }
+
+    /// Deletes `name` with its emotions and links.
+    /// - Returns: false when no entity has that name.
+    func delete(named name: String) throws -> Bool {
+        try database.write { db in
+            try db.execute(sql: "DELETE FROM soul_entities WHERE name = ?", arguments: [name])
+            return db.changesCount > 0
+        }
+    }
+
+    /// Decays every entity as of `now`, in one transaction: only trust and the time of the last
+    /// decay change, so emotions and links are neither read nor written.
+    /// - Returns: each entity's trust change, by name.
+    func decayAll(at now: Date) throws -> [(name: String, change: Double)] {
+        try database.write { db in
+            var changes: [(String, Double)] = []
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM soul_entities ORDER BY name") {
+                var entity = try Self.entity(row, emotions: [:], links: [])
+                changes.append((entity.name, entity.decay(at: now)))
+                try db.execute(
+                    sql: "UPDATE soul_entities SET trust = ?, last_decayed_at = ? WHERE name = ?",
+                    arguments: [entity.trust, entity.lastDecayedAt.timeIntervalSince1970, entity.name])
+            }
+            return changes
+        }
+    }
+
+    static func load(_ db: Database, _ name: String) throws -> SoulEntity? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM soul_entities WHERE name = ?", arguments: [name]) else {
+            return nil
+        }
+        var emotions: [Emotion: Int] = [:]
+        for e in try Row.fetchAll(db, sql: "SELECT emotion, count FROM soul_emotions WHERE entity = ?", arguments: [name]) {
+            emotions[try Emotion(parsing: e["emotion"]), default: 0] += e["count"] as Int
+        }
+        let links = try String.fetchAll(
+            db, sql: "SELECT memory_id FROM soul_memory_links WHERE entity = ? ORDER BY position", arguments: [name])
+        return try entity(row, emotions: emotions, links: links)
+    }
+
+    /// An entity from its `soul_entities` row and its emotions and links.
+    static func entity(_ row: Row, emotions: [Emotion: Int], links: [String]) throws -> SoulEntity {
+        try SoulEntity(
+            name: row["name"], trust: row["trust"], decayRate: row["decay_rate"], emotions: emotions, linkedMemories: links,
+            createdAt: Date(timeIntervalSince1970: row["created_at"]),
+            lastInteraction: Date(timeIntervalSince1970: row["last_interaction"]),
+            lastDecayedAt: Date(timeIntervalSince1970: row["last_decayed_at"]))
+    }
+
+    static func save(_ db: Database, _ e: SoulEntity) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO soul_entities (name, trust, decay_rate, created_at, last_interaction, last_decayed_at)
+                VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(name) DO UPDATE SET trust = excluded.trust, decay_rate = excluded.decay_rate,
+                  last_interaction = excluded.last_interaction, last_decayed_at = excluded.last_decayed_at
+                """,
+            arguments: [
+                e.name, e.trust, e.decayRate, e.createdAt.timeIntervalSince1970, e.lastInteraction.timeIntervalSince1970,
+                e.lastDecayedAt.timeIntervalSince1970,
+            ])
+        try db.execute(sql: "DELETE FROM soul_emotions WHERE entity = ?", arguments: [e.name])
+        for (emotion, count) in e.emotions {
+            try db.execute(
+                sql: "INSERT INTO soul_emotions (entity, emotion, count) VALUES (?, ?, ?)",
+                arguments: [e.name, emotion.description, count])
+        }
+        for (position, id) in e.linkedMemories.enumerated() {
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO soul_memory_links (entity, memory_id, position) VALUES (?, ?, ?)",
+                arguments: [e.name, id, position])
+        }
+    }
+
+    /// Writes a consistent copy of the database into `directory` (the kit's online backup).
+    func snapshot(into directory: String) throws {
+        try database.writeSnapshot(into: directory, fileName: Self.fileName)
+    }
+
+    /// Replaces every entity with those of the snapshot in `directory`, then runs any newer
+    /// migrations on it.
+    /// - Throws: when the snapshot is missing, damaged or not a soul database.
+    func restore(from directory: String) throws {
+        try database.restoreSnapshot(from: directory, fileName: Self.fileName, requiringTable: "soul_entities")
+        try Self.migrator.migrate(database)
+    }
+}

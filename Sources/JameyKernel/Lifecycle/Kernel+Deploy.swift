@@ -1,0 +1,153 @@
+import CJameyABI
+
+extension Kernel {
+    /// Replaces a running plugin with a new build, blue-green: the new library is loaded, checked
+    /// against the plugin's current config and its dependents' requirements, initialised and
+    /// started beside the old instance; bus routing moves to it (the old instance's subscriptions
+    /// are taken out of routing and finish what they have queued and running), service lookups
+    /// find its tables, HTTP routes follow (they are bus requests); then the old instance stops.
+    ///
+    /// Dependents of the plugin hold the old instance's service tables, so they are stopped
+    /// before the old instance stops and started again afterwards (they look the tables up
+    /// anew). While both instances run, both receive events; a request goes to one of them.
+    /// A new build that fails to load, validate or start leaves the old one serving, untouched.
+    /// The old library stays mapped (a plugin is never unmapped).
+    ///
+    /// - Parameters:
+    ///   - name: the plugin's config name.
+    ///   - path: the new build's library, an absolute path.
+    ///   - progress: receives each step as a line.
+    /// - Returns: every step taken.
+    /// - Throws: `KernelError`: JAMEY_E_INVALID (the path, the library or the config does not
+    ///   fit; nothing changed), JAMEY_E_STATE (the plugin is not started), JAMEY_E_NOT_FOUND,
+    ///   JAMEY_E_PLUGIN (the new build did not start: the old one goes on), JAMEY_E_SHUTDOWN.
+    @discardableResult
+    public func deploy(plugin name: String, path: String, progress: (String) -> Void = { _ in }) throws(KernelError)
+        -> [String]
+    {
+        try lifecycleLock.withLock { _ throws(KernelError) in
+            guard !isShutdownRequested else {
+                throw KernelError("the kernel is shutting down: deploy refused", code: JAMEY_E_SHUTDOWN)
+            }
+            guard let old = records.first(where: { $0.name == name }) else {
+                throw KernelError("no plugin named '\(name)' is configured", code: JAMEY_E_NOT_FOUND)
+            }
+            guard old.state == .started, !old.with({ $0.abandoned }), let oldLibrary = old.library else {
+                throw KernelError("plugin '\(name)' is \(old.state): only a started plugin can be replaced", code: JAMEY_E_STATE)
+            }
+            var steps: [String] = []
+            func step(_ line: String) {
+                logger.notice("deploy of \(name): \(line)")
+                steps.append(line)
+                progress(line)
+            }
+            let (library, section) = try prepareDeploy(old, path: path)
+            let instanceNumber = deployGenerations.withLock { g in
+                g[name, default: 1] += 1
+                return g[name]!
+            }
+            let fresh = PluginRecord(entry: old.entry, instance: "\(name)@\(instanceNumber)")
+            fresh.with { m in
+                m.library = library
+                m.path = path
+                m.config = section
+            }
+            let from = "\(oldLibrary.descriptor.version) (\(old.with { $0.path } ?? "?"))"
+            let to = "\(library.descriptor.version) (\(path))"
+            step("starting \(to) beside \(from)")
+            do throws(StartFailure) {
+                try initAndStart(fresh)
+            } catch {
+                let reason: String
+                switch error {
+                case .failed(let why): reason = why
+                case .abandoned: reason = fresh.failure ?? "abandoned"
+                }
+                metrics.recordState(plugin: name, state: old.state)
+                step("the new build did not start: \(reason); \(from) goes on serving")
+                throw KernelError("the new build of '\(name)' did not start: \(reason); \(from) goes on serving")
+            }
+            step("started \(to)")
+            let budget = config.hooks.stop
+            let drained = old.with { $0.host }?.endpoint.retireAll(timeout: budget) ?? true
+            step(
+                drained
+                    ? "moved bus routing to the new instance; the old one finished its queued work"
+                    : "moved bus routing to the new instance; the old one still had work queued after \(budget.shortText) (dropped)"
+            )
+            // Dependents hold the old instance's service tables: stop them, then the old instance.
+            let dependents = dependents(of: old)
+            let clock = ContinuousClock()
+            for record in dependents.reversed() {
+                step("stopping \(record.name) (depends on \(name))")
+                stopOne(record, until: clock.now + budget, budget: budget)
+            }
+            recordList.withLock { list in list = list.map { $0 === old ? fresh : $0 } }
+            setStartOrder(startOrder.map { $0 === old ? fresh : $0 })
+            step("stopping the old instance \(from)")
+            stopOne(old, until: clock.now + budget, budget: budget)
+            // The old record's stop moved the shared state gauge: the plugin is started.
+            metrics.recordState(plugin: name, state: fresh.state)
+            self.generation.add(1, ordering: .sequentiallyConsistent)
+            var failures: [String] = []
+            for record in startOrder where dependents.contains(where: { $0 === record }) {
+                step("starting \(record.name)")
+                do throws(StartFailure) {
+                    try initAndStart(record)
+                    step("started \(record.name)")
+                } catch {
+                    if case .failed(let why) = error { setState(record, .failed, failure: why) }
+                    failures.append("\(record.name): \(record.failure ?? "did not start")")
+                    step("\(record.name) did not start: \(record.failure ?? "")")
+                }
+            }
+            step("\(name) \(to) is serving")
+            if !failures.isEmpty {
+                throw KernelError(
+                    "'\(name)' was replaced, but dependents did not start again: \(failures.joined(separator: "; "))")
+            }
+            return steps
+        }
+    }
+
+    /// The new build's library and validated section, or why it cannot replace `old`.
+    private func prepareDeploy(_ old: PluginRecord, path: String) throws(KernelError) -> (PluginLibrary, ValidatedSection) {
+        let name = old.name
+        guard path.hasPrefix("/") else {
+            throw KernelError("the new build's path must be absolute: \(path)", code: JAMEY_E_INVALID)
+        }
+        let library: PluginLibrary
+        do throws(LoadError) {
+            library = try PluginLibrary.load(path: path, label: name)
+        } catch {
+            throw KernelError(error.message, code: JAMEY_E_INVALID)
+        }
+        guard library.descriptor.name == name else {
+            throw KernelError(
+                "\(path) is the plugin '\(library.descriptor.name)', not '\(name)'", code: JAMEY_E_INVALID)
+        }
+        let section: ValidatedSection
+        switch validate(
+            old.entry.rawConfig, against: ConfigSchema(fields: library.descriptor.configSchema), path: old.entry.configKeyPath,
+            source: config.source, environment: environment)
+        {
+        case .success(let validated): section = validated
+        case .failure(let errors):
+            throw KernelError(
+                "the new build of '\(name)' does not accept its current config: \(errors.description)", code: JAMEY_E_INVALID)
+        }
+        // The plugins running afterwards must still have what they require.
+        var nodes: [DependencyGraph.Node] = []
+        for record in startOrder where record.state == .started {
+            let d = record === old ? library.descriptor : record.descriptor
+            guard let d else { continue }
+            nodes.append(.init(name: record.name, version: d.version, requires: d.requires, provides: d.provides))
+        }
+        let plan = DependencyGraph.plan(nodes)
+        if let (who, reason) = plan.failures.sorted(by: { $0.key < $1.key }).first {
+            throw KernelError(
+                "with the new build of '\(name)', plugin '\(who)' could not run: \(reason)", code: JAMEY_E_INVALID)
+        }
+        return (library, section)
+    }
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+
+extension ConfigCommand {
+    /// `jamey config reload`: asks a running server to re-read its config file and apply it
+    /// (what SIGHUP does), through `POST /v1/config/reload` with an admin key.
+    struct Reload: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a running server re-read its config file and apply it (as SIGHUP does).",
+            discussion: """
+                The server checks the whole file first: an invalid one changes nothing and every problem \
+                is printed (exit 1). Otherwise it applies it — log level, hook deadlines, plugins enabled, \
+                disabled, added, removed or with a changed section (reconfigured in place, or restarted) — \
+                and prints what changed; a step that fails rolls everything back.
+                """)
+
+        @OptionGroup var server: ServerOptions
+
+        func run() throws {
+            try Call.parse(["reloadConfig"] + server.callArguments).run()
+        }
+    }
+}
+
+/// Where a command that acts on a running server finds it: `--server`, `--key-file`, `--timeout`.
+struct ServerOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The server (default $JAMEY_SERVER, else http://127.0.0.1:8080).", valueName: "url"))
+    var server: String?
+
+    @Option(
+        help: ArgumentHelp("A file holding an admin API key (default $JAMEY_KEY, else ./data/api/admin.key).", valueName: "path"))
+    var keyFile: String?
+
+    @Option(help: "Seconds to wait for the server (it may stop and start plugins meanwhile).")
+    var timeout: Double = 120
+
+    /// The same options for `jamey call`.
+    var callArguments: [String] {
+        var arguments = ["--timeout", String(timeout)]
+        if let server { arguments += ["--server", server] }
+        if let keyFile { arguments += ["--key-file", keyFile] }
+        return arguments
+    }
+}

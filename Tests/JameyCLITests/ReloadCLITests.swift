@@ -1,0 +1,68 @@
+import Foundation
+import JameyTestKit
+import Testing
+
+/// Config reload of a real `jamey serve`: SIGHUP, `jamey config reload` and an invalid file.
+@Suite struct ReloadCLITests {
+    func rewrite(_ server: LiveServer, helloC config: String?) throws {
+        try TestKernel.yaml(plugins: try LiveServer.plugins(helloC: config), logLevel: "notice")
+            .write(toFile: server.directory + "/jamey.yaml", atomically: true, encoding: .utf8)
+    }
+
+    func greet(_ server: LiveServer) throws -> String {
+        let r = try server.call(["helloGreet", "-p", "name=Ada"])
+        let object = try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        return object?["greeting"] as? String ?? r.output
+    }
+
+    @Test func sighupAndTheCommandApplyTheFileAndAnInvalidOneChangesNothing() throws {
+        let server = try LiveServer()
+        #expect(try greet(server) == "Hello, Ada!")
+
+        // SIGHUP: hello_c has no reconfigure hook, so it and hello_swift (which requires its
+        // service) restart with the new greeting.
+        try rewrite(server, helloC: "greeting: Ahoy")
+        kill(server.pid, SIGHUP)
+        #expect(TestKernel.eventually(timeout: .seconds(30)) { (try? greet(server)) == "Ahoy, Ada!" })
+
+        // The command prints what changed.
+        try rewrite(server, helloC: "greeting: Hey")
+        let applied = try server.jamey(["config", "reload"])
+        #expect(applied.status == 0, "\(applied.output)")
+        #expect(
+            applied.stdout.contains("plugins.hello_c.config: restarted with the new settings (greeting)"), "\(applied.stdout)")
+        #expect(try greet(server) == "Hey, Ada!")
+
+        // An invalid file: exit 1, the key named, and the server goes on as it was.
+        try rewrite(server, helloC: "greeting: \"\"\ngreting: typo")
+        let refused = try server.jamey(["config", "reload"])
+        #expect(refused.status != 0)
+        #expect(refused.output.contains("plugins.hello_c.config.greting"), "\(refused.output)")
+        #expect(refused.output.contains("nothing changed"), "\(refused.output)")
+        #expect(try greet(server) == "Hey, Ada!")
+        let metrics = try server.call(["metrics"])
+        #expect(metrics.stdout.contains(#"jamey_config_reloads_total{result="invalid"} 1"#), "\(metrics.stdout)")
+        #expect(metrics.stdout.contains(#"jamey_config_reloads_total{result="applied"} 2"#))
+    }
+
+    @Test func deployReplacesARunningPluginFromTheCommandLine() throws {
+        let server = try LiveServer()
+        #expect(try greet(server) == "Hello, Ada!")
+        // A second copy of the same build at another path: a new build as far as the server knows.
+        let copy = server.directory + "/libHelloC-next.so"
+        try FileManager.default.copyItem(atPath: try TestPlugins.helloC(), toPath: copy)
+        let deployed = try server.jamey(["plugins", "deploy", "hello_c", copy])
+        #expect(deployed.status == 0, "\(deployed.output)")
+        let object = try JSONSerialization.jsonObject(with: Data(deployed.stdout.utf8)) as? [String: Any]
+        #expect(object?["path"] as? String == copy)
+        let steps = object?["steps"] as? [String] ?? []
+        #expect(steps.contains("stopping hello_swift (depends on hello_c)"), "\(steps)")
+        #expect(try greet(server) == "Hello, Ada!")
+        #expect(steps.last == "hello_c 1.0.0 (\(copy)) is serving", "\(steps)")
+
+        let refused = try server.jamey(["plugins", "deploy", "hello_c", server.directory + "/missing.so"])
+        #expect(refused.status != 0)
+        #expect(refused.output.contains("missing.so"), "\(refused.output)")
+        #expect(try greet(server) == "Hello, Ada!")
+    }
+}

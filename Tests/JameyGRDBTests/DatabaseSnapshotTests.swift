@@ -1,0 +1,113 @@
+import Foundation
+import GRDB
+import JameyGRDB
+import JameyTestKit
+import Testing
+
+/// The kit's one-line snapshot and restore of a GRDB database, on real SQLite files in WAL mode.
+@Suite struct DatabaseSnapshotTests {
+    func makePool(_ dir: String, _ name: String = "live.sqlite") throws -> DatabasePool {
+        let pool = try DatabasePool(path: dir + "/" + name)
+        try pool.write { db in
+            try db.execute(sql: "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")
+        }
+        return pool
+    }
+
+    func values(_ pool: DatabasePool) throws -> [String] {
+        try pool.read { db in try String.fetchAll(db, sql: "SELECT v FROM t ORDER BY id") }
+    }
+
+    @Test func snapshotHoldsWhatWasCommittedAndRestoreBringsItBack() throws {
+        let dir = try TemporaryDirectory.make(prefix: "jamey-grdb")
+        let snapshot = try TemporaryDirectory.make(prefix: "jamey-grdb-snap")
+        let pool = try makePool(dir)
+        try pool.write { db in try db.execute(sql: "INSERT INTO t (v) VALUES ('a'), ('b')") }
+        // Committed rows still in the -wal file are in the snapshot (a file copy would miss them).
+        #expect(FileManager.default.fileExists(atPath: dir + "/live.sqlite-wal"))
+        try pool.writeSnapshot(into: snapshot, fileName: "live.sqlite")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: snapshot) == ["live.sqlite"], "no partial file left")
+        try pool.write { db in try db.execute(sql: "DELETE FROM t WHERE v = 'a'; INSERT INTO t (v) VALUES ('c')") }
+        #expect(try values(pool) == ["b", "c"])
+        try pool.restoreSnapshot(from: snapshot, fileName: "live.sqlite")
+        #expect(try values(pool) == ["a", "b"])
+    }
+
+    @Test func aSnapshotTakenWhileAWriterRunsIsConsistent() throws {
+        let dir = try TemporaryDirectory.make(prefix: "jamey-grdb")
+        let pool = try makePool(dir)
+        let stop = LockedBox(false)
+        let writer = Thread {
+            var i = 0
+            while !stop.value {
+                i += 1
+                try? pool.write { db in try db.execute(sql: "INSERT INTO t (v) VALUES (?)", arguments: ["row \(i)"]) }
+            }
+        }
+        writer.start()
+        defer { stop.set(true) }
+        _ = TestKernel.eventually { ((try? values(pool).count) ?? 0) > 200 }
+        for round in 0..<3 {
+            let snapshot = try TemporaryDirectory.make(prefix: "jamey-grdb-snap")
+            try pool.writeSnapshot(into: snapshot, fileName: "live.sqlite")
+            let copy = try DatabaseQueue(path: snapshot + "/live.sqlite")
+            let (check, rows) = try copy.read { db in
+                (
+                    try String.fetchAll(db, sql: "PRAGMA integrity_check"),
+                    try String.fetchAll(db, sql: "SELECT v FROM t ORDER BY id")
+                )
+            }
+            #expect(check == ["ok"], "round \(round)")
+            // A prefix of the writer's rows with no gap: exactly the transactions committed before it.
+            #expect(rows == (0..<rows.count).map { "row \($0 + 1)" }, "round \(round)")
+            #expect(rows.count > 200)
+        }
+    }
+
+    @Test func aMissingOrDamagedOrForeignSnapshotIsRefusedAndNothingChanges() throws {
+        let dir = try TemporaryDirectory.make(prefix: "jamey-grdb")
+        let pool = try makePool(dir)
+        try pool.write { db in try db.execute(sql: "INSERT INTO t (v) VALUES ('kept')") }
+        let empty = try TemporaryDirectory.make(prefix: "jamey-grdb-empty")
+        #expect {
+            try pool.restoreSnapshot(from: empty, fileName: "live.sqlite")
+        } throws: { "\($0)".contains("no snapshot live.sqlite in") }
+
+        let garbage = try TemporaryDirectory.make(prefix: "jamey-grdb-garbage")
+        try Data(repeating: 0x41, count: 8192).write(to: URL(fileURLWithPath: garbage + "/live.sqlite"))
+        #expect {
+            try pool.restoreSnapshot(from: garbage, fileName: "live.sqlite")
+        } throws: { "\($0)".contains("is not a readable SQLite database") }
+
+        // A real database with a page overwritten in the middle of its table.
+        let damaged = try TemporaryDirectory.make(prefix: "jamey-grdb-damaged")
+        let big = try makePool(damaged, "source.sqlite")
+        try big.write { db in
+            for i in 0..<2000 {
+                try db.execute(sql: "INSERT INTO t (v) VALUES (?)", arguments: [String(repeating: "x", count: 100) + "\(i)"])
+            }
+        }
+        try big.writeSnapshot(into: damaged, fileName: "live.sqlite")
+        try big.close()
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: damaged + "/live.sqlite"))
+        try handle.seek(toOffset: 4096 * 5 + 100)
+        try handle.write(contentsOf: Data(repeating: 0xFF, count: 2000))
+        try handle.close()
+        #expect {
+            try pool.restoreSnapshot(from: damaged, fileName: "live.sqlite")
+        } throws: { "\($0)".contains("is damaged") || "\($0)".contains("not a readable SQLite database") }
+
+        let foreign = try TemporaryDirectory.make(prefix: "jamey-grdb-foreign")
+        let other = try DatabaseQueue(path: foreign + "/live.sqlite")
+        try other.write { db in try db.execute(sql: "CREATE TABLE unrelated (x)") }
+        try other.close()
+        #expect {
+            try pool.restoreSnapshot(from: foreign, fileName: "live.sqlite") { db in
+                guard try db.tableExists("t") else { throw DatabaseSnapshotError.notThisPlugin(foreign, expected: "table t") }
+            }
+        } throws: { "\($0)".contains("holds no table t") }
+
+        #expect(try values(pool) == ["kept"], "every refused restore left the database as it was")
+        #expect(throws: DatabaseSnapshotError.self) { try pool.writeSnapshot(into: dir, fileName: "../escape.sqlite") }
+    }
+}

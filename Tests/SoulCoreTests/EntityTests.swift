@@ -1,0 +1,76 @@
+import Foundation
+import SoulCore
+import Testing
+
+/// Entities: validation, emotions, links, dominant emotion.
+@Suite struct EntityTests {
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    @Test func aNewEntityHasJameyDefaults() throws {
+        let e = try SoulEntity(name: "bob", at: now)
+        #expect(e.trust == 0.5)
+        #expect(e.decayRate == 0.01)
+        #expect(e.empathy == 0.5)
+        #expect(e.dominantEmotion == nil)
+        #expect(e.linkedMemories.isEmpty)
+    }
+
+    @Test func badFieldsAreRefusedNamingTheField() throws {
+        #expect(throws: SoulError(.invalid, "name: expected 1 to 128 characters, found none")) {
+            try SoulEntity(name: " ", at: now)
+        }
+        #expect(throws: SoulError(.invalid, "name: expected at most 128 characters, found 129")) {
+            try SoulEntity(name: String(repeating: "x", count: 129), at: now)
+        }
+        #expect(throws: SoulError(.invalid, "name: control characters are not allowed")) {
+            try SoulEntity(name: "a\u{7}", at: now)
+        }
+        var e = try SoulEntity(name: "bob", at: now)
+        #expect(throws: SoulError(.invalid, "trust: expected a number from 0 to 1, found 1.5")) { try e.setTrust(1.5, at: now) }
+        #expect(throws: SoulError(.invalid, "trust: expected a number from 0 to 1, found nan")) { try e.setTrust(.nan, at: now) }
+        #expect(throws: SoulError(.invalid, "decay_rate: expected a number from 0 to 1 (per day), found -0.1")) {
+            try e.setDecayRate(-0.1)
+        }
+        #expect(throws: SoulError(.invalid, "memory_id: expected 1 to 128 characters, found 0")) { try e.link(memory: "") }
+    }
+
+    @Test func eachMemoryIsLinkedOnce() throws {
+        var e = try SoulEntity(name: "bob", at: now)
+        #expect(try e.link(memory: "m1"))
+        #expect(try e.link(memory: "m2"))
+        #expect(try !e.link(memory: "m1"))
+        #expect(e.linkedMemories == ["m1", "m2"])
+        // Loading duplicates (Jamey 3.0 doubled its links on every load and save) keeps one of each.
+        let loaded = try SoulEntity(
+            name: "bob", trust: 0.5, decayRate: 0.01, emotions: [:], linkedMemories: ["a", "b", "a", "b"], createdAt: now,
+            lastInteraction: now, lastDecayedAt: now)
+        #expect(loaded.linkedMemories == ["a", "b"])
+    }
+
+    @Test func dominantEmotionIsTheMostCountedWithTiesToTheHigherWeight() throws {
+        var e = try SoulEntity(name: "bob", at: now)
+        e.recordEmotion(.worry, at: now)
+        e.recordEmotion(.joy, at: now)
+        #expect(e.dominantEmotion == .joy)
+        e.recordEmotion(.worry, at: now)
+        #expect(e.dominantEmotion == .worry)
+        #expect(e.emotions == [.worry: 2, .joy: 1])
+    }
+
+    @Test func emotionsParseLikeJameyCLIAndWider() throws {
+        let cases: [(String, Emotion)] = [
+            ("love", .paternalLove), ("PaternalLove", .paternalLove), ("JOY", .joy), ("protect", .protectiveConcern),
+            ("pride", .pride), ("worry", .worry), ("calm", .calm), ("focus", .focus), ("sad", .sadness),
+            ("angry", .anger), ("Curious", .general("Curious")), ("General(awe)", .general("awe")),
+        ]
+        for (text, emotion) in cases { #expect(try Emotion(parsing: text) == emotion, "\(text)") }
+        #expect(Emotion.general("awe").description == "General(awe)")
+        #expect(Emotion.general("awe").weight == 0.5)
+        #expect(throws: SoulError(.invalid, "emotion: expected a name such as joy or love, found nothing")) {
+            try Emotion(parsing: "  ")
+        }
+        #expect(throws: SoulError(.invalid, "emotion: expected at most 64 characters, found 65")) {
+            try Emotion(parsing: String(repeating: "e", count: 65))
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import ConsciousnessTestSupport
+import Foundation
+import JameyKernel
+import JameyTestKit
+import Testing
+
+/// Jamey 3.0's `soul upsert | record | status | decay | delete` as bus operations.
+@Suite struct EntityBusTests {
+    @Test func upsertGetListAndDelete() async throws {
+        try await PluginKernel.with([try Plugins.soul()]) { k in
+            let created = try await k.request("soul.entities.upsert", #"{"name":"alice","trust":0.9}"#)
+            #expect(created.status == 201)
+            #expect(created.number("trust") == 0.9)
+            #expect(created.number("decay_rate") == 0.01)
+            let bob = try await k.request("soul.entities.upsert", #"{"name":"bob"}"#)
+            #expect(bob.number("trust") == 0.5)
+            let changed = try await k.request("soul.entities.upsert", #"{"name":"bob","trust":0.2,"decay_rate":0.05}"#)
+            #expect(changed.status == 200)
+            #expect(changed.number("decay_rate") == 0.05)
+            _ = try await k.request("soul.emotions.record", #"{"name":"bob","emotion":"awe"}"#)
+            _ = try await k.request("soul.memories.link", #"{"name":"bob","memory_id":"m7"}"#)
+            let list = try await k.request("soul.entities.list")
+            let entities = list.json["entities"] as? [[String: Any]] ?? []
+            #expect(entities.compactMap { $0["name"] as? String } == ["alice", "bob"])
+            #expect(entities.last?["emotions"] as? [String: Int] == ["General(awe)": 1])
+            #expect(entities.last?["linked_memories"] as? [String] == ["m7"])
+            #expect(entities.first?["emotions"] as? [String: Int] == [:])
+            let got = try await k.request("soul.entities.get", #"{"name":"bob"}"#)
+            #expect(got.number("trust") == 0.2)
+            #expect(got.json["empathy"] as? Double == 0.5)
+            #expect(try await k.request("soul.entities.delete", #"{"name":"bob"}"#).status == 204)
+            // Jamey 3.0 printed success for a missing entity; now it is a 404.
+            let again = try await k.request("soul.entities.delete", #"{"name":"bob"}"#)
+            #expect(again.status == 404)
+            #expect(again.json["detail"] as? String == "no entity named 'bob'")
+            #expect(metric(k.exposition, "soul_entities") == 1)
+        }
+    }
+
+    @Test func recordingLoveThreeTimesFollowsJameyFormula() async throws {
+        try await PluginKernel.with([try Plugins.soul()]) { k in
+            var last = BusReply?.none
+            for _ in 0..<3 { last = try await k.request("soul.emotions.record", #"{"name":"kid","emotion":"love"}"#) }
+            let reply = try #require(last)
+            #expect(reply.json["emotion"] as? String == "PaternalLove")
+            #expect(abs((reply.number("trust_change") ?? 0) - 0.15) < 1e-9)
+            let entity = try #require(reply.json["entity"] as? [String: Any])
+            #expect(abs((entity["trust"] as? Double ?? 0) - 0.95) < 1e-9)
+            #expect(entity["decay_rate"] as? Double == 0.005)
+            #expect(entity["dominant_emotion"] as? String == "PaternalLove")
+            #expect(entity["emotions"] as? [String: Int] == ["PaternalLove": 3])
+            #expect(metric(k.exposition, "soul_emotions_recorded_total", #"source="direct""#) == 3)
+        }
+    }
+
+    @Test func decayTwiceInARowEqualsDecayOnce() async throws {
+        try await PluginKernel.with([try Plugins.soul()]) { k in
+            _ = try await k.request("soul.entities.upsert", #"{"name":"alice"}"#)
+            let tenDays = ISO8601DateFormatter().string(from: Date().addingTimeInterval(10 * 86_400))
+            let first = try await k.request("soul.decay", #"{"at":"\#(tenDays)"}"#)
+            #expect(first.json["updated"] as? Int == 1)
+            let second = try await k.request("soul.decay", #"{"at":"\#(tenDays)"}"#)
+            #expect(second.json["updated"] as? Int == 0)
+            let trust = try await k.request("soul.entities.get", #"{"name":"alice"}"#).number("trust") ?? 0
+            #expect(abs(trust - 0.4) < 1e-4)
+        }
+    }
+
+    @Test func eachMemoryIsLinkedOnce() async throws {
+        try await PluginKernel.with([try Plugins.soul()]) { k in
+            _ = try await k.request("soul.entities.upsert", #"{"name":"alice"}"#)
+            for id in ["m1", "m2", "m1", "m1"] {
+                #expect(try await k.request("soul.memories.link", #"{"name":"alice","memory_id":"\#(id)"}"#).status == 200)
+            }
+            let got = try await k.request("soul.entities.get", #"{"name":"alice"}"#)
+            #expect(got.json["linked_memories"] as? [String] == ["m1", "m2"])
+            let missing = try await k.request("soul.memories.link", #"{"name":"nobody","memory_id":"m1"}"#)
+            #expect(missing.status == 404)
+        }
+    }
+
+    @Test func badInputIsRefusedNamingTheField() async throws {
+        try await PluginKernel.with([try Plugins.soul()]) { k in
+            let cases: [(String, String, String)] = [
+                ("soul.entities.upsert", #"{"name":""}"#, "name: expected 1 to 128 characters, found none"),
+                ("soul.entities.upsert", #"{"name":"a","trust":2}"#, "trust: expected a number from 0 to 1, found 2.0"),
+                ("soul.entities.upsert", #"{"name":"a","trust":"high"}"#, "trust: expected a number from 0 to 1"),
+                (
+                    "soul.entities.upsert", #"{"name":"a","mood":1}"#,
+                    "body: unknown member 'mood'; expected decay_rate, name, trust"
+                ),
+                ("soul.entities.upsert", #"{}"#, "name: required"),
+                ("soul.emotions.record", #"{"name":"a"}"#, "emotion: required (love, joy, ...)"),
+                (
+                    "soul.emotions.record", #"{"name":"a","emotion":"  "}"#,
+                    "emotion: expected a name such as joy or love, found nothing"
+                ),
+                (
+                    "soul.decay", #"{"at":"yesterday"}"#,
+                    "at: expected an RFC 3339 time such as 2026-12-01T18:00:00Z, found 'yesterday'"
+                ),
+                ("soul.entities.get", "not json", "body: expected a JSON object"),
+            ]
+            for (topic, body, detail) in cases {
+                let r = try await k.request(topic, body)
+                #expect(r.status == 400, "\(topic) \(body)")
+                #expect(r.contentType == "application/problem+json")
+                #expect(r.json["detail"] as? String == detail)
+            }
+            let binary = try await k.request("soul.entities.upsert", bytes: [0x7B, 0xC3, 0x28])
+            #expect(binary.json["detail"] as? String == "body: expected UTF-8 JSON, found bytes that are not valid UTF-8")
+        }
+    }
+
+    @Test func entitiesSurviveARestartAndSnapshotsRestore() async throws {
+        let dataDir = try TemporaryDirectory.make()
+        let snapshot = try TemporaryDirectory.make()
+        try await PluginKernel.with([try Plugins.soul()], dataDir: dataDir) { k in
+            _ = try await k.request("soul.emotions.record", #"{"name":"alice","emotion":"joy"}"#)
+            _ = try await k.request("soul.memories.link", #"{"name":"alice","memory_id":"m1"}"#)
+            let kernel = k.test.kernel
+            try await onThread { () throws(KernelError) in try kernel.snapshot(plugin: "soul", into: snapshot) }
+            _ = try await k.request("soul.entities.delete", #"{"name":"alice"}"#)
+        }
+        try await PluginKernel.with([try Plugins.soul()], dataDir: dataDir) { k in
+            #expect(try await k.request("soul.entities.get", #"{"name":"alice"}"#).status == 404)
+            let kernel = k.test.kernel
+            try await onThread { () throws(KernelError) in try kernel.restore(plugin: "soul", from: snapshot) }
+            let got = try await k.request("soul.entities.get", #"{"name":"alice"}"#)
+            #expect(got.json["emotions"] as? [String: Int] == ["Joy": 1])
+            #expect(got.json["linked_memories"] as? [String] == ["m1"])
+        }
+    }
+}
