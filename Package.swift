@@ -231,7 +231,7 @@ let package = Package(
         .target(
             name: "Cache",
             dependencies: [
-                "CacheCore", "CJameyCache", "CHiredis", kit, .product(name: "GRDB", package: "GRDB.swift"),
+                "CacheCore", "CJameyCache", "CHiredis", kit, kitGRDB, .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Plugins/Cache", exclude: ["Core", "Entry", "CHiredis", "include", "cache_contract.c"]),

@@ -172,12 +172,12 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
 
     public func snapshot(to directory: String) async throws {
         for ns in namespaces.values { ns.flushHits() }
-        try store.backup(to: directory + "/" + L3Store.fileName)
+        try store.snapshot(into: directory)
     }
 
     /// Replaces L3 with the snapshot and empties every L1 (its entries may predate the snapshot).
     public func restore(from directory: String) async throws {
-        try store.restore(from: directory + "/" + L3Store.fileName)
+        try store.restore(from: directory)
         for ns in namespaces.values {
             ns.l1.removeAll { _ in true }
             _ = try? ns.warmFromL3()

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import JameyGRDB
 
 /// The persistent tier: one SQLite database (GRDB, WAL) at `<data_dir>/cache/cache.sqlite` holding
 /// every namespace's entries with their expiry and hit count. Each namespace is bounded in bytes;
@@ -182,20 +183,15 @@ final class L3Store: Sendable {
         }
     }
 
-    /// Writes a consistent copy to `path` (SQLite's online backup); writers may go on meanwhile.
-    func backup(to path: String) throws {
-        let copy = try DatabaseQueue(path: path)
-        try database.backup(to: copy)
+    /// Writes a consistent copy into `directory` (the kit's online backup); writers may go on meanwhile.
+    func snapshot(into directory: String) throws {
+        try database.writeSnapshot(into: directory, fileName: Self.fileName)
     }
 
-    /// Replaces every entry with those of a copy ``backup(to:)`` wrote.
-    func restore(from path: String) throws {
-        guard FileManager.default.fileExists(atPath: path) else { throw CacheError.invalid("restore: \(path) does not exist") }
-        let source = try DatabaseQueue(path: path)
-        guard try source.read({ db in try db.tableExists("entries") }) else {
-            throw CacheError.invalid("restore: \(path) holds no cache entries table")
-        }
-        try source.backup(to: database)
+    /// Replaces every entry with those of the snapshot in `directory`, then runs newer migrations.
+    /// - Throws: when the snapshot is missing, damaged or not a cache database.
+    func restore(from directory: String) throws {
+        try database.restoreSnapshot(from: directory, fileName: Self.fileName, requiringTable: "entries")
         try Self.migrator.migrate(database)
     }
 }
