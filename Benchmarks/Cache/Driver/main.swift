@@ -24,17 +24,6 @@ let batch = 64
     return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
 }
 
-struct Rng {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// A plain dictionary behind one lock: the baseline.
 final class LockedDictionary: Sendable {
     let storage = Mutex<[Int: Int]>([:])
@@ -44,7 +33,7 @@ final class LockedDictionary: Sendable {
 
 /// Keys: `hitShare` of them resident (0..<entries), the rest never stored.
 func keys(count: Int, hitShare: Double, seed: UInt64) -> [Int] {
-    var rng = Rng(state: seed)
+    var rng = SplitMix64(seed: seed)
     return (0..<count).map { _ in
         Double(rng.next() % 1_000_000) / 1_000_000 < hitShare
             ? Int(rng.next() % UInt64(entries)) : entries + Int(rng.next() % UInt64(entries))

@@ -68,12 +68,7 @@ public final class TinyLFUPolicy: EvictionPolicy {
         case .protected:
             links.moveToFront(slot, &protected)
         case .probation:
-            let w = links.weight(slot)
-            links.unlink(slot, &probation)
-            probation.weight -= w
-            setRegion(slot, .protected)
-            links.pushFront(slot, &protected)
-            protected.weight += w
+            move(slot, from: &probation, to: &protected, .protected)
             demoteProtectedOverflow()
         }
         if adaptive { record(hit: true) }
@@ -114,12 +109,7 @@ public final class TinyLFUPolicy: EvictionPolicy {
         var firstCandidate: Int32 = -1
         while window.weight > windowLimit, window.count > 1 {
             let t = window.tail
-            let w = links.weight(t)
-            links.unlink(t, &window)
-            window.weight -= w
-            setRegion(t, .probation)
-            links.pushFront(t, &probation)
-            probation.weight += w
+            move(t, from: &window, to: &probation, .probation)
             if candidates == 0 { firstCandidate = t }
             candidates += 1
         }
@@ -186,14 +176,18 @@ public final class TinyLFUPolicy: EvictionPolicy {
 
     private func demoteProtectedOverflow() {
         while protected.weight > protectedLimit, protected.count > 1 {
-            let t = protected.tail
-            let w = links.weight(t)
-            links.unlink(t, &protected)
-            protected.weight -= w
-            setRegion(t, .probation)
-            links.pushFront(t, &probation)
-            probation.weight += w
+            move(protected.tail, from: &protected, to: &probation, .probation)
         }
+    }
+
+    /// Moves `slot` from one list to the head of another, with its weight and region.
+    @inline(__always) private func move(_ slot: Int32, from: inout ListEnds, to: inout ListEnds, _ region: Region) {
+        let w = links.weight(slot)
+        links.unlink(slot, &from)
+        from.weight -= w
+        setRegion(slot, region)
+        links.pushFront(slot, &to)
+        to.weight += w
     }
 
     private func record(hit: Bool) {
