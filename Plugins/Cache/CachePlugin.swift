@@ -199,7 +199,7 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
             }
             return .success(reply.payload)
         } catch {
-            if error.isTimeout {
+            if error.code == .timeout {
                 return .failure(.origin("origin '\(topic)' did not answer within \(timeout)", status: 504))
             }
             return .failure(.origin("origin '\(topic)' failed for key '\(key.prefix(64))': \(error)"))

@@ -14,6 +14,8 @@ public struct TimerWheel: Sendable {
     private var deadlines: [UInt64] = []
     private var homes: [Int32] = []
     private var lastTick: UInt64
+    /// The first time of the tick after `lastTick`: `isDue` compares instead of dividing.
+    private var nextTickStart: UInt64
     /// How many slots are scheduled.
     public private(set) var count = 0
 
@@ -30,6 +32,7 @@ public struct TimerWheel: Sendable {
             self.buckets = [Int32](repeating: -1, count: n)
         }
         lastTick = now / self.tick
+        nextTickStart = (lastTick &+ 1) &* self.tick
     }
 
     private var mask: UInt64 { UInt64(buckets.count - 1) }
@@ -83,7 +86,7 @@ public struct TimerWheel: Sendable {
     }
 
     /// Whether `now` reaches a tick `advance` has not visited yet.
-    @inline(__always) public func isDue(_ now: UInt64) -> Bool { now / tick > lastTick }
+    @inline(__always) public func isDue(_ now: UInt64) -> Bool { now >= nextTickStart }
 
     /// Moves time to `now` and calls `expire` for each slot whose deadline is ≤ now, unscheduling it.
     public mutating func advance(to now: UInt64, _ expire: (Int32) -> Void) {
@@ -103,5 +106,6 @@ public struct TimerWheel: Sendable {
             }
         }
         lastTick = nowTick
+        nextTickStart = (lastTick &+ 1) &* tick
     }
 }
