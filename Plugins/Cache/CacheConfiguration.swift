@@ -26,6 +26,9 @@ public struct CacheConfiguration: Decodable, Sendable {
         var policy: String
         /// The bus topic that loads a missing key (empty: no read-through).
         var origin: String
+        /// How long a failed load is remembered and returned without asking the origin again, in
+        /// milliseconds (0: failures are not cached).
+        var failureTtlMs: Int
         /// How many of L3's hottest entries are copied into L1 on start and on `warm`.
         var warmEntries: Int
         /// Keys read into L1 on start.

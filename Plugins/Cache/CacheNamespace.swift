@@ -17,6 +17,8 @@ final class CacheNamespace: Sendable {
     /// Bumped by every invalidation, so a load that started before one does not store its value.
     private let generation = Atomic<UInt64>(0)
     private let pendingHits = Mutex<[String: Int]>([:])
+    /// Failed loads remembered for `failure_ttl_ms` (none when it is 0, the default).
+    private let failures = FailureMemory()
     /// Tells the other nodes that a key (or prefix) changed, so they drop their L1 copies.
     private let announce: (@Sendable (_ namespace: String, _ key: String?, _ prefix: String?) -> Void)?
     let counters = TierCounters()
@@ -101,6 +103,10 @@ final class CacheNamespace: Sendable {
     /// - Returns: nil when the namespace has no origin.
     func load(_ key: String) async throws(CacheError) -> (CachedValue, Tier)? {
         guard let loader else { return nil }
+        if let remembered = failures.remembered(key, now: Self.nowMs()) {
+            metrics.originMisses.increment()
+            throw remembered
+        }
         let started = generation.load(ordering: .acquiring)
         let (result, shared) = await flights.run(key) { [self] in
             let t0 = DispatchTime.now()
@@ -119,6 +125,9 @@ final class CacheNamespace: Sendable {
             case .failure(let error):
                 metrics.loadsFailed.increment()
                 counters.loadFailures.add(1, ordering: .relaxed)
+                if settings.failureTtlMs > 0, generation.load(ordering: .acquiring) == started {
+                    failures.remember(key, error, until: Self.nowMs() + Int64(settings.failureTtlMs))
+                }
                 return .failure(error)
             }
         }
@@ -182,6 +191,7 @@ final class CacheNamespace: Sendable {
     /// Stores a value in L1 and L3.
     /// - Throws: ``CacheError`` when L3 cannot be written.
     func store(_ key: String, _ value: CachedValue) throws(CacheError) {
+        failures.forget(key: key)
         putL1(key, value)
         if let l2, l2.set(name, key, value) { announce?(name, key, nil) }
         guard let l3 else { return }
@@ -218,6 +228,7 @@ final class CacheNamespace: Sendable {
             counters.l3EvictedExplicit.add(found ? 1 : 0, ordering: .relaxed)
         }
         pendingHits.withLock { _ = $0.removeValue(forKey: key) }
+        failures.forget(key: key)
         return found
     }
 
@@ -240,6 +251,7 @@ final class CacheNamespace: Sendable {
             }
         }
         pendingHits.withLock { hits in hits = hits.filter { !$0.key.hasPrefix(prefix) } }
+        failures.forget(prefix: prefix)
         return removed
     }
 
@@ -247,8 +259,14 @@ final class CacheNamespace: Sendable {
     /// a load running here will not store its value.
     func dropLocal(key: String?, prefix: String?) {
         generation.add(1, ordering: .releasing)
-        if let key { l1.remove(key) }
-        if let prefix { l1.removeAll { $0.hasPrefix(prefix) } }
+        if let key {
+            l1.remove(key)
+            failures.forget(key: key)
+        }
+        if let prefix {
+            l1.removeAll { $0.hasPrefix(prefix) }
+            failures.forget(prefix: prefix)
+        }
     }
 
     /// Copies L3's `warmEntries` hottest live entries into L1; returns how many.

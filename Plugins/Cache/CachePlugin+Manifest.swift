@@ -24,6 +24,9 @@ extension CachePlugin {
                         description: "L1 admission and eviction policy"),
                     .string("origin", default: "", description: "Bus topic that loads a missing key (empty: none)"),
                     .int(
+                        "failure_ttl_ms", default: 0, range: 0...86_400_000,
+                        description: "How long a failed load is returned without asking the origin again (0: not cached)"),
+                    .int(
                         "warm_entries", default: 1000, range: 0...1_000_000,
                         description: "L3's hottest entries copied into L1 on start and on warm"),
                     .stringList(

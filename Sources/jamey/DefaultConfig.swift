@@ -181,6 +181,7 @@ plugins:
           default_ttl_ms: 0          # TTL of entries put without ttl_ms; 0 = none
           policy: w-tinylfu          # w-tinylfu | lru | sieve | s3-fifo
           origin: ""                 # bus topic that loads a missing key ({"namespace","key"} -> value)
+          failure_ttl_ms: 0          # remember a failed load this long (0 = failures are not cached)
           warm_entries: 1000         # L3's hottest entries copied into L1 on start and on warm
           warm_keys: []              # keys read into L1 on start (L2/L3 at once, else the origin)
       load_timeout_ms: 5000          # how long a read-through waits for its origin (504)

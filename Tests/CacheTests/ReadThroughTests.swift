@@ -51,6 +51,23 @@ import Testing
         }
     }
 
+    @Test func aFailedLoadIsRememberedWhenConfiguredUntilInvalidated() async throws {
+        let config = """
+            namespaces:
+              - {name: loaded, max_bytes: 1048576, max_value_bytes: 1024, origin: test.origin, failure_ttl_ms: 3600000}
+            """
+        try await CacheKernel.with(config: config) { (k: CacheKernel) async throws in
+            let origin = try OriginResponder(k) { _ in .failure(status: 503) }
+            defer { origin.cancel() }
+            #expect(try await k.get("loaded", "down").status == 502)
+            #expect(try await k.get("loaded", "down").status == 502)
+            #expect(origin.count == 1, "the second read got the remembered failure")
+            _ = try await k.request("cache.invalidate", #"{"namespace":"loaded","key":"down"}"#)
+            #expect(try await k.get("loaded", "down").status == 502)
+            #expect(origin.count == 2, "an invalidation forgets the failure")
+        }
+    }
+
     @Test func anInvalidationDuringALoadKeepsTheLoadedValueOutOfTheCache() async throws {
         try await CacheKernel.with { (k: CacheKernel) async throws in
             let origin = try OriginResponder(k) { _ in .hold("stale") }

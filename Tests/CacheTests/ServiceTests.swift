@@ -41,7 +41,7 @@ import Testing
         let store = try L3Store(directory: directory)
         let settings = CacheConfiguration.Namespace(
             name: "svc", maxBytes: 1 << 20, l3MaxBytes: 1 << 20, maxValueBytes: 16, defaultTtlMs: 0, policy: "w-tinylfu",
-            origin: "", warmEntries: 0)
+            origin: "", failureTtlMs: 0, warmEntries: 0)
         let ns = CacheNamespace(
             settings: settings, policy: .tinyLFU, l3: store, metrics: .discarding(namespace: "svc"),
             loader: nil)
