@@ -90,16 +90,20 @@ extension CachePlugin {
         return Self.entryReply(ns, key, value, tier)
     }
 
+    /// The reply of a found key, written directly (the hot path: JSONSerialization cost more than
+    /// the lookup).
     static func entryReply(_ ns: CacheNamespace, _ key: String, _ value: CachedValue, _ tier: CacheNamespace.Tier) -> Outgoing {
-        var body: [String: Any] = [
-            "namespace": ns.name, "key": key, "tier": tier.rawValue, "expires_at": value.expiresAt.map { $0 as Any } ?? NSNull(),
-        ]
-        if let text = String(validating: value.bytes, as: UTF8.self) {
-            body["value"] = text
+        var json = JSONText()
+        json.member("namespace", string: ns.name)
+        json.member("key", string: key)
+        json.member("tier", string: tier.rawValue)
+        json.member("expires_at", raw: value.expiresAt.map { String($0) } ?? "null")
+        if String(validating: value.bytes, as: UTF8.self) != nil {
+            json.member("value", utf8: value.bytes)
         } else {
-            body["value_base64"] = Data(value.bytes).base64EncodedString()
+            json.member("value_base64", string: Data(value.bytes).base64EncodedString())
         }
-        return Reply.json(body)
+        return Outgoing(json.finished(), contentType: "application/json", headers: ["status": "200"])
     }
 
     func put(_ message: Message) throws(CacheError) -> Outgoing {

@@ -7,7 +7,7 @@ enum Reply {
     /// A JSON reply (200 unless given).
     static func json(_ object: [String: Any], status: Int = 200) -> Outgoing {
         guard
-            let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+            let data = try? JSONSerialization.data(withJSONObject: object, options: [.withoutEscapingSlashes])
         else { return failure(CacheError.storage("the reply could not be encoded as JSON")) }
         return Outgoing(Array(data), contentType: "application/json", headers: ["status": String(status)])
     }
@@ -18,7 +18,7 @@ enum Reply {
             "type": "urn:jamey:problem:" + error.slug, "title": title(error.status), "status": error.status,
             "detail": error.description,
         ]
-        let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
+        let data = (try? JSONSerialization.data(withJSONObject: body, options: [])) ?? Data()
         return Outgoing(Array(data), contentType: "application/problem+json", headers: ["status": String(error.status)])
     }
 

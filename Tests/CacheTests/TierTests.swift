@@ -18,6 +18,18 @@ import Testing
         }
     }
 
+    @Test func valuesWithQuotesControlCharactersAndUnicodeComeBackIntact() async throws {
+        try await CacheKernel.with { (k: CacheKernel) async throws in
+            let put = try await k.request(
+                "cache.put", #"{"namespace":"main","key":"odd \"key\"","value":"a\"b\\c\nd\te\u0001f é 😀"}"#)
+            #expect(put.status == 201)
+            let got = try await k.request("cache.get", #"{"namespace":"main","key":"odd \"key\""}"#)
+            #expect(got.status == 200)
+            #expect(got.body["value"] as? String == "a\"b\\c\nd\te\u{01}f é 😀")
+            #expect(got.body["key"] as? String == "odd \"key\"")
+        }
+    }
+
     @Test func valuesSurviveARestartThroughL3() async throws {
         let data = try TemporaryDirectory.make(prefix: "jamey-cache-restart")
         try await CacheKernel.with(dataDir: data) { (k: CacheKernel) async throws in

@@ -72,12 +72,16 @@ for ns in ["l2only", "l3only"] {
 }
 _ = try request("cache.put", #"{"namespace":"hot","key":"k","value":"\#(value)"}"#)
 
-// A responder that answers at once: the bus round trip every request pays.
-_ = try bus.subscribe("bench.echo", responder: true, direct: true) { message in
-    if let replyTo = message.replyTo {
-        try? bus.reply(to: replyTo, correlationID: message.correlationID, BusMessage(topic: replyTo, payload: message.payload))
+// Responders that answer at once: on the caller's thread (direct), and from a bus worker's
+// mailbox like the cache's handlers (the hand-off to another thread and back every request pays).
+for (topic, direct) in [("bench.echo", true), ("bench.echo.mailbox", false)] {
+    _ = try bus.subscribe(topic, responder: true, direct: direct) { message in
+        if let replyTo = message.replyTo {
+            try? bus.reply(
+                to: replyTo, correlationID: message.correlationID, BusMessage(topic: replyTo, payload: message.payload))
+        }
+        return true
     }
-    return true
 }
 
 // Raw SQLite: the same shape as L3's table, the same rows, a point select by primary key.
@@ -100,7 +104,10 @@ var rng = SystemRandomNumberGenerator()
 let order = (0..<gets).map { _ in Int.random(in: 0..<keys, using: &rng) }
 print("| path (\(gets) gets, 100-byte values, one caller) | p50 µs | p99 µs |")
 print("|---|---|---|")
-row("bus round trip to an echo responder (floor)", try measure(gets) { _ in _ = try request("bench.echo", "{}") })
+row("bus round trip to a direct echo responder", try measure(gets) { _ in _ = try request("bench.echo", "{}") })
+row(
+    "bus round trip to an echo responder on a bus worker (floor)",
+    try measure(gets) { _ in _ = try request("bench.echo.mailbox", "{}") })
 row("cache.get answered by L1", try measure(gets) { _ in _ = try request("cache.get", #"{"namespace":"hot","key":"k"}"#) })
 row(
     "cache.get answered by L2 (Redis)",
