@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "MQTT", type: .dynamic, targets: ["MQTT"]),
         .library(name: "Conscience", type: .dynamic, targets: ["ConscienceEntry"]),
         .library(name: "Memory", type: .dynamic, targets: ["Memory"]),
+        .library(name: "Vault", type: .dynamic, targets: ["VaultEntry"]),
         .library(name: "Soul", type: .dynamic, targets: ["SoulEntry"]),
         .library(name: "Consciousness", type: .dynamic, targets: ["ConsciousnessEntry"]),
         .library(name: "Cache", type: .dynamic, targets: ["CacheEntry"]),
@@ -64,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "jamey",
             dependencies: [
-                "JameyKernel", "CacheCore",
+                "JameyKernel", "VaultCore", "VaultSQLite", "CacheCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -169,6 +170,27 @@ let package = Package(
             path: "Benchmarks/Memory/Driver"),
         .testTarget(name: "MemoryCoreTests", dependencies: ["MemoryCore"]),
         .testTarget(name: "MemoryTests", dependencies: ["MemoryPlugin", "MemoryCore", "CJameyMemory", "JameyTestKit"]),
+        // The vault plugin ("Phoenix"): chunking, age encryption, the repository, verify, retention
+        // and prune in pure Swift (VaultCore); SQLite checks and consistent copies through GRDB.
+        .target(
+            name: "VaultCore",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            path: "Plugins/Vault/Core"),
+        .target(
+            name: "VaultSQLite", dependencies: ["VaultCore", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Plugins/Vault/SQLite"),
+        .target(
+            name: "Vault",
+            dependencies: ["VaultCore", "VaultSQLite", "PluginReplies", kit, .product(name: "Metrics", package: "swift-metrics")],
+            path: "Plugins/Vault", exclude: ["Core", "SQLite", "Entry"]),
+        .target(name: "VaultEntry", dependencies: ["Vault", kit], path: "Plugins/Vault/Entry"),
+        .testTarget(name: "VaultTests", dependencies: ["Vault", "VaultCore", kit, "JameyKernel", "JameyTestKit"]),
+        .testTarget(
+            name: "VaultCoreTests",
+            dependencies: ["VaultCore", "VaultSQLite", "JameyTestKit", .product(name: "GRDB", package: "GRDB.swift")]),
         // The soul: entities, emotions, trust and its decay (pure Swift, SoulCore), in SQLite (GRDB).
         .target(name: "SoulCore", path: "Plugins/Soul/Core"),
         .testTarget(name: "SoulCoreTests", dependencies: ["SoulCore"]),

@@ -9,7 +9,7 @@ export JAMEY_ROOT
 # `cc`, which builds the C plugins (make, the test kit) and checks the C header; a bare Swift
 # image may lack it.
 JAMEY_BUILD_PACKAGES=(libsqlite3-dev libmosquitto-dev libhiredis-dev libffi-dev make pkg-config gcc)
-JAMEY_TEST_PACKAGES=(mosquitto mosquitto-clients openssl redis-server)
+JAMEY_TEST_PACKAGES=(mosquitto mosquitto-clients openssl age restic redis-server)
 
 # install_packages PKG...: installs the missing ones with apt-get when running as root; otherwise
 # names what is missing and fails.

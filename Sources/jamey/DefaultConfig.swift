@@ -140,6 +140,34 @@ plugins:
         record: true             # record each evaluation in short-term memory when a memory plugin answers
         timeout_ms: 250
 
+  # Vault, "Phoenix" (Plugins/Vault): encrypted (age), deduplicated, verified backups of every
+  # plugin's data into a repository directory that rsync/rclone can copy off the machine; a
+  # schedule, retention after each backup, routes /v1/vault/... (admin). Each plugin's data is
+  # taken through its own snapshot hook (consistent while it runs). Disabled until a
+  # repository and a node key exist: `jamey vault keygen -o ~/vault-identity.txt` (keep it off
+  # the machine), then `jamey vault init --repository /srv/backup/jamey --recipient age1...
+  # --node-key ./data/vault/node.key`, then set enabled: true. See "Backups" in README.md.
+  vault:
+    enabled: false
+    privileges: [snapshot]       # lets it run the other plugins' snapshot/restore hooks through the kernel
+    config:
+      repository: ""             # the repository directory
+      node_key: ""               # default <data_dir>/vault/node.key (written by jamey vault init)
+      identity: ""               # only for verify/restore through the API; leave empty so this node cannot read its backups
+      schedule:
+        interval_minutes: 1440   # 0 = no schedule
+        daily_at: ""             # HH:MM (UTC) instead of an interval, e.g. "03:30"
+        first_delay_seconds: 60  # the first backup this long after start
+      retention:                 # restic's forget rules, applied after each backup
+        keep_last: 0
+        keep_hourly: 24
+        keep_daily: 7
+        keep_weekly: 4
+        keep_monthly: 12
+        keep_yearly: 0
+        keep_within: ""          # e.g. 30d; everything within this of the newest snapshot
+      prune_after_forget: true
+
   # Soul (Plugins/Soul): entities with trust, decay, emotion counts, empathy and linked memory
   # items in <data_dir>/soul/soul.sqlite; soul.conscience.record feeds a conscience evaluation to
   # an entity's emotions and trust. Needs nothing external. See "Conscience, soul and

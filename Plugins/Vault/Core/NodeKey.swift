@@ -1,0 +1,75 @@
+import Crypto
+import Foundation
+
+/// What a node needs to write backups: the recipients, the chunk key (for addresses and boundaries)
+/// and its own Ed25519 signing key. It holds no identity: a node with only this cannot read its backups.
+public struct NodeKey: Codable, Sendable {
+    /// The node's name, unique within the repository.
+    public var node: String
+    /// The repository this key belongs to.
+    public var repository: String
+    /// Recipients packs and manifest bodies are encrypted to.
+    public var recipients: [String]
+    /// The repository's chunk key (32 bytes): keyed chunk addresses and chunk boundaries.
+    public var chunkKey: Data
+    /// The node's Ed25519 private key (raw 32 bytes) that signs its manifests.
+    public var signingKey: Data
+
+    /// Reads a node key file.
+    public static func read(_ url: URL) throws -> NodeKey {
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw VaultError(.notFound, "node key file \(url.path) does not exist (run `jamey vault init` first)")
+        }
+        return try JSONCoding.decode(NodeKey.self, data, what: "node key file \(url.path)")
+    }
+
+    /// Writes the key file readable by its owner only.
+    public func write(_ url: URL) throws {
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let data = try JSONCoding.encoder().encode(self)
+        guard FileManager.default.createFile(atPath: url.path, contents: data, attributes: [.posixPermissions: 0o600]) else {
+            throw VaultError(.io, "cannot write node key file \(url.path)")
+        }
+    }
+
+    func signer() throws -> Curve25519.Signing.PrivateKey {
+        do {
+            return try Curve25519.Signing.PrivateKey(rawRepresentation: signingKey)
+        } catch {
+            throw VaultError(.badKey, "node key file: signingKey is not an Ed25519 key")
+        }
+    }
+
+    func parsedRecipients() throws -> [AgeRecipient] { try recipients.map { try AgeRecipient($0) } }
+}
+
+/// The last snapshot a node wrote, kept in its local state: a repository that no longer holds it
+/// (or holds an older head) has been rolled back.
+public struct ChainHead: Codable, Sendable, Equatable {
+    /// The node's sequence number of that snapshot.
+    public var seq: Int
+    /// The snapshot id.
+    public var snapshot: String
+
+    /// The head file beside a node key file.
+    public static func url(forKey keyURL: URL) -> URL { keyURL.appendingPathExtension("head") }
+
+    /// Reads the head, nil when the node has written nothing yet.
+    public static func read(_ url: URL) throws -> ChainHead? {
+        guard let data = FileManager.default.contents(atPath: url.path) else { return nil }
+        return try JSONCoding.decode(ChainHead.self, data, what: "chain head \(url.path)")
+    }
+
+    func write(_ url: URL) throws {
+        let temporary = url.appendingPathExtension("tmp")
+        try JSONCoding.encoder().encode(self).write(to: temporary)
+        guard rename(temporary.path, url.path) == 0 else { throw VaultError(.io, "cannot update \(url.path)") }
+    }
+}
+
+/// A node's public signing key as published in the repository's `keys/`.
+struct NodePublicKey: Codable {
+    var node: String
+    var signingKey: Data
+    var created: Date
+}

@@ -1,0 +1,86 @@
+import Crypto
+import Foundation
+
+/// A vault repository directory: creating it, enrolling nodes, and reading what it holds.
+public struct Repository: Sendable {
+    /// Where the files live.
+    public let layout: RepositoryLayout
+    /// The `config` file.
+    public let config: RepositoryConfig
+
+    /// Opens the repository at `root`.
+    public init(at root: URL) throws {
+        layout = RepositoryLayout(root: root)
+        guard let data = FileManager.default.contents(atPath: layout.config.path) else {
+            throw VaultError(.repository, "\(root.path) is not a vault repository (no config file; run `jamey vault init`)")
+        }
+        config = try JSONCoding.decode(RepositoryConfig.self, data, what: "repository config \(layout.config.path)")
+        guard config.version == 1 else { throw VaultError(.repository, "repository version \(config.version) is not supported") }
+    }
+
+    /// Creates a repository at `root` encrypted to `recipients`, and the first node's key.
+    /// - Returns: the node key to keep in the node's local state.
+    public static func create(at root: URL, recipients: [AgeRecipient], node: String) throws -> NodeKey {
+        guard !recipients.isEmpty else { throw VaultError(.badInput, "recipients: at least one age1... recipient is needed") }
+        let layout = RepositoryLayout(root: root)
+        if FileManager.default.fileExists(atPath: layout.config.path) {
+            throw VaultError(.repository, "\(root.path) already holds a repository")
+        }
+        for directory in [layout.keys, layout.packs, layout.index, layout.snapshots, layout.forgotten, layout.tmp] {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        }
+        let config = RepositoryConfig(
+            version: 1, id: Age.randomBytes(16).hex, recipients: recipients.map(\.description), created: Date())
+        let chunkKey = Age.randomBytes(32)
+        try layout.writeOnce(try Age.encrypt(chunkKey, to: recipients), to: layout.chunkKey)
+        try layout.writeOnce(try JSONCoding.encoder().encode(config), to: layout.config)
+        return try Repository(at: root).enroll(node: node, chunkKey: chunkKey)
+    }
+
+    /// Adds a node (a new signing key) using the chunk key; the identity opens `keys/chunk-key.age`.
+    public func enroll(node: String, identities: [AgeIdentity]) throws -> NodeKey {
+        try enroll(node: node, chunkKey: chunkKey(identities: identities))
+    }
+
+    func enroll(node: String, chunkKey: Data) throws -> NodeKey {
+        guard !node.isEmpty, node.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
+            throw VaultError(.badInput, "node: '\(node)' must be letters, digits, '-', '_' or '.'")
+        }
+        let signer = Curve25519.Signing.PrivateKey()
+        let record = NodePublicKey(node: node, signingKey: signer.publicKey.rawRepresentation, created: Date())
+        let name = "node-\(node)-\(signer.publicKey.rawRepresentation.sha256Hex.prefix(16))"
+        try layout.writeOnce(try JSONCoding.encoder().encode(record), to: layout.keys.appendingPathComponent(name))
+        return NodeKey(
+            node: node, repository: config.id, recipients: config.recipients, chunkKey: chunkKey,
+            signingKey: signer.rawRepresentation)
+    }
+
+    /// The chunk key, decrypted with an identity.
+    public func chunkKey(identities: [AgeIdentity]) throws -> Data {
+        guard let sealed = FileManager.default.contents(atPath: layout.chunkKey.path) else {
+            throw VaultError(.repository, "keys/chunk-key.age is missing from the repository")
+        }
+        let key = try Age.decrypt(sealed, identities: identities)
+        guard key.count == 32 else { throw VaultError(.repository, "keys/chunk-key.age does not hold a 32-byte key") }
+        return key
+    }
+
+    /// Every pack file in `packs/` with its size in bytes.
+    public func packSizes() -> [String: Int] {
+        var sizes: [String: Int] = [:]
+        for id in layout.names(in: layout.packs, nested: true) { sizes[id] = Maintenance.size(layout.pack(id)) }
+        return sizes
+    }
+
+    /// The published node signing keys: node name for each raw public key.
+    func trustedKeys() -> [Data: String] {
+        var keys: [Data: String] = [:]
+        for name in layout.names(in: layout.keys) where name.hasPrefix("node-") {
+            guard let data = FileManager.default.contents(atPath: layout.keys.appendingPathComponent(name).path),
+                let record = try? JSONCoding.decoder().decode(NodePublicKey.self, from: data)
+            else { continue }
+            keys[record.signingKey] = record.node
+        }
+        return keys
+    }
+}

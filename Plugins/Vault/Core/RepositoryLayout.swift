@@ -1,0 +1,99 @@
+import Foundation
+
+/// Where each kind of file lives in a repository directory. Every file is written once under a
+/// unique or content-derived name (via `tmp/` and a rename) and never changed afterwards, so rsync
+/// or rclone can copy the directory and several nodes can write into it.
+public struct RepositoryLayout: Sendable {
+    /// The repository's root directory.
+    public let root: URL
+
+    public init(root: URL) {
+        self.root = root
+    }
+
+    var config: URL { root.appendingPathComponent("config") }
+    var chunkKey: URL { root.appendingPathComponent("keys/chunk-key.age") }
+    var keys: URL { root.appendingPathComponent("keys") }
+    var packs: URL { root.appendingPathComponent("packs") }
+    var index: URL { root.appendingPathComponent("index") }
+    var snapshots: URL { root.appendingPathComponent("snapshots") }
+    var forgotten: URL { root.appendingPathComponent("forgotten") }
+    var locks: URL { root.appendingPathComponent("locks") }
+    var tmp: URL { root.appendingPathComponent("tmp") }
+
+    func pack(_ id: String) -> URL { packs.appendingPathComponent(String(id.prefix(2))).appendingPathComponent(id) }
+    func index(_ id: String) -> URL { index.appendingPathComponent(id) }
+    func snapshot(_ id: String) -> URL { snapshots.appendingPathComponent(id) }
+
+    /// Writes `data` to `url` through a temporary file, fsync and rename, so a reader never sees half a file.
+    func writeOnce(_ data: Data, to url: URL) throws {
+        let fm = FileManager.default
+        try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try fm.createDirectory(at: tmp, withIntermediateDirectories: true)
+        let temporary = tmp.appendingPathComponent(UUID().uuidString)
+        guard fm.createFile(atPath: temporary.path, contents: nil) else {
+            throw VaultError(.io, "cannot create \(temporary.path)")
+        }
+        let handle = try FileHandle(forWritingTo: temporary)
+        do {
+            try handle.write(contentsOf: data)
+            try handle.synchronize()
+            try handle.close()
+        } catch {
+            try? handle.close()
+            throw VaultError(.io, "cannot write \(url.path): \(error)")
+        }
+        guard rename(temporary.path, url.path) == 0 else {
+            throw VaultError(.io, "cannot move \(temporary.lastPathComponent) to \(url.path): errno \(errno)")
+        }
+    }
+
+    /// The names of the regular files directly in `directory` (or one level of subdirectories for packs).
+    func names(in directory: URL, nested: Bool = false) -> [String] {
+        let fm = FileManager.default
+        guard let entries = try? fm.contentsOfDirectory(atPath: directory.path) else { return [] }
+        if !nested { return entries.filter { !$0.hasPrefix(".") }.sorted() }
+        return entries.flatMap { sub in
+            ((try? fm.contentsOfDirectory(atPath: directory.appendingPathComponent(sub).path)) ?? []).filter {
+                !$0.hasPrefix(".")
+            }
+        }.sorted()
+    }
+}
+
+/// The repository's `config` file: written once by `init`.
+public struct RepositoryConfig: Codable, Sendable {
+    /// Format version (1).
+    public var version: Int
+    /// A random id naming this repository in node state.
+    public var id: String
+    /// Recipients (`age1...`) every pack and manifest body is encrypted to.
+    public var recipients: [String]
+    /// When the repository was created.
+    public var created: Date
+}
+
+enum JSONCoding {
+    static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .secondsSince1970
+        encoder.dataEncodingStrategy = .base64
+        return encoder
+    }
+
+    static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .secondsSince1970
+        decoder.dataDecodingStrategy = .base64
+        return decoder
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ data: Data, what: String) throws -> T {
+        do {
+            return try decoder().decode(type, from: data)
+        } catch {
+            throw VaultError(.badInput, "\(what) is not valid: \(error)")
+        }
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+
+/// Reads a repository with an identity: decrypts packs and snapshot bodies, writes files back.
+public struct RepositoryReader: Sendable {
+    /// The repository.
+    public let repository: Repository
+    let identities: [AgeIdentity]
+    let hasher: ChunkHasher
+    /// The chunk index, loaded once.
+    public let index: ChunkIndex
+
+    /// Opens `repository` with `identities`; fails when none of them opens the repository's key.
+    public init(repository: Repository, identities: [AgeIdentity]) throws {
+        self.repository = repository
+        self.identities = identities
+        do {
+            hasher = ChunkHasher(key: try repository.chunkKey(identities: identities))
+        } catch let error as VaultError where error.code == .badKey {
+            throw VaultError(.badKey, "the identity does not open this repository (it is not one of its recipients)")
+        }
+        index = ChunkIndex(repository: repository, hasher: hasher)
+    }
+
+    /// A pack's plaintext: checks that the file matches its name, then decrypts and authenticates it.
+    func pack(_ id: String) throws -> Data {
+        let url = repository.layout.pack(id)
+        guard let sealed = FileManager.default.contents(atPath: url.path) else {
+            throw VaultProblem(.packMissing, subject: id, "pack \(id.prefix(12)) is missing from packs/")
+        }
+        guard sealed.sha256Hex == id else {
+            throw VaultProblem(.packAltered, subject: id, "pack \(id.prefix(12)): content does not match its name (altered)")
+        }
+        do {
+            return try Age.decrypt(sealed, identities: identities)
+        } catch let error as VaultError {
+            throw VaultProblem(.packAltered, subject: id, "pack \(id.prefix(12)): \(error.message)")
+        }
+    }
+
+    /// Writes `files` (one source's entries) under `root`, which must exist; checks every chunk's
+    /// address and every file's SHA-256. Returns the bytes written.
+    func materialize(_ files: [FileEntry], into root: URL) throws -> Int {
+        var ignored = PackCheck()
+        return try materialize(files, into: root, wholePacks: &ignored)
+    }
+
+    /// Packs whose every chunk was checked while restoring, and how much that was.
+    struct PackCheck {
+        var packs: Set<String> = []
+        var chunks = 0
+        var bytes = 0
+    }
+
+    /// As ``materialize(_:into:)``; with `wholePacks.track`, also checks the chunks of each
+    /// decrypted pack the files do not need, and records the packs (verify then skips them).
+    func materialize(_ files: [FileEntry], into root: URL, wholePacks: inout PackCheck, track: Bool = false) throws -> Int {
+        let fm = FileManager.default
+        var written = 0
+        var plan: [String: [(file: Int, fileOffset: Int, location: ChunkLocation, id: ChunkID)]] = [:]
+        var descriptors: [Int: Int32] = [:]
+        defer { for fd in descriptors.values { close(fd) } }
+        for (number, entry) in files.enumerated() {
+            let url = entry.path.isEmpty ? root : root.appendingPathComponent(entry.path)
+            switch entry.type {
+            case "dir":
+                try fm.createDirectory(at: url, withIntermediateDirectories: true)
+            case "symlink":
+                try fm.createSymbolicLink(atPath: url.path, withDestinationPath: entry.target ?? "")
+            default:
+                try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                let fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+                guard fd >= 0, ftruncate(fd, off_t(entry.size)) == 0 else {
+                    throw VaultError(.io, "cannot create \(url.path): errno \(errno)")
+                }
+                descriptors[number] = fd
+                var offset = 0
+                for id in try ChunkID.list(entry.chunks ?? Data()) {
+                    guard let location = index.locations[id] else {
+                        throw VaultProblem(
+                            .chunkMissing, subject: "\(entry.source)/\(entry.path)",
+                            "file \(entry.source)/\(entry.path): chunk \(id.description.prefix(12)) at offset \(offset) is in no pack"
+                        )
+                    }
+                    plan[location.pack, default: []].append((number, offset, location, id))
+                    offset += location.length
+                }
+            }
+        }
+        for pack in plan.keys.sorted() {
+            let plain = try self.pack(pack)
+            if track && !wholePacks.packs.contains(pack) {
+                let needed = Set((plan[pack] ?? []).map(\.id))
+                for id in index.packs[pack] ?? [] where !needed.contains(id) {
+                    guard let location = index.locations[id], location.pack == pack else { continue }
+                    let range = plain.startIndex + location.offset..<plain.startIndex + location.offset + location.length
+                    guard range.upperBound <= plain.endIndex, hasher.id(plain[range]) == id else {
+                        throw VaultProblem(
+                            .chunkMismatch, subject: pack,
+                            "pack \(pack.prefix(12)): chunk \(id.description.prefix(12)) does not match its address")
+                    }
+                }
+                wholePacks.packs.insert(pack)
+                wholePacks.chunks += index.packs[pack]?.count ?? 0
+                wholePacks.bytes += Maintenance.size(repository.layout.pack(pack))
+            }
+            for piece in plan[pack] ?? [] {
+                let range =
+                    plain.startIndex + piece.location.offset..<plain.startIndex + piece.location.offset + piece.location.length
+                guard range.upperBound <= plain.endIndex, hasher.id(plain[range]) == piece.id else {
+                    throw VaultProblem(
+                        .chunkMismatch, subject: pack,
+                        "pack \(pack.prefix(12)): chunk \(piece.id.description.prefix(12)) does not match its address")
+                }
+                let result = plain[range].withUnsafeBytes {
+                    pwrite(descriptors[piece.file] ?? -1, $0.baseAddress, $0.count, off_t(piece.fileOffset))
+                }
+                guard result == piece.location.length else { throw VaultError(.io, "cannot write restored data: errno \(errno)") }
+                written += result
+            }
+        }
+        for (number, fd) in descriptors {
+            // A restore makes its files durable before the switch; verify's scratch copy needs not.
+            if !track { fsync(fd) }
+            let entry = files[number]
+            let url = entry.path.isEmpty ? root : root.appendingPathComponent(entry.path)
+            // Every chunk matched its keyed address and the signed list fixes their order, so a
+            // restore checks sizes; verify (`track`) also re-reads each file against its SHA-256.
+            let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.intValue
+            let matches = try track ? FileWalker.read(url).sha256Hex == entry.sha256 : true
+            guard size == entry.size, matches else {
+                throw VaultProblem(
+                    .fileMismatch, subject: "\(entry.source)/\(entry.path)",
+                    "file \(entry.source)/\(entry.path): restored content does not match its recorded SHA-256 (chunks reordered or swapped)"
+                )
+            }
+        }
+        for entry in files where entry.type != "symlink" {
+            let url = entry.path.isEmpty ? root : root.appendingPathComponent(entry.path)
+            try? fm.setAttributes(
+                [.posixPermissions: entry.mode, .modificationDate: Date(timeIntervalSince1970: entry.mtime)],
+                ofItemAtPath: url.path)
+        }
+        return written
+    }
+}

@@ -1,0 +1,197 @@
+import Foundation
+import JameyPluginKit
+import PluginReplies
+import VaultCore
+import VaultSQLite
+
+extension VaultPlugin {
+    /// Subscribes every handler; each runs its work on the job queue.
+    func subscribeHandlers() throws {
+        let bus = context.bus
+        try bus.respond(Topic.list) { [self] _ in await answer { try await listSnapshots() } }
+        try bus.respond(Topic.show) { [self] request in await answer { try await showSnapshot(request) } }
+        try bus.respond(Topic.backup) { [self] request in
+            await answer {
+                _ = try RequestBody(request.payload, allowed: [], emptyIsObject: true)
+                return Reply.json(try await backupNow(reason: "request"))
+            }
+        }
+        try bus.respond(Topic.verify) { [self] request in await answer { try await verify(request) } }
+        try bus.respond(Topic.restore) { [self] request in await answer { try await restore(request) } }
+        try bus.respond(Topic.forget) { [self] request in await answer { try await forget(request) } }
+        try bus.respond(Topic.prune) { [self] request in await answer { try await prune(request) } }
+        try bus.respond(Topic.stats) { [self] _ in await answer { try await stats() } }
+    }
+
+    /// Runs `body`, turning an error into its problem reply.
+    func answer(_ body: () async throws -> Outgoing) async -> Outgoing {
+        do {
+            return try await body()
+        } catch {
+            return VaultReply.problem(error)
+        }
+    }
+
+    func listSnapshots() async throws -> Outgoing {
+        let list = try await job { [self] in
+            SnapshotCatalog(repository: try repository()).snapshots.map(SnapshotSummary.init)
+        }
+        return Reply.json(["snapshots": list])
+    }
+
+    func showSnapshot(_ request: Message) async throws -> Outgoing {
+        let reference = request.headers["http.param.id"] ?? "latest"
+        let identities = try? identities()
+        let detail = try await job { [self] in
+            let repository = try repository()
+            let snapshot = try SnapshotCatalog(repository: repository).find(reference)
+            let files = try identities.map { try snapshot.body(in: repository, identities: $0).files.map(FileSummary.init) }
+            return SnapshotDetail(snapshot: SnapshotSummary(snapshot), files: files)
+        }
+        return Reply.json(detail)
+    }
+
+    func verify(_ request: Message) async throws -> Outgoing {
+        let body = try RequestBody(request.payload, allowed: ["subset", "restore"], emptyIsObject: true)
+        var options = VerifyOptions()
+        options.subset = try body.string("subset").map(VerifyOptions.parseSubset)
+        options.restore = try body.flag("restore") ?? true
+        options.databaseCheck = SQLiteTools.check
+        options.scratch = directory
+        let identities = try identities()
+        let keyURL = nodeKeyURL
+        let base = options
+        let report = try await job { [self] in
+            var options = base
+            options.head = try ChainHead.read(ChainHead.url(forKey: keyURL))
+            options.node = try NodeKey.read(keyURL).node
+            let reader = try RepositoryReader(repository: try repository(), identities: identities)
+            return VerifyAnswer(ok: true, report: reader.verify(options))
+        }
+        return Reply.json(VerifyAnswer(ok: report.report.ok, report: report.report))
+    }
+
+    /// Restores one source (a plugin) or every source of a snapshot. Online (default): the data is
+    /// written beside the live data, then the kernel stops the plugin and its dependents, runs its
+    /// restore hook on it and starts them again (`plugin_restore`). With `"online": false` the
+    /// data is only written to `<data_dir>/vault/restores/<snapshot>/<source>`. The plugin the
+    /// request came through (the api plugin for HTTP) is not restored online.
+    func restore(_ request: Message) async throws -> Outgoing {
+        let body = try RequestBody(request.payload, allowed: ["snapshot", "source", "online"], emptyIsObject: true)
+        let reference = try body.string("snapshot") ?? "latest"
+        let only = try body.string("source")
+        let online = try body.flag("online") ?? true
+        let identities = try identities()
+        let results = try await job { [self] in
+            let repository = try repository()
+            let reader = try RepositoryReader(repository: repository, identities: identities)
+            let snapshot = try SnapshotCatalog(repository: repository).find(reference)
+            let base = directory.appendingPathComponent("restores/\(snapshot.id.prefix(12))")
+            return try (only.map { [$0] } ?? snapshot.header.sources).map { source in
+                try reader.restore(snapshot, source: source, to: base.appendingPathComponent(source))
+            }
+        }
+        guard online else { return Reply.json(RestoreAnswer(restored: results, steps: [])) }
+        var steps: [String] = []
+        for result in results {
+            // Restoring the plugin that carries this request (the api plugin, for an HTTP call)
+            // would stop it while it waits for this reply: leave its files for the operator.
+            if result.source == request.source {
+                steps.append("skipped \(result.source): it carries this request; its data is in \(result.target)")
+                continue
+            }
+            do {
+                steps += try await context.restorePlugin(result.source, from: result.target)
+            } catch {
+                throw VaultError(
+                    .repository,
+                    "restore of \(result.source) failed after \(steps.count) step(s): \(error.message); the data is in \(result.target)"
+                )
+            }
+            try? FileManager.default.removeItem(atPath: result.target)
+        }
+        return Reply.json(RestoreAnswer(restored: results, steps: steps))
+    }
+
+    func forget(_ request: Message) async throws -> Outgoing {
+        let keys = ["keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly"]
+        let body = try RequestBody(request.payload, allowed: Set(keys + ["keep_within", "dry_run"]), emptyIsObject: true)
+        var policy = configuration.policy
+        if keys.contains(where: { body.members[$0] != nil }) || body.members["keep_within"] != nil {
+            policy = RetentionPolicy()
+            policy.keepLast = try body.count("keep_last") ?? 0
+            policy.keepHourly = try body.count("keep_hourly") ?? 0
+            policy.keepDaily = try body.count("keep_daily") ?? 0
+            policy.keepWeekly = try body.count("keep_weekly") ?? 0
+            policy.keepMonthly = try body.count("keep_monthly") ?? 0
+            policy.keepYearly = try body.count("keep_yearly") ?? 0
+            policy.keepWithin = try body.string("keep_within")
+        }
+        let dryRun = try body.flag("dry_run") ?? false
+        let chosen = policy
+        let keyURL = nodeKeyURL
+        let report = try await job { [self] in
+            try Maintenance(repository: try repository(), key: try NodeKey.read(keyURL)).forget(policy: chosen, dryRun: dryRun)
+        }
+        return Reply.json(report)
+    }
+
+    func prune(_ request: Message) async throws -> Outgoing {
+        let body = try RequestBody(request.payload, allowed: ["dry_run"], emptyIsObject: true)
+        let dryRun = try body.flag("dry_run") ?? false
+        let identities = try? identities()
+        let keyURL = nodeKeyURL
+        let report = try await job { [self] in
+            try Maintenance(repository: try repository(), key: try NodeKey.read(keyURL)).prune(
+                dryRun: dryRun, identities: identities)
+        }
+        return Reply.json(report)
+    }
+
+    func stats() async throws -> Outgoing {
+        let current = status.withLock { $0 }
+        let keyURL = nodeKeyURL
+        let stats = try await job { [self] in
+            let repository = try repository()
+            let catalog = SnapshotCatalog(repository: repository)
+            let packs = repository.packSizes()
+            return VaultStats(
+                repository: repository.layout.root.path, node: (try? NodeKey.read(keyURL).node) ?? "",
+                snapshots: catalog.snapshots.count,
+                packs: packs.count, packBytes: packs.values.reduce(0, +), problems: catalog.problems.map(\.description),
+                status: current)
+        }
+        return Reply.json(stats)
+    }
+}
+
+/// A file in a snapshot's detail.
+struct FileSummary: Codable, Sendable {
+    var source: String
+    var path: String
+    var type: String
+    var size: Int
+    var sha256: String?
+
+    init(_ entry: FileEntry) {
+        (source, path, type, size, sha256) = (entry.source, entry.path, entry.type, entry.size, entry.sha256)
+    }
+}
+
+/// A snapshot with its files (when the node has the identity).
+struct SnapshotDetail: Codable, Sendable {
+    var snapshot: SnapshotSummary
+    var files: [FileSummary]?
+}
+
+/// The restore reply: what was written, and the kernel's steps when it was restored online.
+struct RestoreAnswer: Codable, Sendable {
+    var restored: [RestoreResult]
+    var steps: [String]
+}
+
+/// The verify reply.
+struct VerifyAnswer: Codable, Sendable {
+    var ok: Bool
+    var report: VerifyReport
+}

@@ -1,0 +1,127 @@
+import Dispatch
+import Foundation
+import JameyPluginKit
+import Synchronization
+import VaultCore
+
+/// The vault plugin ("Phoenix"): backs up every plugin's data into an encrypted, deduplicated,
+/// content-addressed repository on a schedule, applies retention after each backup, and answers
+/// `/v1/vault/...` (list, show, backup now, verify, restore, forget, prune, stats).
+///
+/// The node holds only the node key (recipients, chunk key, signing key): it writes backups it
+/// cannot read. Verify and restore through the API need `identity` in the config; the offline
+/// `jamey vault` commands need only the repository and the identity file.
+public final class VaultPlugin: JameyPlugin {
+    let context: PluginContext
+    let configuration: VaultConfiguration
+    let schedule: BackupSchedule
+    let metrics: VaultMetrics
+    /// `<data_dir>/vault`.
+    let directory: URL
+    /// Why the plugin cannot back up (no repository or node key), or nil.
+    let unavailable: String?
+    let status = Mutex(VaultStatus())
+    let scheduler = Mutex<Task<Void, Never>?>(nil)
+    /// Vault jobs run one at a time on this queue, off the concurrency pool.
+    let jobs = DispatchQueue(label: "jamey.vault.jobs")
+
+    /// Reads the config; a missing repository or node key leaves the plugin running but degraded.
+    public init(context: PluginContext, configuration: VaultConfiguration) async throws {
+        self.context = context
+        self.configuration = configuration
+        do {
+            schedule = try configuration.backupSchedule()
+            _ = try configuration.policy.apply([])
+        } catch let error as VaultError {
+            throw JameyError(error.message)
+        }
+        metrics = VaultMetrics(factory: context.metrics)
+        directory = URL(fileURLWithPath: try context.dataDirectory())
+        unavailable = Self.check(configuration, nodeKeyURL: Self.nodeKeyURL(configuration, directory))
+    }
+
+    static func nodeKeyURL(_ configuration: VaultConfiguration, _ directory: URL) -> URL {
+        configuration.nodeKey.isEmpty ? directory.appendingPathComponent("node.key") : URL(fileURLWithPath: configuration.nodeKey)
+    }
+
+    var nodeKeyURL: URL { Self.nodeKeyURL(configuration, directory) }
+
+    static func check(_ configuration: VaultConfiguration, nodeKeyURL: URL) -> String? {
+        guard !configuration.repository.isEmpty else {
+            return "no repository configured (plugins.vault.config.repository); see README, Backups"
+        }
+        do {
+            let repository = try Repository(at: URL(fileURLWithPath: configuration.repository))
+            let key = try NodeKey.read(nodeKeyURL)
+            guard key.repository == repository.config.id else {
+                return "node key \(nodeKeyURL.path) belongs to another repository"
+            }
+        } catch let error as VaultError {
+            return error.message
+        } catch {
+            return "\(error)"
+        }
+        return nil
+    }
+
+    /// Answers the bus topics and starts the schedule.
+    public func start() async throws {
+        try subscribeHandlers()
+        if let unavailable {
+            context.logger.warning("vault idle: \(unavailable)")
+            return
+        }
+        let task = Task { [self] in await runSchedule() }
+        scheduler.withLock { $0 = task }
+        context.logger.info("vault started; repository \(configuration.repository)")
+    }
+
+    /// Stops the schedule and waits for a running job.
+    public func stop() async throws {
+        let task = scheduler.withLock { task -> Task<Void, Never>? in
+            defer { task = nil }
+            return task
+        }
+        task?.cancel()
+        await task?.value
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            jobs.async { continuation.resume() }
+        }
+    }
+
+    /// Ok after a successful backup; degraded when idle or when the last backup failed.
+    public func health() -> PluginHealthReport {
+        if let unavailable { return .degraded(unavailable) }
+        let status = status.withLock { $0 }
+        if let failure = status.lastFailure, failure > (status.lastSuccess ?? .distantPast) {
+            return .degraded("last backup failed: \(status.lastError ?? "unknown")")
+        }
+        if let last = status.lastSuccess { return .ok("last backup \(ISO8601DateFormatter().string(from: last))") }
+        return .ok("no backup yet; next \(status.nextBackup.map { ISO8601DateFormatter().string(from: $0) } ?? "not scheduled")")
+    }
+
+    /// Runs `body` on the job queue (one job at a time, never on the concurrency pool).
+    func job<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            jobs.async { continuation.resume(with: Result(catching: body)) }
+        }
+    }
+
+    func repository() throws -> Repository {
+        if let unavailable { throw VaultError(.repository, "vault is idle: \(unavailable)") }
+        return try Repository(at: URL(fileURLWithPath: configuration.repository))
+    }
+
+    func identities() throws -> [AgeIdentity] {
+        guard !configuration.identity.isEmpty else {
+            throw VaultError(
+                .badKey,
+                "this node has no identity (plugins.vault.config.identity): it can write backups, not read them; use `jamey vault` with the identity file"
+            )
+        }
+        guard let text = try? String(contentsOfFile: configuration.identity, encoding: .utf8) else {
+            throw VaultError(.notFound, "identity file \(configuration.identity) cannot be read")
+        }
+        return try AgeIdentity.parseFile(text)
+    }
+}

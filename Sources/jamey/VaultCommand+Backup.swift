@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import VaultCore
+
+extension VaultCommand {
+    struct Backup: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Back up the data directory (stop `jamey serve` first) or named sources into the repository.",
+            discussion: """
+                Without --source, backs up --data-dir as the source `data`. A repository inside the data \
+                directory is left out. For backups while the server runs, enable the vault plugin.
+                """)
+
+        @OptionGroup var repository: VaultRepositoryOption
+        @OptionGroup var nodeKey: VaultNodeKeyOption
+        @Option(name: .long, help: "The data directory to back up as source `data`.") var dataDir: String = "data"
+        @Option(name: .long, help: "NAME=PATH: back up PATH as source NAME (repeatable; replaces --data-dir).")
+        var source: [String] = []
+        @Option(name: .long, help: "A tag to attach (repeatable).") var tag: [String] = []
+        @Option(name: .long, help: "Record this time instead of now (seconds since 1970; for tests and imports).")
+        var time: Double?
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            try vaultRun {
+                let repo = try repository.open()
+                let keyURL = try nodeKey.url()
+                let sources = try parsedSources(excluding: repo.layout.root)
+                let writer = try BackupWriter(
+                    repository: repo, key: try NodeKey.read(keyURL), headURL: ChainHead.url(forKey: keyURL))
+                let result = try writer.run(
+                    sources: sources, time: time.map { Date(timeIntervalSince1970: $0) } ?? Date(), tags: tag)
+                if json { return try printJSON(result) }
+                print(
+                    "snapshot \(result.snapshot.prefix(12)) (#\(result.seq)): \(result.fileCount) files, \(result.totalBytes) bytes; "
+                        + "added \(result.bytesAdded) bytes in \(result.chunksNew) chunks, \(result.chunksDeduplicated) deduplicated; "
+                        + String(format: "%.2f s", result.seconds))
+            }
+        }
+
+        func parsedSources(excluding repository: URL) throws -> [BackupSource] {
+            if source.isEmpty {
+                return [BackupSource(name: "data", url: URL(fileURLWithPath: dataDir), exclude: [repository])]
+            }
+            return try source.map { text in
+                guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
+                    throw VaultError(.badInput, "--source: '\(text)' must be NAME=PATH")
+                }
+                return BackupSource(
+                    name: String(text[..<equals]), url: URL(fileURLWithPath: String(text[text.index(after: equals)...])),
+                    exclude: [repository])
+            }
+        }
+    }
+
+    struct Snapshots: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the snapshots (no key needed).")
+
+        @OptionGroup var repository: VaultRepositoryOption
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            try vaultRun {
+                let catalog = SnapshotCatalog(repository: try repository.open())
+                if json { return try printJSON(catalog.snapshots.map(SnapshotSummary.init)) }
+                let formatter = ISO8601DateFormatter()
+                let rows =
+                    [["ID", "TIME", "NODE", "SEQ", "SOURCES", "FILES", "BYTES", "ADDED"]]
+                    + catalog.snapshots.map { s in
+                        let h = s.header
+                        return [
+                            String(s.id.prefix(12)), formatter.string(from: h.time), h.node, String(h.seq),
+                            h.sources.joined(separator: ","), String(h.fileCount), String(h.totalBytes), String(h.bytesAdded),
+                        ]
+                    }
+                print(Table.render(rows))
+                for problem in catalog.problems { print("problem: \(problem)") }
+            }
+        }
+    }
+}

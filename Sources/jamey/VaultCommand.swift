@@ -1,0 +1,103 @@
+import ArgumentParser
+import Foundation
+import VaultCore
+import VaultSQLite
+
+/// `jamey vault ...`: the vault's offline commands (keys, repository, backup, verify, retention,
+/// disaster-recovery restore). They work on files only; the running server is not needed.
+struct VaultCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vault",
+        abstract: "Encrypted, verified backups (offline commands; the vault plugin runs them on a schedule).",
+        subcommands: [
+            Keygen.self, Init.self, Backup.self, Snapshots.self, Verify.self, Forget.self, Prune.self, Restore.self,
+        ])
+}
+
+/// `--repository`, shared by every vault command.
+struct VaultRepositoryOption: ParsableArguments {
+    @Option(name: .long, help: "The repository directory (or JAMEY_VAULT_REPOSITORY).")
+    var repository: String?
+
+    func open() throws -> Repository {
+        try Repository(at: url())
+    }
+
+    func url() throws -> URL {
+        guard let path = repository ?? ProcessInfo.processInfo.environment["JAMEY_VAULT_REPOSITORY"] else {
+            throw VaultError(.badInput, "--repository: no repository given (or set JAMEY_VAULT_REPOSITORY)")
+        }
+        return URL(fileURLWithPath: path)
+    }
+}
+
+/// `--node-key`: the node's key file (recipients, chunk key, signing key; never the identity).
+struct VaultNodeKeyOption: ParsableArguments {
+    @Option(name: .long, help: "The node key file written by `jamey vault init` (or JAMEY_VAULT_NODE_KEY).")
+    var nodeKey: String?
+
+    func url() throws -> URL {
+        guard let path = nodeKey ?? ProcessInfo.processInfo.environment["JAMEY_VAULT_NODE_KEY"] else {
+            throw VaultError(.badInput, "--node-key: no node key file given (or set JAMEY_VAULT_NODE_KEY)")
+        }
+        return URL(fileURLWithPath: path)
+    }
+
+    func read() throws -> NodeKey { try NodeKey.read(url()) }
+}
+
+/// `--identity`: an age identity file, plain or passphrase-protected.
+struct VaultIdentityOption: ParsableArguments {
+    @Option(name: .long, help: "The age identity file (AGE-SECRET-KEY-1...), plain or passphrase-protected.")
+    var identity: String?
+
+    func read(required: Bool = true) throws -> [AgeIdentity]? {
+        guard let identity else {
+            if required { throw VaultError(.badInput, "--identity: this command needs the identity file") }
+            return nil
+        }
+        return try VaultIdentityFile.read(URL(fileURLWithPath: identity))
+    }
+}
+
+enum VaultIdentityFile {
+    /// Reads an identity file; a passphrase-protected one (an age file) is opened with
+    /// JAMEY_VAULT_PASSPHRASE or a prompt.
+    static func read(_ url: URL) throws -> [AgeIdentity] {
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw VaultError(.notFound, "--identity: \(url.path) does not exist")
+        }
+        if data.starts(with: Data("age-encryption.org/v1\n".utf8)) {
+            let passphrase = try passphrase(prompt: "Passphrase for \(url.lastPathComponent): ")
+            return try AgeIdentity.parseFile(String(decoding: try Age.decrypt(data, passphrase: passphrase), as: UTF8.self))
+        }
+        return try AgeIdentity.parseFile(String(decoding: data, as: UTF8.self))
+    }
+
+    static func passphrase(prompt: String) throws -> String {
+        if let value = ProcessInfo.processInfo.environment["JAMEY_VAULT_PASSPHRASE"] { return value }
+        guard let entered = getpass(prompt) else { throw VaultError(.badInput, "passphrase: none entered") }
+        return String(cString: entered)
+    }
+}
+
+/// Runs a vault command body: a `VaultError` or `VaultProblem` becomes one line on stderr and exit status 1.
+func vaultRun(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as VaultError {
+        printError("vault: \(error.message)")
+        throw ExitCode(1)
+    } catch let problem as VaultProblem {
+        printError("vault: \(problem.message)")
+        throw ExitCode(1)
+    }
+}
+
+/// Prints a value as JSON (sorted keys, ISO 8601 dates).
+func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+    encoder.dateEncodingStrategy = .iso8601
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}

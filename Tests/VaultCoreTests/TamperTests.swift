@@ -1,0 +1,196 @@
+import Foundation
+import JameyTestKit
+import Testing
+
+@testable import VaultCore
+
+extension VaultSerial {
+    /// Each kind of damage to a repository is found by verify and named.
+    @Suite struct TamperTests {
+        /// A repository with three snapshots of a node.
+        func threeSnapshots() async throws -> Fixture {
+            let f = try Fixture()
+            try f.write("one", Fixture.random(300_000))
+            _ = try await f.backup(time: Date(timeIntervalSince1970: 1_700_000_000))
+            try f.write("two", Fixture.random(300_000))
+            _ = try await f.backup(time: Date(timeIntervalSince1970: 1_700_003_600))
+            try f.write("three", Fixture.random(300_000))
+            _ = try await f.backup(time: Date(timeIntervalSince1970: 1_700_007_200))
+            return f
+        }
+
+        func files(_ f: Fixture, _ directory: String) -> [URL] {
+            let base = f.repoURL.appendingPathComponent(directory)
+            let enumerator = FileManager.default.enumerator(atPath: base.path)
+            var urls: [URL] = []
+            while let path = enumerator?.nextObject() as? String {
+                var isDirectory: ObjCBool = false
+                let url = base.appendingPathComponent(path)
+                if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                    urls.append(url)
+                }
+            }
+            return urls.sorted { $0.path < $1.path }
+        }
+
+        func kinds(_ report: VerifyReport) -> Set<String> { Set(report.problems.map(\.kind.name)) }
+
+        func snapshots(_ f: Fixture) throws -> [SnapshotManifest] { SnapshotCatalog(repository: try f.repository).snapshots }
+
+        @Test func anUntouchedRepositoryVerifies() async throws {
+            let f = try await threeSnapshots()
+            defer { f.destroy() }
+            let report = try await f.verify()
+            #expect(report.problems == [])
+            #expect(report.snapshots == 3)
+            #expect(report.packsChecked == 3)
+        }
+
+        @Test func aFlippedByteInAPackIsNamed() async throws {
+            let f = try await threeSnapshots()
+            defer { f.destroy() }
+            let pack = try #require(files(f, "packs").first)
+            var data = try Data(contentsOf: pack)
+            data[data.count / 2] ^= 0x20
+            try data.write(to: pack)
+            let report = try await f.verify()
+            #expect(kinds(report).contains("pack-altered"))
+            #expect(report.problems.contains { $0.subject == pack.lastPathComponent })
+        }
+
+        @Test func aMissingPackIsNamedWithTheChunksItHeld() async throws {
+            let f = try await threeSnapshots()
+            defer { f.destroy() }
+            let pack = try #require(files(f, "packs").first)
+            try FileManager.default.removeItem(at: pack)
+            let report = try await f.verify()
+            #expect(kinds(report).contains("pack-missing"))
+            #expect(report.problems.contains { $0.kind == .packMissing && $0.subject == pack.lastPathComponent })
+        }
+
+        @Test func aMissingChunkIsNamed() async throws {
+            let f = try await threeSnapshots()
+            defer { f.destroy() }
+            let index = try #require(files(f, "index").first)
+            try FileManager.default.removeItem(at: index)
+            let report = try await f.verify()
+            #expect(kinds(report).contains("chunk-missing"))
+        }
+
+        @Test func reorderedIndexEntriesAreNamed() async throws {
+            let f = try Fixture()
+            defer { f.destroy() }
+            try f.write("db", Data("SQLite format 3\0".utf8) + Data([0x02, 0x00]) + Fixture.random(512 * 8 - 18))
+            _ = try await f.backup()
+            let index = try #require(files(f, "index").first)
+            var data = try Data(contentsOf: index)
+            // Swap the offsets of the first two entries (magic 7 bytes + count 4; entry = id 32 + offset 4 + length 4).
+            let first = 7 + 4 + 32
+            let second = first + 40
+            let a = data[first..<first + 4]
+            let b = data[second..<second + 4]
+            data.replaceSubrange(first..<first + 4, with: b)
+            data.replaceSubrange(second..<second + 4, with: a)
+            try data.write(to: index)
+            let report = try await f.verify()
+            #expect(kinds(report).contains("index-altered"))
+        }
+
+        @Test func anAlteredManifestIsNamed() async throws {
+            let f = try await threeSnapshots()
+            defer { f.destroy() }
+            let snapshot = try snapshots(f)[1]
+            let url = f.repoURL.appendingPathComponent("snapshots/\(snapshot.id)")
+            var data = try Data(contentsOf: url)
+            let range = try #require(data.range(of: Data("\"seq\":2".utf8)))
+            data.replaceSubrange(range, with: Data("\"seq\":9".utf8))
+            // Keep the name matching the content, as an attacker would: only the signature can tell.
+            try FileManager.default.removeItem(at: url)
+            try data.write(to: f.repoURL.appendingPathComponent("snapshots/\(data.sha256Hex)"))
+            let report = try await f.verify()
+            #expect(report.problems.contains { $0.kind == .signatureInvalid && $0.subject == data.sha256Hex })
+            #expect(kinds(report).contains("snapshot-deleted"))
+        }
+
+        @Test func aDeletedSnapshotIsNamed() async throws {
+            let f = try await threeSnapshots()
+            defer { f.destroy() }
+            let middle = try snapshots(f)[1]
+            try FileManager.default.removeItem(at: f.repoURL.appendingPathComponent("snapshots/\(middle.id)"))
+            let report = try await f.verify()
+            #expect(report.problems.contains { $0.kind == .snapshotDeleted && $0.subject == "alpha#2" })
+        }
+
+        @Test func aForgottenSnapshotIsNotTampering() async throws {
+            let f = try await threeSnapshots()
+            defer { f.destroy() }
+            let middle = try snapshots(f)[1]
+            try Maintenance(repository: try f.repository, key: f.key).remove([middle])
+            #expect(try await f.verify().problems == [])
+        }
+
+        @Test func aRolledBackRepositoryIsNamed() async throws {
+            let f = try await threeSnapshots()
+            defer { f.destroy() }
+            // The host restores an older copy: the newest snapshot (and its forget-free tail) disappears.
+            let newest = try #require(try snapshots(f).last)
+            try FileManager.default.removeItem(at: f.repoURL.appendingPathComponent("snapshots/\(newest.id)"))
+            let report = try await f.verify()
+            #expect(report.problems.contains { $0.kind == .rolledBack })
+            // The node refuses to write on top of a rolled-back repository.
+            await #expect(throws: VaultError.self) { try await f.backup() }
+        }
+
+        @Test func aSwappedPackFileIsNamed() async throws {
+            let f = try await threeSnapshots()
+            defer { f.destroy() }
+            let packs = files(f, "packs")
+            try #require(packs.count >= 2)
+            let first = try Data(contentsOf: packs[0])
+            try Data(contentsOf: packs[1]).write(to: packs[0])
+            try first.write(to: packs[1])
+            let report = try await f.verify()
+            #expect(report.problems.filter { $0.kind == .packAltered }.count == 2)
+        }
+    }
+}
+
+extension VaultSerial {
+    /// `verify --subset k/n` spreads the packs over runs; a progress file lets an interrupted run resume.
+    @Suite struct VerifySubsetTests {
+        @Test func subsetsCoverEveryPackOnceAndProgressResumes() async throws {
+            let f = try Fixture()
+            defer { f.destroy() }
+            for number in 0..<5 {
+                try f.write("f\(number)", Fixture.random(300_000))
+                _ = try await f.backup()
+            }
+            let reader = try f.reader()
+            let total = reader.index.packs.count
+            var checked = 0
+            for k in 1...3 {
+                var options = VerifyOptions()
+                options.subset = try VerifyOptions.parseSubset("\(k)/3")
+                options.restore = false
+                let chosen = options
+                let report = await onThread { reader.verify(chosen) }
+                #expect(report.problems == [])
+                checked += report.packsChecked
+            }
+            #expect(checked == total)
+            // An interrupted run recorded two packs as done: the next run skips them.
+            let progress = f.root.appendingPathComponent("progress")
+            try reader.index.packs.keys.sorted().prefix(2).joined(separator: "\n").write(
+                to: progress, atomically: true, encoding: .utf8)
+            var options = VerifyOptions()
+            options.progress = progress
+            options.restore = false
+            let resuming = options
+            let resumed = await onThread { reader.verify(resuming) }
+            #expect(resumed.packsSkipped == 2)
+            #expect(resumed.packsChecked == total - 2)
+            #expect(!FileManager.default.fileExists(atPath: progress.path))
+            #expect(throws: VaultError.self) { try VerifyOptions.parseSubset("0/3") }
+        }
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+import JameyTestKit
+import Synchronization
+import Testing
+import VaultCore
+import VaultSQLite
+
+@Suite(.serialized) struct VaultPluginTests {
+    @Test func theFirstBackupRunsSoonAfterStartAndReportsMetrics() async throws {
+        try await VaultKernel.with(firstDelay: 0) { k in
+            #expect(
+                try await eventually(timeout: .seconds(60)) {
+                    let list = try await k.request("vault.snapshots.list")
+                    return (list.json["snapshots"] as? [[String: Any]])?.isEmpty == false
+                })
+            let list = try await k.request("vault.snapshots.list")
+            let first = try #require((list.json["snapshots"] as? [[String: Any]])?.first)
+            // Every plugin with state, each through its own snapshot hook.
+            #expect(Set(first["sources"] as? [String] ?? []) == ["conscience", "memory"])
+            let exposition = k.test.kernel.metrics.exposition()
+            #expect(exposition.contains("vault_backups_total"))
+            #expect(exposition.contains("vault_last_success_timestamp_seconds"))
+            #expect(exposition.contains("vault_backup_bytes_added_total"))
+            let stats = try await k.request("vault.stats.get")
+            #expect(stats.status == 200, "\(stats.text)")
+            #expect((stats.json["snapshots"] as? Int ?? 0) >= 1)
+        }
+    }
+
+    @Test func aBackupWhileAPluginWritesRestoresAConsistentDatabase() async throws {
+        try await VaultKernel.with(firstDelay: 3600) { k in
+            let acknowledged = Atomic<Int>(0)
+            let stop = Atomic<Bool>(false)
+            let writer = Task {
+                var number = 0
+                while !stop.load(ordering: .relaxed) {
+                    let body = #"{"name":"w\#(number)","description":"rule \#(number)","weight":1,"polarity":"virtue"}"#
+                    let reply = try? await k.request("conscience.rules.create", body)
+                    if reply?.status == 201 { acknowledged.store(number + 1, ordering: .relaxed) }
+                    number += 1
+                }
+            }
+            _ = await eventually(timeout: .seconds(30)) { acknowledged.load(ordering: .relaxed) >= 20 }
+            let before = acknowledged.load(ordering: .relaxed)
+            let backup = try await k.request("vault.backup.run")
+            let after = acknowledged.load(ordering: .relaxed)
+            stop.store(true, ordering: .relaxed)
+            _ = await writer.value
+            #expect(backup.status == 200, "\(backup.text)")
+            let snapshot = try #require(backup.json["snapshot"] as? String)
+            let restored = try await k.request(
+                "vault.restore.run", #"{"snapshot":"\#(snapshot)","source":"conscience","online":false}"#)
+            #expect(restored.status == 200, "\(restored.text)")
+            let target = try #require(((restored.json["restored"] as? [[String: Any]])?.first)?["target"] as? String)
+            let database = URL(fileURLWithPath: target).appendingPathComponent("conscience.sqlite")
+            #expect(SQLiteTools.integrityCheck(database) == nil)
+            let names = try SQLiteTools.strings(database, "SELECT name FROM rules WHERE name LIKE 'w%'")
+            // Every row committed before the backup began is there; none that was never committed.
+            #expect(names.count >= before)
+            #expect(names.count <= after + 1)
+            let numbers = Set(names.compactMap { Int($0.dropFirst()) })
+            #expect(numbers == Set(0..<names.count))
+            let verify = try await k.request("vault.verify.run")
+            #expect(verify.status == 200, "\(verify.text)")
+            #expect(verify.json["ok"] as? Bool == true, "\(verify.text)")
+        }
+    }
+
+    @Test func anOnlineRestorePutsAPluginBackThroughTheKernel() async throws {
+        try await VaultKernel.with(firstDelay: 3600) { k in
+            let rule = #"{"name":"kept","description":"before the backup","weight":2,"polarity":"virtue"}"#
+            #expect(try await k.request("conscience.rules.create", rule).status == 201)
+            let backup = try await k.request("vault.backup.run")
+            #expect(backup.status == 200, "\(backup.text)")
+            let later = #"{"name":"later","description":"after the backup","weight":2,"polarity":"virtue"}"#
+            #expect(try await k.request("conscience.rules.create", later).status == 201)
+            let restored = try await k.request("vault.restore.run", #"{"source":"conscience"}"#)
+            #expect(restored.status == 200, "\(restored.text)")
+            let steps = restored.json["steps"] as? [String] ?? []
+            #expect(steps.contains { $0.contains("restored conscience") }, "\(steps)")
+            let names = try await k.request("conscience.rules.list").text
+            #expect(names.contains("\"kept\""))
+            #expect(!names.contains("\"later\""))
+            #expect(k.test.kernel.plugin(named: "conscience")?.state == .started)
+        }
+    }
+
+    @Test func withoutThePrivilegeABackupFailsNamingIt() async throws {
+        try await VaultKernel.with(firstDelay: 3600, privileged: false) { k in
+            let backup = try await k.request("vault.backup.run")
+            #expect(backup.status == 409)
+            #expect(backup.text.contains("plugins.vault.privileges"), "\(backup.text)")
+            #expect(k.test.kernel.metrics.exposition().contains("vault_backups_total"))
+        }
+    }
+
+    @Test func retentionIsAppliedAfterEachBackup() async throws {
+        // The default rules keep the newest snapshot of each hour: three backups in a row leave one.
+        try await VaultKernel.with(firstDelay: 3600) { k in
+            for _ in 0..<3 { #expect(try await k.request("vault.backup.run").status == 200) }
+            let list = try await k.request("vault.snapshots.list")
+            #expect((list.json["snapshots"] as? [[String: Any]])?.count == 1)
+            #expect(k.test.kernel.metrics.exposition().contains("vault_snapshots_removed_total"))
+        }
+    }
+
+    @Test func forgetDryRunListsWhatWouldGoAndWhy() async throws {
+        let noRetention = "retention: {keep_last: 0, keep_hourly: 0, keep_daily: 0, keep_weekly: 0, keep_monthly: 0}"
+        try await VaultKernel.with(firstDelay: 3600, extra: noRetention) { k in
+            for _ in 0..<3 { #expect(try await k.request("vault.backup.run").status == 200) }
+            let dry = try await k.request("vault.forget.run", #"{"keep_last":1,"dry_run":true}"#)
+            #expect(dry.status == 200, "\(dry.text)")
+            let decisions = try #require((dry.json["decisions"] as? [String: Any])?["test-node"] as? [[String: Any]])
+            #expect(decisions.filter { $0["keep"] as? Bool == false }.count == 2)
+            #expect(decisions.first?["reasons"] as? [String] == ["last snapshot"])
+            let bad = try await k.request("vault.forget.run", #"{"keep_lats":1}"#)
+            #expect(bad.status == 400)
+            #expect(bad.text.contains("keep_lats"))
+            let prune = try await k.request("vault.prune.run", #"{"dry_run":true}"#)
+            #expect(prune.status == 200, "\(prune.text)")
+        }
+    }
+
+    @Test func aNodeWithoutTheIdentityBacksUpButCannotRead() async throws {
+        try await VaultKernel.with(firstDelay: 3600, withIdentity: false) { k in
+            #expect(try await k.request("vault.backup.run").status == 200)
+            let verify = try await k.request("vault.verify.run")
+            #expect(verify.status == 400)
+            #expect(verify.text.contains("identity"))
+            let restore = try await k.request("vault.restore.run")
+            #expect(restore.status == 400)
+        }
+    }
+
+    @Test func anUnconfiguredVaultIdlesAndSaysWhy() async throws {
+        try await VaultKernel.with(configured: false) { k in
+            _ = await eventually { k.test.kernel.plugin(named: "vault")?.health != nil }
+            let health = k.test.kernel.plugin(named: "vault")?.health
+            #expect(health?.detail.contains("repository") == true)
+            let list = try await k.request("vault.snapshots.list")
+            #expect(list.status == 409)
+        }
+    }
+}
