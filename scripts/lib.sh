@@ -8,8 +8,8 @@ export JAMEY_ROOT
 # System packages Jamey builds on (Debian names), and the tools the test suite uses. gcc provides
 # `cc`, which builds the C plugins (make, the test kit) and checks the C header; a bare Swift
 # image may lack it.
-JAMEY_BUILD_PACKAGES=(libsqlite3-dev libmosquitto-dev libffi-dev make pkg-config gcc)
-JAMEY_TEST_PACKAGES=(mosquitto mosquitto-clients openssl age restic)
+JAMEY_BUILD_PACKAGES=(libsqlite3-dev libmosquitto-dev libhiredis-dev libffi-dev make pkg-config gcc)
+JAMEY_TEST_PACKAGES=(mosquitto mosquitto-clients openssl age restic redis-server)
 
 # install_packages PKG...: installs the missing ones with apt-get when running as root; otherwise
 # names what is missing and fails.

@@ -194,6 +194,33 @@ plugins:
       timeout_ms: 500                   # wait for the conscience and the soul
       record_broadcasts: true           # store broadcasts in memory's working layer when it answers
 
+  # The cache (Plugins/Cache): namespaces with an L1 in memory (W-TinyLFU, bounded in bytes,
+  # per-entry TTL) over an L3 in SQLite (<data_dir>/cache/, bounded, survives restarts), origin
+  # read-through over the bus with one load per key at a time, warming from L3 on start. Bus:
+  # cache.get|put|invalidate|warm|stats; HTTP /v1/cache/... See "Caching" in README.md.
+  cache:
+    enabled: true
+    config:
+      namespaces:
+        - name: default
+          max_bytes: 67108864        # L1 bound (keys + values + 64 bytes per entry)
+          l3_max_bytes: 268435456    # L3 bound; 0 = no L3 for this namespace
+          max_value_bytes: 1048576   # larger values: 413
+          default_ttl_ms: 0          # TTL of entries put without ttl_ms; 0 = none
+          policy: w-tinylfu          # w-tinylfu | lru | sieve | s3-fifo
+          origin: ""                 # bus topic that loads a missing key ({"namespace","key"} -> value)
+          failure_ttl_ms: 0          # remember a failed load this long (0 = failures are not cached)
+          warm_entries: 1000         # L3's hottest entries copied into L1 on start and on warm
+          warm_keys: []              # keys read into L1 on start (L2/L3 at once, else the origin)
+      load_timeout_ms: 5000          # how long a read-through waits for its origin (504)
+      l2:                          # Redis between L1 and L3, shared by nodes (apt-get install redis-server)
+        enabled: false             # off: needs a Redis; when it goes away the cache serves from L1+L3
+        host: 127.0.0.1            # (health degraded, cache_l2_up 0) and reconnects every second
+        port: 6379
+        key_prefix: "jamey:cache:"
+        connect_timeout_ms: 500
+        command_timeout_ms: 500
+
   # The HTTP gateway (Plugins/API): health, readiness, metrics, plugins, the bus, API keys, the
   # routes other plugins declare, and /openapi.json. Listed last so it starts last and stops
   # first (in-flight requests finish while the plugins they reach still run). The admin key is

@@ -10,7 +10,7 @@ struct Jamey: AsyncParsableCommand {
         version: Versions.text,
         subcommands: [
             Serve.self, ConfigCommand.self, PluginsCommand.self, Call.self, CompletionCommand.self, VersionCommand.self,
-            VaultCommand.self,
+            VaultCommand.self, CacheCommand.self,
         ],
         defaultSubcommand: nil
     )

@@ -1,0 +1,154 @@
+// scripts/bench-cache.sh: the L1 (CacheCore.ConcurrentCache) next to a plain dictionary under one
+// lock, same keys, same process, release build.
+//
+//   CacheBench [ENTRIES] [OPS]
+//
+// Latency: gets are timed in batches of 64 (a clock read costs about as much as a get), and the
+// per-get figure of each batch goes into the distribution; p50/p99 are over batches. Throughput:
+// one thread, a key mix that hits 90 % of the time. Threads: 2 threads, 1 stripe vs 16 stripes.
+import CacheCore
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+let entries = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 100_000 : 100_000
+let operations = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 5_000_000 : 5_000_000
+let batch = 64
+
+@inline(__always) func now() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+}
+
+/// A plain dictionary behind one lock: the baseline.
+final class LockedDictionary: Sendable {
+    let storage = Mutex<[Int: Int]>([:])
+    func get(_ k: Int) -> Int? { storage.withLock { $0[k] } }
+    func put(_ k: Int, _ v: Int) { storage.withLock { $0[k] = v } }
+}
+
+/// Keys: `hitShare` of them resident (0..<entries), the rest never stored.
+func keys(count: Int, hitShare: Double, seed: UInt64) -> [Int] {
+    var rng = SplitMix64(seed: seed)
+    return (0..<count).map { _ in
+        Double(rng.next() % 1_000_000) / 1_000_000 < hitShare
+            ? Int(rng.next() % UInt64(entries)) : entries + Int(rng.next() % UInt64(entries))
+    }
+}
+
+struct Figures {
+    var p50 = 0.0
+    var p99 = 0.0
+    var perSecond = 0.0
+}
+
+/// Times `get` over `keys` in batches; returns per-get p50/p99 (ns) and gets per second.
+func measure(_ keys: [Int], _ get: (Int) -> Int?) -> Figures {
+    var samples: [Double] = []
+    samples.reserveCapacity(keys.count / batch)
+    var found = 0
+    let started = now()
+    var i = 0
+    while i + batch <= keys.count {
+        let t0 = now()
+        for j in i..<(i + batch) where get(keys[j]) != nil { found += 1 }
+        samples.append(Double(now() - t0) / Double(batch))
+        i += batch
+    }
+    let total = Double(now() - started)
+    samples.sort()
+    if found == -1 { print("unreachable") }
+    return Figures(
+        p50: samples[samples.count / 2], p99: samples[samples.count * 99 / 100],
+        perSecond: Double(i) / total * 1e9)
+}
+
+func line(_ name: String, _ f: Figures) {
+    print(
+        "| \(name) | \(String(format: "%.1f", f.p50)) | \(String(format: "%.1f", f.p99)) | "
+            + "\(String(format: "%.1f", f.perSecond / 1e6)) |")
+}
+
+func format(_ x: Double) -> String { String(format: "%.2f", x) }
+
+// Fill: the L1 holds every entry (capacity with room to spare), the baseline the same keys.
+func makeCache(stripes: Int) -> ConcurrentCache<Int, Int> {
+    let cache = ConcurrentCache<Int, Int>(capacity: entries * 2, policy: .tinyLFU, stripes: stripes)
+    for k in 0..<entries { cache.put(k, k, weight: 1) }
+    return cache
+}
+let cache = makeCache(stripes: 16)
+let single = makeCache(stripes: 1)
+let baseline = LockedDictionary()
+for k in 0..<entries { baseline.put(k, k) }
+
+let allHits = keys(count: operations, hitShare: 1.0, seed: 1)
+let mixed = keys(count: operations, hitShare: 0.9, seed: 2)
+
+// Warm-up pass on both.
+_ = measure(Array(allHits.prefix(200_000)), cache.get)
+_ = measure(Array(allHits.prefix(200_000)), baseline.get)
+
+print("## L1 get latency and throughput (\(entries) entries, \(operations) gets, one thread)\n")
+print("| structure | get p50 ns | get p99 ns | M gets/s |")
+print("|---|---|---|---|")
+let l1Hit = measure(allHits, cache.get)
+let dictHit = measure(allHits, baseline.get)
+let l1Mixed = measure(mixed, cache.get)
+let dictMixed = measure(mixed, baseline.get)
+let singleHit = measure(allHits, single.get)
+line("L1 W-TinyLFU, 16 stripes, 100 % hits", l1Hit)
+line("L1 W-TinyLFU, 1 lock, 100 % hits", singleHit)
+line("dictionary under a lock, 100 % hits", dictHit)
+line("L1 W-TinyLFU, 16 stripes, 90 % hits", l1Mixed)
+line("dictionary under a lock, 90 % hits", dictMixed)
+
+// Two threads, one lock vs 16 stripes.
+func twoThreads(_ get: @escaping @Sendable (Int) -> Int?) -> Double {
+    let per = operations / 2
+    let started = now()
+    var threads: [pthread_t] = []
+    final class Work: @unchecked Sendable {
+        let keys: [Int]
+        let get: @Sendable (Int) -> Int?
+        init(_ k: [Int], _ g: @escaping @Sendable (Int) -> Int?) { keys = k; self.get = g }
+    }
+    for t in 0..<2 {
+        let work = Work(Array(mixed[(t * per)..<((t + 1) * per)]), get)
+        var thread = pthread_t()
+        let box = Unmanaged.passRetained(work).toOpaque()
+        pthread_create(
+            &thread, nil,
+            { raw in
+                let w = Unmanaged<Work>.fromOpaque(raw!).takeRetainedValue()
+                var n = 0
+                for k in w.keys where w.get(k) != nil { n += 1 }
+                if n == -1 { print("unreachable") }
+                return nil
+            }, box)
+        threads.append(thread)
+    }
+    for t in threads { pthread_join(t, nil) }
+    return Double(operations) / Double(now() - started) * 1e9
+}
+let two16 = twoThreads { cache.get($0) }
+let two1 = twoThreads { single.get($0) }
+let twoDict = twoThreads { baseline.get($0) }
+print("\n## Two threads, 90 % hits (M gets/s, both threads together)\n")
+print("| structure | M gets/s |")
+print("|---|---|")
+print("| L1, 16 stripes | \(format(two16 / 1e6)) |")
+print("| L1, 1 lock | \(format(two1 / 1e6)) |")
+print("| dictionary under a lock | \(format(twoDict / 1e6)) |")
+
+let meta = BoundedCache<Int, Int>(capacity: 10, policy: .tinyLFU).policyBytesPerEntry
+print("\n## Ratios and goals\n")
+print("- policy metadata: \(meta) bytes per entry (goal ≤ 24)")
+print("- get on hit p50 \(format(l1Hit.p50)) ns (goal ≤ 40), p99 \(format(l1Hit.p99)) ns (goal ≤ 150)")
+print("- gets/s at 90 % hits, one thread: \(format(l1Mixed.perSecond / 1e6)) M (goal ≥ 25 M per core)")
+print("- L1 ÷ dictionary-under-lock p50 on hit: \(format(l1Hit.p50 / dictHit.p50))×")
+print("- L1 ÷ dictionary-under-lock throughput at 90 % hits: \(format(l1Mixed.perSecond / dictMixed.perSecond))×")

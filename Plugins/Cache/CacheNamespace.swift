@@ -1,0 +1,315 @@
+import CacheCore
+import Dispatch
+import Foundation
+import Synchronization
+
+/// One namespace: its L1 (a `ConcurrentCache` bounded in bytes), its share of the L3 store, its
+/// origin topic with single-flight loads, and its counters. Thread-safe.
+final class CacheNamespace: Sendable {
+    /// The configured settings.
+    let settings: CacheConfiguration.Namespace
+    let l1: ConcurrentCache<String, CachedValue>
+    private let l2: L2Client?
+    private let l3: L3Store?
+    let metrics: CacheMetrics
+    private let flights = SingleFlight<CachedValue>()
+    private let loader: (@Sendable (String) async -> Result<[UInt8], CacheError>)?
+    /// Bumped by every invalidation, so a load that started before one does not store its value.
+    private let generation = Atomic<UInt64>(0)
+    private let pendingHits = Mutex<[String: Int]>([:])
+    /// Failed loads remembered for `failure_ttl_ms` (none when it is 0, the default).
+    private let failures = FailureMemory()
+    /// Tells the other nodes that a key (or prefix) changed, so they drop their L1 copies.
+    private let announce: (@Sendable (_ namespace: String, _ key: String?, _ prefix: String?) -> Void)?
+    let counters = TierCounters()
+
+    /// Per-tier counts for the stats reply.
+    final class TierCounters: Sendable {
+        let l3Hits = Atomic<Int>(0)
+        let l3Misses = Atomic<Int>(0)
+        let l2Hits = Atomic<Int>(0)
+        let l2Misses = Atomic<Int>(0)
+        let l3EvictedSize = Atomic<Int>(0)
+        let l3EvictedExpired = Atomic<Int>(0)
+        let l3EvictedExplicit = Atomic<Int>(0)
+        let loads = Atomic<Int>(0)
+        let loadFailures = Atomic<Int>(0)
+        let sharedLoads = Atomic<Int>(0)
+        let loadNanoseconds = Atomic<Int>(0)
+    }
+
+    /// Creates a namespace.
+    /// - Parameters:
+    ///   - loader: asks the origin for a key's value; nil when the namespace has no origin.
+    init(
+        settings: CacheConfiguration.Namespace, policy: PolicyKind, l2: L2Client? = nil, l3: L3Store?,
+        metrics: CacheMetrics, loader: (@Sendable (String) async -> Result<[UInt8], CacheError>)?,
+        announce: (@Sendable (String, String?, String?) -> Void)? = nil
+    ) {
+        self.announce = announce
+        self.settings = settings
+        let largest = CachedValue.weight(
+            key: String(repeating: "k", count: CachePlugin.maxKeyBytes), bytes: settings.maxValueBytes)
+        var stripes = 16
+        while stripes > 1 && settings.maxBytes / stripes < largest { stripes /= 2 }
+        l1 = ConcurrentCache(
+            capacity: settings.maxBytes, policy: policy, expectedEntries: min(1 << 20, max(64, settings.maxBytes / 256)),
+            stripes: stripes, tick: 100_000_000)
+        self.l2 = l2
+        self.l3 = settings.l3MaxBytes > 0 ? l3 : nil
+        self.metrics = metrics
+        self.loader = loader
+    }
+
+    var name: String { settings.name }
+    var hasL3: Bool { l3 != nil }
+
+    static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// Where a value was found.
+    enum Tier: String, Sendable { case l1, l2, l3, origin }
+
+    /// The value of `key` from the first tier that has it, loading it from the origin on a miss.
+    /// - Returns: the value and its tier, or nil when no tier and no origin has it.
+    /// - Throws: ``CacheError`` when the origin fails or times out (nothing is cached then).
+    func get(_ key: String) async throws(CacheError) -> (CachedValue, Tier)? {
+        if let found = try getLocalTier(key) { return found }
+        return try await load(key)
+    }
+
+    /// Whether misses are loaded from an origin.
+    var hasOrigin: Bool { loader != nil }
+
+    /// The value of `key` from L1, L2 or L3 and its tier, without asking the origin.
+    func getLocalTier(_ key: String) throws(CacheError) -> (CachedValue, Tier)? {
+        if let value = l1.get(key) {
+            metrics.l1Hits.increment()
+            noteHit(key)
+            return (value, .l1)
+        }
+        metrics.l1Misses.increment()
+        if let value = readL2(key) {
+            noteHit(key)
+            return (value, .l2)
+        }
+        if let value = try readL3(key) {
+            noteHit(key)
+            return (value, .l3)
+        }
+        return nil
+    }
+
+    /// Loads `key` from the origin (one load per key at a time), storing it unless invalidated meanwhile.
+    /// - Returns: nil when the namespace has no origin.
+    func load(_ key: String) async throws(CacheError) -> (CachedValue, Tier)? {
+        guard let loader else { return nil }
+        if let remembered = failures.remembered(key, now: Self.nowMs()) {
+            metrics.originMisses.increment()
+            throw remembered
+        }
+        let started = generation.load(ordering: .acquiring)
+        let (result, shared) = await flights.run(key) { [self] in
+            let t0 = DispatchTime.now()
+            let loaded = await loader(key)
+            let elapsed = Int(DispatchTime.now().uptimeNanoseconds - t0.uptimeNanoseconds)
+            counters.loads.add(1, ordering: .relaxed)
+            counters.loadNanoseconds.add(elapsed, ordering: .relaxed)
+            metrics.loadDuration.recordNanoseconds(Int64(elapsed))
+            switch loaded {
+            case .success(let bytes):
+                metrics.loadsOK.increment()
+                let value = CachedValue(bytes: bytes, expiresAt: expiry(ttlMs: nil))
+                // An invalidation while the load ran wins: the value is returned, not stored.
+                if generation.load(ordering: .acquiring) == started { try? store(key, value) }
+                return .success(value)
+            case .failure(let error):
+                metrics.loadsFailed.increment()
+                counters.loadFailures.add(1, ordering: .relaxed)
+                if settings.failureTtlMs > 0, generation.load(ordering: .acquiring) == started {
+                    failures.remember(key, error, until: Self.nowMs() + Int64(settings.failureTtlMs))
+                }
+                return .failure(error)
+            }
+        }
+        if shared {
+            counters.sharedLoads.add(1, ordering: .relaxed)
+            metrics.loadsShared.increment()
+        }
+        switch result {
+        case .success(let value):
+            metrics.originHits.increment()
+            return (value, .origin)
+        case .failure(let error):
+            metrics.originMisses.increment()
+            throw error
+        }
+    }
+
+    /// The value of `key` from L1 or L3, without asking the origin (the service table's read).
+    func getLocal(_ key: String) throws(CacheError) -> CachedValue? {
+        try getLocalTier(key)?.0
+    }
+
+    /// L2's value (copied into L1), nil when Redis lacks it or is down.
+    private func readL2(_ key: String) -> CachedValue? {
+        guard let l2 else { return nil }
+        let (value, up) = l2.get(name, key)
+        guard up else { return nil }
+        guard let value else {
+            counters.l2Misses.add(1, ordering: .relaxed)
+            metrics.l2Misses.increment()
+            return nil
+        }
+        counters.l2Hits.add(1, ordering: .relaxed)
+        metrics.l2Hits.increment()
+        putL1(key, value)
+        return value
+    }
+
+    private func readL3(_ key: String) throws(CacheError) -> CachedValue? {
+        guard let l3 else { return nil }
+        let row: L3Store.Row?
+        do { row = try l3.get(name, key, now: Self.nowMs()) } catch { throw .storage("L3 read failed: \(error)") }
+        guard let row else {
+            counters.l3Misses.add(1, ordering: .relaxed)
+            metrics.l3Misses.increment()
+            return nil
+        }
+        counters.l3Hits.add(1, ordering: .relaxed)
+        metrics.l3Hits.increment()
+        let value = CachedValue(bytes: row.value, expiresAt: row.expiresAt)
+        putL1(key, value)
+        return value
+    }
+
+    /// The expiry of a value put now with `ttlMs` (the namespace default when nil; 0 = none).
+    func expiry(ttlMs: Int?) -> Int64? {
+        let ttl = ttlMs ?? settings.defaultTtlMs
+        return ttl > 0 ? Self.nowMs() + Int64(ttl) : nil
+    }
+
+    /// Stores a value in L1 and L3.
+    /// - Throws: ``CacheError`` when L3 cannot be written.
+    func store(_ key: String, _ value: CachedValue) throws(CacheError) {
+        failures.forget(key: key)
+        putL1(key, value)
+        if let l2, l2.set(name, key, value) { announce?(name, key, nil) }
+        guard let l3 else { return }
+        do {
+            let evicted = try l3.put(
+                name, key, value.bytes, expiresAt: value.expiresAt, maxBytes: settings.l3MaxBytes, now: Self.nowMs())
+            counters.l3EvictedSize.add(evicted, ordering: .relaxed)
+            metrics.l3Evicted("size", evicted)
+        } catch {
+            throw .storage("L3 write failed: \(error)")
+        }
+    }
+
+    private func putL1(_ key: String, _ value: CachedValue) {
+        var ttl: UInt64?
+        if let expiresAt = value.expiresAt {
+            let left = expiresAt - Self.nowMs()
+            guard left > 0 else { return }
+            ttl = UInt64(left) * 1_000_000
+        }
+        l1.put(key, value, weight: CachedValue.weight(key: key, bytes: value.bytes.count), ttl: ttl)
+    }
+
+    /// Removes one key from every tier; returns whether any tier had it.
+    func invalidate(key: String) throws(CacheError) -> Bool {
+        generation.add(1, ordering: .releasing)
+        var found = l1.remove(key)
+        if let l2 {
+            found = l2.delete(name, key) || found
+            announce?(name, key, nil)
+        }
+        if let l3 {
+            do { found = try l3.delete(name, key) || found } catch { throw .storage("L3 delete failed: \(error)") }
+            counters.l3EvictedExplicit.add(found ? 1 : 0, ordering: .relaxed)
+        }
+        pendingHits.withLock { _ = $0.removeValue(forKey: key) }
+        failures.forget(key: key)
+        return found
+    }
+
+    /// Removes every key starting with `prefix` from every tier; returns how many entries went.
+    func invalidate(prefix: String) throws(CacheError) -> Int {
+        generation.add(1, ordering: .releasing)
+        var removed = l1.removeAll { $0.hasPrefix(prefix) }
+        if let l2 {
+            removed = max(removed, l2.delete(name, prefix: prefix))
+            announce?(name, nil, prefix)
+        }
+        if let l3 {
+            do {
+                let n = try l3.delete(name, prefix: prefix)
+                counters.l3EvictedExplicit.add(n, ordering: .relaxed)
+                metrics.l3Evicted("explicit", n)
+                removed = max(removed, n)
+            } catch {
+                throw .storage("L3 delete failed: \(error)")
+            }
+        }
+        pendingHits.withLock { hits in hits = hits.filter { !$0.key.hasPrefix(prefix) } }
+        failures.forget(prefix: prefix)
+        return removed
+    }
+
+    /// Drops a key, or every key with a prefix, from this node's L1 only (another node changed it);
+    /// a load running here will not store its value.
+    func dropLocal(key: String?, prefix: String?) {
+        generation.add(1, ordering: .releasing)
+        if let key {
+            l1.remove(key)
+            failures.forget(key: key)
+        }
+        if let prefix {
+            l1.removeAll { $0.hasPrefix(prefix) }
+            failures.forget(prefix: prefix)
+        }
+    }
+
+    /// Copies L3's `warmEntries` hottest live entries into L1; returns how many.
+    func warmFromL3() throws(CacheError) -> Int {
+        guard let l3, settings.warmEntries > 0 else { return 0 }
+        let rows: [L3Store.Row]
+        do { rows = try l3.hottest(name, limit: settings.warmEntries, now: Self.nowMs()) } catch {
+            throw .storage("L3 read failed: \(error)")
+        }
+        // Coldest first, so the admission policy has seen the hottest last and most.
+        for row in rows.reversed() { putL1(row.key, CachedValue(bytes: row.value, expiresAt: row.expiresAt)) }
+        return rows.count
+    }
+
+    private func noteHit(_ key: String) {
+        guard l3 != nil else { return }
+        pendingHits.withLock { hits in
+            if hits.count < 100_000 || hits[key] != nil { hits[key, default: 0] += 1 }
+        }
+    }
+
+    /// Writes the read counts gathered since the last flush to L3 (they rank entries for warming).
+    func flushHits() {
+        guard let l3 else { return }
+        let hits = pendingHits.withLock { h in
+            defer { h.removeAll() }
+            return h
+        }
+        try? l3.addHits(name, hits)
+    }
+
+    /// Drops expired L3 entries counted by the caller's purge.
+    func countExpiredL3(_ n: Int) {
+        counters.l3EvictedExpired.add(n, ordering: .relaxed)
+        metrics.l3Evicted("expired", n)
+    }
+
+    /// L3's entry count and bytes (nil without L3).
+    func l3Size() -> (entries: Int, bytes: Int)? {
+        guard let l3 else { return nil }
+        return try? l3.size(name)
+    }
+
+    /// Callers waiting on another caller's origin load right now.
+    var waitingOnLoads: Int { flights.waiting }
+}

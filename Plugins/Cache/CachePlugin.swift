@@ -1,0 +1,208 @@
+import CacheCore
+import Foundation
+import JameyPluginKit
+import Synchronization
+
+/// The cache plugin: per-namespace L1 (in memory, W-TinyLFU by default, bounded in bytes, TTL on a
+/// timer wheel) over an L3 (SQLite, bounded, survives restarts), with read-through to an origin
+/// bus topic and single flight. Bus: `cache.get|put|invalidate|warm|stats`; HTTP `/v1/cache/...`.
+/// L3 lives in `<data_dir>/cache/cache.sqlite`; snapshot and restore use SQLite's online backup.
+public final class CachePlugin: JameyPlugin, SnapshotCapable {
+    let context: PluginContext
+    let configuration: CacheConfiguration
+    let store: L3Store
+    /// The namespaces by name.
+    let namespaces: [String: CacheNamespace]
+    /// The Redis tier, nil when `l2.enabled` is false.
+    let l2: L2Client?
+    let l2Metrics: L2Metrics
+    /// Listens for other nodes' invalidations (with L2 only).
+    let subscriber: L2Subscriber?
+    private let maintenance = Mutex<Task<Void, Never>?>(nil)
+
+    /// The longest key, in UTF-8 bytes.
+    static let maxKeyBytes = 512
+    /// The longest TTL, in milliseconds (a year).
+    static let maxTTLMs = 31_536_000_000
+
+    /// Validates the namespaces and opens the L3 database.
+    /// - Throws: a sentence naming the setting at fault, or why the database cannot be opened.
+    public init(context: PluginContext, configuration: CacheConfiguration) async throws {
+        self.context = context
+        self.configuration = configuration
+        let l2 = configuration.l2
+        let l2Client =
+            l2.enabled
+            ? L2Client(
+                settings: .init(
+                    host: l2.host, port: l2.port, keyPrefix: l2.keyPrefix, connectTimeoutMs: l2.connectTimeoutMs,
+                    commandTimeoutMs: l2.commandTimeoutMs)) : nil
+        self.l2 = l2Client
+        l2Metrics = L2Metrics(factory: context.metrics)
+        // Invalidations travel between nodes on a Redis channel; a node ignores its own.
+        let node = UUID().uuidString
+        let channel = l2.keyPrefix + "invalidations"
+        let announce: (@Sendable (String, String?, String?) -> Void)? =
+            l2Client.map { client in
+                { @Sendable namespace, key, prefix in
+                    var message: [String: String] = ["node": node, "namespace": namespace]
+                    message["key"] = key
+                    message["prefix"] = prefix
+                    if let data = try? JSONSerialization.data(withJSONObject: message) { client.publish(channel, Array(data)) }
+                }
+            }
+        let directory = try context.dataDirectory()
+        do {
+            store = try L3Store(directory: directory)
+        } catch {
+            throw JameyError("cannot open the cache database in \(directory): \(error)")
+        }
+        var namespaces: [String: CacheNamespace] = [:]
+        for (i, ns) in (configuration.namespaces ?? []).enumerated() {
+            let field = "namespaces[\(i)]"
+            guard ns.name.range(of: "^[a-z0-9][a-z0-9._-]{0,63}$", options: .regularExpression) != nil else {
+                throw JameyError("\(field).name: '\(ns.name)' must match [a-z0-9][a-z0-9._-]{0,63}")
+            }
+            guard namespaces[ns.name] == nil else { throw JameyError("\(field).name: '\(ns.name)' is configured twice") }
+            guard let policy = CacheConfiguration.policy(ns) else {
+                throw JameyError("\(field).policy: '\(ns.policy)' is not one of \(PolicyKind.names.joined(separator: ", "))")
+            }
+            guard CachedValue.weight(key: "", bytes: ns.maxValueBytes) + Self.maxKeyBytes <= ns.maxBytes else {
+                throw JameyError("\(field).max_value_bytes: \(ns.maxValueBytes) does not fit in max_bytes \(ns.maxBytes)")
+            }
+            let bus = context.bus
+            let timeout = Duration.milliseconds(configuration.loadTimeoutMs)
+            let origin = ns.origin
+            let name = ns.name
+            var loader: (@Sendable (String) async -> Result<[UInt8], CacheError>)?
+            if !origin.isEmpty {
+                loader = { @Sendable key in
+                    await CachePlugin.load(bus: bus, topic: origin, namespace: name, key: key, timeout: timeout)
+                }
+            }
+            namespaces[ns.name] = CacheNamespace(
+                settings: ns, policy: policy, l2: l2Client, l3: store,
+                metrics: CacheMetrics(namespace: ns.name, factory: context.metrics), loader: loader,
+                announce: announce)
+        }
+        self.namespaces = namespaces
+        let known = namespaces
+        subscriber = l2Client.map { client in
+            L2Subscriber(settings: client.settings, channel: channel) { payload in
+                guard let message = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: String],
+                    message["node"] != node, let name = message["namespace"], let ns = known[name]
+                else { return }
+                ns.dropLocal(key: message["key"], prefix: message["prefix"])
+            }
+        }
+    }
+
+    /// Warms every namespace from L3, subscribes the handlers and starts the maintenance loop
+    /// (read counts to L3, expired L3 entries out, metrics).
+    public func start() async throws {
+        var warmed = 0
+        var fromOrigin: [(CacheNamespace, String)] = []
+        for ns in namespaces.values {
+            warmed += (try? ns.warmFromL3()) ?? 0
+            for key in ns.settings.warmKeys ?? [] where !key.isEmpty && key.utf8.count <= Self.maxKeyBytes {
+                if (try? ns.getLocal(key)) != nil { warmed += 1 } else { fromOrigin.append((ns, key)) }
+            }
+        }
+        // Configured keys no local tier has come from the origin, without holding up the start.
+        if !fromOrigin.isEmpty {
+            let pending = fromOrigin
+            Task { for (ns, key) in pending { _ = try? await ns.get(key) } }
+        }
+        let ordered = (configuration.namespaces ?? []).compactMap { namespaces[$0.name] }
+        try context.services.register(
+            CacheService.name, version: CacheService.version, table: CacheService.table(.init(ordered)))
+        try subscribeHandlers()
+        subscriber?.start()
+        maintenance.withLock { task in
+            task = Task { [self] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(1))
+                    maintain()
+                }
+            }
+        }
+        context.logger.info("cache started: \(namespaces.count) namespace(s), \(warmed) entries warmed from L3")
+    }
+
+    /// Stops the maintenance loop and writes the last read counts.
+    public func stop() async throws {
+        let task = maintenance.withLock { t in
+            defer { t = nil }
+            return t
+        }
+        task?.cancel()
+        _ = await task?.value
+        subscriber?.stop()
+        for ns in namespaces.values { ns.flushHits() }
+    }
+
+    /// One maintenance pass.
+    func maintain() {
+        if let l2 {
+            if !l2.isUp { l2.reconnectIfDown() }
+            l2Metrics.sync(l2)
+        }
+        if let expired = try? store.purgeExpired(now: CacheNamespace.nowMs()) {
+            for (name, n) in expired { namespaces[name]?.countExpiredL3(n) }
+        }
+        for ns in namespaces.values {
+            ns.flushHits()
+            ns.l1.expire()
+            ns.metrics.sync(l1: ns.l1.statistics, l3: ns.l3Size())
+        }
+    }
+
+    public func health() -> PluginHealthReport {
+        let entries = namespaces.values.reduce(0) { $0 + $1.l1.statistics.entries }
+        let summary = "\(namespaces.count) namespace(s), \(entries) entries in L1"
+        guard let l2 else { return .ok(summary + "; L2 off") }
+        let address = "\(l2.settings.host):\(l2.settings.port)"
+        if let outage = l2.outage {
+            return .degraded(
+                "\(summary); L2 redis at \(address) unreachable since \(outage.since) (\(outage.reason)); serving from L1 and L3, reconnecting every second"
+            )
+        }
+        return .ok("\(summary); L2 redis at \(address) up")
+    }
+
+    public func snapshot(to directory: String) async throws {
+        for ns in namespaces.values { ns.flushHits() }
+        try store.snapshot(into: directory)
+    }
+
+    /// Replaces L3 with the snapshot and empties every L1 (its entries may predate the snapshot).
+    public func restore(from directory: String) async throws {
+        try store.restore(from: directory)
+        for ns in namespaces.values {
+            ns.l1.removeAll { _ in true }
+            _ = try? ns.warmFromL3()
+        }
+    }
+
+    /// Asks an origin topic for a key: the request is `{"namespace", "key"}`, a reply with status
+    /// 200 (or none) carries the value as its payload.
+    static func load(
+        bus: PluginBus, topic: String, namespace: String, key: String, timeout: Duration
+    ) async -> Result<[UInt8], CacheError> {
+        let body = (try? JSONSerialization.data(withJSONObject: ["namespace": namespace, "key": key])) ?? Data()
+        do {
+            let reply = try await bus.request(topic, Outgoing(Array(body), contentType: "application/json"), timeout: timeout)
+            let status = reply.headers["status"].flatMap { Int($0) } ?? 200
+            guard (200..<300).contains(status) else {
+                return .failure(
+                    .origin("origin '\(topic)' answered \(status) for key '\(key.prefix(64))': \(reply.text.prefix(200))"))
+            }
+            return .success(reply.payload)
+        } catch {
+            if error.code == .timeout {
+                return .failure(.origin("origin '\(topic)' did not answer within \(timeout)", status: 504))
+            }
+            return .failure(.origin("origin '\(topic)' failed for key '\(key.prefix(64))': \(error)"))
+        }
+    }
+}

@@ -1,0 +1,115 @@
+import Synchronization
+
+/// A thread-safe cache: `BoundedCache` stripes, each behind its own lock, chosen by key hash, so
+/// threads working on different keys rarely wait for each other. Each stripe holds
+/// `capacity / stripes` bytes and its own policy and timer wheel; time comes from the clock given
+/// at creation (tests pass a manual one).
+public final class ConcurrentCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+    private let stripes: [Stripe]
+    private let mask: Int
+    private let clock: @Sendable () -> UInt64
+
+    private final class Stripe: Sendable {
+        let cache: Mutex<BoundedCache<Key, Value>>
+        init(_ cache: sending BoundedCache<Key, Value>) { self.cache = Mutex(cache) }
+    }
+
+    /// Creates a cache.
+    /// - Parameters:
+    ///   - capacity: total bytes kept at most (split evenly across stripes).
+    ///   - policy: the admission and eviction policy of every stripe.
+    ///   - expectedEntries: how many entries typically fit in all (sizes the frequency sketches).
+    ///   - stripes: the number of locks, rounded up to a power of two (1 = one lock).
+    ///   - tick: expiry resolution in nanoseconds.
+    ///   - clock: the current time in nanoseconds (monotonic).
+    public init(
+        capacity: Int, policy: PolicyKind = .tinyLFU, expectedEntries: Int? = nil, stripes: Int = 16,
+        tick: UInt64 = 1_000_000_000,
+        clock: @escaping @Sendable () -> UInt64 = ConcurrentCache.monotonicNow
+    ) {
+        var n = 1
+        while n < max(1, stripes) { n <<= 1 }
+        let now = clock()
+        let share = max(1, capacity / n)
+        let entries = expectedEntries.map { max(1, $0 / n) }
+        self.stripes = (0..<n).map { _ in
+            Stripe(BoundedCache(capacity: share, policy: policy, expectedEntries: entries, tick: tick, now: now))
+        }
+        mask = n - 1
+        self.clock = clock
+    }
+
+    /// The bytes one entry may weigh at most (one stripe's share).
+    public var maximumEntryWeight: Int { stripes[0].cache.withLock { $0.capacity } }
+
+    @inline(__always) private func stripe(_ key: Key) -> Stripe {
+        var h = UInt64(bitPattern: Int64(key.hashValue))
+        h ^= h >> 29
+        h &*= 0xBF58_476D_1CE4_E5B9
+        return stripes[Int(truncatingIfNeeded: h >> 40) & mask]
+    }
+
+    /// The live value for `key`, recording a hit or a miss.
+    public func get(_ key: Key) -> Value? {
+        let now = clock()
+        return stripe(key).cache.withLock { $0.get(key, now: now) }
+    }
+
+    /// The live value for `key` without recording a read.
+    public func peek(_ key: Key) -> Value? {
+        let now = clock()
+        return stripe(key).cache.withLock { $0.peek(key, now: now) }
+    }
+
+    /// Stores `value`; see `BoundedCache.put`.
+    @discardableResult
+    public func put(_ key: Key, _ value: Value, weight: Int, ttl: UInt64? = nil) -> PutOutcome {
+        let now = clock()
+        return stripe(key).cache.withLock { $0.put(key, value, weight: weight, ttl: ttl, now: now) }
+    }
+
+    /// Removes `key`; returns whether it was resident.
+    @discardableResult
+    public func remove(_ key: Key) -> Bool {
+        stripe(key).cache.withLock { $0.remove(key) }
+    }
+
+    /// Removes every key `matching` accepts, stripe by stripe; returns how many.
+    @discardableResult
+    public func removeAll(where matching: @Sendable (Key) -> Bool) -> Int {
+        var total = 0
+        for s in stripes { total += s.cache.withLock { $0.removeAll(where: matching) } }
+        return total
+    }
+
+    /// Expires what is due in every stripe (reads and writes also do it for their stripe).
+    public func expire() {
+        let now = clock()
+        for s in stripes { s.cache.withLock { $0.expire(now: now) } }
+    }
+
+    /// The summed counters of all stripes.
+    public var statistics: CacheStatistics {
+        stripes.reduce(CacheStatistics()) { sum, s in sum + s.cache.withLock { $0.currentStatistics } }
+    }
+
+    /// The resident entries of all stripes.
+    public func snapshot() -> [(key: Key, value: Value)] {
+        let now = clock()
+        return stripes.flatMap { s in s.cache.withLock { $0.snapshot(now: now) } }
+    }
+
+    /// A monotonic clock in nanoseconds: the kernel's coarse clock (a few milliseconds of
+    /// resolution, read without a system call in a few nanoseconds), ample for TTLs.
+    @Sendable public static func monotonicNow() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+}
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif

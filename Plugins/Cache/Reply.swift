@@ -1,0 +1,94 @@
+import Foundation
+import JameyPluginKit
+
+/// Replies in the shape the api plugin maps to HTTP: a `status` header, JSON bodies, errors as
+/// problem+json (RFC 9457) with `type` `urn:jamey:problem:<slug>`.
+enum Reply {
+    /// A JSON reply (200 unless given).
+    static func json(_ object: [String: Any], status: Int = 200) -> Outgoing {
+        guard
+            let data = try? JSONSerialization.data(withJSONObject: object, options: [.withoutEscapingSlashes])
+        else { return failure(CacheError.storage("the reply could not be encoded as JSON")) }
+        return Outgoing(Array(data), contentType: "application/json", headers: ["status": String(status)])
+    }
+
+    /// The problem+json reply of an error.
+    static func failure(_ error: CacheError) -> Outgoing {
+        let body: [String: Any] = [
+            "type": "urn:jamey:problem:" + error.slug, "title": title(error.status), "status": error.status,
+            "detail": error.description,
+        ]
+        let data = (try? JSONSerialization.data(withJSONObject: body, options: [])) ?? Data()
+        return Outgoing(Array(data), contentType: "application/problem+json", headers: ["status": String(error.status)])
+    }
+
+    static func title(_ status: Int) -> String {
+        switch status {
+        case 400: "Bad Request"
+        case 404: "Not Found"
+        case 413: "Content Too Large"
+        case 502: "Bad Gateway"
+        case 504: "Gateway Timeout"
+        default: "Internal Server Error"
+        }
+    }
+}
+
+/// A request's members: the JSON object body merged with the route's path parameters
+/// (`http.param.*` headers), read with errors that name the member.
+struct CacheRequest {
+    private let members: [String: Any]
+
+    /// Parses `message`; every body member must be in `allowed`.
+    init(_ message: Message, allowed: Set<String>) throws(CacheError) {
+        var object: [String: Any] = [:]
+        if !message.payload.isEmpty {
+            guard let parsed = try? JSONSerialization.jsonObject(with: Data(message.payload)) as? [String: Any] else {
+                throw .invalid("body: expected a JSON object")
+            }
+            if let unknown = parsed.keys.sorted().first(where: { !allowed.contains($0) }) {
+                throw .invalid(
+                    "body: unknown member '\(unknown.prefix(64))'; expected \(allowed.sorted().joined(separator: ", "))")
+            }
+            object = parsed
+        }
+        for (header, value) in message.headers where header.hasPrefix("http.param.") {
+            let name = String(header.dropFirst("http.param.".count))
+            if let given = object[name] as? String, given != value {
+                throw .invalid("\(name): the body says '\(given.prefix(64))' but the path says '\(value.prefix(64))'")
+            }
+            object[name] = value.removingPercentEncoding ?? value
+        }
+        members = object
+    }
+
+    /// A string member; nil when absent.
+    func string(_ name: String) throws(CacheError) -> String? {
+        guard let value = members[name], !(value is NSNull) else { return nil }
+        guard let text = value as? String else { throw .invalid("\(name): expected a string") }
+        return text
+    }
+
+    /// A list-of-strings member; nil when absent.
+    func strings(_ name: String) throws(CacheError) -> [String]? {
+        guard let value = members[name], !(value is NSNull) else { return nil }
+        guard let list = value as? [Any], let texts = list as? [String], texts.count == list.count else {
+            throw .invalid("\(name): expected a list of strings")
+        }
+        return texts
+    }
+
+    /// An integer member in `range`; nil when absent.
+    func integer(_ name: String, in range: ClosedRange<Int>, unit: String) throws(CacheError) -> Int? {
+        guard let value = members[name], !(value is NSNull) else { return nil }
+        let expected = "\(name): expected an integer from \(range.lowerBound) to \(range.upperBound) (\(unit))"
+        guard let number = value as? NSNumber, String(cString: number.objCType) != "c" else {
+            throw .invalid("\(expected), found \(String(describing: value).prefix(40))")
+        }
+        let double = number.doubleValue
+        guard double.rounded() == double, let int = Int(exactly: double), range.contains(int) else {
+            throw .invalid("\(expected), found \(number)")
+        }
+        return int
+    }
+}

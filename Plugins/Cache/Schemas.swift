@@ -1,0 +1,54 @@
+/// JSON Schemas (draft 2020-12 text) of the HTTP bodies, for `/openapi.json`.
+enum Schemas {
+    static let key = #"{"type": "string", "minLength": 1, "maxLength": 512}"#
+    static let namespace = #"{"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,63}$"}"#
+
+    /// The body of a put (namespace and key come from the path).
+    static let put = """
+        {"type": "object", "properties": {"value": {"type": "string"},
+         "ttl_ms": {"type": "integer", "minimum": 1, "maximum": 31536000000}},
+         "required": ["value"], "additionalProperties": false}
+        """
+
+    /// A get reply.
+    static let entry = """
+        {"type": "object", "properties": {"namespace": \(namespace), "key": \(key), "value": {"type": "string"},
+         "value_base64": {"type": "string"}, "tier": {"type": "string", "enum": ["l1", "l3", "origin"]},
+         "expires_at": {"type": ["integer", "null"]}}, "required": ["namespace", "key", "tier"]}
+        """
+
+    /// A put reply.
+    static let stored = """
+        {"type": "object", "properties": {"namespace": \(namespace), "key": \(key), "l1": {"type": "string"},
+         "l3": {"type": "boolean"}, "expires_at": {"type": ["integer", "null"]}}, "required": ["namespace", "key"]}
+        """
+
+    /// An invalidation request.
+    static let invalidate = """
+        {"type": "object", "properties": {"namespace": \(namespace), "key": \(key), "prefix": {"type": "string", "minLength": 1}},
+         "required": ["namespace"], "additionalProperties": false}
+        """
+
+    /// An invalidation reply.
+    static let invalidated = #"{"type": "object", "properties": {"removed": {"type": "integer"}}, "required": ["removed"]}"#
+
+    /// A warm request.
+    static let warm = """
+        {"type": "object", "properties": {"namespace": \(namespace), "keys": {"type": "array", "items": \(key), "maxItems": 10000}},
+         "additionalProperties": false}
+        """
+
+    /// A warm reply.
+    static let warmed = """
+        {"type": "object", "properties": {"namespaces": {"type": "object", "additionalProperties": {"type": "object",
+         "properties": {"from_l3": {"type": "integer"}, "loaded": {"type": "integer"}, "failed": {"type": "integer"}}}}},
+         "required": ["namespaces"]}
+        """
+
+    /// The stats reply.
+    static let stats = """
+        {"type": "object", "properties": {"l2": {"type": "object"}, "namespaces": {"type": "object",
+         "additionalProperties": {"type": "object", "properties": {"l1": {"type": "object"}, "l3": {"type": "object"},
+         "origin": {"type": "object"}, "hit_ratio": {"type": "number"}}}}}, "required": ["namespaces"]}
+        """
+}

@@ -1,0 +1,120 @@
+import Testing
+
+@testable import CacheCore
+
+@Suite struct PolicyTests {
+    /// Replays keys (weight 1 each) and returns the hit count.
+    func replay(_ keys: [UInt64], _ cache: BoundedCache<UInt64, Int>) -> Int {
+        var hits = 0
+        for k in keys {
+            if cache.get(k, now: 0) != nil { hits += 1 } else { cache.put(k, Int(k), weight: 1, ttl: nil, now: 0) }
+        }
+        return hits
+    }
+
+    @Test(arguments: ["lru", "sieve", "s3-fifo", "w-tinylfu"])
+    func neverExceedsItsWeight(policy: String) throws {
+        let kind = try #require(PolicyKind(name: policy))
+        let cache = BoundedCache<UInt64, Int>(capacity: 100, policy: kind)
+        var rng = SplitMix(seed: 1)
+        for _ in 0..<20_000 {
+            let k = rng.next() % 1000
+            if cache.get(k, now: 0) == nil { cache.put(k, 0, weight: Int(k % 7) + 1, ttl: nil, now: 0) }
+            #expect(cache.currentStatistics.bytes <= 100)
+        }
+        let s = cache.currentStatistics
+        #expect(s.entries == cache.count)
+        #expect(s.hits + s.misses == 20_000)
+    }
+
+    @Test func lruEvictsTheLeastRecentlyUsed() {
+        let cache = BoundedCache<UInt64, Int>(capacity: 3, policy: .lru)
+        for k: UInt64 in [1, 2, 3] { cache.put(k, 0, weight: 1, ttl: nil, now: 0) }
+        _ = cache.get(1, now: 0)
+        cache.put(4, 0, weight: 1, ttl: nil, now: 0)
+        #expect(cache.peek(2, now: 0) == nil)
+        #expect(cache.peek(1, now: 0) != nil)
+        #expect(cache.currentStatistics.evictionsSize == 1)
+    }
+
+    @Test func sieveKeepsVisitedEntries() {
+        let cache = BoundedCache<UInt64, Int>(capacity: 3, policy: .sieve)
+        for k: UInt64 in [1, 2, 3] { cache.put(k, 0, weight: 1, ttl: nil, now: 0) }
+        _ = cache.get(1, now: 0)
+        cache.put(4, 0, weight: 1, ttl: nil, now: 0)
+        #expect(cache.peek(1, now: 0) != nil, "visited: survives")
+        #expect(cache.peek(2, now: 0) == nil, "the oldest unvisited goes")
+    }
+
+    @Test func tinyLFURefusesAColdCandidateAgainstAHotVictim() {
+        let cache = BoundedCache<UInt64, Int>(policy: TinyLFUPolicy(capacity: 100, adaptive: false))
+        // Make 1...100 hot, and resident.
+        for _ in 0..<5 {
+            for k: UInt64 in 1...100 where cache.get(k, now: 0) == nil { cache.put(k, 0, weight: 1, ttl: nil, now: 0) }
+        }
+        let before = cache.currentStatistics.admissionsRefused
+        // A scan of cold keys, each seen once.
+        for k: UInt64 in 1000..<2000 where cache.get(k, now: 0) == nil { cache.put(k, 0, weight: 1, ttl: nil, now: 0) }
+        let survivors = (1...100).filter { cache.peek(UInt64($0), now: 0) != nil }.count
+        #expect(survivors >= 95, "the scan must not flush the hot set (\(survivors) left)")
+        #expect(cache.currentStatistics.admissionsRefused > before)
+    }
+
+    @Test func tinyLFUAdmitsACandidateSeenMoreOftenThanTheVictim() {
+        let cache = BoundedCache<UInt64, Int>(policy: TinyLFUPolicy(capacity: 10, adaptive: false))
+        for k: UInt64 in 1...10 { cache.put(k, 0, weight: 1, ttl: nil, now: 0) }
+        // Key 50 is requested many times; each miss re-offers it.
+        var admitted = false
+        for _ in 0..<10 {
+            if cache.get(50, now: 0) != nil {
+                admitted = true
+                break
+            }
+            cache.put(50, 0, weight: 1, ttl: nil, now: 0)
+        }
+        #expect(admitted)
+    }
+
+    @Test func tinyLFUBeatsLRUOnAScanOverAHotSet() {
+        var rng = SplitMix(seed: 3)
+        var keys: [UInt64] = []
+        for i in 0..<50_000 {
+            keys.append(i % 10 == 0 ? 1_000_000 + UInt64(i) : rng.next() % 200)  // hot set + one-hit scan
+        }
+        let lru = replay(keys, BoundedCache(capacity: 150, policy: .lru))
+        let tiny = replay(keys, BoundedCache(capacity: 150, policy: .tinyLFU))
+        #expect(tiny > lru)
+    }
+
+    @Test func aTooHeavyEntryIsRefusedUpFront() {
+        let cache = BoundedCache<UInt64, Int>(capacity: 10, policy: .tinyLFU)
+        #expect(cache.put(1, 0, weight: 11, ttl: nil, now: 0) == .tooLarge)
+        #expect(cache.count == 0)
+    }
+
+    @Test func replacingAKeyKeepsOneEntry() {
+        let cache = BoundedCache<String, Int>(capacity: 10, policy: .tinyLFU)
+        cache.put("a", 1, weight: 2, ttl: nil, now: 0)
+        cache.put("a", 2, weight: 3, ttl: nil, now: 0)
+        #expect(cache.count == 1)
+        #expect(cache.get("a", now: 0) == 2)
+        #expect(cache.currentStatistics.bytes == 3)
+    }
+
+    @Test func removeByPrefix() {
+        let cache = BoundedCache<String, Int>(capacity: 100, policy: .lru)
+        for k in ["user:1", "user:2", "post:1"] { cache.put(k, 0, weight: 1, ttl: nil, now: 0) }
+        #expect(cache.removeAll { $0.hasPrefix("user:") } == 2)
+        #expect(cache.count == 1)
+        #expect(cache.currentStatistics.evictionsExplicit == 2)
+    }
+
+    @Test func policyMetadataIsAtMost24BytesPerEntry() {
+        for kind in [PolicyKind.lru, .sieve, .s3fifo, .tinyLFU] {
+            #expect(kind.make(capacity: 10).bytesPerEntry <= 24, "\(kind)")
+        }
+    }
+}
+
+/// The tests' seeded generator.
+typealias SplitMix = SplitMix64

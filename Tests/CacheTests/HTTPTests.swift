@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// The `/v1/cache/...` routes through the real api plugin over 127.0.0.1.
+@Suite struct HTTPTests {
+    func send(_ k: CacheKernel, _ method: String, _ path: String, _ body: String? = nil) async throws -> (Int, [String: Any]) {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(k.port)\(path)")!)
+        request.httpMethod = method
+        request.setValue("Bearer \(CacheKernel.adminKey)", forHTTPHeaderField: "Authorization")
+        if let body {
+            request.httpBody = Data(body.utf8)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        return (status, (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:])
+    }
+
+    @Test func putGetDeleteStatsAndOpenAPI() async throws {
+        try await CacheKernel.with(http: true) { (k: CacheKernel) async throws in
+            #expect(k.port != 0)
+            let put = try await send(k, "PUT", "/v1/cache/main/user1", #"{"value":"ada","ttl_ms":60000}"#)
+            #expect(put.0 == 201)
+            let got = try await send(k, "GET", "/v1/cache/main/user1")
+            #expect(got.0 == 200)
+            #expect(got.1["value"] as? String == "ada")
+            #expect(got.1["tier"] as? String == "l1")
+            let stats = try await send(k, "GET", "/v1/cache/stats")
+            #expect((stats.1["namespaces"] as? [String: Any])?["main"] != nil)
+            let tooBig = try await send(k, "PUT", "/v1/cache/small/x", #"{"value":"\#(String(repeating: "y", count: 200))"}"#)
+            #expect(tooBig.0 == 413)
+            #expect((tooBig.1["detail"] as? String)?.hasPrefix("value:") == true)
+            #expect(try await send(k, "GET", "/v1/cache/nowhere/x").0 == 404)
+            #expect(try await send(k, "DELETE", "/v1/cache/main/user1").0 == 200)
+            #expect(try await send(k, "GET", "/v1/cache/main/user1").0 == 404)
+            _ = try await send(k, "PUT", "/v1/cache/main/a1", #"{"value":"1"}"#)
+            let prefix = try await send(k, "POST", "/v1/cache/invalidate", #"{"namespace":"main","prefix":"a"}"#)
+            #expect(prefix.1["removed"] as? Int == 1)
+            #expect(try await send(k, "POST", "/v1/cache/warm", #"{"namespace":"main"}"#).0 == 200)
+            let openapi = try await send(k, "GET", "/openapi.json")
+            let paths = openapi.1["paths"] as? [String: Any] ?? [:]
+            #expect(paths["/v1/cache/{namespace}/{key}"] != nil)
+            #expect(paths["/v1/cache/stats"] != nil)
+        }
+    }
+}

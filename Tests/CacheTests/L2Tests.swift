@@ -1,0 +1,105 @@
+import Foundation
+import JameyTestKit
+import Testing
+
+/// L2 against a real redis-server: shared between two nodes, and a Redis that goes away degrades
+/// the plugin to L1 + L3 and comes back by itself.
+@Suite struct L2Tests {
+    static func config(port: Int) -> String {
+        """
+        namespaces:
+          - {name: shared, max_bytes: 1048576, l3_max_bytes: 0, max_value_bytes: 65536}
+          - {name: main, max_bytes: 1048576, max_value_bytes: 65536}
+        l2: {enabled: true, port: \(port), key_prefix: "t\(port):", connect_timeout_ms: 200, command_timeout_ms: 500}
+        """
+    }
+
+    static func health(_ k: CacheKernel) -> (status: String, detail: String) {
+        let h = k.test.kernel.plugin(named: "cache")?.health
+        return (h?.status ?? "", h?.detail ?? "")
+    }
+
+    @Test func twoNodesShareValuesThroughRedis() async throws {
+        let redis = try await RedisServer.make()
+        defer { redis.kill() }
+        try await CacheKernel.with(config: Self.config(port: redis.port)) { (a: CacheKernel) async throws in
+            try await CacheKernel.with(config: Self.config(port: redis.port)) { (b: CacheKernel) async throws in
+                #expect(try await a.put("shared", "greeting", "hello", ttl: 60000) == 201)
+                let got = try await b.get("shared", "greeting")
+                #expect(got.body["value"] as? String == "hello")
+                #expect(got.body["tier"] as? String == "l2", "node b never saw the put: it came from Redis")
+                #expect(try await b.get("shared", "greeting").body["tier"] as? String == "l1")
+                #expect(try await a.request("cache.invalidate", #"{"namespace":"shared","prefix":"greet"}"#).status == 200)
+                let c = try await CacheKernel.boot(config: Self.config(port: redis.port))
+                #expect(try await c.get("shared", "greeting").status == 404, "gone from Redis")
+                await c.stop()
+                let stats = try await a.request("cache.stats").body["l2"] as? [String: Any] ?? [:]
+                #expect(stats["up"] as? Bool == true)
+            }
+        }
+    }
+
+    @Test func aChangeOnOneNodeReachesTheOtherNodesL1() async throws {
+        let redis = try await RedisServer.make()
+        defer { redis.kill() }
+        let config = Self.config(port: redis.port)
+        try await CacheKernel.with(config: config) { (a: CacheKernel) async throws in
+            try await CacheKernel.with(config: config) { (b: CacheKernel) async throws in
+                let listening = try await eventually(timeout: .seconds(30), polling: .milliseconds(20)) {
+                    (try await b.request("cache.stats").body["l2"] as? [String: Any])?["subscribed"] as? Bool == true
+                }
+                #expect(listening, "b listens for invalidations")
+                #expect(try await a.put("shared", "colour", "red") == 201)
+                _ = try await b.get("shared", "colour")
+                #expect(try await b.get("shared", "colour").body["tier"] as? String == "l1", "b holds red in its L1")
+                #expect(try await a.put("shared", "colour", "blue") == 201)
+                let updated = try await eventually(timeout: .seconds(30), polling: .milliseconds(20)) {
+                    try await b.get("shared", "colour").body["value"] as? String == "blue"
+                }
+                #expect(updated, "a's put dropped b's L1 copy; b read blue from Redis")
+                #expect(try await a.request("cache.invalidate", #"{"namespace":"shared","key":"colour"}"#).status == 200)
+                let gone = try await eventually(timeout: .seconds(30), polling: .milliseconds(20)) {
+                    try await b.get("shared", "colour").status == 404
+                }
+                #expect(gone, "a's invalidation reached b's L1")
+            }
+        }
+    }
+
+    @Test func aKilledRedisDegradesToL1AndL3AndReconnects() async throws {
+        let redis = try await RedisServer.make()
+        defer { redis.kill() }
+        try await CacheKernel.with(config: Self.config(port: redis.port)) { (k: CacheKernel) async throws in
+            let connected = await eventually { Self.health(k).detail.contains("up") }
+            #expect(connected)
+            #expect(try await k.put("main", "before", "1") == 201)
+            await redis.stop()
+            // Reads and writes go on from L1 and L3.
+            #expect(try await k.get("main", "before").body["value"] as? String == "1")
+            #expect(try await k.put("main", "during", "2") == 201)
+            #expect(try await k.get("main", "during").status == 200)
+            let degraded = await eventually(timeout: .seconds(30), polling: .milliseconds(50)) {
+                Self.health(k).status == "degraded"
+            }
+            #expect(degraded)
+            let detail = Self.health(k).detail
+            #expect(detail.contains("unreachable"), "\(detail)")
+            let down = try await k.request("cache.stats").body["l2"] as? [String: Any] ?? [:]
+            #expect(down["up"] as? Bool == false)
+            #expect((down["failures"] as? Int ?? 0) >= 1)
+            try await redis.restart()
+            let back = await eventually(timeout: .seconds(30), polling: .milliseconds(50)) { Self.health(k).status == "ok" }
+            #expect(back, "\(Self.health(k).detail)")
+            #expect(try await k.put("main", "after", "3") == 201)
+            let other = try await CacheKernel.boot(config: Self.config(port: redis.port))
+            #expect(try await other.get("main", "after").body["tier"] as? String == "l2", "written to Redis again")
+            await other.stop()
+            let up = try await k.request("cache.stats").body["l2"] as? [String: Any] ?? [:]
+            #expect((up["reconnects"] as? Int ?? 0) >= 1)
+            let resubscribed = try await eventually(timeout: .seconds(30), polling: .milliseconds(50)) {
+                (try await k.request("cache.stats").body["l2"] as? [String: Any])?["subscribed"] as? Bool == true
+            }
+            #expect(resubscribed, "the invalidation listener reconnected too")
+        }
+    }
+}

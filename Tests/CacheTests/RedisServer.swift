@@ -1,0 +1,74 @@
+import Foundation
+import JameyTestKit
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A real `redis-server` (Debian `redis-server`) on a free loopback port, without persistence,
+/// that a test can kill and start again on the same port.
+final class RedisServer: Sendable {
+    let port: Int
+    private let process = LockedBox<ChildProcess?>(nil)
+
+    init() throws {
+        port = try Self.freePort()
+        try start()
+    }
+
+    static func make() async throws -> RedisServer { try await onThread { try RedisServer() } }
+
+    /// Starts the server and waits until it accepts connections.
+    func start() throws {
+        let p = try ChildProcess(
+            "/usr/bin/redis-server",
+            ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"])
+        process.set(p)
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            if Self.accepts(port) { return }
+            guard p.isRunning else { throw TestKitError("redis-server exited with \(p.exitStatus ?? -1)") }
+            usleep(5000)
+        }
+        throw TestKitError("redis-server did not listen on \(port) within 20 s")
+    }
+
+    /// Kills the server (SIGKILL: no goodbye to the clients).
+    func kill() {
+        process.value?.stop(SIGKILL)
+        process.set(nil)
+    }
+
+    func restart() async throws { try await onThread { [self] in try start() } }
+
+    func stop() async { await onThread { [self] in kill() } }
+
+    static func accepts(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
+
+    /// A port nothing listens on now (bound to 0, read back, released).
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        guard ok else { throw TestKitError("no free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}

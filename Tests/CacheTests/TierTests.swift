@@ -1,0 +1,121 @@
+import Foundation
+import JameyTestKit
+import Testing
+
+/// Values go through both tiers, survive a restart in L3, and invalidation reaches every tier.
+@Suite struct TierTests {
+    @Test func putThenGetIsAnL1HitAndL3HoldsACopy() async throws {
+        try await CacheKernel.with { (k: CacheKernel) async throws in
+            #expect(try await k.put("main", "user:1", "ada") == 201)
+            let got = try await k.get("main", "user:1")
+            #expect(got.status == 200)
+            #expect(got.body["value"] as? String == "ada")
+            #expect(got.body["tier"] as? String == "l1")
+            let stats = try await k.stats("main")
+            #expect(stats.int("l1", "hits") == 1)
+            #expect(stats.int("l3", "entries") == 1)
+            #expect(try await k.get("main", "nobody").status == 404)
+        }
+    }
+
+    @Test func valuesWithQuotesControlCharactersAndUnicodeComeBackIntact() async throws {
+        try await CacheKernel.with { (k: CacheKernel) async throws in
+            let put = try await k.request(
+                "cache.put", #"{"namespace":"main","key":"odd \"key\"","value":"a\"b\\c\nd\te\u0001f é 😀"}"#)
+            #expect(put.status == 201)
+            let got = try await k.request("cache.get", #"{"namespace":"main","key":"odd \"key\""}"#)
+            #expect(got.status == 200)
+            #expect(got.body["value"] as? String == "a\"b\\c\nd\te\u{01}f é 😀")
+            #expect(got.body["key"] as? String == "odd \"key\"")
+        }
+    }
+
+    @Test func valuesSurviveARestartThroughL3() async throws {
+        let data = try TemporaryDirectory.make(prefix: "jamey-cache-restart")
+        try await CacheKernel.with(dataDir: data) { (k: CacheKernel) async throws in
+            for i in 0..<20 { #expect(try await k.put("cold", "k\(i)", "v\(i)") == 201) }
+        }
+        #expect(FileManager.default.fileExists(atPath: data + "/cache/cache.sqlite"))
+        try await CacheKernel.with(dataDir: data) { (k: CacheKernel) async throws in
+            let got = try await k.get("cold", "k7")
+            #expect(got.body["value"] as? String == "v7")
+            #expect(got.body["tier"] as? String == "l3", "cold does not warm: the first read comes from L3")
+            #expect(try await k.get("cold", "k7").body["tier"] as? String == "l1", "then L1 holds it")
+        }
+    }
+
+    @Test func invalidationByKeyAndPrefixReachesBothTiersAndLasts() async throws {
+        let data = try TemporaryDirectory.make(prefix: "jamey-cache-invalidate")
+        try await CacheKernel.with(dataDir: data) { (k: CacheKernel) async throws in
+            for key in ["user:1", "user:2", "post:1"] { _ = try await k.put("main", key, "x") }
+            let one = try await k.request("cache.invalidate", #"{"namespace":"main","key":"post:1"}"#)
+            #expect(one.status == 200)
+            #expect(one.body["removed"] as? Int == 1)
+            let some = try await k.request("cache.invalidate", #"{"namespace":"main","prefix":"user:"}"#)
+            #expect(some.body["removed"] as? Int == 2)
+            for key in ["user:1", "user:2", "post:1"] { #expect(try await k.get("main", key).status == 404) }
+        }
+        try await CacheKernel.with(dataDir: data) { (k: CacheKernel) async throws in
+            #expect(try await k.get("main", "user:1").status == 404, "gone from L3 too")
+            #expect(try await k.stats("main").int("l3", "entries") == 0)
+        }
+    }
+
+    @Test func l3StaysWithinItsBoundAndKeepsTheMostRead() async throws {
+        let config = """
+            namespaces:
+              - {name: tight, max_bytes: 4096, l3_max_bytes: 2000, max_value_bytes: 200, policy: lru}
+            """
+        try await CacheKernel.with(config: config) { (k: CacheKernel) async throws in
+            let value = String(repeating: "x", count: 100)
+            _ = try await k.put("tight", "favourite", value)
+            for _ in 0..<3 { _ = try await k.get("tight", "favourite") }
+            #expect(try await k.stats("tight").int("l1", "hits") == 3, "stats also writes the read counts to L3")
+            for i in 0..<50 { #expect(try await k.put("tight", "k\(i)", value) == 201) }
+            let stats = try await k.stats("tight")
+            #expect(try await k.request("cache.invalidate", #"{"namespace":"tight","prefix":"k"}"#).status == 200)
+            let favourite = try await k.get("tight", "favourite")
+            #expect(favourite.status == 200, "the most-read entry was never L3's victim")
+            #expect(favourite.body["tier"] as? String == "l3", "(LRU pushed it out of the 4 KiB L1)")
+            #expect(stats.int("l3", "bytes") <= 2000)
+            #expect(stats.int("l3", "entries") >= 10)
+            #expect(stats.int("l3", "evictions", "size") >= 30)
+        }
+    }
+
+    @Test func anEntryExpiresInBothTiers() async throws {
+        try await CacheKernel.with { (k: CacheKernel) async throws in
+            // No read right after the put: on a loaded machine 200 ms may pass before it.
+            let put = try await k.request("cache.put", #"{"namespace":"main","key":"brief","value":"x","ttl_ms":200}"#)
+            #expect(put.status == 201)
+            #expect(put.body["expires_at"] is Int, "the reply names the expiry")
+            #expect(try await k.put("main", "lasting", "y", ttl: 3_600_000) == 201)
+            let expired = await eventually(timeout: .seconds(30), polling: .milliseconds(50)) {
+                (try? await k.get("main", "brief").status) == 404
+            }
+            #expect(expired)
+            #expect(try await k.get("main", "lasting").status == 200, "a long TTL is untouched")
+            // The sweeps count what they removed (L1's wheel; L3's once a second).
+            let swept = try await eventually(timeout: .seconds(30), polling: .milliseconds(100)) {
+                let stats = try await k.stats("main")
+                return stats.int("l3", "entries") == 1 && stats.int("l1", "entries") == 1
+            }
+            #expect(swept)
+        }
+    }
+
+    @Test func snapshotAndRestoreRoundTripL3() async throws {
+        try await CacheKernel.with { (k: CacheKernel) async throws in
+            _ = try await k.put("main", "kept", "before")
+            let snapshot = try TemporaryDirectory.make(prefix: "jamey-cache-snap")
+            let kernel = k.test.kernel
+            try await onThread { try kernel.snapshot(plugin: "cache", into: snapshot) }
+            #expect(FileManager.default.fileExists(atPath: snapshot + "/cache.sqlite"))
+            _ = try await k.request("cache.invalidate", #"{"namespace":"main","key":"kept"}"#)
+            _ = try await k.put("main", "later", "after")
+            try await onThread { try kernel.restore(plugin: "cache", from: snapshot) }
+            #expect(try await k.get("main", "kept").body["value"] as? String == "before")
+            #expect(try await k.get("main", "later").status == 404)
+        }
+    }
+}
