@@ -10,6 +10,8 @@ export JAMEY_ROOT
 # image may lack it.
 JAMEY_BUILD_PACKAGES=(libsqlite3-dev libmosquitto-dev libffi-dev make pkg-config gcc)
 JAMEY_TEST_PACKAGES=(mosquitto mosquitto-clients openssl)
+# The deterministic gates (scripts/bench-gates.sh) count instructions with valgrind's callgrind.
+JAMEY_GATE_PACKAGES=(valgrind)
 
 # install_packages PKG...: installs the missing ones with apt-get when running as root; otherwise
 # names what is missing and fails.

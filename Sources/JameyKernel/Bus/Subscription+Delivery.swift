@@ -17,6 +17,9 @@ extension Subscription {
     ///   - requests: Where requests left undelivered by a close are failed.
     ///   - shouldYield: Whether other jobs wait for this worker (checked between batches).
     /// - Returns: Whether messages remain and the subscription must go back on the run queue.
+    /// Never inlined: the deterministic gates (scripts/bench-gates.sh) count the instructions of
+    /// the bus workers inside this function only.
+    @inline(never)
     func deliver(
         into batch: inout [BusMessage], limit: Int, requests: RequestTimer, shouldYield: () -> Bool
     ) -> Bool {
