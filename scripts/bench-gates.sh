@@ -111,6 +111,13 @@ for run in $(seq 1 "$runs"); do
   column -t -s $'\t' "$dir/gates.tsv" | sed 's/^/  /'
 done
 
+# Memory, natively (resident memory under valgrind says nothing): a burst of 1M queued messages
+# must give its memory back once drained.
+echo "== memory: a burst of 1M queued 64-byte messages, drained"
+memory_status=0
+JAMEY_BENCH_C_PLUGINS_BUILT=1 "$work/bin/BusInstructions" --memory | tee "$work/memory.log" | sed 's/^/  /' ||
+  memory_status=$?
+
 # The median of the runs, per gate and figure.
 cat "$work"/run-*/gates.tsv | sort -k1,1 | awk -F'\t' '
   function median(list,   n, v, i, j, tmp) {
@@ -165,6 +172,10 @@ column -t -s $'\t' "$work/report.tsv"
 missing=$(awk -F'\t' '!/^#/ { print $1 }' "$baseline" | while read -r gate; do
   grep -q "^$gate"$'\t' "$work/median.tsv" || echo "$gate"
 done)
+if [ $memory_status -ne 0 ]; then
+  echo "MEMORY: the drained burst kept more than a quarter of its memory (see above)" >&2
+  status=1
+fi
 if [ -n "$missing" ]; then
   echo "gates in the baseline that did not run: $missing" >&2
   status=1

@@ -1,6 +1,7 @@
 import CBenchGate
 import CJameyBench
 import Dispatch
+import Foundation
 import JameyBenchSupport
 import JameyKernel
 import Synchronization
@@ -110,6 +111,41 @@ try endpoint.subscribe("gate.echo", responder: true, direct: true) { request in
         return false
     }
     return true
+}
+
+/// VmRSS of this process, in bytes.
+func residentBytes() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        return (line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0) * 1024
+    }
+    return 0
+}
+
+// `--memory` (run natively, not under valgrind): a burst of 1M 64-byte messages from the Swift
+// plugin queued in the C sink's mailbox while the workers are parked, then drained; the resident
+// memory must come back to within a quarter of the burst's growth of where it was.
+if CommandLine.arguments.contains("--memory") {
+    let messages: UInt64 = 1_000_000
+    usleep(200_000)
+    let idle = residentBytes()
+    try parking.park()
+    let before = kernel.delivered
+    let code = driver.publish_n!(driver.context, messages)
+    guard code == 0 else { throw BenchError("publish_n failed with code \(code)") }
+    let peak = residentBytes()
+    parking.release()
+    waitUntil { kernel.delivered >= before + messages }
+    usleep(200_000)
+    let after = residentBytes()
+    let growth = max(1, peak - idle)
+    let kept = Double(max(0, after - idle)) / Double(growth)
+    let mb = { (bytes: Int) in String(format: "%.1f MB", Double(bytes) / 1e6) }
+    print(
+        "memory: idle \(mb(idle)), 1M messages queued \(mb(peak)), drained \(mb(after)): "
+            + String(format: "%.0f %% of the burst's growth kept", kept * 100))
+    kernel.shutdown()
+    exit(kept <= 0.25 ? 0 : 1)
 }
 
 var phases: [Phase] = []

@@ -116,7 +116,7 @@ extension BusEndpoint {
         completion: @escaping @Sendable (Result<BusMessage, BusError>) -> Void
     ) throws(BusError) -> RequestStart {
         guard bus.isAccepting else { throw .shutdown }
-        let entry = try bus.routes.route(message.topic)
+        let entry = try route(message.topic)
         metrics.messagesOut.increment()
         guard let responder = entry.nextResponder() else { return .failed(.noResponders) }
         let pending = try bus.requests.register(
