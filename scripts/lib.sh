@@ -10,8 +10,9 @@ export JAMEY_ROOT
 # image may lack it.
 JAMEY_BUILD_PACKAGES=(libsqlite3-dev libmosquitto-dev libffi-dev make pkg-config gcc)
 JAMEY_TEST_PACKAGES=(mosquitto mosquitto-clients openssl)
-# The deterministic gates (scripts/bench-gates.sh) count instructions with valgrind's callgrind.
-JAMEY_GATE_PACKAGES=(valgrind)
+# The deterministic gates (scripts/bench-gates.sh) count instructions with valgrind's callgrind
+# (its header callgrind.h is compiled into the gate driver) and strip debug info with objcopy.
+JAMEY_GATE_PACKAGES=(valgrind binutils)
 
 # install_packages PKG...: installs the missing ones with apt-get when running as root; otherwise
 # names what is missing and fails.
