@@ -66,7 +66,10 @@ public final class BusEndpoint: Sendable {
         case 1:
             offer(consume delivered, to: subscriptions[0])
         default:
-            for subscription in subscriptions { offer(copy delivered, to: subscription) }
+            // A copy for each subscriber but the last, which takes the message itself.
+            let last = subscriptions.count - 1
+            for subscription in subscriptions[..<last] { offer(copy delivered, to: subscription) }
+            offer(consume delivered, to: subscriptions[last])
         }
     }
 
