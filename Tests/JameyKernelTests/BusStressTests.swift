@@ -194,6 +194,61 @@ struct BusStressTests {
         }
     }
 
+    @Test("requestSync reuses its thread's waiter: replies never cross, after a timeout or when nested")
+    func requestSyncOnOneThread() async throws {
+        try await withBus { bus, _ in
+            let responder = bus.endpoint(owner: "echo")
+            try busSubscribeEcho(responder, "stress.echo")
+            // A direct responder that itself makes a blocking request (nested on the same thread).
+            try responder.subscribe("stress.nested", responder: true, direct: true) { request in
+                guard let replyTo = request.replyTo,
+                    let inner = try? responder.requestSync(.numbered("stress.echo", request.number + 1000))
+                else { return false }
+                try? responder.reply(
+                    to: replyTo, correlationID: request.correlationID,
+                    BusMessage(topic: replyTo, payload: inner.payload))
+                return true
+            }
+            // A responder that answers late: its request times out, the reply arrives afterwards.
+            let gate = BusGate()
+            try responder.subscribe("stress.late", responder: true) { request in
+                gate.wait()
+                if let replyTo = request.replyTo {
+                    try? responder.reply(to: replyTo, correlationID: request.correlationID, .numbered(replyTo, 99))
+                }
+                return true
+            }
+            let requester = bus.endpoint(owner: "requester")
+            let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<[String], Never>) in
+                Thread.detachNewThread {
+                    var problems: [String] = []
+                    for index in 0..<2_000 {
+                        let reply = try? requester.requestSync(.numbered("stress.echo", index))
+                        let expected = BusMessage.numbered("x", index).payload.reversed()
+                        if reply.map({ Array($0.payload) }) != Array(expected) { problems.append("echo \(index)") }
+                    }
+                    do {
+                        _ = try requester.requestSync(.numbered("stress.late", 0), timeout: .milliseconds(50))
+                        problems.append("late: no timeout")
+                    } catch {
+                        if (error as? BusError) != .timeout { problems.append("late: \(error)") }
+                    }
+                    gate.open()
+                    for index in 0..<200 {
+                        let reply = try? requester.requestSync(.numbered("stress.nested", index))
+                        let expected = BusMessage.numbered("x", index + 1000).payload.reversed()
+                        if reply.map({ Array($0.payload) }) != Array(expected) { problems.append("nested \(index)") }
+                        let echo = try? requester.requestSync(.numbered("stress.echo", index))
+                        let echoed = BusMessage.numbered("x", index).payload.reversed()
+                        if echo.map({ Array($0.payload) }) != Array(echoed) { problems.append("after nested \(index)") }
+                    }
+                    continuation.resume(returning: problems)
+                }
+            }
+            #expect(outcome.isEmpty, "\(outcome.prefix(5))")
+        }
+    }
+
     @Test("a subscription closed with a full mailbox counts what it discards as dropped")
     func closeCountsDiscarded() async throws {
         try await withBus { bus, metrics in

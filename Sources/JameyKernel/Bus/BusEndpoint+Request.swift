@@ -61,7 +61,8 @@ extension BusEndpoint {
     /// - Throws: ``BusError/invalidTopic(_:)``, ``BusError/noResponders``,
     ///   ``BusError/queueFull``, ``BusError/timeout`` or ``BusError/shutdown``.
     public func requestSync(_ message: BusMessage, timeout: Duration? = nil) throws(BusError) -> BusMessage {
-        let waiter = ReplyWaiter()
+        let waiter = ReplyWaiter.take()
+        defer { ReplyWaiter.give(waiter) }
         switch try startRequest(message, timeout: timeout, anyThread: true, completion: waiter.complete) {
         case .failed(let failure):
             throw failure
