@@ -21,6 +21,9 @@ let package = Package(
         // Thread helpers: the request/reply benchmarks' in-run baseline (a bare thread round trip) and
         // the placement of the measuring and the measured threads.
         .target(name: "CBenchThreads"),
+        // The measured sections of the deterministic gates (callgrind client requests; no-ops
+        // outside valgrind).
+        .target(name: "CBenchGate"),
         .target(
             name: "JameyBenchSupport",
             dependencies: [
@@ -29,6 +32,15 @@ let package = Package(
                 .product(name: "JameyKernel", package: "jamey"),
                 .product(name: "Benchmark", package: "benchmark"),
             ]
+        ),
+        // The driver of the deterministic gates (scripts/bench-gates.sh): instructions per
+        // operation of the bus's hot paths under callgrind.
+        .executableTarget(
+            name: "BusInstructions",
+            dependencies: [
+                "JameyBenchSupport", "CJameyBench", "CBenchGate", .product(name: "JameyKernel", package: "jamey"),
+            ],
+            path: "Gates/BusInstructions"
         ),
         .target(
             name: "BenchDriver",

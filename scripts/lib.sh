@@ -10,6 +10,9 @@ export JAMEY_ROOT
 # image may lack it.
 JAMEY_BUILD_PACKAGES=(libsqlite3-dev libmosquitto-dev libhiredis-dev libffi-dev make pkg-config gcc)
 JAMEY_TEST_PACKAGES=(mosquitto mosquitto-clients openssl age restic redis-server)
+# The deterministic gates (scripts/bench-gates.sh) count instructions with valgrind's callgrind
+# (its header callgrind.h is compiled into the gate driver) and strip debug info with objcopy.
+JAMEY_GATE_PACKAGES=(valgrind binutils)
 
 # install_packages PKG...: installs the missing ones with apt-get when running as root; otherwise
 # names what is missing and fails.

@@ -24,19 +24,24 @@ private let burst: UInt64 = 10_000
 private let bursts = 10
 
 private enum Figures {
-    static let bus = Figure("bus throughput (msgs)", .perSecond, prefersLarger: true, target: .atLeast(2_000_000))
+    static let bus = Figure("bus throughput (msgs)", .perSecond, prefersLarger: true, target: .atLeast(10_000_000))
     static let publish = Figure("publish calls, publisher side", .perSecond, prefersLarger: true)
     static let direct = Figure("direct handler-work calls (baseline)", .perSecond, prefersLarger: true)
     /// A coarse gate (catches a doubling): the bus needs two CPUs and the baseline one, so with
     /// other processes competing for the shared 2-core machine's CPUs this ratio moved between
     /// ×69 and ×180 from one run to the next (×265 once under a load average of 8).
     static let ratio = Figure("ratio bus/direct time", .percent, tolerance: 75)
-    static let all = [bus, publish, direct, ratio]
+    /// The machine's limit: a bare SPSC ring between two threads moving the same 64 bytes.
+    static let spsc = Figure("bare SPSC ring, two threads (limit)", .perSecond, prefersLarger: true)
+    /// Reported, not gated: both sides need two CPUs, so it follows the load like the bus does.
+    static let limitRatio = Figure("ratio bus/SPSC ring time", .percent)
+    static let all = [bus, publish, direct, ratio, spsc, limitRatio]
 }
 
 /// State shared by setup, the measured closure and teardown.
 private final class Suite: @unchecked Sendable {
     var kernel: BenchKernel?
+    var ring: OpaquePointer?
 }
 
 let benchmarks: @Sendable () -> Void = {
@@ -58,7 +63,7 @@ let benchmarks: @Sendable () -> Void = {
         jamey_bench_pin_current_thread()
         defer { jamey_bench_unpin_current_thread() }
 
-        var best = (bus: UInt64.max, publish: UInt64.max, direct: UInt64.max)
+        var best = (bus: UInt64.max, publish: UInt64.max, direct: UInt64.max, spsc: UInt64.max)
         for _ in 0..<bursts {
             // The bus: publish a burst, wait until the sink has consumed all of it.
             let before = kernel.delivered
@@ -84,9 +89,17 @@ let benchmarks: @Sendable () -> Void = {
             let copyStart = Clock.nanoseconds()
             blackHole(driver.copy_n!(context, burst))
             let copyEnd = Clock.nanoseconds()
+            // The limit: the same burst through a bare SPSC ring to another thread.
+            var spsc = UInt64.max
+            if let ring = suite.ring {
+                let message = [UInt8](repeating: 7, count: Int(JAMEY_SPSC_SLOT))
+                let ringStart = Clock.nanoseconds()
+                message.withUnsafeBytes { jamey_spsc_burst(ring, $0.baseAddress, burst) }
+                spsc = Clock.nanoseconds() - ringStart
+            }
             best = (
                 min(best.bus, delivered - start), min(best.publish, published - start),
-                min(best.direct, copyEnd - copyStart)
+                min(best.direct, copyEnd - copyStart), min(best.spsc, spsc)
             )
         }
         recorder.record(benchmark, Figures.bus, Int(burst * 1_000_000_000 / max(1, best.bus)))
@@ -94,10 +107,15 @@ let benchmarks: @Sendable () -> Void = {
         recorder.record(benchmark, Figures.direct, Int(burst * 1_000_000_000 / max(1, best.direct)))
         // Time per message on the bus ÷ time per direct call.
         recorder.record(benchmark, Figures.ratio, Int(best.bus * 100 / max(1, best.direct)))
+        recorder.record(benchmark, Figures.spsc, Int(burst * 1_000_000_000 / max(1, best.spsc)))
+        recorder.record(benchmark, Figures.limitRatio, Int(best.bus * 100 / max(1, best.spsc)))
     } setup: {
         jamey_bench_unpin_current_thread()  // threads inherit their creator's CPU mask
         suite.kernel = try BenchKernel()
+        suite.ring = jamey_spsc_start()
     } teardown: {
+        if let ring = suite.ring { jamey_spsc_stop(ring) }
+        suite.ring = nil
         suite.kernel?.shutdown()
         suite.kernel = nil
         recorder.writeSummary()

@@ -16,6 +16,10 @@ extern "C" {
  *  of bytes copied, which is less than `count` when readable memory ends first. */
 ssize_t jamey_read_memory(const void *address, void *out, size_t count);
 
+/** Returns free heap memory to the system (glibc's malloc_trim; a no-op elsewhere). The bus calls
+ *  it after a large mailbox has drained. */
+void jamey_release_free_memory(void);
+
 #ifdef __cplusplus
 }
 #endif

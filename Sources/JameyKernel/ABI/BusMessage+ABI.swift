@@ -32,24 +32,27 @@ extension BusMessage {
 
     /// Presents the message as a C `jamey_message` valid for the duration of `body`.
     func withABIMessage<R>(_ body: (UnsafePointer<jamey_message>) -> R) -> R {
-        topic.withCString { topicC in
-            source.withCString { sourceC in
-                payload.withUnsafeBytes { bytes in
-                    withOptionalCString(contentType) { typeC in
+        var m = jamey_message()
+        m.struct_size = UInt32(MemoryLayout<jamey_message>.size)
+        m.correlation_id = correlationID
+        return topic.withCString { topicC in
+            m.topic = topicC
+            return source.withCString { sourceC in
+                m.source = sourceC
+                return payload.withUnsafeBytes { bytes in
+                    m.payload = bytes.baseAddress
+                    m.payload_len = bytes.count
+                    // An event without content type or headers (the common case): nothing more
+                    // to lay out.
+                    if contentType == nil && replyTo == nil && headers.isEmpty { return body(&m) }
+                    return withOptionalCString(contentType) { typeC in
                         withOptionalCString(replyTo) { replyC in
                             withHeaders(headers) { kv, count in
-                                var m = jamey_message()
-                                m.struct_size = UInt32(MemoryLayout<jamey_message>.size)
-                                m.topic = topicC
-                                m.payload = bytes.baseAddress
-                                m.payload_len = bytes.count
                                 m.content_type = typeC
                                 m.headers = kv
                                 m.header_count = count
                                 m.reply_to = replyC
-                                m.correlation_id = correlationID
-                                m.source = sourceC
-                                return withUnsafePointer(to: &m, body)
+                                return body(&m)
                             }
                         }
                     }

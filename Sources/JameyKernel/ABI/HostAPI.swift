@@ -125,7 +125,7 @@ private let hostPublish: @convention(c) (OpaquePointer?, UnsafePointer<jamey_mes
         return JAMEY_E_INVALID
     }
     do throws(BusError) {
-        try plugin.endpoint.publish(bus)
+        try plugin.endpoint.publish(taking: bus)
         return JAMEY_OK
     } catch {
         return error.abiCode

@@ -61,7 +61,8 @@ extension BusEndpoint {
     /// - Throws: ``BusError/invalidTopic(_:)``, ``BusError/noResponders``,
     ///   ``BusError/queueFull``, ``BusError/timeout`` or ``BusError/shutdown``.
     public func requestSync(_ message: BusMessage, timeout: Duration? = nil) throws(BusError) -> BusMessage {
-        let waiter = ReplyWaiter()
+        let waiter = ReplyWaiter.take()
+        defer { ReplyWaiter.give(waiter) }
         switch try startRequest(message, timeout: timeout, anyThread: true, completion: waiter.complete) {
         case .failed(let failure):
             throw failure
@@ -116,7 +117,7 @@ extension BusEndpoint {
         completion: @escaping @Sendable (Result<BusMessage, BusError>) -> Void
     ) throws(BusError) -> RequestStart {
         guard bus.isAccepting else { throw .shutdown }
-        let entry = try bus.routes.route(message.topic)
+        let entry = try route(message.topic)
         metrics.messagesOut.increment()
         guard let responder = entry.nextResponder() else { return .failed(.noResponders) }
         let pending = try bus.requests.register(

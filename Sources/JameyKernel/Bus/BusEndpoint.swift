@@ -1,4 +1,5 @@
 import Metrics
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -21,6 +22,8 @@ public final class BusEndpoint: Sendable {
     let instance: String
     let bus: MessageBus
     let metrics: BusMetrics
+    /// The last route this endpoint looked up (see ``route(_:)``).
+    private let lastRoute = Mutex<(topic: String, entry: RouteEntry)?>(nil)
 
     init(owner: String, instance: String? = nil, bus: MessageBus) {
         self.owner = owner
@@ -38,24 +41,70 @@ public final class BusEndpoint: Sendable {
     /// - Parameter message: The message; its topic must be concrete.
     /// - Throws: ``BusError/invalidTopic(_:)``, or ``BusError/shutdown``.
     public func publish(_ message: BusMessage) throws(BusError) {
+        try deliver(message.stamped(source: owner))
+    }
+
+    /// ``publish(_:)`` for a message the caller gives up (the host's ABI path builds one per
+    /// call): it is stamped in place and moved into the mailbox of a single subscriber, never
+    /// copied.
+    func publish(taking message: consuming BusMessage) throws(BusError) {
+        var stamped = message
+        stamped.source = owner
+        stamped.replyTo = nil
+        stamped.correlationID = 0
+        try deliver(stamped)
+    }
+
+    private func deliver(_ delivered: consuming BusMessage) throws(BusError) {
         guard bus.isAccepting else { throw .shutdown }
-        let entry = try bus.routes.route(message.topic)
+        let entry = try route(delivered.topic)
         metrics.messagesOut.increment()
         let subscriptions = entry.subscriptions
-        if subscriptions.isEmpty { return }
-        let delivered = message.stamped(source: owner)
-        for subscription in subscriptions {
-            if subscription.isDirect {
-                _ = subscription.callDirect(delivered)
-                continue
-            }
-            if case .queued(let schedule, let evicted) = subscription.offer(delivered, isRequest: false) {
-                if schedule { bus.pool.schedule(subscription) }
-                if let evicted, evicted.correlationID != 0 {
-                    bus.requests.fail(id: evicted.correlationID, with: .queueFull)
-                }
+        switch subscriptions.count {
+        case 0:
+            return
+        case 1:
+            offer(consume delivered, to: subscriptions[0])
+        default:
+            // A copy for each subscriber but the last, which takes the message itself.
+            let last = subscriptions.count - 1
+            for subscription in subscriptions[..<last] { offer(copy delivered, to: subscription) }
+            offer(consume delivered, to: subscriptions[last])
+        }
+    }
+
+    @inline(__always)
+    private func offer(_ message: consuming BusMessage, to subscription: Subscription) {
+        if subscription.isDirect {
+            _ = subscription.callDirect(message)
+            return
+        }
+        if case .queued(let schedule, let evicted) = subscription.offer(message, isRequest: false) {
+            if schedule { bus.pool.schedule(subscription) }
+            if let evicted, evicted.correlationID != 0 {
+                bus.requests.fail(id: evicted.correlationID, with: .queueFull)
             }
         }
+    }
+
+    /// The route of `topic`: this endpoint's last one when it is for the same topic and still
+    /// current (a publisher mostly repeats its topic; this skips hashing it and the route
+    /// table's lock), else the route table's.
+    @inline(__always)
+    func route(_ topic: String) throws(BusError) -> RouteEntry {
+        let generation = bus.routes.generation
+        let cached = lastRoute.withLock { last -> RouteEntry? in
+            guard let last, last.entry.generation == generation, last.topic == topic else { return nil }
+            return last.entry
+        }
+        if let cached { return cached }
+        let entry = try bus.routes.route(topic)
+        let stale = lastRoute.withLock { last in
+            defer { last = (topic, entry) }
+            return last
+        }
+        _ = stale  // released here, outside the lock
+        return entry
     }
 
     /// Subscribes `handler` to every topic matching `pattern`.

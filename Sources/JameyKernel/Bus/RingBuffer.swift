@@ -1,7 +1,8 @@
 /// A growable FIFO ring: O(1) append and removal at the front, storage reused once grown.
 ///
-/// Mailboxes and the worker run queue use it; it grows by doubling and never shrinks, so a
-/// subscription pays for its peak depth, not for its capacity.
+/// Mailboxes and the worker run queue use it; it grows by doubling, so a subscription pays for
+/// its depth, not for its capacity, and a mailbox releases its storage when a burst has drained
+/// (``shrinkIfEmpty(above:)``).
 struct RingBuffer<Element> {
     private var storage: ContiguousArray<Element?> = []
     private var head = 0
@@ -13,7 +14,7 @@ struct RingBuffer<Element> {
 
     /// Appends `element` at the back.
     @inline(__always)
-    mutating func append(_ element: Element) {
+    mutating func append(_ element: consuming Element) {
         if count == storage.count { grow() }
         var tail = head + count
         if tail >= storage.count { tail -= storage.count }
@@ -48,6 +49,20 @@ struct RingBuffer<Element> {
         popFirst(upTo: count, into: &all)
         head = 0
         return all
+    }
+
+    /// Slots allocated (for tests: a drained ring gives its memory back).
+    var capacity: Int { storage.count }
+
+    /// Releases the storage when the ring is empty and holds more than `limit` slots, so that a
+    /// burst does not pin its peak memory for the life of the queue.
+    /// - Returns: the number of slots released (0 when nothing was).
+    mutating func shrinkIfEmpty(above limit: Int) -> Int {
+        guard count == 0, storage.count > limit else { return 0 }
+        let released = storage.count
+        storage = []
+        head = 0
+        return released
     }
 
     private mutating func grow() {

@@ -16,6 +16,13 @@ final class RouteTable: Sendable {
     private static let cacheLimit = 8192
 
     private let state = Mutex(State())
+    /// Mirror of the generation, written under the lock, read without it by the endpoints'
+    /// one-topic caches (``BusEndpoint``) to tell whether their cached entry is still current.
+    private let generationMirror = Atomic<UInt64>(1)
+
+    /// The current generation (an entry computed at an older one may miss a subscription).
+    @inline(__always)
+    var generation: UInt64 { generationMirror.load(ordering: .acquiring) }
 
     /// The subscriptions matching `topic`.
     /// - Throws: ``BusError/invalidTopic(_:)`` when `topic` is malformed or has wildcards.
@@ -51,6 +58,7 @@ final class RouteTable: Sendable {
         state.withLock { state in
             state.subscriptions[subscription.id] = subscription
             state.generation += 1
+            generationMirror.store(state.generation, ordering: .releasing)
         }
     }
 
@@ -60,7 +68,7 @@ final class RouteTable: Sendable {
         let (removed, staleCache) = state.withLock { state -> (Subscription?, [String: RouteEntry]) in
             guard let subscription = state.subscriptions[id], subscription.owner == owner else { return (nil, [:]) }
             state.subscriptions.removeValue(forKey: id)
-            return (subscription, Self.invalidate(&state))
+            return (subscription, invalidate(&state))
         }
         _ = staleCache  // released here, outside the lock
         return removed
@@ -75,7 +83,7 @@ final class RouteTable: Sendable {
                 .sorted { $0.id < $1.id }
             guard !removed.isEmpty else { return [] }
             for subscription in removed { state.subscriptions.removeValue(forKey: subscription.id) }
-            _ = Self.invalidate(&state)
+            _ = invalidate(&state)
             return removed
         }
     }
@@ -83,8 +91,9 @@ final class RouteTable: Sendable {
     /// Bumps the generation and empties the cache, so that no cached entry keeps a removed
     /// subscription (and whatever its handler captured) alive.
     /// - Returns: The old cache, for the caller to release outside the lock.
-    private static func invalidate(_ state: inout State) -> [String: RouteEntry] {
+    private func invalidate(_ state: inout State) -> [String: RouteEntry] {
         state.generation += 1
+        generationMirror.store(state.generation, ordering: .releasing)
         let old = state.cache
         state.cache = [:]
         return old

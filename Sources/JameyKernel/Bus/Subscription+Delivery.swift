@@ -1,3 +1,5 @@
+import CJameySystem
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -17,6 +19,9 @@ extension Subscription {
     ///   - requests: Where requests left undelivered by a close are failed.
     ///   - shouldYield: Whether other jobs wait for this worker (checked between batches).
     /// - Returns: Whether messages remain and the subscription must go back on the run queue.
+    /// Never inlined: the deterministic gates (scripts/bench-gates.sh) count the instructions of
+    /// the bus workers inside this function only.
+    @inline(never)
     func deliver(
         into batch: inout [BusMessage], limit: Int, requests: RequestTimer, shouldYield: () -> Bool
     ) -> Bool {
@@ -34,6 +39,12 @@ extension Subscription {
         }
         guard started else { return false }
 
+        var released = 0
+        defer {
+            // A burst of this size left its payloads' memory free in the allocator's arenas:
+            // hand it back to the system (rare and bounded: once per drained burst).
+            if released >= Self.trimAfterSlots { jamey_release_free_memory() }
+        }
         while true {
             runHandler(over: &batch, requests: requests)
             let yielding = shouldYield()
@@ -41,6 +52,7 @@ extension Subscription {
                 if box.closed || box.queue.isEmpty {
                     box.running = false
                     box.scheduled = false
+                    released = box.queue.shrinkIfEmpty(above: Self.keptSlots)
                     return false
                 }
                 if yielding {
@@ -55,24 +67,29 @@ extension Subscription {
         }
     }
 
+    /// Mailbox slots kept allocated when a mailbox drains (about 7 MB); a larger ring — what
+    /// a burst far beyond the usual depth leaves — is released, so that a subscription does not
+    /// pin its peak memory, and the next burst of the usual size does not regrow it.
+    static let keptSlots = 1 << 16
+    /// A released ring at least this large also returns the freed heap to the system.
+    static let trimAfterSlots = 1 << 17
+
     /// Runs the handler over `batch` (then empties it) and records the metrics.
     private func runHandler(over batch: inout [BusMessage], requests: RequestTimer) {
-        var delivered = 0
         var failed = 0
-        var start = MonotonicClock.now()
-        for message in batch {
-            if closedFlag.load(ordering: .relaxed) { break }
-            if !handler(message) { failed += 1 }
-            let end = MonotonicClock.now()
-            metrics.handlerDuration.recordNanoseconds(Int64(truncatingIfNeeded: end &- start))
-            start = end
-            delivered += 1
-        }
-        if delivered < batch.count {
-            for message in batch[delivered...] where message.correlationID != 0 {
-                requests.fail(id: message.correlationID, with: .noResponders)
+        // The handler borrows each message from the batch: no copy, no reference counting.
+        let delivered = batch.withUnsafeBufferPointer { messages -> Int in
+            var start = MonotonicClock.now()
+            for index in messages.indices {
+                if closedFlag.load(ordering: .relaxed) { return index }
+                if !handler(messages[index]) { failed += 1 }
+                let end = MonotonicClock.now()
+                metrics.handlerDuration.recordNanoseconds(Int64(truncatingIfNeeded: end &- start))
+                start = end
             }
+            return messages.count
         }
+        if delivered < batch.count { countDiscarded(batch[delivered...], requests: requests) }
         batch.removeAll(keepingCapacity: true)
         if delivered > 0 { metrics.messagesIn.increment(by: delivered) }
         if failed > 0 { metrics.handlerErrors.increment(by: failed) }

@@ -58,7 +58,7 @@ final class Subscription: Sendable {
     /// Mirror of the queue length, written under the mailbox lock, read without it so that a
     /// full `.dropNewest` mailbox drops without contending with its worker.
     let depth = Atomic<Int>(0)
-    private let drops = Atomic<Int>(0)
+    let drops = Atomic<Int>(0)
 
     init(
         id: UInt64, owner: String, pattern: TopicPattern, capacity: Int, overflow: OverflowPolicy,
@@ -110,13 +110,16 @@ final class Subscription: Sendable {
     ///   - message: The message as it will be delivered.
     ///   - isRequest: Requests are refused by a full mailbox whatever its policy.
     @inline(__always)
-    func offer(_ message: BusMessage, isRequest: Bool) -> Offer {
+    func offer(_ message: consuming BusMessage, isRequest: Bool) -> Offer {
         let outcome: Offer
         if (isRequest || overflow == .dropNewest) && depth.load(ordering: .relaxed) >= capacity
             && !closedFlag.load(ordering: .relaxed)
         {
             outcome = .full
         } else {
+            // Moved into the mailbox through the closure, not copied (and released outside the
+            // lock when it is not queued).
+            var pending: BusMessage? = consume message
             outcome = mailbox.withLock { box -> Offer in
                 if box.closed { return .closed }
                 var evicted: BusMessage? = nil
@@ -124,7 +127,7 @@ final class Subscription: Sendable {
                     if isRequest || overflow == .dropNewest { return .full }
                     evicted = box.queue.popFirst()
                 }
-                box.queue.append(message)
+                box.queue.append(pending.take()!)
                 depth.store(box.queue.count, ordering: .relaxed)
                 if box.scheduled { return .queued(schedule: false, evicted: evicted) }
                 box.scheduled = true
@@ -155,10 +158,28 @@ final class Subscription: Sendable {
             depth.store(0, ordering: .relaxed)
             return (discarded, box.running && pthread_equal(box.runner, me) == 0)
         }
-        for message in discarded where message.correlationID != 0 {
-            requests.fail(id: message.correlationID, with: .noResponders)
-        }
+        countDiscarded(discarded, requests: requests)
         return mustWait
+    }
+}
+
+extension Subscription {
+    /// Accounts for messages that will never reach the handler because the subscription closed:
+    /// requests fail with ``BusError/noResponders``, events are counted as dropped (so that every
+    /// published message is either delivered once or counted).
+    func countDiscarded<Messages: Sequence<BusMessage>>(_ messages: Messages, requests: RequestTimer) {
+        var events = 0
+        for message in messages {
+            if message.correlationID != 0 {
+                requests.fail(id: message.correlationID, with: .noResponders)
+            } else {
+                events += 1
+            }
+        }
+        if events > 0 {
+            drops.wrappingAdd(events, ordering: .relaxed)
+            metrics.dropped.increment(by: events)
+        }
     }
 }
 

@@ -11,6 +11,7 @@
 #define JAMEY_BENCH_THREADS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -31,6 +32,27 @@ int jamey_pingpong_roundtrip(jamey_pingpong *pp, const void *request, void *repl
 
 /** Stops and joins the responder thread and frees `pp`. */
 void jamey_pingpong_stop(jamey_pingpong *pp);
+
+/* ---- the machine's limit for publish→deliver -------------------------------------------------
+ * jamey_spsc_*: a bare single-producer single-consumer ring between two threads, 4096 slots of
+ * JAMEY_SPSC_SLOT bytes, head and tail on their own cache lines, the consumer spinning (yielding
+ * the processor when the ring is empty) and copying each slot out: the cheapest way to move a
+ * 64-byte message from one thread to another. The bus's throughput is reported next to it. */
+
+/** Bytes per slot (the benchmarks' payload size). */
+#define JAMEY_SPSC_SLOT 64
+
+typedef struct jamey_spsc jamey_spsc;
+
+/** Starts the consumer thread (kept off the measuring CPU). NULL when it cannot be created. */
+jamey_spsc *jamey_spsc_start(void);
+
+/** Pushes `n` copies of `message` (JAMEY_SPSC_SLOT bytes) from the calling thread, waiting when
+ *  the ring is full, and returns once the consumer has taken all of them. */
+void jamey_spsc_burst(jamey_spsc *ring, const void *message, uint64_t n);
+
+/** Stops and joins the consumer thread and frees `ring`. */
+void jamey_spsc_stop(jamey_spsc *ring);
 
 /* ---- placement ----------------------------------------------------------------------------
  * On a machine with few cores, where a thread that hands work to another one (publisher → bus
