@@ -72,7 +72,10 @@ extension MemoryStore {
     /// Searches item contents and ranks the hits (``Ranker`` with each item's layer's weights).
     ///
     /// The best ``candidates(for:)`` hits by BM25 are re-ranked; the top `limit` are returned
-    /// and, with `reinforce`, reinforced.
+    /// and, with `reinforce`, reinforced. A one-word query for a frequent term takes its
+    /// candidates from the impact-ordered postings (``impactCandidates``: the same rows and
+    /// `bm25()` values FTS5 would give, without scoring every row holding the term); any other
+    /// query asks FTS5.
     /// - Parameters:
     ///   - query: the FTS5 expression (``FTSQuery``).
     ///   - filter: which items.
@@ -102,15 +105,22 @@ extension MemoryStore {
             SELECT items.*, bm25(items_fts) AS rank FROM items_fts JOIN items ON items.seq = items_fts.rowid
             WHERE items_fts MATCH ? AND \(conditions) ORDER BY rank LIMIT ?
             """
-        return { db in
+        return { [self] db in
             let rows: [Row]
-            do {
-                rows = try Row.fetchAll(
-                    db, sql: sql,
-                    arguments: StatementArguments(
-                        [query.expression.databaseValue] + arguments + [Self.candidates(for: limit).databaseValue]))
-            } catch let error as DatabaseError where error.resultCode == .SQLITE_ERROR {
-                throw MemoryError.badQuery("the query is not valid FTS5 syntax: \(error.message ?? "unknown error")")
+            if query.words.count == 1,
+                let top = try impactCandidates(
+                    db, term: query.words[0], conditions: conditions, arguments: arguments, count: Self.candidates(for: limit))
+            {
+                rows = try Self.rows(db, ranked: top)
+            } else {
+                do {
+                    rows = try Row.fetchAll(
+                        db, sql: sql,
+                        arguments: StatementArguments(
+                            [query.expression.databaseValue] + arguments + [Self.candidates(for: limit).databaseValue]))
+                } catch let error as DatabaseError where error.resultCode == .SQLITE_ERROR {
+                    throw MemoryError.badQuery("the query is not valid FTS5 syntax: \(error.message ?? "unknown error")")
+                }
             }
             var hits = rows.map { row in
                 let item = MemoryItem(row: row)
@@ -131,6 +141,23 @@ extension MemoryStore {
                     arguments: StatementArguments([now.timeIntervalSince1970] + hits.map(\.item.id)))
             }
             return hits
+        }
+    }
+
+    /// The rows of `items` for ranked candidates, in the candidates' order, each with its
+    /// `bm25()` value as `rank` (the shape of the FTS5 query's rows).
+    static func rows(_ db: Database, ranked: [(seq: Int64, bm25: Double)]) throws -> [Row] {
+        guard !ranked.isEmpty else { return [] }
+        let marks = Array(repeating: "?", count: ranked.count).joined(separator: ",")
+        let bySeq = try Row.fetchAll(
+            db, sql: "SELECT * FROM items WHERE seq IN (\(marks))", arguments: StatementArguments(ranked.map(\.seq))
+        ).reduce(into: [Int64: Row]()) { $0[$1["seq"]] = $1 }
+        return ranked.compactMap { candidate in
+            bySeq[candidate.seq].map { row in
+                var values = Dictionary(uniqueKeysWithValues: row.columnNames.map { ($0, row[$0] as DatabaseValue) })
+                values["rank"] = candidate.bm25.databaseValue
+                return Row(values)
+            }
         }
     }
 

@@ -1,13 +1,20 @@
 import Foundation
 import JameyPluginKit
 import MemoryCore
+import Synchronization
 
 /// Replies: items as JSON objects, and errors as problem+json with a `status` header.
 enum Replies {
-    /// ISO 8601 with milliseconds, UTC.
+    /// ISO 8601 with milliseconds, UTC. The last result is kept: the items of a batch share
+    /// one time, and formatting is most of what replying to a bulk store costs.
     static func time(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        if let (last, text) = lastTime.withLock({ $0 }), last == date { return text }
+        let text = date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        lastTime.withLock { $0 = (date, text) }
+        return text
     }
+
+    private static let lastTime = Mutex<(Date, String)?>(nil)
 
     /// An item as a JSON object.
     static func item(_ item: MemoryItem, links: [MemoryLink]) -> [String: Any] {
