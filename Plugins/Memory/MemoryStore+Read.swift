@@ -106,7 +106,7 @@ extension MemoryStore {
             WHERE items_fts MATCH ? AND \(conditions) ORDER BY rank LIMIT ?
             """
         return { [self] db in
-            let rows: [Row]
+            let rows: [(row: Row, bm25: Double)]
             if query.words.count == 1,
                 let top = try impactCandidates(
                     db, term: query.words[0], conditions: conditions, arguments: arguments, count: Self.candidates(for: limit))
@@ -117,21 +117,21 @@ extension MemoryStore {
                     rows = try Row.fetchAll(
                         db, sql: sql,
                         arguments: StatementArguments(
-                            [query.expression.databaseValue] + arguments + [Self.candidates(for: limit).databaseValue]))
+                            [query.expression.databaseValue] + arguments + [Self.candidates(for: limit).databaseValue])
+                    ).map { ($0, $0["rank"]) }
                 } catch let error as DatabaseError where error.resultCode == .SQLITE_ERROR {
                     throw MemoryError.badQuery("the query is not valid FTS5 syntax: \(error.message ?? "unknown error")")
                 }
             }
-            var hits = rows.map { row in
+            var hits = rows.map { row, bm25 in
                 let item = MemoryItem(row: row)
-                let bm25: Double = row["rank"]
                 return SearchHit(
                     item: item, links: [],
                     score: Ranker.score(item, bm25: bm25, weights: retention.policy(item.layer).weights, now: now), bm25: bm25)
             }
             hits.sort { ($0.score, $1.item.createdAt) > ($1.score, $0.item.createdAt) }
             hits = Array(hits.prefix(limit))
-            let seqs = rows.reduce(into: [String: Int64]()) { $0[$1["id"]] = $1["seq"] }
+            let seqs = rows.reduce(into: [String: Int64]()) { $0[$1.row["id"]] = $1.row["seq"] }
             let links = try Self.links(db, seqs: hits.compactMap { seqs[$0.item.id] })
             for i in hits.indices { hits[i].links = seqs[hits[i].item.id].flatMap { links[$0] } ?? [] }
             if reinforce && !hits.isEmpty {
@@ -144,21 +144,15 @@ extension MemoryStore {
         }
     }
 
-    /// The rows of `items` for ranked candidates, in the candidates' order, each with its
-    /// `bm25()` value as `rank` (the shape of the FTS5 query's rows).
-    static func rows(_ db: Database, ranked: [(seq: Int64, bm25: Double)]) throws -> [Row] {
+    /// The rows of `items` for ranked candidates with their `bm25()` values, in the candidates'
+    /// order.
+    static func rows(_ db: Database, ranked: [(seq: Int64, bm25: Double)]) throws -> [(row: Row, bm25: Double)] {
         guard !ranked.isEmpty else { return [] }
         let marks = Array(repeating: "?", count: ranked.count).joined(separator: ",")
         let bySeq = try Row.fetchAll(
             db, sql: "SELECT * FROM items WHERE seq IN (\(marks))", arguments: StatementArguments(ranked.map(\.seq))
         ).reduce(into: [Int64: Row]()) { $0[$1["seq"]] = $1 }
-        return ranked.compactMap { candidate in
-            bySeq[candidate.seq].map { row in
-                var values = Dictionary(uniqueKeysWithValues: row.columnNames.map { ($0, row[$0] as DatabaseValue) })
-                values["rank"] = candidate.bm25.databaseValue
-                return Row(values)
-            }
-        }
+        return ranked.compactMap { candidate in bySeq[candidate.seq].map { ($0, candidate.bm25) } }
     }
 
     /// How many BM25 hits are re-ranked for a search returning `limit`: enough that recency,

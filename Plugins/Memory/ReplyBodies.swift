@@ -29,8 +29,7 @@ enum Replies {
 
     /// A JSON reply with an HTTP status.
     static func json(_ object: [String: Any], status: Int = 200) -> Outgoing {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return Outgoing(Array(data), contentType: "application/json", headers: ["status": String(status)])
+        Outgoing(JSONText.data(object) ?? Array("{}".utf8), contentType: "application/json", headers: ["status": String(status)])
     }
 
     /// An error as problem+json (RFC 9457) with the `status` header.

@@ -50,3 +50,21 @@ import Testing
         #expect(!top.admits(0.7) && top.admits(0.71))
     }
 }
+
+/// The reply writer gives what JSONSerialization reads back, keys sorted.
+@Suite struct JSONTextTests {
+    @Test func writesSortedCompactJSONThatParsesBack() throws {
+        let value: [String: Any] = [
+            "b": [1, 2.5, true, NSNull()], "a": "quote \" backslash \\ newline \n tab \t bell \u{7} café",
+            "c": ["z": 1e-6, "y": [String: Int]()], "d": 3.0, "e": -7,
+        ]
+        let bytes = try #require(JSONText.data(value))
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(text.hasPrefix(#"{"a":"quote \" backslash \\ newline \n tab \t bell \u0007 café","b":[1,2.5,true,null]"#))
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+        #expect(parsed["a"] as? String == value["a"] as? String)
+        #expect((parsed["c"] as? [String: Any])?["z"] as? Double == 1e-6)
+        #expect(parsed["d"] as? Int == 3 && parsed["e"] as? Int == -7)
+        #expect(JSONText.data(["x": Double.nan]) == nil)
+    }
+}
