@@ -20,7 +20,7 @@ struct MemorySettings: Sendable {
     var consolidationScan = 10_000
     /// Rows a term must be in before it gets impact-ordered postings (``HotTerms``); below it
     /// FTS5 scores every matching row quickly enough.
-    var hotTermRows: Int64 = 2000
+    var hotTermRows: Int64 = 500
     /// A term not yet hot has its row count checked every this many stores of it.
     var hotTermCheckEvery = 256
 }

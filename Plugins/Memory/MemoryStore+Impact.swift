@@ -10,7 +10,9 @@ import Synchronization
 /// proportion to its rows. A frequent ("hot") term therefore also gets postings keyed
 /// `(term, tf, dl, seq)`: for a one-term query BM25 grows with `tf` and falls with `dl`, so the
 /// best rows of each `tf` are its shortest, and a search reads each `tf` group from the top
-/// until no remaining row can enter the candidates (``MemoryStore/impactCandidates``).
+/// until no remaining row can enter the candidates (``MemoryStore/impactCandidates``). Triggers
+/// keep each hot term's row count in `hot_terms.rows`: FTS5's `fts5vocab` counts by walking the
+/// term's whole doclist, which for a frequent term costs what the search saves.
 final class HotTerms: Sendable {
     private struct State {
         var hot: Set<String> = []
@@ -88,7 +90,13 @@ extension MemoryStore {
                     PRIMARY KEY (term, tf, dl, seq)
                 ) WITHOUT ROWID;
                 CREATE INDEX term_postings_by_seq ON term_postings(seq);
-                CREATE TABLE hot_terms (term TEXT PRIMARY KEY) WITHOUT ROWID;
+                CREATE TABLE hot_terms (term TEXT PRIMARY KEY, rows INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+                CREATE TRIGGER hot_terms_count_insert AFTER INSERT ON term_postings BEGIN
+                    UPDATE hot_terms SET rows = rows + 1 WHERE term = new.term;
+                END;
+                CREATE TRIGGER hot_terms_count_delete AFTER DELETE ON term_postings BEGIN
+                    UPDATE hot_terms SET rows = rows - 1 WHERE term = old.term;
+                END;
                 CREATE VIRTUAL TABLE items_vocab_instance USING fts5vocab(items_fts, 'instance');
                 CREATE TRIGGER term_postings_delete AFTER DELETE ON items BEGIN
                     DELETE FROM term_postings WHERE seq = old.seq;
@@ -176,9 +184,10 @@ extension MemoryStore {
         _ db: Database, term: String, conditions: String, arguments: [DatabaseValue], count: Int
     ) throws -> [(seq: Int64, bm25: Double)]? {
         guard TermCounts.isPlainASCII(term), hot.contains(term) else { return nil }
+        // The row count kept with the postings: FTS5's own (fts5vocab) walks the whole doclist.
         guard let totals = try Self.indexTotals(db),
             let hits = try Int64.fetchOne(
-                db.cachedStatement(sql: "SELECT doc FROM items_vocab WHERE term = ?"), arguments: [term]),
+                db.cachedStatement(sql: "SELECT rows FROM hot_terms WHERE term = ?"), arguments: [term]),
             hits > 0,
             let maxTf = try Int.fetchOne(
                 db.cachedStatement(sql: "SELECT MAX(tf) FROM term_postings WHERE term = ?"), arguments: [term])

@@ -122,10 +122,12 @@ extension MemoryStore {
     static func rarestWords(_ db: Database, of content: String, count: Int) throws -> [String] {
         let words = Array(Set(FTSQuery.words(content))).sorted().prefix(64)
         var known: [(String, Int)] = []
+        // A hot term's count is kept in hot_terms; fts5vocab would walk its whole doclist.
+        let hotCount = try db.cachedStatement(sql: "SELECT rows FROM hot_terms WHERE term = ?")
+        let vocabCount = try db.cachedStatement(sql: "SELECT doc FROM items_vocab WHERE term = ?")
         for word in words {
-            if let n = try Int.fetchOne(db, sql: "SELECT doc FROM items_vocab WHERE term = ?", arguments: [word]), n > 0 {
-                known.append((word, n))
-            }
+            let n = try Int.fetchOne(hotCount, arguments: [word]) ?? Int.fetchOne(vocabCount, arguments: [word]) ?? 0
+            if n > 0 { known.append((word, n)) }
         }
         guard !known.isEmpty else { return Array(words.prefix(count)) }
         return known.sorted { ($0.1, $0.0) < ($1.1, $1.0) }.prefix(count).map(\.0)

@@ -96,6 +96,13 @@ import Testing
         #expect(try await !store.ids("v3").contains(top[0]))
         #expect(try await !store.ids("v3").contains(top[1]))
         for word in ["v0", "v3", "v7"] {
+            let counts = try await store.pool.read { db in
+                (
+                    try Int.fetchOne(db, sql: "SELECT rows FROM hot_terms WHERE term = ?", arguments: [word]),
+                    try Int.fetchOne(db, sql: "SELECT doc FROM items_vocab WHERE term = ?", arguments: [word])
+                )
+            }
+            #expect(counts.0 != nil && counts.0 == counts.1, "\(word)")
             try await expectSameTop10(store, word)
             try await expectSameTop10(store, word, layer: .semantic)
         }
