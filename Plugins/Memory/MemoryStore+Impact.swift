@@ -10,8 +10,8 @@ import Synchronization
 /// proportion to its rows. A frequent ("hot") term therefore also gets postings keyed
 /// `(term, tf, dl, seq)`: for a one-term query BM25 grows with `tf` and falls with `dl`, so the
 /// best rows of each `tf` are its shortest, and a search reads each `tf` group from the top
-/// until no remaining row can enter the candidates (``MemoryStore/impactCandidates``). Triggers
-/// keep each hot term's row count in `hot_terms.rows`: FTS5's `fts5vocab` counts by walking the
+/// until no remaining row can enter the candidates (``MemoryStore/impactCandidates``). Each hot
+/// term's row count is kept in `hot_terms.rows` (added per transaction, removed by a trigger): FTS5's `fts5vocab` counts by walking the
 /// term's whole doclist, which for a frequent term costs what the search saves.
 final class HotTerms: Sendable {
     private struct State {
@@ -63,14 +63,32 @@ final class HotTerms: Sendable {
 
 /// Terms promoted inside one write transaction: they count as hot for the rest of it and join
 /// ``HotTerms`` only once it commits.
+/// It also gathers the postings each hot term gained, so that `hot_terms.rows` takes one update
+/// per term and transaction (``MemoryStore/addCounts(_:_:)``) instead of one per posting.
 final class Promotions: Sendable {
-    private let promoted = Mutex(Set<String>())
+    private struct State {
+        var terms: Set<String> = []
+        var added: [String: Int] = [:]
+    }
+
+    private let state = Mutex(State())
 
     /// The terms promoted so far.
-    var terms: Set<String> { promoted.withLock { $0 } }
+    var terms: Set<String> { state.withLock { $0.terms } }
 
     /// Records a promotion.
-    func insert(_ term: String) { _ = promoted.withLock { $0.insert(term) } }
+    func insert(_ term: String) { _ = state.withLock { $0.terms.insert(term) } }
+
+    /// Records a posting written for `term`.
+    func added(_ term: String) { state.withLock { $0.added[term, default: 0] += 1 } }
+
+    /// The postings written per term since the last call, and forgets them.
+    func takeAdded() -> [String: Int] {
+        state.withLock { state in
+            defer { state.added = [:] }
+            return state.added
+        }
+    }
 }
 
 extension MemoryStore {
@@ -91,9 +109,6 @@ extension MemoryStore {
                 ) WITHOUT ROWID;
                 CREATE INDEX term_postings_by_seq ON term_postings(seq);
                 CREATE TABLE hot_terms (term TEXT PRIMARY KEY, rows INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
-                CREATE TRIGGER hot_terms_count_insert AFTER INSERT ON term_postings BEGIN
-                    UPDATE hot_terms SET rows = rows + 1 WHERE term = new.term;
-                END;
                 CREATE TRIGGER hot_terms_count_delete AFTER DELETE ON term_postings BEGIN
                     UPDATE hot_terms SET rows = rows - 1 WHERE term = old.term;
                 END;
@@ -122,10 +137,20 @@ extension MemoryStore {
             db, sql: "SELECT doc, COUNT(*) AS tf FROM items_vocab_instance WHERE term = ? GROUP BY doc", arguments: [term])
         let insert = try db.cachedStatement(
             sql: "INSERT OR IGNORE INTO term_postings(term, tf, dl, seq) VALUES (?, ?, ?, ?)")
+        var added = 0
         for row in rows {
             let seq: Int64 = row["doc"]
             try insert.execute(arguments: [term, row["tf"] as Int, try tokenCount(db, seq: seq), seq])
+            added += db.changesCount
         }
+        try db.execute(sql: "UPDATE hot_terms SET rows = rows + ? WHERE term = ?", arguments: [added, term])
+    }
+
+    /// Adds the postings a transaction wrote to the row counts of their terms (call before it
+    /// commits).
+    static func addCounts(_ db: Database, _ promotions: Promotions) throws {
+        let update = try db.cachedStatement(sql: "UPDATE hot_terms SET rows = rows + ? WHERE term = ?")
+        for (term, n) in promotions.takeAdded() { try update.execute(arguments: [n, term]) }
     }
 
     /// FTS5's token count of row `seq`.
@@ -148,7 +173,10 @@ extension MemoryStore {
             let length = terms.isExact ? terms.length : try Self.tokenCount(db, seq: seq)
             let insert = try db.cachedStatement(
                 sql: "INSERT OR IGNORE INTO term_postings(term, tf, dl, seq) VALUES (?, ?, ?, ?)")
-            for term in hot { try insert.execute(arguments: [term, terms.counts[term] ?? 1, length, seq]) }
+            for term in hot {
+                try insert.execute(arguments: [term, terms.counts[term] ?? 1, length, seq])
+                if db.changesCount > 0 { promotions.added(term) }
+            }
         }
         for term in check {
             let rows =

@@ -45,6 +45,7 @@ extension MemoryStore {
         let outcomes = try await pool.write { [self] db in
             var outcomes: [StoreOutcome] = []
             for item in items { outcomes.append(try insert(db, item, now: now, promotions: promotions)) }
+            try Self.addCounts(db, promotions)
             for layer in Set(items.map(\.layer)) { _ = try enforceCapacity(db, layer: layer) }
             return outcomes
         }
@@ -184,6 +185,7 @@ extension MemoryStore {
                 ])
             // The update trigger dropped the postings of the old content.
             try indexImpacts(db, seq: seq, content: item.content, promotions: promotions)
+            try Self.addCounts(db, promotions)
             if let links = patch.links { try Self.setLinks(db, seq: seq, links) }
             if patch.layer != nil { _ = try enforceCapacity(db, layer: item.layer) }
             return item
