@@ -18,4 +18,9 @@ struct MemorySettings: Sendable {
     var maxBatch = 1000
     /// Most items per layer one consolidation run compares for near-duplicates (the newest).
     var consolidationScan = 10_000
+    /// Rows a term must be in before it gets impact-ordered postings (``HotTerms``); below it
+    /// FTS5 scores every matching row quickly enough.
+    var hotTermRows: Int64 = 500
+    /// A term not yet hot has its row count checked every this many stores of it.
+    var hotTermCheckEvery = 256
 }

@@ -72,7 +72,10 @@ extension MemoryStore {
     /// Searches item contents and ranks the hits (``Ranker`` with each item's layer's weights).
     ///
     /// The best ``candidates(for:)`` hits by BM25 are re-ranked; the top `limit` are returned
-    /// and, with `reinforce`, reinforced.
+    /// and, with `reinforce`, reinforced. A one-word query for a frequent term takes its
+    /// candidates from the impact-ordered postings (``impactCandidates``: the same rows and
+    /// `bm25()` values FTS5 would give, without scoring every row holding the term); any other
+    /// query asks FTS5.
     /// - Parameters:
     ///   - query: the FTS5 expression (``FTSQuery``).
     ///   - filter: which items.
@@ -102,26 +105,33 @@ extension MemoryStore {
             SELECT items.*, bm25(items_fts) AS rank FROM items_fts JOIN items ON items.seq = items_fts.rowid
             WHERE items_fts MATCH ? AND \(conditions) ORDER BY rank LIMIT ?
             """
-        return { db in
-            let rows: [Row]
-            do {
-                rows = try Row.fetchAll(
-                    db, sql: sql,
-                    arguments: StatementArguments(
-                        [query.expression.databaseValue] + arguments + [Self.candidates(for: limit).databaseValue]))
-            } catch let error as DatabaseError where error.resultCode == .SQLITE_ERROR {
-                throw MemoryError.badQuery("the query is not valid FTS5 syntax: \(error.message ?? "unknown error")")
+        return { [self] db in
+            let rows: [(row: Row, bm25: Double)]
+            if query.words.count == 1,
+                let top = try impactCandidates(
+                    db, term: query.words[0], conditions: conditions, arguments: arguments, count: Self.candidates(for: limit))
+            {
+                rows = try Self.rows(db, ranked: top)
+            } else {
+                do {
+                    rows = try Row.fetchAll(
+                        db, sql: sql,
+                        arguments: StatementArguments(
+                            [query.expression.databaseValue] + arguments + [Self.candidates(for: limit).databaseValue])
+                    ).map { ($0, $0["rank"]) }
+                } catch let error as DatabaseError where error.resultCode == .SQLITE_ERROR {
+                    throw MemoryError.badQuery("the query is not valid FTS5 syntax: \(error.message ?? "unknown error")")
+                }
             }
-            var hits = rows.map { row in
+            var hits = rows.map { row, bm25 in
                 let item = MemoryItem(row: row)
-                let bm25: Double = row["rank"]
                 return SearchHit(
                     item: item, links: [],
                     score: Ranker.score(item, bm25: bm25, weights: retention.policy(item.layer).weights, now: now), bm25: bm25)
             }
             hits.sort { ($0.score, $1.item.createdAt) > ($1.score, $0.item.createdAt) }
             hits = Array(hits.prefix(limit))
-            let seqs = rows.reduce(into: [String: Int64]()) { $0[$1["id"]] = $1["seq"] }
+            let seqs = rows.reduce(into: [String: Int64]()) { $0[$1.row["id"]] = $1.row["seq"] }
             let links = try Self.links(db, seqs: hits.compactMap { seqs[$0.item.id] })
             for i in hits.indices { hits[i].links = seqs[hits[i].item.id].flatMap { links[$0] } ?? [] }
             if reinforce && !hits.isEmpty {
@@ -132,6 +142,17 @@ extension MemoryStore {
             }
             return hits
         }
+    }
+
+    /// The rows of `items` for ranked candidates with their `bm25()` values, in the candidates'
+    /// order.
+    static func rows(_ db: Database, ranked: [(seq: Int64, bm25: Double)]) throws -> [(row: Row, bm25: Double)] {
+        guard !ranked.isEmpty else { return [] }
+        let marks = Array(repeating: "?", count: ranked.count).joined(separator: ",")
+        let bySeq = try Row.fetchAll(
+            db, sql: "SELECT * FROM items WHERE seq IN (\(marks))", arguments: StatementArguments(ranked.map(\.seq))
+        ).reduce(into: [Int64: Row]()) { $0[$1["seq"]] = $1 }
+        return ranked.compactMap { candidate in bySeq[candidate.seq].map { ($0, candidate.bm25) } }
     }
 
     /// How many BM25 hits are re-ranked for a search returning `limit`: enough that recency,

@@ -41,15 +41,19 @@ extension MemoryStore {
         }
         for item in items { try validate(item) }
         let now = clock()
-        return try await pool.write { [self] db in
+        let promotions = Promotions()
+        let outcomes = try await pool.write { [self] db in
             var outcomes: [StoreOutcome] = []
-            for item in items { outcomes.append(try insert(db, item, now: now)) }
+            for item in items { outcomes.append(try insert(db, item, now: now, promotions: promotions)) }
+            try Self.addCounts(db, promotions)
             for layer in Set(items.map(\.layer)) { _ = try enforceCapacity(db, layer: layer) }
             return outcomes
         }
+        hot.add(promotions.terms)
+        return outcomes
     }
 
-    private func insert(_ db: Database, _ new: NewItem, now: Date) throws -> StoreOutcome {
+    private func insert(_ db: Database, _ new: NewItem, now: Date, promotions: Promotions) throws -> StoreOutcome {
         if settings.duplicates != .allow,
             let (existing, similarity) = try nearDuplicate(db, of: new.content, in: new.layer, now: now)
         {
@@ -71,17 +75,20 @@ extension MemoryStore {
             id: UUID().uuidString.lowercased(), layer: new.layer, content: new.content, tags: new.tags, source: new.source,
             importance: new.importance, createdAt: now,
             expiresAt: settings.retention.expiry(layer: new.layer, at: now, pinned: new.pinned), pinned: new.pinned)
-        try db.execute(
+        let statement = try db.cachedStatement(
             sql: """
                 INSERT INTO items(id, layer, content, tags, source, importance, created_at, last_accessed_at, access_count,
                                   expires_at, pinned)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)
-                """,
+                """)
+        try statement.execute(
             arguments: [
                 item.id, item.layer.name, item.content, MemoryItem.tagsText(item.tags), item.source, item.importance,
                 now.timeIntervalSince1970, now.timeIntervalSince1970, item.expiresAt?.timeIntervalSince1970, item.pinned,
             ])
-        if !new.links.isEmpty { try Self.setLinks(db, seq: db.lastInsertedRowID, new.links) }
+        let seq = db.lastInsertedRowID
+        try indexImpacts(db, seq: seq, content: item.content, promotions: promotions)
+        if !new.links.isEmpty { try Self.setLinks(db, seq: seq, new.links) }
         return StoreOutcome(item: item, merged: false)
     }
 
@@ -116,10 +123,12 @@ extension MemoryStore {
     static func rarestWords(_ db: Database, of content: String, count: Int) throws -> [String] {
         let words = Array(Set(FTSQuery.words(content))).sorted().prefix(64)
         var known: [(String, Int)] = []
+        // A hot term's count is kept in hot_terms; fts5vocab would walk its whole doclist.
+        let hotCount = try db.cachedStatement(sql: "SELECT rows FROM hot_terms WHERE term = ?")
+        let vocabCount = try db.cachedStatement(sql: "SELECT doc FROM items_vocab WHERE term = ?")
         for word in words {
-            if let n = try Int.fetchOne(db, sql: "SELECT doc FROM items_vocab WHERE term = ?", arguments: [word]), n > 0 {
-                known.append((word, n))
-            }
+            let n = try Int.fetchOne(hotCount, arguments: [word]) ?? Int.fetchOne(vocabCount, arguments: [word]) ?? 0
+            if n > 0 { known.append((word, n)) }
         }
         guard !known.isEmpty else { return Array(words.prefix(count)) }
         return known.sorted { ($0.1, $0.0) < ($1.1, $1.0) }.prefix(count).map(\.0)
@@ -147,7 +156,8 @@ extension MemoryStore {
     /// - Throws: ``MemoryError`` (404 for an unknown or expired id).
     func update(id: String, _ patch: ItemPatch) async throws -> MemoryItem {
         let now = clock()
-        return try await pool.write { [self] db in
+        let promotions = Promotions()
+        let updated = try await pool.write { [self] db in
             guard
                 let row = try Row.fetchOne(
                     db, sql: "SELECT * FROM items WHERE id = ? AND \(Self.visible)", arguments: [id, now.timeIntervalSince1970])
@@ -173,10 +183,15 @@ extension MemoryStore {
                     item.layer.name, item.content, MemoryItem.tagsText(item.tags), item.importance, item.pinned,
                     item.expiresAt?.timeIntervalSince1970, seq,
                 ])
+            // The update trigger dropped the postings of the old content.
+            try indexImpacts(db, seq: seq, content: item.content, promotions: promotions)
+            try Self.addCounts(db, promotions)
             if let links = patch.links { try Self.setLinks(db, seq: seq, links) }
             if patch.layer != nil { _ = try enforceCapacity(db, layer: item.layer) }
             return item
         }
+        hot.add(promotions.terms)
+        return updated
     }
 
     /// Deletes an item (and its links).

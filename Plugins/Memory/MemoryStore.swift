@@ -13,6 +13,8 @@ final class MemoryStore: Sendable {
     let pool: DatabasePool
     let settings: MemorySettings
     let clock: @Sendable () -> Date
+    /// The terms with impact-ordered postings (``HotTerms``).
+    let hot = HotTerms()
 
     /// Opens (creating and migrating when needed) the database at `path`.
     /// - Parameters:
@@ -24,10 +26,13 @@ final class MemoryStore: Sendable {
         var configuration = Configuration()
         configuration.label = "memory"
         configuration.busyMode = .timeout(5)
+        // A 64 MiB page cache per connection keeps the B-trees a bulk store touches in memory.
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA cache_size = -65536") }
         pool = try DatabasePool(path: path, configuration: configuration)
         self.settings = settings
         self.clock = clock
         try Self.migrator.migrate(pool)
+        hot.load(try pool.read(Self.hotTerms))
     }
 
     /// The schema, in code: items, their links, the FTS5 index and its triggers.
@@ -81,6 +86,9 @@ final class MemoryStore: Sendable {
         migrator.registerMigration("v2 vocabulary") { db in
             try db.execute(sql: "CREATE VIRTUAL TABLE items_vocab USING fts5vocab(items_fts, 'row')")
         }
+        // Impact-ordered postings of frequent terms, so a search for one costs in proportion to
+        // the limit, not to the rows holding it (MemoryStore+Impact.swift).
+        migrator.registerMigration("v3 impact postings", migrate: createImpactTables)
         return migrator
     }
 
@@ -118,5 +126,6 @@ final class MemoryStore: Sendable {
     func restore(from directory: String) throws {
         try pool.restoreSnapshot(from: directory, fileName: Self.fileName, requiringTable: "items")
         try Self.migrator.migrate(pool)
+        hot.load(try pool.read(Self.hotTerms))
     }
 }

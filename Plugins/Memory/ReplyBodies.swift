@@ -1,13 +1,20 @@
 import Foundation
 import JameyPluginKit
 import MemoryCore
+import Synchronization
 
 /// Replies: items as JSON objects, and errors as problem+json with a `status` header.
 enum Replies {
-    /// ISO 8601 with milliseconds, UTC.
+    /// ISO 8601 with milliseconds, UTC. The last result is kept: the items of a batch share
+    /// one time, and formatting is most of what replying to a bulk store costs.
     static func time(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        if let (last, text) = lastTime.withLock({ $0 }), last == date { return text }
+        let text = date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        lastTime.withLock { $0 = (date, text) }
+        return text
     }
+
+    private static let lastTime = Mutex<(Date, String)?>(nil)
 
     /// An item as a JSON object.
     static func item(_ item: MemoryItem, links: [MemoryLink]) -> [String: Any] {
@@ -22,8 +29,7 @@ enum Replies {
 
     /// A JSON reply with an HTTP status.
     static func json(_ object: [String: Any], status: Int = 200) -> Outgoing {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return Outgoing(Array(data), contentType: "application/json", headers: ["status": String(status)])
+        Outgoing(JSONText.data(object) ?? Array("{}".utf8), contentType: "application/json", headers: ["status": String(status)])
     }
 
     /// An error as problem+json (RFC 9457) with the `status` header.

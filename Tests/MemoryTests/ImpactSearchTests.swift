@@ -1,0 +1,119 @@
+import Foundation
+import GRDB
+import MemoryCore
+import Testing
+
+@testable import MemoryPlugin
+
+/// One-word searches for frequent terms read impact-ordered postings instead of asking FTS5 to
+/// score every matching row; where ranking is BM25 alone they must give FTS5's own top 10 with
+/// FTS5's own `bm25()` values, through stores, promotions, updates, deletes and filters.
+@Suite struct ImpactSearchTests {
+    /// A Zipf-like corpus over 300 words ("v0" most frequent), 4–30 words per item, fixed seed.
+    static func corpus(_ count: Int, seed: UInt64) -> [String] {
+        var state = seed
+        func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        return (0..<count).map { _ in
+            let n = 4 + Int(next() % 27)
+            return (0..<n).map { _ in
+                let u = Double(next() >> 11) / Double(1 << 53)
+                return "v\(Int(pow(300, u)) - 1)"
+            }.joined(separator: " ")
+        }
+    }
+
+    /// Settings with BM25 alone in every layer and a low bar for hot terms.
+    static var settings: MemorySettings {
+        var settings = MemorySettings()
+        settings.duplicates = .allow
+        settings.hotTermRows = 100
+        settings.hotTermCheckEvery = 16
+        for layer in MemoryLayer.all {
+            settings.retention.policies[layer] = LayerPolicy(
+                ttlSeconds: nil, capacity: nil,
+                weights: RankingWeights(relevance: 1, recency: 0, importance: 0, reinforcement: 0))
+        }
+        return settings
+    }
+
+    /// FTS5's top 10 for one word: (id, bm25), best first.
+    func fts5(_ store: MemoryStore, _ word: String, layer: MemoryLayer? = nil) throws -> [(String, Double)] {
+        try store.pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT items.id, bm25(items_fts) AS rank FROM items_fts JOIN items ON items.seq = items_fts.rowid
+                    WHERE items_fts MATCH ? AND (? IS NULL OR items.layer = ?) ORDER BY rank LIMIT 10
+                    """, arguments: ["\"\(word)\"", layer?.name, layer?.name]
+            ).map { ($0["id"], $0["rank"]) }
+        }
+    }
+
+    /// Expects the store's top 10 to be FTS5's: the same bm25 values in order, and the same ids
+    /// for every value above the 10th (ties at the cut may be broken either way).
+    func expectSameTop10(_ store: MemoryStore, _ word: String, layer: MemoryLayer? = nil) async throws {
+        let filter = ItemFilter(layers: layer.map { [$0] } ?? [])
+        let ours = try await store.search(FTSQuery(word), filter: filter, limit: 10, reinforce: false)
+        let theirs = try fts5(store, word, layer: layer)
+        #expect(ours.count == theirs.count, "\(word)")
+        for (a, b) in zip(ours, theirs) { #expect(abs(a.bm25 - b.1) <= 1e-12 * max(1, abs(b.1)), "\(word)") }
+        guard let cut = theirs.last?.1 else { return }
+        #expect(
+            Set(ours.filter { $0.bm25 < cut - 1e-12 }.map(\.item.id)) == Set(theirs.filter { $0.1 < cut - 1e-12 }.map(\.0)),
+            "\(word)")
+    }
+
+    @Test func frequentTermsGiveFTS5sTop10() async throws {
+        let (store, _, _) = try makeStore(Self.settings)
+        let texts = Self.corpus(3000, seed: 7)
+        for start in stride(from: 0, to: texts.count, by: 500) {
+            _ = try await store.store(texts[start..<start + 500].map { item($0, .longTerm) })
+        }
+        #expect(store.hot.contains("v0") && store.hot.contains("v5"))
+        #expect(!store.hot.contains("v299"))
+        for word in ["v0", "v1", "v2", "v5", "v9", "v20", "v299"] { try await expectSameTop10(store, word) }
+    }
+
+    @Test func updatesDeletesAndFiltersKeepTheTop10Exact() async throws {
+        let (store, _, _) = try makeStore(Self.settings)
+        let texts = Self.corpus(2000, seed: 11)
+        for start in stride(from: 0, to: texts.count, by: 500) {
+            _ = try await store.store(
+                texts[start..<start + 500].enumerated().map { item($1, $0 % 3 == 0 ? .semantic : .longTerm) })
+        }
+        #expect(store.hot.contains("v3"))
+        let top = try await store.ids("v3")
+        _ = try await store.delete(id: top[0])
+        _ = try await store.update(id: top[1], ItemPatch(content: "something else entirely"))
+        let short = try await store.put(item("v3 v3 v3 v3 v3 v3", .longTerm))
+        #expect(try await store.ids("v3").first == short)
+        #expect(try await !store.ids("v3").contains(top[0]))
+        #expect(try await !store.ids("v3").contains(top[1]))
+        for word in ["v0", "v3", "v7"] {
+            let counts = try await store.pool.read { db in
+                (
+                    try Int.fetchOne(db, sql: "SELECT rows FROM hot_terms WHERE term = ?", arguments: [word]),
+                    try Int.fetchOne(db, sql: "SELECT doc FROM items_vocab WHERE term = ?", arguments: [word])
+                )
+            }
+            #expect(counts.0 != nil && counts.0 == counts.1, "\(word)")
+            try await expectSameTop10(store, word)
+            try await expectSameTop10(store, word, layer: .semantic)
+        }
+    }
+
+    @Test func existingDatabasesAreIndexedAndReopenKeepsHotTerms() async throws {
+        let (store, _, dir) = try makeStore(Self.settings)
+        _ = try await store.store(Self.corpus(1000, seed: 3).map { item($0, .longTerm) })
+        #expect(store.hot.contains("v0"))
+        let reopened = try MemoryStore(path: dir + "/memory.sqlite", settings: Self.settings)
+        #expect(reopened.hot.contains("v0"))
+        try await expectSameTop10(reopened, "v0")
+    }
+}
