@@ -48,10 +48,17 @@ import Testing
     }
 
     @Test func readyzIs503WithTheReasonUntilEveryPluginStarted() async throws {
-        // "sleepy" comes after api in start order and takes a while to start: meanwhile the
-        // gateway answers, but is not ready.
+        // "sleepy" comes after api in start order and stays in its start hook until the test
+        // opens a gate: meanwhile the gateway answers, but is not ready.
+        let gate = NSTemporaryDirectory() + "jamey-readyz-gate-\(UUID().uuidString)"
         var sleepy = CPluginSource(name: "sleepy")
-        sleepy.startCode = "{ struct timespec ts = {0, 300 * 1000000L}; for (int i = 0; i < 5; i++) nanosleep(&ts, NULL); }"
+        sleepy.startCode = """
+            for (int i = 0; i < 6000; i++) {
+                FILE *g = fopen("\(gate)", "r");
+                if (g != NULL) { fclose(g); break; }
+                probe_sleep(10);
+            }
+            """
         let library = try TestPlugins.buildC(name: "sleepy", source: sleepy.render())
         let k = try await APIKernel.boot(.init(probe: false, hello: false, after: [.init("sleepy", path: library)], start: false))
         let kernel = k.test.kernel
@@ -61,7 +68,9 @@ import Testing
         #expect(early.status == 503)
         #expect(early.header("content-type") == "application/problem+json")
         #expect((early.json["detail"] as? String)?.contains("plugin 'sleepy' is") == true, "\(early.text)")
-        #expect(await eventually(timeout: .seconds(10)) { (try? await HTTP.get(port, "/readyz").status) == 200 })
+        FileManager.default.createFile(atPath: gate, contents: Data())
+        defer { try? FileManager.default.removeItem(atPath: gate) }
+        #expect(await eventually(timeout: .seconds(30)) { (try? await HTTP.get(port, "/readyz").status) == 200 })
         try await started
         await k.stop()
     }

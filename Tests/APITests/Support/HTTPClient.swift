@@ -55,13 +55,14 @@ final class BlockingConnection: @unchecked Sendable {
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard result == 0 else {
-            Glibc.close(fd)
-            throw HTTPClientError("connect to port \(port) failed: errno \(errno)")
-        }
+        // No close here: a class whose stored properties are all set runs its deinit when its
+        // initializer throws, and deinit closes the socket. Closing it here too closed it twice,
+        // and the second close could hit a descriptor another test had just opened (seen as
+        // "send failed: errno 9" in an unrelated test).
+        guard result == 0 else { throw HTTPClientError("connect to port \(port) failed: errno \(errno)") }
     }
 
-    deinit { Glibc.close(fd) }
+    deinit { if fd >= 0 { Glibc.close(fd) } }
 
     /// Sends raw bytes.
     func send(_ bytes: [UInt8]) throws {

@@ -31,7 +31,29 @@ final class Broker: Sendable {
 
     init(_ options: Options = Options()) throws {
         directory = try TemporaryDirectory.make(prefix: "jamey-mosquitto")
-        port = try Self.freePort()
+        // A free port can be handed to another test between the probe and mosquitto's bind (a
+        // redis-server, another broker): then mosquitto exits and the other process answers.
+        // Try another port in that case.
+        var chosen: (port: Int, process: ChildProcess?)?
+        for attempt in 1...5 {
+            let candidate = try Self.freePort()
+            try Self.writeConfig(directory: directory, port: candidate, options)
+            guard options.start else {
+                chosen = (candidate, nil)
+                break
+            }
+            do {
+                chosen = (candidate, try Self.launch(directory: directory, port: candidate))
+                break
+            } catch  where attempt < 5 {
+                continue
+            }
+        }
+        port = chosen!.port
+        process.set(chosen!.process)
+    }
+
+    private static func writeConfig(directory: String, port: Int, _ options: Options) throws {
         var config = [
             "listener \(port) 127.0.0.1",
             "user root",
@@ -64,22 +86,32 @@ final class Broker: Sendable {
         }
         try (config.joined(separator: "\n") + "\n").write(
             toFile: directory + "/mosquitto.conf", atomically: true, encoding: .utf8)
-        if options.start { try start() }
     }
 
     /// Starts mosquitto and waits (at most 10 s) until it accepts connections.
     func start() throws {
+        process.set(try Self.launch(directory: directory, port: port))
+    }
+
+    /// Starts mosquitto on `port` and waits until it accepts connections and is still running a
+    /// moment later (a mosquitto that could not bind exits while another process answers).
+    private static func launch(directory: String, port: Int) throws -> ChildProcess {
         // ChildProcess resets the signals the test process ignores (the kernel's lifecycle
         // handles SIGTERM itself), so SIGTERM and SIGHUP reach mosquitto.
         let p = try ChildProcess("/usr/sbin/mosquitto", ["-c", directory + "/mosquitto.conf"])
-        process.set(p)
+        let log = { (try? String(contentsOfFile: directory + "/mosquitto.log", encoding: .utf8)) ?? "" }
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
-            if Self.accepts(port: port) { return }
-            guard p.isRunning else { throw BrokerError("mosquitto exited (\(p.exitStatus ?? -1)): \(log)") }
+            if Self.accepts(port: port) {
+                usleep(50_000)
+                guard p.isRunning else { throw BrokerError("mosquitto exited (port \(port) taken?): \(log())") }
+                return p
+            }
+            guard p.isRunning else { throw BrokerError("mosquitto exited (\(p.exitStatus ?? -1)): \(log())") }
             usleep(2000)
         }
-        throw BrokerError("mosquitto did not listen on \(port) within 10 s: \(log)")
+        _ = p.stop(SIGKILL)
+        throw BrokerError("mosquitto did not listen on \(port) within 10 s: \(log())")
     }
 
     /// Creates (and by default starts) a broker off the Swift concurrency pool.

@@ -84,7 +84,7 @@ final class TestClient: @unchecked Sendable {
         guard mosquitto_connect_bind_v5(handle, "127.0.0.1", Int32(port), 30, nil, nil) == MOSQ_ERR_SUCCESS.rawValue,
             mosquitto_loop_start(handle) == MOSQ_ERR_SUCCESS.rawValue
         else { throw BrokerError("test client could not connect to 127.0.0.1:\(port)") }
-        guard TestKernel.eventually(timeout: .seconds(10), { self.lock.withLock { self.connected } }) else {
+        guard TestKernel.eventually(timeout: .seconds(30), { self.lock.withLock { self.connected } }) else {
             throw BrokerError("no CONNACK for the test client")
         }
     }
