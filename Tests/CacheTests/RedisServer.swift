@@ -12,24 +12,45 @@ final class RedisServer: Sendable {
     private let process = LockedBox<ChildProcess?>(nil)
 
     init() throws {
-        port = try Self.freePort()
-        try start()
+        // A free port can be handed to another test between the probe and redis-server's bind
+        // (a broker, another redis-server): then redis-server exits and the other one answers.
+        // Try another port in that case.
+        var chosen: (port: Int, process: ChildProcess)?
+        for attempt in 1...5 {
+            let candidate = try Self.freePort()
+            do {
+                chosen = (candidate, try Self.launch(port: candidate))
+                break
+            } catch  where attempt < 5 {
+                continue
+            }
+        }
+        port = chosen!.port
+        process.set(chosen!.process)
     }
 
     static func make() async throws -> RedisServer { try await onThread { try RedisServer() } }
 
-    /// Starts the server and waits until it accepts connections.
-    func start() throws {
+    /// Starts the server again on its port and waits until it accepts connections.
+    func start() throws { process.set(try Self.launch(port: port)) }
+
+    /// Starts redis-server on `port` and waits until it accepts connections and is still running
+    /// a moment later (one that could not bind exits while another process answers).
+    private static func launch(port: Int) throws -> ChildProcess {
         let p = try ChildProcess(
             "/usr/bin/redis-server",
             ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"])
-        process.set(p)
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
-            if Self.accepts(port) { return }
+            if Self.accepts(port) {
+                usleep(50_000)
+                guard p.isRunning else { throw TestKitError("redis-server exited (port \(port) taken?)") }
+                return p
+            }
             guard p.isRunning else { throw TestKitError("redis-server exited with \(p.exitStatus ?? -1)") }
             usleep(5000)
         }
+        _ = p.stop(SIGKILL)
         throw TestKitError("redis-server did not listen on \(port) within 20 s")
     }
 
