@@ -66,7 +66,10 @@ public final class ChildProcess: Sendable {
     }
 
     deinit {
-        guard status.value == nil else { return }
+        // Poll first: a child that was reaped elsewhere (Foundation's Process reaps children it
+        // did not start when it handles SIGCHLD) has given up its pid, which another process may
+        // have been given since; killing that pid killed other tests' brokers.
+        guard !Self.poll(pid, into: status) else { return }
         _ = kill(pid, SIGKILL)
         let pid = self.pid
         let status = self.status
