@@ -188,7 +188,9 @@ let package = Package(
             path: "Plugins/Vault/SQLite"),
         .target(
             name: "Vault",
-            dependencies: ["VaultCore", "VaultSQLite", "PluginReplies", kit, .product(name: "Metrics", package: "swift-metrics")],
+            dependencies: [
+                "VaultCore", "VaultSQLite", "PluginReplies", kit, .product(name: "Metrics", package: "swift-metrics"),
+            ],
             path: "Plugins/Vault", exclude: ["Core", "SQLite", "Entry"]),
         .target(name: "VaultEntry", dependencies: ["Vault", kit], path: "Plugins/Vault/Entry"),
         .testTarget(name: "VaultTests", dependencies: ["Vault", "VaultCore", kit, "JameyKernel", "JameyTestKit"]),
