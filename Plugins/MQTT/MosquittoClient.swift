@@ -1,14 +1,21 @@
 import CMosquitto
 import Foundation
 import MQTTCore
+import Synchronization
 
 /// One libmosquitto client object (`struct mosquitto *`), used for one connection attempt and
 /// destroyed with it, so nothing libmosquitto queued for an old connection survives into the
 /// next one (the bridge re-sends unacknowledged messages itself, from the spool, in order).
 ///
 /// Threading: created, connected, looped and destroyed on the bridge's loop thread. ``publish(_:)``
-/// may be called from any thread while the object is alive (libmosquitto is in threaded mode and
-/// wakes the loop thread to write); callers serialise that with the bridge's link lock.
+/// may be called from any thread while the object is alive (libmosquitto is in threaded mode: it
+/// queues the packet and this object wakes the loop thread to write it); callers serialise that
+/// with the bridge's link lock.
+///
+/// The loop waits with `poll`, never with libmosquitto's `mosquitto_loop`: that one waits with
+/// `select`, which cannot watch a descriptor numbered 1024 or above, so in a process with more
+/// than about a thousand descriptors open (a gateway with many connections) it fails every call
+/// with `MOSQ_ERR_INVAL` and the bridge never saw its CONNACK.
 /// `@unchecked Sendable` because the handle is a C pointer: these rules, not the compiler, make
 /// sharing it safe.
 final class MosquittoClient: @unchecked Sendable {
@@ -16,6 +23,13 @@ final class MosquittoClient: @unchecked Sendable {
     let handle: OpaquePointer
     /// MQTT 5 (true) or 3.1.1.
     let isV5: Bool
+    /// Over TLS: the handshake also advances when the socket becomes writable.
+    private let isTLS: Bool
+    /// A pipe the loop waits on beside the socket (read end, write end): another thread's publish
+    /// or subscribe writes a byte to it, so the queued packet goes out at once.
+    private let wakePipe: (read: Int32, write: Int32)
+    /// A wake-up is written and not yet read (so a burst of publishes writes once).
+    private let wakePending = Atomic<Bool>(false)
 
     /// Makes libmosquitto usable in this process (once; later calls are free).
     static let libraryReady: Void = { _ = mosquitto_lib_init() }()
@@ -36,8 +50,18 @@ final class MosquittoClient: @unchecked Sendable {
         guard let handle = mosquitto_new(settings.clientID, settings.cleanSession, userData) else {
             throw MQTTError.client("libmosquitto could not create a client (out of memory or invalid client id)")
         }
+        var ends: [Int32] = [-1, -1]
+        guard pipe(&ends) == 0,
+            ends.allSatisfy({ fcntl($0, F_SETFL, O_NONBLOCK) == 0 && fcntl($0, F_SETFD, FD_CLOEXEC) == 0 })
+        else {
+            for end in ends where end >= 0 { close(end) }
+            mosquitto_destroy(handle)
+            throw MQTTError.client("cannot create the loop's wake-up descriptor: \(String(cString: strerror(errno)))")
+        }
         self.handle = handle
         self.isV5 = settings.isV5
+        self.isTLS = settings.tls != nil
+        self.wakePipe = (ends[0], ends[1])
         try check(
             mosquitto_int_option(
                 handle, MOSQ_OPT_PROTOCOL_VERSION, settings.isV5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311),
@@ -65,7 +89,11 @@ final class MosquittoClient: @unchecked Sendable {
         }
     }
 
-    deinit { mosquitto_destroy(handle) }
+    deinit {
+        mosquitto_destroy(handle)
+        close(wakePipe.read)
+        close(wakePipe.write)
+    }
 
     private func check(_ rc: Int32, _ what: String) throws(MQTTError) {
         guard rc == MOSQ_ERR_SUCCESS.rawValue else {
@@ -121,10 +149,46 @@ final class MosquittoClient: @unchecked Sendable {
     }()
 
     /// Runs one round of network I/O: waits up to `timeoutMilliseconds` for the socket or a wake-up,
-    /// reads, writes, handles keepalive; callbacks run inside.
+    /// reads, writes, handles keepalive; callbacks run inside. (What `mosquitto_loop` does, with
+    /// `poll` in place of its `select`.)
     /// - Returns: `MOSQ_ERR_SUCCESS`, or the code that ended the connection.
     func loop(timeoutMilliseconds: Int32) -> Int32 {
-        mosquitto_loop(handle, timeoutMilliseconds, 1)
+        let socket = mosquitto_socket(handle)
+        guard socket >= 0 else { return MOSQ_ERR_NO_CONN.rawValue }
+        let writeWanted = mosquitto_want_write(handle)
+        var descriptors = [
+            pollfd(fd: socket, events: Int16(POLLIN) | (writeWanted ? Int16(POLLOUT) : 0), revents: 0),
+            pollfd(fd: wakePipe.read, events: Int16(POLLIN), revents: 0),
+        ]
+        if poll(&descriptors, 2, timeoutMilliseconds) < 0 {
+            return errno == EINTR ? MOSQ_ERR_SUCCESS.rawValue : MOSQ_ERR_ERRNO.rawValue
+        }
+        var writable = descriptors[0].revents & Int16(POLLOUT) != 0
+        if descriptors[1].revents & Int16(POLLIN) != 0 {
+            var bytes: (UInt64, UInt64) = (0, 0)
+            _ = Glibc.read(wakePipe.read, &bytes, 16)
+            wakePending.store(false, ordering: .releasing)
+            // Packets queued by another thread: try writing even if poll was not asked about it.
+            writable = true
+        }
+        let readable = descriptors[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0
+        if readable || (writable && isTLS) {
+            // (A TLS handshake in progress advances inside mosquitto_loop_read.)
+            let rc = mosquitto_loop_read(handle, 1)
+            if rc != MOSQ_ERR_SUCCESS.rawValue || mosquitto_socket(handle) < 0 { return rc }
+        }
+        if writable {
+            let rc = mosquitto_loop_write(handle, 1)
+            if rc != MOSQ_ERR_SUCCESS.rawValue || mosquitto_socket(handle) < 0 { return rc }
+        }
+        return mosquitto_loop_misc(handle)
+    }
+
+    /// Wakes the loop (from another thread) so a packet just queued is written at once.
+    private func wake() {
+        guard !wakePending.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        var byte: UInt8 = 1
+        _ = Glibc.write(wakePipe.write, &byte, 1)
     }
 
     /// Reads at most one packet if one is waiting (no `select`); callbacks run inside.
@@ -149,6 +213,7 @@ final class MosquittoClient: @unchecked Sendable {
             mosquitto_publish_v5(
                 handle, &mid, message.topic, Int32(bytes.count), bytes.baseAddress, message.qos, message.retain, properties)
         }
+        if rc == MOSQ_ERR_SUCCESS.rawValue { wake() }
         return (rc, mid)
     }
 
@@ -157,6 +222,7 @@ final class MosquittoClient: @unchecked Sendable {
     /// - Returns: the libmosquitto code and the message id (SUBACK names it).
     func subscribe(_ filter: String, qos: Int32, noLocal: Bool, identifier: Int) -> (rc: Int32, mid: Int32) {
         var mid: Int32 = 0
+        defer { wake() }
         guard isV5 else { return (mosquitto_subscribe(handle, &mid, filter, qos), mid) }
         var properties: OpaquePointer? = nil
         defer { mosquitto_property_free_all(&properties) }
