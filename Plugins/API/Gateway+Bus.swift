@@ -69,7 +69,8 @@ extension Gateway {
         return text
     }
 
-    /// The request body as a bus message, with the caller's key id and scope as headers.
+    /// The request body as a bus message, with the caller's key id and scope as headers (and
+    /// `sticky.key` from `X-Canary-Key`).
     private func outgoing(_ call: Call) async throws -> Outgoing {
         let body = try await body(of: call.request)
         var headers: [String: String] = [:]
@@ -77,6 +78,7 @@ extension Gateway {
             headers["auth.key_id"] = id
             headers["auth.scope"] = call.exchange.caller.scope.name
         }
+        if let key = call.request.headers[.xCanaryKey], !key.isEmpty { headers["sticky.key"] = String(key.prefix(128)) }
         return Outgoing(Array(buffer: body), contentType: call.request.headers[.contentType], headers: headers)
     }
 }

@@ -21,6 +21,7 @@ extension Gateway {
         case .deleteKey: return try deleteKey(call.parameter("id"))
         case .reloadConfig: return try await forward(call, plugin: "kernel", topic: "kernel.config.reload")
         case .deployPlugin: return try await forward(call, plugin: "kernel", topic: "kernel.plugins.deploy")
+        case .canary(let operation): return try await forward(call, plugin: "kernel", topic: "kernel.plugins.canary." + operation)
         case .forward(let plugin, let topic): return try await forward(call, plugin: plugin, topic: topic)
         }
     }

@@ -5,7 +5,7 @@ import Logging
 struct PluginsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plugins", abstract: "List, inspect, create and deploy plugins.",
-        subcommands: [List.self, Inspect.self, New.self, Deploy.self])
+        subcommands: [List.self, Inspect.self, New.self, Deploy.self, Canary.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -65,4 +65,45 @@ import Testing
         #expect(refused.output.contains("missing.so"), "\(refused.output)")
         #expect(try greet(server) == "Hello, Ada!")
     }
+
+    @Test func aCanaryFromTheCommandLineSplitsByCallerShowsItsFiguresAndRollsBack() throws {
+        let server = try LiveServer()
+        let copy = server.directory + "/libHelloC-canary.so"
+        try FileManager.default.copyItem(atPath: try TestPlugins.helloC(), toPath: copy)
+        let started = try server.jamey(["plugins", "deploy", "hello_c", copy, "--weight", "50"])
+        #expect(started.status == 0, "\(started.output)")
+        let report = try JSONSerialization.jsonObject(with: Data(started.stdout.utf8)) as? [String: Any]
+        #expect(report?["canary_weight"] as? Int == 50, "\(started.stdout)")
+
+        // Twenty callers, two requests each, told apart by X-Canary-Key.
+        for caller in 0..<20 {
+            for _ in 0..<2 {
+                let r = try server.call([
+                    "request", "-p", "topic=hello.c.greet", "-H", "X-Canary-Key: caller-\(caller)", "--content-type",
+                    "text/plain", "--body", "Ada",
+                ])
+                #expect(r.status == 0 && r.stdout.contains("Hello, Ada!"), "\(r.output)")
+            }
+        }
+        let shown = try server.jamey(["plugins", "canary", "hello_c"])
+        #expect(shown.status == 0, "\(shown.output)")
+        let status = try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any]
+        let sides = status?["sides"] as? [String: [String: Any]] ?? [:]
+        let stable = sides["stable"]?["total_requests"] as? Int ?? -1
+        let canary = sides["canary"]?["total_requests"] as? Int ?? -1
+        #expect(stable + canary == 40, "\(shown.stdout)")
+        // Sticky: each caller's two requests went to the same side.
+        #expect(stable % 2 == 0 && canary % 2 == 0 && stable > 0 && canary > 0, "\(shown.stdout)")
+        #expect(status?["weight"] as? Int == 50)
+
+        #expect(try server.jamey(["plugins", "canary", "hello_c", "--weight", "10"]).status == 0)
+        let rolledBack = try server.jamey(["plugins", "canary", "hello_c", "--rollback"])
+        #expect(rolledBack.status == 0, "\(rolledBack.output)")
+        let gone = try server.jamey(["plugins", "canary", "hello_c"])
+        #expect(gone.status != 0)
+        #expect(gone.output.contains("no canary running (the last one was rolled back 1.0.0"), "\(gone.output)")
+        let metrics = try server.call(["metrics"])
+        #expect(metrics.stdout.contains(#"jamey_canary_rollbacks_total{plugin="hello_c",trigger="operator"} 1"#))
+        #expect(try greet(server) == "Hello, Ada!")
+    }
 }

@@ -12,6 +12,9 @@ package struct Endpoint: Sendable {
         /// Replace a running plugin with a new build, blue-green (the kernel answers
         /// `kernel.plugins.deploy`).
         case deployPlugin
+        /// A canary release's status or operation (`status`, `weight`, `promote`, `rollback`;
+        /// the kernel answers `kernel.plugins.canary.<operation>`).
+        case canary(String)
         /// A route declared by `plugin`, forwarded to `topic` as a bus request.
         case forward(plugin: String, topic: String)
     }
@@ -52,6 +55,18 @@ extension Endpoint {
             e(
                 "POST", "/v1/plugins/{name}/deploy", .admin, .deployPlugin,
                 "Replace a running plugin with a new build, blue-green: the old one serves until the new one has started"),
+            e(
+                "GET", "/v1/plugins/{name}/canary", .read, .canary("status"),
+                "A canary release: both versions' requests, errors and latency side by side"),
+            e(
+                "POST", "/v1/plugins/{name}/canary/weight", .admin, .canary("weight"),
+                "Set the canary's share of the plugin's traffic (1-99 %)"),
+            e(
+                "POST", "/v1/plugins/{name}/canary/promote", .admin, .canary("promote"),
+                "Make the canary the plugin's only version (the old one drains and stops)"),
+            e(
+                "POST", "/v1/plugins/{name}/canary/rollback", .admin, .canary("rollback"),
+                "End the canary: the stable version serves everything"),
             e("POST", "/v1/bus/publish/{topic}", .write, .publish, "Publish the body as an event on a topic"),
             e("POST", "/v1/bus/request/{topic}", .write, .request, "Send the body as a bus request and return the reply"),
             e("GET", "/v1/bus/subscribe", .read, .subscribe, "Stream the events matching a topic pattern (Server-Sent Events)"),

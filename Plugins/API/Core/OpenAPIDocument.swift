@@ -88,13 +88,14 @@ package enum OpenAPIDocument {
             let raw = ([plugin, e.method.lowercased()] + words).joined(separator: "_")
             return String(raw.map { $0.isLetter || $0.isNumber ? $0 : "_" })
         }
+        if case .canary(let operation) = e.action { return "canary" + operation.prefix(1).uppercased() + operation.dropFirst() }
         return "\(e.action)".replacingOccurrences(of: "()", with: "")
     }
 
     private static func tag(_ e: Endpoint) -> String {
         switch e.action {
         case .healthz, .readyz, .metrics, .openAPI, .reloadConfig: "operations"
-        case .listPlugins, .showPlugin, .deployPlugin: "plugins"
+        case .listPlugins, .showPlugin, .deployPlugin, .canary: "plugins"
         case .publish, .request, .subscribe: "bus"
         case .createKey, .listKeys, .deleteKey: "keys"
         case .forward(let plugin, _): "plugin:" + plugin
@@ -147,6 +148,11 @@ package enum OpenAPIDocument {
                 ("required", .bool(true)),
                 ("content", .object([("application/json", .object([("schema", ref("DeployRequest"))]))])),
             ])
+        case .canary("weight"):
+            return .object([
+                ("required", .bool(true)),
+                ("content", .object([("application/json", .object([("schema", ref("CanaryWeight"))]))])),
+            ])
         case .forward where e.documentation?.requestSchema != nil:
             return .object([
                 ("required", .bool(true)),
@@ -193,6 +199,15 @@ package enum OpenAPIDocument {
                     "500",
                     problemResponse("The new build did not start (the old one goes on serving), or dependents did not restart")
                 ),
+                problem,
+            ])
+        case .canary(let operation):
+            return .object([
+                operation == "status"
+                    ? ok("200", "The canary and both versions' figures", "application/json", ref("CanaryStatus"))
+                    : ok("200", "Done; every step taken", "application/json", ref("CanaryReport")),
+                ("404", problemResponse("No plugin has this name, or it has no canary running")),
+                ("422", problemResponse("The request is invalid")),
                 problem,
             ])
         case .reloadConfig:
@@ -356,7 +371,18 @@ package enum OpenAPIDocument {
                                     ("type", .string("string")), ("pattern", .string("^/")), ("minLength", .int(2)),
                                     ("description", .string("The new build's shared library, an absolute path on the server")),
                                 ])
-                            )
+                            ),
+                            (
+                                "weight",
+                                .object([
+                                    ("type", .string("integer")), ("minimum", .int(1)), ("maximum", .int(100)),
+                                    (
+                                        "description",
+                                        .string("Below 100: start as a canary taking this percentage of the traffic")
+                                    ),
+                                ])
+                            ),
+                            ("rollback", ref("CanaryPolicy")),
                         ])
                     ),
                     ("required", .array([.string("path")])),
@@ -368,8 +394,45 @@ package enum OpenAPIDocument {
                     [
                         ("plugin", string), ("version", nullableString), ("path", string),
                         ("steps", .object([("type", .string("array")), ("items", string)])),
+                        ("canary_weight", .object([("type", .string("integer"))])),
                     ],
                     required: ["plugin", "version", "path", "steps"])
+            ),
+            (
+                "CanaryPolicy",
+                object(
+                    [
+                        ("auto", .object([("type", .string("boolean"))])),
+                        ("window_ms", .object([("type", .string("integer")), ("minimum", .int(100))])),
+                        ("min_requests", .object([("type", .string("integer")), ("minimum", .int(1))])),
+                        ("max_error_rate_increase", .object([("type", .string("number")), ("minimum", .int(0))])),
+                        ("max_p99_increase", .object([("type", .string("number")), ("minimum", .int(0))])),
+                        ("min_p99_difference_ms", .object([("type", .string("number")), ("minimum", .int(0))])),
+                    ], required: [])
+            ),
+            (
+                "CanaryWeight",
+                object(
+                    [("weight", .object([("type", .string("integer")), ("minimum", .int(1)), ("maximum", .int(99))]))],
+                    required: ["weight"])
+            ),
+            (
+                "CanaryReport",
+                object(
+                    [("plugin", string), ("steps", .object([("type", .string("array")), ("items", string)]))],
+                    required: ["plugin", "steps"])
+            ),
+            (
+                "CanaryStatus",
+                object(
+                    [
+                        ("plugin", string), ("stable", string), ("canary", string),
+                        ("weight", .object([("type", .string("integer"))])),
+                        ("window_ms", .object([("type", .string("integer"))])),
+                        ("sides", .object([("type", .string("object"))])),
+                        ("policy", ref("CanaryPolicy")),
+                    ],
+                    required: ["plugin", "stable", "canary", "weight", "sides"])
             ),
             (
                 "ReloadReport",

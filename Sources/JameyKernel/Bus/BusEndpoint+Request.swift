@@ -119,7 +119,30 @@ extension BusEndpoint {
         guard bus.isAccepting else { throw .shutdown }
         let entry = try route(message.topic)
         metrics.messagesOut.increment()
-        guard let responder = entry.nextResponder() else { return .failed(.noResponders) }
+        var completion = completion
+        let responder: Subscription
+        if entry.split == nil {
+            guard let only = entry.nextResponder() else { return .failed(.noResponders) }
+            responder = only
+        } else {
+            guard let (chosen, side) = entry.nextResponder(for: message) else { return .failed(.noResponders) }
+            responder = chosen
+            if let side, let split = entry.split {
+                // Figures per side of a canary: outcome and latency of each request.
+                let started = ContinuousClock.now
+                let inner = completion
+                completion = { result in
+                    let failed: Bool
+                    switch result {
+                    case .failure: failed = true
+                    case .success(let reply):
+                        failed = reply.headers.last { $0.key == "status" }.flatMap { Int($0.value) }.map { $0 >= 500 } ?? false
+                    }
+                    split.record(side, duration: ContinuousClock.now - started, failed: failed)
+                    inner(result)
+                }
+            }
+        }
         let pending = try bus.requests.register(
             timeout: timeout ?? bus.configuration.defaultRequestTimeout, metrics: metrics, completesOnAnyThread: anyThread,
             completion: completion)

@@ -59,6 +59,14 @@ public final class BusEndpoint: Sendable {
         guard bus.isAccepting else { throw .shutdown }
         let entry = try route(delivered.topic)
         metrics.messagesOut.increment()
+        if let split = entry.split {
+            // A canary's split: the message goes to one of the two instances.
+            let side = split.side(for: delivered)
+            for subscription in entry.subscriptions where entry.accepts(subscription, side: side, split: split) {
+                offer(copy delivered, to: subscription)
+            }
+            return
+        }
         let subscriptions = entry.subscriptions
         switch subscriptions.count {
         case 0:

@@ -13,12 +13,43 @@ final class RouteEntry: Sendable {
     /// is, every matching subscription (so a plain subscriber can still answer).
     private let responders: [Subscription]
     private let cursor = Atomic<Int>(0)
+    /// A canary's split of the subscriptions, when two instances of one plugin match (see
+    /// ``TrafficSplit``); nil on every other route.
+    let split: TrafficSplit?
+    /// With a split: the responders of each side (the stable side also holds other owners').
+    private let sideResponders: [TrafficSplit.Side: [Subscription]]
 
-    init(generation: UInt64, subscriptions: [Subscription]) {
+    init(generation: UInt64, subscriptions: [Subscription], splits: [String: TrafficSplit] = [:]) {
         self.generation = generation
         self.subscriptions = subscriptions
         let declared = subscriptions.filter(\.isResponder)
         self.responders = declared.isEmpty ? subscriptions : declared
+        let split = splits.isEmpty ? nil : subscriptions.lazy.compactMap { splits[$0.owner] }.first
+        self.split = split
+        if let split {
+            let canary = responders.filter { $0.owner == split.canary }
+            sideResponders = [.canary: canary, .stable: responders.filter { $0.owner != split.canary }]
+        } else {
+            sideResponders = [:]
+        }
+    }
+
+    /// Whether `subscription` takes an event that the split sent to `side`.
+    @inline(__always)
+    func accepts(_ subscription: Subscription, side: TrafficSplit.Side, split: TrafficSplit) -> Bool {
+        guard let owner = split.side(of: subscription.owner) else { return true }
+        return owner == side
+    }
+
+    /// The responder for `message`: with a split, one of the side the split chooses (the other
+    /// side's when that one has none), round-robin within it; otherwise ``nextResponder()``.
+    func nextResponder(for message: BusMessage) -> (Subscription, TrafficSplit.Side?)? {
+        guard let split else { return nextResponder().map { ($0, nil) } }
+        var side = split.side(for: message)
+        if sideResponders[side]?.isEmpty ?? true { side = side == .canary ? .stable : .canary }
+        guard let list = sideResponders[side], !list.isEmpty else { return nil }
+        let turn = list.count == 1 ? 0 : cursor.wrappingAdd(1, ordering: .relaxed).oldValue
+        return (list[Int(UInt(bitPattern: turn) % UInt(list.count))], side)
     }
 
     /// The next responder in round-robin order, or `nil` when nothing matches. Passive

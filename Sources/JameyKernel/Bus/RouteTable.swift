@@ -10,6 +10,8 @@ final class RouteTable: Sendable {
         var generation: UInt64 = 1
         var subscriptions: [UInt64: Subscription] = [:]
         var cache: [String: RouteEntry] = [:]
+        /// Canary splits by instance key (both of a split's instances name it).
+        var splits: [String: TrafficSplit] = [:]
     }
 
     /// Most cached topics; past this the cache starts over (bounds memory under topic churn).
@@ -44,7 +46,7 @@ final class RouteTable: Sendable {
             let matching = state.subscriptions.values
                 .filter { $0.pattern.matches(segments: segments) }
                 .sorted { $0.id < $1.id }
-            let entry = RouteEntry(generation: state.generation, subscriptions: matching)
+            let entry = RouteEntry(generation: state.generation, subscriptions: matching, splits: state.splits)
             if state.cache.count >= Self.cacheLimit && state.cache[topic] == nil {
                 state.cache.removeAll(keepingCapacity: true)
             }
@@ -99,12 +101,34 @@ final class RouteTable: Sendable {
         return old
     }
 
-    /// The live subscription `id`.
+    /// Splits the traffic of `split.stable` and `split.canary` from now on (replacing a split of
+    /// either instance).
+    func install(_ split: TrafficSplit) {
+        let stale = state.withLock { state in
+            state.splits[split.stable] = split
+            state.splits[split.canary] = split
+            return invalidate(&state)
+        }
+        _ = stale
+    }
+
+    /// Ends the split of instance `key` (every message goes to whoever subscribes again).
+    func removeSplit(of key: String) {
+        let stale = state.withLock { state -> [String: RouteEntry] in
+            guard let split = state.splits[key] else { return [:] }
+            state.splits[split.stable] = nil
+            state.splits[split.canary] = nil
+            return invalidate(&state)
+        }
+        _ = stale
+    }
+
     /// The subscriptions `owner` currently holds.
     func subscriptions(owner: String) -> [Subscription] {
         state.withLock { $0.subscriptions.values.filter { $0.owner == owner } }
     }
 
+    /// The live subscription `id`.
     func subscription(id: UInt64) -> Subscription? {
         state.withLock { $0.subscriptions[id] }
     }

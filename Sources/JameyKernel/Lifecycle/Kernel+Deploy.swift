@@ -26,87 +26,104 @@ extension Kernel {
         -> [String]
     {
         try lifecycleLock.withLock { _ throws(KernelError) in
-            guard !isShutdownRequested else {
-                throw KernelError("the kernel is shutting down: deploy refused", code: JAMEY_E_SHUTDOWN)
-            }
-            guard let old = records.first(where: { $0.name == name }) else {
-                throw KernelError("no plugin named '\(name)' is configured", code: JAMEY_E_NOT_FOUND)
-            }
-            guard old.state == .started, !old.with({ $0.abandoned }), let oldLibrary = old.library else {
-                throw KernelError("plugin '\(name)' is \(old.state): only a started plugin can be replaced", code: JAMEY_E_STATE)
-            }
+            let old = try replaceableRecord(name)
             var steps: [String] = []
             func step(_ line: String) {
                 logger.notice("deploy of \(name): \(line)")
                 steps.append(line)
                 progress(line)
             }
-            let (library, section) = try prepareDeploy(old, path: path)
-            let instanceNumber = deployGenerations.withLock { g in
-                g[name, default: 1] += 1
-                return g[name]!
-            }
-            let fresh = PluginRecord(entry: old.entry, instance: "\(name)@\(instanceNumber)")
-            fresh.with { m in
-                m.library = library
-                m.path = path
-                m.config = section
-            }
-            let from = "\(oldLibrary.descriptor.version) (\(old.with { $0.path } ?? "?"))"
-            let to = "\(library.descriptor.version) (\(path))"
-            step("starting \(to) beside \(from)")
-            do throws(StartFailure) {
-                try initAndStart(fresh)
-            } catch {
-                let reason: String
-                switch error {
-                case .failed(let why): reason = why
-                case .abandoned: reason = fresh.failure ?? "abandoned"
-                }
-                metrics.recordState(plugin: name, state: old.state)
-                step("the new build did not start: \(reason); \(from) goes on serving")
-                throw KernelError("the new build of '\(name)' did not start: \(reason); \(from) goes on serving")
-            }
-            step("started \(to)")
-            let budget = config.hooks.stop
-            let drained = old.with { $0.host }?.endpoint.retireAll(timeout: budget) ?? true
-            step(
-                drained
-                    ? "moved bus routing to the new instance; the old one finished its queued work"
-                    : "moved bus routing to the new instance; the old one still had work queued after \(budget.shortText) (dropped)"
-            )
-            // Dependents hold the old instance's service tables: stop them, then the old instance.
-            let dependents = dependents(of: old)
-            let clock = ContinuousClock()
-            for record in dependents.reversed() {
-                step("stopping \(record.name) (depends on \(name))")
-                stopOne(record, until: clock.now + budget, budget: budget)
-            }
-            recordList.withLock { list in list = list.map { $0 === old ? fresh : $0 } }
-            setStartOrder(startOrder.map { $0 === old ? fresh : $0 })
-            step("stopping the old instance \(from)")
-            stopOne(old, until: clock.now + budget, budget: budget)
-            // The old record's stop moved the shared state gauge: the plugin is started.
-            metrics.recordState(plugin: name, state: fresh.state)
-            self.generation.add(1, ordering: .sequentiallyConsistent)
-            var failures: [String] = []
-            for record in startOrder where dependents.contains(where: { $0 === record }) {
-                step("starting \(record.name)")
-                do throws(StartFailure) {
-                    try initAndStart(record)
-                    step("started \(record.name)")
-                } catch {
-                    if case .failed(let why) = error { setState(record, .failed, failure: why) }
-                    failures.append("\(record.name): \(record.failure ?? "did not start")")
-                    step("\(record.name) did not start: \(record.failure ?? "")")
-                }
-            }
-            step("\(name) \(to) is serving")
-            if !failures.isEmpty {
-                throw KernelError(
-                    "'\(name)' was replaced, but dependents did not start again: \(failures.joined(separator: "; "))")
-            }
+            let (fresh, from, to) = try startBeside(old, path: path, step: step)
+            try completeSwap(old: old, fresh: fresh, to: to, from: from, step: step)
             return steps
+        }
+    }
+
+    /// Loads, checks, initialises and starts the new build of `old`'s plugin as a second
+    /// instance, beside the running one.
+    /// - Returns: the new instance's record and the old and new versions as text.
+    /// - Throws: `KernelError` when the build does not fit or does not start (nothing changed).
+    func startBeside(_ old: PluginRecord, path: String, step: (String) -> Void) throws(KernelError)
+        -> (fresh: PluginRecord, from: String, to: String)
+    {
+        let name = old.name
+        guard let oldLibrary = old.library else {
+            throw KernelError("plugin '\(name)' has no library loaded", code: JAMEY_E_STATE)
+        }
+        let (library, section) = try prepareDeploy(old, path: path)
+        let instanceNumber = deployGenerations.withLock { g in
+            g[name, default: 1] += 1
+            return g[name]!
+        }
+        let fresh = PluginRecord(entry: old.entry, instance: "\(name)@\(instanceNumber)")
+        fresh.with { m in
+            m.library = library
+            m.path = path
+            m.config = section
+        }
+        let from = "\(oldLibrary.descriptor.version) (\(old.with { $0.path } ?? "?"))"
+        let to = "\(library.descriptor.version) (\(path))"
+        step("starting \(to) beside \(from)")
+        do throws(StartFailure) {
+            try initAndStart(fresh)
+        } catch {
+            let reason: String
+            switch error {
+            case .failed(let why): reason = why
+            case .abandoned: reason = fresh.failure ?? "abandoned"
+            }
+            metrics.recordState(plugin: name, state: old.state)
+            step("the new build did not start: \(reason); \(from) goes on serving")
+            throw KernelError("the new build of '\(name)' did not start: \(reason); \(from) goes on serving")
+        }
+        step("started \(to)")
+        return (fresh, from, to)
+    }
+
+    /// Moves everything from `old` to `fresh` (both started): bus routing, then the dependents
+    /// (stopped, and started again on the new tables once the old instance has stopped).
+    /// - Throws: `KernelError` when dependents did not start again (the swap itself is done).
+    func completeSwap(old: PluginRecord, fresh: PluginRecord, to: String, from: String, step: (String) -> Void)
+        throws(KernelError)
+    {
+        let name = old.name
+        let budget = config.hooks.stop
+        let drained = old.with { $0.host }?.endpoint.retireAll(timeout: budget) ?? true
+        step(
+            drained
+                ? "moved bus routing to the new instance; the old one finished its queued work"
+                : "moved bus routing to the new instance; the old one still had work queued after \(budget.shortText) (dropped)"
+        )
+        // Dependents hold the old instance's service tables: stop them, then the old instance.
+        let dependents = dependents(of: old)
+        let clock = ContinuousClock()
+        for record in dependents.reversed() {
+            step("stopping \(record.name) (depends on \(name))")
+            stopOne(record, until: clock.now + budget, budget: budget)
+        }
+        recordList.withLock { list in list = list.map { $0 === old ? fresh : $0 } }
+        setStartOrder(startOrder.map { $0 === old ? fresh : $0 })
+        step("stopping the old instance \(from)")
+        stopOne(old, until: clock.now + budget, budget: budget)
+        // The old record's stop moved the shared state gauge: the plugin is started.
+        metrics.recordState(plugin: name, state: fresh.state)
+        self.generation.add(1, ordering: .sequentiallyConsistent)
+        var failures: [String] = []
+        for record in startOrder where dependents.contains(where: { $0 === record }) {
+            step("starting \(record.name)")
+            do throws(StartFailure) {
+                try initAndStart(record)
+                step("started \(record.name)")
+            } catch {
+                if case .failed(let why) = error { setState(record, .failed, failure: why) }
+                failures.append("\(record.name): \(record.failure ?? "did not start")")
+                step("\(record.name) did not start: \(record.failure ?? "")")
+            }
+        }
+        step("\(name) \(to) is serving")
+        if !failures.isEmpty {
+            throw KernelError(
+                "'\(name)' was replaced, but dependents did not start again: \(failures.joined(separator: "; "))")
         }
     }
 

@@ -48,6 +48,10 @@ public final class Kernel: Sendable {
     let lifecycleLock = Mutex<Void>(())
     /// How many instances each plugin has had (blue-green deploys name the next `name@N`).
     let deployGenerations = Mutex<[String: Int]>([:])
+    /// Canary releases running now, by plugin name (``startCanary(plugin:path:weight:policy:)``).
+    let canaries = Mutex<[String: Canary]>([:])
+    /// How the last canary of each plugin ended (promoted, rolled back and why).
+    let canaryOutcomes = Mutex<[String: String]>([:])
     /// Where ``reloadFromSource()`` reads the config (``setReloadSource(_:)``).
     let reloadSource = Mutex<(@Sendable () throws(KernelError) -> KernelConfig)?>(nil)
 

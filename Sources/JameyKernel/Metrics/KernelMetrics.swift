@@ -69,6 +69,27 @@ public final class KernelMetrics: Sendable {
         ).increment()
     }
 
+    /// Sets `jamey_canary_weight{plugin}`: the canary's share in percent (0 when none runs).
+    func recordCanaryWeight(plugin: String, weight: Int) {
+        registry.makeGauge(
+            descriptor: .init(
+                metricName: "jamey_canary_weight", unitName: "",
+                helpText: "Share of a plugin's traffic its canary takes, in percent (0: no canary)"),
+            labels: [("plugin", plugin)]
+        ).set(Double(weight))
+    }
+
+    /// Counts a canary rolled back: `jamey_canary_rollbacks_total{plugin, trigger}`, trigger
+    /// `automatic` or `operator`.
+    func recordCanaryRollback(plugin: String, automatic: Bool) {
+        registry.makeCounter(
+            descriptor: .init(
+                metricName: "jamey_canary_rollbacks_total", unitName: "",
+                helpText: "Canaries rolled back, by trigger: automatic (the policy's margins) or operator"),
+            labels: [("plugin", plugin), ("trigger", automatic ? "automatic" : "operator")]
+        ).increment()
+    }
+
     /// Sets `jamey_plugin_state{plugin, state}` to 1 for `state` and 0 for the others.
     func recordState(plugin: String, state: PluginState) {
         for candidate in PluginState.allCases {
