@@ -2,16 +2,18 @@
 # Live change under load: wrk with keep-alive against a plugin route while that plugin is replaced
 # by a new build in a loop (blue-green deploys through POST /v1/plugins/{name}/deploy), next to
 # the same wrk load against nginx while nginx is reloaded in a loop (Debian nginx-light), in one
-# run. Reports requests, failed requests (non-2xx and socket errors), and p99 during the swaps
+# run. A third phase runs canary cycles under the same load: start at 10 %, raise to 50 %, then
+# promote (even cycles) or roll back (odd ones). Reports requests, failed requests (non-2xx and socket errors), and p99 during the swaps
 # against p99 of the same load without swaps. Goal: 0 failed requests over 1,000 swaps.
 #   scripts/bench-live.sh                  # SWAPS=1000 CONNECTIONS=32
-#   SWAPS=100 scripts/bench-live.sh        # quicker
+#   SWAPS=100 CANARIES=50 scripts/bench-live.sh   # quicker (CANARIES defaults to SWAPS / 10)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/http-bench.sh"
 cd "$JAMEY_ROOT"
 install_packages "${JAMEY_BUILD_PACKAGES[@]}" wrk curl nginx-light
 swaps="${SWAPS:-1000}"
+canaries="${CANARIES:-$((swaps / 10))}"
 connections="${CONNECTIONS:-32}"
 threads=1
 duration="${BASELINE_DURATION:-10s}"
@@ -89,6 +91,37 @@ kill -INT "$wrk_pid"
 wait "$wrk_pid" || true
 read -r swap_req swap_fail swap_p99 <<< "$(measure < "$work/wrk-swaps.out")"
 
+# canary_loop: CANARIES cycles of start (10 %), weight 50 %, promote or roll back; prints the
+# operations that failed and the mean cycle time.
+canary_loop() {
+  local failed=0 began ended current=a
+  admin() { curl -sf -o /dev/null -X POST -H "Authorization: Bearer $key" -H 'Content-Type: application/json' -d "$2" \
+    "http://127.0.0.1:$port/v1/plugins/api_echo/$1"; }
+  began="$(date +%s.%N)"
+  for i in $(seq 1 "$canaries"); do
+    local next=b
+    [ "$current" = b ] && next=a
+    admin deploy "{\"path\":\"$work/libAPIEcho-$next.so\",\"weight\":10}" || failed=$((failed + 1))
+    admin canary/weight '{"weight":50}' || failed=$((failed + 1))
+    if [ $((i % 2)) -eq 0 ]; then
+      admin canary/promote '{}' && current="$next" || failed=$((failed + 1))
+    else
+      admin canary/rollback '{}' || failed=$((failed + 1))
+    fi
+  done
+  ended="$(date +%s.%N)"
+  echo "$failed $(awk -v a="$began" -v b="$ended" -v n="$canaries" 'BEGIN { printf "%.1f", (b - a) * 1000 / n }')"
+}
+
+echo "== jamey: $canaries canary cycles under load" >&2
+wrk -t1 -c"$connections" -d600s --latency -H "Authorization: Bearer $key" "$url" > "$work/wrk-canary.out" &
+wrk_pid=$!
+sleep 1
+read -r canary_failed canary_ms <<< "$(canary_loop)"
+kill -INT "$wrk_pid"
+wait "$wrk_pid" || true
+read -r canary_req canary_fail canary_p99 <<< "$(measure < "$work/wrk-canary.out")"
+
 # nginx on a free port, serving the same body, reloaded in a loop under the same load.
 nginx_port="$(free_port)"
 mkdir -p "$work/nginx"
@@ -131,6 +164,8 @@ printf '\n%-44s %10s %8s %10s %12s %14s\n' "run ($connections connections, keep-
 printf '%-44s %10s %8s %10s %12s %14s\n' "jamey, no swaps" "$base_req" "$base_fail" "$base_p99" "1.00" "-"
 printf '%-44s %10s %8s %10s %12s %14s\n' "jamey, $swaps blue-green swaps ($swaps_failed refused)" "$swap_req" "$swap_fail" "$swap_p99" \
   "$(awk -v a="$swap_p99" -v b="$base_p99" 'BEGIN { printf "%.2f", a / b }')" "$swap_ms"
+printf '%-44s %10s %8s %10s %12s %14s\n' "jamey, $canaries canary cycles ($canary_failed refused)" "$canary_req" "$canary_fail" \
+  "$canary_p99" "$(awk -v a="$canary_p99" -v b="$base_p99" 'BEGIN { printf "%.2f", a / b }')" "$canary_ms"
 printf '%-44s %10s %8s %10s %12s %14s\n' "nginx, no reloads" "$nbase_req" "$nbase_fail" "$nbase_p99" "1.00" "-"
 printf '%-44s %10s %8s %10s %12s %14s\n' "nginx, $swaps reloads" "$nreload_req" "$nreload_fail" "$nreload_p99" \
   "$(awk -v a="$nreload_p99" -v b="$nbase_p99" 'BEGIN { printf "%.2f", a / b }')" "$reload_ms"
