@@ -11,6 +11,8 @@ final class LiveServer {
     /// `http://127.0.0.1:PORT`.
     let url: String
     private let process: Process
+    /// What the server writes to standard error after start-up, read on a thread of its own.
+    private let laterLog = LockedBox("")
 
     /// The plugins it runs, with hello_c's `config:` section as given.
     static func plugins(helloC config: String? = nil) throws -> [TestKernel.Plugin] {
@@ -45,7 +47,20 @@ final class LiveServer {
         self.directory = dir
         self.url = "http://127.0.0.1:\(port)"
         self.process = process
+        // Keep reading, so the pipe never fills and stalls the server's logging.
+        let handle = stderr.fileHandleForReading
+        let box = laterLog
+        Thread {
+            while true {
+                let data = handle.availableData
+                if data.isEmpty { return }
+                box.withLock { $0 += String(decoding: data, as: UTF8.self) }
+            }
+        }.start()
     }
+
+    /// What the server has logged since it started listening.
+    var log: String { laterLog.value }
 
     deinit {
         kill(process.processIdentifier, SIGTERM)

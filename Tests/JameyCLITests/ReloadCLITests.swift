@@ -106,4 +106,21 @@ import Testing
         #expect(metrics.stdout.contains(#"jamey_canary_rollbacks_total{plugin="hello_c",trigger="operator"} 1"#))
         #expect(try greet(server) == "Hello, Ada!")
     }
+
+    @Test func aReloadSwitchesTheLogFormatOfEveryLogger() throws {
+        let server = try LiveServer()
+        let json = TestKernel.yaml(plugins: try LiveServer.plugins(), logLevel: "notice")
+            .replacingOccurrences(of: "log:\n  level: notice\n", with: "log:\n  level: notice\n  format: json\n")
+        try json.write(toFile: server.directory + "/jamey.yaml", atomically: true, encoding: .utf8)
+        let applied = try server.jamey(["config", "reload"])
+        #expect(applied.status == 0, "\(applied.output)")
+        #expect(applied.stdout.contains("log.format: text → json"), "\(applied.stdout)")
+        #expect(applied.stdout.contains(#""pending":[]"#), "\(applied.stdout)")
+        // The reload's own line, written after the switch, is JSON.
+        #expect(
+            TestKernel.eventually {
+                server.log.split(separator: "\n").contains { $0.hasPrefix("{") && $0.contains("config reloaded") }
+            }, "\(server.log)")
+        #expect(try greet(server) == "Hello, Ada!")
+    }
 }

@@ -77,8 +77,8 @@ private let hostLog: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>
     host, level, message, len in
     guard let plugin = resolveHost(host, "log"), let message, len >= 0 else { return }
     let level = Logger.Level(abi: level)
-    if plugin.textLog != nil {
-        plugin.textLog?.log(level: level, message: UnsafeRawBufferPointer(start: message, count: len))
+    if let text = plugin.textLog, KernelLogHandler.writesText {
+        text.log(level: level, message: UnsafeRawBufferPointer(start: message, count: len))
         return
     }
     guard level >= plugin.logger.logLevel else { return }

@@ -43,7 +43,7 @@ final class PluginHost: @unchecked Sendable {
         self.kernel = kernel
         self.endpoint = kernel.bus.endpoint(owner: name, instance: instance)
         self.logger = logger
-        self.textLog = logger.handler as? TextLogHandler
+        self.textLog = (logger.handler as? KernelLogHandler)?.text ?? logger.handler as? TextLogHandler
         self.section = Mutex(config)
         self.nodeNameC = UnsafePointer(strdup(kernel.nodeName)!)
         self.nodeIDC = UnsafePointer(strdup(kernel.nodeID)!)

@@ -185,12 +185,13 @@ private struct Reload {
 
     private mutating func planKernelSettings() {
         if new.logLevel != old.logLevel { report.changes.append("log.level: \(old.logLevel) → \(new.logLevel)") }
+        if new.logFormat != old.logFormat { report.changes.append("log.format: \(old.logFormat) → \(new.logFormat)") }
         if new.hooks != old.hooks { report.changes.append("hooks: updated") }
         if new.shutdownTimeout != old.shutdownTimeout {
             report.changes.append("shutdown.timeout_ms: \(old.shutdownTimeout.shortText) → \(new.shutdownTimeout.shortText)")
         }
         let restartOnly: [(String, Bool)] = [
-            ("log.format", new.logFormat != old.logFormat), ("node.name", new.nodeName != old.nodeName),
+            ("node.name", new.nodeName != old.nodeName),
             ("data_dir", new.dataDirectory != old.dataDirectory), ("plugin_dir", new.pluginDirectory != old.pluginDirectory),
             ("bus", new.bus != old.bus),
         ]
@@ -301,6 +302,7 @@ private struct Reload {
         let oldEntries = Dictionary(uniqueKeysWithValues: oldRecords.map { ($0.name, $0.entry) })
         kernel.configuration.withLock { $0 = new }
         KernelLogging.apply(level: new.loggerLevel)
+        KernelLogging.apply(format: new.logFormat.rawValue)
         do throws(KernelError) {
             try applySteps(&journal)
             kernel.recordList.withLock { $0 = records }
@@ -430,6 +432,7 @@ private struct Reload {
         let clock = ContinuousClock()
         kernel.configuration.withLock { $0 = old }
         KernelLogging.apply(level: old.loggerLevel)
+        KernelLogging.apply(format: old.logFormat.rawValue)
         for record in journal.started.reversed() where record.state == .started {
             kernel.stopOne(record, until: clock.now + budget, budget: budget)
         }

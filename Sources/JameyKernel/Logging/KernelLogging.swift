@@ -22,12 +22,22 @@ public enum KernelLogging {
         tzset()
         atexit { KernelLogging.flush() }
         runtimeLevel.store(level.rank, ordering: .releasing)
+        runtimeJSON.store(format == "json", ordering: .releasing)
         LoggingSystem.bootstrap { label in
-            var handler: any LogHandler =
-                format == "json" ? JSONLogHandler(label: label) : TextLogHandler(label: label)
+            var handler = KernelLogHandler(label: label)
             handler.logLevel = level
             return handler
         }
+    }
+
+    /// Whether lines are written as JSON (else text); a config reload changes it.
+    static let runtimeJSON = Atomic<Bool>(false)
+
+    /// Changes the format of every logger at once (a config reload): `json` or `text`. Does
+    /// nothing in a process that did not bootstrap the kernel's logging.
+    public static func apply(format: String) {
+        guard runtimeLevel.load(ordering: .acquiring) >= 0 else { return }
+        runtimeJSON.store(format == "json", ordering: .releasing)
     }
 
     /// The process's log level once ``bootstrap(format:level:)`` ran (`-1` before): the kernel's
