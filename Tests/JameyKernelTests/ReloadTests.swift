@@ -251,10 +251,16 @@ import Testing
         let k = try TestKernel.boot(plugins: [a])
         defer { k.shutdown() }
         let report = try k.reload(
-            plugins: [a], extra: "hooks:\n  stop_timeout_ms: 1234\nbus:\n  workers: 3\n", logLevel: "error")
+            plugins: [a],
+            extra: "hooks:\n  stop_timeout_ms: 1234\nbus:\n  workers: 3\n  queue_capacity: 7\n  request_timeout_ms: 250\n",
+            logLevel: "error")
         #expect(report.changes.contains("log.level: warning → error"))
         #expect(report.changes.contains("hooks: updated"))
-        #expect(report.pending == ["bus: takes effect at the next start"])
+        #expect(report.changes.contains("bus.queue_capacity: 1024 → 7 (for subscriptions made from now on)"), "\(report.changes)")
+        #expect(report.changes.contains("bus.request_timeout_ms: 5 s → 250 ms"), "\(report.changes)")
+        #expect(report.pending == ["bus.workers: takes effect at the next start"])
         #expect(k.kernel.config.hooks.stop == .milliseconds(1234))
+        #expect(k.kernel.bus.defaultQueueCapacity == 7)
+        #expect(k.kernel.bus.defaultRequestTimeout == .milliseconds(250))
     }
 }

@@ -144,7 +144,7 @@ extension BusEndpoint {
             }
         }
         let pending = try bus.requests.register(
-            timeout: timeout ?? bus.configuration.defaultRequestTimeout, metrics: metrics, completesOnAnyThread: anyThread,
+            timeout: timeout ?? bus.defaultRequestTimeout, metrics: metrics, completesOnAnyThread: anyThread,
             completion: completion)
         let delivered = message.stamped(source: owner, replyTo: pending.replyTo, correlationID: pending.id)
         if responder.isDirect {

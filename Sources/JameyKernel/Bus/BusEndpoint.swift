@@ -146,7 +146,7 @@ public final class BusEndpoint: Sendable {
         let requested = capacity ?? 0
         let subscription = Subscription(
             id: bus.makeSubscriptionID(), owner: instance, pattern: parsed,
-            capacity: requested > 0 ? requested : bus.configuration.defaultQueueCapacity,
+            capacity: requested > 0 ? requested : bus.defaultQueueCapacity,
             overflow: overflow, isResponder: responder, isDirect: direct, metrics: metrics, handler: handler)
         bus.routes.insert(subscription)
         return subscription.id

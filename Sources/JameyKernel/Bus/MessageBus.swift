@@ -42,6 +42,9 @@ public final class MessageBus: Sendable {
     let requests: RequestTimer
     let pool: WorkerPool
     private let nextSubscriptionID = Atomic<UInt64>(1)
+    /// The settings a running bus can change (``apply(queueCapacity:requestTimeout:)``).
+    private let queueCapacityValue: Atomic<Int>
+    private let requestTimeoutNanoseconds: Atomic<Int64>
     private let accepting = Atomic<Bool>(true)
     private let shutdownStarted = Atomic<Bool>(false)
 
@@ -58,6 +61,8 @@ public final class MessageBus: Sendable {
         resolved.defaultQueueCapacity = max(1, resolved.defaultQueueCapacity)
         resolved.deliveryBatchSize = max(1, resolved.deliveryBatchSize)
         self.configuration = resolved
+        self.queueCapacityValue = Atomic(resolved.defaultQueueCapacity)
+        self.requestTimeoutNanoseconds = Atomic(Self.nanoseconds(resolved.defaultRequestTimeout))
         self.metricsFactory = metricsFactory
         self.requests = RequestTimer(identity: identity)
         self.pool = WorkerPool(
@@ -99,6 +104,24 @@ public final class MessageBus: Sendable {
         for subscription in routes.removeAll(owner: nil) {
             _ = subscription.close(requests: requests)
         }
+    }
+
+    /// Mailbox capacity of a subscription that does not ask for one (from now on).
+    public var defaultQueueCapacity: Int { queueCapacityValue.load(ordering: .relaxed) }
+
+    /// Deadline of a request that does not give one (from now on).
+    public var defaultRequestTimeout: Duration { .nanoseconds(requestTimeoutNanoseconds.load(ordering: .relaxed)) }
+
+    /// Changes the defaults a running bus can change safely (a config reload): the mailbox
+    /// capacity of subscriptions made from now on (existing mailboxes keep theirs) and the
+    /// deadline of requests sent from now on. The worker count and batch size are fixed at start.
+    public func apply(queueCapacity: Int, requestTimeout: Duration) {
+        queueCapacityValue.store(max(1, queueCapacity), ordering: .relaxed)
+        requestTimeoutNanoseconds.store(Self.nanoseconds(requestTimeout), ordering: .relaxed)
+    }
+
+    private static func nanoseconds(_ d: Duration) -> Int64 {
+        d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
     }
 
     /// Whether ``shutdown(deadline:)`` has been called.

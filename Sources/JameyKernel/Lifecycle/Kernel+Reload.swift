@@ -185,6 +185,14 @@ private struct Reload {
 
     private mutating func planKernelSettings() {
         if new.logLevel != old.logLevel { report.changes.append("log.level: \(old.logLevel) → \(new.logLevel)") }
+        if new.bus.queueCapacity != old.bus.queueCapacity {
+            report.changes.append(
+                "bus.queue_capacity: \(old.bus.queueCapacity) → \(new.bus.queueCapacity) (for subscriptions made from now on)")
+        }
+        if new.bus.requestTimeout != old.bus.requestTimeout {
+            report.changes.append(
+                "bus.request_timeout_ms: \(old.bus.requestTimeout.shortText) → \(new.bus.requestTimeout.shortText)")
+        }
         if new.logFormat != old.logFormat { report.changes.append("log.format: \(old.logFormat) → \(new.logFormat)") }
         if new.hooks != old.hooks { report.changes.append("hooks: updated") }
         if new.shutdownTimeout != old.shutdownTimeout {
@@ -193,7 +201,7 @@ private struct Reload {
         let restartOnly: [(String, Bool)] = [
             ("node.name", new.nodeName != old.nodeName),
             ("data_dir", new.dataDirectory != old.dataDirectory), ("plugin_dir", new.pluginDirectory != old.pluginDirectory),
-            ("bus", new.bus != old.bus),
+            ("bus.workers", new.bus.workers != old.bus.workers),
         ]
         for (key, changed) in restartOnly where changed { report.pending.append("\(key): takes effect at the next start") }
     }
@@ -303,6 +311,7 @@ private struct Reload {
         kernel.configuration.withLock { $0 = new }
         KernelLogging.apply(level: new.loggerLevel)
         KernelLogging.apply(format: new.logFormat.rawValue)
+        kernel.bus.apply(queueCapacity: new.bus.queueCapacity, requestTimeout: new.bus.requestTimeout)
         do throws(KernelError) {
             try applySteps(&journal)
             kernel.recordList.withLock { $0 = records }
@@ -433,6 +442,7 @@ private struct Reload {
         kernel.configuration.withLock { $0 = old }
         KernelLogging.apply(level: old.loggerLevel)
         KernelLogging.apply(format: old.logFormat.rawValue)
+        kernel.bus.apply(queueCapacity: old.bus.queueCapacity, requestTimeout: old.bus.requestTimeout)
         for record in journal.started.reversed() where record.state == .started {
             kernel.stopOne(record, until: clock.now + budget, budget: budget)
         }
