@@ -6,7 +6,7 @@ import Testing
     static let tight = """
         rate_limits:
           public: {rate: 0.05, burst: 3}
-          read: {rate: 0.5, burst: 2}
+          read: {rate: 0.05, burst: 2}
           write: {rate: 0, burst: 1}
           admin: {rate: 100000, burst: 100000}
 

@@ -78,7 +78,7 @@ import Testing
     @Test func sigtermDuringAHungStartShutsDownWithinTheBudget() throws {
         let events = try TemporaryDirectory.make() + "/events.log"
         var source = CPluginSource(name: "hangs")
-        source.startDelayMilliseconds = 20_000
+        source.startDelayMilliseconds = 90_000
         source.eventLog = events
         let plugin = TestKernel.Plugin("hangs", path: try TestPlugins.buildC(name: "hangs", source: source.render()))
         let process = Process()
@@ -99,13 +99,13 @@ import Testing
         let clock = ContinuousClock()
         let sent = clock.now
         kill(process.processIdentifier, SIGTERM)
-        let exited = TestKernel.eventually(timeout: .seconds(10)) { !process.isRunning }
+        let exited = TestKernel.eventually(timeout: .seconds(60)) { !process.isRunning }
         let took = clock.now - sent
         if !exited { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         let log = String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(exited, "still running 10 s after SIGTERM: \(log)")
-        #expect(took < .seconds(5), "the hung start hook (20 s) did not hold shutdown: \(took)")
+        #expect(exited, "still running 60 s after SIGTERM: \(log)")
+        #expect(took < .seconds(45), "the hung start hook (90 s) did not hold shutdown: \(took)")
         #expect(process.terminationStatus == 0, "\(log)")
         #expect(log.contains("shutdown was requested while start was running"), "\(log)")
         #expect(!log.contains("jamey ready"), "\(log)")

@@ -128,13 +128,13 @@ import Testing
     @Test func stopDeadlineAbandonsAHungPlugin() throws {
         let k = try TestKernel.boot(plugins: [
             try plugin("quick"),
-            try plugin("slow", requires: [("quick", "*")]) { $0.stopDelayMilliseconds = 8000 },
+            try plugin("slow", requires: [("quick", "*")]) { $0.stopDelayMilliseconds = 40_000 },
         ])
         let clock = ContinuousClock()
         let began = clock.now
         k.shutdown(deadline: .seconds(1))
-        // The kernel must not wait for the 8 s stop: it gives up at the deadline and goes on.
-        #expect(clock.now - began < .seconds(6))
+        // The kernel must not wait for the 40 s stop: it gives up at the deadline and goes on.
+        #expect(clock.now - began < .seconds(30))
         #expect(k.kernel.plugin(named: "slow")?.state == .failed)
         #expect(
             k.kernel.plugin(named: "slow")?.failure?.contains(
