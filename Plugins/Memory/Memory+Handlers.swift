@@ -8,9 +8,7 @@ extension Memory {
     /// headers, the list's filters as `http.query`).
     func registerHandlers() throws {
         let bus = context.bus
-        // Stores answer on the bus thread: a store waits for SQLite's single writer anyway, and
-        // no hand-off to another thread sits between the request, the commit and the reply.
-        try bus.respondInline("memory.items.store") { [self] m in answerNow { try storeItems(m) } }
+        try bus.respond("memory.items.store") { [self] m in await answer { try await storeItems(m) } }
         try bus.respond("memory.items.get") { [self] m in
             await answer {
                 let (item, links) = try await store.get(id: try id(of: m))
@@ -54,19 +52,16 @@ extension Memory {
 
     /// Runs `body`; a ``MemoryError`` becomes its problem reply, anything else a 500.
     private func answer(_ body: () async throws -> Outgoing) async -> Outgoing {
-        do { return try await body() } catch { return problem(error) }
-    }
-
-    /// ``answer(_:)`` for a handler that runs on the bus thread.
-    private func answerNow(_ body: () throws -> Outgoing) -> Outgoing {
-        do { return try body() } catch { return problem(error) }
-    }
-
-    private func problem(_ error: any Error) -> Outgoing {
-        metrics.failed()
-        if let error = error as? MemoryError { return Replies.problem(error) }
-        context.logger.error("memory request failed: \(error)")
-        return Replies.problem(MemoryError(status: 500, slug: "internal", detail: "the memory store failed: \(error)"))
+        do {
+            return try await body()
+        } catch let error as MemoryError {
+            metrics.failed()
+            return Replies.problem(error)
+        } catch {
+            metrics.failed()
+            context.logger.error("memory request failed: \(error)")
+            return Replies.problem(MemoryError(status: 500, slug: "internal", detail: "the memory store failed: \(error)"))
+        }
     }
 
     /// The item id: the `{id}` path parameter over HTTP, or `id` in the JSON payload.
@@ -78,21 +73,21 @@ extension Memory {
         return id
     }
 
-    private func storeItems(_ m: Message) throws -> Outgoing {
+    private func storeItems(_ m: Message) async throws -> Outgoing {
         let batch = try Bodies.decode(BatchBody.self, m.payload)
         let source = m.source == "api" ? "" : m.source
         if let bodies = batch.items {
             var items: [NewItem] = []
             for body in bodies { items.append(try Bodies.newItem(body, defaultSource: source)) }
             let events = ItemEvents()
-            let outcomes = try store.storeBlocking(items, events: events)
+            let outcomes = try await store.store(items, events: events)
             stored(outcomes, events)
             return Replies.json(
                 ["results": outcomes.map { ["item": Replies.item($0.item, links: []), "merged": $0.merged] }], status: 201)
         }
         let item = try Bodies.newItem(try Bodies.decode(ItemBody.self, m.payload), defaultSource: source)
         let events = ItemEvents()
-        let outcomes = try store.storeBlocking([item], events: events)
+        let outcomes = try await store.store([item], events: events)
         stored(outcomes, events)
         let outcome = outcomes[0]
         return Replies.json(

@@ -38,24 +38,6 @@ extension MemoryStore {
     /// - Returns: one outcome per item, in order.
     /// - Throws: ``MemoryError`` (nothing stored).
     func store(_ items: [NewItem], events: ItemEvents? = nil) async throws -> [StoreOutcome] {
-        let (run, promotions) = try storeOperation(items, events: events)
-        let outcomes = try await pool.write(run)
-        hot.add(promotions.terms)
-        return outcomes
-    }
-
-    /// ``store(_:events:)`` on the caller's thread (the bus handler of `memory.items.store`
-    /// runs on a bus thread: no hand-off to another thread between the request and the commit).
-    func storeBlocking(_ items: [NewItem], events: ItemEvents? = nil) throws -> [StoreOutcome] {
-        let (run, promotions) = try storeOperation(items, events: events)
-        let outcomes = try pool.write(run)
-        hot.add(promotions.terms)
-        return outcomes
-    }
-
-    private func storeOperation(_ items: [NewItem], events: ItemEvents?) throws
-        -> (@Sendable (Database) throws -> [StoreOutcome], Promotions)
-    {
         guard !items.isEmpty else { throw MemoryError.badRequest("nothing to store") }
         guard items.count <= settings.maxBatch else {
             throw MemoryError.tooLarge("a batch holds at most \(settings.maxBatch) items; this one has \(items.count)")
@@ -63,7 +45,7 @@ extension MemoryStore {
         for item in items { try validate(item) }
         let now = clock()
         let promotions = Promotions()
-        let run: @Sendable (Database) throws -> [StoreOutcome] = { [self] db in
+        let outcomes = try await pool.write { [self] db in
             var outcomes: [StoreOutcome] = []
             for item in items {
                 let outcome = try insert(db, item, now: now, promotions: promotions)
@@ -75,7 +57,8 @@ extension MemoryStore {
             for layer in Set(items.map(\.layer)) { _ = try enforceCapacity(db, layer: layer, events: events) }
             return outcomes
         }
-        return (run, promotions)
+        hot.add(promotions.terms)
+        return outcomes
     }
 
     private func insert(_ db: Database, _ new: NewItem, now: Date, promotions: Promotions) throws -> StoreOutcome {
