@@ -18,7 +18,9 @@ extension Memory {
         try bus.respond("memory.items.update") { [self] m in
             await answer {
                 let body = try Bodies.decode(ItemBody.self, m.payload)
-                let item = try await store.update(id: try id(of: m, body: body.id), try Bodies.patch(body))
+                let events = ItemEvents()
+                let item = try await store.update(id: try id(of: m, body: body.id), try Bodies.patch(body), events: events)
+                publish(events)
                 status.withLock { $0.countsStale = true }
                 return Replies.json(Replies.item(item, links: []))
             }
@@ -26,7 +28,9 @@ extension Memory {
         try bus.respond("memory.items.delete") { [self] m in
             await answer {
                 let id = try id(of: m)
-                guard try await store.delete(id: id) else { throw MemoryError.notFound(id) }
+                let events = ItemEvents()
+                guard try await store.delete(id: id, events: events) else { throw MemoryError.notFound(id) }
+                publish(events)
                 status.withLock { $0.countsStale = true }
                 return Outgoing([], headers: ["status": "204"])
             }
@@ -75,23 +79,34 @@ extension Memory {
         if let bodies = batch.items {
             var items: [NewItem] = []
             for body in bodies { items.append(try Bodies.newItem(body, defaultSource: source)) }
-            let outcomes = try await store.store(items)
-            stored(outcomes)
+            let events = ItemEvents()
+            let outcomes = try await store.store(items, events: events)
+            stored(outcomes, events)
             return Replies.json(
                 ["results": outcomes.map { ["item": Replies.item($0.item, links: []), "merged": $0.merged] }], status: 201)
         }
         let item = try Bodies.newItem(try Bodies.decode(ItemBody.self, m.payload), defaultSource: source)
-        let outcomes = try await store.store([item])
-        stored(outcomes)
+        let events = ItemEvents()
+        let outcomes = try await store.store([item], events: events)
+        stored(outcomes, events)
         let outcome = outcomes[0]
         return Replies.json(
             ["item": Replies.item(outcome.item, links: outcome.merged ? [] : item.links), "merged": outcome.merged],
             status: outcome.merged ? 200 : 201)
     }
 
-    private func stored(_ outcomes: [StoreOutcome]) {
+    private func stored(_ outcomes: [StoreOutcome], _ events: ItemEvents) {
         for o in outcomes where !o.merged { metrics.stored(o.item.layer) }
+        publish(events)
         status.withLock { $0.countsStale = true }
+    }
+
+    /// Publishes the item events of a committed transaction, in order
+    /// (`memory.events.item.<kind>`).
+    func publish(_ events: ItemEvents) {
+        for event in events.take() {
+            try? context.bus.publish(event.topic, Outgoing(event.payload, contentType: "application/json"))
+        }
     }
 
     private func search(_ m: Message) async throws -> Outgoing {

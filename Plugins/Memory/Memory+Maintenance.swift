@@ -26,7 +26,9 @@ extension Memory {
     /// Deletes expired items now.
     func runSweep() async {
         do {
-            let removed = try await store.sweep()
+            let events = ItemEvents()
+            let removed = try await store.sweep(events: events)
+            publish(events)
             metrics.swept(removed)
             let n = removed.values.reduce(0, +)
             status.withLock {
@@ -47,7 +49,9 @@ extension Memory {
 
     /// Runs consolidation now, publishes `memory.events.consolidated` and records metrics.
     func runConsolidation() async throws -> ConsolidationReport {
-        let report = try await store.consolidate()
+        let events = ItemEvents()
+        let report = try await store.consolidate(events: events)
+        publish(events)
         metrics.consolidated(report)
         let n = report.expired.values.reduce(0, +)
         status.withLock {

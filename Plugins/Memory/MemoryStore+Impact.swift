@@ -69,9 +69,31 @@ final class Promotions: Sendable {
     private struct State {
         var terms: Set<String> = []
         var added: [String: Int] = [:]
+        var pending: [Posting] = []
+    }
+
+    /// A posting due to be written.
+    struct Posting: Sendable {
+        var term: String
+        var tf: Int
+        var dl: Int
+        var seq: Int64
     }
 
     private let state = Mutex(State())
+
+    /// Records a posting to write before the transaction commits (``MemoryStore/addCounts(_:_:)``).
+    func post(_ posting: Posting) { state.withLock { $0.pending.append(posting) } }
+
+    /// The postings recorded since the last call, in key order `(term, tf, dl, seq)`, and
+    /// forgets them.
+    func takePending() -> [Posting] {
+        let pending = state.withLock { state in
+            defer { state.pending = [] }
+            return state.pending
+        }
+        return pending.sorted { ($0.term, $0.tf, $0.dl, $0.seq) < ($1.term, $1.tf, $1.dl, $1.seq) }
+    }
 
     /// The terms promoted so far.
     var terms: Set<String> { state.withLock { $0.terms } }
@@ -146,9 +168,21 @@ extension MemoryStore {
         try db.execute(sql: "UPDATE hot_terms SET rows = rows + ? WHERE term = ?", arguments: [added, term])
     }
 
-    /// Adds the postings a transaction wrote to the row counts of their terms (call before it
-    /// commits).
+    /// Writes the postings a transaction recorded, in key order (a batch's postings of one term
+    /// land on neighbouring pages, each page written once), and adds them to the row counts of
+    /// their terms. Call before the transaction deletes anything (an eviction's trigger drops
+    /// the postings of the rows it deletes) and before it commits.
     static func addCounts(_ db: Database, _ promotions: Promotions) throws {
+        let pending = promotions.takePending()
+        if !pending.isEmpty {
+            let insert = try db.cachedStatement(
+                sql: "INSERT OR IGNORE INTO term_postings(term, tf, dl, seq) VALUES (?, ?, ?, ?)")
+            for p in pending {
+                insert.setUncheckedArguments([p.term, p.tf, p.dl, p.seq])
+                try insert.execute()
+                if db.changesCount > 0 { promotions.added(p.term) }
+            }
+        }
         let update = try db.cachedStatement(sql: "UPDATE hot_terms SET rows = rows + ? WHERE term = ?")
         for (term, n) in promotions.takeAdded() { try update.execute(arguments: [n, term]) }
     }
@@ -161,7 +195,8 @@ extension MemoryStore {
         return blob.flatMap { BM25.varint(Array($0), at: &offset) }.map(Int.init) ?? 0
     }
 
-    /// Writes the postings of a newly stored (or re-written) item for its hot terms, and checks
+    /// Records the postings of a newly stored (or re-written) item for its hot terms (written by
+    /// ``addCounts(_:_:)``), and checks
     /// the row count of its terms that are due (``MemorySettings/hotTermCheckEvery``), promoting those that reached
     /// ``MemorySettings/hotTermRows`` (recorded in `promotions` until the transaction commits).
     func indexImpacts(_ db: Database, seq: Int64, content: String, promotions: Promotions) throws {
@@ -171,12 +206,7 @@ extension MemoryStore {
             terms.counts.keys, promoted: promotions.terms, checkEvery: max(1, settings.hotTermCheckEvery))
         if !hot.isEmpty {
             let length = terms.isExact ? terms.length : try Self.tokenCount(db, seq: seq)
-            let insert = try db.cachedStatement(
-                sql: "INSERT OR IGNORE INTO term_postings(term, tf, dl, seq) VALUES (?, ?, ?, ?)")
-            for term in hot {
-                try insert.execute(arguments: [term, terms.counts[term] ?? 1, length, seq])
-                if db.changesCount > 0 { promotions.added(term) }
-            }
+            for term in hot { promotions.post(.init(term: term, tf: terms.counts[term] ?? 1, dl: length, seq: seq)) }
         }
         for term in check {
             let rows =

@@ -102,38 +102,51 @@ extension MemoryStore {
         let limit = max(1, min(limit, settings.maxResults))
         let retention = settings.retention
         let sql = """
-            SELECT items.*, bm25(items_fts) AS rank FROM items_fts JOIN items ON items.seq = items_fts.rowid
+            SELECT items.seq, items.layer, items.importance, items.created_at, items.last_accessed_at, items.access_count,
+                bm25(items_fts) AS rank
+            FROM items_fts JOIN items ON items.seq = items_fts.rowid
             WHERE items_fts MATCH ? AND \(conditions) ORDER BY rank LIMIT ?
             """
         return { [self] db in
-            let rows: [(row: Row, bm25: Double)]
+            // The candidates with only what ranking needs; contents are read for the hits only.
+            let candidates: [Candidate]
             if query.words.count == 1,
                 let top = try impactCandidates(
                     db, term: query.words[0], conditions: conditions, arguments: arguments, count: Self.candidates(for: limit))
             {
-                rows = try Self.rows(db, ranked: top)
+                candidates = try Self.candidates(db, ranked: top)
             } else {
                 do {
-                    rows = try Row.fetchAll(
-                        db, sql: sql,
+                    let statement = try db.cachedStatement(sql: sql)
+                    let rows = try Row.fetchCursor(
+                        statement,
                         arguments: StatementArguments(
-                            [query.expression.databaseValue] + arguments + [Self.candidates(for: limit).databaseValue])
-                    ).map { ($0, $0["rank"]) }
+                            [query.expression.databaseValue] + arguments + [Self.candidates(for: limit).databaseValue]))
+                    var found: [Candidate] = []
+                    while let row = try rows.next() { found.append(Candidate(row, bm25: row[6])) }
+                    candidates = found
                 } catch let error as DatabaseError where error.resultCode == .SQLITE_ERROR {
                     throw MemoryError.badQuery("the query is not valid FTS5 syntax: \(error.message ?? "unknown error")")
                 }
             }
-            var hits = rows.map { row, bm25 in
-                let item = MemoryItem(row: row)
-                return SearchHit(
-                    item: item, links: [],
-                    score: Ranker.score(item, bm25: bm25, weights: retention.policy(item.layer).weights, now: now), bm25: bm25)
+            let scored = candidates.enumerated().map { index, c in
+                let weights = retention.policy(c.layer).weights
+                let score = Ranker.score(
+                    bm25: c.bm25, lastAccess: Date(timeIntervalSince1970: c.lastAccessed), importance: c.importance,
+                    accessCount: c.accessCount, weights: weights, now: now)
+                return (candidate: c, score: score, index: index)
             }
-            hits.sort { ($0.score, $1.item.createdAt) > ($1.score, $0.item.createdAt) }
-            hits = Array(hits.prefix(limit))
-            let seqs = rows.reduce(into: [String: Int64]()) { $0[$1.row["id"]] = $1.row["seq"] }
-            let links = try Self.links(db, seqs: hits.compactMap { seqs[$0.item.id] })
-            for i in hits.indices { hits[i].links = seqs[hits[i].item.id].flatMap { links[$0] } ?? [] }
+            // Best score first; on a tie the older item, then the better BM25 rank.
+            let best = scored.sorted {
+                ($0.score, $1.candidate.createdAt, $1.index) > ($1.score, $0.candidate.createdAt, $0.index)
+            }.prefix(limit)
+            let rows = try Self.rows(db, ranked: best.map { ($0.candidate.seq, $0.candidate.bm25) })
+            let scores = Dictionary(uniqueKeysWithValues: best.map { ($0.candidate.seq, $0.score) })
+            let links = try Self.links(db, seqs: best.map(\.candidate.seq))
+            let hits = rows.map { row, bm25 in
+                let seq: Int64 = row["seq"]
+                return SearchHit(item: MemoryItem(row: row), links: links[seq] ?? [], score: scores[seq] ?? 0, bm25: bm25)
+            }
             if reinforce && !hits.isEmpty {
                 let marks = Array(repeating: "?", count: hits.count).joined(separator: ",")
                 try db.execute(
@@ -142,6 +155,42 @@ extension MemoryStore {
             }
             return hits
         }
+    }
+
+    /// A search candidate: what re-ranking needs of an item.
+    struct Candidate {
+        var seq: Int64
+        var layer: MemoryLayer
+        var importance: Double
+        var createdAt: Double
+        var lastAccessed: Double
+        var accessCount: Int
+        var bm25: Double
+
+        /// From a row of `seq, layer, importance, created_at, last_accessed_at, access_count`.
+        init(_ row: Row, bm25: Double) {
+            seq = row[0]
+            layer = MemoryLayer(name: row[1]) ?? .shortTerm
+            importance = row[2]
+            createdAt = row[3]
+            lastAccessed = row[4]
+            accessCount = row[5]
+            self.bm25 = bm25
+        }
+    }
+
+    /// The ranking fields of candidates with their `bm25()` values, in the candidates' order.
+    static func candidates(_ db: Database, ranked: [(seq: Int64, bm25: Double)]) throws -> [Candidate] {
+        guard !ranked.isEmpty else { return [] }
+        let marks = Array(repeating: "?", count: ranked.count).joined(separator: ",")
+        let bySeq = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT seq, layer, importance, created_at, last_accessed_at, access_count FROM items
+                WHERE seq IN (\(marks))
+                """, arguments: StatementArguments(ranked.map(\.seq))
+        ).reduce(into: [Int64: Row]()) { $0[$1[0]] = $1 }
+        return ranked.compactMap { c in bySeq[c.seq].map { Candidate($0, bm25: c.bm25) } }
     }
 
     /// The rows of `items` for ranked candidates with their `bm25()` values, in the candidates'

@@ -17,21 +17,22 @@ struct ConsolidationReport: Sendable {
 extension MemoryStore {
     /// Deletes expired items. Cost is proportional to what expired (a partial index on
     /// `expires_at`).
+    /// - Parameter events: receives an `expired` event per deleted item.
     /// - Returns: how many were deleted, by layer.
-    func sweep() async throws -> [MemoryLayer: Int] {
+    func sweep(events: ItemEvents? = nil) async throws -> [MemoryLayer: Int] {
         let now = clock()
-        return try await pool.write { db in try Self.sweep(db, now: now) }
+        return try await pool.write { db in try Self.sweep(db, now: now, events: events) }
     }
 
-    static func sweep(_ db: Database, now: Date) throws -> [MemoryLayer: Int] {
-        let t = now.timeIntervalSince1970
+    static func sweep(_ db: Database, now: Date, events: ItemEvents?) throws -> [MemoryLayer: Int] {
         let rows = try Row.fetchAll(
-            db, sql: "SELECT layer, COUNT(*) AS n FROM items WHERE expires_at IS NOT NULL AND expires_at <= ? GROUP BY layer",
-            arguments: [t])
-        guard !rows.isEmpty else { return [:] }
-        try db.execute(sql: "DELETE FROM items WHERE expires_at IS NOT NULL AND expires_at <= ?", arguments: [t])
+            db, sql: "DELETE FROM items WHERE expires_at IS NOT NULL AND expires_at <= ? RETURNING id, layer, source",
+            arguments: [now.timeIntervalSince1970])
         var result: [MemoryLayer: Int] = [:]
-        for row in rows { if let layer = MemoryLayer(name: row["layer"]) { result[layer] = row["n"] } }
+        for row in rows {
+            if let layer = MemoryLayer(name: row["layer"]) { result[layer, default: 0] += 1 }
+            events?.append(ItemEvent(.expired, row: row))
+        }
         return result
     }
 
@@ -39,13 +40,15 @@ extension MemoryStore {
     /// `working` (the newer item goes into the older: access counts add up, importance is the
     /// larger, tags the union, links move), then promotes items by ``Promotion`` and enforces
     /// the capacity of the layers that received items. One transaction.
-    func consolidate() async throws -> ConsolidationReport {
+    /// - Parameter events: receives the item events: `expired`, `consolidated` (merged or
+    ///   promoted), `deleted` (merged into another item, or evicted).
+    func consolidate(events: ItemEvents? = nil) async throws -> ConsolidationReport {
         let now = clock()
         return try await pool.write { [self] db in
             var report = ConsolidationReport()
-            report.expired = try Self.sweep(db, now: now)
+            report.expired = try Self.sweep(db, now: now, events: events)
             for layer in MemoryLayer.all where layer != .working {
-                let merged = try mergeDuplicates(db, layer: layer, now: now)
+                let merged = try mergeDuplicates(db, layer: layer, now: now, events: events)
                 if merged > 0 { report.merged[layer] = merged }
             }
             var received: Set<MemoryLayer> = []
@@ -68,10 +71,13 @@ extension MemoryStore {
                     sql: "UPDATE items SET layer = ?, expires_at = ? WHERE seq = ?",
                     arguments: [target.name, expires?.timeIntervalSince1970, row["seq"] as Int64])
                 report.promoted["\(item.layer.name)->\(target.name)", default: 0] += 1
+                var moved = item
+                moved.layer = target
+                events?.append(ItemEvent(.consolidated, moved, ["action": "promoted", "from": item.layer.name]))
                 received.insert(target)
             }
             for layer in received {
-                let evicted = try enforceCapacity(db, layer: layer)
+                let evicted = try enforceCapacity(db, layer: layer, events: events)
                 if evicted > 0 { report.evicted[layer] = evicted }
             }
             return report
@@ -80,7 +86,7 @@ extension MemoryStore {
 
     /// Merges near-duplicates among the newest ``MemorySettings/consolidationScan`` items of
     /// `layer`, oldest kept.
-    private func mergeDuplicates(_ db: Database, layer: MemoryLayer, now: Date) throws -> Int {
+    private func mergeDuplicates(_ db: Database, layer: MemoryLayer, now: Date, events: ItemEvents?) throws -> Int {
         let rows = try Row.fetchAll(
             db,
             sql: """
@@ -105,6 +111,8 @@ extension MemoryStore {
                 try db.execute(sql: "DELETE FROM items WHERE seq = ?", arguments: [duplicate.seq])
                 gone.insert(duplicate.seq)
                 merged += 1
+                events?.append(ItemEvent(.deleted, duplicate.item, ["reason": "merged", "into": keep.id]))
+                events?.append(ItemEvent(.consolidated, keep, ["action": "merged", "merged_id": duplicate.item.id]))
             }
             if merged > before {
                 try db.execute(

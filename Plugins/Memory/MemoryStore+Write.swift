@@ -31,10 +31,13 @@ extension MemoryStore {
     }
 
     /// Stores items in one transaction: all of them or, on any error, none.
-    /// - Parameter items: the items (at most ``MemorySettings/maxBatch``).
+    /// - Parameters:
+    ///   - items: the items (at most ``MemorySettings/maxBatch``).
+    ///   - events: receives the item events (`stored`, `updated` for a merge, `deleted` for an
+    ///     eviction) of the transaction.
     /// - Returns: one outcome per item, in order.
     /// - Throws: ``MemoryError`` (nothing stored).
-    func store(_ items: [NewItem]) async throws -> [StoreOutcome] {
+    func store(_ items: [NewItem], events: ItemEvents? = nil) async throws -> [StoreOutcome] {
         guard !items.isEmpty else { throw MemoryError.badRequest("nothing to store") }
         guard items.count <= settings.maxBatch else {
             throw MemoryError.tooLarge("a batch holds at most \(settings.maxBatch) items; this one has \(items.count)")
@@ -44,9 +47,14 @@ extension MemoryStore {
         let promotions = Promotions()
         let outcomes = try await pool.write { [self] db in
             var outcomes: [StoreOutcome] = []
-            for item in items { outcomes.append(try insert(db, item, now: now, promotions: promotions)) }
+            for item in items {
+                let outcome = try insert(db, item, now: now, promotions: promotions)
+                events?.append(
+                    outcome.merged ? ItemEvent(.updated, outcome.item, ["reason": "merged"]) : ItemEvent(.stored, outcome.item))
+                outcomes.append(outcome)
+            }
             try Self.addCounts(db, promotions)
-            for layer in Set(items.map(\.layer)) { _ = try enforceCapacity(db, layer: layer) }
+            for layer in Set(items.map(\.layer)) { _ = try enforceCapacity(db, layer: layer, events: events) }
             return outcomes
         }
         hot.add(promotions.terms)
@@ -134,27 +142,32 @@ extension MemoryStore {
         return known.sorted { ($0.1, $0.0) < ($1.1, $1.0) }.prefix(count).map(\.0)
     }
 
-    /// Removes the oldest unpinned items of `layer` beyond its capacity.
+    /// Removes the oldest unpinned items of `layer` beyond its capacity (a `deleted` event with
+    /// `reason: "evicted"` each).
     /// - Returns: how many were removed.
-    func enforceCapacity(_ db: Database, layer: MemoryLayer) throws -> Int {
+    func enforceCapacity(_ db: Database, layer: MemoryLayer, events: ItemEvents?) throws -> Int {
         guard let capacity = settings.retention.policy(layer).capacity else { return 0 }
         let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM items WHERE layer = ?", arguments: [layer.name]) ?? 0
         guard count > capacity else { return 0 }
-        try db.execute(
+        let gone = try Row.fetchAll(
+            db,
             sql: """
                 DELETE FROM items WHERE seq IN (
                     SELECT seq FROM items WHERE layer = ? AND pinned = 0 ORDER BY created_at, seq LIMIT ?)
+                RETURNING id, layer, source
                 """, arguments: [layer.name, count - capacity])
-        return db.changesCount
+        for row in gone { events?.append(ItemEvent(.deleted, row: row, ["reason": "evicted"])) }
+        return gone.count
     }
 
     /// Changes an item.
     /// - Parameters:
     ///   - id: the item.
     ///   - patch: what changes.
+    ///   - events: receives the item events (`updated`, `deleted` for evictions).
     /// - Returns: the item after the change.
     /// - Throws: ``MemoryError`` (404 for an unknown or expired id).
-    func update(id: String, _ patch: ItemPatch) async throws -> MemoryItem {
+    func update(id: String, _ patch: ItemPatch, events: ItemEvents? = nil) async throws -> MemoryItem {
         let now = clock()
         let promotions = Promotions()
         let updated = try await pool.write { [self] db in
@@ -187,7 +200,10 @@ extension MemoryStore {
             try indexImpacts(db, seq: seq, content: item.content, promotions: promotions)
             try Self.addCounts(db, promotions)
             if let links = patch.links { try Self.setLinks(db, seq: seq, links) }
-            if patch.layer != nil { _ = try enforceCapacity(db, layer: item.layer) }
+            var detail = ["reason": "update"]
+            if let from = MemoryLayer(name: row["layer"]), from != item.layer { detail["from"] = from.name }
+            events?.append(ItemEvent(.updated, item, detail))
+            if patch.layer != nil { _ = try enforceCapacity(db, layer: item.layer, events: events) }
             return item
         }
         hot.add(promotions.terms)
@@ -195,12 +211,15 @@ extension MemoryStore {
     }
 
     /// Deletes an item (and its links).
-    /// - Parameter id: the item.
+    /// - Parameters:
+    ///   - id: the item.
+    ///   - events: receives its `deleted` event (`reason: "request"`).
     /// - Returns: false when there was no such item.
-    func delete(id: String) async throws -> Bool {
+    func delete(id: String, events: ItemEvents? = nil) async throws -> Bool {
         try await pool.write { db in
-            try db.execute(sql: "DELETE FROM items WHERE id = ?", arguments: [id])
-            return db.changesCount > 0
+            let gone = try Row.fetchAll(db, sql: "DELETE FROM items WHERE id = ? RETURNING id, layer, source", arguments: [id])
+            for row in gone { events?.append(ItemEvent(.deleted, row: row, ["reason": "request"])) }
+            return !gone.isEmpty
         }
     }
 }

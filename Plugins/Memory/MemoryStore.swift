@@ -15,6 +15,12 @@ final class MemoryStore: Sendable {
     let clock: @Sendable () -> Date
     /// The terms with impact-ordered postings (``HotTerms``).
     let hot = HotTerms()
+    /// Checkpoints the WAL off the writer's commits.
+    let checkpointer: WALCheckpointer
+
+    /// The WAL pages past which the writer checkpoints inside a commit after all (a bound on the
+    /// WAL should ``WALCheckpointer`` fall behind): 64 MiB.
+    static let walBoundPages = 16384
 
     /// Opens (creating and migrating when needed) the database at `path`.
     /// - Parameters:
@@ -27,13 +33,25 @@ final class MemoryStore: Sendable {
         configuration.label = "memory"
         configuration.busyMode = .timeout(5)
         // A 64 MiB page cache per connection keeps the B-trees a bulk store touches in memory.
-        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA cache_size = -65536") }
+        // The writer leaves checkpoints to WALCheckpointer unless the WAL passes its bound; a WAL
+        // file that grew past the bound is cut back to it once it starts over.
+        configuration.prepareDatabase { db in
+            try db.execute(
+                sql: """
+                    PRAGMA cache_size = -65536;
+                    PRAGMA wal_autocheckpoint = \(Self.walBoundPages);
+                    PRAGMA journal_size_limit = \(Self.walBoundPages * 4096)
+                    """)
+        }
         pool = try DatabasePool(path: path, configuration: configuration)
         self.settings = settings
         self.clock = clock
         try Self.migrator.migrate(pool)
         hot.load(try pool.read(Self.hotTerms))
+        checkpointer = try WALCheckpointer(path: path)
     }
+
+    deinit { checkpointer.stop() }
 
     /// The schema, in code: items, their links, the FTS5 index and its triggers.
     static var migrator: DatabaseMigrator {

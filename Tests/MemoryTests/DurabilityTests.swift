@@ -1,5 +1,7 @@
 import Foundation
+import GRDB
 import JameyTestKit
+import Synchronization
 import Testing
 
 @testable import MemoryPlugin
@@ -15,30 +17,8 @@ import Testing
         let ids = try await onThread { () throws -> ([String], String, Bool) in
             let dir = try TemporaryDirectory.make(prefix: "jamey-memory-kill")
             let port = try Self.freePort()
-            let yaml = TestKernel.yaml(
-                plugins: [
-                    .init("memory", path: try TestPlugins.library("Memory"), required: true),
-                    .init(
-                        "api", path: try TestPlugins.library("API"), required: true,
-                        config:
-                            "port: \(port)\nadmin_key: \(MemoryKernel.adminKey)\naccess_log: false\nrate_limits:\n"
-                            + "  write: {rate: 0, burst: 1}\n"),
-                ])
-            try yaml.write(toFile: dir + "/jamey.yaml", atomically: true, encoding: .utf8)
-            let server = try ChildProcess(
-                TestPlugins.buildDirectory + "/jamey", ["serve", "--config", dir + "/jamey.yaml"],
-                stderrPath: dir + "/stderr.log")
+            let server = try Self.serve(dir: dir, port: port)
             var acknowledged: [String] = []
-            var ready = false
-            for _ in 0..<300 where !ready {
-                ready = (try? MemoryKernel.send(port: port, method: "GET", path: "/healthz", body: ""))?.0 == 200
-                if !ready { usleep(100_000) }
-            }
-            guard ready else {
-                _ = server.stop(SIGKILL)
-                throw TestError(
-                    "jamey serve did not come up: \((try? String(contentsOfFile: dir + "/stderr.log", encoding: .utf8)) ?? "")")
-            }
             for i in 0..<60 {
                 let r = try MemoryKernel.send(
                     port: port, method: "POST", path: "/v1/memory/items",
@@ -54,6 +34,156 @@ import Testing
         let reopened = try MemoryStore(path: ids.1)
         let found = try await reopened.list(.init(), limit: 1000).map(\.0.id)
         #expect(Set(found).isSuperset(of: ids.0))
+    }
+
+    /// Two clients store a continuous stream (single items and batches of 25) while the server
+    /// is killed with SIGKILL: after a restart every acknowledged item is there, every batch is
+    /// there whole or not at all, and SQLite's integrity check passes.
+    @Test func kill9InTheMiddleOfWritesLosesNothingAcknowledgedAndTearsNoBatch() async throws {
+        let outcome = try await onThread { () throws -> WriteStream in
+            let dir = try TemporaryDirectory.make(prefix: "jamey-memory-kill-stream")
+            let port = try Self.freePort()
+            let server = try Self.serve(dir: dir, port: port)
+            let stream = WriteStream(path: dir + "/data/memory/memory.sqlite")
+            let writers = (0..<2).map { writer in
+                let thread = Thread { stream.write(writer: writer, port: port) }
+                thread.start()
+                return thread
+            }
+            _ = writers
+            // Kill once both clients have had many requests acknowledged, with requests in flight.
+            guard TestKernel.eventually(timeout: .seconds(120), { stream.acknowledgedRequests >= 200 }) else {
+                _ = server.stop(SIGKILL)
+                throw TestError("the stream did not get going: \(stream.failure ?? "no failure recorded")")
+            }
+            server.send(SIGKILL)
+            guard server.waitForExit(timeout: .seconds(10)) else { throw TestError("the server did not exit after SIGKILL") }
+            guard TestKernel.eventually(timeout: .seconds(60), { stream.stoppedWriters == 2 }) else {
+                throw TestError("the clients did not notice the kill")
+            }
+            // Restart on the same data (another port: the old one may linger): SQLite recovers the
+            // WAL; the server answers again.
+            let newPort = try Self.freePort()
+            let restarted = try Self.serve(dir: dir, port: newPort)
+            let acknowledged = stream.acknowledged
+            let probe = try MemoryKernel.send(
+                port: newPort, method: "GET", path: "/v1/memory/items/\(acknowledged.last ?? "")", body: "")
+            let after = try MemoryKernel.send(
+                port: newPort, method: "POST", path: "/v1/memory/items", body: #"{"content":"stored after the restart"}"#)
+            stream.afterRestart = (probe.0, after.0)
+            _ = restarted.stop(SIGTERM)
+            return stream
+        }
+        #expect(outcome.afterRestart?.0 == 200, "an acknowledged item is not readable after the restart")
+        #expect(outcome.afterRestart?.1 == 201, "the restarted server did not store")
+        let store = try MemoryStore(path: outcome.path)
+        let check = try await store.pool.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+        #expect(check == ["ok"])
+        let present = try await store.pool.read { db in Set(try String.fetchAll(db, sql: "SELECT id FROM items")) }
+        let acknowledged = outcome.acknowledged
+        #expect(acknowledged.count >= 200)
+        #expect(Set(acknowledged).subtracting(present).isEmpty, "acknowledged items are missing after kill -9")
+        // Each batch's items carry its own tag: 0 or all 25 of them are present.
+        let perBatch = try await store.pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT tags, COUNT(*) AS n FROM items WHERE tags LIKE '[\"batch-%' GROUP BY tags"
+            ).map { ($0["tags"] as String, $0["n"] as Int) }
+        }
+        #expect(perBatch.count >= 1)
+        let torn = perBatch.filter { $0.1 != WriteStream.batchSize }
+        #expect(torn.isEmpty, "torn batches: \(torn)")
+        let searchable = try await store.ids("stream", limit: 5)
+        #expect(searchable.count == 5, "the FTS5 index lost its rows")
+    }
+
+    /// What the writers of ``kill9InTheMiddleOfWritesLosesNothingAcknowledgedAndTearsNoBatch()``
+    /// did.
+    final class WriteStream: Sendable {
+        static let batchSize = 25
+        let path: String
+        private let state = Mutex(State())
+        private struct State {
+            var acknowledged: [String] = []
+            var requests = 0
+            var stopped = 0
+            var failure: String?
+            var afterRestart: (Int, Int)?
+        }
+
+        init(path: String) { self.path = path }
+
+        var acknowledged: [String] { state.withLock { $0.acknowledged } }
+        var acknowledgedRequests: Int { state.withLock { $0.requests } }
+        var stoppedWriters: Int { state.withLock { $0.stopped } }
+        var failure: String? { state.withLock { $0.failure } }
+        var afterRestart: (Int, Int)? {
+            get { state.withLock { $0.afterRestart } }
+            set { state.withLock { $0.afterRestart = newValue } }
+        }
+
+        /// Stores until a request fails: every third request a batch, the others single items.
+        func write(writer: Int, port: Int) {
+            var n = 0
+            defer { state.withLock { $0.stopped += 1 } }
+            while true {
+                n += 1
+                let batch = n % 3 == 0
+                let words = "stream writer \(writer) request \(n) words \(n * 7919 + writer)"
+                let body =
+                    batch
+                    ? #"{"items":["#
+                        + (0..<Self.batchSize).map {
+                            #"{"content":"\#(words) part \#($0)","layer":"long_term","tags":["batch-\#(writer)-\#(n)"]}"#
+                        }.joined(separator: ",") + "]}"
+                    : #"{"content":"\#(words)","layer":"long_term"}"#
+                let reply: (Int, [String: Any], String)
+                do {
+                    reply = try MemoryKernel.send(
+                        port: port, method: "POST", path: batch ? "/v1/memory/items/batch" : "/v1/memory/items", body: body)
+                } catch {
+                    state.withLock { $0.failure = "\(error)" }
+                    return
+                }
+                guard reply.0 == 201 else {
+                    state.withLock { $0.failure = "status \(reply.0): \(reply.2)" }
+                    return
+                }
+                let ids =
+                    batch
+                    ? (reply.1["results"] as? [[String: Any]] ?? []).compactMap {
+                        ($0["item"] as? [String: Any])?["id"] as? String
+                    }
+                    : [(reply.1["item"] as? [String: Any])?["id"] as? String].compactMap { $0 }
+                state.withLock {
+                    $0.acknowledged += ids
+                    $0.requests += 1
+                }
+            }
+        }
+    }
+
+    /// Starts `jamey serve` with the memory and api plugins on `port`, data in `dir`, and waits
+    /// until it answers.
+    static func serve(dir: String, port: Int) throws -> ChildProcess {
+        let yaml = TestKernel.yaml(
+            plugins: [
+                .init("memory", path: try TestPlugins.library("Memory"), required: true),
+                .init(
+                    "api", path: try TestPlugins.library("API"), required: true,
+                    config:
+                        "port: \(port)\nadmin_key: \(MemoryKernel.adminKey)\naccess_log: false\nrate_limits:\n"
+                        + "  write: {rate: 0, burst: 1}\n"),
+            ])
+        try yaml.write(toFile: dir + "/jamey.yaml", atomically: true, encoding: .utf8)
+        let server = try ChildProcess(
+            TestPlugins.buildDirectory + "/jamey", ["serve", "--config", dir + "/jamey.yaml"], stderrPath: dir + "/stderr.log")
+        for _ in 0..<300 {
+            if (try? MemoryKernel.send(port: port, method: "GET", path: "/healthz", body: ""))?.0 == 200 { return server }
+            usleep(100_000)
+        }
+        _ = server.stop(SIGKILL)
+        throw TestError(
+            "jamey serve did not come up: \((try? String(contentsOfFile: dir + "/stderr.log", encoding: .utf8)) ?? "")")
     }
 
     /// A port nothing listens on right now.

@@ -45,9 +45,26 @@ public enum Ranker {
     ///   - weights: the item's layer's weights.
     ///   - now: the current time.
     public static func score(_ item: MemoryItem, bm25: Double, weights: RankingWeights, now: Date) -> Double {
+        score(
+            bm25: bm25, lastAccess: item.lastAccessedAt, importance: item.importance, accessCount: item.accessCount,
+            weights: weights, now: now)
+    }
+
+    /// The combined score from the fields it depends on (a search scores its candidates before
+    /// it reads their contents).
+    /// - Parameters:
+    ///   - bm25: FTS5's rank of the hit.
+    ///   - lastAccess: when the item was last accessed.
+    ///   - importance: the item's importance.
+    ///   - accessCount: its retrievals so far.
+    ///   - weights: the item's layer's weights.
+    ///   - now: the current time.
+    public static func score(
+        bm25: Double, lastAccess: Date, importance: Double, accessCount: Int, weights: RankingWeights, now: Date
+    ) -> Double {
         weights.relevance * relevance(bm25: bm25)
-            + weights.recency * recency(lastAccess: item.lastAccessedAt, now: now, halfLife: weights.halfLifeSeconds)
-            + weights.importance * min(1, max(0, item.importance))
-            + weights.reinforcement * reinforcement(accessCount: item.accessCount, saturation: weights.reinforcementSaturation)
+            + weights.recency * recency(lastAccess: lastAccess, now: now, halfLife: weights.halfLifeSeconds)
+            + weights.importance * min(1, max(0, importance))
+            + weights.reinforcement * reinforcement(accessCount: accessCount, saturation: weights.reinforcementSaturation)
     }
 }
