@@ -275,5 +275,9 @@ let package = Package(
             name: "CacheTiersBench",
             dependencies: ["JameyKernel", "JameyTestKit", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Benchmarks/Cache/Tiers"),
+        // scripts/bench-cache.sh: memory searches with and without the cache's memory-search namespace.
+        .executableTarget(
+            name: "MemorySearchCacheBench", dependencies: ["JameyKernel", "JameyTestKit"],
+            path: "Benchmarks/Cache/MemorySearch"),
     ]
 )

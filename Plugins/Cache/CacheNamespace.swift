@@ -28,8 +28,8 @@ final class CacheNamespace: Sendable {
     private let feed: BusInvalidations?
     let counters = TierCounters()
     /// Every read's key by stable hash (``StableHash``), saved in L3 and restored at start, so
-    /// warming knows what was hot before a restart; nil without L3.
-    private let accesses: Mutex<FrequencySketch>?
+    /// warming knows what was hot before a restart (a token one, unused, without L3).
+    private let accesses: Mutex<FrequencySketch>
     private let sketchRestored = Atomic<Bool>(false)
 
     /// Per-tier counts for the stats reply.
@@ -67,8 +67,7 @@ final class CacheNamespace: Sendable {
             stripes: stripes, tick: 100_000_000)
         self.l2 = l2
         self.l3 = settings.l3MaxBytes > 0 ? l3 : nil
-        accesses =
-            self.l3 == nil ? nil : Mutex(FrequencySketch(capacity: min(1 << 20, max(1024, settings.maxBytes / 256))))
+        accesses = Mutex(FrequencySketch(capacity: self.l3 == nil ? 1 : min(1 << 20, max(1024, settings.maxBytes / 256))))
         self.metrics = metrics
         self.loader = loader
     }
@@ -329,15 +328,14 @@ final class CacheNamespace: Sendable {
         do { keys = try l3.hottestKeys(name, limit: min(100_000, settings.warmEntries * 10), now: now) } catch {
             throw .storage("L3 read failed: \(error)")
         }
-        let frequencies = accesses?.withLock { sketch in keys.map { sketch.frequency(StableHash.of($0)) } }
+        let frequencies = accesses.withLock { sketch in keys.map { sketch.frequency(StableHash.of($0)) } }
         let ranked = keys.indices.sorted { a, b in
-            let (fa, fb) = (frequencies?[a] ?? 0, frequencies?[b] ?? 0)
-            return fa != fb ? fa > fb : a < b
+            frequencies[a] != frequencies[b] ? frequencies[a] > frequencies[b] : a < b
         }
         var warmed = 0
         // Coldest first, so the admission policy has seen the hottest last and most.
         for i in ranked.prefix(settings.warmEntries).reversed() {
-            l1.recordAccesses(keys[i], count: frequencies?[i] ?? 0)
+            l1.recordAccesses(keys[i], count: frequencies[i])
             guard let row = try? l3.get(name, keys[i], now: now) else { continue }
             putL1(keys[i], CachedValue(bytes: row.value, expiresAt: row.expiresAt))
             warmed += 1
@@ -347,12 +345,14 @@ final class CacheNamespace: Sendable {
 
     /// Counts one read of `key` in the access sketch.
     private func recordAccess(_ key: String) {
-        accesses?.withLock { $0.increment(StableHash.of(key)) }
+        guard l3 != nil else { return }
+        let hash = StableHash.of(key)
+        accesses.withLock { $0.increment(hash) }
     }
 
     /// Writes the access sketch to L3 (at stop, on snapshot and every `sketch_save_interval_s`).
     func saveSketch() {
-        guard let l3, let accesses else { return }
+        guard let l3 else { return }
         let data = accesses.withLock { $0.serialized() }
         try? l3.saveSketch(name, data, now: Self.nowMs())
     }
@@ -361,7 +361,7 @@ final class CacheNamespace: Sendable {
     /// - Returns: whether a sketch was restored.
     @discardableResult
     func restoreSketch() -> Bool {
-        guard let l3, let accesses, let saved = try? l3.sketch(name) else { return false }
+        guard let l3, let saved = try? l3.sketch(name) else { return false }
         let restored = accesses.withLock { $0.restore(saved.data) }
         sketchRestored.store(restored, ordering: .relaxed)
         return restored

@@ -37,8 +37,8 @@ final class SearchCache: Sendable {
 
     private let services: PluginServices
     private let run = String(UInt64.random(in: 1...UInt64.max), radix: 36)
-    private let generation = Atomic<UInt64>(0)
-    private let observer: CommitObserver
+    /// Sees every commit and counts the generation.
+    private let observer = CommitObserver()
     private let binding = Mutex(Binding())
     /// Searches answered from the cache, and cacheable searches that ran on SQLite.
     let hits = Atomic<Int>(0)
@@ -53,13 +53,11 @@ final class SearchCache: Sendable {
 
     init(services: PluginServices, pool: DatabasePool) {
         self.services = services
-        observer = CommitObserver()
-        observer.onCommit = { [generation] in generation.add(1, ordering: .releasing) }
         pool.add(transactionObserver: observer, extent: .observerLifetime)
     }
 
     /// Every cached search is out of date (the database was replaced).
-    func changed() { generation.add(1, ordering: .releasing) }
+    func changed() { observer.generation.add(1, ordering: .releasing) }
 
     /// The cache table and namespace, looked up again at most once a second while missing.
     private func bound() -> (jamey_cache_v1, Int32)? {
@@ -86,7 +84,7 @@ final class SearchCache: Sendable {
             let canonical = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]),
             canonical.count <= Self.maxBodyBytes
         else { return nil }
-        return "\(run).\(generation.load(ordering: .acquiring)):" + String(decoding: canonical, as: UTF8.self)
+        return "\(run).\(observer.generation.load(ordering: .acquiring)):" + String(decoding: canonical, as: UTF8.self)
     }
 
     /// The cached reply body for `key`, or nil.
@@ -123,10 +121,11 @@ final class SearchCache: Sendable {
     }
 }
 
-/// Calls `onCommit` after every committed transaction that changed the database.
+/// Bumps `generation` after every committed transaction that changed the database, before the
+/// write returns to its caller.
 private final class CommitObserver: TransactionObserver, @unchecked Sendable {
-    /// Set once, before the observer is added.
-    var onCommit: @Sendable () -> Void = {}
+    /// The number of such commits (and of ``SearchCache/changed()`` calls).
+    let generation = Atomic<UInt64>(0)
     /// Whether the transaction running changed something (touched on the writer's queue only).
     private var dirty = false
 
@@ -135,7 +134,7 @@ private final class CommitObserver: TransactionObserver, @unchecked Sendable {
     func databaseDidChange(with event: DatabaseEvent) { dirty = true }
 
     func databaseDidCommit(_ db: Database) {
-        if dirty { onCommit() }
+        if dirty { generation.add(1, ordering: .releasing) }
         dirty = false
     }
 

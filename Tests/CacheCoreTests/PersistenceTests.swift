@@ -17,16 +17,20 @@ import Testing
         for i in 0..<100 { for _ in 0..<(i % 12) { sketch.increment(StableHash.of("key\(i)")) } }
         let bytes = sketch.serialized()
         var restored = FrequencySketch(capacity: 256)
-        #expect(restored.restore(bytes))
+        let took = restored.restore(bytes)
+        #expect(took)
         for i in 0..<100 {
             let h = StableHash.of("key\(i)")
             #expect(restored.frequency(h) == sketch.frequency(h))
         }
         var other = FrequencySketch(capacity: 4096)
-        #expect(!other.restore(bytes), "a sketch of another size is refused")
+        let refused = other.restore(bytes)
+        #expect(!refused, "a sketch of another size is refused")
         #expect(other.frequency(StableHash.of("key11")) == 0, "and left as it was")
-        #expect(!restored.restore(Array(bytes.dropLast())), "truncated")
-        #expect(!restored.restore(Array("JFS0".utf8) + bytes.dropFirst(4)), "wrong magic")
+        let truncated = restored.restore(Array(bytes.dropLast()))
+        #expect(!truncated)
+        let wrongMagic = restored.restore(Array("JFS0".utf8) + bytes.dropFirst(4))
+        #expect(!wrongMagic)
     }
 
     @Test func recordedAccessesCountInTheAdmissionSketch() {
@@ -41,13 +45,20 @@ import Testing
 
     @Test func sequencesTellInOrderRepeatsAndGaps() {
         var seen = InvalidationSequence()
-        #expect(seen.observe(sender: "a", sequence: 1) == .inOrder)
-        #expect(seen.observe(sender: "a", sequence: 2) == .inOrder)
-        #expect(seen.observe(sender: "a", sequence: 2) == .repeated)
-        #expect(seen.observe(sender: "a", sequence: 5) == .gap(missed: 2))
-        #expect(seen.observe(sender: "a", sequence: 3) == .repeated, "late: applied again, harmless")
-        #expect(seen.observe(sender: "b", sequence: 40) == .first, "joined late: nothing known before")
-        #expect(seen.observe(sender: "b", sequence: 41) == .inOrder)
+        var observed = seen.observe(sender: "a", sequence: 1)
+        #expect(observed == .inOrder)
+        observed = seen.observe(sender: "a", sequence: 2)
+        #expect(observed == .inOrder)
+        observed = seen.observe(sender: "a", sequence: 2)
+        #expect(observed == .repeated)
+        observed = seen.observe(sender: "a", sequence: 5)
+        #expect(observed == .gap(missed: 2))
+        observed = seen.observe(sender: "a", sequence: 3)
+        #expect(observed == .repeated, "late: applied again, harmless")
+        observed = seen.observe(sender: "b", sequence: 40)
+        #expect(observed == .first, "joined late: nothing known before")
+        observed = seen.observe(sender: "b", sequence: 41)
+        #expect(observed == .inOrder)
         #expect(seen.senders == 2)
     }
 }
