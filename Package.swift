@@ -277,7 +277,7 @@ let package = Package(
             path: "Benchmarks/Cache/Tiers"),
         // scripts/bench-cache.sh: memory searches with and without the cache's memory-search namespace.
         .executableTarget(
-            name: "MemorySearchCacheBench", dependencies: ["JameyKernel", "JameyTestKit"],
+            name: "MemorySearchCacheBench", dependencies: ["CacheCore", "JameyKernel", "JameyTestKit"],
             path: "Benchmarks/Cache/MemorySearch"),
     ]
 )

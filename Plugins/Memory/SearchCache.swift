@@ -131,7 +131,12 @@ private final class CommitObserver: TransactionObserver, @unchecked Sendable {
 
     func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool { true }
     func databaseDidChange() { dirty = true }
-    func databaseDidChange(with event: DatabaseEvent) { dirty = true }
+
+    /// The first change is enough: no more calls for the rows of this transaction.
+    func databaseDidChange(with event: DatabaseEvent) {
+        dirty = true
+        stopObservingDatabaseChangesUntilNextTransaction()
+    }
 
     func databaseDidCommit(_ db: Database) {
         if dirty { generation.add(1, ordering: .releasing) }

@@ -19,7 +19,7 @@ final class Mosquitto: Sendable {
             let config = "listener \(port) 127.0.0.1\nallow_anonymous true\npersistence false\n"
             try config.write(toFile: directory + "/mosquitto.conf", atomically: true, encoding: .utf8)
             do {
-                process = try Self.launch(directory + "/mosquitto.conf", port: port)
+                process = try RedisServer.listening("/usr/sbin/mosquitto", ["-c", directory + "/mosquitto.conf"], port: port)
                 self.port = port
                 return
             } catch {
@@ -30,22 +30,6 @@ final class Mosquitto: Sendable {
     }
 
     static func make() async throws -> Mosquitto { try await onThread { try Mosquitto() } }
-
-    private static func launch(_ config: String, port: Int) throws -> ChildProcess {
-        let p = try ChildProcess("/usr/sbin/mosquitto", ["-c", config])
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline {
-            if RedisServer.accepts(port) {
-                usleep(50_000)
-                guard p.isRunning else { throw TestKitError("mosquitto exited (port \(port) taken?)") }
-                return p
-            }
-            guard p.isRunning else { throw TestKitError("mosquitto exited with \(p.exitStatus ?? -1)") }
-            usleep(5000)
-        }
-        _ = p.stop(SIGKILL)
-        throw TestKitError("mosquitto did not listen on \(port) within 20 s")
-    }
 
     /// Stops the broker.
     func kill() { process.stop(SIGKILL) }

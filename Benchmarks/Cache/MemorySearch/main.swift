@@ -10,6 +10,7 @@
 // reply). Prints Markdown rows: p50/p99 latency, searches per second, the cache's hit ratio, and
 // the ratios of the cached run against the uncached one.
 
+import CacheCore
 import Foundation
 import JameyKernel
 import JameyTestKit
@@ -26,19 +27,7 @@ let items = 5000
 let distinctQueries = 1000
 let storeEvery = 50
 
-/// SplitMix64: the same sequence every run.
-struct Seeded: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-var rng = Seeded(state: 42)
+var rng = SplitMix64(seed: 42)
 let letters = Array("abcdefghijklmnopqrstuvwxyz")
 let vocabulary = (0..<2000).map { _ in String((0..<Int.random(in: 4...9, using: &rng)).map { _ in letters.randomElement(using: &rng)! }) }
 @MainActor func sentence() -> String { (0..<12).map { _ in vocabulary.randomElement(using: &rng)! }.joined(separator: " ") }
