@@ -19,7 +19,9 @@ final class CacheNamespace: Sendable {
     /// bumps it before removing anything: either the load sees the new number and stores nothing,
     /// or its store finished before the bump and the removal that follows takes it out again.
     private let generation = Mutex<UInt64>(0)
-    private let pendingHits = Mutex<[String: Int]>([:])
+    /// Reads since the last flush (per key, for L3's read counts) and the access sketch, under one
+    /// lock so a read takes it once; untouched without L3.
+    private let heat: Mutex<Heat>
     /// Failed loads remembered for `failure_ttl_ms` (none when it is 0, the default).
     private let failures = FailureMemory()
     /// Tells the other nodes that a key (or prefix) changed, so they drop their L1 copies.
@@ -27,9 +29,6 @@ final class CacheNamespace: Sendable {
     /// Publishes puts and invalidations on the bus for the other nodes (nil: `bus_invalidations` off).
     private let feed: BusInvalidations?
     let counters = TierCounters()
-    /// Every read's key by stable hash (``StableHash``), saved in L3 and restored at start, so
-    /// warming knows what was hot before a restart (a token one, unused, without L3).
-    private let accesses: Mutex<FrequencySketch>
     private let sketchRestored = Atomic<Bool>(false)
 
     /// Per-tier counts for the stats reply.
@@ -67,7 +66,8 @@ final class CacheNamespace: Sendable {
             stripes: stripes, tick: 100_000_000)
         self.l2 = l2
         self.l3 = settings.l3MaxBytes > 0 ? l3 : nil
-        accesses = Mutex(FrequencySketch(capacity: self.l3 == nil ? 1 : min(1 << 20, max(1024, settings.maxBytes / 256))))
+        heat = Mutex(
+            Heat(sketch: FrequencySketch(capacity: self.l3 == nil ? 1 : min(1 << 20, max(1024, settings.maxBytes / 256)))))
         self.metrics = metrics
         self.loader = loader
     }
@@ -93,21 +93,21 @@ final class CacheNamespace: Sendable {
 
     /// The value of `key` from L1, L2 or L3 and its tier, without asking the origin.
     func getLocalTier(_ key: String) throws(CacheError) -> (CachedValue, Tier)? {
-        recordAccess(key)
         if let value = l1.get(key) {
             metrics.l1Hits.increment()
-            noteHit(key)
+            noteRead(key, hit: true)
             return (value, .l1)
         }
         metrics.l1Misses.increment()
         if let value = readL2(key) {
-            noteHit(key)
+            noteRead(key, hit: true)
             return (value, .l2)
         }
         if let value = try readL3(key) {
-            noteHit(key)
+            noteRead(key, hit: true)
             return (value, .l3)
         }
+        noteRead(key, hit: false)
         return nil
     }
 
@@ -247,7 +247,7 @@ final class CacheNamespace: Sendable {
             do { found = try l3.delete(name, key) || found } catch { throw .storage("L3 delete failed: \(error)") }
             counters.l3EvictedExplicit.add(found ? 1 : 0, ordering: .relaxed)
         }
-        pendingHits.withLock { _ = $0.removeValue(forKey: key) }
+        heat.withLock { _ = $0.hits.removeValue(forKey: key) }
         failures.forget(key: key)
         return found
     }
@@ -271,7 +271,7 @@ final class CacheNamespace: Sendable {
                 throw .storage("L3 delete failed: \(error)")
             }
         }
-        pendingHits.withLock { hits in hits = hits.filter { !$0.key.hasPrefix(prefix) } }
+        heat.withLock { h in h.hits = h.hits.filter { !$0.key.hasPrefix(prefix) } }
         failures.forget(prefix: prefix)
         return removed
     }
@@ -300,14 +300,14 @@ final class CacheNamespace: Sendable {
         if let key {
             l1.remove(key)
             failures.forget(key: key)
-            pendingHits.withLock { _ = $0.removeValue(forKey: key) }
+            heat.withLock { _ = $0.hits.removeValue(forKey: key) }
             if event.kind == .invalidate, let l2 { _ = l2.delete(name, key) }
             if let l3, let n = try? l3.delete(name, key), n { counters.l3EvictedExplicit.add(1, ordering: .relaxed) }
         }
         if let prefix {
             l1.removeAll { $0.hasPrefix(prefix) }
             failures.forget(prefix: prefix)
-            pendingHits.withLock { hits in hits = hits.filter { !$0.key.hasPrefix(prefix) } }
+            heat.withLock { h in h.hits = h.hits.filter { !$0.key.hasPrefix(prefix) } }
             if event.kind == .invalidate, !event.afterGap, let l2 { _ = l2.delete(name, prefix: prefix) }
             if let l3, let n = try? l3.delete(name, prefix: prefix) {
                 counters.l3EvictedExplicit.add(n, ordering: .relaxed)
@@ -328,7 +328,7 @@ final class CacheNamespace: Sendable {
         do { keys = try l3.hottestKeys(name, limit: min(100_000, settings.warmEntries * 10), now: now) } catch {
             throw .storage("L3 read failed: \(error)")
         }
-        let frequencies = accesses.withLock { sketch in keys.map { sketch.frequency(StableHash.of($0)) } }
+        let frequencies = heat.withLock { h in keys.map { h.sketch.frequency(StableHash.of($0)) } }
         let ranked = keys.indices.sorted { a, b in
             frequencies[a] != frequencies[b] ? frequencies[a] > frequencies[b] : a < b
         }
@@ -343,17 +343,28 @@ final class CacheNamespace: Sendable {
         return warmed
     }
 
-    /// Counts one read of `key` in the access sketch.
-    private func recordAccess(_ key: String) {
+    /// Reads of this namespace since the last flush, and its access sketch.
+    struct Heat: Sendable {
+        var hits: [String: Int] = [:]
+        /// Every read's key by stable hash (``StableHash``), saved in L3 and restored at start, so
+        /// warming knows what was hot before a restart.
+        var sketch: FrequencySketch
+    }
+
+    /// Counts one read of `key`: in the access sketch, and in the read counts when a tier had it.
+    private func noteRead(_ key: String, hit: Bool) {
         guard l3 != nil else { return }
         let hash = StableHash.of(key)
-        accesses.withLock { $0.increment(hash) }
+        heat.withLock { h in
+            h.sketch.increment(hash)
+            if hit, h.hits.count < 100_000 || h.hits[key] != nil { h.hits[key, default: 0] += 1 }
+        }
     }
 
     /// Writes the access sketch to L3 (at stop, on snapshot and every `sketch_save_interval_s`).
     func saveSketch() {
         guard let l3 else { return }
-        let data = accesses.withLock { $0.serialized() }
+        let data = heat.withLock { $0.sketch.serialized() }
         try? l3.saveSketch(name, data, now: Self.nowMs())
     }
 
@@ -362,7 +373,7 @@ final class CacheNamespace: Sendable {
     @discardableResult
     func restoreSketch() -> Bool {
         guard let l3, let saved = try? l3.sketch(name) else { return false }
-        let restored = accesses.withLock { $0.restore(saved.data) }
+        let restored = heat.withLock { $0.sketch.restore(saved.data) }
         sketchRestored.store(restored, ordering: .relaxed)
         return restored
     }
@@ -370,19 +381,12 @@ final class CacheNamespace: Sendable {
     /// Whether this run's access sketch started from the one saved by the last run.
     var hasRestoredSketch: Bool { sketchRestored.load(ordering: .relaxed) }
 
-    private func noteHit(_ key: String) {
-        guard l3 != nil else { return }
-        pendingHits.withLock { hits in
-            if hits.count < 100_000 || hits[key] != nil { hits[key, default: 0] += 1 }
-        }
-    }
-
     /// Writes the read counts gathered since the last flush to L3 (they rank entries for warming).
     func flushHits() {
         guard let l3 else { return }
-        let hits = pendingHits.withLock { h in
-            defer { h.removeAll() }
-            return h
+        let hits = heat.withLock { h in
+            defer { h.hits.removeAll() }
+            return h.hits
         }
         try? l3.addHits(name, hits)
     }

@@ -93,10 +93,12 @@ final class SearchCache: Sendable {
         var found: [UInt8]?
         let status = withUnsafeMutablePointer(to: &found) { box in
             key.withCString { k in
-                get(table.context, ns, k, key.utf8.count, { user, value, length in
-                    let out = user!.assumingMemoryBound(to: [UInt8]?.self)
-                    out.pointee = value.map { Array(UnsafeBufferPointer(start: $0, count: length)) } ?? []
-                }, box)
+                get(
+                    table.context, ns, k, key.utf8.count,
+                    { user, value, length in
+                        let out = user!.assumingMemoryBound(to: [UInt8]?.self)
+                        out.pointee = value.map { Array(UnsafeBufferPointer(start: $0, count: length)) } ?? []
+                    }, box)
             }
         }
         guard status == JAMEY_CACHE_FOUND, let found else {

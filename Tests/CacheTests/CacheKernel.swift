@@ -34,9 +34,10 @@ struct CacheKernel: Sendable {
     static func boot(
         config: String = defaultConfig, dataDir: String? = nil, http: Bool = false, others: [TestKernel.Plugin] = []
     ) async throws -> CacheKernel {
-        var plugins: [TestKernel.Plugin] = [
-            .init("cache", path: try TestPlugins.library("Cache"), required: true, config: config)
-        ] + others
+        var plugins: [TestKernel.Plugin] =
+            [
+                .init("cache", path: try TestPlugins.library("Cache"), required: true, config: config)
+            ] + others
         if http {
             plugins.append(
                 .init(

@@ -29,11 +29,15 @@ let storeEvery = 50
 
 var rng = SplitMix64(seed: 42)
 let letters = Array("abcdefghijklmnopqrstuvwxyz")
-let vocabulary = (0..<2000).map { _ in String((0..<Int.random(in: 4...9, using: &rng)).map { _ in letters.randomElement(using: &rng)! }) }
+let vocabulary = (0..<2000).map { _ in
+    String((0..<Int.random(in: 4...9, using: &rng)).map { _ in letters.randomElement(using: &rng)! })
+}
 @MainActor func sentence() -> String { (0..<12).map { _ in vocabulary.randomElement(using: &rng)! }.joined(separator: " ") }
 let contents = (0..<items).map { _ in sentence() }
 let queries = (0..<distinctQueries).map { i in
-    i % 2 == 0 ? vocabulary.randomElement(using: &rng)! : vocabulary.randomElement(using: &rng)! + " " + vocabulary.randomElement(using: &rng)!
+    i % 2 == 0
+        ? vocabulary.randomElement(using: &rng)!
+        : vocabulary.randomElement(using: &rng)! + " " + vocabulary.randomElement(using: &rng)!
 }
 // Zipf(1.0) over the queries by inverse CDF.
 let weights = (1...distinctQueries).map { 1.0 / Double($0) }
@@ -122,7 +126,9 @@ func run(cached: Bool, writes: Bool) throws -> Run {
     return result
 }
 
-print("| memory search (\(items) items, \(searches) searches over \(distinctQueries) Zipf(1.0) queries, one caller) | p50 µs | p99 µs | searches/s | cache hit ratio |")
+print(
+    "| memory search (\(items) items, \(searches) searches over \(distinctQueries) Zipf(1.0) queries, one caller) | p50 µs | p99 µs | searches/s | cache hit ratio |"
+)
 print("|---|---|---|---|---|")
 for writes in [false, true] {
     let plain = try run(cached: false, writes: writes)
@@ -130,7 +136,9 @@ for writes in [false, true] {
     let label = writes ? "with a store every \(storeEvery) searches" : "read-only"
     func line(_ name: String, _ r: Run) {
         let ratio = r.hitRatio.map { String(format: "%.3f", $0) } ?? "–"
-        print("| \(name), \(label) | \(String(format: "%.1f", r.p50)) | \(String(format: "%.1f", r.p99)) | \(String(format: "%.0f", r.perSecond)) | \(ratio) |")
+        print(
+            "| \(name), \(label) | \(String(format: "%.1f", r.p50)) | \(String(format: "%.1f", r.p99)) | \(String(format: "%.0f", r.perSecond)) | \(ratio) |"
+        )
     }
     line("without the cache", plain)
     line("through the cache", cached)
