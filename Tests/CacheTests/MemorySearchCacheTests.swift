@@ -62,13 +62,17 @@ import Testing
         }
     }
 
-    @Test func membersInAnotherOrderShareAnEntryAndReinforcingSearchesAreNotCached() async throws {
+    @Test func theSameBodyIsAHitAndReinforcingSearchesAreNotCached() async throws {
         try await Self.boot { k in
             _ = try await Self.store(k, "the lighthouse keeper")
-            _ = try await k.request("memory.items.search", #"{"query":"lighthouse","reinforce":false,"limit":5}"#)
+            let body = #"{"query":"lighthouse","reinforce":false,"limit":5}"#
+            _ = try await k.request("memory.items.search", body)
             let hits = try await k.stats("memory-search").int("l1", "hits")
-            let same = try await k.request("memory.items.search", #"{"limit":5, "reinforce":false, "query":"lighthouse"}"#)
+            let same = try await k.request("memory.items.search", body)
             #expect((same.body["hits"] as? [Any])?.count == 1)
+            #expect(try await k.stats("memory-search").int("l1", "hits") == hits + 1)
+            let reordered = try await k.request("memory.items.search", #"{"limit":5,"reinforce":false,"query":"lighthouse"}"#)
+            #expect((reordered.body["hits"] as? [Any])?.count == 1, "another body: its own entry, the same results")
             #expect(try await k.stats("memory-search").int("l1", "hits") == hits + 1)
             // A reinforcing search writes (access counts), so it is neither cached nor served from the cache.
             let counted = try await k.request("memory.items.search", #"{"query":"lighthouse","limit":5}"#)
