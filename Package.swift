@@ -162,7 +162,9 @@ let package = Package(
             publicHeadersPath: "include"),
         .target(
             name: "MemoryPlugin",
-            dependencies: ["MemoryCore", "CJameyMemory", kit, kitGRDB, .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "MemoryCore", "CJameyMemory", "CJameyCache", kit, kitGRDB, .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             path: "Plugins/Memory", exclude: ["Core", "Library", "include", "memory_contract.c"]
         ),
         // The library: only the exported entry point, so tests link MemoryPlugin beside other plugins.
@@ -273,5 +275,9 @@ let package = Package(
             name: "CacheTiersBench",
             dependencies: ["JameyKernel", "JameyTestKit", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Benchmarks/Cache/Tiers"),
+        // scripts/bench-cache.sh: memory searches with and without the cache's memory-search namespace.
+        .executableTarget(
+            name: "MemorySearchCacheBench", dependencies: ["CacheCore", "JameyKernel", "JameyTestKit"],
+            path: "Benchmarks/Cache/MemorySearch"),
     ]
 )

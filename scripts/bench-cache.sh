@@ -7,6 +7,8 @@
 #  2. L1 get latency and throughput next to a plain dictionary under a lock (Benchmarks/Cache/Driver);
 #  3. through the tiers: cache.get answered by L1, L2 (a redis-server this script starts) and L3,
 #     next to redis-benchmark GET, a raw SQLite point select and the bus floor (Benchmarks/Cache/Tiers).
+#  4. the real user: memory searches with and without the cache's memory-search namespace, read-only
+#     and with a store every 50 searches, latency, throughput and hit ratio (Benchmarks/Cache/MemorySearch).
 #
 #   scripts/bench-cache.sh                  # prints markdown; Benchmarks/Cache/baseline.md is one such run
 #   SIZES="1000" ALPHAS="1.0" scripts/bench-cache.sh
@@ -81,3 +83,11 @@ echo
 "$bin/CacheTiersBench" "$bin/libCache.so" "$port" "${GETS:-20000}"
 redis-benchmark -p "$port" -t get -n "${GETS:-20000}" -c 1 -d 100 --csv |
   python3 -c 'import csv,sys; r=list(csv.DictReader(sys.stdin))[0]; print("| redis-benchmark GET, same server, 1 client, 100-byte values | %.1f | %.1f |" % (float(r["p50_latency_ms"])*1000, float(r["p99_latency_ms"])*1000))'
+
+echo "== the real user: memory search through the cache" >&2
+swift build -c release --product Memory >&2
+swift build -c release --product MemorySearchCacheBench >&2
+echo
+echo "## Memory search with and without the cache (same process, same items and queries)"
+echo
+"$bin/MemorySearchCacheBench" "$bin/libCache.so" "$bin/libMemory.so" "${SEARCHES:-20000}"

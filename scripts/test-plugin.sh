@@ -22,7 +22,7 @@ case "$name" in
   soul|Soul) products=(Soul Conscience API); tests='SoulCoreTests|SoulTests' ;;
   consciousness|Consciousness) products=(Consciousness Soul Memory API); tests='ConsciousnessCoreTests|ConsciousnessTests' ;;
   vault|Vault) products=(Vault Conscience Memory API jamey); tests='VaultCoreTests|VaultTests'; runtime=("${JAMEY_TEST_PACKAGES[@]}") ;;
-  cache|Cache) products=(Cache API); tests='CacheCoreTests|CacheTests'; runtime=("${JAMEY_TEST_PACKAGES[@]}") ;;
+  cache|Cache) products=(Cache API MQTT Memory); tests='CacheCoreTests|CacheTests'; runtime=("${JAMEY_TEST_PACKAGES[@]}") ;;
   *) echo "unknown plugin '$name' (known: hello, api, mqtt, conscience, memory, soul, consciousness, vault, cache)" >&2; exit 2 ;;
 esac
 install_packages "${JAMEY_BUILD_PACKAGES[@]}" ${runtime[@]+"${runtime[@]}"}

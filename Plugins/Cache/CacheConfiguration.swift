@@ -9,6 +9,11 @@ public struct CacheConfiguration: Decodable, Sendable {
     var loadTimeoutMs: Int
     /// The shared Redis tier.
     var l2: L2
+    /// Whether puts and invalidations are published as `cache.invalidated.<namespace>` bus events
+    /// and other nodes' events are applied (the mqtt plugin carries them between nodes).
+    var busInvalidations: Bool
+    /// How often the frequency sketches are written to L3, in seconds (also at stop).
+    var sketchSaveIntervalS: Int
 
     /// One namespace.
     struct Namespace: Decodable, Sendable {

@@ -14,14 +14,22 @@ final class CacheNamespace: Sendable {
     let metrics: CacheMetrics
     private let flights = SingleFlight<CachedValue>()
     private let loader: (@Sendable (String) async -> Result<[UInt8], CacheError>)?
-    /// Bumped by every invalidation, so a load that started before one does not store its value.
-    private let generation = Atomic<UInt64>(0)
-    private let pendingHits = Mutex<[String: Int]>([:])
+    /// Bumped by every invalidation (local or from another node), so a load that started before one
+    /// does not store its value. A load checks it and stores under this lock, and an invalidation
+    /// bumps it before removing anything: either the load sees the new number and stores nothing,
+    /// or its store finished before the bump and the removal that follows takes it out again.
+    private let generation = Mutex<UInt64>(0)
+    /// Reads since the last flush (per key, for L3's read counts) and the access sketch, under one
+    /// lock so a read takes it once; untouched without L3.
+    private let heat: Mutex<Heat>
     /// Failed loads remembered for `failure_ttl_ms` (none when it is 0, the default).
     private let failures = FailureMemory()
     /// Tells the other nodes that a key (or prefix) changed, so they drop their L1 copies.
     private let announce: (@Sendable (_ namespace: String, _ key: String?, _ prefix: String?) -> Void)?
+    /// Publishes puts and invalidations on the bus for the other nodes (nil: `bus_invalidations` off).
+    private let feed: BusInvalidations?
     let counters = TierCounters()
+    private let sketchRestored = Atomic<Bool>(false)
 
     /// Per-tier counts for the stats reply.
     final class TierCounters: Sendable {
@@ -44,9 +52,10 @@ final class CacheNamespace: Sendable {
     init(
         settings: CacheConfiguration.Namespace, policy: PolicyKind, l2: L2Client? = nil, l3: L3Store?,
         metrics: CacheMetrics, loader: (@Sendable (String) async -> Result<[UInt8], CacheError>)?,
-        announce: (@Sendable (String, String?, String?) -> Void)? = nil
+        announce: (@Sendable (String, String?, String?) -> Void)? = nil, feed: BusInvalidations? = nil
     ) {
         self.announce = announce
+        self.feed = feed
         self.settings = settings
         let largest = CachedValue.weight(
             key: String(repeating: "k", count: CachePlugin.maxKeyBytes), bytes: settings.maxValueBytes)
@@ -57,6 +66,8 @@ final class CacheNamespace: Sendable {
             stripes: stripes, tick: 100_000_000)
         self.l2 = l2
         self.l3 = settings.l3MaxBytes > 0 ? l3 : nil
+        heat = Mutex(
+            Heat(sketch: FrequencySketch(capacity: self.l3 == nil ? 1 : min(1 << 20, max(1024, settings.maxBytes / 256)))))
         self.metrics = metrics
         self.loader = loader
     }
@@ -84,18 +95,19 @@ final class CacheNamespace: Sendable {
     func getLocalTier(_ key: String) throws(CacheError) -> (CachedValue, Tier)? {
         if let value = l1.get(key) {
             metrics.l1Hits.increment()
-            noteHit(key)
+            noteRead(key, hit: true)
             return (value, .l1)
         }
         metrics.l1Misses.increment()
         if let value = readL2(key) {
-            noteHit(key)
+            noteRead(key, hit: true)
             return (value, .l2)
         }
         if let value = try readL3(key) {
-            noteHit(key)
+            noteRead(key, hit: true)
             return (value, .l3)
         }
+        noteRead(key, hit: false)
         return nil
     }
 
@@ -107,7 +119,7 @@ final class CacheNamespace: Sendable {
             metrics.originMisses.increment()
             throw remembered
         }
-        let started = generation.load(ordering: .acquiring)
+        let started = generation.withLock { $0 }
         let (result, shared) = await flights.run(key) { [self] in
             let t0 = DispatchTime.now()
             let loaded = await loader(key)
@@ -120,13 +132,17 @@ final class CacheNamespace: Sendable {
                 metrics.loadsOK.increment()
                 let value = CachedValue(bytes: bytes, expiresAt: expiry(ttlMs: nil))
                 // An invalidation while the load ran wins: the value is returned, not stored.
-                if generation.load(ordering: .acquiring) == started { try? store(key, value) }
+                generation.withLock { now in
+                    if now == started { try? store(key, value, loaded: true) }
+                }
                 return .success(value)
             case .failure(let error):
                 metrics.loadsFailed.increment()
                 counters.loadFailures.add(1, ordering: .relaxed)
-                if settings.failureTtlMs > 0, generation.load(ordering: .acquiring) == started {
-                    failures.remember(key, error, until: Self.nowMs() + Int64(settings.failureTtlMs))
+                if settings.failureTtlMs > 0 {
+                    generation.withLock { now in
+                        if now == started { failures.remember(key, error, until: Self.nowMs() + Int64(settings.failureTtlMs)) }
+                    }
                 }
                 return .failure(error)
             }
@@ -188,12 +204,15 @@ final class CacheNamespace: Sendable {
         return ttl > 0 ? Self.nowMs() + Int64(ttl) : nil
     }
 
-    /// Stores a value in L1 and L3.
+    /// Stores a value in L1, L2 and L3.
+    /// - Parameter loaded: the value came from the origin: L2 takes it only when it has no value
+    ///   (a newer put from another node wins) and the other nodes are not told over the bus.
     /// - Throws: ``CacheError`` when L3 cannot be written.
-    func store(_ key: String, _ value: CachedValue) throws(CacheError) {
+    func store(_ key: String, _ value: CachedValue, loaded: Bool = false) throws(CacheError) {
         failures.forget(key: key)
         putL1(key, value)
-        if let l2, l2.set(name, key, value) { announce?(name, key, nil) }
+        if let l2, l2.set(name, key, value, onlyIfAbsent: loaded) { announce?(name, key, nil) }
+        if !loaded { feed?.announce(name, .put, key: key, prefix: nil) }
         guard let l3 else { return }
         do {
             let evicted = try l3.put(
@@ -217,7 +236,8 @@ final class CacheNamespace: Sendable {
 
     /// Removes one key from every tier; returns whether any tier had it.
     func invalidate(key: String) throws(CacheError) -> Bool {
-        generation.add(1, ordering: .releasing)
+        generation.withLock { $0 &+= 1 }
+        feed?.announce(name, .invalidate, key: key, prefix: nil)
         var found = l1.remove(key)
         if let l2 {
             found = l2.delete(name, key) || found
@@ -227,14 +247,15 @@ final class CacheNamespace: Sendable {
             do { found = try l3.delete(name, key) || found } catch { throw .storage("L3 delete failed: \(error)") }
             counters.l3EvictedExplicit.add(found ? 1 : 0, ordering: .relaxed)
         }
-        pendingHits.withLock { _ = $0.removeValue(forKey: key) }
+        heat.withLock { _ = $0.hits.removeValue(forKey: key) }
         failures.forget(key: key)
         return found
     }
 
     /// Removes every key starting with `prefix` from every tier; returns how many entries went.
     func invalidate(prefix: String) throws(CacheError) -> Int {
-        generation.add(1, ordering: .releasing)
+        generation.withLock { $0 &+= 1 }
+        feed?.announce(name, .invalidate, key: nil, prefix: prefix)
         var removed = l1.removeAll { $0.hasPrefix(prefix) }
         if let l2 {
             removed = max(removed, l2.delete(name, prefix: prefix))
@@ -250,7 +271,7 @@ final class CacheNamespace: Sendable {
                 throw .storage("L3 delete failed: \(error)")
             }
         }
-        pendingHits.withLock { hits in hits = hits.filter { !$0.key.hasPrefix(prefix) } }
+        heat.withLock { h in h.hits = h.hits.filter { !$0.key.hasPrefix(prefix) } }
         failures.forget(prefix: prefix)
         return removed
     }
@@ -258,7 +279,7 @@ final class CacheNamespace: Sendable {
     /// Drops a key, or every key with a prefix, from this node's L1 only (another node changed it);
     /// a load running here will not store its value.
     func dropLocal(key: String?, prefix: String?) {
-        generation.add(1, ordering: .releasing)
+        generation.withLock { $0 &+= 1 }
         if let key {
             l1.remove(key)
             failures.forget(key: key)
@@ -269,31 +290,103 @@ final class CacheNamespace: Sendable {
         }
     }
 
-    /// Copies L3's `warmEntries` hottest live entries into L1; returns how many.
-    func warmFromL3() throws(CacheError) -> Int {
-        guard let l3, settings.warmEntries > 0 else { return 0 }
-        let rows: [L3Store.Row]
-        do { rows = try l3.hottest(name, limit: settings.warmEntries, now: Self.nowMs()) } catch {
-            throw .storage("L3 read failed: \(error)")
+    /// Applies another node's put or invalidation (from the bus): the key or prefix leaves L1 and
+    /// L3 (and L2 again for an invalidation), and a load running here will not store its value.
+    /// After lost events the whole namespace leaves L1 and L3.
+    func apply(_ event: BusInvalidations.Event) {
+        generation.withLock { $0 &+= 1 }
+        let prefix = event.afterGap ? "" : event.prefix
+        let key = event.afterGap ? nil : event.key
+        if let key {
+            l1.remove(key)
+            failures.forget(key: key)
+            heat.withLock { _ = $0.hits.removeValue(forKey: key) }
+            if event.kind == .invalidate, let l2 { _ = l2.delete(name, key) }
+            if let l3, let n = try? l3.delete(name, key), n { counters.l3EvictedExplicit.add(1, ordering: .relaxed) }
         }
-        // Coldest first, so the admission policy has seen the hottest last and most.
-        for row in rows.reversed() { putL1(row.key, CachedValue(bytes: row.value, expiresAt: row.expiresAt)) }
-        return rows.count
+        if let prefix {
+            l1.removeAll { $0.hasPrefix(prefix) }
+            failures.forget(prefix: prefix)
+            heat.withLock { h in h.hits = h.hits.filter { !$0.key.hasPrefix(prefix) } }
+            if event.kind == .invalidate, !event.afterGap, let l2 { _ = l2.delete(name, prefix: prefix) }
+            if let l3, let n = try? l3.delete(name, prefix: prefix) {
+                counters.l3EvictedExplicit.add(n, ordering: .relaxed)
+                metrics.l3Evicted("explicit", n)
+            }
+        }
     }
 
-    private func noteHit(_ key: String) {
+    /// Copies L3's `warmEntries` hottest live entries into L1; returns how many. Hottest means
+    /// most often read recently by the access sketch (restored from L3 at start, so it remembers
+    /// the last run), among L3's most-read entries; L3's read counts break ties. Each warmed key's
+    /// sketch estimate is also counted in the L1 admission sketch, so keys that were hot before a
+    /// restart are admitted as hot.
+    func warmFromL3() throws(CacheError) -> Int {
+        guard let l3, settings.warmEntries > 0 else { return 0 }
+        let now = Self.nowMs()
+        let keys: [String]
+        do { keys = try l3.hottestKeys(name, limit: min(100_000, settings.warmEntries * 10), now: now) } catch {
+            throw .storage("L3 read failed: \(error)")
+        }
+        let frequencies = heat.withLock { h in keys.map { h.sketch.frequency(StableHash.of($0)) } }
+        let ranked = keys.indices.sorted { a, b in
+            frequencies[a] != frequencies[b] ? frequencies[a] > frequencies[b] : a < b
+        }
+        var warmed = 0
+        // Coldest first, so the admission policy has seen the hottest last and most.
+        for i in ranked.prefix(settings.warmEntries).reversed() {
+            l1.recordAccesses(keys[i], count: frequencies[i])
+            guard let row = try? l3.get(name, keys[i], now: now) else { continue }
+            putL1(keys[i], CachedValue(bytes: row.value, expiresAt: row.expiresAt))
+            warmed += 1
+        }
+        return warmed
+    }
+
+    /// Reads of this namespace since the last flush, and its access sketch.
+    struct Heat: Sendable {
+        var hits: [String: Int] = [:]
+        /// Every read's key by stable hash (``StableHash``), saved in L3 and restored at start, so
+        /// warming knows what was hot before a restart.
+        var sketch: FrequencySketch
+    }
+
+    /// Counts one read of `key`: in the access sketch, and in the read counts when a tier had it.
+    private func noteRead(_ key: String, hit: Bool) {
         guard l3 != nil else { return }
-        pendingHits.withLock { hits in
-            if hits.count < 100_000 || hits[key] != nil { hits[key, default: 0] += 1 }
+        let hash = StableHash.of(key)
+        heat.withLock { h in
+            h.sketch.increment(hash)
+            if hit, h.hits.count < 100_000 || h.hits[key] != nil { h.hits[key, default: 0] += 1 }
         }
     }
+
+    /// Writes the access sketch to L3 (at stop, on snapshot and every `sketch_save_interval_s`).
+    func saveSketch() {
+        guard let l3 else { return }
+        let data = heat.withLock { $0.sketch.serialized() }
+        try? l3.saveSketch(name, data, now: Self.nowMs())
+    }
+
+    /// Reads the access sketch L3 holds from the last run (one of another size is ignored).
+    /// - Returns: whether a sketch was restored.
+    @discardableResult
+    func restoreSketch() -> Bool {
+        guard let l3, let saved = try? l3.sketch(name) else { return false }
+        let restored = heat.withLock { $0.sketch.restore(saved.data) }
+        sketchRestored.store(restored, ordering: .relaxed)
+        return restored
+    }
+
+    /// Whether this run's access sketch started from the one saved by the last run.
+    var hasRestoredSketch: Bool { sketchRestored.load(ordering: .relaxed) }
 
     /// Writes the read counts gathered since the last flush to L3 (they rank entries for warming).
     func flushHits() {
         guard let l3 else { return }
-        let hits = pendingHits.withLock { h in
-            defer { h.removeAll() }
-            return h
+        let hits = heat.withLock { h in
+            defer { h.hits.removeAll() }
+            return h.hits
         }
         try? l3.addHits(name, hits)
     }

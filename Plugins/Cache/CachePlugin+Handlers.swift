@@ -212,6 +212,7 @@ extension CachePlugin {
                     "load_seconds_total": Double(c.loadNanoseconds.load(ordering: .relaxed)) / 1e9,
                 ],
                 "hit_ratio": reads == 0 ? 0 : Double(min(served, reads)) / Double(reads),
+                "sketch_restored": ns.hasRestoredSketch,
             ]
         }
         var l2State: [String: Any] = ["enabled": l2 != nil]
@@ -223,6 +224,6 @@ extension CachePlugin {
             l2State["subscribed"] = subscriber?.isSubscribed ?? false
             if let outage = l2.outage { l2State["down_reason"] = outage.reason }
         }
-        return Reply.json(["namespaces": out, "l2": l2State])
+        return Reply.json(["namespaces": out, "l2": l2State, "bus_invalidations": feed?.stats ?? ["enabled": false]])
     }
 }

@@ -35,6 +35,14 @@ extension CachePlugin {
                 ]),
             .int(
                 "load_timeout_ms", default: 5000, range: 1...600_000, description: "How long a read-through waits for its origin"),
+            .bool(
+                "bus_invalidations", default: true,
+                description:
+                    "Publish puts and invalidations as cache.invalidated.<namespace> bus events and apply other nodes' events"
+            ),
+            .int(
+                "sketch_save_interval_s", default: 60, range: 1...86400,
+                description: "How often each namespace's access frequency sketch is saved to L3 (and at stop)"),
             .object(
                 "l2", description: "The Redis tier shared by nodes (between L1 and L3)",
                 fields: [

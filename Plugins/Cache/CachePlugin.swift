@@ -18,6 +18,8 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
     let l2Metrics: L2Metrics
     /// Listens for other nodes' invalidations (with L2 only).
     let subscriber: L2Subscriber?
+    /// Publishes and applies invalidations over the bus (nil when `bus_invalidations` is false).
+    let feed: BusInvalidations?
     private let maintenance = Mutex<Task<Void, Never>?>(nil)
 
     /// The longest key, in UTF-8 bytes.
@@ -51,6 +53,10 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
                     if let data = try? JSONSerialization.data(withJSONObject: message) { client.publish(channel, Array(data)) }
                 }
             }
+        let feed =
+            configuration.busInvalidations
+            ? BusInvalidations(bus: context.bus, node: context.nodeID, metrics: context.metrics) : nil
+        self.feed = feed
         let directory = try context.dataDirectory()
         do {
             store = try L3Store(directory: directory)
@@ -83,7 +89,7 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
             namespaces[ns.name] = CacheNamespace(
                 settings: ns, policy: policy, l2: l2Client, l3: store,
                 metrics: CacheMetrics(namespace: ns.name, factory: context.metrics), loader: loader,
-                announce: announce)
+                announce: announce, feed: feed)
         }
         self.namespaces = namespaces
         let known = namespaces
@@ -103,6 +109,7 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
         var warmed = 0
         var fromOrigin: [(CacheNamespace, String)] = []
         for ns in namespaces.values {
+            ns.restoreSketch()
             warmed += (try? ns.warmFromL3()) ?? 0
             for key in ns.settings.warmKeys ?? [] where !key.isEmpty && key.utf8.count <= Self.maxKeyBytes {
                 if (try? ns.getLocal(key)) != nil { warmed += 1 } else { fromOrigin.append((ns, key)) }
@@ -117,12 +124,22 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
         try context.services.register(
             CacheService.name, version: CacheService.version, table: CacheService.table(.init(ordered)))
         try subscribeHandlers()
+        if let feed {
+            let known = namespaces
+            try context.bus.subscribe(BusInvalidations.topicPrefix + ">", capacity: 100_000) { message in
+                guard let event = feed.event(message), let ns = known[event.namespace] else { return }
+                ns.apply(event)
+            }
+        }
         subscriber?.start()
         maintenance.withLock { task in
             task = Task { [self] in
+                var seconds = 0
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(1))
                     maintain()
+                    seconds += 1
+                    if seconds % configuration.sketchSaveIntervalS == 0 { for ns in namespaces.values { ns.saveSketch() } }
                 }
             }
         }
@@ -138,7 +155,10 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
         task?.cancel()
         _ = await task?.value
         subscriber?.stop()
-        for ns in namespaces.values { ns.flushHits() }
+        for ns in namespaces.values {
+            ns.flushHits()
+            ns.saveSketch()
+        }
     }
 
     /// One maintenance pass.
@@ -171,7 +191,10 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
     }
 
     public func snapshot(to directory: String) async throws {
-        for ns in namespaces.values { ns.flushHits() }
+        for ns in namespaces.values {
+            ns.flushHits()
+            ns.saveSketch()
+        }
         try store.snapshot(into: directory)
     }
 
@@ -180,6 +203,7 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
         try store.restore(from: directory)
         for ns in namespaces.values {
             ns.l1.removeAll { _ in true }
+            ns.restoreSketch()
             _ = try? ns.warmFromL3()
         }
     }

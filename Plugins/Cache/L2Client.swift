@@ -174,8 +174,10 @@ final class L2Client: Sendable {
     }
 
     /// Stores a value with its expiry; returns whether Redis took it.
+    /// - Parameter onlyIfAbsent: `NX`: keep a value Redis already has (a loaded value must not
+    ///   overwrite a newer put).
     @discardableResult
-    func set(_ namespace: String, _ key: String, _ value: CachedValue) -> Bool {
+    func set(_ namespace: String, _ key: String, _ value: CachedValue, onlyIfAbsent: Bool = false) -> Bool {
         var stored = [UInt8](repeating: 0, count: 8)
         let expiry = value.expiresAt ?? 0
         for i in 0..<8 { stored[i] = UInt8(truncatingIfNeeded: expiry >> (8 * Int64(i))) }
@@ -186,6 +188,7 @@ final class L2Client: Sendable {
             guard left > 0 else { return true }
             arguments += [Array("PX".utf8), Array(String(left).utf8)]
         }
+        if onlyIfAbsent { arguments.append(Array("NX".utf8)) }
         guard case .status = command(arguments) else { return false }
         return true
     }

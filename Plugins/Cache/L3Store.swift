@@ -61,7 +61,48 @@ final class L3Store: Sendable {
                     CREATE INDEX entries_by_expiry ON entries (expires_at) WHERE expires_at IS NOT NULL;
                     """)
         }
+        migrator.registerMigration("v3-sketches") { db in
+            // Each namespace's access frequency sketch (stable hashes), for warming after a restart.
+            try db.execute(
+                sql: """
+                    CREATE TABLE sketches (
+                      namespace TEXT PRIMARY KEY, data BLOB NOT NULL, saved_at INTEGER NOT NULL) WITHOUT ROWID;
+                    """)
+        }
         return migrator
+    }
+
+    /// Saves a namespace's serialized frequency sketch (replacing the last one).
+    func saveSketch(_ namespace: String, _ data: [UInt8], now: Int64) throws {
+        try database.write { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO sketches (namespace, data, saved_at) VALUES (?, ?, ?)",
+                arguments: [namespace, Data(data), now])
+        }
+    }
+
+    /// The namespace's last saved sketch and when it was saved, or nil.
+    func sketch(_ namespace: String) throws -> (data: [UInt8], savedAt: Int64)? {
+        try database.read { db in
+            guard
+                let row = try GRDB.Row.fetchOne(
+                    db, sql: "SELECT data, saved_at FROM sketches WHERE namespace = ?", arguments: [namespace])
+            else { return nil }
+            return ([UInt8](row["data"] as Data), row["saved_at"])
+        }
+    }
+
+    /// The keys of up to `limit` live entries of a namespace, most-hit first.
+    func hottestKeys(_ namespace: String, limit: Int, now: Int64) throws -> [String] {
+        try database.read { db in
+            try String.fetchAll(
+                db,
+                sql: """
+                    SELECT key FROM entries WHERE namespace = ? AND (expires_at IS NULL OR expires_at > ?)
+                    ORDER BY hits DESC, updated_at DESC LIMIT ?
+                    """,
+                arguments: [namespace, now, limit])
+        }
     }
 
     /// The live entry, or nil; an expired one is deleted.
@@ -145,21 +186,6 @@ final class L3Store: Sendable {
             guard !rows.isEmpty else { return [:] }
             try db.execute(sql: "DELETE FROM entries WHERE \(due)", arguments: [now])
             return Dictionary(uniqueKeysWithValues: rows.map { ($0["namespace"] as String, $0["n"] as Int) })
-        }
-    }
-
-    /// The `limit` most-hit live entries of a namespace.
-    func hottest(_ namespace: String, limit: Int, now: Int64) throws -> [Row] {
-        try database.read { db in
-            try GRDB.Row.fetchAll(
-                db,
-                sql: """
-                    SELECT key, value, expires_at FROM entries
-                    WHERE namespace = ? AND (expires_at IS NULL OR expires_at > ?)
-                    ORDER BY hits DESC, updated_at DESC LIMIT ?
-                    """,
-                arguments: [namespace, now, limit]
-            ).map { Row(key: $0["key"], value: [UInt8]($0["value"] as Data), expiresAt: $0["expires_at"]) }
         }
     }
 

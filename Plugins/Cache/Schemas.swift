@@ -47,8 +47,11 @@ enum Schemas {
 
     /// The stats reply.
     static let stats = """
-        {"type": "object", "properties": {"l2": {"type": "object"}, "namespaces": {"type": "object",
+        {"type": "object", "properties": {"l2": {"type": "object"}, "bus_invalidations": {"type": "object",
+         "properties": {"sent": {"type": "integer"}, "applied": {"type": "integer"}, "gaps": {"type": "integer"}}},
+         "namespaces": {"type": "object",
          "additionalProperties": {"type": "object", "properties": {"l1": {"type": "object"}, "l3": {"type": "object"},
-         "origin": {"type": "object"}, "hit_ratio": {"type": "number"}}}}}, "required": ["namespaces"]}
+         "origin": {"type": "object"}, "hit_ratio": {"type": "number"}, "sketch_restored": {"type": "boolean"}}}}},
+         "required": ["namespaces"]}
         """
 }

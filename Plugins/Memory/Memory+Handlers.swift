@@ -44,7 +44,7 @@ extension Memory {
                 return Replies.json(["items": items.map { Replies.item($0.0, links: $0.1) }])
             }
         }
-        try bus.respond("memory.items.search") { [self] m in await answer { try await search(m) } }
+        try bus.respond("memory.items.search") { [self] m in await answer { try await cachedSearch(m) } }
         try bus.respond("memory.consolidate") { [self] _ in
             await answer { Replies.json(Replies.report(try await runConsolidation())) }
         }
@@ -107,14 +107,5 @@ extension Memory {
         for event in events.take() {
             try? context.bus.publish(event.topic, Outgoing(event.payload, contentType: "application/json"))
         }
-    }
-
-    private func search(_ m: Message) async throws -> Outgoing {
-        let request = try SearchRequest(m.payload)
-        let started = ContinuousClock.now
-        let hits = try await store.search(
-            request.query, filter: request.filter, limit: request.limit, reinforce: request.reinforce)
-        metrics.searched(request.filter, since: started)
-        return Replies.json(Replies.hits(hits))
     }
 }

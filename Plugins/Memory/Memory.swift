@@ -18,6 +18,8 @@ public final class Memory: JameyPlugin, SnapshotCapable {
     let consolidationInterval: Duration?
     let status = Mutex(Status())
     let maintenance = Mutex<Task<Void, Never>?>(nil)
+    /// Search replies in the cache plugin's `memory-search` namespace, when it runs.
+    let searchCache: SearchCache
 
     /// What health reports, refreshed by the maintenance task.
     struct Status: Sendable {
@@ -39,6 +41,7 @@ public final class Memory: JameyPlugin, SnapshotCapable {
         let directory = try context.dataDirectory()
         store = try MemoryStore(path: directory + "/" + MemoryStore.fileName, settings: try configuration.settings())
         metrics = MemoryMetrics(factory: context.metrics)
+        searchCache = SearchCache(services: context.services, pool: store.pool)
         let sweep = configuration.sweepIntervalMs ?? 60000
         let consolidate = configuration.consolidationIntervalMs ?? 3_600_000
         sweepInterval = sweep > 0 ? .milliseconds(sweep) : nil
@@ -84,6 +87,7 @@ public final class Memory: JameyPlugin, SnapshotCapable {
     /// Replaces the database with the copy in `directory`, online.
     public func restore(from directory: String) async throws {
         try store.restore(from: directory)
+        searchCache.changed()
         status.withLock { $0.countsStale = true }
     }
 }

@@ -100,7 +100,11 @@ plugins:
       #     mqtt: "site1/alerts/{1}"
       #     prefix: ""
       #     retain: true
+      #   - bus: "cache.invalidated.>"   # the cache's puts and invalidations, to the other nodes
+      #     qos: 1
       # inbound:                  # MQTT -> bus
+      #   - mqtt: "cache/invalidated/#"  # ...and theirs, applied here (README "Caching")
+      #     qos: 1
       #   - mqtt: "commands/#"    # jamey/commands/a/b -> commands.a.b
       #   - mqtt: "zigbee2mqtt/+/state"
       #     prefix: ""
@@ -212,6 +216,11 @@ plugins:
           failure_ttl_ms: 0          # remember a failed load this long (0 = failures are not cached)
           warm_entries: 1000         # L3's hottest entries copied into L1 on start and on warm
           warm_keys: []              # keys read into L1 on start (L2/L3 at once, else the origin)
+        - name: memory-search        # the memory plugin's search replies (README "Caching"); remove to turn off
+          max_bytes: 16777216
+          l3_max_bytes: 0            # replies are not kept across restarts
+          max_value_bytes: 1048576
+          warm_entries: 0
       load_timeout_ms: 5000          # how long a read-through waits for its origin (504)
       l2:                          # Redis between L1 and L3, shared by nodes (apt-get install redis-server)
         enabled: false             # off: needs a Redis; when it goes away the cache serves from L1+L3
@@ -220,6 +229,8 @@ plugins:
         key_prefix: "jamey:cache:"
         connect_timeout_ms: 500
         command_timeout_ms: 500
+      bus_invalidations: true      # puts and invalidations as cache.invalidated.<namespace> bus events
+      sketch_save_interval_s: 60   # each namespace's access sketch is saved to L3 this often and at stop
 
   # The HTTP gateway (Plugins/API): health, readiness, metrics, plugins, the bus, API keys, the
   # routes other plugins declare, and /openapi.json. Listed last so it starts last and stops

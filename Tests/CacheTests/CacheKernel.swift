@@ -30,10 +30,14 @@ struct CacheKernel: Sendable {
     ///   - config: YAML of `plugins.cache.config`.
     ///   - dataDir: the kernel's data directory; pass the same one to two kernels to test a restart.
     ///   - http: also load the api plugin on a free port.
-    static func boot(config: String = defaultConfig, dataDir: String? = nil, http: Bool = false) async throws -> CacheKernel {
-        var plugins: [TestKernel.Plugin] = [
-            .init("cache", path: try TestPlugins.library("Cache"), required: true, config: config)
-        ]
+    ///   - others: more plugins to load (mqtt, memory).
+    static func boot(
+        config: String = defaultConfig, dataDir: String? = nil, http: Bool = false, others: [TestKernel.Plugin] = []
+    ) async throws -> CacheKernel {
+        var plugins: [TestKernel.Plugin] =
+            [
+                .init("cache", path: try TestPlugins.library("Cache"), required: true, config: config)
+            ] + others
         if http {
             plugins.append(
                 .init(

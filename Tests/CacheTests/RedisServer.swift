@@ -37,21 +37,29 @@ final class RedisServer: Sendable {
     /// Starts redis-server on `port` and waits until it accepts connections and is still running
     /// a moment later (one that could not bind exits while another process answers).
     private static func launch(port: Int) throws -> ChildProcess {
-        let p = try ChildProcess(
+        try listening(
             "/usr/bin/redis-server",
-            ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"])
+            ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"],
+            port: port)
+    }
+
+    /// Starts `executable` and waits (20 s at most) until it accepts connections on `port` and is
+    /// still running a moment later (a server that could not bind exits while another answers).
+    static func listening(_ executable: String, _ arguments: [String], port: Int) throws -> ChildProcess {
+        let name = executable.split(separator: "/").last.map(String.init) ?? executable
+        let p = try ChildProcess(executable, arguments)
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
             if Self.accepts(port) {
                 usleep(50_000)
-                guard p.isRunning else { throw TestKitError("redis-server exited (port \(port) taken?)") }
+                guard p.isRunning else { throw TestKitError("\(name) exited (port \(port) taken?)") }
                 return p
             }
-            guard p.isRunning else { throw TestKitError("redis-server exited with \(p.exitStatus ?? -1)") }
+            guard p.isRunning else { throw TestKitError("\(name) exited with \(p.exitStatus ?? -1)") }
             usleep(5000)
         }
         _ = p.stop(SIGKILL)
-        throw TestKitError("redis-server did not listen on \(port) within 20 s")
+        throw TestKitError("\(name) did not listen on \(port) within 20 s")
     }
 
     /// Kills the server (SIGKILL: no goodbye to the clients).

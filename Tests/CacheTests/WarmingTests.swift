@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import JameyTestKit
 import Testing
 
@@ -50,6 +51,38 @@ import Testing
             #expect(report.int("loaded") == 2)
             #expect(try await k.get("loaded", "a").body["tier"] as? String == "l1")
             #expect(try await k.request("cache.warm", "").status == 200, "every namespace from L3")
+        }
+    }
+
+    /// The access sketch is saved in L3 at stop and read at start: warming ranks by it, not by
+    /// L3's read counts, and the L1 admission sketch learns the warmed keys' heat.
+    @Test func keysHotBeforeARestartAreWarmedFirstByThePersistedSketch() async throws {
+        let data = try TemporaryDirectory.make(prefix: "jamey-cache-sketch")
+        let config = """
+            namespaces:
+              - {name: ranked, max_bytes: 1048576, max_value_bytes: 1024, warm_entries: 3}
+            """
+        try await CacheKernel.with(config: config, dataDir: data) { (k: CacheKernel) async throws in
+            for i in 0..<10 { #expect(try await k.put("ranked", "k\(i)", "v\(i)") == 201) }
+            for _ in 0..<6 { for i in 7..<10 { _ = try await k.get("ranked", "k\(i)") } }
+            #expect(try await k.stats("ranked")["sketch_restored"] as? Bool == false, "first run: nothing saved yet")
+        }
+        // Make L3's read counts say the opposite: k0, k1, k2 the most read. Only the sketch knows better.
+        let database = try DatabaseQueue(path: data + "/cache/cache.sqlite")
+        let saved = try await database.write { db in
+            try db.execute(sql: "UPDATE entries SET hits = 1000 WHERE key IN ('k0', 'k1', 'k2')")
+            return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sketches WHERE namespace = 'ranked'") ?? 0
+        }
+        #expect(saved == 1, "the sketch was saved at stop")
+        try database.close()
+        try await CacheKernel.with(config: config, dataDir: data) { (k: CacheKernel) async throws in
+            #expect(try await k.stats("ranked")["sketch_restored"] as? Bool == true)
+            for i in 7..<10 {
+                #expect(try await k.get("ranked", "k\(i)").body["tier"] as? String == "l1", "k\(i) was hot: warmed")
+            }
+            for i in 0..<3 {
+                #expect(try await k.get("ranked", "k\(i)").body["tier"] as? String == "l3", "k\(i) only had read counts")
+            }
         }
     }
 }

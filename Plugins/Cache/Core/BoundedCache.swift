@@ -117,6 +117,11 @@ public final class BoundedCache<Key: Hashable, Value> {
         return .stored
     }
 
+    /// Counts `count` accesses of `key` in the policy's admission sketch (no read, no statistics).
+    public func recordAccesses(_ key: Key, count: Int) {
+        policy.recordAccesses(hash: Self.hash(key), count: count)
+    }
+
     /// Removes `key`; returns whether it was resident.
     @discardableResult
     public func remove(_ key: Key) -> Bool {

@@ -68,6 +68,11 @@ public final class ConcurrentCache<Key: Hashable & Sendable, Value: Sendable>: S
         return stripe(key).cache.withLock { $0.put(key, value, weight: weight, ttl: ttl, now: now) }
     }
 
+    /// Counts `count` accesses of `key` in its stripe's admission sketch; see `BoundedCache.recordAccesses`.
+    public func recordAccesses(_ key: Key, count: Int) {
+        stripe(key).cache.withLock { $0.recordAccesses(key, count: count) }
+    }
+
     /// Removes `key`; returns whether it was resident.
     @discardableResult
     public func remove(_ key: Key) -> Bool {

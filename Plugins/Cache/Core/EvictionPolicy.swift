@@ -22,11 +22,15 @@ public protocol EvictionPolicy: AnyObject {
     /// How many of the slots evicted so far were new entries the admission policy turned away
     /// (a candidate that lost to the victim), not resident entries pushed out.
     var admissionsRefused: Int { get }
+    /// Counts `count` accesses of a key in the admission sketch without reading it (warming after
+    /// a restart: what was hot before competes for admission as hot).
+    func recordAccesses(hash: UInt64, count: Int)
 }
 
 extension EvictionPolicy {
     public func miss(hash: UInt64) {}
     public var admissionsRefused: Int { 0 }
+    public func recordAccesses(hash: UInt64, count: Int) {}
 }
 
 /// The policies a cache or the simulator can use, by name.

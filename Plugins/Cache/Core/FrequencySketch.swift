@@ -114,6 +114,38 @@ public struct FrequencySketch: Sendable {
         return z ^ (z >> 31)
     }
 
+    /// The counters as bytes, for ``restore(_:)``: `JFS1`, the word count (u32) and the
+    /// additions since the last halving (u64), then every word, all little-endian. The doorkeeper
+    /// is not included (halving clears it anyway).
+    public func serialized() -> [UInt8] {
+        var out = Array("JFS1".utf8)
+        out.reserveCapacity(16 + table.count * 8)
+        Self.append(UInt64(table.count), bytes: 4, to: &out)
+        Self.append(UInt64(additions), bytes: 8, to: &out)
+        for word in table { Self.append(word, bytes: 8, to: &out) }
+        return out
+    }
+
+    /// Replaces the counters with those `serialized()` wrote.
+    /// - Returns: false (and changes nothing) when the bytes are not a sketch of this size.
+    @discardableResult
+    public mutating func restore(_ bytes: [UInt8]) -> Bool {
+        guard bytes.count >= 16, bytes.prefix(4).elementsEqual("JFS1".utf8),
+            Self.read(bytes, at: 4, bytes: 4) == UInt64(table.count), bytes.count == 16 + table.count * 8
+        else { return false }
+        additions = Int(min(Self.read(bytes, at: 8, bytes: 8), UInt64(sampleSize - 1)))
+        for i in table.indices { table[i] = Self.read(bytes, at: 16 + i * 8, bytes: 8) }
+        return true
+    }
+
+    private static func append(_ value: UInt64, bytes: Int, to out: inout [UInt8]) {
+        for i in 0..<bytes { out.append(UInt8(truncatingIfNeeded: value >> UInt64(8 * i))) }
+    }
+
+    private static func read(_ data: [UInt8], at offset: Int, bytes: Int) -> UInt64 {
+        (0..<bytes).reduce(UInt64(0)) { $0 | UInt64(data[offset + $1]) << UInt64(8 * $1) }
+    }
+
     static func powerOfTwo(atLeast n: Int) -> Int {
         var p = 1
         while p < n { p <<= 1 }

@@ -74,6 +74,10 @@ public final class TinyLFUPolicy: EvictionPolicy {
         if adaptive { record(hit: true) }
     }
 
+    public func recordAccesses(hash: UInt64, count: Int) {
+        for _ in 0..<min(max(0, count), 15) { sketch.increment(hash) }
+    }
+
     public func miss(hash: UInt64) {
         if adaptive { record(hit: false) }
     }

@@ -1,0 +1,86 @@
+import Foundation
+import JameyKernel
+import JameyTestKit
+import Testing
+
+/// The real user: the memory plugin keeps search replies in the cache's `memory-search`
+/// namespace (through the `cache.l1` service table) and no write leaves a stale reply behind.
+@Suite struct MemorySearchCacheTests {
+    static let config = """
+        namespaces:
+          - {name: memory-search, max_bytes: 8388608, l3_max_bytes: 0, max_value_bytes: 1048576}
+        """
+
+    static func boot(_ body: (CacheKernel) async throws -> Void) async throws {
+        let memory = TestKernel.Plugin("memory", path: try TestPlugins.library("Memory"), required: true)
+        let k = try await CacheKernel.boot(config: config, others: [memory])
+        try await withStopping(k, stop: { await $0.stop() }, body)
+    }
+
+    static func ids(_ k: CacheKernel, _ query: String, reinforce: Bool = false) async throws -> [String] {
+        let reply = try await k.request("memory.items.search", #"{"query":"\#(query)","reinforce":\#(reinforce)}"#)
+        #expect(reply.status == 200)
+        let hits = reply.body["hits"] as? [[String: Any]] ?? []
+        return hits.compactMap { ($0["item"] as? [String: Any])?["id"] as? String }
+    }
+
+    static func store(_ k: CacheKernel, _ content: String) async throws -> String {
+        let stored = try await k.request("memory.items.store", #"{"layer":"episodic","content":"\#(content)"}"#)
+        #expect(stored.status == 201)
+        return (stored.body["item"] as? [String: Any])?["id"] as? String ?? ""
+    }
+
+    @Test func aRepeatedSearchIsACacheHitAndEveryWriteIsSeen() async throws {
+        try await Self.boot { k in
+            let first = try await Self.store(k, "a walk on the pier at dawn")
+            let empty = try await k.stats("memory-search")
+            let once = try await Self.ids(k, "pier")
+            #expect(once == [first])
+            let twice = try await Self.ids(k, "pier")
+            #expect(twice == once)
+            let after = try await k.stats("memory-search")
+            #expect(after.int("l1", "hits") == empty.int("l1", "hits") + 1, "the second search came from the cache")
+            #expect(after.int("l1", "entries") >= 1)
+
+            // A store: the next search sees it (and misses the cache).
+            let second = try await Self.store(k, "fishing off the pier")
+            #expect(Set(try await Self.ids(k, "pier")) == [first, second])
+            // An update that changes what matches.
+            let updated = try await k.request("memory.items.update", #"{"id":"\#(second)","content":"fishing off the jetty"}"#)
+            #expect(updated.status == 200)
+            #expect(try await Self.ids(k, "pier") == [first])
+            #expect(try await Self.ids(k, "jetty") == [second])
+            // A delete.
+            #expect(try await k.request("memory.items.delete", #"{"id":"\#(first)"}"#).status == 204)
+            #expect(try await Self.ids(k, "pier").isEmpty)
+            // Consolidation (a write whatever it finds) and the repeated search after it.
+            #expect(try await k.request("memory.consolidate").status == 200)
+            #expect(try await Self.ids(k, "jetty") == [second])
+            let before = try await k.stats("memory-search").int("l1", "hits")
+            #expect(try await Self.ids(k, "jetty") == [second])
+            #expect(try await k.stats("memory-search").int("l1", "hits") == before + 1)
+        }
+    }
+
+    @Test func theSameBodyIsAHitAndReinforcingSearchesAreNotCached() async throws {
+        try await Self.boot { k in
+            _ = try await Self.store(k, "the lighthouse keeper")
+            let body = #"{"query":"lighthouse","reinforce":false,"limit":5}"#
+            _ = try await k.request("memory.items.search", body)
+            let hits = try await k.stats("memory-search").int("l1", "hits")
+            let same = try await k.request("memory.items.search", body)
+            #expect((same.body["hits"] as? [Any])?.count == 1)
+            #expect(try await k.stats("memory-search").int("l1", "hits") == hits + 1)
+            let reordered = try await k.request("memory.items.search", #"{"limit":5,"reinforce":false,"query":"lighthouse"}"#)
+            #expect((reordered.body["hits"] as? [Any])?.count == 1, "another body: its own entry, the same results")
+            #expect(try await k.stats("memory-search").int("l1", "hits") == hits + 1)
+            // A reinforcing search writes (access counts), so it is neither cached nor served from the cache.
+            let counted = try await k.request("memory.items.search", #"{"query":"lighthouse","limit":5}"#)
+            #expect((counted.body["hits"] as? [Any])?.count == 1)
+            #expect(try await k.stats("memory-search").int("l1", "hits") == hits + 1)
+            let again = try await k.request("memory.items.search", #"{"query":"lighthouse","reinforce":false,"limit":5}"#)
+            let seen = (again.body["hits"] as? [[String: Any]])?.first?["item"] as? [String: Any]
+            #expect(seen?["access_count"] as? Int == 1, "the reinforcement is seen: not the reply cached before it")
+        }
+    }
+}
