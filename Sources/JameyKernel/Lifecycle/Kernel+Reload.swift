@@ -234,7 +234,7 @@ private struct Reload {
             library = loaded
         } else {
             do throws(LoadError) {
-                library = try PluginLibrary.load(path: path, label: entry.name)
+                library = try kernel.isolatedIfConfigured(PluginLibrary.load(path: path, label: entry.name), entry: entry)
             } catch {
                 return .failure(Problem(error.message))
             }

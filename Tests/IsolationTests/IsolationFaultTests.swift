@@ -1,0 +1,87 @@
+import Foundation
+import JameyKernel
+import JameyTestKit
+import Testing
+
+/// fault_c in a child process fails in every way it knows; the kernel goes on serving.
+@Suite("Crash isolation: faults")
+struct IsolationFaultTests {
+    /// What `lastExit` says after each fault.
+    static let exits = [
+        "crash": "SIGSEGV", "abort": "SIGABRT", "overflow": "SIGSEGV", "oom": "SIGABRT", "hang": "hung",
+    ]
+
+    @Test(arguments: ["crash", "abort", "overflow", "oom", "hang"])
+    func faultRestartsThePluginWhileTheKernelServes(kind: String) async throws {
+        try await IsolatedKernel.with { k in
+            var pid = try #require(await k.faultPID())
+            for round in 1...3 {
+                // The request that kills the process gets a clean 503, not a timeout.
+                let failed = try await k.ask("fault_c.\(kind)")
+                #expect(failed.status == "503")
+                #expect(failed.text.contains("plugin-unavailable"))
+                // Another plugin's requests keep working while fault_c is down.
+                let greeting = try await k.ask("hello.c.greet", Array("round \(round)".utf8))
+                #expect(greeting.text == "Hello, round \(round)!")
+                // Requests to fault_c fail cleanly or are answered, never hang or get lost.
+                let echo = try await k.ask("fault_c.echo", Array("e".utf8))
+                #expect(echo.status == "503" || echo.text == "e")
+                let next = try #require(await k.restarted(from: pid))
+                #expect(next != getpid())
+                pid = next
+                let status = try #require(k.kernel.isolation(of: "fault_c"))
+                #expect(status.lastExit?.contains(Self.exits[kind]!) == true, "\(status.lastExit ?? "nil")")
+                #expect(status.quarantine == nil)
+            }
+            #expect(k.kernel.isolation(of: "fault_c")?.restarts == 3)
+            #expect(k.kernel.metrics.exposition().contains(#"jamey_plugin_restarts_total{plugin="fault_c"} 3"#))
+        }
+    }
+
+    @Test func requestsConfigLogsAndMetricsCrossTheProcessBoundary() async throws {
+        try await IsolatedKernel.with { k in
+            let body = (0..<1024).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+            let echo = try await k.ask("fault_c.echo", body)
+            #expect(echo.payload == body)
+            #expect(try await k.ask("fault_c.config").text == "isolated hello")
+            let pid = try #require(await k.faultPID())
+            #expect(pid != getpid())
+            #expect(k.kernel.isolation(of: "fault_c")?.pid == pid)
+            let metrics = k.kernel.metrics.exposition()
+            #expect(metrics.contains(#"fault_c_requests_total{plugin="fault_c"}"#))
+            #expect(metrics.contains(#"jamey_plugin_child_up{plugin="fault_c"} 1"#))
+            // Health shows the isolation facts, from the child's own health hook.
+            #expect(
+                await eventually {
+                    k.kernel.plugin(named: "fault_c")?.health?.detail.contains("isolated in process \(pid)") == true
+                })
+        }
+    }
+
+    @Test func tooManyCrashesQuarantineThePlugin() async throws {
+        let restart = "delay_ms: 10\nmax_delay_ms: 20\nsteps: 1\nwindow_s: 3600\nmax_restarts: 2"
+        try await IsolatedKernel.with(restart: restart) { k in
+            var pid = try #require(await k.faultPID())
+            for _ in 1...2 {
+                #expect(try await k.ask("fault_c.crash").status == "503")
+                pid = try #require(await k.restarted(from: pid))
+            }
+            #expect(try await k.ask("fault_c.crash").status == "503")
+            #expect(await eventually { k.kernel.isolation(of: "fault_c")?.quarantine != nil })
+            let status = try #require(k.kernel.isolation(of: "fault_c"))
+            #expect(status.quarantine?.contains("crashed 3 times") == true)
+            #expect(status.quarantine?.contains("restart.max_restarts = 2") == true)
+            #expect(status.pid == nil)
+            let refused = try await k.ask("fault_c.echo")
+            #expect(refused.status == "503")
+            #expect(refused.text.contains("quarantined"))
+            #expect(
+                await eventually {
+                    let health = k.kernel.plugin(named: "fault_c")?.health
+                    return health?.status == "unhealthy" && health?.detail.contains("quarantined") == true
+                })
+            #expect(try await k.ask("hello.c.greet", Array("still".utf8)).text == "Hello, still!")
+            #expect(k.kernel.metrics.exposition().contains(#"jamey_plugin_child_up{plugin="fault_c"} 0"#))
+        }
+    }
+}
