@@ -129,6 +129,9 @@ let package = Package(
         ),
         // scripts/bench-mqtt.sh: bus → broker → bus throughput and reconnect time of the mqtt plugin.
         .executableTarget(name: "MQTTBench", dependencies: ["JameyKernel", "JameyTestKit"], path: "Benchmarks/MQTT/Driver"),
+        // scripts/bench-isolation.sh: crash → serving again, and an isolated request's added cost.
+        .executableTarget(
+            name: "IsolationBench", dependencies: ["JameyKernel", "JameyTestKit"], path: "Benchmarks/Isolation/Driver"),
         // The kit's GRDB snapshot helper (KitGRDB/), on real SQLite files.
         .testTarget(
             name: "JameyGRDBTests",

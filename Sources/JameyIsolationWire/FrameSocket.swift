@@ -46,7 +46,9 @@ public final class FrameSocket: @unchecked Sendable {
     /// - Returns: false at end of stream, on a read error or a malformed length.
     public func receive(_ body: (FrameKind?, UnsafeRawBufferPointer) -> Void) -> Bool {
         guard fill(4) else { return false }
-        let length = buffer.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: start, as: UInt32.self))) }
+        let length = buffer.withUnsafeBytes {
+            Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: start, as: UInt32.self)))
+        }
         guard length >= 1, length <= Self.maximumFrame, fill(4 + length) else { return false }
         buffer.withUnsafeBytes { all in
             let frame = UnsafeRawBufferPointer(rebasing: all[start + 4..<start + 4 + length])

@@ -9,7 +9,7 @@ extension TestPlugins {
         let output = dir + "/libFaultC.so"
         try compile(
             sources: [packageRoot + "/Plugins/FaultC/fault_c.c"], output: output,
-            flags: ["-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror"])
+            flags: ["-Wall", "-Wextra", "-Werror"])
         faultCache.withLock { $0 = output }
         return output
     }

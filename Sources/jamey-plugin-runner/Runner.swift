@@ -85,7 +85,8 @@ final class Runner: @unchecked Sendable {
                 calls.answer(seq, CallAnswer(code: status, reply: rest))
             }
         case .environment:
-            dataDir = UnsafePointer(strdup(reader.string()))
+            let directory = reader.string()
+            dataDir = directory.isEmpty ? nil : UnsafePointer(strdup(directory))
             nodeName = UnsafePointer(strdup(reader.string()))
             nodeID = UnsafePointer(strdup(reader.string()))
         default:

@@ -12,7 +12,6 @@ struct CallAnswer: Sendable {
     var reply: [UInt8]?
 }
 
-
 /// Calls from the plugin's threads that wait for the kernel's answer, by sequence number.
 final class RunnerCalls: Sendable {
     private final class Slot: @unchecked Sendable {
@@ -47,6 +46,8 @@ final class RunnerCalls: Sendable {
 
     /// Wakes every caller with `JAMEY_E_SHUTDOWN` (the kernel is gone).
     func failAll() {
-        for slot in slots.withLock({ s in defer { s.removeAll() }; return Array(s.values) }) { slot.done.signal() }
+        for slot in slots.withLock({ s in
+            defer { s.removeAll() }; return Array(s.values)
+        }) { slot.done.signal() }
     }
 }

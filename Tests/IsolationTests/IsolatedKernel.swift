@@ -22,7 +22,10 @@ struct IsolatedKernel: Sendable {
             text.split(separator: "\n").map { String(repeating: " ", count: by) + $0 }.joined(separator: "\n")
         }
         var plugins: [TestKernel.Plugin] = [.init("hello_c", path: try TestPlugins.helloC())]
-        if api { plugins.append(.init("api", path: try TestPlugins.library("API"), required: true, config: "port: 0\naccess_log: false")) }
+        if api {
+            plugins.append(
+                .init("api", path: try TestPlugins.library("API"), required: true, config: "port: 0\naccess_log: false"))
+        }
         let fault =
             "  fault_c:\n    path: \"\(try TestPlugins.faultC())\"\n    isolation: \(isolation)\n    limits:\n\(indent(limits, 6))\n    restart:\n\(indent(restart, 6))\n    config:\n      greeting: isolated hello\n"
         return TestKernel.yaml(plugins: plugins) + fault

@@ -5,7 +5,8 @@ import Testing
 /// quarantine threshold, as pure logic.
 @Suite("Crash isolation: restart policy")
 struct IsolationPolicyTests {
-    let policy = RestartPolicy(delay: .milliseconds(100), maxDelay: .milliseconds(1600), steps: 4, window: .seconds(60), maxRestarts: 5)
+    let policy = RestartPolicy(
+        delay: .milliseconds(100), maxDelay: .milliseconds(1600), steps: 4, window: .seconds(60), maxRestarts: 5)
 
     @Test func delayGrowsGeometricallyFromDelayToMaxDelayOverSteps() {
         let delays = (0...6).map { policy.delay(beforeRestart: $0) }
@@ -14,7 +15,8 @@ struct IsolationPolicyTests {
     }
 
     @Test func noStepsKeepsTheFirstDelay() {
-        let flat = RestartPolicy(delay: .milliseconds(250), maxDelay: .seconds(10), steps: 0, window: .seconds(60), maxRestarts: 5)
+        let flat = RestartPolicy(
+            delay: .milliseconds(250), maxDelay: .seconds(10), steps: 0, window: .seconds(60), maxRestarts: 5)
         #expect((0...3).map { flat.delay(beforeRestart: $0) } == Array(repeating: .milliseconds(250), count: 4))
     }
 

@@ -10,14 +10,16 @@ struct OrphanTests {
         let yaml = try IsolatedKernel.yaml().replacingOccurrences(of: "level: warning", with: "level: info")
         try yaml.write(toFile: dir + "/jamey.yaml", atomically: true, encoding: .utf8)
         let log = dir + "/serve.log"
-        let serve = try ChildProcess(TestPlugins.buildDirectory + "/jamey", ["serve", "--config", dir + "/jamey.yaml"], stderrPath: log)
+        let serve = try ChildProcess(
+            TestPlugins.buildDirectory + "/jamey", ["serve", "--config", dir + "/jamey.yaml"], stderrPath: log)
         var runner: Int32?
         _ = await eventually(timeout: .seconds(60), polling: .milliseconds(20)) {
             let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
             guard let line = text.split(separator: "\n").first(where: { $0.contains("fault_c answering in process") }) else {
                 return false
             }
-            runner = line.split(separator: " ").last.flatMap { Int32($0.filter(\.isNumber)) }
+            guard let range = line.range(of: "in process ") else { return false }
+            runner = Int32(line[range.upperBound...].prefix { $0.isNumber })
             return runner != nil
         }
         let pid = try #require(runner, "no runner line in the log:\n\((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")

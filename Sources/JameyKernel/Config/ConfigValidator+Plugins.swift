@@ -49,7 +49,7 @@ extension ConfigValidator {
         let before = errors.count
         let configKey = KernelConfig.pluginConfigKey
         let settings = validateMap(
-            map, fields: KernelConfig.pluginEntrySchema.fields, path: path,
+            map, fields: KernelConfig.pluginEntrySchema.fields + IsolationSettings.entryFields, path: path,
             environmentEnabled: true, secret: false, passThroughKeys: [configKey])
         var rawConfig: ConfigValue?
         switch map[configKey] {

@@ -56,8 +56,7 @@ extension KernelConfig {
     }
 
     /// The schema of one `plugins.<name>` entry; its `config` key is handled separately.
-    static let pluginEntrySchema = ConfigSchema(
-        fields: [
+    static let pluginEntrySchema: ConfigSchema = [
         ConfigField(key: "enabled", type: .bool, defaultValue: "true", description: "whether to load the plugin"),
         ConfigField(
             key: "path", type: .string, min: 1,
@@ -70,7 +69,7 @@ extension KernelConfig {
             description:
                 "kernel privileges granted to the plugin; snapshot: it may run other plugins' snapshot and restore hooks (a backup plugin)",
             allowedValues: KernelConfig.PluginEntry.Privilege.allCases.map(\.rawValue)),
-        ] + IsolationSettings.entryFields)
+    ]
 
     /// The key of a plugin entry that holds the plugin's own section.
     static let pluginConfigKey = "config"

@@ -48,7 +48,9 @@ final class IsolatedChild: Sendable {
         }
         var fds: [Int32] = [-1, -1]
         let made = fds.withUnsafeMutableBufferPointer { jamey_socket_pair($0.baseAddress!) }
-        guard made == 0 else { return .failure(IsolationFailure("cannot create a socket pair: \(String(cString: strerror(-made)))")) }
+        guard made == 0 else {
+            return .failure(IsolationFailure("cannot create a socket pair: \(String(cString: strerror(-made)))"))
+        }
         let argv = [
             runner, String(getpid()), library, String(settings.memoryMB), String(settings.cpuSeconds),
             String(settings.openFiles),
@@ -94,7 +96,9 @@ final class IsolatedChild: Sendable {
 
     /// Wakes every waiting hook call with "no result" (the process is gone).
     func failHooks() {
-        for slot in hooks.withLock({ h in defer { h.removeAll() }; return Array(h.values) }) {
+        for slot in hooks.withLock({ h in
+            defer { h.removeAll() }; return Array(h.values)
+        }) {
             slot.text = IsolatedChild.goneMarker
             slot.done.signal()
         }

@@ -13,7 +13,8 @@ extension PluginSupervisor {
             let id = s.nextDelivery
             s.nextDelivery += 1
             let topic = message.pointee.topic.map { String(cString: $0) } ?? ""
-            s.deliveries[id] = Delivery(started: started, replyTo: replyTo, correlation: message.pointee.correlation_id, topic: topic)
+            s.deliveries[id] = Delivery(
+                started: started, replyTo: replyTo, correlation: message.pointee.correlation_id, topic: topic)
             return (child, id)
         }
         guard let (child, delivery) = target else {
@@ -26,7 +27,9 @@ extension PluginSupervisor {
         frame.message(message, correlation: delivery)
         if !child.socket.send(frame.finish()) {
             let lost = state.withLock { $0.deliveries.removeValue(forKey: delivery) }
-            if lost != nil, let replyTo { answerUnavailable(replyTo: replyTo, correlation: message.pointee.correlation_id, downSentence()) }
+            if lost != nil, let replyTo {
+                answerUnavailable(replyTo: replyTo, correlation: message.pointee.correlation_id, downSentence())
+            }
         }
         return JAMEY_OK
     }
@@ -104,7 +107,8 @@ extension PluginSupervisor {
             _ = reader.withMessage { api.publish!(host.opaque, $0) }
         case .reply:
             let delivery = reader.u64()
-            guard let target = state.withLock({ $0.deliveries.removeValue(forKey: delivery) }), let replyTo = target.replyTo else {
+            guard let target = state.withLock({ $0.deliveries.removeValue(forKey: delivery) }), let replyTo = target.replyTo
+            else {
                 return
             }
             _ = reader.withMessage { sendReply(replyTo: replyTo, correlation: target.correlation, $0) }
@@ -162,7 +166,9 @@ extension PluginSupervisor {
         options.flags = reader.u32()
         let runnerID = reader.u64()
         let reused = state.withLock { s -> ProxySubscription? in
-            guard let index = s.dormant.firstIndex(where: { $0.pattern == pattern && $0.flags == options.flags }) else { return nil }
+            guard let index = s.dormant.firstIndex(where: { $0.pattern == pattern && $0.flags == options.flags }) else {
+                return nil
+            }
             let subscription = s.dormant.remove(at: index)
             subscription.rebind(runnerID: runnerID, generation: child.generation)
             s.subscriptions[runnerID] = subscription

@@ -63,7 +63,9 @@ extension PluginSupervisor {
         for _ in 0..<bucketCount { buckets.append(reader.f64()) }
         let strings: [UnsafeMutablePointer<CChar>] = texts.map { strdup($0)! }
         defer { strings.forEach { free($0) } }
-        let kvs = (0..<labelCount).map { jamey_kv(key: UnsafePointer(strings[2 + 2 * $0]), value: UnsafePointer(strings[3 + 2 * $0])) }
+        let kvs = (0..<labelCount).map {
+            jamey_kv(key: UnsafePointer(strings[2 + 2 * $0]), value: UnsafePointer(strings[3 + 2 * $0]))
+        }
         var id: jamey_metric_id = 0
         let code = kvs.withUnsafeBufferPointer { kvBuffer in
             buckets.withUnsafeBufferPointer { bucketBuffer in

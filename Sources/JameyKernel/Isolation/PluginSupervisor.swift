@@ -167,7 +167,7 @@ final class PluginSupervisor: @unchecked Sendable {
         childUp.set(to: 1.0)
         KernelThread.spawn(name: "jamey-iso-\(host.name)") { [self] in read(child) }
         var environment = WireWriter(.environment, capacity: 128)
-        environment.string(String(cString: host.dataDirectory() ?? host.nodeNameC))
+        environment.string(host.dataDirectory().map { String(cString: $0) } ?? "")
         environment.string(host.kernel.nodeName)
         environment.string(host.kernel.nodeID)
         child.socket.send(environment.finish())
