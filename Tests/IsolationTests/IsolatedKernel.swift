@@ -10,8 +10,9 @@ struct IsolatedKernel: Sendable {
 
     /// Fast restarts with a high quarantine threshold, so a test can crash fault_c many times.
     static let quickRestarts = "delay_ms: 10\nmax_delay_ms: 100\nsteps: 3\nwindow_s: 3600\nmax_restarts: 1000"
-    /// 512 MiB of address space; a handler running 1 s is hung.
-    static let testLimits = "memory_mb: 512\nhandler_timeout_ms: 1000"
+    /// 256 MiB of address space; a handler running 3 s is hung (filling 256 MiB takes a loaded
+    /// machine over a second).
+    static let testLimits = "memory_mb: 256\nhandler_timeout_ms: 3000"
 
     /// The config: fault_c with `isolation`, `limits` and `restart` as given (YAML lines), hello_c,
     /// and the api plugin on a free port when `api` is set.

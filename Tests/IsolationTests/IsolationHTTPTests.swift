@@ -19,6 +19,11 @@ struct IsolationHTTPTests {
                 return port != nil
             }
             let base = "http://127.0.0.1:\(try #require(port))"
+            // The api plugin learns fault_c's routes from the kernel's plugin list once it started.
+            #expect(
+                await eventually(timeout: .seconds(30), polling: .milliseconds(20)) {
+                    (try? await Self.send("GET", base + "/v1/fault_c/pid"))?.0 == 200
+                })
             let (status, body) = try await Self.send("POST", base + "/v1/fault_c/echo", body: "over http")
             #expect(status == 200)
             #expect(body == "over http")

@@ -94,8 +94,12 @@ final class IsolatedChild: Sendable {
         slot.done.signal()
     }
 
+    /// Set once the socket has closed: the process is gone or going.
+    private let gone = Atomic<Bool>(false)
+
     /// Wakes every waiting hook call with "no result" (the process is gone).
     func failHooks() {
+        gone.store(true, ordering: .releasing)
         for slot in hooks.withLock({ h in
             defer { h.removeAll() }; return Array(h.values)
         }) {
@@ -106,8 +110,10 @@ final class IsolatedChild: Sendable {
 
     private static let goneMarker = "\u{0}gone"
 
-    /// Kills the process (SIGKILL) and remembers why.
+    /// Kills the process (SIGKILL) and remembers why; nothing when it has already gone (a hook
+    /// call that returned nothing because the process died is no hang).
     func kill(because reason: String) {
+        guard !gone.load(ordering: .acquiring) else { return }
         killReason.withLock { if $0 == nil { $0 = reason } }
         _ = Glibc.kill(pid, SIGKILL)
     }

@@ -11,10 +11,20 @@ enum IsolatedPlugins {
         let runner: String
     }
 
-    /// Specs by plugin name (a deploy's new build replaces the old one's).
-    static let specs = Mutex<[String: Spec]>([:])
-    /// The supervisor of each running isolated instance.
-    static let supervisors = Mutex<[String: PluginSupervisor]>([:])
+    /// Specs by kernel and plugin name (a deploy's new build replaces the old one's).
+    static let specs = Mutex<[Key: Spec]>([:])
+    /// The supervisor of each running isolated instance, by kernel and instance.
+    static let supervisors = Mutex<[Key: PluginSupervisor]>([:])
+
+    /// A plugin name or instance of one kernel (tests run several kernels in one process).
+    struct Key: Hashable {
+        let kernel: ObjectIdentifier
+        let name: String
+        init(_ kernel: Kernel, _ name: String) {
+            self.kernel = ObjectIdentifier(kernel)
+            self.name = name
+        }
+    }
 
     /// A copy of `raw` whose hooks are the proxy's. Snapshot, restore and reconfigure are left
     /// out: a reload restarts an isolated plugin, and backups do not reach into its process.
@@ -47,7 +57,7 @@ enum IsolatedPlugins {
     private static let proxyInit: jamey_plugin_init_fn = { host, json, length, stateOut, err, cap in
         guard let host, let stateOut else { return JAMEY_E_INVALID }
         let pluginHost = Unmanaged<PluginHost>.fromOpaque(UnsafeRawPointer(host)).takeUnretainedValue()
-        guard let spec = specs.withLock({ $0[pluginHost.name] }) else {
+        guard let spec = specs.withLock({ $0[Key(pluginHost.kernel, pluginHost.name)] }) else {
             write("no isolation settings for plugin '\(pluginHost.name)'", err, cap)
             return JAMEY_E_STATE
         }
@@ -59,7 +69,7 @@ enum IsolatedPlugins {
             write(text, err, cap)
             return code
         }
-        supervisors.withLock { $0[pluginHost.instance] = supervisor }
+        supervisors.withLock { $0[Key(pluginHost.kernel, pluginHost.instance)] = supervisor }
         stateOut.pointee = Unmanaged.passRetained(supervisor).toOpaque()
         return JAMEY_OK
     }

@@ -16,7 +16,9 @@ extension Kernel {
     ///
     /// - Parameter instance: the plugin's name (or `name@N` for a deployed instance).
     public func isolation(of instance: String) -> IsolationStatus? {
-        guard let supervisor = IsolatedPlugins.supervisors.withLock({ $0[instance] }) else { return nil }
+        guard let supervisor = IsolatedPlugins.supervisors.withLock({ $0[IsolatedPlugins.Key(self, instance)] }) else {
+            return nil
+        }
         return supervisor.state.withLock {
             IsolationStatus(pid: $0.child?.pid, restarts: $0.restarts, lastExit: $0.lastExit, quarantine: $0.quarantine)
         }
@@ -46,7 +48,7 @@ extension Kernel {
         }
         let spec = IsolatedPlugins.Spec(
             library: library.path, settings: entry.isolation, runner: RunnerSpawner.runnerPath(environment: environment))
-        IsolatedPlugins.specs.withLock { $0[entry.name] = spec }
+        IsolatedPlugins.specs.withLock { $0[IsolatedPlugins.Key(self, entry.name)] = spec }
         return PluginLibrary(
             path: library.path, descriptor: library.descriptor,
             raw: RawDescriptor(pointer: IsolatedPlugins.descriptor(wrapping: library.raw.pointer)),
