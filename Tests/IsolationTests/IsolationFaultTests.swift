@@ -90,3 +90,37 @@ struct IsolationFaultTests {
         }
     }
 }
+
+/// The restart schedule as the supervisor applies it, and starting a quarantined plugin again.
+@Suite("Crash isolation: restarts")
+struct IsolationRestartTests {
+    @Test func crashesFollowTheBackoffSchedule() async throws {
+        let restart = "delay_ms: 20\nmax_delay_ms: 160\nsteps: 3\nwindow_s: 3600\nmax_restarts: 100"
+        try await IsolatedKernel.with(restart: restart) { k in
+            var pid = try #require(await k.faultPID())
+            for _ in 1...5 {
+                #expect(try await k.ask("fault_c.crash").status == "503")
+                pid = try #require(await k.restarted(from: pid))
+            }
+            let delays = try #require(k.kernel.isolation(of: "fault_c")).delays
+            // 20 ms growing to 160 ms over 3 restarts (×2 per step), then staying there.
+            #expect(delays.map { Int(($0 / .milliseconds(1)).rounded()) } == [20, 40, 80, 160, 160])
+        }
+    }
+
+    @Test func aQuarantinedPluginServesAgainAfterADeploy() async throws {
+        let restart = "delay_ms: 10\nmax_delay_ms: 10\nsteps: 0\nwindow_s: 3600\nmax_restarts: 0"
+        try await IsolatedKernel.with(restart: restart) { k in
+            _ = try #require(await k.faultPID())
+            #expect(try await k.ask("fault_c.crash").status == "503")
+            #expect(await eventually { k.kernel.isolation(of: "fault_c")?.quarantine != nil })
+            #expect(try await k.ask("fault_c.echo").status == "503")
+            let kernel = k.kernel
+            let path = try TestPlugins.faultC()
+            _ = try await onThread { () throws(KernelError) -> [String] in try kernel.deploy(plugin: "fault_c", path: path) }
+            let echo = try await k.ask("fault_c.echo", Array("again".utf8))
+            #expect(echo.text == "again")
+            #expect(echo.status == nil)
+        }
+    }
+}

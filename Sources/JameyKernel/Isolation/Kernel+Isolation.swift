@@ -8,6 +8,9 @@ public struct IsolationStatus: Sendable, Equatable {
     public let lastExit: String?
     /// The quarantine sentence, when the plugin crashed too often and is no longer restarted.
     public let quarantine: String?
+    /// The backoff delays scheduled after each crash so far, oldest first (the restart policy's
+    /// schedule as it was applied).
+    public let delays: [Duration]
 }
 
 extension Kernel {
@@ -20,7 +23,8 @@ extension Kernel {
             return nil
         }
         return supervisor.state.withLock {
-            IsolationStatus(pid: $0.child?.pid, restarts: $0.restarts, lastExit: $0.lastExit, quarantine: $0.quarantine)
+            IsolationStatus(
+                pid: $0.child?.pid, restarts: $0.restarts, lastExit: $0.lastExit, quarantine: $0.quarantine, delays: $0.delays)
         }
     }
 

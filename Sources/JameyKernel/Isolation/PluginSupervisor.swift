@@ -36,6 +36,8 @@ final class PluginSupervisor: @unchecked Sendable {
         var lastExit: String?
         var quarantine: String?
         var crashes: [ContinuousClock.Instant] = []
+        /// The backoff delay scheduled after each crash (kept for status; bounded to the last 100).
+        var delays: [Duration] = []
         /// The current child's subscriptions by the runner's id.
         var subscriptions: [UInt64: ProxySubscription] = [:]
         /// Subscriptions of a child that died, answering 503 until the next child makes the same
@@ -231,6 +233,7 @@ final class PluginSupervisor: @unchecked Sendable {
                     "quarantined: its process crashed \(s.crashes.count) times within \(settings.restart.window.shortText) (more than restart.max_restarts = \(settings.restart.maxRestarts)), last: \(s.lastExit ?? "unknown"); it stays down until a reload or deploy starts it again"
                 return nil
             }
+            s.delays = Array((s.delays + [decision.0]).suffix(100))
             return decision
         }
         guard let (delay, _) = decision else {
