@@ -9,7 +9,8 @@
 //       One kernel with fault_c isolated and no restart backoff (delay 0): CRASHES times, crash it
 //       (fault_c.crash), time from sending the crash to its 503 (crash → detected), then from the
 //       503 to the first answer from the new process (detected → serving again), polling
-//       fault_c.pid back to back. Prints p50/p99/max of both.
+//       fault_c.pid back to back; then waits for the new process's start to finish before the
+//       next crash. Prints p50/p99/max of both.
 
 import Foundation
 import JameyKernel
@@ -98,7 +99,7 @@ func recovery(_ library: String, crashes: Int) throws {
     var detect: [Double] = []
     var serving: [Double] = []
     var polls = 0
-    for _ in 0..<crashes {
+    for round in 0..<crashes {
         let before = String(decoding: request(k, "fault_c.pid", []).payload, as: UTF8.self)
         let sent = nanos()
         let crash = request(k, "fault_c.crash", [])
@@ -115,6 +116,9 @@ func recovery(_ library: String, crashes: Int) throws {
         let back = nanos()
         detect.append(Double(detected - sent) / 1e6)
         serving.append(Double(back - detected) / 1e6)
+        // The new process answers as soon as it has subscribed fault_c.pid; wait for its start
+        // to finish (every subscription taken over) before crashing it again.
+        while (k.kernel.isolation(of: "fault_c")?.restarts ?? 0) < round + 1 { usleep(200) }
     }
     for (name, values) in [("crash_to_detected", detect), ("detected_to_serving", serving)] {
         let sorted = values.sorted()
