@@ -107,7 +107,8 @@ public final class FrameSocket: @unchecked Sendable {
             if n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) { return false }
             var now = timespec()
             clock_gettime(CLOCK_MONOTONIC, &now)
-            let elapsed = UInt64(now.tv_sec - start.tv_sec) * 1_000_000_000 &+ UInt64(bitPattern: Int64(now.tv_nsec - start.tv_nsec))
+            let elapsed =
+                UInt64(now.tv_sec - start.tv_sec) * 1_000_000_000 &+ UInt64(bitPattern: Int64(now.tv_nsec - start.tv_nsec))
             if elapsed > Self.spinNanoseconds { return false }
             sched_yield()
         }

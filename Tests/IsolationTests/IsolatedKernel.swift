@@ -62,10 +62,13 @@ struct IsolatedKernel: Sendable {
         return reply.status == "503" ? nil : Int32(reply.text)
     }
 
-    /// Waits until fault_c answers from a process other than `old`.
-    func restarted(from old: Int32?) async -> Int32? {
+    /// Waits until fault_c's restart number `restarts` has finished (its start returned: every
+    /// subscription taken over; a topic subscribed early answers before that) and it answers from
+    /// a process other than `old`.
+    func restarted(from old: Int32?, restarts: Int) async -> Int32? {
         var pid: Int32?
         _ = await eventually(timeout: .seconds(60), polling: .milliseconds(10)) {
+            guard (kernel.isolation(of: "fault_c")?.restarts ?? 0) >= restarts else { return false }
             pid = try? await faultPID()
             return pid != nil && pid != old
         }

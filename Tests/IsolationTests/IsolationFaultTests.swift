@@ -30,7 +30,7 @@ struct IsolationFaultTests {
                 // Requests to fault_c fail cleanly or are answered, never hang or get lost.
                 let echo = try await k.ask("fault_c.echo", Array("e".utf8))
                 #expect(echo.status == "503" || echo.text == "e")
-                let next = try #require(await k.restarted(from: pid))
+                let next = try #require(await k.restarted(from: pid, restarts: round))
                 #expect(next != getpid())
                 pid = next
                 let status = try #require(k.kernel.isolation(of: "fault_c"))
@@ -67,9 +67,9 @@ struct IsolationFaultTests {
         let restart = "delay_ms: 10\nmax_delay_ms: 20\nsteps: 1\nwindow_s: 3600\nmax_restarts: 2"
         try await IsolatedKernel.with(restart: restart) { k in
             var pid = try #require(await k.faultPID())
-            for _ in 1...2 {
+            for round in 1...2 {
                 #expect(try await k.ask("fault_c.crash").status == "503")
-                pid = try #require(await k.restarted(from: pid))
+                pid = try #require(await k.restarted(from: pid, restarts: round))
             }
             #expect(try await k.ask("fault_c.crash").status == "503")
             #expect(await eventually { k.kernel.isolation(of: "fault_c")?.quarantine != nil })
@@ -98,9 +98,9 @@ struct IsolationRestartTests {
         let restart = "delay_ms: 20\nmax_delay_ms: 160\nsteps: 3\nwindow_s: 3600\nmax_restarts: 100"
         try await IsolatedKernel.with(restart: restart) { k in
             var pid = try #require(await k.faultPID())
-            for _ in 1...5 {
+            for round in 1...5 {
                 #expect(try await k.ask("fault_c.crash").status == "503")
-                pid = try #require(await k.restarted(from: pid))
+                pid = try #require(await k.restarted(from: pid, restarts: round))
             }
             let delays = try #require(k.kernel.isolation(of: "fault_c")).delays
             // 20 ms growing to 160 ms over 3 restarts (×2 per step), then staying there.
