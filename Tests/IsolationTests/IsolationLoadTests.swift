@@ -44,3 +44,24 @@ struct IsolationLoadTests {
         await onThread { test.shutdown() }
     }
 }
+
+/// Turning isolation on and off with a config reload.
+@Suite("Crash isolation: reload")
+struct IsolationReloadTests {
+    @Test func aReloadMovesAPluginIntoItsOwnProcessAndBack() async throws {
+        let test = try await onThread { try TestKernel.boot(yaml: try IsolatedKernel.yaml(isolation: "in_process")) }
+        let k = IsolatedKernel(test: test)
+        #expect(try await k.faultPID() == getpid())
+        for (mode, isolated) in [("process", true), ("in_process", false)] {
+            try IsolatedKernel.yaml(isolation: mode).write(
+                toFile: test.directory + "/jamey.yaml", atomically: true, encoding: .utf8)
+            let kernel = test.kernel
+            let report = try await onThread { () throws(KernelError) -> ReloadReport in try kernel.reloadFromSource() }
+            #expect(report.changes.contains { $0.contains("plugins.fault_c") }, "\(report.changes)")
+            let pid = try #require(await k.faultPID())
+            #expect((pid != getpid()) == isolated)
+            #expect((kernel.isolation(of: "fault_c") != nil) == isolated)
+        }
+        await onThread { test.shutdown() }
+    }
+}

@@ -89,7 +89,10 @@ enum IsolatedPlugins {
     }
 
     private static let proxyDeinit: jamey_plugin_deinit_fn = { state in
-        supervisor(state)?.deinitialize()
+        guard let s = supervisor(state) else { return }
+        s.deinitialize()
+        let key = Key(s.host.kernel, s.host.instance)
+        supervisors.withLock { if $0[key] === s { $0.removeValue(forKey: key) } }
     }
 
     private static let proxyHealth: jamey_plugin_health_fn = { state, detail, cap in
