@@ -109,12 +109,36 @@ final class Runner: @unchecked Sendable {
             var reader = WireReader(bytes)
             _ = reader.u64()
             let delivery = reader.u64()
+            Self.current = delivery
             let code = reader.withMessage { subscription.handler(subscription.userData, $0) } ?? JAMEY_E_INVALID
+            let replied = Self.current & (1 << 63) != 0
+            Self.current = 0
+            // A request answered inside its handler needs no "handled" frame: the reply already
+            // told the kernel it is done (one write less per request).
+            if code == JAMEY_OK && replied { return }
             var frame = WireWriter(.handled, capacity: 12)
             frame.u64(delivery)
             frame.i32(code)
             socket.send(frame.finish())
         }
+    }
+
+    /// Per thread: the delivery its handler is running (0: none), with bit 63 set once the handler
+    /// replied to it.
+    private static let handlerKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    private static var current: UInt64 {
+        get { UInt64(UInt(bitPattern: pthread_getspecific(handlerKey))) }
+        set { pthread_setspecific(handlerKey, UnsafeRawPointer(bitPattern: UInt(newValue))) }
+    }
+
+    /// Notes a reply sent from a handler to the delivery it is running (`reply` calls this).
+    static func noteReply(to delivery: UInt64) {
+        if current == delivery && delivery != 0 { current = delivery | 1 << 63 }
     }
 
     private func runHook(_ seq: UInt64, _ hook: HookKind?, _ config: [UInt8]) {

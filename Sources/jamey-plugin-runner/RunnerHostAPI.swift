@@ -94,6 +94,7 @@ enum RunnerHostAPI {
             var frame = WireWriter(.reply, capacity: reply.pointee.payload_len + 128)
             frame.u64(request.pointee.correlation_id)
             frame.message(reply)
+            Runner.noteReply(to: request.pointee.correlation_id)
             return runner.socket.send(frame.finish()) ? JAMEY_OK : JAMEY_E_SHUTDOWN
         }
         api.pointee.metric_register = { _, desc, idOut in
