@@ -147,7 +147,12 @@ let package = Package(
         .testTarget(name: "JameyPluginKitTests", dependencies: [kit, "JameyKernel", "JameyTestKit", "HelloSwift"]),
         .testTarget(name: "HelloTests", dependencies: ["JameyTestKit"]),
         // Crash isolation: the fault_c plugin in a child process, and `jamey serve` killed with -9.
-        .testTarget(name: "IsolationTests", dependencies: ["JameyKernel", "JameyTestKit", "jamey-plugin-runner", "jamey"]),
+        .testTarget(
+            name: "IsolationTests",
+            dependencies: [
+                "JameyKernel", "JameyTestKit", "JameyIsolationWire", "jamey-plugin-runner", "jamey",
+                .product(name: "CJameyABI", package: "Kit"),
+            ]),
         .testTarget(name: "JameyCLITests", dependencies: ["JameyTestKit", "jamey"]),
         .testTarget(name: "APITests", dependencies: ["JameyTestKit"]),
         .testTarget(name: "APICoreTests", dependencies: ["APICore"]),
