@@ -15,6 +15,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "jamey", targets: ["jamey"]),
+        // Runs one plugin in a child process for a kernel that isolates it (`isolation: process`).
+        .executable(name: "jamey-plugin-runner", targets: ["jamey-plugin-runner"]),
         .library(name: "JameyKernel", targets: ["JameyKernel"]),
         .library(name: "JameyTestKit", targets: ["JameyTestKit"]),
         // Plugins: each one a dynamic library loaded with dlopen.
@@ -49,11 +51,16 @@ let package = Package(
     targets: [
         // Kernel-private C: crash lines naming the plugin, and reads of plugin memory that cannot fault.
         .target(name: "CJameySystem"),
+        // The frames between the kernel and jamey-plugin-runner (crash isolation).
+        .target(name: "JameyIsolationWire", dependencies: [.product(name: "CJameyABI", package: "Kit")]),
+        .executableTarget(
+            name: "jamey-plugin-runner",
+            dependencies: ["JameyIsolationWire", "CJameySystem", .product(name: "CJameyABI", package: "Kit")]),
         .target(
             name: "JameyKernel",
             dependencies: [
                 .product(name: "CJameyABI", package: "Kit"),
-                "CJameySystem",
+                "CJameySystem", "JameyIsolationWire",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -122,6 +129,9 @@ let package = Package(
         ),
         // scripts/bench-mqtt.sh: bus → broker → bus throughput and reconnect time of the mqtt plugin.
         .executableTarget(name: "MQTTBench", dependencies: ["JameyKernel", "JameyTestKit"], path: "Benchmarks/MQTT/Driver"),
+        // scripts/bench-isolation.sh: crash → serving again, and an isolated request's added cost.
+        .executableTarget(
+            name: "IsolationBench", dependencies: ["JameyKernel", "JameyTestKit"], path: "Benchmarks/Isolation/Driver"),
         // The kit's GRDB snapshot helper (KitGRDB/), on real SQLite files.
         .testTarget(
             name: "JameyGRDBTests",
@@ -136,6 +146,13 @@ let package = Package(
         // HelloSwift is linked in too: InProcessTests boots its plugin type without its library.
         .testTarget(name: "JameyPluginKitTests", dependencies: [kit, "JameyKernel", "JameyTestKit", "HelloSwift"]),
         .testTarget(name: "HelloTests", dependencies: ["JameyTestKit"]),
+        // Crash isolation: the fault_c plugin in a child process, and `jamey serve` killed with -9.
+        .testTarget(
+            name: "IsolationTests",
+            dependencies: [
+                "JameyKernel", "JameyTestKit", "JameyIsolationWire", "jamey-plugin-runner", "jamey",
+                .product(name: "CJameyABI", package: "Kit"),
+            ]),
         .testTarget(name: "JameyCLITests", dependencies: ["JameyTestKit", "jamey"]),
         .testTarget(name: "APITests", dependencies: ["JameyTestKit"]),
         .testTarget(name: "APICoreTests", dependencies: ["APICore"]),

@@ -37,6 +37,7 @@ install_packages() {
 # build_c_plugins DIR: builds the plain-C plugins into DIR (next to the Swift plugin libraries).
 build_c_plugins() {
   make -s -C "$JAMEY_ROOT/Plugins/HelloC" OUT="$1"
+  make -s -C "$JAMEY_ROOT/Plugins/FaultC" OUT="$1"
 }
 
 # swift_bin_path [CONFIG]: the build products directory for debug (default) or release.

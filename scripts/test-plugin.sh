@@ -9,10 +9,11 @@
 #   scripts/test-plugin.sh consciousness  # the workspace pipeline (with soul, conscience, memory and api)
 #   scripts/test-plugin.sh vault       # the vault (real age, restic; its tests load memory, conscience, api)
 #   scripts/test-plugin.sh cache       # the cache plugin (L1 policies, L2 against real redis-servers it starts, L3 in SQLite)
+#   scripts/test-plugin.sh isolation   # crash isolation: fault_c in jamey-plugin-runner, HTTP through the api plugin, jamey serve killed -9
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$JAMEY_ROOT"
-name="${1:?usage: scripts/test-plugin.sh NAME (one of: hello, api, mqtt, conscience, memory, soul, consciousness, vault, cache)}"
+name="${1:?usage: scripts/test-plugin.sh NAME (one of: hello, api, mqtt, conscience, memory, soul, consciousness, vault, cache, isolation)}"
 case "$name" in
   hello|hello_c|hello_swift|HelloC|HelloSwift) products=(HelloSwift); tests=HelloTests; c=1 ;;
   api|API) products=(API HelloSwift); tests='APICoreTests|APITests'; c=1; fuzz=1 ;;
@@ -23,7 +24,8 @@ case "$name" in
   consciousness|Consciousness) products=(Consciousness Soul Memory API); tests='ConsciousnessCoreTests|ConsciousnessTests' ;;
   vault|Vault) products=(Vault Conscience Memory API jamey); tests='VaultCoreTests|VaultTests'; runtime=("${JAMEY_TEST_PACKAGES[@]}") ;;
   cache|Cache) products=(Cache API MQTT Memory); tests='CacheCoreTests|CacheTests'; runtime=("${JAMEY_TEST_PACKAGES[@]}") ;;
-  *) echo "unknown plugin '$name' (known: hello, api, mqtt, conscience, memory, soul, consciousness, vault, cache)" >&2; exit 2 ;;
+  isolation|fault_c|FaultC) products=(API jamey jamey-plugin-runner); tests=IsolationTests; c=1 ;;
+  *) echo "unknown plugin '$name' (known: hello, api, mqtt, conscience, memory, soul, consciousness, vault, cache, isolation)" >&2; exit 2 ;;
 esac
 install_packages "${JAMEY_BUILD_PACKAGES[@]}" ${runtime[@]+"${runtime[@]}"}
 for p in "${products[@]}"; do swift build --product "$p"; done

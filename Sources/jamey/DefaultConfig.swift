@@ -57,6 +57,23 @@ bus:
 # (explicit library path), config (the plugin's own section, validated against the schema the
 # plugin declares; `jamey plugins inspect PATH` shows it).
 plugins:
+  # Any plugin may run in a supervised child process instead of inside the kernel, so that a crash,
+  # an abort, a stack overflow, a memory limit or a hung handler there leaves the server serving
+  # (README.md, "Isolating a plugin"). Not for plugins that provide or require a service table.
+  #   some_plugin:
+  #     isolation: process        # default in_process
+  #     limits:
+  #       memory_mb: 512          # address space (RLIMIT_AS); 0 = none
+  #       cpu_seconds: 0          # RLIMIT_CPU; 0 = none
+  #       open_files: 0           # RLIMIT_NOFILE; 0 = the kernel's
+  #       handler_timeout_ms: 30000   # a bus handler running longer is hung: killed, restarted
+  #     restart:                  # systemd-style backoff: RestartSec, RestartMaxDelaySec, RestartSteps
+  #       delay_ms: 100
+  #       max_delay_ms: 5000
+  #       steps: 5
+  #       window_s: 60            # more than max_restarts crashes in window_s: quarantined
+  #       max_restarts: 5
+
   # Example plugin in plain C (Plugins/HelloC): provides the hello.greeter service and answers
   # requests on hello.c.greet.
   hello_c:

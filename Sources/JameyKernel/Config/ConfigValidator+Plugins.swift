@@ -49,7 +49,7 @@ extension ConfigValidator {
         let before = errors.count
         let configKey = KernelConfig.pluginConfigKey
         let settings = validateMap(
-            map, fields: KernelConfig.pluginEntrySchema.fields, path: path,
+            map, fields: KernelConfig.pluginEntrySchema.fields + IsolationSettings.entryFields, path: path,
             environmentEnabled: true, secret: false, passThroughKeys: [configKey])
         var rawConfig: ConfigValue?
         switch map[configKey] {
@@ -64,7 +64,7 @@ extension ConfigValidator {
                 "expected a map of the plugin's settings, found \(other.foundDescription(secret: true))")
         }
         guard errors.count == before else { return nil }
-        return KernelConfig.PluginEntry(
+        var entry = KernelConfig.PluginEntry(
             name: name,
             enabled: settings["enabled"]?.boolValue ?? true,
             path: settings["path"]?.stringValue.map { KernelConfig.resolve($0, against: baseDirectory) },
@@ -74,6 +74,8 @@ extension ConfigValidator {
                     $0.stringValue.flatMap(KernelConfig.PluginEntry.Privilege.init(rawValue:))
                 }),
             rawConfig: rawConfig)
+        entry.isolation = IsolationSettings(entry: settings)
+        return entry
     }
 }
 

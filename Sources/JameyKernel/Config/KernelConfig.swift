@@ -65,6 +65,8 @@ extension KernelConfig {
         /// with ``ConfigSchema/validate(_:path:source:environment:)`` at ``configKeyPath`` and show
         /// only the redacted result.
         public let rawConfig: ConfigValue?
+        /// `isolation`, `limits` and `restart`: whether it runs in a child process, and how.
+        public var isolation = IsolationSettings()
 
         /// `plugins.<name>.config`: the path to validate ``rawConfig`` at.
         public var configKeyPath: String { "plugins.\(name).config" }

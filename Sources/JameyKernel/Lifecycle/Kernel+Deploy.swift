@@ -135,7 +135,7 @@ extension Kernel {
         }
         let library: PluginLibrary
         do throws(LoadError) {
-            library = try PluginLibrary.load(path: path, label: name)
+            library = try isolatedIfConfigured(PluginLibrary.load(path: path, label: name), entry: old.entry)
         } catch {
             throw KernelError(error.message, code: JAMEY_E_INVALID)
         }

@@ -16,7 +16,7 @@ extension Kernel {
             do throws(LoadError) {
                 let path = try resolvePath(record)
                 record.with { $0.path = path }
-                let library = try PluginLibrary.load(path: path, label: record.name)
+                let library = try isolatedIfConfigured(PluginLibrary.load(path: path, label: record.name), entry: record.entry)
                 if !library.entryPointCalls.isEmpty {
                     logger.warning(
                         "plugin \(record.name) (\(path)) called \(library.entryPointCalls.joined(separator: ", ")) from its entry point jamey_plugin_register, which jamey/plugin.h forbids (host functions work from init on); refused"

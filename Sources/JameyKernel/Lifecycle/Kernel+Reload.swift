@@ -140,7 +140,7 @@ private struct Reload {
                 }
                 continue
             }
-            if state == .started && entry.path == previous.path {
+            if state == .started && entry.path == previous.path && entry.isolation == previous.isolation {
                 planSectionChange(record, entry, &problems)
                 if entry.required != previous.required {
                     report.changes.append("plugins.\(entry.name).required: \(previous.required) → \(entry.required)")
@@ -239,11 +239,11 @@ private struct Reload {
             return .failure(Problem(error.message))
         }
         let library: PluginLibrary
-        if let loaded = previous.library, previous.path == path {
+        if let loaded = previous.library, previous.path == path, record.entry.isolation == entry.isolation {
             library = loaded
         } else {
             do throws(LoadError) {
-                library = try PluginLibrary.load(path: path, label: entry.name)
+                library = try kernel.isolatedIfConfigured(PluginLibrary.load(path: path, label: entry.name), entry: entry)
             } catch {
                 return .failure(Problem(error.message))
             }

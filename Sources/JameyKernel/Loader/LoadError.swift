@@ -7,7 +7,7 @@ public struct LoadError: Error, Sendable, CustomStringConvertible, Equatable {
             case missingFile, notELF, wrongArchitecture, dlopenFailed, noEntrySymbol, refused
             case abiMajorMismatch, abiMinorTooNew, structTooSmall, invalidDescriptor
             case emptyName, invalidName, duplicateName, nameMismatch, invalidSchema
-            case corruptELF, ambiguousFile
+            case corruptELF, ambiguousFile, notIsolatable
         }
         private let code: Code
         private init(_ code: Code) { self.code = code }
@@ -45,6 +45,8 @@ public struct LoadError: Error, Sendable, CustomStringConvertible, Equatable {
         public static let corruptELF = Check(.corruptELF)
         /// Looking a plugin up by name found more than one file.
         public static let ambiguousFile = Check(.ambiguousFile)
+        /// `isolation: process` for a plugin that provides or requires a service table.
+        public static let notIsolatable = Check(.notIsolatable)
         public var description: String { code.rawValue }
     }
 

@@ -1,0 +1,174 @@
+import CJameyABI
+import Dispatch
+import JameyIsolationWire
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One plugin subscription inside the runner: its handler runs on its own serial queue, so it
+/// never runs concurrently with itself (the header's rule), and the reader thread never waits.
+struct RunnerSubscription: @unchecked Sendable {
+    let handler: jamey_message_handler_fn
+    let userData: UnsafeMutableRawPointer?
+    let queue: DispatchQueue
+}
+
+/// A request of the plugin's waiting for its reply.
+struct RunnerRequest: @unchecked Sendable {
+    let done: jamey_reply_fn
+    let userData: UnsafeMutableRawPointer?
+}
+
+/// The runner's state: the one plugin it hosts and its socket to the kernel. The host functions
+/// (``RunnerHostAPI``) reach it through ``Runner/shared``; the `jamey_host *` they get is ignored.
+final class Runner: @unchecked Sendable {
+    nonisolated(unsafe) static var shared: Runner!
+
+    let socket: FrameSocket
+    let calls = RunnerCalls()
+    let descriptor: UnsafePointer<jamey_plugin_descriptor>
+    let subscriptions = Mutex<[UInt64: RunnerSubscription]>([:])
+    let requests = Mutex<[UInt64: RunnerRequest]>([:])
+    let nextSubscription = Atomic<UInt64>(1)
+    private let hooks = DispatchQueue(label: "jamey.runner.hooks")
+    private let completions = DispatchQueue(label: "jamey.runner.completions", attributes: .concurrent)
+    private var pluginState: UnsafeMutableRawPointer?
+    /// `data_dir`, `node_name`, `node_id` from the environment frame; kept for the process's life.
+    var dataDir: UnsafePointer<CChar>?
+    var nodeName: UnsafePointer<CChar>?
+    var nodeID: UnsafePointer<CChar>?
+    /// Strings `config_string` returned, kept for the process's life.
+    let configStrings = Mutex<[String: UnsafePointer<CChar>]>([:])
+    let logLevelCache = Mutex<(level: Int32, at: UInt64)>((Int32(JAMEY_LOG_INFO.rawValue), 0))
+
+    init(socket: FrameSocket, descriptor: UnsafePointer<jamey_plugin_descriptor>) {
+        self.socket = socket
+        self.descriptor = descriptor
+    }
+
+    /// Reads frames until the kernel closes the socket, then exits the process.
+    func serve() -> Never {
+        while socket.receive({ kind, body in dispatch(kind, body) }) {}
+        calls.failAll()
+        _exit(0)
+    }
+
+    private func dispatch(_ kind: FrameKind?, _ body: UnsafeRawBufferPointer) {
+        var reader = WireReader(body)
+        switch kind {
+        case .hook:
+            let seq = reader.u64()
+            let hook = HookKind(rawValue: reader.u8())
+            let config = Array(reader.raw())
+            hooks.async { self.runHook(seq, hook, config) }
+        case .deliver:
+            let id = reader.u64()
+            guard let subscription = subscriptions.withLock({ $0[id] }) else { return }
+            let copy = Array(body)
+            subscription.queue.async { self.deliver(copy, subscription) }
+        case .result:
+            let seq = reader.u64()
+            let code = reader.i32()
+            let value = reader.u64()
+            let text = reader.string()
+            calls.answer(seq, CallAnswer(code: code, value: value, text: text))
+        case .requestDone:
+            let seq = reader.u64()
+            let status = reader.i32()
+            let hasReply = reader.u8() != 0
+            let rest = hasReply ? Array(UnsafeRawBufferPointer(rebasing: body[13...])) : nil
+            if let request = requests.withLock({ $0.removeValue(forKey: seq) }) {
+                completions.async { Self.complete(request, status, rest) }
+            } else {
+                calls.answer(seq, CallAnswer(code: status, reply: rest))
+            }
+        case .environment:
+            let directory = reader.string()
+            dataDir = directory.isEmpty ? nil : UnsafePointer(strdup(directory))
+            nodeName = UnsafePointer(strdup(reader.string()))
+            nodeID = UnsafePointer(strdup(reader.string()))
+        default:
+            break
+        }
+    }
+
+    private static func complete(_ request: RunnerRequest, _ status: Int32, _ reply: [UInt8]?) {
+        guard let reply else { return request.done(request.userData, status, nil) }
+        reply.withUnsafeBytes { bytes in
+            var reader = WireReader(bytes)
+            if reader.withMessage({ request.done(request.userData, status, $0) }) == nil {
+                request.done(request.userData, JAMEY_E_INVALID, nil)
+            }
+        }
+    }
+
+    private func deliver(_ body: [UInt8], _ subscription: RunnerSubscription) {
+        body.withUnsafeBytes { bytes in
+            var reader = WireReader(bytes)
+            _ = reader.u64()
+            let delivery = reader.u64()
+            Self.current = delivery
+            let code = reader.withMessage { subscription.handler(subscription.userData, $0) } ?? JAMEY_E_INVALID
+            let replied = Self.current & (1 << 63) != 0
+            Self.current = 0
+            // A request answered inside its handler needs no "handled" frame: the reply already
+            // told the kernel it is done (one write less per request).
+            if code == JAMEY_OK && replied { return }
+            var frame = WireWriter(.handled, capacity: 12)
+            frame.u64(delivery)
+            frame.i32(code)
+            socket.send(frame.finish())
+        }
+    }
+
+    /// Per thread: the delivery its handler is running (0: none), with bit 63 set once the handler
+    /// replied to it.
+    private static let handlerKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    private static var current: UInt64 {
+        get { UInt64(UInt(bitPattern: pthread_getspecific(handlerKey))) }
+        set { pthread_setspecific(handlerKey, UnsafeRawPointer(bitPattern: UInt(newValue))) }
+    }
+
+    /// Notes a reply sent from a handler to the delivery it is running (`reply` calls this).
+    static func noteReply(to delivery: UInt64) {
+        if current == delivery && delivery != 0 { current = delivery | 1 << 63 }
+    }
+
+    private func runHook(_ seq: UInt64, _ hook: HookKind?, _ config: [UInt8]) {
+        var err = [CChar](repeating: 0, count: 1024)
+        var code = JAMEY_OK
+        let d = descriptor.pointee
+        switch hook {
+        case .initialize:
+            var state: UnsafeMutableRawPointer?
+            code = config.withUnsafeBufferPointer { bytes in
+                var text = Array(bytes) + [0]
+                return text.withUnsafeMutableBufferPointer { buffer in
+                    buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
+                        d.`init`!(OpaquePointer(bitPattern: 1), $0, bytes.count, &state, &err, err.count)
+                    }
+                }
+            }
+            pluginState = state
+        case .start: if let start = d.start { code = start(pluginState, &err, err.count) }
+        case .stop: if let stop = d.stop { code = stop(pluginState, &err, err.count) }
+        case .deinitialize: d.`deinit`?(pluginState)
+        case .health:
+            if let health = d.health { code = health(pluginState, &err, err.count) }
+        case nil: code = JAMEY_E_UNSUPPORTED
+        }
+        err[err.count - 1] = 0
+        var frame = WireWriter(.hookResult, capacity: 64)
+        frame.u64(seq)
+        frame.i32(code)
+        frame.string(String(cString: err))
+        socket.send(frame.finish())
+    }
+}

@@ -1,0 +1,219 @@
+import CJameyABI
+import Dispatch
+import JameyIsolationWire
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The host function table the plugin gets inside the runner: each function forwards over the
+/// socket to the kernel, which calls its own table on the plugin's behalf. What cannot cross a
+/// process boundary (service tables, introspection and backups of other plugins) answers
+/// `JAMEY_E_UNSUPPORTED`.
+enum RunnerHostAPI {
+    nonisolated(unsafe) static let registration: UnsafePointer<jamey_registration> = {
+        let reg = UnsafeMutablePointer<jamey_registration>.allocate(capacity: 1)
+        reg.initialize(to: jamey_registration())
+        reg.pointee.struct_size = UInt32(MemoryLayout<jamey_registration>.size)
+        reg.pointee.host_abi_major = UInt16(JAMEY_ABI_MAJOR)
+        reg.pointee.host_abi_minor = UInt16(JAMEY_ABI_MINOR)
+        reg.pointee.api = UnsafePointer(table)
+        return UnsafePointer(reg)
+    }()
+
+    nonisolated(unsafe) static let table: UnsafeMutablePointer<jamey_host_api> = {
+        let api = UnsafeMutablePointer<jamey_host_api>.allocate(capacity: 1)
+        api.initialize(to: jamey_host_api())
+        api.pointee.struct_size = UInt32(MemoryLayout<jamey_host_api>.size)
+        api.pointee.abi_major = UInt16(JAMEY_ABI_MAJOR)
+        api.pointee.abi_minor = UInt16(JAMEY_ABI_MINOR)
+        api.pointee.log = { _, level, message, len in
+            guard let message else { return }
+            var frame = WireWriter(.log, capacity: len + 8)
+            frame.i32(level)
+            frame.raw(UnsafeRawBufferPointer(start: message, count: len))
+            runner.socket.send(frame.finish())
+        }
+        api.pointee.log_level = { _ in logLevel() }
+        api.pointee.publish = { _, message in
+            guard let message, message.pointee.topic != nil else { return JAMEY_E_INVALID }
+            var frame = WireWriter(.publish, capacity: message.pointee.payload_len + 128)
+            frame.message(message)
+            return runner.socket.send(frame.finish()) ? JAMEY_OK : JAMEY_E_SHUTDOWN
+        }
+        api.pointee.subscribe = { _, pattern, options, handler, userData, idOut in
+            guard let pattern, let handler else { return JAMEY_E_INVALID }
+            let id = runner.nextSubscription.add(1, ordering: .relaxed).oldValue
+            let queue = DispatchQueue(label: "jamey.runner.subscription.\(id)")
+            runner.subscriptions.withLock {
+                $0[id] = RunnerSubscription(handler: handler, userData: userData, queue: queue)
+            }
+            let seq = runner.calls.sequence()
+            var frame = WireWriter(.subscribe, capacity: 64)
+            frame.u64(seq)
+            frame.cString(pattern)
+            frame.u32(options?.pointee.queue_capacity ?? 0)
+            frame.u32(options?.pointee.overflow_policy ?? 0)
+            frame.u32(options?.pointee.flags ?? 0)
+            frame.u64(id)
+            let answer = runner.calls.call(seq, frame.finish(), over: runner.socket)
+            guard answer.code == JAMEY_OK else {
+                runner.subscriptions.withLock { _ = $0.removeValue(forKey: id) }
+                return answer.code
+            }
+            idOut?.pointee = id
+            return JAMEY_OK
+        }
+        api.pointee.unsubscribe = { _, id in
+            guard runner.subscriptions.withLock({ $0.removeValue(forKey: id) }) != nil else { return JAMEY_E_NOT_FOUND }
+            let seq = runner.calls.sequence()
+            var frame = WireWriter(.unsubscribe, capacity: 16)
+            frame.u64(seq)
+            frame.u64(id)
+            return runner.calls.call(seq, frame.finish(), over: runner.socket).code
+        }
+        api.pointee.request = { _, message, timeout, done, userData in
+            startRequest(message, timeout, done, userData)
+        }
+        api.pointee.request_v2 = { _, message, timeout, _, done, userData in
+            startRequest(message, timeout, done, userData)
+        }
+        api.pointee.request_sync = { _, message, timeout, handler, userData in
+            guard let message, message.pointee.topic != nil else { return JAMEY_E_INVALID }
+            let seq = runner.calls.sequence()
+            let answer = runner.calls.call(seq, requestFrame(seq, message, timeout), over: runner.socket)
+            guard answer.code == JAMEY_OK else { return answer.code }
+            guard let reply = answer.reply, let handler else { return JAMEY_OK }
+            return reply.withUnsafeBytes { bytes in
+                var reader = WireReader(bytes)
+                return reader.withMessage { handler(userData, $0) }.map { _ in JAMEY_OK } ?? JAMEY_E_INVALID
+            }
+        }
+        api.pointee.reply = { _, request, reply in
+            guard let request, let reply, request.pointee.reply_to != nil else { return JAMEY_E_INVALID }
+            var frame = WireWriter(.reply, capacity: reply.pointee.payload_len + 128)
+            frame.u64(request.pointee.correlation_id)
+            frame.message(reply)
+            Runner.noteReply(to: request.pointee.correlation_id)
+            return runner.socket.send(frame.finish()) ? JAMEY_OK : JAMEY_E_SHUTDOWN
+        }
+        api.pointee.metric_register = { _, desc, idOut in
+            guard let desc, let name = desc.pointee.name else { return JAMEY_E_INVALID }
+            let seq = runner.calls.sequence()
+            var frame = WireWriter(.metricRegister, capacity: 128)
+            frame.u64(seq)
+            frame.u32(desc.pointee.kind)
+            frame.cString(name)
+            frame.optionalCString(desc.pointee.help)
+            let labels = desc.pointee.labels == nil ? 0 : desc.pointee.label_count
+            frame.u32(UInt32(labels))
+            for index in 0..<labels {
+                frame.cString(desc.pointee.labels[index].key)
+                frame.cString(desc.pointee.labels[index].value)
+            }
+            let buckets = desc.pointee.buckets == nil ? 0 : desc.pointee.bucket_count
+            frame.u32(UInt32(buckets))
+            for index in 0..<buckets { frame.f64(desc.pointee.buckets[index]) }
+            let answer = runner.calls.call(seq, frame.finish(), over: runner.socket)
+            if answer.code == JAMEY_OK { idOut?.pointee = answer.value }
+            return answer.code
+        }
+        api.pointee.metric_record = { _, id, op, value in
+            var frame = WireWriter(.metricRecord, capacity: 24)
+            frame.u64(id)
+            frame.i32(op)
+            frame.f64(value)
+            return runner.socket.send(frame.finish()) ? JAMEY_OK : JAMEY_E_SHUTDOWN
+        }
+        api.pointee.metrics_exposition = { _, _, _ in JAMEY_E_UNSUPPORTED }
+        api.pointee.service_register = { _, _, _, _, _ in JAMEY_E_UNSUPPORTED }
+        api.pointee.service_unregister = { _, _ in JAMEY_E_UNSUPPORTED }
+        api.pointee.service_lookup = { _, _, _, _, _ in JAMEY_E_UNSUPPORTED }
+        api.pointee.data_dir = { _ in runner.dataDir }
+        api.pointee.node_name = { _ in runner.nodeName }
+        api.pointee.node_id = { _ in runner.nodeID }
+        api.pointee.config_string = { _, key, out in
+            let answer = config(0, key)
+            guard answer.code == JAMEY_OK, let key, let out else { return answer.code }
+            out.pointee = runner.configStrings.withLock { strings in
+                let name = String(cString: key)
+                if let kept = strings[name], String(cString: kept) == answer.text { return kept }
+                let copy = UnsafePointer(strdup(answer.text)!)
+                strings[name] = copy
+                return copy
+            }
+            return JAMEY_OK
+        }
+        api.pointee.config_int = { _, key, out in
+            let answer = config(1, key)
+            if answer.code == JAMEY_OK { out?.pointee = Int64(bitPattern: answer.value) }
+            return answer.code
+        }
+        api.pointee.config_double = { _, key, out in
+            let answer = config(2, key)
+            if answer.code == JAMEY_OK { out?.pointee = Double(bitPattern: answer.value) }
+            return answer.code
+        }
+        api.pointee.config_bool = { _, key, out in
+            let answer = config(3, key)
+            if answer.code == JAMEY_OK { out?.pointee = Int32(answer.value) }
+            return answer.code
+        }
+        api.pointee.plugins_json = { _, _, _ in JAMEY_E_UNSUPPORTED }
+        api.pointee.plugin_list = { _, _, _ in JAMEY_E_UNSUPPORTED }
+        api.pointee.plugins_generation = { _ in 0 }
+        api.pointee.plugin_snapshot = { _, _, _, _, _ in JAMEY_E_UNSUPPORTED }
+        api.pointee.plugin_restore = { _, _, _, _, _, _, _ in JAMEY_E_UNSUPPORTED }
+        return api
+    }()
+
+    static var runner: Runner { Runner.shared }
+
+    static func requestFrame(_ seq: UInt64, _ message: UnsafePointer<jamey_message>, _ timeout: UInt32) -> [UInt8] {
+        var frame = WireWriter(.request, capacity: message.pointee.payload_len + 128)
+        frame.u64(seq)
+        frame.u32(timeout)
+        frame.message(message)
+        return frame.finish()
+    }
+
+    static func startRequest(
+        _ message: UnsafePointer<jamey_message>?, _ timeout: UInt32, _ done: jamey_reply_fn?,
+        _ userData: UnsafeMutableRawPointer?
+    ) -> Int32 {
+        guard let message, message.pointee.topic != nil, let done else { return JAMEY_E_INVALID }
+        let seq = runner.calls.sequence()
+        runner.requests.withLock { $0[seq] = RunnerRequest(done: done, userData: userData) }
+        guard runner.socket.send(requestFrame(seq, message, timeout)) else {
+            runner.requests.withLock { _ = $0.removeValue(forKey: seq) }
+            return JAMEY_E_SHUTDOWN
+        }
+        return JAMEY_OK
+    }
+
+    static func config(_ type: UInt8, _ key: UnsafePointer<CChar>?) -> CallAnswer {
+        guard let key else { return CallAnswer(code: JAMEY_E_INVALID) }
+        let seq = runner.calls.sequence()
+        var frame = WireWriter(.config, capacity: 64)
+        frame.u64(seq)
+        frame.u8(type)
+        frame.cString(key)
+        return runner.calls.call(seq, frame.finish(), over: runner.socket)
+    }
+
+    /// The kernel's log level, asked at most once a second.
+    static func logLevel() -> Int32 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let ms = UInt64(now.tv_sec) * 1000 + UInt64(now.tv_nsec) / 1_000_000
+        if let cached = runner.logLevelCache.withLock({ ms &- $0.at < 1000 && $0.at != 0 ? $0.level : nil }) {
+            return cached
+        }
+        let seq = runner.calls.sequence()
+        var frame = WireWriter(.logLevel, capacity: 8)
+        frame.u64(seq)
+        let level = Int32(truncatingIfNeeded: runner.calls.call(seq, frame.finish(), over: runner.socket).value)
+        runner.logLevelCache.withLock { $0 = (level, ms) }
+        return level
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import JameyKernel
+import JameyTestKit
+import Testing
+
+/// fault_c in a child process fails in every way it knows; the kernel goes on serving.
+@Suite("Crash isolation: faults")
+struct IsolationFaultTests {
+    /// What `lastExit` may say after each fault. Out of memory, whichever thread of the process
+    /// allocates next fails (fault_c's handler aborts; the runner's own code traps), or the
+    /// process is too slow to answer health while it fills its limit on a loaded machine and is
+    /// killed as hung: each is the memory limit ending it.
+    static let exits = [
+        "crash": ["SIGSEGV"], "abort": ["SIGABRT"], "overflow": ["SIGSEGV"], "oom": ["killed by signal", "hung"],
+        "hang": ["hung: a handler for 'fault_c.hang'"],
+    ]
+
+    @Test(arguments: ["crash", "abort", "overflow", "oom", "hang"])
+    func faultRestartsThePluginWhileTheKernelServes(kind: String) async throws {
+        try await IsolatedKernel.with { k in
+            var pid = try #require(await k.faultPID())
+            for round in 1...3 {
+                // The request that kills the process gets a clean 503, not a timeout.
+                let failed = try await k.ask("fault_c.\(kind)")
+                #expect(failed.status == "503")
+                #expect(failed.text.contains("plugin-unavailable"))
+                // Another plugin's requests keep working while fault_c is down.
+                let greeting = try await k.ask("hello.c.greet", Array("round \(round)".utf8))
+                #expect(greeting.text == "Hello, round \(round)!")
+                // Requests to fault_c fail cleanly or are answered, never hang or get lost.
+                let echo = try await k.ask("fault_c.echo", Array("e".utf8))
+                #expect(echo.status == "503" || echo.text == "e")
+                let next = try #require(await k.restarted(from: pid, restarts: round))
+                #expect(next != getpid())
+                pid = next
+                let status = try #require(k.kernel.isolation(of: "fault_c"))
+                let exit = status.lastExit ?? ""
+                #expect(Self.exits[kind]!.contains { exit.contains($0) }, "\(exit)")
+                #expect(status.quarantine == nil)
+            }
+            #expect(k.kernel.isolation(of: "fault_c")?.restarts == 3)
+            #expect(k.kernel.metrics.exposition().contains(#"jamey_plugin_restarts_total{plugin="fault_c"} 3"#))
+        }
+    }
+
+    @Test func requestsConfigLogsAndMetricsCrossTheProcessBoundary() async throws {
+        try await IsolatedKernel.with { k in
+            let body = (0..<1024).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+            let echo = try await k.ask("fault_c.echo", body)
+            #expect(echo.payload == body)
+            #expect(try await k.ask("fault_c.config").text == "isolated hello")
+            let pid = try #require(await k.faultPID())
+            #expect(pid != getpid())
+            #expect(k.kernel.isolation(of: "fault_c")?.pid == pid)
+            let metrics = k.kernel.metrics.exposition()
+            #expect(metrics.contains(#"fault_c_requests_total{plugin="fault_c"}"#))
+            #expect(metrics.contains(#"jamey_plugin_child_up{plugin="fault_c"} 1"#))
+            // Health shows the isolation facts, from the child's own health hook.
+            #expect(
+                await eventually {
+                    k.kernel.plugin(named: "fault_c")?.health?.detail.contains("isolated in process \(pid)") == true
+                })
+        }
+    }
+
+    @Test func tooManyCrashesQuarantineThePlugin() async throws {
+        let restart = "delay_ms: 10\nmax_delay_ms: 20\nsteps: 1\nwindow_s: 3600\nmax_restarts: 2"
+        try await IsolatedKernel.with(restart: restart) { k in
+            var pid = try #require(await k.faultPID())
+            for round in 1...2 {
+                #expect(try await k.ask("fault_c.crash").status == "503")
+                pid = try #require(await k.restarted(from: pid, restarts: round))
+            }
+            #expect(try await k.ask("fault_c.crash").status == "503")
+            #expect(await eventually { k.kernel.isolation(of: "fault_c")?.quarantine != nil })
+            let status = try #require(k.kernel.isolation(of: "fault_c"))
+            #expect(status.quarantine?.contains("crashed 3 times") == true)
+            #expect(status.quarantine?.contains("restart.max_restarts = 2") == true)
+            #expect(status.pid == nil)
+            let refused = try await k.ask("fault_c.echo")
+            #expect(refused.status == "503")
+            #expect(refused.text.contains("quarantined"))
+            #expect(
+                await eventually {
+                    let health = k.kernel.plugin(named: "fault_c")?.health
+                    return health?.status == "unhealthy" && health?.detail.contains("quarantined") == true
+                })
+            #expect(try await k.ask("hello.c.greet", Array("still".utf8)).text == "Hello, still!")
+            #expect(k.kernel.metrics.exposition().contains(#"jamey_plugin_child_up{plugin="fault_c"} 0"#))
+        }
+    }
+}
+
+/// The restart schedule as the supervisor applies it, and starting a quarantined plugin again.
+@Suite("Crash isolation: restarts")
+struct IsolationRestartTests {
+    @Test func crashesFollowTheBackoffSchedule() async throws {
+        let restart = "delay_ms: 20\nmax_delay_ms: 160\nsteps: 3\nwindow_s: 3600\nmax_restarts: 100"
+        try await IsolatedKernel.with(restart: restart) { k in
+            var pid = try #require(await k.faultPID())
+            for round in 1...5 {
+                #expect(try await k.ask("fault_c.crash").status == "503")
+                pid = try #require(await k.restarted(from: pid, restarts: round))
+            }
+            let delays = try #require(k.kernel.isolation(of: "fault_c")).delays
+            // 20 ms growing to 160 ms over 3 restarts (×2 per step), then staying there.
+            #expect(delays.map { Int(($0 / .milliseconds(1)).rounded()) } == [20, 40, 80, 160, 160])
+        }
+    }
+
+    @Test func aQuarantinedPluginServesAgainAfterADeploy() async throws {
+        let restart = "delay_ms: 10\nmax_delay_ms: 10\nsteps: 0\nwindow_s: 3600\nmax_restarts: 0"
+        try await IsolatedKernel.with(restart: restart) { k in
+            _ = try #require(await k.faultPID())
+            #expect(try await k.ask("fault_c.crash").status == "503")
+            #expect(await eventually { k.kernel.isolation(of: "fault_c")?.quarantine != nil })
+            #expect(try await k.ask("fault_c.echo").status == "503")
+            let kernel = k.kernel
+            let path = try TestPlugins.faultC()
+            _ = try await onThread { () throws(KernelError) -> [String] in try kernel.deploy(plugin: "fault_c", path: path) }
+            let echo = try await k.ask("fault_c.echo", Array("again".utf8))
+            #expect(echo.text == "again")
+            #expect(echo.status == nil)
+        }
+    }
+}
