@@ -52,188 +52,208 @@ import Testing
         return String(String(decoding: reply.payload, as: UTF8.self).prefix { $0 != ":" })
     }
 
-    @Test func theSplitFollowsTheWeightIsStickyByCallerAndEventsGoToOneSide() throws {
-        let v1 = try echo(version: "1.0.0")
-        let v2 = try echo(version: "2.0.0")
-        let k = try TestKernel.boot(plugins: [.init("echo", path: v1)])
-        defer { k.shutdown() }
-        let steps = try k.kernel.startCanary(plugin: "echo", path: v2, weight: 20)
-        #expect(steps.last == "2.0.0 (\(v2)) takes 20 % of the traffic; 1.0.0 (\(v1)) the rest", "\(steps)")
+    @Test func theSplitFollowsTheWeightIsStickyByCallerAndEventsGoToOneSide() async throws {
+        // Blocking work (requestSync, waits, processes) runs on a thread of its own, not on
+        // the two threads of the cooperative pool that async tests and Swift plugins need.
+        try await onThread { [self] in
+            let v1 = try echo(version: "1.0.0")
+            let v2 = try echo(version: "2.0.0")
+            let k = try TestKernel.boot(plugins: [.init("echo", path: v1)])
+            defer { k.shutdown() }
+            let steps = try k.kernel.startCanary(plugin: "echo", path: v2, weight: 20)
+            #expect(steps.last == "2.0.0 (\(v2)) takes 20 % of the traffic; 1.0.0 (\(v1)) the rest", "\(steps)")
 
-        // Without a key: exactly 20 of every 100 requests.
-        var answers: [String: Int] = [:]
-        for i in 0..<500 { answers[try ask(k, "\(i)"), default: 0] += 1 }
-        #expect(answers == ["2.0.0": 100, "1.0.0": 400], "\(answers)")
+            // Without a key: exactly 20 of every 100 requests.
+            var answers: [String: Int] = [:]
+            for i in 0..<500 { answers[try ask(k, "\(i)"), default: 0] += 1 }
+            #expect(answers == ["2.0.0": 100, "1.0.0": 400], "\(answers)")
 
-        // With a key: one caller always sees one version, and about 20 % of callers see the canary.
-        var canaryCallers = 0
-        for caller in 0..<300 {
-            let seen = Set(try (0..<4).map { _ in try ask(k, key: "caller-\(caller)") })
-            #expect(seen.count == 1, "caller-\(caller) saw \(seen)")
-            if seen == ["2.0.0"] { canaryCallers += 1 }
+            // With a key: one caller always sees one version, and about 20 % of callers see the canary.
+            var canaryCallers = 0
+            for caller in 0..<300 {
+                let seen = Set(try (0..<4).map { _ in try ask(k, key: "caller-\(caller)") })
+                #expect(seen.count == 1, "caller-\(caller) saw \(seen)")
+                if seen == ["2.0.0"] { canaryCallers += 1 }
+            }
+            #expect((30...90).contains(canaryCallers), "\(canaryCallers) of 300 callers on the canary")
+
+            // Events on a topic both instances subscribe to reach one of them, never both.
+            for i in 0..<1000 { try k.bus.publish(BusMessage(topic: "echo.note", payload: Array("\(i)".utf8))) }
+            func notes(_ version: String) -> Int {
+                let reply = try? k.bus.requestSync(
+                    BusMessage(topic: "echo.notes.\(version.replacingOccurrences(of: ".", with: "_"))"), timeout: .seconds(10))
+                return reply.flatMap { Int(String(decoding: $0.payload, as: UTF8.self).split(separator: ":").last ?? "") } ?? -1
+            }
+            #expect(TestKernel.eventually { notes("1.0.0") + notes("2.0.0") == 1000 })
+            #expect(notes("2.0.0") == 200, "\(notes("2.0.0"))")
+
+            // A new weight applies at once; the status shows both sides.
+            try k.kernel.setCanaryWeight(plugin: "echo", weight: 50)
+            answers = [:]
+            for i in 0..<200 { answers[try ask(k, "\(i)"), default: 0] += 1 }
+            #expect(answers == ["2.0.0": 100, "1.0.0": 100], "\(answers)")
+            let status = try #require(k.kernel.canaryStatus(plugin: "echo"))
+            #expect(status.weight == 50)
+            #expect(status.canary == "2.0.0 (\(v2))")
+            // (Plus the few `echo.notes.2_0_0` requests, which only the canary answers.)
+            #expect((status.total[.canary]?.requests ?? 0) >= 100 + 100 + canaryCallers * 4)
+            #expect((status.total[.canary]?.requests ?? 0) < 100 + 100 + canaryCallers * 4 + 100)
+            #expect(status.window[.stable]?.errors == 0)
+            #expect(status.window[.canary]?.p99 != nil)
+            let metrics = k.kernel.metrics.exposition()
+            #expect(metrics.contains(#"jamey_canary_weight{plugin="echo"} 50"#), "\(metrics)")
+            #expect(metrics.contains(#"jamey_canary_requests_total{plugin="echo",side="canary",outcome="ok"}"#))
         }
-        #expect((30...90).contains(canaryCallers), "\(canaryCallers) of 300 callers on the canary")
-
-        // Events on a topic both instances subscribe to reach one of them, never both.
-        for i in 0..<1000 { try k.bus.publish(BusMessage(topic: "echo.note", payload: Array("\(i)".utf8))) }
-        func notes(_ version: String) -> Int {
-            let reply = try? k.bus.requestSync(
-                BusMessage(topic: "echo.notes.\(version.replacingOccurrences(of: ".", with: "_"))"), timeout: .seconds(10))
-            return reply.flatMap { Int(String(decoding: $0.payload, as: UTF8.self).split(separator: ":").last ?? "") } ?? -1
-        }
-        #expect(TestKernel.eventually { notes("1.0.0") + notes("2.0.0") == 1000 })
-        #expect(notes("2.0.0") == 200, "\(notes("2.0.0"))")
-
-        // A new weight applies at once; the status shows both sides.
-        try k.kernel.setCanaryWeight(plugin: "echo", weight: 50)
-        answers = [:]
-        for i in 0..<200 { answers[try ask(k, "\(i)"), default: 0] += 1 }
-        #expect(answers == ["2.0.0": 100, "1.0.0": 100], "\(answers)")
-        let status = try #require(k.kernel.canaryStatus(plugin: "echo"))
-        #expect(status.weight == 50)
-        #expect(status.canary == "2.0.0 (\(v2))")
-        // (Plus the few `echo.notes.2_0_0` requests, which only the canary answers.)
-        #expect((status.total[.canary]?.requests ?? 0) >= 100 + 100 + canaryCallers * 4)
-        #expect((status.total[.canary]?.requests ?? 0) < 100 + 100 + canaryCallers * 4 + 100)
-        #expect(status.window[.stable]?.errors == 0)
-        #expect(status.window[.canary]?.p99 != nil)
-        let metrics = k.kernel.metrics.exposition()
-        #expect(metrics.contains(#"jamey_canary_weight{plugin="echo"} 50"#), "\(metrics)")
-        #expect(metrics.contains(#"jamey_canary_requests_total{plugin="echo",side="canary",outcome="ok"}"#))
     }
 
-    @Test func promotionMakesTheCanaryTheOnlyVersionAndRollbackEndsIt() throws {
-        let v1 = try echo(version: "1.0.0")
-        let v2 = try echo(version: "2.0.0")
-        let v3 = try echo(version: "3.0.0")
-        let k = try TestKernel.boot(plugins: [.init("echo", path: v1)])
-        defer { k.shutdown() }
-        try k.kernel.startCanary(plugin: "echo", path: v2, weight: 10)
-        #expect { try k.kernel.startCanary(plugin: "echo", path: v3, weight: 10) } throws: {
-            "\($0)".contains("has a canary running")
+    @Test func promotionMakesTheCanaryTheOnlyVersionAndRollbackEndsIt() async throws {
+        // Blocking work (requestSync, waits, processes) runs on a thread of its own, not on
+        // the two threads of the cooperative pool that async tests and Swift plugins need.
+        try await onThread { [self] in
+            let v1 = try echo(version: "1.0.0")
+            let v2 = try echo(version: "2.0.0")
+            let v3 = try echo(version: "3.0.0")
+            let k = try TestKernel.boot(plugins: [.init("echo", path: v1)])
+            defer { k.shutdown() }
+            try k.kernel.startCanary(plugin: "echo", path: v2, weight: 10)
+            #expect { try k.kernel.startCanary(plugin: "echo", path: v3, weight: 10) } throws: {
+                "\($0)".contains("has a canary running")
+            }
+            #expect { try k.kernel.deploy(plugin: "echo", path: v3) } throws: { "\($0)".contains("has a canary running") }
+            let steps = try k.kernel.promoteCanary(plugin: "echo")
+            #expect(steps.last == "echo 2.0.0 (\(v2)) is serving", "\(steps)")
+            #expect(try Set((0..<50).map { i in try ask(k, "\(i)") }) == ["2.0.0"])
+            #expect(k.kernel.plugin(named: "echo")?.version == "2.0.0")
+            #expect(k.kernel.canaryStatus(plugin: "echo") == nil)
+            #expect(k.kernel.lastCanaryOutcome(plugin: "echo") == "promoted 2.0.0 (\(v2))")
+
+            try k.kernel.startCanary(plugin: "echo", path: v3, weight: 90)
+            #expect(try (0..<20).map { i in try ask(k, "\(i)") }.contains("3.0.0"))
+            let rolledBack = try k.kernel.rollBackCanary(plugin: "echo")
+            #expect(rolledBack.last == "2.0.0 (\(v2)) serves all the traffic", "\(rolledBack)")
+            #expect(try Set((0..<50).map { i in try ask(k, "\(i)") }) == ["2.0.0"])
+            #expect(k.kernel.lastCanaryOutcome(plugin: "echo") == "rolled back 3.0.0 (\(v3)) by the operator")
+            #expect(k.kernel.metrics.exposition().contains(#"jamey_canary_rollbacks_total{plugin="echo",trigger="operator"} 1"#))
+            #expect(k.kernel.metrics.exposition().contains(#"jamey_canary_weight{plugin="echo"} 0"#))
+
+            #expect { try k.kernel.startCanary(plugin: "echo", path: v3, weight: 0) } throws: { "\($0)".contains("1 to 99") }
+            #expect { try k.kernel.setCanaryWeight(plugin: "echo", weight: 5) } throws: { "\($0)".contains("no canary running") }
+            #expect { try k.kernel.promoteCanary(plugin: "echo") } throws: { "\($0)".contains("no canary running") }
         }
-        #expect { try k.kernel.deploy(plugin: "echo", path: v3) } throws: { "\($0)".contains("has a canary running") }
-        let steps = try k.kernel.promoteCanary(plugin: "echo")
-        #expect(steps.last == "echo 2.0.0 (\(v2)) is serving", "\(steps)")
-        #expect(try Set((0..<50).map { i in try ask(k, "\(i)") }) == ["2.0.0"])
-        #expect(k.kernel.plugin(named: "echo")?.version == "2.0.0")
-        #expect(k.kernel.canaryStatus(plugin: "echo") == nil)
-        #expect(k.kernel.lastCanaryOutcome(plugin: "echo") == "promoted 2.0.0 (\(v2))")
-
-        try k.kernel.startCanary(plugin: "echo", path: v3, weight: 90)
-        #expect(try (0..<20).map { i in try ask(k, "\(i)") }.contains("3.0.0"))
-        let rolledBack = try k.kernel.rollBackCanary(plugin: "echo")
-        #expect(rolledBack.last == "2.0.0 (\(v2)) serves all the traffic", "\(rolledBack)")
-        #expect(try Set((0..<50).map { i in try ask(k, "\(i)") }) == ["2.0.0"])
-        #expect(k.kernel.lastCanaryOutcome(plugin: "echo") == "rolled back 3.0.0 (\(v3)) by the operator")
-        #expect(k.kernel.metrics.exposition().contains(#"jamey_canary_rollbacks_total{plugin="echo",trigger="operator"} 1"#))
-        #expect(k.kernel.metrics.exposition().contains(#"jamey_canary_weight{plugin="echo"} 0"#))
-
-        #expect { try k.kernel.startCanary(plugin: "echo", path: v3, weight: 0) } throws: { "\($0)".contains("1 to 99") }
-        #expect { try k.kernel.setCanaryWeight(plugin: "echo", weight: 5) } throws: { "\($0)".contains("no canary running") }
-        #expect { try k.kernel.promoteCanary(plugin: "echo") } throws: { "\($0)".contains("no canary running") }
     }
 
-    @Test func canariesUnderContinuousRequestsLoseNothing() throws {
-        let v1 = try echo(version: "1.0.0", delayMs: 1)
-        let v2 = try echo(version: "2.0.0", delayMs: 1)
-        let k = try TestKernel.boot(plugins: [.init("echo", path: v1)])
-        defer { k.shutdown() }
-        let stop = Atomic<Bool>(false)
-        let answered = Atomic<Int>(0)
-        let failures = LockedBox<[String]>([])
-        let done = DispatchGroup()
-        for worker in 0..<3 {
-            done.enter()
-            Thread {
-                defer { done.leave() }
-                var i = 0
-                while !stop.load(ordering: .acquiring) {
-                    i += 1
-                    do {
-                        _ = try ask(k, "w\(worker)-\(i)", key: "k\(i % 17)")
-                        answered.add(1, ordering: .relaxed)
-                    } catch {
-                        failures.append("w\(worker)-\(i): \(error)")
+    @Test func canariesUnderContinuousRequestsLoseNothing() async throws {
+        // Blocking work (requestSync, waits, processes) runs on a thread of its own, not on
+        // the two threads of the cooperative pool that async tests and Swift plugins need.
+        try await onThread { [self] in
+            let v1 = try echo(version: "1.0.0", delayMs: 1)
+            let v2 = try echo(version: "2.0.0", delayMs: 1)
+            let k = try TestKernel.boot(plugins: [.init("echo", path: v1)])
+            defer { k.shutdown() }
+            let stop = Atomic<Bool>(false)
+            let answered = Atomic<Int>(0)
+            let failures = LockedBox<[String]>([])
+            let done = DispatchGroup()
+            for worker in 0..<3 {
+                done.enter()
+                Thread {
+                    defer { done.leave() }
+                    var i = 0
+                    while !stop.load(ordering: .acquiring) {
+                        i += 1
+                        do {
+                            _ = try ask(k, "w\(worker)-\(i)", key: "k\(i % 17)")
+                            answered.add(1, ordering: .relaxed)
+                        } catch {
+                            failures.append("w\(worker)-\(i): \(error)")
+                        }
                     }
-                }
-            }.start()
-        }
-        func progress() {
-            let before = answered.load(ordering: .relaxed)
-            _ = TestKernel.eventually { answered.load(ordering: .relaxed) > before + 30 }
-        }
-        progress()
-        var current = v1
-        for round in 0..<4 {
-            let next = current == v1 ? v2 : v1
-            try k.kernel.startCanary(plugin: "echo", path: next, weight: 30)
-            progress()
-            try k.kernel.setCanaryWeight(plugin: "echo", weight: 70)
-            progress()
-            if round % 2 == 0 {
-                try k.kernel.promoteCanary(plugin: "echo")
-                current = next
-            } else {
-                try k.kernel.rollBackCanary(plugin: "echo")
+                }.start()
+            }
+            func progress() {
+                let before = answered.load(ordering: .relaxed)
+                _ = TestKernel.eventually { answered.load(ordering: .relaxed) > before + 30 }
             }
             progress()
+            var current = v1
+            for round in 0..<4 {
+                let next = current == v1 ? v2 : v1
+                try k.kernel.startCanary(plugin: "echo", path: next, weight: 30)
+                progress()
+                try k.kernel.setCanaryWeight(plugin: "echo", weight: 70)
+                progress()
+                if round % 2 == 0 {
+                    try k.kernel.promoteCanary(plugin: "echo")
+                    current = next
+                } else {
+                    try k.kernel.rollBackCanary(plugin: "echo")
+                }
+                progress()
+            }
+            stop.store(true, ordering: .releasing)
+            done.wait()
+            #expect(failures.value.isEmpty, "\(failures.value.prefix(5))")
+            #expect(k.kernel.plugin(named: "echo")?.path == current)
         }
-        stop.store(true, ordering: .releasing)
-        done.wait()
-        #expect(failures.value.isEmpty, "\(failures.value.prefix(5))")
-        #expect(k.kernel.plugin(named: "echo")?.path == current)
     }
 
-    @Test func aCanaryFailingMoreThanTheStableOneIsRolledBackByItself() throws {
-        let v1 = try echo(version: "1.0.0")
-        let failing = try echo(version: "2.0.0", status: 503)
-        let k = try TestKernel.boot(plugins: [.init("echo", path: v1)], logLevel: "critical")
-        defer { k.shutdown() }
-        var policy = CanaryPolicy()
-        policy.window = .seconds(10)
-        policy.minRequests = 20
-        try k.kernel.startCanary(plugin: "echo", path: failing, weight: 25, policy: policy)
-        var sent = 0
-        #expect(
-            TestKernel.eventually(timeout: .seconds(30)) {
-                for i in 0..<20 { _ = try? ask(k, "\(sent + i)") }
-                sent += 20
-                return k.kernel.lastCanaryOutcome(plugin: "echo") != nil
-            })
-        #expect(k.kernel.canaryStatus(plugin: "echo") == nil)
-        let outcome = k.kernel.lastCanaryOutcome(plugin: "echo") ?? ""
-        #expect(outcome.hasPrefix("rolled back 2.0.0 (\(failing)): its error rate was 100.0 % against 0.0 %"), "\(outcome)")
-        #expect(try Set((0..<40).map { i in try ask(k, "\(i)") }) == ["1.0.0"])
-        #expect(k.kernel.metrics.exposition().contains(#"jamey_canary_rollbacks_total{plugin="echo",trigger="automatic"} 1"#))
+    @Test func aCanaryFailingMoreThanTheStableOneIsRolledBackByItself() async throws {
+        // Blocking work (requestSync, waits, processes) runs on a thread of its own, not on
+        // the two threads of the cooperative pool that async tests and Swift plugins need.
+        try await onThread { [self] in
+            let v1 = try echo(version: "1.0.0")
+            let failing = try echo(version: "2.0.0", status: 503)
+            let k = try TestKernel.boot(plugins: [.init("echo", path: v1)], logLevel: "critical")
+            defer { k.shutdown() }
+            var policy = CanaryPolicy()
+            policy.window = .seconds(10)
+            policy.minRequests = 20
+            try k.kernel.startCanary(plugin: "echo", path: failing, weight: 25, policy: policy)
+            var sent = 0
+            #expect(
+                TestKernel.eventually(timeout: .seconds(30)) {
+                    for i in 0..<20 { _ = try? ask(k, "\(sent + i)") }
+                    sent += 20
+                    return k.kernel.lastCanaryOutcome(plugin: "echo") != nil
+                })
+            #expect(k.kernel.canaryStatus(plugin: "echo") == nil)
+            let outcome = k.kernel.lastCanaryOutcome(plugin: "echo") ?? ""
+            #expect(outcome.hasPrefix("rolled back 2.0.0 (\(failing)): its error rate was 100.0 % against 0.0 %"), "\(outcome)")
+            #expect(try Set((0..<40).map { i in try ask(k, "\(i)") }) == ["1.0.0"])
+            #expect(k.kernel.metrics.exposition().contains(#"jamey_canary_rollbacks_total{plugin="echo",trigger="automatic"} 1"#))
+        }
     }
 
-    @Test func aSlowerCanaryIsRolledBackByItselfAndAnEqualOneIsNot() throws {
-        let v1 = try echo(version: "1.0.0", delayMs: 1)
-        let same = try echo(version: "1.0.1", delayMs: 1)
-        let slow = try echo(version: "2.0.0", delayMs: 40)
-        let k = try TestKernel.boot(plugins: [.init("echo", path: v1)], logLevel: "critical")
-        defer { k.shutdown() }
-        var policy = CanaryPolicy()
-        policy.window = .seconds(10)
-        policy.minRequests = 20
-        policy.minP99Difference = .milliseconds(20)
+    @Test func aSlowerCanaryIsRolledBackByItselfAndAnEqualOneIsNot() async throws {
+        // Blocking work (requestSync, waits, processes) runs on a thread of its own, not on
+        // the two threads of the cooperative pool that async tests and Swift plugins need.
+        try await onThread { [self] in
+            let v1 = try echo(version: "1.0.0", delayMs: 1)
+            let same = try echo(version: "1.0.1", delayMs: 1)
+            let slow = try echo(version: "2.0.0", delayMs: 40)
+            let k = try TestKernel.boot(plugins: [.init("echo", path: v1)], logLevel: "critical")
+            defer { k.shutdown() }
+            var policy = CanaryPolicy()
+            policy.window = .seconds(10)
+            policy.minRequests = 20
+            policy.minP99Difference = .milliseconds(20)
 
-        // An equal build keeps its canary through as many requests.
-        try k.kernel.startCanary(plugin: "echo", path: same, weight: 50, policy: policy)
-        for i in 0..<200 { _ = try ask(k, "\(i)") }
-        #expect(k.kernel.canaryStatus(plugin: "echo") != nil, "\(k.kernel.lastCanaryOutcome(plugin: "echo") ?? "")")
-        try k.kernel.rollBackCanary(plugin: "echo")
+            // An equal build keeps its canary through as many requests.
+            try k.kernel.startCanary(plugin: "echo", path: same, weight: 50, policy: policy)
+            for i in 0..<200 { _ = try ask(k, "\(i)") }
+            #expect(k.kernel.canaryStatus(plugin: "echo") != nil, "\(k.kernel.lastCanaryOutcome(plugin: "echo") ?? "")")
+            try k.kernel.rollBackCanary(plugin: "echo")
 
-        try k.kernel.startCanary(plugin: "echo", path: slow, weight: 50, policy: policy)
-        var sent = 0
-        #expect(
-            TestKernel.eventually(timeout: .seconds(60)) {
-                for i in 0..<10 { _ = try? ask(k, "\(sent + i)") }
-                sent += 10
-                return k.kernel.lastCanaryOutcome(plugin: "echo")?.contains("2.0.0") == true
-            })
-        let outcome = k.kernel.lastCanaryOutcome(plugin: "echo") ?? ""
-        #expect(outcome.hasPrefix("rolled back 2.0.0 (\(slow)): its p99 latency was"), "\(outcome)")
+            try k.kernel.startCanary(plugin: "echo", path: slow, weight: 50, policy: policy)
+            var sent = 0
+            #expect(
+                TestKernel.eventually(timeout: .seconds(60)) {
+                    for i in 0..<10 { _ = try? ask(k, "\(sent + i)") }
+                    sent += 10
+                    return k.kernel.lastCanaryOutcome(plugin: "echo")?.contains("2.0.0") == true
+                })
+            let outcome = k.kernel.lastCanaryOutcome(plugin: "echo") ?? ""
+            #expect(outcome.hasPrefix("rolled back 2.0.0 (\(slow)): its p99 latency was"), "\(outcome)")
+        }
     }
 }

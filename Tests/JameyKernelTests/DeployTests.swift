@@ -37,112 +37,124 @@ import Testing
         return try TestPlugins.buildC(name: "echo", source: s.render())
     }
 
-    @Test func repeatedSwapsUnderContinuousRequestsLoseNothing() throws {
-        let v1 = try echo(version: "1.0.0", delayMs: 1)
-        let v2 = try echo(version: "2.0.0", delayMs: 1)
-        let k = try TestKernel.boot(plugins: [.init("echo", path: v1)])
-        defer { k.shutdown() }
-        let stop = Atomic<Bool>(false)
-        let answered = Atomic<Int>(0)
-        let failures = LockedBox<[String]>([])
-        let done = DispatchGroup()
-        for worker in 0..<3 {
-            done.enter()
-            Thread {
-                defer { done.leave() }
-                var i = 0
-                while !stop.load(ordering: .acquiring) {
-                    i += 1
-                    let text = "w\(worker)-\(i)"
-                    do {
-                        let reply = try k.bus.requestSync(
-                            BusMessage(topic: "echo.ask", payload: Array(text.utf8)), timeout: .seconds(10))
-                        let body = String(decoding: reply.payload, as: UTF8.self)
-                        if body.hasSuffix(":" + text) {
-                            answered.add(1, ordering: .relaxed)
-                        } else {
-                            failures.append("wrong answer \(body) to \(text)")
+    @Test func repeatedSwapsUnderContinuousRequestsLoseNothing() async throws {
+        // Blocking work (requestSync, waits, processes) runs on a thread of its own, not on
+        // the two threads of the cooperative pool that async tests and Swift plugins need.
+        try await onThread { [self] in
+            let v1 = try echo(version: "1.0.0", delayMs: 1)
+            let v2 = try echo(version: "2.0.0", delayMs: 1)
+            let k = try TestKernel.boot(plugins: [.init("echo", path: v1)])
+            defer { k.shutdown() }
+            let stop = Atomic<Bool>(false)
+            let answered = Atomic<Int>(0)
+            let failures = LockedBox<[String]>([])
+            let done = DispatchGroup()
+            for worker in 0..<3 {
+                done.enter()
+                Thread {
+                    defer { done.leave() }
+                    var i = 0
+                    while !stop.load(ordering: .acquiring) {
+                        i += 1
+                        let text = "w\(worker)-\(i)"
+                        do {
+                            let reply = try k.bus.requestSync(
+                                BusMessage(topic: "echo.ask", payload: Array(text.utf8)), timeout: .seconds(10))
+                            let body = String(decoding: reply.payload, as: UTF8.self)
+                            if body.hasSuffix(":" + text) {
+                                answered.add(1, ordering: .relaxed)
+                            } else {
+                                failures.append("wrong answer \(body) to \(text)")
+                            }
+                        } catch {
+                            failures.append("\(text): \(error)")
                         }
-                    } catch {
-                        failures.append("\(text): \(error)")
                     }
-                }
-            }.start()
+                }.start()
+            }
+            _ = TestKernel.eventually { answered.load(ordering: .relaxed) > 50 }
+            for round in 0..<6 {
+                let target = round % 2 == 0 ? v2 : v1
+                let steps = try k.kernel.deploy(plugin: "echo", path: target)
+                #expect(steps.last?.hasSuffix("is serving") == true, "\(steps)")
+                #expect(k.kernel.plugin(named: "echo")?.path == target)
+                #expect(k.kernel.plugin(named: "echo")?.state == .started)
+                let before = answered.load(ordering: .relaxed)
+                _ = TestKernel.eventually { answered.load(ordering: .relaxed) > before + 20 }
+            }
+            stop.store(true, ordering: .releasing)
+            done.wait()
+            #expect(failures.value.isEmpty, "\(failures.value.prefix(5))")
+            #expect(answered.load(ordering: .relaxed) > 200)
+            #expect(k.kernel.plugin(named: "echo")?.version == "1.0.0")
+            let reply = try k.bus.requestSync(BusMessage(topic: "echo.ask", payload: Array("x".utf8)), timeout: .seconds(10))
+            #expect(String(decoding: reply.payload, as: UTF8.self) == "1.0.0:x")
+            #expect(k.kernel.metrics.exposition().contains(#"jamey_plugin_state{plugin="echo",state="started"} 1"#))
         }
-        _ = TestKernel.eventually { answered.load(ordering: .relaxed) > 50 }
-        for round in 0..<6 {
-            let target = round % 2 == 0 ? v2 : v1
-            let steps = try k.kernel.deploy(plugin: "echo", path: target)
-            #expect(steps.last?.hasSuffix("is serving") == true, "\(steps)")
-            #expect(k.kernel.plugin(named: "echo")?.path == target)
+    }
+
+    @Test func aBuildThatFailsToStartLeavesTheOldOneServingAndBadBuildsAreRefused() async throws {
+        // Blocking work (requestSync, waits, processes) runs on a thread of its own, not on
+        // the two threads of the cooperative pool that async tests and Swift plugins need.
+        try await onThread { [self] in
+            let v1 = try echo(version: "1.0.0")
+            let broken = try echo(version: "2.0.0") { $0.startError = "cannot bind its port" }
+            let k = try TestKernel.boot(plugins: [.init("echo", path: v1)], logLevel: "critical")
+            defer { k.shutdown() }
+            #expect {
+                try k.kernel.deploy(plugin: "echo", path: broken)
+            } throws: { "\($0)".contains("cannot bind its port") && "\($0)".contains("1.0.0 (\(v1)) goes on serving") }
             #expect(k.kernel.plugin(named: "echo")?.state == .started)
-            let before = answered.load(ordering: .relaxed)
-            _ = TestKernel.eventually { answered.load(ordering: .relaxed) > before + 20 }
+            #expect(k.kernel.plugin(named: "echo")?.version == "1.0.0")
+            let reply = try k.bus.requestSync(BusMessage(topic: "echo.ask", payload: Array("x".utf8)), timeout: .seconds(10))
+            #expect(String(decoding: reply.payload, as: UTF8.self) == "1.0.0:x")
+
+            var other = CPluginSource(name: "other")
+            let otherPath = try TestPlugins.buildC(name: "other", source: other.render())
+            #expect { try k.kernel.deploy(plugin: "echo", path: otherPath) } throws: {
+                "\($0)".contains("is the plugin 'other', not 'echo'")
+            }
+            #expect { try k.kernel.deploy(plugin: "echo", path: "libecho.so") } throws: { "\($0)".contains("must be absolute") }
+            #expect { try k.kernel.deploy(plugin: "ghost", path: v1) } throws: { "\($0)".contains("no plugin named 'ghost'") }
+            #expect(k.kernel.metrics.exposition().contains(#"jamey_plugin_state{plugin="echo",state="started"} 1"#))
         }
-        stop.store(true, ordering: .releasing)
-        done.wait()
-        #expect(failures.value.isEmpty, "\(failures.value.prefix(5))")
-        #expect(answered.load(ordering: .relaxed) > 200)
-        #expect(k.kernel.plugin(named: "echo")?.version == "1.0.0")
-        let reply = try k.bus.requestSync(BusMessage(topic: "echo.ask", payload: Array("x".utf8)), timeout: .seconds(10))
-        #expect(String(decoding: reply.payload, as: UTF8.self) == "1.0.0:x")
-        #expect(k.kernel.metrics.exposition().contains(#"jamey_plugin_state{plugin="echo",state="started"} 1"#))
     }
 
-    @Test func aBuildThatFailsToStartLeavesTheOldOneServingAndBadBuildsAreRefused() throws {
-        let v1 = try echo(version: "1.0.0")
-        let broken = try echo(version: "2.0.0") { $0.startError = "cannot bind its port" }
-        let k = try TestKernel.boot(plugins: [.init("echo", path: v1)], logLevel: "critical")
-        defer { k.shutdown() }
-        #expect {
-            try k.kernel.deploy(plugin: "echo", path: broken)
-        } throws: { "\($0)".contains("cannot bind its port") && "\($0)".contains("1.0.0 (\(v1)) goes on serving") }
-        #expect(k.kernel.plugin(named: "echo")?.state == .started)
-        #expect(k.kernel.plugin(named: "echo")?.version == "1.0.0")
-        let reply = try k.bus.requestSync(BusMessage(topic: "echo.ask", payload: Array("x".utf8)), timeout: .seconds(10))
-        #expect(String(decoding: reply.payload, as: UTF8.self) == "1.0.0:x")
+    @Test func dependentsOfAReplacedProviderRestartOnTheNewTables() async throws {
+        // Blocking work (requestSync, waits, processes) runs on a thread of its own, not on
+        // the two threads of the cooperative pool that async tests and Swift plugins need.
+        try await onThread { [self] in
+            var store = CPluginSource(name: "store")
+            store.eventLog = log
+            store.provides = [("store.data", "1.0.0")]
+            let v1 = try TestPlugins.buildC(name: "store", source: store.render())
+            store.version = "1.1.0"
+            let v2 = try TestPlugins.buildC(name: "store", source: store.render())
+            store.provides = [("store.data", "2.0.0")]
+            store.version = "2.0.0"
+            let incompatible = try TestPlugins.buildC(name: "store", source: store.render())
+            var reader = CPluginSource(name: "reader")
+            reader.eventLog = log
+            reader.requires = [("store.data", "^1.0")]
+            let readerPath = try TestPlugins.buildC(name: "reader", source: reader.render())
+            let k = try TestKernel.boot(plugins: [.init("store", path: v1), .init("reader", path: readerPath)])
+            defer { k.shutdown() }
 
-        var other = CPluginSource(name: "other")
-        let otherPath = try TestPlugins.buildC(name: "other", source: other.render())
-        #expect { try k.kernel.deploy(plugin: "echo", path: otherPath) } throws: {
-            "\($0)".contains("is the plugin 'other', not 'echo'")
+            #expect {
+                try k.kernel.deploy(plugin: "store", path: incompatible)
+            } throws: { "\($0)".contains("plugin 'reader' could not run: requires 'store.data ^1.0'") }
+
+            let before = events().count
+            let steps = try k.kernel.deploy(plugin: "store", path: v2)
+            #expect(steps.contains("stopping reader (depends on store)"))
+            #expect(
+                Array(events()[before...]) == [
+                    "init store", "start store", "stop reader", "deinit reader", "stop store", "deinit store", "init reader",
+                    "start reader",
+                ])
+            #expect(k.kernel.services.service(named: "store.data")?.version.description == "1.0.0")
+            #expect(k.kernel.plugin(named: "reader")?.state == .started)
+            #expect(k.kernel.plugin(named: "store")?.version == "1.1.0")
         }
-        #expect { try k.kernel.deploy(plugin: "echo", path: "libecho.so") } throws: { "\($0)".contains("must be absolute") }
-        #expect { try k.kernel.deploy(plugin: "ghost", path: v1) } throws: { "\($0)".contains("no plugin named 'ghost'") }
-        #expect(k.kernel.metrics.exposition().contains(#"jamey_plugin_state{plugin="echo",state="started"} 1"#))
-    }
-
-    @Test func dependentsOfAReplacedProviderRestartOnTheNewTables() throws {
-        var store = CPluginSource(name: "store")
-        store.eventLog = log
-        store.provides = [("store.data", "1.0.0")]
-        let v1 = try TestPlugins.buildC(name: "store", source: store.render())
-        store.version = "1.1.0"
-        let v2 = try TestPlugins.buildC(name: "store", source: store.render())
-        store.provides = [("store.data", "2.0.0")]
-        store.version = "2.0.0"
-        let incompatible = try TestPlugins.buildC(name: "store", source: store.render())
-        var reader = CPluginSource(name: "reader")
-        reader.eventLog = log
-        reader.requires = [("store.data", "^1.0")]
-        let readerPath = try TestPlugins.buildC(name: "reader", source: reader.render())
-        let k = try TestKernel.boot(plugins: [.init("store", path: v1), .init("reader", path: readerPath)])
-        defer { k.shutdown() }
-
-        #expect {
-            try k.kernel.deploy(plugin: "store", path: incompatible)
-        } throws: { "\($0)".contains("plugin 'reader' could not run: requires 'store.data ^1.0'") }
-
-        let before = events().count
-        let steps = try k.kernel.deploy(plugin: "store", path: v2)
-        #expect(steps.contains("stopping reader (depends on store)"))
-        #expect(
-            Array(events()[before...]) == [
-                "init store", "start store", "stop reader", "deinit reader", "stop store", "deinit store", "init reader",
-                "start reader",
-            ])
-        #expect(k.kernel.services.service(named: "store.data")?.version.description == "1.0.0")
-        #expect(k.kernel.plugin(named: "reader")?.state == .started)
-        #expect(k.kernel.plugin(named: "store")?.version == "1.1.0")
     }
 }
