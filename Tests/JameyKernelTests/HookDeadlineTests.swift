@@ -29,175 +29,198 @@ import Testing
 
     static let shortDeadlines = "hooks:\n  init_timeout_ms: 200\n  start_timeout_ms: 200\n"
 
-    @Test func initThatDoesNotReturnMarksThePluginFailedAndStartUpGoesOn() throws {
-        let slow = try plugin("slowinit") { $0.initDelayMilliseconds = 40_000 }
-        let clock = ContinuousClock()
-        let began = clock.now
-        let k = try TestKernel.boot(plugins: [slow, try plugin("bystander")], extra: Self.shortDeadlines)
-        defer { k.shutdown() }
-        // Start-up did not wait for the hook (it sleeps 40 s).
-        #expect(clock.now - began < .seconds(30))
-        let status = try #require(k.kernel.plugin(named: "slowinit"))
-        #expect(status.state == .failed)
-        let failure = status.failure ?? ""
-        #expect(failure.hasPrefix("init did not return within its deadline of 200 ms (hooks.init_timeout_ms)"), "\(failure)")
-        #expect(failure.contains(slow.path!), "names the file: \(failure)")
-        #expect(k.kernel.plugin(named: "bystander")?.state == .started)
-        #expect(!events().contains("start slowinit"))
-    }
-
-    @Test func startThatHangsMarksThePluginFailedAndItsHooksAreNeverCalledAgain() throws {
-        let k = try TestKernel.boot(
-            plugins: [try plugin("slowstart") { $0.startDelayMilliseconds = 3000 }, try plugin("bystander")],
-            extra: Self.shortDeadlines)
-        let status = try #require(k.kernel.plugin(named: "slowstart"))
-        #expect(status.state == .failed)
-        #expect(status.failure?.hasPrefix("start did not return within its deadline of 200 ms (hooks.start_timeout_ms)") == true)
-        #expect(k.kernel.plugin(named: "bystander")?.state == .started)
-        k.shutdown()
-        // Abandoned: neither stop nor deinit is called on it, while the bystander stops cleanly.
-        #expect(!events().contains("stop slowstart"))
-        #expect(!events().contains("deinit slowstart"))
-        #expect(events().contains("deinit bystander"))
-    }
-
-    @Test func requiredPluginPastItsDeadlineStopsStartUp() throws {
-        do {
-            let k = try TestKernel.boot(
-                plugins: [try plugin("bystander"), try plugin("mustrun", required: true) { $0.startDelayMilliseconds = 3000 }],
-                extra: Self.shortDeadlines)
-            k.shutdown()
-            Issue.record("expected start-up to fail")
-        } catch let error as KernelError {
-            #expect(
-                error.description.contains(
-                    "required plugin 'mustrun' failed: start did not return within its deadline of 200 ms"), "\(error)")
-        }
-        #expect(events().contains("deinit bystander"), "the plugins already started were stopped again")
-    }
-
-    @Test func healthIsCachedSoASlowHookDelaysNobody() throws {
-        let k = try TestKernel.boot(
-            plugins: [try plugin("sleepyhealth") { $0.healthDelayMilliseconds = 6000 }],
-            extra: "hooks:\n  health_timeout_ms: 10000\n  health_interval_ms: 50\n")
-        defer { k.shutdown() }
-        let clock = ContinuousClock()
-        var slowest = Duration.zero
-        for _ in 0..<20 {
+    @Test func initThatDoesNotReturnMarksThePluginFailedAndStartUpGoesOn() async throws {
+        try await onThread { [self] in
+            let slow = try plugin("slowinit") { $0.initDelayMilliseconds = 40_000 }
+            let clock = ContinuousClock()
             let began = clock.now
-            let status = k.kernel.plugin(named: "sleepyhealth")
-            slowest = max(slowest, clock.now - began)
-            #expect(status?.state == .started)
-            #expect(status?.health == nil, "unknown until the first health call returns")
+            let k = try TestKernel.boot(plugins: [slow, try plugin("bystander")], extra: Self.shortDeadlines)
+            defer { k.shutdown() }
+            // Start-up did not wait for the hook (it sleeps 40 s).
+            #expect(clock.now - began < .seconds(30))
+            let status = try #require(k.kernel.plugin(named: "slowinit"))
+            #expect(status.state == .failed)
+            let failure = status.failure ?? ""
+            #expect(failure.hasPrefix("init did not return within its deadline of 200 ms (hooks.init_timeout_ms)"), "\(failure)")
+            #expect(failure.contains(slow.path!), "names the file: \(failure)")
+            #expect(k.kernel.plugin(named: "bystander")?.state == .started)
+            #expect(!events().contains("start slowinit"))
         }
-        // Reading status never calls the hook (which sleeps 6 s).
-        #expect(slowest < .seconds(3))
     }
 
-    @Test func healthIsRefreshedInTheBackground() throws {
-        let k = try TestKernel.boot(
-            plugins: [try plugin("quickhealth") { $0.healthDelayMilliseconds = 0 }],
-            extra: "hooks:\n  health_interval_ms: 50\n")
-        defer { k.shutdown() }
-        #expect(
-            TestKernel.eventually(timeout: .seconds(10)) {
-                k.kernel.plugin(named: "quickhealth")?.health == PluginHealth(status: "ok", detail: "probe healthy")
-            })
-    }
-
-    @Test func deinitNeverRunsWhileAHealthCallIsInFlight() throws {
-        let k = try TestKernel.boot(
-            plugins: [try plugin("busyhealth") { $0.healthDelayMilliseconds = 400 }],
-            extra: "hooks:\n  health_interval_ms: 20\n  health_timeout_ms: 5000\n")
-        #expect(TestKernel.eventually(timeout: .seconds(10)) { events().contains("health busyhealth") })
-        usleep(100_000)  // the next health call is running now
-        k.shutdown()
-        usleep(600_000)  // longer than a health call: one still running after deinit would show
-        let log = events()
-        let deinitialized = try #require(log.lastIndex(of: "deinit busyhealth"))
-        #expect(log.lastIndex(of: "health busyhealth").map { $0 < deinitialized } == true, "\(log)")
-    }
-
-    @Test func healthPastItsDeadlineMarksThePluginFailed() throws {
-        let k = try TestKernel.boot(
-            plugins: [try plugin("hunghealth") { $0.healthDelayMilliseconds = 3000 }, try plugin("bystander")],
-            extra: "hooks:\n  health_timeout_ms: 100\n  health_interval_ms: 50\n")
-        defer { k.shutdown() }
-        #expect(TestKernel.eventually(timeout: .seconds(10)) { k.kernel.plugin(named: "hunghealth")?.state == .failed })
-        #expect(
-            k.kernel.plugin(named: "hunghealth")?.failure?.hasPrefix(
-                "health did not return within its deadline of 100 ms (hooks.health_timeout_ms)") == true)
-        #expect(k.kernel.plugin(named: "bystander")?.state == .started)
-    }
-
-    @Test func shutdownRequestedDuringStartInterruptsTheWait() throws {
-        let yaml = TestKernel.yaml(
-            plugins: [try plugin("forever") { $0.startDelayMilliseconds = 40_000 }, try plugin("after")],
-            extra: "hooks:\n  start_timeout_ms: 60000\n")
-        let dir = try TemporaryDirectory.make()
-        try yaml.write(toFile: dir + "/jamey.yaml", atomically: true, encoding: .utf8)
-        let config = try KernelConfig.load(path: dir + "/jamey.yaml", defaultYAML: "", environment: [:])
-        let kernel = try Kernel(config: config, logger: Logger(label: "test"), environment: [:])
-        try kernel.load()
-        let requester = Thread {
-            _ = TestKernel.eventually(timeout: .seconds(10)) { events().contains("init forever") }
-            usleep(100_000)
-            kernel.requestShutdown()
+    @Test func startThatHangsMarksThePluginFailedAndItsHooksAreNeverCalledAgain() async throws {
+        try await onThread { [self] in
+            let k = try TestKernel.boot(
+                plugins: [try plugin("slowstart") { $0.startDelayMilliseconds = 3000 }, try plugin("bystander")],
+                extra: Self.shortDeadlines)
+            let status = try #require(k.kernel.plugin(named: "slowstart"))
+            #expect(status.state == .failed)
+            #expect(
+                status.failure?.hasPrefix("start did not return within its deadline of 200 ms (hooks.start_timeout_ms)") == true)
+            #expect(k.kernel.plugin(named: "bystander")?.state == .started)
+            k.shutdown()
+            // Abandoned: neither stop nor deinit is called on it, while the bystander stops cleanly.
+            #expect(!events().contains("stop slowstart"))
+            #expect(!events().contains("deinit slowstart"))
+            #expect(events().contains("deinit bystander"))
         }
-        requester.start()
-        let clock = ContinuousClock()
-        let began = clock.now
-        try kernel.start()
-        #expect(clock.now - began < .seconds(30), "start returned before the 40 s hook")
-        #expect(kernel.plugin(named: "forever")?.failure?.hasPrefix("shutdown was requested while start was running") == true)
-        #expect(kernel.plugin(named: "after")?.failure == "not started: shutdown was requested during start-up")
-        kernel.stop(deadline: .seconds(1))
     }
 
-    @Test func snapshotAndRestoreRunUnderTheirDeadlines() throws {
-        let k = try TestKernel.boot(
-            plugins: [
-                try plugin("backed") { $0.snapshotDelayMilliseconds = 0 },
-                try plugin("stuck") { $0.snapshotDelayMilliseconds = 3000 },
-                try plugin("plain"),
-            ],
-            extra: "hooks:\n  snapshot_timeout_ms: 200\n  restore_timeout_ms: 200\n")
-        defer { k.shutdown() }
-        let dir = try TemporaryDirectory.make()
-        try k.kernel.snapshot(plugin: "backed", into: dir)
-        #expect(try String(contentsOfFile: dir + "/state.txt", encoding: .utf8) == "backed")
-        try k.kernel.restore(plugin: "backed", from: dir)
-        #expect(events().contains("restore backed"))
-        do {
-            try k.kernel.restore(plugin: "backed", from: try TemporaryDirectory.make())
-            Issue.record("expected the plugin's error")
-        } catch {
-            #expect("\(error)".contains("plugin 'backed' restore failed (JAMEY_E_PLUGIN): no state.txt in"), "\(error)")
+    @Test func requiredPluginPastItsDeadlineStopsStartUp() async throws {
+        try await onThread { [self] in
+            do {
+                let k = try TestKernel.boot(
+                    plugins: [
+                        try plugin("bystander"), try plugin("mustrun", required: true) { $0.startDelayMilliseconds = 3000 },
+                    ],
+                    extra: Self.shortDeadlines)
+                k.shutdown()
+                Issue.record("expected start-up to fail")
+            } catch let error as KernelError {
+                #expect(
+                    error.description.contains(
+                        "required plugin 'mustrun' failed: start did not return within its deadline of 200 ms"), "\(error)")
+            }
+            #expect(events().contains("deinit bystander"), "the plugins already started were stopped again")
         }
-        #expect(throws: KernelError.self) { try k.kernel.snapshot(plugin: "plain", into: dir) }
-        do {
-            try k.kernel.snapshot(plugin: "stuck", into: try TemporaryDirectory.make())
-            Issue.record("expected the deadline")
-        } catch {
-            #expect("\(error)".contains("snapshot did not return within its deadline of 200 ms (hooks.snapshot_timeout_ms)"))
-        }
-        #expect(k.kernel.plugin(named: "stuck")?.state == .failed)
-        #expect(k.kernel.plugin(named: "backed")?.state == .started)
     }
 
-    @Test func deadlinesComeFromConfigWithStatedDefaults() throws {
-        let defaults = try KernelConfig.parse(yaml: "data_dir: d", source: "t", baseDirectory: "/tmp", environment: [:])
-        #expect(defaults.hooks == HookDeadlines.defaults)
-        let set = try KernelConfig.parse(
-            yaml: "hooks:\n  init_timeout_ms: 1500\n  health_interval_ms: 250\n", source: "t", baseDirectory: "/tmp",
-            environment: ["JAMEY_HOOKS_STOP_TIMEOUT_MS": "700"])
-        #expect(set.hooks.initialize == .milliseconds(1500))
-        #expect(set.hooks.healthInterval == .milliseconds(250))
-        #expect(set.hooks.stop == .milliseconds(700))
-        #expect(set.hooks.start == HookDeadlines.defaults.start)
-        #expect(throws: ConfigErrors.self) {
-            _ = try KernelConfig.parse(
-                yaml: "hooks:\n  init_timeout_ms: 1\n", source: "t", baseDirectory: "/tmp", environment: [:])
+    @Test func healthIsCachedSoASlowHookDelaysNobody() async throws {
+        try await onThread { [self] in
+            let k = try TestKernel.boot(
+                plugins: [try plugin("sleepyhealth") { $0.healthDelayMilliseconds = 6000 }],
+                extra: "hooks:\n  health_timeout_ms: 10000\n  health_interval_ms: 50\n")
+            defer { k.shutdown() }
+            let clock = ContinuousClock()
+            var slowest = Duration.zero
+            for _ in 0..<20 {
+                let began = clock.now
+                let status = k.kernel.plugin(named: "sleepyhealth")
+                slowest = max(slowest, clock.now - began)
+                #expect(status?.state == .started)
+                #expect(status?.health == nil, "unknown until the first health call returns")
+            }
+            // Reading status never calls the hook (which sleeps 6 s).
+            #expect(slowest < .seconds(3))
+        }
+    }
+
+    @Test func healthIsRefreshedInTheBackground() async throws {
+        try await onThread { [self] in
+            let k = try TestKernel.boot(
+                plugins: [try plugin("quickhealth") { $0.healthDelayMilliseconds = 0 }],
+                extra: "hooks:\n  health_interval_ms: 50\n")
+            defer { k.shutdown() }
+            #expect(
+                TestKernel.eventually(timeout: .seconds(10)) {
+                    k.kernel.plugin(named: "quickhealth")?.health == PluginHealth(status: "ok", detail: "probe healthy")
+                })
+        }
+    }
+
+    @Test func deinitNeverRunsWhileAHealthCallIsInFlight() async throws {
+        try await onThread { [self] in
+            let k = try TestKernel.boot(
+                plugins: [try plugin("busyhealth") { $0.healthDelayMilliseconds = 400 }],
+                extra: "hooks:\n  health_interval_ms: 20\n  health_timeout_ms: 5000\n")
+            #expect(TestKernel.eventually(timeout: .seconds(10)) { events().contains("health busyhealth") })
+            usleep(100_000)  // the next health call is running now
+            k.shutdown()
+            usleep(600_000)  // longer than a health call: one still running after deinit would show
+            let log = events()
+            let deinitialized = try #require(log.lastIndex(of: "deinit busyhealth"))
+            #expect(log.lastIndex(of: "health busyhealth").map { $0 < deinitialized } == true, "\(log)")
+        }
+    }
+
+    @Test func healthPastItsDeadlineMarksThePluginFailed() async throws {
+        try await onThread { [self] in
+            let k = try TestKernel.boot(
+                plugins: [try plugin("hunghealth") { $0.healthDelayMilliseconds = 3000 }, try plugin("bystander")],
+                extra: "hooks:\n  health_timeout_ms: 100\n  health_interval_ms: 50\n")
+            defer { k.shutdown() }
+            #expect(TestKernel.eventually(timeout: .seconds(10)) { k.kernel.plugin(named: "hunghealth")?.state == .failed })
+            #expect(
+                k.kernel.plugin(named: "hunghealth")?.failure?.hasPrefix(
+                    "health did not return within its deadline of 100 ms (hooks.health_timeout_ms)") == true)
+            #expect(k.kernel.plugin(named: "bystander")?.state == .started)
+        }
+    }
+
+    @Test func shutdownRequestedDuringStartInterruptsTheWait() async throws {
+        try await onThread { [self] in
+            let yaml = TestKernel.yaml(
+                plugins: [try plugin("forever") { $0.startDelayMilliseconds = 40_000 }, try plugin("after")],
+                extra: "hooks:\n  start_timeout_ms: 60000\n")
+            let dir = try TemporaryDirectory.make()
+            try yaml.write(toFile: dir + "/jamey.yaml", atomically: true, encoding: .utf8)
+            let config = try KernelConfig.load(path: dir + "/jamey.yaml", defaultYAML: "", environment: [:])
+            let kernel = try Kernel(config: config, logger: Logger(label: "test"), environment: [:])
+            try kernel.load()
+            let requester = Thread {
+                _ = TestKernel.eventually(timeout: .seconds(10)) { events().contains("init forever") }
+                usleep(100_000)
+                kernel.requestShutdown()
+            }
+            requester.start()
+            let clock = ContinuousClock()
+            let began = clock.now
+            try kernel.start()
+            #expect(clock.now - began < .seconds(30), "start returned before the 40 s hook")
+            #expect(kernel.plugin(named: "forever")?.failure?.hasPrefix("shutdown was requested while start was running") == true)
+            #expect(kernel.plugin(named: "after")?.failure == "not started: shutdown was requested during start-up")
+            kernel.stop(deadline: .seconds(1))
+        }
+    }
+
+    @Test func snapshotAndRestoreRunUnderTheirDeadlines() async throws {
+        try await onThread { [self] in
+            let k = try TestKernel.boot(
+                plugins: [
+                    try plugin("backed") { $0.snapshotDelayMilliseconds = 0 },
+                    try plugin("stuck") { $0.snapshotDelayMilliseconds = 3000 },
+                    try plugin("plain"),
+                ],
+                extra: "hooks:\n  snapshot_timeout_ms: 200\n  restore_timeout_ms: 200\n")
+            defer { k.shutdown() }
+            let dir = try TemporaryDirectory.make()
+            try k.kernel.snapshot(plugin: "backed", into: dir)
+            #expect(try String(contentsOfFile: dir + "/state.txt", encoding: .utf8) == "backed")
+            try k.kernel.restore(plugin: "backed", from: dir)
+            #expect(events().contains("restore backed"))
+            do {
+                try k.kernel.restore(plugin: "backed", from: try TemporaryDirectory.make())
+                Issue.record("expected the plugin's error")
+            } catch {
+                #expect("\(error)".contains("plugin 'backed' restore failed (JAMEY_E_PLUGIN): no state.txt in"), "\(error)")
+            }
+            #expect(throws: KernelError.self) { try k.kernel.snapshot(plugin: "plain", into: dir) }
+            do {
+                try k.kernel.snapshot(plugin: "stuck", into: try TemporaryDirectory.make())
+                Issue.record("expected the deadline")
+            } catch {
+                #expect("\(error)".contains("snapshot did not return within its deadline of 200 ms (hooks.snapshot_timeout_ms)"))
+            }
+            #expect(k.kernel.plugin(named: "stuck")?.state == .failed)
+            #expect(k.kernel.plugin(named: "backed")?.state == .started)
+        }
+    }
+
+    @Test func deadlinesComeFromConfigWithStatedDefaults() async throws {
+        try await onThread { [self] in
+            let defaults = try KernelConfig.parse(yaml: "data_dir: d", source: "t", baseDirectory: "/tmp", environment: [:])
+            #expect(defaults.hooks == HookDeadlines.defaults)
+            let set = try KernelConfig.parse(
+                yaml: "hooks:\n  init_timeout_ms: 1500\n  health_interval_ms: 250\n", source: "t", baseDirectory: "/tmp",
+                environment: ["JAMEY_HOOKS_STOP_TIMEOUT_MS": "700"])
+            #expect(set.hooks.initialize == .milliseconds(1500))
+            #expect(set.hooks.healthInterval == .milliseconds(250))
+            #expect(set.hooks.stop == .milliseconds(700))
+            #expect(set.hooks.start == HookDeadlines.defaults.start)
+            #expect(throws: ConfigErrors.self) {
+                _ = try KernelConfig.parse(
+                    yaml: "hooks:\n  init_timeout_ms: 1\n", source: "t", baseDirectory: "/tmp", environment: [:])
+            }
         }
     }
 }
