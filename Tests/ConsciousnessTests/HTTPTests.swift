@@ -40,7 +40,10 @@ import Testing
             .init(
                 "consciousness", path: try TestPlugins.library("Consciousness"), required: true,
                 config: "max_in_flight: 1\ntimeout_ms: 20000"),
-            .init("api", path: try TestPlugins.library("API"), required: true, config: PluginKernel.apiConfig),
+            .init(
+                "api", path: try TestPlugins.library("API"), required: true,
+                // The first request waits for the second: give it time on a loaded machine.
+                config: PluginKernel.apiConfig + "\nlimits:\n  request_timeout_ms: 60000"),
         ]
         try await PluginKernel.with([], plugins: plugins) { k in
             // A conscience that answers only when the gate opens holds the first text in flight.

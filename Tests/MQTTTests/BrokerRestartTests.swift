@@ -35,7 +35,7 @@ import Testing
 
     /// Bound on "connected and spool empty" after a start: backoff (≤ 400 ms) + connect timeout
     /// (1 s), a drain, and generous slack for a loaded 2-core machine.
-    static let settle = Duration.seconds(15)
+    static let settle = Duration.seconds(45)
 
     /// How a restart cycle takes the broker down again.
     enum Cycle {
