@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 
 /// Reads a repository with an identity: decrypts packs and snapshot bodies, writes files back.
@@ -12,7 +13,8 @@ public struct RepositoryReader: Sendable {
     /// Opens `repository` with `identities`; fails when none of them opens the repository's key.
     public init(repository: Repository, identities: [AgeIdentity]) throws {
         self.repository = repository
-        self.identities = identities
+        // Identities retired by key rotations, reachable from these, read what was written before.
+        self.identities = repository.expandIdentities(identities)
         do {
             hasher = ChunkHasher(key: try repository.chunkKey(identities: identities))
         } catch let error as VaultError where error.code == .badKey {
@@ -42,6 +44,65 @@ public struct RepositoryReader: Sendable {
     func materialize(_ files: [FileEntry], into root: URL) throws -> Int {
         var ignored = PackCheck()
         return try materialize(files, into: root, wholePacks: &ignored)
+    }
+
+    /// Checks the chunks of a decrypted pack that a restore does not need (verify reads each pack once).
+    private func checkUnneeded(_ pack: String, plain: Data, needed: Set<ChunkID>) throws {
+        for id in index.packs[pack] ?? [] where !needed.contains(id) {
+            guard let location = index.locations[id], location.pack == pack else { continue }
+            let range = plain.startIndex + location.offset..<plain.startIndex + location.offset + location.length
+            guard range.upperBound <= plain.endIndex, hasher.id(plain[range]) == id else {
+                throw VaultProblem(
+                    .chunkMismatch, subject: pack,
+                    "pack \(pack.prefix(12)): chunk \(id.description.prefix(12)) does not match its address")
+            }
+        }
+    }
+
+    /// What the parallel pack jobs of a restore share: bytes written, packs checked whole, and the
+    /// failure of the first pack (in pack order) that failed.
+    final class ParallelState: @unchecked Sendable {
+        private let lock = NSLock()
+        private var whole: PackCheck
+        private var bytes = 0
+        private var failure: (order: Int, error: Error)?
+
+        init(_ whole: PackCheck) {
+            self.whole = whole
+        }
+
+        func checked(_ pack: String) -> Bool {
+            lock.lock()
+            defer { lock.unlock() }
+            return whole.packs.contains(pack)
+        }
+
+        func recordWhole(_ pack: String, chunks: Int, bytes size: Int) {
+            lock.lock()
+            defer { lock.unlock() }
+            guard whole.packs.insert(pack).inserted else { return }
+            whole.chunks += chunks
+            whole.bytes += size
+        }
+
+        func add(bytes count: Int) {
+            lock.lock()
+            bytes += count
+            lock.unlock()
+        }
+
+        func fail(_ error: Error, order: Int) {
+            lock.lock()
+            defer { lock.unlock() }
+            if failure == nil || order < failure?.order ?? 0 { failure = (order, error) }
+        }
+
+        func finish() throws -> (whole: PackCheck, bytes: Int) {
+            lock.lock()
+            defer { lock.unlock() }
+            if let failure { throw failure.error }
+            return (whole, bytes)
+        }
     }
 
     /// Packs whose every chunk was checked while restoring, and how much that was.
@@ -86,38 +147,47 @@ public struct RepositoryReader: Sendable {
                 }
             }
         }
-        for pack in plan.keys.sorted() {
-            let plain = try self.pack(pack)
-            if track && !wholePacks.packs.contains(pack) {
-                let needed = Set((plan[pack] ?? []).map(\.id))
-                for id in index.packs[pack] ?? [] where !needed.contains(id) {
-                    guard let location = index.locations[id], location.pack == pack else { continue }
-                    let range = plain.startIndex + location.offset..<plain.startIndex + location.offset + location.length
-                    guard range.upperBound <= plain.endIndex, hasher.id(plain[range]) == id else {
+        // Packs are decrypted, checked and written on every core at once (each pwrite is to its own range).
+        let order = plan.keys.sorted()
+        let planned = plan
+        let shared = ParallelState(wholePacks)
+        let fds = descriptors
+        DispatchQueue.concurrentPerform(iterations: order.count) { number in
+            let pack = order[number]
+            do {
+                let pieces = planned[pack] ?? []
+                let plain = try self.pack(pack)
+                if track && !shared.checked(pack) {
+                    try checkUnneeded(pack, plain: plain, needed: Set(pieces.map(\.id)))
+                    shared.recordWhole(
+                        pack, chunks: index.packs[pack]?.count ?? 0, bytes: Maintenance.size(repository.layout.pack(pack)))
+                }
+                var bytes = 0
+                for piece in pieces {
+                    let range =
+                        plain.startIndex + piece.location.offset..<plain.startIndex + piece.location.offset
+                        + piece.location.length
+                    guard range.upperBound <= plain.endIndex, hasher.id(plain[range]) == piece.id else {
                         throw VaultProblem(
                             .chunkMismatch, subject: pack,
-                            "pack \(pack.prefix(12)): chunk \(id.description.prefix(12)) does not match its address")
+                            "pack \(pack.prefix(12)): chunk \(piece.id.description.prefix(12)) does not match its address")
                     }
+                    let result = plain[range].withUnsafeBytes {
+                        pwrite(fds[piece.file] ?? -1, $0.baseAddress, $0.count, off_t(piece.fileOffset))
+                    }
+                    guard result == piece.location.length else {
+                        throw VaultError(.io, "cannot write restored data: errno \(errno)")
+                    }
+                    bytes += result
                 }
-                wholePacks.packs.insert(pack)
-                wholePacks.chunks += index.packs[pack]?.count ?? 0
-                wholePacks.bytes += Maintenance.size(repository.layout.pack(pack))
-            }
-            for piece in plan[pack] ?? [] {
-                let range =
-                    plain.startIndex + piece.location.offset..<plain.startIndex + piece.location.offset + piece.location.length
-                guard range.upperBound <= plain.endIndex, hasher.id(plain[range]) == piece.id else {
-                    throw VaultProblem(
-                        .chunkMismatch, subject: pack,
-                        "pack \(pack.prefix(12)): chunk \(piece.id.description.prefix(12)) does not match its address")
-                }
-                let result = plain[range].withUnsafeBytes {
-                    pwrite(descriptors[piece.file] ?? -1, $0.baseAddress, $0.count, off_t(piece.fileOffset))
-                }
-                guard result == piece.location.length else { throw VaultError(.io, "cannot write restored data: errno \(errno)") }
-                written += result
+                shared.add(bytes: bytes)
+            } catch {
+                shared.fail(error, order: number)
             }
         }
+        let outcome = try shared.finish()
+        wholePacks = outcome.whole
+        written += outcome.bytes
         for (number, fd) in descriptors {
             // A restore makes its files durable before the switch; verify's scratch copy needs not.
             if !track { fsync(fd) }
