@@ -107,6 +107,34 @@ public struct RepositoryReader: Sendable {
         }
     }
 
+    /// Consecutive pieces of one pack that are also consecutive in one file: one write each.
+    static func runs(_ pieces: [(file: Int, fileOffset: Int, location: ChunkLocation, id: ChunkID)]) -> [(
+        file: Int, fileOffset: Int, packOffset: Int, length: Int
+    )] {
+        var runs: [(file: Int, fileOffset: Int, packOffset: Int, length: Int)] = []
+        for piece in pieces {
+            if let last = runs.last, last.file == piece.file, last.fileOffset + last.length == piece.fileOffset,
+                last.packOffset + last.length == piece.location.offset
+            {
+                runs[runs.count - 1].length += piece.location.length
+            } else {
+                runs.append((piece.file, piece.fileOffset, piece.location.offset, piece.location.length))
+            }
+        }
+        return runs
+    }
+
+    static func openDirect(_ descriptors: [Int: Int32], _ files: [FileEntry], _ root: URL) -> [Int: Int32] {
+        var direct: [Int: Int32] = [:]
+        for number in descriptors.keys {
+            let entry = files[number]
+            let url = entry.path.isEmpty ? root : root.appendingPathComponent(entry.path)
+            let fd = open(url.path, O_WRONLY | RepositoryLayout.directFlag)
+            if fd >= 0 { direct[number] = fd }
+        }
+        return direct
+    }
+
     /// Packs whose every chunk was checked while restoring, and how much that was.
     struct PackCheck {
         var packs: Set<String> = []
@@ -153,7 +181,10 @@ public struct RepositoryReader: Sendable {
         let order = plan.keys.sorted()
         let planned = plan
         let shared = ParallelState(wholePacks)
-        let fds = descriptors
+        // A restore writes page-aligned runs with O_DIRECT (no page-cache copy; fsync then has
+        // little left to flush); verify's scratch copy, read again at once, goes through the cache.
+        let writer = RestoreWriter(buffered: descriptors, direct: track ? [:] : Self.openDirect(descriptors, files, root))
+        defer { writer.closeDirect() }
         DispatchQueue.concurrentPerform(iterations: order.count) { number in
             let pack = order[number]
             do {
@@ -164,7 +195,6 @@ public struct RepositoryReader: Sendable {
                     shared.recordWhole(
                         pack, chunks: index.packs[pack]?.count ?? 0, bytes: Maintenance.size(repository.layout.pack(pack)))
                 }
-                var bytes = 0
                 for piece in pieces {
                     let range =
                         plain.startIndex + piece.location.offset..<plain.startIndex + piece.location.offset
@@ -174,13 +204,12 @@ public struct RepositoryReader: Sendable {
                             .chunkMismatch, subject: pack,
                             "pack \(pack.prefix(12)): chunk \(piece.id.description.prefix(12)) does not match its address")
                     }
-                    let result = plain[range].withUnsafeBytes {
-                        pwrite(fds[piece.file] ?? -1, $0.baseAddress, $0.count, off_t(piece.fileOffset))
-                    }
-                    guard result == piece.location.length else {
-                        throw VaultError(.io, "cannot write restored data: errno \(errno)")
-                    }
-                    bytes += result
+                }
+                var bytes = 0
+                for run in Self.runs(pieces) {
+                    let slice = plain[(plain.startIndex + run.packOffset)..<(plain.startIndex + run.packOffset + run.length)]
+                    try writer.write(slice, file: run.file, at: run.fileOffset)
+                    bytes += run.length
                 }
                 shared.add(bytes: bytes)
             } catch {
@@ -213,5 +242,49 @@ public struct RepositoryReader: Sendable {
                 ofItemAtPath: url.path)
         }
         return written
+    }
+}
+
+/// Writes restored runs: page-aligned ones through an `O_DIRECT` descriptor from a reused aligned
+/// buffer, the rest (and everything where direct I/O is refused) through the page cache.
+final class RestoreWriter: @unchecked Sendable {
+    let buffered: [Int: Int32]
+    let direct: [Int: Int32]
+    private let lock = NSLock()
+    private var buffers: [AlignedBuffer] = []
+
+    init(buffered: [Int: Int32], direct: [Int: Int32]) {
+        self.buffered = buffered
+        self.direct = direct
+    }
+
+    func write(_ bytes: Data, file: Int, at offset: Int) throws {
+        let align = AlignedBuffer.alignment
+        if let fd = direct[file], offset % align == 0, bytes.count % align == 0, !bytes.isEmpty {
+            let buffer = take(bytes.count)
+            defer { giveBack(buffer) }
+            buffer.put(bytes, at: 0)
+            if pwrite(fd, buffer.pointer, bytes.count, off_t(offset)) == bytes.count { return }
+        }
+        let result = bytes.withUnsafeBytes { pwrite(buffered[file] ?? -1, $0.baseAddress, $0.count, off_t(offset)) }
+        guard result == bytes.count else { throw VaultError(.io, "cannot write restored data: errno \(errno)") }
+    }
+
+    func closeDirect() {
+        for fd in direct.values { close(fd) }
+    }
+
+    private func take(_ count: Int) -> AlignedBuffer {
+        lock.lock()
+        let buffer = buffers.popLast() ?? AlignedBuffer(capacity: count)
+        lock.unlock()
+        buffer.reserve(count)
+        return buffer
+    }
+
+    private func giveBack(_ buffer: AlignedBuffer) {
+        lock.lock()
+        buffers.append(buffer)
+        lock.unlock()
     }
 }
