@@ -79,6 +79,21 @@ extension ChunkHasher {
     }
 }
 
+/// Runs `body(0..<count)` on up to `width` threads at once and waits for all: more threads than
+/// cores where jobs block on I/O (reading packs, direct writes), so the cores stay busy meanwhile.
+func parallelFor(_ count: Int, width: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    let group = DispatchGroup()
+    let slots = DispatchSemaphore(value: max(1, width))
+    for index in 0..<count {
+        slots.wait()
+        DispatchQueue.global().async(group: group) {
+            body(index)
+            slots.signal()
+        }
+    }
+    group.wait()
+}
+
 /// Result slots filled by parallel jobs, each slot by one job.
 final class ParallelSlots<Value>: @unchecked Sendable {
     private let lock = NSLock()

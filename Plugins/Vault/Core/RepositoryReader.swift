@@ -185,7 +185,7 @@ public struct RepositoryReader: Sendable {
         // little left to flush); verify's scratch copy, read again at once, goes through the cache.
         let writer = RestoreWriter(buffered: descriptors, direct: track ? [:] : Self.openDirect(descriptors, files, root))
         defer { writer.closeDirect() }
-        DispatchQueue.concurrentPerform(iterations: order.count) { number in
+        parallelFor(order.count, width: 2 * ProcessInfo.processInfo.activeProcessorCount) { [self] number in
             let pack = order[number]
             do {
                 let pieces = planned[pack] ?? []
@@ -248,6 +248,8 @@ public struct RepositoryReader: Sendable {
 /// Writes restored runs: page-aligned ones through an `O_DIRECT` descriptor from a reused aligned
 /// buffer, the rest (and everything where direct I/O is refused) through the page cache.
 final class RestoreWriter: @unchecked Sendable {
+    /// Runs shorter than this are written through the page cache.
+    static let directMinimum = 256 << 10
     let buffered: [Int: Int32]
     let direct: [Int: Int32]
     private let lock = NSLock()
@@ -260,7 +262,8 @@ final class RestoreWriter: @unchecked Sendable {
 
     func write(_ bytes: Data, file: Int, at offset: Int) throws {
         let align = AlignedBuffer.alignment
-        if let fd = direct[file], offset % align == 0, bytes.count % align == 0, !bytes.isEmpty {
+        // Small runs (pages changed here and there) go through the cache: a direct write waits for the disk.
+        if let fd = direct[file], offset % align == 0, bytes.count % align == 0, bytes.count >= Self.directMinimum {
             let buffer = take(bytes.count)
             defer { giveBack(buffer) }
             buffer.put(bytes, at: 0)
