@@ -81,7 +81,7 @@ echo "== jamey vault" >&2
 recipient=$(awk '{print $NF}' "$work/keygen.txt")
 "$jamey" vault init --repository "$work/vault" --recipient "$recipient" --node-key "$work/node.key" --node bench >/dev/null
 v() { "$jamey" vault "$@" --repository "$work/vault"; }
-t=$(now); v backup --node-key "$work/node.key" --source "db=$work/data" >/dev/null; j_full=$(elapsed "$t")
+t=$(now); v backup --node-key "$work/node.key" --source "db=$work/data" --json > "$work/full.json"; j_full=$(elapsed "$t")
 j_size1=$(dirsize "$work/vault")
 
 echo "== restic" >&2
@@ -145,5 +145,6 @@ out="${OUT:-/dev/null}"
   echo
   echo "Ratios: full backup vault/restic $(ratio "$r_full" "$j_full"), vault/.backup $(ratio "$s_backup" "$j_full"); restore vault/restic $(ratio "$r_restore" "$j_restore"), vault/borg $(ratio "$b_restore" "$j_restore"); verify vault/restic $(ratio "$r_verify" "$j_verify"), vault/borg $(ratio "$b_verify" "$j_verify") (above 1: the vault is faster)."
   echo "Incremental: vault stored $(ratio "$j_added" "$changed_bytes")× the changed pages' bytes (goal ≤ 1.25), restic $(ratio "$r_added" "$changed_bytes")×, borg $(ratio "$b_added" "$changed_bytes")×; the vault's plaintext bytes added: $(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['bytesAdded'])" "$work/incr.json")."
+  echo "Vault full backup phases (s; hash and waits are wall time, seal and write summed over pack jobs): $(python3 -c "import json,sys; p=json.load(open(sys.argv[1])).get('phases') or {}; print(', '.join(f'{k} {v:.3f}' for k, v in sorted(p.items())))" "$work/full.json")."
   echo "Seconds: vault full $j_full restore $j_restore verify $j_verify; restic $r_full / $r_restore / $r_verify; borg $b_full / $b_restore / $b_verify; .backup $s_backup."
 } | tee "$out"

@@ -43,7 +43,8 @@ enum Schemas {
          "previous": {"type": "string"}, "bytes": {"type": "integer"}, "seconds": {"type": "number"}}}}}}
         """
     static let forgetRequest = """
-        {"type": "object", "properties": {"dry_run": {"type": "boolean"}, "keep_last": {"type": "integer", "minimum": 0},
+        {"type": "object", "properties": {"dry_run": {"type": "boolean"}, "all_nodes": {"type": "boolean"},
+         "keep_last": {"type": "integer", "minimum": 0},
          "keep_hourly": {"type": "integer", "minimum": 0}, "keep_daily": {"type": "integer", "minimum": 0},
          "keep_weekly": {"type": "integer", "minimum": 0}, "keep_monthly": {"type": "integer", "minimum": 0},
          "keep_yearly": {"type": "integer", "minimum": 0}, "keep_within": {"type": "string"}}, "additionalProperties": false}
@@ -65,6 +66,7 @@ enum Schemas {
     static let stats = """
         {"type": "object", "properties": {"repository": {"type": "string"}, "node": {"type": "string"},
          "snapshots": {"type": "integer"}, "packs": {"type": "integer"}, "packBytes": {"type": "integer"},
-         "problems": {"type": "array", "items": {"type": "string"}}, "status": {"type": "object"}}}
+         "problems": {"type": "array", "items": {"type": "string"}}, "backupsRunning": {"type": "integer"},
+         "status": {"type": "object"}}}
         """
 }

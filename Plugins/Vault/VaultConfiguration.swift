@@ -16,6 +16,8 @@ public struct VaultConfiguration: Decodable, Sendable {
     var retention: Retention
     /// Prune after each forget that removed snapshots.
     var pruneAfterForget: Bool
+    /// How long stop waits for a running backup before cancelling it (below `hooks.stop_timeout_ms`).
+    var stopWaitMs: Int
 
     /// The schedule section.
     struct Schedule: Decodable, Sendable {

@@ -59,13 +59,21 @@ extension VaultPlugin {
     /// backs the copies up, removes them. Plugins without a snapshot hook have no state and are
     /// skipped.
     func backupJob() async throws -> BackupResult {
+        // A backup begun before stop runs to its end (stop waits for it, up to stop_wait_ms).
+        let cancellation = BackupCancellation()
+        try activity.withLock { activity in
+            guard !activity.stopping else { throw VaultError(.cancelled, "the vault plugin is stopping; no new backup") }
+            activity.backups.append(cancellation)
+        }
+        defer { activity.withLock { $0.backups.removeAll { $0 === cancellation } } }
         let staging = directory.appendingPathComponent("staging-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: staging) }
         let sources = try await stage(into: staging)
         let keyURL = nodeKeyURL
         return try await job { [self] in
-            let writer = try BackupWriter(
+            var writer = try BackupWriter(
                 repository: try repository(), key: try NodeKey.read(keyURL), headURL: ChainHead.url(forKey: keyURL))
+            writer.cancellation = cancellation
             return try writer.run(sources: sources, tags: ["plugins"])
         }
     }

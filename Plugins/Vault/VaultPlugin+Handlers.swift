@@ -115,7 +115,8 @@ extension VaultPlugin {
 
     func forget(_ request: Message) async throws -> Outgoing {
         let keys = ["keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly"]
-        let body = try RequestBody(request.payload, allowed: Set(keys + ["keep_within", "dry_run"]), emptyIsObject: true)
+        let body = try RequestBody(
+            request.payload, allowed: Set(keys + ["keep_within", "dry_run", "all_nodes"]), emptyIsObject: true)
         var policy = configuration.policy
         if keys.contains(where: { body.members[$0] != nil }) || body.members["keep_within"] != nil {
             policy = RetentionPolicy()
@@ -128,10 +129,12 @@ extension VaultPlugin {
             policy.keepWithin = try body.string("keep_within")
         }
         let dryRun = try body.flag("dry_run") ?? false
+        let allNodes = try body.flag("all_nodes") ?? false
         let chosen = policy
         let keyURL = nodeKeyURL
         let report = try await job { [self] in
-            try Maintenance(repository: try repository(), key: try NodeKey.read(keyURL)).forget(policy: chosen, dryRun: dryRun)
+            try Maintenance(repository: try repository(), key: try NodeKey.read(keyURL)).forget(
+                policy: chosen, dryRun: dryRun, allNodes: allNodes)
         }
         return Reply.json(report)
     }
@@ -150,6 +153,7 @@ extension VaultPlugin {
 
     func stats() async throws -> Outgoing {
         let current = status.withLock { $0 }
+        let running = activity.withLock { $0.backups.count }
         let keyURL = nodeKeyURL
         let stats = try await job { [self] in
             let repository = try repository()
@@ -159,7 +163,7 @@ extension VaultPlugin {
                 repository: repository.layout.root.path, node: (try? NodeKey.read(keyURL).node) ?? "",
                 snapshots: catalog.snapshots.count,
                 packs: packs.count, packBytes: packs.values.reduce(0, +), problems: catalog.problems.map(\.description),
-                status: current)
+                backupsRunning: running, status: current)
         }
         return Reply.json(stats)
     }

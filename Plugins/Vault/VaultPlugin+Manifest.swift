@@ -37,6 +37,10 @@ extension VaultPlugin {
                     .string("keep_within", default: "", description: "Keep everything within this of the newest, e.g. 1y2m3d4h"),
                 ]),
             .bool("prune_after_forget", default: true, description: "Free unreferenced packs after retention removed snapshots"),
+            .int(
+                "stop_wait_ms", default: 4000, range: 0...3_600_000,
+                description:
+                    "How long stop waits for a running backup before cancelling it cleanly; keep it below hooks.stop_timeout_ms"),
         ],
         routes: routes
     )

@@ -24,6 +24,16 @@ public final class VaultPlugin: JameyPlugin {
     let scheduler = Mutex<Task<Void, Never>?>(nil)
     /// Vault jobs run one at a time on this queue, off the concurrency pool.
     let jobs = DispatchQueue(label: "jamey.vault.jobs")
+    /// Jobs queued or running, the running backup's cancellation, and whether stop has begun.
+    let activity = Mutex(Activity())
+
+    struct Activity {
+        var jobs = 0
+        /// The backups begun (staging or writing; a second waits for the job queue).
+        var backups: [BackupCancellation] = []
+        var stopping = false
+        var scheduleRunning = false
+    }
 
     /// Reads the config; a missing repository or node key leaves the plugin running but degraded.
     public init(context: PluginContext, configuration: VaultConfiguration) async throws {
@@ -71,22 +81,37 @@ public final class VaultPlugin: JameyPlugin {
             context.logger.warning("vault idle: \(unavailable)")
             return
         }
-        let task = Task { [self] in await runSchedule() }
+        activity.withLock { $0.scheduleRunning = true }
+        let task = Task { [self] in
+            await runSchedule()
+            activity.withLock { $0.scheduleRunning = false }
+        }
         scheduler.withLock { $0 = task }
         context.logger.info("vault started; repository \(configuration.repository)")
     }
 
-    /// Stops the schedule and waits for a running job.
+    /// Stops the schedule and waits for a running backup to finish, up to `stop_wait_ms` (keep it
+    /// below the kernel's `hooks.stop_timeout_ms`); past that the backup is cancelled at its next
+    /// segment, so it ends cleanly (no snapshot, nothing damaged) instead of being abandoned.
     public func stop() async throws {
         let task = scheduler.withLock { task -> Task<Void, Never>? in
             defer { task = nil }
             return task
         }
+        activity.withLock { $0.stopping = true }
         task?.cancel()
-        await task?.value
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            jobs.async { continuation.resume() }
-        }
+        let clock = ContinuousClock()
+        let bound = clock.now + .milliseconds(configuration.stopWaitMs)
+        func busy() -> Bool { activity.withLock { $0.jobs > 0 || !$0.backups.isEmpty || $0.scheduleRunning } }
+        while busy() && clock.now < bound { try? await Task.sleep(for: .milliseconds(10)) }
+        guard busy() else { return }
+        let cancelled = activity.withLock { $0.backups }
+        for backup in cancelled { backup.cancel() }
+        context.logger.warning(
+            "vault stop: still busy after stop_wait_ms (\(configuration.stopWaitMs) ms); \(cancelled.isEmpty ? "not a backup, left to finish" : "backup cancelled cleanly, no snapshot written")"
+        )
+        let grace = clock.now + .milliseconds(500)
+        while busy() && clock.now < grace { try? await Task.sleep(for: .milliseconds(10)) }
     }
 
     /// Ok after a successful backup; degraded when idle or when the last backup failed.
@@ -102,8 +127,13 @@ public final class VaultPlugin: JameyPlugin {
 
     /// Runs `body` on the job queue (one job at a time, never on the concurrency pool).
     func job<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            jobs.async { continuation.resume(with: Result(catching: body)) }
+        activity.withLock { $0.jobs += 1 }
+        return try await withCheckedThrowingContinuation { continuation in
+            jobs.async { [self] in
+                let result = Result(catching: body)
+                activity.withLock { $0.jobs -= 1 }
+                continuation.resume(with: result)
+            }
         }
     }
 

@@ -20,5 +20,7 @@ struct VaultStats: Codable {
     var packs: Int
     var packBytes: Int
     var problems: [String]
+    /// Backups begun and not finished (staging plugins' snapshots, or writing).
+    var backupsRunning: Int
     var status: VaultStatus
 }

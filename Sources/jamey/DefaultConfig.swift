@@ -188,6 +188,7 @@ plugins:
         keep_yearly: 0
         keep_within: ""          # e.g. 30d; everything within this of the newest snapshot
       prune_after_forget: true
+      stop_wait_ms: 4000         # stop waits this long for a running backup, then cancels it cleanly (keep below hooks.stop_timeout_ms)
 
   # Soul (Plugins/Soul): entities with trust, decay, emotion counts, empathy and linked memory
   # items in <data_dir>/soul/soul.sqlite; soul.conscience.record feeds a conscience evaluation to

@@ -57,7 +57,7 @@ extension VaultCommand {
     struct Forget: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "Remove snapshots by retention rules (restic's forget semantics, per node); --dry-run lists what would go and why."
+                "Remove this node's snapshots by retention rules (restic's forget semantics); --all-nodes: every node's, each by its own; --dry-run lists what would go and why."
         )
 
         @OptionGroup var repository: VaultRepositoryOption
@@ -70,6 +70,8 @@ extension VaultCommand {
         @Option(name: .long) var keepYearly = 0
         @Option(name: .long, help: "Keep everything within this of the newest snapshot, e.g. 1y2m3d4h.") var keepWithin: String?
         @Flag(help: "List decisions; remove nothing.") var dryRun = false
+        @Flag(help: "Apply the rules to every node's snapshots (each node's chain on its own), not only this node's.")
+        var allNodes = false
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
@@ -79,7 +81,7 @@ extension VaultCommand {
                 (policy.keepWeekly, policy.keepMonthly, policy.keepYearly) = (keepWeekly, keepMonthly, keepYearly)
                 policy.keepWithin = keepWithin
                 let report = try Maintenance(repository: try repository.open(), key: try nodeKey.read())
-                    .forget(policy: policy, dryRun: dryRun)
+                    .forget(policy: policy, dryRun: dryRun, allNodes: allNodes)
                 if json { return try printJSON(report) }
                 let formatter = ISO8601DateFormatter()
                 for (node, decisions) in report.decisions.sorted(by: { $0.key < $1.key }) {

@@ -72,4 +72,45 @@ extension VaultCommand {
             }
         }
     }
+
+    struct Rotate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rotate keys: new recipients for new data, a new node signing key, old identity retired.",
+            discussion: """
+                With --identity (the identity being retired), the repository rotates: the chunk key and the \
+                retired identity are sealed to the new recipients (keys/epoch-...), so the new identity alone \
+                reads every snapshot; --reencrypt also re-encrypts every pack to the new recipients. Always, \
+                this node's key file gets the new recipients and a new signing key, endorsed by the old one, \
+                which signs nothing after this node's latest snapshot. Other nodes run rotate without \
+                --identity, with the same --recipient.
+                """)
+
+        @OptionGroup var repository: VaultRepositoryOption
+        @OptionGroup var nodeKey: VaultNodeKeyOption
+        @OptionGroup var identity: VaultIdentityOption
+        @Option(name: .long, help: "A new age recipient (age1...); repeat for several.") var recipient: [String] = []
+        @Flag(help: "Re-encrypt every pack to the new recipients (needs --identity).") var reencrypt = false
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            try vaultRun {
+                guard !recipient.isEmpty else {
+                    throw VaultError(.badInput, "--recipient: at least one age1... recipient is needed")
+                }
+                let recipients = try recipient.map { try AgeRecipient($0) }
+                let keyURL = try nodeKey.url()
+                let rotation = KeyRotation(repository: try repository.open(), key: try NodeKey.read(keyURL))
+                let (key, result) = try rotation.rotate(
+                    to: recipients, identities: try identity.read(required: false), reencrypt: reencrypt)
+                try key.write(keyURL)
+                if json { return try printJSON(result) }
+                print("Node key \(keyURL.path): now encrypts to \(result.recipients.joined(separator: ", "))")
+                print("Signing key rotated; the old key signs nothing after snapshot #\(result.retiredAfterSeq)")
+                if let epoch = result.epoch {
+                    print("Repository rotated (keys/\(epoch)): the new identity reads everything; the old one is retired")
+                }
+                if reencrypt { print("Re-encrypted \(result.packsReencrypted) packs (\(result.bytesRewritten) bytes)") }
+            }
+        }
+    }
 }

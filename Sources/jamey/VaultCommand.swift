@@ -11,6 +11,7 @@ struct VaultCommand: ParsableCommand {
         abstract: "Encrypted, verified backups (offline commands; the vault plugin runs them on a schedule).",
         subcommands: [
             Keygen.self, Init.self, Backup.self, Snapshots.self, Verify.self, Forget.self, Prune.self, Restore.self,
+            Rotate.self,
         ])
 }
 

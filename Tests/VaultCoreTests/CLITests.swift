@@ -50,6 +50,47 @@ extension VaultSerial {
             #expect(refused.stderr.contains("identity"))
         }
 
+        @Test func rotateRetiresTheOldIdentityAndTheNewOneRestoresEverything() async throws {
+            let dir = URL(fileURLWithPath: try TemporaryDirectory.make(prefix: "jamey-vault-rotate"))
+            defer { try? FileManager.default.removeItem(at: dir) }
+            func keygen(_ name: String) async throws -> (file: String, recipient: String) {
+                let file = dir.appendingPathComponent(name).path
+                let made = try await vault(["keygen", "-o", file])
+                #expect(made.status == 0, "\(made.output)")
+                let recipient = try #require(made.stdout.split(separator: " ").last).trimmingCharacters(
+                    in: .whitespacesAndNewlines)
+                return (file, recipient)
+            }
+            let old = try await keygen("old.txt")
+            let new = try await keygen("new.txt")
+            let repo = dir.appendingPathComponent("repo").path
+            let key = dir.appendingPathComponent("node.key").path
+            #expect(try await vault(["init", "--repository", repo, "--recipient", old.recipient, "--node-key", key]).status == 0)
+            let data = dir.appendingPathComponent("data")
+            try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+            let payload = Fixture.random(400_000)
+            try payload.write(to: data.appendingPathComponent("a.bin"))
+            #expect(try await vault(["backup", "--repository", repo, "--node-key", key, "--data-dir", data.path]).status == 0)
+            let missing = try await vault(["rotate", "--repository", repo, "--node-key", key])
+            #expect(missing.status == 1)
+            #expect(missing.stderr.contains("--recipient"))
+            let rotated = try await vault([
+                "rotate", "--repository", repo, "--node-key", key, "--identity", old.file, "--recipient", new.recipient,
+                "--reencrypt",
+            ])
+            #expect(rotated.status == 0, "\(rotated.output)")
+            #expect(rotated.stdout.contains("Re-encrypted 1 packs"))
+            #expect(try String(contentsOfFile: key, encoding: .utf8).contains(new.recipient))
+            #expect(try await vault(["backup", "--repository", repo, "--node-key", key, "--data-dir", data.path]).status == 0)
+            let verified = try await vault(["verify", "--repository", repo, "--identity", new.file, "--node-key", key])
+            #expect(verified.status == 0, "\(verified.output)")
+            let restored = try await vault([
+                "restore", "--repository", repo, "--identity", new.file, "--target", dir.appendingPathComponent("out").path,
+            ])
+            #expect(restored.status == 0, "\(restored.output)")
+            #expect(try Data(contentsOf: dir.appendingPathComponent("out/a.bin")) == payload)
+        }
+
         @Test func badInputNamesTheOption() async throws {
             let missing = try await vault(["backup", "--node-key", "/nonexistent/key"])
             #expect(missing.status == 1)

@@ -18,7 +18,7 @@ struct VaultKernel: Sendable {
     /// Boots, runs `body`, and shuts the kernel down whatever happens.
     static func with(
         configured: Bool = true, firstDelay: Int = 0, interval: Int = 1440, withIdentity: Bool = true, extra: String = "",
-        privileged: Bool = true, http: Bool = false,
+        privileged: Bool = true, http: Bool = false, before: [TestKernel.Plugin] = [],
         _ body: (VaultKernel) async throws -> Void
     ) async throws {
         let dir = URL(fileURLWithPath: try TemporaryDirectory.make(prefix: "jamey-vault-kernel"))
@@ -35,10 +35,11 @@ struct VaultKernel: Sendable {
         if !extra.isEmpty { config += "\n" + extra }
         var vault = TestKernel.Plugin("vault", path: try TestPlugins.library("Vault"), required: true, config: config)
         if privileged { vault.privileges = ["snapshot"] }
-        var plugins: [TestKernel.Plugin] = [
-            .init("memory", path: try TestPlugins.library("Memory"), required: true),
-            .init("conscience", path: try TestPlugins.library("Conscience"), required: true), vault,
-        ]
+        var plugins: [TestKernel.Plugin] =
+            [
+                .init("memory", path: try TestPlugins.library("Memory"), required: true),
+                .init("conscience", path: try TestPlugins.library("Conscience"), required: true),
+            ] + before + [vault]
         if http {
             plugins.append(
                 .init(

@@ -132,6 +132,55 @@ import VaultSQLite
         }
     }
 
+    @Test func stopWaitsForARunningBackupInsteadOfAbandoningIt() async throws {
+        // A stateful plugin whose snapshot hook takes 1.5 s: the backup is still staging when the kernel stops.
+        var slow = CPluginSource(name: "slowstate")
+        slow.snapshotDelayMilliseconds = 1500
+        let plugin = TestKernel.Plugin("slowstate", path: try TestPlugins.buildC(name: "slowstate", source: slow.render()))
+        try await VaultKernel.with(firstDelay: 3600, before: [plugin]) { k in
+            let backup = Task { try await k.request("vault.backup.run") }
+            #expect(
+                try await eventually(timeout: .seconds(30)) {
+                    try await k.request("vault.stats.get").json["backupsRunning"] as? Int == 1
+                })
+            await onThread { k.test.shutdown(deadline: .seconds(30)) }
+            let reply = try await backup.value
+            #expect(reply.status == 200, "\(reply.text)")
+            let repository = try Repository(at: k.repository)
+            let catalog = SnapshotCatalog(repository: repository)
+            #expect(catalog.snapshots.count == 1)
+            #expect(catalog.snapshots.first?.header.sources.contains("slowstate") == true)
+            let reader = try RepositoryReader(repository: repository, identities: [k.identity])
+            #expect(reader.verify(VerifyOptions()).problems == [])
+            let locks =
+                (try? FileManager.default.contentsOfDirectory(atPath: k.repository.appendingPathComponent("locks").path)) ?? []
+            #expect(locks.isEmpty)
+        }
+    }
+
+    @Test func forgetThroughTheAPIIsScopedToThisNode() async throws {
+        let noRetention = "retention: {keep_last: 0, keep_hourly: 0, keep_daily: 0, keep_weekly: 0, keep_monthly: 0}"
+        try await VaultKernel.with(firstDelay: 3600, extra: noRetention) { k in
+            #expect(try await k.request("vault.backup.run").status == 200)
+            // Another node writes two snapshots of its own into the same repository.
+            let other = try Repository(at: k.repository).enroll(node: "other-node", identities: [k.identity])
+            let data = k.repository.deletingLastPathComponent().appendingPathComponent("other-data")
+            try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+            try Data("x".utf8).write(to: data.appendingPathComponent("f"))
+            for _ in 0..<2 {
+                _ = try BackupWriter(repository: try Repository(at: k.repository), key: other, headURL: nil)
+                    .run(sources: [BackupSource(name: "data", url: data)])
+            }
+            let mine = try await k.request("vault.forget.run", #"{"keep_last":1,"dry_run":true}"#)
+            #expect(mine.status == 200, "\(mine.text)")
+            #expect((mine.json["decisions"] as? [String: Any])?.keys.sorted() == ["test-node"])
+            let all = try await k.request("vault.forget.run", #"{"keep_last":1,"all_nodes":true}"#)
+            #expect(all.status == 200, "\(all.text)")
+            #expect(all.json["removed"] as? Int == 1)
+            #expect(SnapshotCatalog(repository: try Repository(at: k.repository)).snapshots.count == 2)
+        }
+    }
+
     @Test func anUnconfiguredVaultIdlesAndSaysWhy() async throws {
         try await VaultKernel.with(configured: false) { k in
             _ = await eventually { k.test.kernel.plugin(named: "vault")?.health != nil }

@@ -1,4 +1,5 @@
 import Crypto
+import Dispatch
 import Foundation
 
 /// A directory (or one file) to back up under a name: a plugin's snapshot directory, or `data`.
@@ -14,6 +15,38 @@ public struct BackupSource: Sendable {
         self.name = name
         self.url = url
         self.exclude = exclude
+    }
+}
+
+/// Asks a running backup to stop at its next segment (any thread may set it).
+public final class BackupCancellation: @unchecked Sendable {
+    private let lock = NSLock()
+    private var cancelled = false
+    private var checksLeft: Int?
+
+    public init() {}
+
+    /// Cancels itself at the `afterChecks`-th check (a backup stopped part-way, deterministically).
+    public init(afterChecks: Int) {
+        checksLeft = afterChecks
+    }
+
+    /// Asks the backup to stop.
+    public func cancel() {
+        lock.lock()
+        cancelled = true
+        lock.unlock()
+    }
+
+    /// True once ``cancel()`` was called (each call counts as a check).
+    public var isCancelled: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if let left = checksLeft {
+            checksLeft = left - 1
+            if left <= 1 { cancelled = true }
+        }
+        return cancelled
     }
 }
 
@@ -41,6 +74,24 @@ public struct BackupResult: Codable, Sendable {
     public var packs: Int
     /// Seconds taken.
     public var seconds: Double
+    /// Where the time went.
+    public var phases: BackupPhases?
+}
+
+/// Seconds spent in each phase of a backup (the profile `--json` prints).
+public struct BackupPhases: Codable, Sendable {
+    /// Wall time hashing chunk addresses (on every core).
+    public var hash = 0.0
+    /// Wall time waiting for whole-file SHA-256s after the chunks were hashed.
+    public var fileDigestWait = 0.0
+    /// Wall time waiting for the last pack jobs at the end.
+    public var packWait = 0.0
+    /// Thread time in pack jobs copying and sealing (age, with the pack's SHA-256), summed over jobs.
+    public var seal = 0.0
+    /// Thread time in pack jobs writing and syncing packs and indexes, summed over jobs.
+    public var write = 0.0
+    /// Wall time encrypting, signing and writing the manifest.
+    public var manifest = 0.0
 }
 
 /// Backs up sources into a repository with a node key: chunks, deduplicates, packs, encrypts,
@@ -53,6 +104,13 @@ public struct BackupWriter {
     public var packSize = 16 << 20
     /// SQLite pages per chunk.
     public var pagesPerChunk = 1
+    /// Bytes hashed at once before their new chunks go to the pack jobs.
+    public var segmentSize = 8 << 20
+    /// Checked between segments: when set, the backup stops before writing a snapshot (the packs
+    /// already written are unreferenced; prune frees them) and throws a `.cancelled` error.
+    public var cancellation: BackupCancellation?
+    /// Threads hashing a segment.
+    public var stripes = max(1, min(4, ProcessInfo.processInfo.activeProcessorCount))
 
     /// - Parameters:
     ///   - repository: the repository to write to.
@@ -87,10 +145,12 @@ public struct BackupWriter {
         let hasher = ChunkHasher(key: key.chunkKey)
         let chunker = Chunker(seed: key.chunkKey, pagesPerChunk: pagesPerChunk)
         var known = Set(ChunkIndex(repository: repository, hasher: hasher).locations.keys)
-        var writer = PackWriter(layout: layout, recipients: try key.parsedRecipients(), hasher: hasher, targetSize: packSize)
+        let packs = PackPipeline(
+            layout: layout, recipients: try key.parsedRecipients(), hasher: hasher, targetSize: packSize)
         var files: [FileEntry] = []
         var references = Set<ChunkID>()
         var stats = (bytesAdded: 0, chunksNew: 0, dedup: 0, total: 0)
+        var phases = BackupPhases()
         for source in sources {
             for item in try FileWalker.walk(source) {
                 guard item.entry.type == "file" else {
@@ -100,28 +160,58 @@ public struct BackupWriter {
                 var entry = item.entry
                 let data = try FileWalker.read(item.url)
                 let (kind, ends) = chunker.boundaries(data)
-                let (ids, digest) = ChunkHasher.parallel(data, ends: ends, hasher: hasher)
-                var start = 0
-                for (id, end) in zip(ids, ends) {
-                    references.insert(id)
-                    if known.insert(id).inserted {
-                        _ = try writer.add(id, data[data.startIndex + start..<data.startIndex + end])
-                        stats.bytesAdded += end - start
-                        stats.chunksNew += 1
-                    } else {
-                        stats.dedup += 1
+                // The whole file's SHA-256 runs beside the chunk hashing and the pack jobs.
+                let digest = ParallelSlots<String>(count: 1)
+                let digestDone = DispatchGroup()
+                DispatchQueue.global().async(group: digestDone) { digest.set(0, Data(SHA256.hash(data: data)).hex) }
+                var ids: [ChunkID] = []
+                ids.reserveCapacity(ends.count)
+                var first = 0
+                while first < ends.count {
+                    if cancellation?.isCancelled == true {
+                        digestDone.wait()
+                        _ = try? packs.finish()
+                        throw VaultError(.cancelled, "backup cancelled (the plugin is stopping); no snapshot was written")
                     }
-                    start = end
+                    // A segment of about `segmentSize` bytes: hashed on every core, then its new
+                    // chunks go to the pack jobs while the next segment is hashed.
+                    let base = first == 0 ? 0 : ends[first - 1]
+                    var last = first + 1
+                    while last < ends.count && ends[last - 1] - base < segmentSize { last += 1 }
+                    let clock = DispatchTime.now()
+                    let segment = hasher.ids(data, ends: ends, first..<last, stripes: stripes)
+                    phases.hash += clock.secondsSince
+                    var start = base
+                    for (id, end) in zip(segment, ends[first..<last]) {
+                        references.insert(id)
+                        if known.insert(id).inserted {
+                            try packs.add(id, data, data.startIndex + start..<data.startIndex + end, file: files.count)
+                            stats.bytesAdded += end - start
+                            stats.chunksNew += 1
+                        } else {
+                            stats.dedup += 1
+                        }
+                        start = end
+                    }
+                    ids += segment
+                    first = last
                 }
+                let clock = DispatchTime.now()
+                digestDone.wait()
+                phases.fileDigestWait += clock.secondsSince
                 entry.size = data.count
-                entry.sha256 = digest
+                entry.sha256 = digest.values[0] ?? ""
                 entry.chunking = kind
                 entry.chunks = ChunkID.join(ids)
                 stats.total += data.count
                 files.append(entry)
             }
         }
-        _ = try writer.flush()
+        var clock = DispatchTime.now()
+        let written = try packs.finish()
+        phases.packWait = clock.secondsSince
+        (phases.seal, phases.write) = packs.jobSeconds
+        clock = DispatchTime.now()
         let recipients = try key.parsedRecipients()
         let body = try Age.encrypt(try SnapshotBody(files: files).encoded(), to: recipients)
         let signer = try key.signer()
@@ -135,9 +225,16 @@ public struct BackupWriter {
         let id = manifest.sha256Hex
         try layout.writeOnce(manifest, to: layout.snapshot(id))
         if let headURL { try ChainHead(seq: header.seq, snapshot: id).write(headURL) }
+        phases.manifest = clock.secondsSince
         return BackupResult(
             snapshot: id, seq: header.seq, fileCount: header.fileCount, totalBytes: stats.total, bytesAdded: stats.bytesAdded,
-            packBytesWritten: writer.bytesWritten, manifestBytes: manifest.count, chunksNew: stats.chunksNew,
-            chunksDeduplicated: stats.dedup, packs: writer.packsWritten.count, seconds: Date().timeIntervalSince(started))
+            packBytesWritten: written.bytes, manifestBytes: manifest.count, chunksNew: stats.chunksNew,
+            chunksDeduplicated: stats.dedup, packs: written.packs.count, seconds: Date().timeIntervalSince(started),
+            phases: phases)
     }
+}
+
+extension DispatchTime {
+    /// Seconds from this time to now.
+    var secondsSince: Double { Double(DispatchTime.now().uptimeNanoseconds - uptimeNanoseconds) / 1e9 }
 }

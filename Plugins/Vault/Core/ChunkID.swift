@@ -46,32 +46,52 @@ public struct ChunkID: Hashable, Sendable, Comparable, CustomStringConvertible {
 }
 
 extension ChunkHasher {
-    /// The ids of the chunks of `data` ending at `ends`, and the SHA-256 of the whole of `data`
-    /// (hex), computed on several threads at once: one hashes the file, the others the chunks.
-    static func parallel(_ data: Data, ends: [Int], hasher: ChunkHasher) -> (ids: [ChunkID], sha256: String) {
-        let stripes = max(1, min(4, ProcessInfo.processInfo.activeProcessorCount))
+    /// The ids of chunks `first..<last` of `data` (chunk `i` ends at `ends[i]`), computed on
+    /// `stripes` threads at once.
+    func ids(_ data: Data, ends: [Int], _ chunks: Range<Int>, stripes: Int) -> [ChunkID] {
+        let stripes = max(1, min(stripes, chunks.count))
         let results = ParallelSlots<[ChunkID]>(count: stripes)
-        let digest = ParallelSlots<String>(count: 1)
-        let per = (ends.count + stripes - 1) / max(1, stripes)
-        DispatchQueue.concurrentPerform(iterations: stripes + 1) { job in
-            if job == stripes {
-                digest.set(0, Data(SHA256.hash(data: data)).hex)
-                return
-            }
-            let first = job * per
-            let last = min(ends.count, first + per)
+        let per = (chunks.count + stripes - 1) / stripes
+        DispatchQueue.concurrentPerform(iterations: stripes) { job in
+            let first = chunks.lowerBound + job * per
+            let last = min(chunks.upperBound, first + per)
             guard first < last else { return results.set(job, []) }
-            var ids: [ChunkID] = []
-            ids.reserveCapacity(last - first)
-            var start = first == 0 ? 0 : ends[first - 1]
-            for index in first..<last {
-                ids.append(hasher.id(data[data.startIndex + start..<data.startIndex + ends[index]]))
+            results.set(job, ids(data, ends: ends, first..<last))
+        }
+        return results.values.flatMap { $0 ?? [] }
+    }
+
+    /// The ids of chunks `range` of `data`, on this thread: one HMAC key setup, copied per chunk.
+    func ids(_ data: Data, ends: [Int], _ range: Range<Int>) -> [ChunkID] {
+        let template = keyed.mac
+        var ids: [ChunkID] = []
+        ids.reserveCapacity(range.count)
+        data.withUnsafeBytes { raw in
+            var start = range.lowerBound == 0 ? 0 : ends[range.lowerBound - 1]
+            for index in range {
+                var mac = template
+                mac.update(data: UnsafeRawBufferPointer(rebasing: raw[start..<ends[index]]))
+                ids.append(ChunkID(mac.finalize()))
                 start = ends[index]
             }
-            results.set(job, ids)
         }
-        return (results.values.flatMap { $0 ?? [] }, digest.values[0] ?? "")
+        return ids
     }
+}
+
+/// Runs `body(0..<count)` on up to `width` threads at once and waits for all: more threads than
+/// cores where jobs block on I/O (reading packs, direct writes), so the cores stay busy meanwhile.
+func parallelFor(_ count: Int, width: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    let group = DispatchGroup()
+    let slots = DispatchSemaphore(value: max(1, width))
+    for index in 0..<count {
+        slots.wait()
+        DispatchQueue.global().async(group: group) {
+            body(index)
+            slots.signal()
+        }
+    }
+    group.wait()
 }
 
 /// Result slots filled by parallel jobs, each slot by one job.
@@ -124,14 +144,24 @@ public struct ChunkPrefix: Hashable, Sendable {
 public struct ChunkHasher: Sendable {
     let keyBytes: Data
     var key: SymmetricKey { SymmetricKey(data: keyBytes) }
+    /// An HMAC with the key already absorbed; each chunk copies it (copy on write).
+    private let keyed: Keyed
+
+    /// Immutable once made; copies of the HMAC state are taken, never mutated in place.
+    struct Keyed: @unchecked Sendable {
+        let mac: HMAC<SHA256>
+    }
 
     public init(key: Data) {
         keyBytes = key
+        keyed = Keyed(mac: HMAC<SHA256>(key: SymmetricKey(data: key)))
     }
 
     /// The id of `chunk`.
     public func id(_ chunk: some DataProtocol) -> ChunkID {
-        ChunkID(Data(HMAC<SHA256>.authenticationCode(for: chunk, using: key)))
+        var mac = keyed.mac
+        mac.update(data: chunk)
+        return ChunkID(mac.finalize())
     }
 
     /// A MAC over `data` (index files), under a key derived from the chunk key.

@@ -38,12 +38,15 @@ public struct Maintenance {
         self.key = key
     }
 
-    /// Applies `policy` to each node's snapshots; removes the ones that go unless `dryRun`. A signed
-    /// forget record is written first, so their absence is not reported as tampering.
-    public func forget(policy: RetentionPolicy, dryRun: Bool, calendar: Calendar = .utc) throws -> ForgetReport {
+    /// Applies `policy` to this node's snapshots (each node's with `allNodes`); removes the ones
+    /// that go unless `dryRun`. A signed forget record is written first, so their absence is not
+    /// reported as tampering.
+    public func forget(policy: RetentionPolicy, dryRun: Bool, allNodes: Bool = false, calendar: Calendar = .utc) throws
+        -> ForgetReport
+    {
         let catalog = SnapshotCatalog(repository: repository)
         var decisions: [String: [RetentionPolicy.Decision]] = [:]
-        let nodes = Set(catalog.snapshots.map(\.header.node))
+        let nodes = Set(catalog.snapshots.map(\.header.node)).filter { allNodes || $0 == key.node }
         for node in nodes.sorted() {
             let list = catalog.snapshots.filter { $0.header.node == node }.map { ($0.id, $0.header.time) }
             decisions[node] = try policy.apply(list, calendar: calendar)

@@ -72,4 +72,30 @@ struct NodePublicKey: Codable {
     var node: String
     var signingKey: Data
     var created: Date
+    /// After a rotation: the key this one replaces, which signs nothing after `previousRetiredAfter`.
+    var previousKey: Data?
+    /// The node's last sequence number signed with `previousKey`.
+    var previousRetiredAfter: Int?
+    /// `previousKey`'s signature over ``endorsedContent``.
+    var endorsement: Data?
+
+    init(node: String, signingKey: Data, created: Date) {
+        self.node = node
+        self.signingKey = signingKey
+        self.created = created
+    }
+
+    /// What the old key signs: node, new key, and the last seq the old key signed.
+    var endorsedContent: Data {
+        Data("jamey-vault rotate\n\(node)\n\(signingKey.hex)\n\(previousRetiredAfter ?? 0)\n".utf8)
+    }
+
+    /// The retirement this record proves: the old key and its last seq, when the endorsement verifies.
+    var retirement: (key: Data, after: Int)? {
+        guard let previousKey, let previousRetiredAfter, let endorsement,
+            let old = try? Curve25519.Signing.PublicKey(rawRepresentation: previousKey),
+            old.isValidSignature(endorsement, for: endorsedContent)
+        else { return nil }
+        return (previousKey, previousRetiredAfter)
+    }
 }

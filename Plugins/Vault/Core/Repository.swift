@@ -39,10 +39,11 @@ public struct Repository: Sendable {
 
     /// Adds a node (a new signing key) using the chunk key; the identity opens `keys/chunk-key.age`.
     public func enroll(node: String, identities: [AgeIdentity]) throws -> NodeKey {
-        try enroll(node: node, chunkKey: chunkKey(identities: identities))
+        try enroll(
+            node: node, chunkKey: chunkKey(identities: identities), recipients: currentRecipients(identities: identities))
     }
 
-    func enroll(node: String, chunkKey: Data) throws -> NodeKey {
+    func enroll(node: String, chunkKey: Data, recipients: [String]? = nil) throws -> NodeKey {
         guard !node.isEmpty, node.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
             throw VaultError(.badInput, "node: '\(node)' must be letters, digits, '-', '_' or '.'")
         }
@@ -51,7 +52,7 @@ public struct Repository: Sendable {
         let name = "node-\(node)-\(signer.publicKey.rawRepresentation.sha256Hex.prefix(16))"
         try layout.writeOnce(try JSONCoding.encoder().encode(record), to: layout.keys.appendingPathComponent(name))
         return NodeKey(
-            node: node, repository: config.id, recipients: config.recipients, chunkKey: chunkKey,
+            node: node, repository: config.id, recipients: recipients ?? config.recipients, chunkKey: chunkKey,
             signingKey: signer.rawRepresentation)
     }
 
@@ -60,7 +61,9 @@ public struct Repository: Sendable {
         guard let sealed = FileManager.default.contents(atPath: layout.chunkKey.path) else {
             throw VaultError(.repository, "keys/chunk-key.age is missing from the repository")
         }
-        let key = try Age.decrypt(sealed, identities: identities)
+        // After a rotation the new identity opens the chunk key through the newest epoch record.
+        let rotated = epochs().reversed().lazy.compactMap { try? Age.decrypt($0.epoch.chunkKey, identities: identities) }.first
+        let key = try rotated ?? Age.decrypt(sealed, identities: identities)
         guard key.count == 32 else { throw VaultError(.repository, "keys/chunk-key.age does not hold a 32-byte key") }
         return key
     }
@@ -75,12 +78,26 @@ public struct Repository: Sendable {
     /// The published node signing keys: node name for each raw public key.
     func trustedKeys() -> [Data: String] {
         var keys: [Data: String] = [:]
-        for name in layout.names(in: layout.keys) where name.hasPrefix("node-") {
-            guard let data = FileManager.default.contents(atPath: layout.keys.appendingPathComponent(name).path),
-                let record = try? JSONCoding.decoder().decode(NodePublicKey.self, from: data)
-            else { continue }
-            keys[record.signingKey] = record.node
-        }
+        for record in nodeKeyRecords() { keys[record.signingKey] = record.node }
         return keys
+    }
+
+    /// Signing keys retired by a rotation: the last seq each may sign (endorsed by the key itself).
+    func retiredKeys() -> [Data: Int] {
+        var retired: [Data: Int] = [:]
+        let trusted = trustedKeys()
+        for record in nodeKeyRecords() {
+            guard let (key, after) = record.retirement, trusted[key] == record.node else { continue }
+            retired[key] = min(retired[key] ?? after, after)
+        }
+        return retired
+    }
+
+    private func nodeKeyRecords() -> [NodePublicKey] {
+        layout.names(in: layout.keys).filter { $0.hasPrefix("node-") }.compactMap { name in
+            FileManager.default.contents(atPath: layout.keys.appendingPathComponent(name).path).flatMap {
+                try? JSONCoding.decoder().decode(NodePublicKey.self, from: $0)
+            }
+        }
     }
 }

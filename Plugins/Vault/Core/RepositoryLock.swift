@@ -1,6 +1,6 @@
 import Foundation
 
-/// A lock file in `locks/`: backups take shared ones, prune an exclusive one, so prune never
+/// A lock file in `locks/`: backups take shared ones, prune and rotate an exclusive one, so prune never
 /// deletes a pack a running backup has just decided to reuse. Locks older than `staleAfter`
 /// (a killed process) are ignored.
 struct RepositoryLock {
@@ -10,11 +10,14 @@ struct RepositoryLock {
     static func acquire(_ layout: RepositoryLayout, kind: String, node: String, now: Date = Date()) throws -> RepositoryLock {
         try FileManager.default.createDirectory(at: layout.locks, withIntermediateDirectories: true)
         let others = live(layout, now: now)
-        if kind == "prune", let other = others.first {
+        // prune and rotate (which may replace every pack) run alone.
+        let exclusive = ["prune", "rotate"]
+        if exclusive.contains(kind), let other = others.first {
             throw VaultError(.repository, "repository is locked by \(other) (a backup or prune is running); try again later")
         }
-        if let prune = others.first(where: { $0.hasPrefix("prune-") }) {
-            throw VaultError(.repository, "repository is locked by \(prune) (a prune is running); try again later")
+        if let holder = others.first(where: { name in exclusive.contains { name.hasPrefix($0 + "-") } }) {
+            throw VaultError(
+                .repository, "repository is locked by \(holder) (a prune or key rotation is running); try again later")
         }
         let url = layout.locks.appendingPathComponent("\(kind)-\(node)-\(UUID().uuidString)")
         guard FileManager.default.createFile(atPath: url.path, contents: Data("\(host) \(getpid())\n".utf8)) else {

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 
 /// Reads a repository with an identity: decrypts packs and snapshot bodies, writes files back.
@@ -12,7 +13,8 @@ public struct RepositoryReader: Sendable {
     /// Opens `repository` with `identities`; fails when none of them opens the repository's key.
     public init(repository: Repository, identities: [AgeIdentity]) throws {
         self.repository = repository
-        self.identities = identities
+        // Identities retired by key rotations, reachable from these, read what was written before.
+        self.identities = repository.expandIdentities(identities)
         do {
             hasher = ChunkHasher(key: try repository.chunkKey(identities: identities))
         } catch let error as VaultError where error.code == .badKey {
@@ -21,13 +23,15 @@ public struct RepositoryReader: Sendable {
         index = ChunkIndex(repository: repository, hasher: hasher)
     }
 
-    /// A pack's plaintext: checks that the file matches its name, then decrypts and authenticates it.
-    func pack(_ id: String) throws -> Data {
+    /// A pack's plaintext: checks that the file matches its name (unless `checkName` is false: a
+    /// restore, which checks every chunk's keyed address, so a swapped pack still fails), then
+    /// decrypts and authenticates it.
+    func pack(_ id: String, checkName: Bool = true) throws -> Data {
         let url = repository.layout.pack(id)
         guard let sealed = FileManager.default.contents(atPath: url.path) else {
             throw VaultProblem(.packMissing, subject: id, "pack \(id.prefix(12)) is missing from packs/")
         }
-        guard sealed.sha256Hex == id else {
+        guard !checkName || sealed.sha256Hex == id else {
             throw VaultProblem(.packAltered, subject: id, "pack \(id.prefix(12)): content does not match its name (altered)")
         }
         do {
@@ -42,6 +46,93 @@ public struct RepositoryReader: Sendable {
     func materialize(_ files: [FileEntry], into root: URL) throws -> Int {
         var ignored = PackCheck()
         return try materialize(files, into: root, wholePacks: &ignored)
+    }
+
+    /// Checks the chunks of a decrypted pack that a restore does not need (verify reads each pack once).
+    private func checkUnneeded(_ pack: String, plain: Data, needed: Set<ChunkID>) throws {
+        for id in index.packs[pack] ?? [] where !needed.contains(id) {
+            guard let location = index.locations[id], location.pack == pack else { continue }
+            let range = plain.startIndex + location.offset..<plain.startIndex + location.offset + location.length
+            guard range.upperBound <= plain.endIndex, hasher.id(plain[range]) == id else {
+                throw VaultProblem(
+                    .chunkMismatch, subject: pack,
+                    "pack \(pack.prefix(12)): chunk \(id.description.prefix(12)) does not match its address")
+            }
+        }
+    }
+
+    /// What the parallel pack jobs of a restore share: bytes written, packs checked whole, and the
+    /// failure of the first pack (in pack order) that failed.
+    final class ParallelState: @unchecked Sendable {
+        private let lock = NSLock()
+        private var whole: PackCheck
+        private var bytes = 0
+        private var failure: (order: Int, error: Error)?
+
+        init(_ whole: PackCheck) {
+            self.whole = whole
+        }
+
+        func checked(_ pack: String) -> Bool {
+            lock.lock()
+            defer { lock.unlock() }
+            return whole.packs.contains(pack)
+        }
+
+        func recordWhole(_ pack: String, chunks: Int, bytes size: Int) {
+            lock.lock()
+            defer { lock.unlock() }
+            guard whole.packs.insert(pack).inserted else { return }
+            whole.chunks += chunks
+            whole.bytes += size
+        }
+
+        func add(bytes count: Int) {
+            lock.lock()
+            bytes += count
+            lock.unlock()
+        }
+
+        func fail(_ error: Error, order: Int) {
+            lock.lock()
+            defer { lock.unlock() }
+            if failure == nil || order < failure?.order ?? 0 { failure = (order, error) }
+        }
+
+        func finish() throws -> (whole: PackCheck, bytes: Int) {
+            lock.lock()
+            defer { lock.unlock() }
+            if let failure { throw failure.error }
+            return (whole, bytes)
+        }
+    }
+
+    /// Consecutive pieces of one pack that are also consecutive in one file: one write each.
+    static func runs(_ pieces: [(file: Int, fileOffset: Int, location: ChunkLocation, id: ChunkID)]) -> [(
+        file: Int, fileOffset: Int, packOffset: Int, length: Int
+    )] {
+        var runs: [(file: Int, fileOffset: Int, packOffset: Int, length: Int)] = []
+        for piece in pieces {
+            if let last = runs.last, last.file == piece.file, last.fileOffset + last.length == piece.fileOffset,
+                last.packOffset + last.length == piece.location.offset
+            {
+                runs[runs.count - 1].length += piece.location.length
+            } else {
+                runs.append((piece.file, piece.fileOffset, piece.location.offset, piece.location.length))
+            }
+        }
+        return runs
+    }
+
+    static func openDirect(_ descriptors: [Int: Int32], _ files: [FileEntry], _ root: URL) -> [Int: Int32] {
+        var direct: [Int: Int32] = [:]
+        for number in descriptors.keys {
+            let entry = files[number]
+            let url = entry.path.isEmpty ? root : root.appendingPathComponent(entry.path)
+            let fd = open(url.path, O_WRONLY | RepositoryLayout.directFlag)
+            if fd >= 0 { direct[number] = fd }
+        }
+        return direct
     }
 
     /// Packs whose every chunk was checked while restoring, and how much that was.
@@ -86,38 +177,48 @@ public struct RepositoryReader: Sendable {
                 }
             }
         }
-        for pack in plan.keys.sorted() {
-            let plain = try self.pack(pack)
-            if track && !wholePacks.packs.contains(pack) {
-                let needed = Set((plan[pack] ?? []).map(\.id))
-                for id in index.packs[pack] ?? [] where !needed.contains(id) {
-                    guard let location = index.locations[id], location.pack == pack else { continue }
-                    let range = plain.startIndex + location.offset..<plain.startIndex + location.offset + location.length
-                    guard range.upperBound <= plain.endIndex, hasher.id(plain[range]) == id else {
+        // Packs are decrypted, checked and written on every core at once (each pwrite is to its own range).
+        let order = plan.keys.sorted()
+        let planned = plan
+        let shared = ParallelState(wholePacks)
+        // A restore writes page-aligned runs with O_DIRECT (no page-cache copy; fsync then has
+        // little left to flush); verify's scratch copy, read again at once, goes through the cache.
+        let writer = RestoreWriter(buffered: descriptors, direct: track ? [:] : Self.openDirect(descriptors, files, root))
+        defer { writer.closeDirect() }
+        parallelFor(order.count, width: 2 * ProcessInfo.processInfo.activeProcessorCount) { [self] number in
+            let pack = order[number]
+            do {
+                let pieces = planned[pack] ?? []
+                let plain = try self.pack(pack, checkName: track)
+                if track && !shared.checked(pack) {
+                    try checkUnneeded(pack, plain: plain, needed: Set(pieces.map(\.id)))
+                    shared.recordWhole(
+                        pack, chunks: index.packs[pack]?.count ?? 0, bytes: Maintenance.size(repository.layout.pack(pack)))
+                }
+                for piece in pieces {
+                    let range =
+                        plain.startIndex + piece.location.offset..<plain.startIndex + piece.location.offset
+                        + piece.location.length
+                    guard range.upperBound <= plain.endIndex, hasher.id(plain[range]) == piece.id else {
                         throw VaultProblem(
                             .chunkMismatch, subject: pack,
-                            "pack \(pack.prefix(12)): chunk \(id.description.prefix(12)) does not match its address")
+                            "pack \(pack.prefix(12)): chunk \(piece.id.description.prefix(12)) does not match its address")
                     }
                 }
-                wholePacks.packs.insert(pack)
-                wholePacks.chunks += index.packs[pack]?.count ?? 0
-                wholePacks.bytes += Maintenance.size(repository.layout.pack(pack))
-            }
-            for piece in plan[pack] ?? [] {
-                let range =
-                    plain.startIndex + piece.location.offset..<plain.startIndex + piece.location.offset + piece.location.length
-                guard range.upperBound <= plain.endIndex, hasher.id(plain[range]) == piece.id else {
-                    throw VaultProblem(
-                        .chunkMismatch, subject: pack,
-                        "pack \(pack.prefix(12)): chunk \(piece.id.description.prefix(12)) does not match its address")
+                var bytes = 0
+                for run in Self.runs(pieces) {
+                    let slice = plain[(plain.startIndex + run.packOffset)..<(plain.startIndex + run.packOffset + run.length)]
+                    try writer.write(slice, file: run.file, at: run.fileOffset)
+                    bytes += run.length
                 }
-                let result = plain[range].withUnsafeBytes {
-                    pwrite(descriptors[piece.file] ?? -1, $0.baseAddress, $0.count, off_t(piece.fileOffset))
-                }
-                guard result == piece.location.length else { throw VaultError(.io, "cannot write restored data: errno \(errno)") }
-                written += result
+                shared.add(bytes: bytes)
+            } catch {
+                shared.fail(error, order: number)
             }
         }
+        let outcome = try shared.finish()
+        wholePacks = outcome.whole
+        written += outcome.bytes
         for (number, fd) in descriptors {
             // A restore makes its files durable before the switch; verify's scratch copy needs not.
             if !track { fsync(fd) }
@@ -141,5 +242,52 @@ public struct RepositoryReader: Sendable {
                 ofItemAtPath: url.path)
         }
         return written
+    }
+}
+
+/// Writes restored runs: page-aligned ones through an `O_DIRECT` descriptor from a reused aligned
+/// buffer, the rest (and everything where direct I/O is refused) through the page cache.
+final class RestoreWriter: @unchecked Sendable {
+    /// Runs shorter than this are written through the page cache.
+    static let directMinimum = 256 << 10
+    let buffered: [Int: Int32]
+    let direct: [Int: Int32]
+    private let lock = NSLock()
+    private var buffers: [AlignedBuffer] = []
+
+    init(buffered: [Int: Int32], direct: [Int: Int32]) {
+        self.buffered = buffered
+        self.direct = direct
+    }
+
+    func write(_ bytes: Data, file: Int, at offset: Int) throws {
+        let align = AlignedBuffer.alignment
+        // Small runs (pages changed here and there) go through the cache: a direct write waits for the disk.
+        if let fd = direct[file], offset % align == 0, bytes.count % align == 0, bytes.count >= Self.directMinimum {
+            let buffer = take(bytes.count)
+            defer { giveBack(buffer) }
+            buffer.put(bytes, at: 0)
+            if pwrite(fd, buffer.pointer, bytes.count, off_t(offset)) == bytes.count { return }
+        }
+        let result = bytes.withUnsafeBytes { pwrite(buffered[file] ?? -1, $0.baseAddress, $0.count, off_t(offset)) }
+        guard result == bytes.count else { throw VaultError(.io, "cannot write restored data: errno \(errno)") }
+    }
+
+    func closeDirect() {
+        for fd in direct.values { close(fd) }
+    }
+
+    private func take(_ count: Int) -> AlignedBuffer {
+        lock.lock()
+        let buffer = buffers.popLast() ?? AlignedBuffer(capacity: count)
+        lock.unlock()
+        buffer.reserve(count)
+        return buffer
+    }
+
+    private func giveBack(_ buffer: AlignedBuffer) {
+        lock.lock()
+        buffers.append(buffer)
+        lock.unlock()
     }
 }

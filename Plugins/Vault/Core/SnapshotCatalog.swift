@@ -29,6 +29,16 @@ public struct SnapshotCatalog: Sendable {
                 problems.append(VaultProblem(.signatureInvalid, subject: name, "snapshot \(name.prefix(12)): \(error)"))
             }
         }
+        let retired = repository.retiredKeys()
+        snapshots.removeAll { snapshot in
+            guard let after = retired[snapshot.header.signingKey], snapshot.header.seq > after else { return false }
+            problems.append(
+                VaultProblem(
+                    .signatureInvalid, subject: snapshot.id,
+                    "snapshot \(snapshot.id.prefix(12)): node \(snapshot.header.node) #\(snapshot.header.seq) is signed with a key retired after #\(after) (key rotation)"
+                ))
+            return true
+        }
         snapshots.sort { ($0.header.time, $0.header.node, $0.header.seq) < ($1.header.time, $1.header.node, $1.header.seq) }
         for name in layout.names(in: layout.forgotten) {
             guard let data = FileManager.default.contents(atPath: layout.forgotten.appendingPathComponent(name).path) else {

@@ -2,7 +2,7 @@
 public struct VaultError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The kind of failure, for callers that branch on it.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Value: String { case badInput, badKey, decrypt, notFound, io, repository, tampered }
+        private enum Value: String { case badInput, badKey, decrypt, notFound, io, repository, tampered, cancelled }
         private let value: Value
         /// Malformed input: a field, an option, a file that is not what it should be.
         public static let badInput = Code(value: .badInput)
@@ -18,6 +18,8 @@ public struct VaultError: Error, CustomStringConvertible, Equatable, Sendable {
         public static let repository = Code(value: .repository)
         /// The repository's content does not match what was signed or hashed.
         public static let tampered = Code(value: .tampered)
+        /// The operation was asked to stop (the plugin is stopping) and stopped cleanly.
+        public static let cancelled = Code(value: .cancelled)
         public var description: String { value.rawValue }
     }
 
