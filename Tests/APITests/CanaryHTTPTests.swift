@@ -50,7 +50,9 @@ import Testing
                 var current = 0
                 for round in 0..<4 {
                     do {
-                        try kernel.startCanary(plugin: "probe", path: builds[1 - current], weight: 20)
+                        var manual = CanaryPolicy()
+                        manual.autoRollback = false
+                        try kernel.startCanary(plugin: "probe", path: builds[1 - current], weight: 20, policy: manual)
                         progress()
                         try kernel.setCanaryWeight(plugin: "probe", weight: 60)
                         progress()

@@ -130,11 +130,11 @@ import Testing
         try await CacheKernel.with { (k: CacheKernel) async throws in
             for key in ["a", "b", "c"] { #expect(try await k.put("main", key, "v") == 201) }
             try Self.publish(k, Self.event(1, key: "a"))
-            #expect(try await eventually { try await k.get("main", "a").status == 404 })
+            #expect(try await eventually(timeout: .seconds(60)) { try await k.get("main", "a").status == 404 })
             #expect(try await k.get("main", "b").status == 200, "one key only")
             try Self.publish(k, Self.event(1, key: "b"))
             try Self.publish(k, Self.event(4, key: "zzz"))
-            let emptied = try await eventually { try await k.get("main", "c").status == 404 }
+            let emptied = try await eventually(timeout: .seconds(60)) { try await k.get("main", "c").status == 404 }
             #expect(emptied, "events 2 and 3 were lost: nothing of main can be trusted")
             #expect(try await k.get("main", "b").status == 404)
             let stats = try await k.request("cache.stats").body["bus_invalidations"] as? [String: Any] ?? [:]

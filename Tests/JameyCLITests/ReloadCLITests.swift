@@ -82,7 +82,7 @@ import Testing
             let server = try LiveServer()
             let copy = server.directory + "/libHelloC-canary.so"
             try FileManager.default.copyItem(atPath: try TestPlugins.helloC(), toPath: copy)
-            let started = try server.jamey(["plugins", "deploy", "hello_c", copy, "--weight", "50"])
+            let started = try server.jamey(["plugins", "deploy", "hello_c", copy, "--weight", "50", "--no-auto-rollback"])
             #expect(started.status == 0, "\(started.output)")
             let report = try JSONSerialization.jsonObject(with: Data(started.stdout.utf8)) as? [String: Any]
             #expect(report?["canary_weight"] as? Int == 50, "\(started.stdout)")

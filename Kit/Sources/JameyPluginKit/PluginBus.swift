@@ -107,15 +107,17 @@ public final class PluginBus: Sendable {
     }
 
     /// Answers requests matching `pattern` with `handler`'s result. Each request runs in its own
-    /// task (so replies may complete out of order); a thrown error is replied as a message with
-    /// header `status: 500` and the error text, so the requester is never left to time out.
+    /// task (so replies may complete out of order), at high priority: a requester is waiting, so
+    /// it goes ahead of background work queued on the concurrency pool. A thrown error is replied
+    /// as a message with header `status: 500` and the error text, so the requester is never left
+    /// to time out.
     @discardableResult
     public func respond(_ pattern: String, handler: @escaping @Sendable (Message) async throws -> Outgoing) throws(JameyError)
         -> Subscription
     {
         try subscribe(pattern, capacity: nil, dropOldest: false, responder: true, direct: false) { [self] request in
             guard request.isRequest else { return }
-            Task {
+            Task(priority: .high) {
                 let reply: Outgoing
                 do { reply = try await handler(request) } catch {
                     reply = .text(error.readable, headers: ["status": "500"])

@@ -13,8 +13,9 @@ public struct CanaryPolicy: Sendable, Equatable {
     public var autoRollback = true
     /// The figures compared are those of the requests completed in this window.
     public var window: Duration = .seconds(30)
-    /// Fewest canary requests in the window before anything is judged.
-    public var minRequests = 20
+    /// Fewest canary requests in the window before anything is judged (and, for latency, stable
+    /// ones too: a p99 of a few requests is noise).
+    public var minRequests = 100
     /// Roll back when the canary's error rate exceeds the stable one's by more than this
     /// (0.05: five percentage points).
     public var maxErrorRateIncrease = 0.05
