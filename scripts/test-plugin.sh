@@ -32,5 +32,6 @@ for p in "${products[@]}"; do swift build --product "$p"; done
 swift build --build-tests
 bin="$(swift_bin_path debug)"
 [ -n "${c:-}" ] && build_c_plugins "$bin"
+export SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH="${SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH:-8}"
 swift test --skip-build --filter "$tests"
 if [ -n "${fuzz:-}" ]; then scripts/api-schemathesis.sh "$bin"; fi
