@@ -14,38 +14,16 @@ import Testing
                 try k.test.kernel.plugin(named: "probe")?.path ?? "", try ProbePlugin.build(eventLog: k.eventLog + ".next"),
             ]
             let port = k.port
-            let stop = Atomic<Bool>(false)
-            let answered = Atomic<Int>(0)
             let failures = LockedBox<[String]>([])
-            let done = DispatchGroup()
-            for client in 0..<4 {
-                done.enter()
-                Thread {
-                    defer { done.leave() }
-                    var i = 0
-                    while !stop.load(ordering: .acquiring) {
-                        i += 1
-                        do {
-                            let reply = try BlockingConnection(port: port).request(
-                                "GET", "/v1/probe/items/\(client)/parts/\(i)",
-                                headers: ["Authorization": "Bearer " + APIKernel.adminKey, "X-Canary-Key": "caller-\(i % 9)"])
-                            if reply.status == 200 {
-                                answered.add(1, ordering: .relaxed)
-                            } else {
-                                failures.append("\(client)-\(i): \(reply.status) \(reply.text)")
-                            }
-                        } catch {
-                            failures.append("\(client)-\(i): \(error)")
-                        }
-                    }
-                }.start()
+            let load = ContinuousLoad(threads: 4) { client, i in
+                let reply = try BlockingConnection(port: port).request(
+                    "GET", "/v1/probe/items/\(client)/parts/\(i)",
+                    headers: ["Authorization": "Bearer " + APIKernel.adminKey, "X-Canary-Key": "caller-\(i % 9)"])
+                return reply.status == 200 ? nil : "\(client)-\(i): \(reply.status) \(reply.text)"
             }
             let kernel = k.test.kernel
             await onThread {
-                func progress() {
-                    let before = answered.load(ordering: .relaxed)
-                    _ = TestKernel.eventually(timeout: .seconds(30)) { answered.load(ordering: .relaxed) > before + 20 }
-                }
+                func progress() { load.waitForProgress(20) }
                 progress()
                 var current = 0
                 for round in 0..<4 {
@@ -72,12 +50,12 @@ import Testing
                         failures.append("round \(round): \(error)")
                     }
                 }
-                stop.store(true, ordering: .releasing)
-                done.wait()
+                load.stop()
                 #expect(kernel.plugin(named: "probe")?.path == builds[current])
             }
-            #expect(failures.value.isEmpty, "\(failures.value.prefix(5))")
-            #expect(answered.load(ordering: .relaxed) > 200)
+            let all = load.failures + failures.value
+            #expect(all.isEmpty, "\(all.prefix(5))")
+            #expect(load.answered > 200)
         }
     }
 }

@@ -158,30 +158,11 @@ import Testing
             let v2 = try echo(version: "2.0.0", delayMs: 1)
             let k = try TestKernel.boot(plugins: [.init("echo", path: v1)])
             defer { k.shutdown() }
-            let stop = Atomic<Bool>(false)
-            let answered = Atomic<Int>(0)
-            let failures = LockedBox<[String]>([])
-            let done = DispatchGroup()
-            for worker in 0..<3 {
-                done.enter()
-                Thread {
-                    defer { done.leave() }
-                    var i = 0
-                    while !stop.load(ordering: .acquiring) {
-                        i += 1
-                        do {
-                            _ = try ask(k, "w\(worker)-\(i)", key: "k\(i % 17)")
-                            answered.add(1, ordering: .relaxed)
-                        } catch {
-                            failures.append("w\(worker)-\(i): \(error)")
-                        }
-                    }
-                }.start()
+            let load = ContinuousLoad(threads: 3) { worker, i in
+                _ = try ask(k, "w\(worker)-\(i)", key: "k\(i % 17)")
+                return nil
             }
-            func progress() {
-                let before = answered.load(ordering: .relaxed)
-                _ = TestKernel.eventually { answered.load(ordering: .relaxed) > before + 30 }
-            }
+            func progress() { load.waitForProgress(30) }
             progress()
             var current = v1
             for round in 0..<4 {
@@ -198,9 +179,8 @@ import Testing
                 }
                 progress()
             }
-            stop.store(true, ordering: .releasing)
-            done.wait()
-            #expect(failures.value.isEmpty, "\(failures.value.prefix(5))")
+            load.stop()
+            #expect(load.failures.isEmpty, "\(load.failures.prefix(5))")
             #expect(k.kernel.plugin(named: "echo")?.path == current)
         }
     }

@@ -45,47 +45,25 @@ import Testing
             let v2 = try echo(version: "2.0.0", delayMs: 1)
             let k = try TestKernel.boot(plugins: [.init("echo", path: v1)])
             defer { k.shutdown() }
-            let stop = Atomic<Bool>(false)
-            let answered = Atomic<Int>(0)
-            let failures = LockedBox<[String]>([])
-            let done = DispatchGroup()
-            for worker in 0..<3 {
-                done.enter()
-                Thread {
-                    defer { done.leave() }
-                    var i = 0
-                    while !stop.load(ordering: .acquiring) {
-                        i += 1
-                        let text = "w\(worker)-\(i)"
-                        do {
-                            let reply = try k.bus.requestSync(
-                                BusMessage(topic: "echo.ask", payload: Array(text.utf8)), timeout: .seconds(10))
-                            let body = String(decoding: reply.payload, as: UTF8.self)
-                            if body.hasSuffix(":" + text) {
-                                answered.add(1, ordering: .relaxed)
-                            } else {
-                                failures.append("wrong answer \(body) to \(text)")
-                            }
-                        } catch {
-                            failures.append("\(text): \(error)")
-                        }
-                    }
-                }.start()
+            let load = ContinuousLoad(threads: 3) { worker, i in
+                let text = "w\(worker)-\(i)"
+                let reply = try k.bus.requestSync(
+                    BusMessage(topic: "echo.ask", payload: Array(text.utf8)), timeout: .seconds(10))
+                let body = String(decoding: reply.payload, as: UTF8.self)
+                return body.hasSuffix(":" + text) ? nil : "wrong answer \(body) to \(text)"
             }
-            _ = TestKernel.eventually { answered.load(ordering: .relaxed) > 50 }
+            _ = TestKernel.eventually { load.answered > 50 }
             for round in 0..<6 {
                 let target = round % 2 == 0 ? v2 : v1
                 let steps = try k.kernel.deploy(plugin: "echo", path: target)
                 #expect(steps.last?.hasSuffix("is serving") == true, "\(steps)")
                 #expect(k.kernel.plugin(named: "echo")?.path == target)
                 #expect(k.kernel.plugin(named: "echo")?.state == .started)
-                let before = answered.load(ordering: .relaxed)
-                _ = TestKernel.eventually { answered.load(ordering: .relaxed) > before + 20 }
+                load.waitForProgress(20)
             }
-            stop.store(true, ordering: .releasing)
-            done.wait()
-            #expect(failures.value.isEmpty, "\(failures.value.prefix(5))")
-            #expect(answered.load(ordering: .relaxed) > 200)
+            load.stop()
+            #expect(load.failures.isEmpty, "\(load.failures.prefix(5))")
+            #expect(load.answered > 200)
             #expect(k.kernel.plugin(named: "echo")?.version == "1.0.0")
             let reply = try k.bus.requestSync(BusMessage(topic: "echo.ask", payload: Array("x".utf8)), timeout: .seconds(10))
             #expect(String(decoding: reply.payload, as: UTF8.self) == "1.0.0:x")
