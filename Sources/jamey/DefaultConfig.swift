@@ -74,6 +74,17 @@ plugins:
   #       window_s: 60            # more than max_restarts crashes in window_s: quarantined
   #       max_restarts: 5
 
+  # Fault injection (Plugins/FaultC, plain C) in its own process: requests on fault_c.crash,
+  # .abort, .overflow, .oom and .hang make the child fail that way, fault_c.echo answers. Enable it
+  # to watch isolation work (restarts, backoff, quarantine in GET /v1/plugins/fault_c); never in
+  # production.
+  fault_c:
+    enabled: false
+    isolation: process
+    limits:
+      memory_mb: 256
+      handler_timeout_ms: 3000
+
   # Example plugin in plain C (Plugins/HelloC): provides the hello.greeter service and answers
   # requests on hello.c.greet.
   hello_c:
