@@ -244,4 +244,38 @@ import Testing
             #expect(outcome.hasPrefix("rolled back 2.0.0 (\(slow)): its p99 latency was"), "\(outcome)")
         }
     }
+
+    /// Bad requests on the kernel's canary topics (what the HTTP routes forward): a clear problem
+    /// naming the field, and nothing changes.
+    @Test func badCanaryRequestsNameTheFieldAndChangeNothing() async throws {
+        try await onThread { [self] in
+            let v1 = try echo(version: "1.0.0")
+            let v2 = try echo(version: "2.0.0")
+            let k = try TestKernel.boot(plugins: [.init("echo", path: v1)], logLevel: "critical")
+            defer { k.shutdown() }
+            func send(_ topic: String, _ body: String) throws -> (status: String, text: String) {
+                let reply = try k.bus.requestSync(
+                    BusMessage(topic: topic, payload: Array(body.utf8), headers: [BusHeader(key: "plugin", value: "echo")]),
+                    timeout: .seconds(30))
+                let status = reply.headers.last { $0.key == "status" }?.value ?? ""
+                return (status, String(decoding: reply.payload, as: UTF8.self))
+            }
+            let deploy = Kernel.deployTopic
+            let badWeight = try send(deploy, #"{"path": "\#(v2)", "weight": 150}"#)
+            #expect(
+                badWeight.status == "422" && badWeight.text.contains("weight must be an integer from 1 to 100"), "\(badWeight)")
+            let badKey = try send(deploy, #"{"path": "\#(v2)", "weight": 10, "rollback": {"windw_ms": 5}}"#)
+            #expect(
+                badKey.status == "422" && badKey.text.contains("rollback.windw_ms is not a canary policy setting"), "\(badKey)")
+            let badValue = try send(deploy, #"{"path": "\#(v2)", "weight": 10, "rollback": {"max_p99_increase": -1}}"#)
+            #expect(badValue.status == "422" && badValue.text.contains("rollback.max_p99_increase"), "\(badValue)")
+            let notJSON = try send(Kernel.canaryTopic + ".weight", "weight=5")
+            #expect(notJSON.status == "422", "\(notJSON)")
+            let noCanary = try send(Kernel.canaryTopic + ".status", "")
+            #expect(noCanary.status == "404" && noCanary.text.contains("no canary running"), "\(noCanary)")
+            // Nothing changed: no canary, the stable build answers everything.
+            #expect(k.kernel.canaryStatus(plugin: "echo") == nil)
+            #expect(try Set((0..<20).map { i in try ask(k, "\(i)") }) == ["1.0.0"])
+        }
+    }
 }
