@@ -31,6 +31,9 @@ import Testing
             try node.publish("echo.barrier", "b\(i)")
             #expect(await eventually { onBus.messages.contains { $0.source == "mqtt" && $0.text == "b\(i)" } })
         }
+        // The test client has its own connection and may lag the node's: it is a barrier only
+        // once it has the last barrier message too (the broker keeps per-connection order).
+        #expect(await eventually { client.messages(on: "jamey/echo/barrier").count == 3 })
         #expect(client.messages(on: "jamey/echo/a").count == 1)
         #expect(onBus.messages.filter { $0.text == "once" }.map(\.source).sorted() == ["mqtt", "test"])
     }
