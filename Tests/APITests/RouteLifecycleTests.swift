@@ -73,7 +73,9 @@ import Testing
             // Served while it runs (the health deadline is generous: a loaded machine may
             // stall a healthy hook for a while, and this test is about the hang, not the stall) ...
             #expect(k.test.kernel.plugin(named: "flaky")?.state == .started)
-            #expect(try await document(k.port)["/v1/flaky/double"] != nil)
+            // The gateway rebuilds its table on the state event, on its own task: promptly, not
+            // necessarily before the boot helper returns.
+            #expect(await eventually(timeout: .seconds(5)) { (try? await document(k.port)["/v1/flaky/double"]) != nil })
             // ... until its health hook hangs past its deadline and the kernel marks it failed.
             FileManager.default.createFile(atPath: gate, contents: Data())
             #expect(await eventually(timeout: .seconds(20)) { k.test.kernel.plugin(named: "flaky")?.state == .failed })
