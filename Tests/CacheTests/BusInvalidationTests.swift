@@ -66,7 +66,7 @@ import Testing
             #expect(try await b.get("shared", "colour").body["tier"] as? String == "l1")
 
             #expect(try await a.put("shared", "colour", "green") == 201)
-            let dropped = try await eventually(timeout: .seconds(30), polling: .milliseconds(20)) {
+            let dropped = try await eventually(timeout: .seconds(60), polling: .milliseconds(20)) {
                 try await b.get("shared", "colour").status == 404
             }
             #expect(dropped, "a's put took b's red out of L1 and L3 (no Redis: b has nothing to read)")
@@ -74,7 +74,7 @@ import Testing
             #expect(try await b.get("shared", "size").body["value"] as? String == "large", "other keys stay")
 
             #expect(try await a.request("cache.invalidate", #"{"namespace":"shared","prefix":"s"}"#).status == 200)
-            let gone = try await eventually(timeout: .seconds(30), polling: .milliseconds(20)) {
+            let gone = try await eventually(timeout: .seconds(60), polling: .milliseconds(20)) {
                 try await b.get("shared", "size").status == 404
             }
             #expect(gone, "a's prefix invalidation reached b")
