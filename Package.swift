@@ -215,7 +215,10 @@ let package = Package(
         .testTarget(name: "VaultTests", dependencies: ["Vault", "VaultCore", kit, "JameyKernel", "JameyTestKit"]),
         .testTarget(
             name: "VaultCoreTests",
-            dependencies: ["VaultCore", "VaultSQLite", "JameyTestKit", .product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: [
+                "VaultCore", "VaultSQLite", "JameyTestKit", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         // The soul: entities, emotions, trust and its decay (pure Swift, SoulCore), in SQLite (GRDB).
         .target(name: "SoulCore", path: "Plugins/Soul/Core"),
         .testTarget(name: "SoulCoreTests", dependencies: ["SoulCore"]),

@@ -34,7 +34,7 @@ extension VaultPlugin {
 
     func listSnapshots() async throws -> Outgoing {
         let list = try await job { [self] in
-            SnapshotCatalog(repository: try repository()).snapshots.map(SnapshotSummary.init)
+            try catalog().snapshots.map(SnapshotSummary.init)
         }
         return Reply.json(["snapshots": list])
     }
@@ -44,7 +44,7 @@ extension VaultPlugin {
         let identities = try? identities()
         let detail = try await job { [self] in
             let repository = try repository()
-            let snapshot = try SnapshotCatalog(repository: repository).find(reference)
+            let snapshot = try catalog(repository).find(reference)
             let files = try identities.map { try snapshot.body(in: repository, identities: $0).files.map(FileSummary.init) }
             return SnapshotDetail(snapshot: SnapshotSummary(snapshot), files: files)
         }
@@ -85,7 +85,7 @@ extension VaultPlugin {
         let results = try await job { [self] in
             let repository = try repository()
             let reader = try RepositoryReader(repository: repository, identities: identities)
-            let snapshot = try SnapshotCatalog(repository: repository).find(reference)
+            let snapshot = try reader.catalog.find(reference)
             let base = directory.appendingPathComponent("restores/\(snapshot.id.prefix(12))")
             return try (only.map { [$0] } ?? snapshot.header.sources).map { source in
                 try reader.restore(snapshot, source: source, to: base.appendingPathComponent(source))
@@ -157,7 +157,7 @@ extension VaultPlugin {
         let keyURL = nodeKeyURL
         let stats = try await job { [self] in
             let repository = try repository()
-            let catalog = SnapshotCatalog(repository: repository)
+            let catalog = try catalog(repository)
             let packs = repository.packSizes()
             return VaultStats(
                 repository: repository.layout.root.path, node: (try? NodeKey.read(keyURL).node) ?? "",

@@ -137,6 +137,13 @@ public final class VaultPlugin: JameyPlugin {
         }
     }
 
+    /// The repository's snapshots, their signers checked against the keys it enrolled (with this
+    /// node's chunk key).
+    func catalog(_ repository: Repository? = nil) throws -> SnapshotCatalog {
+        let repository = try repository ?? self.repository()
+        return SnapshotCatalog(repository: repository, chunkKey: try NodeKey.read(nodeKeyURL).chunkKey)
+    }
+
     func repository() throws -> Repository {
         if let unavailable { throw VaultError(.repository, "vault is idle: \(unavailable)") }
         return try Repository(at: URL(fileURLWithPath: configuration.repository))

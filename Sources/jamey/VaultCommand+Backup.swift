@@ -54,14 +54,18 @@ extension VaultCommand {
     }
 
     struct Snapshots: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the snapshots (no key needed).")
+        static let configuration = CommandConfiguration(
+            abstract: "List the snapshots (with the node key or the identity, to check who signed each).")
 
         @OptionGroup var repository: VaultRepositoryOption
+        @OptionGroup var nodeKey: VaultNodeKeyOption
+        @OptionGroup var identity: VaultIdentityOption
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
             try vaultRun {
-                let catalog = SnapshotCatalog(repository: try repository.open())
+                let repo = try repository.open()
+                let catalog = SnapshotCatalog(repository: repo, chunkKey: try nodeKey.chunkKey(repo, or: identity))
                 if json { return try printJSON(catalog.snapshots.map(SnapshotSummary.init)) }
                 let formatter = ISO8601DateFormatter()
                 let rows =

@@ -26,8 +26,7 @@ extension VaultCommand {
             try vaultRun {
                 let repo = try repository.open()
                 let reader = try RepositoryReader(repository: repo, identities: try identity.read() ?? [])
-                let catalog = SnapshotCatalog(repository: repo)
-                let chosen = try catalog.find(snapshot, node: node)
+                let chosen = try reader.catalog.find(snapshot, node: node)
                 let root = URL(fileURLWithPath: target)
                 let sources = source.map { [$0] } ?? chosen.header.sources
                 var results: [RestoreResult] = []

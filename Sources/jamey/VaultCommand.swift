@@ -45,6 +45,21 @@ struct VaultNodeKeyOption: ParsableArguments {
     }
 
     func read() throws -> NodeKey { try NodeKey.read(url()) }
+
+    /// The repository's chunk key from the node key file, or else from the identity: listing
+    /// snapshots checks each one's signer against the keys the repository enrolled with it.
+    func chunkKey(_ repository: Repository, or identity: VaultIdentityOption) throws -> Data {
+        if nodeKey != nil || ProcessInfo.processInfo.environment["JAMEY_VAULT_NODE_KEY"] != nil || identity.identity == nil {
+            do {
+                return try read().chunkKey
+            } catch let error as VaultError where error.code == .badInput {
+                throw VaultError(
+                    .badInput,
+                    "--node-key or --identity: checking who signed each snapshot needs the node key file or the identity")
+            }
+        }
+        return try repository.chunkKey(identities: try identity.read() ?? [])
+    }
 }
 
 /// `--identity`: an age identity file, plain or passphrase-protected.

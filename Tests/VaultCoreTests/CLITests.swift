@@ -35,8 +35,14 @@ extension VaultSerial {
             try payload.write(to: data.appendingPathComponent("memory/store.bin"))
             let backup = try await vault(["backup", "--repository", repo, "--node-key", key, "--data-dir", data.path, "--json"])
             #expect(backup.status == 0, "\(backup.output)")
-            let listed = try await vault(["snapshots", "--repository", repo])
-            #expect(listed.stdout.contains("n1"))
+            let listed = try await vault(["snapshots", "--repository", repo, "--node-key", key])
+            #expect(listed.stdout.contains("n1"), "\(listed.output)")
+            // Listing checks who signed each snapshot, which needs the chunk key.
+            let keyless = try await vault(["snapshots", "--repository", repo])
+            #expect(keyless.status == 1)
+            #expect(keyless.stderr.contains("--node-key or --identity"), "\(keyless.output)")
+            let byIdentity = try await vault(["snapshots", "--repository", repo, "--identity", identity])
+            #expect(byIdentity.stdout.contains("n1"), "\(byIdentity.output)")
             // The machine is lost: a fresh directory, the repository copy and the identity only.
             let fresh = dir.appendingPathComponent("fresh/data")
             let restored = try await vault(["restore", "--repository", repo, "--identity", identity, "--target", fresh.path])

@@ -38,7 +38,7 @@ extension VaultSerial {
             await killWhen(child) { counter(packs) > before + 1 }
             #expect(try await f.verify().problems == [])
             // The killed run may have finished first on a fast machine; either way the next one chains on.
-            let written = SnapshotCatalog(repository: try f.repository).snapshots.count
+            let written = SnapshotCatalog(repository: try f.repository, chunkKey: f.key.chunkKey).snapshots.count
             let next = try await f.backup()
             #expect(next.seq == written + 1)
             #expect(try await f.verify().problems == [])

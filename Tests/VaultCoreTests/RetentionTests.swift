@@ -138,7 +138,7 @@ extension VaultSerial {
             let dry = try maintenance.forget(policy: policy, dryRun: true)
             #expect(dry.removed == 0)
             #expect(dry.decisions["alpha"]?.filter { !$0.keep }.count == 3)
-            #expect(SnapshotCatalog(repository: try f.repository).snapshots.count == 5)
+            #expect(SnapshotCatalog(repository: try f.repository, chunkKey: f.key.chunkKey).snapshots.count == 5)
             let real = try maintenance.forget(policy: policy, dryRun: false)
             #expect(real.removed == 3)
             let prune = try maintenance.prune(dryRun: false)

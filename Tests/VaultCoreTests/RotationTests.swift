@@ -34,7 +34,7 @@ extension VaultSerial {
                 .run(sources: [BackupSource(name: "data", url: f.data)])
             // The chain goes on: #2 follows #1, signed with the new key.
             #expect(second.seq == 2)
-            let catalog = SnapshotCatalog(repository: try f.repository)
+            let catalog = SnapshotCatalog(repository: try f.repository, chunkKey: f.key.chunkKey)
             #expect(catalog.problems == [])
             #expect(try catalog.find(second.snapshot).header.previous == first.snapshot)
             // The new identity alone reads both snapshots (the first through the retired identity).
@@ -76,7 +76,8 @@ extension VaultSerial {
             let reader = try RepositoryReader(repository: repository, identities: [next])
             #expect(reader.verify(VerifyOptions()).problems == [])
             let target = f.root.appendingPathComponent("out")
-            _ = try reader.restore(try SnapshotCatalog(repository: repository).find("latest"), source: "data", to: target)
+            _ = try reader.restore(
+                try SnapshotCatalog(repository: repository, chunkKey: f.key.chunkKey).find("latest"), source: "data", to: target)
             #expect(try Data(contentsOf: target.appendingPathComponent("a")) == bytes)
         }
 
@@ -90,7 +91,7 @@ extension VaultSerial {
             try f.write("a", Fixture.random(10_000))
             let forged = try BackupWriter(repository: try f.repository, key: f.key, headURL: nil)
                 .run(sources: [BackupSource(name: "data", url: f.data)])
-            let catalog = SnapshotCatalog(repository: try f.repository)
+            let catalog = SnapshotCatalog(repository: try f.repository, chunkKey: f.key.chunkKey)
             let problem = try #require(catalog.problems.first)
             #expect(problem.kind == .signatureInvalid)
             #expect(problem.subject == forged.snapshot)
@@ -145,13 +146,13 @@ extension VaultSerial {
             let mine = try Maintenance(repository: try f.repository, key: f.key).forget(policy: policy, dryRun: false)
             #expect(Set(mine.decisions.keys) == ["alpha"])
             #expect(mine.removed == 2)
-            var catalog = SnapshotCatalog(repository: try f.repository)
+            var catalog = SnapshotCatalog(repository: try f.repository, chunkKey: f.key.chunkKey)
             #expect(catalog.snapshots.filter { $0.header.node == "beta" }.count == 3)
             let all = try Maintenance(repository: try f.repository, key: f.key)
                 .forget(policy: policy, dryRun: false, allNodes: true)
             #expect(Set(all.decisions.keys) == ["alpha", "beta"])
             #expect(all.removed == 2)
-            catalog = SnapshotCatalog(repository: try f.repository)
+            catalog = SnapshotCatalog(repository: try f.repository, chunkKey: f.key.chunkKey)
             #expect(catalog.snapshots.count == 2)
             #expect(catalog.problems == [])
         }
@@ -166,7 +167,7 @@ extension VaultSerial {
             writer.cancellation = BackupCancellation(afterChecks: 3)
             let error = #expect(throws: VaultError.self) { try writer.run(sources: [BackupSource(name: "data", url: f.data)]) }
             #expect(error?.code == .cancelled)
-            #expect(SnapshotCatalog(repository: try f.repository).snapshots.isEmpty)
+            #expect(SnapshotCatalog(repository: try f.repository, chunkKey: f.key.chunkKey).snapshots.isEmpty)
             #expect(!(try f.repository.packSizes().isEmpty))
             #expect(try await f.verify().problems == [])
             let result = try await f.backup()

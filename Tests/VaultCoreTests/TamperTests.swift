@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import JameyTestKit
 import Testing
@@ -35,7 +36,9 @@ extension VaultSerial {
 
         func kinds(_ report: VerifyReport) -> Set<String> { Set(report.problems.map(\.kind.name)) }
 
-        func snapshots(_ f: Fixture) throws -> [SnapshotManifest] { SnapshotCatalog(repository: try f.repository).snapshots }
+        func snapshots(_ f: Fixture) throws -> [SnapshotManifest] {
+            SnapshotCatalog(repository: try f.repository, chunkKey: f.key.chunkKey).snapshots
+        }
 
         @Test func anUntouchedRepositoryVerifies() async throws {
             let f = try await threeSnapshots()
@@ -139,6 +142,43 @@ extension VaultSerial {
             #expect(report.problems.contains { $0.kind == .rolledBack })
             // The node refuses to write on top of a rolled-back repository.
             await #expect(throws: VaultError.self) { try await f.backup() }
+        }
+
+        /// Someone with write access to the repository but not the chunk key (the backup host) adds
+        /// a signing key of their own to `keys/` and a snapshot signed with it that claims to be the
+        /// newest: an old state of the data posing as `latest`. The key was never enrolled, so the
+        /// snapshot is not trusted, `latest` stays the real one, and verify names both files.
+        @Test func aForgedSnapshotSignedWithAnAddedKeyIsNamed() async throws {
+            let f = try await threeSnapshots()
+            defer { f.destroy() }
+            let genuine = try snapshots(f)
+            let keyFiles = files(f, "keys").filter { $0.lastPathComponent.hasPrefix("node-") }
+            let enrolled = try JSONCoding.decoder().decode(NodePublicKey.self, from: Data(contentsOf: keyFiles[0]))
+            let forger = Curve25519.Signing.PrivateKey()
+            var record = NodePublicKey(node: "mallory", signingKey: forger.publicKey.rawRepresentation, created: Date())
+            // Replaying the enrolled key's tag does not help: the tag covers the key itself.
+            record.enrollment = enrolled.enrollment
+            let keyName = "node-mallory-0123456789abcdef"
+            try JSONCoding.encoder().encode(record).write(to: f.repoURL.appendingPathComponent("keys/\(keyName)"))
+            var header = genuine[0].header
+            header.node = "mallory"
+            header.seq = 1
+            header.previous = nil
+            header.signingKey = forger.publicKey.rawRepresentation
+            header.time = genuine[2].header.time.addingTimeInterval(3600)
+            let forged = try SnapshotManifest.encode(header, signer: forger)
+            try forged.write(to: f.repoURL.appendingPathComponent("snapshots/\(forged.sha256Hex)"))
+
+            let catalog = SnapshotCatalog(repository: try f.repository, chunkKey: f.key.chunkKey)
+            #expect(catalog.snapshots.map(\.id) == genuine.map(\.id))
+            #expect(try catalog.find("latest").id == genuine[2].id)
+            let report = try await f.verify()
+            #expect(report.problems.contains { $0.kind == .keyForged && $0.subject == keyName }, "\(report.problems)")
+            #expect(
+                report.problems.contains { $0.kind == .signatureInvalid && $0.subject == forged.sha256Hex },
+                "\(report.problems)")
+            // The genuine keys stay trusted: nothing else is reported.
+            #expect(report.problems.count == 2, "\(report.problems)")
         }
 
         @Test func aSwappedPackFileIsNamed() async throws {

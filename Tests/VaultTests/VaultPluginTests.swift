@@ -147,7 +147,7 @@ import VaultSQLite
             let reply = try await backup.value
             #expect(reply.status == 200, "\(reply.text)")
             let repository = try Repository(at: k.repository)
-            let catalog = SnapshotCatalog(repository: repository)
+            let catalog = try RepositoryReader(repository: repository, identities: [k.identity]).catalog
             #expect(catalog.snapshots.count == 1)
             #expect(catalog.snapshots.first?.header.sources.contains("slowstate") == true)
             let reader = try RepositoryReader(repository: repository, identities: [k.identity])
@@ -177,7 +177,9 @@ import VaultSQLite
             let all = try await k.request("vault.forget.run", #"{"keep_last":1,"all_nodes":true}"#)
             #expect(all.status == 200, "\(all.text)")
             #expect(all.json["removed"] as? Int == 1)
-            #expect(SnapshotCatalog(repository: try Repository(at: k.repository)).snapshots.count == 2)
+            #expect(
+                try RepositoryReader(repository: try Repository(at: k.repository), identities: [k.identity]).catalog.snapshots
+                    .count == 2)
         }
     }
 

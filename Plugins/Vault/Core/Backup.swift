@@ -131,7 +131,7 @@ public struct BackupWriter {
         let layout = repository.layout
         let lock = try RepositoryLock.acquire(layout, kind: "backup", node: key.node)
         defer { lock.release() }
-        let catalog = SnapshotCatalog(repository: repository)
+        let catalog = SnapshotCatalog(repository: repository, chunkKey: key.chunkKey)
         var previous = catalog.latest(node: key.node)
         if let headURL, let head = try ChainHead.read(headURL) {
             if head.seq > (previous?.seq ?? 0) {

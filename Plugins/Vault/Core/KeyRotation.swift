@@ -122,11 +122,12 @@ public struct KeyRotation {
         // A new signing key, endorsed by the old one, which signs nothing after the node's latest seq.
         let old = try key.signer()
         let signer = Curve25519.Signing.PrivateKey()
-        let seq = SnapshotCatalog(repository: repository).latest(node: key.node)?.seq ?? 0
+        let seq = SnapshotCatalog(repository: repository, chunkKey: key.chunkKey).latest(node: key.node)?.seq ?? 0
         var record = NodePublicKey(node: key.node, signingKey: signer.publicKey.rawRepresentation, created: Date())
         record.previousKey = old.publicKey.rawRepresentation
         record.previousRetiredAfter = seq
         record.endorsement = try old.signature(for: record.endorsedContent)
+        record.enrollment = record.enrollmentTag(chunkKey: key.chunkKey, repository: repository.config.id)
         let name = "node-\(key.node)-\(signer.publicKey.rawRepresentation.sha256Hex.prefix(16))"
         try layout.writeOnce(try JSONCoding.encoder().encode(record), to: layout.keys.appendingPathComponent(name))
         var next = key

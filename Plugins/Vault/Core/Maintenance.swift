@@ -44,7 +44,7 @@ public struct Maintenance {
     public func forget(policy: RetentionPolicy, dryRun: Bool, allNodes: Bool = false, calendar: Calendar = .utc) throws
         -> ForgetReport
     {
-        let catalog = SnapshotCatalog(repository: repository)
+        let catalog = SnapshotCatalog(repository: repository, chunkKey: key.chunkKey)
         var decisions: [String: [RetentionPolicy.Decision]] = [:]
         let nodes = Set(catalog.snapshots.map(\.header.node)).filter { allNodes || $0 == key.node }
         for node in nodes.sorted() {
@@ -79,7 +79,7 @@ public struct Maintenance {
         let layout = repository.layout
         let lock = try RepositoryLock.acquire(layout, kind: "prune", node: key.node, now: now)
         defer { lock.release() }
-        let catalog = SnapshotCatalog(repository: repository)
+        let catalog = SnapshotCatalog(repository: repository, chunkKey: key.chunkKey)
         if let damaged = catalog.problems.first(where: { $0.kind == .signatureInvalid }) {
             throw VaultError(.tampered, "prune refused: \(damaged.message); run verify")
         }

@@ -78,6 +78,11 @@ struct NodePublicKey: Codable {
     var previousRetiredAfter: Int?
     /// `previousKey`'s signature over ``endorsedContent``.
     var endorsement: Data?
+    /// The repository's enrollment of this key: an HMAC keyed from the chunk key (see
+    /// ``enrollmentTag(chunkKey:repository:)``). Only a holder of the chunk key (a node, or the
+    /// operator with the identity) can make one, so a key that someone with write access to the
+    /// repository alone adds to `keys/` is not trusted, and neither is anything it signs.
+    var enrollment: Data?
 
     init(node: String, signingKey: Data, created: Date) {
         self.node = node
@@ -88,6 +93,24 @@ struct NodePublicKey: Codable {
     /// What the old key signs: node, new key, and the last seq the old key signed.
     var endorsedContent: Data {
         Data("jamey-vault rotate\n\(node)\n\(signingKey.hex)\n\(previousRetiredAfter ?? 0)\n".utf8)
+    }
+
+    /// The enrollment tag of this record in repository `repository` under `chunkKey`.
+    func enrollmentTag(chunkKey: Data, repository: String) -> Data {
+        let key = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: SymmetricKey(data: chunkKey), info: Data("jamey-vault key enrollment".utf8),
+            outputByteCount: 32)
+        let content = Data("jamey-vault enroll\n\(repository)\n\(node)\n\(signingKey.hex)\n".utf8)
+        return Data(HMAC<SHA256>.authenticationCode(for: content, using: key))
+    }
+
+    /// Whether the record carries a valid enrollment tag.
+    func isEnrolled(chunkKey: Data, repository: String) -> Bool {
+        guard let enrollment else { return false }
+        let expected = enrollmentTag(chunkKey: chunkKey, repository: repository)
+        // Constant time: compare every byte.
+        guard enrollment.count == expected.count else { return false }
+        return zip(enrollment, expected).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
 
     /// The retirement this record proves: the old key and its last seq, when the endorsement verifies.

@@ -48,7 +48,8 @@ public struct Repository: Sendable {
             throw VaultError(.badInput, "node: '\(node)' must be letters, digits, '-', '_' or '.'")
         }
         let signer = Curve25519.Signing.PrivateKey()
-        let record = NodePublicKey(node: node, signingKey: signer.publicKey.rawRepresentation, created: Date())
+        var record = NodePublicKey(node: node, signingKey: signer.publicKey.rawRepresentation, created: Date())
+        record.enrollment = record.enrollmentTag(chunkKey: chunkKey, repository: config.id)
         let name = "node-\(node)-\(signer.publicKey.rawRepresentation.sha256Hex.prefix(16))"
         try layout.writeOnce(try JSONCoding.encoder().encode(record), to: layout.keys.appendingPathComponent(name))
         return NodeKey(
@@ -75,28 +76,49 @@ public struct Repository: Sendable {
         return sizes
     }
 
-    /// The published node signing keys: node name for each raw public key.
-    func trustedKeys() -> [Data: String] {
+    /// The published node signing keys the repository enrolled (their tag verifies under the chunk
+    /// key): node name for each raw public key.
+    func trustedKeys(chunkKey: Data) -> [Data: String] {
         var keys: [Data: String] = [:]
-        for record in nodeKeyRecords() { keys[record.signingKey] = record.node }
+        for (_, record) in nodeKeyRecords() where record.isEnrolled(chunkKey: chunkKey, repository: config.id) {
+            keys[record.signingKey] = record.node
+        }
         return keys
     }
 
+    /// Key files in `keys/` that are not enrolled: unreadable, or without a valid enrollment tag
+    /// (added by someone without the chunk key). Nothing they sign is trusted.
+    func unenrolledKeys(chunkKey: Data) -> [VaultProblem] {
+        var problems: [VaultProblem] = []
+        let records = nodeKeyRecords()
+        let readable = Set(records.map(\.name))
+        for name in layout.names(in: layout.keys) where name.hasPrefix("node-") && !readable.contains(name) {
+            problems.append(VaultProblem(.keyForged, subject: name, "keys/\(name) is not a node key record (altered)"))
+        }
+        for (name, record) in records where !record.isEnrolled(chunkKey: chunkKey, repository: config.id) {
+            problems.append(
+                VaultProblem(
+                    .keyForged, subject: name,
+                    "keys/\(name) (node \(record.node)) was not enrolled with the repository's chunk key: someone without it added this key, and nothing it signs is trusted"
+                ))
+        }
+        return problems
+    }
+
     /// Signing keys retired by a rotation: the last seq each may sign (endorsed by the key itself).
-    func retiredKeys() -> [Data: Int] {
+    func retiredKeys(trusted: [Data: String]) -> [Data: Int] {
         var retired: [Data: Int] = [:]
-        let trusted = trustedKeys()
-        for record in nodeKeyRecords() {
+        for (_, record) in nodeKeyRecords() where trusted[record.signingKey] == record.node {
             guard let (key, after) = record.retirement, trusted[key] == record.node else { continue }
             retired[key] = min(retired[key] ?? after, after)
         }
         return retired
     }
 
-    private func nodeKeyRecords() -> [NodePublicKey] {
+    private func nodeKeyRecords() -> [(name: String, record: NodePublicKey)] {
         layout.names(in: layout.keys).filter { $0.hasPrefix("node-") }.compactMap { name in
             FileManager.default.contents(atPath: layout.keys.appendingPathComponent(name).path).flatMap {
-                try? JSONCoding.decoder().decode(NodePublicKey.self, from: $0)
+                (try? JSONCoding.decoder().decode(NodePublicKey.self, from: $0)).map { (name, $0) }
             }
         }
     }

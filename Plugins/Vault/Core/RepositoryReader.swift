@@ -9,6 +9,10 @@ public struct RepositoryReader: Sendable {
     let hasher: ChunkHasher
     /// The chunk index, loaded once.
     public let index: ChunkIndex
+    /// The repository's chunk key (it enrolled every trusted signing key).
+    public var chunkKey: Data { hasher.keyBytes }
+    /// The repository's snapshots, checked against the keys the repository enrolled.
+    public var catalog: SnapshotCatalog { SnapshotCatalog(repository: repository, chunkKey: chunkKey) }
 
     /// Opens `repository` with `identities`; fails when none of them opens the repository's key.
     public init(repository: Repository, identities: [AgeIdentity]) throws {

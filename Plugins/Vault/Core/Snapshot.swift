@@ -167,7 +167,9 @@ public struct SnapshotManifest: Sendable {
             throw malformed
         }
         guard let signer = trusted[header.signingKey] else {
-            throw VaultProblem(.signatureInvalid, subject: name, "snapshot \(short): signed by a key not in keys/")
+            throw VaultProblem(
+                .signatureInvalid, subject: name,
+                "snapshot \(short): signed by a key the repository did not enroll (not in keys/, or added without the chunk key)")
         }
         guard signer == header.node,
             let key = try? Curve25519.Signing.PublicKey(rawRepresentation: header.signingKey),

@@ -14,11 +14,13 @@ public struct SnapshotCatalog: Sendable {
     /// Reads and checks the repository's snapshots.
     /// - Parameters:
     ///   - repository: the repository.
+    ///   - chunkKey: the repository's chunk key, which enrolled every trusted signing key.
     ///   - head: this node's last written snapshot, from its local state, to detect a rollback.
     ///   - node: the node `head` belongs to.
-    public init(repository: Repository, head: ChainHead? = nil, node: String? = nil) {
+    public init(repository: Repository, chunkKey: Data, head: ChainHead? = nil, node: String? = nil) {
         let layout = repository.layout
-        let trusted = repository.trustedKeys()
+        let trusted = repository.trustedKeys(chunkKey: chunkKey)
+        problems = repository.unenrolledKeys(chunkKey: chunkKey)
         for name in layout.names(in: layout.snapshots) {
             guard let data = FileManager.default.contents(atPath: layout.snapshot(name).path) else { continue }
             do {
@@ -29,7 +31,7 @@ public struct SnapshotCatalog: Sendable {
                 problems.append(VaultProblem(.signatureInvalid, subject: name, "snapshot \(name.prefix(12)): \(error)"))
             }
         }
-        let retired = repository.retiredKeys()
+        let retired = repository.retiredKeys(trusted: trusted)
         snapshots.removeAll { snapshot in
             guard let after = retired[snapshot.header.signingKey], snapshot.header.seq > after else { return false }
             problems.append(

@@ -18,6 +18,8 @@ public struct VaultProblem: Sendable, Equatable, CustomStringConvertible, Codabl
         public static let fileMismatch = Kind(name: "file-mismatch")
         /// A manifest's signature does not verify, or it was signed by an unknown key.
         public static let signatureInvalid = Kind(name: "signature-invalid")
+        /// A signing key in `keys/` the repository did not enroll (added without the chunk key).
+        public static let keyForged = Kind(name: "key-forged")
         /// A snapshot of a node's chain is gone without a forget record.
         public static let snapshotDeleted = Kind(name: "snapshot-deleted")
         /// The repository holds an older chain head than the node wrote.

@@ -62,7 +62,7 @@ extension RepositoryReader {
     public func verify(_ options: VerifyOptions) -> VerifyReport {
         let started = Date()
         var report = VerifyReport()
-        let catalog = SnapshotCatalog(repository: repository, head: options.head, node: options.node)
+        let catalog = SnapshotCatalog(repository: repository, chunkKey: chunkKey, head: options.head, node: options.node)
         report.snapshots = catalog.snapshots.count
         report.problems += catalog.problems + index.problems
         let stored = Set(index.locations.keys.map(ChunkPrefix.init))
