@@ -80,10 +80,13 @@ public struct BackupResult: Codable, Sendable {
 
 /// Seconds spent in each phase of a backup (the profile `--json` prints).
 public struct BackupPhases: Codable, Sendable {
+    /// Wall time before the first file: the lock, the catalog, the chunk index, the key.
+    public var prepare = 0.0
+    /// Wall time cutting files into chunks and queueing new chunks for the pack jobs (with waits
+    /// for a free pack slot).
+    public var queue = 0.0
     /// Wall time hashing chunk addresses (on every core).
     public var hash = 0.0
-    /// Wall time waiting for whole-file SHA-256s after the chunks were hashed.
-    public var fileDigestWait = 0.0
     /// Wall time waiting for the last pack jobs at the end.
     public var packWait = 0.0
     /// Thread time in pack jobs copying and sealing (age, with the pack's SHA-256), summed over jobs.
@@ -151,6 +154,7 @@ public struct BackupWriter {
         var references = Set<ChunkID>()
         var stats = (bytesAdded: 0, chunksNew: 0, dedup: 0, total: 0)
         var phases = BackupPhases()
+        phases.prepare = Date().timeIntervalSince(started)
         for source in sources {
             for item in try FileWalker.walk(source) {
                 guard item.entry.type == "file" else {
@@ -158,18 +162,17 @@ public struct BackupWriter {
                     continue
                 }
                 var entry = item.entry
+                let cut = DispatchTime.now()
                 let data = try FileWalker.read(item.url)
                 let (kind, ends) = chunker.boundaries(data)
-                // The whole file's SHA-256 runs beside the chunk hashing and the pack jobs.
-                let digest = ParallelSlots<String>(count: 1)
-                let digestDone = DispatchGroup()
-                DispatchQueue.global().async(group: digestDone) { digest.set(0, Data(SHA256.hash(data: data)).hex) }
+                phases.queue += cut.secondsSince
+                // No whole-file hash: the signed, ordered list of keyed chunk addresses fixes the
+                // content (verify re-reads each restored file against it).
                 var ids: [ChunkID] = []
                 ids.reserveCapacity(ends.count)
                 var first = 0
                 while first < ends.count {
                     if cancellation?.isCancelled == true {
-                        digestDone.wait()
                         _ = try? packs.finish()
                         throw VaultError(.cancelled, "backup cancelled (the plugin is stopping); no snapshot was written")
                     }
@@ -181,6 +184,8 @@ public struct BackupWriter {
                     let clock = DispatchTime.now()
                     let segment = hasher.ids(data, ends: ends, first..<last, stripes: stripes)
                     phases.hash += clock.secondsSince
+                    let queued = DispatchTime.now()
+                    defer { phases.queue += queued.secondsSince }
                     var start = base
                     for (id, end) in zip(segment, ends[first..<last]) {
                         references.insert(id)
@@ -196,11 +201,7 @@ public struct BackupWriter {
                     ids += segment
                     first = last
                 }
-                let clock = DispatchTime.now()
-                digestDone.wait()
-                phases.fileDigestWait += clock.secondsSince
                 entry.size = data.count
-                entry.sha256 = digest.values[0] ?? ""
                 entry.chunking = kind
                 entry.chunks = ChunkID.join(ids)
                 stats.total += data.count

@@ -128,6 +128,9 @@ public struct RepositoryReader: Sendable {
         return runs
     }
 
+    /// Threads that hash a restored file again in verify.
+    static let stripes = max(1, min(4, ProcessInfo.processInfo.activeProcessorCount))
+
     static func openDirect(_ descriptors: [Int: Int32], _ files: [FileEntry], _ root: URL) -> [Int: Int32] {
         var direct: [Int: Int32] = [:]
         for number in descriptors.keys {
@@ -154,6 +157,8 @@ public struct RepositoryReader: Sendable {
         var plan: [String: [(file: Int, fileOffset: Int, location: ChunkLocation, id: ChunkID)]] = [:]
         var descriptors: [Int: Int32] = [:]
         defer { for fd in descriptors.values { close(fd) } }
+        // For verify: each file's chunk ids in order and where each ends, to re-read it against.
+        var chunkLists: [Int: (ids: [ChunkID], ends: [Int])] = [:]
         for (number, entry) in files.enumerated() {
             let url = entry.path.isEmpty ? root : root.appendingPathComponent(entry.path)
             switch entry.type {
@@ -169,7 +174,9 @@ public struct RepositoryReader: Sendable {
                 }
                 descriptors[number] = fd
                 var offset = 0
-                for id in try ChunkID.list(entry.chunks ?? Data()) {
+                var fileEnds: [Int] = []
+                let ids = try ChunkID.list(entry.chunks ?? Data())
+                for id in ids {
                     guard let location = index.locations[id] else {
                         throw VaultProblem(
                             .chunkMissing, subject: "\(entry.source)/\(entry.path)",
@@ -178,7 +185,9 @@ public struct RepositoryReader: Sendable {
                     }
                     plan[location.pack, default: []].append((number, offset, location, id))
                     offset += location.length
+                    fileEnds.append(offset)
                 }
+                if track { chunkLists[number] = (ids, fileEnds) }
             }
         }
         // Packs are decrypted, checked and written on every core at once (each pwrite is to its own range).
@@ -229,13 +238,24 @@ public struct RepositoryReader: Sendable {
             let entry = files[number]
             let url = entry.path.isEmpty ? root : root.appendingPathComponent(entry.path)
             // Every chunk matched its keyed address and the signed list fixes their order, so a
-            // restore checks sizes; verify (`track`) also re-reads each file against its SHA-256.
+            // restore checks sizes; verify (`track`) also re-reads each file from disk against its
+            // signed chunk list (snapshots written before that list was enough: their SHA-256).
             let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.intValue
-            let matches = try track ? FileWalker.read(url).sha256Hex == entry.sha256 : true
+            var matches = true
+            if track {
+                let data = try FileWalker.read(url)
+                if let sha256 = entry.sha256 {
+                    matches = data.sha256Hex == sha256
+                } else if let list = chunkLists[number] {
+                    matches =
+                        data.count == (list.ends.last ?? 0)
+                        && hasher.ids(data, ends: list.ends, 0..<list.ends.count, stripes: Self.stripes) == list.ids
+                }
+            }
             guard size == entry.size, matches else {
                 throw VaultProblem(
                     .fileMismatch, subject: "\(entry.source)/\(entry.path)",
-                    "file \(entry.source)/\(entry.path): restored content does not match its recorded SHA-256 (chunks reordered or swapped)"
+                    "file \(entry.source)/\(entry.path): restored content does not match its signed chunk list (chunks reordered or swapped)"
                 )
             }
         }

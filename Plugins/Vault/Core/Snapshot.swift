@@ -96,7 +96,8 @@ public struct FileEntry: Codable, Sendable, Equatable {
     public var mode: Int
     /// Modification time, seconds since 1970.
     public var mtime: Double
-    /// SHA-256 of the whole content (hex), for files.
+    /// SHA-256 of the whole content (hex), in snapshots written before the signed chunk list
+    /// alone fixed a file's content; nil since (verify checks a file against `chunks`).
     public var sha256: String?
     /// How the file was chunked.
     public var chunking: ChunkingKind?
