@@ -57,6 +57,7 @@ extension VaultPlugin {
         options.subset = try body.string("subset").map(VerifyOptions.parseSubset)
         options.restore = try body.flag("restore") ?? true
         options.databaseCheck = SQLiteTools.check
+        options.imageCheck = SQLiteTools.checkImage
         options.scratch = directory
         let identities = try identities()
         let keyURL = nodeKeyURL

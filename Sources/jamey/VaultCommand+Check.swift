@@ -30,6 +30,7 @@ extension VaultCommand {
                 options.subset = try subset.map(VerifyOptions.parseSubset)
                 options.restore = !noRestore
                 options.databaseCheck = SQLiteTools.check
+                options.imageCheck = SQLiteTools.checkImage
                 if nodeKey.nodeKey != nil || ProcessInfo.processInfo.environment["JAMEY_VAULT_NODE_KEY"] != nil {
                     let keyURL = try nodeKey.url()
                     options.head = try ChainHead.read(ChainHead.url(forKey: keyURL))

@@ -43,12 +43,15 @@ struct Fixture {
         try await onThread { try verifySync(restore: restore) }
     }
 
-    func verifySync(restore: Bool = true) throws -> VerifyReport {
+    /// Verifies; `memoryLimit` 0 makes verify restore into a scratch directory instead of memory.
+    func verifySync(restore: Bool = true, memoryLimit: Int? = nil) throws -> VerifyReport {
         var options = VerifyOptions()
         options.restore = restore
+        if let memoryLimit { options.memoryLimit = memoryLimit }
         options.head = try ChainHead.read(headURL)
         options.node = key.node
         options.databaseCheck = SQLiteToolsCheck.check
+        options.imageCheck = SQLiteTools.checkImage
         return try reader().verify(options)
     }
 

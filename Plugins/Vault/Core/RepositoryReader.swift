@@ -128,6 +128,23 @@ public struct RepositoryReader: Sendable {
         return runs
     }
 
+    /// Whether a restored file (read back, or its image in memory) is what the snapshot recorded:
+    /// its size and chunk list (older snapshots: its SHA-256).
+    func matches(_ data: Data, _ entry: FileEntry, _ list: (ids: [ChunkID], ends: [Int])?) -> Bool {
+        guard data.count == entry.size else { return false }
+        if let sha256 = entry.sha256 { return data.sha256Hex == sha256 }
+        guard let list else { return entry.size == 0 }
+        return data.count == (list.ends.last ?? 0)
+            && hasher.ids(data, ends: list.ends, 0..<list.ends.count, stripes: Self.stripes) == list.ids
+    }
+
+    static func mismatch(_ entry: FileEntry) -> VaultProblem {
+        VaultProblem(
+            .fileMismatch, subject: "\(entry.source)/\(entry.path)",
+            "file \(entry.source)/\(entry.path): restored content does not match its signed chunk list (chunks reordered or swapped)"
+        )
+    }
+
     /// Threads that hash a restored file again in verify.
     static let stripes = max(1, min(4, ProcessInfo.processInfo.activeProcessorCount))
 
@@ -151,7 +168,10 @@ public struct RepositoryReader: Sendable {
 
     /// As ``materialize(_:into:)``; with `wholePacks.track`, also checks the chunks of each
     /// decrypted pack the files do not need, and records the packs (verify then skips them).
-    func materialize(_ files: [FileEntry], into root: URL, wholePacks: inout PackCheck, track: Bool = false) throws -> Int {
+    /// With `images`, files go into memory instead (verify: nothing written, nothing read back).
+    func materialize(
+        _ files: [FileEntry], into root: URL, wholePacks: inout PackCheck, track: Bool = false, images: MemoryImages? = nil
+    ) throws -> Int {
         let fm = FileManager.default
         var written = 0
         var plan: [String: [(file: Int, fileOffset: Int, location: ChunkLocation, id: ChunkID)]] = [:]
@@ -163,16 +183,20 @@ public struct RepositoryReader: Sendable {
             let url = entry.path.isEmpty ? root : root.appendingPathComponent(entry.path)
             switch entry.type {
             case "dir":
-                try fm.createDirectory(at: url, withIntermediateDirectories: true)
+                if images == nil { try fm.createDirectory(at: url, withIntermediateDirectories: true) }
             case "symlink":
-                try fm.createSymbolicLink(atPath: url.path, withDestinationPath: entry.target ?? "")
+                if images == nil { try fm.createSymbolicLink(atPath: url.path, withDestinationPath: entry.target ?? "") }
             default:
-                try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-                let fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-                guard fd >= 0, ftruncate(fd, off_t(entry.size)) == 0 else {
-                    throw VaultError(.io, "cannot create \(url.path): errno \(errno)")
+                if let images {
+                    try images.allocate(number, size: entry.size)
+                } else {
+                    try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                    let fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+                    guard fd >= 0, ftruncate(fd, off_t(entry.size)) == 0 else {
+                        throw VaultError(.io, "cannot create \(url.path): errno \(errno)")
+                    }
+                    descriptors[number] = fd
                 }
-                descriptors[number] = fd
                 var offset = 0
                 var fileEnds: [Int] = []
                 let ids = try ChunkID.list(entry.chunks ?? Data())
@@ -196,7 +220,8 @@ public struct RepositoryReader: Sendable {
         let shared = ParallelState(wholePacks)
         // A restore writes page-aligned runs with O_DIRECT (no page-cache copy; fsync then has
         // little left to flush); verify's scratch copy, read again at once, goes through the cache.
-        let writer = RestoreWriter(buffered: descriptors, direct: track ? [:] : Self.openDirect(descriptors, files, root))
+        let writer = RestoreWriter(
+            buffered: descriptors, direct: track ? [:] : Self.openDirect(descriptors, files, root), images: images)
         defer { writer.closeDirect() }
         parallelFor(order.count, width: 2 * ProcessInfo.processInfo.activeProcessorCount) { [self] number in
             let pack = order[number]
@@ -232,6 +257,11 @@ public struct RepositoryReader: Sendable {
         let outcome = try shared.finish()
         wholePacks = outcome.whole
         written += outcome.bytes
+        for (number, entry) in files.enumerated() {
+            guard let image = images?.images[number] else { continue }
+            let data = image.baseAddress.map { Data(bytesNoCopy: $0, count: image.count, deallocator: .none) } ?? Data()
+            guard matches(data, entry, chunkLists[number]) else { throw Self.mismatch(entry) }
+        }
         for (number, fd) in descriptors {
             // A restore makes its files durable before the switch; verify's scratch copy needs not.
             if !track { fsync(fd) }
@@ -241,23 +271,8 @@ public struct RepositoryReader: Sendable {
             // restore checks sizes; verify (`track`) also re-reads each file from disk against its
             // signed chunk list (snapshots written before that list was enough: their SHA-256).
             let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.intValue
-            var matches = true
-            if track {
-                let data = try FileWalker.read(url)
-                if let sha256 = entry.sha256 {
-                    matches = data.sha256Hex == sha256
-                } else if let list = chunkLists[number] {
-                    matches =
-                        data.count == (list.ends.last ?? 0)
-                        && hasher.ids(data, ends: list.ends, 0..<list.ends.count, stripes: Self.stripes) == list.ids
-                }
-            }
-            guard size == entry.size, matches else {
-                throw VaultProblem(
-                    .fileMismatch, subject: "\(entry.source)/\(entry.path)",
-                    "file \(entry.source)/\(entry.path): restored content does not match its signed chunk list (chunks reordered or swapped)"
-                )
-            }
+            let matches = try track ? self.matches(FileWalker.read(url), entry, chunkLists[number]) : true
+            guard size == entry.size, matches else { throw Self.mismatch(entry) }
         }
         for entry in files where entry.type != "symlink" {
             let url = entry.path.isEmpty ? root : root.appendingPathComponent(entry.path)
@@ -276,15 +291,24 @@ final class RestoreWriter: @unchecked Sendable {
     static let directMinimum = 256 << 10
     let buffered: [Int: Int32]
     let direct: [Int: Int32]
+    let images: MemoryImages?
     private let lock = NSLock()
     private var buffers: [AlignedBuffer] = []
 
-    init(buffered: [Int: Int32], direct: [Int: Int32]) {
+    init(buffered: [Int: Int32], direct: [Int: Int32], images: MemoryImages? = nil) {
         self.buffered = buffered
         self.direct = direct
+        self.images = images
     }
 
     func write(_ bytes: Data, file: Int, at offset: Int) throws {
+        if let image = images?.images[file] {
+            guard offset >= 0, offset + bytes.count <= image.count else {
+                throw VaultError(.io, "restored data past the end of its file")
+            }
+            bytes.copyBytes(to: UnsafeMutableRawBufferPointer(rebasing: image[offset..<offset + bytes.count]))
+            return
+        }
         let align = AlignedBuffer.alignment
         // Small runs (pages changed here and there) go through the cache: a direct write waits for the disk.
         if let fd = direct[file], offset % align == 0, bytes.count % align == 0, bytes.count >= Self.directMinimum {
@@ -313,5 +337,28 @@ final class RestoreWriter: @unchecked Sendable {
         lock.lock()
         buffers.append(buffer)
         lock.unlock()
+    }
+}
+
+/// Restored files held in memory (anonymous mappings), for verify: a database is checked where it
+/// lies, and nothing goes through the page cache twice. The owner calls ``release()``.
+final class MemoryImages: @unchecked Sendable {
+    /// File number → its bytes. Set before the parallel writes start; each write touches its own range.
+    private(set) var images: [Int: UnsafeMutableRawBufferPointer] = [:]
+
+    func allocate(_ file: Int, size: Int) throws {
+        guard size > 0 else {
+            images[file] = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+            return
+        }
+        guard let base = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), base != MAP_FAILED
+        else { throw VaultError(.io, "cannot map \(size) bytes for a restored file: errno \(errno)") }
+        images[file] = UnsafeMutableRawBufferPointer(start: base, count: size)
+    }
+
+    /// Unmaps every image.
+    func release() {
+        for image in images.values where image.count > 0 { munmap(image.baseAddress, image.count) }
+        images = [:]
     }
 }

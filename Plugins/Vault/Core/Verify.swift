@@ -10,6 +10,12 @@ public struct VerifyOptions: Sendable {
     public var restore = true
     /// Runs `PRAGMA integrity_check` on a restored database; returns nil when it is ok, else the report.
     public var databaseCheck: (@Sendable (URL) -> String?)?
+    /// The same check on a database image in memory (which it may change: the image is a scratch
+    /// copy). With it, verify restores a snapshot's files into memory (up to `memoryLimit` bytes
+    /// per source) instead of a scratch directory.
+    public var imageCheck: (@Sendable (UnsafeMutableRawBufferPointer) -> String?)?
+    /// The most bytes of one source verify restores into memory; larger sources go to `scratch`.
+    public var memoryLimit = 2 << 30
     /// This node's chain head and name, to detect a rollback.
     public var head: ChainHead?
     /// The node `head` belongs to.
@@ -149,17 +155,26 @@ extension RepositoryReader {
                 for source in snapshot.header.sources {
                     let files = body.files.filter { $0.source == source }
                     let root = scratch.appendingPathComponent(source)
-                    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-                    _ = try materialize(files, into: root, wholePacks: &whole, track: true)
+                    let total = files.reduce(0) { $0 + ($1.type == "file" ? $1.size : 0) }
+                    let images = options.imageCheck != nil && total <= options.memoryLimit ? MemoryImages() : nil
+                    defer { images?.release() }
+                    if images == nil { try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true) }
+                    _ = try materialize(files, into: root, wholePacks: &whole, track: true, images: images)
                     report.filesRestored += files.filter { $0.type == "file" }.count
-                    for file in files where file.chunking == .sqlitePages {
+                    for (number, file) in files.enumerated() where file.chunking == .sqlitePages {
                         let url = file.path.isEmpty ? root : root.appendingPathComponent(file.path)
-                        if let failure = options.databaseCheck?(url) {
+                        let failure =
+                            if let image = images?.images[number], let check = options.imageCheck {
+                                check(image)
+                            } else {
+                                options.databaseCheck?(url)
+                            }
+                        if let failure {
                             report.problems.append(
                                 VaultProblem(
                                     .integrityCheck, subject: "\(source)/\(file.path)",
                                     "snapshot \(snapshot.id.prefix(12)) \(source)/\(file.path): integrity_check says \(failure)"))
-                        } else if options.databaseCheck != nil {
+                        } else if options.databaseCheck != nil || options.imageCheck != nil {
                             report.databasesChecked += 1
                         }
                     }
