@@ -36,13 +36,7 @@ plugins:
     config:
       memory:
         record: false
-  api:
-    required: true
-    path: $bin/libAPI.so
-    config:
-      port: 0
-      access_log: false
-$unthrottled_rate_limits
+$(api_plugin_yaml)
 YAML
 serve_and_wait "$key"
 bare_port="$(free_port)"

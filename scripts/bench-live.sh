@@ -38,13 +38,7 @@ log:
 plugins:
   api_echo:
     path: $work/libAPIEcho-a.so
-  api:
-    required: true
-    path: $bin/libAPI.so
-    config:
-      port: 0
-      access_log: false
-$unthrottled_rate_limits
+$(api_plugin_yaml)
 YAML
 serve_and_wait "$key"
 url="http://127.0.0.1:$port/v1/echo/bench"

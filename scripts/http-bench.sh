@@ -8,6 +8,20 @@ unthrottled_rate_limits='      rate_limits:
         write: {rate: 1000000000, burst: 1000000000}
         admin: {rate: 1000000000, burst: 1000000000}'
 
+# api_plugin_yaml: the api plugin on an ephemeral loopback port, access log off, never throttled
+# (YAML for under `plugins:`; needs `bin`).
+api_plugin_yaml() {
+  cat <<YAML
+  api:
+    required: true
+    path: $bin/libAPI.so
+    config:
+      port: 0
+      access_log: false
+$unthrottled_rate_limits
+YAML
+}
+
 # serve_and_wait KEY: starts `jamey serve --config $work/jamey.yaml` with KEY as the bootstrap
 # admin key (stderr to $work/serve.log), sets `jamey` (its pid) and `port` (where the api
 # listens), and installs a trap that stops it and `bare` (when set) and removes $work.
