@@ -64,6 +64,12 @@ import Testing
             #expect(try await b.put("shared", "size", "large") == 201)
             #expect(try await b.put("shared", "sky", "blue") == 201)
             #expect(try await b.get("shared", "colour").body["tier"] as? String == "l1")
+            // b's three puts reach a as invalidations too; let them land first, or a late one
+            // would (as documented) take a's newer value out, and this test is about a's own event.
+            let settled = try await eventually(timeout: .seconds(60), polling: .milliseconds(20)) {
+                try await Self.applied(a) >= 3
+            }
+            #expect(settled)
 
             #expect(try await a.put("shared", "colour", "green") == 201)
             let dropped = try await eventually(timeout: .seconds(60), polling: .milliseconds(20)) {
