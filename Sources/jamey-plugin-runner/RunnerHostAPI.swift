@@ -39,15 +39,12 @@ enum RunnerHostAPI {
             guard let message, message.pointee.topic != nil else { return JAMEY_E_INVALID }
             var frame = WireWriter(.publish, capacity: message.pointee.payload_len + 128)
             frame.message(message)
-            return runner.socket.send(frame.finish()) ? JAMEY_OK : JAMEY_E_SHUTDOWN
+            return runner.up.send(frame.finish()) ? JAMEY_OK : JAMEY_E_SHUTDOWN
         }
         api.pointee.subscribe = { _, pattern, options, handler, userData, idOut in
             guard let pattern, let handler else { return JAMEY_E_INVALID }
             let id = runner.nextSubscription.add(1, ordering: .relaxed).oldValue
-            let queue = DispatchQueue(label: "jamey.runner.subscription.\(id)")
-            runner.subscriptions.withLock {
-                $0[id] = RunnerSubscription(handler: handler, userData: userData, queue: queue)
-            }
+            runner.subscriptions.withLock { $0[id] = RunnerSubscription(handler: handler, userData: userData) }
             let seq = runner.calls.sequence()
             var frame = WireWriter(.subscribe, capacity: 64)
             frame.u64(seq)
@@ -95,7 +92,7 @@ enum RunnerHostAPI {
             frame.u64(request.pointee.correlation_id)
             frame.message(reply)
             Runner.noteReply(to: request.pointee.correlation_id)
-            return runner.socket.send(frame.finish()) ? JAMEY_OK : JAMEY_E_SHUTDOWN
+            return runner.up.send(frame.finish()) ? JAMEY_OK : JAMEY_E_SHUTDOWN
         }
         api.pointee.metric_register = { _, desc, idOut in
             guard let desc, let name = desc.pointee.name else { return JAMEY_E_INVALID }
@@ -123,7 +120,7 @@ enum RunnerHostAPI {
             frame.u64(id)
             frame.i32(op)
             frame.f64(value)
-            return runner.socket.send(frame.finish()) ? JAMEY_OK : JAMEY_E_SHUTDOWN
+            return runner.up.send(frame.finish()) ? JAMEY_OK : JAMEY_E_SHUTDOWN
         }
         api.pointee.metrics_exposition = { _, _, _ in JAMEY_E_UNSUPPORTED }
         api.pointee.service_register = { _, _, _, _, _ in JAMEY_E_UNSUPPORTED }

@@ -25,7 +25,7 @@ extension PluginSupervisor {
         frame.u64(runnerID)
         frame.u64(delivery)
         frame.message(message, correlation: delivery)
-        if !child.socket.send(frame.finish()) {
+        if !child.down.send(frame.finish()) {
             let lost = state.withLock { $0.deliveries.removeValue(forKey: delivery) }
             if lost != nil, let replyTo {
                 answerUnavailable(replyTo: replyTo, correlation: message.pointee.correlation_id, downSentence())

@@ -168,6 +168,7 @@ final class PluginSupervisor: @unchecked Sendable {
         state.withLock { $0.child = child }
         childUp.set(to: 1.0)
         KernelThread.spawn(name: "jamey-iso-\(host.name)") { [self] in read(child) }
+        KernelThread.spawn(name: "jamey-iso-ring-\(host.name)") { [self] in readRing(child) }
         var environment = WireWriter(.environment, capacity: 128)
         environment.string(host.dataDirectory().map { String(cString: $0) } ?? "")
         environment.string(host.kernel.nodeName)
@@ -185,13 +186,24 @@ final class PluginSupervisor: @unchecked Sendable {
         return .success(())
     }
 
-    /// The reader thread of one child: frames until the socket closes, then the exit.
+    /// The reader thread of one child's socket: frames until the socket closes, then the exit
+    /// (once everything the process put in its ring before it ended has been read).
     private func read(_ child: IsolatedChild) {
         while child.socket.receive({ kind, body in handle(kind, body, from: child) }) {}
+        child.up.close()
+        child.down.close()
+        child.upDrained.wait()
         child.failHooks()
         let reason = child.reap()
         exited(child, reason: reason)
         child.exited.signal()
+    }
+
+    /// The reader thread of one child's ring up: replies and publishes until the ring closes (a
+    /// frame the process was cut off in the middle of writing is dropped).
+    private func readRing(_ child: IsolatedChild) {
+        while child.up.receive({ kind, body in handle(kind, body, from: child) }) {}
+        child.upDrained.signal()
     }
 
     /// "killed by signal 11 (SIGSEGV)": how the last child ended, once it has been reaped.
