@@ -91,6 +91,8 @@ static int has_data(jamey_ring *ring) {
     return __atomic_load_n(&ring->tail, __ATOMIC_SEQ_CST) != __atomic_load_n(&ring->head, __ATOMIC_RELAXED);
 }
 
+int jamey_ring_has_data(jamey_ring *ring) { return has_data(ring); }
+
 static int has_room(jamey_ring *ring) {
     return __atomic_load_n(&ring->tail, __ATOMIC_RELAXED) - __atomic_load_n(&ring->head, __ATOMIC_SEQ_CST) <
            ring->capacity;

@@ -53,13 +53,50 @@ public final class FrameRing: FrameStream, @unchecked Sendable {
         return super.receive(body)
     }
 
-    override func readMore(into bytes: UnsafeMutableRawPointer, count: Int) -> Int {
+    override func readMore(into bytes: UnsafeMutableRawPointer, count: Int, waiting: Bool) -> Int {
         while true {
             let n = jamey_ring_read_some(ring, bytes, count)
             if n > 0 { return n }
+            if !waiting {
+                guard closed else { return -1 }
+                // Closed: what was written before is still read, then the end.
+                let last = jamey_ring_read_some(ring, bytes, count)
+                return last > 0 ? last : 0
+            }
             if jamey_ring_wait_data(ring, Self.spinNanoseconds) == 0 { return 0 }
         }
     }
+
+    /// What ``drain(_:)`` did.
+    public enum Drain: Equatable {
+        /// Every complete frame there was has been handled (maybe none).
+        case drained
+        /// Another thread is reading; nothing was done.
+        case busy
+        /// The ring is closed and everything in it has been read.
+        case ended
+    }
+
+    /// Handles every frame that is already complete in the ring, without waiting, unless another
+    /// thread is reading it right now. Frames are handled in order, under the readers' lock.
+    public func drain(_ body: (FrameKind?, UnsafeRawBufferPointer) -> Void) -> Drain {
+        guard pthread_mutex_trylock(&readLock) == 0 else { return .busy }
+        defer { pthread_mutex_unlock(&readLock) }
+        while true {
+            switch next(waiting: false, body) {
+            case .frame: continue
+            case .notYet: return .drained
+            case .ended: return .ended
+            }
+        }
+    }
+
+    /// Waits (spinning, then sleeping) until there are bytes in the ring to read.
+    /// - Returns: false once the ring is closed and empty.
+    public func waitForData() -> Bool { jamey_ring_wait_data(ring, Self.spinNanoseconds) != 0 }
+
+    /// True when there are bytes in the ring not read yet.
+    public var hasData: Bool { jamey_ring_has_data(ring) != 0 }
 
     /// True once the ring is closed.
     public var closed: Bool { jamey_ring_is_closed(ring) != 0 }

@@ -18,22 +18,34 @@ public class FrameStream: @unchecked Sendable {
     /// Reads the next frame and lends its kind and body to `body`. Only one thread may read.
     /// - Returns: false at end of stream, on a read error or a malformed length.
     public func receive(_ body: (FrameKind?, UnsafeRawBufferPointer) -> Void) -> Bool {
-        guard fill(4) else { return false }
+        next(waiting: true, body) == .frame
+    }
+
+    /// What ``next(waiting:_:)`` found.
+    enum Next { case frame, notYet, ended }
+
+    /// Reads the next frame, waiting for its bytes or (`waiting` false) only when they are all
+    /// there already; a frame not yet complete stays buffered for the next call.
+    func next(waiting: Bool, _ body: (FrameKind?, UnsafeRawBufferPointer) -> Void) -> Next {
+        var got = fill(4, waiting: waiting)
+        guard got == .frame else { return got }
         let length = buffer.withUnsafeBytes {
             Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: start, as: UInt32.self)))
         }
-        guard length >= 1, length <= Self.maximumFrame, fill(4 + length) else { return false }
+        guard length >= 1, length <= Self.maximumFrame else { return .ended }
+        got = fill(4 + length, waiting: waiting)
+        guard got == .frame else { return got }
         buffer.withUnsafeBytes { all in
             let frame = UnsafeRawBufferPointer(rebasing: all[start + 4..<start + 4 + length])
             body(FrameKind(rawValue: frame[0]), UnsafeRawBufferPointer(rebasing: frame[1...]))
         }
         start += 4 + length
-        return true
+        return .frame
     }
 
-    /// Makes at least `count` bytes available from `start`.
-    private func fill(_ count: Int) -> Bool {
-        if end - start >= count { return true }
+    /// Makes at least `count` bytes available from `start` (`.frame`: they are).
+    private func fill(_ count: Int, waiting: Bool) -> Next {
+        if end - start >= count { return .frame }
         if start > 0 {
             let pending = end - start
             if pending > 0 {
@@ -44,16 +56,18 @@ public class FrameStream: @unchecked Sendable {
         }
         if buffer.count < count { buffer.append(contentsOf: repeatElement(0, count: count - buffer.count)) }
         while end < count {
-            let n = buffer.withUnsafeMutableBytes { readMore(into: $0.baseAddress! + end, count: $0.count - end) }
-            guard n > 0 else { return false }
+            let n = buffer.withUnsafeMutableBytes { readMore(into: $0.baseAddress! + end, count: $0.count - end, waiting: waiting) }
+            if n < 0 { return .notYet }
+            if n == 0 { return .ended }
             end += n
         }
-        return true
+        return .frame
     }
 
-    /// Reads at least one byte into `bytes` (at most `count`), waiting for it.
-    /// - Returns: the number read; 0 at the end of the stream.
-    func readMore(into bytes: UnsafeMutableRawPointer, count: Int) -> Int { 0 }
+    /// Reads at least one byte into `bytes` (at most `count`), waiting for it when `waiting`.
+    /// - Returns: the number read; 0 at the end of the stream; -1 when nothing is there (only when
+    ///   not waiting).
+    func readMore(into bytes: UnsafeMutableRawPointer, count: Int, waiting: Bool) -> Int { 0 }
 }
 
 /// One end of the socket between the kernel and a runner: whole frames out (one writer at a time,
@@ -90,7 +104,7 @@ public final class FrameSocket: FrameStream, @unchecked Sendable {
         }
     }
 
-    override func readMore(into bytes: UnsafeMutableRawPointer, count: Int) -> Int {
+    override func readMore(into bytes: UnsafeMutableRawPointer, count: Int, waiting: Bool) -> Int {
         // Like the bus's workers: spin briefly (yielding the processor) before sleeping in read,
         // so a reply that follows a request closely costs no wake-up.
         let spun = spinForData(into: bytes, count: count)

@@ -200,10 +200,19 @@ final class PluginSupervisor: @unchecked Sendable {
     }
 
     /// The reader thread of one child's ring up: replies and publishes until the ring closes (a
-    /// frame the process was cut off in the middle of writing is dropped).
+    /// frame the process was cut off in the middle of writing is dropped). A requester waiting
+    /// for its reply may read the ring meanwhile (``awaitReply(_:from:)``); frames are handled in
+    /// order either way.
     private func readRing(_ child: IsolatedChild) {
-        while child.up.receive({ kind, body in handle(kind, body, from: child) }) {}
-        child.upDrained.signal()
+        while true {
+            switch child.up.drain({ kind, body in handle(kind, body, from: child) }) {
+            case .ended:
+                child.upDrained.signal()
+                return
+            case .busy: sched_yield()
+            case .drained: _ = child.up.waitForData()
+            }
+        }
     }
 
     /// "killed by signal 11 (SIGSEGV)": how the last child ended, once it has been reaped.

@@ -8,6 +8,9 @@ final class ProxySubscription: Sendable {
     unowned let supervisor: PluginSupervisor
     let pattern: String
     let flags: UInt32
+    /// A responder's proxy is direct: the requester's thread writes the request to the child and
+    /// waits a moment for the reply itself (``PluginSupervisor/awaitReply(_:from:)``).
+    var waitsForReplies: Bool { flags & JAMEY_SUBSCRIBE_RESPONDER != 0 }
     /// The kernel's subscription id (set once the kernel has made it).
     var kernelID: UInt64 { kernelIDStore.load(ordering: .acquiring) }
     let kernelIDStore = Atomic<UInt64>(0)
