@@ -63,6 +63,36 @@ struct IsolationFaultTests {
         }
     }
 
+    @Test func messagesLongerThanTheSharedRingsCrossInBothDirections() async throws {
+        try await IsolatedKernel.with { k in
+            // 1.3 MiB each way through 256 KiB rings, then a small one behind it.
+            let body = (0..<(1 << 20) + 300_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+            for _ in 0..<3 {
+                let echo = try await k.ask("fault_c.echo", body)
+                #expect(echo.status == nil)
+                #expect(echo.payload == body)
+            }
+            #expect(try await k.ask("fault_c.echo", Array("small".utf8)).text == "small")
+        }
+    }
+
+    @Test func aHungHandlerDoesNotHoldUpThePluginsOtherSubscriptions() async throws {
+        try await IsolatedKernel.with { k in
+            let pid = try #require(await k.faultPID())
+            let hung = Task { try await k.ask("fault_c.hang") }
+            // Give the hang time to reach the child's dispatch thread (if the echo overtook it,
+            // it would be answered all the same).
+            try await Task.sleep(for: .milliseconds(300))
+            // Another handler of the same plugin still runs: the dispatch thread held by the hung
+            // handler is replaced (until the handler timeout kills the process).
+            let echo = try await k.ask("fault_c.echo", Array("meanwhile".utf8))
+            #expect(echo.status == nil)
+            #expect(echo.text == "meanwhile")
+            #expect(try await k.faultPID() == pid)
+            #expect(try await hung.value.status == "503")
+        }
+    }
+
     @Test func tooManyCrashesQuarantineThePlugin() async throws {
         let restart = "delay_ms: 10\nmax_delay_ms: 20\nsteps: 1\nwindow_s: 3600\nmax_restarts: 2"
         try await IsolatedKernel.with(restart: restart) { k in

@@ -207,6 +207,8 @@ final class PluginSupervisor: @unchecked Sendable {
         while true {
             switch child.up.drain({ kind, body in handle(kind, body, from: child) }) {
             case .ended:
+                // Ended while the process lives: it wrote a frame that cannot be read.
+                if !child.up.closed { child.kill(because: "wrote a malformed frame to its ring") }
                 child.upDrained.signal()
                 return
             case .busy: sched_yield()
