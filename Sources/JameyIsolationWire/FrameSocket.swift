@@ -56,7 +56,9 @@ public class FrameStream: @unchecked Sendable {
         }
         if buffer.count < count { buffer.append(contentsOf: repeatElement(0, count: count - buffer.count)) }
         while end < count {
-            let n = buffer.withUnsafeMutableBytes { readMore(into: $0.baseAddress! + end, count: $0.count - end, waiting: waiting) }
+            let n = buffer.withUnsafeMutableBytes {
+                readMore(into: $0.baseAddress! + end, count: $0.count - end, waiting: waiting)
+            }
             if n < 0 { return .notYet }
             if n == 0 { return .ended }
             end += n
