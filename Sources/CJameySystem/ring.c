@@ -16,6 +16,7 @@
 struct jamey_ring {
     _Alignas(64) uint64_t head;      /* read up to here (reader's) */
     uint32_t reader_sleeping;        /* futex: 1 while the reader sleeps for data */
+    uint32_t readers_active;         /* readers reading without sleeping: no wake-up needed */
     _Alignas(64) uint64_t tail;      /* written up to here (writer's) */
     uint32_t writer_sleeping;        /* futex: 1 while the writer sleeps for room */
     _Alignas(64) uint32_t closed;    /* 1 once the ring is given up */
@@ -60,7 +61,9 @@ size_t jamey_ring_write_some(jamey_ring *ring, const void *bytes, size_t count) 
     memcpy(ring->data + at, bytes, first);
     if (n > first) memcpy(ring->data, (const unsigned char *)bytes + first, n - first);
     __atomic_store_n(&ring->tail, tail + n, __ATOMIC_SEQ_CST);
-    wake_if_sleeping(&ring->reader_sleeping);
+    /* A reader spinning on the ring takes the bytes: the sleeping one is left asleep (see
+     * jamey_ring_reader_leave for who wakes it when bytes are left over). */
+    if (__atomic_load_n(&ring->readers_active, __ATOMIC_SEQ_CST) == 0) wake_if_sleeping(&ring->reader_sleeping);
     return n;
 }
 
@@ -92,6 +95,16 @@ static int has_data(jamey_ring *ring) {
 }
 
 int jamey_ring_has_data(jamey_ring *ring) { return has_data(ring); }
+
+void jamey_ring_reader_enter(jamey_ring *ring) { __atomic_add_fetch(&ring->readers_active, 1, __ATOMIC_SEQ_CST); }
+
+/* The writer stores its position, then loads readers_active; this decrements readers_active,
+ * then loads the position: one of the two sees the other, so bytes written while a reader was
+ * active are either seen here or woken for by the writer. */
+void jamey_ring_reader_leave(jamey_ring *ring) {
+    __atomic_sub_fetch(&ring->readers_active, 1, __ATOMIC_SEQ_CST);
+    if (has_data(ring)) wake_if_sleeping(&ring->reader_sleeping);
+}
 
 static int has_room(jamey_ring *ring) {
     return __atomic_load_n(&ring->tail, __ATOMIC_RELAXED) - __atomic_load_n(&ring->head, __ATOMIC_SEQ_CST) <

@@ -91,9 +91,18 @@ public final class FrameRing: FrameStream, @unchecked Sendable {
         }
     }
 
-    /// Waits (spinning, then sleeping) until there are bytes in the ring to read.
+    /// Waits (spinning for `spin` nanoseconds, then sleeping) until there are bytes in the ring to
+    /// read.
     /// - Returns: false once the ring is closed and empty.
-    public func waitForData() -> Bool { jamey_ring_wait_data(ring, Self.spinNanoseconds) != 0 }
+    public func waitForData(spin: UInt64 = spinNanoseconds) -> Bool { jamey_ring_wait_data(ring, spin) != 0 }
+
+    /// Runs `body` as a reader that does not sleep (it drains the ring itself): writes meanwhile
+    /// make no wake-up call for a sleeping reader; bytes left when it ends wake one.
+    public func whileReading<R>(_ body: () -> R) -> R {
+        jamey_ring_reader_enter(ring)
+        defer { jamey_ring_reader_leave(ring) }
+        return body()
+    }
 
     /// True when there are bytes in the ring not read yet.
     public var hasData: Bool { jamey_ring_has_data(ring) != 0 }

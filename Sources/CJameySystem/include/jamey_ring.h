@@ -44,6 +44,12 @@ int jamey_ring_wait_room(jamey_ring *ring, uint64_t spin_ns);
 /** 1 when there are bytes not read yet. */
 int jamey_ring_has_data(jamey_ring *ring);
 
+/** A reader on the writer's side of the processor says it is reading the ring without sleeping
+ *  (a requester waiting for its reply): until it leaves, the writer makes no wake-up call for the
+ *  sleeping reader; on leaving, bytes still unread wake it. Any thread of the reading side. */
+void jamey_ring_reader_enter(jamey_ring *ring);
+void jamey_ring_reader_leave(jamey_ring *ring);
+
 /** Closes the ring and wakes both sides. */
 void jamey_ring_close(jamey_ring *ring);
 

@@ -50,11 +50,13 @@ extension PluginSupervisor {
     func awaitReply(_ delivery: UInt64, from child: IsolatedChild) {
         let start = MonotonicClock.now()
         var rounds = 0
-        while MonotonicClock.now() &- start < Self.replyWaitNanoseconds {
-            if child.up.hasData, child.up.drain({ kind, body in handle(kind, body, from: child) }) == .ended { return }
-            if state.withLock({ $0.deliveries[delivery] == nil }) { return }
-            rounds += 1
-            if rounds % 16 == 0 { sched_yield() }
+        child.up.whileReading {
+            while MonotonicClock.now() &- start < Self.replyWaitNanoseconds {
+                if child.up.hasData, child.up.drain({ kind, body in handle(kind, body, from: child) }) == .ended { return }
+                if state.withLock({ $0.deliveries[delivery] == nil }) { return }
+                rounds += 1
+                if rounds % 16 == 0 { sched_yield() }
+            }
         }
     }
 

@@ -212,7 +212,9 @@ final class PluginSupervisor: @unchecked Sendable {
                 child.upDrained.signal()
                 return
             case .busy: sched_yield()
-            case .drained: _ = child.up.waitForData()
+            // No spinning: replies to requests are mostly read by their requesters
+            // (awaitReply), and a spinning reader would take a processor from them.
+            case .drained: _ = child.up.waitForData(spin: 0)
             }
         }
     }
