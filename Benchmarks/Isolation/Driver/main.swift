@@ -9,7 +9,7 @@
 //       One kernel with fault_c isolated and no restart backoff (delay 0): CRASHES times, crash it
 //       (fault_c.crash), time from sending the crash to its 503 (crash → detected), then from the
 //       503 to the first answer from the new process (detected → serving again), polling
-//       fault_c.pid back to back; then waits for the new process's start to finish before the
+//       fault_c.pid with POLL_PAUSE_US (default 100) between polls; then waits for the new process's start to finish before the
 //       next crash. Prints p50/p99/max of both.
 
 import Foundation
@@ -93,6 +93,11 @@ func latency(_ library: String, requests: Int, size: Int, rounds: Int) throws {
     inProcess.shutdown()
 }
 
+/// Microseconds between two polls while the plugin is down (`POLL_PAUSE_US`, default 100; 0: back
+/// to back). A 503 is answered on the poller's own thread, so polls back to back keep a processor
+/// of the two busy and the lock of the plugin's supervisor hot while the restart needs both.
+let pollPause = UInt32(ProcessInfo.processInfo.environment["POLL_PAUSE_US"] ?? "") ?? 100
+
 func recovery(_ library: String, crashes: Int) throws {
     let restart = "    restart:\n      delay_ms: 0\n      max_delay_ms: 0\n      window_s: 1\n      max_restarts: 100000"
     let k = try kernel(library, isolation: "process", restart: restart)
@@ -107,6 +112,7 @@ func recovery(_ library: String, crashes: Int) throws {
         guard crash.headers.contains(where: { $0.key == "status" && $0.value == "503" }) else { fail("the crash got no 503") }
         while true {
             polls += 1
+            if pollPause > 0 { usleep(pollPause) }
             let reply = request(k, "fault_c.pid", [])
             if !reply.headers.contains(where: { $0.key == "status" }) {
                 guard String(decoding: reply.payload, as: UTF8.self) != before else { fail("the old process answered") }
