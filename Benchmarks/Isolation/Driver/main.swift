@@ -9,8 +9,8 @@
 //       One kernel with fault_c isolated and no restart backoff (delay 0): CRASHES times, crash it
 //       (fault_c.crash), time from sending the crash to its 503 (crash → detected), then from the
 //       503 to the first answer from the new process (detected → serving again), polling
-//       fault_c.pid with POLL_PAUSE_US (default 100) between polls; then waits for the new process's start to finish before the
-//       next crash. Prints p50/p99/max of both.
+//       fault_c.pid with POLL_PAUSE_US (default 100) between polls; then waits for the new
+//       process's start to finish before the next crash. Prints p50/p99/max of both.
 
 import Foundation
 import JameyKernel
