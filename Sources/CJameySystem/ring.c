@@ -96,6 +96,11 @@ static int has_data(jamey_ring *ring) {
 
 int jamey_ring_has_data(jamey_ring *ring) { return has_data(ring); }
 
+size_t jamey_ring_room(jamey_ring *ring) {
+    return (size_t)(ring->capacity - (__atomic_load_n(&ring->tail, __ATOMIC_RELAXED) -
+                                      __atomic_load_n(&ring->head, __ATOMIC_ACQUIRE)));
+}
+
 void jamey_ring_reader_enter(jamey_ring *ring) { __atomic_add_fetch(&ring->readers_active, 1, __ATOMIC_SEQ_CST); }
 
 /* The writer stores its position, then loads readers_active; this decrements readers_active,

@@ -46,6 +46,15 @@ public final class FrameRing: FrameStream, @unchecked Sendable {
         }
     }
 
+    /// Sends one frame whole if it fits in the ring now, without waiting. Thread-safe.
+    /// - Returns: false when it does not fit (nothing was written) or the ring is closed.
+    public func trySend(_ frame: [UInt8]) -> Bool {
+        pthread_mutex_lock(&writeLock)
+        defer { pthread_mutex_unlock(&writeLock) }
+        guard !closed, jamey_ring_room(ring) >= frame.count else { return false }
+        return frame.withUnsafeBytes { jamey_ring_write_some(ring, $0.baseAddress!, $0.count) } == frame.count
+    }
+
     /// Reads the next frame (see ``FrameStream/receive(_:)``); readers on one side take turns.
     public override func receive(_ body: (FrameKind?, UnsafeRawBufferPointer) -> Void) -> Bool {
         pthread_mutex_lock(&readLock)

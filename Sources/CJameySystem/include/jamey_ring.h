@@ -41,6 +41,9 @@ int jamey_ring_wait_data(jamey_ring *ring, uint64_t spin_ns);
  *  closed. */
 int jamey_ring_wait_room(jamey_ring *ring, uint64_t spin_ns);
 
+/** The bytes a writer could copy in now. */
+size_t jamey_ring_room(jamey_ring *ring);
+
 /** 1 when there are bytes not read yet. */
 int jamey_ring_has_data(jamey_ring *ring);
 

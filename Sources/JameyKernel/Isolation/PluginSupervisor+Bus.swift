@@ -29,15 +29,29 @@ extension PluginSupervisor {
         frame.u64(runnerID)
         frame.u64(delivery)
         frame.message(message, correlation: delivery)
-        if !child.down.send(frame.finish()) {
-            let lost = state.withLock { $0.deliveries.removeValue(forKey: delivery) }
-            if lost != nil, let replyTo {
-                answerUnavailable(replyTo: replyTo, correlation: message.pointee.correlation_id, downSentence())
+        let bytes = frame.finish()
+        let correlation = message.pointee.correlation_id
+        if Self.readingUp && !child.down.trySend(bytes) {
+            // This thread reads the ring up (a publish of the plugin's came back to one of its
+            // own subscriptions): it must not wait for room down, or with both rings full each
+            // side would wait for the other. The frame waits on the child's spill queue instead.
+            child.spill.async { [self] in
+                if !child.down.send(bytes) { lost(delivery, replyTo: replyTo, correlation: correlation) }
             }
-        } else if replyTo != nil && subscription.waitsForReplies {
+            return JAMEY_OK
+        }
+        if !Self.readingUp && !child.down.send(bytes) {
+            lost(delivery, replyTo: replyTo, correlation: correlation)
+        } else if replyTo != nil && subscription.waitsForReplies && !Self.readingUp {
             awaitReply(delivery, from: child)
         }
         return JAMEY_OK
+    }
+
+    /// A delivery that could not be written (the child is gone): a request gets its 503.
+    private func lost(_ delivery: UInt64, replyTo: String?, correlation: UInt64) {
+        let lost = state.withLock { $0.deliveries.removeValue(forKey: delivery) }
+        if lost != nil, let replyTo { answerUnavailable(replyTo: replyTo, correlation: correlation, downSentence()) }
     }
 
     /// How long a requester's thread reads the ring for its own reply before leaving it to the
@@ -52,7 +66,7 @@ extension PluginSupervisor {
         var rounds = 0
         child.up.whileReading {
             while MonotonicClock.now() &- start < Self.replyWaitNanoseconds {
-                if child.up.hasData, child.up.drain({ kind, body in handle(kind, body, from: child) }) == .ended { return }
+                if child.up.hasData, drainUp(child) == .ended { return }
                 if state.withLock({ $0.deliveries[delivery] == nil }) { return }
                 rounds += 1
                 if rounds % 16 == 0 { sched_yield() }

@@ -205,7 +205,7 @@ final class PluginSupervisor: @unchecked Sendable {
     /// order either way.
     private func readRing(_ child: IsolatedChild) {
         while true {
-            switch child.up.drain({ kind, body in handle(kind, body, from: child) }) {
+            switch drainUp(child) {
             case .ended:
                 // Ended while the process lives: it wrote a frame that cannot be read.
                 if !child.up.closed { child.kill(because: "wrote a malformed frame to its ring") }
@@ -217,6 +217,27 @@ final class PluginSupervisor: @unchecked Sendable {
             case .drained: _ = child.up.waitForData(spin: 0)
             }
         }
+    }
+
+    /// Handles the frames complete in `child`'s ring up (see ``FrameRing/drain(_:)``), marking the
+    /// thread as a reader of the ring meanwhile (``deliver(_:to:)`` then never waits for room).
+    func drainUp(_ child: IsolatedChild) -> FrameRing.Drain {
+        let outer = Self.readingUp
+        Self.readingUp = true
+        defer { Self.readingUp = outer }
+        return child.up.drain { kind, body in handle(kind, body, from: child) }
+    }
+
+    private static let readingUpKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// True on a thread handling frames from a ring up.
+    static var readingUp: Bool {
+        get { pthread_getspecific(readingUpKey) != nil }
+        set { pthread_setspecific(readingUpKey, newValue ? UnsafeRawPointer(bitPattern: 1) : nil) }
     }
 
     /// "killed by signal 11 (SIGSEGV)": how the last child ended, once it has been reaped.
