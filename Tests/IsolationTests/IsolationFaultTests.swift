@@ -76,6 +76,35 @@ struct IsolationFaultTests {
         }
     }
 
+    @Test func aPluginFloodingItsOwnSubscriptionThroughBothRingsIsNotStuck() async throws {
+        try await IsolatedKernel.with { k in
+            let pid = try #require(await k.faultPID())
+            // 4 MiB of events from the plugin's handler to its own subscription: the ring up and
+            // the ring down are full at once, and the kernel's reader of the ring up must not
+            // wait for room down.
+            for round in 1...2 {
+                let flood = try await k.ask("fault_c.flood")
+                #expect(flood.status == nil)
+                #expect(flood.text == "flooded")
+                // Every event reached the echo handler (each counts a request).
+                #expect(
+                    await eventually {
+                        Self.requestsCounted(k) >= round * 65
+                    })
+            }
+            #expect(try await k.ask("fault_c.echo", Array("after".utf8)).text == "after")
+            #expect(try await k.faultPID() == pid)
+        }
+    }
+
+    /// fault_c_requests_total as the kernel's metrics show it.
+    static func requestsCounted(_ k: IsolatedKernel) -> Int {
+        let line = k.kernel.metrics.exposition().split(separator: "\n").first {
+            $0.hasPrefix(#"fault_c_requests_total{plugin="fault_c"}"#)
+        }
+        return line.flatMap { Int(Double($0.split(separator: " ").last ?? "") ?? -1) } ?? -1
+    }
+
     @Test func aHungHandlerDoesNotHoldUpThePluginsOtherSubscriptions() async throws {
         try await IsolatedKernel.with { k in
             let pid = try #require(await k.faultPID())
