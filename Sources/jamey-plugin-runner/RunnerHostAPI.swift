@@ -6,8 +6,9 @@ import JameyIsolationWire
     import Glibc
 #endif
 
-/// The host function table the plugin gets inside the runner: each function forwards over the
-/// socket to the kernel, which calls its own table on the plugin's behalf. What cannot cross a
+/// The host function table the plugin gets inside the runner: each function forwards to the kernel
+/// (publish, reply and metric records up the shared-memory ring, the rest over the socket), which
+/// calls its own table on the plugin's behalf. What cannot cross a
 /// process boundary (service tables, introspection and backups of other plugins) answers
 /// `JAMEY_E_UNSUPPORTED`.
 enum RunnerHostAPI {

@@ -3,10 +3,11 @@
 //
 //   jamey-plugin-runner <kernel pid> <library path> <memory MiB> <cpu seconds> <open files>
 //
-// its end of a socket pair as descriptor 3 and the shared memory of its two rings as descriptor 4. The runner dies with the kernel (SIGKILL on
-// the parent's death), applies the limits, loads the library, calls its entry point with a
-// host table that forwards over the socket, and runs what the kernel asks until the socket
-// closes. Not meant to be started by hand.
+// its end of a socket pair as descriptor 3 and the shared memory of its two rings as descriptor 4.
+// The runner dies with the kernel (SIGKILL on the parent's death), maps the rings, applies the
+// limits, loads the library, calls its entry point with a host table that forwards to the kernel
+// (bus traffic through the rings, the rest over the socket), and runs what the kernel asks until
+// the socket closes. Not meant to be started by hand.
 import CJameyABI
 import CJameySystem
 import JameyIsolationWire
