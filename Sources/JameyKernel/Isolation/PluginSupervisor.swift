@@ -11,8 +11,8 @@ import Synchronization
 /// Runs one isolated plugin in a child process and keeps it running: the kernel-side half of
 /// `isolation: process`. The kernel calls its hooks through the proxy descriptor
 /// (``IsolatedPlugins``); it forwards them and the plugin's host calls over the socket and its bus
-/// traffic through the shared-memory rings, restarts the child on the backoff schedule when it dies or hangs, and quarantines it
-/// after too many crashes. While the child is down, requests to the plugin get a 503 reply.
+/// traffic through the shared-memory rings, restarts the child on the backoff schedule when it
+/// dies or hangs, and quarantines it after too many crashes. While the child is down, requests to the plugin get a 503 reply.
 final class PluginSupervisor: @unchecked Sendable {
     let host: PluginHost
     let library: String
