@@ -42,8 +42,10 @@ extension PluginSupervisor {
         }
         if !Self.readingUp && !child.down.send(bytes) {
             lost(delivery, replyTo: replyTo, correlation: correlation)
-        } else if replyTo != nil && subscription.waitsForReplies && !Self.readingUp {
-            awaitReply(delivery, from: child)
+        } else if replyTo != nil && subscription.waitsForReplies && !Self.readingUp
+            && subscription.worthWaiting(within: Self.replyWaitNanoseconds)
+        {
+            subscription.recordReply(after: awaitReply(delivery, from: child), limit: Self.replyWaitNanoseconds)
         }
         return JAMEY_OK
     }
@@ -60,14 +62,18 @@ extension PluginSupervisor {
 
     /// On the requester's thread (a responder's proxy is direct): reads the ring up for the reply
     /// to `delivery` for at most ``replyWaitNanoseconds``, handling whatever frames come, so a
-    /// quick reply goes back to the requester without waking another thread.
-    func awaitReply(_ delivery: UInt64, from child: IsolatedChild) {
+    /// quick reply goes back to the requester without waking another thread. (A responder whose
+    /// replies take longer is not waited for: ``ProxySubscription/worthWaiting(within:)``.)
+    /// - Returns: how long the reply took; nil when it did not come within the wait.
+    func awaitReply(_ delivery: UInt64, from child: IsolatedChild) -> UInt64? {
         let start = MonotonicClock.now()
         var rounds = 0
-        child.up.whileReading {
-            while MonotonicClock.now() &- start < Self.replyWaitNanoseconds {
-                if child.up.hasData, drainUp(child) == .ended { return }
-                if state.withLock({ $0.deliveries[delivery] == nil }) { return }
+        return child.up.whileReading { () -> UInt64? in
+            while true {
+                let now = MonotonicClock.now()
+                guard now &- start < Self.replyWaitNanoseconds else { return nil }
+                if child.up.hasData, drainUp(child) == .ended { return nil }
+                if state.withLock({ $0.deliveries[delivery] == nil }) { return now &- start }
                 rounds += 1
                 if rounds % 16 == 0 { sched_yield() }
             }
