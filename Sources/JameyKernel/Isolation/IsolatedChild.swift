@@ -22,8 +22,6 @@ final class IsolatedChild: Sendable {
     /// Where a delivery waits for room in `down` when the thread that made it must not wait (it
     /// reads `up`: waiting could leave both rings full, each side waiting for the other).
     let spill = DispatchQueue(label: "jamey.isolation.spill")
-    /// Signalled when the reader of `up` has read everything the process wrote before it ended.
-    let upDrained = DispatchSemaphore(value: 0)
     /// Counts the runs of one supervisor (1, 2, ...): subscriptions remember which run they
     /// belong to.
     let generation: Int

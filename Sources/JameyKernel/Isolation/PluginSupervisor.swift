@@ -186,13 +186,15 @@ final class PluginSupervisor: @unchecked Sendable {
         return .success(())
     }
 
-    /// The reader thread of one child's socket: frames until the socket closes, then the exit
-    /// (once everything the process put in its ring before it ended has been read).
+    /// The reader thread of one child's socket: frames until the socket closes, then what is left
+    /// in the ring up, then the exit.
     private func read(_ child: IsolatedChild) {
         while child.socket.receive({ kind, body in handle(kind, body, from: child) }) {}
         child.up.close()
         child.down.close()
-        child.upDrained.wait()
+        // What the process wrote before it ended is handled first (its replies go out rather
+        // than 503s), here rather than by waking the ring's reader, which may be asleep.
+        while drainUp(child) != .ended { sched_yield() }
         child.failHooks()
         let reason = child.reap()
         exited(child, reason: reason)
@@ -209,7 +211,6 @@ final class PluginSupervisor: @unchecked Sendable {
             case .ended:
                 // Ended while the process lives: it wrote a frame that cannot be read.
                 if !child.up.closed { child.kill(because: "wrote a malformed frame to its ring") }
-                child.upDrained.signal()
                 return
             case .busy: sched_yield()
             // No spinning: replies to requests are mostly read by their requesters
