@@ -350,12 +350,14 @@ final class PluginSupervisor: @unchecked Sendable {
     }
 
     private func checkHung() {
-        let now = MonotonicClock.now()
         let limit = UInt64(settings.handlerTimeout.inSeconds * 1e9)
         let hung = state.withLock { s -> (IsolatedChild, String)? in
             guard let child = s.child else { return nil }
+            // Read under the lock: a delivery added after a reading taken outside it would look
+            // as if it had started in the future, and the wrapped difference as a hang.
+            let now = MonotonicClock.now()
             var found: String?
-            for (id, d) in s.deliveries where now &- d.started > limit {
+            for (id, d) in s.deliveries where d.started < now && now - d.started > limit {
                 if d.running {
                     found = d.topic
                 } else {
