@@ -105,6 +105,36 @@ struct IsolationFaultTests {
         return line.flatMap { Int(Double($0.split(separator: " ").last ?? "") ?? -1) } ?? -1
     }
 
+    @Test func requestsFromSeveralThreadsAtOnceAreAllAnsweredByOneProcess() async throws {
+        try await IsolatedKernel.with { k in
+            let pid = try #require(await k.faultPID())
+            let bus = k.test.bus
+            let body = (0..<1024).map { UInt8(truncatingIfNeeded: $0) }
+            // Four threads back to back: requesters write into the ring and read replies
+            // concurrently, and the hang watchdog runs meanwhile (it once mistook a delivery
+            // registered while it looked for a hung one for a hang).
+            let failures = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<4 {
+                    group.addTask {
+                        try await onThread { () throws(BusError) -> Int in
+                            var failed = 0
+                            for _ in 0..<20000 {
+                                let reply = try bus.requestSync(
+                                    BusMessage(topic: "fault_c.echo", payload: body), timeout: .seconds(30))
+                                if reply.payload != body { failed += 1 }
+                            }
+                            return failed
+                        }
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            #expect(failures == 0)
+            #expect(try await k.faultPID() == pid)
+            #expect(k.kernel.isolation(of: "fault_c")?.restarts == 0)
+        }
+    }
+
     @Test func aHungHandlerDoesNotHoldUpThePluginsOtherSubscriptions() async throws {
         try await IsolatedKernel.with { k in
             let pid = try #require(await k.faultPID())
