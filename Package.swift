@@ -52,7 +52,7 @@ let package = Package(
         // Kernel-private C: crash lines naming the plugin, and reads of plugin memory that cannot fault.
         .target(name: "CJameySystem"),
         // The frames between the kernel and jamey-plugin-runner (crash isolation).
-        .target(name: "JameyIsolationWire", dependencies: [.product(name: "CJameyABI", package: "Kit")]),
+        .target(name: "JameyIsolationWire", dependencies: ["CJameySystem", .product(name: "CJameyABI", package: "Kit")]),
         .executableTarget(
             name: "jamey-plugin-runner",
             dependencies: ["JameyIsolationWire", "CJameySystem", .product(name: "CJameyABI", package: "Kit")]),

@@ -7,10 +7,11 @@
 #   - crash → serving again: fault_c.crash kills the process (SIGSEGV); the time from sending it
 #     to its 503 (crash → detected) and from the 503 to the first answer of the new process
 #     (detected → serving again; goal: p99 at most 50 ms), with no restart backoff (delay_ms 0:
-#     the default schedule waits 100 ms before the first restart on purpose).
+#     the default schedule waits 100 ms before the first restart on purpose); polls while down
+#     pause POLL_PAUSE_US (default 100 µs; 0 polls back to back).
 # Baseline: Benchmarks/Isolation/baseline.md.
 #
-#   scripts/bench-isolation.sh                    # REQUESTS=5000 ROUNDS=4 CRASHES=200
+#   scripts/bench-isolation.sh                    # REQUESTS=5000 ROUNDS=4 CRASHES=200 POLL_PAUSE_US=100
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$JAMEY_ROOT"

@@ -12,6 +12,8 @@
  *   fault_c.oom       allocates and touches memory until allocation fails, then aborts
  *                     (with limits.memory_mb; without a limit it would take the machine's memory)
  *   fault_c.hang      never returns (limits.handler_timeout_ms catches it)
+ *   fault_c.flood     publishes 64 events of 64 KiB to fault_c.echo (its own subscription: with
+ *                     isolation they fill both shared-memory rings at once), then replies
  *
  * Routes: GET /v1/fault_c/pid and POST /v1/fault_c/echo (public).
  */
@@ -105,6 +107,22 @@ static int32_t on_hang(void *user, const jamey_message *request) {
     return JAMEY_OK;
 }
 
+static int32_t on_flood(void *user, const jamey_message *request) {
+    fault_state *s = user;
+    static char block[64 << 10];
+    memset(block, 'f', sizeof(block));
+    jamey_message event = {0};
+    event.struct_size = sizeof(event);
+    event.topic = "fault_c.echo";
+    event.payload = block;
+    event.payload_len = sizeof(block);
+    for (int i = 0; i < 64; i++) {
+        int32_t rc = api->publish(s->host, &event);
+        if (rc != JAMEY_OK) return rc;
+    }
+    return reply_text(s, request, "flooded", 7);
+}
+
 typedef struct fault_topic {
     const char *topic;
     jamey_message_handler_fn handler;
@@ -113,7 +131,7 @@ typedef struct fault_topic {
 static const fault_topic topics[] = {
     {"fault_c.echo", on_echo},         {"fault_c.pid", on_pid},   {"fault_c.config", on_config},
     {"fault_c.crash", on_crash},       {"fault_c.abort", on_abort}, {"fault_c.overflow", on_overflow},
-    {"fault_c.oom", on_oom},           {"fault_c.hang", on_hang},
+    {"fault_c.oom", on_oom},           {"fault_c.hang", on_hang},   {"fault_c.flood", on_flood},
 };
 
 static int32_t fault_init(jamey_host *host, const char *config_json, size_t config_len, void **state_out, char *err,

@@ -11,7 +11,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-pid_t jamey_spawn_runner(const char *path, char *const argv[], char *const envp[], int socket_fd) {
+pid_t jamey_spawn_runner(const char *path, char *const argv[], char *const envp[], int socket_fd, int ring_fd) {
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attributes;
     sigset_t all, none;
@@ -27,7 +27,8 @@ pid_t jamey_spawn_runner(const char *path, char *const argv[], char *const envp[
     /* dup2 onto 3 clears close-on-exec; when the descriptor already is 3 it must be cleared by
      * hand, which posix_spawn cannot do, so the kernel never passes 3 (see jamey_socket_pair). */
     rc = posix_spawn_file_actions_adddup2(&actions, socket_fd, JAMEY_RUNNER_SOCKET_FD);
-    if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(&actions, JAMEY_RUNNER_SOCKET_FD + 1);
+    if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions, ring_fd, JAMEY_RUNNER_RING_FD);
+    if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(&actions, JAMEY_RUNNER_RING_FD + 1);
     if (rc == 0) rc = posix_spawnattr_setsigdefault(&attributes, &all);
     if (rc == 0) rc = posix_spawnattr_setsigmask(&attributes, &none);
     if (rc == 0) rc = posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);

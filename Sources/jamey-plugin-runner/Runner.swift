@@ -7,12 +7,13 @@ import Synchronization
     import Glibc
 #endif
 
-/// One plugin subscription inside the runner: its handler runs on its own serial queue, so it
-/// never runs concurrently with itself (the header's rule), and the reader thread never waits.
+/// One plugin subscription inside the runner. Its deliveries run on whichever dispatch thread
+/// brings them, one at a time (``HandlerSerializer``), so it never runs concurrently with itself
+/// (the header's rule).
 struct RunnerSubscription: @unchecked Sendable {
     let handler: jamey_message_handler_fn
     let userData: UnsafeMutableRawPointer?
-    let queue: DispatchQueue
+    let serializer = HandlerSerializer()
 }
 
 /// A request of the plugin's waiting for its reply.
@@ -21,12 +22,18 @@ struct RunnerRequest: @unchecked Sendable {
     let userData: UnsafeMutableRawPointer?
 }
 
-/// The runner's state: the one plugin it hosts and its socket to the kernel. The host functions
+/// The runner's state: the one plugin it hosts, its socket to the kernel and its shared-memory
+/// rings (deliveries come down one, replies and publishes go up the other). The host functions
 /// (``RunnerHostAPI``) reach it through ``Runner/shared``; the `jamey_host *` they get is ignored.
 final class Runner: @unchecked Sendable {
     nonisolated(unsafe) static var shared: Runner!
 
     let socket: FrameSocket
+    /// Kernel → runner: deliveries, read by the dispatch thread.
+    let down: FrameRing
+    /// Runner → kernel: replies, "handled" frames, publishes, metric records.
+    let up: FrameRing
+    let dispatch = Dispatcher()
     let calls = RunnerCalls()
     let descriptor: UnsafePointer<jamey_plugin_descriptor>
     let subscriptions = Mutex<[UInt64: RunnerSubscription]>([:])
@@ -43,13 +50,31 @@ final class Runner: @unchecked Sendable {
     let configStrings = Mutex<[String: UnsafePointer<CChar>]>([:])
     let logLevelCache = Mutex<(level: Int32, at: UInt64)>((Int32(JAMEY_LOG_INFO.rawValue), 0))
 
-    init(socket: FrameSocket, descriptor: UnsafePointer<jamey_plugin_descriptor>) {
+    init(socket: FrameSocket, rings: SharedRings, descriptor: UnsafePointer<jamey_plugin_descriptor>) {
         self.socket = socket
+        self.down = rings.makeDown()
+        self.up = rings.makeUp()
         self.descriptor = descriptor
     }
 
-    /// Reads frames until the kernel closes the socket, then exits the process.
+    /// Starts the dispatch thread, reads frames until the kernel closes the socket, then exits the
+    /// process.
     func serve() -> Never {
+        dispatch.start { [self] mine in
+            var job: (RunnerSubscription, [UInt8])?
+            let more = down.receive { kind, body in
+                guard kind == .deliver else { return }
+                var reader = WireReader(body)
+                guard let subscription = subscriptions.withLock({ $0[reader.u64()] }) else { return }
+                job = (subscription, Array(body))
+            }
+            if let (subscription, body) = job {
+                dispatch.enter(mine)
+                subscription.serializer.run(body) { self.deliver($0, subscription) }
+                dispatch.leave(mine)
+            }
+            return more
+        }
         while socket.receive({ kind, body in dispatch(kind, body) }) {}
         calls.failAll()
         _exit(0)
@@ -63,11 +88,6 @@ final class Runner: @unchecked Sendable {
             let hook = HookKind(rawValue: reader.u8())
             let config = Array(reader.raw())
             hooks.async { self.runHook(seq, hook, config) }
-        case .deliver:
-            let id = reader.u64()
-            guard let subscription = subscriptions.withLock({ $0[id] }) else { return }
-            let copy = Array(body)
-            subscription.queue.async { self.deliver(copy, subscription) }
         case .result:
             let seq = reader.u64()
             let code = reader.i32()
@@ -119,7 +139,7 @@ final class Runner: @unchecked Sendable {
             var frame = WireWriter(.handled, capacity: 12)
             frame.u64(delivery)
             frame.i32(code)
-            socket.send(frame.finish())
+            up.send(frame.finish())
         }
     }
 

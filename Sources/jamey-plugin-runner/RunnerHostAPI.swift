@@ -6,8 +6,9 @@ import JameyIsolationWire
     import Glibc
 #endif
 
-/// The host function table the plugin gets inside the runner: each function forwards over the
-/// socket to the kernel, which calls its own table on the plugin's behalf. What cannot cross a
+/// The host function table the plugin gets inside the runner: each function forwards to the kernel
+/// (publish, reply and metric records up the shared-memory ring, the rest over the socket), which
+/// calls its own table on the plugin's behalf. What cannot cross a
 /// process boundary (service tables, introspection and backups of other plugins) answers
 /// `JAMEY_E_UNSUPPORTED`.
 enum RunnerHostAPI {
@@ -39,15 +40,12 @@ enum RunnerHostAPI {
             guard let message, message.pointee.topic != nil else { return JAMEY_E_INVALID }
             var frame = WireWriter(.publish, capacity: message.pointee.payload_len + 128)
             frame.message(message)
-            return runner.socket.send(frame.finish()) ? JAMEY_OK : JAMEY_E_SHUTDOWN
+            return runner.up.send(frame.finish()) ? JAMEY_OK : JAMEY_E_SHUTDOWN
         }
         api.pointee.subscribe = { _, pattern, options, handler, userData, idOut in
             guard let pattern, let handler else { return JAMEY_E_INVALID }
             let id = runner.nextSubscription.add(1, ordering: .relaxed).oldValue
-            let queue = DispatchQueue(label: "jamey.runner.subscription.\(id)")
-            runner.subscriptions.withLock {
-                $0[id] = RunnerSubscription(handler: handler, userData: userData, queue: queue)
-            }
+            runner.subscriptions.withLock { $0[id] = RunnerSubscription(handler: handler, userData: userData) }
             let seq = runner.calls.sequence()
             var frame = WireWriter(.subscribe, capacity: 64)
             frame.u64(seq)
@@ -95,7 +93,7 @@ enum RunnerHostAPI {
             frame.u64(request.pointee.correlation_id)
             frame.message(reply)
             Runner.noteReply(to: request.pointee.correlation_id)
-            return runner.socket.send(frame.finish()) ? JAMEY_OK : JAMEY_E_SHUTDOWN
+            return runner.up.send(frame.finish()) ? JAMEY_OK : JAMEY_E_SHUTDOWN
         }
         api.pointee.metric_register = { _, desc, idOut in
             guard let desc, let name = desc.pointee.name else { return JAMEY_E_INVALID }
@@ -123,7 +121,7 @@ enum RunnerHostAPI {
             frame.u64(id)
             frame.i32(op)
             frame.f64(value)
-            return runner.socket.send(frame.finish()) ? JAMEY_OK : JAMEY_E_SHUTDOWN
+            return runner.up.send(frame.finish()) ? JAMEY_OK : JAMEY_E_SHUTDOWN
         }
         api.pointee.metrics_exposition = { _, _, _ in JAMEY_E_UNSUPPORTED }
         api.pointee.service_register = { _, _, _, _, _ in JAMEY_E_UNSUPPORTED }

@@ -63,6 +63,95 @@ struct IsolationFaultTests {
         }
     }
 
+    @Test func messagesLongerThanTheSharedRingsCrossInBothDirections() async throws {
+        try await IsolatedKernel.with { k in
+            // 1.3 MiB each way through 256 KiB rings, then a small one behind it.
+            let body = (0..<(1 << 20) + 300_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+            for _ in 0..<3 {
+                let echo = try await k.ask("fault_c.echo", body)
+                #expect(echo.status == nil)
+                #expect(echo.payload == body)
+            }
+            #expect(try await k.ask("fault_c.echo", Array("small".utf8)).text == "small")
+        }
+    }
+
+    @Test func aPluginFloodingItsOwnSubscriptionThroughBothRingsIsNotStuck() async throws {
+        try await IsolatedKernel.with { k in
+            let pid = try #require(await k.faultPID())
+            // 4 MiB of events from the plugin's handler to its own subscription: the ring up and
+            // the ring down are full at once, and the kernel's reader of the ring up must not
+            // wait for room down.
+            for round in 1...2 {
+                let flood = try await k.ask("fault_c.flood")
+                #expect(flood.status == nil)
+                #expect(flood.text == "flooded")
+                // Every event reached the echo handler (each counts a request).
+                #expect(
+                    await eventually {
+                        Self.requestsCounted(k) >= round * 65
+                    })
+            }
+            #expect(try await k.ask("fault_c.echo", Array("after".utf8)).text == "after")
+            #expect(try await k.faultPID() == pid)
+        }
+    }
+
+    /// fault_c_requests_total as the kernel's metrics show it.
+    static func requestsCounted(_ k: IsolatedKernel) -> Int {
+        let line = k.kernel.metrics.exposition().split(separator: "\n").first {
+            $0.hasPrefix(#"fault_c_requests_total{plugin="fault_c"}"#)
+        }
+        return line.flatMap { Int(Double($0.split(separator: " ").last ?? "") ?? -1) } ?? -1
+    }
+
+    @Test func requestsFromSeveralThreadsAtOnceAreAllAnsweredByOneProcess() async throws {
+        try await IsolatedKernel.with { k in
+            let pid = try #require(await k.faultPID())
+            let bus = k.test.bus
+            let body = (0..<1024).map { UInt8(truncatingIfNeeded: $0) }
+            // Four threads back to back: requesters write into the ring and read replies
+            // concurrently, and the hang watchdog runs meanwhile (it once mistook a delivery
+            // registered while it looked for a hung one for a hang).
+            let failures = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<4 {
+                    group.addTask {
+                        try await onThread { () throws(BusError) -> Int in
+                            var failed = 0
+                            for _ in 0..<20000 {
+                                let reply = try bus.requestSync(
+                                    BusMessage(topic: "fault_c.echo", payload: body), timeout: .seconds(30))
+                                if reply.payload != body { failed += 1 }
+                            }
+                            return failed
+                        }
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            #expect(failures == 0)
+            #expect(try await k.faultPID() == pid)
+            #expect(k.kernel.isolation(of: "fault_c")?.restarts == 0)
+        }
+    }
+
+    @Test func aHungHandlerDoesNotHoldUpThePluginsOtherSubscriptions() async throws {
+        try await IsolatedKernel.with { k in
+            let pid = try #require(await k.faultPID())
+            let hung = Task { try await k.ask("fault_c.hang") }
+            // Give the hang time to reach the child's dispatch thread (if the echo overtook it,
+            // it would be answered all the same).
+            try await Task.sleep(for: .milliseconds(300))
+            // Another handler of the same plugin still runs: the dispatch thread held by the hung
+            // handler is replaced (until the handler timeout kills the process).
+            let echo = try await k.ask("fault_c.echo", Array("meanwhile".utf8))
+            #expect(echo.status == nil)
+            #expect(echo.text == "meanwhile")
+            #expect(try await k.faultPID() == pid)
+            #expect(try await hung.value.status == "503")
+        }
+    }
+
     @Test func tooManyCrashesQuarantineThePlugin() async throws {
         let restart = "delay_ms: 10\nmax_delay_ms: 20\nsteps: 1\nwindow_s: 3600\nmax_restarts: 2"
         try await IsolatedKernel.with(restart: restart) { k in

@@ -5,12 +5,16 @@
 //       in the other. ROUNDS times, REQUESTS bus requests of SIZE bytes to fault_c.echo on each,
 //       alternating, one at a time. Prints per mode: p50_us p90_us p99_us, and the added cost.
 //
+//   isolation-bench throughput FAULTLIB THREADS SIZE SECONDS
+//       THREADS requesters back to back on fault_c.echo for SECONDS, in process then isolated:
+//       requests per second of each (not part of scripts/bench-isolation.sh).
+//
 //   isolation-bench recovery FAULTLIB CRASHES
 //       One kernel with fault_c isolated and no restart backoff (delay 0): CRASHES times, crash it
 //       (fault_c.crash), time from sending the crash to its 503 (crash → detected), then from the
 //       503 to the first answer from the new process (detected → serving again), polling
-//       fault_c.pid back to back; then waits for the new process's start to finish before the
-//       next crash. Prints p50/p99/max of both.
+//       fault_c.pid with POLL_PAUSE_US (default 100) between polls; then waits for the new
+//       process's start to finish before the next crash. Prints p50/p99/max of both.
 
 import Foundation
 import JameyKernel
@@ -93,6 +97,52 @@ func latency(_ library: String, requests: Int, size: Int, rounds: Int) throws {
     inProcess.shutdown()
 }
 
+/// Microseconds between two polls while the plugin is down (`POLL_PAUSE_US`, default 100; 0: back
+/// to back). A 503 is answered on the poller's own thread, so polls back to back keep a processor
+/// of the two busy and the lock of the plugin's supervisor hot while the restart needs both.
+let pollPause = UInt32(ProcessInfo.processInfo.environment["POLL_PAUSE_US"] ?? "") ?? 100
+
+/// THREADS requesters sending fault_c.echo (SIZE bytes) back to back for SECONDS, in process and
+/// isolated: requests per second of each and their ratio.
+func throughput(_ library: String, threads: Int, size: Int, seconds: Double) throws {
+    let inProcess = try kernel(library, isolation: "in_process")
+    let isolated = try kernel(library, isolation: "process")
+    let payload = [UInt8](repeating: 7, count: size)
+    var rates: [String: Double] = [:]
+    for (mode, k) in [("in_process", inProcess), ("process", isolated)] {
+        for _ in 0..<1000 where request(k, "fault_c.echo", payload).payload.count != size { fail("wrong echo") }
+        let counts = (0..<threads).map { _ in Counter() }
+        let stop = Counter()
+        let start = nanos()
+        let workers = counts.map { counter in
+            Thread {
+                while stop.value == 0 {
+                    guard request(k, "fault_c.echo", payload).payload.count == size else { fail("wrong echo from \(mode)") }
+                    counter.add()
+                }
+            }
+        }
+        workers.forEach { $0.start() }
+        usleep(UInt32(seconds * 1e6))
+        stop.add()
+        let took = Double(nanos() - start) / 1e9
+        usleep(100_000)
+        rates[mode] = Double(counts.reduce(0) { $0 + $1.value }) / took
+        print(String(format: "throughput mode=%@ threads=%d size=%d requests_per_s=%.0f", mode, threads, size, rates[mode]!))
+    }
+    print(String(format: "throughput ratio_process_to_in_process=%.2f", rates["process"]! / rates["in_process"]!))
+    isolated.shutdown()
+    inProcess.shutdown()
+}
+
+/// A counter shared with threads.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    var value: Int { lock.withLock { count } }
+    func add() { lock.withLock { count += 1 } }
+}
+
 func recovery(_ library: String, crashes: Int) throws {
     let restart = "    restart:\n      delay_ms: 0\n      max_delay_ms: 0\n      window_s: 1\n      max_restarts: 100000"
     let k = try kernel(library, isolation: "process", restart: restart)
@@ -107,6 +157,7 @@ func recovery(_ library: String, crashes: Int) throws {
         guard crash.headers.contains(where: { $0.key == "status" && $0.value == "503" }) else { fail("the crash got no 503") }
         while true {
             polls += 1
+            if pollPause > 0 { usleep(pollPause) }
             let reply = request(k, "fault_c.pid", [])
             if !reply.headers.contains(where: { $0.key == "status" }) {
                 guard String(decoding: reply.payload, as: UTF8.self) != before else { fail("the old process answered") }
@@ -136,10 +187,14 @@ do {
     switch args.count > 1 ? args[1] : "" {
     case "latency" where args.count == 6:
         try latency(args[2], requests: Int(args[3])!, size: Int(args[4])!, rounds: Int(args[5])!)
+    case "throughput" where args.count == 6:
+        try throughput(args[2], threads: Int(args[3])!, size: Int(args[4])!, seconds: Double(args[5])!)
     case "recovery" where args.count == 4:
         try recovery(args[2], crashes: Int(args[3])!)
     default:
-        fail("usage: isolation-bench latency FAULTLIB REQUESTS SIZE ROUNDS | recovery FAULTLIB CRASHES")
+        fail(
+            "usage: isolation-bench latency FAULTLIB REQUESTS SIZE ROUNDS | throughput FAULTLIB THREADS SIZE SECONDS | recovery FAULTLIB CRASHES"
+        )
     }
 } catch {
     fail("\(error)")

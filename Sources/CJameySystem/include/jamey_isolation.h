@@ -16,10 +16,13 @@ extern "C" {
 /** The descriptor number the child finds its end of the socket pair at. */
 #define JAMEY_RUNNER_SOCKET_FD 3
 
+/** The descriptor number the child finds the shared memory of its two rings at (jamey_ring.h). */
+#define JAMEY_RUNNER_RING_FD 4
+
 /** Starts `path` with `argv` and `envp` (NULL-terminated) through posix_spawn: `socket_fd` becomes
- *  descriptor 3 in the child, every other descriptor from 4 up is closed, all signals are reset to
+ *  descriptor 3 in the child, `ring_fd` (above 4) descriptor 4, every other descriptor from 5 up is closed, all signals are reset to
  *  their default action and none is blocked. Returns the child's pid, or -errno. */
-pid_t jamey_spawn_runner(const char *path, char *const argv[], char *const envp[], int socket_fd);
+pid_t jamey_spawn_runner(const char *path, char *const argv[], char *const envp[], int socket_fd, int ring_fd);
 
 /** In the child: asks for SIGKILL when the parent dies (PR_SET_PDEATHSIG), then checks that the
  *  parent is still `expected_parent` (it may have died before the request). Returns 0, or -1

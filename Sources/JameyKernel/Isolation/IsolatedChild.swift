@@ -8,11 +8,20 @@ import Synchronization
     import Glibc
 #endif
 
-/// One run of an isolated plugin's runner process: its pid, its socket and the hook calls
-/// waiting for it. A restart makes a new one.
+/// One run of an isolated plugin's runner process: its pid, its socket (hooks, calls, logs, and
+/// its end: the process is gone when it closes), its shared-memory rings (the hot path:
+/// deliveries down, replies and publishes up) and the hook calls waiting for it. A restart makes a
+/// new one.
 final class IsolatedChild: Sendable {
     let pid: Int32
     let socket: FrameSocket
+    /// Kernel → runner: deliveries.
+    let down: FrameRing
+    /// Runner → kernel: replies, "handled" frames, publishes, metric records.
+    let up: FrameRing
+    /// Where a delivery waits for room in `down` when the thread that made it must not wait (it
+    /// reads `up`: waiting could leave both rings full, each side waiting for the other).
+    let spill = DispatchQueue(label: "jamey.isolation.spill")
     /// Counts the runs of one supervisor (1, 2, ...): subscriptions remember which run they
     /// belong to.
     let generation: Int
@@ -29,9 +38,11 @@ final class IsolatedChild: Sendable {
         var text = ""
     }
 
-    private init(pid: Int32, socket: FrameSocket, generation: Int) {
+    private init(pid: Int32, socket: FrameSocket, rings: SharedRings, generation: Int) {
         self.pid = pid
         self.socket = socket
+        self.down = rings.makeDown()
+        self.up = rings.makeUp()
         self.generation = generation
     }
 
@@ -51,17 +62,26 @@ final class IsolatedChild: Sendable {
         guard made == 0 else {
             return .failure(IsolationFailure("cannot create a socket pair: \(String(cString: strerror(-made)))"))
         }
+        let rings: SharedRings
+        switch SharedRings.create() {
+        case .success(let r): rings = r
+        case .failure(let error):
+            close(fds[0])
+            close(fds[1])
+            return .failure(IsolationFailure(error.description))
+        }
+        defer { rings.closeDescriptor() }
         let argv = [
             runner, String(getpid()), library, String(settings.memoryMB), String(settings.cpuSeconds),
             String(settings.openFiles),
         ]
-        let pid = RunnerSpawner.spawn(argv, fd: fds[1])
+        let pid = RunnerSpawner.spawn(argv, fd: fds[1], ringFD: rings.fd)
         close(fds[1])
         guard pid > 0 else {
             close(fds[0])
             return .failure(IsolationFailure("cannot start \(runner): \(String(cString: strerror(-pid)))"))
         }
-        return .success(IsolatedChild(pid: pid, socket: FrameSocket(fd: fds[0]), generation: generation))
+        return .success(IsolatedChild(pid: pid, socket: FrameSocket(fd: fds[0]), rings: rings, generation: generation))
     }
 
     /// Sends a hook frame and waits for its result at most `deadline`.

@@ -1,6 +1,10 @@
 import CJameyABI
 import JameyIsolationWire
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 extension PluginSupervisor {
     /// Sends a message of one of the plugin's subscriptions to the child (any thread; never
     /// waits for the plugin). While the child is down, a request is answered with a 503 reply.
@@ -25,13 +29,55 @@ extension PluginSupervisor {
         frame.u64(runnerID)
         frame.u64(delivery)
         frame.message(message, correlation: delivery)
-        if !child.socket.send(frame.finish()) {
-            let lost = state.withLock { $0.deliveries.removeValue(forKey: delivery) }
-            if lost != nil, let replyTo {
-                answerUnavailable(replyTo: replyTo, correlation: message.pointee.correlation_id, downSentence())
+        let bytes = frame.finish()
+        let correlation = message.pointee.correlation_id
+        if Self.readingUp && !child.down.trySend(bytes) {
+            // This thread reads the ring up (a publish of the plugin's came back to one of its
+            // own subscriptions): it must not wait for room down, or with both rings full each
+            // side would wait for the other. The frame waits on the child's spill queue instead.
+            child.spill.async { [self] in
+                if !child.down.send(bytes) { lost(delivery, replyTo: replyTo, correlation: correlation) }
             }
+            return JAMEY_OK
+        }
+        if !Self.readingUp && !child.down.send(bytes) {
+            lost(delivery, replyTo: replyTo, correlation: correlation)
+        } else if replyTo != nil && subscription.waitsForReplies && !Self.readingUp
+            && subscription.worthWaiting(within: Self.replyWaitNanoseconds)
+        {
+            subscription.recordReply(after: awaitReply(delivery, from: child), limit: Self.replyWaitNanoseconds)
         }
         return JAMEY_OK
+    }
+
+    /// A delivery that could not be written (the child is gone): a request gets its 503.
+    private func lost(_ delivery: UInt64, replyTo: String?, correlation: UInt64) {
+        let lost = state.withLock { $0.deliveries.removeValue(forKey: delivery) }
+        if lost != nil, let replyTo { answerUnavailable(replyTo: replyTo, correlation: correlation, downSentence()) }
+    }
+
+    /// How long a requester's thread reads the ring for its own reply before leaving it to the
+    /// ring's reader thread.
+    static let replyWaitNanoseconds: UInt64 = 50_000
+
+    /// On the requester's thread (a responder's proxy is direct): reads the ring up for the reply
+    /// to `delivery` for at most ``replyWaitNanoseconds``, handling whatever frames come, so a
+    /// quick reply goes back to the requester without waking another thread. (A responder whose
+    /// replies take longer is not waited for: ``ProxySubscription/worthWaiting(within:)``.)
+    /// - Returns: how long the reply took; nil when it did not come within the wait.
+    func awaitReply(_ delivery: UInt64, from child: IsolatedChild) -> UInt64? {
+        let start = MonotonicClock.now()
+        var rounds = 0
+        return child.up.whileReading { () -> UInt64? in
+            while true {
+                let now = MonotonicClock.now()
+                guard now &- start < Self.replyWaitNanoseconds else { return nil }
+                if child.up.hasData, drainUp(child) == .ended { return nil }
+                if state.withLock({ $0.deliveries[delivery] == nil }) { return now &- start }
+                rounds += 1
+                if rounds % 16 == 0 { sched_yield() }
+            }
+        }
     }
 
     /// Why requests are refused right now.
@@ -178,8 +224,11 @@ extension PluginSupervisor {
         let subscription = ProxySubscription(
             supervisor: self, pattern: pattern, flags: options.flags, runnerID: runnerID, generation: child.generation)
         state.withLock { $0.all.append(subscription) }
-        // The plugin's own flags: forcing DIRECT (the frame written on the sender's thread) was
-        // measured worse at p99 than the bus workers' hand-off, which spin before they sleep.
+        // A responder's proxy is direct: the requester's thread writes the request into the ring
+        // and reads the reply itself when it comes quickly (``awaitReply``), which saves two
+        // thread hand-offs per request. Other subscriptions keep the plugin's flags (a bus worker
+        // writes into the ring, behind the subscription's queue and overflow policy).
+        if subscription.waitsForReplies { options.flags |= JAMEY_SUBSCRIBE_DIRECT }
         var kernelID: UInt64 = 0
         let code = pattern.withCString { text in
             HostAPI.table.pointee.subscribe!(

@@ -10,9 +10,9 @@ import Synchronization
 
 /// Runs one isolated plugin in a child process and keeps it running: the kernel-side half of
 /// `isolation: process`. The kernel calls its hooks through the proxy descriptor
-/// (``IsolatedPlugins``); it forwards them, the plugin's bus traffic and its host calls over the
-/// socket, restarts the child on the backoff schedule when it dies or hangs, and quarantines it
-/// after too many crashes. While the child is down, requests to the plugin get a 503 reply.
+/// (``IsolatedPlugins``); it forwards them and the plugin's host calls over the socket and its bus
+/// traffic through the shared-memory rings, restarts the child on the backoff schedule when it
+/// dies or hangs, and quarantines it after too many crashes. While the child is down, requests to the plugin get a 503 reply.
 final class PluginSupervisor: @unchecked Sendable {
     let host: PluginHost
     let library: String
@@ -168,6 +168,7 @@ final class PluginSupervisor: @unchecked Sendable {
         state.withLock { $0.child = child }
         childUp.set(to: 1.0)
         KernelThread.spawn(name: "jamey-iso-\(host.name)") { [self] in read(child) }
+        KernelThread.spawn(name: "jamey-iso-ring-\(host.name)") { [self] in readRing(child) }
         var environment = WireWriter(.environment, capacity: 128)
         environment.string(host.dataDirectory().map { String(cString: $0) } ?? "")
         environment.string(host.kernel.nodeName)
@@ -185,13 +186,59 @@ final class PluginSupervisor: @unchecked Sendable {
         return .success(())
     }
 
-    /// The reader thread of one child: frames until the socket closes, then the exit.
+    /// The reader thread of one child's socket: frames until the socket closes, then what is left
+    /// in the ring up, then the exit.
     private func read(_ child: IsolatedChild) {
         while child.socket.receive({ kind, body in handle(kind, body, from: child) }) {}
+        child.up.close()
+        child.down.close()
+        // What the process wrote before it ended is handled first (its replies go out rather
+        // than 503s), here rather than by waking the ring's reader, which may be asleep.
+        while drainUp(child) != .ended { sched_yield() }
         child.failHooks()
         let reason = child.reap()
         exited(child, reason: reason)
         child.exited.signal()
+    }
+
+    /// The reader thread of one child's ring up: replies and publishes until the ring closes (a
+    /// frame the process was cut off in the middle of writing is dropped). A requester waiting
+    /// for its reply may read the ring meanwhile (``awaitReply(_:from:)``); frames are handled in
+    /// order either way.
+    private func readRing(_ child: IsolatedChild) {
+        while true {
+            switch drainUp(child) {
+            case .ended:
+                // Ended while the process lives: it wrote a frame that cannot be read.
+                if !child.up.closed { child.kill(because: "wrote a malformed frame to its ring") }
+                return
+            case .busy: sched_yield()
+            // No spinning: replies to requests are mostly read by their requesters
+            // (awaitReply), and a spinning reader would take a processor from them.
+            case .drained: _ = child.up.waitForData(spin: 0)
+            }
+        }
+    }
+
+    /// Handles the frames complete in `child`'s ring up (see ``FrameRing/drain(_:)``), marking the
+    /// thread as a reader of the ring meanwhile (``deliver(_:to:)`` then never waits for room).
+    func drainUp(_ child: IsolatedChild) -> FrameRing.Drain {
+        let outer = Self.readingUp
+        Self.readingUp = true
+        defer { Self.readingUp = outer }
+        return child.up.drain { kind, body in handle(kind, body, from: child) }
+    }
+
+    private static let readingUpKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// True on a thread handling frames from a ring up.
+    static var readingUp: Bool {
+        get { pthread_getspecific(readingUpKey) != nil }
+        set { pthread_setspecific(readingUpKey, newValue ? UnsafeRawPointer(bitPattern: 1) : nil) }
     }
 
     /// "killed by signal 11 (SIGSEGV)": how the last child ended, once it has been reaped.
@@ -303,12 +350,14 @@ final class PluginSupervisor: @unchecked Sendable {
     }
 
     private func checkHung() {
-        let now = MonotonicClock.now()
         let limit = UInt64(settings.handlerTimeout.inSeconds * 1e9)
         let hung = state.withLock { s -> (IsolatedChild, String)? in
             guard let child = s.child else { return nil }
+            // Read under the lock: a delivery added after a reading taken outside it would look
+            // as if it had started in the future, and the wrapped difference as a hang.
+            let now = MonotonicClock.now()
             var found: String?
-            for (id, d) in s.deliveries where now &- d.started > limit {
+            for (id, d) in s.deliveries where d.started < now && now - d.started > limit {
                 if d.running {
                     found = d.topic
                 } else {

@@ -8,6 +8,27 @@ final class ProxySubscription: Sendable {
     unowned let supervisor: PluginSupervisor
     let pattern: String
     let flags: UInt32
+    /// A responder's proxy is direct: the requester's thread writes the request to the child and
+    /// waits a moment for the reply itself (``PluginSupervisor/awaitReply(_:from:)``).
+    var waitsForReplies: Bool { flags & JAMEY_SUBSCRIBE_RESPONDER != 0 }
+    /// How long the child's replies have taken lately (ns, a moving average of what the
+    /// requesters' threads saw waiting); a requester's thread waits only while they come quickly.
+    private let replyEstimate = Atomic<UInt64>(0)
+    private let requestsSeen = Atomic<UInt64>(0)
+
+    /// Whether a requester's thread should wait for the reply itself: yes while replies come
+    /// within the wait, and for one request in 16 otherwise (to notice when they do again).
+    func worthWaiting(within limit: UInt64) -> Bool {
+        replyEstimate.load(ordering: .relaxed) < limit || requestsSeen.add(1, ordering: .relaxed).newValue % 16 == 0
+    }
+
+    /// Records how long a reply took (`nil`: not within the wait).
+    func recordReply(after nanoseconds: UInt64?, limit: UInt64) {
+        let sample = nanoseconds ?? 2 * limit
+        let old = replyEstimate.load(ordering: .relaxed)
+        replyEstimate.store(old - old / 8 + sample / 8, ordering: .relaxed)
+    }
+
     /// The kernel's subscription id (set once the kernel has made it).
     var kernelID: UInt64 { kernelIDStore.load(ordering: .acquiring) }
     let kernelIDStore = Atomic<UInt64>(0)

@@ -16,6 +16,7 @@ enum RunnerSpawner {
     private struct Job {
         let argv: [String]
         let fd: Int32
+        let ringFD: Int32
         let done: @Sendable (Int32) -> Void
     }
 
@@ -27,18 +28,19 @@ enum RunnerSpawner {
             let batch = jobs.state.pointee
             jobs.state.pointee.removeAll()
             jobs.unlock()
-            for job in batch { job.done(spawnNow(job.argv, job.fd)) }
+            for job in batch { job.done(spawnNow(job.argv, job.fd, job.ringFD)) }
         }
     }
 
-    /// Starts the runner with `argv` (argv[0] is its path) and `fd` as its descriptor 3.
+    /// Starts the runner with `argv` (argv[0] is its path), `fd` as its descriptor 3 and `ringFD`
+    /// (the shared memory of its rings) as its descriptor 4.
     /// - Returns: the pid, or `-errno`.
-    static func spawn(_ argv: [String], fd: Int32) -> Int32 {
+    static func spawn(_ argv: [String], fd: Int32, ringFD: Int32) -> Int32 {
         _ = thread
         let result = SpawnResult()
         jobs.withLock {
             $0.append(
-                Job(argv: argv, fd: fd) { pid in
+                Job(argv: argv, fd: fd, ringFD: ringFD) { pid in
                     result.pid.withLock { $0 = pid }
                     result.done.signal()
                 })
@@ -48,12 +50,12 @@ enum RunnerSpawner {
         return result.pid.withLock { $0 }
     }
 
-    private static func spawnNow(_ argv: [String], _ fd: Int32) -> Int32 {
+    private static func spawnNow(_ argv: [String], _ fd: Int32, _ ringFD: Int32) -> Int32 {
         let cArgs = argv.map { strdup($0) } + [nil]
         let cEnv = environment.map { strdup($0) } + [nil]
         defer { for p in cArgs + cEnv { free(p) } }
         return cArgs.withUnsafeBufferPointer { args in
-            cEnv.withUnsafeBufferPointer { env in jamey_spawn_runner(argv[0], args.baseAddress!, env.baseAddress!, fd) }
+            cEnv.withUnsafeBufferPointer { env in jamey_spawn_runner(argv[0], args.baseAddress!, env.baseAddress!, fd, ringFD) }
         }
     }
 
