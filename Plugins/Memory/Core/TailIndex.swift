@@ -1,0 +1,80 @@
+/// An in-memory inverted index of the items committed but not yet merged into FTS5 and the
+/// impact postings (the store's "pending tail", the memtable of its log-structured index).
+///
+/// A store commits an item to the `items` table and a row of `items_pending`; a background
+/// merge adds pending items to FTS5 and the postings in large sorted batches. Until then a
+/// search finds them here: ``matches(_:all:)`` gives the tail items holding the query's words,
+/// ``impact(of:words:stats:)`` their BM25 impact with the statistics of index and tail
+/// together. The caller keeps only the items its database snapshot still lists as pending, so a
+/// stale entry (an item deleted or merged since) is harmless.
+public struct TailIndex: Sendable {
+    /// The terms of each tail item.
+    public private(set) var documents: [Int64: TermCounts] = [:]
+    private var postings: [String: Set<Int64>] = [:]
+    /// Tokens of all tail items.
+    public private(set) var tokens = 0
+
+    public init() {}
+
+    /// Items in the tail.
+    public var count: Int { documents.count }
+
+    /// Adds (or replaces) an item's text.
+    public mutating func add(seq: Int64, content: String) {
+        remove(seq)
+        let terms = TermCounts(content)
+        documents[seq] = terms
+        tokens += terms.length
+        for term in terms.counts.keys { postings[term, default: []].insert(seq) }
+    }
+
+    /// Forgets an item (nothing when it is not there).
+    public mutating func remove(_ seq: Int64) {
+        guard let terms = documents.removeValue(forKey: seq) else { return }
+        tokens -= terms.length
+        for term in terms.counts.keys {
+            postings[term]?.remove(seq)
+            if postings[term]?.isEmpty == true { postings[term] = nil }
+        }
+    }
+
+    /// Tail items holding `term`.
+    public func hits(_ term: String) -> Int { postings[term]?.count ?? 0 }
+
+    /// The tail items holding every word (`all`) or any word of `words` (plain lower-case terms).
+    public func matches(_ words: [String], all: Bool) -> [Int64] {
+        let sets = words.map { postings[$0] ?? [] }
+        guard var result = sets.first else { return [] }
+        for set in sets.dropFirst() { result = all ? result.intersection(set) : result.union(set) }
+        return Array(result)
+    }
+
+    /// Index statistics for BM25 over index and tail together.
+    public struct Stats: Sendable {
+        /// Rows in index and tail.
+        public var rows: Int64
+        /// Tokens per row.
+        public var averageLength: Double
+        /// Rows holding each word.
+        public var hits: [String: Int64]
+
+        public init(rows: Int64, averageLength: Double, hits: [String: Int64]) {
+            self.rows = rows
+            self.averageLength = averageLength
+            self.hits = hits
+        }
+    }
+
+    /// The BM25 impact (−`bm25()`) of tail item `seq` for `words`: FTS5's sum over the query's
+    /// phrases, each scored with ``BM25``.
+    public func impact(of seq: Int64, words: [String], stats: Stats) -> Double {
+        guard let terms = documents[seq] else { return 0 }
+        var score = 0.0
+        for word in words {
+            guard let f = terms.counts[word], f > 0 else { continue }
+            let idf = BM25.idf(rows: stats.rows, hits: stats.hits[word] ?? 1)
+            score += BM25.impact(idf: idf, frequency: f, length: terms.length, averageLength: max(stats.averageLength, 1))
+        }
+        return score
+    }
+}
