@@ -31,9 +31,12 @@ final class PendingTail: Sendable {
     var held: Int { state.withLock { $0.index.count } }
 
     /// Adds (or replaces) an item's text.
-    func add(seq: Int64, content: String) {
+    func add(seq: Int64, content: String) { add(seq: seq, terms: TermCounts(content)) }
+
+    /// Adds (or replaces) an item's counted terms (counted before the write transaction).
+    func add(seq: Int64, terms: TermCounts) {
         state.withLock {
-            $0.index.add(seq: seq, content: content)
+            $0.index.add(seq: seq, terms: terms)
             $0.retiredAt[seq] = nil
         }
     }
@@ -146,7 +149,10 @@ final class IndexMerger: Sendable {
         while running.load(ordering: .relaxed) {
             let woken = signal.wait(timeout: .now() + .milliseconds(500)) == .success
             guard running.load(ordering: .relaxed) else { return }
-            guard woken || target.store?.tail.isEmpty == false else { continue }
+            guard woken || target.store?.tail.isEmpty == false else {
+                target.store?.tail.purge()
+                continue
+            }
             // Merges when stores pause for ``coalesce`` (so a merge rarely holds the writer's
             // lock while a store waits for it), after ``maxWait`` at the latest, or at once when
             // a batch is full.

@@ -50,12 +50,14 @@ extension MemoryStore {
         // A near-duplicate check looks through FTS5: with it on, the store merges whatever is
         // pending (the items before it in the batch) first, as indexing inline did.
         let dedupe = settings.duplicates != .allow
+        // The tail's terms, counted before the writer's lock is taken.
+        let terms = dedupe ? [] : items.map { TermCounts($0.content) }
         let (outcomes, merged) = try await pool.write { [self] db in
             var outcomes: [StoreOutcome] = []
             var merged = MergeOutcome()
-            for item in items {
+            for (index, item) in items.enumerated() {
                 if dedupe { merged.seqs += try mergeStep(db, limit: Int.max, promotions: promotions).seqs }
-                let outcome = try insert(db, item, now: now)
+                let outcome = try insert(db, item, now: now, terms: dedupe ? nil : terms[index])
                 events?.append(
                     outcome.merged ? ItemEvent(.updated, outcome.item, ["reason": "merged"]) : ItemEvent(.stored, outcome.item))
                 outcomes.append(outcome)
@@ -77,7 +79,7 @@ extension MemoryStore {
         finishMerge(outcome, promotions)
     }
 
-    private func insert(_ db: Database, _ new: NewItem, now: Date) throws -> StoreOutcome {
+    private func insert(_ db: Database, _ new: NewItem, now: Date, terms: TermCounts?) throws -> StoreOutcome {
         if settings.duplicates != .allow,
             let (existing, similarity) = try nearDuplicate(db, of: new.content, in: new.layer, now: now)
         {
@@ -112,7 +114,7 @@ extension MemoryStore {
             ])
         let seq = db.lastInsertedRowID
         // Pending now (the insert trigger logged it); searchable from the tail until merged.
-        if settings.duplicates == .allow { tail.add(seq: seq, content: item.content) }
+        if let terms { tail.add(seq: seq, terms: terms) }
         if !new.links.isEmpty { try Self.setLinks(db, seq: seq, new.links) }
         return StoreOutcome(item: item, merged: false)
     }

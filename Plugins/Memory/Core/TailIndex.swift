@@ -10,7 +10,11 @@
 public struct TailIndex: Sendable {
     /// The terms of each tail item.
     public private(set) var documents: [Int64: TermCounts] = [:]
-    private var postings: [String: Set<Int64>] = [:]
+    /// The items of each term, in the order added; may hold items since removed or re-added
+    /// without the term (``matches(_:all:)`` checks ``documents``). Cleared when the index
+    /// empties.
+    private var postings: [String: [Int64]] = [:]
+    private var hitCounts: [String: Int] = [:]
     /// Tokens of all tail items.
     public private(set) var tokens = 0
 
@@ -20,33 +24,57 @@ public struct TailIndex: Sendable {
     public var count: Int { documents.count }
 
     /// Adds (or replaces) an item's text.
-    public mutating func add(seq: Int64, content: String) {
-        remove(seq)
-        let terms = TermCounts(content)
-        documents[seq] = terms
+    public mutating func add(seq: Int64, content: String) { add(seq: seq, terms: TermCounts(content)) }
+
+    /// Adds (or replaces) an item's counted terms.
+    public mutating func add(seq: Int64, terms: TermCounts) {
+        let previous = documents.updateValue(terms, forKey: seq)
+        if let previous { forget(previous) }
         tokens += terms.length
-        for term in terms.counts.keys { postings[term, default: []].insert(seq) }
+        for term in terms.counts.keys {
+            hitCounts[term, default: 0] += 1
+            if previous?.counts[term] == nil { postings[term, default: []].append(seq) }
+        }
     }
 
     /// Forgets an item (nothing when it is not there).
     public mutating func remove(_ seq: Int64) {
         guard let terms = documents.removeValue(forKey: seq) else { return }
+        forget(terms)
+        if documents.isEmpty {
+            postings = [:]
+            hitCounts = [:]
+        }
+    }
+
+    private mutating func forget(_ terms: TermCounts) {
         tokens -= terms.length
         for term in terms.counts.keys {
-            postings[term]?.remove(seq)
-            if postings[term]?.isEmpty == true { postings[term] = nil }
+            let n = (hitCounts[term] ?? 1) - 1
+            hitCounts[term] = n > 0 ? n : nil
         }
     }
 
     /// Tail items holding `term`.
-    public func hits(_ term: String) -> Int { postings[term]?.count ?? 0 }
+    public func hits(_ term: String) -> Int { hitCounts[term] ?? 0 }
 
     /// The tail items holding every word (`all`) or any word of `words` (plain lower-case terms).
     public func matches(_ words: [String], all: Bool) -> [Int64] {
-        let sets = words.map { postings[$0] ?? [] }
-        guard var result = sets.first else { return [] }
-        for set in sets.dropFirst() { result = all ? result.intersection(set) : result.union(set) }
-        return Array(result)
+        guard !words.isEmpty else { return [] }
+        func holds(_ seq: Int64, _ word: String) -> Bool { documents[seq]?.counts[word] != nil }
+        if all {
+            // The shortest list, kept where the item holds every word.
+            let shortest = words.min { (postings[$0]?.count ?? 0) < (postings[$1]?.count ?? 0) } ?? words[0]
+            var seen = Set<Int64>()
+            return (postings[shortest] ?? []).filter { seq in
+                words.allSatisfy { holds(seq, $0) } && seen.insert(seq).inserted
+            }
+        }
+        var seen = Set<Int64>()
+        for word in Set(words) {
+            for seq in postings[word] ?? [] where holds(seq, word) { seen.insert(seq) }
+        }
+        return Array(seen)
     }
 
     /// Index statistics for BM25 over index and tail together.
