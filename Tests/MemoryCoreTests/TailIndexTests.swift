@@ -19,6 +19,18 @@ import Testing
         #expect(index.tokens == 1)
     }
 
+    @Test func staleEntriesAreDroppedWhileItemsKeepArriving() {
+        var index = TailIndex()
+        for seq in Int64(0)..<5000 {
+            index.add(seq: seq, content: "stream item word\(seq % 7)")
+            if seq >= 10 { index.remove(seq - 10) }
+        }
+        #expect(index.count == 10)
+        #expect(index.postingEntries <= 2 * 10 * 3 + 1024)
+        #expect(Set(index.matches(["stream", "item"], all: true)) == Set(Int64(4990)..<5000))
+        #expect(index.hits("stream") == 10)
+    }
+
     @Test func impactIsFTS5sBM25SumOverTheWords() {
         var index = TailIndex()
         index.add(seq: 7, content: "apple apple pear")

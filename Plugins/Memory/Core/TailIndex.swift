@@ -11,10 +11,14 @@ public struct TailIndex: Sendable {
     /// The terms of each tail item.
     public private(set) var documents: [Int64: TermCounts] = [:]
     /// The items of each term, in the order added; may hold items since removed or re-added
-    /// without the term (``matches(_:all:)`` checks ``documents``). Cleared when the index
-    /// empties.
+    /// without the term (``matches(_:all:)`` checks ``documents``). Rebuilt from ``documents``
+    /// once such stale entries outnumber the live ones (``postingEntries``).
     private var postings: [String: [Int64]] = [:]
     private var hitCounts: [String: Int] = [:]
+    /// Entries in ``postings``, stale ones included.
+    public private(set) var postingEntries = 0
+    /// Entries the live items need (a term per item).
+    private var liveEntries = 0
     /// Tokens of all tail items.
     public private(set) var tokens = 0
 
@@ -31,9 +35,13 @@ public struct TailIndex: Sendable {
         let previous = documents.updateValue(terms, forKey: seq)
         if let previous { forget(previous) }
         tokens += terms.length
+        liveEntries += terms.counts.count
         for term in terms.counts.keys {
             hitCounts[term, default: 0] += 1
-            if previous?.counts[term] == nil { postings[term, default: []].append(seq) }
+            if previous?.counts[term] == nil {
+                postings[term, default: []].append(seq)
+                postingEntries += 1
+            }
         }
     }
 
@@ -41,14 +49,20 @@ public struct TailIndex: Sendable {
     public mutating func remove(_ seq: Int64) {
         guard let terms = documents.removeValue(forKey: seq) else { return }
         forget(terms)
-        if documents.isEmpty {
-            postings = [:]
-            hitCounts = [:]
+        if postingEntries > 2 * liveEntries + 1024 || documents.isEmpty { rebuildPostings() }
+    }
+
+    private mutating func rebuildPostings() {
+        postings = [:]
+        for (seq, terms) in documents {
+            for term in terms.counts.keys { postings[term, default: []].append(seq) }
         }
+        postingEntries = liveEntries
     }
 
     private mutating func forget(_ terms: TermCounts) {
         tokens -= terms.length
+        liveEntries -= terms.counts.count
         for term in terms.counts.keys {
             let n = (hitCounts[term] ?? 1) - 1
             hitCounts[term] = n > 0 ? n : nil
