@@ -72,6 +72,7 @@ extension Memory {
             return
         }
         metrics.counts(counts)
+        metrics.pending(store.tail.count)
         status.withLock { $0.counts = counts }
     }
 }

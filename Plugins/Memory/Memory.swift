@@ -58,7 +58,7 @@ public final class Memory: JameyPlugin, SnapshotCapable {
         maintenance.withLock { $0 = task }
     }
 
-    /// Stops the maintenance task.
+    /// Stops the maintenance task and the background merge.
     public func stop() async throws {
         let task = maintenance.withLock { t in
             defer { t = nil }
@@ -66,6 +66,8 @@ public final class Memory: JameyPlugin, SnapshotCapable {
         }
         task?.cancel()
         await task?.value
+        // Pending items stay in the log; the next start merges them.
+        store.merger.withLock { $0 }?.stop(wait: true)
     }
 
     /// Item counts per layer and the last sweep, from the cache the maintenance task keeps.

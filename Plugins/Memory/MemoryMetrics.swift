@@ -17,6 +17,8 @@ final class MemoryMetrics: Sendable {
     private let merged: any CounterHandler
     private let promoted: any CounterHandler
     private let errors: any CounterHandler
+    /// Items stored but not yet merged into FTS5 and the postings.
+    private let pending: any MeterHandler
 
     /// Registers every series, at zero.
     init(factory: HostMetricsFactory) {
@@ -40,6 +42,8 @@ final class MemoryMetrics: Sendable {
         merged = factory.makeCounter(label: "memory_merged_total", dimensions: [])
         promoted = factory.makeCounter(label: "memory_promoted_total", dimensions: [])
         errors = factory.makeCounter(label: "memory_request_errors_total", dimensions: [])
+        pending = factory.makeMeter(label: "memory_pending_items", dimensions: [])
+        pending.set(Int64(0))
         for layer in MemoryLayer.all {
             items[layer]?.set(Int64(0))
             bytes[layer]?.set(Int64(0))
@@ -65,6 +69,7 @@ final class MemoryMetrics: Sendable {
         merged.increment(by: Int64(report.merged.values.reduce(0, +)))
         promoted.increment(by: Int64(report.promoted.values.reduce(0, +)))
     }
+    func pending(_ count: Int) { pending.set(Int64(count)) }
     func counts(_ counts: [MemoryLayer: (items: Int, bytes: Int)]) {
         for (layer, c) in counts {
             items[layer]?.set(Int64(c.items))

@@ -23,4 +23,13 @@ struct MemorySettings: Sendable {
     var hotTermRows: Int64 = 500
     /// A term not yet hot has its row count checked every this many stores of it.
     var hotTermCheckEvery = 256
+    /// Merge pending items into FTS5 and the postings on a background thread (tests turn it
+    /// off to hold items pending; they are merged then only by a search that needs it, a
+    /// store that finds ``maxPending`` reached, a near-duplicate check or consolidation).
+    var backgroundMerge = true
+    /// Most pending items one merge transaction takes.
+    var mergeBatch = 10_000
+    /// Pending items past which a store first merges a batch itself (bounds the tail a search
+    /// scans in memory).
+    var maxPending = 50_000
 }

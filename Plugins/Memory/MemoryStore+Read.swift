@@ -83,6 +83,7 @@ extension MemoryStore {
     ///   - reinforce: count the returned hits as retrieved.
     /// - Throws: ``MemoryError`` 400 when SQLite refuses the query.
     func search(_ query: FTSQuery, filter: ItemFilter, limit: Int, reinforce: Bool = true) async throws -> [SearchHit] {
+        if !tail.isEmpty && !PendingTail.canEvaluate(query) { mergeBacklog() }
         let run = searchOperation(query, filter: filter, limit: limit, reinforce: reinforce)
         return reinforce ? try await pool.write(run) : try await pool.read(run)
     }
@@ -90,6 +91,7 @@ extension MemoryStore {
     /// ``search(_:filter:limit:reinforce:)`` on the caller's thread (for the `memory.search`
     /// service table, whose callers run on threads of their own).
     func searchBlocking(_ query: FTSQuery, filter: ItemFilter, limit: Int, reinforce: Bool = true) throws -> [SearchHit] {
+        if !tail.isEmpty && !PendingTail.canEvaluate(query) { mergeBacklog() }
         let run = searchOperation(query, filter: filter, limit: limit, reinforce: reinforce)
         return reinforce ? try pool.write(run) : try pool.read(run)
     }
@@ -108,8 +110,10 @@ extension MemoryStore {
             WHERE items_fts MATCH ? AND \(conditions) ORDER BY rank LIMIT ?
             """
         return { [self] db in
+            // Before the snapshot begins: items merged before now are in FTS5 for this search.
+            let since = ContinuousClock.now
             // The candidates with only what ranking needs; contents are read for the hits only.
-            let candidates: [Candidate]
+            var candidates: [Candidate]
             if query.words.count == 1,
                 let top = try impactCandidates(
                     db, term: query.words[0], conditions: conditions, arguments: arguments, count: Self.candidates(for: limit))
@@ -127,6 +131,19 @@ extension MemoryStore {
                     candidates = found
                 } catch let error as DatabaseError where error.resultCode == .SQLITE_ERROR {
                     throw MemoryError.badQuery("the query is not valid FTS5 syntax: \(error.message ?? "unknown error")")
+                }
+            }
+            // Pending items (not yet in FTS5) from the tail, merged by BM25 with the index's.
+            if tail.held > 0 && PendingTail.canEvaluate(query) {
+                let count = Self.candidates(for: limit)
+                let pending = try tailCandidates(
+                    db, query: query, conditions: conditions, arguments: arguments, count: count, since: since)
+                if !pending.isEmpty {
+                    let indexed = Set(candidates.map(\.seq))
+                    candidates = Array(
+                        (candidates + pending.filter { !indexed.contains($0.seq) }).enumerated()
+                            .sorted { ($0.element.bm25, $0.offset) < ($1.element.bm25, $1.offset) }
+                            .map(\.element).prefix(count))
                 }
             }
             let scored = candidates.enumerated().map { index, c in

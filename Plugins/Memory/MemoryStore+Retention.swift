@@ -44,7 +44,10 @@ extension MemoryStore {
     ///   promoted), `deleted` (merged into another item, or evicted).
     func consolidate(events: ItemEvents? = nil) async throws -> ConsolidationReport {
         let now = clock()
-        return try await pool.write { [self] db in
+        let promotions = Promotions()
+        let (report, merged) = try await pool.write { [self] db in
+            // Near-duplicates are found through FTS5: everything pending is merged first.
+            let merged = try mergeStep(db, limit: Int.max, promotions: promotions)
             var report = ConsolidationReport()
             report.expired = try Self.sweep(db, now: now, events: events)
             for layer in MemoryLayer.all where layer != .working {
@@ -80,8 +83,10 @@ extension MemoryStore {
                 let evicted = try enforceCapacity(db, layer: layer, events: events)
                 if evicted > 0 { report.evicted[layer] = evicted }
             }
-            return report
+            return (report, merged)
         }
+        finishMerge(merged, promotions)
+        return report
     }
 
     /// Merges near-duplicates among the newest ``MemorySettings/consolidationScan`` items of

@@ -43,25 +43,43 @@ extension MemoryStore {
             throw MemoryError.tooLarge("a batch holds at most \(settings.maxBatch) items; this one has \(items.count)")
         }
         for item in items { try validate(item) }
+        // A tail past its bound is merged by the store that finds it so (the merger is behind).
+        if tail.count >= settings.maxPending { try await mergeBatch() }
         let now = clock()
         let promotions = Promotions()
-        let outcomes = try await pool.write { [self] db in
+        // A near-duplicate check looks through FTS5: with it on, the store merges whatever is
+        // pending (the items before it in the batch) first, as indexing inline did.
+        let dedupe = settings.duplicates != .allow
+        // The tail's terms, counted before the writer's lock is taken.
+        let terms = dedupe ? [] : items.map { TermCounts($0.content) }
+        let (outcomes, merged) = try await pool.write { [self] db in
             var outcomes: [StoreOutcome] = []
-            for item in items {
-                let outcome = try insert(db, item, now: now, promotions: promotions)
+            var merged = MergeOutcome()
+            for (index, item) in items.enumerated() {
+                if dedupe { merged.seqs += try mergeStep(db, limit: Int.max, promotions: promotions).seqs }
+                let outcome = try insert(db, item, now: now, terms: dedupe ? nil : terms[index])
                 events?.append(
                     outcome.merged ? ItemEvent(.updated, outcome.item, ["reason": "merged"]) : ItemEvent(.stored, outcome.item))
                 outcomes.append(outcome)
             }
-            try Self.addCounts(db, promotions)
+            if dedupe { merged.seqs += try mergeStep(db, limit: Int.max, promotions: promotions).seqs }
             for layer in Set(items.map(\.layer)) { _ = try enforceCapacity(db, layer: layer, events: events) }
-            return outcomes
+            return (outcomes, merged)
         }
-        hot.add(promotions.terms)
+        finishMerge(merged, promotions)
+        if !dedupe { pendingCommitted() }
         return outcomes
     }
 
-    private func insert(_ db: Database, _ new: NewItem, now: Date, promotions: Promotions) throws -> StoreOutcome {
+    /// Merges one batch of pending items (``mergePending(limit:)``) on GRDB's writer queue.
+    func mergeBatch() async throws {
+        let promotions = Promotions()
+        let limit = settings.mergeBatch
+        let outcome = try await pool.write { [self] db in try mergeStep(db, limit: limit, promotions: promotions) }
+        finishMerge(outcome, promotions)
+    }
+
+    private func insert(_ db: Database, _ new: NewItem, now: Date, terms: TermCounts?) throws -> StoreOutcome {
         if settings.duplicates != .allow,
             let (existing, similarity) = try nearDuplicate(db, of: new.content, in: new.layer, now: now)
         {
@@ -95,7 +113,8 @@ extension MemoryStore {
                 now.timeIntervalSince1970, now.timeIntervalSince1970, item.expiresAt?.timeIntervalSince1970, item.pinned,
             ])
         let seq = db.lastInsertedRowID
-        try indexImpacts(db, seq: seq, content: item.content, promotions: promotions)
+        // Pending now (the insert trigger logged it); searchable from the tail until merged.
+        if let terms { tail.add(seq: seq, terms: terms) }
         if !new.links.isEmpty { try Self.setLinks(db, seq: seq, new.links) }
         return StoreOutcome(item: item, merged: false)
     }
@@ -169,7 +188,6 @@ extension MemoryStore {
     /// - Throws: ``MemoryError`` (404 for an unknown or expired id).
     func update(id: String, _ patch: ItemPatch, events: ItemEvents? = nil) async throws -> MemoryItem {
         let now = clock()
-        let promotions = Promotions()
         let updated = try await pool.write { [self] db in
             guard
                 let row = try Row.fetchOne(
@@ -196,9 +214,9 @@ extension MemoryStore {
                     item.layer.name, item.content, MemoryItem.tagsText(item.tags), item.importance, item.pinned,
                     item.expiresAt?.timeIntervalSince1970, seq,
                 ])
-            // The update trigger dropped the postings of the old content.
-            try indexImpacts(db, seq: seq, content: item.content, promotions: promotions)
-            try Self.addCounts(db, promotions)
+            // The update triggers dropped the old content from FTS5 and the postings and queued
+            // the item for the merge.
+            tail.add(seq: seq, content: item.content)
             if let links = patch.links { try Self.setLinks(db, seq: seq, links) }
             var detail = ["reason": "update"]
             if let from = MemoryLayer(name: row["layer"]), from != item.layer { detail["from"] = from.name }
@@ -206,7 +224,7 @@ extension MemoryStore {
             if patch.layer != nil { _ = try enforceCapacity(db, layer: item.layer, events: events) }
             return item
         }
-        hot.add(promotions.terms)
+        pendingCommitted()
         return updated
     }
 

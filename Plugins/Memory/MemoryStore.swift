@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import JameyGRDB
 import MemoryCore
+import Synchronization
 
 /// The memory's storage: one SQLite database (WAL) with an FTS5 index over item contents.
 ///
@@ -17,6 +18,10 @@ final class MemoryStore: Sendable {
     let hot = HotTerms()
     /// Checkpoints the WAL off the writer's commits.
     let checkpointer: WALCheckpointer
+    /// The items committed but not yet merged into FTS5 and the postings (searchable here).
+    let tail = PendingTail()
+    /// Merges pending items in the background (nil when ``MemorySettings/backgroundMerge`` is off).
+    let merger = Mutex<IndexMerger?>(nil)
 
     /// The WAL pages past which the writer checkpoints inside a commit after all (a bound on the
     /// WAL should ``WALCheckpointer`` fall behind): 64 MiB.
@@ -49,9 +54,18 @@ final class MemoryStore: Sendable {
         try Self.migrator.migrate(pool)
         hot.load(try pool.read(Self.hotTerms))
         checkpointer = try WALCheckpointer(path: path)
+        tail.load(try pool.read(Self.pendingItems))
+        if settings.backgroundMerge {
+            let merger = IndexMerger(store: self)
+            self.merger.withLock { $0 = merger }
+            if !tail.isEmpty { merger.wake() }
+        }
     }
 
-    deinit { checkpointer.stop() }
+    deinit {
+        checkpointer.stop()
+        merger.withLock { $0 }?.stop()
+    }
 
     /// The schema, in code: items, their links, the FTS5 index and its triggers.
     static var migrator: DatabaseMigrator {
@@ -107,6 +121,9 @@ final class MemoryStore: Sendable {
         // Impact-ordered postings of frequent terms, so a search for one costs in proportion to
         // the limit, not to the rows holding it (MemoryStore+Impact.swift).
         migrator.registerMigration("v3 impact postings", migrate: createImpactTables)
+        // Stores commit items to a pending log; a background merge indexes them in batches
+        // (MemoryStore+Pending.swift).
+        migrator.registerMigration("v4 pending index", migrate: createPendingLog)
         return migrator
     }
 
@@ -145,5 +162,7 @@ final class MemoryStore: Sendable {
         try pool.restoreSnapshot(from: directory, fileName: Self.fileName, requiringTable: "items")
         try Self.migrator.migrate(pool)
         hot.load(try pool.read(Self.hotTerms))
+        tail.load(try pool.read(Self.pendingItems))
+        pendingCommitted()
     }
 }

@@ -36,6 +36,42 @@ import Testing
         #expect(Set(found).isSuperset(of: ids.0))
     }
 
+    /// With `duplicates: allow` a store commits the item and its pending-log row, and the merge
+    /// indexes it afterwards: killed right after the last acknowledgement (the newest items still
+    /// pending), the restarted store has every item, resumes the merge, and FTS5 holds them all.
+    @Test func kill9BetweenCommitAndMergeLosesNothingAndTheMergeResumes() async throws {
+        let ids = try await onThread { () throws -> ([String], String, Bool) in
+            let dir = try TemporaryDirectory.make(prefix: "jamey-memory-kill-pending")
+            let port = try Self.freePort()
+            let server = try Self.serve(dir: dir, port: port, memory: "duplicates: allow\n")
+            var acknowledged: [String] = []
+            for i in 0..<60 {
+                let r = try MemoryKernel.send(
+                    port: port, method: "POST", path: "/v1/memory/items",
+                    body: #"{"content":"pending item \#(i) with words \#(i * 7919)","layer":"long_term"}"#)
+                if r.0 == 201, let id = (r.1["item"] as? [String: Any])?["id"] as? String { acknowledged.append(id) }
+            }
+            server.send(SIGKILL)
+            let exited = server.waitForExit(timeout: .seconds(10))
+            return (acknowledged, dir + "/data/memory/memory.sqlite", exited)
+        }
+        #expect(ids.2, "the server did not exit after SIGKILL")
+        #expect(ids.0.count == 60)
+        var settings = MemorySettings()
+        settings.duplicates = .allow
+        let reopened = try MemoryStore(path: ids.1, settings: settings)
+        #expect(Set(try await reopened.list(.init(), limit: 1000).map(\.0.id)).isSuperset(of: ids.0))
+        var left = try await PendingIndexTests.pending(reopened)
+        for _ in 0..<600 where left > 0 {
+            try await Task.sleep(for: .milliseconds(100))
+            left = try await PendingIndexTests.pending(reopened)
+        }
+        #expect(left == 0, "the merge did not resume")
+        #expect(try await PendingIndexTests.indexed(reopened, "pending") == 60)
+        #expect(Set(try await reopened.ids("pending item", limit: 100)) == Set(ids.0))
+        #expect(try await PendingIndexTests.ftsIntact(reopened))
+    }
+
     /// Two clients store a continuous stream (single items and batches of 25) while the server
     /// is killed with SIGKILL: after a restart every acknowledged item is there, every batch is
     /// there whole or not at all, and SQLite's integrity check passes.
@@ -164,10 +200,10 @@ import Testing
 
     /// Starts `jamey serve` with the memory and api plugins on `port`, data in `dir`, and waits
     /// until it answers.
-    static func serve(dir: String, port: Int) throws -> ChildProcess {
+    static func serve(dir: String, port: Int, memory: String? = nil) throws -> ChildProcess {
         let yaml = TestKernel.yaml(
             plugins: [
-                .init("memory", path: try TestPlugins.library("Memory"), required: true),
+                .init("memory", path: try TestPlugins.library("Memory"), required: true, config: memory),
                 .init(
                     "api", path: try TestPlugins.library("API"), required: true,
                     config:

@@ -7,7 +7,9 @@ import Testing
 
 /// One-word searches for frequent terms read impact-ordered postings instead of asking FTS5 to
 /// score every matching row; where ranking is BM25 alone they must give FTS5's own top 10 with
-/// FTS5's own `bm25()` values, through stores, promotions, updates, deletes and filters.
+/// FTS5's own `bm25()` values, through stores, promotions, updates, deletes and filters. These
+/// stores (`duplicates: allow`) index in the background merge: each check merges what is pending
+/// first (until then pending items are ranked from the tail, PendingIndexTests).
 @Suite struct ImpactSearchTests {
     /// A Zipf-like corpus over 300 words ("v0" most frequent), 4–30 words per item, fixed seed.
     static func corpus(_ count: Int, seed: UInt64) -> [String] {
@@ -58,6 +60,7 @@ import Testing
     /// Expects the store's top 10 to be FTS5's: the same bm25 values in order, and the same ids
     /// for every value above the 10th (ties at the cut may be broken either way).
     func expectSameTop10(_ store: MemoryStore, _ word: String, layer: MemoryLayer? = nil) async throws {
+        store.mergeBacklog()
         let filter = ItemFilter(layers: layer.map { [$0] } ?? [])
         let ours = try await store.search(FTSQuery(word), filter: filter, limit: 10, reinforce: false)
         let theirs = try fts5(store, word, layer: layer)
@@ -75,6 +78,7 @@ import Testing
         for start in stride(from: 0, to: texts.count, by: 500) {
             _ = try await store.store(texts[start..<start + 500].map { item($0, .longTerm) })
         }
+        store.mergeBacklog()
         #expect(store.hot.contains("v0") && store.hot.contains("v5"))
         #expect(!store.hot.contains("v299"))
         for word in ["v0", "v1", "v2", "v5", "v9", "v20", "v299"] { try await expectSameTop10(store, word) }
@@ -87,6 +91,7 @@ import Testing
             _ = try await store.store(
                 texts[start..<start + 500].enumerated().map { item($1, $0 % 3 == 0 ? .semantic : .longTerm) })
         }
+        store.mergeBacklog()
         #expect(store.hot.contains("v3"))
         let top = try await store.ids("v3")
         _ = try await store.delete(id: top[0])
@@ -95,6 +100,7 @@ import Testing
         #expect(try await store.ids("v3").first == short)
         #expect(try await !store.ids("v3").contains(top[0]))
         #expect(try await !store.ids("v3").contains(top[1]))
+        store.mergeBacklog()
         for word in ["v0", "v3", "v7"] {
             let counts = try await store.pool.read { db in
                 (
@@ -111,6 +117,7 @@ import Testing
     @Test func existingDatabasesAreIndexedAndReopenKeepsHotTerms() async throws {
         let (store, _, dir) = try makeStore(Self.settings)
         _ = try await store.store(Self.corpus(1000, seed: 3).map { item($0, .longTerm) })
+        store.mergeBacklog()
         #expect(store.hot.contains("v0"))
         let reopened = try MemoryStore(path: dir + "/memory.sqlite", settings: Self.settings)
         #expect(reopened.hot.contains("v0"))

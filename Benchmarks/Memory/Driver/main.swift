@@ -6,7 +6,8 @@
 // seed) and runs the same work against the memory plugin (loaded from PLUGIN, reached over the
 // bus, default config but `duplicates: allow` for the bulk phase) and against raw SQLite FTS5 with
 // the same schema through GRDB in the same process:
-//   - bulk store rate (batches of 1000 items, one transaction each);
+//   - bulk store rate (batches of 1000 items, one transaction each), acknowledged and until the
+//     plugin's background merge has indexed everything (its pending log is empty);
 //   - durable single store latency, p50/p99 (1000 stores, one transaction each);
 //   - top-10 search latency, p50/p99, by term class: rare, mid-frequency, common, two-term AND.
 // Prints one Markdown table row per measure, with the ratio plugin / raw and the issue's goal,
@@ -217,11 +218,26 @@ func pluginRun(_ dir: String) throws -> [String: Double] {
         }
     }
     result["bulk"] = Double(corpus.count) / (bulk / 1000)
+    // The plugin acknowledges a store once the item and its pending-log row are committed; the
+    // merge into FTS5 and the postings follows in the background. Until the log is empty.
+    var readOnly = Configuration()
+    readOnly.readonly = true
+    let file = try DatabaseQueue(path: dir + "/data/memory/memory.sqlite", configuration: readOnly)
+    func drain() throws {
+        while try file.read({ try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM items_pending") ?? 0 }) > 0 {
+            usleep(10_000)
+        }
+    }
+    let drained = try time { try drain() }
+    result["bulk indexed"] = Double(corpus.count) / ((bulk + drained) / 1000)
     let single = try singles.map { text in
         try time { _ = try request("memory.items.store", #"{"content":"\#(text)","layer":"long_term"}"#) }
     }
     result["single p50"] = percentile(single, 0.5)
     result["single p99"] = percentile(single, 0.99)
+    // Searches run on the merged index (pending items would carry approximate bm25 values).
+    try drain()
+    usleep(UInt32(2_100_000))
     for (name, queries) in classes {
         var agree = 0
         let latencies = try queries.enumerated().map { index, q in
@@ -249,15 +265,19 @@ do {
         "| measure (\(itemCount) items, \(queryCount) queries per class) | memory plugin | raw FTS5 | plugin / raw | goal |")
     print("|---|---|---|---|---|")
     let rows =
-        ["bulk", "single p50", "single p99"] + classes.flatMap { ["\($0.0) p50", "\($0.0) p99"] }
+        ["bulk", "bulk indexed", "single p50", "single p99"] + classes.flatMap { ["\($0.0) p50", "\($0.0) p99"] }
     for row in rows {
         let a = ours[row] ?? 0
-        let b = raw[row] ?? 0
-        let unit = row == "bulk" ? "items/s" : "ms"
-        let format = row == "bulk" ? "%.0f" : "%.3f"
+        // Raw FTS5 indexes inside its commits: acknowledged is indexed there.
+        let b = raw[row == "bulk indexed" ? "bulk" : row] ?? 0
+        let unit = row.hasPrefix("bulk") ? "items/s" : "ms"
+        let format = row.hasPrefix("bulk") ? "%.0f" : "%.3f"
         let label =
             row == "bulk"
-            ? "bulk store rate" : row.hasPrefix("single") ? "durable single store \(row.dropFirst(7))" : "top-10 search, \(row)"
+            ? "bulk store rate (acknowledged)"
+            : row == "bulk indexed"
+                ? "bulk store rate (until merged into FTS5)"
+                : row.hasPrefix("single") ? "durable single store \(row.dropFirst(7))" : "top-10 search, \(row)"
         let goal =
             row == "bulk"
             ? "≥ 100000 items/s"

@@ -23,6 +23,8 @@ public struct FTSQuery: Sendable, Equatable {
     public let expression: String
     /// The plain words (empty in syntax mode), lower-cased.
     public let words: [String]
+    /// How the plain words combine.
+    public let mode: Mode
 
     /// Most words in a plain query.
     public static let maxWords = 64
@@ -38,6 +40,7 @@ public struct FTSQuery: Sendable, Equatable {
             try Self.check(syntax: text)
             expression = text
             words = []
+            self.mode = mode
             return
         }
         let words = Self.words(text)
@@ -46,6 +49,7 @@ public struct FTSQuery: Sendable, Equatable {
             throw MemoryQueryError("the query has \(words.count) words; at most \(Self.maxWords) are allowed")
         }
         self.words = words
+        self.mode = mode
         expression = words.map { "\"\($0)\"" }.joined(separator: mode == .all ? " AND " : " OR ")
     }
 

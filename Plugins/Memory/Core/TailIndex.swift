@@ -1,0 +1,122 @@
+/// An in-memory inverted index of the items committed but not yet merged into FTS5 and the
+/// impact postings (the store's "pending tail", the memtable of its log-structured index).
+///
+/// A store commits an item to the `items` table and a row of `items_pending`; a background
+/// merge adds pending items to FTS5 and the postings in large sorted batches. Until then a
+/// search finds them here: ``matches(_:all:)`` gives the tail items holding the query's words,
+/// ``impact(of:words:stats:)`` their BM25 impact with the statistics of index and tail
+/// together. The caller keeps only the items its database snapshot still lists as pending, so a
+/// stale entry (an item deleted or merged since) is harmless.
+public struct TailIndex: Sendable {
+    /// The terms of each tail item.
+    public private(set) var documents: [Int64: TermCounts] = [:]
+    /// The items of each term, in the order added; may hold items since removed or re-added
+    /// without the term (``matches(_:all:)`` checks ``documents``). Rebuilt from ``documents``
+    /// once such stale entries outnumber the live ones (``postingEntries``).
+    private var postings: [String: [Int64]] = [:]
+    private var hitCounts: [String: Int] = [:]
+    /// Entries in ``postings``, stale ones included.
+    public private(set) var postingEntries = 0
+    /// Entries the live items need (a term per item).
+    private var liveEntries = 0
+    /// Tokens of all tail items.
+    public private(set) var tokens = 0
+
+    public init() {}
+
+    /// Items in the tail.
+    public var count: Int { documents.count }
+
+    /// Adds (or replaces) an item's text.
+    public mutating func add(seq: Int64, content: String) { add(seq: seq, terms: TermCounts(content)) }
+
+    /// Adds (or replaces) an item's counted terms.
+    public mutating func add(seq: Int64, terms: TermCounts) {
+        let previous = documents.updateValue(terms, forKey: seq)
+        if let previous { forget(previous) }
+        tokens += terms.length
+        liveEntries += terms.counts.count
+        for term in terms.counts.keys {
+            hitCounts[term, default: 0] += 1
+            if previous?.counts[term] == nil {
+                postings[term, default: []].append(seq)
+                postingEntries += 1
+            }
+        }
+    }
+
+    /// Forgets an item (nothing when it is not there).
+    public mutating func remove(_ seq: Int64) {
+        guard let terms = documents.removeValue(forKey: seq) else { return }
+        forget(terms)
+        if postingEntries > 2 * liveEntries + 1024 || documents.isEmpty { rebuildPostings() }
+    }
+
+    private mutating func rebuildPostings() {
+        postings = [:]
+        for (seq, terms) in documents {
+            for term in terms.counts.keys { postings[term, default: []].append(seq) }
+        }
+        postingEntries = liveEntries
+    }
+
+    private mutating func forget(_ terms: TermCounts) {
+        tokens -= terms.length
+        liveEntries -= terms.counts.count
+        for term in terms.counts.keys {
+            let n = (hitCounts[term] ?? 1) - 1
+            hitCounts[term] = n > 0 ? n : nil
+        }
+    }
+
+    /// Tail items holding `term`.
+    public func hits(_ term: String) -> Int { hitCounts[term] ?? 0 }
+
+    /// The tail items holding every word (`all`) or any word of `words` (plain lower-case terms).
+    public func matches(_ words: [String], all: Bool) -> [Int64] {
+        guard !words.isEmpty else { return [] }
+        func holds(_ seq: Int64, _ word: String) -> Bool { documents[seq]?.counts[word] != nil }
+        if all {
+            // The shortest list, kept where the item holds every word.
+            let shortest = words.min { (postings[$0]?.count ?? 0) < (postings[$1]?.count ?? 0) } ?? words[0]
+            var seen = Set<Int64>()
+            return (postings[shortest] ?? []).filter { seq in
+                words.allSatisfy { holds(seq, $0) } && seen.insert(seq).inserted
+            }
+        }
+        var seen = Set<Int64>()
+        for word in Set(words) {
+            for seq in postings[word] ?? [] where holds(seq, word) { seen.insert(seq) }
+        }
+        return Array(seen)
+    }
+
+    /// Index statistics for BM25 over index and tail together.
+    public struct Stats: Sendable {
+        /// Rows in index and tail.
+        public var rows: Int64
+        /// Tokens per row.
+        public var averageLength: Double
+        /// Rows holding each word.
+        public var hits: [String: Int64]
+
+        public init(rows: Int64, averageLength: Double, hits: [String: Int64]) {
+            self.rows = rows
+            self.averageLength = averageLength
+            self.hits = hits
+        }
+    }
+
+    /// The BM25 impact (−`bm25()`) of tail item `seq` for `words`: FTS5's sum over the query's
+    /// phrases, each scored with ``BM25``.
+    public func impact(of seq: Int64, words: [String], stats: Stats) -> Double {
+        guard let terms = documents[seq] else { return 0 }
+        var score = 0.0
+        for word in words {
+            guard let f = terms.counts[word], f > 0 else { continue }
+            let idf = BM25.idf(rows: stats.rows, hits: stats.hits[word] ?? 1)
+            score += BM25.impact(idf: idf, frequency: f, length: terms.length, averageLength: max(stats.averageLength, 1))
+        }
+        return score
+    }
+}

@@ -1,0 +1,44 @@
+import MemoryCore
+import Testing
+
+/// The in-memory index of pending items.
+@Suite struct TailIndexTests {
+    @Test func matchesAllOrAnyWordAndForgetsRemovedItems() {
+        var index = TailIndex()
+        index.add(seq: 1, content: "Red apple, green apple")
+        index.add(seq: 2, content: "green pear")
+        #expect(Set(index.matches(["apple", "green"], all: true)) == [1])
+        #expect(Set(index.matches(["apple", "pear"], all: false)) == [1, 2])
+        #expect(index.hits("green") == 2)
+        #expect(index.tokens == 6)
+        index.add(seq: 1, content: "plum")
+        #expect(index.matches(["apple"], all: true).isEmpty)
+        index.remove(2)
+        #expect(index.matches(["green"], all: true).isEmpty)
+        #expect(index.count == 1)
+        #expect(index.tokens == 1)
+    }
+
+    @Test func staleEntriesAreDroppedWhileItemsKeepArriving() {
+        var index = TailIndex()
+        for seq in Int64(0)..<5000 {
+            index.add(seq: seq, content: "stream item word\(seq % 7)")
+            if seq >= 10 { index.remove(seq - 10) }
+        }
+        #expect(index.count == 10)
+        #expect(index.postingEntries <= 2 * 10 * 3 + 1024)
+        #expect(Set(index.matches(["stream", "item"], all: true)) == Set(Int64(4990)..<5000))
+        #expect(index.hits("stream") == 10)
+    }
+
+    @Test func impactIsFTS5sBM25SumOverTheWords() {
+        var index = TailIndex()
+        index.add(seq: 7, content: "apple apple pear")
+        let stats = TailIndex.Stats(rows: 100, averageLength: 5, hits: ["apple": 10, "pear": 40])
+        let expected =
+            BM25.impact(idf: BM25.idf(rows: 100, hits: 10), frequency: 2, length: 3, averageLength: 5)
+            + BM25.impact(idf: BM25.idf(rows: 100, hits: 40), frequency: 1, length: 3, averageLength: 5)
+        #expect(index.impact(of: 7, words: ["apple", "pear"], stats: stats) == expected)
+        #expect(index.impact(of: 8, words: ["apple"], stats: stats) == 0)
+    }
+}

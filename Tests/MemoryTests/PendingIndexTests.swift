@@ -1,0 +1,131 @@
+import Foundation
+import GRDB
+import MemoryCore
+import Testing
+
+@testable import MemoryPlugin
+
+/// The pending log: a store commits the item and a row of `items_pending`; the merge puts it in
+/// FTS5 and the postings later. Until then a search finds it from the tail in memory; deleting,
+/// changing and expiring a pending item work; a store that stopped before the merge (closed or
+/// killed) merges when it opens again. These stores hold items pending (no background merge,
+/// `duplicates: allow`) and merge by hand.
+@Suite struct PendingIndexTests {
+    static func held() -> MemorySettings {
+        var settings = MemorySettings()
+        settings.duplicates = .allow
+        settings.backgroundMerge = false
+        return settings
+    }
+
+    static func pending(_ store: MemoryStore) async throws -> Int {
+        try await store.pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM items_pending") ?? 0 }
+    }
+
+    /// Rows of FTS5 itself holding `word`.
+    static func indexed(_ store: MemoryStore, _ word: String) async throws -> Int {
+        try await store.pool.read {
+            try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM items_fts WHERE items_fts MATCH ?", arguments: [word]) ?? 0
+        }
+    }
+
+    /// FTS5's own check that its index matches the items table (only true with nothing pending).
+    static func ftsIntact(_ store: MemoryStore) async throws -> Bool {
+        do {
+            try await store.pool.write { try $0.execute(sql: "INSERT INTO items_fts(items_fts) VALUES ('integrity-check')") }
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    @Test func searchFindsItemsNotYetMerged() async throws {
+        let (store, _, _) = try makeStore(Self.held())
+        let old = try await store.put(item("the lighthouse keeper wrote a letter", .longTerm))
+        try store.mergePending(limit: 100)
+        let new = try await store.put(item("a letter from the lighthouse", .longTerm))
+        let other = try await store.put(item("letters and parcels", .longTerm))
+        #expect(try await Self.pending(store) == 2)
+        #expect(try await Self.indexed(store, "lighthouse") == 1)
+        #expect(Set(try await store.ids("lighthouse letter")) == [old, new])
+        #expect(Set(try await store.ids("lighthouse parcels", mode: .any)) == [old, new, other])
+        #expect(try await store.ids("letter", .init(layers: [.episodic])).isEmpty)
+        // Operator syntax cannot be answered from the tail: that search merges first.
+        let syntax = try await store.search(
+            FTSQuery("lighthous*", syntax: true), filter: .init(), limit: 10, reinforce: false)
+        #expect(Set(syntax.map(\.item.id)) == [old, new])
+        #expect(try await Self.pending(store) == 0)
+        #expect(Set(try await store.ids("lighthouse letter")) == [old, new])
+        #expect(try await Self.ftsIntact(store))
+    }
+
+    @Test func deletingAndChangingPendingItems() async throws {
+        let (store, _, _) = try makeStore(Self.held())
+        let a = try await store.put(item("pending apple note", .longTerm))
+        let b = try await store.put(item("pending banana note", .longTerm))
+        #expect(try await store.delete(id: a))
+        _ = try await store.update(id: b, ItemPatch(content: "pending cherry note"))
+        #expect(try await store.ids("apple").isEmpty)
+        #expect(try await store.ids("banana").isEmpty)
+        #expect(try await store.ids("cherry") == [b])
+        #expect(try await Self.pending(store) == 1)
+        try store.mergePending(limit: 100)
+        #expect(try await Self.indexed(store, "cherry") == 1)
+        #expect(try await Self.indexed(store, "apple") == 0)
+        #expect(try await Self.indexed(store, "banana") == 0)
+        #expect(try await Self.ftsIntact(store))
+        // A merged item changed: its old words leave FTS5 at once, the new ones are pending.
+        _ = try await store.update(id: b, ItemPatch(content: "pending damson note"))
+        #expect(try await Self.indexed(store, "cherry") == 0)
+        #expect(try await store.ids("cherry").isEmpty)
+        #expect(try await store.ids("damson") == [b])
+        #expect(try await store.delete(id: b))
+        #expect(try await Self.pending(store) == 0)
+        #expect(try await store.ids("damson").isEmpty)
+        #expect(try await Self.ftsIntact(store))
+    }
+
+    @Test func expiredPendingItemsAreNeverReturnedAndNeverIndexed() async throws {
+        let (store, clock, _) = try makeStore(Self.held())
+        let id = try await store.put(item("fleeting pending thought", .shortTerm))
+        #expect(try await store.ids("fleeting") == [id])
+        clock.advance(8 * 24 * 3600)
+        #expect(try await store.ids("fleeting").isEmpty)
+        #expect(try await store.sweep()[.shortTerm] == 1)
+        #expect(try await Self.pending(store) == 0)
+        try store.mergePending(limit: 100)
+        #expect(try await Self.indexed(store, "fleeting") == 0)
+        #expect(try await Self.ftsIntact(store))
+    }
+
+    @Test func aStoreStoppedBeforeTheMergeMergesWhenItOpensAgain() async throws {
+        let (store, _, dir) = try makeStore(Self.held())
+        var ids: [String] = []
+        for i in 0..<50 { ids.append(try await store.put(item("unmerged item \(i) survives", .longTerm))) }
+        #expect(try await Self.pending(store) == 50)
+        // The commits are on disk, the merge never ran: what a kill -9 between the two leaves.
+        var settings = MemorySettings()
+        settings.duplicates = .allow
+        let reopened = try MemoryStore(path: dir + "/memory.sqlite", settings: settings)
+        #expect(Set(try await reopened.ids("unmerged survives", limit: 100)) == Set(ids))
+        var left = try await Self.pending(reopened)
+        for _ in 0..<600 where left > 0 {
+            try await Task.sleep(for: .milliseconds(100))
+            left = try await Self.pending(reopened)
+        }
+        #expect(left == 0, "the merge did not resume")
+        #expect(try await Self.indexed(reopened, "unmerged") == 50)
+        #expect(Set(try await reopened.ids("unmerged survives", limit: 100)) == Set(ids))
+        #expect(try await Self.ftsIntact(reopened))
+    }
+
+    @Test func aStoreFindingTheTailFullMergesABatchFirst() async throws {
+        var settings = Self.held()
+        settings.maxPending = 10
+        settings.mergeBatch = 8
+        let (store, _, _) = try makeStore(settings)
+        for i in 0..<25 { _ = try await store.put(item("bounded tail item \(i)", .longTerm)) }
+        #expect(try await Self.pending(store) <= 10)
+        #expect(try await store.ids("bounded tail", limit: 100).count == 25)
+    }
+}
