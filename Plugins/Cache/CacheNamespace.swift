@@ -99,11 +99,14 @@ final class CacheNamespace: Sendable {
             return (value, .l1)
         }
         metrics.l1Misses.increment()
-        if let value = readL2(key) {
+        // A value read from L2 or L3 goes into L1 only if no invalidation began since this
+        // point (see `promote`): else a read racing an invalidation could put it back.
+        let readAt = generation.withLock { $0 }
+        if let value = readL2(key, readAt: readAt) {
             noteRead(key, hit: true)
             return (value, .l2)
         }
-        if let value = try readL3(key) {
+        if let value = try readL3(key, readAt: readAt) {
             noteRead(key, hit: true)
             return (value, .l3)
         }
@@ -167,7 +170,7 @@ final class CacheNamespace: Sendable {
     }
 
     /// L2's value (copied into L1), nil when Redis lacks it or is down.
-    private func readL2(_ key: String) -> CachedValue? {
+    private func readL2(_ key: String, readAt: UInt64) -> CachedValue? {
         guard let l2 else { return nil }
         let (value, up) = l2.get(name, key)
         guard up else { return nil }
@@ -178,11 +181,11 @@ final class CacheNamespace: Sendable {
         }
         counters.l2Hits.add(1, ordering: .relaxed)
         metrics.l2Hits.increment()
-        putL1(key, value)
+        promote(key, value, readAt: readAt)
         return value
     }
 
-    private func readL3(_ key: String) throws(CacheError) -> CachedValue? {
+    private func readL3(_ key: String, readAt: UInt64) throws(CacheError) -> CachedValue? {
         guard let l3 else { return nil }
         let row: L3Store.Row?
         do { row = try l3.get(name, key, now: Self.nowMs()) } catch { throw .storage("L3 read failed: \(error)") }
@@ -194,7 +197,7 @@ final class CacheNamespace: Sendable {
         counters.l3Hits.add(1, ordering: .relaxed)
         metrics.l3Hits.increment()
         let value = CachedValue(bytes: row.value, expiresAt: row.expiresAt)
-        putL1(key, value)
+        promote(key, value, readAt: readAt)
         return value
     }
 
@@ -224,6 +227,25 @@ final class CacheNamespace: Sendable {
         }
     }
 
+    /// Copies a value read from L2 or L3 into L1, unless an invalidation began after `readAt`.
+    /// Every invalidation clears L1 last, under the generation lock and with a second bump (see
+    /// `clearL1`), so a value read before the other tiers were cleared either lands in L1 before
+    /// that clearing (and is removed by it) or is refused here.
+    private func promote(_ key: String, _ value: CachedValue, readAt: UInt64) {
+        generation.withLock { now in
+            if now == readAt { putL1(key, value) }
+        }
+    }
+
+    /// Clears L1 after the other tiers: under the generation lock, with a second bump, so that no
+    /// read of L2 or L3 made before their clearing can copy its value back afterwards.
+    private func clearL1<T>(_ body: () -> T) -> T {
+        generation.withLock { now in
+            now &+= 1
+            return body()
+        }
+    }
+
     private func putL1(_ key: String, _ value: CachedValue) {
         var ttl: UInt64?
         if let expiresAt = value.expiresAt {
@@ -238,15 +260,18 @@ final class CacheNamespace: Sendable {
     func invalidate(key: String) throws(CacheError) -> Bool {
         generation.withLock { $0 &+= 1 }
         feed?.announce(name, .invalidate, key: key, prefix: nil)
-        var found = l1.remove(key)
+        var found = false
         if let l2 {
             found = l2.delete(name, key) || found
             announce?(name, key, nil)
         }
         if let l3 {
-            do { found = try l3.delete(name, key) || found } catch { throw .storage("L3 delete failed: \(error)") }
-            counters.l3EvictedExplicit.add(found ? 1 : 0, ordering: .relaxed)
+            var deleted = false
+            do { deleted = try l3.delete(name, key) } catch { throw .storage("L3 delete failed: \(error)") }
+            counters.l3EvictedExplicit.add(deleted ? 1 : 0, ordering: .relaxed)
+            found = deleted || found
         }
+        found = clearL1 { l1.remove(key) } || found
         heat.withLock { _ = $0.hits.removeValue(forKey: key) }
         failures.forget(key: key)
         return found
@@ -256,7 +281,7 @@ final class CacheNamespace: Sendable {
     func invalidate(prefix: String) throws(CacheError) -> Int {
         generation.withLock { $0 &+= 1 }
         feed?.announce(name, .invalidate, key: nil, prefix: prefix)
-        var removed = l1.removeAll { $0.hasPrefix(prefix) }
+        var removed = 0
         if let l2 {
             removed = max(removed, l2.delete(name, prefix: prefix))
             announce?(name, nil, prefix)
@@ -271,6 +296,7 @@ final class CacheNamespace: Sendable {
                 throw .storage("L3 delete failed: \(error)")
             }
         }
+        removed = max(removed, clearL1 { l1.removeAll { $0.hasPrefix(prefix) } })
         heat.withLock { h in h.hits = h.hits.filter { !$0.key.hasPrefix(prefix) } }
         failures.forget(prefix: prefix)
         return removed
@@ -281,11 +307,11 @@ final class CacheNamespace: Sendable {
     func dropLocal(key: String?, prefix: String?) {
         generation.withLock { $0 &+= 1 }
         if let key {
-            l1.remove(key)
+            clearL1 { _ = l1.remove(key) }
             failures.forget(key: key)
         }
         if let prefix {
-            l1.removeAll { $0.hasPrefix(prefix) }
+            clearL1 { _ = l1.removeAll { $0.hasPrefix(prefix) } }
             failures.forget(prefix: prefix)
         }
     }
@@ -298,14 +324,13 @@ final class CacheNamespace: Sendable {
         let prefix = event.afterGap ? "" : event.prefix
         let key = event.afterGap ? nil : event.key
         if let key {
-            l1.remove(key)
             failures.forget(key: key)
             heat.withLock { _ = $0.hits.removeValue(forKey: key) }
             if event.kind == .invalidate, let l2 { _ = l2.delete(name, key) }
             if let l3, let n = try? l3.delete(name, key), n { counters.l3EvictedExplicit.add(1, ordering: .relaxed) }
+            clearL1 { _ = l1.remove(key) }
         }
         if let prefix {
-            l1.removeAll { $0.hasPrefix(prefix) }
             failures.forget(prefix: prefix)
             heat.withLock { h in h.hits = h.hits.filter { !$0.key.hasPrefix(prefix) } }
             if event.kind == .invalidate, !event.afterGap, let l2 { _ = l2.delete(name, prefix: prefix) }
@@ -313,6 +338,7 @@ final class CacheNamespace: Sendable {
                 counters.l3EvictedExplicit.add(n, ordering: .relaxed)
                 metrics.l3Evicted("explicit", n)
             }
+            clearL1 { _ = l1.removeAll { $0.hasPrefix(prefix) } }
         }
     }
 
@@ -336,8 +362,9 @@ final class CacheNamespace: Sendable {
         // Coldest first, so the admission policy has seen the hottest last and most.
         for i in ranked.prefix(settings.warmEntries).reversed() {
             l1.recordAccesses(keys[i], count: frequencies[i])
+            let readAt = generation.withLock { $0 }
             guard let row = try? l3.get(name, keys[i], now: now) else { continue }
-            putL1(keys[i], CachedValue(bytes: row.value, expiresAt: row.expiresAt))
+            promote(keys[i], CachedValue(bytes: row.value, expiresAt: row.expiresAt), readAt: readAt)
             warmed += 1
         }
         return warmed
