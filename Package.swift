@@ -287,7 +287,7 @@ let package = Package(
             path: "Plugins/Cache", exclude: ["Core", "Entry", "CHiredis", "include", "cache_contract.c"]),
         .target(name: "CacheEntry", dependencies: ["Cache", kit], path: "Plugins/Cache/Entry"),
         // Cache is linked in too, so the service table can be called through its C pointers.
-        .testTarget(name: "CacheTests", dependencies: ["Cache", "CacheCore", "CJameyCache", "JameyTestKit"]),
+        .testTarget(name: "CacheTests", dependencies: ["Cache", "CacheCore", "CJameyCache", "CJameyMemory", "JameyTestKit"]),
         // scripts/bench-cache.sh: the L1's get latency and throughput next to a dictionary under a lock.
         .executableTarget(name: "CacheBench", dependencies: ["CacheCore"], path: "Benchmarks/Cache/Driver"),
         // scripts/bench-cache.sh: cache.get answered by L1, L2 and L3 next to raw SQLite and the bus floor.

@@ -51,7 +51,7 @@ public final class Memory: JameyPlugin, SnapshotCapable {
     /// Registers the `memory.search` service, answers the bus topics and starts the
     /// maintenance task.
     public func start() async throws {
-        let provider = MemoryService.Provider(store: store, metrics: metrics)
+        let provider = MemoryService.Provider(store: store, metrics: metrics, cache: searchCache)
         try context.services.register(MemoryService.name, version: MemoryService.version, table: MemoryService.table(provider))
         try registerHandlers()
         let task = Task { [self] in await maintain() }

@@ -13,22 +13,34 @@ enum MemoryService {
     final class Provider: Sendable {
         let store: MemoryStore
         let metrics: MemoryMetrics?
+        /// The search-reply cache the bus topic uses too (nil: none).
+        let cache: SearchCache?
 
-        init(store: MemoryStore, metrics: MemoryMetrics?) {
+        init(store: MemoryStore, metrics: MemoryMetrics?, cache: SearchCache? = nil) {
             self.store = store
             self.metrics = metrics
+            self.cache = cache
         }
 
-        /// Runs one search: the reply body and its status.
+        /// Runs one search: the reply body and its status. A search the bus topic or this table
+        /// made before, with no write since, is answered from the cache (``SearchCache``).
         func search(_ payload: [UInt8]) -> (Int32, [UInt8]) {
             let reply: Outcome
             do {
                 let request = try SearchRequest(payload)
                 let started = ContinuousClock.now
+                let key = cache?.key(request, payload: payload)
+                if let key, let body = cache?.reply(key) {
+                    metrics?.searched(request.filter, since: started)
+                    return (200, body)
+                }
+                let now = store.clock()
                 let hits = try store.searchBlocking(
                     request.query, filter: request.filter, limit: request.limit, reinforce: request.reinforce)
                 metrics?.searched(request.filter, since: started)
-                reply = .init(status: 200, body: Replies.json(Replies.hits(hits)).payload)
+                let body = Replies.json(Replies.hits(hits)).payload
+                if let key { cache?.remember(key, body, hits: hits, now: now) }
+                reply = .init(status: 200, body: body)
             } catch let error as MemoryError {
                 reply = .init(status: Int32(error.status), body: Replies.problem(error).payload)
             } catch {

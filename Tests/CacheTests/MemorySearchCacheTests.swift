@@ -1,7 +1,9 @@
+import CJameyMemory
 import Foundation
-import JameyKernel
 import JameyTestKit
 import Testing
+
+@testable import JameyKernel
 
 /// The real user: the memory plugin keeps search replies in the cache's `memory-search`
 /// namespace (through the `cache.l1` service table) and no write leaves a stale reply behind.
@@ -59,6 +61,36 @@ import Testing
             let before = try await k.stats("memory-search").int("l1", "hits")
             #expect(try await Self.ids(k, "jetty") == [second])
             #expect(try await k.stats("memory-search").int("l1", "hits") == before + 1)
+        }
+    }
+
+    /// Calls the `memory.search` service table (jamey/memory.h) as another plugin would.
+    static func searchThroughTable(_ k: CacheKernel, _ body: String) throws -> (Int32, String) {
+        let service = try #require(k.test.kernel.services.service(named: "memory.search"))
+        let table = service.table.load(as: jamey_memory_v1.self)
+        return callWithReply(body) { request, length, reply, user in
+            table.search?(table.context, request, length, reply, user) ?? -1
+        }
+    }
+
+    /// Searches through the service table share the cache with the bus topic, and see every write.
+    @Test func searchesThroughTheServiceTableAreCachedToo() async throws {
+        try await Self.boot { k in
+            let first = try await Self.store(k, "the harbour master's ledger")
+            let body = #"{"query":"harbour","reinforce":false}"#
+            let before = try await k.stats("memory-search").int("l1", "hits")
+            let (status, text) = try Self.searchThroughTable(k, body)
+            #expect(status == 200)
+            #expect(text.contains(first))
+            #expect(try Self.searchThroughTable(k, body).1 == text)
+            #expect(try await k.stats("memory-search").int("l1", "hits") == before + 1, "the second call was a hit")
+            // The bus topic with the same body finds the same entry.
+            #expect(try await k.request("memory.items.search", body).status == 200)
+            #expect(try await k.stats("memory-search").int("l1", "hits") == before + 2)
+            // A write: the table's next search sees it.
+            let second = try await Self.store(k, "a harbour crane at night")
+            let (_, after) = try Self.searchThroughTable(k, body)
+            #expect(after.contains(first) && after.contains(second), "\(after)")
         }
     }
 

@@ -1,5 +1,6 @@
 import CJameyMemory
 import Foundation
+import JameyTestKit
 import MemoryCore
 import Testing
 
@@ -7,27 +8,10 @@ import Testing
 
 /// The `memory.search` service table (jamey/memory.h), called through its C function pointer.
 @Suite struct ServiceTests {
-    /// Collects the reply the table hands to its callback.
-    final class Collector {
-        var text = ""
-    }
-
     func call(_ table: jamey_memory_v1, _ request: String) -> (Int32, String) {
-        let collector = Collector()
-        let bytes = Array(request.utf8)
-        let status = bytes.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { chars in
-                table.search?(
-                    table.context, chars.baseAddress, chars.count,
-                    { user, json, length in
-                        guard let user, let json else { return }
-                        let collector = Unmanaged<Collector>.fromOpaque(user).takeUnretainedValue()
-                        collector.text = String(
-                            decoding: UnsafeRawBufferPointer(start: json, count: length), as: UTF8.self)
-                    }, Unmanaged.passUnretained(collector).toOpaque()) ?? -1
-            }
+        callWithReply(request) { request, length, reply, user in
+            table.search?(table.context, request, length, reply, user) ?? -1
         }
-        return (status, collector.text)
     }
 
     @Test func searchThroughTheCTable() async throws {
