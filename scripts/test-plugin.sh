@@ -24,7 +24,7 @@ case "$name" in
   consciousness|Consciousness) products=(Consciousness Soul Memory API); tests='ConsciousnessCoreTests|ConsciousnessTests' ;;
   vault|Vault) products=(Vault Conscience Memory API jamey); tests='VaultCoreTests|VaultTests'; runtime=("${JAMEY_TEST_PACKAGES[@]}") ;;
   cache|Cache) products=(Cache API MQTT Memory); tests='CacheCoreTests|CacheTests'; runtime=("${JAMEY_TEST_PACKAGES[@]}") ;;
-  isolation|fault_c|FaultC) products=(API jamey jamey-plugin-runner); tests=IsolationTests; c=1 ;;
+  isolation|fault_c|faultc|FaultC) products=(API jamey jamey-plugin-runner); tests=IsolationTests; c=1 ;;
   *) echo "unknown plugin '$name' (known: hello, api, mqtt, conscience, memory, soul, consciousness, vault, cache, isolation)" >&2; exit 2 ;;
 esac
 install_packages "${JAMEY_BUILD_PACKAGES[@]}" ${runtime[@]+"${runtime[@]}"}

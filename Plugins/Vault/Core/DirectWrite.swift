@@ -131,3 +131,24 @@ extension RepositoryLayout {
         }
     }
 }
+
+/// Aligned buffers reused by the threads of one operation (freed with it).
+final class BufferPool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var free: [AlignedBuffer] = []
+
+    /// A buffer of at least `count` bytes.
+    func take(_ count: Int) -> AlignedBuffer {
+        lock.lock()
+        let buffer = free.popLast() ?? AlignedBuffer(capacity: count)
+        lock.unlock()
+        buffer.reserve(count)
+        return buffer
+    }
+
+    func giveBack(_ buffer: AlignedBuffer) {
+        lock.lock()
+        free.append(buffer)
+        lock.unlock()
+    }
+}

@@ -25,7 +25,7 @@ final class PackPipeline: @unchecked Sendable {
     private var sealedBytes = 0
     private var failure: Error?
     /// Sealing buffers, one per pack in flight, reused.
-    private var buffers: [AlignedBuffer] = []
+    private let buffers = BufferPool()
     /// Seconds spent in jobs sealing and writing (summed over threads).
     private(set) var jobSeconds = (seal: 0.0, write: 0.0)
 
@@ -88,18 +88,6 @@ final class PackPipeline: @unchecked Sendable {
         }
     }
 
-    private func takeBuffer() -> AlignedBuffer {
-        lock.lock()
-        defer { lock.unlock() }
-        return buffers.popLast() ?? AlignedBuffer(capacity: targetSize + (1 << 20))
-    }
-
-    private func giveBack(_ buffer: AlignedBuffer) {
-        lock.lock()
-        buffers.append(buffer)
-        lock.unlock()
-    }
-
     private func check() throws {
         lock.lock()
         defer { lock.unlock() }
@@ -117,8 +105,8 @@ final class PackPipeline: @unchecked Sendable {
             offset += chunk.data.count
             if whole == nil { plain.append(chunk.data) }
         }
-        let buffer = takeBuffer()
-        defer { giveBack(buffer) }
+        let buffer = buffers.take(targetSize + (1 << 20))
+        defer { buffers.giveBack(buffer) }
         let (length, id) = try Age.seal(plain, to: recipients, into: buffer)
         let sealedAt = DispatchTime.now()
         try layout.writeOnce(buffer, length: length, to: layout.pack(id))

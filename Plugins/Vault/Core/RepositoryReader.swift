@@ -229,7 +229,7 @@ public struct RepositoryReader: Sendable {
                     offset += location.length
                     fileEnds.append(offset)
                 }
-                if track { chunkLists[number] = (ids, fileEnds) }
+                if track && images == nil { chunkLists[number] = (ids, fileEnds) }
             }
         }
         // Packs are decrypted, checked and written on every core at once (each pwrite is to its own range).
@@ -307,8 +307,8 @@ final class RestoreWriter: @unchecked Sendable {
     let buffered: [Int: Int32]
     let direct: [Int: Int32]
     let images: MemoryImages?
-    private let lock = NSLock()
-    private var buffers: [AlignedBuffer] = []
+    /// Aligned buffers for direct writes, reused.
+    private let buffers = BufferPool()
 
     init(buffered: [Int: Int32], direct: [Int: Int32], images: MemoryImages? = nil) {
         self.buffered = buffered
@@ -327,8 +327,8 @@ final class RestoreWriter: @unchecked Sendable {
         let align = AlignedBuffer.alignment
         // Small runs (pages changed here and there) go through the cache: a direct write waits for the disk.
         if let fd = direct[file], offset % align == 0, bytes.count % align == 0, bytes.count >= Self.directMinimum {
-            let buffer = take(bytes.count)
-            defer { giveBack(buffer) }
+            let buffer = buffers.take(bytes.count)
+            defer { buffers.giveBack(buffer) }
             buffer.put(bytes, at: 0)
             if pwrite(fd, buffer.pointer, bytes.count, off_t(offset)) == bytes.count { return }
         }
@@ -340,19 +340,6 @@ final class RestoreWriter: @unchecked Sendable {
         for fd in direct.values { close(fd) }
     }
 
-    private func take(_ count: Int) -> AlignedBuffer {
-        lock.lock()
-        let buffer = buffers.popLast() ?? AlignedBuffer(capacity: count)
-        lock.unlock()
-        buffer.reserve(count)
-        return buffer
-    }
-
-    private func giveBack(_ buffer: AlignedBuffer) {
-        lock.lock()
-        buffers.append(buffer)
-        lock.unlock()
-    }
 }
 
 /// Restored files held in memory (anonymous mappings), for verify: a database is checked where it
@@ -375,26 +362,5 @@ final class MemoryImages: @unchecked Sendable {
     func release() {
         for image in images.values where image.count > 0 { munmap(image.baseAddress, image.count) }
         images = [:]
-    }
-}
-
-/// Aligned buffers reused by the threads of one operation (freed with it).
-final class BufferPool: @unchecked Sendable {
-    private let lock = NSLock()
-    private var free: [AlignedBuffer] = []
-
-    /// A buffer of at least `count` bytes.
-    func take(_ count: Int) -> AlignedBuffer {
-        lock.lock()
-        let buffer = free.popLast() ?? AlignedBuffer(capacity: count)
-        lock.unlock()
-        buffer.reserve(count)
-        return buffer
-    }
-
-    func giveBack(_ buffer: AlignedBuffer) {
-        lock.lock()
-        free.append(buffer)
-        lock.unlock()
     }
 }
