@@ -247,14 +247,44 @@ extension MemoryStore {
     /// - Returns: how many were merged.
     @discardableResult
     func mergePending(limit: Int) throws -> Int {
+        try mergingWrite { [self] db, promotions in
+            let outcome = try mergeStep(db, limit: limit, promotions: promotions)
+            return (outcome.seqs.count, outcome)
+        }
+    }
+
+    /// Runs `body` in a write transaction; once it committed, and still under the writer's
+    /// lock, the terms it promoted join ``hot`` and the items it merged leave ``tail``.
+    ///
+    /// Under the lock, because the next writer must see a promoted term as hot: a merge that
+    /// classified its items' terms against the old hot set would leave the term's postings
+    /// without them.
+    func mergingWrite<T>(_ body: (Database, Promotions) throws -> (T, MergeOutcome)) throws -> T {
+        try pool.writeWithoutTransaction { db in try commitMerging(db, body) }
+    }
+
+    /// ``mergingWrite(_:)`` on GRDB's writer queue, without blocking the caller's thread.
+    func mergingWrite<T: Sendable>(
+        _ body: @escaping @Sendable (Database, Promotions) throws -> (T, MergeOutcome)
+    ) async throws -> T {
+        try await pool.writeWithoutTransaction { [self] db in try commitMerging(db, body) }
+    }
+
+    /// The transaction of ``mergingWrite(_:)``, on the writer's connection.
+    private func commitMerging<T>(_ db: Database, _ body: (Database, Promotions) throws -> (T, MergeOutcome)) throws -> T {
         let promotions = Promotions()
-        let outcome = try pool.write { [self] db in try mergeStep(db, limit: limit, promotions: promotions) }
+        var result: (T, MergeOutcome)?
+        try db.inTransaction {
+            result = try body(db, promotions)
+            return .commit
+        }
+        guard let (value, outcome) = result else { preconditionFailure("a committed transaction has a result") }
         finishMerge(outcome, promotions)
-        return outcome.seqs.count
+        return value
     }
 
     /// After a merge committed: its promotions join ``hot``, its items leave ``tail``.
-    func finishMerge(_ outcome: MergeOutcome, _ promotions: Promotions) {
+    private func finishMerge(_ outcome: MergeOutcome, _ promotions: Promotions) {
         hot.add(promotions.terms)
         tail.retire(outcome.seqs)
     }

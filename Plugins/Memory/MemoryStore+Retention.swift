@@ -44,8 +44,7 @@ extension MemoryStore {
     ///   promoted), `deleted` (merged into another item, or evicted).
     func consolidate(events: ItemEvents? = nil) async throws -> ConsolidationReport {
         let now = clock()
-        let promotions = Promotions()
-        let (report, merged) = try await pool.write { [self] db in
+        return try await mergingWrite { [self] db, promotions in
             // Near-duplicates are found through FTS5: everything pending is merged first.
             let merged = try mergeStep(db, limit: Int.max, promotions: promotions)
             var report = ConsolidationReport()
@@ -85,8 +84,6 @@ extension MemoryStore {
             }
             return (report, merged)
         }
-        finishMerge(merged, promotions)
-        return report
     }
 
     /// Merges near-duplicates among the newest ``MemorySettings/consolidationScan`` items of

@@ -46,13 +46,12 @@ extension MemoryStore {
         // A tail past its bound is merged by the store that finds it so (the merger is behind).
         if tail.count >= settings.maxPending { try await mergeBatch() }
         let now = clock()
-        let promotions = Promotions()
         // A near-duplicate check looks through FTS5: with it on, the store merges whatever is
         // pending (the items before it in the batch) first, as indexing inline did.
         let dedupe = settings.duplicates != .allow
         // The tail's terms, counted before the writer's lock is taken.
         let terms = dedupe ? [] : items.map { TermCounts($0.content) }
-        let (outcomes, merged) = try await pool.write { [self] db in
+        let outcomes = try await mergingWrite { [self] db, promotions in
             var outcomes: [StoreOutcome] = []
             var merged = MergeOutcome()
             for (index, item) in items.enumerated() {
@@ -66,17 +65,14 @@ extension MemoryStore {
             for layer in Set(items.map(\.layer)) { _ = try enforceCapacity(db, layer: layer, events: events) }
             return (outcomes, merged)
         }
-        finishMerge(merged, promotions)
         if !dedupe { pendingCommitted() }
         return outcomes
     }
 
     /// Merges one batch of pending items (``mergePending(limit:)``) on GRDB's writer queue.
     func mergeBatch() async throws {
-        let promotions = Promotions()
         let limit = settings.mergeBatch
-        let outcome = try await pool.write { [self] db in try mergeStep(db, limit: limit, promotions: promotions) }
-        finishMerge(outcome, promotions)
+        try await mergingWrite { [self] db, promotions in ((), try mergeStep(db, limit: limit, promotions: promotions)) }
     }
 
     private func insert(_ db: Database, _ new: NewItem, now: Date, terms: TermCounts?) throws -> StoreOutcome {
