@@ -46,7 +46,7 @@ import Testing
         FileManager.default.createFile(atPath: gate, contents: Data())
         try await started
         // The state event rebuilds the table at once, not at the next poll.
-        #expect(await eventually(timeout: .seconds(2)) { (try? await document(port)["/v1/late/double"]) != nil })
+        #expect(await eventually(timeout: .seconds(4)) { (try? await document(port)["/v1/late/double"]) != nil })
         let operation = try #require(try await document(port)["/v1/late/double"]?["post"] as? [String: Any])
         #expect(operation["operationId"] as? String == "lateDouble")
         #expect((operation["description"] as? String)?.hasPrefix("Doubles n.") == true)
@@ -79,7 +79,7 @@ import Testing
             // ... until its health hook hangs past its deadline and the kernel marks it failed.
             FileManager.default.createFile(atPath: gate, contents: Data())
             #expect(await eventually(timeout: .seconds(20)) { k.test.kernel.plugin(named: "flaky")?.state == .failed })
-            #expect(await eventually(timeout: .seconds(2)) { (try? await document(k.port)["/v1/flaky/double"]) == nil })
+            #expect(await eventually(timeout: .seconds(4)) { (try? await document(k.port)["/v1/flaky/double"]) == nil })
             let (_, key) = try await k.createKey(scope: "write")
             #expect(try await HTTP.post(k.port, "/v1/flaky/double", key: key, body: #"{"n":2}"#).status == 404)
         }

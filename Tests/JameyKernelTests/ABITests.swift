@@ -90,7 +90,12 @@ import Testing
             TestKernel.eventually {
                 k.kernel.metrics.exposition().contains(#"jamey_bus_handler_errors_total{plugin="grumpy"} 3"#)
             })
-        #expect(k.kernel.metrics.exposition().contains(#"jamey_bus_messages_in_total{plugin="grumpy"} 3"#))
+        let text = k.kernel.metrics.exposition()
+        #expect(text.contains(#"jamey_bus_messages_in_total{plugin="grumpy"} 3"#))
+        // Each invocation is timed, in the kernel's lock-free histogram (FastHistograms).
+        #expect(text.contains(#"jamey_bus_handler_duration_seconds_count{plugin="grumpy"} 3"#))
+        #expect(text.contains(#"jamey_bus_handler_duration_seconds_bucket{plugin="grumpy",le="+Inf"} 3"#))
+        #expect(text.components(separatedBy: "# TYPE jamey_bus_handler_duration_seconds histogram").count == 2)
     }
 
     @Test func requestFromCAndTimeoutsMapToCodes() throws {

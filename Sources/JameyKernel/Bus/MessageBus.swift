@@ -120,9 +120,7 @@ public final class MessageBus: Sendable {
         requestTimeoutNanoseconds.store(Self.nanoseconds(requestTimeout), ordering: .relaxed)
     }
 
-    private static func nanoseconds(_ d: Duration) -> Int64 {
-        d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
-    }
+    private static func nanoseconds(_ d: Duration) -> Int64 { d.wholeNanoseconds }
 
     /// Whether ``shutdown(deadline:)`` has been called.
     public var isShutDown: Bool { !accepting.load(ordering: .relaxed) }

@@ -9,8 +9,11 @@ import Synchronization
 public final class KernelMetrics: Sendable {
     /// The registry everything is exported from.
     public let registry: PrometheusCollectorRegistry
-    /// A swift-metrics factory writing into `registry` (used by the bus and by kernel code).
-    public let factory: PrometheusMetricsFactory
+    /// A swift-metrics factory writing into `registry` (used by the bus and by kernel code), and
+    /// into ``FastHistograms`` for the bus's per-message handler durations.
+    public let factory: KernelMetricsFactory
+    /// `jamey_bus_handler_duration_seconds`, recorded per delivered message without a lock.
+    let handlerDurations: FastHistograms
     private let table = PluginMetricTable()
     private let families = Mutex([String: Family]())
     private let stateGauges = Mutex([String: Prometheus.Gauge]())
@@ -30,17 +33,23 @@ public final class KernelMetrics: Sendable {
     /// Creates a registry with the kernel's own metric families.
     public init() {
         registry = PrometheusCollectorRegistry()
-        var factory = PrometheusMetricsFactory(registry: registry)
-        factory.defaultDurationHistogramBuckets = [
+        let buckets: [Duration] = [
             .microseconds(1), .microseconds(5), .microseconds(25), .microseconds(100), .microseconds(500),
             .milliseconds(1), .milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(500),
             .seconds(1), .seconds(5),
         ]
-        self.factory = factory
+        var prometheus = PrometheusMetricsFactory(registry: registry)
+        prometheus.defaultDurationHistogramBuckets = buckets
+        handlerDurations = FastHistograms(name: "jamey_bus_handler_duration_seconds", bounds: buckets)
+        factory = KernelMetricsFactory(prometheus: prometheus, fast: [handlerDurations.name: handlerDurations])
     }
 
     /// The Prometheus text exposition (format 0.0.4) of everything registered.
-    public func exposition() -> String { registry.emitToString() }
+    public func exposition() -> String {
+        var text = registry.emitToString()
+        handlerDurations.render(into: &text)
+        return text
+    }
 
     // MARK: Kernel-recorded metrics
 

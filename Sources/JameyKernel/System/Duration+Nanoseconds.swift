@@ -1,0 +1,4 @@
+extension Duration {
+    /// The duration in whole nanoseconds (truncated toward zero).
+    var wholeNanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
+}
