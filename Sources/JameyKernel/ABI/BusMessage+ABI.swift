@@ -32,22 +32,30 @@ extension BusMessage {
 
     /// Presents the message as a C `jamey_message` valid for the duration of `body`.
     func withABIMessage<R>(_ body: (UnsafePointer<jamey_message>) -> R) -> R {
+        withUnsafePointer(to: self) { Self.withABIMessage($0, body) }
+    }
+
+    /// Presents the message at `message` as a C `jamey_message` valid for the duration of
+    /// `body`, reading its fields in place.
+    static func withABIMessage<R>(_ message: UnsafePointer<BusMessage>, _ body: (UnsafePointer<jamey_message>) -> R) -> R {
         var m = jamey_message()
         m.struct_size = UInt32(MemoryLayout<jamey_message>.size)
-        m.correlation_id = correlationID
-        return topic.withCString { topicC in
+        m.correlation_id = message.pointee.correlationID
+        return message.pointee.topic.withCString { topicC in
             m.topic = topicC
-            return source.withCString { sourceC in
+            return message.pointee.source.withCString { sourceC in
                 m.source = sourceC
-                return payload.withUnsafeBytes { bytes in
+                return message.pointee.payload.withUnsafeBytes { bytes in
                     m.payload = bytes.baseAddress
                     m.payload_len = bytes.count
                     // An event without content type or headers (the common case): nothing more
                     // to lay out.
-                    if contentType == nil && replyTo == nil && headers.isEmpty { return body(&m) }
+                    let contentType = message.pointee.contentType
+                    let replyTo = message.pointee.replyTo
+                    if contentType == nil && replyTo == nil && message.pointee.headers.isEmpty { return body(&m) }
                     return withOptionalCString(contentType) { typeC in
                         withOptionalCString(replyTo) { replyC in
-                            withHeaders(headers) { kv, count in
+                            withHeaders(message.pointee.headers) { kv, count in
                                 m.content_type = typeC
                                 m.headers = kv
                                 m.header_count = count

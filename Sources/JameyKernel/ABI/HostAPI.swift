@@ -162,13 +162,12 @@ private let hostSubscribe:
         let label = UnsafeSendable(plugin.crashLabel)
         do throws(BusError) {
             let id = try plugin.endpoint.subscribe(
-                String(cString: pattern), capacity: capacity, overflow: overflow, responder: responder, direct: direct
-            ) {
-                message in
-                CrashContext.running(plugin: label.value, what: CrashContext.busHandler) {
-                    message.withABIMessage { handler(context.value, $0) == JAMEY_OK }
-                }
-            }
+                String(cString: pattern), capacity: capacity, overflow: overflow, responder: responder, direct: direct,
+                handler: .inPlace { message in
+                    CrashContext.running(plugin: label.value, what: CrashContext.busHandler) {
+                        BusMessage.withABIMessage(message) { handler(context.value, $0) == JAMEY_OK }
+                    }
+                })
             idOut?.pointee = id
             return JAMEY_OK
         } catch {

@@ -48,11 +48,10 @@ public final class BusEndpoint: Sendable {
     /// call): it is stamped in place and moved into the mailbox of a single subscriber, never
     /// copied.
     func publish(taking message: consuming BusMessage) throws(BusError) {
-        var stamped = message
-        stamped.source = owner
-        stamped.replyTo = nil
-        stamped.correlationID = 0
-        try deliver(stamped)
+        message.source = owner
+        message.replyTo = nil
+        message.correlationID = 0
+        try deliver(message)
     }
 
     private func deliver(_ delivered: consuming BusMessage) throws(BusError) {
@@ -87,7 +86,7 @@ public final class BusEndpoint: Sendable {
             _ = subscription.callDirect(message)
             return
         }
-        if case .queued(let schedule, let evicted) = subscription.offer(message, isRequest: false) {
+        if case .queued(let schedule, let evicted) = subscription.offer(consume message, isRequest: false) {
             if schedule { bus.pool.schedule(subscription) }
             if let evicted, evicted.correlationID != 0 {
                 bus.requests.fail(id: evicted.correlationID, with: .queueFull)
@@ -140,6 +139,18 @@ public final class BusEndpoint: Sendable {
     public func subscribe(
         _ pattern: String, capacity: Int? = nil, overflow: OverflowPolicy = .dropNewest, responder: Bool = false,
         direct: Bool = false, handler: @escaping @Sendable (BusMessage) -> Bool
+    ) throws(BusError) -> UInt64 {
+        try subscribe(
+            pattern, capacity: capacity, overflow: overflow, responder: responder, direct: direct,
+            handler: .value(handler))
+    }
+
+    /// ``subscribe(_:capacity:overflow:responder:direct:handler:)`` with either kind of
+    /// ``Subscription/Handler`` (the ABI's trampoline is given the message where it lies, valid
+    /// for the duration of the call, and lays it out for C without copying it first).
+    func subscribe(
+        _ pattern: String, capacity: Int?, overflow: OverflowPolicy, responder: Bool, direct: Bool,
+        handler: Subscription.Handler
     ) throws(BusError) -> UInt64 {
         guard bus.isAccepting else { throw .shutdown }
         let parsed = try TopicPattern(pattern)

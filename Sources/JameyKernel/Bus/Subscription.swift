@@ -52,7 +52,34 @@ final class Subscription: Sendable {
     let directCalls = Atomic<Int>(0)
     /// The owner's metrics.
     let metrics: BusMetrics
-    let handler: @Sendable (BusMessage) -> Bool
+    let handler: Handler
+
+    /// A subscription's handler: a Swift one takes the message by value; the ABI's trampoline
+    /// is given it where it lies (in the worker's batch, or the sender's frame for a direct
+    /// call), because passing a message by value out of a buffer copies it — six reference
+    /// counts up, six down — and the trampoline only lays its fields out for C.
+    enum Handler: Sendable {
+        case value(@Sendable (BusMessage) -> Bool)
+        case inPlace(@Sendable (UnsafePointer<BusMessage>) -> Bool)
+
+        /// Calls the handler with the message at `message`.
+        @inline(__always)
+        func callAsFunction(_ message: UnsafePointer<BusMessage>) -> Bool {
+            switch self {
+            case .value(let handler): handler(message.pointee)
+            case .inPlace(let handler): handler(message)
+            }
+        }
+
+        /// Calls the handler with `message`.
+        @inline(__always)
+        func callAsFunction(_ message: BusMessage) -> Bool {
+            switch self {
+            case .value(let handler): handler(message)
+            case .inPlace(let handler): withUnsafePointer(to: message) { handler($0) }
+            }
+        }
+    }
     let mailbox = Mutex(Mailbox())
     let closedFlag = Atomic<Bool>(false)
     /// Mirror of the queue length, written under the mailbox lock, read without it so that a
@@ -63,7 +90,7 @@ final class Subscription: Sendable {
     init(
         id: UInt64, owner: String, pattern: TopicPattern, capacity: Int, overflow: OverflowPolicy,
         isResponder: Bool = false, isDirect: Bool = false, metrics: BusMetrics,
-        handler: @escaping @Sendable (BusMessage) -> Bool
+        handler: Handler
     ) {
         self.isResponder = isResponder
         self.isDirect = isDirect
