@@ -104,7 +104,9 @@ extension Memory {
     /// Publishes the item events of a committed transaction, in order
     /// (`memory.events.item.<kind>`).
     func publish(_ events: ItemEvents) {
-        for event in events.take() {
+        let taken = events.take()
+        if !taken.isEmpty { CrashHook.committed() }
+        for event in taken {
             try? context.bus.publish(event.topic, Outgoing(event.payload, contentType: "application/json"))
         }
     }
