@@ -58,6 +58,9 @@ final class Outbox: Sendable {
     private let publishing = Mutex(())
     /// The most entries kept in memory; more are read back from the table.
     static let memoryBound = 10_000
+    /// Published rows a write deletes at once (a write without events deletes any; the
+    /// maintenance task deletes what is left once a second).
+    static let deleteBatch: Int64 = 128
     /// Rows read from the table per step of a drain.
     static let readBatch = 1000
     /// The most rows the table holds: past it the oldest are dropped (counted), so a bus that
@@ -66,15 +69,19 @@ final class Outbox: Sendable {
 
     init(maxRows: Int) { self.maxRows = maxRows }
 
-    /// The outbox table.
+    /// The outbox table, and `outbox_high`: the highest sequence deleted, so numbering goes on
+    /// past it when the table is empty. Sequences are given out by the writer (under its lock),
+    /// not by AUTOINCREMENT, whose `sqlite_sequence` update would add a page to every commit;
+    /// `outbox_high` is written only with a deletion.
     static func createTable(_ db: Database) throws {
         try db.execute(
             sql: """
                 CREATE TABLE outbox (
-                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    seq INTEGER PRIMARY KEY,
                     topic TEXT NOT NULL,
                     payload TEXT NOT NULL
-                )
+                );
+                CREATE TABLE outbox_high (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
                 """)
     }
 
@@ -96,9 +103,18 @@ final class Outbox: Sendable {
         }
     }
 
-    /// The highest sequence the table ever gave out.
+    /// The highest sequence ever given out: the newest row's, or the highest deleted.
     static func highWater(_ db: Database) throws -> Int64 {
-        try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'") ?? 0
+        max(
+            try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM outbox") ?? 0,
+            try Int64.fetchOne(db, sql: "SELECT seq FROM outbox_high WHERE id = 1") ?? 0)
+    }
+
+    /// Records that sequences up to `seq` were given out (with a deletion).
+    private static func raiseHighWater(_ db: Database, to seq: Int64) throws {
+        try db.cachedStatement(
+            sql: "INSERT INTO outbox_high(id, seq) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET seq = MAX(seq, excluded.seq)"
+        ).execute(arguments: [seq])
     }
 
     /// After a restore: the restored rows are discarded (they describe changes the node that
@@ -107,8 +123,7 @@ final class Outbox: Sendable {
     func restored(_ db: Database) throws {
         let next = max(try Self.highWater(db), state.withLock { $0.committed })
         try db.execute(sql: "DELETE FROM outbox")
-        try db.execute(sql: "DELETE FROM sqlite_sequence WHERE name = 'outbox'")
-        try db.execute(sql: "INSERT INTO sqlite_sequence(name, seq) VALUES ('outbox', ?)", arguments: [next])
+        try Self.raiseHighWater(db, to: next)
         state.withLock { s in
             s = State(epoch: s.epoch + 1, published: next, deleted: next, committed: next)
         }
@@ -119,11 +134,12 @@ final class Outbox: Sendable {
     /// - Returns: what to hand to ``committed(_:)`` once the transaction committed.
     func record(_ db: Database, _ events: [ItemEvent]) throws -> Commit {
         var commit = Commit()
-        let (published, deleted, rows) = state.withLock { ($0.published, $0.deleted, $0.rows) }
-        if published > deleted {
+        let (published, deleted, rows, last) = state.withLock { ($0.published, $0.deleted, $0.rows, $0.committed) }
+        if published - deleted >= Self.deleteBatch || (published > deleted && events.isEmpty) {
             try db.cachedStatement(sql: "DELETE FROM outbox WHERE seq <= ?").execute(arguments: [published])
             commit.deletedUpTo = published
             commit.deletedRows = db.changesCount
+            try Self.raiseHighWater(db, to: published)
         }
         let excess = rows - commit.deletedRows + events.count - maxRows
         if excess > 0 {
@@ -131,13 +147,16 @@ final class Outbox: Sendable {
                 db, sql: "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT ?) RETURNING seq",
                 arguments: [excess])
             commit.dropped = gone
+            if let highest = gone.max() { try Self.raiseHighWater(db, to: highest) }
         }
         guard !events.isEmpty else { return commit }
-        let insert = try db.cachedStatement(sql: "INSERT INTO outbox(topic, payload) VALUES (?, ?)")
-        for event in events {
+        // Under the writer's lock: `last` is the previous commit's newest sequence.
+        let insert = try db.cachedStatement(sql: "INSERT INTO outbox(seq, topic, payload) VALUES (?, ?, ?)")
+        for (index, event) in events.enumerated() {
+            let seq = last + 1 + Int64(index)
             let payload = String(decoding: event.payload, as: UTF8.self)
-            try insert.execute(arguments: [event.topic, payload])
-            commit.entries.append(Entry(seq: db.lastInsertedRowID, topic: event.topic, payload: payload))
+            try insert.execute(arguments: [seq, event.topic, payload])
+            commit.entries.append(Entry(seq: seq, topic: event.topic, payload: payload))
         }
         return commit
     }
