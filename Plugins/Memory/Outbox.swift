@@ -4,8 +4,9 @@ import Synchronization
 
 /// The transactional outbox (migration `v5 outbox`): the item events of a write transaction are
 /// rows of the `outbox` table, written in that transaction, so a change and its events commit
-/// together. After the commit the plugin publishes them (``drain(read:publish:)``) and a later
-/// write deletes the published rows in one statement. What a crash or a failed publish leaves in
+/// together. After the commit the plugin publishes them (``drain(read:publish:)``); a later
+/// write deletes published rows ``deleteBatch`` at a time in one statement (the maintenance
+/// task's write without events deletes what is left). What a crash or a failed publish leaves in
 /// the table is published at the next start (or the next maintenance tick), oldest first and
 /// before anything newer: delivery is at least once, in commit order, and each event carries its
 /// row's sequence as `event_id` (README "Memory", "Events").
