@@ -61,13 +61,19 @@ struct ItemEvent: Sendable, Equatable {
     }
 }
 
-/// The item events of one write transaction, in order; the caller publishes them after the
-/// commit (a transaction that fails publishes none).
+/// The item events of write transactions, in order. The store writes each transaction's events
+/// into the outbox with it (``Outbox``), which the plugin publishes from; tests read them here.
 final class ItemEvents: Sendable {
     private let events = Mutex<[ItemEvent]>([])
 
     /// Records an event.
     func append(_ event: ItemEvent) { events.withLock { $0.append(event) } }
+
+    /// How many events are recorded.
+    var count: Int { events.withLock { $0.count } }
+
+    /// The events recorded after the first `start`.
+    func since(_ start: Int) -> [ItemEvent] { events.withLock { Array($0[min(start, $0.count)...]) } }
 
     /// The events recorded so far, oldest first, and forgets them.
     func take() -> [ItemEvent] {

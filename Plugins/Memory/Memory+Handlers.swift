@@ -20,7 +20,7 @@ extension Memory {
                 let body = try Bodies.decode(ItemBody.self, m.payload)
                 let events = ItemEvents()
                 let item = try await store.update(id: try id(of: m, body: body.id), try Bodies.patch(body), events: events)
-                publish(events)
+                publish()
                 status.withLock { $0.countsStale = true }
                 return Replies.json(Replies.item(item, links: []))
             }
@@ -30,7 +30,7 @@ extension Memory {
                 let id = try id(of: m)
                 let events = ItemEvents()
                 guard try await store.delete(id: id, events: events) else { throw MemoryError.notFound(id) }
-                publish(events)
+                publish()
                 status.withLock { $0.countsStale = true }
                 return Outgoing([], headers: ["status": "204"])
             }
@@ -81,31 +81,33 @@ extension Memory {
             for body in bodies { items.append(try Bodies.newItem(body, defaultSource: source)) }
             let events = ItemEvents()
             let outcomes = try await store.store(items, events: events)
-            stored(outcomes, events)
+            stored(outcomes)
             return Replies.json(
                 ["results": outcomes.map { ["item": Replies.item($0.item, links: []), "merged": $0.merged] }], status: 201)
         }
         let item = try Bodies.newItem(try Bodies.decode(ItemBody.self, m.payload), defaultSource: source)
         let events = ItemEvents()
         let outcomes = try await store.store([item], events: events)
-        stored(outcomes, events)
+        stored(outcomes)
         let outcome = outcomes[0]
         return Replies.json(
             ["item": Replies.item(outcome.item, links: outcome.merged ? [] : item.links), "merged": outcome.merged],
             status: outcome.merged ? 200 : 201)
     }
 
-    private func stored(_ outcomes: [StoreOutcome], _ events: ItemEvents) {
+    private func stored(_ outcomes: [StoreOutcome]) {
         for o in outcomes where !o.merged { metrics.stored(o.item.layer) }
-        publish(events)
+        publish()
         status.withLock { $0.countsStale = true }
     }
 
-    /// Publishes the item events of a committed transaction, in order
-    /// (`memory.events.item.<kind>`).
-    func publish(_ events: ItemEvents) {
-        for event in events.take() {
-            try? context.bus.publish(event.topic, Outgoing(event.payload, contentType: "application/json"))
-        }
+    /// Publishes the item events committed and not yet published (each transaction wrote its
+    /// events to the outbox), oldest first, as `memory.events.item.<kind>` with `event_id`. What
+    /// the bus does not take stays in the outbox for the maintenance task or the next start.
+    func publish() {
+        let bus = context.bus
+        store.outbox.drain(
+            read: store.outboxRows,
+            publish: { entry in try bus.publish(entry.topic, Outgoing(entry.published, contentType: "application/json")) })
     }
 }

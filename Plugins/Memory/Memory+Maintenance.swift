@@ -19,6 +19,7 @@ extension Memory {
                 nextConsolidation = clock.now + interval
             }
             if status.withLock({ $0.countsStale }) { await refreshCounts() }
+            await tendOutbox()
             try? await Task.sleep(for: .seconds(1))
         }
     }
@@ -28,7 +29,7 @@ extension Memory {
         do {
             let events = ItemEvents()
             let removed = try await store.sweep(events: events)
-            publish(events)
+            publish()
             metrics.swept(removed)
             let n = removed.values.reduce(0, +)
             status.withLock {
@@ -51,7 +52,7 @@ extension Memory {
     func runConsolidation() async throws -> ConsolidationReport {
         let events = ItemEvents()
         let report = try await store.consolidate(events: events)
-        publish(events)
+        publish()
         metrics.consolidated(report)
         let n = report.expired.values.reduce(0, +)
         status.withLock {
@@ -62,6 +63,14 @@ extension Memory {
         }
         try? context.bus.publish("memory.events.consolidated", Replies.json(Replies.report(report)))
         return report
+    }
+
+    /// Publishes what a failed publish left in the outbox, deletes published rows no write has
+    /// deleted yet, and updates the outbox's metrics.
+    func tendOutbox() async {
+        if store.outbox.depth > 0 { publish() }
+        if store.outbox.hasPublishedRows { try? await store.deletePublishedEvents() }
+        metrics.outbox(depth: store.outbox.depth, dropped: store.outbox.dropped)
     }
 
     /// Recounts items per layer for health and the gauges.

@@ -51,6 +51,9 @@ public final class Memory: JameyPlugin, SnapshotCapable {
     /// Registers the `memory.search` service, answers the bus topics and starts the
     /// maintenance task.
     public func start() async throws {
+        // What a crash or a failed publish left in the outbox goes out before anything newer
+        // (subscribers started before this plugin hear it).
+        publish()
         let provider = MemoryService.Provider(store: store, metrics: metrics, cache: searchCache)
         try context.services.register(MemoryService.name, version: MemoryService.version, table: MemoryService.table(provider))
         try registerHandlers()
@@ -66,8 +69,10 @@ public final class Memory: JameyPlugin, SnapshotCapable {
         }
         task?.cancel()
         await task?.value
-        // Pending items stay in the log; the next start merges them.
+        // Pending items stay in the log; the next start merges them. Events the bus no longer
+        // takes stay in the outbox for the next start.
         store.merger.withLock { $0 }?.stop(wait: true)
+        publish()
     }
 
     /// Item counts per layer and the last sweep, from the cache the maintenance task keeps.
@@ -88,6 +93,8 @@ public final class Memory: JameyPlugin, SnapshotCapable {
 
     /// Replaces the database with the copy in `directory`, online.
     public func restore(from directory: String) async throws {
+        // The events of changes made so far go out first; the restored outbox is discarded.
+        publish()
         try store.restore(from: directory)
         searchCache.changed()
         status.withLock { $0.countsStale = true }

@@ -1,6 +1,7 @@
 import CoreMetrics
 import JameyPluginKit
 import MemoryCore
+import Synchronization
 
 /// The plugin's metrics (each series gets `plugin="memory"` from the kernel; the `jamey_` prefix
 /// is the kernel's own, so these are `memory_*`).
@@ -19,6 +20,11 @@ final class MemoryMetrics: Sendable {
     private let errors: any CounterHandler
     /// Items stored but not yet merged into FTS5 and the postings.
     private let pending: any MeterHandler
+    /// Item events committed and not yet published (the outbox's depth).
+    private let outboxEvents: any MeterHandler
+    /// Item events dropped because the outbox was full.
+    private let outboxDropped: any CounterHandler
+    private let outboxDroppedSeen = Mutex(0)
 
     /// Registers every series, at zero.
     init(factory: HostMetricsFactory) {
@@ -44,6 +50,10 @@ final class MemoryMetrics: Sendable {
         errors = factory.makeCounter(label: "memory_request_errors_total", dimensions: [])
         pending = factory.makeMeter(label: "memory_pending_items", dimensions: [])
         pending.set(Int64(0))
+        outboxEvents = factory.makeMeter(label: "memory_outbox_events", dimensions: [])
+        outboxEvents.set(Int64(0))
+        outboxDropped = factory.makeCounter(label: "memory_outbox_dropped_total", dimensions: [])
+        outboxDropped.increment(by: 0)
         for layer in MemoryLayer.all {
             items[layer]?.set(Int64(0))
             bytes[layer]?.set(Int64(0))
@@ -70,6 +80,15 @@ final class MemoryMetrics: Sendable {
         promoted.increment(by: Int64(report.promoted.values.reduce(0, +)))
     }
     func pending(_ count: Int) { pending.set(Int64(count)) }
+    /// The outbox's depth, and its drops since the store opened.
+    func outbox(depth: Int, dropped: Int) {
+        outboxEvents.set(Int64(depth))
+        let more = outboxDroppedSeen.withLock { seen in
+            defer { seen = max(seen, dropped) }
+            return dropped - seen
+        }
+        if more > 0 { outboxDropped.increment(by: Int64(more)) }
+    }
     func counts(_ counts: [MemoryLayer: (items: Int, bytes: Int)]) {
         for (layer, c) in counts {
             items[layer]?.set(Int64(c.items))

@@ -32,4 +32,7 @@ struct MemorySettings: Sendable {
     /// Pending items past which a store first merges a batch itself (bounds the tail a search
     /// scans in memory).
     var maxPending = 50_000
+    /// Most item events the outbox holds while they cannot be published; past it the oldest are
+    /// dropped (counted in `memory_outbox_dropped_total`).
+    var maxOutbox = 100_000
 }

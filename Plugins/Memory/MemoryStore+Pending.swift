@@ -260,25 +260,39 @@ extension MemoryStore {
     /// classified its items' terms against the old hot set would leave the term's postings
     /// without them.
     func mergingWrite<T>(_ body: (Database, Promotions) throws -> (T, MergeOutcome)) throws -> T {
-        try pool.writeWithoutTransaction { db in try commitMerging(db, body) }
+        try pool.writeWithoutTransaction { db in try commitMerging(db, events: nil, body) }
     }
 
-    /// ``mergingWrite(_:)`` on GRDB's writer queue, without blocking the caller's thread.
+    /// ``mergingWrite(_:)`` on GRDB's writer queue, without blocking the caller's thread; the
+    /// events `body` adds to `events` are written to the outbox in the same transaction and
+    /// handed to it after the commit, still under the writer's lock (``Outbox``).
     func mergingWrite<T: Sendable>(
-        _ body: @escaping @Sendable (Database, Promotions) throws -> (T, MergeOutcome)
+        events: ItemEvents? = nil, _ body: @escaping @Sendable (Database, Promotions) throws -> (T, MergeOutcome)
     ) async throws -> T {
-        try await pool.writeWithoutTransaction { [self] db in try commitMerging(db, body) }
+        try await pool.writeWithoutTransaction { [self] db in try commitMerging(db, events: events, body) }
+    }
+
+    /// ``mergingWrite(events:_:)`` for a transaction that merges nothing.
+    func eventWrite<T: Sendable>(events: ItemEvents?, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await mergingWrite(events: events) { db, _ in (try body(db), MergeOutcome()) }
     }
 
     /// The transaction of ``mergingWrite(_:)``, on the writer's connection.
-    private func commitMerging<T>(_ db: Database, _ body: (Database, Promotions) throws -> (T, MergeOutcome)) throws -> T {
+    private func commitMerging<T>(
+        _ db: Database, events: ItemEvents?, _ body: (Database, Promotions) throws -> (T, MergeOutcome)
+    ) throws -> T {
         let promotions = Promotions()
         var result: (T, MergeOutcome)?
+        var commit = Outbox.Commit()
+        let start = events?.count ?? 0
         try db.inTransaction {
             result = try body(db, promotions)
+            commit = try outbox.record(db, events?.since(start) ?? [])
             return .commit
         }
         guard let (value, outcome) = result else { preconditionFailure("a committed transaction has a result") }
+        if !commit.entries.isEmpty { CrashHook.committed() }
+        outbox.committed(commit)
         finishMerge(outcome, promotions)
         return value
     }

@@ -21,7 +21,7 @@ extension MemoryStore {
     /// - Returns: how many were deleted, by layer.
     func sweep(events: ItemEvents? = nil) async throws -> [MemoryLayer: Int] {
         let now = clock()
-        return try await pool.write { db in try Self.sweep(db, now: now, events: events) }
+        return try await eventWrite(events: events) { db in try Self.sweep(db, now: now, events: events) }
     }
 
     static func sweep(_ db: Database, now: Date, events: ItemEvents?) throws -> [MemoryLayer: Int] {
@@ -44,7 +44,7 @@ extension MemoryStore {
     ///   promoted), `deleted` (merged into another item, or evicted).
     func consolidate(events: ItemEvents? = nil) async throws -> ConsolidationReport {
         let now = clock()
-        return try await mergingWrite { [self] db, promotions in
+        return try await mergingWrite(events: events) { [self] db, promotions in
             // Near-duplicates are found through FTS5: everything pending is merged first.
             let merged = try mergeStep(db, limit: Int.max, promotions: promotions)
             var report = ConsolidationReport()

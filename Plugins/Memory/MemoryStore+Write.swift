@@ -51,7 +51,7 @@ extension MemoryStore {
         let dedupe = settings.duplicates != .allow
         // The tail's terms, counted before the writer's lock is taken.
         let terms = dedupe ? [] : items.map { TermCounts($0.content) }
-        let outcomes = try await mergingWrite { [self] db, promotions in
+        let outcomes = try await mergingWrite(events: events) { [self] db, promotions in
             var outcomes: [StoreOutcome] = []
             var merged = MergeOutcome()
             for (index, item) in items.enumerated() {
@@ -184,7 +184,7 @@ extension MemoryStore {
     /// - Throws: ``MemoryError`` (404 for an unknown or expired id).
     func update(id: String, _ patch: ItemPatch, events: ItemEvents? = nil) async throws -> MemoryItem {
         let now = clock()
-        let updated = try await pool.write { [self] db in
+        let updated = try await eventWrite(events: events) { [self] db in
             guard
                 let row = try Row.fetchOne(
                     db, sql: "SELECT * FROM items WHERE id = ? AND \(Self.visible)", arguments: [id, now.timeIntervalSince1970])
@@ -230,7 +230,7 @@ extension MemoryStore {
     ///   - events: receives its `deleted` event (`reason: "request"`).
     /// - Returns: false when there was no such item.
     func delete(id: String, events: ItemEvents? = nil) async throws -> Bool {
-        try await pool.write { db in
+        try await eventWrite(events: events) { db in
             let gone = try Row.fetchAll(db, sql: "DELETE FROM items WHERE id = ? RETURNING id, layer, source", arguments: [id])
             for row in gone { events?.append(ItemEvent(.deleted, row: row, ["reason": "request"])) }
             return !gone.isEmpty

@@ -22,6 +22,8 @@ final class MemoryStore: Sendable {
     let tail = PendingTail()
     /// Merges pending items in the background (nil when ``MemorySettings/backgroundMerge`` is off).
     let merger = Mutex<IndexMerger?>(nil)
+    /// The item events committed and not yet published or deleted.
+    let outbox: Outbox
 
     /// The WAL pages past which the writer checkpoints inside a commit after all (a bound on the
     /// WAL should ``WALCheckpointer`` fall behind): 64 MiB.
@@ -51,7 +53,9 @@ final class MemoryStore: Sendable {
         pool = try DatabasePool(path: path, configuration: configuration)
         self.settings = settings
         self.clock = clock
+        outbox = Outbox(maxRows: settings.maxOutbox)
         try Self.migrator.migrate(pool)
+        try pool.read(outbox.load)
         hot.load(try pool.read(Self.hotTerms))
         checkpointer = try WALCheckpointer(path: path)
         tail.load(try pool.read(Self.pendingItems))
@@ -124,6 +128,8 @@ final class MemoryStore: Sendable {
         // Stores commit items to a pending log; a background merge indexes them in batches
         // (MemoryStore+Pending.swift).
         migrator.registerMigration("v4 pending index", migrate: createPendingLog)
+        // Item events are written with their change and published after the commit (Outbox.swift).
+        migrator.registerMigration("v5 outbox", migrate: Outbox.createTable)
         return migrator
     }
 
@@ -151,6 +157,9 @@ final class MemoryStore: Sendable {
 
     /// Writes a consistent copy of the live database into `directory` (the kit's online backup;
     /// stores go on meanwhile).
+    ///
+    /// The outbox travels in the copy (it is a table of the file) but is not replayed from it:
+    /// ``restore(from:)`` discards the restored rows, see ``Outbox/restored(_:)``.
     func snapshot(into directory: String) throws {
         try pool.writeSnapshot(into: directory, fileName: Self.fileName)
     }
@@ -161,6 +170,7 @@ final class MemoryStore: Sendable {
     func restore(from directory: String) throws {
         try pool.restoreSnapshot(from: directory, fileName: Self.fileName, requiringTable: "items")
         try Self.migrator.migrate(pool)
+        try pool.write(outbox.restored)
         hot.load(try pool.read(Self.hotTerms))
         tail.load(try pool.read(Self.pendingItems))
         pendingCommitted()

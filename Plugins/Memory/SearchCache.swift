@@ -131,7 +131,11 @@ private final class CommitObserver: TransactionObserver, @unchecked Sendable {
     /// Whether the transaction running changed something (touched on the writer's queue only).
     private var dirty = false
 
-    func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool { true }
+    /// Everything but the outbox: a transaction that only deletes published events (the
+    /// maintenance task's) changes no search.
+    func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool {
+        eventKind.tableName != "outbox" && eventKind.tableName != "outbox_high"
+    }
     func databaseDidChange() { dirty = true }
 
     /// The first change is enough: no more calls for the rows of this transaction.

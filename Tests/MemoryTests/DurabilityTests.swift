@@ -200,9 +200,14 @@ import Testing
 
     /// Starts `jamey serve` with the memory and api plugins on `port`, data in `dir`, and waits
     /// until it answers.
-    static func serve(dir: String, port: Int, memory: String? = nil) throws -> ChildProcess {
+    /// - Parameters:
+    ///   - first: plugins configured (and so started) before the memory plugin.
+    ///   - environment: variables set for the server only (through `/usr/bin/env`).
+    static func serve(
+        dir: String, port: Int, memory: String? = nil, first: [TestKernel.Plugin] = [], environment: [String] = []
+    ) throws -> ChildProcess {
         let yaml = TestKernel.yaml(
-            plugins: [
+            plugins: first + [
                 .init("memory", path: try TestPlugins.library("Memory"), required: true, config: memory),
                 .init(
                     "api", path: try TestPlugins.library("API"), required: true,
@@ -212,7 +217,8 @@ import Testing
             ])
         try yaml.write(toFile: dir + "/jamey.yaml", atomically: true, encoding: .utf8)
         let server = try ChildProcess(
-            TestPlugins.buildDirectory + "/jamey", ["serve", "--config", dir + "/jamey.yaml"], stderrPath: dir + "/stderr.log")
+            "/usr/bin/env", environment + [TestPlugins.buildDirectory + "/jamey", "serve", "--config", dir + "/jamey.yaml"],
+            stderrPath: dir + "/stderr.log")
         for _ in 0..<300 {
             if (try? MemoryKernel.send(port: port, method: "GET", path: "/healthz", body: ""))?.0 == 200 { return server }
             usleep(100_000)

@@ -1,0 +1,149 @@
+import Foundation
+import GRDB
+import JameyTestKit
+import MemoryCore
+import Testing
+
+@testable import MemoryPlugin
+
+/// The outbox at the store: events are rows committed with their change, published oldest first,
+/// kept when a publish fails, bounded, read back after reopening, and numbered past a restore.
+@Suite struct OutboxStoreTests {
+    /// A publisher that records what it published and fails while `refusing` is set.
+    final class Bus: Sendable {
+        private let state = LockedBox<(published: [Outbox.Entry], refusing: Bool)>(([], false))
+        var published: [Outbox.Entry] { state.value.published }
+        var refusing: Bool {
+            get { state.value.refusing }
+            set { state.withLock { $0.refusing = newValue } }
+        }
+        func publish(_ entry: Outbox.Entry) throws {
+            try state.withLock {
+                if $0.refusing { throw TestError("refused") }
+                $0.published.append(entry)
+            }
+        }
+        @discardableResult
+        func drain(_ store: MemoryStore) -> Bool { store.outbox.drain(read: store.outboxRows, publish: publish) }
+    }
+
+    static func rows(_ store: MemoryStore) async throws -> [Int64] {
+        try await store.pool.read { db in try Int64.fetchAll(db, sql: "SELECT seq FROM outbox ORDER BY seq") }
+    }
+
+    static func storedIDs(_ entries: [Outbox.Entry]) -> [String] {
+        entries.filter { $0.topic == "memory.events.item.stored" }.compactMap {
+            MemoryKernel.object(String(decoding: $0.published, as: UTF8.self))["id"] as? String
+        }
+    }
+
+    @Test func eventsCommitWithTheirChangeAndArePublishedOnceInOrder() async throws {
+        let (store, _, _) = try makeStore()
+        let bus = Bus()
+        let events = ItemEvents()
+        let a = try await store.store([item("alpha outbox note")], events: events)[0].item.id
+        let b = try await store.store([item("beta outbox note"), item("gamma outbox thing")], events: events).map(\.item.id)
+        #expect(try await Self.rows(store).count == 3)
+        #expect(store.outbox.depth == 3)
+        #expect(bus.drain(store))
+        #expect(Self.storedIDs(bus.published) == [a] + b)
+        #expect(bus.published.map(\.seq) == bus.published.map(\.seq).sorted())
+        let first = try #require(bus.published.first)
+        let body = MemoryKernel.object(String(decoding: first.published, as: UTF8.self))
+        #expect(body["event_id"] as? Int == Int(first.seq))
+        #expect(body["layer"] as? String == "short_term")
+        #expect(store.outbox.depth == 0)
+        // A second drain publishes nothing again. Published rows are deleted in batches (a write
+        // once 128 wait, or the maintenance task's write without events), the numbering goes on.
+        #expect(bus.drain(store))
+        #expect(bus.published.count == 3)
+        _ = try await store.delete(id: a, events: events)
+        #expect(try await Self.rows(store).count == 4)
+        #expect(bus.drain(store))
+        #expect(bus.published.last?.topic == "memory.events.item.deleted")
+        try await store.deletePublishedEvents()
+        #expect(try await Self.rows(store).isEmpty)
+        _ = try await store.put(item("delta outbox entry"), events)
+        #expect(bus.drain(store))
+        #expect(bus.published.map(\.seq) == [1, 2, 3, 4, 5])
+        for i in 0..<130 { _ = try await store.put(item("batch deletion note \(i) word\(i * 11)"), events) }
+        #expect(bus.drain(store))
+        _ = try await store.put(item("the write that deletes a batch"), events)
+        #expect(try await Self.rows(store).count < 10)
+    }
+
+    @Test func aRefusedPublishKeepsTheRestForTheNextDrainBeforeNewerEvents() async throws {
+        let (store, _, _) = try makeStore()
+        let bus = Bus()
+        let events = ItemEvents()
+        var ids: [String] = []
+        for i in 0..<3 { ids.append(try await store.put(item("refused note \(i) word\(i * 31)"), events)) }
+        bus.refusing = true
+        #expect(!bus.drain(store))
+        #expect(store.outbox.depth == 3)
+        ids.append(try await store.put(item("newer note after the refusal"), events))
+        #expect(try await Self.rows(store).count == 4)
+        bus.refusing = false
+        #expect(bus.drain(store))
+        #expect(Self.storedIDs(bus.published) == ids)
+        #expect(store.outbox.depth == 0)
+    }
+
+    @Test func whatIsLeftIsPublishedAfterReopeningOldestFirstAndTheSequenceGoesOn() async throws {
+        var settings = MemorySettings()
+        settings.backgroundMerge = false
+        let (store, clock, dir) = try makeStore(settings)
+        let events = ItemEvents()
+        var ids: [String] = []
+        for i in 0..<5 { ids.append(try await store.put(item("left over note \(i) word\(i * 17)"), events)) }
+        // Never published: as if the process died after the commits.
+        let reopened = try MemoryStore(path: dir + "/memory.sqlite", settings: settings, clock: clock.closure)
+        #expect(reopened.outbox.depth == 5)
+        ids.append(try await reopened.put(item("stored after reopening"), events))
+        let bus = Bus()
+        #expect(bus.drain(reopened))
+        #expect(Self.storedIDs(bus.published) == ids)
+        #expect(bus.published.map(\.seq) == Array(1...6))
+        _ = store
+    }
+
+    @Test func theOutboxIsBoundedAndCountsWhatItDropped() async throws {
+        var settings = MemorySettings()
+        settings.maxOutbox = 4
+        let (store, _, _) = try makeStore(settings)
+        let events = ItemEvents()
+        var ids: [String] = []
+        for i in 0..<7 { ids.append(try await store.put(item("bounded note \(i) word\(i * 13)"), events)) }
+        #expect(try await Self.rows(store).count == 4)
+        #expect(store.outbox.depth == 4)
+        #expect(store.outbox.dropped == 3)
+        let bus = Bus()
+        #expect(bus.drain(store))
+        #expect(Self.storedIDs(bus.published) == Array(ids.suffix(4)))
+    }
+
+    @Test func aRestoreDiscardsTheRestoredRowsAndNumbersPastEverythingBefore() async throws {
+        let (store, _, dir) = try makeStore()
+        let events = ItemEvents()
+        let bus = Bus()
+        _ = try await store.put(item("in the snapshot's outbox"), events)
+        let snapshot = dir + "/snapshot"
+        try FileManager.default.createDirectory(atPath: snapshot, withIntermediateDirectories: true)
+        try store.snapshot(into: snapshot)
+        for i in 0..<3 { _ = try await store.put(item("after the snapshot \(i) word\(i * 7)"), events) }
+        #expect(bus.drain(store))
+        let highest = try #require(bus.published.last?.seq)
+        try store.restore(from: snapshot)
+        #expect(try await Self.rows(store).isEmpty)
+        #expect(store.outbox.depth == 0)
+        let after = try await store.put(item("stored after the restore"), events)
+        #expect(bus.drain(store))
+        #expect(Self.storedIDs(Array(bus.published.dropFirst(4))) == [after])
+        #expect(try #require(bus.published.last?.seq) > highest)
+    }
+}
+
+extension MemoryStore {
+    /// Stores one item, recording its events, and returns its id.
+    func put(_ new: NewItem, _ events: ItemEvents) async throws -> String { try await store([new], events: events)[0].item.id }
+}
