@@ -57,6 +57,9 @@ final class Outbox: Sendable {
     private let state = Mutex(State())
     /// Held while publishing: one publisher at a time keeps the order.
     private let publishing = Mutex(())
+    /// Drains asked for: a caller that finds ``publishing`` held leaves its entries to the
+    /// holder, which drains again when this moved during its pass.
+    private let requests = Atomic<Int>(0)
     /// The most entries kept in memory; more are read back from the table.
     static let memoryBound = 10_000
     /// Published rows a write deletes at once (a write without events deletes any; the
@@ -214,57 +217,75 @@ final class Outbox: Sendable {
 
     /// Publishes every unpublished entry, oldest first: the table's backlog, then the queue.
     /// Stops at the first failed publish (the rest stays, for the next drain).
+    ///
+    /// Never waits for another drain: when one is running (on another thread, or further up
+    /// this thread's stack — a direct subscriber that stores from its event handler), it
+    /// publishes this caller's entries too, because it drains again whenever a request came in
+    /// during its pass.
     /// - Parameters:
     ///   - read: up to `limit` rows with a sequence above `after` and below `before` (nil: no
     ///     bound), oldest first, from the table.
     ///   - publish: publishes one entry.
-    /// - Returns: false when a publish or a read failed.
+    /// - Returns: false when a publish or a read failed (true when another drain took over).
     @discardableResult
     func drain(
         read: (_ after: Int64, _ before: Int64?, _ limit: Int) throws -> [Entry], publish: (Entry) throws -> Void
     ) -> Bool {
-        publishing.withLock { _ in
-            while true {
-                let (backlog, epoch, published, bound) = state.withLock {
-                    ($0.backlog, $0.epoch, $0.published, $0.queue.first?.seq)
+        requests.add(1, ordering: .sequentiallyConsistent)
+        while true {
+            let seen = requests.load(ordering: .sequentiallyConsistent)
+            guard let ok = publishing.withLockIfAvailable({ _ in drainPass(read: read, publish: publish) }) else {
+                return true
+            }
+            // A request that found the lock held before it was released is seen here.
+            if !ok || requests.load(ordering: .sequentiallyConsistent) == seen { return ok }
+        }
+    }
+
+    /// One pass of ``drain(read:publish:)``, under ``publishing``.
+    private func drainPass(
+        read: (_ after: Int64, _ before: Int64?, _ limit: Int) throws -> [Entry], publish: (Entry) throws -> Void
+    ) -> Bool {
+        while true {
+            let (backlog, epoch, published, bound) = state.withLock {
+                ($0.backlog, $0.epoch, $0.published, $0.queue.first?.seq)
+            }
+            var batch: [Entry]
+            if backlog {
+                do {
+                    batch = try read(published, bound, Self.readBatch)
+                } catch {
+                    return false
                 }
-                var batch: [Entry]
-                if backlog {
-                    do {
-                        batch = try read(published, bound, Self.readBatch)
-                    } catch {
-                        return false
-                    }
-                    if batch.count < Self.readBatch {
-                        state.withLock { if $0.epoch == epoch { $0.backlog = false } }
-                    }
-                    if batch.isEmpty { continue }
-                } else {
-                    batch = state.withLock { s in
-                        defer { s.queue = [] }
-                        return s.queue.filter { $0.seq > s.published }
-                    }
-                    if batch.isEmpty { return true }
+                if batch.count < Self.readBatch {
+                    state.withLock { if $0.epoch == epoch { $0.backlog = false } }
                 }
-                for (index, entry) in batch.enumerated() {
-                    do {
-                        try publish(entry)
-                    } catch {
-                        state.withLock { s in
-                            s.published = max(s.published, index > 0 ? batch[index - 1].seq : s.published)
-                            s.unpublished -= index
-                            // Back to the front of the queue, unless it was dropped meanwhile
-                            // (then the table has them, as a backlog).
-                            if !backlog && s.epoch == epoch { s.queue.insert(contentsOf: batch[index...], at: 0) }
-                        }
-                        return false
-                    }
+                if batch.isEmpty { continue }
+            } else {
+                batch = state.withLock { s in
+                    defer { s.queue = [] }
+                    return s.queue.filter { $0.seq > s.published }
                 }
-                state.withLock { s in
-                    if let last = batch.last, last.seq > s.published {
-                        s.unpublished -= batch.filter { $0.seq > s.published }.count
-                        s.published = last.seq
+                if batch.isEmpty { return true }
+            }
+            for (index, entry) in batch.enumerated() {
+                do {
+                    try publish(entry)
+                } catch {
+                    state.withLock { s in
+                        s.published = max(s.published, index > 0 ? batch[index - 1].seq : s.published)
+                        s.unpublished -= index
+                        // Back to the front of the queue, unless it was dropped meanwhile
+                        // (then the table has them, as a backlog).
+                        if !backlog && s.epoch == epoch { s.queue.insert(contentsOf: batch[index...], at: 0) }
                     }
+                    return false
+                }
+            }
+            state.withLock { s in
+                if let last = batch.last, last.seq > s.published {
+                    s.unpublished -= batch.filter { $0.seq > s.published }.count
+                    s.published = last.seq
                 }
             }
         }

@@ -72,6 +72,39 @@ import Testing
         #expect(try await Self.rows(store).count < 10)
     }
 
+    /// A subscriber whose handler stores into memory and waits for the answer (a direct
+    /// subscriber making a synchronous request does exactly this) runs inside a drain; the store
+    /// it causes drains too, on another thread. That drain must not wait for the first (which
+    /// waits for it): it leaves its event to the running drain, which publishes it next.
+    @Test func aStoreMadeFromInsideAPublishNeitherDeadlocksNorLosesItsEvent() async throws {
+        let (store, _, _) = try makeStore()
+        let events = ItemEvents()
+        let first = try await store.put(item("first outbox note"), events)
+        let nested = LockedBox<String?>(nil)
+        let published = LockedBox<[Outbox.Entry]>([])
+        let outcome = try await onThread { () throws -> (finished: Bool, drained: Bool) in
+            var finished = true
+            let drained = store.outbox.drain(read: store.outboxRows) { entry in
+                published.withLock { $0.append(entry) }
+                guard nested.value == nil else { return }
+                nested.withLock { $0 = "pending" }
+                let done = DispatchSemaphore(value: 0)
+                Task.detached {
+                    let id = try? await store.put(item("nested outbox thing"), ItemEvents())
+                    nested.withLock { $0 = id }
+                    store.outbox.drain(read: store.outboxRows) { entry in published.withLock { $0.append(entry) } }
+                    done.signal()
+                }
+                finished = done.wait(timeout: .now() + 20) == .success
+            }
+            return (finished, drained)
+        }
+        #expect(outcome.finished, "the nested store's drain waited for the drain that waited for it")
+        #expect(outcome.drained)
+        let second = try #require(nested.value)
+        #expect(Self.storedIDs(published.value) == [first, second], "published once each, in commit order")
+    }
+
     @Test func aRefusedPublishKeepsTheRestForTheNextDrainBeforeNewerEvents() async throws {
         let (store, _, _) = try makeStore()
         let bus = Bus()
