@@ -120,7 +120,7 @@ extension MemoryStore {
     func nearDuplicate(_ db: Database, of content: String, in layer: MemoryLayer, now: Date, excluding seq: Int64? = nil)
         throws -> ((seq: Int64, item: MemoryItem), Double)?
     {
-        let words = try Self.rarestWords(db, of: content, count: 5)
+        let words = try Self.rarestWords(db, of: content, count: 5, budget: Self.duplicateCandidateBudget)
         guard !words.isEmpty, let query = try? FTSQuery(words.joined(separator: " "), mode: .any) else { return nil }
         let rows = try Row.fetchAll(
             db,
@@ -140,10 +140,18 @@ extension MemoryStore {
         return best.map { (($0.0.0, $0.0.1), $0.1) }
     }
 
-    /// The `count` words of `content` found in the fewest items (words in no item are skipped:
-    /// a near-duplicate shares most words, so it contains some of the rarest). Falls back to
-    /// the first words when the index knows none of them.
-    static func rarestWords(_ db: Database, of content: String, count: Int) throws -> [String] {
+    /// About how many rows the near-duplicate query may score (``rarestWords(_:of:count:budget:)``).
+    static let duplicateCandidateBudget = 2000
+
+    /// Up to `count` words of `content` found in the fewest items, rarest first, taken while
+    /// the rows holding them add up to at most `budget`; when fewer than two fit, the `count`
+    /// rarest. Words in no item are skipped: a near-duplicate shares most words, so it contains
+    /// some of the rarest, and at least one of any two of them unless both were changed (which
+    /// a text survives at similarity 0.8 only when both sit at its ends). FTS5 scores every row
+    /// matching any word before it sorts, so a text with a few common words among its rarest
+    /// made a store score tens of thousands of rows (the p99 of single stores with
+    /// `duplicates: merge`). Falls back to the first words when the index knows none of them.
+    static func rarestWords(_ db: Database, of content: String, count: Int, budget: Int = .max) throws -> [String] {
         let words = Array(Set(FTSQuery.words(content))).sorted().prefix(64)
         var known: [(String, Int)] = []
         // A hot term's count is kept in hot_terms; fts5vocab would walk its whole doclist.
@@ -154,7 +162,17 @@ extension MemoryStore {
             if n > 0 { known.append((word, n)) }
         }
         guard !known.isEmpty else { return Array(words.prefix(count)) }
-        return known.sorted { ($0.1, $0.0) < ($1.1, $1.0) }.prefix(count).map(\.0)
+        let rarest = known.sorted { ($0.1, $0.0) < ($1.1, $1.0) }.prefix(count)
+        var chosen: [String] = []
+        var rows = 0
+        for (word, n) in rarest {
+            if rows + n > budget { break }
+            chosen.append(word)
+            rows += n
+        }
+        // Fewer than two rare enough: all `count` rarest, whatever they cost (a duplicate of a
+        // text of common words ranks first only by matching more of them).
+        return chosen.count >= min(2, rarest.count) ? chosen : rarest.map(\.0)
     }
 
     /// Removes the oldest unpinned items of `layer` beyond its capacity (a `deleted` event with

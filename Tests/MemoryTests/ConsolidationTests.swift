@@ -25,6 +25,36 @@ import Testing
         #expect(try await store.list(.init(), limit: 10).count == 2)
     }
 
+    /// Among 3,000 items that share common words, a near-duplicate is still found both when the
+    /// text has two rare words (the query then reads only those: a few rows, not thousands) and
+    /// when every word is common (then the five rarest, as before).
+    @Test func nearDuplicatesAreFoundAmongManyItemsSharingCommonWords() async throws {
+        let (store, _, _) = try makeStore()
+        let common = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"]
+        let fillers = (0..<3000).map { i in
+            item((0..<6).map { common[($0 * 3 + i) % common.count] }.joined(separator: " ") + " filler\(i)")
+        }
+        for start in stride(from: 0, to: fillers.count, by: 500) {
+            _ = try await store.store(Array(fillers[start..<start + 500]))
+        }
+        // 20 words: changing the last one keeps 17 of 19 shingles (similarity 0.89).
+        let body =
+            "alpha bravo charlie delta quokka echo foxtrot golf hotel alpha bravo charlie delta echo foxtrot golf hotel alpha bravo"
+        let original = try await store.store([item(body + " numbat")])[0]
+        #expect(!original.merged)
+        #expect(
+            try await store.pool.read { db in try MemoryStore.rarestWords(db, of: body + " numbat", count: 5, budget: 2000) }
+                == ["numbat", "quokka"], "two rare words: only they are read")
+        let again = try await store.store([item(body + " wombat")])[0]
+        #expect(again.merged && again.item.id == original.item.id, "a changed rare word still leaves one to find it by")
+        let plain =
+            "hotel golf foxtrot echo delta charlie bravo alpha hotel golf foxtrot echo delta charlie bravo alpha hotel golf foxtrot"
+        let first = try await store.store([item(plain + " echo")])[0]
+        #expect(!first.merged)
+        let second = try await store.store([item(plain + " delta")])[0]
+        #expect(second.merged && second.item.id == first.item.id, "only common words: the five rarest find it")
+    }
+
     @Test func nearDuplicateIsRejectedOrAllowedByPolicy() async throws {
         var settings = MemorySettings()
         settings.duplicates = .reject
