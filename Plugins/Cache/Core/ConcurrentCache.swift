@@ -42,8 +42,10 @@ public final class ConcurrentCache<Key: Hashable & Sendable, Value: Sendable>: S
     /// The bytes one entry may weigh at most (one stripe's share).
     public var maximumEntryWeight: Int { stripes[0].cache.withLock { $0.capacity } }
 
-    @inline(__always) private func stripe(_ key: Key) -> Stripe {
-        var h = UInt64(bitPattern: Int64(key.hashValue))
+    /// The stripe of a key's hash (mixed again, so the stripe and the index inside it use
+    /// independent bits).
+    @inline(__always) private func stripe(_ hash: UInt64) -> Stripe {
+        var h = hash
         h ^= h >> 29
         h &*= 0xBF58_476D_1CE4_E5B9
         return stripes[Int(truncatingIfNeeded: h >> 40) & mask]
@@ -51,32 +53,37 @@ public final class ConcurrentCache<Key: Hashable & Sendable, Value: Sendable>: S
 
     /// The live value for `key`, recording a hit or a miss.
     public func get(_ key: Key) -> Value? {
+        let hash = BoundedCache<Key, Value>.hash(key)
         let now = clock()
-        return stripe(key).cache.withLock { $0.get(key, now: now) }
+        return stripe(hash).cache.withLock { $0.get(key, hash: hash, now: now) }
     }
 
     /// The live value for `key` without recording a read.
     public func peek(_ key: Key) -> Value? {
+        let hash = BoundedCache<Key, Value>.hash(key)
         let now = clock()
-        return stripe(key).cache.withLock { $0.peek(key, now: now) }
+        return stripe(hash).cache.withLock { $0.peek(key, hash: hash, now: now) }
     }
 
     /// Stores `value`; see `BoundedCache.put`.
     @discardableResult
     public func put(_ key: Key, _ value: Value, weight: Int, ttl: UInt64? = nil) -> PutOutcome {
+        let hash = BoundedCache<Key, Value>.hash(key)
         let now = clock()
-        return stripe(key).cache.withLock { $0.put(key, value, weight: weight, ttl: ttl, now: now) }
+        return stripe(hash).cache.withLock { $0.put(key, hash: hash, value, weight: weight, ttl: ttl, now: now) }
     }
 
     /// Counts `count` accesses of `key` in its stripe's admission sketch; see `BoundedCache.recordAccesses`.
     public func recordAccesses(_ key: Key, count: Int) {
-        stripe(key).cache.withLock { $0.recordAccesses(key, count: count) }
+        let hash = BoundedCache<Key, Value>.hash(key)
+        stripe(hash).cache.withLock { $0.recordAccesses(hash: hash, count: count) }
     }
 
     /// Removes `key`; returns whether it was resident.
     @discardableResult
     public func remove(_ key: Key) -> Bool {
-        stripe(key).cache.withLock { $0.remove(key) }
+        let hash = BoundedCache<Key, Value>.hash(key)
+        return stripe(hash).cache.withLock { $0.remove(key, hash: hash) }
     }
 
     /// Removes every key `matching` accepts, stripe by stripe; returns how many.
