@@ -3,20 +3,25 @@
 /// call, so tests drive time by hand.
 ///
 /// A read hashes its key once (`hash(_:)`, or the caller passes the hash it already has) and probes
-/// an open-addressed index with it; the policy learns of reads from a small buffer replayed in
+/// an open-addressed table that holds each entry's key, value and deadline in its bucket, so a hit
+/// usually touches one record; the policy learns of reads from a small buffer replayed in
 /// order before anything that changes or consults the policy (a write, a removal, an expiry, a
 /// warming count) and whenever it fills, so the policy sees the same sequence of calls as if each
-/// read had told it at once, and its bookkeeping runs in batches off the hit path.
+/// read had told it at once, and its bookkeeping runs in batches off the hit path. With
+/// `lossyReads` a full buffer is not replayed by the read that fills it: later reads are not
+/// recorded (`readsDropped`) until the owner calls `drainReads()` (`ConcurrentCache` does it on
+/// another thread, as Caffeine does).
 ///
 /// Not thread-safe: `ConcurrentCache` puts stripes of it behind locks.
 public final class BoundedCache<Key: Hashable, Value> {
-    /// The open-addressed index (linear probing, backward-shift deletion, at most half full): each
-    /// bucket holds the low 32 bits of its key's hash above slot + 1, 0 when empty.
-    private var buckets: [UInt64]
-    private var bucketMask: Int
+    /// The open-addressed table (linear probing, backward-shift deletion, at most three quarters
+    /// full) of the resident entries.
+    private var table: [Bucket]
+    private var mask: Int
     private var resident = 0
-    /// Key, value, deadline and hash of each slot, together so a read touches one record.
-    private var entries: [Entry] = []
+    /// Each slot's bucket in `table` (-1 for a free slot): the policy and the wheel know entries by
+    /// slot, which stays the same while the entry moves between buckets.
+    private var buckets: [Int32] = []
     private var free: [Int32] = []
     private let policy: any EvictionPolicy
     private var wheel: TimerWheel
@@ -24,11 +29,18 @@ public final class BoundedCache<Key: Hashable, Value> {
     /// Reads the policy has not been told of yet, oldest first (`pending` of them).
     private let reads: UnsafeMutablePointer<PolicyRead>
     private var pending = 0
+    /// Whether a full read buffer drops reads instead of being replayed by the read that fills it.
+    public let lossyReads: Bool
+    /// Reads not recorded for the policy because the buffer was full (`lossyReads` only).
+    public private(set) var readsDropped = 0
     /// The counters so far.
     public private(set) var statistics = CacheStatistics()
 
     /// How many reads wait at most before the policy is told of them.
-    public static var readBufferSize: Int { 64 }
+    public static var readBufferSize: Int { 32 }
+
+    /// Whether the read buffer is full (with `lossyReads`, reads are dropped until `drainReads()`).
+    public var readBufferFull: Bool { pending == Self.readBufferSize }
 
     /// Creates a cache.
     /// - Parameters:
@@ -37,19 +49,23 @@ public final class BoundedCache<Key: Hashable, Value> {
     ///   - expectedEntries: how many entries typically fit (sizes a frequency sketch; default `capacity`).
     ///   - tick: the expiry resolution in nanoseconds (entries expire at most one tick late).
     ///   - now: the current time.
+    ///   - lossyReads: whether a full read buffer drops reads until `drainReads()` (see above).
     public convenience init(
         capacity: Int, policy: PolicyKind = .tinyLFU, expectedEntries: Int? = nil, tick: UInt64 = 1_000_000_000,
-        now: UInt64 = 0
+        now: UInt64 = 0, lossyReads: Bool = false
     ) {
-        self.init(policy: policy.make(capacity: capacity, expectedEntries: expectedEntries), tick: tick, now: now)
+        self.init(
+            policy: policy.make(capacity: capacity, expectedEntries: expectedEntries), tick: tick, now: now,
+            lossyReads: lossyReads)
     }
 
     /// Creates a cache over a policy made elsewhere (tuned parameters, tests).
-    public init(policy: any EvictionPolicy, tick: UInt64 = 1_000_000_000, now: UInt64 = 0) {
+    public init(policy: any EvictionPolicy, tick: UInt64 = 1_000_000_000, now: UInt64 = 0, lossyReads: Bool = false) {
         self.policy = policy
+        self.lossyReads = lossyReads
         wheel = TimerWheel(tick: tick, now: now)
-        buckets = [UInt64](repeating: 0, count: 16)
-        bucketMask = 15
+        table = [Bucket](repeating: Bucket(), count: 16)
+        mask = 15
         reads = .allocate(capacity: Self.readBufferSize)
     }
 
@@ -62,13 +78,17 @@ public final class BoundedCache<Key: Hashable, Value> {
     /// Per-entry policy metadata in bytes.
     public var policyBytesPerEntry: Int { policy.bytesPerEntry }
 
-    private struct Entry {
-        var key: Key?
-        var value: Value?
+    /// One bucket of the table.
+    private struct Bucket {
+        /// The low 32 bits of the key's hash (which also choose its home bucket) above slot + 1;
+        /// 0 when the bucket is empty.
+        var tagAndSlot: UInt64 = 0
         /// When it expires (caller's clock), 0 for never.
         var deadline: UInt64 = 0
-        /// The key's hash, to find its bucket again.
-        var hash: UInt64 = 0
+        var key: Key?
+        var value: Value?
+
+        @inline(__always) var slot: Int32 { Int32(truncatingIfNeeded: tagAndSlot & 0xFFFF_FFFF) - 1 }
     }
 
     /// The hash the index and the policy use for `key` (`ConcurrentCache` computes it once per
@@ -82,13 +102,14 @@ public final class BoundedCache<Key: Hashable, Value> {
     @inline(__always)
     public func get(_ key: Key, hash: UInt64, now: UInt64) -> Value? {
         if wheel.isDue(now) { expire(now: now) }
-        let slot = lookup(key, hash: hash)
-        guard slot >= 0 else {
+        let b = lookup(key, hash: hash)
+        guard b >= 0 else {
             statistics.misses += 1
             record(PolicyRead(slot: -1, hash: hash))
             return nil
         }
-        let deadline = entries[Int(slot)].deadline
+        let slot = table[b].slot
+        let deadline = table[b].deadline
         if deadline != 0, deadline <= now {
             drainReads()
             drop(slot)
@@ -99,7 +120,7 @@ public final class BoundedCache<Key: Hashable, Value> {
         }
         statistics.hits += 1
         record(PolicyRead(slot: slot, hash: hash))
-        return entries[Int(slot)].value
+        return table[b].value
     }
 
     /// Returns the live value for `key` without recording a read.
@@ -107,11 +128,11 @@ public final class BoundedCache<Key: Hashable, Value> {
 
     /// Returns the live value for `key`, whose `hash(_:)` is `hash`, without recording a read.
     public func peek(_ key: Key, hash: UInt64, now: UInt64) -> Value? {
-        let slot = lookup(key, hash: hash)
-        guard slot >= 0 else { return nil }
-        let deadline = entries[Int(slot)].deadline
+        let b = lookup(key, hash: hash)
+        guard b >= 0 else { return nil }
+        let deadline = table[b].deadline
         if deadline != 0, deadline <= now { return nil }
-        return entries[Int(slot)].value
+        return table[b].value
     }
 
     /// Stores `value` under `key`, replacing an older value.
@@ -132,7 +153,7 @@ public final class BoundedCache<Key: Hashable, Value> {
         expire(now: now)
         let w = max(1, weight)
         let old = lookup(key, hash: hash)
-        if old >= 0 { drop(old) }
+        if old >= 0 { drop(table[old].slot) }
         guard w <= policy.capacity else { return .tooLarge }
         statistics.puts += 1
         let slot = allocate(key, hash: hash, value)
@@ -153,7 +174,7 @@ public final class BoundedCache<Key: Hashable, Value> {
         if refused { return .refused }
         if let ttl {
             let deadline = now &+ max(1, ttl)
-            entries[Int(slot)].deadline = deadline
+            table[Int(buckets[Int(slot)])].deadline = deadline
             wheel.schedule(slot, at: deadline)
         }
         return .stored
@@ -175,10 +196,10 @@ public final class BoundedCache<Key: Hashable, Value> {
     /// `remove` for a key whose `hash(_:)` is `hash`.
     @discardableResult
     public func remove(_ key: Key, hash: UInt64) -> Bool {
-        let slot = lookup(key, hash: hash)
-        guard slot >= 0 else { return false }
+        let b = lookup(key, hash: hash)
+        guard b >= 0 else { return false }
         drainReads()
-        drop(slot)
+        drop(table[b].slot)
         statistics.evictionsExplicit += 1
         return true
     }
@@ -188,8 +209,8 @@ public final class BoundedCache<Key: Hashable, Value> {
     public func removeAll(where matching: (Key) -> Bool) -> Int {
         drainReads()
         var doomed: [Int32] = []
-        for i in entries.indices {
-            if let key = entries[i].key, matching(key) { doomed.append(Int32(i)) }
+        for bucket in table where bucket.tagAndSlot != 0 {
+            if let key = bucket.key, matching(key) { doomed.append(bucket.slot) }
         }
         for slot in doomed { drop(slot) }
         statistics.evictionsExplicit += doomed.count
@@ -218,16 +239,20 @@ public final class BoundedCache<Key: Hashable, Value> {
     }
 
     @inline(__always) private func record(_ read: PolicyRead) {
+        if pending == Self.readBufferSize {
+            readsDropped += 1
+            return
+        }
         (reads + pending).initialize(to: read)
         pending += 1
-        if pending == Self.readBufferSize { drainReads() }
+        if pending == Self.readBufferSize, !lossyReads { drainReads() }
     }
 
     /// The resident keys and values (for warming and tests), in no particular order.
     public func snapshot(now: UInt64) -> [(key: Key, value: Value)] {
-        entries.compactMap { entry in
-            guard let key = entry.key, let value = entry.value else { return nil }
-            if entry.deadline != 0, entry.deadline <= now { return nil }
+        table.compactMap { bucket in
+            guard bucket.tagAndSlot != 0, let key = bucket.key, let value = bucket.value else { return nil }
+            if bucket.deadline != 0, bucket.deadline <= now { return nil }
             return (key, value)
         }
     }
@@ -240,67 +265,56 @@ public final class BoundedCache<Key: Hashable, Value> {
         return s
     }
 
-    // MARK: The index
+    // MARK: The table
 
     /// The bucket tag of a hash: its low 32 bits, which also choose the home bucket.
     @inline(__always) private static func tag(_ hash: UInt64) -> UInt64 { hash & 0xFFFF_FFFF }
 
-    /// The slot holding `key`, or -1.
-    @inline(__always) private func lookup(_ key: Key, hash: UInt64) -> Int32 {
+    /// The bucket holding `key`, or -1.
+    @inline(__always) private func lookup(_ key: Key, hash: UInt64) -> Int {
         let tag = Self.tag(hash)
-        var i = Int(tag) & bucketMask
+        var i = Int(tag) & mask
         while true {
-            let bucket = buckets[i]
-            if bucket == 0 { return -1 }
-            if bucket >> 32 == tag {
-                let slot = Int32(truncatingIfNeeded: bucket & 0xFFFF_FFFF) - 1
-                if entries[Int(slot)].key == key { return slot }
-            }
-            i = (i + 1) & bucketMask
+            let tagAndSlot = table[i].tagAndSlot
+            if tagAndSlot == 0 { return -1 }
+            if tagAndSlot >> 32 == tag, table[i].key == key { return i }
+            i = (i + 1) & mask
         }
     }
 
-    /// Adds `slot` under `hash` (the key is not in the index).
-    private func indexInsert(_ slot: Int32, hash: UInt64) {
-        if (resident + 1) * 2 > buckets.count { growIndex() }
-        place(Self.tag(hash) << 32 | UInt64(slot + 1))
-        resident += 1
+    /// Puts `bucket` in the first free bucket from its home on and notes where.
+    @inline(__always) private func place(_ bucket: Bucket) {
+        var i = Int(bucket.tagAndSlot >> 32) & mask
+        while table[i].tagAndSlot != 0 { i = (i + 1) & mask }
+        buckets[Int(bucket.slot)] = Int32(i)
+        table[i] = bucket
     }
 
-    @inline(__always) private func place(_ bucket: UInt64) {
-        var i = Int(bucket >> 32) & bucketMask
-        while buckets[i] != 0 { i = (i + 1) & bucketMask }
-        buckets[i] = bucket
+    private func growTable() {
+        var old: [Bucket] = []
+        swap(&old, &table)
+        table = [Bucket](repeating: Bucket(), count: old.count * 2)
+        mask = table.count - 1
+        for bucket in old where bucket.tagAndSlot != 0 { place(bucket) }
     }
 
-    private func growIndex() {
-        let old = buckets
-        buckets = [UInt64](repeating: 0, count: old.count * 2)
-        bucketMask = buckets.count - 1
-        for bucket in old where bucket != 0 { place(bucket) }
-    }
-
-    /// Takes `slot`, stored under `hash`, out of the index, shifting back the buckets after it.
-    private func indexRemove(_ slot: Int32, hash: UInt64) {
-        let wanted = Self.tag(hash) << 32 | UInt64(slot + 1)
-        var hole = Int(Self.tag(hash)) & bucketMask
-        while buckets[hole] != wanted {
-            if buckets[hole] == 0 { return }
-            hole = (hole + 1) & bucketMask
-        }
-        var j = hole
+    /// Empties bucket `b`, shifting back the buckets after it that may fill the hole.
+    private func removeBucket(_ b: Int) {
+        table[b] = Bucket()
+        var hole = b
+        var j = b
         while true {
-            j = (j + 1) & bucketMask
-            let bucket = buckets[j]
-            if bucket == 0 { break }
+            j = (j + 1) & mask
+            let tagAndSlot = table[j].tagAndSlot
+            if tagAndSlot == 0 { break }
             // The bucket at j may fill the hole when the hole lies on its probe path (home … j).
-            let home = Int(bucket >> 32) & bucketMask
-            if (j - home) & bucketMask >= (j - hole) & bucketMask {
-                buckets[hole] = bucket
+            let home = Int(tagAndSlot >> 32) & mask
+            if (j - home) & mask >= (j - hole) & mask {
+                table.swapAt(hole, j)
+                buckets[Int(table[hole].slot)] = Int32(hole)
                 hole = j
             }
         }
-        buckets[hole] = 0
         resident -= 1
     }
 
@@ -310,16 +324,17 @@ public final class BoundedCache<Key: Hashable, Value> {
         let slot: Int32
         if let f = free.popLast() {
             slot = f
-            entries[Int(slot)] = Entry(key: key, value: value, hash: hash)
         } else {
-            slot = Int32(entries.count)
-            entries.append(Entry(key: key, value: value, hash: hash))
+            slot = Int32(buckets.count)
+            buckets.append(-1)
         }
-        indexInsert(slot, hash: hash)
+        if (resident + 1) * 4 > table.count * 3 { growTable() }
+        place(Bucket(tagAndSlot: Self.tag(hash) << 32 | UInt64(slot + 1), key: key, value: value))
+        resident += 1
         return slot
     }
 
-    /// Takes a resident slot out of the policy, the wheel and the index.
+    /// Takes a resident slot out of the policy, the wheel and the table.
     private func drop(_ slot: Int32) {
         policy.remove(slot)
         release(slot)
@@ -328,8 +343,9 @@ public final class BoundedCache<Key: Hashable, Value> {
     /// Forgets a slot the policy no longer holds.
     private func release(_ slot: Int32) {
         wheel.cancel(slot)
-        if entries[Int(slot)].key != nil { indexRemove(slot, hash: entries[Int(slot)].hash) }
-        entries[Int(slot)] = Entry()
+        let b = buckets[Int(slot)]
+        if b >= 0 { removeBucket(Int(b)) }
+        buckets[Int(slot)] = -1
         free.append(slot)
     }
 }

@@ -1,13 +1,27 @@
+import Dispatch
 import Synchronization
 
 /// A thread-safe cache: `BoundedCache` stripes, each behind its own lock, chosen by key hash, so
 /// threads working on different keys rarely wait for each other. Each stripe holds
 /// `capacity / stripes` bytes and its own policy and timer wheel; time comes from the clock given
 /// at creation (tests pass a manual one).
+///
+/// A read holds its stripe's lock only to probe the index and note the read in the stripe's read
+/// buffer; the policy's bookkeeping for reads (frequency sketch, list moves) runs when a write
+/// comes to the stripe, or, when the buffer fills, in a drain on another thread (Caffeine's
+/// design). While a full buffer waits for that drain its stripe's reads are not recorded for the
+/// policy (`readsDropped`), so readers never wait for the bookkeeping; writes always see every
+/// recorded read first.
 public final class ConcurrentCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     private let stripes: [Stripe]
     private let mask: Int
     private let clock: @Sendable () -> UInt64
+    /// Whether a drain of the read buffers is scheduled and not finished.
+    private let draining = DrainFlag()
+
+    private final class DrainFlag: Sendable {
+        let scheduled = Atomic<Bool>(false)
+    }
 
     private final class Stripe: Sendable {
         let cache: Mutex<BoundedCache<Key, Value>>
@@ -21,10 +35,12 @@ public final class ConcurrentCache<Key: Hashable & Sendable, Value: Sendable>: S
     ///   - expectedEntries: how many entries typically fit in all (sizes the frequency sketches).
     ///   - stripes: the number of locks, rounded up to a power of two (1 = one lock).
     ///   - tick: expiry resolution in nanoseconds.
+    ///   - lossyReads: whether a stripe whose read buffer is full drops reads until a drain on
+    ///     another thread has replayed it (true, the default) instead of the read replaying it.
     ///   - clock: the current time in nanoseconds (monotonic).
     public init(
         capacity: Int, policy: PolicyKind = .tinyLFU, expectedEntries: Int? = nil, stripes: Int = 16,
-        tick: UInt64 = 1_000_000_000,
+        tick: UInt64 = 1_000_000_000, lossyReads: Bool = true,
         clock: @escaping @Sendable () -> UInt64 = ConcurrentCache.monotonicNow
     ) {
         var n = 1
@@ -33,7 +49,10 @@ public final class ConcurrentCache<Key: Hashable & Sendable, Value: Sendable>: S
         let share = max(1, capacity / n)
         let entries = expectedEntries.map { max(1, $0 / n) }
         self.stripes = (0..<n).map { _ in
-            Stripe(BoundedCache(capacity: share, policy: policy, expectedEntries: entries, tick: tick, now: now))
+            Stripe(
+                BoundedCache(
+                    capacity: share, policy: policy, expectedEntries: entries, tick: tick, now: now,
+                    lossyReads: lossyReads))
         }
         mask = n - 1
         self.clock = clock
@@ -55,8 +74,35 @@ public final class ConcurrentCache<Key: Hashable & Sendable, Value: Sendable>: S
     public func get(_ key: Key) -> Value? {
         let hash = BoundedCache<Key, Value>.hash(key)
         let now = clock()
-        return stripe(hash).cache.withLock { $0.get(key, hash: hash, now: now) }
+        var full = false
+        let value = stripe(hash).cache.withLock { cache in
+            let value = cache.get(key, hash: hash, now: now)
+            full = cache.readBufferFull
+            return value
+        }
+        if full { scheduleDrain() }
+        return value
     }
+
+    /// Replays the stripes' buffered reads into their policies on another thread, unless that is
+    /// already under way.
+    private func scheduleDrain() {
+        guard !draining.scheduled.load(ordering: .relaxed),
+            draining.scheduled.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
+        else { return }
+        DispatchQueue.global(qos: .utility).async { [self] in
+            drainReads()
+            draining.scheduled.store(false, ordering: .releasing)
+        }
+    }
+
+    /// Replays every stripe's buffered reads into its policy now.
+    public func drainReads() {
+        for s in stripes { s.cache.withLock { $0.drainReads() } }
+    }
+
+    /// Reads not recorded for the policy because their stripe's buffer was full.
+    public var readsDropped: Int { stripes.reduce(0) { $0 + $1.cache.withLock { $0.readsDropped } } }
 
     /// The live value for `key` without recording a read.
     public func peek(_ key: Key) -> Value? {
