@@ -65,6 +65,20 @@ import Testing
         #expect(cache.statistics.hits == size + 5)
     }
 
+    /// A partial drain replays the oldest reads and keeps the rest in order.
+    @Test func aPartialDrainKeepsTheNewerReads() {
+        let cache = BoundedCache<Int, Int>(capacity: 3, policy: .lru, lossyReads: true)
+        for k in [1, 2, 3] { cache.put(k, k, weight: 1, ttl: nil, now: 0) }
+        _ = cache.get(2, now: 0)
+        _ = cache.get(1, now: 0)
+        #expect(cache.drainReads(limit: 1), "one read still waits")
+        #expect(!cache.drainReads(limit: 8))
+        cache.put(4, 4, weight: 1, ttl: nil, now: 0)
+        #expect(cache.peek(3, now: 0) == nil, "not read: evicted")
+        #expect(cache.peek(1, now: 0) == 1)
+        #expect(cache.peek(2, now: 0) == 2)
+    }
+
     /// Reads still waiting in the buffer reach the policy before the next write decides what to
     /// evict: the key read last is kept, the one not read goes.
     @Test(arguments: [false, true])

@@ -91,7 +91,10 @@ public final class ConcurrentCache<Key: Hashable & Sendable, Value: Sendable>: S
             draining.scheduled.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
         else { return }
         DispatchQueue.global(qos: .utility).async { [self] in
-            drainReads()
+            // A few reads per hold of a stripe's lock, so its readers wait little.
+            for s in stripes {
+                while s.cache.withLock({ $0.drainReads(limit: 8) }) {}
+            }
             draining.scheduled.store(false, ordering: .releasing)
         }
     }
