@@ -79,6 +79,22 @@ import Testing
         #expect(cache.peek(2, now: 0) == 2)
     }
 
+    /// A buffer that fills is replayed on another thread without any write coming.
+    @Test func aFullBufferIsDrainedInTheBackground() async throws {
+        let cache = ConcurrentCache<Int, Int>(capacity: 3, policy: .lru, stripes: 1)
+        for k in [1, 2, 3] { cache.put(k, k, weight: 1) }
+        for _ in 0..<BoundedCache<Int, Int>.readBufferSize { _ = cache.get(1) }
+        var waited = 0
+        while cache.pendingReads > 0, waited < 1_000 {
+            try await Task.sleep(for: .milliseconds(10))
+            waited += 1
+        }
+        #expect(cache.pendingReads == 0)
+        cache.put(4, 4, weight: 1)
+        #expect(cache.peek(1) == 1)
+        #expect(cache.peek(2) == nil)
+    }
+
     /// Reads still waiting in the buffer reach the policy before the next write decides what to
     /// evict: the key read last is kept, the one not read goes.
     @Test(arguments: [false, true])

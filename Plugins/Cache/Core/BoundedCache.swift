@@ -41,6 +41,9 @@ public final class BoundedCache<Key: Hashable, Value> {
     /// How many reads wait at most before the policy is told of them.
     public static var readBufferSize: Int { 32 }
 
+    /// How many reads wait in the buffer for the policy.
+    public var pendingReads: Int { pending }
+
     /// Whether the read buffer is full (with `lossyReads`, reads are dropped until `drainReads()`).
     public var readBufferFull: Bool { pending == Self.readBufferSize }
 
