@@ -112,11 +112,9 @@ public final class ConcurrentCache<Key: Hashable & Sendable, Value: Sendable>: S
         guard !draining.scheduled.load(ordering: .relaxed),
             draining.scheduled.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
         else { return }
-        DispatchQueue.global(qos: .utility).async { [self] in
-            let since = Self.preciseNow() &- draining.lastEnd.load(ordering: .relaxed)
-            if since < Self.minimumDrainInterval {
-                usleep(UInt32((Self.minimumDrainInterval - since) / 1000))
-            }
+        let since = Self.preciseNow() &- draining.lastEnd.load(ordering: .relaxed)
+        let wait = since < Self.minimumDrainInterval ? Self.minimumDrainInterval - since : 0
+        DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + .nanoseconds(Int(wait))) { [self] in
             // A few reads per hold of a stripe's lock, so its readers wait little.
             for s in stripes {
                 while s.cache.withLock({ $0.drainReads(limit: 8) }) {}
