@@ -25,10 +25,31 @@ public protocol EvictionPolicy: AnyObject {
     /// Counts `count` accesses of a key in the admission sketch without reading it (warming after
     /// a restart: what was hot before competes for admission as hot).
     func recordAccesses(hash: UInt64, count: Int)
+    /// Records a batch of reads in order: the same as calling `hit` or `miss` for each (a policy
+    /// may reorder work that does not interact, to overlap its memory accesses).
+    func replay(_ reads: UnsafeBufferPointer<PolicyRead>)
+}
+
+/// A read the cache reports to its policy: a hit on `slot`, or a miss (`slot` -1) of a key with `hash`.
+public struct PolicyRead: Sendable {
+    /// The slot read, or -1 for a miss.
+    public var slot: Int32
+    /// The key's hash (the one the slot was inserted with, for a hit).
+    public var hash: UInt64
+
+    public init(slot: Int32, hash: UInt64) {
+        self.slot = slot
+        self.hash = hash
+    }
 }
 
 extension EvictionPolicy {
     public func miss(hash: UInt64) {}
+    public func replay(_ reads: UnsafeBufferPointer<PolicyRead>) {
+        for read in reads {
+            if read.slot >= 0 { hit(read.slot) } else { miss(hash: read.hash) }
+        }
+    }
     public var admissionsRefused: Int { 0 }
     public func recordAccesses(hash: UInt64, count: Int) {}
 }

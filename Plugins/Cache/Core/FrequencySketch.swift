@@ -41,6 +41,12 @@ public struct FrequencySketch: Sendable {
         return lowest
     }
 
+    /// Loads the block of `hash`'s counters and returns a word of it (so an `increment` that
+    /// follows finds the block in the cache).
+    @inline(__always) public func touch(_ hash: UInt64) -> UInt64 {
+        table[index(Self.spread(hash), 0) >> 4]
+    }
+
     /// Records one sighting of `hash`, halving all counters when the sample is full.
     public mutating func increment(_ hash: UInt64) {
         if usesDoorkeeper, !doorkeeperInsert(hash) { return countAddition() }

@@ -55,6 +55,15 @@ struct SlotLinks {
     /// The slot before `slot` (towards the head), or -1.
     @inline(__always) func before(_ slot: Int32) -> Int32 { nodes[Int(slot)].prev }
 
+    /// Loads the records before and after `slot` (so a move that follows finds them in the cache).
+    @inline(__always) func touchNeighbours(_ slot: Int32) -> UInt64 {
+        let node = nodes[Int(slot)]
+        var sum: UInt64 = 0
+        if node.prev >= 0 { sum &+= UInt64(nodes[Int(node.prev)].tag) }
+        if node.next >= 0 { sum &+= UInt64(nodes[Int(node.next)].tag) }
+        return sum
+    }
+
     @inline(__always) func weight(_ slot: Int32) -> Int { Int(nodes[Int(slot)].weight) }
     @inline(__always) func hash(_ slot: Int32) -> UInt64 { nodes[Int(slot)].hash }
     @inline(__always) func tag(_ slot: Int32) -> UInt8 { nodes[Int(slot)].tag }

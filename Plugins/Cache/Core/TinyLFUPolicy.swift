@@ -20,6 +20,8 @@ public final class TinyLFUPolicy: EvictionPolicy {
     private var climber: HillClimber
     private var random: UInt64 = 0x2545_F491_4F6C_DD1D
     public private(set) var admissionsRefused = 0
+    /// Where `replay`'s advance loads land, so they are not optimised away.
+    private var touched: UInt64 = 0
 
     private enum Region: UInt8 { case window, probation, protected }
 
@@ -62,6 +64,32 @@ public final class TinyLFUPolicy: EvictionPolicy {
 
     public func hit(_ slot: Int32) {
         sketch.increment(links.hash(slot))
+        reorder(slot)
+    }
+
+    /// The reads in order, the sketch's counts first: counting and reordering do not interact, so
+    /// the work runs in passes whose memory accesses are independent of each other and overlap —
+    /// first a load of each read's sketch block and list record, then the counts, then a load of
+    /// each record's neighbours, then the moves, which find what they touch in the cache.
+    public func replay(_ reads: UnsafeBufferPointer<PolicyRead>) {
+        var loaded: UInt64 = 0
+        for read in reads where read.slot >= 0 {
+            loaded &+= sketch.touch(read.hash) &+ UInt64(truncatingIfNeeded: links.before(read.slot))
+        }
+        for read in reads where read.slot >= 0 { sketch.increment(read.hash) }
+        for read in reads where read.slot >= 0 { loaded &+= links.touchNeighbours(read.slot) }
+        touched = loaded
+        for read in reads {
+            if read.slot >= 0 {
+                reorder(read.slot)
+            } else if adaptive {
+                record(hit: false)
+            }
+        }
+    }
+
+    /// A hit's move in the lists (and its count for the window's hill climber).
+    @inline(__always) private func reorder(_ slot: Int32) {
         switch region(slot) {
         case .window:
             links.moveToFront(slot, &window)
