@@ -222,8 +222,9 @@ let package = Package(
         // The soul: entities, emotions, trust and its decay (pure Swift, SoulCore), in SQLite (GRDB).
         .target(name: "SoulCore", path: "Plugins/Soul/Core"),
         .testTarget(name: "SoulCoreTests", dependencies: ["SoulCore"]),
-        // Replies and request bodies shared by the soul and consciousness plugins (each links a copy).
-        .target(name: "PluginReplies", dependencies: [kit], path: "Plugins/Shared/Replies"),
+        // Replies and request bodies shared by the conscience, vault, soul and consciousness plugins
+        // (each links a copy; a library, not a plugin).
+        .target(name: "PluginReplies", dependencies: [kit]),
         .target(
             name: "Soul",
             dependencies: [
