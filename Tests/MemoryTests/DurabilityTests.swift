@@ -14,20 +14,8 @@ import Testing
 /// the database afterwards.
 @Suite struct DurabilityTests {
     @Test func everyAcknowledgedStoreSurvivesKill9() async throws {
-        let ids = try await onThread { () throws -> ([String], String, Bool) in
-            let dir = try TemporaryDirectory.make(prefix: "jamey-memory-kill")
-            let port = try Self.freePort()
-            let server = try Self.serve(dir: dir, port: port)
-            var acknowledged: [String] = []
-            for i in 0..<60 {
-                let r = try MemoryKernel.send(
-                    port: port, method: "POST", path: "/v1/memory/items",
-                    body: #"{"content":"acknowledged item \#(i) with its own words \#(i * 7919)","layer":"long_term"}"#)
-                if r.0 == 201, let id = (r.1["item"] as? [String: Any])?["id"] as? String { acknowledged.append(id) }
-            }
-            server.send(SIGKILL)
-            let exited = server.waitForExit(timeout: .seconds(10))
-            return (acknowledged, dir + "/data/memory/memory.sqlite", exited)
+        let ids = try await Self.storeSixtyThenKill(prefix: "jamey-memory-kill", memory: nil) {
+            "acknowledged item \($0) with its own words \($0 * 7919)"
         }
         #expect(ids.2, "the server did not exit after SIGKILL")
         #expect(ids.0.count == 60)
@@ -36,24 +24,35 @@ import Testing
         #expect(Set(found).isSuperset(of: ids.0))
     }
 
-    /// With `duplicates: allow` a store commits the item and its pending-log row, and the merge
-    /// indexes it afterwards: killed right after the last acknowledgement (the newest items still
-    /// pending), the restarted store has every item, resumes the merge, and FTS5 holds them all.
-    @Test func kill9BetweenCommitAndMergeLosesNothingAndTheMergeResumes() async throws {
-        let ids = try await onThread { () throws -> ([String], String, Bool) in
-            let dir = try TemporaryDirectory.make(prefix: "jamey-memory-kill-pending")
+    /// Starts `jamey serve` with the memory plugin (its section `memory`), stores 60 items one
+    /// at a time over HTTP (`content(i)` each), then kills the server with SIGKILL.
+    /// - Returns: the acknowledged ids, the database's path, and whether the server exited.
+    static func storeSixtyThenKill(
+        prefix: String, memory: String?, content: @escaping @Sendable (Int) -> String
+    ) async throws -> ([String], String, Bool) {
+        try await onThread { () throws -> ([String], String, Bool) in
+            let dir = try TemporaryDirectory.make(prefix: prefix)
             let port = try Self.freePort()
-            let server = try Self.serve(dir: dir, port: port, memory: "duplicates: allow\n")
+            let server = try Self.serve(dir: dir, port: port, memory: memory)
             var acknowledged: [String] = []
             for i in 0..<60 {
                 let r = try MemoryKernel.send(
                     port: port, method: "POST", path: "/v1/memory/items",
-                    body: #"{"content":"pending item \#(i) with words \#(i * 7919)","layer":"long_term"}"#)
+                    body: #"{"content":"\#(content(i))","layer":"long_term"}"#)
                 if r.0 == 201, let id = (r.1["item"] as? [String: Any])?["id"] as? String { acknowledged.append(id) }
             }
             server.send(SIGKILL)
             let exited = server.waitForExit(timeout: .seconds(10))
             return (acknowledged, dir + "/data/memory/memory.sqlite", exited)
+        }
+    }
+
+    /// With `duplicates: allow` a store commits the item and its pending-log row, and the merge
+    /// indexes it afterwards: killed right after the last acknowledgement (the newest items still
+    /// pending), the restarted store has every item, resumes the merge, and FTS5 holds them all.
+    @Test func kill9BetweenCommitAndMergeLosesNothingAndTheMergeResumes() async throws {
+        let ids = try await Self.storeSixtyThenKill(prefix: "jamey-memory-kill-pending", memory: "duplicates: allow\n") {
+            "pending item \($0) with words \($0 * 7919)"
         }
         #expect(ids.2, "the server did not exit after SIGKILL")
         #expect(ids.0.count == 60)
@@ -61,12 +60,7 @@ import Testing
         settings.duplicates = .allow
         let reopened = try MemoryStore(path: ids.1, settings: settings)
         #expect(Set(try await reopened.list(.init(), limit: 1000).map(\.0.id)).isSuperset(of: ids.0))
-        var left = try await PendingIndexTests.pending(reopened)
-        for _ in 0..<600 where left > 0 {
-            try await Task.sleep(for: .milliseconds(100))
-            left = try await PendingIndexTests.pending(reopened)
-        }
-        #expect(left == 0, "the merge did not resume")
+        #expect(try await PendingIndexTests.waitForMerge(reopened) == 0, "the merge did not resume")
         #expect(try await PendingIndexTests.indexed(reopened, "pending") == 60)
         #expect(Set(try await reopened.ids("pending item", limit: 100)) == Set(ids.0))
         #expect(try await PendingIndexTests.ftsIntact(reopened))

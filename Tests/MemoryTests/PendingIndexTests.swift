@@ -22,6 +22,17 @@ import Testing
         try await store.pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM items_pending") ?? 0 }
     }
 
+    /// Waits up to 60 s for a reopened store's background merge to empty the pending log.
+    /// - Returns: the items still pending (0 once the merge finished).
+    static func waitForMerge(_ store: MemoryStore) async throws -> Int {
+        var left = try await pending(store)
+        for _ in 0..<600 where left > 0 {
+            try await Task.sleep(for: .milliseconds(100))
+            left = try await pending(store)
+        }
+        return left
+    }
+
     /// Rows of FTS5 itself holding `word`.
     static func indexed(_ store: MemoryStore, _ word: String) async throws -> Int {
         try await store.pool.read {
@@ -108,12 +119,7 @@ import Testing
         settings.duplicates = .allow
         let reopened = try MemoryStore(path: dir + "/memory.sqlite", settings: settings)
         #expect(Set(try await reopened.ids("unmerged survives", limit: 100)) == Set(ids))
-        var left = try await Self.pending(reopened)
-        for _ in 0..<600 where left > 0 {
-            try await Task.sleep(for: .milliseconds(100))
-            left = try await Self.pending(reopened)
-        }
-        #expect(left == 0, "the merge did not resume")
+        #expect(try await Self.waitForMerge(reopened) == 0, "the merge did not resume")
         #expect(try await Self.indexed(reopened, "unmerged") == 50)
         #expect(Set(try await reopened.ids("unmerged survives", limit: 100)) == Set(ids))
         #expect(try await Self.ftsIntact(reopened))
