@@ -114,8 +114,7 @@ public final class TrafficSplit: Sendable {
     /// Records a request's outcome on `side`.
     func record(_ side: Side, duration: Duration, failed: Bool) {
         counters[side.rawValue + (failed ? "error" : "ok")]?.increment()
-        timers[side]?.recordNanoseconds(
-            Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        timers[side]?.recordNanoseconds(duration.wholeNanoseconds)
         let now = ContinuousClock.now
         samples.withLock { $0[side]?.append(Sample(at: now, duration: duration, failed: failed)) }
         totals.withLock { totals in

@@ -27,7 +27,7 @@ extension Kernel {
     /// Records a hook's duration in the metrics and in the plugin's figures.
     func recordHook(_ record: PluginRecord, _ hook: String, _ duration: Duration) {
         metrics.recordHook(plugin: record.name, hook: hook, duration: duration)
-        let nanos = duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+        let nanos = duration.wholeNanoseconds
         record.hookNanoseconds.add(UInt64(clamping: max(nanos, 0)), ordering: .relaxed)
     }
 }

@@ -14,7 +14,7 @@ final class HealthMonitor: @unchecked Sendable {
         timer.withLock { timer in
             guard timer == nil else { return }
             let source = DispatchSource.makeTimerSource(queue: queue)
-            let nanos = Int(tick.components.seconds * 1_000_000_000 + tick.components.attoseconds / 1_000_000_000)
+            let nanos = Int(tick.wholeNanoseconds)
             source.schedule(deadline: .now() + .nanoseconds(nanos), repeating: .nanoseconds(nanos), leeway: .milliseconds(5))
             source.setEventHandler(handler: body)
             source.resume()
@@ -107,7 +107,7 @@ extension Kernel {
         let drained = DispatchSemaphore(value: 0)
         record.healthQueue.async { drained.signal() }
         let deadline = config.hooks.health
-        let nanos = deadline.components.seconds * 1_000_000_000 + deadline.components.attoseconds / 1_000_000_000
+        let nanos = deadline.wholeNanoseconds
         return drained.wait(timeout: .now() + .nanoseconds(Int(nanos))) == .success
     }
 

@@ -25,7 +25,7 @@ private final class HookResultBox<Result>: @unchecked Sendable {
 
     /// The result, or nil when none arrived within `timeout`.
     func wait(_ timeout: Duration) -> Result? {
-        let nanos = max(0, timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
+        let nanos = max(0, timeout.wholeNanoseconds)
         guard done.wait(timeout: .now() + .nanoseconds(Int(nanos))) == .success else { return nil }
         return value
     }

@@ -97,7 +97,7 @@ public final class LogSink: @unchecked Sendable {
     }
 
     private static func nanoseconds(_ duration: Duration) -> UInt64 {
-        UInt64(clamping: max(0, duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000))
+        UInt64(clamping: max(0, duration.wholeNanoseconds))
     }
 
     /// Called with the lock held.
