@@ -57,6 +57,41 @@ extension VaultSerial {
             #expect(throws: VaultError.self) { try Age.decrypt(sealed.prefix(sealed.count - 70_000), identities: [identity]) }
         }
 
+        @Test(arguments: [0, 1000, 65536, 3 * 65536 + 7])
+        func aPackNameCoversHeaderTagsAndLengthAndEveryWriterAgreesOnIt(size: Int) throws {
+            let identity = AgeIdentity.generate()
+            let plain = Fixture.random(size)
+            let (sealed, name) = try Age.encryptNamed(plain, to: [identity.recipient])
+            #expect(try Age.packName(sealed) == name)
+            #expect(Age.isPack(sealed, named: name))
+            let buffer = AlignedBuffer(capacity: 1 << 20)
+            let (length, directName) = try Age.seal(plain, to: [identity.recipient], into: buffer)
+            let direct = Data(bytes: buffer.pointer, count: length)
+            #expect(try Age.packName(direct) == directName)
+            #expect(try Age.decrypt(direct, identities: [identity]) == plain)
+            // A pack written before names covered only the tags is still known by its whole-file SHA-256.
+            #expect(Age.isPack(sealed, named: sealed.sha256Hex))
+            #expect(!Age.isPack(sealed, named: directName))
+            let header = try AgeHeader(parsing: sealed)
+            let segment = 65536 + 16
+            let segmentEnds = Array(stride(from: header.length + 16 + segment, to: sealed.count, by: segment)) + [sealed.count]
+            let tags = segmentEnds.map { $0 - 1 }
+            for position in [10, header.length + 3] + tags {
+                var altered = sealed
+                altered[position] ^= 0x01
+                #expect(!Age.isPack(altered, named: name), "byte \(position) of \(sealed.count)")
+            }
+            #expect(!Age.isPack(sealed + Data([0]), named: name))
+            #expect(!Age.isPack(sealed.prefix(sealed.count - 1), named: name))
+            if size > 0 {
+                // A body byte is not in the name: opening the pack finds it instead.
+                var altered = sealed
+                altered[header.length + 16 + size / 2] ^= 0x01
+                #expect(Age.isPack(altered, named: name))
+                #expect(throws: VaultError.self) { try Age.decrypt(altered, identities: [identity]) }
+            }
+        }
+
         @Test func passphraseRoundTrip() throws {
             let sealed = try Age.encrypt(Data("key file".utf8), passphrase: "correct horse", workFactor: 10)
             #expect(String(decoding: sealed.prefix(60), as: UTF8.self).contains("-> scrypt "))

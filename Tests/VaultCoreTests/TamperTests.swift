@@ -61,6 +61,23 @@ extension VaultSerial {
             #expect(report.problems.contains { $0.subject == pack.lastPathComponent })
         }
 
+        @Test func aFlippedTagOrHeaderByteInAPackIsNamed() async throws {
+            let f = try await threeSnapshots()
+            defer { f.destroy() }
+            let packs = try files(f, "packs")
+            #expect(packs.count >= 2)
+            // The last byte is a Poly1305 tag (in the name); byte 30 is in the age header.
+            for (pack, position) in zip(packs.prefix(2), [-1, 30]) {
+                var data = try Data(contentsOf: pack)
+                data[position < 0 ? data.count - 1 : position] ^= 0x20
+                try data.write(to: pack)
+            }
+            let report = try await f.verify()
+            for pack in packs.prefix(2) {
+                #expect(report.problems.contains { $0.kind == .packAltered && $0.subject == pack.lastPathComponent })
+            }
+        }
+
         @Test func aMissingPackIsNamedWithTheChunksItHeld() async throws {
             let f = try await threeSnapshots()
             defer { f.destroy() }

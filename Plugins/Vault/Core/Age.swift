@@ -19,15 +19,10 @@ public enum Age {
         return try seal(plaintext, fileKey: fileKey, stanzas: stanzas)
     }
 
-    /// As ``encrypt(_:to:)``, also returning the file's SHA-256 (hex), computed while sealing each
-    /// segment (a pack's name) instead of by a second pass over the file.
-    static func encryptNamed(_ plaintext: Data, to recipients: [AgeRecipient]) throws -> (sealed: Data, sha256: String) {
-        guard !recipients.isEmpty else { throw VaultError(.badKey, "age: no recipient to encrypt to") }
-        let fileKey = randomBytes(16)
-        let stanzas = try recipients.map { try AgeStanza.x25519(fileKey: fileKey, recipient: $0) }
-        var digest: SHA256? = SHA256()
-        let sealed = try seal(plaintext, fileKey: fileKey, stanzas: stanzas, digest: &digest)
-        return (sealed, Data(digest?.finalize() ?? SHA256.hash(data: sealed)).hex)
+    /// As ``encrypt(_:to:)``, also returning the file's pack name (``packName(_:)``).
+    static func encryptNamed(_ plaintext: Data, to recipients: [AgeRecipient]) throws -> (sealed: Data, name: String) {
+        let sealed = try encrypt(plaintext, to: recipients)
+        return (sealed, try packName(sealed))
     }
 
     /// Encrypts `plaintext` under a passphrase (one scrypt stanza), as `age -p` does.
@@ -70,11 +65,6 @@ public enum Age {
     }
 
     private static func seal(_ plaintext: Data, fileKey: Data, stanzas: [AgeStanza]) throws -> Data {
-        var digest: SHA256?
-        return try seal(plaintext, fileKey: fileKey, stanzas: stanzas, digest: &digest)
-    }
-
-    private static func seal(_ plaintext: Data, fileKey: Data, stanzas: [AgeStanza], digest: inout SHA256?) throws -> Data {
         var header = intro + stanzas.map(\.text).joined() + "---"
         let mac = headerMAC(Data(header.utf8), fileKey: fileKey)
         header += " " + Base64Raw.encode(mac) + "\n"
@@ -82,8 +72,7 @@ public enum Age {
         var out = Data(header.utf8)
         out.reserveCapacity(out.count + 16 + plaintext.count + (plaintext.count / segmentSize + 1) * tagSize)
         out.append(nonce)
-        digest?.update(data: out)
-        try AgeStream.seal(plaintext, key: payloadKey(fileKey, nonce: nonce), into: &out, digest: &digest)
+        try AgeStream.seal(plaintext, key: payloadKey(fileKey, nonce: nonce), into: &out)
         return out
     }
 

@@ -11,20 +11,16 @@ enum AgeStream {
         return try ChaChaPoly.Nonce(data: bytes)
     }
 
-    /// Appends the sealed segments to `out`; `digest` (if any) is updated with each as it is appended.
-    static func seal(_ plaintext: Data, key: SymmetricKey, into out: inout Data, digest: inout SHA256?) throws {
+    /// Appends the sealed segments to `out`.
+    static func seal(_ plaintext: Data, key: SymmetricKey, into out: inout Data) throws {
         var offset = plaintext.startIndex
         var counter: UInt64 = 0
         repeat {
             let end = min(offset + Age.segmentSize, plaintext.endIndex)
             let last = end == plaintext.endIndex
             let box = try ChaChaPoly.seal(plaintext[offset..<end], using: key, nonce: nonce(counter, last: last))
-            let before = out.count
             out.append(box.ciphertext)
             out.append(box.tag)
-            if digest != nil {
-                out.withUnsafeBytes { digest?.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[before...])) }
-            }
             offset = end
             counter += 1
         } while offset < plaintext.endIndex

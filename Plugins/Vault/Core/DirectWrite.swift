@@ -47,9 +47,9 @@ final class AlignedBuffer: @unchecked Sendable {
 
 extension Age {
     /// Encrypts `plaintext` to `recipients` into `buffer` (from offset 0); returns the file's
-    /// length and SHA-256 (hex), hashed segment by segment while it is in cache.
+    /// length and its pack name (``packName(_:)``).
     static func seal(_ plaintext: Data, to recipients: [AgeRecipient], into buffer: AlignedBuffer) throws -> (
-        length: Int, sha256: String
+        length: Int, name: String
     ) {
         guard !recipients.isEmpty else { throw VaultError(.badKey, "age: no recipient to encrypt to") }
         let fileKey = randomBytes(16)
@@ -59,10 +59,8 @@ extension Age {
         let nonce = randomBytes(16)
         let segments = max(1, (plaintext.count + segmentSize - 1) / segmentSize)
         buffer.reserve(header.utf8.count + 16 + plaintext.count + segments * tagSize)
-        var digest = SHA256()
         var end = buffer.put(Data(header.utf8), at: 0)
         end = buffer.put(nonce, at: end)
-        digest.update(bufferPointer: buffer.bytes(0..<end))
         let key = payloadKey(fileKey, nonce: nonce)
         var offset = plaintext.startIndex
         var counter: UInt64 = 0
@@ -70,14 +68,12 @@ extension Age {
             let stop = min(offset + segmentSize, plaintext.endIndex)
             let box = try ChaChaPoly.seal(
                 plaintext[offset..<stop], using: key, nonce: AgeStream.nonce(counter, last: stop == plaintext.endIndex))
-            let start = end
             end = buffer.put(box.ciphertext, at: end)
             end = buffer.put(box.tag, at: end)
-            digest.update(bufferPointer: buffer.bytes(start..<end))
             offset = stop
             counter += 1
         } while offset < plaintext.endIndex
-        return (end, Data(digest.finalize()).hex)
+        return (end, try packName(Data(bytesNoCopy: buffer.pointer, count: end, deallocator: .none)))
     }
 }
 

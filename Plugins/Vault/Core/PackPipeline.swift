@@ -2,7 +2,7 @@ import Dispatch
 import Foundation
 
 /// Encrypts and writes packs on several threads while the caller goes on hashing: chunks are
-/// collected in order into a pending pack; each full pack is sealed, named by its SHA-256 and
+/// collected in order into a pending pack; each full pack is sealed, named (``Age/packName(_:)``) and
 /// written (pack, then its index) by a background job. At most `inFlight` packs are pending at
 /// once, so memory stays bounded. Chunks are slices of the caller's (mapped) files, copied once
 /// into the pack's plaintext by the job.

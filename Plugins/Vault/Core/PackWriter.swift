@@ -32,7 +32,7 @@ struct PackWriter {
     mutating func flush() throws -> (pack: String, entries: [(id: ChunkID, offset: Int, length: Int)])? {
         guard !entries.isEmpty else { return nil }
         let sealed = try Age.encrypt(buffer, to: recipients)
-        let id = sealed.sha256Hex
+        let id = try Age.packName(sealed)
         try layout.writeOnce(sealed, to: layout.pack(id))
         try layout.writeOnce(PackIndexFile(entries: entries).encoded(hasher: hasher), to: layout.index(id))
         let done = (id, entries)

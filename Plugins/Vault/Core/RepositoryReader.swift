@@ -53,7 +53,7 @@ public struct RepositoryReader: Sendable {
         }
         // Only used within this call: the plaintext returned is a copy of its own.
         let sealed = Data(bytesNoCopy: buffer.pointer, count: size, deallocator: .none)
-        guard !checkName || sealed.sha256Hex == id else {
+        guard !checkName || Age.isPack(sealed, named: id) else {
             throw VaultProblem(.packAltered, subject: id, "pack \(id.prefix(12)): content does not match its name (altered)")
         }
         do {
