@@ -59,7 +59,7 @@ let package = Package(
         .target(
             name: "JameyKernel",
             dependencies: [
-                .product(name: "CJameyABI", package: "Kit"),
+                .product(name: "CJameyABI", package: "Kit"), .product(name: "JameyReplyWatch", package: "Kit"),
                 "CJameySystem", "JameyIsolationWire",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -12,6 +12,8 @@ let package = Package(
         .library(name: "JameyPluginKit", targets: ["JameyPluginKit"]),
         // The header alone, for Swift targets that implement or consume the ABI directly (the kernel).
         .library(name: "CJameyABI", targets: ["CJameyABI"]),
+        // Where an async request's reply meets its task: shared by the kit and the kernel's bus.
+        .library(name: "JameyReplyWatch", targets: ["JameyReplyWatch"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -20,10 +22,11 @@ let package = Package(
     targets: [
         // The C ABI: the only stable contract between kernel and plugins (include/jamey/plugin.h).
         .target(name: "CJameyABI"),
+        .target(name: "JameyReplyWatch"),
         .target(
             name: "JameyPluginKit",
             dependencies: [
-                "CJameyABI",
+                "CJameyABI", "JameyReplyWatch",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]

@@ -1,3 +1,5 @@
+import Dispatch
+import JameyReplyWatch
 import JameyTestKit
 import Testing
 
@@ -41,6 +43,51 @@ struct BusRequestTests {
             #expect(try metrics.expectCounter("jamey_bus_messages_out_total", [("plugin", "client")]).totalValue == 1)
             #expect(try metrics.expectCounter("jamey_bus_messages_out_total", [("plugin", "echo")]).totalValue == 1)
         }
+    }
+
+    @Test("async requests each get their own reply, whether it comes at once, within the watch or after suspending")
+    func asyncRepliesRaceTheWatch() async throws {
+        try await withBus { bus, _ in
+            let responder = bus.endpoint(owner: "echo")
+            // The first payload byte says when to answer: in the handler, from another thread at
+            // once, or 2 ms later (past AsyncReply's watch, so the task has suspended).
+            try responder.subscribe("svc.mixed") { request in
+                let (replyTo, correlationID) = (request.replyTo!, request.correlationID)
+                let answer: @Sendable () -> Void = {
+                    _ = try? responder.reply(
+                        to: replyTo, correlationID: correlationID, BusMessage(topic: "r", payload: request.payload))
+                }
+                switch request.payload[0] {
+                case 0: answer()
+                case 1: DispatchQueue.global().async { answer() }
+                default: DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(2)) { answer() }
+                }
+                return true
+            }
+            let client = bus.endpoint(owner: "client")
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for n in 0..<300 {
+                    group.addTask {
+                        let payload: [UInt8] = [UInt8(n % 3), UInt8(n & 0xFF), UInt8(n >> 8)]
+                        let reply = try await client.request(BusMessage(topic: "svc.mixed", payload: payload))
+                        #expect(reply.payload == payload)
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(bus.pendingRequestCount == 0)
+        }
+    }
+
+    @Test("an endpoint stops watching for replies that keep coming late, and probes now and then")
+    func replySpinBacksOff() {
+        let spin = ReplySpin()
+        #expect((0..<8).allSatisfy { _ in spin.shouldWatch })
+        for _ in 0..<4 { spin.record(hit: false) }
+        let watched = (0..<64).filter { _ in spin.shouldWatch }.count
+        #expect(watched == 2)
+        spin.record(hit: true)
+        #expect((0..<8).allSatisfy { _ in spin.shouldWatch })
     }
 
     @Test("round trip blocking the calling thread")

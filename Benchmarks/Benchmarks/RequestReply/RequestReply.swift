@@ -8,6 +8,7 @@ import JameyKernel
 // (`bench`) on the benchmark thread to a responder on a bus worker:
 //   - requestSync to the C sink (its handler calls the host's `reply`),
 //   - the async/await `request` to the same C responder,
+//   - the async/await `request` of the Swift plugin bench_driver (the kit) to the same C responder,
 //   - requestSync to the Swift plugin bench_driver (JameyPluginKit's `respondInline`).
 // In the same iteration, in a separate block (alternating which block goes first), the in-run
 // baseline: the same number of round trips to a bare responder thread (CBenchThreads) that
@@ -100,6 +101,19 @@ private final class Suite: @unchecked Sendable {
         return samples
     }
 
+    /// `roundTrips` async requests to the C responder made by the Swift plugin bench_driver through
+    /// the kit (JameyPluginKit's `PluginBus.request`, in a task on the concurrency pool), each timed
+    /// by the plugin.
+    func pluginAsyncBlock() throws(BusError) -> [UInt64] {
+        guard let driver = kernel?.driver else { return [] }
+        var samples = [UInt64](repeating: 0, count: roundTrips)
+        let code = samples.withUnsafeMutableBufferPointer {
+            driver.request_n!(driver.context, UInt64(roundTrips), $0.baseAddress)
+        }
+        guard code == 0 else { throw .notFound }
+        return samples
+    }
+
     /// `roundTrips` async bus requests to `topic`, each timed. Not pinned: after each `await` the
     /// task may resume on any thread of the concurrency pool.
     func asyncBlock(_ topic: String) async throws(BusError) -> [UInt64] {
@@ -176,6 +190,30 @@ let benchmarks: @Sendable () -> Void = {
     } teardown: {
         suite.tearDown()
         asyncCRecorder.writeSummary()
+    }
+
+    let pluginAsync = "Request/reply async/await from a Swift plugin (the kit) → C plugin responder, 64 B"
+    let pluginAsyncFigures = Figures(target: false, tolerance: nil)
+    let pluginAsyncRecorder = Recorder(
+        suite: "RequestReply", benchmark: pluginAsync, figures: pluginAsyncFigures.all, note: note)
+    Benchmark(
+        pluginAsync,
+        configuration: pluginAsyncRecorder.configuration(warmup: 2, maxIterations: 30, maxDuration: .seconds(5))
+    ) { benchmark in
+        do {
+            let baselineFirst = benchmark.currentIteration.isMultiple(of: 2)
+            let early = baselineFirst ? suite.baselineBlock() : []
+            let bus = try suite.pluginAsyncBlock()
+            let baseline = baselineFirst ? early : suite.baselineBlock()
+            record(benchmark, pluginAsyncRecorder, pluginAsyncFigures, bus: bus, baseline: baseline)
+        } catch {
+            benchmark.fail("async request from bench_driver to \(JAMEY_BENCH_ECHO_C_TOPIC) failed: \(error)")
+        }
+    } setup: {
+        try suite.setUp()
+    } teardown: {
+        suite.tearDown()
+        pluginAsyncRecorder.writeSummary()
     }
 
     let syncSwift = "Request/reply requestSync → Swift plugin inline responder, 64 B"

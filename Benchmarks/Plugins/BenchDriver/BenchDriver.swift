@@ -1,5 +1,7 @@
 import CJameyBench
+import Dispatch
 import JameyPluginKit
+import Synchronization
 
 /// bench_driver — the Swift end of the in-process benchmarks, written like any plugin author
 /// would with JameyPluginKit.
@@ -65,6 +67,7 @@ final class Engine: @unchecked Sendable {
         storage.pointee.mix_via_table = { context, n, seed in Engine.from(context).mixViaTable(n, seed) }
         storage.pointee.mix_direct = { context, n, seed in Engine.from(context).mixDirect(n, seed) }
         storage.pointee.flood_subscription = { context in Engine.from(context).sink.floodSubscription() }
+        storage.pointee.request_n = { context, n, samples in Engine.from(context).requests(n, into: samples!) }
         storage.pointee.context = Unmanaged.passUnretained(self).toOpaque()
     }
 
@@ -87,6 +90,31 @@ final class Engine: @unchecked Sendable {
         return 0
     }
 
+    /// `n` async requests to the C echo responder in one task on the concurrency pool, as a
+    /// plugin's handler would make them, each timed; blocks the calling thread until done.
+    func requests(_ n: UInt64, into samples: UnsafeMutablePointer<UInt64>) -> Int32 {
+        let outcome = Mutex<Int32>(0)
+        let done = DispatchSemaphore(value: 0)
+        let bus = self.bus
+        let message = Outgoing(payload)
+        let samples = UnsafeSendable(samples)
+        Task.detached {
+            defer { done.signal() }
+            for i in 0..<Int(n) {
+                let start = DispatchTime.now().uptimeNanoseconds
+                do throws(JameyError) {
+                    _ = try await bus.request(JAMEY_BENCH_ECHO_C_TOPIC, message)
+                } catch {
+                    outcome.withLock { $0 = error.code.abiValue }
+                    return
+                }
+                samples.value[i] = DispatchTime.now().uptimeNanoseconds &- start
+            }
+        }
+        done.wait()
+        return outcome.withLock { $0 }
+    }
+
     func copy(_ n: UInt64) -> UInt64 {
         payload.withUnsafeBytes { sink.table.copy_n!(sink.table.context, $0.baseAddress, $0.count, n) }
     }
@@ -105,6 +133,12 @@ final class Engine: @unchecked Sendable {
         for _ in 0..<n { x = jamey_bench_mix(context, x) }
         return x
     }
+}
+
+/// A pointer handed to a task whose caller waits for it (the caller owns the memory meanwhile).
+struct UnsafeSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }
 
 extension ServiceHandle where Table == jamey_bench_sink_v1 {

@@ -1,4 +1,5 @@
 import CJameyABI
+import JameyReplyWatch
 import Synchronization
 
 /// The message bus, as seen from a plugin.
@@ -9,6 +10,8 @@ import Synchronization
 public final class PluginBus: Sendable {
     let handle: HostHandle
     private let open = Mutex<[UInt64: Subscription]>([:])
+    /// Whether async requests watch for their reply before suspending.
+    let replySpin = ReplySpin()
 
     init(handle: HostHandle) { self.handle = handle }
 
@@ -87,23 +90,24 @@ public final class PluginBus: Sendable {
             timeout.map {
                 UInt32(clamping: max(1, $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000))
             } ?? 0
-        let result: Result<Message, JameyError> = await withCheckedContinuation { continuation in
-            let box = Unmanaged.passRetained(ReplyBox(continuation: continuation, topic: topic)).toOpaque()
-            // With request_v2 (kernel 1.2+) the reply of a direct responder resumes this task on
-            // the spot instead of hopping through a bus worker.
-            let requestV2 = handle.api.pointee.request_v2
-            let code = message.withABI(topic: topic) { m in
-                if let requestV2 {
-                    return requestV2(handle.host, m, ms, JAMEY_REQUEST_DONE_ANY_THREAD, ReplyBox.trampoline, box)
-                }
-                return handle.api.pointee.request(handle.host, m, ms, ReplyBox.trampoline, box)
+        let box = ReplyBox(topic: topic)
+        let user = Unmanaged.passRetained(box).toOpaque()
+        // With request_v2 (kernel 1.2+) the reply of a direct responder completes the request on
+        // the spot instead of hopping through a bus worker.
+        let requestV2 = handle.api.pointee.request_v2
+        let code = message.withABI(topic: topic) { m in
+            if let requestV2 {
+                return requestV2(handle.host, m, ms, JAMEY_REQUEST_DONE_ANY_THREAD, ReplyBox.trampoline, user)
             }
-            if code != JAMEY_OK {
-                Unmanaged<ReplyBox>.fromOpaque(box).release()
-                continuation.resume(returning: .failure(JameyError.bus(code, topic: topic)))
-            }
+            return handle.api.pointee.request(handle.host, m, ms, ReplyBox.trampoline, user)
         }
-        return try result.get()
+        guard code == JAMEY_OK else {
+            Unmanaged<ReplyBox>.fromOpaque(user).release()
+            throw JameyError.bus(code, topic: topic)
+        }
+        // A reply that comes within a few microseconds is taken without suspending.
+        if let early = box.reply.early(watching: replySpin) { return try early.get() }
+        return try await box.reply.suspend().get()
     }
 
     /// Answers requests matching `pattern` with `handler`'s result. Each request runs in its own
@@ -227,23 +231,20 @@ final class HandlerBox: Sendable {
     }
 }
 
-/// Holds a pending request's continuation behind the C `user_data` pointer.
+/// A pending request behind the C `user_data` pointer: where its reply meets the task awaiting it.
 final class ReplyBox: Sendable {
-    let continuation: CheckedContinuation<Result<Message, JameyError>, Never>
     let topic: String
-    init(continuation: CheckedContinuation<Result<Message, JameyError>, Never>, topic: String) {
-        self.continuation = continuation
-        self.topic = topic
-    }
+    let reply = ReplyRendezvous<Result<Message, JameyError>>()
+
+    init(topic: String) { self.topic = topic }
 
     static let trampoline: jamey_reply_fn = { user, status, reply in
         guard let user else { return }
         let box = Unmanaged<ReplyBox>.fromOpaque(user).takeRetainedValue()
         if status == JAMEY_OK, let reply {
-            box.continuation.resume(returning: .success(Message(reply)))
+            box.reply.complete(.success(Message(reply)))
         } else {
-            box.continuation.resume(
-                returning: .failure(JameyError.bus(status == JAMEY_OK ? JAMEY_E_INVALID : status, topic: box.topic)))
+            box.reply.complete(.failure(JameyError.bus(status == JAMEY_OK ? JAMEY_E_INVALID : status, topic: box.topic)))
         }
     }
 }

@@ -1,3 +1,5 @@
+import JameyReplyWatch
+
 extension BusEndpoint {
     /// Sends a request to one responder and calls `completion` with its reply.
     ///
@@ -35,18 +37,13 @@ extension BusEndpoint {
     /// - Throws: ``BusError/invalidTopic(_:)``, ``BusError/noResponders``,
     ///   ``BusError/queueFull``, ``BusError/timeout`` or ``BusError/shutdown``.
     public func request(_ message: BusMessage, timeout: Duration? = nil) async throws(BusError) -> BusMessage {
-        let result = await withCheckedContinuation {
-            (continuation: CheckedContinuation<Result<BusMessage, BusError>, Never>) in
-            do throws(BusError) {
-                let started = try startRequest(message, timeout: timeout, anyThread: true) {
-                    continuation.resume(returning: $0)
-                }
-                if case .failed(let failure) = started { continuation.resume(returning: .failure(failure)) }
-            } catch {
-                continuation.resume(returning: .failure(error))
-            }
+        let reply = ReplyRendezvous<Result<BusMessage, BusError>>()
+        if case .failed(let failure) = try startRequest(message, timeout: timeout, anyThread: true, completion: reply.complete) {
+            throw failure
         }
-        return try result.get()
+        // A reply that comes within a few microseconds is taken without suspending.
+        if let early = reply.early(watching: replySpin) { return try early.get() }
+        return try await reply.suspend().get()
     }
 
     /// Sends a request to one responder and blocks the calling thread until its reply.

@@ -1,3 +1,4 @@
+import JameyReplyWatch
 import Metrics
 import Synchronization
 
@@ -24,6 +25,8 @@ public final class BusEndpoint: Sendable {
     let metrics: BusMetrics
     /// The last route this endpoint looked up (see ``route(_:)``).
     private let lastRoute = Mutex<(topic: String, entry: RouteEntry)?>(nil)
+    /// Whether async requests watch for their reply before suspending.
+    let replySpin = ReplySpin()
 
     init(owner: String, instance: String? = nil, bus: MessageBus) {
         self.owner = owner

@@ -86,6 +86,11 @@ typedef struct jamey_bench_driver_v1 {
     uint64_t (*mix_direct)(void *context, uint64_t n, uint64_t seed);
     /** The sink's flood subscription id, through the sink's table. */
     uint64_t (*flood_subscription)(void *context);
+    /** `n` async/await requests of JAMEY_BENCH_PAYLOAD_SIZE bytes to JAMEY_BENCH_ECHO_C_TOPIC
+     *  through the kit's PluginBus, one after another in one task, as plugin code makes them;
+     *  writes each round trip's nanoseconds to `samples[i]` and returns JAMEY_OK or the first
+     *  failure's code. Blocks the calling thread until the task is done. */
+    int32_t (*request_n)(void *context, uint64_t n, uint64_t *samples);
 } jamey_bench_driver_v1;
 
 /** The per-message work of the bus benchmark: copies `len` bytes (at most

@@ -1,0 +1,58 @@
+import Dispatch
+import JameyPluginKit
+import JameyTestKit
+import Testing
+
+@testable import JameyKernel
+
+/// The kit's async `request` from a plugin: a reply may come inside the call (a direct responder),
+/// while the requesting task watches for it, or after the task has suspended; each task must get
+/// its own reply in every case.
+@Suite struct AsyncRequestTests {
+    /// Asks `svc.mixed` 300 times at once and answers `asker.run` with how many replies matched.
+    final class Asker: JameyPlugin {
+        static let manifest = PluginManifest(name: "asker", version: "1.0.0", description: "Asks svc.mixed many times at once")
+        let context: PluginContext
+        init(context: PluginContext, configuration: NoConfiguration) async throws { self.context = context }
+        func start() async throws {
+            let bus = context.bus
+            try bus.respond("asker.run") { _ in
+                let matched = try await withThrowingTaskGroup(of: Bool.self) { group in
+                    for n in 0..<300 {
+                        group.addTask {
+                            let payload: [UInt8] = [UInt8(n % 3), UInt8(n & 0xFF), UInt8(n >> 8)]
+                            return try await bus.request("svc.mixed", Outgoing(payload)).payload == payload
+                        }
+                    }
+                    var count = 0
+                    for try await ok in group where ok { count += 1 }
+                    return count
+                }
+                return .text("\(matched)")
+            }
+        }
+    }
+
+    @Test func eachTaskGetsItsOwnReplyWhenItComesAtOnceWhileWatchedOrAfterSuspending() async throws {
+        let k = try TestKernel.boot(inProcess: [.init("asker", entryPoint: try inProcessEntryPoint(for: Asker.self))])
+        defer { k.shutdown() }
+        let responder = k.kernel.bus.endpoint(owner: "mixed")
+        // The first payload byte says when to answer: in the handler, from another thread at once,
+        // or 2 ms later (past the watch, so the requesting task has suspended).
+        try responder.subscribe("svc.mixed") { request in
+            let (replyTo, correlationID, payload) = (request.replyTo!, request.correlationID, request.payload)
+            let answer: @Sendable () -> Void = {
+                _ = try? responder.reply(to: replyTo, correlationID: correlationID, BusMessage(topic: "r", payload: payload))
+            }
+            switch payload[0] {
+            case 0: answer()
+            case 1: DispatchQueue.global().async { answer() }
+            default: DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(2)) { answer() }
+            }
+            return true
+        }
+        let reply = try await k.bus.request(BusMessage(topic: "asker.run"), timeout: .seconds(30))
+        #expect(String(decoding: reply.payload, as: UTF8.self) == "300")
+        #expect(k.kernel.bus.pendingRequestCount == 0)
+    }
+}
