@@ -20,6 +20,8 @@ final class MemoryStore: Sendable {
     let checkpointer: WALCheckpointer
     /// The items committed but not yet merged into FTS5 and the postings (searchable here).
     let tail = PendingTail()
+    /// How many merged items hold the terms near-duplicate checks looked up.
+    let frequencies = TermFrequencies()
     /// Merges pending items in the background (nil when ``MemorySettings/backgroundMerge`` is off).
     let merger = Mutex<IndexMerger?>(nil)
     /// The item events committed and not yet published or deleted.
@@ -173,6 +175,7 @@ final class MemoryStore: Sendable {
         try pool.write(outbox.restored)
         hot.load(try pool.read(Self.hotTerms))
         tail.load(try pool.read(Self.pendingItems))
+        frequencies.clear()
         pendingCommitted()
     }
 }

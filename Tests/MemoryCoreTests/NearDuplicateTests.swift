@@ -32,4 +32,12 @@ import Testing
         #expect(NearDuplicate.jaccard(["a"], ["b"]) == 0)
         #expect(NearDuplicate.jaccard([], []) == 1)
     }
+
+    @Test func lookupWordsAreTheRarestWithinTheBudgetOrElseTheRarest() {
+        let known = [(word: "common", items: 5000), (word: "rare", items: 3), (word: "mid", items: 800), (word: "odd", items: 1)]
+        #expect(NearDuplicate.lookupWords(known, count: 5, budget: 2000) == ["odd", "rare", "mid"])
+        #expect(NearDuplicate.lookupWords(known, count: 2, budget: 2000) == ["odd", "rare"])
+        #expect(NearDuplicate.lookupWords([("common", 5000), ("mid", 800)], count: 5, budget: 500) == ["mid", "common"])
+        #expect(NearDuplicate.lookupWords([], count: 5).isEmpty)
+    }
 }

@@ -34,8 +34,10 @@ public struct NearDuplicate: Sendable, Equatable {
     ///   - b: the other.
     public static func jaccard(_ a: Set<String>, _ b: Set<String>) -> Double {
         if a.isEmpty && b.isEmpty { return 1 }
-        let union = a.union(b).count
-        return union == 0 ? 0 : Double(a.intersection(b).count) / Double(union)
+        let (small, large) = a.count <= b.count ? (a, b) : (b, a)
+        var shared = 0
+        for shingle in small where large.contains(shingle) { shared += 1 }
+        return Double(shared) / Double(a.count + b.count - shared)
     }
 
     /// The similarity of two texts.
@@ -49,4 +51,29 @@ public struct NearDuplicate: Sendable, Equatable {
     ///   - a: one text.
     ///   - b: the other.
     public func matches(_ a: String, _ b: String) -> Bool { similarity(a, b) >= threshold }
+
+    /// The words a near-duplicate check looks its candidates up by: up to `count` of `known` (a
+    /// text's words with the items holding each, words in no item left out), fewest items
+    /// first, taken while their items add up to at most `budget`; when fewer than two fit, the
+    /// `count` rarest whatever they cost.
+    ///
+    /// A near-duplicate shares most words, so it holds some of the rarest, and at least one of
+    /// any two of them unless both were changed (which a text survives at similarity 0.8 only
+    /// when both sit at its ends). A text with only common words is found only by matching more
+    /// of them: then the `count` rarest are read.
+    /// - Parameters:
+    ///   - known: words with their item counts (each above 0).
+    ///   - count: most words taken.
+    ///   - budget: most items the taken words may hold together.
+    public static func lookupWords(_ known: [(word: String, items: Int)], count: Int, budget: Int = .max) -> [String] {
+        let rarest = known.sorted { ($0.items, $0.word) < ($1.items, $1.word) }.prefix(count)
+        var chosen: [String] = []
+        var items = 0
+        for (word, n) in rarest {
+            if items + n > budget { break }
+            chosen.append(word)
+            items += n
+        }
+        return chosen.count >= min(2, rarest.count) ? chosen : rarest.map(\.word)
+    }
 }

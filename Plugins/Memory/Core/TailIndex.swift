@@ -91,6 +91,34 @@ public struct TailIndex: Sendable {
         return Array(seen)
     }
 
+    /// The tail items that may be near-duplicates of a text with terms `terms`, most alike
+    /// first: those holding any of its lookup words (``NearDuplicate/lookupWords(_:count:budget:)``
+    /// over the tail's counts), ordered by the Jaccard similarity of their term sets with the
+    /// text's (newest first among equals). The caller compares the texts themselves.
+    /// - Parameters:
+    ///   - terms: the text's terms.
+    ///   - words: most lookup words.
+    ///   - budget: most tail items the lookup words may hold together (unless fewer than two fit).
+    ///   - skip: items left out.
+    public func resembling(
+        _ terms: TermCounts, words: Int = 5, budget: Int = .max, skip: (Int64) -> Bool = { _ in false }
+    ) -> [Int64] {
+        let known = terms.counts.keys.compactMap { term in hitCounts[term].map { (word: term, items: $0) } }
+        var scored: [(seq: Int64, similarity: Double)] = []
+        var seen = Set<Int64>()
+        for word in NearDuplicate.lookupWords(known, count: words, budget: budget) {
+            for seq in postings[word] ?? [] {
+                guard let document = documents[seq], document.counts[word] != nil, !skip(seq), seen.insert(seq).inserted
+                else { continue }
+                var shared = 0
+                for term in terms.counts.keys where document.counts[term] != nil { shared += 1 }
+                let union = terms.counts.count + document.counts.count - shared
+                scored.append((seq, union > 0 ? Double(shared) / Double(union) : 1))
+            }
+        }
+        return scored.sorted { ($0.similarity, $0.seq) > ($1.similarity, $1.seq) }.map(\.seq)
+    }
+
     /// Index statistics for BM25 over index and tail together.
     public struct Stats: Sendable {
         /// Rows in index and tail.
