@@ -79,10 +79,14 @@ final class PendingTail: Sendable {
     }
 
     /// The items held and not retired that may be near-duplicates of a text with terms
-    /// `terms`, most alike first (``TailIndex/resembling(_:words:budget:skip:)``). From the
-    /// writer only: a retired item is in FTS5 for it.
-    func resembling(_ terms: TermCounts, budget: Int) -> [Int64] {
-        state.withLock { state in state.index.resembling(terms, budget: budget) { state.retiredAt[$0] != nil } }
+    /// `terms`, most alike first (``TailIndex/resembling(_:words:budget:skip:)``), with their
+    /// terms. From the writer only: a retired item is in FTS5 for it.
+    func resembling(_ terms: TermCounts, budget: Int) -> [(seq: Int64, terms: TermCounts)] {
+        state.withLock { state in
+            state.index.resembling(terms, budget: budget) { state.retiredAt[$0] != nil }.compactMap { seq in
+                state.index.documents[seq].map { (seq, $0) }
+            }
+        }
     }
 
     /// Removes the items retired more than ``retireDelay`` ago.

@@ -114,44 +114,65 @@ extension MemoryStore {
     }
 
     /// The most similar visible item of `layer` at or above the threshold, found among the
-    /// best FTS5 matches of the text's rarest words (merged items) and the pending items most
-    /// like it (``PendingTail/resembling(_:)``): together every item the caller's transaction
-    /// sees. Run by the writer, whose snapshot is the newest: an item the merge retired from
-    /// the tail is in FTS5.
+    /// merged items holding the most of the text's lookup words (``rarestWords(_:of:count:budget:)``,
+    /// rarer words counting more) and the pending items most like it
+    /// (``PendingTail/resembling(_:budget:)``): together every item the caller's transaction sees.
+    /// Run by the writer, whose snapshot is the newest: an item the merge retired from the tail
+    /// is in FTS5.
+    ///
+    /// FTS5 is asked for the rows holding each lookup word (rowids only, no `bm25()`, no join):
+    /// a few short doclists. Then the best `duplicateCandidates` of the layer, from each side,
+    /// are compared by their texts.
     /// - Parameter terms: the text's terms, when counted already.
     func nearDuplicate(
         _ db: Database, of content: String, in layer: MemoryLayer, now: Date, excluding seq: Int64? = nil,
         terms: TermCounts? = nil
     ) throws -> ((seq: Int64, item: MemoryItem), Double)? {
-        let limit = Self.duplicateCandidates
         let detector = settings.nearDuplicate
-        let shingles = detector.shingles(content)
+        let profile = detector.profile(content)
         var best: (seq: Int64, similarity: Double)?
-        func compare(_ candidate: Int64, _ text: String) {
-            let similarity = NearDuplicate.jaccard(shingles, detector.shingles(text))
-            if similarity >= detector.threshold && similarity > (best?.similarity ?? -1) { best = (candidate, similarity) }
+        let lookup = try db.cachedStatement(sql: "SELECT content FROM items WHERE seq = ? AND layer = ? AND \(Self.visible)")
+        // Compares the candidates in order until `duplicateCandidates` of them were of the layer
+        // and visible. `lacks` tells of a candidate with an ASCII text words it does not hold
+        // (exactly: the ASCII split of FTS5 and of the shingles is the same), so that one that
+        // cannot reach the threshold is not shingled.
+        func compare(_ candidates: [Int64], lacks: (Int64, Substring) -> Bool) throws {
+            var found = 0
+            for candidate in candidates where found < Self.duplicateCandidates && candidate != seq {
+                guard let text = try String.fetchOne(lookup, arguments: [candidate, layer.name, now.timeIntervalSince1970])
+                else { continue }
+                found += 1
+                if text.utf8.allSatisfy({ $0 < 0x80 }) && !profile.canMatch(lacking: { lacks(candidate, $0) }) { continue }
+                let similarity = NearDuplicate.jaccard(profile.shingles, detector.shingles(text))
+                if similarity >= detector.threshold && similarity > (best?.similarity ?? -1) { best = (candidate, similarity) }
+            }
         }
         let words = try rarestWords(db, of: content, count: 5, budget: Self.duplicateCandidateBudget)
-        if !words.isEmpty, let query = try? FTSQuery(words.joined(separator: " "), mode: .any) {
-            let statement = try db.cachedStatement(
-                sql: """
-                    SELECT items.seq, items.content FROM items_fts JOIN items ON items.seq = items_fts.rowid
-                    WHERE items_fts MATCH ? AND items.layer = ? AND \(Self.visible) AND items.seq != ?
-                    ORDER BY bm25(items_fts) LIMIT \(limit)
-                    """)
-            let rows = try Row.fetchAll(
-                statement, arguments: [query.expression, layer.name, now.timeIntervalSince1970, seq ?? -1])
-            for row in rows { compare(row[0], row[1]) }
+        let counts = try frequencies.counts(words) { missing in try Self.documentCounts(db, of: missing, hot: hot) }
+        let rows = try db.cachedStatement(sql: "SELECT rowid FROM items_fts WHERE items_fts MATCH ?")
+        // Per row: its score, and which lookup words it holds (bit i: words[i]).
+        var scores: [Int64: (score: Double, held: UInt8)] = [:]
+        for (index, word) in words.prefix(8).enumerated() {
+            guard let query = try? FTSQuery(word) else { continue }
+            // Each word held counts one, and a rarer one a little more.
+            let weight = 1 + 1 / Double(max(counts[word] ?? 1, 1))
+            let cursor = try Int64.fetchCursor(rows, arguments: [query.expression])
+            while let rowid = try cursor.next() {
+                let old = scores[rowid] ?? (0, 0)
+                scores[rowid] = (old.score + weight, old.held | UInt8(1) << index)
+            }
         }
-        // Pending items, most alike first, until `limit` of them are of the layer and visible.
+        let ranked = scores.sorted { ($0.value.score, $0.key) > ($1.value.score, $1.key) }
+        try compare(ranked.map(\.key)) { candidate, word in
+            guard let index = words.firstIndex(where: { $0 == word }), index < 8 else { return false }
+            return (scores[candidate]?.held ?? 0) & (UInt8(1) << index) == 0
+        }
+        // A pending item's terms are its words when its text is ASCII (`isExact`).
         let pending = tail.resembling(terms ?? TermCounts(content), budget: Self.duplicateCandidateBudget)
-        let lookup = try db.cachedStatement(sql: "SELECT content FROM items WHERE seq = ? AND layer = ? AND \(Self.visible)")
-        var found = 0
-        for candidate in pending where found < limit && candidate != seq {
-            guard let text = try String.fetchOne(lookup, arguments: [candidate, layer.name, now.timeIntervalSince1970])
-            else { continue }
-            compare(candidate, text)
-            found += 1
+        let pendingTerms = Dictionary(pending.prefix(4 * Self.duplicateCandidates).map { ($0.seq, $0.terms) }) { a, _ in a }
+        try compare(pending.map(\.seq)) { candidate, word in
+            guard let document = pendingTerms[candidate], document.isExact else { return false }
+            return document.counts[String(word)] == nil
         }
         guard let best, let row = try Row.fetchOne(db, sql: "SELECT * FROM items WHERE seq = ?", arguments: [best.seq])
         else { return nil }
@@ -161,15 +182,15 @@ extension MemoryStore {
     /// Most candidates a near-duplicate check compares, from FTS5 and from the tail each.
     static let duplicateCandidates = 20
 
-    /// About how many rows the near-duplicate query may score, and how many pending items it
-    /// may look at (``rarestWords(_:of:count:budget:)``, ``PendingTail/resembling(_:)``).
+    /// About how many rows of FTS5 and pending items a near-duplicate check may look at
+    /// (``rarestWords(_:of:count:budget:)``, ``PendingTail/resembling(_:budget:)``).
     static let duplicateCandidateBudget = 2000
 
     /// The lookup words (``NearDuplicate/lookupWords(_:count:budget:)``) of `content` among the
     /// merged items: up to `count` words found in the fewest rows of FTS5, while those rows add
-    /// up to at most `budget`. FTS5 scores every row matching any word before it sorts, so a
-    /// text with a few common words among its rarest made a store score tens of thousands of
-    /// rows (the p99 of single stores with `duplicates: merge`). Falls back to the first words
+    /// up to at most `budget`. The check reads every row holding any of them, so a text with a
+    /// few common words among its rarest made a store read tens of thousands of rows (the p99 of
+    /// single stores with `duplicates: merge`). Falls back to the first words
     /// when the index knows none of them. The counts come from ``frequencies``.
     func rarestWords(_ db: Database, of content: String, count: Int, budget: Int = .max) throws -> [String] {
         let words = Array(Array(Set(FTSQuery.words(content))).sorted().prefix(64))

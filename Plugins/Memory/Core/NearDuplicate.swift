@@ -28,6 +28,34 @@ public struct NearDuplicate: Sendable, Equatable {
         return Set((0...(words.count - shingleSize)).map { words[$0..<($0 + shingleSize)].joined(separator: " ") })
     }
 
+    /// A text's shingles with the words of each, to tell cheaply that a text lacking some of
+    /// those words cannot be a near-duplicate of it (``canMatch(lacking:)``).
+    public struct Profile: Sendable {
+        /// The text's shingles.
+        public let shingles: Set<String>
+        private let words: [[Substring]]
+        private let threshold: Double
+
+        init(shingles: Set<String>, threshold: Double) {
+            self.shingles = shingles
+            self.threshold = threshold
+            words = shingles.map { $0.split(separator: " ") }
+        }
+
+        /// False when a text whose words do not include any word `missing` says it lacks
+        /// cannot reach the threshold: every shingle holding such a word is outside the
+        /// intersection, so the similarity is at most the share of the other shingles.
+        public func canMatch(lacking missing: (Substring) -> Bool) -> Bool {
+            guard !shingles.isEmpty else { return true }
+            let excluded = words.reduce(0) { $0 + ($1.contains(where: missing) ? 1 : 0) }
+            return Double(shingles.count - excluded) / Double(shingles.count) >= threshold
+        }
+    }
+
+    /// The profile of `text`.
+    /// - Parameter text: any text.
+    public func profile(_ text: String) -> Profile { Profile(shingles: shingles(text), threshold: threshold) }
+
     /// Jaccard similarity of two shingle sets (1 when both are empty).
     /// - Parameters:
     ///   - a: one set.

@@ -93,8 +93,8 @@ public struct TailIndex: Sendable {
 
     /// The tail items that may be near-duplicates of a text with terms `terms`, most alike
     /// first: those holding any of its lookup words (``NearDuplicate/lookupWords(_:count:budget:)``
-    /// over the tail's counts), ordered by the Jaccard similarity of their term sets with the
-    /// text's (newest first among equals). The caller compares the texts themselves.
+    /// over the tail's counts), ordered by how many of those words they hold, a rarer word
+    /// counting a little more (newest first among equals). The caller compares the texts.
     /// - Parameters:
     ///   - terms: the text's terms.
     ///   - words: most lookup words.
@@ -104,19 +104,14 @@ public struct TailIndex: Sendable {
         _ terms: TermCounts, words: Int = 5, budget: Int = .max, skip: (Int64) -> Bool = { _ in false }
     ) -> [Int64] {
         let known = terms.counts.keys.compactMap { term in hitCounts[term].map { (word: term, items: $0) } }
-        var scored: [(seq: Int64, similarity: Double)] = []
-        var seen = Set<Int64>()
+        var scores: [Int64: Double] = [:]
         for word in NearDuplicate.lookupWords(known, count: words, budget: budget) {
-            for seq in postings[word] ?? [] {
-                guard let document = documents[seq], document.counts[word] != nil, !skip(seq), seen.insert(seq).inserted
-                else { continue }
-                var shared = 0
-                for term in terms.counts.keys where document.counts[term] != nil { shared += 1 }
-                let union = terms.counts.count + document.counts.count - shared
-                scored.append((seq, union > 0 ? Double(shared) / Double(union) : 1))
+            let weight = 1 + 1 / Double(max(hitCounts[word] ?? 1, 1))
+            for seq in postings[word] ?? [] where documents[seq]?.counts[word] != nil && !skip(seq) {
+                scores[seq, default: 0] += weight
             }
         }
-        return scored.sorted { ($0.similarity, $0.seq) > ($1.similarity, $1.seq) }.map(\.seq)
+        return scores.sorted { ($0.value, $0.key) > ($1.value, $1.key) }.map(\.key)
     }
 
     /// Index statistics for BM25 over index and tail together.
