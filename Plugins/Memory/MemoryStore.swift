@@ -61,6 +61,7 @@ final class MemoryStore: Sendable {
         hot.load(try pool.read(Self.hotTerms))
         checkpointer = try WALCheckpointer(path: path)
         tail.load(try pool.read(Self.pendingItems))
+        try pool.read(frequencies.load)
         if settings.backgroundMerge {
             let merger = IndexMerger(store: self)
             self.merger.withLock { $0 = merger }
@@ -175,7 +176,7 @@ final class MemoryStore: Sendable {
         try pool.write(outbox.restored)
         hot.load(try pool.read(Self.hotTerms))
         tail.load(try pool.read(Self.pendingItems))
-        frequencies.clear()
+        try pool.read(frequencies.load)
         pendingCommitted()
     }
 }
