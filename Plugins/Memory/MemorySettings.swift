@@ -25,7 +25,7 @@ struct MemorySettings: Sendable {
     var hotTermCheckEvery = 256
     /// Merge pending items into FTS5 and the postings on a background thread (tests turn it
     /// off to hold items pending; they are merged then only by a search that needs it, a
-    /// store that finds ``maxPending`` reached, a near-duplicate check or consolidation).
+    /// store that finds ``maxPending`` reached or consolidation).
     var backgroundMerge = true
     /// Most pending items one merge transaction takes.
     var mergeBatch = 10_000

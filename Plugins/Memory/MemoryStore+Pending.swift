@@ -78,6 +78,17 @@ final class PendingTail: Sendable {
         }
     }
 
+    /// The items held and not retired that may be near-duplicates of a text with terms
+    /// `terms`, most alike first (``TailIndex/resembling(_:words:budget:skip:)``), with their
+    /// terms. From the writer only: a retired item is in FTS5 for it.
+    func resembling(_ terms: TermCounts, budget: Int) -> [(seq: Int64, terms: TermCounts)] {
+        state.withLock { state in
+            state.index.resembling(terms, budget: budget) { state.retiredAt[$0] != nil }.compactMap { seq in
+                state.index.documents[seq].map { (seq, $0) }
+            }
+        }
+    }
+
     /// Removes the items retired more than ``retireDelay`` ago.
     func purge() {
         let cutoff = ContinuousClock.now - Self.retireDelay
@@ -297,9 +308,11 @@ extension MemoryStore {
         return value
     }
 
-    /// After a merge committed: its promotions join ``hot``, its items leave ``tail``.
+    /// After a merge committed: its promotions join ``hot``, its items' terms are counted in
+    /// ``frequencies`` and they leave ``tail``.
     private func finishMerge(_ outcome: MergeOutcome, _ promotions: Promotions) {
         hot.add(promotions.terms)
+        if !outcome.seqs.isEmpty { frequencies.merged(tail.read { index in outcome.seqs.compactMap { index.documents[$0] } }) }
         tail.retire(outcome.seqs)
     }
 

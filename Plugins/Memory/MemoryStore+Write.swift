@@ -46,26 +46,21 @@ extension MemoryStore {
         // A tail past its bound is merged by the store that finds it so (the merger is behind).
         if tail.count >= settings.maxPending { try await mergeBatch() }
         let now = clock()
-        // A near-duplicate check looks through FTS5: with it on, the store merges whatever is
-        // pending (the items before it in the batch) first, as indexing inline did.
-        let dedupe = settings.duplicates != .allow
-        // The tail's terms, counted before the writer's lock is taken.
-        let terms = dedupe ? [] : items.map { TermCounts($0.content) }
-        let outcomes = try await mergingWrite(events: events) { [self] db, promotions in
+        // The tail's terms, counted before the writer's lock is taken. Every policy leaves the
+        // items pending: a near-duplicate check reads FTS5 and the tail together.
+        let terms = items.map { TermCounts($0.content) }
+        let outcomes = try await eventWrite(events: events) { [self] db in
             var outcomes: [StoreOutcome] = []
-            var merged = MergeOutcome()
             for (index, item) in items.enumerated() {
-                if dedupe { merged.seqs += try mergeStep(db, limit: Int.max, promotions: promotions).seqs }
-                let outcome = try insert(db, item, now: now, terms: dedupe ? nil : terms[index])
+                let outcome = try insert(db, item, now: now, terms: terms[index])
                 events?.append(
                     outcome.merged ? ItemEvent(.updated, outcome.item, ["reason": "merged"]) : ItemEvent(.stored, outcome.item))
                 outcomes.append(outcome)
             }
-            if dedupe { merged.seqs += try mergeStep(db, limit: Int.max, promotions: promotions).seqs }
             for layer in Set(items.map(\.layer)) { _ = try enforceCapacity(db, layer: layer, events: events) }
-            return (outcomes, merged)
+            return outcomes
         }
-        if !dedupe { pendingCommitted() }
+        pendingCommitted()
         return outcomes
     }
 
@@ -75,9 +70,12 @@ extension MemoryStore {
         try await mergingWrite { [self] db, promotions in ((), try mergeStep(db, limit: limit, promotions: promotions)) }
     }
 
-    private func insert(_ db: Database, _ new: NewItem, now: Date, terms: TermCounts?) throws -> StoreOutcome {
+    /// Inserts an item, or merges it into a near-duplicate (``MemorySettings/duplicates``), inside
+    /// the writer's transaction: the check sees every item committed before and the ones this
+    /// transaction inserted, pending or merged, and no other store runs until the commit.
+    private func insert(_ db: Database, _ new: NewItem, now: Date, terms: TermCounts) throws -> StoreOutcome {
         if settings.duplicates != .allow,
-            let (existing, similarity) = try nearDuplicate(db, of: new.content, in: new.layer, now: now)
+            let (existing, similarity) = try nearDuplicate(db, of: new.content, in: new.layer, now: now, terms: terms)
         {
             if settings.duplicates == .reject { throw MemoryError.duplicate(of: existing.item.id, similarity: similarity) }
             var merged = existing.item
@@ -110,69 +108,116 @@ extension MemoryStore {
             ])
         let seq = db.lastInsertedRowID
         // Pending now (the insert trigger logged it); searchable from the tail until merged.
-        if let terms { tail.add(seq: seq, terms: terms) }
+        tail.add(seq: seq, terms: terms)
         if !new.links.isEmpty { try Self.setLinks(db, seq: seq, new.links) }
         return StoreOutcome(item: item, merged: false)
     }
 
     /// The most similar visible item of `layer` at or above the threshold, found among the
-    /// best FTS5 matches of the text's words.
-    func nearDuplicate(_ db: Database, of content: String, in layer: MemoryLayer, now: Date, excluding seq: Int64? = nil)
-        throws -> ((seq: Int64, item: MemoryItem), Double)?
-    {
-        let words = try Self.rarestWords(db, of: content, count: 5, budget: Self.duplicateCandidateBudget)
-        guard !words.isEmpty, let query = try? FTSQuery(words.joined(separator: " "), mode: .any) else { return nil }
-        let rows = try Row.fetchAll(
-            db,
-            sql: """
-                SELECT items.* FROM items_fts JOIN items ON items.seq = items_fts.rowid
-                WHERE items_fts MATCH ? AND items.layer = ? AND \(Self.visible) AND items.seq != ?
-                ORDER BY bm25(items_fts) LIMIT 20
-                """, arguments: [query.expression, layer.name, now.timeIntervalSince1970, seq ?? -1])
+    /// merged items holding the most of the text's lookup words (``rarestWords(_:of:count:budget:)``,
+    /// rarer words counting more) and the pending items most like it
+    /// (``PendingTail/resembling(_:budget:)``): together every item the caller's transaction sees.
+    /// Run by the writer, whose snapshot is the newest: an item the merge retired from the tail
+    /// is in FTS5.
+    ///
+    /// FTS5 is asked for the rows holding each lookup word (rowids only, no `bm25()`, no join):
+    /// a few short doclists. Then the best `duplicateCandidates` of the layer, from each side,
+    /// are compared by their texts.
+    /// - Parameter terms: the text's terms, when counted already.
+    func nearDuplicate(
+        _ db: Database, of content: String, in layer: MemoryLayer, now: Date, excluding seq: Int64? = nil,
+        terms: TermCounts? = nil
+    ) throws -> ((seq: Int64, item: MemoryItem), Double)? {
         let detector = settings.nearDuplicate
-        let shingles = detector.shingles(content)
-        var best: ((Int64, MemoryItem), Double)?
-        for row in rows {
-            let item = MemoryItem(row: row)
-            let similarity = NearDuplicate.jaccard(shingles, detector.shingles(item.content))
-            if similarity >= detector.threshold && similarity > (best?.1 ?? -1) { best = ((row["seq"], item), similarity) }
+        let profile = detector.profile(content)
+        var best: (seq: Int64, similarity: Double)?
+        let lookup = try db.cachedStatement(sql: "SELECT content FROM items WHERE seq = ? AND layer = ? AND \(Self.visible)")
+        // Compares the candidates in order until `duplicateCandidates` of them were of the layer
+        // and visible. `lacks` tells of a candidate with an ASCII text words it does not hold
+        // (exactly: the ASCII split of FTS5 and of the shingles is the same), so that one that
+        // cannot reach the threshold is not shingled.
+        func compare(_ candidates: [Int64], lacks: (Int64, Substring) -> Bool) throws {
+            var found = 0
+            for candidate in candidates where found < Self.duplicateCandidates && candidate != seq {
+                guard let text = try String.fetchOne(lookup, arguments: [candidate, layer.name, now.timeIntervalSince1970])
+                else { continue }
+                found += 1
+                if text.utf8.allSatisfy({ $0 < 0x80 }) && !profile.canMatch(lacking: { lacks(candidate, $0) }) { continue }
+                let similarity = NearDuplicate.jaccard(profile.shingles, detector.shingles(text))
+                if similarity >= detector.threshold && similarity > (best?.similarity ?? -1) { best = (candidate, similarity) }
+            }
         }
-        return best.map { (($0.0.0, $0.0.1), $0.1) }
+        let words = try rarestWords(db, of: content, count: 5, budget: Self.duplicateCandidateBudget)
+        let counts = try frequencies.counts(words) { missing in try Self.documentCounts(db, of: missing, hot: hot) }
+        let rows = try db.cachedStatement(sql: "SELECT rowid FROM items_fts WHERE items_fts MATCH ?")
+        // Per row: its score, and which lookup words it holds (bit i: words[i]).
+        var scores: [Int64: (score: Double, held: UInt8)] = [:]
+        for (index, word) in words.prefix(8).enumerated() {
+            guard let query = try? FTSQuery(word) else { continue }
+            // Each word held counts one, and a rarer one a little more.
+            let weight = 1 + 1 / Double(max(counts[word] ?? 1, 1))
+            let cursor = try Int64.fetchCursor(rows, arguments: [query.expression])
+            while let rowid = try cursor.next() {
+                let old = scores[rowid] ?? (0, 0)
+                scores[rowid] = (old.score + weight, old.held | UInt8(1) << index)
+            }
+        }
+        let ranked = scores.sorted { ($0.value.score, $0.key) > ($1.value.score, $1.key) }
+        try compare(ranked.map(\.key)) { candidate, word in
+            guard let index = words.firstIndex(where: { $0 == word }), index < 8 else { return false }
+            return (scores[candidate]?.held ?? 0) & (UInt8(1) << index) == 0
+        }
+        // A pending item's terms are its words when its text is ASCII (`isExact`).
+        let pending = tail.resembling(terms ?? TermCounts(content), budget: Self.duplicateCandidateBudget)
+        let pendingTerms = Dictionary(pending.prefix(4 * Self.duplicateCandidates).map { ($0.seq, $0.terms) }) { a, _ in a }
+        try compare(pending.map(\.seq)) { candidate, word in
+            guard let document = pendingTerms[candidate], document.isExact else { return false }
+            return document.counts[String(word)] == nil
+        }
+        guard let best, let row = try Row.fetchOne(db, sql: "SELECT * FROM items WHERE seq = ?", arguments: [best.seq])
+        else { return nil }
+        return ((best.seq, MemoryItem(row: row)), best.similarity)
     }
 
-    /// About how many rows the near-duplicate query may score (``rarestWords(_:of:count:budget:)``).
+    /// Most candidates a near-duplicate check compares, from FTS5 and from the tail each.
+    static let duplicateCandidates = 20
+
+    /// About how many rows of FTS5 and pending items a near-duplicate check may look at
+    /// (``rarestWords(_:of:count:budget:)``, ``PendingTail/resembling(_:budget:)``).
     static let duplicateCandidateBudget = 2000
 
-    /// Up to `count` words of `content` found in the fewest items, rarest first, taken while
-    /// the rows holding them add up to at most `budget`; when fewer than two fit, the `count`
-    /// rarest. Words in no item are skipped: a near-duplicate shares most words, so it contains
-    /// some of the rarest, and at least one of any two of them unless both were changed (which
-    /// a text survives at similarity 0.8 only when both sit at its ends). FTS5 scores every row
-    /// matching any word before it sorts, so a text with a few common words among its rarest
-    /// made a store score tens of thousands of rows (the p99 of single stores with
-    /// `duplicates: merge`). Falls back to the first words when the index knows none of them.
-    static func rarestWords(_ db: Database, of content: String, count: Int, budget: Int = .max) throws -> [String] {
-        let words = Array(Set(FTSQuery.words(content))).sorted().prefix(64)
-        var known: [(String, Int)] = []
-        // A hot term's count is kept in hot_terms; fts5vocab would walk its whole doclist.
-        let hotCount = try db.cachedStatement(sql: "SELECT rows FROM hot_terms WHERE term = ?")
-        let vocabCount = try db.cachedStatement(sql: "SELECT doc FROM items_vocab WHERE term = ?")
-        for word in words {
-            let n = try Int.fetchOne(hotCount, arguments: [word]) ?? Int.fetchOne(vocabCount, arguments: [word]) ?? 0
-            if n > 0 { known.append((word, n)) }
-        }
+    /// The lookup words (``NearDuplicate/lookupWords(_:count:budget:)``) of `content` among the
+    /// merged items: up to `count` words found in the fewest rows of FTS5, while those rows add
+    /// up to at most `budget`. The check reads every row holding any of them, so a text with a
+    /// few common words among its rarest made a store read tens of thousands of rows (the p99 of
+    /// single stores with `duplicates: merge`). Falls back to the first words
+    /// when the index knows none of them. The counts come from ``frequencies``.
+    func rarestWords(_ db: Database, of content: String, count: Int, budget: Int = .max) throws -> [String] {
+        let words = Array(Array(Set(FTSQuery.words(content))).sorted().prefix(64))
+        let counts = try frequencies.counts(words) { missing in try Self.documentCounts(db, of: missing, hot: hot) }
+        let known = words.compactMap { word in counts[word].flatMap { $0 > 0 ? (word: word, items: $0) : nil } }
         guard !known.isEmpty else { return Array(words.prefix(count)) }
-        let rarest = known.sorted { ($0.1, $0.0) < ($1.1, $1.0) }.prefix(count)
-        var chosen: [String] = []
-        var rows = 0
-        for (word, n) in rarest {
-            if rows + n > budget { break }
-            chosen.append(word)
-            rows += n
+        return NearDuplicate.lookupWords(known, count: count, budget: budget)
+    }
+
+    /// How many merged items hold each of `words` (absent: none), in two statements: a hot
+    /// term's count is kept in `hot_terms`, the others' come from `fts5vocab` (which would walk
+    /// a hot term's whole doclist).
+    static func documentCounts(_ db: Database, of words: [String], hot: HotTerms) throws -> [String: Int] {
+        var result: [String: Int] = [:]
+        let split = Dictionary(grouping: words) { hot.contains($0) }
+        for (isHot, group) in split {
+            for start in stride(from: 0, to: group.count, by: 500) {
+                let chunk = Array(group[start..<min(start + 500, group.count)])
+                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                let sql =
+                    isHot
+                    ? "SELECT term, rows FROM hot_terms WHERE term IN (\(marks))"
+                    : "SELECT term, doc FROM items_vocab WHERE term IN (\(marks))"
+                for row in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(chunk)) { result[row[0]] = row[1] }
+            }
         }
-        // Fewer than two rare enough: all `count` rarest, whatever they cost (a duplicate of a
-        // text of common words ranks first only by matching more of them).
-        return chosen.count >= min(2, rarest.count) ? chosen : rarest.map(\.0)
+        return result
     }
 
     /// Removes the oldest unpinned items of `layer` beyond its capacity (a `deleted` event with

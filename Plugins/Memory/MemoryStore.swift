@@ -20,6 +20,8 @@ final class MemoryStore: Sendable {
     let checkpointer: WALCheckpointer
     /// The items committed but not yet merged into FTS5 and the postings (searchable here).
     let tail = PendingTail()
+    /// How many merged items hold the terms near-duplicate checks looked up.
+    let frequencies = TermFrequencies()
     /// Merges pending items in the background (nil when ``MemorySettings/backgroundMerge`` is off).
     let merger = Mutex<IndexMerger?>(nil)
     /// The item events committed and not yet published or deleted.
@@ -59,6 +61,7 @@ final class MemoryStore: Sendable {
         hot.load(try pool.read(Self.hotTerms))
         checkpointer = try WALCheckpointer(path: path)
         tail.load(try pool.read(Self.pendingItems))
+        try pool.read(frequencies.load)
         if settings.backgroundMerge {
             let merger = IndexMerger(store: self)
             self.merger.withLock { $0 = merger }
@@ -173,6 +176,7 @@ final class MemoryStore: Sendable {
         try pool.write(outbox.restored)
         hot.load(try pool.read(Self.hotTerms))
         tail.load(try pool.read(Self.pendingItems))
+        try pool.read(frequencies.load)
         pendingCommitted()
     }
 }

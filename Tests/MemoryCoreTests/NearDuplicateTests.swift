@@ -32,4 +32,28 @@ import Testing
         #expect(NearDuplicate.jaccard(["a"], ["b"]) == 0)
         #expect(NearDuplicate.jaccard([], []) == 1)
     }
+
+    @Test func lookupWordsAreTheRarestWithinTheBudgetOrElseTheRarest() {
+        let known = [(word: "common", items: 5000), (word: "rare", items: 3), (word: "mid", items: 800), (word: "odd", items: 1)]
+        #expect(NearDuplicate.lookupWords(known, count: 5, budget: 2000) == ["odd", "rare", "mid"])
+        #expect(NearDuplicate.lookupWords(known, count: 2, budget: 2000) == ["odd", "rare"])
+        #expect(NearDuplicate.lookupWords([("common", 5000), ("mid", 800)], count: 5, budget: 500) == ["mid", "common"])
+        #expect(NearDuplicate.lookupWords([], count: 5).isEmpty)
+    }
+
+    /// A text lacking words of another bounds their similarity: the shingles holding those words
+    /// are outside the intersection. The bound never rules out a real near-duplicate.
+    @Test func aProfileRulesOutTextsLackingTooManyOfItsWords() {
+        let text = "alpha bravo charlie delta echo foxtrot golf hotel india juliet"
+        let profile = detector.profile(text)
+        #expect(profile.shingles == detector.shingles(text))
+        #expect(profile.canMatch { $0 == "juliet" }, "one shingle of eight: at most 0.875")
+        #expect(!profile.canMatch { $0 == "echo" }, "three shingles of eight: at most 0.625")
+        #expect(profile.canMatch { _ in false })
+        let changedEnd = "alpha bravo charlie delta echo foxtrot golf hotel india kilo"
+        #expect(detector.similarity(text, changedEnd) <= 7.0 / 8.0)
+        let changedMiddle = "alpha bravo charlie delta xray foxtrot golf hotel india juliet"
+        #expect(!detector.matches(text, changedMiddle))
+        #expect(detector.profile("").canMatch { _ in true })
+    }
 }

@@ -41,4 +41,22 @@ import Testing
         #expect(index.impact(of: 7, words: ["apple", "pear"], stats: stats) == expected)
         #expect(index.impact(of: 8, words: ["apple"], stats: stats) == 0)
     }
+
+    @Test func resemblingFindsItemsByTheirRarestTermsMostAlikeFirst() {
+        var index = TailIndex()
+        index.add(seq: 1, content: "the red fox jumps over the lazy dog")
+        index.add(seq: 2, content: "the red fox jumps over the lazy cat")
+        index.add(seq: 3, content: "the quick dog")
+        index.add(seq: 4, content: "an unrelated note")
+        for seq in Int64(10)..<60 { index.add(seq: seq, content: "the common words \(seq)") }
+        let text = TermCounts("The red fox jumps over the lazy dog!")
+        #expect(index.resembling(text).prefix(2) == [1, 2])
+        #expect(!index.resembling(text).contains(4))
+        #expect(index.resembling(text, skip: { $0 == 1 }).first == 2)
+        // Only "the" fits no budget: the rarest words are read whatever they cost.
+        #expect(index.resembling(TermCounts("the"), budget: 10).count == 53)
+        #expect(index.resembling(TermCounts("nothing known here")).isEmpty)
+        index.remove(1)
+        #expect(index.resembling(text).first == 2)
+    }
 }

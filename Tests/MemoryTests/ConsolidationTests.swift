@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import MemoryCore
 import Testing
 
@@ -25,11 +26,26 @@ import Testing
         #expect(try await store.list(.init(), limit: 10).count == 2)
     }
 
+    /// A store whose background merge is off: what it stores stays pending (in the tail) until
+    /// `merge` is called.
+    static func held() throws -> MemoryStore {
+        var settings = MemorySettings()
+        settings.backgroundMerge = false
+        return try makeStore(settings).0
+    }
+
+    /// Merges everything pending into FTS5 (`indexed`) or leaves it pending.
+    static func settle(_ store: MemoryStore, indexed: Bool) throws {
+        if indexed { try store.mergePending(limit: .max) }
+    }
+
     /// Among 3,000 items that share common words, a near-duplicate is still found both when the
     /// text has two rare words (the query then reads only those: a few rows, not thousands) and
-    /// when every word is common (then the five rarest, as before).
-    @Test func nearDuplicatesAreFoundAmongManyItemsSharingCommonWords() async throws {
-        let (store, _, _) = try makeStore()
+    /// when every word is common (then the five rarest, as before); whether the items are
+    /// merged into FTS5 (`indexed`) or still pending.
+    @Test(arguments: [true, false])
+    func nearDuplicatesAreFoundAmongManyItemsSharingCommonWords(indexed: Bool) async throws {
+        let store = try Self.held()
         let common = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"]
         let fillers = (0..<3000).map { i in
             item((0..<6).map { common[($0 * 3 + i) % common.count] }.joined(separator: " ") + " filler\(i)")
@@ -42,17 +58,88 @@ import Testing
             "alpha bravo charlie delta quokka echo foxtrot golf hotel alpha bravo charlie delta echo foxtrot golf hotel alpha bravo"
         let original = try await store.store([item(body + " numbat")])[0]
         #expect(!original.merged)
-        #expect(
-            try await store.pool.read { db in try MemoryStore.rarestWords(db, of: body + " numbat", count: 5, budget: 2000) }
-                == ["numbat", "quokka"], "two rare words: only they are read")
+        try Self.settle(store, indexed: indexed)
+        if indexed {
+            #expect(
+                try await store.pool.read { db in try store.rarestWords(db, of: body + " numbat", count: 5, budget: 2000) }
+                    == ["numbat", "quokka"], "two rare words: only they are read")
+        } else {
+            #expect(try await PendingIndexTests.pending(store) == 3001)
+        }
         let again = try await store.store([item(body + " wombat")])[0]
         #expect(again.merged && again.item.id == original.item.id, "a changed rare word still leaves one to find it by")
         let plain =
             "hotel golf foxtrot echo delta charlie bravo alpha hotel golf foxtrot echo delta charlie bravo alpha hotel golf foxtrot"
         let first = try await store.store([item(plain + " echo")])[0]
         #expect(!first.merged)
+        try Self.settle(store, indexed: indexed)
         let second = try await store.store([item(plain + " delta")])[0]
         #expect(second.merged && second.item.id == first.item.id, "only common words: the five rarest find it")
+        #expect(try await store.pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM items") } == 3002)
+    }
+
+    /// Stores of near-duplicates do not wait for the merge into FTS5: the check reads FTS5 and the
+    /// pending items together. A near-duplicate of an item stored just before (still pending) is
+    /// merged into it, near-misses are kept, and `reject` refuses it, whether the twin is pending
+    /// or merged (`indexed`).
+    @Test(arguments: [true, false])
+    func nearDuplicateOfAPendingOrMergedItemIsFound(indexed: Bool) async throws {
+        let store = try Self.held()
+        let first = try await store.store([item(text, tags: ["a"], importance: 0.2)])[0]
+        try Self.settle(store, indexed: indexed)
+        #expect(try await PendingIndexTests.pending(store) == (indexed ? 0 : 1))
+        let second = try await store.store([item(near, tags: ["b"], importance: 0.6)])[0]
+        #expect(second.merged && second.item.id == first.item.id)
+        #expect(second.item.tags == ["a", "b"] && second.item.importance == 0.6 && second.item.accessCount == 1)
+        let third = try await store.store([item(miss)])[0]
+        #expect(!third.merged)
+        _ = try await store.store([item(near, .episodic)])  // another layer: not a duplicate
+        #expect(try await store.list(.init(), limit: 10).count == 3)
+        #expect(try await store.get(id: first.item.id).0.content == text)
+        var settings = MemorySettings()
+        settings.backgroundMerge = false
+        settings.duplicates = .reject
+        let (rejecting, _, _) = try makeStore(settings)
+        let kept = try await rejecting.put(item(text))
+        try Self.settle(rejecting, indexed: indexed)
+        #expect(await status { _ = try await rejecting.put(item(near)) } == 409)
+        #expect(try await rejecting.list(.init(), limit: 10).map(\.0.id) == [kept])
+    }
+
+    /// Within one batch a near-duplicate of an earlier item of the batch is merged into it, and
+    /// a near-duplicate of an item pending since before a restart is found after it.
+    @Test func nearDuplicatesWithinABatchAndAfterARestartAreFound() async throws {
+        var settings = MemorySettings()
+        settings.backgroundMerge = false
+        let (store, _, dir) = try makeStore(settings)
+        let outcomes = try await store.store([item(text), item(miss), item(near)])
+        #expect(outcomes.map(\.merged) == [false, false, true])
+        #expect(outcomes[2].item.id == outcomes[0].item.id)
+        let again = "the meeting with the design team moved from tuesday morning to thursday afternoon in room six"
+        let reopened = try MemoryStore(path: dir + "/memory.sqlite", settings: settings)
+        #expect(try await PendingIndexTests.pending(reopened) == 2)
+        let merged = try await reopened.store([item(again)])[0]
+        #expect(merged.merged && merged.item.id == outcomes[0].item.id)
+        #expect(try await reopened.list(.init(), limit: 10).count == 2)
+    }
+
+    /// Near-duplicates stored at the same time are never both kept: each store checks and
+    /// inserts under the writer's lock, so the later one sees the earlier one (pending).
+    @Test func concurrentStoresOfNearDuplicatesKeepOneItem() async throws {
+        let store = try Self.held()
+        for round in 0..<20 {
+            let base =
+                "round \(round) note \(round) the meeting with the design team moved from tuesday morning to thursday afternoon in room"
+            let outcomes = try await withThrowingTaskGroup(of: StoreOutcome.self) { group in
+                for variant in ["four", "five", "six", "seven"] {
+                    group.addTask { try await store.store([item(base + " " + variant)])[0] }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(outcomes.filter { !$0.merged }.count == 1, "round \(round)")
+            #expect(Set(outcomes.map(\.item.id)).count == 1, "round \(round)")
+        }
+        #expect(try await store.list(.init(), limit: 100).count == 20)
     }
 
     @Test func nearDuplicateIsRejectedOrAllowedByPolicy() async throws {

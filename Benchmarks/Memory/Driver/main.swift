@@ -10,7 +10,8 @@
 //     plugin's background merge has indexed everything (its pending log is empty);
 //   - durable single store latency, p50/p99 (1000 stores, one transaction each), with
 //     `duplicates: allow` and then, on the same data after a restart, with the default
-//     `duplicates: merge` (another 1000 stores, each checked for near-duplicates through FTS5);
+//     `duplicates: merge` (another 1000 stores, each checked for near-duplicates among the items
+//     merged into FTS5 and those still pending);
 //   - top-10 search latency, p50/p99, by term class: rare, mid-frequency, common, two-term AND.
 // Prints one Markdown table row per measure, with the ratio plugin / raw and the goal,
 // then per class how many queries' plugin top 10 carried FTS5's own bm25() values in FTS5's

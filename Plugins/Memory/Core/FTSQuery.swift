@@ -57,6 +57,22 @@ public struct FTSQuery: Sendable, Equatable {
     /// - Parameter text: any text.
     public static func words(_ text: String) -> [String] {
         var result: [String] = []
+        // ASCII (most texts): letters and digits are [A-Za-z0-9], split on the bytes.
+        var bytes = Array(text.utf8)
+        if bytes.allSatisfy({ $0 < 0x80 }) {
+            var start = -1
+            for i in 0...bytes.count {
+                let byte: UInt8 = i < bytes.count ? bytes[i] : 0x20
+                if (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A) {
+                    if byte >= 0x41 && byte <= 0x5A { bytes[i] = byte | 0x20 }
+                    if start < 0 { start = i }
+                } else if start >= 0 {
+                    result.append(String(decoding: bytes[start..<i], as: UTF8.self))
+                    start = -1
+                }
+            }
+            return result
+        }
         var current = ""
         for character in text.lowercased() {
             if character.isLetter || character.isNumber {

@@ -91,6 +91,29 @@ public struct TailIndex: Sendable {
         return Array(seen)
     }
 
+    /// The tail items that may be near-duplicates of a text with terms `terms`, most alike
+    /// first: those holding any of its lookup words (``NearDuplicate/lookupWords(_:count:budget:)``
+    /// over the tail's counts), ordered by how many of those words they hold, a rarer word
+    /// counting a little more (newest first among equals). The caller compares the texts.
+    /// - Parameters:
+    ///   - terms: the text's terms.
+    ///   - words: most lookup words.
+    ///   - budget: most tail items the lookup words may hold together (unless fewer than two fit).
+    ///   - skip: items left out.
+    public func resembling(
+        _ terms: TermCounts, words: Int = 5, budget: Int = .max, skip: (Int64) -> Bool = { _ in false }
+    ) -> [Int64] {
+        let known = terms.counts.keys.compactMap { term in hitCounts[term].map { (word: term, items: $0) } }
+        var scores: [Int64: Double] = [:]
+        for word in NearDuplicate.lookupWords(known, count: words, budget: budget) {
+            let weight = 1 + 1 / Double(max(hitCounts[word] ?? 1, 1))
+            for seq in postings[word] ?? [] where documents[seq]?.counts[word] != nil && !skip(seq) {
+                scores[seq, default: 0] += weight
+            }
+        }
+        return scores.sorted { ($0.value, $0.key) > ($1.value, $1.key) }.map(\.key)
+    }
+
     /// Index statistics for BM25 over index and tail together.
     public struct Stats: Sendable {
         /// Rows in index and tail.

@@ -1,0 +1,89 @@
+import GRDB
+import MemoryCore
+import Synchronization
+
+/// How many merged items (in FTS5) hold each term, in memory, for the lookup words of
+/// near-duplicate checks (``MemoryStore/rarestWords(_:of:count:budget:)``): `fts5vocab` counts a
+/// term by walking its doclist, which cost a store a few hundred microseconds.
+///
+/// Loaded whole when the store opens (one pass over the FTS5 index, before any write: about
+/// 0.2 s at 100 000 items), then kept up by the merges: each adds its items' terms, under the
+/// writer's lock after the commit. Deleting or changing a merged item does not lower its terms'
+/// counts, so a count may overstate, which only makes the check read that word later (the
+/// counts choose the words it looks candidates up by, ``NearDuplicate/lookupWords(_:count:budget:)``;
+/// it reads the candidates from FTS5 itself). Past ``capacity`` terms the table holds only the
+/// terms looked up since, each counted from the database once (`lookup`).
+final class TermFrequencies: Sendable {
+    /// Most terms held.
+    static let capacity = 2_000_000
+
+    private struct State {
+        var counts: [String: Int] = [:]
+        /// True when every term of FTS5 is held (a term not held is in no merged item).
+        var complete = false
+    }
+
+    private let state = Mutex(State())
+
+    /// Replaces the counts with every term's (`SELECT term, doc FROM items_vocab`).
+    func load(_ db: Database) throws {
+        var counts: [String: Int] = [:]
+        var complete = true
+        let rows = try Row.fetchCursor(db, sql: "SELECT term, doc FROM items_vocab")
+        while let row = try rows.next() {
+            guard counts.count < Self.capacity else {
+                counts = [:]
+                complete = false
+                break
+            }
+            counts[row[0]] = row[1]
+        }
+        state.withLock { $0 = State(counts: counts, complete: complete) }
+    }
+
+    /// The counts of `words`: from the table, or (when it is not complete) from `lookup` for
+    /// those it does not hold (then held).
+    func counts(_ words: [String], lookup: ([String]) throws -> [String: Int]) rethrows -> [String: Int] {
+        var result: [String: Int] = [:]
+        var missing: [String] = []
+        state.withLock { state in
+            for word in words {
+                if let n = state.counts[word] {
+                    result[word] = n
+                } else if state.complete {
+                    result[word] = 0
+                } else {
+                    missing.append(word)
+                }
+            }
+        }
+        guard !missing.isEmpty else { return result }
+        let found = try lookup(missing)
+        state.withLock { state in
+            if state.counts.count + missing.count > Self.capacity { state = State() }
+            for word in missing {
+                let n = found[word] ?? 0
+                result[word] = n
+                if !state.complete { state.counts[word] = n }
+            }
+        }
+        return result
+    }
+
+    /// Adds the terms of items just merged into FTS5 (each item counts once per term held).
+    func merged(_ items: [TermCounts]) {
+        guard !items.isEmpty else { return }
+        state.withLock { state in
+            for item in items {
+                for term in item.counts.keys {
+                    if let n = state.counts[term] {
+                        state.counts[term] = n + 1
+                    } else if state.complete {
+                        state.counts[term] = 1
+                    }
+                }
+            }
+            if state.counts.count > Self.capacity { state = State() }
+        }
+    }
+}
