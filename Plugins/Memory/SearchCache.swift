@@ -131,10 +131,14 @@ private final class CommitObserver: TransactionObserver, @unchecked Sendable {
     /// Whether the transaction running changed something (touched on the writer's queue only).
     private var dirty = false
 
-    /// Everything but the outbox: a transaction that only deletes published events (the
-    /// maintenance task's) changes no search.
+    /// The items and their links, which every change of a search's result writes (a store,
+    /// update, delete, reinforcement, sweep or consolidation). The rest is derived from them and
+    /// changes no result on its own: the outbox, and what the background merge writes (FTS5's
+    /// tables, impact postings, the pending log), since pending items are searched, and scored
+    /// over index and tail together, before and after their merge. Ignoring merges matters since
+    /// every store is merged later: each would otherwise empty the cache twice.
     func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool {
-        eventKind.tableName != "outbox" && eventKind.tableName != "outbox_high"
+        eventKind.tableName == "items" || eventKind.tableName == "item_links"
     }
     func databaseDidChange() { dirty = true }
 
