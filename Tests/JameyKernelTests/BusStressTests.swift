@@ -12,32 +12,12 @@ private func tagged(_ topic: String, publisher: Int, sequence: Int) -> BusMessag
     return BusMessage(topic: topic, payload: (0..<8).map { UInt8(truncatingIfNeeded: value >> ($0 * 8)) })
 }
 
-/// What a stress subscriber saw: per publisher, the sequence numbers in arrival order.
-private final class Arrivals: Sendable {
-    private let seen = Mutex<[Int: [Int]]>([:])
-
-    func record(_ message: BusMessage) {
+extension Arrivals {
+    /// Records a message made by ``tagged(_:publisher:sequence:)``.
+    fileprivate func record(_ message: BusMessage) {
         let value = message.payload.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << ($1.offset * 8) }
-        seen.withLock { $0[Int(value >> 32), default: []].append(Int(value & 0xffff_ffff)) }
+        record(publisher: Int(value >> 32), sequence: Int(value & 0xffff_ffff))
     }
-
-    var total: Int { seen.withLock { $0.values.reduce(0) { $0 + $1.count } } }
-
-    /// Whether every publisher's messages arrived at most once each and in publish order.
-    var inOrderOnce: Bool {
-        seen.withLock { all in all.values.allSatisfy { zip($0, $0.dropFirst()).allSatisfy { $0 < $1 } } }
-    }
-
-    func sequences(of publisher: Int) -> [Int] { seen.withLock { $0[publisher] ?? [] } }
-}
-
-/// Runs `publishers` threads at once, each calling `body` with its index.
-private func concurrently(_ publishers: Int, _ body: @escaping @Sendable (Int) -> Void) {
-    let group = DispatchGroup()
-    for index in 0..<publishers {
-        DispatchQueue.global().async(group: group) { body(index) }
-    }
-    group.wait()
 }
 
 @Suite("Bus mailbox under stress")

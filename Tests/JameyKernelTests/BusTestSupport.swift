@@ -77,3 +77,30 @@ func busSubscribeEcho(_ endpoint: BusEndpoint, _ topic: String, seen: LockedBox<
         }
     }
 }
+
+/// What a stress subscriber saw: per publisher, the sequence numbers in arrival order.
+final class Arrivals: Sendable {
+    private let seen = Mutex<[Int: [Int]]>([:])
+
+    func record(publisher: Int, sequence: Int) {
+        seen.withLock { $0[publisher, default: []].append(sequence) }
+    }
+
+    var total: Int { seen.withLock { $0.values.reduce(0) { $0 + $1.count } } }
+
+    /// Whether every publisher's messages arrived at most once each and in publish order.
+    var inOrderOnce: Bool {
+        seen.withLock { all in all.values.allSatisfy { zip($0, $0.dropFirst()).allSatisfy { $0 < $1 } } }
+    }
+
+    func sequences(of publisher: Int) -> [Int] { seen.withLock { $0[publisher] ?? [] } }
+}
+
+/// Runs `publishers` threads at once, each calling `body` with its index.
+func concurrently(_ publishers: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    let group = DispatchGroup()
+    for index in 0..<publishers {
+        DispatchQueue.global().async(group: group) { body(index) }
+    }
+    group.wait()
+}

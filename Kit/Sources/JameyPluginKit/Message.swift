@@ -76,7 +76,20 @@ public struct Outgoing: Sendable {
 
     /// Lays the message out as a C `jamey_message` for the duration of `body`.
     func withABI<R>(topic: String, _ body: (UnsafePointer<jamey_message>) -> R) -> R {
-        topic.withCString { topicC in
+        if contentType == nil && headers.isEmpty {
+            // Plain bytes (the common event): no content type or headers to lay out.
+            return topic.withCString { topicC in
+                payload.withUnsafeBytes { bytes in
+                    var m = jamey_message()
+                    m.struct_size = UInt32(MemoryLayout<jamey_message>.size)
+                    m.topic = topicC
+                    m.payload = bytes.baseAddress
+                    m.payload_len = bytes.count
+                    return withUnsafePointer(to: &m, body)
+                }
+            }
+        }
+        return topic.withCString { topicC in
             payload.withUnsafeBytes { bytes in
                 withOptionalCString(contentType) { typeC in
                     withCPairs(headers) { kvs in

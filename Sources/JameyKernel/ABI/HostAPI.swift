@@ -121,16 +121,48 @@ extension Logger.Level {
 
 private let hostPublish: @convention(c) (OpaquePointer?, UnsafePointer<jamey_message>?) -> Int32 = {
     host, message in
-    guard let plugin = resolveHost(host, "publish"), let message, let bus = BusMessage(abi: message) else {
-        return JAMEY_E_INVALID
+    // The host object is borrowed for the call, not retained (it outlives its plugin's calls).
+    withHost(host, "publish") { plugin in
+        guard let message else { return JAMEY_E_INVALID }
+        return publish(plugin, message)
+    } ?? JAMEY_E_INVALID
+}
+
+/// `body` with the plugin host `host` designates, borrowed without reference counting (the
+/// hot paths' ``resolveHost(_:_:)``); nil when `host` is not a live host.
+@inline(__always)
+private func withHost<R>(_ host: OpaquePointer?, _ function: StaticString, _ body: (PluginHost) -> R) -> R? {
+    if EntryPointGuard.isActive, EntryPointGuard.refuse(function) { return nil }
+    guard let host else { return nil }
+    return Unmanaged<PluginHost>.fromOpaque(UnsafeRawPointer(host))._withUnsafeGuaranteedRef { plugin in
+        plugin.isValid ? body(plugin) : nil
     }
+}
+
+/// `publish`, for a resolved host.
+@inline(__always)
+private func publish(_ plugin: PluginHost, _ message: UnsafePointer<jamey_message>) -> Int32 {
     do throws(BusError) {
+        // An event of plain bytes (the common case) goes to C handlers without a BusMessage.
+        let m = message.pointee
+        if m.struct_size >= UInt32(MemoryLayout<jamey_message>.size), let topic = m.topic, m.content_type == nil,
+            m.header_count == 0, m.payload_len <= compactPayloadLimit, m.payload != nil || m.payload_len == 0,
+            try plugin.endpoint.publishCompact(
+                topic: topic, payload: UnsafeRawBufferPointer(start: m.payload, count: m.payload_len))
+        {
+            return JAMEY_OK
+        }
+        guard let bus = BusMessage(abi: message) else { return JAMEY_E_INVALID }
         try plugin.endpoint.publish(taking: bus)
         return JAMEY_OK
     } catch {
         return error.abiCode
     }
 }
+
+/// The largest payload published without a ``BusMessage`` (see
+/// ``BusEndpoint/publishCompact(topic:payload:)``); a larger one is queued as a message.
+private let compactPayloadLimit = 64 * 1024
 
 private let hostSubscribe:
     @convention(c) (
@@ -163,9 +195,9 @@ private let hostSubscribe:
         do throws(BusError) {
             let id = try plugin.endpoint.subscribe(
                 String(cString: pattern), capacity: capacity, overflow: overflow, responder: responder, direct: direct,
-                handler: .inPlace { message in
+                handler: .abi { message in
                     CrashContext.running(plugin: label.value, what: CrashContext.busHandler) {
-                        BusMessage.withABIMessage(message) { handler(context.value, $0) == JAMEY_OK }
+                        handler(context.value, message) == JAMEY_OK
                     }
                 })
             idOut?.pointee = id

@@ -149,7 +149,7 @@ extension BusEndpoint {
             return bus.requests.take(id: pending.id, replyTo: pending.replyTo) != nil ? .failed(.noResponders) : .sent(pending)
         }
         switch responder.offer(delivered, isRequest: true) {
-        case .queued(let schedule, _):
+        case .queued(let schedule, _, _):
             if schedule { bus.pool.schedule(responder) }
             return .sent(pending)
         case .full:

@@ -1,3 +1,4 @@
+import CJameyABI
 import JameyReplyWatch
 import Metrics
 import Synchronization
@@ -25,6 +26,12 @@ public final class BusEndpoint: Sendable {
     let metrics: BusMetrics
     /// The last route this endpoint looked up (see ``route(_:)``).
     private let lastRoute = Mutex<(topic: String, entry: RouteEntry)?>(nil)
+    /// The last route of a C topic (see ``publishCompact(topic:payload:)``), with the topic's
+    /// bytes.
+    private let lastCompactRoute = Mutex<CompactRouteCache?>(nil)
+    /// ``owner`` as a C string that lives as long as the process (the `source` of compact
+    /// records).
+    nonisolated(unsafe) let ownerCString: UnsafePointer<CChar>
     /// Whether async requests watch for their reply before suspending.
     let replySpin = ReplySpin()
 
@@ -33,6 +40,11 @@ public final class BusEndpoint: Sendable {
         self.instance = instance ?? owner
         self.bus = bus
         self.metrics = BusMetrics(owner: owner, factory: bus.metricsFactory)
+        self.ownerCString = OwnerNames.cString(owner)
+    }
+
+    deinit {
+        lastCompactRoute.withLock { $0 }?.release()
     }
 
     /// Delivers `message` to every subscription whose pattern matches its topic.
@@ -89,12 +101,102 @@ public final class BusEndpoint: Sendable {
             _ = subscription.callDirect(message)
             return
         }
-        if case .queued(let schedule, let evicted) = subscription.offer(consume message, isRequest: false) {
+        scheduled(subscription, subscription.offer(consume message, isRequest: false))
+    }
+
+    /// Puts a mailbox that just became scheduled on the run queue, and fails a request that a
+    /// `.dropOldest` mailbox dropped to make room.
+    @inline(__always)
+    private func scheduled(_ subscription: Subscription, _ outcome: consuming Subscription.Offer) {
+        if case .queued(let schedule, let evicted, _) = outcome {
             if schedule { bus.pool.schedule(subscription) }
             if let evicted, evicted.correlationID != 0 {
                 bus.requests.fail(id: evicted.correlationID, with: .queueFull)
             }
         }
+    }
+
+    /// Publishes an event given as C bytes (the host's `publish` of a message without content
+    /// type or headers) without building a ``BusMessage``, when every subscription it reaches
+    /// has a C handler: each queued one gets a copy of the bytes in its ``CompactRing``, each
+    /// direct one is called with a `jamey_message` over them. Same guarantees as
+    /// ``publish(_:)``.
+    /// - Returns: false when the route needs the general path (a Swift handler matches, or a
+    ///   canary's split); nothing was published then.
+    /// - Throws: ``BusError/invalidTopic(_:)``, or ``BusError/shutdown``.
+    func publishCompact(topic: UnsafePointer<CChar>, payload: UnsafeRawBufferPointer) throws(BusError) -> Bool {
+        guard bus.isAccepting else { throw .shutdown }
+        let topicLength = strlen(topic)
+        let generation = bus.routes.generation
+        // The common case — the same topic as last time, still current, to queued C handlers
+        // only — is offered under the route cache's lock, which keeps the route alive without
+        // counting references (no handler runs here: a queued offer calls no user code).
+        let offered = lastCompactRoute.withLock { last -> Bool in
+            guard let last else { return false }
+            return last.route._withUnsafeGuaranteedRef { cached in
+                let entry = cached.entry
+                guard entry.generation == generation, entry.queuesCompactOnly, cached.matches(topic, length: topicLength)
+                else { return false }
+                offerCompact(to: entry, topic: topic, topicLength: topicLength, payload: payload)
+                return true
+            }
+        }
+        if offered { return true }
+        guard let entry = try compactRoute(topic, length: topicLength), entry.takesCompact else { return false }
+        offerCompact(to: entry, topic: topic, topicLength: topicLength, payload: payload)
+        return true
+    }
+
+    /// Offers an event given as C bytes to every subscription of `entry` (all with C handlers):
+    /// a copy into each queued one's ring, a call of each direct one.
+    @inline(__always)
+    private func offerCompact(
+        to entry: RouteEntry, topic: UnsafePointer<CChar>, topicLength: Int, payload: UnsafeRawBufferPointer
+    ) {
+        metrics.messagesOut.increment()
+        let source = ownerCString
+        for member in entry.unmanagedSubscriptions {
+            member._withUnsafeGuaranteedRef { subscription in
+                if subscription.isDirect {
+                    var message = jamey_message()
+                    message.struct_size = UInt32(MemoryLayout<jamey_message>.size)
+                    message.topic = topic
+                    message.payload = payload.baseAddress
+                    message.payload_len = payload.count
+                    message.source = source
+                    _ = withUnsafePointer(to: &message) { subscription.callDirect(abi: $0) }
+                } else {
+                    scheduled(
+                        subscription,
+                        subscription.offerCompact(
+                            topic: UnsafeRawPointer(topic), topicLength: topicLength, payload: payload, source: source))
+                }
+            }
+        }
+    }
+
+    /// ``route(_:)`` for a C topic of `length` bytes: this endpoint's last compact route when
+    /// it is for the same bytes and still current, else the general lookup's; nil for a topic
+    /// that is not UTF-8 (the general path repairs it).
+    @inline(__always)
+    private func compactRoute(_ topic: UnsafePointer<CChar>, length: Int) throws(BusError) -> RouteEntry? {
+        let generation = bus.routes.generation
+        let cached = lastCompactRoute.withLock { last -> RouteEntry? in
+            guard let last else { return nil }
+            return last.route._withUnsafeGuaranteedRef { cached in
+                cached.entry.generation == generation && cached.matches(topic, length: length) ? cached.entry : nil
+            }
+        }
+        if let cached { return cached }
+        let bytes = UnsafeRawBufferPointer(start: topic, count: length)
+        guard let text = String(validating: bytes, as: UTF8.self) else { return nil }
+        let entry = try route(text)
+        let stale = lastCompactRoute.withLock { last in
+            defer { last = CompactRouteCache(CompactRoute(topic: bytes, entry: entry)) }
+            return last
+        }
+        stale?.release()  // outside the lock
+        return entry
     }
 
     /// The route of `topic`: this endpoint's last one when it is for the same topic and still
@@ -236,4 +338,37 @@ public final class BusEndpoint: Sendable {
         for subscription in retired { bus.close(subscription) }
         return drained
     }
+}
+
+/// An endpoint's last compact route: a ``RouteEntry`` and the C topic it was looked up for.
+/// Reached through ``CompactRouteCache`` without reference counting on the publish path.
+final class CompactRoute: Sendable {
+    let entry: RouteEntry
+    private let length: Int
+    nonisolated(unsafe) private let bytes: UnsafeMutableRawPointer
+
+    init(topic: UnsafeRawBufferPointer, entry: RouteEntry) {
+        self.entry = entry
+        length = topic.count
+        bytes = .allocate(byteCount: max(1, topic.count), alignment: 1)
+        if let base = topic.baseAddress { bytes.copyMemory(from: base, byteCount: topic.count) }
+    }
+
+    deinit { bytes.deallocate() }
+
+    /// Whether `topic` (`length` bytes) is this route's topic.
+    @inline(__always)
+    func matches(_ topic: UnsafePointer<CChar>, length: Int) -> Bool {
+        length == self.length && memcmp(bytes, topic, length) == 0
+    }
+}
+
+/// A strong reference to a ``CompactRoute``, kept as `Unmanaged` so that reading it under the
+/// endpoint's lock does not count references; ``release()`` gives it up.
+struct CompactRouteCache: @unchecked Sendable {
+    let route: Unmanaged<CompactRoute>
+
+    init(_ route: CompactRoute) { self.route = .passRetained(route) }
+
+    func release() { route.release() }
 }

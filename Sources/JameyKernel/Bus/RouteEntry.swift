@@ -9,6 +9,9 @@ final class RouteEntry: Sendable {
     let generation: UInt64
     /// The matching subscriptions, oldest first.
     let subscriptions: [Subscription]
+    /// The same, unretained (``subscriptions`` keeps them alive): the compact publish path
+    /// borrows them without reference counting.
+    let unmanagedSubscriptions: [Unmanaged<Subscription>]
     /// Who answers requests: the matching subscriptions declared as responders, or, when none
     /// is, every matching subscription (so a plain subscriber can still answer).
     private let responders: [Subscription]
@@ -18,14 +21,28 @@ final class RouteEntry: Sendable {
     let split: TrafficSplit?
     /// With a split: the responders of each side (the stable side also holds other owners').
     private let sideResponders: [TrafficSplit.Side: [Subscription]]
+    /// Whether an event given as C bytes can reach every matching subscription without a
+    /// ``BusMessage`` (see ``BusEndpoint/publishCompact(topic:payload:)``): no split, and only
+    /// C handlers.
+    let takesCompact: Bool
+    /// ``takesCompact``, and none of the subscriptions is direct: publishing calls no handler.
+    let queuesCompactOnly: Bool
 
     init(generation: UInt64, subscriptions: [Subscription], splits: [String: TrafficSplit] = [:]) {
         self.generation = generation
         self.subscriptions = subscriptions
+        self.unmanagedSubscriptions = subscriptions.map { .passUnretained($0) }
         let declared = subscriptions.filter(\.isResponder)
         self.responders = declared.isEmpty ? subscriptions : declared
         let split = splits.isEmpty ? nil : subscriptions.lazy.compactMap { splits[$0.owner] }.first
         self.split = split
+        self.takesCompact =
+            split == nil
+            && subscriptions.allSatisfy {
+                if case .abi = $0.handler { return true }
+                return false
+            }
+        self.queuesCompactOnly = takesCompact && !subscriptions.contains(where: \.isDirect)
         if let split {
             let canary = responders.filter { $0.owner == split.canary }
             sideResponders = [.canary: canary, .stable: responders.filter { $0.owner != split.canary }]

@@ -1,3 +1,4 @@
+import CJameyABI
 import CJameySystem
 
 #if canImport(Glibc)
@@ -23,16 +24,16 @@ extension Subscription {
     /// the bus workers inside this function only.
     @inline(never)
     func deliver(
-        into batch: inout [BusMessage], limit: Int, requests: RequestTimer, shouldYield: () -> Bool
+        into batch: inout DeliveryBatch, limit: Int, requests: RequestTimer, shouldYield: () -> Bool
     ) -> Bool {
         let me = pthread_self()
+        let compact = isCompact
         let started = mailbox.withLock { box -> Bool in
             if box.closed {
                 box.scheduled = false
                 return false
             }
-            box.queue.popFirst(upTo: limit, into: &batch)
-            depth.store(box.queue.count, ordering: .relaxed)
+            take(from: &box, upTo: limit, into: &batch)
             box.running = true
             box.runner = me
             return true
@@ -40,30 +41,48 @@ extension Subscription {
         guard started else { return false }
 
         var released = 0
+        var releasedBytes = 0
         defer {
             // A burst of this size left its payloads' memory free in the allocator's arenas:
             // hand it back to the system (rare and bounded: once per drained burst).
-            if released >= Self.trimAfterSlots { jamey_release_free_memory() }
+            if released >= Self.trimAfterSlots || releasedBytes >= Self.trimAfterBytes { jamey_release_free_memory() }
         }
         while true {
-            runHandler(over: &batch, requests: requests)
+            if compact {
+                runCompactHandler(over: &batch, requests: requests)
+            } else {
+                runHandler(over: &batch.messages, requests: requests)
+            }
             let yielding = shouldYield()
             let next = mailbox.withLock { box -> Bool? in
-                if box.closed || box.queue.isEmpty {
+                if box.closed || box.count(compact: compact) == 0 {
                     box.running = false
                     box.scheduled = false
                     released = box.queue.shrinkIfEmpty(above: Self.keptSlots)
+                    releasedBytes = box.ring.shrinkIfEmpty(above: Self.keptBytes)
                     return false
                 }
                 if yielding {
                     box.running = false
                     return true
                 }
-                box.queue.popFirst(upTo: limit, into: &batch)
-                depth.store(box.queue.count, ordering: .relaxed)
+                take(from: &box, upTo: limit, into: &batch)
                 return nil
             }
             if let next { return next }
+        }
+    }
+
+    /// Moves up to `limit` messages from the mailbox into `batch` (under the mailbox lock).
+    @inline(__always)
+    private func take(from box: inout Mailbox, upTo limit: Int, into batch: inout DeliveryBatch) {
+        if isCompact {
+            let boxed = box.ring.popFirst(upTo: limit, into: &batch.records)
+            if boxed > 0 { box.queue.popFirst(upTo: boxed, into: &batch.messages) }
+            depth.store(box.ring.count, ordering: .relaxed)
+        } else {
+            box.queue.popFirst(upTo: limit, into: &batch.messages)
+            depth.store(box.queue.count, ordering: .relaxed)
         }
     }
 
@@ -73,6 +92,44 @@ extension Subscription {
     static let keptSlots = 1 << 16
     /// A released ring at least this large also returns the freed heap to the system.
     static let trimAfterSlots = 1 << 17
+    /// Bytes of a compact mailbox's ring kept allocated when it drains (64 K records of a
+    /// 64-byte event), and the size from which a released one also trims the heap.
+    static let keptBytes = 1 << 23
+    static let trimAfterBytes = 1 << 24
+
+    /// ``runHandler(over:requests:)`` for a compact mailbox: each record's event is handed to
+    /// the C handler as a `jamey_message` laid out over the record; each boxed record's message
+    /// (in `batch.messages`, in order) through ``BusMessage/withABIMessage(_:_:)``.
+    private func runCompactHandler(over batch: inout DeliveryBatch, requests: RequestTimer) {
+        guard case .abi(let function) = handler else { return }
+        var failed = 0
+        var boxedIndex = 0
+        let delivered = batch.messages.withUnsafeBufferPointer { boxed -> Int in
+            var start = MonotonicClock.now()
+            return batch.records.forEach { kind, message in
+                if closedFlag.load(ordering: .relaxed) { return false }
+                let ok: Bool
+                if kind == .event {
+                    ok = function(message)
+                } else {
+                    ok = BusMessage.withABIMessage(boxed.baseAddress! + boxedIndex) { function($0) }
+                    boxedIndex += 1
+                }
+                if !ok { failed += 1 }
+                let end = MonotonicClock.now()
+                metrics.handlerDuration.recordNanoseconds(Int64(truncatingIfNeeded: end &- start))
+                start = end
+                return true
+            }
+        }
+        let left = batch.records.remaining(skipping: delivered)
+        if left.events > 0 { countDiscarded(events: left.events) }
+        if left.boxed > 0 { countDiscarded(batch.messages[boxedIndex...], requests: requests) }
+        batch.records.removeAll()
+        batch.messages.removeAll(keepingCapacity: true)
+        if delivered > 0 { metrics.messagesIn.increment(by: delivered) }
+        if failed > 0 { metrics.handlerErrors.increment(by: failed) }
+    }
 
     /// Runs the handler over `batch` (then empties it) and records the metrics.
     private func runHandler(over batch: inout [BusMessage], requests: RequestTimer) {
@@ -96,4 +153,13 @@ extension Subscription {
         if delivered > 0 { metrics.messagesIn.increment(by: delivered) }
         if failed > 0 { metrics.handlerErrors.increment(by: failed) }
     }
+}
+
+/// A bus worker's buffers for the batch it delivers: the messages of a Swift handler's mailbox,
+/// or the records of a C handler's (``CompactRing``) with their boxed messages.
+struct DeliveryBatch {
+    var messages: [BusMessage] = []
+    var records = CompactBatch()
+
+    init(capacity: Int) { messages.reserveCapacity(capacity) }
 }

@@ -1,3 +1,4 @@
+import CJameyABI
 import Synchronization
 
 #if canImport(Glibc)
@@ -18,8 +19,9 @@ final class Subscription: Sendable {
     /// What happened to an offered message.
     enum Offer {
         /// Queued; `schedule` says the mailbox just became scheduled and must go on the run
-        /// queue; `evicted` is the oldest message dropped to make room (`.dropOldest`).
-        case queued(schedule: Bool, evicted: BusMessage?)
+        /// queue; `dropped` that the oldest message was dropped to make room (`.dropOldest`),
+        /// and `evicted` is that message when it was a ``BusMessage`` (it may be a request).
+        case queued(schedule: Bool, evicted: BusMessage?, dropped: Bool)
         /// Dropped because the mailbox is full (`.dropNewest`, or any full mailbox for requests).
         case full
         /// The subscription is closed.
@@ -27,11 +29,26 @@ final class Subscription: Sendable {
     }
 
     struct Mailbox {
+        /// The messages of a Swift handler; beside ``ring``, the boxed ones of a C handler.
         var queue = RingBuffer<BusMessage>()
+        /// Every message of a C handler, in order (see ``CompactRing``).
+        var ring = CompactRing()
         var scheduled = false
         var closed = false
         var running = false
         var runner = pthread_t()
+
+        /// Messages queued, for a mailbox of either kind.
+        @inline(__always)
+        func count(compact: Bool) -> Int { compact ? ring.count : queue.count }
+
+        /// Drops the oldest message.
+        /// - Returns: it, when it was a ``BusMessage`` (a boxed one for a C handler).
+        @inline(__always)
+        mutating func dropOldest(compact: Bool) -> BusMessage? {
+            guard compact else { return queue.popFirst() }
+            return ring.dropFirst() == .boxed ? queue.popFirst() : nil
+        }
     }
 
     /// The subscription id (never 0).
@@ -53,6 +70,8 @@ final class Subscription: Sendable {
     /// The owner's metrics.
     let metrics: BusMetrics
     let handler: Handler
+    /// Whether the mailbox is a ``CompactRing``: a queued subscription with a C handler.
+    let isCompact: Bool
 
     /// A subscription's handler: a Swift one takes the message by value; the ABI's trampoline
     /// is given it where it lies (in the worker's batch, or the sender's frame for a direct
@@ -61,6 +80,9 @@ final class Subscription: Sendable {
     enum Handler: Sendable {
         case value(@Sendable (BusMessage) -> Bool)
         case inPlace(@Sendable (UnsafePointer<BusMessage>) -> Bool)
+        /// A C handler (the ABI's): given a `jamey_message` laid out over a compact record, or
+        /// over a ``BusMessage``'s fields.
+        case abi(@Sendable (UnsafePointer<jamey_message>) -> Bool)
 
         /// Calls the handler with the message at `message`.
         @inline(__always)
@@ -68,6 +90,7 @@ final class Subscription: Sendable {
             switch self {
             case .value(let handler): handler(message.pointee)
             case .inPlace(let handler): handler(message)
+            case .abi(let handler): BusMessage.withABIMessage(message) { handler($0) }
             }
         }
 
@@ -77,6 +100,7 @@ final class Subscription: Sendable {
             switch self {
             case .value(let handler): handler(message)
             case .inPlace(let handler): withUnsafePointer(to: message) { handler($0) }
+            case .abi(let handler): message.withABIMessage { handler($0) }
             }
         }
     }
@@ -101,6 +125,11 @@ final class Subscription: Sendable {
         self.overflow = overflow
         self.metrics = metrics
         self.handler = handler
+        if case .abi = handler, !isDirect {
+            self.isCompact = true
+        } else {
+            self.isCompact = false
+        }
     }
 
     /// Messages dropped by this mailbox so far.
@@ -116,11 +145,23 @@ final class Subscription: Sendable {
     /// Calls the handler of a direct subscription on the calling thread and records the metrics.
     /// - Returns: false when the subscription is closed (the handler was not called).
     func callDirect(_ message: BusMessage) -> Bool {
+        callDirect { handler(message) }
+    }
+
+    /// ``callDirect(_:)`` with a C message, for a C handler (`.abi`); nothing is called for any
+    /// other kind of handler.
+    func callDirect(abi message: UnsafePointer<jamey_message>) -> Bool {
+        guard case .abi(let function) = handler else { return false }
+        return callDirect { function(message) }
+    }
+
+    @inline(__always)
+    private func callDirect(_ call: () -> Bool) -> Bool {
         directCalls.add(1, ordering: .sequentiallyConsistent)
         defer { directCalls.subtract(1, ordering: .sequentiallyConsistent) }
         if closedFlag.load(ordering: .sequentiallyConsistent) { return false }
         let start = MonotonicClock.now()
-        let ok = DirectFrames.run(subscription: id) { handler(message) }
+        let ok = DirectFrames.run(subscription: id, call)
         metrics.handlerDuration.recordNanoseconds(Int64(truncatingIfNeeded: MonotonicClock.now() &- start))
         metrics.messagesIn.increment(by: 1)
         if !ok { metrics.handlerErrors.increment(by: 1) }
@@ -138,10 +179,9 @@ final class Subscription: Sendable {
     ///   - isRequest: Requests are refused by a full mailbox whatever its policy.
     @inline(__always)
     func offer(_ message: consuming BusMessage, isRequest: Bool) -> Offer {
+        let compact = isCompact
         let outcome: Offer
-        if (isRequest || overflow == .dropNewest) && depth.load(ordering: .relaxed) >= capacity
-            && !closedFlag.load(ordering: .relaxed)
-        {
+        if refusesAtOnce(isRequest: isRequest) {
             outcome = .full
         } else {
             // Moved into the mailbox through the closure, not copied (and released outside the
@@ -150,25 +190,74 @@ final class Subscription: Sendable {
             outcome = mailbox.withLock { box -> Offer in
                 if box.closed { return .closed }
                 var evicted: BusMessage? = nil
-                if box.queue.count >= capacity {
+                var dropped = false
+                if box.count(compact: compact) >= capacity {
                     if isRequest || overflow == .dropNewest { return .full }
-                    evicted = box.queue.popFirst()
+                    evicted = box.dropOldest(compact: compact)
+                    dropped = true
                 }
+                if compact { box.ring.appendBoxed() }
                 box.queue.append(pending.take()!)
-                depth.store(box.queue.count, ordering: .relaxed)
-                if box.scheduled { return .queued(schedule: false, evicted: evicted) }
-                box.scheduled = true
-                return .queued(schedule: true, evicted: evicted)
+                return enqueued(&box, evicted: evicted, dropped: dropped)
             }
         }
+        countDrop(outcome, isRequest: isRequest)
+        return outcome
+    }
+
+    /// Offers an event given as C bytes to a compact mailbox (``isCompact``): it is copied into
+    /// the ring, with a pointer to the publisher's interned name. Never blocks beyond the
+    /// mailbox lock.
+    @inline(__always)
+    func offerCompact(
+        topic: UnsafeRawPointer, topicLength: Int, payload: UnsafeRawBufferPointer, source: UnsafePointer<CChar>
+    ) -> Offer {
+        let outcome: Offer
+        if refusesAtOnce(isRequest: false) {
+            outcome = .full
+        } else {
+            outcome = mailbox.withLock { box -> Offer in
+                if box.closed { return .closed }
+                var evicted: BusMessage? = nil
+                var dropped = false
+                if box.ring.count >= capacity {
+                    if overflow == .dropNewest { return .full }
+                    evicted = box.dropOldest(compact: true)
+                    dropped = true
+                }
+                box.ring.appendEvent(topic: topic, topicLength: topicLength, payload: payload, source: source)
+                return enqueued(&box, evicted: evicted, dropped: dropped)
+            }
+        }
+        countDrop(outcome, isRequest: false)
+        return outcome
+    }
+
+    /// Whether a full mailbox refuses the message without taking the lock.
+    @inline(__always)
+    private func refusesAtOnce(isRequest: Bool) -> Bool {
+        (isRequest || overflow == .dropNewest) && depth.load(ordering: .relaxed) >= capacity
+            && !closedFlag.load(ordering: .relaxed)
+    }
+
+    /// After an append under the lock: the depth mirror and whether to schedule.
+    @inline(__always)
+    private func enqueued(_ box: inout Mailbox, evicted: consuming BusMessage?, dropped: Bool) -> Offer {
+        depth.store(box.count(compact: isCompact), ordering: .relaxed)
+        if box.scheduled { return .queued(schedule: false, evicted: evicted, dropped: dropped) }
+        box.scheduled = true
+        return .queued(schedule: true, evicted: evicted, dropped: dropped)
+    }
+
+    @inline(__always)
+    private func countDrop(_ outcome: borrowing Offer, isRequest: Bool) {
         switch outcome {
-        case .full where !isRequest, .queued(_, .some):
+        case .full where !isRequest, .queued(_, _, true):
             drops.wrappingAdd(1, ordering: .relaxed)
             metrics.dropped.increment()
         default:
             break
         }
-        return outcome
     }
 
     /// Closes the subscription: no more deliveries, queued messages discarded (queued requests
@@ -179,13 +268,15 @@ final class Subscription: Sendable {
         closedFlag.store(true, ordering: .sequentiallyConsistent)
         if isDirect { return hasDirectCallsElsewhere }
         let me = pthread_self()
-        let (discarded, mustWait) = mailbox.withLock { box -> ([BusMessage], Bool) in
+        let (discarded, events, mustWait) = mailbox.withLock { box -> ([BusMessage], Int, Bool) in
             box.closed = true
+            let events = box.ring.removeAll()
             let discarded = box.queue.removeAll()
             depth.store(0, ordering: .relaxed)
-            return (discarded, box.running && pthread_equal(box.runner, me) == 0)
+            return (discarded, events, box.running && pthread_equal(box.runner, me) == 0)
         }
         countDiscarded(discarded, requests: requests)
+        countDiscarded(events: events)
         return mustWait
     }
 }
@@ -203,6 +294,11 @@ extension Subscription {
                 events += 1
             }
         }
+        countDiscarded(events: events)
+    }
+
+    /// Counts `events` discarded events as dropped.
+    func countDiscarded(events: Int) {
         if events > 0 {
             drops.wrappingAdd(events, ordering: .relaxed)
             metrics.dropped.increment(by: events)

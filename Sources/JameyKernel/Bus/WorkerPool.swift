@@ -149,8 +149,7 @@ final class WorkerPool: Sendable {
 
     /// A worker thread.
     private func run() {
-        var batch: [BusMessage] = []
-        batch.reserveCapacity(batchSize)
+        var batch = DeliveryBatch(capacity: batchSize)
         var spun = false
         let state = lock.state
         lock.lock()
@@ -204,7 +203,7 @@ final class WorkerPool: Sendable {
     }
 
     /// Runs one job; returns the subscription to put back on the queue, if any.
-    private func execute(_ job: BusJob, stopping: Bool, batch: inout [BusMessage]) -> Subscription? {
+    private func execute(_ job: BusJob, stopping: Bool, batch: inout DeliveryBatch) -> Subscription? {
         switch job {
         case .run(let work):
             work()
