@@ -57,7 +57,7 @@ import Testing
         #expect(await node.waitReady(), "\(node.healthDetail)")
         let got = try node.collect("got.>")
         let traffic = Traffic(node: node)
-        try await run(Self.cycles, signal: SIGTERM, broker: broker, node: node)
+        try await run(Self.cycles, signal: SIGTERM, broker: broker, node: node, traffic: traffic)
         let published = await traffic.stop()
 
         #expect(await eventually(timeout: Self.settle) { node.isConnected && node.spooled == 0 }, "\(node.healthDetail)")
@@ -87,7 +87,7 @@ import Testing
         #expect(await node.waitReady(), "\(node.healthDetail)")
         let got = try node.collect("got.>")
         let traffic = Traffic(node: node)
-        try await run(Self.cycles, signal: SIGKILL, broker: broker, node: node)
+        try await run(Self.cycles, signal: SIGKILL, broker: broker, node: node, traffic: traffic)
         let published = await traffic.stop()
 
         #expect(await eventually(timeout: Self.settle) { node.isConnected && node.spooled == 0 }, "\(node.healthDetail)")
@@ -120,8 +120,9 @@ import Testing
         #expect(await node.waitReady(), "\(node.healthDetail)")
         let got = try node.collect("got.>")
         let traffic = Traffic(node: node)
-        try await run([.settle, .duringConnect, .whileDraining, .settle], signal: SIGTERM, broker: broker, node: node)
-        try await run([.settle, .settle], signal: SIGKILL, broker: broker, node: node)
+        try await run(
+            [.settle, .duringConnect, .whileDraining, .settle], signal: SIGTERM, broker: broker, node: node, traffic: traffic)
+        try await run([.settle, .settle], signal: SIGKILL, broker: broker, node: node, traffic: traffic)
         let published = await traffic.stop()
         #expect(await eventually(timeout: Self.settle) { node.isConnected && node.spooled == 0 }, "\(node.healthDetail)")
         #expect(Set(got.texts.compactMap { Int($0) }).isSubset(of: 0..<published))
@@ -177,15 +178,21 @@ import Testing
     }
 
     /// Takes the broker through `cycles`, each a stop with `signal`, a short pause and a start.
-    private func run(_ cycles: [Cycle], signal: Int32, broker: Broker, node: Node) async throws {
+    /// Traffic keeps flowing through the stop, the restart, the reconnect and the start of the
+    /// drain; a `.settle` check holds new traffic back while it waits for the spool to empty,
+    /// since a steady stream whose messages arrive faster than the broker's acknowledgements
+    /// (a loaded machine) never leaves the spool empty at any instant.
+    private func run(_ cycles: [Cycle], signal: Int32, broker: Broker, node: Node, traffic: Traffic) async throws {
         for (index, cycle) in cycles.enumerated() {
             await broker.stop(signal: signal)
             try await Task.sleep(for: .milliseconds(50 + 40 * (index % 4)))
             try await broker.restart()
             switch cycle {
             case .settle:
-                let settled = await eventually(timeout: Self.settle, polling: .milliseconds(20)) {
-                    node.isConnected && node.spooled == 0
+                let settled = await traffic.whilePaused {
+                    await eventually(timeout: Self.settle, polling: .milliseconds(20)) {
+                        node.isConnected && node.spooled == 0
+                    }
                 }
                 #expect(settled, "cycle \(index) (\(signal)): \(node.healthDetail)")
             case .duringConnect:
@@ -208,13 +215,17 @@ import Testing
 /// Continuous QoS 1 traffic on a thread of its own: `rel.seq` with consecutive numbers and every
 /// tenth message also on the unsubscribed `quiet.seq`, about 400 messages a second on a quiet machine.
 final class Traffic: Sendable {
-    private let state = LockedBox((sent: 0, quiet: 0, stop: false, done: false))
+    private let state = LockedBox((sent: 0, quiet: 0, stop: false, done: false, paused: false))
 
     init(node: Node) {
         let state = self.state
         Thread {
             var i = 0
             while !state.value.stop {
+                if state.value.paused {
+                    usleep(2000)
+                    continue
+                }
                 try? node.publish("rel.seq", String(i))
                 i += 1
                 let quiet = i % 10 == 0
@@ -227,6 +238,13 @@ final class Traffic: Sendable {
             }
             state.withLock { $0.done = true }
         }.start()
+    }
+
+    /// Runs `body` with publishing held back, then resumes it.
+    func whilePaused<T>(_ body: () async -> T) async -> T {
+        state.withLock { $0.paused = true }
+        defer { state.withLock { $0.paused = false } }
+        return await body()
     }
 
     /// Quiet messages published so far.

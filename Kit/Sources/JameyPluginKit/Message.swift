@@ -76,19 +76,7 @@ public struct Outgoing: Sendable {
 
     /// Lays the message out as a C `jamey_message` for the duration of `body`.
     func withABI<R>(topic: String, _ body: (UnsafePointer<jamey_message>) -> R) -> R {
-        if contentType == nil && headers.isEmpty {
-            // Plain bytes (the common event): no content type or headers to lay out.
-            return topic.withCString { topicC in
-                payload.withUnsafeBytes { bytes in
-                    var m = jamey_message()
-                    m.struct_size = UInt32(MemoryLayout<jamey_message>.size)
-                    m.topic = topicC
-                    m.payload = bytes.baseAddress
-                    m.payload_len = bytes.count
-                    return withUnsafePointer(to: &m, body)
-                }
-            }
-        }
+        if contentType == nil && headers.isEmpty { return withPlainABI(topic: topic, payload: payload, body) }
         return topic.withCString { topicC in
             payload.withUnsafeBytes { bytes in
                 withOptionalCString(contentType) { typeC in
@@ -105,6 +93,22 @@ public struct Outgoing: Sendable {
                     }
                 }
             }
+        }
+    }
+}
+
+/// Lays out a message of plain bytes (the common event: no content type or headers) as a C
+/// `jamey_message` for the duration of `body`.
+@inline(__always)
+func withPlainABI<R>(topic: String, payload: borrowing [UInt8], _ body: (UnsafePointer<jamey_message>) -> R) -> R {
+    topic.withCString { topicC in
+        payload.withUnsafeBytes { bytes in
+            var m = jamey_message()
+            m.struct_size = UInt32(MemoryLayout<jamey_message>.size)
+            m.topic = topicC
+            m.payload = bytes.baseAddress
+            m.payload_len = bytes.count
+            return withUnsafePointer(to: &m, body)
         }
     }
 }

@@ -21,7 +21,11 @@ public final class PluginBus: Sendable {
     ///   - message: payload, content type and headers.
     /// - Throws: ``JameyError`` for an invalid topic or a kernel that is shutting down.
     public func publish(_ topic: String, _ message: Outgoing = Outgoing()) throws(JameyError) {
-        let code = message.withABI(topic: topic) { handle.api.pointee.publish(handle.host, $0) }
+        let handle = self.handle  // two pointers: the closures below capture no reference
+        let code =
+            message.contentType == nil && message.headers.isEmpty
+            ? withPlainABI(topic: topic, payload: message.payload) { handle.api.pointee.publish(handle.host, $0) }
+            : message.withABI(topic: topic) { handle.api.pointee.publish(handle.host, $0) }
         guard code == JAMEY_OK else { throw JameyError.bus(code, topic: topic) }
     }
 

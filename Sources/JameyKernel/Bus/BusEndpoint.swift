@@ -134,11 +134,13 @@ public final class BusEndpoint: Sendable {
         let offered = lastCompactRoute.withLock { last -> Bool in
             guard let last else { return false }
             return last.route._withUnsafeGuaranteedRef { cached in
-                let entry = cached.entry
-                guard entry.generation == generation, entry.queuesCompactOnly, cached.matches(topic, length: topicLength)
-                else { return false }
-                offerCompact(to: entry, topic: topic, topicLength: topicLength, payload: payload)
-                return true
+                cached.borrowedEntry._withUnsafeGuaranteedRef { entry in
+                    guard entry.generation == generation, entry.queuesCompactOnly,
+                        cached.matches(topic, length: topicLength)
+                    else { return false }
+                    offerCompact(to: entry, topic: topic, topicLength: topicLength, payload: payload)
+                    return true
+                }
             }
         }
         if offered { return true }
@@ -153,23 +155,27 @@ public final class BusEndpoint: Sendable {
     private func offerCompact(
         to entry: RouteEntry, topic: UnsafePointer<CChar>, topicLength: Int, payload: UnsafeRawBufferPointer
     ) {
-        metrics.messagesOut.increment()
         let source = ownerCString
-        for member in entry.unmanagedSubscriptions {
-            member._withUnsafeGuaranteedRef { subscription in
-                if subscription.isDirect {
-                    var message = jamey_message()
-                    message.struct_size = UInt32(MemoryLayout<jamey_message>.size)
-                    message.topic = topic
-                    message.payload = payload.baseAddress
-                    message.payload_len = payload.count
-                    message.source = source
-                    _ = withUnsafePointer(to: &message) { subscription.callDirect(abi: $0) }
-                } else {
-                    scheduled(
-                        subscription,
-                        subscription.offerCompact(
-                            topic: UnsafeRawPointer(topic), topicLength: topicLength, payload: payload, source: source))
+        // The counter unretained, and the subscriptions through the buffer (an iterator would
+        // retain the array): no reference counting per publish.
+        metrics.messagesOutCounter._withUnsafeGuaranteedRef { $0.increment() }
+        entry.unmanagedSubscriptions.withUnsafeBufferPointer { members in
+            for member in members {
+                member._withUnsafeGuaranteedRef { subscription in
+                    if subscription.isDirect {
+                        var message = jamey_message()
+                        message.struct_size = UInt32(MemoryLayout<jamey_message>.size)
+                        message.topic = topic
+                        message.payload = payload.baseAddress
+                        message.payload_len = payload.count
+                        message.source = source
+                        _ = withUnsafePointer(to: &message) { subscription.callDirect(abi: $0) }
+                    } else {
+                        let schedule = subscription.offerCompact(
+                            topic: UnsafeRawPointer(topic), topicLength: topicLength, payload: payload, source: source,
+                            requests: bus.requests)
+                        if schedule { bus.pool.schedule(subscription) }
+                    }
                 }
             }
         }
@@ -344,11 +350,14 @@ public final class BusEndpoint: Sendable {
 /// Reached through ``CompactRouteCache`` without reference counting on the publish path.
 final class CompactRoute: Sendable {
     let entry: RouteEntry
+    /// ``entry``, unretained (``entry`` keeps it alive).
+    let borrowedEntry: Unmanaged<RouteEntry>
     private let length: Int
     nonisolated(unsafe) private let bytes: UnsafeMutableRawPointer
 
     init(topic: UnsafeRawBufferPointer, entry: RouteEntry) {
         self.entry = entry
+        borrowedEntry = .passUnretained(entry)
         length = topic.count
         bytes = .allocate(byteCount: max(1, topic.count), alignment: 1)
         if let base = topic.baseAddress { bytes.copyMemory(from: base, byteCount: topic.count) }

@@ -5,10 +5,16 @@ import Synchronization
 /// plugins as a number (`jamey_plugin_figures`) instead of text to parse back.
 final class FigureCounter: Sendable {
     private let counter: Counter
+    /// The kernel's own counter behind ``counter``, when that is the backend: it is the total,
+    /// added to directly.
+    /// Kept alive by ``counter``; reached unretained on the hot path.
+    private let fast: Unmanaged<FastCounter>?
     private let total = Atomic<UInt64>(0)
 
     init(label: String, dimensions: [(String, String)], factory: any MetricsFactory) {
-        counter = Counter(label: label, dimensions: dimensions, factory: factory)
+        let handler = factory.makeCounter(label: label, dimensions: dimensions)
+        counter = Counter(label: label, dimensions: dimensions, handler: handler, factory: factory)
+        fast = (handler as? FastCounter).map { .passUnretained($0) }
     }
 
     /// Adds one.
@@ -18,21 +24,42 @@ final class FigureCounter: Sendable {
     /// Adds `amount`.
     @inline(__always)
     func increment(by amount: Int) {
+        if let fast {
+            fast._withUnsafeGuaranteedRef { $0.increment(by: Int64(amount)) }
+            return
+        }
         counter.increment(by: amount)
         total.add(UInt64(truncatingIfNeeded: amount), ordering: .relaxed)
     }
 
     /// The total since the process started.
-    var value: UInt64 { total.load(ordering: .relaxed) }
+    var value: UInt64 { fast?._withUnsafeGuaranteedRef { $0.value } ?? total.load(ordering: .relaxed) }
 }
 
 /// A swift-metrics timer that also keeps the sum of what it recorded, in nanoseconds.
 final class FigureTimer: Sendable {
     private let timer: CoreMetrics.Timer
+    /// The kernel's own histogram behind ``timer``, when that is the backend: it takes a batch.
+    private let fast: FastHistogram?
     private let sum = Atomic<UInt64>(0)
 
     init(label: String, dimensions: [(String, String)], factory: any MetricsFactory) {
-        timer = CoreMetrics.Timer(label: label, dimensions: dimensions, factory: factory)
+        let handler = factory.makeTimer(label: label, dimensions: dimensions)
+        timer = CoreMetrics.Timer(label: label, dimensions: dimensions, handler: handler, factory: factory)
+        fast = handler as? FastHistogram
+    }
+
+    /// Records several durations, as many ``recordNanoseconds(_:)`` calls would.
+    @inline(__always)
+    func recordNanoseconds(_ durations: UnsafeBufferPointer<Int64>) {
+        var total: UInt64 = 0
+        for duration in durations { total &+= UInt64(clamping: max(duration, 0)) }
+        sum.add(total, ordering: .relaxed)
+        if let fast {
+            fast.recordNanoseconds(durations)
+        } else {
+            for duration in durations { timer.recordNanoseconds(duration) }
+        }
     }
 
     /// Records one duration.
@@ -53,6 +80,8 @@ final class FigureTimer: Sendable {
 final class BusMetrics: Sendable {
     /// `jamey_bus_messages_out_total`: publishes, requests and replies sent by the owner.
     let messagesOut: FigureCounter
+    /// ``messagesOut``, unretained (for the compact publish path).
+    let messagesOutCounter: Unmanaged<FigureCounter>
     /// `jamey_bus_messages_in_total`: handler invocations on the owner's subscriptions.
     let messagesIn: FigureCounter
     /// `jamey_bus_handler_duration_seconds`: run time of each handler invocation.
@@ -71,6 +100,7 @@ final class BusMetrics: Sendable {
     init(owner: String, factory: any MetricsFactory) {
         let dimensions = [("plugin", owner)]
         messagesOut = FigureCounter(label: "jamey_bus_messages_out_total", dimensions: dimensions, factory: factory)
+        messagesOutCounter = .passUnretained(messagesOut)
         messagesIn = FigureCounter(label: "jamey_bus_messages_in_total", dimensions: dimensions, factory: factory)
         handlerDuration = FigureTimer(
             label: "jamey_bus_handler_duration_seconds", dimensions: dimensions, factory: factory)

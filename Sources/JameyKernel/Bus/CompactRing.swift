@@ -241,6 +241,8 @@ struct CompactBatch {
     private var storage: CompactStorage?
     /// Bytes in use.
     private(set) var length = 0
+    /// Records held.
+    private(set) var count = 0
 
     /// Whether the batch holds no record.
     var isEmpty: Bool { length == 0 }
@@ -250,11 +252,13 @@ struct CompactBatch {
         if (storage?.capacity ?? 0) - length < byteCount { grow(toFit: byteCount) }
         (storage!.base + length).copyMemory(from: record, byteCount: byteCount)
         length += byteCount
+        count += 1
     }
 
     /// Empties the batch, keeping its storage unless a burst made it large.
     mutating func removeAll() {
         length = 0
+        count = 0
         if let storage, storage.capacity > 1 << 20 { self.storage = nil }
     }
 

@@ -207,30 +207,57 @@ final class Subscription: Sendable {
 
     /// Offers an event given as C bytes to a compact mailbox (``isCompact``): it is copied into
     /// the ring, with a pointer to the publisher's interned name. Never blocks beyond the
-    /// mailbox lock.
+    /// mailbox lock. Drops are counted here, and a request a `.dropOldest` mailbox drops to make
+    /// room is failed with ``BusError/queueFull``.
+    /// - Returns: whether the mailbox just became scheduled (the caller puts it on the run queue).
     @inline(__always)
     func offerCompact(
-        topic: UnsafeRawPointer, topicLength: Int, payload: UnsafeRawBufferPointer, source: UnsafePointer<CChar>
-    ) -> Offer {
-        let outcome: Offer
+        topic: UnsafeRawPointer, topicLength: Int, payload: UnsafeRawBufferPointer, source: UnsafePointer<CChar>,
+        requests: RequestTimer
+    ) -> Bool {
         if refusesAtOnce(isRequest: false) {
-            outcome = .full
-        } else {
-            outcome = mailbox.withLock { box -> Offer in
-                if box.closed { return .closed }
-                var evicted: BusMessage? = nil
-                var dropped = false
-                if box.ring.count >= capacity {
-                    if overflow == .dropNewest { return .full }
-                    evicted = box.dropOldest(compact: true)
-                    dropped = true
-                }
-                box.ring.appendEvent(topic: topic, topicLength: topicLength, payload: payload, source: source)
-                return enqueued(&box, evicted: evicted, dropped: dropped)
-            }
+            countDropped()
+            return false
         }
-        countDrop(outcome, isRequest: false)
-        return outcome
+        var evicted: BusMessage? = nil
+        let outcome = mailbox.withLock { box -> CompactOutcome in
+            if box.closed { return .closed }
+            var outcome: CompactOutcome = []
+            if box.ring.count >= capacity {
+                if overflow == .dropNewest { return .dropped }
+                evicted = box.dropOldest(compact: true)
+                outcome = .dropped
+            }
+            box.ring.appendEvent(topic: topic, topicLength: topicLength, payload: payload, source: source)
+            depth.store(box.ring.count, ordering: .relaxed)
+            if !box.scheduled {
+                box.scheduled = true
+                outcome.insert(.schedule)
+            }
+            return outcome
+        }
+        if outcome.contains(.dropped) {
+            countDropped()
+            if let evicted, evicted.correlationID != 0 { requests.fail(id: evicted.correlationID, with: .queueFull) }
+        }
+        return outcome.contains(.schedule)
+    }
+
+    /// What ``offerCompact(topic:topicLength:payload:source:requests:)`` did under the lock.
+    private struct CompactOutcome: OptionSet {
+        let rawValue: UInt8
+        /// The mailbox just became scheduled.
+        static let schedule = CompactOutcome(rawValue: 1)
+        /// A message was dropped: the new one (full `.dropNewest`) or the oldest.
+        static let dropped = CompactOutcome(rawValue: 2)
+        /// The subscription is closed; nothing was queued or dropped.
+        static let closed = CompactOutcome(rawValue: 4)
+    }
+
+    @inline(__always)
+    private func countDropped() {
+        drops.wrappingAdd(1, ordering: .relaxed)
+        metrics.dropped.increment()
     }
 
     /// Whether a full mailbox refuses the message without taking the lock.
@@ -252,11 +279,8 @@ final class Subscription: Sendable {
     @inline(__always)
     private func countDrop(_ outcome: borrowing Offer, isRequest: Bool) {
         switch outcome {
-        case .full where !isRequest, .queued(_, _, true):
-            drops.wrappingAdd(1, ordering: .relaxed)
-            metrics.dropped.increment()
-        default:
-            break
+        case .full where !isRequest, .queued(_, _, true): countDropped()
+        default: break
         }
     }
 

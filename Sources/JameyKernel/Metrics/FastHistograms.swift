@@ -66,7 +66,7 @@ final class FastHistograms: Sendable {
         return "\(whole).\(fraction)"
     }
 
-    private static func escaped(_ value: String) -> String {
+    static func escaped(_ value: String) -> String {
         value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
             .replacingOccurrences(of: "\n", with: "\\n")
     }
@@ -90,6 +90,13 @@ final class FastHistogram: TimerHandler, Sendable {
     @inline(__always)
     func recordNanoseconds(_ duration: Int64) { jamey_histogram_record(storage, duration) }
 
+    /// Records several durations at once (one atomic add per bucket touched).
+    @inline(__always)
+    func recordNanoseconds(_ durations: UnsafeBufferPointer<Int64>) {
+        guard let base = durations.baseAddress else { return }
+        jamey_histogram_record_many(storage, base, UInt32(truncatingIfNeeded: durations.count))
+    }
+
     /// Values recorded in bucket `index` (not cumulative; `bounds.count` is the +Inf bucket).
     func bucket(_ index: Int) -> UInt64 { jamey_histogram_bucket(storage, UInt32(index)) }
     /// Values recorded.
@@ -99,13 +106,16 @@ final class FastHistogram: TimerHandler, Sendable {
 }
 
 /// The kernel's swift-metrics factory: swift-prometheus's, except for the timers named in
-/// `fast`, which are ``FastHistograms``.
+/// `fast`, which are ``FastHistograms``, and the counters named in `fastCounters`, which are
+/// ``FastCounters``.
 public struct KernelMetricsFactory: MetricsFactory {
     let prometheus: PrometheusMetricsFactory
     let fast: [String: FastHistograms]
+    let fastCounters: [String: FastCounters]
 
     public func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
-        prometheus.makeCounter(label: label, dimensions: dimensions)
+        if let family = fastCounters[label] { return family.counter(dimensions: dimensions) }
+        return prometheus.makeCounter(label: label, dimensions: dimensions)
     }
 
     public func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {

@@ -14,6 +14,9 @@ public final class KernelMetrics: Sendable {
     public let factory: KernelMetricsFactory
     /// `jamey_bus_handler_duration_seconds`, recorded per delivered message without a lock.
     let handlerDurations: FastHistograms
+    /// `jamey_bus_messages_out_total` and `jamey_bus_messages_in_total`, counted per publish and
+    /// per delivered batch without the swift-metrics indirection.
+    let busCounters: [FastCounters]
     private let table = PluginMetricTable()
     private let families = Mutex([String: Family]())
     private let stateGauges = Mutex([String: Prometheus.Gauge]())
@@ -41,13 +44,17 @@ public final class KernelMetrics: Sendable {
         var prometheus = PrometheusMetricsFactory(registry: registry)
         prometheus.defaultDurationHistogramBuckets = buckets
         handlerDurations = FastHistograms(name: "jamey_bus_handler_duration_seconds", bounds: buckets)
-        factory = KernelMetricsFactory(prometheus: prometheus, fast: [handlerDurations.name: handlerDurations])
+        busCounters = ["jamey_bus_messages_out_total", "jamey_bus_messages_in_total"].map { FastCounters(name: $0) }
+        factory = KernelMetricsFactory(
+            prometheus: prometheus, fast: [handlerDurations.name: handlerDurations],
+            fastCounters: Dictionary(uniqueKeysWithValues: busCounters.map { ($0.name, $0) }))
     }
 
     /// The Prometheus text exposition (format 0.0.4) of everything registered.
     public func exposition() -> String {
         var text = registry.emitToString()
         handlerDurations.render(into: &text)
+        for family in busCounters { family.render(into: &text) }
         return text
     }
 
