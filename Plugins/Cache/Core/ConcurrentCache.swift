@@ -9,7 +9,9 @@ import Synchronization
 /// A read holds its stripe's lock only to probe the index and note the read in the stripe's read
 /// buffer; the policy's bookkeeping for reads (frequency sketch, list moves) runs when a write
 /// comes to the stripe, or, when the buffer fills, in a drain on another thread (Caffeine's
-/// design). While a full buffer waits for that drain its stripe's reads are not recorded for the
+/// design). The drain holds the stripe's lock only to move the buffer's reads to the stripe's
+/// policy, and replays them under the policy's own lock (`PolicyGate`), which readers do not
+/// take. While a full buffer waits for that drain its stripe's reads are not recorded for the
 /// policy (`readsDropped`), so readers never wait for the bookkeeping; writes always see every
 /// recorded read first.
 public final class ConcurrentCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
@@ -37,7 +39,12 @@ public final class ConcurrentCache<Key: Hashable & Sendable, Value: Sendable>: S
 
     private final class Stripe: Sendable {
         let cache: Mutex<BoundedCache<Key, Value>>
-        init(_ cache: sending BoundedCache<Key, Value>) { self.cache = Mutex(cache) }
+        /// The cache's policy and its lock, for the background replay.
+        let gate: PolicyGate
+        init(_ cache: sending BoundedCache<Key, Value>) {
+            gate = cache.gate
+            self.cache = Mutex(cache)
+        }
     }
 
     /// Creates a cache.
@@ -115,10 +122,8 @@ public final class ConcurrentCache<Key: Hashable & Sendable, Value: Sendable>: S
         let since = Self.preciseNow() &- draining.lastEnd.load(ordering: .relaxed)
         let wait = since < Self.minimumDrainInterval ? Self.minimumDrainInterval - since : 0
         DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + .nanoseconds(Int(wait))) { [self] in
-            // A few reads per hold of a stripe's lock, so its readers wait little.
-            for s in stripes {
-                while s.cache.withLock({ $0.drainReads(limit: 8) }) {}
-            }
+            // The stripe's lock only to move its reads; the replay under the policy's lock alone.
+            for s in stripes where s.cache.withLock({ $0.handOffReads() }) { s.gate.replayHandedOff() }
             draining.lastEnd.store(Self.preciseNow(), ordering: .relaxed)
             draining.scheduled.store(false, ordering: .releasing)
         }
