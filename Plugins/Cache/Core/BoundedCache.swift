@@ -119,6 +119,13 @@ public final class BoundedCache<Key: Hashable, Value> {
     /// Returns the live value for `key` and records the read, or nil (a miss).
     public func get(_ key: Key, now: UInt64) -> Value? { get(key, hash: Self.hash(key), now: now) }
 
+    /// `get` that reads the time from `clock` only if it matters: while some entry has a deadline
+    /// (every such entry is on the wheel); a cache whose entries never expire reads no clock.
+    @inline(__always)
+    public func get(_ key: Key, hash: UInt64, clock: () -> UInt64) -> Value? {
+        get(key, hash: hash, now: wheel.count > 0 ? clock() : 0)
+    }
+
     /// Returns the live value for `key`, whose `hash(_:)` is `hash`, and records the read, or nil.
     @inline(__always)
     public func get(_ key: Key, hash: UInt64, now: UInt64) -> Value? {

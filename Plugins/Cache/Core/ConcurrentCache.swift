@@ -100,11 +100,10 @@ public final class ConcurrentCache<Key: Hashable & Sendable, Value: Sendable>: S
     /// The live value for `key`, recording a hit or a miss.
     public func get(_ key: Key) -> Value? {
         let hash = BoundedCache<Key, Value>.hash(key)
-        let now = clock()
         var full = false
         let value = unretained[stripeIndex(hash)]._withUnsafeGuaranteedRef { stripe in
             stripe.cache.withLock { cache in
-                let value = cache.get(key, hash: hash, now: now)
+                let value = cache.get(key, hash: hash, clock: clock)
                 full = cache.readBufferFull
                 return value
             }
