@@ -214,7 +214,12 @@ print("| lossy (default) | \(String(format: "%.4f", lossy.missRatio)) | \(String
 
 let meta = BoundedCache<Int, Int>(capacity: 10, policy: .tinyLFU).policyBytesPerEntry
 print("\n## Ratios and goals\n")
-print("- policy metadata: \(meta) bytes per entry (goal ≤ 24)")
+let sketch = Double(cache.policySharedBytes) / Double(entries)
+print(
+    "- policy metadata: \(meta) bytes per entry in the entry's list record (goal ≤ 24), plus the frequency "
+        + "sketches: \(cache.policySharedBytes / 1024) KiB over 16 stripes, \(String(format: "%.1f", sketch)) bytes per "
+        + "entry here (one 8-byte word per entry the sketch is sized for, rounded up to a power of two; this "
+        + "driver sizes it for its 2 × \(entries) capacity) — \(String(format: "%.1f", Double(meta) + sketch)) in all")
 print("- get on hit p50 \(format(l1Hit.p50)) ns (goal ≤ 40), p99 \(format(l1Hit.p99)) ns (goal ≤ 150)")
 print("- gets/s at 90 % hits, one thread: \(format(l1Mixed.perSecond / 1e6)) M (goal ≥ 25 M per core)")
 print("- L1 ÷ dictionary-under-lock p50 on hit: \(format(l1Hit.p50 / dictHit.p50))×")

@@ -97,6 +97,12 @@ public final class BoundedCache<Key: Hashable, Value> {
     public var count: Int { resident }
     /// Per-entry policy metadata in bytes.
     public var policyBytesPerEntry: Int { policy.bytesPerEntry }
+    /// The policy's metadata kept apart from the entries (its frequency sketch), in bytes.
+    public var policySharedBytes: Int {
+        var bytes = 0
+        withPolicy { bytes = policy.sharedBytes }
+        return bytes
+    }
 
     /// A bucket of the table.
     private struct Entry {

@@ -133,6 +133,9 @@ public final class ConcurrentCache<Key: Hashable & Sendable, Value: Sendable>: S
         for s in stripes { s.cache.withLock { $0.drainReads() } }
     }
 
+    /// The policies' metadata kept apart from the entries (frequency sketches), over all stripes, in bytes.
+    public var policySharedBytes: Int { stripes.reduce(0) { $0 + $1.cache.withLock { $0.policySharedBytes } } }
+
     /// Reads recorded and not yet replayed into the policies, over all stripes.
     public var pendingReads: Int { stripes.reduce(0) { $0 + $1.cache.withLock { $0.pendingReads } } }
 
