@@ -13,23 +13,32 @@
 #
 #   scripts/bench-cache.sh                  # prints markdown; Benchmarks/Cache/baseline.md is one such run
 #   SIZES="1000" ALPHAS="1.0" scripts/bench-cache.sh
+#   PARTS=l1 scripts/bench-cache.sh         # only part 2 (parts: hit-ratio l1 tiers memory); ROUNDS=5 (default)
+#                                           # repeats its one-thread table, structures interleaved, and reports medians
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$JAMEY_ROOT"
 alphas="${ALPHAS:-0.8 1.0}"
 sizes="${SIZES:-1000 10000}"
+parts=" ${PARTS:-hit-ratio l1 tiers memory} "
+part() { [[ "$parts" == *" $1 "* ]]; }
 traces="${TRACES:-$JAMEY_ROOT/.build/cache-traces}"
 mkdir -p "$traces"
-python3 -c 'import libcachesim' 2>/dev/null || pip install -q libcachesim >&2 || echo "libcachesim unavailable: only Jamey and the top-k bound" >&2
+if part hit-ratio; then
+  python3 -c 'import libcachesim' 2>/dev/null || pip install -q libcachesim >&2 || echo "libcachesim unavailable: only Jamey and the top-k bound" >&2
+fi
 echo "== build (release)" >&2
-swift build -c release --product jamey >&2
-swift build -c release --product CacheBench >&2
-swift build -c release --product Cache >&2
-swift build -c release --product CacheTiersBench >&2
+if part hit-ratio; then swift build -c release --product jamey >&2; fi
+if part l1; then swift build -c release --product CacheBench >&2; fi
+if part tiers; then
+  swift build -c release --product Cache >&2
+  swift build -c release --product CacheTiersBench >&2
+fi
 bin="$(swift_bin_path release)"
 # Swift seeds its hasher per process; the sketch sees those hashes, so fix the seed to make the
 # W-TinyLFU figures repeat exactly (they otherwise vary by about ±0.0005).
 export SWIFT_DETERMINISTIC_HASHING=1
+if part hit-ratio; then
 results="$traces/results.jsonl"
 : >"$results"
 for a in $alphas; do
@@ -75,28 +84,38 @@ print("python:lfu-exact is LFU with exact, never-aged counts of every object eve
       "memory): the strongest online policy we know for these independent-request traces. Where it is "
       "itself more than 0.010 above top-k, the top-k goal is out of reach of learning from the past.\n")
 PY
-"$bin/CacheBench" "${ENTRIES:-100000}" "${OPS:-5000000}"
-# The same with an L1 small enough to stay in the CPU caches (the 100k run mostly waits on memory).
-echo
-"$bin/CacheBench" "${SMALL_ENTRIES:-5000}" "${OPS:-5000000}"
+fi
 
-echo "== through the tiers" >&2
-install_packages redis-server >&2
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes --pidfile "$traces/redis.pid" >&2
-trap 'kill "$(cat "$traces/redis.pid")" 2>/dev/null || true' EXIT
-for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
-echo
-echo "## Through the tiers (one caller; µs)"
-echo
-"$bin/CacheTiersBench" "$bin/libCache.so" "$port" "${GETS:-20000}"
-redis-benchmark -p "$port" -t get -n "${GETS:-20000}" -c 1 -d 100 --csv |
-  python3 -c 'import csv,sys; r=list(csv.DictReader(sys.stdin))[0]; print("| redis-benchmark GET, same server, 1 client, 100-byte values | %.1f | %.1f |" % (float(r["p50_latency_ms"])*1000, float(r["p99_latency_ms"])*1000))'
+if part l1; then
+  echo "== L1 (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+  "$bin/CacheBench" "${ENTRIES:-100000}" "${OPS:-5000000}" "${ROUNDS:-5}"
+  # The same with an L1 small enough to stay in the CPU caches (the 100k run mostly waits on memory).
+  echo
+  "$bin/CacheBench" "${SMALL_ENTRIES:-5000}" "${OPS:-5000000}" "${ROUNDS:-5}"
+  echo "== L1 done (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+fi
 
-echo "== the real user: memory search through the cache" >&2
-swift build -c release --product Memory >&2
-swift build -c release --product MemorySearchCacheBench >&2
-echo
-echo "## Memory search with and without the cache (same process, same items and queries)"
-echo
-"$bin/MemorySearchCacheBench" "$bin/libCache.so" "$bin/libMemory.so" "${SEARCHES:-20000}"
+if part tiers; then
+  echo "== through the tiers" >&2
+  install_packages redis-server >&2
+  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes --pidfile "$traces/redis.pid" >&2
+  trap 'kill "$(cat "$traces/redis.pid")" 2>/dev/null || true' EXIT
+  for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  echo
+  echo "## Through the tiers (one caller; µs)"
+  echo
+  "$bin/CacheTiersBench" "$bin/libCache.so" "$port" "${GETS:-20000}"
+  redis-benchmark -p "$port" -t get -n "${GETS:-20000}" -c 1 -d 100 --csv |
+    python3 -c 'import csv,sys; r=list(csv.DictReader(sys.stdin))[0]; print("| redis-benchmark GET, same server, 1 client, 100-byte values | %.1f | %.1f |" % (float(r["p50_latency_ms"])*1000, float(r["p99_latency_ms"])*1000))'
+fi
+
+if part memory; then
+  echo "== the real user: memory search through the cache" >&2
+  swift build -c release --product Memory >&2
+  swift build -c release --product MemorySearchCacheBench >&2
+  echo
+  echo "## Memory search with and without the cache (same process, same items and queries)"
+  echo
+  "$bin/MemorySearchCacheBench" "$bin/libCache.so" "$bin/libMemory.so" "${SEARCHES:-20000}"
+fi

@@ -68,11 +68,39 @@ import Testing
         #expect(cache.statistics.entries == 1)
         #expect(cache.get("b") == 2)
     }
+
+    /// A read asks the clock only while some entry of its stripe has a deadline, and then
+    /// expires on time exactly as before: a TTL put after a long time without any still expires
+    /// one TTL later, not earlier, and an entry without TTL stays.
+    @Test func aReadAsksTheClockOnlyWhileEntriesCanExpire() {
+        let clock = ManualClock()
+        let cache = ConcurrentCache<String, Int>(capacity: 1000, stripes: 1, tick: second, clock: { clock.now })
+        cache.put("b", 2, weight: 1)
+        let before = clock.reads
+        for _ in 0..<10 { #expect(cache.get("b") == 2) }
+        #expect(cache.get("missing") == nil)
+        #expect(clock.reads == before, "no entry can expire: no clock read")
+        clock.advance(1_000 * second)
+        cache.put("a", 1, weight: 1, ttl: 5 * second)
+        clock.advance(4 * second)
+        #expect(cache.get("a") == 1)
+        #expect(clock.reads > before)
+        clock.advance(2 * second)
+        #expect(cache.get("a") == nil, "past its deadline")
+        #expect(cache.statistics.evictionsExpired == 1)
+        #expect(cache.get("b") == 2)
+    }
 }
 
 /// A clock the test moves by hand.
 final class ManualClock: Sendable {
     private let value = Atomic<UInt64>(1_000)
-    var now: UInt64 { value.load(ordering: .relaxed) }
+    private let readCount = Atomic<Int>(0)
+    /// How many times `now` was read.
+    var reads: Int { readCount.load(ordering: .relaxed) }
+    var now: UInt64 {
+        readCount.add(1, ordering: .relaxed)
+        return value.load(ordering: .relaxed)
+    }
     func advance(_ by: UInt64) { value.add(by, ordering: .relaxed) }
 }

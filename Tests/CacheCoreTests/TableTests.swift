@@ -106,4 +106,59 @@ import Testing
         #expect(cache.peek(1) == 1, "read just before the write: kept")
         #expect(cache.peek(2) == nil, "least recently used: evicted")
     }
+
+    /// Reads handed off to the policy's gate (the background drain's first step) and not yet
+    /// replayed are replayed by the next write before it evicts, older reads first, and the gate's
+    /// own replay afterwards finds nothing left.
+    @Test(arguments: [false, true])
+    func aWriteReplaysHandedOffReadsFirst(replayFirst: Bool) {
+        let cache = BoundedCache<Int, Int>(capacity: 3, policy: .lru, lossyReads: true)
+        for k in [1, 2, 3] { cache.put(k, k, weight: 1, ttl: nil, now: 0) }
+        _ = cache.get(1, now: 0)
+        #expect(cache.handOffReads())
+        #expect(cache.pendingReads == 0)
+        _ = cache.get(2, now: 0)  // newer, still in the buffer
+        #expect(!cache.handOffReads() || cache.gate.handedOffCount == 1, "a second hand-off waits for the first replay")
+        if replayFirst { cache.gate.replayHandedOff() }
+        cache.put(4, 4, weight: 1, ttl: nil, now: 0)
+        #expect(cache.gate.handedOffCount == 0)
+        cache.gate.replayHandedOff()
+        #expect(cache.peek(3, now: 0) == nil, "the only key not read: evicted")
+        for k in [1, 2, 4] { #expect(cache.peek(k, now: 0) == k) }
+    }
+
+    /// Values whose keys and values are references (retain/release on every copy) survive
+    /// growth, backward shifts and removal of the raw-memory table: every read agrees with a
+    /// dictionary, and every value is released when the cache goes.
+    @Test func referenceKeysAndValuesAgreeWithADictionaryAndAreReleased() {
+        final class Box: Sendable {
+            let n: Int
+            init(_ n: Int) { self.n = n }
+        }
+        weak var probe: Box?
+        do {
+            let cache = BoundedCache<String, Box>(capacity: 1_000_000, policy: .tinyLFU)
+            var model: [String: Int] = [:]
+            var rng = SplitMix64(seed: 3)
+            var disagreements = 0
+            for i in 0..<50_000 {
+                let key = "k\(rng.next() % 2_000)"
+                switch rng.next() % 4 {
+                case 0:
+                    if cache.remove(key) != (model.removeValue(forKey: key) != nil) { disagreements += 1 }
+                case 1:
+                    cache.put(key, Box(i), weight: 1, ttl: nil, now: 0)
+                    model[key] = i
+                default:
+                    if cache.get(key, now: 0)?.n != model[key] { disagreements += 1 }
+                }
+            }
+            let last = Box(-1)
+            probe = last
+            cache.put("last", last, weight: 1, ttl: nil, now: 0)
+            #expect(disagreements == 0)
+            #expect(cache.count == model.count + 1)
+        }
+        #expect(probe == nil, "released with the cache")
+    }
 }

@@ -1,7 +1,12 @@
 // scripts/bench-cache.sh: the L1 (CacheCore.ConcurrentCache) next to a plain dictionary under one
 // lock, same keys, same process, release build.
 //
-//   CacheBench [ENTRIES] [OPS]
+//   CacheBench [ENTRIES] [OPS] [ROUNDS]
+//
+// ROUNDS (default 1) repeats the one-thread measurements, the structures interleaved, and reports
+// each figure's median over the rounds (the shared machine's memory latency drifts by 2× within
+// minutes; interleaving keeps the L1 and the dictionary under the same conditions).
+// CACHEBENCH_LATENCY_ONLY=1 stops after the one-thread table.
 //
 // Latency: gets are timed in batches of 64 (a clock read costs about as much as a get), and the
 // per-get figure of each batch goes into the distribution; p50/p99 are over batches. Throughput:
@@ -18,6 +23,8 @@ import Synchronization
 
 let entries = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 100_000 : 100_000
 let operations = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 5_000_000 : 5_000_000
+let rounds = CommandLine.arguments.count > 3 ? max(1, Int(CommandLine.arguments[3]) ?? 1) : 1
+let latencyOnly = ProcessInfo.processInfo.environment["CACHEBENCH_LATENCY_ONLY"] == "1"
 let batch = 64
 
 @inline(__always) func now() -> UInt64 {
@@ -98,16 +105,56 @@ _ = measure(Array(allHits.prefix(200_000)), baseline.get)
 print("## L1 get latency and throughput (\(entries) entries, \(operations) gets, one thread)\n")
 print("| structure | get p50 ns | get p99 ns | M gets/s |")
 print("|---|---|---|---|")
-let l1Hit = measure(allHits, cache.get)
-let dictHit = measure(allHits, baseline.get)
-let l1Mixed = measure(mixed, cache.get)
-let dictMixed = measure(mixed, baseline.get)
-let singleHit = measure(allHits, single.get)
+/// The median of each figure over the rounds.
+func median(_ runs: [Figures]) -> Figures {
+    func mid(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+    return Figures(p50: mid(runs.map(\.p50)), p99: mid(runs.map(\.p99)), perSecond: mid(runs.map(\.perSecond)))
+}
+var runs: [[Figures]] = Array(repeating: [], count: 5)
+for _ in 0..<rounds {
+    runs[0].append(measure(allHits, cache.get))
+    runs[1].append(measure(allHits, baseline.get))
+    runs[2].append(measure(mixed, cache.get))
+    runs[3].append(measure(mixed, baseline.get))
+    runs[4].append(measure(allHits, single.get))
+}
+let l1Hit = median(runs[0])
+let dictHit = median(runs[1])
+let l1Mixed = median(runs[2])
+let dictMixed = median(runs[3])
+let singleHit = median(runs[4])
 line("L1 W-TinyLFU, 16 stripes, 100 % hits", l1Hit)
 line("L1 W-TinyLFU, 1 lock, 100 % hits", singleHit)
 line("dictionary under a lock, 100 % hits", dictHit)
 line("L1 W-TinyLFU, 16 stripes, 90 % hits", l1Mixed)
 line("dictionary under a lock, 90 % hits", dictMixed)
+if rounds > 1 { print("\n(medians of \(rounds) interleaved rounds)") }
+// String keys, as the plugin's namespaces have (19 bytes: stored out of line, so a key
+// comparison follows a pointer), 100 % hits; the same key table maps both structures' keys.
+let names = (0..<entries).map { "session-key-\($0 + 1_000_000)" }
+let stringCache = ConcurrentCache<String, Int>(capacity: entries * 2, policy: .tinyLFU, stripes: 16)
+let stringBaseline = Mutex<[String: Int]>([:])
+for k in 0..<entries {
+    stringCache.put(names[k], k, weight: 1)
+    stringBaseline.withLock { $0[names[k]] = k }
+}
+var stringRuns: [[Figures]] = [[], []]
+for _ in 0..<rounds {
+    stringRuns[0].append(measure(allHits) { stringCache.get(names[$0]) })
+    stringRuns[1].append(measure(allHits) { k in stringBaseline.withLock { $0[names[k]] } })
+}
+print("\n## String keys (\"session-key-N\", 19 bytes), \(entries) entries, one thread, 100 % hits\n")
+print("| structure | get p50 ns | get p99 ns | M gets/s |")
+print("|---|---|---|---|")
+line("L1 W-TinyLFU, 16 stripes, String keys", median(stringRuns[0]))
+line("dictionary under a lock, String keys", median(stringRuns[1]))
+
+if latencyOnly {
+    print(
+        "\n- L1 ÷ dictionary p50 on hit: \(String(format: "%.2f", l1Hit.p50 / dictHit.p50))×; "
+            + "throughput at 90 % hits: \(String(format: "%.2f", l1Mixed.perSecond / dictMixed.perSecond))×")
+    exit(0)
+}
 
 // Two threads, one lock vs 16 stripes.
 func twoThreads(_ get: @escaping @Sendable (Int) -> Int?) -> Double {
@@ -187,13 +234,18 @@ print("| lossy (default) | \(String(format: "%.4f", lossy.missRatio)) | \(String
 
 let meta = BoundedCache<Int, Int>(capacity: 10, policy: .tinyLFU).policyBytesPerEntry
 print("\n## Ratios and goals\n")
-print("- policy metadata: \(meta) bytes per entry (goal ≤ 24)")
+let sketch = Double(cache.policySharedBytes) / Double(entries)
+print(
+    "- policy metadata: \(meta) bytes per entry in the entry's list record (goal ≤ 24), plus the frequency "
+        + "sketches: \(cache.policySharedBytes / 1024) KiB over 16 stripes, \(String(format: "%.1f", sketch)) bytes per "
+        + "entry here (one 8-byte word per entry the sketch is sized for, rounded up to a power of two; this "
+        + "driver sizes it for its 2 × \(entries) capacity) — \(String(format: "%.1f", Double(meta) + sketch)) in all")
 print("- get on hit p50 \(format(l1Hit.p50)) ns (goal ≤ 40), p99 \(format(l1Hit.p99)) ns (goal ≤ 150)")
 print("- gets/s at 90 % hits, one thread: \(format(l1Mixed.perSecond / 1e6)) M (goal ≥ 25 M per core)")
 print("- L1 ÷ dictionary-under-lock p50 on hit: \(format(l1Hit.p50 / dictHit.p50))×")
 print("- L1 ÷ dictionary-under-lock throughput at 90 % hits: \(format(l1Mixed.perSecond / dictMixed.perSecond))×")
 // The 16-stripe L1 served the warm-up, both one-thread runs and the two-thread run.
-let readsOn16Stripes = 200_000 + 3 * operations
+let readsOn16Stripes = 200_000 + (2 * rounds + 1) * operations
 print(
     "- reads not recorded for the policy (16-stripe L1, all its runs): \(cache.readsDropped) of \(readsOn16Stripes), "
         + "\(format(Double(cache.readsDropped) / Double(readsOn16Stripes) * 100)) %"

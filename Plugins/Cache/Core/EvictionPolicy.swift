@@ -19,6 +19,8 @@ public protocol EvictionPolicy: AnyObject {
     func remove(_ slot: Int32)
     /// Per-entry metadata in bytes (links, weight, hash, flags).
     var bytesPerEntry: Int { get }
+    /// Metadata kept apart from the entries, in bytes (a frequency sketch); 0 when none.
+    var sharedBytes: Int { get }
     /// How many of the slots evicted so far were new entries the admission policy turned away
     /// (a candidate that lost to the victim), not resident entries pushed out.
     var admissionsRefused: Int { get }
@@ -51,6 +53,7 @@ extension EvictionPolicy {
         }
     }
     public var admissionsRefused: Int { 0 }
+    public var sharedBytes: Int { 0 }
     public func recordAccesses(hash: UInt64, count: Int) {}
 }
 

@@ -14,6 +14,8 @@ public struct FrequencySketch: Sendable {
     private let usesDoorkeeper: Bool
     /// Increments between two halvings.
     public let sampleSize: Int
+    /// The memory the counters (and the doorkeeper) take, in bytes.
+    public var bytes: Int { (table.count + doorkeeper.count) * MemoryLayout<UInt64>.stride }
     private var additions = 0
 
     /// Creates a sketch sized for `capacity` distinct entries.

@@ -55,6 +55,7 @@ public final class TinyLFUPolicy: EvictionPolicy {
 
     public var weight: Int { window.weight + probation.weight + protected.weight }
     public var bytesPerEntry: Int { MemoryLayout<SlotLinks.Node>.stride }
+    public var sharedBytes: Int { sketch.bytes }
 
     @inline(__always) private func region(_ slot: Int32) -> Region { Region(rawValue: links.tag(slot)) ?? .window }
     @inline(__always) private func setRegion(_ slot: Int32, _ r: Region) { links.setTag(slot, r.rawValue) }
