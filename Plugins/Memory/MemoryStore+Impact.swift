@@ -207,8 +207,14 @@ extension MemoryStore {
     /// ``addCounts(_:_:)``), and checks
     /// the row count of its terms that are due (``MemorySettings/hotTermCheckEvery``), promoting those that reached
     /// ``MemorySettings/hotTermRows`` (recorded in `promotions` until the transaction commits).
-    /// - Parameter terms: the item's terms, when counted already (the tail holds them).
-    func indexImpacts(_ db: Database, seq: Int64, content: String, terms: TermCounts? = nil, promotions: Promotions) throws {
+    /// - Parameters:
+    ///   - terms: the item's terms, when counted already (the tail holds them).
+    ///   - batch: the items of the caller's merge holding each term (in FTS5 already, not yet
+    ///     in ``frequencies``).
+    func indexImpacts(
+        _ db: Database, seq: Int64, content: String, terms: TermCounts? = nil, batch: [String: Int] = [:],
+        promotions: Promotions
+    ) throws {
         let terms = terms ?? TermCounts(content)
         guard !terms.counts.isEmpty else { return }
         let (hot, check) = hot.classify(
@@ -218,10 +224,11 @@ extension MemoryStore {
             promotions.post(hot.map { .init(term: $0, tf: terms.counts[$0] ?? 1, dl: length, seq: seq) })
         }
         for term in check {
-            // The in-memory count when it is held (it may overstate, never understate: a term
-            // may turn hot a little early, which costs postings, not results).
+            // The in-memory count of the merged items, when held, and the batch's (it may
+            // overstate, never understate: a term may turn hot a little early, which costs
+            // postings, not results).
             let rows =
-                try frequencies.held(term).map(Int64.init)
+                try frequencies.held(term).map { Int64($0 + (batch[term] ?? 0)) }
                 ?? Int64.fetchOne(
                     db.cachedStatement(sql: "SELECT doc FROM items_vocab WHERE term = ?"), arguments: [term]) ?? 0
             if rows >= settings.hotTermRows {

@@ -278,9 +278,13 @@ extension MemoryStore {
                 WHERE items_pending.seq <= ?
                 """, arguments: [last])
         // The tail counted the items' terms when they were stored (or loaded).
-        let counted = tail.read { index in rows.map { index.documents[$0[0] as Int64] } }
+        let held = tail.read { index in rows.map { index.documents[$0[0] as Int64] } }
+        let counted = zip(rows, held).map { row, terms in terms ?? TermCounts(row[1] as String) }
+        // The batch's items holding each term (all in FTS5 now), for the hot-term checks.
+        var batch: [String: Int] = [:]
+        for terms in counted { for term in terms.counts.keys { batch[term, default: 0] += 1 } }
         for (row, terms) in zip(rows, counted) {
-            try indexImpacts(db, seq: row[0], content: row[1], terms: terms, promotions: promotions)
+            try indexImpacts(db, seq: row[0], content: row[1], terms: terms, batch: batch, promotions: promotions)
         }
         try Self.addCounts(db, promotions)
         try db.execute(sql: "DELETE FROM items_pending WHERE seq <= ?", arguments: [last])
