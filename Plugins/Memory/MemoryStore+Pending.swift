@@ -89,6 +89,27 @@ final class PendingTail: Sendable {
         }
     }
 
+    /// The items held and not retired that may be near-duplicates of a text with profile
+    /// `profile`, with their terms: every one that can be (``TailIndex/candidates(_:skip:)``
+    /// for the profile's lookup over this index's counts), or nil when the profile has no exact
+    /// lookup (the caller then uses ``resembling(_:budget:)``). From the writer only: a retired
+    /// item is in FTS5 for it.
+    func nearDuplicateCandidates(_ profile: NearDuplicate.Profile, words: [String])
+        -> [(seq: Int64, terms: TermCounts)]?
+    {
+        state.withLock { state in
+            let counts = Dictionary(words.map { ($0, state.index.hits($0)) }) { a, _ in a }
+            switch profile.lookup(counts: counts, items: state.index.count) {
+            case nil: return nil
+            case .nothing: return []
+            case .read(let lookup):
+                return state.index.candidates(lookup) { state.retiredAt[$0] != nil }.compactMap { seq in
+                    state.index.documents[seq].map { (seq, $0) }
+                }
+            }
+        }
+    }
+
     /// Removes the items retired more than ``retireDelay`` ago.
     func purge() {
         let cutoff = ContinuousClock.now - Self.retireDelay
@@ -182,7 +203,15 @@ final class IndexMerger: Sendable {
             }
             while signal.wait(timeout: .now()) == .success {}
             guard let store = target.store else { return }
-            store.mergeBacklog()
+            // While stores keep coming, only full batches: merging each store's few items as it
+            // lands (the merge and the stores alternating on the writer) rewrote most pages of
+            // the postings per thousand items.
+            var seen = commits.load(ordering: .relaxed)
+            store.mergeBacklog {
+                let now = self.commits.load(ordering: .relaxed)
+                defer { seen = now }
+                return now != seen && store.tail.count < store.settings.mergeBatch
+            }
         }
     }
 }
@@ -248,7 +277,15 @@ extension MemoryStore {
                 SELECT items.seq, items.content FROM items_pending CROSS JOIN items ON items.seq = items_pending.seq
                 WHERE items_pending.seq <= ?
                 """, arguments: [last])
-        for row in rows { try indexImpacts(db, seq: row[0], content: row[1], promotions: promotions) }
+        // The tail counted the items' terms when they were stored (or loaded).
+        let held = tail.read { index in rows.map { index.documents[$0[0] as Int64] } }
+        let counted = zip(rows, held).map { row, terms in terms ?? TermCounts(row[1] as String) }
+        // The batch's items holding each term (all in FTS5 now), for the hot-term checks.
+        var batch: [String: Int] = [:]
+        for terms in counted { for term in terms.counts.keys { batch[term, default: 0] += 1 } }
+        for (row, terms) in zip(rows, counted) {
+            try indexImpacts(db, seq: row[0], content: row[1], terms: terms, batch: batch, promotions: promotions)
+        }
         try Self.addCounts(db, promotions)
         try db.execute(sql: "DELETE FROM items_pending WHERE seq <= ?", arguments: [last])
         return MergeOutcome(seqs: rows.map { $0[0] })
@@ -318,9 +355,16 @@ extension MemoryStore {
 
     /// Merges until nothing is pending (the merger's work; also the fallback of a search
     /// ``PendingTail`` cannot answer).
-    func mergeBacklog() {
+    /// - Parameter pause: asked after each batch; true leaves the rest pending (the merger, while
+    ///   stores are coming and less than a batch is pending).
+    func mergeBacklog(pause: () -> Bool = { false }) {
         do {
-            while try mergePending(limit: settings.mergeBatch) > 0 {}
+            while try mergePending(limit: settings.mergeBatch) > 0 {
+                if pause() {
+                    tail.purge()
+                    return
+                }
+            }
             // Under the writer's lock: no store is between its tail entry and its commit.
             try pool.write { [tail] db in
                 if try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM items_pending") == 0 { tail.retireAll() }

@@ -113,16 +113,20 @@ extension MemoryStore {
         return StoreOutcome(item: item, merged: false)
     }
 
-    /// The most similar visible item of `layer` at or above the threshold, found among the
-    /// merged items holding the most of the text's lookup words (``rarestWords(_:of:count:budget:)``,
-    /// rarer words counting more) and the pending items most like it
-    /// (``PendingTail/resembling(_:budget:)``): together every item the caller's transaction sees.
-    /// Run by the writer, whose snapshot is the newest: an item the merge retired from the tail
-    /// is in FTS5.
+    /// The most similar visible item of `layer` at or above the threshold, among every item the
+    /// caller's transaction sees, merged (FTS5) or pending (``tail``). Run by the writer, whose
+    /// snapshot is the newest: an item the merge retired from the tail is in FTS5.
     ///
-    /// FTS5 is asked for the rows holding each lookup word (rowids only, no `bm25()`, no join):
-    /// a few short doclists. Then the best `duplicateCandidates` of the layer, from each side,
-    /// are compared by their texts.
+    /// Exact for the text's plain ASCII words: each side is asked only for the items meeting the
+    /// text's lookup condition (``NearDuplicate/Profile/lookup(counts:items:)``: holding at
+    /// least so many of its rarest words, which every near-duplicate does, since lacking more
+    /// of them loses too many shingles), and every such item of the layer is compared (up to
+    /// ``duplicateScanLimit``). FTS5 evaluates the condition (one `MATCH` of `AND`ed words
+    /// joined by `OR`, rowids only), so a text of common words reads the few rows holding
+    /// enough of them together, not every row holding one. A side that holds none of enough
+    /// of the words is not read at all. A text whose ASCII words do not constrain a
+    /// near-duplicate (mostly other scripts) falls back to its rarest words
+    /// (``rarestWords(_:of:count:budget:)``) and the best ``duplicateCandidates`` by words held.
     /// - Parameter terms: the text's terms, when counted already.
     func nearDuplicate(
         _ db: Database, of content: String, in layer: MemoryLayer, now: Date, excluding seq: Int64? = nil,
@@ -132,13 +136,13 @@ extension MemoryStore {
         let profile = detector.profile(content)
         var best: (seq: Int64, similarity: Double)?
         let lookup = try db.cachedStatement(sql: "SELECT content FROM items WHERE seq = ? AND layer = ? AND \(Self.visible)")
-        // Compares the candidates in order until `duplicateCandidates` of them were of the layer
-        // and visible. `lacks` tells of a candidate with an ASCII text words it does not hold
-        // (exactly: the ASCII split of FTS5 and of the shingles is the same), so that one that
-        // cannot reach the threshold is not shingled.
-        func compare(_ candidates: [Int64], lacks: (Int64, Substring) -> Bool) throws {
+        // Compares the candidates in order until `limit` of them were of the layer and visible.
+        // `lacks` tells of a candidate with an ASCII text words it does not hold (exactly: the
+        // ASCII split of FTS5 and of the shingles is the same), so that one that cannot reach
+        // the threshold is not shingled.
+        func compare(_ candidates: [Int64], limit: Int, lacks: (Int64, Substring) -> Bool) throws {
             var found = 0
-            for candidate in candidates where found < Self.duplicateCandidates && candidate != seq {
+            for candidate in candidates where found < limit && candidate != seq {
                 guard let text = try String.fetchOne(lookup, arguments: [candidate, layer.name, now.timeIntervalSince1970])
                 else { continue }
                 found += 1
@@ -147,9 +151,58 @@ extension MemoryStore {
                 if similarity >= detector.threshold && similarity > (best?.similarity ?? -1) { best = (candidate, similarity) }
             }
         }
+        let (plain, plan) = try duplicateLookup(db, of: profile, content)
+        let rows = try db.cachedStatement(sql: "SELECT rowid FROM items_fts WHERE items_fts MATCH ?")
+        switch plan {
+        case .nothing: break
+        case .read(let plan):
+            var found: [Int64] = []
+            let cursor = try Int64.fetchCursor(rows, arguments: [plan.expression])
+            while let rowid = try cursor.next() { found.append(rowid) }
+            try compare(found.reversed(), limit: Self.duplicateScanLimit) { _, _ in false }
+        case nil:
+            try compareRarest(db, content: content, rows: rows) { try compare($0, limit: Self.duplicateCandidates, lacks: $1) }
+        }
+        // A pending item's terms are its words when its text is ASCII (`isExact`).
+        func lacks(_ terms: [Int64: TermCounts]) -> (Int64, Substring) -> Bool {
+            { candidate, word in
+                guard let document = terms[candidate], document.isExact else { return false }
+                return document.counts[String(word)] == nil
+            }
+        }
+        if let pending = tail.nearDuplicateCandidates(profile, words: plain) {
+            let pendingTerms = Dictionary(pending.map { ($0.seq, $0.terms) }) { a, _ in a }
+            try compare(pending.map(\.seq), limit: Self.duplicateScanLimit, lacks: lacks(pendingTerms))
+        } else {
+            let pending = tail.resembling(terms ?? TermCounts(content), budget: Self.duplicateCandidateBudget)
+            let pendingTerms = Dictionary(pending.prefix(4 * Self.duplicateCandidates).map { ($0.seq, $0.terms) }) { a, _ in a }
+            try compare(pending.map(\.seq), limit: Self.duplicateCandidates, lacks: lacks(pendingTerms))
+        }
+        guard let best, let row = try Row.fetchOne(db, sql: "SELECT * FROM items WHERE seq = ?", arguments: [best.seq])
+        else { return nil }
+        return ((best.seq, MemoryItem(row: row)), best.similarity)
+    }
+
+    /// The words of `content` FTS5 and the tail split exactly as the shingles do (plain ASCII),
+    /// and the condition every near-duplicate among the merged items meets
+    /// (``NearDuplicate/Profile/lookup(counts:items:)`` over ``frequencies``).
+    func duplicateLookup(_ db: Database, of profile: NearDuplicate.Profile, _ content: String) throws -> (
+        plain: [String], plan: NearDuplicate.LookupPlan?
+    ) {
+        let plain = Set(FTSQuery.words(content)).filter(TermCounts.isPlainASCII).sorted()
+        let counts = try frequencies.counts(plain) { missing in try Self.documentCounts(db, of: missing, hot: hot) }
+        return (plain, profile.lookup(counts: counts, items: Int(try Self.indexTotals(db)?.rows ?? 0)))
+    }
+
+    /// The fallback of ``nearDuplicate(_:of:in:now:excluding:terms:)`` for a text without an
+    /// exact lookup: the rows of FTS5 holding its rarest words, most of them held first (a
+    /// rarer word counting a little more), handed to `compare` with what each lacks.
+    private func compareRarest(
+        _ db: Database, content: String, rows: Statement,
+        compare: ([Int64], (Int64, Substring) -> Bool) throws -> Void
+    ) throws {
         let words = try rarestWords(db, of: content, count: 5, budget: Self.duplicateCandidateBudget)
         let counts = try frequencies.counts(words) { missing in try Self.documentCounts(db, of: missing, hot: hot) }
-        let rows = try db.cachedStatement(sql: "SELECT rowid FROM items_fts WHERE items_fts MATCH ?")
         // Per row: its score, and which lookup words it holds (bit i: words[i]).
         var scores: [Int64: (score: Double, held: UInt8)] = [:]
         for (index, word) in words.prefix(8).enumerated() {
@@ -167,19 +220,15 @@ extension MemoryStore {
             guard let index = words.firstIndex(where: { $0 == word }), index < 8 else { return false }
             return (scores[candidate]?.held ?? 0) & (UInt8(1) << index) == 0
         }
-        // A pending item's terms are its words when its text is ASCII (`isExact`).
-        let pending = tail.resembling(terms ?? TermCounts(content), budget: Self.duplicateCandidateBudget)
-        let pendingTerms = Dictionary(pending.prefix(4 * Self.duplicateCandidates).map { ($0.seq, $0.terms) }) { a, _ in a }
-        try compare(pending.map(\.seq)) { candidate, word in
-            guard let document = pendingTerms[candidate], document.isExact else { return false }
-            return document.counts[String(word)] == nil
-        }
-        guard let best, let row = try Row.fetchOne(db, sql: "SELECT * FROM items WHERE seq = ?", arguments: [best.seq])
-        else { return nil }
-        return ((best.seq, MemoryItem(row: row)), best.similarity)
     }
 
-    /// Most candidates a near-duplicate check compares, from FTS5 and from the tail each.
+    /// Most candidates of the layer a near-duplicate check compares from each side when the
+    /// lookup is exact (past it, a check may miss one: thousands of items each holding enough
+    /// of the text's rarest words).
+    static let duplicateScanLimit = 5000
+
+    /// Most candidates a near-duplicate check without an exact lookup compares, from FTS5 and
+    /// from the tail each.
     static let duplicateCandidates = 20
 
     /// About how many rows of FTS5 and pending items a near-duplicate check may look at

@@ -2,16 +2,17 @@ import GRDB
 import MemoryCore
 import Synchronization
 
-/// How many merged items (in FTS5) hold each term, in memory, for the lookup words of
-/// near-duplicate checks (``MemoryStore/rarestWords(_:of:count:budget:)``): `fts5vocab` counts a
+/// How many merged items (in FTS5) hold each term, in memory, for the lookup of near-duplicate
+/// checks (``NearDuplicate/Profile/lookup(counts:items:)``): `fts5vocab` counts a
 /// term by walking its doclist, which cost a store a few hundred microseconds.
 ///
 /// Loaded whole when the store opens (one pass over the FTS5 index, before any write: about
 /// 0.2 s at 100 000 items), then kept up by the merges: each adds its items' terms, under the
 /// writer's lock after the commit. Deleting or changing a merged item does not lower its terms'
 /// counts, so a count may overstate, which only makes the check read that word later (the
-/// counts choose the words it looks candidates up by, ``NearDuplicate/lookupWords(_:count:budget:)``;
-/// it reads the candidates from FTS5 itself). Past ``capacity`` terms the table holds only the
+/// counts choose the words it looks candidates up by; it reads the candidates from FTS5
+/// itself). A count never understates: the check takes a term counted 0 as held by no merged
+/// item, and skips FTS5 when such terms alone rule every item out. Past ``capacity`` terms the table holds only the
 /// terms looked up since, each counted from the database once (`lookup`).
 final class TermFrequencies: Sendable {
     /// Most terms held.
@@ -68,6 +69,11 @@ final class TermFrequencies: Sendable {
             }
         }
         return result
+    }
+
+    /// The count of `term` when the table knows it (held, or 0 when the table is complete).
+    func held(_ term: String) -> Int? {
+        state.withLock { state in state.counts[term] ?? (state.complete ? 0 : nil) }
     }
 
     /// Adds the terms of items just merged into FTS5 (each item counts once per term held).

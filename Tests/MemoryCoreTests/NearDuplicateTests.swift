@@ -56,4 +56,108 @@ import Testing
         #expect(!detector.matches(text, changedMiddle))
         #expect(detector.profile("").canMatch { _ in true })
     }
+
+    /// Every near-duplicate meets the lookup condition: over many texts and edits of them (words
+    /// changed, dropped, added, swapped) from a small vocabulary with skewed counts (one word held
+    /// by no item), each edit the index could hold at or above the threshold holds at least
+    /// `least` of the lookup's words.
+    @Test func everyNearDuplicateMeetsTheLookupCondition() {
+        var state: UInt64 = 42
+        func next(_ n: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(n))
+        }
+        let vocabulary = (0..<40).map { "w\($0)" }
+        // Word i is held by about 1000 / (i + 1) items; w39 by none.
+        let counts = Dictionary(uniqueKeysWithValues: vocabulary.enumerated().map { ($1, $0 == 39 ? 0 : 1000 / ($0 + 1)) })
+        var checked = 0
+        for _ in 0..<400 {
+            let words = (0..<(3 + next(30))).map { _ in vocabulary[next(vocabulary.count)] }
+            let profile = detector.profile(words.joined(separator: " "))
+            guard case .read(let lookup) = profile.lookup(counts: counts, items: 1000) else { continue }
+            #expect(lookup.least >= 1 && lookup.least <= lookup.words.count)
+            for _ in 0..<30 {
+                var edit = words
+                for _ in 0...next(3) {
+                    let at = next(edit.count)
+                    switch next(4) {
+                    case 0: edit[at] = vocabulary[next(vocabulary.count)]
+                    case 1 where edit.count > 1: edit.remove(at: at)
+                    case 2: edit.insert(vocabulary[next(vocabulary.count)], at: at)
+                    default: edit.swapAt(at, next(edit.count))
+                    }
+                }
+                // No item holds w39: an edit holding it is not in the index.
+                let text = edit.joined(separator: " ")
+                guard !edit.contains("w39"),
+                    NearDuplicate.jaccard(profile.shingles, detector.shingles(text)) >= detector.threshold
+                else { continue }
+                checked += 1
+                let held = Set(edit)
+                #expect(lookup.words.filter(held.contains).count >= lookup.least, "\(words) -> \(edit)")
+            }
+        }
+        #expect(checked > 100)
+    }
+
+    /// A text of common words only still has an exact lookup: a near-duplicate must hold most of
+    /// them together, so the condition ANDs them (one clause for a short text, where lacking any
+    /// inner word loses too many shingles), rather than reading every item holding one of them.
+    @Test func aTextOfCommonWordsIsLookedUpByWordsHeldTogether() {
+        let words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo", "lima"]
+        let counts = Dictionary(uniqueKeysWithValues: (words + ["mike"]).enumerated().map { ($1, 9000 - 500 * $0) })
+        let text = words.joined(separator: " ")
+        guard case .read(let lookup) = detector.profile(text).lookup(counts: counts, items: 10000) else {
+            Issue.record("no lookup")
+            return
+        }
+        #expect(lookup.least >= 2, "\(lookup)")
+        #expect(lookup.expression.contains(" AND "))
+        // The planted near-duplicate (the last word changed) meets it.
+        let near = words.dropLast() + ["mike"]
+        #expect(detector.matches(text, near.joined(separator: " ")))
+        #expect(lookup.words.filter(near.contains).count >= lookup.least)
+        // Eight words: six shingles, one may be lost, so every inner word is needed: several
+        // words together.
+        let short = words.prefix(8).joined(separator: " ")
+        guard case .read(let all) = detector.profile(short).lookup(counts: counts, items: 10000) else {
+            Issue.record("no lookup")
+            return
+        }
+        #expect(all.least >= 2, "\(all)")
+        #expect(all.words.filter(words.prefix(8).contains).count >= all.least)
+    }
+
+    /// A long text with rare words is looked up by its rarest (here: two of its three rare words
+    /// together, cheaper than reading every item holding one), a word no item holds counts as
+    /// lacked by all, and when those alone make the threshold unreachable nothing is read.
+    @Test func lookupPrefersRareWordsAndSkipsAnIndexLackingTooMuch() {
+        let text =
+            "the meeting with the design team moved from tuesday morning to thursday afternoon in room four on the third floor"
+        var counts = Dictionary(uniqueKeysWithValues: Set(FTSQuery.words(text)).map { ($0, 5000) })
+        counts["tuesday"] = 3
+        counts["thursday"] = 5
+        counts["design"] = 7
+        guard case .read(let lookup) = detector.profile(text).lookup(counts: counts, items: 100_000) else {
+            Issue.record("no lookup")
+            return
+        }
+        #expect(Set(lookup.words) == ["tuesday", "thursday", "design"])
+        #expect(lookup.least == 2)
+        #expect(lookup.expression == #"("tuesday" AND "thursday") OR ("tuesday" AND "design") OR ("thursday" AND "design")"#)
+        let near = text.replacingOccurrences(of: "third", with: "second")
+        #expect(detector.matches(text, near))
+        #expect(lookup.words.filter(FTSQuery.words(near).contains).count >= lookup.least)
+        // Held by no item: "tuesday", "thursday" and "design" cover 9 of 18 shingles.
+        var absent = counts
+        for word in ["tuesday", "thursday", "design"] { absent[word] = 0 }
+        #expect(detector.profile(text).lookup(counts: absent, items: 100_000) == .nothing)
+        // Only the last word unknown to the index: still a lookup, by the others.
+        absent = counts
+        absent["floor"] = 0
+        #expect(detector.profile(text).lookup(counts: absent, items: 100_000) != .nothing)
+        // No word known (another script, say): no exact lookup.
+        #expect(detector.profile(text).lookup(counts: [:], items: 100_000) == nil)
+        #expect(detector.profile("").lookup(counts: counts, items: 10) == nil)
+    }
 }

@@ -59,4 +59,30 @@ import Testing
         index.remove(1)
         #expect(index.resembling(text).first == 2)
     }
+
+    /// The tail's exact candidates: the items holding at least `least` of the lookup's words,
+    /// most held first; a planted near-duplicate of common words is among them, items holding
+    /// too few of the words are not.
+    @Test func candidatesHoldEnoughOfTheLookupWords() {
+        var index = TailIndex()
+        index.add(seq: 1, content: "alpha bravo charlie delta echo foxtrot golf hotel")
+        index.add(seq: 2, content: "alpha bravo charlie delta")
+        index.add(seq: 3, content: "echo foxtrot golf hotel")
+        for seq in Int64(10)..<60 { index.add(seq: seq, content: "alpha bravo charlie delta echo \(seq)") }
+        let lookup = NearDuplicate.Lookup(words: ["foxtrot", "golf", "hotel"], least: 2)
+        #expect(lookup.clauses == [["foxtrot", "golf"], ["foxtrot", "hotel"], ["golf", "hotel"]])
+        #expect(index.candidates(lookup) == [3, 1])
+        #expect(index.candidates(lookup, skip: { $0 == 3 }) == [1])
+        let detector = NearDuplicate()
+        index.add(seq: 5, content: "alpha bravo charlie delta echo foxtrot golf hotel kilo lima mike november")
+        let text = "alpha bravo charlie delta echo foxtrot golf hotel kilo lima mike oscar"
+        #expect(detector.matches(text, "alpha bravo charlie delta echo foxtrot golf hotel kilo lima mike november"))
+        let counts = Dictionary(uniqueKeysWithValues: FTSQuery.words(text).map { ($0, index.hits($0)) })
+        guard case .read(let plan) = detector.profile(text).lookup(counts: counts, items: index.count) else {
+            Issue.record("no lookup")
+            return
+        }
+        #expect(index.candidates(plan).contains(5), "the planted near-duplicate")
+        #expect(index.candidates(plan).count < 10, "not every item holding a common word")
+    }
 }

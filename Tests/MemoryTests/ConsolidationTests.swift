@@ -40,9 +40,10 @@ import Testing
     }
 
     /// Among 3,000 items that share common words, a near-duplicate is still found both when the
-    /// text has two rare words (the query then reads only those: a few rows, not thousands) and
-    /// when every word is common (then the five rarest, as before); whether the items are
-    /// merged into FTS5 (`indexed`) or still pending.
+    /// text has two rare words (the lookup then reads only those: a few rows, not thousands) and
+    /// when every word is common (then the words a near-duplicate must hold together: FTS5
+    /// returns the few rows holding all of them, not the thousands holding one); whether the
+    /// items are merged into FTS5 (`indexed`) or still pending.
     @Test(arguments: [true, false])
     func nearDuplicatesAreFoundAmongManyItemsSharingCommonWords(indexed: Bool) async throws {
         let store = try Self.held()
@@ -73,8 +74,19 @@ import Testing
         let first = try await store.store([item(plain + " echo")])[0]
         #expect(!first.merged)
         try Self.settle(store, indexed: indexed)
+        if indexed {
+            let rows = try await store.pool.read { db in
+                let profile = store.settings.nearDuplicate.profile(plain + " delta")
+                guard case .read(let lookup)? = try store.duplicateLookup(db, of: profile, plain + " delta").plan else {
+                    return -1
+                }
+                return try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM items_fts WHERE items_fts MATCH ?", arguments: [lookup.expression]) ?? -1
+            }
+            #expect((1..<10).contains(rows), "words held together: the planted item, not the 3,000 holding some")
+        }
         let second = try await store.store([item(plain + " delta")])[0]
-        #expect(second.merged && second.item.id == first.item.id, "only common words: the five rarest find it")
+        #expect(second.merged && second.item.id == first.item.id, "only common words: still found")
         #expect(try await store.pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM items") } == 3002)
     }
 

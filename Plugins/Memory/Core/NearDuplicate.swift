@@ -48,7 +48,140 @@ public struct NearDuplicate: Sendable, Equatable {
         public func canMatch(lacking missing: (Substring) -> Bool) -> Bool {
             guard !shingles.isEmpty else { return true }
             let excluded = words.reduce(0) { $0 + ($1.contains(where: missing) ? 1 : 0) }
-            return Double(shingles.count - excluded) / Double(shingles.count) >= threshold
+            return reachable(excluded: excluded)
+        }
+
+        /// True when a text lacking `excluded` of the shingles can still reach the threshold.
+        ///
+        /// Such a text `B` shares at most `n − excluded` of the `n` shingles, and its union with
+        /// them has at least `n`, so its similarity (`shared / union`, one correctly rounded
+        /// division, which cannot grow when `shared` falls or `union` grows) is at most
+        /// `(n − excluded) / n`.
+        func reachable(excluded: Int) -> Bool {
+            Double(shingles.count - excluded) / Double(shingles.count) >= threshold
+        }
+
+        /// A condition every near-duplicate of this text meets, cheap to look up: it holds at
+        /// least ``Lookup/least`` of ``Lookup/words``. Exact, not a heuristic: a text lacking
+        /// more of those words (and the words no item holds) lacks every shingle that holds
+        /// them, too many to reach the threshold (``canMatch(lacking:)``).
+        ///
+        /// `counts` gives, for the words an index looks up exactly (its split of any text into
+        /// words is this one's), how many of its items hold each; a word it leaves out is never
+        /// taken. A word held by no item is lacked by every item: when those alone make the
+        /// threshold unreachable the result is ``LookupPlan/nothing``. Otherwise, for each `k`
+        /// up to ``Lookup/maxWords``, the `k` rarest words and the most of them a near-duplicate
+        /// may lack (tried over every subset) give a condition; the one expected to read the
+        /// fewest rows is returned (``Lookup/cost(counts:items:)``). `nil` when no set of known
+        /// words constrains a near-duplicate (too few of the text's shingles hold a known word):
+        /// the caller then has no exact way to find its candidates.
+        /// - Parameters:
+        ///   - counts: items holding each word (0: none), for the words the index splits alike.
+        ///   - items: how many items the index holds (for the cost estimate).
+        public func lookup(counts: [String: Int], items: Int) -> LookupPlan? {
+            guard !shingles.isEmpty else { return nil }
+            // Per known word, the shingles holding it (a bit per shingle).
+            let chunks = (words.count + 63) / 64
+            var masks: [String: [UInt64]] = [:]
+            for (index, shingle) in words.enumerated() {
+                for word in shingle {
+                    let key = String(word)
+                    guard counts[key] != nil else { continue }
+                    masks[key, default: Array(repeating: 0, count: chunks)][index / 64] |= 1 << UInt64(index % 64)
+                }
+            }
+            func union(_ a: [UInt64], _ b: [UInt64]) -> [UInt64] { zip(a, b).map { $0 | $1 } }
+            func excluded(_ mask: [UInt64]) -> Int { mask.reduce(0) { $0 + $1.nonzeroBitCount } }
+            var absent = Array(repeating: UInt64(0), count: chunks)
+            for (word, mask) in masks where counts[word] == 0 { absent = union(absent, mask) }
+            guard reachable(excluded: excluded(absent)) else { return .nothing }
+            let held = masks.keys.filter { (counts[$0] ?? 0) > 0 }.sorted { (counts[$0]!, $0) < (counts[$1]!, $1) }
+            var best: (lookup: Lookup, cost: Double)?
+            for k in stride(from: 1, through: min(Lookup.maxWords, held.count), by: 1) {
+                let chosen = Array(held.prefix(k))
+                // The most of the chosen words a near-duplicate may lack.
+                var lackable = 0
+                for subset in 0..<(1 << k) where subset.nonzeroBitCount > lackable {
+                    var mask = absent
+                    for bit in 0..<k where subset & (1 << bit) != 0 { mask = union(mask, masks[chosen[bit]]!) }
+                    if reachable(excluded: excluded(mask)) { lackable = subset.nonzeroBitCount }
+                }
+                guard lackable < k else { continue }
+                let lookup = Lookup(words: chosen, least: k - lackable)
+                guard Lookup.binomial(k, lookup.least) <= Lookup.maxClauses else { continue }
+                let cost = lookup.cost(counts: counts, items: items)
+                if cost < best?.cost ?? .infinity { best = (lookup, cost) }
+            }
+            return best.map { .read($0.lookup) }
+        }
+    }
+
+    /// Where a near-duplicate check looks for candidates in one index (``Profile/lookup(counts:items:)``).
+    public enum LookupPlan: Sendable, Equatable {
+        /// No item of the index can be a near-duplicate: the words none of them holds cover too
+        /// many shingles.
+        case nothing
+        /// Every near-duplicate in the index meets this condition.
+        case read(Lookup)
+    }
+
+    /// A near-duplicate holds at least ``least`` of ``words``: it meets one of ``clauses``.
+    public struct Lookup: Sendable, Equatable {
+        /// Most words a lookup takes (every subset of them is tried).
+        public static let maxWords = 8
+        /// Most clauses (sets of words that must occur together) a lookup may have.
+        public static let maxClauses = 16
+
+        /// The words, rarest first.
+        public var words: [String]
+        /// How many of them a near-duplicate holds at least (1 to `words.count`).
+        public var least: Int
+
+        public init(words: [String], least: Int) {
+            self.words = words
+            self.least = least
+        }
+
+        /// `n` choose `k`.
+        static func binomial(_ n: Int, _ k: Int) -> Int { k == 0 ? 1 : binomial(n - 1, k - 1) * n / k }
+
+        /// Every `least`-word subset of ``words``: a near-duplicate holds all the words of one.
+        public var clauses: [[String]] {
+            var result: [[String]] = []
+            func extend(_ clause: [String], from start: Int) {
+                guard clause.count < least else { return result.append(clause) }
+                for index in start..<words.count where words.count - index >= least - clause.count {
+                    extend(clause + [words[index]], from: index + 1)
+                }
+            }
+            extend([], from: 0)
+            return result
+        }
+
+        /// The FTS5 `MATCH` expression of the condition (each clause's words joined with `AND`,
+        /// the clauses with `OR`; the words are plain terms, quoted).
+        public var expression: String {
+            clauses.map { "(" + $0.map { "\"\($0)\"" }.joined(separator: " AND ") + ")" }.joined(separator: " OR ")
+        }
+
+        /// The expected work of the lookup, in microseconds of this machine's FTS5 at 100 000
+        /// items: each word of each clause looked up (a seek in every FTS5 segment, about 40 µs),
+        /// each posting walked (about 0.02 µs), and each row returned, which the check then reads
+        /// and compares (about 40 µs). A clause's rows are estimated as if its words occurred
+        /// independently, and at most its rarest word's. So rows cost most: a text whose rarest
+        /// words each hold a few hundred items is looked up by pairs of them held together.
+        /// - Parameters:
+        ///   - counts: items holding each word.
+        ///   - items: items in the index.
+        public func cost(counts: [String: Int], items: Int) -> Double {
+            let total = Double(max(items, 1))
+            var cost = 0.0
+            for clause in clauses {
+                let held = clause.map { Double(counts[$0] ?? 0) }
+                let rows = min(held.min() ?? 0, held.reduce(total) { $0 * $1 / total })
+                cost += 40 * Double(clause.count) + 0.02 * held.reduce(0, +) + 40 * rows
+            }
+            return cost
         }
     }
 

@@ -114,6 +114,23 @@ public struct TailIndex: Sendable {
         return scores.sorted { ($0.value, $0.key) > ($1.value, $1.key) }.map(\.key)
     }
 
+    /// The tail items meeting `lookup` (holding at least ``NearDuplicate/Lookup/least`` of its
+    /// words), most words held first (newest first among equals): every possible near-duplicate
+    /// of the text the lookup was planned for (``NearDuplicate/Profile/lookup(counts:items:)``
+    /// over ``hits(_:)``). The caller compares the texts.
+    /// - Parameters:
+    ///   - lookup: the condition.
+    ///   - skip: items left out.
+    public func candidates(_ lookup: NearDuplicate.Lookup, skip: (Int64) -> Bool = { _ in false }) -> [Int64] {
+        var held: [Int64: Int] = [:]
+        for word in Set(lookup.words) {
+            for seq in postings[word] ?? [] where documents[seq]?.counts[word] != nil && !skip(seq) {
+                held[seq, default: 0] += 1
+            }
+        }
+        return held.filter { $0.value >= lookup.least }.sorted { ($0.value, $0.key) > ($1.value, $1.key) }.map(\.key)
+    }
+
     /// Index statistics for BM25 over index and tail together.
     public struct Stats: Sendable {
         /// Rows in index and tail.
