@@ -111,9 +111,28 @@ import Testing
         #expect(cache.currentStatistics.evictionsExplicit == 2)
     }
 
-    @Test func policyMetadataIsAtMost24BytesPerEntry() {
+    @Test func policyMetadataIsAtMost24BytesPerEntryWithTheSketch() {
         for kind in [PolicyKind.lru, .sieve, .s3fifo, .tinyLFU] {
-            #expect(kind.make(capacity: 10).bytesPerEntry <= 24, "\(kind)")
+            for entries in [1000, 6250, 10_000, 312] {
+                let policy = kind.make(capacity: entries)
+                let perEntry = Double(policy.bytesPerEntry) + Double(policy.sharedBytes) / Double(entries)
+                #expect(perEntry <= 24, "\(kind) at \(entries) entries: \(perEntry) bytes")
+            }
+        }
+    }
+
+    @Test func aWeightTooLargeForTheRecordIsKeptExactly() {
+        for kind in [PolicyKind.lru, .sieve, .s3fifo, .tinyLFU] {
+            let policy = kind.make(capacity: 1 << 31, expectedEntries: 16)
+            var evicted: [Int32] = []
+            policy.insert(0, hash: 7, weight: (1 << 30) + 5, evicted: &evicted)
+            policy.insert(1, hash: 8, weight: 3, evicted: &evicted)
+            #expect(evicted.isEmpty, "\(kind)")
+            #expect(policy.weight == (1 << 30) + 8, "\(kind)")
+            policy.remove(0)
+            #expect(policy.weight == 3, "\(kind)")
+            policy.insert(0, hash: 9, weight: 2, evicted: &evicted)
+            #expect(policy.weight == 5, "\(kind): a reused slot forgets the heavy weight")
         }
     }
 }

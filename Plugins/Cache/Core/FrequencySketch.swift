@@ -1,7 +1,11 @@
 /// A count-min sketch of 4-bit counters that estimates how often a key was seen recently.
 ///
-/// Sixteen counters share one 64-bit word and there is one word per entry (Caffeine's sizing); a key touches four counters chosen from its hash, and its
-/// estimate is the smallest of them. After `sampleSize` increments every counter is halved (aging),
+/// Sixteen counters share one 64-bit word and there is one word per entry, 8 bytes (Caffeine's
+/// sizing, without its rounding up to a power of two: blocks of eight words, as many as
+/// `capacity / 8`, picked by multiplying the hash instead of masking it). A key touches four
+/// counters of one block chosen from its hash, and its estimate is the smallest of them. Keys are
+/// told apart by their hash folded to 32 bits (`SlotLinks.fold`), which is what a policy's
+/// per-entry record keeps. After `sampleSize` increments every counter is halved (aging),
 /// so the sketch follows a workload that changes. An optional doorkeeper (a one-bit-per-slot Bloom
 /// filter) absorbs keys seen once, so one-hit wonders do not occupy counters.
 ///
@@ -9,7 +13,8 @@
 public struct FrequencySketch: Sendable {
     private var table: [UInt64]
     private var doorkeeper: [UInt64]
-    private let blockMask: UInt64
+    /// The number of 64-byte blocks (eight words each).
+    private let blocks: UInt64
     private let doorkeeperMask: UInt64
     private let usesDoorkeeper: Bool
     /// Increments between two halvings.
@@ -24,9 +29,9 @@ public struct FrequencySketch: Sendable {
     ///   - sampleFactor: increments between agings, as a multiple of `capacity` (Caffeine uses 10).
     ///   - doorkeeper: whether first sightings go to a Bloom filter instead of the counters.
     public init(capacity: Int, sampleFactor: Int = 10, doorkeeper usesDoorkeeper: Bool = false) {
-        let words = max(8, Self.powerOfTwo(atLeast: max(1, capacity)))
-        table = [UInt64](repeating: 0, count: words)
-        blockMask = UInt64(words / 8 - 1)
+        let blocks = max(1, capacity / 8)
+        table = [UInt64](repeating: 0, count: blocks * 8)
+        self.blocks = UInt64(blocks)
         let bits = Self.powerOfTwo(atLeast: max(64, capacity * 4))
         doorkeeper = usesDoorkeeper ? [UInt64](repeating: 0, count: bits / 64) : []
         doorkeeperMask = UInt64(bits - 1)
@@ -36,7 +41,7 @@ public struct FrequencySketch: Sendable {
 
     /// The estimated number of recent sightings of `hash` (0...15, plus one with a doorkeeper).
     public func frequency(_ hash: UInt64) -> Int {
-        let h = Self.spread(hash)
+        let h = Self.spread(SlotLinks.fold(hash))
         var lowest = 15
         for i in 0..<4 { lowest = min(lowest, Int(counter(index(h, i)))) }
         if usesDoorkeeper, doorkeeperContains(hash) { lowest += 1 }
@@ -46,13 +51,13 @@ public struct FrequencySketch: Sendable {
     /// Loads the block of `hash`'s counters and returns a word of it (so an `increment` that
     /// follows finds the block in the cache).
     @inline(__always) public func touch(_ hash: UInt64) -> UInt64 {
-        table[index(Self.spread(hash), 0) >> 4]
+        table[index(Self.spread(SlotLinks.fold(hash)), 0) >> 4]
     }
 
     /// Records one sighting of `hash`, halving all counters when the sample is full.
     public mutating func increment(_ hash: UInt64) {
         if usesDoorkeeper, !doorkeeperInsert(hash) { return countAddition() }
-        let h = Self.spread(hash)
+        let h = Self.spread(SlotLinks.fold(hash))
         let i0 = index(h, 0)
         let i1 = index(h, 1)
         let i2 = index(h, 2)
@@ -68,9 +73,10 @@ public struct FrequencySketch: Sendable {
     }
 
     /// The `i`-th (0...3) counter of a spread hash: all four lie in one 64-byte block of eight
-    /// words (one cache line), chosen by the hash's low bits; the high bits pick word and nibble.
+    /// words (one cache line), chosen by the hash's low 32 bits (scaled to the block count); the
+    /// high bits pick word and nibble.
     @inline(__always) private func index(_ h: UInt64, _ i: Int) -> Int {
-        let block = Int(h & blockMask) << 3
+        let block = Int(truncatingIfNeeded: ((h & 0xFFFF_FFFF) &* blocks) >> 32) << 3
         let bits = h >> UInt64(32 + i * 7)
         return ((block + Int(bits & 7)) << 4) | Int((bits >> 3) & 15)
     }
@@ -110,7 +116,7 @@ public struct FrequencySketch: Sendable {
     }
 
     private func doorkeeperBits(_ hash: UInt64) -> (Int, Int) {
-        let h = Self.spread(hash ^ 0x9E37_79B9_7F4A_7C15)
+        let h = Self.spread(SlotLinks.fold(hash) ^ 0x9E37_79B9_7F4A_7C15)
         return (Int(h & doorkeeperMask), Int((h >> 32) & doorkeeperMask))
     }
 
@@ -122,11 +128,11 @@ public struct FrequencySketch: Sendable {
         return z ^ (z >> 31)
     }
 
-    /// The counters as bytes, for ``restore(_:)``: `JFS1`, the word count (u32) and the
+    /// The counters as bytes, for ``restore(_:)``: `JFS2` (`JFS1` sketches hashed keys unfolded), the word count (u32) and the
     /// additions since the last halving (u64), then every word, all little-endian. The doorkeeper
     /// is not included (halving clears it anyway).
     public func serialized() -> [UInt8] {
-        var out = Array("JFS1".utf8)
+        var out = Array("JFS2".utf8)
         out.reserveCapacity(16 + table.count * 8)
         Self.append(UInt64(table.count), bytes: 4, to: &out)
         Self.append(UInt64(additions), bytes: 8, to: &out)
@@ -138,7 +144,7 @@ public struct FrequencySketch: Sendable {
     /// - Returns: false (and changes nothing) when the bytes are not a sketch of this size.
     @discardableResult
     public mutating func restore(_ bytes: [UInt8]) -> Bool {
-        guard bytes.count >= 16, bytes.prefix(4).elementsEqual("JFS1".utf8),
+        guard bytes.count >= 16, bytes.prefix(4).elementsEqual("JFS2".utf8),
             Self.read(bytes, at: 4, bytes: 4) == UInt64(table.count), bytes.count == 16 + table.count * 8
         else { return false }
         additions = Int(min(Self.read(bytes, at: 8, bytes: 8), UInt64(sampleSize - 1)))

@@ -19,7 +19,7 @@ public final class S3FIFOPolicy: EvictionPolicy {
     public var weight: Int { small.weight + main.weight }
     public var bytesPerEntry: Int { MemoryLayout<SlotLinks.Node>.stride }
 
-    private static let mainBit: UInt8 = 0x80
+    private static let mainBit: UInt8 = 0x4
 
     private func frequency(_ slot: Int32) -> UInt8 { links.tag(slot) & 3 }
     private func inMain(_ slot: Int32) -> Bool { links.tag(slot) & Self.mainBit != 0 }
@@ -35,7 +35,7 @@ public final class S3FIFOPolicy: EvictionPolicy {
     public func insert(_ slot: Int32, hash: UInt64, weight: Int, evicted: inout [Int32]) {
         while self.weight + weight > capacity, small.count + main.count > 0 { evictOne(&evicted) }
         links.reset(slot, weight: weight, hash: hash)
-        if ghost.remove(hash) {
+        if ghost.remove(SlotLinks.fold(hash)) {
             set(slot, frequency: 0, inMain: true)
             links.pushFront(slot, &main)
             main.weight += weight
@@ -98,7 +98,8 @@ public final class S3FIFOPolicy: EvictionPolicy {
     }
 }
 
-/// A bounded FIFO set of hashes: what S3-FIFO remembers of entries it evicted from its small queue.
+/// A bounded FIFO set of hashes (folded to 32 bits, `SlotLinks.fold`, as the records keep them): what
+/// S3-FIFO remembers of entries it evicted from its small queue.
 struct GhostQueue {
     private var ring: [UInt64]
     private var start = 0
