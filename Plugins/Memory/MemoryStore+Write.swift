@@ -49,10 +49,11 @@ extension MemoryStore {
         // The tail's terms, counted before the writer's lock is taken. Every policy leaves the
         // items pending: a near-duplicate check reads FTS5 and the tail together.
         let terms = items.map { TermCounts($0.content) }
+        let ids = ItemID.make(items.count)
         let outcomes = try await eventWrite(events: events) { [self] db in
             var outcomes: [StoreOutcome] = []
             for (index, item) in items.enumerated() {
-                let outcome = try insert(db, item, now: now, terms: terms[index])
+                let outcome = try insert(db, item, id: ids[index], now: now, terms: terms[index])
                 events?.append(
                     outcome.merged ? ItemEvent(.updated, outcome.item, ["reason": "merged"]) : ItemEvent(.stored, outcome.item))
                 outcomes.append(outcome)
@@ -72,8 +73,9 @@ extension MemoryStore {
 
     /// Inserts an item, or merges it into a near-duplicate (``MemorySettings/duplicates``), inside
     /// the writer's transaction: the check sees every item committed before and the ones this
-    /// transaction inserted, pending or merged, and no other store runs until the commit.
-    private func insert(_ db: Database, _ new: NewItem, now: Date, terms: TermCounts) throws -> StoreOutcome {
+    /// transaction inserted, pending or merged, and no other store runs until the commit. A new
+    /// item gets `id` (``ItemID``); a merged one leaves it unused.
+    private func insert(_ db: Database, _ new: NewItem, id: String, now: Date, terms: TermCounts) throws -> StoreOutcome {
         if settings.duplicates != .allow,
             let (existing, similarity) = try nearDuplicate(db, of: new.content, in: new.layer, now: now, terms: terms)
         {
@@ -92,7 +94,7 @@ extension MemoryStore {
             return StoreOutcome(item: merged, merged: true)
         }
         let item = MemoryItem(
-            id: UUID().uuidString.lowercased(), layer: new.layer, content: new.content, tags: new.tags, source: new.source,
+            id: id, layer: new.layer, content: new.content, tags: new.tags, source: new.source,
             importance: new.importance, createdAt: now,
             expiresAt: settings.retention.expiry(layer: new.layer, at: now, pinned: new.pinned), pinned: new.pinned)
         let statement = try db.cachedStatement(
@@ -139,14 +141,24 @@ extension MemoryStore {
         // Compares the candidates in order until `limit` of them were of the layer and visible.
         // `lacks` tells of a candidate with an ASCII text words it does not hold (exactly: the
         // ASCII split of FTS5 and of the shingles is the same), so that one that cannot reach
-        // the threshold is not shingled.
-        func compare(_ candidates: [Int64], limit: Int, lacks: (Int64, Substring) -> Bool) throws {
+        // the threshold is not shingled; with `countWords`, the candidate's words are counted
+        // from its text instead (much cheaper than its shingles: an exact lookup among a million
+        // items may return thousands of candidates sharing only a few common words).
+        func compare(
+            _ candidates: [Int64], limit: Int, countWords: Bool = false, lacks: (Int64, Substring) -> Bool = { _, _ in false }
+        ) throws {
             var found = 0
             for candidate in candidates where found < limit && candidate != seq {
                 guard let text = try String.fetchOne(lookup, arguments: [candidate, layer.name, now.timeIntervalSince1970])
                 else { continue }
                 found += 1
-                if text.utf8.allSatisfy({ $0 < 0x80 }) && !profile.canMatch(lacking: { lacks(candidate, $0) }) { continue }
+                if text.utf8.allSatisfy({ $0 < 0x80 }) {
+                    let held = countWords ? TermCounts(text) : nil
+                    let reachable = profile.canMatch { word in
+                        held.map { $0.counts[String(word)] == nil } ?? lacks(candidate, word)
+                    }
+                    if !reachable { continue }
+                }
                 let similarity = NearDuplicate.jaccard(profile.shingles, detector.shingles(text))
                 if similarity >= detector.threshold && similarity > (best?.similarity ?? -1) { best = (candidate, similarity) }
             }
@@ -159,7 +171,7 @@ extension MemoryStore {
             var found: [Int64] = []
             let cursor = try Int64.fetchCursor(rows, arguments: [plan.expression])
             while let rowid = try cursor.next() { found.append(rowid) }
-            try compare(found.reversed(), limit: Self.duplicateScanLimit) { _, _ in false }
+            try compare(found.reversed(), limit: Self.duplicateScanLimit, countWords: true)
         case nil:
             try compareRarest(db, content: content, rows: rows) { try compare($0, limit: Self.duplicateCandidates, lacks: $1) }
         }

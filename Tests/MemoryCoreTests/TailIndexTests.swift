@@ -15,6 +15,8 @@ import Testing
         #expect(index.matches(["apple"], all: true).isEmpty)
         index.remove(2)
         #expect(index.matches(["green"], all: true).isEmpty)
+        #expect(index.hits("green") == 0 && index.hits("pear") == 0 && index.hits("plum") == 1)
+        #expect(index.resembling(TermCounts("green pear")).isEmpty)
         #expect(index.count == 1)
         #expect(index.tokens == 1)
     }

@@ -90,21 +90,36 @@ public struct NearDuplicate: Sendable, Equatable {
                     masks[key, default: Array(repeating: 0, count: chunks)][index / 64] |= 1 << UInt64(index % 64)
                 }
             }
-            func union(_ a: [UInt64], _ b: [UInt64]) -> [UInt64] { zip(a, b).map { $0 | $1 } }
-            func excluded(_ mask: [UInt64]) -> Int { mask.reduce(0) { $0 + $1.nonzeroBitCount } }
             var absent = Array(repeating: UInt64(0), count: chunks)
-            for (word, mask) in masks where counts[word] == 0 { absent = union(absent, mask) }
-            guard reachable(excluded: excluded(absent)) else { return .nothing }
+            for (word, mask) in masks where counts[word] == 0 {
+                for chunk in 0..<chunks { absent[chunk] |= mask[chunk] }
+            }
+            guard reachable(excluded: absent.reduce(0) { $0 + $1.nonzeroBitCount }) else { return .nothing }
             let held = masks.keys.filter { (counts[$0] ?? 0) > 0 }.sorted { (counts[$0]!, $0) < (counts[$1]!, $1) }
+            // The masks of the rarest words, in that order, and the shingles excluded when a
+            // text lacks the words of `subset` (bit i: held[i]) and every absent one: counted
+            // without building a mask per subset (this planning took about half of a check).
+            let rarest = held.prefix(Lookup.maxWords).map { masks[$0]! }
+            func excluded(lacking subset: Int) -> Int {
+                var total = 0
+                for chunk in 0..<chunks {
+                    var bits = absent[chunk]
+                    var rest = subset
+                    while rest != 0 {
+                        bits |= rarest[rest.trailingZeroBitCount][chunk]
+                        rest &= rest - 1
+                    }
+                    total += bits.nonzeroBitCount
+                }
+                return total
+            }
             var best: (lookup: Lookup, cost: Double)?
-            for k in stride(from: 1, through: min(Lookup.maxWords, held.count), by: 1) {
+            for k in stride(from: 1, through: rarest.count, by: 1) {
                 let chosen = Array(held.prefix(k))
                 // The most of the chosen words a near-duplicate may lack.
                 var lackable = 0
                 for subset in 0..<(1 << k) where subset.nonzeroBitCount > lackable {
-                    var mask = absent
-                    for bit in 0..<k where subset & (1 << bit) != 0 { mask = union(mask, masks[chosen[bit]]!) }
-                    if reachable(excluded: excluded(mask)) { lackable = subset.nonzeroBitCount }
+                    if reachable(excluded: excluded(lacking: subset)) { lackable = subset.nonzeroBitCount }
                 }
                 guard lackable < k else { continue }
                 let lookup = Lookup(words: chosen, least: k - lackable)

@@ -10,11 +10,12 @@
 public struct TailIndex: Sendable {
     /// The terms of each tail item.
     public private(set) var documents: [Int64: TermCounts] = [:]
-    /// The items of each term, in the order added; may hold items since removed or re-added
-    /// without the term (``matches(_:all:)`` checks ``documents``). Rebuilt from ``documents``
-    /// once such stale entries outnumber the live ones (``postingEntries``).
-    private var postings: [String: [Int64]] = [:]
-    private var hitCounts: [String: Int] = [:]
+    /// Per term, the live items holding it and the items it was added with, in the order
+    /// added; those may hold items since removed or re-added without the term
+    /// (``matches(_:all:)`` checks ``documents``). Rebuilt from ``documents`` once such stale
+    /// entries outnumber the live ones (``postingEntries``). One table, not two: a store adds
+    /// each of its terms with one lookup (two took about a fifth of a bulk store's work).
+    private var terms: [String: Term] = [:]
     /// Entries in ``postings``, stale ones included.
     public private(set) var postingEntries = 0
     /// Entries the live items need (a term per item).
@@ -31,17 +32,15 @@ public struct TailIndex: Sendable {
     public mutating func add(seq: Int64, content: String) { add(seq: seq, terms: TermCounts(content)) }
 
     /// Adds (or replaces) an item's counted terms.
-    public mutating func add(seq: Int64, terms: TermCounts) {
-        let previous = documents.updateValue(terms, forKey: seq)
+    public mutating func add(seq: Int64, terms counted: TermCounts) {
+        let previous = documents.updateValue(counted, forKey: seq)
         if let previous { forget(previous) }
-        tokens += terms.length
-        liveEntries += terms.counts.count
-        for term in terms.counts.keys {
-            hitCounts[term, default: 0] += 1
-            if previous?.counts[term] == nil {
-                postings[term, default: []].append(seq)
-                postingEntries += 1
-            }
+        tokens += counted.length
+        liveEntries += counted.counts.count
+        for term in counted.counts.keys {
+            let added = previous?.counts[term] == nil
+            terms[term, default: Term()].add(seq, posting: added)
+            if added { postingEntries += 1 }
         }
     }
 
@@ -53,24 +52,35 @@ public struct TailIndex: Sendable {
     }
 
     private mutating func rebuildPostings() {
-        postings = [:]
-        for (seq, terms) in documents {
-            for term in terms.counts.keys { postings[term, default: []].append(seq) }
+        terms = [:]
+        for (seq, counted) in documents {
+            for term in counted.counts.keys { terms[term, default: Term()].add(seq, posting: true) }
         }
         postingEntries = liveEntries
     }
 
-    private mutating func forget(_ terms: TermCounts) {
-        tokens -= terms.length
-        liveEntries -= terms.counts.count
-        for term in terms.counts.keys {
-            let n = (hitCounts[term] ?? 1) - 1
-            hitCounts[term] = n > 0 ? n : nil
-        }
+    private mutating func forget(_ counted: TermCounts) {
+        tokens -= counted.length
+        liveEntries -= counted.counts.count
+        for term in counted.counts.keys { terms[term]?.hits -= 1 }
     }
 
     /// Tail items holding `term`.
-    public func hits(_ term: String) -> Int { hitCounts[term] ?? 0 }
+    public func hits(_ term: String) -> Int { terms[term]?.hits ?? 0 }
+
+    /// The items added with `term` (some may be stale).
+    private func postings(_ term: String) -> [Int64] { terms[term]?.items ?? [] }
+
+    /// A term's live items and postings.
+    private struct Term: Sendable {
+        var hits = 0
+        var items: [Int64] = []
+
+        mutating func add(_ seq: Int64, posting: Bool) {
+            hits += 1
+            if posting { items.append(seq) }
+        }
+    }
 
     /// The tail items holding every word (`all`) or any word of `words` (plain lower-case terms).
     public func matches(_ words: [String], all: Bool) -> [Int64] {
@@ -78,15 +88,15 @@ public struct TailIndex: Sendable {
         func holds(_ seq: Int64, _ word: String) -> Bool { documents[seq]?.counts[word] != nil }
         if all {
             // The shortest list, kept where the item holds every word.
-            let shortest = words.min { (postings[$0]?.count ?? 0) < (postings[$1]?.count ?? 0) } ?? words[0]
+            let shortest = words.min { postings($0).count < postings($1).count } ?? words[0]
             var seen = Set<Int64>()
-            return (postings[shortest] ?? []).filter { seq in
+            return postings(shortest).filter { seq in
                 words.allSatisfy { holds(seq, $0) } && seen.insert(seq).inserted
             }
         }
         var seen = Set<Int64>()
         for word in Set(words) {
-            for seq in postings[word] ?? [] where holds(seq, word) { seen.insert(seq) }
+            for seq in postings(word) where holds(seq, word) { seen.insert(seq) }
         }
         return Array(seen)
     }
@@ -103,11 +113,11 @@ public struct TailIndex: Sendable {
     public func resembling(
         _ terms: TermCounts, words: Int = 5, budget: Int = .max, skip: (Int64) -> Bool = { _ in false }
     ) -> [Int64] {
-        let known = terms.counts.keys.compactMap { term in hitCounts[term].map { (word: term, items: $0) } }
+        let known = terms.counts.keys.compactMap { term in hits(term) > 0 ? (word: term, items: hits(term)) : nil }
         var scores: [Int64: Double] = [:]
         for word in NearDuplicate.lookupWords(known, count: words, budget: budget) {
-            let weight = 1 + 1 / Double(max(hitCounts[word] ?? 1, 1))
-            for seq in postings[word] ?? [] where documents[seq]?.counts[word] != nil && !skip(seq) {
+            let weight = 1 + 1 / Double(max(hits(word), 1))
+            for seq in postings(word) where documents[seq]?.counts[word] != nil && !skip(seq) {
                 scores[seq, default: 0] += weight
             }
         }
@@ -124,7 +134,7 @@ public struct TailIndex: Sendable {
     public func candidates(_ lookup: NearDuplicate.Lookup, skip: (Int64) -> Bool = { _ in false }) -> [Int64] {
         var held: [Int64: Int] = [:]
         for word in Set(lookup.words) {
-            for seq in postings[word] ?? [] where documents[seq]?.counts[word] != nil && !skip(seq) {
+            for seq in postings(word) where documents[seq]?.counts[word] != nil && !skip(seq) {
                 held[seq, default: 0] += 1
             }
         }
