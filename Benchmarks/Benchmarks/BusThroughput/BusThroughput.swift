@@ -38,6 +38,18 @@ private enum Figures {
     static let all = [bus, publish, direct, ratio, spsc, limitRatio]
 }
 
+private enum FanoutFigures {
+    static let perSubscriber = Figure(
+        "fan-out, per subscriber (msgs)", .perSecond, prefersLarger: true, target: .atLeast(2_000_000))
+    static let deliveries = Figure("fan-out, deliveries to all 8", .perSecond, prefersLarger: true)
+    static let direct = Figure("direct handler-work calls, 8 per message (baseline)", .perSecond, prefersLarger: true)
+    /// Coarse like the single subscriber's ratio, for the same reason.
+    static let ratio = Figure("ratio fan-out/direct time", .percent, tolerance: 75)
+    /// Time per delivery against the bare ring's time per message (reported, not gated).
+    static let limitRatio = Figure("ratio per delivery/SPSC ring time", .percent)
+    static let all = [perSubscriber, deliveries, direct, ratio, limitRatio]
+}
+
 /// State shared by setup, the measured closure and teardown.
 private final class Suite: @unchecked Sendable {
     var kernel: BenchKernel?
@@ -119,5 +131,78 @@ let benchmarks: @Sendable () -> Void = {
         suite.kernel?.shutdown()
         suite.kernel = nil
         recorder.writeSummary()
+    }
+
+    // Fan-out: the same events to JAMEY_BENCH_FANOUT_SUBSCRIBERS (8) subscriptions of the C sink,
+    // each with its own mailbox and counter; a burst ends when every one has consumed all of it.
+    // Baseline: the handler work done 8 times per message as direct C calls; the limit: the bare
+    // ring's time per message against the bus's time per delivery.
+    let fanoutSuite = Suite()
+    let fanoutName = "Bus fan-out, Swift plugin → 8 C subscribers, 64 B"
+    let fanoutRecorder = Recorder(
+        suite: "BusThroughput", benchmark: fanoutName, figures: FanoutFigures.all,
+        note:
+            "baseline: the sink's handler work 8 times per message as direct C calls, same run; fastest of 10 bursts of 10,000 each"
+    )
+    Benchmark(
+        fanoutName, configuration: fanoutRecorder.configuration(warmup: 2, maxIterations: 20, maxDuration: .seconds(8))
+    ) { benchmark in
+        guard let kernel = fanoutSuite.kernel else { return }
+        let driver = kernel.driver
+        let context = driver.context
+        let subscribers = UInt64(JAMEY_BENCH_FANOUT_SUBSCRIBERS)
+        jamey_bench_pin_current_thread()
+        defer { jamey_bench_unpin_current_thread() }
+        var best = (bus: UInt64.max, direct: UInt64.max, spsc: UInt64.max)
+        for _ in 0..<bursts {
+            let before = driver.fanout_delivered!(context)
+            let start = Clock.nanoseconds()
+            let code = driver.publish_fanout_n!(context, burst)
+            guard code == 0 else {
+                benchmark.fail("publish failed with code \(code)")
+                return
+            }
+            let deadline = Clock.nanoseconds() + 30_000_000_000
+            while driver.fanout_delivered!(context) < before + burst {
+                if Clock.nanoseconds() > deadline {
+                    benchmark.fail(
+                        "the slowest fan-out subscriber received \(driver.fanout_delivered!(context) - before) of \(burst) events within 30 s"
+                    )
+                    return
+                }
+                sched_yield()
+            }
+            let delivered = Clock.nanoseconds()
+            let copyStart = Clock.nanoseconds()
+            blackHole(driver.copy_n!(context, burst * subscribers))
+            let copyEnd = Clock.nanoseconds()
+            var spsc = UInt64.max
+            if let ring = fanoutSuite.ring {
+                let message = [UInt8](repeating: 7, count: Int(JAMEY_SPSC_SLOT))
+                let ringStart = Clock.nanoseconds()
+                message.withUnsafeBytes { jamey_spsc_burst(ring, $0.baseAddress, burst) }
+                spsc = Clock.nanoseconds() - ringStart
+            }
+            best = (min(best.bus, delivered - start), min(best.direct, copyEnd - copyStart), min(best.spsc, spsc))
+        }
+        fanoutRecorder.record(benchmark, FanoutFigures.perSubscriber, Int(burst * 1_000_000_000 / max(1, best.bus)))
+        fanoutRecorder.record(
+            benchmark, FanoutFigures.deliveries, Int(burst * subscribers * 1_000_000_000 / max(1, best.bus)))
+        fanoutRecorder.record(
+            benchmark, FanoutFigures.direct, Int(burst * subscribers * 1_000_000_000 / max(1, best.direct)))
+        fanoutRecorder.record(benchmark, FanoutFigures.ratio, Int(best.bus * 100 / max(1, best.direct)))
+        // Per delivery (bus time / 8) against per message through the ring.
+        fanoutRecorder.record(
+            benchmark, FanoutFigures.limitRatio, Int(best.bus * 100 / max(1, best.spsc * subscribers)))
+    } setup: {
+        jamey_bench_unpin_current_thread()
+        fanoutSuite.kernel = try BenchKernel()
+        fanoutSuite.ring = jamey_spsc_start()
+    } teardown: {
+        if let ring = fanoutSuite.ring { jamey_spsc_stop(ring) }
+        fanoutSuite.ring = nil
+        fanoutSuite.kernel?.shutdown()
+        fanoutSuite.kernel = nil
+        fanoutRecorder.writeSummary()
     }
 }

@@ -68,6 +68,8 @@ final class Engine: @unchecked Sendable {
         storage.pointee.mix_direct = { context, n, seed in Engine.from(context).mixDirect(n, seed) }
         storage.pointee.flood_subscription = { context in Engine.from(context).sink.floodSubscription() }
         storage.pointee.request_n = { context, n, samples in Engine.from(context).requests(n, into: samples!) }
+        storage.pointee.publish_fanout_n = { context, n in Engine.from(context).publish(n, to: JAMEY_BENCH_FANOUT_TOPIC) }
+        storage.pointee.fanout_delivered = { context in Engine.from(context).sink.fanoutDelivered() }
         storage.pointee.context = Unmanaged.passUnretained(self).toOpaque()
     }
 
@@ -77,12 +79,12 @@ final class Engine: @unchecked Sendable {
         Unmanaged<Engine>.fromOpaque(context!).takeUnretainedValue()
     }
 
-    /// Publishes `n` events through the kit, as a plugin would.
-    func publish(_ n: UInt64) -> Int32 {
+    /// Publishes `n` events to `topic` through the kit, as a plugin would.
+    func publish(_ n: UInt64, to topic: String = JAMEY_BENCH_FLOOD_TOPIC) -> Int32 {
         let message = Outgoing(payload)
         for _ in 0..<n {
             do throws(JameyError) {
-                try bus.publish(JAMEY_BENCH_FLOOD_TOPIC, message)
+                try bus.publish(topic, message)
             } catch {
                 return error.code.abiValue
             }
@@ -144,6 +146,7 @@ struct UnsafeSendable<T>: @unchecked Sendable {
 extension ServiceHandle where Table == jamey_bench_sink_v1 {
     func delivered() -> UInt64 { table.delivered!(table.context) }
     func floodSubscription() -> UInt64 { table.flood_subscription!(table.context) }
+    func fanoutDelivered() -> UInt64 { table.fanout_delivered!(table.context) }
 }
 
 @_cdecl("jamey_plugin_register") public func register(_ r: JameyRegistration?) -> JameyDescriptor? {

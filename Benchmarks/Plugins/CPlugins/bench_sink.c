@@ -3,6 +3,8 @@
  * jamey_bench.h alone (see Makefile):
  *   - counts every event on JAMEY_BENCH_FLOOD_TOPIC, doing jamey_bench_consume per message
  *     (a 64-byte copy and an atomic increment);
+ *   - subscribes JAMEY_BENCH_FANOUT_SUBSCRIBERS times to JAMEY_BENCH_FANOUT_TOPIC, each
+ *     subscription doing the same work into its own counter;
  *   - answers requests on JAMEY_BENCH_ECHO_C_TOPIC with their own payload;
  *   - registers the "bench.sink" service table: the delivered count, the copy_n baseline (the
  *     same per-message work, called directly in a loop) and the mix function of the
@@ -17,6 +19,13 @@
 
 static const jamey_host_api *api; /* set by the entry point; valid for the life of the process */
 
+/* One fan-out subscription's state, on its own cache lines. */
+typedef struct fanout_state {
+    _Alignas(64) uint64_t delivered; /* atomic (jamey_bench_consume) */
+    uint64_t sub;
+    _Alignas(64) unsigned char last[JAMEY_BENCH_PAYLOAD_SIZE];
+} fanout_state;
+
 typedef struct sink_state {
     jamey_host *host;
     uint64_t flood_sub;
@@ -26,6 +35,7 @@ typedef struct sink_state {
     _Alignas(64) unsigned char last[JAMEY_BENCH_PAYLOAD_SIZE];
     _Alignas(64) unsigned char baseline[JAMEY_BENCH_PAYLOAD_SIZE];
     jamey_bench_sink_v1 table;
+    fanout_state fanout[JAMEY_BENCH_FANOUT_SUBSCRIBERS];
 } sink_state;
 
 /* ---- the bench.sink service --------------------------------------------------------------- */
@@ -46,11 +56,27 @@ static uint64_t sink_flood_subscription(void *context) {
     return s->flood_sub;
 }
 
+static uint64_t sink_fanout_delivered(void *context) {
+    sink_state *s = context;
+    uint64_t fewest = UINT64_MAX;
+    for (int i = 0; i < JAMEY_BENCH_FANOUT_SUBSCRIBERS; i++) {
+        uint64_t n = __atomic_load_n(&s->fanout[i].delivered, __ATOMIC_ACQUIRE);
+        if (n < fewest) fewest = n;
+    }
+    return fewest;
+}
+
 /* ---- bus handlers ----------------------------------------------------------------------------- */
 
 static int32_t on_flood(void *user, const jamey_message *message) {
     sink_state *s = user;
     jamey_bench_consume(s->last, message->payload, message->payload_len, &s->delivered);
+    return JAMEY_OK;
+}
+
+static int32_t on_fanout(void *user, const jamey_message *message) {
+    fanout_state *f = user;
+    jamey_bench_consume(f->last, message->payload, message->payload_len, &f->delivered);
     return JAMEY_OK;
 }
 
@@ -82,6 +108,7 @@ static int32_t sink_init(jamey_host *host, const char *config_json, size_t confi
     s->table.copy_n = sink_copy_n;
     s->table.mix = jamey_bench_mix;
     s->table.flood_subscription = sink_flood_subscription;
+    s->table.fanout_delivered = sink_fanout_delivered;
     int32_t rc = api->service_register(host, JAMEY_BENCH_SINK_SERVICE, JAMEY_BENCH_SINK_VERSION, &s->table,
                                        sizeof(s->table));
     if (rc != JAMEY_OK) {
@@ -99,6 +126,8 @@ static int32_t sink_start(void *state, char *err, size_t err_cap) {
     jamey_subscribe_options echo = {sizeof(echo), 0, JAMEY_OVERFLOW_DROP_NEWEST, JAMEY_SUBSCRIBE_RESPONDER};
     int32_t rc = api->subscribe(s->host, JAMEY_BENCH_FLOOD_TOPIC, &flood, on_flood, s, &s->flood_sub);
     if (rc == JAMEY_OK) rc = api->subscribe(s->host, JAMEY_BENCH_ECHO_C_TOPIC, &echo, on_echo, s, &s->echo_sub);
+    for (int i = 0; rc == JAMEY_OK && i < JAMEY_BENCH_FANOUT_SUBSCRIBERS; i++)
+        rc = api->subscribe(s->host, JAMEY_BENCH_FANOUT_TOPIC, &flood, on_fanout, &s->fanout[i], &s->fanout[i].sub);
     if (rc != JAMEY_OK) {
         snprintf(err, err_cap, "could not subscribe (code %d)", rc);
         return JAMEY_E_PLUGIN;
@@ -112,6 +141,7 @@ static int32_t sink_stop(void *state, char *err, size_t err_cap) {
     sink_state *s = state;
     api->unsubscribe(s->host, s->flood_sub);
     api->unsubscribe(s->host, s->echo_sub);
+    for (int i = 0; i < JAMEY_BENCH_FANOUT_SUBSCRIBERS; i++) api->unsubscribe(s->host, s->fanout[i].sub);
     return JAMEY_OK;
 }
 

@@ -190,16 +190,10 @@ private let hostSubscribe:
             responder = options.pointee.flags & JAMEY_SUBSCRIBE_RESPONDER != 0
             direct = options.pointee.flags & JAMEY_SUBSCRIBE_DIRECT != 0
         }
-        let context = UnsafeSendable(userData)
-        let label = UnsafeSendable(plugin.crashLabel)
         do throws(BusError) {
             let id = try plugin.endpoint.subscribe(
                 String(cString: pattern), capacity: capacity, overflow: overflow, responder: responder, direct: direct,
-                handler: .abi { message in
-                    CrashContext.running(plugin: label.value, what: CrashContext.busHandler) {
-                        handler(context.value, message) == JAMEY_OK
-                    }
-                })
+                handler: .plugin(.init(function: handler, context: userData, crashLabel: plugin.crashLabel)))
             idOut?.pointee = id
             return JAMEY_OK
         } catch {

@@ -38,10 +38,7 @@ final class RouteEntry: Sendable {
         self.split = split
         self.takesCompact =
             split == nil
-            && subscriptions.allSatisfy {
-                if case .abi = $0.handler { return true }
-                return false
-            }
+            && subscriptions.allSatisfy(\.handler.takesABI)
         self.queuesCompactOnly = takesCompact && !subscriptions.contains(where: \.isDirect)
         if let split {
             let canary = responders.filter { $0.owner == split.canary }

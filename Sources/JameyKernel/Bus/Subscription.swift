@@ -83,6 +83,16 @@ final class Subscription: Sendable {
         /// A C handler (the ABI's): given a `jamey_message` laid out over a compact record, or
         /// over a ``BusMessage``'s fields.
         case abi(@Sendable (UnsafePointer<jamey_message>) -> Bool)
+        /// A plugin's C handler, called without a closure between (see ``PluginHandler``).
+        case plugin(PluginHandler)
+
+        /// Whether the handler takes a `jamey_message` (`.abi` or `.plugin`).
+        var takesABI: Bool {
+            switch self {
+            case .abi, .plugin: true
+            case .value, .inPlace: false
+            }
+        }
 
         /// Calls the handler with the message at `message`.
         @inline(__always)
@@ -91,6 +101,7 @@ final class Subscription: Sendable {
             case .value(let handler): handler(message.pointee)
             case .inPlace(let handler): handler(message)
             case .abi(let handler): BusMessage.withABIMessage(message) { handler($0) }
+            case .plugin(let handler): BusMessage.withABIMessage(message) { handler($0) }
             }
         }
 
@@ -101,6 +112,17 @@ final class Subscription: Sendable {
             case .value(let handler): handler(message)
             case .inPlace(let handler): withUnsafePointer(to: message) { handler($0) }
             case .abi(let handler): message.withABIMessage { handler($0) }
+            case .plugin(let handler): message.withABIMessage { handler($0) }
+            }
+        }
+
+        /// Calls an `.abi` or `.plugin` handler with `message`; false for any other handler.
+        @inline(__always)
+        func callABI(_ message: UnsafePointer<jamey_message>) -> Bool {
+            switch self {
+            case .abi(let handler): handler(message)
+            case .plugin(let handler): handler(message)
+            case .value, .inPlace: false
             }
         }
     }
@@ -125,11 +147,26 @@ final class Subscription: Sendable {
         self.overflow = overflow
         self.metrics = metrics
         self.handler = handler
-        if case .abi = handler, !isDirect {
-            self.isCompact = true
-        } else {
-            self.isCompact = false
+        self.isCompact = handler.takesABI && !isDirect
+    }
+
+    /// A plugin's C handler as the ABI's `subscribe` gave it: its function and context, and the
+    /// plugin's crash label. A call runs under the label (``CrashContext``), so a fault in the
+    /// handler names the plugin; a bus worker delivering a batch enters the label once for the
+    /// whole batch and calls ``callUnlabelled(_:)`` per message.
+    struct PluginHandler: @unchecked Sendable {
+        let function: jamey_message_handler_fn
+        let context: UnsafeMutableRawPointer?
+        let crashLabel: UnsafePointer<CChar>
+
+        @inline(__always)
+        func callAsFunction(_ message: UnsafePointer<jamey_message>) -> Bool {
+            CrashContext.running(plugin: crashLabel, what: CrashContext.busHandler) { callUnlabelled(message) }
         }
+
+        /// The call alone, for a caller already running under ``crashLabel``.
+        @inline(__always)
+        func callUnlabelled(_ message: UnsafePointer<jamey_message>) -> Bool { function(context, message) == JAMEY_OK }
     }
 
     /// Messages dropped by this mailbox so far.
@@ -151,8 +188,8 @@ final class Subscription: Sendable {
     /// ``callDirect(_:)`` with a C message, for a C handler (`.abi`); nothing is called for any
     /// other kind of handler.
     func callDirect(abi message: UnsafePointer<jamey_message>) -> Bool {
-        guard case .abi(let function) = handler else { return false }
-        return callDirect { function(message) }
+        guard handler.takesABI else { return false }
+        return callDirect { handler.callABI(message) }
     }
 
     @inline(__always)

@@ -29,6 +29,10 @@ extern "C" {
 
 /** Events the driver publishes and the sink counts. */
 #define JAMEY_BENCH_FLOOD_TOPIC "bench.flood"
+/** Events the driver publishes to JAMEY_BENCH_FANOUT_SUBSCRIBERS subscriptions of the sink. */
+#define JAMEY_BENCH_FANOUT_TOPIC "bench.fanout"
+/** How many subscriptions the sink makes on JAMEY_BENCH_FANOUT_TOPIC. */
+#define JAMEY_BENCH_FANOUT_SUBSCRIBERS 8
 /** Requests the C sink answers with their own payload. */
 #define JAMEY_BENCH_ECHO_C_TOPIC "bench.echo.c"
 /** Requests the Swift driver answers inline with their own payload. */
@@ -64,6 +68,8 @@ typedef struct jamey_bench_sink_v1 {
     uint64_t (*mix)(void *context, uint64_t x);
     /** The kernel's id of the flood subscription (for drop counts). */
     uint64_t (*flood_subscription)(void *context);
+    /** The fewest messages any one of the fan-out subscriptions has consumed so far. */
+    uint64_t (*fanout_delivered)(void *context);
 } jamey_bench_sink_v1;
 
 /** "bench.driver" 1.x, registered by the Swift driver. */
@@ -91,6 +97,11 @@ typedef struct jamey_bench_driver_v1 {
      *  writes each round trip's nanoseconds to `samples[i]` and returns JAMEY_OK or the first
      *  failure's code. Blocks the calling thread until the task is done. */
     int32_t (*request_n)(void *context, uint64_t n, uint64_t *samples);
+    /** Publishes `n` JAMEY_BENCH_PAYLOAD_SIZE-byte events on JAMEY_BENCH_FANOUT_TOPIC through
+     *  the kit's PluginBus, on the calling thread. Returns JAMEY_OK or the first failure's code. */
+    int32_t (*publish_fanout_n)(void *context, uint64_t n);
+    /** The sink's fanout_delivered, through the sink's table. */
+    uint64_t (*fanout_delivered)(void *context);
 } jamey_bench_driver_v1;
 
 /** The per-message work of the bus benchmark: copies `len` bytes (at most
