@@ -40,6 +40,8 @@ struct CompactRing {
     private var used = 0
     /// Records queued (events and boxed; padding excluded).
     private(set) var count = 0
+    /// Boxed records queued.
+    private(set) var boxedCount = 0
 
     /// Whether no record is queued.
     var isEmpty: Bool { count == 0 }
@@ -78,6 +80,7 @@ struct CompactRing {
         let record = reserve(Self.headerSize)
         record.storeBytes(of: UInt32(Self.headerSize), as: UInt32.self)
         record.storeBytes(of: Kind.boxed.rawValue, toByteOffset: 4, as: UInt32.self)
+        boxedCount += 1
     }
 
     /// Removes the first record, without copying it.
@@ -86,6 +89,7 @@ struct CompactRing {
         guard let record = firstRecord() else { return nil }
         let kind = Kind(rawValue: record.load(fromByteOffset: 4, as: UInt32.self)) ?? .event
         advance(by: Int(record.load(as: UInt32.self)))
+        if kind == .boxed { boxedCount -= 1 }
         return kind
     }
 
@@ -101,6 +105,22 @@ struct CompactRing {
             advance(by: size)
             remaining -= 1
         }
+        boxedCount -= boxed
+        return boxed
+    }
+
+    /// Moves every record into the empty `batch` without copying them: the batch takes this
+    /// ring's storage as it is and gives its own (emptied) storage to the ring in exchange.
+    /// Constant time, for the worker's take under the mailbox lock.
+    /// - Returns: how many of them are boxed (the caller moves as many side-queue messages).
+    mutating func takeAll(into batch: inout CompactBatch) -> Int {
+        guard count > 0, let storage else { return 0 }
+        let boxed = boxedCount
+        self.storage = batch.adopt(storage, start: head, length: used, count: count)
+        head = 0
+        used = 0
+        count = 0
+        boxedCount = 0
         return boxed
     }
 
@@ -135,7 +155,7 @@ struct CompactRing {
             let record = storage.base + head
             if record.load(fromByteOffset: 4, as: UInt32.self) != Kind.padding.rawValue { return record }
             let size = Int(record.load(as: UInt32.self))
-            head = (head + size) & (storage.capacity - 1)
+            head = used == 0 ? 0 : (head + size) & (storage.capacity - 1)
             used -= size
         }
     }
@@ -237,11 +257,17 @@ final class CompactStorage: @unchecked Sendable {
 
 /// A worker's copy of the records it delivers next, taken from a ``CompactRing`` under the
 /// mailbox lock and read without it.
+///
+/// The records are either copied in one after another (``append(_:byteCount:)``) or adopted
+/// with a ring's whole storage (``adopt(_:start:length:count:)``), where they may wrap around its
+/// end behind a padding record.
 struct CompactBatch {
     private var storage: CompactStorage?
-    /// Bytes in use.
+    /// Offset of the first record.
+    private var start = 0
+    /// Bytes in use from `start` (padding included), wrapping at the storage's end.
     private(set) var length = 0
-    /// Records held.
+    /// Records held (padding excluded).
     private(set) var count = 0
 
     /// Whether the batch holds no record.
@@ -249,17 +275,54 @@ struct CompactBatch {
 
     @inline(__always)
     mutating func append(_ record: UnsafeRawPointer, byteCount: Int) {
+        // Only on an empty batch or one built by appending (start 0, nothing wraps).
         if (storage?.capacity ?? 0) - length < byteCount { grow(toFit: byteCount) }
         (storage!.base + length).copyMemory(from: record, byteCount: byteCount)
         length += byteCount
         count += 1
     }
 
+    /// Takes `count` records laying in `storage` from `start` over `length` bytes (a ring's
+    /// storage, given up by the ring). The batch must be empty.
+    /// - Returns: the batch's previous storage, for the ring to use next.
+    mutating func adopt(_ storage: CompactStorage, start: Int, length: Int, count: Int) -> CompactStorage? {
+        let previous = self.storage
+        self.storage = storage
+        self.start = start
+        self.length = length
+        self.count = count
+        return previous
+    }
+
     /// Empties the batch, keeping its storage unless a burst made it large.
-    mutating func removeAll() {
+    /// - Returns: the bytes released (0 when the storage was kept).
+    @discardableResult
+    mutating func removeAll() -> Int {
+        start = 0
         length = 0
         count = 0
-        if let storage, storage.capacity > 1 << 20 { self.storage = nil }
+        guard let storage, storage.capacity > 1 << 20 else { return 0 }
+        self.storage = nil
+        return storage.capacity
+    }
+
+    /// Calls `body` with each record's address, size and kind in order, padding skipped, until
+    /// it returns false.
+    @inline(__always)
+    private func walk(_ body: (UnsafeMutableRawPointer, CompactRing.Kind) -> Bool) {
+        guard let storage else { return }
+        let mask = storage.capacity - 1
+        var at = start
+        var left = length
+        while left > 0 {
+            let record = storage.base + at
+            let size = Int(record.load(as: UInt32.self))
+            left -= size
+            at = (at + size) & mask
+            let raw = record.load(fromByteOffset: 4, as: UInt32.self)
+            if raw == CompactRing.Kind.padding.rawValue { continue }
+            if !body(record, raw == CompactRing.Kind.event.rawValue ? .event : .boxed) { return }
+        }
     }
 
     /// Calls `body` with each record in order: its kind and a C message laid out over its bytes
@@ -267,15 +330,10 @@ struct CompactBatch {
     /// - Returns: how many records `body` accepted.
     @inline(__always)
     func forEach(_ body: (CompactRing.Kind, UnsafePointer<jamey_message>) -> Bool) -> Int {
-        guard let storage else { return 0 }
         var message = jamey_message()
         message.struct_size = UInt32(MemoryLayout<jamey_message>.size)
-        var offset = 0
         var accepted = 0
-        while offset < length {
-            let record = storage.base + offset
-            let size = Int(record.load(as: UInt32.self))
-            let kind = CompactRing.Kind(rawValue: record.load(fromByteOffset: 4, as: UInt32.self)) ?? .boxed
+        walk { record, kind in
             if kind == .event {
                 let payloadLength = Int(record.load(fromByteOffset: 12, as: UInt32.self))
                 message.payload = UnsafeRawPointer(record + CompactRing.headerSize)
@@ -285,32 +343,24 @@ struct CompactBatch {
                 message.source = UnsafePointer(
                     bitPattern: record.load(fromByteOffset: 16, as: UInt.self))
             }
-            let goOn = withUnsafePointer(to: &message) { body(kind, $0) }
-            offset += size
-            if !goOn { return accepted }
+            guard withUnsafePointer(to: &message, { body(kind, $0) }) else { return false }
             accepted += 1
+            return true
         }
         return accepted
     }
 
     /// The kinds of the records from the `skipping`-th on, counted: events and boxed.
     func remaining(skipping: Int) -> (events: Int, boxed: Int) {
-        guard let storage else { return (0, 0) }
-        var offset = 0
         var index = 0
         var events = 0
         var boxed = 0
-        while offset < length {
-            let record = storage.base + offset
+        walk { _, kind in
             if index >= skipping {
-                if record.load(fromByteOffset: 4, as: UInt32.self) == CompactRing.Kind.boxed.rawValue {
-                    boxed += 1
-                } else {
-                    events += 1
-                }
+                if kind == .boxed { boxed += 1 } else { events += 1 }
             }
-            offset += Int(record.load(as: UInt32.self))
             index += 1
+            return true
         }
         return (events, boxed)
     }

@@ -77,7 +77,11 @@ extension Subscription {
     @inline(__always)
     private func take(from box: inout Mailbox, upTo limit: Int, into batch: inout DeliveryBatch) {
         if isCompact {
-            let boxed = box.ring.popFirst(upTo: limit, into: &batch.records)
+            // Everything, when it fits a batch, by exchanging storage with the batch (the lock is
+            // held for a few stores, not for a copy of every record).
+            let boxed =
+                box.ring.count <= limit
+                ? box.ring.takeAll(into: &batch.records) : box.ring.popFirst(upTo: limit, into: &batch.records)
             if boxed > 0 { box.queue.popFirst(upTo: boxed, into: &batch.messages) }
             depth.store(box.ring.count, ordering: .relaxed)
         } else {
@@ -118,7 +122,8 @@ extension Subscription {
         let left = batch.records.remaining(skipping: delivered)
         if left.events > 0 { countDiscarded(events: left.events) }
         if left.boxed > 0 { countDiscarded(batch.messages[boxedIndex...], requests: requests) }
-        batch.records.removeAll()
+        // The storage of a drained burst's ring may have come here with its last records.
+        if batch.records.removeAll() >= Self.trimAfterBytes { jamey_release_free_memory() }
         batch.messages.removeAll(keepingCapacity: true)
         if delivered > 0 { metrics.messagesIn.increment(by: delivered) }
         if failed > 0 { metrics.handlerErrors.increment(by: failed) }

@@ -126,7 +126,7 @@ final class Subscription: Sendable {
             }
         }
     }
-    let mailbox = Mutex(Mailbox())
+    let mailbox = ShortLock(Mailbox())
     let closedFlag = Atomic<Bool>(false)
     /// Mirror of the queue length, written under the mailbox lock, read without it so that a
     /// full `.dropNewest` mailbox drops without contending with its worker.

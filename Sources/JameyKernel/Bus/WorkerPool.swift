@@ -1,3 +1,4 @@
+import CJameySystem
 import Synchronization
 
 #if canImport(Glibc)
@@ -151,6 +152,7 @@ final class WorkerPool: Sendable {
     private func run() {
         var batch = DeliveryBatch(capacity: batchSize)
         var spun = false
+        var placement = Placement(processors: spinWhileActiveBelow)
         let state = lock.state
         lock.lock()
         while true {
@@ -174,7 +176,7 @@ final class WorkerPool: Sendable {
                 continue
             }
             if state.pointee.stopping { break }
-            if !spun && !state.pointee.spinning && state.pointee.active < spinWhileActiveBelow {
+            if !spun && !state.pointee.spinning && state.pointee.active < placement.spinWhileActiveBelow {
                 state.pointee.spinning = true
                 lock.unlock()
                 spin()
@@ -191,6 +193,40 @@ final class WorkerPool: Sendable {
         state.pointee.live -= 1
         if state.pointee.idleWaiters > 0 { lock.broadcast(Self.idleCondition) }
         lock.unlock()
+    }
+
+    /// How many workers may be running jobs for an idle one to spin: the processors this worker
+    /// may run on (its affinity mask, which a cpuset, `taskset` or the benchmarks may narrow after
+    /// the pool started), at most the active processors. A spinner sharing its only processor
+    /// with a busy worker would take turns with it through `sched_yield` instead of leaving it
+    /// the processor. The mask is read again at most every ``refreshNanoseconds``.
+    private struct Placement {
+        static let refreshNanoseconds: UInt64 = 100_000_000
+        let processors: Int
+        private var allowed: Int
+        private var readAt: UInt64
+
+        init(processors: Int) {
+            self.processors = processors
+            allowed = Self.allowedProcessors() ?? processors
+            readAt = MonotonicClock.now()
+        }
+
+        var spinWhileActiveBelow: Int {
+            mutating get {
+                let now = MonotonicClock.now()
+                if now &- readAt > Self.refreshNanoseconds {
+                    allowed = Self.allowedProcessors() ?? processors
+                    readAt = now
+                }
+                return min(processors, allowed)
+            }
+        }
+
+        private static func allowedProcessors() -> Int? {
+            let count = Int(jamey_processors_allowed())
+            return count > 0 ? count : nil
+        }
     }
 
     /// Spins until work is queued or the spin time is used up, yielding the processor each turn.
