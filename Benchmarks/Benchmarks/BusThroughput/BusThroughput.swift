@@ -54,6 +54,32 @@ private enum FanoutFigures {
 private final class Suite: @unchecked Sendable {
     var kernel: BenchKernel?
     var ring: OpaquePointer?
+
+    /// Boots the kernel and starts the bare ring's consumer (the benchmark's setup).
+    func start() throws {
+        jamey_bench_unpin_current_thread()  // threads inherit their creator's CPU mask
+        kernel = try BenchKernel()
+        ring = jamey_spsc_start()
+    }
+
+    /// Stops both and writes `recorder`'s summary (the benchmark's teardown).
+    func stop(_ recorder: Recorder) {
+        if let ring { jamey_spsc_stop(ring) }
+        ring = nil
+        kernel?.shutdown()
+        kernel = nil
+        recorder.writeSummary()
+    }
+
+    /// Nanoseconds to move `burst` 64-byte messages through the bare SPSC ring to its consumer
+    /// thread (the machine's limit); `.max` when the ring did not start.
+    func timeBareRing() -> UInt64 {
+        guard let ring else { return .max }
+        let message = [UInt8](repeating: 7, count: Int(JAMEY_SPSC_SLOT))
+        let start = Clock.nanoseconds()
+        message.withUnsafeBytes { jamey_spsc_burst(ring, $0.baseAddress, burst) }
+        return Clock.nanoseconds() - start
+    }
 }
 
 let benchmarks: @Sendable () -> Void = {
@@ -102,13 +128,7 @@ let benchmarks: @Sendable () -> Void = {
             blackHole(driver.copy_n!(context, burst))
             let copyEnd = Clock.nanoseconds()
             // The limit: the same burst through a bare SPSC ring to another thread.
-            var spsc = UInt64.max
-            if let ring = suite.ring {
-                let message = [UInt8](repeating: 7, count: Int(JAMEY_SPSC_SLOT))
-                let ringStart = Clock.nanoseconds()
-                message.withUnsafeBytes { jamey_spsc_burst(ring, $0.baseAddress, burst) }
-                spsc = Clock.nanoseconds() - ringStart
-            }
+            let spsc = suite.timeBareRing()
             best = (
                 min(best.bus, delivered - start), min(best.publish, published - start),
                 min(best.direct, copyEnd - copyStart), min(best.spsc, spsc)
@@ -122,15 +142,9 @@ let benchmarks: @Sendable () -> Void = {
         recorder.record(benchmark, Figures.spsc, Int(burst * 1_000_000_000 / max(1, best.spsc)))
         recorder.record(benchmark, Figures.limitRatio, Int(best.bus * 100 / max(1, best.spsc)))
     } setup: {
-        jamey_bench_unpin_current_thread()  // threads inherit their creator's CPU mask
-        suite.kernel = try BenchKernel()
-        suite.ring = jamey_spsc_start()
+        try suite.start()
     } teardown: {
-        if let ring = suite.ring { jamey_spsc_stop(ring) }
-        suite.ring = nil
-        suite.kernel?.shutdown()
-        suite.kernel = nil
-        recorder.writeSummary()
+        suite.stop(recorder)
     }
 
     // Fan-out: the same events to JAMEY_BENCH_FANOUT_SUBSCRIBERS (8) subscriptions of the C sink,
@@ -176,13 +190,7 @@ let benchmarks: @Sendable () -> Void = {
             let copyStart = Clock.nanoseconds()
             blackHole(driver.copy_n!(context, burst * subscribers))
             let copyEnd = Clock.nanoseconds()
-            var spsc = UInt64.max
-            if let ring = fanoutSuite.ring {
-                let message = [UInt8](repeating: 7, count: Int(JAMEY_SPSC_SLOT))
-                let ringStart = Clock.nanoseconds()
-                message.withUnsafeBytes { jamey_spsc_burst(ring, $0.baseAddress, burst) }
-                spsc = Clock.nanoseconds() - ringStart
-            }
+            let spsc = fanoutSuite.timeBareRing()
             best = (min(best.bus, delivered - start), min(best.direct, copyEnd - copyStart), min(best.spsc, spsc))
         }
         fanoutRecorder.record(benchmark, FanoutFigures.perSubscriber, Int(burst * 1_000_000_000 / max(1, best.bus)))
@@ -195,14 +203,8 @@ let benchmarks: @Sendable () -> Void = {
         fanoutRecorder.record(
             benchmark, FanoutFigures.limitRatio, Int(best.bus * 100 / max(1, best.spsc * subscribers)))
     } setup: {
-        jamey_bench_unpin_current_thread()
-        fanoutSuite.kernel = try BenchKernel()
-        fanoutSuite.ring = jamey_spsc_start()
+        try fanoutSuite.start()
     } teardown: {
-        if let ring = fanoutSuite.ring { jamey_spsc_stop(ring) }
-        fanoutSuite.ring = nil
-        fanoutSuite.kernel?.shutdown()
-        fanoutSuite.kernel = nil
-        fanoutRecorder.writeSummary()
+        fanoutSuite.stop(fanoutRecorder)
     }
 }
