@@ -108,6 +108,40 @@ struct BusCompactTests {
         }
     }
 
+    @Test("publishes handed from thread to thread keep their order across the lane's bias and its revocations")
+    func handedOverPublishes() async throws {
+        try await withBus { bus, _ in
+            let arrivals = CArrivals()
+            let turns = 40
+            // Longer than it takes to bias the lane to a thread at first (64 in a row), shorter
+            // than the wait after a few revocations: the lane goes biased, revoked, locked.
+            let burst = 150
+            let id = try bus.endpoint(owner: "sink").subscribeC("compact.handover", capacity: turns * burst) {
+                arrivals.record($0, topic: "compact.handover", sources: ["p0"])
+                return true
+            }
+            let endpoint = bus.endpoint(owner: "p0")
+            let sequence = Atomic<Int>(0)
+            // Two threads take turns; each turn starts after the previous one ended (the
+            // semaphores order them), so every publish happens-before the next one.
+            let turnsOf = [DispatchSemaphore(value: 1), DispatchSemaphore(value: 0)]
+            concurrently(2) { thread in
+                for turn in stride(from: thread, to: turns, by: 2) {
+                    turnsOf[thread].wait()
+                    for _ in 0..<burst {
+                        let next = sequence.add(1, ordering: .relaxed).oldValue
+                        _ = try? endpoint.publishC("compact.handover", tagged(publisher: 0, sequence: next, extra: turn % 17))
+                    }
+                    turnsOf[1 - thread].signal()
+                }
+            }
+            #expect(await eventually(timeout: .seconds(60)) { arrivals.total == turns * burst })
+            #expect(bus.dropCount(subscription: id) == 0)
+            #expect(arrivals.damagedCount == 0)
+            #expect(arrivals.sequences(of: 0) == Array(0..<(turns * burst)))
+        }
+    }
+
     @Test(
         "a slow C consumer behind a small mailbox: delivered once in order or counted as dropped",
         arguments: [OverflowPolicy.dropNewest, .dropOldest])
@@ -297,7 +331,7 @@ struct BusCompactTests {
         }
     }
 
-    @Test("a drained C burst far beyond the usual depth releases the ring's storage")
+    @Test("a drained C burst far beyond the usual depth releases the lane's blocks")
     func drainedBurstReleasesStorage() async throws {
         try await withBus { bus, _ in
             let gate = BusGate()
@@ -316,12 +350,13 @@ struct BusCompactTests {
             #expect(await eventually { started.value })
             for _ in 0..<burst { try endpoint.publishC("compact.burst", payload) }
             let subscription = try #require(bus.routes.subscription(id: id))
-            #expect(subscription.mailbox.withLock { $0.ring.capacity } > Subscription.keptBytes)
+            let lane = try #require(subscription.lane)
+            #expect(lane.blockBytes > Subscription.keptBytes)
             gate.open()
             #expect(await eventually(timeout: .seconds(120)) { handled.load(ordering: .relaxed) == burst + 1 })
-            // The burst's storage is given back; the ring keeps at most a worker's spare batch
-            // storage (a drained ring takes it in exchange for its last records).
-            #expect(await eventually { subscription.mailbox.withLock { $0.ring.capacity } <= Subscription.keptBytes })
+            // The burst's blocks are freed as they are consumed; the lane keeps the producer's
+            // current block and one spare.
+            #expect(await eventually { lane.blockBytes <= 2 * Lane.standardBlockBytes })
             #expect(bus.dropCount(subscription: id) == 0)
         }
     }

@@ -1,4 +1,5 @@
 import CJameyABI
+import CJameySystem
 import JameyReplyWatch
 import Metrics
 import Synchronization
@@ -26,9 +27,6 @@ public final class BusEndpoint: Sendable {
     let metrics: BusMetrics
     /// The last route this endpoint looked up (see ``route(_:)``).
     private let lastRoute = Mutex<(topic: String, entry: RouteEntry)?>(nil)
-    /// The last route of a C topic (see ``publishCompact(topic:payload:)``), with the topic's
-    /// bytes.
-    private let lastCompactRoute = Mutex<CompactRouteCache?>(nil)
     /// ``owner`` as a C string that lives as long as the process (the `source` of compact
     /// records).
     nonisolated(unsafe) let ownerCString: UnsafePointer<CChar>
@@ -41,10 +39,6 @@ public final class BusEndpoint: Sendable {
         self.bus = bus
         self.metrics = BusMetrics(owner: owner, factory: bus.metricsFactory)
         self.ownerCString = OwnerNames.cString(owner)
-    }
-
-    deinit {
-        lastCompactRoute.withLock { $0 }?.release()
     }
 
     /// Delivers `message` to every subscription whose pattern matches its topic.
@@ -128,21 +122,16 @@ public final class BusEndpoint: Sendable {
         guard bus.isAccepting else { throw .shutdown }
         let topicLength = strlen(topic)
         let generation = bus.routes.generation
-        // The common case — the same topic as last time, still current, to queued C handlers
-        // only — is offered under the route cache's lock, which keeps the route alive without
-        // counting references (no handler runs here: a queued offer calls no user code).
-        let offered = lastCompactRoute.withLock { last -> Bool in
-            guard let last else { return false }
-            return last.route._withUnsafeGuaranteedRef { cached in
-                cached.borrowedEntry._withUnsafeGuaranteedRef { entry in
-                    guard entry.generation == generation, entry.queuesCompactOnly,
-                        cached.matches(topic, length: topicLength)
-                    else { return false }
-                    offerCompact(to: entry, topic: topic, topicLength: topicLength, payload: payload)
-                    return true
-                }
-            }
-        }
+        // The common case — the thread's last topic, still current, to queued C handlers only —
+        // is offered through the thread's cached route, borrowed without reference counting and
+        // without a lock (no handler runs here: a queued offer calls no user code, so nothing
+        // replaces the thread's cache meanwhile).
+        let offered =
+            ThreadRouteCache.withRoute(generation: generation, topic: topic, length: topicLength) { entry -> Bool in
+                guard entry.queuesCompactOnly else { return false }
+                offerCompact(to: entry, topic: topic, topicLength: topicLength, payload: payload)
+                return true
+            } ?? false
         if offered { return true }
         guard let entry = try compactRoute(topic, length: topicLength), entry.takesCompact else { return false }
         offerCompact(to: entry, topic: topic, topicLength: topicLength, payload: payload)
@@ -181,27 +170,19 @@ public final class BusEndpoint: Sendable {
         }
     }
 
-    /// ``route(_:)`` for a C topic of `length` bytes: this endpoint's last compact route when
-    /// it is for the same bytes and still current, else the general lookup's; nil for a topic
-    /// that is not UTF-8 (the general path repairs it).
+    /// ``route(_:)`` for a C topic of `length` bytes: the thread's cached compact route when it
+    /// is for the same bytes and still current, else the general lookup's (then cached for the
+    /// thread); nil for a topic that is not UTF-8 (the general path repairs it).
     @inline(__always)
     private func compactRoute(_ topic: UnsafePointer<CChar>, length: Int) throws(BusError) -> RouteEntry? {
         let generation = bus.routes.generation
-        let cached = lastCompactRoute.withLock { last -> RouteEntry? in
-            guard let last else { return nil }
-            return last.route._withUnsafeGuaranteedRef { cached in
-                cached.entry.generation == generation && cached.matches(topic, length: length) ? cached.entry : nil
-            }
+        if let cached = ThreadRouteCache.withRoute(generation: generation, topic: topic, length: length, { $0 }) {
+            return cached
         }
-        if let cached { return cached }
         let bytes = UnsafeRawBufferPointer(start: topic, count: length)
         guard let text = String(validating: bytes, as: UTF8.self) else { return nil }
         let entry = try route(text)
-        let stale = lastCompactRoute.withLock { last in
-            defer { last = CompactRouteCache(CompactRoute(topic: bytes, entry: entry)) }
-            return last
-        }
-        stale?.release()  // outside the lock
+        ThreadRouteCache.store(CompactRoute(topic: bytes, entry: entry))
         return entry
     }
 
@@ -299,7 +280,7 @@ public final class BusEndpoint: Sendable {
         let end = clock.now + timeout
         while true {
             let busy = bus.routes.subscriptions(owner: instance).contains {
-                $0.depth.load(ordering: .acquiring) > 0 || $0.isRunning
+                $0.queuedCount > 0 || $0.isRunning
             }
             if !busy { return true }
             if clock.now >= end { return false }
@@ -328,7 +309,7 @@ public final class BusEndpoint: Sendable {
         var quietSince: ContinuousClock.Instant?
         var drained = false
         while clock.now < end {
-            let busy = retired.contains { $0.depth.load(ordering: .acquiring) > 0 || $0.isRunning }
+            let busy = retired.contains { $0.queuedCount > 0 || $0.isRunning }
             if busy {
                 quietSince = nil
             } else if let since = quietSince {
@@ -346,8 +327,8 @@ public final class BusEndpoint: Sendable {
     }
 }
 
-/// An endpoint's last compact route: a ``RouteEntry`` and the C topic it was looked up for.
-/// Reached through ``CompactRouteCache`` without reference counting on the publish path.
+/// A thread's last compact route: a ``RouteEntry`` and the C topic it was looked up for.
+/// Reached through ``ThreadRouteCache`` without reference counting on the publish path.
 final class CompactRoute: Sendable {
     let entry: RouteEntry
     /// ``entry``, unretained (``entry`` keeps it alive).
@@ -372,12 +353,44 @@ final class CompactRoute: Sendable {
     }
 }
 
-/// A strong reference to a ``CompactRoute``, kept as `Unmanaged` so that reading it under the
-/// endpoint's lock does not count references; ``release()`` gives it up.
-struct CompactRouteCache: @unchecked Sendable {
-    let route: Unmanaged<CompactRoute>
+/// Each thread's last compact route (``BusEndpoint/publishCompact(topic:payload:)``), in a
+/// thread-local slot (`jamey_tls.h`): the publish path reads it with no lock and no reference
+/// counting, which a per-endpoint cache needs (a lock) when several threads publish through
+/// one endpoint. Route-table generations are unique in the process, so an entry current for
+/// the bus being published to is that bus's.
+///
+/// The slot holds its route strongly until the thread caches another or exits (a pthread key's
+/// destructor releases it): a closed subscription stays allocated, never called, until then.
+enum ThreadRouteCache {
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key) { route in
+            if let route { Unmanaged<CompactRoute>.fromOpaque(route).release() }
+        }
+        return key
+    }()
 
-    init(_ route: CompactRoute) { self.route = .passRetained(route) }
+    /// Calls `body` with the thread's cached entry when it is for `topic` (`length` bytes) at
+    /// `generation`; nil otherwise. `body` must not publish (it could replace the cache).
+    @inline(__always)
+    static func withRoute<R>(
+        generation: UInt64, topic: UnsafePointer<CChar>, length: Int, _ body: (RouteEntry) -> R
+    ) -> R? {
+        guard let raw = jamey_thread_route_slot().pointee else { return nil }
+        return Unmanaged<CompactRoute>.fromOpaque(raw)._withUnsafeGuaranteedRef { cached in
+            cached.borrowedEntry._withUnsafeGuaranteedRef { entry in
+                entry.generation == generation && cached.matches(topic, length: length) ? body(entry) : nil
+            }
+        }
+    }
 
-    func release() { route.release() }
+    /// Makes `route` the thread's cached route, releasing the previous one.
+    static func store(_ route: CompactRoute) {
+        let slot = jamey_thread_route_slot()
+        let previous = slot.pointee
+        let retained = Unmanaged.passRetained(route).toOpaque()
+        slot.pointee = retained
+        pthread_setspecific(key, retained)
+        if let previous { Unmanaged<CompactRoute>.fromOpaque(previous).release() }
+    }
 }

@@ -64,13 +64,23 @@ struct CompactRing {
         let record = reserve(size)
         record.storeBytes(of: UInt32(truncatingIfNeeded: size), as: UInt32.self)
         record.storeBytes(of: Kind.event.rawValue, toByteOffset: 4, as: UInt32.self)
+        Self.fillEvent(record, topic: topic, topicLength: topicLength, payload: payload, source: source)
+    }
+
+    /// Writes an event record's bytes from offset 8 on (lengths, source, payload, topic, NUL);
+    /// the caller writes the size and the kind (a ``Lane`` publishes its record by the kind).
+    @inline(__always)
+    static func fillEvent(
+        _ record: UnsafeMutableRawPointer, topic: UnsafeRawPointer, topicLength: Int, payload: UnsafeRawBufferPointer,
+        source: UnsafePointer<CChar>
+    ) {
         record.storeBytes(of: UInt32(truncatingIfNeeded: topicLength), toByteOffset: 8, as: UInt32.self)
         record.storeBytes(of: UInt32(truncatingIfNeeded: payload.count), toByteOffset: 12, as: UInt32.self)
         record.storeBytes(of: UInt(bitPattern: source), toByteOffset: 16, as: UInt.self)
         if let bytes = payload.baseAddress, payload.count > 0 {
-            (record + Self.headerSize).copyMemory(from: bytes, byteCount: payload.count)
+            (record + headerSize).copyMemory(from: bytes, byteCount: payload.count)
         }
-        let topicAt = record + Self.headerSize + payload.count
+        let topicAt = record + headerSize + payload.count
         topicAt.copyMemory(from: topic, byteCount: topicLength)
         topicAt.storeBytes(of: 0, toByteOffset: topicLength, as: UInt8.self)
     }

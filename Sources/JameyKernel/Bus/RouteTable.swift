@@ -3,11 +3,13 @@ import Synchronization
 /// Every live subscription, plus a cache from concrete topic to matching subscriptions.
 ///
 /// Subscribe and unsubscribe bump `generation`; a cached entry from an older generation is
-/// recomputed on its next use, so the cache never needs a sweep. A topic found in the cache is
+/// recomputed on its next use, so the cache never needs a sweep. Generations are unique in the
+/// process (one counter for every table), so a generation also names its table: a publishing
+/// thread's cached route (``ThreadRouteCache``) can never be taken for another bus's. A topic found in the cache is
 /// known to be valid, so publishing to a known topic skips validation too.
 final class RouteTable: Sendable {
     private struct State {
-        var generation: UInt64 = 1
+        var generation: UInt64
         var subscriptions: [UInt64: Subscription] = [:]
         var cache: [String: RouteEntry] = [:]
         /// Canary splits by instance key (both of a split's instances name it).
@@ -17,10 +19,21 @@ final class RouteTable: Sendable {
     /// Most cached topics; past this the cache starts over (bounds memory under topic churn).
     private static let cacheLimit = 8192
 
-    private let state = Mutex(State())
-    /// Mirror of the generation, written under the lock, read without it by the endpoints'
-    /// one-topic caches (``BusEndpoint``) to tell whether their cached entry is still current.
-    private let generationMirror = Atomic<UInt64>(1)
+    private let state: Mutex<State>
+    /// Mirror of the generation, written under the lock, read without it by the one-topic caches
+    /// (``BusEndpoint``, ``ThreadRouteCache``) to tell whether their cached entry is current.
+    private let generationMirror: Atomic<UInt64>
+
+    /// The last generation given to any table.
+    private static let generations = Atomic<UInt64>(0)
+
+    private static func nextGeneration() -> UInt64 { generations.wrappingAdd(1, ordering: .relaxed).newValue }
+
+    init() {
+        let first = Self.nextGeneration()
+        state = Mutex(State(generation: first))
+        generationMirror = Atomic(first)
+    }
 
     /// The current generation (an entry computed at an older one may miss a subscription).
     @inline(__always)
@@ -59,7 +72,7 @@ final class RouteTable: Sendable {
     func insert(_ subscription: Subscription) {
         state.withLock { state in
             state.subscriptions[subscription.id] = subscription
-            state.generation += 1
+            state.generation = Self.nextGeneration()
             generationMirror.store(state.generation, ordering: .releasing)
         }
     }
@@ -94,7 +107,7 @@ final class RouteTable: Sendable {
     /// subscription (and whatever its handler captured) alive.
     /// - Returns: The old cache, for the caller to release outside the lock.
     private func invalidate(_ state: inout State) -> [String: RouteEntry] {
-        state.generation += 1
+        state.generation = Self.nextGeneration()
         generationMirror.store(state.generation, ordering: .releasing)
         let old = state.cache
         state.cache = [:]

@@ -26,6 +26,7 @@ extension Subscription {
     func deliver(
         into batch: inout DeliveryBatch, limit: Int, requests: RequestTimer, shouldYield: () -> Bool
     ) -> Bool {
+        if let lane { return deliverLane(lane, limit: limit, requests: requests, shouldYield: shouldYield) }
         let me = pthread_self()
         let compact = isCompact
         var taken = (count: 0, boxed: 0)
@@ -56,7 +57,8 @@ extension Subscription {
             }
             var yielding = shouldYield()
             if !yielding && taken.count < limit && taken.boxed == 0 && compact {
-                yielding = letFill(limit: limit, shouldYield: shouldYield)
+                let waiting = depth.load(ordering: .relaxed)
+                if waiting > 0 && waiting < limit { yielding = letFill(shouldYield: shouldYield) }
             }
             let next = mailbox.withLock { box -> Bool? in
                 if box.closed || box.count(compact: compact) == 0 {
@@ -74,6 +76,109 @@ extension Subscription {
                 return nil
             }
             if let next { return next }
+        }
+    }
+
+    /// ``deliver(into:limit:requests:shouldYield:)`` for a lane: the handler is called for each
+    /// record where it lies in the lane, batch by batch, with no lock. Between batches the
+    /// worker yields to other jobs, lets a stream fill the lane (as a locked mailbox does), or,
+    /// when the lane is empty, leaves it idle (``jamey_lane_leave``: the barrier there is what
+    /// lets publishers skip theirs).
+    private func deliverLane(
+        _ lane: Lane, limit: Int, requests: RequestTimer, shouldYield: () -> Bool
+    ) -> Bool {
+        guard lane.claim(from: .scheduled) else { return false }
+        laneRunner.store(UInt(pthread_self()), ordering: .relaxed)
+        defer {
+            // A drained burst left its blocks' memory free in the allocator's arenas.
+            if lane.releasedBytes >= Self.trimAfterBytes {
+                lane.resetReleasedBytes()
+                jamey_release_free_memory()
+            }
+        }
+        while true {
+            if closedFlag.load(ordering: .relaxed) {
+                discardLane(lane, requests: requests)
+                return false
+            }
+            let (delivered, boxed) = runLaneHandler(lane, limit: limit)
+            if delivered == 0 {
+                if lane.leave() { continue }
+                return false
+            }
+            var yielding = shouldYield()
+            if !yielding && delivered < limit && boxed == 0 && lane.next() != nil {
+                yielding = letFill(shouldYield: shouldYield)
+            }
+            if yielding {
+                lane.set(.scheduled)
+                return true
+            }
+        }
+    }
+
+    /// Calls the handler for up to `limit` records of the lane, in order, and records the metrics
+    /// as ``runCompactHandler(over:requests:)`` does. Stops early when the subscription closes.
+    /// - Returns: how many records were delivered, and how many of them were boxed.
+    private func runLaneHandler(_ lane: Lane, limit: Int) -> (delivered: Int, boxed: Int) {
+        var failed = 0
+        var boxed = 0
+        let delivered: Int
+        switch handler {
+        case .plugin(let plugin):
+            delivered = CrashContext.running(plugin: plugin.crashLabel, what: CrashContext.busHandler) {
+                deliverLaneRecords(lane, limit: limit, failed: &failed, boxed: &boxed) { plugin.callUnlabelled($0) }
+            }
+        case .abi(let function):
+            delivered = deliverLaneRecords(lane, limit: limit, failed: &failed, boxed: &boxed) { function($0) }
+        case .value, .inPlace:
+            return (0, 0)
+        }
+        if delivered > 0 { metrics.messagesIn.increment(by: delivered) }
+        if failed > 0 { metrics.handlerErrors.increment(by: failed) }
+        return (delivered, boxed)
+    }
+
+    /// ``deliverCompact(_:failed:boxedIndex:_:)`` over the lane's records.
+    @inline(__always)
+    private func deliverLaneRecords(
+        _ lane: Lane, limit: Int, failed: inout Int, boxed: inout Int, _ call: (UnsafePointer<jamey_message>) -> Bool
+    ) -> Int {
+        withUnsafeTemporaryAllocation(of: Int64.self, capacity: Swift.max(1, limit)) { durations -> Int in
+            var message = jamey_message()
+            message.struct_size = UInt32(MemoryLayout<jamey_message>.size)
+            var delivered = 0
+            let clockStart = MonotonicClock.now()
+            let ticksStart = jamey_ticks()
+            var start = ticksStart
+            while delivered < limit, let record = lane.next() {
+                if closedFlag.load(ordering: .relaxed) { break }
+                // Taken before the call, as a locked mailbox's batch is: a message in the handler's
+                // hands no longer counts against the capacity.
+                lane.take(record)
+                defer { Lane.release(record) }
+                let ok: Bool
+                if Lane.isBoxed(record) {
+                    ok = BusMessage.withABIMessage(Lane.boxed(record)) { call($0) }
+                    boxed += 1
+                } else {
+                    Lane.describe(record, into: &message)
+                    ok = withUnsafePointer(to: &message) { call($0) }
+                }
+                if !ok { failed += 1 }
+                let end = jamey_ticks()
+                durations[delivered] = Int64(bitPattern: end &- start)
+                delivered += 1
+                start = end
+            }
+            if delivered > 0 {
+                let ticks = start &- ticksStart
+                let nanoseconds = MonotonicClock.now() &- clockStart
+                let scale = ticks > 0 ? Double(nanoseconds) / Double(ticks) : 1
+                for i in 0..<delivered { durations[i] = Int64(Double(Swift.max(0, durations[i])) * scale) }
+                metrics.handlerDuration.recordNanoseconds(UnsafeBufferPointer(rebasing: durations[..<delivered]))
+            }
+            return delivered
         }
     }
 
@@ -113,9 +218,7 @@ extension Subscription {
     /// request in its last batch, an emptied one, and a full batch are taken at once.
     /// - Returns: whether the worker must yield to other jobs.
     @inline(never)
-    private func letFill(limit: Int, shouldYield: () -> Bool) -> Bool {
-        let waiting = depth.load(ordering: .relaxed)
-        guard waiting > 0, waiting < limit else { return false }
+    private func letFill(shouldYield: () -> Bool) -> Bool {
         let start = MonotonicClock.now()
         sched_yield()
         while MonotonicClock.now() &- start < Self.fillWaitNanoseconds {}

@@ -1,4 +1,5 @@
 import CJameyABI
+import CJameySystem
 import Synchronization
 
 #if canImport(Glibc)
@@ -70,8 +71,15 @@ final class Subscription: Sendable {
     /// The owner's metrics.
     let metrics: BusMetrics
     let handler: Handler
-    /// Whether the mailbox is a ``CompactRing``: a queued subscription with a C handler.
+    /// Whether the mailbox holds compact records: a queued subscription with a C handler.
     let isCompact: Bool
+    /// The mailbox of a compact subscription that drops the newest message when full (the
+    /// default): publishers append without a lock (``Lane``). Nil for every other subscription,
+    /// whose mailbox is ``mailbox`` (a `.dropOldest` one drops from the consumer's end, which
+    /// needs the lock).
+    let lane: Lane?
+    /// The worker running the lane (`pthread_t` bits), for a close from inside the handler.
+    let laneRunner = Atomic<UInt>(0)
 
     /// A subscription's handler: a Swift one takes the message by value; the ABI's trampoline
     /// is given it where it lies (in the worker's batch, or the sender's frame for a direct
@@ -148,6 +156,7 @@ final class Subscription: Sendable {
         self.metrics = metrics
         self.handler = handler
         self.isCompact = handler.takesABI && !isDirect
+        self.lane = isCompact && overflow == .dropNewest ? Lane(capacity: self.capacity) : nil
     }
 
     /// A plugin's C handler as the ABI's `subscribe` gave it: its function and context, and the
@@ -176,8 +185,12 @@ final class Subscription: Sendable {
     /// subscription's handler right now.
     var isRunning: Bool {
         if isDirect { return directCalls.load(ordering: .sequentiallyConsistent) > 0 }
+        if let lane { return lane.state == .running }
         return mailbox.withLock { $0.running }
     }
+
+    /// Messages queued and not yet taken by a worker.
+    var queuedCount: Int { lane?.depth ?? depth.load(ordering: .acquiring) }
 
     /// Calls the handler of a direct subscription on the calling thread and records the metrics.
     /// - Returns: false when the subscription is closed (the handler was not called).
@@ -218,7 +231,13 @@ final class Subscription: Sendable {
     func offer(_ message: consuming BusMessage, isRequest: Bool) -> Offer {
         let compact = isCompact
         let outcome: Offer
-        if refusesAtOnce(isRequest: isRequest) {
+        if let lane {
+            switch lane.appendBoxed(message).0 {
+            case .queued(let schedule): outcome = .queued(schedule: schedule, evicted: nil, dropped: false)
+            case .full: outcome = .full
+            case .closed: outcome = .closed
+            }
+        } else if refusesAtOnce(isRequest: isRequest) {
             outcome = .full
         } else {
             // Moved into the mailbox through the closure, not copied (and released outside the
@@ -252,6 +271,14 @@ final class Subscription: Sendable {
         topic: UnsafeRawPointer, topicLength: Int, payload: UnsafeRawBufferPointer, source: UnsafePointer<CChar>,
         requests: RequestTimer
     ) -> Bool {
+        if let lane {
+            switch lane.appendEvent(topic: topic, topicLength: topicLength, payload: payload, source: source) {
+            case .queued(let schedule): return schedule
+            case .full: countDropped()
+            case .closed: break
+            }
+            return false
+        }
         if refusesAtOnce(isRequest: false) {
             countDropped()
             return false
@@ -329,6 +356,7 @@ final class Subscription: Sendable {
         closedFlag.store(true, ordering: .sequentiallyConsistent)
         if isDirect { return hasDirectCallsElsewhere }
         let me = pthread_self()
+        if let lane { return closeLane(lane, requests: requests, caller: me) }
         let (discarded, events, mustWait) = mailbox.withLock { box -> ([BusMessage], Int, Bool) in
             box.closed = true
             let events = box.ring.removeAll()
@@ -343,6 +371,36 @@ final class Subscription: Sendable {
 }
 
 extension Subscription {
+    /// ``close(requests:)`` for a lane: no producer appends from now on; the queued messages are
+    /// discarded here unless a worker is running the lane, which discards them itself when it
+    /// sees the subscription closed.
+    /// - Returns: whether the caller must wait for the worker (it is not the caller's thread).
+    func closeLane(_ lane: Lane, requests: RequestTimer, caller: pthread_t) -> Bool {
+        lane.closeProducers()
+        while true {
+            if lane.claim(from: .idle)
+                || lane.claim(from: .scheduled)
+            {
+                discardLane(lane, requests: requests)
+                return false
+            }
+            switch lane.state {
+            case .closed: return false
+            case .running: return UInt(caller) != laneRunner.load(ordering: .relaxed)
+            case .idle, .scheduled: continue
+            }
+        }
+    }
+
+    /// Discards what the lane holds (by the thread holding it running) and leaves it closed.
+    func discardLane(_ lane: Lane, requests: RequestTimer) {
+        var boxed: [BusMessage] = []
+        let events = lane.discardAll { boxed.append($0) }
+        lane.set(.closed)
+        countDiscarded(boxed, requests: requests)
+        countDiscarded(events: events)
+    }
+
     /// Accounts for messages that will never reach the handler because the subscription closed:
     /// requests fail with ``BusError/noResponders``, events are counted as dropped (so that every
     /// published message is either delivered once or counted).

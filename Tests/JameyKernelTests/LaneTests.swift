@@ -1,0 +1,171 @@
+import CJameyABI
+import Foundation
+import Synchronization
+import Testing
+
+@testable import JameyKernel
+
+/// The lane on its own: one producer thread, one consumer thread, no bus.
+@Suite("Lane (lock-free mailbox queue)")
+struct LaneTests {
+    /// Appends an event whose payload is `payload` on topic `t`.
+    private func append(_ lane: Lane, _ payload: [UInt8], source: UnsafePointer<CChar>) -> Lane.Append {
+        "t".withCString { topic in
+            payload.withUnsafeBytes { lane.appendEvent(topic: topic, topicLength: 1, payload: $0, source: source) }
+        }
+    }
+
+    @Test("records cross blocks intact and in order, large ones in blocks of their own, between two threads")
+    func producerToConsumer() throws {
+        let lane = Lane(capacity: 1 << 20)
+        let count = 20_000
+        let source = OwnerNames.cString("lane-test")
+        let sourceBits = UInt(bitPattern: source)
+        // Sizes up to 3 blocks: most records share standard blocks, some need their own.
+        let size: @Sendable (Int) -> Int = { $0 % 997 == 0 ? 3 * Lane.standardBlockBytes : ($0 * 13) % 700 }
+        let producer = Thread {
+            let source = UnsafePointer<CChar>(bitPattern: sourceBits)!
+            for index in 0..<count {
+                var payload = [UInt8](repeating: UInt8(truncatingIfNeeded: index), count: size(index) + 4)
+                withUnsafeBytes(of: UInt32(index)) { payload.replaceSubrange(0..<4, with: $0) }
+                #expect(self.append(lane, payload, source: source) != .full)
+            }
+        }
+        producer.start()
+        var seen = 0
+        var intact = true
+        var message = jamey_message()
+        let deadline = Date().addingTimeInterval(60)
+        while seen < count && Date() < deadline {
+            guard let record = lane.next() else { continue }
+            #expect(!Lane.isBoxed(record))
+            Lane.describe(record, into: &message)
+            let bytes = UnsafeRawBufferPointer(start: message.payload, count: message.payload_len)
+            let index = Int(bytes.loadUnaligned(as: UInt32.self))
+            intact =
+                intact && index == seen && bytes.count == size(seen) + 4
+                && bytes.dropFirst(4).allSatisfy { $0 == UInt8(truncatingIfNeeded: seen) }
+                && String(cString: message.topic) == "t" && message.source == source
+            lane.take(record)
+            seen += 1
+        }
+        #expect(seen == count)
+        #expect(intact)
+        #expect(lane.next() == nil)
+        #expect(lane.depth == 0)
+    }
+
+    @Test("a full lane refuses, frees room as the consumer takes, and a closed one refuses everything")
+    func capacityAndClose() throws {
+        let lane = Lane(capacity: 3)
+        let source = OwnerNames.cString("lane-test")
+        #expect(append(lane, [1], source: source) == .queued(schedule: true))
+        #expect(append(lane, [2], source: source) == .queued(schedule: false))
+        #expect(append(lane, [3], source: source) == .queued(schedule: false))
+        #expect(append(lane, [4], source: source) == .full)
+        #expect(lane.depth == 3)
+        let first = try #require(lane.next())
+        lane.take(first)
+        #expect(append(lane, [5], source: source) == .queued(schedule: false))
+        // A boxed message keeps its place among the events and comes out whole.
+        #expect(lane.appendBoxed(BusMessage(topic: "boxed", payload: [9])).0 == .full)
+        var kinds: [String] = []
+        while let record = lane.next() {
+            kinds.append(Lane.isBoxed(record) ? "boxed" : "event")
+            lane.take(record)
+            Lane.release(record)
+        }
+        #expect(kinds == ["event", "event", "event"])
+        let (outcome, back) = lane.appendBoxed(BusMessage(topic: "boxed", payload: [9]))
+        #expect(outcome == .queued(schedule: false))
+        #expect(back == nil)
+        lane.closeProducers()
+        #expect(append(lane, [6], source: source) == .closed)
+        var boxed: [BusMessage] = []
+        #expect(lane.discardAll { boxed.append($0) } == 0)
+        #expect(boxed.map(\.topic) == ["boxed"])
+        #expect(boxed.first?.payload == [9])
+    }
+
+    @Test("a consumer that leaves the lane idle misses no record its producer published meanwhile")
+    func leavingIdleMissesNothing() throws {
+        // The worker's protocol without the pool: the producer schedules the lane only when it
+        // finds it idle; the consumer drains it while running, then leaves it. Every record is
+        // consumed, and the lane is never run by two at once.
+        let lane = Lane(capacity: 1 << 20)
+        let sourceBits = UInt(bitPattern: OwnerNames.cString("lane-test"))
+        let count = 200_000
+        let scheduled = Atomic<Int>(0)
+        let consumed = Atomic<Int>(0)
+        let stop = Atomic<Bool>(false)
+        let producer = Thread {
+            let source = UnsafePointer<CChar>(bitPattern: sourceBits)!
+            for index in 0..<count {
+                if case .queued(true) = self.append(lane, [UInt8(truncatingIfNeeded: index)], source: source) {
+                    scheduled.add(1, ordering: .relaxed)
+                }
+                if index % 1000 == 0 { usleep(50) }
+            }
+        }
+        let consumer = Thread {
+            var expected = 0
+            while !stop.load(ordering: .relaxed) {
+                guard lane.claim(from: .scheduled) else { continue }
+                repeat {
+                    while let record = lane.next() {
+                        let byte = record.load(fromByteOffset: CompactRing.headerSize, as: UInt8.self)
+                        if byte != UInt8(truncatingIfNeeded: expected) { stop.store(true, ordering: .relaxed) }
+                        expected += 1
+                        lane.take(record)
+                    }
+                    consumed.store(expected, ordering: .relaxed)
+                } while lane.leave()
+            }
+        }
+        producer.start()
+        consumer.start()
+        let deadline = Date().addingTimeInterval(60)
+        while consumed.load(ordering: .relaxed) < count && Date() < deadline && !stop.load(ordering: .relaxed) {
+            usleep(1000)
+        }
+        let finished = consumed.load(ordering: .relaxed)
+        stop.store(true, ordering: .relaxed)
+        #expect(finished == count)
+        #expect(scheduled.load(ordering: .relaxed) >= 1)
+        #expect(lane.state == .idle)
+    }
+}
+
+@Suite("Thread-owned counters")
+struct ThreadCountersTests {
+    @Test("counts from many threads, exited ones included, add up exactly; a released slot starts from zero")
+    func countsAddUp() throws {
+        let threads = 16
+        let each = 10_000
+        do {
+            let counter = FastCounter()
+            concurrently(threads) { _ in
+                for _ in 0..<each { counter.increment(by: 1) }
+            }
+            // Pool threads may or may not have exited: the total is the same either way.
+            #expect(counter.value == UInt64(threads * each))
+            let done = DispatchSemaphore(value: 0)
+            let exiting = Thread {
+                counter.increment(by: 5)
+                done.signal()
+            }
+            exiting.start()
+            done.wait()
+            #expect(counter.value == UInt64(threads * each + 5))
+            // Counted again after the thread exited (its block folded into the totals).
+            usleep(50_000)
+            #expect(counter.value == UInt64(threads * each + 5))
+        }
+        // The released slot (most likely the one reused here) reads zero for the new counter.
+        let next = FastCounter()
+        #expect(next.value == 0)
+        next.increment(by: 2)
+        next.increment(by: -1)
+        #expect(next.value == 2)
+    }
+}
