@@ -225,8 +225,12 @@ static inline int jamey_lane_commit(jamey_lane *lane, void *record, uint32_t siz
     }
     if (__atomic_load_n(&lane->state, __ATOMIC_RELAXED) != JAMEY_LANE_IDLE) return 0;
     /* The consumer had drained the lane: the stream (if any) paused. An owner gives its bias
-     * up, so that the consumer's next leave needs no process-wide barrier. */
-    if (!locked) __atomic_store_n(&lane->owner, 0, __ATOMIC_RELAXED);
+     * up, so that the consumer's next leave needs no process-wide barrier — by exchange, not a
+     * store: a thread that revoked this bias meanwhile may have been given its own. */
+    if (!locked) {
+        uintptr_t self = (uintptr_t)pthread_self();
+        __atomic_compare_exchange_n(&lane->owner, &self, 0, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+    }
     uint32_t idle = JAMEY_LANE_IDLE;
     return __atomic_compare_exchange_n(&lane->state, &idle, JAMEY_LANE_SCHEDULED, 0, __ATOMIC_ACQ_REL,
                                        __ATOMIC_RELAXED);
