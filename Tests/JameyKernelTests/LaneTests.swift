@@ -18,6 +18,7 @@ struct LaneTests {
     @Test("records cross blocks intact and in order, large ones in blocks of their own, between two threads")
     func producerToConsumer() throws {
         let lane = Lane(capacity: 1 << 20)
+        defer { lane.destroy() }
         let count = 20_000
         let source = OwnerNames.cString("lane-test")
         let sourceBits = UInt(bitPattern: source)
@@ -58,6 +59,7 @@ struct LaneTests {
     @Test("a full lane refuses, frees room as the consumer takes, and a closed one refuses everything")
     func capacityAndClose() throws {
         let lane = Lane(capacity: 3)
+        defer { lane.destroy() }
         let source = OwnerNames.cString("lane-test")
         #expect(append(lane, [1], source: source) == .queued(schedule: true))
         #expect(append(lane, [2], source: source) == .queued(schedule: false))
@@ -93,6 +95,7 @@ struct LaneTests {
         // finds it idle; the consumer drains it while running, then leaves it. Every record is
         // consumed, and the lane is never run by two at once.
         let lane = Lane(capacity: 1 << 20)
+        defer { lane.destroy() }
         let sourceBits = UInt(bitPattern: OwnerNames.cString("lane-test"))
         let count = 200_000
         let scheduled = Atomic<Int>(0)

@@ -14,7 +14,12 @@ import CJameySystem
 ///
 /// The consumer's side (``next()``, ``take(_:)``, ``discardAll(_:)``) is used only by the
 /// thread that moved the lane's state to running; see ``Subscription/deliverLane``.
-final class Lane: @unchecked Sendable {
+///
+/// A handle, not an owner: a value holding the lane's address, so that neither the publisher
+/// nor the worker counts references to reach it (a reference count is a locked instruction on
+/// a line both threads would write). Its owner calls ``destroy()`` once (a ``Subscription``,
+/// in its `deinit`).
+struct Lane: @unchecked Sendable {
     let raw: UnsafeMutablePointer<jamey_lane>
 
     /// What an append did.
@@ -34,7 +39,9 @@ final class Lane: @unchecked Sendable {
         raw = lane
     }
 
-    deinit {
+    /// Releases the boxed messages still queued and frees the lane; no thread may use it
+    /// afterwards.
+    func destroy() {
         _ = discardAll { _ in }
         jamey_lane_destroy(raw)
     }

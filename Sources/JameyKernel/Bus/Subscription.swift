@@ -159,6 +159,8 @@ final class Subscription: Sendable {
         self.lane = isCompact && overflow == .dropNewest ? Lane(capacity: self.capacity) : nil
     }
 
+    deinit { lane?.destroy() }
+
     /// A plugin's C handler as the ABI's `subscribe` gave it: its function and context, and the
     /// plugin's crash label. A call runs under the label (``CrashContext``), so a fault in the
     /// handler names the plugin; a bus worker delivering a batch enters the label once for the
