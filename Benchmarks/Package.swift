@@ -42,11 +42,6 @@ let package = Package(
             ],
             path: "Gates/BusInstructions"
         ),
-        .executableTarget(
-            name: "BusProbe",
-            dependencies: ["JameyBenchSupport", "CJameyBench", "CBenchThreads"],
-            path: "Probe/BusProbe"
-        ),
         .target(
             name: "BenchDriver",
             dependencies: ["CJameyBench", .product(name: "JameyPluginKit", package: "Kit")],
