@@ -19,6 +19,11 @@ extension VaultPlugin {
 
     /// Backs up every plugin's data now, then applies retention (and prune when it removed some).
     func backupNow(reason: String) async throws -> BackupResult {
+        // Counted as activity from start to end, so that `stop` waits for all of it: between the
+        // backup's job and the retention's (and after the last), nothing else is counted, and a
+        // stop that returned there let the kernel shut the bus down before the request's reply.
+        activity.withLock { $0.jobs += 1 }
+        defer { activity.withLock { $0.jobs -= 1 } }
         do {
             let result = try await backupJob()
             metrics.successes.increment()
