@@ -1,4 +1,5 @@
 import CJameyABI
+import CJameySystem
 import Foundation
 import Synchronization
 import Testing
@@ -170,5 +171,38 @@ struct ThreadCountersTests {
         next.increment(by: 2)
         next.increment(by: -1)
         #expect(next.value == 2)
+    }
+}
+
+@Suite("Grouped handler timing")
+struct GroupedCallTimerTests {
+    @Test("fast calls share their group's time; a slow one keeps its own, and the rest are timed one by one")
+    func groupsThenOneByOne() {
+        let calls = 3 * GroupedCallTimer.groupSize + 3
+        let slow = GroupedCallTimer.groupSize + 2  // in the second group
+        var durations = [Int64](repeating: -1, count: calls)
+        var start: UInt64 = 0
+        var last: UInt64 = 0
+        durations.withUnsafeMutableBufferPointer { buffer in
+            var timer = GroupedCallTimer(into: buffer)
+            start = timer.last
+            for index in 0..<calls {
+                if index == slow { usleep(3_000) }
+                timer.ended(index)
+            }
+            timer.finish(count: calls)
+            last = timer.last
+        }
+        let group = GroupedCallTimer.groupSize
+        // The sum is the whole span.
+        #expect(durations.reduce(0, +) == Int64(last &- start))
+        // The first group was fast: every call at most a microsecond's ticks.
+        #expect(durations[0..<group].allSatisfy { $0 >= 0 && UInt64($0) <= GroupedCallTimer.fastGroupTicks })
+        // The slow group: its whole time (3 ms or more) on one call, 0 on the others.
+        let second = Array(durations[group..<(2 * group)])
+        #expect(second.filter { UInt64($0) > 2_000 * GroupedCallTimer.fastGroupTicks }.count == 1)
+        #expect(second.filter { $0 == 0 }.count == group - 1)
+        // Then one by one: each call short again.
+        #expect(durations[(2 * group)...].allSatisfy { $0 >= 0 && UInt64($0) <= GroupedCallTimer.fastGroupTicks })
     }
 }
