@@ -157,10 +157,11 @@ extension Subscription {
                 // Taken before the call, as a locked mailbox's batch is: a message in the handler's
                 // hands no longer counts against the capacity.
                 lane.take(record)
-                defer { Lane.release(record) }
                 let ok: Bool
                 if Lane.isBoxed(record) {
-                    ok = BusMessage.withABIMessage(Lane.boxed(record)) { call($0) }
+                    let boxedMessage = Lane.boxed(record)
+                    ok = BusMessage.withABIMessage(boxedMessage) { call($0) }
+                    boxedMessage.deinitialize(count: 1)
                     boxed += 1
                 } else {
                     Lane.describe(record, into: &message)
@@ -171,15 +172,23 @@ extension Subscription {
                 delivered += 1
             }
             timer.finish(count: delivered)
-            if delivered > 0 {
-                let ticks = timer.last &- ticksStart
-                let nanoseconds = MonotonicClock.now() &- clockStart
-                let scale = ticks > 0 ? Double(nanoseconds) / Double(ticks) : 1
-                for i in 0..<delivered { durations[i] = Int64(Double(Swift.max(0, durations[i])) * scale) }
-                metrics.handlerDuration.recordNanoseconds(UnsafeBufferPointer(rebasing: durations[..<delivered]))
-            }
+            recordCalls(durations, count: delivered, ticks: timer.last &- ticksStart, since: clockStart)
             return delivered
         }
+    }
+
+    /// Records a batch's first `count` call durations, given in ticks, in the handler histogram:
+    /// each scaled by the batch's nanoseconds per tick (`ticks` over the monotonic clock's time
+    /// since `clockStart`). Counters of different CPUs may disagree slightly: a negative call
+    /// counts as 0.
+    @inline(__always)
+    private func recordCalls(_ durations: UnsafeMutableBufferPointer<Int64>, count: Int, ticks: UInt64, since clockStart: UInt64)
+    {
+        guard count > 0 else { return }
+        let nanoseconds = MonotonicClock.now() &- clockStart
+        let scale = ticks > 0 ? Double(nanoseconds) / Double(ticks) : 1
+        for i in 0..<count { durations[i] = Int64(Double(Swift.max(0, durations[i])) * scale) }
+        metrics.handlerDuration.recordNanoseconds(UnsafeBufferPointer(rebasing: durations[..<count]))
     }
 
     /// Moves up to `limit` messages from the mailbox into `batch` (under the mailbox lock).
@@ -300,14 +309,7 @@ extension Subscription {
                     return true
                 }
             }
-            let ticks = start &- ticksStart
-            let nanoseconds = MonotonicClock.now() &- clockStart
-            if recorded > 0 {
-                // Counters of different CPUs may disagree slightly: a negative call counts as 0.
-                let scale = ticks > 0 ? Double(nanoseconds) / Double(ticks) : 1
-                for i in 0..<recorded { durations[i] = Int64(Double(Swift.max(0, durations[i])) * scale) }
-                metrics.handlerDuration.recordNanoseconds(UnsafeBufferPointer(rebasing: durations[..<recorded]))
-            }
+            recordCalls(durations, count: recorded, ticks: start &- ticksStart, since: clockStart)
             return delivered
         }
     }
