@@ -180,20 +180,29 @@ struct GroupedCallTimerTests {
     func groupsThenOneByOne() {
         let calls = 3 * GroupedCallTimer.groupSize + 3
         let slow = GroupedCallTimer.groupSize + 2  // in the second group
+        let slowAlone = 2 * GroupedCallTimer.groupSize + 1  // after it, timed one by one
+        let group = GroupedCallTimer.groupSize
         var durations = [Int64](repeating: -1, count: calls)
         var start: UInt64 = 0
         var last: UInt64 = 0
-        durations.withUnsafeMutableBufferPointer { buffer in
-            var timer = GroupedCallTimer(into: buffer)
-            start = timer.last
-            for index in 0..<calls {
-                if index == slow { usleep(3_000) }
-                timer.ended(index)
+        // The first group's eight empty calls must take under a microsecond; an interrupt or a
+        // preemption on a loaded machine can stretch it, and then the run says nothing about
+        // grouping: it is run again (the expectations below hold for a run whose first group
+        // was fast).
+        for _ in 0..<100 {
+            durations = [Int64](repeating: -1, count: calls)
+            durations.withUnsafeMutableBufferPointer { buffer in
+                var timer = GroupedCallTimer(into: buffer)
+                start = timer.last
+                for index in 0..<calls {
+                    if index == slow || index == slowAlone { usleep(3_000) }
+                    timer.ended(index)
+                }
+                timer.finish(count: calls)
+                last = timer.last
             }
-            timer.finish(count: calls)
-            last = timer.last
+            if durations[0..<group].reduce(0, +) <= Int64(GroupedCallTimer.fastGroupTicks) { break }
         }
-        let group = GroupedCallTimer.groupSize
         // The sum is the whole span.
         #expect(durations.reduce(0, +) == Int64(last &- start))
         // The first group was fast: every call at most a microsecond's ticks.
@@ -202,7 +211,11 @@ struct GroupedCallTimerTests {
         let second = Array(durations[group..<(2 * group)])
         #expect(second.filter { UInt64($0) > 2_000 * GroupedCallTimer.fastGroupTicks }.count == 1)
         #expect(second.filter { $0 == 0 }.count == group - 1)
-        // Then one by one: each call short again.
-        #expect(durations[(2 * group)...].allSatisfy { $0 >= 0 && UInt64($0) <= GroupedCallTimer.fastGroupTicks })
+        // Then one by one: the slow call there has its own time, and no other call took it (a
+        // call's own microseconds of noise under load do not matter here).
+        let third = Array(durations[(2 * group)...])
+        #expect(third.allSatisfy { $0 >= 0 })
+        #expect(UInt64(durations[slowAlone]) > 2_000 * GroupedCallTimer.fastGroupTicks)
+        #expect(third.filter { UInt64($0) > 1_000 * GroupedCallTimer.fastGroupTicks }.count == 1)
     }
 }
