@@ -102,6 +102,7 @@ for run in $(seq 1 "$runs"); do
   # Both bus workers and the measuring thread are counted as described above; the kernel's other
   # threads (timer, health) never turn collection on.
   JAMEY_BENCH_C_PLUGINS_BUILT=1 valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*12SubscriptionC7deliver*' --toggle-collect='*12SubscriptionC7letFill*' \
+    --toggle-collect='*12SubscriptionC6linger*' \
     --callgrind-out-file="$dir/callgrind.out.%p" -q "$work/bin/BusInstructions" > "$dir/driver.log" 2>&1 || {
     cat "$dir/driver.log" >&2
     echo "the gate driver failed under valgrind (log above)" >&2
