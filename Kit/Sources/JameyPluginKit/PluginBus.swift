@@ -94,24 +94,24 @@ public final class PluginBus: Sendable {
             timeout.map {
                 UInt32(clamping: max(1, $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000))
             } ?? 0
-        let box = ReplyBox(topic: topic)
-        let user = Unmanaged.passRetained(box).toOpaque()
+        let reply = ReplyRendezvous<KitReply>()
+        let user = Unmanaged.passRetained(reply).toOpaque()
         // With request_v2 (kernel 1.2+) the reply of a direct responder completes the request on
         // the spot instead of hopping through a bus worker.
         let requestV2 = handle.api.pointee.request_v2
         let code = message.withABI(topic: topic) { m in
             if let requestV2 {
-                return requestV2(handle.host, m, ms, JAMEY_REQUEST_DONE_ANY_THREAD, ReplyBox.trampoline, user)
+                return requestV2(handle.host, m, ms, JAMEY_REQUEST_DONE_ANY_THREAD, KitReply.trampoline, user)
             }
-            return handle.api.pointee.request(handle.host, m, ms, ReplyBox.trampoline, user)
+            return handle.api.pointee.request(handle.host, m, ms, KitReply.trampoline, user)
         }
         guard code == JAMEY_OK else {
-            Unmanaged<ReplyBox>.fromOpaque(user).release()
+            Unmanaged<ReplyRendezvous<KitReply>>.fromOpaque(user).release()
             throw JameyError.bus(code, topic: topic)
         }
         // A reply that comes within a few microseconds is taken without suspending.
-        if let early = box.reply.early(watching: replySpin) { return try early.get() }
-        return try await box.reply.suspend().get()
+        if let early = reply.early(watching: replySpin) { return try early.get(topic: topic) }
+        return try await reply.suspend().get(topic: topic)
     }
 
     /// Answers requests matching `pattern` with `handler`'s result. Each request runs in its own
@@ -235,20 +235,27 @@ final class HandlerBox: Sendable {
     }
 }
 
-/// A pending request behind the C `user_data` pointer: where its reply meets the task awaiting it.
-final class ReplyBox: Sendable {
-    let topic: String
-    let reply = ReplyRendezvous<Result<Message, JameyError>>()
+/// What a request's completion hands its task: the reply, or the kernel's status code (made a
+/// ``JameyError`` naming the topic by the task, so the completion carries no topic).
+enum KitReply: Sendable {
+    case reply(Message)
+    case failed(Int32)
 
-    init(topic: String) { self.topic = topic }
+    func get(topic: String) throws(JameyError) -> Message {
+        switch self {
+        case .reply(let message): return message
+        case .failed(let status): throw JameyError.bus(status, topic: topic)
+        }
+    }
 
+    /// The `jamey_reply_fn` of the kit's requests; `user` is a retained `ReplyRendezvous<KitReply>`.
     static let trampoline: jamey_reply_fn = { user, status, reply in
         guard let user else { return }
-        let box = Unmanaged<ReplyBox>.fromOpaque(user).takeRetainedValue()
+        let rendezvous = Unmanaged<ReplyRendezvous<KitReply>>.fromOpaque(user).takeRetainedValue()
         if status == JAMEY_OK, let reply {
-            box.reply.complete(.success(Message(reply)))
+            rendezvous.complete(.reply(Message(reply)))
         } else {
-            box.reply.complete(.failure(JameyError.bus(status == JAMEY_OK ? JAMEY_E_INVALID : status, topic: box.topic)))
+            rendezvous.complete(.failed(status == JAMEY_OK ? JAMEY_E_INVALID : status))
         }
     }
 }

@@ -141,8 +141,8 @@ extension BusEndpoint {
             }
         }
         let pending = try bus.requests.register(
-            timeout: timeout ?? bus.defaultRequestTimeout, metrics: metrics, completesOnAnyThread: anyThread,
-            completion: completion)
+            timeoutNanoseconds: timeout.map(MonotonicClock.nanoseconds(of:)) ?? bus.defaultRequestTimeoutNanoseconds,
+            metrics: metrics, completesOnAnyThread: anyThread, completion: completion)
         let delivered = message.stamped(source: owner, replyTo: pending.replyTo, correlationID: pending.id)
         if responder.isDirect {
             if responder.callDirect(delivered) { return .sent(pending) }

@@ -112,6 +112,9 @@ public final class MessageBus: Sendable {
     /// Deadline of a request that does not give one (from now on).
     public var defaultRequestTimeout: Duration { .nanoseconds(requestTimeoutNanoseconds.load(ordering: .relaxed)) }
 
+    /// ``defaultRequestTimeout`` in nanoseconds (what a request without a timeout registers).
+    var defaultRequestTimeoutNanoseconds: UInt64 { UInt64(max(0, requestTimeoutNanoseconds.load(ordering: .relaxed))) }
+
     /// Changes the defaults a running bus can change safely (a config reload): the mailbox
     /// capacity of subscriptions made from now on (existing mailboxes keep theirs) and the
     /// deadline of requests sent from now on. The worker count and batch size are fixed at start.

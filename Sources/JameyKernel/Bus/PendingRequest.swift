@@ -5,7 +5,7 @@ final class PendingRequest: @unchecked Sendable {
     /// The correlation id, unique per bus.
     let id: UInt64
     /// The reply address handed to the responder.
-    let replyTo: String
+    var replyTo: String { RequestTimer.replyAddress }
     /// When the request times out (``MonotonicClock`` nanoseconds).
     let deadline: UInt64
     /// The requester's completion; called exactly once.
@@ -19,12 +19,11 @@ final class PendingRequest: @unchecked Sendable {
     var heapIndex = -1
 
     init(
-        id: UInt64, replyTo: String, deadline: UInt64, metrics: BusMetrics, completesOnAnyThread: Bool = false,
+        id: UInt64, deadline: UInt64, metrics: BusMetrics, completesOnAnyThread: Bool = false,
         completion: @escaping @Sendable (Result<BusMessage, BusError>) -> Void
     ) {
         self.completesOnAnyThread = completesOnAnyThread
         self.id = id
-        self.replyTo = replyTo
         self.deadline = deadline
         self.metrics = metrics
         self.completion = completion

@@ -1,12 +1,20 @@
+import CJameySystem
 import Synchronization
 
 /// The table of pending requests and the one timer thread that fails them at their deadline.
 ///
-/// Deadlines live in a min-heap; the thread sleeps in a timed condition wait until the earliest
-/// one and is only woken when a request arrives with an earlier deadline than the one it sleeps
-/// for (so a steady stream of requests with the same timeout costs no wake-ups). The timer
-/// thread also runs every *failure* completion (`timeout`, `noResponders`, `queueFull`,
-/// `shutdown`), so those never run on the caller's thread and never depend on a free worker.
+/// A request goes into the slot of a lock-free table that its correlation id names
+/// (`jamey_pending.h`), and its reply takes it out: neither takes a lock. A request whose slot
+/// still holds an older pending one goes to the overflow, a dictionary and a deadline min-heap
+/// under the lock. The thread sleeps in a timed condition wait until the earliest deadline it
+/// knows of, or for a second at most, and scans the table and the heap when it wakes. It is
+/// woken early only when a request arrives with an earlier deadline than the one it sleeps for,
+/// so a steady stream of requests with the usual timeout costs the thread one wake-up a second,
+/// and a request no lock at all (the old design slept until the earliest pending deadline, and
+/// forever with none: a request after an idle moment then woke it, on the requester's time).
+/// The timer thread also runs every *failure* completion (`timeout`, `noResponders`,
+/// `queueFull`, `shutdown`), so those never run on the caller's thread and never depend on a
+/// free worker.
 final class RequestTimer: Sendable {
     private struct Failure {
         let completion: @Sendable (Result<BusMessage, BusError>) -> Void
@@ -14,13 +22,12 @@ final class RequestTimer: Sendable {
     }
 
     private struct State {
+        /// The overflow: requests whose slot was taken when they were registered.
         var pending: [UInt64: PendingRequest] = [:]
         var heap = DeadlineHeap()
         var failures: [Failure] = []
-        /// The deadline the thread sleeps until; 0 while it is awake.
-        var sleepingUntil: UInt64 = 0
-        /// No new requests (shutdown began).
-        var closed = false
+        /// A request went into the table while the thread was awake: scan again before sleeping.
+        var scanAgain = false
         /// The thread should exit once its failures are delivered.
         var stopping = false
         /// The thread has not exited yet.
@@ -30,63 +37,119 @@ final class RequestTimer: Sendable {
     private static let wakeCondition = 0
     private static let exitCondition = 1
 
+    /// Slots of the lock-free table: a request goes to the overflow only when the one 4096 ids
+    /// before it is still pending.
+    static let tableCapacity: UInt64 = 4096
+    /// The longest the thread sleeps, in nanoseconds.
+    static let longestSleep: UInt64 = 1_000_000_000
+
     private let lock = ConditionLock(State(), conditions: 2)
     private let nextID = Atomic<UInt64>(1)
     private let identity: BusIdentity
+    /// The lock-free table (its own atomics order every access).
+    nonisolated(unsafe) private let table: UnsafeMutablePointer<jamey_pending>
+    /// The deadline the thread sleeps until; 0 while it is awake. Written under the lock.
+    private let sleepingUntil = Atomic<UInt64>(0)
+    /// Requests in the overflow (read without the lock by `take`).
+    private let overflowCount = Atomic<Int>(0)
+    /// No new requests (shutdown began).
+    private let closed = Atomic<Bool>(false)
 
     /// Starts the timer thread.
     /// - Parameter identity: The bus whose threads this one belongs to.
     init(identity: BusIdentity) {
         self.identity = identity
+        guard let table = jamey_pending_create(Self.tableCapacity) else { fatalError("out of memory") }
+        self.table = table
         KernelThread.spawn(name: "jamey-bus-timer") { [self] in
             KernelThread.markCurrent(owner: identity.pointer)
             run()
         }
     }
 
+    deinit {
+        var cursor: UInt64 = 0
+        while let raw = jamey_pending_next_any(table, &cursor) { Unmanaged<PendingRequest>.fromOpaque(raw).release() }
+        jamey_pending_destroy(table)
+    }
+
     /// Registers a request and its deadline.
     /// - Returns: The pending request (its `id` and `replyTo` go into the delivered message).
     /// - Throws: ``BusError/shutdown`` once shutdown began.
     func register(
-        timeout: Duration, metrics: BusMetrics, completesOnAnyThread: Bool = false,
+        timeoutNanoseconds: UInt64, metrics: BusMetrics, completesOnAnyThread: Bool = false,
         completion: @escaping @Sendable (Result<BusMessage, BusError>) -> Void
     ) throws(BusError) -> PendingRequest {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+        let (deadline, overflow) = MonotonicClock.now().addingReportingOverflow(timeoutNanoseconds)
         let request = PendingRequest(
-            id: id, replyTo: Self.replyAddress(id), deadline: MonotonicClock.deadline(after: timeout),
-            metrics: metrics, completesOnAnyThread: completesOnAnyThread, completion: completion)
+            id: id, deadline: overflow ? .max : deadline, metrics: metrics, completesOnAnyThread: completesOnAnyThread,
+            completion: completion)
+        guard !closed.load(ordering: .relaxed) else { throw .shutdown }
+        if jamey_pending_put(table, id, Unmanaged.passRetained(request).toOpaque(), request.deadline) != 0 {
+            // Either close() sees the slot or this sees `closed` (both sequentially consistent).
+            if closed.load(ordering: .sequentiallyConsistent) {
+                if takeFromTable(id) != nil { throw .shutdown }
+                return request  // close() took it and fails it
+            }
+            // Either the thread's scan sees the slot or this sees it awake (see jamey_pending.h).
+            let sleeping = sleepingUntil.load(ordering: .sequentiallyConsistent)
+            if sleeping == 0 || request.deadline < sleeping { wakeForEarlier(request.deadline) }
+            return request
+        }
         let accepted = lock.withLock { state -> Bool in
-            guard !state.closed else { return false }
+            guard !closed.load(ordering: .relaxed) else { return false }
             state.pending[id] = request
             state.heap.insert(request)
-            if state.sleepingUntil != 0 && request.deadline < state.sleepingUntil {
-                state.sleepingUntil = 0
-                lock.signal(Self.wakeCondition)
-            }
+            overflowCount.wrappingAdd(1, ordering: .relaxed)
+            wake(for: request.deadline, in: &state)
             return true
         }
         guard accepted else { throw .shutdown }
         return request
     }
 
+    /// Makes the thread look at a request with `deadline` in the table: scan again if it is
+    /// awake, wake it if it sleeps past the deadline.
+    private func wakeForEarlier(_ deadline: UInt64) {
+        lock.withLock { wake(for: deadline, in: &$0) }
+    }
+
+    private func wake(for deadline: UInt64, in state: inout State) {
+        let sleeping = sleepingUntil.load(ordering: .relaxed)
+        if sleeping == 0 {
+            state.scanAgain = true
+        } else if deadline < sleeping {
+            sleepingUntil.store(0, ordering: .relaxed)
+            lock.signal(Self.wakeCondition)
+        }
+    }
+
+    @inline(__always)
+    private func takeFromTable(_ id: UInt64) -> PendingRequest? {
+        jamey_pending_take(table, id).map { Unmanaged<PendingRequest>.fromOpaque($0).takeRetainedValue() }
+    }
+
     /// Removes and returns the pending request `id` if its reply address is `replyTo`.
     func take(id: UInt64, replyTo: String) -> PendingRequest? {
-        lock.withLock { state in
-            guard let request = state.pending[id], request.replyTo == replyTo else { return nil }
-            state.pending.removeValue(forKey: id)
+        guard replyTo == Self.replyAddress else { return nil }
+        return take(id: id)
+    }
+
+    private func take(id: UInt64) -> PendingRequest? {
+        if let request = takeFromTable(id) { return request }
+        guard overflowCount.load(ordering: .relaxed) > 0 else { return nil }
+        return lock.withLock { state in
+            guard let request = state.pending.removeValue(forKey: id) else { return nil }
             state.heap.remove(request)
+            overflowCount.wrappingAdd(-1, ordering: .relaxed)
             return request
         }
     }
 
     /// Fails the pending request `id` (if still pending) with `error`, on the timer thread.
     func fail(id: UInt64, with error: BusError) {
-        let request = lock.withLock { state -> PendingRequest? in
-            guard let request = state.pending.removeValue(forKey: id) else { return nil }
-            state.heap.remove(request)
-            return request
-        }
-        if let request { fail(request.completion, with: error) }
+        if let request = take(id: id) { fail(request.completion, with: error) }
     }
 
     /// Calls `completion` with `error` on the timer thread (for requests never registered).
@@ -102,12 +165,18 @@ final class RequestTimer: Sendable {
     /// Refuses new requests and fails every pending one with ``BusError/shutdown``.
     func close() {
         lock.withLock { state in
-            state.closed = true
+            closed.store(true, ordering: .sequentiallyConsistent)
+            var cursor: UInt64 = 0
+            while let raw = jamey_pending_next_any(table, &cursor) {
+                let request = Unmanaged<PendingRequest>.fromOpaque(raw).takeRetainedValue()
+                state.failures.append(Failure(completion: request.completion, error: .shutdown))
+            }
             state.pending.removeAll()
+            overflowCount.store(0, ordering: .relaxed)
             for request in state.heap.removeAll() {
                 state.failures.append(Failure(completion: request.completion, error: .shutdown))
             }
-            state.sleepingUntil = 0
+            sleepingUntil.store(0, ordering: .relaxed)
             lock.signal(Self.wakeCondition)
         }
     }
@@ -117,7 +186,7 @@ final class RequestTimer: Sendable {
     func stop(deadline: UInt64, wait: Bool) {
         lock.lock()
         lock.state.pointee.stopping = true
-        lock.state.pointee.sleepingUntil = 0
+        sleepingUntil.store(0, ordering: .relaxed)
         lock.signal(Self.wakeCondition)
         if wait && !identity.isCurrentThread {
             while lock.state.pointee.running {
@@ -128,12 +197,15 @@ final class RequestTimer: Sendable {
     }
 
     /// Number of requests waiting for a reply (for tests and introspection).
-    var pendingCount: Int { lock.withLock { $0.pending.count } }
+    /// Requests kept in the overflow (their slot held an older pending request).
+    var overflowPendingCount: Int { overflowCount.load(ordering: .relaxed) }
+
+    var pendingCount: Int { lock.withLock { $0.pending.count } + Int(jamey_pending_count(table)) }
 
     private func enqueueFailure(_ failure: Failure, in state: inout State) {
         state.failures.append(failure)
-        if state.sleepingUntil != 0 {
-            state.sleepingUntil = 0
+        if sleepingUntil.load(ordering: .relaxed) != 0 {
+            sleepingUntil.store(0, ordering: .relaxed)
             lock.signal(Self.wakeCondition)
         }
     }
@@ -143,7 +215,9 @@ final class RequestTimer: Sendable {
         let state = lock.state
         lock.lock()
         while true {
-            state.pointee.sleepingUntil = 0
+            // Awake: a registration that reads this takes the lock and asks for another scan.
+            sleepingUntil.store(0, ordering: .sequentiallyConsistent)
+            state.pointee.scanAgain = false
             if !state.pointee.failures.isEmpty {
                 let failures = state.pointee.failures
                 state.pointee.failures = []
@@ -157,8 +231,17 @@ final class RequestTimer: Sendable {
             while let first = state.pointee.heap.first, first.deadline <= now {
                 state.pointee.heap.remove(first)
                 state.pointee.pending.removeValue(forKey: first.id)
+                overflowCount.wrappingAdd(-1, ordering: .relaxed)
                 expired.append(first)
             }
+            // The table, without the lock (replies and registrations go on meanwhile).
+            lock.unlock()
+            var cursor: UInt64 = 0
+            var earliest = UInt64.max
+            while let raw = jamey_pending_next_expired(table, now, &cursor, &earliest) {
+                expired.append(Unmanaged<PendingRequest>.fromOpaque(raw).takeRetainedValue())
+            }
+            lock.lock()
             if !expired.isEmpty {
                 lock.unlock()
                 for request in expired {
@@ -168,9 +251,12 @@ final class RequestTimer: Sendable {
                 lock.lock()
                 continue
             }
+            if state.pointee.scanAgain || !state.pointee.failures.isEmpty { continue }
             if state.pointee.stopping { break }
-            let until = state.pointee.heap.first?.deadline ?? .max
-            state.pointee.sleepingUntil = until
+            // At most a second: a registration whose deadline is later than the thread's wake-up
+            // takes no lock, and one with the usual timeout is later than the next second.
+            let until = min(earliest, state.pointee.heap.first?.deadline ?? .max, now &+ Self.longestSleep)
+            sleepingUntil.store(until, ordering: .sequentiallyConsistent)
             _ = lock.wait(Self.wakeCondition, until: until)
         }
         state.pointee.running = false
@@ -178,8 +264,8 @@ final class RequestTimer: Sendable {
         lock.unlock()
     }
 
-    /// The reply address of request `id`.
-    private static func replyAddress(_ id: UInt64) -> String {
-        "_reply." + String(id)
-    }
+    /// The reply address of every request: the correlation id alone names the request (an
+    /// address per request, `_reply.<id>`, held nothing more and cost a string conversion per
+    /// request).
+    static let replyAddress = "_reply"
 }
