@@ -44,7 +44,7 @@ let package = Package(
         ),
         .target(
             name: "BenchDriver",
-            dependencies: ["CJameyBench", .product(name: "JameyPluginKit", package: "Kit")],
+            dependencies: ["CJameyBench", "CBenchThreads", .product(name: "JameyPluginKit", package: "Kit")],
             path: "Plugins/BenchDriver"
         ),
     ]

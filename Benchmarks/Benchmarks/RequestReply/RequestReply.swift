@@ -13,9 +13,12 @@ import JameyKernel
 // In the same iteration, in a separate block (alternating which block goes first), the in-run
 // baseline: the same number of round trips to a bare responder thread (CBenchThreads) that
 // wakes up exactly like the bus does — the floor of any cross-thread request.
-// The requesting thread is pinned to the last CPU during the synchronous blocks (see
-// jamey_bench_pin_current_thread): the responders stay free, and both bus and baseline are
-// measured with the requester and the responder on different CPUs.
+// The requesting thread is pinned to the last CPU during each block (see
+// jamey_bench_pin_current_thread; an async block pins the thread its task runs on, and follows the
+// task if an await resumes it elsewhere: jamey_bench_pin_task_thread): the responders stay free, and both bus and
+// baseline are measured with the requester and the responder on different CPUs. Unpinned, the
+// async blocks were bimodal from run to run (p50 2.6 or 4–5 µs as the task's thread shared a CPU
+// with the bus's workers or not).
 
 /// Round trips per block (one block of bus requests and one of baseline round trips per iteration).
 private let roundTrips = 1_000
@@ -102,8 +105,8 @@ private final class Suite: @unchecked Sendable {
     }
 
     /// `roundTrips` async requests to the C responder made by the Swift plugin bench_driver through
-    /// the kit (JameyPluginKit's `PluginBus.request`, in a task on the concurrency pool), each timed
-    /// by the plugin.
+    /// the kit (JameyPluginKit's `PluginBus.request`, in a task on the concurrency pool, pinned by
+    /// the plugin like this suite's blocks), each timed by the plugin.
     func pluginAsyncBlock() throws(BusError) -> [UInt64] {
         guard let driver = kernel?.driver else { return [] }
         var samples = [UInt64](repeating: 0, count: roundTrips)
@@ -114,16 +117,18 @@ private final class Suite: @unchecked Sendable {
         return samples
     }
 
-    /// `roundTrips` async bus requests to `topic`, each timed. Not pinned: after each `await` the
-    /// task may resume on any thread of the concurrency pool.
+    /// `roundTrips` async bus requests to `topic`, each timed, from the task's pinned thread.
     func asyncBlock(_ topic: String) async throws(BusError) -> [UInt64] {
         guard let endpoint = kernel?.endpoint else { return [] }
         let message = BusMessage(topic: topic, payload: payload)
         var samples = [UInt64](repeating: 0, count: roundTrips)
+        var pinned = jamey_bench_pin_task_thread(0)
+        defer { jamey_bench_unpin_thread(pinned) }
         for i in 0..<roundTrips {
             let start = Clock.nanoseconds()
             let answer = try await endpoint.request(message)
             samples[i] = Clock.nanoseconds() &- start
+            pinned = jamey_bench_pin_task_thread(pinned)
             guard answer.payload.count == payload.count else { throw .notFound }
         }
         return samples

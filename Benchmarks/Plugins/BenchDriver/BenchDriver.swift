@@ -1,3 +1,4 @@
+import CBenchThreads
 import CJameyBench
 import Dispatch
 import JameyPluginKit
@@ -101,7 +102,12 @@ final class Engine: @unchecked Sendable {
         let message = Outgoing(payload)
         let samples = UnsafeSendable(samples)
         Task.detached {
-            defer { done.signal() }
+            // On the measuring CPU, as the suite's own blocks (jamey_bench_threads.h).
+            var pinned = jamey_bench_pin_task_thread(0)
+            defer {
+                jamey_bench_unpin_thread(pinned)
+                done.signal()
+            }
             for i in 0..<Int(n) {
                 let start = DispatchTime.now().uptimeNanoseconds
                 do throws(JameyError) {
@@ -111,6 +117,7 @@ final class Engine: @unchecked Sendable {
                     return
                 }
                 samples.value[i] = DispatchTime.now().uptimeNanoseconds &- start
+                pinned = jamey_bench_pin_task_thread(pinned)
             }
         }
         done.wait()

@@ -148,6 +148,16 @@ int jamey_bench_unpin_current_thread(void) { return place_thread(0, EVERY_CPU); 
 
 int jamey_bench_avoid_measuring_cpu(void) { return place_thread(0, OTHER_CPUS); }
 
+int jamey_bench_pin_task_thread(int pinned) {
+    int current = (int)gettid();
+    if (current == pinned) return current;
+    if (pinned > 0) place_thread((pid_t)pinned, EVERY_CPU);
+    place_thread(0, MEASURING_CPU);
+    return current;
+}
+
+int jamey_bench_unpin_thread(int tid) { return place_thread((pid_t)tid, EVERY_CPU); }
+
 int jamey_bench_threads_avoid_measuring_cpu(const char *prefix) {
     DIR *tasks = opendir("/proc/self/task");
     if (tasks == NULL) return -1;

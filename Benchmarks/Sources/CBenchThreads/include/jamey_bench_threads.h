@@ -70,6 +70,17 @@ int jamey_bench_pin_current_thread(void);
 /** Lets the calling thread run on every online CPU again. */
 int jamey_bench_unpin_current_thread(void);
 
+/** Keeps an async task's requests on the measuring CPU: pins the calling thread unless its kernel
+ *  thread id is `pinned` (0 at first), lets thread `pinned` run anywhere again when the task now
+ *  runs on another thread (an await resumed it there), and returns the calling thread's id: call it
+ *  after each await with what it returned last. A task stays on its thread while its replies are
+ *  taken without suspending. */
+int jamey_bench_pin_task_thread(int pinned);
+
+/** Lets thread `tid` of this process (a jamey_bench_pin_task_thread result) run on every online
+ *  CPU again. */
+int jamey_bench_unpin_thread(int tid);
+
 /** Keeps the calling thread off the measuring CPU. */
 int jamey_bench_avoid_measuring_cpu(void);
 
