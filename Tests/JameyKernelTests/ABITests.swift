@@ -160,6 +160,43 @@ import Testing
         #expect(events().contains("bad_request_flags=\(JAMEY_E_INVALID_VALUE)"))
     }
 
+    /// A C requester's reply from a C responder is handed over as the responder laid it out (no
+    /// message object in between): every field must still arrive as the requester expects.
+    @Test func replyFromACResponderOnAWorkerReachesACRequesterIntact() async throws {
+        let k = try TestKernel.boot(plugins: [
+            try probe("asker") {
+                $0.extraCode =
+                    Self.handlers + """
+                        static void done(void *u, int32_t status, const jamey_message *r) {
+                            (void)u;
+                            int ok = status == JAMEY_OK && r != NULL && r->struct_size >= sizeof *r
+                                && r->payload_len == 2 && memcmp(r->payload, "hi", 2) == 0
+                                && r->content_type != NULL && strcmp(r->content_type, "text/x") == 0
+                                && r->header_count == 1 && strcmp(r->headers[0].key, "k") == 0 && strcmp(r->headers[0].value, "v") == 0
+                                && r->source != NULL && strcmp(r->source, "asker") == 0
+                                && r->topic != NULL && strcmp(r->topic, "_reply") == 0
+                                && r->reply_to == NULL && r->correlation_id != 0;
+                            note("reply_intact", ok);
+                        }
+                        """
+                $0.startCode = """
+                    jamey_subscribe_options o = {0};
+                    o.struct_size = sizeof o; o.flags = JAMEY_SUBSCRIBE_RESPONDER;
+                    note("subscribe", api->subscribe(s->host, "probe.queued", &o, echo_handler, s, &s->sub));
+                    static jamey_kv kv[1] = {{"k", "v"}};
+                    jamey_message q = {0};
+                    q.struct_size = sizeof q; q.topic = "probe.queued"; q.payload = "hi"; q.payload_len = 2;
+                    q.content_type = "text/x"; q.headers = kv; q.header_count = 1;
+                    note("request_v2", api->request_v2(s->host, &q, 5000, JAMEY_REQUEST_DONE_ANY_THREAD, done, NULL));
+                    """
+            }
+        ])
+        defer { k.shutdown() }
+        #expect(events().contains("request_v2=0"))
+        #expect(await eventually { events().contains { $0.hasPrefix("reply_intact=") } })
+        #expect(events().contains("reply_intact=1"))
+    }
+
     @Test func metricRegistrationIsGuarded() throws {
         let k = try TestKernel.boot(plugins: [
             try probe("meter") {

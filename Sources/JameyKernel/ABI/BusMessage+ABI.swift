@@ -7,6 +7,19 @@ import CJameyABI
 #endif
 
 extension BusMessage {
+    /// Whether `abi` can be read as a message (the struct large enough, a payload and header
+    /// strings wherever their lengths say there are some; the topic is not looked at).
+    static func isWellFormed(abi: UnsafePointer<jamey_message>) -> Bool {
+        let m = abi.pointee
+        guard m.struct_size >= UInt32(MemoryLayout<jamey_message>.size) else { return false }
+        if m.payload_len > 0 && m.payload == nil { return false }
+        if m.header_count > 0 {
+            guard let list = m.headers, m.header_count <= 4096 else { return false }
+            for i in 0..<m.header_count where list[i].key == nil || list[i].value == nil { return false }
+        }
+        return true
+    }
+
     /// Copies a C message into a Swift one; nil when the struct is too small or the topic missing.
     init?(abi: UnsafePointer<jamey_message>, requireTopic: Bool = true) {
         let m = abi.pointee

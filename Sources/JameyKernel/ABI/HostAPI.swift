@@ -231,8 +231,11 @@ private func startRequest(
     let context = UnsafeSendable(userData)
     let label = UnsafeSendable(plugin.crashLabel)
     do throws(BusError) {
+        // A reply through the C ABI goes to `done` as it lies; failures (and replies from Swift
+        // endpoints) through the completion.
+        let target = ABIReplyTarget(done: done, context: userData, label: plugin.crashLabel)
         try plugin.endpoint.request(
-            bus, timeout: timeoutMS == 0 ? nil : .milliseconds(Int(timeoutMS)), anyThread: anyThread
+            bus, timeout: timeoutMS == 0 ? nil : .milliseconds(Int(timeoutMS)), anyThread: anyThread, abiTarget: target
         ) { result in
             CrashContext.running(plugin: label.value, what: CrashContext.requestCompletion) {
                 switch result {
@@ -266,14 +269,9 @@ private let hostRequestSync:
 private let hostReply: @convention(c) (OpaquePointer?, UnsafePointer<jamey_message>?, UnsafePointer<jamey_message>?) -> Int32 = {
     host, request, reply in
     guard let plugin = resolveHost(host, "reply"), let request, let reply else { return JAMEY_E_INVALID }
-    guard let replyTo = request.pointee.reply_to else { return JAMEY_E_INVALID }
-    let correlation = request.pointee.correlation_id
-    var response = BusMessage(abi: reply, requireTopic: false)
-    guard response != nil else { return JAMEY_E_INVALID }
-    let address = String(cString: replyTo)
-    if response!.topic.isEmpty { response!.topic = address }
+    guard let replyTo = request.pointee.reply_to, BusMessage.isWellFormed(abi: reply) else { return JAMEY_E_INVALID }
     do throws(BusError) {
-        try plugin.endpoint.reply(to: address, correlationID: correlation, response!)
+        try plugin.endpoint.reply(to: replyTo, correlationID: request.pointee.correlation_id, abi: reply)
         return JAMEY_OK
     } catch {
         return error.abiCode

@@ -1,3 +1,4 @@
+import CJameyABI
 import JameyReplyWatch
 
 extension BusEndpoint {
@@ -22,7 +23,18 @@ extension BusEndpoint {
         _ message: BusMessage, timeout: Duration? = nil, anyThread: Bool = false,
         completion: @escaping @Sendable (Result<BusMessage, BusError>) -> Void
     ) throws(BusError) {
-        if case .failed(let failure) = try startRequest(message, timeout: timeout, anyThread: anyThread, completion: completion) {
+        try request(message, timeout: timeout, anyThread: anyThread, abiTarget: nil, completion: completion)
+    }
+
+    /// ``request(_:timeout:anyThread:completion:)`` for a requester through the C ABI: a reply
+    /// through the C ABI goes to `abiTarget` as it lies (see ``reply(to:correlationID:abi:)``).
+    func request(
+        _ message: BusMessage, timeout: Duration?, anyThread: Bool, abiTarget: ABIReplyTarget?,
+        completion: @escaping @Sendable (Result<BusMessage, BusError>) -> Void
+    ) throws(BusError) {
+        if case .failed(let failure) = try startRequest(
+            message, timeout: timeout, anyThread: anyThread, abiTarget: abiTarget, completion: completion)
+        {
             bus.requests.fail(completion, with: failure)
         }
     }
@@ -88,13 +100,46 @@ extension BusEndpoint {
     ///   or failed by shutdown.
     public func reply(to replyTo: String, correlationID: UInt64, _ reply: BusMessage) throws(BusError) {
         guard let pending = bus.requests.take(id: correlationID, replyTo: replyTo) else { throw .notFound }
+        complete(pending, with: reply)
+    }
+
+    /// Completes `pending` with `reply`, attributed to this owner.
+    private func complete(_ pending: PendingRequest, with reply: BusMessage) {
         metrics.messagesOut.increment()
-        let delivered = reply.stamped(source: owner, correlationID: correlationID)
+        let delivered = reply.stamped(source: owner, correlationID: pending.id)
         if pending.completesOnAnyThread || bus.pool.isBusThread {
             pending.completion(.success(delivered))
         } else {
             bus.pool.submit { pending.completion(.success(delivered)) }
         }
+    }
+
+    /// Answers a request with a reply given through the C ABI (the host's `reply`). When the
+    /// requester came through the C ABI too and takes its completion on this thread, the reply is
+    /// handed to its reply function as it lies — attributed to this owner, with the request's
+    /// correlation id — with no ``BusMessage`` made of it and laid out again; otherwise it is
+    /// copied into one and answered as ``reply(to:correlationID:_:)`` does.
+    /// - Parameter abi: A reply that ``BusMessage/isWellFormed(abi:)``.
+    /// - Throws: ``BusError/notFound`` when the requester is gone.
+    func reply(to replyTo: UnsafePointer<CChar>, correlationID: UInt64, abi: UnsafePointer<jamey_message>) throws(BusError) {
+        guard RequestTimer.isReplyAddress(replyTo) else { throw .notFound }
+        guard let pending = bus.requests.take(id: correlationID) else { throw .notFound }
+        if let target = pending.abiTarget, pending.completesOnAnyThread || bus.pool.isBusThread {
+            metrics.messagesOut.increment()
+            var m = abi.pointee
+            m.struct_size = UInt32(MemoryLayout<jamey_message>.size)
+            m.source = ownerCString
+            m.correlation_id = correlationID
+            m.reply_to = nil
+            if m.topic == nil || m.topic.pointee == 0 { m.topic = RequestTimer.replyAddressCString }
+            CrashContext.running(plugin: target.label, what: CrashContext.requestCompletion) {
+                target.done(target.context, JAMEY_OK, &m)
+            }
+            return
+        }
+        var response = BusMessage(abi: abi, requireTopic: false)!
+        if response.topic.isEmpty { response.topic = RequestTimer.replyAddress }
+        complete(pending, with: response)
     }
 
     /// How ``startRequest(_:timeout:completion:)`` went.
@@ -110,9 +155,10 @@ extension BusEndpoint {
     /// - Throws: ``BusError/invalidTopic(_:)`` or ``BusError/shutdown``; the completion will not be
     ///   called.
     func startRequest(
-        _ message: BusMessage, timeout: Duration?, anyThread: Bool = false,
+        _ message: BusMessage, timeout: Duration?, anyThread: Bool = false, abiTarget: ABIReplyTarget? = nil,
         completion: @escaping @Sendable (Result<BusMessage, BusError>) -> Void
     ) throws(BusError) -> RequestStart {
+        var abiTarget = abiTarget
         guard bus.isAccepting else { throw .shutdown }
         let entry = try route(message.topic)
         metrics.messagesOut.increment()
@@ -125,7 +171,9 @@ extension BusEndpoint {
             guard let (chosen, side) = entry.nextResponder(for: message) else { return .failed(.noResponders) }
             responder = chosen
             if let side, let split = entry.split {
-                // Figures per side of a canary: outcome and latency of each request.
+                // Figures per side of a canary: outcome and latency of each request, so every
+                // reply goes through the completion.
+                abiTarget = nil
                 let started = ContinuousClock.now
                 let inner = completion
                 completion = { result in
@@ -142,7 +190,7 @@ extension BusEndpoint {
         }
         let pending = try bus.requests.register(
             timeoutNanoseconds: timeout.map(MonotonicClock.nanoseconds(of:)) ?? bus.defaultRequestTimeoutNanoseconds,
-            metrics: metrics, completesOnAnyThread: anyThread, completion: completion)
+            metrics: metrics, completesOnAnyThread: anyThread, abiTarget: abiTarget, completion: completion)
         let delivered = message.stamped(source: owner, replyTo: pending.replyTo, correlationID: pending.id)
         if responder.isDirect {
             if responder.callDirect(delivered) { return .sent(pending) }

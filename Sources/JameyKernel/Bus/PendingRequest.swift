@@ -1,3 +1,5 @@
+import CJameyABI
+
 /// A request waiting for its reply, owned by the ``RequestTimer``.
 ///
 /// `heapIndex` is only read and written under the timer's lock; everything else is immutable.
@@ -15,17 +17,30 @@ final class PendingRequest: @unchecked Sendable {
     /// The requester accepts its completion on any thread, including the replier's (so a reply
     /// from a direct responder completes the request without a thread hop).
     let completesOnAnyThread: Bool
+    /// A requester through the C ABI: where a reply given through the C ABI too is handed over
+    /// as it lies (``BusEndpoint/reply(to:correlationID:abi:)``), with no ``BusMessage`` made of
+    /// it and laid out again. Failures still go through ``completion``.
+    let abiTarget: ABIReplyTarget?
     /// Position in the deadline heap; -1 when not in it.
     var heapIndex = -1
 
     init(
         id: UInt64, deadline: UInt64, metrics: BusMetrics, completesOnAnyThread: Bool = false,
-        completion: @escaping @Sendable (Result<BusMessage, BusError>) -> Void
+        abiTarget: ABIReplyTarget? = nil, completion: @escaping @Sendable (Result<BusMessage, BusError>) -> Void
     ) {
+        self.abiTarget = abiTarget
         self.completesOnAnyThread = completesOnAnyThread
         self.id = id
         self.deadline = deadline
         self.metrics = metrics
         self.completion = completion
     }
+}
+
+/// A C requester's reply function (`request`/`request_v2`), its user data and its plugin's crash
+/// label.
+struct ABIReplyTarget: @unchecked Sendable {
+    let done: jamey_reply_fn
+    let context: UnsafeMutableRawPointer?
+    let label: UnsafePointer<CChar>
 }

@@ -1,6 +1,12 @@
 import CJameySystem
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
 /// The table of pending requests and the one timer thread that fails them at their deadline.
 ///
 /// A request goes into the slot of a lock-free table that its correlation id names
@@ -78,13 +84,13 @@ final class RequestTimer: Sendable {
     /// - Throws: ``BusError/shutdown`` once shutdown began.
     func register(
         timeoutNanoseconds: UInt64, metrics: BusMetrics, completesOnAnyThread: Bool = false,
-        completion: @escaping @Sendable (Result<BusMessage, BusError>) -> Void
+        abiTarget: ABIReplyTarget? = nil, completion: @escaping @Sendable (Result<BusMessage, BusError>) -> Void
     ) throws(BusError) -> PendingRequest {
         let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
         let (deadline, overflow) = MonotonicClock.now().addingReportingOverflow(timeoutNanoseconds)
         let request = PendingRequest(
             id: id, deadline: overflow ? .max : deadline, metrics: metrics, completesOnAnyThread: completesOnAnyThread,
-            completion: completion)
+            abiTarget: abiTarget, completion: completion)
         guard !closed.load(ordering: .relaxed) else { throw .shutdown }
         if jamey_pending_put(table, id, Unmanaged.passRetained(request).toOpaque(), request.deadline) != 0 {
             // Either close() sees the slot or this sees `closed` (both sequentially consistent).
@@ -136,7 +142,8 @@ final class RequestTimer: Sendable {
         return take(id: id)
     }
 
-    private func take(id: UInt64) -> PendingRequest? {
+    /// Removes and returns the pending request `id`.
+    func take(id: UInt64) -> PendingRequest? {
         if let request = takeFromTable(id) { return request }
         guard overflowCount.load(ordering: .relaxed) > 0 else { return nil }
         return lock.withLock { state in
@@ -268,4 +275,9 @@ final class RequestTimer: Sendable {
     /// address per request, `_reply.<id>`, held nothing more and cost a string conversion per
     /// request).
     static let replyAddress = "_reply"
+    /// ``replyAddress`` as a C string.
+    nonisolated(unsafe) static let replyAddressCString = OwnerNames.cString(replyAddress)
+
+    /// Whether `address` is ``replyAddress``.
+    static func isReplyAddress(_ address: UnsafePointer<CChar>) -> Bool { strcmp(address, replyAddressCString) == 0 }
 }
