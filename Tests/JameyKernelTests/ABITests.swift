@@ -197,6 +197,43 @@ import Testing
         #expect(events().contains("reply_intact=1"))
     }
 
+    /// A plain C request (no content type, no headers) goes into the responder's lane as C bytes:
+    /// the responder must still see every field of a request, and its reply reach the requester.
+    @Test func plainRequestFromCReachesACResponderAsARequest() async throws {
+        let k = try TestKernel.boot(plugins: [
+            try probe("plain") {
+                $0.extraCode =
+                    Self.handlers + """
+                        static int32_t checking_echo(void *u, const jamey_message *m) {
+                            int ok = m->payload_len == 3 && memcmp(m->payload, "abc", 3) == 0
+                                && strcmp(m->topic, "probe.plain") == 0 && strcmp(m->source, "plain") == 0
+                                && m->reply_to != NULL && m->correlation_id != 0
+                                && m->content_type == NULL && m->header_count == 0;
+                            note("request_intact", ok);
+                            return echo_handler(u, m);
+                        }
+                        static void done(void *u, int32_t status, const jamey_message *r) {
+                            (void)u;
+                            note("reply", status == JAMEY_OK && r != NULL && r->payload_len == 3 && memcmp(r->payload, "abc", 3) == 0);
+                        }
+                        """
+                $0.startCode = """
+                    jamey_subscribe_options o = {0};
+                    o.struct_size = sizeof o; o.flags = JAMEY_SUBSCRIBE_RESPONDER;
+                    note("subscribe", api->subscribe(s->host, "probe.plain", &o, checking_echo, s, &s->sub));
+                    jamey_message q = {0};
+                    q.struct_size = sizeof q; q.topic = "probe.plain"; q.payload = "abc"; q.payload_len = 3;
+                    note("request_v2", api->request_v2(s->host, &q, 5000, JAMEY_REQUEST_DONE_ANY_THREAD, done, NULL));
+                    """
+            }
+        ])
+        defer { k.shutdown() }
+        #expect(events().contains("request_v2=0"))
+        #expect(await eventually { events().contains { $0.hasPrefix("reply=") } })
+        #expect(events().contains("request_intact=1"))
+        #expect(events().contains("reply=1"))
+    }
+
     @Test func metricRegistrationIsGuarded() throws {
         let k = try TestKernel.boot(plugins: [
             try probe("meter") {

@@ -90,6 +90,49 @@ struct LaneTests {
         #expect(boxed.first?.payload == [9])
     }
 
+    @Test("a request record keeps its place among events, lays out as a request, and a discard hands back its id")
+    func requestRecords() throws {
+        let lane = Lane(capacity: 16)
+        defer { lane.destroy() }
+        let source = OwnerNames.cString("asker")
+        #expect(append(lane, [1], source: source) == .queued(schedule: true))
+        let outcome = "svc.echo".withCString { topic in
+            [UInt8]([7, 8, 9]).withUnsafeBytes {
+                lane.appendRequest(topic: topic, topicLength: 8, payload: $0, source: source, correlationID: 41)
+            }
+        }
+        #expect(outcome == .queued(schedule: false))
+        #expect(append(lane, [2], source: source) == .queued(schedule: false))
+        var seen: [String] = []
+        var message = jamey_message()
+        while let record = lane.next() {
+            if Lane.isRequest(record) {
+                Lane.describeRequest(record, into: &message)
+                let payload = Array(UnsafeRawBufferPointer(start: message.payload, count: message.payload_len))
+                #expect(payload == [7, 8, 9])
+                #expect(String(cString: message.topic) == "svc.echo")
+                #expect(String(cString: message.source) == "asker")
+                #expect(String(cString: message.reply_to) == RequestTimer.replyAddress)
+                #expect(message.correlation_id == 41)
+                seen.append("request")
+            } else {
+                seen.append(Lane.isBoxed(record) ? "boxed" : "event")
+            }
+            lane.take(record)
+        }
+        #expect(seen == ["event", "request", "event"])
+        // Closed with a request queued: the discard gives its correlation id (to be failed).
+        _ = "svc.echo".withCString { topic in
+            [UInt8]([1]).withUnsafeBytes {
+                lane.appendRequest(topic: topic, topicLength: 8, payload: $0, source: source, correlationID: 42)
+            }
+        }
+        lane.closeProducers()
+        var ids: [UInt64] = []
+        #expect(lane.discardAll({ _ in }, request: { ids.append($0) }) == 0)
+        #expect(ids == [42])
+    }
+
     @Test("a consumer that leaves the lane idle misses no record its producer published meanwhile")
     func leavingIdleMissesNothing() throws {
         // The worker's protocol without the pool: the producer schedules the lane only when it

@@ -55,6 +55,9 @@ enum {
     JAMEY_LANE_BOXED = 2,
     /** The rest of the block is unused: the next record is at the start of `next`. */
     JAMEY_LANE_NEXT_BLOCK = 3,
+    /** A plain request given as C bytes: an event's record with the correlation id after the
+     *  header (the payload at offset 32). */
+    JAMEY_LANE_REQUEST = 4,
 };
 
 /** Lane states: the consumer's, read by the producer after each record. */

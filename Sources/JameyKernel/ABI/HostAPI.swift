@@ -225,7 +225,9 @@ private func startRequest(
     _ host: OpaquePointer?, _ message: UnsafePointer<jamey_message>?, _ timeoutMS: UInt32, anyThread: Bool,
     _ done: jamey_reply_fn?, _ userData: UnsafeMutableRawPointer?
 ) -> Int32 {
-    guard let plugin = resolveHost(host, "request"), let message, let done, let bus = BusMessage(abi: message) else {
+    guard let plugin = resolveHost(host, "request"), let message, let done, BusMessage.isWellFormed(abi: message),
+        let topic = message.pointee.topic, topic.pointee != 0
+    else {
         return JAMEY_E_INVALID
     }
     let context = UnsafeSendable(userData)
@@ -235,7 +237,8 @@ private func startRequest(
         // endpoints) through the completion.
         let target = ABIReplyTarget(done: done, context: userData, label: plugin.crashLabel)
         try plugin.endpoint.request(
-            bus, timeout: timeoutMS == 0 ? nil : .milliseconds(Int(timeoutMS)), anyThread: anyThread, abiTarget: target
+            abi: message, timeout: timeoutMS == 0 ? nil : .milliseconds(Int(timeoutMS)), anyThread: anyThread,
+            abiTarget: target
         ) { result in
             CrashContext.running(plugin: label.value, what: CrashContext.requestCompletion) {
                 switch result {

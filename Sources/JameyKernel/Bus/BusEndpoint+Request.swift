@@ -1,6 +1,12 @@
 import CJameyABI
 import JameyReplyWatch
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
 extension BusEndpoint {
     /// Sends a request to one responder and calls `completion` with its reply.
     ///
@@ -114,6 +120,69 @@ extension BusEndpoint {
         }
     }
 
+    /// ``request(_:timeout:anyThread:abiTarget:completion:)`` for a request given through the C
+    /// ABI (`request`, `request_v2`): a plain one (no content type, no headers, a payload of at
+    /// most 64 KiB) to a responder with a lane goes into the lane as a request record, with no
+    /// ``BusMessage`` made of it; any other is copied into one and goes the usual way.
+    /// - Parameter abi: A request that ``BusMessage/isWellFormed(abi:)`` with a non-empty topic.
+    func request(
+        abi: UnsafePointer<jamey_message>, timeout: Duration?, anyThread: Bool, abiTarget: ABIReplyTarget,
+        completion: @escaping @Sendable (Result<BusMessage, BusError>) -> Void
+    ) throws(BusError) {
+        if case .failed(let failure) = try startRequest(
+            abi: abi, timeout: timeout, anyThread: anyThread, abiTarget: abiTarget, completion: completion)
+        {
+            bus.requests.fail(completion, with: failure)
+        }
+    }
+
+    private func startRequest(
+        abi: UnsafePointer<jamey_message>, timeout: Duration?, anyThread: Bool, abiTarget: ABIReplyTarget,
+        completion: @escaping @Sendable (Result<BusMessage, BusError>) -> Void
+    ) throws(BusError) -> RequestStart {
+        let m = abi.pointee
+        if let topic = m.topic, m.content_type == nil, m.header_count == 0, m.payload_len <= Self.laneRequestLimit {
+            guard bus.isAccepting else { throw .shutdown }
+            let topicLength = strlen(topic)
+            if let entry = try compactRoute(topic, length: topicLength), entry.split == nil {
+                metrics.messagesOut.increment()
+                guard let responder = entry.nextResponder() else { return .failed(.noResponders) }
+                guard let lane = responder.lane, !responder.isDirect else {
+                    return try send(
+                        BusMessage(abi: abi)!, to: responder, timeout: timeout, anyThread: anyThread, abiTarget: abiTarget,
+                        completion: completion)
+                }
+                let pending = try bus.requests.register(
+                    timeoutNanoseconds: timeout.map(MonotonicClock.nanoseconds(of:)) ?? bus.defaultRequestTimeoutNanoseconds,
+                    metrics: metrics, completesOnAnyThread: anyThread, abiTarget: abiTarget, completion: completion)
+                let outcome = lane.appendRequest(
+                    topic: UnsafeRawPointer(topic), topicLength: topicLength,
+                    payload: UnsafeRawBufferPointer(start: m.payload, count: m.payload_len), source: ownerCString,
+                    correlationID: pending.id)
+                return requestOffered(outcome, pending: pending, responder: responder)
+            }
+        }
+        return try startRequest(
+            BusMessage(abi: abi)!, timeout: timeout, anyThread: anyThread, abiTarget: abiTarget, completion: completion)
+    }
+
+    /// The largest payload of a request put into a lane as C bytes.
+    static let laneRequestLimit = 64 * 1024
+
+    /// What becomes of a request appended to `responder`'s lane.
+    private func requestOffered(_ outcome: Lane.Append, pending: PendingRequest, responder: Subscription) -> RequestStart {
+        switch outcome {
+        case .queued(let schedule):
+            if schedule { bus.pool.schedule(responder) }
+            return .sent(pending)
+        case .full:
+            // If the request is no longer pending, shutdown already failed it: report nothing twice.
+            return bus.requests.take(id: pending.id) != nil ? .failed(.queueFull) : .sent(pending)
+        case .closed:
+            return bus.requests.take(id: pending.id) != nil ? .failed(.noResponders) : .sent(pending)
+        }
+    }
+
     /// Answers a request with a reply given through the C ABI (the host's `reply`). When the
     /// requester came through the C ABI too and takes its completion on this thread, the reply is
     /// handed to its reply function as it lies — attributed to this owner, with the request's
@@ -188,6 +257,15 @@ extension BusEndpoint {
                 }
             }
         }
+        return try send(
+            message, to: responder, timeout: timeout, anyThread: anyThread, abiTarget: abiTarget, completion: completion)
+    }
+
+    /// Registers a request and enqueues it for `responder` (or calls it, when direct).
+    private func send(
+        _ message: BusMessage, to responder: Subscription, timeout: Duration?, anyThread: Bool,
+        abiTarget: ABIReplyTarget?, completion: @escaping @Sendable (Result<BusMessage, BusError>) -> Void
+    ) throws(BusError) -> RequestStart {
         let pending = try bus.requests.register(
             timeoutNanoseconds: timeout.map(MonotonicClock.nanoseconds(of:)) ?? bus.defaultRequestTimeoutNanoseconds,
             metrics: metrics, completesOnAnyThread: anyThread, abiTarget: abiTarget, completion: completion)

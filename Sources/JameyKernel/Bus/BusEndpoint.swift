@@ -174,7 +174,7 @@ public final class BusEndpoint: Sendable {
     /// is for the same bytes and still current, else the general lookup's (then cached for the
     /// thread); nil for a topic that is not UTF-8 (the general path repairs it).
     @inline(__always)
-    private func compactRoute(_ topic: UnsafePointer<CChar>, length: Int) throws(BusError) -> RouteEntry? {
+    func compactRoute(_ topic: UnsafePointer<CChar>, length: Int) throws(BusError) -> RouteEntry? {
         let generation = bus.routes.generation
         if let cached = ThreadRouteCache.withRoute(generation: generation, topic: topic, length: length, { $0 }) {
             return cached

@@ -9,8 +9,9 @@ import CJameySystem
 ///
 /// Records are laid out as in ``CompactRing``: a 24-byte header (size, kind, topic length,
 /// payload length, source), then the payload, the topic and a NUL. A *boxed* record holds a
-/// ``BusMessage`` itself after its header (a request, or any message that is not plain C
-/// bytes), moved in by the producer and out by the consumer, so both kinds keep one order.
+/// ``BusMessage`` itself after its header (any message that is not plain C bytes), moved in by
+/// the producer and out by the consumer, so all kinds keep one order. A *request* record is a
+/// plain request given as C bytes: an event's record with its correlation id after the header.
 ///
 /// The consumer's side (``next()``, ``take(_:)``, ``discardAll(_:)``) is used only by the
 /// thread that moved the lane's state to running; see ``Subscription/deliverLane``.
@@ -72,6 +73,36 @@ struct Lane: @unchecked Sendable {
         return .queued(schedule: schedule != 0)
     }
 
+    /// Bytes before a request record's payload: the header and the correlation id.
+    static let requestHeaderSize = CompactRing.headerSize + 8
+
+    /// Appends a request given as C bytes (see ``appendEvent(topic:topicLength:payload:source:)``)
+    /// with its correlation id; its reply address is ``RequestTimer/replyAddress``.
+    func appendRequest(
+        topic: UnsafeRawPointer, topicLength: Int, payload: UnsafeRawBufferPointer, source: UnsafePointer<CChar>,
+        correlationID: UInt64
+    ) -> Append {
+        let size = (Self.requestHeaderSize + payload.count + topicLength + 1 + 7) & ~7
+        var locked: Int32 = 0
+        var status: Int32 = 0
+        guard let reserved = jamey_lane_reserve(raw, UInt32(truncatingIfNeeded: size), &locked, &status) else {
+            return Self.refused(status)
+        }
+        let record = UnsafeMutableRawPointer(reserved)
+        record.storeBytes(of: UInt32(truncatingIfNeeded: topicLength), toByteOffset: 8, as: UInt32.self)
+        record.storeBytes(of: UInt32(truncatingIfNeeded: payload.count), toByteOffset: 12, as: UInt32.self)
+        record.storeBytes(of: UInt(bitPattern: source), toByteOffset: 16, as: UInt.self)
+        record.storeBytes(of: correlationID, toByteOffset: CompactRing.headerSize, as: UInt64.self)
+        if let bytes = payload.baseAddress, payload.count > 0 {
+            (record + Self.requestHeaderSize).copyMemory(from: bytes, byteCount: payload.count)
+        }
+        let topicAt = record + Self.requestHeaderSize + payload.count
+        topicAt.copyMemory(from: topic, byteCount: topicLength)
+        topicAt.storeBytes(of: 0, toByteOffset: topicLength, as: UInt8.self)
+        let schedule = jamey_lane_commit(raw, reserved, UInt32(truncatingIfNeeded: size), UInt32(JAMEY_LANE_REQUEST), locked)
+        return .queued(schedule: schedule != 0)
+    }
+
     /// Appends `message` as a boxed record.
     /// - Returns: what happened, and the message back when it was refused.
     func appendBoxed(_ message: consuming BusMessage) -> (Append, BusMessage?) {
@@ -121,10 +152,35 @@ struct Lane: @unchecked Sendable {
     @inline(__always)
     func next() -> UnsafeMutableRawPointer? { jamey_lane_peek(raw).map { UnsafeMutableRawPointer($0) } }
 
-    /// Whether `record` is boxed (else an event).
+    /// Whether `record` is boxed (else an event or a request).
     @inline(__always)
     static func isBoxed(_ record: UnsafeMutableRawPointer) -> Bool {
         record.load(fromByteOffset: 4, as: UInt32.self) == UInt32(JAMEY_LANE_BOXED)
+    }
+
+    /// Whether `record` is a request given as C bytes.
+    @inline(__always)
+    static func isRequest(_ record: UnsafeMutableRawPointer) -> Bool {
+        record.load(fromByteOffset: 4, as: UInt32.self) == UInt32(JAMEY_LANE_REQUEST)
+    }
+
+    /// A request record's correlation id.
+    @inline(__always)
+    static func correlationID(_ record: UnsafeMutableRawPointer) -> UInt64 {
+        record.load(fromByteOffset: CompactRing.headerSize, as: UInt64.self)
+    }
+
+    /// Lays a C message out over a request record (its reply address and correlation id too).
+    @inline(__always)
+    static func describeRequest(_ record: UnsafeMutableRawPointer, into message: inout jamey_message) {
+        let payloadLength = Int(record.load(fromByteOffset: 12, as: UInt32.self))
+        message.payload = UnsafeRawPointer(record + requestHeaderSize)
+        message.payload_len = payloadLength
+        message.topic = UnsafePointer(
+            (record + requestHeaderSize + payloadLength).assumingMemoryBound(to: CChar.self))
+        message.source = UnsafePointer(bitPattern: record.load(fromByteOffset: 16, as: UInt.self))
+        message.reply_to = RequestTimer.replyAddressCString
+        message.correlation_id = correlationID(record)
     }
 
     /// The message of a boxed record.
@@ -165,13 +221,17 @@ struct Lane: @unchecked Sendable {
     var blockBytes: Int { Int(jamey_lane_block_bytes(raw)) }
 
     /// Consumes every published record without delivering it.
-    /// - Parameter boxed: given each boxed record's message (moved out).
+    /// - Parameters:
+    ///   - boxed: given each boxed record's message (moved out).
+    ///   - request: given each request record's correlation id.
     /// - Returns: how many events there were.
-    func discardAll(_ boxed: (consuming BusMessage) -> Void) -> Int {
+    func discardAll(_ boxed: (consuming BusMessage) -> Void, request: (UInt64) -> Void = { _ in }) -> Int {
         var events = 0
         while let record = next() {
             if Self.isBoxed(record) {
                 boxed(Self.boxed(record).move())
+            } else if Self.isRequest(record) {
+                request(Self.correlationID(record))
             } else {
                 events += 1
             }

@@ -163,6 +163,12 @@ extension Subscription {
                     ok = BusMessage.withABIMessage(boxedMessage) { call($0) }
                     boxedMessage.deinitialize(count: 1)
                     boxed += 1
+                } else if Lane.isRequest(record) {
+                    Lane.describeRequest(record, into: &message)
+                    ok = withUnsafePointer(to: &message) { call($0) }
+                    message.reply_to = nil
+                    message.correlation_id = 0
+                    boxed += 1
                 } else {
                     Lane.describe(record, into: &message)
                     ok = withUnsafePointer(to: &message) { call($0) }

@@ -397,9 +397,11 @@ extension Subscription {
     /// Discards what the lane holds (by the thread holding it running) and leaves it closed.
     func discardLane(_ lane: Lane, requests: RequestTimer) {
         var boxed: [BusMessage] = []
-        let events = lane.discardAll { boxed.append($0) }
+        var requestIDs: [UInt64] = []
+        let events = lane.discardAll({ boxed.append($0) }, request: { requestIDs.append($0) })
         lane.set(.closed)
         countDiscarded(boxed, requests: requests)
+        for id in requestIDs { requests.fail(id: id, with: .noResponders) }
         countDiscarded(events: events)
     }
 
