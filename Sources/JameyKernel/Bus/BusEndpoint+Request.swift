@@ -152,9 +152,8 @@ extension BusEndpoint {
                         BusMessage(abi: abi)!, to: responder, timeout: timeout, anyThread: anyThread, abiTarget: abiTarget,
                         completion: completion)
                 }
-                let pending = try bus.requests.register(
-                    timeoutNanoseconds: timeout.map(MonotonicClock.nanoseconds(of:)) ?? bus.defaultRequestTimeoutNanoseconds,
-                    metrics: metrics, completesOnAnyThread: anyThread, abiTarget: abiTarget, completion: completion)
+                let pending = try register(
+                    timeout: timeout, anyThread: anyThread, abiTarget: abiTarget, completion: completion)
                 let outcome = lane.appendRequest(
                     topic: UnsafeRawPointer(topic), topicLength: topicLength,
                     payload: UnsafeRawBufferPointer(start: m.payload, count: m.payload_len), source: ownerCString,
@@ -169,7 +168,8 @@ extension BusEndpoint {
     /// The largest payload of a request put into a lane as C bytes.
     static let laneRequestLimit = 64 * 1024
 
-    /// What becomes of a request appended to `responder`'s lane.
+    /// What becomes of a request offered to `responder` (a direct responder that refused it is
+    /// `.closed`): a refused one is taken back and fails.
     private func requestOffered(_ outcome: Lane.Append, pending: PendingRequest, responder: Subscription) -> RequestStart {
         switch outcome {
         case .queued(let schedule):
@@ -266,25 +266,29 @@ extension BusEndpoint {
         _ message: BusMessage, to responder: Subscription, timeout: Duration?, anyThread: Bool,
         abiTarget: ABIReplyTarget?, completion: @escaping @Sendable (Result<BusMessage, BusError>) -> Void
     ) throws(BusError) -> RequestStart {
-        let pending = try bus.requests.register(
-            timeoutNanoseconds: timeout.map(MonotonicClock.nanoseconds(of:)) ?? bus.defaultRequestTimeoutNanoseconds,
-            metrics: metrics, completesOnAnyThread: anyThread, abiTarget: abiTarget, completion: completion)
+        let pending = try register(timeout: timeout, anyThread: anyThread, abiTarget: abiTarget, completion: completion)
         let delivered = message.stamped(source: owner, replyTo: pending.replyTo, correlationID: pending.id)
         if responder.isDirect {
             if responder.callDirect(delivered) { return .sent(pending) }
-            return bus.requests.take(id: pending.id, replyTo: pending.replyTo) != nil ? .failed(.noResponders) : .sent(pending)
+            return requestOffered(.closed, pending: pending, responder: responder)
         }
+        let outcome: Lane.Append
         switch responder.offer(delivered, isRequest: true) {
-        case .queued(let schedule, _, _):
-            if schedule { bus.pool.schedule(responder) }
-            return .sent(pending)
-        case .full:
-            // If the request is no longer pending, shutdown already failed it: report nothing twice.
-            return bus.requests.take(id: pending.id, replyTo: pending.replyTo) != nil
-                ? .failed(.queueFull) : .sent(pending)
-        case .closed:
-            return bus.requests.take(id: pending.id, replyTo: pending.replyTo) != nil
-                ? .failed(.noResponders) : .sent(pending)
+        case .queued(let schedule, _, _): outcome = .queued(schedule: schedule)
+        case .full: outcome = .full
+        case .closed: outcome = .closed
         }
+        return requestOffered(outcome, pending: pending, responder: responder)
+    }
+
+    /// Registers a request of this endpoint.
+    @inline(__always)
+    private func register(
+        timeout: Duration?, anyThread: Bool, abiTarget: ABIReplyTarget?,
+        completion: @escaping @Sendable (Result<BusMessage, BusError>) -> Void
+    ) throws(BusError) -> PendingRequest {
+        try bus.requests.register(
+            timeoutNanoseconds: timeout.map(MonotonicClock.nanoseconds(of:)) ?? bus.defaultRequestTimeoutNanoseconds,
+            metrics: metrics, completesOnAnyThread: anyThread, abiTarget: abiTarget, completion: completion)
     }
 }

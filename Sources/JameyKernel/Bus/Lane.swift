@@ -152,6 +152,10 @@ struct Lane: @unchecked Sendable {
     @inline(__always)
     func next() -> UnsafeMutableRawPointer? { jamey_lane_peek(raw).map { UnsafeMutableRawPointer($0) } }
 
+    /// A record's kind (`JAMEY_LANE_EVENT`, `JAMEY_LANE_BOXED` or `JAMEY_LANE_REQUEST`).
+    @inline(__always)
+    static func kind(_ record: UnsafeMutableRawPointer) -> UInt32 { record.load(fromByteOffset: 4, as: UInt32.self) }
+
     /// Whether `record` is boxed (else an event or a request).
     @inline(__always)
     static func isBoxed(_ record: UnsafeMutableRawPointer) -> Bool {

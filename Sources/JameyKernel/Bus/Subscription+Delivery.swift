@@ -158,20 +158,21 @@ extension Subscription {
                 // hands no longer counts against the capacity.
                 lane.take(record)
                 let ok: Bool
-                if Lane.isBoxed(record) {
+                let kind = Lane.kind(record)
+                if kind == UInt32(JAMEY_LANE_EVENT) {
+                    Lane.describe(record, into: &message)
+                    ok = withUnsafePointer(to: &message) { call($0) }
+                } else if kind == UInt32(JAMEY_LANE_BOXED) {
                     let boxedMessage = Lane.boxed(record)
                     ok = BusMessage.withABIMessage(boxedMessage) { call($0) }
                     boxedMessage.deinitialize(count: 1)
                     boxed += 1
-                } else if Lane.isRequest(record) {
+                } else {
                     Lane.describeRequest(record, into: &message)
                     ok = withUnsafePointer(to: &message) { call($0) }
                     message.reply_to = nil
                     message.correlation_id = 0
                     boxed += 1
-                } else {
-                    Lane.describe(record, into: &message)
-                    ok = withUnsafePointer(to: &message) { call($0) }
                 }
                 if !ok { failed += 1 }
                 timer.ended(delivered)
