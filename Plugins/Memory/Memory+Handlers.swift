@@ -21,7 +21,6 @@ extension Memory {
                 let events = ItemEvents()
                 let item = try await store.update(id: try id(of: m, body: body.id), try Bodies.patch(body), events: events)
                 publish()
-                status.withLock { $0.countsStale = true }
                 return Replies.json(Replies.item(item, links: []))
             }
         }
@@ -31,7 +30,6 @@ extension Memory {
                 let events = ItemEvents()
                 guard try await store.delete(id: id, events: events) else { throw MemoryError.notFound(id) }
                 publish()
-                status.withLock { $0.countsStale = true }
                 return Outgoing([], headers: ["status": "204"])
             }
         }
@@ -98,7 +96,6 @@ extension Memory {
     private func stored(_ outcomes: [StoreOutcome]) {
         for o in outcomes where !o.merged { metrics.stored(o.item.layer) }
         publish()
-        status.withLock { $0.countsStale = true }
     }
 
     /// Publishes the item events committed and not yet published (each transaction wrote its

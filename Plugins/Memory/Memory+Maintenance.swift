@@ -3,7 +3,7 @@ import JameyPluginKit
 import MemoryCore
 
 extension Memory {
-    /// The maintenance loop: once a second refreshes stale counts; sweeps and consolidates when
+    /// The maintenance loop: once a second refreshes the counts per layer; sweeps and consolidates when
     /// their intervals are due. Ends when cancelled.
     func maintain() async {
         let clock = ContinuousClock()
@@ -18,7 +18,7 @@ extension Memory {
                 _ = try? await runConsolidation()
                 nextConsolidation = clock.now + interval
             }
-            if status.withLock({ $0.countsStale }) { await refreshCounts() }
+            await refreshCounts()
             await tendOutbox()
             try? await Task.sleep(for: .seconds(1))
         }
@@ -36,7 +36,6 @@ extension Memory {
                 $0.lastSweep = store.clock()
                 $0.lastSweepRemoved = n
                 $0.lastError = nil
-                if n > 0 { $0.countsStale = true }
             }
             if n > 0 {
                 try? context.bus.publish(
@@ -59,7 +58,6 @@ extension Memory {
             $0.lastConsolidation = store.clock()
             $0.lastSweep = store.clock()
             $0.lastSweepRemoved = n
-            $0.countsStale = true
         }
         try? context.bus.publish("memory.events.consolidated", Replies.json(Replies.report(report)))
         return report
@@ -73,13 +71,10 @@ extension Memory {
         metrics.outbox(depth: store.outbox.depth, dropped: store.outbox.dropped)
     }
 
-    /// Recounts items per layer for health and the gauges.
+    /// Reads the items per layer for health and the gauges (``MemoryStore/counts()``: a few
+    /// rows and the items expired but not yet swept, not a pass over the items).
     func refreshCounts() async {
-        status.withLock { $0.countsStale = false }
-        guard let counts = try? await store.counts() else {
-            status.withLock { $0.countsStale = true }
-            return
-        }
+        guard let counts = try? await store.counts() else { return }
         metrics.counts(counts)
         metrics.pending(store.tail.count)
         status.withLock { $0.counts = counts }

@@ -24,7 +24,6 @@ public final class Memory: JameyPlugin, SnapshotCapable {
     /// What health reports, refreshed by the maintenance task.
     struct Status: Sendable {
         var counts: [MemoryLayer: (items: Int, bytes: Int)] = [:]
-        var countsStale = true
         var lastSweep: Date?
         var lastSweepRemoved = 0
         var lastConsolidation: Date?
@@ -97,6 +96,5 @@ public final class Memory: JameyPlugin, SnapshotCapable {
         publish()
         try store.restore(from: directory)
         searchCache.changed()
-        status.withLock { $0.countsStale = true }
     }
 }

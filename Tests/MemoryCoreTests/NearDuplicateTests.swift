@@ -60,7 +60,7 @@ import Testing
     /// Every near-duplicate meets the lookup condition: over many texts and edits of them (words
     /// changed, dropped, added, swapped) from a small vocabulary with skewed counts (one word held
     /// by no item), each edit the index could hold at or above the threshold holds at least
-    /// `least` of the lookup's words.
+    /// `least` of the lookup's words and every one of its required words.
     @Test func everyNearDuplicateMeetsTheLookupCondition() {
         var state: UInt64 = 42
         func next(_ n: Int) -> Int {
@@ -71,6 +71,7 @@ import Testing
         // Word i is held by about 1000 / (i + 1) items; w39 by none.
         let counts = Dictionary(uniqueKeysWithValues: vocabulary.enumerated().map { ($1, $0 == 39 ? 0 : 1000 / ($0 + 1)) })
         var checked = 0
+        var required = 0
         for _ in 0..<400 {
             let words = (0..<(3 + next(30))).map { _ in vocabulary[next(vocabulary.count)] }
             let profile = detector.profile(words.joined(separator: " "))
@@ -95,9 +96,35 @@ import Testing
                 checked += 1
                 let held = Set(edit)
                 #expect(lookup.words.filter(held.contains).count >= lookup.least, "\(words) -> \(edit)")
+                #expect(lookup.required.allSatisfy(held.contains), "\(words) -> \(edit)")
             }
+            if !lookup.required.isEmpty { required += 1 }
         }
         #expect(checked > 100)
+        #expect(required > 10)
+    }
+
+    /// A short text of common words with one rarer word: lacking the rarer word alone loses too
+    /// many shingles, so it is in every clause, and no clause is a pair of common words (at a
+    /// million items such a text read a thousand rows; 15-43 ms a store).
+    @Test func aWordNoNearDuplicateMayLackIsInEveryClause() {
+        let text = "w2d w6 w5 w4 w0 w5 wtr w17"
+        // About the counts of a million Zipf items.
+        let counts = ["w0": 880_000, "w4": 300_000, "w5": 280_000, "w6": 260_000, "w17": 50_000, "w2d": 25_000, "wtr": 2_000]
+        guard case .read(let lookup) = detector.profile(text).lookup(counts: counts, items: 1_000_000) else {
+            Issue.record("no lookup")
+            return
+        }
+        #expect(lookup.required == ["wtr"], "\(lookup)")
+        #expect(!lookup.clauses.isEmpty && lookup.clauses.allSatisfy { $0.contains("wtr") }, "\(lookup)")
+        // Cheaper than the same words without it required.
+        let plain = NearDuplicate.Lookup(words: lookup.words, least: lookup.least)
+        #expect(lookup.cost(counts: counts, items: 1_000_000) < plain.cost(counts: counts, items: 1_000_000))
+        // A near-duplicate (case and punctuation: eight words leave room for nothing more) meets it.
+        let near = "W2D, w6 w5 w4; w0 w5 WTR w17."
+        #expect(detector.matches(text, near))
+        #expect(lookup.required.allSatisfy(FTSQuery.words(near).contains))
+        #expect(lookup.words.filter(FTSQuery.words(near).contains).count >= lookup.least)
     }
 
     /// A text of common words only still has an exact lookup: a near-duplicate must hold most of

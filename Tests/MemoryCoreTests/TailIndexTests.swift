@@ -62,8 +62,8 @@ import Testing
         #expect(index.resembling(text).first == 2)
     }
 
-    /// The tail's exact candidates: the items holding at least `least` of the lookup's words,
-    /// most held first; a planted near-duplicate of common words is among them, items holding
+    /// The tail's exact candidates: the items holding at least `least` of the lookup's words
+    /// and each of its required words, most held first; a planted near-duplicate of common words is among them, items holding
     /// too few of the words are not.
     @Test func candidatesHoldEnoughOfTheLookupWords() {
         var index = TailIndex()
@@ -75,6 +75,12 @@ import Testing
         #expect(lookup.clauses == [["foxtrot", "golf"], ["foxtrot", "hotel"], ["golf", "hotel"]])
         #expect(index.candidates(lookup) == [3, 1])
         #expect(index.candidates(lookup, skip: { $0 == 3 }) == [1])
+        // With a required word: only items holding it, and enough words in all.
+        index.add(seq: 4, content: "foxtrot hotel")
+        let requiring = NearDuplicate.Lookup(words: ["foxtrot", "golf", "hotel"], least: 2, required: ["golf"])
+        #expect(requiring.clauses == [["golf", "foxtrot"], ["golf", "hotel"]])
+        #expect(index.candidates(requiring) == [3, 1])
+        #expect(index.candidates(lookup).contains(4))
         let detector = NearDuplicate()
         index.add(seq: 5, content: "alpha bravo charlie delta echo foxtrot golf hotel kilo lima mike november")
         let text = "alpha bravo charlie delta echo foxtrot golf hotel kilo lima mike oscar"

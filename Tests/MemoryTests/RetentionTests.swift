@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import MemoryCore
 import Testing
 
@@ -71,5 +72,50 @@ import Testing
                 if step % 30 == 0 { _ = try await store.sweep() }
             }
         }
+    }
+
+    /// The counts per layer (health and the gauges) come from `layer_stats`, kept by triggers:
+    /// after stores, a batch, a content change, a move to another layer, a delete, items expiring
+    /// and a sweep, they equal a pass over the visible items.
+    @Test func countsPerLayerFollowEveryChange() async throws {
+        var settings = MemorySettings()
+        settings.duplicates = .allow
+        let (store, clock, _) = try makeStore(settings)
+        func expectCountsMatchAPass(_ step: String) async throws {
+            let now = clock.now.timeIntervalSince1970
+            let pass = try await store.pool.read { db in
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT layer, COUNT(*) AS n, SUM(LENGTH(CAST(content AS BLOB))) AS bytes FROM items
+                        WHERE expires_at IS NULL OR expires_at > ? GROUP BY layer
+                        """, arguments: [now])
+            }
+            var expected: [MemoryLayer: (items: Int, bytes: Int)] = [:]
+            for layer in MemoryLayer.all { expected[layer] = (0, 0) }
+            for row in pass { expected[MemoryLayer(name: row["layer"])!] = (row["n"], row["bytes"]) }
+            let counts = try await store.counts()
+            for layer in MemoryLayer.all {
+                #expect(counts[layer]?.items == expected[layer]?.items, "\(step): \(layer.name)")
+                #expect(counts[layer]?.bytes == expected[layer]?.bytes, "\(step): \(layer.name)")
+            }
+        }
+        let working = try await store.put(item("a passing thought", .working))
+        let errand = try await store.put(item("buy bread and milk", .shortTerm))
+        _ = try await store.store((0..<5).map { item("fact number \($0) with ünïcode", .semantic) })
+        try await expectCountsMatchAPass("stores")
+        #expect(try await store.counts()[.semantic]?.items == 5)
+        _ = try await store.update(id: errand, ItemPatch(content: "buy bread, milk and a much longer list of things"))
+        try await expectCountsMatchAPass("content changed")
+        _ = try await store.update(id: errand, ItemPatch(layer: .longTerm))
+        try await expectCountsMatchAPass("moved")
+        #expect(try await store.delete(id: errand))
+        try await expectCountsMatchAPass("deleted")
+        clock.advance(3601)  // the working item expires (TTL 1 h), not yet swept
+        try await expectCountsMatchAPass("expired")
+        #expect(try await store.counts()[.working]?.items == 0)
+        _ = try await store.sweep()
+        try await expectCountsMatchAPass("swept")
+        #expect(await status { _ = try await store.get(id: working) } == 404)
     }
 }

@@ -116,14 +116,21 @@ public struct NearDuplicate: Sendable, Equatable {
             var best: (lookup: Lookup, cost: Double)?
             for k in stride(from: 1, through: rarest.count, by: 1) {
                 let chosen = Array(held.prefix(k))
-                // The most of the chosen words a near-duplicate may lack.
+                // The words a near-duplicate cannot lack even alone, so it holds each of them
+                // (lacking more words never excludes fewer shingles): in every clause.
+                var required = 0
+                for index in 0..<k where !reachable(excluded: excluded(lacking: 1 << index)) { required |= 1 << index }
+                // The most of the other chosen words a near-duplicate may lack.
                 var lackable = 0
-                for subset in 0..<(1 << k) where subset.nonzeroBitCount > lackable {
+                for subset in 0..<(1 << k) where subset & required == 0 && subset.nonzeroBitCount > lackable {
                     if reachable(excluded: excluded(lacking: subset)) { lackable = subset.nonzeroBitCount }
                 }
                 guard lackable < k else { continue }
-                let lookup = Lookup(words: chosen, least: k - lackable)
-                guard Lookup.binomial(k, lookup.least) <= Lookup.maxClauses else { continue }
+                let lookup = Lookup(
+                    words: chosen, least: k - lackable,
+                    required: chosen.indices.filter { required & (1 << $0) != 0 }.map { chosen[$0] })
+                let optional = k - lookup.required.count
+                guard Lookup.binomial(optional, lookup.least - lookup.required.count) <= Lookup.maxClauses else { continue }
                 let cost = lookup.cost(counts: counts, items: items)
                 if cost < best?.cost ?? .infinity { best = (lookup, cost) }
             }
@@ -140,7 +147,8 @@ public struct NearDuplicate: Sendable, Equatable {
         case read(Lookup)
     }
 
-    /// A near-duplicate holds at least ``least`` of ``words``: it meets one of ``clauses``.
+    /// A near-duplicate holds every word of ``required`` and at least ``least`` of ``words``
+    /// (``required`` counted): it meets one of ``clauses``.
     public struct Lookup: Sendable, Equatable {
         /// Most words a lookup takes (every subset of them is tried).
         public static let maxWords = 8
@@ -151,22 +159,31 @@ public struct NearDuplicate: Sendable, Equatable {
         public var words: [String]
         /// How many of them a near-duplicate holds at least (1 to `words.count`).
         public var least: Int
+        /// The words of ``words`` a near-duplicate holds each of (at most ``least`` of them):
+        /// lacking one alone loses too many shingles. At a million items a short text of common
+        /// words with one rare word was looked up by pairs of its words, one pair of two common
+        /// ones reading a thousand rows; with the rare word in every clause, a few dozen.
+        public var required: [String]
 
-        public init(words: [String], least: Int) {
+        public init(words: [String], least: Int, required: [String] = []) {
             self.words = words
             self.least = least
+            self.required = required
         }
 
         /// `n` choose `k`.
         static func binomial(_ n: Int, _ k: Int) -> Int { k == 0 ? 1 : binomial(n - 1, k - 1) * n / k }
 
-        /// Every `least`-word subset of ``words``: a near-duplicate holds all the words of one.
+        /// ``required`` with each subset of the other words that brings it to ``least`` words: a
+        /// near-duplicate holds all the words of one.
         public var clauses: [[String]] {
+            let optional = words.filter { !required.contains($0) }
+            let need = least - required.count
             var result: [[String]] = []
             func extend(_ clause: [String], from start: Int) {
-                guard clause.count < least else { return result.append(clause) }
-                for index in start..<words.count where words.count - index >= least - clause.count {
-                    extend(clause + [words[index]], from: index + 1)
+                guard clause.count < need else { return result.append(required + clause) }
+                for index in start..<optional.count where optional.count - index >= need - clause.count {
+                    extend(clause + [optional[index]], from: index + 1)
                 }
             }
             extend([], from: 0)

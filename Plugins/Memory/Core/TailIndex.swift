@@ -124,21 +124,26 @@ public struct TailIndex: Sendable {
         return scores.sorted { ($0.value, $0.key) > ($1.value, $1.key) }.map(\.key)
     }
 
-    /// The tail items meeting `lookup` (holding at least ``NearDuplicate/Lookup/least`` of its
-    /// words), most words held first (newest first among equals): every possible near-duplicate
+    /// The tail items meeting `lookup` (holding every word of ``NearDuplicate/Lookup/required``
+    /// and at least ``NearDuplicate/Lookup/least`` of its words), most words held first (newest first among equals): every possible near-duplicate
     /// of the text the lookup was planned for (``NearDuplicate/Profile/lookup(counts:items:)``
     /// over ``hits(_:)``). The caller compares the texts.
     /// - Parameters:
     ///   - lookup: the condition.
     ///   - skip: items left out.
     public func candidates(_ lookup: NearDuplicate.Lookup, skip: (Int64) -> Bool = { _ in false }) -> [Int64] {
-        var held: [Int64: Int] = [:]
+        let required = Set(lookup.required)
+        // Per item: the lookup words it holds, and how many of them are required.
+        var held: [Int64: (all: Int, required: Int)] = [:]
         for word in Set(lookup.words) {
+            let isRequired = required.contains(word)
             for seq in postings(word) where documents[seq]?.counts[word] != nil && !skip(seq) {
-                held[seq, default: 0] += 1
+                held[seq, default: (0, 0)].all += 1
+                if isRequired { held[seq, default: (0, 0)].required += 1 }
             }
         }
-        return held.filter { $0.value >= lookup.least }.sorted { ($0.value, $0.key) > ($1.value, $1.key) }.map(\.key)
+        return held.filter { $0.value.all >= lookup.least && $0.value.required == required.count }
+            .sorted { ($0.value.all, $0.key) > ($1.value.all, $1.key) }.map(\.key)
     }
 
     /// Index statistics for BM25 over index and tail together.
