@@ -125,9 +125,10 @@ public struct TailIndex: Sendable {
     }
 
     /// The tail items meeting `lookup` (holding every word of ``NearDuplicate/Lookup/required``
-    /// and at least ``NearDuplicate/Lookup/least`` of its words), most words held first (newest first among equals): every possible near-duplicate
-    /// of the text the lookup was planned for (``NearDuplicate/Profile/lookup(counts:items:)``
-    /// over ``hits(_:)``). The caller compares the texts.
+    /// and at least ``NearDuplicate/Lookup/least`` of its words), most words held first (newest
+    /// first among equals): every possible near-duplicate of the text the lookup was planned for
+    /// (``NearDuplicate/Profile/lookup(counts:items:)`` over ``hits(_:)``). The caller compares
+    /// the texts.
     /// - Parameters:
     ///   - lookup: the condition.
     ///   - skip: items left out.
