@@ -156,12 +156,12 @@ final class MemoryStore: Sendable {
             let expired = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT layer, COUNT(*) AS n, COALESCE(SUM(LENGTH(CAST(content AS BLOB))), 0) AS bytes FROM items
+                    SELECT layer, \(Self.layerTotals) FROM items
                     WHERE expires_at IS NOT NULL AND expires_at <= ? GROUP BY layer
                     """, arguments: [now])
             for row in expired {
-                if let layer = MemoryLayer(name: row["layer"]), let total = result[layer] {
-                    result[layer] = (total.items - row["n"], total.bytes - row["bytes"])
+                if let layer = MemoryLayer(name: row[0]), let total = result[layer] {
+                    result[layer] = (total.items - row[1], total.bytes - row[2])
                 }
             }
             return result
@@ -173,28 +173,27 @@ final class MemoryStore: Sendable {
     /// triggers on every insert, delete and change of layer or content, whatever path makes it
     /// (stores, merges, eviction, sweeps, consolidation, a restored older file).
     static func createLayerStats(_ db: Database) throws {
+        let add = """
+            INSERT INTO layer_stats(layer, items, bytes) VALUES (new.layer, 1, LENGTH(CAST(new.content AS BLOB)))
+                    ON CONFLICT(layer) DO UPDATE SET items = items + 1, bytes = bytes + excluded.bytes;
+            """
+        let remove = """
+            UPDATE layer_stats SET items = items - 1, bytes = bytes - LENGTH(CAST(old.content AS BLOB))
+                    WHERE layer = old.layer;
+            """
         try db.execute(
             sql: """
                 CREATE TABLE layer_stats (
                     layer TEXT PRIMARY KEY, items INTEGER NOT NULL, bytes INTEGER NOT NULL) WITHOUT ROWID;
-                INSERT INTO layer_stats(layer, items, bytes)
-                    SELECT layer, COUNT(*), COALESCE(SUM(LENGTH(CAST(content AS BLOB))), 0) FROM items GROUP BY layer;
-                CREATE TRIGGER layer_stats_insert AFTER INSERT ON items BEGIN
-                    INSERT INTO layer_stats(layer, items, bytes) VALUES (new.layer, 1, LENGTH(CAST(new.content AS BLOB)))
-                        ON CONFLICT(layer) DO UPDATE SET items = items + 1, bytes = bytes + excluded.bytes;
-                END;
-                CREATE TRIGGER layer_stats_delete AFTER DELETE ON items BEGIN
-                    UPDATE layer_stats SET items = items - 1, bytes = bytes - LENGTH(CAST(old.content AS BLOB))
-                        WHERE layer = old.layer;
-                END;
-                CREATE TRIGGER layer_stats_update AFTER UPDATE OF layer, content ON items BEGIN
-                    UPDATE layer_stats SET items = items - 1, bytes = bytes - LENGTH(CAST(old.content AS BLOB))
-                        WHERE layer = old.layer;
-                    INSERT INTO layer_stats(layer, items, bytes) VALUES (new.layer, 1, LENGTH(CAST(new.content AS BLOB)))
-                        ON CONFLICT(layer) DO UPDATE SET items = items + 1, bytes = bytes + excluded.bytes;
-                END;
+                INSERT INTO layer_stats(layer, items, bytes) SELECT layer, \(layerTotals) FROM items GROUP BY layer;
+                CREATE TRIGGER layer_stats_insert AFTER INSERT ON items BEGIN \(add) END;
+                CREATE TRIGGER layer_stats_delete AFTER DELETE ON items BEGIN \(remove) END;
+                CREATE TRIGGER layer_stats_update AFTER UPDATE OF layer, content ON items BEGIN \(remove) \(add) END;
                 """)
     }
+
+    /// The item count and content bytes of a group of items, in SQL.
+    static let layerTotals = "COUNT(*), COALESCE(SUM(LENGTH(CAST(content AS BLOB))), 0)"
 
     /// The database file's name in the plugin's data directory and in a snapshot.
     static let fileName = "memory.sqlite"
