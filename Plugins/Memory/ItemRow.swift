@@ -29,13 +29,22 @@ extension MemoryStore {
     /// The visibility condition every read adds: expired items are never returned.
     static let visible = "(items.expires_at IS NULL OR items.expires_at > ?)"
 
+    /// The condition `column IN` a list of sequence numbers bound as one JSON array
+    /// (``seqList(_:)``): one statement text for any number of them, so it is prepared once per
+    /// connection and cached, where a `?` per number made a new statement for every call.
+    static func inSeqs(_ column: String) -> String { "\(column) IN (SELECT value FROM json_each(?))" }
+
+    /// Sequence numbers as the JSON array ``inSeqs(_:)`` binds.
+    static func seqList(_ seqs: some Sequence<Int64>) -> String {
+        "[" + seqs.map(String.init).joined(separator: ",") + "]"
+    }
+
     /// The links of the items with these sequence numbers.
     static func links(_ db: Database, seqs: [Int64]) throws -> [Int64: [MemoryLink]] {
         guard !seqs.isEmpty else { return [:] }
-        let marks = Array(repeating: "?", count: seqs.count).joined(separator: ",")
         let rows = try Row.fetchAll(
-            db, sql: "SELECT item_seq, kind, target, relation FROM item_links WHERE item_seq IN (\(marks))",
-            arguments: StatementArguments(seqs))
+            db.cachedStatement(sql: "SELECT item_seq, kind, target, relation FROM item_links WHERE \(inSeqs("item_seq"))"),
+            arguments: [seqList(seqs)])
         var result: [Int64: [MemoryLink]] = [:]
         for row in rows {
             result[row["item_seq"], default: []].append(

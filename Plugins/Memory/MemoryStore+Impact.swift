@@ -256,9 +256,10 @@ extension MemoryStore {
     ///
     /// Reads the postings of each `tf` (highest first) in order of length and stops a group as
     /// soon as its next row could no longer enter the candidates, so the work depends on
-    /// `count`, not on how many rows hold the term.
+    /// `count`, not on how many rows hold the term. With `conditions` nil every row is taken
+    /// (the caller knows every row to be visible), without a lookup into `items` per posting.
     func impactCandidates(
-        _ db: Database, term: String, conditions: String, arguments: [DatabaseValue], count: Int
+        _ db: Database, term: String, conditions: String?, arguments: [DatabaseValue], count: Int
     ) throws -> [(seq: Int64, bm25: Double)]? {
         guard TermCounts.isPlainASCII(term), hot.contains(term) else { return nil }
         // The row count kept with the postings: FTS5's own (fts5vocab) walks the whole doclist.
@@ -272,10 +273,13 @@ extension MemoryStore {
         let idf = BM25.idf(rows: totals.rows, hits: hits)
         var top = TopImpacts(capacity: count)
         let group = try db.cachedStatement(
-            sql: """
+            sql: conditions.map {
+                """
                 SELECT p.dl, p.seq FROM term_postings AS p CROSS JOIN items ON items.seq = p.seq
-                WHERE p.term = ? AND p.tf = ? AND \(conditions) ORDER BY p.dl, p.seq
-                """)
+                WHERE p.term = ? AND p.tf = ? AND \($0) ORDER BY p.dl, p.seq
+                """
+            } ?? "SELECT dl, seq FROM term_postings WHERE term = ? AND tf = ? ORDER BY dl, seq")
+        let arguments = conditions == nil ? [] : arguments
         for tf in stride(from: maxTf, through: 1, by: -1) {
             // A row holding the term tf times has at least tf tokens.
             let bound = BM25.impact(idf: idf, frequency: tf, length: tf, averageLength: totals.averageLength)

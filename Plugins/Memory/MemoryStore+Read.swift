@@ -109,26 +109,38 @@ extension MemoryStore {
             FROM items_fts JOIN items ON items.seq = items_fts.rowid
             WHERE items_fts MATCH ? AND \(conditions) ORDER BY rank LIMIT ?
             """
+        let admitsAll = filter.admitsAll
         return { [self] db in
             // Before the snapshot begins: items merged before now are in FTS5 for this search.
             let since = ContinuousClock.now
             // The candidates with only what ranking needs; contents are read for the hits only.
+            // With no filter and no item expired but not yet swept, every indexed row is visible:
+            // the best rows are found in the index alone, and items is read for those only.
+            let everyRowVisible = try admitsAll && !Self.anyExpired(db, now: now)
             var candidates: [Candidate]
             if query.words.count == 1,
                 let top = try impactCandidates(
-                    db, term: query.words[0], conditions: conditions, arguments: arguments, count: Self.candidates(for: limit))
+                    db, term: query.words[0], conditions: everyRowVisible ? nil : conditions, arguments: arguments,
+                    count: Self.candidates(for: limit))
             {
                 candidates = try Self.candidates(db, ranked: top)
             } else {
                 do {
-                    let statement = try db.cachedStatement(sql: sql)
-                    let rows = try Row.fetchCursor(
-                        statement,
-                        arguments: StatementArguments(
-                            [query.expression.databaseValue] + arguments + [Self.candidates(for: limit).databaseValue]))
-                    var found: [Candidate] = []
-                    while let row = try rows.next() { found.append(Candidate(row, bm25: row[6])) }
-                    candidates = found
+                    if everyRowVisible {
+                        let rows = try Row.fetchAll(
+                            db.cachedStatement(sql: Self.indexOnly),
+                            arguments: [query.expression, Self.candidates(for: limit)])
+                        candidates = try Self.candidates(db, ranked: rows.map { ($0[0], $0[1]) })
+                    } else {
+                        let statement = try db.cachedStatement(sql: sql)
+                        let rows = try Row.fetchCursor(
+                            statement,
+                            arguments: StatementArguments(
+                                [query.expression.databaseValue] + arguments + [Self.candidates(for: limit).databaseValue]))
+                        var found: [Candidate] = []
+                        while let row = try rows.next() { found.append(Candidate(row, bm25: row[6])) }
+                        candidates = found
+                    }
                 } catch let error as DatabaseError where error.resultCode == .SQLITE_ERROR {
                     throw MemoryError.badQuery("the query is not valid FTS5 syntax: \(error.message ?? "unknown error")")
                 }
@@ -174,6 +186,18 @@ extension MemoryStore {
         }
     }
 
+    /// The best rows of an FTS5 query by `bm25()`, from the index alone.
+    static let indexOnly = "SELECT rowid, bm25(items_fts) AS rank FROM items_fts WHERE items_fts MATCH ? ORDER BY rank LIMIT ?"
+
+    /// True when an item expired at `now` is still stored (the sweep has not reached it); read
+    /// through the partial index on `expires_at`, so it costs a step into that index.
+    static func anyExpired(_ db: Database, now: Date) throws -> Bool {
+        try Bool.fetchOne(
+            db.cachedStatement(
+                sql: "SELECT EXISTS (SELECT 1 FROM items WHERE expires_at IS NOT NULL AND expires_at <= ?)"),
+            arguments: [now.timeIntervalSince1970]) ?? true
+    }
+
     /// A search candidate: what re-ranking needs of an item.
     struct Candidate {
         var seq: Int64
@@ -199,13 +223,12 @@ extension MemoryStore {
     /// The ranking fields of candidates with their `bm25()` values, in the candidates' order.
     static func candidates(_ db: Database, ranked: [(seq: Int64, bm25: Double)]) throws -> [Candidate] {
         guard !ranked.isEmpty else { return [] }
-        let marks = Array(repeating: "?", count: ranked.count).joined(separator: ",")
         let bySeq = try Row.fetchAll(
-            db,
-            sql: """
-                SELECT seq, layer, importance, created_at, last_accessed_at, access_count FROM items
-                WHERE seq IN (\(marks))
-                """, arguments: StatementArguments(ranked.map(\.seq))
+            db.cachedStatement(
+                sql: """
+                    SELECT seq, layer, importance, created_at, last_accessed_at, access_count FROM items
+                    WHERE \(inSeqs("seq"))
+                    """), arguments: [seqList(ranked.map(\.seq))]
         ).reduce(into: [Int64: Row]()) { $0[$1[0]] = $1 }
         return ranked.compactMap { c in bySeq[c.seq].map { Candidate($0, bm25: c.bm25) } }
     }
@@ -214,9 +237,8 @@ extension MemoryStore {
     /// order.
     static func rows(_ db: Database, ranked: [(seq: Int64, bm25: Double)]) throws -> [(row: Row, bm25: Double)] {
         guard !ranked.isEmpty else { return [] }
-        let marks = Array(repeating: "?", count: ranked.count).joined(separator: ",")
         let bySeq = try Row.fetchAll(
-            db, sql: "SELECT * FROM items WHERE seq IN (\(marks))", arguments: StatementArguments(ranked.map(\.seq))
+            db.cachedStatement(sql: "SELECT * FROM items WHERE \(inSeqs("seq"))"), arguments: [seqList(ranked.map(\.seq))]
         ).reduce(into: [Int64: Row]()) { $0[$1["seq"]] = $1 }
         return ranked.compactMap { candidate in bySeq[candidate.seq].map { ($0, candidate.bm25) } }
     }

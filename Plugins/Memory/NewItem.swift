@@ -59,6 +59,9 @@ struct ItemFilter: Sendable {
     var since: Double?
     /// Only items created before this time (Unix seconds).
     var until: Double?
+
+    /// True when it admits every item (visibility aside).
+    var admitsAll: Bool { layers.isEmpty && tags.isEmpty && source == nil && since == nil && until == nil }
 }
 
 /// A search hit with its scores.
