@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Finds built plugin libraries and builds C plugins for tests.
 public enum TestPlugins {
@@ -83,12 +84,34 @@ public struct TestKitError: Error, CustomStringConvertible {
 }
 
 /// Temporary directories for tests.
+///
+/// Every directory made is removed, with what it holds, when the process exits normally (one run
+/// of the suite made about two thousand, some holding databases); set `JAMEY_KEEP_TEST_DIRS=1`
+/// to keep them for a look after a failure.
 public enum TemporaryDirectory {
+    /// The directories to remove at exit; nil until the first is made (and the exit handler set).
+    private static let made = Mutex<[String]?>(nil)
+
     /// Creates a new empty directory under the system temporary directory.
     public static func make(prefix: String = "jamey-test") throws -> String {
         var template = Array(((NSTemporaryDirectory() as NSString).appendingPathComponent("\(prefix).XXXXXX")).utf8CString)
         guard let p = mkdtemp(&template) else { throw TestKitError("mkdtemp failed") }
-        return String(cString: p)
+        let path = String(cString: p)
+        if ProcessInfo.processInfo.environment["JAMEY_KEEP_TEST_DIRS"] != "1" {
+            made.withLock { paths in
+                if paths == nil {
+                    atexit { TemporaryDirectory.removeAll() }
+                    paths = []
+                }
+                paths?.append(path)
+            }
+        }
+        return path
+    }
+
+    /// Removes the directories made so far.
+    private static func removeAll() {
+        for path in made.withLock({ $0 ?? [] }) { try? FileManager.default.removeItem(atPath: path) }
     }
 }
 
