@@ -114,6 +114,56 @@ import Testing
         }
     }
 
+    /// A search without a filter reads its candidates from the index alone while no stored item
+    /// has expired, and looks each row up in `items` when a filter asks for it or an expired
+    /// item waits for the sweep: both ways must give the same hits with the same scores, less
+    /// the expired items.
+    @Test func candidatesFromTheIndexAloneAreThoseOfTheLookups() async throws {
+        var settings = Self.settings
+        settings.retention.policies[.shortTerm]?.ttlSeconds = 60
+        let (store, clock, _) = try makeStore(settings)
+        let texts = Self.corpus(2000, seed: 5)
+        for start in stride(from: 0, to: texts.count, by: 500) {
+            _ = try await store.store(texts[start..<start + 500].map { item($0, .longTerm) })
+        }
+        let queries = ["v0", "v4", "v250", "v1 v6", "v30 v31"]
+        // For each query a short-term item it ranks first, to expire.
+        var expiring: Set<String> = []
+        for query in queries {
+            expiring.insert(try await store.put(item(Array(repeating: query, count: 8).joined(separator: " "), .shortTerm)))
+        }
+        store.mergeBacklog()
+        let everyLayer = ItemFilter(layers: MemoryLayer.all)
+        func search(_ query: String, _ filter: ItemFilter = .init(), limit: Int = 10) async throws -> [SearchHit] {
+            try await store.search(FTSQuery(query), filter: filter, limit: limit, reinforce: false)
+        }
+        /// The same scores in the same order, and the same items above the last score (ties at
+        /// the cut may be broken either way).
+        func expectSame(_ a: [SearchHit], _ b: [SearchHit], _ query: String) {
+            #expect(a.map(\.score) == b.map(\.score) && a.map(\.bm25) == b.map(\.bm25), "\(query)")
+            guard let cut = a.last?.score else { return }
+            #expect(
+                Set(a.filter { $0.score > cut }.map(\.item.id)) == Set(b.filter { $0.score > cut }.map(\.item.id)),
+                "\(query)")
+        }
+        #expect(try await store.pool.read { try !MemoryStore.anyExpired($0, now: clock.now) })
+        var before: [String: [SearchHit]] = [:]
+        for query in queries {
+            let visible = try await search(query, limit: 11)
+            #expect(visible.count == 11 && expiring.contains(visible[0].item.id), "\(query)")
+            expectSame(visible, try await search(query, everyLayer, limit: 11), query)
+            before[query] = visible
+        }
+        clock.advance(61)
+        #expect(try await store.pool.read { try MemoryStore.anyExpired($0, now: clock.now) })
+        for query in queries {
+            let hits = try await search(query)
+            #expect(hits.count == 10 && !hits.contains { expiring.contains($0.item.id) }, "\(query)")
+            expectSame(hits, try await search(query, everyLayer), query)
+            expectSame(hits, Array((before[query] ?? []).filter { !expiring.contains($0.item.id) }.prefix(10)), query)
+        }
+    }
+
     @Test func existingDatabasesAreIndexedAndReopenKeepsHotTerms() async throws {
         let (store, _, dir) = try makeStore(Self.settings)
         _ = try await store.store(Self.corpus(1000, seed: 3).map { item($0, .longTerm) })
