@@ -171,7 +171,7 @@ import Testing
         }
         #expect(Set(lookup.words) == ["tuesday", "thursday", "design"])
         #expect(lookup.least == 2)
-        #expect(lookup.expression == #"("tuesday" AND "thursday") OR ("tuesday" AND "design") OR ("thursday" AND "design")"#)
+        #expect(lookup.expression == #"(("tuesday" AND ("thursday" OR "design")) OR ("thursday" AND "design"))"#)
         let near = text.replacingOccurrences(of: "third", with: "second")
         #expect(detector.matches(text, near))
         #expect(lookup.words.filter(FTSQuery.words(near).contains).count >= lookup.least)
