@@ -189,7 +189,7 @@ let package = Package(
         // scripts/bench-memory.sh: the memory plugin against raw SQLite FTS5, same schema, same process.
         .executableTarget(
             name: "MemoryBench",
-            dependencies: ["JameyKernel", "JameyTestKit", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["JameyKernel", "JameyTestKit", "MemoryCore", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Benchmarks/Memory/Driver"),
         .testTarget(name: "MemoryCoreTests", dependencies: ["MemoryCore"]),
         .testTarget(name: "MemoryTests", dependencies: ["MemoryPlugin", "MemoryCore", "CJameyMemory", "JameyTestKit"]),

@@ -22,6 +22,7 @@ import Foundation
 import GRDB
 import JameyKernel
 import JameyTestKit
+import MemoryCore
 
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data((message + "\n").utf8))
@@ -114,7 +115,8 @@ drawn.append(
     ))
 let classes = drawn
 
-// Raw SQLite FTS5 with the plugin's schema (Plugins/Memory/MemoryStore.swift, migration v1).
+// Raw SQLite FTS5 with the plugin's schema (Plugins/Memory/MemoryStore.swift, migration v1) and
+// its ids (time-ordered UUIDs, `ItemID`).
 func rawRun(_ dir: String) throws -> [String: Double] {
     var configuration = Configuration()
     configuration.busyMode = .timeout(5)
@@ -141,7 +143,7 @@ func rawRun(_ dir: String) throws -> [String: Double] {
         let now = Date().timeIntervalSince1970
         try db.execute(
             sql: "INSERT INTO items(id, layer, content, created_at, last_accessed_at) VALUES (?, 'long_term', ?, ?, ?)",
-            arguments: [UUID().uuidString.lowercased(), text, now, now])
+            arguments: [ItemID.make(1)[0], text, now, now])
     }
     var result: [String: Double] = [:]
     let bulk = try time {
