@@ -7,7 +7,9 @@ import Testing
 /// privilege runs other plugins' snapshot and restore hooks through the kernel, which stops the
 /// target and its dependents around a restore and starts them again. Plain C plugins, dlopen'ed.
 @Suite struct BackupPrivilegeTests {
-    let log = NSTemporaryDirectory() + "jamey-backup-events-\(UUID().uuidString).log"
+    let log: String
+
+    init() throws { log = try TemporaryDirectory.make(prefix: "jamey-backup-events") + "/events.log" }
 
     func events() -> [String] {
         ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)

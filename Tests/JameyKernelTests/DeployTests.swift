@@ -7,7 +7,9 @@ import Testing
 /// Blue-green replacement of a running plugin by a new build, with plain C plugins loaded with
 /// dlopen, under continuous bus requests.
 @Suite struct DeployTests {
-    let log = NSTemporaryDirectory() + "jamey-deploy-events-\(UUID().uuidString).log"
+    let log: String
+
+    init() throws { log = try TemporaryDirectory.make(prefix: "jamey-deploy-events") + "/events.log" }
 
     func events() -> [String] {
         ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)

@@ -6,7 +6,9 @@ import Testing
 /// Config reload on a running kernel, with plain C plugins loaded with dlopen: what is applied,
 /// what is refused with nothing changed, and what is rolled back.
 @Suite struct ReloadTests {
-    let log = NSTemporaryDirectory() + "jamey-reload-events-\(UUID().uuidString).log"
+    let log: String
+
+    init() throws { log = try TemporaryDirectory.make(prefix: "jamey-reload-events") + "/events.log" }
 
     func events() -> [String] {
         ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
@@ -239,7 +241,7 @@ import Testing
                 "start reader",
             ])
         // A build that is not a plugin at all is refused before anything stops.
-        let junk = NSTemporaryDirectory() + "jamey-junk-\(UUID().uuidString).so"
+        let junk = try TemporaryDirectory.make(prefix: "jamey-junk") + "/junk.so"
         try Data("not an ELF file".utf8).write(to: URL(fileURLWithPath: junk))
         #expect(throws: KernelError.self) { try k.reload(plugins: [.init("store", path: junk), reader]) }
         #expect(k.kernel.plugin(named: "store")?.version == "1.1.0")

@@ -18,8 +18,7 @@ import Testing
         func start() async throws {
             let context = self.context
             try context.bus.respond("backup.run") { request in
-                let dir = NSTemporaryDirectory() + "jamey-kit-backup-\(UUID().uuidString)"
-                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                let dir = try TemporaryDirectory.make(prefix: "jamey-kit-backup")
                 do {
                     try await context.snapshotPlugin(request.text, into: dir)
                     let steps = try await context.restorePlugin(request.text, from: dir)
@@ -44,7 +43,7 @@ import Testing
     }
 
     @Test func aPrivilegedSwiftPluginSnapshotsAndRestoresAnother() async throws {
-        let log = NSTemporaryDirectory() + "jamey-kit-backup-\(UUID().uuidString).log"
+        let log = try TemporaryDirectory.make(prefix: "jamey-kit-backup") + "/events.log"
         var backup = TestKernel.InProcessPlugin("backup", entryPoint: try inProcessEntryPoint(for: Backup.self))
         backup.privileges = ["snapshot"]
         let k = try TestKernel.boot(inProcess: [backup], plugins: [try target(log)])
@@ -61,7 +60,7 @@ import Testing
     }
 
     @Test func withoutThePrivilegeTheKitThrowsState() async throws {
-        let log = NSTemporaryDirectory() + "jamey-kit-backup-\(UUID().uuidString).log"
+        let log = try TemporaryDirectory.make(prefix: "jamey-kit-backup") + "/events.log"
         let k = try TestKernel.boot(
             inProcess: [.init("backup", entryPoint: try inProcessEntryPoint(for: Backup.self))], plugins: [try target(log)])
         defer { k.shutdown() }
