@@ -28,13 +28,8 @@ final class MemoryStore: Sendable {
     let outbox: Outbox
 
     /// The WAL pages past which the writer checkpoints inside a commit after all (a bound on the
-    /// WAL should ``WALCheckpointer`` fall behind): 256 MiB. A background merge of 10 000 items
-    /// at a million writes more than 64 MiB of WAL, and with a 64 MiB bound its commit copied
-    /// the WAL into the database itself (an eighth of a merge's samples in perf) instead of
-    /// leaving it to the checkpointer's thread: 60 000 more items stored onto the bench's 1M
-    /// took 12.5-14.2 s with this bound against 14.5-19.4 s with 64 MiB (four runs each,
-    /// alternating). The WAL file is cut back to the bound once it starts over.
-    static let walBoundPages = 65536
+    /// WAL should ``WALCheckpointer`` fall behind): 64 MiB.
+    static let walBoundPages = 16384
 
     /// Opens (creating and migrating when needed) the database at `path`.
     /// - Parameters:
