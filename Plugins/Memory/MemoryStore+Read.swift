@@ -127,10 +127,12 @@ extension MemoryStore {
             } else {
                 do {
                     if everyRowVisible {
-                        let rows = try Row.fetchAll(
+                        let rows = try Row.fetchCursor(
                             db.cachedStatement(sql: Self.indexOnly),
                             arguments: [query.expression, Self.candidates(for: limit)])
-                        candidates = try Self.candidates(db, ranked: rows.map { ($0[0], $0[1]) })
+                        var ranked: [(seq: Int64, bm25: Double)] = []
+                        while let row = try rows.next() { ranked.append((row[0], row[1])) }
+                        candidates = try Self.candidates(db, ranked: ranked)
                     } else {
                         let statement = try db.cachedStatement(sql: sql)
                         let rows = try Row.fetchCursor(
