@@ -29,6 +29,10 @@ extension MemoryStore {
     /// The visibility condition every read adds: expired items are never returned.
     static let visible = "(items.expires_at IS NULL OR items.expires_at > ?)"
 
+    /// The items expired at `?` and not yet swept, in the form the partial index on `expires_at`
+    /// answers (the sweep, the counts less what expired, a search's choice of path).
+    static let expired = "expires_at IS NOT NULL AND expires_at <= ?"
+
     /// The condition `column IN` a list of sequence numbers bound as one JSON array
     /// (``seqList(_:)``): one statement text for any number of them, so it is prepared once per
     /// connection and cached, where a `?` per number made a new statement for every call.

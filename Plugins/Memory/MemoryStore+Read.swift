@@ -196,7 +196,7 @@ extension MemoryStore {
     static func anyExpired(_ db: Database, now: Date) throws -> Bool {
         try Bool.fetchOne(
             db.cachedStatement(
-                sql: "SELECT EXISTS (SELECT 1 FROM items WHERE expires_at IS NOT NULL AND expires_at <= ?)"),
+                sql: "SELECT EXISTS (SELECT 1 FROM items WHERE \(expired))"),
             arguments: [now.timeIntervalSince1970]) ?? true
     }
 

@@ -26,7 +26,7 @@ extension MemoryStore {
 
     static func sweep(_ db: Database, now: Date, events: ItemEvents?) throws -> [MemoryLayer: Int] {
         let rows = try Row.fetchAll(
-            db, sql: "DELETE FROM items WHERE expires_at IS NOT NULL AND expires_at <= ? RETURNING id, layer, source",
+            db, sql: "DELETE FROM items WHERE \(Self.expired) RETURNING id, layer, source",
             arguments: [now.timeIntervalSince1970])
         var result: [MemoryLayer: Int] = [:]
         for row in rows {

@@ -161,7 +161,7 @@ final class MemoryStore: Sendable {
                 db,
                 sql: """
                     SELECT layer, \(Self.layerTotals) FROM items
-                    WHERE expires_at IS NOT NULL AND expires_at <= ? GROUP BY layer
+                    WHERE \(Self.expired) GROUP BY layer
                     """, arguments: [now])
             for row in expired {
                 if let layer = MemoryLayer(name: row[0]), let total = result[layer] {
