@@ -9,9 +9,12 @@ struct IsolationFaultTests {
     /// What `lastExit` may say after each fault. Out of memory, whichever thread of the process
     /// allocates next fails (fault_c's handler aborts; the runner's own code traps), or the
     /// process is too slow to answer health while it fills its limit on a loaded machine and is
-    /// killed as hung: each is the memory limit ending it.
+    /// killed as hung: each is the memory limit ending it. A stack overflow touches a new page
+    /// for each 4 KiB frame; on a loaded machine the process was once too slow to answer health
+    /// before reaching the guard page and was killed as hung (a fresh-clone CI run, 2026-12-03,
+    /// as seen twice before under load): the kernel's answer is the same restart either way.
     static let exits = [
-        "crash": ["SIGSEGV"], "abort": ["SIGABRT"], "overflow": ["SIGSEGV"], "oom": ["killed by signal", "hung"],
+        "crash": ["SIGSEGV"], "abort": ["SIGABRT"], "overflow": ["SIGSEGV", "hung"], "oom": ["killed by signal", "hung"],
         "hang": ["hung: a handler for 'fault_c.hang'"],
     ]
 
