@@ -33,13 +33,41 @@ public struct NearDuplicate: Sendable, Equatable {
     public struct Profile: Sendable {
         /// The text's shingles.
         public let shingles: Set<String>
-        private let words: [[Substring]]
+        /// The distinct words of the shingles, and for each the shingles holding it (a bit per
+        /// shingle, in 64-bit chunks): a check asks about each word once, not once per shingle.
+        private let words: [String]
+        private let masks: [[UInt64]]
         private let threshold: Double
 
         init(shingles: Set<String>, threshold: Double) {
             self.shingles = shingles
             self.threshold = threshold
-            words = shingles.map { $0.split(separator: " ") }
+            let chunks = (shingles.count + 63) / 64
+            var index: [Substring: Int] = [:]
+            var words: [String] = []
+            var masks: [[UInt64]] = []
+            for (position, shingle) in shingles.enumerated() {
+                for word in shingle.split(separator: " ") {
+                    let at =
+                        index[word]
+                        ?? {
+                            index[word] = words.count
+                            words.append(String(word))
+                            masks.append(Array(repeating: 0, count: chunks))
+                            return words.count - 1
+                        }()
+                    masks[at][position / 64] |= 1 << UInt64(position % 64)
+                }
+            }
+            self.words = words
+            self.masks = masks
+        }
+
+        /// The shingles holding any of the words at `positions` in ``words``, counted.
+        private func covered(_ positions: some Sequence<Int>) -> Int {
+            var union = Array(repeating: UInt64(0), count: masks.first?.count ?? 0)
+            for at in positions { for chunk in union.indices { union[chunk] |= masks[at][chunk] } }
+            return union.reduce(0) { $0 + $1.nonzeroBitCount }
         }
 
         /// False when a text whose words do not include any word `missing` says it lacks
@@ -47,8 +75,7 @@ public struct NearDuplicate: Sendable, Equatable {
         /// intersection, so the similarity is at most the share of the other shingles.
         public func canMatch(lacking missing: (Substring) -> Bool) -> Bool {
             guard !shingles.isEmpty else { return true }
-            let excluded = words.reduce(0) { $0 + ($1.contains(where: missing) ? 1 : 0) }
-            return reachable(excluded: excluded)
+            return reachable(excluded: covered(words.indices.filter { missing(words[$0][...]) }))
         }
 
         /// True when a text lacking `excluded` of the shingles can still reach the threshold.
@@ -75,35 +102,32 @@ public struct NearDuplicate: Sendable, Equatable {
         /// fewest rows is returned (``Lookup/cost(counts:items:)``). `nil` when no set of known
         /// words constrains a near-duplicate (too few of the text's shingles hold a known word):
         /// the caller then has no exact way to find its candidates.
+        ///
+        /// Planning works on word positions and bit masks, with each count looked up once: with
+        /// the words as strings (hashed again for each comparison of a sort, and for every
+        /// clause of every cost), planning was a sixth of a merge-mode store at a million items.
         /// - Parameters:
         ///   - counts: items holding each word (0: none), for the words the index splits alike.
         ///   - items: how many items the index holds (for the cost estimate).
         public func lookup(counts: [String: Int], items: Int) -> LookupPlan? {
             guard !shingles.isEmpty else { return nil }
-            // Per known word, the shingles holding it (a bit per shingle).
-            let chunks = (words.count + 63) / 64
-            var masks: [String: [UInt64]] = [:]
-            for (index, shingle) in words.enumerated() {
-                for word in shingle {
-                    let key = String(word)
-                    guard counts[key] != nil else { continue }
-                    masks[key, default: Array(repeating: 0, count: chunks)][index / 64] |= 1 << UInt64(index % 64)
-                }
+            var absent: [Int] = []
+            var held: [(at: Int, count: Int)] = []
+            for (at, word) in words.enumerated() {
+                guard let n = counts[word] else { continue }
+                if n == 0 { absent.append(at) } else { held.append((at, n)) }
             }
-            var absent = Array(repeating: UInt64(0), count: chunks)
-            for (word, mask) in masks where counts[word] == 0 {
-                for chunk in 0..<chunks { absent[chunk] |= mask[chunk] }
-            }
-            guard reachable(excluded: absent.reduce(0) { $0 + $1.nonzeroBitCount }) else { return .nothing }
-            let held = masks.keys.filter { (counts[$0] ?? 0) > 0 }.sorted { (counts[$0]!, $0) < (counts[$1]!, $1) }
-            // The masks of the rarest words, in that order, and the shingles excluded when a
-            // text lacks the words of `subset` (bit i: held[i]) and every absent one: counted
-            // without building a mask per subset (this planning took about half of a check).
-            let rarest = held.prefix(Lookup.maxWords).map { masks[$0]! }
+            guard reachable(excluded: covered(absent)) else { return .nothing }
+            held.sort { ($0.count, words[$0.at]) < ($1.count, words[$1.at]) }
+            // The shingles excluded when a text lacks the words of `subset` (bit i: the i-th
+            // rarest) and every absent one: counted without building a mask per subset.
+            let rarest = held.prefix(Lookup.maxWords).map { masks[$0.at] }
+            var lackingAbsent = Array(repeating: UInt64(0), count: masks.first?.count ?? 0)
+            for at in absent { for chunk in lackingAbsent.indices { lackingAbsent[chunk] |= masks[at][chunk] } }
             func excluded(lacking subset: Int) -> Int {
                 var total = 0
-                for chunk in 0..<chunks {
-                    var bits = absent[chunk]
+                for chunk in lackingAbsent.indices {
+                    var bits = lackingAbsent[chunk]
                     var rest = subset
                     while rest != 0 {
                         bits |= rarest[rest.trailingZeroBitCount][chunk]
@@ -113,9 +137,9 @@ public struct NearDuplicate: Sendable, Equatable {
                 }
                 return total
             }
-            var best: (lookup: Lookup, cost: Double)?
+            let rarestCounts = held.prefix(Lookup.maxWords).map { Double($0.count) }
+            var best: (k: Int, least: Int, required: Int, cost: Double)?
             for k in stride(from: 1, through: rarest.count, by: 1) {
-                let chosen = Array(held.prefix(k))
                 // The words a near-duplicate cannot lack even alone, so it holds each of them
                 // (lacking more words never excludes fewer shingles): in every clause.
                 var required = 0
@@ -126,15 +150,20 @@ public struct NearDuplicate: Sendable, Equatable {
                     if reachable(excluded: excluded(lacking: subset)) { lackable = subset.nonzeroBitCount }
                 }
                 guard lackable < k else { continue }
-                let lookup = Lookup(
-                    words: chosen, least: k - lackable,
-                    required: chosen.indices.filter { required & (1 << $0) != 0 }.map { chosen[$0] })
-                let optional = k - lookup.required.count
-                guard Lookup.binomial(optional, lookup.least - lookup.required.count) <= Lookup.maxClauses else { continue }
-                let cost = lookup.cost(counts: counts, items: items)
-                if cost < best?.cost ?? .infinity { best = (lookup, cost) }
+                let least = k - lackable
+                let optional = k - required.nonzeroBitCount
+                guard Lookup.binomial(optional, least - required.nonzeroBitCount) <= Lookup.maxClauses else { continue }
+                let cost = Lookup.cost(
+                    counts: rarestCounts[..<k], required: required, least: least, items: items)
+                if cost < best?.cost ?? .infinity { best = (k, least, required, cost) }
             }
-            return best.map { .read($0.lookup) }
+            return best.map { best in
+                let chosen = held.prefix(best.k).map { words[$0.at] }
+                return .read(
+                    Lookup(
+                        words: chosen, least: best.least,
+                        required: chosen.indices.filter { best.required & (1 << $0) != 0 }.map { chosen[$0] }))
+            }
         }
     }
 
@@ -225,13 +254,43 @@ public struct NearDuplicate: Sendable, Equatable {
         ///   - counts: items holding each word.
         ///   - items: items in the index.
         public func cost(counts: [String: Int], items: Int) -> Double {
+            var mask = 0
+            for (index, word) in words.enumerated() where required.contains(word) { mask |= 1 << index }
+            return Self.cost(counts: words.map { Double(counts[$0] ?? 0) }[...], required: mask, least: least, items: items)
+        }
+
+        /// ``cost(counts:items:)`` by position: `counts[i]` for the i-th word, `required` a bit per
+        /// required word. Each clause's words are taken in ``clauses``' order (required first), and
+        /// the clauses in that order, so the sums are the same.
+        static func cost(counts: ArraySlice<Double>, required: Int, least: Int, items: Int) -> Double {
             let total = Double(max(items, 1))
+            let base = counts.startIndex
+            let fixed = counts.indices.filter { required & (1 << ($0 - base)) != 0 }
+            let optional = counts.indices.filter { required & (1 << ($0 - base)) == 0 }
+            let need = least - fixed.count
             var cost = 0.0
-            for clause in clauses {
-                let held = clause.map { Double(counts[$0] ?? 0) }
-                let rows = min(held.min() ?? 0, held.reduce(total) { $0 * $1 / total })
-                cost += 40 * Double(clause.count) + 0.02 * held.reduce(0, +) + 40 * rows
+            var clause = fixed
+            func extend(from start: Int) {
+                guard clause.count - fixed.count < need else {
+                    var rarest = Double.infinity
+                    var product = total
+                    var sum = 0.0
+                    for at in clause {
+                        rarest = min(rarest, counts[at])
+                        product = product * counts[at] / total
+                        sum += counts[at]
+                    }
+                    let rows = min(clause.isEmpty ? 0 : rarest, product)
+                    cost += 40 * Double(clause.count) + 0.02 * sum + 40 * rows
+                    return
+                }
+                for index in start..<optional.count where optional.count - index >= need - (clause.count - fixed.count) {
+                    clause.append(optional[index])
+                    extend(from: index + 1)
+                    clause.removeLast()
+                }
             }
+            extend(from: 0)
             return cost
         }
     }
