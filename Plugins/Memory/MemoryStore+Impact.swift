@@ -143,12 +143,7 @@ extension MemoryStore {
                     UPDATE hot_terms SET rows = rows - 1 WHERE term = old.term;
                 END;
                 CREATE VIRTUAL TABLE items_vocab_instance USING fts5vocab(items_fts, 'instance');
-                CREATE TRIGGER term_postings_delete AFTER DELETE ON items BEGIN
-                    DELETE FROM term_postings WHERE seq = old.seq;
-                END;
-                CREATE TRIGGER term_postings_update AFTER UPDATE OF content ON items BEGIN
-                    DELETE FROM term_postings WHERE seq = old.seq;
-                END;
+                \(dropsWithItemContent("term_postings"))
                 """)
         let frequent = try String.fetchAll(
             db, sql: "SELECT term FROM items_vocab WHERE doc >= ?", arguments: [hotThreshold])

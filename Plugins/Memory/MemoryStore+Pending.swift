@@ -285,6 +285,7 @@ extension MemoryStore {
         for terms in counted { for term in terms.counts.keys { batch[term, default: 0] += 1 } }
         for (row, terms) in zip(rows, counted) {
             try indexImpacts(db, seq: row[0], content: row[1], terms: terms, batch: batch, promotions: promotions)
+            if terms.isExact { try Self.setWordSignature(db, seq: row[0], NearDuplicate.WordSignature(words: terms.counts.keys)) }
         }
         try Self.addCounts(db, promotions)
         try db.execute(sql: "DELETE FROM items_pending WHERE seq <= ?", arguments: [last])

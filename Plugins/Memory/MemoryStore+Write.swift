@@ -139,25 +139,26 @@ extension MemoryStore {
         var best: (seq: Int64, similarity: Double)?
         let lookup = try db.cachedStatement(sql: "SELECT content FROM items WHERE seq = ? AND layer = ? AND \(Self.visible)")
         // Compares the candidates in order until `limit` of them were of the layer and visible.
-        // `lacks` tells of a candidate with an ASCII text words it does not hold (exactly: the
-        // ASCII split of FTS5 and of the shingles is the same), so that one that cannot reach
-        // the threshold is not shingled; with `countWords`, the candidate's words are counted
-        // from its text instead (much cheaper than its shingles: an exact lookup among a million
-        // items may return thousands of candidates sharing only a few common words).
+        // `ruledOut` tells, before its text is read, of a candidate that cannot reach the
+        // threshold by the words it lacks (its word signature, or a pending item's terms); after
+        // the read, with `scanText`, the words it holds are found in its text
+        // (``NearDuplicate/Profile/canMatch(asciiText:)``, much cheaper than its shingles: an
+        // exact lookup among a million items may return hundreds of candidates sharing only a
+        // few words), and `lacks` tells of a candidate with an ASCII text words it does not hold
+        // (exactly: the ASCII split of FTS5 and of the shingles is the same).
         func compare(
-            _ candidates: [Int64], limit: Int, countWords: Bool = false, lacks: (Int64, Substring) -> Bool = { _, _ in false }
+            _ candidates: [Int64], limit: Int, ruledOut: (Int64) -> Bool = { _ in false }, scanText: Bool = false,
+            lacks: (Int64, Substring) -> Bool = { _, _ in false }
         ) throws {
             var found = 0
-            for candidate in candidates where found < limit && candidate != seq {
+            for candidate in candidates where found < limit && candidate != seq && !ruledOut(candidate) {
                 guard let text = try String.fetchOne(lookup, arguments: [candidate, layer.name, now.timeIntervalSince1970])
                 else { continue }
                 found += 1
-                if text.utf8.allSatisfy({ $0 < 0x80 }) {
-                    let held = countWords ? TermCounts(text) : nil
-                    let reachable = profile.canMatch { word in
-                        held.map { $0.counts[String(word)] == nil } ?? lacks(candidate, word)
-                    }
-                    if !reachable { continue }
+                if scanText {
+                    if profile.canMatch(asciiText: text) == false { continue }
+                } else if text.utf8.allSatisfy({ $0 < 0x80 }) {
+                    if !profile.canMatch(lacking: { lacks(candidate, $0) }) { continue }
                 }
                 let similarity = NearDuplicate.jaccard(profile.shingles, detector.shingles(text))
                 if similarity >= detector.threshold && similarity > (best?.similarity ?? -1) { best = (candidate, similarity) }
@@ -171,24 +172,29 @@ extension MemoryStore {
             var found: [Int64] = []
             let cursor = try Int64.fetchCursor(rows, arguments: [plan.expression])
             while let rowid = try cursor.next() { found.append(rowid) }
-            try compare(found.reversed(), limit: Self.duplicateScanLimit, countWords: true)
+            // A few candidates are read directly: the signatures' statement costs about two reads.
+            let signatures = found.count < 4 ? [:] : try Self.wordSignatures(db, seqs: found)
+            try compare(
+                found.reversed(), limit: Self.duplicateScanLimit,
+                ruledOut: { signatures[$0].map { !profile.canMatch(signature: $0) } ?? false }, scanText: true)
         case nil:
             try compareRarest(db, content: content, rows: rows) { try compare($0, limit: Self.duplicateCandidates, lacks: $1) }
         }
-        // A pending item's terms are its words when its text is ASCII (`isExact`).
-        func lacks(_ terms: [Int64: TermCounts]) -> (Int64, Substring) -> Bool {
-            { candidate, word in
+        // A pending item's terms are its words when its text is ASCII (`isExact`): one that
+        // lacks too many words is ruled out before its text is read.
+        func ruledOut(_ terms: [Int64: TermCounts]) -> (Int64) -> Bool {
+            { candidate in
                 guard let document = terms[candidate], document.isExact else { return false }
-                return document.counts[String(word)] == nil
+                return !profile.canMatch { document.counts[String($0)] == nil }
             }
         }
         if let pending = tail.nearDuplicateCandidates(profile, words: plain) {
             let pendingTerms = Dictionary(pending.map { ($0.seq, $0.terms) }) { a, _ in a }
-            try compare(pending.map(\.seq), limit: Self.duplicateScanLimit, lacks: lacks(pendingTerms))
+            try compare(pending.map(\.seq), limit: Self.duplicateScanLimit, ruledOut: ruledOut(pendingTerms))
         } else {
             let pending = tail.resembling(terms ?? TermCounts(content), budget: Self.duplicateCandidateBudget)
             let pendingTerms = Dictionary(pending.prefix(4 * Self.duplicateCandidates).map { ($0.seq, $0.terms) }) { a, _ in a }
-            try compare(pending.map(\.seq), limit: Self.duplicateCandidates, lacks: lacks(pendingTerms))
+            try compare(pending.map(\.seq), limit: Self.duplicateCandidates, ruledOut: ruledOut(pendingTerms))
         }
         guard let best, let row = try Row.fetchOne(db, sql: "SELECT * FROM items WHERE seq = ?", arguments: [best.seq])
         else { return nil }
@@ -334,8 +340,8 @@ extension MemoryStore {
                     item.layer.name, item.content, MemoryItem.tagsText(item.tags), item.importance, item.pinned,
                     item.expiresAt?.timeIntervalSince1970, seq,
                 ])
-            // The update triggers dropped the old content from FTS5 and the postings and queued
-            // the item for the merge.
+            // The update triggers dropped the old content from FTS5, the postings and the word
+            // signature, and queued the item for the merge.
             tail.add(seq: seq, content: item.content)
             if let links = patch.links { try Self.setLinks(db, seq: seq, links) }
             var detail = ["reason": "update"]

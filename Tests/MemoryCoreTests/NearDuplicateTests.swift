@@ -57,16 +57,67 @@ import Testing
         #expect(detector.profile("").canMatch { _ in true })
     }
 
+    /// The scan of a candidate's text answers as asking about each word does, with the terms
+    /// counted from the text: over texts and edits of them in mixed case and punctuation, and
+    /// never rules out a real near-duplicate. A text with a non-ASCII byte is not scanned.
+    @Test func aCandidatesTextIsScannedForTheWordsItLacks() {
+        var draws = Draws(state: 7)
+        func next(_ n: Int) -> Int { draws.next(n) }
+        let vocabulary = (0..<60).map { "w\($0)" } + ["Alpha", "BRAVO", "x9"]
+        var ruledOut = 0
+        for _ in 0..<500 {
+            let words = (0..<(1 + next(30))).map { _ in vocabulary[next(vocabulary.count)] }
+            let profile = detector.profile(words.joined(separator: " "))
+            for _ in 0..<10 {
+                var edit = words
+                for _ in 0..<next(6) { edit[next(edit.count)] = vocabulary[next(vocabulary.count)] }
+                let text = edit.map { next(3) == 0 ? $0.uppercased() + [",", ".", "!", ""][next(4)] : $0 }
+                    .joined(separator: ["  ", " ", "\n", "-"][next(4)])
+                let held = TermCounts(text)
+                let expected = profile.canMatch { held.counts[String($0)] == nil }
+                #expect(profile.canMatch(asciiText: text) == expected, "\(words) -> \(text)")
+                if !expected { ruledOut += 1 }
+                if detector.matches(words.joined(separator: " "), text) { #expect(profile.canMatch(asciiText: text) == true) }
+            }
+        }
+        #expect(ruledOut > 500)
+        #expect(detector.profile("caf\u{E9} au lait").canMatch(asciiText: "caf\u{E9} au lait") == nil)
+        #expect(detector.profile("").canMatch(asciiText: "anything") == true)
+    }
+
+    /// A signature holds each of its text's words; a candidate ruled out by its signature is
+    /// ruled out by its words too (a word the signature lacks is lacked), and the signature rules
+    /// out most of what the words do.
+    @Test func aSignatureRulesOutOnlyWhatTheWordsDo() {
+        var draws = Draws(state: 11)
+        func next(_ n: Int) -> Int { draws.next(n) }
+        let vocabulary = (0..<400).map { "v\($0)" }
+        var byWords = 0
+        var bySignature = 0
+        for _ in 0..<2000 {
+            let words = (0..<(3 + next(35))).map { _ in vocabulary[next(vocabulary.count)] }
+            let profile = detector.profile(words.joined(separator: " "))
+            var edit = words
+            for _ in 0..<next(12) { edit[next(edit.count)] = vocabulary[next(vocabulary.count)] }
+            let signature = NearDuplicate.WordSignature(words: edit)
+            #expect(edit.allSatisfy { signature.mayHold(NearDuplicate.WordSignature(words: [$0])) })
+            let held = Set(edit)
+            let exact = profile.canMatch { !held.contains(String($0)) }
+            let signed = profile.canMatch(signature: signature)
+            #expect(!exact ? true : signed, "\(words) -> \(edit)")
+            if !exact { byWords += 1 }
+            if !signed { bySignature += 1 }
+        }
+        #expect(byWords > 500 && Double(bySignature) >= 0.8 * Double(byWords), "\(bySignature) of \(byWords)")
+    }
+
     /// Every near-duplicate meets the lookup condition: over many texts and edits of them (words
     /// changed, dropped, added, swapped) from a small vocabulary with skewed counts (one word held
     /// by no item), each edit the index could hold at or above the threshold holds at least
     /// `least` of the lookup's words and every one of its required words.
     @Test func everyNearDuplicateMeetsTheLookupCondition() {
-        var state: UInt64 = 42
-        func next(_ n: Int) -> Int {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Int((state >> 33) % UInt64(n))
-        }
+        var draws = Draws(state: 42)
+        func next(_ n: Int) -> Int { draws.next(n) }
         let vocabulary = (0..<40).map { "w\($0)" }
         // Word i is held by about 1000 / (i + 1) items; w39 by none.
         let counts = Dictionary(uniqueKeysWithValues: vocabulary.enumerated().map { ($1, $0 == 39 ? 0 : 1000 / ($0 + 1)) })
@@ -186,5 +237,16 @@ import Testing
         // No word known (another script, say): no exact lookup.
         #expect(detector.profile(text).lookup(counts: [:], items: 100_000) == nil)
         #expect(detector.profile("").lookup(counts: counts, items: 10) == nil)
+    }
+}
+
+/// A fixed-seed generator of small numbers (a 64-bit LCG's high bits) for the randomised tests.
+struct Draws {
+    var state: UInt64
+
+    /// A number in `0..<n`.
+    mutating func next(_ n: Int) -> Int {
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return Int((state >> 33) % UInt64(n))
     }
 }

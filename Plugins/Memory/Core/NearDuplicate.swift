@@ -38,6 +38,13 @@ public struct NearDuplicate: Sendable, Equatable {
         private let words: [String]
         private let masks: [[UInt64]]
         private let threshold: Double
+        /// The words by a 64-bit hash of their bytes (``wordHash(_:)``), open-addressed (at most
+        /// half full): `finder[i]` is a hash with its lowest bit set, 0 for empty, and
+        /// `finderWord[i]` its position in ``words``.
+        private let finder: [UInt64]
+        private let finderWord: [Int32]
+        /// Each word's bits in a ``WordSignature``.
+        private let signatureBits: [WordSignature]
 
         init(shingles: Set<String>, threshold: Double) {
             self.shingles = shingles
@@ -61,12 +68,88 @@ public struct NearDuplicate: Sendable, Equatable {
             }
             self.words = words
             self.masks = masks
+            var size = 16
+            while size < 2 * words.count { size <<= 1 }
+            var finder = Array(repeating: UInt64(0), count: size)
+            var finderWord = Array(repeating: Int32(0), count: size)
+            for (at, word) in words.enumerated() {
+                let hash = Self.wordHash(word.utf8) | 1
+                var slot = Int(truncatingIfNeeded: hash >> 32) & (size - 1)
+                while finder[slot] != 0 { slot = (slot + 1) & (size - 1) }
+                finder[slot] = hash
+                finderWord[slot] = Int32(at)
+            }
+            self.finder = finder
+            self.finderWord = finderWord
+            signatureBits = words.map { WordSignature(words: [$0]) }
+        }
+
+        /// ``canMatch(lacking:)`` for a candidate of whose words only a signature is known: it
+        /// lacks each word whose bits are not all set in `signature`.
+        public func canMatch(signature: WordSignature) -> Bool {
+            guard !shingles.isEmpty else { return true }
+            return reachable(excluded: covered { !signature.mayHold(signatureBits[$0]) })
+        }
+
+        /// FNV-1a over a word's bytes.
+        @inline(__always) static func wordHash(_ bytes: some Sequence<UInt8>) -> UInt64 {
+            var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+            for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+            return hash
+        }
+
+        /// ``canMatch(lacking:)`` for a candidate whose text is ASCII, lacking the words its text
+        /// does not hold, found by one pass over its bytes: each run of letters and digits,
+        /// lower-cased (the split of ``FTSQuery/words(_:)`` and of FTS5 for ASCII), is hashed
+        /// and looked up among this text's words. Counting the candidate's terms into a
+        /// dictionary and asking it about each word of each shingle took about 20 µs a candidate
+        /// at a million items, where a check may read hundreds. Two words of equal hash count as
+        /// held, which only lets a candidate through to the exact comparison.
+        /// - Parameter text: the candidate's text, ASCII (nil when it is not).
+        public func canMatch(asciiText text: String) -> Bool? {
+            guard !shingles.isEmpty else { return true }
+            var text = text
+            return text.withUTF8 { bytes -> Bool? in
+                var held = Array(repeating: false, count: words.count)
+                var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+                var inWord = false
+                for index in 0...bytes.count {
+                    var byte: UInt8 = index < bytes.count ? bytes[index] : 0x20
+                    guard byte < 0x80 else { return nil }
+                    if (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A) {
+                        if byte >= 0x41 && byte <= 0x5A { byte |= 0x20 }
+                        hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3
+                        inWord = true
+                    } else if inWord {
+                        let key = hash | 1
+                        var slot = Int(truncatingIfNeeded: key >> 32) & (finder.count - 1)
+                        while finder[slot] != 0 {
+                            if finder[slot] == key { held[Int(finderWord[slot])] = true }
+                            slot = (slot + 1) & (finder.count - 1)
+                        }
+                        hash = 0xCBF2_9CE4_8422_2325
+                        inWord = false
+                    }
+                }
+                return reachable(excluded: covered { !held[$0] })
+            }
         }
 
         /// The shingles holding any of the words at `positions` in ``words``, counted.
-        private func covered(_ positions: some Sequence<Int>) -> Int {
-            var union = Array(repeating: UInt64(0), count: masks.first?.count ?? 0)
-            for at in positions { for chunk in union.indices { union[chunk] |= masks[at][chunk] } }
+        private func covered(_ positions: some Sequence<Int>) -> Int { covered { positions.contains($0) } }
+
+        /// The shingles holding any word whose position in ``words`` `lacked` accepts, counted;
+        /// without allocating for a text of at most 64 shingles (a check may ask this of
+        /// hundreds of candidates).
+        private func covered(where lacked: (Int) -> Bool) -> Int {
+            guard let chunks = masks.first?.count else { return 0 }
+            if chunks == 1 {
+                var union: UInt64 = 0
+                for at in masks.indices where lacked(at) { union |= masks[at][0] }
+                return union.nonzeroBitCount
+            }
+            var union = Array(repeating: UInt64(0), count: chunks)
+            for at in masks.indices where lacked(at) { for chunk in union.indices { union[chunk] |= masks[at][chunk] } }
             return union.reduce(0) { $0 + $1.nonzeroBitCount }
         }
 
@@ -75,7 +158,7 @@ public struct NearDuplicate: Sendable, Equatable {
         /// intersection, so the similarity is at most the share of the other shingles.
         public func canMatch(lacking missing: (Substring) -> Bool) -> Bool {
             guard !shingles.isEmpty else { return true }
-            return reachable(excluded: covered(words.indices.filter { missing(words[$0][...]) }))
+            return reachable(excluded: covered { missing(words[$0][...]) })
         }
 
         /// True when a text lacking `excluded` of the shingles can still reach the threshold.
@@ -165,6 +248,42 @@ public struct NearDuplicate: Sendable, Equatable {
                         required: chosen.indices.filter { best.required & (1 << $0) != 0 }.map { chosen[$0] }))
             }
         }
+    }
+
+    /// The words of a text in 128 bits, a Bloom filter: each word sets two bits chosen by its
+    /// hash (FNV-1a of its bytes). A text whose signature lacks a bit of a word does not hold
+    /// that word; one holding all of them may or may not (with 25 distinct words about a tenth
+    /// of other words look held). A near-duplicate check reads candidates' signatures, a few
+    /// bytes each in a table of their own, to rule out most candidates before reading their
+    /// texts: a text held by hundreds of candidates had them read at about 12 µs each at a
+    /// million items.
+    public struct WordSignature: Sendable, Equatable {
+        public var low: UInt64
+        public var high: UInt64
+
+        public init(low: UInt64, high: UInt64) {
+            self.low = low
+            self.high = high
+        }
+
+        /// The signature of these words (a text's, split as ``FTSQuery/words(_:)`` splits it).
+        public init(words: some Sequence<some StringProtocol>) {
+            low = 0
+            high = 0
+            for word in words {
+                // FNV's low bits depend only on the bytes' low bits: mixed first.
+                var hash = Profile.wordHash(word.utf8)
+                hash = (hash ^ (hash >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                hash = (hash ^ (hash >> 27)) &* 0x94D0_49BB_1331_11EB
+                hash ^= hash >> 31
+                for bit in [hash & 127, (hash >> 7) & 127] {
+                    if bit < 64 { low |= 1 << bit } else { high |= 1 << (bit - 64) }
+                }
+            }
+        }
+
+        /// True when every bit of `word` (a one-word signature) is set here.
+        public func mayHold(_ word: WordSignature) -> Bool { low & word.low == word.low && high & word.high == word.high }
     }
 
     /// Where a near-duplicate check looks for candidates in one index (``Profile/lookup(counts:items:)``).

@@ -1,0 +1,102 @@
+import Foundation
+import GRDB
+import JameyTestKit
+import MemoryCore
+import Testing
+
+@testable import MemoryPlugin
+
+/// Word signatures (`item_words`): the merge writes one for each ASCII item it indexes, a change
+/// of content or a delete drops it, the migration fills them for the items an older file holds,
+/// and a near-duplicate check that rules FTS5's candidates out by them still finds the
+/// near-duplicate among many candidates.
+@Suite struct WordSignatureTests {
+    static func signatures(_ store: MemoryStore) async throws -> [Int64: NearDuplicate.WordSignature] {
+        try await store.pool.read { db in
+            var result: [Int64: NearDuplicate.WordSignature] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT seq, low, high FROM item_words") {
+                result[row[0]] = .init(low: UInt64(bitPattern: row[1]), high: UInt64(bitPattern: row[2]))
+            }
+            return result
+        }
+    }
+
+    static func seq(_ store: MemoryStore, _ id: String) async throws -> Int64 {
+        try await store.pool.read { try Int64.fetchOne($0, sql: "SELECT seq FROM items WHERE id = ?", arguments: [id])! }
+    }
+
+    static func expected(_ content: String) -> NearDuplicate.WordSignature {
+        NearDuplicate.WordSignature(words: FTSQuery.words(content))
+    }
+
+    @Test func theMergeWritesThemAndChangesDropThem() async throws {
+        var settings = PendingIndexTests.held()
+        settings.duplicates = .merge
+        let (store, _, _) = try makeStore(settings)
+        let ascii = try await store.put(item("Quartz lantern, ferry and harbour at dusk", .longTerm))
+        let other = try await store.put(item("café crème au comptoir du matin", .longTerm))
+        #expect(try await Self.signatures(store).isEmpty, "pending items have none")
+        try store.mergePending(limit: 100)
+        let a = try await Self.seq(store, ascii)
+        #expect(try await Self.signatures(store) == [a: Self.expected("Quartz lantern, ferry and harbour at dusk")])
+        _ = other
+        _ = try await store.update(id: ascii, ItemPatch(content: "Quartz lantern by the canal at night"))
+        #expect(try await Self.signatures(store).isEmpty, "a change of content drops it")
+        try store.mergePending(limit: 100)
+        #expect(try await Self.signatures(store) == [a: Self.expected("Quartz lantern by the canal at night")])
+        #expect(try await store.delete(id: ascii))
+        #expect(try await Self.signatures(store).isEmpty)
+    }
+
+    /// A text among forty merged candidates that each hold two thirds of its words (every third
+    /// word changed, so they share none of its shingles): its near-duplicate (one word changed)
+    /// merges into it, and a near-miss (four changed) does not.
+    @Test func aNearDuplicateIsFoundAmongManyCandidates() async throws {
+        var settings = PendingIndexTests.held()
+        settings.duplicates = .merge
+        let (store, _, _) = try makeStore(settings)
+        let words = "zephyr quokka marble in the tall glass tower near the old river bridge at noon".split(separator: " ")
+        let original = try await store.put(item(words.joined(separator: " "), .longTerm))
+        for i in 0..<40 {
+            let filler = words.enumerated().map { j, word in (j + i) % 3 == 0 ? "f\(i)x\(j)" : String(word) }
+            _ = try await store.put(item(filler.joined(separator: " "), .longTerm))
+        }
+        try store.mergePending(limit: 1000)
+        #expect(try await Self.signatures(store).count == 41)
+        let nearMiss = try await store.store([
+            item("zephyr quokka marble in the short brick tower near the new river bridge at dawn", .longTerm)
+        ])[0]
+        #expect(!nearMiss.merged)
+        let near = try await store.store([
+            item("zephyr quokka marble in the tall glass tower near the old river bridge at dusk", .longTerm)
+        ])[0]
+        #expect(near.merged && near.item.id == original)
+    }
+
+    /// A file written before signatures (migrated up to `v6 layer stats`) gets them when it opens:
+    /// one per ASCII item, the text's own.
+    @Test func theMigrationFillsThemForAnOlderFile() async throws {
+        let dir = try TemporaryDirectory.make(prefix: "jamey-memory-v6")
+        let path = dir + "/memory.sqlite"
+        let texts = ["Alpha bravo charlie delta", "echo foxtrot golf hotel india", "naïve café text"]
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try MemoryStore.migrator.migrate(queue, upTo: "v6 layer stats")
+            try await queue.write { db in
+                for (index, text) in texts.enumerated() {
+                    try db.execute(
+                        sql: """
+                            INSERT INTO items(id, layer, content, created_at, last_accessed_at) VALUES (?, 'long_term', ?, 0, 0)
+                            """, arguments: ["old-\(index)", text])
+                }
+            }
+        }
+        let store = try MemoryStore(path: path, settings: PendingIndexTests.held(), clock: TestClock().closure)
+        var expected: [Int64: NearDuplicate.WordSignature] = [:]
+        for (index, text) in texts.enumerated() where text.utf8.allSatisfy({ $0 < 0x80 }) {
+            expected[try await Self.seq(store, "old-\(index)")] = Self.expected(text)
+        }
+        #expect(expected.count == 2)
+        #expect(try await Self.signatures(store) == expected)
+    }
+}
