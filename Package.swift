@@ -189,8 +189,18 @@ let package = Package(
         // scripts/bench-memory.sh: the memory plugin against raw SQLite FTS5, same schema, same process.
         .executableTarget(
             name: "MemoryBench",
-            dependencies: ["JameyKernel", "JameyTestKit", "MemoryCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "JameyKernel", "JameyTestKit", "MemoryCore", "MemoryBenchWorkload",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             path: "Benchmarks/Memory/Driver"),
+        // The bench's synthetic memories, shared with the probe.
+        .target(name: "MemoryBenchWorkload", path: "Benchmarks/Memory/Workload"),
+        // scripts/probe-memory.sh: parts of the bench replayed on a kept data directory.
+        .executableTarget(
+            name: "MemoryProbe",
+            dependencies: ["JameyKernel", "JameyTestKit", "MemoryBenchWorkload", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Benchmarks/Memory/Probe"),
         .testTarget(name: "MemoryCoreTests", dependencies: ["MemoryCore"]),
         .testTarget(name: "MemoryTests", dependencies: ["MemoryPlugin", "MemoryCore", "CJameyMemory", "JameyTestKit"]),
         // The vault plugin ("Phoenix"): chunking, age encryption, the repository, verify, retention

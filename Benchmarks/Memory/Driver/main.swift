@@ -22,66 +22,13 @@ import Foundation
 import GRDB
 import JameyKernel
 import JameyTestKit
+import MemoryBenchWorkload
 import MemoryCore
 
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data((message + "\n").utf8))
     exit(1)
 }
-
-/// SplitMix64: a small seeded generator.
-struct Seeded: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-/// A Zipf(1.0) vocabulary of `size` words; word `i` (0-based rank) is "w<i in base 36>".
-struct Vocabulary {
-    let words: [String]
-    let cdf: [Double]
-
-    init(size: Int) {
-        words = (0..<size).map { "w" + String($0, radix: 36) }
-        var total = 0.0
-        var cdf: [Double] = []
-        cdf.reserveCapacity(size)
-        for rank in 1...size {
-            total += 1 / Double(rank)
-            cdf.append(total)
-        }
-        self.cdf = cdf.map { $0 / total }
-    }
-
-    func draw(_ rng: inout Seeded) -> String {
-        let u = Double(rng.next() >> 11) / Double(1 << 53)
-        var lo = 0
-        var hi = cdf.count - 1
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if cdf[mid] < u { lo = mid + 1 } else { hi = mid }
-        }
-        return words[lo]
-    }
-
-    func text(_ rng: inout Seeded) -> String {
-        let n = 8 + Int(rng.next() % 33)
-        return (0..<n).map { _ in draw(&rng) }.joined(separator: " ")
-    }
-}
-
-func percentile(_ values: [Double], _ p: Double) -> Double {
-    let sorted = values.sorted()
-    guard !sorted.isEmpty else { return 0 }
-    return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))]
-}
-
-func ms(_ d: Duration) -> Double { Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15 }
 
 func time(_ body: () throws -> Void) rethrows -> Double {
     let start = ContinuousClock.now
@@ -93,27 +40,11 @@ let arguments = CommandLine.arguments
 guard arguments.count >= 3, let itemCount = Int(arguments[2]) else { fail("usage: memory-bench PLUGIN ITEMS [QUERIES]") }
 let plugin = arguments[1]
 let queryCount = arguments.count > 3 ? Int(arguments[3]) ?? 200 : 200
-let vocabulary = Vocabulary(size: 50_000)
-var rng = Seeded(state: 42)
-let corpus = (0..<itemCount).map { _ in vocabulary.text(&rng) }
-let singles = (0..<1000).map { _ in vocabulary.text(&rng) }
-// A generator of its own, so the corpus, the singles and the queries are those of earlier runs.
-var mergeRNG = Seeded(state: 4242)
-let mergeSingles = (0..<1000).map { _ in vocabulary.text(&mergeRNG) }
-// Term classes by rank: common = the 10 most frequent words, mid = ranks 100–999,
-// rare = ranks 10 000–49 999; AND = two mid-frequency words.
-var drawn: [(String, [String])] = []
-drawn.append(("rare", (0..<queryCount).map { _ in vocabulary.words[10_000 + Int(rng.next() % 40_000)] }))
-drawn.append(("mid", (0..<queryCount).map { _ in vocabulary.words[100 + Int(rng.next() % 900)] }))
-drawn.append(("common", (0..<queryCount).map { _ in vocabulary.words[Int(rng.next() % 10)] }))
-drawn.append(
-    (
-        "two-term AND",
-        (0..<queryCount).map { _ in
-            vocabulary.words[100 + Int(rng.next() % 900)] + " " + vocabulary.words[100 + Int(rng.next() % 900)]
-        }
-    ))
-let classes = drawn
+let workload = Workload(items: itemCount, queries: queryCount)
+let corpus = workload.corpus
+let singles = workload.singles
+let mergeSingles = workload.mergeSingles
+let classes = workload.classes
 
 // Raw SQLite FTS5 with the plugin's schema (Plugins/Memory/MemoryStore.swift, migration v1) and
 // its ids (time-ordered UUIDs, `ItemID`).
@@ -203,23 +134,7 @@ func pluginRun(_ dir: String) throws -> [String: Double] {
 /// single stores (of ``mergeSingles``), on the data the first run left.
 func pluginRun(_ dir: String, duplicates: String) throws -> [String: Double] {
     let allow = duplicates == "allow"
-    let yaml = """
-        node:
-          name: bench
-        data_dir: \(dir)/data
-        log:
-          level: warning
-        bus:
-          request_timeout_ms: 600000
-        plugins:
-          memory:
-            path: "\(plugin)"
-            config:
-              duplicates: \(duplicates)
-              sweep_interval_ms: 0
-              consolidation_interval_ms: 0
-
-        """
+    let yaml = kernelConfiguration(node: "bench", directory: dir, plugin: plugin, duplicates: duplicates)
     let k = try TestKernel.boot(yaml: yaml)
     defer { k.shutdown() }
     func request(_ topic: String, _ json: String) throws -> BusMessage {

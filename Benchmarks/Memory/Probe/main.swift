@@ -1,0 +1,135 @@
+// memory-probe: replays parts of scripts/bench-memory.sh's workload against the memory plugin on a
+// data directory kept between runs, to study one measure at a million items without the bench's
+// 10-minute bulk phase. Run it through scripts/probe-memory.sh, which keeps the directory and
+// gives each run a fresh copy.
+//
+//   MemoryProbe PLUGIN DIR ITEMS [ROUNDS]
+//
+// PLUGIN is the absolute path of libMemory.so; DIR holds the kernel's data directory, DIR/data
+// (created and bulk-stored with the bench's ITEMS-item corpus when it holds no database). Then, by
+// environment:
+//   MODE=merge   the bench's 1000 merge-mode single stores (`duplicates: merge`), one at a time:
+//                p50, p90, p99, max, the mean without the 10 slowest, and the 15 slowest by index;
+//   EXTRA=N      N more bulk items, the wait until the merge has indexed them, then 1000 singles;
+//   ROUNDS       rounds of the bench's top-10 searches by class (CLASS=rare|mid|common|and for one);
+//   SHOW=i,j     prints merge singles i and j with each word's rank, and exits;
+//   CHECKPOINT=1 empties the write-ahead log into the file at the end.
+
+import Foundation
+import GRDB
+import JameyKernel
+import JameyTestKit
+import MemoryBenchWorkload
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 4, arguments[1].hasPrefix("/"), let items = Int(arguments[3]) else {
+    FileHandle.standardError.write(Data("usage: MemoryProbe /PATH/TO/libMemory.so DIR ITEMS [ROUNDS]\n".utf8))
+    exit(2)
+}
+let plugin = arguments[1]
+let dir = arguments[2]
+let rounds = arguments.count > 4 ? Int(arguments[4]) ?? 0 : 0
+let environment = ProcessInfo.processInfo.environment
+let workload = Workload(items: items, queries: 300)
+
+if let show = environment["SHOW"] {
+    let rank = Dictionary(uniqueKeysWithValues: workload.vocabulary.words.enumerated().map { ($1, $0) })
+    for i in show.split(separator: ",").compactMap({ Int($0) }) where workload.mergeSingles.indices.contains(i) {
+        let words = workload.mergeSingles[i].split(separator: " ").map { "\($0)(\(rank[String($0)]!))" }
+        print("#\(i):", words.joined(separator: " "))
+    }
+    exit(0)
+}
+
+/// Summary of single-store latencies: quantiles, the mean without the 10 slowest, the slowest.
+func report(_ label: String, _ latencies: [Double]) {
+    let sorted = latencies.sorted()
+    let trimmed = sorted.dropLast(10)
+    print(
+        String(
+            format: "%@ p50 %.3f p90 %.3f p99 %.3f max %.1f trimmed-mean %.3f ms", label, percentile(latencies, 0.5),
+            percentile(latencies, 0.9), percentile(latencies, 0.99), sorted.last ?? 0,
+            trimmed.reduce(0, +) / Double(max(1, trimmed.count))))
+    let slowest = latencies.enumerated().sorted { $0.element > $1.element }.prefix(15)
+    print("slowest:", slowest.map { String(format: "#%d %.1f", $0.offset, $0.element) }.joined(separator: " "))
+}
+
+let databasePath = dir + "/data/memory/memory.sqlite"
+let fresh = !FileManager.default.fileExists(atPath: databasePath)
+let yaml = kernelConfiguration(
+    node: "probe", directory: dir, plugin: plugin, duplicates: environment["MODE"] == "merge" ? "merge" : "allow")
+let kernel = try TestKernel.boot(yaml: yaml)
+func request(_ topic: String, _ json: String) throws -> BusMessage {
+    try kernel.bus.requestSync(BusMessage(topic: topic, payload: Array(json.utf8)), timeout: .seconds(600))
+}
+func store(_ texts: some Collection<String>) throws {
+    let batch = texts.map { #"{"content":"\#($0)","layer":"long_term"}"# }
+    _ = try request("memory.items.store", #"{"items":[\#(batch.joined(separator: ","))]}"#)
+}
+/// Items stored and not yet merged into FTS5 (the plugin's pending log), read from the file.
+func pendingItems() throws -> Int {
+    var readOnly = Configuration()
+    readOnly.readonly = true
+    return try DatabaseQueue(path: databasePath, configuration: readOnly).read {
+        try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM items_pending") ?? 0
+    }
+}
+
+if fresh {
+    let start = ContinuousClock.now
+    for from in stride(from: 0, to: workload.corpus.count, by: 1000) {
+        try store(workload.corpus[from..<min(from + 1000, workload.corpus.count)])
+    }
+    print(String(format: "stored %d items in %.1f s", items, ms(ContinuousClock.now - start) / 1000))
+}
+if let extra = environment["EXTRA"].flatMap({ Int($0) }) {
+    var rng = Seeded(state: 99)
+    let more = (0..<extra).map { _ in workload.vocabulary.text(&rng) }
+    let start = ContinuousClock.now
+    for from in stride(from: 0, to: more.count, by: 1000) { try store(more[from..<min(from + 1000, more.count)]) }
+    print(String(format: "extra %d stored in %.1f s", extra, ms(ContinuousClock.now - start) / 1000))
+    while try pendingItems() > 0 { usleep(10_000) }
+    print(String(format: "merged after %.1f s", ms(ContinuousClock.now - start) / 1000))
+    var latencies: [Double] = []
+    for _ in 0..<1000 {
+        let text = workload.vocabulary.text(&rng)
+        let start = ContinuousClock.now
+        _ = try request("memory.items.store", #"{"content":"\#(text)","layer":"long_term"}"#)
+        latencies.append(ms(ContinuousClock.now - start))
+    }
+    report("singles after extra bulk", latencies)
+}
+// Let the open's background work (a first merge, checkpoints) settle.
+sleep(3)
+if environment["MODE"] == "merge" {
+    var latencies: [Double] = []
+    for text in workload.mergeSingles {
+        let start = ContinuousClock.now
+        _ = try request("memory.items.store", #"{"content":"\#(text)","layer":"long_term"}"#)
+        latencies.append(ms(ContinuousClock.now - start))
+    }
+    report("merge singles", latencies)
+}
+let only = environment["CLASS"].map { $0 == "and" ? "two-term AND" : $0 }
+for round in 0..<rounds {
+    var line = "round \(round):"
+    for (name, queries) in workload.classes where only.map({ $0 == name }) ?? true {
+        var latencies: [Double] = []
+        for query in queries {
+            let start = ContinuousClock.now
+            _ = try request("memory.items.search", #"{"query":"\#(query)","limit":10,"reinforce":false}"#)
+            latencies.append(ms(ContinuousClock.now - start))
+        }
+        line += String(format: " %@ p50 %.3f p99 %.3f |", name, percentile(latencies, 0.5), percentile(latencies, 0.99))
+    }
+    print(line)
+}
+let down = ContinuousClock.now
+kernel.shutdown()
+print(String(format: "shutdown (drains pending) %.2f s", ms(ContinuousClock.now - down) / 1000))
+if environment["CHECKPOINT"] == "1" {
+    // Leaves the file without a write-ahead log, so a copy of it starts the same way every time.
+    _ = try DatabaseQueue(path: databasePath).writeWithoutTransaction {
+        try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+    }
+}
