@@ -209,7 +209,7 @@ extension MemoryStore {
     ) {
         let plain = Set(FTSQuery.words(content)).filter(TermCounts.isPlainASCII).sorted()
         let counts = try frequencies.counts(plain) { missing in try Self.documentCounts(db, of: missing, hot: hot) }
-        return (plain, profile.lookup(counts: counts, items: Int(try Self.indexTotals(db)?.rows ?? 0)))
+        return (plain, profile.lookup(counts: counts, items: frequencies.items))
     }
 
     /// The fallback of ``nearDuplicate(_:of:in:now:excluding:terms:)`` for a text without an

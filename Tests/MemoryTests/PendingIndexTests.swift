@@ -109,6 +109,21 @@ import Testing
         #expect(try await Self.ftsIntact(store))
     }
 
+    /// The near-duplicate check's estimate of the items in FTS5: counted up by each merge, and
+    /// FTS5's own total when a store opens (a delete counts only then).
+    @Test func theMergesCountTheItemsIndexed() async throws {
+        let (store, _, dir) = try makeStore(Self.held())
+        #expect(store.frequencies.items == 0)
+        var ids: [String] = []
+        for i in 0..<7 { ids.append(try await store.put(item("counted item \(i)", .longTerm))) }
+        #expect(store.frequencies.items == 0, "pending items are not in FTS5")
+        try store.mergePending(limit: 100)
+        #expect(store.frequencies.items == 7)
+        #expect(try await store.delete(id: ids[0]))
+        let reopened = try MemoryStore(path: dir + "/memory.sqlite", settings: Self.held())
+        #expect(reopened.frequencies.items == 6)
+    }
+
     @Test func aStoreStoppedBeforeTheMergeMergesWhenItOpensAgain() async throws {
         let (store, _, dir) = try makeStore(Self.held())
         var ids: [String] = []
