@@ -178,6 +178,25 @@ final class IndexMerger: Sendable {
         if wait { _ = finished.wait(timeout: .now() + .seconds(30)) }
     }
 
+    /// Whether an older file's items may still lack word signatures (until a fill finds none).
+    private let filling = Atomic<Bool>(true)
+
+    /// Looks for items lacking word signatures again (a restored older file).
+    func refill() { filling.store(true, ordering: .relaxed) }
+
+    /// While stores pause, fills word signatures for an older file's items a batch (one short
+    /// write transaction) at a time, until a store commits (``MemoryStore/fillWordSignatures(batch:)``).
+    private func fillSignatures(_ target: Target) {
+        guard filling.load(ordering: .relaxed) else { return }
+        let seen = commits.load(ordering: .relaxed)
+        while running.load(ordering: .relaxed), commits.load(ordering: .relaxed) == seen, let store = target.store {
+            guard (try? store.fillWordSignatures()) ?? false else {
+                filling.store(false, ordering: .relaxed)
+                return
+            }
+        }
+    }
+
     private func loop(_ target: Target) {
         defer { finished.signal() }
         while running.load(ordering: .relaxed) {
@@ -185,6 +204,7 @@ final class IndexMerger: Sendable {
             guard running.load(ordering: .relaxed) else { return }
             guard woken || target.store?.tail.isEmpty == false else {
                 target.store?.tail.purge()
+                fillSignatures(target)
                 continue
             }
             // Merges when stores pause for ``coalesce`` (so a merge rarely holds the writer's

@@ -73,30 +73,70 @@ import Testing
         #expect(near.merged && near.item.id == original)
     }
 
-    /// A file written before signatures (migrated up to `v6 layer stats`) gets them when it opens:
-    /// one per ASCII item, the text's own.
-    @Test func theMigrationFillsThemForAnOlderFile() async throws {
+    /// A file written before signatures (migrated up to `v6 layer stats`), with four ASCII items
+    /// and one not, all merged into FTS5.
+    static func olderFile() async throws -> (path: String, texts: [String]) {
         let dir = try TemporaryDirectory.make(prefix: "jamey-memory-v6")
         let path = dir + "/memory.sqlite"
-        let texts = ["Alpha bravo charlie delta", "echo foxtrot golf hotel india", "naïve café text"]
-        do {
-            let queue = try DatabaseQueue(path: path)
-            try MemoryStore.migrator.migrate(queue, upTo: "v6 layer stats")
-            try await queue.write { db in
-                for (index, text) in texts.enumerated() {
-                    try db.execute(
-                        sql: """
-                            INSERT INTO items(id, layer, content, created_at, last_accessed_at) VALUES (?, 'long_term', ?, 0, 0)
-                            """, arguments: ["old-\(index)", text])
-                }
+        let texts = [
+            "Alpha bravo charlie delta", "echo foxtrot golf hotel india", "naïve café text", "juliet kilo lima",
+            "mike november oscar papa",
+        ]
+        let queue = try DatabaseQueue(path: path)
+        try MemoryStore.migrator.migrate(queue, upTo: "v6 layer stats")
+        try await queue.write { db in
+            for (index, text) in texts.enumerated() {
+                try db.execute(
+                    sql: "INSERT INTO items(id, layer, content, created_at, last_accessed_at) VALUES (?, 'long_term', ?, 0, 0)",
+                    arguments: ["old-\(index)", text])
             }
+            // Merged, as that version's merge left them.
+            try db.execute(sql: "INSERT INTO items_fts(rowid, content) SELECT seq, content FROM items")
+            try db.execute(sql: "DELETE FROM items_pending")
         }
-        let store = try MemoryStore(path: path, settings: PendingIndexTests.held(), clock: TestClock().closure)
+        try queue.close()
+        return (path, texts)
+    }
+
+    /// The signatures an older file's ASCII items should have.
+    static func expected(_ store: MemoryStore, _ texts: [String]) async throws -> [Int64: NearDuplicate.WordSignature] {
         var expected: [Int64: NearDuplicate.WordSignature] = [:]
         for (index, text) in texts.enumerated() where text.utf8.allSatisfy({ $0 < 0x80 }) {
             expected[try await Self.seq(store, "old-\(index)")] = Self.expected(text)
         }
-        #expect(expected.count == 2)
+        return expected
+    }
+
+    /// An older file's items get theirs after the open, a batch at a time, each from the content
+    /// as it is then (one changed before the fill reached it).
+    @Test func anOlderFilesItemsAreFilledInBatches() async throws {
+        var (path, texts) = try await Self.olderFile()
+        let store = try MemoryStore(path: path, settings: PendingIndexTests.held(), clock: TestClock().closure)
+        #expect(try await Self.signatures(store).isEmpty, "the open does not wait for them")
+        #expect(try store.fillWordSignatures(batch: 2))
+        #expect(try await Self.signatures(store).count == 2)
+        texts[3] = "juliet kilo quebec romeo"
+        _ = try await store.update(id: "old-3", ItemPatch(content: texts[3]))
+        #expect(try store.fillWordSignatures(batch: 2))
+        #expect(try !store.fillWordSignatures(batch: 2))
+        #expect(try !store.fillWordSignatures(batch: 2), "done")
+        let expected = try await Self.expected(store, texts)
+        #expect(expected.count == 4)
         #expect(try await Self.signatures(store) == expected)
+    }
+
+    /// With the background merge on, the fill runs by itself while stores pause (nothing is
+    /// pending, so no merge writes them).
+    @Test func anOlderFilesItemsAreFilledInTheBackground() async throws {
+        let (path, texts) = try await Self.olderFile()
+        let store = try MemoryStore(path: path, settings: MemorySettings(), clock: TestClock().closure)
+        let expected = try await Self.expected(store, texts)
+        var found = try await Self.signatures(store)
+        for _ in 0..<100 where found != expected {
+            try await Task.sleep(for: .milliseconds(100))
+            found = try await Self.signatures(store)
+        }
+        #expect(found == expected)
+        #expect(try store.fillWordSignatures() == false)
     }
 }
