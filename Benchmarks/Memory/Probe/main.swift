@@ -13,7 +13,8 @@
 //   EXTRA=N      N more bulk items, the wait until the merge has indexed them, then 1000 singles;
 //   ROUNDS       rounds of the bench's top-10 searches by class (CLASS=rare|mid|common|and for one);
 //   SHOW=i,j     prints merge singles i and j with each word's rank, and exits;
-//   CHECKPOINT=1 empties the write-ahead log into the file at the end.
+//   CHECKPOINT=1 waits for the background fill of word signatures, and empties the write-ahead
+//                log into the file at the end (scripts/probe-memory.sh's preparation).
 
 import Foundation
 import GRDB
@@ -101,6 +102,20 @@ if let extra = environment["EXTRA"].flatMap({ Int($0) }) {
 }
 // Let the open's background work (a first merge, checkpoints) settle.
 sleep(3)
+/// True while an older file's items still wait for their word signatures (filled in the background).
+func filling() throws -> Bool {
+    var readOnly = Configuration()
+    readOnly.readonly = true
+    return try DatabaseQueue(path: databasePath, configuration: readOnly).read { db in
+        try db.tableExists("item_words_fill") && Int.fetchOne(db, sql: "SELECT COUNT(*) FROM item_words_fill") != 0
+    }
+}
+if environment["CHECKPOINT"] == "1" {
+    // Preparing the kept directory: every run should start from the same, finished state.
+    let start = ContinuousClock.now
+    while try filling() { usleep(100_000) }
+    print(String(format: "word signatures filled after %.1f s", ms(ContinuousClock.now - start) / 1000))
+}
 if environment["MODE"] == "merge" {
     var latencies: [Double] = []
     for text in workload.mergeSingles {
