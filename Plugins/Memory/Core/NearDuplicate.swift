@@ -272,8 +272,8 @@ public struct NearDuplicate: Sendable, Equatable {
     /// that word; one holding all of them may or may not (with 25 distinct words about a tenth
     /// of other words look held). A near-duplicate check reads candidates' signatures, a few
     /// bytes each in a table of their own, to rule out most candidates before reading their
-    /// texts: a text held by hundreds of candidates had them read at about 12 µs each at a
-    /// million items.
+    /// texts: a text whose lookup returned hundreds of candidates had each read at about 12 µs
+    /// at a million items.
     public struct WordSignature: Sendable, Equatable {
         public var low: UInt64
         public var high: UInt64
