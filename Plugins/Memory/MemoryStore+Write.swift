@@ -164,7 +164,7 @@ extension MemoryStore {
                 if similarity >= detector.threshold && similarity > (best?.similarity ?? -1) { best = (candidate, similarity) }
             }
         }
-        let (plain, plan) = try duplicateLookup(db, of: profile, content)
+        let (plain, plan) = try duplicateLookup(db, of: profile)
         let rows = try db.cachedStatement(sql: "SELECT rowid FROM items_fts WHERE items_fts MATCH ?")
         switch plan {
         case .nothing: break
@@ -201,13 +201,13 @@ extension MemoryStore {
         return ((best.seq, MemoryItem(row: row)), best.similarity)
     }
 
-    /// The words of `content` FTS5 and the tail split exactly as the shingles do (plain ASCII),
+    /// The profiled text's words that FTS5 and the tail split exactly as the shingles do (plain ASCII),
     /// and the condition every near-duplicate among the merged items meets
     /// (``NearDuplicate/Profile/lookup(counts:items:)`` over ``frequencies``).
-    func duplicateLookup(_ db: Database, of profile: NearDuplicate.Profile, _ content: String) throws -> (
+    func duplicateLookup(_ db: Database, of profile: NearDuplicate.Profile) throws -> (
         plain: [String], plan: NearDuplicate.LookupPlan?
     ) {
-        let plain = Set(FTSQuery.words(content)).filter(TermCounts.isPlainASCII).sorted()
+        let plain = profile.words.filter(TermCounts.isPlainASCII).sorted()
         let counts = try frequencies.counts(plain) { missing in try Self.documentCounts(db, of: missing, hot: hot) }
         return (plain, profile.lookup(counts: counts, items: frequencies.items))
     }

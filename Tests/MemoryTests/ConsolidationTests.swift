@@ -77,7 +77,7 @@ import Testing
         if indexed {
             let rows = try await store.pool.read { db in
                 let profile = store.settings.nearDuplicate.profile(plain + " delta")
-                guard case .read(let lookup)? = try store.duplicateLookup(db, of: profile, plain + " delta").plan else {
+                guard case .read(let lookup)? = try store.duplicateLookup(db, of: profile).plan else {
                     return -1
                 }
                 return try Int.fetchOne(

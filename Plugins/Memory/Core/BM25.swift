@@ -80,10 +80,8 @@ public struct TermCounts: Sendable, Equatable {
         if utf8.allSatisfy({ $0 < 0x80 }) {
             var start = -1
             for i in 0...utf8.count {
-                let byte: UInt8 = i < utf8.count ? utf8[i] : 0x20
-                let isToken = (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A)
-                if isToken {
-                    if byte >= 0x41 && byte <= 0x5A { utf8[i] = byte | 0x20 }
+                if i < utf8.count, let byte = FTSQuery.asciiWordByte(utf8[i]) {
+                    utf8[i] = byte
                     if start < 0 { start = i }
                 } else if start >= 0 {
                     add(String(decoding: utf8[start..<i], as: UTF8.self))

@@ -53,6 +53,15 @@ public struct FTSQuery: Sendable, Equatable {
         expression = words.map { "\"\($0)\"" }.joined(separator: mode == .all ? " AND " : " OR ")
     }
 
+    /// An ASCII byte of a word, lower-cased (`[A-Za-z0-9]`, FTS5's split of ASCII text), or nil
+    /// for a byte between words: the one rule of ``words(_:)``, ``TermCounts`` and
+    /// ``NearDuplicate/Profile/canMatch(asciiText:)``.
+    @inline(__always) public static func asciiWordByte(_ byte: UInt8) -> UInt8? {
+        if byte >= 0x30 && byte <= 0x39 { return byte }
+        let lower = byte | 0x20
+        return lower >= 0x61 && lower <= 0x7A ? lower : nil
+    }
+
     /// The words of `text`: runs of letters and digits, lower-cased.
     /// - Parameter text: any text.
     public static func words(_ text: String) -> [String] {
@@ -62,9 +71,8 @@ public struct FTSQuery: Sendable, Equatable {
         if bytes.allSatisfy({ $0 < 0x80 }) {
             var start = -1
             for i in 0...bytes.count {
-                let byte: UInt8 = i < bytes.count ? bytes[i] : 0x20
-                if (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A) {
-                    if byte >= 0x41 && byte <= 0x5A { bytes[i] = byte | 0x20 }
+                if i < bytes.count, let byte = asciiWordByte(bytes[i]) {
+                    bytes[i] = byte
                     if start < 0 { start = i }
                 } else if start >= 0 {
                     result.append(String(decoding: bytes[start..<i], as: UTF8.self))

@@ -33,10 +33,10 @@ public struct NearDuplicate: Sendable, Equatable {
     public struct Profile: Sendable {
         /// The text's shingles.
         public let shingles: Set<String>
-        /// The distinct words of the shingles, and for each the shingles holding it (a bit per
-        /// shingle, `chunks` 64-bit words per word, flat): a check asks about each word once,
-        /// not once per shingle.
-        private let words: [String]
+        /// The distinct words of the shingles (``FTSQuery/words(_:)``), in order of first use.
+        public let words: [String]
+        /// For each word the shingles holding it (a bit per shingle, `chunks` 64-bit words per
+        /// word, flat): a check asks about each word once, not once per shingle.
         private let masks: [UInt64]
         private let chunks: Int
         private let threshold: Double
@@ -127,10 +127,9 @@ public struct NearDuplicate: Sendable, Equatable {
                 var hash: UInt64 = 0xCBF2_9CE4_8422_2325
                 var inWord = false
                 for index in 0...bytes.count {
-                    var byte: UInt8 = index < bytes.count ? bytes[index] : 0x20
+                    let byte: UInt8 = index < bytes.count ? bytes[index] : 0x20
                     guard byte < 0x80 else { return nil }
-                    if (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A) {
-                        if byte >= 0x41 && byte <= 0x5A { byte |= 0x20 }
+                    if let byte = FTSQuery.asciiWordByte(byte) {
                         hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3
                         inWord = true
                     } else if inWord {
