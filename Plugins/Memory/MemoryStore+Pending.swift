@@ -240,6 +240,8 @@ final class IndexMerger: Sendable {
 struct MergeOutcome {
     /// The items merged.
     var seqs: [Int64] = []
+    /// The word signatures written (``WordSignatureCache``).
+    var signatures: [(seq: Int64, signature: NearDuplicate.WordSignature)] = []
 }
 
 extension MemoryStore {
@@ -303,13 +305,18 @@ extension MemoryStore {
         // The batch's items holding each term (all in FTS5 now), for the hot-term checks.
         var batch: [String: Int] = [:]
         for terms in counted { for term in terms.counts.keys { batch[term, default: 0] += 1 } }
+        var outcome = MergeOutcome(seqs: rows.map { $0[0] })
         for (row, terms) in zip(rows, counted) {
             try indexImpacts(db, seq: row[0], content: row[1], terms: terms, batch: batch, promotions: promotions)
-            if terms.isExact { try Self.setWordSignature(db, seq: row[0], NearDuplicate.WordSignature(words: terms.counts.keys)) }
+            if terms.isExact {
+                let signature = NearDuplicate.WordSignature(words: terms.counts.keys)
+                try Self.setWordSignature(db, seq: row[0], signature)
+                outcome.signatures.append((row[0], signature))
+            }
         }
         try Self.addCounts(db, promotions)
         try db.execute(sql: "DELETE FROM items_pending WHERE seq <= ?", arguments: [last])
-        return MergeOutcome(seqs: rows.map { $0[0] })
+        return outcome
     }
 
     /// Merges up to `limit` pending items in a transaction of their own.
@@ -367,9 +374,10 @@ extension MemoryStore {
     }
 
     /// After a merge committed: its promotions join ``hot``, its items' terms are counted in
-    /// ``frequencies`` and they leave ``tail``.
+    /// ``frequencies``, their signatures join ``signatures`` and they leave ``tail``.
     private func finishMerge(_ outcome: MergeOutcome, _ promotions: Promotions) {
         hot.add(promotions.terms)
+        signatures.set(outcome.signatures)
         if !outcome.seqs.isEmpty { frequencies.merged(tail.read { index in outcome.seqs.compactMap { index.documents[$0] } }) }
         tail.retire(outcome.seqs)
     }

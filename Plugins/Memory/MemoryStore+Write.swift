@@ -172,8 +172,10 @@ extension MemoryStore {
             var found: [Int64] = []
             let cursor = try Int64.fetchCursor(rows, arguments: [plan.expression])
             while let rowid = try cursor.next() { found.append(rowid) }
-            // A few candidates are read directly: the signatures' statement costs about two reads.
-            let signatures = found.count < 4 ? [:] : try Self.wordSignatures(db, seqs: found)
+            // Signatures from memory; those it lacks from the table, unless there are only a few
+            // (the statement costs about two reads of the candidates themselves).
+            var (signatures, unknown) = self.signatures.lookup(found)
+            if unknown.count >= 4 { signatures.merge(try Self.wordSignatures(db, seqs: unknown)) { a, _ in a } }
             try compare(
                 found.reversed(), limit: Self.duplicateScanLimit,
                 ruledOut: { signatures[$0].map { !profile.canMatch(signature: $0) } ?? false }, scanText: true)

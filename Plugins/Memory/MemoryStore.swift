@@ -22,6 +22,8 @@ final class MemoryStore: Sendable {
     let tail = PendingTail()
     /// How many merged items hold the terms near-duplicate checks looked up.
     let frequencies = TermFrequencies()
+    /// The word signatures of `item_words`, in memory.
+    let signatures = WordSignatureCache()
     /// Merges pending items in the background (nil when ``MemorySettings/backgroundMerge`` is off).
     let merger = Mutex<IndexMerger?>(nil)
     /// The item events committed and not yet published or deleted.
@@ -66,6 +68,10 @@ final class MemoryStore: Sendable {
         checkpointer = try WALCheckpointer(path: path)
         tail.load(try pool.read(Self.pendingItems))
         try pool.read(frequencies.load)
+        try pool.writeWithoutTransaction { [signatures] db in
+            try signatures.install(db)
+            try signatures.load(db)
+        }
         if settings.backgroundMerge {
             let merger = IndexMerger(store: self)
             self.merger.withLock { $0 = merger }
@@ -227,17 +233,31 @@ final class MemoryStore: Sendable {
     /// - Returns: true when items are left to fill.
     @discardableResult
     func fillWordSignatures(batch: Int = 1000) throws -> Bool {
-        try pool.write { db in
-            guard let next = try Int64.fetchOne(db, sql: "SELECT next FROM item_words_fill") else { return false }
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT seq, content FROM items WHERE seq >= ? ORDER BY seq LIMIT ?", arguments: [next, batch])
-            for row in rows { try Self.setWordSignature(db, seq: row[0], content: row[1]) }
-            guard rows.count == batch, let last = rows.last?[0] as Int64? else {
-                try db.execute(sql: "DELETE FROM item_words_fill")
-                return false
+        try pool.writeWithoutTransaction { db in
+            var filled: [(seq: Int64, signature: NearDuplicate.WordSignature)] = []
+            var more = false
+            try db.inTransaction {
+                guard let next = try Int64.fetchOne(db, sql: "SELECT next FROM item_words_fill") else { return .commit }
+                let rows = try Row.fetchAll(
+                    db, sql: "SELECT seq, content FROM items WHERE seq >= ? ORDER BY seq LIMIT ?", arguments: [next, batch])
+                for row in rows {
+                    let content: String = row[1]
+                    guard content.utf8.allSatisfy({ $0 < 0x80 }) else { continue }
+                    let signature = NearDuplicate.WordSignature(words: FTSQuery.words(content))
+                    try Self.setWordSignature(db, seq: row[0], signature)
+                    filled.append((row[0], signature))
+                }
+                if rows.count == batch, let last = rows.last?[0] as Int64? {
+                    try db.execute(sql: "UPDATE item_words_fill SET next = ?", arguments: [last + 1])
+                    more = true
+                } else {
+                    try db.execute(sql: "DELETE FROM item_words_fill")
+                }
+                return .commit
             }
-            try db.execute(sql: "UPDATE item_words_fill SET next = ?", arguments: [last + 1])
-            return true
+            // Committed, and still under the writer's lock: no delete has come between.
+            signatures.set(filled)
+            return more
         }
     }
 
@@ -252,13 +272,6 @@ final class MemoryStore: Sendable {
             DELETE FROM \(table) WHERE seq = old.seq;
         END;
         """
-    }
-
-    /// Writes the word signature of an item whose content is `content`, when it is ASCII
-    /// (the fill of an older file's items).
-    static func setWordSignature(_ db: Database, seq: Int64, content: String) throws {
-        guard content.utf8.allSatisfy({ $0 < 0x80 }) else { return }
-        try setWordSignature(db, seq: seq, NearDuplicate.WordSignature(words: FTSQuery.words(content)))
     }
 
     /// Writes an item's word signature.
@@ -305,6 +318,10 @@ final class MemoryStore: Sendable {
         hot.load(try pool.read(Self.hotTerms))
         tail.load(try pool.read(Self.pendingItems))
         try pool.read(frequencies.load)
+        try pool.writeWithoutTransaction { [signatures] db in
+            try signatures.install(db)
+            try signatures.load(db)
+        }
         merger.withLock { $0 }?.refill()
         pendingCommitted()
     }

@@ -207,16 +207,18 @@ import Testing
     }
 
     /// A long text with rare words is looked up by its rarest (here: two of its three rare words
-    /// together, cheaper than reading every item holding one), a word no item holds counts as
-    /// lacked by all, and when those alone make the threshold unreachable nothing is read.
+    /// together, cheaper than reading every item holding one; when those hold only a few items
+    /// each, reading all of them is cheaper than seeking them in each other), a word no item
+    /// holds counts as lacked by all, and when those alone make the threshold unreachable
+    /// nothing is read.
     @Test func lookupPrefersRareWordsAndSkipsAnIndexLackingTooMuch() {
         let text =
             "the meeting with the design team moved from tuesday morning to thursday afternoon in room four on the third floor"
-        var counts = Dictionary(uniqueKeysWithValues: Set(FTSQuery.words(text)).map { ($0, 5000) })
-        counts["tuesday"] = 3
-        counts["thursday"] = 5
-        counts["design"] = 7
-        guard case .read(let lookup) = detector.profile(text).lookup(counts: counts, items: 100_000) else {
+        var counts = Dictionary(uniqueKeysWithValues: Set(FTSQuery.words(text)).map { ($0, 50_000) })
+        counts["tuesday"] = 3000
+        counts["thursday"] = 5000
+        counts["design"] = 7000
+        guard case .read(let lookup) = detector.profile(text).lookup(counts: counts, items: 1_000_000) else {
             Issue.record("no lookup")
             return
         }
@@ -226,17 +228,23 @@ import Testing
         let near = text.replacingOccurrences(of: "third", with: "second")
         #expect(detector.matches(text, near))
         #expect(lookup.words.filter(FTSQuery.words(near).contains).count >= lookup.least)
+        var few = counts
+        few["tuesday"] = 3
+        few["thursday"] = 5
+        few["design"] = 7
+        #expect(
+            detector.profile(text).lookup(counts: few, items: 100_000) == .read(.init(words: ["tuesday", "thursday"], least: 1)))
         // Held by no item: "tuesday", "thursday" and "design" cover 9 of 18 shingles.
-        var absent = counts
+        var absent = few
         for word in ["tuesday", "thursday", "design"] { absent[word] = 0 }
         #expect(detector.profile(text).lookup(counts: absent, items: 100_000) == .nothing)
         // Only the last word unknown to the index: still a lookup, by the others.
-        absent = counts
+        absent = few
         absent["floor"] = 0
         #expect(detector.profile(text).lookup(counts: absent, items: 100_000) != .nothing)
         // No word known (another script, say): no exact lookup.
         #expect(detector.profile(text).lookup(counts: [:], items: 100_000) == nil)
-        #expect(detector.profile("").lookup(counts: counts, items: 10) == nil)
+        #expect(detector.profile("").lookup(counts: few, items: 10) == nil)
     }
 }
 

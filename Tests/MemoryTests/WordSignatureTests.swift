@@ -11,14 +11,23 @@ import Testing
 /// and a near-duplicate check that rules FTS5's candidates out by them still finds the
 /// near-duplicate among many candidates.
 @Suite struct WordSignatureTests {
-    static func signatures(_ store: MemoryStore) async throws -> [Int64: NearDuplicate.WordSignature] {
-        try await store.pool.read { db in
+    /// The table's signatures, each test's view of them; checked against the store's memory of
+    /// them (``WordSignatureCache``), which must hold exactly these.
+    static func signatures(
+        _ store: MemoryStore, sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> [Int64: NearDuplicate.WordSignature] {
+        let table = try await store.pool.read { db in
             var result: [Int64: NearDuplicate.WordSignature] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT seq, low, high FROM item_words") {
                 result[row[0]] = .init(low: UInt64(bitPattern: row[1]), high: UInt64(bitPattern: row[2]))
             }
             return result
         }
+        // Every seq these tests' stores can have used, deleted items' too.
+        #expect(
+            store.signatures.lookup(Array(0..<2000)).held == table, "the memory holds the table's",
+            sourceLocation: sourceLocation)
+        return table
     }
 
     static func seq(_ store: MemoryStore, _ id: String) async throws -> Int64 {
@@ -47,6 +56,41 @@ import Testing
         #expect(try await Self.signatures(store) == [a: Self.expected("Quartz lantern by the canal at night")])
         #expect(try await store.delete(id: ascii))
         #expect(try await Self.signatures(store).isEmpty)
+    }
+
+    /// The memory of the signatures is the table's after an open and a restore; a delete that
+    /// rolls back leaves the row unknown there, read from the table, and the check still finds
+    /// the near-duplicate.
+    @Test func theMemoryFollowsOpensRestoresAndRollbacks() async throws {
+        var settings = PendingIndexTests.held()
+        settings.duplicates = .merge
+        let (store, clock, dir) = try makeStore(settings)
+        let text = "Quartz lantern, ferry and harbour at dusk by the old stone quay"
+        let id = try await store.put(item(text, .longTerm))
+        _ = try await store.put(item("Velvet compass over the northern ridge at noon", .longTerm))
+        try store.mergePending(limit: 100)
+        let seq = try await Self.seq(store, id)
+        let all = try await Self.signatures(store)
+        #expect(all.count == 2)
+        let reopened = try MemoryStore(path: dir + "/memory.sqlite", settings: settings, clock: clock.closure)
+        #expect(try await Self.signatures(reopened) == all, "loaded at open")
+        let snapshot = try TemporaryDirectory.make(prefix: "jamey-memory-snapshot")
+        try store.snapshot(into: snapshot)
+        #expect(try await store.delete(id: id))
+        #expect(try await Self.signatures(store).count == 1, "forgotten with the row")
+        try store.restore(from: snapshot)
+        #expect(try await Self.signatures(store) == all, "reloaded after the restore")
+        struct Undo: Error {}
+        await #expect(throws: Undo.self) {
+            try await store.pool.write { db in
+                try db.execute(sql: "DELETE FROM items WHERE seq = ?", arguments: [seq])
+                throw Undo()
+            }
+        }
+        #expect(store.signatures.lookup([seq]).unknown == [seq], "forgotten by the delete that rolled back")
+        #expect(try await store.pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM item_words") } == 2)
+        let near = try await store.store([item("Quartz lantern, ferry and harbour at dusk by the old stone quays", .longTerm)])[0]
+        #expect(near.merged && near.item.id == id)
     }
 
     /// A text among forty merged candidates that each hold two thirds of its words (every third
