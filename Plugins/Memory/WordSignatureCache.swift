@@ -98,7 +98,4 @@ final class WordSignatureCache: Sendable {
         }
         return (result, unknown)
     }
-
-    /// How many signatures are held.
-    var count: Int { signatures.withLock { $0.count { $0.low | $0.high != 0 } } }
 }
