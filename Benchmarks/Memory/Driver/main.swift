@@ -16,7 +16,8 @@
 // Prints one Markdown table row per measure, with the ratio plugin / raw and the goal,
 // then per class how many queries' plugin top 10 carried FTS5's own bm25() values in FTS5's
 // order (the plugin's default long_term ranking adds only constants to BM25 here: every item
-// has importance 0.5 and no retrievals, so its order is BM25's).
+// has importance 0.5 and no retrievals, so its order is BM25's). The ten slowest single stores of
+// each policy go to standard error, by index.
 
 import Foundation
 import GRDB
@@ -24,6 +25,14 @@ import JameyKernel
 import JameyTestKit
 import MemoryBenchWorkload
 import MemoryCore
+
+/// Prints the ten slowest of a phase's single stores by index to standard error (the table's p99
+/// is the tenth of a thousand: which stores they are tells a merge's stall from a costly text).
+func reportSlowest(_ label: String, _ latencies: [Double]) {
+    let slowest = latencies.enumerated().sorted { $0.element > $1.element }.prefix(10)
+    let line = slowest.map { String(format: "#%d %.1f", $0.offset, $0.element) }.joined(separator: " ")
+    FileHandle.standardError.write(Data("\(label) slowest (ms): \(line)\n".utf8))
+}
 
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data((message + "\n").utf8))
@@ -151,6 +160,7 @@ func pluginRun(_ dir: String, duplicates: String) throws -> [String: Double] {
         }
         result["single p50"] = percentile(single, 0.5)
         result["single p99"] = percentile(single, 0.99)
+        reportSlowest("single stores, duplicates: \(duplicates),", single)
         return result
     }
     let bulk = try time {
@@ -177,6 +187,7 @@ func pluginRun(_ dir: String, duplicates: String) throws -> [String: Double] {
     }
     result["single p50"] = percentile(single, 0.5)
     result["single p99"] = percentile(single, 0.99)
+    reportSlowest("single stores, duplicates: allow,", single)
     // Searches run on the merged index (pending items would carry approximate bm25 values).
     try drain()
     usleep(UInt32(2_100_000))
