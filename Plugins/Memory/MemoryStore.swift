@@ -68,10 +68,7 @@ final class MemoryStore: Sendable {
         checkpointer = try WALCheckpointer(path: path)
         tail.load(try pool.read(Self.pendingItems))
         try pool.read(frequencies.load)
-        try pool.writeWithoutTransaction { [signatures] db in
-            try signatures.install(db)
-            try signatures.load(db)
-        }
+        try loadSignatures()
         if settings.backgroundMerge {
             let merger = IndexMerger(store: self)
             self.merger.withLock { $0 = merger }
@@ -308,6 +305,15 @@ final class MemoryStore: Sendable {
         try pool.writeSnapshot(into: directory, fileName: Self.fileName)
     }
 
+    /// (Re)installs ``signatures``' trigger on the writer's connection and loads it from the
+    /// table, under the writer's lock (at open and after a restore).
+    private func loadSignatures() throws {
+        try pool.writeWithoutTransaction { [signatures] db in
+            try signatures.install(db)
+            try signatures.load(db)
+        }
+    }
+
     /// Replaces the whole database with the snapshot in `directory`, online, then runs any newer
     /// migrations on it.
     /// - Throws: when the snapshot is missing, damaged or not a memory database.
@@ -318,10 +324,7 @@ final class MemoryStore: Sendable {
         hot.load(try pool.read(Self.hotTerms))
         tail.load(try pool.read(Self.pendingItems))
         try pool.read(frequencies.load)
-        try pool.writeWithoutTransaction { [signatures] db in
-            try signatures.install(db)
-            try signatures.load(db)
-        }
+        try loadSignatures()
         merger.withLock { $0 }?.refill()
         pendingCommitted()
     }
