@@ -23,6 +23,12 @@ struct MemorySettings: Sendable {
     var hotTermRows: Int64 = 500
     /// A term not yet hot has its row count checked every this many stores of it.
     var hotTermCheckEvery = 256
+    /// Postings kept per `(term, tf)` group of a hot term: its best rows by length (a group is
+    /// trimmed back to this once past twice it). A one-word search needs at most as many rows
+    /// of a group as candidates (``MemoryStore/candidates(for:)``: 200 for up to 20 results,
+    /// ten per result above), so one asking for more than a tenth of this, or filtering out
+    /// most rows, goes to FTS5 instead.
+    var postingsPerGroup = 4096
     /// Merge pending items into FTS5 and the postings on a background thread (tests turn it
     /// off to hold items pending; they are merged then only by a search that needs it, a
     /// store that finds ``maxPending`` reached or consolidation).

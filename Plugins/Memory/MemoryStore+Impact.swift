@@ -11,8 +11,17 @@ import Synchronization
 /// `(term, tf, dl, seq)`: for a one-term query BM25 grows with `tf` and falls with `dl`, so the
 /// best rows of each `tf` are its shortest, and a search reads each `tf` group from the top
 /// until no remaining row can enter the candidates (``MemoryStore/impactCandidates``). Each hot
-/// term's row count is kept in `hot_terms.rows` (added per transaction, removed by a trigger): FTS5's `fts5vocab` counts by walking the
-/// term's whole doclist, which for a frequent term costs what the search saves.
+/// term's row count is kept in `hot_terms.rows` (added per transaction, taken off when a merged
+/// item is deleted or rewritten, ``MemoryStore/forgetUnindexed(_:promoted:)``): FTS5's
+/// `fts5vocab` counts by walking the term's whole doclist, which for a frequent term costs what
+/// the search saves.
+///
+/// A search only ever reads the first rows of each `(term, tf)` group, so a group keeps only
+/// its best rows (``MemorySettings/postingsPerGroup``, migration `v8 capped postings`):
+/// `term_groups` holds each group's stored count and, once it was trimmed, its bound — the
+/// group holds exactly the term's rows with that `tf` whose `(dl, seq)` is below the bound. A
+/// new row at or past the bound is not written, which spares most of a frequent term's
+/// postings; a search that would need a row past the bound asks FTS5 instead.
 final class HotTerms: Sendable {
     private struct State {
         var hot: Set<String> = []
@@ -109,8 +118,8 @@ final class Promotions: Sendable {
     /// Records a promotion.
     func insert(_ term: String) { _ = state.withLock { $0.terms.insert(term) } }
 
-    /// Records a posting written for `term`.
-    func added(_ term: String) { state.withLock { $0.added[term, default: 0] += 1 } }
+    /// Records `count` rows of `term` merged (written to the postings or not).
+    func added(_ term: String, _ count: Int = 1) { state.withLock { $0.added[term, default: 0] += count } }
 
     /// The postings written per term since the last call, and forgets them.
     func takeAdded() -> [String: Int] {
@@ -147,7 +156,55 @@ extension MemoryStore {
                 """)
         let frequent = try String.fetchAll(
             db, sql: "SELECT term FROM items_vocab WHERE doc >= ?", arguments: [hotThreshold])
-        for term in frequent { try promote(db, term) }
+        for term in frequent { try promote(db, term, cap: nil) }
+    }
+
+    /// Migration `v8 capped postings`: `term_groups` (each `(term, tf)` group's stored count and
+    /// bound, filled from the postings, none bounded yet: an older file's groups are trimmed in
+    /// the background, ``trimOversized(limit:)``), and `items_unindexed`, where the triggers
+    /// of `items` put a merged item deleted or rewritten (its content and FTS5's size record)
+    /// for ``forgetUnindexed(_:promoted:)``. The postings lose their index by `seq` and the
+    /// triggers that used it: that index cost a page write per posting, and a deleted item's
+    /// postings are found by their key now.
+    static func capPostings(_ db: Database) throws {
+        let unindexed = """
+            INSERT INTO items_unindexed(seq, content, sz)
+                    SELECT old.seq, old.content, (SELECT sz FROM items_fts_docsize WHERE id = old.seq)
+                    WHERE NOT EXISTS (SELECT 1 FROM items_pending WHERE seq = old.seq);
+            """
+        try db.execute(
+            sql: """
+                CREATE TABLE term_groups (
+                    term TEXT NOT NULL,
+                    tf INTEGER NOT NULL,
+                    stored INTEGER NOT NULL,
+                    bound_dl INTEGER,
+                    bound_seq INTEGER,
+                    PRIMARY KEY (term, tf)
+                ) WITHOUT ROWID;
+                INSERT INTO term_groups(term, tf, stored) SELECT term, tf, COUNT(*) FROM term_postings GROUP BY term, tf;
+                DROP TRIGGER hot_terms_count_delete;
+                DROP TRIGGER term_postings_delete;
+                DROP TRIGGER term_postings_update;
+                DROP INDEX term_postings_by_seq;
+                CREATE TABLE items_unindexed (seq INTEGER NOT NULL, content TEXT NOT NULL, sz BLOB);
+                DROP TRIGGER items_fts_delete;
+                DROP TRIGGER items_fts_update;
+                CREATE TRIGGER items_fts_delete AFTER DELETE ON items BEGIN
+                    \(unindexed)
+                    INSERT INTO items_fts(items_fts, rowid, content)
+                        SELECT 'delete', old.seq, old.content
+                        WHERE NOT EXISTS (SELECT 1 FROM items_pending WHERE seq = old.seq);
+                    DELETE FROM items_pending WHERE seq = old.seq;
+                END;
+                CREATE TRIGGER items_fts_update AFTER UPDATE OF content ON items BEGIN
+                    \(unindexed)
+                    INSERT INTO items_fts(items_fts, rowid, content)
+                        SELECT 'delete', old.seq, old.content
+                        WHERE NOT EXISTS (SELECT 1 FROM items_pending WHERE seq = old.seq);
+                    INSERT OR IGNORE INTO items_pending(seq) VALUES (new.seq);
+                END;
+                """)
     }
 
     /// The hot terms recorded in the database.
@@ -155,39 +212,158 @@ extension MemoryStore {
         Set(try String.fetchAll(db, sql: "SELECT term FROM hot_terms"))
     }
 
-    /// Makes `term` hot: records it and writes the postings of every row FTS5 holds it in.
-    static func promote(_ db: Database, _ term: String) throws {
-        try db.execute(sql: "INSERT OR IGNORE INTO hot_terms(term) VALUES (?)", arguments: [term])
+    /// Makes `term` hot: records it with the count of the rows FTS5 holds it in, and writes
+    /// their postings — with `cap`, the best `cap` of each `tf` group, the group bounded past
+    /// them (`term_groups`); without (migration `v3`, before `term_groups`), all of them.
+    static func promote(_ db: Database, _ term: String, cap: Int?) throws {
         let rows = try Row.fetchAll(
             db, sql: "SELECT doc, COUNT(*) AS tf FROM items_vocab_instance WHERE term = ? GROUP BY doc", arguments: [term])
-        let insert = try db.cachedStatement(
-            sql: "INSERT OR IGNORE INTO term_postings(term, tf, dl, seq) VALUES (?, ?, ?, ?)")
-        var added = 0
+        var groups: [Int: [(dl: Int, seq: Int64)]] = [:]
         for row in rows {
             let seq: Int64 = row["doc"]
-            try insert.execute(arguments: [term, row["tf"] as Int, try tokenCount(db, seq: seq), seq])
-            added += db.changesCount
+            groups[row["tf"], default: []].append((try tokenCount(db, seq: seq), seq))
         }
-        try db.execute(sql: "UPDATE hot_terms SET rows = rows + ? WHERE term = ?", arguments: [added, term])
+        let insert = try db.cachedStatement(
+            sql: "INSERT OR IGNORE INTO term_postings(term, tf, dl, seq) VALUES (?, ?, ?, ?)")
+        for (tf, members) in groups {
+            let sorted = members.sorted { ($0.dl, $0.seq) < ($1.dl, $1.seq) }
+            let kept = sorted.prefix(cap ?? sorted.count)
+            for posting in kept { try insert.execute(arguments: [term, tf, posting.dl, posting.seq]) }
+            guard cap != nil else { continue }
+            let bound = kept.count < sorted.count ? sorted[kept.count] : nil
+            try db.execute(
+                sql: """
+                    INSERT INTO term_groups(term, tf, stored, bound_dl, bound_seq) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT(term, tf) DO UPDATE SET stored = excluded.stored, bound_dl = excluded.bound_dl,
+                        bound_seq = excluded.bound_seq
+                    """, arguments: [term, tf, kept.count, bound?.dl, bound?.seq])
+        }
+        try db.execute(
+            sql: "INSERT INTO hot_terms(term, rows) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET rows = rows + excluded.rows",
+            arguments: [term, rows.count])
     }
 
+    /// Rows one transaction's trims delete at most (a merge's, or one of the background trim
+    /// of an older file's groups): about a tenth of a second of deletes.
+    static let trimBudget = 20_000
+
     /// Writes the postings a transaction recorded, in key order (a batch's postings of one term
-    /// land on neighbouring pages, each page written once), and adds them to the row counts of
-    /// their terms. Call before the transaction deletes anything (an eviction's trigger drops
-    /// the postings of the rows it deletes) and before it commits.
-    static func addCounts(_ db: Database, _ promotions: Promotions) throws {
+    /// land on neighbouring pages, each page written once), each group's only below its bound,
+    /// and adds them all to the row counts of their terms. A group stored past twice `cap` is
+    /// trimmed back to its best `cap` (within ``trimBudget`` rows). The postings of a term
+    /// promoted in this transaction are left out: the promotion wrote and counted every row
+    /// FTS5 holds it in, the merge's own among them. Call before the transaction deletes
+    /// anything (``forgetUnindexed(_:promoted:)`` removes what deleted items had) and before it
+    /// commits.
+    static func addCounts(_ db: Database, _ promotions: Promotions, cap: Int) throws {
         let pending = promotions.takePending()
+        let promoted = promotions.terms
         if !pending.isEmpty {
             let insert = try db.cachedStatement(
                 sql: "INSERT OR IGNORE INTO term_postings(term, tf, dl, seq) VALUES (?, ?, ?, ?)")
-            for p in pending {
-                insert.setUncheckedArguments([p.term, p.tf, p.dl, p.seq])
-                try insert.execute()
-                if db.changesCount > 0 { promotions.added(p.term) }
+            let group = try db.cachedStatement(
+                sql: "SELECT stored, bound_dl, bound_seq FROM term_groups WHERE term = ? AND tf = ?")
+            let grow = try db.cachedStatement(
+                sql: """
+                    INSERT INTO term_groups(term, tf, stored) VALUES (?, ?, ?)
+                    ON CONFLICT(term, tf) DO UPDATE SET stored = stored + excluded.stored
+                    """)
+            var budget = trimBudget
+            var start = 0
+            while start < pending.count {
+                let first = pending[start]
+                var end = start + 1
+                while end < pending.count && pending[end].tf == first.tf && pending[end].term == first.term { end += 1 }
+                defer { start = end }
+                guard !promoted.contains(first.term) else { continue }
+                promotions.added(first.term, end - start)
+                let row = try Row.fetchOne(group, arguments: [first.term, first.tf])
+                let bound = (row?[1] as Int?).map { ($0, row?[2] as Int64? ?? 0) }
+                var written = 0
+                for p in pending[start..<end] where bound.map({ (p.dl, p.seq) < $0 }) ?? true {
+                    insert.setUncheckedArguments([p.term, p.tf, p.dl, p.seq])
+                    try insert.execute()
+                    written += db.changesCount
+                }
+                guard written > 0 else { continue }
+                try grow.execute(arguments: [first.term, first.tf, written])
+                let stored = (row?[0] as Int? ?? 0) + written
+                if stored > 2 * cap && budget > 0 {
+                    budget -= try trim(db, term: first.term, tf: first.tf, stored: stored, keep: cap, limit: budget)
+                }
             }
         }
         let update = try db.cachedStatement(sql: "UPDATE hot_terms SET rows = rows + ? WHERE term = ?")
         for (term, n) in promotions.takeAdded() { try update.execute(arguments: [n, term]) }
+    }
+
+    /// Deletes the worst postings of the `(term, tf)` group of `stored` postings, toward its best
+    /// `keep` but at most `limit`, and lowers the group's bound to the best row deleted.
+    /// - Returns: the postings deleted.
+    @discardableResult
+    static func trim(_ db: Database, term: String, tf: Int, stored: Int, keep: Int, limit: Int) throws -> Int {
+        let drop = min(stored - keep, limit)
+        guard drop > 0,
+            let cut = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT dl, seq FROM term_postings WHERE term = ? AND tf = ? ORDER BY dl DESC, seq DESC
+                    LIMIT 1 OFFSET ?
+                    """, arguments: [term, tf, drop - 1])
+        else { return 0 }
+        let (dl, seq): (Int, Int64) = (cut[0], cut[1])
+        try db.execute(
+            sql: "DELETE FROM term_postings WHERE term = ? AND tf = ? AND (dl, seq) >= (?, ?)",
+            arguments: [term, tf, dl, seq])
+        let deleted = db.changesCount
+        try db.execute(
+            sql: "UPDATE term_groups SET stored = stored - ?, bound_dl = ?, bound_seq = ? WHERE term = ? AND tf = ?",
+            arguments: [deleted, dl, seq, term, tf])
+        return deleted
+    }
+
+    /// Trims one group stored past twice ``MemorySettings/postingsPerGroup`` (an older file's,
+    /// or one a merge's ``trimBudget`` left), in a write transaction of its own.
+    /// - Returns: true when it trimmed (more may be left).
+    @discardableResult
+    func trimOversized(limit: Int = trimBudget) throws -> Bool {
+        let cap = settings.postingsPerGroup
+        return try pool.write { db in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT term, tf, stored FROM term_groups WHERE stored > ? LIMIT 1", arguments: [2 * cap])
+            else { return false }
+            return try Self.trim(db, term: row[0], tf: row[1], stored: row[2], keep: cap, limit: limit) > 0
+        }
+    }
+
+    /// Takes the merged items deleted or rewritten so far in this transaction (`items_unindexed`,
+    /// filled by the triggers of `items`) off the row counts of their hot terms (hot now, or
+    /// `promoted` in this transaction), and deletes their postings by key. Called before a merge
+    /// step (so a promotion counts no item already deleted) and before every commit of the
+    /// writer's, and at open for what another connection left.
+    func forgetUnindexed(_ db: Database, promoted: Set<String>) throws {
+        let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT seq, content, sz FROM items_unindexed"))
+        guard !rows.isEmpty else { return }
+        let delete = try db.cachedStatement(
+            sql: "DELETE FROM term_postings WHERE term = ? AND tf = ? AND dl = ? AND seq = ?")
+        let shrink = try db.cachedStatement(sql: "UPDATE term_groups SET stored = stored - 1 WHERE term = ? AND tf = ?")
+        var removed: [String: Int] = [:]
+        for row in rows {
+            let seq: Int64 = row[0]
+            let terms = TermCounts(row[1] as String)
+            var offset = 0
+            let size = (row[2] as Data?).flatMap { BM25.varint(Array($0), at: &offset) }.map(Int.init)
+            let length = terms.isExact ? terms.length : size ?? terms.length
+            for (term, tf) in terms.counts where hot.contains(term) || promoted.contains(term) {
+                removed[term, default: 0] += 1
+                try delete.execute(arguments: [term, tf, length, seq])
+                if db.changesCount > 0 { try shrink.execute(arguments: [term, tf]) }
+            }
+        }
+        let update = try db.cachedStatement(sql: "UPDATE hot_terms SET rows = rows - ? WHERE term = ?")
+        for (term, n) in removed { try update.execute(arguments: [n, term]) }
+        try db.execute(sql: "DELETE FROM items_unindexed")
     }
 
     /// FTS5's token count of row `seq`.
@@ -227,7 +403,7 @@ extension MemoryStore {
                 ?? Int64.fetchOne(
                     db.cachedStatement(sql: "SELECT doc FROM items_vocab WHERE term = ?"), arguments: [term]) ?? 0
             if rows >= settings.hotTermRows {
-                try Self.promote(db, term)
+                try Self.promote(db, term, cap: settings.postingsPerGroup)
                 promotions.insert(term)
             }
         }
@@ -253,6 +429,8 @@ extension MemoryStore {
     /// soon as its next row could no longer enter the candidates, so the work depends on
     /// `count`, not on how many rows hold the term. With `conditions` nil every row is taken
     /// (the caller knows every row to be visible), without a lookup into `items` per posting.
+    /// Nil too when a group's stored rows ran out while a row past its bound could still enter
+    /// (a filter that few of them pass, or a `count` near ``MemorySettings/postingsPerGroup``).
     func impactCandidates(
         _ db: Database, term: String, conditions: String?, arguments: [DatabaseValue], count: Int
     ) throws -> [(seq: Int64, bm25: Double)]? {
@@ -261,10 +439,16 @@ extension MemoryStore {
         guard let totals = try Self.indexTotals(db),
             let hits = try Int64.fetchOne(
                 db.cachedStatement(sql: "SELECT rows FROM hot_terms WHERE term = ?"), arguments: [term]),
-            hits > 0,
-            let maxTf = try Int.fetchOne(
-                db.cachedStatement(sql: "SELECT MAX(tf) FROM term_postings WHERE term = ?"), arguments: [term])
+            hits > 0
         else { return [] }
+        // The groups with rows past their bound, by tf: the best such row's length.
+        let bounds = try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT tf, bound_dl FROM term_groups WHERE term = ? AND bound_dl IS NOT NULL"),
+            arguments: [term]
+        ).reduce(into: [Int: Int]()) { $0[$1[0]] = $1[1] }
+        let stored = try Int.fetchOne(
+            db.cachedStatement(sql: "SELECT MAX(tf) FROM term_postings WHERE term = ?"), arguments: [term])
+        let maxTf = max(stored ?? 0, bounds.keys.max() ?? 0)
         let idf = BM25.idf(rows: totals.rows, hits: hits)
         var top = TopImpacts(capacity: count)
         let group = try db.cachedStatement(
@@ -281,11 +465,21 @@ extension MemoryStore {
             guard top.admits(bound) else { continue }
             let rows = try Row.fetchCursor(
                 group, arguments: StatementArguments([term.databaseValue, tf.databaseValue] + arguments))
+            var exhausted = true
             while let row = try rows.next() {
                 let impact = BM25.impact(
                     idf: idf, frequency: tf, length: row[0], averageLength: totals.averageLength)
-                guard top.admits(impact) else { break }
+                guard top.admits(impact) else {
+                    exhausted = false
+                    break
+                }
                 top.offer(seq: row[1], impact: impact)
+            }
+            // Every stored row of the group was taken: one past its bound might enter too.
+            if exhausted, let length = bounds[tf],
+                top.admits(BM25.impact(idf: idf, frequency: tf, length: length, averageLength: totals.averageLength))
+            {
+                return nil
             }
         }
         return top.best.map { ($0.seq, BM25.rank(impact: $0.impact)) }

@@ -181,17 +181,27 @@ final class IndexMerger: Sendable {
     /// Whether an older file's items may still lack word signatures (until a fill finds none).
     private let filling = Atomic<Bool>(true)
 
-    /// Looks for items lacking word signatures again (a restored older file).
-    func refill() { filling.store(true, ordering: .relaxed) }
+    /// Looks again for items lacking word signatures and for groups of postings past their cap
+    /// (a restored older file).
+    func refill() {
+        filling.store(true, ordering: .relaxed)
+        trimming.store(true, ordering: .relaxed)
+    }
 
-    /// While stores pause, fills word signatures for an older file's items a batch (one short
-    /// write transaction) at a time, until a store commits (``MemoryStore/fillWordSignatures(batch:)``).
-    private func fillSignatures(_ target: Target) {
-        guard filling.load(ordering: .relaxed) else { return }
+    /// Whether groups of postings may be stored past their cap (an older file's, until a trim
+    /// finds none).
+    private let trimming = Atomic<Bool>(true)
+
+    /// While stores pause and `pending` holds, runs `step` (one short write transaction) until a
+    /// store commits; clears `pending` once a step finds nothing left to do (or fails). The
+    /// background catch-up of an older file: word signatures (``MemoryStore/fillWordSignatures(batch:)``)
+    /// and groups of postings past their cap (``MemoryStore/trimOversized(limit:)``).
+    private func catchUp(_ target: Target, _ pending: borrowing Atomic<Bool>, _ step: (MemoryStore) throws -> Bool) {
+        guard pending.load(ordering: .relaxed) else { return }
         let seen = commits.load(ordering: .relaxed)
         while running.load(ordering: .relaxed), commits.load(ordering: .relaxed) == seen, let store = target.store {
-            guard (try? store.fillWordSignatures()) ?? false else {
-                filling.store(false, ordering: .relaxed)
+            guard (try? step(store)) ?? false else {
+                pending.store(false, ordering: .relaxed)
                 return
             }
         }
@@ -204,7 +214,8 @@ final class IndexMerger: Sendable {
             guard running.load(ordering: .relaxed) else { return }
             guard woken || target.store?.tail.isEmpty == false else {
                 target.store?.tail.purge()
-                fillSignatures(target)
+                catchUp(target, filling) { try $0.fillWordSignatures() }
+                catchUp(target, trimming) { try $0.trimOversized() }
                 continue
             }
             // Merges when stores pause for ``coalesce`` (so a merge rarely holds the writer's
@@ -286,6 +297,7 @@ extension MemoryStore {
     /// ``addCounts(_:_:)``) and clears their log rows. The caller adds `promotions.terms` to
     /// ``hot`` and retires the outcome's items from ``tail`` after the commit.
     func mergeStep(_ db: Database, limit: Int, promotions: Promotions) throws -> MergeOutcome {
+        try forgetUnindexed(db, promoted: promotions.terms)
         let rows = try Row.fetchAll(
             db,
             sql: """
@@ -314,7 +326,7 @@ extension MemoryStore {
                 outcome.signatures.append((row[0], signature))
             }
         }
-        try Self.addCounts(db, promotions)
+        try Self.addCounts(db, promotions, cap: settings.postingsPerGroup)
         try db.execute(sql: "DELETE FROM items_pending WHERE seq <= ?", arguments: [last])
         return outcome
     }
@@ -363,6 +375,7 @@ extension MemoryStore {
         let start = events?.count ?? 0
         try db.inTransaction {
             result = try body(db, promotions)
+            try forgetUnindexed(db, promoted: promotions.terms)
             commit = try outbox.record(db, events?.since(start) ?? [])
             return .commit
         }

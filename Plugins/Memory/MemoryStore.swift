@@ -69,6 +69,7 @@ final class MemoryStore: Sendable {
         tail.load(try pool.read(Self.pendingItems))
         try pool.read(frequencies.load)
         try loadSignatures()
+        try pool.write { [self] db in try forgetUnindexed(db, promoted: []) }
         if settings.backgroundMerge {
             let merger = IndexMerger(store: self)
             self.merger.withLock { $0 = merger }
@@ -145,6 +146,9 @@ final class MemoryStore: Sendable {
         migrator.registerMigration("v6 layer stats", migrate: createLayerStats)
         // Each item's word signature, for near-duplicate checks to rule candidates out unread.
         migrator.registerMigration("v7 word signatures", migrate: createWordSignatures)
+        // Each (term, tf) group of postings keeps its best rows only; deleted items' postings are
+        // found by key (MemoryStore+Impact.swift).
+        migrator.registerMigration("v8 capped postings", migrate: capPostings)
         return migrator
     }
 
@@ -322,6 +326,7 @@ final class MemoryStore: Sendable {
         try Self.migrator.migrate(pool)
         try pool.write(outbox.restored)
         hot.load(try pool.read(Self.hotTerms))
+        try pool.write { [self] db in try forgetUnindexed(db, promoted: []) }
         tail.load(try pool.read(Self.pendingItems))
         try pool.read(frequencies.load)
         try loadSignatures()

@@ -36,6 +36,10 @@ import Testing
         settings.duplicates = .allow
         settings.hotTermRows = 100
         settings.hotTermCheckEvery = 16
+        // Small enough that the frequent terms' groups are trimmed and bounded (v0 is in about
+        // nine items of ten, 600-800 of them in each of its commonest tf groups per 3000 items),
+        // large enough that a search for 10 hits (200 candidates) reads them.
+        settings.postingsPerGroup = 256
         for layer in MemoryLayer.all {
             settings.retention.policies[layer] = LayerPolicy(
                 ttlSeconds: nil, capacity: nil,
@@ -172,5 +176,112 @@ import Testing
         let reopened = try MemoryStore(path: dir + "/memory.sqlite", settings: Self.settings)
         #expect(reopened.hot.contains("v0"))
         try await expectSameTop10(reopened, "v0")
+    }
+
+    /// Expects every group of postings to hold exactly the term's rows with that `tf` below the
+    /// group's bound (all of them without one), with its count in `term_groups`, and each hot
+    /// term's row count to be FTS5's; returns how many groups are bounded.
+    @discardableResult
+    func expectGroupsExact(_ store: MemoryStore) throws -> Int {
+        try store.pool.read { db in
+            var bounded = 0
+            for term in try String.fetchAll(db, sql: "SELECT term FROM hot_terms") {
+                let rows = try Int.fetchOne(db, sql: "SELECT rows FROM hot_terms WHERE term = ?", arguments: [term])
+                let fts = try Int.fetchOne(db, sql: "SELECT doc FROM items_vocab WHERE term = ?", arguments: [term])
+                #expect(rows == fts ?? 0, "\(term)")
+                var groups: [Int: [[Int64]]] = [:]
+                for row in try Row.fetchAll(
+                    db, sql: "SELECT doc, COUNT(*) FROM items_vocab_instance WHERE term = ? GROUP BY doc", arguments: [term])
+                {
+                    let seq: Int64 = row[0]
+                    groups[row[1], default: []].append([Int64(try MemoryStore.tokenCount(db, seq: seq)), seq])
+                }
+                let stored = try Row.fetchAll(
+                    db, sql: "SELECT tf, dl, seq FROM term_postings WHERE term = ? ORDER BY tf, dl, seq", arguments: [term]
+                ).reduce(into: [Int: [[Int64]]]()) { $0[$1[0], default: []].append([$1[1], $1[2]]) }
+                let recorded = try Row.fetchAll(
+                    db, sql: "SELECT tf, stored, bound_dl, bound_seq FROM term_groups WHERE term = ?", arguments: [term]
+                ).reduce(into: [Int: Row]()) { $0[$1[0]] = $1 }
+                for (tf, all) in groups {
+                    let bound = (recorded[tf]?[2] as Int64?).map { [$0, recorded[tf]?[3] as Int64? ?? 0] }
+                    if bound != nil { bounded += 1 }
+                    let expected = all.sorted { $0.lexicographicallyPrecedes($1) }.filter { key in
+                        bound.map { key.lexicographicallyPrecedes($0) } ?? true
+                    }
+                    #expect(stored[tf] ?? [] == expected, "\(term) tf \(tf)")
+                    #expect((recorded[tf]?[1] as Int?) ?? 0 == expected.count, "\(term) tf \(tf)")
+                }
+                #expect(Set(stored.keys).isSubset(of: Set(groups.keys)), "\(term)")
+            }
+            return bounded
+        }
+    }
+
+    /// With groups capped, a search reads the postings while they hold every row that can
+    /// enter its candidates, and asks FTS5 once it would need one past a bound (a larger limit,
+    /// a filter most rows fail); through deletes, content changes and more stores the groups
+    /// hold exactly their rows below their bounds and the row counts stay FTS5's.
+    @Test func cappedGroupsHoldTheirBestRowsAndSearchesPastThemAskFTS5() async throws {
+        let (store, _, _) = try makeStore(Self.settings)
+        let texts = Self.corpus(3000, seed: 13)
+        for start in stride(from: 0, to: texts.count, by: 500) {
+            _ = try await store.store(
+                texts[start..<start + 500].enumerated().map { item($1, $0 % 4 == 0 ? .semantic : .longTerm) })
+        }
+        store.mergeBacklog()
+        #expect(try expectGroupsExact(store) > 0)
+        func candidates(_ term: String, _ count: Int) async throws -> Int? {
+            try await store.pool.read { db in
+                try store.impactCandidates(db, term: term, conditions: nil, arguments: [], count: count)?.count
+            }
+        }
+        #expect(try await candidates("v0", 200) == 200)
+        #expect(try await candidates("v0", 2000) == nil)
+        // Deleting and rewriting the best rows, and storing short ones, moves items across bounds.
+        let top = try await store.ids("v0", limit: 20)
+        for id in top.prefix(10) { _ = try await store.delete(id: id) }
+        for id in top.suffix(5) { _ = try await store.update(id: id, ItemPatch(content: "v0 v1 v1 v2")) }
+        _ = try await store.store((0..<50).map { item("v0 v\($0 % 7) v0", .longTerm) })
+        store.mergeBacklog()
+        try expectGroupsExact(store)
+        for word in ["v0", "v1", "v3", "v8"] {
+            try await expectSameTop10(store, word)
+            try await expectSameTop10(store, word, layer: .semantic)
+        }
+        // A limit past what the groups hold gives FTS5's order too.
+        let wide = try await store.search(FTSQuery("v1"), filter: .init(), limit: 40, reinforce: false)
+        let theirs = try await store.pool.read { db in
+            try Double.fetchAll(
+                db, sql: "SELECT bm25(items_fts) AS r FROM items_fts WHERE items_fts MATCH 'v1' ORDER BY r LIMIT 40")
+        }
+        #expect(wide.map(\.bm25) == theirs)
+    }
+
+    /// An older file's groups (every row of a hot term kept) are trimmed to the cap a step at a
+    /// time, each step leaving them exact, and searches keep FTS5's top 10 throughout.
+    @Test func anOlderFilesGroupsAreTrimmedToTheCap() async throws {
+        var uncapped = Self.settings
+        uncapped.postingsPerGroup = 1 << 20
+        let (store, _, dir) = try makeStore(uncapped)
+        let texts = Self.corpus(2000, seed: 17)
+        for start in stride(from: 0, to: texts.count, by: 500) {
+            _ = try await store.store(texts[start..<start + 500].map { item($0, .longTerm) })
+        }
+        store.mergeBacklog()
+        #expect(try expectGroupsExact(store) == 0)
+        var capped = Self.settings
+        capped.postingsPerGroup = 32
+        capped.backgroundMerge = false
+        let reopened = try MemoryStore(path: dir + "/memory.sqlite", settings: capped)
+        var steps = 0
+        while try reopened.trimOversized(limit: 100) {
+            steps += 1
+            if steps % 10 == 1 { try expectGroupsExact(reopened) }
+        }
+        #expect(steps > 10)
+        #expect(try expectGroupsExact(reopened) > 0)
+        let largest = try await reopened.pool.read { db in try Int.fetchOne(db, sql: "SELECT MAX(stored) FROM term_groups") }
+        #expect(largest.map { $0 <= 64 } == true)
+        for word in ["v0", "v2", "v9"] { try await expectSameTop10(reopened, word) }
     }
 }
