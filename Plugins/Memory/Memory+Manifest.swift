@@ -19,6 +19,11 @@ extension Memory {
             .int("max_results", default: 1000, range: 1...100_000, description: "Most results of one list or search"),
             .int("max_batch", default: 1000, range: 1...100_000, description: "Most items in one batch store"),
             .int(
+                "postings_per_group", default: 4096, range: 16...1_048_576,
+                description:
+                    "Best rows kept per (term, occurrences) group of a frequent term's postings; a one-word search needing more asks FTS5"
+            ),
+            .int(
                 "sweep_interval_ms", default: 60000, range: 0...86_400_000,
                 description: "How often expired items are deleted (0: only by consolidation); reads never return them anyway"),
             .int(

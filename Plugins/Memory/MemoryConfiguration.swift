@@ -14,6 +14,8 @@ public struct MemoryConfiguration: Decodable, Sendable {
     public var maxResults: Int?
     /// Most items in one batch store.
     public var maxBatch: Int?
+    /// Best rows kept per `(term, tf)` group of a frequent term's postings.
+    public var postingsPerGroup: Int?
     /// How often expired items are swept, in milliseconds (0: only during consolidation).
     public var sweepIntervalMs: Int?
     /// How often consolidation runs, in milliseconds (0: only on demand).
@@ -83,6 +85,7 @@ public struct MemoryConfiguration: Decodable, Sendable {
         if let n = maxContentBytes { s.maxContentBytes = n }
         if let n = maxResults { s.maxResults = n }
         if let n = maxBatch { s.maxBatch = n }
+        if let n = postingsPerGroup { s.postingsPerGroup = n }
         var policies: [MemoryLayer: LayerPolicy] = [:]
         let sections: [(MemoryLayer, Layer?)] = [
             (.working, layers?.working), (.shortTerm, layers?.shortTerm), (.episodic, layers?.episodic),

@@ -152,6 +152,8 @@ plugins:
       duplicates: merge              # near-duplicate in the same layer: merge | reject (409) | allow
       duplicate_threshold: 0.8       # word-shingle Jaccard similarity
       max_content_bytes: 65536       # larger items: 413, nothing stored
+      postings_per_group: 4096       # best rows kept per group of a frequent word's postings; a
+                                     # one-word search needing more (over ~400 results) asks FTS5
       sweep_interval_ms: 60000       # delete expired items (reads never return them anyway)
       consolidation_interval_ms: 3600000   # merge near-duplicates, promote; 0 = on demand only
       # layers:                      # per layer: ttl_seconds (0 = none), capacity (0 = none), pinning,
