@@ -303,14 +303,24 @@ extension MemoryStore {
     @discardableResult
     static func trim(_ db: Database, term: String, tf: Int, stored: Int, keep: Int, limit: Int) throws -> Int {
         let drop = min(stored - keep, limit)
-        guard drop > 0,
+        guard drop > 0 else { return 0 }
+        guard
             let cut = try Row.fetchOne(
                 db,
                 sql: """
                     SELECT dl, seq FROM term_postings WHERE term = ? AND tf = ? ORDER BY dl DESC, seq DESC
                     LIMIT 1 OFFSET ?
                     """, arguments: [term, tf, drop - 1])
-        else { return 0 }
+        else {
+            // Fewer rows than recorded (the count went wrong somehow): record the true count, so
+            // the group is not picked again for nothing.
+            try db.execute(
+                sql: """
+                    UPDATE term_groups SET stored = (SELECT COUNT(*) FROM term_postings WHERE term = ?1 AND tf = ?2)
+                    WHERE term = ?1 AND tf = ?2
+                    """, arguments: [term, tf])
+            return 0
+        }
         let (dl, seq): (Int, Int64) = (cut[0], cut[1])
         try db.execute(
             sql: "DELETE FROM term_postings WHERE term = ? AND tf = ? AND (dl, seq) >= (?, ?)",
@@ -324,7 +334,7 @@ extension MemoryStore {
 
     /// Trims one group stored past twice ``MemorySettings/postingsPerGroup`` (an older file's,
     /// or one a merge's ``trimBudget`` left), in a write transaction of its own.
-    /// - Returns: true when it trimmed (more may be left).
+    /// - Returns: true when it found such a group (more may be left).
     @discardableResult
     func trimOversized(limit: Int = trimBudget) throws -> Bool {
         let cap = settings.postingsPerGroup
@@ -333,7 +343,9 @@ extension MemoryStore {
                 let row = try Row.fetchOne(
                     db, sql: "SELECT term, tf, stored FROM term_groups WHERE stored > ? LIMIT 1", arguments: [2 * cap])
             else { return false }
-            return try Self.trim(db, term: row[0], tf: row[1], stored: row[2], keep: cap, limit: limit) > 0
+            // It deleted rows, or corrected a wrong count: either way the next call moves on.
+            try Self.trim(db, term: row[0], tf: row[1], stored: row[2], keep: cap, limit: limit)
+            return true
         }
     }
 

@@ -282,6 +282,14 @@ import Testing
         #expect(try expectGroupsExact(reopened) > 0)
         let largest = try await reopened.pool.read { db in try Int.fetchOne(db, sql: "SELECT MAX(stored) FROM term_groups") }
         #expect(largest.map { $0 <= 64 } == true)
+        // A count gone wrong is set right, not picked again and again.
+        try await reopened.pool.write { db in
+            try db.execute(sql: "UPDATE term_groups SET stored = stored + 1000 WHERE term = 'v0' AND tf = 1")
+        }
+        var corrections = 0
+        while try reopened.trimOversized(limit: 100) { corrections += 1 }
+        #expect(corrections == 1)
+        try expectGroupsExact(reopened)
         for word in ["v0", "v2", "v9"] { try await expectSameTop10(reopened, word) }
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 // The synthetic memories of scripts/bench-memory.sh and scripts/probe-memory.sh: one generator,
 // so the probe replays exactly the bench's corpus, single stores and queries.
 
@@ -89,24 +91,30 @@ public struct Workload: Sendable {
 /// The kernel configuration of a bench or probe run: the memory plugin alone, from `plugin`, with
 /// data under `directory`/data, the given duplicate policy, and no periodic sweep or
 /// consolidation to disturb the timings.
+/// With `POSTINGS_PER_GROUP` in the environment, the plugin's `postings_per_group` (its default
+/// otherwise): to weigh a smaller cap's cheaper merges against the searches it sends to FTS5.
 public func kernelConfiguration(node: String, directory: String, plugin: String, duplicates: String) -> String {
-    """
-    node:
-      name: \(node)
-    data_dir: \(directory)/data
-    log:
-      level: warning
-    bus:
-      request_timeout_ms: 600000
-    plugins:
-      memory:
-        path: "\(plugin)"
-        config:
-          duplicates: \(duplicates)
-          sweep_interval_ms: 0
-          consolidation_interval_ms: 0
+    let cap =
+        ProcessInfo.processInfo.environment["POSTINGS_PER_GROUP"].flatMap(Int.init).map {
+            "\n      postings_per_group: \($0)"
+        } ?? ""
+    return """
+        node:
+          name: \(node)
+        data_dir: \(directory)/data
+        log:
+          level: warning
+        bus:
+          request_timeout_ms: 600000
+        plugins:
+          memory:
+            path: "\(plugin)"
+            config:
+              duplicates: \(duplicates)
+              sweep_interval_ms: 0
+              consolidation_interval_ms: 0\(cap)
 
-    """
+        """
 }
 
 /// The `p` quantile of `values` (the value at rank ⌊(n − 1)·p⌋), 0 when empty.
