@@ -73,7 +73,7 @@ final class HotTerms: Sendable {
 /// Terms promoted inside one write transaction: they count as hot for the rest of it and join
 /// ``HotTerms`` only once it commits.
 /// It also gathers the postings each hot term gained, so that `hot_terms.rows` takes one update
-/// per term and transaction (``MemoryStore/addCounts(_:_:)``) instead of one per posting.
+/// per term and transaction (``MemoryStore/addCounts(_:_:cap:)``) instead of one per posting.
 final class Promotions: Sendable {
     private struct State {
         var terms: Set<String> = []
@@ -91,7 +91,7 @@ final class Promotions: Sendable {
 
     private let state = Mutex(State())
 
-    /// Records postings to write before the transaction commits (``MemoryStore/addCounts(_:_:)``).
+    /// Records postings to write before the transaction commits (``MemoryStore/addCounts(_:_:cap:)``).
     func post(_ postings: [Posting]) { state.withLock { $0.pending += postings } }
 
     /// The postings recorded since the last call, in key order `(term, tf, dl, seq)` (terms in
@@ -387,7 +387,7 @@ extension MemoryStore {
     }
 
     /// Records the postings of a newly stored (or re-written) item for its hot terms (written by
-    /// ``addCounts(_:_:)``), and checks
+    /// ``addCounts(_:_:cap:)``), and checks
     /// the row count of its terms that are due (``MemorySettings/hotTermCheckEvery``), promoting those that reached
     /// ``MemorySettings/hotTermRows`` (recorded in `promotions` until the transaction commits).
     /// - Parameters:

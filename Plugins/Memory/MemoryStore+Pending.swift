@@ -294,7 +294,7 @@ extension MemoryStore {
 
     /// Merges up to `limit` pending items, oldest first, inside the caller's transaction: adds
     /// them to FTS5 in one statement, records their impact postings (written sorted by
-    /// ``addCounts(_:_:)``) and clears their log rows. The caller adds `promotions.terms` to
+    /// ``addCounts(_:_:cap:)``) and clears their log rows. The caller adds `promotions.terms` to
     /// ``hot`` and retires the outcome's items from ``tail`` after the commit.
     func mergeStep(_ db: Database, limit: Int, promotions: Promotions) throws -> MergeOutcome {
         try forgetUnindexed(db, promoted: promotions.terms)
