@@ -292,4 +292,37 @@ import Testing
         try expectGroupsExact(reopened)
         for word in ["v0", "v2", "v9"] { try await expectSameTop10(reopened, word) }
     }
+
+    /// A restored snapshot of a file without the cap has its groups trimmed in the background
+    /// (the merger looks again after a restore), exact throughout.
+    @Test func aRestoredUncappedFileIsTrimmedInTheBackground() async throws {
+        var uncapped = Self.settings
+        uncapped.postingsPerGroup = 1 << 20
+        let (old, _, dir) = try makeStore(uncapped)
+        let texts = Self.corpus(1500, seed: 19)
+        for start in stride(from: 0, to: texts.count, by: 500) {
+            _ = try await old.store(texts[start..<start + 500].map { item($0, .longTerm) })
+        }
+        old.mergeBacklog()
+        let before = try await old.pool.read { db in try Int.fetchOne(db, sql: "SELECT MAX(stored) FROM term_groups") }
+        #expect(before.map { $0 > 64 } == true)
+        let snapshot = dir + "/snapshot"
+        try FileManager.default.createDirectory(atPath: snapshot, withIntermediateDirectories: true)
+        try old.snapshot(into: snapshot)
+        var capped = Self.settings
+        capped.postingsPerGroup = 32
+        let (store, _, _) = try makeStore(capped)
+        // The merger's first idle pass (500 ms without a store) finds nothing to trim and stops
+        // looking; only the restore makes it look again.
+        try await Task.sleep(for: .milliseconds(1500))
+        try store.restore(from: snapshot)
+        func largest() async throws -> Int {
+            try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT MAX(stored) FROM term_groups") ?? 0 }
+        }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while try await largest() > 64, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(try await largest() <= 64)
+        #expect(try expectGroupsExact(store) > 0)
+        for word in ["v0", "v4"] { try await expectSameTop10(store, word) }
+    }
 }

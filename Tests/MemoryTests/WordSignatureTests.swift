@@ -16,17 +16,17 @@ import Testing
     static func signatures(
         _ store: MemoryStore, sourceLocation: SourceLocation = #_sourceLocation
     ) async throws -> [Int64: NearDuplicate.WordSignature] {
-        let table = try await store.pool.read { db in
+        // Both under the writer's lock, where the memory is set after each commit: a background
+        // fill may commit between a read of the table and a look at the memory otherwise.
+        let (table, held) = try await store.pool.writeWithoutTransaction { db in
             var result: [Int64: NearDuplicate.WordSignature] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT seq, low, high FROM item_words") {
                 result[row[0]] = .init(low: UInt64(bitPattern: row[1]), high: UInt64(bitPattern: row[2]))
             }
-            return result
+            // Every seq these tests' stores can have used, deleted items' too.
+            return (result, store.signatures.lookup(Array(0..<2000)).held)
         }
-        // Every seq these tests' stores can have used, deleted items' too.
-        #expect(
-            store.signatures.lookup(Array(0..<2000)).held == table, "the memory holds the table's",
-            sourceLocation: sourceLocation)
+        #expect(held == table, "the memory holds the table's", sourceLocation: sourceLocation)
         return table
     }
 
