@@ -76,12 +76,20 @@ import Testing
             "\(word)")
     }
 
+    /// Stores `texts` in batches of 500 (the plugin takes at most 1000 a batch); `layer` gets each
+    /// item's place within its batch.
+    func storeCorpus(
+        _ store: MemoryStore, _ texts: [String], layer: (Int) -> MemoryLayer = { _ in .longTerm }
+    ) async throws {
+        for start in stride(from: 0, to: texts.count, by: 500) {
+            _ = try await store.store(texts[start..<start + 500].enumerated().map { item($1, layer($0)) })
+        }
+    }
+
     @Test func frequentTermsGiveFTS5sTop10() async throws {
         let (store, _, _) = try makeStore(Self.settings)
         let texts = Self.corpus(3000, seed: 7)
-        for start in stride(from: 0, to: texts.count, by: 500) {
-            _ = try await store.store(texts[start..<start + 500].map { item($0, .longTerm) })
-        }
+        try await storeCorpus(store, texts)
         store.mergeBacklog()
         #expect(store.hot.contains("v0") && store.hot.contains("v5"))
         #expect(!store.hot.contains("v299"))
@@ -91,10 +99,7 @@ import Testing
     @Test func updatesDeletesAndFiltersKeepTheTop10Exact() async throws {
         let (store, _, _) = try makeStore(Self.settings)
         let texts = Self.corpus(2000, seed: 11)
-        for start in stride(from: 0, to: texts.count, by: 500) {
-            _ = try await store.store(
-                texts[start..<start + 500].enumerated().map { item($1, $0 % 3 == 0 ? .semantic : .longTerm) })
-        }
+        try await storeCorpus(store, texts) { $0 % 3 == 0 ? .semantic : .longTerm }
         store.mergeBacklog()
         #expect(store.hot.contains("v3"))
         let top = try await store.ids("v3")
@@ -127,9 +132,7 @@ import Testing
         settings.retention.policies[.shortTerm]?.ttlSeconds = 60
         let (store, clock, _) = try makeStore(settings)
         let texts = Self.corpus(2000, seed: 5)
-        for start in stride(from: 0, to: texts.count, by: 500) {
-            _ = try await store.store(texts[start..<start + 500].map { item($0, .longTerm) })
-        }
+        try await storeCorpus(store, texts)
         let queries = ["v0", "v4", "v250", "v1 v6", "v30 v31"]
         // For each query a short-term item it ranks first, to expire.
         var expiring: Set<String> = []
@@ -224,10 +227,7 @@ import Testing
     @Test func cappedGroupsHoldTheirBestRowsAndSearchesPastThemAskFTS5() async throws {
         let (store, _, _) = try makeStore(Self.settings)
         let texts = Self.corpus(3000, seed: 13)
-        for start in stride(from: 0, to: texts.count, by: 500) {
-            _ = try await store.store(
-                texts[start..<start + 500].enumerated().map { item($1, $0 % 4 == 0 ? .semantic : .longTerm) })
-        }
+        try await storeCorpus(store, texts) { $0 % 4 == 0 ? .semantic : .longTerm }
         store.mergeBacklog()
         #expect(try expectGroupsExact(store) > 0)
         func candidates(_ term: String, _ count: Int) async throws -> Int? {
@@ -264,9 +264,7 @@ import Testing
         uncapped.postingsPerGroup = 1 << 20
         let (store, _, dir) = try makeStore(uncapped)
         let texts = Self.corpus(2000, seed: 17)
-        for start in stride(from: 0, to: texts.count, by: 500) {
-            _ = try await store.store(texts[start..<start + 500].map { item($0, .longTerm) })
-        }
+        try await storeCorpus(store, texts)
         store.mergeBacklog()
         #expect(try expectGroupsExact(store) == 0)
         var capped = Self.settings
@@ -300,9 +298,7 @@ import Testing
         uncapped.postingsPerGroup = 1 << 20
         let (old, _, dir) = try makeStore(uncapped)
         let texts = Self.corpus(1500, seed: 19)
-        for start in stride(from: 0, to: texts.count, by: 500) {
-            _ = try await old.store(texts[start..<start + 500].map { item($0, .longTerm) })
-        }
+        try await storeCorpus(old, texts)
         old.mergeBacklog()
         let before = try await old.pool.read { db in try Int.fetchOne(db, sql: "SELECT MAX(stored) FROM term_groups") }
         #expect(before.map { $0 > 64 } == true)
