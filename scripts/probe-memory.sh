@@ -7,11 +7,12 @@
 #   scripts/probe-memory.sh                                   # merge-mode singles, 3 runs, 1M items
 #   MODE=merge RUNS=5 LIBS="/tmp/a.so /tmp/b.so" scripts/probe-memory.sh
 #   MODE= ROUNDS=3 CLASS=rare scripts/probe-memory.sh         # top-10 searches, rare terms only
+#   MODE= MIXED=2000 scripts/probe-memory.sh                  # searches while another thread stores
 #
 # ITEMS (default 1000000) sizes the corpus; KEEP (default /var/tmp/jamey-memory-probe-$ITEMS) is the
 # kept directory, made on first use by bulk-storing the bench's corpus (about 5 minutes at 1M),
 # then opened once by each library so its migrations are done before any timed run. LIBS
-# defaults to the release build's libMemory.so (built first). Other variables (EXTRA, SHOW) are
+# defaults to the release build's libMemory.so (built first). Other variables (EXTRA, MIXED, SHOW) are
 # passed on; see Benchmarks/Memory/Probe/main.swift.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -31,9 +32,10 @@ done
 if [[ ! -f "$keep/data/memory/memory.sqlite" ]]; then
     echo "== making $keep: $items items" >&2
     mkdir -p "$keep"
-    MODE= CHECKPOINT=1 "$bin/MemoryProbe" "${libs%% *}" "$keep" "$items" 0
+    MODE= EXTRA= MIXED= CHECKPOINT=1 "$bin/MemoryProbe" "${libs%% *}" "$keep" "$items" 0
 fi
-for lib in $libs; do MODE= CHECKPOINT=1 "$bin/MemoryProbe" "$lib" "$keep" "$items" 0 >/dev/null; done
+# The preparation only opens the kept directory: what a run measures happens on copies.
+for lib in $libs; do MODE= EXTRA= MIXED= CHECKPOINT=1 "$bin/MemoryProbe" "$lib" "$keep" "$items" 0 >/dev/null; done
 scratch="$(mktemp -d "${TMPDIR:-/tmp}/jamey-memory-probe.XXXXXX")"
 trap 'rm -rf "$scratch"' EXIT
 for run in $(seq 1 "$runs"); do

@@ -40,7 +40,7 @@ public final class Memory: JameyPlugin, SnapshotCapable {
         let directory = try context.dataDirectory()
         store = try MemoryStore(path: directory + "/" + MemoryStore.fileName, settings: try configuration.settings())
         metrics = MemoryMetrics(factory: context.metrics)
-        searchCache = SearchCache(services: context.services, pool: store.pool)
+        searchCache = SearchCache(services: context.services, pool: store.pool, reinforcements: store.reinforcements)
         let sweep = configuration.sweepIntervalMs ?? 60000
         let consolidate = configuration.consolidationIntervalMs ?? 3_600_000
         sweepInterval = sweep > 0 ? .milliseconds(sweep) : nil
@@ -71,6 +71,8 @@ public final class Memory: JameyPlugin, SnapshotCapable {
         // Pending items stay in the log; the next start merges them. Events the bus no longer
         // takes stay in the outbox for the next start.
         store.merger.withLock { $0 }?.stop(wait: true)
+        // Retrievals noted since the last write (``Reinforcements``).
+        do { try store.flushReinforcements() } catch { context.logger.error("memory: retrievals not written at stop: \(error)") }
         publish()
     }
 

@@ -373,13 +373,17 @@ extension MemoryStore {
         var result: (T, MergeOutcome)?
         var commit = Outbox.Commit()
         let start = events?.count ?? 0
+        var reinforced: Reinforcements.Written?
         try db.inTransaction {
+            // First, so the body (a consolidation's promotions) sees every retrieval.
+            reinforced = try reinforcements.write(db)
             result = try body(db, promotions)
             try forgetUnindexed(db, promoted: promotions.terms)
             commit = try outbox.record(db, events?.since(start) ?? [])
             return .commit
         }
         guard let (value, outcome) = result else { preconditionFailure("a committed transaction has a result") }
+        reinforcements.written(reinforced)
         if !commit.entries.isEmpty { CrashHook.committed() }
         outbox.committed(commit)
         finishMerge(outcome, promotions)

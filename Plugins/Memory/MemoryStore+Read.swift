@@ -4,25 +4,47 @@ import MemoryCore
 
 extension MemoryStore {
     /// Retrieves an item and reinforces it (access count + 1, last access now).
+    ///
+    /// A read: the reinforcement is noted (``Reinforcements``) and written by the writer's next
+    /// transaction, so a get never waits for a store or a merge.
     /// - Parameter id: the item.
     /// - Returns: the item after reinforcement, with its links.
     /// - Throws: ``MemoryError`` 404 for an unknown or expired id.
     func get(id: String) async throws -> (MemoryItem, [MemoryLink]) {
         let now = clock()
-        return try await pool.write { db in
+        let (seq, read, links) = try await pool.read { [reinforcements] db in
             guard
                 let row = try Row.fetchOne(
                     db, sql: "SELECT * FROM items WHERE id = ? AND \(Self.visible)", arguments: [id, now.timeIntervalSince1970])
             else { throw MemoryError.notFound(id) }
             let seq: Int64 = row["seq"]
-            try db.execute(
-                sql: "UPDATE items SET access_count = access_count + 1, last_accessed_at = ? WHERE seq = ?",
-                arguments: [now.timeIntervalSince1970, seq])
-            var item = MemoryItem(row: row)
-            item.accessCount += 1
-            item.lastAccessedAt = now
-            return (item, try Self.links(db, seqs: [seq])[seq] ?? [])
+            let item = reinforcements.overlaid(MemoryItem(row: row), seq: seq, epoch: try Reinforcements.epoch(db))
+            return (seq, item, try Self.links(db, seqs: [seq])[seq] ?? [])
         }
+        var item = read
+        item.accessCount += 1
+        item.lastAccessedAt = now
+        noteRetrievals([(seq, id)], at: now)
+        return (item, links)
+    }
+
+    /// Notes retrievals for the writer (``Reinforcements``), and schedules a flush that writes
+    /// them ``Reinforcements/flushDelay`` later unless one is scheduled already.
+    func noteRetrievals(_ items: [(seq: Int64, id: String)], at time: Date) {
+        guard reinforcements.note(items, at: time) else { return }
+        Task.detached { [self] in
+            try? await Task.sleep(for: Reinforcements.flushDelay)
+            reinforcements.flushStarting()
+            guard !reinforcements.isEmpty else { return }
+            // Any transaction of the writer's writes them; a failed one leaves them noted.
+            _ = try? await eventWrite(events: nil) { _ in () }
+        }
+    }
+
+    /// Writes the noted retrievals now (before a snapshot, at stop).
+    func flushReinforcements() throws {
+        guard !reinforcements.isEmpty else { return }
+        try mergingWrite { _, _ in ((), MergeOutcome()) }
     }
 
     /// The SQL conditions and arguments of a filter (always including visibility at `now`).
@@ -60,12 +82,15 @@ extension MemoryStore {
     func list(_ filter: ItemFilter, limit: Int) async throws -> [(MemoryItem, [MemoryLink])] {
         let (conditions, arguments) = Self.conditions(filter, now: clock())
         let limit = max(1, min(limit, settings.maxResults))
-        return try await pool.read { db in
+        return try await pool.read { [reinforcements] db in
             let rows = try Row.fetchAll(
                 db, sql: "SELECT * FROM items WHERE \(conditions) ORDER BY created_at DESC, seq DESC LIMIT ?",
                 arguments: StatementArguments(arguments + [limit.databaseValue]))
             let links = try Self.links(db, seqs: rows.map { $0["seq"] })
-            return rows.map { (MemoryItem(row: $0), links[$0["seq"]] ?? []) }
+            let epoch = try Reinforcements.epoch(db)
+            return rows.map {
+                (reinforcements.overlaid(MemoryItem(row: $0), seq: $0["seq"], epoch: epoch), links[$0["seq"]] ?? [])
+            }
         }
     }
 
@@ -84,22 +109,26 @@ extension MemoryStore {
     /// - Throws: ``MemoryError`` 400 when SQLite refuses the query.
     func search(_ query: FTSQuery, filter: ItemFilter, limit: Int, reinforce: Bool = true) async throws -> [SearchHit] {
         if !tail.isEmpty && !PendingTail.canEvaluate(query) { mergeBacklog() }
-        let run = searchOperation(query, filter: filter, limit: limit, reinforce: reinforce)
-        return reinforce ? try await pool.write(run) : try await pool.read(run)
+        let now = clock()
+        let hits = try await pool.read(searchOperation(query, filter: filter, limit: limit, now: now))
+        if reinforce { noteRetrievals(hits.map { ($0.seq, $0.item.id) }, at: now) }
+        return hits
     }
 
     /// ``search(_:filter:limit:reinforce:)`` on the caller's thread (for the `memory.search`
     /// service table, whose callers run on threads of their own).
     func searchBlocking(_ query: FTSQuery, filter: ItemFilter, limit: Int, reinforce: Bool = true) throws -> [SearchHit] {
         if !tail.isEmpty && !PendingTail.canEvaluate(query) { mergeBacklog() }
-        let run = searchOperation(query, filter: filter, limit: limit, reinforce: reinforce)
-        return reinforce ? try pool.write(run) : try pool.read(run)
+        let now = clock()
+        let hits = try pool.read(searchOperation(query, filter: filter, limit: limit, now: now))
+        if reinforce { noteRetrievals(hits.map { ($0.seq, $0.item.id) }, at: now) }
+        return hits
     }
 
-    private func searchOperation(_ query: FTSQuery, filter: ItemFilter, limit: Int, reinforce: Bool)
+    /// The search as a read at `now`: the hits, not reinforced (the caller notes them).
+    private func searchOperation(_ query: FTSQuery, filter: ItemFilter, limit: Int, now: Date)
         -> @Sendable (Database) throws -> [SearchHit]
     {
-        let now = clock()
         let (conditions, arguments) = Self.conditions(filter, now: now)
         let limit = max(1, min(limit, settings.maxResults))
         let retention = settings.retention
@@ -160,6 +189,17 @@ extension MemoryStore {
                             .map(\.element).prefix(count))
                 }
             }
+            // Retrievals this snapshot lacks count as if it held them.
+            let epoch = try Reinforcements.epoch(db)
+            if reinforcements.anyOverlay(epoch: epoch) {
+                candidates = candidates.map { c in
+                    guard let p = reinforcements.overlay(c.seq, epoch: epoch) else { return c }
+                    var c = c
+                    c.accessCount += p.count
+                    c.lastAccessed = p.last
+                    return c
+                }
+            }
             let scored = candidates.enumerated().map { index, c in
                 let weights = retention.policy(c.layer).weights
                 let score = Ranker.score(
@@ -176,13 +216,10 @@ extension MemoryStore {
             let links = try Self.links(db, seqs: best.map(\.candidate.seq))
             let hits = rows.map { row, bm25 in
                 let seq: Int64 = row["seq"]
-                return SearchHit(item: MemoryItem(row: row), links: links[seq] ?? [], score: scores[seq] ?? 0, bm25: bm25)
-            }
-            if reinforce && !hits.isEmpty {
-                let marks = Array(repeating: "?", count: hits.count).joined(separator: ",")
-                try db.execute(
-                    sql: "UPDATE items SET access_count = access_count + 1, last_accessed_at = ? WHERE id IN (\(marks))",
-                    arguments: StatementArguments([now.timeIntervalSince1970] + hits.map(\.item.id)))
+                return SearchHit(
+                    seq: seq, item: reinforcements.overlaid(MemoryItem(row: row), seq: seq, epoch: epoch),
+                    links: links[seq] ?? [],
+                    score: scores[seq] ?? 0, bm25: bm25)
             }
             return hits
         }

@@ -28,6 +28,8 @@ final class MemoryStore: Sendable {
     let merger = Mutex<IndexMerger?>(nil)
     /// The item events committed and not yet published or deleted.
     let outbox: Outbox
+    /// Retrievals noted and not yet written (``Reinforcements``).
+    let reinforcements = Reinforcements()
 
     /// The WAL pages past which the writer checkpoints inside a commit after all (a bound on the
     /// WAL should ``WALCheckpointer`` fall behind): 64 MiB.
@@ -149,6 +151,8 @@ final class MemoryStore: Sendable {
         // Each (term, tf) group of postings keeps its best rows only; deleted items' postings are
         // found by key (MemoryStore+Impact.swift).
         migrator.registerMigration("v8 capped postings", migrate: capPostings)
+        // Retrievals are noted and written later (Reinforcements); reads compare epochs.
+        migrator.registerMigration("v9 retrieval epoch", migrate: Reinforcements.createTable)
         return migrator
     }
 
@@ -306,6 +310,7 @@ final class MemoryStore: Sendable {
     /// The outbox travels in the copy (it is a table of the file) but is not replayed from it:
     /// ``restore(from:)`` discards the restored rows, see ``Outbox/restored(_:)``.
     func snapshot(into directory: String) throws {
+        try flushReinforcements()
         try pool.writeSnapshot(into: directory, fileName: Self.fileName)
     }
 
@@ -323,6 +328,7 @@ final class MemoryStore: Sendable {
     /// - Throws: when the snapshot is missing, damaged or not a memory database.
     func restore(from directory: String) throws {
         try pool.restoreSnapshot(from: directory, fileName: Self.fileName, requiringTable: "items")
+        reinforcements.clear()
         try Self.migrator.migrate(pool)
         try pool.write(outbox.restored)
         hot.load(try pool.read(Self.hotTerms))

@@ -66,6 +66,8 @@ struct ItemFilter: Sendable {
 
 /// A search hit with its scores.
 struct SearchHit: Sendable {
+    /// The item's row in `items`.
+    var seq: Int64
     /// The item (as it was before this search reinforced it).
     var item: MemoryItem
     /// Its links.

@@ -11,15 +11,16 @@ import Synchronization
 /// round trip and no SQLite read.
 ///
 /// Only searches that do not reinforce (`"reinforce": false`) are cached: a reinforcing search
-/// writes (it counts its hits as retrieved). A cached reply is the reply of the same search (the
-/// same body, byte for byte) run after the last write. The body is the key as it came: sorting its
+/// counts its hits as retrieved. A cached reply is the reply of the same search (the same body,
+/// byte for byte) run after the last write and the last retrieval. The body is the key as it came: sorting its
 /// members first would let bodies that differ only in order or spacing share an entry, but cost
 /// about 19 µs a search (JSONSerialization twice), as much as a hit otherwise costs.
 ///
 /// **Invalidation by generation.** The key of a search is `<run>.<generation>:<body>`.
 /// Every committed write to the database — store, update, delete, consolidation, the expiry sweep,
-/// a reinforcing search, whatever path it takes — bumps the generation (a GRDB transaction observer
-/// sees the commit before the write returns to its caller), and a restore bumps it too; so every
+/// whatever path it takes — bumps the generation (a GRDB transaction observer sees the commit
+/// before the write returns to its caller), a retrieval (a get, a reinforcing search) bumps a
+/// second one when it is noted (``Reinforcements``), and a restore bumps it too; so every
 /// search after a write uses keys nothing was stored under, and entries of older generations are
 /// never read again and leave the cache by eviction or TTL. A search that ran before a write and
 /// stores its result after it stores it under the old generation, where nobody reads it. `run` is
@@ -53,8 +54,12 @@ final class SearchCache: Sendable {
         var nextLookup = ContinuousClock.now
     }
 
-    init(services: PluginServices, pool: DatabasePool) {
+    /// Retrievals noted and not yet written: they change replies too (access counts, ranks).
+    private let reinforcements: Reinforcements
+
+    init(services: PluginServices, pool: DatabasePool, reinforcements: Reinforcements) {
         self.services = services
+        self.reinforcements = reinforcements
         pool.add(transactionObserver: observer, extent: .observerLifetime)
     }
 
@@ -84,7 +89,8 @@ final class SearchCache: Sendable {
         guard !request.reinforce, payload.count <= Self.maxBodyBytes, bound() != nil,
             let body = String(validating: payload, as: UTF8.self)
         else { return nil }
-        return "\(run).\(observer.generation.load(ordering: .acquiring)):" + body
+        let retrievals = reinforcements.generation.load(ordering: .acquiring)
+        return "\(run).\(observer.generation.load(ordering: .acquiring)).\(retrievals):" + body
     }
 
     /// The cached reply body for `key`, or nil.

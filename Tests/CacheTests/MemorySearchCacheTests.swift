@@ -106,7 +106,7 @@ import Testing
             let reordered = try await k.request("memory.items.search", #"{"limit":5,"reinforce":false,"query":"lighthouse"}"#)
             #expect((reordered.body["hits"] as? [Any])?.count == 1, "another body: its own entry, the same results")
             #expect(try await k.stats("memory-search").int("l1", "hits") == hits + 1)
-            // A reinforcing search writes (access counts), so it is neither cached nor served from the cache.
+            // A reinforcing search changes access counts, so it is neither cached nor served from the cache.
             let counted = try await k.request("memory.items.search", #"{"query":"lighthouse","limit":5}"#)
             #expect((counted.body["hits"] as? [Any])?.count == 1)
             #expect(try await k.stats("memory-search").int("l1", "hits") == hits + 1)

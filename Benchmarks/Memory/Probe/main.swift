@@ -10,7 +10,10 @@
 // environment:
 //   MODE=merge   the bench's 1000 merge-mode single stores (`duplicates: merge`), one at a time:
 //                p50, p90, p99, max, the mean without the 10 slowest, and the 15 slowest by index;
+//   MODE=allow   the same for the bench's 1000 single stores of the `allow` phase;
 //   EXTRA=N      N more bulk items, the wait until the merge has indexed them, then 1000 singles;
+//   MIXED=N      N searches, reinforcing (the default) and not by turns, while another thread
+//                stores batches of 100: latency quantiles of each kind;
 //   ROUNDS       rounds of the bench's top-10 searches by class (CLASS=rare|mid|common|and for one);
 //   SHOW=i,j     prints merge singles i and j with each word's rank, and exits;
 //   CHECKPOINT=1 waits for the background fill of word signatures, and empties the write-ahead
@@ -21,6 +24,7 @@ import GRDB
 import JameyKernel
 import JameyTestKit
 import MemoryBenchWorkload
+import Synchronization
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 4, arguments[1].hasPrefix("/"), let items = Int(arguments[3]) else {
@@ -60,10 +64,10 @@ let fresh = !FileManager.default.fileExists(atPath: databasePath)
 let yaml = kernelConfiguration(
     node: "probe", directory: dir, plugin: plugin, duplicates: environment["MODE"] == "merge" ? "merge" : "allow")
 let kernel = try TestKernel.boot(yaml: yaml)
-func request(_ topic: String, _ json: String) throws -> BusMessage {
+@Sendable func request(_ topic: String, _ json: String) throws -> BusMessage {
     try kernel.bus.requestSync(BusMessage(topic: topic, payload: Array(json.utf8)), timeout: .seconds(600))
 }
-func store(_ texts: some Collection<String>) throws {
+@Sendable func store(_ texts: some Collection<String>) throws {
     let batch = texts.map { #"{"content":"\#($0)","layer":"long_term"}"# }
     _ = try request("memory.items.store", #"{"items":[\#(batch.joined(separator: ","))]}"#)
 }
@@ -116,18 +120,54 @@ if environment["CHECKPOINT"] == "1" {
     while try filling() { usleep(100_000) }
     print(String(format: "word signatures filled after %.1f s", ms(ContinuousClock.now - start) / 1000))
 }
-if environment["MODE"] == "merge" {
+if let mode = environment["MODE"], mode == "merge" || mode == "allow" {
     var latencies: [Double] = []
-    for text in workload.mergeSingles {
+    for text in mode == "merge" ? workload.mergeSingles : workload.singles {
         let start = ContinuousClock.now
         _ = try request("memory.items.store", #"{"content":"\#(text)","layer":"long_term"}"#)
         latencies.append(ms(ContinuousClock.now - start))
     }
-    report("merge singles", latencies)
+    report("\(mode) singles", latencies)
+}
+if let mixed = environment["MIXED"].flatMap({ Int($0) }) {
+    // Searches while another thread stores batches of 100 (merges run meanwhile): each class's
+    // queries in turn, reinforcing (the API's default) and not, alternating.
+    let storing = Atomic<Bool>(true)
+    let writer = Thread {
+        var rng = Seeded(state: 7)
+        while storing.load(ordering: .relaxed) {
+            let texts = (0..<100).map { _ in workload.vocabulary.text(&rng) }
+            _ = try? store(texts)
+        }
+    }
+    writer.start()
+    var latencies: [Bool: [Double]] = [true: [], false: []]
+    let queries = workload.classes.flatMap(\.queries)
+    for i in 0..<mixed {
+        let reinforce = i % 2 == 0
+        let start = ContinuousClock.now
+        _ = try request(
+            "memory.items.search", #"{"query":"\#(queries[i % queries.count])","limit":10,"reinforce":\#(reinforce)}"#)
+        latencies[reinforce]!.append(ms(ContinuousClock.now - start))
+    }
+    storing.store(false, ordering: .relaxed)
+    for reinforce in [false, true] {
+        let values = latencies[reinforce]!
+        print(
+            String(
+                format: "searches while storing, reinforce %@: p50 %.3f p90 %.3f p99 %.3f max %.1f ms",
+                "\(reinforce)", percentile(values, 0.5), percentile(values, 0.9), percentile(values, 0.99),
+                values.max() ?? 0))
+    }
+    while try pendingItems() > 0 { usleep(10_000) }
 }
 let only = environment["CLASS"].map { $0 == "and" ? "two-term AND" : $0 }
 for round in 0..<rounds {
     var line = "round \(round):"
+    var cpu0 = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu0)
+    let wall0 = ContinuousClock.now
+    var searches = 0
     for (name, queries) in workload.classes where only.map({ $0 == name }) ?? true {
         var latencies: [Double] = []
         for query in queries {
@@ -136,7 +176,14 @@ for round in 0..<rounds {
             latencies.append(ms(ContinuousClock.now - start))
         }
         line += String(format: " %@ p50 %.3f p99 %.3f |", name, percentile(latencies, 0.5), percentile(latencies, 0.99))
+        searches += latencies.count
     }
+    var cpu1 = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu1)
+    let cpu = Double(cpu1.tv_sec - cpu0.tv_sec) * 1000 + Double(cpu1.tv_nsec - cpu0.tv_nsec) / 1e6
+    line += String(
+        format: " process CPU %.3f ms a search, wall %.3f", cpu / Double(searches),
+        ms(ContinuousClock.now - wall0) / Double(searches))
     print(line)
 }
 let down = ContinuousClock.now
