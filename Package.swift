@@ -175,15 +175,18 @@ let package = Package(
         .target(name: "MemoryCore", path: "Plugins/Memory/Core"),
         // The memory.search service contract (jamey/memory.h), for in-process search from other plugins.
         .target(
-            name: "CJameyMemory", path: "Plugins/Memory", exclude: ["Core", "Library"], sources: ["memory_contract.c"],
+            name: "CJameyMemory", path: "Plugins/Memory", exclude: ["Core", "Library", "CTokens"], sources: ["memory_contract.c"],
             publicHeadersPath: "include"),
         .target(
             name: "MemoryPlugin",
             dependencies: [
-                "MemoryCore", "CJameyMemory", "CJameyCache", kit, kitGRDB, .product(name: "GRDB", package: "GRDB.swift"),
+                "MemoryCore", "CJameyMemory", "CJameyCache", "CJameyTokens", kit, kitGRDB,
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
-            path: "Plugins/Memory", exclude: ["Core", "Library", "include", "memory_contract.c"]
+            path: "Plugins/Memory", exclude: ["Core", "Library", "include", "memory_contract.c", "CTokens"]
         ),
+        // SQLite's own FTS5 tokenizer for the memory plugin's in-memory indexes (non-ASCII text).
+        .target(name: "CJameyTokens", path: "Plugins/Memory/CTokens", linkerSettings: [.linkedLibrary("sqlite3")]),
         // The library: only the exported entry point, so tests link MemoryPlugin beside other plugins.
         .target(name: "Memory", dependencies: ["MemoryPlugin", kit], path: "Plugins/Memory/Library"),
         // scripts/bench-memory.sh: the memory plugin against raw SQLite FTS5, same schema, same process.

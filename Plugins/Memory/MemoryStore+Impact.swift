@@ -366,7 +366,7 @@ extension MemoryStore {
             let terms = TermCounts(row[1] as String)
             var offset = 0
             let size = (row[2] as Data?).flatMap { BM25.varint(Array($0), at: &offset) }.map(Int.init)
-            let length = terms.isExact ? terms.length : size ?? terms.length
+            let length = terms.countsExact ? terms.length : size ?? terms.length
             for (term, tf) in terms.counts where hot.contains(term) || promoted.contains(term) {
                 removed[term, default: 0] += 1
                 try delete.execute(arguments: [term, tf, length, seq])
@@ -403,7 +403,7 @@ extension MemoryStore {
         let (hot, check) = hot.classify(
             terms.counts.keys, promoted: promotions.terms, checkEvery: max(1, settings.hotTermCheckEvery))
         if !hot.isEmpty {
-            let length = terms.isExact ? terms.length : try Self.tokenCount(db, seq: seq)
+            let length = terms.countsExact ? terms.length : try Self.tokenCount(db, seq: seq)
             promotions.post(hot.map { .init(term: $0, tf: terms.counts[$0] ?? 1, dl: length, seq: seq) })
         }
         for term in check {

@@ -108,7 +108,7 @@ extension MemoryStore {
     ///   - reinforce: count the returned hits as retrieved.
     /// - Throws: ``MemoryError`` 400 when SQLite refuses the query.
     func search(_ query: FTSQuery, filter: ItemFilter, limit: Int, reinforce: Bool = true) async throws -> [SearchHit] {
-        if !tail.isEmpty && !PendingTail.canEvaluate(query) { mergeBacklog() }
+        if !tail.isEmpty && PendingTail.terms(of: query) == nil { mergeBacklog() }
         let now = clock()
         let hits = try await pool.read(searchOperation(query, filter: filter, limit: limit, now: now))
         if reinforce { noteRetrievals(hits.map { ($0.seq, $0.item.id) }, at: now) }
@@ -118,7 +118,7 @@ extension MemoryStore {
     /// ``search(_:filter:limit:reinforce:)`` on the caller's thread (for the `memory.search`
     /// service table, whose callers run on threads of their own).
     func searchBlocking(_ query: FTSQuery, filter: ItemFilter, limit: Int, reinforce: Bool = true) throws -> [SearchHit] {
-        if !tail.isEmpty && !PendingTail.canEvaluate(query) { mergeBacklog() }
+        if !tail.isEmpty && PendingTail.terms(of: query) == nil { mergeBacklog() }
         let now = clock()
         let hits = try pool.read(searchOperation(query, filter: filter, limit: limit, now: now))
         if reinforce { noteRetrievals(hits.map { ($0.seq, $0.item.id) }, at: now) }
@@ -177,10 +177,11 @@ extension MemoryStore {
                 }
             }
             // Pending items (not yet in FTS5) from the tail, merged by BM25 with the index's.
-            if tail.held > 0 && PendingTail.canEvaluate(query) {
+            if tail.held > 0, let terms = PendingTail.terms(of: query) {
                 let count = Self.candidates(for: limit)
                 let pending = try tailCandidates(
-                    db, query: query, conditions: conditions, arguments: arguments, count: count, since: since)
+                    db, query: query, words: terms, conditions: conditions, arguments: arguments, count: count,
+                    since: since)
                 if !pending.isEmpty {
                     let indexed = Set(candidates.map(\.seq))
                     candidates = Array(

@@ -42,6 +42,8 @@ final class MemoryStore: Sendable {
     ///   - clock: the current time (tests move it).
     /// - Throws: when the database cannot be opened or migrated.
     init(path: String, settings: MemorySettings = .init(), clock: @escaping @Sendable () -> Date = { Date() }) throws {
+        // Before any text is counted (the tail loads below).
+        FTS5Tokenizer.install()
         var configuration = Configuration()
         configuration.label = "memory"
         configuration.busyMode = .timeout(5)

@@ -13,7 +13,8 @@
 //   MODE=allow   the same for the bench's 1000 single stores of the `allow` phase;
 //   EXTRA=N      N more bulk items, the wait until the merge has indexed them, then 1000 singles;
 //   MIXED=N      N searches, reinforcing (the default) and not by turns, while another thread
-//                stores batches of 100: latency quantiles of each kind;
+//                stores batches of 100: latency quantiles of each kind (MIXED_QUERY=text: that
+//                query each time instead of the bench's);
 //   ROUNDS       rounds of the bench's top-10 searches by class (CLASS=rare|mid|common|and for one);
 //   SHOW=i,j     prints merge singles i and j with each word's rank, and exits;
 //   CHECKPOINT=1 waits for the background fill of word signatures, and empties the write-ahead
@@ -133,16 +134,20 @@ if let mixed = environment["MIXED"].flatMap({ Int($0) }) {
     // Searches while another thread stores batches of 100 (merges run meanwhile): each class's
     // queries in turn, reinforcing (the API's default) and not, alternating.
     let storing = Atomic<Bool>(true)
+    let stores = Mutex<[Double]>([])
     let writer = Thread {
         var rng = Seeded(state: 7)
         while storing.load(ordering: .relaxed) {
             let texts = (0..<100).map { _ in workload.vocabulary.text(&rng) }
+            let start = ContinuousClock.now
             _ = try? store(texts)
+            let elapsed = ms(ContinuousClock.now - start)
+            stores.withLock { $0.append(elapsed) }
         }
     }
     writer.start()
     var latencies: [Bool: [Double]] = [true: [], false: []]
-    let queries = workload.classes.flatMap(\.queries)
+    let queries = environment["MIXED_QUERY"].map { [$0] } ?? workload.classes.flatMap(\.queries)
     for i in 0..<mixed {
         let reinforce = i % 2 == 0
         let start = ContinuousClock.now
@@ -159,6 +164,11 @@ if let mixed = environment["MIXED"].flatMap({ Int($0) }) {
                 "\(reinforce)", percentile(values, 0.5), percentile(values, 0.9), percentile(values, 0.99),
                 values.max() ?? 0))
     }
+    let batches = stores.withLock { $0 }
+    print(
+        String(
+            format: "batches of 100 stored meanwhile: %d, p50 %.3f p90 %.3f p99 %.3f max %.1f ms", batches.count,
+            percentile(batches, 0.5), percentile(batches, 0.9), percentile(batches, 0.99), batches.max() ?? 0))
     while try pendingItems() > 0 { usleep(10_000) }
 }
 let only = environment["CLASS"].map { $0 == "and" ? "two-term AND" : $0 }

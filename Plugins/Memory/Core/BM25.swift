@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// FTS5's `bm25()` for a one-term query, computed outside SQLite so that a search can rank
 /// impact-ordered postings (``TermCounts``) exactly as FTS5 would rank the same rows.
@@ -62,17 +63,39 @@ public enum BM25 {
 /// how often each occurs and how many tokens the text has.
 ///
 /// ASCII text splits exactly as FTS5 splits it: runs of letters and digits, lower-cased. Other
-/// text follows the tokenizer's rules as far as Swift's Unicode properties allow (letters,
-/// numbers and private-use characters make tokens, combining marks continue them; case and
-/// diacritics are folded); ``isExact`` is false for it, and the store then takes the token
-/// count from FTS5 itself.
+/// text goes through ``tokenizer`` when one is installed (the memory plugin installs SQLite's
+/// own FTS5 tokenizer: the split is then FTS5's exactly too, ``countsExact``); without one it
+/// follows the tokenizer's rules as far as Swift's Unicode properties allow (letters, numbers
+/// and private-use characters make tokens, combining marks continue them; case and diacritics
+/// are folded), and the store then takes the token count from FTS5 itself.
 public struct TermCounts: Sendable, Equatable {
     /// Occurrences per term.
     public var counts: [String: Int] = [:]
     /// Tokens in the text.
     public var length = 0
-    /// True when the text is ASCII (the split is FTS5's exactly).
+    /// True when the text is ASCII: its terms are its words (``FTSQuery/words(_:)``) and the
+    /// split is FTS5's exactly.
     public var isExact = true
+    /// True when the terms and the length are FTS5's (ASCII text, or ``tokenizer`` did the split).
+    public var countsExact = true
+
+    /// Splits non-ASCII text as FTS5's `unicode61 remove_diacritics 2` does (nil: it could not).
+    public typealias Tokenizer = @Sendable (String) -> [String]?
+
+    private static let installed = Mutex<Tokenizer?>(nil)
+
+    /// The tokenizer for non-ASCII text (nil: Swift's approximation).
+    public static var tokenizer: Tokenizer? {
+        get { installed.withLock { $0 } }
+        set { installed.withLock { $0 = newValue } }
+    }
+
+    /// The FTS5 terms of one query word: the word itself when it is plain ASCII, else what
+    /// ``tokenizer`` makes of it (nil without one, or when it fails).
+    public static func terms(ofWord word: String) -> [String]? {
+        if isPlainASCII(word) { return [word] }
+        return tokenizer?(word)
+    }
 
     /// Counts the terms of `text`.
     public init(_ text: String) {
@@ -91,6 +114,11 @@ public struct TermCounts: Sendable, Equatable {
             return
         }
         isExact = false
+        if let tokens = Self.tokenizer?(text) {
+            for token in tokens { add(token) }
+            return
+        }
+        countsExact = false
         var current = String.UnicodeScalarView()
         func flush() {
             guard !current.isEmpty else { return }
