@@ -86,6 +86,17 @@ import Testing
         }
     }
 
+    /// A store without the cap (every row of a hot term kept, as before it) holding `count`
+    /// corpus items, all merged: an older file.
+    func uncappedStore(_ count: Int, seed: UInt64) async throws -> (MemoryStore, String) {
+        var uncapped = Self.settings
+        uncapped.postingsPerGroup = 1 << 20
+        let (store, _, dir) = try makeStore(uncapped)
+        try await storeCorpus(store, Self.corpus(count, seed: seed))
+        store.mergeBacklog()
+        return (store, dir)
+    }
+
     @Test func frequentTermsGiveFTS5sTop10() async throws {
         let (store, _, _) = try makeStore(Self.settings)
         let texts = Self.corpus(3000, seed: 7)
@@ -260,12 +271,7 @@ import Testing
     /// An older file's groups (every row of a hot term kept) are trimmed to the cap a step at a
     /// time, each step leaving them exact, and searches keep FTS5's top 10 throughout.
     @Test func anOlderFilesGroupsAreTrimmedToTheCap() async throws {
-        var uncapped = Self.settings
-        uncapped.postingsPerGroup = 1 << 20
-        let (store, _, dir) = try makeStore(uncapped)
-        let texts = Self.corpus(2000, seed: 17)
-        try await storeCorpus(store, texts)
-        store.mergeBacklog()
+        let (store, dir) = try await uncappedStore(2000, seed: 17)
         #expect(try expectGroupsExact(store) == 0)
         var capped = Self.settings
         capped.postingsPerGroup = 32
@@ -294,12 +300,7 @@ import Testing
     /// A restored snapshot of a file without the cap has its groups trimmed in the background
     /// (the merger looks again after a restore), exact throughout.
     @Test func aRestoredUncappedFileIsTrimmedInTheBackground() async throws {
-        var uncapped = Self.settings
-        uncapped.postingsPerGroup = 1 << 20
-        let (old, _, dir) = try makeStore(uncapped)
-        let texts = Self.corpus(1500, seed: 19)
-        try await storeCorpus(old, texts)
-        old.mergeBacklog()
+        let (old, dir) = try await uncappedStore(1500, seed: 19)
         let before = try await old.pool.read { db in try Int.fetchOne(db, sql: "SELECT MAX(stored) FROM term_groups") }
         #expect(before.map { $0 > 64 } == true)
         let snapshot = dir + "/snapshot"
