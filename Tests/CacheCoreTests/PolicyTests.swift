@@ -46,20 +46,37 @@ import Testing
         #expect(cache.peek(2, now: 0) == nil, "the oldest unvisited goes")
     }
 
-    @Test func tinyLFURefusesAColdCandidateAgainstAHotVictim() {
+    /// The hot set left after a one-hit scan, with keys hashed by a fixed seeded mix instead of
+    /// Swift's per-process `hashValue`, so which cold keys collide with hot ones in the sketch is
+    /// the same on every run; and the admissions the scan was refused.
+    func survivorsOfAScan(hashSeed: UInt64) -> (survivors: Int, refused: Int) {
         let cache = BoundedCache<UInt64, Int>(policy: TinyLFUPolicy(capacity: 100, adaptive: false))
-        // Make 1...100 hot, and resident.
-        for _ in 0..<5 {
-            for k: UInt64 in 1...100 where cache.get(k, now: 0) == nil { cache.put(k, 0, weight: 1, ttl: nil, now: 0) }
+        func hash(_ k: UInt64) -> UInt64 {
+            var mix = SplitMix64(seed: k ^ (hashSeed &* 0x9E37_79B9_7F4A_7C15))
+            return mix.next()
         }
+        func touch(_ k: UInt64) {
+            if cache.get(k, hash: hash(k), now: 0) == nil { cache.put(k, hash: hash(k), 0, weight: 1, ttl: nil, now: 0) }
+        }
+        // Make 1...100 hot, and resident.
+        for _ in 0..<5 { for k: UInt64 in 1...100 { touch(k) } }
         let before = cache.currentStatistics.admissionsRefused
         // A scan of cold keys, each seen once.
-        for k: UInt64 in 1000..<2000 where cache.get(k, now: 0) == nil { cache.put(k, 0, weight: 1, ttl: nil, now: 0) }
-        let survivors = (1...100).filter { cache.peek(UInt64($0), now: 0) != nil }.count
-        // Swift seeds its hashes per process, so which cold keys collide with hot ones in the
-        // sketch varies: 94–100 survive in practice (LRU would keep none). The bound leaves room.
-        #expect(survivors >= 90, "the scan must not flush the hot set (\(survivors) left)")
-        #expect(cache.currentStatistics.admissionsRefused > before)
+        for k: UInt64 in 1000..<2000 { touch(k) }
+        let survivors = (1...100).filter { cache.peek(UInt64($0), hash: hash(UInt64($0)), now: 0) != nil }.count
+        return (survivors, cache.currentStatistics.admissionsRefused - before)
+    }
+
+    @Test func tinyLFURefusesAColdCandidateAgainstAHotVictim() {
+        // Over 64 fixed hash seeds (LRU would keep none of the hot set). Today: worst 90, mean
+        // 94.5. The window holds one entry, so a hot key in it when the scan starts can lose to
+        // an equally hot victim; the rest is sketch collisions after the sketch halves mid-scan.
+        let runs = (UInt64(1)...64).map { survivorsOfAScan(hashSeed: $0) }
+        let worst = runs.map(\.survivors).min() ?? 0
+        let mean = Double(runs.map(\.survivors).reduce(0, +)) / Double(runs.count)
+        #expect(worst >= 88, "a scan must not flush the hot set (worst seed left \(worst))")
+        #expect(mean >= 93, "the hot set mostly survives a scan (mean \(mean))")
+        #expect(runs.allSatisfy { $0.refused > 0 })
     }
 
     @Test func tinyLFUAdmitsACandidateSeenMoreOftenThanTheVictim() {
