@@ -6,8 +6,14 @@ import Synchronization
 /// The items committed but not yet in FTS5 and the impact postings, in memory (``TailIndex``).
 ///
 /// A merged item is retired, not removed: a search whose database snapshot began before the
-/// merge committed still needs it here, one that began after skips it (``matches(_:all:since:)``);
-/// retired items are removed ``retireDelay`` later, longer than any search's read transaction.
+/// merge committed still needs it here, one that began after skips it (``matches(_:all:epoch:)``).
+/// Which is which is told by the write epoch (``Reinforcements/epoch(_:)``): the merge's
+/// transaction advances it and retires its items under the new value before it commits, and a
+/// search reads the epoch in its own snapshot. (Retiring after the commit, stamped with the
+/// time, left a window: a search begun between the commit and the retiring counted the merged
+/// items in index and tail alike, and a pending item's `bm25()` for "three" came out −1.1e-6
+/// against FTS5's −0.39.) Retired items are removed ``retireDelay`` later, longer than any
+/// search's read transaction.
 final class PendingTail: Sendable {
     /// How long a merged item stays in memory after its merge committed: longer than any
     /// search's read transaction.
@@ -16,12 +22,13 @@ final class PendingTail: Sendable {
     private struct State {
         var index = TailIndex()
         var retired: [Retired] = []
-        var retiredAt: [Int64: ContinuousClock.Instant] = [:]
+        /// The epoch each retired item was retired under.
+        var retiredAt: [Int64: Int64] = [:]
 
         /// Takes a retired item out of its batch's counts (it is pending again).
         mutating func unretire(_ seq: Int64) {
-            guard let at = retiredAt.removeValue(forKey: seq), let terms = index.documents[seq],
-                let i = retired.firstIndex(where: { $0.at == at })
+            guard let epoch = retiredAt.removeValue(forKey: seq), let terms = index.documents[seq],
+                let i = retired.firstIndex(where: { $0.epoch == epoch })
             else { return }
             retired[i].rows -= 1
             retired[i].tokens -= terms.length
@@ -33,6 +40,9 @@ final class PendingTail: Sendable {
     /// whose snapshot has them in FTS5 takes them out of the tail's statistics, so index and tail
     /// do not count them twice.
     private struct Retired {
+        /// The write epoch of the merge's transaction: snapshots at it or later have the items.
+        var epoch: Int64
+        /// When they were retired (they are removed ``retireDelay`` later).
         var at: ContinuousClock.Instant
         var seqs: [Int64]
         var rows = 0
@@ -70,16 +80,18 @@ final class PendingTail: Sendable {
         }
     }
 
-    /// Removes these items once ``retireDelay`` has passed (``purge()``).
-    func retire(_ seqs: [Int64]) {
+    /// Retires these items under write epoch `epoch`, and removes them once ``retireDelay`` has
+    /// passed (``purge()``). A merge calls it inside its transaction, before the commit makes
+    /// `epoch` visible; ``restore(epoch:)`` undoes it should the transaction not commit.
+    func retire(_ seqs: [Int64], epoch: Int64) {
         guard !seqs.isEmpty else { return }
         let now = ContinuousClock.now
         state.withLock { state in
             let held = seqs.filter { state.index.documents[$0] != nil && state.retiredAt[$0] == nil }
             guard !held.isEmpty else { return }
-            var batch = Retired(at: now, seqs: held)
+            var batch = Retired(epoch: epoch, at: now, seqs: held)
             for seq in held {
-                state.retiredAt[seq] = now
+                state.retiredAt[seq] = epoch
                 guard let terms = state.index.documents[seq] else { continue }
                 batch.rows += 1
                 batch.tokens += terms.length
@@ -89,17 +101,27 @@ final class PendingTail: Sendable {
         }
     }
 
-    /// Removes every item held now once ``retireDelay`` has passed (after a merge left nothing
-    /// pending: what is still here was deleted or merged).
-    func retireAll() { retire(state.withLock { Array($0.index.documents.keys) }) }
+    /// Makes the items ``retire(_:epoch:)`` retired under `epoch` pending again (their merge's
+    /// transaction did not commit).
+    func restore(epoch: Int64) {
+        state.withLock { state in
+            guard let i = state.retired.lastIndex(where: { $0.epoch == epoch }) else { return }
+            for seq in state.retired[i].seqs where state.retiredAt[seq] == epoch { state.retiredAt[seq] = nil }
+            state.retired.remove(at: i)
+        }
+    }
+
+    /// Retires every item held now under write epoch `epoch` (after a merge left nothing pending:
+    /// what is still here was deleted or merged).
+    func retireAll(epoch: Int64) { retire(state.withLock { Array($0.index.documents.keys) }, epoch: epoch) }
 
     /// The held items holding every word (`all`) or any word of `words`, less those retired
-    /// before `since` (a snapshot begun after `since` has them in FTS5), with the counts of the
+    /// under write epoch `epoch` or earlier (a snapshot at `epoch` has them in FTS5), with the counts of the
     /// same items: items, tokens, and hits of each word. (Counting the retired ones too counted
     /// a merged item in index and tail alike for ``retireDelay`` after each merge: a pending
     /// item's `bm25()` was then off, "three" in one item of 33 scored −3.91 against FTS5's −3.20
     /// once merged.)
-    func matches(_ words: [String], all: Bool, since: ContinuousClock.Instant)
+    func matches(_ words: [String], all: Bool, epoch: Int64)
         -> (seqs: [Int64], rows: Int, tokens: Int, hits: [Int])
     {
         state.withLock { state in
@@ -108,8 +130,8 @@ final class PendingTail: Sendable {
             var tokens = state.index.tokens
             var hits = words.map { state.index.hits($0) }
             if !state.retiredAt.isEmpty {
-                seqs.removeAll { state.retiredAt[$0].map { $0 < since } ?? false }
-                for batch in state.retired where batch.at < since {
+                seqs.removeAll { state.retiredAt[$0].map { $0 <= epoch } ?? false }
+                for batch in state.retired where batch.epoch <= epoch {
                     rows -= batch.rows
                     tokens -= batch.tokens
                     for (i, word) in words.enumerated() { hits[i] -= batch.hits[word] ?? 0 }
@@ -156,7 +178,7 @@ final class PendingTail: Sendable {
         let cutoff = ContinuousClock.now - Self.retireDelay
         state.withLock { state in
             while let first = state.retired.first, first.at < cutoff {
-                for seq in first.seqs where state.retiredAt[seq] == first.at {
+                for seq in first.seqs where state.retiredAt[seq] == first.epoch {
                     state.index.remove(seq)
                     state.retiredAt[seq] = nil
                 }
@@ -423,15 +445,28 @@ extension MemoryStore {
         var commit = Outbox.Commit()
         let start = events?.count ?? 0
         var reinforced: Reinforcements.Written?
-        try db.inTransaction {
-            // First, so the body (a consolidation's promotions) sees every retrieval.
-            reinforced = try reinforcements.write(db)
-            result = try body(db, promotions)
-            try forgetUnindexed(db, promoted: promotions.terms)
-            commit = try outbox.record(db, events?.since(start) ?? [])
-            return .commit
+        var retiring: Int64?
+        do {
+            try db.inTransaction {
+                // First, so the body (a consolidation's promotions) sees every retrieval.
+                reinforced = try reinforcements.write(db)
+                result = try body(db, promotions)
+                try forgetUnindexed(db, promoted: promotions.terms)
+                commit = try outbox.record(db, events?.since(start) ?? [])
+                // Last: the merged items leave the tail for snapshots that have them in FTS5.
+                if let seqs = result?.1.seqs, !seqs.isEmpty {
+                    let epoch = try Reinforcements.advanceEpoch(db)
+                    retiring = epoch
+                    tail.retire(seqs, epoch: epoch)
+                }
+                return .commit
+            }
+        } catch {
+            if let retiring { tail.restore(epoch: retiring) }
+            throw error
         }
         guard let (value, outcome) = result else { preconditionFailure("a committed transaction has a result") }
+        if !outcome.seqs.isEmpty, let hook = afterMergeCommit.withLock({ $0 }) { hook() }
         reinforcements.written(reinforced)
         if !commit.entries.isEmpty { CrashHook.committed() }
         outbox.committed(commit)
@@ -440,12 +475,12 @@ extension MemoryStore {
     }
 
     /// After a merge committed: its promotions join ``hot``, its items' terms are counted in
-    /// ``frequencies``, their signatures join ``signatures`` and they leave ``tail``.
+    /// ``frequencies`` and their signatures join ``signatures`` (they left ``tail`` in the
+    /// transaction).
     private func finishMerge(_ outcome: MergeOutcome, _ promotions: Promotions) {
         hot.add(promotions.terms)
         signatures.set(outcome.signatures)
         if !outcome.seqs.isEmpty { frequencies.merged(tail.read { index in outcome.seqs.compactMap { index.documents[$0] } }) }
-        tail.retire(outcome.seqs)
     }
 
     /// Merges until nothing is pending (the merger's work; also the fallback of a search
@@ -462,7 +497,9 @@ extension MemoryStore {
             }
             // Under the writer's lock: no store is between its tail entry and its commit.
             try pool.write { [tail] db in
-                if try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM items_pending") == 0 { tail.retireAll() }
+                if try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM items_pending") == 0 {
+                    tail.retireAll(epoch: try Reinforcements.epoch(db))
+                }
             }
         } catch {
             // The next wake tries again; the items are in the log and searchable meanwhile.
@@ -479,9 +516,9 @@ extension MemoryStore {
     /// - Parameter words: the query's terms (``PendingTail/terms(of:)``).
     func tailCandidates(
         _ db: Database, query: FTSQuery, words: [String], conditions: String, arguments: [DatabaseValue], count: Int,
-        since: ContinuousClock.Instant
+        epoch: Int64
     ) throws -> [Candidate] {
-        let (matched, tailRows, tailTokens, tailHits) = tail.matches(words, all: query.mode == .all, since: since)
+        let (matched, tailRows, tailTokens, tailHits) = tail.matches(words, all: query.mode == .all, epoch: epoch)
         guard !matched.isEmpty else { return [] }
         let totals = try Self.indexTotals(db)
         let rows = (totals?.rows ?? 0) + Int64(tailRows)

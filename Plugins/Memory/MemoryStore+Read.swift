@@ -140,8 +140,8 @@ extension MemoryStore {
             """
         let admitsAll = filter.admitsAll
         return { [self] db in
-            // Before the snapshot begins: items merged before now are in FTS5 for this search.
-            let since = ContinuousClock.now
+            // The snapshot's write epoch: which merges it holds, and which retrievals it lacks.
+            let epoch = try Reinforcements.epoch(db)
             // The candidates with only what ranking needs; contents are read for the hits only.
             // With no filter and no item expired but not yet swept, every indexed row is visible:
             // the best rows are found in the index alone, and items is read for those only.
@@ -181,7 +181,7 @@ extension MemoryStore {
                 let count = Self.candidates(for: limit)
                 let pending = try tailCandidates(
                     db, query: query, words: terms, conditions: conditions, arguments: arguments, count: count,
-                    since: since)
+                    epoch: epoch)
                 if !pending.isEmpty {
                     let indexed = Set(candidates.map(\.seq))
                     candidates = Array(
@@ -191,7 +191,6 @@ extension MemoryStore {
                 }
             }
             // Retrievals this snapshot lacks count as if it held them.
-            let epoch = try Reinforcements.epoch(db)
             if reinforcements.anyOverlay(epoch: epoch) {
                 candidates = candidates.map { c in
                     guard let p = reinforcements.overlay(c.seq, epoch: epoch) else { return c }

@@ -30,6 +30,9 @@ final class MemoryStore: Sendable {
     let outbox: Outbox
     /// Retrievals noted and not yet written (``Reinforcements``).
     let reinforcements = Reinforcements()
+    /// Tests: runs on the writer's thread right after a merge's transaction commits, before the
+    /// store's in-memory bookkeeping of it (a search started here sees the merge in the file).
+    let afterMergeCommit = Mutex<(@Sendable () -> Void)?>(nil)
 
     /// The WAL pages past which the writer checkpoints inside a commit after all (a bound on the
     /// WAL should ``WALCheckpointer`` fall behind): 64 MiB.

@@ -67,9 +67,17 @@ final class Reinforcements: Sendable {
                 """)
     }
 
-    /// The epoch of the snapshot `db` reads.
+    /// The epoch of the snapshot `db` reads. Transactions that write retrievals advance it, and
+    /// so do merges (``PendingTail``): the table keeps its first name, `retrieval_epoch`.
     static func epoch(_ db: Database) throws -> Int64 {
         try Int64.fetchOne(db.cachedStatement(sql: "SELECT epoch FROM retrieval_epoch")) ?? 0
+    }
+
+    /// Advances the epoch in the writer's transaction `db`.
+    /// - Returns: the new epoch, which snapshots see once the transaction commits.
+    static func advanceEpoch(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(
+            db.cachedStatement(sql: "UPDATE retrieval_epoch SET epoch = epoch + 1 RETURNING epoch")) ?? 0
     }
 
     /// Notes one retrieval of each item at `time`.
@@ -134,7 +142,7 @@ final class Reinforcements: Sendable {
     func write(_ db: Database) throws -> Written? {
         let batch = state.withLock { $0.pending }
         guard !batch.isEmpty else { return nil }
-        let epoch = try Int64.fetchOne(db, sql: "UPDATE retrieval_epoch SET epoch = epoch + 1 RETURNING epoch") ?? 0
+        let epoch = try Self.advanceEpoch(db)
         let statement = try db.cachedStatement(
             sql: "UPDATE items SET access_count = access_count + ?, last_accessed_at = ? WHERE seq = ? AND id = ?")
         for (seq, p) in batch { try statement.execute(arguments: [p.count, p.last, seq, p.id]) }

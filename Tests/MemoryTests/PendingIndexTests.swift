@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import MemoryCore
+import Synchronization
 import Testing
 
 @testable import MemoryPlugin
@@ -149,4 +150,61 @@ import Testing
         #expect(try await Self.pending(store) <= 10)
         #expect(try await store.ids("bounded tail", limit: 100).count == 25)
     }
+}
+
+/// Which merged items a search counts in the tail: those its snapshot lacks in FTS5, told by the
+/// write epoch, however its run interleaves with the merge.
+extension PendingIndexTests {
+    @Test func aSearchJustAfterAMergeCommitsCountsItsItemsOnce() async throws {
+        // A search whose snapshot has a merge's items in FTS5 must not count them in the tail
+        // too, even when it runs before the merge's bookkeeping in memory (the hook).
+        let (store, _, _) = try makeStore(Self.held())
+        for i in 0..<30 { _ = try await store.put(item("river crossing number \(i) at the ford", .longTerm)) }
+        try store.mergePending(limit: 1000)
+        for i in 0..<20 { _ = try await store.put(item("three stones \(i) in the river", .longTerm)) }
+        let id = try await store.put(item("three herons by the river", .longTerm))
+        let inWindow = HitsSeen()
+        store.afterMergeCommit.withLock {
+            $0 = { [store, inWindow] in
+                let done = DispatchSemaphore(value: 0)
+                Task {
+                    defer { done.signal() }
+                    let hits = try? await store.search(FTSQuery("three"), filter: .init(), limit: 50, reinforce: false)
+                    inWindow.hits.withLock { $0 = hits ?? [] }
+                }
+                done.wait()
+            }
+        }
+        try store.mergePending(limit: 20)  // the stones, not the herons
+        store.afterMergeCommit.withLock { $0 = nil }
+        #expect(try await Self.pending(store) == 1)
+        let window = try #require(inWindow.hits.withLock { $0 }.first { $0.item.id == id })
+        try store.mergePending(limit: 1000)
+        let merged = try #require(
+            try await store.search(FTSQuery("three"), filter: .init(), limit: 50, reinforce: false).first { $0.item.id == id })
+        #expect(
+            abs(window.bm25 - merged.bm25) <= 1e-12 * abs(merged.bm25), "\(window.bm25) in the window against \(merged.bm25)")
+    }
+
+    @Test func aRetiredItemLeavesTheSnapshotsAtItsEpochOnlyAndARollbackRestoresIt() {
+        let tail = PendingTail()
+        tail.add(seq: 1, content: "three herons")
+        tail.add(seq: 2, content: "three stones here")
+        tail.retire([1], epoch: 5)
+        let before = tail.matches(["three"], all: false, epoch: 4)
+        #expect(Set(before.seqs) == [1, 2] && before.rows == 2 && before.tokens == 5 && before.hits == [2])
+        let after = tail.matches(["three"], all: false, epoch: 5)
+        #expect(after.seqs == [2] && after.rows == 1 && after.tokens == 3 && after.hits == [1])
+        #expect(tail.count == 1)
+        // The merge's transaction did not commit: pending again, for every snapshot.
+        tail.restore(epoch: 5)
+        let restored = tail.matches(["three"], all: false, epoch: 5)
+        #expect(Set(restored.seqs) == [1, 2] && restored.rows == 2 && restored.tokens == 5 && restored.hits == [2])
+        #expect(tail.count == 2)
+    }
+}
+
+/// Hits a search in another task saw.
+private final class HitsSeen: Sendable {
+    let hits = Mutex<[SearchHit]>([])
 }
