@@ -112,6 +112,7 @@ fi
 
 if part memory; then
   echo "== the real user: memory search through the cache" >&2
+  swift build -c release --product Cache >&2
   swift build -c release --product Memory >&2
   swift build -c release --product MemorySearchCacheBench >&2
   echo

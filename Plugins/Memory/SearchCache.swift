@@ -16,15 +16,33 @@ import Synchronization
 /// members first would let bodies that differ only in order or spacing share an entry, but cost
 /// about 19 µs a search (JSONSerialization twice), as much as a hit otherwise costs.
 ///
-/// **Invalidation by generation.** The key of a search is `<run>.<generation>:<body>`.
-/// Every committed write to the database — store, update, delete, consolidation, the expiry sweep,
-/// whatever path it takes — bumps the generation (a GRDB transaction observer sees the commit
-/// before the write returns to its caller), a retrieval (a get, a reinforcing search) bumps a
-/// second one when it is noted (``Reinforcements``), and a restore bumps it too; so every
-/// search after a write uses keys nothing was stored under, and entries of older generations are
-/// never read again and leave the cache by eviction or TTL. A search that ran before a write and
-/// stores its result after it stores it under the old generation, where nobody reads it. `run` is
-/// random per start, so keys of an earlier run (a shared L2) are never read either.
+/// **Invalidation by generation.** The key of a search is
+/// `<run>.<generation>.<retrievals>.<words>:<body>`. A GRDB transaction observer sees every commit
+/// before the write returns to its caller:
+/// - A commit that only inserted items (a store without links) moves `<words>` for the searches
+///   whose words the new items hold: each word's slot in a table of ``CommitObserver/wordSlots``
+///   counters goes up, and `<words>` is `w` and the sum of the search's words' counters (which
+///   only grow, so a key never comes back). A new item without any of a search's words cannot be
+///   among its hits. Searches in operator syntax (a prefix, a phrase) have `i` and a count of
+///   such commits instead: any store moves them.
+/// - Every other committed write — update, delete, links, a store that pushed the oldest item out
+///   of its layer, consolidation, the expiry sweep, whatever path it takes — bumps the
+///   generation, and so does a restore.
+/// - A retrieval (a get, a reinforcing search) bumps `retrievals` when it is noted
+///   (``Reinforcements``); writing it to `items` later changes no reply, since reads show noted
+///   retrievals, and bumps nothing.
+///
+/// So every search after a write that could change its hits uses a key nothing was stored under,
+/// and entries of older keys are never read again and leave the cache by eviction or TTL. A search
+/// that ran before a write and stores its result after it stores it under the old key, where
+/// nobody reads it. `run` is random per start, so keys of an earlier run (a shared L2) are never
+/// read either.
+///
+/// What a store of an unrelated item does change is the corpus statistics BM25 uses (the item
+/// count and the average length): a cached reply's `bm25` and `score` are those of when it ran,
+/// at most ``maxAge`` ago, as its recency decay already is. Emptying every cached search on each
+/// store made the cache worthless under writes: with a store every 50 searches its hit ratio was
+/// 0.279 and it bought nothing (0.98x the searches per second, `scripts/bench-cache.sh`).
 ///
 /// What is not a write also changes results: scores decay with age, and an item in the results
 /// may expire (one that is not in them cannot change them). A cached reply therefore lives at most
@@ -40,8 +58,8 @@ final class SearchCache: Sendable {
 
     private let services: PluginServices
     private let run = String(UInt64.random(in: 1...UInt64.max), radix: 36)
-    /// Sees every commit and counts the generation.
-    private let observer = CommitObserver()
+    /// Sees every commit and counts the generations.
+    private let observer: CommitObserver
     private let binding = Mutex(Binding())
     /// Searches answered from the cache, and cacheable searches that ran on SQLite.
     let hits = Atomic<Int>(0)
@@ -57,9 +75,10 @@ final class SearchCache: Sendable {
     /// Retrievals noted and not yet written: they change replies too (access counts, ranks).
     private let reinforcements: Reinforcements
 
-    init(services: PluginServices, pool: DatabasePool, reinforcements: Reinforcements) {
+    init(services: PluginServices, pool: DatabasePool, reinforcements: Reinforcements, tail: PendingTail) {
         self.services = services
         self.reinforcements = reinforcements
+        observer = CommitObserver(tail: tail)
         pool.add(transactionObserver: observer, extent: .observerLifetime)
     }
 
@@ -90,7 +109,14 @@ final class SearchCache: Sendable {
             let body = String(validating: payload, as: UTF8.self)
         else { return nil }
         let retrievals = reinforcements.generation.load(ordering: .acquiring)
-        return "\(run).\(observer.generation.load(ordering: .acquiring)).\(retrievals):" + body
+        let generation = observer.generation.load(ordering: .acquiring)
+        let words =
+            if let terms = PendingTail.terms(of: request.query), !terms.isEmpty {
+                "w\(observer.words(terms))"
+            } else {
+                "i\(observer.inserts.load(ordering: .acquiring))"
+            }
+        return "\(run).\(generation).\(retrievals).\(words):" + body
     }
 
     /// The cached reply body for `key`, or nil.
@@ -129,37 +155,99 @@ final class SearchCache: Sendable {
     }
 }
 
-/// Bumps `generation` after every committed transaction that changed the database, before the
-/// write returns to its caller.
+/// Counts the commits that could change search replies, before each write returns to its caller
+/// (``SearchCache``): `generation` for every change but inserted items, and for inserted items
+/// the counters of their words' slots and `inserts`.
 private final class CommitObserver: TransactionObserver, @unchecked Sendable {
-    /// The number of such commits (and of ``SearchCache/changed()`` calls).
+    /// Counters of words (by hash): a few thousand keep unrelated words apart (a store of 30
+    /// words moves a given other word's slot with a chance of about 1 in 140).
+    static let wordSlots = 4096
+
+    /// Commits that changed items other than by inserting them (and ``SearchCache/changed()`` calls).
     let generation = Atomic<UInt64>(0)
-    /// Whether the transaction running changed something (touched on the writer's queue only).
+    /// Commits that inserted items and changed nothing else.
+    let inserts = Atomic<UInt64>(0)
+    /// Per slot, the commits that inserted an item holding a word of that slot.
+    private let slots = Mutex([UInt64](repeating: 0, count: CommitObserver.wordSlots))
+    /// The pending items' terms, FTS5's own (an inserted item is pending until the merge, which
+    /// runs on the writer too, so never before this observer sees the commit).
+    private let tail: PendingTail
+    /// Whether the transaction running changed something other than by inserting items (touched
+    /// on the writer's queue only).
     private var dirty = false
+    /// The items the transaction running inserted (touched on the writer's queue only).
+    private var inserted: [Int64] = []
+
+    init(tail: PendingTail) { self.tail = tail }
+
+    /// The sum of the counters of these terms' slots.
+    func words(_ terms: [String]) -> UInt64 {
+        slots.withLock { slots in terms.reduce(0) { $0 &+ slots[Self.slot($1)] } }
+    }
+
+    private static func slot(_ term: String) -> Int { term.hashValue & (wordSlots - 1) }
 
     /// The items and their links, which every change of a search's result writes (a store,
-    /// update, delete, reinforcement, sweep or consolidation). The rest is derived from them and
-    /// changes no result on its own: the outbox, and what the background merge writes (FTS5's
-    /// tables, impact postings, the pending log), since pending items are searched, and scored
-    /// over index and tail together, before and after their merge. Ignoring merges matters since
-    /// every store is merged later: each would otherwise empty the cache twice.
+    /// update, delete, sweep or consolidation). The rest is derived from them and changes no
+    /// result on its own: the outbox, and what the background merge writes (FTS5's tables, impact
+    /// postings, the pending log), since pending items are searched, and scored over index and
+    /// tail together, before and after their merge. Ignoring merges matters since every store is
+    /// merged later: each would otherwise empty the cache twice. Neither does writing noted
+    /// retrievals (the access columns): reads showed them from the moment they were noted.
     func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool {
-        eventKind.tableName == "items" || eventKind.tableName == "item_links"
+        if case .update(let table, let columns) = eventKind, table == "items" {
+            return !columns.isSubset(of: ["access_count", "last_accessed_at"])
+        }
+        return eventKind.tableName == "items" || eventKind.tableName == "item_links"
     }
-    func databaseDidChange() { dirty = true }
 
-    /// The first change is enough: no more calls for the rows of this transaction.
-    func databaseDidChange(with event: DatabaseEvent) {
+    /// A change GRDB cannot describe (item_links is WITHOUT ROWID): counted as any change.
+    func databaseDidChange() {
         dirty = true
         stopObservingDatabaseChangesUntilNextTransaction()
     }
 
-    func databaseDidCommit(_ db: Database) {
-        if dirty { generation.add(1, ordering: .releasing) }
-        dirty = false
+    /// An inserted item is noted; the first other change is enough: no more calls for the rows
+    /// of this transaction.
+    func databaseDidChange(with event: DatabaseEvent) {
+        if event.kind == .insert && event.tableName == "items" {
+            inserted.append(event.rowID)
+            return
+        }
+        databaseDidChange()
     }
 
-    func databaseDidRollback(_ db: Database) { dirty = false }
+    func databaseDidCommit(_ db: Database) {
+        defer {
+            dirty = false
+            inserted = []
+        }
+        guard !dirty else {
+            generation.add(1, ordering: .releasing)
+            return
+        }
+        guard !inserted.isEmpty else { return }
+        let touched: [Int]? = tail.read { index in
+            var touched: [Int] = []
+            for seq in inserted {
+                guard let terms = index.documents[seq] else { return nil }
+                for term in terms.counts.keys { touched.append(Self.slot(term)) }
+            }
+            return touched
+        }
+        guard let touched else {
+            // Not in the tail (never seen): any change.
+            generation.add(1, ordering: .releasing)
+            return
+        }
+        slots.withLock { slots in for i in touched { slots[i] &+= 1 } }
+        inserts.add(1, ordering: .releasing)
+    }
+
+    func databaseDidRollback(_ db: Database) {
+        dirty = false
+        inserted = []
+    }
 }
 
 extension Memory {

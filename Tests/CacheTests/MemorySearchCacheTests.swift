@@ -64,6 +64,68 @@ import Testing
         }
     }
 
+    /// A search's hit ids, and whether the reply came from the cache.
+    static func search(_ k: CacheKernel, _ body: String) async throws -> (ids: [String], cached: Bool) {
+        let before = try await k.stats("memory-search").int("l1", "hits")
+        let reply = try await k.request("memory.items.search", body)
+        #expect(reply.status == 200)
+        let hits = reply.body["hits"] as? [[String: Any]] ?? []
+        let after = try await k.stats("memory-search").int("l1", "hits")
+        return (hits.compactMap { ($0["item"] as? [String: Any])?["id"] as? String }, after > before)
+    }
+
+    @Test func aStoreMovesTheSearchesForItsWordsOnly() async throws {
+        try await Self.boot { k in
+            let pier = try await Self.store(k, "a walk on the pier at dawn")
+            let cafe = try await Self.store(k, "un café noir")
+            let (plain, folded) = (#"{"query":"pier","reinforce":false}"#, #"{"query":"cafe","reinforce":false}"#)
+            let prefix = #"{"query":"pie*","syntax":true,"reinforce":false}"#
+            for body in [plain, folded, prefix] { _ = try await Self.search(k, body) }
+            #expect(try await Self.search(k, plain) == ([pier], true))
+
+            // A store of none of their words: the plain searches stay cached; a search in operator
+            // syntax (a prefix could match any new word) does not.
+            let gulls = try await Self.store(k, "gulls over the harbour")
+            #expect(try await Self.search(k, plain) == ([pier], true))
+            #expect(try await Self.search(k, folded) == ([cafe], true))
+            #expect(try await Self.search(k, prefix) == ([pier], false))
+            #expect(try await Self.search(k, prefix) == ([pier], true))
+
+            // A store holding a word as FTS5 folds it (CAFÉ is cafe): that search sees it.
+            let second = try await Self.store(k, "CAFÉ au lait")
+            let refreshed = try await Self.search(k, folded)
+            #expect(Set(refreshed.ids) == [cafe, second] && !refreshed.cached)
+            #expect(try await Self.search(k, plain) == ([pier], true))
+            #expect(try await Self.search(k, prefix) == ([pier], false))
+
+            // Any other write moves every search: a delete of an item in no reply.
+            #expect(try await k.request("memory.items.delete", #"{"id":"\#(gulls)"}"#).status == 204)
+            #expect(try await Self.search(k, plain) == ([pier], false))
+        }
+    }
+
+    @Test func aStoreThatPushesTheOldestOutOfItsLayerMovesEverySearch() async throws {
+        let memory = TestKernel.Plugin(
+            "memory", path: try TestPlugins.library("Memory"), required: true,
+            config: "layers:\n  working: {capacity: 2}")
+        let k = try await CacheKernel.boot(config: Self.config, others: [memory])
+        try await withStopping(k, stop: { await $0.stop() }) { k in
+            func store(_ content: String) async throws -> String {
+                let stored = try await k.request("memory.items.store", #"{"layer":"working","content":"\#(content)"}"#)
+                #expect(stored.status == 201)
+                return (stored.body["item"] as? [String: Any])?["id"] as? String ?? ""
+            }
+            let kite = try await store("a kite over the dunes")
+            _ = try await store("sand in the shoes")
+            let body = #"{"query":"kite","reinforce":false}"#
+            _ = try await Self.search(k, body)
+            #expect(try await Self.search(k, body) == ([kite], true))
+            // A third item in a layer of two: the kite goes, though the new item has no word of it.
+            _ = try await store("waves at noon")
+            #expect(try await Self.search(k, body) == ([], false))
+        }
+    }
+
     /// Calls the `memory.search` service table (jamey/memory.h) as another plugin would.
     static func searchThroughTable(_ k: CacheKernel, _ body: String) throws -> (Int32, String) {
         let service = try #require(k.test.kernel.services.service(named: "memory.search"))
