@@ -230,13 +230,14 @@ private final class CommitObserver: TransactionObserver, @unchecked Sendable {
         let touched: [Int]? = tail.read { index in
             var touched: [Int] = []
             for seq in inserted {
-                guard let terms = index.documents[seq] else { return nil }
+                // An approximate split (no SQLite tokenizer) could miss a word FTS5 matches.
+                guard let terms = index.documents[seq], terms.countsExact else { return nil }
                 for term in terms.counts.keys { touched.append(Self.slot(term)) }
             }
             return touched
         }
         guard let touched else {
-            // Not in the tail (never seen): any change.
+            // Not in the tail (never seen), or not split as FTS5 splits: any change.
             generation.add(1, ordering: .releasing)
             return
         }
