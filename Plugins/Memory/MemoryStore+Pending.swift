@@ -82,21 +82,28 @@ final class PendingTail: Sendable {
 
     /// Retires these items under write epoch `epoch`, and removes them once ``retireDelay`` has
     /// passed (``purge()``). A merge calls it inside its transaction, before the commit makes
-    /// `epoch` visible; ``restore(epoch:)`` undoes it should the transaction not commit.
+    /// `epoch` visible; ``restore(epoch:)`` undoes it should the transaction not commit. From the
+    /// writer only.
     func retire(_ seqs: [Int64], epoch: Int64) {
         guard !seqs.isEmpty else { return }
         let now = ContinuousClock.now
-        state.withLock { state in
-            let held = seqs.filter { state.index.documents[$0] != nil && state.retiredAt[$0] == nil }
-            guard !held.isEmpty else { return }
-            var batch = Retired(epoch: epoch, at: now, seqs: held)
-            for seq in held {
-                state.retiredAt[seq] = epoch
-                guard let terms = state.index.documents[seq] else { continue }
-                batch.rows += 1
-                batch.tokens += terms.length
-                for term in terms.counts.keys { batch.hits[term, default: 0] += 1 }
+        // Counted outside the lock, which every search takes (counting 10 000 items under it held
+        // searches up to 30 ms at a million items). Only the writer adds and retires items, and
+        // the caller is the writer: what is read here stays as it is until the retiring below.
+        let held: [(seq: Int64, terms: TermCounts)] = state.withLock { state in
+            seqs.compactMap { seq in
+                state.retiredAt[seq] == nil ? state.index.documents[seq].map { (seq, $0) } : nil
             }
+        }
+        guard !held.isEmpty else { return }
+        var batch = Retired(epoch: epoch, at: now, seqs: held.map(\.seq))
+        batch.rows = held.count
+        for (_, terms) in held {
+            batch.tokens += terms.length
+            for term in terms.counts.keys { batch.hits[term, default: 0] += 1 }
+        }
+        state.withLock { state in
+            for seq in batch.seqs { state.retiredAt[seq] = epoch }
             state.retired.append(batch)
         }
     }
