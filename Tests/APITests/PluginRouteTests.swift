@@ -45,8 +45,9 @@ import Testing
             let teapot = try await HTTP.get(k.port, "/v1/probe/direct/teapot", key: key)
             #expect(teapot.status == 418)
             #expect(teapot.header("content-type") == "application/problem+json")
-            // A direct responder that does not answer is still bounded by the request timeout.
-            let slow = try await HTTP.get(k.port, "/v1/probe/direct/slow", key: key)
+            // A direct responder that does not answer is still bounded by the request timeout
+            // (5 s; the client waits longer for it: a loaded run once took more than 10 s).
+            let slow = try await HTTP.get(k.port, "/v1/probe/direct/slow", key: key, timeout: 60)
             #expect(slow.status == 504)
         }
     }

@@ -221,17 +221,23 @@ final class HTTPConnection: Sendable {
 /// One-shot requests, each on a new connection.
 enum HTTP {
     /// Sends one request on a fresh connection.
+    /// - Parameter timeout: the read timeout in seconds (longer for a reply the server delays on purpose).
     static func request(
-        _ port: Int, _ method: String, _ path: String, headers: [String: String] = [:], body: [UInt8]? = nil
+        _ port: Int, _ method: String, _ path: String, headers: [String: String] = [:], body: [UInt8]? = nil,
+        timeout: Double = 10
     ) async throws -> HTTPReply {
-        try await onThread { try BlockingConnection(port: port).request(method, path, headers: headers, body: body) }
+        try await onThread {
+            try BlockingConnection(port: port, timeout: timeout).request(method, path, headers: headers, body: body)
+        }
     }
 
     /// `GET` with an optional bearer key.
-    static func get(_ port: Int, _ path: String, key: String? = nil, headers: [String: String] = [:]) async throws -> HTTPReply {
+    static func get(
+        _ port: Int, _ path: String, key: String? = nil, headers: [String: String] = [:], timeout: Double = 10
+    ) async throws -> HTTPReply {
         var h = headers
         if let key { h["Authorization"] = "Bearer " + key }
-        return try await request(port, "GET", path, headers: h)
+        return try await request(port, "GET", path, headers: h, timeout: timeout)
     }
 
     /// `POST` of a body with a bearer key.
