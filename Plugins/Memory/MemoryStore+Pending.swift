@@ -118,8 +118,8 @@ final class PendingTail: Sendable {
         }
     }
 
-    /// Retires every item held now under write epoch `epoch` (after a merge left nothing pending:
-    /// what is still here was deleted or merged).
+    /// Retires every item held now under write epoch `epoch`, which no other batch has (after a
+    /// merge left nothing pending: what is still here was deleted or merged).
     func retireAll(epoch: Int64) { retire(state.withLock { Array($0.index.documents.keys) }, epoch: epoch) }
 
     /// The held items holding every word (`all`) or any word of `words`, less those retired
@@ -502,11 +502,19 @@ extension MemoryStore {
                     return
                 }
             }
-            // Under the writer's lock: no store is between its tail entry and its commit.
-            try pool.write { [tail] db in
-                if try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM items_pending") == 0 {
-                    tail.retireAll(epoch: try Reinforcements.epoch(db))
+            // Under the writer's lock: no store is between its tail entry and its commit. Under an
+            // epoch of its own, as a merge's items: each retired batch has its own.
+            var retiring: Int64?
+            do {
+                try pool.write { [tail] db in
+                    guard tail.count > 0, try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM items_pending") == 0 else { return }
+                    let epoch = try Reinforcements.advanceEpoch(db)
+                    retiring = epoch
+                    tail.retireAll(epoch: epoch)
                 }
+            } catch {
+                if let retiring { tail.restore(epoch: retiring) }
+                throw error
             }
         } catch {
             // The next wake tries again; the items are in the log and searchable meanwhile.
