@@ -1,4 +1,5 @@
 import CJameyMemory
+import CacheCore
 import Foundation
 import JameyTestKit
 import Testing
@@ -123,6 +124,60 @@ import Testing
             // A third item in a layer of two: the kite goes, though the new item has no word of it.
             _ = try await store("waves at noon")
             #expect(try await Self.search(k, body) == ([], false))
+        }
+    }
+
+    /// Random stores, updates, deletes and evictions between searches: every search through the
+    /// cache finds exactly the items a search that bypasses it finds (a body over 480 bytes is never
+    /// cached). Sets of ids, with a limit above the corpus: which items match cannot drift, only
+    /// their scores.
+    @Test func cachedSearchesMatchUncachedOnesThroughRandomWrites() async throws {
+        let memory = TestKernel.Plugin(
+            "memory", path: try TestPlugins.library("Memory"), required: true, config: "layers:\n  working: {capacity: 4}")
+        let k = try await CacheKernel.boot(config: Self.config, others: [memory])
+        try await withStopping(k, stop: { await $0.stop() }) { k in
+            let words = ["amber", "birch", "cedar", "dune", "ember", "fjord", "glade", "heath", "Île", "jåde"]
+            var rng = SplitMix64(seed: 2026)
+            var ids: [String] = []
+            func text() -> String {
+                (0..<Int(rng.next() % 3 + 2)).map { _ in words[Int(rng.next() % 10)] }.joined(separator: " ")
+            }
+            var (hits, searches) = (0, 0)
+            // A few searches, repeated, so the cache has something to answer.
+            let queries: [(query: String, syntax: Bool, mode: String)] = [
+                ("amber", false, "any"), ("cedar dune", false, "any"), ("ember fjord", false, "all"), ("Île", false, "any"),
+                ("ile jade", false, "any"), ("gla*", true, "any"), ("heath birch", false, "all"),
+                (#"\"amber birch\""#, true, "any"),
+            ]
+            for step in 0..<400 {
+                switch rng.next() % 20 {
+                case 0...4:
+                    let layer = rng.next() % 3 == 0 ? "working" : "episodic"
+                    let stored = try await k.request("memory.items.store", #"{"layer":"\#(layer)","content":"\#(text())"}"#)
+                    #expect(stored.status == 201 || stored.status == 200, "step \(step)")  // 200: merged into a near-duplicate
+                    if stored.status == 201, let id = (stored.body["item"] as? [String: Any])?["id"] as? String { ids.append(id) }
+                case 5 where !ids.isEmpty:
+                    let id = ids[Int(rng.next() % UInt64(ids.count))]
+                    let status = try await k.request("memory.items.update", #"{"id":"\#(id)","content":"\#(text())"}"#).status
+                    #expect(status == 200 || status == 404, "step \(step)")
+                case 6 where !ids.isEmpty:
+                    let id = ids.remove(at: Int(rng.next() % UInt64(ids.count)))
+                    let status = try await k.request("memory.items.delete", #"{"id":"\#(id)"}"#).status
+                    #expect(status == 204 || status == 404, "step \(step)")
+                default:
+                    let (q, syntax, mode) = queries[Int(rng.next() % UInt64(queries.count))]
+                    let body = #"{"query":"\#(q)","syntax":\#(syntax),"mode":"\#(mode)","limit":100,"reinforce":false}"#
+                    let uncached = body.dropLast() + String(repeating: " ", count: 500) + "}"
+                    let through = try await Self.search(k, body)
+                    let fresh = try await Self.search(k, String(uncached))
+                    #expect(!fresh.cached)
+                    #expect(Set(through.ids) == Set(fresh.ids), "step \(step): \(body)")
+                    searches += 1
+                    if through.cached { hits += 1 }
+                }
+            }
+            // The comparison means something only if the cache answered a good share.
+            #expect(searches > 50 && hits > searches / 5, "\(hits) hits of \(searches)")
         }
     }
 
