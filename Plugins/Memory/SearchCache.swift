@@ -98,6 +98,7 @@ final class SearchCache: Sendable {
             let id = Self.namespace.withCString { lookup(handle.table.context, $0, Self.namespace.utf8.count) }
             guard id >= 0 else { return nil }
             b.table = handle
+            observer.inUse.store(true, ordering: .relaxed)
             b.namespace = id
             return (handle.table, id)
         }
@@ -167,6 +168,9 @@ private final class CommitObserver: TransactionObserver, @unchecked Sendable {
     let generation = Atomic<UInt64>(0)
     /// Commits that inserted items and changed nothing else.
     let inserts = Atomic<UInt64>(0)
+    /// Whether the cache was found (keys are made): until then a commit that inserted items
+    /// bumps `generation` instead of counting its words.
+    let inUse = Atomic<Bool>(false)
     /// Per slot, the commits that inserted an item holding a word of that slot.
     private let slots = Mutex([UInt64](repeating: 0, count: CommitObserver.wordSlots))
     /// The pending items' terms, FTS5's own (an inserted item is pending until the merge, which
@@ -227,20 +231,28 @@ private final class CommitObserver: TransactionObserver, @unchecked Sendable {
             return
         }
         guard !inserted.isEmpty else { return }
-        let touched: [Int]? = tail.read { index in
-            var touched: [Int] = []
+        // No cache bound: no key is made, so the cheapest count will do (any stays correct).
+        guard inUse.load(ordering: .relaxed) else {
+            generation.add(1, ordering: .releasing)
+            return
+        }
+        // The terms under the tail's lock (which searches take), hashed outside it.
+        let documents: [TermCounts]? = tail.read { index in
+            var documents: [TermCounts] = []
+            documents.reserveCapacity(inserted.count)
             for seq in inserted {
                 // An approximate split (no SQLite tokenizer) could miss a word FTS5 matches.
                 guard let terms = index.documents[seq], terms.countsExact else { return nil }
-                for term in terms.counts.keys { touched.append(Self.slot(term)) }
+                documents.append(terms)
             }
-            return touched
+            return documents
         }
-        guard let touched else {
+        guard let documents else {
             // Not in the tail (never seen), or not split as FTS5 splits: any change.
             generation.add(1, ordering: .releasing)
             return
         }
+        let touched = documents.flatMap { $0.counts.keys.map(Self.slot) }
         slots.withLock { slots in for i in touched { slots[i] &+= 1 } }
         inserts.add(1, ordering: .releasing)
     }
