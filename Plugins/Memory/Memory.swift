@@ -40,8 +40,7 @@ public final class Memory: JameyPlugin, SnapshotCapable {
         let directory = try context.dataDirectory()
         store = try MemoryStore(path: directory + "/" + MemoryStore.fileName, settings: try configuration.settings())
         metrics = MemoryMetrics(factory: context.metrics)
-        searchCache = SearchCache(
-            services: context.services, pool: store.pool, reinforcements: store.reinforcements, tail: store.tail)
+        searchCache = SearchCache(services: context.services, store: store)
         let sweep = configuration.sweepIntervalMs ?? 60000
         let consolidate = configuration.consolidationIntervalMs ?? 3_600_000
         sweepInterval = sweep > 0 ? .milliseconds(sweep) : nil

@@ -24,14 +24,17 @@ extension MemoryStore {
         var item = read
         item.accessCount += 1
         item.lastAccessedAt = now
-        noteRetrievals([(seq, id)], at: now)
+        noteRetrievals([(seq, id)], contents: [item.content], at: now)
         return (item, links)
     }
 
-    /// Notes retrievals for the writer (``Reinforcements``), and schedules a flush that writes
-    /// them ``Reinforcements/flushDelay`` later unless one is scheduled already.
-    func noteRetrievals(_ items: [(seq: Int64, id: String)], at time: Date) {
-        guard reinforcements.note(items, at: time) else { return }
+    /// Notes retrievals for the writer (``Reinforcements``), tells ``retrievalNoted`` the items'
+    /// `contents`, and schedules a flush that writes them ``Reinforcements/flushDelay`` later
+    /// unless one is scheduled already.
+    func noteRetrievals(_ items: [(seq: Int64, id: String)], contents: [String], at time: Date) {
+        let scheduled = reinforcements.note(items, at: time)
+        if !items.isEmpty, let noted = retrievalNoted.withLock({ $0 }) { noted(contents) }
+        guard scheduled else { return }
         Task.detached { [self] in
             try? await Task.sleep(for: Reinforcements.flushDelay)
             reinforcements.flushStarting()
@@ -111,7 +114,7 @@ extension MemoryStore {
         if !tail.isEmpty && PendingTail.terms(of: query) == nil { mergeBacklog() }
         let now = clock()
         let hits = try await pool.read(searchOperation(query, filter: filter, limit: limit, now: now))
-        if reinforce { noteRetrievals(hits.map { ($0.seq, $0.item.id) }, at: now) }
+        if reinforce { noteRetrievals(hits.map { ($0.seq, $0.item.id) }, contents: hits.map(\.item.content), at: now) }
         return hits
     }
 
@@ -121,7 +124,7 @@ extension MemoryStore {
         if !tail.isEmpty && PendingTail.terms(of: query) == nil { mergeBacklog() }
         let now = clock()
         let hits = try pool.read(searchOperation(query, filter: filter, limit: limit, now: now))
-        if reinforce { noteRetrievals(hits.map { ($0.seq, $0.item.id) }, at: now) }
+        if reinforce { noteRetrievals(hits.map { ($0.seq, $0.item.id) }, contents: hits.map(\.item.content), at: now) }
         return hits
     }
 

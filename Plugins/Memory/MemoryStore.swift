@@ -30,6 +30,9 @@ final class MemoryStore: Sendable {
     let outbox: Outbox
     /// Retrievals noted and not yet written (``Reinforcements``).
     let reinforcements = Reinforcements()
+    /// Told the contents of the items of each retrieval as it is noted, before its reply
+    /// (``SearchCache`` moves the cached searches for their words).
+    let retrievalNoted = Mutex<(@Sendable ([String]) -> Void)?>(nil)
     /// Tests: runs on the writer's thread right after a merge's transaction commits, before the
     /// store's in-memory bookkeeping of it (a search started here sees the merge in the file).
     let afterMergeCommit = Mutex<(@Sendable () -> Void)?>(nil)

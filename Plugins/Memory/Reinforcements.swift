@@ -55,8 +55,6 @@ final class Reinforcements: Sendable {
 
     private let state = Mutex(State())
     private let flushScheduled = Atomic<Bool>(false)
-    /// Counts the notes, for caches of replies that show access counts (``SearchCache``).
-    let generation = Atomic<UInt64>(0)
 
     /// The table holding the epoch (migration `v9 retrieval epoch`).
     static func createTable(_ db: Database) throws {
@@ -96,7 +94,6 @@ final class Reinforcements: Sendable {
                 }
             }
         }
-        generation.add(1, ordering: .releasing)
         return flushScheduled.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
     }
 
@@ -168,6 +165,5 @@ final class Reinforcements: Sendable {
     /// Forgets everything noted and written (the database was replaced).
     func clear() {
         state.withLock { $0 = State() }
-        generation.add(1, ordering: .releasing)
     }
 }

@@ -12,25 +12,29 @@ import Synchronization
 ///
 /// Only searches that do not reinforce (`"reinforce": false`) are cached: a reinforcing search
 /// counts its hits as retrieved. A cached reply is the reply of the same search (the same body,
-/// byte for byte) run after the last write and the last retrieval. The body is the key as it came: sorting its
+/// byte for byte) run after the last write and retrieval that could change its hits (below). The
+/// body is the key as it came: sorting its
 /// members first would let bodies that differ only in order or spacing share an entry, but cost
 /// about 19 µs a search (JSONSerialization twice), as much as a hit otherwise costs.
 ///
-/// **Invalidation by generation.** The key of a search is
-/// `<run>.<generation>.<retrievals>.<words>:<body>`. A GRDB transaction observer sees every commit
-/// before the write returns to its caller:
+/// **Invalidation by generation.** The key of a search is `<run>.<generation>.<words>:<body>`. A
+/// GRDB transaction observer sees every commit before the write returns to its caller, and every
+/// retrieval is told as it is noted, before its reply:
 /// - A commit that only inserted items (a store without links) moves `<words>` for the searches
 ///   whose words the new items hold: each word's slot in a table of ``CommitObserver/wordSlots``
 ///   counters goes up, and `<words>` is `w` and the sum of the search's words' counters (which
 ///   only grow, so a key never comes back). A new item without any of a search's words cannot be
 ///   among its hits. Searches in operator syntax (a prefix, a phrase) have `i` and a count of
-///   such commits instead: any store moves them.
+///   such commits and retrievals instead: any store or retrieval moves them.
 /// - Every other committed write — update, delete, links, a store that pushed the oldest item out
 ///   of its layer, consolidation, the expiry sweep, whatever path it takes — bumps the
 ///   generation, and so does a restore.
-/// - A retrieval (a get, a reinforcing search) bumps `retrievals` when it is noted
-///   (``Reinforcements``); writing it to `items` later changes no reply, since reads show noted
-///   retrievals, and bumps nothing.
+/// - A retrieval (a get, a reinforcing search) changes its items' access counts, shown in replies
+///   and counted in ranks: it moves `<words>` for the words of its items, as a store does, when
+///   it is noted (``Reinforcements``). Any search its items can appear in holds one of their
+///   words. Writing it to `items` later changes no reply, since reads show noted retrievals, and
+///   moves nothing. (Bumping a count of every retrieval instead emptied every cached search on
+///   each get and each default, reinforcing, search.)
 ///
 /// So every search after a write that could change its hits uses a key nothing was stored under,
 /// and entries of older keys are never read again and leave the cache by eviction or TTL. A search
@@ -72,14 +76,11 @@ final class SearchCache: Sendable {
         var nextLookup = ContinuousClock.now
     }
 
-    /// Retrievals noted and not yet written: they change replies too (access counts, ranks).
-    private let reinforcements: Reinforcements
-
-    init(services: PluginServices, pool: DatabasePool, reinforcements: Reinforcements, tail: PendingTail) {
+    init(services: PluginServices, store: MemoryStore) {
         self.services = services
-        self.reinforcements = reinforcements
-        observer = CommitObserver(tail: tail)
-        pool.add(transactionObserver: observer, extent: .observerLifetime)
+        observer = CommitObserver(tail: store.tail)
+        store.pool.add(transactionObserver: observer, extent: .observerLifetime)
+        store.retrievalNoted.withLock { [observer] in $0 = { observer.retrieved($0) } }
     }
 
     /// Every cached search is out of date (the database was replaced).
@@ -109,15 +110,14 @@ final class SearchCache: Sendable {
         guard !request.reinforce, payload.count <= Self.maxBodyBytes, bound() != nil,
             let body = String(validating: payload, as: UTF8.self)
         else { return nil }
-        let retrievals = reinforcements.generation.load(ordering: .acquiring)
         let generation = observer.generation.load(ordering: .acquiring)
         let words =
             if let terms = PendingTail.terms(of: request.query), !terms.isEmpty {
                 "w\(observer.words(terms))"
             } else {
-                "i\(observer.inserts.load(ordering: .acquiring))"
+                "i\(observer.items.load(ordering: .acquiring))"
             }
-        return "\(run).\(generation).\(retrievals).\(words):" + body
+        return "\(run).\(generation).\(words):" + body
     }
 
     /// The cached reply body for `key`, or nil.
@@ -158,7 +158,7 @@ final class SearchCache: Sendable {
 
 /// Counts the commits that could change search replies, before each write returns to its caller
 /// (``SearchCache``): `generation` for every change but inserted items, and for inserted items
-/// the counters of their words' slots and `inserts`.
+/// and retrieved ones the counters of their words' slots and `items`.
 private final class CommitObserver: TransactionObserver, @unchecked Sendable {
     /// Counters of words (by hash): a few thousand keep unrelated words apart (a store of 30
     /// words moves a given other word's slot with a chance of about 1 in 140).
@@ -166,8 +166,8 @@ private final class CommitObserver: TransactionObserver, @unchecked Sendable {
 
     /// Commits that changed items other than by inserting them (and ``SearchCache/changed()`` calls).
     let generation = Atomic<UInt64>(0)
-    /// Commits that inserted items and changed nothing else.
-    let inserts = Atomic<UInt64>(0)
+    /// Commits that inserted items and changed nothing else, and retrievals.
+    let items = Atomic<UInt64>(0)
     /// Whether the cache was found (keys are made): until then a commit that inserted items
     /// bumps `generation` instead of counting its words.
     let inUse = Atomic<Bool>(false)
@@ -252,9 +252,25 @@ private final class CommitObserver: TransactionObserver, @unchecked Sendable {
             generation.add(1, ordering: .releasing)
             return
         }
+        moveWords(documents)
+    }
+
+    /// A retrieval of items with these contents was noted (before its reply): it changes their
+    /// access counts, shown in replies and counted in ranks, so the searches for their words move.
+    func retrieved(_ contents: [String]) {
+        let documents = inUse.load(ordering: .relaxed) ? contents.map { TermCounts($0) } : []
+        guard !documents.isEmpty, documents.allSatisfy(\.countsExact) else {
+            generation.add(1, ordering: .releasing)
+            return
+        }
+        moveWords(documents)
+    }
+
+    /// Moves the slots of every term of these items, and `items`.
+    private func moveWords(_ documents: [TermCounts]) {
         let touched = documents.flatMap { $0.counts.keys.map(Self.slot) }
         slots.withLock { slots in for i in touched { slots[i] &+= 1 } }
-        inserts.add(1, ordering: .releasing)
+        items.add(1, ordering: .releasing)
     }
 
     func databaseDidRollback(_ db: Database) {

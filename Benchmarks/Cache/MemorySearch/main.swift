@@ -6,9 +6,11 @@
 // (12 words each from a 2 000-word vocabulary, fixed seed): one without the cache plugin, one with
 // it and its `memory-search` namespace. Both then answer the same sequence of `memory.items.search`
 // bus requests (`"reinforce": false`; 1 000 distinct one- and two-word queries drawn Zipf(1.0), fixed
-// seed): first read-only, then with one store every 50 searches (each store invalidates every cached
-// reply). Prints Markdown rows: p50/p99 latency, searches per second, the cache's hit ratio, and
-// the ratios of the cached run against the uncached one.
+// seed): first read-only, then with one store every 50 searches (a store moves the cached searches
+// for its words), then with every 10th search a default, reinforcing one (its hits' access counts
+// change: it moves the cached searches for their words; it is never cached itself). Prints Markdown
+// rows: p50/p99 latency over all searches, searches per second, the cache's hit ratio, and the
+// ratios of the cached run against the uncached one.
 
 import CacheCore
 import Foundation
@@ -26,6 +28,20 @@ let searches = arguments.count > 3 ? Int(arguments[3]) ?? 20000 : 20000
 let items = 5000
 let distinctQueries = 1000
 let storeEvery = 50
+let reinforceEvery = 10
+
+/// What comes between the searches.
+enum Mix: CaseIterable {
+    case readOnly, stores, retrievals
+
+    var label: String {
+        switch self {
+        case .readOnly: "read-only"
+        case .stores: "with a store every \(storeEvery) searches"
+        case .retrievals: "every \(reinforceEvery)th search reinforcing"
+        }
+    }
+}
 
 var rng = SplitMix64(seed: 42)
 let letters = Array("abcdefghijklmnopqrstuvwxyz")
@@ -81,8 +97,8 @@ struct Run {
     var hitRatio: Double?
 }
 
-/// Boots a kernel, stores the items, runs the searches (with stores when `writes`), stops it.
-func run(cached: Bool, writes: Bool) throws -> Run {
+/// Boots a kernel, stores the items, runs the searches with `mix` between them, stops it.
+func run(cached: Bool, mix: Mix) throws -> Run {
     var plugins: [TestKernel.Plugin] = [.init("memory", path: memoryPlugin, required: true)]
     if cached {
         plugins.append(
@@ -105,11 +121,13 @@ func run(cached: Bool, writes: Bool) throws -> Run {
     let clock = ContinuousClock()
     let began = clock.now
     for (i, q) in sequence.enumerated() {
-        if writes, i % storeEvery == storeEvery - 1 {
+        if mix == .stores, i % storeEvery == storeEvery - 1 {
             _ = try request(bus, "memory.items.store", #"{"layer":"semantic","content":\#(quoted(extra[i / storeEvery]))}"#)
         }
         let start = clock.now
-        let reply = try request(bus, "memory.items.search", #"{"query":\#(quoted(queries[q])),"reinforce":false,"limit":10}"#)
+        let reinforce = mix == .retrievals && i % reinforceEvery == reinforceEvery - 1
+        let reply = try request(
+            bus, "memory.items.search", #"{"query":\#(quoted(queries[q])),"reinforce":\#(reinforce),"limit":10}"#)
         samples.append(micros(clock.now - start))
         if reply.headers.first(where: { $0.key == "status" })?.value != "200" {
             throw TestKitError("search failed: \(String(decoding: reply.payload, as: UTF8.self))")
@@ -130,10 +148,10 @@ print(
     "| memory search (\(items) items, \(searches) searches over \(distinctQueries) Zipf(1.0) queries, one caller) | p50 µs | p99 µs | searches/s | cache hit ratio |"
 )
 print("|---|---|---|---|---|")
-for writes in [false, true] {
-    let plain = try run(cached: false, writes: writes)
-    let cached = try run(cached: true, writes: writes)
-    let label = writes ? "with a store every \(storeEvery) searches" : "read-only"
+for mix in Mix.allCases {
+    let plain = try run(cached: false, mix: mix)
+    let cached = try run(cached: true, mix: mix)
+    let label = mix.label
     func line(_ name: String, _ r: Run) {
         let ratio = r.hitRatio.map { String(format: "%.3f", $0) } ?? "–"
         print(
