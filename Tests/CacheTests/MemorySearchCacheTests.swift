@@ -83,8 +83,18 @@ import Testing
         )
     }
 
+    /// Stores `count` items of their own words (none any test searches for, numbered from `from`)
+    /// in one batch.
+    static func fill(_ k: CacheKernel, _ count: Int, from: Int = 0) async throws {
+        let items = (from..<from + count).map { #"{"layer":"episodic","content":"filler \#($0) alpha\#($0) omega\#($0)"}"# }
+        let stored = try await k.request("memory.items.store", #"{"items":[\#(items.joined(separator: ","))]}"#)
+        #expect(stored.status == 201 || stored.status == 200)
+    }
+
     @Test func aStoreMovesTheSearchesForItsWordsOnly() async throws {
         try await Self.boot { k in
+            // Enough items that a few more stay within the drift bound (1/50 of them).
+            try await Self.fill(k, 500)
             let pier = try await Self.store(k, "a walk on the pier at dawn")
             let cafe = try await Self.store(k, "un café noir")
             let (plain, folded) = (#"{"query":"pier","reinforce":false}"#, #"{"query":"cafe","reinforce":false}"#)
@@ -110,6 +120,24 @@ import Testing
             // Any other write moves every search: a delete of an item in no reply.
             #expect(try await k.request("memory.items.delete", #"{"id":"\#(gulls)"}"#).status == 204)
             #expect(try await Self.search(k, plain) == ([pier], false))
+        }
+    }
+
+    @Test func insertedItemsMoveEverySearchOnceTheyAddAFiftiethOfTheItems() async throws {
+        try await Self.boot { k in
+            try await Self.fill(k, 100)
+            let pier = try await Self.store(k, "a walk on the pier at dawn")
+            let body = #"{"query":"pier","reinforce":false}"#
+            _ = try await Self.search(k, body)
+            #expect(try await Self.search(k, body) == ([pier], true))
+            // Two more unrelated items are within 1/50 of the 101; the third is not: BM25's
+            // statistics of the cached reply would lag further behind.
+            try await Self.fill(k, 1, from: 100)
+            try await Self.fill(k, 1, from: 101)
+            #expect(try await Self.search(k, body) == ([pier], true))
+            try await Self.fill(k, 1, from: 102)
+            #expect(try await Self.search(k, body) == ([pier], false))
+            #expect(try await Self.search(k, body) == ([pier], true))
         }
     }
 
