@@ -231,7 +231,8 @@ private final class CommitObserver: TransactionObserver, @unchecked Sendable {
     /// An inserted item is noted; the first other change is enough: no more calls for the rows
     /// of this transaction.
     func databaseDidChange(with event: DatabaseEvent) {
-        if event.kind == .insert && event.tableName == "items" {
+        // Without a cache bound nothing needs the words: the first change is enough, as below.
+        if event.kind == .insert && event.tableName == "items" && inUse.load(ordering: .relaxed) {
             inserted.append(event.rowID)
             return
         }
