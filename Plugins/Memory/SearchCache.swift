@@ -13,9 +13,9 @@ import Synchronization
 /// Only searches that do not reinforce (`"reinforce": false`) are cached: a reinforcing search
 /// counts its hits as retrieved. A cached reply is the reply of the same search (the same body,
 /// byte for byte) run after the last write and retrieval that could change its hits (below). The
-/// body is the key as it came: sorting its
-/// members first would let bodies that differ only in order or spacing share an entry, but cost
-/// about 19 µs a search (JSONSerialization twice), as much as a hit otherwise costs.
+/// body is the key as it came: sorting its members first would let bodies that differ only in
+/// order or spacing share an entry, but cost about 19 µs a search (JSONSerialization twice), as
+/// much as a hit otherwise costs.
 ///
 /// **Invalidation by generation.** The key of a search is `<run>.<generation>.<words>:<body>`. A
 /// GRDB transaction observer sees every commit before the write returns to its caller, and every
@@ -170,14 +170,16 @@ private final class CommitObserver: TransactionObserver, @unchecked Sendable {
     /// words moves a given other word's slot with a chance of about 1 in 140).
     static let wordSlots = 4096
 
-    /// Commits that changed items other than by inserting them (and ``SearchCache/changed()`` calls).
+    /// Moves of every search: commits that changed items other than by inserting them, inserts
+    /// past the drift bound, and ``SearchCache/changed()`` calls (and anything while no cache is bound).
     let generation = Atomic<UInt64>(0)
     /// Commits that inserted items and changed nothing else, and retrievals.
     let items = Atomic<UInt64>(0)
     /// Whether the cache was found (keys are made): until then a commit that inserted items
     /// bumps `generation` instead of counting its words.
     let inUse = Atomic<Bool>(false)
-    /// Per slot, the commits that inserted an item holding a word of that slot.
+    /// Per slot, the commits that inserted, and the retrievals that retrieved, an item holding a
+    /// word of that slot.
     private let slots = Mutex([UInt64](repeating: 0, count: CommitObserver.wordSlots))
     /// The pending items' terms, FTS5's own (an inserted item is pending until the merge, which
     /// runs on the writer too, so never before this observer sees the commit).
@@ -248,12 +250,8 @@ private final class CommitObserver: TransactionObserver, @unchecked Sendable {
             moveAll()
             return
         }
+        // Collected only while a cache is bound (``databaseDidChange(with:)``).
         guard !inserted.isEmpty else { return }
-        // No cache bound: no key is made, so the cheapest count will do (any stays correct).
-        guard inUse.load(ordering: .relaxed) else {
-            moveAll()
-            return
-        }
         if rebase.exchange(false, ordering: .acquiring) { base = nil }
         if base == nil {
             // The count before this commit's items: what their drift is measured against.
