@@ -8,8 +8,9 @@
 #     at 100k entries and at 5k (in the CPU caches), with the eviction cost of the lossy read buffers;
 #  3. through the tiers: cache.get answered by L1, L2 (a redis-server this script starts) and L3,
 #     next to redis-benchmark GET, a raw SQLite point select and the bus floor (Benchmarks/Cache/Tiers).
-#  4. the real user: memory searches with and without the cache's memory-search namespace, read-only
-#     and with a store every 50 searches, latency, throughput and hit ratio (Benchmarks/Cache/MemorySearch).
+#  4. the real user: memory searches with and without the cache's memory-search namespace, read-only,
+#     with a store every 50 searches and with every 10th search reinforcing: latency, throughput and
+#     hit ratio (Benchmarks/Cache/MemorySearch).
 #
 #   scripts/bench-cache.sh                  # prints markdown; Benchmarks/Cache/baseline.md is one such run
 #   SIZES="1000" ALPHAS="1.0" scripts/bench-cache.sh
