@@ -336,8 +336,8 @@ final class MemoryStore: Sendable {
     /// - Throws: when the snapshot is missing, damaged or not a memory database.
     func restore(from directory: String) throws {
         // Forgotten before the swap too: a flush queued on the writer behind the restore would
-        // otherwise write retrievals noted before it into the restored file (seen in CI: an
-        // access count of 3 where the snapshot held 1); and the pending tail's terms are the old
+        // otherwise write retrievals noted before it into the restored file (CI saw an access
+        // count other than the snapshot's after a restore); and the pending tail's terms are the old
         // file's, which a merge queued behind the restore would give the new file's items of the
         // same seq (it counts afresh what the tail does not hold).
         reinforcements.clear()
