@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import JameyTestKit
 import MemoryCore
 import Synchronization
 import Testing
@@ -163,22 +164,25 @@ extension PendingIndexTests {
         try store.mergePending(limit: 1000)
         for i in 0..<20 { _ = try await store.put(item("three stones \(i) in the river", .longTerm)) }
         let id = try await store.put(item("three herons by the river", .longTerm))
-        let inWindow = HitsSeen()
+        let inWindow = LockedBox<[SearchHit]>([])
         store.afterMergeCommit.withLock {
             $0 = { [store, inWindow] in
+                // Blocks the merge's thread (never a pool thread: see below) until the search ran.
                 let done = DispatchSemaphore(value: 0)
                 Task {
                     defer { done.signal() }
                     let hits = try? await store.search(FTSQuery("three"), filter: .init(), limit: 50, reinforce: false)
-                    inWindow.hits.withLock { $0 = hits ?? [] }
+                    inWindow.set(hits ?? [])
                 }
                 done.wait()
             }
         }
-        try store.mergePending(limit: 20)  // the stones, not the herons
+        // On a thread of its own: the hook blocks it until a task on the pool has searched, and
+        // a blocked pool thread could leave that task no thread to run on.
+        try await onThread { try store.mergePending(limit: 20) }  // the stones, not the herons
         store.afterMergeCommit.withLock { $0 = nil }
         #expect(try await Self.pending(store) == 1)
-        let window = try #require(inWindow.hits.withLock { $0 }.first { $0.item.id == id })
+        let window = try #require(inWindow.value.first { $0.item.id == id })
         try store.mergePending(limit: 1000)
         let merged = try #require(
             try await store.search(FTSQuery("three"), filter: .init(), limit: 50, reinforce: false).first { $0.item.id == id })
@@ -202,9 +206,4 @@ extension PendingIndexTests {
         #expect(Set(restored.seqs) == [1, 2] && restored.rows == 2 && restored.tokens == 5 && restored.hits == [2])
         #expect(tail.count == 2)
     }
-}
-
-/// Hits a search in another task saw.
-private final class HitsSeen: Sendable {
-    let hits = Mutex<[SearchHit]>([])
 }
