@@ -111,11 +111,27 @@ extension MemoryStore {
     ///   - reinforce: count the returned hits as retrieved.
     /// - Throws: ``MemoryError`` 400 when SQLite refuses the query.
     func search(_ query: FTSQuery, filter: ItemFilter, limit: Int, reinforce: Bool = true) async throws -> [SearchHit] {
-        if !tail.isEmpty && PendingTail.terms(of: query) == nil { mergeBacklog() }
+        if !tail.isEmpty && PendingTail.terms(of: query) == nil { await mergeBacklogOffPool() }
         let now = clock()
         let hits = try await pool.read(searchOperation(query, filter: filter, limit: limit, now: now))
         if reinforce { noteRetrievals(hits.map { ($0.seq, $0.item.id) }, contents: hits.map(\.item.content), at: now) }
         return hits
+    }
+
+    /// ``mergeBacklog(pause:)`` for an async caller, on a thread of its own: the merge waits for
+    /// the writer (behind a store or the background merge) and then runs for as long as the
+    /// backlog takes, a second or more at a million items, and a caller on the concurrency pool
+    /// must not hold one of its threads (one per core) for that: every plugin's async work
+    /// shares them.
+    func mergeBacklogOffPool() async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let thread = Thread { [self] in
+                mergeBacklog()
+                done.resume()
+            }
+            thread.name = "memory-search-merge"
+            thread.start()
+        }
     }
 
     /// ``search(_:filter:limit:reinforce:)`` on the caller's thread (for the `memory.search`

@@ -142,6 +142,52 @@ import Testing
         #expect(try await Self.ftsIntact(reopened))
     }
 
+    @Test func anOperatorSearchWaitingToMergeHoldsNoThreadOfThePool() async throws {
+        // A prefix search with an item pending merges the backlog first, and that waits for the
+        // writer, held here by another transaction. More such searches than the pool has threads
+        // must leave the pool free: a plain search, which needs no merge, still answers.
+        let (store, _, _) = try makeStore(Self.held())
+        let id = try await store.put(item("harbour lights at night", .longTerm))
+        let writerHeld = LockedBox(false)
+        let held = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        Thread {
+            try? store.pool.writeWithoutTransaction { _ in
+                writerHeld.set(true)
+                held.signal()
+                // At most 20 s: searches blocking the pool would keep the test from releasing it.
+                _ = release.wait(timeout: .now() + 20)
+                writerHeld.set(false)
+            }
+        }.start()
+        await onThread { held.wait() }
+        let searches = ProcessInfo.processInfo.activeProcessorCount + 2
+        let prefixed = Task {
+            try await withThrowingTaskGroup(of: [String].self) { group in
+                for _ in 0..<searches {
+                    group.addTask {
+                        try await store.search(FTSQuery("harb*", syntax: true), filter: .init(), limit: 5, reinforce: false)
+                            .map(\.item.id)
+                    }
+                }
+                return try await group.reduce(into: [[String]]()) { $0.append($1) }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(300))  // the prefix searches wait for the writer
+        let plain = LockedBox<(ids: [String], whileHeld: Bool)?>(nil)
+        Task {
+            let ids = try? await store.search(FTSQuery("harbour"), filter: .init(), limit: 5, reinforce: false)
+            plain.set((ids?.map(\.item.id) ?? [], writerHeld.value))
+        }
+        _ = await eventually(timeout: .seconds(10)) { plain.value != nil }
+        release.signal()
+        #expect(plain.value?.whileHeld == true, "the plain search answered only once the writer was free")
+        #expect(plain.value?.ids == [id])
+        let found = try await prefixed.value
+        #expect(found.count == searches && found.allSatisfy { $0 == [id] }, "\(found)")
+        #expect(try await Self.pending(store) == 0)
+    }
+
     @Test func aStoreFindingTheTailFullMergesABatchFirst() async throws {
         var settings = Self.held()
         settings.maxPending = 10
