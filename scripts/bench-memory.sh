@@ -7,7 +7,7 @@
 # Benchmarks/Memory/baseline-100k.md, Benchmarks/Memory/baseline-1m.md.
 #
 #   scripts/bench-memory.sh                          # ITEMS=100000 QUERIES=200 (about a minute)
-#   ITEMS=1000000 QUERIES=50 scripts/bench-memory.sh # the issue's size (about 13 minutes here)
+#   ITEMS=1000000 QUERIES=50 scripts/bench-memory.sh # the issue's size (7-13 minutes here)
 #   POSTINGS_PER_GROUP=1024 scripts/bench-memory.sh  # the plugin with a smaller cap of postings per group
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
