@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import JameyPluginKit
 import MemoryCore
 
 extension MemoryStore {
@@ -124,14 +125,7 @@ extension MemoryStore {
     /// must not hold one of its threads (one per core) for that: every plugin's async work
     /// shares them.
     func mergeBacklogOffPool() async {
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            let thread = Thread { [self] in
-                mergeBacklog()
-                done.resume()
-            }
-            thread.name = "memory-search-merge"
-            thread.start()
-        }
+        await onOwnThread(named: "memory-search-merge") { [self] in mergeBacklog() }
     }
 
     /// ``search(_:filter:limit:reinforce:)`` on the caller's thread (for the `memory.search`

@@ -17,7 +17,7 @@ extension PluginContext {
             throw JameyError(.unsupported, "the kernel is older than ABI 1.3: it has no plugin_snapshot")
         }
         let handle = self.handle
-        try await Self.offload { () throws(JameyError) in
+        try await onOwnThread(named: "jamey-snapshot") { () throws(JameyError) in
             var err = [CChar](repeating: 0, count: 1024)
             let code = function(handle.host, plugin, directory, &err, err.count)
             guard code == JAMEY_OK else { throw JameyError(JameyError.Code(abiValue: code), Self.text(err)) }
@@ -38,7 +38,7 @@ extension PluginContext {
             throw JameyError(.unsupported, "the kernel is older than ABI 1.3: it has no plugin_restore")
         }
         let handle = self.handle
-        return try await Self.offload { () throws(JameyError) -> [String] in
+        return try await onOwnThread(named: "jamey-restore") { () throws(JameyError) -> [String] in
             var steps: [String] = []
             var err = [CChar](repeating: 0, count: 1024)
             let code = withUnsafeMutablePointer(to: &steps) { out in
@@ -60,23 +60,5 @@ extension PluginContext {
             let bytes = b.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
             return String(decoding: bytes, as: UTF8.self)
         }
-    }
-
-    /// Runs blocking work on a new thread and resumes the caller with its result.
-    private static func offload<T: Sendable>(_ work: @escaping @Sendable () throws(JameyError) -> T) async throws(JameyError)
-        -> T
-    {
-        let result: Result<T, JameyError> = await withCheckedContinuation { continuation in
-            let thread = Thread {
-                do throws(JameyError) {
-                    continuation.resume(returning: .success(try work()))
-                } catch {
-                    continuation.resume(returning: .failure(error))
-                }
-            }
-            thread.stackSize = 1 << 20
-            thread.start()
-        }
-        return try result.get()
     }
 }
