@@ -38,7 +38,7 @@ enum MemoryService {
                 let hits = try store.searchBlocking(
                     request.query, filter: request.filter, limit: request.limit, reinforce: request.reinforce)
                 metrics?.searched(request.filter, since: started)
-                let body = Replies.json(Replies.hits(hits)).payload
+                let body = Replies.hitsReply(hits).payload
                 if let key { cache?.remember(key, body, hits: hits, now: now) }
                 reply = .init(status: 200, body: body)
             } catch let error as MemoryError {

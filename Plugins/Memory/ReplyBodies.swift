@@ -52,9 +52,72 @@ enum Replies {
         }
     }
 
-    /// Search hits as the `{"hits": [...]}` reply.
-    static func hits(_ hits: [SearchHit]) -> [String: Any] {
-        ["hits": hits.map { ["item": item($0.item, links: $0.links), "score": $0.score, "bm25": $0.bm25] }]
+    /// The 200 reply to a search, `{"hits": [{"bm25", "item", "score"}, ...]}` with each item as
+    /// ``item(_:links:)`` gives it: written field by field with the keys in sorted order, the
+    /// bytes ``json(_:)`` writes for the same dictionaries (which took about a tenth of a
+    /// search's CPU, perf, rare words at a million items). A score that is not a finite number
+    /// gives `{}`, as there.
+    static func hitsReply(_ hits: [SearchHit]) -> Outgoing {
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + hits.reduce(0) { $0 + 320 + $1.item.content.utf8.count })
+        out.append(contentsOf: #"{"hits":["#.utf8)
+        for (index, hit) in hits.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: #"{"bm25":"#.utf8)
+            guard JSONText.number(hit.bm25, into: &out) else { return json([:]) }
+            out.append(contentsOf: #","item":"#.utf8)
+            guard write(hit.item, links: hit.links, into: &out) else { return json([:]) }
+            out.append(contentsOf: #","score":"#.utf8)
+            guard JSONText.number(hit.score, into: &out) else { return json([:]) }
+            out.append(UInt8(ascii: "}"))
+        }
+        out.append(contentsOf: "]}".utf8)
+        return Outgoing(out, contentType: "application/json", headers: ["status": "200"])
+    }
+
+    /// Appends ``item(_:links:)``'s object as `JSONText` writes it (keys sorted).
+    /// - Returns: false when the importance is not a finite number.
+    private static func write(_ item: MemoryItem, links: [MemoryLink], into out: inout [UInt8]) -> Bool {
+        func key(_ name: String) {
+            out.append(contentsOf: name.utf8)
+        }
+        key(#"{"access_count":"#)
+        out.append(contentsOf: String(item.accessCount).utf8)
+        key(#","content":"#)
+        JSONText.string(item.content, into: &out)
+        key(#","created_at":"#)
+        JSONText.string(time(item.createdAt), into: &out)
+        key(#","expires_at":"#)
+        if let expiresAt = item.expiresAt { JSONText.string(time(expiresAt), into: &out) } else { key("null") }
+        key(#","id":"#)
+        JSONText.string(item.id, into: &out)
+        key(#","importance":"#)
+        guard JSONText.number(item.importance, into: &out) else { return false }
+        key(#","last_accessed_at":"#)
+        JSONText.string(time(item.lastAccessedAt), into: &out)
+        key(#","layer":"#)
+        JSONText.string(item.layer.name, into: &out)
+        key(#","links":["#)
+        for (index, link) in links.enumerated() {
+            key(index > 0 ? #",{"kind":"# : #"{"kind":"#)
+            JSONText.string(link.kind, into: &out)
+            key(#","relation":"#)
+            JSONText.string(link.relation, into: &out)
+            key(#","target":"#)
+            JSONText.string(link.target, into: &out)
+            key("}")
+        }
+        key(#"],"pinned":"#)
+        key(item.pinned ? "true" : "false")
+        key(#","source":"#)
+        JSONText.string(item.source, into: &out)
+        key(#","tags":["#)
+        for (index, tag) in item.tags.enumerated() {
+            if index > 0 { key(",") }
+            JSONText.string(tag, into: &out)
+        }
+        key("]}")
+        return true
     }
 
     /// A consolidation report as JSON.

@@ -329,7 +329,7 @@ extension Memory {
         let hits = try await store.search(
             request.query, filter: request.filter, limit: request.limit, reinforce: request.reinforce)
         metrics.searched(request.filter, since: started)
-        let reply = Replies.json(Replies.hits(hits))
+        let reply = Replies.hitsReply(hits)
         if let key { searchCache.remember(key, reply.payload, hits: hits, now: now) }
         return reply
     }

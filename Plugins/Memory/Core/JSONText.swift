@@ -18,8 +18,7 @@ public enum JSONText {
         case let s as String:
             string(s, into: &out)
         case let d as Double:
-            guard d.isFinite else { return false }
-            out.append(contentsOf: (d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)).utf8)
+            return number(d, into: &out)
         case let i as Int:
             out.append(contentsOf: String(i).utf8)
         case let b as Bool:
@@ -48,7 +47,16 @@ public enum JSONText {
         return true
     }
 
-    private static func string(_ s: String, into out: inout [UInt8]) {
+    /// Appends a number as ``data(_:)`` writes it (an integral value without a fraction).
+    /// - Returns: false, appending nothing, for a value that is not finite.
+    public static func number(_ d: Double, into out: inout [UInt8]) -> Bool {
+        guard d.isFinite else { return false }
+        out.append(contentsOf: (d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)).utf8)
+        return true
+    }
+
+    /// Appends `s` as a JSON string, as ``data(_:)`` writes it.
+    public static func string(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         for byte in s.utf8 {
             switch byte {
