@@ -1,5 +1,4 @@
 import Foundation
-import JameyTestKit
 import MemoryCore
 import Testing
 
@@ -17,51 +16,46 @@ import Testing
     }
 
     /// Hits with texts that need escaping, non-ASCII, no tags or several, links or none, an
-    /// expiry or none, and integral and fractional numbers.
-    static func randomHits(_ generator: inout some RandomNumberGenerator, count: Int) -> [SearchHit] {
+    /// expiry or none, and integral and fractional numbers; `variant` shifts which hit gets what.
+    static func hits(_ count: Int, variant: Int) -> [SearchHit] {
         let texts = [
-            "plain words", "quote \" and backslash \\ inside", "tab\tnew\nline\r", "café über 東京 🚀", "\u{01}\u{1f} control",
-            "",
+            "plain words", "quote \" and backslash \\ inside", "tab\tnew\nline\r", "café über 東京 🚀",
+            "\u{01}\u{1f} control", "",
         ]
         return (0..<count).map { index in
-            let created = Date(timeIntervalSince1970: Double.random(in: 1.6e9..<1.9e9, using: &generator))
-            var item = MemoryItem(
-                id: "01JX\(index)", layer: MemoryLayer.all.randomElement(using: &generator)!,
-                content: texts.randomElement(using: &generator)!,
-                tags: Array(texts.shuffled(using: &generator).prefix(Int.random(in: 0...3, using: &generator))),
-                source: Bool.random(using: &generator) ? "test" : "sö\"urce", importance: [0, 0.5, 1, 0.123456789][index % 4],
-                createdAt: created)
-            item.lastAccessedAt = created.addingTimeInterval(Double.random(in: 0..<1e5, using: &generator))
-            item.accessCount = Int.random(in: 0...1000, using: &generator)
-            item.expiresAt = Bool.random(using: &generator) ? created.addingTimeInterval(3600.5) : nil
-            item.pinned = Bool.random(using: &generator)
-            let links = (0..<Int.random(in: 0...2, using: &generator)).map {
+            let k = index &* 7 &+ variant &* 13
+            let created = Date(timeIntervalSince1970: 1.6e9 + Double(k) * 7_919.123_456)
+            let links = (0..<(k % 3)).map {
                 MemoryLink(kind: $0 == 0 ? "entity" : "item", target: "t\($0)\"x", relation: $0 == 0 ? "" : "about")
             }
+            let item = MemoryItem(
+                id: "01JX\(k)", layer: MemoryLayer.all[k % 5], content: texts[k % texts.count],
+                tags: Array(texts[(k % 4)..<min(texts.count, k % 4 + k % 3)]), source: k % 2 == 0 ? "test" : "sö\"urce",
+                importance: [0, 0.5, 1, 0.123_456_789][k % 4], createdAt: created,
+                lastAccessedAt: created.addingTimeInterval(Double(k % 97) * 1_000.001), accessCount: k % 1_001,
+                expiresAt: k % 2 == 0 ? created.addingTimeInterval(3_600.5) : nil, pinned: k % 3 == 0)
             return SearchHit(
-                seq: Int64(index), item: item, links: links, score: [1, 0.25, -3.5, 12.0625][index % 4],
-                bm25: -Double.random(in: 0..<20, using: &generator))
+                seq: Int64(index), item: item, links: links, score: [1, 0.25, -3.5, 12.062_5][k % 4],
+                bm25: -Double(k % 19) * 1.037)
         }
     }
 
     @Test func theSearchReplyIsTheDictionariesJSONByteForByte() throws {
-        var generator = SeededRandom(seed: 7)
         for round in 0..<200 {
-            let hits = Self.randomHits(&generator, count: round % 12)
+            let hits = Self.hits(round % 12, variant: round)
             let reply = Replies.hitsReply(hits)
             #expect(reply.payload == Self.reference(hits), "round \(round)")
             #expect(reply.headers["status"] == "200")
         }
         // Parses as JSON with the fields a caller reads.
-        let hits = Self.randomHits(&generator, count: 3)
+        let hits = Self.hits(3, variant: 1)
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(Replies.hitsReply(hits).payload)) as? [String: Any])
         let first = try #require((parsed["hits"] as? [[String: Any]])?.first)
         #expect((first["item"] as? [String: Any])?["content"] as? String == hits[0].item.content)
     }
 
     @Test func aScoreThatIsNoNumberGivesAnEmptyObjectAsTheDictionariesDo() {
-        var generator = SeededRandom(seed: 8)
-        var hits = Self.randomHits(&generator, count: 2)
+        var hits = Self.hits(2, variant: 2)
         hits[1].score = .nan
         #expect(Replies.hitsReply(hits).payload == Array("{}".utf8))
         #expect(Self.reference(hits) == Array("{}".utf8))
