@@ -46,17 +46,21 @@ extension SoulPlugin {
             metrics.conscience("failed")
             return Reply.problem(status: 502, slug: "bad-gateway", detail: "conscience: the evaluation could not be read")
         }
-        return answer {
-            let feeling = try ConscienceFeeling(score: verdict.score)
-            let now = Date()
-            let (entity, change, _) = try store.modify(name, create: true, at: now) { e in feeling.apply(to: &e, at: now) }
-            metrics.conscience("ok")
-            metrics.recordedConscience.increment()
-            try changed(entity)
-            return Reply.json(
-                ConscienceFeelingView(
-                    entity: EntityView(entity), evaluation: verdict, emotion: feeling.emotion.description,
-                    intensity: feeling.intensity, trustChange: change))
+        // A write transaction (queued behind any other, then synced): on a thread of its own,
+        // not on the concurrency pool this handler runs on.
+        return await onOwnThread(named: "soul-conscience") { [self] in
+            answer {
+                let feeling = try ConscienceFeeling(score: verdict.score)
+                let now = Date()
+                let (entity, change, _) = try store.modify(name, create: true, at: now) { e in feeling.apply(to: &e, at: now) }
+                metrics.conscience("ok")
+                metrics.recordedConscience.increment()
+                try changed(entity)
+                return Reply.json(
+                    ConscienceFeelingView(
+                        entity: EntityView(entity), evaluation: verdict, emotion: feeling.emotion.description,
+                        intensity: feeling.intensity, trustChange: change))
+            }
         }
     }
 }

@@ -4,18 +4,23 @@ import PluginReplies
 import SoulCore
 
 extension SoulPlugin {
-    /// Subscribes every handler. The store operations answer inline on a bus thread (each is one
-    /// short SQLite transaction); `soul.conscience.record` waits for the conscience, so it
-    /// answers from a task.
+    /// Subscribes every handler. The operations on one entity answer inline on a bus thread
+    /// (each is one short SQLite transaction); listing and decaying every entity take as long as
+    /// there are entities, so they answer from a thread of their own, off the bus's shared
+    /// threads; `soul.conscience.record` waits for the conscience, so it answers from a task.
     func subscribeHandlers() throws {
         let bus = context.bus
-        try bus.respondInline(Topic.list) { [self] _ in answer { try listEntities() } }
+        try bus.respond(Topic.list) { [self] _ in
+            await onOwnThread(named: "soul-list") { [self] in answer { try listEntities() } }
+        }
         try bus.respondInline(Topic.get) { [self] request in answer { try getEntity(request) } }
         try bus.respondInline(Topic.upsert) { [self] request in answer { try upsertEntity(request) } }
         try bus.respondInline(Topic.delete) { [self] request in answer { try deleteEntity(request) } }
         try bus.respondInline(Topic.record) { [self] request in answer { try recordEmotion(request) } }
         try bus.respondInline(Topic.link) { [self] request in answer { try linkMemory(request) } }
-        try bus.respondInline(Topic.decay) { [self] request in answer { try decay(request) } }
+        try bus.respond(Topic.decay) { [self] request in
+            await onOwnThread(named: "soul-decay") { [self] in answer { try decay(request) } }
+        }
         try bus.respond(Topic.conscience) { [self] request in await recordConscience(request) }
     }
 

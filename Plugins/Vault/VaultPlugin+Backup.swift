@@ -72,15 +72,29 @@ extension VaultPlugin {
         }
         defer { activity.withLock { $0.backups.removeAll { $0 === cancellation } } }
         let staging = directory.appendingPathComponent("staging-\(UUID().uuidString.prefix(8))")
-        defer { try? FileManager.default.removeItem(at: staging) }
-        let sources = try await stage(into: staging)
-        let keyURL = nodeKeyURL
-        return try await job { [self] in
-            var writer = try BackupWriter(
-                repository: try repository(), key: try NodeKey.read(keyURL), headURL: ChainHead.url(forKey: keyURL))
-            writer.cancellation = cancellation
-            return try writer.run(sources: sources, tags: ["plugins"])
+        let outcome: Result<BackupResult, any Error>
+        do {
+            let sources = try await stage(into: staging)
+            let keyURL = nodeKeyURL
+            outcome = .success(
+                try await job { [self] in
+                    var writer = try BackupWriter(
+                        repository: try repository(), key: try NodeKey.read(keyURL), headURL: ChainHead.url(forKey: keyURL))
+                    writer.cancellation = cancellation
+                    return try writer.run(sources: sources, tags: ["plugins"])
+                })
+        } catch {
+            outcome = .failure(error)
         }
+        // The copies of every plugin's data (gigabytes for a large memory database): removed on
+        // a thread of their own, not on the concurrency pool this task runs on.
+        await Self.remove(staging.path)
+        return try outcome.get()
+    }
+
+    /// Removes a directory tree of staged or restored data on a thread of its own.
+    static func remove(_ path: String) async {
+        await onOwnThread(named: "vault-remove") { try? FileManager.default.removeItem(atPath: path) }
     }
 
     /// Runs each started plugin's snapshot hook into `staging/<plugin>`.

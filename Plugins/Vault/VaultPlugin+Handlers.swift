@@ -109,7 +109,7 @@ extension VaultPlugin {
                     "restore of \(result.source) failed after \(steps.count) step(s): \(error.message); the data is in \(result.target)"
                 )
             }
-            try? FileManager.default.removeItem(atPath: result.target)
+            await Self.remove(result.target)
         }
         return Reply.json(RestoreAnswer(restored: results, steps: steps))
     }
