@@ -185,7 +185,7 @@ extension Bridge {
     /// front of the spool; the client is destroyed.
     private func end(_ client: MosquittoClient, error: String?) {
         let wasConnected = loop.connected
-        link.withLock { l in
+        let requeue = link.withLock { l in
             l.client = nil
             l.spooling = true
             spoolingHint.store(true, ordering: .releasing)
@@ -197,12 +197,17 @@ extension Bridge {
             let requeue = l.unacked.values.sorted { $0.sequence < $1.sequence }.map(\.message)
             l.unacked.removeAll()
             tracked.store(0, ordering: .releasing)
-            do {
-                try spool.prepend(requeue)
-            } catch {
-                metrics.dropped(.spoolFull)
-                logger.error("\(requeue.count) unacknowledged message(s) could not be put back in the spool: \(error)")
-            }
+            return requeue
+        }
+        // Outside the lock: up to `max_unacked` messages with their payloads in one transaction
+        // (seconds for 20 000), which every send, every remote request and the status route
+        // would otherwise wait for. A send meanwhile appends to the spool; these go in front of
+        // it (ids below the spool's first), so the order holds.
+        do {
+            try spool.prepend(requeue)
+        } catch {
+            metrics.dropped(.spoolFull)
+            logger.error("\(requeue.count) unacknowledged message(s) could not be put back in the spool: \(error)")
         }
         if !loop.acknowledged.isEmpty {
             try? spool.delete(loop.acknowledged)
