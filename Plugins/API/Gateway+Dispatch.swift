@@ -18,7 +18,7 @@ extension Gateway {
         case .subscribe: return try subscribe(call)
         case .createKey: return try await createKey(call)
         case .listKeys: return listKeys()
-        case .deleteKey: return try deleteKey(call.parameter("id"))
+        case .deleteKey: return try await deleteKey(call.parameter("id"))
         case .reloadConfig: return try await forward(call, plugin: "kernel", topic: "kernel.config.reload")
         case .deployPlugin: return try await forward(call, plugin: "kernel", topic: "kernel.plugins.deploy")
         case .canary(let operation): return try await forward(call, plugin: "kernel", topic: "kernel.plugins.canary." + operation)

@@ -2,6 +2,7 @@ import APICore
 import Foundation
 import HTTPTypes
 import Hummingbird
+import JameyPluginKit
 import NIOCore
 
 extension Gateway {
@@ -13,7 +14,8 @@ extension Gateway {
         let buffer = try await body(of: call.request, limit: min(settings.limits.maxBodyBytes, 65536))
         let now = Date()
         let wanted = try KeyRequest(json: Data(buffer: buffer), now: now)
-        let (key, text) = try store {
+        let keys = self.keys
+        let (key, text) = try await store {
             try keys.create(name: wanted.name, scope: wanted.scope, expiresAt: wanted.expiresAt, now: now)
         }
         plugin.logger.notice("API key \(key.id) (\(key.scope)) created by key \(call.exchange.caller.keyID ?? "-")")
@@ -30,11 +32,12 @@ extension Gateway {
     /// `DELETE /v1/keys/{id}`: revokes a key; 204, 404 for an unknown id, or 409 for the last
     /// active admin key when no bootstrap admin key is configured (nobody could manage keys
     /// until a restart).
-    func deleteKey(_ id: String) throws -> Response {
+    func deleteKey(_ id: String) async throws -> Response {
         guard id != KeyStore.bootstrapID else {
             throw Problem.badRequest("the bootstrap key comes from JAMEY_API_ADMIN_KEY or the config; remove it there")
         }
-        switch try store({ try keys.revoke(id: id) }) {
+        let keys = self.keys
+        switch try await store({ try keys.revoke(id: id) }) {
         case .revoked:
             plugin.logger.notice("API key \(id) revoked")
             return Response(status: .noContent)
@@ -49,10 +52,12 @@ extension Gateway {
         }
     }
 
-    /// Runs a key-store write, turning database failures into a 500 without internals.
-    private func store<T>(_ body: () throws -> T) throws -> T {
+    /// Runs a key-store write (a synced SQLite transaction) on a thread of its own, not on the
+    /// concurrency pool the request's handler runs on, turning database failures into a 500
+    /// without internals.
+    private func store<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         do {
-            return try body()
+            return try await onOwnThread(named: "api-keys", body)
         } catch {
             plugin.logger.error("key store failed: \(error)")
             throw Problem.internalError("the key store could not be written")

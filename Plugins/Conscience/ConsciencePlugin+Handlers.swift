@@ -18,16 +18,23 @@ extension ConsciencePlugin {
     /// Members a rule body may have.
     static let ruleMembers: Set<String> = ["name", "description", "keywords", "weight", "polarity"]
 
-    /// Subscribes every handler. Each answers inline on a bus thread; `conscience.evaluate` is a
+    /// Subscribes every handler. Reads answer inline on a bus thread; `conscience.evaluate` is a
     /// direct subscription (it only reads the engine under a lock), so an HTTP evaluation is
-    /// answered on the gateway's own thread.
+    /// answered on the gateway's own thread. A change of a rule is a synced write and a reload
+    /// of the rules: it answers from a thread of its own, off the bus's shared threads.
     func subscribeHandlers() throws {
         let bus = context.bus
         try bus.respondInline(Topic.list) { [self] _ in answer { Reply.json(RuleList(rules: engine.withLock { $0.rules })) } }
         try bus.respondInline(Topic.get) { [self] request in answer { try getRule(request) } }
-        try bus.respondInline(Topic.create) { [self] request in answer { try createRule(request) } }
-        try bus.respondInline(Topic.update) { [self] request in answer { try updateRule(request) } }
-        try bus.respondInline(Topic.delete) { [self] request in answer { try deleteRule(request) } }
+        try bus.respond(Topic.create) { [self] request in
+            await onOwnThread(named: "conscience-rules") { [self] in answer { try createRule(request) } }
+        }
+        try bus.respond(Topic.update) { [self] request in
+            await onOwnThread(named: "conscience-rules") { [self] in answer { try updateRule(request) } }
+        }
+        try bus.respond(Topic.delete) { [self] request in
+            await onOwnThread(named: "conscience-rules") { [self] in answer { try deleteRule(request) } }
+        }
         try bus.respondInline(Topic.evaluate, direct: true) { [self] request in answer { try evaluate(request) } }
     }
 
