@@ -78,45 +78,43 @@ enum Replies {
     /// Appends ``item(_:links:)``'s object as `JSONText` writes it (keys sorted).
     /// - Returns: false when the importance is not a finite number.
     private static func write(_ item: MemoryItem, links: [MemoryLink], into out: inout [UInt8]) -> Bool {
-        func key(_ name: String) {
-            out.append(contentsOf: name.utf8)
-        }
-        key(#"{"access_count":"#)
+        func raw(_ text: String) { out.append(contentsOf: text.utf8) }
+        raw(#"{"access_count":"#)
         out.append(contentsOf: String(item.accessCount).utf8)
-        key(#","content":"#)
+        raw(#","content":"#)
         JSONText.string(item.content, into: &out)
-        key(#","created_at":"#)
+        raw(#","created_at":"#)
         JSONText.string(time(item.createdAt), into: &out)
-        key(#","expires_at":"#)
-        if let expiresAt = item.expiresAt { JSONText.string(time(expiresAt), into: &out) } else { key("null") }
-        key(#","id":"#)
+        raw(#","expires_at":"#)
+        if let expiresAt = item.expiresAt { JSONText.string(time(expiresAt), into: &out) } else { raw("null") }
+        raw(#","id":"#)
         JSONText.string(item.id, into: &out)
-        key(#","importance":"#)
+        raw(#","importance":"#)
         guard JSONText.number(item.importance, into: &out) else { return false }
-        key(#","last_accessed_at":"#)
+        raw(#","last_accessed_at":"#)
         JSONText.string(time(item.lastAccessedAt), into: &out)
-        key(#","layer":"#)
+        raw(#","layer":"#)
         JSONText.string(item.layer.name, into: &out)
-        key(#","links":["#)
+        raw(#","links":["#)
         for (index, link) in links.enumerated() {
-            key(index > 0 ? #",{"kind":"# : #"{"kind":"#)
+            raw(index > 0 ? #",{"kind":"# : #"{"kind":"#)
             JSONText.string(link.kind, into: &out)
-            key(#","relation":"#)
+            raw(#","relation":"#)
             JSONText.string(link.relation, into: &out)
-            key(#","target":"#)
+            raw(#","target":"#)
             JSONText.string(link.target, into: &out)
-            key("}")
+            raw("}")
         }
-        key(#"],"pinned":"#)
-        key(item.pinned ? "true" : "false")
-        key(#","source":"#)
+        raw(#"],"pinned":"#)
+        raw(item.pinned ? "true" : "false")
+        raw(#","source":"#)
         JSONText.string(item.source, into: &out)
-        key(#","tags":["#)
+        raw(#","tags":["#)
         for (index, tag) in item.tags.enumerated() {
-            if index > 0 { key(",") }
+            if index > 0 { raw(",") }
             JSONText.string(tag, into: &out)
         }
-        key("]}")
+        raw("]}")
         return true
     }
 
