@@ -80,8 +80,7 @@ extension Memory {
             let events = ItemEvents()
             let outcomes = try await store.store(items, events: events)
             stored(outcomes)
-            return Replies.json(
-                ["results": outcomes.map { ["item": Replies.item($0.item, links: []), "merged": $0.merged] }], status: 201)
+            return Replies.storedReply(outcomes)
         }
         let item = try Bodies.newItem(try Bodies.decode(ItemBody.self, m.payload), defaultSource: source)
         let events = ItemEvents()

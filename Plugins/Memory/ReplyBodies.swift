@@ -75,6 +75,23 @@ enum Replies {
         return Outgoing(out, contentType: "application/json", headers: ["status": "200"])
     }
 
+    /// The reply to a batch store, `{"results": [{"item", "merged"}, ...]}` (201), each item
+    /// without links, written as ``hitsReply(_:)`` is: the bytes ``json(_:status:)`` writes for the
+    /// same dictionaries, which for a batch of a thousand took about 4 % of a bulk store's CPU
+    /// (perf, 100 000 items).
+    static func storedReply(_ outcomes: [StoreOutcome]) -> Outgoing {
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + outcomes.reduce(0) { $0 + 320 + $1.item.content.utf8.count })
+        out.append(contentsOf: #"{"results":["#.utf8)
+        for (index, outcome) in outcomes.enumerated() {
+            out.append(contentsOf: (index > 0 ? #",{"item":"# : #"{"item":"#).utf8)
+            guard write(outcome.item, links: [], into: &out) else { return json([:], status: 201) }
+            out.append(contentsOf: (outcome.merged ? #","merged":true}"# : #","merged":false}"#).utf8)
+        }
+        out.append(contentsOf: "]}".utf8)
+        return Outgoing(out, contentType: "application/json", headers: ["status": "201"])
+    }
+
     /// Appends ``item(_:links:)``'s object as `JSONText` writes it (keys sorted).
     /// - Returns: false when the importance is not a finite number.
     private static func write(_ item: MemoryItem, links: [MemoryLink], into out: inout [UInt8]) -> Bool {

@@ -54,6 +54,19 @@ import Testing
         #expect((first["item"] as? [String: Any])?["content"] as? String == hits[0].item.content)
     }
 
+    @Test func theBatchStoreReplyIsTheDictionariesJSONByteForByte() {
+        for round in 0..<100 {
+            let outcomes = Self.hits(round % 9, variant: round).enumerated().map {
+                StoreOutcome(item: $0.element.item, merged: ($0.offset + round) % 3 == 0)
+            }
+            let reference = Replies.json(
+                ["results": outcomes.map { ["item": Replies.item($0.item, links: []), "merged": $0.merged] }], status: 201)
+            let reply = Replies.storedReply(outcomes)
+            #expect(reply.payload == reference.payload, "round \(round)")
+            #expect(reply.headers["status"] == "201")
+        }
+    }
+
     @Test func aScoreThatIsNoNumberGivesAnEmptyObjectAsTheDictionariesDo() {
         var hits = Self.hits(2, variant: 2)
         hits[1].score = .nan
