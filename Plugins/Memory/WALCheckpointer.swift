@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import Synchronization
 
 /// Checkpoints the memory database's WAL from a connection and thread of its own, so a store's
@@ -8,11 +9,20 @@ import Synchronization
 /// SQLite's default (`wal_autocheckpoint = 1000`) runs a checkpoint inside the commit that
 /// pushes the WAL past 1000 pages: that commit copies every page and syncs the WAL and the
 /// database file twice, which made the durable single store's p99 several times its p50. The
-/// writer's automatic checkpoint is therefore raised to ``MemoryStore/walBoundPages`` (a bound
-/// on the WAL's size should this thread fall behind), and this thread runs a `PASSIVE`
-/// checkpoint every ``interval`` while the WAL holds frames: it takes no writer lock, so stores
-/// carry on while it copies, and once it has copied everything the next write transaction starts
-/// the WAL over.
+/// writer therefore checkpoints only past ``MemoryStore/walBoundPages`` (a bound on the WAL's
+/// size should this thread fall behind), and this thread runs a `PASSIVE` checkpoint every
+/// ``interval``: it takes no writer lock, so stores carry on while it copies, and once it has
+/// copied everything the next write transaction starts the WAL over.
+///
+/// **The WAL-reset bug.** SQLite 3.7.0 to 3.51.2 (Debian bookworm has 3.40.1) can corrupt a
+/// database when a checkpoint starts on a WAL that an earlier checkpoint copied completely and,
+/// while it runs, another connection's commit starts the WAL over
+/// (<https://sqlite.org/wal.html#walresetbug>). A second connection checkpointing beside the
+/// writer is that pattern, so this thread never checkpoints a WAL it knows is copied already:
+/// the writer's connection reports every commit that wrote frames through SQLite's WAL hook
+/// (``noteCommit(frames:)``), and a checkpoint runs only when a commit added frames after the last
+/// complete one (``WALLedger/due``). The writer's own checkpoints past the bound run in that hook,
+/// one at a time with this thread's.
 ///
 /// Durability is unchanged: a commit is in the WAL (written, not synced, with
 /// `synchronous = NORMAL`) before the reply, so it survives the process being killed; the WAL is
@@ -22,14 +32,30 @@ final class WALCheckpointer: Sendable {
     static let interval: Duration = .milliseconds(20)
 
     private let running = Atomic<Bool>(true)
-    private let queue: DatabaseQueue
+    /// The commits and checkpoints seen so far.
+    private let ledger = Mutex(WALLedger())
+    /// Held for the whole of every checkpoint, this thread's and the writer's.
+    private let checkpointing = Mutex(())
+    /// The checkpoints run so far, this thread's and the writer's (tests).
+    private let runs = Atomic<Int>(0)
+    private let queue: Mutex<DatabaseQueue?> = Mutex(nil)
+    /// The writer's checkpoint threshold in pages.
+    private let boundPages: Int32
 
-    /// Opens the checkpointing connection on the database at `path` and starts its thread.
-    init(path: String) throws {
+    /// A checkpointer that starts work once ``start(path:)`` opens its connection.
+    /// - Parameter boundPages: the WAL frames past which the writer checkpoints in its commit.
+    init(boundPages: Int32) {
+        self.boundPages = boundPages
+    }
+
+    /// Opens the checkpointing connection on the database at `path` and starts the thread.
+    /// - Throws: when the connection cannot be opened.
+    func start(path: String) throws {
         var configuration = Configuration()
         configuration.label = "memory.checkpoint"
         configuration.busyMode = .timeout(5)
-        queue = try DatabaseQueue(path: path, configuration: configuration)
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        self.queue.withLock { $0 = queue }
         let thread = Thread { [self] in loop() }
         thread.name = "memory-checkpoint"
         thread.start()
@@ -38,21 +64,111 @@ final class WALCheckpointer: Sendable {
     /// Stops the thread after its current checkpoint (it holds no reference to the store).
     func stop() { running.store(false, ordering: .relaxed) }
 
-    private func loop() {
-        while running.load(ordering: .relaxed) {
-            _ = try? checkpoint()
-            let nanoseconds = Self.interval.components.attoseconds / 1_000_000_000
-            usleep(useconds_t(nanoseconds / 1000))
+    /// The checkpoints run so far.
+    var checkpointsRun: Int { runs.load(ordering: .relaxed) }
+
+    /// Installs the WAL hook on a connection (every connection of the store's pool; only the
+    /// writer's commits call it). Replaces SQLite's automatic checkpoint, which is a WAL hook too.
+    func install(on db: Database) {
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        sqlite3_wal_hook(
+            db.sqliteConnection,
+            { context, connection, _, frames in
+                guard let context else { return SQLITE_OK }
+                let checkpointer = Unmanaged<WALCheckpointer>.fromOpaque(context).takeUnretainedValue()
+                checkpointer.noteCommit(frames: frames, connection: connection)
+                return SQLITE_OK
+            }, context)
+    }
+
+    /// Notes a commit of the writer's that left `frames` frames in the WAL; past the bound,
+    /// checkpoints on the writer's connection as SQLite's automatic checkpoint would.
+    func noteCommit(frames: Int32, connection: OpaquePointer? = nil) {
+        ledger.withLock { $0.noteCommit(frames: frames) }
+        guard frames >= boundPages, let connection else { return }
+        checkpointing.withLock { _ in
+            let before = ledger.withLock { $0.commits }
+            var log: Int32 = 0
+            var copied: Int32 = 0
+            let status = sqlite3_wal_checkpoint_v2(connection, nil, SQLITE_CHECKPOINT_PASSIVE, &log, &copied)
+            runs.add(1, ordering: .relaxed)
+            guard status == SQLITE_OK else { return }
+            ledger.withLock { $0.noteCheckpoint(frames: Int(log), copied: Int(copied), commitsBefore: before) }
         }
     }
 
-    /// Runs one `PASSIVE` checkpoint.
-    /// - Returns: the WAL's frames and how many of them are now in the database.
-    @discardableResult
-    func checkpoint() throws -> (frames: Int, checkpointed: Int) {
-        try queue.inDatabase { db in
-            guard let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)") else { return (0, 0) }
-            return (row[1] ?? 0, row[2] ?? 0)
+    private func loop() {
+        while running.load(ordering: .relaxed) {
+            _ = try? checkpointIfDue()
+            let nanoseconds = Self.interval.components.attoseconds / 1_000_000_000
+            usleep(useconds_t(nanoseconds / 1000))
         }
+        queue.withLock { $0 = nil }
+    }
+
+    /// Runs one `PASSIVE` checkpoint unless the WAL is known to be copied already.
+    /// - Returns: the WAL's frames and how many of them are now in the database, or nil when no
+    ///   checkpoint was due.
+    @discardableResult
+    func checkpointIfDue() throws -> (frames: Int, checkpointed: Int)? {
+        guard let queue = queue.withLock({ $0 }) else { return nil }
+        return try checkpointing.withLock { _ throws -> (frames: Int, checkpointed: Int)? in
+            let before = ledger.withLock { $0.due ? $0.commits : nil }
+            guard let before else { return nil }
+            let result = try queue.inDatabase { db -> (Int, Int) in
+                guard let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)") else { return (0, 0) }
+                return (row[1] ?? 0, row[2] ?? 0)
+            }
+            runs.add(1, ordering: .relaxed)
+            ledger.withLock { $0.noteCheckpoint(frames: result.0, copied: result.1, commitsBefore: before) }
+            return result
+        }
+    }
+}
+
+/// What the writer's commits and the checkpoints have done to the WAL: whether a checkpoint can
+/// start without risking SQLite's WAL-reset bug (``WALCheckpointer``).
+struct WALLedger: Equatable {
+    /// A checkpoint that copied the whole WAL it saw.
+    struct Complete: Equatable {
+        /// ``commits`` when it started and when it returned.
+        var commitsBefore: UInt64
+        var commitsAfter: UInt64
+        /// The WAL's frames it saw.
+        var frames: Int
+    }
+
+    /// The commits that wrote frames.
+    private(set) var commits: UInt64 = 0
+    /// The WAL's frames after the latest of them.
+    private(set) var frames = 0
+    /// The last checkpoint, when it copied everything it saw (nil before the first or when it
+    /// could not: readers held frames).
+    private(set) var complete: Complete?
+
+    /// Notes a commit that left `frames` frames in the WAL.
+    mutating func noteCommit(frames: Int32) {
+        commits += 1
+        self.frames = Int(frames)
+    }
+
+    /// Notes a checkpoint that saw `frames` frames and left `copied` of them in the database.
+    mutating func noteCheckpoint(frames: Int, copied: Int, commitsBefore: UInt64) {
+        complete =
+            copied >= frames ? Complete(commitsBefore: commitsBefore, commitsAfter: commits, frames: frames) : nil
+    }
+
+    /// Whether a checkpoint may run: none has copied everything yet, or a commit wrote frames
+    /// the last complete one did not see.
+    /// - A commit noted after that checkpoint returned began after it finished, so it either
+    ///   started the WAL over or added to it: the WAL is no longer all copied.
+    /// - A commit noted while it ran added to the WAL that checkpoint saw (it cannot have
+    ///   started the WAL over: that checkpoint did not start on a copied WAL) and is past it
+    ///   when it left more frames than the checkpoint saw.
+    /// - Otherwise the WAL is all copied, and a checkpoint now is the bug's second checkpoint.
+    var due: Bool {
+        guard let complete else { return true }
+        if commits > complete.commitsAfter { return true }
+        return commits > complete.commitsBefore && frames > complete.frames
     }
 }
