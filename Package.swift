@@ -156,7 +156,9 @@ let package = Package(
         .testTarget(name: "JameyCLITests", dependencies: ["JameyTestKit", "jamey"]),
         .testTarget(name: "APITests", dependencies: ["JameyTestKit"]),
         .testTarget(name: "APICoreTests", dependencies: ["APICore"]),
-        .testTarget(name: "MQTTTests", dependencies: ["MQTTCore", "JameyTestKit", "CMosquitto"]),
+        .testTarget(
+            name: "MQTTTests",
+            dependencies: ["MQTTCore", "JameyTestKit", "CMosquitto", .product(name: "GRDB", package: "GRDB.swift")]),
         // The conscience plugin: moral rules and evaluate(text); the engine is pure Swift.
         .target(name: "ConscienceCore", path: "Plugins/Conscience/Core"),
         .target(

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import JameyKernel
 import JameyTestKit
 import Testing
@@ -59,5 +60,56 @@ import Testing
         try broker.addUser("tiny", "pw")
         #expect(await eventually { client.messages(on: "jamey/spool/").count == 10 }, "\(node.healthDetail)")
         #expect(client.messages(on: "jamey/spool/").map(\.text) == (0..<10).map { "s\($0)" })
+    }
+    /// A snapshot (Vault's backup) of a large spool taken while messages are sent: it is read by a
+    /// connection of its own (read-only, beside the spool's), it holds every message spooled
+    /// before it and passes `integrity_check`, and every message sent meanwhile is spooled.
+    @Test func sendsGoOnSpoolingWhileALargeSpoolIsSnapshotted() async throws {
+        let broker = try await Broker.make(.init(start: false))
+        let node = try await Node.boot(
+            "snapper", port: broker.port, config: "spool:\n  max_bytes: 1000000000\n" + Self.rules)
+        #expect(await eventually { node.healthDetail.contains("next attempt") }, "\(node.healthDetail)")
+        let large = String(repeating: "x", count: 16_384)
+        for _ in 0..<8000 { try node.publish("spool.item", large) }
+        // The rows committed, read by a connection of the test's own.
+        var readOnly = Configuration()
+        readOnly.readonly = true
+        let spool = try DatabaseQueue(path: node.dataDirectory + "/mqtt/spool.sqlite", configuration: readOnly)
+        let committed = { try spool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM spool") ?? 0 } }
+        #expect(await eventually(timeout: .seconds(60)) { (try? committed()) == 8000 })
+
+        let target = try TemporaryDirectory.make(prefix: "jamey-spool-snapshot")
+        let kernel = node.test.kernel
+        let finished = LockedBox(false)
+        let failure = LockedBox<String?>(nil)
+        Thread {
+            do { try kernel.snapshot(plugin: "mqtt", into: target) } catch { failure.set("\(error)") }
+            finished.set(true)
+        }.start()
+        var sent = 0
+        // Paced (the bus drops publishes a subscriber's mailbox has no room for).
+        while !finished.value, sent < 5000 {
+            try node.publish("spool.item", "small \(sent)")
+            sent += 1
+            if sent % 50 == 0 {
+                let expected = 8000 + sent
+                _ = await eventually(timeout: .seconds(10)) { (try? committed()) == expected }
+            }
+        }
+        #expect(finished.value)
+        #expect(failure.value == nil)
+        #expect(
+            await eventually(timeout: .seconds(30)) { (try? committed()) == 8000 + sent },
+            "\((try? committed()) ?? -1) rows for \(8000 + sent) sent; \((try? node.status()) ?? [:])")
+        let copy = try DatabaseQueue(path: target + "/spool.sqlite", configuration: readOnly)
+        let (rows, verdict) = try await copy.read { db in
+            (
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM spool") ?? 0,
+                try String.fetchAll(db, sql: "PRAGMA integrity_check")
+            )
+        }
+        #expect(rows >= 8000 && rows <= 8000 + sent)
+        #expect(verdict == ["ok"])
+        await node.stop()
     }
 }
