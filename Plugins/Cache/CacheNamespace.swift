@@ -1,6 +1,7 @@
 import CacheCore
 import Dispatch
 import Foundation
+import JameyPluginKit
 import Synchronization
 
 /// One namespace: its L1 (a `ConcurrentCache` bounded in bytes), its share of the L3 store, its
@@ -135,8 +136,12 @@ final class CacheNamespace: Sendable {
                 metrics.loadsOK.increment()
                 let value = CachedValue(bytes: bytes, expiresAt: expiry(ttlMs: nil))
                 // An invalidation while the load ran wins: the value is returned, not stored.
-                generation.withLock { now in
-                    if now == started { try? store(key, value, loaded: true) }
+                // Storing writes L2 (a Redis round trip) and L3 (a SQLite commit, which may wait
+                // for another writer): on a thread of its own, not one of the shared pool's.
+                await onOwnThread(named: "cache-load-store") { [self] in
+                    generation.withLock { now in
+                        if now == started { try? store(key, value, loaded: true) }
+                    }
                 }
                 return .success(value)
             case .failure(let error):

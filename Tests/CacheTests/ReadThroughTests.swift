@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import JameyTestKit
 import Testing
 
@@ -79,6 +80,57 @@ import Testing
             origin.release()
             #expect(try await reply.body["value"] as? String == "stale", "the caller still gets what it asked for")
             #expect(try await k.stats("loaded").int("l1", "entries") == 0, "but it is not cached")
+        }
+    }
+}
+
+/// An origin load's L2 and L3 writes run off the shared concurrency pool.
+extension ReadThroughTests {
+    @Test func loadsWaitingToWriteL3HoldNoThreadOfThePool() async throws {
+        // Another connection holds L3's database for writing, so each loaded value's L3 write
+        // waits (up to SQLite's busy timeout, 5 s). More such loads than the pool has threads
+        // must leave the pool free: a task started meanwhile still runs.
+        let config = """
+            namespaces:
+              - {name: loaded, max_bytes: 1048576, l3_max_bytes: 4194304, origin: test.origin, max_value_bytes: 65536}
+            load_timeout_ms: 30000
+            """
+        let dataDir = try TemporaryDirectory.make(prefix: "jamey-cache-held")
+        try await CacheKernel.with(config: config, dataDir: dataDir) { (k: CacheKernel) async throws in
+            let origin = try OriginResponder(k) { key in .value("value of \(key)") }
+            defer { origin.cancel() }
+            let held = LockedBox(false)
+            let holding = DispatchSemaphore(value: 0)
+            let release = DispatchSemaphore(value: 0)
+            let l3 = try DatabaseQueue(path: dataDir + "/cache/cache.sqlite")
+            Thread {
+                try? l3.inDatabase { db in
+                    try db.execute(sql: "BEGIN IMMEDIATE")
+                    held.set(true)
+                    holding.signal()
+                    // Shorter than the busy timeout: the loads' writes then go through.
+                    _ = release.wait(timeout: .now() + 4)
+                    held.set(false)
+                    try db.execute(sql: "ROLLBACK")
+                }
+            }.start()
+            await onThread { holding.wait() }
+            let loads = ProcessInfo.processInfo.activeProcessorCount + 2
+            let replies = Task {
+                try await withThrowingTaskGroup(of: Int.self) { group in
+                    for i in 0..<loads { group.addTask { try await k.get("loaded", "key \(i)").status } }
+                    return try await group.reduce(into: [Int]()) { $0.append($1) }
+                }
+            }
+            #expect(await eventually { origin.count == loads }, "every load reached the origin")
+            try await Task.sleep(for: .milliseconds(300))  // the loads' writes wait for L3
+            let ranWhileHeld = LockedBox<Bool?>(nil)
+            Task { ranWhileHeld.set(held.value) }
+            _ = await eventually(timeout: .seconds(10)) { ranWhileHeld.value != nil }
+            release.signal()
+            #expect(ranWhileHeld.value == true, "a task ran only once L3 was free")
+            #expect(try await replies.value == Array(repeating: 200, count: loads))
+            #expect(await eventually { (try? await k.get("loaded", "key 0").body["tier"] as? String) == "l1" })
         }
     }
 }
