@@ -46,6 +46,25 @@ final class SoulStore: Sendable {
                       PRIMARY KEY (entity, memory_id)) WITHOUT ROWID;
                     """)
         }
+        // The entity count and trust sum, kept by triggers in the same transactions as the
+        // entities: the gauges and the health check read one row instead of every entity.
+        migrator.registerMigration("v2-soul-totals") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE soul_totals (
+                      id INTEGER PRIMARY KEY CHECK (id = 1), entities INTEGER NOT NULL, trust_sum REAL NOT NULL);
+                    INSERT INTO soul_totals SELECT 1, count(*), coalesce(sum(trust), 0) FROM soul_entities;
+                    CREATE TRIGGER soul_totals_insert AFTER INSERT ON soul_entities BEGIN
+                      UPDATE soul_totals SET entities = entities + 1, trust_sum = trust_sum + new.trust WHERE id = 1;
+                    END;
+                    CREATE TRIGGER soul_totals_delete AFTER DELETE ON soul_entities BEGIN
+                      UPDATE soul_totals SET entities = entities - 1, trust_sum = trust_sum - old.trust WHERE id = 1;
+                    END;
+                    CREATE TRIGGER soul_totals_trust AFTER UPDATE OF trust ON soul_entities BEGIN
+                      UPDATE soul_totals SET trust_sum = trust_sum - old.trust + new.trust WHERE id = 1;
+                    END;
+                    """)
+        }
         return migrator
     }
 
@@ -75,11 +94,13 @@ final class SoulStore: Sendable {
         }
     }
 
-    /// Entity count and mean trust.
+    /// Entity count and mean trust (from `soul_totals`, one row).
     func summary() throws -> (count: Int, meanTrust: Double) {
         try database.read { db in
-            let row = try Row.fetchOne(db, sql: "SELECT count(*), coalesce(avg(trust), 0) FROM soul_entities")
-            return (row?[0] ?? 0, row?[1] ?? 0)
+            let row = try Row.fetchOne(db, sql: "SELECT entities, trust_sum FROM soul_totals WHERE id = 1")
+            let count: Int = row?[0] ?? 0
+            let sum: Double = row?[1] ?? 0
+            return (count, count > 0 ? sum / Double(count) : 0)
         }
     }
 
@@ -102,8 +123,9 @@ final class SoulStore: Sendable {
             } else {
                 throw SoulError(.notFound, "no entity named '\(name.prefix(128))'")
             }
+            let linked = created ? 0 : entity.linkedMemories.count
             let result = try change(&entity)
-            try Self.save(db, entity)
+            try Self.save(db, entity, linkedBefore: linked)
             return (entity, result, created)
         }
     }
@@ -156,7 +178,9 @@ final class SoulStore: Sendable {
             lastDecayedAt: Date(timeIntervalSince1970: row["last_decayed_at"]))
     }
 
-    static func save(_ db: Database, _ e: SoulEntity) throws {
+    /// Saves `e`; its links from position `linkedBefore` on are new (links are only ever
+    /// appended, so the ones before are stored already and are not written again).
+    static func save(_ db: Database, _ e: SoulEntity, linkedBefore: Int = 0) throws {
         try db.execute(
             sql: """
                 INSERT INTO soul_entities (name, trust, decay_rate, created_at, last_interaction, last_decayed_at)
@@ -174,7 +198,7 @@ final class SoulStore: Sendable {
                 sql: "INSERT INTO soul_emotions (entity, emotion, count) VALUES (?, ?, ?)",
                 arguments: [e.name, emotion.description, count])
         }
-        for (position, id) in e.linkedMemories.enumerated() {
+        for (position, id) in e.linkedMemories.enumerated().dropFirst(linkedBefore) {
             try db.execute(
                 sql: "INSERT OR IGNORE INTO soul_memory_links (entity, memory_id, position) VALUES (?, ?, ?)",
                 arguments: [e.name, id, position])
