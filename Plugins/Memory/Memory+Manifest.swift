@@ -24,6 +24,11 @@ extension Memory {
                     "Best rows kept per (term, occurrences) group of a frequent term's postings; a one-word search needing more asks FTS5"
             ),
             .int(
+                "merge_batch", default: 10000, range: 100...100_000,
+                description:
+                    "Most stored items one background merge into the search index takes in one transaction; stores wait for a merge in progress, so a smaller batch shortens the longest store wait under steady ingest and merges less per second"
+            ),
+            .int(
                 "sweep_interval_ms", default: 60000, range: 0...86_400_000,
                 description: "How often expired items are deleted (0: only by consolidation); reads never return them anyway"),
             .int(

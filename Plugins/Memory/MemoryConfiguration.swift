@@ -16,6 +16,8 @@ public struct MemoryConfiguration: Decodable, Sendable {
     public var maxBatch: Int?
     /// Best rows kept per `(term, tf)` group of a frequent term's postings.
     public var postingsPerGroup: Int?
+    /// Most pending items one merge transaction takes into FTS5 and the postings.
+    public var mergeBatch: Int?
     /// How often expired items are swept, in milliseconds (0: only during consolidation).
     public var sweepIntervalMs: Int?
     /// How often consolidation runs, in milliseconds (0: only on demand).
@@ -86,6 +88,7 @@ public struct MemoryConfiguration: Decodable, Sendable {
         if let n = maxResults { s.maxResults = n }
         if let n = maxBatch { s.maxBatch = n }
         if let n = postingsPerGroup { s.postingsPerGroup = n }
+        if let n = mergeBatch { s.mergeBatch = n }
         var policies: [MemoryLayer: LayerPolicy] = [:]
         let sections: [(MemoryLayer, Layer?)] = [
             (.working, layers?.working), (.shortTerm, layers?.shortTerm), (.episodic, layers?.episodic),

@@ -154,6 +154,8 @@ plugins:
       max_content_bytes: 65536       # larger items: 413, nothing stored
       postings_per_group: 4096       # best rows kept per group of a frequent word's postings; a
                                      # one-word search needing more (over ~400 results) asks FTS5
+      merge_batch: 10000             # pending items one background merge takes; stores wait for a
+                                     # merge in progress: smaller = shorter waits, fewer items/s
       sweep_interval_ms: 60000       # delete expired items (reads never return them anyway)
       consolidation_interval_ms: 3600000   # merge near-duplicates, promote; 0 = on demand only
       # layers:                      # per layer: ttl_seconds (0 = none), capacity (0 = none), pinning,

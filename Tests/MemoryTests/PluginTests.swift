@@ -2,6 +2,8 @@ import Foundation
 import JameyTestKit
 import Testing
 
+@testable import MemoryPlugin
+
 /// The plugin loaded from libMemory.so: every operation over the bus, errors as problem replies,
 /// health, metrics and snapshot/restore through the kernel.
 @Suite struct PluginTests {
@@ -93,4 +95,31 @@ func series(_ exposition: String, _ name: String, layer: String) -> Double? {
         return Double(value)
     }
     return nil
+}
+
+/// `merge_batch`: read as the kit reads the plugin's section, and held to its range by the
+/// manifest.
+extension PluginTests {
+    @Test func mergeBatchIsReadFromTheConfigAndKeptInItsRange() async throws {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let configuration = try decoder.decode(MemoryConfiguration.self, from: Data(#"{"merge_batch": 250}"#.utf8))
+        #expect(try configuration.settings().mergeBatch == 250)
+        #expect(try decoder.decode(MemoryConfiguration.self, from: Data("{}".utf8)).settings().mergeBatch == 10_000)
+
+        var refused: String?
+        do {
+            let k = try await MemoryKernel.boot(config: "merge_batch: 50")
+            await k.stop()
+        } catch {
+            refused = "\(error)"
+        }
+        #expect(refused?.contains("merge_batch") == true, "\(refused ?? "booted")")
+        try await MemoryKernel.with(config: "merge_batch: 100") { k in
+            let batch = (0..<250).map { #"{"content":"merge batch item \#($0)"}"# }.joined(separator: ",")
+            #expect(try await k.request("memory.items.store", #"{"items":[\#(batch)]}"#).status == 201)
+            let found = try await k.request("memory.items.search", #"{"query":"merge batch item","limit":1000}"#)
+            #expect((found.body["hits"] as? [Any])?.count == 250)
+        }
+    }
 }

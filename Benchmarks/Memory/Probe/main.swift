@@ -13,8 +13,9 @@
 //   MODE=allow   the same for the bench's 1000 single stores of the `allow` phase;
 //   EXTRA=N      N more bulk items, the wait until the merge has indexed them, then 1000 singles;
 //   MIXED=N      N searches, reinforcing (the default) and not by turns, while another thread
-//                stores batches of 100: latency quantiles of each kind (MIXED_QUERY=text: that
-//                query each time instead of the bench's);
+//                stores batches of 100: latency quantiles of each kind, and the items stored and
+//                merged per second (MIXED_QUERY=text: that query each time instead of the bench's;
+//                MERGE_BATCH=n: the plugin's merge_batch);
 //   ROUNDS       rounds of the bench's top-10 searches by class (CLASS=rare|mid|common|and for one);
 //   SHOW=i,j     prints merge singles i and j with each word's rank, and exits;
 //   CHECKPOINT=1 waits for the background fill of word signatures, and empties the write-ahead
@@ -145,6 +146,7 @@ if let mixed = environment["MIXED"].flatMap({ Int($0) }) {
             stores.withLock { $0.append(elapsed) }
         }
     }
+    let mixedStart = ContinuousClock.now
     writer.start()
     var latencies: [Bool: [Double]] = [true: [], false: []]
     let queries = environment["MIXED_QUERY"].map { [$0] } ?? workload.classes.flatMap(\.queries)
@@ -169,7 +171,14 @@ if let mixed = environment["MIXED"].flatMap({ Int($0) }) {
         String(
             format: "batches of 100 stored meanwhile: %d, p50 %.3f p90 %.3f p99 %.3f max %.1f ms", batches.count,
             percentile(batches, 0.5), percentile(batches, 0.9), percentile(batches, 0.99), batches.max() ?? 0))
+    let storesEnd = ContinuousClock.now
     while try pendingItems() > 0 { usleep(10_000) }
+    let merged = ContinuousClock.now
+    print(
+        String(
+            format: "%d items stored in %.1f s; every one merged %.1f s after the stores stopped: %.0f items/s merged",
+            batches.count * 100, ms(storesEnd - mixedStart) / 1000, ms(merged - storesEnd) / 1000,
+            Double(batches.count * 100) / (ms(merged - mixedStart) / 1000)))
 }
 let only = environment["CLASS"].map { $0 == "and" ? "two-term AND" : $0 }
 for round in 0..<rounds {
