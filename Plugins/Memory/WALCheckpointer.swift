@@ -20,9 +20,9 @@ import Synchronization
 /// (<https://sqlite.org/wal.html#walresetbug>). A second connection checkpointing beside the
 /// writer is that pattern, so this thread never checkpoints a WAL it knows is copied already:
 /// the writer's connection reports every commit that wrote frames through SQLite's WAL hook
-/// (``noteCommit(frames:)``), and a checkpoint runs only when a commit added frames after the last
-/// complete one (``WALLedger/due``). The writer's own checkpoints past the bound run in that hook,
-/// one at a time with this thread's.
+/// (``noteCommit(frames:connection:)``), and a checkpoint runs only when a commit added frames
+/// after the last complete one (``WALLedger/due``). The writer's own checkpoints past the bound
+/// run in that hook, one at a time with this thread's.
 ///
 /// Durability is unchanged: a commit is in the WAL (written, not synced, with
 /// `synchronous = NORMAL`) before the reply, so it survives the process being killed; the WAL is
