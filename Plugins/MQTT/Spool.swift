@@ -60,18 +60,11 @@ final class Spool: Sendable {
         }
     }
 
-    /// Writes a consistent copy of the spool into `directory` (the kit's online backup).
-    ///
-    /// The copy is read by a connection of its own: in WAL mode its read transaction does not
-    /// block the spool's connection, so sends go on spooling while a large spool is copied (the
-    /// spool's one connection would hold every send until the copy was written and synced).
+    /// Writes a consistent copy of the spool into `directory` (the kit's online backup). The kit
+    /// reads a WAL `DatabaseQueue` through a connection of its own, so sends go on spooling while
+    /// a large spool is copied.
     func snapshot(into directory: String) throws {
-        var configuration = Configuration()
-        configuration.readonly = true
-        configuration.label = "mqtt.spool.snapshot"
-        let reader = try DatabaseQueue(path: path, configuration: configuration)
-        defer { try? reader.close() }
-        try reader.writeSnapshot(into: directory, fileName: Self.fileName)
+        try database.writeSnapshot(into: directory, fileName: Self.fileName)
     }
 
     /// Replaces the spool with the snapshot in `directory` (before the bridge starts), so the

@@ -99,22 +99,16 @@ extension ReadThroughTests {
         try await CacheKernel.with(config: config, dataDir: dataDir) { (k: CacheKernel) async throws in
             let origin = try OriginResponder(k) { key in .value("value of \(key)") }
             defer { origin.cancel() }
-            let held = LockedBox(false)
-            let holding = DispatchSemaphore(value: 0)
-            let release = DispatchSemaphore(value: 0)
             let l3 = try DatabaseQueue(path: dataDir + "/cache/cache.sqlite")
-            Thread {
+            // At most 4 s, shorter than the busy timeout: the loads' writes then go through.
+            let hold = HeldOnThread(timeout: 4) { whileHeld in
                 try? l3.inDatabase { db in
                     try db.execute(sql: "BEGIN IMMEDIATE")
-                    held.set(true)
-                    holding.signal()
-                    // Shorter than the busy timeout: the loads' writes then go through.
-                    _ = release.wait(timeout: .now() + 4)
-                    held.set(false)
+                    whileHeld()
                     try db.execute(sql: "ROLLBACK")
                 }
-            }.start()
-            await onThread { holding.wait() }
+            }
+            await onThread { hold.waitUntilHeld() }
             let loads = ProcessInfo.processInfo.activeProcessorCount + 2
             let replies = Task {
                 try await withThrowingTaskGroup(of: Int.self) { group in
@@ -125,9 +119,9 @@ extension ReadThroughTests {
             #expect(await eventually { origin.count == loads }, "every load reached the origin")
             try await Task.sleep(for: .milliseconds(300))  // the loads' writes wait for L3
             let ranWhileHeld = LockedBox<Bool?>(nil)
-            Task { ranWhileHeld.set(held.value) }
+            Task { ranWhileHeld.set(hold.isHeld) }
             _ = await eventually(timeout: .seconds(10)) { ranWhileHeld.value != nil }
-            release.signal()
+            hold.release()
             #expect(ranWhileHeld.value == true, "a task ran only once L3 was free")
             #expect(try await replies.value == Array(repeating: 200, count: loads))
             #expect(await eventually { (try? await k.get("loaded", "key 0").body["tier"] as? String) == "l1" })

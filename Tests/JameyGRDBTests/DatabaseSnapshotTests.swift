@@ -111,3 +111,46 @@ import Testing
         #expect(throws: DatabaseSnapshotError.self) { try pool.writeSnapshot(into: dir, fileName: "../escape.sqlite") }
     }
 }
+
+/// A `DatabaseQueue` in WAL mode is copied through a connection of the snapshot's own: its one
+/// connection may be busy (here, in a write transaction another thread holds) meanwhile.
+extension DatabaseSnapshotTests {
+    @Test func aQueueInWALModeIsSnapshottedWhileItsConnectionIsBusy() throws {
+        let dir = try TemporaryDirectory.make(prefix: "jamey-grdb-queue")
+        let snapshot = try TemporaryDirectory.make(prefix: "jamey-grdb-queue-snap")
+        var configuration = Configuration()
+        configuration.journalMode = .wal
+        let queue = try DatabaseQueue(path: dir + "/live.sqlite", configuration: configuration)
+        try queue.write { db in
+            try db.execute(sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")
+            try db.execute(sql: "INSERT INTO t (v) VALUES ('committed')")
+        }
+        let hold = HeldOnThread(timeout: 20) { whileHeld in
+            try? queue.inDatabase { db in
+                try db.execute(sql: "BEGIN IMMEDIATE; INSERT INTO t (v) VALUES ('uncommitted')")
+                whileHeld()
+                try db.execute(sql: "ROLLBACK")
+            }
+        }
+        hold.waitUntilHeld()
+        try queue.writeSnapshot(into: snapshot, fileName: "live.sqlite")
+        let whileBusy = hold.isHeld
+        hold.release()
+        #expect(whileBusy, "the snapshot waited for the queue's connection")
+        let copy = try DatabaseQueue(path: snapshot + "/live.sqlite")
+        #expect(try copy.read { try String.fetchAll($0, sql: "SELECT v FROM t") } == ["committed"])
+    }
+
+    @Test func aQueueInRollbackModeIsStillSnapshotted() throws {
+        let dir = try TemporaryDirectory.make(prefix: "jamey-grdb-rollback")
+        let snapshot = try TemporaryDirectory.make(prefix: "jamey-grdb-rollback-snap")
+        let queue = try DatabaseQueue(path: dir + "/live.sqlite")
+        try queue.write { db in
+            try db.execute(sql: "CREATE TABLE t (v TEXT); INSERT INTO t VALUES ('kept')")
+        }
+        #expect(try queue.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") } == "delete")
+        try queue.writeSnapshot(into: snapshot, fileName: "live.sqlite")
+        let copy = try DatabaseQueue(path: snapshot + "/live.sqlite")
+        #expect(try copy.read { try String.fetchAll($0, sql: "SELECT v FROM t") } == ["kept"])
+    }
+}

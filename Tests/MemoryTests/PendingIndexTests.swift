@@ -148,19 +148,9 @@ import Testing
         // must leave the pool free: a plain search, which needs no merge, still answers.
         let (store, _, _) = try makeStore(Self.held())
         let id = try await store.put(item("harbour lights at night", .longTerm))
-        let writerHeld = LockedBox(false)
-        let held = DispatchSemaphore(value: 0)
-        let release = DispatchSemaphore(value: 0)
-        Thread {
-            try? store.pool.writeWithoutTransaction { _ in
-                writerHeld.set(true)
-                held.signal()
-                // At most 20 s: searches blocking the pool would keep the test from releasing it.
-                _ = release.wait(timeout: .now() + 20)
-                writerHeld.set(false)
-            }
-        }.start()
-        await onThread { held.wait() }
+        // At most 20 s: searches blocking the pool would keep the test from releasing it.
+        let writer = HeldOnThread(timeout: 20) { whileHeld in try? store.pool.writeWithoutTransaction { _ in whileHeld() } }
+        await onThread { writer.waitUntilHeld() }
         let searches = ProcessInfo.processInfo.activeProcessorCount + 2
         let prefixed = Task {
             try await withThrowingTaskGroup(of: [String].self) { group in
@@ -177,10 +167,10 @@ import Testing
         let plain = LockedBox<(ids: [String], whileHeld: Bool)?>(nil)
         Task {
             let ids = try? await store.search(FTSQuery("harbour"), filter: .init(), limit: 5, reinforce: false)
-            plain.set((ids?.map(\.item.id) ?? [], writerHeld.value))
+            plain.set((ids?.map(\.item.id) ?? [], writer.isHeld))
         }
         _ = await eventually(timeout: .seconds(10)) { plain.value != nil }
-        release.signal()
+        writer.release()
         #expect(plain.value?.whileHeld == true, "the plain search answered only once the writer was free")
         #expect(plain.value?.ids == [id])
         let found = try await prefixed.value

@@ -13,10 +13,12 @@ import GRDB
 /// ```
 ///
 /// Both go through SQLite's online backup API, never a copy of the file: a live database in WAL
-/// mode keeps committed transactions in its `-wal` file, which a file copy misses. From a
-/// `DatabasePool` the copy is read inside one read transaction, so it holds exactly the
-/// transactions committed before it began and writers are not blocked while it runs; a
-/// `DatabaseQueue` waits for the copy (its one connection does it).
+/// mode keeps committed transactions in its `-wal` file, which a file copy misses. The copy is
+/// read inside one read transaction, so it holds exactly the transactions committed before it
+/// began, and writers are not blocked while it runs: a `DatabasePool` reads it with one of its
+/// readers; a `DatabaseQueue` in WAL mode with a read-only connection opened for the copy beside
+/// its own (which would otherwise be held for the whole copy). A `DatabaseQueue` in another
+/// journal mode copies through its own connection.
 extension DatabaseWriter {
     /// Writes a consistent copy of this database to `directory/fileName`.
     ///
@@ -39,7 +41,7 @@ extension DatabaseWriter {
                 try db.execute(sql: "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF")
             }
             let copy = try DatabaseQueue(path: partial, configuration: options)
-            try backup(to: copy)
+            try copySource { try $0.backup(to: copy) }
             try copy.close()
             try syncFile(partial)
             guard rename(partial, final) == 0 else {
@@ -50,6 +52,20 @@ extension DatabaseWriter {
             try? FileManager.default.removeItem(atPath: partial)
             throw error
         }
+    }
+
+    /// Runs `body` with the writer to copy from: this one, or for a `DatabaseQueue` in WAL mode a
+    /// read-only connection of its own on the same file, so the queue's connection stays free.
+    /// (The journal mode is asked of that connection: asking the queue would wait for it.)
+    private func copySource(_ body: (any DatabaseReader) throws -> Void) throws {
+        guard let queue = self as? DatabaseQueue else { return try body(self) }
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.label = "snapshot reader"
+        let reader = try DatabaseQueue(path: queue.path, configuration: configuration)
+        defer { try? reader.close() }
+        let mode = try reader.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
+        try body(mode == "wal" ? reader : self)
     }
 
     /// Replaces the whole contents of this database with the snapshot at `directory/fileName`.
