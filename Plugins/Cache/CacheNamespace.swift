@@ -16,10 +16,16 @@ final class CacheNamespace: Sendable {
     private let flights = SingleFlight<CachedValue>()
     private let loader: (@Sendable (String) async -> Result<[UInt8], CacheError>)?
     /// Bumped by every invalidation (local or from another node), so a load that started before one
-    /// does not store its value. A load checks it and stores under this lock, and an invalidation
-    /// bumps it before removing anything: either the load sees the new number and stores nothing,
-    /// or its store finished before the bump and the removal that follows takes it out again.
+    /// does not store its value. A load checks it and stores holding ``storing`` shared, and an
+    /// invalidation bumps it holding ``storing`` exclusively, before removing anything: either the
+    /// load sees the new number and stores nothing, or its store finished before the bump and the
+    /// removal that follows takes it out again. The lock itself is only ever held for a moment, so
+    /// reads, which take it to note the number, never wait for a store's writes (a Redis round
+    /// trip, an SQLite commit that may wait for another writer).
     private let generation = Mutex<UInt64>(0)
+    /// Held shared by loads while they store, exclusively by invalidations while they bump
+    /// ``generation``.
+    private let storing = StoreGate()
     /// Reads since the last flush (per key, for L3's read counts) and the access sketch, under one
     /// lock so a read takes it once; untouched without L3.
     private let heat: Mutex<Heat>
@@ -139,8 +145,8 @@ final class CacheNamespace: Sendable {
                 // Storing writes L2 (a Redis round trip) and L3 (a SQLite commit, which may wait
                 // for another writer): on a thread of its own, not one of the shared pool's.
                 await onOwnThread(named: "cache-load-store") { [self] in
-                    generation.withLock { now in
-                        if now == started { try? store(key, value, loaded: true) }
+                    storing.shared {
+                        if generation.withLock({ $0 }) == started { try? store(key, value, loaded: true) }
                     }
                 }
                 return .success(value)
@@ -232,6 +238,12 @@ final class CacheNamespace: Sendable {
         }
     }
 
+    /// Bumps ``generation`` once every store in progress has finished, so no load that started
+    /// before stores its value afterwards (the first step of every invalidation).
+    private func markLoadsStale() {
+        storing.exclusive { generation.withLock { $0 &+= 1 } }
+    }
+
     /// Copies a value read from L2 or L3 into L1, unless an invalidation began after `readAt`.
     /// Every invalidation clears L1 last, under the generation lock and with a second bump (see
     /// `clearL1`), so a value read before the other tiers were cleared either lands in L1 before
@@ -263,7 +275,7 @@ final class CacheNamespace: Sendable {
 
     /// Removes one key from every tier; returns whether any tier had it.
     func invalidate(key: String) throws(CacheError) -> Bool {
-        generation.withLock { $0 &+= 1 }
+        markLoadsStale()
         feed?.announce(name, .invalidate, key: key, prefix: nil)
         var found = false
         if let l2 {
@@ -284,7 +296,7 @@ final class CacheNamespace: Sendable {
 
     /// Removes every key starting with `prefix` from every tier; returns how many entries went.
     func invalidate(prefix: String) throws(CacheError) -> Int {
-        generation.withLock { $0 &+= 1 }
+        markLoadsStale()
         feed?.announce(name, .invalidate, key: nil, prefix: prefix)
         var removed = 0
         if let l2 {
@@ -310,7 +322,7 @@ final class CacheNamespace: Sendable {
     /// Drops a key, or every key with a prefix, from this node's L1 only (another node changed it);
     /// a load running here will not store its value.
     func dropLocal(key: String?, prefix: String?) {
-        generation.withLock { $0 &+= 1 }
+        markLoadsStale()
         if let key {
             clearL1 { _ = l1.remove(key) }
             failures.forget(key: key)
@@ -325,7 +337,7 @@ final class CacheNamespace: Sendable {
     /// L3 (and L2 again for an invalidation), and a load running here will not store its value.
     /// After lost events the whole namespace leaves L1 and L3.
     func apply(_ event: BusInvalidations.Event) {
-        generation.withLock { $0 &+= 1 }
+        markLoadsStale()
         let prefix = event.afterGap ? "" : event.prefix
         let key = event.afterGap ? nil : event.key
         if let key {

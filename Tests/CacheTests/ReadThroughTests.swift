@@ -88,8 +88,10 @@ import Testing
 extension ReadThroughTests {
     @Test func loadsWaitingToWriteL3HoldNoThreadOfThePool() async throws {
         // Another connection holds L3's database for writing, so each loaded value's L3 write
-        // waits (up to SQLite's busy timeout, 5 s). More such loads than the pool has threads
-        // must leave the pool free: a task started meanwhile still runs.
+        // waits, up to SQLite's busy timeout (5 s), then gives up (the value stays in L1). Many
+        // more such loads than the pool has threads must leave the pool free: a task started
+        // meanwhile still runs while L3 is held. (Were the writes on the pool, its threads would
+        // take the loads in turns of 5 s, four turns before the task, past the hold's 20 s.)
         let config = """
             namespaces:
               - {name: loaded, max_bytes: 1048576, l3_max_bytes: 4194304, origin: test.origin, max_value_bytes: 65536}
@@ -100,8 +102,7 @@ extension ReadThroughTests {
             let origin = try OriginResponder(k) { key in .value("value of \(key)") }
             defer { origin.cancel() }
             let l3 = try DatabaseQueue(path: dataDir + "/cache/cache.sqlite")
-            // At most 4 s, shorter than the busy timeout: the loads' writes then go through.
-            let hold = HeldOnThread(timeout: 4) { whileHeld in
+            let hold = HeldOnThread(timeout: 20) { whileHeld in
                 try? l3.inDatabase { db in
                     try db.execute(sql: "BEGIN IMMEDIATE")
                     whileHeld()
@@ -109,7 +110,7 @@ extension ReadThroughTests {
                 }
             }
             await onThread { hold.waitUntilHeld() }
-            let loads = ProcessInfo.processInfo.activeProcessorCount + 2
+            let loads = ProcessInfo.processInfo.activeProcessorCount * 4 + 2
             let replies = Task {
                 try await withThrowingTaskGroup(of: Int.self) { group in
                     for i in 0..<loads { group.addTask { try await k.get("loaded", "key \(i)").status } }
