@@ -56,15 +56,17 @@ extension DatabaseWriter {
 
     /// Runs `body` with the writer to copy from: this one, or for a `DatabaseQueue` in WAL mode a
     /// read-only connection of its own on the same file, so the queue's connection stays free.
-    /// (The journal mode is asked of that connection: asking the queue would wait for it.)
+    /// (The journal mode is asked of that connection: asking the queue would wait for it.) When
+    /// that connection cannot be opened or asked, the queue copies through its own.
     private func copySource(_ body: (any DatabaseReader) throws -> Void) throws {
-        guard let queue = self as? DatabaseQueue else { return try body(self) }
         var configuration = Configuration()
         configuration.readonly = true
         configuration.label = "snapshot reader"
-        let reader = try DatabaseQueue(path: queue.path, configuration: configuration)
+        guard let queue = self as? DatabaseQueue,
+            let reader = try? DatabaseQueue(path: queue.path, configuration: configuration)
+        else { return try body(self) }
         defer { try? reader.close() }
-        let mode = try reader.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
+        let mode = try? reader.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
         try body(mode == "wal" ? reader : self)
     }
 
