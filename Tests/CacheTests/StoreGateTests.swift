@@ -45,11 +45,12 @@ import Testing
         let gate = StoreGate()
         let running = LockedBox(true)
         let acquired = LockedBox(false)
+        let whileBusy = LockedBox(false)
         await onThread {
             let group = DispatchGroup()
-            for _ in 0..<4 {
+            for _ in 0..<8 {
                 DispatchQueue.global().async(group: group) {
-                    while running.value { gate.shared { usleep(2_000) } }
+                    while running.value { gate.shared { usleep(5_000) } }
                 }
             }
             usleep(50_000)
@@ -57,9 +58,10 @@ import Testing
             taker.start()
             // A liveness bound, not a speed target: a starved writer never gets in.
             for _ in 0..<1000 where !acquired.value { usleep(10_000) }
+            whileBusy.set(acquired.value)
             running.set(false)
             group.wait()
         }
-        #expect(acquired.value, "the exclusive holder got in while shared holders kept coming")
+        #expect(whileBusy.value, "the exclusive holder got in while shared holders kept coming")
     }
 }
