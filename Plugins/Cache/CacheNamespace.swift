@@ -142,12 +142,18 @@ final class CacheNamespace: Sendable {
                 metrics.loadsOK.increment()
                 let value = CachedValue(bytes: bytes, expiresAt: expiry(ttlMs: nil))
                 // An invalidation while the load ran wins: the value is returned, not stored.
-                // Storing writes L2 (a Redis round trip) and L3 (a SQLite commit, which may wait
-                // for another writer): on a thread of its own, not one of the shared pool's.
-                await onOwnThread(named: "cache-load-store") { [self] in
+                let storeUnlessStale: @Sendable () -> Void = { [self] in
                     storing.shared {
                         if generation.withLock({ $0 }) == started { try? store(key, value, loaded: true) }
                     }
+                }
+                // Writing L2 (a Redis round trip) or L3 (a SQLite commit, which may wait for
+                // another writer) blocks: on a thread of its own, not one of the shared pool's.
+                // An L1-only namespace stores in memory at once, without a thread's start.
+                if l2 == nil && l3 == nil {
+                    storeUnlessStale()
+                } else {
+                    await onOwnThread(named: "cache-load-store", storeUnlessStale)
                 }
                 return .success(value)
             case .failure(let error):
