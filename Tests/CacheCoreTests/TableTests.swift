@@ -31,6 +31,35 @@ import Testing
         #expect(cache.count == model.keys.filter { $0 % 2 != 0 }.count)
     }
 
+    /// Keys that all hash alike share a home bucket, a tag and a mark, so every key lies in one
+    /// cluster: lookups run past equal marks to compare keys, and each removal shifts the
+    /// cluster back. Every read must still agree with a dictionary.
+    @Test func keysThatAllHashAlikeAgreeWithADictionary() {
+        struct Colliding: Hashable {
+            let id: Int
+            func hash(into hasher: inout Hasher) { hasher.combine(0) }
+        }
+        let cache = BoundedCache<Colliding, Int>(capacity: 1_000_000, policy: .lru)
+        var model: [Int: Int] = [:]
+        var rng = SplitMix64(seed: 5)
+        var disagreements = 0
+        for i in 0..<20_000 {
+            let key = Int(rng.next() % 200)
+            switch rng.next() % 4 {
+            case 0:
+                if cache.remove(Colliding(id: key)) != (model.removeValue(forKey: key) != nil) { disagreements += 1 }
+            case 1:
+                cache.put(Colliding(id: key), i, weight: 1, ttl: nil, now: 0)
+                model[key] = i
+            default:
+                if cache.get(Colliding(id: key), now: 0) != model[key] { disagreements += 1 }
+            }
+        }
+        #expect(disagreements == 0)
+        #expect(cache.count == model.count)
+        #expect(model.count > 50, "the cluster is long")
+    }
+
     /// With evictions: whatever a read returns is the value last stored for that key.
     @Test(arguments: ["lru", "sieve", "s3-fifo", "w-tinylfu"])
     func readsReturnTheLastValueStored(policy: String) throws {
