@@ -8,21 +8,8 @@ import Testing
     /// almost every removal: every read must agree with a dictionary kept alongside.
     @Test func randomOperationsAgreeWithADictionary() {
         let cache = BoundedCache<Int, Int>(capacity: 1_000_000, policy: .lru)
-        var model: [Int: Int] = [:]
-        var rng = SplitMix64(seed: 7)
-        var disagreements = 0
-        for i in 0..<200_000 {
-            let key = Int(rng.next() % 3_000)
-            switch rng.next() % 4 {
-            case 0:
-                if cache.remove(key) != (model.removeValue(forKey: key) != nil) { disagreements += 1 }
-            case 1:
-                cache.put(key, i, weight: 1, ttl: nil, now: 0)
-                model[key] = i
-            default:
-                if cache.get(key, now: 0) != model[key] { disagreements += 1 }
-            }
-        }
+        let (disagreements, model) = randomOperations(
+            on: cache, keys: 3_000, count: 200_000, seed: 7, key: { $0 }, value: { $0 }, number: { $0 })
         #expect(disagreements == 0)
         #expect(cache.count == model.count)
         let snapshot = Dictionary(uniqueKeysWithValues: cache.snapshot(now: 0).map { ($0.key, $0.value) })
@@ -40,21 +27,8 @@ import Testing
             func hash(into hasher: inout Hasher) { hasher.combine(0) }
         }
         let cache = BoundedCache<Colliding, Int>(capacity: 1_000_000, policy: .lru)
-        var model: [Int: Int] = [:]
-        var rng = SplitMix64(seed: 5)
-        var disagreements = 0
-        for i in 0..<20_000 {
-            let key = Int(rng.next() % 200)
-            switch rng.next() % 4 {
-            case 0:
-                if cache.remove(Colliding(id: key)) != (model.removeValue(forKey: key) != nil) { disagreements += 1 }
-            case 1:
-                cache.put(Colliding(id: key), i, weight: 1, ttl: nil, now: 0)
-                model[key] = i
-            default:
-                if cache.get(Colliding(id: key), now: 0) != model[key] { disagreements += 1 }
-            }
-        }
+        let (disagreements, model) = randomOperations(
+            on: cache, keys: 200, count: 20_000, seed: 5, key: Colliding.init, value: { $0 }, number: { $0 })
         #expect(disagreements == 0)
         #expect(cache.count == model.count)
         #expect(model.count > 50, "the cluster is long")
@@ -167,21 +141,8 @@ import Testing
         weak var probe: Box?
         do {
             let cache = BoundedCache<String, Box>(capacity: 1_000_000, policy: .tinyLFU)
-            var model: [String: Int] = [:]
-            var rng = SplitMix64(seed: 3)
-            var disagreements = 0
-            for i in 0..<50_000 {
-                let key = "k\(rng.next() % 2_000)"
-                switch rng.next() % 4 {
-                case 0:
-                    if cache.remove(key) != (model.removeValue(forKey: key) != nil) { disagreements += 1 }
-                case 1:
-                    cache.put(key, Box(i), weight: 1, ttl: nil, now: 0)
-                    model[key] = i
-                default:
-                    if cache.get(key, now: 0)?.n != model[key] { disagreements += 1 }
-                }
-            }
+            let (disagreements, model) = randomOperations(
+                on: cache, keys: 2_000, count: 50_000, seed: 3, key: { "k\($0)" }, value: Box.init, number: \.n)
             let last = Box(-1)
             probe = last
             cache.put("last", last, weight: 1, ttl: nil, now: 0)
@@ -190,4 +151,30 @@ import Testing
         }
         #expect(probe == nil, "released with the cache")
     }
+}
+
+/// Runs `count` random removes, puts and gets (a quarter, a quarter, half) over `keys` keys on
+/// `cache` and on a dictionary alongside. `key` and `value` make the cache's key and value of a
+/// number (operation `i` stores `value(i)`); `number` reads the number back from a value.
+/// - Returns: how many results disagreed, and the dictionary (key number to value number).
+private func randomOperations<Key: Hashable, Value>(
+    on cache: BoundedCache<Key, Value>, keys: UInt64, count: Int, seed: UInt64, key: (Int) -> Key,
+    value: (Int) -> Value, number: (Value) -> Int
+) -> (disagreements: Int, model: [Int: Int]) {
+    var model: [Int: Int] = [:]
+    var rng = SplitMix64(seed: seed)
+    var disagreements = 0
+    for i in 0..<count {
+        let k = Int(rng.next() % keys)
+        switch rng.next() % 4 {
+        case 0:
+            if cache.remove(key(k)) != (model.removeValue(forKey: k) != nil) { disagreements += 1 }
+        case 1:
+            cache.put(key(k), value(i), weight: 1, ttl: nil, now: 0)
+            model[k] = i
+        default:
+            if cache.get(key(k), now: 0).map(number) != model[k] { disagreements += 1 }
+        }
+    }
+    return (disagreements, model)
 }
