@@ -16,7 +16,8 @@
 //                stores batches of 100: latency quantiles of each kind, and the items stored and
 //                merged per second (MIXED_QUERY=text: that query each time instead of the bench's;
 //                MERGE_BATCH=n: the plugin's merge_batch);
-//   ROUNDS       rounds of the bench's top-10 searches by class (CLASS=rare|mid|common|and for one);
+//   ROUNDS       rounds of the bench's top-10 searches by class (CLASS=rare|mid|common|and for one;
+//                SLOWEST=1: also each class's eight slowest searches of the round, by index, in ms);
 //   SHOW=i,j     prints merge singles i and j with each word's rank, and exits;
 //   CHECKPOINT=1 waits for the background fill of word signatures, and empties the write-ahead
 //                log into the file at the end (scripts/probe-memory.sh's preparation).
@@ -195,6 +196,10 @@ for round in 0..<rounds {
             latencies.append(ms(ContinuousClock.now - start))
         }
         line += String(format: " %@ p50 %.3f p99 %.3f |", name, percentile(latencies, 0.5), percentile(latencies, 0.99))
+        if environment["SLOWEST"] == "1" {
+            let slowest = latencies.enumerated().sorted { $0.element > $1.element }.prefix(8)
+            line += " slowest " + slowest.map { String(format: "#%d %.2f", $0.offset, $0.element) }.joined(separator: " ") + " |"
+        }
         searches += latencies.count
     }
     var cpu1 = timespec()
