@@ -23,6 +23,9 @@ public struct CacheConfiguration: Decodable, Sendable {
         var maxBytes: Int
         /// L3 bound in bytes (0: no L3 for this namespace).
         var l3MaxBytes: Int
+        /// Whether the namespace keeps values in Redis when `l2.enabled` (false: its values stay
+        /// on the node, in L1 and L3; its puts and invalidations still reach the other nodes).
+        var l2 = true
         /// The largest value accepted, in bytes.
         var maxValueBytes: Int
         /// TTL of entries put or loaded without one, in milliseconds (0: none).

@@ -81,6 +81,8 @@ final class CacheNamespace: Sendable {
 
     var name: String { settings.name }
     var hasL3: Bool { l3 != nil }
+    /// Whether values go to Redis (`l2.enabled` and the namespace's `l2`).
+    var hasL2: Bool { l2 != nil }
 
     static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
@@ -231,7 +233,12 @@ final class CacheNamespace: Sendable {
     func store(_ key: String, _ value: CachedValue, loaded: Bool = false) throws(CacheError) {
         failures.forget(key: key)
         putL1(key, value)
-        if let l2, l2.set(name, key, value, onlyIfAbsent: loaded) { announce?(name, key, nil) }
+        if let l2 {
+            if l2.set(name, key, value, onlyIfAbsent: loaded) { announce?(name, key, nil) }
+        } else if !loaded {
+            // Values stay on the node, but a put still drops the other nodes' copies.
+            announce?(name, key, nil)
+        }
         if !loaded { feed?.announce(name, .put, key: key, prefix: nil) }
         guard let l3 else { return }
         do {
@@ -284,10 +291,8 @@ final class CacheNamespace: Sendable {
         markLoadsStale()
         feed?.announce(name, .invalidate, key: key, prefix: nil)
         var found = false
-        if let l2 {
-            found = l2.delete(name, key) || found
-            announce?(name, key, nil)
-        }
+        if let l2 { found = l2.delete(name, key) || found }
+        announce?(name, key, nil)
         if let l3 {
             var deleted = false
             do { deleted = try l3.delete(name, key) } catch { throw .storage("L3 delete failed: \(error)") }
@@ -305,10 +310,8 @@ final class CacheNamespace: Sendable {
         markLoadsStale()
         feed?.announce(name, .invalidate, key: nil, prefix: prefix)
         var removed = 0
-        if let l2 {
-            removed = max(removed, l2.delete(name, prefix: prefix))
-            announce?(name, nil, prefix)
-        }
+        if let l2 { removed = max(removed, l2.delete(name, prefix: prefix)) }
+        announce?(name, nil, prefix)
         if let l3 {
             do {
                 let n = try l3.delete(name, prefix: prefix)

@@ -201,7 +201,7 @@ extension CachePlugin {
                     "policy": ns.settings.policy,
                 ],
                 "l2": [
-                    "enabled": l2 != nil, "hits": c.l2Hits.load(ordering: .relaxed),
+                    "enabled": ns.hasL2, "hits": c.l2Hits.load(ordering: .relaxed),
                     "misses": c.l2Misses.load(ordering: .relaxed),
                 ],
                 "l3": [

@@ -15,6 +15,9 @@ extension CachePlugin {
                     .string("name", required: true, length: 1...64, description: "Namespace name ([a-z0-9][a-z0-9._-]*)"),
                     .int("max_bytes", default: 64 << 20, range: 4096...(1 << 40), description: "L1 bound in bytes"),
                     .int("l3_max_bytes", default: 256 << 20, range: 0...(1 << 44), description: "L3 bound in bytes (0: no L3)"),
+                    .bool(
+                        "l2", default: true,
+                        description: "Keep values in L2 when l2.enabled (false: on this node only, in L1 and L3)"),
                     .int("max_value_bytes", default: 1 << 20, range: 1...(1 << 30), description: "Largest value accepted"),
                     .int(
                         "default_ttl_ms", default: 0, range: 0...Int64(maxTTLMs),

@@ -87,7 +87,7 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
                 }
             }
             namespaces[ns.name] = CacheNamespace(
-                settings: ns, policy: policy, l2: l2Client, l3: store,
+                settings: ns, policy: policy, l2: ns.l2 ? l2Client : nil, l3: store,
                 metrics: CacheMetrics(namespace: ns.name, factory: context.metrics), loader: loader,
                 announce: announce, feed: feed)
         }

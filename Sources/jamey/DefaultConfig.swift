@@ -242,6 +242,7 @@ plugins:
         - name: default
           max_bytes: 67108864        # L1 bound (keys + values + 64 bytes per entry)
           l3_max_bytes: 268435456    # L3 bound; 0 = no L3 for this namespace
+          l2: true                   # keep values in Redis when l2.enabled (false: this node only)
           max_value_bytes: 1048576   # larger values: 413
           default_ttl_ms: 0          # TTL of entries put without ttl_ms; 0 = none
           policy: w-tinylfu          # w-tinylfu | lru | sieve | s3-fifo

@@ -44,6 +44,48 @@ import Testing
         }
     }
 
+    /// A namespace with `l2: false` keeps its values off Redis (a third node that reads the same
+    /// namespace through Redis finds nothing, while the shared namespace's value is there), and
+    /// its puts still drop the other nodes' copies.
+    @Test func aNamespaceWithoutL2KeepsItsValuesOnTheNode() async throws {
+        let redis = try await RedisServer.make()
+        defer { redis.kill() }
+        func config(localUsesL2: Bool) -> String {
+            """
+            namespaces:
+              - {name: shared, max_bytes: 1048576, l3_max_bytes: 0, max_value_bytes: 65536}
+              - {name: local, max_bytes: 1048576, l3_max_bytes: 0, max_value_bytes: 65536, l2: \(localUsesL2)}
+            l2: {enabled: true, port: \(redis.port), key_prefix: "t\(redis.port):", connect_timeout_ms: 200}
+            """
+        }
+        try await CacheKernel.with(config: config(localUsesL2: false)) { (a: CacheKernel) async throws in
+            try await CacheKernel.with(config: config(localUsesL2: false)) { (b: CacheKernel) async throws in
+                let listening = try await eventually(timeout: .seconds(30), polling: .milliseconds(20)) {
+                    (try await a.request("cache.stats").body["l2"] as? [String: Any])?["subscribed"] as? Bool == true
+                }
+                #expect(listening, "a listens for invalidations")
+                let stats = try await a.request("cache.stats").body["namespaces"] as? [String: [String: Any]] ?? [:]
+                #expect((stats["local"]?["l2"] as? [String: Any])?["enabled"] as? Bool == false)
+                #expect((stats["shared"]?["l2"] as? [String: Any])?["enabled"] as? Bool == true)
+                #expect(try await a.put("local", "k", "from-a") == 201)
+                #expect(try await a.put("shared", "k", "from-a") == 201)
+                #expect(try await a.get("local", "k").body["tier"] as? String == "l1")
+                #expect(try await b.get("local", "k").status == 404, "b has no copy and Redis has none")
+                #expect(try await b.get("shared", "k").body["tier"] as? String == "l2")
+                let c = try await CacheKernel.boot(config: config(localUsesL2: true))
+                #expect(try await c.get("local", "k").status == 404, "nothing of local went to Redis")
+                #expect(try await c.get("shared", "k").body["value"] as? String == "from-a", "shared did")
+                await c.stop()
+                #expect(try await b.put("local", "k", "from-b") == 201)
+                let dropped = try await eventually(timeout: .seconds(30), polling: .milliseconds(20)) {
+                    try await a.get("local", "k").status == 404
+                }
+                #expect(dropped, "b's put dropped a's copy of local/k")
+                #expect(try await b.get("local", "k").body["value"] as? String == "from-b")
+            }
+        }
+    }
+
     @Test func aChangeOnOneNodeReachesTheOtherNodesL1() async throws {
         let redis = try await RedisServer.make()
         defer { redis.kill() }

@@ -51,7 +51,7 @@ let config = """
     namespaces:
       - {name: hot, max_bytes: 1048576, l3_max_bytes: 0, max_value_bytes: 1024}
       - {name: l2only, max_bytes: 4096, l3_max_bytes: 0, max_value_bytes: 1024}
-      - {name: l3only, max_bytes: 4096, l3_max_bytes: 67108864, max_value_bytes: 1024}
+      - {name: l3only, max_bytes: 4096, l3_max_bytes: 67108864, max_value_bytes: 1024, l2: false}
     l2: {enabled: true, port: \(redisPort), key_prefix: "bench:"}
     """
 let kernel = try TestKernel.boot(plugins: [.init("cache", path: plugin, required: true, config: config)])
@@ -128,3 +128,15 @@ let stats = try bus.requestSync(
     BusMessage(topic: "cache.stats", payload: Array("{}".utf8), contentType: "application/json"), timeout: .seconds(30))
 let text = String(decoding: stats.payload, as: UTF8.self)
 FileHandle.standardError.write(Data(("cache.stats after the run: " + text + "\n").utf8))
+// Each row must have been answered by the tier it names: the L3 row once measured L2, when the
+// l3only namespace still kept its values in Redis too.
+let namespaces =
+    (try? JSONSerialization.jsonObject(with: Data(stats.payload)) as? [String: Any])?["namespaces"] as? [String: Any]
+func hits(_ namespaces: [String: Any]?, _ namespace: String, _ tier: String) -> Int {
+    ((namespaces?[namespace] as? [String: Any])?[tier] as? [String: Any])?["hits"] as? Int ?? 0
+}
+guard hits(namespaces, "l2only", "l2") > 0, hits(namespaces, "l3only", "l3") > 0, hits(namespaces, "l3only", "l2") == 0
+else {
+    FileHandle.standardError.write(Data("the L2 and L3 rows were not answered by L2 and L3 (see cache.stats above)\n".utf8))
+    exit(1)
+}
