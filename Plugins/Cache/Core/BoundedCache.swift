@@ -6,7 +6,8 @@ import Synchronization
 ///
 /// A read hashes its key once (`hash(_:)`, or the caller passes the hash it already has) and probes
 /// an open-addressed table that holds each entry's hash tag, key, value and deadline in its bucket,
-/// so a hit usually touches one record; the policy learns of reads from a small buffer replayed in
+/// behind a byte of marks per bucket, so a hit usually touches one record and a miss often none;
+/// the policy learns of reads from a small buffer replayed in
 /// order before anything that changes or consults the policy (a write, a removal, an expiry, a
 /// warming count) and whenever it fills, so the policy sees the same sequence of calls as if each
 /// read had told it at once, and its bookkeeping runs in batches off the hit path. With
@@ -36,8 +37,9 @@ public final class BoundedCache<Key: Hashable, Value> {
     private var table: UnsafeMutablePointer<Entry>
     /// One byte per bucket beside `table`: 0 when the bucket is empty, else 0x80 with seven high
     /// bits of the entry's hash. A probe reads these first, so a miss whose home bucket is empty,
-    /// or holds another key, is settled in this array (a sixteenth of the table's size, which
-    /// stays in the CPU's caches where the table does not) without touching the table.
+    /// or holds another key, is settled in this array (a thirty-second of the table's size for
+    /// Int keys and values, less for larger ones, so it stays in the CPU's caches where the table
+    /// does not) without touching the table.
     private var marks: UnsafeMutablePointer<UInt8>
     private var mask: Int
     private var resident = 0
