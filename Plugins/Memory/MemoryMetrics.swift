@@ -20,6 +20,11 @@ final class MemoryMetrics: Sendable {
     private let errors: any CounterHandler
     /// Items stored but not yet merged into FTS5 and the postings.
     private let pending: any MeterHandler
+    /// Merges of pending items into FTS5 and the postings, the items they merged, and each
+    /// merge's time by phase (``MergeTiming``).
+    private let indexMerges: any CounterHandler
+    private let indexMergedItems: any CounterHandler
+    private let mergePhases: [String: any TimerHandler]
     /// Item events committed and not yet published (the outbox's depth).
     private let outboxEvents: any MeterHandler
     /// Item events dropped because the outbox was full.
@@ -50,6 +55,12 @@ final class MemoryMetrics: Sendable {
         errors = factory.makeCounter(label: "memory_request_errors_total", dimensions: [])
         pending = factory.makeMeter(label: "memory_pending_items", dimensions: [])
         pending.set(Int64(0))
+        indexMerges = factory.makeCounter(label: "memory_index_merges_total", dimensions: [])
+        indexMergedItems = factory.makeCounter(label: "memory_index_merged_items_total", dimensions: [])
+        mergePhases = Dictionary(
+            uniqueKeysWithValues: MergeTiming().phases.map { name, _ in
+                (name, factory.makeTimer(label: "memory_index_merge_phase_seconds", dimensions: [("phase", name)]))
+            })
         outboxEvents = factory.makeMeter(label: "memory_outbox_events", dimensions: [])
         outboxEvents.set(Int64(0))
         outboxDropped = factory.makeCounter(label: "memory_outbox_dropped_total", dimensions: [])
@@ -60,7 +71,9 @@ final class MemoryMetrics: Sendable {
             stores[layer]?.increment(by: 0)
             expired[layer]?.increment(by: 0)
         }
-        for counter in [consolidations, merged, promoted, errors] + Array(searches.values) { counter.increment(by: 0) }
+        for counter in [consolidations, merged, promoted, errors, indexMerges, indexMergedItems] + Array(searches.values) {
+            counter.increment(by: 0)
+        }
     }
 
     func stored(_ layer: MemoryLayer) { stores[layer]?.increment(by: 1) }
@@ -80,6 +93,15 @@ final class MemoryMetrics: Sendable {
         promoted.increment(by: Int64(report.promoted.values.reduce(0, +)))
     }
     func pending(_ count: Int) { pending.set(Int64(count)) }
+    /// A merge of pending items committed.
+    func indexMerged(_ timing: MergeTiming) {
+        indexMerges.increment(by: 1)
+        indexMergedItems.increment(by: Int64(timing.items))
+        for (name, duration) in timing.phases {
+            mergePhases[name]?.recordNanoseconds(
+                duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        }
+    }
     /// The outbox's depth, and its drops since the store opened.
     func outbox(depth: Int, dropped: Int) {
         outboxEvents.set(Int64(depth))

@@ -331,6 +331,32 @@ struct MergeOutcome {
     var seqs: [Int64] = []
     /// The word signatures written (``WordSignatureCache``).
     var signatures: [(seq: Int64, signature: NearDuplicate.WordSignature)] = []
+    /// Where the step's time went (the commit's is added after it).
+    var timing = MergeTiming()
+}
+
+/// Where a merge's time went, by phase, for ``MemoryStore/mergeObserved`` (the plugin's
+/// `memory_index_merge_phase_seconds`): the writer runs merges and stores one at a time, so
+/// these phases bound how fast items can be stored in bulk.
+struct MergeTiming: Sendable {
+    /// The items merged.
+    var items = 0
+    /// FTS5's insert of the items.
+    var fts: Duration = .zero
+    /// Sorting the items' terms into hot and not (and checking some for promotion), and their
+    /// word signatures.
+    var terms: Duration = .zero
+    /// Writing the hot terms' impact postings and trimming their groups.
+    var postings: Duration = .zero
+    /// The rest of the step: reading the pending log, forgetting unindexed rows, clearing the log.
+    var other: Duration = .zero
+    /// The transaction's commit (FTS5's new segment and every page changed go to the WAL).
+    var commit: Duration = .zero
+
+    /// The phases by name, as the metric labels them.
+    var phases: [(String, Duration)] {
+        [("fts", fts), ("terms", terms), ("postings", postings), ("other", other), ("commit", commit)]
+    }
 }
 
 extension MemoryStore {
@@ -375,6 +401,7 @@ extension MemoryStore {
     /// ``addCounts(_:_:cap:)``) and clears their log rows. The caller adds `promotions.terms` to
     /// ``hot`` and retires the outcome's items from ``tail`` after the commit.
     func mergeStep(_ db: Database, limit: Int, promotions: Promotions) throws -> MergeOutcome {
+        let started = ContinuousClock.now
         try forgetUnindexed(db, promoted: promotions.terms)
         let rows = try Row.fetchAll(
             db,
@@ -383,12 +410,14 @@ extension MemoryStore {
                 ORDER BY items_pending.seq LIMIT ?
                 """, arguments: [limit])
         guard let last = rows.last?[0] as Int64? else { return MergeOutcome() }
+        let read = ContinuousClock.now
         try db.execute(
             sql: """
                 INSERT INTO items_fts(rowid, content)
                 SELECT items.seq, items.content FROM items_pending CROSS JOIN items ON items.seq = items_pending.seq
                 WHERE items_pending.seq <= ?
                 """, arguments: [last])
+        let indexed = ContinuousClock.now
         // The tail counted the items' terms when they were stored (or loaded).
         let held = tail.read { index in rows.map { index.documents[$0[0] as Int64] } }
         let counted = zip(rows, held).map { row, terms in terms ?? TermCounts(row[1] as String) }
@@ -404,8 +433,13 @@ extension MemoryStore {
                 outcome.signatures.append((row[0], signature))
             }
         }
+        let classified = ContinuousClock.now
         try Self.addCounts(db, promotions, cap: settings.postingsPerGroup)
+        let posted = ContinuousClock.now
         try db.execute(sql: "DELETE FROM items_pending WHERE seq <= ?", arguments: [last])
+        outcome.timing = MergeTiming(
+            items: rows.count, fts: indexed - read, terms: classified - indexed, postings: posted - classified,
+            other: (read - started) + (ContinuousClock.now - posted))
         return outcome
     }
 
@@ -453,6 +487,7 @@ extension MemoryStore {
         let start = events?.count ?? 0
         var reinforced: Reinforcements.Written?
         var retiring: Int64?
+        var committing = ContinuousClock.now
         do {
             try db.inTransaction {
                 // First, so the body (a consolidation's promotions) sees every retrieval.
@@ -466,6 +501,7 @@ extension MemoryStore {
                     retiring = epoch
                     tail.retire(seqs, epoch: epoch)
                 }
+                committing = ContinuousClock.now
                 return .commit
             }
         } catch {
@@ -473,6 +509,11 @@ extension MemoryStore {
             throw error
         }
         guard let (value, outcome) = result else { preconditionFailure("a committed transaction has a result") }
+        if !outcome.seqs.isEmpty, let observed = mergeObserved.withLock({ $0 }) {
+            var timing = outcome.timing
+            timing.commit = ContinuousClock.now - committing
+            observed(timing)
+        }
         if !outcome.seqs.isEmpty, let hook = afterMergeCommit.withLock({ $0 }) { hook() }
         reinforcements.written(reinforced)
         if !commit.entries.isEmpty { CrashHook.committed() }

@@ -36,6 +36,8 @@ final class MemoryStore: Sendable {
     /// Tests: runs on the writer's thread right after a merge's transaction commits, before the
     /// store's in-memory bookkeeping of it (a search started here sees the merge in the file).
     let afterMergeCommit = Mutex<(@Sendable () -> Void)?>(nil)
+    /// Told where each committed merge's time went (the plugin's metrics).
+    let mergeObserved = Mutex<(@Sendable (MergeTiming) -> Void)?>(nil)
 
     /// The WAL pages past which the writer checkpoints inside a commit after all (a bound on the
     /// WAL should ``WALCheckpointer`` fall behind): 64 MiB.

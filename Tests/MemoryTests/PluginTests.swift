@@ -73,6 +73,17 @@ import Testing
             #expect(series(text, "memory_searches_total", layer: "short_term") == 1)
             #expect(series(text, "memory_stores_total", layer: "short_term") == 1)
             #expect(series(text, "memory_items", layer: "short_term") == 1)
+            // The background merge took the item into FTS5: one merge, its time by phase.
+            #expect(
+                await eventually(timeout: .seconds(10)) {
+                    labelled(k.test.kernel.metrics.exposition(), "memory_index_merged_items_total") == 1
+                })
+            let merged = k.test.kernel.metrics.exposition()
+            #expect(labelled(merged, "memory_index_merges_total") == 1)
+            for phase in ["fts", "terms", "postings", "other", "commit"] {
+                #expect(labelled(merged, "memory_index_merge_phase_seconds_count", ("phase", phase)) == 1, "\(phase)")
+                #expect((labelled(merged, "memory_index_merge_phase_seconds_sum", ("phase", phase)) ?? 0) > 0, "\(phase)")
+            }
             let dir = try TemporaryDirectory.make(prefix: "jamey-memory-snap")
             let kernel = k.test.kernel
             try await onThread { try kernel.snapshot(plugin: "memory", into: dir) }
@@ -91,6 +102,17 @@ import Testing
 func series(_ exposition: String, _ name: String, layer: String) -> Double? {
     for line in exposition.split(separator: "\n") where line.hasPrefix(name + "{") {
         guard line.contains("layer=\"\(layer)\""), line.contains("plugin=\"memory\""), let value = line.split(separator: " ").last
+        else { continue }
+        return Double(value)
+    }
+    return nil
+}
+
+/// The value of `name{...,plugin="memory",...}` with each of `labels` in a Prometheus exposition.
+func labelled(_ exposition: String, _ name: String, _ labels: (String, String)...) -> Double? {
+    for line in exposition.split(separator: "\n") where line.hasPrefix(name + "{") || line.hasPrefix(name + " ") {
+        guard line.contains("plugin=\"memory\""), labels.allSatisfy({ line.contains("\($0.0)=\"\($0.1)\"") }),
+            let value = line.split(separator: " ").last
         else { continue }
         return Double(value)
     }
