@@ -96,11 +96,19 @@ final class Arrivals: Sendable {
     func sequences(of publisher: Int) -> [Int] { seen.withLock { $0[publisher] ?? [] } }
 }
 
-/// Runs `publishers` threads at once, each calling `body` with its index.
+/// Runs `publishers` threads at once, each calling `body` with its index, and waits for them.
+///
+/// Threads of their own, not GCD's global queue: in a full parallel test run that queue is busy
+/// with other suites' work, and a test waiting here for its blocks waited 65-135 s instead of
+/// milliseconds, holding one of the concurrency pool's two threads (on two cores) all that time,
+/// which starved other suites' tasks past their deadlines.
 func concurrently(_ publishers: Int, _ body: @escaping @Sendable (Int) -> Void) {
-    let group = DispatchGroup()
+    let finished = DispatchSemaphore(value: 0)
     for index in 0..<publishers {
-        DispatchQueue.global().async(group: group) { body(index) }
+        Thread {
+            body(index)
+            finished.signal()
+        }.start()
     }
-    group.wait()
+    for _ in 0..<publishers { finished.wait() }
 }

@@ -148,8 +148,10 @@ import Testing
         // must leave the pool free: a plain search, which needs no merge, still answers.
         let (store, _, _) = try makeStore(Self.held())
         let id = try await store.put(item("harbour lights at night", .longTerm))
-        // At most 20 s: searches blocking the pool would keep the test from releasing it.
-        let writer = HeldOnThread(timeout: 20) { whileHeld in try? store.pool.writeWithoutTransaction { _ in whileHeld() } }
+        // At most 60 s: searches blocking the pool would keep the test from releasing it. (Long,
+        // and the wait for the plain search below too: in a full parallel run on two cores other
+        // suites' work can hold the pool for seconds; both end as soon as the search answers.)
+        let writer = HeldOnThread(timeout: 60) { whileHeld in try? store.pool.writeWithoutTransaction { _ in whileHeld() } }
         await onThread { writer.waitUntilHeld() }
         let searches = ProcessInfo.processInfo.activeProcessorCount + 2
         let prefixed = Task {
@@ -169,7 +171,7 @@ import Testing
             let ids = try? await store.search(FTSQuery("harbour"), filter: .init(), limit: 5, reinforce: false)
             plain.set((ids?.map(\.item.id) ?? [], writer.isHeld))
         }
-        _ = await eventually(timeout: .seconds(10)) { plain.value != nil }
+        _ = await eventually(timeout: .seconds(50)) { plain.value != nil }
         writer.release()
         #expect(plain.value?.whileHeld == true, "the plain search answered only once the writer was free")
         #expect(plain.value?.ids == [id])

@@ -64,8 +64,9 @@ import Testing
         try await MemoryKernel.with() { k in
             let kept = try await k.request("memory.items.store", #"{"content":"remember the snapshot"}"#)
             let id = try #require((kept.body["item"] as? [String: Any])?["id"] as? String)
+            // The maintenance task sets it; in a full parallel run it may wait seconds for the pool.
             #expect(
-                await eventually(timeout: .seconds(10)) {
+                await eventually(timeout: .seconds(60)) {
                     k.test.kernel.plugin(named: "memory")?.health?.detail.hasPrefix("1 items") == true
                 })
             _ = try await k.request("memory.items.search", #"{"query":"snapshot","layer":"short_term"}"#)
@@ -75,7 +76,7 @@ import Testing
             #expect(series(text, "memory_items", layer: "short_term") == 1)
             // The background merge took the item into FTS5: one merge, its time by phase.
             #expect(
-                await eventually(timeout: .seconds(10)) {
+                await eventually(timeout: .seconds(60)) {
                     labelled(k.test.kernel.metrics.exposition(), "memory_index_merged_items_total") == 1
                 })
             let merged = k.test.kernel.metrics.exposition()
