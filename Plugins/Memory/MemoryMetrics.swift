@@ -81,8 +81,7 @@ final class MemoryMetrics: Sendable {
         let elapsed = ContinuousClock.now - started
         let scope = filter.layers.count == 1 ? filter.layers[0].name : "all"
         searches[scope]?.increment(by: 1)
-        searchSeconds[scope]?.recordNanoseconds(
-            elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        searchSeconds[scope]?.recordNanoseconds(Self.nanoseconds(elapsed))
     }
     func failed() { errors.increment(by: 1) }
     func swept(_ counts: [MemoryLayer: Int]) { for (layer, n) in counts { expired[layer]?.increment(by: Int64(n)) } }
@@ -97,10 +96,12 @@ final class MemoryMetrics: Sendable {
     func indexMerged(_ timing: MergeTiming) {
         indexMerges.increment(by: 1)
         indexMergedItems.increment(by: Int64(timing.items))
-        for (name, duration) in timing.phases {
-            mergePhases[name]?.recordNanoseconds(
-                duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
-        }
+        for (name, duration) in timing.phases { mergePhases[name]?.recordNanoseconds(Self.nanoseconds(duration)) }
+    }
+
+    /// A duration in whole nanoseconds, as the timers take it.
+    private static func nanoseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
     }
     /// The outbox's depth, and its drops since the store opened.
     func outbox(depth: Int, dropped: Int) {
