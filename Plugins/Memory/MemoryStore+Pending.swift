@@ -58,6 +58,15 @@ final class PendingTail: Sendable {
     /// True when no item is held but retired ones.
     var isEmpty: Bool { count == 0 }
 
+    /// True when a search whose snapshot is at write epoch `epoch` would miss a held item in
+    /// FTS5: one not retired, or retired under a later epoch (its merge had not committed when the
+    /// snapshot began). A search FTS5 alone answers (operator syntax) merges first while so.
+    func unmerged(at epoch: Int64) -> Bool {
+        state.withLock { state in
+            state.index.count > state.retiredAt.count || state.retired.contains { $0.epoch > epoch }
+        }
+    }
+
     /// Items held, retired ones too.
     var held: Int { state.withLock { $0.index.count } }
 
@@ -500,6 +509,7 @@ extension MemoryStore {
                     let epoch = try Reinforcements.advanceEpoch(db)
                     retiring = epoch
                     tail.retire(seqs, epoch: epoch)
+                    if let hook = beforeMergeCommit.withLock({ $0 }) { hook() }
                 }
                 committing = ContinuousClock.now
                 return .commit

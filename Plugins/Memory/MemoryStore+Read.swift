@@ -112,9 +112,16 @@ extension MemoryStore {
     ///   - reinforce: count the returned hits as retrieved.
     /// - Throws: ``MemoryError`` 400 when SQLite refuses the query.
     func search(_ query: FTSQuery, filter: ItemFilter, limit: Int, reinforce: Bool = true) async throws -> [SearchHit] {
-        if !tail.isEmpty && PendingTail.terms(of: query) == nil { await mergeBacklogOffPool() }
+        let ftsOnly = PendingTail.terms(of: query) == nil
+        if ftsOnly && !tail.isEmpty { await mergeBacklogOffPool() }
         let now = clock()
-        let hits = try await pool.read(searchOperation(query, filter: filter, limit: limit, now: now))
+        var hits: [SearchHit]
+        do {
+            hits = try await pool.read(searchOperation(query, filter: filter, limit: limit, now: now, ftsOnly: ftsOnly))
+        } catch is UnmergedItems {
+            await mergeBacklogOffPool()
+            hits = try await pool.read(searchOperation(query, filter: filter, limit: limit, now: now, ftsOnly: false))
+        }
         if reinforce { noteRetrievals(hits.map { ($0.seq, $0.item.id) }, contents: hits.map(\.item.content), at: now) }
         return hits
     }
@@ -131,15 +138,31 @@ extension MemoryStore {
     /// ``search(_:filter:limit:reinforce:)`` on the caller's thread (for the `memory.search`
     /// service table, whose callers run on threads of their own).
     func searchBlocking(_ query: FTSQuery, filter: ItemFilter, limit: Int, reinforce: Bool = true) throws -> [SearchHit] {
-        if !tail.isEmpty && PendingTail.terms(of: query) == nil { mergeBacklog() }
+        let ftsOnly = PendingTail.terms(of: query) == nil
+        if ftsOnly && !tail.isEmpty { mergeBacklog() }
         let now = clock()
-        let hits = try pool.read(searchOperation(query, filter: filter, limit: limit, now: now))
+        var hits: [SearchHit]
+        do {
+            hits = try pool.read(searchOperation(query, filter: filter, limit: limit, now: now, ftsOnly: ftsOnly))
+        } catch is UnmergedItems {
+            mergeBacklog()
+            hits = try pool.read(searchOperation(query, filter: filter, limit: limit, now: now, ftsOnly: false))
+        }
         if reinforce { noteRetrievals(hits.map { ($0.seq, $0.item.id) }, contents: hits.map(\.item.content), at: now) }
         return hits
     }
 
+    /// A search FTS5 alone answers found items its snapshot lacks in FTS5 (``PendingTail/unmerged(at:)``).
+    struct UnmergedItems: Error {}
+
     /// The search as a read at `now`: the hits, not reinforced (the caller notes them).
-    private func searchOperation(_ query: FTSQuery, filter: ItemFilter, limit: Int, now: Date)
+    ///
+    /// With `ftsOnly` (a query ``PendingTail`` cannot answer), it throws ``UnmergedItems`` when
+    /// the snapshot lacks a held item in FTS5: the caller merges and reads again. Checking
+    /// `tail.isEmpty` before the read is not enough: a merge retires its items before it commits,
+    /// and a search that began in between missed them (a stored item absent from a prefix search,
+    /// which the search cache then kept).
+    private func searchOperation(_ query: FTSQuery, filter: ItemFilter, limit: Int, now: Date, ftsOnly: Bool)
         -> @Sendable (Database) throws -> [SearchHit]
     {
         let (conditions, arguments) = Self.conditions(filter, now: now)
@@ -155,6 +178,7 @@ extension MemoryStore {
         return { [self] db in
             // The snapshot's write epoch: which merges it holds, and which retrievals it lacks.
             let epoch = try Reinforcements.epoch(db)
+            if ftsOnly && tail.held > 0 && tail.unmerged(at: epoch) { throw UnmergedItems() }
             // The candidates with only what ranking needs; contents are read for the hits only.
             // With no filter and no item expired but not yet swept, every indexed row is visible:
             // the best rows are found in the index alone, and items is read for those only.

@@ -36,6 +36,9 @@ final class MemoryStore: Sendable {
     /// Tests: runs on the writer's thread right after a merge's transaction commits, before the
     /// store's in-memory bookkeeping of it (a search started here sees the merge in the file).
     let afterMergeCommit = Mutex<(@Sendable () -> Void)?>(nil)
+    /// Tests: runs on the writer's thread inside a merge's transaction, after its items left the
+    /// tail and before the commit (a search started here lacks them in its snapshot's FTS5).
+    let beforeMergeCommit = Mutex<(@Sendable () -> Void)?>(nil)
     /// Told where each committed merge's time went (the plugin's metrics).
     let mergeObserved = Mutex<(@Sendable (MergeTiming) -> Void)?>(nil)
 

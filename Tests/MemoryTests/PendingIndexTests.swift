@@ -228,6 +228,36 @@ extension PendingIndexTests {
             abs(window.bm25 - merged.bm25) <= 1e-12 * abs(merged.bm25), "\(window.bm25) in the window against \(merged.bm25)")
     }
 
+    @Test func anOperatorSearchBetweenAMergesRetiringAndItsCommitFindsTheItems() async throws {
+        // A merge retires its items from the tail inside its transaction: a prefix search begun
+        // then sees no item pending, and its snapshot lacks them in FTS5. It must merge (wait for
+        // the commit) and read again, not answer without them.
+        let (store, _, _) = try makeStore(Self.held())
+        let ids = [
+            try await store.put(item("glass harbour floats", .longTerm)),
+            try await store.put(item("a glade by the harbour", .longTerm)),
+        ]
+        let inWindow = LockedBox<[String]?>(nil)
+        store.beforeMergeCommit.withLock {
+            $0 = { [store, inWindow] in
+                // Blocks the merge's thread (never a pool thread) until the search answered, or
+                // 2 s: a search that waits for this commit, as it must, answers only after it.
+                let done = DispatchSemaphore(value: 0)
+                Task {
+                    defer { done.signal() }
+                    let hits = try? await store.search(
+                        FTSQuery("gla*", syntax: true), filter: .init(), limit: 10, reinforce: false)
+                    inWindow.set(hits?.map(\.item.id) ?? [])
+                }
+                _ = done.wait(timeout: .now() + 2)
+            }
+        }
+        try await onThread { try store.mergePending(limit: 100) }
+        store.beforeMergeCommit.withLock { $0 = nil }
+        _ = await eventually(timeout: .seconds(50)) { inWindow.value != nil }
+        #expect(Set(inWindow.value ?? []) == Set(ids), "a search begun before the merge's commit")
+    }
+
     @Test func aRetiredItemLeavesTheSnapshotsAtItsEpochOnlyAndARollbackRestoresIt() {
         let tail = PendingTail()
         tail.add(seq: 1, content: "three herons")
@@ -243,5 +273,16 @@ extension PendingIndexTests {
         let restored = tail.matches(["three"], all: false, epoch: 5)
         #expect(Set(restored.seqs) == [1, 2] && restored.rows == 2 && restored.tokens == 5 && restored.hits == [2])
         #expect(tail.count == 2)
+    }
+
+    @Test func aSnapshotLacksInFTS5TheItemsNotRetiredAtItsEpoch() {
+        let tail = PendingTail()
+        #expect(!tail.unmerged(at: 0))
+        tail.add(seq: 1, content: "three herons")
+        #expect(tail.unmerged(at: 9))
+        tail.retire([1], epoch: 5)
+        #expect(tail.unmerged(at: 4) && !tail.unmerged(at: 5), "retired under 5: in FTS5 for snapshots at 5")
+        tail.restore(epoch: 5)
+        #expect(tail.unmerged(at: 5))
     }
 }
