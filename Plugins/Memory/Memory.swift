@@ -54,6 +54,7 @@ public final class Memory: JameyPlugin, SnapshotCapable {
         // What a crash or a failed publish left in the outbox goes out before anything newer
         // (subscribers started before this plugin hear it).
         publish()
+        await warmUp()
         let provider = MemoryService.Provider(store: store, metrics: metrics, cache: searchCache)
         try context.services.register(MemoryService.name, version: MemoryService.version, table: MemoryService.table(provider))
         try registerHandlers()

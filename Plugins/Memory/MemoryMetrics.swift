@@ -30,6 +30,8 @@ final class MemoryMetrics: Sendable {
     /// Item events dropped because the outbox was full.
     private let outboxDropped: any CounterHandler
     private let outboxDroppedSeen = Mutex(0)
+    /// Searches run at start to warm the plugin up (``Memory/warmUp()``), not counted as searches.
+    private let warmUps: any CounterHandler
 
     /// Registers every series, at zero.
     init(factory: HostMetricsFactory) {
@@ -65,18 +67,22 @@ final class MemoryMetrics: Sendable {
         outboxEvents.set(Int64(0))
         outboxDropped = factory.makeCounter(label: "memory_outbox_dropped_total", dimensions: [])
         outboxDropped.increment(by: 0)
+        warmUps = factory.makeCounter(label: "memory_warmup_searches_total", dimensions: [])
         for layer in MemoryLayer.all {
             items[layer]?.set(Int64(0))
             bytes[layer]?.set(Int64(0))
             stores[layer]?.increment(by: 0)
             expired[layer]?.increment(by: 0)
         }
-        for counter in [consolidations, merged, promoted, errors, indexMerges, indexMergedItems] + Array(searches.values) {
+        for counter in [consolidations, merged, promoted, errors, indexMerges, indexMergedItems, warmUps]
+            + Array(searches.values)
+        {
             counter.increment(by: 0)
         }
     }
 
     func stored(_ layer: MemoryLayer) { stores[layer]?.increment(by: 1) }
+    func warmedUp(searches: Int) { warmUps.increment(by: Int64(searches)) }
     func searched(_ filter: ItemFilter, since started: ContinuousClock.Instant) {
         let elapsed = ContinuousClock.now - started
         let scope = filter.layers.count == 1 ? filter.layers[0].name : "all"

@@ -97,6 +97,31 @@ import Testing
             #expect(ids == [id])
         }
     }
+
+    @Test func aStartWarmsUpWithSearchesThatChangeNothing() async throws {
+        try await MemoryKernel.with() { k in
+            let warmUps = { labelled(k.test.kernel.metrics.exposition(), "memory_warmup_searches_total") ?? -1 }
+            #expect(warmUps() == 0, "an empty store has nothing to search")
+            let stored = try await k.request(
+                "memory.items.store", #"{"layer":"long_term","content":"kelp forests sway beneath sleeping otters"}"#)
+            let id = try #require((stored.body["item"] as? [String: Any])?["id"] as? String)
+            // Stopped and started again by reloads: the new start searches the newest item's words.
+            let path = try TestPlugins.library("Memory")
+            let test = k.test
+            for enabled in [false, true] {
+                let memory = TestKernel.Plugin("memory", path: path, enabled: enabled)
+                try await onThread { try test.reload(plugins: [memory]) }
+            }
+            #expect(warmUps() >= 2, "an infrequent word, and two together")
+            // Not searches anybody made: not counted as searches, and no retrieval of the item.
+            let text = k.test.kernel.metrics.exposition()
+            for layer in ["long_term", "all"] { #expect(series(text, "memory_searches_total", layer: layer) == 0, "\(layer)") }
+            let listed = try await k.request("memory.items.list", #"{"layer":"long_term"}"#)
+            let item = try #require((listed.body["items"] as? [[String: Any]])?.first)
+            #expect(item["id"] as? String == id)
+            #expect(item["access_count"] as? Int == 0)
+        }
+    }
 }
 
 /// The value of `name{...layer="<layer>"...,plugin="memory"...}` in a Prometheus exposition.
