@@ -32,8 +32,8 @@ extension Memory {
     ///
     /// Words of the newest item, each through the handler's code (body, search, reply) without
     /// the cache, the metrics of searches or reinforcement: a frequent word (the impact
-    /// postings), an infrequent one (FTS5) and two infrequent ones together. Nothing when the store is empty;
-    /// errors are ignored (the real search meets them).
+    /// postings), an infrequent one (FTS5) and two infrequent ones together. Nothing when the
+    /// store is empty; errors are ignored (the real search meets them).
     func warmUp() async {
         guard
             let content = try? await store.pool.read({ db in
