@@ -6,22 +6,28 @@ import Testing
 /// fault_c in a child process fails in every way it knows; the kernel goes on serving.
 @Suite("Crash isolation: faults")
 struct IsolationFaultTests {
-    /// What `lastExit` may say after each fault. Out of memory, whichever thread of the process
+    /// What `lastExit` says after each fault. Out of memory, whichever thread of the process
     /// allocates next fails (fault_c's handler aborts; the runner's own code traps), or the
-    /// process is too slow to answer health while it fills its limit on a loaded machine and is
-    /// killed as hung: each is the memory limit ending it. A stack overflow touches a new page
-    /// for each 4 KiB frame; on a loaded machine the process was once too slow to answer health
-    /// before reaching the guard page and was killed as hung (a fresh-clone CI run, 2026-12-03,
-    /// as seen twice before under load): the kernel's answer is the same restart either way.
+    /// process is too slow to answer health while it fills its limit and is killed as hung: each
+    /// is the memory limit ending it.
     static let exits = [
-        "crash": ["SIGSEGV"], "abort": ["SIGABRT"], "overflow": ["SIGSEGV", "hung"], "oom": ["killed by signal", "hung"],
+        "crash": ["SIGSEGV"], "abort": ["SIGABRT"], "overflow": ["SIGSEGV"], "oom": ["killed by signal", "hung"],
         "hang": ["hung: a handler for 'fault_c.hang'"],
     ]
+
+    /// What `lastExit` may also say in a round on a loaded machine: the process (the one the
+    /// fault ended, or the restarted one before the fault reached it) was too slow to answer
+    /// health, or to run the handler, and was killed as hung. The kernel's answer is the same restart either way. Seen
+    /// in fresh-clone CI runs under the full suite's load: a stack overflow (2026-12-03, and
+    /// twice before) and an abort (2026-12-04). Every kind must still end with its own exit in
+    /// at least one of its three rounds.
+    static let underLoad = "hung: "
 
     @Test(arguments: ["crash", "abort", "overflow", "oom", "hang"])
     func faultRestartsThePluginWhileTheKernelServes(kind: String) async throws {
         try await IsolatedKernel.with { k in
             var pid = try #require(await k.faultPID())
+            var exits: [String] = []
             for round in 1...3 {
                 // The request that kills the process gets a clean 503, not a timeout.
                 let failed = try await k.ask("fault_c.\(kind)")
@@ -38,9 +44,11 @@ struct IsolationFaultTests {
                 pid = next
                 let status = try #require(k.kernel.isolation(of: "fault_c"))
                 let exit = status.lastExit ?? ""
-                #expect(Self.exits[kind]!.contains { exit.contains($0) }, "\(exit)")
+                #expect(Self.exits[kind]!.contains { exit.contains($0) } || exit.contains(Self.underLoad), "\(exit)")
+                exits.append(exit)
                 #expect(status.quarantine == nil)
             }
+            #expect(exits.contains { exit in Self.exits[kind]!.contains { exit.contains($0) } }, "\(exits)")
             #expect(k.kernel.isolation(of: "fault_c")?.restarts == 3)
             #expect(k.kernel.metrics.exposition().contains(#"jamey_plugin_restarts_total{plugin="fault_c"} 3"#))
         }
