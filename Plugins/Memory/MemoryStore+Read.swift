@@ -178,7 +178,7 @@ extension MemoryStore {
         return { [self] db in
             // The snapshot's write epoch: which merges it holds, and which retrievals it lacks.
             let epoch = try Reinforcements.epoch(db)
-            if ftsOnly && tail.held > 0 && tail.unmerged(at: epoch) { throw UnmergedItems() }
+            if ftsOnly && tail.unmerged(at: epoch) { throw UnmergedItems() }
             // The candidates with only what ranking needs; contents are read for the hits only.
             // With no filter and no item expired but not yet swept, every indexed row is visible:
             // the best rows are found in the index alone, and items is read for those only.

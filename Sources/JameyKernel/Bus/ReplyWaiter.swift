@@ -63,10 +63,13 @@ final class ReplyWaiter: @unchecked Sendable {
     func wait(until deadline: UInt64) -> Result<BusMessage, BusError>? {
         let start = MonotonicClock.now()
         let spin = recent < Self.adaptiveNanoseconds ? max(Self.spinNanoseconds, 2 * recent) : Self.spinNanoseconds
+        // How long it waited: the spin's last look, or read again after sleeping.
+        var elapsed: UInt64 = 0
         while !ready.load(ordering: .acquiring) {
-            let elapsed = MonotonicClock.now() &- start
+            elapsed = MonotonicClock.now() &- start
             if elapsed > spin {
                 sleep(until: deadline)
+                elapsed = MonotonicClock.now() &- start
                 break
             }
             if elapsed >= Self.pollNanoseconds { sched_yield() }
@@ -74,7 +77,7 @@ final class ReplyWaiter: @unchecked Sendable {
         guard ready.load(ordering: .acquiring) else { return nil }
         // Each wait counts for at most twice the bound, so a rare slow reply (a page fault, a
         // preempted handler) does not stop the spinning for a handler that is usually quick.
-        recent = (recent * 7 + min(MonotonicClock.now() &- start, 2 * Self.adaptiveNanoseconds)) / 8
+        recent = (recent * 7 + min(elapsed, 2 * Self.adaptiveNanoseconds)) / 8
         return result
     }
 
