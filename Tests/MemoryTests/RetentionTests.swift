@@ -43,6 +43,41 @@ import Testing
         #expect(try await store.list(.init(layers: [.working]), limit: 100).count == 64)
     }
 
+    /// The capacity counts the layer's items through every path that changes them (the count is
+    /// kept by triggers, not taken per store): a move into a full layer evicts its oldest, a delete
+    /// leaves room for one more store, a move out leaves room for another, and a batch past the
+    /// capacity keeps its newest.
+    @Test func capacityHoldsThroughMovesDeletesAndBatches() async throws {
+        var settings = MemorySettings()
+        settings.duplicates = .allow
+        settings.retention.policies[.shortTerm]?.capacity = 3
+        let (store, clock, _) = try makeStore(settings)
+        func shortTerm() async throws -> [String] {
+            try await store.list(.init(layers: [.shortTerm]), limit: 10).map(\.0.id).reversed()
+        }
+        var ids: [String] = []
+        for i in 0..<3 {
+            clock.advance(1)
+            ids.append(try await store.put(item("errand \(i)")))
+        }
+        clock.advance(1)
+        let fact = try await store.put(item("a fact moved later", .longTerm))
+        _ = try await store.update(id: fact, ItemPatch(layer: .shortTerm))
+        #expect(try await shortTerm() == [ids[1], ids[2], fact])
+        #expect(try await store.delete(id: ids[1]))
+        clock.advance(1)
+        let next = try await store.put(item("errand after the delete"))
+        #expect(try await shortTerm() == [ids[2], fact, next])
+        _ = try await store.update(id: ids[2], ItemPatch(layer: .episodic))
+        clock.advance(1)
+        let another = try await store.put(item("errand after the move out"))
+        #expect(try await shortTerm() == [fact, next, another])
+        clock.advance(1)
+        let batch = try await store.store((0..<5).map { item("batched errand \($0)") }).map(\.item.id)
+        #expect(Set(try await shortTerm()) == Set(batch.suffix(3)))
+        #expect(try await store.counts()[.shortTerm]?.items == 3)
+    }
+
     /// Property: through random stores, reads and clock moves, no read ever returns an item whose
     /// expiry has passed on the injected clock.
     @Test func propertyExpiredItemsAreNeverReturned() async throws {

@@ -12,7 +12,9 @@
 //                p50, p90, p99, max, the mean without the 10 slowest, and the 15 slowest by index;
 //   MODE=allow   the same for the bench's 1000 single stores of the `allow` phase;
 //   EXTRA=N      N more bulk items, the wait until the merge has indexed them (with the merges'
-//                time by phase, memory_index_merge_*), then 1000 singles;
+//                time by phase, memory_index_merge_*), then 1000 singles (EXTRA_LAYER=name: the
+//                extra items and the singles go to that layer instead of long_term, e.g. episodic,
+//                whose capacity the singles then meet);
 //   MIXED=N      N searches, reinforcing (the default) and not by turns, while another thread
 //                stores batches of 100: latency quantiles of each kind, and the items stored and
 //                merged per second (MIXED_QUERY=text: that query each time instead of the bench's;
@@ -71,8 +73,8 @@ let kernel = try TestKernel.boot(yaml: yaml)
 @Sendable func request(_ topic: String, _ json: String) throws -> BusMessage {
     try kernel.bus.requestSync(BusMessage(topic: topic, payload: Array(json.utf8)), timeout: .seconds(600))
 }
-@Sendable func store(_ texts: some Collection<String>) throws {
-    let batch = texts.map { #"{"content":"\#($0)","layer":"long_term"}"# }
+@Sendable func store(_ texts: some Collection<String>, layer: String = "long_term") throws {
+    let batch = texts.map { #"{"content":"\#($0)","layer":"\#(layer)"}"# }
     _ = try request("memory.items.store", #"{"items":[\#(batch.joined(separator: ","))]}"#)
 }
 /// Items stored and not yet merged into FTS5 (the plugin's pending log), read from the file.
@@ -95,7 +97,10 @@ if let extra = environment["EXTRA"].flatMap({ Int($0) }) {
     var rng = Seeded(state: 99)
     let more = (0..<extra).map { _ in workload.vocabulary.text(&rng) }
     let start = ContinuousClock.now
-    for from in stride(from: 0, to: more.count, by: 1000) { try store(more[from..<min(from + 1000, more.count)]) }
+    let layer = environment["EXTRA_LAYER"] ?? "long_term"
+    for from in stride(from: 0, to: more.count, by: 1000) {
+        try store(more[from..<min(from + 1000, more.count)], layer: layer)
+    }
     print(String(format: "extra %d stored in %.1f s", extra, ms(ContinuousClock.now - start) / 1000))
     while try pendingItems() > 0 { usleep(10_000) }
     print(String(format: "merged after %.1f s", ms(ContinuousClock.now - start) / 1000))
@@ -111,10 +116,10 @@ if let extra = environment["EXTRA"].flatMap({ Int($0) }) {
     for _ in 0..<1000 {
         let text = workload.vocabulary.text(&rng)
         let start = ContinuousClock.now
-        _ = try request("memory.items.store", #"{"content":"\#(text)","layer":"long_term"}"#)
+        _ = try request("memory.items.store", #"{"content":"\#(text)","layer":"\#(layer)"}"#)
         latencies.append(ms(ContinuousClock.now - start))
     }
-    report("singles after extra bulk", latencies)
+    report("singles after extra bulk (\(layer))", latencies)
 }
 // Let the open's background work (a first merge, checkpoints) settle.
 sleep(3)
