@@ -109,7 +109,7 @@ final class L3Store: Sendable {
     func get(_ namespace: String, _ key: String, now: Int64) throws -> Row? {
         let row = try database.read { db in
             try GRDB.Row.fetchOne(
-                db, sql: "SELECT value, expires_at FROM entries WHERE namespace = ? AND key = ?",
+                db.cachedStatement(sql: "SELECT value, expires_at FROM entries WHERE namespace = ? AND key = ?"),
                 arguments: [namespace, key])
         }
         guard let row else { return nil }
@@ -127,26 +127,27 @@ final class L3Store: Sendable {
     @discardableResult
     func put(_ namespace: String, _ key: String, _ value: [UInt8], expiresAt: Int64?, maxBytes: Int, now: Int64) throws -> Int {
         try database.write { db in
-            try db.execute(
+            // Cached statements: preparing a write to `entries` compiles its triggers each time.
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO entries (namespace, key, value, expires_at, hits, bytes, updated_at)
                     VALUES (?, ?, ?, ?, 0, ?, ?)
                     ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value,
                       expires_at = excluded.expires_at, bytes = excluded.bytes, updated_at = excluded.updated_at
-                    """,
-                arguments: [namespace, key, Data(value), expiresAt, key.utf8.count + value.count, now])
+                    """
+            ).execute(arguments: [namespace, key, Data(value), expiresAt, key.utf8.count + value.count, now])
             var evicted = 0
             var used = try Self.bytes(db, namespace)
             while used > maxBytes {
                 let victims = try GRDB.Row.fetchAll(
-                    db,
-                    sql: "SELECT key, bytes FROM entries WHERE namespace = ? AND key != ? ORDER BY hits, updated_at LIMIT 64",
+                    db.cachedStatement(
+                        sql: "SELECT key, bytes FROM entries WHERE namespace = ? AND key != ? ORDER BY hits, updated_at LIMIT 64"),
                     arguments: [namespace, key])
                 if victims.isEmpty { break }
                 for v in victims where used > maxBytes {
                     let k: String = v["key"]
                     let b: Int = v["bytes"]
-                    try db.execute(sql: "DELETE FROM entries WHERE namespace = ? AND key = ?", arguments: [namespace, k])
+                    try Self.deleteEntry(db, namespace, k)
                     used -= b
                     evicted += 1
                 }
@@ -156,13 +157,21 @@ final class L3Store: Sendable {
     }
 
     private static func bytes(_ db: Database, _ namespace: String) throws -> Int {
-        try Int.fetchOne(db, sql: "SELECT bytes FROM namespace_sizes WHERE namespace = ?", arguments: [namespace]) ?? 0
+        try Int.fetchOne(
+            db.cachedStatement(sql: "SELECT bytes FROM namespace_sizes WHERE namespace = ?"), arguments: [namespace]) ?? 0
+    }
+
+    /// Deletes the entry `key` of `namespace` inside the caller's transaction.
+    private static func deleteEntry(_ db: Database, _ namespace: String, _ key: String) throws {
+        try db.cachedStatement(sql: "DELETE FROM entries WHERE namespace = ? AND key = ?").execute(arguments: [
+            namespace, key,
+        ])
     }
 
     /// Deletes one entry; returns whether it existed.
     func delete(_ namespace: String, _ key: String) throws -> Bool {
         try database.write { db in
-            try db.execute(sql: "DELETE FROM entries WHERE namespace = ? AND key = ?", arguments: [namespace, key])
+            try Self.deleteEntry(db, namespace, key)
             return db.changesCount > 0
         }
     }
@@ -194,8 +203,8 @@ final class L3Store: Sendable {
         guard !hits.isEmpty else { return }
         try database.write { db in
             for (key, n) in hits {
-                try db.execute(
-                    sql: "UPDATE entries SET hits = hits + ? WHERE namespace = ? AND key = ?", arguments: [n, namespace, key])
+                try db.cachedStatement(sql: "UPDATE entries SET hits = hits + ? WHERE namespace = ? AND key = ?").execute(
+                    arguments: [n, namespace, key])
             }
         }
     }
