@@ -134,7 +134,7 @@ final class SoulStore: Sendable {
     /// - Returns: false when no entity has that name.
     func delete(named name: String) throws -> Bool {
         try database.write { db in
-            try db.execute(sql: "DELETE FROM soul_entities WHERE name = ?", arguments: [name])
+            try db.cachedStatement(sql: "DELETE FROM soul_entities WHERE name = ?").execute(arguments: [name])
             return db.changesCount > 0
         }
     }
@@ -148,8 +148,7 @@ final class SoulStore: Sendable {
             for row in try Row.fetchAll(db, sql: "SELECT * FROM soul_entities ORDER BY name") {
                 var entity = try Self.entity(row, emotions: [:], links: [])
                 changes.append((entity.name, entity.decay(at: now)))
-                try db.execute(
-                    sql: "UPDATE soul_entities SET trust = ?, last_decayed_at = ? WHERE name = ?",
+                try db.cachedStatement(sql: "UPDATE soul_entities SET trust = ?, last_decayed_at = ? WHERE name = ?").execute(
                     arguments: [entity.trust, entity.lastDecayedAt.timeIntervalSince1970, entity.name])
             }
             return changes
@@ -157,15 +156,19 @@ final class SoulStore: Sendable {
     }
 
     static func load(_ db: Database, _ name: String) throws -> SoulEntity? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM soul_entities WHERE name = ?", arguments: [name]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM soul_entities WHERE name = ?"), arguments: [name])
+        else {
             return nil
         }
         var emotions: [Emotion: Int] = [:]
-        for e in try Row.fetchAll(db, sql: "SELECT emotion, count FROM soul_emotions WHERE entity = ?", arguments: [name]) {
+        for e in try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT emotion, count FROM soul_emotions WHERE entity = ?"), arguments: [name])
+        {
             emotions[try Emotion(parsing: e["emotion"]), default: 0] += e["count"] as Int
         }
         let links = try String.fetchAll(
-            db, sql: "SELECT memory_id FROM soul_memory_links WHERE entity = ? ORDER BY position", arguments: [name])
+            db.cachedStatement(sql: "SELECT memory_id FROM soul_memory_links WHERE entity = ? ORDER BY position"),
+            arguments: [name])
         return try entity(row, emotions: emotions, links: links)
     }
 
@@ -179,29 +182,30 @@ final class SoulStore: Sendable {
     }
 
     /// Saves `e`; its links from position `linkedBefore` on are new (links are only ever
-    /// appended, so the ones before are stored already and are not written again).
+    /// appended, so the ones before are stored already and are not written again). Its statements,
+    /// and ``load(_:_:)``'s, come from the connection's statement cache: preparing the upsert
+    /// anew compiled the triggers of `soul_entities` on every call.
     static func save(_ db: Database, _ e: SoulEntity, linkedBefore: Int = 0) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO soul_entities (name, trust, decay_rate, created_at, last_interaction, last_decayed_at)
                 VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT(name) DO UPDATE SET trust = excluded.trust, decay_rate = excluded.decay_rate,
                   last_interaction = excluded.last_interaction, last_decayed_at = excluded.last_decayed_at
-                """,
+                """
+        ).execute(
             arguments: [
                 e.name, e.trust, e.decayRate, e.createdAt.timeIntervalSince1970, e.lastInteraction.timeIntervalSince1970,
                 e.lastDecayedAt.timeIntervalSince1970,
             ])
-        try db.execute(sql: "DELETE FROM soul_emotions WHERE entity = ?", arguments: [e.name])
+        try db.cachedStatement(sql: "DELETE FROM soul_emotions WHERE entity = ?").execute(arguments: [e.name])
         for (emotion, count) in e.emotions {
-            try db.execute(
-                sql: "INSERT INTO soul_emotions (entity, emotion, count) VALUES (?, ?, ?)",
+            try db.cachedStatement(sql: "INSERT INTO soul_emotions (entity, emotion, count) VALUES (?, ?, ?)").execute(
                 arguments: [e.name, emotion.description, count])
         }
         for (position, id) in e.linkedMemories.enumerated().dropFirst(linkedBefore) {
-            try db.execute(
-                sql: "INSERT OR IGNORE INTO soul_memory_links (entity, memory_id, position) VALUES (?, ?, ?)",
-                arguments: [e.name, id, position])
+            let link = "INSERT OR IGNORE INTO soul_memory_links (entity, memory_id, position) VALUES (?, ?, ?)"
+            try db.cachedStatement(sql: link).execute(arguments: [e.name, id, position])
         }
     }
 
