@@ -164,11 +164,11 @@ final class Spool: Sendable {
         do {
             return try database.read { db in
                 try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT id, topic, payload, qos, retain, content_type, user_properties, rule, spooled_at
-                        FROM spool WHERE id > ? ORDER BY id LIMIT ?
-                        """, arguments: [id, limit]
+                    db.cachedStatement(
+                        sql: """
+                            SELECT id, topic, payload, qos, retain, content_type, user_properties, rule, spooled_at
+                            FROM spool WHERE id > ? ORDER BY id LIMIT ?
+                            """), arguments: [id, limit]
                 ).map(Self.entry)
             }
         } catch {
@@ -182,8 +182,10 @@ final class Spool: Sendable {
         var removed = (count: 0, bytes: 0)
         try write { db in
             for id in ids {
-                if let length = try Int.fetchOne(db, sql: "SELECT LENGTH(payload) FROM spool WHERE id = ?", arguments: [id]) {
-                    try db.execute(sql: "DELETE FROM spool WHERE id = ?", arguments: [id])
+                if let length = try Int.fetchOne(
+                    db.cachedStatement(sql: "SELECT LENGTH(payload) FROM spool WHERE id = ?"), arguments: [id])
+                {
+                    try db.cachedStatement(sql: "DELETE FROM spool WHERE id = ?").execute(arguments: [id])
                     removed.count += 1
                     removed.bytes += length
                 }
@@ -207,11 +209,13 @@ final class Spool: Sendable {
         let properties: String? =
             message.userProperties.isEmpty
             ? nil : String(decoding: try JSONEncoder().encode(message.userProperties), as: UTF8.self)
-        try db.execute(
+        // A cached statement: prepared once per connection, not once per message.
+        try db.cachedStatement(
             sql: """
                 INSERT INTO spool (id, topic, payload, qos, retain, content_type, user_properties, rule, spooled_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+                """
+        ).execute(
             arguments: [
                 id, message.topic, Data(message.payload), Int(message.qos), message.retain, message.contentType, properties,
                 message.rule, Date().timeIntervalSince1970,

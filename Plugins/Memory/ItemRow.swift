@@ -59,10 +59,11 @@ extension MemoryStore {
 
     /// Replaces the links of item `seq`.
     static func setLinks(_ db: Database, seq: Int64, _ links: [MemoryLink]) throws {
-        try db.execute(sql: "DELETE FROM item_links WHERE item_seq = ?", arguments: [seq])
+        try db.cachedStatement(sql: "DELETE FROM item_links WHERE item_seq = ?").execute(arguments: [seq])
         for link in links {
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO item_links(item_seq, kind, target, relation) VALUES (?, ?, ?, ?)",
+            try db.cachedStatement(
+                sql: "INSERT OR REPLACE INTO item_links(item_seq, kind, target, relation) VALUES (?, ?, ?, ?)"
+            ).execute(
                 arguments: [seq, link.kind, link.target, link.relation])
         }
     }

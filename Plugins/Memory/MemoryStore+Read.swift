@@ -16,7 +16,8 @@ extension MemoryStore {
         let (seq, read, links) = try await pool.read { [reinforcements] db in
             guard
                 let row = try Row.fetchOne(
-                    db, sql: "SELECT * FROM items WHERE id = ? AND \(Self.visible)", arguments: [id, now.timeIntervalSince1970])
+                    db.cachedStatement(sql: "SELECT * FROM items WHERE id = ? AND \(Self.visible)"),
+                    arguments: [id, now.timeIntervalSince1970])
             else { throw MemoryError.notFound(id) }
             let seq: Int64 = row["seq"]
             let item = reinforcements.overlaid(MemoryItem(row: row), seq: seq, epoch: try Reinforcements.epoch(db))
