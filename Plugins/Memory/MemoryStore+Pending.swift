@@ -253,6 +253,7 @@ final class IndexMerger: Sendable {
     /// Wakes the thread (a commit left items pending).
     func wake() {
         commits.add(1, ordering: .relaxed)
+        segments.store(true, ordering: .relaxed)
         signal.signal()
     }
 
@@ -279,6 +280,9 @@ final class IndexMerger: Sendable {
     /// finds none).
     private let trimming = Atomic<Bool>(true)
 
+    /// Whether FTS5's segments may need merging (a commit since the last catch-up found none to).
+    private let segments = Atomic<Bool>(true)
+
     /// While stores pause and `pending` holds, runs `step` (one short write transaction) until a
     /// store commits; clears `pending` once a step finds nothing left to do (or fails). The
     /// background catch-up of an older file: word signatures (``MemoryStore/fillWordSignatures(batch:)``)
@@ -303,6 +307,7 @@ final class IndexMerger: Sendable {
                 target.store?.tail.purge()
                 catchUp(target, filling) { try $0.fillWordSignatures() }
                 catchUp(target, trimming) { try $0.trimOversized() }
+                catchUp(target, segments) { try $0.mergeSegments() }
                 continue
             }
             // Merges when stores pause for ``coalesce`` (so a merge rarely holds the writer's
@@ -350,7 +355,7 @@ struct MergeOutcome {
 struct MergeTiming: Sendable {
     /// The items merged.
     var items = 0
-    /// FTS5's insert of the items.
+    /// FTS5's insert of the items, and the merging of its segments (``mergeSegments(_:pages:)``).
     var fts: Duration = .zero
     /// Sorting the items' terms into hot and not (and checking some for promotion), and their
     /// word signatures.
@@ -398,6 +403,38 @@ extension MemoryStore {
                 """)
     }
 
+    /// Migration `v10 segment merges by the merger`: FTS5 no longer merges its segments by itself
+    /// (`automerge` 0); the merger does (``mergeSegments(pages:)``), in its batch merges and
+    /// while stores pause.
+    ///
+    /// FTS5's automerge runs in whatever transaction writes to the index: it counts the leaf
+    /// pages written and, each time the count crosses 64, merges 64 pages per level of the index.
+    /// A store into a full layer writes one page (its eviction's delete), so every 64th such
+    /// store merged about 320 pages of older segments in its own transaction: 15-30 ms, the
+    /// single store's p99 in an `episodic` layer at its 100 000 items. FTS5 still merges a level
+    /// that reaches 16 segments at once (`crisismerge`), so the index stays bounded if the
+    /// merger falls behind.
+    static func stopAutomerge(_ db: Database) throws {
+        try db.execute(sql: "INSERT INTO items_fts(items_fts, rank) VALUES('automerge', 0)")
+    }
+
+    /// Merges FTS5's segments, up to `pages` leaf pages written, where a level holds four or more
+    /// (FTS5's `merge` command, as its automerge would), inside the caller's transaction.
+    /// - Returns: whether there was anything to merge.
+    static func mergeSegments(_ db: Database, pages: Int) throws -> Bool {
+        let before = db.totalChangesCount
+        try db.cachedStatement(sql: "INSERT INTO items_fts(items_fts, rank) VALUES('merge', ?)").execute(arguments: [pages])
+        return db.totalChangesCount - before >= 2
+    }
+
+    /// One step of the merger's catch-up while stores pause: merges FTS5's segments (up to 100
+    /// pages, a few milliseconds, so a store that comes meanwhile waits little) in a transaction
+    /// of its own.
+    /// - Returns: whether there was anything to merge.
+    func mergeSegments() throws -> Bool {
+        try pool.write { db in try Self.mergeSegments(db, pages: 100) }
+    }
+
     /// The pending items with their contents.
     static func pendingItems(_ db: Database) throws -> [(Int64, String)] {
         try Row.fetchAll(
@@ -426,6 +463,10 @@ extension MemoryStore {
                 SELECT items.seq, items.content FROM items_pending CROSS JOIN items ON items.seq = items_pending.seq
                 WHERE items_pending.seq <= ?
                 """, arguments: [last])
+        // About the merge work FTS5's automerge would do for this batch (its pages written, about
+        // one per 40 items at a million, times the index's levels), so a large merge is spread
+        // over batches and a small batch (a few stores' items) holds the writer briefly.
+        _ = try Self.mergeSegments(db, pages: max(16, rows.count / 8))
         let indexed = ContinuousClock.now
         // The tail counted the items' terms when they were stored (or loaded).
         let held = tail.read { index in rows.map { index.documents[$0[0] as Int64] } }

@@ -169,6 +169,8 @@ final class MemoryStore: Sendable {
         migrator.registerMigration("v8 capped postings", migrate: capPostings)
         // Retrievals are noted and written later (Reinforcements); reads compare epochs.
         migrator.registerMigration("v9 retrieval epoch", migrate: Reinforcements.createTable)
+        // FTS5 merges its segments only in the merger's transactions (MemoryStore+Pending.swift).
+        migrator.registerMigration("v10 segment merges by the merger", migrate: stopAutomerge)
         return migrator
     }
 

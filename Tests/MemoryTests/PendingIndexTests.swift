@@ -189,6 +189,31 @@ import Testing
         #expect(try await Self.pending(store) <= 10)
         #expect(try await store.ids("bounded tail", limit: 100).count == 25)
     }
+
+    /// FTS5 merges its segments only when the merger asks (migration `v10`, automerge off): each
+    /// delete of a merged item leaves a small segment in its own transaction, the merger's
+    /// catch-up folds them together, and a search answers the same before and after.
+    @Test func theMergerFoldsTheSegmentsDeletesLeave() async throws {
+        let (store, _, _) = try makeStore(Self.held())
+        let ids = try await store.store((0..<30).map { item("segment probe \($0) word\($0 % 3)", .longTerm) }).map(\.item.id)
+        _ = try store.mergePending(limit: 100)
+        for id in ids.prefix(12) { #expect(try await store.delete(id: id)) }
+        func segments() async throws -> Int {
+            try await store.pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(DISTINCT segid) FROM items_fts_idx") ?? 0 }
+        }
+        let automerge = try await store.pool.read {
+            try Int.fetchOne($0, sql: "SELECT v FROM items_fts_config WHERE k = 'automerge'")
+        }
+        #expect(automerge == 0)
+        #expect(try await segments() >= 13, "the merge's segment and one per delete")
+        let found = try await store.ids("word1", limit: 50)
+        #expect(Set(found) == Set(ids.enumerated().filter { $0.offset >= 12 && $0.offset % 3 == 1 }.map(\.element)))
+        var steps = 0
+        while try store.mergeSegments() { steps += 1 }
+        #expect(steps >= 1)
+        #expect(try await segments() < 4)
+        #expect(try await store.ids("word1", limit: 50) == found)
+    }
 }
 
 /// Which merged items a search counts in the tail: those its snapshot lacks in FTS5, told by the
