@@ -404,14 +404,14 @@ extension MemoryStore {
     }
 
     /// Migration `v10 segment merges by the merger`: FTS5 no longer merges its segments by itself
-    /// (`automerge` 0); the merger does (``mergeSegments(pages:)``), in its batch merges and
+    /// (`automerge` 0); the merger does (``mergeSegments(_:pages:)``), in its batch merges and
     /// while stores pause.
     ///
     /// FTS5's automerge runs in whatever transaction writes to the index: it counts the leaf
-    /// pages written and, each time the count crosses 64, merges 64 pages per level of the index.
-    /// A store into a full layer writes one page (its eviction's delete), so every 64th such
-    /// store merged about 320 pages of older segments in its own transaction: 15-30 ms, the
-    /// single store's p99 in an `episodic` layer at its 100 000 items. FTS5 still merges a level
+    /// pages written and, each time the count crosses 64, merges 64 pages for each level of the
+    /// index. A store into a full layer writes one page (its eviction's delete), so every 64th
+    /// such store merged hundreds of pages of older segments in its own transaction: 15-30 ms,
+    /// the single store's p99 in an `episodic` layer at its 100 000 items. FTS5 still merges a level
     /// that reaches 16 segments at once (`crisismerge`), so the index stays bounded if the
     /// merger falls behind.
     static func stopAutomerge(_ db: Database) throws {
@@ -464,7 +464,7 @@ extension MemoryStore {
                 WHERE items_pending.seq <= ?
                 """, arguments: [last])
         // About the merge work FTS5's automerge would do for this batch (its pages written, about
-        // one per 40 items at a million, times the index's levels), so a large merge is spread
+        // one per 50 items at a million, times the index's levels), so a large merge is spread
         // over batches and a small batch (a few stores' items) holds the writer briefly.
         _ = try Self.mergeSegments(db, pages: max(16, rows.count / 8))
         let indexed = ContinuousClock.now

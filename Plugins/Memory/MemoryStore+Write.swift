@@ -296,7 +296,7 @@ extension MemoryStore {
     ///
     /// The layer's item count comes from `layer_stats` (kept by triggers, expired items
     /// included, as the capacity counts them), one row read: counting the layer's rows took
-    /// time in proportion to the layer, about 8 ms a store in an `episodic` layer at its
+    /// time in proportion to the layer, about 7 ms a store in an `episodic` layer at its
     /// 100 000 items.
     /// - Returns: how many were removed.
     func enforceCapacity(_ db: Database, layer: MemoryLayer, events: ItemEvents?) throws -> Int {
