@@ -80,6 +80,10 @@ extension MemoryStore {
     }
 
     /// Lists items, newest first, without reinforcing them.
+    ///
+    /// Filtered by tags, the list reads the first tag's items from `item_tags`, newest first, and
+    /// tests only those (``createTagAndSourceIndexes(_:)``); by a source, SQLite reads them from
+    /// the index by source and time.
     /// - Parameters:
     ///   - filter: which items.
     ///   - limit: most items.
@@ -87,10 +91,19 @@ extension MemoryStore {
     func list(_ filter: ItemFilter, limit: Int) async throws -> [(MemoryItem, [MemoryLink])] {
         let (conditions, arguments) = Self.conditions(filter, now: clock())
         let limit = max(1, min(limit, settings.maxResults))
-        return try await pool.read { [reinforcements] db in
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT * FROM items WHERE \(conditions) ORDER BY created_at DESC, seq DESC LIMIT ?",
-                arguments: StatementArguments(arguments + [limit.databaseValue]))
+        let sql: String
+        var all = arguments + [limit.databaseValue]
+        if let tag = filter.tags.first {
+            sql = """
+                SELECT items.* FROM item_tags CROSS JOIN items ON items.seq = item_tags.seq
+                WHERE item_tags.tag = ? AND \(conditions) ORDER BY item_tags.created_at DESC, item_tags.seq DESC LIMIT ?
+                """
+            all.insert(tag.databaseValue, at: 0)
+        } else {
+            sql = "SELECT * FROM items WHERE \(conditions) ORDER BY created_at DESC, seq DESC LIMIT ?"
+        }
+        return try await pool.read { [reinforcements, all] db in
+            let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(all))
             let links = try Self.links(db, seqs: rows.map { $0["seq"] })
             let epoch = try Reinforcements.epoch(db)
             return rows.map {

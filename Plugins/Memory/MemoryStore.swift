@@ -171,6 +171,8 @@ final class MemoryStore: Sendable {
         migrator.registerMigration("v9 retrieval epoch", migrate: Reinforcements.createTable)
         // FTS5 merges its segments only in the merger's transactions (MemoryStore+Pending.swift).
         migrator.registerMigration("v10 segment merges by the merger", migrate: stopAutomerge)
+        // Lists filtered by a tag or a source read the matching items only.
+        migrator.registerMigration("v11 tag and source indexes", migrate: createTagAndSourceIndexes)
         return migrator
     }
 
@@ -295,6 +297,36 @@ final class MemoryStore: Sendable {
             DELETE FROM \(table) WHERE seq = old.seq;
         END;
         """
+    }
+
+    /// Migration `v11 tag and source indexes`: `item_tags`, each tag of each item with the item's
+    /// creation time (kept by triggers on every insert, delete and change of tags, whatever path
+    /// makes it), and an index of `items` by source and time. A list filtered by a tag or a source
+    /// then reads the matching items newest first and stops at its limit; before, it walked every
+    /// item newest first testing each (at a million items without such a tag: 2.8 s for a tag,
+    /// 0.5 s for a source). Filling `item_tags` reads only the items that have tags.
+    static func createTagAndSourceIndexes(_ db: Database) throws {
+        let add = """
+            INSERT OR IGNORE INTO item_tags(tag, created_at, seq)
+                    SELECT value, new.created_at, new.seq FROM json_each(new.tags);
+            """
+        let remove = """
+            DELETE FROM item_tags
+                    WHERE tag IN (SELECT value FROM json_each(old.tags)) AND created_at = old.created_at AND seq = old.seq;
+            """
+        try db.execute(
+            sql: """
+                CREATE TABLE item_tags (
+                    tag TEXT NOT NULL, created_at REAL NOT NULL, seq INTEGER NOT NULL,
+                    PRIMARY KEY (tag, created_at, seq)) WITHOUT ROWID;
+                INSERT OR IGNORE INTO item_tags(tag, created_at, seq)
+                    SELECT tag.value, items.created_at, items.seq FROM items, json_each(items.tags) AS tag
+                    WHERE items.tags != '[]';
+                CREATE TRIGGER item_tags_insert AFTER INSERT ON items WHEN new.tags != '[]' BEGIN \(add) END;
+                CREATE TRIGGER item_tags_delete AFTER DELETE ON items WHEN old.tags != '[]' BEGIN \(remove) END;
+                CREATE TRIGGER item_tags_update AFTER UPDATE OF tags, created_at ON items BEGIN \(remove) \(add) END;
+                CREATE INDEX items_by_source_time ON items(source, created_at);
+                """)
     }
 
     /// Writes an item's word signature.

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import MemoryCore
 import Testing
 
@@ -52,6 +53,86 @@ import Testing
         #expect(try await store.list(.init(since: middle), limit: 10).map(\.0.id) == [c, b])
         #expect(try await store.list(.init(until: middle), limit: 10).map(\.0.id) == [a])
         #expect(try await store.list(.init(), limit: 1).map(\.0.id) == [c])
+    }
+
+    /// A list by tag reads `item_tags` (kept by triggers) and one by source the index by source and
+    /// time, so each reads the matching items only; both follow every change: a tag added by an
+    /// update or by a near-duplicate merged in, a tag removed, a delete, a repeated tag, an
+    /// eviction, and a file that had tagged items before the table existed.
+    @Test func listsByTagAndSourceFollowEveryChangeAndReadTheirIndexes() async throws {
+        var settings = MemorySettings()
+        settings.retention.policies[.working]?.capacity = 2
+        let (store, clock, dir) = try makeStore(settings)
+        func tagged(_ tag: String) async throws -> [String] {
+            try await store.list(.init(tags: [tag]), limit: 10).map(\.0.id)
+        }
+        /// The table holds exactly each item's distinct tags with its creation time.
+        func expectTableMatchesTheItems(_ step: Comment) async throws {
+            let (table, items) = try await store.pool.read { db in
+                let row = { (r: Row) in "\(r[0] as String) \(r[1] as Double) \(r[2] as Int64)" }
+                return (
+                    try Row.fetchAll(db, sql: "SELECT tag, created_at, seq FROM item_tags ORDER BY 1, 2, 3").map(row),
+                    try Row.fetchAll(
+                        db,
+                        sql: """
+                            SELECT DISTINCT tag.value, items.created_at, items.seq FROM items, json_each(items.tags) AS tag
+                            ORDER BY 1, 2, 3
+                            """
+                    ).map(row)
+                )
+            }
+            #expect(table == items, step)
+        }
+        let a = try await store.put(item("the kettle is broken", .episodic, tags: ["home", "home"], source: "soul"))
+        clock.advance(1)
+        let b = try await store.put(item("buy a new kettle on monday", .episodic, tags: ["todo"]))
+        clock.advance(1)
+        #expect(try await tagged("home") == [a])
+        _ = try await store.update(id: b, ItemPatch(tags: ["todo", "home"]))
+        #expect(try await tagged("home") == [b, a])
+        _ = try await store.update(id: a, ItemPatch(tags: ["fixed"]))
+        #expect(try await tagged("home") == [b])
+        #expect(try await tagged("fixed") == [a])
+        try await expectTableMatchesTheItems("after updates")
+        // A near-duplicate stored with another tag is merged into b, which gains the tag.
+        let merged = try await store.store([item("buy a new kettle on monday", .episodic, tags: ["errand"])])
+        #expect(merged[0].merged && merged[0].item.id == b)
+        #expect(try await tagged("errand") == [b])
+        try await expectTableMatchesTheItems("after a near-duplicate merged in")
+        #expect(try await store.delete(id: b))
+        for tag in ["todo", "home", "errand"] { #expect(try await tagged(tag).isEmpty, "\(tag)") }
+        try await expectTableMatchesTheItems("after a delete")
+        // Evictions leave the table too.
+        var working: [String] = []
+        for i in 0..<3 {
+            clock.advance(1)
+            working.append(try await store.put(item("passing thought \(i)", .working, tags: ["now"])))
+        }
+        #expect(try await tagged("now") == [working[2], working[1]])
+        try await expectTableMatchesTheItems("after an eviction")
+        #expect(try await store.list(.init(source: "soul"), limit: 10).map(\.0.id) == [a])
+        let plans = try await store.pool.read { db in
+            try ["item_tags.tag = 'now'", "items.source = 'soul'"].map { condition in
+                let from = condition.hasPrefix("item_tags") ? "item_tags CROSS JOIN items ON items.seq = item_tags.seq" : "items"
+                return try Row.fetchAll(
+                    db, sql: "EXPLAIN QUERY PLAN SELECT items.* FROM \(from) WHERE \(condition) ORDER BY created_at DESC LIMIT 5"
+                ).map { $0["detail"] as String }.joined(separator: "; ")
+            }
+        }
+        #expect(plans[0].contains("item_tags") && !plans[0].contains("SCAN items"), "\(plans[0])")
+        #expect(plans[1].contains("items_by_source_time"), "\(plans[1])")
+        // A file with tagged items from before migration v11 gets them in the table when it opens.
+        try await store.pool.write { db in
+            try db.execute(sql: "DELETE FROM item_tags; DELETE FROM grdb_migrations WHERE identifier LIKE 'v11%'")
+            try db.execute(
+                sql: """
+                    DROP TRIGGER item_tags_insert; DROP TRIGGER item_tags_delete; DROP TRIGGER item_tags_update;
+                    DROP TABLE item_tags; DROP INDEX items_by_source_time
+                    """)
+        }
+        let reopened = try MemoryStore(path: dir + "/memory.sqlite", settings: settings, clock: clock.closure)
+        #expect(try await reopened.list(.init(tags: ["now"]), limit: 10).map(\.0.id) == [working[2], working[1]])
+        #expect(try await reopened.list(.init(tags: ["fixed"]), limit: 10).map(\.0.id) == [a])
     }
 
     @Test func searchFiltersAcrossAndWithinLayers() async throws {
