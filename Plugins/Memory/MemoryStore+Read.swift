@@ -89,11 +89,14 @@ extension MemoryStore {
     ///   - limit: most items.
     /// - Returns: items with their links.
     func list(_ filter: ItemFilter, limit: Int) async throws -> [(MemoryItem, [MemoryLink])] {
-        let (conditions, arguments) = Self.conditions(filter, now: clock())
+        // The first tag is the join's (item_tags), so the per-row conditions test only the others.
+        var rest = filter
+        let tag = rest.tags.isEmpty ? nil : rest.tags.removeFirst()
+        let (conditions, arguments) = Self.conditions(rest, now: clock())
         let limit = max(1, min(limit, settings.maxResults))
         let sql: String
         var all = arguments + [limit.databaseValue]
-        if let tag = filter.tags.first {
+        if let tag {
             sql = """
                 SELECT items.* FROM item_tags CROSS JOIN items ON items.seq = item_tags.seq
                 WHERE item_tags.tag = ? AND \(conditions) ORDER BY item_tags.created_at DESC, item_tags.seq DESC LIMIT ?
