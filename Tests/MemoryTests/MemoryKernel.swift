@@ -108,13 +108,18 @@ final class MemoryKernel: Sendable {
         guard write(fd, bytes, bytes.count) == bytes.count else { throw TestError("write failed") }
         var response: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
+        var failure: Int32 = 0
         while true {
             let n = read(fd, &buffer, buffer.count)
+            if n < 0 { failure = errno }
             if n <= 0 { break }
             response += buffer[0..<n]
         }
         let text = String(decoding: response, as: UTF8.self)
-        guard let split = text.range(of: "\r\n\r\n") else { throw TestError("no response head: \(text)") }
+        guard let split = text.range(of: "\r\n\r\n") else {
+            // EAGAIN: nothing came for the 30 s of SO_RCVTIMEO; 0: the server closed without a head.
+            throw TestError("\(method) \(path): no response head (read errno \(failure)): \(text)")
+        }
         let status = Int(text.split(separator: " ").dropFirst().first ?? "") ?? 0
         var payload = String(text[split.upperBound...])
         if text[..<split.lowerBound].lowercased().contains("transfer-encoding: chunked") { payload = unchunk(payload) }

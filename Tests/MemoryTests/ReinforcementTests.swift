@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import JameyTestKit
 import MemoryCore
 import Synchronization
 import Testing
@@ -16,18 +17,14 @@ import Testing
         }
     }
 
-    /// Holds the writer's lock (a transaction that waits) until the returned closure is called.
+    /// Holds the writer's lock (a transaction that waits) until the returned closure is called,
+    /// or for a minute at most. The wait for the hold runs off the cooperative pool: a pool
+    /// thread blocked on it (two of them here) starves the other suites' kernels.
     private func holdWriter(_ store: MemoryStore) async throws -> @Sendable () -> Void {
-        let held = DispatchSemaphore(value: 0)
-        let release = DispatchSemaphore(value: 0)
-        Thread {
-            try? store.pool.writeWithoutTransaction { _ in
-                held.signal()
-                release.wait()
-            }
-        }.start()
-        held.wait()
-        return { release.signal() }
+        let hold = HeldOnThread(timeout: 60) { whileHeld in try? store.pool.writeWithoutTransaction { _ in whileHeld() } }
+        await onThread { hold.waitUntilHeld() }
+        #expect(hold.isHeld, "the test thread holds the writer")
+        return { hold.release() }
     }
 
     /// Runs `body` on a task and waits for it up to a minute: nil when it did not finish (it
