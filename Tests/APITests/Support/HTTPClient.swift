@@ -43,7 +43,7 @@ final class BlockingConnection: @unchecked Sendable {
     /// - Parameters:
     ///   - port: the server port.
     ///   - timeout: the timeout of every read.
-    init(port: Int, timeout: Double = 10) throws {
+    init(port: Int, timeout: Double = 30) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw HTTPClientError("socket failed") }
         var tv = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
@@ -181,7 +181,7 @@ final class HTTPConnection: Sendable {
     private init(_ connection: BlockingConnection) { self.connection = connection }
 
     /// Connects to 127.0.0.1:`port`.
-    static func open(port: Int, timeout: Double = 10) async throws -> HTTPConnection {
+    static func open(port: Int, timeout: Double = 30) async throws -> HTTPConnection {
         HTTPConnection(try await onThread { try BlockingConnection(port: port, timeout: timeout) })
     }
 
@@ -224,7 +224,7 @@ enum HTTP {
     /// - Parameter timeout: the read timeout in seconds (longer for a reply the server delays on purpose).
     static func request(
         _ port: Int, _ method: String, _ path: String, headers: [String: String] = [:], body: [UInt8]? = nil,
-        timeout: Double = 10
+        timeout: Double = 30
     ) async throws -> HTTPReply {
         try await onThread {
             try BlockingConnection(port: port, timeout: timeout).request(method, path, headers: headers, body: body)
@@ -233,7 +233,7 @@ enum HTTP {
 
     /// `GET` with an optional bearer key.
     static func get(
-        _ port: Int, _ path: String, key: String? = nil, headers: [String: String] = [:], timeout: Double = 10
+        _ port: Int, _ path: String, key: String? = nil, headers: [String: String] = [:], timeout: Double = 30
     ) async throws -> HTTPReply {
         var h = headers
         if let key { h["Authorization"] = "Bearer " + key }
