@@ -12,7 +12,8 @@
 //     `duplicates: allow` and then, on the same data after a restart, with the default
 //     `duplicates: merge` (another 1000 stores, each checked for near-duplicates among the items
 //     merged into FTS5 and those still pending);
-//   - top-10 search latency, p50/p99, by term class: rare, mid-frequency, common, two-term AND.
+//   - top-10 search latency, p50/p99, by term class: rare, mid-frequency, common, two-term AND
+//     (SEARCH_DELAY=S in the environment waits S seconds after the single stores first).
 // Prints one Markdown table row per measure, with the ratio plugin / raw and the goal,
 // then per class how many queries' plugin top 10 carried FTS5's own bm25() values in FTS5's
 // order (the plugin's default long_term ranking adds only constants to BM25 here: every item
@@ -197,6 +198,11 @@ func pluginRun(_ dir: String, duplicates: String) throws -> [String: Double] {
     // Searches run on the merged index (pending items would carry approximate bm25 values).
     try drain()
     usleep(UInt32(2_100_000))
+    // SEARCH_DELAY=S waits S seconds more: the merger's catch-up folds FTS5's segments while
+    // nothing is stored, so the searches can be timed with it at work (0) or done.
+    if let delay = ProcessInfo.processInfo.environment["SEARCH_DELAY"].flatMap(Double.init), delay > 0 {
+        usleep(UInt32(delay * 1_000_000))
+    }
     for (name, queries) in classes {
         var agree = 0
         let latencies = try queries.enumerated().map { index, q in
