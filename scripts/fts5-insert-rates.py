@@ -26,6 +26,9 @@ import time
 
 rows = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
 modes = sys.argv[2:] or ["plain", "trigger", "batch"]
+unknown = [mode for mode in modes if mode not in ("plain", "trigger", "batch")]
+if unknown:
+    sys.exit(f"fts5-insert-rates: unknown mode {', '.join(unknown)} (plain, trigger, batch)")
 
 random.seed(1)
 vocabulary = [f"w{i}" for i in range(50_000)]
@@ -50,21 +53,20 @@ for mode in modes:
         db = sqlite3.connect(os.path.join(scratch, "fts.sqlite"), isolation_level=None)
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")
-        base = mode
-        if base == "plain":
+        if mode == "plain":
             db.execute("CREATE VIRTUAL TABLE f USING fts5(content, tokenize='unicode61 remove_diacritics 2')")
         else:
-            db.executescript(ITEMS + EXTERNAL + (TRIGGER if base == "trigger" else ""))
+            db.executescript(ITEMS + EXTERNAL + (TRIGGER if mode == "trigger" else ""))
         start = time.perf_counter()
         for first in range(0, rows, 1000):
             batch = corpus[first:first + 1000]
             db.execute("BEGIN")
-            if base == "plain":
+            if mode == "plain":
                 db.executemany("INSERT INTO f(content) VALUES (?)", [(t,) for t in batch])
             else:
                 now = time.time()
                 db.executemany("INSERT INTO items(content, created_at) VALUES (?, ?)", [(t, now) for t in batch])
-                if base == "batch":
+                if mode == "batch":
                     db.execute("INSERT INTO items_fts(rowid, content) SELECT seq, content FROM items WHERE seq > ?",
                                (first,))
             db.execute("COMMIT")

@@ -60,9 +60,9 @@ let classes = workload.classes
 // its ids (time-ordered UUIDs, `ItemID`), written the way FTS5 is fastest: each transaction's
 // items, then one `INSERT … SELECT` of their text into FTS5, through cached statements. An
 // `AFTER INSERT` trigger into FTS5 (v1's, and this baseline's until 2026-12-04) makes FTS5 flush
-// its pending terms at every row's statement savepoint: 12 700 items/s at a million from Python's
-// sqlite3 against 50 000 for a plain FTS5 table, so the trigger measured SQLite's savepoints, not
-// FTS5.
+// its pending terms at every row's statement savepoint: scripts/fts5-insert-rates.py 1000000 took
+// 19 216 rows/s through the trigger against 47 276 with one statement a batch, so the trigger
+// measured FTS5's flushes more than FTS5.
 func rawRun(_ dir: String) throws -> [String: Double] {
     var configuration = Configuration()
     configuration.busyMode = .timeout(5)
