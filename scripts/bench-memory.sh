@@ -9,6 +9,9 @@
 #   scripts/bench-memory.sh                          # ITEMS=100000 QUERIES=200 (about a minute)
 #   ITEMS=1000000 QUERIES=50 scripts/bench-memory.sh # the issue's size (7-13 minutes here)
 #   POSTINGS_PER_GROUP=1024 scripts/bench-memory.sh  # the plugin with a smaller cap of postings per group
+#   SEARCH_DELAY=150 scripts/bench-memory.sh         # the searches 150 s after the stores, not 2 s
+# Raw FTS5 writes a batch's rows, then their text into FTS5 in one statement (not through a trigger,
+# which makes FTS5 flush per row: scripts/fts5-insert-rates.py).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$JAMEY_ROOT"
