@@ -239,7 +239,7 @@ import Testing
                     let (seen, expected) = (
                         Dictionary(uniqueKeysWithValues: through.hits), Dictionary(uniqueKeysWithValues: fresh.hits)
                     )
-                    #expect(seen == expected, "step \(step): \(body)")
+                    #expect(seen == expected, "step \(step): \(body), through the cache: \(through.cached ? "a hit" : "a miss")")
                     searches += 1
                     if through.cached { hits += 1 }
                 }

@@ -18,7 +18,7 @@
 // then per class how many queries' plugin top 10 carried FTS5's own bm25() values in FTS5's
 // order (the plugin's default long_term ranking adds only constants to BM25 here: every item
 // has importance 0.5 and no retrievals, so its order is BM25's). The ten slowest single stores of
-// each policy go to standard error, by index.
+// each policy and the ten slowest searches of each class go to standard error, by index.
 
 import Foundation
 import GRDB
@@ -27,8 +27,9 @@ import JameyTestKit
 import MemoryBenchWorkload
 import MemoryCore
 
-/// Prints the ten slowest of a phase's single stores by index to standard error (the table's p99
-/// is the tenth of a thousand: which stores they are tells a merge's stall from a costly text).
+/// Prints the ten slowest of a phase's single stores or searches by index to standard error (a
+/// p99 is the tenth of a thousand stores, the second of 200 searches: which ones they are tells a
+/// merge's stall or a cold start from a costly text or query).
 func reportSlowest(_ label: String, _ latencies: [Double]) {
     let slowest = latencies.enumerated().sorted { $0.element > $1.element }.prefix(10)
     let line = slowest.map { String(format: "#%d %.1f", $0.offset, $0.element) }.joined(separator: " ")
@@ -217,6 +218,7 @@ func pluginRun(_ dir: String, duplicates: String) throws -> [String: Double] {
         }
         result["\(name) p50"] = percentile(latencies, 0.5)
         result["\(name) p99"] = percentile(latencies, 0.99)
+        reportSlowest("searches, \(name),", latencies)
         agreeing[name] = agree
     }
     return result
