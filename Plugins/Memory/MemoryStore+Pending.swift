@@ -557,6 +557,7 @@ extension MemoryStore {
             }
         } catch {
             if let retiring { tail.restore(epoch: retiring) }
+            reinforcements.rolledBack(reinforced)
             throw error
         }
         guard let (value, outcome) = result else { preconditionFailure("a committed transaction has a result") }
@@ -566,7 +567,7 @@ extension MemoryStore {
             observed(timing)
         }
         if !outcome.seqs.isEmpty, let hook = afterMergeCommit.withLock({ $0 }) { hook() }
-        reinforcements.written(reinforced)
+        reinforcements.committed(reinforced)
         if !commit.entries.isEmpty { CrashHook.committed() }
         outbox.committed(commit)
         finishMerge(outcome, promotions)

@@ -17,10 +17,14 @@ import Synchronization
 /// Every read adds to what its snapshot of the database gives the retrievals the snapshot does
 /// not hold yet (``overlay(_:epoch:)``), so searches rank with them and replies show them at
 /// once. Each transaction that writes noted retrievals advances `retrieval_epoch` in the file,
-/// and what it wrote stays here under that epoch for ``keepWritten`` after its commit: a read
-/// reads the epoch in its own snapshot and adds the retrievals still noted plus those written
-/// after it, so a commit between a read's start and its look here neither loses nor doubles one.
-/// (A read longer than ``keepWritten`` could miss some; searches take milliseconds.)
+/// and what it writes moves here from the noted retrievals to the written ones, under that
+/// epoch, before it commits, and stays for ``keepWritten``: a read reads the epoch in its own
+/// snapshot and adds the retrievals still noted plus those written after it, so a commit between
+/// a read's start and its look here neither loses nor doubles one. (Moving them only after the
+/// commit doubled them for a read that began in between: an access count one too high, which a
+/// cached search, right, then disagreed with.) A transaction that rolls back puts them back
+/// (``rolledBack(_:)``). (A read longer than ``keepWritten`` could miss some; searches take
+/// milliseconds.)
 ///
 /// A crash loses the retrievals noted since the last commit (at most about ``flushDelay`` of
 /// them while the writer is free): access counts and last-access times, never an item.
@@ -44,8 +48,10 @@ final class Reinforcements: Sendable {
     private struct State {
         /// Noted and not written by a committed transaction.
         var pending: [Int64: Pending] = [:]
-        /// Written by committed transactions, oldest first, with when each committed.
+        /// Written by transactions, oldest first, with when each wrote them.
         var written: [(written: Written, at: ContinuousClock.Instant)] = []
+        /// The epochs of those whose transactions have not committed yet.
+        var uncommitted: Set<Int64> = []
     }
 
     /// How long after the first unwritten retrieval a flush writes them when nothing else does.
@@ -100,8 +106,8 @@ final class Reinforcements: Sendable {
     /// A flush is starting: retrievals noted from now on schedule another.
     func flushStarting() { flushScheduled.store(false, ordering: .releasing) }
 
-    /// Whether nothing is noted and not written.
-    var isEmpty: Bool { state.withLock { $0.pending.isEmpty } }
+    /// Whether nothing is noted and not written by a committed transaction.
+    var isEmpty: Bool { state.withLock { $0.pending.isEmpty && $0.uncommitted.isEmpty } }
 
     /// What is noted and not written for the item at `seq`.
     func pending(_ seq: Int64) -> Pending? { state.withLock { $0.pending[seq] } }
@@ -134,8 +140,12 @@ final class Reinforcements: Sendable {
         return item
     }
 
-    /// Adds the noted retrievals to `items` and advances the epoch, in the writer's transaction.
-    /// - Returns: what it wrote, for ``written(_:)`` once the transaction has committed.
+    /// Adds the noted retrievals to `items` and advances the epoch, in the writer's transaction,
+    /// and moves them from the noted retrievals to the written ones under that epoch (those
+    /// noted since stay noted): snapshots before the commit lack the epoch and add them, those
+    /// after it have both.
+    /// - Returns: what it wrote, for ``committed(_:)`` once the transaction has committed, or
+    ///   ``rolledBack(_:)`` should it not.
     func write(_ db: Database) throws -> Written? {
         let batch = state.withLock { $0.pending }
         guard !batch.isEmpty else { return nil }
@@ -143,22 +153,45 @@ final class Reinforcements: Sendable {
         let statement = try db.cachedStatement(
             sql: "UPDATE items SET access_count = access_count + ?, last_accessed_at = ? WHERE seq = ? AND id = ?")
         for (seq, p) in batch { try statement.execute(arguments: [p.count, p.last, seq, p.id]) }
-        return Written(epoch: epoch, batch: batch)
-    }
-
-    /// After the commit of ``write(_:)``'s transaction: what it wrote leaves the noted
-    /// retrievals (those noted since stay) and is kept for older snapshots.
-    func written(_ written: Written?) {
-        guard let written else { return }
+        let written = Written(epoch: epoch, batch: batch)
         let now = ContinuousClock.now
         state.withLock { state in
-            for (seq, w) in written.batch {
+            for (seq, w) in batch {
                 guard var p = state.pending[seq], p.id == w.id else { continue }
                 p.count -= w.count
                 state.pending[seq] = p.count > 0 ? p : nil
             }
             state.written.removeAll { now - $0.at > Self.keepWritten }
             state.written.append((written, now))
+            state.uncommitted.insert(epoch)
+        }
+        return written
+    }
+
+    /// ``write(_:)``'s transaction committed.
+    func committed(_ written: Written?) {
+        guard let written else { return }
+        _ = state.withLock { $0.uncommitted.remove(written.epoch) }
+    }
+
+    /// ``write(_:)``'s transaction rolled back: what it wrote is noted again (its epoch was
+    /// rolled back with it, and the next transaction takes it).
+    func rolledBack(_ written: Written?) {
+        guard let written else { return }
+        state.withLock { state in
+            state.uncommitted.remove(written.epoch)
+            state.written.removeAll { $0.written.epoch == written.epoch }
+            for (seq, w) in written.batch {
+                if var p = state.pending[seq] {
+                    // Another item at a reused seq was noted since: the newer one stays, as `note` keeps it.
+                    guard p.id == w.id else { continue }
+                    p.count += w.count
+                    p.last = max(p.last, w.last)
+                    state.pending[seq] = p
+                } else {
+                    state.pending[seq] = w
+                }
+            }
         }
     }
 

@@ -98,9 +98,11 @@ import Testing
         _ = reinforcements.note([(8, "b")], at: Date(timeIntervalSince1970: 6))
         #expect(reinforcements.pending(8) == .init(id: "b", count: 1, last: 6))
         let written = try store.pool.write { db in try reinforcements.write(db) }
-        // One more between the write and its commit stays for the next.
+        // Written but not told committed: not empty yet.
+        #expect(!reinforcements.isEmpty)
+        reinforcements.committed(written)
+        // One more after the write stays noted for the next.
         _ = reinforcements.note([(7, "a")], at: Date(timeIntervalSince1970: 9))
-        reinforcements.written(written)
         #expect(written?.epoch == 1)
         #expect(try stored(store, "a") == (2, 5))
         #expect(reinforcements.pending(7) == .init(id: "a", count: 1, last: 9))
@@ -112,6 +114,38 @@ import Testing
         #expect(reinforcements.overlay(8, epoch: 0) == .init(id: "b", count: 1, last: 6))
         #expect(reinforcements.overlay(8, epoch: 1) == nil)
         #expect(try store.pool.read(Reinforcements.epoch) == 1)
+    }
+
+    @Test func aReadRightAfterTheCommitThatWroteThemCountsThemOnce() async throws {
+        // No background merge: the merge below is the one that writes the retrieval.
+        let (store, clock, _) = try makeStore(PendingIndexTests.held())
+        let id = try await store.put(item("the lighthouse beam sweeps"))
+        let found: Int64? = try await store.pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT seq FROM items WHERE id = ?", arguments: [id])
+        }
+        let seq = try #require(found)
+        // Noted without the flush a retrieval schedules: the merge below writes it.
+        _ = store.reinforcements.note([(seq, id)], at: clock.now)
+        let inWindow = LockedBox<Int?>(nil)
+        store.afterMergeCommit.withLock {
+            $0 = { [store, inWindow] in
+                // Between the merge's commit (which wrote the retrieval) and anything after it,
+                // on the merge's thread (never a pool thread): a search sees it once.
+                let done = DispatchSemaphore(value: 0)
+                Task {
+                    defer { done.signal() }
+                    let hits = try? await store.search(FTSQuery("lighthouse"), filter: .init(), limit: 5, reinforce: false)
+                    inWindow.set(hits?.first?.item.accessCount ?? -1)
+                }
+                _ = done.wait(timeout: .now() + 20)
+            }
+        }
+        try await onThread { try store.mergePending(limit: 100) }
+        store.afterMergeCommit.withLock { $0 = nil }
+        #expect(try stored(store, id).count == 1)
+        #expect(inWindow.value == 1, "written by the commit and still noted: counted twice")
+        let after = try await store.search(FTSQuery("lighthouse"), filter: .init(), limit: 5, reinforce: false)
+        #expect(after.first?.item.accessCount == 1)
     }
 
     @Test func aTransactionThatFailsLeavesThemNoted() async throws {
