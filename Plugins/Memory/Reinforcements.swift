@@ -20,9 +20,9 @@ import Synchronization
 /// and what it writes moves here from the noted retrievals to the written ones, under that
 /// epoch, before it commits, and stays for ``keepWritten``: a read reads the epoch in its own
 /// snapshot and adds the retrievals still noted plus those written after it, so a commit between
-/// a read's start and its look here neither loses nor doubles one. (Moving them only after the
-/// commit doubled them for a read that began in between: an access count one too high, which a
-/// cached search, right, then disagreed with.) A transaction that rolls back puts them back
+/// a read's start and its look here neither loses nor doubles one. (Moved only after the commit,
+/// they were counted twice by a read that began in between: an access count one too high.) A
+/// transaction that rolls back puts them back
 /// (``rolledBack(_:)``). (A read longer than ``keepWritten`` could miss some; searches take
 /// milliseconds.)
 ///

@@ -36,3 +36,27 @@ public func withStopping<Resource>(
     }
     await stop(resource)
 }
+
+/// The other way round from ``onThread(_:)``: blocks the calling thread — one of the test's own,
+/// or a hook of the code under test that runs on one (never a pool thread) — while `body` runs as
+/// a task on the pool, until it finishes or `timeout` seconds pass (nil: however long it takes).
+///
+/// ```swift
+/// store.afterMergeCommit.withLock {
+///     $0 = { waitForTask(timeout: 20) { seen.set(try? await store.search(query)) } }
+/// }
+/// ```
+/// - Returns: whether `body` finished in time.
+@discardableResult
+public func waitForTask(timeout: Double? = nil, _ body: @escaping @Sendable () async -> Void) -> Bool {
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        await body()
+        done.signal()
+    }
+    guard let timeout else {
+        done.wait()
+        return true
+    }
+    return done.wait(timeout: .now() + timeout) == .success
+}

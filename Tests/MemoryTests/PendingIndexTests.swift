@@ -231,13 +231,10 @@ extension PendingIndexTests {
         store.afterMergeCommit.withLock {
             $0 = { [store, inWindow] in
                 // Blocks the merge's thread (never a pool thread: see below) until the search ran.
-                let done = DispatchSemaphore(value: 0)
-                Task {
-                    defer { done.signal() }
+                waitForTask {
                     let hits = try? await store.search(FTSQuery("three"), filter: .init(), limit: 50, reinforce: false)
                     inWindow.set(hits ?? [])
                 }
-                done.wait()
             }
         }
         // On a thread of its own: the hook blocks it until a task on the pool has searched, and
@@ -267,14 +264,11 @@ extension PendingIndexTests {
             $0 = { [store, inWindow] in
                 // Blocks the merge's thread (never a pool thread) until the search answered, or
                 // 2 s: a search that waits for this commit, as it must, answers only after it.
-                let done = DispatchSemaphore(value: 0)
-                Task {
-                    defer { done.signal() }
+                waitForTask(timeout: 2) {
                     let hits = try? await store.search(
                         FTSQuery("gla*", syntax: true), filter: .init(), limit: 10, reinforce: false)
                     inWindow.set(hits?.map(\.item.id) ?? [])
                 }
-                _ = done.wait(timeout: .now() + 2)
             }
         }
         try await onThread { try store.mergePending(limit: 100) }

@@ -131,13 +131,10 @@ import Testing
             $0 = { [store, inWindow] in
                 // Between the merge's commit (which wrote the retrieval) and anything after it,
                 // on the merge's thread (never a pool thread): a search sees it once.
-                let done = DispatchSemaphore(value: 0)
-                Task {
-                    defer { done.signal() }
+                waitForTask(timeout: 20) {
                     let hits = try? await store.search(FTSQuery("lighthouse"), filter: .init(), limit: 5, reinforce: false)
                     inWindow.set(hits?.first?.item.accessCount ?? -1)
                 }
-                _ = done.wait(timeout: .now() + 20)
             }
         }
         try await onThread { try store.mergePending(limit: 100) }
