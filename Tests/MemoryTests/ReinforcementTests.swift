@@ -160,7 +160,11 @@ import Testing
         // A rejected near-duplicate rolls its transaction back, and what it wrote with it: each
         // retrieval is then in the file or still noted, never both, never neither.
         #expect(await status { _ = try await store.put(item("tide tables for the harbour this week!")) } == 409)
+        // Checked with the writer held: the get's flush may be writing them meanwhile, and a
+        // transaction in flight has taken them from the noted ones before its commit.
+        let hold = try await holdWriter(store)
         #expect(try stored(store, id).count + (store.reinforcements.pending(seq)?.count ?? 0) == 1)
+        hold()
         _ = try await store.put(item("something else entirely"))
         #expect(try stored(store, id).count == 1)
         #expect(store.reinforcements.pending(seq) == nil)
