@@ -138,6 +138,29 @@ import Testing
         }
     }
 
+    /// S3-FIFO's ghost remembers as many hashes as main holds entries, not as it holds weight,
+    /// and allocates only for the hashes it was given: a byte-bounded policy of 2 GiB made one
+    /// of 1.9 billion hashes (15 GB, written at once) before.
+    @Test func s3fifosGhostIsSizedInEntriesAndGrowsWithUse() {
+        let policy = S3FIFOPolicy(capacity: 64 << 20, expectedEntries: 1000)
+        #expect(policy.ghostLimit == 900)
+        #expect(policy.ghostAllocated == 0)
+        var evicted: [Int32] = []
+        var free: [Int32] = []
+        var next: Int32 = 0
+        // 64 KiB each: 1 024 fit. Read once, so each leaves through the small queue to the ghost.
+        for key in 0..<5000 as Range<UInt64> {
+            let slot = free.popLast() ?? next
+            if slot == next { next += 1 }
+            policy.insert(slot, hash: key &* 0x9E37_79B9_7F4A_7C15, weight: 1 << 16, evicted: &evicted)
+            free += evicted
+            evicted.removeAll()
+        }
+        #expect(policy.ghostAllocated >= 900 && policy.ghostAllocated <= 1800, "\(policy.ghostAllocated)")
+        #expect(PolicyKind.s3fifo.make(capacity: 1 << 31, expectedEntries: 16).weight == 0)
+        #expect(S3FIFOPolicy(capacity: 1000).ghostLimit == 900, "weight 1 each: as many as the capacity")
+    }
+
     @Test func aWeightTooLargeForTheRecordIsKeptExactly() {
         for kind in [PolicyKind.lru, .sieve, .s3fifo, .tinyLFU] {
             let policy = kind.make(capacity: 1 << 31, expectedEntries: 16)

@@ -91,13 +91,14 @@ public struct PolicyKind: Hashable, Sendable, CustomStringConvertible {
     public var description: String { code.rawValue }
 
     /// A new policy of this kind holding at most `capacity` weight.
-    /// - Parameter expectedEntries: how many entries fit, for sizing a frequency sketch (default:
-    ///   `capacity`, right when every entry weighs 1; a byte-bounded cache passes bytes ÷ a typical size).
+    /// - Parameter expectedEntries: how many entries fit, for sizing W-TinyLFU's frequency sketch and
+    ///   S3-FIFO's ghost (default: `capacity`, right when every entry weighs 1; a byte-bounded
+    ///   cache passes bytes ÷ a typical size).
     public func make(capacity: Int, expectedEntries: Int? = nil) -> any EvictionPolicy {
         switch code {
         case .lru: LRUPolicy(capacity: capacity)
         case .sieve: SievePolicy(capacity: capacity)
-        case .s3fifo: S3FIFOPolicy(capacity: capacity)
+        case .s3fifo: S3FIFOPolicy(capacity: capacity, expectedEntries: expectedEntries)
         case .tinylfu: TinyLFUPolicy(capacity: capacity, expectedEntries: expectedEntries)
         }
     }

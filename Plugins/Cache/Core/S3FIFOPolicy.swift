@@ -9,12 +9,24 @@ public final class S3FIFOPolicy: EvictionPolicy {
     private var main = ListEnds()
     private var ghost: GhostQueue
 
-    /// - Parameter capacity: the weight kept resident at most.
-    public init(capacity: Int) {
+    /// - Parameters:
+    ///   - capacity: the weight kept resident at most.
+    ///   - expectedEntries: how many entries fit (default `capacity`, right when every entry
+    ///     weighs 1). The ghost remembers as many hashes as main holds entries, 90 % of these:
+    ///     sized by weight instead, a byte-bounded cache's ghost would be sized in bytes
+    ///     (a 64 MiB namespace remembering 60 million hashes).
+    public init(capacity: Int, expectedEntries: Int? = nil) {
         self.capacity = max(1, capacity)
         smallTarget = max(1, self.capacity / 10)
-        ghost = GhostQueue(limit: max(1, self.capacity - smallTarget))
+        let entries = max(1, expectedEntries ?? self.capacity)
+        ghost = GhostQueue(limit: max(1, entries - entries / 10))
     }
+
+    /// How many evicted hashes the ghost remembers at most.
+    var ghostLimit: Int { ghost.limit }
+
+    /// The memory the ghost's ring holds now, in hashes (it grows as hashes come, up to its limit).
+    var ghostAllocated: Int { ghost.allocated }
 
     public var weight: Int { small.weight + main.weight }
     public var bytesPerEntry: Int { MemoryLayout<SlotLinks.Node>.stride }
@@ -101,22 +113,30 @@ public final class S3FIFOPolicy: EvictionPolicy {
 /// A bounded FIFO set of hashes (folded to 32 bits, `SlotLinks.fold`, as the records keep them): what
 /// S3-FIFO remembers of entries it evicted from its small queue.
 struct GhostQueue {
-    private var ring: [UInt64]
+    /// How many hashes it remembers at most.
+    let limit: Int
+    /// The hashes, oldest at `start` once full; grows with the hashes until `limit`, so a ghost
+    /// sized for a large cache costs memory only for what was evicted.
+    private var ring: [UInt64] = []
     private var start = 0
-    private var count = 0
     private var members: [UInt64: Int] = [:]
 
-    init(limit: Int) { ring = [UInt64](repeating: 0, count: limit) }
+    init(limit: Int) { self.limit = max(1, limit) }
+
+    /// The ring's allocated hashes.
+    var allocated: Int { ring.capacity }
 
     mutating func insert(_ hash: UInt64) {
-        if count == ring.count {
+        if ring.count < limit {
+            // Doubling, but never past the limit.
+            if ring.count == ring.capacity { ring.reserveCapacity(min(limit, max(16, ring.count * 2))) }
+            ring.append(hash)
+        } else {
             let old = ring[start]
             if let n = members[old] { members[old] = n > 1 ? n - 1 : nil }
-            start = (start + 1) % ring.count
-            count -= 1
+            ring[start] = hash
+            start = (start + 1) % limit
         }
-        ring[(start + count) % ring.count] = hash
-        count += 1
         members[hash, default: 0] += 1
     }
 
