@@ -33,6 +33,31 @@ import Testing
         #expect(index.hits("stream") == 10)
     }
 
+    /// Replacing the text of the only item holding a term, with a text holding it too, keeps
+    /// the item findable by it (forgetting the old text drops the term for a moment).
+    @Test func replacingTheOnlyItemOfATermKeepsItFindable() {
+        var index = TailIndex()
+        index.add(seq: 1, content: "solo apple")
+        index.add(seq: 1, content: "solo pear")
+        #expect(index.matches(["solo"], all: true) == [1])
+        #expect(index.matches(["apple"], all: true).isEmpty)
+        #expect(index.hits("solo") == 1 && index.hits("apple") == 0)
+        #expect(index.postingEntries == 2)
+    }
+
+    /// Each term's list stays near its live items as items leave, and a term no item holds is
+    /// dropped: removing 19 990 of 20 000 items leaves the 10 items' own terms and a short list
+    /// of the common one.
+    @Test func eachTermsListStaysNearItsLiveItems() {
+        var index = TailIndex()
+        for seq in Int64(0)..<20_000 { index.add(seq: seq, content: "common rare\(seq)") }
+        for seq in Int64(0)..<19_990 { index.remove(seq) }
+        #expect(index.postingEntries <= 10 + (2 * 10 + TailIndex.slack + 1), "\(index.postingEntries)")
+        #expect(Set(index.matches(["common"], all: true)) == Set(Int64(19_990)..<20_000))
+        #expect(index.matches(["rare5"], all: false).isEmpty && index.matches(["rare19995"], all: true) == [19_995])
+        #expect(index.hits("common") == 10)
+    }
+
     @Test func impactIsFTS5sBM25SumOverTheWords() {
         var index = TailIndex()
         index.add(seq: 7, content: "apple apple pear")

@@ -294,6 +294,29 @@ extension PendingIndexTests {
         #expect(tail.count == 2)
     }
 
+    /// A merge's batch is removed in steps (``PendingTail/purgeChunk`` at a time, so stores and
+    /// searches wait for a step, not the batch): between steps every snapshot still counts each
+    /// item once, the removed ones nowhere and the rest as before.
+    @Test func aBatchRemovedInStepsKeepsEverySnapshotsCounts() {
+        let tail = PendingTail()
+        for seq in Int64(1)...250 { tail.add(seq: seq, content: seq % 2 == 0 ? "three herons" : "three stones here") }
+        tail.add(seq: 251, content: "three pending")
+        tail.retire(Array(1...250), epoch: 5)
+        let later = tail.matches(["three"], all: false, epoch: 5)
+        #expect(later.seqs == [251] && later.rows == 1 && later.tokens == 2 && later.hits == [1])
+        let cutoff = ContinuousClock.now + .seconds(1)
+        var steps = 0
+        while tail.purgeStep(before: cutoff, limit: 100) {
+            steps += 1
+            let after = tail.matches(["three"], all: false, epoch: 5)
+            #expect(after.seqs == [251] && after.rows == 1 && after.tokens == 2 && after.hits == [1], "step \(steps)")
+            #expect(tail.held == 251 - 100 * steps)
+        }
+        #expect(steps == 2 && tail.held == 1 && tail.count == 1)
+        // An older snapshot (before the merge) would count them; none is left after retireDelay.
+        #expect(tail.matches(["three"], all: false, epoch: 4).rows == 1)
+    }
+
     @Test func aSnapshotLacksInFTS5TheItemsNotRetiredAtItsEpoch() {
         let tail = PendingTail()
         #expect(!tail.unmerged(at: 0))

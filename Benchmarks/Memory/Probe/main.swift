@@ -21,6 +21,8 @@
 //                MERGE_BATCH=n: the plugin's merge_batch);
 //   ROUNDS       rounds of the bench's top-10 searches by class (CLASS=rare|mid|common|and for one;
 //                SLOWEST=1: also each class's eight slowest searches of the round, by index, in ms);
+//   SEARCH_DELAY=S waits S seconds before the rounds (as the bench's; SLOWEST=1 then also
+//                prints each class's first four searches in ms);
 //   SHOW=i,j     prints merge singles i and j with each word's rank, and exits;
 //   CHECKPOINT=1 waits for the background fill of word signatures, and empties the write-ahead
 //                log into the file at the end (scripts/probe-memory.sh's preparation).
@@ -196,6 +198,10 @@ if let mixed = environment["MIXED"].flatMap({ Int($0) }) {
             Double(batches.count * 100) / (ms(merged - mixedStart) / 1000)))
 }
 let only = environment["CLASS"].map { $0 == "and" ? "two-term AND" : $0 }
+if rounds > 0, let delay = environment["SEARCH_DELAY"].flatMap(Double.init), delay > 0 {
+    // As the bench's SEARCH_DELAY: the merger's catch-up runs while nothing is stored.
+    usleep(UInt32(delay * 1_000_000))
+}
 for round in 0..<rounds {
     var line = "round \(round):"
     var cpu0 = timespec()
@@ -211,6 +217,7 @@ for round in 0..<rounds {
         }
         line += String(format: " %@ p50 %.3f p99 %.3f |", name, percentile(latencies, 0.5), percentile(latencies, 0.99))
         if environment["SLOWEST"] == "1" {
+            line += " first " + latencies.prefix(4).map { String(format: "%.2f", $0) }.joined(separator: " ")
             let slowest = latencies.enumerated().sorted { $0.element > $1.element }.prefix(8)
             line += " slowest " + slowest.map { String(format: "#%d %.2f", $0.offset, $0.element) }.joined(separator: " ") + " |"
         }

@@ -12,9 +12,13 @@ public struct TailIndex: Sendable {
     public private(set) var documents: [Int64: TermCounts] = [:]
     /// Per term, the live items holding it and the items it was added with, in the order
     /// added; those may hold items since removed or re-added without the term
-    /// (``matches(_:all:)`` checks ``documents``). Rebuilt from ``documents`` once such stale
-    /// entries outnumber the live ones (``postingEntries``). One table, not two: a store adds
-    /// each of its terms with one lookup (two took about a fifth of a bulk store's work).
+    /// (``matches(_:all:)`` checks ``documents``). A term's list is compacted once its stale
+    /// entries outnumber its live items by more than ``slack``, and a term no item holds is
+    /// dropped, so each removal costs about the same: rebuilding every list from
+    /// ``documents`` at once (as before) cost in proportion to the whole tail, up to 140 ms at
+    /// a million items with the pending tail's lock held and every store and search waiting.
+    /// One table, not two: a store adds each of its terms with one lookup (two took about a
+    /// fifth of a bulk store's work).
     private var terms: [String: Term] = [:]
     /// Entries in ``postings``, stale ones included.
     public private(set) var postingEntries = 0
@@ -38,7 +42,9 @@ public struct TailIndex: Sendable {
         tokens += counted.length
         liveEntries += counted.counts.count
         for term in counted.counts.keys {
-            let added = previous?.counts[term] == nil
+            // A term the old text held keeps its entry, unless forgetting the old text dropped
+            // the term (no other item held it).
+            let added = previous?.counts[term] == nil || terms[term] == nil
             terms[term, default: Term()].add(seq, posting: added)
             if added { postingEntries += 1 }
         }
@@ -48,21 +54,30 @@ public struct TailIndex: Sendable {
     public mutating func remove(_ seq: Int64) {
         guard let terms = documents.removeValue(forKey: seq) else { return }
         forget(terms)
-        if postingEntries > 2 * liveEntries + 1024 || documents.isEmpty { rebuildPostings() }
     }
 
-    private mutating func rebuildPostings() {
-        terms = [:]
-        for (seq, counted) in documents {
-            for term in counted.counts.keys { terms[term, default: Term()].add(seq, posting: true) }
-        }
-        postingEntries = liveEntries
-    }
+    /// Stale entries a term's list may hold beyond its live items before it is compacted.
+    public static let slack = 16
 
+    /// Takes an item's terms out of the counts; called once ``documents`` no longer holds them.
     private mutating func forget(_ counted: TermCounts) {
         tokens -= counted.length
         liveEntries -= counted.counts.count
-        for term in counted.counts.keys { terms[term]?.hits -= 1 }
+        for term in counted.counts.keys {
+            guard let index = terms.index(forKey: term) else { continue }
+            terms.values[index].hits -= 1
+            let entry = terms.values[index]
+            if entry.hits <= 0 {
+                postingEntries -= entry.items.count
+                terms.remove(at: index)
+            } else if entry.items.count > 2 * entry.hits + Self.slack {
+                // Only the term's own list: the live items holding it, once each.
+                var seen = Set<Int64>(minimumCapacity: entry.hits)
+                let live = entry.items.filter { documents[$0]?.counts[term] != nil && seen.insert($0).inserted }
+                postingEntries -= entry.items.count - live.count
+                terms.values[index].items = live
+            }
+        }
     }
 
     /// Tail items holding `term`.
