@@ -74,6 +74,29 @@ import Testing
         #expect(checkpointer.checkpointsRun == 1, "a commit under the bound leaves the WAL to the thread")
     }
 
+    /// A commit past the bound while the checkpointer's thread copies leaves the WAL to it: the
+    /// commit does not wait for that copy to end and run one of its own.
+    @Test func aCommitPastTheBoundWhileTheThreadCopiesDoesNotWait() throws {
+        let dir = try TemporaryDirectory.make(prefix: "jamey-memory-bound-busy")
+        let checkpointer = WALCheckpointer(boundPages: 4)
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in checkpointer.install(on: db) }
+        let pool = try DatabasePool(path: dir + "/bound.sqlite", configuration: configuration)
+        try checkpointer.whileCheckpointing {
+            try pool.write { db in
+                try db.execute(sql: "CREATE TABLE t (v BLOB)")
+                try db.execute(
+                    sql: """
+                        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20)
+                        INSERT INTO t SELECT randomblob(3000) FROM n
+                        """)
+            }
+        }
+        #expect(checkpointer.checkpointsRun == 0, "past the bound, but the thread was copying")
+        try pool.write { db in try db.execute(sql: "INSERT INTO t VALUES (1)") }
+        #expect(checkpointer.checkpointsRun == 1, "the next commit past the bound checkpoints")
+    }
+
     /// Stores from many tasks and searches while the checkpointer copies: the database is whole
     /// afterwards and holds every acknowledged item.
     @Test func storesSearchesAndCheckpointsTogetherLeaveTheDatabaseWhole() async throws {
