@@ -55,12 +55,17 @@ import Testing
         #expect(after > settledRuns, "the new commit was not checkpointed")
     }
 
-    @Test func theWriterCheckpointsInItsCommitPastTheBound() throws {
+    /// A pool whose writer checkpoints past four pages, with no thread of its own.
+    static func boundPool() throws -> (WALCheckpointer, DatabasePool) {
         let dir = try TemporaryDirectory.make(prefix: "jamey-memory-bound")
         let checkpointer = WALCheckpointer(boundPages: 4)
         var configuration = Configuration()
         configuration.prepareDatabase { db in checkpointer.install(on: db) }
-        let pool = try DatabasePool(path: dir + "/bound.sqlite", configuration: configuration)
+        return (checkpointer, try DatabasePool(path: dir + "/bound.sqlite", configuration: configuration))
+    }
+
+    /// Writes twenty pages or more in one commit.
+    static func writeTwentyPages(_ pool: DatabasePool) throws {
         try pool.write { db in
             try db.execute(sql: "CREATE TABLE t (v BLOB)")
             try db.execute(
@@ -69,6 +74,11 @@ import Testing
                     INSERT INTO t SELECT randomblob(3000) FROM n
                     """)
         }
+    }
+
+    @Test func theWriterCheckpointsInItsCommitPastTheBound() throws {
+        let (checkpointer, pool) = try Self.boundPool()
+        try Self.writeTwentyPages(pool)
         #expect(checkpointer.checkpointsRun == 1, "twenty pages or more in the WAL, past a bound of four")
         try pool.write { db in try db.execute(sql: "INSERT INTO t VALUES (1)") }
         #expect(checkpointer.checkpointsRun == 1, "a commit under the bound leaves the WAL to the thread")
@@ -77,21 +87,8 @@ import Testing
     /// A commit past the bound while the checkpointer's thread copies leaves the WAL to it: the
     /// commit does not wait for that copy to end and run one of its own.
     @Test func aCommitPastTheBoundWhileTheThreadCopiesDoesNotWait() throws {
-        let dir = try TemporaryDirectory.make(prefix: "jamey-memory-bound-busy")
-        let checkpointer = WALCheckpointer(boundPages: 4)
-        var configuration = Configuration()
-        configuration.prepareDatabase { db in checkpointer.install(on: db) }
-        let pool = try DatabasePool(path: dir + "/bound.sqlite", configuration: configuration)
-        try checkpointer.whileCheckpointing {
-            try pool.write { db in
-                try db.execute(sql: "CREATE TABLE t (v BLOB)")
-                try db.execute(
-                    sql: """
-                        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20)
-                        INSERT INTO t SELECT randomblob(3000) FROM n
-                        """)
-            }
-        }
+        let (checkpointer, pool) = try Self.boundPool()
+        try checkpointer.whileCheckpointing { try Self.writeTwentyPages(pool) }
         #expect(checkpointer.checkpointsRun == 0, "past the bound, but the thread was copying")
         try pool.write { db in try db.execute(sql: "INSERT INTO t VALUES (1)") }
         #expect(checkpointer.checkpointsRun == 1, "the next commit past the bound checkpoints")
