@@ -214,18 +214,24 @@ final class PendingTail: Sendable {
     }
 
     /// Retired items removed under one hold of the lock (``purge()``).
-    static let purgeChunk = 100
+    static let purgeChunk = 50
 
     /// Removes the items retired more than ``retireDelay`` ago, ``purgeChunk`` at a time: every
     /// store and search takes this lock, and a merge retires its whole batch at once. Removing
     /// 20 000 items in one hold took 50-140 ms at a million items (the list of every term
     /// rebuilt at once, ``TailIndex``), and the stores and searches that came meanwhile waited
-    /// that long; a chunk holds it 1-10 ms (up to about 30 ms during bulk stores).
+    /// that long. Between chunks it waits as long as the chunk held the lock (at least 0.1 ms):
+    /// the lock is not fair, and with only a moment between chunks this thread held it nearly
+    /// all the time for the half second a large purge takes, so most stores then waited part of
+    /// a chunk (the first eighty single stores after a bulk at a million items took 5-25 ms).
     func purge() {
         let cutoff = ContinuousClock.now - Self.retireDelay
-        // A moment between chunks, so a store or search waiting for the lock gets it (the lock
-        // is not fair: without one this thread would mostly take it straight back).
-        while purgeStep(before: cutoff, limit: Self.purgeChunk) { usleep(100) }
+        while true {
+            let started = ContinuousClock.now
+            guard purgeStep(before: cutoff, limit: Self.purgeChunk) else { return }
+            let held = ContinuousClock.now - started
+            usleep(useconds_t(max(100, held.components.attoseconds / 1_000_000_000_000 + held.components.seconds * 1_000_000)))
+        }
     }
 
     /// Removes up to `limit` items retired before `cutoff` under one hold of the lock.
@@ -361,7 +367,7 @@ final class IndexMerger: Sendable {
             // lands (the merge and the stores alternating on the writer) rewrote most pages of
             // the postings per thousand items.
             var seen = commits.load(ordering: .relaxed)
-            store.mergeBacklog {
+            store.mergeBacklog(purging: true) {
                 let now = self.commits.load(ordering: .relaxed)
                 defer { seen = now }
                 return now != seen && store.tail.count < store.settings.mergeBatch
@@ -616,15 +622,16 @@ extension MemoryStore {
 
     /// Merges until nothing is pending (the merger's work; also the fallback of a search
     /// ``PendingTail`` cannot answer).
-    /// - Parameter pause: asked after each batch; true leaves the rest pending (the merger, while
-    ///   stores are coming and less than a batch is pending).
-    func mergeBacklog(pause: () -> Bool = { false }) {
+    /// - Parameters:
+    ///   - purging: remove the items retired meanwhile afterwards (the merger; a search that
+    ///     merges first leaves that to it rather than wait for it).
+    ///   - pause: asked after each batch; true leaves the rest pending (the merger, while
+    ///     stores are coming and less than a batch is pending).
+    func mergeBacklog(purging: Bool = false, pause: () -> Bool = { false }) {
+        defer { if purging { tail.purge() } }
         do {
             while try mergePending(limit: settings.mergeBatch) > 0 {
-                if pause() {
-                    tail.purge()
-                    return
-                }
+                if pause() { return }
             }
             // Under the writer's lock: no store is between its tail entry and its commit. Under an
             // epoch of its own, as a merge's items: each retired batch has its own.
@@ -643,7 +650,6 @@ extension MemoryStore {
         } catch {
             // The next wake tries again; the items are in the log and searchable meanwhile.
         }
-        tail.purge()
     }
 
     /// Signals the merger after a commit that left items pending (nothing when merging in the
