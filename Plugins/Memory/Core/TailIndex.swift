@@ -20,10 +20,8 @@ public struct TailIndex: Sendable {
     /// One table, not two: a store adds each of its terms with one lookup (two took about a
     /// fifth of a bulk store's work).
     private var terms: [String: Term] = [:]
-    /// Entries in ``postings``, stale ones included.
+    /// Entries in the terms' lists, stale ones included.
     public private(set) var postingEntries = 0
-    /// Entries the live items need (a term per item).
-    private var liveEntries = 0
     /// Tokens of all tail items.
     public private(set) var tokens = 0
 
@@ -40,7 +38,6 @@ public struct TailIndex: Sendable {
         let previous = documents.updateValue(counted, forKey: seq)
         if let previous { forget(previous) }
         tokens += counted.length
-        liveEntries += counted.counts.count
         for term in counted.counts.keys {
             // A term the old text held keeps its entry, unless forgetting the old text dropped
             // the term (no other item held it).
@@ -62,7 +59,6 @@ public struct TailIndex: Sendable {
     /// Takes an item's terms out of the counts; called once ``documents`` no longer holds them.
     private mutating func forget(_ counted: TermCounts) {
         tokens -= counted.length
-        liveEntries -= counted.counts.count
         for term in counted.counts.keys {
             guard let index = terms.index(forKey: term) else { continue }
             terms.values[index].hits -= 1
