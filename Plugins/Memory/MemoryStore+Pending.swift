@@ -230,7 +230,7 @@ final class PendingTail: Sendable {
             let started = ContinuousClock.now
             guard purgeStep(before: cutoff, limit: Self.purgeChunk) else { return }
             let held = ContinuousClock.now - started
-            usleep(useconds_t(max(100, held.components.attoseconds / 1_000_000_000_000 + held.components.seconds * 1_000_000)))
+            usleep(useconds_t(max(100, held / .microseconds(1))))
         }
     }
 
