@@ -25,6 +25,8 @@ final class MemoryMetrics: Sendable {
     private let indexMerges: any CounterHandler
     private let indexMergedItems: any CounterHandler
     private let mergePhases: [String: any TimerHandler]
+    /// Each write transaction folding the postings delta into the main table.
+    private let postingsFolds: any TimerHandler
     /// Item events committed and not yet published (the outbox's depth).
     private let outboxEvents: any MeterHandler
     /// Item events dropped because the outbox was full.
@@ -63,6 +65,7 @@ final class MemoryMetrics: Sendable {
             uniqueKeysWithValues: MergeTiming().phases.map { name, _ in
                 (name, factory.makeTimer(label: "memory_index_merge_phase_seconds", dimensions: [("phase", name)]))
             })
+        postingsFolds = factory.makeTimer(label: "memory_postings_fold_seconds", dimensions: [])
         outboxEvents = factory.makeMeter(label: "memory_outbox_events", dimensions: [])
         outboxEvents.set(Int64(0))
         outboxDropped = factory.makeCounter(label: "memory_outbox_dropped_total", dimensions: [])
@@ -104,6 +107,9 @@ final class MemoryMetrics: Sendable {
         indexMergedItems.increment(by: Int64(timing.items))
         for (name, duration) in timing.phases { mergePhases[name]?.recordNanoseconds(Self.nanoseconds(duration)) }
     }
+
+    /// A fold of the postings delta committed, after `duration`.
+    func postingsFolded(_ duration: Duration) { postingsFolds.recordNanoseconds(Self.nanoseconds(duration)) }
 
     /// A duration in whole nanoseconds, as the timers take it.
     private static func nanoseconds(_ duration: Duration) -> Int64 {

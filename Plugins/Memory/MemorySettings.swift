@@ -29,6 +29,14 @@ struct MemorySettings: Sendable {
     /// ten per result above), so one asking for more than a tenth of this, or filtering out
     /// most rows, goes to FTS5 instead.
     var postingsPerGroup = 4096
+    /// Merges write their postings to a small table, folded into the main one once it holds
+    /// more than one in this many of all postings (``MemoryStore/createPostingsDelta(_:)``)…
+    var postingsDeltaShare = 8
+    /// …and at least this many.
+    var postingsDeltaMinimum = 50_000
+    /// Postings one fold transaction moves (whole terms: a little more). At a million items a
+    /// chunk of 100 000 held the writer about 180 ms (MemoryProbe EXTRA=200000).
+    var postingsFoldChunk = 50_000
     /// Merge pending items into FTS5 and the postings on a background thread (tests turn it
     /// off to hold items pending; they are merged then only by a search that needs it, a
     /// store that finds ``maxPending`` reached or consolidation).

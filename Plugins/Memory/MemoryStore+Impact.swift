@@ -244,6 +244,76 @@ extension MemoryStore {
             arguments: [term, rows.count])
     }
 
+    /// Migration `v12 postings delta`: `term_postings_new`, keyed as `term_postings`, where
+    /// merges write their postings; ``foldPostings(_:chunk:)`` moves them into `term_postings`
+    /// once they are a set share of all (``MemorySettings/postingsDeltaShare``). A merge's
+    /// postings land in every `(term, tf)` group at every length, so written straight into
+    /// `term_postings` they dirtied nearly all of its pages each time: at a million items the
+    /// 75 000 postings of a 10 000-item merge made its commit write about 28 000 pages (110 MB)
+    /// to the WAL, against almost nothing without them, and the checkpoint copied them again.
+    /// In the small table they dirty its few pages; a fold writes each page of `term_postings`
+    /// once for many merges. Searches, trims and deletes read and change both tables.
+    static func createPostingsDelta(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE term_postings_new (
+                    term TEXT NOT NULL,
+                    tf INTEGER NOT NULL,
+                    dl INTEGER NOT NULL,
+                    seq INTEGER NOT NULL,
+                    PRIMARY KEY (term, tf, dl, seq)
+                ) WITHOUT ROWID
+                """)
+    }
+
+    /// Whether the postings in `term_postings_new` are more than one in `share` of all of them
+    /// (and at least `minimum`), which makes them due to be folded.
+    static func postingsDeltaDue(_ db: Database, share: Int, minimum: Int) throws -> Bool {
+        let delta = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM term_postings_new")) ?? 0
+        guard delta > 0, delta >= minimum else { return false }
+        let all = try Int.fetchOne(db.cachedStatement(sql: "SELECT CAST(TOTAL(stored) AS INTEGER) FROM term_groups")) ?? 0
+        return delta * share >= all
+    }
+
+    /// Moves the first `chunk` or so postings of `term_postings_new` (whole terms, in key
+    /// order) into `term_postings`, inside the caller's transaction.
+    /// - Returns: whether postings remain in `term_postings_new`.
+    @discardableResult
+    static func foldPostings(_ db: Database, chunk: Int) throws -> Bool {
+        let last = try String.fetchOne(
+            db.cachedStatement(sql: "SELECT term FROM term_postings_new ORDER BY term, tf, dl, seq LIMIT 1 OFFSET ?"),
+            arguments: [max(0, chunk - 1)])
+        let range = last == nil ? "" : "WHERE term <= ?"
+        let arguments: StatementArguments = last.map { [$0] } ?? []
+        try db.execute(
+            sql: """
+                INSERT OR IGNORE INTO term_postings(term, tf, dl, seq)
+                SELECT term, tf, dl, seq FROM term_postings_new \(range) ORDER BY term, tf, dl, seq
+                """, arguments: arguments)
+        try db.execute(sql: "DELETE FROM term_postings_new \(range)", arguments: arguments)
+        return try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM term_postings_new)") ?? false
+    }
+
+    /// Folds `term_postings_new` into `term_postings` when it is due (``postingsDeltaDue(_:share:minimum:)``),
+    /// ``MemorySettings/postingsFoldChunk`` postings per write transaction, so a store waits for
+    /// one chunk at most.
+    /// - Returns: the transactions it took (0 when not due).
+    @discardableResult
+    func foldPostingsIfDue() throws -> Int {
+        let (share, minimum, chunk) = (settings.postingsDeltaShare, settings.postingsDeltaMinimum, settings.postingsFoldChunk)
+        guard try pool.read({ try Self.postingsDeltaDue($0, share: share, minimum: minimum) }) else { return 0 }
+        let observed = foldObserved.withLock { $0 }
+        var transactions = 0
+        var more = true
+        while more {
+            let started = ContinuousClock.now
+            more = try pool.write { try Self.foldPostings($0, chunk: chunk) }
+            observed?(ContinuousClock.now - started)
+            transactions += 1
+        }
+        return transactions
+    }
+
     /// Rows one transaction's trims delete at most (a merge's, or one of the background trim
     /// of an older file's groups): about a tenth of a second of deletes.
     static let trimBudget = 20_000
@@ -308,8 +378,9 @@ extension MemoryStore {
             let cut = try Row.fetchOne(
                 db,
                 sql: """
-                    SELECT dl, seq FROM term_postings WHERE term = ? AND tf = ? ORDER BY dl DESC, seq DESC
-                    LIMIT 1 OFFSET ?
+                    SELECT dl, seq FROM term_postings WHERE term = ?1 AND tf = ?2
+                    UNION ALL SELECT dl, seq FROM term_postings_new WHERE term = ?1 AND tf = ?2
+                    ORDER BY dl DESC, seq DESC LIMIT 1 OFFSET ?3
                     """, arguments: [term, tf, drop - 1])
         else {
             // Fewer rows than recorded (the count went wrong somehow): record the true count, so
@@ -317,15 +388,19 @@ extension MemoryStore {
             try db.execute(
                 sql: """
                     UPDATE term_groups SET stored = (SELECT COUNT(*) FROM term_postings WHERE term = ?1 AND tf = ?2)
+                        + (SELECT COUNT(*) FROM term_postings_new WHERE term = ?1 AND tf = ?2)
                     WHERE term = ?1 AND tf = ?2
                     """, arguments: [term, tf])
             return 0
         }
         let (dl, seq): (Int, Int64) = (cut[0], cut[1])
-        try db.execute(
-            sql: "DELETE FROM term_postings WHERE term = ? AND tf = ? AND (dl, seq) >= (?, ?)",
-            arguments: [term, tf, dl, seq])
-        let deleted = db.changesCount
+        var deleted = 0
+        for table in ["term_postings", "term_postings_new"] {
+            try db.execute(
+                sql: "DELETE FROM \(table) WHERE term = ? AND tf = ? AND (dl, seq) >= (?, ?)",
+                arguments: [term, tf, dl, seq])
+            deleted += db.changesCount
+        }
         try db.execute(
             sql: "UPDATE term_groups SET stored = stored - ?, bound_dl = ?, bound_seq = ? WHERE term = ? AND tf = ?",
             arguments: [deleted, dl, seq, term, tf])
@@ -357,8 +432,9 @@ extension MemoryStore {
     func forgetUnindexed(_ db: Database, promoted: Set<String>) throws {
         let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT seq, content, sz FROM items_unindexed"))
         guard !rows.isEmpty else { return }
-        let delete = try db.cachedStatement(
-            sql: "DELETE FROM term_postings WHERE term = ? AND tf = ? AND dl = ? AND seq = ?")
+        let deletes = try ["term_postings", "term_postings_new"].map { table in
+            try db.cachedStatement(sql: "DELETE FROM \(table) WHERE term = ? AND tf = ? AND dl = ? AND seq = ?")
+        }
         let shrink = try db.cachedStatement(sql: "UPDATE term_groups SET stored = stored - 1 WHERE term = ? AND tf = ?")
         var removed: [String: Int] = [:]
         for row in rows {
@@ -369,8 +445,10 @@ extension MemoryStore {
             let length = terms.countsExact ? terms.length : size ?? terms.length
             for (term, tf) in terms.counts where hot.contains(term) || promoted.contains(term) {
                 removed[term, default: 0] += 1
-                try delete.execute(arguments: [term, tf, length, seq])
-                if db.changesCount > 0 { try shrink.execute(arguments: [term, tf]) }
+                for delete in deletes {
+                    try delete.execute(arguments: [term, tf, length, seq])
+                    if db.changesCount > 0 { try shrink.execute(arguments: [term, tf]) }
+                }
             }
         }
         let update = try db.cachedStatement(sql: "UPDATE hot_terms SET rows = rows - ? WHERE term = ?")
@@ -459,18 +537,29 @@ extension MemoryStore {
             arguments: [term]
         ).reduce(into: [Int: Int]()) { $0[$1[0]] = $1[1] }
         let stored = try Int.fetchOne(
-            db.cachedStatement(sql: "SELECT MAX(tf) FROM term_postings WHERE term = ?"), arguments: [term])
+            db.cachedStatement(
+                sql: """
+                    SELECT MAX(tf) FROM (SELECT MAX(tf) AS tf FROM term_postings WHERE term = ?1
+                        UNION ALL SELECT MAX(tf) FROM term_postings_new WHERE term = ?1)
+                    """), arguments: [term])
         let maxTf = max(stored ?? 0, bounds.keys.max() ?? 0)
         let idf = BM25.idf(rows: totals.rows, hits: hits)
         var top = TopImpacts(capacity: count)
+        // Both tables' rows of the group in one order (SQLite merges the two index scans); the
+        // conditions' `?`s are numbered on from the second table's, so their values go twice.
         let group = try db.cachedStatement(
-            sql: conditions.map {
-                """
-                SELECT p.dl, p.seq FROM term_postings AS p CROSS JOIN items ON items.seq = p.seq
-                WHERE p.term = ? AND p.tf = ? AND \($0) ORDER BY p.dl, p.seq
-                """
-            } ?? "SELECT dl, seq FROM term_postings WHERE term = ? AND tf = ? ORDER BY dl, seq")
-        let arguments = conditions == nil ? [] : arguments
+            sql: conditions.map { conditions in
+                ["term_postings", "term_postings_new"].map {
+                    """
+                    SELECT p.dl, p.seq FROM \($0) AS p CROSS JOIN items ON items.seq = p.seq
+                    WHERE p.term = ?1 AND p.tf = ?2 AND \(conditions)
+                    """
+                }.joined(separator: " UNION ALL ") + " ORDER BY 1, 2"
+            } ?? """
+                SELECT dl, seq FROM term_postings WHERE term = ?1 AND tf = ?2
+                UNION ALL SELECT dl, seq FROM term_postings_new WHERE term = ?1 AND tf = ?2 ORDER BY 1, 2
+                """)
+        let arguments = conditions == nil ? [] : arguments + arguments
         for tf in stride(from: maxTf, through: 1, by: -1) {
             // A row holding the term tf times has at least tf tokens.
             let bound = BM25.impact(idf: idf, frequency: tf, length: tf, averageLength: totals.averageLength)
@@ -511,7 +600,8 @@ private final class PostingInsert {
         guard let connection = db.sqliteConnection else { throw DatabaseError(resultCode: .SQLITE_MISUSE) }
         var statement: OpaquePointer?
         let code = sqlite3_prepare_v2(
-            connection, "INSERT OR IGNORE INTO term_postings(term, tf, dl, seq) VALUES (?, ?, ?, ?)", -1, &statement, nil)
+            connection, "INSERT OR IGNORE INTO term_postings_new(term, tf, dl, seq) VALUES (?, ?, ?, ?)", -1, &statement,
+            nil)
         guard code == SQLITE_OK, let statement else {
             sqlite3_finalize(statement)
             throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(connection)))

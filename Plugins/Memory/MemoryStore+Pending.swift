@@ -636,6 +636,7 @@ extension MemoryStore {
         defer { if purging { tail.purge() } }
         do {
             while try mergePending(limit: settings.mergeBatch) > 0 {
+                try foldPostingsIfDue()
                 if pause() { return }
             }
             // Under the writer's lock: no store is between its tail entry and its commit. Under an

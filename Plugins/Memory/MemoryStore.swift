@@ -41,6 +41,8 @@ final class MemoryStore: Sendable {
     let beforeMergeCommit = Mutex<(@Sendable () -> Void)?>(nil)
     /// Told where each committed merge's time went (the plugin's metrics).
     let mergeObserved = Mutex<(@Sendable (MergeTiming) -> Void)?>(nil)
+    /// Told how long each committed fold of the postings delta took (the plugin's metrics).
+    let foldObserved = Mutex<(@Sendable (Duration) -> Void)?>(nil)
 
     /// The WAL pages past which the writer checkpoints inside a commit after all (a bound on the
     /// WAL should ``WALCheckpointer`` fall behind): 256 MiB.
@@ -176,6 +178,9 @@ final class MemoryStore: Sendable {
         migrator.registerMigration("v10 segment merges by the merger", migrate: stopAutomerge)
         // Lists filtered by a tag or a source read the matching items only.
         migrator.registerMigration("v11 tag and source indexes", migrate: createTagAndSourceIndexes)
+        // A merge writes its postings to a small table, folded into term_postings in sorted
+        // chunks now and then (MemoryStore+Impact.swift).
+        migrator.registerMigration("v12 postings delta", migrate: createPostingsDelta)
         return migrator
     }
 

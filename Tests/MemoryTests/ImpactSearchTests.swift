@@ -210,8 +210,13 @@ import Testing
                     let seq: Int64 = row[0]
                     groups[row[1], default: []].append([Int64(try MemoryStore.tokenCount(db, seq: seq)), seq])
                 }
+                // Both tables: the main one and the merges' delta, no posting in the two.
                 let stored = try Row.fetchAll(
-                    db, sql: "SELECT tf, dl, seq FROM term_postings WHERE term = ? ORDER BY tf, dl, seq", arguments: [term]
+                    db,
+                    sql: """
+                        SELECT tf, dl, seq FROM term_postings WHERE term = ?1
+                        UNION ALL SELECT tf, dl, seq FROM term_postings_new WHERE term = ?1 ORDER BY 1, 2, 3
+                        """, arguments: [term]
                 ).reduce(into: [Int: [[Int64]]]()) { $0[$1[0], default: []].append([$1[1], $1[2]]) }
                 let recorded = try Row.fetchAll(
                     db, sql: "SELECT tf, stored, bound_dl, bound_seq FROM term_groups WHERE term = ?", arguments: [term]
@@ -266,6 +271,82 @@ import Testing
                 db, sql: "SELECT bm25(items_fts) AS r FROM items_fts WHERE items_fts MATCH 'v1' ORDER BY r LIMIT 40")
         }
         #expect(wide.map(\.bm25) == theirs)
+    }
+
+    /// Postings in the main table and in the merges' delta alike: folded a chunk at a time, with
+    /// rows of the same groups arriving in the delta, items deleted and rewritten on either side,
+    /// and groups trimmed across both, every group stays exact and searches keep FTS5's top 10.
+    @Test func postingsFoldedAChunkAtATimeKeepEveryGroupExact() async throws {
+        var settings = Self.settings
+        settings.backgroundMerge = false
+        settings.mergeBatch = 500
+        let (store, _, dir) = try makeStore(settings)
+        try await storeCorpus(store, Self.corpus(2000, seed: 23))
+        store.mergeBacklog()
+        func count(_ table: String) async throws -> Int {
+            try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0 }
+        }
+        // A term's promotion wrote its rows to the main table, later merges theirs to the delta
+        // (below the default minimum nothing is folded).
+        let main = try await count("term_postings")
+        let delta = try await count("term_postings_new")
+        #expect(main > 0)
+        #expect(delta > 1000)
+        try expectGroupsExact(store)
+        var chunks = 0
+        while try await store.pool.write({ db in try MemoryStore.foldPostings(db, chunk: 400) }) {
+            chunks += 1
+            if chunks == 2 {
+                try expectGroupsExact(store)
+                for word in ["v0", "v3"] { try await expectSameTop10(store, word) }
+            }
+        }
+        #expect(chunks >= 2)
+        #expect(try await count("term_postings_new") == 0)
+        #expect(try await count("term_postings") == main + delta)
+        // New rows of the same groups in the delta, and changes to items on both sides.
+        try await storeCorpus(store, Self.corpus(1000, seed: 29))
+        store.mergeBacklog()
+        #expect(try await count("term_postings_new") > 0)
+        let top = try await store.ids("v0", limit: 30)
+        for id in top.prefix(8) { _ = try await store.delete(id: id) }
+        for id in top.suffix(6) { _ = try await store.update(id: id, ItemPatch(content: "v0 v2 v2 v5")) }
+        store.mergeBacklog()
+        try expectGroupsExact(store)
+        for word in ["v0", "v1", "v2", "v7"] { try await expectSameTop10(store, word) }
+        // Trims cut across both tables.
+        var capped = settings
+        capped.postingsPerGroup = 32
+        let reopened = try MemoryStore(path: dir + "/memory.sqlite", settings: capped)
+        while try reopened.trimOversized(limit: 100) {}
+        #expect(try expectGroupsExact(reopened) > 0)
+        for word in ["v0", "v2"] { try await expectSameTop10(reopened, word) }
+    }
+
+    /// Once the delta holds its share of all postings, the merger folds it after a merge.
+    @Test func theMergeFoldsTheDeltaOnceItHoldsItsShare() async throws {
+        var settings = Self.settings
+        settings.backgroundMerge = false
+        settings.mergeBatch = 500
+        settings.postingsDeltaMinimum = 100
+        settings.postingsDeltaShare = 4
+        settings.postingsFoldChunk = 300
+        let (store, _, _) = try makeStore(settings)
+        try await storeCorpus(store, Self.corpus(1500, seed: 31))
+        store.mergeBacklog()
+        let (main, delta, all) = try await store.pool.read { db in
+            (
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM term_postings") ?? 0,
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM term_postings_new") ?? 0,
+                try Int.fetchOne(db, sql: "SELECT CAST(TOTAL(stored) AS INTEGER) FROM term_groups") ?? 0
+            )
+        }
+        #expect(main > 0)
+        #expect(main + delta == all)
+        // What is left in the delta is less than its share (it would have been folded).
+        #expect(delta * 4 < all)
+        try expectGroupsExact(store)
+        for word in ["v0", "v4"] { try await expectSameTop10(store, word) }
     }
 
     /// An older file's groups (every row of a hot term kept) are trimmed to the cap a step at a

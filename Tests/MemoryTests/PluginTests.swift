@@ -85,6 +85,8 @@ import Testing
                 #expect(labelled(merged, "memory_index_merge_phase_seconds_count", ("phase", phase)) == 1, "\(phase)")
                 #expect((labelled(merged, "memory_index_merge_phase_seconds_sum", ("phase", phase)) ?? 0) > 0, "\(phase)")
             }
+            // One item's postings are far below the share that makes them due to be folded.
+            #expect(labelled(merged, "memory_postings_fold_seconds_count") == 0)
             let dir = try TemporaryDirectory.make(prefix: "jamey-memory-snap")
             let kernel = k.test.kernel
             try await onThread { try kernel.snapshot(plugin: "memory", into: dir) }

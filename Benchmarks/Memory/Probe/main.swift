@@ -12,7 +12,7 @@
 //                p50, p90, p99, max, the mean without the 10 slowest, and the 15 slowest by index;
 //   MODE=allow   the same for the bench's 1000 single stores of the `allow` phase;
 //   EXTRA=N      N more bulk items, the wait until the merge has indexed them (with the merges'
-//                time by phase, memory_index_merge_*), then 1000 singles (EXTRA_LAYER=name: the
+//                time by phase, memory_index_merge_*, and the postings folds'), then 1000 singles (EXTRA_LAYER=name: the
 //                extra items and the singles go to that layer instead of long_term, e.g. episodic,
 //                whose capacity the singles then meet);
 //   MIXED=N      N searches, reinforcing (the default) and not by turns, while another thread
@@ -106,14 +106,15 @@ if let extra = environment["EXTRA"].flatMap({ Int($0) }) {
     print(String(format: "extra %d stored in %.1f s", extra, ms(ContinuousClock.now - start) / 1000))
     while try pendingItems() > 0 { usleep(10_000) }
     print(String(format: "merged after %.1f s", ms(ContinuousClock.now - start) / 1000))
-    // Where the merges' time went (the plugin's memory_index_merge_phase_seconds), in all since boot
-    // (a moment first: the last merge is counted just after its commit empties the log).
+    // Where the merges' time went (the plugin's memory_index_merge_phase_seconds), and the folds of
+    // the postings delta (memory_postings_fold_seconds), in all since boot (a moment first: the
+    // last merge is counted just after its commit empties the log).
     usleep(200_000)
     let exposition = kernel.kernel.metrics.exposition().split(separator: "\n")
     func total(_ name: String) -> [String] {
         exposition.filter { $0.hasPrefix(name) && $0.contains("plugin=\"memory\"") }.map(String.init)
     }
-    for line in total("memory_index_merge") { print(line) }
+    for line in total("memory_index_merge") + total("memory_postings_fold") { print(line) }
     var latencies: [Double] = []
     for _ in 0..<1000 {
         let text = workload.vocabulary.text(&rng)
