@@ -42,19 +42,24 @@ final class HotTerms: Sendable {
     /// True when `term` has postings.
     func contains(_ term: String) -> Bool { state.withLock { $0.hot.contains(term) } }
 
-    /// Splits the terms of a new item into hot ones and those due for a frequency check
-    /// (every `checkEvery` stores of the term since the store opened); `promoted` counts as hot.
-    func classify(_ terms: some Sequence<String>, promoted: Set<String>, checkEvery: Int) -> (hot: [String], check: [String]) {
+    /// Splits the terms of a merge's items (each with the number of items holding it) into hot
+    /// ones and those due for a frequency check: every `checkEvery` items holding the term since
+    /// the store opened, counted across this call. Each term is looked at once a merge, not once
+    /// an item: classifying every item's terms one by one (three lookups by the term's text
+    /// each) and filing its postings took about a third of a merge's time outside SQLite.
+    /// Terms `promoted` in the caller's transaction are neither (their promotion wrote their
+    /// postings).
+    func classify(_ batch: [String: Int], promoted: Set<String>, checkEvery: Int) -> (hot: Set<String>, check: [String]) {
         state.withLock { state in
-            var hot: [String] = []
+            var hot = Set<String>()
             var check: [String] = []
-            for term in terms {
-                if state.hot.contains(term) || promoted.contains(term) {
-                    hot.append(term)
+            for (term, items) in batch where !promoted.contains(term) {
+                if state.hot.contains(term) {
+                    hot.insert(term)
                 } else {
-                    let n = state.seen[term, default: 0] + 1
-                    state.seen[term] = n
-                    if n % checkEvery == 0 { check.append(term) }
+                    let before = state.seen[term, default: 0]
+                    state.seen[term] = before + items
+                    if (before + items) / checkEvery > before / checkEvery { check.append(term) }
                 }
             }
             return (hot, check)
@@ -93,14 +98,10 @@ final class Promotions: Sendable {
 
     private let state = Mutex(State())
 
-    /// Records the postings of one item (its hot `terms`, each with its count in the item) to
-    /// write before the transaction commits (``MemoryStore/addCounts(_:_:cap:)``), filed by
-    /// term as they come, rather than grouped by term at the end with each posting carrying
-    /// its term's text.
-    func post(_ terms: [String], counts: [String: Int], dl: Int, seq: Int64) {
-        state.withLock { state in
-            for term in terms { state.pending[term, default: []].append(Posting(tf: counts[term] ?? 1, dl: dl, seq: seq)) }
-        }
+    /// Records postings to write before the transaction commits (``MemoryStore/addCounts(_:_:cap:)``),
+    /// filed by term.
+    func post(_ postings: [String: [Posting]]) {
+        state.withLock { state in state.pending.merge(postings) { $0 + $1 } }
     }
 
     /// The postings recorded since the last call, by term in SQLite's order (by their UTF-8
@@ -464,25 +465,30 @@ extension MemoryStore {
         return blob.flatMap { BM25.varint(Array($0), at: &offset) }.map(Int.init) ?? 0
     }
 
-    /// Records the postings of a newly stored (or re-written) item for its hot terms (written by
-    /// ``addCounts(_:_:cap:)``), and checks
-    /// the row count of its terms that are due (``MemorySettings/hotTermCheckEvery``), promoting those that reached
-    /// ``MemorySettings/hotTermRows`` (recorded in `promotions` until the transaction commits).
+    /// Checks the row count of the merge's terms that are due (``MemorySettings/hotTermCheckEvery``),
+    /// promoting those that reached ``MemorySettings/hotTermRows`` (recorded in `promotions`
+    /// until the transaction commits: the promotion writes every row FTS5 holds the term in,
+    /// these items' among them), and records the postings of the items for the terms hot
+    /// before it (written by ``addCounts(_:_:cap:)``).
     /// - Parameters:
-    ///   - terms: the item's terms, when counted already (the tail holds them).
-    ///   - batch: the items of the caller's merge holding each term (in FTS5 already, not yet
-    ///     in ``frequencies``).
+    ///   - items: the merge's items (in FTS5 already) with their terms.
+    ///   - batch: the items of `items` holding each term (not yet in ``frequencies``).
     func indexImpacts(
-        _ db: Database, seq: Int64, content: String, terms: TermCounts? = nil, batch: [String: Int] = [:],
-        promotions: Promotions
+        _ db: Database, items: [(seq: Int64, terms: TermCounts)], batch: [String: Int], promotions: Promotions
     ) throws {
-        let terms = terms ?? TermCounts(content)
-        guard !terms.counts.isEmpty else { return }
         let (hot, check) = hot.classify(
-            terms.counts.keys, promoted: promotions.terms, checkEvery: max(1, settings.hotTermCheckEvery))
+            batch, promoted: promotions.terms, checkEvery: max(1, settings.hotTermCheckEvery))
+        var postings: [String: [Promotions.Posting]] = [:]
         if !hot.isEmpty {
-            let length = terms.countsExact ? terms.length : try Self.tokenCount(db, seq: seq)
-            promotions.post(hot, counts: terms.counts, dl: length, seq: seq)
+            for (seq, terms) in items {
+                var length: Int?
+                for (term, tf) in terms.counts where hot.contains(term) {
+                    let dl = try length ?? (terms.countsExact ? terms.length : Self.tokenCount(db, seq: seq))
+                    length = dl
+                    postings[term, default: []].append(.init(tf: tf, dl: dl, seq: seq))
+                }
+            }
+            promotions.post(postings)
         }
         for term in check {
             // The in-memory count of the merged items, when held, and the batch's (it may

@@ -385,6 +385,8 @@ final class IndexMerger: Sendable {
 struct MergeOutcome {
     /// The items merged.
     var seqs: [Int64] = []
+    /// How many of them hold each term (``TermFrequencies``).
+    var terms: [String: Int] = [:]
     /// The word signatures written (``WordSignatureCache``).
     var signatures: [(seq: Int64, signature: NearDuplicate.WordSignature)] = []
     /// Where the step's time went (the commit's is added after it).
@@ -516,9 +518,9 @@ extension MemoryStore {
         // The batch's items holding each term (all in FTS5 now), for the hot-term checks.
         var batch: [String: Int] = [:]
         for terms in counted { for term in terms.counts.keys { batch[term, default: 0] += 1 } }
-        var outcome = MergeOutcome(seqs: rows.map { $0[0] })
+        var outcome = MergeOutcome(seqs: rows.map { $0[0] }, terms: batch)
+        try indexImpacts(db, items: zip(rows, counted).map { ($0[0], $1) }, batch: batch, promotions: promotions)
         for (row, terms) in zip(rows, counted) {
-            try indexImpacts(db, seq: row[0], content: row[1], terms: terms, batch: batch, promotions: promotions)
             if terms.isExact {
                 let signature = NearDuplicate.WordSignature(words: terms.counts.keys)
                 try Self.setWordSignature(db, seq: row[0], signature)
@@ -622,7 +624,7 @@ extension MemoryStore {
     private func finishMerge(_ outcome: MergeOutcome, _ promotions: Promotions) {
         hot.add(promotions.terms)
         signatures.set(outcome.signatures)
-        if !outcome.seqs.isEmpty { frequencies.merged(tail.read { index in outcome.seqs.compactMap { index.documents[$0] } }) }
+        if !outcome.seqs.isEmpty { frequencies.merged(outcome.terms, items: outcome.seqs.count) }
     }
 
     /// Merges until nothing is pending (the merger's work; also the fallback of a search

@@ -80,20 +80,19 @@ final class TermFrequencies: Sendable {
         state.withLock { state in state.counts[term] ?? (state.complete ? 0 : nil) }
     }
 
-    /// Adds the terms of items just merged into FTS5 (each item counts once per term held).
-    func merged(_ items: [TermCounts]) {
-        guard !items.isEmpty else { return }
+    /// Adds the terms of `items` items just merged into FTS5: `terms`, how many of them hold
+    /// each term.
+    func merged(_ terms: [String: Int], items: Int) {
+        guard items > 0 else { return }
         state.withLock { state in
-            for item in items {
-                for term in item.counts.keys {
-                    if let n = state.counts[term] {
-                        state.counts[term] = n + 1
-                    } else if state.complete {
-                        state.counts[term] = 1
-                    }
+            for (term, n) in terms {
+                if let held = state.counts[term] {
+                    state.counts[term] = held + n
+                } else if state.complete {
+                    state.counts[term] = n
                 }
             }
-            state.items += items.count
+            state.items += items
             if state.counts.count > Self.capacity { state = State(items: state.items) }
         }
     }
