@@ -35,11 +35,23 @@ struct ItemEvent: Sendable, Equatable {
     /// The event's topic.
     var topic: String { "memory.events.item." + kind.rawValue }
 
-    /// The event's JSON payload.
+    /// The event's JSON payload, keys sorted (as ``JSONText/data(_:)`` writes an object),
+    /// written field by field: a store writes one per item inside its transaction.
     var payload: [UInt8] {
-        var object: [String: Any] = ["id": id, "layer": layer, "source": source]
-        for (key, value) in detail { object[key] = value }
-        return JSONText.data(object) ?? Array("{}".utf8)
+        var fields = detail
+        fields["id"] = id
+        fields["layer"] = layer
+        fields["source"] = source
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        out.reserveCapacity(128)
+        for (index, (key, value)) in fields.sorted(by: { $0.key < $1.key }).enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            JSONText.string(key, into: &out)
+            out.append(UInt8(ascii: ":"))
+            JSONText.string(value, into: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
     }
 
     /// The event of a row holding at least `id`, `layer` and `source`.

@@ -44,10 +44,11 @@ struct QueryBody: Decodable {
 
 /// Decoding of request bodies, with 400s that say what is wrong.
 enum Bodies {
-    /// Decodes `T` from a JSON payload; an empty payload decodes as `{}`.
+    /// Decodes `T` from a JSON payload; an empty payload decodes as `{}`. The bodies' keys are
+    /// single words, so no key strategy: converting every key from snake case took a fifth of
+    /// decoding a batch of 1 000 items.
     static func decode<T: Decodable>(_ type: T.Type, _ payload: [UInt8]) throws(MemoryError) -> T {
         let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
         let data = payload.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) ? Data("{}".utf8) : Data(payload)
         do {
             return try decoder.decode(T.self, from: data)

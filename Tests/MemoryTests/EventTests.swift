@@ -12,6 +12,25 @@ import Testing
     let text = "the meeting with the design team moved from tuesday morning to thursday afternoon in room four"
     let near = "the meeting with the design team moved from tuesday morning to thursday afternoon in room five"
 
+    /// The payload written field by field is the sorted JSON object of the event's fields,
+    /// byte for byte what the generic writer gives, with escaping and any detail keys.
+    @Test func anEventsPayloadIsTheSortedObjectOfItsFields() throws {
+        let events = [
+            ItemEvent(kind: .stored, id: "a1", layer: "short_term", source: "test"),
+            ItemEvent(
+                kind: .deleted, id: "q\"uote\\d", layer: "episodic", source: "line\nbreak\u{01}",
+                detail: ["reason": "merged", "into": "b2", "zeta": "ü"]),
+        ]
+        for event in events {
+            var object: [String: Any] = ["id": event.id, "layer": event.layer, "source": event.source]
+            for (key, value) in event.detail { object[key] = value }
+            #expect(event.payload == JSONText.data(object))
+            let parsed = try #require(try JSONSerialization.jsonObject(with: Data(event.payload)) as? [String: String])
+            #expect(parsed["id"] == event.id && parsed["source"] == event.source)
+            #expect(parsed.count == 3 + event.detail.count)
+        }
+    }
+
     @Test func storeUpdateDeleteAndEvictionRecordTheirEvents() async throws {
         var settings = MemorySettings()
         settings.retention.policies[.shortTerm]?.capacity = 2
