@@ -56,6 +56,34 @@ final class PendingTail: Sendable {
             }
             return false
         }
+
+        /// When every retired batch was retired before `cutoff` and the items still pending are
+        /// at most a quarter of the retired ones, replaces the index with one of the pending
+        /// items alone, built in time proportional to them, and returns what it replaced (to be
+        /// freed outside the lock); nil otherwise. The end state is the full purge's. After a
+        /// bulk load the last merges retire every item but the few stored since, and removing
+        /// them one by one took hundreds of steps, each taking the lock from the stores then
+        /// arriving.
+        mutating func rebuildIfMostlyRetired(before cutoff: ContinuousClock.Instant) -> Replaced? {
+            guard !retired.isEmpty, retired.allSatisfy({ $0.at < cutoff }),
+                (index.count - retiredAt.count) * 4 <= retiredAt.count
+            else { return nil }
+            var fresh = TailIndex()
+            for (seq, terms) in index.documents where retiredAt[seq] == nil { fresh.add(seq: seq, terms: terms) }
+            defer {
+                index = fresh
+                retired = []
+                retiredAt = [:]
+            }
+            return Replaced(index: index, retired: retired, retiredAt: retiredAt)
+        }
+    }
+
+    /// What ``State/rebuildIfMostlyRetired(before:)`` replaced.
+    private struct Replaced {
+        var index: TailIndex
+        var retired: [Retired]
+        var retiredAt: [Int64: Int64]
     }
 
     /// Items retired together (one merge's), with what they add to the index's counts: a search
@@ -239,10 +267,18 @@ final class PendingTail: Sendable {
         }
     }
 
-    /// Removes up to `limit` items retired before `cutoff` under one hold of the lock.
+    /// Removes up to `limit` items retired before `cutoff` under one hold of the lock, or all
+    /// of them at once when few items are pending besides (``State/rebuildIfMostlyRetired(before:)``;
+    /// the replaced index is freed after the lock is released).
     /// - Returns: whether such items remain.
     func purgeStep(before cutoff: ContinuousClock.Instant, limit: Int) -> Bool {
-        state.withLock { $0.purge(before: cutoff, limit: limit) }
+        var replaced: Replaced?
+        let more = state.withLock { state in
+            replaced = state.rebuildIfMostlyRetired(before: cutoff)
+            return replaced == nil && state.purge(before: cutoff, limit: limit)
+        }
+        withExtendedLifetime(replaced) {}
+        return more
     }
 
     /// Runs `body` on the index.

@@ -300,21 +300,60 @@ extension PendingIndexTests {
     @Test func aBatchRemovedInStepsKeepsEverySnapshotsCounts() {
         let tail = PendingTail()
         for seq in Int64(1)...250 { tail.add(seq: seq, content: seq % 2 == 0 ? "three herons" : "three stones here") }
-        tail.add(seq: 251, content: "three pending")
+        // Enough pending items that the retired ones are removed in steps, not all at once.
+        for seq in Int64(251)...320 { tail.add(seq: seq, content: "three pending") }
         tail.retire(Array(1...250), epoch: 5)
+        let pending = Set(Int64(251)...320)
         let later = tail.matches(["three"], all: false, epoch: 5)
-        #expect(later.seqs == [251] && later.rows == 1 && later.tokens == 2 && later.hits == [1])
+        #expect(Set(later.seqs) == pending && later.rows == 70 && later.tokens == 140 && later.hits == [70])
         let cutoff = ContinuousClock.now + .seconds(1)
         var steps = 0
         while tail.purgeStep(before: cutoff, limit: 100) {
             steps += 1
             let after = tail.matches(["three"], all: false, epoch: 5)
-            #expect(after.seqs == [251] && after.rows == 1 && after.tokens == 2 && after.hits == [1], "step \(steps)")
-            #expect(tail.held == 251 - 100 * steps)
+            #expect(
+                Set(after.seqs) == pending && after.rows == 70 && after.tokens == 140 && after.hits == [70], "step \(steps)")
+            #expect(tail.held == 320 - 100 * steps)
         }
-        #expect(steps == 2 && tail.held == 1 && tail.count == 1)
+        #expect(steps == 2 && tail.held == 70 && tail.count == 70)
         // An older snapshot (before the merge) would count them; none is left after retireDelay.
-        #expect(tail.matches(["three"], all: false, epoch: 4).rows == 1)
+        #expect(tail.matches(["three"], all: false, epoch: 4).rows == 70)
+    }
+
+    /// With few items pending besides the retired ones, and every batch due, one step replaces
+    /// the tail with the pending items alone: the state the steps would reach. While a batch is
+    /// not yet due, the due ones are removed in steps.
+    @Test func aMostlyRetiredTailIsRebuiltFromItsPendingItemsAtOnce() {
+        func filled() -> PendingTail {
+            let tail = PendingTail()
+            for seq in Int64(1)...250 { tail.add(seq: seq, content: "three stones here") }
+            for seq in Int64(251)...260 { tail.add(seq: seq, content: "three pending herons") }
+            tail.retire(Array(1...200), epoch: 5)
+            tail.retire(Array(201...250), epoch: 6)
+            // Item 7 is pending again (its text changed before the merge committed).
+            tail.add(seq: 7, content: "herons again")
+            return tail
+        }
+        let tail = filled()
+        #expect(tail.purgeStep(before: ContinuousClock.now + .seconds(1), limit: 10) == false, "one step, whatever the limit")
+        #expect(tail.held == 11 && tail.count == 11)
+        let pending = Set([Int64(7)] + Array(251...260))
+        let after = tail.matches(["three", "herons"], all: false, epoch: 6)
+        #expect(Set(after.seqs) == pending && after.rows == 11 && after.tokens == 32 && after.hits == [10, 11])
+        #expect(tail.read { $0.postingEntries } == 32)
+        // Later items are added and retired as usual.
+        tail.add(seq: 261, content: "three more")
+        tail.retire([261], epoch: 7)
+        #expect(tail.matches(["three"], all: false, epoch: 7).rows == 11)
+
+        // A batch retired after the cutoff (under 8) is not due: the due ones go in steps of the
+        // limit (199 items under 5, item 7 no longer among them, and 50 under 6).
+        let partly = filled()
+        let cutoff = ContinuousClock.now
+        partly.retire([251], epoch: 8)
+        var steps = 0
+        while partly.purgeStep(before: cutoff, limit: 100) { steps += 1 }
+        #expect(steps == 2 && partly.held == 11 && partly.count == 10)
     }
 
     @Test func aSnapshotLacksInFTS5TheItemsNotRetiredAtItsEpoch() {
