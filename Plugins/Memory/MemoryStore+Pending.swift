@@ -408,7 +408,7 @@ final class IndexMerger: Sendable {
             // lands (the merge and the stores alternating on the writer) rewrote most pages of
             // the postings per thousand items.
             var seen = commits.load(ordering: .relaxed)
-            store.mergeBacklog(purging: true) {
+            store.mergeBacklog(purging: true, folding: true) {
                 let now = self.commits.load(ordering: .relaxed)
                 defer { seen = now }
                 return now != seen && store.tail.count < store.settings.mergeBatch
@@ -668,13 +668,16 @@ extension MemoryStore {
     /// - Parameters:
     ///   - purging: remove the items retired meanwhile afterwards (the merger; a search that
     ///     merges first leaves that to it rather than wait for it).
+    ///   - folding: after each batch, fold the postings delta when it is due
+    ///     (``foldPostingsIfDue()``; the merger: a search that merges first does not wait for a
+    ///     fold, which takes seconds at a million items).
     ///   - pause: asked after each batch; true leaves the rest pending (the merger, while
     ///     stores are coming and less than a batch is pending).
-    func mergeBacklog(purging: Bool = false, pause: () -> Bool = { false }) {
+    func mergeBacklog(purging: Bool = false, folding: Bool = false, pause: () -> Bool = { false }) {
         defer { if purging { tail.purge() } }
         do {
             while try mergePending(limit: settings.mergeBatch) > 0 {
-                try foldPostingsIfDue()
+                if folding { try foldPostingsIfDue() }
                 if pause() { return }
             }
             // Under the writer's lock: no store is between its tail entry and its commit. Under an

@@ -323,7 +323,8 @@ import Testing
         for word in ["v0", "v2"] { try await expectSameTop10(reopened, word) }
     }
 
-    /// Once the delta holds its share of all postings, the merger folds it after a merge.
+    /// Once the delta holds its share of all postings, the merger folds it after a merge (a
+    /// search that merges first does not).
     @Test func theMergeFoldsTheDeltaOnceItHoldsItsShare() async throws {
         var settings = Self.settings
         settings.backgroundMerge = false
@@ -332,16 +333,24 @@ import Testing
         settings.postingsDeltaShare = 4
         settings.postingsFoldChunk = 300
         let (store, _, _) = try makeStore(settings)
-        try await storeCorpus(store, Self.corpus(1500, seed: 31))
-        store.mergeBacklog()
-        let (main, delta, all) = try await store.pool.read { db in
-            (
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM term_postings") ?? 0,
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM term_postings_new") ?? 0,
-                try Int.fetchOne(db, sql: "SELECT CAST(TOTAL(stored) AS INTEGER) FROM term_groups") ?? 0
-            )
+        func counts() async throws -> (main: Int, delta: Int, all: Int) {
+            try await store.pool.read { db in
+                (
+                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM term_postings") ?? 0,
+                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM term_postings_new") ?? 0,
+                    try Int.fetchOne(db, sql: "SELECT CAST(TOTAL(stored) AS INTEGER) FROM term_groups") ?? 0
+                )
+            }
         }
-        #expect(main > 0)
+        try await storeCorpus(store, Self.corpus(1500, seed: 31))
+        // As a search merges first: the delta is due, and left for the merger.
+        store.mergeBacklog()
+        let unfolded = try await counts()
+        #expect(unfolded.delta >= 100 && unfolded.delta * 4 >= unfolded.all)
+        try await storeCorpus(store, Self.corpus(500, seed: 37))
+        store.mergeBacklog(folding: true)
+        let (main, delta, all) = try await counts()
+        #expect(main > unfolded.main)
         #expect(main + delta == all)
         // What is left in the delta is less than its share (it would have been folded).
         #expect(delta * 4 < all)
