@@ -35,8 +35,10 @@ struct MemorySettings: Sendable {
     /// …and at least this many.
     var postingsDeltaMinimum = 50_000
     /// Postings one fold transaction moves (whole terms: a little more). At a million items a
-    /// chunk of 100 000 held the writer about 180 ms (MemoryProbe EXTRA=200000).
-    var postingsFoldChunk = 50_000
+    /// chunk of 100 000 held the writer about 180 ms, 2.0 s a fold in all; chunks of 50 000 took
+    /// 130-140 ms each but 2.8-3.1 s in all (MemoryProbe EXTRA=200000), and a merge holds it
+    /// about 0.4 s anyway.
+    var postingsFoldChunk = 100_000
     /// Merge pending items into FTS5 and the postings on a background thread (tests turn it
     /// off to hold items pending; they are merged then only by a search that needs it, a
     /// store that finds ``maxPending`` reached or consolidation).

@@ -267,10 +267,9 @@ extension MemoryStore {
                 """)
     }
 
-    /// Whether the postings in `term_postings_new` are more than one in `share` of all of them
-    /// (and at least `minimum`), which makes them due to be folded.
-    static func postingsDeltaDue(_ db: Database, share: Int, minimum: Int) throws -> Bool {
-        let delta = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM term_postings_new")) ?? 0
+    /// Whether `delta` postings in `term_postings_new` are more than one in `share` of all of
+    /// them (and at least `minimum`), which makes them due to be folded.
+    static func postingsDeltaDue(_ db: Database, delta: Int, share: Int, minimum: Int) throws -> Bool {
         guard delta > 0, delta >= minimum else { return false }
         let all = try Int.fetchOne(db.cachedStatement(sql: "SELECT CAST(TOTAL(stored) AS INTEGER) FROM term_groups")) ?? 0
         return delta * share >= all
@@ -302,15 +301,32 @@ extension MemoryStore {
     @discardableResult
     func foldPostingsIfDue() throws -> Int {
         let (share, minimum, chunk) = (settings.postingsDeltaShare, settings.postingsDeltaMinimum, settings.postingsFoldChunk)
-        guard try pool.read({ try Self.postingsDeltaDue($0, share: share, minimum: minimum) }) else { return 0 }
+        let delta: Int
+        if let known = deltaPostings.withLock({ $0 }) {
+            delta = known
+        } else {
+            delta = try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM term_postings_new") ?? 0 }
+            deltaPostings.withLock { $0 = $0 ?? delta }
+        }
+        guard try pool.read({ try Self.postingsDeltaDue($0, delta: delta, share: share, minimum: minimum) }) else { return 0 }
         let observed = foldObserved.withLock { $0 }
         var transactions = 0
         var more = true
-        while more {
-            let started = ContinuousClock.now
-            more = try pool.write { try Self.foldPostings($0, chunk: chunk) }
-            observed?(ContinuousClock.now - started)
-            transactions += 1
+        do {
+            while more {
+                let started = ContinuousClock.now
+                // Under the writer's lock, as the merges' additions: none is lost in between.
+                more = try pool.write { db in
+                    let more = try Self.foldPostings(db, chunk: chunk)
+                    if !more { deltaPostings.withLock { $0 = 0 } }
+                    return more
+                }
+                observed?(ContinuousClock.now - started)
+                transactions += 1
+            }
+        } catch {
+            deltaPostings.withLock { $0 = nil }
+            throw error
         }
         return transactions
     }
@@ -327,7 +343,10 @@ extension MemoryStore {
     /// FTS5 holds it in, the merge's own among them. Call before the transaction deletes
     /// anything (``forgetUnindexed(_:promoted:)`` removes what deleted items had) and before it
     /// commits.
-    static func addCounts(_ db: Database, _ promotions: Promotions, cap: Int) throws {
+    /// - Returns: the postings written.
+    @discardableResult
+    static func addCounts(_ db: Database, _ promotions: Promotions, cap: Int) throws -> Int {
+        var total = 0
         let pending = promotions.takePending()
         let promoted = promotions.terms
         if !pending.isEmpty {
@@ -356,6 +375,7 @@ extension MemoryStore {
                         written += try insert.execute(dl: p.dl, seq: p.seq)
                     }
                     guard written > 0 else { continue }
+                    total += written
                     try grow.execute(arguments: [term, tf, written])
                     let stored = (row?[0] as Int? ?? 0) + written
                     if stored > 2 * cap && budget > 0 {
@@ -366,6 +386,7 @@ extension MemoryStore {
         }
         let update = try db.cachedStatement(sql: "UPDATE hot_terms SET rows = rows + ? WHERE term = ?")
         for (term, n) in promotions.takeAdded() { try update.execute(arguments: [n, term]) }
+        return total
     }
 
     /// Deletes the worst postings of the `(term, tf)` group of `stored` postings, toward its best

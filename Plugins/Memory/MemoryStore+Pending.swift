@@ -423,6 +423,8 @@ struct MergeOutcome {
     var seqs: [Int64] = []
     /// How many of them hold each term (``TermFrequencies``).
     var terms: [String: Int] = [:]
+    /// The postings written to `term_postings_new` (``MemoryStore/deltaPostings``).
+    var postingsWritten = 0
     /// The word signatures written (``WordSignatureCache``).
     var signatures: [(seq: Int64, signature: NearDuplicate.WordSignature)] = []
     /// Where the step's time went (the commit's is added after it).
@@ -564,7 +566,7 @@ extension MemoryStore {
             }
         }
         let classified = ContinuousClock.now
-        try Self.addCounts(db, promotions, cap: settings.postingsPerGroup)
+        outcome.postingsWritten = try Self.addCounts(db, promotions, cap: settings.postingsPerGroup)
         let posted = ContinuousClock.now
         try db.execute(sql: "DELETE FROM items_pending WHERE seq <= ?", arguments: [last])
         outcome.timing = MergeTiming(
@@ -661,6 +663,7 @@ extension MemoryStore {
         hot.add(promotions.terms)
         signatures.set(outcome.signatures)
         if !outcome.seqs.isEmpty { frequencies.merged(outcome.terms, items: outcome.seqs.count) }
+        if outcome.postingsWritten > 0 { deltaPostings.withLock { $0 = $0.map { $0 + outcome.postingsWritten } } }
     }
 
     /// Merges until nothing is pending (the merger's work; also the fallback of a search

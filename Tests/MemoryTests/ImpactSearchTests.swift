@@ -352,8 +352,10 @@ import Testing
         let (main, delta, all) = try await counts()
         #expect(main > unfolded.main)
         #expect(main + delta == all)
-        // What is left in the delta is less than its share (it would have been folded).
+        // What is left in the delta is less than its share (it would have been folded), and the
+        // count kept in memory since the table was last counted is the table's.
         #expect(delta * 4 < all)
+        #expect(store.deltaPostings.withLock { $0 } == delta)
         try expectGroupsExact(store)
         for word in ["v0", "v4"] { try await expectSameTop10(store, word) }
     }
