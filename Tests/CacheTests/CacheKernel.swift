@@ -43,7 +43,7 @@ struct CacheKernel: Sendable {
                 .init(
                     "api", path: try TestPlugins.library("API"), required: true,
                     config:
-                        "port: 0\nadmin_key: \(adminKey)\nrate_limits:\n  read: {rate: 0, burst: 1}\n  write: {rate: 0, burst: 1}"
+                        "port: 0\nadmin_key: \(adminKey)\nrate_limits:\n  read: {rate: 0, burst: 1}\n  write: {rate: 0, burst: 1}\n  admin: {rate: 0, burst: 1}"
                 ))
         }
         let environment = dataDir.map { ["JAMEY_DATA_DIR": $0] } ?? [:]

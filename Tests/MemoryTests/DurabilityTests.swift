@@ -207,7 +207,7 @@ import Testing
                     "api", path: try TestPlugins.library("API"), required: true,
                     config:
                         "port: \(port)\nadmin_key: \(MemoryKernel.adminKey)\naccess_log: false\nrate_limits:\n"
-                        + "  write: {rate: 0, burst: 1}\n"),
+                        + "  write: {rate: 0, burst: 1}\n  admin: {rate: 0, burst: 1}\n"),
             ])
         try yaml.write(toFile: dir + "/jamey.yaml", atomically: true, encoding: .utf8)
         let server = try ChildProcess(
