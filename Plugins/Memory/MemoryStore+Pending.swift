@@ -457,7 +457,8 @@ struct MergeTiming: Sendable {
 
 extension MemoryStore {
     /// The pending log (migration `v4 pending index`): a store commits the item and its
-    /// `items_pending` row; FTS5 and the impact postings get it from the merge. Deleting a
+    /// `items_pending` row (by trigger until `v13`, then once per batch by
+    /// ``recordInserted(_:after:)``); FTS5 and the impact postings get it from the merge. Deleting a
     /// merged item removes it from FTS5, a pending one only from the log; changing a merged
     /// item's content removes the old text from FTS5 and queues the item again.
     static func createPendingLog(_ db: Database) throws {

@@ -109,7 +109,7 @@ import Testing
         }
     }
 
-    /// The counts per layer (health and the gauges) come from `layer_stats`, kept by triggers:
+    /// The counts per layer (health and the gauges) come from `layer_stats`, kept by the store and by triggers:
     /// after stores, a batch, a content change, a move to another layer, a delete, items expiring
     /// and a sweep, they equal a pass over the visible items.
     @Test func countsPerLayerFollowEveryChange() async throws {

@@ -55,7 +55,7 @@ import Testing
         #expect(try await store.list(.init(), limit: 1).map(\.0.id) == [c])
     }
 
-    /// A list by tag reads `item_tags` (kept by triggers) and one by source the index by source and
+    /// A list by tag reads `item_tags` (kept by the store and by triggers) and one by source the index by source and
     /// time, so each reads the matching items only; both follow every change: a tag added by an
     /// update or by a near-duplicate merged in, a tag removed, a delete, a repeated tag, an
     /// eviction, and a file that had tagged items before the table existed.
@@ -123,10 +123,12 @@ import Testing
         #expect(plans[1].contains("items_by_source_time"), "\(plans[1])")
         // A file with tagged items from before migration v11 gets them in the table when it opens.
         try await store.pool.write { db in
-            try db.execute(sql: "DELETE FROM item_tags; DELETE FROM grdb_migrations WHERE identifier LIKE 'v11%'")
+            // (v13 then drops the insert trigger v11 makes again.)
+            try db.execute(
+                sql: "DELETE FROM item_tags; DELETE FROM grdb_migrations WHERE identifier LIKE 'v11%' OR identifier LIKE 'v13%'")
             try db.execute(
                 sql: """
-                    DROP TRIGGER item_tags_insert; DROP TRIGGER item_tags_delete; DROP TRIGGER item_tags_update;
+                    DROP TRIGGER item_tags_delete; DROP TRIGGER item_tags_update;
                     DROP TABLE item_tags; DROP INDEX items_by_source_time
                     """)
         }
@@ -144,6 +146,71 @@ import Testing
         #expect(try await store.ids("garden", .init(tags: ["home"])) == [a])
         #expect(try await store.ids("friday garden") == [b])
         #expect(Set(try await store.ids("friday needs", mode: .any)) == [a, b])
+    }
+
+    /// A store writes its batch's pending-log rows, layer counts and tags once per batch
+    /// (``MemoryStore/recordInserted(_:after:)``), not through insert triggers: after a batch
+    /// that spans layers, carries tags, evicts one of its own items and merges a near-duplicate
+    /// of another, the log holds exactly the items, `layer_stats` equals a pass over them and
+    /// `item_tags` their tags; each of the three statements reads the new rows by `seq`.
+    @Test func aBatchsBookkeepingIsWrittenOnceForTheBatch() async throws {
+        var settings = MemorySettings()
+        settings.retention.policies[.working]?.capacity = 2
+        let (store, _, _) = try makeStore(settings)
+        _ = try await store.put(item("an item from before the batch", .semantic, tags: ["old"]))
+        let outcomes = try await store.store([
+            item("first passing thought", .working, tags: ["w"]),
+            item("second passing thought here", .working),
+            item("the garden needs water today", .episodic, tags: ["home", "garden"]),
+            item("third passing thought again", .working, tags: ["w", "late"]),
+            item("the garden needs water today", .episodic, tags: ["chores"]),
+            item("café au lait", .longTerm, tags: ["ünï"]),
+        ])
+        #expect(outcomes.map(\.merged) == [false, false, false, false, true, false])
+        let (pending, stats, tags, pass, derived) = try await store.pool.read { db in
+            (
+                try Int64.fetchAll(db, sql: "SELECT seq FROM items_pending ORDER BY seq"),
+                try Row.fetchAll(db, sql: "SELECT layer, items, bytes FROM layer_stats WHERE items > 0 ORDER BY layer")
+                    .map { "\($0[0] as String) \($0[1] as Int) \($0[2] as Int)" },
+                try Row.fetchAll(db, sql: "SELECT tag, created_at, seq FROM item_tags ORDER BY 1, 2, 3")
+                    .map { "\($0[0] as String) \($0[1] as Double) \($0[2] as Int64)" },
+                try Row.fetchAll(
+                    db, sql: "SELECT layer, \(MemoryStore.layerTotals) FROM items GROUP BY layer ORDER BY layer"
+                ).map { "\($0[0] as String) \($0[1] as Int) \($0[2] as Int)" },
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT DISTINCT tag.value, items.created_at, items.seq FROM items, json_each(items.tags) AS tag
+                        ORDER BY 1, 2, 3
+                        """
+                ).map { "\($0[0] as String) \($0[1] as Double) \($0[2] as Int64)" }
+            )
+        }
+        let seqs = try await store.pool.read { db in try Int64.fetchAll(db, sql: "SELECT seq FROM items ORDER BY seq") }
+        // Six items: the one before, two working (the first evicted), the merged pair, the café.
+        #expect(seqs.count == 5)
+        #expect(pending == seqs)
+        #expect(stats == pass)
+        #expect(tags == derived)
+        #expect(tags.contains { $0.hasPrefix("chores ") })
+        let (triggers, plans) = try await store.pool.read { db in
+            (
+                try String.fetchAll(
+                    db,
+                    sql:
+                        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'items' AND sql LIKE '%AFTER INSERT%'"
+                ),
+                try MemoryStore.insertedBookkeeping.map { sql in
+                    try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN \(sql)", arguments: [1]).map { $0["detail"] as String }
+                        .joined(separator: "; ")
+                }
+            )
+        }
+        #expect(triggers.isEmpty)
+        for plan in plans { #expect(plan.contains("SEARCH items USING INTEGER PRIMARY KEY (rowid>?)"), "\(plan)") }
+        // Merged, the log is empty and the counts unchanged.
+        while try store.mergePending(limit: 100) > 0 {}
+        #expect(try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM items_pending") } == 0)
     }
 
     @Test func oversizedAndInvalidItemsStoreNothing() async throws {
