@@ -239,7 +239,7 @@ extension PendingIndexTests {
         }
         // On a thread of its own: the hook blocks it until a task on the pool has searched, and
         // a blocked pool thread could leave that task no thread to run on.
-        try await onThread { try store.mergePending(limit: 20) }  // the stones, not the herons
+        _ = try await onThread { try store.mergePending(limit: 20) }  // the stones, not the herons
         store.afterMergeCommit.withLock { $0 = nil }
         #expect(try await Self.pending(store) == 1)
         let window = try #require(inWindow.value.first { $0.item.id == id })
@@ -271,7 +271,7 @@ extension PendingIndexTests {
                 }
             }
         }
-        try await onThread { try store.mergePending(limit: 100) }
+        _ = try await onThread { try store.mergePending(limit: 100) }
         store.beforeMergeCommit.withLock { $0 = nil }
         _ = await eventually(timeout: .seconds(50)) { inWindow.value != nil }
         #expect(Set(inWindow.value ?? []) == Set(ids), "a search begun before the merge's commit")

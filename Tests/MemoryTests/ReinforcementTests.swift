@@ -21,7 +21,7 @@ import Testing
     /// or for a minute at most. The wait for the hold runs off the cooperative pool: a pool
     /// thread blocked on it (two of them here) starves the other suites' kernels.
     private func holdWriter(_ store: MemoryStore) async throws -> @Sendable () -> Void {
-        let hold = HeldOnThread(timeout: 60) { whileHeld in try? store.pool.writeWithoutTransaction { _ in whileHeld() } }
+        let hold = HeldOnThread(timeout: 60) { whileHeld in store.pool.writeWithoutTransaction { _ in whileHeld() } }
         await onThread { hold.waitUntilHeld() }
         #expect(hold.isHeld, "the test thread holds the writer")
         return { hold.release() }
@@ -137,7 +137,7 @@ import Testing
                 }
             }
         }
-        try await onThread { try store.mergePending(limit: 100) }
+        _ = try await onThread { try store.mergePending(limit: 100) }
         store.afterMergeCommit.withLock { $0 = nil }
         #expect(try stored(store, id).count == 1)
         #expect(inWindow.value == 1, "written by the commit and still noted: counted twice")
