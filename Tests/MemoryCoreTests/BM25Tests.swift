@@ -32,6 +32,20 @@ import Testing
         #expect(TermCounts.isPlainASCII("w0x") && !TermCounts.isPlainASCII("café") && !TermCounts.isPlainASCII("Tea"))
     }
 
+    /// A batch counted across cores gives each text's own counts, in order, at every size around
+    /// the split (odd sizes, fewer texts than cores' chunks would like), ASCII or not.
+    @Test func aBatchCountedAcrossCoresMatchesEachTextCountedAlone() {
+        let words = ["tea", "Café", "naïve", "x2", "garden", "WATER", "42", "über", "fox", "the"]
+        for size in [0, 1, TermCounts.parallelBatch - 1, TermCounts.parallelBatch, TermCounts.parallelBatch + 1, 1001] {
+            let texts = (0..<size).map { i in
+                (0..<(3 + i % 17)).map { words[(i * 7 + $0 * 3) % words.count] }.joined(separator: " ") + " n\(i)"
+            }
+            let counted = TermCounts.counting(texts)
+            #expect(counted.count == size)
+            #expect(counted == texts.map(TermCounts.init), "size \(size)")
+        }
+    }
+
     @Test func varintsDecodeAsSQLiteWritesThem() {
         var offset = 0
         let bytes: [UInt8] = [0x05, 0x81, 0x00, 0xFF, 0x7F]

@@ -101,6 +101,8 @@ public struct TermCounts: Sendable, Equatable {
     public init(_ text: String) {
         var utf8 = Array(text.utf8)
         if utf8.allSatisfy({ $0 < 0x80 }) {
+            // About one term per six bytes of text: room for them at once, not grown by doubling.
+            counts.reserveCapacity(utf8.count / 6 + 1)
             var start = -1
             for i in 0...utf8.count {
                 if i < utf8.count, let byte = FTSQuery.asciiWordByte(utf8[i]) {
@@ -139,6 +141,27 @@ public struct TermCounts: Sendable, Equatable {
         }
         flush()
     }
+
+    /// The terms of each text, in order. A batch of at least ``parallelBatch`` texts is split
+    /// across the machine's cores (a store's batch is counted before the writer's lock is taken,
+    /// and the client waits for it: 4-5 ms for 1 000 items on one core).
+    public static func counting(_ texts: [String]) -> [TermCounts] {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        guard texts.count >= parallelBatch, cores > 1 else { return texts.map(TermCounts.init) }
+        let chunks = min(cores, texts.count / (parallelBatch / 2))
+        let counted = [TermCounts](unsafeUninitializedCapacity: texts.count) { buffer, initialized in
+            nonisolated(unsafe) let slots = buffer
+            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                let range = (texts.count * chunk / chunks)..<(texts.count * (chunk + 1) / chunks)
+                for index in range { (slots.baseAddress! + index).initialize(to: TermCounts(texts[index])) }
+            }
+            initialized = texts.count
+        }
+        return counted
+    }
+
+    /// The smallest batch ``counting(_:)`` splits across cores.
+    public static let parallelBatch = 128
 
     private mutating func add(_ term: String) {
         counts[term, default: 0] += 1
