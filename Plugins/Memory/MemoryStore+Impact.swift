@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import GRDBSQLite
 import MemoryCore
 import Synchronization
 
@@ -350,7 +349,8 @@ extension MemoryStore {
         let pending = promotions.takePending()
         let promoted = promotions.terms
         if !pending.isEmpty {
-            let insert = try PostingInsert(db)
+            // Through SQLite's C API (``RawWrite``), the term and `tf` bound once for a group's rows.
+            let insert = try RawWrite(db, sql: "INSERT OR IGNORE INTO term_postings_new(term, tf, dl, seq) VALUES (?, ?, ?, ?)")
             let group = try db.cachedStatement(
                 sql: "SELECT stored, bound_dl, bound_seq FROM term_groups WHERE term = ? AND tf = ?")
             let grow = try db.cachedStatement(
@@ -370,9 +370,12 @@ extension MemoryStore {
                     let row = try Row.fetchOne(group, arguments: [term, tf])
                     let bound = (row?[1] as Int?).map { ($0, row?[2] as Int64? ?? 0) }
                     var written = 0
-                    insert.bind(term: term, tf: tf)
+                    insert.bind(1, term)
+                    insert.bind(2, Int64(tf))
                     for p in postings[start..<end] where bound.map({ (p.dl, p.seq) < $0 }) ?? true {
-                        written += try insert.execute(dl: p.dl, seq: p.seq)
+                        insert.bind(3, Int64(p.dl))
+                        insert.bind(4, p.seq)
+                        written += try insert.step()
                     }
                     guard written > 0 else { continue }
                     total += written
@@ -611,50 +614,5 @@ extension MemoryStore {
             }
         }
         return top.best.map { ($0.seq, BM25.rank(impact: $0.impact)) }
-    }
-}
-
-/// `INSERT OR IGNORE` of impact postings, prepared on the writer's connection for one
-/// ``MemoryStore/addCounts(_:_:cap:)`` and stepped through SQLite's C API. A merge of 10 000
-/// items at a million writes about 75 000 postings (of 160 000 offered), and binding each
-/// through GRDB's arguments (an array of boxed values per row) cost about as much as SQLite's
-/// insert itself. The term and `tf` stay bound for a group's rows.
-private final class PostingInsert {
-    private let connection: OpaquePointer
-    private let statement: OpaquePointer
-
-    init(_ db: Database) throws {
-        guard let connection = db.sqliteConnection else { throw DatabaseError(resultCode: .SQLITE_MISUSE) }
-        var statement: OpaquePointer?
-        let code = sqlite3_prepare_v2(
-            connection, "INSERT OR IGNORE INTO term_postings_new(term, tf, dl, seq) VALUES (?, ?, ?, ?)", -1, &statement,
-            nil)
-        guard code == SQLITE_OK, let statement else {
-            sqlite3_finalize(statement)
-            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(connection)))
-        }
-        self.connection = connection
-        self.statement = statement
-    }
-
-    deinit { sqlite3_finalize(statement) }
-
-    /// Binds the group's term (copied by SQLite) and `tf`.
-    func bind(term: String, tf: Int) {
-        sqlite3_bind_text(statement, 1, term, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
-        sqlite3_bind_int64(statement, 2, Int64(tf))
-    }
-
-    /// Inserts the posting `(term, tf, dl, seq)` of the bound group.
-    /// - Returns: 1 when written, 0 when it was there already.
-    func execute(dl: Int, seq: Int64) throws -> Int {
-        sqlite3_bind_int64(statement, 3, Int64(dl))
-        sqlite3_bind_int64(statement, 4, seq)
-        let code = sqlite3_step(statement)
-        sqlite3_reset(statement)
-        guard code == SQLITE_DONE else {
-            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(connection)))
-        }
-        return Int(sqlite3_changes(connection))
     }
 }

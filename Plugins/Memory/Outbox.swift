@@ -133,6 +133,9 @@ final class Outbox: Sendable {
         }
     }
 
+    /// The events from which ``record(_:_:)`` writes through a statement of its own.
+    static let rawRows = 32
+
     /// Inside a write transaction: deletes the rows published so far, drops the oldest rows
     /// past ``maxRows``, and writes `events`.
     /// - Returns: what to hand to ``committed(_:)`` once the transaction committed.
@@ -155,11 +158,22 @@ final class Outbox: Sendable {
         }
         guard !events.isEmpty else { return commit }
         // Under the writer's lock: `last` is the previous commit's newest sequence.
-        let insert = try db.cachedStatement(sql: "INSERT INTO outbox(seq, topic, payload) VALUES (?, ?, ?)")
+        // One row per item: a batch's through SQLite's C API (``RawWrite``, prepared for it),
+        // not GRDB's arguments; a few through GRDB's cached statement.
+        let sql = "INSERT INTO outbox(seq, topic, payload) VALUES (?, ?, ?)"
+        let raw = events.count >= Self.rawRows ? try RawWrite(db, sql: sql) : nil
+        let cached = raw == nil ? try db.cachedStatement(sql: sql) : nil
         for (index, event) in events.enumerated() {
             let seq = last + 1 + Int64(index)
             let payload = String(decoding: event.payload, as: UTF8.self)
-            try insert.execute(arguments: [seq, event.topic, payload])
+            if let raw {
+                raw.bind(1, seq)
+                raw.bind(2, event.topic)
+                raw.bind(3, payload)
+                _ = try raw.step()
+            } else {
+                try cached?.execute(arguments: [seq, event.topic, payload])
+            }
             commit.entries.append(Entry(seq: seq, topic: event.topic, payload: payload))
         }
         return commit

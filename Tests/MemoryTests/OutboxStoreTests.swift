@@ -77,6 +77,34 @@ import Testing
         #expect(try await Self.rows(store).count < 10)
     }
 
+    /// A batch of at least ``Outbox/rawRows`` items writes its events through a statement of its
+    /// own (``RawWrite``), a smaller one through GRDB's: both give the same rows, numbered on
+    /// from each other, each event's payload its own item's.
+    @Test func aLargeBatchsEventsAreWrittenAsASmallOnesAre() async throws {
+        var settings = MemorySettings()
+        settings.backgroundMerge = false
+        let (store, _, _) = try makeStore(settings)
+        let bus = Bus()
+        let events = ItemEvents()
+        let small = try await store.store((0..<3).map { item("small batch note \($0)") }, events: events).map(\.item)
+        let large = try await store.store(
+            (0..<(Outbox.rawRows + 8)).map { item("large batch note \($0) word\($0 * 7)", .episodic) }, events: events
+        ).map(\.item)
+        let more = try await store.store([item("after the large batch")], events: events).map(\.item)
+        let stored = small + large + more
+        #expect(try await Self.rows(store).count == stored.count)
+        #expect(bus.drain(store))
+        #expect(bus.published.map(\.seq) == (1...Int64(stored.count)).map { $0 })
+        #expect(Self.storedIDs(bus.published) == stored.map(\.id))
+        for (entry, item) in zip(bus.published, stored) {
+            let body = MemoryKernel.object(String(decoding: entry.published, as: UTF8.self))
+            #expect(body["id"] as? String == item.id)
+            #expect(body["layer"] as? String == item.layer.name)
+            #expect(body["source"] as? String == item.source)
+            #expect(body["event_id"] as? Int == Int(entry.seq))
+        }
+    }
+
     /// A subscriber whose handler stores into memory and waits for the answer (a direct
     /// subscriber making a synchronous request does exactly this) runs inside a drain; the store
     /// it causes drains too, on another thread. That drain must not wait for the first (which
