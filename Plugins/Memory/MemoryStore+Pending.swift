@@ -555,7 +555,9 @@ extension MemoryStore {
         let held = tail.read { index in rows.map { index.documents[$0[0] as Int64] } }
         let counted = zip(rows, held).map { row, terms in terms ?? TermCounts(row[1] as String) }
         // The batch's items holding each term (all in FTS5 now), for the hot-term checks.
+        // Sized at once (at most the terms counted), not rehashed at each doubling.
         var batch: [String: Int] = [:]
+        batch.reserveCapacity(min(counted.reduce(0) { $0 + $1.counts.count }, 1 << 16))
         for terms in counted { for term in terms.counts.keys { batch[term, default: 0] += 1 } }
         var outcome = MergeOutcome(seqs: rows.map { $0[0] }, terms: batch)
         try indexImpacts(db, items: zip(rows, counted).map { ($0[0], $1) }, batch: batch, promotions: promotions)
