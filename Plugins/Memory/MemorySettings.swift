@@ -31,7 +31,11 @@ struct MemorySettings: Sendable {
     var postingsPerGroup = 4096
     /// Merges write their postings to a small table, folded into the main one once it holds
     /// more than one in this many of all postings (``MemoryStore/createPostingsDelta(_:)``)…
-    var postingsDeltaShare = 8
+    /// 4, not 8: at a million items each fold took about 2 s of the writer, every 12 merges or
+    /// so; with the delta up to a quarter, half as often (MemoryProbe EXTRA=200000 stored and
+    /// merged in 13.7-14.4 s against 15.1-16.0 s, where 8 folded 11 chunks), and the searches'
+    /// p99 stayed under 3 ms in the bench (scripts/bench-memory.sh at a million items).
+    var postingsDeltaShare = 4
     /// …and at least this many.
     var postingsDeltaMinimum = 50_000
     /// Postings one fold transaction moves (whole terms: a little more). At a million items a
