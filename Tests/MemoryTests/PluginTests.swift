@@ -112,7 +112,7 @@ import Testing
             let test = k.test
             for enabled in [false, true] {
                 let memory = TestKernel.Plugin("memory", path: path, enabled: enabled)
-                try await onThread { try test.reload(plugins: [memory]) }
+                _ = try await onThread { try test.reload(plugins: [memory]) }
             }
             #expect(warmUps() >= 2, "an infrequent word, and two together")
             // Not searches anybody made: not counted as searches, and no retrieval of the item.
