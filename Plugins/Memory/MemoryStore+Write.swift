@@ -48,7 +48,7 @@ extension MemoryStore {
         let now = clock()
         // The tail's terms, counted before the writer's lock is taken. Every policy leaves the
         // items pending: a near-duplicate check reads FTS5 and the tail together.
-        let terms = TermCounts.counting(items.map(\.content))
+        let terms = await TermCounts.counting(items.map(\.content))
         let ids = ItemID.make(items.count)
         let outcomes = try await eventWrite(events: events) { [self] db in
             let last = try Self.lastSeq(db)

@@ -33,14 +33,15 @@ import Testing
     }
 
     /// A batch counted across cores gives each text's own counts, in order, at every size around
-    /// the split (odd sizes, fewer texts than cores' chunks would like), ASCII or not.
-    @Test func aBatchCountedAcrossCoresMatchesEachTextCountedAlone() {
-        let words = ["tea", "Café", "naïve", "x2", "garden", "WATER", "42", "über", "fox", "the"]
+    /// the split (odd sizes, fewer texts than cores' chunks would like). ASCII texts: how others
+    /// split depends on the tokenizer, which other suites install while this one runs.
+    @Test func aBatchCountedAcrossCoresMatchesEachTextCountedAlone() async {
+        let words = ["tea", "Cafe", "naive", "x2", "garden", "WATER", "42", "uber", "fox", "the"]
         for size in [0, 1, TermCounts.parallelBatch - 1, TermCounts.parallelBatch, TermCounts.parallelBatch + 1, 1001] {
             let texts = (0..<size).map { i in
                 (0..<(3 + i % 17)).map { words[(i * 7 + $0 * 3) % words.count] }.joined(separator: " ") + " n\(i)"
             }
-            let counted = TermCounts.counting(texts)
+            let counted = await TermCounts.counting(texts)
             #expect(counted.count == size)
             #expect(counted == texts.map(TermCounts.init), "size \(size)")
         }

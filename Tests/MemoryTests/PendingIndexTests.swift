@@ -151,7 +151,7 @@ import Testing
         // At most 60 s: searches blocking the pool would keep the test from releasing it. (Long,
         // and the wait for the plain search below too: in a full parallel run on two cores other
         // suites' work can hold the pool for seconds; both end as soon as the search answers.)
-        let writer = HeldOnThread(timeout: 60) { whileHeld in try? store.pool.writeWithoutTransaction { _ in whileHeld() } }
+        let writer = HeldOnThread(timeout: 60) { whileHeld in store.pool.writeWithoutTransaction { _ in whileHeld() } }
         await onThread { writer.waitUntilHeld() }
         let searches = ProcessInfo.processInfo.activeProcessorCount + 2
         let prefixed = Task {

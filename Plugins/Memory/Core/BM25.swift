@@ -143,21 +143,23 @@ public struct TermCounts: Sendable, Equatable {
     }
 
     /// The terms of each text, in order. A batch of at least ``parallelBatch`` texts is split
-    /// across the machine's cores (a store's batch is counted before the writer's lock is taken,
-    /// and the client waits for it: 4-5 ms for 1 000 items on one core).
-    public static func counting(_ texts: [String]) -> [TermCounts] {
+    /// into one child task per core (a store's batch is counted before the writer's lock is
+    /// taken, and the client waits for it: 4-5 ms for 1 000 items on one core). Child tasks,
+    /// not `concurrentPerform`: nothing blocks a thread of the cooperative pool.
+    public static func counting(_ texts: [String]) async -> [TermCounts] {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         guard texts.count >= parallelBatch, cores > 1 else { return texts.map(TermCounts.init) }
         let chunks = min(cores, texts.count / (parallelBatch / 2))
-        let counted = [TermCounts](unsafeUninitializedCapacity: texts.count) { buffer, initialized in
-            nonisolated(unsafe) let slots = buffer
-            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+        let parts = await withTaskGroup(of: (Int, [TermCounts]).self) { group in
+            for chunk in 0..<chunks {
                 let range = (texts.count * chunk / chunks)..<(texts.count * (chunk + 1) / chunks)
-                for index in range { (slots.baseAddress! + index).initialize(to: TermCounts(texts[index])) }
+                group.addTask { (chunk, texts[range].map(TermCounts.init)) }
             }
-            initialized = texts.count
+            var parts = [[TermCounts]](repeating: [], count: chunks)
+            for await (chunk, counted) in group { parts[chunk] = counted }
+            return parts
         }
-        return counted
+        return Array(parts.joined())
     }
 
     /// The smallest batch ``counting(_:)`` splits across cores.
