@@ -10,8 +10,8 @@
 #   MODE= MIXED=2000 scripts/probe-memory.sh                  # searches while another thread stores
 #
 # ITEMS (default 1000000) sizes the corpus; KEEP (default /var/tmp/jamey-memory-probe-$ITEMS) is the
-# kept directory, made on first use by bulk-storing the bench's corpus (about 5 minutes at 1M),
-# then opened once by each library so its migrations are done before any timed run. LIBS
+# kept directory, made on first use by bulk-storing the bench's corpus (about 5 minutes at 1M);
+# each library then opens a copy of its own once, so its migrations are done before any timed run. LIBS
 # defaults to the release build's libMemory.so (built first). Other variables (EXTRA, MIXED, SHOW) are
 # passed on; see Benchmarks/Memory/Probe/main.swift.
 set -euo pipefail
@@ -34,13 +34,22 @@ if [[ ! -f "$keep/data/memory/memory.sqlite" ]]; then
     mkdir -p "$keep"
     MODE= EXTRA= MIXED= CHECKPOINT=1 "$bin/MemoryProbe" "${libs%% *}" "$keep" "$items" 0
 fi
-# The preparation only opens the kept directory: what a run measures happens on copies.
-for lib in $libs; do MODE= EXTRA= MIXED= CHECKPOINT=1 "$bin/MemoryProbe" "$lib" "$keep" "$items" 0 >/dev/null; done
+# Each library opens a copy of its own once (its migrations and background fills done before any
+# timed run), and its runs start from fresh copies of that: libraries whose migrations differ must
+# not open one file (a library without v13 on a file that has it writes no pending-log rows).
 scratch="$(mktemp -d "${TMPDIR:-/tmp}/jamey-memory-probe.XXXXXX")"
 trap 'rm -rf "$scratch"' EXIT
+n=0
+for lib in $libs; do
+    n=$((n + 1))
+    cp -a "$keep" "$scratch/prepared-$n"
+    MODE= EXTRA= MIXED= CHECKPOINT=1 "$bin/MemoryProbe" "$lib" "$scratch/prepared-$n" "$items" 0 >/dev/null
+done
 for run in $(seq 1 "$runs"); do
+    n=0
     for lib in $libs; do
-        rm -rf "$scratch/run" && cp -a "$keep" "$scratch/run"
+        n=$((n + 1))
+        rm -rf "$scratch/run" && cp -a "$scratch/prepared-$n" "$scratch/run"
         echo "== run $run: $lib" >&2
         "$bin/MemoryProbe" "$lib" "$scratch/run" "$items" "${ROUNDS:-0}"
     done
