@@ -349,11 +349,13 @@ extension MemoryStore {
         let pending = promotions.takePending()
         let promoted = promotions.terms
         if !pending.isEmpty {
-            // Through SQLite's C API (``RawWrite``), the term and `tf` bound once for a group's rows.
-            let insert = try RawWrite(db, sql: "INSERT OR IGNORE INTO term_postings_new(term, tf, dl, seq) VALUES (?, ?, ?, ?)")
-            let group = try db.cachedStatement(
-                sql: "SELECT stored, bound_dl, bound_seq FROM term_groups WHERE term = ? AND tf = ?")
-            let grow = try db.cachedStatement(
+            // Through SQLite's C API (``RawStatement``), the term and `tf` bound once for a group's rows.
+            let insert = try RawStatement(
+                db, sql: "INSERT OR IGNORE INTO term_postings_new(term, tf, dl, seq) VALUES (?, ?, ?, ?)")
+            // So are each group's lookup and count (a merge at a million items touches thousands).
+            let group = try RawStatement(db, sql: "SELECT stored, bound_dl, bound_seq FROM term_groups WHERE term = ? AND tf = ?")
+            let grow = try RawStatement(
+                db,
                 sql: """
                     INSERT INTO term_groups(term, tf, stored) VALUES (?, ?, ?)
                     ON CONFLICT(term, tf) DO UPDATE SET stored = stored + excluded.stored
@@ -367,8 +369,15 @@ extension MemoryStore {
                     var end = start + 1
                     while end < postings.count && postings[end].tf == tf { end += 1 }
                     defer { start = end }
-                    let row = try Row.fetchOne(group, arguments: [term, tf])
-                    let bound = (row?[1] as Int?).map { ($0, row?[2] as Int64? ?? 0) }
+                    group.bind(1, term)
+                    group.bind(2, Int64(tf))
+                    let row = try group.firstRow { found in
+                        (
+                            stored: Int(RawStatement.integer(found, 0) ?? 0),
+                            bound: RawStatement.integer(found, 1).map { (Int($0), RawStatement.integer(found, 2) ?? 0) }
+                        )
+                    }
+                    let bound = row?.bound
                     var written = 0
                     insert.bind(1, term)
                     insert.bind(2, Int64(tf))
@@ -379,8 +388,11 @@ extension MemoryStore {
                     }
                     guard written > 0 else { continue }
                     total += written
-                    try grow.execute(arguments: [term, tf, written])
-                    let stored = (row?[0] as Int? ?? 0) + written
+                    grow.bind(1, term)
+                    grow.bind(2, Int64(tf))
+                    grow.bind(3, Int64(written))
+                    _ = try grow.step()
+                    let stored = (row?.stored ?? 0) + written
                     if stored > 2 * cap && budget > 0 {
                         budget -= try trim(db, term: term, tf: tf, stored: stored, keep: cap, limit: budget)
                     }

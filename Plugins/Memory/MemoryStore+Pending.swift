@@ -561,10 +561,11 @@ extension MemoryStore {
         for terms in counted { for term in terms.counts.keys { batch[term, default: 0] += 1 } }
         var outcome = MergeOutcome(seqs: rows.map { $0[0] }, terms: batch)
         try indexImpacts(db, items: zip(rows, counted).map { ($0[0], $1) }, batch: batch, promotions: promotions)
+        let signatures = try RawStatement(db, sql: Self.setWordSignatureSQL)
         for (row, terms) in zip(rows, counted) {
             if terms.isExact {
                 let signature = NearDuplicate.WordSignature(words: terms.counts.keys)
-                try Self.setWordSignature(db, seq: row[0], signature)
+                try Self.setWordSignature(signatures, seq: row[0], signature)
                 outcome.signatures.append((row[0], signature))
             }
         }

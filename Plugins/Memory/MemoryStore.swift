@@ -349,9 +349,21 @@ final class MemoryStore: Sendable {
 
     /// Writes an item's word signature.
     static func setWordSignature(_ db: Database, seq: Int64, _ signature: NearDuplicate.WordSignature) throws {
-        try db.cachedStatement(sql: "INSERT OR REPLACE INTO item_words(seq, low, high) VALUES (?, ?, ?)")
+        try db.cachedStatement(sql: setWordSignatureSQL)
             .execute(arguments: [seq, Int64(bitPattern: signature.low), Int64(bitPattern: signature.high)])
     }
+
+    /// Writes an item's word signature through `statement`, prepared with ``setWordSignatureSQL``
+    /// (a merge writes one per item).
+    static func setWordSignature(_ statement: RawStatement, seq: Int64, _ signature: NearDuplicate.WordSignature) throws {
+        statement.bind(1, seq)
+        statement.bind(2, Int64(bitPattern: signature.low))
+        statement.bind(3, Int64(bitPattern: signature.high))
+        _ = try statement.step()
+    }
+
+    /// The statement that writes an item's word signature.
+    static let setWordSignatureSQL = "INSERT OR REPLACE INTO item_words(seq, low, high) VALUES (?, ?, ?)"
 
     /// The word signatures of these items (those that have one), read in order of `seq`.
     static func wordSignatures(_ db: Database, seqs: [Int64]) throws -> [Int64: NearDuplicate.WordSignature] {

@@ -158,10 +158,10 @@ final class Outbox: Sendable {
         }
         guard !events.isEmpty else { return commit }
         // Under the writer's lock: `last` is the previous commit's newest sequence.
-        // One row per item: a batch's through SQLite's C API (``RawWrite``, prepared for it),
+        // One row per item: a batch's through SQLite's C API (``RawStatement``, prepared for it),
         // not GRDB's arguments; a few through GRDB's cached statement.
         let sql = "INSERT INTO outbox(seq, topic, payload) VALUES (?, ?, ?)"
-        let raw = events.count >= Self.rawRows ? try RawWrite(db, sql: sql) : nil
+        let raw = events.count >= Self.rawRows ? try RawStatement(db, sql: sql) : nil
         let cached = raw == nil ? try db.cachedStatement(sql: sql) : nil
         for (index, event) in events.enumerated() {
             let seq = last + 1 + Int64(index)

@@ -78,7 +78,7 @@ import Testing
     }
 
     /// A batch of at least ``Outbox/rawRows`` items writes its events through a statement of its
-    /// own (``RawWrite``), a smaller one through GRDB's: both give the same rows, numbered on
+    /// own (``RawStatement``), a smaller one through GRDB's: both give the same rows, numbered on
     /// from each other, each event's payload its own item's.
     @Test func aLargeBatchsEventsAreWrittenAsASmallOnesAre() async throws {
         var settings = MemorySettings()
