@@ -118,7 +118,7 @@ import Testing
         let (store, clock, _) = try makeStore(settings)
         func expectCountsMatchAPass(_ step: String) async throws {
             let now = clock.now.timeIntervalSince1970
-            let pass = try await store.pool.read { db in
+            let pass = try store.pool.read { db in
                 try Row.fetchAll(
                     db,
                     sql: """
