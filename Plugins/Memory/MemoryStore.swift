@@ -282,11 +282,12 @@ final class MemoryStore: Sendable {
                 guard let next = try Int64.fetchOne(db, sql: "SELECT next FROM item_words_fill") else { return .commit }
                 let rows = try Row.fetchAll(
                     db, sql: "SELECT seq, content FROM items WHERE seq >= ? ORDER BY seq LIMIT ?", arguments: [next, batch])
+                let signatures = try RawStatement(db, sql: Self.setWordSignatureSQL)
                 for row in rows {
                     let content: String = row[1]
                     guard content.utf8.allSatisfy({ $0 < 0x80 }) else { continue }
                     let signature = NearDuplicate.WordSignature(words: FTSQuery.words(content))
-                    try Self.setWordSignature(db, seq: row[0], signature)
+                    try Self.setWordSignature(signatures, seq: row[0], signature)
                     filled.append((row[0], signature))
                 }
                 if rows.count == batch, let last = rows.last?[0] as Int64? {
@@ -347,14 +348,8 @@ final class MemoryStore: Sendable {
                 """)
     }
 
-    /// Writes an item's word signature.
-    static func setWordSignature(_ db: Database, seq: Int64, _ signature: NearDuplicate.WordSignature) throws {
-        try db.cachedStatement(sql: setWordSignatureSQL)
-            .execute(arguments: [seq, Int64(bitPattern: signature.low), Int64(bitPattern: signature.high)])
-    }
-
     /// Writes an item's word signature through `statement`, prepared with ``setWordSignatureSQL``
-    /// (a merge writes one per item).
+    /// (a merge and a fill step write one per item).
     static func setWordSignature(_ statement: RawStatement, seq: Int64, _ signature: NearDuplicate.WordSignature) throws {
         statement.bind(1, seq)
         statement.bind(2, Int64(bitPattern: signature.low))
