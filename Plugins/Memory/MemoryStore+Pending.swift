@@ -94,6 +94,7 @@ final class PendingTail: Sendable {
         var epoch: Int64
         /// When they were retired (they are removed ``retireDelay`` later).
         var at: ContinuousClock.Instant
+        /// Newest first (the purge pops them).
         var seqs: [Int64]
         var rows = 0
         var tokens = 0
@@ -138,6 +139,21 @@ final class PendingTail: Sendable {
         }
     }
 
+    /// Adds (or replaces) the counted terms of several items under one hold of the lock: a
+    /// batch's items, each added on its own, took the lock a thousand times a batch while the
+    /// purge held it about half the time in its chunks, and the writer spent about as long
+    /// waiting for it (in the futex call) as adding the items (perf of a 200 000-item bulk at a
+    /// million items).
+    func add(_ items: [(seq: Int64, terms: TermCounts)]) {
+        guard !items.isEmpty else { return }
+        state.withLock { state in
+            for (seq, terms) in items {
+                state.unretire(seq)
+                state.index.add(seq: seq, terms: terms)
+            }
+        }
+    }
+
     /// Replaces everything with the pending items of a database just opened or restored.
     func load(_ items: [(Int64, String)]) {
         state.withLock { state in
@@ -162,7 +178,9 @@ final class PendingTail: Sendable {
             }
         }
         guard !held.isEmpty else { return }
-        var batch = Retired(epoch: epoch, at: now, seqs: held.map(\.seq))
+        // Newest first: the purge pops them, so it removes each batch's items oldest first, the
+        // order of the tail's lists (``TailIndex``), and drops their entries from the lists' fronts.
+        var batch = Retired(epoch: epoch, at: now, seqs: held.map(\.seq).sorted(by: >))
         batch.rows = held.count
         for (_, terms) in held {
             batch.tokens += terms.length

@@ -50,15 +50,23 @@ extension MemoryStore {
         // items pending: a near-duplicate check reads FTS5 and the tail together.
         let terms = await TermCounts.counting(items.map(\.content))
         let ids = ItemID.make(items.count)
+        // With `allow` no item of the batch looks for a near-duplicate among the others: the
+        // tail takes them together after the inserts (``PendingTail/add(_:)``).
+        let together = settings.duplicates == .allow
         let outcomes = try await eventWrite(events: events) { [self] db in
             let last = try Self.lastSeq(db)
             var outcomes: [StoreOutcome] = []
+            var added: [(seq: Int64, terms: TermCounts)] = []
+            if together { added.reserveCapacity(items.count) }
             for (index, item) in items.enumerated() {
-                let outcome = try insert(db, item, id: ids[index], now: now, terms: terms[index])
+                let outcome = try insert(db, item, id: ids[index], now: now, terms: terms[index]) { seq in
+                    if together { added.append((seq, terms[index])) } else { tail.add(seq: seq, terms: terms[index]) }
+                }
                 events?.append(
                     outcome.merged ? ItemEvent(.updated, outcome.item, ["reason": "merged"]) : ItemEvent(.stored, outcome.item))
                 outcomes.append(outcome)
             }
+            tail.add(added)
             try Self.recordInserted(db, after: last)
             for layer in Set(items.map(\.layer)) { _ = try enforceCapacity(db, layer: layer, events: events) }
             return outcomes
@@ -125,7 +133,11 @@ extension MemoryStore {
     /// the writer's transaction: the check sees every item committed before and the ones this
     /// transaction inserted, pending or merged, and no other store runs until the commit. A new
     /// item gets `id` (``ItemID``); a merged one leaves it unused.
-    private func insert(_ db: Database, _ new: NewItem, id: String, now: Date, terms: TermCounts) throws -> StoreOutcome {
+    /// - Parameter pending: called with the new item's `seq` once its row is in (it is pending
+    ///   then, and enters ``tail`` through it).
+    private func insert(
+        _ db: Database, _ new: NewItem, id: String, now: Date, terms: TermCounts, pending: (Int64) -> Void
+    ) throws -> StoreOutcome {
         if settings.duplicates != .allow,
             let (existing, similarity) = try nearDuplicate(db, of: new.content, in: new.layer, now: now, terms: terms)
         {
@@ -160,8 +172,8 @@ extension MemoryStore {
                 now.timeIntervalSince1970, now.timeIntervalSince1970, item.expiresAt?.timeIntervalSince1970, item.pinned,
             ])
         let seq = db.lastInsertedRowID
-        // Pending now (the insert trigger logged it); searchable from the tail until merged.
-        tail.add(seq: seq, terms: terms)
+        // Pending now (logged in the pending log with the batch); searchable from the tail until merged.
+        pending(seq)
         if !new.links.isEmpty { try Self.setLinks(db, seq: seq, new.links) }
         return StoreOutcome(item: item, merged: false)
     }

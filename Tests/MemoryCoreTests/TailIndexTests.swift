@@ -58,6 +58,24 @@ import Testing
         #expect(index.hits("common") == 10)
     }
 
+    /// The purge removes merged items oldest first, the order they were added in: their
+    /// entries leave the fronts of the lists with them, and entries left stale at a front by an
+    /// item removed out of turn go as the front reaches them. No list is left to compact.
+    @Test func itemsRemovedOldestFirstLeaveNoStaleEntries() {
+        var index = TailIndex()
+        for seq in Int64(0)..<20_000 { index.add(seq: seq, content: "common rare\(seq)") }
+        index.remove(5)
+        index.add(seq: 7, content: "common other")
+        #expect(index.postingEntries == 39_999, "rare5 and rare7 gone, other added, 5 stale in common's list")
+        for seq in Int64(0)..<19_990 { index.remove(seq) }
+        #expect(index.postingEntries == 20, "\(index.postingEntries)")
+        #expect(Set(index.matches(["common"], all: true)) == Set(Int64(19_990)..<20_000))
+        #expect(index.matches(["other"], all: false).isEmpty && index.hits("other") == 0)
+        #expect(index.hits("common") == 10 && index.matches(["rare19999"], all: true) == [19_999])
+        for seq in Int64(19_990)..<20_000 { index.remove(seq) }
+        #expect(index.postingEntries == 0 && index.count == 0 && index.tokens == 0)
+    }
+
     @Test func impactIsFTS5sBM25SumOverTheWords() {
         var index = TailIndex()
         index.add(seq: 7, content: "apple apple pear")

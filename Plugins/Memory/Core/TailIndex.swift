@@ -17,7 +17,11 @@ public struct TailIndex: Sendable {
     /// dropped, so each removal costs about the same: rebuilding every list from
     /// ``documents`` at once (as before) cost in proportion to the whole tail, up to 140 ms at
     /// a million items with the pending tail's lock held and every store and search waiting.
-    /// One table, not two: a store adds each of its terms with one lookup (two took about a
+    /// An item removed from the front of a list (the purge removes merged items oldest first,
+    /// and a list is in the order its items were added) leaves no stale entry at all
+    /// (``Term/head``): compacting the lists of the commonest terms, tens of thousands of
+    /// entries each after a bulk load, held the lock 5-6 ms at a time while every single store
+    /// waited for it. One table, not two: a store adds each of its terms with one lookup (two took about a
     /// fifth of a bulk store's work).
     private var terms: [String: Term] = [:]
     /// Entries in the terms' lists, stale ones included.
@@ -50,35 +54,41 @@ public struct TailIndex: Sendable {
     /// Forgets an item (nothing when it is not there).
     public mutating func remove(_ seq: Int64) {
         guard let terms = documents.removeValue(forKey: seq) else { return }
-        forget(terms)
+        forget(terms, removing: seq)
     }
 
     /// Stale entries a term's list may hold beyond its live items before it is compacted.
     public static let slack = 16
 
     /// Takes an item's terms out of the counts; called once ``documents`` no longer holds them.
-    private mutating func forget(_ counted: TermCounts) {
+    /// - Parameter removing: the item, when it leaves the tail (not replaced by a new text): the
+    ///   stale entries at the front of its terms' lists, its own among them, are dropped.
+    private mutating func forget(_ counted: TermCounts, removing: Int64? = nil) {
         tokens -= counted.length
         for term in counted.counts.keys {
             guard let index = terms.index(forKey: term) else { continue }
             terms.values[index].hits -= 1
+            if let seq = removing {
+                postingEntries -= terms.values[index].dropStaleFront { $0 == seq || documents[$0] == nil }
+            }
             let entry = terms.values[index]
             if entry.hits <= 0 {
-                postingEntries -= entry.items.count
+                postingEntries -= entry.entries
                 terms.remove(at: index)
-            } else if entry.items.count > 2 * entry.hits + Self.slack {
+            } else if entry.entries > 2 * entry.hits + Self.slack {
                 // Only the term's own list: the items still held, once each. Whether each still
                 // holds the term is not asked (a lookup by the term's text per entry made a
                 // compaction of a common term's 30 000 entries cost milliseconds): only an item
                 // re-added without the term leaves such an entry, and ``matches(_:all:)`` and the
                 // lookups check it anyway.
                 var seen = Set<Int64>(minimumCapacity: entry.hits)
-                var live = entry.items.filter { documents[$0] != nil && seen.insert($0).inserted }
+                var live = entry.listed.filter { documents[$0] != nil && seen.insert($0).inserted }
                 if live.count > 2 * entry.hits + Self.slack {
                     live.removeAll { documents[$0]?.counts[term] == nil }
                 }
-                postingEntries -= entry.items.count - live.count
+                postingEntries -= entry.entries - live.count
                 terms.values[index].items = live
+                terms.values[index].head = 0
             }
         }
     }
@@ -87,16 +97,39 @@ public struct TailIndex: Sendable {
     public func hits(_ term: String) -> Int { terms[term]?.hits ?? 0 }
 
     /// The items added with `term` (some may be stale).
-    private func postings(_ term: String) -> [Int64] { terms[term]?.items ?? [] }
+    private func postings(_ term: String) -> ArraySlice<Int64> { terms[term]?.listed ?? [] }
 
     /// A term's live items and postings.
     private struct Term: Sendable {
         var hits = 0
+        /// The entries from ``head`` on (the ones before it were dropped).
         var items: [Int64] = []
+        /// Entries dropped from the front of ``items``, not yet moved out of it (they are once
+        /// they are half of it: moving the rest down then costs at most as many entries as
+        /// were dropped).
+        var head = 0
+
+        /// The entries of the list.
+        var listed: ArraySlice<Int64> { items[head...] }
+        /// How many entries the list has.
+        var entries: Int { items.count - head }
 
         mutating func add(_ seq: Int64, posting: Bool) {
             hits += 1
             if posting { items.append(seq) }
+        }
+
+        /// Drops the front entries whose items are `gone`, up to the first that is not.
+        /// - Returns: how many were dropped.
+        mutating func dropStaleFront(_ gone: (Int64) -> Bool) -> Int {
+            let start = head
+            while head < items.count, gone(items[head]) { head += 1 }
+            let dropped = head - start
+            if head >= 32, head * 2 >= items.count {
+                items.removeFirst(head)
+                head = 0
+            }
+            return dropped
         }
     }
 
