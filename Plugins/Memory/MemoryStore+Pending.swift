@@ -166,7 +166,11 @@ final class PendingTail: Sendable {
     /// passed (``purge()``). A merge calls it inside its transaction, before the commit makes
     /// `epoch` visible; ``restore(epoch:)`` undoes it should the transaction not commit. From the
     /// writer only.
-    func retire(_ seqs: [Int64], epoch: Int64) {
+    /// - Parameter known: how many of the items hold each term, when the caller counted them
+    ///   from this tail's terms of exactly these items (a merge, ``MergeOutcome/terms``): used
+    ///   as the batch's counts when every item is held and none retired, instead of counting
+    ///   the same ten thousand items' terms again on the writer.
+    func retire(_ seqs: [Int64], epoch: Int64, known: [String: Int]? = nil) {
         guard !seqs.isEmpty else { return }
         let now = ContinuousClock.now
         // Counted outside the lock, which every search takes (counting 10 000 items under it held
@@ -182,9 +186,14 @@ final class PendingTail: Sendable {
         // order of the tail's lists (``TailIndex``), and drops their entries from the lists' fronts.
         var batch = Retired(epoch: epoch, at: now, seqs: held.map(\.seq).sorted(by: >))
         batch.rows = held.count
-        for (_, terms) in held {
-            batch.tokens += terms.length
-            for term in terms.counts.keys { batch.hits[term, default: 0] += 1 }
+        if let known, held.count == seqs.count {
+            batch.hits = known
+            for (_, terms) in held { batch.tokens += terms.length }
+        } else {
+            for (_, terms) in held {
+                batch.tokens += terms.length
+                for term in terms.counts.keys { batch.hits[term, default: 0] += 1 }
+            }
         }
         state.withLock { state in
             for seq in batch.seqs { state.retiredAt[seq] = epoch }
@@ -653,7 +662,7 @@ extension MemoryStore {
                 if let seqs = result?.1.seqs, !seqs.isEmpty {
                     let epoch = try Reinforcements.advanceEpoch(db)
                     retiring = epoch
-                    tail.retire(seqs, epoch: epoch)
+                    tail.retire(seqs, epoch: epoch, known: result?.1.terms)
                     if let hook = beforeMergeCommit.withLock({ $0 }) { hook() }
                 }
                 committing = ContinuousClock.now
