@@ -359,6 +359,7 @@ final class IndexMerger: Sendable {
     func wake() {
         commits.add(1, ordering: .relaxed)
         segments.store(true, ordering: .relaxed)
+        folding.store(true, ordering: .relaxed)
         signal.signal()
     }
 
@@ -388,6 +389,10 @@ final class IndexMerger: Sendable {
     /// Whether FTS5's segments may need merging (a commit since the last catch-up found none to).
     private let segments = Atomic<Bool>(true)
 
+    /// Whether a fold of the postings delta may be due (a commit since the last catch-up found
+    /// none, or a fold was left for later).
+    private let folding = Atomic<Bool>(true)
+
     /// While stores pause and `pending` holds, runs `step` (one short write transaction) until a
     /// store commits; clears `pending` once a step finds nothing left to do (or fails). The
     /// background catch-up of an older file: word signatures (``MemoryStore/fillWordSignatures(batch:)``)
@@ -413,6 +418,7 @@ final class IndexMerger: Sendable {
                 catchUp(target, filling) { try $0.fillWordSignatures() }
                 catchUp(target, trimming) { try $0.trimOversized() }
                 catchUp(target, segments) { try $0.mergeSegments() }
+                catchUp(target, folding) { try $0.foldPostingsIfDue(chunks: 1) > 0 }
                 continue
             }
             // Merges when stores pause for ``coalesce`` (so a merge rarely holds the writer's
@@ -697,21 +703,28 @@ extension MemoryStore {
         if outcome.postingsWritten > 0 { deltaPostings.withLock { $0 = $0.map { $0 + outcome.postingsWritten } } }
     }
 
+    /// Chunks of a due fold of the postings delta after each merge batch: more than a merge of
+    /// ``MemorySettings/mergeBatch`` items adds to the delta (about 75 000 postings for 10 000
+    /// items at a million, a chunk ``MemorySettings/postingsFoldChunk`` is 100 000), so a fold
+    /// left for later still ends while stores never pause.
+    static let foldChunksPerMerge = 2
+
     /// Merges until nothing is pending (the merger's work; also the fallback of a search
     /// ``PendingTail`` cannot answer).
     /// - Parameters:
     ///   - purging: remove the items retired meanwhile afterwards (the merger; a search that
     ///     merges first leaves that to it rather than wait for it).
-    ///   - folding: after each batch, fold the postings delta when it is due
-    ///     (``foldPostingsIfDue()``; the merger: a search that merges first does not wait for a
-    ///     fold, which takes seconds at a million items).
+    ///   - folding: after each batch, fold up to ``foldChunksPerMerge`` chunks of the postings
+    ///     delta when it is due (``foldPostingsIfDue(chunks:)``; the merger, which folds the
+    ///     rest while stores pause: a search that merges first does not wait for a fold, which
+    ///     takes seconds at a million items).
     ///   - pause: asked after each batch; true leaves the rest pending (the merger, while
     ///     stores are coming and less than a batch is pending).
     func mergeBacklog(purging: Bool = false, folding: Bool = false, pause: () -> Bool = { false }) {
         defer { if purging { tail.purge() } }
         do {
             while try mergePending(limit: settings.mergeBatch) > 0 {
-                if folding { try foldPostingsIfDue() }
+                if folding { try foldPostingsIfDue(chunks: Self.foldChunksPerMerge) }
                 if pause() { return }
             }
             // Under the writer's lock: no store is between its tail entry and its commit. Under an

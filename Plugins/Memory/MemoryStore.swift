@@ -44,10 +44,13 @@ final class MemoryStore: Sendable {
     /// Told how long each committed fold of the postings delta took (the plugin's metrics).
     let foldObserved = Mutex<(@Sendable (Duration) -> Void)?>(nil)
     /// The postings in `term_postings_new`: counted once (nil until then, and after a restore),
-    /// then kept up by the merges' commits and set to 0 by the fold that empties it. Deletes
-    /// from the table are not taken off, so it may overstate, which only brings a fold a little
-    /// early. Counting the table after every merge scanned up to a million rows.
+    /// then kept up by the merges' commits and the fold's chunks, and counted again by the chunk
+    /// that ends a fold's pass. Deletes from the table are not taken off, so it may overstate,
+    /// which only brings a fold a little early. Counting the table after every merge scanned up
+    /// to a million rows.
     let deltaPostings = Mutex<Int?>(nil)
+    /// A fold of the postings delta under way (``foldPostingsIfDue(chunks:)``), nil when none is.
+    let foldPass = Mutex<FoldPass?>(nil)
 
     /// The WAL pages past which the writer checkpoints inside a commit after all (a bound on the
     /// WAL should ``WALCheckpointer`` fall behind): 256 MiB.
@@ -417,6 +420,7 @@ final class MemoryStore: Sendable {
         }
         reinforcements.clear()
         deltaPostings.withLock { $0 = nil }
+        foldPass.withLock { $0 = nil }
         try Self.migrator.migrate(pool)
         try pool.write(outbox.restored)
         hot.load(try pool.read(Self.hotTerms))

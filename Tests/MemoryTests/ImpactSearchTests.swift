@@ -294,7 +294,12 @@ import Testing
         #expect(delta > 1000)
         try expectGroupsExact(store)
         var chunks = 0
-        while try await store.pool.write({ db in try MemoryStore.foldPostings(db, chunk: 400) }) {
+        var after: String?
+        var more = true
+        while more {
+            (after, more) = try await store.pool.write { [after] db in
+                try MemoryStore.foldPostings(db, chunk: 400, after: after)
+            }
             chunks += 1
             if chunks == 2 {
                 try expectGroupsExact(store)
@@ -323,25 +328,34 @@ import Testing
         for word in ["v0", "v2"] { try await expectSameTop10(reopened, word) }
     }
 
-    /// Once the delta holds its share of all postings, the merger folds it after a merge (a
-    /// search that merges first does not).
-    @Test func theMergeFoldsTheDeltaOnceItHoldsItsShare() async throws {
+    /// A store that merges only when told to, in batches of 500, with a delta due at a quarter
+    /// of all postings (at least 100), folded `chunk` postings a transaction.
+    func foldingStore(chunk: Int) throws -> MemoryStore {
         var settings = Self.settings
         settings.backgroundMerge = false
         settings.mergeBatch = 500
         settings.postingsDeltaMinimum = 100
         settings.postingsDeltaShare = 4
-        settings.postingsFoldChunk = 300
-        let (store, _, _) = try makeStore(settings)
-        func counts() async throws -> (main: Int, delta: Int, all: Int) {
-            try await store.pool.read { db in
-                (
-                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM term_postings") ?? 0,
-                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM term_postings_new") ?? 0,
-                    try Int.fetchOne(db, sql: "SELECT CAST(TOTAL(stored) AS INTEGER) FROM term_groups") ?? 0
-                )
-            }
+        settings.postingsFoldChunk = chunk
+        return try makeStore(settings).0
+    }
+
+    /// The postings in the main table and in the delta, and all of them by `term_groups`' counts.
+    func postingCounts(_ store: MemoryStore) async throws -> (main: Int, delta: Int, all: Int) {
+        try await store.pool.read { db in
+            (
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM term_postings") ?? 0,
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM term_postings_new") ?? 0,
+                try MemoryStore.allPostings(db)
+            )
         }
+    }
+
+    /// Once the delta holds its share of all postings, the merger folds it after a merge (a
+    /// search that merges first does not).
+    @Test func theMergeFoldsTheDeltaOnceItHoldsItsShare() async throws {
+        let store = try foldingStore(chunk: 300)
+        func counts() async throws -> (main: Int, delta: Int, all: Int) { try await postingCounts(store) }
         try await storeCorpus(store, Self.corpus(1500, seed: 31))
         // As a search merges first: the delta is due, and left for the merger.
         store.mergeBacklog()
@@ -358,6 +372,67 @@ import Testing
         #expect(store.deltaPostings.withLock { $0 } == delta)
         try expectGroupsExact(store)
         for word in ["v0", "v4"] { try await expectSameTop10(store, word) }
+    }
+
+    /// A due fold is spread over calls of a few chunks (the merger folds two after each merge
+    /// while stores keep coming), each going on where the last stopped: a pass over the terms in
+    /// key order, with the postings merges add behind it left for the next pass. Past twice its
+    /// share the delta is folded in one call, whatever the limit.
+    @Test func aDueFoldIsSpreadOverCallsUnlessTheDeltaIsPastTwiceItsShare() async throws {
+        let store = try foldingStore(chunk: 100)
+        func counts() async throws -> (main: Int, delta: Int, all: Int) { try await postingCounts(store) }
+        try await storeCorpus(store, Self.corpus(1500, seed: 41))
+        store.mergeBacklog()
+        #expect(try store.foldPostingsIfDue() > 1)
+        #expect(try await counts().delta == 0 && store.foldPass.withLock { $0 } == nil)
+        // Due, and under twice its share.
+        var seed: UInt64 = 43
+        var state = try await counts()
+        while state.delta * 4 < state.all {
+            try await storeCorpus(store, Self.corpus(500, seed: seed))
+            store.mergeBacklog()
+            seed += 1
+            state = try await counts()
+        }
+        #expect(state.delta * 2 < state.all, "\(state)")
+        let known = try #require(store.deltaPostings.withLock { $0 })
+        #expect(try store.foldPostingsIfDue(chunks: 1) == 1)
+        let first = try await counts()
+        #expect(first.delta < state.delta && first.delta > 0 && first.main + first.delta == first.all)
+        // Less what the chunk moved (the merges' trims are not taken off: it may overstate).
+        #expect(store.deltaPostings.withLock { $0 } == known - (state.delta - first.delta))
+        let stopped = try #require(store.foldPass.withLock { $0 }?.after)
+        // A merge adds postings on both sides of the pass; the next call goes on after it.
+        try await storeCorpus(store, Self.corpus(500, seed: seed))
+        store.mergeBacklog()
+        #expect(try store.foldPostingsIfDue(chunks: 2) == 2)
+        let behind = try await store.pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM term_postings_new WHERE term <= ?", arguments: [stopped]) ?? 0
+        }
+        #expect(behind > 0, "what the merge added behind the pass waits for the next one")
+        var calls = 0
+        while store.foldPass.withLock({ $0 }) != nil {
+            #expect(try store.foldPostingsIfDue(chunks: 1) == 1)
+            calls += 1
+        }
+        #expect(calls > 0)
+        let done = try await counts()
+        #expect(done.delta > 0 && done.main + done.delta == done.all)
+        #expect(store.deltaPostings.withLock { $0 } == done.delta)
+        try expectGroupsExact(store)
+        for word in ["v0", "v4"] { try await expectSameTop10(store, word) }
+        // Past twice its share: one call folds it all.
+        state = done
+        while state.delta * 2 < state.all {
+            seed += 1
+            try await storeCorpus(store, Self.corpus(500, seed: seed))
+            store.mergeBacklog()
+            state = try await counts()
+        }
+        #expect(try store.foldPostingsIfDue(chunks: 1) > 1)
+        #expect(try await counts().delta == 0 && store.foldPass.withLock { $0 } == nil)
+        #expect(store.deltaPostings.withLock { $0 } == 0)
+        try expectGroupsExact(store)
     }
 
     /// An older file's groups (every row of a hot term kept) are trimmed to the cap a step at a
