@@ -273,8 +273,11 @@ final class PendingTail: Sendable {
         }
     }
 
-    /// Retired items removed under one hold of the lock (``purge()``).
-    static let purgeChunk = 50
+    /// Retired items removed under one hold of the lock (``purge()``): about 0.1 ms of it at a
+    /// million items. Single stores right after a 200 000-item bulk, three runs alternating with
+    /// chunks of 50 (MemoryProbe EXTRA=200000): p90 0.71-0.74 against 0.93-1.00 ms, p99 0.98-1.15
+    /// against 1.29-1.35; the bulk's rate the same.
+    static let purgeChunk = 16
 
     /// Removes the items retired more than ``retireDelay`` ago, ``purgeChunk`` at a time: every
     /// store and search takes this lock, and a merge retires its whole batch at once. Removing
