@@ -315,9 +315,14 @@ extension MemoryStore {
     /// merge, as it was, it made each of the next fifteen or so single stores wait a chunk (the
     /// bench's `allow` singles right after the bulk: p99 114 ms, 2026-12-05 03:12). Postings
     /// merges add behind the pass stay in the delta for the next one.
+    /// - Parameters:
+    ///   - limit: chunks at most, unless `more` says otherwise.
+    ///   - more: asked after `limit` chunks and after each further one: true goes on (the
+    ///     merger: no store came during the last chunk, so the pass ends while stores pause
+    ///     rather than in the background later, beside the searches that may come then).
     /// - Returns: the transactions it took (0 when not due and no pass was under way).
     @discardableResult
-    func foldPostingsIfDue(chunks limit: Int = .max) throws -> Int {
+    func foldPostingsIfDue(chunks limit: Int = .max, more: () -> Bool = { false }) throws -> Int {
         let (share, minimum, chunk) = (settings.postingsDeltaShare, settings.postingsDeltaMinimum, settings.postingsFoldChunk)
         let delta: Int
         if let known = deltaPostings.withLock({ $0 }) {
@@ -336,7 +341,7 @@ extension MemoryStore {
         let observed = foldObserved.withLock { $0 }
         var transactions = 0
         do {
-            while let under = pass, urgent || transactions < limit {
+            while let under = pass, urgent || transactions < limit || more() {
                 let started = ContinuousClock.now
                 // Under the writer's lock, as the merges' additions: none is lost in between.
                 let (last, more) = try pool.write { db in

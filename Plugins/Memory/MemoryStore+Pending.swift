@@ -444,11 +444,19 @@ final class IndexMerger: Sendable {
             // lands (the merge and the stores alternating on the writer) rewrote most pages of
             // the postings per thousand items.
             var seen = commits.load(ordering: .relaxed)
-            store.mergeBacklog(purging: true, folding: true) {
-                let now = self.commits.load(ordering: .relaxed)
-                defer { seen = now }
-                return now != seen && store.tail.count < store.settings.mergeBatch
-            }
+            var quietSince = seen
+            store.mergeBacklog(
+                purging: true, folding: true,
+                pause: {
+                    let now = self.commits.load(ordering: .relaxed)
+                    defer { seen = now }
+                    return now != seen && store.tail.count < store.settings.mergeBatch
+                },
+                quiet: {
+                    let now = self.commits.load(ordering: .relaxed)
+                    defer { quietSince = now }
+                    return now == quietSince
+                })
         }
     }
 }
@@ -723,11 +731,15 @@ extension MemoryStore {
     ///     takes seconds at a million items).
     ///   - pause: asked after each batch; true leaves the rest pending (the merger, while
     ///     stores are coming and less than a batch is pending).
-    func mergeBacklog(purging: Bool = false, folding: Bool = false, pause: () -> Bool = { false }) {
+    ///   - quiet: asked after a fold's ``foldChunksPerMerge`` chunks and each further one: true
+    ///     (no store came during the last) folds on.
+    func mergeBacklog(
+        purging: Bool = false, folding: Bool = false, pause: () -> Bool = { false }, quiet: () -> Bool = { false }
+    ) {
         defer { if purging { tail.purge() } }
         do {
             while try mergePending(limit: settings.mergeBatch) > 0 {
-                if folding { try foldPostingsIfDue(chunks: Self.foldChunksPerMerge) }
+                if folding { try foldPostingsIfDue(chunks: Self.foldChunksPerMerge, more: quiet) }
                 if pause() { return }
             }
             // Under the writer's lock: no store is between its tail entry and its commit. Under an

@@ -410,6 +410,13 @@ import Testing
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM term_postings_new WHERE term <= ?", arguments: [stopped]) ?? 0
         }
         #expect(behind > 0, "what the merge added behind the pass waits for the next one")
+        // Past its chunks it goes on while asked to (the merger: no store came meanwhile).
+        var asked = 0
+        let chunks = try store.foldPostingsIfDue(chunks: 1) {
+            asked += 1
+            return asked <= 2
+        }
+        #expect(chunks == 3 && asked == 3 || store.foldPass.withLock { $0 } == nil, "\(chunks) chunks, asked \(asked)")
         var calls = 0
         while store.foldPass.withLock({ $0 }) != nil {
             #expect(try store.foldPostingsIfDue(chunks: 1) == 1)
