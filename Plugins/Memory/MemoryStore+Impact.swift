@@ -266,13 +266,6 @@ extension MemoryStore {
                 """)
     }
 
-    /// Whether `delta` postings in `term_postings_new` are more than one in `share` of all of
-    /// them (and at least `minimum`), which makes them due to be folded.
-    static func postingsDeltaDue(_ db: Database, delta: Int, share: Int, minimum: Int) throws -> Bool {
-        guard delta > 0, delta >= minimum else { return false }
-        return delta * share >= (try allPostings(db))
-    }
-
     /// All postings stored, delta and main table together (`term_groups`' counts).
     static func allPostings(_ db: Database) throws -> Int {
         try Int.fetchOne(db.cachedStatement(sql: "SELECT CAST(TOTAL(stored) AS INTEGER) FROM term_groups")) ?? 0
@@ -305,7 +298,9 @@ extension MemoryStore {
         return (last, more ?? false)
     }
 
-    /// Folds `term_postings_new` into `term_postings` when it is due (``postingsDeltaDue(_:share:minimum:)``):
+    /// Folds `term_postings_new` into `term_postings` when it is due (at least
+    /// ``MemorySettings/postingsDeltaMinimum`` postings, one in ``MemorySettings/postingsDeltaShare``
+    /// of all of them):
     /// one pass over its terms in key order, ``MemorySettings/postingsFoldChunk`` postings per
     /// write transaction, so a store waits for one chunk at most, and at most `limit` chunks in
     /// this call. The rest of the pass is left for later (``foldPass``, the next call goes on
@@ -332,9 +327,10 @@ extension MemoryStore {
             deltaPostings.withLock { $0 = $0 ?? delta }
         }
         var pass = foldPass.withLock { $0 }
+        if pass == nil, delta <= 0 || delta < minimum { return 0 }
         let all = try pool.read { try Self.allPostings($0) }
         if pass == nil {
-            guard delta > 0, delta >= minimum, delta * share >= all else { return 0 }
+            guard delta * share >= all else { return 0 }
             pass = FoldPass()
         }
         let urgent = delta * share >= 2 * all

@@ -25,6 +25,12 @@ final class PendingTail: Sendable {
         /// The epoch each retired item was retired under.
         var retiredAt: [Int64: Int64] = [:]
 
+        /// Adds (or replaces) an item, pending again should it have been retired.
+        mutating func add(seq: Int64, terms: TermCounts) {
+            unretire(seq)
+            index.add(seq: seq, terms: terms)
+        }
+
         /// Takes a retired item out of its batch's counts (it is pending again).
         mutating func unretire(_ seq: Int64) {
             guard let epoch = retiredAt.removeValue(forKey: seq), let terms = index.documents[seq],
@@ -132,12 +138,7 @@ final class PendingTail: Sendable {
     func add(seq: Int64, content: String) { add(seq: seq, terms: TermCounts(content)) }
 
     /// Adds (or replaces) an item's counted terms (counted before the write transaction).
-    func add(seq: Int64, terms: TermCounts) {
-        state.withLock {
-            $0.unretire(seq)
-            $0.index.add(seq: seq, terms: terms)
-        }
-    }
+    func add(seq: Int64, terms: TermCounts) { state.withLock { $0.add(seq: seq, terms: terms) } }
 
     /// Adds (or replaces) the counted terms of several items under one hold of the lock: a
     /// batch's items, each added on its own, took the lock a thousand times a batch while the
@@ -146,12 +147,7 @@ final class PendingTail: Sendable {
     /// million items).
     func add(_ items: [(seq: Int64, terms: TermCounts)]) {
         guard !items.isEmpty else { return }
-        state.withLock { state in
-            for (seq, terms) in items {
-                state.unretire(seq)
-                state.index.add(seq: seq, terms: terms)
-            }
-        }
+        state.withLock { state in for (seq, terms) in items { state.add(seq: seq, terms: terms) } }
     }
 
     /// Replaces everything with the pending items of a database just opened or restored.

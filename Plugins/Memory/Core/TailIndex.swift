@@ -21,8 +21,8 @@ public struct TailIndex: Sendable {
     /// and a list is in the order its items were added) leaves no stale entry at all
     /// (``Term/head``): compacting the lists of the commonest terms, tens of thousands of
     /// entries each after a bulk load, held the lock 5-6 ms at a time while every single store
-    /// waited for it. One table, not two: a store adds each of its terms with one lookup (two took about a
-    /// fifth of a bulk store's work).
+    /// waited for it. One table, not two: a store adds each of its terms with one lookup (two
+    /// took about a fifth of a bulk store's work).
     private var terms: [String: Term] = [:]
     /// Entries in the terms' lists, stale ones included.
     public private(set) var postingEntries = 0
