@@ -55,4 +55,9 @@ struct MemorySettings: Sendable {
     /// Most item events the outbox holds while they cannot be published; past it the oldest are
     /// dropped (counted in `memory_outbox_dropped_total`).
     var maxOutbox = 100_000
+    /// A WAL file that grew past this is cut back to nothing once no store has committed for
+    /// ``walIdle`` (``WALCheckpointer``), never by a store's own commit.
+    var walKeptBytes = 64 << 20
+    /// How long the store must be without commits before its WAL file is cut back.
+    var walIdle: Duration = .seconds(2)
 }

@@ -56,9 +56,6 @@ final class MemoryStore: Sendable {
     /// WAL should ``WALCheckpointer`` fall behind): 256 MiB.
     static let walBoundPages = 65536
 
-    /// The size a WAL that grew past it is cut back to once it starts over: 64 MiB.
-    static let walKeptBytes = 64 << 20
-
     /// Opens (creating and migrating when needed) the database at `path`.
     /// - Parameters:
     ///   - path: the database file (`<data_dir>/memory/memory.sqlite`).
@@ -76,15 +73,18 @@ final class MemoryStore: Sendable {
         // system's page cache instead of each copying pages into its own (writes still go
         // through the WAL): at 1M items a search's p50 fell by a fifth to a quarter.
         // The writer leaves checkpoints to WALCheckpointer unless the WAL passes its bound (its
-        // WAL hook replaces SQLite's automatic checkpoint); a WAL file that grew past 64 MiB is
-        // cut back to that once it starts over.
-        let checkpointer = WALCheckpointer(boundPages: Int32(Self.walBoundPages))
+        // WAL hook replaces SQLite's automatic checkpoint). No `journal_size_limit`: with it the
+        // commit that starts a large WAL over cuts the file back, 7-27 ms on this machine's
+        // ext4 for a WAL past 64 MiB, held by that store and every one behind it (the first
+        // single store after a bulk took 12-20 ms). WALCheckpointer cuts it back once the
+        // store is idle instead.
+        let checkpointer = WALCheckpointer(
+            boundPages: Int32(Self.walBoundPages), keptBytes: settings.walKeptBytes, idle: settings.walIdle)
         configuration.prepareDatabase { db in
             try db.execute(
                 sql: """
                     PRAGMA cache_size = -65536;
-                    PRAGMA mmap_size = 2147418112;
-                    PRAGMA journal_size_limit = \(Self.walKeptBytes)
+                    PRAGMA mmap_size = 2147418112
                     """)
             checkpointer.install(on: db)
         }

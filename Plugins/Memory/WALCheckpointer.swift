@@ -30,6 +30,15 @@ import Synchronization
 /// Durability is unchanged: a commit is in the WAL (written, not synced, with
 /// `synchronous = NORMAL`) before the reply, so it survives the process being killed; the WAL is
 /// synced to disk when a checkpoint runs, so a power cut can lose the last commits.
+///
+/// **The WAL file's size.** A WAL starts over from its first frame but its file keeps the size
+/// it grew to (a bulk load takes it to hundreds of megabytes). SQLite's `journal_size_limit`
+/// would cut it back in the commit that starts it over, a store's; this thread does it instead,
+/// once no commit has come for ``idle`` and the file is larger than ``keptBytes``, with a
+/// `TRUNCATE` checkpoint (``truncateIfLarge()``). That holds the writer's lock from its start,
+/// so no commit can start the WAL over while it runs (the bug above cannot happen), and it
+/// waits for nothing: with no busy handler on this thread's connection it gives up at once when
+/// a store is writing or a search still reads frames of the WAL, and tries again later.
 final class WALCheckpointer: Sendable {
     /// How often the thread looks at the WAL.
     static let interval: Duration = .milliseconds(20)
@@ -44,11 +53,24 @@ final class WALCheckpointer: Sendable {
     private let queue: Mutex<DatabaseQueue?> = Mutex(nil)
     /// The writer's checkpoint threshold in pages.
     private let boundPages: Int32
+    /// The WAL file's size past which an idle store's WAL is cut back.
+    let keptBytes: Int
+    /// How long without commits makes the store idle.
+    let idle: Duration
+    /// The WAL file (set by ``start(path:)``).
+    private let walPath = Mutex<String?>(nil)
+    /// The WAL files cut back so far.
+    private let truncations = Atomic<Int>(0)
 
     /// A checkpointer that starts work once ``start(path:)`` opens its connection.
-    /// - Parameter boundPages: the WAL frames past which the writer checkpoints in its commit.
-    init(boundPages: Int32) {
+    /// - Parameters:
+    ///   - boundPages: the WAL frames past which the writer checkpoints in its commit.
+    ///   - keptBytes: the WAL file's size past which it is cut back once the store is idle.
+    ///   - idle: how long without commits that waits for.
+    init(boundPages: Int32, keptBytes: Int = 64 << 20, idle: Duration = .seconds(2)) {
         self.boundPages = boundPages
+        self.keptBytes = keptBytes
+        self.idle = idle
     }
 
     /// Opens the checkpointing connection on the database at `path` and starts the thread.
@@ -59,6 +81,7 @@ final class WALCheckpointer: Sendable {
         configuration.busyMode = .timeout(5)
         let queue = try DatabaseQueue(path: path, configuration: configuration)
         self.queue.withLock { $0 = queue }
+        walPath.withLock { $0 = path + "-wal" }
         let thread = Thread { [self] in loop() }
         thread.name = "memory-checkpoint"
         thread.start()
@@ -69,6 +92,9 @@ final class WALCheckpointer: Sendable {
 
     /// The checkpoints run so far.
     var checkpointsRun: Int { runs.load(ordering: .relaxed) }
+
+    /// The WAL files cut back so far.
+    var truncationsRun: Int { truncations.load(ordering: .relaxed) }
 
     /// Runs `body` as if this thread were checkpointing (tests).
     func whileCheckpointing<T>(_ body: () throws -> T) rethrows -> T { try checkpointing.withLock { _ in try body() } }
@@ -106,12 +132,55 @@ final class WALCheckpointer: Sendable {
     }
 
     private func loop() {
+        var seen = ledger.withLock { $0.commits }
+        var quietSince = ContinuousClock.now
         while running.load(ordering: .relaxed) {
             _ = try? checkpointIfDue()
+            let commits = ledger.withLock { $0.commits }
+            if commits != seen {
+                seen = commits
+                quietSince = .now
+            } else if ContinuousClock.now - quietSince >= idle {
+                truncateIfLarge()
+            }
             let nanoseconds = Self.interval.components.attoseconds / 1_000_000_000
             usleep(useconds_t(nanoseconds / 1000))
         }
         queue.withLock { $0 = nil }
+    }
+
+    /// The WAL file's size in bytes (0 when there is none).
+    var walBytes: Int {
+        guard let path = walPath.withLock({ $0 }) else { return 0 }
+        var info = stat()
+        return stat(path, &info) == 0 ? Int(info.st_size) : 0
+    }
+
+    /// Copies the whole WAL into the database and cuts its file to nothing, when the file is
+    /// larger than ``keptBytes`` (a `TRUNCATE` checkpoint; see the type's notes). Gives up at
+    /// once, cutting nothing and losing nothing, while a store writes or a search reads frames
+    /// of the WAL.
+    /// - Returns: whether the file was cut back.
+    @discardableResult
+    func truncateIfLarge() -> Bool {
+        guard let queue = queue.withLock({ $0 }), walBytes > keptBytes else { return false }
+        return checkpointing.withLock { _ in
+            let status = try? queue.inDatabase { db in
+                let connection = db.sqliteConnection
+                // No waiting: the writer's lock is held from here to the end (a store waits for
+                // it) and the readers' are asked for after the copy.
+                sqlite3_busy_timeout(connection, 0)
+                var log: Int32 = 0
+                var copied: Int32 = 0
+                return sqlite3_wal_checkpoint_v2(connection, nil, SQLITE_CHECKPOINT_TRUNCATE, &log, &copied)
+            }
+            runs.add(1, ordering: .relaxed)
+            guard status == SQLITE_OK else { return false }
+            // Nothing is left in the WAL; a commit noted from now on is in a new one.
+            ledger.withLock { $0.noteCheckpoint(frames: 0, copied: 0, commitsBefore: $0.commits) }
+            truncations.add(1, ordering: .relaxed)
+            return true
+        }
     }
 
     /// Runs one `PASSIVE` checkpoint unless the WAL is known to be copied already.

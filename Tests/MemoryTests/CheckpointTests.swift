@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import JameyTestKit
+import Synchronization
 import Testing
 
 @testable import MemoryPlugin
@@ -118,6 +119,109 @@ import Testing
         let count = try await check.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM items") }
         #expect(count == ids.count)
         #expect(store.checkpointer.checkpointsRun > 0)
+    }
+
+    /// A store whose WAL file is cut back past `kept` bytes once it has been idle for `idle`.
+    private static func walStore(kept: Int = 16 << 10, idle: Duration) throws -> (MemoryStore, String) {
+        var settings = MemorySettings()
+        settings.walKeptBytes = kept
+        settings.walIdle = idle
+        settings.backgroundMerge = false
+        let (store, _, dir) = try makeStore(settings)
+        return (store, dir)
+    }
+
+    /// Stores `count` items in one batch (one commit of many pages).
+    private static func storeBatch(_ store: MemoryStore, _ count: Int, _ label: String) async throws {
+        let batch = (0..<count).map { item("\(label) item \($0) with words enough to fill a few pages of the log") }
+        _ = try await store.store(batch)
+    }
+
+    /// A store's commit never cuts the WAL file back, however large it grew: it starts the WAL
+    /// over from its first frame and the file keeps its size.
+    @Test func aStoresCommitNeverCutsTheWALFileBack() async throws {
+        let (store, _) = try Self.walStore(idle: .seconds(3600))
+        try await Self.storeBatch(store, 400, "bulk")
+        _ = try await Self.quiet(store.checkpointer)
+        let grown = store.checkpointer.walBytes
+        #expect(grown > store.checkpointer.keptBytes, "the batch grew the WAL past the kept size")
+        _ = try await store.put(item("one more item starts the WAL over"))
+        _ = try await Self.quiet(store.checkpointer)
+        #expect(store.checkpointer.walBytes >= grown)
+        #expect(store.checkpointer.truncationsRun == 0)
+    }
+
+    /// Once no store has committed for the idle spell, a WAL file past the kept size is cut back
+    /// to nothing; every item is still there, the database is whole, and the next stores write a
+    /// new WAL that is checkpointed as before.
+    @Test func anIdleStoresLargeWALFileIsCutBack() async throws {
+        let (store, dir) = try Self.walStore(idle: .milliseconds(200))
+        try await Self.storeBatch(store, 400, "bulk")
+        for _ in 0..<250 where store.checkpointer.truncationsRun == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(store.checkpointer.truncationsRun == 1)
+        #expect(store.checkpointer.walBytes == 0)
+        let after = try await store.put(item("stored after the cut"))
+        _ = try await Self.quiet(store.checkpointer)
+        #expect(try await store.ids("stored after the cut") == [after])
+        let check = try DatabaseQueue(path: dir + "/memory.sqlite")
+        #expect(try await check.read { try String.fetchAll($0, sql: "PRAGMA integrity_check") } == ["ok"])
+        #expect(try await check.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM items") } == 401)
+        #expect(store.checkpointer.truncationsRun == 1, "a small WAL is left as it is")
+    }
+
+    /// A cut while a search still reads frames of the WAL gives up at once (it does not wait
+    /// for the reader while holding the writer's lock) and loses nothing; once the reader is
+    /// done, it cuts.
+    @Test func aCutGivesUpWhileASearchReadsTheWAL() throws {
+        let (store, _) = try Self.walStore(idle: .seconds(3600))
+        let checkpointer = store.checkpointer
+        let written = DispatchSemaphore(value: 0)
+        let reading = DispatchSemaphore(value: 0)
+        let released = DispatchSemaphore(value: 0)
+        let cutTried = DispatchSemaphore(value: 0)
+        // The checkpointer's thread is held off while the pages are written and the reader
+        // begins, so the reader's snapshot has frames not yet copied.
+        let writer = Thread {
+            try? checkpointer.whileCheckpointing {
+                try store.pool.write { db in
+                    try db.execute(sql: "CREATE TABLE scratch (v BLOB)")
+                    try db.execute(
+                        sql: """
+                            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40)
+                            INSERT INTO scratch SELECT randomblob(3000) FROM n
+                            """)
+                }
+                written.signal()
+                reading.wait()
+            }
+            released.signal()
+        }
+        writer.start()
+        written.wait()
+        let rowsSeen = Mutex<Int?>(nil)
+        let readDone = DispatchSemaphore(value: 0)
+        let reader = Thread {
+            let rows = try? store.pool.read { db in
+                let rows = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM scratch")
+                reading.signal()
+                cutTried.wait()
+                return rows
+            }
+            rowsSeen.withLock { $0 = rows ?? nil }
+            readDone.signal()
+        }
+        reader.start()
+        released.wait()
+        let started = ContinuousClock.now
+        #expect(checkpointer.walBytes > checkpointer.keptBytes)
+        #expect(!checkpointer.truncateIfLarge(), "a reader holds frames of the WAL")
+        #expect(ContinuousClock.now - started < .milliseconds(2500), "it waited for the reader (busy timeout 5 s)")
+        cutTried.signal()
+        readDone.wait()
+        #expect(rowsSeen.withLock { $0 } == 40)
+        #expect(checkpointer.truncateIfLarge())
+        #expect(checkpointer.walBytes == 0)
+        #expect(try store.pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM scratch") } == 40)
     }
 
     /// Waits until the checkpointer's count stays put for five intervals.
