@@ -43,6 +43,11 @@ struct MemorySettings: Sendable {
     /// 130-140 ms each but 2.8-3.1 s in all (MemoryProbe EXTRA=200000), and a merge holds it
     /// about 0.4 s anyway.
     var postingsFoldChunk = 100_000
+    /// A fold transaction moves its chunk this many postings at a time, and commits early when
+    /// a store is waiting for the writer: such a store waits for a piece (about 15 ms at a
+    /// million items), not a chunk (115-170 ms; the first two single stores after a bulk waited
+    /// 117 ms each for the chunks folded after its last merge, scripts/bench-memory.sh).
+    var postingsFoldPiece = 12_500
     /// Merge pending items into FTS5 and the postings on a background thread (tests turn it
     /// off to hold items pending; they are merged then only by a search that needs it, a
     /// store that finds ``maxPending`` reached or consolidation).

@@ -273,9 +273,29 @@ extension MemoryStore {
 
     /// Moves the first `chunk` or so postings of `term_postings_new` after the term `after` (all
     /// from the first when nil; whole terms, in key order) into `term_postings`, inside the
-    /// caller's transaction.
-    /// - Returns: the last term moved, and whether postings remain after it.
-    static func foldPostings(_ db: Database, chunk: Int, after: String? = nil) throws -> (last: String?, more: Bool) {
+    /// caller's transaction, `piece` or so at a time; after each piece, `yield` returning true
+    /// ends the call early (a store waits for the writer's lock: it then waits for a piece, not
+    /// a whole chunk).
+    /// - Returns: the last term moved, whether postings remain after it, and the postings moved.
+    static func foldPostings(
+        _ db: Database, chunk: Int, after: String? = nil, piece: Int = .max, yield: () -> Bool = { false }
+    ) throws -> (last: String?, more: Bool, moved: Int) {
+        var cursor = after
+        var moved = 0
+        while true {
+            let step = try foldPiece(db, rows: min(max(1, piece), chunk - moved), after: cursor)
+            moved += step.moved
+            guard step.more, let last = step.last else { return (step.last, false, moved) }
+            cursor = last
+            if moved >= chunk || yield() { return (last, true, moved) }
+        }
+    }
+
+    /// ``foldPostings(_:chunk:after:piece:yield:)``'s step: moves the first `rows` or so
+    /// postings after `after` (whole terms).
+    private static func foldPiece(_ db: Database, rows: Int, after: String?) throws -> (
+        last: String?, more: Bool, moved: Int
+    ) {
         let from: StatementArguments = after.map { [$0] } ?? []
         let last = try String.fetchOne(
             db.cachedStatement(
@@ -283,7 +303,7 @@ extension MemoryStore {
                     SELECT term FROM term_postings_new \(after == nil ? "" : "WHERE term > ?")
                     ORDER BY term, tf, dl, seq LIMIT 1 OFFSET ?
                     """),
-            arguments: from + [max(0, chunk - 1)])
+            arguments: from + [max(0, rows - 1)])
         let bounds = [after.map { _ in "term > ?" }, last.map { _ in "term <= ?" }].compactMap { $0 }
         let range = bounds.isEmpty ? "" : "WHERE " + bounds.joined(separator: " AND ")
         let arguments = from + (last.map { [$0] } ?? [])
@@ -293,9 +313,10 @@ extension MemoryStore {
                 SELECT term, tf, dl, seq FROM term_postings_new \(range) ORDER BY term, tf, dl, seq
                 """, arguments: arguments)
         try db.execute(sql: "DELETE FROM term_postings_new \(range)", arguments: arguments)
-        guard let last else { return (nil, false) }
+        let moved = db.changesCount
+        guard let last else { return (nil, false, moved) }
         let more = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM term_postings_new WHERE term > ?)", arguments: [last])
-        return (last, more ?? false)
+        return (last, more ?? false, moved)
     }
 
     /// Folds `term_postings_new` into `term_postings` when it is due (at least
@@ -341,18 +362,19 @@ extension MemoryStore {
                 let started = ContinuousClock.now
                 // Under the writer's lock, as the merges' additions: none is lost in between.
                 let (last, more) = try pool.write { db in
-                    let step = try Self.foldPostings(db, chunk: chunk, after: under.after)
+                    let step = try Self.foldPostings(
+                        db, chunk: chunk, after: under.after, piece: settings.postingsFoldPiece,
+                        yield: { writersWaiting.load(ordering: .relaxed) > 0 })
                     if step.more {
-                        // The rows its delete took out of the delta.
-                        let moved = db.changesCount
-                        deltaPostings.withLock { $0 = $0.map { max(0, $0 - moved) } }
+                        // The rows its deletes took out of the delta.
+                        deltaPostings.withLock { $0 = $0.map { max(0, $0 - step.moved) } }
                     } else {
                         // The pass is done: what merges added behind it is left (deletes from
                         // the table are not counted as they happen, so it is counted here).
                         let left = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM term_postings_new") ?? 0
                         deltaPostings.withLock { $0 = left }
                     }
-                    return step
+                    return (step.last, step.more)
                 }
                 observed?(ContinuousClock.now - started)
                 transactions += 1

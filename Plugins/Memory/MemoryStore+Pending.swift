@@ -645,7 +645,13 @@ extension MemoryStore {
     func mergingWrite<T: Sendable>(
         events: ItemEvents? = nil, _ body: @escaping @Sendable (Database, Promotions) throws -> (T, MergeOutcome)
     ) async throws -> T {
-        try await pool.writeWithoutTransaction { [self] db in try commitMerging(db, events: events, body) }
+        // Counted as waiting until it holds the lock (a fold then yields it after a piece).
+        let waiting = WaitingWriter(self)
+        defer { waiting.arrived() }
+        return try await pool.writeWithoutTransaction { [self] db in
+            waiting.arrived()
+            return try commitMerging(db, events: events, body)
+        }
     }
 
     /// ``mergingWrite(events:_:)`` for a transaction that merges nothing.
@@ -804,5 +810,21 @@ extension MemoryStore {
             }
         }
         return Array(found.prefix(count))
+    }
+}
+
+/// One write counted in ``MemoryStore/writersWaiting`` until it holds the writer's lock, or
+/// fails before it does (``arrived()`` takes it off once).
+private final class WaitingWriter: Sendable {
+    private let store: MemoryStore
+    private let done = Atomic<Bool>(false)
+
+    init(_ store: MemoryStore) {
+        self.store = store
+        store.writersWaiting.add(1, ordering: .relaxed)
+    }
+
+    func arrived() {
+        if !done.exchange(true, ordering: .relaxed) { store.writersWaiting.subtract(1, ordering: .relaxed) }
     }
 }

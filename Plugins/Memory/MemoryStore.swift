@@ -51,6 +51,9 @@ final class MemoryStore: Sendable {
     let deltaPostings = Mutex<Int?>(nil)
     /// A fold of the postings delta under way (``foldPostingsIfDue(chunks:)``), nil when none is.
     let foldPass = Mutex<FoldPass?>(nil)
+    /// Stores (and other requests' writes) waiting for the writer's lock: a fold gives it up
+    /// after its current piece while one is (``MemorySettings/postingsFoldPiece``).
+    let writersWaiting = Atomic<Int>(0)
 
     /// The WAL pages past which the writer checkpoints inside a commit after all (a bound on the
     /// WAL should ``WALCheckpointer`` fall behind): 256 MiB.

@@ -298,7 +298,8 @@ import Testing
         var more = true
         while more {
             (after, more) = try await store.pool.write { [after] db in
-                try MemoryStore.foldPostings(db, chunk: 400, after: after)
+                let step = try MemoryStore.foldPostings(db, chunk: 400, after: after)
+                return (step.last, step.more)
             }
             chunks += 1
             if chunks == 2 {
@@ -329,14 +330,15 @@ import Testing
     }
 
     /// A store that merges only when told to, in batches of 500, with a delta due at a quarter
-    /// of all postings (at least 100), folded `chunk` postings a transaction.
-    func foldingStore(chunk: Int) throws -> MemoryStore {
+    /// of all postings (at least 100), folded `chunk` postings a transaction, `piece` at a time.
+    func foldingStore(chunk: Int, piece: Int = 12_500) throws -> MemoryStore {
         var settings = Self.settings
         settings.backgroundMerge = false
         settings.mergeBatch = 500
         settings.postingsDeltaMinimum = 100
         settings.postingsDeltaShare = 4
         settings.postingsFoldChunk = chunk
+        settings.postingsFoldPiece = piece
         return try makeStore(settings).0
     }
 
@@ -370,6 +372,41 @@ import Testing
         // count kept in memory since the table was last counted is the table's.
         #expect(delta * 4 < all)
         #expect(store.deltaPostings.withLock { $0 } == delta)
+        try expectGroupsExact(store)
+        for word in ["v0", "v4"] { try await expectSameTop10(store, word) }
+    }
+
+    /// A fold transaction commits after its current piece while a store waits for the writer's
+    /// lock, so the store waits for a piece, not a chunk; the pass goes on from there, and
+    /// nothing is lost.
+    @Test func aFoldCommitsAfterAPieceWhileAStoreWaits() async throws {
+        // A chunk past the whole delta, a piece of one row (one whole term).
+        let store = try foldingStore(chunk: 1_000_000, piece: 1)
+        try await storeCorpus(store, Self.corpus(1500, seed: 47))
+        #expect(store.writersWaiting.load(ordering: .relaxed) == 0, "every store took itself off once it wrote")
+        store.mergeBacklog()
+        let before = try await postingCounts(store)
+        #expect(before.delta >= 100 && before.delta * 4 >= before.all, "\(before)")
+        let (first, firstRows) = try await store.pool.read { db in
+            let term = try String.fetchOne(db, sql: "SELECT MIN(term) FROM term_postings_new") ?? ""
+            let rows = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM term_postings_new WHERE term = ?", arguments: [term])
+            return (term, rows ?? 0)
+        }
+        #expect(firstRows > 0 && firstRows < before.delta)
+        // The count in memory (counted from the table by the first fold when not yet known).
+        let known = store.deltaPostings.withLock { $0 } ?? before.delta
+        store.writersWaiting.add(1, ordering: .relaxed)
+        #expect(try store.foldPostingsIfDue(chunks: 1) == 1)
+        store.writersWaiting.subtract(1, ordering: .relaxed)
+        let yielded = try await postingCounts(store)
+        #expect(before.delta - yielded.delta == firstRows, "one piece: the first term's postings")
+        #expect(store.foldPass.withLock { $0 }?.after == first)
+        #expect(store.deltaPostings.withLock { $0 } == known - firstRows)
+        // With nobody waiting, the next transaction moves the rest of its chunk: all of it.
+        #expect(try store.foldPostingsIfDue(chunks: 1) == 1)
+        let done = try await postingCounts(store)
+        #expect(done.delta == 0 && done.main == before.main + before.delta && done.all == before.all)
+        #expect(store.foldPass.withLock { $0 } == nil)
         try expectGroupsExact(store)
         for word in ["v0", "v4"] { try await expectSameTop10(store, word) }
     }
