@@ -140,8 +140,10 @@ final class WALCheckpointer: Sendable {
             if commits != seen {
                 seen = commits
                 quietSince = .now
-            } else if ContinuousClock.now - quietSince >= idle {
-                truncateIfLarge()
+            } else if ContinuousClock.now - quietSince >= idle, !truncateIfLarge(), walBytes > keptBytes {
+                // A reader held frames of the WAL: the next try after another idle spell, not at
+                // every look (each takes the writer's lock for a moment).
+                quietSince = .now
             }
             let nanoseconds = Self.interval.components.attoseconds / 1_000_000_000
             usleep(useconds_t(nanoseconds / 1000))
