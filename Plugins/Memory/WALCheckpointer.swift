@@ -38,7 +38,8 @@ import Synchronization
 /// `TRUNCATE` checkpoint (``truncateIfLarge()``). That holds the writer's lock from its start,
 /// so no commit can start the WAL over while it runs (the bug above cannot happen), and it
 /// waits for nothing: with no busy handler on this thread's connection it gives up at once when
-/// a store is writing or a search still reads frames of the WAL, and tries again later.
+/// a store is writing or a search still reads frames of the WAL, and tries again after another
+/// idle spell.
 final class WALCheckpointer: Sendable {
     /// How often the thread looks at the WAL.
     static let interval: Duration = .milliseconds(20)
