@@ -68,7 +68,7 @@ final class WALCheckpointer: Sendable {
     ///   - boundPages: the WAL frames past which the writer checkpoints in its commit.
     ///   - keptBytes: the WAL file's size past which it is cut back once the store is idle.
     ///   - idle: how long without commits that waits for.
-    init(boundPages: Int32, keptBytes: Int = 64 << 20, idle: Duration = .seconds(2)) {
+    init(boundPages: Int32, keptBytes: Int = MemorySettings().walKeptBytes, idle: Duration = MemorySettings().walIdle) {
         self.boundPages = boundPages
         self.keptBytes = keptBytes
         self.idle = idle
