@@ -40,9 +40,17 @@ import Synchronization
 /// waits for nothing: with no busy handler on this thread's connection it gives up at once when
 /// a store is writing or a search still reads frames of the WAL, and tries again after another
 /// idle spell.
+///
+/// **Idle, the thread sleeps.** It looks at the WAL every ``interval`` only while there is
+/// something to do: commits coming, a checkpoint a reader kept from finishing. Otherwise it waits
+/// for the writer's next commit (``noteCommit(frames:connection:)`` wakes it), or, with a WAL file
+/// past ``keptBytes``, for the end of the idle spell. An idle server used to wake it 50 times a
+/// second to look at the WAL's size twice.
 final class WALCheckpointer: Sendable {
-    /// How often the thread looks at the WAL.
+    /// How often the thread looks at the WAL while commits come.
     static let interval: Duration = .milliseconds(20)
+    /// The longest the thread waits for a commit (a bound only: a commit wakes it at once).
+    static let longestWait: Duration = .seconds(60)
 
     private let running = Atomic<Bool>(true)
     /// The commits and checkpoints seen so far.
@@ -62,6 +70,14 @@ final class WALCheckpointer: Sendable {
     private let walPath = Mutex<String?>(nil)
     /// The WAL files cut back so far.
     private let truncations = Atomic<Int>(0)
+    /// The writer's commits that wrote frames (the ledger's count, where the thread can compare it
+    /// with its own before it waits; sequentially consistent with ``parked``).
+    private let commits = Atomic<UInt64>(0)
+    /// Set while the thread waits for a commit; the commit that finds it set wakes the thread.
+    private let parked = Atomic<Bool>(false)
+    private let wake = DispatchSemaphore(value: 0)
+    /// The thread's looks at the WAL so far (tests).
+    private let looks = Atomic<Int>(0)
 
     /// A checkpointer that starts work once ``start(path:)`` opens its connection.
     /// - Parameters:
@@ -89,13 +105,19 @@ final class WALCheckpointer: Sendable {
     }
 
     /// Stops the thread after its current checkpoint (it holds no reference to the store).
-    func stop() { running.store(false, ordering: .relaxed) }
+    func stop() {
+        running.store(false, ordering: .sequentiallyConsistent)
+        wake.signal()
+    }
 
     /// The checkpoints run so far.
     var checkpointsRun: Int { runs.load(ordering: .relaxed) }
 
     /// The WAL files cut back so far.
     var truncationsRun: Int { truncations.load(ordering: .relaxed) }
+
+    /// How often the thread has looked at the WAL so far.
+    var looksRun: Int { looks.load(ordering: .relaxed) }
 
     /// Runs `body` as if this thread were checkpointing (tests).
     func whileCheckpointing<T>(_ body: () throws -> T) rethrows -> T { try checkpointing.withLock { _ in try body() } }
@@ -120,6 +142,10 @@ final class WALCheckpointer: Sendable {
     /// copy would hold the commit, and every store behind it, for as long.
     func noteCommit(frames: Int32, connection: OpaquePointer? = nil) {
         ledger.withLock { $0.noteCommit(frames: frames) }
+        commits.add(1, ordering: .sequentiallyConsistent)
+        if parked.load(ordering: .sequentiallyConsistent), parked.exchange(false, ordering: .sequentiallyConsistent) {
+            wake.signal()
+        }
         guard frames >= boundPages, let connection else { return }
         checkpointing.withLockIfAvailable { _ in
             let before = ledger.withLock { $0.commits }
@@ -133,23 +159,44 @@ final class WALCheckpointer: Sendable {
     }
 
     private func loop() {
-        var seen = ledger.withLock { $0.commits }
+        var seen = commits.load(ordering: .sequentiallyConsistent)
         var quietSince = ContinuousClock.now
         while running.load(ordering: .relaxed) {
+            looks.add(1, ordering: .relaxed)
             _ = try? checkpointIfDue()
-            let commits = ledger.withLock { $0.commits }
-            if commits != seen {
-                seen = commits
+            let now = commits.load(ordering: .sequentiallyConsistent)
+            if now != seen {
+                seen = now
                 quietSince = .now
-            } else if ContinuousClock.now - quietSince >= idle, !truncateIfLarge(), walBytes > keptBytes {
-                // A reader held frames of the WAL: the next try after another idle spell, not at
-                // every look (each takes the writer's lock for a moment).
-                quietSince = .now
+            } else {
+                var large = walBytes > keptBytes
+                if large, ContinuousClock.now - quietSince >= idle {
+                    // A reader held frames of the WAL: the next try after another idle spell, not
+                    // at every look (each takes the writer's lock for a moment).
+                    if truncateIfLarge() { large = false } else { quietSince = .now }
+                }
+                // Nothing to copy and no commit since the last look: wait for one.
+                if !ledger.withLock({ $0.due }) { park(seen: seen, until: large ? quietSince + idle : nil) }
             }
             let nanoseconds = Self.interval.components.attoseconds / 1_000_000_000
             usleep(useconds_t(nanoseconds / 1000))
         }
         queue.withLock { $0 = nil }
+    }
+
+    /// Waits until a commit comes after the `seen`-th (at once if one has), ``stop()``, or
+    /// `deadline` (at most ``longestWait``).
+    private func park(seen: UInt64, until deadline: ContinuousClock.Instant?) {
+        parked.store(true, ordering: .sequentiallyConsistent)
+        // After `parked` is set: a commit from here on finds it set and wakes the thread, and
+        // one before is seen here.
+        if commits.load(ordering: .sequentiallyConsistent) == seen, running.load(ordering: .sequentiallyConsistent) {
+            let wait = min(deadline.map { $0 - .now } ?? Self.longestWait, Self.longestWait)
+            let (seconds, attoseconds) = wait.components
+            let nanoseconds = max(0, Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))
+            _ = wake.wait(timeout: .now() + .nanoseconds(nanoseconds))
+        }
+        parked.store(false, ordering: .sequentiallyConsistent)
     }
 
     /// The WAL file's size in bytes (0 when there is none).

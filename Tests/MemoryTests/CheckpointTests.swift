@@ -56,6 +56,27 @@ import Testing
         #expect(after > settledRuns, "the new commit was not checkpointed")
     }
 
+    /// With nothing to copy the thread waits for the next commit instead of looking at the WAL
+    /// every interval (it used to look 50 times a second on an idle server), and that commit
+    /// wakes it: it is copied as promptly as before.
+    @Test func anIdleCheckpointerWaitsForTheNextCommit() async throws {
+        let (store, _, _) = try makeStore(.init(backgroundMerge: false))
+        _ = try await store.put(item("words before the quiet spell"))
+        let settledRuns = try await Self.quiet(store.checkpointer)
+        let looks = store.checkpointer.looksRun
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(store.checkpointer.looksRun - looks <= 2, "looked \(store.checkpointer.looksRun - looks) times in 0.5 s")
+
+        _ = try await store.put(item("a commit after the quiet spell"))
+        let woken = ContinuousClock.now
+        while store.checkpointer.checkpointsRun == settledRuns, ContinuousClock.now - woken < .seconds(5) {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(store.checkpointer.checkpointsRun > settledRuns, "the commit was not checkpointed")
+        #expect(ContinuousClock.now - woken < .seconds(2), "the commit waited for the thread's longest wait")
+        #expect(try await store.pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM items") } == 2)
+    }
+
     /// A pool whose writer checkpoints past four pages, with no thread of its own.
     static func boundPool() throws -> (WALCheckpointer, DatabasePool) {
         let dir = try TemporaryDirectory.make(prefix: "jamey-memory-bound")
