@@ -178,8 +178,7 @@ final class WALCheckpointer: Sendable {
                 // Nothing to copy and no commit since the last look: wait for one.
                 if !ledger.withLock({ $0.due }) { park(seen: seen, until: large ? quietSince + idle : nil) }
             }
-            let nanoseconds = Self.interval.components.attoseconds / 1_000_000_000
-            usleep(useconds_t(nanoseconds / 1000))
+            usleep(useconds_t(Self.interval / .microseconds(1)))
         }
         queue.withLock { $0 = nil }
     }
@@ -192,9 +191,7 @@ final class WALCheckpointer: Sendable {
         // one before is seen here.
         if commits.load(ordering: .sequentiallyConsistent) == seen, running.load(ordering: .sequentiallyConsistent) {
             let wait = min(deadline.map { $0 - .now } ?? Self.longestWait, Self.longestWait)
-            let (seconds, attoseconds) = wait.components
-            let nanoseconds = max(0, Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))
-            _ = wake.wait(timeout: .now() + .nanoseconds(nanoseconds))
+            _ = wake.wait(timeout: .now() + .nanoseconds(max(0, Int(wait / .nanoseconds(1)))))
         }
         parked.store(false, ordering: .sequentiallyConsistent)
     }

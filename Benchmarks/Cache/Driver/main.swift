@@ -107,9 +107,11 @@ print("## L1 get latency and throughput (\(entries) entries, \(operations) gets,
 print("| structure | get p50 ns | get p99 ns | M gets/s |")
 print("|---|---|---|---|")
 /// The median of each figure over the rounds.
+/// The middle value of `values`.
+func mid(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
 func median(_ runs: [Figures]) -> Figures {
-    func mid(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-    return Figures(p50: mid(runs.map(\.p50)), p99: mid(runs.map(\.p99)), perSecond: mid(runs.map(\.perSecond)))
+    Figures(p50: mid(runs.map(\.p50)), p99: mid(runs.map(\.p99)), perSecond: mid(runs.map(\.perSecond)))
 }
 var runs: [[Figures]] = Array(repeating: [], count: 5)
 for _ in 0..<rounds {
@@ -198,16 +200,15 @@ func twoThreads(_ get: @escaping @Sendable (Int) -> Int?) -> Double {
     for t in threads { pthread_join(t, nil) }
     return Double(halves[0].count + halves[1].count) / Double(now() - started) * 1e9
 }
-func medianOf(_ runs: [Double]) -> Double { runs.sorted()[runs.count / 2] }
 var twoRuns: [[Double]] = [[], [], []]
 for _ in 0..<rounds {
     twoRuns[0].append(twoThreads { cache.get($0) })
     twoRuns[1].append(twoThreads { single.get($0) })
     twoRuns[2].append(twoThreads { baseline.get($0) })
 }
-let two16 = medianOf(twoRuns[0])
-let two1 = medianOf(twoRuns[1])
-let twoDict = medianOf(twoRuns[2])
+let two16 = mid(twoRuns[0])
+let two1 = mid(twoRuns[1])
+let twoDict = mid(twoRuns[2])
 print("\n## Two threads, 90 % hits (M gets/s, both threads together)\n")
 print("| structure | M gets/s |")
 print("|---|---|")
