@@ -135,6 +135,10 @@ final class Gateway: HTTPResponder, Sendable {
             return options(request, path: path)
         case .notFound?:
             throw Problem.notFound("nothing is served at \(Self.printable(path))")
+        case .badParameter(let segment)?:
+            throw Problem.badRequest(
+                "the path segment '\(Self.printable(segment))' is not valid: each %XX escape must be two hex digits, "
+                    + "the bytes UTF-8, and none of them %00")
         case .wrongMethod(let allowed)?:
             throw Problem.methodNotAllowed(method, allowed: allowed)
         case .found(let endpoint, let parameters)?:

@@ -36,6 +36,17 @@ import Testing
         #expect(t.match(parts("/v1/hello/")) == nil)
         #expect(t.match(parts("/v1/hello/%zz")) == nil)
         #expect(t.match(parts("/v1/hello/%ff")) == nil)  // not UTF-8
+        #expect(t.match(parts("/v1/hello/a%00b")) == nil)  // a NUL would cut the header short
+        #expect(t.match(parts("/v1/hello/a%01b"))?.first?.1 == "a\u{1}b")
+    }
+
+    @Test func undecodableParameter_namesTheSegmentOnlyWhenTheLiteralsMatch() throws {
+        let t = try #require(PathTemplate("/v1/hello/{name}/{part}"))
+        #expect(t.undecodableParameter(parts("/v1/hello/x%00/%zz")) == "x%00")
+        #expect(t.undecodableParameter(parts("/v1/hello/x/%zz")) == "%zz")
+        #expect(t.undecodableParameter(parts("/v1/bye/x%00/y")) == nil)
+        #expect(t.undecodableParameter(parts("/v1/hello/x%00")) == nil)
+        #expect(t.undecodableParameter(parts("/v1/hello/x/y")) == nil)
     }
 
     @Test func overlaps_whenSomePathMatchesBoth() throws {

@@ -29,6 +29,25 @@ import Testing
         }
     }
 
+    /// A parameter that does not decode is a 400 naming it; `%00` among them, since a parameter
+    /// travels as a NUL-terminated header and would reach the plugin cut short.
+    @Test func undecodableParametersAreRefused() async throws {
+        try await APIKernel.with(.init(hello: false)) { k in
+            let (_, key) = try await k.createKey(scope: "read")
+            for segment in ["a%00b", "%zz", "%ff", "a%0"] {
+                let r = try await HTTP.get(k.port, "/v1/probe/items/\(segment)/parts/wheel", key: key)
+                #expect(r.status == 400, "\(segment): \(r.text)")
+                #expect(r.json["type"] as? String == "urn:jamey:problem:bad-request")
+                #expect((r.json["detail"] as? String)?.hasPrefix("the path segment '\(segment)' is not valid") == true)
+            }
+            let fine = try await HTTP.get(k.port, "/v1/probe/items/a%2500b/parts/wheel", key: key)
+            #expect(fine.status == 200, "\(fine.text)")
+            #expect(fine.json["id"] as? String == "a%00b")
+            let elsewhere = try await HTTP.get(k.port, "/v1/nothing/%00", key: key)
+            #expect(elsewhere.status == 404, "no route has that shape")
+        }
+    }
+
     @Test func aDirectResponderAnswersOnTheGatewaysThread() async throws {
         try await APIKernel.with(.init(hello: false)) { k in
             let (id, key) = try await k.createKey(scope: "read")

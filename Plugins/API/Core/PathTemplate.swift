@@ -59,6 +59,21 @@ package struct PathTemplate: Sendable, Hashable, CustomStringConvertible {
         return parameters
     }
 
+    /// The first segment in a parameter's place that does not decode, when the literal segments
+    /// all match; nil otherwise (no match for another reason, or a match).
+    package func undecodableParameter(_ parts: [Substring]) -> Substring? {
+        guard parts.count == segments.count else { return nil }
+        var undecodable: Substring?
+        for (segment, part) in zip(segments, parts) {
+            switch segment {
+            case .literal(let l): guard part == l else { return nil }
+            case .parameter:
+                if undecodable == nil, !part.isEmpty, Self.percentDecode(part) == nil { undecodable = part }
+            }
+        }
+        return undecodable
+    }
+
     /// Whether some concrete path matches both templates (same length, no two literals differ).
     package func overlaps(_ other: PathTemplate) -> Bool {
         guard segments.count == other.segments.count else { return false }
@@ -77,14 +92,18 @@ package struct PathTemplate: Sendable, Hashable, CustomStringConvertible {
         (48...57).contains(b) || (65...90).contains(b) || (97...122).contains(b) || b == 95
     }
 
-    /// Decodes `%XX` escapes; nil for malformed escapes or invalid UTF-8.
+    /// Decodes `%XX` escapes; nil for malformed escapes, invalid UTF-8 or `%00`: a parameter
+    /// travels to the plugin as a bus header, a NUL-terminated string in the C ABI, so a NUL would
+    /// cut it short (a cache key `a%00b` became the key `a`).
     package static func percentDecode(_ s: Substring) -> String? {
         guard s.contains("%") else { return String(s) }
         var bytes: [UInt8] = []
         var it = Array(s.utf8)[...]
         while let b = it.popFirst() {
             if b == 37 {
-                guard it.count >= 2, let hi = hexValue(it.removeFirst()), let lo = hexValue(it.removeFirst()) else { return nil }
+                guard it.count >= 2, let hi = hexValue(it.removeFirst()), let lo = hexValue(it.removeFirst()),
+                    hi | lo != 0
+                else { return nil }
                 bytes.append(hi << 4 | lo)
             } else {
                 bytes.append(b)

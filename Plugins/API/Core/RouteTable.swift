@@ -9,6 +9,9 @@ package struct RouteTable: Sendable {
         case wrongMethod(allowed: [String])
         /// Nothing at this path.
         case notFound
+        /// A route has this shape, but a segment in a parameter's place does not decode
+        /// (``PathTemplate/percentDecode(_:)``): the request is malformed, not aimed elsewhere.
+        case badParameter(String)
     }
 
     /// Every endpoint, core first.
@@ -82,8 +85,12 @@ package struct RouteTable: Sendable {
         let wanted = method == "HEAD" ? "GET" : method
         var best: (Endpoint, [(String, String)])?
         var allowed: [String] = []
+        var undecodable: Substring?
         for endpoint in candidates {
-            guard let parameters = endpoint.path.match(parts) else { continue }
+            guard let parameters = endpoint.path.match(parts) else {
+                if undecodable == nil { undecodable = endpoint.path.undecodableParameter(parts) }
+                continue
+            }
             guard endpoint.method == wanted else {
                 if !allowed.contains(endpoint.method) { allowed.append(endpoint.method) }
                 continue
@@ -92,7 +99,7 @@ package struct RouteTable: Sendable {
             best = (endpoint, parameters)
         }
         if let best { return .found(best.0, best.1) }
-        if allowed.isEmpty { return .notFound }
+        if allowed.isEmpty { return undecodable.map { .badParameter(String($0)) } ?? .notFound }
         if allowed.contains("GET") { allowed.append("HEAD") }
         return .wrongMethod(allowed: allowed + ["OPTIONS"])
     }

@@ -419,8 +419,9 @@ typedef int32_t (*jamey_plugin_reconfigure_fn)(void *state, const char *config_j
  *
  *  Request message: payload = HTTP body; content_type = the request's Content-Type; headers:
  *    `http.method`, `http.path` (the concrete path), `http.query` (raw query string, may be
- *    empty), `http.param.<name>` for each `{name}` in the route path, `http.header.<name>` (lower
- *    case) for the request's `accept`, `accept-language`, `user-agent` and `x-request-id`, and
+ *    empty), `http.param.<name>` for each `{name}` in the route path (percent-decoded, never
+ *    holding NUL: a segment with a bad escape or `%00` is answered 400 before it is forwarded),
+ *    `http.header.<name>` (lower case) for the request's `accept`, `accept-language`, `user-agent` and `x-request-id`, and
  *    `auth.key_id` / `auth.scope` of the caller's API key (absent on public routes).
  *  Reply message: payload = response body; content_type = its Content-Type; header `status` =
  *    the HTTP status (default 200); `http.header.<name>` = extra response headers.
