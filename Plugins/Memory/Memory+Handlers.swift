@@ -64,10 +64,9 @@ extension Memory {
 
     /// The item id: the `{id}` path parameter over HTTP, or `id` in the JSON payload.
     private func id(of m: Message, body: String? = nil) throws -> String {
-        if let id = m.headers["http.param.id"] ?? body { return id }
-        guard let id = try Bodies.decode(QueryBody.self, m.payload).id, !id.isEmpty else {
-            throw MemoryError.badRequest("id is missing")
-        }
+        let given = try m.headers["http.param.id"] ?? body ?? Bodies.decode(QueryBody.self, m.payload).id
+        guard let id = given, !id.isEmpty else { throw MemoryError.badRequest("id is missing") }
+        try MemoryError.refuseNUL(id, "id")
         return id
     }
 

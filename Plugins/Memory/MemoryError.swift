@@ -26,4 +26,11 @@ struct MemoryError: Error, Sendable, CustomStringConvertible {
     }
     /// 413: an item is too large.
     static func tooLarge(_ detail: String) -> MemoryError { .init(status: 413, slug: "too-large", detail: detail) }
+
+    /// Refuses text holding U+0000 with a 400 naming `field`: SQLite takes bound text only up to
+    /// its first NUL, so the rest would be lost from a stored item, or ignored by a filter or id.
+    static func refuseNUL(_ text: String, _ field: String) throws(MemoryError) {
+        guard text.utf8.contains(0) else { return }
+        throw .badRequest("\(field): the character U+0000 is not allowed")
+    }
 }

@@ -18,6 +18,7 @@ extension MemoryStore {
         guard bytes <= settings.maxContentBytes else {
             throw .tooLarge("content is \(bytes) bytes; at most \(settings.maxContentBytes) are allowed (max_content_bytes)")
         }
+        try MemoryError.refuseNUL(item.content, "content")
         guard (0...1).contains(item.importance) else { throw .badRequest("importance must be between 0 and 1") }
         guard item.tags.count <= 32, item.tags.allSatisfy({ (1...64).contains($0.count) }) else {
             throw .badRequest("at most 32 tags of 1 to 64 characters each are allowed")
@@ -25,6 +26,12 @@ extension MemoryStore {
         guard item.source.count <= 128 else { throw .badRequest("source is longer than 128 characters") }
         guard item.links.count <= 64, item.links.allSatisfy({ MemoryLink.kinds.contains($0.kind) && !$0.target.isEmpty })
         else { throw .badRequest("links need a kind ('entity' or 'item') and a target; at most 64 are allowed") }
+        for tag in item.tags { try MemoryError.refuseNUL(tag, "tags") }
+        try MemoryError.refuseNUL(item.source, "source")
+        for link in item.links {
+            try MemoryError.refuseNUL(link.target, "links.target")
+            try MemoryError.refuseNUL(link.relation, "links.relation")
+        }
         if item.pinned && !settings.retention.policy(item.layer).allowsPinning {
             throw .badRequest("items in the \(item.layer) layer cannot be pinned")
         }

@@ -113,8 +113,11 @@ enum Bodies {
     static func filter(_ body: QueryBody) throws(MemoryError) -> ItemFilter {
         var layers: [MemoryLayer] = []
         for name in (body.layers ?? []) + (body.layer.map { [$0] } ?? []) { layers.append(try layer(name)) }
+        let tags = (body.tags ?? []) + (body.tag.map { [$0] } ?? [])
+        for tag in tags { try MemoryError.refuseNUL(tag, "tag") }
+        if let source = body.source { try MemoryError.refuseNUL(source, "source") }
         return ItemFilter(
-            layers: layers, tags: (body.tags ?? []) + (body.tag.map { [$0] } ?? []), source: body.source,
+            layers: layers, tags: tags, source: body.source,
             since: try time(body.since, "since"), until: try time(body.until, "until"))
     }
 

@@ -18,6 +18,7 @@ struct SearchRequest: Sendable {
     init(_ payload: [UInt8]) throws(MemoryError) {
         let body = try Bodies.decode(QueryBody.self, payload)
         guard let text = body.query else { throw .badQuery("query is missing") }
+        try MemoryError.refuseNUL(text, "query")
         guard let mode = FTSQuery.Mode(rawValue: body.mode ?? "all") else { throw .badQuery("mode must be 'all' or 'any'") }
         do { query = try FTSQuery(text, syntax: body.syntax ?? false, mode: mode) } catch {
             throw .badQuery(error.description)

@@ -60,6 +60,48 @@ import Testing
         }
     }
 
+    /// SQLite keeps bound text only up to its first NUL: an item's content "x\u0000y" was stored
+    /// as "x" while the reply showed all of it. Every text field holding U+0000 is now a 400 naming
+    /// the field, and nothing is stored.
+    @Test func textHoldingNULIsRefusedAndNothingIsStored() async throws {
+        try await MemoryKernel.with() { k in
+            let kept = try await k.request("memory.items.store", #"{"content":"kept item","tags":["a"],"source":"s"}"#)
+            let id = try #require((kept.body["item"] as? [String: Any])?["id"] as? String)
+            let refused: [(String, String, String)] = [
+                ("memory.items.store", #"{"content":"x\u0000y"}"#, "content"),
+                ("memory.items.store", #"{"items":[{"content":"fine"},{"content":"z","tags":["a\u0000b"]}]}"#, "tags"),
+                ("memory.items.store", #"{"content":"x","source":"s\u0000t"}"#, "source"),
+                ("memory.items.store", #"{"content":"x","links":[{"kind":"entity","target":"bob\u0000x"}]}"#, "links.target"),
+                (
+                    "memory.items.store", #"{"content":"x","links":[{"kind":"item","target":"i","relation":"r\u0000"}]}"#,
+                    "links.relation"
+                ),
+                ("memory.items.update", #"{"id":"\#(id)","content":"kept\u0000 item changed"}"#, "content"),
+                ("memory.items.update", #"{"id":"\#(id)","tags":["a\u0000"]}"#, "tags"),
+                ("memory.items.get", #"{"id":"\#(id)\u0000junk"}"#, "id"),
+                ("memory.items.delete", #"{"id":"\#(id)\u0000junk"}"#, "id"),
+                ("memory.items.search", #"{"query":"kept\u0000"}"#, "query"),
+                ("memory.items.search", #"{"query":"kept\u0000 OR x","syntax":true}"#, "query"),
+                ("memory.items.search", #"{"query":"kept","tags":["a\u0000b"]}"#, "tag"),
+                ("memory.items.list", #"{"source":"s\u0000x"}"#, "source"),
+            ]
+            for (topic, body, field) in refused {
+                let r = try await k.request(topic, body)
+                #expect(r.status == 400, "\(topic) \(body): \(r.status)")
+                #expect(r.body["detail"] as? String == "\(field): the character U+0000 is not allowed", "\(body)")
+            }
+            let listed = try #require(try await k.request("memory.items.list").body["items"] as? [[String: Any]])
+            #expect(listed.map { $0["content"] as? String } == ["kept item"], "nothing else stored, nothing changed")
+            #expect(listed.first?["tags"] as? [String] == ["a"])
+            let fine = try await k.request("memory.items.store", #"{"content":"tab\tand\nnewline stay","tags":["t\u0001"]}"#)
+            #expect(fine.status == 201, "other control characters round-trip")
+            let fineID = try #require((fine.body["item"] as? [String: Any])?["id"] as? String)
+            let got = try await k.request("memory.items.get", #"{"id":"\#(fineID)"}"#)
+            #expect(got.body["content"] as? String == "tab\tand\nnewline stay")
+            #expect(got.body["tags"] as? [String] == ["t\u{1}"])
+        }
+    }
+
     @Test func healthMetricsAndSnapshotRestoreThroughTheKernel() async throws {
         try await MemoryKernel.with() { k in
             let kept = try await k.request("memory.items.store", #"{"content":"remember the snapshot"}"#)
