@@ -60,6 +60,8 @@ extension CachePlugin {
         guard key.utf8.count <= maxKeyBytes else {
             throw .invalid("\(name): \(key.utf8.count) bytes is longer than the limit of \(maxKeyBytes)")
         }
+        // L3 binds keys as SQLite text, which ends at the first NUL: 'a\u0000b' would be 'a' there.
+        guard !key.utf8.contains(0) else { throw .invalid("\(name): the character U+0000 is not allowed") }
     }
 
     /// The reply when a local tier has the key (or nothing could have it); nil when the origin must be asked.

@@ -111,7 +111,7 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
         for ns in namespaces.values {
             ns.restoreSketch()
             warmed += (try? ns.warmFromL3()) ?? 0
-            for key in ns.settings.warmKeys ?? [] where !key.isEmpty && key.utf8.count <= Self.maxKeyBytes {
+            for key in ns.settings.warmKeys ?? [] where (try? Self.check(key: key, name: "warm_keys")) != nil {
                 if (try? ns.getLocal(key)) != nil { warmed += 1 } else { fromOrigin.append((ns, key)) }
             }
         }

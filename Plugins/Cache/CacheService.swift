@@ -22,7 +22,9 @@ enum CacheService {
 
     static func key(_ pointer: UnsafePointer<CChar>?, _ length: Int) -> String? {
         guard let pointer, length > 0, length <= CachePlugin.maxKeyBytes else { return nil }
-        return String(validating: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
+        let bytes = UnsafeRawBufferPointer(start: pointer, count: length)
+        guard !bytes.contains(0) else { return nil }  // L3's SQLite text would end there
+        return String(validating: bytes, as: UTF8.self)
     }
 
     /// A table whose context is `provider`, retained for the life of the process.

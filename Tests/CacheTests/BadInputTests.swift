@@ -30,4 +30,26 @@ import Testing
             #expect(try await k.get("main", long).status == 400)
         }
     }
+
+    /// L3 keeps a key as SQLite text, which ends at the first NUL: `a\u0000b` was stored there as
+    /// `a`, and a get of `a` answered it. A key, prefix or warm key holding U+0000 is refused.
+    @Test func keysHoldingNULAreRefusedInEveryTier() async throws {
+        try await CacheKernel.with { (k: CacheKernel) async throws in
+            #expect(try await k.put("main", "a", "plain a") == 201)
+            let cases: [(String, String, String)] = [
+                ("cache.put", #"{"namespace":"main","key":"a\u0000b","value":"v"}"#, "key"),
+                ("cache.get", #"{"namespace":"main","key":"a\u0000b"}"#, "key"),
+                ("cache.invalidate", #"{"namespace":"main","key":"a\u0000b"}"#, "key"),
+                ("cache.invalidate", #"{"namespace":"main","prefix":"a\u0000"}"#, "prefix"),
+                ("cache.warm", #"{"namespace":"main","keys":["a\u0000b"]}"#, "keys[]"),
+            ]
+            for (topic, body, field) in cases {
+                let reply = try await k.request(topic, body)
+                #expect(reply.status == 400, "\(topic) \(body)")
+                #expect(reply.body["detail"] as? String == "\(field): the character U+0000 is not allowed", "\(reply.body)")
+            }
+            let a = try await k.get("main", "a")
+            #expect(a.body["value"] as? String == "plain a", "neither the put nor the invalidations touched 'a'")
+        }
+    }
 }

@@ -56,6 +56,9 @@ import Testing
         #expect(put(table, id, "k", String(repeating: "x", count: 17)) == JAMEY_CACHE_E_TOO_LARGE)
         #expect(put(table, id, "k", "v", ttl: -1) == JAMEY_CACHE_E_INVALID)
         #expect(put(table, 7, "k", "v") == JAMEY_CACHE_E_INVALID)
+        #expect(put(table, id, "k\u{0}x", "v") == JAMEY_CACHE_E_INVALID, "L3's text would end at the NUL")
+        #expect(get(table, id, "k\u{0}x").0 == JAMEY_CACHE_E_INVALID)
+        #expect(get(table, id, "k") == (JAMEY_CACHE_FOUND, "hello"))
         let removed = withBytes("k") { table.invalidate?(table.context, id, $0, $1) ?? -1 }
         #expect(removed == JAMEY_CACHE_REMOVED)
         #expect(get(table, id, "k").0 == JAMEY_CACHE_MISSING)

@@ -24,7 +24,7 @@
 #define JAMEY_CACHE_STORED 0         /* put: stored in L1 (and L3 when the namespace has one) */
 #define JAMEY_CACHE_NOT_ADMITTED 1   /* put: stored in L3 only; the L1 policy kept what it had */
 #define JAMEY_CACHE_REMOVED 1        /* invalidate: at least one tier had the key */
-#define JAMEY_CACHE_E_INVALID (-400) /* bad namespace id, empty or over-512-byte key, bad ttl */
+#define JAMEY_CACHE_E_INVALID (-400) /* bad namespace id, empty, over-512-byte or NUL-holding key, bad ttl */
 #define JAMEY_CACHE_E_TOO_LARGE (-413) /* the value exceeds the namespace's max_value_bytes */
 #define JAMEY_CACHE_E_STORAGE (-500) /* the L3 database failed */
 
