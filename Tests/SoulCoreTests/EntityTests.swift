@@ -32,6 +32,11 @@ import Testing
             try e.setDecayRate(-0.1)
         }
         #expect(throws: SoulError(.invalid, "memory_id: expected 1 to 128 characters, found 0")) { try e.link(memory: "") }
+        // SQLite keeps bound text only up to a NUL: "m\u{0}x" was linked as "m".
+        #expect(throws: SoulError(.invalid, "memory_id: control characters are not allowed")) {
+            try e.link(memory: "m\u{0}x")
+        }
+        #expect(e.linkedMemories.isEmpty)
     }
 
     @Test func eachMemoryIsLinkedOnce() throws {

@@ -151,12 +151,14 @@ public struct SoulEntity: Sendable, Equatable {
 
     /// Links a memory item (once: linking it again changes nothing).
     /// - Returns: whether the link is new.
-    /// - Throws: ``SoulError`` `.invalid` for an empty or over-long (> 128 characters) id.
+    /// - Throws: ``SoulError`` `.invalid` for an empty or over-long (> 128 characters) id, or one
+    ///   holding control characters (SQLite would keep it only up to a NUL).
     @discardableResult
     public mutating func link(memory id: String) throws(SoulError) -> Bool {
         guard !id.trimmingSpaces.isEmpty, id.count <= 128 else {
             throw SoulError(.invalid, "memory_id: expected 1 to 128 characters, found \(id.count)")
         }
+        try Self.refuseControlCharacters(id, "memory_id")
         guard !linkedMemories.contains(id) else { return false }
         linkedMemories.append(id)
         return true
@@ -179,8 +181,12 @@ public struct SoulEntity: Sendable, Equatable {
     public static func check(name: String) throws(SoulError) {
         guard !name.trimmingSpaces.isEmpty else { throw SoulError(.invalid, "name: expected 1 to 128 characters, found none") }
         guard name.count <= 128 else { throw SoulError(.invalid, "name: expected at most 128 characters, found \(name.count)") }
-        guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw SoulError(.invalid, "name: control characters are not allowed")
+        try refuseControlCharacters(name, "name")
+    }
+
+    private static func refuseControlCharacters(_ text: String, _ field: String) throws(SoulError) {
+        guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw SoulError(.invalid, "\(field): control characters are not allowed")
         }
     }
 
