@@ -43,10 +43,17 @@ extension Gateway {
         // (asynchronous) read of the empty stream.
         if length == 0 || (length == nil && request.headers[.transferEncoding] == nil) { return ByteBuffer() }
         var collected = ByteBuffer()
-        for try await part in request.body {
-            guard collected.readableBytes + part.readableBytes <= limit else { throw Problem.tooLarge(limit: limit) }
-            var part = part
-            collected.writeBuffer(&part)
+        do {
+            for try await part in request.body {
+                guard collected.readableBytes + part.readableBytes <= limit else { throw Problem.tooLarge(limit: limit) }
+                var part = part
+                collected.writeBuffer(&part)
+            }
+        } catch let problem as Problem {
+            throw problem
+        } catch {
+            // The client's framing (a bad chunk size, a body cut short): its fault, not a 500.
+            throw Problem.badRequest("the request body could not be read: \(error)")
         }
         return collected
     }

@@ -61,6 +61,21 @@ import Testing
         }
     }
 
+    /// A chunked body whose framing is broken is the client's error: a 400, not a 500 logged as
+    /// the gateway's failure.
+    @Test func aMalformedChunkedBodyIs400() async throws {
+        try await APIKernel.with(.init(probe: false, hello: false)) { k in
+            let c = try await HTTPConnection.open(port: k.port)
+            try await c.send(
+                "POST /v1/bus/publish/a.b HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(APIKernel.adminKey)\r\n"
+                    + "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n")
+            let r = try await c.readResponse()
+            expectProblem(r, 400, "bad-request")
+            #expect((r.json["detail"] as? String)?.hasPrefix("the request body could not be read") == true, "\(r.text)")
+            #expect(try await HTTP.get(k.port, "/healthz").status == 200)
+        }
+    }
+
     @Test func oversizedHeadIsRefused() async throws {
         try await APIKernel.with(.init(config: "limits:\n  max_header_bytes: 1024\n", probe: false, hello: false)) { k in
             let c = try await HTTPConnection.open(port: k.port)
