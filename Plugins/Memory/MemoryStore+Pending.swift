@@ -769,10 +769,15 @@ extension MemoryStore {
 
     /// The best `count` pending items by BM25 for a plain-word query among the items meeting
     /// `conditions`, best first, with `bm25()` values computed over index and tail together.
-    /// - Parameter words: the query's terms (``PendingTail/terms(of:)``).
+    /// - Parameters:
+    ///   - words: the query's terms (``PendingTail/terms(of:)``).
+    ///   - below: only items ranked better (a lower `bm25()`) than this: the caller's `count`
+    ///     candidates from the index already fill its list down to it, so no other pending item
+    ///     would make it. For a common word, the tail's matches, thousands of items under steady
+    ///     stores, were all ranked and `count` of them read from `items`, to be outranked.
     func tailCandidates(
         _ db: Database, query: FTSQuery, words: [String], conditions: String, arguments: [DatabaseValue], count: Int,
-        epoch: Int64
+        below threshold: Double? = nil, epoch: Int64
     ) throws -> [Candidate] {
         let (matched, tailRows, tailTokens, tailHits) = tail.matches(words, all: query.mode == .all, epoch: epoch)
         guard !matched.isEmpty else { return [] }
@@ -787,9 +792,11 @@ extension MemoryStore {
             hits[word] = indexed + Int64(inTail)
         }
         let stats = TailIndex.Stats(rows: rows, averageLength: rows > 0 ? tokens / Double(rows) : 1, hits: hits)
-        let ranked = tail.read { index in
+        var ranked = tail.read { index in
             matched.map { ($0, index.impact(of: $0, words: words, stats: stats)) }
-        }.sorted { ($0.1, $1.0) > ($1.1, $0.0) }
+        }
+        if let threshold { ranked.removeAll { BM25.rank(impact: $0.1) >= threshold } }
+        ranked.sort { ($0.1, $1.0) > ($1.1, $0.0) }
         var found: [Candidate] = []
         var start = 0
         while found.count < count && start < ranked.count {

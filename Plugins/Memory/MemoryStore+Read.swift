@@ -233,9 +233,11 @@ extension MemoryStore {
             // Pending items (not yet in FTS5) from the tail, merged by BM25 with the index's.
             if tail.held > 0, let terms = PendingTail.terms(of: query) {
                 let count = Self.candidates(for: limit)
+                // Ties go to the index's candidates (they come first in the merge below).
+                let full = candidates.count >= count ? candidates.lazy.map(\.bm25).max() : nil
                 let pending = try tailCandidates(
                     db, query: query, words: terms, conditions: conditions, arguments: arguments, count: count,
-                    epoch: epoch)
+                    below: full, epoch: epoch)
                 if !pending.isEmpty {
                     let indexed = Set(candidates.map(\.seq))
                     candidates = Array(

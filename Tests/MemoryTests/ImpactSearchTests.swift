@@ -67,13 +67,17 @@ import Testing
         store.mergeBacklog()
         let filter = ItemFilter(layers: layer.map { [$0] } ?? [])
         let ours = try await store.search(FTSQuery(word), filter: filter, limit: 10, reinforce: false)
-        let theirs = try fts5(store, word, layer: layer)
+        expectSameTop10(ours, try fts5(store, word, layer: layer), word)
+    }
+
+    /// Expects hits to be FTS5's top 10 `theirs`, as ``expectSameTop10(_:_:layer:)`` says, the
+    /// bm25 values within `tolerance` of FTS5's (relative).
+    func expectSameTop10(_ ours: [SearchHit], _ theirs: [(String, Double)], _ word: String, tolerance: Double = 1e-12) {
         #expect(ours.count == theirs.count, "\(word)")
-        for (a, b) in zip(ours, theirs) { #expect(abs(a.bm25 - b.1) <= 1e-12 * max(1, abs(b.1)), "\(word)") }
-        guard let cut = theirs.last?.1 else { return }
-        #expect(
-            Set(ours.filter { $0.bm25 < cut - 1e-12 }.map(\.item.id)) == Set(theirs.filter { $0.1 < cut - 1e-12 }.map(\.0)),
-            "\(word)")
+        for (a, b) in zip(ours, theirs) { #expect(abs(a.bm25 - b.1) <= tolerance * max(1, abs(b.1)), "\(word)") }
+        guard let last = theirs.last?.1 else { return }
+        let cut = last - tolerance * max(1, abs(last))
+        #expect(Set(ours.filter { $0.bm25 < cut }.map(\.item.id)) == Set(theirs.filter { $0.1 < cut }.map(\.0)), "\(word)")
     }
 
     /// Stores `texts` in batches of 500 (the plugin takes at most 1000 a batch); `layer` gets each
@@ -105,6 +109,45 @@ import Testing
         #expect(store.hot.contains("v0") && store.hot.contains("v5"))
         #expect(!store.hot.contains("v299"))
         for word in ["v0", "v1", "v2", "v5", "v9", "v20", "v299"] { try await expectSameTop10(store, word) }
+    }
+
+    /// Pending items holding a frequent word are ranked against the index's candidates before
+    /// any is read from `items`: only those the index's list does not already fill past are
+    /// (`below`), and the top 10 is the same as once they are merged.
+    @Test func pendingItemsTheIndexOutranksAreNotRead() async throws {
+        var settings = Self.settings
+        settings.backgroundMerge = false
+        let (store, _, _) = try makeStore(settings)
+        try await storeCorpus(store, Self.corpus(3000, seed: 5))
+        store.mergeBacklog()
+        try await storeCorpus(store, Self.corpus(1000, seed: 6))
+        let strong = try await store.put(item("v0 v0 v0 v0 v0", .longTerm))
+        let count = MemoryStore.candidates(for: 10)
+        let (conditions, arguments) = MemoryStore.conditions(ItemFilter(), now: Date())
+        let (all, below, cut) = try await store.pool.read { db in
+            let cut = try #require(
+                try Double.fetchOne(
+                    db,
+                    sql:
+                        "SELECT bm25(items_fts) AS rank FROM items_fts WHERE items_fts MATCH 'v0' ORDER BY rank LIMIT 1 OFFSET ?",
+                    arguments: [count - 1]))
+            let epoch = try Reinforcements.epoch(db)
+            func pending(_ threshold: Double?) throws -> [MemoryStore.Candidate] {
+                try store.tailCandidates(
+                    db, query: FTSQuery("v0"), words: ["v0"], conditions: conditions, arguments: arguments, count: count,
+                    below: threshold, epoch: epoch)
+            }
+            return (try pending(nil), try pending(cut), cut)
+        }
+        #expect(all.count == count, "without the bound, a list's worth of pending items is read")
+        #expect(!below.isEmpty && below.count < all.count, "\(below.count) read")
+        #expect(below.allSatisfy { $0.bm25 < cut })
+        #expect(below.map(\.seq) == all.filter { $0.bm25 < cut }.map(\.seq), "the same items, in the same order")
+        let before = try await store.search(FTSQuery("v0"), filter: .init(), limit: 10, reinforce: false)
+        #expect(before.first?.item.id == strong)
+        store.mergeBacklog()
+        // A pending item's bm25 is computed in memory from the same counts: FTS5's to about 1e-9.
+        expectSameTop10(before, try fts5(store, "v0"), "v0", tolerance: 1e-8)
     }
 
     @Test func updatesDeletesAndFiltersKeepTheTop10Exact() async throws {
