@@ -31,6 +31,20 @@ final class PendingTail: Sendable {
             index.add(seq: seq, terms: terms)
         }
 
+        /// The items, tokens and hits of each word of the items held and not retired under
+        /// `epoch` or earlier.
+        func counts(_ words: [String], epoch: Int64) -> (rows: Int, tokens: Int, hits: [Int]) {
+            var rows = index.count
+            var tokens = index.tokens
+            var hits = words.map { index.hits($0) }
+            for batch in retired where batch.epoch <= epoch {
+                rows -= batch.rows
+                tokens -= batch.tokens
+                for (i, word) in words.enumerated() { hits[i] -= batch.hits[word] ?? 0 }
+            }
+            return (rows, tokens, hits)
+        }
+
         /// Takes a retired item out of its batch's counts (it is pending again).
         mutating func unretire(_ seq: Int64) {
             guard let epoch = retiredAt.removeValue(forKey: seq), let terms = index.documents[seq],
@@ -222,18 +236,40 @@ final class PendingTail: Sendable {
     {
         state.withLock { state in
             var seqs = state.index.matches(words, all: all)
-            var rows = state.index.count
-            var tokens = state.index.tokens
-            var hits = words.map { state.index.hits($0) }
-            if !state.retiredAt.isEmpty {
-                seqs.removeAll { state.retiredAt[$0].map { $0 <= epoch } ?? false }
-                for batch in state.retired where batch.epoch <= epoch {
-                    rows -= batch.rows
-                    tokens -= batch.tokens
-                    for (i, word) in words.enumerated() { hits[i] -= batch.hits[word] ?? 0 }
-                }
+            if !state.retiredAt.isEmpty { seqs.removeAll { state.retiredAt[$0].map { $0 <= epoch } ?? false } }
+            let counts = state.counts(words, epoch: epoch)
+            return (seqs, counts.rows, counts.tokens, counts.hits)
+        }
+    }
+
+    /// ``matches(_:all:epoch:)``'s items with their BM25 impact for `words` over index and tail
+    /// together (``TailIndex/scored(_:all:stats:over:skip:)``), only those whose impact is over
+    /// `floor`, in one pass under the lock.
+    /// - Parameter indexed: the snapshot's index: its rows, its tokens, and the rows holding each
+    ///   word.
+    func scored(
+        _ words: [String], all: Bool, epoch: Int64, indexed: (rows: Int64, tokens: Double, hits: [Int64]),
+        over floor: Double
+    ) -> [(seq: Int64, impact: Double)] {
+        state.withLock { state in
+            let tail = state.counts(words, epoch: epoch)
+            let rows = indexed.rows + Int64(tail.rows)
+            let tokens = indexed.tokens + Double(tail.tokens)
+            var hits: [String: Int64] = [:]
+            for (i, word) in words.enumerated() { hits[word] = indexed.hits[i] + Int64(tail.hits[i]) }
+            let stats = TailIndex.Stats(rows: rows, averageLength: rows > 0 ? tokens / Double(rows) : 1, hits: hits)
+            let retired = state.retiredAt
+            return state.index.scored(words, all: all, stats: stats, over: floor) { seq in
+                !retired.isEmpty && retired[seq].map { $0 <= epoch } ?? false
             }
-            return (seqs, rows, tokens, hits)
+        }
+    }
+
+    /// Whether some held item (retired ones too) may hold every word (`all`) or any word of
+    /// `words`: a search with none of them pending reads no counts.
+    func mayHold(_ words: [String], all: Bool) -> Bool {
+        state.withLock { state in
+            all ? words.allSatisfy { state.index.hits($0) > 0 } : words.contains { state.index.hits($0) > 0 }
         }
     }
 
@@ -779,24 +815,18 @@ extension MemoryStore {
         _ db: Database, query: FTSQuery, words: [String], conditions: String, arguments: [DatabaseValue], count: Int,
         below threshold: Double? = nil, epoch: Int64
     ) throws -> [Candidate] {
-        let (matched, tailRows, tailTokens, tailHits) = tail.matches(words, all: query.mode == .all, epoch: epoch)
-        guard !matched.isEmpty else { return [] }
+        let all = query.mode == .all
+        guard tail.mayHold(words, all: all) else { return [] }
         let totals = try Self.indexTotals(db)
-        let rows = (totals?.rows ?? 0) + Int64(tailRows)
-        let tokens = Double(totals?.rows ?? 0) * (totals?.averageLength ?? 0) + Double(tailTokens)
-        var hits: [String: Int64] = [:]
         let hotCount = try db.cachedStatement(sql: "SELECT rows FROM hot_terms WHERE term = ?")
         let vocabCount = try db.cachedStatement(sql: "SELECT doc FROM items_vocab WHERE term = ?")
-        for (word, inTail) in zip(words, tailHits) {
-            let indexed = try Int64.fetchOne(hotCount, arguments: [word]) ?? Int64.fetchOne(vocabCount, arguments: [word]) ?? 0
-            hits[word] = indexed + Int64(inTail)
+        let indexed = try words.map { word in
+            try Int64.fetchOne(hotCount, arguments: [word]) ?? Int64.fetchOne(vocabCount, arguments: [word]) ?? 0
         }
-        let stats = TailIndex.Stats(rows: rows, averageLength: rows > 0 ? tokens / Double(rows) : 1, hits: hits)
-        var ranked = tail.read { index in
-            matched.map { ($0, index.impact(of: $0, words: words, stats: stats)) }
-        }
-        if let threshold { ranked.removeAll { BM25.rank(impact: $0.1) >= threshold } }
-        ranked.sort { ($0.1, $1.0) > ($1.1, $0.0) }
+        let index = (rows: totals?.rows ?? 0, tokens: Double(totals?.rows ?? 0) * (totals?.averageLength ?? 0), hits: indexed)
+        // Ranked better than `threshold` (−impact < threshold) is an impact over −threshold.
+        var ranked = tail.scored(words, all: all, epoch: epoch, indexed: index, over: threshold.map { -$0 } ?? -.infinity)
+        ranked.sort { ($0.impact, $1.seq) > ($1.impact, $0.seq) }
         var found: [Candidate] = []
         var start = 0
         while found.count < count && start < ranked.count {

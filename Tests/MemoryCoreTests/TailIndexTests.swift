@@ -76,15 +76,36 @@ import Testing
         #expect(index.postingEntries == 0 && index.count == 0 && index.tokens == 0)
     }
 
-    @Test func impactIsFTS5sBM25SumOverTheWords() {
+    @Test func scoredGivesTheMatchesWithFTS5sBM25SumOverTheWords() {
         var index = TailIndex()
         index.add(seq: 7, content: "apple apple pear")
+        index.add(seq: 8, content: "apple tree")
+        index.add(seq: 9, content: "pear tree")
         let stats = TailIndex.Stats(rows: 100, averageLength: 5, hits: ["apple": 10, "pear": 40])
-        let expected =
-            BM25.impact(idf: BM25.idf(rows: 100, hits: 10), frequency: 2, length: 3, averageLength: 5)
-            + BM25.impact(idf: BM25.idf(rows: 100, hits: 40), frequency: 1, length: 3, averageLength: 5)
-        #expect(index.impact(of: 7, words: ["apple", "pear"], stats: stats) == expected)
-        #expect(index.impact(of: 8, words: ["apple"], stats: stats) == 0)
+        func impact(_ f: Int, _ hits: Int64, length: Int) -> Double {
+            BM25.impact(idf: BM25.idf(rows: 100, hits: hits), frequency: f, length: length, averageLength: 5)
+        }
+        let both = impact(2, 10, length: 3) + impact(1, 40, length: 3)
+        func scored(_ words: [String], all: Bool, over floor: Double = -.infinity, skip: (Int64) -> Bool = { _ in false })
+            -> [Int64: Double]
+        {
+            Dictionary(
+                uniqueKeysWithValues: index.scored(words, all: all, stats: stats, over: floor, skip: skip).map {
+                    ($0.seq, $0.impact)
+                })
+        }
+        #expect(scored(["apple", "pear"], all: true) == [7: both])
+        #expect(scored(["apple", "pear"], all: false) == [7: both, 8: impact(1, 10, length: 2), 9: impact(1, 40, length: 2)])
+        for all in [true, false] {
+            #expect(Set(scored(["apple", "pear"], all: all).keys) == Set(index.matches(["apple", "pear"], all: all)))
+        }
+        #expect(scored(["apple", "pear"], all: false, over: impact(1, 10, length: 2)) == [7: both], "over the floor only")
+        #expect(scored(["apple"], all: true, skip: { $0 == 7 }) == [8: impact(1, 10, length: 2)])
+        // An item changed to lose a word leaves a stale entry in that word's list: not a match.
+        index.add(seq: 7, content: "pear only")
+        #expect(scored(["apple"], all: true) == [8: impact(1, 10, length: 2)])
+        #expect(scored(["apple", "pear"], all: true).isEmpty)
+        #expect(scored(["missing"], all: false).isEmpty)
     }
 
     @Test func resemblingFindsItemsByTheirRarestTermsMostAlikeFirst() {

@@ -214,16 +214,39 @@ public struct TailIndex: Sendable {
         }
     }
 
-    /// The BM25 impact (−`bm25()`) of tail item `seq` for `words`: FTS5's sum over the query's
-    /// phrases, each scored with ``BM25``.
-    public func impact(of seq: Int64, words: [String], stats: Stats) -> Double {
-        guard let terms = documents[seq] else { return 0 }
-        var score = 0.0
-        for word in words {
-            guard let f = terms.counts[word], f > 0 else { continue }
-            let idf = BM25.idf(rows: stats.rows, hits: stats.hits[word] ?? 1)
-            score += BM25.impact(idf: idf, frequency: f, length: terms.length, averageLength: max(stats.averageLength, 1))
+    /// The items ``matches(_:all:)`` finds, less those `skip` names, with their BM25 impact
+    /// (−`bm25()`) for `words` (FTS5's sum over the query's phrases, each scored with ``BM25``),
+    /// only those whose impact is over `floor`. One pass over the lists, one lookup of each item
+    /// and of each word in it, each word's idf computed once: finding the items and then scoring
+    /// them looked everything up twice, for thousands of items when a frequent word is pending.
+    public func scored(
+        _ words: [String], all: Bool, stats: Stats, over floor: Double = -.infinity, skip: (Int64) -> Bool = { _ in false }
+    ) -> [(seq: Int64, impact: Double)] {
+        guard !words.isEmpty else { return [] }
+        let idfs = words.map { BM25.idf(rows: stats.rows, hits: stats.hits[$0] ?? 1) }
+        let averageLength = max(stats.averageLength, 1)
+        // With `all`, the shortest list (an item must hold every word); otherwise each word's.
+        let lists = all ? [words.min { postings($0).count < postings($1).count } ?? words[0]] : Array(Set(words))
+        var seen = Set<Int64>()
+        var scored: [(seq: Int64, impact: Double)] = []
+        for list in lists {
+            for seq in postings(list) {
+                guard let terms = documents[seq] else { continue }
+                var impact = 0.0
+                var held = 0
+                for (word, idf) in zip(words, idfs) {
+                    guard let f = terms.counts[word] else { continue }
+                    held += 1
+                    if f > 0 {
+                        impact += BM25.impact(idf: idf, frequency: f, length: terms.length, averageLength: averageLength)
+                    }
+                }
+                // A stale entry (the item no longer holds the list's word) holds fewer words.
+                guard all ? held == words.count : terms.counts[list] != nil else { continue }
+                guard !skip(seq), seen.insert(seq).inserted, impact > floor else { continue }
+                scored.append((seq, impact))
+            }
         }
-        return score
+        return scored
     }
 }
