@@ -233,11 +233,12 @@ extension MemoryStore {
             // Pending items (not yet in FTS5) from the tail, merged by BM25 with the index's.
             if tail.held > 0, let terms = PendingTail.terms(of: query) {
                 let count = Self.candidates(for: limit)
-                // Ties go to the index's candidates (they come first in the merge below).
-                let full = candidates.count >= count ? candidates.lazy.map(\.bm25).max() : nil
+                // When the index's candidates fill the list, a pending item must rank better than
+                // the worst of them to enter it (on a tie the index's comes first in the merge).
+                let cut = candidates.count >= count ? candidates.lazy.map(\.bm25).max() : nil
                 let pending = try tailCandidates(
                     db, query: query, words: terms, conditions: conditions, arguments: arguments, count: count,
-                    below: full, epoch: epoch)
+                    below: cut, epoch: epoch)
                 if !pending.isEmpty {
                     let indexed = Set(candidates.map(\.seq))
                     candidates = Array(
