@@ -13,10 +13,12 @@ import Synchronization
 /// time, left a window: a search begun between the commit and the retiring counted the merged
 /// items in index and tail alike, and a pending item's `bm25()` for "three" came out −1.1e-6
 /// against FTS5's −0.39.) Retired items are removed ``retireDelay`` later, longer than any
-/// search's read transaction.
+/// search's read transaction, and not before every search reading at an earlier epoch has ended
+/// (``beginRead(epoch:)``): a search for two common words that FTS5 scores for seconds at a
+/// million items would otherwise miss the items of a merge that committed while it ran.
 final class PendingTail: Sendable {
-    /// How long a merged item stays in memory after its merge committed: longer than any
-    /// search's read transaction.
+    /// How long a merged item stays in memory after its merge committed, at least: it covers a
+    /// search between the start of its snapshot and ``beginRead(epoch:)``.
     static let retireDelay: Duration = .seconds(2)
 
     private struct State {
@@ -24,6 +26,12 @@ final class PendingTail: Sendable {
         var retired: [Retired] = []
         /// The epoch each retired item was retired under.
         var retiredAt: [Int64: Int64] = [:]
+        /// The searches reading now, by the write epoch of their snapshot.
+        var readers: [Int64: Int] = [:]
+
+        /// Whether the items retired under `epoch` may go: no search reads at an earlier epoch
+        /// (its snapshot lacks them in FTS5, so it counts them from here).
+        func unread(_ epoch: Int64) -> Bool { !readers.keys.contains { $0 < epoch } }
 
         /// Adds (or replaces) an item, pending again should it have been retired.
         mutating func add(seq: Int64, terms: TermCounts) {
@@ -62,7 +70,7 @@ final class PendingTail: Sendable {
         /// - Returns: whether such items remain.
         mutating func purge(before cutoff: ContinuousClock.Instant, limit: Int) -> Bool {
             var budget = limit
-            while !retired.isEmpty, retired[0].at < cutoff {
+            while !retired.isEmpty, retired[0].at < cutoff, unread(retired[0].epoch) {
                 guard budget > 0 else { return true }
                 let epoch = retired[0].epoch
                 while budget > 0, let seq = retired[0].seqs.popLast() {
@@ -85,7 +93,7 @@ final class PendingTail: Sendable {
         /// them one by one took hundreds of steps, each taking the lock from the stores then
         /// arriving.
         mutating func rebuildIfMostlyRetired(before cutoff: ContinuousClock.Instant) -> Replaced? {
-            guard !retired.isEmpty, retired.allSatisfy({ $0.at < cutoff }),
+            guard !retired.isEmpty, retired.allSatisfy({ $0.at < cutoff && unread($0.epoch) }),
                 (index.count - retiredAt.count) * 4 <= retiredAt.count
             else { return nil }
             var fresh = TailIndex()
@@ -173,7 +181,7 @@ final class PendingTail: Sendable {
     }
 
     /// Retires these items under write epoch `epoch`, and removes them once ``retireDelay`` has
-    /// passed (``purge()``). A merge calls it inside its transaction, before the commit makes
+    /// passed and no search reads at an earlier epoch (``purge()``). A merge calls it inside its transaction, before the commit makes
     /// `epoch` visible; ``restore(epoch:)`` undoes it should the transaction not commit. From the
     /// writer only.
     /// - Parameter known: how many of the items hold each term, when the caller counted them
@@ -208,6 +216,18 @@ final class PendingTail: Sendable {
         state.withLock { state in
             for seq in batch.seqs { state.retiredAt[seq] = epoch }
             state.retired.append(batch)
+        }
+    }
+
+    /// Notes a search reading at write epoch `epoch` until ``endRead(epoch:)``: the items of merges
+    /// after it stay here meanwhile, whatever ``retireDelay`` says.
+    func beginRead(epoch: Int64) { state.withLock { $0.readers[epoch, default: 0] += 1 } }
+
+    /// Ends what ``beginRead(epoch:)`` began.
+    func endRead(epoch: Int64) {
+        state.withLock { state in
+            guard let n = state.readers[epoch] else { return }
+            state.readers[epoch] = n > 1 ? n - 1 : nil
         }
     }
 

@@ -196,6 +196,10 @@ extension MemoryStore {
             // The snapshot's write epoch: which merges it holds, and which retrievals it lacks.
             let epoch = try Reinforcements.epoch(db)
             if ftsOnly && tail.unmerged(at: epoch) { throw UnmergedItems() }
+            // The tail keeps what later merges retire until this read ends (it counts them).
+            if !ftsOnly { tail.beginRead(epoch: epoch) }
+            defer { if !ftsOnly { tail.endRead(epoch: epoch) } }
+            if !ftsOnly, let hook = duringSearch.withLock({ $0 }) { hook() }
             // The candidates with only what ranking needs; contents are read for the hits only.
             // With no filter and no item expired but not yet swept, every indexed row is visible:
             // the best rows are found in the index alone, and items is read for those only.

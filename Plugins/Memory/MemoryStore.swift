@@ -39,6 +39,9 @@ final class MemoryStore: Sendable {
     /// Tests: runs on the writer's thread inside a merge's transaction, after its items left the
     /// tail and before the commit (a search started here lacks them in its snapshot's FTS5).
     let beforeMergeCommit = Mutex<(@Sendable () -> Void)?>(nil)
+    /// Tests: runs on the reader's thread inside a plain-word search's read transaction, after
+    /// its snapshot's write epoch was read (a merge and a purge run here run while it reads).
+    let duringSearch = Mutex<(@Sendable () -> Void)?>(nil)
     /// Told where each committed merge's time went (the plugin's metrics).
     let mergeObserved = Mutex<(@Sendable (MergeTiming) -> Void)?>(nil)
     /// Told how long each committed fold of the postings delta took (the plugin's metrics).

@@ -277,6 +277,35 @@ extension PendingIndexTests {
         #expect(Set(inWindow.value ?? []) == Set(ids), "a search begun before the merge's commit")
     }
 
+    @Test func aSearchThatOutlastsTheRetireDelayStillFindsItemsMergedWhileItRead() async throws {
+        // A merge commits while a search reads, and the purge runs as if ``retireDelay`` had
+        // passed (a search that FTS5 takes seconds over): the search's snapshot lacks the items in
+        // FTS5, so it must still find them in the tail. Before readers were noted, the purge took
+        // them and the search answered without them.
+        let (store, _, _) = try makeStore(Self.held())
+        let id = try await store.put(item("three herons by the harbour", .longTerm))
+        store.duringSearch.withLock {
+            $0 = { [store] in
+                store.duringSearch.withLock { $0 = nil }
+                // On threads of their own: the search holds this one, in its read transaction.
+                let done = DispatchSemaphore(value: 0)
+                Thread {
+                    _ = try? store.mergePending(limit: 100)
+                    _ = store.tail.purgeStep(before: ContinuousClock.now + .seconds(60), limit: 1000)
+                    done.signal()
+                }.start()
+                done.wait()
+            }
+        }
+        let hits = try await store.search(FTSQuery("herons"), filter: .init(), limit: 10, reinforce: false)
+        #expect(hits.map(\.item.id) == [id])
+        #expect(try await Self.pending(store) == 0, "merged while the search read")
+        // Once it ended, the purge takes them.
+        _ = store.tail.purgeStep(before: ContinuousClock.now + .seconds(60), limit: 1000)
+        #expect(store.tail.held == 0)
+        #expect(try await store.ids("herons") == [id], "from FTS5 now")
+    }
+
     @Test func aRetiredItemLeavesTheSnapshotsAtItsEpochOnlyAndARollbackRestoresIt() {
         let tail = PendingTail()
         tail.add(seq: 1, content: "three herons")
@@ -292,6 +321,33 @@ extension PendingIndexTests {
         let restored = tail.matches(["three"], all: false, epoch: 5)
         #expect(Set(restored.seqs) == [1, 2] && restored.rows == 2 && restored.tokens == 5 && restored.hits == [2])
         #expect(tail.count == 2)
+    }
+
+    /// A search reading at an epoch before a merge's counts the merge's items from the tail, its
+    /// snapshot lacking them in FTS5: however long it reads (an AND of two common words that
+    /// FTS5 scores for seconds), they stay until it ends, in steps or at once.
+    @Test func retiredItemsStayWhileASearchAtAnEarlierEpochReads() {
+        for pendingBesides in [false, true] {
+            let tail = PendingTail()
+            for seq in Int64(1)...20 { tail.add(seq: seq, content: "three herons") }
+            if pendingBesides { for seq in Int64(21)...40 { tail.add(seq: seq, content: "three pending") } }
+            tail.beginRead(epoch: 4)
+            tail.beginRead(epoch: 6)
+            tail.retire(Array(1...20), epoch: 5)
+            let long = ContinuousClock.now + .seconds(60)  // far past retireDelay
+            #expect(!tail.purgeStep(before: long, limit: 100), "nothing may go yet")
+            #expect(tail.matches(["three"], all: false, epoch: 4).seqs.count == (pendingBesides ? 40 : 20))
+            tail.beginRead(epoch: 4)
+            tail.endRead(epoch: 4)
+            #expect(!tail.purgeStep(before: long, limit: 100), "the first reader at 4 still reads")
+            #expect(tail.held == (pendingBesides ? 40 : 20))
+            tail.endRead(epoch: 4)
+            // The reader at 6 has them in FTS5: it does not hold them here.
+            while tail.purgeStep(before: long, limit: 100) {}
+            #expect(tail.held == (pendingBesides ? 20 : 0), "pending besides: \(pendingBesides)")
+            #expect(tail.matches(["three"], all: false, epoch: 6).seqs.count == (pendingBesides ? 20 : 0))
+            tail.endRead(epoch: 6)
+        }
     }
 
     /// A merge's batch is removed in steps (``PendingTail/purgeChunk`` at a time, so stores and
