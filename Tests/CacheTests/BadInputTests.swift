@@ -31,6 +31,34 @@ import Testing
         }
     }
 
+    /// Every topic, sent bodies of the wrong shape, size or type: each answer is a 2xx or a 4xx
+    /// problem, never a 5xx, and the entry stored before is there unchanged after.
+    @Test func hostileBodiesOnEveryTopicGetClearAnswersAndChangeNothing() async throws {
+        try await CacheKernel.with { (k: CacheKernel) async throws in
+            #expect(try await k.put("main", "a", "kept") == 201)
+            var bodies: [String] = [
+                "", "{}", "[]", #""s""#, "1", "null", "true", "not json", #"{"namespace":1}"#,
+                #"{"namespace":"main","key":1}"#, #"{"namespace":"main","key":null}"#, #"{"namespace":"main","key":["a"]}"#,
+                #"{"namespace":"main","key":"a","value":"v","ttl_ms":1e309}"#,
+                #"{"namespace":"main","key":"a","value":"v","ttl_ms":9223372036854775807}"#,
+                #"{"namespace":"main","key":"a","value":"v","ttl_ms":0}"#, #"{"namespace":"main","prefix":""}"#,
+                #"{"namespace":"main","key":"a","prefix":"a"}"#, #"{"namespace":"main","keys":"a"}"#,
+                #"{"namespace":"main","keys":[1,2]}"#, #"{"namespace":"main","key":"a","value":{"nested":true}}"#,
+            ]
+            bodies.append(#"{"namespace":"main","key":""# + String(repeating: "k", count: 100_000) + #""}"#)
+            bodies.append(
+                #"{"namespace":"main","keys":["# + Array(repeating: #""x""#, count: 10_000).joined(separator: ",") + "]}")
+            bodies.append(String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000))
+            for topic in ["cache.get", "cache.put", "cache.invalidate", "cache.warm", "cache.stats"] {
+                for body in bodies {
+                    let reply = try await k.request(topic, body)
+                    #expect(reply.status < 500, "\(topic) \(body.prefix(60)): \(reply.status) \(reply.body)")
+                }
+            }
+            #expect(try await k.get("main", "a").body["value"] as? String == "kept")
+        }
+    }
+
     /// L3 keeps a key as SQLite text, which ends at the first NUL: `a\u0000b` was stored there as
     /// `a`, and a get of `a` answered it. A key, prefix or warm key holding U+0000 is refused.
     @Test func keysHoldingNULAreRefusedInEveryTier() async throws {

@@ -102,6 +102,44 @@ import Testing
         }
     }
 
+    /// Every topic, sent bodies of the wrong shape, size or type: each answer is a 2xx or a 4xx
+    /// problem, never a 5xx, and the item stored before is there unchanged after.
+    @Test func hostileBodiesOnEveryTopicGetClearAnswersAndChangeNothing() async throws {
+        try await MemoryKernel.with() { k in
+            let kept = try await k.request("memory.items.store", #"{"content":"the kept item","tags":["a"]}"#)
+            let id = try #require((kept.body["item"] as? [String: Any])?["id"] as? String)
+            var bodies: [String] = [
+                "", "{}", "[]", #""s""#, "1", "null", "true", "not json", #"{"x":1}"#, #"{"content":1e309}"#,
+                #"{"query":1e309}"#, #"{"content":null}"#, #"{"id":null}"#, #"{"limit":1e20}"#,
+                #"{"limit":-9223372036854775809}"#, #"{"importance":"high","content":"x"}"#,
+                #"{"items":[{"content":"fine"},{"content":7}]}"#, #"{"layer":"episodic","content":["x"]}"#,
+                #"{"query":"\"unbalanced","syntax":true}"#, #"{"query":"a","since":"yesterday"}"#,
+                #"{"tags":{"a":1}}"#, #"{"links":[{"kind":"nope","target":"x"}],"content":"x"}"#,
+            ]
+            bodies.append(#"{"id":[""# + id + #""]}"#)
+            bodies.append(#"{"content":""# + String(repeating: "word ", count: 40_000) + #""}"#)
+            bodies.append(#"{"query":""# + (0..<100).map { "w\($0)" }.joined(separator: " ") + #""}"#)
+            let many = Array(repeating: #"{"content":"x"}"#, count: 1_001).joined(separator: ",")
+            bodies.append(#"{"items":["# + many + "]}")
+            bodies.append(String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000))
+            let topics = [
+                "memory.items.store", "memory.items.get", "memory.items.update", "memory.items.delete",
+                "memory.items.list", "memory.items.search",
+            ]
+            for topic in topics {
+                for body in bodies {
+                    let r = try await k.request(topic, body)
+                    #expect(r.status < 500, "\(topic) \(body.prefix(60)): \(r.status) \(r.body)")
+                    if r.status >= 400 { #expect(r.contentType == "application/problem+json", "\(topic) \(body.prefix(60))") }
+                }
+            }
+            let listed = try #require(try await k.request("memory.items.list").body["items"] as? [[String: Any]])
+            #expect(listed.count == 1, "nothing stored or deleted")
+            #expect(listed.first?["id"] as? String == id && listed.first?["content"] as? String == "the kept item")
+            #expect(listed.first?["tags"] as? [String] == ["a"])
+        }
+    }
+
     @Test func healthMetricsAndSnapshotRestoreThroughTheKernel() async throws {
         try await MemoryKernel.with() { k in
             let kept = try await k.request("memory.items.store", #"{"content":"remember the snapshot"}"#)
