@@ -85,12 +85,8 @@ package struct RouteTable: Sendable {
         let wanted = method == "HEAD" ? "GET" : method
         var best: (Endpoint, [(String, String)])?
         var allowed: [String] = []
-        var undecodable: Substring?
         for endpoint in candidates {
-            guard let parameters = endpoint.path.match(parts) else {
-                if undecodable == nil { undecodable = endpoint.path.undecodableParameter(parts) }
-                continue
-            }
+            guard let parameters = endpoint.path.match(parts) else { continue }
             guard endpoint.method == wanted else {
                 if !allowed.contains(endpoint.method) { allowed.append(endpoint.method) }
                 continue
@@ -99,7 +95,12 @@ package struct RouteTable: Sendable {
             best = (endpoint, parameters)
         }
         if let best { return .found(best.0, best.1) }
-        if allowed.isEmpty { return undecodable.map { .badParameter(String($0)) } ?? .notFound }
+        if allowed.isEmpty {
+            // Only on the way to a 404: whether a route has this shape but a parameter that does
+            // not decode.
+            let undecodable = candidates.lazy.compactMap { $0.path.undecodableParameter(parts) }.first
+            return undecodable.map { .badParameter(String($0)) } ?? .notFound
+        }
         if allowed.contains("GET") { allowed.append("HEAD") }
         return .wrongMethod(allowed: allowed + ["OPTIONS"])
     }

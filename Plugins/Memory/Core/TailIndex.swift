@@ -134,22 +134,9 @@ public struct TailIndex: Sendable {
     }
 
     /// The tail items holding every word (`all`) or any word of `words` (plain lower-case terms).
+    /// (``scored(_:all:stats:over:skip:)``'s items; any statistics whose idf is a number do.)
     public func matches(_ words: [String], all: Bool) -> [Int64] {
-        guard !words.isEmpty else { return [] }
-        func holds(_ seq: Int64, _ word: String) -> Bool { documents[seq]?.counts[word] != nil }
-        if all {
-            // The shortest list, kept where the item holds every word.
-            let shortest = words.min { postings($0).count < postings($1).count } ?? words[0]
-            var seen = Set<Int64>()
-            return postings(shortest).filter { seq in
-                words.allSatisfy { holds(seq, $0) } && seen.insert(seq).inserted
-            }
-        }
-        var seen = Set<Int64>()
-        for word in Set(words) {
-            for seq in postings(word) where holds(seq, word) { seen.insert(seq) }
-        }
-        return Array(seen)
+        scored(words, all: all, stats: Stats(rows: 2, averageLength: 1, hits: [:])).map(\.seq)
     }
 
     /// The tail items that may be near-duplicates of a text with terms `terms`, most alike
