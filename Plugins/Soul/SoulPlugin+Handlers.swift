@@ -107,10 +107,20 @@ extension SoulPlugin {
         return Reply.json(EntityView(entity))
     }
 
-    /// Decays every entity as of now, or as of the body's `at`.
+    /// How far past this node's clock an `at` may be: another node's clock may run ahead.
+    static let decayClockSkew: TimeInterval = 60
+
+    /// Decays every entity as of now, or as of the body's `at`, which may not be later than now
+    /// (give or take ``decayClockSkew``): a decay as of next year would take every trust down a
+    /// year early and hold decay until then.
     func decay(_ request: Message) throws -> Outgoing {
         let body = try RequestBody(request.payload, allowed: ["at"], emptyIsObject: true)
-        let at = try body.time("at") ?? Date()
+        let now = Date()
+        let at = try body.time("at") ?? now
+        guard at.timeIntervalSince(now) <= Self.decayClockSkew else {
+            let text = ISO8601DateFormatter().string(from: now)
+            throw SoulError(.invalid, "at: expected a time no later than now (\(text)), found \(try body.string("at") ?? "")")
+        }
         let changes = try store.decayAll(at: at)
         metrics.decayRuns.increment()
         try refreshGauges()

@@ -1,5 +1,6 @@
 import ConsciousnessTestSupport
 import Foundation
+import GRDB
 import JameyKernel
 import JameyTestKit
 import Testing
@@ -53,16 +54,51 @@ import Testing
         }
     }
 
+    /// Jamey 3.0's worked example: ten days at 0.01 a day take 0.5 to 0.40, and a second decay
+    /// as of the same time changes nothing. The entity's times are moved ten days and an hour
+    /// back in its file between two runs, and the decays are as of an hour ago.
     @Test func decayTwiceInARowEqualsDecayOnce() async throws {
-        try await PluginKernel.with([try Plugins.soul()]) { k in
+        let dataDir = try TemporaryDirectory.make()
+        try await PluginKernel.with([try Plugins.soul()], dataDir: dataDir) { k in
             _ = try await k.request("soul.entities.upsert", #"{"name":"alice"}"#)
-            let tenDays = ISO8601DateFormatter().string(from: Date().addingTimeInterval(10 * 86_400))
-            let first = try await k.request("soul.decay", #"{"at":"\#(tenDays)"}"#)
+        }
+        let back = 10 * 86_400 + 3_600
+        try await DatabaseQueue(path: dataDir + "/soul/soul.sqlite").write { db in
+            try db.execute(
+                sql: """
+                    UPDATE soul_entities SET created_at = created_at - ?, last_interaction = last_interaction - ?,
+                      last_decayed_at = last_decayed_at - ?
+                    """, arguments: [back, back, back])
+        }
+        try await PluginKernel.with([try Plugins.soul()], dataDir: dataDir) { k in
+            let anHourAgo = ISO8601DateFormatter().string(from: Date().addingTimeInterval(-3_600))
+            let first = try await k.request("soul.decay", #"{"at":"\#(anHourAgo)"}"#)
             #expect(first.json["updated"] as? Int == 1)
-            let second = try await k.request("soul.decay", #"{"at":"\#(tenDays)"}"#)
+            let second = try await k.request("soul.decay", #"{"at":"\#(anHourAgo)"}"#)
             #expect(second.json["updated"] as? Int == 0)
             let trust = try await k.request("soul.entities.get", #"{"name":"alice"}"#).number("trust") ?? 0
             #expect(abs(trust - 0.4) < 1e-4)
+        }
+    }
+
+    /// A decay as of a future time is refused and changes nothing: as of year 9999 it would take
+    /// every trust to 0 and hold decay until then.
+    @Test func aDecayAsOfAFutureTimeIsRefused() async throws {
+        try await PluginKernel.with([try Plugins.soul()]) { k in
+            _ = try await k.request("soul.entities.upsert", #"{"name":"alice"}"#)
+            let before = try await k.request("soul.entities.get", #"{"name":"alice"}"#)
+            for at in ["9999-01-01T00:00:00Z", ISO8601DateFormatter().string(from: Date().addingTimeInterval(3_600))] {
+                let r = try await k.request("soul.decay", #"{"at":"\#(at)"}"#)
+                #expect(r.status == 400, "\(at)")
+                let detail = r.json["detail"] as? String ?? ""
+                #expect(detail.hasPrefix("at: expected a time no later than now ("), "\(detail)")
+                #expect(detail.hasSuffix("), found \(at)"), "\(detail)")
+            }
+            let after = try await k.request("soul.entities.get", #"{"name":"alice"}"#)
+            #expect(after.json["trust"] as? Double == 0.5)
+            #expect(after.json["last_decayed_at"] as? String == before.json["last_decayed_at"] as? String)
+            let soon = ISO8601DateFormatter().string(from: Date().addingTimeInterval(30))
+            #expect(try await k.request("soul.decay", #"{"at":"\#(soon)"}"#).status == 200, "within the clock skew allowed")
         }
     }
 
