@@ -7,7 +7,8 @@
 // bus, default config but `duplicates: allow` for the bulk phase) and against raw SQLite FTS5 with
 // the same schema through GRDB in the same process:
 //   - bulk store rate (batches of 1000 items, one transaction each), acknowledged and until the
-//     plugin's background merge has indexed everything (its pending log is empty);
+//     plugin's background merge has indexed everything (its pending log is empty); one batch in
+//     flight at a time, or BULK_IN_FLIGHT=N in the environment (N threads storing at once);
 //   - durable single store latency, p50/p99 (1000 stores, one transaction each), with
 //     `duplicates: allow` and then, on the same data after a restart, with the default
 //     `duplicates: merge` (another 1000 stores, each checked for near-duplicates among the items
@@ -26,6 +27,7 @@ import JameyKernel
 import JameyTestKit
 import MemoryBenchWorkload
 import MemoryCore
+import Synchronization
 
 /// Prints the ten slowest of a phase's single stores or searches by index to standard error (a
 /// p99 is the tenth of a thousand stores, the second of 200 searches: which ones they are tells a
@@ -154,7 +156,7 @@ func pluginRun(_ dir: String, duplicates: String) throws -> [String: Double] {
     let yaml = kernelConfiguration(node: "bench", directory: dir, plugin: plugin, duplicates: duplicates)
     let k = try TestKernel.boot(yaml: yaml)
     defer { k.shutdown() }
-    func request(_ topic: String, _ json: String) throws -> BusMessage {
+    @Sendable func request(_ topic: String, _ json: String) throws -> BusMessage {
         let reply = try k.bus.requestSync(BusMessage(topic: topic, payload: Array(json.utf8)), timeout: .seconds(600))
         if let status = reply.headers.first(where: { $0.key == "status" })?.value, !status.hasPrefix("2") {
             fail("\(topic): \(status) \(String(decoding: reply.payload, as: UTF8.self))")
@@ -171,11 +173,28 @@ func pluginRun(_ dir: String, duplicates: String) throws -> [String: Double] {
         reportSlowest("single stores, duplicates: \(duplicates),", single)
         return result
     }
+    let lanes = max(1, ProcessInfo.processInfo.environment["BULK_IN_FLIGHT"].flatMap { Int($0) } ?? 1)
     let bulk = try time {
-        for start in stride(from: 0, to: corpus.count, by: 1000) {
-            let items = corpus[start..<min(start + 1000, corpus.count)].map { #"{"content":"\#($0)","layer":"long_term"}"# }
-            _ = try request("memory.items.store", #"{"items":[\#(items.joined(separator: ","))]}"#)
+        // A thread per batch in flight, each storing every `lanes`-th batch in turn.
+        let failure = Mutex<(any Error)?>(nil)
+        let done = DispatchGroup()
+        for lane in 0..<lanes {
+            done.enter()
+            Thread {
+                defer { done.leave() }
+                for start in stride(from: lane * 1000, to: corpus.count, by: lanes * 1000) {
+                    let items = corpus[start..<min(start + 1000, corpus.count)].map {
+                        #"{"content":"\#($0)","layer":"long_term"}"#
+                    }
+                    do { _ = try request("memory.items.store", #"{"items":[\#(items.joined(separator: ","))]}"#) } catch {
+                        failure.withLock { $0 = error }
+                        return
+                    }
+                }
+            }.start()
         }
+        done.wait()
+        if let error = failure.withLock({ $0 }) { throw error }
     }
     result["bulk"] = Double(corpus.count) / (bulk / 1000)
     // The plugin acknowledges a store once the item and its pending-log row are committed; the
