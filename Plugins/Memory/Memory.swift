@@ -42,6 +42,7 @@ public final class Memory: JameyPlugin, SnapshotCapable {
         metrics = MemoryMetrics(factory: context.metrics)
         store.mergeObserved.withLock { [metrics] in $0 = { metrics.indexMerged($0) } }
         store.foldObserved.withLock { [metrics] in $0 = { metrics.postingsFolded($0) } }
+        store.evictionObserved.withLock { [metrics] in $0 = { metrics.evicted($0) } }
         searchCache = SearchCache(services: context.services, store: store)
         let sweep = configuration.sweepIntervalMs ?? 60000
         let consolidate = configuration.consolidationIntervalMs ?? 3_600_000

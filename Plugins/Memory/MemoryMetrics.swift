@@ -14,9 +14,13 @@ final class MemoryMetrics: Sendable {
     /// across several.
     private let searches: [String: any CounterHandler]
     private let searchSeconds: [String: any TimerHandler]
+    /// Items removed because their layer was over capacity, by layer.
+    private let evictions: [MemoryLayer: any CounterHandler]
     private let consolidations: any CounterHandler
-    private let merged: any CounterHandler
-    private let promoted: any CounterHandler
+    /// Near-duplicates consolidation merged into an older item, by layer.
+    private let merged: [MemoryLayer: any CounterHandler]
+    /// Items consolidation moved, by `from->to` (``MemoryStore/consolidate(events:)``'s report keys).
+    private let promoted: [String: any CounterHandler]
     private let errors: any CounterHandler
     /// Items stored but not yet merged into FTS5 and the postings.
     private let pending: any MeterHandler
@@ -53,9 +57,16 @@ final class MemoryMetrics: Sendable {
             uniqueKeysWithValues: scopes.map {
                 ($0, factory.makeTimer(label: "memory_search_duration_seconds", dimensions: [("layer", $0)]))
             })
+        evictions = perLayer { factory.makeCounter(label: "memory_evicted_total", dimensions: [("layer", $0.name)]) }
         consolidations = factory.makeCounter(label: "memory_consolidations_total", dimensions: [])
-        merged = factory.makeCounter(label: "memory_merged_total", dimensions: [])
-        promoted = factory.makeCounter(label: "memory_promoted_total", dimensions: [])
+        merged = perLayer { factory.makeCounter(label: "memory_merged_total", dimensions: [("layer", $0.name)]) }
+        promoted = Dictionary(
+            uniqueKeysWithValues: Promotion.moves.map { from, to in
+                (
+                    "\(from.name)->\(to.name)",
+                    factory.makeCounter(label: "memory_promoted_total", dimensions: [("from", from.name), ("to", to.name)])
+                )
+            })
         errors = factory.makeCounter(label: "memory_request_errors_total", dimensions: [])
         pending = factory.makeMeter(label: "memory_pending_items", dimensions: [])
         pending.set(Int64(0))
@@ -77,8 +88,8 @@ final class MemoryMetrics: Sendable {
             stores[layer]?.increment(by: 0)
             expired[layer]?.increment(by: 0)
         }
-        for counter in [consolidations, merged, promoted, errors, indexMerges, indexMergedItems, warmUps]
-            + Array(searches.values)
+        for counter in [consolidations, errors, indexMerges, indexMergedItems, warmUps] + Array(searches.values)
+            + Array(evictions.values) + Array(merged.values) + Array(promoted.values)
         {
             counter.increment(by: 0)
         }
@@ -94,12 +105,16 @@ final class MemoryMetrics: Sendable {
     }
     func failed() { errors.increment(by: 1) }
     func swept(_ counts: [MemoryLayer: Int]) { for (layer, n) in counts { expired[layer]?.increment(by: Int64(n)) } }
+    /// A consolidation committed (its evictions come through ``evicted(_:)``, as every
+    /// transaction's do).
     func consolidated(_ report: ConsolidationReport) {
         consolidations.increment(by: 1)
         swept(report.expired)
-        merged.increment(by: Int64(report.merged.values.reduce(0, +)))
-        promoted.increment(by: Int64(report.promoted.values.reduce(0, +)))
+        for (layer, n) in report.merged { merged[layer]?.increment(by: Int64(n)) }
+        for (move, n) in report.promoted { promoted[move]?.increment(by: Int64(n)) }
     }
+    /// A transaction that removed items for capacity committed.
+    func evicted(_ counts: [MemoryLayer: Int]) { for (layer, n) in counts { evictions[layer]?.increment(by: Int64(n)) } }
     func pending(_ count: Int) { pending.set(Int64(count)) }
     /// A merge of pending items committed.
     func indexMerged(_ timing: MergeTiming) {

@@ -726,6 +726,7 @@ extension MemoryStore {
         var reinforced: Reinforcements.Written?
         var retiring: Int64?
         var committing = ContinuousClock.now
+        evictions.withLock { $0 = [:] }
         do {
             try db.inTransaction {
                 // First, so the body (a consolidation's promotions) sees every retrieval.
@@ -746,8 +747,14 @@ extension MemoryStore {
         } catch {
             if let retiring { tail.restore(epoch: retiring) }
             reinforcements.rolledBack(reinforced)
+            evictions.withLock { $0 = [:] }
             throw error
         }
+        let evicted = evictions.withLock { evicted in
+            defer { evicted = [:] }
+            return evicted
+        }
+        if !evicted.isEmpty, let observed = evictionObserved.withLock({ $0 }) { observed(evicted) }
         guard let (value, outcome) = result else { preconditionFailure("a committed transaction has a result") }
         if !outcome.seqs.isEmpty, let observed = mergeObserved.withLock({ $0 }) {
             var timing = outcome.timing

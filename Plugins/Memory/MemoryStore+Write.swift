@@ -383,6 +383,7 @@ extension MemoryStore {
                     RETURNING id, layer, source
                     """), arguments: [layer.name, count - capacity])
         for row in gone { events?.append(ItemEvent(.deleted, row: row, ["reason": "evicted"])) }
+        if !gone.isEmpty { evictions.withLock { $0[layer, default: 0] += gone.count } }
         return gone.count
     }
 

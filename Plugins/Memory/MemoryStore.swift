@@ -46,6 +46,12 @@ final class MemoryStore: Sendable {
     let mergeObserved = Mutex<(@Sendable (MergeTiming) -> Void)?>(nil)
     /// Told how long each committed fold of the postings delta took (the plugin's metrics).
     let foldObserved = Mutex<(@Sendable (Duration) -> Void)?>(nil)
+    /// Told how many items each committed transaction evicted for capacity, by layer (the
+    /// plugin's metrics).
+    let evictionObserved = Mutex<(@Sendable ([MemoryLayer: Int]) -> Void)?>(nil)
+    /// The items the writer's current transaction evicted for capacity, by layer
+    /// (``enforceCapacity(_:layer:events:)``), told to ``evictionObserved`` once it commits.
+    let evictions = Mutex<[MemoryLayer: Int]>([:])
     /// The postings in `term_postings_new`: counted once (nil until then, and after a restore),
     /// then kept up by the merges' commits and the fold's chunks, and counted again by the chunk
     /// that ends a fold's pass. Deletes from the table are not taken off, so it may overstate,

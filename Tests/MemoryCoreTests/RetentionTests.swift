@@ -68,6 +68,23 @@ import Testing
         #expect(p.target(for: item(.episodic, accesses: 4)) == nil)
         #expect(p.target(for: item(.working, importance: 1)) == nil)
     }
+
+    /// ``Promotion/moves`` (the series of `memory_promoted_total`) lists every move the rules
+    /// make, and only those: every layer, importance and access count of a grid tried.
+    @Test func everyMoveThePromotionRulesMakeIsListed() {
+        let p = Promotion()
+        var made: Set<String> = []
+        for layer in MemoryLayer.all {
+            for importance in stride(from: 0.0, through: 1.0, by: 0.05) {
+                for accesses in 0...8 {
+                    let item = MemoryItem(
+                        id: "i", layer: layer, content: "c", importance: importance, createdAt: start, accessCount: accesses)
+                    if let to = p.target(for: item) { made.insert("\(layer.name)->\(to.name)") }
+                }
+            }
+        }
+        #expect(made == Set(Promotion.moves.map { "\($0.from.name)->\($0.to.name)" }))
+    }
 }
 
 /// A small seeded generator, so the property test is reproducible.

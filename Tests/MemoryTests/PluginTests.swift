@@ -47,6 +47,50 @@ import Testing
         }
     }
 
+    /// Capacity evictions, consolidation's merges and its promotions are counted per layer
+    /// (promotions per move), as the reply reports them.
+    @Test func evictionsMergesAndPromotionsAreCountedPerLayer() async throws {
+        let config = """
+            duplicates: allow
+            consolidation_interval_ms: 0
+            layers:
+              working: {capacity: 2}
+            promotion: {episodic_accesses: 3, episodic_importance: 0.7, semantic_accesses: 5, long_term_importance: 0.9}
+            """
+        try await MemoryKernel.with(config: config) { k in
+            let working = (1...5).map { #"{"layer":"working","content":"working note \#($0)"}"# }
+            #expect(try await k.request("memory.items.store", #"{"items":[\#(working.joined(separator: ","))]}"#).status == 201)
+            let evicted = k.test.kernel.metrics.exposition()
+            #expect(labelled(evicted, "memory_evicted_total", ("layer", "working")) == 3, "five stored, two kept")
+            #expect(labelled(evicted, "memory_evicted_total", ("layer", "short_term")) == 0)
+            let twice = "the quarterly planning meeting moved to thursday afternoon in room four"
+            let items = [
+                #"{"layer":"short_term","content":"renew the passport","importance":0.95}"#,
+                #"{"layer":"short_term","content":"call the plumber","importance":0.75}"#,
+                #"{"layer":"episodic","content":"met Ada at the station","importance":0.95}"#,
+                #"{"layer":"semantic","content":"\#(twice)"}"#,
+                #"{"layer":"semantic","content":"\#(twice)"}"#,
+            ]
+            #expect(try await k.request("memory.items.store", #"{"items":[\#(items.joined(separator: ","))]}"#).status == 201)
+            let report = try await k.request("memory.consolidate")
+            #expect(report.status == 200, "\(report.body)")
+            #expect(report.body["merged"] as? [String: Int] == ["semantic": 1])
+            #expect(
+                report.body["promoted"] as? [String: Int]
+                    == ["short_term->long_term": 1, "short_term->episodic": 1, "episodic->long_term": 1])
+            let text = k.test.kernel.metrics.exposition()
+            #expect(labelled(text, "memory_consolidations_total") == 1)
+            #expect(labelled(text, "memory_merged_total", ("layer", "semantic")) == 1)
+            #expect(labelled(text, "memory_merged_total", ("layer", "long_term")) == 0)
+            for (from, to, n) in [
+                ("short_term", "long_term", 1.0), ("short_term", "episodic", 1), ("episodic", "long_term", 1),
+                ("episodic", "semantic", 0),
+            ] {
+                #expect(labelled(text, "memory_promoted_total", ("from", from), ("to", to)) == n, "\(from)->\(to)")
+            }
+        }
+    }
+
     @Test func badRequestsAreProblemReplies() async throws {
         try await MemoryKernel.with(config: "max_content_bytes: 16") { k in
             let bad = try await k.request("memory.items.search", #"{"query":"(open","syntax":true}"#)

@@ -29,6 +29,11 @@ public struct Promotion: Sendable, Equatable {
         self.episodicImportance = episodicImportance
     }
 
+    /// Every move ``target(for:)`` can make, `(from, to)`.
+    public static let moves: [(from: MemoryLayer, to: MemoryLayer)] = [
+        (.shortTerm, .episodic), (.shortTerm, .longTerm), (.episodic, .semantic), (.episodic, .longTerm),
+    ]
+
     /// The layer `item` moves to, or nil to stay.
     /// - Parameter item: an item.
     public func target(for item: MemoryItem) -> MemoryLayer? {
