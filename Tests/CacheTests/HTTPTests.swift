@@ -8,16 +8,7 @@ import Testing
 /// The `/v1/cache/...` routes through the real api plugin over 127.0.0.1.
 @Suite struct HTTPTests {
     func send(_ k: CacheKernel, _ method: String, _ path: String, _ body: String? = nil) async throws -> (Int, [String: Any]) {
-        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(k.port)\(path)")!)
-        request.httpMethod = method
-        request.setValue("Bearer \(CacheKernel.adminKey)", forHTTPHeaderField: "Authorization")
-        if let body {
-            request.httpBody = Data(body.utf8)
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        }
-        let (data, response) = try await URLSession.shared.data(for: request)
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        return (status, (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:])
+        try await DurabilityTests.send(k.port, method, path, body)
     }
 
     @Test func putGetDeleteStatsAndOpenAPI() async throws {
