@@ -1,4 +1,5 @@
 import Foundation
+import JameyTestKit
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -8,7 +9,7 @@ import Testing
 /// The `/v1/cache/...` routes through the real api plugin over 127.0.0.1.
 @Suite struct HTTPTests {
     func send(_ k: CacheKernel, _ method: String, _ path: String, _ body: String? = nil) async throws -> (Int, [String: Any]) {
-        try await DurabilityTests.send(k.port, method, path, body)
+        try await ServedNode.send(port: k.port, key: CacheKernel.adminKey, method, path, body)
     }
 
     @Test func putGetDeleteStatsAndOpenAPI() async throws {
