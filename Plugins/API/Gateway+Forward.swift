@@ -1,4 +1,3 @@
-import Foundation
 import HTTPTypes
 import Hummingbird
 import JameyPluginKit
@@ -11,18 +10,9 @@ extension Gateway {
     /// `http.method`, `http.path`, `http.query`, `http.param.<name>`, `http.header.<name>`,
     /// `auth.key_id`, `auth.scope`, and `sticky.key` from `X-Canary-Key`, which keeps a caller on
     /// one side of a canary), and the reply becomes the response.
-    ///
-    /// A route that declares a request schema takes JSON, as its OpenAPI entry says: a body sent
-    /// with another `Content-Type` (a form, `text/plain`) is a 415 and never reaches the plugin. A
-    /// body without a `Content-Type` is forwarded as it is.
     func forward(_ call: Call, plugin owner: String, topic: String) async throws -> Response {
         let request = call.request
         let body = try await body(of: request)
-        if call.endpoint.documentation?.requestSchema != nil, body.readableBytes > 0,
-            let type = request.headers[.contentType], !Self.isJSON(type)
-        {
-            throw Problem.unsupportedMediaType(type, expected: "application/json")
-        }
         var headers: [String: String] = [
             "http.method": request.method == .head ? "GET" : request.method.rawValue,
             "http.path": request.uri.path,
@@ -40,18 +30,5 @@ extension Gateway {
         }
         let message = Outgoing(Array(buffer: body), contentType: request.headers[.contentType], headers: headers)
         return try await busRequest(topic, message, timeoutMs: settings.limits.requestTimeoutMs, who: "plugin '\(owner)'")
-    }
-
-    /// The media type of a `Content-Type` value, lowercased, without its parameters.
-    static func mediaType(_ contentType: String) -> String {
-        (contentType.split(separator: ";", omittingEmptySubsequences: false).first ?? "")
-            .trimmingCharacters(in: .whitespaces).lowercased()
-    }
-
-    /// Whether a `Content-Type` names JSON: `application/json` or a `+json` type such as
-    /// `application/merge-patch+json`.
-    static func isJSON(_ contentType: String) -> Bool {
-        let media = mediaType(contentType)
-        return media == "application/json" || (media.hasPrefix("application/") && media.hasSuffix("+json"))
     }
 }

@@ -9,9 +9,8 @@ extension Gateway {
     /// `POST /v1/keys`: creates a key; 201 with the key's text (shown only here) and a `Location`.
     func createKey(_ call: Call) async throws -> Response {
         let type = call.request.headers[.contentType]
-        guard let type, Self.mediaType(type) == "application/json" else {
-            throw Problem.unsupportedMediaType(type, expected: "application/json")
-        }
+        let media = type?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        guard media == "application/json" else { throw Problem.unsupportedMediaType(type, expected: "application/json") }
         let buffer = try await body(of: call.request, limit: min(settings.limits.maxBodyBytes, 65536))
         let now = Date()
         let wanted = try KeyRequest(json: Data(buffer: buffer), now: now)

@@ -89,38 +89,6 @@ import Testing
         }
     }
 
-    /// A route with a request schema takes JSON, as its OpenAPI entry says: a form or text body
-    /// is a 415 that never reaches the plugin; JSON, a `+json` type and a body without a type
-    /// pass, and so does any type on an empty body or on a route without a schema.
-    @Test func aRouteWithARequestSchemaRefusesBodiesThatAreNotJSON() async throws {
-        try await APIKernel.with(.init(hello: false)) { k in
-            let (_, writer) = try await k.createKey(scope: "write")
-            func put(_ body: String, type: String?) async throws -> HTTPReply {
-                var headers = ["Authorization": "Bearer " + writer]
-                if let type { headers["Content-Type"] = type }
-                return try await HTTP.request(k.port, "PUT", "/v1/probe/items/7", headers: headers, body: Array(body.utf8))
-            }
-            for type in [
-                "application/x-www-form-urlencoded", "text/plain;charset=UTF-8", "multipart/form-data; boundary=x", "json",
-            ] {
-                let r = try await put("{}", type: type)
-                #expect(r.status == 415, "\(type): \(r.text)")
-                #expect(r.header("content-type") == "application/problem+json")
-                #expect(r.json["detail"] as? String == "expected a body of type application/json, found '\(type)'")
-            }
-            for type in ["application/json", "Application/JSON; charset=utf-8", "application/merge-patch+json", nil] {
-                let r = try await put("{}", type: type)
-                #expect(r.status == 200, "\(type ?? "no type"): \(r.text)")
-                #expect(r.json["body"] as? String == "{}")
-                #expect(r.json["content_type"] as? String == type ?? "")
-            }
-            #expect(try await put("", type: "text/plain").status == 200, "no body, nothing to refuse")
-            let unschemed = try await HTTP.post(
-                k.port, "/v1/probe/items/7", key: writer, body: "a=1", type: "application/x-www-form-urlencoded")
-            #expect(unschemed.status == 200, "a route without a schema says nothing about its body: \(unschemed.text)")
-        }
-    }
-
     @Test func replyStatusesAreMapped() async throws {
         try await APIKernel.with(.init(config: "limits:\n  request_timeout_ms: 300\n", hello: false)) { k in
             let key = APIKernel.adminKey

@@ -45,13 +45,15 @@ struct HTTPKernel: Sendable {
     }
 
     /// Sends one HTTP request with `key` and returns status, content type and body text.
-    func send(_ method: String, _ path: String, key: String? = adminKey, body: String? = nil) async throws -> HTTPReply {
+    func send(
+        _ method: String, _ path: String, key: String? = adminKey, body: String? = nil, type: String = "application/json"
+    ) async throws -> HTTPReply {
         var request = URLRequest(url: try require(URL(string: "http://127.0.0.1:\(port)\(path)")))
         request.httpMethod = method
         if let key { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
         if let body {
             request.httpBody = Data(body.utf8)
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.setValue(type, forHTTPHeaderField: "Content-Type")
         }
         let (data, response) = try await URLSession.shared.data(for: request)
         let http = try require(response as? HTTPURLResponse)

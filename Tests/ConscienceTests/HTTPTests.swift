@@ -33,6 +33,12 @@ import Testing
             #expect(e.status == 200, "\(e.text)")
             #expect(abs((e.json["score"] as? Double ?? 0) - 10.0 / 36) < 1e-12)
             #expect(e.json["approved"] as? Bool == true)
+            // A text/plain body is the text, over HTTP as over the bus (the route's schema
+            // describes its JSON form; the gateway does not turn other types away).
+            let plain = try await k.send(
+                "POST", "/v1/conscience/evaluate", key: reader, body: "be kind, never cruel", type: "text/plain; charset=utf-8")
+            #expect(plain.status == 200, "\(plain.text)")
+            #expect(plain.json["score"] as? Double == e.json["score"] as? Double)
 
             #expect(try await k.send("DELETE", "/v1/conscience/rules/kindness", key: writer).status == 204)
             let missing = try await k.send("GET", "/v1/conscience/rules/kindness", key: reader)

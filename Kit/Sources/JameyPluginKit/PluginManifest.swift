@@ -67,8 +67,7 @@ public struct PluginManifest: Sendable {
         ///   - scope: the API key scope required.
         ///   - summary: one line for OpenAPI.
         ///   - operationID: OpenAPI operationId (unique in the document), or nil to derive one.
-        ///   - requestSchema: JSON Schema text of the request body, or nil. With one, the gateway
-        ///     answers 415 to a body sent with a `Content-Type` that is not JSON.
+        ///   - requestSchema: JSON Schema text of the request body, or nil.
         ///   - responseSchema: JSON Schema text of the successful response, or nil.
         ///   - details: a longer description, or nil.
         public init(

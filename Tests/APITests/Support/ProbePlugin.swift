@@ -13,7 +13,6 @@ enum ProbePlugin {
         source.routes = [
             #"{sizeof(jamey_route), 0, "GET", "/v1/probe/items/{id}/parts/{part}", "probe.echo", "read", "Echo an item part"}"#,
             #"{sizeof(jamey_route), 0, "POST", "/v1/probe/items/{id}", "probe.echo", "write", "Echo a posted item"}"#,
-            #"{sizeof(jamey_route), 0, "PUT", "/v1/probe/items/{id}", "probe.echo", "write", "Echo a JSON item", "probe_put_item", "{\"type\":\"object\"}", NULL, NULL}"#,
             #"{sizeof(jamey_route), 0, "GET", "/v1/probe/public", "probe.echo", "public", NULL}"#,
             #"{sizeof(jamey_route), 0, "GET", "/v1/probe/admin", "probe.echo", "admin", "Admin only"}"#,
             #"{sizeof(jamey_route), 0, "GET", "/v1/probe/nobody", "probe.nobody", "read", "Nothing answers"}"#,

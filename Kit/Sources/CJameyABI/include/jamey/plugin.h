@@ -439,10 +439,7 @@ typedef struct jamey_route {
     /** OpenAPI operationId and `jamey call` name: [A-Za-z][A-Za-z0-9_]*, at most 64 bytes, unique
      *  in the document; NULL: derived from plugin, method and path. */
     const char *operation_id;
-    /** JSON Schema (a JSON object, as text, at most 64 KiB) of the request body; NULL: any body.
-     *  With a schema the route takes JSON: the gateway answers 415 to a non-empty body whose
-     *  Content-Type is not application/json or application/...+json (a body without one passes).
-     *  The gateway does not validate the body against the schema; the plugin does. */
+    /** JSON Schema (a JSON object, as text, at most 64 KiB) of the request body; NULL: any body. */
     const char *request_schema;
     /** JSON Schema of the successful response body; NULL: not described. */
     const char *response_schema;
