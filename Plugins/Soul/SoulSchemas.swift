@@ -59,7 +59,7 @@ enum SoulSchemas {
 
     static let decay = """
         {"type": "object", "properties": {"at": {"type": "string", "format": "date-time",
-          "description": "decay as of this time (default: now)"}}, "additionalProperties": false}
+          "description": "decay as of this time (default: now; at most 60 s past the node's clock)"}}, "additionalProperties": false}
         """
 
     static let decayReply = """
