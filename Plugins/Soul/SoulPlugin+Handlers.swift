@@ -119,7 +119,8 @@ extension SoulPlugin {
         let at = try body.time("at") ?? now
         guard at.timeIntervalSince(now) <= Self.decayClockSkew else {
             let text = ISO8601DateFormatter().string(from: now)
-            throw SoulError(.invalid, "at: expected a time no later than now (\(text)), found \(try body.string("at") ?? "")")
+            let found = try body.string("at")?.prefix(40) ?? ""
+            throw SoulError(.invalid, "at: expected a time no later than now (\(text)), found \(found)")
         }
         let changes = try store.decayAll(at: at)
         metrics.decayRuns.increment()
