@@ -155,3 +155,63 @@ public struct ServedNode: Sendable {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 }
+
+/// What the clients of a `kill -9` trial had acknowledged when the server died
+/// (``ServedNode/killNineTrial(start:clients:requests:path:matches:write:)``).
+public struct AcknowledgedWrites<Value: Sendable>: Sendable {
+    /// Keys written and not deleted since, with what their last acknowledged reply showed. A
+    /// client drops a key whose last write was sent and not answered (either outcome is right).
+    public var live: [String: Value] = [:]
+    /// Keys whose delete was acknowledged (a client drops a key from ``live`` before sending it).
+    public var deleted: Set<String> = []
+    /// Requests acknowledged.
+    public var requests = 0
+
+    public init() {}
+}
+
+/// What a `kill -9` trial found after the restart.
+public struct KillTrial: Sendable {
+    /// How the kill went.
+    public var outcome: ServedNode.KillOutcome
+    /// Keys acknowledged as written and deleted.
+    public var written: Int
+    public var deleted: Int
+    /// Written keys the restarted node does not answer as acknowledged, sorted.
+    public var lost: [String]
+    /// Deleted paths the restarted node still answers, sorted.
+    public var undone: [String]
+}
+
+extension ServedNode {
+    /// Starts a node, runs `clients` clients writing through it until they have `requests`
+    /// acknowledged, kills it with SIGKILL, starts it again on the same data and reads back
+    /// every key: each written one must answer 200 with a body `matches` accepts, each deleted
+    /// one 404.
+    /// - Parameters:
+    ///   - start: starts the node (twice, on the same data).
+    ///   - path: the path a key is read at.
+    ///   - write: client `i`'s loop, writing through the node and noting what was acknowledged,
+    ///     until a request fails.
+    public static func killNineTrial<Value: Sendable>(
+        start: () async throws -> ServedNode, clients: Int = 2, requests: Int = 300,
+        path: (String) -> String, matches: ([String: Any], Value) -> Bool,
+        write: @escaping @Sendable (Int, ServedNode, LockedBox<AcknowledgedWrites<Value>>) async -> Void
+    ) async throws -> KillTrial {
+        let node = try await start()
+        let log = LockedBox(AcknowledgedWrites<Value>())
+        let outcome = await node.killDuringWrites(clients: clients, until: { log.withLock { $0.requests } >= requests }) {
+            await write($0, node, log)
+        }
+        let restarted = try await start()
+        let (live, deleted) = log.withLock { ($0.live, $0.deleted) }
+        var lost: [String] = []
+        for (key, expected) in live {
+            let got = try await restarted.send("GET", path(key))
+            if got.status != 200 || !matches(got.body, expected) { lost.append(key) }
+        }
+        let undone = try await restarted.present(deleted.map(path))
+        await restarted.stop()
+        return KillTrial(outcome: outcome, written: live.count, deleted: deleted.count, lost: lost.sorted(), undone: undone)
+    }
+}

@@ -7,40 +7,21 @@ import Testing
 /// entities: after a restart every acknowledged entity has the trust and emotions its last
 /// acknowledged reply showed, and no acknowledged delete is undone.
 @Suite struct DurabilityTests {
-    /// What the clients had acknowledged when the server died.
-    struct Log {
-        /// Entities written and not deleted since: their last acknowledged trust and emotions.
-        var live: [String: (trust: Double, emotions: [String: Int])] = [:]
-        /// Entities whose delete was acknowledged.
-        var deleted: Set<String> = []
-        var requests = 0
-    }
+    /// An entity's trust and emotions, as a reply showed them.
+    typealias Seen = (trust: Double, emotions: [String: Int])
 
     @Test func kill9DuringWritesLosesNothingAcknowledged() async throws {
         let dir = try TemporaryDirectory.make(prefix: "jamey-soul-kill")
-        let server = try await Self.serve(dir: dir)
-        let log = LockedBox(Log())
-        let outcome = await server.killDuringWrites(clients: 2, until: { log.withLock { $0.requests } >= 300 }) {
-            await Self.write(writer: $0, node: server, log: log)
-        }
-        #expect(outcome.clean, "\(outcome)")
-        let restarted = try await Self.serve(dir: dir)
-        let (live, deleted) = log.withLock { ($0.live, $0.deleted) }
-        #expect(live.count >= 80 && deleted.count >= 40)
-        var lost: [String] = []
-        for (name, expected) in live {
-            let got = try await restarted.send("GET", "/v1/soul/entities/\(name)")
-            let trust = got.body["trust"] as? Double ?? -1
-            if got.status != 200 || abs(trust - expected.trust) > 1e-9
-                || got.body["emotions"] as? [String: Int] ?? [:] != expected.emotions
-            {
-                lost.append(name)
-            }
-        }
-        let undone = try await restarted.present(deleted.map { "/v1/soul/entities/\($0)" })
-        await restarted.stop()
-        #expect(lost.isEmpty, "acknowledged writes lost or changed: \(lost.sorted().prefix(10))")
-        #expect(undone.isEmpty, "acknowledged deletes undone: \(undone.prefix(10))")
+        let trial = try await ServedNode.killNineTrial(
+            start: { try await Self.serve(dir: dir) }, path: { "/v1/soul/entities/\($0)" },
+            matches: { (body: [String: Any], seen: Seen) in
+                abs((body["trust"] as? Double ?? -1) - seen.trust) <= 1e-9
+                    && body["emotions"] as? [String: Int] ?? [:] == seen.emotions
+            }, write: Self.write)
+        #expect(trial.outcome.clean, "\(trial.outcome)")
+        #expect(trial.written >= 80 && trial.deleted >= 40)
+        #expect(trial.lost.isEmpty, "acknowledged writes lost or changed: \(trial.lost.prefix(10))")
+        #expect(trial.undone.isEmpty, "acknowledged deletes undone: \(trial.undone.prefix(10))")
         let check = try await DatabaseQueue(path: dir + "/data/soul/soul.sqlite").read { db in
             try String.fetchAll(db, sql: "PRAGMA integrity_check")
         }
@@ -49,7 +30,7 @@ import Testing
 
     /// For n = 1, 2, …: upserts `e<writer>-<n>` with a trust, records `joy` for it every second
     /// n, and deletes the entity of n − 1 every third n, until a request fails (the server died).
-    static func write(writer: Int, node: ServedNode, log: LockedBox<Log>) async {
+    @Sendable static func write(writer: Int, node: ServedNode, log: LockedBox<AcknowledgedWrites<Seen>>) async {
         var n = 0
         while true {
             n += 1
