@@ -61,17 +61,13 @@ final class PendingTail: Sendable {
             retired[i].uncount(terms)
         }
 
-        /// Removes the batches retired before `cutoff`, oldest first, `limit` steps at a time: first
-        /// a batch's items, each taken out of the index's texts (``TailIndex/detach(_:)``) and of
-        /// the batch's rows and tokens, then its terms, each released once with the number of the
-        /// batch's items that held it (``TailIndex/release(_:items:)``), and taken out of the
-        /// batch's counts with it. Between steps every search subtracts what the batch still
-        /// counts, so the tail's counts stay right: an item's text goes with its row, a term's
-        /// items with the batch's count of them. Looking up every term of every item (and
-        /// counting it out of the batch) cost about 13 µs an item, 4.0 s of the merger's thread
-        /// in a bulk load of 300 000 items. The oldest batch is read in place, never copied: a
-        /// copy held while the loop took items out of it made each call copy the batch whole.
-        /// - Returns: whether such batches remain.
+        /// Removes up to `limit` items of the batches retired before `cutoff`, oldest first, each
+        /// taken out of its batch's counts as it goes (searches subtract what a batch still holds).
+        /// The oldest batch is read in place, never copied: a copy held while the loop took items
+        /// out of it made each call copy the batch's items and its per-term counts whole (10 000
+        /// items and thousands of terms after a merge at a million items), about 40 % of the
+        /// purge's time.
+        /// - Returns: whether such items remain.
         mutating func purge(before cutoff: ContinuousClock.Instant, limit: Int) -> Bool {
             var budget = limit
             while !retired.isEmpty, retired[0].at < cutoff, unread(retired[0].epoch) {
@@ -80,26 +76,11 @@ final class PendingTail: Sendable {
                 while budget > 0, let seq = retired[0].seqs.popLast() {
                     budget -= 1
                     guard retiredAt[seq] == epoch else { continue }
+                    if let terms = index.documents[seq] { retired[0].uncount(terms) }
+                    index.remove(seq)
                     retiredAt[seq] = nil
-                    guard let terms = index.detach(seq) else { continue }
-                    retired[0].rows -= 1
-                    retired[0].tokens -= terms.length
                 }
-                guard retired[0].seqs.isEmpty else { continue }
-                // The released terms' counts become 0 in place (the batch's counts keep their
-                // positions, so the next step goes on where this one stopped).
-                var next = retired[0].released ?? retired[0].hits.startIndex
-                while budget > 0, next != retired[0].hits.endIndex {
-                    budget -= 1
-                    let (term, items) = retired[0].hits[next]
-                    if items != 0 {
-                        index.release(term, items: items)
-                        retired[0].hits.values[next] = 0
-                    }
-                    next = retired[0].hits.index(after: next)
-                }
-                retired[0].released = next
-                if next == retired[0].hits.endIndex { retired.removeFirst() }
+                if retired[0].seqs.isEmpty { retired.removeFirst() }
             }
             return false
         }
@@ -146,9 +127,6 @@ final class PendingTail: Sendable {
         var rows = 0
         var tokens = 0
         var hits: [String: Int] = [:]
-        /// Where the purge goes on releasing the terms of ``hits`` (nil until it begins, once
-        /// every item is out; no key is added to ``hits`` after that, so the position holds).
-        var released: [String: Int].Index?
 
         /// Takes an item out of the counts (pending again, or removed).
         mutating func uncount(_ terms: TermCounts) {
@@ -347,12 +325,11 @@ final class PendingTail: Sendable {
         }
     }
 
-    /// Steps of the purge under one hold of the lock (``purge()``, ``State/purge(before:limit:)``:
-    /// an item taken out, or a term released). When each step was an item with all its terms, 16
-    /// of them held it about 0.1 ms at a million items, and single stores right after a
-    /// 200 000-item bulk were faster than with 50 (MemoryProbe EXTRA=200000, three runs
-    /// alternating: p90 0.71-0.74 against 0.93-1.00 ms, p99 0.98-1.15 against 1.29-1.35).
-    static let purgeChunk = 128
+    /// Retired items removed under one hold of the lock (``purge()``): about 0.1 ms of it at a
+    /// million items. Single stores right after a 200 000-item bulk, three runs alternating with
+    /// chunks of 50 (MemoryProbe EXTRA=200000): p90 0.71-0.74 against 0.93-1.00 ms, p99 0.98-1.15
+    /// against 1.29-1.35; the bulk's rate the same.
+    static let purgeChunk = 16
 
     /// Removes the items retired more than ``retireDelay`` ago, ``purgeChunk`` at a time: every
     /// store and search takes this lock, and a merge retires its whole batch at once. Removing

@@ -21,48 +21,6 @@ import Testing
         #expect(index.tokens == 1)
     }
 
-    /// Detaching a batch's items and then releasing each of its terms once, with how many of the
-    /// items held it, leaves the index as removing the items one by one does: the same items,
-    /// tokens, hits and matches, and each list near its live items. Batches of a stream, some
-    /// items re-added with another text before their batch goes.
-    @Test func detachingABatchAndReleasingItsTermsEqualsRemovingItsItems() {
-        var removed = TailIndex()
-        var released = TailIndex()
-        var generator = SplitMix(seed: 7)
-        func text(_ seq: Int64) -> String {
-            (0..<(3 + Int(generator.next() % 6))).map { _ in "w\(generator.next() % 40)" }.joined(separator: " ")
-        }
-        var next: Int64 = 0
-        for round in 0..<60 {
-            for _ in 0..<50 {
-                let content = text(next)
-                removed.add(seq: next, content: content)
-                released.add(seq: next, content: content)
-                next += 1
-            }
-            let batch = Array(max(0, next - 80)..<(next - 40))
-            // A few items get a new text before their batch goes: both indexes see it.
-            for seq in batch where seq % 13 == 0 {
-                let content = text(seq)
-                removed.add(seq: seq, content: content)
-                released.add(seq: seq, content: content)
-            }
-            var held: [String: Int] = [:]
-            for seq in batch {
-                removed.remove(seq)
-                if let terms = released.detach(seq) { for term in terms.counts.keys { held[term, default: 0] += 1 } }
-            }
-            for (term, items) in held { released.release(term, items: items) }
-            let words = (0..<40).map { "w\($0)" }
-            #expect(released.count == removed.count && released.tokens == removed.tokens, "round \(round)")
-            #expect(words.map { released.hits($0) } == words.map { removed.hits($0) }, "round \(round)")
-            for word in words {
-                #expect(Set(released.matches([word], all: true)) == Set(removed.matches([word], all: true)), "\(word)")
-            }
-            #expect(released.postingEntries <= 2 * removed.postingEntries + 40 * TailIndex.slack)
-        }
-    }
-
     @Test func staleEntriesAreDroppedWhileItemsKeepArriving() {
         var index = TailIndex()
         for seq in Int64(0)..<5000 {

@@ -57,27 +57,6 @@ public struct TailIndex: Sendable {
         forget(terms, removing: seq)
     }
 
-    /// Takes an item's text out, leaving its terms' counts and list entries to
-    /// ``release(_:items:)``. A purge takes a merged batch's items out this way, one lookup by
-    /// number each, and then each term the batch held once, with how many of its items held
-    /// it; ``remove(_:)`` looks up every term of every item.
-    /// - Returns: the item's terms, nil when it is not there.
-    public mutating func detach(_ seq: Int64) -> TermCounts? {
-        guard let counted = documents.removeValue(forKey: seq) else { return nil }
-        tokens -= counted.length
-        return counted
-    }
-
-    /// Takes `count` items that held `term` out of its count, items ``detach(_:)`` took out: the
-    /// entries at the front of its list whose items are gone are dropped, and the term when no
-    /// item holds it.
-    public mutating func release(_ term: String, items count: Int) {
-        guard let index = terms.index(forKey: term) else { return }
-        terms.values[index].hits -= count
-        postingEntries -= terms.values[index].dropStaleFront { documents[$0] == nil }
-        settle(term, at: index)
-    }
-
     /// Stale entries a term's list may hold beyond its live items before it is compacted.
     public static let slack = 16
 
@@ -92,31 +71,25 @@ public struct TailIndex: Sendable {
             if let seq = removing {
                 postingEntries -= terms.values[index].dropStaleFront { $0 == seq || documents[$0] == nil }
             }
-            settle(term, at: index)
-        }
-    }
-
-    /// Drops `term` (at `index` in ``terms``) when no item holds it, or compacts its list when
-    /// its stale entries outnumber its live items by more than ``slack``.
-    private mutating func settle(_ term: String, at index: [String: Term].Index) {
-        let entry = terms.values[index]
-        if entry.hits <= 0 {
-            postingEntries -= entry.entries
-            terms.remove(at: index)
-        } else if entry.entries > 2 * entry.hits + Self.slack {
-            // Only the term's own list: the items still held, once each. Whether each still
-            // holds the term is not asked (a lookup by the term's text per entry made a
-            // compaction of a common term's 30 000 entries cost milliseconds): only an item
-            // re-added without the term leaves such an entry, and ``matches(_:all:)`` and the
-            // lookups check it anyway.
-            var seen = Set<Int64>(minimumCapacity: entry.hits)
-            var live = entry.listed.filter { documents[$0] != nil && seen.insert($0).inserted }
-            if live.count > 2 * entry.hits + Self.slack {
-                live.removeAll { documents[$0]?.counts[term] == nil }
+            let entry = terms.values[index]
+            if entry.hits <= 0 {
+                postingEntries -= entry.entries
+                terms.remove(at: index)
+            } else if entry.entries > 2 * entry.hits + Self.slack {
+                // Only the term's own list: the items still held, once each. Whether each still
+                // holds the term is not asked (a lookup by the term's text per entry made a
+                // compaction of a common term's 30 000 entries cost milliseconds): only an item
+                // re-added without the term leaves such an entry, and ``matches(_:all:)`` and the
+                // lookups check it anyway.
+                var seen = Set<Int64>(minimumCapacity: entry.hits)
+                var live = entry.listed.filter { documents[$0] != nil && seen.insert($0).inserted }
+                if live.count > 2 * entry.hits + Self.slack {
+                    live.removeAll { documents[$0]?.counts[term] == nil }
+                }
+                postingEntries -= entry.entries - live.count
+                terms.values[index].items = live
+                terms.values[index].head = 0
             }
-            postingEntries -= entry.entries - live.count
-            terms.values[index].items = live
-            terms.values[index].head = 0
         }
     }
 
