@@ -726,7 +726,6 @@ extension MemoryStore {
         var reinforced: Reinforcements.Written?
         var retiring: Int64?
         var committing = ContinuousClock.now
-        evictions.withLock { $0 = [:] }
         do {
             try db.inTransaction {
                 // First, so the body (a consolidation's promotions) sees every retrieval.

@@ -2,10 +2,6 @@ import Foundation
 import JameyTestKit
 import Testing
 
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
-
 /// The `/v1/cache/...` routes through the real api plugin over 127.0.0.1.
 @Suite struct HTTPTests {
     func send(_ k: CacheKernel, _ method: String, _ path: String, _ body: String? = nil) async throws -> (Int, [String: Any]) {
