@@ -186,7 +186,7 @@ let package = Package(
         .target(
             name: "MemoryPlugin",
             dependencies: [
-                "MemoryCore", "CJameyMemory", "CJameyCache", "CJameyTokens", kit, kitGRDB,
+                "MemoryCore", "CJameyMemory", "CJameyCache", "CJameyTokens", "PluginReplies", kit, kitGRDB,
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Plugins/Memory", exclude: ["Core", "Library", "include", "memory_contract.c", "CTokens"]
@@ -244,6 +244,7 @@ let package = Package(
         // Replies and request bodies shared by the conscience, vault, soul and consciousness plugins
         // (each links a copy; a library, not a plugin).
         .target(name: "PluginReplies", dependencies: [kit]),
+        .testTarget(name: "PluginRepliesTests", dependencies: ["PluginReplies"]),
         .target(
             name: "Soul",
             dependencies: [
@@ -301,7 +302,8 @@ let package = Package(
         .target(
             name: "Cache",
             dependencies: [
-                "CacheCore", "CJameyCache", "CHiredis", kit, kitGRDB, .product(name: "GRDB", package: "GRDB.swift"),
+                "CacheCore", "CJameyCache", "CHiredis", "PluginReplies", kit, kitGRDB,
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Plugins/Cache", exclude: ["Core", "Entry", "CHiredis", "include", "cache_contract.c"]),

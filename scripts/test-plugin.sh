@@ -19,8 +19,8 @@ case "$name" in
   api|API) products=(API HelloSwift); tests='APICoreTests|APITests'; c=1; fuzz=1 ;;
   mqtt|MQTT) products=(MQTT jamey); tests=MQTTTests; runtime=("${JAMEY_TEST_PACKAGES[@]}") ;;
   conscience|Conscience) products=(Conscience Memory API); tests='ConscienceCoreTests|ConscienceTests' ;;
-  memory|Memory) products=(Memory API); tests='MemoryCoreTests|MemoryTests' ;;
-  soul|Soul) products=(Soul Conscience API); tests='SoulCoreTests|SoulTests' ;;
+  memory|Memory) products=(Memory API); tests='MemoryCoreTests|MemoryTests|PluginRepliesTests' ;;
+  soul|Soul) products=(Soul Conscience API); tests='SoulCoreTests|SoulTests|PluginRepliesTests' ;;
   consciousness|Consciousness) products=(Consciousness Soul Memory API); tests='ConsciousnessCoreTests|ConsciousnessTests' ;;
   vault|Vault) products=(Vault Conscience Memory API jamey); tests='VaultCoreTests|VaultTests'; runtime=("${JAMEY_TEST_PACKAGES[@]}") ;;
   cache|Cache) products=(Cache API MQTT Memory); tests='CacheCoreTests|CacheTests'; runtime=("${JAMEY_TEST_PACKAGES[@]}") ;;

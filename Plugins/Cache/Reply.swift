@@ -1,6 +1,8 @@
 import Foundation
 import JameyPluginKit
 
+import enum PluginReplies.JSONMembers
+
 /// Replies in the shape the api plugin maps to HTTP: a `status` header, JSON bodies, errors as
 /// problem+json (RFC 9457) with `type` `urn:jamey:problem:<slug>`.
 enum Reply {
@@ -39,12 +41,15 @@ enum Reply {
 struct CacheRequest {
     private let members: [String: Any]
 
-    /// Parses `message`; every body member must be in `allowed`.
+    /// Parses `message`; every body member must be in `allowed`, and named once.
     init(_ message: Message, allowed: Set<String>) throws(CacheError) {
         var object: [String: Any] = [:]
         if !message.payload.isEmpty {
             guard let parsed = try? JSONSerialization.jsonObject(with: Data(message.payload)) as? [String: Any] else {
                 throw .invalid("body: expected a JSON object")
+            }
+            if let repeated = JSONMembers.firstDuplicate(in: message.payload) {
+                throw .invalid("body: member '\(repeated.prefix(64))' appears more than once in one object")
             }
             if let unknown = parsed.keys.sorted().first(where: { !allowed.contains($0) }) {
                 throw .invalid(

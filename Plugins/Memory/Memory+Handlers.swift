@@ -17,7 +17,7 @@ extension Memory {
         }
         try bus.respond("memory.items.update") { [self] m in
             await answer {
-                let body = try Bodies.decode(ItemBody.self, m.payload)
+                let body = try Bodies.decode(ItemBody.self, m.payload, members: ItemBody.patchMembers)
                 let events = ItemEvents()
                 let item = try await store.update(id: try id(of: m, body: body.id), try Bodies.patch(body), events: events)
                 publish()
@@ -37,7 +37,8 @@ extension Memory {
             await answer {
                 let body =
                     m.headers["http.method"] != nil
-                    ? try Bodies.query(m.headers["http.query"] ?? "") : try Bodies.decode(QueryBody.self, m.payload)
+                    ? try Bodies.query(m.headers["http.query"] ?? "")
+                    : try Bodies.decode(QueryBody.self, m.payload, members: QueryBody.listMembers)
                 let items = try await store.list(try Bodies.filter(body), limit: body.limit ?? 100)
                 return Replies.json(["items": items.map { Replies.item($0.0, links: $0.1) }])
             }
@@ -62,10 +63,15 @@ extension Memory {
         }
     }
 
-    /// The item id: the `{id}` path parameter over HTTP, or `id` in the JSON payload.
+    /// The item id: the `{id}` path parameter over HTTP, or `id` in the JSON payload (a patch's
+    /// `body`, else the payload's only member); both given must agree.
     private func id(of m: Message, body: String? = nil) throws -> String {
-        let given = try m.headers["http.param.id"] ?? body ?? Bodies.decode(QueryBody.self, m.payload).id
-        guard let id = given, !id.isEmpty else { throw MemoryError.badRequest("id is missing") }
+        let path = m.headers["http.param.id"]
+        let given = try body ?? (path == nil ? Bodies.decode(QueryBody.self, m.payload, members: QueryBody.idMembers).id : nil)
+        if let path, let given, path != given {
+            throw MemoryError.badRequest("id: the body says '\(given.prefix(64))' but the path says '\(path.prefix(64))'")
+        }
+        guard let id = path ?? given, !id.isEmpty else { throw MemoryError.badRequest("id is missing") }
         try MemoryError.refuseNUL(id, "id")
         return id
     }
@@ -81,7 +87,8 @@ extension Memory {
             stored(outcomes)
             return Replies.storedReply(outcomes)
         }
-        let item = try Bodies.newItem(try Bodies.decode(ItemBody.self, m.payload), defaultSource: source)
+        let item = try Bodies.newItem(
+            try Bodies.decode(ItemBody.self, m.payload, members: ItemBody.storeMembers), defaultSource: source)
         let events = ItemEvents()
         let outcomes = try await store.store([item], events: events)
         stored(outcomes)

@@ -11,7 +11,7 @@ extension Memory {
             "POST", "/v1/memory/items/batch", topic: "memory.items.store", scope: "write",
             summary: "Store up to max_batch items in one transaction", operationID: "memoryStoreBatch",
             requestSchema:
-                #"{"type":"object","required":["items"],"properties":{"items":{"type":"array","items":\#(Schemas.newItem)}}}"#,
+                #"{"type":"object","required":["items"],"properties":{"items":{"type":"array","items":\#(Schemas.newItem)}},"additionalProperties":false}"#,
             responseSchema: #"{"type":"object","properties":{"results":{"type":"array","items":\#(Schemas.storeResult)}}}"#),
         .init(
             "GET", "/v1/memory/items", topic: "memory.items.list", scope: "read",
@@ -44,17 +44,17 @@ extension Memory {
 enum Schemas {
     static let layer = #"{"type":"string","enum":["working","short_term","episodic","semantic","long_term"]}"#
     static let link =
-        #"{"type":"object","required":["kind","target"],"properties":{"kind":{"type":"string","enum":["entity","item"]},"target":{"type":"string"},"relation":{"type":"string"}}}"#
+        #"{"type":"object","required":["kind","target"],"properties":{"kind":{"type":"string","enum":["entity","item"]},"target":{"type":"string"},"relation":{"type":"string"}},"additionalProperties":false}"#
     static let newItem = """
         {"type":"object","required":["content"],"properties":{"layer":\(layer),"content":{"type":"string","minLength":1},\
         "tags":{"type":"array","items":{"type":"string"}},"source":{"type":"string"},\
         "importance":{"type":"number","minimum":0,"maximum":1},"pinned":{"type":"boolean"},\
-        "links":{"type":"array","items":\(link)}}}
+        "links":{"type":"array","items":\(link)}},"additionalProperties":false}
         """
     static let patch = """
         {"type":"object","properties":{"layer":\(layer),"content":{"type":"string","minLength":1},\
         "tags":{"type":"array","items":{"type":"string"}},"importance":{"type":"number","minimum":0,"maximum":1},\
-        "pinned":{"type":"boolean"},"links":{"type":"array","items":\(link)}}}
+        "pinned":{"type":"boolean"},"links":{"type":"array","items":\(link)}},"additionalProperties":false}
         """
     static let item = """
         {"type":"object","required":["id","layer","content"],"properties":{"id":{"type":"string"},"layer":\(layer),\
@@ -68,9 +68,9 @@ enum Schemas {
     static let search = """
         {"type":"object","required":["query"],"properties":{"query":{"type":"string"},"syntax":{"type":"boolean"},\
         "mode":{"type":"string","enum":["all","any"]},"layer":\(layer),"layers":{"type":"array","items":\(layer)},\
-        "tags":{"type":"array","items":{"type":"string"}},"source":{"type":"string"},\
+        "tag":{"type":"string"},"tags":{"type":"array","items":{"type":"string"}},"source":{"type":"string"},\
         "since":{"type":"string","format":"date-time"},"until":{"type":"string","format":"date-time"},\
-        "limit":{"type":"integer","minimum":1},"reinforce":{"type":"boolean"}}}
+        "limit":{"type":"integer","minimum":1},"reinforce":{"type":"boolean"}},"additionalProperties":false}
         """
     static let searchResult = """
         {"type":"object","properties":{"hits":{"type":"array","items":{"type":"object","properties":{"item":\(item),\

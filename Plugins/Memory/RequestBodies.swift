@@ -1,11 +1,23 @@
 import Foundation
 import MemoryCore
 
+import enum PluginReplies.JSONMembers
+
 /// A link as sent by a caller.
 struct LinkBody: Decodable {
     var kind: String
     var target: String
     var relation: String?
+
+    private enum CodingKeys: String, CodingKey, CaseIterable { case kind, target, relation }
+
+    init(from decoder: any Decoder) throws {
+        try decoder.refuseUnknownMembers(CodingKeys.allCases.map(\.rawValue))
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try c.decode(String.self, forKey: .kind)
+        target = try c.decode(String.self, forKey: .target)
+        relation = try c.decodeIfPresent(String.self, forKey: .relation)
+    }
 }
 
 /// One item to store, or the fields of a patch (with `id` over the bus).
@@ -18,11 +30,44 @@ struct ItemBody: Decodable {
     var importance: Double?
     var pinned: Bool?
     var links: [LinkBody]?
+
+    private enum CodingKeys: String, CodingKey, CaseIterable {
+        case id, layer, content, tags, source, importance, pinned, links
+    }
+
+    /// The members of an item to store: the store gives the id.
+    static let storeMembers = CodingKeys.allCases.filter { $0 != .id }.map(\.rawValue)
+    /// The members of a patch: an item's, and its `id` over the bus.
+    static let patchMembers = CodingKeys.allCases.map(\.rawValue)
+
+    init(from decoder: any Decoder) throws {
+        // An item of a batch is stored; at the top the caller says (``Bodies/decode(_:_:members:)``).
+        try decoder.refuseUnknownMembers(decoder.codingPath.isEmpty ? Self.patchMembers : Self.storeMembers)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decodeIfPresent(String.self, forKey: .id)
+        layer = try c.decodeIfPresent(String.self, forKey: .layer)
+        content = try c.decodeIfPresent(String.self, forKey: .content)
+        tags = try c.decodeIfPresent([String].self, forKey: .tags)
+        source = try c.decodeIfPresent(String.self, forKey: .source)
+        importance = try c.decodeIfPresent(Double.self, forKey: .importance)
+        pinned = try c.decodeIfPresent(Bool.self, forKey: .pinned)
+        links = try c.decodeIfPresent([LinkBody].self, forKey: .links)
+    }
 }
 
-/// A batch store.
+/// A batch store: `{"items": [...]}`, nothing beside it. A body without `items` is one item
+/// (`items` nil), which the caller decodes as ``ItemBody``.
 struct BatchBody: Decodable {
     var items: [ItemBody]?
+
+    private enum CodingKeys: String, CodingKey { case items }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        guard c.contains(.items) else { return }
+        try decoder.refuseUnknownMembers(["items"])
+        items = try c.decodeIfPresent([ItemBody].self, forKey: .items)
+    }
 }
 
 /// A list or search request (over HTTP a list comes as query parameters).
@@ -40,6 +85,70 @@ struct QueryBody: Decodable {
     var until: String?
     var limit: Int?
     var reinforce: Bool?
+
+    private enum CodingKeys: String, CodingKey, CaseIterable {
+        case id, query, syntax, mode, layer, layers, tag, tags, source, since, until, limit, reinforce
+    }
+
+    /// The members of a get or a delete over the bus.
+    static let idMembers = ["id"]
+    /// The members of a list: the filters and the limit.
+    static let listMembers = ["layer", "layers", "tag", "tags", "source", "since", "until", "limit"]
+    /// The members of a search: a list's, the query and how to read and count it.
+    static let searchMembers = listMembers + ["query", "syntax", "mode", "reinforce"]
+
+    init() {}
+
+    init(from decoder: any Decoder) throws {
+        try decoder.refuseUnknownMembers(CodingKeys.allCases.map(\.rawValue))
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decodeIfPresent(String.self, forKey: .id)
+        query = try c.decodeIfPresent(String.self, forKey: .query)
+        syntax = try c.decodeIfPresent(Bool.self, forKey: .syntax)
+        mode = try c.decodeIfPresent(String.self, forKey: .mode)
+        layer = try c.decodeIfPresent(String.self, forKey: .layer)
+        layers = try c.decodeIfPresent([String].self, forKey: .layers)
+        tag = try c.decodeIfPresent(String.self, forKey: .tag)
+        tags = try c.decodeIfPresent([String].self, forKey: .tags)
+        source = try c.decodeIfPresent(String.self, forKey: .source)
+        since = try c.decodeIfPresent(String.self, forKey: .since)
+        until = try c.decodeIfPresent(String.self, forKey: .until)
+        limit = try c.decodeIfPresent(Int.self, forKey: .limit)
+        reinforce = try c.decodeIfPresent(Bool.self, forKey: .reinforce)
+    }
+}
+
+/// A member that the object being decoded does not take.
+struct UnknownMember: Error {
+    /// The member's name.
+    var name: String
+    /// Where the object is in the body (empty at the top).
+    var path: [any CodingKey]
+    /// The names the object takes.
+    var expected: [String]
+}
+
+/// Any member name, to list an object's members.
+private struct MemberName: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
+
+extension Decoder {
+    /// Throws ``UnknownMember`` when the object being decoded has a member not in `known`, or,
+    /// at the top of the body, not among the members the caller allows there
+    /// (``Bodies/decode(_:_:members:)``). A typo in an optional member would otherwise be
+    /// dropped without a word and its default used.
+    func refuseUnknownMembers(_ known: [String]) throws {
+        var allowed = known
+        if codingPath.isEmpty, let top = userInfo[Bodies.topMembers] as? [String] { allowed = top }
+        let names = try container(keyedBy: MemberName.self).allKeys.map(\.stringValue)
+        if let unknown = names.sorted().first(where: { !allowed.contains($0) }) {
+            throw UnknownMember(name: unknown, path: codingPath, expected: allowed)
+        }
+    }
 }
 
 /// Decoding of request bodies, with 400s that say what is wrong.
@@ -47,11 +156,25 @@ enum Bodies {
     /// Decodes `T` from a JSON payload; an empty payload decodes as `{}`. The bodies' keys are
     /// single words, so no key strategy: converting every key from snake case took a fifth of
     /// decoding a batch of 1 000 items.
-    static func decode<T: Decodable>(_ type: T.Type, _ payload: [UInt8]) throws(MemoryError) -> T {
+    /// - Parameter members: the members the body's top object may have (default: every member
+    ///   of `T`); any other is a 400 naming it, as is a member named twice in one object.
+    static func decode<T: Decodable>(_ type: T.Type, _ payload: [UInt8], members: [String]? = nil) throws(MemoryError) -> T {
         let decoder = JSONDecoder()
+        if let members { decoder.userInfo[topMembers] = members }
         let data = payload.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) ? Data("{}".utf8) : Data(payload)
         do {
-            return try decoder.decode(T.self, from: data)
+            let value = try decoder.decode(T.self, from: data)
+            if let repeated = JSONMembers.firstDuplicate(in: payload) {
+                throw MemoryError.badRequest("member '\(repeated.prefix(64))' appears more than once in one object")
+            }
+            return value
+        } catch let error as MemoryError {
+            throw error
+        } catch let error as UnknownMember {
+            let place = error.path.isEmpty ? "the body" : path(error.path)
+            throw .badRequest(
+                "\(place): unknown member '\(error.name.prefix(64))'; expected \(error.expected.sorted().joined(separator: ", "))"
+            )
         } catch let error as DecodingError {
             throw .badRequest("the request body is not valid: \(describe(error))")
         } catch {
@@ -59,10 +182,17 @@ enum Bodies {
         }
     }
 
+    /// The `userInfo` key of the members a body's top object may have.
+    static let topMembers = CodingUserInfoKey(rawValue: "jamey.memory.members")!
+
+    /// A place in a body: `items[3].links[0]`.
+    private static func path(_ codingPath: [any CodingKey]) -> String {
+        codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingPrefix(".").description
+    }
+
     private static func describe(_ error: DecodingError) -> String {
         func path(_ context: DecodingError.Context) -> String {
-            let p = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-            return p.isEmpty ? "the body" : p
+            context.codingPath.isEmpty ? "the body" : Self.path(context.codingPath)
         }
         switch error {
         case .typeMismatch(let type, let c): return "\(path(c)): expected \(type)"
@@ -121,14 +251,17 @@ enum Bodies {
             since: try time(body.since, "since"), until: try time(body.until, "until"))
     }
 
-    /// A list request from an HTTP query string (`layer=episodic&tag=a&tag=b&limit=5`).
+    /// A list request from an HTTP query string (`layer=episodic&tag=a&tag=b&limit=5`); any
+    /// other parameter is a 400 naming it (a misspelt filter would otherwise list everything).
     static func query(_ text: String) throws(MemoryError) -> QueryBody {
         var body = QueryBody()
         for pair in text.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1).map {
                 String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
             }
-            guard parts.count == 2 else { continue }
+            guard parts.count == 2 else {
+                throw .badRequest("query parameter '\(parts.first?.prefix(64) ?? "")' needs a value (name=value)")
+            }
             switch parts[0] {
             case "layer": body.layers = (body.layers ?? []) + [parts[1]]
             case "tag": body.tags = (body.tags ?? []) + [parts[1]]
@@ -138,7 +271,9 @@ enum Bodies {
             case "limit":
                 guard let n = Int(parts[1]) else { throw .badRequest("limit must be an integer, not '\(parts[1].prefix(20))'") }
                 body.limit = n
-            default: continue
+            default:
+                throw .badRequest(
+                    "unknown query parameter '\(parts[0].prefix(64))'; expected layer, tag, source, since, until, limit")
             }
         }
         return body

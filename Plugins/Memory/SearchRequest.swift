@@ -16,7 +16,7 @@ struct SearchRequest: Sendable {
     /// - Parameter payload: the body.
     /// - Throws: ``MemoryError`` 400 for a bad body or query.
     init(_ payload: [UInt8]) throws(MemoryError) {
-        let body = try Bodies.decode(QueryBody.self, payload)
+        let body = try Bodies.decode(QueryBody.self, payload, members: QueryBody.searchMembers)
         guard let text = body.query else { throw .badQuery("query is missing") }
         try MemoryError.refuseNUL(text, "query")
         guard let mode = FTSQuery.Mode(rawValue: body.mode ?? "all") else { throw .badQuery("mode must be 'all' or 'any'") }

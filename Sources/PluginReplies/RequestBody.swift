@@ -19,7 +19,8 @@ public struct RequestBody {
     ///   - payload: UTF-8 JSON; empty is `{}` when `emptyIsObject`.
     ///   - allowed: the accepted member names.
     ///   - emptyIsObject: treat an empty payload as `{}`.
-    /// - Throws: ``BodyError`` for non-UTF-8, non-JSON, non-object payloads and unknown members.
+    /// - Throws: ``BodyError`` for non-UTF-8, non-JSON, non-object payloads, a member named twice in one
+    ///   object (``JSONMembers``) and unknown members.
     public init(_ payload: [UInt8], allowed: Set<String>, emptyIsObject: Bool = false) throws(BodyError) {
         if payload.isEmpty && emptyIsObject {
             members = [:]
@@ -30,6 +31,9 @@ public struct RequestBody {
         }
         guard let object = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any] else {
             throw BodyError("body: expected a JSON object")
+        }
+        if let repeated = JSONMembers.firstDuplicate(in: payload) {
+            throw BodyError("body: member '\(repeated.prefix(64))' appears more than once in one object")
         }
         if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }) {
             throw BodyError("body: unknown member '\(unknown.prefix(64))'; expected \(allowed.sorted().joined(separator: ", "))")

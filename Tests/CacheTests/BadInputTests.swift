@@ -15,6 +15,10 @@ import Testing
                 ("cache.put", #"{"namespace":"main","key":"","value":"v"}"#, 400, "key: must not be empty"),
                 ("cache.put", #"{"namespace":"main","key":"a"}"#, 400, "value: required"),
                 ("cache.put", #"{"namespace":"main","key":"a","value":"v","colour":1}"#, 400, "unknown member 'colour'"),
+                (
+                    "cache.put", #"{"namespace":"main","key":"a","value":"v","value":"w"}"#, 400,
+                    "body: member 'value' appears more than once in one object"
+                ),
                 ("cache.get", #"{"namespace":"main"}"#, 400, "key: required"),
                 ("cache.get", "not json", 400, "body: expected a JSON object"),
                 ("cache.invalidate", #"{"namespace":"main"}"#, 400, "key, prefix: give exactly one"),

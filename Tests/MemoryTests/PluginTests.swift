@@ -104,6 +104,64 @@ import Testing
         }
     }
 
+    /// A misspelt optional member was dropped without a word and its default used (an item
+    /// "importnace": 0.9 stored at 0.5; a list filtered by "layers=" over HTTP listed every
+    /// layer), and a repeated one meant its first value here and its last in the cache and the
+    /// soul. Each is now a 400 naming the member and where it is, and nothing is stored or changed.
+    @Test func unknownAndRepeatedMembersAreRefusedAndNothingChanges() async throws {
+        try await MemoryKernel.with(http: true) { k in
+            let kept = try await k.request("memory.items.store", #"{"content":"kept item","tags":["a"]}"#)
+            let id = try #require((kept.body["item"] as? [String: Any])?["id"] as? String)
+            let refused: [(String, String, String)] = [
+                ("memory.items.store", #"{"content":"x","importnace":0.9}"#, "the body: unknown member 'importnace'"),
+                ("memory.items.store", #"{"content":"x","id":"mine"}"#, "the body: unknown member 'id'"),
+                (
+                    "memory.items.store", #"{"items":[{"content":"a"},{"content":"b","colour":1}]}"#,
+                    "items[1]: unknown member 'colour'"
+                ),
+                ("memory.items.store", #"{"items":[{"content":"a"}],"content":"b"}"#, "the body: unknown member 'content'"),
+                (
+                    "memory.items.store", #"{"content":"x","links":[{"kind":"entity","target":"bob","weight":1}]}"#,
+                    "links[0]: unknown member 'weight'; expected kind, relation, target"
+                ),
+                ("memory.items.store", #"{"content":"x","content":"y"}"#, "member 'content' appears more than once"),
+                (
+                    "memory.items.store", #"{"content":"x","tags":["a"],"t\u0061gs":["b"]}"#,
+                    "member 'tags' appears more than once"
+                ),
+                ("memory.items.store", #"{"items":[{"content":"a","layer":"working","layer":"long_term"}]}"#, "member 'layer'"),
+                ("memory.items.update", #"{"id":"\#(id)","conten":"changed"}"#, "the body: unknown member 'conten'"),
+                ("memory.items.update", #"{"id":"\#(id)","content":"a","content":"b"}"#, "member 'content' appears"),
+                ("memory.items.get", #"{"id":"\#(id)","query":"kept"}"#, "the body: unknown member 'query'; expected id"),
+                ("memory.items.delete", #"{"id":"\#(id)","layer":"working"}"#, "the body: unknown member 'layer'; expected id"),
+                ("memory.items.list", #"{"layer":"working","query":"kept"}"#, "the body: unknown member 'query'"),
+                ("memory.items.search", #"{"query":"kept","limt":5}"#, "the body: unknown member 'limt'"),
+                ("memory.items.search", #"{"query":"kept","query":"other"}"#, "member 'query' appears more than once"),
+            ]
+            for (topic, body, detail) in refused {
+                let r = try await k.request(topic, body)
+                #expect(r.status == 400, "\(topic) \(body): \(r.status)")
+                #expect((r.body["detail"] as? String)?.contains(detail) == true, "\(body): \(r.body)")
+            }
+            let misspelt = try await k.http("GET", "/v1/memory/items?layers=episodic")
+            #expect(misspelt.status == 400)
+            #expect(
+                misspelt.body["detail"] as? String
+                    == "unknown query parameter 'layers'; expected layer, tag, source, since, until, limit")
+            #expect(try await k.http("GET", "/v1/memory/items?limit").status == 400)
+            let elsewhere = try await k.http("PATCH", "/v1/memory/items/\(id)", body: #"{"id":"another","content":"changed"}"#)
+            #expect(elsewhere.status == 400)
+            #expect(elsewhere.body["detail"] as? String == "id: the body says 'another' but the path says '\(id)'")
+            let listed = try #require(try await k.request("memory.items.list").body["items"] as? [[String: Any]])
+            #expect(listed.map { $0["content"] as? String } == ["kept item"], "nothing else stored, nothing changed")
+            #expect(listed.first?["tags"] as? [String] == ["a"])
+            let same = try await k.http("PATCH", "/v1/memory/items/\(id)", body: #"{"id":"\#(id)","importance":0.9}"#)
+            #expect(same.status == 200, "an id that agrees with the path is taken: \(same.raw)")
+            let filtered = try await k.http("GET", "/v1/memory/items?layer=short_term&limit=5")
+            #expect((filtered.body["items"] as? [[String: Any]])?.count == 1)
+        }
+    }
+
     /// SQLite keeps bound text only up to its first NUL: an item's content "x\u0000y" was stored
     /// as "x" while the reply showed all of it. Every text field holding U+0000 is now a 400 naming
     /// the field, and nothing is stored.

@@ -1,0 +1,39 @@
+import PluginReplies
+import Testing
+
+/// `JSONMembers.firstDuplicate` finds a name repeated in one object, however it is spelt and
+/// wherever the object is, and nothing else.
+@Suite struct JSONMembersTests {
+    @Test func aNameRepeatedInOneObjectIsFound() {
+        let cases: [(String, String?)] = [
+            (#"{"a":1,"b":2}"#, nil),
+            (#"{"a":1,"a":2}"#, "a"),
+            (#"{"a":1,"\u0061":2}"#, "a"),
+            (#"{"caf\u00e9":1,"café":2}"#, "café"),
+            (#"{"a\"b":1,"a\"b":2}"#, #"a"b"#),
+            (#"{"outer":{"x":1,"y":{"z":[{"k":1},{"k":2,"k":3}]}}}"#, "k"),
+            (#"{"items":[{"content":"a"},{"content":"b"}]}"#, nil),
+            (#"{"a":{"a":{"a":1}}}"#, nil),
+            (#"{"a":"a","b":"a"}"#, nil),
+            (#"{"a":{"b":1},"a":2}"#, "a"),
+            (#"{"a":[1,"a",{"b":"a"}],"c":"}","d":"{\"a\":1,\"a\":2}"}"#, nil),
+            (#"["a","a",{"x":1},{"x":2}]"#, nil),
+            (#"  { "sp" : 1 , "sp" : 2 }  "#, "sp"),
+            (#"{"":1,"":2}"#, ""),
+            (#""a""#, nil),
+            ("[" + String(repeating: "[", count: 5_000) + String(repeating: "]", count: 5_000) + "]", nil),
+        ]
+        for (json, repeated) in cases {
+            #expect(JSONMembers.firstDuplicate(in: Array(json.utf8)) == repeated, "\(json.prefix(80))")
+        }
+    }
+
+    @Test func theRequestBodyRefusesARepeatedMemberNamingIt() {
+        #expect(throws: BodyError.self) { try RequestBody(Array(#"{"name":"a","name":"b"}"#.utf8), allowed: ["name"]) }
+        let error = #expect(throws: BodyError.self) {
+            try RequestBody(Array(#"{"name":"a","n\u0061me":"b"}"#.utf8), allowed: ["name"])
+        }
+        #expect(error?.description == "body: member 'name' appears more than once in one object")
+        #expect(throws: Never.self) { try RequestBody(Array(#"{"name":"a"}"#.utf8), allowed: ["name"]) }
+    }
+}
