@@ -21,6 +21,10 @@ import Testing
             (#"  { "sp" : 1 , "sp" : 2 }  "#, "sp"),
             (#"{"":1,"":2}"#, ""),
             (#""a""#, nil),
+            ("{\"\u{E9}\":1,\"e\u{301}\":2}", "\u{E9}"),
+            ("{" + (0..<40).map { #""k\#($0)":\#($0)"# }.joined(separator: ",") + "}", nil),
+            ("{" + (0..<40).map { #""k\#($0)":\#($0)"# }.joined(separator: ",") + #","k3":0}"#, "k3"),
+            ("{" + (0..<40).map { #""k\#($0)":{"k\#($0)":1}"# }.joined(separator: ",") + "}", nil),
             ("[" + String(repeating: "[", count: 5_000) + String(repeating: "]", count: 5_000) + "]", nil),
         ]
         for (json, repeated) in cases {
