@@ -15,6 +15,7 @@ import Synchronization
 /// | `cache_load_duration_seconds` | histogram | `namespace` |
 /// | `cache_bytes` | gauge | `namespace`, `tier` |
 /// | `cache_entries` | gauge | `namespace`, `tier` |
+/// | `cache_hit_ratio` | gauge | `namespace`, `tier` = l1 \| l3 \| all: hits over reads in the last minute |
 final class CacheMetrics: Sendable {
     private let namespace: String
     let l1Hits: Counter
@@ -35,10 +36,32 @@ final class CacheMetrics: Sendable {
     private let bytes: [String: Gauge]
     private let entries: [String: Gauge]
     private let reported = Mutex(CacheStatistics())
+    private let ratios: [String: Gauge]
+    /// Read counts as they were at past syncs, oldest first, at least a second apart: the first
+    /// is the newest taken at least ``ratioWindow`` ago (or the start), the base of the ratios.
+    private let samples: Mutex<[(at: ContinuousClock.Instant, reads: Reads)]>
+
+    /// How far back the `cache_hit_ratio` gauges look.
+    static let ratioWindow: Duration = .seconds(60)
+
+    /// A namespace's reads and the reads each tier answered, since start (the hit ratios of
+    /// `cache.stats` and of the gauges).
+    struct Reads: Sendable, Equatable {
+        /// L1's hits, and its hits and misses.
+        var l1Hits = 0
+        var l1Reads = 0
+        /// L3's hits, and its hits and misses (reads that got past L1 and L2).
+        var l3Hits = 0
+        var l3Reads = 0
+        /// Reads answered by any tier or the origin, and all reads.
+        var served = 0
+        var reads = 0
+    }
 
     /// Registers every metric of `namespace` with `factory`.
-    init(namespace: String, factory: any MetricsFactory) {
+    init(namespace: String, factory: any MetricsFactory, now: ContinuousClock.Instant = .now) {
         self.namespace = namespace
+        samples = Mutex([(now, Reads())])
         func counter(_ label: String, _ extra: [(String, String)]) -> Counter {
             Counter(label: label, dimensions: [("namespace", namespace)] + extra, factory: factory)
         }
@@ -72,6 +95,11 @@ final class CacheMetrics: Sendable {
         }
         bytes = b
         entries = e
+        var r: [String: Gauge] = [:]
+        for tier in ["l1", "l3", "all"] {
+            r[tier] = Gauge(label: "cache_hit_ratio", dimensions: [("namespace", namespace), ("tier", tier)], factory: factory)
+        }
+        ratios = r
     }
 
     /// Metrics that go nowhere (for tests that build a namespace without a kernel).
@@ -82,6 +110,26 @@ final class CacheMetrics: Sendable {
     /// Counts L3 evictions.
     func l3Evicted(_ cause: String, _ n: Int) {
         if n > 0 { l3Evictions[cause]?.increment(by: Int64(n)) }
+    }
+
+    /// Sets the `cache_hit_ratio` gauges from the reads since the window's base (0 for a tier
+    /// that had no reads in it), and keeps `reads` as a sample when the last is a second old.
+    /// - Returns: the ratios set, by tier.
+    @discardableResult
+    func syncRatios(_ reads: Reads, now: ContinuousClock.Instant = .now) -> [String: Double] {
+        let base = samples.withLock { samples in
+            if let last = samples.last, now - last.at >= .seconds(1) { samples.append((now, reads)) }
+            while samples.count > 1, now - samples[1].at >= Self.ratioWindow { samples.removeFirst() }
+            return samples[0].reads
+        }
+        func ratio(_ hits: Int, _ reads: Int) -> Double { reads <= 0 ? 0 : Double(max(0, min(hits, reads))) / Double(reads) }
+        let set = [
+            "l1": ratio(reads.l1Hits - base.l1Hits, reads.l1Reads - base.l1Reads),
+            "l3": ratio(reads.l3Hits - base.l3Hits, reads.l3Reads - base.l3Reads),
+            "all": ratio(reads.served - base.served, reads.reads - base.reads),
+        ]
+        for (tier, value) in set { ratios[tier]?.record(value) }
+        return set
     }
 
     /// Publishes what the L1 counted since the last call (evictions, refusals) and the tier sizes.

@@ -450,6 +450,26 @@ final class CacheNamespace: Sendable {
         metrics.l3Evicted("expired", n)
     }
 
+    /// The reads so far and the ones each tier answered, with L1's counts `l1`.
+    func reads(l1 s: CacheStatistics) -> CacheMetrics.Reads {
+        let c = counters
+        let l3Hits = c.l3Hits.load(ordering: .relaxed)
+        let loads = c.loads.load(ordering: .relaxed)
+        let served =
+            s.hits + c.l2Hits.load(ordering: .relaxed) + l3Hits + (loads - c.loadFailures.load(ordering: .relaxed))
+            + c.sharedLoads.load(ordering: .relaxed)
+        return CacheMetrics.Reads(
+            l1Hits: s.hits, l1Reads: s.hits + s.misses, l3Hits: l3Hits, l3Reads: l3Hits + c.l3Misses.load(ordering: .relaxed),
+            served: served, reads: s.hits + s.misses)
+    }
+
+    /// Publishes the namespace's metrics: L1's counts, the tiers' sizes and the hit ratios.
+    func syncMetrics() {
+        let s = l1.statistics
+        metrics.sync(l1: s, l3: l3Size())
+        metrics.syncRatios(reads(l1: s))
+    }
+
     /// L3's entry count and bytes (nil without L3).
     func l3Size() -> (entries: Int, bytes: Int)? {
         guard let l3 else { return nil }

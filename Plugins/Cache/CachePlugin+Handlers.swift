@@ -186,15 +186,16 @@ extension CachePlugin {
             ns.flushHits()
             let s = ns.l1.statistics
             ns.metrics.sync(l1: s, l3: ns.l3Size())
+            let read = ns.reads(l1: s)
+            ns.metrics.syncRatios(read)
             let c = ns.counters
-            let l3Hits = c.l3Hits.load(ordering: .relaxed)
-            let l3Misses = c.l3Misses.load(ordering: .relaxed)
+            let l3Hits = read.l3Hits
+            let l3Misses = read.l3Reads - read.l3Hits
             let loads = c.loads.load(ordering: .relaxed)
             let failures = c.loadFailures.load(ordering: .relaxed)
             let shared = c.sharedLoads.load(ordering: .relaxed)
             let size = ns.l3Size()
-            let served = s.hits + c.l2Hits.load(ordering: .relaxed) + l3Hits + (loads - failures) + shared
-            let reads = s.hits + s.misses
+            let (served, reads) = (read.served, read.reads)
             out[ns.name] = [
                 "l1": [
                     "hits": s.hits, "misses": s.misses, "hit_ratio": s.hitRatio, "entries": s.entries, "bytes": s.bytes,

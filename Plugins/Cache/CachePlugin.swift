@@ -173,7 +173,7 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
         for ns in namespaces.values {
             ns.flushHits()
             ns.l1.expire()
-            ns.metrics.sync(l1: ns.l1.statistics, l3: ns.l3Size())
+            ns.syncMetrics()
         }
     }
 
