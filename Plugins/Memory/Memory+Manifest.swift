@@ -28,6 +28,11 @@ extension Memory {
                 description:
                     "Most stored items one background merge into the search index takes in one transaction; stores wait for a merge in progress, so a smaller batch shortens the longest store wait under steady ingest and merges less per second"
             ),
+            .string(
+                "synchronous", default: "normal", allowed: ["normal", "full"],
+                description:
+                    "When a commit reaches the disk: normal (in the WAL before the reply, synced at checkpoints; survives the process being killed, a power cut can lose the last commits) or full (the WAL synced before every reply; survives a power cut, each store waits for the disk)"
+            ),
             .int(
                 "sweep_interval_ms", default: 60000, range: 0...86_400_000,
                 description: "How often expired items are deleted (0: only by consolidation); reads never return them anyway"),

@@ -18,6 +18,8 @@ public struct MemoryConfiguration: Decodable, Sendable {
     public var postingsPerGroup: Int?
     /// Most pending items one merge transaction takes into FTS5 and the postings.
     public var mergeBatch: Int?
+    /// `normal` (default) or `full`: whether each commit syncs the WAL (``MemorySettings/syncEveryCommit``).
+    public var synchronous: String?
     /// How often expired items are swept, in milliseconds (0: only during consolidation).
     public var sweepIntervalMs: Int?
     /// How often consolidation runs, in milliseconds (0: only on demand).
@@ -89,6 +91,12 @@ public struct MemoryConfiguration: Decodable, Sendable {
         if let n = maxBatch { s.maxBatch = n }
         if let n = postingsPerGroup { s.postingsPerGroup = n }
         if let n = mergeBatch { s.mergeBatch = n }
+        if let text = synchronous {
+            guard text == "normal" || text == "full" else {
+                throw .badRequest("synchronous must be normal or full, not '\(text.prefix(32))'")
+            }
+            s.syncEveryCommit = text == "full"
+        }
         var policies: [MemoryLayer: LayerPolicy] = [:]
         let sections: [(MemoryLayer, Layer?)] = [
             (.working, layers?.working), (.shortTerm, layers?.shortTerm), (.episodic, layers?.episodic),

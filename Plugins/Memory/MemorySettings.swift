@@ -54,6 +54,11 @@ struct MemorySettings: Sendable {
     var backgroundMerge = true
     /// Most pending items one merge transaction takes.
     var mergeBatch = 10_000
+    /// Whether every commit syncs the WAL before the store answers (`synchronous: full`,
+    /// SQLite's `synchronous = FULL`): an acknowledged item then survives a power cut, not only
+    /// the process being killed. Off (`NORMAL`), a commit is written to the WAL, which is synced
+    /// when a checkpoint copies it into the database.
+    var syncEveryCommit = false
     /// Pending items past which a store first merges a batch itself (bounds the tail a search
     /// scans in memory).
     var maxPending = 50_000

@@ -101,6 +101,8 @@ final class MemoryStore: Sendable {
             checkpointer.install(on: db)
         }
         pool = try DatabasePool(path: path, configuration: configuration)
+        // After the pool's own setup, which sets `NORMAL` on the writer once WAL is on.
+        if settings.syncEveryCommit { try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") } }
         self.settings = settings
         self.clock = clock
         outbox = Outbox(maxRows: settings.maxOutbox)

@@ -156,6 +156,8 @@ plugins:
                                      # one-word search needing more (over ~400 results) asks FTS5
       merge_batch: 10000             # pending items one background merge takes; stores wait for a
                                      # merge in progress: smaller = shorter waits, fewer items/s
+      synchronous: normal            # normal: a reply once the commit is in the WAL (survives kill -9;
+                                     # a power cut can lose the last ones) | full: WAL synced first
       sweep_interval_ms: 60000       # delete expired items (reads never return them anyway)
       consolidation_interval_ms: 3600000   # merge near-duplicates, promote; 0 = on demand only
       # layers:                      # per layer: ttl_seconds (0 = none), capacity (0 = none), pinning,

@@ -15,6 +15,7 @@
 //     merged into FTS5 and those still pending);
 //   - top-10 search latency, p50/p99, by term class: rare, mid-frequency, common, two-term AND
 //     (SEARCH_DELAY=S in the environment waits S seconds after the single stores first).
+// SYNCHRONOUS=full syncs the WAL at every commit in both (the plugin's `synchronous: full`).
 // Prints one Markdown table row per measure, with the ratio plugin / raw and the issue's goal,
 // then per class how many queries' plugin top 10 carried FTS5's own bm25() values in FTS5's
 // order (the plugin's default long_term ranking adds only constants to BM25 here: every item
@@ -70,6 +71,9 @@ func rawRun(_ dir: String) throws -> [String: Double] {
     var configuration = Configuration()
     configuration.busyMode = .timeout(5)
     let pool = try DatabasePool(path: dir + "/raw.sqlite", configuration: configuration)
+    if ProcessInfo.processInfo.environment["SYNCHRONOUS"] == "full" {
+        try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
+    }
     try pool.write { db in
         try db.execute(
             sql: """
