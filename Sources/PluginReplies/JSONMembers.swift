@@ -23,7 +23,7 @@ public enum JSONMembers {
     /// An open object or array.
     private struct Level {
         /// Where the object's names start in the scan's list (nil for an array).
-        var first: Int?
+        var namesFrom: Int?
         /// Whether a name comes next.
         var nameNext = false
         /// The object's names as strings, once it has many or one that is not plain ASCII.
@@ -47,11 +47,11 @@ public enum JSONMembers {
         var i = 0
         while i < text.count {
             switch text[i] {
-            case UInt8(ascii: "{"): levels.append(Level(first: names.count, nameNext: true))
+            case UInt8(ascii: "{"): levels.append(Level(namesFrom: names.count, nameNext: true))
             case UInt8(ascii: "["): levels.append(Level())
             case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                if let first = levels.popLast()?.first { names.removeSubrange(first...) }
-            case UInt8(ascii: ","): if levels.last?.first != nil { levels[levels.count - 1].nameNext = true }
+                if let from = levels.popLast()?.namesFrom { names.removeSubrange(from...) }
+            case UInt8(ascii: ","): if levels.last?.namesFrom != nil { levels[levels.count - 1].nameNext = true }
             case UInt8(ascii: "\""):
                 let start = i + 1
                 var plain = true
@@ -65,7 +65,7 @@ public enum JSONMembers {
                     }
                     i += 1
                 }
-                guard let last = levels.indices.last, levels[last].nameNext, let first = levels[last].first else { break }
+                guard let last = levels.indices.last, levels[last].nameNext, let first = levels[last].namesFrom else { break }
                 levels[last].nameNext = false
                 let name = Name(start: start, end: min(i, text.count), plain: plain)
                 if let repeated = add(name, to: &levels[last], first: first, names: &names, text) { return repeated }
