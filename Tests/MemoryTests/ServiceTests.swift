@@ -25,6 +25,12 @@ import Testing
         let (bad, problem) = call(table, #"{"query":"(lighthouse","syntax":true}"#)
         #expect(bad == 400)
         #expect(problem.contains("urn:jamey:problem:bad-query"))
+        let (misspelt, unknown) = call(table, #"{"query":"lighthouse","limt":1}"#)
+        #expect(misspelt == 400)
+        #expect(unknown.contains("unknown member 'limt'"))
+        let (twice, repeated) = call(table, #"{"query":"lighthouse","query":"keeper"}"#)
+        #expect(twice == 400)
+        #expect(repeated.contains("member 'query' appears more than once"))
     }
 
     @Test func thePluginRegistersTheService() async throws {
