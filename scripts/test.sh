@@ -28,4 +28,7 @@ scripts/e2e-plugin-new.sh "$bin"
 echo "== api: schemathesis fuzzes /openapi.json of a running 'jamey serve' (no 5xx, no schema violation)"
 scripts/api-schemathesis.sh "$bin"
 
+echo "== plugins: schemathesis fuzzes the routes of memory, cache, soul, conscience and consciousness"
+scripts/api-schemathesis.sh "$bin" plugins
+
 echo "== all tests passed"

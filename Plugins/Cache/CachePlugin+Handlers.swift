@@ -147,11 +147,17 @@ extension CachePlugin {
         }
     }
 
+    /// Most keys one `cache.warm` names (`Schemas.warm`'s `maxItems`).
+    static let maxWarmKeys = 10_000
+
     func warm(_ message: Message) async throws(CacheError) -> Outgoing {
         let request = try CacheRequest(message, allowed: ["namespace", "keys"])
         let chosen =
             try request.string("namespace") == nil ? namespaces.values.sorted { $0.name < $1.name } : [try namespace(request)]
         let keys = try request.strings("keys") ?? []
+        guard keys.count <= Self.maxWarmKeys else {
+            throw .invalid("keys: at most \(Self.maxWarmKeys) a request (the schema's maxItems), found \(keys.count)")
+        }
         guard keys.isEmpty || chosen.count == 1 else { throw .invalid("keys: name the namespace they belong to") }
         for key in keys { try Self.check(key: key, name: "keys[]") }
         var report: [String: Any] = [:]

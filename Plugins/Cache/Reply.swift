@@ -2,6 +2,7 @@ import Foundation
 import JameyPluginKit
 
 import enum PluginReplies.JSONMembers
+import struct PluginReplies.RequestBody
 
 /// Replies in the shape the api plugin maps to HTTP: a `status` header, JSON bodies, errors as
 /// problem+json (RFC 9457) with `type` `urn:jamey:problem:<slug>`.
@@ -41,7 +42,7 @@ enum Reply {
 struct CacheRequest {
     private let members: [String: Any]
 
-    /// Parses `message`; every body member must be in `allowed`, and named once.
+    /// Parses `message`; every body member must be in `allowed`, named once, and not `null`.
     init(_ message: Message, allowed: Set<String>) throws(CacheError) {
         var object: [String: Any] = [:]
         if !message.payload.isEmpty {
@@ -50,6 +51,9 @@ struct CacheRequest {
             }
             if let repeated = JSONMembers.firstDuplicate(in: message.payload) {
                 throw .invalid("body: member '\(repeated.prefix(64))' appears more than once in one object")
+            }
+            if let null = parsed.keys.sorted().first(where: { parsed[$0] is NSNull }) {
+                throw .invalid(RequestBody.nullRefusal(null))
             }
             if let unknown = parsed.keys.sorted().first(where: { !allowed.contains($0) }) {
                 throw .invalid(

@@ -34,7 +34,7 @@ enum Schemas {
 
     /// A warm request.
     static let warm = """
-        {"type": "object", "properties": {"namespace": \(namespace), "keys": {"type": "array", "items": \(key), "maxItems": 10000}},
+        {"type": "object", "properties": {"namespace": \(namespace), "keys": {"type": "array", "items": \(key), "maxItems": \(CachePlugin.maxWarmKeys)}},
          "additionalProperties": false}
         """
 

@@ -156,9 +156,9 @@ extension ConsciencePlugin {
             return text
         }
         let body = try RequestBody(request.payload, allowed: ["text", "action"])
-        var given = try body.string("text")
-        if given == nil { given = try body.string("action") }
-        guard let text = given else {
+        // Both read, so a mistyped `action` beside a `text` is refused, not ignored.
+        let (text, action) = (try body.string("text"), try body.string("action"))
+        guard let text = text ?? action else {
             throw ConscienceError(.invalid, "text: required (a string of 1 to 10000 characters)")
         }
         return text

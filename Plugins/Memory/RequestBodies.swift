@@ -2,6 +2,7 @@ import Foundation
 import MemoryCore
 
 import enum PluginReplies.JSONMembers
+import struct PluginReplies.RequestBody
 
 /// A link as sent by a caller.
 struct LinkBody: Decodable {
@@ -123,6 +124,14 @@ struct UnknownMember: Error {
     var expected: [String]
 }
 
+/// A member whose value is `null` (no request schema allows one: a member is given or left out).
+struct NullMember: Error {
+    /// The member's name.
+    var name: String
+    /// Where its object is in the body (empty at the top).
+    var path: [any CodingKey]
+}
+
 /// Any member name, to list an object's members.
 struct MemberName: CodingKey {
     var stringValue: String
@@ -137,7 +146,8 @@ extension Decoder {
     /// The object being decoded, keyed by any name, once its members are checked: throws
     /// ``UnknownMember`` when it has a member not in `known`, or, at the top of the body, not
     /// among the members the caller allows there (``Bodies/decode(_:_:members:)``). A typo in an
-    /// optional member would otherwise be dropped without a word and its default used. The
+    /// optional member would otherwise be dropped without a word and its default used. A
+    /// member that is `null` throws ``NullMember``. The
     /// caller decodes from the container returned: Foundation's decoder reads an object's
     /// members into a table for each container asked for, and a second one per item made a
     /// bulk store about 7 % slower.
@@ -146,6 +156,8 @@ extension Decoder {
         if codingPath.isEmpty, let top = userInfo[Bodies.topMembers] as? [String] { allowed = top }
         let container = try container(keyedBy: MemberName.self)
         let names = container.allKeys
+        let nulls = names.filter { (try? container.decodeNil(forKey: $0)) == true }
+        if let null = nulls.map(\.stringValue).min() { throw NullMember(name: null, path: codingPath) }
         guard names.contains(where: { !allowed.contains($0.stringValue) }) else { return container }
         let unknown = names.map(\.stringValue).filter { !allowed.contains($0) }.sorted()[0]
         throw UnknownMember(name: unknown, path: codingPath, expected: allowed)
@@ -171,6 +183,8 @@ enum Bodies {
             return value
         } catch let error as MemoryError {
             throw error
+        } catch let error as NullMember {
+            throw .badRequest(RequestBody.nullRefusal(path(error.path + [MemberName(stringValue: error.name)])))
         } catch let error as UnknownMember {
             let place = error.path.isEmpty ? "the body" : path(error.path)
             throw .badRequest(

@@ -20,7 +20,8 @@ public struct RequestBody {
     ///   - allowed: the accepted member names.
     ///   - emptyIsObject: treat an empty payload as `{}`.
     /// - Throws: ``BodyError`` for non-UTF-8, non-JSON, non-object payloads, a member named twice in one
-    ///   object (``JSONMembers``) and unknown members.
+    ///   object (``JSONMembers``), unknown members and a member that is `null` (no request schema
+    ///   allows one: leave the member out instead).
     public init(_ payload: [UInt8], allowed: Set<String>, emptyIsObject: Bool = false) throws(BodyError) {
         if payload.isEmpty && emptyIsObject {
             members = [:]
@@ -38,10 +39,18 @@ public struct RequestBody {
         if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }) {
             throw BodyError("body: unknown member '\(unknown.prefix(64))'; expected \(allowed.sorted().joined(separator: ", "))")
         }
+        if let null = object.keys.sorted().first(where: { object[$0] is NSNull }) {
+            throw BodyError(Self.nullRefusal(null))
+        }
         members = object
     }
 
-    /// The string member `key`, nil when absent or null.
+    /// The sentence refusing a member whose value is `null`.
+    public static func nullRefusal(_ key: String) -> String {
+        "\(key.prefix(64)): expected a value, found null (leave the member out to omit it)"
+    }
+
+    /// The string member `key`, nil when absent.
     /// - Throws: ``BodyError`` when present but not a string.
     public func string(_ key: String) throws(BodyError) -> String? {
         guard let value = members[key], !(value is NSNull) else { return nil }
@@ -49,7 +58,7 @@ public struct RequestBody {
         return text
     }
 
-    /// The number member `key`, nil when absent or null.
+    /// The number member `key`, nil when absent.
     /// - Parameter expected: the words after "expected" in the error (`a number from 0 to 1`).
     /// - Throws: ``BodyError`` when present but not a number.
     public func number(_ key: String, expected: String = "a number") throws(BodyError) -> Double? {
@@ -60,7 +69,7 @@ public struct RequestBody {
         return number.doubleValue
     }
 
-    /// The string-list member `key`, nil when absent or null.
+    /// The string-list member `key`, nil when absent.
     /// - Throws: ``BodyError`` when present but not a list of strings.
     public func strings(_ key: String) throws(BodyError) -> [String]? {
         guard let value = members[key], !(value is NSNull) else { return nil }

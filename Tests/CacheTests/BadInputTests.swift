@@ -6,7 +6,13 @@ import Testing
     @Test func refusalsNameTheField() async throws {
         try await CacheKernel.with { (k: CacheKernel) async throws in
             let big = String(repeating: "x", count: 101)
+            let tooMany = Array(repeating: #""k""#, count: 10_001).joined(separator: ",")
             let cases: [(String, String, Int, String)] = [
+                ("cache.warm", #"{"namespace":"main","keys":[\#(tooMany)]}"#, 400, "keys: at most 10000 a request"),
+                (
+                    "cache.put", #"{"namespace":"main","key":"a","value":"v","ttl_ms":null}"#, 400,
+                    "ttl_ms: expected a value, found null"
+                ),
                 ("cache.put", #"{"namespace":"small","key":"a","value":"\#(big)"}"#, 413, "value: 101 bytes exceeds"),
                 ("cache.put", #"{"namespace":"main","key":"a","value":"v","ttl_ms":-5}"#, 400, "ttl_ms: expected an integer"),
                 ("cache.put", #"{"namespace":"main","key":"a","value":"v","ttl_ms":1.5}"#, 400, "ttl_ms"),

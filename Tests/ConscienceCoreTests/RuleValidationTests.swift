@@ -38,6 +38,24 @@ import Testing
         #expect(rule.description == "Do not cause physical or emotional harm.")
     }
 
+    /// A keyword the rule's schema would not allow is refused however it comes: given with more
+    /// than 64 code points (64 characters as Swift counts them, with combining marks), or taken
+    /// from a description whose word is longer (schemathesis found such a rule's reply breaking
+    /// the schema: a description of 100 zeros became a keyword of 100 zeros).
+    @Test func keywordsLongerThanTheSchemaAllowsAreRefused() {
+        let zeros = String(repeating: "0", count: 100)
+        #expect(
+            refusal { try MoralRule(name: "r", description: zeros, weight: 5, polarity: .virtue) }?.contains(
+                "is longer than 64 characters") == true)
+        let marked = String(repeating: "e\u{301}", count: 40)
+        #expect(marked.count == 40 && marked.unicodeScalars.count == 80)
+        #expect(
+            refusal { try MoralRule(name: "r", description: "d", keywords: [marked], weight: 5, polarity: .virtue) }?.hasPrefix(
+                "keywords: each keyword needs 1 to 64") == true)
+        let fits = String(repeating: "k", count: 64)
+        #expect(refusal { try MoralRule(name: "r", description: fits, weight: 5, polarity: .virtue) } == nil)
+    }
+
     @Test func badFieldsAreRefusedWithTheFieldNamed() {
         #expect(
             refusal { try MoralRule(name: "r", description: "d", keywords: ["x"], weight: 10.5, polarity: .virtue) }?.hasPrefix(

@@ -107,7 +107,8 @@ import Testing
     /// A misspelt optional member was dropped without a word and its default used (an item
     /// "importnace": 0.9 stored at 0.5; a list filtered by "layers=" over HTTP listed every
     /// layer), and a repeated one meant its first value here and its last in the cache and the
-    /// soul. Each is now a 400 naming the member and where it is, and nothing is stored or changed.
+    /// soul. Each is now a 400 naming the member and where it is, and nothing is stored or changed;
+    /// so is a member that is `null`, which no request schema allows (it was read as absent).
     @Test func unknownAndRepeatedMembersAreRefusedAndNothingChanges() async throws {
         try await MemoryKernel.with(http: true) { k in
             let kept = try await k.request("memory.items.store", #"{"content":"kept item","tags":["a"]}"#)
@@ -137,6 +138,12 @@ import Testing
                 ("memory.items.list", #"{"layer":"working","query":"kept"}"#, "the body: unknown member 'query'"),
                 ("memory.items.search", #"{"query":"kept","limt":5}"#, "the body: unknown member 'limt'"),
                 ("memory.items.search", #"{"query":"kept","query":"other"}"#, "member 'query' appears more than once"),
+                ("memory.items.store", #"{"content":"x","links":null}"#, "links: expected a value, found null"),
+                (
+                    "memory.items.store", #"{"items":[{"content":"x","tags":null}]}"#,
+                    "items[0].tags: expected a value, found null"
+                ),
+                ("memory.items.search", #"{"query":"kept","limit":null}"#, "limit: expected a value, found null"),
             ]
             for (topic, body, detail) in refused {
                 let r = try await k.request(topic, body)

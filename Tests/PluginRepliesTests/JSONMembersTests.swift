@@ -40,4 +40,13 @@ import Testing
         #expect(error?.description == "body: member 'name' appears more than once in one object")
         #expect(throws: Never.self) { try RequestBody(Array(#"{"name":"a"}"#.utf8), allowed: ["name"]) }
     }
+
+    /// No request schema allows `null`: a member that is null is refused, naming it, instead of
+    /// being read as absent.
+    @Test func theRequestBodyRefusesANullMember() {
+        let error = #expect(throws: BodyError.self) {
+            try RequestBody(Array(#"{"name":"a","trust":null}"#.utf8), allowed: ["name", "trust"])
+        }
+        #expect(error?.description == "trust: expected a value, found null (leave the member out to omit it)")
+    }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The OpenAPI 3.1 document of what is being served: the core routes and the routes of the
 /// plugins loaded now, built at request time from the route table.
 package enum OpenAPIDocument {
@@ -121,6 +123,16 @@ package enum OpenAPIDocument {
         ("pattern", .string(#"^([!-)+--/-=?-~]+|\*)(\.([!-)+--/-=?-~]+|\*))*(\.>)?$|^>$"#)), ("maxLength", .int(255)),
     ])
 
+    /// Whether a plugin route's request body must be sent: unless its schema is an object schema
+    /// with no required member. Plugins read an empty body as `{}`, so where `{}` is valid (a
+    /// patch, a decay as of now, a warm of every namespace) the body may be left out.
+    package static func bodyRequired(_ schema: String) -> Bool {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(schema.utf8)) as? [String: Any],
+            object["type"] as? String == "object"
+        else { return true }
+        return (object["required"] as? [Any])?.isEmpty == false
+    }
+
     private static func requestBody(_ e: Endpoint) -> JSON? {
         switch e.action {
         case .publish, .request:
@@ -155,7 +167,7 @@ package enum OpenAPIDocument {
             ])
         case .forward where e.documentation?.requestSchema != nil:
             return .object([
-                ("required", .bool(true)),
+                ("required", .bool(bodyRequired(e.documentation?.requestSchema ?? "{}"))),
                 ("content", .object([("application/json", .object([("schema", .raw(e.documentation?.requestSchema ?? "{}"))]))])),
             ])
         case .forward where ["POST", "PUT", "PATCH"].contains(e.method):
@@ -242,6 +254,17 @@ package enum OpenAPIDocument {
         case .forward where e.documentation?.responseSchema != nil:
             return .object([
                 ok("200", "The plugin's answer", "application/json", .raw(e.documentation?.responseSchema ?? "{}")),
+                (
+                    "default",
+                    .object([
+                        ("description", .string("Another status the plugin chose, or a problem")),
+                        ("content", .object([("*/*", .object([("schema", .object([]))]))])),
+                    ])
+                ),
+            ])
+        case .forward where e.method == "DELETE":
+            return .object([
+                ("204", .object([("description", .string("Deleted; no body"))])),
                 (
                     "default",
                     .object([

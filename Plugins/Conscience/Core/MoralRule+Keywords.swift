@@ -10,7 +10,8 @@ extension MoralRule {
         var stems: [String: String] = [:]
         for raw in keywords {
             let keyword = raw.trimmedWhitespace.lowercased()
-            guard !keyword.isEmpty, keyword.count <= maxKeywordLength else {
+            // Counted in code points, as the schemas' `maxLength` counts.
+            guard !keyword.isEmpty, keyword.unicodeScalars.count <= maxKeywordLength else {
                 throw ConscienceError(.invalid, "keywords: each keyword needs 1 to \(maxKeywordLength) characters")
             }
             let tokens = Tokenizer.tokens(keyword)
@@ -30,7 +31,8 @@ extension MoralRule {
     }
 
     /// The content words of `description`, one per stem, in order of appearance.
-    /// - Throws: ``ConscienceError`` `.invalid` when it has none or more than ``maxKeywords``.
+    /// - Throws: ``ConscienceError`` `.invalid` when it has none, more than ``maxKeywords``, or
+    ///   one longer than ``maxKeywordLength`` (a keyword the rule's schema would not allow).
     static func derivedKeywords(_ description: String) throws(ConscienceError) -> [String] {
         var seen: Set<String> = []
         var words: [String] = []
@@ -43,6 +45,12 @@ extension MoralRule {
         guard words.count <= maxKeywords else {
             throw ConscienceError(
                 .invalid, "keywords: none given and the description has \(words.count) content words, more than \(maxKeywords)")
+        }
+        if let long = words.first(where: { $0.unicodeScalars.count > maxKeywordLength }) {
+            throw ConscienceError(
+                .invalid,
+                "keywords: none given and the description's word '\(long.prefix(32))…' is longer than \(maxKeywordLength) characters; give the keywords"
+            )
         }
         return words
     }
