@@ -91,7 +91,7 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "APICore", kit,
+                "APICore", "PluginReplies", kit,
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

@@ -2,6 +2,8 @@ import APICore
 import Foundation
 import GRDB
 
+import enum PluginReplies.RFC3339
+
 /// One stored API key: its public id, a name, its scope, the SHA-256 digest of its text, and
 /// when it was created, expires and was revoked. The key text itself is never stored.
 struct APIKey: Codable, Sendable, FetchableRecord, PersistableRecord {
@@ -53,12 +55,7 @@ struct APIKey: Codable, Sendable, FetchableRecord, PersistableRecord {
         return formatter.string(from: date)
     }
 
-    /// Parses RFC 3339 time (with or without fractional seconds).
-    static func parseTimestamp(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        if let d = formatter.date(from: text) { return d }
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text)
-    }
+    /// Parses RFC 3339 time (with or without fractional seconds), strictly (``RFC3339``: a field
+    /// out of its range is refused, not rolled over into the next).
+    static func parseTimestamp(_ text: String) -> Date? { RFC3339.date(text) }
 }

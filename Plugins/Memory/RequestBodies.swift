@@ -2,6 +2,7 @@ import Foundation
 import MemoryCore
 
 import enum PluginReplies.JSONMembers
+import enum PluginReplies.RFC3339
 import struct PluginReplies.RequestBody
 
 /// A link as sent by a caller.
@@ -226,13 +227,10 @@ enum Bodies {
         return layer
     }
 
-    /// An ISO 8601 time (with or without fractional seconds) as Unix seconds.
+    /// An RFC 3339 time (``RFC3339``; with or without fractional seconds) as Unix seconds.
     static func time(_ text: String?, _ field: String) throws(MemoryError) -> Double? {
         guard let text else { return nil }
-        if let d = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) {
-            return d.timeIntervalSince1970
-        }
-        if let d = try? Date(text, strategy: .iso8601) { return d.timeIntervalSince1970 }
+        if let d = RFC3339.date(text) { return d.timeIntervalSince1970 }
         throw .badRequest("\(field) must be an ISO 8601 time such as 2026-01-31T12:00:00Z, not '\(text.prefix(40))'")
     }
 

@@ -79,14 +79,11 @@ public struct RequestBody {
         return texts
     }
 
-    /// The RFC 3339 / ISO 8601 time member `key` (`2026-12-01T18:00:00Z`), nil when absent.
+    /// The RFC 3339 time member `key` (`2026-12-01T18:00:00Z`, read by ``RFC3339``), nil when absent.
     /// - Throws: ``BodyError`` when present but not such a time.
     public func time(_ key: String) throws(BodyError) -> Date? {
         guard let text = try string(key) else { return nil }
-        let plain = ISO8601DateFormatter()
-        let fractional = ISO8601DateFormatter()
-        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        guard let date = plain.date(from: text) ?? fractional.date(from: text) else {
+        guard let date = RFC3339.date(text) else {
             throw BodyError("\(key): expected an RFC 3339 time such as 2026-12-01T18:00:00Z, found '\(text.prefix(40))'")
         }
         return date

@@ -35,6 +35,7 @@ import Testing
                 "not json", #"{"name":"x"}"#, #"{"name":"x","scope":"root"}"#, #"{"name":"","scope":"read"}"#,
                 #"{"name":"x","scope":"read","expires_at":"yesterday"}"#,
                 #"{"name":"x","scope":"read","expires_at":"2001-01-01T00:00:00Z"}"#,
+                #"{"name":"x","scope":"read","expires_at":"2099-01-01T12:99:00Z"}"#,
                 #"{"name":"x","scope":"read","ttl_seconds":0}"#, #"{"name":"x","scope":"read","extra":1}"#, "[]",
             ]
             for body in bad {

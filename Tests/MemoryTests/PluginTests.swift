@@ -144,6 +144,10 @@ import Testing
                     "items[0].tags: expected a value, found null"
                 ),
                 ("memory.items.search", #"{"query":"kept","limit":null}"#, "limit: expected a value, found null"),
+                (
+                    "memory.items.search", #"{"query":"kept","since":"2024-01-01T12:99:00Z"}"#,
+                    "since must be an ISO 8601 time"
+                ),
             ]
             for (topic, body, detail) in refused {
                 let r = try await k.request(topic, body)
