@@ -157,11 +157,14 @@ extension Decoder {
         if codingPath.isEmpty, let top = userInfo[Bodies.topMembers] as? [String] { allowed = top }
         let container = try container(keyedBy: MemberName.self)
         let names = container.allKeys
+        if names.contains(where: { !allowed.contains($0.stringValue) }) {
+            let unknown = names.map(\.stringValue).filter { !allowed.contains($0) }.sorted()[0]
+            throw UnknownMember(name: unknown, path: codingPath, expected: allowed)
+        }
+        // After the unknown ones, as `RequestBody` does: a misspelt member is named as such.
         let nulls = names.filter { (try? container.decodeNil(forKey: $0)) == true }
         if let null = nulls.map(\.stringValue).min() { throw NullMember(name: null, path: codingPath) }
-        guard names.contains(where: { !allowed.contains($0.stringValue) }) else { return container }
-        let unknown = names.map(\.stringValue).filter { !allowed.contains($0) }.sorted()[0]
-        throw UnknownMember(name: unknown, path: codingPath, expected: allowed)
+        return container
     }
 }
 

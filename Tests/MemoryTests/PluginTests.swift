@@ -139,6 +139,7 @@ import Testing
                 ("memory.items.search", #"{"query":"kept","limt":5}"#, "the body: unknown member 'limt'"),
                 ("memory.items.search", #"{"query":"kept","query":"other"}"#, "member 'query' appears more than once"),
                 ("memory.items.store", #"{"content":"x","links":null}"#, "links: expected a value, found null"),
+                ("memory.items.store", #"{"content":"x","colour":null}"#, "the body: unknown member 'colour'"),
                 (
                     "memory.items.store", #"{"items":[{"content":"x","tags":null}]}"#,
                     "items[0].tags: expected a value, found null"
