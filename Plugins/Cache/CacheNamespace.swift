@@ -464,10 +464,14 @@ final class CacheNamespace: Sendable {
     }
 
     /// Publishes the namespace's metrics: L1's counts, the tiers' sizes and the hit ratios.
-    func syncMetrics() {
+    /// - Returns: L1's counts and the reads they were published from.
+    @discardableResult
+    func syncMetrics() -> (l1: CacheStatistics, reads: CacheMetrics.Reads) {
         let s = l1.statistics
         metrics.sync(l1: s, l3: l3Size())
-        metrics.syncRatios(reads(l1: s))
+        let read = reads(l1: s)
+        metrics.syncRatios(read)
+        return (s, read)
     }
 
     /// L3's entry count and bytes (nil without L3).

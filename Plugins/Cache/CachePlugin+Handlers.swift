@@ -190,10 +190,7 @@ extension CachePlugin {
         var out: [String: Any] = [:]
         for ns in chosen {
             ns.flushHits()
-            let s = ns.l1.statistics
-            ns.metrics.sync(l1: s, l3: ns.l3Size())
-            let read = ns.reads(l1: s)
-            ns.metrics.syncRatios(read)
+            let (s, read) = ns.syncMetrics()
             let c = ns.counters
             let l3Hits = read.l3Hits
             let l3Misses = read.l3Reads - read.l3Hits

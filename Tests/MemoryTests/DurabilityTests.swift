@@ -40,13 +40,7 @@ import Testing
         _ = try await synced.put(item("synced to the disk before the reply"))
         #expect(try await synced.ids("synced disk").count == 1)
         #expect(try writerSynchronous(try makeStore().0) == 1, "NORMAL, the default")
-        var refused: String?
-        do {
-            let k = try await MemoryKernel.boot(config: "synchronous: sometimes")
-            await k.stop()
-        } catch {
-            refused = "\(error)"
-        }
+        let refused = await MemoryKernel.refusal(config: "synchronous: sometimes")
         #expect(refused?.contains("synchronous") == true, "\(refused ?? "booted")")
         try await MemoryKernel.with(config: "synchronous: full") { k in
             #expect(try await k.request("memory.items.store", #"{"content":"stored with full sync"}"#).status == 201)

@@ -40,6 +40,18 @@ final class MemoryKernel: Sendable {
         port = found
     }
 
+    /// Why a kernel with the memory plugin under `config` did not start, or nil when it did (it
+    /// is stopped again).
+    static func refusal(config: String) async -> String? {
+        do {
+            let k = try await boot(config: config)
+            await k.stop()
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
     /// Boots a kernel off the cooperative pool.
     static func boot(config: String = "", http: Bool = false) async throws -> MemoryKernel {
         try await onThread { try MemoryKernel(config: config, http: http) }

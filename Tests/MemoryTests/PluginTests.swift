@@ -351,13 +351,7 @@ extension PluginTests {
         #expect(try configuration.settings().mergeBatch == 250)
         #expect(try decoder.decode(MemoryConfiguration.self, from: Data("{}".utf8)).settings().mergeBatch == 10_000)
 
-        var refused: String?
-        do {
-            let k = try await MemoryKernel.boot(config: "merge_batch: 50")
-            await k.stop()
-        } catch {
-            refused = "\(error)"
-        }
+        let refused = await MemoryKernel.refusal(config: "merge_batch: 50")
         #expect(refused?.contains("merge_batch") == true, "\(refused ?? "booted")")
         try await MemoryKernel.with(config: "merge_batch: 100") { k in
             let batch = (0..<250).map { #"{"content":"merge batch item \#($0)"}"# }.joined(separator: ",")
