@@ -79,7 +79,7 @@ final class SoulStore: Sendable {
         try database.read { db in
             var emotions: [String: [Emotion: Int]] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT entity, emotion, count FROM soul_emotions") {
-                emotions[row["entity"], default: [:]][try Emotion(parsing: row["emotion"]), default: 0] += row["count"] as Int
+                emotions[row["entity"], default: [:]][Emotion(stored: row["emotion"]), default: 0] += row["count"] as Int
             }
             var links: [String: [String]] = [:]
             for row in try Row.fetchAll(
@@ -164,7 +164,7 @@ final class SoulStore: Sendable {
         for e in try Row.fetchAll(
             db.cachedStatement(sql: "SELECT emotion, count FROM soul_emotions WHERE entity = ?"), arguments: [name])
         {
-            emotions[try Emotion(parsing: e["emotion"]), default: 0] += e["count"] as Int
+            emotions[Emotion(stored: e["emotion"]), default: 0] += e["count"] as Int
         }
         let links = try String.fetchAll(
             db.cachedStatement(sql: "SELECT memory_id FROM soul_memory_links WHERE entity = ? ORDER BY position"),

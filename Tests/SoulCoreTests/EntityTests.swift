@@ -78,4 +78,16 @@ import Testing
             try Emotion(parsing: String(repeating: "e", count: 65))
         }
     }
+
+    /// The stored form reads back whatever the input allowed: a label of 64 code points is
+    /// stored as `General(...)`, 73 of them (schemathesis found such an entity unreadable).
+    @Test func everyStoredEmotionReadsBack() throws {
+        let long = String(repeating: "é", count: 64)
+        let emotions: [Emotion] =
+            Emotion.named + [
+                try Emotion(parsing: long), .general("awe"), .general("General(x)"), .general("love"),
+            ]
+        for emotion in emotions { #expect(Emotion(stored: emotion.description) == emotion, "\(emotion)") }
+        #expect(try Emotion(parsing: long) == .general(long))
+    }
 }

@@ -148,6 +148,27 @@ import Testing
         }
     }
 
+    /// A label of 64 code points is accepted and stored as `General(label)`, 73 of them; the
+    /// entity, the list and a restored snapshot read it back (they refused it with a 400 before).
+    @Test func anEmotionWithTheLongestLabelReadsBack() async throws {
+        let label = String(repeating: "e", count: 64)
+        let snapshot = try TemporaryDirectory.make()
+        try await PluginKernel.with([try Plugins.soul()]) { k in
+            let recorded = try await k.request("soul.emotions.record", #"{"name":"ada","emotion":"\#(label)"}"#)
+            #expect(recorded.status == 200 || recorded.status == 201)
+            let got = try await k.request("soul.entities.get", #"{"name":"ada"}"#)
+            #expect(got.status == 200)
+            #expect(got.json["emotions"] as? [String: Int] == ["General(\(label))": 1])
+            #expect(try await k.request("soul.entities.list").status == 200)
+            let kernel = k.test.kernel
+            try await onThread { () throws(KernelError) in try kernel.snapshot(plugin: "soul", into: snapshot) }
+            _ = try await k.request("soul.entities.delete", #"{"name":"ada"}"#)
+            try await onThread { () throws(KernelError) in try kernel.restore(plugin: "soul", from: snapshot) }
+            let restored = try await k.request("soul.entities.get", #"{"name":"ada"}"#)
+            #expect(restored.json["emotions"] as? [String: Int] == ["General(\(label))": 1])
+        }
+    }
+
     @Test func entitiesSurviveARestartAndSnapshotsRestore() async throws {
         let dataDir = try TemporaryDirectory.make()
         let snapshot = try TemporaryDirectory.make()

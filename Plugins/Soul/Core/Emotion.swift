@@ -59,6 +59,22 @@ public enum Emotion: Sendable, Hashable, Comparable, CustomStringConvertible {
         (a.rank, a.description) < (b.rank, b.description)
     }
 
+    /// Reads back the stored form (`description`). It takes no input limits: `General(label)` is
+    /// 9 code points longer than the label, so a label of 56 to 64 code points, accepted on the
+    /// way in, would fail `init(parsing:)`'s 64 on the way out and leave its entity unreadable.
+    public init(stored text: String) {
+        if let named = Self.named.first(where: { $0.description == text }) {
+            self = named
+            return
+        }
+        let scalars = text.unicodeScalars
+        if text.hasPrefix("General("), text.hasSuffix(")"), scalars.count > 9 {
+            self = .general(String(String.UnicodeScalarView(scalars.dropFirst(8).dropLast())))
+            return
+        }
+        self = (try? Emotion(parsing: text)) ?? .general(text)
+    }
+
     /// Reads an emotion the way Jamey 3.0's `soul record` did, and a little wider: the stored
     /// form (`PaternalLove`, `General(x)`), any case, or the CLI words `love`, `joy`, `pride`,
     /// `protect`, `calm`, `focus`, `worry`, plus `sad`/`sadness`, `anger`/`angry`; anything
@@ -68,7 +84,9 @@ public enum Emotion: Sendable, Hashable, Comparable, CustomStringConvertible {
     public init(parsing raw: String) throws(SoulError) {
         let text = raw.trimmingSpaces
         guard !text.isEmpty else { throw SoulError(.invalid, "emotion: expected a name such as joy or love, found nothing") }
-        guard text.count <= 64 else { throw SoulError(.invalid, "emotion: expected at most 64 characters, found \(text.count)") }
+        guard raw.codePoints <= 64 else {
+            throw SoulError(.invalid, "emotion: expected at most 64 characters, found \(raw.codePoints)")
+        }
         guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw SoulError(.invalid, "emotion: control characters are not allowed")
         }
@@ -93,11 +111,17 @@ public enum Emotion: Sendable, Hashable, Comparable, CustomStringConvertible {
 }
 
 extension String {
-    /// The string without leading and trailing whitespace.
+    /// The string without leading and trailing whitespace: code points with Unicode's White_Space
+    /// property, as the route schemas' patterns count them (a space followed by a combining mark
+    /// keeps the mark).
     var trimmingSpaces: String {
-        guard let first = firstIndex(where: { !$0.isWhitespace }), let last = lastIndex(where: { !$0.isWhitespace }) else {
-            return ""
-        }
-        return String(self[first...last])
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+            let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+        else { return "" }
+        return String(scalars[first...last])
     }
+
+    /// The length in code points, as a JSON Schema's `maxLength` counts it.
+    var codePoints: Int { unicodeScalars.count }
 }
