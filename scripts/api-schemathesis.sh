@@ -1,22 +1,29 @@
 #!/usr/bin/env bash
 # Fuzzes a real `jamey serve`'s HTTP API with schemathesis (PyPI) from its own /openapi.json.
 # Fails on any 5xx, any status, content type, header or body that the document does not allow,
-# and on accepted invalid input (a 413 counts as refusing it). Bounded in time.
+# and on accepted invalid input (a 413 counts as refusing it). Bounded in time. In plugins mode
+# it also fails on valid input refused, for the operations whose every check a schema can state
+# (the others are listed in the config below with what their schemas cannot say).
 #   scripts/api-schemathesis.sh BIN_DIR           # the gateway's own routes, with the hello plugins
 #   scripts/api-schemathesis.sh BIN_DIR plugins   # the routes of the plugins the default config
 #                                                 # enables: memory, cache, soul, conscience, consciousness
+#   scripts/api-schemathesis.sh BIN_DIR vault     # the vault's routes, over a repository made here
+#                                                 # (`jamey vault keygen` and `init`) backing up memory and soul
 # BIN_DIR holds jamey and the plugins' libraries.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-bin="${1:?usage: scripts/api-schemathesis.sh BIN_DIR [plugins]}"
+bin="${1:?usage: scripts/api-schemathesis.sh BIN_DIR [plugins|vault]}"
 mode="${2:-api}"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
 case "$mode" in
   api)
     loaded="  hello_c:
     path: $bin/libHelloC.so
   hello_swift:
     path: $bin/libHelloSwift.so"
-    select=() ;;
+    select=()
+    acceptance="" ;;
   plugins)
     loaded=""
     for p in memory:Memory cache:Cache soul:Soul conscience:Conscience consciousness:Consciousness; do
@@ -24,8 +31,53 @@ case "$mode" in
     path: $bin/lib${p#*:}.so
 "
     done
-    select=(--include-path-regex '^/v1/(memory|cache|soul|conscience|consciousness)(/|$)') ;;
-  *) echo "usage: scripts/api-schemathesis.sh BIN_DIR [plugins]" >&2; exit 2 ;;
+    select=(--include-path-regex '^/v1/(memory|cache|soul|conscience|consciousness)(/|$)')
+    # Valid input must be answered 2xx, or 404 for what does not exist, except by the operations
+    # below (which may also answer 400 or 409: schemathesis picks the checks it runs once for all
+    # operations, so an operation can only widen what the check expects), whose refusals depend on what no JSON Schema states: a body name that differs from
+    # the path's (soul), keywords that are not one content word or share a stem (conscience), a
+    # pin in a layer the config does not let pin (memory), a query with no words (memory), a
+    # decay time in the future (soul), a key over 512 bytes of UTF-8 (cache: the schema's
+    # maxLength counts code points).
+    acceptance='
+[checks.positive_data_acceptance]
+expected-statuses = ["2xx", "404"]
+
+[[operations]]
+include-operation-id = ["memoryStore", "memoryStoreBatch", "memoryUpdate", "memorySearch", "conscienceCreateRule", "conscienceUpdateRule", "soulDecay", "soulUpsertEntity", "soulRecordEmotion", "soulLinkMemory", "soulConscienceRecord", "cacheGet", "cachePut", "cacheDelete", "cacheInvalidate", "cacheWarm"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "404", "409"]' ;;
+  vault)
+    # A repository this run makes: the identity stays in the scratch directory so the API can
+    # verify and restore; no schedule, so every backup is one the fuzzer asked for.
+    "$bin/jamey" vault keygen -o "$work/identity.txt" > "$work/keygen.out" 2>&1
+    recipient="$(grep -o 'age1[0-9a-z]*' "$work/keygen.out" | head -n 1)"
+    [ -n "$recipient" ] || { cat "$work/keygen.out" >&2; exit 1; }
+    "$bin/jamey" vault init --repository "$work/repo" --recipient "$recipient" --node-key "$work/node.key" \
+      --node fuzz > /dev/null
+    loaded="  memory:
+    path: $bin/libMemory.so
+  soul:
+    path: $bin/libSoul.so
+  vault:
+    path: $bin/libVault.so
+    privileges: [snapshot]
+    config:
+      repository: $work/repo
+      node_key: $work/node.key
+      identity: $work/identity.txt
+      schedule:
+        interval_minutes: 0
+"
+    select=(--include-path-regex '^/v1/vault(/|$)')
+    # verify's subset k/n needs k ≤ n, which a pattern cannot say.
+    acceptance='
+[checks.positive_data_acceptance]
+expected-statuses = ["2xx", "404"]
+
+[[operations]]
+include-operation-id = ["vaultVerify"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "404"]' ;;
+  *) echo "usage: scripts/api-schemathesis.sh BIN_DIR [plugins|vault]" >&2; exit 2 ;;
 esac
 venv="${JAMEY_SCHEMATHESIS_VENV:-$JAMEY_ROOT/.build/schemathesis-venv}"
 if [ ! -x "$venv/bin/schemathesis" ]; then
@@ -35,7 +87,6 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
 fi
 "$venv/bin/schemathesis" --version
 
-work="$(mktemp -d)"
 key="schemathesis-admin-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 cat > "$work/jamey.yaml" <<YAML
 node:
@@ -51,7 +102,8 @@ $loaded
     config:
       port: 0
       limits:
-        request_timeout_ms: 1000
+        # A consolidation over what a long run has stored takes over a second in a debug build.
+        request_timeout_ms: 5000
       rate_limits:
         public: {rate: 0, burst: 1}
         read: {rate: 0, burst: 1}
@@ -76,13 +128,14 @@ echo "jamey serve listening on 127.0.0.1:$port"
 status=0
 cd "$work"
 # A body over the gateway's size limit is refused with 413 before any plugin sees it: a refusal.
-cat > schemathesis.toml <<'TOML'
+cat > schemathesis.toml <<TOML
 [checks.negative_data_rejection]
 expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429"]
+$acceptance
 TOML
 timeout 600 "$venv/bin/schemathesis" run "http://127.0.0.1:$port/openapi.json" \
   --header "Authorization: Bearer $key" \
-  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection \
+  --checks "not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection${acceptance:+,positive_data_acceptance}" \
   --exclude-path /v1/bus/subscribe ${select[@]+"${select[@]}"} \
   --phases examples,coverage,fuzzing \
   --max-examples "${JAMEY_SCHEMATHESIS_EXAMPLES:-100}" \

@@ -31,4 +31,7 @@ scripts/api-schemathesis.sh "$bin"
 echo "== plugins: schemathesis fuzzes the routes of memory, cache, soul, conscience and consciousness"
 scripts/api-schemathesis.sh "$bin" plugins
 
+echo "== vault: schemathesis fuzzes the vault's routes over a repository it makes"
+scripts/api-schemathesis.sh "$bin" vault
+
 echo "== all tests passed"

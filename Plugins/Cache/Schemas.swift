@@ -1,6 +1,13 @@
+import PluginReplies
+
 /// JSON Schemas (draft 2020-12 text) of the HTTP bodies, for `/openapi.json`.
 enum Schemas {
-    static let key = #"{"type": "string", "minLength": 1, "maxLength": 512}"#
+    /// A key: its limit is in bytes (`CachePlugin.maxKeyBytes`), which a schema cannot count, so
+    /// `maxLength` only bounds it and the description says the rest.
+    static let key = """
+        {"type": "string", "minLength": 1, "maxLength": 512, "pattern": "\(SchemaPatterns.noNUL)",
+         "description": "at most 512 bytes of UTF-8"}
+        """
     static let namespace = #"{"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,63}$"}"#
 
     /// The body of a put (namespace and key come from the path).
@@ -35,6 +42,7 @@ enum Schemas {
     /// A warm request.
     static let warm = """
         {"type": "object", "properties": {"namespace": \(namespace), "keys": {"type": "array", "items": \(key), "maxItems": \(CachePlugin.maxWarmKeys)}},
+         "anyOf": [{"required": ["namespace"]}, {"properties": {"keys": {"maxItems": 0}}}],
          "additionalProperties": false}
         """
 

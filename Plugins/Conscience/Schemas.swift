@@ -1,9 +1,18 @@
-/// JSON Schemas (draft 2020-12 text) of the HTTP bodies, for `/openapi.json`.
+import PluginReplies
+
+/// JSON Schemas (draft 2020-12 text) of the HTTP bodies, for `/openapi.json`. Lengths count code
+/// points and texts are checked as `TextCheck` and `MoralRule` do, so a body valid against them is
+/// refused only for what a schema cannot say: keywords that are not one content word each or that
+/// share a stem, a body whose name differs from the path's.
 enum Schemas {
+    /// A text to evaluate (`TextCheck`).
+    static let text = #"{"type": "string", "minLength": 1, "maxLength": 10000, "pattern": "\#(SchemaPatterns.text)"}"#
+
     static let ruleProperties = """
         "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,63}$"},
-        "description": {"type": "string", "minLength": 1, "maxLength": 500},
-        "keywords": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 64}, "maxItems": 32},
+        "description": {"type": "string", "minLength": 1, "maxLength": 500, "pattern": "\(SchemaPatterns.text)"},
+        "keywords": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 64}, "maxItems": 32,
+          "uniqueItems": true, "description": "each one content word; no two with the same stem"},
         "weight": {"type": "number", "minimum": 0, "maximum": 10},
         "polarity": {"type": "string", "enum": ["virtue", "prohibition"]}
         """
@@ -32,8 +41,10 @@ enum Schemas {
 
     /// The body of an evaluation request.
     static let evaluateRequest = """
-        {"type": "object", "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 10000},
-         "action": {"type": "string", "description": "Jamey 3.0's name for text"}}, "additionalProperties": false}
+        {"type": "object", "properties": {"text": \(text),
+         "action": {"type": "string", "description": "Jamey 3.0's name for text, read (and checked as text is) when text is absent"}},
+         "anyOf": [{"required": ["text"]}, {"required": ["action"], "properties": {"action": \(text)}}],
+         "additionalProperties": false}
         """
 
     /// An evaluation.

@@ -63,8 +63,9 @@ extension ConsciousnessPlugin {
         let body = try RequestBody(request.payload, allowed: ["text", "entity"])
         guard let text = try body.string("text") else { throw BodyError("text: required (a string of 1 to 10000 characters)") }
         let entity = try body.string("entity")
-        if let entity, entity.isEmpty || entity.count > 128 {
-            throw BodyError("entity: expected 1 to 128 characters, found \(entity.count)")
+        // Counted in code points, as the schema's `maxLength` counts.
+        if let entity, entity.isEmpty || entity.unicodeScalars.count > 128 {
+            throw BodyError("entity: expected 1 to 128 characters, found \(entity.unicodeScalars.count)")
         }
         return (text, entity)
     }

@@ -1,8 +1,12 @@
-/// JSON Schemas (draft 2020-12 text) of the HTTP bodies, for `/openapi.json`.
+import PluginReplies
+
+/// JSON Schemas (draft 2020-12 text) of the HTTP bodies, for `/openapi.json`. The text's length
+/// and pattern are `TextInput`'s checks (code points; not blank; no control character but tab,
+/// line feed and carriage return).
 enum ConsciousnessSchemas {
     static let process = """
         {"type": "object", "properties": {
-          "text": {"type": "string", "minLength": 1, "maxLength": 10000},
+          "text": {"type": "string", "minLength": 1, "maxLength": 10000, "pattern": "\(SchemaPatterns.text)"},
           "entity": {"type": "string", "minLength": 1, "maxLength": 128,
             "description": "the soul entity the text concerns (its trust, empathy and dominant emotion feed the emotional state)"}},
          "required": ["text"], "additionalProperties": false}

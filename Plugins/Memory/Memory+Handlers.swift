@@ -39,7 +39,7 @@ extension Memory {
                     m.headers["http.method"] != nil
                     ? try Bodies.query(m.headers["http.query"] ?? "")
                     : try Bodies.decode(QueryBody.self, m.payload, members: QueryBody.listMembers)
-                let items = try await store.list(try Bodies.filter(body), limit: body.limit ?? 100)
+                let items = try await store.list(try Bodies.filter(body), limit: try Bodies.limit(body.limit, fallback: 100))
                 return Replies.json(["items": items.map { Replies.item($0.0, links: $0.1) }])
             }
         }

@@ -1,4 +1,5 @@
 import JameyPluginKit
+import PluginReplies
 
 extension Memory {
     /// The HTTP routes (served by the api plugin as bus requests to the same topics).
@@ -11,7 +12,7 @@ extension Memory {
             "POST", "/v1/memory/items/batch", topic: "memory.items.store", scope: "write",
             summary: "Store up to max_batch items in one transaction", operationID: "memoryStoreBatch",
             requestSchema:
-                #"{"type":"object","required":["items"],"properties":{"items":{"type":"array","items":\#(Schemas.newItem)}},"additionalProperties":false}"#,
+                #"{"type":"object","required":["items"],"properties":{"items":{"type":"array","minItems":1,"items":\#(Schemas.newItem)}},"additionalProperties":false}"#,
             responseSchema: #"{"type":"object","properties":{"results":{"type":"array","items":\#(Schemas.storeResult)}}}"#),
         .init(
             "GET", "/v1/memory/items", topic: "memory.items.list", scope: "read",
@@ -40,21 +41,35 @@ extension Memory {
     ]
 }
 
-/// JSON Schemas of the bodies, as text for the OpenAPI document.
+/// JSON Schemas of the bodies, as text for the OpenAPI document. They state what
+/// `MemoryStore.validate` and the request parsers check, so a body valid against them is refused
+/// only for what a schema cannot say: a content over `max_content_bytes` (413), a batch over
+/// `max_batch`, a query without words, a pin in a layer that does not allow it, a near-duplicate.
 enum Schemas {
+    /// A string without U+0000 (SQLite's C API would end it there).
+    static let noNUL = #""pattern":"\#(SchemaPatterns.noNUL)""#
+    /// Content: not blank (every code point White_Space, as `MemoryStore.validate` tests) and no
+    /// U+0000.
+    static let content = """
+        {"type":"string","minLength":1,"pattern":"\(SchemaPatterns.notBlank)",\
+        "description":"not blank; at most max_content_bytes bytes of UTF-8 (default 65536; more is a 413)"}
+        """
+    static let tags = #"{"type":"array","maxItems":32,"items":{"type":"string","minLength":1,"maxLength":64,\#(noNUL)}}"#
+    static let source = #"{"type":"string","maxLength":128,\#(noNUL)}"#
+    static let links = #"{"type":"array","maxItems":64,"items":\#(link)}"#
     static let layer = #"{"type":"string","enum":["working","short_term","episodic","semantic","long_term"]}"#
     static let link =
-        #"{"type":"object","required":["kind","target"],"properties":{"kind":{"type":"string","enum":["entity","item"]},"target":{"type":"string"},"relation":{"type":"string"}},"additionalProperties":false}"#
+        #"{"type":"object","required":["kind","target"],"properties":{"kind":{"type":"string","enum":["entity","item"]},"target":{"type":"string","minLength":1,\#(noNUL)},"relation":{"type":"string",\#(noNUL)}},"additionalProperties":false}"#
     static let newItem = """
-        {"type":"object","required":["content"],"properties":{"layer":\(layer),"content":{"type":"string","minLength":1},\
-        "tags":{"type":"array","items":{"type":"string"}},"source":{"type":"string"},\
+        {"type":"object","required":["content"],"properties":{"layer":\(layer),"content":\(content),\
+        "tags":\(tags),"source":\(source),\
         "importance":{"type":"number","minimum":0,"maximum":1},"pinned":{"type":"boolean"},\
-        "links":{"type":"array","items":\(link)}},"additionalProperties":false}
+        "links":\(links)},"additionalProperties":false}
         """
     static let patch = """
-        {"type":"object","properties":{"layer":\(layer),"content":{"type":"string","minLength":1},\
-        "tags":{"type":"array","items":{"type":"string"}},"importance":{"type":"number","minimum":0,"maximum":1},\
-        "pinned":{"type":"boolean"},"links":{"type":"array","items":\(link)}},"additionalProperties":false}
+        {"type":"object","properties":{"layer":\(layer),"content":\(content),\
+        "tags":\(tags),"importance":{"type":"number","minimum":0,"maximum":1},\
+        "pinned":{"type":"boolean"},"links":\(links)},"additionalProperties":false}
         """
     static let item = """
         {"type":"object","required":["id","layer","content"],"properties":{"id":{"type":"string"},"layer":\(layer),\
@@ -66,11 +81,14 @@ enum Schemas {
         """
     static let storeResult = #"{"type":"object","properties":{"item":\#(item),"merged":{"type":"boolean"}}}"#
     static let search = """
-        {"type":"object","required":["query"],"properties":{"query":{"type":"string"},"syntax":{"type":"boolean"},\
+        {"type":"object","required":["query"],"properties":{"query":{"type":"string","minLength":1,\(noNUL),\
+        "description":"at least one word (letters or digits, as FTS5's unicode61 tokenizer splits text)"},\
+        "syntax":{"type":"boolean"},\
         "mode":{"type":"string","enum":["all","any"]},"layer":\(layer),"layers":{"type":"array","items":\(layer)},\
-        "tag":{"type":"string"},"tags":{"type":"array","items":{"type":"string"}},"source":{"type":"string"},\
+        "tag":{"type":"string",\(noNUL)},"tags":{"type":"array","items":{"type":"string",\(noNUL)}},\
+        "source":{"type":"string",\(noNUL)},\
         "since":{"type":"string","format":"date-time"},"until":{"type":"string","format":"date-time"},\
-        "limit":{"type":"integer","minimum":1},"reinforce":{"type":"boolean"}},"additionalProperties":false}
+        "limit":{"type":"integer","minimum":1,"description":"default 10; at most max_results hits come back"},"reinforce":{"type":"boolean"}},"additionalProperties":false}
         """
     static let searchResult = """
         {"type":"object","properties":{"hits":{"type":"array","items":{"type":"object","properties":{"item":\(item),\

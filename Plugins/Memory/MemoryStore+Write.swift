@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import MemoryCore
+import PluginReplies
 
 /// What storing one item did.
 struct StoreOutcome: Sendable {
@@ -14,16 +15,20 @@ extension MemoryStore {
     /// Checks an item before anything is written.
     func validate(_ item: NewItem) throws(MemoryError) {
         let bytes = item.content.utf8.count
-        guard bytes > 0, !item.content.allSatisfy(\.isWhitespace) else { throw .badRequest("content is empty") }
+        // Lengths count code points and blank means every code point is White_Space, as the
+        // route schemas' maxLength and pattern do (`Schemas`).
+        guard bytes > 0, !SchemaPatterns.isBlank(item.content) else {
+            throw .badRequest("content is empty")
+        }
         guard bytes <= settings.maxContentBytes else {
             throw .tooLarge("content is \(bytes) bytes; at most \(settings.maxContentBytes) are allowed (max_content_bytes)")
         }
         try MemoryError.refuseNUL(item.content, "content")
         guard (0...1).contains(item.importance) else { throw .badRequest("importance must be between 0 and 1") }
-        guard item.tags.count <= 32, item.tags.allSatisfy({ (1...64).contains($0.count) }) else {
+        guard item.tags.count <= 32, item.tags.allSatisfy({ (1...64).contains($0.unicodeScalars.count) }) else {
             throw .badRequest("at most 32 tags of 1 to 64 characters each are allowed")
         }
-        guard item.source.count <= 128 else { throw .badRequest("source is longer than 128 characters") }
+        guard item.source.unicodeScalars.count <= 128 else { throw .badRequest("source is longer than 128 characters") }
         guard item.links.count <= 64, item.links.allSatisfy({ MemoryLink.kinds.contains($0.kind) && !$0.target.isEmpty })
         else { throw .badRequest("links need a kind ('entity' or 'item') and a target; at most 64 are allowed") }
         for tag in item.tags { try MemoryError.refuseNUL(tag, "tags") }

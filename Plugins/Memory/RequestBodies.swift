@@ -237,6 +237,14 @@ enum Bodies {
         throw .badRequest("\(field) must be an ISO 8601 time such as 2026-01-31T12:00:00Z, not '\(text.prefix(40))'")
     }
 
+    /// A list's or search's `limit`: `fallback` when absent, a 400 below 1 (the schemas'
+    /// minimum); above `max_results` the store answers `max_results` hits.
+    static func limit(_ given: Int?, fallback: Int) throws(MemoryError) -> Int {
+        guard let given else { return fallback }
+        guard given >= 1 else { throw .badRequest("limit must be at least 1, not \(given)") }
+        return given
+    }
+
     /// A new item from a body.
     static func newItem(_ body: ItemBody, defaultSource: String) throws(MemoryError) -> NewItem {
         guard let content = body.content else { throw .badRequest("content is missing") }

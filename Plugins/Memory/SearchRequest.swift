@@ -24,7 +24,7 @@ struct SearchRequest: Sendable {
             throw .badQuery(error.description)
         }
         filter = try Bodies.filter(body)
-        limit = body.limit ?? 10
+        limit = try Bodies.limit(body.limit, fallback: 10)
         reinforce = body.reinforce ?? true
     }
 }

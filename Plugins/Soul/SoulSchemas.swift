@@ -1,6 +1,16 @@
-/// JSON Schemas (draft 2020-12 text) of the HTTP bodies, for `/openapi.json`.
+import PluginReplies
+
+/// JSON Schemas (draft 2020-12 text) of the HTTP bodies, for `/openapi.json`. Their lengths and
+/// patterns are the checks of `SoulEntity` and `Emotion` (code points; not blank; no control
+/// characters), so a body valid against them is refused only for what a schema cannot say: a name
+/// in the body that differs from the path's, a decay time in the future.
 enum SoulSchemas {
-    static let name = #"{"type": "string", "minLength": 1, "maxLength": 128}"#
+    /// An entity's name, or a label such as an emotion or a memory id, of at most `max` code points.
+    static func label(max: Int) -> String {
+        #"{"type": "string", "minLength": 1, "maxLength": \#(max), "pattern": "\#(SchemaPatterns.label)"}"#
+    }
+
+    static let name = label(max: 128)
 
     /// An entity.
     static let entity = """
@@ -29,7 +39,7 @@ enum SoulSchemas {
 
     static let record = """
         {"type": "object", "properties": {"name": \(name),
-          "emotion": {"type": "string", "minLength": 1, "maxLength": 64,
+          "emotion": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "\(SchemaPatterns.label)",
             "description": "love, joy, pride, protect, calm, focus, worry, sad, angry, a stored name, or any label (General)"}},
          "required": ["emotion"], "additionalProperties": false}
         """
@@ -40,12 +50,13 @@ enum SoulSchemas {
         """
 
     static let link = """
-        {"type": "object", "properties": {"name": \(name), "memory_id": {"type": "string", "minLength": 1, "maxLength": 128}},
+        {"type": "object", "properties": {"name": \(name), "memory_id": \(label(max: 128))},
          "required": ["memory_id"], "additionalProperties": false}
         """
 
     static let conscience = """
-        {"type": "object", "properties": {"name": \(name), "text": {"type": "string", "minLength": 1, "maxLength": 10000}},
+        {"type": "object", "properties": {"name": \(name), "text": {"type": "string", "minLength": 1, "maxLength": 10000,
+          "pattern": "\(SchemaPatterns.text)"}},
          "required": ["text"], "additionalProperties": false}
         """
 

@@ -25,7 +25,8 @@ enum Schemas {
          "required": ["snapshot", "seq", "bytesAdded"]}
         """
     static let verifyRequest = """
-        {"type": "object", "properties": {"subset": {"type": "string", "pattern": "^[0-9]+/[0-9]+$"},
+        {"type": "object", "properties": {"subset": {"type": "string", "pattern": "^[1-9][0-9]{0,8}/[1-9][0-9]{0,8}$",
+         "description": "k/n with k ≤ n: check the k-th of n parts of the packs"},
          "restore": {"type": "boolean"}}, "additionalProperties": false}
         """
     static let verifyReport = """
@@ -42,12 +43,14 @@ enum Schemas {
          "snapshot": {"type": "string"}, "source": {"type": "string"}, "target": {"type": "string"},
          "previous": {"type": "string"}, "bytes": {"type": "integer"}, "seconds": {"type": "number"}}}}}}
         """
+    /// A retention count (`RequestBody.count`: a whole number under 10⁹).
+    static let count = #"{"type": "integer", "minimum": 0, "maximum": 999999999}"#
     static let forgetRequest = """
         {"type": "object", "properties": {"dry_run": {"type": "boolean"}, "all_nodes": {"type": "boolean"},
-         "keep_last": {"type": "integer", "minimum": 0},
-         "keep_hourly": {"type": "integer", "minimum": 0}, "keep_daily": {"type": "integer", "minimum": 0},
-         "keep_weekly": {"type": "integer", "minimum": 0}, "keep_monthly": {"type": "integer", "minimum": 0},
-         "keep_yearly": {"type": "integer", "minimum": 0}, "keep_within": {"type": "string"}}, "additionalProperties": false}
+         "keep_last": \(count), "keep_hourly": \(count), "keep_daily": \(count), "keep_weekly": \(count),
+         "keep_monthly": \(count), "keep_yearly": \(count),
+         "keep_within": {"type": "string", "pattern": "^([0-9]{1,9}[ymdh])*$", "description": "e.g. 1y2m3d4h"}},
+         "additionalProperties": false}
         """
     static let forgetReport = """
         {"type": "object", "properties": {"dryRun": {"type": "boolean"}, "removed": {"type": "integer"},

@@ -71,6 +71,47 @@ import Testing
         #expect(deleted["content"] == nil)
     }
 
+    /// A path parameter named like a member of the route's body takes the member's schema (the
+    /// plugins require the two to agree), and a body whose every `anyOf` branch requires a member
+    /// is required: schemathesis found the soul's `PUT /v1/soul/entities/{name}` refusing names
+    /// its document allowed.
+    @Test func pathParametersTakeTheSchemaOfTheBodyMemberOfTheirName() throws {
+        let name = #"{"maxLength":128,"minLength":1,"pattern":"^[^\\u0000]*$","type":"string"}"#
+        let table = RouteTable(
+            core: [],
+            plugins: [
+                (
+                    "people",
+                    DeclaredRoute(
+                        method: "PUT", path: "/v1/people/{name}/{id}", topic: "people.put", scope: "write",
+                        requestSchema: #"{"type":"object","properties":{"name":\#(name)}}"#)
+                ),
+                ("people", DeclaredRoute(method: "GET", path: "/v1/people/{name}/{id}", topic: "people.get", scope: "read")),
+                (
+                    "people",
+                    DeclaredRoute(
+                        method: "POST", path: "/v1/people/judge", topic: "people.judge", scope: "write",
+                        requestSchema:
+                            #"{"type":"object","properties":{"a":{"type":"string"},"b":{"type":"string"}},"anyOf":[{"required":["a"]},{"required":["b"]}]}"#
+                    )
+                ),
+            ])
+        let paths = try #require(OpenAPIDocument.build(routes: table, version: "1")["paths"])
+        let parameters = try #require(paths["/v1/people/{name}/{id}"]?["put"]?["parameters"]?.text)
+        #expect(parameters.contains(#""pattern":"^[^\\u0000]*$""#), "\(parameters)")
+        #expect(parameters.contains(#""maxLength":128"#))
+        let sibling = try #require(paths["/v1/people/{name}/{id}"]?["get"]?["parameters"]?.text)
+        #expect(sibling.contains(#""pattern":"^[^\\u0000]*$""#), "the GET of the same path: \(sibling)")
+        let put = try #require(table.endpoints.first { $0.method == "PUT" })
+        #expect(OpenAPIDocument.bodyProperty("id", of: put) == nil)
+        #expect(OpenAPIDocument.bodyProperty("name", of: put) != nil)
+        #expect(paths["/v1/people/judge"]?["post"]?["requestBody"]?["required"] == .bool(true))
+        #expect(
+            !OpenAPIDocument.bodyRequired(
+                #"{"type":"object","anyOf":[{"required":["a"]},{"properties":{"k":{"maxItems":0}}}]}"#),
+            "a branch that requires nothing takes {}")
+    }
+
     @Test func conflictingPluginRoute_isRejected_andNotDocumented() {
         #expect(Self.table.rejected.count == 1)
         #expect(Self.table.rejected.first?.contains("overlaps the gateway's own route") == true)

@@ -216,6 +216,29 @@ import Testing
         }
     }
 
+    /// The checks say what the route schemas say: lengths in code points (a JSON Schema's
+    /// `maxLength`), blank as every code point White_Space, and a `limit` of at least 1
+    /// (schemathesis: a search with `limit: 0` was answered 200 against the schema's minimum).
+    @Test func checksCountCodePointsAndRefuseALimitBelowOne() async throws {
+        try await MemoryKernel.with() { k in
+            _ = try await k.request("memory.items.store", #"{"content":"alpha beta"}"#)
+            let zero = try await k.request("memory.items.search", #"{"query":"alpha","limit":0}"#)
+            #expect(zero.status == 400)
+            #expect(zero.body["detail"] as? String == "limit must be at least 1, not 0")
+            #expect(try await k.request("memory.items.list", #"{"limit":-1}"#).status == 400)
+            #expect(try await k.request("memory.items.search", #"{"query":"alpha","limit":1}"#).status == 200)
+            // 64 characters but 65 code points (an e and a combining acute, then 63 letters).
+            let tag = "e\u{301}" + String(repeating: "t", count: 63)
+            let long = try await k.request("memory.items.store", #"{"content":"x","tags":["\#(tag)"]}"#)
+            #expect(long.status == 400, "\(long.body)")
+            // A space followed by a combining mark is one Character that Swift calls whitespace,
+            // but the mark is not White_Space: not blank, as the schema's pattern says.
+            let marked = try await k.request("memory.items.store", #"{"content":" \u0301"}"#)
+            #expect(marked.status == 201, "\(marked.body)")
+            #expect(try await k.request("memory.items.store", #"{"content":" \u3000\n"}"#).status == 400)
+        }
+    }
+
     /// Every topic, sent bodies of the wrong shape, size or type: each answer is a 2xx or a 4xx
     /// problem, never a 5xx, and the item stored before is there unchanged after.
     @Test func hostileBodiesOnEveryTopicGetClearAnswersAndChangeNothing() async throws {

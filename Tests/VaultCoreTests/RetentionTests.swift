@@ -123,6 +123,28 @@ extension VaultSerial {
             policy.keepWithin = "3w"
             let error = #expect(throws: VaultError.self) { try policy.apply([(id: "a", time: Date())]) }
             #expect(error?.message.contains("keep_within") == true)
+            #expect(throws: VaultError.self, "checked without snapshots too") { try policy.check() }
+        }
+
+        /// `keep_within` and `verify`'s subset take exactly what the API schema's patterns allow:
+        /// ASCII digits, at most 9 in a run, no sign or leading zero in a subset (schemathesis:
+        /// a schema allowed `0/0`; `Int` and `Character.isNumber` took `+1` and `٣`).
+        @Test func keepWithinAndSubsetsTakeWhatTheirPatternsAllow() throws {
+            for good in ["", "1y", "2m10d", "999999999h", "1y2m3d4h"] {
+                var policy = RetentionPolicy()
+                policy.keepWithin = good
+                #expect(throws: Never.self, "\(good)") { try policy.apply([(id: "a", time: Date())]) }
+            }
+            for bad in ["٣d", "1000000000d", "d", "1", "1w", "+1d", " 1d"] {
+                var policy = RetentionPolicy()
+                policy.keepWithin = bad
+                #expect(throws: VaultError.self, "\(bad)") { try policy.apply([(id: "a", time: Date())]) }
+            }
+            #expect(try VerifyOptions.parseSubset("1/4") == (1, 4))
+            #expect(try VerifyOptions.parseSubset("999999999/999999999") == (999_999_999, 999_999_999))
+            for bad in ["0/0", "0/4", "5/4", "01/4", "+1/4", "1/", "/4", "1/4/5", "١/4", "1000000000/1000000000", "1 /4"] {
+                #expect(throws: VaultError.self, "\(bad)") { try VerifyOptions.parseSubset(bad) }
+            }
         }
 
         @Test func forgetRemovesWhatThePolicyDropsAndPruneFreesIt() async throws {

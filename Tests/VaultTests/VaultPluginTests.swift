@@ -104,6 +104,17 @@ import VaultSQLite
         }
     }
 
+    /// A bad `keep_within` is a 400 before the repository holds any snapshot (schemathesis: it was
+    /// checked only while deciding on snapshots, so an empty repository answered 200).
+    @Test func aBadKeepWithinIsRefusedWithNoSnapshotYet() async throws {
+        try await VaultKernel.with(firstDelay: 3600) { k in
+            let bad = try await k.request("vault.forget.run", #"{"keep_within":"\u0084"}"#)
+            #expect(bad.status == 400, "\(bad.text)")
+            #expect(bad.text.contains("keep_within"))
+            #expect(try await k.request("vault.forget.run", #"{"keep_within":"1d","dry_run":true}"#).status == 200)
+        }
+    }
+
     @Test func forgetDryRunListsWhatWouldGoAndWhy() async throws {
         let noRetention = "retention: {keep_last: 0, keep_hourly: 0, keep_daily: 0, keep_weekly: 0, keep_monthly: 0}"
         try await VaultKernel.with(firstDelay: 3600, extra: noRetention) { k in

@@ -11,7 +11,8 @@ package enum OpenAPIDocument {
         var paths: [(String, [(String, JSON)])] = []
         for endpoint in routes.endpoints {
             let path = endpoint.path.text
-            let operation = (endpoint.method.lowercased(), self.operation(endpoint))
+            let siblings = routes.endpoints.filter { $0.path.text == path }
+            let operation = (endpoint.method.lowercased(), self.operation(endpoint, siblings: siblings))
             if let i = paths.firstIndex(where: { $0.0 == path }) {
                 paths[i].1.append(operation)
             } else {
@@ -39,7 +40,9 @@ package enum OpenAPIDocument {
         ])
     }
 
-    private static func operation(_ e: Endpoint) -> JSON {
+    /// - Parameter siblings: the routes on the same path (`e` among them), whose body members may
+    ///   document its path parameters (`bodyProperty`).
+    private static func operation(_ e: Endpoint, siblings: [Endpoint]) -> JSON {
         var members: [(String, JSON)] = [
             ("operationId", .string(operationID(e))),
             ("summary", .string(e.summary)),
@@ -54,8 +57,11 @@ package enum OpenAPIDocument {
             members.append(("description", .string((details + [needs]).joined(separator: "\n\n"))))
         }
         var parameters: [JSON] = e.path.parameterNames.map { name in
-            pathParameter(
-                name, schema: name == "topic" ? topicSchema : .object([("type", .string("string")), ("minLength", .int(1))]))
+            if name == "topic" { return pathParameter(name, schema: topicSchema) }
+            if let schema = ([e] + siblings).lazy.compactMap({ bodyProperty(name, of: $0) }).first {
+                return pathParameter(name, schema: .raw(schema))
+            }
+            return pathParameter(name, schema: .object([("type", .string("string")), ("minLength", .int(1))]))
         }
         switch e.action {
         case .subscribe:
@@ -130,7 +136,25 @@ package enum OpenAPIDocument {
         guard let object = try? JSONSerialization.jsonObject(with: Data(schema.utf8)) as? [String: Any],
             object["type"] as? String == "object"
         else { return true }
-        return (object["required"] as? [Any])?.isEmpty == false
+        if (object["required"] as? [Any])?.isEmpty == false { return true }
+        // `anyOf` whose every branch requires a member (`{"text"} or {"action"}`) refuses `{}` too.
+        guard let branches = object["anyOf"] as? [[String: Any]], !branches.isEmpty else { return false }
+        return branches.allSatisfy { ($0["required"] as? [Any])?.isEmpty == false }
+    }
+
+    /// The schema of the request body's member named like a path parameter, as JSON text: the
+    /// plugins that take a member and a path parameter of one name (`PUT /v1/soul/entities/{name}`
+    /// with a body `name`) require the two to agree and check both alike, so the parameter is
+    /// documented with the member's schema, on that route and on the other methods of its path
+    /// (`GET` and `DELETE /v1/soul/entities/{name}` name the same entity). Nil when the route
+    /// declares no such member.
+    package static func bodyProperty(_ name: String, of e: Endpoint) -> String? {
+        guard case .forward = e.action, let text = e.documentation?.requestSchema,
+            let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+            let property = (object["properties"] as? [String: Any])?[name] as? [String: Any],
+            let data = try? JSONSerialization.data(withJSONObject: property, options: [.sortedKeys])
+        else { return nil }
+        return String(decoding: data, as: UTF8.self)
     }
 
     private static func requestBody(_ e: Endpoint) -> JSON? {

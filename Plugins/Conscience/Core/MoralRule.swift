@@ -42,10 +42,13 @@ public struct MoralRule: Sendable, Equatable, Codable {
         throws(ConscienceError)
     {
         try Self.check(name: name)
+        // Counted in code points before trimming, as the schemas' `maxLength` counts.
+        let given = description.unicodeScalars.count
         let description = description.trimmedWhitespace
-        guard !description.isEmpty, description.count <= Self.maxDescriptionLength else {
+        guard !description.isEmpty, given <= Self.maxDescriptionLength else {
             throw ConscienceError(
-                .invalid, "description: expected 1 to \(Self.maxDescriptionLength) characters, found \(description.count)")
+                .invalid,
+                "description: expected 1 to \(Self.maxDescriptionLength) characters, found \(description.isEmpty ? 0 : given)")
         }
         guard description.unicodeScalars.allSatisfy({ !TextCheck.isForbidden($0) }) else {
             throw ConscienceError(.invalid, "description: control characters are not allowed")

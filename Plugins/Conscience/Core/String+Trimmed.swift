@@ -1,9 +1,11 @@
 extension String {
-    /// The string without leading and trailing whitespace (spaces, tabs, line breaks).
+    /// The string without leading and trailing whitespace: code points with Unicode's White_Space
+    /// property (spaces, tabs, line breaks), as the route schemas' patterns count them.
     var trimmedWhitespace: String {
-        guard let first = firstIndex(where: { !$0.isWhitespace }), let last = lastIndex(where: { !$0.isWhitespace }) else {
-            return ""
-        }
-        return String(self[first...last])
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+            let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+        else { return "" }
+        return String(scalars[first...last])
     }
 }

@@ -19,10 +19,12 @@ public enum TextCheck {
     /// - Throws: ``ConscienceError`` `.invalid` for an empty (or blank), over-long or
     ///   control-character text, saying which.
     public static func check(_ text: String, maxLength: Int = defaultMaxLength) throws(ConscienceError) {
-        if text.allSatisfy({ $0.isWhitespace }) {
+        // Blank and length by code point (White_Space; a JSON Schema's `maxLength`), as the
+        // route schemas say.
+        if text.unicodeScalars.allSatisfy(\.properties.isWhitespace) {
             throw ConscienceError(.invalid, "text: expected some text, found an empty or blank string")
         }
-        let length = text.count
+        let length = text.unicodeScalars.count
         guard length <= maxLength else {
             throw ConscienceError(.invalid, "text: expected at most \(maxLength) characters, found \(length)")
         }

@@ -155,8 +155,8 @@ public struct SoulEntity: Sendable, Equatable {
     ///   holding control characters (SQLite would keep it only up to a NUL).
     @discardableResult
     public mutating func link(memory id: String) throws(SoulError) -> Bool {
-        guard !id.trimmingSpaces.isEmpty, id.count <= 128 else {
-            throw SoulError(.invalid, "memory_id: expected 1 to 128 characters, found \(id.count)")
+        guard !id.trimmingSpaces.isEmpty, id.codePoints <= 128 else {
+            throw SoulError(.invalid, "memory_id: expected 1 to 128 characters, found \(id.codePoints)")
         }
         try Self.refuseControlCharacters(id, "memory_id")
         guard !linkedMemories.contains(id) else { return false }
@@ -180,7 +180,9 @@ public struct SoulEntity: Sendable, Equatable {
     /// Checks an entity name: 1 to 128 characters, not blank, no control characters.
     public static func check(name: String) throws(SoulError) {
         guard !name.trimmingSpaces.isEmpty else { throw SoulError(.invalid, "name: expected 1 to 128 characters, found none") }
-        guard name.count <= 128 else { throw SoulError(.invalid, "name: expected at most 128 characters, found \(name.count)") }
+        guard name.codePoints <= 128 else {
+            throw SoulError(.invalid, "name: expected at most 128 characters, found \(name.codePoints)")
+        }
         try refuseControlCharacters(name, "name")
     }
 

@@ -44,6 +44,8 @@ public struct Maintenance {
     public func forget(policy: RetentionPolicy, dryRun: Bool, allNodes: Bool = false, calendar: Calendar = .utc) throws
         -> ForgetReport
     {
+        // A bad rule is refused even when there is no snapshot to apply it to.
+        try policy.check()
         let catalog = SnapshotCatalog(repository: repository, chunkKey: key.chunkKey)
         var decisions: [String: [RetentionPolicy.Decision]] = [:]
         let nodes = Set(catalog.snapshots.map(\.header.node)).filter { allNodes || $0 == key.node }

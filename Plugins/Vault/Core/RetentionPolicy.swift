@@ -33,6 +33,12 @@ public struct RetentionPolicy: Codable, Sendable, Equatable {
         _ = try withinComponents()
     }
 
+    /// Checks the rules that `apply` would otherwise check only when there are snapshots to
+    /// decide on (`keep_within`'s form).
+    public func check() throws {
+        _ = try withinComponents()
+    }
+
     /// True when no rule is set (nothing is removed).
     public var isEmpty: Bool {
         [keepLast, keepHourly, keepDaily, keepWeekly, keepMonthly, keepYearly].allSatisfy { $0 <= 0 } && keepWithin == nil
@@ -91,12 +97,15 @@ public struct RetentionPolicy: Codable, Sendable, Equatable {
         guard let text = keepWithin, !text.isEmpty else { return nil }
         var components = DateComponents(year: 0, month: 0, day: 0, hour: 0)
         var digits = ""
+        // ASCII digits, 1 to 9 before each unit (the API schema's pattern).
         for character in text {
-            if character.isNumber {
+            if character.isASCII, character.isNumber {
                 digits.append(character)
                 continue
             }
-            guard let value = Int(digits) else { throw VaultError(.badInput, "keep_within: '\(text)' must look like 1y2m3d4h") }
+            guard digits.count <= 9, let value = Int(digits) else {
+                throw VaultError(.badInput, "keep_within: '\(text)' must look like 1y2m3d4h")
+            }
             switch character {
             case "y": components.year = value
             case "m": components.month = value

@@ -25,10 +25,17 @@ public struct VerifyOptions: Sendable {
 
     public init() {}
 
-    /// Parses `k/n`; the error names the option.
+    /// Parses `k/n`: two whole numbers of 1 to 9 ASCII digits without a sign or a leading zero
+    /// (the API schema's pattern), with 1 ≤ k ≤ n; the error names the option.
     public static func parseSubset(_ text: String) throws -> (k: Int, n: Int) {
-        let parts = text.split(separator: "/")
-        guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]), n >= 1, (1...n).contains(k) else {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        func number(_ part: Substring) -> Int? {
+            guard (1...9).contains(part.utf8.count), part.utf8.first != UInt8(ascii: "0"),
+                part.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
+            else { return nil }
+            return Int(part)
+        }
+        guard parts.count == 2, let k = number(parts[0]), let n = number(parts[1]), (1...n).contains(k) else {
             throw VaultError(.badInput, "subset: '\(text)' must be k/n with 1 ≤ k ≤ n, e.g. 1/4")
         }
         return (k, n)

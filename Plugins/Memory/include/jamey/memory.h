@@ -40,7 +40,7 @@ typedef struct jamey_memory_v1 {
      *   request_json   the request: a JSON object with `query` and optionally `syntax`, `mode`,
      *                  `layer`/`layers`, `tag`/`tags`, `source`, `since`, `until`, `limit`,
      *                  `reinforce` (see README "Memory"); any other member, or one named twice,
-     *                  is a 400 naming it. `request_length` bytes, owned by the caller.
+     *                  is a 400 naming it, and so is a `limit` below 1. `request_length` bytes, owned by the caller.
      *   reply          receives the reply body: `{"hits": [...]}` on success, a problem+json
      *                  object (`type`, `title`, `status`, `detail`) otherwise. Not NULL.
      *   user           passed to `reply` unchanged.
