@@ -5,8 +5,12 @@ import PluginReplies
 /// refused only for what a schema cannot say: keywords that are not one content word each or that
 /// share a stem, a body whose name differs from the path's.
 enum Schemas {
-    /// A text to evaluate (`TextCheck`).
-    static let text = #"{"type": "string", "minLength": 1, "maxLength": 10000, "pattern": "\#(SchemaPatterns.text)"}"#
+    /// A text to evaluate (`TextCheck`). Its limit is the config's `max_text_length`; the schema,
+    /// declared before the config is read, gives the default.
+    static let text = """
+        {"type": "string", "minLength": 1, "maxLength": 10000, "pattern": "\(SchemaPatterns.text)",
+         "description": "at most max_text_length code points (default 10000)"}
+        """
 
     static let ruleProperties = """
         "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,63}$"},

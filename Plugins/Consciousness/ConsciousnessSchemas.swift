@@ -6,7 +6,8 @@ import PluginReplies
 enum ConsciousnessSchemas {
     static let process = """
         {"type": "object", "properties": {
-          "text": {"type": "string", "minLength": 1, "maxLength": 10000, "pattern": "\(SchemaPatterns.text)"},
+          "text": {"type": "string", "minLength": 1, "maxLength": 10000, "pattern": "\(SchemaPatterns.text)",
+            "description": "at most max_text_length code points (default 10000)"},
           "entity": {"type": "string", "minLength": 1, "maxLength": 128,
             "description": "the soul entity the text concerns (its trust, empathy and dominant emotion feed the emotional state)"}},
          "required": ["text"], "additionalProperties": false}

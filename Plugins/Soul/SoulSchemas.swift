@@ -56,7 +56,8 @@ enum SoulSchemas {
 
     static let conscience = """
         {"type": "object", "properties": {"name": \(name), "text": {"type": "string", "minLength": 1, "maxLength": 10000,
-          "pattern": "\(SchemaPatterns.text)"}},
+          "pattern": "\(SchemaPatterns.text)",
+          "description": "checked by the conscience: at most its max_text_length code points (default 10000)"}},
          "required": ["text"], "additionalProperties": false}
         """
 
