@@ -186,6 +186,39 @@ import Testing
         #expect(await status { _ = try await store.get(id: dup) } == 404)
     }
 
+    /// Consolidation works in pieces (a transaction per few hundred items, or per 20 ms): cut
+    /// to one item a piece it merges what one piece does, counts each merge once, and still
+    /// compares only the newest `consolidationScan` items of a layer.
+    @Test(arguments: [1, 512])
+    func consolidationInPiecesMergesWhatOnePieceWould(piece: Int) async throws {
+        var settings = MemorySettings()
+        settings.duplicates = .allow
+        settings.consolidationPiece = piece
+        settings.consolidationScan = 4
+        let (store, clock, _) = try makeStore(settings)
+        let budget = "the quarterly budget review moved from the small room to the large conference room on friday"
+        let trail = "the river trail near the old mill stays closed for repairs until the middle of next year"
+        let coffee = "our new coffee machine in the kitchen makes espresso and cappuccino for the whole office floor"
+        var ids: [String: String] = [:]
+        // Oldest first: a pair outside the window of four (left alone), then two pairs in it.
+        for (name, body) in [
+            ("c", coffee + " today"), ("c2", coffee + " daily"), ("b", budget + " morning"), ("t", trail + " sadly"),
+            ("b2", budget + " afternoon"), ("t2", trail + " again"),
+        ] {
+            ids[name] = try await store.put(item(body, .episodic, tags: [name]))
+            clock.advance(1)
+        }
+        let report = try await store.consolidate()
+        #expect(report.merged == [.episodic: 2])
+        let left = Set(try await store.list(.init(), limit: 10).map(\.0.id))
+        #expect(left == Set(["c", "c2", "b", "t"].compactMap { ids[$0] }))
+        #expect(try await store.get(id: ids["b"]!).0.tags == ["b", "b2"])
+        #expect(try await store.get(id: ids["t"]!).0.tags == ["t", "t2"])
+        // Four items are left, all in the window now: the next run merges the old pair.
+        #expect(try await store.consolidate().merged == [.episodic: 1])
+        #expect(try await store.consolidate().merged == [:], "nothing left to merge")
+    }
+
     @Test func consolidationPromotesReinforcedAndImportantItems() async throws {
         let (store, _, _) = try makeStore()
         let reinforced = try await store.put(item("reinforced fact about rivers"))

@@ -16,6 +16,9 @@
 //   - top-10 search latency, p50/p99, by term class: rare, mid-frequency, common, two-term AND
 //     (SEARCH_DELAY=S in the environment waits S seconds after the single stores first).
 // SYNCHRONOUS=full syncs the WAL at every commit in both (the plugin's `synchronous: full`).
+// CONSOLIDATE=1 then times one `memory.consolidate` on the plugin's data (after the searches)
+// while another thread stores an item every millisecond, and prints to standard error how long
+// it took and what the stores waited meanwhile (consolidation holds the writer: one transaction).
 // Prints one Markdown table row per measure, with the ratio plugin / raw and the issue's goal,
 // then per class how many queries' plugin top 10 carried FTS5's own bm25() values in FTS5's
 // order (the plugin's default long_term ranking adds only constants to BM25 here: every item
@@ -244,7 +247,40 @@ func pluginRun(_ dir: String, duplicates: String) throws -> [String: Double] {
         reportSlowest("searches, \(name),", latencies)
         agreeing[name] = agree
     }
+    if ProcessInfo.processInfo.environment["CONSOLIDATE"] == "1" { try timeConsolidation(request) }
     return result
+}
+
+/// One consolidation, timed, with a store every millisecond beside it (`CONSOLIDATE=1`).
+func timeConsolidation(_ request: @escaping @Sendable (String, String) throws -> BusMessage) throws {
+    let running = Atomic<Bool>(true)
+    let waits = Mutex<[Double]>([])
+    let done = DispatchSemaphore(value: 0)
+    Thread {
+        var n = 0
+        while running.load(ordering: .relaxed) {
+            let text = singles[n % singles.count]
+            n += 1
+            if let elapsed = try? time({ _ = try request("memory.items.store", #"{"content":"c\#(n) \#(text)"}"#) }) {
+                waits.withLock { $0.append(elapsed) }
+            }
+            usleep(1000)
+        }
+        done.signal()
+    }.start()
+    usleep(200_000)
+    var report = ""
+    let took = try time {
+        report = String(decoding: try request("memory.consolidate", "{}").payload, as: UTF8.self)
+    }
+    running.store(false, ordering: .relaxed)
+    done.wait()
+    let stores = waits.withLock { $0 }
+    let line = String(
+        format: "consolidation of %d items: %.0f ms; %d stores beside it: p50 %.2f ms, p99 %.2f ms, max %.1f ms",
+        corpus.count + singles.count, took, stores.count, percentile(stores, 0.5), percentile(stores, 0.99),
+        stores.max() ?? 0)
+    FileHandle.standardError.write(Data((line + "\n" + report.prefix(400) + "\n").utf8))
 }
 
 do {
