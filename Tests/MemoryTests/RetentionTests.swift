@@ -25,6 +25,24 @@ import Testing
         #expect(try await store.sweep().isEmpty)
     }
 
+    /// A sweep deletes in transactions of `sweepPiece` items (a node back after days off does not
+    /// hold the writer for all of them at once) and still deletes and counts every expired item,
+    /// with one event each.
+    @Test func aSweepInPiecesDeletesAndCountsEveryExpiredItem() async throws {
+        var settings = MemorySettings()
+        settings.duplicates = .allow
+        settings.sweepPiece = 2
+        let (store, clock, _) = try makeStore(settings)
+        for i in 0..<5 { _ = try await store.put(item("scratch errand \(i)", .working)) }
+        let kept = try await store.put(item("scratch forever", .longTerm))
+        clock.advance(3601)
+        let events = ItemEvents()
+        #expect(try await store.sweep(events: events) == [.working: 5])
+        #expect(events.count == 5)
+        #expect(try await store.list(.init(), limit: 10).map(\.0.id) == [kept])
+        #expect(try await store.sweep().isEmpty)
+    }
+
     @Test func fullLayerDropsItsOldestUnpinnedItems() async throws {
         var settings = MemorySettings()
         settings.duplicates = .allow

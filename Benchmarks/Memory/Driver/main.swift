@@ -19,6 +19,8 @@
 // CONSOLIDATE=1 then times one `memory.consolidate` on the plugin's data (after the searches)
 // while another thread stores an item every millisecond, and prints to standard error how long
 // it took and what the stores waited meanwhile (consolidation holds the writer: one transaction).
+// EXPIRED=N (with CONSOLIDATE=1) first stores N items in `episodic`, whose TTL is then 2 s, and
+// waits for them to expire, so the consolidation's sweep deletes them.
 // Prints one Markdown table row per measure, with the ratio plugin / raw and the issue's goal,
 // then per class how many queries' plugin top 10 carried FTS5's own bm25() values in FTS5's
 // order (the plugin's default long_term ranking adds only constants to BM25 here: every item
@@ -253,6 +255,15 @@ func pluginRun(_ dir: String, duplicates: String) throws -> [String: Double] {
 
 /// One consolidation, timed, with a store every millisecond beside it (`CONSOLIDATE=1`).
 func timeConsolidation(_ request: @escaping @Sendable (String, String) throws -> BusMessage) throws {
+    if let expired = ProcessInfo.processInfo.environment["EXPIRED"].flatMap(Int.init), expired > 0 {
+        for start in stride(from: 0, to: expired, by: 1000) {
+            let items = (start..<min(start + 1000, expired)).map {
+                #"{"content":"expiring \#($0) \#(corpus[$0 % corpus.count])","layer":"episodic"}"#
+            }
+            _ = try request("memory.items.store", #"{"items":[\#(items.joined(separator: ","))]}"#)
+        }
+        usleep(3_000_000)
+    }
     let running = Atomic<Bool>(true)
     let waits = Mutex<[Double]>([])
     let done = DispatchSemaphore(value: 0)

@@ -94,13 +94,15 @@ public struct Workload: Sendable {
 /// With `POSTINGS_PER_GROUP` in the environment, the plugin's `postings_per_group` (its default
 /// otherwise): to weigh a smaller cap's cheaper merges against the searches it sends to FTS5; with
 /// `MERGE_BATCH`, its `merge_batch`: to weigh shorter waits of stores behind a merge against the
-/// merge rate; with `SYNCHRONOUS=full`, `synchronous: full` (every commit syncs the WAL).
+/// merge rate; with `SYNCHRONOUS=full`, `synchronous: full` (every commit syncs the WAL); with
+/// `EXPIRED=N`, `episodic` items expire after 2 s (the driver's consolidation then sweeps N).
 public func kernelConfiguration(node: String, directory: String, plugin: String, duplicates: String) -> String {
     let environment = ProcessInfo.processInfo.environment
     let cap =
         environment["POSTINGS_PER_GROUP"].flatMap(Int.init).map { "\n      postings_per_group: \($0)" } ?? ""
     let batch = environment["MERGE_BATCH"].flatMap(Int.init).map { "\n      merge_batch: \($0)" } ?? ""
     let sync = environment["SYNCHRONOUS"].map { "\n      synchronous: \($0)" } ?? ""
+    let expiring = environment["EXPIRED"] == nil ? "" : "\n      layers:\n        episodic: {ttl_seconds: 2}"
     return """
         node:
           name: \(node)
@@ -115,7 +117,7 @@ public func kernelConfiguration(node: String, directory: String, plugin: String,
             config:
               duplicates: \(duplicates)
               sweep_interval_ms: 0
-              consolidation_interval_ms: 0\(cap)\(batch)\(sync)
+              consolidation_interval_ms: 0\(cap)\(batch)\(sync)\(expiring)
 
         """
 }
