@@ -56,11 +56,11 @@ extension MemoryStore {
     /// larger, tags the union, links move), then promotes items by ``Promotion`` and enforces
     /// the capacity of the layers that received items. In pieces, each its own transaction, so
     /// a store waits for one piece at most (about ``MemorySettings/consolidationPieceMs``), not
-    /// for the whole run: the pending items' merge into FTS5; the sweep (``sweep(events:)``); the near-duplicates,
-    /// a few hundred items of a layer at a time; the promotions and capacity. (One transaction
-    /// for all of it held the writer 0.8 s at 100 000 items, and a store that came meanwhile
-    /// waited that long.) A run cut short by a crash leaves what its committed pieces did, which
-    /// the next run takes up.
+    /// for the whole run: the pending items' merge into FTS5; the sweep (``sweep(events:)``);
+    /// the near-duplicates, a few hundred items of a layer at a time; the promotions and
+    /// capacity. (One transaction for all of it held the writer 0.8 s at 100 000 items, and a
+    /// store that came meanwhile waited that long.) A run cut short by a crash leaves what its
+    /// committed pieces did, which the next run takes up.
     /// - Parameter events: receives the item events: `expired`, `consolidated` (merged or
     ///   promoted), `deleted` (merged into another item, or evicted).
     func consolidate(events: ItemEvents? = nil) async throws -> ConsolidationReport {
@@ -73,13 +73,14 @@ extension MemoryStore {
         report.expired = try await sweep(events: events)
         for layer in MemoryLayer.all where layer != .working {
             let window = try await eventWrite(events: nil) { [self] db in try scanWindow(db, layer: layer, now: now) }
-            guard var cursor = window?.first else { continue }
+            guard let (start, end) = window else { continue }
+            var cursor = start
             var merged = 0
             var done = false
             while !done {
                 let from = cursor
                 let piece = try await eventWrite(events: events) { [self] db in
-                    try mergeDuplicates(db, layer: layer, now: now, after: from, through: window!.last, events: events)
+                    try mergeDuplicates(db, layer: layer, now: now, after: from, through: end, events: events)
                 }
                 merged += piece.merged
                 if let next = piece.last { cursor = next } else { done = true }
