@@ -146,28 +146,38 @@ extension MemoryStore {
             let seq: Int64 = row["seq"]
             last = (row["created_at"], seq)
             guard !gone.contains(seq) else { continue }
+            // The older of two near-duplicates is kept and absorbs the newer. Inside the scan the
+            // older comes first; an older one found outside it (past `consolidation_scan`) takes
+            // the scanned item in, and the search goes on from it.
             var keep = MemoryItem(row: row)
+            var keepSeq = seq
             let before = merged
-            while let (duplicate, _) = try nearDuplicate(db, of: keep.content, in: layer, now: now, excluding: seq) {
-                guard !duplicate.item.pinned || keep.pinned else { break }
-                keep.accessCount += duplicate.item.accessCount
-                keep.importance = max(keep.importance, duplicate.item.importance)
-                keep.lastAccessedAt = max(keep.lastAccessedAt, duplicate.item.lastAccessedAt)
-                keep.tags += duplicate.item.tags.filter { !keep.tags.contains($0) }
+            while let (duplicate, _) = try nearDuplicate(db, of: keep.content, in: layer, now: now, excluding: keepSeq) {
+                var (survivor, survivorSeq, absorbed, absorbedSeq) = (keep, keepSeq, duplicate.item, duplicate.seq)
+                if duplicate.item.createdAt < keep.createdAt {
+                    (survivor, survivorSeq, absorbed, absorbedSeq) = (duplicate.item, duplicate.seq, keep, keepSeq)
+                }
+                guard !absorbed.pinned || survivor.pinned else { break }
+                survivor.accessCount += absorbed.accessCount
+                survivor.importance = max(survivor.importance, absorbed.importance)
+                survivor.lastAccessedAt = max(survivor.lastAccessedAt, absorbed.lastAccessedAt)
+                survivor.tags += absorbed.tags.filter { !survivor.tags.contains($0) }
                 try db.execute(
-                    sql: "UPDATE OR IGNORE item_links SET item_seq = ? WHERE item_seq = ?", arguments: [seq, duplicate.seq])
-                try db.execute(sql: "DELETE FROM items WHERE seq = ?", arguments: [duplicate.seq])
-                gone.insert(duplicate.seq)
+                    sql: "UPDATE OR IGNORE item_links SET item_seq = ? WHERE item_seq = ?",
+                    arguments: [survivorSeq, absorbedSeq])
+                try db.execute(sql: "DELETE FROM items WHERE seq = ?", arguments: [absorbedSeq])
+                gone.insert(absorbedSeq)
                 merged += 1
-                events?.append(ItemEvent(.deleted, duplicate.item, ["reason": "merged", "into": keep.id]))
-                events?.append(ItemEvent(.consolidated, keep, ["action": "merged", "merged_id": duplicate.item.id]))
+                events?.append(ItemEvent(.deleted, absorbed, ["reason": "merged", "into": survivor.id]))
+                events?.append(ItemEvent(.consolidated, survivor, ["action": "merged", "merged_id": absorbed.id]))
+                (keep, keepSeq) = (survivor, survivorSeq)
             }
             if merged > before {
                 try db.execute(
                     sql: "UPDATE items SET access_count = ?, importance = ?, last_accessed_at = ?, tags = ? WHERE seq = ?",
                     arguments: [
                         keep.accessCount, keep.importance, keep.lastAccessedAt.timeIntervalSince1970,
-                        MemoryItem.tagsText(keep.tags), seq,
+                        MemoryItem.tagsText(keep.tags), keepSeq,
                     ])
             }
         }

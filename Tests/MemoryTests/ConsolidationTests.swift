@@ -219,6 +219,29 @@ import Testing
         #expect(try await store.consolidate().merged == [:], "nothing left to merge")
     }
 
+    /// The older of two near-duplicates is kept, as the README says, also when it lies outside
+    /// the scan (older than the newest `consolidationScan` items): the newer one found it and,
+    /// until session 34, absorbed it, so the older id vanished.
+    @Test func anOlderDuplicateOutsideTheScanKeepsItsId() async throws {
+        var settings = MemorySettings()
+        settings.duplicates = .allow
+        settings.consolidationScan = 1
+        let (store, clock, _) = try makeStore(settings)
+        let older = try await store.put(item(text, .episodic, tags: ["older"], importance: 0.2))
+        clock.advance(1)
+        let newer = try await store.put(item(near, .episodic, tags: ["newer"], importance: 0.7))
+        let events = ItemEvents()
+        #expect(try await store.consolidate(events: events).merged == [.episodic: 1])
+        let left = try await store.list(.init(), limit: 10).map(\.0)
+        #expect(left.map(\.id) == [older])
+        #expect(left.first?.tags == ["older", "newer"])
+        #expect(left.first?.importance == 0.7)
+        #expect(await status { _ = try await store.get(id: newer) } == 404)
+        let deleted = events.since(0).filter { $0.kind == .deleted }
+        #expect(deleted.map(\.id) == [newer])
+        #expect(deleted.first?.detail["into"] == older)
+    }
+
     @Test func consolidationPromotesReinforcedAndImportantItems() async throws {
         let (store, _, _) = try makeStore()
         let reinforced = try await store.put(item("reinforced fact about rivers"))
