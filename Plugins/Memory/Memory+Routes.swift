@@ -1,4 +1,5 @@
 import JameyPluginKit
+import MemoryCore
 import PluginReplies
 
 extension Memory {
@@ -54,7 +55,8 @@ enum Schemas {
         {"type":"string","minLength":1,"pattern":"\(SchemaPatterns.notBlank)",\
         "description":"not blank; at most max_content_bytes bytes of UTF-8 (default 65536; more is a 413)"}
         """
-    static let tags = #"{"type":"array","maxItems":32,"items":{"type":"string","minLength":1,"maxLength":64,\#(noNUL)}}"#
+    static let tags =
+        #"{"type":"array","maxItems":\#(MemoryItem.maxTags),"items":{"type":"string","minLength":1,"maxLength":64,\#(noNUL)}}"#
     static let source = #"{"type":"string","maxLength":128,\#(noNUL)}"#
     static let links = #"{"type":"array","maxItems":64,"items":\#(link)}"#
     static let layer = #"{"type":"string","enum":["working","short_term","episodic","semantic","long_term"]}"#

@@ -53,7 +53,7 @@ extension MemoryStore {
 
     /// Consolidation: sweeps expired items, merges near-duplicates within each layer but
     /// `working` (the newer item goes into the older: access counts add up, importance is the
-    /// larger, tags the union, links move), then promotes items by ``Promotion`` and enforces
+    /// larger, tags the union up to 32, links move), then promotes items by ``Promotion`` and enforces
     /// the capacity of the layers that received items. In pieces, each its own transaction, so
     /// a store waits for one piece at most (about ``MemorySettings/consolidationPieceMs``), not
     /// for the whole run: the pending items' merge into FTS5; the sweep (``sweep(events:)``);
@@ -161,7 +161,7 @@ extension MemoryStore {
                 survivor.accessCount += absorbed.accessCount
                 survivor.importance = max(survivor.importance, absorbed.importance)
                 survivor.lastAccessedAt = max(survivor.lastAccessedAt, absorbed.lastAccessedAt)
-                survivor.tags += absorbed.tags.filter { !survivor.tags.contains($0) }
+                survivor.absorbTags(absorbed.tags)
                 try db.execute(
                     sql: "UPDATE OR IGNORE item_links SET item_seq = ? WHERE item_seq = ?",
                     arguments: [survivorSeq, absorbedSeq])

@@ -25,8 +25,8 @@ extension MemoryStore {
         }
         try MemoryError.refuseNUL(item.content, "content")
         guard (0...1).contains(item.importance) else { throw .badRequest("importance must be between 0 and 1") }
-        guard item.tags.count <= 32, item.tags.allSatisfy({ (1...64).contains($0.unicodeScalars.count) }) else {
-            throw .badRequest("at most 32 tags of 1 to 64 characters each are allowed")
+        guard item.tags.count <= MemoryItem.maxTags, item.tags.allSatisfy({ (1...64).contains($0.unicodeScalars.count) }) else {
+            throw .badRequest("at most \(MemoryItem.maxTags) tags of 1 to 64 characters each are allowed")
         }
         guard item.source.unicodeScalars.count <= 128 else { throw .badRequest("source is longer than 128 characters") }
         guard item.links.count <= 64, item.links.allSatisfy({ MemoryLink.kinds.contains($0.kind) && !$0.target.isEmpty })
@@ -158,7 +158,7 @@ extension MemoryStore {
             merged.accessCount += 1
             merged.lastAccessedAt = now
             merged.importance = max(merged.importance, new.importance)
-            merged.tags += new.tags.filter { !merged.tags.contains($0) }
+            merged.absorbTags(new.tags)
             try db.cachedStatement(
                 sql: "UPDATE items SET access_count = ?, last_accessed_at = ?, importance = ?, tags = ? WHERE seq = ?"
             ).execute(
@@ -408,15 +408,18 @@ extension MemoryStore {
             else { throw MemoryError.notFound(id) }
             let seq: Int64 = row["seq"]
             var item = MemoryItem(row: row)
+            // The tags are checked when the patch sets them: an item merged with near-duplicates
+            // before tags were capped (``MemoryItem/absorbTags(_:)``) may hold more than a store
+            // may give, and keeps them through changes to its other fields.
             let check = NewItem(
-                layer: patch.layer ?? item.layer, content: patch.content ?? item.content, tags: patch.tags ?? item.tags,
+                layer: patch.layer ?? item.layer, content: patch.content ?? item.content, tags: patch.tags ?? [],
                 source: item.source, importance: patch.importance ?? item.importance, pinned: patch.pinned ?? item.pinned,
                 links: patch.links ?? [])
             try validate(check)
             let retime = (patch.pinned != nil && patch.pinned != item.pinned) || (patch.layer != nil && patch.layer != item.layer)
             item.layer = check.layer
             item.content = check.content
-            item.tags = check.tags
+            item.tags = patch.tags ?? item.tags
             item.importance = check.importance
             item.pinned = check.pinned
             if retime { item.expiresAt = settings.retention.expiry(layer: item.layer, at: now, pinned: item.pinned) }

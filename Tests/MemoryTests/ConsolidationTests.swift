@@ -242,6 +242,50 @@ import Testing
         #expect(deleted.first?.detail["into"] == older)
     }
 
+    /// A merged near-duplicate keeps its own tags and takes the other's only up to the 32 a store
+    /// may give, at a store and in consolidation alike; before, it took the whole union, and
+    /// every later update that left the tags alone was refused ("at most 32 tags").
+    @Test func mergedTagsStayWithinTheLimitAndTheItemCanBeUpdated() async throws {
+        let own = (0..<30).map { "own\($0)" }
+        let other = (0..<5).map { "other\($0)" } + ["own0"]
+        let (store, clock, _) = try makeStore()
+        let first = try await store.store([item(text, tags: own)])[0]
+        let second = try await store.store([item(near, tags: other)])[0]
+        #expect(second.merged)
+        #expect(second.item.tags == own + ["other0", "other1"])
+        let updated = try await store.update(id: first.item.id, ItemPatch(importance: 0.9))
+        #expect(updated.importance == 0.9)
+        #expect(updated.tags.count == MemoryItem.maxTags)
+
+        var settings = MemorySettings()
+        settings.duplicates = .allow
+        let (allowing, _, _) = try makeStore(settings)
+        let older = try await allowing.put(item(text, .episodic, tags: own))
+        clock.advance(1)
+        _ = try await allowing.put(item(near, .episodic, tags: other))
+        #expect(try await allowing.consolidate().merged == [.episodic: 1])
+        let kept = try await allowing.get(id: older).0
+        #expect(kept.tags == own + ["other0", "other1"])
+        #expect(try await allowing.update(id: older, ItemPatch(pinned: true)).tags == kept.tags)
+    }
+
+    /// An item that holds more tags than a store may give (merged before the cap) keeps them
+    /// through an update of another field; an update that sets tags is held to the limit.
+    @Test func anItemWithMoreTagsThanTheLimitCanStillBeUpdated() async throws {
+        let (store, _, _) = try makeStore()
+        let id = try await store.put(item(text, .episodic))
+        let many = (0..<40).map { "t\($0)" }
+        try await store.pool.write { db in
+            try db.execute(
+                sql: "UPDATE items SET tags = ? WHERE id = ?", arguments: [MemoryItem.tagsText(many), id])
+        }
+        let updated = try await store.update(id: id, ItemPatch(importance: 0.8))
+        #expect(updated.tags == many)
+        #expect(try await store.get(id: id).0.tags == many)
+        #expect(await status { _ = try await store.update(id: id, ItemPatch(tags: many)) } == 400)
+        #expect(try await store.update(id: id, ItemPatch(tags: ["one"])).tags == ["one"])
+    }
+
     @Test func consolidationPromotesReinforcedAndImportantItems() async throws {
         let (store, _, _) = try makeStore()
         let reinforced = try await store.put(item("reinforced fact about rivers"))

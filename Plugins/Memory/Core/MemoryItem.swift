@@ -8,7 +8,7 @@ public struct MemoryItem: Sendable, Equatable {
     public var layer: MemoryLayer
     /// The text, searchable.
     public var content: String
-    /// Free-form labels, matched exactly by filters.
+    /// Free-form labels, matched exactly by filters (at most ``maxTags``).
     public var tags: [String]
     /// The plugin (or caller) that stored it.
     public var source: String
@@ -42,5 +42,17 @@ public struct MemoryItem: Sendable, Equatable {
         self.accessCount = accessCount
         self.expiresAt = expiresAt
         self.pinned = pinned
+    }
+
+    /// The most tags an item holds: a store or an update with more is refused.
+    public static let maxTags = 32
+
+    /// Adds the tags of `others` it lacks, in their order, while it holds fewer than
+    /// ``maxTags``: a merged near-duplicate (at a store or in consolidation) keeps its own tags
+    /// and takes the other's up to the limit. (Taking the whole union gave an item more tags
+    /// than a store or an update may give it, and every later update that left its tags alone
+    /// was then refused with "at most 32 tags".)
+    public mutating func absorbTags(_ others: [String]) {
+        for tag in others where tags.count < Self.maxTags && !tags.contains(tag) { tags.append(tag) }
     }
 }
