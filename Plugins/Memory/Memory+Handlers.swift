@@ -94,7 +94,7 @@ extension Memory {
         stored(outcomes)
         let outcome = outcomes[0]
         return Replies.json(
-            ["item": Replies.item(outcome.item, links: outcome.merged ? [] : item.links), "merged": outcome.merged],
+            ["item": Replies.item(outcome.item, links: outcome.links), "merged": outcome.merged],
             status: outcome.merged ? 200 : 201)
     }
 

@@ -9,6 +9,9 @@ struct StoreOutcome: Sendable {
     var item: MemoryItem
     /// True when the item was merged into an existing near-duplicate.
     var merged: Bool
+    /// The item's links after the store: the new item's, or for a merge the existing item's
+    /// with the new item's added.
+    var links: [MemoryLink] = []
 }
 
 extension MemoryStore {
@@ -166,7 +169,15 @@ extension MemoryStore {
                     merged.accessCount, now.timeIntervalSince1970, merged.importance, MemoryItem.tagsText(merged.tags),
                     existing.seq,
                 ])
-            return StoreOutcome(item: merged, merged: true)
+            // The new item's links join the existing item's, as consolidation moves them (a link
+            // to a target the item has already keeps its relation); until session 35 they were
+            // dropped.
+            for link in new.links {
+                try db.cachedStatement(
+                    sql: "INSERT OR IGNORE INTO item_links(item_seq, kind, target, relation) VALUES (?, ?, ?, ?)"
+                ).execute(arguments: [existing.seq, link.kind, link.target, link.relation])
+            }
+            return StoreOutcome(item: merged, merged: true, links: try Self.links(db, seqs: [existing.seq])[existing.seq] ?? [])
         }
         let item = MemoryItem(
             id: id, layer: new.layer, content: new.content, tags: new.tags, source: new.source,
@@ -187,7 +198,7 @@ extension MemoryStore {
         // Pending now (logged in the pending log with the batch); searchable from the tail until merged.
         pending(seq)
         if !new.links.isEmpty { try Self.setLinks(db, seq: seq, new.links) }
-        return StoreOutcome(item: item, merged: false)
+        return StoreOutcome(item: item, merged: false, links: new.links)
     }
 
     /// The most similar visible item of `layer` at or above the threshold, among every item the

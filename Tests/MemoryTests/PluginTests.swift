@@ -7,6 +7,40 @@ import Testing
 /// The plugin loaded from libMemory.so: every operation over the bus, errors as problem replies,
 /// health, metrics and snapshot/restore through the kernel.
 @Suite struct PluginTests {
+    /// A store merged into an existing near-duplicate (the default `duplicates: merge`) adds its
+    /// links to the existing item's, as consolidation moves them; the reply, single or batch,
+    /// shows the item's links after the store. Until session 35 the new item's links were
+    /// dropped, and replies showed none for a merged item or any item of a batch.
+    @Test func aMergedStoreKeepsItsLinksAndRepliesShowThem() async throws {
+        try await MemoryKernel.with() { k in
+            let text = "the meeting with the design team moved from tuesday morning to thursday afternoon in room"
+            let first = try await k.request(
+                "memory.items.store",
+                #"{"layer":"episodic","content":"\#(text) four","links":[{"kind":"entity","target":"alice","relation":"met"}]}"#)
+            #expect(first.status == 201)
+            let id = try #require((first.body["item"] as? [String: Any])?["id"] as? String)
+            let second = try await k.request(
+                "memory.items.store",
+                #"{"layer":"episodic","content":"\#(text) five","links":[{"kind":"entity","target":"bob"},{"kind":"entity","target":"alice","relation":"other"}]}"#
+            )
+            #expect(second.status == 200)
+            #expect(second.body["merged"] as? Bool == true)
+            func targets(_ item: [String: Any]?) -> [String] {
+                ((item?["links"] as? [[String: Any]]) ?? []).map { "\($0["target"] ?? "")/\($0["relation"] ?? "")" }.sorted()
+            }
+            #expect(targets(second.body["item"] as? [String: Any]) == ["alice/met", "bob/"])
+            #expect(targets(try await k.request("memory.items.get", #"{"id":"\#(id)"}"#).body) == ["alice/met", "bob/"])
+            let batch = try await k.request(
+                "memory.items.store",
+                #"{"items":[{"layer":"episodic","content":"\#(text) six","links":[{"kind":"entity","target":"carol"}]},{"content":"dinner alone","links":[{"kind":"item","target":"\#(id)","relation":"after"}]}]}"#
+            )
+            let results = try #require(batch.body["results"] as? [[String: Any]])
+            #expect(results.map { $0["merged"] as? Bool } == [true, false])
+            #expect(targets(results[0]["item"] as? [String: Any]) == ["alice/met", "bob/", "carol/"])
+            #expect(targets(results[1]["item"] as? [String: Any]) == ["\(id)/after"])
+        }
+    }
+
     @Test func everyOperationOverTheBus() async throws {
         try await MemoryKernel.with() { k in
             let stored = try await k.request(

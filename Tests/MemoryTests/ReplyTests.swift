@@ -57,10 +57,14 @@ import Testing
     @Test func theBatchStoreReplyIsTheDictionariesJSONByteForByte() {
         for round in 0..<100 {
             let outcomes = Self.hits(round % 9, variant: round).enumerated().map {
-                StoreOutcome(item: $0.element.item, merged: ($0.offset + round) % 3 == 0)
+                let links = (0..<($0.offset + round) % 3).map {
+                    MemoryLink(kind: $0 == 0 ? "entity" : "item", target: "target \"\($0)\"", relation: $0 == 1 ? "" : "knows")
+                }
+                return StoreOutcome(item: $0.element.item, merged: ($0.offset + round) % 3 == 0, links: links)
             }
             let reference = Replies.json(
-                ["results": outcomes.map { ["item": Replies.item($0.item, links: []), "merged": $0.merged] }], status: 201)
+                ["results": outcomes.map { ["item": Replies.item($0.item, links: $0.links), "merged": $0.merged] }],
+                status: 201)
             let reply = Replies.storedReply(outcomes)
             #expect(reply.payload == reference.payload, "round \(round)")
             #expect(reply.headers["status"] == "201")
