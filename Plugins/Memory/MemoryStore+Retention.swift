@@ -53,7 +53,7 @@ extension MemoryStore {
 
     /// Consolidation: sweeps expired items, merges near-duplicates within each layer but
     /// `working` (the newer item goes into the older: access counts add up, importance is the
-    /// larger, tags the union up to 32, links move), then promotes items by ``Promotion`` and enforces
+    /// larger, tags the union up to 32, links move, the later expiry), then promotes items by ``Promotion`` and enforces
     /// the capacity of the layers that received items. In pieces, each its own transaction, so
     /// a store waits for one piece at most (about ``MemorySettings/consolidationPieceMs``), not
     /// for the whole run: the pending items' merge into FTS5; the sweep (``sweep(events:)``);
@@ -162,6 +162,7 @@ extension MemoryStore {
                 survivor.importance = max(survivor.importance, absorbed.importance)
                 survivor.lastAccessedAt = max(survivor.lastAccessedAt, absorbed.lastAccessedAt)
                 survivor.absorbTags(absorbed.tags)
+                survivor.expiresAt = MemoryItem.laterExpiry(survivor.expiresAt, absorbed.expiresAt)
                 try db.execute(
                     sql: "UPDATE OR IGNORE item_links SET item_seq = ? WHERE item_seq = ?",
                     arguments: [survivorSeq, absorbedSeq])
@@ -174,10 +175,13 @@ extension MemoryStore {
             }
             if merged > before {
                 try db.execute(
-                    sql: "UPDATE items SET access_count = ?, importance = ?, last_accessed_at = ?, tags = ? WHERE seq = ?",
+                    sql: """
+                        UPDATE items SET access_count = ?, importance = ?, last_accessed_at = ?, tags = ?, expires_at = ?
+                        WHERE seq = ?
+                        """,
                     arguments: [
                         keep.accessCount, keep.importance, keep.lastAccessedAt.timeIntervalSince1970,
-                        MemoryItem.tagsText(keep.tags), keepSeq,
+                        MemoryItem.tagsText(keep.tags), keep.expiresAt?.timeIntervalSince1970, keepSeq,
                     ])
             }
         }

@@ -162,12 +162,23 @@ extension MemoryStore {
             merged.lastAccessedAt = now
             merged.importance = max(merged.importance, new.importance)
             merged.absorbTags(new.tags)
+            // What was stored lives as long as it would have on its own: a pin pins the item (the
+            // layer allows it, or `validate` refused the store), and the expiry is the later of
+            // the two. (The existing item kept its own, so storing again a fact about to expire
+            // answered "merged" and the fact expired moments later.)
+            merged.pinned = merged.pinned || new.pinned
+            merged.expiresAt = MemoryItem.laterExpiry(
+                merged.expiresAt, settings.retention.expiry(layer: new.layer, at: now, pinned: merged.pinned))
             try db.cachedStatement(
-                sql: "UPDATE items SET access_count = ?, last_accessed_at = ?, importance = ?, tags = ? WHERE seq = ?"
+                sql: """
+                    UPDATE items SET access_count = ?, last_accessed_at = ?, importance = ?, tags = ?, pinned = ?,
+                                     expires_at = ?
+                    WHERE seq = ?
+                    """
             ).execute(
                 arguments: [
                     merged.accessCount, now.timeIntervalSince1970, merged.importance, MemoryItem.tagsText(merged.tags),
-                    existing.seq,
+                    merged.pinned, merged.expiresAt?.timeIntervalSince1970, existing.seq,
                 ])
             // The new item's links join the existing item's, as consolidation moves them (a link
             // to a target the item has already keeps its relation); until session 35 they were

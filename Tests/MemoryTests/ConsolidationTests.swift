@@ -286,6 +286,41 @@ import Testing
         #expect(try await store.update(id: id, ItemPatch(tags: ["one"])).tags == ["one"])
     }
 
+    /// A merged near-duplicate lives as long as what was stored: at a store the item's expiry
+    /// becomes the later of its own and the new item's, and a pinned store pins it; in
+    /// consolidation the survivor takes the later expiry of the two. Before, the existing item
+    /// kept its own, so storing again a fact about to expire answered "merged" and the fact was
+    /// gone moments later.
+    @Test func aMergedItemLivesAsLongAsWhatWasStored() async throws {
+        var settings = MemorySettings()
+        settings.retention.policies[.shortTerm]?.ttlSeconds = 100
+        let (store, clock, _) = try makeStore(settings)
+        let id = try await store.put(item(text))
+        clock.advance(90)
+        let again = try await store.store([item(near)])[0]
+        #expect(again.merged && again.item.id == id)
+        #expect(again.item.expiresAt == clock.now.addingTimeInterval(100))
+        clock.advance(20)
+        #expect(try await store.get(id: id).0.expiresAt == clock.now.addingTimeInterval(80))
+        let pinned = try await store.store([item(text + " again", pinned: true)])[0]
+        #expect(pinned.merged && pinned.item.pinned && pinned.item.expiresAt == nil)
+        clock.advance(1000)
+        #expect(try await store.get(id: id).0.pinned)
+
+        var allowing = settings
+        allowing.duplicates = .allow
+        let (other, otherClock, _) = try makeStore(allowing)
+        let older = try await other.put(item(text))
+        otherClock.advance(50)
+        let newer = try await other.put(item(near))
+        otherClock.advance(10)
+        #expect(try await other.consolidate().merged == [.shortTerm: 1])
+        #expect(await status { _ = try await other.get(id: newer) } == 404)
+        otherClock.advance(60)
+        let kept = try await other.get(id: older).0
+        #expect(kept.expiresAt == otherClock.now.addingTimeInterval(30), "the newer item's expiry, 150 s after the first store")
+    }
+
     @Test func consolidationPromotesReinforcedAndImportantItems() async throws {
         let (store, _, _) = try makeStore()
         let reinforced = try await store.put(item("reinforced fact about rivers"))

@@ -55,4 +55,10 @@ public struct MemoryItem: Sendable, Equatable {
     public mutating func absorbTags(_ others: [String]) {
         for tag in others where tags.count < Self.maxTags && !tags.contains(tag) { tags.append(tag) }
     }
+
+    /// The later of two expiry times, nil (never) when either is.
+    public static func laterExpiry(_ a: Date?, _ b: Date?) -> Date? {
+        guard let a, let b else { return nil }
+        return max(a, b)
+    }
 }
