@@ -24,7 +24,7 @@ struct EntityView: Encodable {
         empathy = e.empathy
         empathyDescription = e.empathyDescription
         dominantEmotion = e.dominantEmotion?.description
-        emotions = Dictionary(uniqueKeysWithValues: e.emotions.map { ($0.key.description, $0.value) })
+        emotions = Dictionary(e.emotions.map { ($0.key.description, $0.value) }, uniquingKeysWith: +)
         linkedMemories = e.linkedMemories
         createdAt = e.createdAt
         lastInteraction = e.lastInteraction

@@ -128,7 +128,7 @@ extension SoulPlugin {
         return Reply.json(
             DecayView(
                 updated: changes.filter { $0.change < 0 }.count, at: at,
-                changes: Dictionary(uniqueKeysWithValues: changes.map { ($0.name, $0.change) })))
+                changes: Dictionary(changes.map { ($0.name, $0.change) }, uniquingKeysWith: min)))
     }
 
     /// Updates the gauges after `entity` changed.

@@ -65,30 +65,50 @@ final class SoulStore: Sendable {
                     END;
                     """)
         }
+        // Names in their canonical form (``SoulEntity/canonical(_:)``), which every lookup now
+        // uses. A name whose canonical form another entity holds already is left as it is (the
+        // two stay apart; the list shows both).
+        migrator.registerMigration("v3-soul-canonical-names") { db in
+            for name in try String.fetchAll(db, sql: "SELECT name FROM soul_entities") {
+                let canonical = SoulEntity.canonical(name)
+                guard !canonical.utf8.elementsEqual(name.utf8),
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM soul_entities WHERE name = ?", arguments: [canonical]) == 0
+                else { continue }
+                for table in ["soul_emotions", "soul_memory_links"] {
+                    try db.execute(sql: "UPDATE \(table) SET entity = ? WHERE entity = ?", arguments: [canonical, name])
+                }
+                try db.execute(sql: "UPDATE soul_entities SET name = ? WHERE name = ?", arguments: [canonical, name])
+            }
+        }
         return migrator
     }
 
     /// The entity named `name`, if any.
     func entity(named name: String) throws -> SoulEntity? {
-        try database.read { db in try Self.load(db, name) }
+        let name = SoulEntity.canonical(name)
+        return try database.read { db in try Self.load(db, name) }
     }
 
     /// Every entity, highest trust first (ties by name), in three queries (Jamey 3.0 ran one per
     /// entity).
     func all() throws -> [SoulEntity] {
         try database.read { db in
-            var emotions: [String: [Emotion: Int]] = [:]
+            // Keyed by the names' bytes, as SQLite tells them apart: two names a Swift dictionary
+            // takes for one (canonically equivalent) are two entities here.
+            var emotions: [[UInt8]: [Emotion: Int]] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT entity, emotion, count FROM soul_emotions") {
-                emotions[row["entity"], default: [:]][Emotion(stored: row["emotion"]), default: 0] += row["count"] as Int
+                let entity: String = row["entity"]
+                emotions[Array(entity.utf8), default: [:]][Emotion(stored: row["emotion"]), default: 0] += row["count"] as Int
             }
-            var links: [String: [String]] = [:]
+            var links: [[UInt8]: [String]] = [:]
             for row in try Row.fetchAll(
                 db, sql: "SELECT entity, memory_id FROM soul_memory_links ORDER BY entity, position")
             {
-                links[row["entity"], default: []].append(row["memory_id"])
+                let entity: String = row["entity"]
+                links[Array(entity.utf8), default: []].append(row["memory_id"])
             }
             return try Row.fetchAll(db, sql: "SELECT * FROM soul_entities ORDER BY trust DESC, name").map { row in
-                let name: String = row["name"]
+                let name = Array((row["name"] as String).utf8)
                 return try Self.entity(row, emotions: emotions[name] ?? [:], links: links[name] ?? [])
             }
         }
@@ -112,6 +132,7 @@ final class SoulStore: Sendable {
         _ name: String, create: Bool, at now: Date, _ change: (inout SoulEntity) throws -> T
     ) throws -> (entity: SoulEntity, result: T, created: Bool) {
         try SoulEntity.check(name: name)
+        let name = SoulEntity.canonical(name)
         return try database.write { db in
             var created = false
             var entity: SoulEntity
@@ -133,7 +154,8 @@ final class SoulStore: Sendable {
     /// Deletes `name` with its emotions and links.
     /// - Returns: false when no entity has that name.
     func delete(named name: String) throws -> Bool {
-        try database.write { db in
+        let name = SoulEntity.canonical(name)
+        return try database.write { db in
             try db.cachedStatement(sql: "DELETE FROM soul_entities WHERE name = ?").execute(arguments: [name])
             return db.changesCount > 0
         }

@@ -86,6 +86,9 @@ import Testing
         let emotions: [Emotion] =
             Emotion.named + [
                 try Emotion(parsing: long), .general("awe"), .general("General(x)"), .general("love"),
+                // A combining mark first joins "(" into one Character with it, and a prepended
+                // mark last joins ")": read back by Characters they came back wrapped twice.
+                try Emotion(parsing: "\u{301}abc"), try Emotion(parsing: "abc\u{600}"),
             ]
         for emotion in emotions { #expect(Emotion(stored: emotion.description) == emotion, "\(emotion)") }
         #expect(try Emotion(parsing: long) == .general(long))

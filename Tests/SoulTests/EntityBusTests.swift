@@ -188,4 +188,67 @@ import Testing
             #expect(got.json["linked_memories"] as? [String] == ["m1"])
         }
     }
+
+    /// A name is one entity however its accents are encoded: "é" sent precomposed (U+00E9) and
+    /// as "e" with a combining accent (U+0301) are the same name to Swift, and were two rows to
+    /// SQLite; a decay over both then stopped the process (a dictionary of the names had a
+    /// duplicate key). Names are now stored and looked up composed (NFC).
+    @Test func aNameIsOneEntityHoweverItsAccentsAreEncoded() async throws {
+        try await PluginKernel.with([try Plugins.soul()]) { k in
+            let composed = try await k.request("soul.entities.upsert", #"{"name":"\u00e9mile","trust":0.9}"#)
+            #expect(composed.status == 201)
+            let decomposed = try await k.request("soul.entities.upsert", #"{"name":"e\u0301mile","trust":0.4}"#)
+            #expect(decomposed.status == 200, "the same entity")
+            #expect(decomposed.number("trust") == 0.4)
+            _ = try await k.request("soul.emotions.record", #"{"name":"e\u0301mile","emotion":"joy"}"#)
+            let got = try await k.request("soul.entities.get", #"{"name":"\u00e9mile"}"#)
+            #expect(got.json["emotions"] as? [String: Int] == ["Joy": 1])
+            #expect(Array((got.json["name"] as? String ?? "").unicodeScalars) == Array("\u{e9}mile".unicodeScalars))
+            #expect(try await k.request("soul.decay").status == 200)
+            #expect(try await k.request("soul.entities.list").json["total"] as? Int == 1)
+            #expect(try await k.request("soul.entities.delete", #"{"name":"e\u0301mile"}"#).status == 204)
+            #expect(try await k.request("soul.entities.get", #"{"name":"\u00e9mile"}"#).status == 404)
+        }
+    }
+
+    /// A database an earlier version left with decomposed names is migrated: a name alone in its
+    /// decomposed form is composed (and found either way); two entities whose names differ only
+    /// so stay two, each with its own emotions and links, and a decay over them answers.
+    @Test func decomposedNamesOfAnEarlierVersionAreComposedAndNeverMixed() async throws {
+        let dataDir = try TemporaryDirectory.make()
+        try await PluginKernel.with([try Plugins.soul()], dataDir: dataDir) { k in
+            let listed = try await k.request("soul.entities.list")
+            #expect(listed.status == 200)
+        }
+        let file = try DatabaseQueue(path: dataDir + "/soul/soul.sqlite")
+        try await file.write { db in
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v3-soul-canonical-names'")
+            for (name, trust) in [("e\u{301}va", 0.7), ("\u{e9}mile", 0.9), ("e\u{301}mile", 0.2)] {
+                try db.execute(
+                    sql: "INSERT INTO soul_entities VALUES (?, ?, 0.01, 0, 0, 0)",
+                    arguments: [name, trust])
+            }
+            try db.execute(
+                sql: "INSERT INTO soul_emotions VALUES (?, 'Joy', 2), (?, 'Calm', 1), (?, 'Worry', 3)",
+                arguments: ["e\u{301}va", "\u{e9}mile", "e\u{301}mile"])
+            try db.execute(
+                sql: "INSERT INTO soul_memory_links VALUES (?, 'm-eva', 0), (?, 'm-nfd', 0)",
+                arguments: ["e\u{301}va", "e\u{301}mile"])
+        }
+        try file.close()
+        try await PluginKernel.with([try Plugins.soul()], dataDir: dataDir) { k in
+            let eva = try await k.request("soul.entities.get", #"{"name":"\u00e9va"}"#)
+            #expect(eva.status == 200)
+            #expect(eva.json["emotions"] as? [String: Int] == ["Joy": 2])
+            #expect(eva.json["linked_memories"] as? [String] == ["m-eva"])
+            let list = try await k.request("soul.entities.list")
+            let entities = try #require(list.json["entities"] as? [[String: Any]])
+            #expect(entities.count == 3)
+            let emotions = entities.map { "\($0["trust"] ?? "") \($0["emotions"] as? [String: Int] ?? [:])" }
+            #expect(emotions.sorted() == ["0.2 [\"Worry\": 3]", "0.7 [\"Joy\": 2]", "0.9 [\"Calm\": 1]"])
+            let links = entities.map { ($0["linked_memories"] as? [String]) ?? [] }
+            #expect(links.map { $0.joined() }.sorted() == ["", "m-eva", "m-nfd"])
+            #expect(try await k.request("soul.decay").status == 200)
+        }
+    }
 }

@@ -67,8 +67,11 @@ public enum Emotion: Sendable, Hashable, Comparable, CustomStringConvertible {
             self = named
             return
         }
+        // By code points: `hasPrefix` compares Characters, and a label that begins with a
+        // combining mark joins the "(" into one Character with it, so "General(\u{301}abc)" did
+        // not have the prefix and was read back as a label wrapped twice.
         let scalars = text.unicodeScalars
-        if text.hasPrefix("General("), text.hasSuffix(")"), scalars.count > 9 {
+        if scalars.starts(with: "General(".unicodeScalars), scalars.last == ")", scalars.count > 9 {
             self = .general(String(String.UnicodeScalarView(scalars.dropFirst(8).dropLast())))
             return
         }
