@@ -67,4 +67,18 @@ extension MemoryStore {
                 arguments: [seq, link.kind, link.target, link.relation])
         }
     }
+
+    /// Adds `links` to item `seq` while it holds fewer than ``MemoryLink/maxPerItem``; a link to a
+    /// target the item has already keeps its relation.
+    static func addLinks(_ db: Database, to seq: Int64, _ links: [MemoryLink]) throws {
+        guard !links.isEmpty else { return }
+        var held =
+            try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM item_links WHERE item_seq = ?"), arguments: [seq]) ?? 0
+        for link in links where held < MemoryLink.maxPerItem {
+            try db.cachedStatement(
+                sql: "INSERT OR IGNORE INTO item_links(item_seq, kind, target, relation) VALUES (?, ?, ?, ?)"
+            ).execute(arguments: [seq, link.kind, link.target, link.relation])
+            held += db.changesCount
+        }
+    }
 }

@@ -58,7 +58,7 @@ enum Schemas {
     static let tags =
         #"{"type":"array","maxItems":\#(MemoryItem.maxTags),"items":{"type":"string","minLength":1,"maxLength":64,\#(noNUL)}}"#
     static let source = #"{"type":"string","maxLength":128,\#(noNUL)}"#
-    static let links = #"{"type":"array","maxItems":64,"items":\#(link)}"#
+    static let links = #"{"type":"array","maxItems":\#(MemoryLink.maxPerItem),"items":\#(link)}"#
     static let layer = #"{"type":"string","enum":["working","short_term","episodic","semantic","long_term"]}"#
     static let link =
         #"{"type":"object","required":["kind","target"],"properties":{"kind":{"type":"string","enum":["entity","item"]},"target":{"type":"string","minLength":1,\#(noNUL)},"relation":{"type":"string",\#(noNUL)}},"additionalProperties":false}"#

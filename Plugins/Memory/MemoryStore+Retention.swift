@@ -53,7 +53,7 @@ extension MemoryStore {
 
     /// Consolidation: sweeps expired items, merges near-duplicates within each layer but
     /// `working` (the newer item goes into the older: access counts add up, importance is the
-    /// larger, tags the union up to 32, links move, the later expiry), then promotes items by ``Promotion`` and enforces
+    /// larger, tags the union up to 32, links move up to 64, the later expiry), then promotes items by ``Promotion`` and enforces
     /// the capacity of the layers that received items. In pieces, each its own transaction, so
     /// a store waits for one piece at most (about ``MemorySettings/consolidationPieceMs``), not
     /// for the whole run: the pending items' merge into FTS5; the sweep (``sweep(events:)``);
@@ -163,9 +163,7 @@ extension MemoryStore {
                 survivor.lastAccessedAt = max(survivor.lastAccessedAt, absorbed.lastAccessedAt)
                 survivor.absorbTags(absorbed.tags)
                 survivor.expiresAt = MemoryItem.laterExpiry(survivor.expiresAt, absorbed.expiresAt)
-                try db.execute(
-                    sql: "UPDATE OR IGNORE item_links SET item_seq = ? WHERE item_seq = ?",
-                    arguments: [survivorSeq, absorbedSeq])
+                try Self.addLinks(db, to: survivorSeq, try Self.links(db, seqs: [absorbedSeq])[absorbedSeq] ?? [])
                 try db.execute(sql: "DELETE FROM items WHERE seq = ?", arguments: [absorbedSeq])
                 gone.insert(absorbedSeq)
                 merged += 1

@@ -15,32 +15,59 @@ struct StoreOutcome: Sendable {
 }
 
 extension MemoryStore {
-    /// Checks an item before anything is written.
-    func validate(_ item: NewItem) throws(MemoryError) {
-        let bytes = item.content.utf8.count
-        // Lengths count code points and blank means every code point is White_Space, as the
-        // route schemas' maxLength and pattern do (`Schemas`).
-        guard bytes > 0, !SchemaPatterns.isBlank(item.content) else {
-            throw .badRequest("content is empty")
+    /// The parts of an item ``validate(_:checking:)`` checks.
+    struct Checked: OptionSet {
+        let rawValue: Int
+        static let content = Checked(rawValue: 1)
+        static let importance = Checked(rawValue: 2)
+        static let tags = Checked(rawValue: 4)
+        static let source = Checked(rawValue: 8)
+        static let links = Checked(rawValue: 16)
+        /// A pinned item's layer allows pinning.
+        static let pin = Checked(rawValue: 32)
+        static let all: Checked = [.content, .importance, .tags, .source, .links, .pin]
+    }
+
+    /// Checks an item before anything is written: all of it for a store, what a patch sets for
+    /// an update (``update(id:_:events:)``).
+    func validate(_ item: NewItem, checking: Checked = .all) throws(MemoryError) {
+        if checking.contains(.content) {
+            let bytes = item.content.utf8.count
+            // Lengths count code points and blank means every code point is White_Space, as the
+            // route schemas' maxLength and pattern do (`Schemas`).
+            guard bytes > 0, !SchemaPatterns.isBlank(item.content) else {
+                throw .badRequest("content is empty")
+            }
+            guard bytes <= settings.maxContentBytes else {
+                throw .tooLarge("content is \(bytes) bytes; at most \(settings.maxContentBytes) are allowed (max_content_bytes)")
+            }
+            try MemoryError.refuseNUL(item.content, "content")
         }
-        guard bytes <= settings.maxContentBytes else {
-            throw .tooLarge("content is \(bytes) bytes; at most \(settings.maxContentBytes) are allowed (max_content_bytes)")
+        if checking.contains(.importance), !(0...1).contains(item.importance) {
+            throw .badRequest("importance must be between 0 and 1")
         }
-        try MemoryError.refuseNUL(item.content, "content")
-        guard (0...1).contains(item.importance) else { throw .badRequest("importance must be between 0 and 1") }
-        guard item.tags.count <= MemoryItem.maxTags, item.tags.allSatisfy({ (1...64).contains($0.unicodeScalars.count) }) else {
-            throw .badRequest("at most \(MemoryItem.maxTags) tags of 1 to 64 characters each are allowed")
+        if checking.contains(.tags) {
+            guard item.tags.count <= MemoryItem.maxTags, item.tags.allSatisfy({ (1...64).contains($0.unicodeScalars.count) })
+            else { throw .badRequest("at most \(MemoryItem.maxTags) tags of 1 to 64 characters each are allowed") }
+            for tag in item.tags { try MemoryError.refuseNUL(tag, "tags") }
         }
-        guard item.source.unicodeScalars.count <= 128 else { throw .badRequest("source is longer than 128 characters") }
-        guard item.links.count <= 64, item.links.allSatisfy({ MemoryLink.kinds.contains($0.kind) && !$0.target.isEmpty })
-        else { throw .badRequest("links need a kind ('entity' or 'item') and a target; at most 64 are allowed") }
-        for tag in item.tags { try MemoryError.refuseNUL(tag, "tags") }
-        try MemoryError.refuseNUL(item.source, "source")
-        for link in item.links {
-            try MemoryError.refuseNUL(link.target, "links.target")
-            try MemoryError.refuseNUL(link.relation, "links.relation")
+        if checking.contains(.source) {
+            guard item.source.unicodeScalars.count <= 128 else { throw .badRequest("source is longer than 128 characters") }
+            try MemoryError.refuseNUL(item.source, "source")
         }
-        if item.pinned && !settings.retention.policy(item.layer).allowsPinning {
+        if checking.contains(.links) {
+            guard item.links.count <= MemoryLink.maxPerItem,
+                item.links.allSatisfy({ MemoryLink.kinds.contains($0.kind) && !$0.target.isEmpty })
+            else {
+                throw .badRequest(
+                    "links need a kind ('entity' or 'item') and a target; at most \(MemoryLink.maxPerItem) are allowed")
+            }
+            for link in item.links {
+                try MemoryError.refuseNUL(link.target, "links.target")
+                try MemoryError.refuseNUL(link.relation, "links.relation")
+            }
+        }
+        if checking.contains(.pin), item.pinned && !settings.retention.policy(item.layer).allowsPinning {
             throw .badRequest("items in the \(item.layer) layer cannot be pinned")
         }
     }
@@ -180,14 +207,9 @@ extension MemoryStore {
                     merged.accessCount, now.timeIntervalSince1970, merged.importance, MemoryItem.tagsText(merged.tags),
                     merged.pinned, merged.expiresAt?.timeIntervalSince1970, existing.seq,
                 ])
-            // The new item's links join the existing item's, as consolidation moves them (a link
-            // to a target the item has already keeps its relation); until session 35 they were
-            // dropped.
-            for link in new.links {
-                try db.cachedStatement(
-                    sql: "INSERT OR IGNORE INTO item_links(item_seq, kind, target, relation) VALUES (?, ?, ?, ?)"
-                ).execute(arguments: [existing.seq, link.kind, link.target, link.relation])
-            }
+            // The new item's links join the existing item's, as consolidation moves them (until
+            // session 35 they were dropped).
+            try Self.addLinks(db, to: existing.seq, new.links)
             return StoreOutcome(item: merged, merged: true, links: try Self.links(db, seqs: [existing.seq])[existing.seq] ?? [])
         }
         let item = MemoryItem(
@@ -430,18 +452,25 @@ extension MemoryStore {
             else { throw MemoryError.notFound(id) }
             let seq: Int64 = row["seq"]
             var item = MemoryItem(row: row)
-            // The tags are checked when the patch sets them: an item merged with near-duplicates
-            // before tags were capped (``MemoryItem/absorbTags(_:)``) may hold more than a store
-            // may give, and keeps them through changes to its other fields.
             let check = NewItem(
-                layer: patch.layer ?? item.layer, content: patch.content ?? item.content, tags: patch.tags ?? [],
+                layer: patch.layer ?? item.layer, content: patch.content ?? item.content, tags: patch.tags ?? item.tags,
                 source: item.source, importance: patch.importance ?? item.importance, pinned: patch.pinned ?? item.pinned,
                 links: patch.links ?? [])
-            try validate(check)
+            // Only what the patch sets is checked: what the item holds already may be past
+            // today's limits and stays through changes to its other fields (content stored
+            // before `max_content_bytes` was lowered, tags of near-duplicates merged before they
+            // were capped, a pin kept through a promotion into a layer that does not pin).
+            var checking: Checked = []
+            if patch.content != nil { checking.insert(.content) }
+            if patch.importance != nil { checking.insert(.importance) }
+            if patch.tags != nil { checking.insert(.tags) }
+            if patch.links != nil { checking.insert(.links) }
+            if patch.pinned == true || patch.layer != nil { checking.insert(.pin) }
+            try validate(check, checking: checking)
             let retime = (patch.pinned != nil && patch.pinned != item.pinned) || (patch.layer != nil && patch.layer != item.layer)
             item.layer = check.layer
             item.content = check.content
-            item.tags = patch.tags ?? item.tags
+            item.tags = check.tags
             item.importance = check.importance
             item.pinned = check.pinned
             if retime { item.expiresAt = settings.retention.expiry(layer: item.layer, at: now, pinned: item.pinned) }

@@ -11,6 +11,9 @@ struct MemoryLink: Sendable, Equatable, Codable {
 
     /// The kinds a link may have.
     static let kinds: Set<String> = ["entity", "item"]
+    /// The most links an item holds: a store or an update with more is refused, and a merge of
+    /// near-duplicates adds the other item's links up to it (``MemoryStore/addLinks(_:to:_:)``).
+    static let maxPerItem = 64
 }
 
 /// An item to store, as a caller describes it.

@@ -286,6 +286,38 @@ import Testing
         #expect(try await store.update(id: id, ItemPatch(tags: ["one"])).tags == ["one"])
     }
 
+    /// A merge adds the other item's links up to the 64 an item may hold, at a store and in
+    /// consolidation alike, so the links an item shows can be sent back in an update.
+    @Test func mergedLinksStayWithinTheLimit() async throws {
+        func links(_ prefix: String, _ count: Int) -> [MemoryLink] {
+            (0..<count).map { MemoryLink(kind: "entity", target: "\(prefix)\($0)", relation: "") }
+        }
+        func with(_ text: String, _ layer: MemoryLayer, _ links: [MemoryLink]) -> NewItem {
+            var new = item(text, layer)
+            new.links = links
+            return new
+        }
+        let (store, clock, _) = try makeStore()
+        let first = try await store.store([with(text, .episodic, links("a", 60))])[0]
+        let second = try await store.store([with(near, .episodic, links("b", 10))])[0]
+        #expect(second.merged && second.links.count == MemoryLink.maxPerItem)
+        let held = try await store.get(id: first.item.id).1
+        #expect(held.count == MemoryLink.maxPerItem)
+        _ = try await store.update(id: first.item.id, ItemPatch(links: held))
+
+        var settings = MemorySettings()
+        settings.duplicates = .allow
+        let (allowing, _, _) = try makeStore(settings)
+        let older = try await allowing.store([with(text, .episodic, links("a", 60))])[0].item.id
+        clock.advance(1)
+        _ = try await allowing.store([with(near, .episodic, links("b", 10))])
+        #expect(try await allowing.consolidate().merged == [.episodic: 1])
+        let kept = try await allowing.get(id: older).1
+        #expect(kept.count == MemoryLink.maxPerItem)
+        #expect(Set(kept.map(\.target)).isSuperset(of: links("a", 60).map(\.target)))
+        _ = try await allowing.update(id: older, ItemPatch(links: kept))
+    }
+
     /// A merged near-duplicate lives as long as what was stored: at a store the item's expiry
     /// becomes the later of its own and the new item's, and a pinned store pins it; in
     /// consolidation the survivor takes the later expiry of the two. Before, the existing item

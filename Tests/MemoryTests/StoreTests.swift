@@ -216,6 +216,28 @@ import Testing
         #expect(try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM items_pending") } == 0)
     }
 
+    /// An update checks what it sets, not what the item holds already: content stored before
+    /// `max_content_bytes` was lowered, and a pin in a layer whose config no longer pins, stay
+    /// through an update of another field (both were refused, so the item could not be changed
+    /// at all without replacing them); setting them is checked against today's limits.
+    @Test func anUpdateChecksWhatItSetsNotWhatTheItemHolds() async throws {
+        var generous = MemorySettings()
+        generous.maxContentBytes = 1000
+        let (store, _, dir) = try makeStore(generous)
+        let long = String(repeating: "word ", count: 100)
+        let id = try await store.put(item(long, .episodic, pinned: true))
+        var strict = MemorySettings()
+        strict.maxContentBytes = 100
+        strict.retention.policies[.episodic]?.allowsPinning = false
+        let reopened = try MemoryStore(path: dir + "/memory.sqlite", settings: strict)
+        let updated = try await reopened.update(id: id, ItemPatch(tags: ["kept"], importance: 0.9))
+        #expect(updated.content == long && updated.pinned && updated.tags == ["kept"] && updated.importance == 0.9)
+        #expect(await status { _ = try await reopened.update(id: id, ItemPatch(content: long + "more")) } == 413)
+        #expect(await status { _ = try await reopened.update(id: id, ItemPatch(pinned: true)) } == 400)
+        #expect(await status { _ = try await reopened.update(id: id, ItemPatch(importance: 2)) } == 400)
+        #expect(try await reopened.update(id: id, ItemPatch(content: "short now", pinned: false)).pinned == false)
+    }
+
     @Test func oversizedAndInvalidItemsStoreNothing() async throws {
         var settings = MemorySettings()
         settings.maxContentBytes = 10
