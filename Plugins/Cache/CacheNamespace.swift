@@ -9,7 +9,8 @@ import Synchronization
 final class CacheNamespace: Sendable {
     /// The configured settings.
     let settings: CacheConfiguration.Namespace
-    let l1: ConcurrentCache<String, CachedValue>
+    /// Keyed by bytes (``CacheKey``), as L2 and L3 are.
+    let l1: ConcurrentCache<CacheKey, CachedValue>
     private let l2: L2Client?
     private let l3: L3Store?
     let metrics: CacheMetrics
@@ -102,7 +103,7 @@ final class CacheNamespace: Sendable {
 
     /// The value of `key` from L1, L2 or L3 and its tier, without asking the origin.
     func getLocalTier(_ key: String) throws(CacheError) -> (CachedValue, Tier)? {
-        if let value = l1.get(key) {
+        if let value = l1.get(CacheKey(key)) {
             metrics.l1Hits.increment()
             noteRead(key, hit: true)
             return (value, .l1)
@@ -283,7 +284,7 @@ final class CacheNamespace: Sendable {
             guard left > 0 else { return }
             ttl = UInt64(left) * 1_000_000
         }
-        l1.put(key, value, weight: CachedValue.weight(key: key, bytes: value.bytes.count), ttl: ttl)
+        l1.put(CacheKey(key), value, weight: CachedValue.weight(key: key, bytes: value.bytes.count), ttl: ttl)
     }
 
     /// Removes one key from every tier; returns whether any tier had it.
@@ -299,8 +300,8 @@ final class CacheNamespace: Sendable {
             counters.l3EvictedExplicit.add(deleted ? 1 : 0, ordering: .relaxed)
             found = deleted || found
         }
-        found = clearL1 { l1.remove(key) } || found
-        heat.withLock { _ = $0.hits.removeValue(forKey: key) }
+        found = clearL1 { l1.remove(CacheKey(key)) } || found
+        heat.withLock { _ = $0.hits.removeValue(forKey: CacheKey(key)) }
         failures.forget(key: key)
         return found
     }
@@ -333,7 +334,7 @@ final class CacheNamespace: Sendable {
     func dropLocal(key: String?, prefix: String?) {
         markLoadsStale()
         if let key {
-            clearL1 { _ = l1.remove(key) }
+            clearL1 { _ = l1.remove(CacheKey(key)) }
             failures.forget(key: key)
         }
         if let prefix {
@@ -351,10 +352,10 @@ final class CacheNamespace: Sendable {
         let key = event.afterGap ? nil : event.key
         if let key {
             failures.forget(key: key)
-            heat.withLock { _ = $0.hits.removeValue(forKey: key) }
+            heat.withLock { _ = $0.hits.removeValue(forKey: CacheKey(key)) }
             if event.kind == .invalidate, let l2 { _ = l2.delete(name, key) }
             if let l3, let n = try? l3.delete(name, key), n { counters.l3EvictedExplicit.add(1, ordering: .relaxed) }
-            clearL1 { _ = l1.remove(key) }
+            clearL1 { _ = l1.remove(CacheKey(key)) }
         }
         if let prefix {
             failures.forget(prefix: prefix)
@@ -387,7 +388,7 @@ final class CacheNamespace: Sendable {
         var warmed = 0
         // Coldest first, so the admission policy has seen the hottest last and most.
         for i in ranked.prefix(settings.warmEntries).reversed() {
-            l1.recordAccesses(keys[i], count: frequencies[i])
+            l1.recordAccesses(CacheKey(keys[i]), count: frequencies[i])
             let readAt = generation.withLock { $0 }
             guard let row = try? l3.get(name, keys[i], now: now) else { continue }
             promote(keys[i], CachedValue(bytes: row.value, expiresAt: row.expiresAt), readAt: readAt)
@@ -398,7 +399,7 @@ final class CacheNamespace: Sendable {
 
     /// Reads of this namespace since the last flush, and its access sketch.
     struct Heat: Sendable {
-        var hits: [String: Int] = [:]
+        var hits: [CacheKey: Int] = [:]
         /// Every read's key by stable hash (``StableHash``), saved in L3 and restored at start, so
         /// warming knows what was hot before a restart.
         var sketch: FrequencySketch
@@ -410,7 +411,7 @@ final class CacheNamespace: Sendable {
         let hash = StableHash.of(key)
         heat.withLock { h in
             h.sketch.increment(hash)
-            if hit, h.hits.count < 100_000 || h.hits[key] != nil { h.hits[key, default: 0] += 1 }
+            if hit, h.hits.count < 100_000 || h.hits[CacheKey(key)] != nil { h.hits[CacheKey(key), default: 0] += 1 }
         }
     }
 

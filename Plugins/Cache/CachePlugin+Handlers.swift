@@ -122,7 +122,7 @@ extension CachePlugin {
         let ttl = try request.integer("ttl_ms", in: 1...Self.maxTTLMs, unit: "milliseconds")
         let cached = CachedValue(bytes: bytes, expiresAt: ns.expiry(ttlMs: ttl))
         try ns.store(key, cached)
-        let inL1 = ns.l1.peek(key) != nil
+        let inL1 = ns.l1.peek(CacheKey(key)) != nil
         return Reply.json(
             [
                 "namespace": ns.name, "key": key, "l1": inL1 ? "stored" : "not admitted", "l3": ns.hasL3,

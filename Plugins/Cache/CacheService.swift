@@ -1,4 +1,5 @@
 import CJameyCache
+import CacheCore
 import Foundation
 
 /// The `cache.l1` service table (`jamey/cache.h`): L1/L3 reads and writes for other plugins
@@ -61,7 +62,7 @@ enum CacheService {
             } catch {
                 return JAMEY_CACHE_E_STORAGE
             }
-            return ns.l1.peek(key) != nil ? JAMEY_CACHE_STORED : JAMEY_CACHE_NOT_ADMITTED
+            return ns.l1.peek(CacheKey(key)) != nil ? JAMEY_CACHE_STORED : JAMEY_CACHE_NOT_ADMITTED
         }
         table.invalidate = { context, id, keyPointer, keyLength in
             guard let context, let key = CacheService.key(keyPointer, keyLength),

@@ -227,11 +227,13 @@ final class L2Client: Sendable {
     }
 
     static func globEscaped(_ text: String) -> String {
-        var out = ""
-        for c in text {
-            if "*?[]\\".contains(c) { out.append("\\") }
+        // By code points: a "*" followed by a combining mark is one Character that is not "*",
+        // and was left unescaped.
+        var out = String.UnicodeScalarView()
+        for c in text.unicodeScalars {
+            if "*?[]\\".unicodeScalars.contains(c) { out.append("\\") }
             out.append(c)
         }
-        return out
+        return String(out)
     }
 }

@@ -1,3 +1,4 @@
+import CacheCore
 import Foundation
 import GRDB
 import JameyGRDB
@@ -199,12 +200,12 @@ final class L3Store: Sendable {
     }
 
     /// Adds read counts (hits in any tier) to the entries' heat.
-    func addHits(_ namespace: String, _ hits: [String: Int]) throws {
+    func addHits(_ namespace: String, _ hits: [CacheKey: Int]) throws {
         guard !hits.isEmpty else { return }
         try database.write { db in
             for (key, n) in hits {
                 try db.cachedStatement(sql: "UPDATE entries SET hits = hits + ? WHERE namespace = ? AND key = ?").execute(
-                    arguments: [n, namespace, key])
+                    arguments: [n, namespace, key.text])
             }
         }
     }

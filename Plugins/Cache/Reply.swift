@@ -66,7 +66,9 @@ struct CacheRequest {
             if let given = object[name] as? String, given != value {
                 throw .invalid("\(name): the body says '\(given.prefix(64))' but the path says '\(value.prefix(64))'")
             }
-            object[name] = value.removingPercentEncoding ?? value
+            // The gateway decoded it already (`PathTemplate.match`): decoding again made
+            // `/v1/cache/ns/a%2541` the key "aA" instead of "a%41".
+            object[name] = value
         }
         members = object
     }

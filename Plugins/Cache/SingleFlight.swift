@@ -1,10 +1,12 @@
+import CacheCore
 import Synchronization
 
 /// One load per key at a time: concurrent callers for a key that is already loading wait for that
 /// load's result instead of starting another. Nothing is remembered after a load finishes, so a
 /// failed load is not cached.
 final class SingleFlight<Value: Sendable>: Sendable {
-    private let flights = Mutex<[String: Task<Result<Value, CacheError>, Never>]>([:])
+    /// By the key's bytes (``CacheKey``), as the tiers tell keys apart.
+    private let flights = Mutex<[CacheKey: Task<Result<Value, CacheError>, Never>]>([:])
     private let waitingCount = Atomic<Int>(0)
 
     /// Callers waiting on a load started by another caller.
@@ -15,6 +17,7 @@ final class SingleFlight<Value: Sendable>: Sendable {
     func run(
         _ key: String, _ load: @escaping @Sendable () async -> Result<Value, CacheError>
     ) async -> (result: Result<Value, CacheError>, shared: Bool) {
+        let key = CacheKey(key)
         let (task, joined) = flights.withLock { map in
             if let running = map[key] { return (running, true) }
             let task = Task { [self] in

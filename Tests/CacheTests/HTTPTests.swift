@@ -35,4 +35,18 @@ import Testing
             #expect(paths["/v1/cache/stats"] != nil)
         }
     }
+
+    /// A key in the path is decoded once, by the gateway: `a%2541` is the key "a%41". The plugin
+    /// decoded it a second time, so a put through the path stored "aA", which the bus's "a%41"
+    /// did not find.
+    @Test func aKeyInThePathIsDecodedOnce() async throws {
+        try await CacheKernel.with(http: true) { (k: CacheKernel) async throws in
+            #expect(try await send(k, "PUT", "/v1/cache/main/a%2541", #"{"value":"once"}"#).0 == 201)
+            let got = try await k.get("main", "a%41")
+            #expect(got.status == 200)
+            #expect(got.body["value"] as? String == "once")
+            #expect(try await k.get("main", "aA").status == 404)
+            #expect(try await send(k, "GET", "/v1/cache/main/a%2541").1["key"] as? String == "a%41")
+        }
+    }
 }

@@ -44,6 +44,24 @@ import Testing
         }
     }
 
+    /// A prefix's glob characters are escaped for Redis' pattern by code point: a "*" followed
+    /// by a combining mark is one Character that is not "*", and was left a wildcard, so the
+    /// invalidation deleted keys without the prefix from Redis.
+    @Test func aPrefixMatchesOnlyItselfInRedis() async throws {
+        let redis = try await RedisServer.make()
+        defer { redis.kill() }
+        try await CacheKernel.with(config: Self.config(port: redis.port)) { (a: CacheKernel) async throws in
+            #expect(try await a.put("shared", "a*\u{301}1", "star") == 201)
+            #expect(try await a.put("shared", "aZ\u{301}2", "zed") == 201)
+            let removed = try await a.request("cache.invalidate", #"{"namespace":"shared","prefix":"a*\u0301"}"#)
+            #expect(removed.body["removed"] as? Int == 1)
+            let c = try await CacheKernel.boot(config: Self.config(port: redis.port))
+            #expect(try await c.get("shared", "aZ\u{301}2").body["value"] as? String == "zed", "still in Redis")
+            #expect(try await c.get("shared", "a*\u{301}1").status == 404)
+            await c.stop()
+        }
+    }
+
     /// A namespace with `l2: false` keeps its values off Redis (a third node that reads the same
     /// namespace through Redis finds nothing, while the shared namespace's value is there), and
     /// its puts still drop the other nodes' copies.

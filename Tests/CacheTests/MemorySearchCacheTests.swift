@@ -279,6 +279,27 @@ import Testing
         }
     }
 
+    /// Two search bodies that differ only in how an accent is encoded are two searches: the
+    /// memory plugin matches tags by their bytes, and the cache now tells keys apart by bytes
+    /// too. With `String` keys the second search was answered with the first one's cached reply
+    /// (an empty one, for the tag no item has).
+    @Test func bodiesThatDifferOnlyInTheirBytesAreNotOneSearch() async throws {
+        try await Self.boot { k in
+            let stored = try await k.request(
+                "memory.items.store", #"{"layer":"episodic","content":"trip notes","tags":["caf\u00e9"]}"#)
+            #expect(stored.status == 201)
+            func hits(_ tag: String) async throws -> Int {
+                let reply = try await k.request(
+                    "memory.items.search", #"{"query":"trip","tags":["\#(tag)"],"reinforce":false}"#)
+                return (reply.body["hits"] as? [Any])?.count ?? -1
+            }
+            // The bodies carry the characters themselves (escapes would differ as text anyway).
+            #expect(try await hits("cafe\u{301}") == 0)
+            #expect(try await hits("caf\u{e9}") == 1)
+            #expect(try await hits("cafe\u{301}") == 0)
+        }
+    }
+
     @Test func theSameBodyIsAHitAndReinforcingSearchesAreNotCached() async throws {
         try await Self.boot { k in
             _ = try await Self.store(k, "the lighthouse keeper")

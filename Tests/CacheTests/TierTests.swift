@@ -61,6 +61,40 @@ import Testing
         }
     }
 
+    /// Keys are told apart by their bytes in every tier, as Redis and SQLite do: "café" with a
+    /// precomposed é and with "e" and a combining accent are two keys. With Swift `String` keys
+    /// L1 took them for one: it served the second put's value for the first key while L3 kept
+    /// both, an invalidation of one left the other's value in L3 to come back, and a prefix
+    /// matched by Characters missed in L1 a key L2 and L3 dropped.
+    @Test func keysAreToldApartByTheirBytesInEveryTier() async throws {
+        let data = try TemporaryDirectory.make(prefix: "jamey-cache-bytes")
+        let composed = "caf\u{e9}"
+        let decomposed = "cafe\u{301}"
+        try await CacheKernel.with(dataDir: data) { (k: CacheKernel) async throws in
+            #expect(try await k.put("main", composed, "A") == 201)
+            #expect(try await k.put("main", decomposed, "B") == 201)
+            let first = try await k.get("main", composed)
+            #expect(first.body["value"] as? String == "A" && first.body["tier"] as? String == "l1")
+            #expect(try await k.get("main", decomposed).body["value"] as? String == "B")
+            #expect(try await k.stats("main").int("l1", "entries") == 2)
+            let one = try await k.request("cache.invalidate", #"{"namespace":"main","key":"cafe\u0301"}"#)
+            #expect(one.body["removed"] as? Int == 1)
+            #expect(try await k.get("main", decomposed).status == 404)
+            #expect(try await k.get("main", composed).body["value"] as? String == "A")
+            // "cafe" is a byte prefix of the decomposed key and not of the composed one.
+            #expect(try await k.put("main", decomposed + "-1", "C") == 201)
+            let some = try await k.request("cache.invalidate", #"{"namespace":"main","prefix":"cafe"}"#)
+            #expect(some.body["removed"] as? Int == 1)
+            #expect(try await k.get("main", decomposed + "-1").status == 404, "gone from L1 as from L3")
+            #expect(try await k.get("main", composed).body["value"] as? String == "A")
+        }
+        try await CacheKernel.with(dataDir: data) { (k: CacheKernel) async throws in
+            #expect(try await k.get("main", composed).body["value"] as? String == "A")
+            #expect(try await k.get("main", decomposed).status == 404)
+            #expect(try await k.get("main", decomposed + "-1").status == 404)
+        }
+    }
+
     @Test func l3StaysWithinItsBoundAndKeepsTheMostRead() async throws {
         let config = """
             namespaces:
