@@ -85,6 +85,9 @@ extension MemoryStore {
             throw MemoryError.tooLarge("a batch holds at most \(settings.maxBatch) items; this one has \(items.count)")
         }
         for item in items { try validate(item) }
+        // Composed after the checks (``ComposedText``): FTS5 and the tail then see one form of
+        // each word, and tags and link targets compare as the soul's names do.
+        let items = items.map(\.composed)
         // A tail past its bound is merged by the store that finds it so (the merger is behind).
         if tail.count >= settings.maxPending { try await mergeBatch() }
         let now = clock()
@@ -467,10 +470,11 @@ extension MemoryStore {
             if patch.links != nil { checking.insert(.links) }
             if patch.pinned == true || patch.layer != nil { checking.insert(.pin) }
             try validate(check, checking: checking)
+            let composed = check.composed
             let retime = (patch.pinned != nil && patch.pinned != item.pinned) || (patch.layer != nil && patch.layer != item.layer)
             item.layer = check.layer
-            item.content = check.content
-            item.tags = check.tags
+            item.content = composed.content
+            item.tags = composed.tags
             item.importance = check.importance
             item.pinned = check.pinned
             if retime { item.expiresAt = settings.retention.expiry(layer: item.layer, at: now, pinned: item.pinned) }
@@ -484,7 +488,7 @@ extension MemoryStore {
             // The update triggers dropped the old content from FTS5, the postings and the word
             // signature, and queued the item for the merge.
             tail.add(seq: seq, content: item.content)
-            if let links = patch.links { try Self.setLinks(db, seq: seq, links) }
+            if let links = patch.links { try Self.setLinks(db, seq: seq, links.map(\.composed)) }
             var detail = ["reason": "update"]
             if let from = MemoryLayer(name: row["layer"]), from != item.layer { detail["from"] = from.name }
             events?.append(ItemEvent(.updated, item, detail))

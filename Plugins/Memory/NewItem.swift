@@ -1,4 +1,5 @@
 import MemoryCore
+import PluginReplies
 
 /// A link from an item to an entity (the soul's) or to another item.
 struct MemoryLink: Sendable, Equatable, Codable {
@@ -79,4 +80,23 @@ struct SearchHit: Sendable {
     var score: Double
     /// FTS5's BM25 rank (negative; lower is more relevant).
     var bm25: Double
+}
+
+// Texts in Unicode's composed form (``ComposedText``), taken after the checks: a length the
+// route schemas state counts the code points as sent.
+extension MemoryLink {
+    var composed: MemoryLink {
+        MemoryLink(kind: kind, target: ComposedText.of(target), relation: ComposedText.of(relation))
+    }
+}
+
+extension NewItem {
+    var composed: NewItem {
+        var item = self
+        item.content = ComposedText.of(content)
+        item.tags = tags.map(ComposedText.of)
+        item.source = ComposedText.of(source)
+        item.links = links.map(\.composed)
+        return item
+    }
 }

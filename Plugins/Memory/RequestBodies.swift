@@ -1,6 +1,7 @@
 import Foundation
 import MemoryCore
 
+import enum PluginReplies.ComposedText
 import enum PluginReplies.JSONMembers
 import enum PluginReplies.RFC3339
 import struct PluginReplies.RequestBody
@@ -251,7 +252,12 @@ enum Bodies {
         return NewItem(
             layer: try layer(body.layer ?? MemoryLayer.shortTerm.name), content: content, tags: body.tags ?? [],
             source: body.source ?? defaultSource, importance: body.importance ?? 0.5, pinned: body.pinned ?? false,
-            links: (body.links ?? []).map { MemoryLink(kind: $0.kind, target: $0.target, relation: $0.relation ?? "") })
+            links: links(body.links ?? []))
+    }
+
+    /// Links from a body.
+    static func links(_ bodies: [LinkBody]) -> [MemoryLink] {
+        bodies.map { MemoryLink(kind: $0.kind, target: $0.target, relation: $0.relation ?? "") }
     }
 
     /// A patch from a body.
@@ -260,7 +266,7 @@ enum Bodies {
         if let name = body.layer { layer = try Self.layer(name) }
         return ItemPatch(
             content: body.content, tags: body.tags, importance: body.importance, pinned: body.pinned, layer: layer,
-            links: body.links?.map { MemoryLink(kind: $0.kind, target: $0.target, relation: $0.relation ?? "") })
+            links: body.links.map(links))
     }
 
     /// The filter of a list or search.
@@ -271,7 +277,7 @@ enum Bodies {
         for tag in tags { try MemoryError.refuseNUL(tag, "tag") }
         if let source = body.source { try MemoryError.refuseNUL(source, "source") }
         return ItemFilter(
-            layers: layers, tags: tags, source: body.source,
+            layers: layers, tags: tags.map(ComposedText.of), source: body.source.map(ComposedText.of),
             since: try time(body.since, "since"), until: try time(body.until, "until"))
     }
 

@@ -1,4 +1,5 @@
 import MemoryCore
+import PluginReplies
 
 /// A search as the bus topic `memory.items.search`, the route `POST /v1/memory/search` and the
 /// `memory.search` service table receive it: the JSON body, checked.
@@ -20,7 +21,7 @@ struct SearchRequest: Sendable {
         guard let text = body.query else { throw .badQuery("query is missing") }
         try MemoryError.refuseNUL(text, "query")
         guard let mode = FTSQuery.Mode(rawValue: body.mode ?? "all") else { throw .badQuery("mode must be 'all' or 'any'") }
-        do { query = try FTSQuery(text, syntax: body.syntax ?? false, mode: mode) } catch {
+        do { query = try FTSQuery(ComposedText.of(text), syntax: body.syntax ?? false, mode: mode) } catch {
             throw .badQuery(error.description)
         }
         filter = try Bodies.filter(body)

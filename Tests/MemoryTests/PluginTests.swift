@@ -7,6 +7,48 @@ import Testing
 /// The plugin loaded from libMemory.so: every operation over the bus, errors as problem replies,
 /// health, metrics and snapshot/restore through the kernel.
 @Suite struct PluginTests {
+    /// Texts are stored and searched in Unicode's composed form (NFC), so a text is found however
+    /// its characters are encoded: FTS5 tells "서울" in precomposed syllables and in conjoining
+    /// jamo apart, the pending items' index (Swift strings) did not, so a search found an item
+    /// while it was pending and lost it once merged; a tag filter compared bytes, and a merged
+    /// near-duplicate dropped a tag that differed only so.
+    @Test func textsAreFoundHoweverTheirCharactersAreEncoded() async throws {
+        let seoul = "\u{C11C}\u{C6B8}"
+        let jamo = seoul.decomposedStringWithCanonicalMapping
+        #expect(Array(jamo.unicodeScalars).count == 5)
+        let cafe = "caf\u{e9}"
+        let decomposed = "cafe\u{301}"
+        try await MemoryKernel.with() { k in
+            let stored = try await k.request(
+                "memory.items.store",
+                #"{"layer":"episodic","content":"a long weekend trip to \#(jamo) in spring","tags":["\#(decomposed)"]}"#)
+            #expect(stored.status == 201)
+            let item = try #require(stored.body["item"] as? [String: Any])
+            #expect(
+                (item["content"] as? String).map { Array($0.unicodeScalars) }
+                    == Array("a long weekend trip to \(seoul) in spring".unicodeScalars))
+            func found(_ query: String, tag: String? = nil) async throws -> Int {
+                let filter = tag.map { #","tags":["\#($0)"]"# } ?? ""
+                let reply = try await k.request("memory.items.search", #"{"query":"\#(query)","reinforce":false\#(filter)}"#)
+                return (reply.body["hits"] as? [Any])?.count ?? -1
+            }
+            #expect(try await found(seoul) == 1, "pending")
+            #expect(try await found(jamo) == 1)
+            #expect(try await k.request("memory.consolidate").status == 200)
+            #expect(try await found(seoul) == 1, "merged into FTS5")
+            #expect(try await found(jamo) == 1)
+            #expect(try await found("trip", tag: cafe) == 1)
+            #expect(try await found("trip", tag: decomposed) == 1)
+            let listed = try await k.request("memory.items.list", #"{"tags":["\#(cafe)"]}"#)
+            #expect((listed.body["items"] as? [Any])?.count == 1)
+            let merged = try await k.request(
+                "memory.items.store",
+                #"{"layer":"episodic","content":"a long weekend trip to \#(seoul) in spring","tags":["\#(cafe)"]}"#)
+            #expect(merged.body["merged"] as? Bool == true)
+            #expect(((merged.body["item"] as? [String: Any])?["tags"] as? [String])?.count == 1)
+        }
+    }
+
     /// A store merged into an existing near-duplicate (the default `duplicates: merge`) adds its
     /// links to the existing item's, as consolidation moves them; the reply, single or batch,
     /// shows the item's links after the store. Until session 35 the new item's links were
