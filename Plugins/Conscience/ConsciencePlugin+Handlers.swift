@@ -100,10 +100,17 @@ extension ConsciencePlugin {
         let name = try ruleName(request, body)
         let rule = try writes.withLock { _ in
             guard let old = try store.rule(named: name) else { throw ConscienceError(.notFound, "no rule named '\(name)'") }
-            let rule = try MoralRule(
-                name: name, description: try body.string("description") ?? old.description,
-                keywords: try body.strings("keywords") ?? old.keywords, weight: try body.weight() ?? old.weight,
-                polarity: try body.polarity() ?? old.polarity)
+            let (description, keywords) = (try body.string("description"), try body.strings("keywords"))
+            let (weight, polarity) = (try body.weight() ?? old.weight, try body.polarity() ?? old.polarity)
+            // A change of weight or polarity alone keeps the description and keywords as stored,
+            // unchecked: a rule stored under earlier limits can still be tuned.
+            let rule =
+                description == nil && keywords == nil
+                ? try MoralRule(
+                    stored: name, description: old.description, keywords: old.keywords, weight: weight, polarity: polarity)
+                : try MoralRule(
+                    name: name, description: description ?? old.description, keywords: keywords ?? old.keywords,
+                    weight: weight, polarity: polarity)
             guard try store.replace(rule) else { throw ConscienceError(.notFound, "no rule named '\(name)'") }
             try reload()
             return rule

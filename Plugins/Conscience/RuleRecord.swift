@@ -33,12 +33,13 @@ struct RuleRecord: Codable, FetchableRecord, PersistableRecord, Sendable {
         self.updatedAt = updatedAt
     }
 
-    /// The rule this row holds, revalidated; nil for a row that is no longer valid (a restored
-    /// file edited by hand), which is skipped.
+    /// The rule this row holds (``MoralRule/init(stored:description:keywords:weight:polarity:)``:
+    /// no input limits); nil for a row no rule can come from (a restored file edited by hand:
+    /// a bad name, weight, polarity or keyword list), which is skipped.
     var rule: MoralRule? {
         guard let polarity = Polarity(rawValue: polarity),
             let words = try? JSONDecoder().decode([String].self, from: Data(keywords.utf8))
         else { return nil }
-        return try? MoralRule(name: name, description: description, keywords: words, weight: weight, polarity: polarity)
+        return try? MoralRule(stored: name, description: description, keywords: words, weight: weight, polarity: polarity)
     }
 }

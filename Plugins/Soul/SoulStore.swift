@@ -200,7 +200,7 @@ final class SoulStore: Sendable {
             name: row["name"], trust: row["trust"], decayRate: row["decay_rate"], emotions: emotions, linkedMemories: links,
             createdAt: Date(timeIntervalSince1970: row["created_at"]),
             lastInteraction: Date(timeIntervalSince1970: row["last_interaction"]),
-            lastDecayedAt: Date(timeIntervalSince1970: row["last_decayed_at"]))
+            lastDecayedAt: Date(timeIntervalSince1970: row["last_decayed_at"]), stored: true)
     }
 
     /// Saves `e`; its links from position `linkedBefore` on are new (links are only ever

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import JameyKernel
 import JameyTestKit
 import Testing
@@ -23,6 +24,32 @@ import Testing
             #expect(
                 await eventually { k.test.kernel.plugin(named: "conscience")?.health?.detail.hasPrefix("3 rules") == true },
                 "health is polled in the background")
+        }
+    }
+
+    /// A rule stored when descriptions were counted in Characters (500 of them, 520 code points
+    /// here) is read as it was stored: it vanished from every read (get 404, list without it)
+    /// while its name still refused a create (409), so it could be neither seen nor replaced.
+    @Test func aRuleStoredUnderEarlierLimitsIsStillRead() async throws {
+        let data = try TemporaryDirectory.make(prefix: "jamey-conscience-legacy")
+        try await ConscienceKernel.with(dataDir: data) { k in
+            let care = #"{"name":"care","description":"Take care of people","weight":4,"polarity":"virtue"}"#
+            let created = try await k.request("conscience.rules.create", care)
+            #expect(created.status == 201)
+        }
+        let description = "Take care of " + String(repeating: "e\u{301}", count: 254)
+        #expect(description.count <= 500 && description.unicodeScalars.count > 500)
+        try await DatabaseQueue(path: data + "/conscience/conscience.sqlite").write { db in
+            try db.execute(sql: "UPDATE rules SET description = ? WHERE name = 'care'", arguments: [description])
+        }
+        try await ConscienceKernel.with(dataDir: data) { k in
+            let got = try await k.request("conscience.rules.get", #"{"name":"care"}"#)
+            #expect(got.status == 200)
+            #expect((got.json["description"] as? String).map { Array($0.unicodeScalars) } == Array(description.unicodeScalars))
+            let rules = try #require(try await k.request("conscience.rules.list").json["rules"] as? [[String: Any]])
+            #expect(rules.contains { $0["name"] as? String == "care" })
+            let updated = try await k.request("conscience.rules.update", #"{"name":"care","weight":5}"#)
+            #expect(updated.status == 200)
         }
     }
 

@@ -251,4 +251,27 @@ import Testing
             #expect(try await k.request("soul.decay").status == 200)
         }
     }
+
+    /// An entity stored when names were counted in Characters is read as it was stored: a name
+    /// of 70 Characters and 140 code points ("क़" stays two code points in NFC) failed today's
+    /// check on every load, so every list and decay answered 400.
+    @Test func anEntityStoredUnderEarlierLimitsIsStillRead() async throws {
+        let dataDir = try TemporaryDirectory.make()
+        try await PluginKernel.with([try Plugins.soul()], dataDir: dataDir) { k in
+            let created = try await k.request("soul.entities.upsert", #"{"name":"ada"}"#)
+            #expect(created.status == 201)
+        }
+        let name = String(repeating: "\u{915}\u{93C}", count: 70)
+        #expect(name.count == 70 && name.unicodeScalars.count == 140)
+        try await DatabaseQueue(path: dataDir + "/soul/soul.sqlite").write { db in
+            try db.execute(sql: "INSERT INTO soul_entities VALUES (?, 0.6, 0.01, 0, 0, 0)", arguments: [name])
+        }
+        try await PluginKernel.with([try Plugins.soul()], dataDir: dataDir) { k in
+            let list = try await k.request("soul.entities.list")
+            #expect(list.status == 200)
+            #expect(list.json["total"] as? Int == 2)
+            #expect(try await k.request("soul.decay").status == 200)
+            #expect(try await k.request("soul.entities.get", #"{"name":"ada"}"#).status == 200)
+        }
+    }
 }

@@ -63,6 +63,26 @@ public struct MoralRule: Sendable, Equatable, Codable {
         self.polarity = polarity
     }
 
+    /// A rule as it was stored, when it passed the checks of its day: its description and
+    /// keywords are taken as they are, without today's limits (descriptions counted Characters
+    /// before they counted code points, so one of 500 Characters can be 600 code points, and the
+    /// rule then vanished from every read while its name still refused a create). The name and
+    /// the weight, which the evaluation relies on, are still checked.
+    /// - Throws: ``ConscienceError`` `.invalid` for a bad name or weight.
+    public init(stored name: String, description: String, keywords: [String], weight: Double, polarity: Polarity)
+        throws(ConscienceError)
+    {
+        try Self.check(name: name)
+        guard weight.isFinite, Self.weightRange.contains(weight) else {
+            throw ConscienceError(.invalid, "weight: expected a number from 0 to 10, found \(weight)")
+        }
+        self.name = name
+        self.description = description
+        self.keywords = keywords
+        self.weight = weight
+        self.polarity = polarity
+    }
+
     /// Checks a rule name.
     /// - Throws: ``ConscienceError`` `.invalid` saying what a name may contain.
     public static func check(name: String) throws(ConscienceError) {
