@@ -11,7 +11,7 @@ import Synchronization
 /// | `cache_misses_total` | counter | `namespace`, `tier` = l1 \| l2 \| l3 \| origin (no origin, or it failed) |
 /// | `cache_evictions_total` | counter | `namespace`, `tier`, `cause` = size \| expired \| explicit |
 /// | `cache_admissions_refused_total` | counter | `namespace` (L1 admission policy) |
-/// | `cache_loads_total` | counter | `namespace`, `outcome` = ok \| failed \| shared |
+/// | `cache_loads_total` | counter | `namespace`, `outcome` = ok \| failed \| shared \| too_large (returned, not kept) |
 /// | `cache_load_duration_seconds` | histogram | `namespace` |
 /// | `cache_bytes` | gauge | `namespace`, `tier` |
 /// | `cache_entries` | gauge | `namespace`, `tier` |
@@ -29,6 +29,7 @@ final class CacheMetrics: Sendable {
     let loadsOK: Counter
     let loadsFailed: Counter
     let loadsShared: Counter
+    let loadsTooLarge: Counter
     let loadDuration: Metrics.Timer
     let admissionsRefused: Counter
     private let l1Evictions: [String: Counter]
@@ -76,6 +77,7 @@ final class CacheMetrics: Sendable {
         loadsOK = counter("cache_loads_total", [("outcome", "ok")])
         loadsFailed = counter("cache_loads_total", [("outcome", "failed")])
         loadsShared = counter("cache_loads_total", [("outcome", "shared")])
+        loadsTooLarge = counter("cache_loads_total", [("outcome", "too_large")])
         loadDuration = Metrics.Timer(
             label: "cache_load_duration_seconds", dimensions: [("namespace", namespace)], factory: factory)
         admissionsRefused = counter("cache_admissions_refused_total", [])

@@ -50,6 +50,8 @@ final class CacheNamespace: Sendable {
         let l3EvictedExplicit = Atomic<Int>(0)
         let loads = Atomic<Int>(0)
         let loadFailures = Atomic<Int>(0)
+        /// Loads whose value was over `max_value_bytes` (returned, not kept).
+        let loadsTooLarge = Atomic<Int>(0)
         let sharedLoads = Atomic<Int>(0)
         let loadNanoseconds = Atomic<Int>(0)
     }
@@ -149,6 +151,13 @@ final class CacheNamespace: Sendable {
                     storing.shared {
                         if generation.withLock({ $0 }) == started { try? store(key, value, loaded: true) }
                     }
+                }
+                // A value over `max_value_bytes` is returned and not kept: a put of it is refused,
+                // and the bound holds for what the origin loads too.
+                if bytes.count > settings.maxValueBytes {
+                    metrics.loadsTooLarge.increment()
+                    counters.loadsTooLarge.add(1, ordering: .relaxed)
+                    return .success(value)
                 }
                 // Writing L2 (a Redis round trip) or L3 (a SQLite commit, which may wait for
                 // another writer) blocks: on a thread of its own, not one of the shared pool's.

@@ -109,11 +109,20 @@ extension CachePlugin {
     }
 
     func put(_ message: Message) throws(CacheError) -> Outgoing {
-        let request = try CacheRequest(message, allowed: ["namespace", "key", "value", "ttl_ms"])
+        let request = try CacheRequest(message, allowed: ["namespace", "key", "value", "value_base64", "ttl_ms"])
         let ns = try namespace(request)
         let key = try Self.key(request)
-        guard let value = try request.string("value") else { throw .invalid("value: required (a string)") }
-        let bytes = Array(value.utf8)
+        let bytes: [UInt8]
+        switch (try request.string("value"), try request.string("value_base64")) {
+        case (let value?, nil): bytes = Array(value.utf8)
+        case (nil, let encoded?):
+            guard let data = Data(base64Encoded: encoded) else {
+                throw .invalid("value_base64: expected base64 (RFC 4648, padded)")
+            }
+            bytes = Array(data)
+        case (nil, nil): throw .invalid("value: required (a string, or value_base64 for bytes that are not UTF-8)")
+        case (_?, _?): throw .invalid("value, value_base64: give one of them, not both")
+        }
         guard bytes.count <= ns.settings.maxValueBytes else {
             throw .tooLarge(
                 "value: \(bytes.count) bytes exceeds the namespace '\(ns.name)' limit of \(ns.settings.maxValueBytes) (max_value_bytes)"
@@ -221,6 +230,7 @@ extension CachePlugin {
                 ],
                 "origin": [
                     "topic": ns.settings.origin, "loads": loads, "failures": failures, "shared": shared,
+                    "too_large": c.loadsTooLarge.load(ordering: .relaxed),
                     "waiting": ns.waitingOnLoads,
                     "load_seconds_total": Double(c.loadNanoseconds.load(ordering: .relaxed)) / 1e9,
                 ],

@@ -10,17 +10,21 @@ enum Schemas {
         """
     static let namespace = #"{"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,63}$"}"#
 
-    /// The body of a put (namespace and key come from the path).
+    /// Base64 (RFC 4648, padded), as a get returns a value that is not UTF-8.
+    static let base64 = #"{"type": "string", "pattern": "^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"}"#
+
+    /// The body of a put (namespace and key come from the path): the value as text or, for bytes
+    /// that are not UTF-8, as base64 (what a get returns), one of the two.
     static let put = """
-        {"type": "object", "properties": {"value": {"type": "string"},
+        {"type": "object", "properties": {"value": {"type": "string"}, "value_base64": \(base64),
          "ttl_ms": {"type": "integer", "minimum": 1, "maximum": 31536000000}},
-         "required": ["value"], "additionalProperties": false}
+         "oneOf": [{"required": ["value"]}, {"required": ["value_base64"]}], "additionalProperties": false}
         """
 
     /// A get reply.
     static let entry = """
         {"type": "object", "properties": {"namespace": \(namespace), "key": \(key), "value": {"type": "string"},
-         "value_base64": {"type": "string"}, "tier": {"type": "string", "enum": ["l1", "l3", "origin"]},
+         "value_base64": {"type": "string"}, "tier": {"type": "string", "enum": ["l1", "l2", "l3", "origin"]},
          "expires_at": {"type": ["integer", "null"]}}, "required": ["namespace", "key", "tier"]}
         """
 

@@ -49,4 +49,22 @@ import Testing
             #expect(try await send(k, "GET", "/v1/cache/main/a%2541").1["key"] as? String == "a%41")
         }
     }
+
+    /// A value that is not UTF-8 comes back from a get as `value_base64`, and a put takes that
+    /// form too, so what a get returned can be put back (a put took only `value`).
+    @Test func bytesThatAreNotUTF8RoundTripAsBase64() async throws {
+        try await CacheKernel.with(http: true) { (k: CacheKernel) async throws in
+            let bytes: [UInt8] = [0xFF, 0x00, 0xC3, 0x28, 0x61]
+            let encoded = Data(bytes).base64EncodedString()
+            #expect(try await send(k, "PUT", "/v1/cache/main/raw", #"{"value_base64":"\#(encoded)"}"#).0 == 201)
+            let got = try await send(k, "GET", "/v1/cache/main/raw")
+            #expect(got.1["value_base64"] as? String == encoded && got.1["value"] == nil)
+            #expect(try await send(k, "PUT", "/v1/cache/main/copy", #"{"value_base64":"\#(encoded)","ttl_ms":60000}"#).0 == 201)
+            #expect(try await send(k, "GET", "/v1/cache/main/copy").1["value_base64"] as? String == encoded)
+            let both = try await send(k, "PUT", "/v1/cache/main/x", #"{"value":"a","value_base64":"YQ=="}"#)
+            #expect(both.0 == 400)
+            #expect(try await send(k, "PUT", "/v1/cache/main/x", #"{"value_base64":"not base64!"}"#).0 == 400)
+            #expect(try await send(k, "PUT", "/v1/cache/main/x", #"{"ttl_ms":5}"#).0 == 400)
+        }
+    }
 }

@@ -40,6 +40,29 @@ import Testing
         }
     }
 
+    /// A value the origin returns over the namespace's `max_value_bytes` is answered and not
+    /// kept, as a put of it would be refused: the bound holds for loads too (they were kept).
+    @Test func aLoadedValueOverTheLimitIsAnsweredAndNotKept() async throws {
+        let config = """
+            namespaces:
+              - {name: loaded, max_bytes: 1048576, max_value_bytes: 16, origin: test.origin}
+            """
+        try await CacheKernel.with(config: config) { (k: CacheKernel) async throws in
+            let origin = try OriginResponder(k) { key in .value(key == "big" ? String(repeating: "x", count: 17) : "small") }
+            defer { origin.cancel() }
+            let big = try await k.get("loaded", "big")
+            #expect(big.status == 200 && big.body["tier"] as? String == "origin")
+            #expect((big.body["value"] as? String)?.count == 17)
+            #expect(try await k.get("loaded", "big").body["tier"] as? String == "origin", "asked again")
+            #expect(try await k.get("loaded", "small").body["tier"] as? String == "origin")
+            #expect(try await k.get("loaded", "small").body["tier"] as? String == "l1")
+            let stats = try await k.stats("loaded")
+            #expect(stats.int("origin", "too_large") == 2)
+            #expect(stats.int("l1", "entries") == 1)
+            #expect(stats.int("l3", "entries") == 1)
+        }
+    }
+
     @Test func aFailedLoadIsReportedAndNotCached() async throws {
         try await CacheKernel.with { (k: CacheKernel) async throws in
             let origin = try OriginResponder(k) { _ in .failure(status: 500) }
