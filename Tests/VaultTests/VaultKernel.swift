@@ -14,20 +14,33 @@ struct VaultKernel: Sendable {
     let repository: URL
     let identityFile: URL
     let identity: AgeIdentity
+    /// The kernel's directory: repository, identity, node key and data (kept after the kernel
+    /// when `keep`, for another to boot on).
+    let directory: URL
 
     /// Boots, runs `body`, and shuts the kernel down whatever happens.
     static func with(
         configured: Bool = true, firstDelay: Int = 0, interval: Int = 1440, withIdentity: Bool = true, extra: String = "",
-        privileged: Bool = true, http: Bool = false, before: [TestKernel.Plugin] = [],
+        privileged: Bool = true, http: Bool = false, before: [TestKernel.Plugin] = [], directory: URL? = nil,
+        keep: Bool = false,
         _ body: (VaultKernel) async throws -> Void
     ) async throws {
-        let dir = URL(fileURLWithPath: try TemporaryDirectory.make(prefix: "jamey-vault-kernel"))
+        // `directory` (a kernel's ``directory`` before) boots on the same repository and data.
+        let dir = try directory ?? URL(fileURLWithPath: TemporaryDirectory.make(prefix: "jamey-vault-kernel"))
         let repository = dir.appendingPathComponent("repo")
-        let identity = AgeIdentity.generate()
         let identityFile = dir.appendingPathComponent("identity.txt")
-        try identity.fileText().write(to: identityFile, atomically: true, encoding: .utf8)
         let keyURL = dir.appendingPathComponent("node.key")
-        try Repository.create(at: repository, recipients: [identity.recipient], node: "test-node").write(keyURL)
+        let identity: AgeIdentity
+        if directory == nil {
+            identity = AgeIdentity.generate()
+            try identity.fileText().write(to: identityFile, atomically: true, encoding: .utf8)
+            try Repository.create(at: repository, recipients: [identity.recipient], node: "test-node").write(keyURL)
+        } else {
+            guard let saved = try AgeIdentity.parseFile(String(contentsOf: identityFile, encoding: .utf8)).first else {
+                throw TestKitError("no identity in \(identityFile.path)")
+            }
+            identity = saved
+        }
         var config =
             "node_key: \"\(keyURL.path)\"\nschedule:\n  first_delay_seconds: \(firstDelay)\n  interval_minutes: \(interval)"
         if configured { config += "\nrepository: \"\(repository.path)\"" }
@@ -50,11 +63,12 @@ struct VaultKernel: Sendable {
         let test = try await onThread {
             try TestKernel.boot(plugins: configured, environment: ["JAMEY_DATA_DIR": dir.appendingPathComponent("data").path])
         }
-        let kernel = VaultKernel(test: test, repository: repository, identityFile: identityFile, identity: identity)
+        let kernel = VaultKernel(
+            test: test, repository: repository, identityFile: identityFile, identity: identity, directory: dir)
         try await withStopping(kernel, stop: { k in await onThread { k.test.shutdown(deadline: .seconds(30)) } }) {
             try await body($0)
         }
-        try? FileManager.default.removeItem(at: dir)
+        if directory == nil, !keep { try? FileManager.default.removeItem(at: dir) }
     }
 
     /// The api plugin's admin key in tests with `http`.

@@ -85,6 +85,34 @@ import VaultSQLite
         }
     }
 
+    /// A snapshot of a plugin that is no longer configured restores the others: that source is
+    /// skipped with a step saying where its data is (the restore stopped at it with a 500, after
+    /// the sources before it were already put back).
+    @Test func aRestoreSkipsASourceThatIsNoLongerConfigured() async throws {
+        let soul = TestKernel.Plugin("soul", path: try TestPlugins.library("Soul"))
+        var directory: URL?
+        try await VaultKernel.with(firstDelay: 3600, before: [soul], keep: true) { k in
+            directory = k.directory
+            #expect(try await k.request("soul.entities.upsert", #"{"name":"ada"}"#).status == 201)
+            let rule = #"{"name":"kept","description":"before the backup","weight":2,"polarity":"virtue"}"#
+            #expect(try await k.request("conscience.rules.create", rule).status == 201)
+            let backup = try await k.request("vault.backup.run")
+            #expect(backup.status == 200, "\(backup.text)")
+        }
+        let dir = try #require(directory)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try await VaultKernel.with(firstDelay: 3600, directory: dir) { k in
+            let deleted = try await k.request("conscience.rules.delete", #"{"name":"kept"}"#)
+            #expect(deleted.status == 204)
+            let restored = try await k.request("vault.restore.run")
+            #expect(restored.status == 200, "\(restored.text)")
+            let steps = restored.json["steps"] as? [String] ?? []
+            #expect(steps.contains { $0.hasPrefix("skipped soul: no plugin of that name is configured") }, "\(steps)")
+            #expect(steps.contains { $0.contains("restored conscience") }, "\(steps)")
+            #expect(try await k.request("conscience.rules.list").text.contains("\"kept\""))
+        }
+    }
+
     @Test func withoutThePrivilegeABackupFailsNamingIt() async throws {
         try await VaultKernel.with(firstDelay: 3600, privileged: false) { k in
             let backup = try await k.request("vault.backup.run")
