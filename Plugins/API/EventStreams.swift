@@ -55,6 +55,9 @@ final class EventStreams: Sendable {
         let subscription: Subscription
         do {
             subscription = try bus.subscribe(pattern, capacity: 1024, dropOldest: true) { message in
+                // Events only: a request's body is its sender's (it may need a higher scope than
+                // the stream's read, as a vault restore or a deployment does).
+                guard !message.isRequest else { return }
                 let n = sequence.add(1, ordering: .relaxed).newValue
                 continuation.yield(ByteBuffer(string: Self.event(message, id: n)))
             }

@@ -8,7 +8,7 @@ extension Gateway {
     /// `POST /v1/bus/publish/{topic}`: publishes the body (with its Content-Type) as an event;
     /// 202 with the topic.
     func publish(_ call: Call) async throws -> Response {
-        let topic = try Self.topic(call.parameter("topic"))
+        let topic = try authorised(call, Self.topic(call.parameter("topic")))
         let message = try await outgoing(call)
         do {
             try plugin.bus.publish(topic, message)
@@ -24,7 +24,7 @@ extension Gateway {
     /// the reply's body and content type (status and headers mapped as for plugin routes); 504
     /// on timeout, 404 when nothing answers on the topic.
     func request(_ call: Call) async throws -> Response {
-        let topic = try Self.topic(call.parameter("topic"))
+        let topic = try authorised(call, Self.topic(call.parameter("topic")))
         var timeout = settings.limits.requestTimeoutMs
         if let text = call.request.uri.queryParameters["timeout_ms"] {
             guard let ms = Int(text), (100...600_000).contains(ms) else {
@@ -58,6 +58,15 @@ extension Gateway {
         // HEAD gets the head only: no subscription that nothing would ever read.
         guard call.request.method != .head else { return Response(status: .ok, headers: headers) }
         return Response(status: .ok, headers: headers, body: try streams.open(pattern: pattern, bus: plugin.bus))
+    }
+
+    /// `topic`, when the caller's scope reaches it (``RouteTable/busScope(for:)``); else 403.
+    private func authorised(_ call: Call, _ topic: String) throws(Problem) -> String {
+        let required = routes.busScope(for: topic)
+        guard call.exchange.caller.scope >= required else {
+            throw Problem.forbidden(required: required, held: call.exchange.caller.scope)
+        }
+        return topic
     }
 
     /// A concrete topic from the path, or 400.

@@ -289,9 +289,11 @@ final class CacheNamespace: Sendable {
     private func putL1(_ key: String, _ value: CachedValue) {
         var ttl: UInt64?
         if let expiresAt = value.expiresAt {
-            let left = expiresAt - Self.nowMs()
-            guard left > 0 else { return }
-            ttl = UInt64(left) * 1_000_000
+            // At most the longest TTL a put may give: an expiry read from Redis or L3 is data,
+            // and one near Int64.max made the nanoseconds overflow and stopped the process.
+            let now = Self.nowMs()
+            guard expiresAt > now else { return }
+            ttl = UInt64(min(expiresAt - now, Int64(CachePlugin.maxTTLMs))) * 1_000_000
         }
         l1.put(CacheKey(key), value, weight: CachedValue.weight(key: key, bytes: value.bytes.count), ttl: ttl)
     }

@@ -49,6 +49,20 @@ import Testing
         #expect(try #require(limiter.check(identity: "x", scope: .admin)).allowed)
     }
 
+    /// A rate the config allows but so small that a refill takes longer than `Int` counts
+    /// (1e-20 a second) gives a reset of at most a year; converting it stopped the process.
+    @Test func aTinyRate_givesABoundedReset() throws {
+        let tiny = RateLimits(
+            public: .init(rate: 1e-20, burst: 2), read: .init(rate: 1, burst: 1), write: .init(rate: 1, burst: 1),
+            admin: .init(rate: 1, burst: 1))
+        let limiter = RateLimiter(limits: tiny, now: { 0 })
+        let first = try #require(limiter.check(identity: "a", scope: .public))
+        #expect(first.allowed && first.reset == 31_536_000)
+        _ = limiter.check(identity: "a", scope: .public)
+        let refused = try #require(limiter.check(identity: "a", scope: .public))
+        #expect(!refused.allowed && refused.retryAfter == 31_536_000)
+    }
+
     @Test func rateZero_turnsLimitingOff() {
         let limiter = RateLimiter(limits: Self.limits, now: { 0 })
         #expect(limiter.check(identity: "w", scope: .write) == nil)

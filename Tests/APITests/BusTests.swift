@@ -45,6 +45,48 @@ import Testing
         }
     }
 
+    /// The bus routes are write routes, but a topic behind a route of a higher scope needs that
+    /// scope through them too: a plugin's admin route's topic, and the kernel's topics (deploy,
+    /// canary, reload). A write key reached a vault restore or a deployment of any library path
+    /// this way. An event stream (read) carries events, not the requests sent on its topics.
+    @Test func theBusRoutesNeedTheScopeOfTheRoutesBehindTheTopic() async throws {
+        try await APIKernel.with(.init()) { k in
+            let (_, writer) = try await k.createKey(scope: "write")
+            let (_, reader) = try await k.createKey(scope: "read")
+            func post(_ path: String, _ key: String, _ body: String = "x") async throws -> HTTPReply {
+                try await HTTP.post(k.port, path, key: key, body: body, type: "text/plain")
+            }
+            // probe.echo answers GET /v1/probe/admin (admin) among others.
+            let denied = try await post("/v1/bus/request/probe.echo", writer)
+            #expect(denied.status == 403)
+            #expect(denied.json["type"] as? String == "urn:jamey:problem:insufficient-scope")
+            #expect(try await post("/v1/bus/publish/probe.echo", writer).status == 403)
+            #expect(try await post("/v1/bus/request/probe.echo", APIKernel.adminKey).status == 200)
+            #expect(try await post("/v1/bus/request/probe.direct", writer).status != 403, "a read route's topic")
+            #expect(try await post("/v1/bus/request/hello.c.greet", writer, "Ada").status == 200, "no route's topic")
+            #expect(try await post("/v1/bus/request/kernel.plugins.deploy", writer, "{}").status == 403)
+            #expect(try await post("/v1/bus/publish/kernel.config.reload", writer, "{}").status == 403)
+            let admin = try await post("/v1/bus/request/kernel.plugins.deploy", APIKernel.adminKey, "{}")
+            #expect(admin.status != 403 && admin.status >= 400, "the kernel refuses an empty deploy: \(admin.status)")
+
+            let c = try await HTTPConnection.open(port: k.port)
+            try await c.send(
+                "GET /v1/bus/subscribe?topic=probe.%3E HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(reader)\r\n\r\n")
+            #expect(try await c.readLine() == "HTTP/1.1 200 OK")
+            while try await !c.readLine().hasPrefix(": subscribed") {}
+            #expect(try await post("/v1/bus/request/probe.echo", APIKernel.adminKey, "secret").status == 200)
+            try k.test.bus.publish(BusMessage(topic: "probe.news", payload: Array("event".utf8), contentType: "text/plain"))
+            var first: [String: Any]?
+            while first == nil {
+                let line = try await c.readLine()
+                if line.hasPrefix("data: ") {
+                    first = try JSONSerialization.jsonObject(with: Data(line.dropFirst(6).utf8)) as? [String: Any]
+                }
+            }
+            #expect(first?["topic"] as? String == "probe.news", "the request on probe.echo is not in the stream")
+        }
+    }
+
     @Test func requestWithoutResponderIs404AndTimeoutIs504() async throws {
         try await APIKernel.with(.init(hello: false)) { k in
             let none = try await HTTP.post(

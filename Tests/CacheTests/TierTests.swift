@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import JameyTestKit
 import Testing
 
@@ -92,6 +93,24 @@ import Testing
             #expect(try await k.get("main", composed).body["value"] as? String == "A")
             #expect(try await k.get("main", decomposed).status == 404)
             #expect(try await k.get("main", decomposed + "-1").status == 404)
+        }
+    }
+
+    /// An expiry read back from L3 (or Redis) is data: one near Int64.max (a file edited, a
+    /// foreign writer) is served with L1's longest TTL; turning it into nanoseconds overflowed
+    /// and stopped the process on the read that copied the value into L1.
+    @Test func anExpiryFarInTheFutureReadFromL3IsServed() async throws {
+        let data = try TemporaryDirectory.make(prefix: "jamey-cache-far")
+        try await CacheKernel.with(dataDir: data) { (k: CacheKernel) async throws in
+            #expect(try await k.put("cold", "far", "away", ttl: 60000) == 201)
+        }
+        try await DatabaseQueue(path: data + "/cache/cache.sqlite").write { db in
+            try db.execute(sql: "UPDATE entries SET expires_at = 9223372036854775000 WHERE key = 'far'")
+        }
+        try await CacheKernel.with(dataDir: data) { (k: CacheKernel) async throws in
+            let got = try await k.get("cold", "far")
+            #expect(got.body["value"] as? String == "away" && got.body["tier"] as? String == "l3")
+            #expect(try await k.get("cold", "far").body["tier"] as? String == "l1")
         }
     }
 

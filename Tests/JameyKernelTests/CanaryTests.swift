@@ -269,6 +269,13 @@ import Testing
                 badKey.status == "422" && badKey.text.contains("rollback.windw_ms is not a canary policy setting"), "\(badKey)")
             let badValue = try send(deploy, #"{"path": "\#(v2)", "weight": 10, "rollback": {"max_p99_increase": -1}}"#)
             #expect(badValue.status == "422" && badValue.text.contains("rollback.max_p99_increase"), "\(badValue)")
+            // Bounded above too: 1e300 ms stopped the process turning it into microseconds.
+            for (key, value) in [
+                ("min_p99_difference_ms", "1e300"), ("max_p99_increase", "1e300"), ("max_error_rate_increase", "2"),
+            ] {
+                let huge = try send(deploy, #"{"path": "\#(v2)", "weight": 10, "rollback": {"\#(key)": \#(value)}}"#)
+                #expect(huge.status == "422" && huge.text.contains("rollback.\(key) must be a number from 0 to"), "\(huge)")
+            }
             let notJSON = try send(Kernel.canaryTopic + ".weight", "weight=5")
             #expect(notJSON.status == "422", "\(notJSON)")
             let noCanary = try send(Kernel.canaryTopic + ".status", "")

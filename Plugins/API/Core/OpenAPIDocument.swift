@@ -452,9 +452,18 @@ package enum OpenAPIDocument {
                         ("auto", .object([("type", .string("boolean"))])),
                         ("window_ms", .object([("type", .string("integer")), ("minimum", .int(100))])),
                         ("min_requests", .object([("type", .string("integer")), ("minimum", .int(1))])),
-                        ("max_error_rate_increase", .object([("type", .string("number")), ("minimum", .int(0))])),
-                        ("max_p99_increase", .object([("type", .string("number")), ("minimum", .int(0))])),
-                        ("min_p99_difference_ms", .object([("type", .string("number")), ("minimum", .int(0))])),
+                        (
+                            "max_error_rate_increase",
+                            .object([("type", .string("number")), ("minimum", .int(0)), ("maximum", .int(1))])
+                        ),
+                        (
+                            "max_p99_increase",
+                            .object([("type", .string("number")), ("minimum", .int(0)), ("maximum", .int(1000))])
+                        ),
+                        (
+                            "min_p99_difference_ms",
+                            .object([("type", .string("number")), ("minimum", .int(0)), ("maximum", .int(86_400_000))])
+                        ),
                     ], required: [])
             ),
             (

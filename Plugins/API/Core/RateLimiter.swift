@@ -61,9 +61,13 @@ package final class RateLimiter: Sendable {
         }
         return Decision(
             allowed: allowed, limit: parameters.burst, remaining: Int(bucket.tokens.rounded(.down)),
-            reset: Int(bucket.secondsUntilFull(rate: parameters.rate, burst: parameters.burst).rounded(.up)),
-            retryAfter: max(1, Int(bucket.secondsUntilToken(rate: parameters.rate).rounded(.up))))
+            reset: Self.wholeSeconds(bucket.secondsUntilFull(rate: parameters.rate, burst: parameters.burst)),
+            retryAfter: max(1, Self.wholeSeconds(bucket.secondsUntilToken(rate: parameters.rate))))
     }
+
+    /// Seconds rounded up, at most a year: a rate of 1e-20 a second, which the config allows,
+    /// made a refill of 1e20 seconds, and converting that to `Int` stopped the process.
+    static func wholeSeconds(_ seconds: Double) -> Int { Int(min(seconds, 31_536_000).rounded(.up)) }
 
     /// Number of buckets held (for tests and the sweep).
     package var count: Int { buckets.withLock { $0.count } }

@@ -110,6 +110,23 @@ package struct RouteTable: Sendable {
         return false
     }
 
+    /// The scope a caller needs to publish or send a request on `topic` through the bus routes
+    /// (`/v1/bus/publish`, `/v1/bus/request`, themselves `write`): admin for the kernel's topics
+    /// (`kernel.`, which the gateway's admin routes use: deploy, canary, reload), the highest
+    /// scope of the plugin routes that forward to `topic`, and write for any other topic. Before,
+    /// a write key reached through the bus routes what the admin routes guard: a vault restore,
+    /// a deployment of any library path.
+    package func busScope(for topic: String) -> Scope {
+        if topic == "kernel" || topic.hasPrefix("kernel.") { return .admin }
+        var scope = Scope.write
+        for endpoint in endpoints {
+            if case .forward(_, let forwarded) = endpoint.action, forwarded == topic, endpoint.scope > scope {
+                scope = endpoint.scope
+            }
+        }
+        return scope
+    }
+
     /// Whether `topic` is a concrete bus topic: dotted non-empty segments without wildcards or spaces.
     package static func isTopic(_ topic: String) -> Bool {
         guard !topic.isEmpty, topic.utf8.count <= 255 else { return false }

@@ -127,13 +127,21 @@ extension Kernel {
         return Int(n)
     }
 
-    private static func number(_ value: ConfigValue?, _ key: String) throws(KernelError) -> Double? {
+    /// A number from 0 to `max` (bounded, so what it is turned into cannot overflow: a
+    /// `min_p99_difference_ms` of 1e300 stopped the process converting it to microseconds).
+    private static func number(_ value: ConfigValue?, _ key: String, max: Double) throws(KernelError) -> Double? {
+        let number: Double?
         switch value {
         case nil, .null?: return nil
-        case .int(let n)? where n >= 0: return Double(n)
-        case .double(let d)? where d >= 0 && d.isFinite: return d
-        default: throw KernelError("rollback.\(key) must be a number of at least 0", code: JAMEY_E_INVALID)
+        case .int(let n)?: number = Double(n)
+        case .double(let d)?: number = d
+        default: number = nil
         }
+        guard let number, number >= 0, number <= max else {
+            let bound = max == max.rounded() ? String(Int(max)) : String(max)
+            throw KernelError("rollback.\(key) must be a number from 0 to \(bound)", code: JAMEY_E_INVALID)
+        }
+        return number
     }
 
     /// The canary policy from a deploy request's `rollback` object (defaults for what it omits).
@@ -157,9 +165,11 @@ extension Kernel {
             policy.window = .milliseconds(ms)
         }
         if let n = try integer(map["min_requests"], "rollback.min_requests", in: 1...1_000_000) { policy.minRequests = n }
-        if let x = try number(map["max_error_rate_increase"], "max_error_rate_increase") { policy.maxErrorRateIncrease = x }
-        if let x = try number(map["max_p99_increase"], "max_p99_increase") { policy.maxP99Increase = x }
-        if let x = try number(map["min_p99_difference_ms"], "min_p99_difference_ms") {
+        if let x = try number(map["max_error_rate_increase"], "max_error_rate_increase", max: 1) {
+            policy.maxErrorRateIncrease = x
+        }
+        if let x = try number(map["max_p99_increase"], "max_p99_increase", max: 1000) { policy.maxP99Increase = x }
+        if let x = try number(map["min_p99_difference_ms"], "min_p99_difference_ms", max: 86_400_000) {
             policy.minP99Difference = .microseconds(Int64(x * 1000))
         }
         return policy
