@@ -153,7 +153,10 @@ final class SearchCache: Sendable {
         guard let (table, ns) = bound(), let put = table.put else { return }
         var ttl = Self.maxAge
         if let first = hits.compactMap(\.item.expiresAt).min() {
-            ttl = min(ttl, Int64((first.timeIntervalSince(now) * 1000).rounded(.down)))
+            // Compared as a Double first: an expiry read from the file may be any number (1e300
+            // made the Int64 conversion stop the process).
+            let left = (first.timeIntervalSince(now) * 1000).rounded(.down)
+            if left < Double(ttl) { ttl = Int64(max(left, 0)) }
             guard ttl >= 1 else { return }
         }
         _ = key.withCString { k in

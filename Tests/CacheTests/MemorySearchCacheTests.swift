@@ -1,6 +1,7 @@
 import CJameyMemory
 import CacheCore
 import Foundation
+import GRDB
 import JameyTestKit
 import Testing
 
@@ -301,6 +302,21 @@ import Testing
             #expect(stats.int("l1", "entries") == 2)
             #expect(stats.int("l1", "hits") == 0)
             #expect(try await hits("cafe\u{301}") == 1)
+            #expect(try await k.stats("memory-search").int("l1", "hits") == 1)
+        }
+    }
+
+    /// An expiry read from the memory file may be any number: a hit expiring in 1e300 seconds is
+    /// cached for the usual 30 s (converting its distance to Int64 milliseconds stopped the process).
+    @Test func aHitWithAnExpiryFarAwayIsCachedForTheUsualTime() async throws {
+        try await Self.boot { k in
+            let id = try await Self.store(k, "the distant lighthouse")
+            let path = k.test.kernel.dataDirectory + "/memory/memory.sqlite"
+            try await DatabasePool(path: path).write { db in
+                try db.execute(sql: "UPDATE items SET expires_at = 1e300 WHERE id = ?", arguments: [id])
+            }
+            #expect(try await Self.ids(k, "lighthouse") == [id])
+            #expect(try await Self.ids(k, "lighthouse") == [id])
             #expect(try await k.stats("memory-search").int("l1", "hits") == 1)
         }
     }

@@ -79,6 +79,16 @@ import Testing
         }
     }
 
+    /// A count read from the file may be Int.max: one more stays there (it stopped the process).
+    @Test func aCountAtTheLargestIntegerStaysThere() throws {
+        var entity = try SoulEntity(
+            name: "ada", trust: 0.5, decayRate: 0.01, emotions: [.joy: .max], linkedMemories: [], createdAt: Date(),
+            lastInteraction: Date(), lastDecayedAt: Date())
+        entity.recordEmotion(.joy, at: Date())
+        #expect(entity.emotions[.joy] == .max)
+        #expect((0...1).contains(entity.trust))
+    }
+
     /// The stored form reads back whatever the input allowed: a label of 64 code points is
     /// stored as `General(...)`, 73 of them (schemathesis found such an entity unreadable).
     @Test func everyStoredEmotionReadsBack() throws {

@@ -122,7 +122,9 @@ public struct SoulEntity: Sendable, Equatable {
     /// - Returns: the trust change.
     @discardableResult
     public mutating func recordEmotion(_ emotion: Emotion, at now: Date) -> Double {
-        emotions[emotion, default: 0] += 1
+        // Saturating: a count is read from the file, and Int.max + 1 would stop the process.
+        let count = emotions[emotion, default: 0]
+        emotions[emotion] = count == .max ? count : count + 1
         lastInteraction = max(lastInteraction, now)
         return boostTrust()
     }
