@@ -75,10 +75,13 @@ final class BusInvalidations: Sendable {
         let afterGap: Bool
     }
 
-    /// Decodes `message`; nil for this node's own events and for malformed ones.
-    func event(_ message: Message) -> Event? {
+    /// Decodes `message`; nil for this node's own events, for malformed ones, and for namespaces
+    /// this node does not have (`known`), before any of it is recorded: a client could publish
+    /// made-up runs and namespaces on the bus, and each was followed for good.
+    func event(_ message: Message, known: (String) -> Bool) -> Event? {
         guard let object = try? JSONSerialization.jsonObject(with: Data(message.payload)) as? [String: Any],
-            let run = object["run"] as? String, run != self.run, let namespace = object["namespace"] as? String,
+            let run = object["run"] as? String, run != self.run, run.utf8.count <= 64,
+            let namespace = object["namespace"] as? String, known(namespace),
             let seq = (object["seq"] as? NSNumber)?.uint64Value,
             let kind = (object["kind"] as? String).flatMap(Kind.init(rawValue:))
         else { return nil }
@@ -102,7 +105,7 @@ final class BusInvalidations: Sendable {
         [
             "topic": Self.topicPrefix + "<namespace>", "run": run,
             "sent": sent.withLock { $0.values.reduce(0, +) }, "applied": applied.load(ordering: .relaxed),
-            "gaps": gaps.load(ordering: .relaxed),
+            "gaps": gaps.load(ordering: .relaxed), "senders": received.withLock { $0.senders },
         ]
     }
 }

@@ -127,7 +127,8 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
         if let feed {
             let known = namespaces
             try context.bus.subscribe(BusInvalidations.topicPrefix + ">", capacity: 100_000) { message in
-                guard let event = feed.event(message), let ns = known[event.namespace] else { return }
+                guard let event = feed.event(message, known: { known[$0] != nil }), let ns = known[event.namespace]
+                else { return }
                 ns.apply(event)
             }
         }

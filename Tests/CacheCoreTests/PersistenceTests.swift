@@ -61,4 +61,18 @@ import Testing
         #expect(observed == .inOrder)
         #expect(seen.senders == 2)
     }
+
+    /// At most `limit` senders are followed: past it the least recently heard quarter goes, and
+    /// one heard again starts over; a sender heard lately keeps its numbers (a gap still shows).
+    @Test func sequencesFollowABoundedNumberOfSenders() {
+        var seen = InvalidationSequence(limit: 8)
+        _ = seen.observe(sender: "kept", sequence: 1)
+        for i in 0..<100 {
+            _ = seen.observe(sender: "run-\(i)", sequence: 1)
+            _ = seen.observe(sender: "kept", sequence: UInt64(i) + 2)
+            #expect(seen.senders <= 8)
+        }
+        #expect(seen.observe(sender: "kept", sequence: 104) == .gap(missed: 2))
+        #expect(seen.observe(sender: "run-0", sequence: 7) == .first, "forgotten: starts over")
+    }
 }

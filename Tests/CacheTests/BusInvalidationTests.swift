@@ -147,6 +147,22 @@ import Testing
             #expect(stats["gaps"] as? Int == 1)
             try Self.publish(k, "not json")
             #expect(try await k.put("main", "d", "v") == 201, "a malformed event is ignored")
+            // Events for a namespace this node lacks are not followed: a client publishing made-up
+            // runs and namespaces added a sender each, for good.
+            for i in 0..<50 {
+                try k.test.bus.publish(
+                    BusMessage(
+                        topic: "cache.invalidated.nowhere",
+                        payload: Array(#"{"run":"r\#(i)","seq":1,"namespace":"nowhere\#(i)","kind":"put","key":"k"}"#.utf8)))
+            }
+            try Self.publish(k, Self.event(5, key: "e"))
+            let followed = try await eventually(timeout: .seconds(60)) {
+                let s = try await k.request("cache.stats").body["bus_invalidations"] as? [String: Any] ?? [:]
+                return s["applied"] as? Int == 4
+            }
+            #expect(followed, "the 50 events for other namespaces were not applied")
+            let after = try await k.request("cache.stats").body["bus_invalidations"] as? [String: Any] ?? [:]
+            #expect(after["senders"] as? Int == 1)
         }
     }
 }
