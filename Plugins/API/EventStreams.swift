@@ -54,10 +54,10 @@ final class EventStreams: Sendable {
         let sequence = Atomic<UInt64>(0)
         let subscription: Subscription
         do {
-            subscription = try bus.subscribe(pattern, capacity: 1024, dropOldest: true) { message in
-                // Events only: a request's body is its sender's (it may need a higher scope than
-                // the stream's read, as a vault restore or a deployment does).
-                guard !message.isRequest else { return }
+            // Events only: the bus never gives the stream a request (it took, in turn, the
+            // requests of a topic answered by a plain subscription, such as cache.get, which then
+            // timed out), and a request's body is its sender's, which may need a higher scope.
+            subscription = try bus.subscribe(pattern, capacity: 1024, dropOldest: true, eventsOnly: true) { message in
                 let n = sequence.add(1, ordering: .relaxed).newValue
                 continuation.yield(ByteBuffer(string: Self.event(message, id: n)))
             }

@@ -7,9 +7,11 @@ extension CachePlugin {
     /// key and only hands an origin load to a task; the others answer inline on a bus thread.
     func subscribeHandlers() throws {
         let bus = context.bus
-        // A plain subscription receives the requests (no responder is declared for the topic), and
-        // lets the handler reply later, from the task, when it must wait for an origin.
-        try bus.subscribe(Topic.get) { [self] request in
+        // A responder that replies itself, later (from the task) when it must wait for an origin.
+        // Declared, so the bus gives the requests to it and not to listeners on the topic (a
+        // plain subscription took turns with an HTTP event stream on `cache.get`, and the
+        // stream's turns timed out).
+        try bus.subscribe(Topic.get, responder: true) { [self] request in
             guard request.isRequest else { return }
             let local: Outgoing?
             do throws(CacheError) { local = try getLocal(request) } catch { local = Reply.failure(error) }

@@ -87,6 +87,29 @@ import Testing
         }
     }
 
+    /// An event stream never takes a request: on a topic answered by a plain subscription, a
+    /// stream open on it took every other request, which then timed out (504).
+    @Test func anEventStreamTakesNoRequest() async throws {
+        try await APIKernel.with(.init(probe: false, hello: false)) { k in
+            _ = try k.test.bus.subscribe("plain.ask") { request in
+                guard let to = request.replyTo else { return true }
+                try? k.test.bus.reply(
+                    to: to, correlationID: request.correlationID, BusMessage(topic: to, payload: Array("yes".utf8)))
+                return true
+            }
+            let c = try await HTTPConnection.open(port: k.port)
+            try await c.send(
+                "GET /v1/bus/subscribe?topic=plain.%3E HTTP/1.1\r\nHost: x\r\nX-API-Key: \(APIKernel.adminKey)\r\n\r\n")
+            #expect(try await c.readLine() == "HTTP/1.1 200 OK")
+            while try await !c.readLine().hasPrefix(": subscribed") {}
+            for _ in 0..<6 {
+                let r = try await HTTP.post(
+                    k.port, "/v1/bus/request/plain.ask?timeout_ms=2000", key: APIKernel.adminKey, body: "", type: "text/plain")
+                #expect(r.status == 200 && r.text == "yes")
+            }
+        }
+    }
+
     @Test func requestWithoutResponderIs404AndTimeoutIs504() async throws {
         try await APIKernel.with(.init(hello: false)) { k in
             let none = try await HTTP.post(

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import JameyKernel
 import JameyTestKit
 import Testing
 
@@ -111,6 +112,25 @@ import Testing
             let got = try await k.get("cold", "far")
             #expect(got.body["value"] as? String == "away" && got.body["tier"] as? String == "l3")
             #expect(try await k.get("cold", "far").body["tier"] as? String == "l1")
+        }
+    }
+
+    /// `cache.get` is a declared responder, so a listener on its topic (a plain subscription that
+    /// never answers, as an HTTP event stream on `cache.get` was) takes none of its requests: the
+    /// plain subscription it was took turns with the listener, and the listener's turns timed out.
+    @Test func aListenerOnTheGetTopicTakesNoRequest() async throws {
+        try await CacheKernel.with { (k: CacheKernel) async throws in
+            #expect(try await k.put("main", "k", "v") == 201)
+            _ = try k.test.bus.subscribe("cache.>") { _ in true }
+            for _ in 0..<10 {
+                let message = BusMessage(
+                    topic: "cache.get", payload: Array(#"{"namespace":"main","key":"k"}"#.utf8), contentType: "application/json")
+                let bus = k.test.bus
+                let reply = try await onThread { () throws(BusError) -> BusMessage in
+                    try bus.requestSync(message, timeout: .seconds(3))
+                }
+                #expect(reply.headers.first { $0.key == "status" }?.value ?? "200" == "200")
+            }
         }
     }
 

@@ -41,4 +41,30 @@ import Testing
             #expect(reply.payload == [2, 1])
         }
     }
+
+    /// An events-only subscription (`JAMEY_SUBSCRIBE_EVENTS_ONLY`) never takes a request, even on
+    /// a topic whose only answer is a plain subscription: a plain listener there took every other
+    /// request, which then timed out (an HTTP event stream on `cache.get`). It still sees events,
+    /// and a topic it alone matches has no responder.
+    @Test func anEventsOnlyListenerNeverTakesARequest() async throws {
+        try await withBus { bus, _ in
+            let listener = bus.endpoint(owner: "listener")
+            let seen = LockedBox<[BusMessage]>([])
+            try listener.subscribe("echo.>", eventsOnly: true) {
+                seen.append($0); return true
+            }
+            try busSubscribeEcho(bus.endpoint(owner: "plain"), "echo.x")
+            let client = bus.endpoint(owner: "client")
+            for i in 0..<20 {
+                let reply = try await client.request(BusMessage(topic: "echo.x", payload: [1, UInt8(i)]), timeout: .seconds(5))
+                #expect(reply.payload == [UInt8(i), 1])
+            }
+            #expect(seen.count == 0)
+            try client.publish(BusMessage(topic: "echo.y"))
+            #expect(await eventually { seen.count == 1 })
+            await #expect(throws: BusError.noResponders) {
+                try await client.request(BusMessage(topic: "echo.y"), timeout: .seconds(5))
+            }
+        }
+    }
 }

@@ -37,18 +37,26 @@ public final class PluginBus: Sendable {
     ///   - pattern: topic pattern.
     ///   - capacity: queue bound (nil: the kernel default).
     ///   - dropOldest: on overflow drop the oldest queued message instead of the new one.
+    ///   - responder: declare the subscription a responder (`JAMEY_SUBSCRIBE_RESPONDER`): requests
+    ///     go to it rather than to passive listeners on the topic. For a handler that answers with
+    ///     ``reply(to:_:)`` itself, later if it must (``respond(_:handler:)`` answers for you).
+    ///   - eventsOnly: take published events only (`JAMEY_SUBSCRIBE_EVENTS_ONLY`): never given a
+    ///     request, even on a topic without a declared responder. For listeners (a monitor, an
+    ///     event stream), so they never take requests meant for another plugin.
     ///   - handler: runs for each message; keep it short or hand work off.
     /// - Returns: the subscription; cancel it to stop (the kit cancels what is left at stop).
     @discardableResult
     public func subscribe(
-        _ pattern: String, capacity: Int? = nil, dropOldest: Bool = false,
-        handler: @escaping @Sendable (Message) throws -> Void
+        _ pattern: String, capacity: Int? = nil, dropOldest: Bool = false, responder: Bool = false,
+        eventsOnly: Bool = false, handler: @escaping @Sendable (Message) throws -> Void
     ) throws(JameyError) -> Subscription {
-        try subscribe(pattern, capacity: capacity, dropOldest: dropOldest, responder: false, direct: false, handler: handler)
+        try subscribe(
+            pattern, capacity: capacity, dropOldest: dropOldest, responder: responder, direct: false,
+            eventsOnly: eventsOnly, handler: handler)
     }
 
     private func subscribe(
-        _ pattern: String, capacity: Int?, dropOldest: Bool, responder: Bool, direct: Bool,
+        _ pattern: String, capacity: Int?, dropOldest: Bool, responder: Bool, direct: Bool, eventsOnly: Bool = false,
         handler: @escaping @Sendable (Message) throws -> Void
     ) throws(JameyError) -> Subscription {
         let box = HandlerBox(handler)
@@ -57,7 +65,9 @@ public final class PluginBus: Sendable {
         options.struct_size = UInt32(MemoryLayout<jamey_subscribe_options>.size)
         options.queue_capacity = UInt32(clamping: capacity ?? 0)
         options.overflow_policy = dropOldest ? JAMEY_OVERFLOW_DROP_OLDEST : JAMEY_OVERFLOW_DROP_NEWEST
-        options.flags = (responder ? JAMEY_SUBSCRIBE_RESPONDER : 0) | (direct ? JAMEY_SUBSCRIBE_DIRECT : 0)
+        options.flags =
+            (responder ? JAMEY_SUBSCRIBE_RESPONDER : 0) | (direct ? JAMEY_SUBSCRIBE_DIRECT : 0)
+            | (eventsOnly ? JAMEY_SUBSCRIBE_EVENTS_ONLY : 0)
         var id: UInt64 = 0
         let code = pattern.withCString { p in
             handle.api.pointee.subscribe(handle.host, p, &options, HandlerBox.trampoline, user, &id)

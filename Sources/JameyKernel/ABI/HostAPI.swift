@@ -174,6 +174,7 @@ private let hostSubscribe:
         var overflow = OverflowPolicy.dropNewest
         var responder = false
         var direct = false
+        var eventsOnly = false
         if let options {
             guard options.pointee.struct_size >= UInt32(MemoryLayout<jamey_subscribe_options>.size) else {
                 return JAMEY_E_INVALID
@@ -184,15 +185,17 @@ private let hostSubscribe:
             case JAMEY_OVERFLOW_DROP_OLDEST: overflow = .dropOldest
             default: return JAMEY_E_INVALID
             }
-            guard options.pointee.flags & ~(JAMEY_SUBSCRIBE_RESPONDER | JAMEY_SUBSCRIBE_DIRECT) == 0 else {
-                return JAMEY_E_INVALID
-            }
+            let known = JAMEY_SUBSCRIBE_RESPONDER | JAMEY_SUBSCRIBE_DIRECT | JAMEY_SUBSCRIBE_EVENTS_ONLY
+            guard options.pointee.flags & ~known == 0 else { return JAMEY_E_INVALID }
             responder = options.pointee.flags & JAMEY_SUBSCRIBE_RESPONDER != 0
             direct = options.pointee.flags & JAMEY_SUBSCRIBE_DIRECT != 0
+            eventsOnly = options.pointee.flags & JAMEY_SUBSCRIBE_EVENTS_ONLY != 0
+            guard !(responder && eventsOnly) else { return JAMEY_E_INVALID }
         }
         do throws(BusError) {
             let id = try plugin.endpoint.subscribe(
                 String(cString: pattern), capacity: capacity, overflow: overflow, responder: responder, direct: direct,
+                eventsOnly: eventsOnly,
                 handler: .plugin(.init(function: handler, context: userData, crashLabel: plugin.crashLabel)))
             idOut?.pointee = id
             return JAMEY_OK

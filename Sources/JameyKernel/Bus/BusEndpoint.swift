@@ -230,10 +230,10 @@ public final class BusEndpoint: Sendable {
     @discardableResult
     public func subscribe(
         _ pattern: String, capacity: Int? = nil, overflow: OverflowPolicy = .dropNewest, responder: Bool = false,
-        direct: Bool = false, handler: @escaping @Sendable (BusMessage) -> Bool
+        direct: Bool = false, eventsOnly: Bool = false, handler: @escaping @Sendable (BusMessage) -> Bool
     ) throws(BusError) -> UInt64 {
         try subscribe(
-            pattern, capacity: capacity, overflow: overflow, responder: responder, direct: direct,
+            pattern, capacity: capacity, overflow: overflow, responder: responder, direct: direct, eventsOnly: eventsOnly,
             handler: .value(handler))
     }
 
@@ -241,7 +241,7 @@ public final class BusEndpoint: Sendable {
     /// ``Subscription/Handler`` (the ABI's trampoline is given the message where it lies, valid
     /// for the duration of the call, and lays it out for C without copying it first).
     func subscribe(
-        _ pattern: String, capacity: Int?, overflow: OverflowPolicy, responder: Bool, direct: Bool,
+        _ pattern: String, capacity: Int?, overflow: OverflowPolicy, responder: Bool, direct: Bool, eventsOnly: Bool = false,
         handler: Subscription.Handler
     ) throws(BusError) -> UInt64 {
         guard bus.isAccepting else { throw .shutdown }
@@ -250,7 +250,8 @@ public final class BusEndpoint: Sendable {
         let subscription = Subscription(
             id: bus.makeSubscriptionID(), owner: instance, pattern: parsed,
             capacity: requested > 0 ? requested : bus.defaultQueueCapacity,
-            overflow: overflow, isResponder: responder, isDirect: direct, metrics: metrics, handler: handler)
+            overflow: overflow, isResponder: responder, isDirect: direct, isEventsOnly: eventsOnly, metrics: metrics,
+            handler: handler)
         bus.routes.insert(subscription)
         return subscription.id
     }

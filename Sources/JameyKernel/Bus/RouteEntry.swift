@@ -33,7 +33,7 @@ final class RouteEntry: Sendable {
         self.subscriptions = subscriptions
         self.unmanagedSubscriptions = subscriptions.map { .passUnretained($0) }
         let declared = subscriptions.filter(\.isResponder)
-        self.responders = declared.isEmpty ? subscriptions : declared
+        self.responders = declared.isEmpty ? subscriptions.filter { !$0.isEventsOnly } : declared
         let split = splits.isEmpty ? nil : subscriptions.lazy.compactMap { splits[$0.owner] }.first
         self.split = split
         self.takesCompact =

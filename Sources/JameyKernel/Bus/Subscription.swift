@@ -64,6 +64,9 @@ final class Subscription: Sendable {
     let overflow: OverflowPolicy
     /// Declared as a responder: requests prefer it over passive (event) subscriptions.
     let isResponder: Bool
+    /// Takes published events only: never given a request, even when no responder is declared
+    /// (`JAMEY_SUBSCRIBE_EVENTS_ONLY`).
+    let isEventsOnly: Bool
     /// Called on the sender's thread, concurrently with itself, instead of through the mailbox.
     let isDirect: Bool
     /// Direct calls in progress (on any thread).
@@ -143,10 +146,11 @@ final class Subscription: Sendable {
 
     init(
         id: UInt64, owner: String, pattern: TopicPattern, capacity: Int, overflow: OverflowPolicy,
-        isResponder: Bool = false, isDirect: Bool = false, metrics: BusMetrics,
+        isResponder: Bool = false, isDirect: Bool = false, isEventsOnly: Bool = false, metrics: BusMetrics,
         handler: Handler
     ) {
         self.isResponder = isResponder
+        self.isEventsOnly = isEventsOnly && !isResponder
         self.isDirect = isDirect
         self.id = id
         self.owner = owner

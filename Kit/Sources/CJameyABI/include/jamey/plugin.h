@@ -238,6 +238,12 @@ typedef struct jamey_subscribe_options {
  *  completes a request sent with request_v2 and JAMEY_REQUEST_DONE_ANY_THREAD on the spot. */
 #define JAMEY_SUBSCRIBE_DIRECT 0x2u
 
+/** Since 1.3: the subscription takes published events only. A request never goes to it, even when
+ *  no responder is declared for the topic, so a listener (an HTTP event stream, a monitor on
+ *  `>`) cannot take the requests meant for a plain subscription that answers them. Not with
+ *  JAMEY_SUBSCRIBE_RESPONDER (subscribe returns JAMEY_E_INVALID). */
+#define JAMEY_SUBSCRIBE_EVENTS_ONLY 0x4u
+
 /** Since 1.2, for request_v2: the requester accepts its completion on any thread, including its
  *  own inside the request_v2 call (which happens when a JAMEY_SUBSCRIBE_DIRECT responder replies
  *  at once). Without it, done runs on a bus worker or timer thread, as for request. */
