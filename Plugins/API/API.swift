@@ -102,10 +102,13 @@ public final class API: JameyPlugin, SnapshotCapable {
         routesGeneration.withLock { $0 = generation }
         let live = plugins.filter { $0.state == .started || $0.state == .stopping }
         let declared = live.flatMap { p in p.routes.map { (p.name, DeclaredRoute($0)) } }
-        let table = RouteTable(core: Endpoint.core(metricsPublic: settings.metricsPublic), plugins: declared)
+        let every = plugins.flatMap { p in p.routes.map { (p.name, DeclaredRoute($0)) } }
+        let table = RouteTable(
+            core: Endpoint.core(metricsPublic: settings.metricsPublic), plugins: declared, declared: every)
         let old = gateway.routes
         let signature = { (t: RouteTable) in t.endpoints.map { "\($0.method) \($0.path) \($0.action)" } }
-        guard signature(old) != signature(table) || old.rejected != table.rejected else { return }
+        guard signature(old) != signature(table) || old.rejected != table.rejected || old.declaredScopes != table.declaredScopes
+        else { return }
         gateway.install(table)
         for reason in table.rejected where !old.rejected.contains(reason) { context.logger.warning("route refused: \(reason)") }
         let forwarded = table.endpoints.filter(\.isForwarded).count

@@ -16,6 +16,11 @@ final class EventStreams: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Most bytes of events a stream holds for a client that reads slower than they come; past
+    /// it new events are dropped, and the client is told how many when it catches up. Counting
+    /// events alone (1 024 a stream) let a stalled reader hold 1 024 events of up to a MiB
+    /// of body each (six when escaped), in each of the 64 streams.
+    static let bufferBytes = 4 << 20
     private let limit: Int
     private let heartbeat: Duration
     private let metrics: RequestMetrics
@@ -52,6 +57,7 @@ final class EventStreams: Sendable {
         }
         metrics.streams(1)
         let sequence = Atomic<UInt64>(0)
+        let buffer = Buffer(continuation, budget: Self.bufferBytes)
         let subscription: Subscription
         do {
             // Events only: the bus never gives the stream a request (it took, in turn, the
@@ -59,7 +65,7 @@ final class EventStreams: Sendable {
             // timed out), and a request's body is its sender's, which may need a higher scope.
             subscription = try bus.subscribe(pattern, capacity: 1024, dropOldest: true, eventsOnly: true) { message in
                 let n = sequence.add(1, ordering: .relaxed).newValue
-                continuation.yield(ByteBuffer(string: Self.event(message, id: n)))
+                buffer.offer(Self.event(message, id: n))
             }
         } catch {
             continuation.finish()
@@ -70,7 +76,7 @@ final class EventStreams: Sendable {
         let ticker = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: beat)
-                if case .terminated = continuation.yield(ByteBuffer(string: ": keep-alive\n\n")) { return }
+                if case .terminated = buffer.push(ByteBuffer(string: ": keep-alive\n\n")) { return }
             }
         }
         continuation.onTermination = { [weak self] _ in
@@ -78,13 +84,52 @@ final class EventStreams: Sendable {
             subscription.cancel()
             self?.close(id)
         }
-        continuation.yield(ByteBuffer(string: ": subscribed to \(pattern)\n\n"))
+        _ = buffer.push(ByteBuffer(string: ": subscribed to \(pattern)\n\n"))
         return ResponseBody { writer in
             for await chunk in stream {
                 try await writer.write(chunk)
+                buffer.written(chunk.readableBytes)
             }
             try await writer.finish(nil)
         }
+    }
+
+    /// A stream's chunks on their way to the client, counted in bytes (``bufferBytes``).
+    final class Buffer: Sendable {
+        private let continuation: AsyncStream<ByteBuffer>.Continuation
+        private let budget: Int
+        /// Bytes yielded and not yet written.
+        private let held = Atomic<Int>(0)
+        /// Events dropped since the last one yielded.
+        private let dropped = Atomic<Int>(0)
+
+        init(_ continuation: AsyncStream<ByteBuffer>.Continuation, budget: Int) {
+            self.continuation = continuation
+            self.budget = budget
+        }
+
+        /// Yields `chunk` (a comment: always).
+        @discardableResult
+        func push(_ chunk: ByteBuffer) -> AsyncStream<ByteBuffer>.Continuation.YieldResult {
+            held.add(chunk.readableBytes, ordering: .relaxed)
+            let result = continuation.yield(chunk)
+            if case .dropped(let old) = result { held.subtract(old.readableBytes, ordering: .relaxed) }
+            return result
+        }
+
+        /// Yields an event if the stream holds room for it, else drops it; the next event yielded
+        /// after drops is preceded by a comment saying how many.
+        func offer(_ event: String) {
+            guard held.load(ordering: .relaxed) + event.utf8.count <= budget else {
+                dropped.add(1, ordering: .relaxed)
+                return
+            }
+            let lost = dropped.exchange(0, ordering: .relaxed)
+            push(ByteBuffer(string: lost > 0 ? ": dropped \(lost) events (the client read too slowly)\n\n" + event : event))
+        }
+
+        /// `bytes` reached the client.
+        func written(_ bytes: Int) { held.subtract(bytes, ordering: .relaxed) }
     }
 
     /// Ends every stream and refuses new ones.

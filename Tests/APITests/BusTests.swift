@@ -110,6 +110,41 @@ import Testing
         }
     }
 
+    /// A stream whose client does not read holds at most `EventStreams.bufferBytes` (4 MiB) of
+    /// events beyond what the socket takes; past it events are dropped, and the client is told
+    /// how many before the next event it gets. (Counted in events, a stalled reader held 1 024
+    /// events of up to a MiB each, in every stream.)
+    @Test func aStreamThatIsNotReadHoldsABoundedNumberOfBytes() async throws {
+        try await APIKernel.with(.init(probe: false, hello: false)) { k in
+            let c = try await HTTPConnection.open(port: k.port)
+            try await c.send(
+                "GET /v1/bus/subscribe?topic=big.%3E HTTP/1.1\r\nHost: x\r\nX-API-Key: \(APIKernel.adminKey)\r\n\r\n")
+            #expect(try await c.readLine() == "HTTP/1.1 200 OK")
+            while try await !c.readLine().hasPrefix(": subscribed") {}
+            let big = [UInt8](repeating: UInt8(ascii: "a"), count: 1 << 20)
+            for _ in 0..<32 { try k.test.bus.publish(BusMessage(topic: "big.one", payload: big, contentType: "text/plain")) }
+            try await Task.sleep(for: .seconds(1))
+            let bus = k.test.bus
+            let tails = Task {
+                while !Task.isCancelled {
+                    try? bus.publish(BusMessage(topic: "big.tail", payload: Array("tail".utf8), contentType: "text/plain"))
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            defer { tails.cancel() }
+            var received = 0
+            var dropped: Int?
+            while true {
+                let line = try await c.readLine()
+                if line.hasPrefix("data: "), line.contains(#""topic":"big.one""#) { received += 1 }
+                if line.hasPrefix(": dropped "), let n = Int(line.split(separator: " ")[2]) { dropped = n }
+                if line.hasPrefix("data: "), line.contains(#""topic":"big.tail""#) { break }
+            }
+            #expect(received < 32, "\(received) of 32 big events reached the client")
+            #expect((dropped ?? 0) >= 32 - received, "the comment counts the events dropped: \(dropped ?? 0)")
+        }
+    }
+
     @Test func requestWithoutResponderIs404AndTimeoutIs504() async throws {
         try await APIKernel.with(.init(hello: false)) { k in
             let none = try await HTTP.post(

@@ -20,6 +20,9 @@ package struct RouteTable: Sendable {
     private let bySegmentCount: [Int: [Endpoint]]
     /// Plugin routes refused (conflict, bad path, unknown scope or method), as sentences.
     package let rejected: [String]
+    /// The highest scope any route declares for each topic, over every plugin the kernel lists
+    /// whatever its state, refused routes too (``busScope(for:)``).
+    package let declaredScopes: [String: Scope]
 
     package static let methods: Set<String> = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -27,7 +30,16 @@ package struct RouteTable: Sendable {
     /// - Parameters:
     ///   - core: the gateway's own endpoints.
     ///   - plugins: (plugin name, declared route) pairs, in plugin order.
-    package init(core: [Endpoint], plugins: [(String, DeclaredRoute)]) {
+    ///   - declared: the routes of every plugin the kernel lists, whatever its state (`plugins`
+    ///     when nil): their scopes guard the bus routes (``busScope(for:)``) even while a plugin
+    ///     starts, before its routes are served, and for a route refused.
+    package init(core: [Endpoint], plugins: [(String, DeclaredRoute)], declared: [(String, DeclaredRoute)]? = nil) {
+        var scopes: [String: Scope] = [:]
+        for (_, route) in declared ?? plugins {
+            let scope = Scope(route.scope) ?? .admin
+            if scope > scopes[route.topic, default: .public] { scopes[route.topic] = scope }
+        }
+        declaredScopes = scopes
         var endpoints = core
         var rejected: [String] = []
         for (plugin, route) in plugins {
@@ -113,18 +125,13 @@ package struct RouteTable: Sendable {
     /// The scope a caller needs to publish or send a request on `topic` through the bus routes
     /// (`/v1/bus/publish`, `/v1/bus/request`, themselves `write`): admin for the kernel's topics
     /// (`kernel.`, which the gateway's admin routes use: deploy, canary, reload), the highest
-    /// scope of the plugin routes that forward to `topic`, and write for any other topic. Before,
-    /// a write key reached through the bus routes what the admin routes guard: a vault restore,
-    /// a deployment of any library path.
+    /// scope any plugin declares a route with for `topic` (served, starting or refused:
+    /// ``declaredScopes``; a scope that is not one is taken as admin), and write for any other
+    /// topic. Before, a write key reached through the bus routes what the admin routes guard: a
+    /// vault restore, a deployment of any library path.
     package func busScope(for topic: String) -> Scope {
         if topic == "kernel" || topic.hasPrefix("kernel.") { return .admin }
-        var scope = Scope.write
-        for endpoint in endpoints {
-            if case .forward(_, let forwarded) = endpoint.action, forwarded == topic, endpoint.scope > scope {
-                scope = endpoint.scope
-            }
-        }
-        return scope
+        return max(.write, declaredScopes[topic] ?? .write)
     }
 
     /// Whether `topic` is a concrete bus topic: dotted non-empty segments without wildcards or spaces.
