@@ -23,10 +23,33 @@ import Synchronization
 /// new row at or past the bound is not written, which spares most of a frequent term's
 /// postings; a search that would need a row past the bound asks FTS5 instead.
 final class HotTerms: Sendable {
+    /// The longest term (in bytes of UTF-8) that may turn hot: a longer one stays with FTS5. Its
+    /// count was kept like any other's, so items of long tokens (up to 64 KiB each) grew `seen`
+    /// by their size.
+    static let maxTermBytes = 64
+    /// Most terms counted in `seen` (``classify(_:promoted:checkEvery:)``) by default: past it
+    /// the terms seen least are forgotten (each count only decides when a term's frequency is
+    /// checked, so a forgotten one is checked later). `seen` kept every distinct term ever merged.
+    static let defaultSeenLimit = 1 << 20
+
     private struct State {
         var hot: Set<String> = []
         var seen: [String: Int] = [:]
+
+        /// Forgets the terms seen least, until at most three quarters of `limit` remain.
+        mutating func forgetRare(limit: Int) {
+            var floor = 1
+            while seen.count > limit * 3 / 4 {
+                seen = seen.filter { $0.value > floor }
+                floor *= 2
+            }
+        }
     }
+
+    /// The most terms counted towards a frequency check.
+    let seenLimit: Int
+
+    init(seenLimit: Int = defaultSeenLimit) { self.seenLimit = max(16, seenLimit) }
 
     private let state = Mutex(State())
 
@@ -42,7 +65,7 @@ final class HotTerms: Sendable {
     func contains(_ term: String) -> Bool { state.withLock { $0.hot.contains(term) } }
 
     /// Splits the terms of a merge's items (each with the number of items holding it) into hot
-    /// ones and those due for a frequency check: every `checkEvery` items holding the term since
+    /// ones and those due for a frequency check (terms of at most ``maxTermBytes``): every `checkEvery` items holding the term since
     /// the store opened, counted across this call. Each term is looked at once a merge, not once
     /// an item: classifying every item's terms one by one (three lookups by the term's text
     /// each) and filing its postings took about a third of a merge's time outside SQLite.
@@ -55,15 +78,19 @@ final class HotTerms: Sendable {
             for (term, items) in batch where !promoted.contains(term) {
                 if state.hot.contains(term) {
                     hot.insert(term)
-                } else {
+                } else if term.utf8.count <= Self.maxTermBytes {
                     let before = state.seen[term, default: 0]
                     state.seen[term] = before + items
                     if (before + items) / checkEvery > before / checkEvery { check.append(term) }
                 }
             }
+            if state.seen.count > seenLimit { state.forgetRare(limit: seenLimit) }
             return (hot, check)
         }
     }
+
+    /// Terms counted towards a frequency check.
+    var counted: Int { state.withLock { $0.seen.count } }
 
     /// Adds terms promoted by a committed transaction.
     func add(_ terms: Set<String>) {

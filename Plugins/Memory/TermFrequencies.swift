@@ -17,6 +17,9 @@ import Synchronization
 final class TermFrequencies: Sendable {
     /// Most terms held.
     static let capacity = 2_000_000
+    /// The longest term held (bytes of UTF-8): a longer one is looked up in the database every
+    /// time (held as unknown). The cap counted terms, not bytes, and tokens may be 64 KiB long.
+    static let maxTermBytes = 64
 
     private struct State {
         var counts: [String: Int] = [:]
@@ -40,7 +43,8 @@ final class TermFrequencies: Sendable {
                 complete = false
                 break
             }
-            counts[row[0]] = row[1]
+            let term: String = row[0]
+            if term.utf8.count <= Self.maxTermBytes { counts[term] = row[1] }
         }
         let items = Int(try MemoryStore.indexTotals(db)?.rows ?? 0)
         state.withLock { $0 = State(counts: counts, complete: complete, items: items) }
@@ -53,7 +57,9 @@ final class TermFrequencies: Sendable {
         var missing: [String] = []
         state.withLock { state in
             for word in words {
-                if let n = state.counts[word] {
+                if word.utf8.count > Self.maxTermBytes {
+                    missing.append(word)
+                } else if let n = state.counts[word] {
                     result[word] = n
                 } else if state.complete {
                     result[word] = 0
@@ -69,7 +75,7 @@ final class TermFrequencies: Sendable {
             for word in missing {
                 let n = found[word] ?? 0
                 result[word] = n
-                if !state.complete { state.counts[word] = n }
+                if !state.complete, word.utf8.count <= Self.maxTermBytes { state.counts[word] = n }
             }
         }
         return result
@@ -77,7 +83,8 @@ final class TermFrequencies: Sendable {
 
     /// The count of `term` when the table knows it (held, or 0 when the table is complete).
     func held(_ term: String) -> Int? {
-        state.withLock { state in state.counts[term] ?? (state.complete ? 0 : nil) }
+        guard term.utf8.count <= Self.maxTermBytes else { return nil }
+        return state.withLock { state in state.counts[term] ?? (state.complete ? 0 : nil) }
     }
 
     /// Adds the terms of `items` items just merged into FTS5: `terms`, how many of them hold
@@ -85,7 +92,7 @@ final class TermFrequencies: Sendable {
     func merged(_ terms: [String: Int], items: Int) {
         guard items > 0 else { return }
         state.withLock { state in
-            for (term, n) in terms {
+            for (term, n) in terms where term.utf8.count <= Self.maxTermBytes {
                 if let held = state.counts[term] {
                     state.counts[term] = held + n
                 } else if state.complete {
