@@ -52,4 +52,41 @@ import Testing
         #expect(a.predicted?.focus == "dee")
         #expect(a.predicted?.context.suffix(2) == ["ex", "bee"])
     }
+
+    /// A stream of new foci (the longest word of each text) keeps a bounded number of them: the
+    /// ageing numbers again only the foci still in use. Every focus ever seen kept its number and
+    /// name before, and with them every snapshot grew. What is learnt after the ageing still
+    /// predicts.
+    @Test func aStreamOfNewFociKeepsABoundedNumberOfThem() throws {
+        var a = Attention()
+        var most = 0
+        for i in 0..<30_000 {
+            var (n, letters) = (i, "word")
+            repeat {
+                letters.append(Character(UnicodeScalar(UInt8(97 + n % 26))))
+                n /= 26
+            } while n > 0
+            _ = a.attend(try TextInput(letters))
+            most = max(most, a.numbered)
+        }
+        #expect(most <= Attention.contextCapacity * 2)
+        #expect(a.numbered < 30_000)
+        for _ in 0..<3 { for word in ["ka", "bee", "cee"] { _ = a.attend(try TextInput(word)) } }
+        #expect(a.predicted?.focus == "ka")
+        let restored = Attention(saved: a.saved)
+        #expect(restored.predicted?.focus == "ka")
+    }
+
+    /// Counters read from a snapshot are bounded, so counting on cannot overflow: a snapshot
+    /// holding Int.max stopped the process at the next text.
+    @Test func countersFromASnapshotAreBounded() throws {
+        var saved = Attention().saved
+        saved.shifts = .max
+        saved.predictions = .max
+        saved.hits = .max
+        saved.order = .max
+        var a = Attention(saved: saved)
+        for word in ["ka", "bee", "ka", "bee"] { _ = a.attend(try TextInput(word)) }
+        #expect(a.shifts > 1 << 52 && a.hits <= a.predictions)
+    }
 }

@@ -104,9 +104,11 @@ public struct Attention: Sendable {
     /// A restored state; entries naming unknown foci are dropped.
     init(saved: Saved) {
         focus = saved.focus
-        shifts = saved.shifts
-        predictions = saved.predictions
-        hits = saved.hits
+        // Counters from the file, bounded so counting on cannot overflow (Int.max stopped the
+        // process at the next text).
+        shifts = Self.restoredCount(saved.shifts)
+        predictions = Self.restoredCount(saved.predictions)
+        hits = min(Self.restoredCount(saved.hits), predictions)
         names = saved.names
         for (i, name) in names.enumerated() { ids[name] = Int32(i) }
         let known = 0..<Int32(names.count)
@@ -115,13 +117,16 @@ public struct Attention: Sendable {
         where (1...Self.longestContext).contains(context.count) && context.allSatisfy({ known.contains($0) }) {
             var table: [Int32: Follower] = [:]
             for entry in next where entry.count == 3 && known.contains(Int32(clamping: entry[0])) && entry[1] > 0 {
-                table[Int32(entry[0])] = Follower(count: entry[1], order: entry[2])
+                table[Int32(entry[0])] = Follower(count: Self.restoredCount(entry[1]), order: Self.restoredCount(entry[2]))
             }
             if !table.isEmpty { followers[Context(context[...])] = table }
         }
-        order = saved.order
+        order = Self.restoredCount(saved.order)
         predicted = predict()
     }
+
+    /// A count read from a snapshot, within 0...2^53 (beyond it a JSON number is not exact anyway).
+    static func restoredCount(_ n: Int) -> Int { min(max(n, 0), 1 << 53) }
 
     /// The focus of a text (nil when no word is left): the first longest word, letters only,
     /// lower-cased, that is not a stopword.
@@ -203,7 +208,7 @@ public struct Attention: Sendable {
         }
         recent.append(now)
         if recent.count > Self.shortTerm { recent.removeFirst(recent.count - Self.shortTerm) }
-        if followers.count > Self.contextCapacity { age() }
+        if followers.count > Self.contextCapacity || names.count > Self.contextCapacity * 2 { age() }
     }
 
     /// The follower of the longest recent context seen before.
@@ -217,13 +222,36 @@ public struct Attention: Sendable {
         return nil
     }
 
-    /// Halves every count and drops the contexts left empty.
+    /// Halves every count, drops the contexts left empty, and numbers again only the foci still
+    /// in use (the recent ones, the contexts and their followers): every focus ever seen kept its
+    /// number and name, so a stream of new words (the longest word of each text) grew them for
+    /// good, and with them every snapshot.
     private mutating func age() {
         var kept: [Context: [Int32: Follower]] = [:]
         for (context, next) in followers {
             let halved = next.compactMapValues { $0.count / 2 > 0 ? Follower(count: $0.count / 2, order: $0.order) : nil }
             if !halved.isEmpty { kept[context] = halved }
         }
-        followers = kept
+        var renumbered: [Int32: Int32] = [:]
+        var newNames: [String] = []
+        func number(_ id: Int32) -> Int32 {
+            if let n = renumbered[id] { return n }
+            let n = Int32(newNames.count)
+            renumbered[id] = n
+            newNames.append(names[Int(id)])
+            return n
+        }
+        recent = recent.map(number)
+        var remapped: [Context: [Int32: Follower]] = [:]
+        for (context, next) in kept {
+            remapped[Context(context.list.map(number)[...])] = Dictionary(
+                uniqueKeysWithValues: next.map { (number($0.key), $0.value) })
+        }
+        followers = remapped
+        names = newNames
+        ids = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, Int32($0)) })
     }
+
+    /// Foci numbered now (the bound ``age()`` keeps).
+    var numbered: Int { names.count }
 }

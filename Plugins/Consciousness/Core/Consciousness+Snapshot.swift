@@ -47,9 +47,10 @@ extension State {
 
     init(settings: ConsciousnessSettings, saved: SavedState, at now: Double) {
         self.init(settings: settings)
-        processed = saved.processed
+        processed = Attention.restoredCount(saved.processed)
         workspace = GlobalWorkspace(
-            current: saved.current, broadcasts: saved.broadcasts, load: saved.recentBroadcasts, at: now)
+            current: saved.current, broadcasts: Attention.restoredCount(saved.broadcasts), load: saved.recentBroadcasts,
+            at: now)
         attention = Attention(saved: saved.attention)
         higherOrder = HigherOrderThought(rate: settings.higherOrderRate, level: saved.higherOrderLevel)
         prediction = Prediction(rate: settings.predictionRate, expected: saved.expected, error: saved.error)
