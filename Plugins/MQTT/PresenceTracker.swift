@@ -26,13 +26,29 @@ final class PresenceTracker: Sendable {
 
     private let nodes = Mutex<[String: Entry]>([:])
 
-    /// Applies the status message of `node` (an empty payload clears it).
+    /// Most nodes known: past it a new one takes the place of the node offline longest, or is not
+    /// followed while every known node is online. Every name ever seen on the presence topic was
+    /// kept, with its last status (its plugins and services), for good.
+    static let maxNodes = 1024
+    /// The largest status read (bytes); a larger one counts as a status of kind `unknown`.
+    static let maxStatusBytes = 64 << 10
+
+    /// Applies the status message of `node`; an empty payload clears it (a leave if the node was
+    /// online), and the node is forgotten.
     /// - Returns: the join or leave it amounts to, or nil.
     func handle(node: String, payload: [UInt8]) -> Change? {
-        let status =
-            NodeStatus.parse(payload)
-            ?? NodeStatus(node: node, id: "", status: payload.isEmpty ? "offline" : "unknown")
+        let parsed = payload.count <= Self.maxStatusBytes ? NodeStatus.parse(payload) : nil
+        let status = parsed ?? NodeStatus(node: node, id: "", status: payload.isEmpty ? "offline" : "unknown")
         return nodes.withLock { nodes -> Change? in
+            if payload.isEmpty {
+                let was = nodes.removeValue(forKey: node)
+                return was?.status.isOnline == true ? .left(status) : nil
+            }
+            if nodes[node] == nil, nodes.count >= Self.maxNodes {
+                let offline = nodes.filter { !$0.value.status.isOnline }.min { $0.value.changed < $1.value.changed }
+                guard let (oldest, _) = offline else { return nil }
+                nodes[oldest] = nil
+            }
             let wasOnline = nodes[node]?.status.isOnline ?? false
             let changed = wasOnline != status.isOnline || nodes[node] == nil ? Date() : nodes[node]!.changed
             nodes[node] = Entry(status: status, changed: changed)

@@ -53,4 +53,30 @@ import Testing
         await polite.stop()
         #expect(await eventually { events.messages.contains { $0.topic == "mqtt.node.left" && $0.header("node") == "polite" } })
     }
+
+    /// The nodes a node knows are bounded: a status cleared on the broker (an empty retained
+    /// message) forgets the node, and past 1 024 names a new one takes the place of the node
+    /// offline longest. Every name ever seen on the presence topic was kept, with its last status.
+    @Test func theNodesKnownAreBoundedAndAClearedStatusIsForgotten() async throws {
+        let broker = try await Broker.make()
+        let watcher = try await Node.boot("watcher3", port: broker.port)
+        #expect(await watcher.waitReady(), "\(watcher.healthDetail)")
+        let client = try await TestClient.make(port: broker.port)
+        func known() async throws -> [String] {
+            let reply = try await watcher.bus.request(BusMessage(topic: "mqtt.nodes"), timeout: .seconds(20))
+            let list = try JSONSerialization.jsonObject(with: Data(reply.payload)) as? [[String: Any]] ?? []
+            return list.compactMap { $0["node"] as? String }
+        }
+        try client.publish("jamey/nodes/ghost", #"{"node":"ghost","id":"g","status":"offline"}"#, retain: true)
+        #expect(try await eventually(timeout: .seconds(20)) { try await known().contains("ghost") })
+        try client.publish("jamey/nodes/ghost", "", retain: true)
+        #expect(try await eventually(timeout: .seconds(20)) { try await !known().contains("ghost") }, "forgotten")
+        for i in 0..<1100 {
+            try client.publish("jamey/nodes/n\(i)", #"{"node":"n\#(i)","id":"x","status":"offline"}"#, qos: 0)
+        }
+        #expect(try await eventually(timeout: .seconds(30)) { try await known().contains("n1099") })
+        let names = try await known()
+        #expect(names.count <= 1024)
+        #expect(!names.contains("n0"), "the node offline longest made room")
+    }
 }
