@@ -35,13 +35,15 @@ enum Schemas {
          "subject": {"type": "string"}, "message": {"type": "string"}}}}}}}, "required": ["ok", "report"]}
         """
     static let restoreRequest = """
-        {"type": "object", "properties": {"snapshot": {"type": "string"}, "source": {"type": "string"}},
+        {"type": "object", "properties": {"snapshot": {"type": "string"}, "source": {"type": "string"},
+         "online": {"type": "boolean", "description": "false: only write the files (default true)"}},
          "additionalProperties": false}
         """
     static let restoreResult = """
         {"type": "object", "properties": {"restored": {"type": "array", "items": {"type": "object", "properties": {
          "snapshot": {"type": "string"}, "source": {"type": "string"}, "target": {"type": "string"},
-         "previous": {"type": "string"}, "bytes": {"type": "integer"}, "seconds": {"type": "number"}}}}}}
+         "previous": {"type": "string"}, "bytes": {"type": "integer"}, "seconds": {"type": "number"}}}},
+         "steps": {"type": "array", "items": {"type": "string"}}}}
         """
     /// A retention count (`RequestBody.count`: a whole number under 10⁹).
     static let count = #"{"type": "integer", "minimum": 0, "maximum": 999999999}"#

@@ -193,7 +193,7 @@ plugins:
       node_key: ""               # default <data_dir>/vault/node.key (written by jamey vault init)
       identity: ""               # only for verify/restore through the API; leave empty so this node cannot read its backups
       schedule:
-        interval_minutes: 1440   # 0 = no schedule
+        interval_minutes: 1440   # 0 = no interval (with daily_at empty too: no schedule)
         daily_at: ""             # HH:MM (UTC) instead of an interval, e.g. "03:30"
         first_delay_seconds: 60  # the first backup this long after start
       retention:                 # restic's forget rules, applied after each backup
