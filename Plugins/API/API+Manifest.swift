@@ -35,6 +35,9 @@ extension API {
                     description: "In-flight requests may finish this long at stop"),
                 .int("max_sse_streams", default: 64, range: 0...100_000, description: "Concurrent event streams (503 beyond)"),
                 .int(
+                    "max_sse_streams_per_caller", default: 8, range: 1...100_000,
+                    description: "Concurrent event streams of one key (of one client address without a key; 429 beyond)"),
+                .int(
                     "sse_heartbeat_ms", default: 15000, range: 100...3_600_000,
                     description: "Keep-alive comment interval on event streams"),
             ]),

@@ -40,6 +40,8 @@ public struct APIConfiguration: Decodable, Sendable {
         var shutdownGraceMs: Int
         /// Concurrent Server-Sent Events streams (503 beyond).
         var maxSseStreams: Int
+        /// Concurrent streams of one caller: its key, or its client address without one (429 beyond).
+        var maxSseStreamsPerCaller: Int
         /// Interval of SSE keep-alive comments.
         var sseHeartbeatMs: Int
     }

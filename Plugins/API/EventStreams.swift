@@ -11,6 +11,9 @@ import Synchronization
 final class EventStreams: Sendable {
     private struct State {
         var open: [UInt64: AsyncStream<ByteBuffer>.Continuation] = [:]
+        /// The caller of each open stream, and how many each caller holds.
+        var owners: [UInt64: String] = [:]
+        var perCaller: [String: Int] = [:]
         var next: UInt64 = 0
         var closed = false
     }
@@ -22,6 +25,9 @@ final class EventStreams: Sendable {
     /// of body each (six when escaped), in each of the 64 streams.
     static let bufferBytes = 4 << 20
     private let limit: Int
+    /// Most streams one caller holds: one key could take every stream, and no other client
+    /// could open one.
+    private let perCaller: Int
     private let heartbeat: Duration
     private let metrics: RequestMetrics
 
@@ -29,8 +35,9 @@ final class EventStreams: Sendable {
     ///   - limit: most streams open at once.
     ///   - heartbeat: interval of keep-alive comments.
     ///   - metrics: where the open-streams gauge lives.
-    init(limit: Int, heartbeat: Duration, metrics: RequestMetrics) {
+    init(limit: Int, perCaller: Int = .max, heartbeat: Duration, metrics: RequestMetrics) {
         self.limit = limit
+        self.perCaller = perCaller
         self.heartbeat = heartbeat
         self.metrics = metrics
     }
@@ -41,19 +48,31 @@ final class EventStreams: Sendable {
     /// Subscribes to `pattern` and returns the response body that streams its messages. The
     /// subscription exists when this returns, so an event published after the client has seen
     /// the response head is delivered.
-    /// - Throws: ``Problem`` 503 when too many streams are open or the gateway is stopping; 400
-    ///   when the bus refuses the pattern.
-    func open(pattern: String, bus: PluginBus) throws(Problem) -> ResponseBody {
+    /// - Parameter caller: who opens it (a key, or a client address without one).
+    /// - Throws: ``Problem`` 503 when too many streams are open or the gateway is stopping, 429
+    ///   when `caller` holds its most; 400 when the bus refuses the pattern.
+    func open(pattern: String, bus: PluginBus, caller: String = "") throws(Problem) -> ResponseBody {
         let (stream, continuation) = AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingNewest(1024))
-        let id: UInt64? = state.withLock { s in
-            guard !s.closed, s.open.count < limit else { return nil }
+        enum Refusal: Error { case full, caller }
+        let opened: Result<UInt64, Refusal> = state.withLock { s in
+            guard !s.closed, s.open.count < limit else { return .failure(.full) }
+            guard s.perCaller[caller, default: 0] < perCaller else { return .failure(.caller) }
             s.next += 1
             s.open[s.next] = continuation
-            return s.next
+            s.owners[s.next] = caller
+            s.perCaller[caller, default: 0] += 1
+            return .success(s.next)
         }
-        guard let id else {
+        let id: UInt64
+        switch opened {
+        case .success(let opened): id = opened
+        case .failure(.full):
             throw Problem.unavailable(
                 "too many event streams are open (limit \(limit)); try again later", slug: "too-many-streams")
+        case .failure(.caller):
+            throw Problem(
+                status: .tooManyRequests, slug: "too-many-streams",
+                detail: "this caller has \(perCaller) event streams open (limits.max_sse_streams_per_caller); close one first")
         }
         metrics.streams(1)
         let sequence = Atomic<UInt64>(0)
@@ -142,7 +161,13 @@ final class EventStreams: Sendable {
     }
 
     private func close(_ id: UInt64) {
-        let removed = state.withLock { $0.open.removeValue(forKey: id) }
+        let removed = state.withLock { s in
+            if let caller = s.owners.removeValue(forKey: id) {
+                let held = s.perCaller[caller, default: 1] - 1
+                s.perCaller[caller] = held > 0 ? held : nil
+            }
+            return s.open.removeValue(forKey: id)
+        }
         if removed != nil { metrics.streams(-1) }
     }
 

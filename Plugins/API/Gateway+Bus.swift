@@ -57,7 +57,9 @@ extension Gateway {
         ]
         // HEAD gets the head only: no subscription that nothing would ever read.
         guard call.request.method != .head else { return Response(status: .ok, headers: headers) }
-        return Response(status: .ok, headers: headers, body: try streams.open(pattern: pattern, bus: plugin.bus))
+        let caller = call.exchange.caller.keyID.map { "key " + $0 } ?? "client " + call.exchange.client
+        return Response(
+            status: .ok, headers: headers, body: try streams.open(pattern: pattern, bus: plugin.bus, caller: caller))
     }
 
     /// `topic`, when the caller's scope reaches it (``RouteTable/busScope(for:)``); else 403.

@@ -53,7 +53,8 @@ final class Gateway: HTTPResponder, Sendable {
         let metrics = RequestMetrics(factory: plugin.metrics)
         self.metrics = metrics
         self.streams = EventStreams(
-            limit: settings.limits.maxSseStreams, heartbeat: .milliseconds(settings.limits.sseHeartbeatMs), metrics: metrics)
+            limit: settings.limits.maxSseStreams, perCaller: settings.limits.maxSseStreamsPerCaller,
+            heartbeat: .milliseconds(settings.limits.sseHeartbeatMs), metrics: metrics)
         self.cors = CORSPolicy(settings.cors)
         self.secure = settings.tls.enabled
         self.table = Mutex(RouteTable(core: Endpoint.core(metricsPublic: settings.metricsPublic), plugins: []))

@@ -289,6 +289,7 @@ plugins:
         request_timeout_ms: 5000   # bus requests for plugin routes and /v1/bus/request (504)
         shutdown_grace_ms: 10000   # at stop, in-flight requests may finish this long
         max_sse_streams: 64        # concurrent /v1/bus/subscribe streams (503 beyond)
+        max_sse_streams_per_caller: 8   # of them, held by one key (one client address without a key; 429 beyond)
         sse_heartbeat_ms: 15000    # keep-alive comment interval on event streams
       rate_limits:               # token bucket per key (per client address without one):
         public: {rate: 20, burst: 40}    #   rate = requests per second (0 = unlimited),

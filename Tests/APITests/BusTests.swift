@@ -207,6 +207,32 @@ import Testing
         }
     }
 
+    /// One key holds at most `max_sse_streams_per_caller` streams (429 beyond), so it cannot
+    /// take every stream; another caller still opens one, and a closed stream frees its place.
+    @Test func oneCallerHoldsABoundedNumberOfStreams() async throws {
+        try await APIKernel.with(
+            .init(config: "limits:\n  max_sse_streams_per_caller: 2\n  sse_heartbeat_ms: 200\n", probe: false, hello: false)
+        ) { k in
+            let (_, reader) = try await k.createKey(scope: "read")
+            func open(_ key: String) async throws -> (HTTPConnection, String) {
+                let c = try await HTTPConnection.open(port: k.port)
+                try await c.send("GET /v1/bus/subscribe?topic=a.b HTTP/1.1\r\nHost: x\r\nX-API-Key: \(key)\r\n\r\n")
+                return (c, try await c.readLine())
+            }
+            var first: (HTTPConnection, String)? = try await open(reader)
+            let second = try await open(reader)
+            #expect(first?.1 == "HTTP/1.1 200 OK" && second.1 == "HTTP/1.1 200 OK")
+            let third = try await HTTP.get(k.port, "/v1/bus/subscribe?topic=a.b", key: reader)
+            #expect(third.status == 429)
+            #expect(third.json["type"] as? String == "urn:jamey:problem:too-many-streams")
+            #expect(try await open(APIKernel.adminKey).1 == "HTTP/1.1 200 OK", "another caller")
+            first = nil  // closes its socket
+            #expect(first == nil)
+            let again = try await eventually(timeout: .seconds(20)) { try await open(reader).1 == "HTTP/1.1 200 OK" }
+            #expect(again, "a closed stream frees its place")
+        }
+    }
+
     @Test func tooManyStreamsIs503() async throws {
         try await APIKernel.with(.init(config: "limits:\n  max_sse_streams: 1\n", probe: false, hello: false)) { k in
             let head = try await HTTP.request(
