@@ -14,7 +14,9 @@ final class CacheNamespace: Sendable {
     private let l2: L2Client?
     private let l3: L3Store?
     let metrics: CacheMetrics
-    private let flights = SingleFlight<CachedValue>()
+    private let flights = SingleFlight<CachedValue, Mark>()
+    /// Puts of keys of one stripe run one at a time (``put(_:_:)``).
+    private let putLocks = (0..<CacheNamespace.putStripes).map { _ in KeyLock() }
     private let loader: (@Sendable (String) async -> Result<[UInt8], CacheError>)?
     /// Bumped by every invalidation (local or from another node), so a load that started before one
     /// does not store its value. A load checks it and stores holding ``storing`` shared, and an
@@ -23,7 +25,37 @@ final class CacheNamespace: Sendable {
     /// removal that follows takes it out again. The lock itself is only ever held for a moment, so
     /// reads, which take it to note the number, never wait for a store's writes (a Redis round
     /// trip, an SQLite commit that may wait for another writer).
-    private let generation = Mutex<UInt64>(0)
+    /// Puts count per stripe of keys (``putStripes``, as ``putLocks``), so a put marks stale
+    /// only the loads and reads of keys in its stripe, not of the whole namespace: with puts and
+    /// origin loads side by side, a namespace-wide count left most loads unstored.
+    private let generation = Mutex(Generations())
+
+    /// The namespace's count (invalidations, which may take a prefix) and each put stripe's.
+    struct Generations: Sendable {
+        var all: UInt64 = 0
+        var puts = [UInt64](repeating: 0, count: CacheNamespace.putStripes)
+
+        /// Where a read or load of `stripe` started.
+        func mark(_ stripe: Int) -> Mark { Mark(all: all, put: puts[stripe]) }
+    }
+
+    /// A read's or load's starting point: nothing changed its key since while both counts hold.
+    struct Mark: Hashable, Sendable {
+        let all: UInt64
+        let put: UInt64
+    }
+
+    /// Stripes of keys for puts (their locks and counts).
+    static let putStripes = 64
+
+    /// The put stripe of `key`.
+    static func stripe(_ key: String) -> Int { Int(StableHash.of(key) % UInt64(putStripes)) }
+
+    /// Where a read or load of `key` starts.
+    private func mark(_ key: String) -> Mark {
+        let stripe = Self.stripe(key)
+        return generation.withLock { $0.mark(stripe) }
+    }
     /// Held shared by loads while they store, exclusively by invalidations while they bump
     /// ``generation``.
     private let storing = StoreGate()
@@ -113,7 +145,7 @@ final class CacheNamespace: Sendable {
         metrics.l1Misses.increment()
         // A value read from L2 or L3 goes into L1 only if no invalidation began since this
         // point (see `promote`): else a read racing an invalidation could put it back.
-        let readAt = generation.withLock { $0 }
+        let readAt = mark(key)
         if let value = readL2(key, readAt: readAt) {
             noteRead(key, hit: true)
             return (value, .l2)
@@ -134,8 +166,8 @@ final class CacheNamespace: Sendable {
             metrics.originMisses.increment()
             throw remembered
         }
-        let started = generation.withLock { $0 }
-        let (result, shared) = await flights.run(key) { [self] in
+        let started = mark(key)
+        let (result, shared) = await flights.run(key, generation: started) { [self] in
             let t0 = DispatchTime.now()
             let loaded = await loader(key)
             let elapsed = Int(DispatchTime.now().uptimeNanoseconds - t0.uptimeNanoseconds)
@@ -149,7 +181,7 @@ final class CacheNamespace: Sendable {
                 // An invalidation while the load ran wins: the value is returned, not stored.
                 let storeUnlessStale: @Sendable () -> Void = { [self] in
                     storing.shared {
-                        if generation.withLock({ $0 }) == started { try? store(key, value, loaded: true) }
+                        if mark(key) == started { try? store(key, value, loaded: true) }
                     }
                 }
                 // A value over `max_value_bytes` is returned and not kept: a put of it is refused,
@@ -172,8 +204,11 @@ final class CacheNamespace: Sendable {
                 metrics.loadsFailed.increment()
                 counters.loadFailures.add(1, ordering: .relaxed)
                 if settings.failureTtlMs > 0 {
+                    let stripe = Self.stripe(key)
                     generation.withLock { now in
-                        if now == started { failures.remember(key, error, until: Self.nowMs() + Int64(settings.failureTtlMs)) }
+                        if now.mark(stripe) == started {
+                            failures.remember(key, error, until: Self.nowMs() + Int64(settings.failureTtlMs))
+                        }
                     }
                 }
                 return .failure(error)
@@ -199,7 +234,7 @@ final class CacheNamespace: Sendable {
     }
 
     /// L2's value (copied into L1), nil when Redis lacks it or is down.
-    private func readL2(_ key: String, readAt: UInt64) -> CachedValue? {
+    private func readL2(_ key: String, readAt: Mark) -> CachedValue? {
         guard let l2 else { return nil }
         let (value, up) = l2.get(name, key)
         guard up else { return nil }
@@ -214,7 +249,7 @@ final class CacheNamespace: Sendable {
         return value
     }
 
-    private func readL3(_ key: String, readAt: UInt64) throws(CacheError) -> CachedValue? {
+    private func readL3(_ key: String, readAt: Mark) throws(CacheError) -> CachedValue? {
         guard let l3 else { return nil }
         let row: L3Store.Row?
         do { row = try l3.get(name, key, now: Self.nowMs()) } catch { throw .storage("L3 read failed: \(error)") }
@@ -241,6 +276,12 @@ final class CacheNamespace: Sendable {
     ///   (a newer put from another node wins) and the other nodes are not told over the bus.
     /// - Throws: ``CacheError`` when L3 cannot be written.
     func store(_ key: String, _ value: CachedValue, loaded: Bool = false) throws(CacheError) {
+        guard loaded else {
+            try putLocks[Self.stripe(key)].withLock { () throws(CacheError) in
+                try put(key, value)
+            }
+            return
+        }
         failures.forget(key: key)
         putL1(key, value)
         if let l2 {
@@ -261,19 +302,59 @@ final class CacheNamespace: Sendable {
         }
     }
 
+    /// A put (``store(_:_:loaded:)`` of a caller's value), ordered as an invalidation is: it
+    /// marks loads stale first (an origin load that began before it does not store its older
+    /// value over it), writes L2 and L3, and L1 last under the generation lock with a bump, so a
+    /// read of L2 or L3 that began before cannot copy the older value into L1 afterwards. Before,
+    /// a put bumped nothing: a read begun before it copied the old value into L1 after it, and a
+    /// load begun before it stored the origin's value over it, each served until its TTL. Puts of
+    /// one key run one at a time (``putLocks``): two at once could leave L1 with one value and
+    /// L2 and L3 with the other.
+    private func put(_ key: String, _ value: CachedValue) throws(CacheError) {
+        let stripe = Self.stripe(key)
+        storing.exclusive { generation.withLock { $0.puts[stripe] &+= 1 } }
+        failures.forget(key: key)
+        if let l2 {
+            if l2.set(name, key, value, onlyIfAbsent: false) { announce?(name, key, nil) }
+        } else {
+            // Values stay on the node, but a put still drops the other nodes' copies.
+            announce?(name, key, nil)
+        }
+        feed?.announce(name, .put, key: key, prefix: nil)
+        if let l3 {
+            do {
+                let evicted = try l3.put(
+                    name, key, value.bytes, expiresAt: value.expiresAt, maxBytes: settings.l3MaxBytes, now: Self.nowMs())
+                counters.l3EvictedSize.add(evicted, ordering: .relaxed)
+                metrics.l3Evicted("size", evicted)
+            } catch {
+                generation.withLock { now in
+                    now.puts[stripe] &+= 1
+                    _ = l1.remove(CacheKey(key))
+                }
+                throw .storage("L3 write failed: \(error)")
+            }
+        }
+        generation.withLock { now in
+            now.puts[stripe] &+= 1
+            putL1(key, value)
+        }
+    }
+
     /// Bumps ``generation`` once every store in progress has finished, so no load that started
     /// before stores its value afterwards (the first step of every invalidation).
     private func markLoadsStale() {
-        storing.exclusive { generation.withLock { $0 &+= 1 } }
+        storing.exclusive { generation.withLock { $0.all &+= 1 } }
     }
 
     /// Copies a value read from L2 or L3 into L1, unless an invalidation began after `readAt`.
     /// Every invalidation clears L1 last, under the generation lock and with a second bump (see
     /// `clearL1`), so a value read before the other tiers were cleared either lands in L1 before
     /// that clearing (and is removed by it) or is refused here.
-    private func promote(_ key: String, _ value: CachedValue, readAt: UInt64) {
+    private func promote(_ key: String, _ value: CachedValue, readAt: Mark) {
+        let stripe = Self.stripe(key)
         generation.withLock { now in
-            if now == readAt { putL1(key, value) }
+            if now.mark(stripe) == readAt { putL1(key, value) }
         }
     }
 
@@ -281,7 +362,7 @@ final class CacheNamespace: Sendable {
     /// read of L2 or L3 made before their clearing can copy its value back afterwards.
     private func clearL1<T>(_ body: () -> T) -> T {
         generation.withLock { now in
-            now &+= 1
+            now.all &+= 1
             return body()
         }
     }
@@ -400,7 +481,7 @@ final class CacheNamespace: Sendable {
         // Coldest first, so the admission policy has seen the hottest last and most.
         for i in ranked.prefix(settings.warmEntries).reversed() {
             l1.recordAccesses(CacheKey(keys[i]), count: frequencies[i])
-            let readAt = generation.withLock { $0 }
+            let readAt = mark(keys[i])
             guard let row = try? l3.get(name, keys[i], now: now) else { continue }
             promote(keys[i], CachedValue(bytes: row.value, expiresAt: row.expiresAt), readAt: readAt)
             warmed += 1
@@ -494,4 +575,13 @@ final class CacheNamespace: Sendable {
 
     /// Callers waiting on another caller's origin load right now.
     var waitingOnLoads: Int { flights.waiting }
+}
+
+/// A lock that may be held across a tier's write.
+final class KeyLock: Sendable {
+    private let mutex = Mutex(())
+
+    func withLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        try mutex.withLock { _ throws(E) in try body() }
+    }
 }

@@ -107,6 +107,51 @@ import Testing
     }
 }
 
+/// Puts and invalidations against loads and reads begun before them.
+extension ReadThroughTests {
+    /// A put while an origin load of its key runs wins: the load's older value is returned to its
+    /// caller and not stored. A put bumped nothing before, so the load stored the origin's value
+    /// over the put's in L1 and L3, served until its TTL.
+    @Test func aPutDuringALoadIsNotOverwrittenByIt() async throws {
+        let data = try TemporaryDirectory.make(prefix: "jamey-cache-put-load")
+        try await CacheKernel.with(dataDir: data) { (k: CacheKernel) async throws in
+            let origin = try OriginResponder(k) { _ in .hold("from the origin") }
+            defer { origin.cancel() }
+            async let loading = k.get("loaded", "k")
+            #expect(await eventually(timeout: .seconds(60), polling: .milliseconds(20)) { origin.count == 1 })
+            #expect(try await k.put("loaded", "k", "put meanwhile") == 201)
+            origin.release()
+            #expect(try await loading.body["value"] as? String == "from the origin", "its caller gets what it asked for")
+            let got = try await k.get("loaded", "k")
+            #expect(got.body["value"] as? String == "put meanwhile" && got.body["tier"] as? String == "l1")
+        }
+        try await CacheKernel.with(dataDir: data) { (k: CacheKernel) async throws in
+            #expect(try await k.get("loaded", "k").body["value"] as? String == "put meanwhile", "and in L3")
+        }
+    }
+
+    /// A read after an invalidation does not join a load begun before it: it starts its own, and
+    /// gets the origin's answer of after the invalidation.
+    @Test func aReadAfterAnInvalidationStartsItsOwnLoad() async throws {
+        try await CacheKernel.with { (k: CacheKernel) async throws in
+            let calls = LockedBox(0)
+            let origin = try OriginResponder(k) { _ in
+                calls.withLock { $0 += 1 }
+                return calls.withLock { $0 } == 1 ? .hold("before") : .value("after")
+            }
+            defer { origin.cancel() }
+            async let first = k.get("loaded", "k")
+            #expect(await eventually(timeout: .seconds(60), polling: .milliseconds(20)) { origin.count == 1 })
+            #expect(try await k.request("cache.invalidate", #"{"namespace":"loaded","key":"k"}"#).status == 200)
+            let second = try await k.get("loaded", "k")
+            #expect(second.body["value"] as? String == "after")
+            #expect(origin.count == 2)
+            origin.release()
+            #expect(try await first.body["value"] as? String == "before")
+        }
+    }
+}
+
 /// An origin load's L2 and L3 writes run off the shared concurrency pool.
 extension ReadThroughTests {
     @Test func loadsWaitingToWriteL3HoldNoThreadOfThePool() async throws {
