@@ -284,13 +284,12 @@ final class CacheNamespace: Sendable {
         }
         failures.forget(key: key)
         putL1(key, value)
-        if let l2 {
-            if l2.set(name, key, value, onlyIfAbsent: loaded) { announce?(name, key, nil) }
-        } else if !loaded {
-            // Values stay on the node, but a put still drops the other nodes' copies.
-            announce?(name, key, nil)
-        }
-        if !loaded { feed?.announce(name, .put, key: key, prefix: nil) }
+        if let l2, l2.set(name, key, value, onlyIfAbsent: true) { announce?(name, key, nil) }
+        try writeL3(key, value)
+    }
+
+    /// Writes a value to L3 (when the namespace has one), counting what its bound evicted.
+    private func writeL3(_ key: String, _ value: CachedValue) throws(CacheError) {
         guard let l3 else { return }
         do {
             let evicted = try l3.put(
@@ -321,19 +320,12 @@ final class CacheNamespace: Sendable {
             announce?(name, key, nil)
         }
         feed?.announce(name, .put, key: key, prefix: nil)
-        if let l3 {
-            do {
-                let evicted = try l3.put(
-                    name, key, value.bytes, expiresAt: value.expiresAt, maxBytes: settings.l3MaxBytes, now: Self.nowMs())
-                counters.l3EvictedSize.add(evicted, ordering: .relaxed)
-                metrics.l3Evicted("size", evicted)
-            } catch {
-                generation.withLock { now in
-                    now.puts[stripe] &+= 1
-                    _ = l1.remove(CacheKey(key))
-                }
-                throw .storage("L3 write failed: \(error)")
+        do { try writeL3(key, value) } catch {
+            generation.withLock { now in
+                now.puts[stripe] &+= 1
+                _ = l1.remove(CacheKey(key))
             }
+            throw error
         }
         generation.withLock { now in
             now.puts[stripe] &+= 1
