@@ -81,26 +81,23 @@ final class KeyStore: Sendable {
     /// - Throws: when the database write fails (the key then stays active).
     func revoke(id: String, now: Date = Date()) throws -> Revocation {
         let mayRevokeLastAdmin = bootstrapDigest.withLock { $0 != nil }
-        let (outcome, revoked) = cache.withLock { keys -> (Revocation, APIKey?) in
-            guard var key = keys[id] else { return (.notFound, nil) }
-            guard key.revokedAt == nil else { return (.revoked, nil) }
+        // The database first, then the cache, both under the cache's lock (a revocation is rare
+        // and its write short): the cache was marked first and rolled back when the write
+        // failed, and a concurrent revocation in between had already answered 204 for a key
+        // that then worked again.
+        return try cache.withLock { keys throws -> Revocation in
+            guard var key = keys[id] else { return .notFound }
+            guard key.revokedAt == nil else { return .revoked }
             if !mayRevokeLastAdmin, key.isActiveAdmin(at: now),
                 !keys.values.contains(where: { $0.id != id && $0.isActiveAdmin(at: now) })
             {
-                return (.lastAdminKey, nil)
+                return .lastAdminKey
             }
             key.revokedAt = now
+            try database.write { db in try key.update(db) }
             keys[id] = key
-            return (.revoked, key)
+            return .revoked
         }
-        guard let revoked else { return outcome }
-        do {
-            try database.write { db in try revoked.update(db) }
-        } catch {
-            cache.withLock { $0[id]?.revokedAt = nil }
-            throw error
-        }
-        return .revoked
     }
 
     /// Whether an active (not revoked, not expired) admin key is stored.
