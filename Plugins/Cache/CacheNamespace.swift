@@ -15,7 +15,7 @@ final class CacheNamespace: Sendable {
     private let l3: L3Store?
     let metrics: CacheMetrics
     private let flights = SingleFlight<CachedValue, Mark>()
-    /// Puts of keys of one stripe run one at a time (``put(_:_:)``).
+    /// Puts of keys of one stripe run one at a time (``put(_:_:stripe:)``).
     private let putLocks = (0..<CacheNamespace.putStripes).map { _ in KeyLock() }
     private let loader: (@Sendable (String) async -> Result<[UInt8], CacheError>)?
     /// Bumped by every invalidation (local or from another node), so a load that started before one
@@ -36,13 +36,15 @@ final class CacheNamespace: Sendable {
         var puts = [UInt64](repeating: 0, count: CacheNamespace.putStripes)
 
         /// Where a read or load of `stripe` started.
-        func mark(_ stripe: Int) -> Mark { Mark(all: all, put: puts[stripe]) }
+        func mark(_ stripe: Int) -> Mark { Mark(all: all, put: puts[stripe], stripe: stripe) }
     }
 
     /// A read's or load's starting point: nothing changed its key since while both counts hold.
     struct Mark: Hashable, Sendable {
         let all: UInt64
         let put: UInt64
+        /// The key's put stripe (hashed once, when the mark is taken).
+        let stripe: Int
     }
 
     /// Stripes of keys for puts (their locks and counts).
@@ -56,6 +58,10 @@ final class CacheNamespace: Sendable {
         let stripe = Self.stripe(key)
         return generation.withLock { $0.mark(stripe) }
     }
+
+    /// Whether nothing changed the marked key's stripe or the namespace since `mark` (call it
+    /// under the generation lock: `now` is its value).
+    private static func unchanged(since mark: Mark, _ now: Generations) -> Bool { now.mark(mark.stripe) == mark }
     /// Held shared by loads while they store, exclusively by invalidations while they bump
     /// ``generation``.
     private let storing = StoreGate()
@@ -181,7 +187,9 @@ final class CacheNamespace: Sendable {
                 // An invalidation while the load ran wins: the value is returned, not stored.
                 let storeUnlessStale: @Sendable () -> Void = { [self] in
                     storing.shared {
-                        if mark(key) == started { try? store(key, value, loaded: true) }
+                        if generation.withLock({ Self.unchanged(since: started, $0) }) {
+                            try? store(key, value, loaded: true)
+                        }
                     }
                 }
                 // A value over `max_value_bytes` is returned and not kept: a put of it is refused,
@@ -204,9 +212,8 @@ final class CacheNamespace: Sendable {
                 metrics.loadsFailed.increment()
                 counters.loadFailures.add(1, ordering: .relaxed)
                 if settings.failureTtlMs > 0 {
-                    let stripe = Self.stripe(key)
                     generation.withLock { now in
-                        if now.mark(stripe) == started {
+                        if Self.unchanged(since: started, now) {
                             failures.remember(key, error, until: Self.nowMs() + Int64(settings.failureTtlMs))
                         }
                     }
@@ -277,8 +284,9 @@ final class CacheNamespace: Sendable {
     /// - Throws: ``CacheError`` when L3 cannot be written.
     func store(_ key: String, _ value: CachedValue, loaded: Bool = false) throws(CacheError) {
         guard loaded else {
-            try putLocks[Self.stripe(key)].withLock { () throws(CacheError) in
-                try put(key, value)
+            let stripe = Self.stripe(key)
+            try putLocks[stripe].withLock { () throws(CacheError) in
+                try put(key, value, stripe: stripe)
             }
             return
         }
@@ -309,8 +317,7 @@ final class CacheNamespace: Sendable {
     /// load begun before it stored the origin's value over it, each served until its TTL. Puts of
     /// one key run one at a time (``putLocks``): two at once could leave L1 with one value and
     /// L2 and L3 with the other.
-    private func put(_ key: String, _ value: CachedValue) throws(CacheError) {
-        let stripe = Self.stripe(key)
+    private func put(_ key: String, _ value: CachedValue, stripe: Int) throws(CacheError) {
         storing.exclusive { generation.withLock { $0.puts[stripe] &+= 1 } }
         failures.forget(key: key)
         if let l2 {
@@ -344,9 +351,8 @@ final class CacheNamespace: Sendable {
     /// `clearL1`), so a value read before the other tiers were cleared either lands in L1 before
     /// that clearing (and is removed by it) or is refused here.
     private func promote(_ key: String, _ value: CachedValue, readAt: Mark) {
-        let stripe = Self.stripe(key)
         generation.withLock { now in
-            if now.mark(stripe) == readAt { putL1(key, value) }
+            if Self.unchanged(since: readAt, now) { putL1(key, value) }
         }
     }
 

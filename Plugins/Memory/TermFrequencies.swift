@@ -17,9 +17,10 @@ import Synchronization
 final class TermFrequencies: Sendable {
     /// Most terms held.
     static let capacity = 2_000_000
-    /// The longest term held (bytes of UTF-8): a longer one is looked up in the database every
-    /// time (held as unknown). The cap counted terms, not bytes, and tokens may be 64 KiB long.
-    static let maxTermBytes = 64
+    /// The longest term held (bytes of UTF-8), the bound of every per-term table in memory
+    /// (``HotTerms/maxTermBytes``): a longer one is looked up in the database every time (held as
+    /// unknown). The cap counted terms, not bytes, and tokens may be 64 KiB long.
+    static let maxTermBytes = HotTerms.maxTermBytes
 
     private struct State {
         var counts: [String: Int] = [:]

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import JameyGRDB
+import PluginReplies
 import SoulCore
 
 /// The entities, in `<data_dir>/soul/soul.sqlite` (GRDB, WAL), migrations in code. Each change
@@ -65,12 +66,15 @@ final class SoulStore: Sendable {
                     END;
                     """)
         }
-        // Names in their canonical form (``SoulEntity/canonical(_:)``), which every lookup now
-        // uses. A name whose canonical form another entity holds already is left as it is (the
+        // Names in Unicode's composed form (NFC, ``ComposedText``), which every lookup now uses:
+        // Swift compares strings by canonical equivalence and SQLite by bytes, so "é" sent
+        // precomposed and decomposed were one name to the plugin and two entities to the
+        // database, and a decay over both stopped the process (a dictionary with a duplicate
+        // key). A name whose composed form another entity holds already is left as it is (the
         // two stay apart; the list shows both).
         migrator.registerMigration("v3-soul-canonical-names") { db in
             for name in try String.fetchAll(db, sql: "SELECT name FROM soul_entities") {
-                let canonical = SoulEntity.canonical(name)
+                let canonical = ComposedText.of(name)
                 guard !canonical.utf8.elementsEqual(name.utf8),
                     try Int.fetchOne(db, sql: "SELECT count(*) FROM soul_entities WHERE name = ?", arguments: [canonical]) == 0
                 else { continue }
@@ -85,7 +89,7 @@ final class SoulStore: Sendable {
 
     /// The entity named `name`, if any.
     func entity(named name: String) throws -> SoulEntity? {
-        let name = SoulEntity.canonical(name)
+        let name = ComposedText.of(name)
         return try database.read { db in try Self.load(db, name) }
     }
 
@@ -132,7 +136,7 @@ final class SoulStore: Sendable {
         _ name: String, create: Bool, at now: Date, _ change: (inout SoulEntity) throws -> T
     ) throws -> (entity: SoulEntity, result: T, created: Bool) {
         try SoulEntity.check(name: name)
-        let name = SoulEntity.canonical(name)
+        let name = ComposedText.of(name)
         return try database.write { db in
             var created = false
             var entity: SoulEntity
@@ -154,7 +158,7 @@ final class SoulStore: Sendable {
     /// Deletes `name` with its emotions and links.
     /// - Returns: false when no entity has that name.
     func delete(named name: String) throws -> Bool {
-        let name = SoulEntity.canonical(name)
+        let name = ComposedText.of(name)
         return try database.write { db in
             try db.cachedStatement(sql: "DELETE FROM soul_entities WHERE name = ?").execute(arguments: [name])
             return db.changesCount > 0

@@ -182,15 +182,6 @@ public struct SoulEntity: Sendable, Equatable {
         return trust - before
     }
 
-    /// The form a name is stored and looked up in: Unicode's canonical composition (NFC). Swift
-    /// compares strings by canonical equivalence and SQLite by bytes, so "é" sent precomposed and
-    /// sent as "e" and a combining accent were one name to the plugin and two entities to the
-    /// database; a decay over both then stopped the process (a dictionary of the names had a
-    /// duplicate key), and the list mixed their emotions and links.
-    public static func canonical(_ name: String) -> String {
-        name.utf8.allSatisfy { $0 < 0x80 } ? name : name.precomposedStringWithCanonicalMapping
-    }
-
     /// Checks an entity name: 1 to 128 characters, not blank, no control characters.
     public static func check(name: String) throws(SoulError) {
         guard !name.trimmingSpaces.isEmpty else { throw SoulError(.invalid, "name: expected 1 to 128 characters, found none") }
