@@ -84,7 +84,7 @@ final class GatewayServer: Sendable {
         let limits = settings.limits
         let headerTimeout = limits.headerTimeoutMs
         let http1 = HTTP1Channel.Configuration(
-            additionalChannelHandlers: headerTimeout > 0 ? [HeadReceivedHandler()] : [],
+            additionalChannelHandlers: (headerTimeout > 0 ? [HeadReceivedHandler()] : []) + [CloseAfterResponseHandler()],
             idleTimeout: limits.idleTimeoutMs > 0 ? .milliseconds(Int64(limits.idleTimeoutMs)) : nil,
             httpDecoderConfiguration: .init(
                 maxHeaderFieldSize: limits.maxHeaderBytes, maxHeaderListSize: limits.maxHeaderBytes, maxHeaderFieldCount: 200))
