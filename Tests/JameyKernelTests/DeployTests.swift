@@ -1,8 +1,10 @@
+import CJameyABI
 import Foundation
-import JameyKernel
 import JameyTestKit
 import Synchronization
 import Testing
+
+@testable import JameyKernel
 
 /// Blue-green replacement of a running plugin by a new build, with plain C plugins loaded with
 /// dlopen, under continuous bus requests.
@@ -135,6 +137,50 @@ import Testing
             #expect(k.kernel.services.service(named: "store.data")?.version.description == "1.0.0")
             #expect(k.kernel.plugin(named: "reader")?.state == .started)
             #expect(k.kernel.plugin(named: "store")?.version == "1.1.0")
+        }
+    }
+
+    /// The old instance's `jamey_host *` outlives its record: the plugin's code is never unloaded,
+    /// and tables it handed out (a service table another plugin bound, a task still running) may
+    /// still pass it. A call with it is refused with JAMEY_E_INVALID; it never reads freed memory.
+    @Test func aContextOfAReplacedInstanceIsRefusedNotFreed() async throws {
+        try await onThread { [self] in
+            let pointerFile = URL(fileURLWithPath: log).deletingLastPathComponent().path + "/host.txt"
+            let v1 = try echo(version: "1.0.0") { s in
+                s.startCode += """
+                    FILE *f = fopen("\(pointerFile)", "w");
+                    if (f) { fprintf(f, "%p", (void *)s->host); fclose(f); }
+                    """
+            }
+            let v2 = try echo(version: "2.0.0") { s in
+                s.extraCode += """
+                    static int32_t on_stale(void *user, const jamey_message *m) {
+                        void *old = NULL;
+                        FILE *f = fopen("\(pointerFile)", "r");
+                        if (f) { if (fscanf(f, "%p", &old) != 1) old = NULL; fclose(f); }
+                        jamey_message e = { sizeof(jamey_message), 0, "echo.stale.event", "x", 1, "text/plain", NULL, 0, NULL, 0, NULL };
+                        int32_t code = old ? api->publish((jamey_host *)old, &e) : 999;
+                        char reply[32];
+                        int n = snprintf(reply, sizeof reply, "%d", code);
+                        jamey_message r = { sizeof(jamey_message), 0, m->topic, reply, (size_t)n, "text/plain", NULL, 0, NULL, 0, NULL };
+                        return api->reply(user, m, &r);
+                    }
+                    """
+                s.startCode += """
+                    jamey_subscribe_options so = { sizeof so, 16, 0, JAMEY_SUBSCRIBE_RESPONDER };
+                    if (api->subscribe(s->host, "echo.stale", &so, on_stale, s->host, &s->sub) != JAMEY_OK) return JAMEY_E_PLUGIN;
+                    """
+            }
+            let k = try TestKernel.boot(plugins: [.init("echo", path: v1)], logLevel: "critical")
+            defer { k.shutdown() }
+            weak var old = k.kernel.records.first { $0.name == "echo" }?.with { $0.host }
+            #expect(old != nil)
+            _ = try k.kernel.deploy(plugin: "echo", path: v2)
+            #expect(k.kernel.plugin(named: "echo")?.version == "2.0.0")
+            #expect(old != nil, "the replaced instance's context was freed")
+            #expect(old?.isValid == false)
+            let reply = try k.bus.requestSync(BusMessage(topic: "echo.stale", payload: []), timeout: .seconds(10))
+            #expect(String(decoding: reply.payload, as: UTF8.self) == "\(JAMEY_E_INVALID)")
         }
     }
 }

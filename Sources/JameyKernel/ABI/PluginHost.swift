@@ -9,8 +9,9 @@ import Synchronization
 #endif
 
 /// The kernel side of one plugin's `jamey_host *`: everything a host function needs to answer
-/// that plugin. Kept alive by the kernel for the life of the process (plugins are never
-/// unloaded), so a stale pointer finds `isValid == false` rather than freed memory.
+/// that plugin. Kept alive by the kernel (``Kernel/hosts``) even after its record is dropped
+/// (plugins are never unloaded), so a stale pointer finds `isValid == false` rather than freed
+/// memory.
 final class PluginHost: @unchecked Sendable {
     let name: String
     /// Its instance key: the name, or `name@N` for a blue-green deploy's new instance.

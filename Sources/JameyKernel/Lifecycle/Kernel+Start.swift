@@ -89,10 +89,8 @@ extension Kernel {
         pluginLogger[metadataKey: "plugin"] = "\(record.name)"
         let host = PluginHost(
             name: record.name, instance: record.instance, kernel: self, config: section, logger: pluginLogger)
+        hosts.withLock { $0.append(host) }
         record.with { m in
-            // A plugin started again keeps its earlier contexts alive: a stale `jamey_host *`
-            // must find an invalid context, never freed memory.
-            if let old = m.host { m.retiredHosts.append(old) }
             m.host = host
             m.health = nil
             m.healthCheckedAt = nil

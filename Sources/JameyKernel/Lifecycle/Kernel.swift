@@ -52,6 +52,11 @@ public final class Kernel: Sendable {
     let canaries = Mutex<[String: Canary]>([:])
     /// How the last canary of each plugin ended (promoted, rolled back and why).
     let canaryOutcomes = Mutex<[String: String]>([:])
+    /// Every plugin context this kernel made, kept for its life: a record is dropped when a
+    /// deploy, a canary's rollback or a reload replaces or removes its plugin, but the plugin's
+    /// code (never unloaded) and the tables it handed out may still pass its `jamey_host *`, which
+    /// must then find an invalid context, never freed memory. One small object per plugin start.
+    let hosts = Mutex<[PluginHost]>([])
     /// Where ``reloadFromSource()`` reads the config (``setReloadSource(_:)``).
     let reloadSource = Mutex<(@Sendable () throws(KernelError) -> KernelConfig)?>(nil)
 

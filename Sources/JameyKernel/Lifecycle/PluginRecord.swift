@@ -28,8 +28,6 @@ final class PluginRecord: Sendable {
         var library: PluginLibrary?
         var config: ValidatedSection?
         var host: PluginHost?
-        /// Contexts of earlier runs of a plugin started again (kept, never freed).
-        var retiredHosts: [PluginHost] = []
         var pluginState: UnsafeMutableRawPointer?
         var failure: String?
         /// A hook outlived its deadline: the queue is blocked for good, call no other hook.
