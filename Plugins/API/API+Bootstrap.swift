@@ -31,8 +31,16 @@ extension API {
             context.logger.notice("admin key: stored keys only (the first one was written to \(path))")
             return
         }
-        let (key, text) = try keys.create(name: "bootstrap", scope: .admin, expiresAt: nil)
+        // The file first: a stop between the two leaves a key nobody stored (the next start makes
+        // another), never a stored admin key whose text nobody has.
+        let (key, text) = KeyStore.newKey(name: "bootstrap", scope: .admin, expiresAt: nil)
         try Self.writePrivate(text + "\n", to: path)
+        do {
+            try keys.insert(key)
+        } catch {
+            unlink(path)
+            throw error
+        }
         context.logger.notice("admin key: generated key \(key.id) into \(path) (mode 0600); keep it, then delete the file")
     }
 
@@ -48,6 +56,12 @@ extension API {
         guard written == text.utf8.count, synced == 0, rename(temporary, path) == 0 else {
             unlink(temporary)
             throw JameyError("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+        // The rename itself lasts once the directory is synced.
+        let directory = open((path as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY)
+        if directory >= 0 {
+            fsync(directory)
+            close(directory)
         }
     }
 }

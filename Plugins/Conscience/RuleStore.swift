@@ -19,6 +19,9 @@ final class RuleStore: Sendable {
         configuration.label = "conscience.rules"
         configuration.busyMode = .timeout(5)
         database = try DatabasePool(path: directory + "/" + Self.fileName, configuration: configuration)
+        // A rule's change is an operator's, rare: its commit syncs before the reply, so what was
+        // answered holds through a power cut (GRDB's WAL default, NORMAL, only through a crash).
+        try database.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
         try Self.migrator.migrate(database)
     }
 
