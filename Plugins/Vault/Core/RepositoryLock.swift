@@ -1,51 +1,141 @@
+import Dispatch
 import Foundation
 
 /// A lock file in `locks/`: backups take shared ones, prune and rotate an exclusive one, so prune never
-/// deletes a pack a running backup has just decided to reuse. Locks older than `staleAfter`
-/// (a killed process) are ignored.
-struct RepositoryLock {
-    static let staleAfter: TimeInterval = 3600
+/// deletes a pack a running backup has just decided to reuse.
+///
+/// A run creates its own file first and only then looks at the others, so two runs that start
+/// together each see the other (both may back off; neither goes ahead unseen). The file names
+/// its holder: host, process id, boot id and the process's start time. On the same host a lock
+/// is held exactly while that process runs (a reused process id has another start time, a
+/// reboot another boot id). A lock from another host is held while its holder keeps touching it
+/// (every `refreshEvery`); one not touched for `staleAfter`, or dated that far in the future, is
+/// ignored.
+final class RepositoryLock: @unchecked Sendable {
+    static let staleAfter: TimeInterval = 300
+    static let refreshEvery: TimeInterval = 60
     let url: URL
+    private let heartbeat: DispatchSourceTimer
+
+    private init(url: URL, owner: String) {
+        self.url = url
+        heartbeat = DispatchSource.makeTimerSource(queue: .global(qos: .utility))
+        let interval = DispatchTimeInterval.seconds(Int(Self.refreshEvery))
+        heartbeat.schedule(deadline: .now() + interval, repeating: interval, leeway: .seconds(5))
+        heartbeat.setEventHandler { [path = url.path] in
+            // Touched, or written again when another run removed it meanwhile.
+            if utimensat(AT_FDCWD, path, nil, 0) != 0, errno == ENOENT { _ = Self.create(path, owner: owner) }
+        }
+        heartbeat.resume()
+    }
+
+    deinit { heartbeat.cancel() }
 
     static func acquire(_ layout: RepositoryLayout, kind: String, node: String, now: Date = Date()) throws -> RepositoryLock {
         try FileManager.default.createDirectory(at: layout.locks, withIntermediateDirectories: true)
-        let others = live(layout, now: now)
+        let name = "\(kind)-\(node)-\(UUID().uuidString)"
+        let url = layout.locks.appendingPathComponent(name)
+        let owner = Holder.current.line
+        guard create(url.path, owner: owner) else {
+            throw VaultError(.io, "cannot create lock \(url.path): \(String(cString: strerror(errno)))")
+        }
+        let others = live(layout, now: now).filter { $0 != name }
         // prune and rotate (which may replace every pack) run alone.
         let exclusive = ["prune", "rotate"]
+        var conflict: String?
         if exclusive.contains(kind), let other = others.first {
-            throw VaultError(.repository, "repository is locked by \(other) (a backup or prune is running); try again later")
+            conflict = "repository is locked by \(other) (a backup or prune is running); try again later"
+        } else if let holder = others.first(where: { name in exclusive.contains { name.hasPrefix($0 + "-") } }) {
+            conflict = "repository is locked by \(holder) (a prune or key rotation is running); try again later"
         }
-        if let holder = others.first(where: { name in exclusive.contains { name.hasPrefix($0 + "-") } }) {
-            throw VaultError(
-                .repository, "repository is locked by \(holder) (a prune or key rotation is running); try again later")
+        if let conflict {
+            unlink(url.path)
+            throw VaultError(.repository, conflict)
         }
-        let url = layout.locks.appendingPathComponent("\(kind)-\(node)-\(UUID().uuidString)")
-        guard FileManager.default.createFile(atPath: url.path, contents: Data("\(host) \(getpid())\n".utf8)) else {
-            throw VaultError(.io, "cannot create lock \(url.path)")
-        }
-        return RepositoryLock(url: url)
+        return RepositoryLock(url: url, owner: owner)
     }
 
-    static var host: String { ProcessInfo.processInfo.hostName }
+    /// Creates the lock file at `path` holding `owner`; false when it cannot.
+    private static func create(_ path: String, owner: String) -> Bool {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        guard fd >= 0 else { return false }
+        let written = owner.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
+        close(fd)
+        return written == owner.utf8.count
+    }
 
-    /// Locks held by a running process: not older than `staleAfter`, and, when taken on this
-    /// host, by a process that still exists (a killed backup's lock is removed here).
+    /// Locks held by a running process (see the type's description); a lock of this host whose
+    /// process is gone is removed.
     static func live(_ layout: RepositoryLayout, now: Date) -> [String] {
         layout.names(in: layout.locks).filter { name in
             let url = layout.locks.appendingPathComponent(name)
+            let text = String(decoding: FileManager.default.contents(atPath: url.path) ?? Data(), as: UTF8.self)
+            if let holder = Holder(text), holder.host == Holder.current.host {
+                guard holder.isRunning else {
+                    try? FileManager.default.removeItem(at: url)
+                    return false
+                }
+                return true
+            }
             let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
             let modified = attributes?[.modificationDate] as? Date ?? .distantPast
-            let parts = String(decoding: FileManager.default.contents(atPath: url.path) ?? Data(), as: UTF8.self)
-                .split(whereSeparator: \.isWhitespace)
-            if parts.count == 2, parts[0] == host, let pid = Int32(parts[1]), kill(pid, 0) != 0, errno == ESRCH {
-                try? FileManager.default.removeItem(at: url)
-                return false
-            }
-            return now.timeIntervalSince(modified) < staleAfter
+            return abs(now.timeIntervalSince(modified)) < staleAfter
         }
     }
 
     func release() {
+        heartbeat.cancel()
         try? FileManager.default.removeItem(at: url)
+    }
+
+    /// Who holds a lock: one line, `host pid boot-id start-time` (a lock of an earlier version
+    /// has only the first two).
+    struct Holder: Equatable {
+        let host: String
+        let pid: Int32
+        let boot: String?
+        let started: String?
+
+        /// This process.
+        static let current = Holder(
+            host: ProcessInfo.processInfo.hostName, pid: getpid(), boot: bootID(), started: startTime(of: getpid()))
+
+        init(host: String, pid: Int32, boot: String?, started: String?) {
+            (self.host, self.pid, self.boot, self.started) = (host, pid, boot, started)
+        }
+
+        /// Parses a lock file's text; nil when it is not a holder line.
+        init?(_ text: String) {
+            let parts = text.split(whereSeparator: \.isWhitespace).map(String.init)
+            guard parts.count == 2 || parts.count == 4, let pid = Int32(parts[1]), pid > 0 else { return nil }
+            self.init(
+                host: parts[0], pid: pid, boot: parts.count == 4 ? parts[2] : nil, started: parts.count == 4 ? parts[3] : nil)
+        }
+
+        var line: String { "\(host) \(pid) \(boot ?? "-") \(started ?? "-")\n" }
+
+        /// Whether the process that wrote this (on this host) still runs: the same boot, and a
+        /// process of that id started at the same time.
+        var isRunning: Bool {
+            if let boot, let now = Self.bootID(), boot != "-", boot != now { return false }
+            if kill(pid, 0) != 0, errno == ESRCH { return false }
+            if let started, started != "-", let now = Self.startTime(of: pid), started != now { return false }
+            return true
+        }
+
+        /// This boot's id (Linux), nil elsewhere.
+        static func bootID() -> String? {
+            (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+
+        /// When process `pid` started, in clock ticks after boot (`/proc/PID/stat`, field 22).
+        static func startTime(of pid: Int32) -> String? {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return nil }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 19 ? String(fields[19]) : nil
+        }
     }
 }
