@@ -83,10 +83,22 @@ extension VaultPlugin {
         let only = try body.string("source")
         let online = try body.flag("online") ?? true
         let identities = try identities()
+        // One restore at a time: two would write the same directories, and each online one
+        // stops and starts plugins the other is restoring.
+        let admitted = activity.withLock { a -> Bool in
+            guard !a.restoring else { return false }
+            a.restoring = true
+            return true
+        }
+        guard admitted else {
+            throw VaultError(.repository, "a restore is already running: try again when it has finished")
+        }
+        defer { activity.withLock { $0.restoring = false } }
+        let keyURL = nodeKeyURL
         let results = try await job { [self] in
             let repository = try repository()
             let reader = try RepositoryReader(repository: repository, identities: identities)
-            let snapshot = try reader.catalog.find(reference)
+            let snapshot = try Self.chosen(reference, reader: reader, keyURL: keyURL)
             let base = directory.appendingPathComponent("restores/\(snapshot.id.prefix(12))")
             return try (only.map { [$0] } ?? snapshot.header.sources).map { source in
                 try reader.restore(snapshot, source: source, to: base.appendingPathComponent(source))
@@ -117,6 +129,28 @@ extension VaultPlugin {
             await Self.remove(result.target)
         }
         return Reply.json(RestoreAnswer(restored: results, steps: steps))
+    }
+
+    /// The snapshot a restore names. `latest` is this node's newest, and is refused when the
+    /// repository lost snapshots this node wrote (rolled back, or one deleted from its chain):
+    /// the newest left is then not the newest written. A snapshot named by id is restored as
+    /// named (its signature was checked).
+    static func chosen(_ reference: String, reader: RepositoryReader, keyURL: URL) throws -> SnapshotManifest {
+        let node = try NodeKey.read(keyURL).node
+        let catalog = SnapshotCatalog(
+            repository: reader.repository, chunkKey: reader.chunkKey, head: try ChainHead.read(ChainHead.url(forKey: keyURL)),
+            node: node)
+        guard reference == "latest" else { return try catalog.find(reference) }
+        let lost = catalog.problems.filter { problem in
+            problem.kind == .rolledBack || (problem.kind == .snapshotDeleted && problem.subject.hasPrefix(node + "#"))
+        }
+        if let first = lost.first {
+            throw VaultError(
+                .tampered,
+                "restore of latest refused: \(first.message)\(lost.count > 1 ? " (and \(lost.count - 1) more)" : ""); run verify, then name the snapshot to restore"
+            )
+        }
+        return try catalog.find(reference, node: node)
     }
 
     func forget(_ request: Message) async throws -> Outgoing {

@@ -33,6 +33,8 @@ public final class VaultPlugin: JameyPlugin {
         var backups: [BackupCancellation] = []
         var stopping = false
         var scheduleRunning = false
+        /// A restore request is under way (``restore(_:)`` refuses a second).
+        var restoring = false
     }
 
     /// Reads the config; a missing repository or node key leaves the plugin running but degraded.

@@ -6,6 +6,9 @@ import VaultCore
 import VaultSQLite
 
 @Suite(.serialized) struct VaultPluginTests {
+    /// Retention that forgets nothing (the default forgets a second snapshot of the same day).
+    static let noRetention = "retention: {keep_last: 0, keep_hourly: 0, keep_daily: 0, keep_weekly: 0, keep_monthly: 0}"
+
     @Test func theFirstBackupRunsSoonAfterStartAndReportsMetrics() async throws {
         try await VaultKernel.with(firstDelay: 0) { k in
             #expect(
@@ -85,6 +88,53 @@ import VaultSQLite
         }
     }
 
+    /// Restores one at a time: two sent together each wrote `restores/<snapshot>/<source>` and
+    /// the second moved the first's files aside under its plugin's restore, then lost its own
+    /// when the first removed that path. Now the second is refused (409) while the first runs.
+    @Test func restoresSentTogetherDoNotShareTheirFiles() async throws {
+        try await VaultKernel.with(firstDelay: 3600) { k in
+            let rule = #"{"name":"kept","description":"before the backup","weight":2,"polarity":"virtue"}"#
+            #expect(try await k.request("conscience.rules.create", rule).status == 201)
+            #expect(try await k.request("vault.backup.run").status == 200)
+            for _ in 0..<3 {
+                async let first = k.request("vault.restore.run", #"{"source":"conscience"}"#)
+                async let second = k.request("vault.restore.run", #"{"source":"conscience"}"#)
+                let replies = try await [first, second]
+                #expect(replies.allSatisfy { [200, 409].contains($0.status) }, "\(replies.map(\.text))")
+                #expect(replies.contains { $0.status == 200 }, "\(replies.map(\.text))")
+                if let refused = replies.first(where: { $0.status == 409 }) {
+                    #expect(refused.text.contains("a restore is already running"), "\(refused.text)")
+                }
+            }
+            #expect(try await k.request("conscience.rules.list").text.contains("\"kept\""))
+            #expect(k.test.kernel.plugin(named: "conscience")?.state == .started)
+            let restores = k.directory.appendingPathComponent("data/vault/restores")
+            let left = try FileManager.default.subpathsOfDirectory(atPath: restores.path).filter { !$0.hasSuffix("/") }
+            #expect(left.allSatisfy { !$0.contains("/") || $0.split(separator: "/").count < 2 }, "\(left)")
+            let aside = try FileManager.default.subpathsOfDirectory(atPath: k.directory.appendingPathComponent("data").path)
+                .filter { $0.contains("before-restore") }
+            #expect(aside.isEmpty, "\(aside)")
+        }
+    }
+
+    /// `latest` is this node's newest snapshot, refused when the repository lost one this node
+    /// wrote (the newest left would silently put older data back); a snapshot named by id is
+    /// restored.
+    @Test func latestIsRefusedWhenTheRepositoryLostThisNodesNewest() async throws {
+        try await VaultKernel.with(firstDelay: 3600, extra: Self.noRetention) { k in
+            let rule = #"{"name":"kept","description":"before the backups","weight":2,"polarity":"virtue"}"#
+            #expect(try await k.request("conscience.rules.create", rule).status == 201)
+            let first = try #require(try await k.request("vault.backup.run").json["snapshot"] as? String)
+            let newest = try #require(try await k.request("vault.backup.run").json["snapshot"] as? String)
+            try FileManager.default.removeItem(at: k.repository.appendingPathComponent("snapshots/\(newest)"))
+            let refused = try await k.request("vault.restore.run", #"{"source":"conscience"}"#)
+            #expect(refused.status == 409, "\(refused.text)")
+            #expect(refused.text.contains("restore of latest refused: repository rolled back"), "\(refused.text)")
+            let named = try await k.request("vault.restore.run", #"{"snapshot":"\#(first)","source":"conscience"}"#)
+            #expect(named.status == 200, "\(first): \(named.text)")
+        }
+    }
+
     /// A snapshot of a plugin that is no longer configured restores the others: that source is
     /// skipped with a step saying where its data is (the restore stopped at it with a 500, after
     /// the sources before it were already put back).
@@ -144,8 +194,7 @@ import VaultSQLite
     }
 
     @Test func forgetDryRunListsWhatWouldGoAndWhy() async throws {
-        let noRetention = "retention: {keep_last: 0, keep_hourly: 0, keep_daily: 0, keep_weekly: 0, keep_monthly: 0}"
-        try await VaultKernel.with(firstDelay: 3600, extra: noRetention) { k in
+        try await VaultKernel.with(firstDelay: 3600, extra: Self.noRetention) { k in
             for _ in 0..<3 { #expect(try await k.request("vault.backup.run").status == 200) }
             let dry = try await k.request("vault.forget.run", #"{"keep_last":1,"dry_run":true}"#)
             #expect(dry.status == 200, "\(dry.text)")
@@ -198,8 +247,7 @@ import VaultSQLite
     }
 
     @Test func forgetThroughTheAPIIsScopedToThisNode() async throws {
-        let noRetention = "retention: {keep_last: 0, keep_hourly: 0, keep_daily: 0, keep_weekly: 0, keep_monthly: 0}"
-        try await VaultKernel.with(firstDelay: 3600, extra: noRetention) { k in
+        try await VaultKernel.with(firstDelay: 3600, extra: Self.noRetention) { k in
             #expect(try await k.request("vault.backup.run").status == 200)
             // Another node writes two snapshots of its own into the same repository.
             let other = try Repository(at: k.repository).enroll(node: "other-node", identities: [k.identity])
