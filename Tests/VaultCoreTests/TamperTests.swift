@@ -198,6 +198,35 @@ extension VaultSerial {
             #expect(report.problems.count == 2, "\(report.problems)")
         }
 
+        /// A pack's size is the file's word until its content is authenticated: a sparse terabyte
+        /// in its place is named, not allocated (which stopped the process).
+        @Test func aPackReplacedByAHugeSparseFileIsNamedNotRead() async throws {
+            let f = try await threeSnapshots()
+            defer { f.destroy() }
+            let pack = try #require(files(f, "packs").first)
+            try #require(truncate(pack.path, 1 << 40) == 0)
+            let report = try await f.verify()
+            #expect(
+                report.problems.contains { $0.kind == .packAltered && $0.message.contains("not a regular file of at most") },
+                "\(report.problems)")
+        }
+
+        /// A file list may only name paths inside the directory restored into. It is signed, but
+        /// by any key the repository enrolled, so its paths are checked all the same.
+        @Test func aFileListThatWritesOutsideTheRestoreIsRefused() throws {
+            func entry(_ path: String, _ type: String = "file") throws -> FileEntry {
+                let json = #"{"source":"s","path":"\#(path)","type":"\#(type)","size":0,"mode":420,"mtime":0}"#
+                return try JSONDecoder().decode(FileEntry.self, from: Data(json.utf8))
+            }
+            try RepositoryReader.checkPaths([entry("", "dir"), entry("a", "dir"), entry("a/b.txt"), entry("l", "symlink")])
+            for bad in try [[entry("../escape")], [entry("/etc/passwd")], [entry("a/../../x")], [entry("a//b")], [entry("./a")]] {
+                #expect(throws: VaultProblem.self, "\(bad.map(\.path))") { try RepositoryReader.checkPaths(bad) }
+            }
+            #expect(throws: VaultProblem.self) {
+                try RepositoryReader.checkPaths([entry("link", "symlink"), entry("link/file")])
+            }
+        }
+
         @Test func aSwappedPackFileIsNamed() async throws {
             let f = try await threeSnapshots()
             defer { f.destroy() }

@@ -13,6 +13,9 @@ public struct RepositoryReader: Sendable {
     let buffers = BufferPool()
     /// The repository's chunk key (it enrolled every trusted signing key).
     public var chunkKey: Data { hasher.keyBytes }
+    /// The largest pack read: packs are written at about 16 MiB, one chunk (at most 4 MiB) over at
+    /// most, and sealed with a few bytes of age framing.
+    static let maximumPackBytes = 256 << 20
     /// The repository's snapshots, checked against the keys the repository enrolled.
     public var catalog: SnapshotCatalog { SnapshotCatalog(repository: repository, chunkKey: chunkKey) }
 
@@ -37,11 +40,19 @@ public struct RepositoryReader: Sendable {
         // Read into a reused buffer: a fresh 16 MiB allocation per pack costs more in page faults
         // than the read itself. (Not mapped: a pack truncated under a mapping, on a network mount
         // say, would kill the whole server with SIGBUS.)
-        let fd = open(url.path, O_RDONLY)
+        // Not blocking: a FIFO put in a pack's place must not hang the open.
+        let fd = open(url.path, O_RDONLY | O_NONBLOCK)
         guard fd >= 0 else { throw VaultProblem(.packMissing, subject: id, "pack \(id.prefix(12)) is missing from packs/") }
         defer { close(fd) }
         var status = stat()
         guard fstat(fd, &status) == 0 else { throw VaultError(.io, "cannot read pack \(id.prefix(12)): errno \(errno)") }
+        // The size is the file's word until the content is authenticated: a sparse terabyte in a
+        // pack's place would otherwise be allocated (and the process killed) before any check.
+        guard status.st_mode & S_IFMT == S_IFREG, status.st_size <= Self.maximumPackBytes else {
+            throw VaultProblem(
+                .packAltered, subject: id,
+                "pack \(id.prefix(12)): not a regular file of at most \(Self.maximumPackBytes >> 20) MiB (altered)")
+        }
         let size = Int(status.st_size)
         let buffer = buffers.take(size)
         defer { buffers.giveBack(buffer) }
@@ -197,6 +208,7 @@ public struct RepositoryReader: Sendable {
         defer { for fd in descriptors.values { close(fd) } }
         // For verify: each file's chunk ids in order and where each ends, to re-read it against.
         var chunkLists: [Int: (ids: [ChunkID], ends: [Int])] = [:]
+        try Self.checkPaths(files)
         for (number, entry) in files.enumerated() {
             let url = entry.path.isEmpty ? root : root.appendingPathComponent(entry.path)
             switch entry.type {
@@ -291,11 +303,38 @@ public struct RepositoryReader: Sendable {
         }
         for entry in files where entry.type != "symlink" {
             let url = entry.path.isEmpty ? root : root.appendingPathComponent(entry.path)
+            // Permission bits only: no set-user-id, set-group-id or sticky bit from a file list.
             try? fm.setAttributes(
-                [.posixPermissions: entry.mode, .modificationDate: Date(timeIntervalSince1970: entry.mtime)],
+                [.posixPermissions: entry.mode & 0o777, .modificationDate: Date(timeIntervalSince1970: entry.mtime)],
                 ofItemAtPath: url.path)
         }
         return written
+    }
+
+    /// Refuses a file list that would write outside the directory restored into: an absolute
+    /// path, a `..`, `.` or empty component, a NUL, or an entry under one of its own symbolic
+    /// links (which may point anywhere). A list is signed, but by any key the repository
+    /// enrolled; what it names is checked all the same.
+    static func checkPaths(_ files: [FileEntry]) throws {
+        let links = Set(files.filter { $0.type == "symlink" }.map(\.path))
+        for entry in files where !entry.path.isEmpty {
+            let components = entry.path.split(separator: "/", omittingEmptySubsequences: false)
+            let bad =
+                entry.path.hasPrefix("/") || entry.path.utf8.contains(0)
+                || components.contains { $0.isEmpty || $0 == "." || $0 == ".." }
+            var ancestor = ""
+            var underLink = false
+            for component in components.dropLast() {
+                ancestor += ancestor.isEmpty ? String(component) : "/" + component
+                if links.contains(ancestor) { underLink = true }
+            }
+            guard !bad, !underLink else {
+                throw VaultProblem(
+                    .fileMismatch, subject: "\(entry.source)/\(entry.path)",
+                    "file \(entry.source)/\(entry.path): \(bad ? "a path outside the restore" : "under a symbolic link of the snapshot"); refused"
+                )
+            }
+        }
     }
 }
 

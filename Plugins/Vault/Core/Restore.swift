@@ -25,6 +25,10 @@ extension RepositoryReader {
         -> RestoreResult
     {
         let started = Date()
+        // A source is a plugin's name (or `data`): one path component of the target's parent.
+        guard !source.isEmpty, !source.contains("/"), source != ".", source != "..", !source.utf8.contains(0) else {
+            throw VaultError(.badInput, "source '\(source)': not a plugin name")
+        }
         let body = try snapshot.body(in: repository, identities: identities)
         let files = body.files.filter { $0.source == source }
         guard !files.isEmpty else {
