@@ -66,7 +66,8 @@ extension VaultPlugin {
             var options = base
             options.head = try ChainHead.read(ChainHead.url(forKey: keyURL))
             options.node = try NodeKey.read(keyURL).node
-            let reader = try RepositoryReader(repository: try repository(), identities: identities)
+            let reader = try RepositoryReader(
+                repository: try repository(), identities: identities, chunkKey: try NodeKey.read(keyURL).chunkKey)
             return VerifyAnswer(ok: true, report: reader.verify(options))
         }
         return Reply.json(VerifyAnswer(ok: report.report.ok, report: report.report))
@@ -97,7 +98,8 @@ extension VaultPlugin {
         let keyURL = nodeKeyURL
         let results = try await job { [self] in
             let repository = try repository()
-            let reader = try RepositoryReader(repository: repository, identities: identities)
+            let reader = try RepositoryReader(
+                repository: repository, identities: identities, chunkKey: try NodeKey.read(keyURL).chunkKey)
             let snapshot = try Self.chosen(reference, reader: reader, keyURL: keyURL)
             let base = directory.appendingPathComponent("restores/\(snapshot.id.prefix(12))")
             return try (only.map { [$0] } ?? snapshot.header.sources).map { source in

@@ -25,17 +25,20 @@ extension VaultCommand {
             var ok = true
             try vaultRun {
                 let repo = try repository.open()
-                let reader = try RepositoryReader(repository: repo, identities: try identity.read() ?? [])
                 var options = VerifyOptions()
                 options.subset = try subset.map(VerifyOptions.parseSubset)
                 options.restore = !noRestore
                 options.databaseCheck = SQLiteTools.check
                 options.imageCheck = SQLiteTools.checkImage
+                var expected: Data?
                 if nodeKey.nodeKey != nil || ProcessInfo.processInfo.environment["JAMEY_VAULT_NODE_KEY"] != nil {
                     let keyURL = try nodeKey.url()
                     options.head = try ChainHead.read(ChainHead.url(forKey: keyURL))
-                    options.node = try NodeKey.read(keyURL).node
+                    let key = try NodeKey.read(keyURL)
+                    options.node = key.node
+                    expected = key.chunkKey
                 }
+                let reader = try RepositoryReader(repository: repo, identities: try identity.read() ?? [], chunkKey: expected)
                 if resume {
                     let name = "verify-progress-\(repo.config.id)-\((subset ?? "all").replacingOccurrences(of: "/", with: "of"))"
                     options.progress = FileManager.default.temporaryDirectory.appendingPathComponent(name)

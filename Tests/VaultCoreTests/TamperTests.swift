@@ -198,6 +198,38 @@ extension VaultSerial {
             #expect(report.problems.count == 2, "\(report.problems)")
         }
 
+        /// Key records are not signed: someone with write access to the repository (not the chunk
+        /// key) seals a key of their own to its public recipient in a rotation record dated later
+        /// than any. Every record the identity opens must hold one key, and the node key's: the
+        /// forged record is refused instead of choosing the key that decides which signers are
+        /// trusted.
+        @Test func aForgedKeyRecordSealingAnotherChunkKeyIsRefused() async throws {
+            let f = try await threeSnapshots()
+            defer { f.destroy() }
+            let chosen = Data((0..<32).map { _ in UInt8.random(in: 0...255) })
+            let epoch = KeyEpoch(
+                created: Date(timeIntervalSince1970: 4_102_444_800), recipients: [f.identity.recipient.description],
+                replaces: [], chunkKey: try Age.encrypt(chosen, to: [f.identity.recipient]),
+                retired: try Age.encrypt(Data(), to: [f.identity.recipient]))
+            let data = try JSONCoding.encoder().encode(epoch)
+            let record = f.repoURL.appendingPathComponent("keys/epoch-\(data.sha256Hex)")
+            try data.write(to: record)
+            #expect {
+                try RepositoryReader(repository: try f.repository, identities: [f.identity])
+            } throws: { "\($0)".contains("hold different chunk keys: one was forged") }
+            #expect {
+                try RepositoryReader(repository: try f.repository, identities: [f.identity], chunkKey: f.key.chunkKey)
+            } throws: { "\($0)".contains("holds another chunk key than the node key's") }
+
+            // The whole set replaced (chunk-key.age too): only the node key, kept off the
+            // repository, tells.
+            try FileManager.default.removeItem(at: record)
+            try Age.encrypt(chosen, to: [f.identity.recipient]).write(to: f.repoURL.appendingPathComponent("keys/chunk-key.age"))
+            #expect {
+                try RepositoryReader(repository: try f.repository, identities: [f.identity], chunkKey: f.key.chunkKey)
+            } throws: { "\($0)".contains("is not this repository's (the node key's)") }
+        }
+
         /// A pack's size is the file's word until its content is authenticated: a sparse terabyte
         /// in its place is named, not allocated (which stopped the process).
         @Test func aPackReplacedByAHugeSparseFileIsNamedNotRead() async throws {

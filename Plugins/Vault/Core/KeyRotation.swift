@@ -107,8 +107,8 @@ public struct KeyRotation {
         let names = recipients.map(\.description)
         var result = RotationResult(recipients: names, signingKey: "", retiredAfterSeq: 0)
         if let identities {
-            let reader = try RepositoryReader(repository: repository, identities: identities)
-            let chunkKey = try repository.chunkKey(identities: reader.identities)
+            let reader = try RepositoryReader(repository: repository, identities: identities, chunkKey: key.chunkKey)
+            let chunkKey = try repository.chunkKey(identities: reader.identities, expected: key.chunkKey)
             let retired = reader.identities.map { $0.fileText() }.joined()
             let epoch = KeyEpoch(
                 created: Date(), recipients: names, replaces: key.recipients,

@@ -90,7 +90,7 @@ public struct Maintenance {
         let hasher = ChunkHasher(key: key.chunkKey)
         let index = ChunkIndex(repository: repository, hasher: hasher)
         var report = PruneReport(dryRun: dryRun)
-        let reader = try identities.map { try RepositoryReader(repository: repository, identities: $0) }
+        let reader = try identities.map { try RepositoryReader(repository: repository, identities: $0, chunkKey: key.chunkKey) }
         var writer = PackWriter(layout: layout, recipients: try key.parsedRecipients(), hasher: hasher, targetSize: 16 << 20)
         var rewritten: [String] = []
         for (pack, ids) in index.packs.sorted(by: { $0.key < $1.key }) {

@@ -58,15 +58,48 @@ public struct Repository: Sendable {
     }
 
     /// The chunk key, decrypted with an identity.
-    public func chunkKey(identities: [AgeIdentity]) throws -> Data {
+    ///
+    /// `keys/chunk-key.age` and the rotation records (`keys/epoch-*`) each seal the one chunk key,
+    /// and a rotation never changes it. Neither is signed: anyone who can write to the repository
+    /// can seal a key of their own to its (public) recipients, and with it enroll a signing key and
+    /// sign a snapshot. So every record the identity opens must hold the same key, and with
+    /// `expected` (the node key file's, kept off the repository) that key.
+    /// - Throws: `badKey` when the identity opens no record; `tampered` when the records disagree
+    ///   or none holds `expected`.
+    public func chunkKey(identities: [AgeIdentity], expected: Data? = nil) throws -> Data {
         guard let sealed = FileManager.default.contents(atPath: layout.chunkKey.path) else {
             throw VaultError(.repository, "keys/chunk-key.age is missing from the repository")
         }
-        // After a rotation the new identity opens the chunk key through the newest epoch record.
-        let rotated = epochs().reversed().lazy.compactMap { try? Age.decrypt($0.epoch.chunkKey, identities: identities) }.first
-        let key = try rotated ?? Age.decrypt(sealed, identities: identities)
-        guard key.count == 32 else { throw VaultError(.repository, "keys/chunk-key.age does not hold a 32-byte key") }
-        return key
+        var opened: [(record: String, key: Data)] = []
+        if let key = try? Age.decrypt(sealed, identities: identities) { opened.append(("keys/chunk-key.age", key)) }
+        for (name, epoch) in epochs() {
+            if let key = try? Age.decrypt(epoch.chunkKey, identities: identities) { opened.append(("keys/\(name)", key)) }
+        }
+        if let expected {
+            guard opened.isEmpty || opened.contains(where: { $0.key == expected }) else {
+                throw VaultError(
+                    .tampered,
+                    "\(opened[0].record) holds a chunk key that is not this repository's (the node key's): a key record was forged"
+                )
+            }
+            if let other = opened.first(where: { $0.key != expected }) {
+                throw VaultError(
+                    .tampered, "\(other.record) holds another chunk key than the node key's: a key record was forged")
+            }
+        }
+        guard let first = opened.first else {
+            // The identity opens none: let age say why (not a recipient, a bad passphrase...).
+            _ = try Age.decrypt(sealed, identities: identities)
+            throw VaultError(.badKey, "the identity does not open this repository")
+        }
+        if let other = opened.first(where: { $0.key != first.key }) {
+            throw VaultError(
+                .tampered,
+                "\(first.record) and \(other.record) hold different chunk keys: one was forged (run verify with the node key to tell which)"
+            )
+        }
+        guard first.key.count == 32 else { throw VaultError(.repository, "\(first.record) does not hold a 32-byte key") }
+        return first.key
     }
 
     /// Every pack file in `packs/` with its size in bytes.

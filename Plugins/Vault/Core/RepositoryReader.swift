@@ -19,13 +19,15 @@ public struct RepositoryReader: Sendable {
     /// The repository's snapshots, checked against the keys the repository enrolled.
     public var catalog: SnapshotCatalog { SnapshotCatalog(repository: repository, chunkKey: chunkKey) }
 
-    /// Opens `repository` with `identities`; fails when none of them opens the repository's key.
-    public init(repository: Repository, identities: [AgeIdentity]) throws {
+    /// Opens `repository` with `identities`; fails when none of them opens the repository's key,
+    /// or the key records disagree (with each other, or with `chunkKey`: the node key file's,
+    /// which a forged record in the repository cannot change).
+    public init(repository: Repository, identities: [AgeIdentity], chunkKey expected: Data? = nil) throws {
         self.repository = repository
         // Identities retired by key rotations, reachable from these, read what was written before.
         self.identities = repository.expandIdentities(identities)
         do {
-            hasher = ChunkHasher(key: try repository.chunkKey(identities: identities))
+            hasher = ChunkHasher(key: try repository.chunkKey(identities: identities, expected: expected))
         } catch let error as VaultError where error.code == .badKey {
             throw VaultError(.badKey, "the identity does not open this repository (it is not one of its recipients)")
         }
