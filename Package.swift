@@ -211,7 +211,11 @@ let package = Package(
             dependencies: ["JameyKernel", "JameyTestKit", "MemoryBenchWorkload", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Benchmarks/Memory/Probe"),
         .testTarget(name: "MemoryCoreTests", dependencies: ["MemoryCore"]),
-        .testTarget(name: "MemoryTests", dependencies: ["MemoryPlugin", "MemoryCore", "CJameyMemory", "JameyTestKit"]),
+        .testTarget(
+            name: "MemoryTests",
+            dependencies: [
+                "MemoryPlugin", "MemoryCore", "CJameyMemory", "JameyTestKit", .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
         // The vault plugin ("Phoenix"): chunking, age encryption, the repository, verify, retention
         // and prune in pure Swift (VaultCore); SQLite checks and consistent copies through GRDB.
         .target(
@@ -274,7 +278,10 @@ let package = Package(
             path: "Tests/ConsciousnessTestSupport"),
         .testTarget(
             name: "SoulTests",
-            dependencies: ["Soul", "SoulCore", "Conscience", kit, "JameyKernel", "JameyTestKit", "ConsciousnessTestSupport"]),
+            dependencies: [
+                "Soul", "SoulCore", "Conscience", kit, "JameyKernel", "JameyTestKit", "ConsciousnessTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
         .testTarget(
             name: "ConsciousnessTests",
             dependencies: [

@@ -26,6 +26,14 @@ final class KeyStore: Sendable {
         // through a power cut (GRDB's WAL default, NORMAL, survives only a crash of the process).
         // Key changes are rare; a sync costs a fraction of a millisecond.
         try database.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
+        try Self.migrator.migrate(database)
+        let all = try database.read { db in try APIKey.fetchAll(db) }
+        cache = Mutex(Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first }))
+        bootstrapDigest = Mutex(nil)
+    }
+
+    /// The schema's migrations, in order.
+    static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.create(table: APIKey.databaseTableName) { t in
@@ -38,10 +46,7 @@ final class KeyStore: Sendable {
                 t.column("revoked_at", .datetime)
             }
         }
-        try migrator.migrate(database)
-        let all = try database.read { db in try APIKey.fetchAll(db) }
-        cache = Mutex(Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0) }))
-        bootstrapDigest = Mutex(nil)
+        return migrator
     }
 
     /// Accepts `text` as an admin key (not stored in the database).
@@ -149,9 +154,10 @@ final class KeyStore: Sendable {
     /// Replaces every key with those of the snapshot in `directory`.
     /// - Throws: when the snapshot is missing, damaged or holds no key table.
     func restore(from directory: String) throws {
-        try database.restoreSnapshot(from: directory, fileName: "keys.sqlite", requiringTable: APIKey.databaseTableName)
+        try database.restoreSnapshot(
+            from: directory, fileName: "keys.sqlite", requiringTable: APIKey.databaseTableName, migrator: Self.migrator)
         let all = try database.read { db in try APIKey.fetchAll(db) }
-        cache.withLock { $0 = Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0) }) }
+        cache.withLock { $0 = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first }) }
     }
 }
 

@@ -227,7 +227,7 @@ final class L3Store: Sendable {
     /// Replaces every entry with those of the snapshot in `directory`, then runs newer migrations.
     /// - Throws: when the snapshot is missing, damaged or not a cache database.
     func restore(from directory: String) throws {
-        try database.restoreSnapshot(from: directory, fileName: Self.fileName, requiringTable: "entries")
+        try database.restoreSnapshot(from: directory, fileName: Self.fileName, requiringTable: "entries", migrator: Self.migrator)
         try Self.migrator.migrate(database)
     }
 }

@@ -101,7 +101,8 @@ final class RuleStore: Sendable {
     /// migrations on the result.
     /// - Throws: when the snapshot is missing, damaged or not a conscience database.
     func restore(from directory: String) throws {
-        try database.restoreSnapshot(from: directory, fileName: Self.fileName, requiringTable: RuleRecord.databaseTableName)
+        try database.restoreSnapshot(
+            from: directory, fileName: Self.fileName, requiringTable: RuleRecord.databaseTableName, migrator: Self.migrator)
         try Self.migrator.migrate(database)
     }
 }

@@ -71,7 +71,14 @@ final class Spool: Sendable {
     /// messages it held are sent again, in order.
     /// - Throws: when the snapshot is missing, damaged or not a spool.
     func restore(from directory: String) throws {
-        try database.restoreSnapshot(from: directory, fileName: Self.fileName, requiringTable: "spool")
+        try database.restoreSnapshot(from: directory, fileName: Self.fileName, requiringTable: "spool", migrator: Self.migrator) {
+            db in
+            // Ids count on; a QoS goes to libmosquitto as a 32-bit integer.
+            let bad = try Int.fetchOne(
+                db, sql: "SELECT count(*) FROM (SELECT 1 FROM spool WHERE id < 0 OR id > ? OR qos NOT BETWEEN 0 AND 2 LIMIT 1)",
+                arguments: [Int64(1) << 62])
+            guard bad == 0 else { throw MQTTError.spool("the snapshot holds ids or QoS values out of range: refused") }
+        }
         try Self.migrator.migrate(database)
         let (count, bytes, last) = try Self.totals(database)
         totals.withLock { $0 = (count, bytes, max($0.nextID, last + 1)) }

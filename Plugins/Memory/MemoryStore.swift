@@ -415,6 +415,22 @@ final class MemoryStore: Sendable {
         }
     }
 
+    /// Refuses a snapshot whose sequence numbers the store could not have given: they index
+    /// arrays (word signatures) and count on (`event_id`s), so a negative one or one near the
+    /// largest integer would stop the process. (Its schema and value types are checked by the
+    /// kit against the migrations.)
+    static func checkSnapshot(_ db: Database) throws {
+        // The tables an earlier version's snapshot has (the outbox came with v5).
+        let tables = try ["items", "outbox", "outbox_high"].filter { try db.tableExists($0) }
+        let outOfRange = try tables.contains { table in
+            try Int.fetchOne(
+                db, sql: "SELECT 1 FROM \(table) WHERE seq < 0 OR seq > ? LIMIT 1", arguments: [Int64(1) << 62]) != nil
+        }
+        guard !outOfRange else {
+            throw MemoryError.badRequest("the snapshot holds sequence numbers out of range (below 0 or above 2^62): refused")
+        }
+    }
+
     /// Replaces the whole database with the snapshot in `directory`, online, then runs any newer
     /// migrations on it.
     /// - Throws: when the snapshot is missing, damaged or not a memory database.
@@ -427,7 +443,9 @@ final class MemoryStore: Sendable {
         reinforcements.clear()
         tail.load([])
         do {
-            try pool.restoreSnapshot(from: directory, fileName: Self.fileName, requiringTable: "items")
+            try pool.restoreSnapshot(
+                from: directory, fileName: Self.fileName, requiringTable: "items", migrator: Self.migrator,
+                check: Self.checkSnapshot)
         } catch {
             tail.load((try? pool.read(Self.pendingItems)) ?? [])
             throw error

@@ -51,6 +51,7 @@ final class WordSignatureCache: Sendable {
             db, sql: "SELECT seq, low, high FROM item_words WHERE seq < ? ORDER BY seq", arguments: [Self.capacity])
         while let row = try rows.next() {
             let seq = Int(row[0] as Int64)
+            guard seq >= 0 else { continue }  // never given out (a snapshot's are checked)
             if seq >= loaded.count {
                 loaded.append(contentsOf: repeatElement(.init(low: 0, high: 0), count: seq + 1 - loaded.count))
             }

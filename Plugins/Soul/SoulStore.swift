@@ -244,7 +244,8 @@ final class SoulStore: Sendable {
     /// migrations on it.
     /// - Throws: when the snapshot is missing, damaged or not a soul database.
     func restore(from directory: String) throws {
-        try database.restoreSnapshot(from: directory, fileName: Self.fileName, requiringTable: "soul_entities")
+        try database.restoreSnapshot(
+            from: directory, fileName: Self.fileName, requiringTable: "soul_entities", migrator: Self.migrator)
         try Self.migrator.migrate(database)
     }
 }

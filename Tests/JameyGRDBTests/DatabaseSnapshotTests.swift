@@ -153,4 +153,60 @@ extension DatabaseSnapshotTests {
         let copy = try DatabaseQueue(path: snapshot + "/live.sqlite")
         #expect(try copy.read { try String.fetchAll($0, sql: "SELECT v FROM t") } == ["kept"])
     }
+
+    /// With the plugin's migrator, a snapshot must be what those migrations make: one written
+    /// by an earlier version (fewer migrations) is restored and migrated on; one with a migration
+    /// this version does not know, a table, index or trigger of someone else's, or a value of
+    /// another type than its column declares is refused, and the live database stays as it was.
+    @Test func aSnapshotIsRestoredOnlyWhenItsMigrationsCouldHaveMadeIt() throws {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL, n INTEGER, d DATETIME)")
+        }
+        let v1 = migrator
+        migrator.registerMigration("v2") { db in try db.execute(sql: "CREATE INDEX t_by_v ON t(v)") }
+        let dir = try TemporaryDirectory.make(prefix: "jamey-grdb")
+        let live = try DatabasePool(path: dir + "/live.sqlite")
+        try migrator.migrate(live)
+        try live.write { db in try db.execute(sql: "INSERT INTO t (v, n, d) VALUES ('live', 1, '2026-12-05 10:00:00.000')") }
+
+        func snapshot(_ made: DatabaseMigrator, _ forgery: String?) throws -> String {
+            let directory = try TemporaryDirectory.make(prefix: "jamey-grdb-snap")
+            let queue = try DatabaseQueue(path: directory + "/s.sqlite")
+            try made.migrate(queue)
+            try queue.write { db in
+                try db.execute(sql: "INSERT INTO t (v, n, d) VALUES ('old', 2, 1796500000.5)")
+                if let forgery { try db.execute(sql: forgery) }
+            }
+            try queue.close()
+            return directory
+        }
+        func liveValues() throws -> [String] { try live.read { try String.fetchAll($0, sql: "SELECT v FROM t") } }
+
+        for (forgery, reason) in [
+            ("INSERT INTO grdb_migrations VALUES ('v3')", "migration 'v3' is not one of this version's"),
+            ("CREATE TABLE extra (x)", "it has a table extra the migrations do not make"),
+            ("CREATE INDEX t_by_n ON t(n)", "it has a index t_by_n the migrations do not make"),
+            ("CREATE TRIGGER wipe AFTER INSERT ON t BEGIN DELETE FROM t; END", "it has a trigger wipe"),
+            ("UPDATE t SET n = 'two'", "table t holds a NULL or a value of another type"),
+            ("DROP INDEX t_by_v", "it lacks the index t_by_v"),
+        ] {
+            let directory = try snapshot(migrator, forgery)
+            #expect(throws: DatabaseSnapshotError.self, "\(forgery)") {
+                try live.restoreSnapshot(from: directory, fileName: "s.sqlite", migrator: migrator)
+            }
+            do {
+                try live.restoreSnapshot(from: directory, fileName: "s.sqlite", migrator: migrator)
+            } catch {
+                #expect("\(error)".contains(reason), "\(error)")
+            }
+            #expect(try liveValues() == ["live"])
+        }
+        // An earlier version's snapshot: restored, then migrated on by the plugin.
+        try live.restoreSnapshot(from: try snapshot(v1, nil), fileName: "s.sqlite", migrator: migrator)
+        #expect(try liveValues() == ["old"])
+        try migrator.migrate(live)
+        try live.restoreSnapshot(from: try snapshot(migrator, nil), fileName: "s.sqlite", migrator: migrator)
+        #expect(try liveValues() == ["old"])
+    }
 }

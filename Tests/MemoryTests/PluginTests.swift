@@ -1,4 +1,6 @@
 import Foundation
+import GRDB
+import JameyKernel
 import JameyTestKit
 import Testing
 
@@ -390,6 +392,30 @@ import Testing
             let listed = try await k.request("memory.items.list")
             let ids = (listed.body["items"] as? [[String: Any]])?.compactMap { $0["id"] as? String }
             #expect(ids == [id])
+        }
+    }
+
+    /// A snapshot whose sequence numbers the store could not have given is refused before it
+    /// replaces anything: with the event counter at the largest integer, the first store after
+    /// the restore overflowed it and stopped the process.
+    @Test func aSnapshotWithSequencesOutOfRangeIsRefused() async throws {
+        try await MemoryKernel.with() { k in
+            #expect(try await k.request("memory.items.store", #"{"content":"kept through the refusal"}"#).status == 201)
+            let dir = try TemporaryDirectory.make(prefix: "jamey-memory-snap")
+            let kernel = k.test.kernel
+            try await onThread { try kernel.snapshot(plugin: "memory", into: dir) }
+            let queue = try DatabaseQueue(path: dir + "/memory.sqlite")
+            try await queue.write { db in
+                try db.execute(
+                    sql:
+                        "INSERT INTO outbox_high(id, seq) VALUES (1, 9223372036854775807) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq"
+                )
+            }
+            try queue.close()
+            await #expect(throws: KernelError.self) { try await onThread { try kernel.restore(plugin: "memory", from: dir) } }
+            #expect(try await k.request("memory.items.store", #"{"content":"stored after the refusal"}"#).status == 201)
+            let listed = try await k.request("memory.items.list")
+            #expect((listed.body["items"] as? [[String: Any]])?.count == 2)
         }
     }
 

@@ -169,6 +169,41 @@ import Testing
         }
     }
 
+    /// A snapshot is restored only when it is a database the soul's migrations make, with values
+    /// of its columns' types: a time stored as text stopped the process at the first read of
+    /// the entity (GRDB's subscript), and a trigger of someone else's deleted what was stored
+    /// later. Both are refused, and the soul goes on with the data it had.
+    @Test func aForgedSnapshotIsRefusedAndTheDataStays() async throws {
+        let snapshot = try TemporaryDirectory.make()
+        try await PluginKernel.with([try Plugins.soul()]) { k in
+            _ = try await k.request("soul.emotions.record", #"{"name":"alice","emotion":"joy"}"#)
+            let kernel = k.test.kernel
+            try await onThread { () throws(KernelError) in try kernel.snapshot(plugin: "soul", into: snapshot) }
+            #expect(try await k.request("soul.entities.upsert", #"{"name":"bob"}"#).status == 201)
+            let file =
+                snapshot + "/"
+                + (try FileManager.default.contentsOfDirectory(atPath: snapshot).first { $0.hasSuffix(".sqlite") } ?? "")
+            for forgery in [
+                "UPDATE soul_entities SET last_interaction = 'yesterday'",
+                "CREATE TRIGGER forged AFTER INSERT ON soul_entities BEGIN DELETE FROM soul_entities; END",
+            ] {
+                let copy = try TemporaryDirectory.make()
+                try FileManager.default.copyItem(atPath: file, toPath: copy + "/" + (file as NSString).lastPathComponent)
+                let queue = try DatabaseQueue(path: copy + "/" + (file as NSString).lastPathComponent)
+                try await queue.write { db in try db.execute(sql: forgery) }
+                try queue.close()
+                await #expect(throws: KernelError.self, "\(forgery)") {
+                    try await onThread { () throws(KernelError) in try kernel.restore(plugin: "soul", from: copy) }
+                }
+                #expect(try await k.request("soul.entities.get", #"{"name":"alice"}"#).status == 200)
+                #expect(try await k.request("soul.entities.get", #"{"name":"bob"}"#).status == 200, "the live data stays")
+                #expect(try await k.request("soul.entities.list").status == 200)
+            }
+            try await onThread { () throws(KernelError) in try kernel.restore(plugin: "soul", from: snapshot) }
+            #expect(try await k.request("soul.entities.get", #"{"name":"bob"}"#).status == 404)
+        }
+    }
+
     @Test func entitiesSurviveARestartAndSnapshotsRestore() async throws {
         let dataDir = try TemporaryDirectory.make()
         let snapshot = try TemporaryDirectory.make()

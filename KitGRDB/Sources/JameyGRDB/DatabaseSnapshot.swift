@@ -80,13 +80,17 @@ extension DatabaseWriter {
     ///   - fileName: the file name ``writeSnapshot(into:fileName:)`` was given.
     ///   - table: a table the snapshot must have: a database without it is not this plugin's
     ///     and is refused (``DatabaseSnapshotError/notThisPlugin(_:expected:)``).
+    ///   - migrator: the plugin's migrations: the snapshot must be a database they make, its
+    ///     values of its columns' declared types (see ``SnapshotConformance``), so rows the
+    ///     plugin reads with GRDB's subscripts cannot stop the process, and no trigger or table
+    ///     it never made comes with them.
     ///   - check: runs on the snapshot (read-only) before anything is replaced, to refuse it with
     ///     the error it throws.
     /// - Throws: ``DatabaseSnapshotError`` naming the file and what is wrong with it, the error of
     ///   `check`, or GRDB's `DatabaseError`.
     public func restoreSnapshot(
         from directory: String, fileName: String, requiringTable table: String? = nil,
-        check: ((Database) throws -> Void)? = nil
+        migrator: DatabaseMigrator? = nil, check: ((Database) throws -> Void)? = nil
     ) throws {
         let path = try DatabaseSnapshotError.path(directory, fileName)
         guard FileManager.default.fileExists(atPath: path) else {
@@ -112,6 +116,7 @@ extension DatabaseWriter {
                 throw DatabaseSnapshotError.notThisPlugin(path, expected: "table \(table)")
             }
         }
+        if let migrator { try source.read { db in try SnapshotConformance.check(db, path: path, migrator: migrator) } }
         if let check { try source.read(check) }
         try source.backup(to: self)
     }
