@@ -31,8 +31,11 @@ extension API {
                     "request_timeout_ms", default: 5000, range: 1...600_000,
                     description: "Bus request timeout for HTTP requests (504 beyond)"),
                 .int(
-                    "shutdown_grace_ms", default: 10000, range: 0...600_000,
-                    description: "In-flight requests may finish this long at stop"),
+                    "operation_timeout_ms", default: 300_000, range: 1000...3_600_000,
+                    description: "Time a kernel operation (config reload, deploy, canary) may take before 504"),
+                .int(
+                    "shutdown_grace_ms", default: 4000, range: 0...600_000,
+                    description: "In-flight requests may finish this long at stop (keep below hooks.stop_timeout_ms)"),
                 .int("max_sse_streams", default: 64, range: 0...100_000, description: "Concurrent event streams (503 beyond)"),
                 .int(
                     "max_sse_streams_per_caller", default: 8, range: 1...100_000,

@@ -36,6 +36,9 @@ public struct APIConfiguration: Decodable, Sendable {
         var idleTimeoutMs: Int
         /// Timeout of bus requests made for HTTP requests (forwarded routes, /v1/bus/request).
         var requestTimeoutMs: Int
+        /// Timeout of the kernel operations (config reload, deploy, canary), which stop and start
+        /// plugins under their own hook deadlines.
+        var operationTimeoutMs: Int
         /// How long `stop` lets in-flight requests finish before closing connections.
         var shutdownGraceMs: Int
         /// Concurrent Server-Sent Events streams (503 beyond).

@@ -19,9 +19,9 @@ extension Gateway {
         case .createKey: return try await createKey(call)
         case .listKeys: return listKeys()
         case .deleteKey: return try await deleteKey(call.parameter("id"))
-        case .reloadConfig: return try await forward(call, plugin: "kernel", topic: "kernel.config.reload")
-        case .deployPlugin: return try await forward(call, plugin: "kernel", topic: "kernel.plugins.deploy")
-        case .canary(let operation): return try await forward(call, plugin: "kernel", topic: "kernel.plugins.canary." + operation)
+        case .reloadConfig: return try await operation(call, topic: "kernel.config.reload")
+        case .deployPlugin: return try await operation(call, topic: "kernel.plugins.deploy")
+        case .canary(let operation): return try await self.operation(call, topic: "kernel.plugins.canary." + operation)
         case .forward(let plugin, let topic): return try await forward(call, plugin: plugin, topic: topic)
         }
     }

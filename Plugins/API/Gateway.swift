@@ -40,6 +40,8 @@ final class Gateway: HTTPResponder, Sendable {
     private let requestPrefix: String
     private let requestCounter = Atomic<UInt64>(0)
     private let stopping = Atomic<Bool>(false)
+    /// Fired by ``beginStopping()``: kernel operations in flight answer then (``operation(_:topic:)``).
+    let stopSignal = StopSignal()
 
     /// - Parameters:
     ///   - plugin: the plugin context.
@@ -69,6 +71,7 @@ final class Gateway: HTTPResponder, Sendable {
     func beginStopping() {
         stopping.store(true, ordering: .relaxed)
         streams.closeAll()
+        stopSignal.fire()
     }
 
     /// The routes being served.

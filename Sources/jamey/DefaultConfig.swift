@@ -287,7 +287,8 @@ plugins:
         header_timeout_ms: 10000   # a request head must arrive within this (408), 0 = none
         idle_timeout_ms: 60000     # idle keep-alive connections close, 0 = never
         request_timeout_ms: 5000   # bus requests for plugin routes and /v1/bus/request (504)
-        shutdown_grace_ms: 10000   # at stop, in-flight requests may finish this long
+        operation_timeout_ms: 300000  # config reload, deploy and canary over HTTP (504)
+        shutdown_grace_ms: 4000    # at stop, in-flight requests may finish this long (below hooks.stop_timeout_ms)
         max_sse_streams: 64        # concurrent /v1/bus/subscribe streams (503 beyond)
         max_sse_streams_per_caller: 8   # of them, held by one key (one client address without a key; 429 beyond)
         sse_heartbeat_ms: 15000    # keep-alive comment interval on event streams

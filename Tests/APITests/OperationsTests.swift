@@ -4,6 +4,32 @@ import Testing
 
 /// `/healthz`, `/readyz`, `/metrics` and the headers every response carries.
 @Suite struct OperationsTests {
+    /// A config reload over HTTP that restarts the api plugin (its section changed) answers 202
+    /// at once: the plugin's stop waited for requests in flight, this one among them, which
+    /// waited for the reload, until the request timeout answered 504 (the reload went on).
+    @Test func aReloadThatRestartsTheGatewayAnswersAtOnce() async throws {
+        try await APIKernel.with(.init(config: "access_log: true\n", probe: false, hello: false)) { k in
+            let file = k.test.directory + "/jamey.yaml"
+            let yaml = try String(contentsOfFile: file, encoding: .utf8)
+            #expect(yaml.contains("access_log: true"))
+            try yaml.replacingOccurrences(of: "access_log: true", with: "access_log: false")
+                .write(toFile: file, atomically: true, encoding: .utf8)
+            let started = ContinuousClock.now
+            let reply = try await HTTP.post(k.port, "/v1/config/reload", key: APIKernel.adminKey)
+            #expect(reply.status == 202, "\(reply.text)")
+            #expect(reply.json["status"] as? String == "continuing")
+            #expect(ContinuousClock.now - started < .seconds(4), "answered before the request timeout (5 s)")
+            let restarted = await eventually(timeout: .seconds(20)) {
+                guard k.test.kernel.plugin(named: "api")?.state == .started,
+                    let detail = k.test.kernel.plugin(named: "api")?.health?.detail,
+                    let port = detail.split(separator: ":").last.flatMap({ Int($0) })
+                else { return false }
+                return (try? await HTTP.get(port, "/healthz"))?.status == 200
+            }
+            #expect(restarted)
+        }
+    }
+
     @Test func healthzIsPublicAndCarriesSecurityHeaders() async throws {
         try await APIKernel.with(.init(probe: false, hello: false)) { k in
             let r = try await HTTP.get(k.port, "/healthz")
