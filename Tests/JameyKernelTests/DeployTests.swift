@@ -102,6 +102,29 @@ import Testing
         }
     }
 
+    /// A new build registers its service over the one serving; when it fails to start, the
+    /// serving instance's registration is found again (it was deleted with the new build's, so
+    /// lookups failed while the old instance went on serving).
+    @Test func aBuildThatFailsToStartLeavesTheServingInstancesService() async throws {
+        try await onThread { [self] in
+            var store = CPluginSource(name: "store")
+            store.eventLog = log
+            store.provides = [("store.data", "1.0.0")]
+            let v1 = try TestPlugins.buildC(name: "store", source: store.render())
+            store.version = "1.1.0"
+            store.provides = [("store.data", "1.1.0")]
+            store.startError = "cannot open its files"
+            let broken = try TestPlugins.buildC(name: "store", source: store.render())
+            let k = try TestKernel.boot(plugins: [.init("store", path: v1)], logLevel: "critical")
+            defer { k.shutdown() }
+            #expect(throws: KernelError.self) { try k.kernel.deploy(plugin: "store", path: broken) }
+            #expect(k.kernel.plugin(named: "store")?.version == "1.0.0")
+            let service = k.kernel.services.service(named: "store.data")
+            #expect(service?.version.description == "1.0.0", "lookups find the serving instance's table")
+            #expect(service?.owner == "store")
+        }
+    }
+
     @Test func dependentsOfAReplacedProviderRestartOnTheNewTables() async throws {
         // Blocking work (requestSync, waits, processes) runs on a thread of its own, not on
         // the two threads of the cooperative pool that async tests and Swift plugins need.

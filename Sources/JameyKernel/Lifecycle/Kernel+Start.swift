@@ -186,6 +186,9 @@ extension Kernel {
     @discardableResult
     func deinitialize(_ record: PluginRecord, library: PluginLibrary, host: PluginHost, deadline: Duration? = nil) -> Bool {
         host.endpoint.unsubscribeAll()
+        // Before deinit, which may free the tables (the header lets a table live until deinit):
+        // a lookup meanwhile must not find them.
+        services.unregisterAll(instance: record.instance)
         guard closeHealth(record) else {
             abandon(
                 record,

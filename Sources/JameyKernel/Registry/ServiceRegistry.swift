@@ -27,7 +27,10 @@ public final class ServiceRegistry: Sendable {
         let rawValue: Int32
     }
 
-    private let services = Mutex([String: Service]())
+    /// Each name's registrations, the one lookups find last: a new instance of the same plugin
+    /// (a blue-green deploy, a canary) registers over the one serving, and when it goes (a
+    /// rollback, a deploy that failed to start) the one beneath is found again.
+    private let services = Mutex([String: [Service]]())
 
     /// Creates an empty registry.
     public init() {}
@@ -42,40 +45,55 @@ public final class ServiceRegistry: Sendable {
         guard !name.isEmpty, name.allSatisfy(Self.nameCharacters.contains), let v = SemanticVersion(version) else {
             return JAMEY_E_INVALID
         }
+        let instance = instance ?? owner
         return services.withLock { s in
-            if let existing = s[name], !(takeOver && existing.owner == owner) { return JAMEY_E_EXISTS }
-            s[name] = Service(
-                name: name, version: v, owner: owner, instance: instance ?? owner, tableAddress: UInt(bitPattern: table),
-                size: size)
+            let stack = s[name] ?? []
+            if let existing = stack.last, !(takeOver && existing.owner == owner) { return JAMEY_E_EXISTS }
+            s[name] =
+                stack.filter { $0.instance != instance }
+                + [
+                    Service(
+                        name: name, version: v, owner: owner, instance: instance, tableAddress: UInt(bitPattern: table),
+                        size: size)
+                ]
             return JAMEY_OK
         }
     }
 
-    func unregister(name: String, instance owner: String) -> Int32 {
+    func unregister(name: String, instance: String) -> Int32 {
         services.withLock { s in
-            guard let existing = s[name], existing.instance == owner else { return JAMEY_E_NOT_FOUND }
-            s[name] = nil
+            guard let stack = s[name], stack.contains(where: { $0.instance == instance }) else { return JAMEY_E_NOT_FOUND }
+            let rest = stack.filter { $0.instance != instance }
+            s[name] = rest.isEmpty ? nil : rest
             return JAMEY_OK
         }
     }
 
-    /// Removes every service `owner` registered (when it stops).
+    /// Removes every service `instance` registered (when it stops); a registration it covered
+    /// is found again.
     func unregisterAll(instance: String) {
-        services.withLock { s in s = s.filter { $0.value.instance != instance } }
+        services.withLock { s in
+            for (name, stack) in s where stack.contains(where: { $0.instance == instance }) {
+                let rest = stack.filter { $0.instance != instance }
+                s[name] = rest.isEmpty ? nil : rest
+            }
+        }
     }
 
     func lookup(name: String, range: String) -> Result<Service, LookupFailure> {
         guard let r = VersionRange(range) else { return .failure(LookupFailure(rawValue: JAMEY_E_INVALID)) }
-        guard let service = services.withLock({ $0[name] }) else { return .failure(LookupFailure(rawValue: JAMEY_E_NOT_FOUND)) }
+        guard let service = services.withLock({ $0[name]?.last }) else {
+            return .failure(LookupFailure(rawValue: JAMEY_E_NOT_FOUND))
+        }
         guard r.contains(service.version) else { return .failure(LookupFailure(rawValue: JAMEY_E_VERSION)) }
         return .success(service)
     }
 
-    /// The registered service called `name`, if any.
-    public func service(named name: String) -> Service? { services.withLock { $0[name] } }
+    /// The registered service called `name`, if any (the newest registration).
+    public func service(named name: String) -> Service? { services.withLock { $0[name]?.last } }
 
-    /// Every registered service, by name.
-    public var all: [Service] { services.withLock { $0.values.sorted { $0.name < $1.name } } }
+    /// Every registered service, by name (the newest registration of each).
+    public var all: [Service] { services.withLock { $0.values.compactMap(\.last).sorted { $0.name < $1.name } } }
 
     static let nameCharacters = Set("abcdefghijklmnopqrstuvwxyz0123456789_.-")
 }
