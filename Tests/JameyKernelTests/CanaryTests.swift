@@ -247,6 +247,37 @@ import Testing
 
     /// Bad requests on the kernel's canary topics (what the HTTP routes forward): a clear problem
     /// naming the field, and nothing changes.
+    /// A canary is stopped and deinitialised at shutdown like the stable instance (it is not in
+    /// the start order, so it was left running: its stop never saved what it held), and a restore
+    /// of its plugin is refused while it runs (it would go on writing the restored data).
+    @Test func aCanaryIsStoppedAtShutdownAndARestoreWaitsForIt() async throws {
+        try await onThread {
+            let log = try TemporaryDirectory.make(prefix: "jamey-canary-events") + "/events.log"
+            var source = CPluginSource(name: "echo")
+            source.eventLog = log
+            source.snapshotDelayMilliseconds = 0
+            let v1 = try TestPlugins.buildC(name: "echo", source: source.render())
+            source.version = "2.0.0"
+            let v2 = try TestPlugins.buildC(name: "echo", source: source.render())
+            let k = try TestKernel.boot(plugins: [.init("echo", path: v1)])
+            var stopped = false
+            defer { if !stopped { k.shutdown() } }
+            _ = try k.kernel.startCanary(plugin: "echo", path: v2, weight: 50, policy: Self.manual)
+            let snapshot = try TemporaryDirectory.make(prefix: "jamey-canary-snapshot")
+            try k.kernel.snapshot(plugin: "echo", into: snapshot)
+            #expect {
+                try k.kernel.restore(plugin: "echo", from: snapshot)
+            } throws: { "\($0)".contains("plugin 'echo' has a canary running") }
+            let lines = { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n") }
+            let before = lines().count
+            k.shutdown()
+            stopped = true
+            let events = lines().dropFirst(before)
+            #expect(events.filter { $0 == "stop echo" }.count == 2, "\(events)")
+            #expect(events.filter { $0 == "deinit echo" }.count == 2, "\(events)")
+        }
+    }
+
     @Test func badCanaryRequestsNameTheFieldAndChangeNothing() async throws {
         try await onThread { [self] in
             let v1 = try echo(version: "1.0.0")

@@ -188,22 +188,27 @@ extension Kernel {
                 steps.append(line)
                 progress(line)
             }
-            canary.split.weight = 0
             step(reason.map { "rolling back \(canary.to) automatically: \($0)" } ?? "rolling back \(canary.to)")
-            let budget = config.hooks.stop
-            let drained = canary.record.with { $0.host }?.endpoint.retireAll(timeout: budget) ?? true
-            bus.routes.removeSplit(of: canary.record.instance)
-            step(
-                drained
-                    ? "the canary finished its queued work"
-                    : "the canary still had work queued after \(budget.shortText) (dropped)")
-            stopOne(canary.record, until: ContinuousClock.now + budget, budget: budget)
+            retire(canary, budget: config.hooks.stop, until: ContinuousClock.now + config.hooks.stop, step: step)
             metrics.recordCanaryWeight(plugin: name, weight: 0)
             metrics.recordCanaryRollback(plugin: name, automatic: reason != nil)
             canaryOutcomes.withLock { $0[name] = "rolled back \(canary.to)" + (reason.map { ": \($0)" } ?? " by the operator") }
             step("\(canary.from) serves all the traffic")
             return steps
         }
+    }
+
+    /// Takes a canary out of the traffic, lets it finish its queued work, and stops it (under
+    /// the lifecycle lock; the caller removed it from ``canaries``).
+    func retire(_ canary: Canary, budget: Duration, until end: ContinuousClock.Instant, step: (String) -> Void) {
+        canary.split.weight = 0
+        let drained = canary.record.with { $0.host }?.endpoint.retireAll(timeout: budget) ?? true
+        bus.routes.removeSplit(of: canary.record.instance)
+        step(
+            drained
+                ? "the canary finished its queued work"
+                : "the canary still had work queued after \(budget.shortText) (dropped)")
+        stopOne(canary.record, until: end, budget: budget)
     }
 
     /// The canary of `name`, with both sides' figures; nil when none runs.

@@ -50,6 +50,13 @@ extension Kernel {
                 throw KernelError("plugin '\(name)' is \(state): restore needs it started or stopped", code: JAMEY_E_STATE)
             }
             let dependents = dependents(of: target)
+            // A canary beside the target or a dependent would go on writing the data restored
+            // under it (it is neither stopped nor restored).
+            if let busy = ([target] + dependents).first(where: { record in canaries.withLock { $0[record.name] } != nil }) {
+                throw KernelError(
+                    "plugin '\(busy.name)' has a canary running: promote it or roll it back before a restore",
+                    code: JAMEY_E_STATE)
+            }
             if let caller, dependents.contains(where: { $0.name == caller }) {
                 throw KernelError(
                     "plugin '\(caller)' depends on '\(name)', so it would be stopped by the restore it asked for",

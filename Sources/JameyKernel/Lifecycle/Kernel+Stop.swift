@@ -18,6 +18,17 @@ extension Kernel {
         let end = clock.now + budget
         // A restore in progress (plugin_restore) finishes first: it stops and starts plugins too.
         lifecycleLock.withLock { _ in
+            // Canaries first: they are not in the start order, and their stop and deinit save
+            // what the stable instance's do (queued events, counters, an offline status).
+            let running = canaries.withLock { c in
+                defer { c.removeAll() }
+                return c.values.sorted { $0.record.name < $1.record.name }
+            }
+            for canary in running {
+                retire(canary, budget: min(config.hooks.stop, budget), until: end) { line in
+                    logger.notice("canary of \(canary.record.name) at shutdown: \(line)")
+                }
+            }
             for record in startOrder.reversed() where record.state == .started {
                 stopOne(record, until: end, budget: budget)
             }
