@@ -35,7 +35,8 @@ enum Schemas {
          "subject": {"type": "string"}, "message": {"type": "string"}}}}}}}, "required": ["ok", "report"]}
         """
     static let restoreRequest = """
-        {"type": "object", "properties": {"snapshot": {"type": "string"}, "source": {"type": "string"},
+        {"type": "object", "properties": {"snapshot": {"type": "string"},
+         "source": {"type": "string", "pattern": "^[a-z0-9_-]+$", "description": "a plugin's name, or data"},
          "online": {"type": "boolean", "description": "false: only write the files (default true)"}},
          "additionalProperties": false}
         """
