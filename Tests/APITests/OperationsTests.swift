@@ -19,14 +19,17 @@ import Testing
             #expect(reply.status == 202, "\(reply.text)")
             #expect(reply.json["status"] as? String == "continuing")
             #expect(ContinuousClock.now - started < .seconds(4), "answered before the request timeout (5 s)")
-            let restarted = await eventually(timeout: .seconds(20)) {
+            let restarted = await eventually(timeout: .seconds(60)) {
                 guard k.test.kernel.plugin(named: "api")?.state == .started,
                     let detail = k.test.kernel.plugin(named: "api")?.health?.detail,
                     let port = detail.split(separator: ":").last.flatMap({ Int($0) })
                 else { return false }
                 return (try? await HTTP.get(port, "/healthz"))?.status == 200
             }
-            #expect(restarted)
+            let api = k.test.kernel.plugin(named: "api")
+            #expect(
+                restarted,
+                "api \(api?.state as Any), failure \(api?.failure ?? "none"), health \(api?.health?.detail ?? "none")")
         }
     }
 

@@ -278,6 +278,30 @@ import Testing
         }
     }
 
+    /// Service tables stay with the stable instance while a canary runs: a rollback leaves them
+    /// there (it deleted the name, the canary's registration having replaced the stable one's),
+    /// and a promotion hands them to the canary when the stable instance stops.
+    @Test func serviceTablesStayWithTheStableInstanceUntilPromotion() async throws {
+        try await onThread {
+            var source = CPluginSource(name: "store")
+            source.provides = [("store.data", "1.0.0")]
+            let v1 = try TestPlugins.buildC(name: "store", source: source.render())
+            source.version = "1.1.0"
+            source.provides = [("store.data", "1.1.0")]
+            let v2 = try TestPlugins.buildC(name: "store", source: source.render())
+            let k = try TestKernel.boot(plugins: [.init("store", path: v1)], logLevel: "critical")
+            defer { k.shutdown() }
+            let found = { k.kernel.services.service(named: "store.data")?.version.description }
+            _ = try k.kernel.startCanary(plugin: "store", path: v2, weight: 50, policy: Self.manual)
+            #expect(found() == "1.0.0", "the stable instance's table while the canary runs")
+            _ = try k.kernel.rollBackCanary(plugin: "store")
+            #expect(found() == "1.0.0", "the stable instance's table after a rollback")
+            _ = try k.kernel.startCanary(plugin: "store", path: v2, weight: 50, policy: Self.manual)
+            _ = try k.kernel.promoteCanary(plugin: "store")
+            #expect(found() == "1.1.0", "the promoted canary's table")
+        }
+    }
+
     @Test func badCanaryRequestsNameTheFieldAndChangeNothing() async throws {
         try await onThread { [self] in
             let v1 = try echo(version: "1.0.0")

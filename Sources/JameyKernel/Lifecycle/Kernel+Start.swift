@@ -137,7 +137,7 @@ extension Kernel {
         }
         // provides must now be registered
         for provision in library.descriptor.provides {
-            guard let service = services.service(named: provision.name), service.instance == record.instance else {
+            guard let service = services.registration(named: provision.name, instance: record.instance) else {
                 stopAndDeinitialize(record, library: library, host: host)
                 throw .failed(
                     "declares that it provides '\(provision)' but did not register that service by the end of start")

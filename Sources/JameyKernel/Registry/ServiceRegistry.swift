@@ -27,17 +27,19 @@ public final class ServiceRegistry: Sendable {
         let rawValue: Int32
     }
 
-    /// Each name's registrations, the one lookups find last: a new instance of the same plugin
-    /// (a blue-green deploy, a canary) registers over the one serving, and when it goes (a
-    /// rollback, a deploy that failed to start) the one beneath is found again.
+    /// Each name's registrations, the one lookups find last. A new instance of the same plugin
+    /// (a blue-green deploy, a canary) registers beneath the one serving, whose table lookups
+    /// keep finding until it stops (the deploy's swap, a canary's promotion); a new instance
+    /// that goes (a rollback, a deploy that failed to start) takes only its own registration.
     private let services = Mutex([String: [Service]]())
 
     /// Creates an empty registry.
     public init() {}
 
     /// Registers a table. A name registered by another plugin is refused; one registered by
-    /// another instance of the same plugin is taken over when `takeOver` is set (the new
-    /// instance of a blue-green deploy), so lookups find the new table from then on.
+    /// another instance of the same plugin is shared when `takeOver` is set (the new instance of
+    /// a blue-green deploy or a canary): the new table waits beneath the serving one, and
+    /// lookups find it once the serving instance has stopped.
     func register(
         name: String, version: String, owner: String, instance: String? = nil, takeOver: Bool = false,
         table: UnsafeRawPointer, size: Int
@@ -49,13 +51,11 @@ public final class ServiceRegistry: Sendable {
         return services.withLock { s in
             let stack = s[name] ?? []
             if let existing = stack.last, !(takeOver && existing.owner == owner) { return JAMEY_E_EXISTS }
-            s[name] =
-                stack.filter { $0.instance != instance }
-                + [
-                    Service(
-                        name: name, version: v, owner: owner, instance: instance, tableAddress: UInt(bitPattern: table),
-                        size: size)
-                ]
+            var rest = stack.filter { $0.instance != instance }
+            let service = Service(
+                name: name, version: v, owner: owner, instance: instance, tableAddress: UInt(bitPattern: table), size: size)
+            if takeOver, !rest.isEmpty { rest.insert(service, at: rest.count - 1) } else { rest.append(service) }
+            s[name] = rest
             return JAMEY_OK
         }
     }
@@ -89,10 +89,15 @@ public final class ServiceRegistry: Sendable {
         return .success(service)
     }
 
-    /// The registered service called `name`, if any (the newest registration).
+    /// `instance`'s registration of `name`, whether lookups find it now or not.
+    func registration(named name: String, instance: String) -> Service? {
+        services.withLock { $0[name]?.last { $0.instance == instance } }
+    }
+
+    /// The registered service called `name`, if any (the one lookups find).
     public func service(named name: String) -> Service? { services.withLock { $0[name]?.last } }
 
-    /// Every registered service, by name (the newest registration of each).
+    /// Every registered service, by name (the one lookups find).
     public var all: [Service] { services.withLock { $0.values.compactMap(\.last).sorted { $0.name < $1.name } } }
 
     static let nameCharacters = Set("abcdefghijklmnopqrstuvwxyz0123456789_.-")
