@@ -214,7 +214,7 @@ let package = Package(
         .testTarget(
             name: "MemoryTests",
             dependencies: [
-                "MemoryPlugin", "MemoryCore", "CJameyMemory", "JameyTestKit", .product(name: "GRDB", package: "GRDB.swift"),
+                "MemoryPlugin", "MemoryCore", "CJameyMemory", "JameyTestKit", kit, .product(name: "GRDB", package: "GRDB.swift"),
             ]),
         // The vault plugin ("Phoenix"): chunking, age encryption, the repository, verify, retention
         // and prune in pure Swift (VaultCore); SQLite checks and consistent copies through GRDB.
@@ -316,7 +316,8 @@ let package = Package(
             path: "Plugins/Cache", exclude: ["Core", "Entry", "CHiredis", "include", "cache_contract.c"]),
         .target(name: "CacheEntry", dependencies: ["Cache", kit], path: "Plugins/Cache/Entry"),
         // Cache is linked in too, so the service table can be called through its C pointers.
-        .testTarget(name: "CacheTests", dependencies: ["Cache", "CacheCore", "CJameyCache", "CJameyMemory", "JameyTestKit"]),
+        .testTarget(
+            name: "CacheTests", dependencies: ["Cache", "CacheCore", "CJameyCache", "CJameyMemory", "JameyTestKit", kit]),
         // scripts/bench-cache.sh: the L1's get latency and throughput next to a dictionary under a lock.
         .executableTarget(name: "CacheBench", dependencies: ["CacheCore"], path: "Benchmarks/Cache/Driver"),
         // scripts/bench-cache.sh: cache.get answered by L1, L2 and L3 next to raw SQLite and the bus floor.

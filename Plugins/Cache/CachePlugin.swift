@@ -21,6 +21,9 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
     /// Publishes and applies invalidations over the bus (nil when `bus_invalidations` is false).
     let feed: BusInvalidations?
     private let maintenance = Mutex<Task<Void, Never>?>(nil)
+    /// The `cache.l1` table's context: closed at stop, so a table other plugins hold no longer
+    /// keeps this instance's tiers (and its L3 database and Redis connection) alive.
+    private let service = Mutex<ServiceContext<CacheService.Provider>?>(nil)
 
     /// The longest key, in UTF-8 bytes.
     static let maxKeyBytes = 512
@@ -121,8 +124,9 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
             Task { for (ns, key) in pending { _ = try? await ns.get(key) } }
         }
         let ordered = (configuration.namespaces ?? []).compactMap { namespaces[$0.name] }
-        try context.services.register(
-            CacheService.name, version: CacheService.version, table: CacheService.table(.init(ordered)))
+        let table = ServiceContext(CacheService.Provider(ordered))
+        service.withLock { $0 = table }
+        try context.services.register(CacheService.name, version: CacheService.version, table: CacheService.table(table))
         try subscribeHandlers()
         if let feed {
             let known = namespaces
@@ -155,6 +159,7 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
         }
         task?.cancel()
         _ = await task?.value
+        service.withLock { $0 }?.close()
         subscriber?.stop()
         for ns in namespaces.values {
             ns.flushHits()

@@ -1,6 +1,7 @@
 import CJameyCache
 import CacheCore
 import Foundation
+import JameyPluginKit
 
 /// The `cache.l1` service table (`jamey/cache.h`): L1/L3 reads and writes for other plugins
 /// without a bus round trip.
@@ -28,19 +29,22 @@ enum CacheService {
         return String(validating: bytes, as: UTF8.self)
     }
 
-    /// A table whose context is `provider`, retained for the life of the process.
-    static func table(_ provider: Provider) -> jamey_cache_v1 {
+    /// A table whose context leads to the provider until the plugin stops (``ServiceContext``:
+    /// a caller may hold the table as long as it runs; the tiers it reaches go with the plugin).
+    /// Every call after the stop answers `JAMEY_CACHE_E_UNAVAILABLE`.
+    static func table(_ service: ServiceContext<Provider>) -> jamey_cache_v1 {
         var table = jamey_cache_v1()
         table.struct_size = UInt32(MemoryLayout<jamey_cache_v1>.size)
-        table.context = Unmanaged.passRetained(provider).toOpaque()
+        table.context = service.pointer
         table.namespace_id = { context, name, length in
-            guard let context, let name = CacheService.key(name, length) else { return JAMEY_CACHE_E_INVALID }
-            let provider = Unmanaged<Provider>.fromOpaque(context).takeUnretainedValue()
+            guard let provider = ServiceContext<Provider>.provider(at: context) else { return JAMEY_CACHE_E_UNAVAILABLE }
+            guard let name = CacheService.key(name, length) else { return JAMEY_CACHE_E_INVALID }
             return provider.namespaces.firstIndex { $0.name == name }.map { Int32($0) } ?? JAMEY_CACHE_E_INVALID
         }
         table.get = { context, id, keyPointer, keyLength, found, user in
-            guard let context, let found, let key = CacheService.key(keyPointer, keyLength),
-                let ns = Unmanaged<Provider>.fromOpaque(context).takeUnretainedValue().namespace(id)
+            guard let provider = ServiceContext<Provider>.provider(at: context) else { return JAMEY_CACHE_E_UNAVAILABLE }
+            guard let found, let key = CacheService.key(keyPointer, keyLength),
+                let ns = provider.namespace(id)
             else { return JAMEY_CACHE_E_INVALID }
             do {
                 guard let value = try ns.getLocal(key) else { return JAMEY_CACHE_MISSING }
@@ -51,9 +55,10 @@ enum CacheService {
             }
         }
         table.put = { context, id, keyPointer, keyLength, valuePointer, valueLength, ttl in
-            guard let context, let key = CacheService.key(keyPointer, keyLength), ttl >= 0, ttl <= CachePlugin.maxTTLMs,
+            guard let provider = ServiceContext<Provider>.provider(at: context) else { return JAMEY_CACHE_E_UNAVAILABLE }
+            guard let key = CacheService.key(keyPointer, keyLength), ttl >= 0, ttl <= CachePlugin.maxTTLMs,
                 valueLength == 0 || valuePointer != nil,
-                let ns = Unmanaged<Provider>.fromOpaque(context).takeUnretainedValue().namespace(id)
+                let ns = provider.namespace(id)
             else { return JAMEY_CACHE_E_INVALID }
             guard valueLength <= ns.settings.maxValueBytes else { return JAMEY_CACHE_E_TOO_LARGE }
             let bytes = valuePointer.map { Array(UnsafeBufferPointer(start: $0, count: valueLength)) } ?? []
@@ -65,8 +70,9 @@ enum CacheService {
             return ns.l1.peek(CacheKey(key)) != nil ? JAMEY_CACHE_STORED : JAMEY_CACHE_NOT_ADMITTED
         }
         table.invalidate = { context, id, keyPointer, keyLength in
-            guard let context, let key = CacheService.key(keyPointer, keyLength),
-                let ns = Unmanaged<Provider>.fromOpaque(context).takeUnretainedValue().namespace(id)
+            guard let provider = ServiceContext<Provider>.provider(at: context) else { return JAMEY_CACHE_E_UNAVAILABLE }
+            guard let key = CacheService.key(keyPointer, keyLength),
+                let ns = provider.namespace(id)
             else { return JAMEY_CACHE_E_INVALID }
             do { return try ns.invalidate(key: key) ? JAMEY_CACHE_REMOVED : JAMEY_CACHE_MISSING } catch {
                 return JAMEY_CACHE_E_STORAGE

@@ -18,6 +18,9 @@ public final class Memory: JameyPlugin, SnapshotCapable {
     let consolidationInterval: Duration?
     let status = Mutex(Status())
     let maintenance = Mutex<Task<Void, Never>?>(nil)
+    /// The `memory.search` table's context: closed at stop, so a table other plugins hold no
+    /// longer keeps this instance's store (its database, checkpointer thread and indexes) alive.
+    let service = Mutex<ServiceContext<MemoryService.Provider>?>(nil)
     /// Search replies in the cache plugin's `memory-search` namespace, when it runs.
     let searchCache: SearchCache
 
@@ -57,7 +60,8 @@ public final class Memory: JameyPlugin, SnapshotCapable {
         // (subscribers started before this plugin hear it).
         publish()
         await warmUp()
-        let provider = MemoryService.Provider(store: store, metrics: metrics, cache: searchCache)
+        let provider = ServiceContext(MemoryService.Provider(store: store, metrics: metrics, cache: searchCache))
+        service.withLock { $0 = provider }
         try context.services.register(MemoryService.name, version: MemoryService.version, table: MemoryService.table(provider))
         try registerHandlers()
         let task = Task { [self] in await maintain() }
@@ -72,6 +76,7 @@ public final class Memory: JameyPlugin, SnapshotCapable {
         }
         task?.cancel()
         await task?.value
+        service.withLock { $0 }?.close()
         // Pending items stay in the log; the next start merges them. Events the bus no longer
         // takes stay in the outbox for the next start.
         store.merger.withLock { $0 }?.stop(wait: true)

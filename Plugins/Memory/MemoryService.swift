@@ -1,5 +1,6 @@
 import CJameyMemory
 import Foundation
+import JameyPluginKit
 import MemoryCore
 
 /// The `memory.search` service table (`jamey/memory.h`): in-process search for other plugins.
@@ -56,17 +57,23 @@ enum MemoryService {
         }
     }
 
-    /// A table whose context is `provider`, retained for the life of the process (a plugin is
-    /// never unloaded, and a caller may hold the table as long as it runs).
-    static func table(_ provider: Provider) -> jamey_memory_v1 {
+    /// A table whose context leads to the provider until the plugin stops (``ServiceContext``:
+    /// a caller may hold the table as long as it runs; the store it reaches goes with the plugin).
+    static func table(_ service: ServiceContext<Provider>) -> jamey_memory_v1 {
         var table = jamey_memory_v1()
         table.struct_size = UInt32(MemoryLayout<jamey_memory_v1>.size)
-        table.context = Unmanaged.passRetained(provider).toOpaque()
+        table.context = service.pointer
         table.search = { context, request, length, reply, user in
             guard let context, let reply else { return 400 }
-            let provider = Unmanaged<Provider>.fromOpaque(context).takeUnretainedValue()
-            let payload = request.map { Array(UnsafeRawBufferPointer(start: $0, count: length)) } ?? []
-            let (status, body) = provider.search(payload)
+            let (status, body): (Int32, [UInt8])
+            if let provider = ServiceContext<Provider>.provider(at: context) {
+                let payload = request.map { Array(UnsafeRawBufferPointer(start: $0, count: length)) } ?? []
+                (status, body) = provider.search(payload)
+            } else {
+                let problem = MemoryError(
+                    status: 503, slug: "stopped", detail: "the memory plugin has stopped; look the service up again once it runs")
+                (status, body) = (503, Replies.problem(problem).payload)
+            }
             body.withUnsafeBufferPointer { buffer in
                 buffer.withMemoryRebound(to: CChar.self) { reply(user, $0.baseAddress, $0.count) }
             }

@@ -1,5 +1,6 @@
 import CJameyCache
 import Foundation
+import JameyPluginKit
 import JameyTestKit
 import Testing
 
@@ -45,7 +46,8 @@ import Testing
         let ns = CacheNamespace(
             settings: settings, policy: .tinyLFU, l3: store, metrics: .discarding(namespace: "svc"),
             loader: nil)
-        let table = CacheService.table(.init([ns]))
+        let context = ServiceContext(CacheService.Provider([ns]))
+        let table = CacheService.table(context)
         #expect(table.struct_size == UInt32(MemoryLayout<jamey_cache_v1>.size))
         let id = withBytes("svc") { table.namespace_id?(table.context, $0, $1) ?? -1 }
         #expect(id == 0)
@@ -62,6 +64,13 @@ import Testing
         let removed = withBytes("k") { table.invalidate?(table.context, id, $0, $1) ?? -1 }
         #expect(removed == JAMEY_CACHE_REMOVED)
         #expect(get(table, id, "k").0 == JAMEY_CACHE_MISSING)
+        // Once the plugin has stopped (its context closed), every call says so; the table stays
+        // callable and the tiers are let go.
+        context.close()
+        #expect(put(table, id, "k", "v") == JAMEY_CACHE_E_UNAVAILABLE)
+        #expect(get(table, id, "k").0 == JAMEY_CACHE_E_UNAVAILABLE)
+        #expect(withBytes("svc") { table.namespace_id?(table.context, $0, $1) ?? -1 } == JAMEY_CACHE_E_UNAVAILABLE)
+        #expect(withBytes("k") { table.invalidate?(table.context, id, $0, $1) ?? -1 } == JAMEY_CACHE_E_UNAVAILABLE)
     }
 
     @Test func thePluginRegistersTheService() async throws {

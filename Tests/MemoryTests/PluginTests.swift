@@ -419,6 +419,34 @@ import Testing
         }
     }
 
+    /// A restart of the plugin (here a restore, which initialises it again) lets the old
+    /// instance go: the `memory.search` table's context held its store for the life of the
+    /// process, so each restart kept a database pool, its files and a checkpoint thread for good.
+    @Test func restartsDoNotKeepTheOldInstancesStore() async throws {
+        try await MemoryKernel.with() { k in
+            #expect(try await k.request("memory.items.store", #"{"content":"one item"}"#).status == 201)
+            let dir = try TemporaryDirectory.make(prefix: "jamey-memory-snap")
+            let kernel = k.test.kernel
+            try await onThread { try kernel.snapshot(plugin: "memory", into: dir) }
+            // Files this process holds open on this kernel's memory database (each instance's
+            // pool and checkpoint connection hold it and its WAL).
+            let root = k.test.directory
+            let open = {
+                ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).filter { fd in
+                    guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)")
+                    else { return false }
+                    return target.hasPrefix(root) && target.contains("memory.sqlite")
+                }.count
+            }
+            let before = open()
+            for _ in 0..<6 { try await onThread { try kernel.restore(plugin: "memory", from: dir) } }
+            // A reader more or less, not six instances' connections.
+            let settled = await eventually(timeout: .seconds(20)) { open() <= before + 3 }
+            #expect(settled, "open files on memory.sqlite: \(before) before six restarts, \(open()) after")
+            #expect(try await k.request("memory.items.list").status == 200)
+        }
+    }
+
     @Test func aStartWarmsUpWithSearchesThatChangeNothing() async throws {
         try await MemoryKernel.with() { k in
             let warmUps = { labelled(k.test.kernel.metrics.exposition(), "memory_warmup_searches_total") ?? -1 }

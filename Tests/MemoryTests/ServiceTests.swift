@@ -1,5 +1,6 @@
 import CJameyMemory
 import Foundation
+import JameyPluginKit
 import JameyTestKit
 import MemoryCore
 import Testing
@@ -17,7 +18,7 @@ import Testing
     @Test func searchThroughTheCTable() async throws {
         let (store, _, _) = try makeStore()
         let id = try await store.put(item("the lighthouse keeper's log"))
-        let table = MemoryService.table(.init(store: store, metrics: nil))
+        let table = MemoryService.table(ServiceContext(.init(store: store, metrics: nil)))
         #expect(table.struct_size == UInt32(MemoryLayout<jamey_memory_v1>.size))
         let (status, text) = call(table, #"{"query":"lighthouse"}"#)
         #expect(status == 200)

@@ -27,6 +27,7 @@
 #define JAMEY_CACHE_E_INVALID (-400) /* bad namespace id, empty, over-512-byte or NUL-holding key, bad ttl */
 #define JAMEY_CACHE_E_TOO_LARGE (-413) /* the value exceeds the namespace's max_value_bytes */
 #define JAMEY_CACHE_E_STORAGE (-500) /* the L3 database failed */
+#define JAMEY_CACHE_E_UNAVAILABLE (-503) /* the cache plugin has stopped: look the service up again once it runs */
 
 /*
  * Receives a value: `value` points to `length` bytes owned by the cache plugin and valid only

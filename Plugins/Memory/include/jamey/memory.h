@@ -45,7 +45,8 @@ typedef struct jamey_memory_v1 {
      *                  object (`type`, `title`, `status`, `detail`) otherwise. Not NULL.
      *   user           passed to `reply` unchanged.
      *
-     * Returns: the HTTP-style status of the reply — 200, 400 (bad request or query), or 500.
+     * Returns: the HTTP-style status of the reply — 200, 400 (bad request or query), 500, or 503
+     *          once the memory plugin has stopped (look the service up again when it runs).
      */
     int32_t (*search)(
         void *context, const char *request_json, size_t request_length, jamey_memory_reply_fn reply, void *user);
