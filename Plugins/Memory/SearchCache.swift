@@ -140,6 +140,7 @@ final class SearchCache: Sendable {
                     }, box)
             }
         }
+        if status == JAMEY_CACHE_E_UNAVAILABLE { unbind() }
         guard status == JAMEY_CACHE_FOUND, let found else {
             misses.add(1, ordering: .relaxed)
             return nil
@@ -159,8 +160,19 @@ final class SearchCache: Sendable {
             if left < Double(ttl) { ttl = Int64(max(left, 0)) }
             guard ttl >= 1 else { return }
         }
-        _ = key.withCString { k in
+        let status = key.withCString { k in
             body.withUnsafeBufferPointer { put(table.context, ns, k, key.utf8.count, $0.baseAddress, $0.count, ttl) }
+        }
+        if status == JAMEY_CACHE_E_UNAVAILABLE { unbind() }
+    }
+
+    /// Forgets a table whose cache instance has stopped: the next search looks up the table of
+    /// the one that replaced it (a restart, a deploy), at once.
+    private func unbind() {
+        binding.withLock { b in
+            b.table = nil
+            b.namespace = -1
+            b.nextLookup = ContinuousClock.now
         }
     }
 }

@@ -66,6 +66,28 @@ import Testing
         }
     }
 
+    /// The memory plugin keeps using the cache after the cache plugin restarts: it held the
+    /// first instance's table for good, so its searches went to a stopped instance's tiers (or,
+    /// with that instance let go, missed for ever); it now looks the table up again.
+    @Test func searchesAreCachedAgainAfterTheCacheRestarts() async throws {
+        try await Self.boot { k in
+            let first = try await Self.store(k, "a lantern on the quay")
+            _ = try await Self.ids(k, "lantern")
+            #expect(try await Self.search(k, #"{"query":"lantern","reinforce":false}"#).cached)
+            let snapshot = try TemporaryDirectory.make(prefix: "jamey-cache-restart")
+            let kernel = k.test.kernel
+            try await onThread { try kernel.snapshot(plugin: "cache", into: snapshot) }
+            try await onThread { try kernel.restore(plugin: "cache", from: snapshot) }
+            #expect(kernel.plugin(named: "memory")?.state == .started)
+            #expect(try await Self.ids(k, "lantern") == [first])
+            let again = await eventually(timeout: .seconds(10)) {
+                _ = try? await Self.ids(k, "lantern")
+                return (try? await Self.search(k, #"{"query":"lantern","reinforce":false}"#).cached) == true
+            }
+            #expect(again, "a repeated search is a hit in the new cache instance")
+        }
+    }
+
     /// A search's hit ids, and whether the reply came from the cache.
     static func search(_ k: CacheKernel, _ body: String) async throws -> (ids: [String], cached: Bool) {
         let (counts, cached) = try await accessCounts(k, body)
