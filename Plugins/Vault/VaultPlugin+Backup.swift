@@ -71,7 +71,7 @@ extension VaultPlugin {
             activity.backups.append(cancellation)
         }
         defer { activity.withLock { $0.backups.removeAll { $0 === cancellation } } }
-        let staging = directory.appendingPathComponent("staging-\(UUID().uuidString.prefix(8))")
+        let staging = directory.appendingPathComponent("staging-\(ProcessStamp.current)-\(UUID().uuidString.prefix(8))")
         let outcome: Result<BackupResult, any Error>
         do {
             let sources = try await stage(into: staging)

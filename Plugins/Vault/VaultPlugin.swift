@@ -78,6 +78,13 @@ public final class VaultPlugin: JameyPlugin {
 
     /// Answers the bus topics and starts the schedule.
     public func start() async throws {
+        // What a killed process left: copies of every plugin's data (staging) and verify's
+        // scratch restores, each as large as the data.
+        let removed = ProcessStamp.removeLeftovers(in: directory, prefixes: ["staging-", "jamey-vault-verify-"])
+        if !removed.isEmpty {
+            context.logger.notice(
+                "removed \(removed.count) leftover(s) of an interrupted run: \(removed.joined(separator: ", "))")
+        }
         try subscribeHandlers()
         if let unavailable {
             context.logger.warning("vault idle: \(unavailable)")

@@ -163,6 +163,29 @@ import VaultSQLite
         }
     }
 
+    /// What a killed process left in the vault's directory (a backup's staged copies of every
+    /// plugin's data, verify's scratch restores) is removed at the next start; what a live
+    /// process is writing (here: one stamped with this test process) is kept.
+    @Test func leftoversOfAKilledRunAreRemovedAtStart() async throws {
+        var directory: URL?
+        try await VaultKernel.with(firstDelay: 3600, keep: true) { k in directory = k.directory }
+        let dir = try #require(directory)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let vault = dir.appendingPathComponent("data/vault")
+        let dead = ["staging-1.1-0badc0de", "jamey-vault-verify-0F0E0D0C-AAAA-BBBB-CCCC-000000000000"]
+        let live = "staging-\(ProcessStamp.current)-0c0ffee0"
+        for name in dead + [live] {
+            try FileManager.default.createDirectory(
+                at: vault.appendingPathComponent(name + "/memory"), withIntermediateDirectories: true)
+            try Data("copy".utf8).write(to: vault.appendingPathComponent(name + "/memory/memory.sqlite"))
+        }
+        try await VaultKernel.with(firstDelay: 3600, directory: dir) { _ in
+            let left = Set(try FileManager.default.contentsOfDirectory(atPath: vault.path))
+            #expect(left.isDisjoint(with: dead), "\(left)")
+            #expect(left.contains(live))
+        }
+    }
+
     @Test func withoutThePrivilegeABackupFailsNamingIt() async throws {
         try await VaultKernel.with(firstDelay: 3600, privileged: false) { k in
             let backup = try await k.request("vault.backup.run")

@@ -139,3 +139,38 @@ final class RepositoryLock: @unchecked Sendable {
         }
     }
 }
+
+/// A name part that says which process made a scratch file or directory (`<pid>.<start time>`),
+/// so a later start can remove what a killed process left without touching what a live one
+/// (another instance in this process, during a deploy) is still writing.
+public enum ProcessStamp {
+    /// This process's stamp.
+    public static let current: String = {
+        let me = RepositoryLock.Holder.current
+        return "\(me.pid).\(me.started ?? "0")"
+    }()
+
+    /// Whether the process that wrote `stamp` (on this host, this boot) is gone; a name without
+    /// a stamp (an earlier version's) counts as gone.
+    public static func isGone(_ stamp: Substring) -> Bool {
+        let parts = stamp.split(separator: ".")
+        guard parts.count == 2, let pid = Int32(parts[0]), pid > 0 else { return true }
+        let holder = RepositoryLock.Holder(host: "", pid: pid, boot: nil, started: String(parts[1]))
+        return !holder.isRunning
+    }
+
+    /// Removes the entries of `directory` named `<prefix><stamp>-...` whose process is gone.
+    /// - Returns: the names removed.
+    @discardableResult
+    public static func removeLeftovers(in directory: URL, prefixes: [String]) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        var removed: [String] = []
+        for name in names {
+            guard let prefix = prefixes.first(where: { name.hasPrefix($0) }) else { continue }
+            let stamp = name.dropFirst(prefix.count).prefix { $0 != "-" }
+            guard isGone(stamp) else { continue }
+            if (try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))) != nil { removed.append(name) }
+        }
+        return removed
+    }
+}

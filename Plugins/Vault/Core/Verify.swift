@@ -155,7 +155,7 @@ extension RepositoryReader {
         let base = options.scratch ?? FileManager.default.temporaryDirectory
         for node in latest.keys.sorted() {
             guard let snapshot = latest[node] else { continue }
-            let scratch = base.appendingPathComponent("jamey-vault-verify-\(UUID().uuidString)")
+            let scratch = base.appendingPathComponent("jamey-vault-verify-\(ProcessStamp.current)-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: scratch) }
             do {
                 let body = try snapshot.body(in: repository, identities: identities)
