@@ -79,6 +79,13 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
             guard CachedValue.weight(key: "", bytes: ns.maxValueBytes) + Self.maxKeyBytes <= ns.maxBytes else {
                 throw JameyError("\(field).max_value_bytes: \(ns.maxValueBytes) does not fit in max_bytes \(ns.maxBytes)")
             }
+            // L3 keeps a stored entry whatever it evicts for it: one over the bound would empty the
+            // namespace's L3 at each put and still exceed it.
+            guard ns.l3MaxBytes == 0 || ns.maxValueBytes + Self.maxKeyBytes <= ns.l3MaxBytes else {
+                throw JameyError(
+                    "\(field).max_value_bytes: \(ns.maxValueBytes) (plus a key of up to \(Self.maxKeyBytes) bytes) does not fit in l3_max_bytes \(ns.l3MaxBytes) (0 turns L3 off)"
+                )
+            }
             let bus = context.bus
             let timeout = Duration.milliseconds(configuration.loadTimeoutMs)
             let origin = ns.origin

@@ -195,3 +195,23 @@ import Testing
         }
     }
 }
+
+/// Namespace settings that contradict each other are refused at start, naming the keys.
+@Suite struct NamespaceSettingsTests {
+    /// An L3 smaller than a value it must take: each large put emptied the namespace's L3 and
+    /// still left it over its bound.
+    @Test func anL3TooSmallForTheLargestValueIsRefused() async throws {
+        let config = "namespaces:\n  - {name: big, max_bytes: 8388608, l3_max_bytes: 65536, max_value_bytes: 1048576}\n"
+        let k = try await onThread {
+            try TestKernel.boot(
+                plugins: [.init("cache", path: try TestPlugins.library("Cache"), config: config)], logLevel: "critical")
+        }
+        defer { k.shutdown() }
+        let cache = k.kernel.plugin(named: "cache")
+        #expect(cache?.state == .failed)
+        #expect(
+            cache?.failure?.contains(
+                "namespaces[0].max_value_bytes: 1048576 (plus a key of up to 512 bytes) does not fit in l3_max_bytes 65536")
+                == true, "\(cache?.failure ?? "none")")
+    }
+}
