@@ -14,6 +14,7 @@
  *   fault_c.hang      never returns (limits.handler_timeout_ms catches it)
  *   fault_c.flood     publishes 64 events of 64 KiB to fault_c.echo (its own subscription: with
  *                     isolation they fill both shared-memory rings at once), then replies
+ *   fault_c.churn     subscribes to fault_c.churned and unsubscribes, 100 times, then replies
  *
  * Routes: GET /v1/fault_c/pid and POST /v1/fault_c/echo (public).
  */
@@ -123,6 +124,26 @@ static int32_t on_flood(void *user, const jamey_message *request) {
     return reply_text(s, request, "flooded", 7);
 }
 
+static int32_t on_nothing(void *user, const jamey_message *message) {
+    (void)user;
+    (void)message;
+    return JAMEY_OK;
+}
+
+/* Subscribes and unsubscribes 100 times (what an event stream per connection does). */
+static int32_t on_churn(void *user, const jamey_message *request) {
+    fault_state *s = user;
+    jamey_subscribe_options events = {sizeof(events), 16, JAMEY_OVERFLOW_DROP_NEWEST, 0};
+    for (int i = 0; i < 100; i++) {
+        uint64_t id = 0;
+        int32_t rc = api->subscribe(s->host, "fault_c.churned", &events, on_nothing, s, &id);
+        if (rc != JAMEY_OK) return rc;
+        rc = api->unsubscribe(s->host, id);
+        if (rc != JAMEY_OK) return rc;
+    }
+    return reply_text(s, request, "churned", 7);
+}
+
 typedef struct fault_topic {
     const char *topic;
     jamey_message_handler_fn handler;
@@ -132,6 +153,7 @@ static const fault_topic topics[] = {
     {"fault_c.echo", on_echo},         {"fault_c.pid", on_pid},   {"fault_c.config", on_config},
     {"fault_c.crash", on_crash},       {"fault_c.abort", on_abort}, {"fault_c.overflow", on_overflow},
     {"fault_c.oom", on_oom},           {"fault_c.hang", on_hang},   {"fault_c.flood", on_flood},
+    {"fault_c.churn", on_churn},
 };
 
 static int32_t fault_init(jamey_host *host, const char *config_json, size_t config_len, void **state_out, char *err,

@@ -89,10 +89,13 @@ enum IsolatedPlugins {
     }
 
     private static let proxyDeinit: jamey_plugin_deinit_fn = { state in
-        guard let s = supervisor(state) else { return }
+        guard let state, let s = supervisor(state) else { return }
         s.deinitialize()
         let key = Key(s.host.kernel, s.host.instance)
         supervisors.withLock { if $0[key] === s { $0.removeValue(forKey: key) } }
+        // The reference init handed the kernel as the plugin's state (the kernel calls nothing
+        // with it after deinit, and the bus no subscription's handler: they were unsubscribed).
+        Unmanaged<PluginSupervisor>.fromOpaque(state).release()
     }
 
     private static let proxyHealth: jamey_plugin_health_fn = { state, detail, cap in

@@ -176,6 +176,9 @@ extension PluginSupervisor {
             let runnerID = reader.u64()
             let found = state.withLock { $0.subscriptions.removeValue(forKey: runnerID) }
             let code = found.map { api.unsubscribe!(host.opaque, $0.kernelID) } ?? JAMEY_E_NOT_FOUND
+            // Once unsubscribe has returned the bus never calls its handler again: the proxy
+            // need not be kept (an event stream per connection added one for good).
+            if code == JAMEY_OK, let found { forget([found]) }
             answer(child, seq, code)
         case .request: request(&reader, child)
         case .metricRegister: registerMetric(&reader, child)

@@ -43,7 +43,8 @@ final class PluginSupervisor: @unchecked Sendable {
         /// Subscriptions of a child that died, answering 503 until the next child makes the same
         /// subscription again (then it takes them over) or has started without it.
         var dormant: [ProxySubscription] = []
-        /// Every subscription ever made: kept alive, since the bus holds raw pointers to them.
+        /// Every subscription the bus may still call: kept alive, since it holds raw pointers to
+        /// them (``forget(_:)`` drops those unsubscribed).
         var all: [ProxySubscription] = []
         var deliveries: [UInt64: Delivery] = [:]
         var nextDelivery: UInt64 = 1
@@ -130,6 +131,17 @@ final class PluginSupervisor: @unchecked Sendable {
         child.socket.shutdownBoth()
         if child.exited.wait(timeout: .now() + .seconds(3)) == .timedOut { child.kill(because: "stopped") }
     }
+
+    /// Lets go of proxies the bus no longer calls (each was unsubscribed and its unsubscribe
+    /// returned).
+    func forget(_ gone: [ProxySubscription]) {
+        guard !gone.isEmpty else { return }
+        let ids = Set(gone.map(ObjectIdentifier.init))
+        state.withLock { s in s.all.removeAll { ids.contains(ObjectIdentifier($0)) } }
+    }
+
+    /// Proxies kept alive now (tests).
+    var proxiesKept: Int { state.withLock { $0.all.count } }
 
     /// The plugin's health: the child's answer with the isolation facts, or why it is down.
     func health() -> (Int32, String) {
@@ -323,6 +335,7 @@ final class PluginSupervisor: @unchecked Sendable {
             return s.dormant
         }
         for subscription in leftOver { _ = HostAPI.table.pointee.unsubscribe!(host.opaque, subscription.kernelID) }
+        forget(leftOver)
         if let failure {
             host.logger.error("isolated plugin \(host.name): restart failed: \(failure)")
             if state.withLock({ $0.child == nil && $0.phase == .running }) { crashed() }
