@@ -125,6 +125,7 @@ extension RepositoryLayout {
         guard rename(temporary.path, url.path) == 0 else {
             throw VaultError(.io, "cannot move \(temporary.lastPathComponent) to \(url.path): errno \(errno)")
         }
+        try syncPlacement(of: url)
     }
 }
 

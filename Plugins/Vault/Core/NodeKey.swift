@@ -25,11 +25,8 @@ public struct NodeKey: Codable, Sendable {
 
     /// Writes the key file readable by its owner only.
     public func write(_ url: URL) throws {
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let data = try JSONCoding.encoder().encode(self)
-        guard FileManager.default.createFile(atPath: url.path, contents: data, attributes: [.posixPermissions: 0o600]) else {
-            throw VaultError(.io, "cannot write node key file \(url.path)")
-        }
+        // Whole or not at all (a rotation replaces it), and lasting before anything relies on it.
+        try DurableFile.replace(url, with: try JSONCoding.encoder().encode(self), mode: 0o600)
     }
 
     func signer() throws -> Curve25519.Signing.PrivateKey {
@@ -61,9 +58,7 @@ public struct ChainHead: Codable, Sendable, Equatable {
     }
 
     func write(_ url: URL) throws {
-        let temporary = url.appendingPathExtension("tmp")
-        try JSONCoding.encoder().encode(self).write(to: temporary)
-        guard rename(temporary.path, url.path) == 0 else { throw VaultError(.io, "cannot update \(url.path)") }
+        try DurableFile.replace(url, with: try JSONCoding.encoder().encode(self), mode: 0o644)
     }
 }
 

@@ -46,6 +46,17 @@ public struct RepositoryLayout: Sendable {
         guard rename(temporary.path, url.path) == 0 else {
             throw VaultError(.io, "cannot move \(temporary.lastPathComponent) to \(url.path): errno \(errno)")
         }
+        try syncPlacement(of: url)
+    }
+
+    /// Syncs the directory `url` was renamed into, and its parent (which may have just gained
+    /// that directory, `packs/xx/`): the file is in the repository once the rename lasts.
+    func syncPlacement(of url: URL) throws {
+        let directory = url.deletingLastPathComponent()
+        try DurableFile.syncDirectory(directory)
+        if directory.deletingLastPathComponent().path.hasPrefix(root.path) {
+            try DurableFile.syncDirectory(directory.deletingLastPathComponent())
+        }
     }
 
     /// The names of the regular files directly in `directory` (or one level of subdirectories for packs).

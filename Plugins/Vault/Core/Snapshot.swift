@@ -74,7 +74,7 @@ public struct SnapshotBody: Codable, Sendable {
         var offset = data.startIndex + 4 + length
         for index in body.files.indices {
             let count = body.files[index].chunkCount ?? 0
-            guard count >= 0, offset + count * 32 <= data.endIndex else { throw bad }
+            guard count >= 0, count <= (data.endIndex - offset) / 32 else { throw bad }
             body.files[index].chunks = data.subdata(in: offset..<offset + count * 32)
             offset += count * 32
         }
