@@ -10,7 +10,7 @@ import Testing
 /// with dlopen, yet the kernel reaches them through the C ABI as it does any plugin.
 @Suite struct InProcessTests {
     /// A plugin defined in the test: answers `<name>.echo` with its configured prefix.
-    final class Echo: JameyPlugin {
+    final class Echo: JameyPlugin, SnapshotCapable {
         struct Configuration: Decodable, Sendable {
             var prefix: String
         }
@@ -27,7 +27,34 @@ import Testing
         func start() async throws {
             let prefix = configuration.prefix
             try context.bus.respond("echo.echo") { request in .text(prefix + request.text) }
+            // Answers after 300 ms (a request being answered when the plugin stops).
+            try context.bus.respond("echo.slow") { request in
+                try await Task.sleep(for: .milliseconds(300))
+                return .text(prefix + request.text)
+            }
         }
+        // Empty: so the kernel can stop and start it again by a restore (one of the process's
+        // eight in-process plugin types serves both tests).
+        func snapshot(to directory: String) async throws {}
+        func restore(from directory: String) async throws {}
+    }
+
+    /// A request being answered when the plugin is stopped (here by a restore, which starts it
+    /// again) is answered: the kit's stop waits for it. The reply was dropped (its host context
+    /// gone), and the requester waited out its timeout.
+    @Test func aRequestBeingAnsweredAtStopIsAnswered() async throws {
+        let k = try TestKernel.boot(inProcess: [.init("echo", entryPoint: try inProcessEntryPoint(for: Echo.self))])
+        defer { k.shutdown() }
+        let message = BusMessage(topic: "echo.slow", payload: Array("x".utf8))
+        let bus = k.bus
+        let answer = Task { try await bus.request(message, timeout: .seconds(5)) }
+        try await Task.sleep(for: .milliseconds(50))
+        let snapshot = try TemporaryDirectory.make(prefix: "jamey-slow")
+        let kernel = k.kernel
+        try await onThread { try kernel.restore(plugin: "echo", from: snapshot) }
+        let reply = try await answer.value
+        #expect(String(decoding: reply.payload, as: UTF8.self) == "echo: x")
+        #expect(kernel.plugin(named: "echo")?.state == .started)
     }
 
     /// Asks without blocking a Swift concurrency pool thread: `respond` handlers run on that pool.

@@ -50,6 +50,11 @@ enum KitHooks {
     static let stopHook: jamey_plugin_lifecycle_fn = { state, err, cap in
         guard let box = box(state) else { return JAMEY_E_STATE }
         let plugin = box.plugin
+        // Requests being answered finish first (bounded: within the kernel's stop deadline,
+        // 5 s by default, with time left for the plugin's own stop).
+        if !box.context.bus.waitForAnswers(timeout: .seconds(2)) {
+            box.context.logger.warning("stopping with requests still being answered after 2 s")
+        }
         let result = runBlocking { try await plugin.stop() }
         box.context.closeAll()
         return finish(result, err, cap)

@@ -2,6 +2,12 @@ import CJameyABI
 import JameyReplyWatch
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
 /// The message bus, as seen from a plugin.
 ///
 /// Topics are dotted (`sensors.kitchen.temp`); patterns may use `*` for one segment and a final
@@ -14,6 +20,25 @@ public final class PluginBus: Sendable {
     let replySpin = ReplySpin()
 
     init(handle: HostHandle) { self.handle = handle }
+
+    /// Requests ``respond(_:handler:)`` is answering now (each in a task of its own, which the
+    /// kernel does not see: its handler returned when the task began).
+    private let answering = Mutex(0)
+
+    /// Waits until no request taken by ``respond(_:handler:)`` is still being answered, or until
+    /// `timeout`; the kit's stop hook calls it before the plugin's `stop`, so an answer in progress
+    /// is sent rather than dropped and no handler runs on after `stop`. (The kernel takes the
+    /// plugin's subscriptions out of routing first: no new request comes meanwhile.)
+    /// - Returns: whether everything was answered in time.
+    @discardableResult
+    public func waitForAnswers(timeout: Duration) -> Bool {
+        let end = ContinuousClock.now + timeout
+        while answering.withLock({ $0 }) > 0 {
+            if ContinuousClock.now >= end { return false }
+            usleep(1000)
+        }
+        return true
+    }
 
     /// Publishes an event to every matching subscription. Never blocks.
     /// - Parameters:
@@ -135,12 +160,14 @@ public final class PluginBus: Sendable {
     {
         try subscribe(pattern, capacity: nil, dropOldest: false, responder: true, direct: false) { [self] request in
             guard request.isRequest else { return }
+            answering.withLock { $0 += 1 }
             Task(priority: .high) {
                 let reply: Outgoing
                 do { reply = try await handler(request) } catch {
                     reply = .text(error.readable, headers: ["status": "500"])
                 }
                 self.reply(to: request, reply)
+                self.answering.withLock { $0 -= 1 }
             }
         }
     }

@@ -47,9 +47,11 @@ extension Kernel {
         // plugin does not take the others' clean stop with it.
         let floor = max(min(budget / 4, .seconds(1)), .milliseconds(10))
         let remaining = min(max(end - clock.now, floor), config.hooks.stop)
-        // Drain: messages already queued for this plugin are handled before it stops (its
-        // dependents, which might still publish to it, were stopped before it).
-        if !host.endpoint.drain(timeout: remaining / 2) {
+        // Out of routing, then drained: no new message reaches a plugin that is stopping (a
+        // request gets "no responder" rather than being taken and dropped), and the messages
+        // already queued for it are handled before its stop (its dependents, which might still
+        // publish to it, were stopped before it).
+        if !host.endpoint.retireAll(timeout: remaining / 2) {
             logger.warning("plugin \(record.name): bus queue not drained before stop; undelivered messages are dropped")
         }
         let hookDeadline = max(min(end - clock.now, config.hooks.stop), floor)
