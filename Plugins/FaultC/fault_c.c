@@ -14,7 +14,8 @@
  *   fault_c.hang      never returns (limits.handler_timeout_ms catches it)
  *   fault_c.flood     publishes 64 events of 64 KiB to fault_c.echo (its own subscription: with
  *                     isolation they fill both shared-memory rings at once), then replies
- *   fault_c.churn     subscribes to fault_c.churned and unsubscribes, 100 times, then replies
+ *   fault_c.churn     subscribes to fault_c.churned and unsubscribes, 100 times, freeing each
+ *                     one's user data at once (its handler aborts if it runs after that)
  *
  * Routes: GET /v1/fault_c/pid and POST /v1/fault_c/echo (public).
  */
@@ -124,21 +125,33 @@ static int32_t on_flood(void *user, const jamey_message *request) {
     return reply_text(s, request, "flooded", 7);
 }
 
-static int32_t on_nothing(void *user, const jamey_message *message) {
-    (void)user;
+#define CHURN_ALIVE 0x616c697665ULL
+
+/* A handler whose user data is freed as soon as unsubscribe returns: it aborts if it runs after
+ * that (the header promises it does not). */
+static int32_t on_churned(void *user, const jamey_message *message) {
     (void)message;
+    volatile uint64_t *magic = user;
+    if (*magic != CHURN_ALIVE) abort();
     return JAMEY_OK;
 }
 
-/* Subscribes and unsubscribes 100 times (what an event stream per connection does). */
+/* Subscribes to fault_c.churned and unsubscribes, 100 times, freeing each subscription's user
+ * data right after unsubscribe (what an event stream per connection does). */
 static int32_t on_churn(void *user, const jamey_message *request) {
     fault_state *s = user;
     jamey_subscribe_options events = {sizeof(events), 16, JAMEY_OVERFLOW_DROP_NEWEST, 0};
     for (int i = 0; i < 100; i++) {
+        uint64_t *magic = malloc(sizeof(*magic));
+        if (magic == NULL) return JAMEY_E_NOMEM;
+        *magic = CHURN_ALIVE;
         uint64_t id = 0;
-        int32_t rc = api->subscribe(s->host, "fault_c.churned", &events, on_nothing, s, &id);
+        int32_t rc = api->subscribe(s->host, "fault_c.churned", &events, on_churned, magic, &id);
         if (rc != JAMEY_OK) return rc;
+        usleep(200);
         rc = api->unsubscribe(s->host, id);
+        *(volatile uint64_t *)magic = 0;
+        free(magic);
         if (rc != JAMEY_OK) return rc;
     }
     return reply_text(s, request, "churned", 7);

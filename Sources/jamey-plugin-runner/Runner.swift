@@ -10,10 +10,21 @@ import Synchronization
 /// One plugin subscription inside the runner. Its deliveries run on whichever dispatch thread
 /// brings them, one at a time (``HandlerSerializer``), so it never runs concurrently with itself
 /// (the header's rule).
-struct RunnerSubscription: @unchecked Sendable {
+final class RunnerSubscription: @unchecked Sendable {
     let handler: jamey_message_handler_fn
     let userData: UnsafeMutableRawPointer?
     let serializer = HandlerSerializer()
+    /// Set by `unsubscribe`: deliveries still queued or in the ring are not handed to the plugin
+    /// (whose user data may be freed once unsubscribe returns).
+    let closed = Atomic<Bool>(false)
+    /// Handler calls in progress: counted before `closed` is read, so `unsubscribe`, which sets
+    /// `closed` and then waits for this to reach 0, never returns while a call it missed runs.
+    let calling = Atomic<Int>(0)
+
+    init(handler: jamey_message_handler_fn, userData: UnsafeMutableRawPointer?) {
+        self.handler = handler
+        self.userData = userData
+    }
 }
 
 /// A request of the plugin's waiting for its reply.
@@ -65,7 +76,15 @@ final class Runner: @unchecked Sendable {
             let more = down.receive { kind, body in
                 guard kind == .deliver else { return }
                 var reader = WireReader(body)
-                guard let subscription = subscriptions.withLock({ $0[reader.u64()] }) else { return }
+                guard let subscription = subscriptions.withLock({ $0[reader.u64()] }) else {
+                    // Unsubscribed meanwhile: the kernel still counts the delivery as running
+                    // (and would take the process for hung) until it hears it was handled.
+                    var frame = WireWriter(.handled, capacity: 12)
+                    frame.u64(reader.u64())
+                    frame.i32(JAMEY_E_NOT_FOUND)
+                    up.send(frame.finish())
+                    return
+                }
                 job = (subscription, Array(body))
             }
             if let (subscription, body) = job {
@@ -129,10 +148,18 @@ final class Runner: @unchecked Sendable {
             var reader = WireReader(bytes)
             _ = reader.u64()
             let delivery = reader.u64()
-            Self.current = delivery
-            let code = reader.withMessage { subscription.handler(subscription.userData, $0) } ?? JAMEY_E_INVALID
-            let replied = Self.current & (1 << 63) != 0
-            Self.current = 0
+            var code = JAMEY_E_NOT_FOUND
+            var replied = false
+            subscription.calling.add(1, ordering: .sequentiallyConsistent)
+            defer { subscription.calling.subtract(1, ordering: .sequentiallyConsistent) }
+            if !subscription.closed.load(ordering: .sequentiallyConsistent) {
+                Self.current = delivery
+                Self.running = Unmanaged.passUnretained(subscription).toOpaque()
+                code = reader.withMessage { subscription.handler(subscription.userData, $0) } ?? JAMEY_E_INVALID
+                replied = Self.current & (1 << 63) != 0
+                Self.current = 0
+                Self.running = nil
+            }
             // A request answered inside its handler needs no "handled" frame: the reply already
             // told the kernel it is done (one write less per request).
             if code == JAMEY_OK && replied { return }
@@ -154,6 +181,18 @@ final class Runner: @unchecked Sendable {
     private static var current: UInt64 {
         get { UInt64(UInt(bitPattern: pthread_getspecific(handlerKey))) }
         set { pthread_setspecific(handlerKey, UnsafeRawPointer(bitPattern: UInt(newValue))) }
+    }
+
+    /// Per thread: the subscription whose handler it is running (nil: none).
+    private static let runningKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    static var running: UnsafeMutableRawPointer? {
+        get { pthread_getspecific(runningKey) }
+        set { pthread_setspecific(runningKey, newValue) }
     }
 
     /// Notes a reply sent from a handler to the delivery it is running (`reply` calls this).

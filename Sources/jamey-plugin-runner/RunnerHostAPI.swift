@@ -63,7 +63,18 @@ enum RunnerHostAPI {
             return JAMEY_OK
         }
         api.pointee.unsubscribe = { _, id in
-            guard runner.subscriptions.withLock({ $0.removeValue(forKey: id) }) != nil else { return JAMEY_E_NOT_FOUND }
+            guard let subscription = runner.subscriptions.withLock({ $0.removeValue(forKey: id) }) else {
+                return JAMEY_E_NOT_FOUND
+            }
+            // The header's contract: after unsubscribe returns the handler does not run again, so
+            // the plugin may free its user data. Deliveries already taken are skipped, and a
+            // handler running on another thread is waited for (from its own handler: not, the
+            // current invocation completes).
+            subscription.closed.store(true, ordering: .sequentiallyConsistent)
+            if Runner.running != Unmanaged.passUnretained(subscription).toOpaque() {
+                // Only a call in progress: later deliveries see `closed` and are skipped.
+                while subscription.calling.load(ordering: .sequentiallyConsistent) > 0 { usleep(50) }
+            }
             let seq = runner.calls.sequence()
             var frame = WireWriter(.unsubscribe, capacity: 16)
             frame.u64(seq)

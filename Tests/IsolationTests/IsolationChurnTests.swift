@@ -1,5 +1,6 @@
 import Foundation
 import JameyTestKit
+import Synchronization
 import Testing
 
 @testable import JameyKernel
@@ -18,6 +19,31 @@ import Testing
             }
             // 300 subscriptions made and ended: each kept its proxy for good before.
             #expect(supervisor.proxiesKept == before, "\(before) proxies before, \(supervisor.proxiesKept) after")
+        }
+    }
+}
+
+/// An isolated plugin may free a subscription's user data once unsubscribe returns: deliveries
+/// the runner had already taken for it are not handed to its handler afterwards.
+@Suite struct IsolationUnsubscribeTests {
+    @Test func noHandlerRunsAfterUnsubscribeReturns() async throws {
+        try await IsolatedKernel.with { k in
+            let pid = try await k.faultPID()
+            let bus = k.test.bus
+            let stop = Atomic<Bool>(false)
+            let publisher = Thread {
+                while !stop.load(ordering: .relaxed) {
+                    try? bus.publish(BusMessage(topic: "fault_c.churned", payload: [1]))
+                }
+            }
+            publisher.start()
+            defer { stop.store(true, ordering: .relaxed) }
+            for _ in 0..<5 {
+                let reply = try await k.ask("fault_c.churn")
+                #expect(String(decoding: reply.payload, as: UTF8.self) == "churned")
+            }
+            stop.store(true, ordering: .relaxed)
+            #expect(try await k.faultPID() == pid, "the plugin's process aborted: a handler ran after its unsubscribe")
         }
     }
 }
