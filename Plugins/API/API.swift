@@ -36,6 +36,7 @@ public final class API: JameyPlugin, SnapshotCapable {
     public init(context: PluginContext, configuration: APIConfiguration) async throws {
         self.context = context
         self.settings = configuration
+        try configuration.validate()
         let directory = try context.dataDirectory()
         do {
             keys = try KeyStore(directory: directory)

@@ -1,4 +1,6 @@
 import APICore
+import Foundation
+import JameyPluginKit
 
 /// The api plugin's config section (`plugins.api.config`), decoded after the kernel validated it
 /// against the schema in ``API/manifest`` (so every key is present, defaults filled in).
@@ -66,5 +68,39 @@ public struct APIConfiguration: Decodable, Sendable {
 
         /// Whether TLS is configured.
         var enabled: Bool { !certFile.isEmpty || !keyFile.isEmpty }
+    }
+}
+
+extension APIConfiguration {
+    /// Refuses entries that could never match, which would otherwise have no effect at all: a
+    /// trusted proxy is compared with the peer's address as a string, so it must be an IP address
+    /// (not a name or a CIDR range); an origin is compared with the browser's `Origin` header,
+    /// which is `scheme://host[:port]` with nothing after it.
+    /// - Throws: a sentence naming the entry.
+    func validate() throws(JameyError) {
+        for (i, proxy) in trustedProxies.enumerated() where !Self.isIPAddress(proxy) {
+            throw JameyError(
+                "trusted_proxies[\(i)]: '\(proxy)' is not an IP address (list each proxy's address; names and CIDR ranges are not matched)"
+            )
+        }
+        for (i, origin) in cors.allowedOrigins.enumerated() where origin != "*" && !Self.isOrigin(origin) {
+            throw JameyError(
+                "cors.allowed_origins[\(i)]: '\(origin)' is not an origin: write scheme://host[:port], lower case, with no path or trailing slash (or *)"
+            )
+        }
+    }
+
+    static func isIPAddress(_ text: String) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1
+    }
+
+    static func isOrigin(_ text: String) -> Bool {
+        guard let url = URLComponents(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme),
+            let host = url.host, !host.isEmpty, url.path.isEmpty, url.query == nil, url.fragment == nil,
+            url.user == nil
+        else { return false }
+        return text == text.lowercased()
     }
 }

@@ -33,3 +33,38 @@ import Testing
         }
     }
 }
+
+/// Entries that could never match are refused at start, naming the entry (they had no effect).
+@Suite struct UnmatchableEntriesTests {
+    @Test(arguments: [
+        ("trusted_proxies: [\"10.0.0.0/8\"]", "trusted_proxies[0]: '10.0.0.0/8' is not an IP address"),
+        ("trusted_proxies: [\"127.0.0.1\", \"localhost\"]", "trusted_proxies[1]: 'localhost' is not an IP address"),
+        (
+            "cors:\n  allowed_origins: [\"https://ops.example.com/\"]",
+            "cors.allowed_origins[0]: 'https://ops.example.com/' is not an origin"
+        ),
+        ("cors:\n  allowed_origins: [\"ops.example.com\"]", "cors.allowed_origins[0]: 'ops.example.com' is not an origin"),
+        (
+            "cors:\n  allowed_origins: [\"https://Ops.Example.com\"]",
+            "cors.allowed_origins[0]: 'https://Ops.Example.com' is not an origin"
+        ),
+    ])
+    func isRefused(_ config: String, _ message: String) async throws {
+        var thrown = ""
+        do {
+            try await APIKernel.with(.init(config: config + "\n", probe: false, hello: false)) { _ in }
+        } catch {
+            thrown = "\(error)"
+        }
+        #expect(thrown.contains(message), "\(thrown)")
+    }
+
+    @Test func addressesAndOriginsThatCanMatchAreTaken() async throws {
+        let config =
+            "trusted_proxies: [\"127.0.0.1\", \"::1\"]\ncors:\n  allowed_origins: [\"https://ops.example.com:8443\", \"http://localhost:3000\"]\n"
+        try await APIKernel.with(.init(config: config, probe: false, hello: false)) { k in
+            let status = try await HTTP.get(k.port, "/healthz").status
+            #expect(status == 200)
+        }
+    }
+}
