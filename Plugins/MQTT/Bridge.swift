@@ -122,6 +122,12 @@ final class Bridge: Sendable {
         }
         outboundCaches = outbound.map { _ in TopicCache() }
         inboundCaches = inbound.map { _ in TopicCache() }
+        let reconnect = configuration.reconnect
+        if reconnect.maxDelayMs < reconnect.initialDelayMs {
+            throw MQTTError.invalidSetting(
+                "plugins.mqtt.config.reconnect.max_delay_ms (\(reconnect.maxDelayMs)) is below initial_delay_ms (\(reconnect.initialDelayMs)): the delay grows from the first up to the second"
+            )
+        }
         if !settings.isV5 && !remote.isEmpty {
             throw MQTTError.invalidSetting(
                 "plugins.mqtt.config.remote needs protocol mqttv5 (MQTT 3.1.1 has no response topics)")

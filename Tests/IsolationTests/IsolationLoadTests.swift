@@ -33,6 +33,13 @@ struct IsolationLoadTests {
         #expect(error?.description.contains("plugins.fault_c.limits.memory_mb") == true)
     }
 
+    @Test func aRestartDelayThatShrinksNamesTheKey() async throws {
+        let yaml = try IsolatedKernel.yaml(restart: "delay_ms: 5000\nmax_delay_ms: 1000")
+        let error = await #expect(throws: ConfigErrors.self) { _ = try await onThread { try TestKernel.boot(yaml: yaml) } }
+        #expect(error?.description.contains("plugins.fault_c.restart.max_delay_ms") == true, "\(error?.description ?? "")")
+        #expect(error?.description.contains("is below delay_ms (5000)") == true)
+    }
+
     @Test func inProcessIsTheDefault() async throws {
         let yaml = try IsolatedKernel.yaml(isolation: "in_process")
         let test = try await onThread { try TestKernel.boot(yaml: yaml) }

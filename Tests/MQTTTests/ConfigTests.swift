@@ -21,6 +21,13 @@ import Testing
         #expect(try await failure("inbound:\n  - mqtt: \"a\"\n    share_group: \"a/b\"").contains("share_group"))
     }
 
+    @Test func aReconnectDelayThatShrinksIsRefused() async throws {
+        let node = try await Node.boot(
+            "cfg", port: 1, config: "reconnect:\n  initial_delay_ms: 5000\n  max_delay_ms: 1000", reconnect: false)
+        let text = node.plugin?.failure ?? ""
+        #expect(text.contains("reconnect.max_delay_ms (1000) is below initial_delay_ms (5000)"), "\(text)")
+    }
+
     @Test func remoteRulesNeedMQTT5() async throws {
         #expect(try await failure("protocol: mqttv311\nremote:\n  - bus: \"x.>\"").contains("remote needs protocol mqttv5"))
     }
