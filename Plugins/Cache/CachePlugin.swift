@@ -86,6 +86,23 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
                     "\(field).max_value_bytes: \(ns.maxValueBytes) (plus a key of up to \(Self.maxKeyBytes) bytes) does not fit in l3_max_bytes \(ns.l3MaxBytes) (0 turns L3 off)"
                 )
             }
+            for (k, key) in (ns.warmKeys ?? []).enumerated() {
+                do { try Self.check(key: key, name: "\(field).warm_keys[\(k)]") } catch { throw JameyError(error.description) }
+            }
+            if !ns.origin.isEmpty {
+                // A topic (no wildcard, no blank), and not the cache's own: a miss would ask the
+                // cache again, which would wait for the origin until load_timeout_ms.
+                let segments = ns.origin.split(separator: ".", omittingEmptySubsequences: false)
+                guard !segments.contains(where: { $0.isEmpty || $0 == "*" || $0 == ">" }),
+                    !ns.origin.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 })
+                else {
+                    throw JameyError("\(field).origin: '\(ns.origin)' is not a bus topic (dotted segments, no wildcards)")
+                }
+                guard segments.first != "cache" else {
+                    throw JameyError(
+                        "\(field).origin: '\(ns.origin)' is one of the cache's own topics: a miss would ask the cache itself")
+                }
+            }
             let bus = context.bus
             let timeout = Duration.milliseconds(configuration.loadTimeoutMs)
             let origin = ns.origin

@@ -198,10 +198,25 @@ import Testing
 
 /// Namespace settings that contradict each other are refused at start, naming the keys.
 @Suite struct NamespaceSettingsTests {
-    /// An L3 smaller than a value it must take: each large put emptied the namespace's L3 and
-    /// still left it over its bound.
-    @Test func anL3TooSmallForTheLargestValueIsRefused() async throws {
-        let config = "namespaces:\n  - {name: big, max_bytes: 8388608, l3_max_bytes: 65536, max_value_bytes: 1048576}\n"
+    /// An L3 smaller than a value it must take (each large put emptied the namespace's L3 and
+    /// still left it over its bound), an origin that is the cache itself or no topic, a warm key
+    /// the cache refuses.
+    @Test(arguments: [
+        (
+            "{name: big, max_bytes: 8388608, l3_max_bytes: 65536, max_value_bytes: 1048576}",
+            "namespaces[0].max_value_bytes: 1048576 (plus a key of up to 512 bytes) does not fit in l3_max_bytes 65536"
+        ),
+        // A miss would ask the cache itself, and wait for it until load_timeout_ms.
+        (
+            "{name: loop, max_bytes: 8388608, origin: cache.get}",
+            "namespaces[0].origin: 'cache.get' is one of the cache's own topics"
+        ),
+        ("{name: wild, max_bytes: 8388608, origin: \"users.*\"}", "namespaces[0].origin: 'users.*' is not a bus topic"),
+        // A warm key the cache would refuse was skipped without a word.
+        ("{name: warm, max_bytes: 8388608, warm_keys: [\"ok\", \"\"]}", "namespaces[0].warm_keys[1]: must not be empty"),
+    ])
+    func contradictorySettingsAreRefused(_ namespace: String, _ message: String) async throws {
+        let config = "namespaces:\n  - \(namespace)\n"
         let k = try await onThread {
             try TestKernel.boot(
                 plugins: [.init("cache", path: try TestPlugins.library("Cache"), config: config)], logLevel: "critical")
@@ -209,9 +224,6 @@ import Testing
         defer { k.shutdown() }
         let cache = k.kernel.plugin(named: "cache")
         #expect(cache?.state == .failed)
-        #expect(
-            cache?.failure?.contains(
-                "namespaces[0].max_value_bytes: 1048576 (plus a key of up to 512 bytes) does not fit in l3_max_bytes 65536")
-                == true, "\(cache?.failure ?? "none")")
+        #expect(cache?.failure?.contains(message) == true, "\(cache?.failure ?? "none")")
     }
 }
