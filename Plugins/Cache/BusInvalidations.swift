@@ -90,10 +90,16 @@ final class BusInvalidations: Sendable {
         guard (key == nil) != (prefix == nil) else { return nil }
         let observation = received.withLock { $0.observe(sender: run + "/" + namespace, sequence: seq) }
         var afterGap = false
-        if case .gap = observation {
+        switch observation {
+        case .gap, .first:
+            // `.first` is a number past 1 from a sender this node never heard: a peer that was
+            // running while this node was down (or restarted), whose earlier invalidations never
+            // reached it. L3 kept the values they removed, so they count as missed too.
             afterGap = true
             gaps.add(1, ordering: .relaxed)
             gapCount.increment()
+        case .inOrder, .repeated:
+            break
         }
         applied.add(1, ordering: .relaxed)
         appliedCount.increment()

@@ -132,6 +132,21 @@ import Testing
             BusMessage(topic: "cache.invalidated.main", payload: Array(text.utf8), contentType: "application/json"))
     }
 
+    /// The first event heard from a peer that is not its number 1: the peer ran while this node
+    /// was down (or before it started), and the invalidations it sent then never arrived here, so
+    /// L3 (warmed into L1 at start) may hold values they removed. Treated as a gap.
+    @Test func theFirstEventOfAPeerAlreadyRunningDropsTheNamespace() async throws {
+        try await CacheKernel.with { (k: CacheKernel) async throws in
+            for key in ["a", "b"] { #expect(try await k.put("main", key, "v") == 201) }
+            try Self.publish(
+                k, #"{"node":"n","run":"running-before","seq":7,"namespace":"main","kind":"invalidate","key":"a"}"#)
+            let emptied = try await eventually(timeout: .seconds(60)) { try await k.get("main", "b").status == 404 }
+            #expect(emptied, "events 1 to 6 of that peer never arrived: nothing of main can be trusted")
+            let stats = try await k.request("cache.stats").body["bus_invalidations"] as? [String: Any] ?? [:]
+            #expect(stats["gaps"] as? Int == 1)
+        }
+    }
+
     @Test func aGapInTheSequenceDropsTheWholeNamespaceLocally() async throws {
         try await CacheKernel.with { (k: CacheKernel) async throws in
             for key in ["a", "b", "c"] { #expect(try await k.put("main", key, "v") == 201) }
