@@ -259,6 +259,22 @@ extension VaultSerial {
             }
         }
 
+        /// An index copied under a name that sorts first names a pack that does not exist; the
+        /// chunks it lists are read from the index whose pack is stored (a restore failed with
+        /// "pack missing" though every pack was intact).
+        @Test func anIndexCopiedUnderAnotherNameDoesNotHideItsPack() async throws {
+            let f = try await threeSnapshots()
+            defer { f.destroy() }
+            let index = try #require(files(f, "index").first)
+            let copy = index.deletingLastPathComponent().appendingPathComponent(String(repeating: "0", count: 64))
+            try FileManager.default.copyItem(at: index, to: copy)
+            let reader = try f.reader()
+            let latest = try reader.catalog.find("latest")
+            let target = f.root.appendingPathComponent("restored")
+            _ = try await onThread { try reader.restore(latest, source: "data", to: target) }
+            #expect(FileManager.default.fileExists(atPath: target.appendingPathComponent("three").path))
+        }
+
         @Test func aSwappedPackFileIsNamed() async throws {
             let f = try await threeSnapshots()
             defer { f.destroy() }

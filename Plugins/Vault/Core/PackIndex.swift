@@ -72,10 +72,11 @@ public struct ChunkIndex: Sendable {
     /// Loads every index file.
     public init(repository: Repository, hasher: ChunkHasher) {
         let layout = repository.layout
+        let stored = Set(layout.names(in: layout.packs, nested: true))
         for name in layout.names(in: layout.index) {
             guard let data = FileManager.default.contents(atPath: layout.index(name).path) else { continue }
             do {
-                add(pack: name, try PackIndexFile(data, pack: name, hasher: hasher).entries)
+                add(pack: name, try PackIndexFile(data, pack: name, hasher: hasher).entries, stored: stored)
             } catch let error as VaultError {
                 problems.append(VaultProblem(.indexAltered, subject: name, error.message))
             } catch {
@@ -84,9 +85,17 @@ public struct ChunkIndex: Sendable {
         }
     }
 
-    mutating func add(pack: String, _ entries: [(id: ChunkID, offset: Int, length: Int)]) {
+    /// Adds a pack's entries. A chunk listed by two indexes is read from the first whose pack is
+    /// stored (`stored`; nil: all are): an index copied under another name (its MAC does not bind
+    /// the name) names a pack that does not exist, and sorting first it made every restore that
+    /// needed those chunks fail with "pack missing" though their pack was intact.
+    mutating func add(pack: String, _ entries: [(id: ChunkID, offset: Int, length: Int)], stored: Set<String>? = nil) {
         packs[pack] = entries.map(\.id)
-        for entry in entries where locations[entry.id] == nil {
+        let present = stored?.contains(pack) ?? true
+        for entry in entries {
+            if let known = locations[entry.id] {
+                guard present, let stored, !stored.contains(known.pack) else { continue }
+            }
             locations[entry.id] = ChunkLocation(pack: pack, offset: entry.offset, length: entry.length)
         }
     }
