@@ -245,7 +245,22 @@ final class SoulStore: Sendable {
     /// - Throws: when the snapshot is missing, damaged or not a soul database.
     func restore(from directory: String) throws {
         try database.restoreSnapshot(
-            from: directory, fileName: Self.fileName, requiringTable: "soul_entities", migrator: Self.migrator)
+            from: directory, fileName: Self.fileName, requiringTable: "soul_entities", migrator: Self.migrator
+        ) { db in
+            // The ranges the tables' CHECK constraints keep (a forged table may lack them; the
+            // kit compares columns, not constraints): trust and decay rates out of 0...1 made every
+            // list and decay fail, and counts near the largest integer overflowed the empathy sum.
+            let bad = try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT (SELECT count(*) FROM (SELECT 1 FROM soul_entities
+                              WHERE trust NOT BETWEEN 0 AND 1 OR decay_rate NOT BETWEEN 0 AND 1 LIMIT 1))
+                         + (SELECT count(*) FROM (SELECT 1 FROM soul_emotions WHERE count NOT BETWEEN 1 AND ? LIMIT 1))
+                    """, arguments: [Int64(1) << 40])
+            guard bad == 0 else {
+                throw SoulError(.invalid, "the snapshot holds trust, decay rates or emotion counts out of range: refused")
+            }
+        }
         try Self.migrator.migrate(database)
     }
 }

@@ -186,6 +186,8 @@ import Testing
             for forgery in [
                 "UPDATE soul_entities SET last_interaction = 'yesterday'",
                 "CREATE TRIGGER forged AFTER INSERT ON soul_entities BEGIN DELETE FROM soul_entities; END",
+                // Within the table's CHECK, beyond what the empathy sum can add.
+                "UPDATE soul_emotions SET count = 9223372036854775000",
             ] {
                 let copy = try TemporaryDirectory.make()
                 try FileManager.default.copyItem(atPath: file, toPath: copy + "/" + (file as NSString).lastPathComponent)
