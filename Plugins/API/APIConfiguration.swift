@@ -90,10 +90,21 @@ extension APIConfiguration {
         }
     }
 
-    static func isIPAddress(_ text: String) -> Bool {
+    static func isIPAddress(_ text: String) -> Bool { canonicalAddress(text) != nil }
+
+    /// `text` as an IP address in the form the peer's address is written in (`2001:db8::1` for
+    /// `2001:DB8:0::1`), or nil when it is none.
+    static func canonicalAddress(_ text: String) -> String? {
         var v4 = in_addr()
         var v6 = in6_addr()
-        return inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        if inet_pton(AF_INET, text, &v4) == 1, inet_ntop(AF_INET, &v4, &buffer, socklen_t(buffer.count)) != nil {
+            return String(cString: buffer)
+        }
+        if inet_pton(AF_INET6, text, &v6) == 1, inet_ntop(AF_INET6, &v6, &buffer, socklen_t(buffer.count)) != nil {
+            return String(cString: buffer)
+        }
+        return nil
     }
 
     static func isOrigin(_ text: String) -> Bool {

@@ -60,25 +60,34 @@ extension Gateway {
 /// Fires once, when the gateway begins stopping; requests that must not hold up the stop race
 /// against it.
 final class StopSignal: Sendable {
-    private let state = Mutex<(fired: Bool, waiters: [@Sendable () -> Void])>((false, []))
+    private struct State {
+        var fired = false
+        var next: UInt64 = 0
+        var waiters: [UInt64: @Sendable () -> Void] = [:]
+    }
+    private let state = Mutex(State())
 
     /// Fires: every waiter runs now, and later ones at once.
     func fire() {
         let waiters = state.withLock { s -> [@Sendable () -> Void] in
             guard !s.fired else { return [] }
             s.fired = true
-            defer { s.waiters = [] }
-            return s.waiters
+            defer { s.waiters = [:] }
+            return Array(s.waiters.values)
         }
         for waiter in waiters { waiter() }
     }
 
     /// The result of `body`, or of `onStop` when the signal fires first (`body` then goes on
-    /// unawaited and its result is dropped).
+    /// unawaited and its result is dropped). A body that finishes first takes its waiter away.
     func race(
         _ body: @escaping @Sendable () async throws -> Response, onStop: @escaping @Sendable () -> Response
     ) async throws -> Response {
         let once = Mutex<CheckedContinuation<Response, any Error>?>(nil)
+        let id = state.withLock { s -> UInt64 in
+            s.next += 1
+            return s.next
+        }
         return try await withCheckedThrowingContinuation { continuation in
             once.withLock { $0 = continuation }
             let resume: @Sendable (Result<Response, any Error>) -> Void = { result in
@@ -87,12 +96,16 @@ final class StopSignal: Sendable {
                     return c
                 }?.resume(with: result)
             }
-            Task {
-                do { resume(.success(try await body())) } catch { resume(.failure(error)) }
-            }
+            // The waiter first: a body that finishes at once then finds it to take away.
             let fired = state.withLock { s -> Bool in
-                if !s.fired { s.waiters.append { resume(.success(onStop())) } }
+                if !s.fired { s.waiters[id] = { resume(.success(onStop())) } }
                 return s.fired
+            }
+            Task {
+                let result: Result<Response, any Error>
+                do { result = .success(try await body()) } catch { result = .failure(error) }
+                _ = self.state.withLock { $0.waiters.removeValue(forKey: id) }
+                resume(result)
             }
             if fired { resume(.success(onStop())) }
         }

@@ -5,15 +5,21 @@ import VaultCore
 /// The repository's locks, seen through prune (an exclusive lock): who holds a lock is decided
 /// by its holder's process on this host and by a heartbeat elsewhere, never by its age alone.
 @Suite struct LockTests {
-    /// A lock file as a run writes it: `host pid boot-id start-time`.
-    func lock(_ f: Fixture, host: String, pid: Int32, started: String?, modified: Date) throws {
+    /// A lock file as a run writes it: `host pid boot-id start-time pid-namespace` (this boot's,
+    /// and this process's namespace unless `namespace` says another).
+    func lock(
+        _ f: Fixture, host: String, pid: Int32, started: String?, modified: Date, namespace: String? = nil
+    ) throws {
         let locks = f.repoURL.appendingPathComponent("locks")
         try FileManager.default.createDirectory(at: locks, withIntermediateDirectories: true)
         let boot =
             (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? "-"
+        let mine =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/pid"))
+            .map { String($0.filter { $0.isNumber }) } ?? "-"
         let url = locks.appendingPathComponent("backup-other-\(UUID().uuidString)")
-        try Data("\(host) \(pid) \(boot) \(started ?? "-")\n".utf8).write(to: url)
+        try Data("\(host) \(pid) \(boot) \(started ?? "-") \(namespace ?? mine)\n".utf8).write(to: url)
         try FileManager.default.setAttributes([.modificationDate: modified], ofItemAtPath: url.path)
     }
 
@@ -46,6 +52,16 @@ import VaultCore
         _ = try prune(f)
         let left = try FileManager.default.contentsOfDirectory(atPath: f.repoURL.appendingPathComponent("locks").path)
         #expect(left.isEmpty, "\(left)")
+    }
+
+    /// A container with host networking shares the host name, not the process ids: its lock is
+    /// judged by its heartbeat, never removed because a process of that id is not found here.
+    @Test func aLockOfAnotherProcessNamespaceOnThisHostIsNotRemoved() throws {
+        let f = try Fixture()
+        defer { f.destroy() }
+        try lock(
+            f, host: ProcessInfo.processInfo.hostName, pid: 999_999, started: "1", modified: Date(), namespace: "1")
+        #expect { try prune(f) } throws: { "\($0)".contains("repository is locked by backup-other-") }
     }
 
     @Test func aLockOfAnotherHostHoldsWhileItIsTouched() throws {

@@ -6,23 +6,29 @@ import Foundation
 ///
 /// A run creates its own file first and only then looks at the others, so two runs that start
 /// together each see the other (both may back off; neither goes ahead unseen). The file names
-/// its holder: host, process id, boot id and the process's start time. On the same host a lock
-/// is held exactly while that process runs (a reused process id has another start time, a
-/// reboot another boot id). A lock from another host is held while its holder keeps touching it
-/// (every `refreshEvery`); one not touched for `staleAfter`, or dated that far in the future, is
-/// ignored.
+/// its holder: host, process id, boot id, the process's start time and its process-id namespace.
+/// A lock of this host, this boot and this process-id namespace is held exactly while that
+/// process runs (a reused process id has another start time), and removed when it has gone. Any
+/// other lock (another host, or a container sharing the host name but not the process ids) is
+/// held while its holder keeps touching it (every `refreshEvery`); one not touched for
+/// `staleAfter`, or dated that far in the future, is ignored, never removed.
 final class RepositoryLock: @unchecked Sendable {
     static let staleAfter: TimeInterval = 300
     static let refreshEvery: TimeInterval = 60
     let url: URL
     private let heartbeat: DispatchSourceTimer
+    /// The heartbeat's queue: ``release()`` removes the file on it, so a beat in progress cannot
+    /// write the lock again after the release.
+    private let queue = DispatchQueue(label: "jamey.vault.lock")
+    private var released = false
 
     private init(url: URL, owner: String) {
         self.url = url
-        heartbeat = DispatchSource.makeTimerSource(queue: .global(qos: .utility))
+        heartbeat = DispatchSource.makeTimerSource(queue: queue)
         let interval = DispatchTimeInterval.seconds(Int(Self.refreshEvery))
         heartbeat.schedule(deadline: .now() + interval, repeating: interval, leeway: .seconds(5))
-        heartbeat.setEventHandler { [path = url.path] in
+        heartbeat.setEventHandler { [weak self, path = url.path] in
+            guard let self, !self.released else { return }
             // Touched, or written again when another run removed it meanwhile.
             if utimensat(AT_FDCWD, path, nil, 0) != 0, errno == ENOENT { _ = Self.create(path, owner: owner) }
         }
@@ -70,7 +76,7 @@ final class RepositoryLock: @unchecked Sendable {
         layout.names(in: layout.locks).filter { name in
             let url = layout.locks.appendingPathComponent(name)
             let text = String(decoding: FileManager.default.contents(atPath: url.path) ?? Data(), as: UTF8.self)
-            if let holder = Holder(text), holder.host == Holder.current.host {
+            if let holder = Holder(text), holder.sharesProcessIDs(with: .current) {
                 guard holder.isRunning else {
                     try? FileManager.default.removeItem(at: url)
                     return false
@@ -84,35 +90,54 @@ final class RepositoryLock: @unchecked Sendable {
     }
 
     func release() {
-        heartbeat.cancel()
-        try? FileManager.default.removeItem(at: url)
+        queue.sync {
+            released = true
+            heartbeat.cancel()
+            try? FileManager.default.removeItem(at: url)
+        }
     }
 
-    /// Who holds a lock: one line, `host pid boot-id start-time` (a lock of an earlier version
-    /// has only the first two).
+    /// Who holds a lock: one line, `host pid boot-id start-time pid-namespace` (a lock of an
+    /// earlier version has only the first two or four).
     struct Holder: Equatable {
         let host: String
         let pid: Int32
         let boot: String?
         let started: String?
+        let namespace: String?
 
         /// This process.
         static let current = Holder(
-            host: ProcessInfo.processInfo.hostName, pid: getpid(), boot: bootID(), started: startTime(of: getpid()))
+            host: ProcessInfo.processInfo.hostName, pid: getpid(), boot: bootID(), started: startTime(of: getpid()),
+            namespace: pidNamespace())
 
-        init(host: String, pid: Int32, boot: String?, started: String?) {
-            (self.host, self.pid, self.boot, self.started) = (host, pid, boot, started)
+        init(host: String, pid: Int32, boot: String?, started: String?, namespace: String? = nil) {
+            (self.host, self.pid, self.boot, self.started, self.namespace) = (host, pid, boot, started, namespace)
         }
 
         /// Parses a lock file's text; nil when it is not a holder line.
         init?(_ text: String) {
             let parts = text.split(whereSeparator: \.isWhitespace).map(String.init)
-            guard parts.count == 2 || parts.count == 4, let pid = Int32(parts[1]), pid > 0 else { return nil }
-            self.init(
-                host: parts[0], pid: pid, boot: parts.count == 4 ? parts[2] : nil, started: parts.count == 4 ? parts[3] : nil)
+            guard [2, 4, 5].contains(parts.count), let pid = Int32(parts[1]), pid > 0 else { return nil }
+            func part(_ i: Int) -> String? { i < parts.count && parts[i] != "-" ? parts[i] : nil }
+            self.init(host: parts[0], pid: pid, boot: part(2), started: part(3), namespace: part(4))
         }
 
-        var line: String { "\(host) \(pid) \(boot ?? "-") \(started ?? "-")\n" }
+        var line: String { "\(host) \(pid) \(boot ?? "-") \(started ?? "-") \(namespace ?? "-")\n" }
+
+        /// Whether `other`'s process ids mean the same processes as this one's: the same host,
+        /// boot and process-id namespace, each known (a container with host networking shares
+        /// the host name, not the process ids).
+        func sharesProcessIDs(with other: Holder) -> Bool {
+            guard host == other.host, let boot, let namespace else { return false }
+            return boot == other.boot && namespace == other.namespace
+        }
+
+        /// This process's process-id namespace (Linux: the inode `/proc/self/ns/pid` names).
+        static func pidNamespace() -> String? {
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/pid"))
+                .map { String($0.filter { $0.isNumber }) }
+        }
 
         /// Whether the process that wrote this (on this host) still runs: the same boot, and a
         /// process of that id started at the same time.

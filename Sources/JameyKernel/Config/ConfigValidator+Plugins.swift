@@ -64,9 +64,10 @@ extension ConfigValidator {
                 "expected a map of the plugin's settings, found \(other.foundDescription(secret: true))")
         }
         // A growing delay that starts above where it stops was raised quietly to the start.
-        if let restart = settings["restart"]?.mapValue, let low = restart["delay_ms"]?.intValue,
-            let high = restart["max_delay_ms"]?.intValue, high < low
-        {
+        let restart = settings["restart"]?.mapValue ?? ConfigMap()
+        let low = restart["delay_ms"]?.intValue ?? 100
+        let high = restart["max_delay_ms"]?.intValue ?? 5000
+        if high < low {
             report(
                 .outOfRange, at: ConfigKeyPath.child(ConfigKeyPath.child(path, "restart"), "max_delay_ms"),
                 "max_delay_ms (\(high)) is below delay_ms (\(low)): the delay grows from delay_ms up to max_delay_ms")

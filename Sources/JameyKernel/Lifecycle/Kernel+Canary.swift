@@ -189,7 +189,7 @@ extension Kernel {
                 progress(line)
             }
             step(reason.map { "rolling back \(canary.to) automatically: \($0)" } ?? "rolling back \(canary.to)")
-            retire(canary, budget: config.hooks.stop, until: ContinuousClock.now + config.hooks.stop, step: step)
+            retire(canary, budget: config.hooks.stop, until: nil, step: step)
             metrics.recordCanaryWeight(plugin: name, weight: 0)
             metrics.recordCanaryRollback(plugin: name, automatic: reason != nil)
             canaryOutcomes.withLock { $0[name] = "rolled back \(canary.to)" + (reason.map { ": \($0)" } ?? " by the operator") }
@@ -200,7 +200,10 @@ extension Kernel {
 
     /// Takes a canary out of the traffic, lets it finish its queued work, and stops it (under
     /// the lifecycle lock; the caller removed it from ``canaries``).
-    func retire(_ canary: Canary, budget: Duration, until end: ContinuousClock.Instant, step: (String) -> Void) {
+    /// - Parameter end: the stop's deadline (shutdown's); nil: `budget` counted from after the
+    ///   drain, so a backlog (the usual reason for a rollback) does not leave the stop hook only
+    ///   its minimum.
+    func retire(_ canary: Canary, budget: Duration, until end: ContinuousClock.Instant?, step: (String) -> Void) {
         canary.split.weight = 0
         let drained = canary.record.with { $0.host }?.endpoint.retireAll(timeout: budget) ?? true
         bus.routes.removeSplit(of: canary.record.instance)
@@ -208,7 +211,7 @@ extension Kernel {
             drained
                 ? "the canary finished its queued work"
                 : "the canary still had work queued after \(budget.shortText) (dropped)")
-        stopOne(canary.record, until: end, budget: budget)
+        stopOne(canary.record, until: end ?? ContinuousClock.now + budget, budget: budget)
     }
 
     /// The canary of `name`, with both sides' figures; nil when none runs.

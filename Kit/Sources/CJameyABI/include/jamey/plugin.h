@@ -654,7 +654,9 @@ struct jamey_host_api {
      *             returns at once and the current invocation completes. After it returns the
      *             handler does not run again.
      *  Params     host  the caller's context.  subscription_id  from subscribe.
-     *  Returns    JAMEY_OK, JAMEY_E_NOT_FOUND (unknown id, or another plugin's subscription).
+     *  Returns    JAMEY_OK, JAMEY_E_NOT_FOUND (unknown id, another plugin's subscription, or one the
+     *             kernel already closed: it takes every subscription of a stopping plugin out of
+     *             routing, handles what was queued and closes them before the plugin's stop runs).
      *  Ownership  user_data given to subscribe may be freed once it returns. */
     int32_t (*unsubscribe)(jamey_host *host, uint64_t subscription_id);
 
