@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import JameyKernel
 import JameyTestKit
 
@@ -111,5 +112,16 @@ extension Dictionary where Key == String, Value == Any {
         var current: Any = self
         for p in path { current = (current as? [String: Any])?[p] ?? 0 }
         return current as? Int ?? 0
+    }
+}
+
+extension CacheKernel {
+    /// Opens the L3 file of a kernel that has stopped, waiting out a lock: the stopped
+    /// instance's connections close as their last owner lets go, and the last one's checkpoint
+    /// may hold the file an instant after the stop (CI saw "database is locked" without it).
+    static func openStopped(_ path: String) throws -> DatabaseQueue {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        return try DatabaseQueue(path: path, configuration: configuration)
     }
 }

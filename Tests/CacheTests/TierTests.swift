@@ -105,7 +105,7 @@ import Testing
         try await CacheKernel.with(dataDir: data) { (k: CacheKernel) async throws in
             #expect(try await k.put("cold", "far", "away", ttl: 60000) == 201)
         }
-        try await DatabaseQueue(path: data + "/cache/cache.sqlite").write { db in
+        try await CacheKernel.openStopped(data + "/cache/cache.sqlite").write { db in
             try db.execute(sql: "UPDATE entries SET expires_at = 9223372036854775000 WHERE key = 'far'")
         }
         try await CacheKernel.with(dataDir: data) { (k: CacheKernel) async throws in

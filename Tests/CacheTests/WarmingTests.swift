@@ -68,7 +68,7 @@ import Testing
             #expect(try await k.stats("ranked")["sketch_restored"] as? Bool == false, "first run: nothing saved yet")
         }
         // Make L3's read counts say the opposite: k0, k1, k2 the most read. Only the sketch knows better.
-        let database = try DatabaseQueue(path: data + "/cache/cache.sqlite")
+        let database = try CacheKernel.openStopped(data + "/cache/cache.sqlite")
         let saved = try await database.write { db in
             try db.execute(sql: "UPDATE entries SET hits = 1000 WHERE key IN ('k0', 'k1', 'k2')")
             return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sketches WHERE namespace = 'ranked'") ?? 0
