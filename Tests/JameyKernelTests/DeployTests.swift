@@ -102,19 +102,24 @@ import Testing
         }
     }
 
+    /// A build of `store` at `version` that provides `store.data` at `provides`, failing its
+    /// start with `startError` when given.
+    func store(_ version: String, provides: String, startError: String? = nil) throws -> String {
+        var source = CPluginSource(name: "store")
+        source.eventLog = log
+        source.version = version
+        source.provides = [("store.data", provides)]
+        source.startError = startError
+        return try TestPlugins.buildC(name: "store", source: source.render())
+    }
+
     /// A new build registers its service over the one serving; when it fails to start, the
     /// serving instance's registration is found again (it was deleted with the new build's, so
     /// lookups failed while the old instance went on serving).
     @Test func aBuildThatFailsToStartLeavesTheServingInstancesService() async throws {
         try await onThread { [self] in
-            var store = CPluginSource(name: "store")
-            store.eventLog = log
-            store.provides = [("store.data", "1.0.0")]
-            let v1 = try TestPlugins.buildC(name: "store", source: store.render())
-            store.version = "1.1.0"
-            store.provides = [("store.data", "1.1.0")]
-            store.startError = "cannot open its files"
-            let broken = try TestPlugins.buildC(name: "store", source: store.render())
+            let v1 = try store("1.0.0", provides: "1.0.0")
+            let broken = try store("1.1.0", provides: "1.1.0", startError: "cannot open its files")
             let k = try TestKernel.boot(plugins: [.init("store", path: v1)], logLevel: "critical")
             defer { k.shutdown() }
             #expect(throws: KernelError.self) { try k.kernel.deploy(plugin: "store", path: broken) }
@@ -129,15 +134,9 @@ import Testing
         // Blocking work (requestSync, waits, processes) runs on a thread of its own, not on
         // the two threads of the cooperative pool that async tests and Swift plugins need.
         try await onThread { [self] in
-            var store = CPluginSource(name: "store")
-            store.eventLog = log
-            store.provides = [("store.data", "1.0.0")]
-            let v1 = try TestPlugins.buildC(name: "store", source: store.render())
-            store.version = "1.1.0"
-            let v2 = try TestPlugins.buildC(name: "store", source: store.render())
-            store.provides = [("store.data", "2.0.0")]
-            store.version = "2.0.0"
-            let incompatible = try TestPlugins.buildC(name: "store", source: store.render())
+            let v1 = try store("1.0.0", provides: "1.0.0")
+            let v2 = try store("1.1.0", provides: "1.0.0")
+            let incompatible = try store("2.0.0", provides: "2.0.0")
             var reader = CPluginSource(name: "reader")
             reader.eventLog = log
             reader.requires = [("store.data", "^1.0")]

@@ -23,7 +23,7 @@ public final class PluginBus: Sendable {
 
     /// Requests ``respond(_:handler:)`` is answering now (each in a task of its own, which the
     /// kernel does not see: its handler returned when the task began).
-    private let answering = Mutex(0)
+    private let answering = Atomic<Int>(0)
 
     /// Waits until no request taken by ``respond(_:handler:)`` is still being answered, or until
     /// `timeout`; the kit's stop hook calls it before the plugin's `stop`, so an answer in progress
@@ -33,7 +33,7 @@ public final class PluginBus: Sendable {
     @discardableResult
     public func waitForAnswers(timeout: Duration) -> Bool {
         let end = ContinuousClock.now + timeout
-        while answering.withLock({ $0 }) > 0 {
+        while answering.load(ordering: .acquiring) > 0 {
             if ContinuousClock.now >= end { return false }
             usleep(1000)
         }
@@ -160,14 +160,14 @@ public final class PluginBus: Sendable {
     {
         try subscribe(pattern, capacity: nil, dropOldest: false, responder: true, direct: false) { [self] request in
             guard request.isRequest else { return }
-            answering.withLock { $0 += 1 }
+            answering.wrappingAdd(1, ordering: .relaxed)
             Task(priority: .high) {
                 let reply: Outgoing
                 do { reply = try await handler(request) } catch {
                     reply = .text(error.readable, headers: ["status": "500"])
                 }
                 self.reply(to: request, reply)
-                self.answering.withLock { $0 -= 1 }
+                self.answering.wrappingSubtract(1, ordering: .releasing)
             }
         }
     }
