@@ -42,6 +42,9 @@ final class MemoryStore: Sendable {
     /// Tests: runs on the reader's thread inside a plain-word search's read transaction, after
     /// its snapshot's write epoch was read (a merge and a purge run here run while it reads).
     let duringSearch = Mutex<(@Sendable () -> Void)?>(nil)
+    /// Tests: runs right after a restore's copy replaced the file, before the store's in-memory
+    /// state follows it (what the file holds here is what a crash here leaves).
+    let restoreSwapped = Mutex<(@Sendable () -> Void)?>(nil)
     /// Told where each committed merge's time went (the plugin's metrics).
     let mergeObserved = Mutex<(@Sendable (MergeTiming) -> Void)?>(nil)
     /// Told how long each committed fold of the postings delta took (the plugin's metrics).
@@ -77,6 +80,7 @@ final class MemoryStore: Sendable {
     init(path: String, settings: MemorySettings = .init(), clock: @escaping @Sendable () -> Date = { Date() }) throws {
         // Before any text is counted (the tail loads below).
         FTS5Tokenizer.install()
+        PreparedRestore.removeLeftovers(besides: path)
         var configuration = Configuration()
         configuration.label = "memory"
         configuration.busyMode = .timeout(5)
@@ -442,10 +446,17 @@ final class MemoryStore: Sendable {
         // same seq (it counts afresh what the tail does not hold).
         reinforcements.clear()
         tail.load([])
+        var next: Int64 = 0
         do {
+            // The outbox's part is prepared in the copy that replaces the file (see
+            // `Outbox.prepareRestore`), as are the migrations; its in-memory state follows under
+            // the same hold of the writer, so no store numbers an event from the replaced state.
             try pool.restoreSnapshot(
                 from: directory, fileName: Self.fileName, requiringTable: "items", migrator: Self.migrator,
-                check: Self.checkSnapshot)
+                check: Self.checkSnapshot,
+                prepare: { [outbox] snapshot, current in next = try outbox.prepareRestore(snapshot, current: current) },
+                swapped: { [outbox] _ in outbox.restored(next: next) })
+            restoreSwapped.withLock { $0 }?()
         } catch {
             tail.load((try? pool.read(Self.pendingItems)) ?? [])
             throw error
@@ -453,8 +464,6 @@ final class MemoryStore: Sendable {
         reinforcements.clear()
         deltaPostings.withLock { $0 = nil }
         foldPass.withLock { $0 = nil }
-        try Self.migrator.migrate(pool)
-        try pool.write(outbox.restored)
         hot.load(try pool.read(Self.hotTerms))
         try pool.write { [self] db in try forgetUnindexed(db, promoted: []) }
         tail.load(try pool.read(Self.pendingItems))

@@ -121,13 +121,24 @@ final class Outbox: Sendable {
         ).execute(arguments: [seq])
     }
 
-    /// After a restore: the restored rows are discarded (they describe changes the node that
-    /// took the snapshot had published, or the state the restore replaced) and the sequence goes
-    /// on past everything handed out before, so `event_id`s stay unique and growing.
-    func restored(_ db: Database) throws {
-        let next = max(try Self.highWater(db), state.withLock { $0.committed })
-        try db.execute(sql: "DELETE FROM outbox")
-        try Self.raiseHighWater(db, to: next)
+    /// For a restore, on the prepared copy of the snapshot (`snapshot`), under the live
+    /// database's writer (`current`): the snapshot's rows are discarded (they describe changes
+    /// the node that took it had published, or the state the restore replaces) and its sequence
+    /// is set past everything handed out before, so `event_id`s stay unique and growing. It is
+    /// written into the copy, so it arrives with the swap in one step: a crash right after the
+    /// swap can neither publish the snapshot's rows again nor hand out `event_id`s twice.
+    /// - Returns: the sequence to hand to ``restored(next:)`` once the swap is done.
+    func prepareRestore(_ snapshot: Database, current: Database) throws -> Int64 {
+        let next = max(
+            try Self.highWater(snapshot), try Self.highWater(current), state.withLock { $0.committed })
+        try snapshot.execute(sql: "DELETE FROM outbox")
+        try Self.raiseHighWater(snapshot, to: next)
+        return next
+    }
+
+    /// After a restore swapped in a copy ``prepareRestore(_:current:)`` prepared: the queue of
+    /// the replaced state is dropped and numbering goes on from `next`.
+    func restored(next: Int64) {
         state.withLock { s in
             s = State(epoch: s.epoch + 1, published: next, deleted: next, committed: next)
         }

@@ -33,6 +33,42 @@ import Testing
         #expect(try values(pool) == ["a", "b"])
     }
 
+    /// `prepare` writes into the copy that replaces the database, reading the live one; what it
+    /// writes arrives with the swap, `swapped` runs after it, and a `prepare` that throws leaves
+    /// the database as it was and no copy behind.
+    @Test func aPreparedRestoreArrivesWithTheSwapOrNotAtAll() throws {
+        let dir = try TemporaryDirectory.make(prefix: "jamey-grdb")
+        let snapshot = try TemporaryDirectory.make(prefix: "jamey-grdb-snap")
+        let pool = try makePool(dir)
+        try pool.write { db in try db.execute(sql: "INSERT INTO t (v) VALUES ('a')") }
+        try pool.writeSnapshot(into: snapshot, fileName: "live.sqlite")
+        try pool.write { db in try db.execute(sql: "INSERT INTO t (v) VALUES ('b')") }
+        struct Refused: Error {}
+        #expect(throws: Refused.self) {
+            try pool.restoreSnapshot(
+                from: snapshot, fileName: "live.sqlite",
+                prepare: { db, _ in
+                    try db.execute(sql: "INSERT INTO t (v) VALUES ('never')")
+                    throw Refused()
+                })
+        }
+        #expect(try values(pool) == ["a", "b"], "a refused prepare changes nothing")
+        let swappedSaw = LockedBox<[String]>([])
+        try pool.restoreSnapshot(
+            from: snapshot, fileName: "live.sqlite",
+            prepare: { db, current in
+                let live = try Int.fetchOne(current, sql: "SELECT COUNT(*) FROM t") ?? -1
+                try db.execute(sql: "INSERT INTO t (v) VALUES (?)", arguments: ["live had \(live)"])
+            },
+            swapped: { current in
+                let seen = try String.fetchAll(current, sql: "SELECT v FROM t ORDER BY id")
+                swappedSaw.withLock { $0 = seen }
+            })
+        #expect(try values(pool) == ["a", "live had 2"])
+        #expect(swappedSaw.value == ["a", "live had 2"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".restoring") }.isEmpty)
+    }
+
     @Test func aSnapshotTakenWhileAWriterRunsIsConsistent() throws {
         let dir = try TemporaryDirectory.make(prefix: "jamey-grdb")
         let pool = try makePool(dir)

@@ -207,6 +207,51 @@ import Testing
         #expect(Self.storedIDs(Array(bus.published.dropFirst(4))) == [after])
         #expect(try #require(bus.published.last?.seq) > highest)
     }
+
+    /// What a `kill -9` right after a restore's swap leaves: the file must already hold no row of
+    /// the snapshot's outbox (the next start would publish them again) and a sequence past every
+    /// `event_id` handed out before (the next start would hand them out again). The restore
+    /// used to make those changes in a second transaction after the swap.
+    @Test func aRestoreSwapsInTheOutboxsFixUpInTheSameStep() async throws {
+        var settings = MemorySettings()
+        settings.backgroundMerge = false
+        let (store, _, dir) = try makeStore(settings)
+        let path = dir + "/memory.sqlite"
+        let events = ItemEvents()
+        let bus = Bus()
+        _ = try await store.put(item("kept in the snapshot's outbox"), events)
+        let snapshot = dir + "/snapshot"
+        try FileManager.default.createDirectory(atPath: snapshot, withIntermediateDirectories: true)
+        try store.snapshot(into: snapshot)
+        for i in 0..<3 { _ = try await store.put(item("handed out before the restore \(i) word\(i * 11)"), events) }
+        #expect(bus.drain(store))
+        let highest = try #require(bus.published.last?.seq)
+        let onDisk = LockedBox<(rows: Int, high: Int64)?>(nil)
+        store.restoreSwapped.withLock {
+            $0 = {
+                var configuration = Configuration()
+                configuration.readonly = true
+                let file = try? DatabaseQueue(path: path, configuration: configuration)
+                let seen = try? file?.read { db in
+                    (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox") ?? -1, try Outbox.highWater(db))
+                }
+                onDisk.withLock { $0 = seen }
+            }
+        }
+        try store.restore(from: snapshot)
+        let seen = try #require(onDisk.value, "the file could not be read right after the swap")
+        #expect(seen.rows == 0, "the snapshot's outbox rows would be published again after a crash here")
+        #expect(
+            seen.high >= highest, "event_ids up to \(highest) were handed out; a crash here would reuse them from \(seen.high)")
+        // And the restored store goes on from there.
+        let after = try await store.put(item("stored after the restore"), events)
+        #expect(bus.drain(store))
+        #expect(Self.storedIDs(Array(bus.published.dropFirst(4))) == [after])
+        #expect(try #require(bus.published.last?.seq) > highest)
+        #expect(
+            !FileManager.default.fileExists(atPath: dir + "/.memory.sqlite.restoring"),
+            "the prepared copy is removed")
+    }
 }
 
 extension MemoryStore {

@@ -86,11 +86,24 @@ extension DatabaseWriter {
     ///     it never made comes with them.
     ///   - check: runs on the snapshot (read-only) before anything is replaced, to refuse it with
     ///     the error it throws.
+    ///   - prepare: for state that must change in the same step as the swap (a sequence that
+    ///     must go on past the live database's, rows of the snapshot that must not be replayed):
+    ///     given, the snapshot is first copied beside this database, `migrator`'s migrations run
+    ///     on the copy, then `prepare` writes to it in a transaction, with this database's
+    ///     writer connection to read from; the copy then replaces this database in one step, and
+    ///     the writer is held from before `prepare` until the swap, so nothing commits between.
+    ///     A crash at any point leaves the old contents or the prepared new ones, never the
+    ///     snapshot unprepared. (It costs a second copy of the snapshot on disk while it runs.)
+    ///   - swapped: runs right after a prepared copy replaced this database, on its writer
+    ///     connection before the writer is let go (to set in-memory state to what `prepare`
+    ///     wrote before the next write can read it); not run when the restore fails.
     /// - Throws: ``DatabaseSnapshotError`` naming the file and what is wrong with it, the error of
-    ///   `check`, or GRDB's `DatabaseError`.
+    ///   `check` or `prepare`, or GRDB's `DatabaseError`.
     public func restoreSnapshot(
         from directory: String, fileName: String, requiringTable table: String? = nil,
-        migrator: DatabaseMigrator? = nil, check: ((Database) throws -> Void)? = nil
+        migrator: DatabaseMigrator? = nil, check: ((Database) throws -> Void)? = nil,
+        prepare: ((_ snapshot: Database, _ current: Database) throws -> Void)? = nil,
+        swapped: ((Database) throws -> Void)? = nil
     ) throws {
         let path = try DatabaseSnapshotError.path(directory, fileName)
         guard FileManager.default.fileExists(atPath: path) else {
@@ -118,7 +131,47 @@ extension DatabaseWriter {
         }
         if let migrator { try source.read { db in try SnapshotConformance.check(db, path: path, migrator: migrator) } }
         if let check { try source.read(check) }
-        try source.backup(to: self)
+        guard let prepare else { return try source.backup(to: self) }
+        // The copy and its migrations before the writer is taken: stores go on meanwhile.
+        let staging = PreparedRestore.copyPath(besides: self.path, fileName: fileName)
+        PreparedRestore.remove(staging)
+        defer { PreparedRestore.remove(staging) }
+        var options = Configuration()
+        options.journalMode = .default
+        options.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = OFF") }
+        let copy = try DatabaseQueue(path: staging, configuration: options)
+        defer { try? copy.close() }
+        try source.backup(to: copy)
+        try migrator?.migrate(copy)
+        try writeWithoutTransaction { current in
+            try copy.write { db in try prepare(db, current) }
+            try copy.read { db in try db.backup(to: current) }
+            try swapped?(current)
+        }
+    }
+}
+
+/// The copy a restore with `prepare:` makes
+/// (``DatabaseWriter/restoreSnapshot(from:fileName:requiringTable:migrator:check:prepare:swapped:)``):
+/// beside the database (same file system, a directory the plugin writes), hidden; in the
+/// temporary directory for an in-memory database.
+public enum PreparedRestore {
+    /// Removes the copy a restore killed while preparing it left beside the database at `path`;
+    /// call it before opening the database (a restore removes its own when it ends).
+    public static func removeLeftovers(besides path: String) {
+        remove(copyPath(besides: path, fileName: (path as NSString).lastPathComponent))
+    }
+
+    static func copyPath(besides live: String, fileName: String) -> String {
+        guard !live.isEmpty, live != ":memory:", !live.hasPrefix("file:") else {
+            return (NSTemporaryDirectory() as NSString).appendingPathComponent(".\(fileName).\(getpid()).restoring")
+        }
+        let directory = (live as NSString).deletingLastPathComponent
+        return (directory as NSString).appendingPathComponent(".\((live as NSString).lastPathComponent).restoring")
+    }
+
+    static func remove(_ copy: String) {
+        for suffix in ["", "-journal"] { try? FileManager.default.removeItem(atPath: copy + suffix) }
     }
 }
 

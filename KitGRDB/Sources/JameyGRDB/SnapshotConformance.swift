@@ -1,7 +1,7 @@
 import GRDB
 
 /// Whether a snapshot is a database the plugin's own migrations could have made, checked before
-/// it replaces the live one (``DatabaseWriter/restoreSnapshot(from:fileName:requiringTable:migrator:check:)``).
+/// it replaces the live one (``DatabaseWriter/restoreSnapshot(from:fileName:requiringTable:migrator:check:prepare:swapped:)``).
 ///
 /// A snapshot comes back from a backup repository and passes `PRAGMA integrity_check` whatever
 /// rows it holds. Plugin code reads its own rows with GRDB's subscripts (`row["count"] as Int`),
