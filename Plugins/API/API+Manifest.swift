@@ -25,8 +25,21 @@ extension API {
                     "header_timeout_ms", default: 10000, range: 0...600_000,
                     description: "Time to receive a request head (0: none)"),
                 .int(
+                    "body_timeout_ms", default: 30000, range: 0...3_600_000,
+                    description: "Time to receive a request body once its head arrived (408 and close; 0: none)"),
+                .int(
+                    "write_timeout_ms", default: 30000, range: 0...3_600_000,
+                    description: "A client that takes no response bytes this long is disconnected (0: never)"),
+                .int(
                     "idle_timeout_ms", default: 60000, range: 0...3_600_000,
                     description: "Idle connections close after this (0: never)"),
+                .int(
+                    "max_connections", default: 4096, range: 0...1_000_000,
+                    description: "Open connections of all clients; beyond, new ones wait to be accepted (0: no cap)"),
+                .int(
+                    "max_connections_per_client", default: 256, range: 0...1_000_000,
+                    description: "Open connections of one client address, trusted proxies aside (503 and close beyond; 0: no cap)"
+                ),
                 .int(
                     "request_timeout_ms", default: 5000, range: 1...600_000,
                     description: "Bus request timeout for HTTP requests (504 beyond)"),

@@ -34,8 +34,16 @@ public struct APIConfiguration: Decodable, Sendable {
         var maxHeaderBytes: Int
         /// Time allowed to receive a request head once its first byte arrived.
         var headerTimeoutMs: Int
+        /// Time allowed to receive a request body once its head arrived.
+        var bodyTimeoutMs: Int
+        /// A connection whose client takes no response bytes for this long is closed.
+        var writeTimeoutMs: Int
         /// An idle connection is closed after this long.
         var idleTimeoutMs: Int
+        /// Open connections, all clients (no more are accepted beyond; 0: no cap).
+        var maxConnections: Int
+        /// Open connections of one client address, trusted proxies aside (503 and close beyond).
+        var maxConnectionsPerClient: Int
         /// Timeout of bus requests made for HTTP requests (forwarded routes, /v1/bus/request).
         var requestTimeoutMs: Int
         /// Timeout of the kernel operations (config reload, deploy, canary), which stop and start

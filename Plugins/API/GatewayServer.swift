@@ -31,8 +31,10 @@ final class GatewayServer: Sendable {
     func start() async throws -> String {
         let server = try serverBuilder()
         let (events, continuation) = AsyncStream.makeStream(of: Result<String, StartError>.self)
+        let maxConnections = settings.limits.maxConnections
         let configuration = ApplicationConfiguration(
-            address: .hostname(settings.host, port: settings.port), serverName: nil, backlog: 1024, reuseAddress: true)
+            address: .hostname(settings.host, port: settings.port), serverName: nil, backlog: 1024, reuseAddress: true,
+            availableConnectionsDelegate: maxConnections > 0 ? .maximum(maxConnections, logger: logger) : nil)
         let host = settings.host
         let port = settings.port
         let app = Application(
@@ -82,16 +84,23 @@ final class GatewayServer: Sendable {
 
     private func serverBuilder() throws -> HTTPServerBuilder {
         let limits = settings.limits
-        let headerTimeout = limits.headerTimeoutMs
+        let milliseconds = { (value: Int) -> TimeAmount? in value > 0 ? .milliseconds(Int64(value)) : nil }
+        let (headTimeout, bodyTimeout) = (milliseconds(limits.headerTimeoutMs), milliseconds(limits.bodyTimeoutMs))
+        let writeTimeout = milliseconds(limits.writeTimeoutMs)
+        let timed = headTimeout != nil || bodyTimeout != nil
         let http1 = HTTP1Channel.Configuration(
-            additionalChannelHandlers: (headerTimeout > 0 ? [HeadReceivedHandler()] : []) + [CloseAfterResponseHandler()],
-            idleTimeout: limits.idleTimeoutMs > 0 ? .milliseconds(Int64(limits.idleTimeoutMs)) : nil,
+            additionalChannelHandlers: (timed ? [HeadReceivedHandler()] : []) + [CloseAfterResponseHandler()],
+            idleTimeout: milliseconds(limits.idleTimeoutMs),
             httpDecoderConfiguration: .init(
                 maxHeaderFieldSize: limits.maxHeaderBytes, maxHeaderListSize: limits.maxHeaderBytes, maxHeaderFieldCount: 200))
-        let plain = HTTPServerBuilder { responder in
-            let base = HTTP1Channel(responder: responder, configuration: http1)
-            if headerTimeout > 0 { return HeadTimeoutChannel(base: base, timeout: .milliseconds(Int64(headerTimeout))) }
-            return base
+        let connections = ConnectionLimits(
+            perClient: limits.maxConnectionsPerClient,
+            exempt: Set(settings.trustedProxies.compactMap(APIConfiguration.canonicalAddress)), metrics: gateway.metrics)
+        let plain = HTTPServerBuilder { [gateway] responder in
+            GatewayChannel(
+                base: HTTP1Channel(responder: responder, configuration: http1), connections: connections,
+                headTimeout: headTimeout, bodyTimeout: bodyTimeout, writeTimeout: writeTimeout,
+                metrics: gateway.metrics)
         }
         guard settings.tls.enabled else { return plain }
         let tls = settings.tls

@@ -10,6 +10,11 @@ import Synchronization
 /// - `api_http_request_duration_seconds{route,method,status}`: time to the response head.
 /// - `api_http_throttled_total{scope}`: requests refused with 429.
 /// - `api_sse_streams`: open event streams.
+/// - `api_http_connections`: open connections.
+/// - `api_http_connections_refused_total`: connections closed at once because their client held
+///   `limits.max_connections_per_client` already.
+/// - `api_http_timeouts_total{phase}`: connections closed because a request head (`head`), a
+///   request body (`body`) or the client's reading of a response (`write`) stalled past its limit.
 ///
 /// Handlers are created once per label set and cached. Thread-safe.
 final class RequestMetrics: Sendable {
@@ -28,11 +33,20 @@ final class RequestMetrics: Sendable {
     private let series = Mutex<[Key: Series]>([:])
     private let throttled = Mutex<[String: any CounterHandler]>([:])
     private let streams: any MeterHandler
+    private let connections: any MeterHandler
+    private let refused: any CounterHandler
+    private let timeouts: [String: any CounterHandler]
 
     /// - Parameter factory: the kit's factory that records into the kernel.
     init(factory: any MetricsFactory) {
         self.factory = factory
         streams = factory.makeMeter(label: "api_sse_streams", dimensions: [])
+        connections = factory.makeMeter(label: "api_http_connections", dimensions: [])
+        refused = factory.makeCounter(label: "api_http_connections_refused_total", dimensions: [])
+        timeouts = Dictionary(
+            uniqueKeysWithValues: ["head", "body", "write"].map {
+                ($0, factory.makeCounter(label: "api_http_timeouts_total", dimensions: [("phase", $0)]))
+            })
     }
 
     /// Counts one answered request and its duration.
@@ -70,4 +84,13 @@ final class RequestMetrics: Sendable {
 
     /// Adjusts the open-streams gauge.
     func streams(_ delta: Double) { streams.increment(by: delta) }
+
+    /// Adjusts the open-connections gauge.
+    func connections(_ delta: Double) { connections.increment(by: delta) }
+
+    /// Counts a connection refused for its client's connection cap.
+    func refusedConnection() { refused.increment(by: 1) }
+
+    /// Counts a connection closed for a stalled `phase` (`head`, `body`, `write`).
+    func timedOut(_ phase: String) { timeouts[phase]?.increment(by: 1) }
 }

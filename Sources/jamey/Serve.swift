@@ -23,6 +23,7 @@ struct Serve: AsyncParsableCommand {
         logger.logLevel = config.loggerLevel
         // A plugin crashing in-process ends the process; this makes it say whose crash it was.
         CrashContext.install()
+        Self.raiseOpenFileLimit(logger)
         let kernel: Kernel
         do {
             kernel = try Kernel(config: config, logger: logger)
@@ -70,5 +71,23 @@ struct Serve: AsyncParsableCommand {
         source.setEventHandler(handler: reload)
         source.resume()
         return source
+    }
+
+    /// Raises the soft limit on open files to the hard one: every connection the gateway holds,
+    /// every database and plugin library is a descriptor, and the soft limit is often 1024 while
+    /// the hard one allows far more; at the limit the gateway stops accepting (and a reload cannot
+    /// read its file). The api plugin's `limits.max_connections` is meant to stay below it.
+    static func raiseOpenFileLimit(_ logger: Logger) {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        // Linux refuses more than fs.nr_open (1 048 576 by default), an unlimited hard limit too.
+        let target = min(limit.rlim_max, 1 << 20)
+        guard limit.rlim_cur < target else { return }
+        let before = limit.rlim_cur
+        limit.rlim_cur = target
+        guard setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else {
+            return logger.warning("cannot raise the open-file limit from \(before) to \(target): errno \(errno)")
+        }
+        logger.info("raised the open-file limit from \(before) to \(target)")
     }
 }

@@ -42,12 +42,18 @@ final class BlockingConnection: @unchecked Sendable {
     /// Connects.
     /// - Parameters:
     ///   - port: the server port.
-    ///   - timeout: the timeout of every read.
-    init(port: Int, timeout: Double = 30) throws {
+    ///   - timeout: the timeout of every read (and, with `receiveBuffer`, of every send).
+    ///   - receiveBuffer: a small `SO_RCVBUF` for a client that stops reading (set before the
+    ///     connect, so the window is small from the start).
+    init(port: Int, timeout: Double = 30, receiveBuffer: Int32? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw HTTPClientError("socket failed") }
         var tv = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        if var size = receiveBuffer {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -180,9 +186,9 @@ final class HTTPConnection: Sendable {
 
     private init(_ connection: BlockingConnection) { self.connection = connection }
 
-    /// Connects to 127.0.0.1:`port`.
-    static func open(port: Int, timeout: Double = 30) async throws -> HTTPConnection {
-        HTTPConnection(try await onThread { try BlockingConnection(port: port, timeout: timeout) })
+    /// Connects to 127.0.0.1:`port` (`receiveBuffer`: see ``BlockingConnection/init(port:timeout:receiveBuffer:)``).
+    static func open(port: Int, timeout: Double = 30, receiveBuffer: Int32? = nil) async throws -> HTTPConnection {
+        HTTPConnection(try await onThread { try BlockingConnection(port: port, timeout: timeout, receiveBuffer: receiveBuffer) })
     }
 
     /// Sends raw text.

@@ -1,0 +1,44 @@
+import HummingbirdCore
+import Logging
+import NIOCore
+
+/// Hummingbird's HTTP/1 child channel with the gateway's connection guards in front of the
+/// decoder (and, with TLS, behind the TLS handler, so they see plaintext):
+/// ``RefuseConnectionHandler`` for a client past its connection cap (``ConnectionLimits``),
+/// ``WriteStallHandler`` when `limits.write_timeout_ms` is set, and ``HeadTimeoutHandler`` when
+/// a head or body timeout is.
+struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
+    typealias Value = HTTP1Channel.Value
+
+    /// The wrapped channel (its configuration carries ``HeadReceivedHandler`` when a head or
+    /// body timeout is set).
+    let base: HTTP1Channel
+    let connections: ConnectionLimits
+    /// Time allowed from the first byte of a request to the end of its head; nil: none.
+    let headTimeout: TimeAmount?
+    /// Time allowed from the end of a request's head to the end of its body; nil: none.
+    let bodyTimeout: TimeAmount?
+    /// Time the client may take no response bytes; nil: no limit.
+    let writeTimeout: TimeAmount?
+    let metrics: RequestMetrics
+
+    var responder: HTTPChannelHandler.Responder { base.responder }
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        let admitted = connections.admit(channel)
+        return channel.eventLoop.makeCompletedFuture {
+            let pipeline = channel.pipeline.syncOperations
+            if !admitted { try pipeline.addHandler(RefuseConnectionHandler(perClient: connections.perClient)) }
+            if let writeTimeout { try pipeline.addHandler(WriteStallHandler(timeout: writeTimeout, metrics: metrics)) }
+            if headTimeout != nil || bodyTimeout != nil {
+                try pipeline.addHandler(HeadTimeoutHandler(headTimeout: headTimeout, bodyTimeout: bodyTimeout, metrics: metrics))
+            }
+        }.flatMap {
+            base.setup(channel: channel, logger: logger)
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await base.handle(value: value, logger: logger)
+    }
+}

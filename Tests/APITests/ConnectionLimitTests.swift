@@ -1,0 +1,91 @@
+import Foundation
+import JameyTestKit
+import Testing
+
+/// What one hostile or broken client can hold of the gateway: connections past its cap are
+/// answered 503 and closed, a body trickled past `limits.body_timeout_ms` is cut off with 408,
+/// and a client that stops reading its responses is disconnected after `limits.write_timeout_ms`.
+@Suite struct ConnectionLimitTests {
+    /// The value of the series `name` (with its labels, as printed) in the exposition, or nil.
+    static func metric(_ port: Int, _ series: String) async throws -> Double? {
+        metricValue(try await HTTP.get(port, "/metrics", key: APIKernel.adminKey).text, series)
+    }
+
+    @Test func aClientPastItsConnectionCapIsAnswered503AndClosed() async throws {
+        try await APIKernel.with(.init(config: "limits:\n  max_connections_per_client: 4\n", probe: false, hello: false)) { k in
+            var held: [HTTPConnection] = []
+            for _ in 0..<4 {
+                let c = try await HTTPConnection.open(port: k.port)
+                #expect(try await c.request("GET", "/healthz").status == 200)
+                held.append(c)
+            }
+            let metrics = try await held[0].request("GET", "/metrics", headers: ["Authorization": "Bearer \(APIKernel.adminKey)"])
+            #expect(metricValue(metrics.text, #"api_http_connections{plugin="api"}"#) == 4)
+            let fifth = try await HTTPConnection.open(port: k.port, timeout: 5)
+            let refused = try await fifth.readResponse()
+            #expect(refused.status == 503)
+            #expect(refused.json["type"] as? String == "urn:jamey:problem:too-many-connections")
+            #expect((refused.json["detail"] as? String)?.contains("limits.max_connections_per_client") == true)
+            #expect(await fifth.isClosedByPeer())
+            // The held connections still serve, and one let go makes room.
+            #expect(try await held[0].request("GET", "/healthz").status == 200)
+            held.removeLast()
+            let served = await eventually(timeout: .seconds(10), polling: .milliseconds(50)) {
+                (try? await HTTP.get(k.port, "/healthz", timeout: 5))?.status == 200
+            }
+            #expect(served, "a connection closed by the client frees its place")
+            #expect(try await Self.metric(k.port, #"api_http_connections_refused_total{plugin="api"}"#) ?? 0 >= 1)
+            _ = held
+        }
+    }
+
+    @Test func aBodyTrickledPastItsTimeoutIsCutOffWith408() async throws {
+        let config = "limits:\n  body_timeout_ms: 500\n  header_timeout_ms: 0\n"
+        try await APIKernel.with(.init(config: config, probe: false, hello: false)) { k in
+            let c = try await HTTPConnection.open(port: k.port, timeout: 10)
+            try await c.send(
+                "POST /v1/bus/publish/a.b HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(APIKernel.adminKey)\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"a\":")
+            let started = ContinuousClock.now
+            // One byte every 200 ms: each arrives well inside the idle timeout, the whole never.
+            let trickle = Task {
+                for _ in 0..<40 {
+                    try await Task.sleep(for: .milliseconds(200))
+                    try await c.send(" ")
+                }
+            }
+            defer { trickle.cancel() }
+            let r = try await c.readResponse()
+            #expect(r.status == 408)
+            #expect(r.json["type"] as? String == "urn:jamey:problem:body-timeout")
+            #expect(ContinuousClock.now - started < .seconds(5), "cut off at the body timeout, not at the end of the trickle")
+            #expect(await c.isClosedByPeer())
+            // A whole body in time is served, also on a connection idle longer than the timeout.
+            let ok = try await HTTPConnection.open(port: k.port)
+            try await Task.sleep(for: .milliseconds(700))  // idle past the body timeout: the point of the test
+            let published = try await ok.request(
+                "POST", "/v1/bus/publish/a.b",
+                headers: ["Authorization": "Bearer \(APIKernel.adminKey)", "Content-Type": "application/json"],
+                body: Array(#"{"a":1}"#.utf8))
+            #expect(published.status < 300, "\(published.text)")
+            #expect(try await Self.metric(k.port, #"api_http_timeouts_total{plugin="api",phase="body"}"#) == 1)
+        }
+    }
+
+    @Test func aClientThatReadsNoResponseIsDisconnected() async throws {
+        let config = "limits:\n  write_timeout_ms: 500\nrate_limits:\n  public: {rate: 0, burst: 1}\n"
+        try await APIKernel.with(.init(config: config, probe: false, hello: false)) { k in
+            // Far more response bytes (300 OpenAPI documents) than the socket buffers and NIO's
+            // high watermark hold, to a client with a 4 KiB receive buffer that reads nothing.
+            let c = try await HTTPConnection.open(port: k.port, timeout: 5, receiveBuffer: 4096)
+            try await c.send(String(repeating: "GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n", count: 300))
+            _ = await eventually(timeout: .seconds(20), polling: .milliseconds(100)) {
+                (try? await Self.metric(k.port, #"api_http_timeouts_total{plugin="api",phase="write"}"#) ?? 0) ?? 0 >= 1
+            }
+            #expect(try await Self.metric(k.port, #"api_http_timeouts_total{plugin="api",phase="write"}"#) == 1)
+            // What the server had already sent is still readable; then the connection ends.
+            #expect(await c.isClosedByPeer(), "the connection of a client reading nothing was kept")
+            #expect(try await HTTP.get(k.port, "/healthz").status == 200)
+        }
+    }
+}
