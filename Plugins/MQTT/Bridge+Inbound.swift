@@ -51,6 +51,15 @@ extension Bridge {
             logger.debug("MQTT topic \(message.topic) maps to no bus topic under \(rule.template)")
             return
         }
+        guard !needsAdmin(topic) else {
+            metrics.dropped(.admin)
+            if let suppressed = throttle.allow("admin") {
+                logger.warning(
+                    "refused MQTT message on \(message.topic): it maps to \(topic), which needs an admin key (the kernel's topics, or an admin route's)\(suppressed > 0 ? "; \(suppressed) more refused" : "")"
+                )
+            }
+            return
+        }
         var headers = message.headers
         headers["mqtt.topic"] = message.topic
         if message.retain { headers["mqtt.retain"] = "true" }
@@ -65,6 +74,32 @@ extension Bridge {
             metrics.dropped(.unroutable)
             logger.debug("could not publish \(topic): \(error)")
         }
+    }
+
+    /// Whether an imported message on bus `topic` would act with an admin key's power: the
+    /// kernel's topics (a deploy loads any library), and the topic of any route a plugin declares
+    /// with scope admin (or one that is not `public`, `read` or `write`), as the gateway's bus
+    /// routes guard them. Anyone who can publish to the broker is no admin. The route topics are
+    /// read again when the kernel's plugins generation moves.
+    func needsAdmin(_ topic: String) -> Bool {
+        if InboundRule.isKernelTopic(topic) { return true }
+        let generation = context.pluginsGeneration
+        if let known = adminTopics.withLock({ $0.generation == generation && generation != 0 ? $0.topics : nil }) {
+            return known.contains(topic)
+        }
+        let topics: Set<String>
+        do {
+            topics = Set(
+                try context.plugins().flatMap { plugin in
+                    plugin.routes.filter { !["public", "read", "write"].contains($0.scope) }.map(\.topic)
+                })
+        } catch {
+            // An isolated bridge cannot list plugins: the kernel's topics are still refused.
+            if throttle.allow("plugins") != nil { logger.warning("cannot read the admin routes' topics: \(error)") }
+            return false
+        }
+        adminTopics.withLock { $0 = (generation, topics) }
+        return topics.contains(topic)
     }
 
     /// An MQTT 5 request from another node (or any MQTT 5 client): ask the bus, publish the reply

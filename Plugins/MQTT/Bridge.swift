@@ -77,6 +77,8 @@ final class Bridge: Sendable {
     let presence = PresenceTracker()
     /// Limits per-message warnings (rejections) to one line per kind every 10 s.
     let throttle = LogThrottle()
+    /// The topics of admin routes as of a plugins generation (``needsAdmin(_:)``).
+    let adminTopics = Mutex<(generation: UInt64, topics: Set<String>)>((0, []))
     let pending = PendingRequests()
     /// This node's name.
     let node: String

@@ -20,6 +20,9 @@ final class BridgeMetrics: Sendable {
         case rejected
         /// An incoming message matched no rule or mapped to no bus topic, or the bus refused it.
         case unroutable
+        /// An incoming message mapped to a topic that needs an admin key: the kernel's, or the
+        /// topic of a route a plugin declares admin (a vault restore).
+        case admin
     }
 
     /// The `rule` label of acknowledgements of the bridge's own messages (presence, requests).

@@ -26,6 +26,10 @@ package struct InboundRule: Sendable {
         }
         shareGroup = group.isEmpty ? nil : group
         noLocal = rule.noLocal && group.isEmpty
+        if Self.isKernelTopic(rule.bus) {
+            throw MQTTError.invalidRule(
+                "inbound '\(rule.mqtt)': bus topic '\(rule.bus)' is the kernel's (deploy, reload): MQTT clients may not reach it")
+        }
         for part in template.parts {
             if case .literal(let text) = part, text.contains(where: { $0 == "*" || $0 == ">" }) {
                 throw MQTTError.invalidRule("inbound '\(rule.mqtt)': bus topic template '\(rule.bus)' contains a wildcard")
@@ -37,6 +41,10 @@ package struct InboundRule: Sendable {
             )
         }
     }
+
+    /// Whether `topic` is one of the kernel's (`kernel`, `kernel.…`: plugin deploys, config
+    /// reloads), which an imported message may never reach.
+    package static func isKernelTopic(_ topic: String) -> Bool { topic == "kernel" || topic.hasPrefix("kernel.") }
 
     /// What to subscribe to: the filter, behind `$share/<group>/` for a shared subscription.
     package var subscription: String {

@@ -27,7 +27,7 @@ final class Node: Sendable {
     /// The YAML of a node whose mqtt section is `host`, `port` and then `config`.
     static func yaml(
         name: String, port: Int, host: String = "127.0.0.1", config: String, dataDirectory: String, library: String,
-        logLevel: String = "warning"
+        logLevel: String = "warning", besides: [(name: String, path: String)] = []
     ) -> String {
         let section = "host: \(host)\nport: \(port)\n" + config
         let indented = section.split(separator: "\n", omittingEmptySubsequences: false).map { "      " + $0 }.joined(
@@ -46,7 +46,7 @@ final class Node: Sendable {
                 config:
             \(indented)
 
-            """
+            """ + besides.map { "  \($0.name):\n    path: \"\($0.path)\"\n" }.joined()
     }
 
     private let isStopped = LockedBox(false)
@@ -70,15 +70,16 @@ final class Node: Sendable {
     ///   - dataDirectory: reuse a data directory (a restarted node); nil for a new one.
     ///   - reconnect: include ``fastReconnect``.
     ///   - host: the broker host.
+    ///   - besides: more plugin libraries to load beside the mqtt plugin (name, path).
     static func boot(
         _ name: String, port: Int, config: String = "", dataDirectory: String? = nil, reconnect: Bool = true,
-        host: String = "127.0.0.1"
+        host: String = "127.0.0.1", besides: [(name: String, path: String)] = []
     ) async throws -> Node {
         let directory = try dataDirectory ?? TemporaryDirectory.make(prefix: "jamey-node-\(name)")
         let section = (reconnect ? Self.fastReconnect + "\n" : "") + config
         let yaml = Self.yaml(
             name: name, port: port, host: host, config: section, dataDirectory: directory,
-            library: try TestPlugins.library("MQTT"))
+            library: try TestPlugins.library("MQTT"), besides: besides)
         let test = try await onThread { try TestKernel.boot(yaml: yaml) }
         return Node(name: name, dataDirectory: directory, test: test)
     }
