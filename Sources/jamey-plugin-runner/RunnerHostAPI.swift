@@ -54,12 +54,13 @@ enum RunnerHostAPI {
             frame.u32(options?.pointee.overflow_policy ?? 0)
             frame.u32(options?.pointee.flags ?? 0)
             frame.u64(id)
+            // Before the kernel routes it: a delivery can reach the handler first (plugin.h).
+            idOut?.pointee = id
             let answer = runner.calls.call(seq, frame.finish(), over: runner.socket)
             guard answer.code == JAMEY_OK else {
                 runner.subscriptions.withLock { _ = $0.removeValue(forKey: id) }
                 return answer.code
             }
-            idOut?.pointee = id
             return JAMEY_OK
         }
         api.pointee.unsubscribe = { _, id in
@@ -176,7 +177,17 @@ enum RunnerHostAPI {
         return api
     }()
 
-    static var runner: Runner { Runner.shared }
+    /// The runner, once the entry point returned. plugin.h allows no host call from the entry
+    /// point; in process the kernel refuses one (JAMEY_E_STATE, logged), here nothing can answer
+    /// it yet, so the runner ends saying which rule the plugin broke (it ended on a nil runner).
+    static var runner: Runner {
+        guard let runner = Runner.shared else {
+            fail(
+                "the plugin called a host function from its entry point (jamey_plugin_register), which plugin.h forbids: call it from init or later"
+            )
+        }
+        return runner
+    }
 
     static func requestFrame(_ seq: UInt64, _ message: UnsafePointer<jamey_message>, _ timeout: UInt32) -> [UInt8] {
         var frame = WireWriter(.request, capacity: message.pointee.payload_len + 128)

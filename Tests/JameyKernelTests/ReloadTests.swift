@@ -147,6 +147,40 @@ import Testing
         for name in ["hooked", "plain", "user"] { #expect(k.kernel.plugin(named: name)?.state == .started) }
     }
 
+    /// plugin.h: once `reconfigure` returned OK, the config_* host functions return the new
+    /// values. `config_string` handed out the copy it made for the first value for good.
+    @Test func configStringReturnsTheValueAReconfigureTook() throws {
+        let hooked = try probe("told", config: "greeting: hello") {
+            $0.reconfigureCode = "return JAMEY_OK;"
+            $0.extraCode = """
+                static jamey_host *told_host;
+                static int32_t say(void *user, const jamey_message *m) {
+                    (void)user; (void)m;
+                    const char *value = NULL;
+                    char line[128];
+                    snprintf(line, sizeof line, "says %s", api->config_string(told_host, "greeting", &value) == JAMEY_OK ? value : "?");
+                    record(line);
+                    return JAMEY_OK;
+                }
+                """
+            $0.startCode = """
+                told_host = s->host;
+                uint64_t id;
+                api->subscribe(s->host, "told.say", NULL, say, NULL, &id);
+                """
+        }
+        let k = try TestKernel.boot(plugins: [hooked])
+        defer { k.shutdown() }
+        let say = { (text: String) -> Bool in
+            try? k.bus.publish(BusMessage(topic: "told.say"))
+            return TestKernel.eventually(timeout: .seconds(10)) { events().contains("says \(text) told") }
+        }
+        #expect(say("hello"))
+        let report = try k.reload(plugins: [with(hooked, config: "greeting: bonjour")])
+        #expect(report.changes.contains("plugins.told.config: reconfigured (greeting)"), "\(report.changes)")
+        #expect(say("bonjour"), "config_string still gives the value before the reconfigure: \(events())")
+    }
+
     @Test func aRefusedReconfigureRollsTheWholeReloadBack() throws {
         let picky = try probe("picky", config: "greeting: hello") {
             $0.reconfigureCode = #"snprintf(err, cap, "greeting cannot change while busy"); return JAMEY_E_PLUGIN;"#

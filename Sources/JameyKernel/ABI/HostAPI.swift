@@ -193,11 +193,13 @@ private let hostSubscribe:
             guard !(responder && eventsOnly) else { return JAMEY_E_INVALID }
         }
         do throws(BusError) {
-            let id = try plugin.endpoint.subscribe(
+            // The id is written before the subscription is routed: plugin.h lets a handler run
+            // on another thread before subscribe returns, and it may read the id.
+            try plugin.endpoint.subscribe(
                 String(cString: pattern), capacity: capacity, overflow: overflow, responder: responder, direct: direct,
                 eventsOnly: eventsOnly,
-                handler: .plugin(.init(function: handler, context: userData, crashLabel: plugin.crashLabel)))
-            idOut?.pointee = id
+                handler: .plugin(.init(function: handler, context: userData, crashLabel: plugin.crashLabel)),
+                announce: { idOut?.pointee = $0 })
             return JAMEY_OK
         } catch {
             return error.abiCode

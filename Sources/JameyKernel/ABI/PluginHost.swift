@@ -35,7 +35,11 @@ final class PluginHost: @unchecked Sendable {
 
     private struct State: @unchecked Sendable {
         var dataDirC: UnsafePointer<CChar>?
-        var strings: [String: UnsafePointer<CChar>] = [:]
+        /// The copy handed out for each key, with the value it holds. A value a reload changed
+        /// gets a new copy; the old one stays valid (the header promises strings until deinit)
+        /// in ``retired``.
+        var strings: [String: (value: String, c: UnsafePointer<CChar>)] = [:]
+        var retired: [UnsafePointer<CChar>] = []
     }
 
     init(name: String, instance: String? = nil, kernel: Kernel, config: ValidatedSection, logger: Logger) {
@@ -82,9 +86,12 @@ final class PluginHost: @unchecked Sendable {
         switch config.string(at: key) {
         case .success(let value):
             out.pointee = state.withLock { s in
-                if let c = s.strings[key] { return c }
+                if let cached = s.strings[key] {
+                    if cached.value == value { return cached.c }
+                    s.retired.append(cached.c)
+                }
                 let c = UnsafePointer(strdup(value)!)
-                s.strings[key] = c
+                s.strings[key] = (value, c)
                 return c
             }
             return JAMEY_OK

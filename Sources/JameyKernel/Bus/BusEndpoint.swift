@@ -240,9 +240,12 @@ public final class BusEndpoint: Sendable {
     /// ``subscribe(_:capacity:overflow:responder:direct:handler:)`` with either kind of
     /// ``Subscription/Handler`` (the ABI's trampoline is given the message where it lies, valid
     /// for the duration of the call, and lays it out for C without copying it first).
+    /// `announce` is given the id before the subscription can deliver anything (the ABI writes
+    /// `id_out` there: a handler may run on another thread before `subscribe` returns, and may
+    /// read the id).
     func subscribe(
         _ pattern: String, capacity: Int?, overflow: OverflowPolicy, responder: Bool, direct: Bool, eventsOnly: Bool = false,
-        handler: Subscription.Handler
+        handler: Subscription.Handler, announce: (UInt64) -> Void = { _ in }
     ) throws(BusError) -> UInt64 {
         guard bus.isAccepting else { throw .shutdown }
         let parsed = try TopicPattern(pattern)
@@ -252,6 +255,7 @@ public final class BusEndpoint: Sendable {
             capacity: requested > 0 ? requested : bus.defaultQueueCapacity,
             overflow: overflow, isResponder: responder, isDirect: direct, isEventsOnly: eventsOnly, metrics: metrics,
             handler: handler)
+        announce(subscription.id)
         bus.routes.insert(subscription)
         return subscription.id
     }

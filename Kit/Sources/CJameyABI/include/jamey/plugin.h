@@ -632,7 +632,10 @@ struct jamey_host_api {
     int32_t (*publish)(jamey_host *host, const jamey_message *message);
 
     /** subscribe: receive messages whose topic matches `pattern`.
-     *  Caller     the plugin.  Thread  any; never blocks; never calls the handler before it returns.
+     *  Caller     the plugin.  Thread  any; never blocks; never calls the handler on the calling
+     *             thread. The subscription is live before subscribe returns: a message published
+     *             meanwhile (by another thread or plugin) may reach the handler on a bus thread
+     *             first; *id_out is written before that can happen.
      *  Params     host        the caller's context.
      *             pattern     dotted, with `*` (one segment) and a final `>` (rest of topic).
      *             options     NULL for defaults (kernel queue capacity, drop newest, no flags).
