@@ -74,8 +74,8 @@ extension API {
         .object(
             "tls", description: "HTTPS from PEM files (both or neither)",
             fields: [
-                .string("cert_file", default: "", description: "Certificate chain (PEM)"),
-                .string("key_file", default: "", description: "Private key (PEM)"),
+                .path("cert_file", default: "", description: "Certificate chain (PEM)"),
+                .path("key_file", default: "", description: "Private key (PEM)"),
             ]),
     ]
 

@@ -53,11 +53,11 @@ extension MQTT {
 
     static let tlsKeys: [ConfigKey] = [
         .bool("enabled", default: false, description: "Connect with TLS"),
-        .string("ca_file", default: "", description: "PEM file of trusted CA certificates"),
-        .string(
+        .path("ca_file", default: "", description: "PEM file of trusted CA certificates"),
+        .path(
             "ca_path", default: "/etc/ssl/certs", description: "Directory of trusted CA certificates (when ca_file is empty)"),
-        .string("cert_file", default: "", description: "PEM client certificate for mutual TLS; empty: none"),
-        .string("key_file", default: "", description: "PEM private key of the client certificate"),
+        .path("cert_file", default: "", description: "PEM client certificate for mutual TLS; empty: none"),
+        .path("key_file", default: "", description: "PEM private key of the client certificate"),
         .bool("verify_hostname", default: true, description: "Check that the broker certificate names the host"),
     ]
 

@@ -7,9 +7,9 @@ extension VaultPlugin {
         version: "1.0.0",
         description: "Phoenix: encrypted (age), deduplicated, verified backups of every plugin's data, on a schedule",
         configuration: [
-            .string("repository", default: "", description: "The repository directory (made by `jamey vault init`); empty: idle"),
-            .string("node_key", default: "", description: "This node's key file; empty: <data_dir>/vault/node.key"),
-            .string(
+            .path("repository", default: "", description: "The repository directory (made by `jamey vault init`); empty: idle"),
+            .path("node_key", default: "", description: "This node's key file; empty: <data_dir>/vault/node.key"),
+            .path(
                 "identity", default: "",
                 description:
                     "An age identity file, for verify and restore through the API; leave empty so the node cannot read its backups"

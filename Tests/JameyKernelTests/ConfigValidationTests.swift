@@ -20,6 +20,32 @@ struct ConfigValidationTests {
         #expect(section.value["client_id"] == nil)
     }
 
+    /// `JAMEY_CONFIG_PATH`: a relative path is made absolute against the config file's directory,
+    /// from the file, the environment or the default; "" and absolute paths stay as written, and
+    /// a plain string is never touched. (The vault's repository, say, depended on the directory
+    /// the server was started in: under systemd, `/`.)
+    @Test func pathFields_resolveAgainstTheConfigFilesDirectory() throws {
+        let schema = ConfigSchema(fields: [
+            ConfigField(key: "repository", type: .string, defaultValue: "", isPath: true),
+            ConfigField(key: "identity", type: .string, defaultValue: "keys/age.txt", isPath: true),
+            ConfigField(key: "cert", type: .string, defaultValue: "", isPath: true),
+            ConfigField(key: "ca", type: .string, defaultValue: "", isPath: true),
+            ConfigField(key: "label", type: .string, defaultValue: "backups/x"),
+        ])
+        let section = try schema.validate(
+            ConfigFixtures.yaml("repository: ../backups\ncert: /etc/ssl/c.pem\n"), path: "plugins.demo.config",
+            source: "config.yaml", environment: ["JAMEY_PLUGINS_DEMO_CONFIG_CA": "tls/ca.pem"],
+            baseDirectory: "/etc/jamey"
+        ).get()
+        #expect(section.value["repository"] == "/etc/backups")
+        #expect(section.value["identity"] == "/etc/jamey/keys/age.txt")
+        #expect(section.value["cert"] == "/etc/ssl/c.pem")
+        #expect(section.value["ca"] == "/etc/jamey/tls/ca.pem")
+        #expect(section.value["label"] == "backups/x")
+        let empty = try schema.validate(nil, path: "plugins.demo.config", environment: [:], baseDirectory: "/etc/jamey").get()
+        #expect(empty.value["repository"] == "")
+    }
+
     @Test func fileValues_winOverDefaults() throws {
         let section = try ConfigFixtures.validate("host: h\nport: 8883\nlog_level: debug\n", schema).get()
         #expect(section.value["port"] == .int(8883))

@@ -15,9 +15,11 @@ public struct ConfigKey: Sendable {
 
     private init(
         _ key: String, _ type: jamey_config_type, required: Bool, secret: Bool = false, default value: String?,
-        min: Double? = nil, max: Double? = nil, help: String?, allowed: [String]? = nil, fields: [ConfigKey] = []
+        min: Double? = nil, max: Double? = nil, help: String?, allowed: [String]? = nil, fields: [ConfigKey] = [],
+        path: Bool = false
     ) {
         var flags: UInt32 = 0
+        if path { flags |= JAMEY_CONFIG_PATH }
         if required { flags |= JAMEY_CONFIG_REQUIRED }
         if secret { flags |= JAMEY_CONFIG_SECRET }
         if min != nil { flags |= JAMEY_CONFIG_HAS_MIN }
@@ -50,6 +52,21 @@ public struct ConfigKey: Sendable {
             key, JAMEY_CONFIG_STRING, required: required, secret: secret, default: value.map(Self.quoted),
             min: length.map { Double($0.lowerBound) }, max: length.map { Double($0.upperBound) }, help: description,
             allowed: allowed)
+    }
+
+    /// A string key naming a file or directory (`JAMEY_CONFIG_PATH`): the kernel hands `init` a
+    /// relative value made absolute against the config file's directory, like `data_dir`, so it
+    /// does not depend on where the server was started; "" stays "".
+    /// - Parameters:
+    ///   - key: `[a-z0-9_]+`.
+    ///   - default: the value when absent ("" for none is usual).
+    ///   - required: must be present (then no default).
+    ///   - description: one line for `jamey config` output.
+    public static func path(
+        _ key: String, default value: String? = nil, required: Bool = false, description: String? = nil
+    ) -> ConfigKey {
+        ConfigKey(
+            key, JAMEY_CONFIG_STRING, required: required, default: value.map(Self.quoted), help: description, path: true)
     }
 
     /// A 64-bit integer key, optionally bounded.

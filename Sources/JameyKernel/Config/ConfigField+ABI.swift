@@ -59,7 +59,7 @@ extension ConfigField {
                     max: f.flags & JAMEY_CONFIG_HAS_MAX != 0 ? f.max : nil,
                     description: try reader.string(
                         f.description, field: "config field '\(here)' description", limit: DescriptorLimits.summary),
-                    allowedValues: allowed, fields: nested))
+                    allowedValues: allowed, fields: nested, isPath: f.flags & JAMEY_CONFIG_PATH != 0))
         }
         return result
     }

@@ -27,6 +27,9 @@ public struct ConfigField: Sendable, Equatable {
     public var allowedValues: [String]?
     /// For objects and object lists: the nested keys.
     public var fields: [ConfigField]
+    /// For strings: the value names a file or directory, made absolute against the config
+    /// file's directory when relative (`JAMEY_CONFIG_PATH`).
+    public var isPath: Bool
 
     /// Creates a field.
     ///
@@ -41,10 +44,11 @@ public struct ConfigField: Sendable, Equatable {
     ///   - description: one line of documentation, or `nil`.
     ///   - allowedValues: the allowed strings, or `nil`.
     ///   - fields: the nested keys of an object or object list.
+    ///   - isPath: for strings, whether the value is a path resolved against the config file.
     public init(
         key: String, type: ConfigFieldType, isRequired: Bool = false, isSecret: Bool = false,
         defaultValue: String? = nil, min: Double? = nil, max: Double? = nil,
-        description: String? = nil, allowedValues: [String]? = nil, fields: [ConfigField] = []
+        description: String? = nil, allowedValues: [String]? = nil, fields: [ConfigField] = [], isPath: Bool = false
     ) {
         self.key = key
         self.type = type
@@ -56,5 +60,6 @@ public struct ConfigField: Sendable, Equatable {
         self.description = description
         self.allowedValues = allowedValues
         self.fields = fields
+        self.isPath = isPath
     }
 }

@@ -17,13 +17,16 @@ extension ConfigSchema {
     ///     level); it prefixes every error's key path and every environment variable name.
     ///   - source: the file the section came from, named in errors.
     ///   - environment: the process environment (`ProcessInfo.processInfo.environment`).
+    ///   - baseDirectory: the directory relative values of path fields (``ConfigField/isPath``)
+    ///     are made absolute against: the config file's; nil leaves them as written.
     /// - Returns: the validated section, or every error found.
     public func validate(
-        _ value: ConfigValue?, path: String, source: String? = nil, environment: [String: String]
+        _ value: ConfigValue?, path: String, source: String? = nil, environment: [String: String],
+        baseDirectory: String? = nil
     ) -> Result<ValidatedSection, ConfigErrors> {
         let schemaErrors = self.schemaErrors(path: path, source: source)
         guard schemaErrors.isEmpty else { return .failure(ConfigErrors(schemaErrors)) }
-        var validator = ConfigValidator(source: source, environment: environment)
+        var validator = ConfigValidator(source: source, environment: environment, baseDirectory: baseDirectory)
         let map: ConfigMap
         switch value {
         case nil, .null?:
@@ -49,10 +52,11 @@ extension ConfigSchema {
 ///   - path: the section's full key path, such as `plugins.mqtt.config`.
 ///   - source: the file the section came from, named in errors.
 ///   - environment: the process environment.
+///   - baseDirectory: where relative values of path fields are resolved (nil: as written).
 /// - Returns: the validated section, or every error found.
 public func validate(
     _ value: ConfigValue?, against schema: ConfigSchema, path: String, source: String? = nil,
-    environment: [String: String]
+    environment: [String: String], baseDirectory: String? = nil
 ) -> Result<ValidatedSection, ConfigErrors> {
-    schema.validate(value, path: path, source: source, environment: environment)
+    schema.validate(value, path: path, source: source, environment: environment, baseDirectory: baseDirectory)
 }

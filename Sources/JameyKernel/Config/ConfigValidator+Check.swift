@@ -20,7 +20,11 @@ extension ConfigValidator {
             guard case .string(let string) = value else { mismatch(); return nil }
             let lengthOK = checkLength(string.count, field: field, path: path, value: value, secret: secret, variable: variable)
             let allowedOK = checkAllowed(string, field: field, path: path, secret: secret, variable: variable)
-            return lengthOK && allowedOK ? value : nil
+            guard lengthOK && allowedOK else { return nil }
+            if field.isPath, let baseDirectory, !string.isEmpty, !string.hasPrefix("/") {
+                return .string(KernelConfig.resolve(string, against: baseDirectory))
+            }
+            return value
         case .int:
             guard case .int(let integer) = value else { mismatch(); return nil }
             return checkNumber(Double(integer), field: field, path: path, value: value, secret: secret, variable: variable)

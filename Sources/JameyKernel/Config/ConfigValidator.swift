@@ -10,10 +10,14 @@ struct ConfigValidator {
     private(set) var errors: [ConfigError] = []
     /// How many environment variables were applied.
     private(set) var environmentOverrides = 0
+    /// The directory relative values of path fields are resolved against (the config file's);
+    /// nil leaves them as written.
+    let baseDirectory: String?
 
-    init(source: String?, environment: [String: String]) {
+    init(source: String?, environment: [String: String], baseDirectory: String? = nil) {
         self.source = source
         self.environment = environment
+        self.baseDirectory = baseDirectory
     }
 
     mutating func report(

@@ -63,7 +63,7 @@ extension Kernel {
     func validateSection(_ record: PluginRecord, schema: [ConfigField]) -> Result<ValidatedSection, ConfigErrors> {
         validate(
             record.entry.rawConfig, against: ConfigSchema(fields: schema), path: record.entry.configKeyPath,
-            source: config.source, environment: environment)
+            source: config.source, environment: environment, baseDirectory: config.baseDirectory)
     }
 
     /// The library path: the entry's `path`, else `lib<name>.so` in the plugin directory, matched

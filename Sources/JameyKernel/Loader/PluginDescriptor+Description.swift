@@ -19,6 +19,7 @@ extension PluginDescriptor {
                 var parts = ["\(indent)\(f.key): \(f.type.name)"]
                 if f.isRequired { parts.append("required") }
                 if f.isSecret { parts.append("secret") }
+                if f.isPath { parts.append("path") }
                 if let d = f.defaultValue { parts.append("default \(f.isSecret ? "<redacted>" : d)") }
                 if let lo = f.min { parts.append("min \(Self.number(lo))") }
                 if let hi = f.max { parts.append("max \(Self.number(hi))") }
@@ -41,6 +42,7 @@ extension PluginDescriptor {
             m["type"] = .string(f.type.name)
             m["required"] = .bool(f.isRequired)
             m["secret"] = .bool(f.isSecret)
+            if f.isPath { m["path"] = .bool(true) }
             m["default"] = f.defaultValue.map { .string(f.isSecret ? "<redacted>" : $0) } ?? .null
             m["min"] = f.min.map(ConfigValue.double) ?? .null
             m["max"] = f.max.map(ConfigValue.double) ?? .null

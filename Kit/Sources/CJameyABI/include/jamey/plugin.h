@@ -308,6 +308,12 @@ typedef enum jamey_config_type {
 #define JAMEY_CONFIG_SECRET 0x2u    /**< The value is redacted in logs, errors and API output. */
 #define JAMEY_CONFIG_HAS_MIN 0x4u   /**< `min` applies (numbers: value; strings/lists: length). */
 #define JAMEY_CONFIG_HAS_MAX 0x8u   /**< `max` applies (numbers: value; strings/lists: length). */
+/** A string naming a file or directory: the kernel makes a relative value absolute against the
+ *  config file's directory (the current directory for the embedded default), as it does for
+ *  `data_dir`, before init sees it; "" stays "". So a relative path does not depend on the
+ *  directory the server was started in (systemd starts it in /). Kernels before this flag leave
+ *  the value as written. */
+#define JAMEY_CONFIG_PATH 0x10u
 
 /** One key of a plugin's config section. */
 typedef struct jamey_config_field {
