@@ -1,8 +1,9 @@
+import APICore
 import NIOCore
 import Synchronization
 
-/// The gateway's open connections, counted per client address so one client cannot hold them
-/// all (`limits.max_connections_per_client`). The peer's address is the client here: a request
+/// The gateway's open connections, counted per client address (an IPv6 one by its /64) so one
+/// client cannot hold them all (`limits.max_connections_per_client`). The peer's address is the client here: a request
 /// has not been read yet, so `X-Forwarded-For` is not known, and trusted proxies (which carry
 /// many clients' connections) are not capped. The total is capped by Hummingbird's
 /// `MaximumAvailableConnections` (`limits.max_connections`), which stops accepting instead.
@@ -29,8 +30,10 @@ final class ConnectionLimits: Sendable {
     /// - Returns: false when its client already holds ``perClient`` connections (it is not
     ///   counted: the caller refuses it).
     func admit(_ channel: any Channel) -> Bool {
-        let client = channel.remoteAddress?.ipAddress ?? "unknown"
-        let capped = perClient > 0 && !exempt.contains(client)
+        let peer = channel.remoteAddress?.ipAddress ?? "unknown"
+        let capped = perClient > 0 && !exempt.contains(peer)
+        // An IPv6 client by its /64, as the rate limiter counts it.
+        let client = RateLimiter.clientIdentity(peer)
         let admitted = open.withLock { table -> Bool in
             let held = table[client, default: 0]
             if capped, held >= perClient { return false }

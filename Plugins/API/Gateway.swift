@@ -124,7 +124,7 @@ final class Gateway: HTTPResponder, Sendable {
         let path = exchange.path
         let match = method == "OPTIONS" ? nil : routes.match(method: method, path: path[...])
         if case .found(let endpoint, _)? = match { exchange.route = endpoint.path.text }
-        let identity = exchange.caller.keyID ?? exchange.client
+        let identity = exchange.caller.keyID ?? RateLimiter.clientIdentity(exchange.client)
         if let decision = limiter.check(identity: identity, scope: exchange.caller.scope) {
             exchange.rate = decision
             guard decision.allowed else {

@@ -78,4 +78,26 @@ import Testing
         _ = limiter.check(identity: "d", scope: .public)
         #expect(limiter.count == 1)
     }
+
+    /// Buckets still refilling survive a sweep; the next sweep waits until the table doubled, so
+    /// 1 000 new clients in one frozen instant cost a handful of sweeps, not one per request (it
+    /// swept on every check once the table held `sweepThreshold` refilling buckets), and the
+    /// table never passes its cap.
+    @Test func sweepsAreAmortisedAndTheTableIsCapped() {
+        let clock = ManualClock()
+        let limiter = RateLimiter(limits: Self.limits, sweepThreshold: 3, maxBuckets: 600, now: { clock.now })
+        for i in 0..<1000 { _ = limiter.check(identity: "client \(i)", scope: .public) }
+        #expect(limiter.sweeps <= 12, "\(limiter.sweeps) sweeps for 1 000 clients")
+        #expect(limiter.count <= 600)
+        // The most recent clients keep their buckets: the newest is still limited.
+        #expect(limiter.check(identity: "client 999", scope: .public)?.remaining == Self.limits.bucket(for: .public).burst - 2)
+    }
+
+    @Test func anIPv6ClientIsLimitedByItsSlash64() {
+        #expect(RateLimiter.clientIdentity("2001:db8:1:2:aaaa::1") == "2001:db8:1:2::/64")
+        #expect(RateLimiter.clientIdentity("2001:db8:1:2:bbbb:cccc:dddd:eeee") == "2001:db8:1:2::/64")
+        #expect(RateLimiter.clientIdentity("::ffff:192.0.2.7") == "192.0.2.7")
+        #expect(RateLimiter.clientIdentity("192.0.2.7") == "192.0.2.7")
+        #expect(RateLimiter.clientIdentity("unknown") == "unknown")
+    }
 }
