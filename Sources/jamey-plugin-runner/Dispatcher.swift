@@ -17,6 +17,9 @@ final class HandlerSerializer: Sendable {
 
     private let state = Mutex(State())
 
+    /// Whether no thread is running this subscription's deliveries (none queued either).
+    var isIdle: Bool { state.withLock { !$0.running } }
+
     /// Runs `body` with `delivery` now, then whatever queued up meanwhile; or queues `delivery` when
     /// a thread is already running this subscription's handler.
     func run(_ delivery: [UInt8], _ body: ([UInt8]) -> Void) {

@@ -200,6 +200,35 @@ final class Runner: @unchecked Sendable {
         if current == delivery && delivery != 0 { current = delivery | 1 << 63 }
     }
 
+    /// How long ``quiesce()`` lets queued deliveries run before it closes the subscriptions.
+    static let drainNanoseconds: UInt64 = 2_000_000_000
+
+    /// Before the plugin's stop, as plugin.h promises (the kernel handles what was queued and
+    /// closes the subscriptions before stop runs): lets the deliveries already in the ring and in
+    /// the subscriptions' queues run, for up to ``drainNanoseconds``, then closes every
+    /// subscription and waits for handlers still running. Afterwards no handler runs (one that
+    /// arrives is answered NOT_FOUND), so stop and deinit may free what handlers use; before,
+    /// the dispatch thread went on through the backlog while stop and deinit ran.
+    private func quiesce() {
+        let deadline = Dispatcher.now() + Self.drainNanoseconds
+        var quietChecks = 0
+        while Dispatcher.now() < deadline && quietChecks < 2 {
+            let all = subscriptions.withLock { Array($0.values) }
+            let quiet =
+                !down.hasData
+                && all.allSatisfy { $0.serializer.isIdle && $0.calling.load(ordering: .sequentiallyConsistent) == 0 }
+            // Twice in a row, a millisecond apart: a delivery read from the ring and not yet
+            // queued is in neither place for an instant.
+            quietChecks = quiet ? quietChecks + 1 : 0
+            usleep(1000)
+        }
+        let all = subscriptions.withLock { Array($0.values) }
+        for subscription in all { subscription.closed.store(true, ordering: .sequentiallyConsistent) }
+        for subscription in all {
+            while subscription.calling.load(ordering: .sequentiallyConsistent) > 0 { usleep(200) }
+        }
+    }
+
     private func runHook(_ seq: UInt64, _ hook: HookKind?, _ config: [UInt8]) {
         var err = [CChar](repeating: 0, count: 1024)
         var code = JAMEY_OK
@@ -217,7 +246,9 @@ final class Runner: @unchecked Sendable {
             }
             pluginState = state
         case .start: if let start = d.start { code = start(pluginState, &err, err.count) }
-        case .stop: if let stop = d.stop { code = stop(pluginState, &err, err.count) }
+        case .stop:
+            quiesce()
+            if let stop = d.stop { code = stop(pluginState, &err, err.count) }
         case .deinitialize: d.`deinit`?(pluginState)
         case .health:
             if let health = d.health { code = health(pluginState, &err, err.count) }
