@@ -123,7 +123,13 @@ extension VaultPlugin {
         } catch {
             failure = error
         }
-        if failure.code == .unsupported { return false }
+        if failure.code == .unsupported {
+            // No hook, no state; but a plugin running isolated has lost its hook, not its state.
+            if failure.message.contains("runs isolated") {
+                context.logger.warning("vault: skipped \(plugin): \(failure.message)")
+            }
+            return false
+        }
         if failure.code == .state && failure.message.contains("privilege") {
             throw VaultError(
                 .repository, "backing up other plugins needs plugins.vault.privileges: [snapshot]: \(failure.message)")

@@ -40,6 +40,26 @@ struct IsolationLoadTests {
         #expect(error?.description.contains("is below delay_ms (5000)") == true)
     }
 
+    /// A backup reaches no plugin running isolated: asked for its snapshot, the kernel says why,
+    /// naming the key, where it said the plugin had no hook (the vault skipped it without a word).
+    @Test func aSnapshotOfAnIsolatedPluginSaysWhyItIsNotTaken() async throws {
+        var source = CPluginSource(name: "stateful")
+        source.snapshotDelayMilliseconds = 0
+        let library = try TestPlugins.buildC(name: "stateful", source: source.render())
+        let yaml =
+            TestKernel.yaml(plugins: []).replacingOccurrences(of: "plugins:\n  {}\n", with: "plugins:\n")
+            + "  stateful:\n    path: \"\(library)\"\n    isolation: process\n"
+        let test = try await onThread { try TestKernel.boot(yaml: yaml) }
+        let directory = try TemporaryDirectory.make(prefix: "jamey-isolated-snapshot")
+        let error = await #expect(throws: KernelError.self) {
+            try await onThread { try test.kernel.snapshot(plugin: "stateful", into: directory) }
+        }
+        #expect(
+            error?.description.contains("runs isolated (plugins.stateful.isolation: process)") == true,
+            "\(error.map { "\($0)" } ?? "")")
+        await onThread { test.shutdown() }
+    }
+
     @Test func inProcessIsTheDefault() async throws {
         let yaml = try IsolatedKernel.yaml(isolation: "in_process")
         let test = try await onThread { try TestKernel.boot(yaml: yaml) }

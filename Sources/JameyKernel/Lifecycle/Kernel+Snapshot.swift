@@ -176,6 +176,13 @@ extension Kernel {
         let name = record.name
         guard let library = record.library, let function = hook == "snapshot" ? library.raw.snapshot : library.raw.restore
         else {
+            // The descriptor read from the library still names the hook an isolated plugin's
+            // proxy lacks.
+            if record.entry.isolation.isolated, record.descriptor?.hooks.contains(hook) == true {
+                throw KernelError(
+                    "plugin '\(name)' runs isolated (plugins.\(name).isolation: process): its \(hook) hook cannot be reached in its process, so it is not backed up; run it in_process to back it up",
+                    code: JAMEY_E_UNSUPPORTED)
+            }
             throw KernelError("plugin '\(name)' has no \(hook) hook", code: JAMEY_E_UNSUPPORTED)
         }
         let deadline = hook == "snapshot" ? config.hooks.snapshot : config.hooks.restore
