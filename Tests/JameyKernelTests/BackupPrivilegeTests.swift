@@ -71,6 +71,42 @@ import Testing
         )
     }
 
+    /// A restore asked for from a bus handler while the kernel stops is refused with
+    /// JAMEY_E_SHUTDOWN. It waited for the lifecycle lock, which the stop held while it waited for
+    /// that very handler to return: neither moved until the stop's deadline, or ever.
+    @Test func aRestoreAskedForDuringShutdownIsRefusedNotWaitedFor() throws {
+        var s = CPluginSource(name: "late")
+        s.eventLog = log
+        s.extraCode = """
+            static int32_t on_go(void *user, const jamey_message *m) {
+                (void)m;
+                record("asked");
+                probe_sleep(300);
+                char err[512] = {0};
+                int32_t code = api->plugin_restore(user, "store", "/nonexistent", NULL, NULL, err, sizeof err);
+                char line[64];
+                snprintf(line, sizeof line, "restore %d", (int)code);
+                record(line);
+                return JAMEY_OK;
+            }
+            """
+        s.startCode = """
+            if (api->subscribe(s->host, "late.go", NULL, on_go, s->host, &s->sub) != JAMEY_OK) return JAMEY_E_PLUGIN;
+            """
+        var late = TestKernel.Plugin("late", path: try TestPlugins.buildC(name: "late", source: s.render()))
+        late.privileges = ["snapshot"]
+        let k = try TestKernel.boot(plugins: [try stateful("store"), late])
+        try k.bus.publish(BusMessage(topic: "late.go"))
+        #expect(TestKernel.eventually(timeout: .seconds(10)) { events().contains("asked late") })
+        let stopped = LockedBox(false)
+        Thread {
+            k.shutdown()
+            stopped.set(true)
+        }.start()
+        #expect(TestKernel.eventually(timeout: .seconds(20)) { stopped.value }, "the shutdown is held up: \(events())")
+        #expect(events().contains("restore -12 late"), "\(events())")
+    }
+
     @Test func withoutThePrivilegeTheCallIsRefusedWithStateAndALogLine() throws {
         let k = try TestKernel.boot(plugins: [try stateful("store"), try backupPlugin("intruder")])
         defer { k.shutdown() }

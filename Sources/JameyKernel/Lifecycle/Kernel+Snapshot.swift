@@ -1,5 +1,9 @@
 import CJameyABI
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 extension Kernel {
     /// Runs a plugin's `snapshot` hook into `directory` (existing and empty), on the plugin's
     /// lifecycle queue, under `hooks.snapshot_timeout_ms`. A backup plugin reaches this through
@@ -41,10 +45,7 @@ extension Kernel {
         guard target.library?.raw.restore != nil else {
             throw KernelError("plugin '\(name)' has no restore hook", code: JAMEY_E_UNSUPPORTED)
         }
-        try lifecycleLock.withLock { _ throws(KernelError) in
-            guard !isShutdownRequested else {
-                throw KernelError("the kernel is shutting down: restore of '\(name)' not started", code: JAMEY_E_SHUTDOWN)
-            }
+        try withLifecycleLockUnlessStopping("restore of '\(name)'") { () throws(KernelError) in
             let state = target.state
             guard state == .started || state == .stopped, !target.with({ $0.abandoned }) else {
                 throw KernelError("plugin '\(name)' is \(state): restore needs it started or stopped", code: JAMEY_E_STATE)
@@ -163,6 +164,26 @@ extension Kernel {
             }
         }
         return started.filter { r in result.contains { $0 === r } }
+    }
+
+    /// Runs `body` under the lifecycle lock, waiting for it as `withLock` does, but gives up with
+    /// `JAMEY_E_SHUTDOWN` once a shutdown is requested: the stop that holds the lock may be
+    /// waiting for the very handler making this call (`plugin_restore` from a bus handler) to
+    /// return, and waiting on would hold both until the stop's deadline.
+    func withLifecycleLockUnlessStopping(_ what: String, _ body: () throws(KernelError) -> Void) throws(KernelError) {
+        while true {
+            guard !isShutdownRequested else {
+                throw KernelError("the kernel is shutting down: \(what) not started", code: JAMEY_E_SHUTDOWN)
+            }
+            let ran = try lifecycleLock.withLockIfAvailable { _ throws(KernelError) -> Bool in
+                // Asked again under the lock: a stop that took it and let it go requested first.
+                guard !isShutdownRequested else { return false }
+                try body()
+                return true
+            }
+            if ran == true { return }
+            usleep(2000)
+        }
     }
 
     private func record(named name: String) throws(KernelError) -> PluginRecord {
