@@ -160,6 +160,51 @@ import Testing
         #expect(events().contains("bad_request_flags=\(JAMEY_E_INVALID_VALUE)"))
     }
 
+    /// plugin.h: without `JAMEY_REQUEST_DONE_ANY_THREAD`, `done` runs on a bus worker or timer
+    /// thread, never inside the `request` call. A bus handler's request to a direct responder
+    /// that replied at once ran `done` on the handler's thread inside the call (a handler holding
+    /// a lock its `done` takes deadlocked itself).
+    @Test func aPlainRequestsDoneNeverRunsInsideTheCallEvenFromAHandler() throws {
+        let k = try TestKernel.boot(plugins: [
+            try probe("inner") {
+                $0.extraCode =
+                    Self.handlers + """
+                        static __thread int inside = 0;
+                        static void done(void *u, int32_t status, const jamey_message *r) {
+                            (void)u; (void)r;
+                            note("done_status", status);
+                            note("done_inside", inside);
+                        }
+                        static int32_t go(void *u, const jamey_message *m) {
+                            probe_state *s = u; (void)m;
+                            jamey_message q = {0};
+                            q.struct_size = sizeof q; q.topic = "probe.inner.direct"; q.payload = "hi"; q.payload_len = 2;
+                            inside = 1;
+                            note("request", api->request(s->host, &q, 0, done, NULL));
+                            inside = 0;
+                            return JAMEY_OK;
+                        }
+                        """
+                $0.startCode = """
+                    jamey_subscribe_options o = {0};
+                    o.struct_size = sizeof o; o.flags = JAMEY_SUBSCRIBE_RESPONDER | JAMEY_SUBSCRIBE_DIRECT;
+                    api->subscribe(s->host, "probe.inner.direct", &o, echo_handler, s, &s->sub);
+                    uint64_t id;
+                    api->subscribe(s->host, "probe.inner.go", NULL, go, s, &id);
+                    """
+            }
+        ])
+        defer { k.shutdown() }
+        try k.bus.publish(BusMessage(topic: "probe.inner.go"))
+        #expect(
+            TestKernel.eventually(timeout: .seconds(10)) {
+                events().contains("done_inside=0") || events().contains("done_inside=1")
+            })
+        #expect(events().contains("request=0"))
+        #expect(events().contains("done_status=0"))
+        #expect(events().contains("done_inside=0"), "done ran inside the request call: \(events())")
+    }
+
     /// A C requester's reply from a C responder is handed over as the responder laid it out (no
     /// message object in between): every field must still arrive as the requester expects.
     @Test func replyFromACResponderOnAWorkerReachesACRequesterIntact() async throws {

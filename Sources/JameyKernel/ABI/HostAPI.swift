@@ -241,17 +241,22 @@ private func startRequest(
         // A reply through the C ABI goes to `done` as it lies; failures (and replies from Swift
         // endpoints) through the completion.
         let target = ABIReplyTarget(done: done, context: userData, label: plugin.crashLabel)
-        try plugin.endpoint.request(
-            abi: message, timeout: timeoutMS == 0 ? nil : .milliseconds(Int(timeoutMS)), anyThread: anyThread,
-            abiTarget: target
-        ) { result in
-            CrashContext.running(plugin: label.value, what: CrashContext.requestCompletion) {
-                switch result {
-                case .success(let reply): reply.withABIMessage { done(context.value, JAMEY_OK, $0) }
-                case .failure(let error): done(context.value, error.abiCode, nil)
+        let send = { () throws(BusError) in
+            try plugin.endpoint.request(
+                abi: message, timeout: timeoutMS == 0 ? nil : .milliseconds(Int(timeoutMS)), anyThread: anyThread,
+                abiTarget: target
+            ) { result in
+                CrashContext.running(plugin: label.value, what: CrashContext.requestCompletion) {
+                    switch result {
+                    case .success(let reply): reply.withABIMessage { done(context.value, JAMEY_OK, $0) }
+                    case .failure(let error): done(context.value, error.abiCode, nil)
+                    }
                 }
             }
         }
+        // Without DONE_ANY_THREAD `done` never runs inside this call (plugin.h), also when the
+        // caller is a bus handler and a direct responder replies at once on its thread.
+        if anyThread { try send() } else { try KernelThread.insideRequestCall(send) }
         return JAMEY_OK
     } catch {
         return error.abiCode

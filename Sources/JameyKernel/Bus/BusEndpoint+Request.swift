@@ -113,7 +113,7 @@ extension BusEndpoint {
     private func complete(_ pending: PendingRequest, with reply: BusMessage) {
         metrics.messagesOut.increment()
         let delivered = reply.stamped(source: owner, correlationID: pending.id)
-        if pending.completesOnAnyThread || bus.pool.isBusThread {
+        if pending.completesOnAnyThread || (bus.pool.isBusThread && !KernelThread.isInsideRequestCall) {
             pending.completion(.success(delivered))
         } else {
             bus.pool.submit { pending.completion(.success(delivered)) }
@@ -193,7 +193,9 @@ extension BusEndpoint {
     func reply(to replyTo: UnsafePointer<CChar>, correlationID: UInt64, abi: UnsafePointer<jamey_message>) throws(BusError) {
         guard RequestTimer.isReplyAddress(replyTo) else { throw .notFound }
         guard let pending = bus.requests.take(id: correlationID) else { throw .notFound }
-        if let target = pending.abiTarget, pending.completesOnAnyThread || bus.pool.isBusThread {
+        if let target = pending.abiTarget,
+            pending.completesOnAnyThread || (bus.pool.isBusThread && !KernelThread.isInsideRequestCall)
+        {
             metrics.messagesOut.increment()
             var m = abi.pointee
             m.struct_size = UInt32(MemoryLayout<jamey_message>.size)

@@ -62,4 +62,25 @@ enum KernelThread {
     /// The calling thread's id.
     @inline(__always)
     static var current: pthread_t { pthread_self() }
+
+    /// Runs `body` with the calling thread marked as inside a plugin's `request` call (one without
+    /// `JAMEY_REQUEST_DONE_ANY_THREAD`): a reply arriving on this thread meanwhile (a direct
+    /// responder answering at once) must not run the requester's `done` here, inside its own
+    /// call, where it may hold a lock its `done` takes.
+    static func insideRequestCall<R>(_ body: () throws(BusError) -> R) throws(BusError) -> R {
+        let outer = pthread_getspecific(requestCallKey)
+        pthread_setspecific(requestCallKey, UnsafeRawPointer(bitPattern: 1))
+        defer { pthread_setspecific(requestCallKey, outer) }
+        return try body()
+    }
+
+    /// Whether the calling thread is inside ``insideRequestCall(_:)``.
+    @inline(__always)
+    static var isInsideRequestCall: Bool { pthread_getspecific(requestCallKey) != nil }
 }
+
+private let requestCallKey: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key, nil)
+    return key
+}()
