@@ -6,7 +6,7 @@ extension API {
         .string("host", default: "127.0.0.1", length: 1...255, description: "Address to listen on"),
         .int("port", default: 8080, range: 0...65535, description: "Port to listen on (0: any free port)"),
         .string(
-            "admin_key", secret: true, length: 0...512,
+            "admin_key", secret: true, length: 16...512,
             description: "An admin API key; JAMEY_API_ADMIN_KEY takes precedence (neither: admin.key is generated)"),
         .bool("metrics_public", default: false, description: "Serve /metrics without a key"),
         .bool("access_log", default: true, description: "Log one line per request (method, path, status, duration, key id)"),

@@ -27,7 +27,9 @@ struct ServerOptions: ParsableArguments {
     var server: String?
 
     @Option(
-        help: ArgumentHelp("A file holding an admin API key (default $JAMEY_KEY, else ./data/api/admin.key).", valueName: "path"))
+        help: ArgumentHelp(
+            "A file holding an admin API key (without it: the key itself in $JAMEY_KEY, else the file ./data/api/admin.key).",
+            valueName: "path"))
     var keyFile: String?
 
     @Option(help: "Seconds to wait for the server (it may stop and start plugins meanwhile).")

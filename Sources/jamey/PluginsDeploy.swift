@@ -12,7 +12,7 @@ extension PluginsCommand {
                 starts it beside the running one, moves bus requests, HTTP routes and service lookups to it, \
                 lets the old one finish its queued work and stops it. Dependents of the plugin restart on \
                 the new service tables. A build that does not fit or does not start leaves the old one \
-                serving (exit 1). Update `path` in the config file too, or the next restart loads the old build.
+                serving (exit 4 when it does not fit, 5 when it did not start; as `jamey call`). Update `path` in the config file too, or the next restart loads the old build.
 
                 With --weight below 100 the new build starts as a canary: it takes that percentage of the \
                 plugin's traffic (sticky per caller: API key or X-Canary-Key header) and is rolled back by \

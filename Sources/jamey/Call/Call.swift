@@ -54,7 +54,10 @@ struct Call: ParsableCommand {
     @Option(help: ArgumentHelp("The server (default $JAMEY_SERVER, else http://127.0.0.1:8080).", valueName: "url"))
     var server: String?
 
-    @Option(help: ArgumentHelp("A file holding the API key (default $JAMEY_KEY, else ./data/api/admin.key).", valueName: "path"))
+    @Option(
+        help: ArgumentHelp(
+            "A file holding the API key (without it: the key itself in $JAMEY_KEY, else the file ./data/api/admin.key).",
+            valueName: "path"))
     var keyFile: String?
 
     @Flag(help: "Print the response body untouched.")
