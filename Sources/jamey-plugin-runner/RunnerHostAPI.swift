@@ -36,14 +36,20 @@ enum RunnerHostAPI {
             runner.socket.send(frame.finish())
         }
         api.pointee.log_level = { _ in logLevel() }
+        // Topics are checked here, as the kernel checks them in process, so the codes plugin.h
+        // names come back from the call (a publish and a request go up without waiting for the
+        // kernel: a bad topic was taken, then dropped or failed through done).
         api.pointee.publish = { _, message in
-            guard let message, message.pointee.topic != nil else { return JAMEY_E_INVALID }
+            guard let message, let topic = message.pointee.topic, TopicSyntax.isConcrete(topic) else { return JAMEY_E_INVALID }
             var frame = WireWriter(.publish, capacity: message.pointee.payload_len + 128)
             frame.message(message)
             return runner.up.send(frame.finish()) ? JAMEY_OK : JAMEY_E_SHUTDOWN
         }
         api.pointee.subscribe = { _, pattern, options, handler, userData, idOut in
             guard let pattern, let handler else { return JAMEY_E_INVALID }
+            if let options, options.pointee.struct_size < UInt32(MemoryLayout<jamey_subscribe_options>.size) {
+                return JAMEY_E_INVALID
+            }
             let id = runner.nextSubscription.add(1, ordering: .relaxed).oldValue
             runner.subscriptions.withLock { $0[id] = RunnerSubscription(handler: handler, userData: userData) }
             let seq = runner.calls.sequence()
@@ -85,11 +91,12 @@ enum RunnerHostAPI {
         api.pointee.request = { _, message, timeout, done, userData in
             startRequest(message, timeout, done, userData)
         }
-        api.pointee.request_v2 = { _, message, timeout, _, done, userData in
-            startRequest(message, timeout, done, userData)
+        api.pointee.request_v2 = { _, message, timeout, flags, done, userData in
+            guard flags & ~JAMEY_REQUEST_DONE_ANY_THREAD == 0 else { return JAMEY_E_INVALID }
+            return startRequest(message, timeout, done, userData)
         }
         api.pointee.request_sync = { _, message, timeout, handler, userData in
-            guard let message, message.pointee.topic != nil else { return JAMEY_E_INVALID }
+            guard let message, let topic = message.pointee.topic, TopicSyntax.isConcrete(topic) else { return JAMEY_E_INVALID }
             let seq = runner.calls.sequence()
             let answer = runner.calls.call(seq, requestFrame(seq, message, timeout), over: runner.socket)
             guard answer.code == JAMEY_OK else { return answer.code }
@@ -201,7 +208,9 @@ enum RunnerHostAPI {
         _ message: UnsafePointer<jamey_message>?, _ timeout: UInt32, _ done: jamey_reply_fn?,
         _ userData: UnsafeMutableRawPointer?
     ) -> Int32 {
-        guard let message, message.pointee.topic != nil, let done else { return JAMEY_E_INVALID }
+        guard let message, let topic = message.pointee.topic, TopicSyntax.isConcrete(topic), let done else {
+            return JAMEY_E_INVALID
+        }
         let seq = runner.calls.sequence()
         runner.requests.withLock { $0[seq] = RunnerRequest(done: done, userData: userData) }
         guard runner.socket.send(requestFrame(seq, message, timeout)) else {

@@ -1,3 +1,5 @@
+import JameyIsolationWire
+
 /// An error from the ``MessageBus``.
 ///
 /// Compare kinds through ``code`` (`error.code == .timeout`) or compare whole values

@@ -1,3 +1,5 @@
+import JameyIsolationWire
+
 /// A parsed subscription pattern: dotted segments where `*` matches exactly one segment and a
 /// final `>` matches one or more remaining segments.
 ///
