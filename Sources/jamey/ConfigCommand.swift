@@ -34,6 +34,7 @@ struct ConfigCommand: ParsableCommand {
                 for p in problems { printError(p) }
                 throw ExitCode(1)
             }
+            for line in kernel.unknownEnvironmentVariables() { printError("warning: " + line) }
             let enabled = kernel.plugins.filter { $0.state != .disabled }.map(\.name)
             print(
                 "config OK: \(config.source); \(enabled.count) plugin(s) enabled\(enabled.isEmpty ? "" : ": " + enabled.joined(separator: ", "))"

@@ -15,6 +15,33 @@ struct ConfigEnvironmentTests {
         #expect(ConfigEnvironment.variableName(forKeyPath: "log.level") == "JAMEY_LOG_LEVEL")
     }
 
+    /// A `JAMEY_*` variable under a config prefix that sets nothing is named, with the closest
+    /// one that would: it was ignored without a word. Tools' own variables, variables a key
+    /// takes, and variables of a plugin whose schema is unknown (disabled) are not named.
+    @Test func variablesThatSetNoKey_areNamed() throws {
+        let text = """
+            plugins:
+              demo:
+                path: /x/libDemo.so
+              off:
+                enabled: false
+                path: /x/libOff.so
+            """
+        let config = try KernelConfig.load(path: try ConfigFixtures.write(text), defaultYAML: "", environment: [:])
+        let environment = [
+            prefix + "PORTT": "1", prefix + "PORT": "2", "JAMEY_LOG_LEVL": "debug", "JAMEY_LOG_LEVEL": "debug",
+            "JAMEY_PLUGINS_GHOST_ENABLED": "true", "JAMEY_PLUGINS_OFF_CONFIG_ANYTHING": "1", "JAMEY_KEY": "k",
+            "JAMEY_SERVER": "http://h", "JAMEY_PLUGIN_RUNNER": "/r", prefix + "OUTBOUND_QOS": "1",
+            "JAMEY_PLUGINS_DEMO_ISOLATION": "process", "HOME": "/root",
+        ]
+        let lines = config.unknownEnvironmentVariables(environment, schemas: ["demo": schema])
+        #expect(lines.count == 4, "\(lines)")
+        #expect(lines.contains { $0.hasPrefix("JAMEY_LOG_LEVL is set") && $0.hasSuffix("did you mean JAMEY_LOG_LEVEL?") })
+        #expect(lines.contains { $0.hasPrefix(prefix + "PORTT is set") && $0.hasSuffix("did you mean \(prefix)PORT?") })
+        #expect(lines.contains { $0.hasPrefix(prefix + "OUTBOUND_QOS is set") && $0.contains("inside lists") })
+        #expect(lines.contains { $0.hasPrefix("JAMEY_PLUGINS_GHOST_ENABLED is set") && $0.contains("names no plugin") })
+    }
+
     @Test func environment_overridesFileAndDefault() throws {
         let section = try ConfigFixtures.validate(
             "host: h\nport: 1883\n", schema,

@@ -57,7 +57,25 @@ extension Kernel {
         if !requiredProblems.isEmpty {
             throw KernelError(requiredProblems.map { "required plugin failed to load: \($0)" })
         }
+        warnOfUnknownEnvironmentVariables()
         return problems
+    }
+
+    /// Logs a warning for each `JAMEY_*` variable that looks like a config override but sets no
+    /// key (``unknownEnvironmentVariables()``): it was ignored without a word.
+    func warnOfUnknownEnvironmentVariables() {
+        for line in unknownEnvironmentVariables() { logger.warning("\(line)") }
+    }
+
+    /// A sentence for each `JAMEY_*` variable that looks like a config override but sets no key,
+    /// judged against the loaded plugins' schemas
+    /// (``KernelConfig/unknownEnvironmentVariables(_:schemas:)``); call it after ``load()``.
+    public func unknownEnvironmentVariables() -> [String] {
+        var schemas: [String: ConfigSchema] = [:]
+        for record in records {
+            if let schema = record.descriptor?.configSchema { schemas[record.name] = ConfigSchema(fields: schema) }
+        }
+        return config.unknownEnvironmentVariables(environment, schemas: schemas)
     }
 
     func validateSection(_ record: PluginRecord, schema: [ConfigField]) -> Result<ValidatedSection, ConfigErrors> {
