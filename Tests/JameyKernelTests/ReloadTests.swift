@@ -181,6 +181,31 @@ import Testing
         #expect(say("bonjour"), "config_string still gives the value before the reconfigure: \(events())")
     }
 
+    /// A path key (`JAMEY_CONFIG_PATH`) resolves against the config file's directory on a reload
+    /// as at start: a reload that left it as written saw it change on every reload, and
+    /// restarted the plugin with a path relative to the working directory.
+    @Test func aPathKeyIsResolvedOnAReloadAsAtStart() throws {
+        let pathy = try probe("pathy", config: "greeting: hello\nfile: keys/a.pem") {
+            $0.reconfigureCode = "return JAMEY_OK;"
+            $0.configFields.append(
+                #"{ .struct_size = sizeof(jamey_config_field), .type = JAMEY_CONFIG_STRING, .key = "file", .flags = JAMEY_CONFIG_PATH, .default_value = "\"\"", .description = "a file" }"#
+            )
+        }
+        let k = try TestKernel.boot(plugins: [pathy])
+        defer { k.shutdown() }
+        let file = { () -> String? in
+            guard case .success(let value)? = k.kernel.validatedSections["pathy"]?.string(at: "file") else { return nil }
+            return value
+        }
+        let expected = k.directory + "/keys/a.pem"
+        #expect(file() == expected)
+        let report = try k.reload(plugins: [with(pathy, config: "greeting: bonjour\nfile: keys/a.pem")])
+        #expect(report.changes.contains("plugins.pathy.config: reconfigured (greeting)"), "\(report.changes)")
+        #expect(file() == expected)
+        let same = try k.reload(plugins: [with(pathy, config: "greeting: bonjour\nfile: keys/a.pem")])
+        #expect(same.changes.isEmpty, "\(same.changes)")
+    }
+
     @Test func aRefusedReconfigureRollsTheWholeReloadBack() throws {
         let picky = try probe("picky", config: "greeting: hello") {
             $0.reconfigureCode = #"snprintf(err, cap, "greeting cannot change while busy"); return JAMEY_E_PLUGIN;"#

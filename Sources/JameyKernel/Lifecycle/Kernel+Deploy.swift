@@ -144,10 +144,7 @@ extension Kernel {
                 "\(path) is the plugin '\(library.descriptor.name)', not '\(name)'", code: JAMEY_E_INVALID)
         }
         let section: ValidatedSection
-        switch validate(
-            old.entry.rawConfig, against: ConfigSchema(fields: library.descriptor.configSchema), path: old.entry.configKeyPath,
-            source: config.source, environment: environment)
-        {
+        switch validateSection(old.entry, schema: library.descriptor.configSchema, in: config) {
         case .success(let validated): section = validated
         case .failure(let errors):
             throw KernelError(

@@ -79,9 +79,18 @@ extension Kernel {
     }
 
     func validateSection(_ record: PluginRecord, schema: [ConfigField]) -> Result<ValidatedSection, ConfigErrors> {
+        validateSection(record.entry, schema: schema, in: config)
+    }
+
+    /// Validates a plugin entry's section as start, reload and deploy all must: errors name
+    /// `config`'s file, the kernel's environment overrides apply, and path keys resolve against
+    /// `config`'s directory (a reload that left them as written saw every relative path change).
+    func validateSection(
+        _ entry: KernelConfig.PluginEntry, schema: [ConfigField], in config: KernelConfig
+    ) -> Result<ValidatedSection, ConfigErrors> {
         validate(
-            record.entry.rawConfig, against: ConfigSchema(fields: schema), path: record.entry.configKeyPath,
-            source: config.source, environment: environment, baseDirectory: config.baseDirectory)
+            entry.rawConfig, against: ConfigSchema(fields: schema), path: entry.configKeyPath, source: config.source,
+            environment: environment, baseDirectory: config.baseDirectory)
     }
 
     /// The library path: the entry's `path`, else `lib<name>.so` in the plugin directory, matched

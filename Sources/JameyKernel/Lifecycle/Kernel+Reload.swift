@@ -210,10 +210,7 @@ private struct Reload {
         _ record: PluginRecord, _ entry: KernelConfig.PluginEntry, _ problems: inout [String]
     ) {
         guard let library = record.library, let current = record.with({ $0.config }) else { return }
-        switch validate(
-            entry.rawConfig, against: ConfigSchema(fields: library.descriptor.configSchema), path: entry.configKeyPath,
-            source: new.source, environment: kernel.environment)
-        {
+        switch kernel.validateSection(entry, schema: library.descriptor.configSchema, in: new) {
         case .success(let section):
             guard section != current else { return }
             let keys = Self.changedKeys(current.value, section.value)
@@ -254,10 +251,7 @@ private struct Reload {
                     ))
             }
         }
-        switch validate(
-            entry.rawConfig, against: ConfigSchema(fields: library.descriptor.configSchema), path: entry.configKeyPath,
-            source: new.source, environment: kernel.environment)
-        {
+        switch kernel.validateSection(entry, schema: library.descriptor.configSchema, in: new) {
         case .success(let section): return .success(Prepared(path: path, library: library, section: section))
         case .failure(let errors): return .failure(Problem(errors.description))
         }
