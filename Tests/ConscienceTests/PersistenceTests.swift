@@ -39,7 +39,10 @@ import Testing
         }
         let description = "Take care of " + String(repeating: "e\u{301}", count: 254)
         #expect(description.count <= 500 && description.unicodeScalars.count > 500)
-        try await DatabaseQueue(path: data + "/conscience/conscience.sqlite").write { db in
+        // A busy timeout: the stopped kernel's last connection can hold the file an instant.
+        var waiting = Configuration()
+        waiting.busyMode = .timeout(10)
+        try await DatabaseQueue(path: data + "/conscience/conscience.sqlite", configuration: waiting).write { db in
             try db.execute(sql: "UPDATE rules SET description = ? WHERE name = 'care'", arguments: [description])
         }
         try await ConscienceKernel.with(dataDir: data) { k in

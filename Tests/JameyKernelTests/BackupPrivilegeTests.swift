@@ -75,13 +75,19 @@ import Testing
     /// JAMEY_E_SHUTDOWN. It waited for the lifecycle lock, which the stop held while it waited for
     /// that very handler to return: neither moved until the stop's deadline, or ever.
     @Test func aRestoreAskedForDuringShutdownIsRefusedNotWaitedFor() throws {
+        let marker = log + ".stopping"
         var s = CPluginSource(name: "late")
         s.eventLog = log
         s.extraCode = """
             static int32_t on_go(void *user, const jamey_message *m) {
                 (void)m;
                 record("asked");
-                probe_sleep(300);
+                /* Until the test saw the shutdown requested (at most 20 s). */
+                for (int i = 0; i < 2000; i++) {
+                    FILE *f = fopen("\(marker)", "r");
+                    if (f != NULL) { fclose(f); break; }
+                    probe_sleep(10);
+                }
                 char err[512] = {0};
                 int32_t code = api->plugin_restore(user, "store", "/nonexistent", NULL, NULL, err, sizeof err);
                 char line[64];
@@ -103,6 +109,9 @@ import Testing
             k.shutdown()
             stopped.set(true)
         }.start()
+        // The handler asks once the stop has begun (it waits for this file).
+        #expect(TestKernel.eventually(timeout: .seconds(10)) { k.kernel.isShutdownRequested })
+        FileManager.default.createFile(atPath: marker, contents: Data())
         #expect(TestKernel.eventually(timeout: .seconds(20)) { stopped.value }, "the shutdown is held up: \(events())")
         #expect(events().contains("restore -12 late"), "\(events())")
     }

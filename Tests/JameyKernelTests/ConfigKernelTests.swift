@@ -312,4 +312,25 @@ struct ConfigKernelTests {
         #expect(reparsed["plugins"]?["hello-c"]?["enabled"] == false)
         #expect(reparsed["log"]?["format"] == "text")
     }
+
+    /// An isolated plugin's effective limits and restart policy are shown with it (only
+    /// `isolation: process` was).
+    @Test func redactedDescription_showsAnIsolatedPluginsLimitsAndRestartPolicy() throws {
+        let config = try load(
+            """
+            plugins:
+              worker:
+                isolation: process
+                limits: {memory_mb: 256}
+                restart: {max_restarts: 9}
+            """)
+        let shown = try #require(try ConfigValue.parse(yaml: config.redactedDescription(), source: "description"))
+        let worker = shown["plugins"]?["worker"]
+        #expect(worker?["isolation"] == "process")
+        #expect(worker?["limits"]?["memory_mb"] == .int(256))
+        #expect(worker?["limits"]?["handler_timeout_ms"] == .int(30000))
+        #expect(worker?["restart"]?["max_restarts"] == .int(9))
+        #expect(worker?["restart"]?["delay_ms"] == .int(100))
+        #expect(worker?["restart"]?["window_s"] == .int(60))
+    }
 }

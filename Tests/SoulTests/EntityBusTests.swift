@@ -63,7 +63,7 @@ import Testing
             _ = try await k.request("soul.entities.upsert", #"{"name":"alice"}"#)
         }
         let back = 10 * 86_400 + 3_600
-        try await DatabaseQueue(path: dataDir + "/soul/soul.sqlite").write { db in
+        try await openStopped(dataDir + "/soul/soul.sqlite").write { db in
             try db.execute(
                 sql: """
                     UPDATE soul_entities SET created_at = created_at - ?, last_interaction = last_interaction - ?,
@@ -257,7 +257,7 @@ import Testing
             let listed = try await k.request("soul.entities.list")
             #expect(listed.status == 200)
         }
-        let file = try DatabaseQueue(path: dataDir + "/soul/soul.sqlite")
+        let file = try openStopped(dataDir + "/soul/soul.sqlite")
         try await file.write { db in
             try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v3-soul-canonical-names'")
             for (name, trust) in [("e\u{301}va", 0.7), ("\u{e9}mile", 0.9), ("e\u{301}mile", 0.2)] {
@@ -300,7 +300,7 @@ import Testing
         }
         let name = String(repeating: "\u{915}\u{93C}", count: 70)
         #expect(name.count == 70 && name.unicodeScalars.count == 140)
-        try await DatabaseQueue(path: dataDir + "/soul/soul.sqlite").write { db in
+        try await openStopped(dataDir + "/soul/soul.sqlite").write { db in
             try db.execute(sql: "INSERT INTO soul_entities VALUES (?, 0.6, 0.01, 0, 0, 0)", arguments: [name])
         }
         try await PluginKernel.with([try Plugins.soul()], dataDir: dataDir) { k in

@@ -18,7 +18,10 @@ extension KernelConfig {
             if !plugin.privileges.isEmpty {
                 entry["privileges"] = .list(plugin.privileges.map(\.rawValue).sorted().map(ConfigValue.string))
             }
-            if plugin.isolation.isolated { entry["isolation"] = .string("process") }
+            if plugin.isolation.isolated {
+                entry["isolation"] = .string("process")
+                for (key, value) in plugin.isolation.entryKeys { entry[key] = value }
+            }
             if let validated = pluginSections[plugin.name] {
                 entry["config"] = validated.redacted()
             } else if let keys = plugin.rawConfig?.mapValue?.keys {

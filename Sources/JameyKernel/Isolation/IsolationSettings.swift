@@ -61,6 +61,25 @@ public struct IsolationSettings: Sendable, Equatable {
             ]),
     ]
 
+    /// The `limits` and `restart` keys as the config holds them (defaults filled in), for
+    /// `jamey config show`.
+    var entryKeys: ConfigMap {
+        func milliseconds(_ duration: Duration) -> ConfigValue {
+            .int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+        }
+        return [
+            "limits": .map([
+                "memory_mb": .int(Int64(memoryMB)), "cpu_seconds": .int(Int64(cpuSeconds)), "open_files": .int(Int64(openFiles)),
+                "handler_timeout_ms": milliseconds(handlerTimeout),
+            ]),
+            "restart": .map([
+                "delay_ms": milliseconds(restart.delay), "max_delay_ms": milliseconds(restart.maxDelay),
+                "steps": .int(Int64(restart.steps)), "window_s": .int(restart.window.components.seconds),
+                "max_restarts": .int(Int64(restart.maxRestarts)),
+            ]),
+        ]
+    }
+
     /// Reads the validated entry keys (absent keys take their defaults).
     init(entry settings: ConfigMap) {
         isolated = settings["isolation"]?.stringValue == "process"
