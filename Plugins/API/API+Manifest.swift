@@ -26,10 +26,11 @@ extension API {
                     description: "Time to receive a request head (0: none)"),
                 .int(
                     "body_timeout_ms", default: 30000, range: 0...3_600_000,
-                    description: "Time to receive a request body once its head arrived (408 and close; 0: none)"),
+                    description:
+                        "Time to receive a request body once its head arrived, plus 1 s per 1000 bytes (408 and close; 0: none)"),
                 .int(
                     "write_timeout_ms", default: 30000, range: 0...3_600_000,
-                    description: "A client that takes no response bytes this long is disconnected (0: never)"),
+                    description: "A client leaving a response stuck in the full send buffer this long is disconnected (0: never)"),
                 .int(
                     "idle_timeout_ms", default: 60000, range: 0...3_600_000,
                     description: "Idle connections close after this (0: never)"),

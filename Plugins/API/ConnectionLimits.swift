@@ -92,6 +92,10 @@ final class RefuseConnectionHandler: ChannelInboundHandler, RemovableChannelHand
                 "this client has \(perClient) connections open (limits.max_connections_per_client); reuse one, or close one first",
             headers: "retry-after: 1\r\n"
         ).writeAndClose(context)
+        // Closed within a second whatever becomes of the answer: behind TLS it waits for a
+        // handshake the client may never make, and refused connections are not counted.
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: .seconds(1)) { loopBound.value.close(promise: nil) }
     }
 }
 

@@ -5,7 +5,9 @@ import NIOCore
 /// head's clock; ``HeadReceivedHandler``, behind the decoder, tells it when the head is complete
 /// (the body's clock starts), when the body is complete or a response began (no clock while the
 /// request is handled), and when the response has been written (the next request's bytes start
-/// the head's clock again). On expiry it answers 408 and closes.
+/// the head's clock again). A body's deadline moves one second later for every
+/// ``bodyBytesPerSecond`` bytes that arrive, so a body sent at that rate or faster is never cut
+/// off, however large, while a trickle is. On expiry it answers 408 and closes.
 ///
 /// All methods run on the connection's event loop.
 final class HeadTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
@@ -16,20 +18,27 @@ final class HeadTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private enum State { case idle, readingHead, readingBody, inRequest }
 
+    /// The slowest body that is never cut off: each this many bytes add a second to its deadline.
+    static let bodyBytesPerSecond: Int64 = 1000
+
     private let headTimeout: TimeAmount?
     private let bodyTimeout: TimeAmount?
     private let metrics: RequestMetrics?
     private var state = State.idle
     /// When the phase being timed (head or body) started.
     private var phaseStarted = NIODeadline.uptimeNanoseconds(0)
-    /// The one pending check. It is not cancelled when a phase ends: when it fires it re-arms for
-    /// the phase then in progress, if any, so a busy connection costs one timer per timeout, not
-    /// a schedule and a cancel per request.
-    private var timer: Scheduled<Void>?
+    /// Bytes read while the body was timed.
+    private var bodyBytes: Int64 = 0
+    /// The one pending check, and when it fires. It is not cancelled when a phase ends: when it
+    /// fires it re-arms for the phase then in progress, if any, so a busy connection costs one
+    /// timer per timeout, not a schedule and a cancel per request; a phase whose deadline is
+    /// earlier than the pending one moves it.
+    private var timer: (task: Scheduled<Void>, at: NIODeadline)?
 
     /// - Parameters:
     ///   - headTimeout: time from the first byte of a request to the end of its head; nil: none.
-    ///   - bodyTimeout: time from the end of a request's head to the end of its body; nil: none.
+    ///   - bodyTimeout: time from the end of a request's head to the end of its body (plus a
+    ///     second per ``bodyBytesPerSecond`` bytes received); nil: none.
     ///   - metrics: counts the closes (`api_http_timeouts_total{phase}`).
     init(headTimeout: TimeAmount?, bodyTimeout: TimeAmount? = nil, metrics: RequestMetrics? = nil) {
         self.headTimeout = headTimeout
@@ -38,18 +47,23 @@ final class HeadTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if state == .idle {
+        switch state {
+        case .idle:
             state = .readingHead
             phaseStarted = .now()
-            if timer == nil, let headTimeout { arm(context: context, at: phaseStarted + headTimeout) }
+            if let headTimeout { arm(context: context, at: phaseStarted + headTimeout) }
+        case .readingBody:
+            bodyBytes += Int64(unwrapInboundIn(data).readableBytes)
+        case .readingHead, .inRequest:
+            break
         }
         context.fireChannelRead(data)
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) { timer?.cancel() }
+    func handlerRemoved(context: ChannelHandlerContext) { timer?.task.cancel() }
 
     func channelInactive(context: ChannelHandlerContext) {
-        timer?.cancel()
+        timer?.task.cancel()
         timer = nil
         context.fireChannelInactive()
     }
@@ -59,40 +73,61 @@ final class HeadTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard let bodyTimeout else { return state = .inRequest }
         state = .readingBody
         phaseStarted = .now()
-        if timer == nil { arm(context: context, at: phaseStarted + bodyTimeout) }
+        bodyBytes = 0
+        arm(context: context, at: phaseStarted + bodyTimeout)
     }
 
-    /// The request's body is complete, or a response to it began: no clock while it is handled.
-    func requestHandled() {
-        if state == .readingBody || state == .readingHead { state = .inRequest }
+    /// The decoder produced the end of a request's body.
+    func bodyReceived() {
+        switch state {
+        case .readingBody: state = .inRequest
+        // The rest of a body answered early (a 413, a 401) arrived after its response: the
+        // connection is idle again, not reading a head.
+        case .readingHead: state = .idle
+        case .idle, .inRequest: break
+        }
+    }
+
+    /// A response to the current request began: no clock while it is written.
+    func responseStarted() {
+        if state == .readingBody { state = .inRequest }
     }
 
     /// The response to the current request has been written.
     func responseWritten() { state = .idle }
 
+    /// The deadline of the phase in progress, or nil when none is timed.
+    private var deadline: (phase: String, at: NIODeadline)? {
+        switch (state, headTimeout, bodyTimeout) {
+        case (.readingHead, let timeout?, _): return ("head", phaseStarted + timeout)
+        case (.readingBody, _, let timeout?):
+            let allowance = TimeAmount.seconds(bodyBytes / Self.bodyBytesPerSecond)
+            return ("body", phaseStarted + timeout + allowance)
+        default: return nil
+        }
+    }
+
+    /// Makes sure a check runs by `deadline` (one timer: an earlier deadline replaces it).
     private func arm(context: ChannelHandlerContext, at deadline: NIODeadline) {
+        if let timer, timer.at <= deadline { return }
+        timer?.task.cancel()
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(deadline: deadline) {
+        let task = context.eventLoop.scheduleTask(deadline: deadline) {
             let (handler, context) = loopBound.value
             handler.fired(context: context)
         }
+        timer = (task, deadline)
     }
 
     private func fired(context: ChannelHandlerContext) {
         timer = nil
-        let phase: (name: String, timeout: TimeAmount, detail: String)
-        switch (state, headTimeout, bodyTimeout) {
-        case (.readingHead, let timeout?, _): phase = ("head", timeout, "the request head did not arrive in time")
-        case (.readingBody, _, let timeout?): phase = ("body", timeout, "the request body did not arrive in time")
-        default: return
-        }
-        let deadline = phaseStarted + phase.timeout
-        guard NIODeadline.now() >= deadline else { return arm(context: context, at: deadline) }
-        metrics?.timedOut(phase.name)
+        guard let (phase, at) = deadline else { return }
+        guard NIODeadline.now() >= at else { return arm(context: context, at: at) }
+        metrics?.timedOut(phase)
         state = .inRequest
         RawProblem(
-            status: 408, title: "Request Timeout", type: phase.name == "head" ? "header-timeout" : "body-timeout",
-            detail: phase.detail
+            status: 408, title: "Request Timeout", type: phase == "head" ? "header-timeout" : "body-timeout",
+            detail: phase == "head" ? "the request head did not arrive in time" : "the request body did not arrive in time"
         ).writeAndClose(context)
     }
 }
@@ -120,7 +155,7 @@ final class HeadReceivedHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head: watcher.map { $0.handler.headReceived(context: $0.context) }
-        case .end: watcher?.handler.requestHandled()
+        case .end: watcher?.handler.bodyReceived()
         case .body: break
         }
         context.fireChannelRead(data)
@@ -128,7 +163,7 @@ final class HeadReceivedHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
-        case .head: watcher?.handler.requestHandled()
+        case .head: watcher?.handler.responseStarted()
         case .end: watcher?.handler.responseWritten()
         case .body: break
         }

@@ -3,7 +3,8 @@ import MQTTCore
 
 extension Bridge {
     /// The user property naming why a node could not answer a forwarded request
-    /// (`timeout`, `no_responders`, `full`, `shutdown`, `error`).
+    /// (`timeout`, `no_responders`, `full`, `shutdown`, `error`, `forbidden`: the topic needs an
+    /// admin key there).
     static let errorProperty = "jamey-error"
 
     /// Loop thread: a message from the broker. Responses go to their waiting requester, status
@@ -57,6 +58,16 @@ extension Bridge {
                 logger.warning(
                     "refused MQTT message on \(message.topic): it maps to \(topic), which needs an admin key (the kernel's topics, or an admin route's)\(suppressed > 0 ? "; \(suppressed) more refused" : "")"
                 )
+            }
+            // A request hears why at once (a remote rule's requester would wait out its timeout).
+            if let responseTopic = message.responseTopic {
+                _ = sendLive(
+                    OutboundMessage(
+                        topic: responseTopic,
+                        payload: Array("\(topic) needs an admin key: requests from MQTT may not reach it".utf8), qos: 1,
+                        retain: false, contentType: "text/plain; charset=utf-8",
+                        userProperties: [.init(key: Self.errorProperty, value: "forbidden")],
+                        correlationData: message.correlationData))
             }
             return
         }
@@ -175,7 +186,9 @@ extension Bridge {
             if kind == "timeout" { return }
             pending.resume(
                 correlation,
-                with: .text(String(decoding: message.payload, as: UTF8.self), headers: ["status": "503", "jamey.error": kind]))
+                with: .text(
+                    String(decoding: message.payload, as: UTF8.self),
+                    headers: ["status": kind == "forbidden" ? "403" : "503", "jamey.error": kind]))
             return
         }
         pending.resume(correlation, with: Outgoing(message.payload, contentType: message.contentType, headers: headers))

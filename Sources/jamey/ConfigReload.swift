@@ -8,9 +8,9 @@ extension ConfigCommand {
             abstract: "Make a running server re-read its config file and apply it (as SIGHUP does).",
             discussion: """
                 The server checks the whole file first: an invalid one changes nothing and every problem \
-                is printed (exit 1). Otherwise it applies it — log level, hook deadlines, plugins enabled, \
+                is printed (exit 4). Otherwise it applies it — log level, hook deadlines, plugins enabled, \
                 disabled, added, removed or with a changed section (reconfigured in place, or restarted) — \
-                and prints what changed; a step that fails rolls everything back.
+                and prints what changed; a step that fails rolls everything back (exit 5).
                 """)
 
         @OptionGroup var server: ServerOptions

@@ -285,8 +285,8 @@ plugins:
         max_body_bytes: 1048576    # larger bodies: 413
         max_header_bytes: 16384    # larger request heads are refused
         header_timeout_ms: 10000   # a request head must arrive within this (408), 0 = none
-        body_timeout_ms: 30000     # and its body within this of the head (408), 0 = none
-        write_timeout_ms: 30000    # a client reading no response bytes this long is cut off, 0 = never
+        body_timeout_ms: 30000     # and its body within this of the head, +1 s per 1000 bytes (408), 0 = none
+        write_timeout_ms: 30000    # a client leaving a response stuck in the full send buffer this long is cut off, 0 = never
         idle_timeout_ms: 60000     # idle keep-alive connections close, 0 = never
         max_connections: 4096      # open connections, all clients (beyond: wait in the backlog), 0 = no cap
         max_connections_per_client: 256  # of one client address, trusted proxies aside (503 beyond), 0 = no cap

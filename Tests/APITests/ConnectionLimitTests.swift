@@ -42,7 +42,9 @@ import Testing
     }
 
     @Test func aBodyTrickledPastItsTimeoutIsCutOffWith408() async throws {
-        let config = "limits:\n  body_timeout_ms: 500\n  header_timeout_ms: 0\n"
+        // The head timeout (10 s by default) is armed first: the body's earlier deadline must
+        // replace its check, not wait for it.
+        let config = "limits:\n  body_timeout_ms: 500\n"
         try await APIKernel.with(.init(config: config, probe: false, hello: false)) { k in
             let c = try await HTTPConnection.open(port: k.port, timeout: 10)
             try await c.send(
@@ -71,6 +73,48 @@ import Testing
                 body: Array(#"{"a":1}"#.utf8))
             #expect(published.status < 300, "\(published.text)")
             #expect(try await Self.metric(k.port, #"api_http_timeouts_total{plugin="api",phase="body"}"#) == 1)
+        }
+    }
+
+    /// A body arriving steadily at 1 000 bytes a second or more is never cut off, however long
+    /// it takes: each 1 000 bytes move its deadline a second.
+    @Test func aSteadyBodyOutlastingTheTimeoutIsServed() async throws {
+        let config = "limits:\n  body_timeout_ms: 500\n"
+        try await APIKernel.with(.init(config: config, probe: false, hello: false)) { k in
+            let c = try await HTTPConnection.open(port: k.port, timeout: 10)
+            let body = "\"" + String(repeating: "a", count: 3998) + "\""
+            try await c.send(
+                "POST /v1/bus/publish/a.b HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(APIKernel.adminKey)\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n")
+            // 1 000 bytes every 300 ms: 1.2 s in all, past the 500 ms timeout.
+            for chunk in 0..<4 {
+                let start = body.utf8.index(body.utf8.startIndex, offsetBy: chunk * 1000)
+                try await c.send(String(body[start..<body.utf8.index(start, offsetBy: 1000)]))
+                try await Task.sleep(for: .milliseconds(300))
+            }
+            let r = try await c.readResponse()
+            #expect(r.status == 202, "\(r.status) \(r.text)")
+        }
+    }
+
+    /// The rest of a body that arrives after its early answer (a 401 sent from the head) leaves
+    /// the connection idle: the head timeout used to take those bytes for the next request's head
+    /// and answer a 408 nobody asked for.
+    @Test func aBodyAfterAnEarlyAnswerIsNotTakenForAHead() async throws {
+        try await APIKernel.with(.init(config: "limits:\n  header_timeout_ms: 300\n", probe: false, hello: false)) { k in
+            let c = try await HTTPConnection.open(port: k.port, timeout: 10)
+            try await c.send("POST /v1/keys HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n")
+            let early = try await c.readResponse()
+            #expect(early.status == 401)
+            try await c.send("{}")
+            try await Task.sleep(for: .milliseconds(700))  // past the head timeout: the point of the test
+            let next = try await c.request("GET", "/healthz")
+            #expect(next.status == 200, "\(next.status) \(next.text)")
+            // And the connection's next head is timed again (the late end of the body left the
+            // head timeout off for the rest of the connection).
+            try await c.send("GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            let slow = try await c.readResponse()
+            #expect(slow.status == 408)
         }
     }
 

@@ -7,15 +7,20 @@ import Testing
 /// a topic that needs an admin key through the gateway (the kernel's, where a deploy loads any
 /// library; an admin route's, such as a vault restore). Before, a rule as broad as `#` did.
 @Suite struct AdminTopicTests {
-    @Test func importedMessagesNeverReachTheKernelsOrAnAdminRoutesTopic() async throws {
-        let broker = try await Broker.make()
-        let client = try await TestClient.make(port: broker.port)
+    /// A C plugin declaring an admin route (guarded.wipe) and a write one (guarded.note).
+    static func guarded() throws -> String {
         var guarded = CPluginSource(name: "guarded")
         guarded.routes = [
             #"{sizeof(jamey_route), 0, "POST", "/v1/guarded/wipe", "guarded.wipe", "admin", "Wipe everything", "guardedWipe", NULL, NULL, NULL}"#,
             #"{sizeof(jamey_route), 0, "POST", "/v1/guarded/note", "guarded.note", "write", "Take a note", "guardedNote", NULL, NULL, NULL}"#,
         ]
-        let library = try TestPlugins.buildC(name: "guarded", source: guarded.render())
+        return try TestPlugins.buildC(name: "guarded", source: guarded.render())
+    }
+
+    @Test func importedMessagesNeverReachTheKernelsOrAnAdminRoutesTopic() async throws {
+        let broker = try await Broker.make()
+        let client = try await TestClient.make(port: broker.port)
+        let library = try Self.guarded()
         let node = try await Node.boot(
             "guard", port: broker.port, config: "inbound:\n  - mqtt: \"ops/#\"\n    bus: \"{1}\"",
             besides: [("guarded", library)])
@@ -30,6 +35,24 @@ import Testing
         #expect(await eventually { node.metric(#"mqtt_dropped_total{plugin="mqtt",reason="admin"}"#) == 2 })
         #expect(kernel.count == 0, "a kernel topic was reached from MQTT")
         #expect(wipe.count == 0, "an admin route's topic was reached from MQTT")
+    }
+
+    /// Another node's request (a remote rule) onto a guarded topic is answered 403 at once,
+    /// where it waited out the rule's timeout.
+    @Test func aRemoteRequestOntoAnAdminTopicIsAnswered403AtOnce() async throws {
+        let broker = try await Broker.make()
+        let front = try await Node.boot(
+            "front", port: broker.port, config: "remote:\n  - bus: \"guarded.>\"\n    timeout_ms: 30000")
+        let open = try await Node.boot(
+            "open", port: broker.port, config: "inbound:\n  - mqtt: \"#\"\n    bus: \"{1}\"",
+            besides: [("guarded", try Self.guarded())])
+        #expect(await front.waitReady(), "\(front.healthDetail)")
+        #expect(await open.waitReady(), "\(open.healthDetail)")
+        let started = ContinuousClock.now
+        let reply = try await front.bus.request(BusMessage(topic: "guarded.wipe"), timeout: .seconds(40))
+        #expect(reply.header("status") == "403", "\(reply.text)")
+        #expect(reply.header("jamey.error") == "forbidden")
+        #expect(ContinuousClock.now - started < .seconds(20), "answered at once, not at the rule's timeout")
     }
 
     @Test func aRuleOntoAKernelTopicIsRefusedAtStart() async throws {

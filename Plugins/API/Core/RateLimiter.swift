@@ -103,8 +103,9 @@ package final class RateLimiter: Sendable {
             let p = limits.bucket(for: key.scope)
             return bucket.secondsUntilFull(rate: p.rate, burst: p.burst) - (now - bucket.updated) > 0
         }
-        if table.buckets.count >= maxBuckets {
-            // Keep the most recently used half of the cap (a dropped client starts again full).
+        if table.buckets.count > maxBuckets / 4 * 3 {
+            // Keep the most recently used half of the cap (a dropped client starts again full);
+            // from three quarters on, so sweeps near the cap stay rare too.
             let kept = table.buckets.sorted { $0.value.updated > $1.value.updated }.prefix(maxBuckets / 2)
             table.buckets = Dictionary(uniqueKeysWithValues: kept.map { ($0.key, $0.value) })
         }

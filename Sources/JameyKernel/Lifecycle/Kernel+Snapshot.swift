@@ -201,7 +201,7 @@ extension Kernel {
             // proxy lacks.
             if record.entry.isolation.isolated, record.descriptor?.hooks.contains(hook) == true {
                 throw KernelError(
-                    "plugin '\(name)' runs isolated (plugins.\(name).isolation: process): its \(hook) hook cannot be reached in its process, so it is not backed up; run it in_process to back it up",
+                    "plugin '\(name)' runs isolated (plugins.\(name).isolation: process): its \(hook) hook cannot be reached in its process, so backups and restores skip it; run it in_process for them",
                     code: JAMEY_E_UNSUPPORTED)
             }
             throw KernelError("plugin '\(name)' has no \(hook) hook", code: JAMEY_E_UNSUPPORTED)
