@@ -71,18 +71,19 @@ import Testing
         )
     }
 
-    /// A restore asked for from a bus handler while the kernel stops is refused with
-    /// JAMEY_E_SHUTDOWN. It waited for the lifecycle lock, which the stop held while it waited for
-    /// that very handler to return: neither moved until the stop's deadline, or ever.
-    @Test func aRestoreAskedForDuringShutdownIsRefusedNotWaitedFor() throws {
-        let marker = log + ".stopping"
+    /// A plugin `late` (granted the snapshot privilege, with a string key `greeting`) whose
+    /// handler on `late.go` records "asked", waits until `marker` exists (at most 20 s), then
+    /// asks for a restore of `store` and records "restore CODE".
+    func lateRestorer(marker: String) throws -> TestKernel.Plugin {
         var s = CPluginSource(name: "late")
         s.eventLog = log
+        s.configFields = [
+            #"{ .struct_size = sizeof(jamey_config_field), .type = JAMEY_CONFIG_STRING, .key = "greeting", .default_value = "hi" }"#
+        ]
         s.extraCode = """
             static int32_t on_go(void *user, const jamey_message *m) {
                 (void)m;
                 record("asked");
-                /* Until the test saw the shutdown requested (at most 20 s). */
                 for (int i = 0; i < 2000; i++) {
                     FILE *f = fopen("\(marker)", "r");
                     if (f != NULL) { fclose(f); break; }
@@ -101,6 +102,15 @@ import Testing
             """
         var late = TestKernel.Plugin("late", path: try TestPlugins.buildC(name: "late", source: s.render()))
         late.privileges = ["snapshot"]
+        return late
+    }
+
+    /// A restore asked for from a bus handler while the kernel stops is refused with
+    /// JAMEY_E_SHUTDOWN. It waited for the lifecycle lock, which the stop held while it waited for
+    /// that very handler to return: neither moved until the stop's deadline, or ever.
+    @Test func aRestoreAskedForDuringShutdownIsRefusedNotWaitedFor() throws {
+        let marker = log + ".stopping"
+        let late = try lateRestorer(marker: marker)
         let k = try TestKernel.boot(plugins: [try stateful("store"), late])
         try k.bus.publish(BusMessage(topic: "late.go"))
         #expect(TestKernel.eventually(timeout: .seconds(10)) { events().contains("asked late") })
@@ -114,6 +124,30 @@ import Testing
         FileManager.default.createFile(atPath: marker, contents: Data())
         #expect(TestKernel.eventually(timeout: .seconds(20)) { stopped.value }, "the shutdown is held up: \(events())")
         #expect(events().contains("restore -12 late"), "\(events())")
+    }
+
+    /// The same from a reload that restarts the asking plugin: the reload holds the lock and waits
+    /// for the plugin's handlers; the restore gives up with JAMEY_E_STATE once the plugin stops.
+    @Test func aRestoreAskedForByAPluginAReloadIsStoppingIsRefused() throws {
+        let marker = log + ".stopping"
+        let late = try lateRestorer(marker: marker)
+        let store = try stateful("store")
+        let k = try TestKernel.boot(plugins: [store, late])
+        defer { k.shutdown() }
+        try k.bus.publish(BusMessage(topic: "late.go"))
+        #expect(TestKernel.eventually(timeout: .seconds(10)) { events().contains("asked late") })
+        var changed = late
+        changed.configYAML = "greeting: hello"
+        let reloaded = LockedBox(false)
+        Thread { [changed] in
+            _ = try? k.reload(plugins: [store, changed])
+            reloaded.set(true)
+        }.start()
+        #expect(TestKernel.eventually(timeout: .seconds(10)) { k.kernel.plugin(named: "late")?.state == .stopping })
+        FileManager.default.createFile(atPath: marker, contents: Data())
+        #expect(TestKernel.eventually(timeout: .seconds(20)) { reloaded.value }, "the reload is held up: \(events())")
+        #expect(events().contains("restore -6 late"), "\(events())")
+        #expect(k.kernel.plugin(named: "late")?.state == .started)
     }
 
     @Test func withoutThePrivilegeTheCallIsRefusedWithStateAndALogLine() throws {

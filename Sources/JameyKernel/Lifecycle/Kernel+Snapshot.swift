@@ -45,7 +45,7 @@ extension Kernel {
         guard target.library?.raw.restore != nil else {
             throw KernelError("plugin '\(name)' has no restore hook", code: JAMEY_E_UNSUPPORTED)
         }
-        try withLifecycleLockUnlessStopping("restore of '\(name)'") { () throws(KernelError) in
+        try withLifecycleLockUnlessStopping("restore of '\(name)'", caller: caller) { () throws(KernelError) in
             let state = target.state
             guard state == .started || state == .stopped, !target.with({ $0.abandoned }) else {
                 throw KernelError("plugin '\(name)' is \(state): restore needs it started or stopped", code: JAMEY_E_STATE)
@@ -167,13 +167,20 @@ extension Kernel {
     }
 
     /// Runs `body` under the lifecycle lock, waiting for it as `withLock` does, but gives up with
-    /// `JAMEY_E_SHUTDOWN` once a shutdown is requested: the stop that holds the lock may be
-    /// waiting for the very handler making this call (`plugin_restore` from a bus handler) to
-    /// return, and waiting on would hold both until the stop's deadline.
-    func withLifecycleLockUnlessStopping(_ what: String, _ body: () throws(KernelError) -> Void) throws(KernelError) {
+    /// `JAMEY_E_SHUTDOWN` once a shutdown is requested, and with `JAMEY_E_STATE` once the calling
+    /// plugin is no longer started: the stop, reload or deploy that holds the lock may be waiting
+    /// for the very handler making this call (`plugin_restore` from a bus handler) to return, and
+    /// waiting on would hold both until that stop's deadline.
+    func withLifecycleLockUnlessStopping(
+        _ what: String, caller: String? = nil, _ body: () throws(KernelError) -> Void
+    ) throws(KernelError) {
+        let calling = caller.flatMap { name in records.first { $0.name == name } }
         while true {
             guard !isShutdownRequested else {
                 throw KernelError("the kernel is shutting down: \(what) not started", code: JAMEY_E_SHUTDOWN)
+            }
+            if let calling, case let state = calling.state, state != .started {
+                throw KernelError("plugin '\(calling.name)' is \(state): \(what) not started", code: JAMEY_E_STATE)
             }
             let ran = try lifecycleLock.withLockIfAvailable { _ throws(KernelError) -> Bool in
                 // Asked again under the lock: a stop that took it and let it go requested first.

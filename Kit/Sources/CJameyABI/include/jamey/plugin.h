@@ -902,9 +902,12 @@ struct jamey_host_api {
      *             dir  a directory the target's snapshot hook wrote.  step, user_data  receive each
      *             step (step may be NULL).  err, err_cap  as for plugin_snapshot.
      *  Returns    JAMEY_OK; JAMEY_E_STATE (no privilege; the target is neither started nor
-     *             stopped; another restore is running); JAMEY_E_INVALID (NULL arguments; the caller
-     *             is the target or depends on it); JAMEY_E_NOT_FOUND; JAMEY_E_UNSUPPORTED (no
-     *             restore hook); JAMEY_E_SHUTDOWN; JAMEY_E_PLUGIN (a hook failed; `err` says which).
+     *             stopped; another restore is running; the caller began to stop while it waited
+     *             for another kernel operation, such as a reload restarting it);
+     *             JAMEY_E_INVALID (NULL arguments; the caller is the target or depends on it);
+     *             JAMEY_E_NOT_FOUND; JAMEY_E_UNSUPPORTED (no restore hook); JAMEY_E_SHUTDOWN (also
+     *             when the kernel began to stop while it waited); JAMEY_E_PLUGIN (a hook failed;
+     *             `err` says which).
      *  Ownership  as for plugin_snapshot. */
     int32_t (*plugin_restore)(jamey_host *host, const char *plugin, const char *dir, jamey_step_fn step,
                               void *user_data, char *err, size_t err_cap);
