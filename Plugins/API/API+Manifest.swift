@@ -55,6 +55,11 @@ extension API {
                     "max_sse_streams_per_caller", default: 8, range: 1...100_000,
                     description: "Concurrent event streams of one key (of one client address without a key; 429 beyond)"),
                 .int(
+                    "max_bus_requests_per_caller", default: 64, range: 0...1_000_000,
+                    description:
+                        "/v1/bus/request calls of one key (one client address without a key) waiting at once (429 beyond; 0: no cap)"
+                ),
+                .int(
                     "sse_heartbeat_ms", default: 15000, range: 100...3_600_000,
                     description: "Keep-alive comment interval on event streams"),
             ]),

@@ -55,6 +55,9 @@ public struct APIConfiguration: Decodable, Sendable {
         var maxSseStreams: Int
         /// Concurrent streams of one caller: its key, or its client address without one (429 beyond).
         var maxSseStreamsPerCaller: Int
+        /// `/v1/bus/request` calls one caller may have waiting for replies at once (429 beyond; 0:
+        /// no cap).
+        var maxBusRequestsPerCaller: Int
         /// Interval of SSE keep-alive comments.
         var sseHeartbeatMs: Int
     }

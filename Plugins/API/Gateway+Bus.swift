@@ -33,6 +33,29 @@ extension Gateway {
             timeout = ms
         }
         let message = try await outgoing(call)
+        // A caller may wait up to 10 minutes per request: without a bound, the rate limit alone
+        // let one key hold about 12 000 at once (20 a second for 600 s).
+        let caller =
+            call.exchange.caller.keyID.map { "key " + $0 } ?? "client " + RateLimiter.clientIdentity(call.exchange.client)
+        let cap = settings.limits.maxBusRequestsPerCaller
+        let admitted = busRequestsInFlight.withLock { table -> Bool in
+            guard cap == 0 || table[caller, default: 0] < cap else { return false }
+            table[caller, default: 0] += 1
+            return true
+        }
+        guard admitted else {
+            throw Problem(
+                status: .tooManyRequests, slug: "too-many-requests-in-flight",
+                detail:
+                    "this caller has \(cap) bus requests waiting for replies (limits.max_bus_requests_per_caller); wait for one first",
+                headers: [.retryAfter: "1"])
+        }
+        defer {
+            busRequestsInFlight.withLock { table in
+                let left = table[caller, default: 1] - 1
+                table[caller] = left > 0 ? left : nil
+            }
+        }
         do {
             return try await busRequest(topic, message, timeoutMs: timeout, who: "the responder on '\(topic)'")
         } catch let problem as Problem where problem.slug == "no-responder" {

@@ -40,6 +40,8 @@ final class Gateway: HTTPResponder, Sendable {
     private let requestPrefix: String
     private let requestCounter = Atomic<UInt64>(0)
     private let stopping = Atomic<Bool>(false)
+    /// `/v1/bus/request` calls in flight per caller (``request(_:)``).
+    let busRequestsInFlight = Mutex<[String: Int]>([:])
     /// Fired by ``beginStopping()``: kernel operations in flight answer then (``operation(_:topic:)``).
     let stopSignal = StopSignal()
 

@@ -295,6 +295,7 @@ plugins:
         shutdown_grace_ms: 4000    # at stop, in-flight requests may finish this long (below hooks.stop_timeout_ms)
         max_sse_streams: 64        # concurrent /v1/bus/subscribe streams (503 beyond)
         max_sse_streams_per_caller: 8   # of them, held by one key (one client address without a key; 429 beyond)
+        max_bus_requests_per_caller: 64  # /v1/bus/request calls of one caller waiting at once (429 beyond), 0 = no cap
         sse_heartbeat_ms: 15000    # keep-alive comment interval on event streams
       rate_limits:               # token bucket per key (per client address without one):
         public: {rate: 20, burst: 40}    #   rate = requests per second (0 = unlimited),

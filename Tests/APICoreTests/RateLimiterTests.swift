@@ -99,5 +99,6 @@ import Testing
         #expect(RateLimiter.clientIdentity("::ffff:192.0.2.7") == "192.0.2.7")
         #expect(RateLimiter.clientIdentity("192.0.2.7") == "192.0.2.7")
         #expect(RateLimiter.clientIdentity("unknown") == "unknown")
+        #expect(RateLimiter.clientIdentity("fe80::1") == "fe80::1", "link-local hosts share the prefix: each is its own")
     }
 }

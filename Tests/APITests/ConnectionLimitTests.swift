@@ -1,4 +1,5 @@
 import Foundation
+import JameyKernel
 import JameyTestKit
 import Testing
 
@@ -115,6 +116,37 @@ import Testing
             try await c.send("GET /healthz HTTP/1.1\r\nHost: x\r\n")
             let slow = try await c.readResponse()
             #expect(slow.status == 408)
+        }
+    }
+
+    /// `/v1/bus/request` calls one caller has waiting are capped (429 past
+    /// `limits.max_bus_requests_per_caller`), and a finished one makes room.
+    @Test func busRequestsWaitingPerCallerAreCapped() async throws {
+        try await APIKernel.with(.init(config: "limits:\n  max_bus_requests_per_caller: 2\n", probe: false, hello: false)) { k in
+            // A responder that answers after a second.
+            _ = try k.test.bus.subscribe("slow.answer", responder: true) { request in
+                let bus = k.test.bus
+                Thread {
+                    Thread.sleep(forTimeInterval: 1)
+                    try? bus.reply(
+                        to: request.replyTo ?? "", correlationID: request.correlationID,
+                        BusMessage(topic: "r", payload: Array("done".utf8)))
+                }.start()
+                return true
+            }
+            let port = k.port
+            let ask = { @Sendable () async throws -> HTTPReply in
+                try await HTTP.post(port, "/v1/bus/request/slow.answer?timeout_ms=5000", key: APIKernel.adminKey, body: "{}")
+            }
+            async let first = ask()
+            async let second = ask()
+            try await Task.sleep(for: .milliseconds(300))  // both are waiting now
+            let third = try await ask()
+            #expect(third.status == 429, "\(third.status) \(third.text)")
+            #expect(third.json["type"] as? String == "urn:jamey:problem:too-many-requests-in-flight")
+            #expect(try await first.status == 200)
+            #expect(try await second.status == 200)
+            #expect(try await ask().status == 200, "the finished requests made room")
         }
     }
 

@@ -118,6 +118,8 @@ package final class RateLimiter: Sendable {
         guard address.contains(":") else { return address }
         var bytes = [UInt8](repeating: 0, count: 16)
         guard inet_pton(AF_INET6, address, &bytes) == 1 else { return address }
+        // Link-local (fe80::/10): every host on the link shares the prefix; each is its own client.
+        if bytes[0] == 0xFE && bytes[1] & 0xC0 == 0x80 { return address }
         if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xff && bytes[11] == 0xff {
             return bytes[12...].map(String.init).joined(separator: ".")  // IPv4-mapped: the IPv4 address
         }
