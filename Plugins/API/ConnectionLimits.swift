@@ -54,9 +54,6 @@ final class ConnectionLimits: Sendable {
         }
         return true
     }
-
-    /// Connections open now (all clients).
-    var total: Int { open.withLock { $0.values.reduce(0, +) } }
 }
 
 /// Answers a connection refused by ``ConnectionLimits`` with a 503 problem as soon as it is

@@ -14,6 +14,12 @@ struct IsolatedKernel: Sendable {
     /// machine over a second).
     static let testLimits = "memory_mb: 256\nhandler_timeout_ms: 3000"
 
+    /// The config of one plugin `name`, the library at `path`, with `isolation` and nothing else.
+    static func yaml(only name: String, path: String, isolation: String = "process") -> String {
+        TestKernel.yaml(plugins: []).replacingOccurrences(of: "plugins:\n  {}\n", with: "plugins:\n")
+            + "  \(name):\n    path: \"\(path)\"\n    isolation: \(isolation)\n"
+    }
+
     /// The config: fault_c with `isolation`, `limits` and `restart` as given (YAML lines), hello_c,
     /// and the api plugin on a free port when `api` is set.
     static func yaml(

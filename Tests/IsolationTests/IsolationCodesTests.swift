@@ -34,9 +34,7 @@ import Testing
             note("subscribe_small_options", api->subscribe(s->host, "coder.y", &o, nothing, NULL, &id));
             """
         let library = try TestPlugins.buildC(name: "coder", source: source.render())
-        let yaml =
-            TestKernel.yaml(plugins: []).replacingOccurrences(of: "plugins:\n  {}\n", with: "plugins:\n")
-            + "  coder:\n    path: \"\(library)\"\n    isolation: \(isolation)\n"
+        let yaml = IsolatedKernel.yaml(only: "coder", path: library, isolation: isolation)
         let test = try await onThread { try TestKernel.boot(yaml: yaml) }
         try await Task.sleep(for: .milliseconds(300))  // any done a bad request got would come now
         await onThread { test.shutdown() }

@@ -7,10 +7,7 @@ import Testing
 @Suite("Crash isolation: load checks")
 struct IsolationLoadTests {
     @Test func aServiceProvidingPluginIsRefusedWithIsolation() async throws {
-        let yaml =
-            TestKernel.yaml(plugins: [])
-            .replacingOccurrences(of: "plugins:\n  {}\n", with: "plugins:\n")
-            + "  hello_c:\n    path: \"\(try TestPlugins.helloC())\"\n    isolation: process\n"
+        let yaml = IsolatedKernel.yaml(only: "hello_c", path: try TestPlugins.helloC())
         let test = try await onThread { try TestKernel.boot(yaml: yaml, start: false) }
         let status = try #require(test.kernel.plugin(named: "hello_c"))
         #expect(status.state == .failed)
@@ -46,9 +43,7 @@ struct IsolationLoadTests {
         var source = CPluginSource(name: "stateful")
         source.snapshotDelayMilliseconds = 0
         let library = try TestPlugins.buildC(name: "stateful", source: source.render())
-        let yaml =
-            TestKernel.yaml(plugins: []).replacingOccurrences(of: "plugins:\n  {}\n", with: "plugins:\n")
-            + "  stateful:\n    path: \"\(library)\"\n    isolation: process\n"
+        let yaml = IsolatedKernel.yaml(only: "stateful", path: library)
         let test = try await onThread { try TestKernel.boot(yaml: yaml) }
         let directory = try TemporaryDirectory.make(prefix: "jamey-isolated-snapshot")
         let error = await #expect(throws: KernelError.self) {

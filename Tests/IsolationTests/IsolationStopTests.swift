@@ -26,9 +26,7 @@ import Testing
             api->subscribe(s->host, "slow.tick", NULL, slow_tick, NULL, &id);
             """
         let library = try TestPlugins.buildC(name: "slow", source: source.render())
-        let yaml =
-            TestKernel.yaml(plugins: []).replacingOccurrences(of: "plugins:\n  {}\n", with: "plugins:\n")
-            + "  slow:\n    path: \"\(library)\"\n    isolation: process\n"
+        let yaml = IsolatedKernel.yaml(only: "slow", path: library)
         let test = try await onThread { try TestKernel.boot(yaml: yaml) }
         // A backlog of about a second of handler time, then the stop at once.
         for _ in 0..<20 { try test.bus.publish(BusMessage(topic: "slow.tick", payload: [1])) }

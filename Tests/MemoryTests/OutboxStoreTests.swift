@@ -192,19 +192,36 @@ import Testing
         let (store, _, dir) = try makeStore()
         let events = ItemEvents()
         let bus = Bus()
+        let (snapshot, highest) = try await Self.snapshotOneThenStoreThree(store, dir, events, bus)
+        try store.restore(from: snapshot)
+        #expect(try await Self.rows(store).isEmpty)
+        #expect(store.outbox.depth == 0)
+        try await Self.expectNumberingGoesOn(store, events, bus, past: highest)
+    }
+
+    /// Stores one item, snapshots the store into `dir/snapshot`, stores three more and publishes
+    /// all four events.
+    /// - Returns: the snapshot's directory and the highest `event_id` handed out.
+    static func snapshotOneThenStoreThree(
+        _ store: MemoryStore, _ dir: String, _ events: ItemEvents, _ bus: Bus
+    ) async throws -> (snapshot: String, highest: Int64) {
         _ = try await store.put(item("in the snapshot's outbox"), events)
         let snapshot = dir + "/snapshot"
         try FileManager.default.createDirectory(atPath: snapshot, withIntermediateDirectories: true)
         try store.snapshot(into: snapshot)
         for i in 0..<3 { _ = try await store.put(item("after the snapshot \(i) word\(i * 7)"), events) }
         #expect(bus.drain(store))
-        let highest = try #require(bus.published.last?.seq)
-        try store.restore(from: snapshot)
-        #expect(try await Self.rows(store).isEmpty)
-        #expect(store.outbox.depth == 0)
+        return (snapshot, try #require(bus.published.last?.seq))
+    }
+
+    /// After a restore, a new item's event is the only one published next, numbered past
+    /// `highest`.
+    static func expectNumberingGoesOn(_ store: MemoryStore, _ events: ItemEvents, _ bus: Bus, past highest: Int64)
+        async throws
+    {
         let after = try await store.put(item("stored after the restore"), events)
         #expect(bus.drain(store))
-        #expect(Self.storedIDs(Array(bus.published.dropFirst(4))) == [after])
+        #expect(storedIDs(Array(bus.published.dropFirst(4))) == [after])
         #expect(try #require(bus.published.last?.seq) > highest)
     }
 
@@ -219,13 +236,7 @@ import Testing
         let path = dir + "/memory.sqlite"
         let events = ItemEvents()
         let bus = Bus()
-        _ = try await store.put(item("kept in the snapshot's outbox"), events)
-        let snapshot = dir + "/snapshot"
-        try FileManager.default.createDirectory(atPath: snapshot, withIntermediateDirectories: true)
-        try store.snapshot(into: snapshot)
-        for i in 0..<3 { _ = try await store.put(item("handed out before the restore \(i) word\(i * 11)"), events) }
-        #expect(bus.drain(store))
-        let highest = try #require(bus.published.last?.seq)
+        let (snapshot, highest) = try await Self.snapshotOneThenStoreThree(store, dir, events, bus)
         let onDisk = LockedBox<(rows: Int, high: Int64)?>(nil)
         store.restoreSwapped.withLock {
             $0 = {
@@ -244,10 +255,7 @@ import Testing
         #expect(
             seen.high >= highest, "event_ids up to \(highest) were handed out; a crash here would reuse them from \(seen.high)")
         // And the restored store goes on from there.
-        let after = try await store.put(item("stored after the restore"), events)
-        #expect(bus.drain(store))
-        #expect(Self.storedIDs(Array(bus.published.dropFirst(4))) == [after])
-        #expect(try #require(bus.published.last?.seq) > highest)
+        try await Self.expectNumberingGoesOn(store, events, bus, past: highest)
         #expect(
             !FileManager.default.fileExists(atPath: dir + "/.memory.sqlite.restoring"),
             "the prepared copy is removed")

@@ -68,7 +68,7 @@ public struct HookDeadlines: Sendable, Equatable {
     private static func field(_ key: String, _ value: Duration, _ description: String) -> ConfigField {
         ConfigField(
             key: key, type: .int,
-            defaultValue: "\(value.components.seconds * 1000 + value.components.attoseconds / 1_000_000_000_000_000)", min: 10,
+            defaultValue: "\(value.wholeMilliseconds)", min: 10,
             max: 3_600_000,
             description: description + ", in milliseconds")
     }

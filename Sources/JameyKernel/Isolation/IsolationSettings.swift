@@ -64,9 +64,7 @@ public struct IsolationSettings: Sendable, Equatable {
     /// The `limits` and `restart` keys as the config holds them (defaults filled in), for
     /// `jamey config show`.
     var entryKeys: ConfigMap {
-        func milliseconds(_ duration: Duration) -> ConfigValue {
-            .int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
-        }
+        func milliseconds(_ duration: Duration) -> ConfigValue { .int(duration.wholeMilliseconds) }
         return [
             "limits": .map([
                 "memory_mb": .int(Int64(memoryMB)), "cpu_seconds": .int(Int64(cpuSeconds)), "open_files": .int(Int64(openFiles)),

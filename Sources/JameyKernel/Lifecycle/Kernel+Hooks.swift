@@ -98,9 +98,12 @@ extension Kernel {
 }
 
 extension Duration {
+    /// Whole milliseconds (rounded toward zero).
+    var wholeMilliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+
     /// `250 ms`, `2.5 s`, `10 s`: short text for messages.
     var shortText: String {
-        let ms = components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+        let ms = wholeMilliseconds
         if ms < 1000 { return "\(ms) ms" }
         if ms % 1000 == 0 { return "\(ms / 1000) s" }
         return "\(ms / 1000).\((ms % 1000) / 100) s"

@@ -199,8 +199,7 @@ extension Kernel {
         }
         var policy = ConfigMap()
         policy["auto"] = .bool(status.policy.autoRollback)
-        let (seconds, attoseconds) = status.policy.window.components
-        policy["window_ms"] = .int(seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+        policy["window_ms"] = .int(status.policy.window.wholeMilliseconds)
         policy["min_requests"] = .int(Int64(status.policy.minRequests))
         policy["max_error_rate_increase"] = .double(status.policy.maxErrorRateIncrease)
         policy["max_p99_increase"] = .double(status.policy.maxP99Increase)
