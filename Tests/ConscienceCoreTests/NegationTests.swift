@@ -48,4 +48,13 @@ import Testing
     @Test func negatedVirtueLowersTheScore() throws {
         #expect(abs(try engine.evaluate("I will not be honest").score - (-4.0 / 26)) < 1e-12)
     }
+
+    /// Only "n't" contracts to a negator: a name with an apostrophe that ends in "nt" is a word.
+    @Test(arguments: ["L'Enfant will harm them", "O'Bryant will harm them", "O’Bryant will harm them"])
+    func anApostropheElsewhereInAWordEndingInNtIsNoNegator(text: String) throws {
+        #expect(try harm(text)?.negated == false, "\(text)")
+        #expect(try engine.evaluate(text).score < 0, "\(text)")
+        // Outside the word list, a contraction still negates.
+        #expect(Tokenizer.tokens("mightn't") == [.negator("mightnt")])
+    }
 }

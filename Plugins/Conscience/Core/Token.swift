@@ -16,27 +16,34 @@ public enum Tokenizer {
     public static func tokens(_ text: String) -> [Token] {
         var tokens: [Token] = []
         var word = ""
-        var apostropheSeen = false
+        var length = 0  // word.count, kept as it grows
+        // Where in `word` the last apostrophe was: "n't" puts it before the last letter.
+        var apostropheAt: Int?
         func flush() {
             guard !word.isEmpty else { return }
-            defer { word = "" }
-            if Lexicon.negators.contains(word) || (word.count > 3 && word.hasSuffix("nt") && apostropheSeen) {
+            defer {
+                word = ""
+                length = 0
+            }
+            let contracted = apostropheAt == length - 1 && length > 3 && word.hasSuffix("nt")
+            if Lexicon.negators.contains(word) || contracted {
                 tokens.append(.negator(word))
             } else if Lexicon.clauseBreakers.contains(word) {
                 if tokens.last != .clauseBreak, !tokens.isEmpty { tokens.append(.clauseBreak) }
             } else if !Lexicon.stopwords.contains(word) {
                 tokens.append(.word(word, stem: Stemmer.stem(word)))
             }
-            apostropheSeen = false
+            apostropheAt = nil
         }
         for character in text.lowercased() {
             if character.isLetter || character.isNumber {
                 word.append(character)
+                length += 1
             } else if character == "'" || character == "\u{2019}" {
-                if !word.isEmpty { apostropheSeen = true }
+                if !word.isEmpty { apostropheAt = length }
             } else {
                 flush()
-                apostropheSeen = false
+                apostropheAt = nil
                 if breaks.contains(character) || character.isNewline, tokens.last != .clauseBreak, !tokens.isEmpty {
                     tokens.append(.clauseBreak)
                 }
