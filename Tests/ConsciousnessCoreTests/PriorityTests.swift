@@ -49,6 +49,12 @@ import Testing
         #expect(abs(jw("DIXON", "DICKSONX") - 0.813) < 0.0005)
         #expect(jw("same", "same") == 1)
         #expect(jw("abc", "xyz") == 0)
+        // A shared prefix raises only a Jaro above 0.7: strsim 0.11's values.
+        #expect(abs(jw("cheeseburger", "cheese fries") - 0.8667) < 0.0005)
+        #expect(abs(jw("Dinsdale", "D") - 0.7375) < 0.0005)  // Jaro 0.708, just above
+        let jaro = (1.0 / 27 + 1.0 / 30 + 1) / 3  // one match, no bonus though both start with "A"
+        #expect(abs(jw("ALL CAPS WITH STRONG EMPHASIS!!!", "A test of the emergency broadcast system.") - 0.426) < 0.0005)
+        #expect(jw("Axxxxxxxxxxxxxxxxxxxxxxxxxx", "Ayyyyyyyyyyyyyyyyyyyyyyyyyyyyy") == jaro)
     }
 
     @Test func theFastASCIIPathMatchesTheWindowScan() {

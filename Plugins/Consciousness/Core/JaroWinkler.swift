@@ -1,8 +1,11 @@
 /// Jaro-Winkler similarity in [0, 1] (1 for equal texts), over Unicode scalars, with the usual
-/// prefix scale 0.1 over at most 4 leading scalars; the similarity Jamey 3.0 took from `strsim`.
+/// prefix scale 0.1 over at most 4 leading scalars, added only when the Jaro similarity is above
+/// 0.7 (Winkler's boost threshold); the similarity Jamey 3.0 took from `strsim` (0.11).
 enum JaroWinkler {
     /// The most scalars of each text compared, so one call stays under a millisecond.
     static let limit = 1_000
+    /// The Jaro similarity a pair must pass before a shared prefix raises it.
+    static let boostThreshold = 0.7
 
     /// - Parameter scanOnly: always take the window scan (tests compare it with the fast path).
     static func similarity(_ a: [Unicode.Scalar], _ b: [Unicode.Scalar], scanOnly: Bool = false) -> Double {
@@ -79,7 +82,7 @@ enum JaroWinkler {
         }
     }
 
-    /// Jaro from the marked matches, then Winkler's prefix bonus.
+    /// Jaro from the marked matches, then Winkler's prefix bonus above the boost threshold.
     private static func score(
         _ s: UnsafeBufferPointer<Unicode.Scalar>, _ n: Int, _ t: UnsafeBufferPointer<Unicode.Scalar>, _ m: Int,
         _ matches: Int, _ flags: UnsafeMutableBufferPointer<Bool>
@@ -94,6 +97,7 @@ enum JaroWinkler {
         }
         let k = Double(matches)
         let jaro = (k / Double(n) + k / Double(m) + (k - Double(transpositions / 2)) / k) / 3
+        guard jaro > boostThreshold else { return jaro }
         var prefix = 0
         while prefix < min(4, n, m) && s[prefix] == t[prefix] { prefix += 1 }
         return jaro + Double(prefix) * 0.1 * (1 - jaro)
