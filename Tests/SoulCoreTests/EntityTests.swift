@@ -15,6 +15,29 @@ import Testing
         #expect(e.linkedMemories.isEmpty)
     }
 
+    /// An empathy of exactly 0.7 (or 0.3) sits on the threshold whatever the order of the counts:
+    /// summed as doubles in the dictionary's order it came out 0.7000000000000001 in some
+    /// processes, which halved the decay rate and raised trust.
+    @Test(arguments: [
+        [Emotion.paternalLove, .pride, .focus], [.focus, .pride, .paternalLove], [.pride, .paternalLove, .focus],
+        [.paternalLove, .paternalLove, .anger], [.joy, .joy, .calm],
+    ])
+    func anEmpathyOnTheThresholdIsExact(emotions: [Emotion]) throws {
+        var e = try SoulEntity(name: "bob", at: now)
+        for emotion in emotions { e.recordEmotion(emotion, at: now) }
+        #expect(e.empathy == 0.7)
+        #expect(e.decayRate == 0.01)
+        #expect(SoulEntity.boost(empathy: e.empathy) == 0)
+    }
+
+    @Test func anEmpathyOfExactlyThreeTenthsIsNoPenalty() throws {
+        var e = try SoulEntity(name: "bob", at: now)
+        // (7 + 3·2 + 1·2) / 5 tenths = 0.3.
+        for emotion in [Emotion.pride, .worry, .anger, .worry, .anger] { e.recordEmotion(emotion, at: now) }
+        #expect(e.empathy == 0.3)
+        #expect(e.decayRate == 0.01)
+    }
+
     @Test func badFieldsAreRefusedNamingTheField() throws {
         #expect(throws: SoulError(.invalid, "name: expected 1 to 128 characters, found none")) {
             try SoulEntity(name: " ", at: now)

@@ -21,18 +21,21 @@ public enum Emotion: Sendable, Hashable, Comparable, CustomStringConvertible {
     ]
 
     /// The empathy weight in [0.1, 1].
-    public var weight: Double {
+    public var weight: Double { Double(tenths) / 10 }
+
+    /// The weight in tenths (1 to 10), so sums of weights are exact.
+    public var tenths: Int {
         switch self {
-        case .paternalLove: 1.0
-        case .joy: 0.8
-        case .pride: 0.7
-        case .protectiveConcern: 0.6
-        case .calm: 0.5
-        case .focus: 0.4
-        case .worry: 0.3
-        case .sadness: 0.2
-        case .anger: 0.1
-        case .general: 0.5
+        case .paternalLove: 10
+        case .joy: 8
+        case .pride: 7
+        case .protectiveConcern: 6
+        case .calm: 5
+        case .focus: 4
+        case .worry: 3
+        case .sadness: 2
+        case .anger: 1
+        case .general: 5
         }
     }
 

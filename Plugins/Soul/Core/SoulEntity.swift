@@ -72,10 +72,29 @@ public struct SoulEntity: Sendable, Equatable {
     }
 
     /// `Σ weight·count / Σ count`; 0.5 with no emotions. In [0.1, 1].
+    ///
+    /// Summed in whole tenths and divided once, so the result is the double nearest the exact
+    /// quotient whatever order the counts are in: love, pride and focus give 0.7 itself, not
+    /// 0.7000000000000001 or 0.6999999999999998 by the dictionary's order, which changes from one
+    /// process to the next, and the thresholds at 0.7 and 0.3 hold exactly.
+    /// Counts too large for an exact sum (a file may hold any count) are summed as doubles in the
+    /// tie-break order instead.
     public var empathy: Double {
-        let total = emotions.values.reduce(0, +)
+        var total = 0
+        var tenths = 0
+        for (emotion, count) in emotions {
+            let (t, o1) = total.addingReportingOverflow(count)
+            let (w, o2) = emotion.tenths.multipliedReportingOverflow(by: count)
+            let (s, o3) = tenths.addingReportingOverflow(w)
+            guard !(o1 || o2 || o3) else {
+                let ordered = emotions.sorted { $0.key < $1.key }
+                let n = ordered.reduce(0.0) { $0 + Double($1.value) }
+                return ordered.reduce(0.0) { $0 + Double($1.key.tenths) * Double($1.value) } / (10 * n)
+            }
+            (total, tenths) = (t, s)
+        }
         guard total > 0 else { return 0.5 }
-        return emotions.reduce(0) { $0 + $1.key.weight * Double($1.value) } / Double(total)
+        return Double(tenths) / (10 * Double(total))
     }
 
     /// The most often recorded emotion; ties go to the higher weight (then the label). Nil with none.
