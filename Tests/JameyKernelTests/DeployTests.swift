@@ -102,6 +102,42 @@ import Testing
         }
     }
 
+    /// `dlopen` maps a file once per process. Deploying the running library again, under its path
+    /// or another, started a second instance on the running one's code and globals (a C plugin's
+    /// static host pointer went stale after a rollback); and a path loaded before answers with the
+    /// build loaded then, even after a new build was copied over it.
+    @Test func aDeployDlopenWouldAnswerWithAnImageItHasIsRefused() async throws {
+        try await onThread { [self] in
+            let dir = try TemporaryDirectory.make(prefix: "jamey-deploy-same")
+            let v1 = dir + "/libecho-v1.so"
+            try FileManager.default.copyItem(atPath: try echo(version: "1.0.0"), toPath: v1)
+            let v2 = try echo(version: "2.0.0")
+            let k = try TestKernel.boot(plugins: [.init("echo", path: v1)], logLevel: "critical")
+            defer { k.shutdown() }
+            #expect { try k.kernel.deploy(plugin: "echo", path: v1) } throws: { "\($0)".contains("loaded once per process") }
+            #expect(symlink(v1, dir + "/link.so") == 0)
+            #expect { try k.kernel.startCanary(plugin: "echo", path: dir + "/link.so", weight: 10) } throws: {
+                "\($0)".contains("is the library 'echo' runs now (\(v1))")
+            }
+
+            try k.kernel.deploy(plugin: "echo", path: v2)
+            // A new build copied over the retired one's path (a new file, as cp to a temporary and mv make).
+            try FileManager.default.copyItem(atPath: try echo(version: "3.0.0"), toPath: dir + "/next.so")
+            #expect(rename(dir + "/next.so", v1) == 0)
+            #expect { try k.kernel.deploy(plugin: "echo", path: v1) } throws: {
+                "\($0)".contains("the file changed since this process loaded a library from this path")
+            }
+            #expect(k.kernel.plugin(named: "echo")?.version == "2.0.0")
+
+            // The same build from a new path is a new image.
+            let v3 = dir + "/libecho-v3.so"
+            try FileManager.default.copyItem(atPath: v1, toPath: v3)
+            try k.kernel.deploy(plugin: "echo", path: v3)
+            let reply = try k.bus.requestSync(BusMessage(topic: "echo.ask", payload: Array("x".utf8)), timeout: .seconds(10))
+            #expect(String(decoding: reply.payload, as: UTF8.self) == "3.0.0:x")
+        }
+    }
+
     /// A build of `store` at `version` that provides `store.data` at `provides`, failing its
     /// start with `startError` when given.
     func store(_ version: String, provides: String, startError: String? = nil) throws -> String {

@@ -56,6 +56,6 @@ extension Kernel {
         return PluginLibrary(
             path: library.path, descriptor: library.descriptor,
             raw: RawDescriptor(pointer: IsolatedPlugins.descriptor(wrapping: library.raw.pointer)),
-            entryPointCalls: library.entryPointCalls)
+            entryPointCalls: library.entryPointCalls, file: library.file)
     }
 }

@@ -133,6 +133,13 @@ extension Kernel {
         guard path.hasPrefix("/") else {
             throw KernelError("the new build's path must be absolute: \(path)", code: JAMEY_E_INVALID)
         }
+        // dlopen maps a file once per process: the "new" instance would be the running one's
+        // code, sharing its global variables (a C plugin's static host pointer among them).
+        if let running = old.library, running.path == path || (running.file != nil && running.file == .init(path: path)) {
+            throw KernelError(
+                "\(path) is the library '\(name)' runs now (\(running.path)), and a library is loaded once per process: a second instance would share its code and global variables with the running one. Copy the new build to a new path and deploy it from there",
+                code: JAMEY_E_INVALID)
+        }
         let library: PluginLibrary
         do throws(LoadError) {
             library = try isolatedIfConfigured(PluginLibrary.load(path: path, label: name), entry: old.entry)

@@ -7,7 +7,7 @@ public struct LoadError: Error, Sendable, CustomStringConvertible, Equatable {
             case missingFile, notELF, wrongArchitecture, dlopenFailed, noEntrySymbol, refused
             case abiMajorMismatch, abiMinorTooNew, structTooSmall, invalidDescriptor
             case emptyName, invalidName, duplicateName, nameMismatch, invalidSchema
-            case corruptELF, ambiguousFile, notIsolatable
+            case corruptELF, ambiguousFile, notIsolatable, changedSinceLoaded
         }
         private let code: Code
         private init(_ code: Code) { self.code = code }
@@ -47,6 +47,9 @@ public struct LoadError: Error, Sendable, CustomStringConvertible, Equatable {
         public static let ambiguousFile = Check(.ambiguousFile)
         /// `isolation: process` for a plugin that provides or requires a service table.
         public static let notIsolatable = Check(.notIsolatable)
+        /// The file at the path is not the one this process loaded from there before, and `dlopen`
+        /// would return the earlier image (a library is never unloaded).
+        public static let changedSinceLoaded = Check(.changedSinceLoaded)
         public var description: String { code.rawValue }
     }
 

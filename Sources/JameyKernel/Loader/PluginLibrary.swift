@@ -1,4 +1,5 @@
 import CJameyABI
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -21,6 +22,28 @@ public struct PluginLibrary: Sendable {
     let raw: RawDescriptor
     /// Host functions the entry point tried to call (refused: the header forbids it).
     public let entryPointCalls: [String]
+    /// The file's identity when it was loaded; nil for a plugin linked into this process.
+    public internal(set) var file: FileIdentity? = nil
+
+    /// A file's device and inode: `dlopen` takes a file it has mapped before, under any path, for
+    /// the library it mapped then.
+    public struct FileIdentity: Hashable, Sendable {
+        let device: UInt64
+        let inode: UInt64
+
+        /// The identity of the file at `path` (symbolic links followed), nil when there is none.
+        public init?(path: String) {
+            var st = stat()
+            guard stat(path, &st) == 0 else { return nil }
+            device = UInt64(st.st_dev)
+            inode = UInt64(st.st_ino)
+        }
+    }
+
+    /// The file each path named when this process first loaded a library from it. `dlopen` answers
+    /// a path it has loaded with the image it mapped then, even when a new build has since been
+    /// copied over the file.
+    private static let loadedFiles = Mutex<[String: FileIdentity]>([:])
 
     /// Loads the library at `path` and checks its descriptor.
     ///
@@ -33,6 +56,13 @@ public struct PluginLibrary: Sendable {
         let header = try ELFHeader.read(path: path)
         try header.checkLoadable(path: path)
         try ELFHeader.checkSegments(path: path)
+        let file = FileIdentity(path: path)
+        if let earlier = loadedFiles.withLock({ $0[path] }), earlier != file {
+            throw LoadError(
+                .changedSinceLoaded, path: path,
+                "the file changed since this process loaded a library from this path, and a loaded library is never unloaded: dlopen would return the build loaded then. Copy the new build to a new path and load it from there (or restart the server)"
+            )
+        }
         guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown error"
             throw LoadError(.dlopenFailed, path: path, "dlopen failed: \(reason)")
@@ -57,7 +87,9 @@ public struct PluginLibrary: Sendable {
         }
         let checked = try PluginDescriptor(reading: descriptor, path: path)
         CrashContext.addLibrary(plugin: CrashContext.label(checked.name), symbol: symbol)
+        if let file { loadedFiles.withLock { $0[path] = $0[path] ?? file } }
         return PluginLibrary(
-            path: path, descriptor: checked, raw: RawDescriptor(pointer: descriptor), entryPointCalls: forbiddenCalls)
+            path: path, descriptor: checked, raw: RawDescriptor(pointer: descriptor), entryPointCalls: forbiddenCalls,
+            file: file)
     }
 }

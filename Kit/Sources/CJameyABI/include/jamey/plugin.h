@@ -347,7 +347,12 @@ typedef struct jamey_dependency {
 } jamey_dependency;
 
 /** init: create the plugin's state from its validated config.
- *  Caller     the kernel, once, after the config section validated and before `start`.
+ *  Caller     the kernel, once per instance, after the config section validated and before
+ *             `start`. A deploy or canary starts a second instance of the plugin beside the
+ *             running one (a new build, from another file): its init and start run before the old
+ *             instance's stop, and both see the same data_dir. A restart in place (reload)
+ *             stops the instance, then inits a new one in the same library: global and static
+ *             variables keep their values from before. Keep all state behind state_out.
  *  Thread     a kernel thread; may block (keep it short: it delays start-up; bounded by
  *             hooks.init_timeout_ms); may call any host function (register services and metrics
  *             here, subscribe here or in start).
