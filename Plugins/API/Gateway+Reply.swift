@@ -23,11 +23,44 @@ extension Gateway {
         case .timeout: return .timeout("\(who) did not answer within \(timeoutMs) ms")
         case .noResponders:
             return .unavailable("nothing answers on topic '\(topic)' (is \(who) started?)", slug: "no-responder")
+        case .plugin:
+            return Problem(
+                status: .badGateway, slug: "handler-failed",
+                detail: "\(who) failed without answering (its handler for '\(topic)' returned an error)")
         default: break
         }
         var problem = Problem.unavailable("\(failure)", slug: "bus-unavailable")
         problem.headers[.retryAfter] = "1"
         return problem
+    }
+
+    /// The statuses HTTPTypes names, by code.
+    static let knownStatuses: [Int: HTTPResponse.Status] = Dictionary(
+        uniqueKeysWithValues: [
+            HTTPResponse.Status.ok, .created, .accepted, .nonAuthoritativeInformation, .noContent, .resetContent,
+            .partialContent, .multipleChoices, .movedPermanently, .found, .seeOther, .notModified, .temporaryRedirect,
+            .permanentRedirect, .badRequest, .unauthorized, .forbidden, .notFound, .methodNotAllowed, .notAcceptable,
+            .proxyAuthenticationRequired, .requestTimeout, .conflict, .gone, .lengthRequired, .preconditionFailed,
+            .contentTooLarge, .uriTooLong, .unsupportedMediaType, .rangeNotSatisfiable, .expectationFailed,
+            .misdirectedRequest, .unprocessableContent, .tooEarly, .upgradeRequired, .preconditionRequired,
+            .tooManyRequests, .requestHeaderFieldsTooLarge, .unavailableForLegalReasons, .internalServerError,
+            .notImplemented, .badGateway, .serviceUnavailable, .gatewayTimeout, .httpVersionNotSupported,
+            .networkAuthenticationRequired,
+        ].map { ($0.code, $0) })
+
+    /// The status `code` (200-599) with its reason phrase: HTTPTypes' for the codes it names, its
+    /// class's for others (RFC 9110 §15: an unknown code is understood as its class). A status
+    /// made from a bare code has an empty phrase, which became the problem's empty `title`.
+    static func status(code: Int) -> HTTPResponse.Status {
+        if let known = knownStatuses[code] { return known }
+        let phrase =
+            switch code / 100 {
+            case 2: "Success"
+            case 3: "Redirection"
+            case 4: "Client Error"
+            default: "Server Error"
+            }
+        return HTTPResponse.Status(code: code, reasonPhrase: phrase)
     }
 
     /// Maps a reply to a response: header `status` (default 200) is the HTTP status,
@@ -41,7 +74,7 @@ extension Gateway {
             guard let code = Int(text.trimmingCharacters(in: .whitespaces)), (200...599).contains(code) else {
                 throw Problem.badGateway("\(who) answered with an invalid status '\(printable(String(text.prefix(40))))'")
             }
-            status = HTTPResponse.Status(code: code)
+            status = Self.status(code: code)
         }
         var headers = HTTPFields()
         for (key, value) in reply.headers where key.hasPrefix("http.header.") {

@@ -137,6 +137,15 @@ extension Bridge {
         }
     }
 
+    /// The status a requester on this node gets for a remote failure's `jamey-error` value.
+    static func status(ofRemoteError kind: String) -> String {
+        switch kind {
+        case "forbidden": "403"
+        case "handler_failed": "502"
+        default: "503"
+        }
+    }
+
     /// The `jamey-error` value for a failed bus request.
     static func errorKind(_ failure: JameyError) -> String {
         switch failure.code {
@@ -144,6 +153,7 @@ extension Bridge {
         case .noResponders: "no_responders"
         case .full: "full"
         case .shutdown: "shutdown"
+        case .plugin: "handler_failed"
         default: "error"
         }
     }
@@ -178,7 +188,7 @@ extension Bridge {
 
     /// Loop thread: the response to a forwarded request. A remote timeout is not answered now, so
     /// the requester gets the bus's own timeout (or the rule's 504 if that comes first); other
-    /// remote failures answer with status 503.
+    /// remote failures answer with status 503 (403 when refused, 502 when its handler failed).
     func handleResponse(_ message: IncomingMessage) {
         guard let correlation = message.correlationData else { return }
         let headers = message.headers
@@ -188,7 +198,7 @@ extension Bridge {
                 correlation,
                 with: .text(
                     String(decoding: message.payload, as: UTF8.self),
-                    headers: ["status": kind == "forbidden" ? "403" : "503", "jamey.error": kind]))
+                    headers: ["status": Self.status(ofRemoteError: kind), "jamey.error": kind]))
             return
         }
         pending.resume(correlation, with: Outgoing(message.payload, contentType: message.contentType, headers: headers))

@@ -98,6 +98,9 @@ import Testing
             let teapot = try await HTTP.get(k.port, "/v1/probe/items/teapot/parts/x", key: key)
             #expect(teapot.status == 418)
             #expect(teapot.header("content-type") == "application/problem+json", "an empty error body becomes problem+json")
+            // A status HTTPTypes does not name gets its class's phrase as the title (it was "").
+            #expect(teapot.json["title"] as? String == "Client Error")
+            #expect(missing.status == 404)
             let boom = try await HTTP.get(k.port, "/v1/probe/items/boom/parts/x", key: key)
             #expect(boom.status == 500)
             #expect(boom.header("content-type") == "application/problem+json")
@@ -105,6 +108,14 @@ import Testing
             let bad = try await HTTP.get(k.port, "/v1/probe/items/bad/parts/x", key: key)
             #expect(bad.status == 502)
             #expect(bad.json["type"] as? String == "urn:jamey:problem:bad-reply")
+            // A handler that fails without replying is a 502 at once, queued or direct (it was a
+            // 504 after the request timeout).
+            for path in ["/v1/probe/items/fail/parts/x", "/v1/probe/direct/fail"] {
+                let failed = try await HTTP.get(k.port, path, key: key)
+                #expect(failed.status == 502, "\(path): \(failed.text)")
+                #expect(failed.json["type"] as? String == "urn:jamey:problem:handler-failed")
+                #expect(failed.json["title"] as? String == "Bad Gateway")
+            }
             let slow = try await HTTP.get(k.port, "/v1/probe/items/slow/parts/x", key: key)
             #expect(slow.status == 504)
             #expect(slow.json["detail"] as? String == "plugin 'probe' did not answer within 300 ms")

@@ -56,6 +56,32 @@ import Testing
         #expect(!isolated.contains { $0.hasPrefix("done=") }, "done is not called when request fails: \(isolated)")
     }
 
+    /// A responder that fails without replying answers its request at once, isolated as in
+    /// process (the requester waited out its timeout).
+    @Test(arguments: ["in_process", "process"])
+    func aFailingResponderAnswersAtOnce(isolation: String) async throws {
+        var source = CPluginSource(name: "failer")
+        source.extraCode = """
+            static int32_t fail(void *u, const jamey_message *m) { (void)u; (void)m; return JAMEY_E_PLUGIN; }
+            """
+        source.startCode = """
+            jamey_subscribe_options o = { sizeof o, 0, 0, JAMEY_SUBSCRIBE_RESPONDER };
+            if (api->subscribe(s->host, "failer.ask", &o, fail, NULL, &s->sub) != JAMEY_OK) return JAMEY_E_PLUGIN;
+            """
+        let library = try TestPlugins.buildC(name: "failer", source: source.render())
+        let yaml = IsolatedKernel.yaml(only: "failer", path: library, isolation: isolation)
+        try await onThread {
+            let test = try TestKernel.boot(yaml: yaml)
+            defer { test.shutdown() }
+            for _ in 0..<3 {
+                // Far beyond the test's own time: that an answer comes at all is the point.
+                #expect(throws: BusError.handlerFailed) {
+                    try test.bus.requestSync(BusMessage(topic: "failer.ask"), timeout: .seconds(600))
+                }
+            }
+        }
+    }
+
     /// The runner's byte-level check agrees with the kernel's rules on every kind of topic.
     @Test func theRunnersTopicCheckAgreesWithTheKernels() {
         let topics = [

@@ -26,6 +26,7 @@ import Testing
 
     static let handlers = """
         static int32_t failing_handler(void *u, const jamey_message *m) { (void)u; (void)m; return JAMEY_E_PLUGIN; }
+        static int32_t silent_handler(void *u, const jamey_message *m) { (void)u; (void)m; return JAMEY_OK; }
         static int32_t echo_handler(void *u, const jamey_message *m) {
             probe_state *s = u;
             jamey_message r = {0};
@@ -77,6 +78,42 @@ import Testing
         #expect(reply.headers.map { "\($0.key)=\($0.value)" } == ["k=v"])
     }
 
+    /// A C responder returning an error without replying answers the request at once, whichever
+    /// way it is delivered (lane, compact ring, direct call): the caller waited out its timeout.
+    /// A C requester's `done` gets JAMEY_E_PLUGIN.
+    @Test func aCResponderThatFailsAnswersItsRequestsAtOnce() throws {
+        let k = try TestKernel.boot(plugins: [
+            try probe("grumpy") {
+                $0.extraCode =
+                    Self.handlers + """
+                        static void on_done(void *u, int32_t status, const jamey_message *r) { (void)u; (void)r; note("done", status); }
+                        """
+                $0.startCode = """
+                    jamey_subscribe_options lane = { sizeof lane, 0, JAMEY_OVERFLOW_DROP_NEWEST, JAMEY_SUBSCRIBE_RESPONDER };
+                    jamey_subscribe_options ring = { sizeof ring, 0, JAMEY_OVERFLOW_DROP_OLDEST, JAMEY_SUBSCRIBE_RESPONDER };
+                    jamey_subscribe_options direct = { sizeof direct, 0, 0, JAMEY_SUBSCRIBE_RESPONDER | JAMEY_SUBSCRIBE_DIRECT };
+                    api->subscribe(s->host, "probe.fail.lane", &lane, failing_handler, s, &s->sub);
+                    api->subscribe(s->host, "probe.fail.ring", &ring, failing_handler, s, &s->sub);
+                    api->subscribe(s->host, "probe.fail.direct", &direct, failing_handler, s, &s->sub);
+                    api->subscribe(s->host, "probe.ask", NULL, echo_handler, s, &s->sub);
+                    jamey_message m = {0};
+                    m.struct_size = sizeof m; m.topic = "probe.fail.ring";
+                    note("request", api->request(s->host, &m, 600000, on_done, s));
+                    """
+            }
+        ])
+        defer { k.shutdown() }
+        for topic in ["probe.fail.lane", "probe.fail.ring", "probe.fail.direct"] {
+            // Far beyond the test's own time: that an answer comes at all is the point.
+            #expect(throws: BusError.handlerFailed, "\(topic)") {
+                try k.bus.requestSync(BusMessage(topic: topic), timeout: .seconds(600))
+            }
+        }
+        #expect(try k.bus.requestSync(BusMessage(topic: "probe.ask", payload: [1]), timeout: .seconds(60)).payload == [1])
+        #expect(events().contains("request=0"))
+        #expect(TestKernel.eventually { events().contains("done=\(JAMEY_E_PLUGIN_VALUE)") }, "\(events())")
+    }
+
     @Test func handlerErrorsAreCounted() throws {
         let k = try TestKernel.boot(plugins: [
             try probe("grumpy") {
@@ -106,7 +143,7 @@ import Testing
                     jamey_message q = {0};
                     q.struct_size = sizeof q; q.topic = "nobody.home";
                     note("no_responders", api->request_sync(s->host, &q, 200, NULL, NULL));
-                    api->subscribe(s->host, "probe.silent", NULL, failing_handler, s, &s->sub);
+                    api->subscribe(s->host, "probe.silent", NULL, silent_handler, s, &s->sub);
                     q.topic = "probe.silent";
                     note("timeout", api->request_sync(s->host, &q, 50, NULL, NULL));
                     q.topic = "bad..topic";
@@ -409,4 +446,5 @@ let JAMEY_E_TIMEOUT_VALUE = -3
 let JAMEY_E_EXISTS_VALUE = -4
 let JAMEY_E_VERSION_VALUE = -7
 let JAMEY_E_NO_RESPONDERS_VALUE = -9
+let JAMEY_E_PLUGIN_VALUE = -10
 let JAMEY_E_TYPE_VALUE = -13

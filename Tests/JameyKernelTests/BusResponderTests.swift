@@ -1,3 +1,4 @@
+import CJameyABI
 import Foundation
 import JameyTestKit
 import Testing
@@ -65,6 +66,39 @@ import Testing
             await #expect(throws: BusError.noResponders) {
                 try await client.request(BusMessage(topic: "echo.y"), timeout: .seconds(5))
             }
+        }
+    }
+
+    /// A responder whose handler fails (returns false) without replying answers the request at
+    /// once with `handlerFailed`, queued or direct: the requester waited out its whole timeout
+    /// (an integrator's C route took 5 s to a 504). A handler that replied, then failed, has its
+    /// reply delivered; events are not affected.
+    @Test func aHandlerThatFailsWithoutReplyingAnswersTheRequestAtOnce() async throws {
+        try await withBus { bus, metrics in
+            let responder = bus.endpoint(owner: "responder")
+            for direct in [false, true] {
+                try responder.subscribe(direct ? "svc.direct" : "svc.queued", responder: true, direct: direct) { _ in false }
+            }
+            try responder.subscribe("svc.replied", responder: true) { request in
+                guard let to = request.replyTo else { return false }
+                try? responder.reply(to: to, correlationID: request.correlationID, BusMessage(topic: to, payload: [7]))
+                return false
+            }
+            let client = bus.endpoint(owner: "client")
+            for topic in ["svc.queued", "svc.direct"] {
+                for _ in 0..<3 {
+                    // The timeout is far beyond the test's: an answer at all is the point.
+                    await #expect(throws: BusError.handlerFailed) {
+                        try await client.request(BusMessage(topic: topic), timeout: .seconds(600))
+                    }
+                }
+            }
+            #expect(try await client.request(BusMessage(topic: "svc.replied"), timeout: .seconds(600)).payload == [7])
+            #expect(BusError.handlerFailed.abiCode == JAMEY_E_PLUGIN)
+            #expect(
+                await eventually {
+                    (try? metrics.expectCounter("jamey_bus_handler_errors_total", [("plugin", "responder")]).totalValue) == 7
+                })
         }
     }
 }

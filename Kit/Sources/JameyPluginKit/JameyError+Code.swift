@@ -124,6 +124,7 @@ extension JameyError {
             case .noResponders: "no responder for '\(topic)'"
             case .full: "the responder for '\(topic)' is overloaded (queue full)"
             case .shutdown: "the kernel is shutting down"
+            case .plugin: "the responder for '\(topic)' failed without replying"
             case .invalid: "invalid topic or message '\(topic)'"
             default: "bus error (\(code)) on '\(topic)'"
             }

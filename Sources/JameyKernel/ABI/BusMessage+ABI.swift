@@ -121,6 +121,7 @@ extension BusError {
         if self == .queueFull { return JAMEY_E_FULL }
         if self == .shutdown { return JAMEY_E_SHUTDOWN }
         if self == .notFound { return JAMEY_E_NOT_FOUND }
+        if self == .handlerFailed { return JAMEY_E_PLUGIN }
         return JAMEY_E_INVALID
     }
 }

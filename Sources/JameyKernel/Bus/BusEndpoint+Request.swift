@@ -271,7 +271,7 @@ extension BusEndpoint {
         let pending = try register(timeout: timeout, anyThread: anyThread, abiTarget: abiTarget, completion: completion)
         let delivered = message.stamped(source: owner, replyTo: pending.replyTo, correlationID: pending.id)
         if responder.isDirect {
-            if responder.callDirect(delivered) { return .sent(pending) }
+            if responder.callDirect(delivered, requests: bus.requests) { return .sent(pending) }
             return requestOffered(.closed, pending: pending, responder: responder)
         }
         let outcome: Lane.Append

@@ -16,6 +16,7 @@ public struct BusError: Error, Sendable, Hashable, CustomStringConvertible {
             case queueFull
             case shutdown
             case notFound
+            case handlerFailed
         }
 
         private let kind: Kind
@@ -36,6 +37,8 @@ public struct BusError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let shutdown = Code(.shutdown)
         /// The subscription, or the request being replied to, does not exist (any more).
         public static let notFound = Code(.notFound)
+        /// The responder's handler returned an error and had not replied.
+        public static let handlerFailed = Code(.handlerFailed)
 
         /// The kind's name, e.g. `timeout`.
         public var description: String {
@@ -47,6 +50,7 @@ public struct BusError: Error, Sendable, Hashable, CustomStringConvertible {
             case .queueFull: "queueFull"
             case .shutdown: "shutdown"
             case .notFound: "notFound"
+            case .handlerFailed: "handlerFailed"
             }
         }
     }
@@ -78,6 +82,9 @@ public struct BusError: Error, Sendable, Hashable, CustomStringConvertible {
     public static let shutdown = BusError(.shutdown)
     /// The subscription or pending request does not exist (any more).
     public static let notFound = BusError(.notFound)
+    /// The responder's handler returned an error without replying: the request is answered with
+    /// this at once instead of waiting out its timeout.
+    public static let handlerFailed = BusError(.handlerFailed)
 
     /// A sentence saying what went wrong and, for malformed topics and patterns, why.
     public var description: String {
@@ -95,6 +102,7 @@ public struct BusError: Error, Sendable, Hashable, CustomStringConvertible {
         case .queueFull: return "the responder's queue is full"
         case .shutdown: return "the message bus is shut down"
         case .notFound: return "not found: the subscription or request is gone (unknown, answered or timed out)"
+        case .handlerFailed: return "the responder's handler failed without replying"
         default: return "bus error \(code)"
         }
     }

@@ -101,7 +101,7 @@ extension Subscription {
                 discardLane(lane, requests: requests)
                 return false
             }
-            let (delivered, boxed) = runLaneHandler(lane, limit: limit)
+            let (delivered, boxed) = runLaneHandler(lane, limit: limit, requests: requests)
             if delivered == 0 {
                 if linger(on: lane, shouldYield: shouldYield) || lane.leave() { continue }
                 return false
@@ -120,17 +120,21 @@ extension Subscription {
     /// Calls the handler for up to `limit` records of the lane, in order, and records the metrics
     /// as ``runCompactHandler(over:requests:)`` does. Stops early when the subscription closes.
     /// - Returns: how many records were delivered, and how many of them were boxed.
-    private func runLaneHandler(_ lane: Lane, limit: Int) -> (delivered: Int, boxed: Int) {
+    private func runLaneHandler(_ lane: Lane, limit: Int, requests: RequestTimer) -> (delivered: Int, boxed: Int) {
         var failed = 0
         var boxed = 0
         let delivered: Int
         switch handler {
         case .plugin(let plugin):
             delivered = CrashContext.running(plugin: plugin.crashLabel, what: CrashContext.busHandler) {
-                deliverLaneRecords(lane, limit: limit, failed: &failed, boxed: &boxed) { plugin.callUnlabelled($0) }
+                deliverLaneRecords(lane, limit: limit, requests: requests, failed: &failed, boxed: &boxed) {
+                    plugin.callUnlabelled($0)
+                }
             }
         case .abi(let function):
-            delivered = deliverLaneRecords(lane, limit: limit, failed: &failed, boxed: &boxed) { function($0) }
+            delivered = deliverLaneRecords(lane, limit: limit, requests: requests, failed: &failed, boxed: &boxed) {
+                function($0)
+            }
         case .value, .inPlace:
             return (0, 0)
         }
@@ -143,7 +147,8 @@ extension Subscription {
     /// ``GroupedCallTimer``.
     @inline(__always)
     private func deliverLaneRecords(
-        _ lane: Lane, limit: Int, failed: inout Int, boxed: inout Int, _ call: (UnsafePointer<jamey_message>) -> Bool
+        _ lane: Lane, limit: Int, requests: RequestTimer, failed: inout Int, boxed: inout Int,
+        _ call: (UnsafePointer<jamey_message>) -> Bool
     ) -> Int {
         withUnsafeTemporaryAllocation(of: Int64.self, capacity: Swift.max(1, limit)) { durations -> Int in
             var message = jamey_message()
@@ -165,11 +170,15 @@ extension Subscription {
                 } else if kind == UInt32(JAMEY_LANE_BOXED) {
                     let boxedMessage = Lane.boxed(record)
                     ok = BusMessage.withABIMessage(boxedMessage) { call($0) }
+                    if !ok { Self.failUnanswered(boxedMessage.pointee, requests: requests) }
                     boxedMessage.deinitialize(count: 1)
                     boxed += 1
                 } else {
                     Lane.describeRequest(record, into: &message)
                     ok = withUnsafePointer(to: &message) { call($0) }
+                    if !ok && message.correlation_id != 0 {
+                        requests.fail(id: message.correlation_id, with: .handlerFailed)
+                    }
                     message.reply_to = nil
                     message.correlation_id = 0
                     boxed += 1
@@ -294,10 +303,10 @@ extension Subscription {
         case .plugin(let plugin):
             // One crash label for the batch: every call in it is this plugin's handler.
             delivered = CrashContext.running(plugin: plugin.crashLabel, what: CrashContext.busHandler) {
-                deliverCompact(&batch, failed: &failed, boxedIndex: &boxedIndex) { plugin.callUnlabelled($0) }
+                deliverCompact(&batch, requests: requests, failed: &failed, boxedIndex: &boxedIndex) { plugin.callUnlabelled($0) }
             }
         case .abi(let function):
-            delivered = deliverCompact(&batch, failed: &failed, boxedIndex: &boxedIndex) { function($0) }
+            delivered = deliverCompact(&batch, requests: requests, failed: &failed, boxedIndex: &boxedIndex) { function($0) }
         case .value, .inPlace:
             return
         }
@@ -321,7 +330,7 @@ extension Subscription {
     /// - Returns: how many records were delivered.
     @inline(__always)
     private func deliverCompact(
-        _ batch: inout DeliveryBatch, failed: inout Int, boxedIndex: inout Int,
+        _ batch: inout DeliveryBatch, requests: RequestTimer, failed: inout Int, boxedIndex: inout Int,
         _ call: (UnsafePointer<jamey_message>) -> Bool
     ) -> Int {
         withUnsafeTemporaryAllocation(of: Int64.self, capacity: Swift.max(1, batch.records.count)) { durations -> Int in
@@ -337,6 +346,7 @@ extension Subscription {
                         ok = call(message)
                     } else {
                         ok = BusMessage.withABIMessage(boxed.baseAddress! + boxedIndex) { call($0) }
+                        if !ok { Self.failUnanswered(boxed[boxedIndex], requests: requests) }
                         boxedIndex += 1
                     }
                     if !ok { failed += 1 }
@@ -362,7 +372,10 @@ extension Subscription {
             var start = MonotonicClock.now()
             for index in messages.indices {
                 if closedFlag.load(ordering: .relaxed) { return index }
-                if !handler(base + index) { failed += 1 }
+                if !handler(base + index) {
+                    failed += 1
+                    Self.failUnanswered(base[index], requests: requests)
+                }
                 let end = MonotonicClock.now()
                 metrics.handlerDuration.recordNanoseconds(Int64(truncatingIfNeeded: end &- start))
                 start = end

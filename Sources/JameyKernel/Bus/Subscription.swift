@@ -199,9 +199,25 @@ final class Subscription: Sendable {
     var queuedCount: Int { lane?.depth ?? depth.load(ordering: .acquiring) }
 
     /// Calls the handler of a direct subscription on the calling thread and records the metrics.
+    /// - Parameter requests: for a request, where a handler's failure answers it (see
+    ///   ``failUnanswered(_:requests:)``).
     /// - Returns: false when the subscription is closed (the handler was not called).
-    func callDirect(_ message: BusMessage) -> Bool {
-        callDirect { handler(message) }
+    func callDirect(_ message: BusMessage, requests: RequestTimer? = nil) -> Bool {
+        callDirect {
+            let ok = handler(message)
+            if !ok, let requests { Self.failUnanswered(message, requests: requests) }
+            return ok
+        }
+    }
+
+    /// Answers the request `message` with ``BusError/handlerFailed``, after its responder's
+    /// handler returned an error, unless it was answered already (then nothing happens). The
+    /// requester hears at once instead of waiting out its timeout; a reply the handler sends
+    /// later finds the request gone (`JAMEY_E_NOT_FOUND`). Events are left alone.
+    @inline(__always)
+    static func failUnanswered(_ message: BusMessage, requests: RequestTimer) {
+        guard message.correlationID != 0, message.replyTo == RequestTimer.replyAddress else { return }
+        requests.fail(id: message.correlationID, with: .handlerFailed)
     }
 
     /// ``callDirect(_:)`` with a C message, for a C handler (`.abi`); nothing is called for any

@@ -161,14 +161,19 @@ extension PluginSupervisor {
         case .handled:
             let delivery = reader.u64()
             let code = reader.i32()
-            state.withLock { s in
-                guard var d = s.deliveries[delivery] else { return }
+            let failedRequest = state.withLock { s -> Delivery? in
+                guard var d = s.deliveries[delivery] else { return nil }
                 if d.replyTo == nil || code != JAMEY_OK {
                     s.deliveries.removeValue(forKey: delivery)
-                } else {
-                    d.running = false
-                    s.deliveries[delivery] = d
+                    return code != JAMEY_OK && d.replyTo != nil ? d : nil
                 }
+                d.running = false
+                s.deliveries[delivery] = d
+                return nil
+            }
+            // As in process: a request its handler failed without replying to is answered now.
+            if let failedRequest, failedRequest.replyTo == RequestTimer.replyAddress, failedRequest.correlation != 0 {
+                host.endpoint.bus.requests.fail(id: failedRequest.correlation, with: .handlerFailed)
             }
         case .subscribe: subscribe(&reader, child)
         case .unsubscribe:

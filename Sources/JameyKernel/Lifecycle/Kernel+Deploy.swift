@@ -134,8 +134,12 @@ extension Kernel {
             throw KernelError("the new build's path must be absolute: \(path)", code: JAMEY_E_INVALID)
         }
         // dlopen maps a file once per process: the "new" instance would be the running one's
-        // code, sharing its global variables (a C plugin's static host pointer among them).
-        if let running = old.library, running.path == path || (running.file != nil && running.file == .init(path: path)) {
+        // code, sharing its global variables (a C plugin's static host pointer among them). An
+        // isolated plugin's instances run in processes of their own: the same build again is a
+        // fresh start (what revives a quarantined one).
+        if !old.entry.isolation.isolated, let running = old.library,
+            running.path == path || (running.file != nil && running.file == .init(path: path))
+        {
             throw KernelError(
                 "\(path) is the library '\(name)' runs now (\(running.path)), and a library is loaded once per process: a second instance would share its code and global variables with the running one. Copy the new build to a new path and deploy it from there",
                 code: JAMEY_E_INVALID)

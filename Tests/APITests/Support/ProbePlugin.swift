@@ -3,7 +3,8 @@ import JameyTestKit
 /// A C plugin built by the tests that declares HTTP routes and answers them on `probe.echo`:
 /// the reply echoes method, path, query, parameters, caller and body as JSON, and the `id`
 /// parameter picks the status mapping under test (`missing` 404 with JSON, `teapot` 418 with no
-/// body, `boom` 500 with no body, `bad` an invalid status, `slow` no reply, `delay` a reply after
+/// body, `boom` 500 with no body, `bad` an invalid status, `slow` no reply, `fail` no reply and
+/// an error from the handler, `delay` a reply after
 /// 400 ms from another thread, after appending `delay-start` to the event log).
 enum ProbePlugin {
     /// Builds the plugin; `eventLog` receives `delay-start` lines.
@@ -50,6 +51,7 @@ enum ProbePlugin {
                 if (m->reply_to == NULL) return JAMEY_OK;
                 const char *id = hdr(m, "http.param.id");
                 if (strcmp(id, "slow") == 0) return JAMEY_OK;
+                if (strcmp(id, "fail") == 0) return JAMEY_E_PLUGIN;
                 if (strcmp(id, "delay") == 0) {
                     record("delay-start");
                     delayed *d = malloc(sizeof *d);

@@ -111,7 +111,7 @@ extern "C" {
 #define JAMEY_E_VERSION (-7)         /**< Found, but no version satisfies the requested range. */
 #define JAMEY_E_FULL (-8)            /**< A bounded queue was full; the message was dropped. */
 #define JAMEY_E_NO_RESPONDERS (-9)   /**< A request matched no subscriber. */
-#define JAMEY_E_PLUGIN (-10)         /**< A plugin hook failed; its message says why. */
+#define JAMEY_E_PLUGIN (-10)         /**< A plugin hook failed (its message says why), or a responder's handler did. */
 #define JAMEY_E_UNSUPPORTED (-11)    /**< The operation is not supported by this host/plugin. */
 #define JAMEY_E_SHUTDOWN (-12)       /**< The kernel is shutting down. */
 #define JAMEY_E_TYPE (-13)           /**< A config key exists but has another type. */
@@ -194,7 +194,10 @@ typedef struct jamey_message {
  *             message    the message; valid until the handler returns.
  *  Returns    JAMEY_OK, or a negative code: the kernel counts it in
  *             jamey_bus_handler_errors_total{plugin=...} and logs it at debug level; the message
- *             is not redelivered.
+ *             is not redelivered. A request the handler has not replied to by then is answered
+ *             at once with JAMEY_E_PLUGIN (the requester does not wait out its timeout; over
+ *             HTTP, 502 handler-failed), and a later `reply` to it returns JAMEY_E_NOT_FOUND.
+ *             To answer a request later, return JAMEY_OK.
  *  Ownership  everything reachable from `message` belongs to the host. */
 typedef int32_t (*jamey_message_handler_fn)(void *user_data, const jamey_message *message);
 
@@ -204,7 +207,9 @@ typedef int32_t (*jamey_message_handler_fn)(void *user_data, const jamey_message
  *             JAMEY_REQUEST_DONE_ANY_THREAD: any thread). It may call any host function.
  *  Params     user_data  the pointer given to `request`.
  *             status     JAMEY_OK (reply is set), JAMEY_E_TIMEOUT, JAMEY_E_NO_RESPONDERS,
- *                        JAMEY_E_FULL (responder queue full) or JAMEY_E_SHUTDOWN (reply NULL).
+ *                        JAMEY_E_FULL (responder queue full), JAMEY_E_PLUGIN (the responder's
+ *                        handler returned an error without replying) or JAMEY_E_SHUTDOWN
+ *                        (reply NULL).
  *             reply      the reply, valid until the callback returns; NULL on failure. */
 typedef void (*jamey_reply_fn)(void *user_data, int32_t status, const jamey_message *reply);
 
@@ -698,6 +703,7 @@ struct jamey_host_api {
      *                            matters. Its return value is ignored.
      *             user_data      passed to reply_handler.
      *  Returns    JAMEY_OK, JAMEY_E_TIMEOUT, JAMEY_E_NO_RESPONDERS, JAMEY_E_FULL,
+     *             JAMEY_E_PLUGIN (the responder's handler failed without replying),
      *             JAMEY_E_INVALID, JAMEY_E_SHUTDOWN.
      *  Ownership  the message is copied; the reply passed to reply_handler is valid during that
      *             call only. */
