@@ -49,6 +49,7 @@ extension Kernel {
     /// One pass: abandons plugins whose health call outlived its deadline and starts the calls
     /// that are due.
     func healthTick() {
+        reportDroppedLogLines()
         let clock = ContinuousClock()
         let now = clock.now
         let deadlines = config.hooks
@@ -69,6 +70,18 @@ extension Kernel {
             case .abandon: abandon(record, reason: missedDeadline("health", deadlines.health))
             }
         }
+    }
+
+    /// Warns of log lines the standard error sink dropped while its reader had stopped, once it
+    /// writes again (a warning to a stalled sink would be dropped too, and counted).
+    func reportDroppedLogLines() {
+        let sink = LogSink.standardError
+        guard !sink.isStalled else { return }
+        let lines = sink.droppedSinceLastCall()
+        guard lines > 0 else { return }
+        logger.warning(
+            "\(lines) log line(s) were dropped: standard error's reader stopped reading, and the server went on without waiting for it (jamey_log_lines_dropped_total)"
+        )
     }
 
     /// Starts one health call on the plugin's health queue unless one is running.

@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -10,10 +12,16 @@
 /// one `write(2)`. A busy server thus pays one wake-up and one system call per batch instead of
 /// per line, and the request path never waits for the disk.
 ///
-/// Nothing is dropped: when `capacity` bytes are waiting, callers wait for the writer. Lines
-/// marked `urgent` (the handlers pass errors and worse) return only once they are written, so the
-/// line before a crash is on disk; ``flush(timeout:)`` does the same for everything queued and runs
-/// at process exit. Lines never interleave, and lines from one thread keep their order.
+/// When `capacity` bytes are waiting, callers wait for the writer, so a slow reader slows the
+/// loggers down rather than losing lines. But a reader that stops (a paused pager, a stuck log
+/// shipper, a full pipe nobody drains) must not stop the server: once a caller has waited
+/// `stallAfter` without the writer writing anything, the sink counts as stalled, and from then
+/// until the writer writes again lines that find the queue full are dropped and counted
+/// (``droppedLines``, `jamey_log_lines_dropped_total`) instead of waited for. Lines marked
+/// `urgent` (the handlers pass errors and worse) return only once they are written, so the line
+/// before a crash is on disk, except on a stalled sink, where they wait no longer than
+/// `stallAfter`; ``flush(timeout:)`` does the same for everything queued and runs at process
+/// exit. Lines never interleave, and lines from one thread keep their order.
 ///
 /// Thread-safe.
 /// `@unchecked Sendable`: every stored var below is touched only with `condition` locked.
@@ -34,17 +42,43 @@ public final class LogSink: @unchecked Sendable {
     private var writerStarted = false
     /// Callers waiting for their line to be written (urgent lines, flushes, back-pressure).
     private var waiters = 0
+    /// A caller waited `stallAfter` and the writer wrote nothing; cleared when it writes.
+    private var stalled = false
     private let linger: UInt64
+    private let stallAfter: UInt64
+    private let dropped = Atomic<UInt64>(0)
+    private let droppedReported = Atomic<UInt64>(0)
+
+    /// Lines dropped because the sink was stalled, since it was made.
+    public var droppedLines: UInt64 { dropped.load(ordering: .relaxed) }
+
+    /// Whether the sink is stalled now (lines finding the queue full are dropped).
+    public var isStalled: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return stalled
+    }
+
+    /// Lines dropped since the last call (for a periodic "lines were dropped" warning).
+    public func droppedSinceLastCall() -> UInt64 {
+        let now = dropped.load(ordering: .relaxed)
+        return now &- droppedReported.exchange(now, ordering: .relaxed)
+    }
 
     /// - Parameters:
     ///   - fd: where lines go; not closed by the sink.
     ///   - capacity: bytes queued before callers wait for the writer.
     ///   - linger: how long the writer collects lines before writing them; a caller waiting for
     ///     its line (urgent, flush, or a full buffer) cuts it short.
-    public init(fd: Int32, capacity: Int = 1 << 20, linger: Duration = .milliseconds(2)) {
+    ///   - stallAfter: how long a caller waits on a writer that writes nothing before the sink
+    ///     counts as stalled.
+    public init(
+        fd: Int32, capacity: Int = 1 << 20, linger: Duration = .milliseconds(2), stallAfter: Duration = .milliseconds(250)
+    ) {
         self.fd = fd
         self.capacity = max(capacity, 1)
         self.linger = Self.nanoseconds(linger)
+        self.stallAfter = Self.nanoseconds(stallAfter)
     }
 
     /// Queues one line (which should end in `\n`).
@@ -66,11 +100,9 @@ public final class LogSink: @unchecked Sendable {
     public func write(urgent: Bool = false, _ fill: (inout [UInt8]) -> Void) {
         condition.lock()
         defer { condition.unlock() }
-        if pending.count >= capacity {
-            waiters += 1
-            if writerLingering { condition.broadcast() }
-            while pending.count >= capacity { condition.wait() }
-            waiters -= 1
+        if pending.count >= capacity && !waitForRoom() {
+            dropped.add(1, ordering: .relaxed)
+            return
         }
         let before = pending.count
         fill(&pending)
@@ -81,7 +113,38 @@ public final class LogSink: @unchecked Sendable {
         } else if writerIdle || (writerLingering && (urgent || pending.count >= capacity / 2)) {
             condition.broadcast()
         }
-        if urgent { waitWritten(target, until: nil) }
+        if urgent {
+            // As long as the writer writes something every `stallAfter`.
+            var seen = written
+            while !stalled && !waitWritten(target, until: MonotonicClock.now() &+ stallAfter) {
+                if written == seen { stalled = true }
+                seen = written
+            }
+        }
+    }
+
+    /// Waits for the queue to have room, unless the sink is stalled, or becomes so: the writer
+    /// writes nothing for `stallAfter`. Called with the lock held.
+    /// - Returns: whether there is room.
+    private func waitForRoom() -> Bool {
+        guard !stalled else { return false }
+        var deadline = MonotonicClock.now() &+ stallAfter
+        var seen = written
+        waiters += 1
+        defer { waiters -= 1 }
+        if writerLingering { condition.broadcast() }
+        while pending.count >= capacity && !stalled {
+            if !condition.wait(until: deadline) && pending.count >= capacity {
+                // A slow writer that wrote something gets another `stallAfter`.
+                if written == seen {
+                    stalled = true
+                    break
+                }
+                seen = written
+                deadline = MonotonicClock.now() &+ stallAfter
+            }
+        }
+        return pending.count < capacity
     }
 
     /// Waits until every line queued before the call has been written.
@@ -143,6 +206,7 @@ public final class LogSink: @unchecked Sendable {
             spare.removeAll(keepingCapacity: spare.capacity <= 4 * capacity)
             condition.lock()
             written = end
+            stalled = false
             condition.broadcast()
         }
     }

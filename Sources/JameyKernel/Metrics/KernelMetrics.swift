@@ -55,6 +55,12 @@ public final class KernelMetrics: Sendable {
         var text = registry.emitToString()
         handlerDurations.render(into: &text)
         for family in busCounters { family.render(into: &text) }
+        text += """
+            # HELP jamey_log_lines_dropped_total Log lines dropped because the reader of standard error stopped reading
+            # TYPE jamey_log_lines_dropped_total counter
+            jamey_log_lines_dropped_total \(LogSink.standardError.droppedLines)
+
+            """
         return text
     }
 
