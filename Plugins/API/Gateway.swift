@@ -42,6 +42,9 @@ final class Gateway: HTTPResponder, Sendable {
     private let stopping = Atomic<Bool>(false)
     /// `/v1/bus/request` calls in flight per caller (``request(_:)``).
     let busRequestsInFlight = Mutex<[String: Int]>([:])
+    /// Access-log lines of requests the rate limiter refused: a refusal costs a client almost
+    /// nothing, so each one logged let any client write the log as fast as it could send.
+    let throttledLog = Mutex(LogBudget(linesPerSecond: 10))
     /// Fired by ``beginStopping()``: kernel operations in flight answer then (``operation(_:topic:)``).
     let stopSignal = StopSignal()
 
@@ -100,14 +103,23 @@ final class Gateway: HTTPResponder, Sendable {
         let seconds = Double((ContinuousClock.now - start) / .microseconds(1)) / 1_000_000
         let method = Self.methodLabel(request.method)
         metrics.record(route: exchange.route, method: method, status: response.status.code, seconds: seconds)
-        if settings.accessLog {
-            let key = exchange.caller.keyID ?? "-"
-            let ms = Self.milliseconds(seconds)
-            plugin.logger.info(
-                "\(method) \(exchange.path) \(response.status.code) \(ms)ms key=\(key) client=\(exchange.client) id=\(exchange.requestID)"
-            )
-        }
+        if settings.accessLog { logAccess(method: method, response.status.code, seconds: seconds, exchange) }
         return response
+    }
+
+    /// Writes a request's access-log line: at warning for a 5xx (what an operator filtering to
+    /// warnings must see), info otherwise; the path cut to 200 characters (a 15 KB path made a
+    /// 15 KB line); rate-limited refusals at most ``throttledLog``'s lines a second, the next
+    /// line counting those left out.
+    private func logAccess(method: String, _ status: Int, seconds: Double, _ exchange: Exchange) {
+        var suffix = ""
+        if exchange.rate?.allowed == false {
+            guard let skipped = throttledLog.withLock({ $0.admit(now: .now) }) else { return }
+            if skipped > 0 { suffix = " (\(skipped) more rate-limited requests not logged)" }
+        }
+        let line =
+            "\(method) \(Self.printable(exchange.path)) \(status) \(Self.milliseconds(seconds))ms key=\(exchange.caller.keyID ?? "-") client=\(exchange.client) id=\(exchange.requestID)\(suffix)"
+        if status >= 500 { plugin.logger.warning("\(line)") } else { plugin.logger.info("\(line)") }
     }
 
     /// Identifies, limits, routes, authorises and answers one request.
@@ -125,9 +137,15 @@ final class Gateway: HTTPResponder, Sendable {
         let method = request.method.rawValue
         let path = exchange.path
         let match = method == "OPTIONS" ? nil : routes.match(method: method, path: path[...])
-        if case .found(let endpoint, _)? = match { exchange.route = endpoint.path.text }
+        var probe = false
+        if case .found(let endpoint, _)? = match {
+            exchange.route = endpoint.path.text
+            probe = endpoint.action == .healthz || endpoint.action == .readyz
+        }
         let identity = exchange.caller.keyID ?? RateLimiter.clientIdentity(exchange.client)
-        if let decision = limiter.check(identity: identity, scope: exchange.caller.scope) {
+        // Health and readiness probes are answered from a cache and never limited: a prober
+        // sharing an address with busy clients (or a NAT's) saw "not ready" as 429s.
+        if !probe, let decision = limiter.check(identity: identity, scope: exchange.caller.scope) {
             exchange.rate = decision
             guard decision.allowed else {
                 metrics.recordThrottled(scope: exchange.caller.scope)

@@ -15,20 +15,23 @@ final class LiveServer {
     private let laterLog = LockedBox("")
 
     /// The plugins it runs, with hello_c's `config:` section as given.
-    static func plugins(helloC config: String? = nil) throws -> [TestKernel.Plugin] {
+    static func plugins(helloC config: String? = nil, api: String = "port: 0\naccess_log: false") throws
+        -> [TestKernel.Plugin]
+    {
         [
             .init("hello_c", path: try TestPlugins.helloC(), config: config),
             .init("hello_swift", path: try TestPlugins.library("HelloSwift")),
-            .init("api", path: try TestPlugins.library("API"), required: true, config: "port: 0\naccess_log: false"),
+            .init("api", path: try TestPlugins.library("API"), required: true, config: api),
         ]
     }
 
     /// The server's process id (for signals).
     var pid: Int32 { process.processIdentifier }
 
-    init() throws {
+    /// - Parameter api: the api plugin's config section.
+    init(api: String = "port: 0\naccess_log: false") throws {
         let dir = try TemporaryDirectory.make(prefix: "jamey-call")
-        let yaml = TestKernel.yaml(plugins: try Self.plugins(), logLevel: "notice")
+        let yaml = TestKernel.yaml(plugins: try Self.plugins(api: api), logLevel: "info")
         try yaml.write(toFile: dir + "/jamey.yaml", atomically: true, encoding: .utf8)
         let (process, stderr, _) = try CLITests().startServe(dir, dir + "/jamey.yaml")
         // The api plugin logs "listening on http://127.0.0.1:PORT" before the kernel says READY=1.

@@ -1,0 +1,31 @@
+import Foundation
+import JameyTestKit
+import Testing
+
+/// The gateway's access log against a client it refuses: each rate-limited request wrote a line
+/// of its own (3 000 refused requests, 3 000 lines in 2.3 s, each up to 15 KB with a long path),
+/// so any client could write the log as fast as it could send.
+@Suite struct AccessLogTests {
+    @Test func rateLimitedRequestsAreLoggedAtMostTenASecond() throws {
+        let api = "port: 0\naccess_log: true\nrate_limits:\n  public: {rate: 0.001, burst: 1}\n"
+        let server = try LiveServer(api: api)
+        let long = String(repeating: "a", count: 5000)
+        // The first takes the one token (a 404, logged whole but for its path); the rest are refused.
+        let urls = [server.url + "/" + long] + Array(repeating: server.url + "/openapi.json", count: 300)
+        let run = try Run.command("/usr/bin/curl", ["-s", "-w", "%{http_code}\n"] + urls.flatMap { ["-o", "/dev/null", $0] })
+        let codes = run.stdout.split(separator: "\n")
+        #expect(codes.count == 301)
+        #expect(codes.first == "404")
+        #expect(codes.filter { $0 == "429" }.count == 300, "\(Set(codes))")
+        // One of each second's first ten refusals (a slow run spans a few seconds).
+        var lines: [Substring] = []
+        #expect(
+            TestKernel.eventually(timeout: .seconds(30)) {
+                lines = server.log.split(separator: "\n").filter { $0.contains("GET /openapi.json 429 ") }
+                return lines.count >= 10
+            }, "\(server.log.suffix(2000))")
+        #expect(lines.count < 100, "\(lines.count) lines for 300 refusals")
+        let longLine = server.log.split(separator: "\n").first { $0.contains("GET /aaaa") && $0.contains(" 404 ") }
+        #expect(longLine.map { $0.count < 600 && $0.contains("…") } == true, "the path is cut to 200 characters")
+    }
+}
