@@ -36,6 +36,9 @@ public struct CPluginSource: Sendable {
     /// With ``healthDelayMilliseconds``: sleep only while this file exists (a test creates it
     /// to make the plugin's health hook hang at a moment of its choosing).
     public var healthGate: String? = nil
+    /// With ``healthDelayMilliseconds``: report the status named by this file's first word
+    /// (`ok`, `degraded`, `unhealthy`; `ok` while it is missing), detail "probe WORD".
+    public var healthFile: String? = nil
     /// Provide snapshot and restore hooks that sleep this many milliseconds; snapshot writes
     /// `state.txt` (holding the plugin's name) into its directory, restore records `restore NAME`
     /// when it finds that file. `nil` for no such hooks.
@@ -136,6 +139,16 @@ public struct CPluginSource: Sendable {
                 if (gate == NULL || gated != NULL) probe_sleep(\(healthDelayMilliseconds ?? 0));
                 if (gated != NULL) fclose(gated);
                 record("health");
+                const char *status_file = \(cString(healthFile));
+                if (status_file != NULL) {
+                    char word[32] = "ok";
+                    FILE *f = fopen(status_file, "r");
+                    if (f != NULL) { if (fscanf(f, "%31s", word) != 1) word[0] = 0; fclose(f); }
+                    snprintf(detail, cap, "probe %s", word);
+                    if (strcmp(word, "unhealthy") == 0) return JAMEY_HEALTH_UNHEALTHY;
+                    if (strcmp(word, "degraded") == 0) return JAMEY_HEALTH_DEGRADED;
+                    return JAMEY_HEALTH_OK;
+                }
                 snprintf(detail, cap, "probe healthy");
                 return JAMEY_HEALTH_OK;
             }

@@ -76,6 +76,45 @@ import Testing
         }
     }
 
+    /// A plugin's health counts for readiness and in the metrics: a quarantined isolated plugin
+    /// still showed `jamey_plugin_state{state="started"} 1` and a ready node, and nothing in
+    /// /metrics said it was unhealthy. A required plugin reporting unhealthy makes the node not
+    /// ready; an optional one is listed.
+    @Test func readyzAndMetricsFollowThePluginsHealth() async throws {
+        let dir = try TemporaryDirectory.make(prefix: "jamey-readyz-health")
+        func plugin(_ name: String) throws -> (String, String) {
+            var source = CPluginSource(name: name)
+            source.healthDelayMilliseconds = 0
+            source.healthFile = dir + "/" + name
+            return (try TestPlugins.buildC(name: name, source: source.render()), dir + "/" + name)
+        }
+        let (mustPath, must) = try plugin("must")
+        let (mayPath, may) = try plugin("may")
+        let options = APIKernel.Options(
+            probe: false, hello: false,
+            before: [.init("must", path: mustPath, required: true), .init("may", path: mayPath)])
+        try await APIKernel.with(options) { k in
+            func metric(_ series: String) async throws -> Double? {
+                metricValue(try await HTTP.get(k.port, "/metrics", key: APIKernel.adminKey).text, series)
+            }
+            #expect(try await eventually { try await metric(#"jamey_plugin_health{plugin="must",status="ok"}"#) == 1 })
+            try "unhealthy".write(toFile: may, atomically: true, encoding: .utf8)
+            #expect(try await eventually { try await metric(#"jamey_plugin_health{plugin="may",status="unhealthy"}"#) == 1 })
+            #expect(try await metric(#"jamey_plugin_health{plugin="may",status="ok"}"#) == 0)
+            let listed = try await HTTP.get(k.port, "/readyz")
+            #expect(listed.status == 200, "\(listed.text)")
+            #expect(listed.json["unhealthy_optional"] as? [String] == ["may"])
+
+            try "unhealthy".write(toFile: must, atomically: true, encoding: .utf8)
+            #expect(await eventually { (try? await HTTP.get(k.port, "/readyz").status) == 503 })
+            let refused = try await HTTP.get(k.port, "/readyz")
+            #expect((refused.json["detail"] as? String)?.contains("required plugin 'must' is unhealthy: probe unhealthy") == true)
+            try "degraded".write(toFile: must, atomically: true, encoding: .utf8)
+            #expect(await eventually { (try? await HTTP.get(k.port, "/readyz").status) == 200 }, "degraded still serves")
+            #expect(try await eventually { try await metric(#"jamey_plugin_health{plugin="must",status="degraded"}"#) == 1 })
+        }
+    }
+
     @Test func readyzIs503WithTheReasonUntilEveryPluginStarted() async throws {
         // "sleepy" comes after api in start order and stays in its start hook until the test
         // opens a gate: meanwhile the gateway answers, but is not ready.

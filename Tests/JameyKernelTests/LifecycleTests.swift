@@ -202,8 +202,16 @@ import Testing
 
     @Test func stateIsVisibleInMetrics() async throws {
         try await onThread { [self] in
-            let k = try TestKernel.boot(plugins: [try plugin("metered")])
+            var off = try plugin("off")
+            off.enabled = false
+            let k = try TestKernel.boot(plugins: [try plugin("metered"), off])
             let text = k.kernel.metrics.exposition()
+            // Series an alert needs exist before their first event (a disabled plugin never
+            // changes state; no reload has happened).
+            #expect(text.contains(#"jamey_plugin_state{plugin="off",state="disabled"} 1"#), "\(text)")
+            #expect(text.contains(#"jamey_config_reloads_total{result="rolled_back"} 0"#))
+            // A plugin without a health hook is healthy while started.
+            #expect(text.contains(#"jamey_plugin_health{plugin="metered",status="ok"} 1"#))
             #expect(text.contains(#"jamey_plugin_state{plugin="metered",state="started"} 1"#))
             #expect(text.contains(#"jamey_plugin_state{plugin="metered",state="loaded"} 0"#))
             #expect(text.contains(#"jamey_plugin_hook_duration_seconds_count{plugin="metered",hook="init"} 1"#))

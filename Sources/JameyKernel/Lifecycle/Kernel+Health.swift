@@ -102,12 +102,13 @@ extension Kernel {
             }
             let end = clock.now
             recordHook(record, "health", end - began)
-            let changed = record.with { m in
+            let (changed, started) = record.with { m in
                 m.healthCallStarted = nil
                 m.healthCheckedAt = end
                 defer { m.health = health }
-                return m.health != health
+                return (m.health != health, m.state == .started)
             }
+            if started { metrics.recordHealth(plugin: record.name, status: health.status) }
             if changed { generation.add(1, ordering: .sequentiallyConsistent) }
         }
     }

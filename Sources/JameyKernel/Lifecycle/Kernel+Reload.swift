@@ -112,7 +112,10 @@ private struct Reload {
             guard let record = byName[entry.name] else {
                 let record = PluginRecord(entry: entry)
                 records.append(record)
-                guard entry.enabled else { continue }
+                guard entry.enabled else {
+                    kernel.metrics.recordState(plugin: entry.name, state: .disabled)
+                    continue
+                }
                 switch prepare(record, entry) {
                 case .success(let prepared):
                     starts[entry.name] = prepared

@@ -86,7 +86,10 @@ public final class Kernel: Sendable {
             throw KernelError("data_dir \(config.dataDirectory) cannot be created or is not a directory")
         }
         self.nodeID = try NodeIdentity.load(dataDirectory: config.dataDirectory)
-        self.recordList = Mutex(config.plugins.map { PluginRecord(entry: $0) })
+        let records = config.plugins.map { PluginRecord(entry: $0) }
+        self.recordList = Mutex(records)
+        // A plugin disabled from the start is never set to a state: its series is made here.
+        for record in records where record.state == .disabled { metrics.recordState(plugin: record.name, state: .disabled) }
     }
 
     /// A snapshot of every configured plugin, in config order.
@@ -116,6 +119,7 @@ public final class Kernel: Sendable {
         }
         let now = generation.add(1, ordering: .sequentiallyConsistent).newValue
         metrics.recordState(plugin: record.name, state: state)
+        metrics.recordHealth(plugin: record.name, status: state == .started ? cachedHealth(record)?.status : nil)
         publishStateEvent(record, state: state, previous: previous, failure: failure, generation: now)
         if let failure {
             logger.error("plugin \(record.name) failed: \(failure)")

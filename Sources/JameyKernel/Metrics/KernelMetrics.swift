@@ -20,6 +20,7 @@ public final class KernelMetrics: Sendable {
     private let table = PluginMetricTable()
     private let families = Mutex([String: Family]())
     private let stateGauges = Mutex([String: Prometheus.Gauge]())
+    private let healthGauges = Mutex([String: Prometheus.Gauge]())
 
     private struct Family {
         let kind: UInt32
@@ -48,6 +49,9 @@ public final class KernelMetrics: Sendable {
         factory = KernelMetricsFactory(
             prometheus: prometheus, fast: [handlerDurations.name: handlerDurations],
             fastCounters: Dictionary(uniqueKeysWithValues: busCounters.map { ($0.name, $0) }))
+        // Every result's series exists from the start, at 0: an alert on increase() or rate()
+        // never fires for a series that appears with its first event.
+        for result in ["applied", "unchanged", "invalid", "rolled_back"] { reloadCounter(result: result) }
     }
 
     /// The Prometheus text exposition (format 0.0.4) of everything registered.
@@ -82,13 +86,15 @@ public final class KernelMetrics: Sendable {
 
     /// Counts a config reload: `jamey_config_reloads_total{result}`, result `applied`,
     /// `unchanged`, `invalid` or `rolled_back`.
-    func recordReload(result: String) {
+    func recordReload(result: String) { reloadCounter(result: result).increment() }
+
+    @discardableResult
+    private func reloadCounter(result: String) -> Prometheus.Counter {
         registry.makeCounter(
             descriptor: .init(
                 metricName: "jamey_config_reloads_total", unitName: "",
                 helpText: "Config reloads by result: applied, unchanged, invalid (nothing changed), rolled_back"),
-            labels: [("result", result)]
-        ).increment()
+            labels: [("result", result)])
     }
 
     /// Sets `jamey_canary_weight{plugin}`: the canary's share in percent (0 when none runs).
@@ -126,6 +132,25 @@ public final class KernelMetrics: Sendable {
                 return g
             }
             gauge.set(to: candidate == state ? 1 : 0)
+        }
+    }
+
+    /// Sets `jamey_plugin_health{plugin, status}` to 1 for `status` (`ok`, `degraded`,
+    /// `unhealthy`) and 0 for the others; all 0 when nil (not started, or not answered yet).
+    func recordHealth(plugin: String, status: String?) {
+        for candidate in ["ok", "degraded", "unhealthy"] {
+            let gauge = healthGauges.withLock { gauges in
+                let key = plugin + "\u{0}" + candidate
+                if let g = gauges[key] { return g }
+                let g = registry.makeGauge(
+                    descriptor: .init(
+                        metricName: "jamey_plugin_health", unitName: "",
+                        helpText: "1 for the health a started plugin last reported (ok, degraded, unhealthy)"),
+                    labels: [("plugin", plugin), ("status", candidate)])
+                gauges[key] = g
+                return g
+            }
+            gauge.set(to: candidate == status ? 1 : 0)
         }
     }
 
