@@ -21,6 +21,9 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
     /// Publishes and applies invalidations over the bus (nil when `bus_invalidations` is false).
     let feed: BusInvalidations?
     private let maintenance = Mutex<Task<Void, Never>?>(nil)
+    /// Whether L2 was up at the last maintenance pass (nil before the first): its changes are
+    /// logged once each.
+    private let l2WasUp = Mutex<Bool?>(nil)
     /// The `cache.l1` table's context: closed at stop, so a table other plugins hold no longer
     /// keeps this instance's tiers (and its L3 database and Redis connection) alive.
     private let service = Mutex<ServiceContext<CacheService.Provider>?>(nil)
@@ -194,8 +197,11 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
     /// One maintenance pass.
     func maintain() {
         if let l2 {
-            if !l2.isUp { l2.reconnectIfDown() }
+            // A PING a second finds an outage while nothing reads L2: the tier was marked down
+            // only by a failed command, so an idle node reported Redis up for as long as it idled.
+            if l2.isUp { l2.ping() } else { l2.reconnectIfDown() }
             l2Metrics.sync(l2)
+            logL2Change(l2)
         }
         if let expired = try? store.purgeExpired(now: CacheNamespace.nowMs()) {
             for (name, n) in expired { namespaces[name]?.countExpiredL3(n) }
@@ -204,6 +210,24 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
             ns.flushHits()
             ns.l1.expire()
             ns.syncMetrics()
+        }
+    }
+
+    /// Logs L2 going down (warning) and coming back (notice), once each; nothing was logged of
+    /// either.
+    private func logL2Change(_ l2: L2Client) {
+        let up = l2.isUp
+        let was = l2WasUp.withLock { was in
+            defer { was = up }
+            return was
+        }
+        guard was != up else { return }
+        let address = "\(l2.settings.host):\(l2.settings.port)"
+        if let outage = l2.outage, !up {
+            context.logger.warning(
+                "L2 redis at \(address) is unreachable (\(outage.reason)); serving from L1 and L3, reconnecting every second")
+        } else if up && was == false {
+            context.logger.notice("L2 redis at \(address) is reachable again")
         }
     }
 

@@ -66,6 +66,9 @@ final class L2Client: Sendable {
         state.withLock { s in s.downSince.map { (s.lastError, $0) } }
     }
 
+    /// Sends PING (nothing when down): a connection that has gone is found and marked down.
+    func ping() { _ = command([Array("PING".utf8)]) }
+
     /// Connects when down. Returns whether it is up afterwards.
     @discardableResult
     func reconnectIfDown() -> Bool {

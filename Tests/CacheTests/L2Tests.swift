@@ -138,6 +138,28 @@ import Testing
         }
     }
 
+    /// A Redis that goes away while nothing reads L2 is noticed by the maintenance pass's PING
+    /// (the tier was marked down only by a failed command: an idle node reported "L2 redis ...
+    /// up" and cache_l2_up 1 for 60 s in the observability audit), and comes back by itself.
+    @Test func aRedisGoneWhileNothingReadsL2IsNoticed() async throws {
+        let redis = try await RedisServer.make()
+        defer { redis.kill() }
+        try await CacheKernel.with(config: Self.config(port: redis.port)) { (k: CacheKernel) async throws in
+            #expect(await eventually { Self.health(k).detail.contains("up") })
+            await redis.stop()
+            // No request: only the maintenance pass can find out.
+            let noticed = await eventually(timeout: .seconds(30), polling: .milliseconds(50)) {
+                Self.health(k).detail.contains("unreachable")
+            }
+            #expect(noticed, "\(Self.health(k))")
+            try await redis.restart()
+            #expect(
+                await eventually(timeout: .seconds(30), polling: .milliseconds(50)) {
+                    Self.health(k).detail.hasSuffix("up") && Self.health(k).status == "ok"
+                })
+        }
+    }
+
     @Test func aKilledRedisDegradesToL1AndL3AndReconnects() async throws {
         let redis = try await RedisServer.make()
         defer { redis.kill() }
