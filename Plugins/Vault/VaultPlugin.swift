@@ -165,8 +165,22 @@ public final class VaultPlugin: JameyPlugin {
                 "this node has no identity (plugins.vault.config.identity): it can write backups, not read them; use `jamey vault` with the identity file"
             )
         }
-        guard let text = try? String(contentsOfFile: configuration.identity, encoding: .utf8) else {
-            throw VaultError(.notFound, "identity file \(configuration.identity) cannot be read")
+        let path = configuration.identity
+        guard let data = FileManager.default.contents(atPath: path) else {
+            let why = FileManager.default.fileExists(atPath: path) ? "cannot be read by this process" : "does not exist"
+            throw VaultError(.notFound, "identity file \(path) \(why)")
+        }
+        // A passphrase-protected identity is an age file itself (binary or armored): it was
+        // reported as "cannot be read", beside a file that plainly existed.
+        let head = String(decoding: data.prefix(64), as: UTF8.self)
+        if head.hasPrefix("age-encryption.org/") || head.hasPrefix("-----BEGIN AGE ENCRYPTED FILE-----") {
+            throw VaultError(
+                .badKey,
+                "identity file \(path) is encrypted (a passphrase-protected age identity): the server needs it in plain text; decrypt it with `age -d` into a file only the server's user can read"
+            )
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw VaultError(.badKey, "identity file \(path) is not text: expected AGE-SECRET-KEY-1... lines")
         }
         return try AgeIdentity.parseFile(text)
     }

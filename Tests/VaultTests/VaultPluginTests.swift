@@ -243,6 +243,23 @@ import VaultSQLite
         }
     }
 
+    /// An identity file the vault cannot use says why: a passphrase-protected one (an age file
+    /// itself) was "cannot be read", a 404, beside a file that plainly existed.
+    @Test func anIdentityFileItCannotUseIsNamedWithTheReason() async throws {
+        try await VaultKernel.with(firstDelay: 3600) { k in
+            var encrypted = Data("age-encryption.org/v1\n-> scrypt c2FsdHNhbHRzYWx0c2FsdA 18\nAAAA\n--- AAAA\n".utf8)
+            encrypted.append(contentsOf: [0xF1, 0x00, 0xC3, 0x28, 0xFF])
+            try encrypted.write(to: k.identityFile)
+            let verify = try await k.request("vault.verify.run")
+            #expect(verify.status == 400, "\(verify.text)")
+            #expect(verify.text.contains("is encrypted (a passphrase-protected age identity)"), "\(verify.text)")
+            try FileManager.default.removeItem(at: k.identityFile)
+            let missing = try await k.request("vault.verify.run")
+            #expect(missing.status == 404)
+            #expect(missing.text.contains("\(k.identityFile.path) does not exist"), "\(missing.text)")
+        }
+    }
+
     @Test func stopWaitsForARunningBackupInsteadOfAbandoningIt() async throws {
         // A stateful plugin whose snapshot hook takes 1.5 s: the backup is still staging when the kernel stops.
         var slow = CPluginSource(name: "slowstate")
