@@ -16,7 +16,7 @@ extension ConfigCommand {
         @OptionGroup var server: ServerOptions
 
         func run() throws {
-            try Call.parse(["reloadConfig"] + server.callArguments).run()
+            try Call.parse(["reloadConfig", "--as-command", "jamey config reload"] + server.callArguments).run()
         }
     }
 }

@@ -51,7 +51,7 @@ extension PluginsCommand {
             }
             let body = try JSONSerialization.data(withJSONObject: request)
             let arguments = ["deployPlugin", "-p", "name=\(name)", "--body", String(decoding: body, as: UTF8.self)]
-            try Call.parse(arguments + server.callArguments).run()
+            try Call.parse(arguments + ["--as-command", "jamey plugins deploy"] + server.callArguments).run()
         }
     }
 }
@@ -94,7 +94,7 @@ extension PluginsCommand {
             } else {
                 arguments = ["canaryStatus"]
             }
-            arguments += ["-p", "name=\(name)"]
+            arguments += ["-p", "name=\(name)", "--as-command", "jamey plugins canary"]
             try Call.parse(arguments + server.callArguments).run()
         }
     }

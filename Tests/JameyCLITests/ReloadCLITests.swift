@@ -43,6 +43,8 @@ import Testing
             #expect(refused.status != 0)
             #expect(refused.output.contains("plugins.hello_c.config.greting"), "\(refused.output)")
             #expect(refused.output.contains("nothing changed"), "\(refused.output)")
+            // Named after the command run, not the `jamey call` it is built on.
+            #expect(refused.stderr.hasPrefix("jamey config reload: POST /v1/config/reload answered 422"), "\(refused.stderr)")
             #expect(try greet(server) == "Hey, Ada!")
             let metrics = try server.call(["metrics"])
             #expect(metrics.stdout.contains(#"jamey_config_reloads_total{result="invalid"} 1"#), "\(metrics.stdout)")

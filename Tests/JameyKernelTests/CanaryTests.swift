@@ -60,6 +60,24 @@ import Testing
         return String(String(decoding: reply.payload, as: UTF8.self).prefix { $0 != ":" })
     }
 
+    /// The deploy operation's reply names the version of the build it started: a canary's reply
+    /// put the stable 1.0.0 beside the canary's path.
+    @Test func aCanarysReplyNamesTheCanarysVersion() async throws {
+        try await onThread { [self] in
+            let v1 = try echo(version: "1.0.0")
+            let v2 = try echo(version: "2.0.0")
+            let k = try TestKernel.boot(plugins: [.init("echo", path: v1)])
+            defer { k.shutdown() }
+            var request = BusMessage(topic: Kernel.deployTopic, payload: Array(#"{"path": "\#(v2)", "weight": 30}"#.utf8))
+            request.headers = [BusHeader(key: "plugin", value: "echo")]
+            let reply = try k.bus.requestSync(request, timeout: .seconds(120))
+            let body = try JSONSerialization.jsonObject(with: Data(reply.payload)) as? [String: Any]
+            #expect(body?["version"] as? String == "2.0.0", "\(body ?? [:])")
+            #expect(body?["stable_version"] as? String == "1.0.0")
+            #expect(body?["path"] as? String == v2)
+        }
+    }
+
     @Test func theSplitFollowsTheWeightIsStickyByCallerAndEventsGoToOneSide() async throws {
         // Blocking work (requestSync, waits, processes) runs on a thread of its own, not on
         // the two threads of the cooperative pool that async tests and Swift plugins need.

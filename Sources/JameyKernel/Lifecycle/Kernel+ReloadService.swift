@@ -64,10 +64,16 @@ extension Kernel {
             }
             var reply = ConfigMap()
             reply["plugin"] = .string(name)
-            reply["version"] = self.plugin(named: name)?.version.map(ConfigValue.string) ?? .null
+            // The version of the build at `path`: for a canary the new one, not the stable one
+            // the plugin's status names (a reply put the stable 1.0.0 beside the canary's path).
+            let canary = weight < 100 ? self.canaryStatus(plugin: name)?.canary.split(separator: " ").first.map(String.init) : nil
+            reply["version"] = (canary ?? self.plugin(named: name)?.version).map(ConfigValue.string) ?? .null
             reply["path"] = .string(path)
             reply["steps"] = .list(steps.map(ConfigValue.string))
-            if weight < 100 { reply["canary_weight"] = .int(Int64(weight)) }
+            if weight < 100 {
+                reply["canary_weight"] = .int(Int64(weight))
+                reply["stable_version"] = self.plugin(named: name)?.version.map(ConfigValue.string) ?? .null
+            }
             return reply
         }
         serve(Self.canaryTopic + ".status") { request throws(KernelError) in

@@ -23,7 +23,7 @@ extension Call {
         }
         if !streamed { StandardOutput.write(render(body, head: head)) }
         guard (200..<300).contains(head.status) else {
-            var line = "jamey call: \(request.method) \(request.target) answered \(head.status) \(head.reason)"
+            var line = "\(asCommand): \(request.method) \(request.target) answered \(head.status) \(head.reason)"
             if let detail = Self.problemDetail(body) { line += ": \(detail)" }
             if head.status == 401, keyless {
                 line += " (no API key found: use --key-file, set JAMEY_KEY, or run where ./data/api/admin.key is)"

@@ -72,6 +72,11 @@ struct Call: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Print the request line, the status line and the response headers on standard error.")
     var verbose = false
 
+    /// The command its error lines are named after: the commands built on `call` (config reload,
+    /// plugins deploy and canary) pass their own, so an error does not say "jamey call".
+    @Option(name: .customLong("as-command"), help: .hidden)
+    var asCommand = "jamey call"
+
     func validate() throws {
         guard timeout > 0, timeout <= 86_400 else { throw ValidationError("--timeout must be between 0 and 86400 seconds") }
     }
@@ -80,7 +85,7 @@ struct Call: ParsableCommand {
         do {
             try call()
         } catch let error as CallError {
-            printError("jamey call: \(error)")
+            printError("\(asCommand): \(error)")
             throw error.exitCode
         }
     }
