@@ -141,6 +141,19 @@ import Testing
         #expect(obj?["name"] as? String == "hello_swift")
         #expect(obj?["abi"] as? String == "1.3")
         #expect((obj?["config"] as? [[String: Any]])?.map { $0["key"] as? String } == ["name", "announce"])
+        // Routes with their operation ids (what `jamey call` takes), and every hook the kernel
+        // calls: the reconfigure hook and the 1.3 route fields were left out.
+        #expect(r.stdout.contains("  GET /v1/hello/{name} -> hello.swift.greet [read] operation helloGreet"), "\(r.stdout)")
+        let route = (obj?["routes"] as? [[String: Any]])?.first
+        #expect(route?["operation_id"] as? String == "helloGreet")
+        #expect((route?["details"] as? String)?.isEmpty == false)
+        var source = CPluginSource(name: "tunable")
+        source.reconfigureCode = "return JAMEY_OK;"
+        let tunable = try TestPlugins.buildC(name: "tunable", source: source.render())
+        let hooks = try Run.command(jamey, ["plugins", "inspect", tunable])
+        #expect(
+            hooks.stdout.split(separator: "\n").first { $0.hasPrefix("hooks:") }?.contains("reconfigure") == true,
+            "\(hooks.stdout)")
     }
 
     @Test func inspectOfABrokenFileExplainsAndFails() throws {

@@ -10,9 +10,16 @@ extension PluginDescriptor {
             "hooks:       \(hooks.sorted().joined(separator: ", "))",
             "requires:    \(requires.isEmpty ? "-" : requires.map(\.description).joined(separator: ", "))",
             "provides:    \(provides.isEmpty ? "-" : provides.map(\.description).joined(separator: ", "))",
-            "routes:      \(routes.isEmpty ? "-" : routes.map(\.description).joined(separator: ", "))",
-            "config (plugins.\(name).config):",
+            "routes:      \(routes.isEmpty ? "-" : "")",
         ]
+        for r in routes {
+            var line = "  \(r.description)"
+            if let id = r.operationID { line += " operation \(id)" }
+            if r.requestSchema != nil { line += ", request schema" }
+            if r.responseSchema != nil { line += ", response schema" }
+            lines.append(line)
+        }
+        lines.append("config (plugins.\(name).config):")
         if configSchema.isEmpty { lines.append("  (no keys)") }
         func add(_ fields: [ConfigField], indent: String) {
             for f in fields {
@@ -80,6 +87,11 @@ extension PluginDescriptor {
                 d["topic"] = .string(r.topic)
                 d["scope"] = .string(r.scope)
                 d["summary"] = .string(r.summary)
+                d["operation_id"] = r.operationID.map(ConfigValue.string) ?? .null
+                d["details"] = r.details.map(ConfigValue.string) ?? .null
+                // The schemas as the plugin declared them (JSON Schema text).
+                d["request_schema"] = r.requestSchema.map(ConfigValue.string) ?? .null
+                d["response_schema"] = r.responseSchema.map(ConfigValue.string) ?? .null
                 return .map(d)
             })
         m["config"] = .list(configSchema.map(field))

@@ -162,6 +162,8 @@ extension PluginDescriptor {
         if d.health != nil { hooks.insert("health") }
         if d.snapshot != nil { hooks.insert("snapshot") }
         if d.restore != nil { hooks.insert("restore") }
+        // Since 1.3, as the kernel reads it (RawDescriptor.reconfigure).
+        if minor >= 3 && d.reconfigure != nil { hooks.insert("reconfigure") }
         // Since 1.1: routes occupy what were the first two spare slots in 1.0, so they are read
         // only from plugins built for 1.1 or later.
         let routes = minor >= 1 ? try PluginRoute.read(d.routes, count: d.route_count, minor: minor, reader: reader) : []
