@@ -30,11 +30,13 @@ struct ConfigCommand: ParsableCommand {
             } catch {
                 problems = kernel.plugins.compactMap(\.failure)
             }
+            // Warnings first, and whatever else is wrong: a misspelt variable's "did you mean"
+            // vanished as soon as the file had an error too.
+            for line in kernel.unknownEnvironmentVariables() { printError("warning: " + line) }
             guard problems.isEmpty else {
                 for p in problems { printError(p) }
                 throw ExitCode(1)
             }
-            for line in kernel.unknownEnvironmentVariables() { printError("warning: " + line) }
             let enabled = kernel.plugins.filter { $0.state != .disabled }.map(\.name)
             print(
                 "config OK: \(config.source); \(enabled.count) plugin(s) enabled\(enabled.isEmpty ? "" : ": " + enabled.joined(separator: ", "))"

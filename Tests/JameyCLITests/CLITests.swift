@@ -53,6 +53,12 @@ import Testing
         #expect(r2.status == 1)
         #expect(r2.stderr.contains("plugins.hello_c.config.shout: unknown key"), "\(r2.stderr)")
         #expect(r2.stderr.contains("plugins.hello_c.config.greeting"), "\(r2.stderr)")
+        // A misspelt variable is still pointed out beside the errors (it was only without them).
+        let r3 = try Run.command(
+            jamey, ["config", "check", "--config", path2], environment: ["JAMEY_PLUGINS_HELLO_C_CONFIG_GRETING": "x"])
+        #expect(r3.status == 1)
+        #expect(r3.stderr.contains("warning: JAMEY_PLUGINS_HELLO_C_CONFIG_GRETING"), "\(r3.stderr)")
+        #expect(r3.stderr.contains("plugins.hello_c.config.shout: unknown key"), "\(r3.stderr)")
     }
 
     @Test func configCheckMalformedYAMLAndMissingFile() throws {
