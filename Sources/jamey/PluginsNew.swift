@@ -7,7 +7,8 @@ extension PluginsCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a plugin skeleton that builds and loads as is.",
             discussion: """
-                C: DIR/NAME/ with NAME.c, a Makefile and a copy of jamey/plugin.h; build with `make`.
+                C: DIR/NAME/ with NAME.c, a Makefile and copies of jamey/plugin.h and the plugins' service \
+                headers (jamey/cache.h, jamey/memory.h); build with `make`.
                 Swift: DIR/NAME/ with a Package.swift depending on the plugin kit package (Kit/ in \
                 this Jamey source tree: JameyPluginKit, swift-log, swift-metrics); build with `swift build`.
                 The Jamey source tree is found from the jamey binary's location or $JAMEY_SOURCE_ROOT.
@@ -39,7 +40,7 @@ extension PluginsCommand {
             switch lang {
             case .c:
                 let header = try String(contentsOfFile: root + SourceTree.header, encoding: .utf8)
-                files = Skeleton.c(name: name, header: header)
+                files = Skeleton.c(name: name, header: header, services: try SourceTree.serviceHeaders(root))
             case .swift:
                 files = Skeleton.swift(name: name, kitPath: root + SourceTree.kit)
             }
@@ -69,6 +70,19 @@ enum SourceTree {
     static let kit = "/Kit"
     /// The C header, relative to the source tree.
     static let header = kit + "/Sources/CJameyABI/include/jamey/plugin.h"
+
+    /// The plugins' service headers (`Plugins/*/include/jamey/*.h`), by file name.
+    static func serviceHeaders(_ root: String) throws -> [(String, String)] {
+        let fm = FileManager.default
+        var headers: [(String, String)] = []
+        for plugin in (try? fm.contentsOfDirectory(atPath: root + "/Plugins"))?.sorted() ?? [] {
+            let dir = root + "/Plugins/" + plugin + "/include/jamey"
+            for file in (try? fm.contentsOfDirectory(atPath: dir))?.sorted() ?? [] where file.hasSuffix(".h") {
+                headers.append((file, try String(contentsOfFile: dir + "/" + file, encoding: .utf8)))
+            }
+        }
+        return headers
+    }
 
     static func locate() throws -> String {
         let marker = header

@@ -6,7 +6,11 @@ enum Skeleton {
         name.split(whereSeparator: { $0 == "_" || $0 == "-" }).map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
     }
 
-    static func c(name: String, header: String) -> [(String, String)] {
+    /// - Parameters:
+    ///   - header: `jamey/plugin.h`.
+    ///   - services: the plugins' service headers (`cache.h`, `memory.h`), by file name, copied
+    ///     beside it so the plugin can use those tables built outside the source tree.
+    static func c(name: String, header: String, services: [(String, String)] = []) -> [(String, String)] {
         let product = productName(name)
         let source = """
             /* \(name) — a Jamey plugin in C. Build: make. Load: add to your config
@@ -108,6 +112,7 @@ enum Skeleton {
 
             """
         return [("\(name).c", source), ("Makefile", makefile), ("include/jamey/plugin.h", header)]
+            + services.map { ("include/jamey/" + $0.0, $0.1) }
     }
 
     /// The Swift skeleton: a package depending on the kit package alone (JameyPluginKit, swift-log,

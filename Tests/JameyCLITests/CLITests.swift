@@ -172,6 +172,10 @@ import Testing
         let dir = try TemporaryDirectory.make()
         let r = try Run.command(jamey, ["plugins", "new", "my_probe", "--lang", "c", "--dir", dir])
         #expect(r.status == 0, "\(r.output)")
+        // The service headers come too, so a plugin built outside the tree can use those tables.
+        let src = dir + "/my_probe/my_probe.c"
+        try (String(contentsOfFile: src, encoding: .utf8) + "\n#include <jamey/cache.h>\n#include <jamey/memory.h>\n")
+            .write(toFile: src, atomically: true, encoding: .utf8)
         let make = try Run.command("/usr/bin/env", ["make", "-C", dir + "/my_probe"])
         #expect(make.status == 0, "\(make.output)")
         let lib = dir + "/my_probe/build/libMyProbe.so"

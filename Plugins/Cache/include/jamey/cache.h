@@ -15,6 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define JAMEY_CACHE_SERVICE "cache.l1"
 #define JAMEY_CACHE_VERSION "1.0.0"
 
@@ -78,5 +82,9 @@ typedef struct jamey_cache_v1 {
      */
     int32_t (*invalidate)(void *context, int32_t ns, const char *key, size_t key_length);
 } jamey_cache_v1;
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -13,6 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define JAMEY_MEMORY_SERVICE "memory.search"
 #define JAMEY_MEMORY_VERSION "1.0.0"
 
@@ -51,5 +55,9 @@ typedef struct jamey_memory_v1 {
     int32_t (*search)(
         void *context, const char *request_json, size_t request_length, jamey_memory_reply_fn reply, void *user);
 } jamey_memory_v1;
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

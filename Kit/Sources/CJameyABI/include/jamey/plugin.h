@@ -461,7 +461,9 @@ typedef struct jamey_route {
     /** OpenAPI operationId and `jamey call` name: [A-Za-z][A-Za-z0-9_]*, at most 64 bytes, unique
      *  in the document; NULL: derived from plugin, method and path. */
     const char *operation_id;
-    /** JSON Schema (a JSON object, as text, at most 64 KiB) of the request body; NULL: any body. */
+    /** JSON Schema (a JSON object, as text, at most 64 KiB) of the request body; NULL: any body.
+     *  It documents the route (/openapi.json, `jamey call`); the gateway does not check bodies
+     *  against it: the handler validates its own input. */
     const char *request_schema;
     /** JSON Schema of the successful response body; NULL: not described. */
     const char *response_schema;
@@ -785,7 +787,9 @@ struct jamey_host_api {
      *             version_range  as in jamey_dependency `requires`; NULL means "*".
      *             table_out      receives the table.  table_size_out  its size (may be NULL):
      *                            check it before using fields added in later versions.
-     *  Returns    JAMEY_OK, JAMEY_E_NOT_FOUND, JAMEY_E_VERSION, JAMEY_E_INVALID (bad range).
+     *  Returns    JAMEY_OK, JAMEY_E_NOT_FOUND, JAMEY_E_VERSION, JAMEY_E_INVALID (bad range);
+     *             JAMEY_E_UNSUPPORTED in a plugin running with `isolation: process` (a table of
+     *             function pointers cannot cross the process boundary).
      *  Ownership  the table belongs to the provider. Look it up once and keep it: it stays valid
      *             while the provider runs, which the kernel guarantees for the plugins listing it
      *             in their `requires` (they stop before the provider does). */
