@@ -149,25 +149,43 @@ import Testing
 
     /// plugin.h: once `reconfigure` returned OK, the config_* host functions return the new
     /// values. `config_string` handed out the copy it made for the first value for good.
-    @Test func configStringReturnsTheValueAReconfigureTook() throws {
+    /// Keeps the plugin's host in `told_host` and answers `told.say` by recording
+    /// `says <greeting>`, read with config_string on a bus thread.
+    static func answerWithTheGreeting(_ source: inout CPluginSource) {
+        source.extraCode = """
+            static jamey_host *told_host;
+            static int32_t say(void *user, const jamey_message *m) {
+                (void)user; (void)m;
+                const char *value = NULL;
+                char line[128];
+                snprintf(line, sizeof line, "says %s", api->config_string(told_host, "greeting", &value) == JAMEY_OK ? value : "?");
+                record(line);
+                return JAMEY_OK;
+            }
+            """
+        source.startCode = """
+            told_host = s->host;
+            uint64_t id;
+            api->subscribe(s->host, "told.say", NULL, say, NULL, &id);
+            """
+    }
+
+    /// config_string gives the value a reconfigure took (it kept the copy made for the first
+    /// value). Inside its `reconfigure` hook a plugin reads the offered values with config_*, as
+    /// in init: they gave the old ones, so a C plugin had to parse the JSON by hand. Other
+    /// threads, and everything after a refusal, read the values in force.
+    @Test func configFunctionsFollowAReconfigureAndTheHookReadsTheOfferedValues() throws {
         let hooked = try probe("told", config: "greeting: hello") {
-            $0.reconfigureCode = "return JAMEY_OK;"
-            $0.extraCode = """
-                static jamey_host *told_host;
-                static int32_t say(void *user, const jamey_message *m) {
-                    (void)user; (void)m;
-                    const char *value = NULL;
-                    char line[128];
-                    snprintf(line, sizeof line, "says %s", api->config_string(told_host, "greeting", &value) == JAMEY_OK ? value : "?");
-                    record(line);
-                    return JAMEY_OK;
-                }
+            $0.reconfigureCode = """
+                const char *offered = NULL;
+                char line[128];
+                int32_t rc = api->config_string(told_host, "greeting", &offered);
+                snprintf(line, sizeof line, "offered %s", rc == JAMEY_OK ? offered : "?");
+                record(line);
+                if (rc == JAMEY_OK && strcmp(offered, "never") == 0) { snprintf(err, cap, "not that"); return JAMEY_E_PLUGIN; }
+                return JAMEY_OK;
                 """
-            $0.startCode = """
-                told_host = s->host;
-                uint64_t id;
-                api->subscribe(s->host, "told.say", NULL, say, NULL, &id);
-                """
+            Self.answerWithTheGreeting(&$0)
         }
         let k = try TestKernel.boot(plugins: [hooked])
         defer { k.shutdown() }
@@ -178,7 +196,11 @@ import Testing
         #expect(say("hello"))
         let report = try k.reload(plugins: [with(hooked, config: "greeting: bonjour")])
         #expect(report.changes.contains("plugins.told.config: reconfigured (greeting)"), "\(report.changes)")
+        #expect(events().contains("offered bonjour told"), "\(events())")
         #expect(say("bonjour"), "config_string still gives the value before the reconfigure: \(events())")
+        #expect(throws: KernelError.self) { try k.reload(plugins: [with(hooked, config: "greeting: never")]) }
+        #expect(events().contains("offered never told"), "\(events())")
+        #expect(say("bonjour"), "a refused offer is not read afterwards: \(events())")
     }
 
     /// A path key (`JAMEY_CONFIG_PATH`) resolves against the config file's directory on a reload

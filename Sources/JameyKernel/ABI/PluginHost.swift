@@ -22,8 +22,19 @@ final class PluginHost: @unchecked Sendable {
     /// The logger's handler when it is the kernel's text handler: plugin lines then go straight
     /// from the C buffer into the log queue.
     let textLog: TextLogHandler?
-    /// The plugin's validated section (a reload's `reconfigure` replaces it).
-    var config: ValidatedSection { section.withLock { $0 } }
+    /// The plugin's validated section (a reload's `reconfigure` replaces it), or, on the thread
+    /// running a `reconfigure` hook, the section it is offered.
+    var config: ValidatedSection {
+        if offering.load(ordering: .acquiring), let offer = offered.withLock({ $0 }),
+            pthread_equal(offer.thread, pthread_self()) != 0
+        {
+            return offer.section
+        }
+        return section.withLock { $0 }
+    }
+    /// The section a `reconfigure` hook is offered and the thread running it (see ``offering(_:_:)``).
+    private let offered = Mutex<(thread: pthread_t, section: ValidatedSection)?>(nil)
+    private let offering = Atomic<Bool>(false)
     private let section: Mutex<ValidatedSection>
     let nodeNameC: UnsafePointer<CChar>
     let nodeIDC: UnsafePointer<CChar>
@@ -58,6 +69,19 @@ final class PluginHost: @unchecked Sendable {
 
     /// Replaces the section the config_* host functions read (after a successful `reconfigure`).
     func replaceConfig(_ new: ValidatedSection) { section.withLock { $0 = new } }
+
+    /// Runs `body` (the `reconfigure` hook) with the config_* host functions called from this
+    /// thread reading `new`: the hook reads the values it is offered as `init` does, instead of
+    /// parsing the JSON by hand. Other threads read the current section until the hook accepts.
+    func offering<R>(_ new: ValidatedSection, _ body: () -> R) -> R {
+        offered.withLock { $0 = (pthread_self(), new) }
+        offering.store(true, ordering: .releasing)
+        defer {
+            offering.store(false, ordering: .releasing)
+            offered.withLock { $0 = nil }
+        }
+        return body()
+    }
 
     /// The opaque pointer handed to the plugin.
     var opaque: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }

@@ -411,11 +411,13 @@ private struct Reload {
     private func reconfigure(_ record: PluginRecord, _ section: ValidatedSection) -> Outcome {
         guard let hook = record.library?.raw.reconfigure else { return .needsRestart }
         let state = UnsafeSendable(record.with { $0.pluginState })
+        let host = record.with { $0.host }
         let json = section.json
         let deadline = kernel.config.hooks.start
         let run: HookRun<(Int32, String)> = kernel.runHook(record, "reconfigure", deadline: deadline) {
             var err = [CChar](repeating: 0, count: Kernel.errorCapacity)
-            let code = json.withCString { hook(state.value, $0, json.utf8.count, &err, err.count) }
+            let call = { json.withCString { hook(state.value, $0, json.utf8.count, &err, err.count) } }
+            let code = host.map { $0.offering(section, call) } ?? call()
             err[err.count - 1] = 0
             return (code, String(cBuffer: err))
         }

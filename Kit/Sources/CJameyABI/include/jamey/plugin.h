@@ -424,7 +424,10 @@ typedef int32_t (*jamey_plugin_dir_fn)(void *state, const char *dir, char *err, 
  *             may block up to hooks.start_timeout_ms. Bus handlers may run meanwhile.
  *  Params     state  the pointer set by init.
  *             config_json, config_len  the new section as for init (validated, defaults filled
- *                          in); the config_* host functions return its values once this returns OK.
+ *                          in). Called from this hook's thread, the config_* host functions
+ *                          return the new section's values, so the hook reads them as init
+ *                          does; from other threads (bus handlers) they return the old ones
+ *                          until this returns OK, and after a refusal they stay the old ones.
  *             err, err_cap  as for init.
  *  Returns    JAMEY_OK: the new section is in effect.
  *             JAMEY_E_UNSUPPORTED: this change needs a restart; the kernel then stops the plugin
