@@ -35,6 +35,9 @@ import Testing
             #expect(
                 applied.stdout.contains("plugins.hello_c.config: restarted with the new settings (greeting)"), "\(applied.stdout)"
             )
+            // hello_swift requires hello_c's service, so it restarted too, and the report says so.
+            #expect(
+                applied.stdout.contains("plugins.hello_swift: restarted with 'hello_c', which it requires"), "\(applied.stdout)")
             #expect(try greet(server) == "Hey, Ada!")
 
             // An invalid file: exit 1, the key named, and the server goes on as it was.

@@ -313,7 +313,10 @@ import Testing
         #expect(rebuilt.path != store.path)
         let before = events().count
         let report = try k.reload(plugins: [rebuilt, reader])
-        #expect(report.changes == ["plugins.store: replaced by \(rebuilt.path ?? "")"])
+        #expect(
+            report.changes == [
+                "plugins.store: replaced by \(rebuilt.path ?? "")", "plugins.reader: restarted with 'store', which it requires",
+            ])
         #expect(k.kernel.plugin(named: "store")?.version == "1.1.0")
         #expect(k.kernel.plugin(named: "store")?.path == rebuilt.path)
         #expect(

@@ -354,10 +354,18 @@ private struct Reload {
             }
         }
         var stopping = stopForGood
-        for name in restart {
+        var alongside: [String] = []
+        for name in restart.sorted() {
             guard let record = oldRecords.first(where: { $0.name == name }) else { continue }
             stopping.append(record)
-            stopping.append(contentsOf: kernel.dependents(of: record))
+            // Dependents restart too: the report says so (it named only the plugin changed).
+            for dependent in kernel.dependents(of: record) where dependent.state == .started {
+                stopping.append(dependent)
+                if !restart.contains(dependent.name) && !alongside.contains(dependent.name) {
+                    alongside.append(dependent.name)
+                    report.changes.append("plugins.\(dependent.name): restarted with '\(name)', which it requires")
+                }
+            }
         }
         for record in kernel.startOrder.reversed() where stopping.contains(where: { $0 === record }) {
             guard record.state == .started else { continue }
