@@ -87,6 +87,16 @@ import Testing
                 $0.extraCode =
                     Self.handlers + """
                         static void on_done(void *u, int32_t status, const jamey_message *r) { (void)u; (void)r; note("done", status); }
+                        static void on_lane_done(void *u, int32_t status, const jamey_message *r) { (void)u; (void)r; note("lane_done", status); }
+                        /* A timeout's done runs on the bus timer thread; a request_sync from there to a
+                           failing responder waited for good for a failure queued for that thread. */
+                        static void on_timeout(void *u, int32_t status, const jamey_message *r) {
+                            probe_state *s = u; (void)r;
+                            note("timed_out", status);
+                            jamey_message q = {0};
+                            q.struct_size = sizeof q; q.topic = "probe.fail.lane";
+                            note("sync_from_timer", api->request_sync(s->host, &q, 60000, NULL, NULL));
+                        }
                         """
                 $0.startCode = """
                     jamey_subscribe_options lane = { sizeof lane, 0, JAMEY_OVERFLOW_DROP_NEWEST, JAMEY_SUBSCRIBE_RESPONDER };
@@ -96,9 +106,14 @@ import Testing
                     api->subscribe(s->host, "probe.fail.ring", &ring, failing_handler, s, &s->sub);
                     api->subscribe(s->host, "probe.fail.direct", &direct, failing_handler, s, &s->sub);
                     api->subscribe(s->host, "probe.ask", NULL, echo_handler, s, &s->sub);
+                    api->subscribe(s->host, "probe.silent", NULL, silent_handler, s, &s->sub);
                     jamey_message m = {0};
                     m.struct_size = sizeof m; m.topic = "probe.fail.ring";
                     note("request", api->request(s->host, &m, 600000, on_done, s));
+                    m.topic = "probe.fail.lane";
+                    note("lane_request", api->request(s->host, &m, 600000, on_lane_done, s));
+                    m.topic = "probe.silent";
+                    note("silent_request", api->request_v2(s->host, &m, 50, JAMEY_REQUEST_DONE_ANY_THREAD, on_timeout, s));
                     """
             }
         ])
@@ -112,6 +127,10 @@ import Testing
         #expect(try k.bus.requestSync(BusMessage(topic: "probe.ask", payload: [1]), timeout: .seconds(60)).payload == [1])
         #expect(events().contains("request=0"))
         #expect(TestKernel.eventually { events().contains("done=\(JAMEY_E_PLUGIN_VALUE)") }, "\(events())")
+        // A plain C request the lane takes as a request record.
+        #expect(TestKernel.eventually { events().contains("lane_done=\(JAMEY_E_PLUGIN_VALUE)") }, "\(events())")
+        #expect(TestKernel.eventually { events().contains("sync_from_timer=\(JAMEY_E_PLUGIN_VALUE)") }, "\(events())")
+        #expect(events().contains("timed_out=\(JAMEY_E_TIMEOUT_VALUE)"))
     }
 
     @Test func handlerErrorsAreCounted() throws {

@@ -68,6 +68,9 @@ public final class MessageBus: Sendable {
         self.pool = WorkerPool(
             workerCount: resolved.workerCount, batchSize: resolved.deliveryBatchSize,
             identity: identity, requests: requests, processors: processors)
+        requests.setSubmitter { [weak pool] work in
+            if let pool { pool.submit(work) } else { work() }
+        }
     }
 
     deinit {

@@ -60,6 +60,7 @@ final class RequestTimer: Sendable {
     private let overflowCount = Atomic<Int>(0)
     /// No new requests (shutdown began).
     private let closed = Atomic<Bool>(false)
+    private let submitter = Mutex<(@Sendable (@escaping @Sendable () -> Void) -> Void)?>(nil)
 
     /// Starts the timer thread.
     /// - Parameter identity: The bus whose threads this one belongs to.
@@ -157,6 +158,29 @@ final class RequestTimer: Sendable {
     /// Fails the pending request `id` (if still pending) with `error`, on the timer thread.
     func fail(id: UInt64, with error: BusError) {
         if let request = take(id: id) { fail(request.completion, with: error) }
+    }
+
+    /// Fails the pending request `id` (if still pending) with `error` the way a reply completes
+    /// a request: on the calling thread when it is one of the bus's outside a request call (or
+    /// the completion may run anywhere), else on a bus worker — never queued for the timer
+    /// thread, which may itself be waiting for it: a `request_sync` made from a `done` running
+    /// there (plugin.h allows it) would then wait for good once its deadline found the request
+    /// gone.
+    func failAsAReplyWould(id: UInt64, with error: BusError) {
+        guard let request = take(id: id) else { return }
+        if request.completesOnAnyThread || (identity.isCurrentThread && !KernelThread.isInsideRequestCall) {
+            request.completion(.failure(error))
+        } else if let submit = submitter.withLock({ $0 }) {
+            submit { request.completion(.failure(error)) }
+        } else {
+            fail(request.completion, with: error)
+        }
+    }
+
+    /// Where ``failAsAReplyWould(id:with:)`` runs a completion off the calling thread (the bus's
+    /// worker pool, set once it exists).
+    func setSubmitter(_ submit: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void) {
+        submitter.withLock { $0 = submit }
     }
 
     /// Calls `completion` with `error` on the timer thread (for requests never registered).

@@ -176,9 +176,7 @@ extension Subscription {
                 } else {
                     Lane.describeRequest(record, into: &message)
                     ok = withUnsafePointer(to: &message) { call($0) }
-                    if !ok && message.correlation_id != 0 {
-                        requests.fail(id: message.correlation_id, with: .handlerFailed)
-                    }
+                    if !ok { Self.failUnanswered(abi: message, requests: requests) }
                     message.reply_to = nil
                     message.correlation_id = 0
                     boxed += 1

@@ -211,13 +211,21 @@ final class Subscription: Sendable {
     }
 
     /// Answers the request `message` with ``BusError/handlerFailed``, after its responder's
-    /// handler returned an error, unless it was answered already (then nothing happens). The
+    /// handler returned an error, unless it was answered already (then nothing happens), on the
+    /// thread a reply would complete it on (``RequestTimer/failAsAReplyWould(id:with:)``). The
     /// requester hears at once instead of waiting out its timeout; a reply the handler sends
     /// later finds the request gone (`JAMEY_E_NOT_FOUND`). Events are left alone.
     @inline(__always)
     static func failUnanswered(_ message: BusMessage, requests: RequestTimer) {
         guard message.correlationID != 0, message.replyTo == RequestTimer.replyAddress else { return }
-        requests.fail(id: message.correlationID, with: .handlerFailed)
+        requests.failAsAReplyWould(id: message.correlationID, with: .handlerFailed)
+    }
+
+    /// ``failUnanswered(_:requests:)`` for a request laid out as a C message.
+    @inline(__always)
+    static func failUnanswered(abi message: jamey_message, requests: RequestTimer) {
+        guard message.correlation_id != 0, let replyTo = message.reply_to, RequestTimer.isReplyAddress(replyTo) else { return }
+        requests.failAsAReplyWould(id: message.correlation_id, with: .handlerFailed)
     }
 
     /// ``callDirect(_:)`` with a C message, for a C handler (`.abi`); nothing is called for any

@@ -173,7 +173,7 @@ extension PluginSupervisor {
             }
             // As in process: a request its handler failed without replying to is answered now.
             if let failedRequest, failedRequest.replyTo == RequestTimer.replyAddress, failedRequest.correlation != 0 {
-                host.endpoint.bus.requests.fail(id: failedRequest.correlation, with: .handlerFailed)
+                host.endpoint.bus.requests.failAsAReplyWould(id: failedRequest.correlation, with: .handlerFailed)
             }
         case .subscribe: subscribe(&reader, child)
         case .unsubscribe:
