@@ -121,6 +121,35 @@ import Testing
         #expect(lines.count == 20_000 - Int(dropped) + 2)
     }
 
+    /// A reader slower than a whole batch per `stallAfter`, but reading, loses nothing: progress
+    /// is counted per write(2), not per batch (a 1 MiB batch to a 1.6 MB/s reader took longer
+    /// than the 100 ms here, and counted as a stall).
+    @Test func aSlowReaderThatKeepsReadingLosesNothing() async throws {
+        let pipe = try Pipe()
+        let sink = LogSink(fd: pipe.writeFD, capacity: 1 << 20, linger: .milliseconds(50), stallAfter: .milliseconds(100))
+        let lines = 40_000
+        let done = Atomic<Bool>(false)
+        Thread {
+            for i in 0..<lines { sink.write(String(repeating: "y", count: 90) + " \(i)\n") }
+            done.store(true, ordering: .releasing)
+        }.start()
+        var read: [UInt8] = []
+        var count = 0
+        // 16 KiB every 10 ms.
+        #expect(
+            await eventually(timeout: .seconds(120), polling: .milliseconds(10)) {
+                var chunk = [UInt8](repeating: 0, count: 16384)
+                let n = chunk.withUnsafeMutableBytes { Glibc.read(pipe.readFD, $0.baseAddress, $0.count) }
+                if n > 0 {
+                    read += chunk[0..<n]
+                    count += chunk[0..<n].count { $0 == 10 }
+                }
+                return count >= lines && done.load(ordering: .acquiring)
+            })
+        #expect(sink.droppedLines == 0)
+        #expect(count == lines)
+    }
+
     @Test func urgentLinesAreWrittenBeforeWriteReturns() throws {
         let pipe = try Pipe()
         let sink = LogSink(fd: pipe.writeFD)

@@ -2,7 +2,7 @@ import Logging
 
 /// Writes one JSON object per line to standard error: `ts`, `level`, `label`, `message`, then
 /// metadata keys, through a ``LogSink`` (lines never interleave; errors and worse are written before
-/// `log` returns).
+/// `log` returns, unless the sink's reader has stopped: see ``LogSink``).
 public struct JSONLogHandler: LogHandler {
     /// The logger's label.
     public let label: String

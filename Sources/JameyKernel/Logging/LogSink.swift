@@ -19,9 +19,14 @@ import Synchronization
 /// until the writer writes again lines that find the queue full are dropped and counted
 /// (``droppedLines``, `jamey_log_lines_dropped_total`) instead of waited for. Lines marked
 /// `urgent` (the handlers pass errors and worse) return only once they are written, so the line
-/// before a crash is on disk, except on a stalled sink, where they wait no longer than
-/// `stallAfter`; ``flush(timeout:)`` does the same for everything queued and runs at process
-/// exit. Lines never interleave, and lines from one thread keep their order.
+/// before a crash is on disk, except on a stalled sink: there they do not wait, and are dropped
+/// like the rest when the queue is full. Progress is counted per `write(2)`, so a reader slower
+/// than a batch per `stallAfter` but still reading never counts as stalled. ``flush(timeout:)``
+/// waits for everything queued and runs at process exit. Lines never interleave, and lines from
+/// one thread keep their order.
+///
+/// Batches are written 64 KiB per `write(2)` at most, so that progress shows while a slow
+/// reader takes them.
 ///
 /// Thread-safe.
 /// `@unchecked Sendable`: every stored var below is touched only with `condition` locked.
@@ -42,12 +47,16 @@ public final class LogSink: @unchecked Sendable {
     private var writerStarted = false
     /// Callers waiting for their line to be written (urgent lines, flushes, back-pressure).
     private var waiters = 0
-    /// A caller waited `stallAfter` and the writer wrote nothing; cleared when it writes.
-    private var stalled = false
+    /// ``progress`` when a caller had waited `stallAfter` without the writer writing a byte;
+    /// the sink is stalled while progress stays there (see ``stalledNow()``).
+    private var stalledAt: UInt64?
     private let linger: UInt64
     private let stallAfter: UInt64
+    /// Bytes `write(2)` has taken so far, counted per call: a slow reader moves it within a
+    /// batch, which `written` (a whole batch at a time) would not show.
+    private let progress = Atomic<UInt64>(0)
     private let dropped = Atomic<UInt64>(0)
-    private let droppedReported = Atomic<UInt64>(0)
+    private let droppedReported = Mutex<UInt64>(0)
 
     /// Lines dropped because the sink was stalled, since it was made.
     public var droppedLines: UInt64 { dropped.load(ordering: .relaxed) }
@@ -56,13 +65,51 @@ public final class LogSink: @unchecked Sendable {
     public var isStalled: Bool {
         condition.lock()
         defer { condition.unlock() }
-        return stalled
+        return stalledNow()
     }
 
     /// Lines dropped since the last call (for a periodic "lines were dropped" warning).
     public func droppedSinceLastCall() -> UInt64 {
-        let now = dropped.load(ordering: .relaxed)
-        return now &- droppedReported.exchange(now, ordering: .relaxed)
+        droppedReported.withLock { reported in
+            let now = dropped.load(ordering: .relaxed)
+            defer { reported = now }
+            return now - reported
+        }
+    }
+
+    /// Whether the sink is stalled: no byte written since a caller found it so. Any progress
+    /// ends it. Called with the lock held.
+    private func stalledNow() -> Bool {
+        guard let at = stalledAt else { return false }
+        if progress.load(ordering: .acquiring) == at { return true }
+        stalledAt = nil
+        return false
+    }
+
+    /// Waits for `done` (checked with the lock held), as long as the writer writes something every
+    /// `stallAfter`; declares the sink stalled, and wakes the other waiters to find it so, when
+    /// it writes nothing for that long. Called with the lock held.
+    /// - Returns: whether `done` came true.
+    private func waitUnlessStalled(_ done: () -> Bool) -> Bool {
+        var seen = progress.load(ordering: .acquiring)
+        var deadline = MonotonicClock.now() &+ stallAfter
+        waiters += 1
+        defer { waiters -= 1 }
+        if writerIdle || writerLingering { condition.broadcast() }
+        while !done() {
+            if stalledNow() { return false }
+            if !condition.wait(until: deadline) && !done() {
+                let now = progress.load(ordering: .acquiring)
+                if now == seen {
+                    stalledAt = now
+                    condition.broadcast()
+                    return false
+                }
+                seen = now
+                deadline = MonotonicClock.now() &+ stallAfter
+            }
+        }
+        return true
     }
 
     /// - Parameters:
@@ -113,38 +160,15 @@ public final class LogSink: @unchecked Sendable {
         } else if writerIdle || (writerLingering && (urgent || pending.count >= capacity / 2)) {
             condition.broadcast()
         }
-        if urgent {
-            // As long as the writer writes something every `stallAfter`.
-            var seen = written
-            while !stalled && !waitWritten(target, until: MonotonicClock.now() &+ stallAfter) {
-                if written == seen { stalled = true }
-                seen = written
-            }
-        }
+        if urgent && !stalledNow() { _ = waitUnlessStalled { written >= target } }
     }
 
     /// Waits for the queue to have room, unless the sink is stalled, or becomes so: the writer
     /// writes nothing for `stallAfter`. Called with the lock held.
     /// - Returns: whether there is room.
     private func waitForRoom() -> Bool {
-        guard !stalled else { return false }
-        var deadline = MonotonicClock.now() &+ stallAfter
-        var seen = written
-        waiters += 1
-        defer { waiters -= 1 }
-        if writerLingering { condition.broadcast() }
-        while pending.count >= capacity && !stalled {
-            if !condition.wait(until: deadline) && pending.count >= capacity {
-                // A slow writer that wrote something gets another `stallAfter`.
-                if written == seen {
-                    stalled = true
-                    break
-                }
-                seen = written
-                deadline = MonotonicClock.now() &+ stallAfter
-            }
-        }
-        return pending.count < capacity
+        guard !stalledNow() else { return false }
+        return waitUnlessStalled { pending.count < capacity }
     }
 
     /// Waits until every line queued before the call has been written.
@@ -206,10 +230,13 @@ public final class LogSink: @unchecked Sendable {
             spare.removeAll(keepingCapacity: spare.capacity <= 4 * capacity)
             condition.lock()
             written = end
-            stalled = false
+            stalledAt = nil
             condition.broadcast()
         }
     }
+
+    /// The most bytes one `write(2)` is given (a Linux pipe's default buffer).
+    static let writeChunk = 1 << 16
 
     /// Writes every byte, retrying partial writes and interruptions; other errors drop the rest
     /// of the batch (there is nowhere left to report them).
@@ -217,8 +244,11 @@ public final class LogSink: @unchecked Sendable {
         guard var base = bytes.baseAddress else { return }
         var left = bytes.count
         while left > 0 {
-            let n = systemWrite(fd, base, left)
+            // At most a pipe's buffer per call: a blocking write(2) of a whole batch returns only
+            // once all of it is taken, so a slow reader's progress would show only at the end.
+            let n = systemWrite(fd, base, min(left, Self.writeChunk))
             if n > 0 {
+                progress.add(UInt64(n), ordering: .releasing)
                 base += n
                 left -= n
             } else if n < 0 && errno == EINTR {

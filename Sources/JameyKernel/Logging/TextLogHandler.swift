@@ -2,7 +2,8 @@ import Logging
 
 /// Writes one line per event: local time with milliseconds and offset, level, label, metadata as
 /// `key=value`, message (`2026-11-24T22:26:13.412+0000 info jamey.plugin.api: plugin=api GET /healthz 200`).
-/// Errors and worse are written before `log` returns.
+/// Errors and worse are written before `log` returns, unless the sink's reader has stopped (see
+/// ``LogSink``).
 public struct TextLogHandler: LogHandler {
     /// The logger's label.
     public let label: String
