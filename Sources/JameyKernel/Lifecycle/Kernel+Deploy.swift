@@ -138,7 +138,8 @@ extension Kernel {
         // isolated plugin's instances run in processes of their own: the same build again is a
         // fresh start (what revives a quarantined one).
         if !old.entry.isolation.isolated, let running = old.library,
-            running.path == path || (running.file != nil && running.file == .init(path: path))
+            running.path == path
+                || (running.file.map { file in PluginLibrary.FileIdentity(path: path).map(file.sameFile) ?? false } ?? false)
         {
             throw KernelError(
                 "\(path) is the library '\(name)' runs now (\(running.path)), and a library is loaded once per process: a second instance would share its code and global variables with the running one. Copy the new build to a new path and deploy it from there",

@@ -25,11 +25,15 @@ public struct PluginLibrary: Sendable {
     /// The file's identity when it was loaded; nil for a plugin linked into this process.
     public internal(set) var file: FileIdentity? = nil
 
-    /// A file's device and inode: `dlopen` takes a file it has mapped before, under any path, for
-    /// the library it mapped then.
+    /// A file's device and inode, with its size and modification time: `dlopen` takes a file it
+    /// has mapped before, under any path, for the library it mapped then, and a build copied
+    /// over the file in place (`cp new.so old.so` keeps the inode) is told apart by the rest.
     public struct FileIdentity: Hashable, Sendable {
         let device: UInt64
         let inode: UInt64
+        let size: Int64
+        let modified: Int64
+        let modifiedNanoseconds: Int
 
         /// The identity of the file at `path` (symbolic links followed), nil when there is none.
         public init?(path: String) {
@@ -37,7 +41,13 @@ public struct PluginLibrary: Sendable {
             guard stat(path, &st) == 0 else { return nil }
             device = UInt64(st.st_dev)
             inode = UInt64(st.st_ino)
+            size = Int64(st.st_size)
+            modified = Int64(st.st_mtim.tv_sec)
+            modifiedNanoseconds = Int(st.st_mtim.tv_nsec)
         }
+
+        /// Whether `dlopen` would take the two for one file (device and inode).
+        func sameFile(as other: FileIdentity) -> Bool { device == other.device && inode == other.inode }
     }
 
     /// The file each path named when this process first loaded a library from it. `dlopen` answers
@@ -67,6 +77,9 @@ public struct PluginLibrary: Sendable {
             let reason = dlerror().map { String(cString: $0) } ?? "unknown error"
             throw LoadError(.dlopenFailed, path: path, "dlopen failed: \(reason)")
         }
+        // Mapped from here on, whatever the checks below say: a fixed build copied onto this path
+        // would get this image.
+        if let file { loadedFiles.withLock { $0[path] = $0[path] ?? file } }
         // Never dlclose: RTLD_NODELETE keeps it mapped anyway, and the handle is needed for nothing else.
         _ = dlerror()
         guard let symbol = dlsym(handle, JAMEY_PLUGIN_ENTRY_SYMBOL) else {
@@ -87,7 +100,6 @@ public struct PluginLibrary: Sendable {
         }
         let checked = try PluginDescriptor(reading: descriptor, path: path)
         CrashContext.addLibrary(plugin: CrashContext.label(checked.name), symbol: symbol)
-        if let file { loadedFiles.withLock { $0[path] = $0[path] ?? file } }
         return PluginLibrary(
             path: path, descriptor: checked, raw: RawDescriptor(pointer: descriptor), entryPointCalls: forbiddenCalls,
             file: file)
