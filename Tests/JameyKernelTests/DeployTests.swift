@@ -150,6 +150,9 @@ import Testing
             try k.kernel.deploy(plugin: "echo", path: v3)
             let reply = try k.bus.requestSync(BusMessage(topic: "echo.ask", payload: Array("x".utf8)), timeout: .seconds(10))
             #expect(String(decoding: reply.payload, as: UTF8.self) == "3.0.0:x")
+            // The old instance's stop took the plugin's health series to 0; the new one's put
+            // them back (a plugin without a health hook is ok while started).
+            #expect(k.kernel.metrics.exposition().contains(#"jamey_plugin_health{plugin="echo",status="ok"} 1"#))
         }
     }
 

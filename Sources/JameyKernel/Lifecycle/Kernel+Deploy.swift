@@ -105,8 +105,10 @@ extension Kernel {
         setStartOrder(startOrder.map { $0 === old ? fresh : $0 })
         step("stopping the old instance \(from)")
         stopOne(old, until: clock.now + budget, budget: budget)
-        // The old record's stop moved the shared state gauge: the plugin is started.
+        // The old record's stop moved the shared state gauge: the plugin is started. Its health
+        // is the new instance's.
         metrics.recordState(plugin: name, state: fresh.state)
+        metrics.recordHealth(plugin: name, status: fresh.state == .started ? cachedHealth(fresh)?.status : nil)
         self.generation.add(1, ordering: .sequentiallyConsistent)
         var failures: [String] = []
         for record in startOrder where dependents.contains(where: { $0 === record }) {

@@ -108,7 +108,7 @@ extension Kernel {
                 defer { m.health = health }
                 return (m.health != health, m.state == .started)
             }
-            if started { metrics.recordHealth(plugin: record.name, status: health.status) }
+            if started && isListed(record) { metrics.recordHealth(plugin: record.name, status: health.status) }
             if changed { generation.add(1, ordering: .sequentiallyConsistent) }
         }
     }

@@ -119,7 +119,11 @@ public final class Kernel: Sendable {
         }
         let now = generation.add(1, ordering: .sequentiallyConsistent).newValue
         metrics.recordState(plugin: record.name, state: state)
-        metrics.recordHealth(plugin: record.name, status: state == .started ? cachedHealth(record)?.status : nil)
+        // The series are the plugin's, not an instance's: a deploy's or canary's second instance
+        // leaves them to the one in the plugin list.
+        if isListed(record) {
+            metrics.recordHealth(plugin: record.name, status: state == .started ? cachedHealth(record)?.status : nil)
+        }
         publishStateEvent(record, state: state, previous: previous, failure: failure, generation: now)
         if let failure {
             logger.error("plugin \(record.name) failed: \(failure)")
@@ -127,6 +131,10 @@ public final class Kernel: Sendable {
             logger.debug("plugin \(record.name) is \(state)")
         }
     }
+
+    /// Whether `record` is the instance the plugin list holds (not a canary, nor one a deploy is
+    /// replacing or has replaced).
+    func isListed(_ record: PluginRecord) -> Bool { recordList.withLock { $0.contains { $0 === record } } }
 
     /// Plugins in the order they were started (empty before ``start()``).
     var startOrder: [PluginRecord] { order.withLock { $0 } }

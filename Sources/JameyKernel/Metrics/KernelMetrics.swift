@@ -120,37 +120,37 @@ public final class KernelMetrics: Sendable {
 
     /// Sets `jamey_plugin_state{plugin, state}` to 1 for `state` and 0 for the others.
     func recordState(plugin: String, state: PluginState) {
-        for candidate in PluginState.allCases {
-            let gauge = stateGauges.withLock { gauges in
-                let key = plugin + "\u{0}" + candidate.rawValue
-                if let g = gauges[key] { return g }
-                let g = registry.makeGauge(
-                    descriptor: .init(
-                        metricName: "jamey_plugin_state", unitName: "", helpText: "1 for the plugin's current lifecycle state"),
-                    labels: [("plugin", plugin), ("state", candidate.rawValue)])
-                gauges[key] = g
-                return g
-            }
-            gauge.set(to: candidate == state ? 1 : 0)
-        }
+        setOneHot(
+            stateGauges, "jamey_plugin_state", help: "1 for the plugin's current lifecycle state", plugin: plugin,
+            label: "state", values: PluginState.allCases.map(\.rawValue), current: state.rawValue)
     }
 
     /// Sets `jamey_plugin_health{plugin, status}` to 1 for `status` (`ok`, `degraded`,
     /// `unhealthy`) and 0 for the others; all 0 when nil (not started, or not answered yet).
     func recordHealth(plugin: String, status: String?) {
-        for candidate in ["ok", "degraded", "unhealthy"] {
-            let gauge = healthGauges.withLock { gauges in
-                let key = plugin + "\u{0}" + candidate
+        setOneHot(
+            healthGauges, "jamey_plugin_health",
+            help: "1 for the health a started plugin last reported (ok, degraded, unhealthy)", plugin: plugin,
+            label: "status", values: ["ok", "degraded", "unhealthy"], current: status)
+    }
+
+    /// A family with one series per value of `label` for each plugin: 1 for `current`, 0 for
+    /// the others. The gauges are made once each and kept in `gauges`.
+    private func setOneHot(
+        _ gauges: borrowing Mutex<[String: Prometheus.Gauge]>, _ name: String, help: String, plugin: String, label: String,
+        values: [String], current: String?
+    ) {
+        for value in values {
+            let gauge = gauges.withLock { gauges in
+                let key = plugin + "\u{0}" + value
                 if let g = gauges[key] { return g }
                 let g = registry.makeGauge(
-                    descriptor: .init(
-                        metricName: "jamey_plugin_health", unitName: "",
-                        helpText: "1 for the health a started plugin last reported (ok, degraded, unhealthy)"),
-                    labels: [("plugin", plugin), ("status", candidate)])
+                    descriptor: .init(metricName: name, unitName: "", helpText: help),
+                    labels: [("plugin", plugin), (label, value)])
                 gauges[key] = g
                 return g
             }
-            gauge.set(to: candidate == status ? 1 : 0)
+            gauge.set(to: value == current ? 1 : 0)
         }
     }
 
