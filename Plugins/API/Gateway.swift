@@ -45,6 +45,8 @@ final class Gateway: HTTPResponder, Sendable {
     /// Access-log lines of requests the rate limiter refused: a refusal costs a client almost
     /// nothing, so each one logged let any client write the log as fast as it could send.
     let throttledLog = Mutex(LogBudget(linesPerSecond: 10))
+    /// Access-log lines of health and readiness probes, which the rate limiter lets through.
+    let probeLog = Mutex(LogBudget(linesPerSecond: 10))
     /// Fired by ``beginStopping()``: kernel operations in flight answer then (``operation(_:topic:)``).
     let stopSignal = StopSignal()
 
@@ -109,17 +111,21 @@ final class Gateway: HTTPResponder, Sendable {
 
     /// Writes a request's access-log line: at warning for a 5xx (what an operator filtering to
     /// warnings must see), info otherwise; the path cut to 200 characters (a 15 KB path made a
-    /// 15 KB line); rate-limited refusals at most ``throttledLog``'s lines a second, the next
-    /// line counting those left out.
+    /// 15 KB line). Rate-limited refusals, and health and readiness probes (never limited), at
+    /// most ten lines a second each, the next line counting those left out; a probe's 503 (a
+    /// node not ready, which it says by design) stays at info.
     private func logAccess(method: String, _ status: Int, seconds: Double, _ exchange: Exchange) {
         var suffix = ""
-        if exchange.rate?.allowed == false {
-            guard let skipped = throttledLog.withLock({ $0.admit(now: .now) }) else { return }
-            if skipped > 0 { suffix = " (\(skipped) more rate-limited requests not logged)" }
+        let probe = exchange.route == "/healthz" || exchange.route == "/readyz"
+        if exchange.rate?.allowed == false || probe {
+            let admitted =
+                probe ? probeLog.withLock { $0.admit(now: .now) } : throttledLog.withLock { $0.admit(now: .now) }
+            guard let skipped = admitted else { return }
+            if skipped > 0 { suffix = " (\(skipped) more \(probe ? "probes" : "rate-limited requests") not logged)" }
         }
         let line =
             "\(method) \(Self.printable(exchange.path)) \(status) \(Self.milliseconds(seconds))ms key=\(exchange.caller.keyID ?? "-") client=\(exchange.client) id=\(exchange.requestID)\(suffix)"
-        if status >= 500 { plugin.logger.warning("\(line)") } else { plugin.logger.info("\(line)") }
+        if status >= 500 && !probe { plugin.logger.warning("\(line)") } else { plugin.logger.info("\(line)") }
     }
 
     /// Identifies, limits, routes, authorises and answers one request.

@@ -27,5 +27,19 @@ import Testing
         #expect(lines.count < 100, "\(lines.count) lines for 300 refusals")
         let longLine = server.log.split(separator: "\n").first { $0.contains("GET /aaaa") && $0.contains(" 404 ") }
         #expect(longLine.map { $0.count < 600 && $0.contains("…") } == true, "the path is cut to 200 characters")
+
+        // Probes are never rate limited, so their lines have a budget of their own.
+        let probes = try Run.command(
+            "/usr/bin/curl",
+            ["-s", "-w", "%{http_code}\n"]
+                + Array(repeating: ["-o", "/dev/null", server.url + "/healthz"], count: 300).flatMap { $0 })
+        #expect(probes.stdout.split(separator: "\n").filter { $0 == "200" }.count == 300)
+        var probeLines = 0
+        #expect(
+            TestKernel.eventually(timeout: .seconds(30)) {
+                probeLines = server.log.split(separator: "\n").filter { $0.contains("GET /healthz 200 ") }.count
+                return probeLines >= 10
+            })
+        #expect(probeLines < 100, "\(probeLines) lines for 300 probes")
     }
 }
