@@ -121,7 +121,8 @@ public final class PluginBus: Sendable {
     ///   - topic: concrete topic.
     ///   - message: the request.
     ///   - timeout: nil for the kernel default.
-    /// - Throws: ``JameyError`` with code `.timeout`, `.noResponders`, `.full`, `.shutdown` or `.invalid`.
+    /// - Throws: ``JameyError`` with code `.timeout`, `.noResponders`, `.full`, `.plugin` (the
+    ///   responder's handler failed without replying), `.shutdown` or `.invalid`.
     public func request(_ topic: String, _ message: Outgoing = Outgoing(), timeout: Duration? = nil) async throws(JameyError)
         -> Message
     {

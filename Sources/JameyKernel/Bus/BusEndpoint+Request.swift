@@ -53,7 +53,7 @@ extension BusEndpoint {
     ///   - timeout: How long to wait; `nil` for ``BusConfiguration/defaultRequestTimeout``.
     /// - Returns: The reply, with ``BusMessage/source`` set to the responder's owner.
     /// - Throws: ``BusError/invalidTopic(_:)``, ``BusError/noResponders``,
-    ///   ``BusError/queueFull``, ``BusError/timeout`` or ``BusError/shutdown``.
+    ///   ``BusError/queueFull``, ``BusError/timeout``, ``BusError/handlerFailed`` or ``BusError/shutdown``.
     public func request(_ message: BusMessage, timeout: Duration? = nil) async throws(BusError) -> BusMessage {
         let reply = ReplyRendezvous<Result<BusMessage, BusError>>()
         if case .failed(let failure) = try startRequest(message, timeout: timeout, anyThread: true, completion: reply.complete) {
@@ -74,7 +74,7 @@ extension BusEndpoint {
     ///   - timeout: How long to wait; `nil` for ``BusConfiguration/defaultRequestTimeout``.
     /// - Returns: The reply, with ``BusMessage/source`` set to the responder's owner.
     /// - Throws: ``BusError/invalidTopic(_:)``, ``BusError/noResponders``,
-    ///   ``BusError/queueFull``, ``BusError/timeout`` or ``BusError/shutdown``.
+    ///   ``BusError/queueFull``, ``BusError/timeout``, ``BusError/handlerFailed`` or ``BusError/shutdown``.
     public func requestSync(_ message: BusMessage, timeout: Duration? = nil) throws(BusError) -> BusMessage {
         let waiter = ReplyWaiter.take()
         defer { ReplyWaiter.give(waiter) }

@@ -210,7 +210,8 @@ public final class BusEndpoint: Sendable {
     ///
     /// The handler runs on a bus worker thread, never concurrently with itself, and sees each
     /// publisher's messages in publish order. It returns `false` to report a failure (counted in
-    /// `jamey_bus_handler_errors_total`; the message is not redelivered).
+    /// `jamey_bus_handler_errors_total`; the message is not redelivered, and a request it has not
+    /// replied to is answered with ``BusError/handlerFailed`` at once).
     ///
     /// A `direct` subscription has no mailbox: its handler runs on the thread that publishes or
     /// requests, inside that call, possibly concurrently with itself, so it must be thread-safe

@@ -66,7 +66,8 @@ extension Kernel {
             reply["plugin"] = .string(name)
             // The version of the build at `path`: for a canary the new one, not the stable one
             // the plugin's status names (a reply put the stable 1.0.0 beside the canary's path).
-            let canary = weight < 100 ? self.canaryStatus(plugin: name)?.canary.split(separator: " ").first.map(String.init) : nil
+            let canary =
+                weight < 100 ? self.canaries.withLock { $0[name] }?.record.library?.descriptor.version.description : nil
             reply["version"] = (canary ?? self.plugin(named: name)?.version).map(ConfigValue.string) ?? .null
             reply["path"] = .string(path)
             reply["steps"] = .list(steps.map(ConfigValue.string))
