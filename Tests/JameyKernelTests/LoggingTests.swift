@@ -122,30 +122,30 @@ import Testing
     }
 
     /// A reader slower than a whole batch per `stallAfter`, but reading, loses nothing: progress
-    /// is counted per write(2), not per batch (a 1 MiB batch to a 1.6 MB/s reader took longer
-    /// than the 100 ms here, and counted as a stall).
+    /// is counted per write(2) of at most 64 KiB (80 ms of this reader), not per batch (a 1 MiB
+    /// batch takes it 1.3 s, over the 600 ms here, and counted as a stall).
     @Test func aSlowReaderThatKeepsReadingLosesNothing() async throws {
         let pipe = try Pipe()
-        let sink = LogSink(fd: pipe.writeFD, capacity: 1 << 20, linger: .milliseconds(50), stallAfter: .milliseconds(100))
-        let lines = 40_000
-        let done = Atomic<Bool>(false)
-        Thread {
-            for i in 0..<lines { sink.write(String(repeating: "y", count: 90) + " \(i)\n") }
-            done.store(true, ordering: .releasing)
-        }.start()
-        var read: [UInt8] = []
-        var count = 0
-        // 16 KiB every 10 ms.
-        #expect(
-            await eventually(timeout: .seconds(120), polling: .milliseconds(10)) {
+        let sink = LogSink(fd: pipe.writeFD, capacity: 1 << 20, linger: .milliseconds(50), stallAfter: .milliseconds(600))
+        // About 2.9 MB: more than the queue, the batch in the writer's hands and the pipe hold.
+        let lines = 30_000
+        // A reader on a thread of its own: 16 KiB every 20 ms, until it has every line.
+        let count = await withCheckedContinuation { (continuation: CheckedContinuation<Int, Never>) in
+            Thread {
+                var newlines = 0
                 var chunk = [UInt8](repeating: 0, count: 16384)
-                let n = chunk.withUnsafeMutableBytes { Glibc.read(pipe.readFD, $0.baseAddress, $0.count) }
-                if n > 0 {
-                    read += chunk[0..<n]
-                    count += chunk[0..<n].count { $0 == 10 }
+                let deadline = Date().addingTimeInterval(120)
+                while newlines < lines && Date() < deadline {
+                    let n = chunk.withUnsafeMutableBytes { Glibc.read(pipe.readFD, $0.baseAddress, $0.count) }
+                    if n > 0 { newlines += chunk[0..<n].count { $0 == 10 } }
+                    usleep(20_000)
                 }
-                return count >= lines && done.load(ordering: .acquiring)
-            })
+                continuation.resume(returning: newlines)
+            }.start()
+            Thread {
+                for i in 0..<lines { sink.write(String(repeating: "y", count: 90) + " \(i)\n") }
+            }.start()
+        }
         #expect(sink.droppedLines == 0)
         #expect(count == lines)
     }
