@@ -60,7 +60,13 @@ final class RequestTimer: Sendable {
     private let overflowCount = Atomic<Int>(0)
     /// No new requests (shutdown began).
     private let closed = Atomic<Bool>(false)
-    private let submitter = Mutex<(@Sendable (@escaping @Sendable () -> Void) -> Void)?>(nil)
+    /// In a box, as ``ReloadSource`` is: a closure kept in a `Mutex` grows a thunk per read.
+    private let submitter = Mutex<Submitter?>(nil)
+
+    final class Submitter: Sendable {
+        let submit: @Sendable (@escaping @Sendable () -> Void) -> Void
+        init(_ submit: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void) { self.submit = submit }
+    }
 
     /// Starts the timer thread.
     /// - Parameter identity: The bus whose threads this one belongs to.
@@ -170,8 +176,8 @@ final class RequestTimer: Sendable {
         guard let request = take(id: id) else { return }
         if request.completesOnAnyThread || (identity.isCurrentThread && !KernelThread.isInsideRequestCall) {
             request.completion(.failure(error))
-        } else if let submit = submitter.withLock({ $0 }) {
-            submit { request.completion(.failure(error)) }
+        } else if let submitter = submitter.withLock({ $0 }) {
+            submitter.submit { request.completion(.failure(error)) }
         } else {
             fail(request.completion, with: error)
         }
@@ -180,7 +186,7 @@ final class RequestTimer: Sendable {
     /// Where ``failAsAReplyWould(id:with:)`` runs a completion off the calling thread (the bus's
     /// worker pool, set once it exists).
     func setSubmitter(_ submit: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void) {
-        submitter.withLock { $0 = submit }
+        submitter.withLock { $0 = Submitter(submit) }
     }
 
     /// Calls `completion` with `error` on the timer thread (for requests never registered).

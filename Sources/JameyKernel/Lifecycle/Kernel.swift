@@ -57,8 +57,9 @@ public final class Kernel: Sendable {
     /// code (never unloaded) and the tables it handed out may still pass its `jamey_host *`, which
     /// must then find an invalid context, never freed memory. One small object per plugin start.
     let hosts = Mutex<[PluginHost]>([])
-    /// Where ``reloadFromSource()`` reads the config (``setReloadSource(_:)``).
-    let reloadSource = Mutex<(@Sendable () throws(KernelError) -> KernelConfig)?>(nil)
+    /// Where ``reloadFromSource()`` reads the config (``setReloadSource(_:)``), in a box (see
+    /// ``ReloadSource``).
+    let reloadSource = Mutex<ReloadSource?>(nil)
 
     /// Creates a kernel; nothing is loaded until ``load()``.
     ///
