@@ -108,6 +108,13 @@ import Testing
         // The reader comes back: what was queued is written, the sink is no longer stalled, and
         // new lines are written whole.
         var read = pipe.bytes()
+        // Reading, until the writer has written again (a line written before that would still
+        // find the sink stalled, and be dropped).
+        #expect(
+            await eventually(timeout: .seconds(60)) {
+                read += pipe.bytes()
+                return !sink.isStalled
+            })
         Thread { sink.write("after\n", urgent: true) }.start()
         var lines: [String] = []
         #expect(
