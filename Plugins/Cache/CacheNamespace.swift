@@ -493,6 +493,8 @@ final class CacheNamespace: Sendable {
         /// Every read's key by stable hash (``StableHash``), saved in L3 and restored at start, so
         /// warming knows what was hot before a restart.
         var sketch: FrequencySketch
+        /// Reads counted in the sketch since it was last saved (or restored).
+        var unsaved = 0
     }
 
     /// Counts one read of `key`: in the access sketch, and in the read counts when a tier had it.
@@ -501,15 +503,26 @@ final class CacheNamespace: Sendable {
         let hash = StableHash.of(key)
         heat.withLock { h in
             h.sketch.increment(hash)
+            h.unsaved &+= 1
             if hit, h.hits.count < 100_000 || h.hits[CacheKey(key)] != nil { h.hits[CacheKey(key), default: 0] += 1 }
         }
     }
 
     /// Writes the access sketch to L3 (at stop, on snapshot and every `sketch_save_interval_s`).
+    ///
+    /// Only when reads changed it since the last save: an idle node rewrote the default
+    /// namespace's 2 MiB sketch every minute, about 4 GB a day written for nothing (a soak run).
     func saveSketch() {
         guard let l3 else { return }
-        let data = heat.withLock { $0.sketch.serialized() }
-        try? l3.saveSketch(name, data, now: Self.nowMs())
+        let data: [UInt8]? = heat.withLock { h in
+            guard h.unsaved > 0 else { return nil }
+            h.unsaved = 0
+            return h.sketch.serialized()
+        }
+        guard let data else { return }
+        if (try? l3.saveSketch(name, data, now: Self.nowMs())) == nil {
+            heat.withLock { $0.unsaved &+= 1 }  // try again next time
+        }
     }
 
     /// Reads the access sketch L3 holds from the last run (one of another size is ignored).

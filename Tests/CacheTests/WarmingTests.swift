@@ -85,4 +85,27 @@ import Testing
             }
         }
     }
+
+    /// An idle node does not rewrite its access sketch: the default namespace's 2 MiB sketch was
+    /// written every minute (and at stop) whether or not anything was read, about 4 GB a day.
+    @Test func anUnreadSketchIsNotWrittenAgain() async throws {
+        let data = try TemporaryDirectory.make(prefix: "jamey-cache-idle-sketch")
+        let config = "namespaces:\n  - {name: idle, max_bytes: 1048576, max_value_bytes: 1024}\n"
+        func savedAt() async throws -> Int64? {
+            let database = try CacheKernel.openStopped(data + "/cache/cache.sqlite")
+            defer { try? database.close() }
+            return try await database.read { db in
+                try Int64.fetchOne(db, sql: "SELECT saved_at FROM sketches WHERE namespace = 'idle'")
+            }
+        }
+        try await CacheKernel.with(config: config, dataDir: data) { (k: CacheKernel) async throws in
+            #expect(try await k.put("idle", "a", "1") == 201)
+            _ = try await k.get("idle", "a")
+        }
+        let first = try #require(try await savedAt(), "read: saved at stop")
+        try await CacheKernel.with(config: config, dataDir: data) { (k: CacheKernel) async throws in
+            #expect(try await k.stats("idle")["sketch_restored"] as? Bool == true)
+        }
+        #expect(try await savedAt() == first, "nothing read: not written again")
+    }
 }
