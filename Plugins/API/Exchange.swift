@@ -15,4 +15,6 @@ struct Exchange: Sendable {
     var route = "unmatched"
     /// The rate limiter's decision, when the caller's scope is limited.
     var rate: RateLimiter.Decision?
+    /// A health or readiness probe (never rate limited; its access-log lines have a budget).
+    var probe = false
 }

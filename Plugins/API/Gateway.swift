@@ -116,7 +116,7 @@ final class Gateway: HTTPResponder, Sendable {
     /// node not ready, which it says by design) stays at info.
     private func logAccess(method: String, _ status: Int, seconds: Double, _ exchange: Exchange) {
         var suffix = ""
-        let probe = exchange.route == "/healthz" || exchange.route == "/readyz"
+        let probe = exchange.probe
         if exchange.rate?.allowed == false || probe {
             let admitted =
                 probe ? probeLog.withLock { $0.admit(now: .now) } : throttledLog.withLock { $0.admit(now: .now) }
@@ -143,15 +143,14 @@ final class Gateway: HTTPResponder, Sendable {
         let method = request.method.rawValue
         let path = exchange.path
         let match = method == "OPTIONS" ? nil : routes.match(method: method, path: path[...])
-        var probe = false
         if case .found(let endpoint, _)? = match {
             exchange.route = endpoint.path.text
-            probe = endpoint.action == .healthz || endpoint.action == .readyz
+            exchange.probe = endpoint.action == .healthz || endpoint.action == .readyz
         }
         let identity = exchange.caller.keyID ?? RateLimiter.clientIdentity(exchange.client)
         // Health and readiness probes are answered from a cache and never limited: a prober
         // sharing an address with busy clients (or a NAT's) saw "not ready" as 429s.
-        if !probe, let decision = limiter.check(identity: identity, scope: exchange.caller.scope) {
+        if !exchange.probe, let decision = limiter.check(identity: identity, scope: exchange.caller.scope) {
             exchange.rate = decision
             guard decision.allowed else {
                 metrics.recordThrottled(scope: exchange.caller.scope)

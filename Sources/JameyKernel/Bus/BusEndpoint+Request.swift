@@ -113,7 +113,7 @@ extension BusEndpoint {
     private func complete(_ pending: PendingRequest, with reply: BusMessage) {
         metrics.messagesOut.increment()
         let delivered = reply.stamped(source: owner, correlationID: pending.id)
-        if pending.completesOnAnyThread || (bus.pool.isBusThread && !KernelThread.isInsideRequestCall) {
+        if pending.completesHere(onBusThread: bus.pool.isBusThread) {
             pending.completion(.success(delivered))
         } else {
             bus.pool.submit { pending.completion(.success(delivered)) }
@@ -194,7 +194,7 @@ extension BusEndpoint {
         guard RequestTimer.isReplyAddress(replyTo) else { throw .notFound }
         guard let pending = bus.requests.take(id: correlationID) else { throw .notFound }
         if let target = pending.abiTarget,
-            pending.completesOnAnyThread || (bus.pool.isBusThread && !KernelThread.isInsideRequestCall)
+            pending.completesHere(onBusThread: bus.pool.isBusThread)
         {
             metrics.messagesOut.increment()
             var m = abi.pointee

@@ -17,6 +17,15 @@ final class PendingRequest: @unchecked Sendable {
     /// The requester accepts its completion on any thread, including the replier's (so a reply
     /// from a direct responder completes the request without a thread hop).
     let completesOnAnyThread: Bool
+
+    /// Whether a reply (or failure) may complete this request on the calling thread: the
+    /// completion runs anywhere, or the caller is a bus thread outside a request call (a plain
+    /// C `done` never runs inside the request that made it). Otherwise a bus worker runs it.
+    /// - Parameter onBusThread: whether the calling thread is one of the bus's.
+    @inline(__always)
+    func completesHere(onBusThread: Bool) -> Bool {
+        completesOnAnyThread || (onBusThread && !KernelThread.isInsideRequestCall)
+    }
     /// A requester through the C ABI: where a reply given through the C ABI too is handed over
     /// as it lies (``BusEndpoint/reply(to:correlationID:abi:)``), with no ``BusMessage`` made of
     /// it and laid out again. Failures still go through ``completion``.

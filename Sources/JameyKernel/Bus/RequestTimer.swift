@@ -174,7 +174,7 @@ final class RequestTimer: Sendable {
     /// gone.
     func failAsAReplyWould(id: UInt64, with error: BusError) {
         guard let request = take(id: id) else { return }
-        if request.completesOnAnyThread || (identity.isCurrentThread && !KernelThread.isInsideRequestCall) {
+        if request.completesHere(onBusThread: identity.isCurrentThread) {
             request.completion(.failure(error))
         } else if let submitter = submitter.withLock({ $0 }) {
             submitter.submit { request.completion(.failure(error)) }
