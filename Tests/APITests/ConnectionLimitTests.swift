@@ -45,7 +45,9 @@ import Testing
     @Test func aBodyTrickledPastItsTimeoutIsCutOffWith408() async throws {
         // The head timeout (10 s by default) is armed first: the body's earlier deadline must
         // replace its check, not wait for it.
-        let config = "limits:\n  body_timeout_ms: 500\n"
+        // Slack of a second or more at every step: under the full suite's load a chunk 300 ms
+        // apart against a 500 ms timeout came late, and the body was cut off (EPIPE).
+        let config = "limits:\n  body_timeout_ms: 2000\n"
         try await APIKernel.with(.init(config: config, probe: false, hello: false)) { k in
             let c = try await HTTPConnection.open(port: k.port, timeout: 10)
             try await c.send(
@@ -80,18 +82,20 @@ import Testing
     /// A body arriving steadily at 1 000 bytes a second or more is never cut off, however long
     /// it takes: each 1 000 bytes move its deadline a second.
     @Test func aSteadyBodyOutlastingTheTimeoutIsServed() async throws {
-        let config = "limits:\n  body_timeout_ms: 500\n"
+        // Slack of a second or more at every step: under the full suite's load a chunk 300 ms
+        // apart against a 500 ms timeout came late, and the body was cut off (EPIPE).
+        let config = "limits:\n  body_timeout_ms: 2000\n"
         try await APIKernel.with(.init(config: config, probe: false, hello: false)) { k in
             let c = try await HTTPConnection.open(port: k.port, timeout: 10)
             let body = "\"" + String(repeating: "a", count: 3998) + "\""
             try await c.send(
                 "POST /v1/bus/publish/a.b HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(APIKernel.adminKey)\r\n"
                     + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n")
-            // 1 000 bytes every 300 ms: 1.2 s in all, past the 500 ms timeout.
+            // 1 000 bytes a second: 4 s in all, past the 2 s timeout.
             for chunk in 0..<4 {
                 let start = body.utf8.index(body.utf8.startIndex, offsetBy: chunk * 1000)
                 try await c.send(String(body[start..<body.utf8.index(start, offsetBy: 1000)]))
-                try await Task.sleep(for: .milliseconds(300))
+                try await Task.sleep(for: .seconds(1))
             }
             let r = try await c.readResponse()
             #expect(r.status == 202, "\(r.status) \(r.text)")
