@@ -259,7 +259,7 @@ final class CacheNamespace: Sendable {
     private func readL3(_ key: String, readAt: Mark) throws(CacheError) -> CachedValue? {
         guard let l3 else { return nil }
         let row: L3Store.Row?
-        do { row = try l3.get(name, key, now: Self.nowMs()) } catch { throw .storage("L3 read failed: \(error)") }
+        do { row = try l3.get(name, key, now: Self.nowMs()) } catch { throw .storage("L3 read failed", error) }
         guard let row else {
             counters.l3Misses.add(1, ordering: .relaxed)
             metrics.l3Misses.increment()
@@ -305,7 +305,7 @@ final class CacheNamespace: Sendable {
             counters.l3EvictedSize.add(evicted, ordering: .relaxed)
             metrics.l3Evicted("size", evicted)
         } catch {
-            throw .storage("L3 write failed: \(error)")
+            throw .storage("L3 write failed", error)
         }
     }
 
@@ -386,7 +386,7 @@ final class CacheNamespace: Sendable {
         announce?(name, key, nil)
         if let l3 {
             var deleted = false
-            do { deleted = try l3.delete(name, key) } catch { throw .storage("L3 delete failed: \(error)") }
+            do { deleted = try l3.delete(name, key) } catch { throw .storage("L3 delete failed", error) }
             counters.l3EvictedExplicit.add(deleted ? 1 : 0, ordering: .relaxed)
             found = deleted || found
         }
@@ -410,7 +410,7 @@ final class CacheNamespace: Sendable {
                 metrics.l3Evicted("explicit", n)
                 removed = max(removed, n)
             } catch {
-                throw .storage("L3 delete failed: \(error)")
+                throw .storage("L3 delete failed", error)
             }
         }
         removed = max(removed, clearL1 { l1.removeAll { $0.hasPrefix(prefix) } })
@@ -469,7 +469,7 @@ final class CacheNamespace: Sendable {
         let now = Self.nowMs()
         let keys: [String]
         do { keys = try l3.hottestKeys(name, limit: min(100_000, settings.warmEntries * 10), now: now) } catch {
-            throw .storage("L3 read failed: \(error)")
+            throw .storage("L3 read failed", error)
         }
         let frequencies = heat.withLock { h in keys.map { h.sketch.frequency(StableHash.of($0)) } }
         let ranked = keys.indices.sorted { a, b in

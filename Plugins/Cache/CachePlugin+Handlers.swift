@@ -14,29 +14,37 @@ extension CachePlugin {
         try bus.subscribe(Topic.get, responder: true) { [self] request in
             guard request.isRequest else { return }
             let local: Outgoing?
-            do throws(CacheError) { local = try getLocal(request) } catch { local = Reply.failure(error) }
+            do throws(CacheError) { local = try getLocal(request) } catch { local = fail(error, request) }
             if let local {
                 bus.reply(to: request, local)
                 return
             }
             Task {
                 let reply: Outgoing
-                do throws(CacheError) { reply = try await get(request) } catch { reply = Reply.failure(error) }
+                do throws(CacheError) { reply = try await get(request) } catch { reply = fail(error, request) }
                 bus.reply(to: request, reply)
             }
         }
-        try bus.respondInline(Topic.put) { [self] request in answer { try put(request) } }
-        try bus.respondInline(Topic.invalidate) { [self] request in answer { try invalidate(request) } }
+        try bus.respondInline(Topic.put) { [self] request in answer(request) { try put(request) } }
+        try bus.respondInline(Topic.invalidate) { [self] request in answer(request) { try invalidate(request) } }
         try bus.respond(Topic.warm) { [self] request in
-            do { return try await warm(request) } catch let error as CacheError { return Reply.failure(error) }
+            do { return try await warm(request) } catch let error as CacheError { return fail(error, request) }
         }
-        try bus.respondInline(Topic.stats) { [self] request in answer { try stats(request) } }
+        try bus.respondInline(Topic.stats) { [self] request in answer(request) { try stats(request) } }
     }
 
-    private func answer(_ body: () throws -> Outgoing) -> Outgoing {
-        do { return try body() } catch let error as CacheError { return Reply.failure(error) } catch {
-            return Reply.failure(.storage("\(error)"))
+    private func answer(_ request: Message, _ body: () throws -> Outgoing) -> Outgoing {
+        do { return try body() } catch let error as CacheError { return fail(error, request) } catch {
+            return fail(.storage("request", error), request)
         }
+    }
+
+    /// The problem reply of `error` to `request`, after logging a database failure's cause.
+    func fail(_ error: CacheError, _ request: Message) -> Outgoing {
+        guard let failure = error.failure else { return Reply.failure(error) }
+        let cited = failure.cited(request.headers["http.header.x-request-id"])
+        context.logger.error("cache \(error.operation ?? "request"): \(cited.logMessage)")
+        return Reply.failure(CacheError(cited, operation: error.operation))
     }
 
     /// The namespace a request names.

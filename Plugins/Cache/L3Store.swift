@@ -23,7 +23,7 @@ final class L3Store: Sendable {
     init(directory: String) throws {
         var configuration = Configuration()
         configuration.label = "cache.l3"
-        configuration.busyMode = .timeout(5)
+        configuration.busyMode = .timeout(DatabaseFailure.busyTimeout)
         database = try DatabasePool(path: directory + "/" + Self.fileName, configuration: configuration)
         try Self.migrator.migrate(database)
     }

@@ -2,6 +2,7 @@ import Foundation
 import JameyPluginKit
 
 import enum PluginReplies.JSONMembers
+import enum PluginReplies.Reply
 import struct PluginReplies.RequestBody
 
 /// Replies in the shape the api plugin maps to HTTP: a `status` header, JSON bodies, errors as
@@ -17,23 +18,8 @@ enum Reply {
 
     /// The problem+json reply of an error.
     static func failure(_ error: CacheError) -> Outgoing {
-        let body: [String: Any] = [
-            "type": "urn:jamey:problem:" + error.slug, "title": title(error.status), "status": error.status,
-            "detail": error.description,
-        ]
-        let data = (try? JSONSerialization.data(withJSONObject: body, options: [])) ?? Data()
-        return Outgoing(Array(data), contentType: "application/problem+json", headers: ["status": String(error.status)])
-    }
-
-    static func title(_ status: Int) -> String {
-        switch status {
-        case 400: "Bad Request"
-        case 404: "Not Found"
-        case 413: "Content Too Large"
-        case 502: "Bad Gateway"
-        case 504: "Gateway Timeout"
-        default: "Internal Server Error"
-        }
+        PluginReplies.Reply.problem(
+            status: error.status, slug: error.slug, detail: error.description, retryAfter: error.retryAfter)
     }
 }
 

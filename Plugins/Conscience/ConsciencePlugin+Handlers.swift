@@ -1,5 +1,6 @@
 import ConscienceCore
 import Dispatch
+import JameyGRDB
 import JameyPluginKit
 import PluginReplies
 import Synchronization
@@ -24,23 +25,25 @@ extension ConsciencePlugin {
     /// of the rules: it answers from a thread of its own, off the bus's shared threads.
     func subscribeHandlers() throws {
         let bus = context.bus
-        try bus.respondInline(Topic.list) { [self] _ in answer { Reply.json(RuleList(rules: engine.withLock { $0.rules })) } }
-        try bus.respondInline(Topic.get) { [self] request in answer { try getRule(request) } }
+        try bus.respondInline(Topic.list) { [self] request in
+            answer(request) { Reply.json(RuleList(rules: engine.withLock { $0.rules })) }
+        }
+        try bus.respondInline(Topic.get) { [self] request in answer(request) { try getRule(request) } }
         try bus.respond(Topic.create) { [self] request in
-            await onOwnThread(named: "conscience-rules") { [self] in answer { try createRule(request) } }
+            await onOwnThread(named: "conscience-rules") { [self] in answer(request) { try createRule(request) } }
         }
         try bus.respond(Topic.update) { [self] request in
-            await onOwnThread(named: "conscience-rules") { [self] in answer { try updateRule(request) } }
+            await onOwnThread(named: "conscience-rules") { [self] in answer(request) { try updateRule(request) } }
         }
         try bus.respond(Topic.delete) { [self] request in
-            await onOwnThread(named: "conscience-rules") { [self] in answer { try deleteRule(request) } }
+            await onOwnThread(named: "conscience-rules") { [self] in answer(request) { try deleteRule(request) } }
         }
-        try bus.respondInline(Topic.evaluate, direct: true) { [self] request in answer { try evaluate(request) } }
+        try bus.respondInline(Topic.evaluate, direct: true) { [self] request in answer(request) { try evaluate(request) } }
     }
 
     /// Runs `body`, turning a ``ConscienceError`` into its problem reply and any other error
-    /// (a database failure) into a 500 problem.
-    func answer(_ body: () throws -> Outgoing) -> Outgoing {
+    /// into a database failure's problem (500, 503 or 507, the cause logged only).
+    func answer(_ request: Message, _ body: () throws -> Outgoing) -> Outgoing {
         do {
             return try body()
         } catch let error as ConscienceError {
@@ -48,8 +51,10 @@ extension ConsciencePlugin {
         } catch let error as BodyError {
             return Reply.badRequest(error.description)
         } catch {
-            context.logger.error("conscience request failed: \(error)")
-            return Reply.problem(status: 500, slug: "storage", detail: "the rule database failed: \(error)")
+            let failure = DatabaseFailure(error, database: "conscience", requestID: request.headers["http.header.x-request-id"])
+            context.logger.error("conscience request failed: \(failure.logMessage)")
+            return Reply.problem(
+                status: failure.status, slug: failure.slug, detail: failure.detail, retryAfter: failure.retryAfterSeconds)
         }
     }
 

@@ -17,7 +17,7 @@ final class RuleStore: Sendable {
     init(directory: String) throws {
         var configuration = Configuration()
         configuration.label = "conscience.rules"
-        configuration.busyMode = .timeout(5)
+        configuration.busyMode = .timeout(DatabaseFailure.busyTimeout)
         database = try DatabasePool(path: directory + "/" + Self.fileName, configuration: configuration)
         // A rule's change is an operator's, rare: its commit syncs before the reply, so what was
         // answered holds through a power cut (GRDB's WAL default, NORMAL, only through a crash).

@@ -8,15 +8,15 @@ extension Memory {
     /// headers, the list's filters as `http.query`).
     func registerHandlers() throws {
         let bus = context.bus
-        try bus.respond("memory.items.store") { [self] m in await answer { try await storeItems(m) } }
+        try bus.respond("memory.items.store") { [self] m in await answer(m) { try await storeItems(m) } }
         try bus.respond("memory.items.get") { [self] m in
-            await answer {
+            await answer(m) {
                 let (item, links) = try await store.get(id: try id(of: m))
                 return Replies.json(Replies.item(item, links: links))
             }
         }
         try bus.respond("memory.items.update") { [self] m in
-            await answer {
+            await answer(m) {
                 let body = try Bodies.decode(ItemBody.self, m.payload, members: ItemBody.patchMembers)
                 let events = ItemEvents()
                 let item = try await store.update(id: try id(of: m, body: body.id), try Bodies.patch(body), events: events)
@@ -25,7 +25,7 @@ extension Memory {
             }
         }
         try bus.respond("memory.items.delete") { [self] m in
-            await answer {
+            await answer(m) {
                 let id = try id(of: m)
                 let events = ItemEvents()
                 guard try await store.delete(id: id, events: events) else { throw MemoryError.notFound(id) }
@@ -34,7 +34,7 @@ extension Memory {
             }
         }
         try bus.respond("memory.items.list") { [self] m in
-            await answer {
+            await answer(m) {
                 let body =
                     m.headers["http.method"] != nil
                     ? try Bodies.query(m.headers["http.query"] ?? "")
@@ -43,14 +43,15 @@ extension Memory {
                 return Replies.json(["items": items.map { Replies.item($0.0, links: $0.1) }])
             }
         }
-        try bus.respond("memory.items.search") { [self] m in await answer { try await cachedSearch(m) } }
-        try bus.respond("memory.consolidate") { [self] _ in
-            await answer { Replies.json(Replies.report(try await runConsolidation())) }
+        try bus.respond("memory.items.search") { [self] m in await answer(m) { try await cachedSearch(m) } }
+        try bus.respond("memory.consolidate") { [self] m in
+            await answer(m) { Replies.json(Replies.report(try await runConsolidation())) }
         }
     }
 
-    /// Runs `body`; a ``MemoryError`` becomes its problem reply, anything else a 500.
-    private func answer(_ body: () async throws -> Outgoing) async -> Outgoing {
+    /// Runs `body`; a ``MemoryError`` becomes its problem reply, anything else a database
+    /// failure's (500, 503 or 507, the cause logged only).
+    private func answer(_ request: Message, _ body: () async throws -> Outgoing) async -> Outgoing {
         do {
             return try await body()
         } catch let error as MemoryError {
@@ -58,8 +59,7 @@ extension Memory {
             return Replies.problem(error)
         } catch {
             metrics.failed()
-            context.logger.error("memory request failed: \(error)")
-            return Replies.problem(MemoryError(status: 500, slug: "internal", detail: "the memory store failed: \(error)"))
+            return Replies.problem(MemoryError.database(error, request: request, logger: context.logger))
         }
     }
 

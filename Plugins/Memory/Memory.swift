@@ -60,7 +60,8 @@ public final class Memory: JameyPlugin, SnapshotCapable {
         // (subscribers started before this plugin hear it).
         publish()
         await warmUp()
-        let provider = ServiceContext(MemoryService.Provider(store: store, metrics: metrics, cache: searchCache))
+        let provider = ServiceContext(
+            MemoryService.Provider(store: store, metrics: metrics, cache: searchCache, logger: context.logger))
         service.withLock { $0 = provider }
         try context.services.register(MemoryService.name, version: MemoryService.version, table: MemoryService.table(provider))
         try registerHandlers()

@@ -1,12 +1,18 @@
+import JameyGRDB
+import JameyPluginKit
+import Logging
+
 /// A failed memory operation: an HTTP-style status, a problem kind and one sentence for the
 /// caller. Bus replies carry the status in the `status` header and the rest as problem+json.
 struct MemoryError: Error, Sendable, CustomStringConvertible {
-    /// The HTTP status (400, 404, 409, 413, 500).
+    /// The HTTP status (400, 404, 409, 413, 500, or a database failure's 503 or 507).
     let status: Int
     /// Kebab-case problem kind; the `type` member is `urn:jamey:problem:<slug>`.
     let slug: String
     /// One sentence for the caller.
     let detail: String
+    /// Seconds for a `Retry-After` header, or nil.
+    var retryAfter: Int? = nil
 
     var description: String { detail }
 
@@ -23,6 +29,13 @@ struct MemoryError: Error, Sendable, CustomStringConvertible {
         .init(
             status: 409, slug: "near-duplicate",
             detail: "a near-duplicate is already stored as '\(id)' (similarity \((similarity * 100).rounded() / 100))")
+    }
+    /// A failed store call, as ``DatabaseFailure`` tells the caller of it (500, 503 or 507);
+    /// the cause goes to `logger` only.
+    static func database(_ error: any Error, request: Message?, logger: Logger?) -> MemoryError {
+        let failure = DatabaseFailure(error, database: "memory", requestID: request?.headers["http.header.x-request-id"])
+        logger?.error("memory request failed: \(failure.logMessage)")
+        return .init(status: failure.status, slug: failure.slug, detail: failure.detail, retryAfter: failure.retryAfterSeconds)
     }
     /// 413: an item is too large.
     static func tooLarge(_ detail: String) -> MemoryError { .init(status: 413, slug: "too-large", detail: detail) }

@@ -1,6 +1,7 @@
 import CJameyMemory
 import Foundation
 import JameyPluginKit
+import Logging
 import MemoryCore
 
 /// The `memory.search` service table (`jamey/memory.h`): in-process search for other plugins.
@@ -16,11 +17,14 @@ enum MemoryService {
         let metrics: MemoryMetrics?
         /// The search-reply cache the bus topic uses too (nil: none).
         let cache: SearchCache?
+        /// Where a failed search's cause is logged (nil: nowhere).
+        let logger: Logger?
 
-        init(store: MemoryStore, metrics: MemoryMetrics?, cache: SearchCache? = nil) {
+        init(store: MemoryStore, metrics: MemoryMetrics?, cache: SearchCache? = nil, logger: Logger? = nil) {
             self.store = store
             self.metrics = metrics
             self.cache = cache
+            self.logger = logger
         }
 
         /// Runs one search: the reply body and its status. A search the bus topic or this table
@@ -45,8 +49,8 @@ enum MemoryService {
             } catch let error as MemoryError {
                 reply = .init(status: Int32(error.status), body: Replies.problem(error).payload)
             } catch {
-                let problem = MemoryError(status: 500, slug: "internal", detail: "the memory store failed: \(error)")
-                reply = .init(status: 500, body: Replies.problem(problem).payload)
+                let problem = MemoryError.database(error, request: nil, logger: logger)
+                reply = .init(status: Int32(problem.status), body: Replies.problem(problem).payload)
             }
             return (reply.status, reply.body)
         }

@@ -3,6 +3,8 @@ import JameyPluginKit
 import MemoryCore
 import Synchronization
 
+import enum PluginReplies.Reply
+
 /// Replies: items as JSON objects, and errors as problem+json with a `status` header.
 enum Replies {
     /// ISO 8601 with milliseconds, UTC. The last result is kept: the items of a batch share
@@ -34,22 +36,7 @@ enum Replies {
 
     /// An error as problem+json (RFC 9457) with the `status` header.
     static func problem(_ error: MemoryError) -> Outgoing {
-        let object: [String: Any] = [
-            "type": "urn:jamey:problem:" + error.slug, "title": title(error.status), "status": error.status,
-            "detail": error.detail,
-        ]
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return Outgoing(Array(data), contentType: "application/problem+json", headers: ["status": String(error.status)])
-    }
-
-    private static func title(_ status: Int) -> String {
-        switch status {
-        case 400: "Bad Request"
-        case 404: "Not Found"
-        case 409: "Conflict"
-        case 413: "Content Too Large"
-        default: "Internal Server Error"
-        }
+        Reply.problem(status: error.status, slug: error.slug, detail: error.detail, retryAfter: error.retryAfter)
     }
 
     /// The 200 reply to a search, `{"hits": [{"bm25", "item", "score"}, ...]}` with each item as

@@ -20,7 +20,7 @@ extension SoulPlugin {
             text = given
         } catch {
             metrics.conscience("refused")
-            return answer { throw error }
+            return answer(request) { throw error }
         }
         let payload = (try? JSONSerialization.data(withJSONObject: ["text": text])) ?? Data()
         let reply: Message
@@ -49,7 +49,7 @@ extension SoulPlugin {
         // A write transaction (queued behind any other, then synced): on a thread of its own,
         // not on the concurrency pool this handler runs on.
         return await onOwnThread(named: "soul-conscience") { [self] in
-            answer {
+            answer(request) {
                 let feeling = try ConscienceFeeling(score: verdict.score)
                 let now = Date()
                 let (entity, change, _) = try store.modify(name, create: true, at: now) { e in feeling.apply(to: &e, at: now) }

@@ -1,4 +1,5 @@
 import Foundation
+import JameyGRDB
 import JameyPluginKit
 import PluginReplies
 import SoulCore
@@ -10,23 +11,23 @@ extension SoulPlugin {
     /// threads; `soul.conscience.record` waits for the conscience, so it answers from a task.
     func subscribeHandlers() throws {
         let bus = context.bus
-        try bus.respond(Topic.list) { [self] _ in
-            await onOwnThread(named: "soul-list") { [self] in answer { try listEntities() } }
+        try bus.respond(Topic.list) { [self] request in
+            await onOwnThread(named: "soul-list") { [self] in answer(request) { try listEntities() } }
         }
-        try bus.respondInline(Topic.get) { [self] request in answer { try getEntity(request) } }
-        try bus.respondInline(Topic.upsert) { [self] request in answer { try upsertEntity(request) } }
-        try bus.respondInline(Topic.delete) { [self] request in answer { try deleteEntity(request) } }
-        try bus.respondInline(Topic.record) { [self] request in answer { try recordEmotion(request) } }
-        try bus.respondInline(Topic.link) { [self] request in answer { try linkMemory(request) } }
+        try bus.respondInline(Topic.get) { [self] request in answer(request) { try getEntity(request) } }
+        try bus.respondInline(Topic.upsert) { [self] request in answer(request) { try upsertEntity(request) } }
+        try bus.respondInline(Topic.delete) { [self] request in answer(request) { try deleteEntity(request) } }
+        try bus.respondInline(Topic.record) { [self] request in answer(request) { try recordEmotion(request) } }
+        try bus.respondInline(Topic.link) { [self] request in answer(request) { try linkMemory(request) } }
         try bus.respond(Topic.decay) { [self] request in
-            await onOwnThread(named: "soul-decay") { [self] in answer { try decay(request) } }
+            await onOwnThread(named: "soul-decay") { [self] in answer(request) { try decay(request) } }
         }
         try bus.respond(Topic.conscience) { [self] request in await recordConscience(request) }
     }
 
     /// Runs `body`, turning refused input into 400, an unknown entity into 404 and anything else
-    /// (a database failure) into 500.
-    func answer(_ body: () throws -> Outgoing) -> Outgoing {
+    /// into a database failure's problem (500, 503 or 507, the cause logged only).
+    func answer(_ request: Message, _ body: () throws -> Outgoing) -> Outgoing {
         do {
             return try body()
         } catch let error as BodyError {
@@ -36,8 +37,10 @@ extension SoulPlugin {
                 ? Reply.problem(status: 404, slug: "not-found", detail: error.description)
                 : Reply.badRequest(error.description)
         } catch {
-            context.logger.error("soul request failed: \(error)")
-            return Reply.problem(status: 500, slug: "storage", detail: "the soul database failed: \(error)")
+            let failure = DatabaseFailure(error, database: "soul", requestID: request.headers["http.header.x-request-id"])
+            context.logger.error("soul request failed: \(failure.logMessage)")
+            return Reply.problem(
+                status: failure.status, slug: failure.slug, detail: failure.detail, retryAfter: failure.retryAfterSeconds)
         }
     }
 

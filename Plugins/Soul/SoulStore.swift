@@ -19,7 +19,7 @@ final class SoulStore: Sendable {
     init(directory: String) throws {
         var configuration = Configuration()
         configuration.label = "soul"
-        configuration.busyMode = .timeout(5)
+        configuration.busyMode = .timeout(DatabaseFailure.busyTimeout)
         configuration.foreignKeysEnabled = true
         database = try DatabasePool(path: directory + "/" + Self.fileName, configuration: configuration)
         try Self.migrator.migrate(database)

@@ -26,27 +26,33 @@ public enum Reply {
     ///   - status: the HTTP status (400, 404, 429, 500, 503, ...).
     ///   - slug: the problem type's last part (`bad-request`, `not-found`, ...).
     ///   - detail: the sentence saying what is wrong.
-    public static func problem(status: Int, slug: String, detail: String) -> Outgoing {
+    ///   - retryAfter: seconds for a `Retry-After` header (a 503's), or nil for none.
+    public static func problem(status: Int, slug: String, detail: String, retryAfter: Int? = nil) -> Outgoing {
         let body: [String: Any] = [
             "type": "urn:jamey:problem:" + slug, "title": title(status), "status": status, "detail": detail,
         ]
         let data =
             (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        return Outgoing(Array(data), contentType: "application/problem+json", headers: ["status": String(status)])
+        var headers = ["status": String(status)]
+        if let retryAfter { headers["http.header.retry-after"] = String(retryAfter) }
+        return Outgoing(Array(data), contentType: "application/problem+json", headers: headers)
     }
 
     /// A 400 problem.
     public static func badRequest(_ detail: String) -> Outgoing { problem(status: 400, slug: "bad-request", detail: detail) }
 
-    /// The reason phrase of the statuses used here.
-    static func title(_ status: Int) -> String {
+    /// The reason phrase of the statuses plugins answer with ("Internal Server Error" for others).
+    public static func title(_ status: Int) -> String {
         switch status {
         case 400: "Bad Request"
         case 404: "Not Found"
         case 409: "Conflict"
+        case 413: "Content Too Large"
         case 429: "Too Many Requests"
         case 502: "Bad Gateway"
         case 503: "Service Unavailable"
+        case 504: "Gateway Timeout"
+        case 507: "Insufficient Storage"
         default: "Internal Server Error"
         }
     }
