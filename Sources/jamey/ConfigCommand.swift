@@ -19,7 +19,7 @@ struct ConfigCommand: ParsableCommand {
             logger.logLevel = .critical
             let kernel: Kernel
             do {
-                kernel = try Kernel(config: config, logger: logger)
+                kernel = try Kernel(config: config, logger: logger, inspecting: true)
             } catch {
                 printError("\(error)")
                 throw ExitCode(1)
@@ -57,7 +57,7 @@ struct ConfigCommand: ParsableCommand {
             // Load the plugins (without starting them) so their sections are validated against
             // their schemas: that is what says which values are secret.
             var sections: [String: ValidatedSection] = [:]
-            if let kernel = try? Kernel(config: config, logger: logger) {
+            if let kernel = try? Kernel(config: config, logger: logger, inspecting: true) {
                 _ = try? kernel.load()
                 sections = kernel.validatedSections
             }

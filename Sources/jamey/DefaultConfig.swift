@@ -272,8 +272,11 @@ plugins:
   # routes other plugins declare, and /openapi.json. Listed last so it starts last and stops
   # first (in-flight requests finish while the plugins they reach still run). The admin key is
   # JAMEY_API_ADMIN_KEY; without it one is generated into <data_dir>/api/admin.key (mode 0600).
+  # Required: a gateway that cannot start (port in use, bad TLS files, a damaged key database)
+  # stops start-up with exit 1, instead of a server that says it is ready with nothing listening.
   api:
     enabled: true
+    required: true
     config:
       host: 127.0.0.1            # address to listen on (0.0.0.0: every interface)
       port: 8080                 # 0 = any free port (the bound address is logged)

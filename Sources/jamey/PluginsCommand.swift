@@ -19,7 +19,7 @@ struct PluginsCommand: ParsableCommand {
             var logger = Logger(label: "jamey.plugins-list")
             logger.logLevel = .critical
             let kernel: Kernel
-            do { kernel = try Kernel(config: config, logger: logger) } catch {
+            do { kernel = try Kernel(config: config, logger: logger, inspecting: true) } catch {
                 printError("\(error)")
                 throw ExitCode(1)
             }

@@ -25,12 +25,17 @@ struct Serve: AsyncParsableCommand {
         CrashContext.install()
         Self.raiseOpenFileLimit(logger)
         let kernel: Kernel
+        let lock: DataDirectoryLock
         do {
             kernel = try Kernel(config: config, logger: logger)
+            lock = try DataDirectoryLock(directory: config.dataDirectory)
         } catch {
             logger.critical("\(error)")
             throw ExitCode(1)
         }
+        logger.notice(
+            "\(Versions.text) starting: pid \(getpid()), config \(config.source), data_dir \(config.dataDirectory), plugins from \(kernel.pluginDirectory)"
+        )
         // Reloads (SIGHUP, POST /v1/config/reload, `jamey config reload`) read the same file again.
         let path = options.config
         kernel.setReloadSource { () throws(KernelError) in
@@ -53,7 +58,7 @@ struct Serve: AsyncParsableCommand {
             ))
         do {
             try await group.run()
-            withExtendedLifetime(hangUp) {}
+            withExtendedLifetime((hangUp, lock)) {}
         } catch let error as KernelError {
             for problem in error.problems { logger.critical("\(problem)") }
             throw ExitCode(1)

@@ -265,6 +265,61 @@ import Testing
         #expect(messages.contains("jamey stopped"))
     }
 
+    /// Two servers on one `data_dir` would write the same databases: the second is refused,
+    /// naming the first's PID, and once the first is killed (`kill -9`: the lock goes with the
+    /// process) a server starts there again. The start line names what an operator looks for.
+    @Test func aSecondServerOnOneDataDirIsRefused() throws {
+        let (dir, path) = try exampleConfig()
+        let (first, errPipe, _) = try startServe(dir, path)
+        let second = Process()
+        second.executableURL = URL(fileURLWithPath: jamey)
+        second.arguments = ["serve", "--config", path]
+        let secondErr = Pipe()
+        second.standardError = secondErr
+        second.standardOutput = FileHandle.nullDevice
+        try second.run()
+        let ended = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            second.waitUntilExit()
+            ended.signal()
+        }
+        let refused = ended.wait(timeout: .now() + 30) == .success
+        if !refused { kill(second.processIdentifier, SIGKILL) }
+        let said = String(decoding: secondErr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(refused && second.terminationStatus == 1, "\(said)")
+        #expect(
+            said.contains(
+                "data_dir \(dir)/data is in use by another jamey serve (pid \(first.processIdentifier)) holding \(dir)/data/jamey.lock"
+            ), "\(said)")
+
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        let log = String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(
+            log.contains(
+                "jamey 0.1.0 (plugin ABI 1.3) starting: pid \(first.processIdentifier), config \(path), data_dir \(dir)/data, plugins from "
+            ), "\(log)")
+        unlink(dir + "/notify.sock")
+        let (again, _, _) = try startServe(dir, path)
+        kill(again.processIdentifier, SIGTERM)
+        again.waitUntilExit()
+        #expect(again.terminationStatus == 0)
+    }
+
+    /// `config check`, `config show` and `plugins list` only read: they create neither
+    /// `data_dir` nor its `node-id` (made as root, those kept the service's user from starting).
+    @Test func inspectingCommandsCreateNothing() throws {
+        let (dir, path) = try exampleConfig()
+        let fresh = dir + "/fresh/data"
+        for arguments in [["config", "check"], ["config", "show"], ["plugins", "list"]] {
+            var environment = ProcessInfo.processInfo.environment
+            environment["JAMEY_DATA_DIR"] = fresh
+            let r = try Run.command(jamey, arguments + ["--config", path], environment: environment)
+            #expect(r.status == 0, "\(arguments): \(r.output)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir + "/fresh"))
+    }
+
     @Test func serveExitsNonZeroWhenARequiredPluginFails() throws {
         let dir = try TemporaryDirectory.make()
         let path = dir + "/jamey.yaml"

@@ -69,9 +69,12 @@ public final class Kernel: Sendable {
     ///   - pluginDirectory: overrides `config.pluginDirectory` and the default (the directory
     ///     holding the running executable).
     ///   - environment: environment used for `JAMEY_*` overrides of plugin sections.
+    ///   - inspecting: true for a kernel that only loads and validates (`jamey config check`,
+    ///     `plugins list`): it creates neither `data_dir` nor its `node-id` (a check run as root
+    ///     made them root's, and the service's own user could then not start).
     public init(
         config: KernelConfig, logger: Logger, pluginDirectory: String? = nil,
-        environment: [String: String] = ProcessEnvironment.current
+        environment: [String: String] = ProcessEnvironment.current, inspecting: Bool = false
     ) throws(KernelError) {
         self.configuration = Mutex(config)
         self.logger = logger
@@ -83,10 +86,18 @@ public final class Kernel: Sendable {
         self.nodeName = config.nodeName
         self.dataDirectory = config.dataDirectory
         self.pluginDirectory = pluginDirectory ?? config.pluginDirectory ?? FileSystem.executableDirectory()
-        guard FileSystem.makeDirectories(config.dataDirectory, mode: 0o750) else {
-            throw KernelError("data_dir \(config.dataDirectory) cannot be created or is not a directory")
+        if inspecting {
+            self.nodeID = NodeIdentity.existing(dataDirectory: config.dataDirectory) ?? ""
+        } else {
+            guard FileSystem.makeDirectories(config.dataDirectory, mode: 0o750) else {
+                let reason = String(cString: strerror(errno))
+                var info = stat()
+                let exists = stat(config.dataDirectory, &info) == 0
+                throw KernelError(
+                    "data_dir \(config.dataDirectory) \(exists ? "is not a directory" : "cannot be created: \(reason)")")
+            }
+            self.nodeID = try NodeIdentity.load(dataDirectory: config.dataDirectory)
         }
-        self.nodeID = try NodeIdentity.load(dataDirectory: config.dataDirectory)
         let records = config.plugins.map { PluginRecord(entry: $0) }
         self.recordList = Mutex(records)
         // A plugin disabled from the start is never set to a state: its series is made here.

@@ -11,12 +11,22 @@ enum NodeIdentity {
         if let text = FileSystem.readText(path) {
             let id = text.trimmingWhitespace()
             if id.count == 36 { return id }
+        } else if errno != ENOENT {
+            // Not "missing": writing a new id would lose the node's identity, or fail with a
+            // misleading "cannot write".
+            throw KernelError("cannot read node id file \(path): \(String(cString: strerror(errno)))")
         }
         let id = randomUUID()
         guard FileSystem.writeText(path, id + "\n", mode: 0o644) else {
             throw KernelError("cannot write node id file \(path): \(String(cString: strerror(errno)))")
         }
         return id
+    }
+
+    /// The id kept in `dataDirectory`, or nil when there is none yet; writes nothing.
+    static func existing(dataDirectory: String) -> String? {
+        let id = FileSystem.readText(dataDirectory + "/node-id")?.trimmingWhitespace()
+        return id?.count == 36 ? id : nil
     }
 
     /// A version 4 UUID from the kernel's random source.
