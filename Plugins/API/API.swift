@@ -101,13 +101,18 @@ public final class API: JameyPlugin, SnapshotCapable {
             return
         }
         routesGeneration.withLock { $0 = generation }
-        let live = plugins.filter { $0.state == .started || $0.state == .stopping }
-        let declared = live.flatMap { p in p.routes.map { (p.name, DeclaredRoute($0)) } }
+        let isLive = { (p: PluginSnapshot) in p.state == .started || p.state == .stopping }
+        let declared = plugins.filter(isLive).flatMap { p in p.routes.map { (p.name, DeclaredRoute($0)) } }
         let every = plugins.flatMap { p in p.routes.map { (p.name, DeclaredRoute($0)) } }
+        let resting = plugins.filter { !isLive($0) && $0.state != .disabled }.flatMap { p in
+            p.routes.map { (p.name, p.state.name, DeclaredRoute($0)) }
+        }
         let table = RouteTable(
-            core: Endpoint.core(metricsPublic: settings.metricsPublic), plugins: declared, declared: every)
+            core: Endpoint.core(metricsPublic: settings.metricsPublic), plugins: declared, declared: every, resting: resting)
         let old = gateway.routes
-        let signature = { (t: RouteTable) in t.endpoints.map { "\($0.method) \($0.path) \($0.action)" } }
+        let signature = { (t: RouteTable) in
+            t.endpoints.map { "\($0.method) \($0.path) \($0.action)" } + t.resting.map { "\($0.plugin) \($0.state)" }
+        }
         guard signature(old) != signature(table) || old.rejected != table.rejected || old.declaredScopes != table.declaredScopes
         else { return }
         gateway.install(table)

@@ -165,6 +165,13 @@ final class Gateway: HTTPResponder, Sendable {
             return options(request, path: path)
         case .notFound?:
             throw Problem.notFound("nothing is served at \(Self.printable(path))")
+        case .pluginDown(let resting)?:
+            try authorize(resting.scope, authFailure, exchange)
+            throw Problem(
+                status: .serviceUnavailable, slug: "plugin-unavailable",
+                detail:
+                    "plugin '\(resting.plugin)', which serves \(Self.printable(path)), is not running (\(resting.state)); retry later",
+                headers: [.retryAfter: "5"])
         case .badParameter(let segment)?:
             throw Problem.badRequest(
                 "the path segment '\(Self.printable(segment))' is not valid: each %XX escape must be two hex digits, "
@@ -172,18 +179,23 @@ final class Gateway: HTTPResponder, Sendable {
         case .wrongMethod(let allowed)?:
             throw Problem.methodNotAllowed(method, allowed: allowed)
         case .found(let endpoint, let parameters)?:
-            if endpoint.scope != .public {
-                if let authFailure { throw authFailure }
-                guard exchange.caller.keyID != nil else {
-                    throw Problem.unauthorized("this route requires an API key (Authorization: Bearer KEY or X-API-Key: KEY)")
-                }
-                guard exchange.caller.scope.allows(endpoint.scope) else {
-                    throw Problem.forbidden(required: endpoint.scope, held: exchange.caller.scope)
-                }
-            }
+            try authorize(endpoint.scope, authFailure, exchange)
             let call = Call(request: request, endpoint: endpoint, parameters: parameters, exchange: exchange)
             let response = try await dispatch(call)
             return method == "HEAD" ? response.createHeadResponse() : response
+        }
+    }
+
+    /// Throws unless the caller may use a route of `scope`: the key's own failure, 401 without a
+    /// key, 403 with too small a scope.
+    private func authorize(_ scope: Scope, _ authFailure: Problem?, _ exchange: Exchange) throws {
+        guard scope != .public else { return }
+        if let authFailure { throw authFailure }
+        guard exchange.caller.keyID != nil else {
+            throw Problem.unauthorized("this route requires an API key (Authorization: Bearer KEY or X-API-Key: KEY)")
+        }
+        guard exchange.caller.scope.allows(scope) else {
+            throw Problem.forbidden(required: scope, held: exchange.caller.scope)
         }
     }
 

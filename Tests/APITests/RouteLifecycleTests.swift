@@ -41,8 +41,14 @@ import Testing
         let kernel = k.test.kernel
         async let started: Void = onThread { try kernel.start() }
         let port = try await k.waitForPort()
-        // While "late" is still starting, its route is not served.
+        // While "late" is still starting, its route is not served: 503, not 404 (a client
+        // would take a 404 for "gone").
         #expect(try await document(port)["/v1/late/double"] == nil)
+        let starting = try await HTTP.post(port, "/v1/late/double", key: APIKernel.adminKey, body: #"{"n":2}"#)
+        #expect(starting.status == 503, "\(starting.text)")
+        #expect(
+            starting.json["detail"] as? String
+                == "plugin 'late', which serves /v1/late/double, is not running (initialized); retry later")
         FileManager.default.createFile(atPath: gate, contents: Data())
         try await started
         // The state event rebuilds the table at once, not at the next poll.
@@ -59,7 +65,7 @@ import Testing
         await k.stop()
     }
 
-    @Test func aPluginThatFailsLosesItsRoutesAtOnce() async throws {
+    @Test func aPluginThatFailsLosesItsRoutesAtOnceAndTheyAnswer503() async throws {
         let gate = try TemporaryDirectory.make() + "/hang"
         let flaky = try latePlugin("flaky") {
             $0.healthDelayMilliseconds = 10000
@@ -81,7 +87,19 @@ import Testing
             #expect(await eventually(timeout: .seconds(20)) { k.test.kernel.plugin(named: "flaky")?.state == .failed })
             #expect(await eventually(timeout: .seconds(4)) { (try? await document(k.port)["/v1/flaky/double"]) == nil })
             let (_, key) = try await k.createKey(scope: "write")
-            #expect(try await HTTP.post(k.port, "/v1/flaky/double", key: key, body: #"{"n":2}"#).status == 404)
+            // Its paths say it is down, with a time to retry after (a 404 read as "deleted" or
+            // "a miss" to a client); only to a caller who may use the route.
+            let down = try await HTTP.post(k.port, "/v1/flaky/double", key: key, body: #"{"n":2}"#)
+            #expect(down.status == 503, "\(down.text)")
+            #expect(down.json["type"] as? String == "urn:jamey:problem:plugin-unavailable")
+            #expect(
+                down.json["detail"] as? String
+                    == "plugin 'flaky', which serves /v1/flaky/double, is not running (failed); retry later")
+            #expect(down.header("retry-after") == "5")
+            #expect(try await HTTP.post(k.port, "/v1/flaky/double", body: #"{"n":2}"#).status == 401)
+            let (_, reader) = try await k.createKey(scope: "read")
+            #expect(try await HTTP.post(k.port, "/v1/flaky/double", key: reader, body: #"{"n":2}"#).status == 403)
+            #expect(try await HTTP.post(k.port, "/v1/flaky/other", key: key, body: "{}").status == 404)
         }
     }
 }

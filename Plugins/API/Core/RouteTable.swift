@@ -9,13 +9,29 @@ package struct RouteTable: Sendable {
         case wrongMethod(allowed: [String])
         /// Nothing at this path.
         case notFound
+        /// Nothing served at this path, but a route of a plugin the kernel lists and that is not
+        /// running (starting, stopped, failed, or being restored) has this shape.
+        case pluginDown(Resting)
         /// A route has this shape, but a segment in a parameter's place does not decode
         /// (``PathTemplate/percentDecode(_:)``): the request is malformed, not aimed elsewhere.
         case badParameter(String)
     }
 
+    /// A route of a plugin that is not running: who declared it, in what state, its scope.
+    package struct Resting: Sendable {
+        /// The plugin's config name.
+        package let plugin: String
+        /// Its state (`failed`, `stopped`, `initialized`, ...).
+        package let state: String
+        /// The route's scope: a caller must hold it to learn the plugin is down.
+        package let scope: Scope
+        let path: PathTemplate
+    }
+
     /// Every endpoint, core first.
     package let endpoints: [Endpoint]
+    /// Routes of plugins the kernel lists that are not running (``Match/pluginDown(_:)``).
+    package let resting: [Resting]
     /// Endpoints by number of path segments.
     private let bySegmentCount: [Int: [Endpoint]]
     /// Plugin routes refused (conflict, bad path, unknown scope or method), as sentences.
@@ -33,7 +49,13 @@ package struct RouteTable: Sendable {
     ///   - declared: the routes of every plugin the kernel lists, whatever its state (`plugins`
     ///     when nil): their scopes guard the bus routes (``busScope(for:)``) even while a plugin
     ///     starts, before its routes are served, and for a route refused.
-    package init(core: [Endpoint], plugins: [(String, DeclaredRoute)], declared: [(String, DeclaredRoute)]? = nil) {
+    ///   - resting: (plugin name, state, declared route) of plugins listed but not running: their
+    ///     paths answer 503 instead of 404, so a client does not take a miss or a deletion from a
+    ///     plugin that is only down.
+    package init(
+        core: [Endpoint], plugins: [(String, DeclaredRoute)], declared: [(String, DeclaredRoute)]? = nil,
+        resting: [(String, String, DeclaredRoute)] = []
+    ) {
         var scopes: [String: Scope] = [:]
         for (_, route) in declared ?? plugins {
             let scope = Scope(route.scope) ?? .admin
@@ -86,6 +108,10 @@ package struct RouteTable: Sendable {
         }
         self.endpoints = endpoints
         self.rejected = rejected
+        self.resting = resting.compactMap { plugin, state, route in
+            guard let path = PathTemplate(route.path), let scope = Scope(route.scope) else { return nil }
+            return Resting(plugin: plugin, state: state, scope: scope, path: path)
+        }
         self.bySegmentCount = Dictionary(grouping: endpoints, by: { $0.path.segments.count })
     }
 
@@ -93,7 +119,7 @@ package struct RouteTable: Sendable {
     /// finds the `GET` endpoint. Literal segments win over parameters.
     package func match(method: String, path: Substring) -> Match {
         let parts = path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
-        guard path.first == "/", let candidates = bySegmentCount[parts.count] else { return .notFound }
+        guard path.first == "/", let candidates = bySegmentCount[parts.count] else { return restingOrNotFound(parts) }
         let wanted = method == "HEAD" ? "GET" : method
         var best: (Endpoint, [(String, String)])?
         var allowed: [String] = []
@@ -111,10 +137,15 @@ package struct RouteTable: Sendable {
             // Only on the way to a 404: whether a route has this shape but a parameter that does
             // not decode.
             let undecodable = candidates.lazy.compactMap { $0.path.undecodableParameter(parts) }.first
-            return undecodable.map { .badParameter(String($0)) } ?? .notFound
+            return undecodable.map { .badParameter(String($0)) } ?? restingOrNotFound(parts)
         }
         if allowed.contains("GET") { allowed.append("HEAD") }
         return .wrongMethod(allowed: allowed + ["OPTIONS"])
+    }
+
+    /// ``Match/pluginDown(_:)`` when a resting route has the shape of `parts`, else not found.
+    private func restingOrNotFound(_ parts: [Substring]) -> Match {
+        resting.first { $0.path.match(parts) != nil }.map { .pluginDown($0) } ?? .notFound
     }
 
     private static func isMoreSpecific(_ a: PathTemplate, than b: PathTemplate) -> Bool {
