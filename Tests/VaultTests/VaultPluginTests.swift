@@ -117,6 +117,25 @@ import VaultSQLite
         }
     }
 
+    /// An online restore over HTTP leaves the api plugin's data for the operator (it carries the
+    /// request); the next restore of the snapshot replaces that copy instead of moving it aside,
+    /// so repeated restores keep one copy per source, not one more each time.
+    @Test func repeatedRestoresKeepOneScratchCopyPerSource() async throws {
+        try await VaultKernel.with(firstDelay: 3600, http: true) { k in
+            let rule = #"{"name":"kept","description":"before the backup","weight":2,"polarity":"virtue"}"#
+            #expect(try await k.request("conscience.rules.create", rule).status == 201)
+            let snapshot = try #require(try await k.request("vault.backup.run").json["snapshot"] as? String)
+            for _ in 0..<3 {
+                let restored = try await k.http("POST", "/v1/vault/restore", body: "{}")
+                #expect(restored.status == 200, "\(restored.text)")
+                #expect(restored.text.contains("skipped api: it carries this request"), "\(restored.text)")
+            }
+            let base = k.dataDirectory.appendingPathComponent("vault/restores/\(snapshot.prefix(12))")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: base.path) == ["api"])
+            #expect(FileManager.default.fileExists(atPath: base.appendingPathComponent("api/keys.sqlite").path))
+        }
+    }
+
     /// `latest` is this node's newest snapshot, refused when the repository lost one this node
     /// wrote (the newest left would silently put older data back); a snapshot named by id is
     /// restored.
