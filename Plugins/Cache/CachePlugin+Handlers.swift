@@ -44,6 +44,7 @@ extension CachePlugin {
         guard let failure = error.failure else { return Reply.failure(error) }
         let cited = failure.cited(request.headers["http.header.x-request-id"])
         context.logger.error("cache \(error.operation ?? "request"): \(cited.logMessage)")
+        databaseFailures.record(cited)
         return Reply.failure(CacheError(cited, operation: error.operation))
     }
 

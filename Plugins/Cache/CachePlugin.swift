@@ -1,5 +1,6 @@
 import CacheCore
 import Foundation
+import JameyGRDB
 import JameyPluginKit
 import Synchronization
 
@@ -11,6 +12,8 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
     let context: PluginContext
     let configuration: CacheConfiguration
     let store: L3Store
+    /// The database failures answered lately, which make health degraded.
+    let databaseFailures = RecentDatabaseFailures()
     /// The namespaces by name.
     let namespaces: [String: CacheNamespace]
     /// The Redis tier, nil when `l2.enabled` is false.
@@ -233,7 +236,12 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
 
     public func health() -> PluginHealthReport {
         let entries = namespaces.values.reduce(0) { $0 + $1.l1.statistics.entries }
-        let summary = "\(namespaces.count) namespace(s), \(entries) entries in L1"
+        var summary = "\(namespaces.count) namespace(s), \(entries) entries in L1"
+        if let failing = databaseFailures.summary {
+            summary += "; L3 \(failing)"
+            if let outage = l2?.outage { summary += "; L2 redis unreachable since \(outage.since) (\(outage.reason))" }
+            return .degraded(summary)
+        }
         guard let l2 else { return .ok(summary + "; L2 off") }
         let address = "\(l2.settings.host):\(l2.settings.port)"
         if let outage = l2.outage {

@@ -53,6 +53,7 @@ extension ConsciencePlugin {
         } catch {
             let failure = DatabaseFailure(error, database: "conscience", requestID: request.headers["http.header.x-request-id"])
             context.logger.error("conscience request failed: \(failure.logMessage)")
+            databaseFailures.record(failure)
             return Reply.problem(
                 status: failure.status, slug: failure.slug, detail: failure.detail, retryAfter: failure.retryAfterSeconds)
         }

@@ -1,5 +1,6 @@
 import ConscienceCore
 import Foundation
+import JameyGRDB
 import JameyPluginKit
 import Synchronization
 
@@ -12,6 +13,8 @@ public final class ConsciencePlugin: JameyPlugin, SnapshotCapable {
     let context: PluginContext
     let configuration: ConscienceConfiguration
     let store: RuleStore
+    /// The database failures answered lately, which make health degraded.
+    let databaseFailures = RecentDatabaseFailures()
     let metrics: ConscienceMetrics
     let recorder: MemoryRecorder
     /// The engine built from the stored rules; replaced after every change.
@@ -54,6 +57,7 @@ public final class ConsciencePlugin: JameyPlugin, SnapshotCapable {
     public func health() -> PluginHealthReport {
         let count = engine.withLock { $0.rules.count }
         let bad = skipped.withLock { $0 }
+        if let failing = databaseFailures.summary { return .degraded("\(count) rules; \(failing)") }
         if !bad.isEmpty {
             return .degraded(
                 "\(count) rules; \(bad.count) stored row(s) are invalid and ignored: \(bad.prefix(5).joined(separator: ", "))")

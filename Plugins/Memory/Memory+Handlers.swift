@@ -59,7 +59,8 @@ extension Memory {
             return Replies.problem(error)
         } catch {
             metrics.failed()
-            return Replies.problem(MemoryError.database(error, request: request, logger: context.logger))
+            return Replies.problem(
+                MemoryError.database(error, request: request, logger: context.logger, recent: databaseFailures))
         }
     }
 

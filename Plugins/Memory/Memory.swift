@@ -1,4 +1,5 @@
 import Foundation
+import JameyGRDB
 import JameyPluginKit
 import MemoryCore
 import Synchronization
@@ -13,6 +14,8 @@ import Synchronization
 public final class Memory: JameyPlugin, SnapshotCapable {
     let context: PluginContext
     let store: MemoryStore
+    /// The database failures answered lately, which make health degraded.
+    let databaseFailures = RecentDatabaseFailures()
     let metrics: MemoryMetrics
     let sweepInterval: Duration?
     let consolidationInterval: Duration?
@@ -93,6 +96,7 @@ public final class Memory: JameyPlugin, SnapshotCapable {
         let layers = MemoryLayer.all.map { "\($0.name) \(s.counts[$0]?.items ?? 0)" }.joined(separator: ", ")
         let sweep = s.lastSweep.map { "last sweep \(Replies.time($0)) removed \(s.lastSweepRemoved)" } ?? "no sweep yet"
         let detail = "\(total) items (\(layers)); \(sweep)"
+        if let failing = databaseFailures.summary { return .degraded("\(detail); \(failing)") }
         if let error = s.lastError { return .degraded("\(detail); last maintenance error: \(error)") }
         return .ok(detail)
     }

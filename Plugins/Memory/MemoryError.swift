@@ -31,10 +31,13 @@ struct MemoryError: Error, Sendable, CustomStringConvertible {
             detail: "a near-duplicate is already stored as '\(id)' (similarity \((similarity * 100).rounded() / 100))")
     }
     /// A failed store call, as ``DatabaseFailure`` tells the caller of it (500, 503 or 507);
-    /// the cause goes to `logger` only.
-    static func database(_ error: any Error, request: Message?, logger: Logger?) -> MemoryError {
+    /// the cause goes to `logger` only, and the failure to `recent` (health).
+    static func database(
+        _ error: any Error, request: Message?, logger: Logger?, recent: RecentDatabaseFailures?
+    ) -> MemoryError {
         let failure = DatabaseFailure(error, database: "memory", requestID: request?.headers["http.header.x-request-id"])
         logger?.error("memory request failed: \(failure.logMessage)")
+        recent?.record(failure)
         return .init(status: failure.status, slug: failure.slug, detail: failure.detail, retryAfter: failure.retryAfterSeconds)
     }
     /// 413: an item is too large.

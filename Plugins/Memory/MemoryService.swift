@@ -49,7 +49,7 @@ enum MemoryService {
             } catch let error as MemoryError {
                 reply = .init(status: Int32(error.status), body: Replies.problem(error).payload)
             } catch {
-                let problem = MemoryError.database(error, request: nil, logger: logger)
+                let problem = MemoryError.database(error, request: nil, logger: logger, recent: nil)
                 reply = .init(status: Int32(problem.status), body: Replies.problem(problem).payload)
             }
             return (reply.status, reply.body)

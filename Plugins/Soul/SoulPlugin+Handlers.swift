@@ -39,6 +39,7 @@ extension SoulPlugin {
         } catch {
             let failure = DatabaseFailure(error, database: "soul", requestID: request.headers["http.header.x-request-id"])
             context.logger.error("soul request failed: \(failure.logMessage)")
+            databaseFailures.record(failure)
             return Reply.problem(
                 status: failure.status, slug: failure.slug, detail: failure.detail, retryAfter: failure.retryAfterSeconds)
         }

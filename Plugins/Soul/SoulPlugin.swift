@@ -1,4 +1,5 @@
 import Foundation
+import JameyGRDB
 import JameyPluginKit
 import SoulCore
 
@@ -12,6 +13,8 @@ public final class SoulPlugin: JameyPlugin, SnapshotCapable {
     let context: PluginContext
     let configuration: SoulConfiguration
     let store: SoulStore
+    /// The database failures answered lately, which make health degraded.
+    let databaseFailures = RecentDatabaseFailures()
     let metrics: SoulMetrics
 
     /// Opens (creating and migrating when needed) the soul database.
@@ -39,6 +42,7 @@ public final class SoulPlugin: JameyPlugin, SnapshotCapable {
     /// Ok with the entity count and mean trust; unhealthy when the database cannot be read.
     public func health() -> PluginHealthReport {
         guard let (count, mean) = try? store.summary() else { return .unhealthy("the soul database cannot be read") }
+        if let failing = databaseFailures.summary { return .degraded("\(count) entities; \(failing)") }
         return .ok("\(count) entities; mean trust \(String(format: "%.3f", mean))")
     }
 

@@ -84,6 +84,14 @@ import Testing
                 }
             }
             #expect(logged, "\(c.database): no log line for \(requestID)")
+            // The plugin's health says so (it said ok while every write failed).
+            let plugin = c.file.split(separator: "/")[0]
+            let degraded = await eventually(timeout: .seconds(10)) {
+                let health = (try? await node.send("GET", "/v1/plugins/\(plugin)"))?.body["health"] as? [String: Any]
+                return health?["status"] as? String == "degraded"
+                    && (health?["detail"] as? String ?? "").contains("database failing: 1 failure(s) since start")
+            }
+            #expect(degraded, "\(c.database): health not degraded")
             try await queue.write { db in try db.execute(sql: "ALTER TABLE \(c.table)_gone RENAME TO \(c.table)") }
             let again = try await Self.call(port: node.port, c.method, c.path, c.body)
             #expect((200..<300).contains(again.status), "\(c.database) after repair: \(again.body)")
