@@ -22,7 +22,9 @@ extension Gateway {
         case .reloadConfig: return try await operation(call, topic: "kernel.config.reload")
         case .deployPlugin: return try await operation(call, topic: "kernel.plugins.deploy")
         case .canary(let operation): return try await self.operation(call, topic: "kernel.plugins.canary." + operation)
-        case .forward(let plugin, let topic): return try await forward(call, plugin: plugin, topic: topic)
+        case .forward(let plugin, let topic):
+            let timeout = call.endpoint.documentation?.longRunning == true ? settings.limits.operationTimeoutMs : nil
+            return try await forward(call, plugin: plugin, topic: topic, timeoutMs: timeout)
         }
     }
 

@@ -26,6 +26,7 @@ extension PluginSnapshot {
                             ("method", .string($0.method)), ("path", .string($0.path)), ("topic", .string($0.topic)),
                             ("scope", .string($0.scope)), ("summary", .string($0.summary)),
                             ("operation_id", $0.operationID.map(JSON.string) ?? .null),
+                            ("long_running", .bool($0.longRunning)),
                         ])
                     })
             ),
@@ -51,6 +52,6 @@ extension DeclaredRoute {
         self.init(
             method: route.method, path: route.path, topic: route.topic, scope: route.scope, summary: route.summary,
             operationID: route.operationID, requestSchema: route.requestSchema, responseSchema: route.responseSchema,
-            details: route.details)
+            details: route.details, longRunning: route.longRunning)
     }
 }

@@ -92,6 +92,6 @@ extension CachePlugin {
         .init(
             "POST", "/v1/cache/warm", topic: Topic.warm, scope: "write",
             summary: "Cache: copy L3's hottest entries into L1 and load the keys given", operationID: "cacheWarm",
-            requestSchema: Schemas.warm, responseSchema: Schemas.warmed),
+            requestSchema: Schemas.warm, responseSchema: Schemas.warmed, longRunning: true),
     ]
 }

@@ -38,7 +38,7 @@ extension Memory {
         .init(
             "POST", "/v1/memory/consolidate", topic: "memory.consolidate", scope: "write",
             summary: "Run consolidation now: sweep, merge near-duplicates, promote", operationID: "memoryConsolidate",
-            responseSchema: Schemas.report),
+            responseSchema: Schemas.report, longRunning: true),
     ]
 }
 

@@ -57,24 +57,27 @@ extension VaultPlugin {
         .init(
             "POST", "/v1/vault/backups", topic: Topic.backup, scope: "admin", summary: "Vault: back up now",
             operationID: "vaultBackupNow", requestSchema: Schemas.backupRequest, responseSchema: Schemas.backupResult,
-            details: "Runs a backup now (then retention) and answers with what it stored."),
+            details: "Runs a backup now (then retention) and answers with what it stored.", longRunning: true),
         .init(
             "POST", "/v1/vault/verify", topic: Topic.verify, scope: "admin", summary: "Vault: verify the repository",
             operationID: "vaultVerify", requestSchema: Schemas.verifyRequest, responseSchema: Schemas.verifyReport,
-            details: "Needs the identity. 200 with the report; `ok` false and named problems when something is wrong."),
+            details: "Needs the identity. 200 with the report; `ok` false and named problems when something is wrong.",
+            longRunning: true),
         .init(
             "POST", "/v1/vault/restore", topic: Topic.restore, scope: "admin", summary: "Vault: restore a snapshot",
             operationID: "vaultRestore", requestSchema: Schemas.restoreRequest, responseSchema: Schemas.restoreResult,
             details:
-                "Needs the identity. Restores each source (or one) beside the data into <data_dir>/vault/restores/<snapshot>/<source>."
-        ),
+                "Needs the identity. Restores each source (or one) beside the data into <data_dir>/vault/restores/<snapshot>/<source>.",
+            longRunning: true),
         .init(
             "POST", "/v1/vault/forget", topic: Topic.forget, scope: "admin", summary: "Vault: apply retention",
             operationID: "vaultForget", requestSchema: Schemas.forgetRequest, responseSchema: Schemas.forgetReport,
-            details: "The configured rules unless the body gives others; dry_run lists what would go and why."),
+            details: "The configured rules unless the body gives others; dry_run lists what would go and why.",
+            longRunning: true),
         .init(
             "POST", "/v1/vault/prune", topic: Topic.prune, scope: "admin", summary: "Vault: free unreferenced data",
-            operationID: "vaultPrune", requestSchema: Schemas.pruneRequest, responseSchema: Schemas.pruneReport),
+            operationID: "vaultPrune", requestSchema: Schemas.pruneRequest, responseSchema: Schemas.pruneReport,
+            longRunning: true),
         .init(
             "GET", "/v1/vault/stats", topic: Topic.stats, scope: "admin", summary: "Vault: repository and schedule figures",
             operationID: "vaultStats", responseSchema: Schemas.stats),

@@ -1,4 +1,5 @@
 import Foundation
+import JameyKernel
 import JameyTestKit
 import Testing
 
@@ -100,6 +101,42 @@ import Testing
             let (_, reader) = try await k.createKey(scope: "read")
             #expect(try await HTTP.post(k.port, "/v1/flaky/double", key: reader, body: #"{"n":2}"#).status == 403)
             #expect(try await HTTP.post(k.port, "/v1/flaky/other", key: key, body: "{}").status == 404)
+        }
+    }
+
+    /// A route flagged `JAMEY_ROUTE_LONG_RUNNING` (the vault's backup and restore, memory's
+    /// consolidation) is waited for up to `limits.operation_timeout_ms`; the same handler behind
+    /// a plain route is cut at `limits.request_timeout_ms` (504, the work going on regardless).
+    @Test func aLongRunningRouteIsWaitedForUnderTheOperationTimeout() async throws {
+        var source = CPluginSource(name: "slow")
+        source.routes = [
+            #"{sizeof(jamey_route), JAMEY_ROUTE_LONG_RUNNING, "POST", "/v1/slow/long", "slow.long", "write", "Long", "slowLong", NULL, NULL, NULL}"#,
+            #"{sizeof(jamey_route), 0, "POST", "/v1/slow/short", "slow.short", "write", "Short", "slowShort", NULL, NULL, NULL}"#,
+        ]
+        let slow = TestKernel.Plugin("slow", path: try TestPlugins.buildC(name: "slow", source: source.render()))
+        try await APIKernel.with(
+            .init(
+                config: "limits:\n  request_timeout_ms: 1000\n  operation_timeout_ms: 20000\n", probe: false, hello: false,
+                after: [slow])
+        ) { k in
+            let bus = k.test.bus
+            for topic in ["slow.long", "slow.short"] {
+                _ = try bus.subscribe(topic) { request in
+                    guard let to = request.replyTo else { return true }
+                    let correlation = request.correlationID
+                    DispatchQueue.global().asyncAfter(deadline: .now() + 2.5) {
+                        try? bus.reply(to: to, correlationID: correlation, BusMessage(topic: to, payload: Array("done".utf8)))
+                    }
+                    return true
+                }
+            }
+            let long = try await HTTP.post(k.port, "/v1/slow/long", key: APIKernel.adminKey, body: "{}")
+            #expect(long.status == 200 && long.text == "done", "\(long.text)")
+            let short = try await HTTP.post(k.port, "/v1/slow/short", key: APIKernel.adminKey, body: "{}")
+            #expect(short.status == 504, "\(short.text)")
+            let listed = try await HTTP.get(k.port, "/v1/plugins/slow", key: APIKernel.adminKey)
+            let routes = listed.json["routes"] as? [[String: Any]] ?? []
+            #expect(routes.map { $0["long_running"] as? Bool } == [true, false], "\(listed.text)")
         }
     }
 }

@@ -30,6 +30,13 @@ import Testing
             ] {
                 #expect(openapi.text.contains(operation), "\(operation)")
             }
+            // What may take minutes is waited for under limits.operation_timeout_ms.
+            let plugin = try await k.http("GET", "/v1/plugins/vault")
+            let routes = (try JSONSerialization.jsonObject(with: Data(plugin.text.utf8)) as? [String: Any])?["routes"]
+            let long = (routes as? [[String: Any]] ?? []).filter { $0["long_running"] as? Bool == true }
+            #expect(
+                Set(long.compactMap { $0["operation_id"] as? String })
+                    == ["vaultBackupNow", "vaultVerify", "vaultRestore", "vaultForget", "vaultPrune"], "\(plugin.text)")
         }
     }
 }

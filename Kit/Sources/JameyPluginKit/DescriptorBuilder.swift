@@ -66,7 +66,8 @@ enum DescriptorBuilder {
         for (i, r) in list.enumerated() {
             p.advanced(by: i).initialize(
                 to: jamey_route(
-                    struct_size: UInt32(MemoryLayout<jamey_route>.size), flags: 0, method: keep(r.method), path: keep(r.path),
+                    struct_size: UInt32(MemoryLayout<jamey_route>.size), flags: r.longRunning ? JAMEY_ROUTE_LONG_RUNNING : 0,
+                    method: keep(r.method), path: keep(r.path),
                     topic: keep(r.topic), scope: keep(r.scope), summary: keep(r.summary),
                     operation_id: r.operationID.map(keep), request_schema: r.requestSchema.map(keep),
                     response_schema: r.responseSchema.map(keep), description: r.details.map(keep)))

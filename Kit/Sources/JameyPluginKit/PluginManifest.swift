@@ -59,6 +59,10 @@ public struct PluginManifest: Sendable {
         public var responseSchema: String?
         /// A longer description for the OpenAPI document, or nil.
         public var details: String?
+        /// The handler may take minutes: the gateway waits for it up to its
+        /// `limits.operation_timeout_ms` instead of `limits.request_timeout_ms`
+        /// (`JAMEY_ROUTE_LONG_RUNNING`).
+        public var longRunning: Bool
 
         /// - Parameters:
         ///   - method: HTTP method.
@@ -70,9 +74,11 @@ public struct PluginManifest: Sendable {
         ///   - requestSchema: JSON Schema text of the request body, or nil.
         ///   - responseSchema: JSON Schema text of the successful response, or nil.
         ///   - details: a longer description, or nil.
+        ///   - longRunning: true for a handler that may take minutes (``longRunning``).
         public init(
             _ method: String, _ path: String, topic: String, scope: String = "read", summary: String = "",
-            operationID: String? = nil, requestSchema: String? = nil, responseSchema: String? = nil, details: String? = nil
+            operationID: String? = nil, requestSchema: String? = nil, responseSchema: String? = nil, details: String? = nil,
+            longRunning: Bool = false
         ) {
             self.method = method
             self.path = path
@@ -83,6 +89,7 @@ public struct PluginManifest: Sendable {
             self.requestSchema = requestSchema
             self.responseSchema = responseSchema
             self.details = details
+            self.longRunning = longRunning
         }
     }
 

@@ -116,7 +116,8 @@ extension PluginSnapshot {
                     return PluginManifest.Route(
                         text(r.method) ?? "", text(r.path) ?? "", topic: text(r.topic) ?? "", scope: text(r.scope) ?? "",
                         summary: text(r.summary) ?? "", operationID: text(r.operation_id), requestSchema: text(r.request_schema),
-                        responseSchema: text(r.response_schema), details: text(r.description))
+                        responseSchema: text(r.response_schema), details: text(r.description),
+                        longRunning: r.flags & JAMEY_ROUTE_LONG_RUNNING != 0)
                 }
             } ?? []
         let f = info.figures?.pointee ?? jamey_plugin_figures()

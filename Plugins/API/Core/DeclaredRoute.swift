@@ -19,6 +19,8 @@ package struct DeclaredRoute: Sendable {
     package var responseSchema: String?
     /// A longer description, or nil.
     package var details: String?
+    /// Forwarded under `limits.operation_timeout_ms` (`JAMEY_ROUTE_LONG_RUNNING`).
+    package var longRunning: Bool
 
     /// - Parameters:
     ///   - method: the HTTP method.
@@ -30,9 +32,10 @@ package struct DeclaredRoute: Sendable {
     ///   - requestSchema: JSON Schema text of the request body, or nil.
     ///   - responseSchema: JSON Schema text of the response body, or nil.
     ///   - details: a longer description, or nil.
+    ///   - longRunning: forwarded under `limits.operation_timeout_ms`.
     package init(
         method: String, path: String, topic: String, scope: String, summary: String = "", operationID: String? = nil,
-        requestSchema: String? = nil, responseSchema: String? = nil, details: String? = nil
+        requestSchema: String? = nil, responseSchema: String? = nil, details: String? = nil, longRunning: Bool = false
     ) {
         self.method = method
         self.path = path
@@ -43,5 +46,6 @@ package struct DeclaredRoute: Sendable {
         self.requestSchema = requestSchema
         self.responseSchema = responseSchema
         self.details = details
+        self.longRunning = longRunning
     }
 }

@@ -112,7 +112,8 @@ extension Kernel {
 
     private func route(_ r: PluginRoute, _ arena: CStringArena) -> jamey_route {
         jamey_route(
-            struct_size: UInt32(MemoryLayout<jamey_route>.size), flags: 0, method: arena.string(r.method),
+            struct_size: UInt32(MemoryLayout<jamey_route>.size), flags: r.longRunning ? JAMEY_ROUTE_LONG_RUNNING : 0,
+            method: arena.string(r.method),
             path: arena.string(r.path), topic: arena.string(r.topic), scope: arena.string(r.scope),
             summary: arena.string(r.summary), operation_id: arena.optional(r.operationID),
             request_schema: arena.optional(r.requestSchema), response_schema: arena.optional(r.responseSchema),

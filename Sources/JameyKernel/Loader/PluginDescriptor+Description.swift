@@ -17,6 +17,7 @@ extension PluginDescriptor {
             if let id = r.operationID { line += " operation \(id)" }
             if r.requestSchema != nil { line += ", request schema" }
             if r.responseSchema != nil { line += ", response schema" }
+            if r.longRunning { line += ", long-running" }
             lines.append(line)
         }
         lines.append("config (plugins.\(name).config):")
@@ -89,6 +90,7 @@ extension PluginDescriptor {
                 d["summary"] = .string(r.summary)
                 d["operation_id"] = r.operationID.map(ConfigValue.string) ?? .null
                 d["details"] = r.details.map(ConfigValue.string) ?? .null
+                d["long_running"] = .bool(r.longRunning)
                 // The schemas as the plugin declared them (JSON Schema text).
                 d["request_schema"] = r.requestSchema.map(ConfigValue.string) ?? .null
                 d["response_schema"] = r.responseSchema.map(ConfigValue.string) ?? .null

@@ -22,6 +22,8 @@ public struct PluginRoute: Sendable, Hashable, CustomStringConvertible {
     public var responseSchema: String? = nil
     /// Longer description (ABI 1.3), or nil.
     public var details: String? = nil
+    /// `JAMEY_ROUTE_LONG_RUNNING`: the gateway waits `limits.operation_timeout_ms` for it.
+    public var longRunning = false
 
     public var description: String { "\(method) \(path) -> \(topic) [\(scope)]" }
 
@@ -63,6 +65,7 @@ public struct PluginRoute: Sendable, Hashable, CustomStringConvertible {
                     "routes[\(i)]: scope expected public, read, write or admin, found \"\(PluginMemory.printable(scope))\"")
             }
             var route = PluginRoute(method: method, path: template, topic: topic, scope: scope, summary: summary)
+            route.longRunning = r.flags & JAMEY_ROUTE_LONG_RUNNING != 0
             if minor >= 3 { try route.readDocumentation(r, index: i, reader: reader) }
             if let id = route.operationID, routes.contains(where: { $0.operationID == id }) {
                 throw fail("routes[\(i)]: operation_id \"\(id)\" is declared twice")

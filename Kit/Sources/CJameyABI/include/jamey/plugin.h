@@ -451,9 +451,16 @@ typedef int32_t (*jamey_plugin_reconfigure_fn)(void *state, const char *config_j
  *  Reply message: payload = response body; content_type = its Content-Type; header `status` =
  *    the HTTP status (default 200); `http.header.<name>` = extra response headers.
  *  A bus timeout becomes 504, no responder 503. */
+
+/** jamey_route.flags bit: the handler may take minutes (a backup, a restore, a bulk import). The
+ *  gateway then waits for its reply up to the api plugin's `limits.operation_timeout_ms` (300 s
+ *  by default) instead of `limits.request_timeout_ms` (5 s), which answered 504 while the work
+ *  went on. A host from before this flag (Jamey before December 2026) ignores it. */
+#define JAMEY_ROUTE_LONG_RUNNING 0x1u
+
 typedef struct jamey_route {
     uint32_t struct_size;        /**< sizeof(jamey_route) */
-    uint32_t flags;              /**< Reserved, 0. */
+    uint32_t flags;              /**< JAMEY_ROUTE_LONG_RUNNING or 0; other bits reserved, 0. */
     const char *method;          /**< "GET", "POST", "PUT", "PATCH" or "DELETE" */
     const char *path;            /**< "/v1/hello/{name}": literal segments and `{param}` segments */
     const char *topic;           /**< concrete bus topic the request is sent to */
