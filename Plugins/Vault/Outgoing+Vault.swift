@@ -4,7 +4,7 @@ import PluginReplies
 import VaultCore
 
 /// Vault errors as problem replies (the shared `Reply`): 400 bad input or key, 404 not found,
-/// 409 repository state or damage, 500 otherwise.
+/// 409 repository state or damage, 507 a full disk, 500 otherwise.
 enum VaultReply {
     static func problem(_ error: any Error) -> Outgoing {
         if let error = error as? BodyError { return Reply.badRequest(error.description) }
@@ -16,6 +16,7 @@ enum VaultReply {
         case .badInput, .badKey: return Reply.badRequest(error.message)
         case .notFound: return Reply.problem(status: 404, slug: "not-found", detail: error.message)
         case .repository, .tampered, .decrypt: return Reply.problem(status: 409, slug: "repository", detail: error.message)
+        case .noSpace: return Reply.problem(status: 507, slug: "storage-full", detail: error.message)
         default: return Reply.problem(status: 500, slug: "vault", detail: error.message)
         }
     }

@@ -138,7 +138,23 @@ extension VaultPlugin {
             context.logger.warning("vault: skipped \(plugin): \(failure.message)")
             return false
         }
+        if let free = Self.scarceSpace(at: target, message: failure.message) {
+            throw VaultError(
+                .noSpace,
+                "snapshot of \(plugin) failed: the disk holding \(target.deletingLastPathComponent().path) is full (\(free / 1_048_576) MiB free); a backup stages a copy of every plugin's data there first, so it needs about the size of the data directory free"
+            )
+        }
         throw VaultError(.repository, "snapshot of \(plugin) failed: \(failure.message)")
+    }
+
+    /// The free bytes at `url` when a snapshot hook's failure looks like a full disk: its message
+    /// says so (`No space left on device`: ENOSPC, which JameyGRDB also names for SQLite's
+    /// SQLITE_FULL) or under 64 MiB are free. Nil otherwise.
+    static func scarceSpace(at url: URL, message: String) -> UInt64? {
+        var info = statvfs()
+        guard statvfs(url.path, &info) == 0 else { return nil }
+        let free = UInt64(info.f_bavail) * UInt64(info.f_frsize)
+        return message.contains("No space left on device") || free < 64 << 20 ? free : nil
     }
 
     /// Applies the configured retention; prunes when it removed snapshots. Returns how many went.

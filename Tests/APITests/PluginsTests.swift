@@ -16,7 +16,7 @@ import Testing
             #expect(swift["abi"] as? String == "1.3")
             #expect((swift["requires"] as? [[String: String]])?.first?["name"] == "hello.greeter")
             #expect((swift["health"] as? [String: String])?["status"] == "ok")
-            #expect((swift["routes"] as? [[String: String]])?.first?["path"] == "/v1/hello/{name}")
+            #expect((swift["routes"] as? [[String: Any]])?.first?["path"] as? String == "/v1/hello/{name}")
             let figures = try #require(swift["figures"] as? [String: Any])
             #expect((figures["hook_seconds"] as? Double ?? 0) > 0, "\(figures)")
             #expect((figures["messages_out"] as? Int ?? 0) >= 1, "hello_swift requested a greeting at start: \(figures)")

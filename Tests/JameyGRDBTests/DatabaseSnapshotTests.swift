@@ -245,4 +245,28 @@ extension DatabaseSnapshotTests {
         try live.restoreSnapshot(from: try snapshot(migrator, nil), fileName: "s.sqlite", migrator: migrator)
         #expect(try liveValues() == ["old"])
     }
+
+    /// A snapshot that meets a full disk says so (SQLite's own message was "not an error") and
+    /// leaves no partial file. Needs root for a small tmpfs; skipped otherwise.
+    @Test(.enabled(if: getuid() == 0, "mounting a tmpfs needs root"))
+    func aFullDiskIsNamedAndLeavesNoPartialFile() throws {
+        let dir = try TemporaryDirectory.make(prefix: "jamey-grdb-full")
+        let small = dir + "/small"
+        try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
+        let mounted = try Run.command("/bin/mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", small])
+        try #require(mounted.status == 0, "\(mounted.output)")
+        defer { _ = try? Run.command("/bin/umount", [small]) }
+        let pool = try makePool(dir)
+        try pool.write { db in
+            for _ in 0..<64 {
+                try db.execute(sql: "INSERT INTO t (v) VALUES (?)", arguments: [String(repeating: "x", count: 16_384)])
+            }
+        }
+        #expect {
+            try pool.writeSnapshot(into: small, fileName: "live.sqlite")
+        } throws: { error in
+            "\(error)" == "cannot write the snapshot live.sqlite into \(small): No space left on device"
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: small).isEmpty)
+    }
 }

@@ -50,6 +50,11 @@ extension DatabaseWriter {
             }
         } catch {
             try? FileManager.default.removeItem(atPath: partial)
+            // SQLite says "not an error" for a full disk met by the backup: name it.
+            if let failed = error as? DatabaseError, failed.resultCode.primaryResultCode == .SQLITE_FULL {
+                throw DatabaseSnapshotError(
+                    "cannot write the snapshot \(fileName) into \(directory): \(String(cString: strerror(ENOSPC)))")
+            }
             throw error
         }
     }

@@ -2,7 +2,7 @@
 public struct VaultError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The kind of failure, for callers that branch on it.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Value: String { case badInput, badKey, decrypt, notFound, io, repository, tampered, cancelled }
+        private enum Value: String { case badInput, badKey, decrypt, notFound, io, repository, tampered, cancelled, noSpace }
         private let value: Value
         /// Malformed input: a field, an option, a file that is not what it should be.
         public static let badInput = Code(value: .badInput)
@@ -20,6 +20,8 @@ public struct VaultError: Error, CustomStringConvertible, Equatable, Sendable {
         public static let tampered = Code(value: .tampered)
         /// The operation was asked to stop (the plugin is stopping) and stopped cleanly.
         public static let cancelled = Code(value: .cancelled)
+        /// A disk the operation writes to is full.
+        public static let noSpace = Code(value: .noSpace)
         public var description: String { value.rawValue }
     }
 
