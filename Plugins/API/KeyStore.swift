@@ -1,6 +1,7 @@
 import APICore
 import Foundation
 import GRDB
+import GRDBSQLite
 import JameyGRDB
 import Synchronization
 
@@ -75,6 +76,20 @@ final class KeyStore: Sendable {
     func insert(_ key: APIKey) throws {
         try database.write { db in try key.insert(db) }
         cache.withLock { $0[key.id] = key }
+        moveIntoDatabaseFile()
+    }
+
+    /// Copies the WAL into the database file and empties it, after a key change. The keys are
+    /// few and change rarely, so SQLite's automatic checkpoint (at 1 000 pages) never ran: they
+    /// lived only in `keys.sqlite-wal` until a clean stop, and a damaged WAL lost every key
+    /// without a word (a new admin key was then generated). Best effort: a reader holding the
+    /// WAL makes it give up at once, and the next change tries again.
+    private func moveIntoDatabaseFile() {
+        try? database.writeWithoutTransaction { db in
+            sqlite3_busy_timeout(db.sqliteConnection, 0)
+            defer { sqlite3_busy_timeout(db.sqliteConnection, 5000) }
+            try db.checkpoint(.truncate)
+        }
     }
 
     /// Every key, newest first (revoked and expired ones included).
@@ -117,6 +132,7 @@ final class KeyStore: Sendable {
             key.revokedAt = now
             try database.write { db in try key.update(db) }
             keys[id] = key
+            moveIntoDatabaseFile()
             return .revoked
         }
     }

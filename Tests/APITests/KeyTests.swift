@@ -28,6 +28,21 @@ import Testing
         }
     }
 
+    /// A key change is copied from the WAL into the database file at once: the keys lived only
+    /// in `keys.sqlite-wal` until a clean stop, and a damaged WAL lost them all.
+    @Test func aCreatedKeyIsInTheDatabaseFileNotOnlyInItsWAL() async throws {
+        try await APIKernel.with(.init(probe: false, hello: false)) { k in
+            let created = try await HTTP.post(
+                k.port, "/v1/keys", key: APIKernel.adminKey, body: #"{"name":"kept","scope":"read"}"#)
+            #expect(created.status == 201, "\(created.text)")
+            let id = try #require(created.json["id"] as? String)
+            let file = try Data(contentsOf: URL(fileURLWithPath: k.dataDirectory + "/keys.sqlite"))
+            #expect(file.range(of: Data(id.utf8)) != nil, "the key's row is not in keys.sqlite")
+            let wal = try FileManager.default.attributesOfItem(atPath: k.dataDirectory + "/keys.sqlite-wal")
+            #expect((wal[.size] as? Int) == 0)
+        }
+    }
+
     @Test func invalidKeyRequestsAre400Or415() async throws {
         try await APIKernel.with(.init(probe: false, hello: false)) { k in
             let admin = APIKernel.adminKey
