@@ -10,13 +10,16 @@ extension ConfigCommand {
                 The server checks the whole file first: an invalid one changes nothing and every problem \
                 is printed (exit 4). Otherwise it applies it — log level, hook deadlines, plugins enabled, \
                 disabled, added, removed or with a changed section (reconfigured in place, or restarted) — \
-                and prints what changed; a step that fails rolls everything back (exit 5).
+                and prints what changed; a step that fails rolls everything back (exit 5). When the reload \
+                restarts the api plugin itself, the server answers as it stops; the command then waits for it \
+                to answer again and ends as the reload did.
                 """)
 
         @OptionGroup var server: ServerOptions
 
         func run() throws {
-            try Call.parse(["reloadConfig", "--as-command", "jamey config reload"] + server.callArguments).run()
+            try Call.parse(["reloadConfig", "--as-command", "jamey config reload", "--follow-reload"] + server.callArguments)
+                .run()
         }
     }
 }

@@ -55,6 +55,36 @@ import Testing
         }
     }
 
+    /// A reload of the api plugin's own section is answered 202 as the api stops; the command
+    /// then waits for the server and ends as the reload did: 0 applied, 5 rolled back (it ended
+    /// 0 either way).
+    @Test func aReloadThatRestartsTheGatewayEndsAsTheReloadDid() async throws {
+        try await onThread {
+            let port = try ServedNode.freePort()
+            let api = "port: \(port)\naccess_log: false"
+            let server = try LiveServer(api: api)
+            func write(_ section: String) throws {
+                try TestKernel.yaml(plugins: try LiveServer.plugins(api: section), logLevel: "notice")
+                    .write(toFile: server.directory + "/jamey.yaml", atomically: true, encoding: .utf8)
+            }
+            try write(api + "\nmetrics_public: true")
+            let applied = try server.jamey(["config", "reload"])
+            #expect(applied.status == 0, "\(applied.output)")
+            #expect(applied.stdout.contains("continuing"), "\(applied.stdout)")
+            #expect(
+                applied.stderr.contains("jamey config reload: the reload was applied (the api plugin restarted)"),
+                "\(applied.stderr)")
+
+            // TLS files that do not exist pass the schema and fail the api plugin's start.
+            try write(api + "\ntls:\n  cert_file: /nonexistent/cert.pem\n  key_file: /nonexistent/key.pem")
+            let rolledBack = try server.jamey(["config", "reload"])
+            #expect(rolledBack.status == 5, "\(rolledBack.output)")
+            #expect(rolledBack.stderr.contains("the reload failed and was rolled back"), "\(rolledBack.stderr)")
+            let metrics = try server.call(["metrics"])
+            #expect(metrics.stdout.contains(#"jamey_config_reloads_total{result="rolled_back"} 1"#), "\(metrics.stdout)")
+        }
+    }
+
     @Test func deployReplacesARunningPluginFromTheCommandLine() async throws {
         // Blocking work (requestSync, waits, processes) runs on a thread of its own, not on
         // the two threads of the cooperative pool that async tests and Swift plugins need.

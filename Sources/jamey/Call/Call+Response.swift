@@ -5,7 +5,9 @@ extension Call {
     /// Sends `request`, prints the body on standard output and a line on standard error for a
     /// status other than 2xx, and ends with the exit status of the status class.
     /// - Parameter keyless: whether an operation that needs a key was called without one.
-    func send(_ request: HTTPRequest, with client: HTTPClient, keyless: Bool) throws {
+    /// - Returns: the status (a 2xx; anything else throws its exit status).
+    @discardableResult
+    func send(_ request: HTTPRequest, with client: HTTPClient, keyless: Bool) throws -> Int {
         var body: [UInt8] = []
         var streamed = false
         let head: HTTPResponseHead
@@ -31,6 +33,7 @@ extension Call {
             printError(line)
             throw CallExitCode.forStatus(head.status)
         }
+        return head.status
     }
 
     /// The body as printed: untouched with `--raw` or when it is not JSON, else indented (on a

@@ -77,6 +77,11 @@ struct Call: ParsableCommand {
     @Option(name: .customLong("as-command"), help: .hidden)
     var asCommand = "jamey call"
 
+    /// For `jamey config reload`: when the answer is 202 (the reload restarts the api plugin),
+    /// wait for the outcome (``followReload(from:client:key:seconds:)``).
+    @Flag(name: .customLong("follow-reload"), help: .hidden)
+    var followsReload = false
+
     func validate() throws {
         guard timeout > 0, timeout <= 86_400 else { throw ValidationError("--timeout must be between 0 and 86400 seconds") }
     }
@@ -105,8 +110,12 @@ struct Call: ParsableCommand {
             builder.key = try APIKeySource.key(keyFile: keyFile, environment: environment)
         }
         let request = try builder.request()
+        let baseline = followsReload ? Self.reloadCounts(client, key: builder.key) : nil
         if verbose { printError("> \(request.method) \(server.prefix)\(request.target)") }
-        try send(request, with: client, keyless: builder.key == nil && !builder.operation.isPublic)
+        let status = try send(request, with: client, keyless: builder.key == nil && !builder.operation.isPublic)
+        if status == 202, let baseline {
+            try followReload(from: baseline, client: client, key: builder.key, seconds: timeout)
+        }
     }
 
     /// The builder for the operation named on the command line, with its parameters and body.
