@@ -111,7 +111,8 @@ public final class API: JameyPlugin, SnapshotCapable {
             core: Endpoint.core(metricsPublic: settings.metricsPublic), plugins: declared, declared: every, resting: resting)
         let old = gateway.routes
         let signature = { (t: RouteTable) in
-            t.endpoints.map { "\($0.method) \($0.path) \($0.action)" } + t.resting.map { "\($0.plugin) \($0.state)" }
+            t.endpoints.map { "\($0.method) \($0.path) \($0.action)" }
+                + t.resting.map { "\($0.plugin) \($0.state) \($0.method) \($0.path)" }
         }
         guard signature(old) != signature(table) || old.rejected != table.rejected || old.declaredScopes != table.declaredScopes
         else { return }

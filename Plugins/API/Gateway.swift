@@ -167,10 +167,11 @@ final class Gateway: HTTPResponder, Sendable {
             throw Problem.notFound("nothing is served at \(Self.printable(path))")
         case .pluginDown(let resting)?:
             try authorize(resting.scope, authFailure, exchange)
+            let state = ["loaded", "initialized"].contains(resting.state) ? "starting" : resting.state
             throw Problem(
                 status: .serviceUnavailable, slug: "plugin-unavailable",
                 detail:
-                    "plugin '\(resting.plugin)', which serves \(Self.printable(path)), is not running (\(resting.state)); retry later",
+                    "plugin '\(resting.plugin)', which serves \(Self.printable(path)), is not running (\(state)); retry later",
                 headers: [.retryAfter: "5"])
         case .badParameter(let segment)?:
             throw Problem.badRequest(

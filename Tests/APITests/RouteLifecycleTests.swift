@@ -49,7 +49,7 @@ import Testing
         #expect(starting.status == 503, "\(starting.text)")
         #expect(
             starting.json["detail"] as? String
-                == "plugin 'late', which serves /v1/late/double, is not running (initialized); retry later")
+                == "plugin 'late', which serves /v1/late/double, is not running (starting); retry later")
         FileManager.default.createFile(atPath: gate, contents: Data())
         try await started
         // The state event rebuilds the table at once, not at the next poll.

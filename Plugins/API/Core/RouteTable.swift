@@ -25,7 +25,10 @@ package struct RouteTable: Sendable {
         package let state: String
         /// The route's scope: a caller must hold it to learn the plugin is down.
         package let scope: Scope
-        let path: PathTemplate
+        /// `GET`, `POST`, ...
+        package let method: String
+        /// The path template.
+        package let path: PathTemplate
     }
 
     /// Every endpoint, core first.
@@ -108,9 +111,14 @@ package struct RouteTable: Sendable {
         }
         self.endpoints = endpoints
         self.rejected = rejected
+        // Checked as a served route would be: a route that could not be served cannot say its
+        // plugin is down either (one overlapping the gateway's own would shadow them).
         self.resting = resting.compactMap { plugin, state, route in
-            guard let path = PathTemplate(route.path), let scope = Scope(route.scope) else { return nil }
-            return Resting(plugin: plugin, state: state, scope: scope, path: path)
+            let method = route.method.uppercased()
+            guard Self.methods.contains(method), let path = PathTemplate(route.path), let scope = Scope(route.scope),
+                !core.contains(where: { $0.path.overlaps(path) })
+            else { return nil }
+            return Resting(plugin: plugin, state: state, scope: scope, method: method, path: path)
         }
         self.bySegmentCount = Dictionary(grouping: endpoints, by: { $0.path.segments.count })
     }
@@ -119,8 +127,10 @@ package struct RouteTable: Sendable {
     /// finds the `GET` endpoint. Literal segments win over parameters.
     package func match(method: String, path: Substring) -> Match {
         let parts = path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
-        guard path.first == "/", let candidates = bySegmentCount[parts.count] else { return restingOrNotFound(parts) }
         let wanted = method == "HEAD" ? "GET" : method
+        guard path.first == "/", let candidates = bySegmentCount[parts.count] else {
+            return restingOrNotFound(wanted, parts)
+        }
         var best: (Endpoint, [(String, String)])?
         var allowed: [String] = []
         for endpoint in candidates {
@@ -132,20 +142,42 @@ package struct RouteTable: Sendable {
             if let current = best, !Self.isMoreSpecific(endpoint.path, than: current.0.path) { continue }
             best = (endpoint, parameters)
         }
-        if let best { return .found(best.0, best.1) }
+        if let best {
+            // A down plugin's more specific route for this method is not the live one's to answer.
+            if let down = restingRoute(wanted, parts), Self.isMoreSpecific(down.path, than: best.0.path) {
+                return .pluginDown(down)
+            }
+            return .found(best.0, best.1)
+        }
+        if let down = restingRoute(wanted, parts) { return .pluginDown(down) }
         if allowed.isEmpty {
             // Only on the way to a 404: whether a route has this shape but a parameter that does
             // not decode.
             let undecodable = candidates.lazy.compactMap { $0.path.undecodableParameter(parts) }.first
-            return undecodable.map { .badParameter(String($0)) } ?? restingOrNotFound(parts)
+            return undecodable.map { .badParameter(String($0)) } ?? restingOrNotFound(wanted, parts)
         }
         if allowed.contains("GET") { allowed.append("HEAD") }
         return .wrongMethod(allowed: allowed + ["OPTIONS"])
     }
 
-    /// ``Match/pluginDown(_:)`` when a resting route has the shape of `parts`, else not found.
-    private func restingOrNotFound(_ parts: [Substring]) -> Match {
-        resting.first { $0.path.match(parts) != nil }.map { .pluginDown($0) } ?? .notFound
+    /// The most specific resting route for `method` with the shape of `parts`.
+    private func restingRoute(_ method: String, _ parts: [Substring]) -> Resting? {
+        var best: Resting?
+        for r in resting where r.method == method && r.path.match(parts) != nil {
+            if let current = best, !Self.isMoreSpecific(r.path, than: current.path) { continue }
+            best = r
+        }
+        return best
+    }
+
+    /// Where nothing live has the shape of `parts`: a down plugin's route for `method`, else one
+    /// of another method (under the highest scope among them, so no caller learns more than
+    /// its key allows) says the plugin is down; else not found.
+    private func restingOrNotFound(_ method: String, _ parts: [Substring]) -> Match {
+        if let down = restingRoute(method, parts) { return .pluginDown(down) }
+        let shaped = resting.filter { $0.path.match(parts) != nil }
+        guard let highest = shaped.max(by: { $0.scope < $1.scope }) else { return .notFound }
+        return .pluginDown(highest)
     }
 
     private static func isMoreSpecific(_ a: PathTemplate, than b: PathTemplate) -> Bool {
