@@ -32,13 +32,13 @@ extension VaultPlugin {
         }
     }
 
-    /// Removes what an earlier restore of this snapshot left in `base` for `source` (a skipped
-    /// or killed run's copy, and the copies restoring moved aside): scratch, not a plugin's live
-    /// data. Restoring moved it aside instead, so every later restore of the snapshot kept one
-    /// more full copy of the source's data (1.4 GB after seven restores of a 226 MB cache).
+    /// Once `source` of this snapshot is restored again into `base`, removes the copies of it
+    /// that earlier restores left and this one moved aside (a skipped or killed run's): the same
+    /// snapshot's data, now there anew. They were kept, so every restore of a snapshot left one
+    /// more full copy (1.4 GB after seven restores of a 226 MB cache); removing them before the
+    /// restore would lose the only copy should it then fail.
     static func clearScratch(_ base: URL, _ source: String) {
         let fm = FileManager.default
-        try? fm.removeItem(at: base.appendingPathComponent(source))
         for name in (try? fm.contentsOfDirectory(atPath: base.path)) ?? [] where name.hasPrefix("\(source).before-restore-") {
             try? fm.removeItem(at: base.appendingPathComponent(name))
         }
@@ -115,8 +115,10 @@ extension VaultPlugin {
             let snapshot = try Self.chosen(reference, reader: reader, keyURL: keyURL)
             let base = directory.appendingPathComponent("restores/\(snapshot.id.prefix(12))")
             return try (only.map { [$0] } ?? snapshot.header.sources).map { source in
+                var result = try reader.restore(snapshot, source: source, to: base.appendingPathComponent(source))
                 Self.clearScratch(base, source)
-                return try reader.restore(snapshot, source: source, to: base.appendingPathComponent(source))
+                result.previous = nil
+                return result
             }
         }
         guard online else { return Reply.json(RestoreAnswer(restored: results, steps: [])) }

@@ -133,6 +133,11 @@ import VaultSQLite
             let base = k.dataDirectory.appendingPathComponent("vault/restores/\(snapshot.prefix(12))")
             #expect(try FileManager.default.contentsOfDirectory(atPath: base.path) == ["api"])
             #expect(FileManager.default.fileExists(atPath: base.appendingPathComponent("api/keys.sqlite").path))
+            // A restore that fails (the packs are gone) keeps the copy an earlier one left.
+            try FileManager.default.removeItem(at: k.repository.appendingPathComponent("packs"))
+            let failed = try await k.http("POST", "/v1/vault/restore", body: #"{"source":"api"}"#)
+            #expect(!(200..<300).contains(failed.status), "\(failed.text)")
+            #expect(FileManager.default.fileExists(atPath: base.appendingPathComponent("api/keys.sqlite").path))
         }
     }
 
