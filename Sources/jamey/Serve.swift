@@ -27,8 +27,8 @@ struct Serve: AsyncParsableCommand {
         let kernel: Kernel
         let lock: DataDirectoryLock
         do {
-            kernel = try Kernel(config: config, logger: logger)
             lock = try DataDirectoryLock(directory: config.dataDirectory)
+            kernel = try Kernel(config: config, logger: logger)
         } catch {
             logger.critical("\(error)")
             throw ExitCode(1)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import JameyKernel
 import VaultCore
 
 extension VaultCommand {
@@ -24,6 +25,14 @@ extension VaultCommand {
 
         func run() throws {
             try vaultRun {
+                // Restoring renames the data directory aside under a running server (its lock
+                // file with it, so a second server could then start there).
+                if let pid = DataDirectoryLock.holder(of: URL(fileURLWithPath: target).path) {
+                    throw VaultError(
+                        .badInput,
+                        "--target \(target) is the data directory of a running jamey serve (pid \(pid)): stop it first, or restore through it (POST /v1/vault/restore)"
+                    )
+                }
                 let repo = try repository.open()
                 let reader = try RepositoryReader(repository: repo, identities: try identity.read() ?? [])
                 let chosen = try reader.catalog.find(snapshot, node: node)

@@ -292,6 +292,15 @@ import Testing
                 "data_dir \(dir)/data is in use by another jamey serve (pid \(first.processIdentifier)) holding \(dir)/data/jamey.lock"
             ), "\(said)")
 
+        // Nor may an offline restore rename the running server's data directory aside.
+        let restore = try Run.command(
+            jamey, ["vault", "restore", "--repository", dir + "/no-repo", "--target", dir + "/data", "--snapshot", "latest"])
+        #expect(restore.status != 0)
+        #expect(
+            restore.stderr.contains(
+                "--target \(dir)/data is the data directory of a running jamey serve (pid \(first.processIdentifier))"),
+            "\(restore.output)")
+
         kill(first.processIdentifier, SIGKILL)
         first.waitUntilExit()
         let log = String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)

@@ -16,10 +16,15 @@ public final class DataDirectoryLock: Sendable {
     public let path: String
     private let descriptor: Int32
 
-    /// Takes the lock on `directory` (which must exist) or says who holds it.
+    /// Takes the lock on `directory` (created when missing) or says who holds it. Taken before
+    /// anything else is written there: two servers starting at once on a new data_dir each
+    /// wrote a `node-id`, and the one that kept its lock could run under the other's id.
     /// - Throws: ``KernelError`` when another process holds it, or the file cannot be opened.
     public init(directory: String) throws(KernelError) {
         path = directory + "/jamey.lock"
+        guard FileSystem.makeDirectories(directory, mode: 0o750) else {
+            throw KernelError("data_dir \(directory) cannot be created: \(String(cString: strerror(errno)))")
+        }
         // Close-on-exec: an isolated plugin's process must not keep the lock after the server ends.
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
@@ -43,4 +48,16 @@ public final class DataDirectoryLock: Sendable {
     }
 
     deinit { close(descriptor) }
+
+    /// The PID written in `directory`'s lock when a process holds it (`"?"` if it wrote none),
+    /// else nil; creates nothing. For tools that must not write a running server's data.
+    public static func holder(of directory: String) -> String? {
+        let path = directory + "/jamey.lock"
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        guard flock(fd, LOCK_SH | LOCK_NB) != 0, errno == EWOULDBLOCK else { return nil }
+        let owner = FileSystem.readText(path)?.trimmingWhitespace() ?? ""
+        return owner.isEmpty ? "?" : owner
+    }
 }
