@@ -10,7 +10,7 @@ import Testing
           "/healthz":{"get":{"operationId":"healthz","summary":"Liveness","security":[]}},
           "/v1/plugins":{"get":{"operationId":"listPlugins","summary":"Every plugin"}},
           "/v1/plugins/{name}":{"get":{"operationId":"showPlugin","parameters":[{"name":"name","in":"path","required":true}]}},
-          "/v1/plugins/special":{"get":{"operationId":"special"}},
+          "/v1/plugins/special":{"get":{"operationId":"special","x-jamey-long-running":true}},
           "/v1/bus/request/{topic}":{"post":{"operationId":"request",
             "parameters":[{"name":"topic","in":"path","required":true},{"name":"timeout_ms","in":"query","required":false},
                           {"name":"X-Trace","in":"header","required":false}],
@@ -35,6 +35,9 @@ import Testing
         #expect(!request.isPublic, "the document's security applies")
         #expect(try operations.operation(id: "healthz").isPublic)
         #expect(try operations.operation(id: "createKey").requiresBody)
+        // Read so that `jamey call` waits as long as the gateway does for it.
+        #expect(try operations.operation(id: "special").isLongRunning)
+        #expect(try !operations.operation(id: "createKey").isLongRunning)
         // A path item's methods are listed in the spec's order.
         #expect(operations.operations.filter { $0.path == "/v1/keys" }.map(\.method) == ["GET", "POST"])
         #expect(try operations.operation(id: "hello_swift_get_v1_hello_by_name").pathParameterNames == ["name"])

@@ -30,7 +30,13 @@ import Testing
             ] {
                 #expect(openapi.text.contains(operation), "\(operation)")
             }
-            // What may take minutes is waited for under limits.operation_timeout_ms.
+            // What may take minutes is waited for under limits.operation_timeout_ms, and says so in
+            // /openapi.json (where `jamey call` reads it, to wait as long).
+            let paths = (try JSONSerialization.jsonObject(with: Data(openapi.text.utf8)) as? [String: Any])?["paths"]
+            let restore = ((paths as? [String: Any])?["/v1/vault/restore"] as? [String: Any])?["post"] as? [String: Any]
+            let statsOperation = ((paths as? [String: Any])?["/v1/vault/stats"] as? [String: Any])?["get"] as? [String: Any]
+            #expect(restore?["x-jamey-long-running"] as? Bool == true)
+            #expect(statsOperation != nil && statsOperation?["x-jamey-long-running"] == nil)
             let plugin = try await k.http("GET", "/v1/plugins/vault")
             let routes = (try JSONSerialization.jsonObject(with: Data(plugin.text.utf8)) as? [String: Any])?["routes"]
             let long = (routes as? [[String: Any]] ?? []).filter { $0["long_running"] as? Bool == true }

@@ -48,6 +48,8 @@ package enum OpenAPIDocument {
             ("summary", .string(e.summary)),
             ("tags", .array([.string(tag(e))])),
         ]
+        // Waited for up to limits.operation_timeout_ms: `jamey call` waits as long.
+        if e.documentation?.longRunning == true { members.append(("x-jamey-long-running", .bool(true))) }
         let details = e.documentation?.details.map { [$0] } ?? []
         if e.scope == .public {
             members.append(("security", .array([])))
@@ -340,7 +342,7 @@ package enum OpenAPIDocument {
         let route = object(
             [
                 ("method", string), ("path", string), ("topic", string), ("scope", string), ("summary", string),
-                ("operation_id", nullableString),
+                ("operation_id", nullableString), ("long_running", .object([("type", .string("boolean"))])),
             ],
             required: ["method", "path", "topic", "scope"])
         let count = JSON.object([("type", .string("integer")), ("minimum", .int(0))])

@@ -48,6 +48,7 @@ extension PluginStatus {
                 m["scope"] = .string(r.scope)
                 m["summary"] = .string(r.summary)
                 if let id = r.operationID { m["operation_id"] = .string(id) }
+                m["long_running"] = .bool(r.longRunning)
                 if let text = r.details { m["description"] = .string(text) }
                 return .map(m)
             })

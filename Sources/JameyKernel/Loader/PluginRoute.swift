@@ -65,7 +65,7 @@ public struct PluginRoute: Sendable, Hashable, CustomStringConvertible {
                     "routes[\(i)]: scope expected public, read, write or admin, found \"\(PluginMemory.printable(scope))\"")
             }
             var route = PluginRoute(method: method, path: template, topic: topic, scope: scope, summary: summary)
-            route.longRunning = r.flags & JAMEY_ROUTE_LONG_RUNNING != 0
+            route.longRunning = minor >= 4 && r.flags & JAMEY_ROUTE_LONG_RUNNING != 0
             if minor >= 3 { try route.readDocumentation(r, index: i, reader: reader) }
             if let id = route.operationID, routes.contains(where: { $0.operationID == id }) {
                 throw fail("routes[\(i)]: operation_id \"\(id)\" is declared twice")

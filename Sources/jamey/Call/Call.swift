@@ -66,8 +66,11 @@ struct Call: ParsableCommand {
     @Flag(help: "Indent JSON output even when standard output is not a terminal.")
     var pretty = false
 
-    @Option(help: "Seconds to wait for the server: to connect, and for each read.")
-    var timeout: Double = 30
+    @Option(
+        help:
+            "Seconds to wait for the server: to connect, and for each read (default 30; 330 for an operation the server marks long-running, such as a vault backup or restore)."
+    )
+    var timeout: Double?
 
     @Flag(name: .shortAndLong, help: "Print the request line, the status line and the response headers on standard error.")
     var verbose = false
@@ -83,7 +86,9 @@ struct Call: ParsableCommand {
     var followsReload = false
 
     func validate() throws {
-        guard timeout > 0, timeout <= 86_400 else { throw ValidationError("--timeout must be between 0 and 86400 seconds") }
+        if let timeout, !(timeout > 0 && timeout <= 86_400) {
+            throw ValidationError("--timeout must be between 0 and 86400 seconds")
+        }
     }
 
     func run() throws {
@@ -99,7 +104,7 @@ struct Call: ParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let server = try ServerURL(
             parsing: server ?? environment["JAMEY_SERVER"].flatMap { $0.isEmpty ? nil : $0 } ?? ServerURL.default.text)
-        let client = HTTPClient(server: server, timeout: .milliseconds(Int64(timeout * 1000)))
+        let client = HTTPClient(server: server, timeout: .milliseconds(Int64((timeout ?? 30) * 1000)))
         let operations = try Self.document(from: client)
         if list || operation.isEmpty {
             Self.printList(operations)
@@ -110,11 +115,14 @@ struct Call: ParsableCommand {
             builder.key = try APIKeySource.key(keyFile: keyFile, environment: environment)
         }
         let request = try builder.request()
-        let baseline = followsReload ? Self.reloadCounts(client, key: builder.key) : nil
+        // The gateway waits up to limits.operation_timeout_ms (300 s by default) for these.
+        let waits = timeout ?? (builder.operation.isLongRunning ? 330 : 30)
+        let caller = HTTPClient(server: server, timeout: .milliseconds(Int64(waits * 1000)))
+        let baseline = followsReload ? Self.reloadCounts(caller, key: builder.key) : nil
         if verbose { printError("> \(request.method) \(server.prefix)\(request.target)") }
-        let status = try send(request, with: client, keyless: builder.key == nil && !builder.operation.isPublic)
+        let status = try send(request, with: caller, keyless: builder.key == nil && !builder.operation.isPublic)
         if status == 202, let baseline {
-            try followReload(from: baseline, client: client, key: builder.key, seconds: timeout)
+            try followReload(from: baseline, client: caller, key: builder.key, seconds: waits)
         }
     }
 

@@ -29,6 +29,8 @@ struct OpenAPIOperation: Equatable, Sendable {
     var bodyTypes: [String] = []
     /// Whether it needs no API key (`security: []`).
     var isPublic = false
+    /// The gateway waits for it up to its `limits.operation_timeout_ms` (`x-jamey-long-running`).
+    var isLongRunning = false
 
     /// The names of the `{name}` segments of ``path``, in order.
     var pathParameterNames: [String] {

@@ -49,6 +49,7 @@ struct OpenAPIOperations: Sendable {
         let method = method.uppercased()
         var operation = OpenAPIOperation(id: entry["operationId"] as? String ?? "\(method) \(path)", method: method, path: path)
         operation.summary = entry["summary"] as? String ?? ""
+        operation.isLongRunning = entry["x-jamey-long-running"] as? Bool ?? false
         var parameters = Self.parameters(entry["parameters"])
         for parameter in shared
         where !parameters.contains(where: { $0.name == parameter.name && $0.location == parameter.location }) {

@@ -80,7 +80,7 @@ extern "C" {
 /** ABI major version. A plugin built for another major is refused. */
 #define JAMEY_ABI_MAJOR 1
 /** ABI minor version. The kernel refuses plugins built for a newer minor than its own. */
-#define JAMEY_ABI_MINOR 3
+#define JAMEY_ABI_MINOR 4
 
 /** The one symbol a plugin exports. */
 #define JAMEY_PLUGIN_ENTRY_SYMBOL "jamey_plugin_register"
@@ -452,15 +452,16 @@ typedef int32_t (*jamey_plugin_reconfigure_fn)(void *state, const char *config_j
  *    the HTTP status (default 200); `http.header.<name>` = extra response headers.
  *  A bus timeout becomes 504, no responder 503. */
 
-/** jamey_route.flags bit: the handler may take minutes (a backup, a restore, a bulk import). The
- *  gateway then waits for its reply up to the api plugin's `limits.operation_timeout_ms` (300 s
- *  by default) instead of `limits.request_timeout_ms` (5 s), which answered 504 while the work
- *  went on. A host from before this flag (Jamey before December 2026) ignores it. */
+/** jamey_route.flags bit (since 1.4): the handler may take minutes (a backup, a restore, a bulk
+ *  import). The gateway then waits for its reply up to the api plugin's
+ *  `limits.operation_timeout_ms` (300 s by default) instead of `limits.request_timeout_ms` (5 s),
+ *  which answered 504 while the work went on. Read only from plugins built for 1.4 or later; an
+ *  isolated plugin's handler is still bounded by its `limits.handler_timeout_ms`. */
 #define JAMEY_ROUTE_LONG_RUNNING 0x1u
 
 typedef struct jamey_route {
     uint32_t struct_size;        /**< sizeof(jamey_route) */
-    uint32_t flags;              /**< JAMEY_ROUTE_LONG_RUNNING or 0; other bits reserved, 0. */
+    uint32_t flags;              /**< since 1.4: JAMEY_ROUTE_LONG_RUNNING or 0; other bits reserved, 0. */
     const char *method;          /**< "GET", "POST", "PUT", "PATCH" or "DELETE" */
     const char *path;            /**< "/v1/hello/{name}": literal segments and `{param}` segments */
     const char *topic;           /**< concrete bus topic the request is sent to */
@@ -850,7 +851,8 @@ struct jamey_host_api {
 
     /** plugins_json: every configured plugin as a JSON array of objects with name, version, abi,
      *  path, state, required, health ({status, detail} or null), error, requires and provides
-     *  ([{name, version}]) and, since 1.1, routes ([{method, path, topic, scope, summary}]).
+     *  ([{name, version}]) and, since 1.1, routes ([{method, path, topic, scope, summary}]; since
+ *  1.3 with operation_id when declared, since 1.4 with long_running).
      *  Caller     the plugin (the api plugin serves it).
      *  Thread     any; reports the cached health (calls no health hook). Calls `sink`
      *             one or more times, on the calling thread, before returning.
