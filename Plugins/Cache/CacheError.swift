@@ -26,7 +26,7 @@ struct CacheError: Error, CustomStringConvertible {
     static func storage(_ text: String) -> CacheError { CacheError(status: 500, slug: "storage", description: text) }
     /// A failed L3 (SQLite) call, as ``DatabaseFailure`` tells a client of it.
     static func storage(_ operation: String, _ error: any Error) -> CacheError {
-        CacheError(DatabaseFailure(error, database: "cache's L3"), operation: operation)
+        CacheError(DatabaseFailure(error, database: "cache's L3", atomic: false), operation: operation)
     }
 
 }

@@ -42,7 +42,7 @@ extension CachePlugin {
     /// The problem reply of `error` to `request`, after logging a database failure's cause.
     func fail(_ error: CacheError, _ request: Message) -> Outgoing {
         guard let failure = error.failure else { return Reply.failure(error) }
-        let cited = failure.cited(request.headers["http.header.x-request-id"])
+        let cited = failure.cited(request.requestID)
         context.logger.error("cache \(error.operation ?? "request"): \(cited.logMessage)")
         databaseFailures.record(cited)
         return Reply.failure(CacheError(cited, operation: error.operation))

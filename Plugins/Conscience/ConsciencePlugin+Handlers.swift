@@ -51,9 +51,9 @@ extension ConsciencePlugin {
         } catch let error as BodyError {
             return Reply.badRequest(error.description)
         } catch {
-            let failure = DatabaseFailure(error, database: "conscience", requestID: request.headers["http.header.x-request-id"])
-            context.logger.error("conscience request failed: \(failure.logMessage)")
-            databaseFailures.record(failure)
+            let failure = databaseFailures.failure(error, database: "conscience", requestID: request.requestID) {
+                context.logger.error("\($0)")
+            }
             return Reply.problem(
                 status: failure.status, slug: failure.slug, detail: failure.detail, retryAfter: failure.retryAfterSeconds)
         }

@@ -57,11 +57,12 @@ public final class ConsciencePlugin: JameyPlugin, SnapshotCapable {
     public func health() -> PluginHealthReport {
         let count = engine.withLock { $0.rules.count }
         let bad = skipped.withLock { $0 }
-        if let failing = databaseFailures.summary { return .degraded("\(count) rules; \(failing)") }
+        var problems: [String] = []
         if !bad.isEmpty {
-            return .degraded(
-                "\(count) rules; \(bad.count) stored row(s) are invalid and ignored: \(bad.prefix(5).joined(separator: ", "))")
+            problems.append("\(bad.count) stored row(s) are invalid and ignored: \(bad.prefix(5).joined(separator: ", "))")
         }
+        if let failing = databaseFailures.summary { problems.append(failing) }
+        guard problems.isEmpty else { return .degraded((["\(count) rules"] + problems).joined(separator: "; ")) }
         return .ok("\(count) rules; approval threshold \(ConscienceEngine.format(configuration.approvalThreshold))")
     }
 

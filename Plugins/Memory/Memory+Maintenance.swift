@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import JameyGRDB
 import JameyPluginKit
 import MemoryCore
 
@@ -79,7 +80,10 @@ extension Memory {
                     Replies.json(["expired": Dictionary(uniqueKeysWithValues: removed.map { ($0.key.name, $0.value) })]))
             }
         } catch {
-            status.withLock { $0.lastError = "\(error)" }
+            // The health detail any read key sees: the sentence, not SQLite's text and SQL.
+            let failure = DatabaseFailure(error, database: "memory")
+            context.logger.error("memory maintenance failed: \(failure.logMessage)")
+            status.withLock { $0.lastError = failure.detail }
         }
     }
 

@@ -35,9 +35,8 @@ struct MemoryError: Error, Sendable, CustomStringConvertible {
     static func database(
         _ error: any Error, request: Message?, logger: Logger?, recent: RecentDatabaseFailures?
     ) -> MemoryError {
-        let failure = DatabaseFailure(error, database: "memory", requestID: request?.headers["http.header.x-request-id"])
-        logger?.error("memory request failed: \(failure.logMessage)")
-        recent?.record(failure)
+        let recent = recent ?? RecentDatabaseFailures()
+        let failure = recent.failure(error, database: "memory", requestID: request?.requestID) { logger?.error("\($0)") }
         return .init(status: failure.status, slug: failure.slug, detail: failure.detail, retryAfter: failure.retryAfterSeconds)
     }
     /// 413: an item is too large.

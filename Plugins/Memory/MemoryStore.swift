@@ -83,7 +83,11 @@ final class MemoryStore: Sendable {
         PreparedRestore.removeLeftovers(besides: path)
         var configuration = Configuration()
         configuration.label = "memory"
-        configuration.busyMode = .timeout(5)
+        // Longer than the other plugins' 2 s (DatabaseFailure.busyTimeout): a store may wait behind
+        // the checkpointer's TRUNCATE of a large WAL; shorter than the bus's default request
+        // timeout of 5 s, so a database held longer answers 503 storage-busy, not 504 with the
+        // store's outcome unknown.
+        configuration.busyMode = .timeout(4)
         // A 64 MiB page cache per connection keeps the B-trees a bulk store touches in memory.
         // Reads map the file (up to SQLite's limit of 2 GiB), so the pool's readers share the
         // system's page cache instead of each copying pages into its own (writes still go

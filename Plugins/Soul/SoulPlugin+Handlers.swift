@@ -37,9 +37,9 @@ extension SoulPlugin {
                 ? Reply.problem(status: 404, slug: "not-found", detail: error.description)
                 : Reply.badRequest(error.description)
         } catch {
-            let failure = DatabaseFailure(error, database: "soul", requestID: request.headers["http.header.x-request-id"])
-            context.logger.error("soul request failed: \(failure.logMessage)")
-            databaseFailures.record(failure)
+            let failure = databaseFailures.failure(error, database: "soul", requestID: request.requestID) {
+                context.logger.error("\($0)")
+            }
             return Reply.problem(
                 status: failure.status, slug: failure.slug, detail: failure.detail, retryAfter: failure.retryAfterSeconds)
         }

@@ -18,7 +18,8 @@ import Testing
             (.SQLITE_IOERR_WRITE, 500, "storage", nil),
             (.SQLITE_BUSY, 503, "storage-busy", 1),
             (.SQLITE_LOCKED_SHAREDCACHE, 503, "storage-busy", 1),
-            (.SQLITE_READONLY_DBMOVED, 503, "storage-unavailable", 5),
+            (.SQLITE_READONLY, 503, "storage-unavailable", 5),
+            (.SQLITE_READONLY_DBMOVED, 500, "storage-unavailable", nil),
             (.SQLITE_CANTOPEN, 503, "storage-unavailable", 5),
             (.SQLITE_CORRUPT, 500, "storage-damaged", nil),
             (.SQLITE_NOTADB, 500, "storage-damaged", nil),
@@ -38,6 +39,31 @@ import Testing
         for secret in ["SELECT", "secret message", "keys", "k1"] { #expect(!failure.detail.contains(secret)) }
         #expect(failure.logMessage.contains(failure.incident))
         #expect(failure.logMessage.contains("SELECT token FROM keys") && failure.logMessage.contains("secret message"))
+    }
+
+    /// A request id goes into replies and log lines only when the gateway could have made it.
+    @Test func anUnprintableRequestIDIsNotUsedAsTheIncident() {
+        let error = DatabaseError(resultCode: .SQLITE_ERROR)
+        #expect(DatabaseFailure(error, database: "soul", requestID: "req-7").incident == "req-7")
+        for hostile in ["a\nb", "", String(repeating: "x", count: 129), "é"] {
+            let failure = DatabaseFailure(error, database: "soul", requestID: hostile)
+            #expect(failure.incident.count == 8 && failure.incident.allSatisfy(\.isHexDigit), "\(hostile)")
+        }
+    }
+
+    /// Only SQLite's failures make a plugin's health say its database is failing.
+    @Test func onlySQLitesFailuresCountAsTheDatabaseFailing() {
+        struct Odd: Error {}
+        let recent = RecentDatabaseFailures()
+        var logged: [String] = []
+        _ = recent.failure(Odd(), database: "soul", requestID: nil) { logged.append($0) }
+        #expect(recent.summary == nil)
+        let full = recent.failure(DatabaseError(resultCode: .SQLITE_FULL), database: "soul", requestID: "r1") {
+            logged.append($0)
+        }
+        #expect(full.status == 507)
+        #expect(recent.summary?.hasPrefix("database failing: 1 failure(s) since start, the last 0 s ago (storage-full: ") == true)
+        #expect(logged.count == 2 && logged[1].hasPrefix("soul request failed: database failure r1 (storage-full, answered 507)"))
     }
 
     @Test func anErrorThatIsNotSQLitesIsAPlain500() {

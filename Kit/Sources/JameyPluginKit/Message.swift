@@ -24,6 +24,10 @@ public struct Message: Sendable {
     /// Whether this message is a request that expects a reply.
     public var isRequest: Bool { replyTo != nil }
 
+    /// The HTTP request's id when the gateway forwarded it (its `X-Request-Id`, in the
+    /// `http.header.x-request-id` header), for a plugin's logs and problem details; nil otherwise.
+    public var requestID: String? { headers["http.header.x-request-id"] }
+
     init(_ m: UnsafePointer<jamey_message>) {
         let c = m.pointee
         topic = c.topic.map { String(cString: $0) } ?? ""

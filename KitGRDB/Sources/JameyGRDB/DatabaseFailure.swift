@@ -36,26 +36,41 @@ public struct DatabaseFailure: Error, Sendable, CustomStringConvertible {
     public let cause: String
     /// What happened, without the incident.
     private let summary: String
+    /// Whether `error` was SQLite's (GRDB's `DatabaseError`), not some other failure.
+    public let isDatabaseError: Bool
 
     /// Classifies `error`, thrown by a call on the database named `database` (e.g. "memory").
     /// An error that is not GRDB's `DatabaseError` is an internal failure (500).
     /// - Parameters:
     ///   - error: what the database call threw.
     ///   - database: the database's name in the client's sentence.
-    ///   - requestID: the id of the request that failed, when it has one; becomes ``incident``.
-    public init(_ error: any Error, database: String, requestID: String? = nil) {
-        incident = requestID ?? Self.newIncident()
+    ///   - requestID: the id of the request that failed, when it has one (at most 128 printable
+    ///     ASCII characters, as the gateway makes them; another is not used); becomes ``incident``.
+    ///   - atomic: whether a failed call changes nothing (one transaction); false for a caller
+    ///     that changed other stores first (the cache's L1 and L2 before L3).
+    public init(_ error: any Error, database: String, requestID: String? = nil, atomic: Bool = true) {
+        incident = requestID.flatMap(Self.usable) ?? Self.newIncident()
         cause = String(describing: error)
-        switch (error as? DatabaseError)?.resultCode.primaryResultCode {
+        let code = (error as? DatabaseError)?.resultCode
+        isDatabaseError = code != nil
+        switch code?.primaryResultCode {
         case .SQLITE_FULL?:
             (status, slug, retryAfterSeconds) = (507, "storage-full", nil)
-            summary = "the disk holding the \(database) database is full, so the change was not made"
+            summary =
+                "the disk holding the \(database) database is full, so \(atomic ? "the change was not made" : "it was not updated")"
         case .SQLITE_BUSY?, .SQLITE_LOCKED?:
             (status, slug, retryAfterSeconds) = (503, "storage-busy", 1)
             summary = "the \(database) database is busy; retry shortly"
-        case .SQLITE_READONLY?, .SQLITE_CANTOPEN?, .SQLITE_PERM?, .SQLITE_AUTH?:
+        case .SQLITE_READONLY? where (error as? DatabaseError)?.extendedResultCode == .SQLITE_READONLY_DBMOVED:
+            // Replaced or moved under the server: retrying will not help.
+            (status, slug, retryAfterSeconds) = (500, "storage-unavailable", nil)
+            summary = "the \(database) database file was moved or replaced while in use"
+        case .SQLITE_READONLY?, .SQLITE_PERM?:
             (status, slug, retryAfterSeconds) = (503, "storage-unavailable", 5)
             summary = "the \(database) database cannot be written just now"
+        case .SQLITE_CANTOPEN?, .SQLITE_AUTH?:
+            (status, slug, retryAfterSeconds) = (503, "storage-unavailable", 5)
+            summary = "the \(database) database cannot be opened just now"
         case .SQLITE_CORRUPT?, .SQLITE_NOTADB?:
             (status, slug, retryAfterSeconds) = (500, "storage-damaged", nil)
             summary = "the \(database) database is damaged"
@@ -69,8 +84,13 @@ public struct DatabaseFailure: Error, Sendable, CustomStringConvertible {
     /// nil): for a failure made where the request was not at hand.
     public func cited(_ requestID: String?) -> DatabaseFailure {
         var copy = self
-        if let requestID { copy.incident = requestID }
+        if let id = requestID.flatMap(Self.usable) { copy.incident = id }
         return copy
+    }
+
+    /// `id` when it is short and printable (what goes into replies and log lines), else nil.
+    static func usable(_ id: String) -> String? {
+        !id.isEmpty && id.utf8.count <= 128 && id.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) ? id : nil
     }
 
     private static func newIncident() -> String {

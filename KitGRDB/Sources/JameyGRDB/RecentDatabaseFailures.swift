@@ -24,8 +24,27 @@ public final class RecentDatabaseFailures: Sendable {
     ///   check every few seconds sees it, and it clears by itself once writes succeed again).
     public init(window: Duration = .seconds(60)) { self.window = window }
 
-    /// Notes one failure.
+    /// Classifies `error` (``DatabaseFailure``), logs the cause with `log` and notes it: what a
+    /// plugin's request handler does with an error it has no answer of its own for.
+    /// - Parameters:
+    ///   - error: what the call threw.
+    ///   - database: the database's name for the client ("soul").
+    ///   - requestID: the request's id (`Message.requestID`), or nil.
+    ///   - atomic: whether the failed call changed nothing (``DatabaseFailure/init(_:database:requestID:atomic:)``).
+    ///   - log: writes one error line.
+    /// - Returns: the failure, to answer with.
+    public func failure(
+        _ error: any Error, database: String, requestID: String?, atomic: Bool = true, log: (String) -> Void
+    ) -> DatabaseFailure {
+        let failure = DatabaseFailure(error, database: database, requestID: requestID, atomic: atomic)
+        log("\(database) request failed: \(failure.logMessage)")
+        record(failure)
+        return failure
+    }
+
+    /// Notes one failure; one that is not SQLite's is not the database failing, and is not noted.
     public func record(_ failure: DatabaseFailure) {
+        guard failure.isDatabaseError else { return }
         let now = ContinuousClock.now
         state.withLock {
             $0.total += 1
