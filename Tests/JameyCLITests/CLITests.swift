@@ -327,6 +327,17 @@ import Testing
             #expect(r.status == 0, "\(arguments): \(r.output)")
         }
         #expect(!FileManager.default.fileExists(atPath: dir + "/fresh"))
+        // Still checked: a data_dir that could not be used is an error, named.
+        _ = FileManager.default.createFile(atPath: dir + "/plain", contents: Data("x".utf8))
+        for (dataDir, problem) in [
+            (dir + "/plain", "data_dir \(dir)/plain is not a directory"),
+            (dir + "/plain/data", "data_dir \(dir)/plain/data cannot be created: \(dir)/plain is not a directory"),
+        ] {
+            var environment = ProcessInfo.processInfo.environment
+            environment["JAMEY_DATA_DIR"] = dataDir
+            let r = try Run.command(jamey, ["config", "check", "--config", path], environment: environment)
+            #expect(r.status == 1 && r.stderr.contains(problem), "\(r.output)")
+        }
     }
 
     @Test func serveExitsNonZeroWhenARequiredPluginFails() throws {

@@ -87,6 +87,11 @@ public final class Kernel: Sendable {
         self.dataDirectory = config.dataDirectory
         self.pluginDirectory = pluginDirectory ?? config.pluginDirectory ?? FileSystem.executableDirectory()
         if inspecting {
+            // Checked without creating anything: it exists as a writable directory, or the
+            // nearest directory that exists could hold it.
+            if let problem = FileSystem.whyNotWritableDirectory(config.dataDirectory) {
+                throw KernelError("data_dir \(config.dataDirectory) \(problem)")
+            }
             self.nodeID = NodeIdentity.existing(dataDirectory: config.dataDirectory) ?? ""
         } else {
             guard FileSystem.makeDirectories(config.dataDirectory, mode: 0o750) else {

@@ -16,6 +16,29 @@ enum FileSystem {
         return isDirectory(path)
     }
 
+    /// Why `path` could not serve as a directory to write in, without creating it; nil when it
+    /// could: an existing writable directory, or a missing path whose nearest existing ancestor
+    /// is a writable directory.
+    static func whyNotWritableDirectory(_ path: String) -> String? {
+        var info = stat()
+        if stat(path, &info) == 0 {
+            guard (info.st_mode & S_IFMT) == S_IFDIR else { return "is not a directory" }
+            return access(path, W_OK | X_OK) == 0 ? nil : "is not writable: \(String(cString: strerror(errno)))"
+        }
+        var ancestor = path.hasPrefix("/") ? path : "./" + path
+        while let slash = ancestor.lastIndex(of: "/") {
+            ancestor = slash == ancestor.startIndex ? "/" : String(ancestor[..<slash])
+            guard stat(ancestor, &info) == 0 else {
+                if ancestor == "/" { break }
+                continue
+            }
+            guard (info.st_mode & S_IFMT) == S_IFDIR else { return "cannot be created: \(ancestor) is not a directory" }
+            return access(ancestor, W_OK | X_OK) == 0
+                ? nil : "cannot be created in \(ancestor): \(String(cString: strerror(errno)))"
+        }
+        return nil
+    }
+
     static func isDirectory(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
