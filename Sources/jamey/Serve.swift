@@ -3,6 +3,7 @@ import Dispatch
 import JameyKernel
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -48,6 +49,8 @@ struct Serve: AsyncParsableCommand {
         }
         let hangUp = Self.onHangUp { [kernel] in _ = try? kernel.reloadFromSource() }
         defer { hangUp.cancel() }
+        let stopSignals = Self.onStopSignals(logger)
+        defer { stopSignals.forEach { $0.cancel() } }
         let service = KernelService(kernel: kernel)
         let group = ServiceGroup(
             configuration: .init(
@@ -58,13 +61,43 @@ struct Serve: AsyncParsableCommand {
             ))
         do {
             try await group.run()
-            withExtendedLifetime((hangUp, lock)) {}
+            withExtendedLifetime((hangUp, lock, stopSignals)) {}
+            // A plugin whose stop outlived its deadline may not have saved what it holds: say
+            // so to the supervisor (systemd logs the unit as failed).
+            if !kernel.pluginsAbandonedAtStop.isEmpty { throw ExitCode(1) }
         } catch let error as KernelError {
             for problem in error.problems { logger.critical("\(problem)") }
             throw ExitCode(1)
         } catch {
             logger.critical("\(error)")
             throw ExitCode(1)
+        }
+    }
+
+    /// Names the signal that stops the server (the service group stops it gracefully), and on a
+    /// second SIGTERM or SIGINT exits at once, without waiting for plugins still stopping (their
+    /// databases are crash-safe; what they had not written is lost): an operator's second ^C.
+    static func onStopSignals(_ logger: Logger) -> [any DispatchSourceSignal] {
+        let received = Mutex(0)
+        let queue = DispatchQueue(label: "jamey.stop-signals")
+        return [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")].map { number, name in
+            // Dispatch sees a signal only when its default action (ending the process) is off.
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler {
+                let count = received.withLock { n -> Int in
+                    n += 1
+                    return n
+                }
+                if count == 1 {
+                    logger.notice("received \(name): stopping (another SIGTERM or SIGINT exits at once)")
+                } else {
+                    logger.critical("received \(name) again: exiting now, without waiting for plugins still stopping")
+                    _exit(1)
+                }
+            }
+            source.resume()
+            return source
         }
     }
 

@@ -340,6 +340,48 @@ import Testing
         }
     }
 
+    /// A config with one C plugin whose stop takes `stopMs`, under a stop deadline of `deadlineMs`.
+    func slowStopConfig(stopMs: Int, deadlineMs: Int) throws -> (dir: String, path: String) {
+        let dir = try TemporaryDirectory.make()
+        var source = CPluginSource(name: "slowstop")
+        source.stopDelayMilliseconds = stopMs
+        let plugin = TestKernel.Plugin("slowstop", path: try TestPlugins.buildC(name: "slowstop", source: source.render()))
+        let hooks = "hooks:\n  stop_timeout_ms: \(deadlineMs)\n  start_timeout_ms: 60000\n  init_timeout_ms: 60000\n"
+        let path = dir + "/jamey.yaml"
+        try TestKernel.yaml(plugins: [plugin], extra: hooks + "shutdown:\n  timeout_ms: 30000\n", logLevel: "info")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        return (dir, path)
+    }
+
+    /// A plugin abandoned at its stop deadline may not have saved what it holds: the server says
+    /// which and exits 1, so a supervisor sees the stop was not clean. The signal is named.
+    @Test func aStopThatAbandonsAPluginExitsNonZero() throws {
+        let (dir, path) = try slowStopConfig(stopMs: 3000, deadlineMs: 300)
+        let (process, errPipe, _) = try startServe(dir, path)
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        let log = String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 1, "\(log)")
+        #expect(log.contains("received SIGTERM: stopping (another SIGTERM or SIGINT exits at once)"), "\(log)")
+        #expect(log.contains("jamey stopped, abandoning at their stop deadline: slowstop (exit status 1)"), "\(log)")
+    }
+
+    /// A second SIGTERM or SIGINT ends the process at once, not after the plugins' stops.
+    @Test func aSecondStopSignalExitsAtOnce() throws {
+        let (dir, path) = try slowStopConfig(stopMs: 20000, deadlineMs: 25000)
+        let (process, errPipe, _) = try startServe(dir, path)
+        let started = ContinuousClock.now
+        kill(process.processIdentifier, SIGINT)
+        Thread.sleep(forTimeInterval: 0.5)
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        let log = String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 1, "\(log)")
+        #expect(ContinuousClock.now - started < .seconds(15), "it waited for the plugin's stop")
+        #expect(log.contains("received SIGINT: stopping"), "\(log)")
+        #expect(log.contains("received SIGTERM again: exiting now, without waiting for plugins still stopping"), "\(log)")
+    }
+
     @Test func serveExitsNonZeroWhenARequiredPluginFails() throws {
         let dir = try TemporaryDirectory.make()
         let path = dir + "/jamey.yaml"

@@ -3,6 +3,10 @@ import Dispatch
 import Logging
 
 extension Kernel {
+    /// The plugins the last ``stop(deadline:)`` abandoned at their stop deadline (their `stop`
+    /// still running, their `deinit` not called), in stop order; empty after a clean stop.
+    public var pluginsAbandonedAtStop: [String] { abandonedAtStop.withLock { $0 } }
+
     /// Stops every started plugin in reverse start order, then shuts the bus down.
     ///
     /// Each plugin's `stop` gets the smaller of `hooks.stop_timeout_ms` and what is left of
@@ -10,6 +14,8 @@ extension Kernel {
     /// within ...") and abandoned (its `deinit` is not called, since its `stop` may still be
     /// running), so one hung plugin cannot hold the process. Idempotent.
     /// - Parameter deadline: the whole shutdown budget (config `shutdown.timeout_ms`).
+    ///
+    /// The plugins abandoned are in ``pluginsAbandonedAtStop``.
     public func stop(deadline: Duration? = nil) {
         requestShutdown()
         healthMonitor.stop()
@@ -30,7 +36,9 @@ extension Kernel {
                 }
             }
             for record in startOrder.reversed() where record.state == .started {
-                stopOne(record, until: end, budget: budget)
+                if !stopOne(record, until: end, budget: budget) {
+                    abandonedAtStop.withLock { $0.append(record.name) }
+                }
             }
         }
         bus.shutdown(deadline: max(end - clock.now, .milliseconds(100)))

@@ -60,6 +60,8 @@ public final class Kernel: Sendable {
     /// Where ``reloadFromSource()`` reads the config (``setReloadSource(_:)``), in a box (see
     /// ``ReloadSource``).
     let reloadSource = Mutex<ReloadSource?>(nil)
+    /// The plugins ``stop(deadline:)`` abandoned at their stop deadline, in stop order.
+    let abandonedAtStop = Mutex<[String]>([])
 
     /// Creates a kernel; nothing is loaded until ``load()``.
     ///

@@ -60,7 +60,13 @@ public struct KernelService: Service {
         kernel.logger.notice("jamey stopping: draining and stopping plugins")
         notifier.notify("STOPPING=1")
         try await Self.blocking { () throws(KernelError) in kernel.stop() }
-        kernel.logger.notice("jamey stopped")
+        let abandoned = kernel.pluginsAbandonedAtStop
+        if abandoned.isEmpty {
+            kernel.logger.notice("jamey stopped")
+        } else {
+            kernel.logger.warning(
+                "jamey stopped, abandoning at their stop deadline: \(abandoned.joined(separator: ", ")) (exit status 1)")
+        }
     }
 
     static func milliseconds(_ d: Duration) -> String {
