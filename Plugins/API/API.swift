@@ -18,7 +18,8 @@ public final class API: JameyPlugin, SnapshotCapable {
         name: "api",
         version: "1.0.0",
         description: "HTTP gateway: health, metrics, plugins, bus, API keys and plugin-declared routes (Hummingbird)",
-        configuration: configuration
+        configuration: configuration,
+        metricHelp: RequestMetrics.help
     )
 
     let context: PluginContext

@@ -94,3 +94,18 @@ final class RequestMetrics: Sendable {
     /// Counts a connection closed for a stalled `phase` (`head`, `body`, `write`).
     func timedOut(_ phase: String) { timeouts[phase]?.increment(by: 1) }
 }
+
+extension RequestMetrics {
+    /// `# HELP` text of each metric, for the manifest (`PluginManifest.metricHelp`).
+    static let help: [String: String] = [
+        "api_http_requests_total": "HTTP requests answered, by route template, method and status",
+        "api_http_request_duration_seconds": "Time to the response head, by route template, method and status",
+        "api_http_throttled_total": "Requests refused with 429 by the rate limiter, by scope",
+        "api_sse_streams": "Open event streams",
+        "api_http_connections": "Open HTTP connections",
+        "api_http_connections_refused_total":
+            "Connections closed at once because their client held limits.max_connections_per_client",
+        "api_http_timeouts_total":
+            "Connections closed because a request head, a request body or the client's reading stalled past its limit, by phase",
+    ]
+}

@@ -180,3 +180,23 @@ final class L2Metrics: Sendable {
         if r > last.reconnects { reconnects.increment(by: Int64(r - last.reconnects)) }
     }
 }
+
+extension CacheMetrics {
+    /// `# HELP` text of each metric, for the manifest (`PluginManifest.metricHelp`).
+    static let help: [String: String] = [
+        "cache_hits_total": "Reads answered, by namespace and tier (l1, l2, l3, origin)",
+        "cache_misses_total": "Reads a tier could not answer, by namespace and tier",
+        "cache_hit_ratio": "Hits over reads in the last minute, by namespace and tier",
+        "cache_loads_total": "Origin loads, by namespace and outcome (ok, failed, shared, too_large)",
+        "cache_load_duration_seconds": "Time of an origin load, by namespace",
+        "cache_admissions_refused_total": "Entries the L1 admission policy refused, by namespace",
+        "cache_evictions_total": "Entries removed, by namespace, tier and cause (size, expired, explicit)",
+        "cache_bytes": "Bytes held, by namespace and tier",
+        "cache_entries": "Entries held, by namespace and tier",
+        "cache_l2_up": "1 while the L2 Redis answers",
+        "cache_l2_failures_total": "L2 Redis calls that failed",
+        "cache_l2_reconnects_total": "Reconnections to the L2 Redis",
+        "cache_invalidations_total": "Invalidations over the bus, by direction (sent, applied)",
+        "cache_invalidation_gaps_total": "Gaps seen in another node's invalidation sequence (its L1 entries then dropped)",
+    ]
+}

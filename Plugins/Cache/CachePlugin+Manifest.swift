@@ -57,7 +57,8 @@ extension CachePlugin {
                     .int("command_timeout_ms", default: 500, range: 1...60000, description: "Command timeout"),
                 ]),
         ],
-        routes: routes
+        routes: routes,
+        metricHelp: CacheMetrics.help
     )
 
     /// Bus topics this plugin answers.

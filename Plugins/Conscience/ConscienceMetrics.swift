@@ -63,3 +63,17 @@ enum MemoryOutcome: String, Sendable, CaseIterable {
     /// The memory plugin answered with an error status, or the request failed otherwise.
     case failed
 }
+
+extension ConscienceMetrics {
+    /// `# HELP` text of each metric, for the manifest (`PluginManifest.metricHelp`).
+    static let help: [String: String] = [
+        "conscience_evaluations_total": "Texts evaluated, by verdict (approved, rejected)",
+        "conscience_evaluation_refused_total": "Texts refused as invalid input before evaluation",
+        "conscience_evaluation_duration_seconds": "Time to evaluate one text against the rules",
+        "conscience_last_score": "Score of the last evaluation",
+        "conscience_rules": "Moral rules loaded",
+        "conscience_rule_changes_total": "Rule changes, by operation (create, update, delete)",
+        "conscience_memory_records_total":
+            "Evaluations sent to the memory plugin, by outcome (stored, no_responder, timeout, failed)",
+    ]
+}

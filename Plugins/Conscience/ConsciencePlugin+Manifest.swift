@@ -23,7 +23,8 @@ extension ConsciencePlugin {
                     .int("timeout_ms", default: 250, range: 1...10000, description: "How long to wait for the memory plugin"),
                 ]),
         ],
-        routes: routes
+        routes: routes,
+        metricHelp: ConscienceMetrics.help
     )
 
     /// The HTTP routes, each forwarded to the bus topic of the same operation.

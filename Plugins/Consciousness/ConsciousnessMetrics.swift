@@ -54,3 +54,19 @@ struct ConsciousnessMetrics: Sendable {
     /// Counts one attempt to store a broadcast in memory.
     func recorded(_ outcome: String) { memory[outcome]?.increment() }
 }
+
+extension ConsciousnessMetrics {
+    /// `# HELP` text of each metric, for the manifest (`PluginManifest.metricHelp`).
+    static let help: [String: String] = [
+        "consciousness_processed_total": "Inputs, by outcome (processed, refused, overloaded)",
+        "consciousness_process_duration_seconds": "Time to process one input",
+        "consciousness_broadcasts_total": "Contents broadcast from the global workspace",
+        "consciousness_activity": "Workspace activity, 0 to 1",
+        "consciousness_attention_shifts_total": "Shifts of attention to another focus",
+        "consciousness_surprise": "Last prediction error, 0 to 1",
+        "consciousness_prediction_confidence": "Confidence of the last prediction, 0 to 1",
+        "consciousness_integration": "Last integration measure (about 0 to 0.15)",
+        "consciousness_higher_order_level": "Level of the last higher-order thought",
+        "consciousness_memory_records_total": "Broadcasts sent to the memory plugin, by outcome (stored, no_responder, failed)",
+    ]
+}

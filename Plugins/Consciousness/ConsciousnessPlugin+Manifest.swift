@@ -44,7 +44,8 @@ extension ConsciousnessPlugin {
             .init(
                 "GET", "/v1/consciousness/metrics", topic: Topic.metrics, summary: "Consciousness: every level with its inputs",
                 operationID: "consciousnessMetrics", responseSchema: ConsciousnessSchemas.levels),
-        ]
+        ],
+        metricHelp: ConsciousnessMetrics.help
     )
 
     /// Bus topics.

@@ -32,7 +32,8 @@ public final class HelloSwift: JameyPlugin {
                 "GET", "/v1/hello/{name}", topic: "hello.swift.greet", scope: "read", summary: "Greet someone through HelloC",
                 operationID: "helloGreet",
                 details: "Asks HelloC for a greeting over the bus and answers it as plain text, e.g. `Hello, Ada!`.")
-        ]
+        ],
+        metricHelp: help
     )
 
     private let context: PluginContext
@@ -97,3 +98,11 @@ public final class HelloSwift: JameyPlugin {
 }
 
 @_cdecl("jamey_plugin_register") public func register(_ r: JameyRegistration?) -> JameyDescriptor? { export(HelloSwift.self, r) }
+
+extension HelloSwift {
+    /// `# HELP` text of each metric, for the manifest (`PluginManifest.metricHelp`).
+    static let help: [String: String] = [
+        "hello_swift_sums_total": "Sums computed",
+        "hello_swift_sum_duration_seconds": "Time to compute a sum",
+    ]
+}

@@ -199,3 +199,23 @@ final class BridgeMetrics: Sendable {
         }
     }
 }
+
+extension BridgeMetrics {
+    /// `# HELP` text of each metric, for the manifest (`PluginManifest.metricHelp`).
+    static let help: [String: String] = [
+        "mqtt_messages_out_total": "Messages sent to the broker",
+        "mqtt_messages_in_total": "Messages received from the broker",
+        "mqtt_bytes_out_total": "Payload bytes sent to the broker",
+        "mqtt_bytes_in_total": "Payload bytes received from the broker",
+        "mqtt_dropped_total": "Messages dropped, by reason",
+        "mqtt_ack_reasons_total": "Acknowledgements with a reason code other than success, by rule and reason",
+        "mqtt_stalls_total": "Connections recycled because their send path stalled",
+        "mqtt_in_flight_messages": "QoS 1 and 2 messages sent and not yet acknowledged",
+        "mqtt_oldest_unacked_seconds": "Age of the oldest message not yet acknowledged",
+        "mqtt_connected": "1 while connected to the broker",
+        "mqtt_reconnects_total": "Successful connections after the first",
+        "mqtt_spool_messages": "Messages spooled while the broker is unreachable",
+        "mqtt_spool_bytes": "Bytes spooled while the broker is unreachable",
+        "mqtt_nodes_online": "Other nodes seen online through presence",
+    ]
+}

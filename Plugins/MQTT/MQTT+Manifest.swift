@@ -21,7 +21,8 @@ extension MQTT {
                 "GET", "/v1/mqtt/status", topic: "mqtt.status", scope: "read",
                 summary: "MQTT bridge: connection, last error, next attempt, spool, drops, rules"),
             .init("GET", "/v1/mqtt/nodes", topic: "mqtt.nodes", scope: "read", summary: "MQTT bridge: the cluster's nodes"),
-        ]
+        ],
+        metricHelp: BridgeMetrics.help
     )
 
     static let connectionKeys: [ConfigKey] = [

@@ -44,7 +44,8 @@ extension Memory {
                 fields: MemoryLayer.all.map { .object($0.name, description: "The \($0.name) layer", fields: layerKeys($0)) }),
             .object("promotion", description: "When consolidation moves items up", fields: promotionKeys),
         ],
-        routes: routes
+        routes: routes,
+        metricHelp: MemoryMetrics.help
     )
 
     static func layerKeys(_ layer: MemoryLayer) -> [ConfigKey] {

@@ -146,3 +146,28 @@ final class MemoryMetrics: Sendable {
         }
     }
 }
+
+extension MemoryMetrics {
+    /// `# HELP` text of each metric, for the manifest (`PluginManifest.metricHelp`).
+    static let help: [String: String] = [
+        "memory_items": "Items stored, by layer",
+        "memory_content_bytes": "Bytes of item content, by layer",
+        "memory_stores_total": "Items stored, by layer",
+        "memory_expired_total": "Items removed when their time to live ran out, by layer",
+        "memory_searches_total": "Searches, by layer (all: across several)",
+        "memory_search_duration_seconds": "Search latency, by layer (all: across several)",
+        "memory_evicted_total": "Items removed because their layer was over capacity, by layer",
+        "memory_consolidations_total": "Consolidation runs committed",
+        "memory_merged_total": "Near-duplicates consolidation merged into an older item, by layer",
+        "memory_promoted_total": "Items consolidation moved to another layer, by from and to",
+        "memory_request_errors_total": "Requests answered with an error",
+        "memory_pending_items": "Items stored but not yet merged into the full-text index",
+        "memory_index_merges_total": "Merges of pending items into the full-text index",
+        "memory_index_merged_items_total": "Items merged into the full-text index",
+        "memory_index_merge_phase_seconds": "Time of each merge into the full-text index, by phase",
+        "memory_postings_fold_seconds": "Time of each transaction folding the postings delta into the main table",
+        "memory_outbox_events": "Item events committed and not yet published",
+        "memory_outbox_dropped_total": "Item events dropped because the outbox was full",
+        "memory_warmup_searches_total": "Searches run at start to warm the plugin up",
+    ]
+}

@@ -39,3 +39,15 @@ struct SoulMetrics: Sendable {
     /// Counts one evaluation asked of the conscience.
     func conscience(_ outcome: String) { conscience[outcome]?.increment() }
 }
+
+extension SoulMetrics {
+    /// `# HELP` text of each metric, for the manifest (`PluginManifest.metricHelp`).
+    static let help: [String: String] = [
+        "soul_entities": "Entities known to the soul",
+        "soul_trust_mean": "Mean trust over every entity",
+        "soul_last_trust": "Trust of the entity changed last",
+        "soul_emotions_recorded_total": "Emotions recorded, by source (direct, conscience)",
+        "soul_decay_runs_total": "Trust decay runs",
+        "soul_conscience_requests_total": "Evaluations asked of the conscience, by outcome (ok, no_conscience, refused, failed)",
+    ]
+}

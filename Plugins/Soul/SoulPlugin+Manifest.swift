@@ -11,7 +11,8 @@ extension SoulPlugin {
                 "conscience_timeout_ms", default: 1000, range: 1...60000,
                 description: "How long soul.conscience.record waits for the conscience plugin")
         ],
-        routes: routes
+        routes: routes,
+        metricHelp: SoulMetrics.help
     )
 
     /// Bus topics this plugin answers.

@@ -33,3 +33,16 @@ struct VaultMetrics: Sendable {
         removed = Counter(label: "vault_snapshots_removed_total", factory: factory)
     }
 }
+
+extension VaultMetrics {
+    /// `# HELP` text of each metric, for the manifest (`PluginManifest.metricHelp`).
+    static let help: [String: String] = [
+        "vault_backups_total": "Backups, by outcome (success, failure)",
+        "vault_last_success_timestamp_seconds": "Unix time of the last successful backup",
+        "vault_backup_duration_seconds": "Time of a backup",
+        "vault_backup_bytes_added_total": "Bytes added to the repository by backups",
+        "vault_last_backup_bytes_added": "Bytes the last backup added to the repository",
+        "vault_chunks_deduplicated_total": "Chunks backups found in the repository already",
+        "vault_snapshots_removed_total": "Snapshots removed by retention",
+    ]
+}

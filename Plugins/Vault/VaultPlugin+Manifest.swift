@@ -42,7 +42,8 @@ extension VaultPlugin {
                 description:
                     "How long stop waits for a running backup before cancelling it cleanly; keep it below hooks.stop_timeout_ms"),
         ],
-        routes: routes
+        routes: routes,
+        metricHelp: VaultMetrics.help
     )
 
     /// The HTTP routes (admin scope), each forwarded to the bus topic of the same operation.

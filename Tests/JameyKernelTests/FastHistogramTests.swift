@@ -6,7 +6,7 @@ import Testing
 /// counts, one family line, and the text swift-prometheus writes for the same figures.
 @Suite struct FastHistogramTests {
     @Test func valuesLandInTheirBucketsAndRenderCumulatively() {
-        let family = FastHistograms(name: "t_seconds", bounds: [.microseconds(1), .microseconds(5)])
+        let family = FastHistograms(name: "t_seconds", help: "T", bounds: [.microseconds(1), .microseconds(5)])
         let a = family.histogram(dimensions: [("plugin", "a")])
         for value: Int64 in [-3, 500, 1000, 1001, 5000, 7000] { a.recordNanoseconds(value) }
         #expect(family.histogram(dimensions: [("plugin", "a")]) === a, "one histogram per label set")
@@ -15,6 +15,7 @@ import Testing
         family.render(into: &text)
         #expect(
             text == """
+                # HELP t_seconds T
                 # TYPE t_seconds histogram
                 t_seconds_bucket{plugin="a",le="0.000001"} 3
                 t_seconds_bucket{plugin="a",le="0.000005"} 5
@@ -32,12 +33,12 @@ import Testing
 
     @Test func aFamilyWithoutLabelSetsRendersNothing() {
         var text = ""
-        FastHistograms(name: "t_seconds", bounds: [.seconds(1)]).render(into: &text)
+        FastHistograms(name: "t_seconds", help: "T", bounds: [.seconds(1)]).render(into: &text)
         #expect(text.isEmpty)
     }
 
     @Test func concurrentRecordsAreAllCounted() async {
-        let histogram = FastHistograms(name: "t", bounds: [.microseconds(1)]).histogram(dimensions: [])
+        let histogram = FastHistograms(name: "t", help: "T", bounds: [.microseconds(1)]).histogram(dimensions: [])
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<4 { group.addTask { for value in 0..<10_000 { histogram.recordNanoseconds(Int64(value % 2000)) } } }
         }

@@ -7,14 +7,19 @@ import CoreMetrics
 /// histograms; timers to histograms in seconds.
 public struct HostMetricsFactory: MetricsFactory {
     let handle: HostHandle
-    init(handle: HostHandle) { self.handle = handle }
+    /// `# HELP` text by metric name (``PluginManifest/metricHelp``).
+    let help: [String: String]
+    init(handle: HostHandle, help: [String: String] = [:]) {
+        self.handle = handle
+        self.help = help
+    }
 
     func register(_ kind: jamey_metric_kind, _ label: String, _ dimensions: [(String, String)], buckets: [Double]? = nil)
         -> jamey_metric_id
     {
         let name = Self.sanitize(label)
         var id: jamey_metric_id = 0
-        withCStrings([name] + dimensions.map(\.0) + dimensions.map(\.1)) { strings in
+        withCStrings([name] + dimensions.map(\.0) + dimensions.map(\.1) + [help[name] ?? ""]) { strings in
             var kv: [jamey_kv] = []
             for i in 0..<dimensions.count {
                 kv.append(jamey_kv(key: strings[1 + i], value: strings[1 + dimensions.count + i]))
@@ -25,6 +30,7 @@ public struct HostMetricsFactory: MetricsFactory {
                     d.struct_size = UInt32(MemoryLayout<jamey_metric_desc>.size)
                     d.kind = kind.rawValue
                     d.name = strings[0]
+                    d.help = help[name] == nil ? nil : strings[strings.count - 1]
                     d.labels = kvs.baseAddress
                     d.label_count = kvs.count
                     d.buckets = buckets == nil ? nil : b.baseAddress

@@ -23,7 +23,7 @@ public final class PluginContext: Sendable {
         self.handle = host
         self.name = name
         self.logger = Logger(label: "jamey.plugin.\(name)") { _ in HostLogHandler(handle: host) }
-        self.metrics = HostMetricsFactory(handle: host)
+        self.metrics = HostMetricsFactory(handle: host, help: PluginExport.shared.factory?.manifest.metricHelp ?? [:])
         self.bus = PluginBus(handle: host)
         self.services = PluginServices(handle: host)
     }
@@ -130,7 +130,11 @@ struct ForwardingLogHandler: LogHandler {
 /// swift-metrics factory for the image-wide `MetricsSystem`: creates series on the attached
 /// instance (metrics created before any instance is attached are dropped).
 struct ForwardingMetricsFactory: MetricsFactory {
-    private var factory: HostMetricsFactory? { GlobalBackends.shared.handle.map(HostMetricsFactory.init(handle:)) }
+    private var factory: HostMetricsFactory? {
+        GlobalBackends.shared.handle.map {
+            HostMetricsFactory(handle: $0, help: PluginExport.shared.factory?.manifest.metricHelp ?? [:])
+        }
+    }
     func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
         factory?.makeCounter(label: label, dimensions: dimensions) ?? NOOPMetricsHandler.instance
     }

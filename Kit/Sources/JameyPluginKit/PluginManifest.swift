@@ -14,6 +14,10 @@ public struct PluginManifest: Sendable {
     public var configuration: [ConfigKey]
     /// HTTP routes the api plugin serves for this plugin, forwarded as bus requests (ABI 1.1).
     public var routes: [Route]
+    /// One line of `# HELP` text for each metric the plugin makes through its context's
+    /// ``HostMetricsFactory`` (or `MetricsSystem`), by Prometheus name (`memory_items`): what
+    /// operators and `promtool check metrics` see beside the series.
+    public var metricHelp: [String: String]
 
     /// - Parameters:
     ///   - name: unique plugin name.
@@ -23,9 +27,11 @@ public struct PluginManifest: Sendable {
     ///   - provides: services it registers.
     ///   - configuration: the schema of its config section.
     ///   - routes: HTTP routes forwarded to it as bus requests.
+    ///   - metricHelp: help text by metric name.
     public init(
         name: String, version: String, description: String = "", requires: [Requirement] = [],
-        provides: [Provision] = [], configuration: [ConfigKey] = [], routes: [Route] = []
+        provides: [Provision] = [], configuration: [ConfigKey] = [], routes: [Route] = [],
+        metricHelp: [String: String] = [:]
     ) {
         self.name = name
         self.version = version
@@ -34,6 +40,7 @@ public struct PluginManifest: Sendable {
         self.provides = provides
         self.configuration = configuration
         self.routes = routes
+        self.metricHelp = metricHelp
     }
 
     /// An HTTP route: the api plugin forwards matching requests to `topic` as bus requests (see

@@ -12,9 +12,14 @@ import Synchronization
 final class FastCounters: Sendable {
     /// The metric name.
     let name: String
+    /// The `# HELP` text.
+    let help: String
     private let counters = Mutex<[(labels: String, counter: FastCounter)]>([])
 
-    init(name: String) { self.name = name }
+    init(name: String, help: String) {
+        self.name = name
+        self.help = help
+    }
 
     /// The counter of `dimensions`: the existing one for the same labels, or a new one.
     func counter(dimensions: [(String, String)]) -> FastCounter {
@@ -32,7 +37,7 @@ final class FastCounters: Sendable {
     func render(into text: inout String) {
         let table = counters.withLock { $0 }
         guard !table.isEmpty else { return }
-        text += "# TYPE \(name) counter\n"
+        text += "# HELP \(name) \(help)\n# TYPE \(name) counter\n"
         for (labels, counter) in table {
             text += labels.isEmpty ? "\(name) \(counter.value)\n" : "\(name){\(labels)} \(counter.value)\n"
         }

@@ -14,13 +14,16 @@ import Synchronization
 final class FastHistograms: Sendable {
     /// The metric name.
     let name: String
+    /// The `# HELP` text.
+    let help: String
     /// The bucket bounds, ascending.
     let bounds: [Duration]
     private let histograms = Mutex<[(labels: String, histogram: FastHistogram)]>([])
 
-    init(name: String, bounds: [Duration]) {
+    init(name: String, help: String, bounds: [Duration]) {
         precondition(bounds.count <= Int(JAMEY_HISTOGRAM_MAX_BOUNDS), "at most \(JAMEY_HISTOGRAM_MAX_BOUNDS) bounds")
         self.name = name
+        self.help = help
         self.bounds = bounds
     }
 
@@ -41,7 +44,7 @@ final class FastHistograms: Sendable {
         let table = histograms.withLock { $0 }
         guard !table.isEmpty else { return }
         let les = bounds.map { Self.seconds(nanoseconds: $0.wholeNanoseconds) }
-        text += "# TYPE \(name) histogram\n"
+        text += "# HELP \(name) \(help)\n# TYPE \(name) histogram\n"
         for (labels, histogram) in table {
             let prefix = labels.isEmpty ? "" : labels + ","
             let suffix = labels.isEmpty ? " " : "{\(labels)} "

@@ -44,8 +44,16 @@ public final class KernelMetrics: Sendable {
         ]
         var prometheus = PrometheusMetricsFactory(registry: registry)
         prometheus.defaultDurationHistogramBuckets = buckets
-        handlerDurations = FastHistograms(name: "jamey_bus_handler_duration_seconds", bounds: buckets)
-        busCounters = ["jamey_bus_messages_out_total", "jamey_bus_messages_in_total"].map { FastCounters(name: $0) }
+        handlerDurations = FastHistograms(
+            name: "jamey_bus_handler_duration_seconds", help: "Run time of each bus handler call, by plugin",
+            bounds: buckets)
+        busCounters = [
+            ("jamey_bus_messages_out_total", "Messages a plugin published or sent, by plugin"),
+            ("jamey_bus_messages_in_total", "Bus handler calls on a plugin's subscriptions, by plugin"),
+            ("jamey_bus_handler_errors_total", "Bus handler calls that returned an error, by plugin"),
+            ("jamey_bus_dropped_total", "Messages dropped because a subscription's queue was full, by plugin"),
+            ("jamey_bus_request_timeouts_total", "Requests a plugin sent that got no reply in time, by plugin"),
+        ].map { FastCounters(name: $0.0, help: $0.1) }
         factory = KernelMetricsFactory(
             prometheus: prometheus, fast: [handlerDurations.name: handlerDurations],
             fastCounters: Dictionary(uniqueKeysWithValues: busCounters.map { ($0.name, $0) }))
