@@ -23,7 +23,7 @@ extension Gateway {
         case .deployPlugin: return try await operation(call, topic: "kernel.plugins.deploy")
         case .canary(let operation): return try await self.operation(call, topic: "kernel.plugins.canary." + operation)
         case .forward(let plugin, let topic):
-            let timeout = call.endpoint.documentation?.longRunning == true ? settings.limits.operationTimeoutMs : nil
+            let timeout = call.endpoint.isLongRunning ? settings.limits.operationTimeoutMs : nil
             return try await forward(call, plugin: plugin, topic: topic, timeoutMs: timeout)
         }
     }

@@ -21,7 +21,7 @@ final class KeyStore: Sendable {
     init(directory: String) throws {
         var configuration = Configuration()
         configuration.label = "api.keys"
-        configuration.busyMode = .timeout(5)
+        configuration.busyMode = .timeout(Self.busyTimeout)
         database = try DatabasePool(path: directory + "/keys.sqlite", configuration: configuration)
         // Every commit syncs its WAL frames before the reply: a revocation answered 204 holds
         // through a power cut (GRDB's WAL default, NORMAL, survives only a crash of the process).
@@ -32,6 +32,9 @@ final class KeyStore: Sendable {
         cache = Mutex(Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first }))
         bootstrapDigest = Mutex(nil)
     }
+
+    /// Seconds a connection waits for another's lock.
+    static let busyTimeout: TimeInterval = 5
 
     /// The schema's migrations, in order.
     static var migrator: DatabaseMigrator {
@@ -87,7 +90,7 @@ final class KeyStore: Sendable {
     private func moveIntoDatabaseFile() {
         try? database.writeWithoutTransaction { db in
             sqlite3_busy_timeout(db.sqliteConnection, 0)
-            defer { sqlite3_busy_timeout(db.sqliteConnection, 5000) }
+            defer { sqlite3_busy_timeout(db.sqliteConnection, Int32(Self.busyTimeout * 1000)) }
             try db.checkpoint(.truncate)
         }
     }
@@ -121,7 +124,7 @@ final class KeyStore: Sendable {
         // and its write short): the cache was marked first and rolled back when the write
         // failed, and a concurrent revocation in between had already answered 204 for a key
         // that then worked again.
-        return try cache.withLock { keys throws -> Revocation in
+        let result = try cache.withLock { keys throws -> Revocation in
             guard var key = keys[id] else { return .notFound }
             guard key.revokedAt == nil else { return .revoked }
             if !mayRevokeLastAdmin, key.isActiveAdmin(at: now),
@@ -132,9 +135,11 @@ final class KeyStore: Sendable {
             key.revokedAt = now
             try database.write { db in try key.update(db) }
             keys[id] = key
-            moveIntoDatabaseFile()
             return .revoked
         }
+        // Outside the cache's lock, which every request's authentication takes.
+        if result == .revoked { moveIntoDatabaseFile() }
+        return result
     }
 
     /// Whether an active (not revoked, not expired) admin key is stored.

@@ -150,9 +150,9 @@ final class MemoryMetrics: Sendable {
 extension MemoryMetrics {
     /// `# HELP` text of each metric, for the manifest (`PluginManifest.metricHelp`).
     static let help: [String: String] = [
-        "memory_items": "Items stored, by layer",
+        "memory_items": "Items held now, by layer",
         "memory_content_bytes": "Bytes of item content, by layer",
-        "memory_stores_total": "Items stored, by layer",
+        "memory_stores_total": "Store operations that added an item, by layer",
         "memory_expired_total": "Items removed when their time to live ran out, by layer",
         "memory_searches_total": "Searches, by layer (all: across several)",
         "memory_search_duration_seconds": "Search latency, by layer (all: across several)",

@@ -30,6 +30,7 @@ struct ConfigCommand: ParsableCommand {
             } catch {
                 problems = kernel.plugins.compactMap(\.failure)
             }
+            if let problem = kernel.dataDirectoryProblem { problems.insert(problem, at: 0) }
             // Warnings first, and whatever else is wrong: a misspelt variable's "did you mean"
             // vanished as soon as the file had an error too.
             for line in kernel.unknownEnvironmentVariables() { printError("warning: " + line) }

@@ -49,22 +49,18 @@ struct Serve: AsyncParsableCommand {
         }
         let hangUp = Self.onHangUp { [kernel] in _ = try? kernel.reloadFromSource() }
         defer { hangUp.cancel() }
-        let stopSignals = Self.onStopSignals(logger)
-        defer { stopSignals.forEach { $0.cancel() } }
         let service = KernelService(kernel: kernel)
+        // SIGTERM and SIGINT are this command's alone (onStopSignals), not the group's too: a
+        // signal in the moment before the group ran would have been logged and not acted on.
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: service)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                cancellationSignals: [],
-                logger: logger
+                services: [.init(service: service)], gracefulShutdownSignals: [], cancellationSignals: [], logger: logger
             ))
+        let stopSignals = Self.onStopSignals(logger) { Task { await group.triggerGracefulShutdown() } }
+        defer { stopSignals.forEach { $0.cancel() } }
         do {
             try await group.run()
             withExtendedLifetime((hangUp, lock, stopSignals)) {}
-            // A plugin whose stop outlived its deadline may not have saved what it holds: say
-            // so to the supervisor (systemd logs the unit as failed).
-            if !kernel.pluginsAbandonedAtStop.isEmpty { throw ExitCode(1) }
         } catch let error as KernelError {
             for problem in error.problems { logger.critical("\(problem)") }
             throw ExitCode(1)
@@ -72,12 +68,15 @@ struct Serve: AsyncParsableCommand {
             logger.critical("\(error)")
             throw ExitCode(1)
         }
+        // A plugin whose stop outlived its deadline may not have saved what it holds: say so to
+        // the supervisor (systemd logs the unit as failed); the kernel's last line names it.
+        if !kernel.pluginsAbandonedAtStop.isEmpty { throw ExitCode(1) }
     }
 
-    /// Names the signal that stops the server (the service group stops it gracefully), and on a
-    /// second SIGTERM or SIGINT exits at once, without waiting for plugins still stopping (their
+    /// On the first SIGTERM or SIGINT names it and calls `stop` (the service group's graceful
+    /// shutdown); on a second exits at once, without waiting for plugins still stopping (their
     /// databases are crash-safe; what they had not written is lost): an operator's second ^C.
-    static func onStopSignals(_ logger: Logger) -> [any DispatchSourceSignal] {
+    static func onStopSignals(_ logger: Logger, stop: @escaping @Sendable () -> Void) -> [any DispatchSourceSignal] {
         let received = Mutex(0)
         let queue = DispatchQueue(label: "jamey.stop-signals")
         return [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")].map { number, name in
@@ -91,6 +90,7 @@ struct Serve: AsyncParsableCommand {
                 }
                 if count == 1 {
                     logger.notice("received \(name): stopping (another SIGTERM or SIGINT exits at once)")
+                    stop()
                 } else {
                     logger.critical("received \(name) again: exiting now, without waiting for plugins still stopping")
                     _exit(1)

@@ -24,6 +24,26 @@ import Testing
         #expect(Self.table.endpoints.count == Endpoint.core(metricsPublic: false).count + 2)
     }
 
+    /// What the gateway waits for up to limits.operation_timeout_ms says so, for `jamey call`:
+    /// the kernel's operations and plugin routes flagged long-running.
+    @Test func longRunningOperations_areMarked() throws {
+        let table = RouteTable(
+            core: Endpoint.core(metricsPublic: false),
+            plugins: [
+                (
+                    "vault",
+                    DeclaredRoute(
+                        method: "POST", path: "/v1/vault/restore", topic: "vault.restore", scope: "admin", longRunning: true)
+                ),
+                ("vault", DeclaredRoute(method: "GET", path: "/v1/vault/stats", topic: "vault.stats", scope: "admin")),
+            ])
+        let paths = try #require(OpenAPIDocument.build(routes: table, version: "1")["paths"])
+        #expect(paths["/v1/vault/restore"]?["post"]?["x-jamey-long-running"] == .bool(true))
+        #expect(paths["/v1/vault/stats"]?["get"]?["x-jamey-long-running"] == nil)
+        #expect(paths["/v1/config/reload"]?["post"]?["x-jamey-long-running"] == .bool(true))
+        #expect(paths["/v1/plugins"]?["get"]?["x-jamey-long-running"] == nil)
+    }
+
     @Test func pluginRoutes_haveTheirParametersSummaryAndTag() throws {
         let document = OpenAPIDocument.build(routes: Self.table, version: "1")
         let get = try #require(document["paths"]?["/v1/hello/{name}"]?["get"])

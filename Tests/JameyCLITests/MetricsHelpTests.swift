@@ -50,6 +50,6 @@ import Testing
         }
         let without = families.filter { help[$0, default: ""].isEmpty }
         #expect(without.isEmpty, "families without help: \(without)")
-        #expect(help["memory_items"] == "Items stored, by layer")
+        #expect(help["memory_items"] == "Items held now, by layer")
     }
 }

@@ -348,6 +348,12 @@ import Testing
                     note("counter", api->metric_register(s->host, &d, &c));
                     note("same_again", api->metric_register(s->host, &d, &again));
                     note("same_id", again == c);
+                    /* Another help text (a deploy of a build that words it otherwise, or has none)
+                       is the same family: the first text is kept. */
+                    d.help = "Jobs, said otherwise";
+                    note("other_help", api->metric_register(s->host, &d, &again));
+                    note("other_help_same_id", again == c);
+                    d.help = "Jobs";
                     note("add", api->metric_record(s->host, c, JAMEY_METRIC_ADD, 5));
                     note("negative_add", api->metric_record(s->host, c, JAMEY_METRIC_ADD, -1));
                     note("set_counter", api->metric_record(s->host, c, JAMEY_METRIC_SET, 1));
@@ -372,7 +378,10 @@ import Testing
         ])
         defer { k.shutdown() }
         let e = events()
-        for ok in ["counter=0", "same_again=0", "same_id=1", "add=0", "gauge=0", "histogram=0"] {
+        for ok in [
+            "counter=0", "same_again=0", "same_id=1", "other_help=0", "other_help_same_id=1", "add=0", "gauge=0",
+            "histogram=0",
+        ] {
             #expect(e.contains(ok), "\(ok)")
         }
         for bad in ["negative_add", "set_counter", "kind_clash", "reserved", "bad_name"] {
@@ -383,7 +392,8 @@ import Testing
         #expect(text.contains(#"probe_jobs_total{plugin="meter",queue="main"} 5"#))
         #expect(text.contains(#"probe_depth{plugin="meter",queue="main"} 5"#))
         #expect(text.contains(#"probe_latency_seconds_bucket{plugin="meter",queue="main",le="1.0"} 1"#))
-        #expect(text.contains("# HELP probe_jobs_total Jobs"))
+        #expect(text.contains("# HELP probe_jobs_total Jobs\n"))
+        #expect(!text.contains("said otherwise"))
     }
 
     @Test func serviceRegistryFromC() throws {

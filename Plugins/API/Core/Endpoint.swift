@@ -32,6 +32,15 @@ package struct Endpoint: Sendable {
     /// What a plugin declared about its route for the OpenAPI document (ABI 1.3), or nil.
     package var documentation: DeclaredRoute? = nil
 
+    /// Answered within `limits.operation_timeout_ms`, not `limits.request_timeout_ms`: the
+    /// kernel's operations (reload, deploy, canary) and plugin routes flagged long-running.
+    package var isLongRunning: Bool {
+        switch action {
+        case .reloadConfig, .deployPlugin, .canary: true
+        default: documentation?.longRunning == true
+        }
+    }
+
     /// Whether this is a route declared by a plugin.
     package var isForwarded: Bool {
         if case .forward = action { return true }

@@ -49,7 +49,7 @@ package enum OpenAPIDocument {
             ("tags", .array([.string(tag(e))])),
         ]
         // Waited for up to limits.operation_timeout_ms: `jamey call` waits as long.
-        if e.documentation?.longRunning == true { members.append(("x-jamey-long-running", .bool(true))) }
+        if e.isLongRunning { members.append(("x-jamey-long-running", .bool(true))) }
         let details = e.documentation?.details.map { [$0] } ?? []
         if e.scope == .public {
             members.append(("security", .array([])))

@@ -89,11 +89,6 @@ public final class Kernel: Sendable {
         self.dataDirectory = config.dataDirectory
         self.pluginDirectory = pluginDirectory ?? config.pluginDirectory ?? FileSystem.executableDirectory()
         if inspecting {
-            // Checked without creating anything: it exists as a writable directory, or the
-            // nearest directory that exists could hold it.
-            if let problem = FileSystem.whyNotWritableDirectory(config.dataDirectory) {
-                throw KernelError("data_dir \(config.dataDirectory) \(problem)")
-            }
             self.nodeID = NodeIdentity.existing(dataDirectory: config.dataDirectory) ?? ""
         } else {
             guard FileSystem.makeDirectories(config.dataDirectory, mode: 0o750) else {
@@ -109,6 +104,13 @@ public final class Kernel: Sendable {
         self.recordList = Mutex(records)
         // A plugin disabled from the start is never set to a state: its series is made here.
         for record in records where record.state == .disabled { metrics.recordState(plugin: record.name, state: .disabled) }
+    }
+
+    /// Why `data_dir` could not be used by a server run as the current user, checked without
+    /// creating anything (for `jamey config check`): it must be a writable directory, or the
+    /// nearest directory that exists must be able to hold it. Nil when it could be used.
+    public var dataDirectoryProblem: String? {
+        FileSystem.whyNotWritableDirectory(dataDirectory).map { "data_dir \(dataDirectory) \($0)" }
     }
 
     /// A snapshot of every configured plugin, in config order.

@@ -32,7 +32,7 @@ final class FastCounters: Sendable {
         }
     }
 
-    /// Appends the family (a `# TYPE` line, then one value per label set) in the text format
+    /// Appends the family (`# HELP` and `# TYPE` lines, then one value per label set) in the text format
     /// swift-prometheus writes; nothing while no label set was made.
     func render(into text: inout String) {
         let table = counters.withLock { $0 }

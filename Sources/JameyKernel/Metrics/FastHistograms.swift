@@ -38,7 +38,7 @@ final class FastHistograms: Sendable {
         }
     }
 
-    /// Appends the family (a `# TYPE` line, then buckets, sum and count per label set) in the
+    /// Appends the family (`# HELP` and `# TYPE` lines, then buckets, sum and count per label set) in the
     /// text format swift-prometheus writes; nothing while no label set was made.
     func render(into text: inout String) {
         let table = histograms.withLock { $0 }

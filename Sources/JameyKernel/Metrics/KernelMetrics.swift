@@ -14,8 +14,9 @@ public final class KernelMetrics: Sendable {
     public let factory: KernelMetricsFactory
     /// `jamey_bus_handler_duration_seconds`, recorded per delivered message without a lock.
     let handlerDurations: FastHistograms
-    /// `jamey_bus_messages_out_total` and `jamey_bus_messages_in_total`, counted per publish and
-    /// per delivered batch without the swift-metrics indirection.
+    /// The bus's counters (`jamey_bus_messages_out_total`, `..._in_total`, `..._handler_errors_total`,
+    /// `..._dropped_total`, `..._request_timeouts_total`), counted without the swift-metrics
+    /// indirection and rendered with their help.
     let busCounters: [FastCounters]
     private let table = PluginMetricTable()
     private let families = Mutex([String: Family]())
@@ -212,29 +213,33 @@ public final class KernelMetrics: Sendable {
             }
         }
         let family = Family(kind: d.kind, labelNames: labels.map(\.0).sorted(), help: help, buckets: buckets)
-        let conflict: String? = families.withLock { f in
+        // Another help text is no conflict: the first is kept (the registry takes one per
+        // family). A deploy or canary of a build whose help differs (or that has none) went on
+        // with its series refused, frozen in /metrics until a restart.
+        let (conflict, kept): (String?, String) = families.withLock { f in
             if let existing = f[name] {
-                if existing.kind != family.kind { return "already registered as another kind" }
-                if existing.labelNames != family.labelNames { return "already registered with other label names" }
-                if existing.help != family.help { return "already registered with another help text" }
-                if existing.buckets != family.buckets { return "already registered with other buckets" }
-                return nil
+                if existing.kind != family.kind { return ("already registered as another kind", existing.help) }
+                if existing.labelNames != family.labelNames {
+                    return ("already registered with other label names", existing.help)
+                }
+                if existing.buckets != family.buckets { return ("already registered with other buckets", existing.help) }
+                return (nil, existing.help)
             }
             f[name] = family
-            return nil
+            return (nil, help)
         }
         if let conflict { return .failure(RegistrationError(message: "metric '\(name)' \(conflict)")) }
         let metric: PluginMetric
         switch d.kind {
         case JAMEY_METRIC_COUNTER.rawValue:
             metric = .counter(
-                registry.makeCounter(descriptor: .init(metricName: name, unitName: "", helpText: help), labels: labels))
+                registry.makeCounter(descriptor: .init(metricName: name, unitName: "", helpText: kept), labels: labels))
         case JAMEY_METRIC_GAUGE.rawValue:
-            metric = .gauge(registry.makeGauge(descriptor: .init(metricName: name, unitName: "", helpText: help), labels: labels))
+            metric = .gauge(registry.makeGauge(descriptor: .init(metricName: name, unitName: "", helpText: kept), labels: labels))
         case JAMEY_METRIC_HISTOGRAM.rawValue:
             metric = .histogram(
                 registry.makeValueHistogram(
-                    descriptor: .init(metricName: name, unitName: "", helpText: help), labels: labels, buckets: buckets))
+                    descriptor: .init(metricName: name, unitName: "", helpText: kept), labels: labels, buckets: buckets))
         default:
             return .failure(RegistrationError(message: "metric '\(name)' has unknown kind \(d.kind)"))
         }

@@ -21,6 +21,9 @@ enum FileSystem {
     /// is a writable directory.
     static func whyNotWritableDirectory(_ path: String) -> String? {
         var info = stat()
+        if stat(path, &info) != 0, lstat(path, &info) == 0 {
+            return "is a symbolic link to nothing"
+        }
         if stat(path, &info) == 0 {
             guard (info.st_mode & S_IFMT) == S_IFDIR else { return "is not a directory" }
             return access(path, W_OK | X_OK) == 0 ? nil : "is not writable: \(String(cString: strerror(errno)))"

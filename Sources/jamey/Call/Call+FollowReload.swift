@@ -27,13 +27,15 @@ extension Call {
     /// ends as the reload did — 0 applied, 5 rolled back — rather than 0 whatever happened.
     /// - Parameters:
     ///   - baseline: the counts read before the reload was sent.
-    ///   - client: the client, with its server.
+    ///   - server: the server.
     ///   - key: the admin key.
-    ///   - seconds: how long to wait in all.
-    func followReload(from baseline: [String: Double], client: HTTPClient, key: String?, seconds: Double) throws {
+    ///   - seconds: how long to wait in all (each poll waits at most what is left).
+    func followReload(from baseline: [String: Double], server: ServerURL, key: String?, seconds: Double) throws {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             Thread.sleep(forTimeInterval: 0.25)
+            let left = min(5, max(0.1, deadline.timeIntervalSinceNow))
+            let client = HTTPClient(server: server, timeout: .milliseconds(Int64(left * 1000)))
             guard let now = Self.reloadCounts(client, key: key) else { continue }
             let grown = now.filter { $0.value > baseline[$0.key, default: 0] }.map(\.key)
             guard !grown.isEmpty else { continue }
@@ -51,7 +53,7 @@ extension Call {
             return
         }
         printError(
-            "\(asCommand): the reload restarted the api plugin and no outcome came within \(Int(seconds)) s at \(client.server.text) (if the reload moved the api plugin, ask there): see the server log"
+            "\(asCommand): the reload restarted the api plugin and no outcome came within \(Int(seconds)) s at \(server.text) (if the reload moved the api plugin, ask there): see the server log"
         )
         throw CallExitCode.unreachable
     }

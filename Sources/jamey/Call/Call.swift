@@ -121,8 +121,14 @@ struct Call: ParsableCommand {
         let baseline = followsReload ? Self.reloadCounts(caller, key: builder.key) : nil
         if verbose { printError("> \(request.method) \(server.prefix)\(request.target)") }
         let status = try send(request, with: caller, keyless: builder.key == nil && !builder.operation.isPublic)
-        if status == 202, let baseline {
-            try followReload(from: baseline, client: caller, key: builder.key, seconds: waits)
+        if status == 202, followsReload {
+            guard let baseline else {
+                printError(
+                    "\(asCommand): the reload restarts the api plugin, and its outcome cannot be followed (GET /metrics could not be read before it): see the server log"
+                )
+                throw CallExitCode.unreachable
+            }
+            try followReload(from: baseline, server: server, key: builder.key, seconds: waits)
         }
     }
 
