@@ -363,5 +363,10 @@ import Testing
         #expect(k.kernel.config.hooks.stop == .milliseconds(1234))
         #expect(k.kernel.bus.defaultQueueCapacity == 7)
         #expect(k.kernel.bus.defaultRequestTimeout == .milliseconds(250))
+        // Still pending while the file says so; put back, nothing is (it was reported again).
+        let again = try k.reload(plugins: [a], extra: "bus:\n  workers: 3\n", logLevel: "error")
+        #expect(again.pending == ["bus.workers: takes effect at the next start"])
+        let back = try k.reload(plugins: [a], logLevel: "error")
+        #expect(back.pending.isEmpty, "\(back.pending)")
     }
 }

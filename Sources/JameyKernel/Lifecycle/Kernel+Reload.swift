@@ -201,10 +201,14 @@ private struct Reload {
         if new.shutdownTimeout != old.shutdownTimeout {
             report.changes.append("shutdown.timeout_ms: \(old.shutdownTimeout.shortText) → \(new.shutdownTimeout.shortText)")
         }
+        // Against what the process runs with, not the last file read: a value put back was
+        // reported as pending again.
+        let running = kernel.initialConfiguration
         let restartOnly: [(String, Bool)] = [
-            ("node.name", new.nodeName != old.nodeName),
-            ("data_dir", new.dataDirectory != old.dataDirectory), ("plugin_dir", new.pluginDirectory != old.pluginDirectory),
-            ("bus.workers", new.bus.workers != old.bus.workers),
+            ("node.name", new.nodeName != running.nodeName),
+            ("data_dir", new.dataDirectory != running.dataDirectory),
+            ("plugin_dir", new.pluginDirectory != running.pluginDirectory),
+            ("bus.workers", new.bus.workers != running.bus.workers),
         ]
         for (key, changed) in restartOnly where changed { report.pending.append("\(key): takes effect at the next start") }
     }

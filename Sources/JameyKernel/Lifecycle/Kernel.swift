@@ -60,6 +60,9 @@ public final class Kernel: Sendable {
     /// Where ``reloadFromSource()`` reads the config (``setReloadSource(_:)``), in a box (see
     /// ``ReloadSource``).
     let reloadSource = Mutex<ReloadSource?>(nil)
+    /// The configuration the kernel was created with: what settings that take effect only at a
+    /// start (node name, data_dir, plugin_dir, bus workers) are running with.
+    let initialConfiguration: KernelConfig
     /// The plugins ``stop(deadline:)`` abandoned at their stop deadline, in stop order.
     let abandonedAtStop = Mutex<[String]>([])
 
@@ -79,6 +82,7 @@ public final class Kernel: Sendable {
         environment: [String: String] = ProcessEnvironment.current, inspecting: Bool = false
     ) throws(KernelError) {
         self.configuration = Mutex(config)
+        self.initialConfiguration = config
         self.logger = logger
         self.environment = environment
         self.metrics = KernelMetrics()
