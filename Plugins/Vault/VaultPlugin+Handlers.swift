@@ -123,6 +123,11 @@ extension VaultPlugin {
         }
         guard online else { return Reply.json(RestoreAnswer(restored: results, steps: [])) }
         var steps: [String] = []
+        // Kept while plugins are being restored, and after a restore that stopped part way (the
+        // plugins are then out of step): removed once one completes.
+        var journal = RestoreJournal(
+            snapshot: results.first?.snapshot ?? "", sources: results.map(\.source), began: Date())
+        journal.save(in: directory)
         for result in results {
             // Restoring the plugin that carries this request (the api plugin, for an HTTP call)
             // would stop it while it waits for this reply: leave its files for the operator.
@@ -138,13 +143,18 @@ extension VaultPlugin {
                 steps.append("skipped \(result.source): no plugin of that name is configured; its data is in \(result.target)")
                 continue
             } catch {
+                interruptedRestore.withLock { $0 = journal.interruption }
                 throw VaultError(
                     .repository,
                     "restore of \(result.source) failed after \(steps.count) step(s): \(error.message); the data is in \(result.target)"
                 )
             }
+            journal.restored.append(result.source)
+            journal.save(in: directory)
             await Self.remove(result.target)
         }
+        RestoreJournal.clear(in: directory)
+        interruptedRestore.withLock { $0 = nil }
         return Reply.json(RestoreAnswer(restored: results, steps: steps))
     }
 

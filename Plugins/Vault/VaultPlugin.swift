@@ -26,6 +26,8 @@ public final class VaultPlugin: JameyPlugin {
     let jobs = DispatchQueue(label: "jamey.vault.jobs")
     /// Jobs queued or running, the running backup's cancellation, and whether stop has begun.
     let activity = Mutex(Activity())
+    /// Set while a restore that stopped part way (``RestoreJournal``) leaves plugins out of step.
+    let interruptedRestore = Mutex<String?>(nil)
 
     struct Activity {
         var jobs = 0
@@ -85,6 +87,10 @@ public final class VaultPlugin: JameyPlugin {
             context.logger.notice(
                 "removed \(removed.count) leftover(s) of an interrupted run: \(removed.joined(separator: ", "))")
         }
+        if let left = RestoreJournal.left(in: directory) {
+            context.logger.warning("\(left.interruption)")
+            interruptedRestore.withLock { $0 = left.interruption }
+        }
         try subscribeHandlers()
         if let unavailable {
             context.logger.warning("vault idle: \(unavailable)")
@@ -125,6 +131,7 @@ public final class VaultPlugin: JameyPlugin {
 
     /// Ok after a successful backup; degraded when idle or when the last backup failed.
     public func health() -> PluginHealthReport {
+        if let interrupted = interruptedRestore.withLock({ $0 }) { return .degraded(interrupted) }
         if let unavailable { return .degraded(unavailable) }
         let status = status.withLock { $0 }
         if let failure = status.lastFailure, failure > (status.lastSuccess ?? .distantPast) {

@@ -187,6 +187,42 @@ import VaultSQLite
         }
     }
 
+    /// An online restore killed part way leaves some plugins restored and the others not: the
+    /// journal it leaves makes the next start say which, in the log and the vault's health, until
+    /// a restore completes.
+    @Test func aRestoreKilledPartWayIsReportedUntilOneCompletes() async throws {
+        var directory: URL?
+        var snapshot = ""
+        try await VaultKernel.with(firstDelay: 3600, keep: true) { k in
+            directory = k.directory
+            let rule = #"{"name":"kept","description":"before the backup","weight":2,"polarity":"virtue"}"#
+            #expect(try await k.request("conscience.rules.create", rule).status == 201)
+            snapshot = try #require(try await k.request("vault.backup.run").json["snapshot"] as? String)
+        }
+        let dir = try #require(directory)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // What a restore of api and conscience leaves when killed after api.
+        let journal =
+            #"{"snapshot":"\#(snapshot)","sources":["api","conscience"],"restored":["api"],"began":"2026-12-06T10:00:00Z"}"#
+        try journal.write(to: dir.appendingPathComponent("data/vault/restore.json"), atomically: true, encoding: .utf8)
+        try await VaultKernel.with(firstDelay: 3600, directory: dir) { k in
+            let said = await eventually {
+                k.test.kernel.plugin(named: "vault")?.health?.detail.contains(
+                    "an online restore of snapshot \(snapshot.prefix(12)) begun 2026-12-06T10:00:00Z was interrupted: restored api; not restored conscience"
+                ) == true
+            }
+            #expect(said, "\(String(describing: k.test.kernel.plugin(named: "vault")?.health))")
+            #expect(k.test.kernel.plugin(named: "vault")?.health?.status == "degraded")
+            let restored = try await k.request("vault.restore.run", #"{"source":"conscience"}"#)
+            #expect(restored.status == 200, "\(restored.text)")
+            #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("data/vault/restore.json").path))
+            let cleared = await eventually {
+                !(k.test.kernel.plugin(named: "vault")?.health?.detail.contains("interrupted") ?? true)
+            }
+            #expect(cleared)
+        }
+    }
+
     /// What a killed process left in the vault's directory (a backup's staged copies of every
     /// plugin's data, verify's scratch restores) is removed at the next start; what a live
     /// process is writing (here: one stamped with this test process) is kept.
