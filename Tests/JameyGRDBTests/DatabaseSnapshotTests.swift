@@ -246,6 +246,24 @@ extension DatabaseSnapshotTests {
         #expect(try liveValues() == ["old"])
     }
 
+    /// A restore writes every page through the WAL; the WAL is cut back afterwards instead of
+    /// keeping the database's size until a clean stop.
+    @Test func aRestoreLeavesNoLargeWAL() throws {
+        let dir = try TemporaryDirectory.make(prefix: "jamey-grdb-wal")
+        let snapshot = try TemporaryDirectory.make(prefix: "jamey-grdb-wal-snap")
+        let pool = try makePool(dir)
+        try pool.write { db in
+            for _ in 0..<200 {
+                try db.execute(sql: "INSERT INTO t (v) VALUES (?)", arguments: [String(repeating: "x", count: 8_192)])
+            }
+        }
+        try pool.writeSnapshot(into: snapshot, fileName: "live.sqlite")
+        try pool.restoreSnapshot(from: snapshot, fileName: "live.sqlite", requiringTable: "t")
+        let wal = try FileManager.default.attributesOfItem(atPath: dir + "/live.sqlite-wal")[.size] as? Int
+        #expect(wal == 0)
+        #expect(try values(pool).count == 200)
+    }
+
     /// A snapshot that meets a full disk says so (SQLite's own message was "not an error") and
     /// leaves no partial file. Needs root for a small tmpfs; skipped otherwise.
     @Test(.enabled(if: getuid() == 0, "mounting a tmpfs needs root"))
