@@ -127,27 +127,41 @@ import Testing
     /// `limits.max_bus_requests_per_caller`), and a finished one makes room.
     @Test func busRequestsWaitingPerCallerAreCapped() async throws {
         try await APIKernel.with(.init(config: "limits:\n  max_bus_requests_per_caller: 2\n", probe: false, hello: false)) { k in
-            // A responder that answers after a second.
-            _ = try k.test.bus.subscribe("slow.answer", responder: true) { request in
-                let bus = k.test.bus
-                Thread {
-                    Thread.sleep(forTimeInterval: 1)
+            // A responder that holds its requests until the test lets them go (it answered after
+            // a second, and on a loaded machine the first two had not both arrived, or had
+            // already been answered, when the third came: 200 instead of 429).
+            let bus = k.test.bus
+            let held = LockedBox<(open: Bool, waiting: [(String, UInt64)])>((false, []))
+            _ = try bus.subscribe("slow.answer", responder: true) { request in
+                let answerNow = held.withLock { h -> Bool in
+                    if !h.open { h.waiting.append((request.replyTo ?? "", request.correlationID)) }
+                    return h.open
+                }
+                if answerNow {
                     try? bus.reply(
                         to: request.replyTo ?? "", correlationID: request.correlationID,
                         BusMessage(topic: "r", payload: Array("done".utf8)))
-                }.start()
+                }
                 return true
             }
             let port = k.port
             let ask = { @Sendable () async throws -> HTTPReply in
-                try await HTTP.post(port, "/v1/bus/request/slow.answer?timeout_ms=5000", key: APIKernel.adminKey, body: "{}")
+                try await HTTP.post(port, "/v1/bus/request/slow.answer?timeout_ms=30000", key: APIKernel.adminKey, body: "{}")
             }
             async let first = ask()
             async let second = ask()
-            try await Task.sleep(for: .milliseconds(300))  // both are waiting now
+            // Both are waiting for their replies now.
+            #expect(await eventually(timeout: .seconds(20)) { held.withLock { $0.waiting.count } == 2 })
             let third = try await ask()
             #expect(third.status == 429, "\(third.status) \(third.text)")
             #expect(third.json["type"] as? String == "urn:jamey:problem:too-many-requests-in-flight")
+            let waiting = held.withLock { h in
+                h.open = true
+                return h.waiting
+            }
+            for (to, correlation) in waiting {
+                try? bus.reply(to: to, correlationID: correlation, BusMessage(topic: "r", payload: Array("done".utf8)))
+            }
             #expect(try await first.status == 200)
             #expect(try await second.status == 200)
             #expect(try await ask().status == 200, "the finished requests made room")
