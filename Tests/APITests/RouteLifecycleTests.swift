@@ -117,8 +117,11 @@ import Testing
         try await APIKernel.with(
             .init(
                 config: "limits:\n  request_timeout_ms: 1000\n  operation_timeout_ms: 20000\n", probe: false, hello: false,
-                after: [slow])
+                before: [slow])
         ) { k in
+            // Served once the gateway's table has the plugin's routes (a plugin still starting
+            // answers 503).
+            #expect(await eventually(timeout: .seconds(20)) { (try? await document(k.port)["/v1/slow/long"]) != nil })
             let bus = k.test.bus
             for topic in ["slow.long", "slow.short"] {
                 _ = try bus.subscribe(topic) { request in
