@@ -64,7 +64,8 @@ public final class Memory: JameyPlugin, SnapshotCapable {
         publish()
         await warmUp()
         let provider = ServiceContext(
-            MemoryService.Provider(store: store, metrics: metrics, cache: searchCache, logger: context.logger))
+            MemoryService.Provider(
+                store: store, metrics: metrics, cache: searchCache, logger: context.logger, failures: databaseFailures))
         service.withLock { $0 = provider }
         try context.services.register(MemoryService.name, version: MemoryService.version, table: MemoryService.table(provider))
         try registerHandlers()

@@ -1,5 +1,6 @@
 import CJameyMemory
 import Foundation
+import JameyGRDB
 import JameyPluginKit
 import Logging
 import MemoryCore
@@ -19,12 +20,18 @@ enum MemoryService {
         let cache: SearchCache?
         /// Where a failed search's cause is logged (nil: nowhere).
         let logger: Logger?
+        /// Where a failed search is noted for the plugin's health (nil: nowhere).
+        let failures: RecentDatabaseFailures?
 
-        init(store: MemoryStore, metrics: MemoryMetrics?, cache: SearchCache? = nil, logger: Logger? = nil) {
+        init(
+            store: MemoryStore, metrics: MemoryMetrics?, cache: SearchCache? = nil, logger: Logger? = nil,
+            failures: RecentDatabaseFailures? = nil
+        ) {
             self.store = store
             self.metrics = metrics
             self.cache = cache
             self.logger = logger
+            self.failures = failures
         }
 
         /// Runs one search: the reply body and its status. A search the bus topic or this table
@@ -49,7 +56,7 @@ enum MemoryService {
             } catch let error as MemoryError {
                 reply = .init(status: Int32(error.status), body: Replies.problem(error).payload)
             } catch {
-                let problem = MemoryError.database(error, request: nil, logger: logger, recent: nil)
+                let problem = MemoryError.database(error, request: nil, logger: logger, recent: failures)
                 reply = .init(status: Int32(problem.status), body: Replies.problem(problem).payload)
             }
             return (reply.status, reply.body)
