@@ -17,7 +17,7 @@ extension Gateway {
         case .request: return try await request(call)
         case .subscribe: return try subscribe(call)
         case .createKey: return try await createKey(call)
-        case .listKeys: return listKeys()
+        case .listKeys: return try listKeys(call)
         case .deleteKey: return try await deleteKey(call.parameter("id"))
         case .reloadConfig: return try await operation(call, topic: "kernel.config.reload")
         case .deployPlugin: return try await operation(call, topic: "kernel.plugins.deploy")

@@ -24,9 +24,35 @@ extension Gateway {
         return Self.json(.created, JSON.object(members).text, headers: [.location: "/v1/keys/" + key.id])
     }
 
-    /// `GET /v1/keys`: every key, newest first, without secrets.
-    func listKeys() -> Response {
-        Self.json(.ok, JSON.object([("keys", .array(keys.list().map(\.json)))]).text)
+    /// `GET /v1/keys[?state=active|revoked|expired|all][&limit=N][&after=ID]`: one page of keys,
+    /// newest first, without secrets; `next` names the last key when more follow (pass it as
+    /// `after` for the next page).
+    func listKeys(_ call: Call) throws -> Response {
+        let query = call.request.uri.queryParameters
+        let state = try query["state"].map { text in
+            guard let state = KeyStore.Listing(rawValue: String(text)) else {
+                throw Problem.badRequest(
+                    "state: must be one of active, revoked, expired, all (got '\(Self.printable(String(text.prefix(32))))')")
+            }
+            return state
+        }
+        let limit = try query["limit"].map { text in
+            guard let limit = Int(text), (1...KeyPaging.maxLimit).contains(limit) else {
+                throw Problem.badRequest(
+                    "limit: must be an integer from 1 to \(KeyPaging.maxLimit) (got '\(Self.printable(String(text.prefix(32))))')"
+                )
+            }
+            return limit
+        }
+        let after = query["after"].map(String.init)
+        guard let page = keys.page(state ?? .all, after: after, limit: limit ?? KeyPaging.defaultLimit) else {
+            throw Problem.badRequest(
+                "after: no API key has id '\(Self.printable(String((after ?? "").prefix(64))))'; pass the 'next' of the previous page"
+            )
+        }
+        var members: [(String, JSON)] = [("keys", .array(page.keys.map(\.json)))]
+        if page.more, let last = page.keys.last { members.append(("next", .string(last.id))) }
+        return Self.json(.ok, JSON.object(members).text)
     }
 
     /// `DELETE /v1/keys/{id}`: revokes a key; 204, 404 for an unknown id, or 409 for the last

@@ -100,6 +100,45 @@ final class KeyStore: Sendable {
         cache.withLock { Array($0.values) }.sorted { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
     }
 
+    /// Which keys a listing shows.
+    enum Listing: String, Sendable, CaseIterable {
+        /// Neither revoked nor expired.
+        case active
+        /// Revoked.
+        case revoked
+        /// Expired and not revoked.
+        case expired
+        /// Every key.
+        case all
+
+        func includes(_ key: APIKey, at now: Date) -> Bool {
+            switch self {
+            case .all: true
+            case .revoked: key.revokedAt != nil
+            case .expired: key.revokedAt == nil && (key.expiresAt.map { $0 <= now } ?? false)
+            case .active: key.revokedAt == nil && (key.expiresAt.map { $0 > now } ?? true)
+            }
+        }
+    }
+
+    /// One page of keys, newest first: at most `limit` of those `listing` includes, after the
+    /// key with id `after` (the previous page's last).
+    /// - Returns: the page and whether more keys follow it; nil when no key has id `after`.
+    func page(_ listing: Listing, after: String?, limit: Int, now: Date = Date()) -> (keys: [APIKey], more: Bool)? {
+        let all = list()
+        var start = all.startIndex
+        if let after {
+            guard let index = all.firstIndex(where: { $0.id == after }) else { return nil }
+            start = index + 1
+        }
+        var keys: [APIKey] = []
+        for key in all[start...] where listing.includes(key, at: now) {
+            if keys.count == limit { return (keys, true) }
+            keys.append(key)
+        }
+        return (keys, false)
+    }
+
     /// What ``revoke(id:now:)`` did.
     enum Revocation: Sendable, Equatable {
         /// The key is revoked (now, or it already was).

@@ -43,6 +43,58 @@ import Testing
         }
     }
 
+    /// `GET /v1/keys` comes in pages (newest first, `next` naming where the next starts) and
+    /// filters by state; a bad parameter or an unknown `after` is a 400 naming it.
+    @Test func keysAreListedInPagesAndByState() async throws {
+        try await APIKernel.with(.init(probe: false, hello: false)) { k in
+            let admin = APIKernel.adminKey
+            var created: [String] = []
+            for _ in 0..<5 { created.append(try await k.createKey(scope: "read").id) }
+            let revoked = created[1]
+            let r = try await HTTP.request(k.port, "DELETE", "/v1/keys/" + revoked, headers: ["X-API-Key": admin])
+            #expect(r.status == 204)
+            let expiring = try await k.createKey(scope: "read", extra: #","ttl_seconds":1"#).id
+
+            // Every key, two at a time: each once, newest first, the last page without next.
+            var seen: [String] = []
+            var after: String?
+            var pages = 0
+            repeat {
+                let page = try await HTTP.get(k.port, "/v1/keys?limit=2" + (after.map { "&after=" + $0 } ?? ""), key: admin)
+                #expect(page.status == 200, "\(page.text)")
+                let keys = try #require(page.json["keys"] as? [[String: Any]])
+                #expect(keys.count <= 2)
+                seen += keys.compactMap { $0["id"] as? String }
+                after = page.json["next"] as? String
+                #expect(after == nil || after == seen.last)
+                pages += 1
+            } while after != nil && pages < 10
+            #expect(Set(seen) == Set(created + [expiring]), "\(seen)")
+            #expect(seen.count == 6)
+            #expect(pages == 3)
+            let all = try await HTTP.get(k.port, "/v1/keys", key: admin)
+            #expect((all.json["keys"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == seen)
+            #expect(all.json["next"] == nil)
+
+            func ids(_ query: String) async throws -> [String] {
+                let page = try await HTTP.get(k.port, "/v1/keys?" + query, key: admin)
+                #expect(page.status == 200, "\(query): \(page.text)")
+                return (page.json["keys"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+            }
+            #expect(try await ids("state=revoked") == [revoked])
+            #expect(Set(try await ids("state=active")) == Set(created + [expiring]).subtracting([revoked]))
+            _ = await eventually(timeout: .seconds(30)) { (try? await ids("state=expired")) == [expiring] }
+            #expect(try await ids("state=expired") == [expiring])
+            #expect(!(try await ids("state=active")).contains(expiring))
+
+            for query in ["limit=0", "limit=1001", "limit=x", "state=gone", "after=ffffffffffffffff"] {
+                let bad = try await HTTP.get(k.port, "/v1/keys?" + query, key: admin)
+                #expect(bad.status == 400, "\(query): \(bad.text)")
+                #expect(bad.text.contains(String(query.prefix { $0 != "=" })), "\(query): \(bad.text)")
+            }
+        }
+    }
+
     @Test func invalidKeyRequestsAre400Or415() async throws {
         try await APIKernel.with(.init(probe: false, hello: false)) { k in
             let admin = APIKernel.adminKey

@@ -76,6 +76,22 @@ package enum OpenAPIDocument {
                 queryParameter(
                     "timeout_ms", required: false, description: "Reply timeout in milliseconds",
                     schema: .object([("type", .string("integer")), ("minimum", .int(100)), ("maximum", .int(600_000))])))
+        case .listKeys:
+            parameters.append(
+                queryParameter(
+                    "state", required: false,
+                    description: "Which keys: neither revoked nor expired, revoked, expired, or all (the default)",
+                    schema: .object([("type", .string("string")), ("enum", .array(KeyPaging.states.map { .string($0) }))])))
+            parameters.append(
+                queryParameter(
+                    "limit", required: false, description: "The most keys in the page (\(KeyPaging.defaultLimit) when absent)",
+                    schema: .object([
+                        ("type", .string("integer")), ("minimum", .int(1)), ("maximum", .int(Int64(KeyPaging.maxLimit))),
+                    ])))
+            parameters.append(
+                queryParameter(
+                    "after", required: false, description: "The previous page's next: the page starts after this key",
+                    schema: .object([("type", .string("string")), ("minLength", .int(1))])))
         default: break
         }
         if !parameters.isEmpty { members.append(("parameters", .array(parameters))) }
@@ -264,7 +280,10 @@ package enum OpenAPIDocument {
         case .createKey:
             return .object([ok("201", "The new key, with its text", "application/json", ref("CreatedKey")), problem])
         case .listKeys:
-            return .object([ok("200", "Every key, without secrets", "application/json", ref("KeyList")), problem])
+            return .object([
+                ok("200", "One page of keys, newest first, without secrets", "application/json", ref("KeyList")),
+                ("400", problemResponse("A query parameter is invalid, or after names no key")), problem,
+            ])
         case .deleteKey:
             return .object([
                 ("204", .object([("description", .string("Revoked"))])),
@@ -542,7 +561,20 @@ package enum OpenAPIDocument {
             ),
             ("Key", object(key, required: keyRequired)),
             ("CreatedKey", object(key + [("key", string)], required: keyRequired + ["key"])),
-            ("KeyList", object([("keys", .object([("type", .string("array")), ("items", ref("Key"))]))], required: ["keys"])),
+            (
+                "KeyList",
+                object(
+                    [
+                        ("keys", .object([("type", .string("array")), ("items", ref("Key"))])),
+                        (
+                            "next",
+                            .object([
+                                ("type", .string("string")),
+                                ("description", .string("Present when more keys follow: pass it as after for the next page")),
+                            ])
+                        ),
+                    ], required: ["keys"])
+            ),
         ]
         return .object([
             ("schemas", .object(schemas)),
