@@ -2,6 +2,7 @@ import APICore
 import Foundation
 import Hummingbird
 import JameyPluginKit
+import NIOCore
 import Synchronization
 
 /// The open Server-Sent Events streams of `GET /v1/bus/subscribe`: each one a bus subscription
@@ -48,10 +49,16 @@ final class EventStreams: Sendable {
     /// Subscribes to `pattern` and returns the response body that streams its messages. The
     /// subscription exists when this returns, so an event published after the client has seen
     /// the response head is delivered.
-    /// - Parameter caller: who opens it (a key, or a client address without one).
+    /// - Parameters:
+    ///   - caller: who opens it (a key, or a client address without one).
+    ///   - closed: succeeds when the client has gone (``PeerGoneHandler``); the stream then ends
+    ///     and frees its place at once (it was found only by the next keep-alive's failed write, up to
+    ///     `sse_heartbeat_ms` later, and a client reconnecting meanwhile got 429).
     /// - Throws: ``Problem`` 503 when too many streams are open or the gateway is stopping, 429
     ///   when `caller` holds its most; 400 when the bus refuses the pattern.
-    func open(pattern: String, bus: PluginBus, caller: String = "") throws(Problem) -> ResponseBody {
+    func open(
+        pattern: String, bus: PluginBus, caller: String = "", closed: EventLoopFuture<Void>? = nil
+    ) throws(Problem) -> ResponseBody {
         let (stream, continuation) = AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingNewest(1024))
         enum Refusal: Error { case full, caller }
         let opened: Result<UInt64, Refusal> = state.withLock { s in
@@ -103,6 +110,7 @@ final class EventStreams: Sendable {
             subscription.cancel()
             self?.close(id)
         }
+        closed?.whenSuccess { continuation.finish() }
         _ = buffer.push(ByteBuffer(string: ": subscribed to \(pattern)\n\n"))
         return ResponseBody { writer in
             for await chunk in stream {

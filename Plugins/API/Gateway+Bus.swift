@@ -82,7 +82,9 @@ extension Gateway {
         guard call.request.method != .head else { return Response(status: .ok, headers: headers) }
         let caller = call.exchange.caller.keyID.map { "key " + $0 } ?? "client " + call.exchange.client
         return Response(
-            status: .ok, headers: headers, body: try streams.open(pattern: pattern, bus: plugin.bus, caller: caller))
+            status: .ok, headers: headers,
+            body: try streams.open(
+                pattern: pattern, bus: plugin.bus, caller: caller, closed: PeerGoneHandler.gone(on: call.connection)))
     }
 
     /// `topic`, when the caller's scope reaches it (``RouteTable/busScope(for:)``); else 403.

@@ -181,7 +181,9 @@ final class Gateway: HTTPResponder, Sendable {
             throw Problem.methodNotAllowed(method, allowed: allowed)
         case .found(let endpoint, let parameters)?:
             try authorize(endpoint.scope, authFailure, exchange)
-            let call = Call(request: request, endpoint: endpoint, parameters: parameters, exchange: exchange)
+            let call = Call(
+                request: request, endpoint: endpoint, parameters: parameters, exchange: exchange,
+                connection: context.channel)
             let response = try await dispatch(call)
             return method == "HEAD" ? response.createHeadResponse() : response
         }
@@ -317,6 +319,8 @@ struct Call: Sendable {
     let parameters: [(String, String)]
     /// Who is calling, and the request id.
     let exchange: Exchange
+    /// The connection the request came on (an event stream ends when it closes).
+    let connection: any Channel
 
     /// The path parameter `name`.
     func parameter(_ name: String) -> String {

@@ -6,7 +6,7 @@ import NIOCore
 /// decoder (and, with TLS, behind the TLS handler, so they see plaintext):
 /// ``RefuseConnectionHandler`` for a client past its connection cap (``ConnectionLimits``),
 /// ``WriteStallHandler`` when `limits.write_timeout_ms` is set, and ``HeadTimeoutHandler`` when
-/// a head or body timeout is.
+/// a head or body timeout is, and ``PeerGoneHandler`` for event streams.
 struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
     typealias Value = HTTP1Channel.Value
 
@@ -28,6 +28,11 @@ struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
         let admitted = connections.admit(channel)
         return channel.eventLoop.makeCompletedFuture {
             let pipeline = channel.pipeline.syncOperations
+            let peer = PeerGoneHandler(eventLoop: channel.eventLoop)
+            do { try pipeline.addHandler(peer) } catch {
+                peer.gone.succeed()
+                throw error
+            }
             if !admitted { try pipeline.addHandler(RefuseConnectionHandler(perClient: connections.perClient)) }
             if let writeTimeout { try pipeline.addHandler(WriteStallHandler(timeout: writeTimeout, metrics: metrics)) }
             if headTimeout != nil || bodyTimeout != nil {

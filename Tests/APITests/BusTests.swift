@@ -235,6 +235,33 @@ import Testing
         }
     }
 
+    /// A stream whose client goes away frees its place when the connection closes, not at the
+    /// next keep-alive (here an hour away): a client that reconnects is not refused with 429 by
+    /// its own dead streams, and the open-streams gauge falls back.
+    @Test func aClosedConnectionFreesItsStreamAtOnce() async throws {
+        try await APIKernel.with(
+            .init(
+                config: "limits:\n  max_sse_streams_per_caller: 1\n  sse_heartbeat_ms: 3600000\n", probe: false, hello: false)
+        ) { k in
+            let (_, reader) = try await k.createKey(scope: "read")
+            for round in 0..<4 {
+                var status = ""
+                let reopened = await eventually(timeout: .seconds(20)) {
+                    guard let c = try? await HTTPConnection.open(port: k.port) else { return false }
+                    try? await c.send("GET /v1/bus/subscribe?topic=a.b HTTP/1.1\r\nHost: x\r\nX-API-Key: \(reader)\r\n\r\n")
+                    status = (try? await c.readLine()) ?? ""
+                    return status == "HTTP/1.1 200 OK"
+                }  // the connection closes as c goes
+                #expect(reopened, "round \(round): \(status)")
+            }
+            let drained = await eventually(timeout: .seconds(20)) {
+                let metrics = try? await HTTP.get(k.port, "/metrics", key: APIKernel.adminKey)
+                return metrics.flatMap { metricValue($0.text, #"api_sse_streams{plugin="api"}"#) } == 0
+            }
+            #expect(drained, "every stream closed")
+        }
+    }
+
     @Test func tooManyStreamsIs503() async throws {
         try await APIKernel.with(.init(config: "limits:\n  max_sse_streams: 1\n", probe: false, hello: false)) { k in
             let head = try await HTTP.request(
