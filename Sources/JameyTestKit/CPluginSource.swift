@@ -188,6 +188,7 @@ public struct CPluginSource: Sendable {
 
             static int32_t probe_start(void *state, char *err, size_t cap) {
                 probe_state *s = state; (void)s;
+                \(startDelayMilliseconds > 0 ? "record(\"starting\");" : "")
                 probe_sleep(\(startDelayMilliseconds));
                 record("start");
                 \(startError.map { "snprintf(err, cap, \"%s\", \(cString($0))); return JAMEY_E_PLUGIN;" } ?? "")

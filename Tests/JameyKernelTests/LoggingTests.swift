@@ -49,8 +49,9 @@ import Testing
 
     @Test func sinkWritesEveryLineOfConcurrentWritersWholeAndInTheirOrder() async throws {
         let pipe = try Pipe()
-        // A small capacity makes writers wait for the writer thread (back-pressure, not loss).
-        let sink = LogSink(fd: pipe.writeFD, capacity: 512)
+        // A small capacity makes writers wait for the writer thread (back-pressure, not loss);
+        // no stall is declared for a reader held off the CPU by a loaded machine.
+        let sink = LogSink(fd: pipe.writeFD, capacity: 512, stallAfter: .seconds(60))
         let threads = 4
         let perThread = 2000
         // Everything here blocks (back-pressure, a full pipe), so it runs on threads of its own,
@@ -89,7 +90,7 @@ import Testing
     /// and counted, and urgent ones stop waiting; when the reader reads again, lines flow.
     @Test func aReaderThatStopsReadingStallsNoLogger() async throws {
         let pipe = try Pipe()
-        let sink = LogSink(fd: pipe.writeFD, capacity: 4096, stallAfter: .milliseconds(100))
+        let sink = LogSink(fd: pipe.writeFD, capacity: 4096, stallAfter: .seconds(1))
         let line = String(repeating: "x", count: 99) + "\n"
         let done = Atomic<Bool>(false)
         // Far more than the pipe (64 KiB) and the queue hold, with nobody reading.
@@ -129,19 +130,20 @@ import Testing
     }
 
     /// A reader slower than a whole batch per `stallAfter`, but reading, loses nothing: progress
-    /// is counted per write(2) of at most 64 KiB (80 ms of this reader), not per batch (a 1 MiB
-    /// batch takes it 1.3 s, over the 600 ms here, and counted as a stall).
+    /// is counted per write(2) of at most 64 KiB (0.3 s of this reader), not per batch (a 1 MiB
+    /// batch takes it 5 s, over the 3 s here, and counted as a stall). The margins leave room
+    /// for threads held off the CPU by a loaded machine.
     @Test func aSlowReaderThatKeepsReadingLosesNothing() async throws {
         let pipe = try Pipe()
-        let sink = LogSink(fd: pipe.writeFD, capacity: 1 << 20, linger: .milliseconds(50), stallAfter: .milliseconds(600))
+        let sink = LogSink(fd: pipe.writeFD, capacity: 1 << 20, linger: .milliseconds(50), stallAfter: .seconds(3))
         // About 2.9 MB: more than the queue, the batch in the writer's hands and the pipe hold.
         let lines = 30_000
-        // A reader on a thread of its own: 16 KiB every 20 ms, until it has every line.
+        // A reader on a thread of its own: 4 KiB every 20 ms, until it has every line.
         let count = await withCheckedContinuation { (continuation: CheckedContinuation<Int, Never>) in
             Thread {
                 var newlines = 0
-                var chunk = [UInt8](repeating: 0, count: 16384)
-                let deadline = Date().addingTimeInterval(120)
+                var chunk = [UInt8](repeating: 0, count: 4096)
+                let deadline = Date().addingTimeInterval(240)
                 while newlines < lines && Date() < deadline {
                     let n = chunk.withUnsafeMutableBytes { Glibc.read(pipe.readFD, $0.baseAddress, $0.count) }
                     if n > 0 { newlines += chunk[0..<n].count { $0 == 10 } }

@@ -18,12 +18,12 @@ import Testing
             config: """
                 remote:
                   - bus: "calc.>"
-                    timeout_ms: 2000
+                    timeout_ms: 30000
                 """)
         let back = try await Node.boot(
             "back", port: broker.port,
             config: """
-                request_timeout_ms: 500
+                request_timeout_ms: 30000
                 inbound:
                   - mqtt: "calc/#"
                     bus: "calc.{1}"

@@ -232,13 +232,15 @@ import Testing
                     "api", path: try TestPlugins.library("API"), required: true,
                     config:
                         "port: \(port)\nadmin_key: \(MemoryKernel.adminKey)\naccess_log: false\nrate_limits:\n"
-                        + "  write: {rate: 0, burst: 1}\n  admin: {rate: 0, burst: 1}\n"),
+                        + "  write: {rate: 0, burst: 1}\n  admin: {rate: 0, burst: 1}\n"
+                        // A store slower than the default 5 s on a loaded machine is no loss.
+                        + "limits:\n  request_timeout_ms: 60000\n"),
             ])
         try yaml.write(toFile: dir + "/jamey.yaml", atomically: true, encoding: .utf8)
         let server = try ChildProcess(
             "/usr/bin/env", environment + [TestPlugins.buildDirectory + "/jamey", "serve", "--config", dir + "/jamey.yaml"],
             stderrPath: dir + "/stderr.log")
-        for _ in 0..<300 {
+        for _ in 0..<600 {
             if (try? MemoryKernel.send(port: port, method: "GET", path: "/healthz", body: ""))?.0 == 200 { return server }
             usleep(100_000)
         }
