@@ -27,10 +27,33 @@ import Testing
         func start() async throws {
             let prefix = configuration.prefix
             try context.bus.respond("echo.echo") { request in .text(prefix + request.text) }
-            // Answers after 300 ms (a request being answered when the plugin stops).
+            // Answers after 300 ms (a request being answered when the plugin stops), or, for a
+            // payload starting "held", once the test opens ``held``.
             try context.bus.respond("echo.slow") { request in
-                try await Task.sleep(for: .milliseconds(300))
+                Self.entered.withLock { $0.insert(request.text) }
+                if request.text.hasPrefix("held") { await Self.held.wait() } else { try await Task.sleep(for: .milliseconds(300)) }
                 return .text(prefix + request.text)
+            }
+        }
+        /// The payloads whose `echo.slow` handler has begun.
+        static let entered = LockedBox<Set<String>>([])
+        /// Holds the handlers of payloads starting "held".
+        static let held = Gate()
+
+        /// Suspends its waiters until opened; open for good after.
+        actor Gate {
+            private var isOpen = false
+            private var waiters: [CheckedContinuation<Void, Never>] = []
+
+            func wait() async {
+                guard !isOpen else { return }
+                await withCheckedContinuation { waiters.append($0) }
+            }
+
+            func open() {
+                isOpen = true
+                for waiter in waiters { waiter.resume() }
+                waiters = []
             }
         }
         // Empty: so the kernel can stop and start it again by a restore (one of the process's
@@ -45,15 +68,16 @@ import Testing
     @Test func aRequestBeingAnsweredAtStopIsAnswered() async throws {
         let k = try TestKernel.boot(inProcess: [.init("echo", entryPoint: try inProcessEntryPoint(for: Echo.self))])
         defer { k.shutdown() }
-        let message = BusMessage(topic: "echo.slow", payload: Array("x".utf8))
+        let payload = "x" + UUID().uuidString
+        let message = BusMessage(topic: "echo.slow", payload: Array(payload.utf8))
         let bus = k.bus
-        let answer = Task { try await bus.request(message, timeout: .seconds(5)) }
-        try await Task.sleep(for: .milliseconds(50))
+        let answer = Task { try await bus.request(message, timeout: .seconds(60)) }
+        #expect(await eventually(timeout: .seconds(60)) { Echo.entered.value.contains(payload) })
         let snapshot = try TemporaryDirectory.make(prefix: "jamey-slow")
         let kernel = k.kernel
         try await onThread { try kernel.restore(plugin: "echo", from: snapshot) }
         let reply = try await answer.value
-        #expect(String(decoding: reply.payload, as: UTF8.self) == "echo: x")
+        #expect(String(decoding: reply.payload, as: UTF8.self) == "echo: " + payload)
         #expect(kernel.plugin(named: "echo")?.state == .started)
     }
 
@@ -65,18 +89,28 @@ import Testing
         defer { k.shutdown() }
         let bus = k.bus
         let total = PluginBus.maxAnswering + 200
+        // The handlers are held until one request has been shed (or, if none is, a minute has
+        // passed), however slowly a loaded machine sends the requests.
+        let shedSoFar = LockedBox<Int>(0)
+        let opener = Task {
+            _ = await eventually(timeout: .seconds(60)) { shedSoFar.value > 0 }
+            await Echo.held.open()
+        }
         let statuses = try await withThrowingTaskGroup(of: String.self) { group in
             for i in 0..<total {
                 group.addTask {
-                    let message = BusMessage(topic: "echo.slow", payload: Array("\(i)".utf8))
-                    let reply = try await bus.request(message, timeout: .seconds(60))
-                    return reply.headers.last { $0.key == "status" }?.value ?? "200"
+                    let message = BusMessage(topic: "echo.slow", payload: Array("held \(i)".utf8))
+                    let reply = try await bus.request(message, timeout: .seconds(120))
+                    let status = reply.headers.last { $0.key == "status" }?.value ?? "200"
+                    if status == "503" { shedSoFar.withLock { $0 += 1 } }
+                    return status
                 }
             }
             var all: [String] = []
             for try await status in group { all.append(status) }
             return all
         }
+        await opener.value
         let shed = statuses.filter { $0 == "503" }.count
         #expect(shed >= 1, "\(Set(statuses))")
         #expect(statuses.filter { $0 == "200" }.count >= PluginBus.maxAnswering / 2)
