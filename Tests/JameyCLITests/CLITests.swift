@@ -222,7 +222,7 @@ import Testing
         process.standardError = errPipe
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        #expect(notify.receive(timeout: 30) == "READY=1")
+        #expect(notify.receive(timeout: 60) == "READY=1")
         return (process, errPipe, notify)
     }
 
@@ -369,10 +369,11 @@ import Testing
     /// A second SIGTERM or SIGINT ends the process at once, not after the plugins' stops.
     @Test func aSecondStopSignalExitsAtOnce() throws {
         let (dir, path) = try slowStopConfig(stopMs: 20000, deadlineMs: 25000)
-        let (process, errPipe, _) = try startServe(dir, path)
+        let (process, errPipe, notify) = try startServe(dir, path)
         let started = ContinuousClock.now
         kill(process.processIdentifier, SIGINT)
-        Thread.sleep(forTimeInterval: 0.5)
+        // The first signal is taken (the server says it is stopping) before the second is sent.
+        #expect(notify.receive(timeout: 60) == "STOPPING=1")
         kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
         let log = String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
