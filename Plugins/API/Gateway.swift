@@ -109,23 +109,27 @@ final class Gateway: HTTPResponder, Sendable {
         return response
     }
 
-    /// Writes a request's access-log line: at warning for a 5xx (what an operator filtering to
-    /// warnings must see), info otherwise; the path cut to 200 characters (a 15 KB path made a
-    /// 15 KB line). Rate-limited refusals, and health and readiness probes (never limited), at
-    /// most ten lines a second each, the next line counting those left out; a probe's 503 (a
-    /// node not ready, which it says by design) stays at info.
+    /// Writes a request's access-log line, `GET /v1/x` with the fields `status`, `duration_ms`,
+    /// `key`, `client` and `request_id` (members of a JSON line): at warning for a 5xx (what an
+    /// operator filtering to warnings must see), info otherwise; the path cut to 200 characters
+    /// (a 15 KB path made a 15 KB line). Rate-limited refusals, and health and readiness probes
+    /// (never limited), at most ten lines a second each, the next line's `omitted` counting
+    /// those left out; a probe's 503 (a node not ready, which it says by design) stays at info.
     private func logAccess(method: String, _ status: Int, seconds: Double, _ exchange: Exchange) {
-        var suffix = ""
+        var omitted = 0
         let probe = exchange.probe
         if exchange.rate?.allowed == false || probe {
             let admitted =
                 probe ? probeLog.withLock { $0.admit(now: .now) } : throttledLog.withLock { $0.admit(now: .now) }
             guard let skipped = admitted else { return }
-            if skipped > 0 { suffix = " (\(skipped) more \(probe ? "probes" : "rate-limited requests") not logged)" }
+            omitted = skipped
         }
-        let line =
-            "\(method) \(Self.printable(exchange.path)) \(status) \(Self.milliseconds(seconds))ms key=\(exchange.caller.keyID ?? "-") client=\(exchange.client) id=\(exchange.requestID)\(suffix)"
-        if status >= 500 && !probe { plugin.logger.warning("\(line)") } else { plugin.logger.info("\(line)") }
+        var fields = [
+            ("status", String(status)), ("duration_ms", Self.milliseconds(seconds)), ("key", exchange.caller.keyID ?? "-"),
+            ("client", exchange.client), ("request_id", exchange.requestID),
+        ]
+        if omitted > 0 { fields.append(("omitted", String(omitted))) }
+        plugin.log(status >= 500 && !probe ? .warning : .info, method + " " + Self.printable(exchange.path), fields: fields)
     }
 
     /// Identifies, limits, routes, authorises and answers one request.

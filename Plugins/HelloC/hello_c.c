@@ -132,8 +132,17 @@ static int32_t hello_start(void *state, char *err, size_t err_cap) {
     started.payload_len = strlen(text);
     started.content_type = "text/plain";
     api->publish(s->host, &started);
-    const char *line = "HelloC is answering on hello.c.greet";
-    api->log(s->host, JAMEY_LOG_INFO, line, strlen(line));
+    const char *line = "HelloC is answering";
+    /* A line with fields (ABI 1.5): members of the object with log.format json, " key=value"
+     * after the message in text. A kernel without log_fields gets the same words as one line. */
+    if (JAMEY_HOST_HAS(api, log_fields)) {
+        jamey_log_field fields[] = {{"topic", "hello.c.greet", 13}, {"greeting", s->greeting, strlen(s->greeting)}};
+        api->log_fields(s->host, JAMEY_LOG_INFO, line, strlen(line), fields, 2);
+    } else {
+        char text[512];
+        snprintf(text, sizeof text, "%s topic=hello.c.greet greeting=%s", line, s->greeting);
+        api->log(s->host, JAMEY_LOG_INFO, text, strlen(text));
+    }
     return JAMEY_OK;
 }
 

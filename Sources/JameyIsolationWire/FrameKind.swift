@@ -42,6 +42,8 @@ public enum FrameKind: UInt8, Sendable {
     case config = 20
     /// `u64 seq` → result (value: the log level).
     case logLevel = 21
+    /// `i32 level, bytes message, u32 n, n × (string key, bytes value)`: `log_fields` (ABI 1.5).
+    case logFields = 22
 }
 
 /// The lifecycle hook a ``FrameKind/hook`` frame asks for.

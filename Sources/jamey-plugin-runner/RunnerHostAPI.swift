@@ -36,6 +36,19 @@ enum RunnerHostAPI {
             runner.socket.send(frame.finish())
         }
         api.pointee.log_level = { _ in logLevel() }
+        api.pointee.log_fields = { _, level, message, len, fields, count in
+            let n = fields == nil ? 0 : min(count, 64)
+            var frame = WireWriter(.logFields, capacity: len + 64 * n + 16)
+            frame.i32(level)
+            frame.raw(UnsafeRawBufferPointer(start: message, count: message == nil ? 0 : len))
+            frame.u32(UInt32(n))
+            for i in 0..<n {
+                let field = fields![i]
+                frame.cString(field.key)
+                frame.raw(UnsafeRawBufferPointer(start: field.value, count: field.value == nil ? 0 : field.value_len))
+            }
+            runner.socket.send(frame.finish())
+        }
         // Topics are checked here, as the kernel checks them in process, so the codes plugin.h
         // names come back from the call (a publish and a request go up without waiting for the
         // kernel: a bad topic was taken, then dropped or failed through done).

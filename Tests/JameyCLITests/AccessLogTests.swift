@@ -21,11 +21,11 @@ import Testing
         var lines: [Substring] = []
         #expect(
             TestKernel.eventually(timeout: .seconds(30)) {
-                lines = server.log.split(separator: "\n").filter { $0.contains("GET /openapi.json 429 ") }
+                lines = server.log.split(separator: "\n").filter { $0.contains("GET /openapi.json status=429 ") }
                 return lines.count >= 10
             }, "\(server.log.suffix(2000))")
         #expect(lines.count < 100, "\(lines.count) lines for 300 refusals")
-        let longLine = server.log.split(separator: "\n").first { $0.contains("GET /aaaa") && $0.contains(" 404 ") }
+        let longLine = server.log.split(separator: "\n").first { $0.contains("GET /aaaa") && $0.contains(" status=404 ") }
         #expect(longLine.map { $0.count < 600 && $0.contains("…") } == true, "the path is cut to 200 characters")
 
         // Probes are never rate limited, so their lines have a budget of their own.
@@ -37,9 +37,53 @@ import Testing
         var probeLines = 0
         #expect(
             TestKernel.eventually(timeout: .seconds(30)) {
-                probeLines = server.log.split(separator: "\n").filter { $0.contains("GET /healthz 200 ") }.count
+                probeLines = server.log.split(separator: "\n").filter { $0.contains("GET /healthz status=200 ") }.count
                 return probeLines >= 10
             })
         #expect(probeLines < 100, "\(probeLines) lines for 300 probes")
+    }
+
+    /// A request's line carries its parts as fields: `key=value` after the message in text, and
+    /// members of the object with `log.format: json`, which a log shipper reads without parsing
+    /// the message.
+    @Test func aRequestsLineCarriesItsPartsAsFields() throws {
+        let text = try LiveServer(api: "port: 0\naccess_log: true\n")
+        let sent = try Run.command(
+            "/usr/bin/curl", ["-s", "-o", "/dev/null", "-H", "X-Request-Id: trace-7", text.url + "/v1/plugins"])
+        #expect(sent.status == 0)
+        var line: Substring?
+        #expect(
+            TestKernel.eventually(timeout: .seconds(30)) {
+                line = text.log.split(separator: "\n").first { $0.contains("request_id=trace-7") }
+                return line != nil
+            }, "\(text.log.suffix(2000))")
+        let pattern =
+            #/ plugin=api GET /v1/plugins status=401 duration_ms=\d+\.\d{3} key=- client=127\.0\.0\.1 request_id=trace-7$/#
+        #expect(line.map { $0.contains(pattern) } == true, "\(line ?? "")")
+
+        let json = try LiveServer(api: "port: 0\naccess_log: true\n", environment: ["JAMEY_LOG_FORMAT": "json"])
+        let key = try json.adminKey
+        let asked = try Run.command(
+            "/usr/bin/curl",
+            ["-s", "-o", "/dev/null", "-H", "X-Request-Id: trace-8", "-H", "X-API-Key: \(key)", json.url + "/v1/plugins"])
+        #expect(asked.status == 0)
+        var object: [String: Any]?
+        #expect(
+            TestKernel.eventually(timeout: .seconds(30)) {
+                object =
+                    json.log.split(separator: "\n").lazy.compactMap {
+                        try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+                    }.first { $0["request_id"] as? String == "trace-8" }
+                return object != nil
+            }, "\(json.log.suffix(2000))")
+        #expect(object?["message"] as? String == "GET /v1/plugins")
+        #expect(object?["status"] as? String == "200")
+        #expect(object?["plugin"] as? String == "api")
+        #expect(object?["label"] as? String == "jamey.plugin.api")
+        #expect(object?["client"] as? String == "127.0.0.1")
+        let keyID = object?["key"] as? String ?? "-"
+        #expect(keyID != "-" && key.contains("_" + keyID + "_"), "the key's id: \(keyID)")
+        #expect(Double(object?["duration_ms"] as? String ?? "") != nil)
+        #expect(!json.log.contains(key), "the key itself is never logged")
     }
 }

@@ -28,12 +28,14 @@ final class LiveServer {
     /// The server's process id (for signals).
     var pid: Int32 { process.processIdentifier }
 
-    /// - Parameter api: the api plugin's config section.
-    init(api: String = "port: 0\naccess_log: false") throws {
+    /// - Parameters:
+    ///   - api: the api plugin's config section.
+    ///   - environment: more environment for `jamey serve` (`JAMEY_LOG_FORMAT`, ...).
+    init(api: String = "port: 0\naccess_log: false", environment: [String: String] = [:]) throws {
         let dir = try TemporaryDirectory.make(prefix: "jamey-call")
         let yaml = TestKernel.yaml(plugins: try Self.plugins(api: api), logLevel: "info")
         try yaml.write(toFile: dir + "/jamey.yaml", atomically: true, encoding: .utf8)
-        let (process, stderr, _) = try CLITests().startServe(dir, dir + "/jamey.yaml")
+        let (process, stderr, _) = try CLITests().startServe(dir, dir + "/jamey.yaml", environment: environment)
         // The api plugin logs "listening on http://127.0.0.1:PORT" before the kernel says READY=1.
         var log = ""
         var port: Int?

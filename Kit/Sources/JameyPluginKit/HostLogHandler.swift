@@ -2,7 +2,9 @@ import CJameyABI
 import Logging
 
 /// A swift-log handler that forwards to the kernel's log through the ABI, so a plugin's lines
-/// carry its name and follow the kernel's level and format. Metadata is appended as `key=value`.
+/// carry its name and follow the kernel's level and format. Metadata goes as the line's fields
+/// (`log_fields`, ABI 1.5: members of a JSON line, `key=value` after a text line's message,
+/// keys sorted); to a kernel without it, appended to the message as `key=value`.
 public struct HostLogHandler: LogHandler {
     let handle: HostHandle
     /// Metadata added to every line.
@@ -29,10 +31,12 @@ public struct HostLogHandler: LogHandler {
         if let provided = metadataProvider?.get() { merged.merge(provided) { $1 } }
         if let extra = event.metadata { merged.merge(extra) { $1 } }
         var text = event.message.description
-        if !merged.isEmpty {
-            text += " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        }
         let level = Self.abi(event.level)
+        if !merged.isEmpty {
+            let fields = merged.sorted { $0.key < $1.key }.map { ($0.key, $0.value.description) }
+            if handle.log(level: level, text, fields: fields) { return }
+            text += " " + fields.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
+        }
         text.withUTF8 { buf in
             buf.withMemoryRebound(to: CChar.self) { handle.api.pointee.log(handle.host, level, $0.baseAddress, $0.count) }
         }
@@ -60,5 +64,43 @@ public struct HostLogHandler: LogHandler {
         case 5: .error
         default: .critical
         }
+    }
+}
+
+extension HostHandle {
+    /// Whether the host has `log_fields` (ABI 1.5): `JAMEY_HOST_HAS(api, log_fields)`.
+    var hasLogFields: Bool {
+        guard let offset = MemoryLayout<jamey_host_api>.offset(of: \.log_fields) else { return false }
+        return Int(api.pointee.struct_size) >= offset + MemoryLayout<UnsafeRawPointer?>.size && api.pointee.log_fields != nil
+    }
+
+    /// Writes `message` with `fields` through `log_fields`, in their order.
+    /// - Returns: false when the host has no `log_fields` (nothing was written).
+    func log(level: Int32, _ message: String, fields: [(String, String)]) -> Bool {
+        guard hasLogFields, let logFields = api.pointee.log_fields else { return false }
+        // Every key (NUL-terminated) and value in one buffer, so one scope holds their addresses.
+        var bytes: [UInt8] = []
+        var spans: [(key: Int, value: Int, length: Int)] = []
+        for (key, value) in fields {
+            let keyAt = bytes.count
+            bytes += key.utf8
+            bytes.append(0)
+            let valueAt = bytes.count
+            bytes += value.utf8
+            spans.append((keyAt, valueAt, bytes.count - valueAt))
+        }
+        var message = message
+        bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { all in
+                let base = all.baseAddress
+                let list = spans.map { span in
+                    jamey_log_field(key: base.map { $0 + span.key }, value: base.map { $0 + span.value }, value_len: span.length)
+                }
+                message.withUTF8 { text in
+                    text.withMemoryRebound(to: CChar.self) { logFields(host, level, $0.baseAddress, $0.count, list, list.count) }
+                }
+            }
+        }
+        return true
     }
 }

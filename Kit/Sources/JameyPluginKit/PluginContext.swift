@@ -28,6 +28,21 @@ public final class PluginContext: Sendable {
         self.services = PluginServices(handle: host)
     }
 
+    /// Writes one log line with `fields` beside its message, in the order given: members of the
+    /// line's object with `log.format: json`, `key=value` after the message with `text` (the
+    /// kernel's `log_fields`, ABI 1.5). For lines a log shipper should read field by field, such
+    /// as an access log: `context.log(.info, "GET /v1/x", fields: [("status", "200"), ("ms", "0.4")])`.
+    public func log(_ level: Logger.Level, _ message: String, fields: [(String, String)]) {
+        guard level >= logger.logLevel else { return }
+        let abi = HostLogHandler.abi(level)
+        if handle.log(level: abi, message, fields: fields) { return }
+        var text = message
+        for (key, value) in fields { text += " \(key)=\(value)" }
+        text.withUTF8 { buf in
+            buf.withMemoryRebound(to: CChar.self) { handle.api.pointee.log(handle.host, abi, $0.baseAddress, $0.count) }
+        }
+    }
+
     /// The plugin's own data directory (`<data_dir>/<name>`), created on first use.
     /// - Throws: ``JameyError`` when the kernel cannot create it.
     public func dataDirectory() throws(JameyError) -> String {

@@ -58,6 +58,7 @@ enum HostAPI {
         api.pointee.plugins_generation = hostPluginsGeneration
         api.pointee.plugin_snapshot = hostPluginSnapshot
         api.pointee.plugin_restore = hostPluginRestore
+        api.pointee.log_fields = hostLogFields
         return api
     }()
 }
@@ -85,6 +86,26 @@ private let hostLog: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>
     let text = String(decoding: UnsafeRawBufferPointer(start: message, count: len), as: UTF8.self)
     plugin.logger.log(level: level, Logger.Message(stringLiteral: text))
 }
+
+private let hostLogFields:
+    @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, Int, UnsafePointer<jamey_log_field>?, Int) -> Void = {
+        host, level, message, len, fields, count in
+        guard let plugin = resolveHost(host, "log_fields"), len >= 0, count >= 0 else { return }
+        let level = Logger.Level(abi: level)
+        let text = message.map { UnsafeRawBufferPointer(start: $0, count: len) } ?? UnsafeRawBufferPointer(start: nil, count: 0)
+        let pairs = LogFields.pairs(fields, count: count)
+        if let handler = plugin.textLog, KernelLogHandler.writesText {
+            guard level >= handler.logLevel else { return }
+            var line = Array(text)
+            for (key, value) in pairs { LogFields.appendText(key: key, value: value, to: &line) }
+            line.withUnsafeBytes { handler.log(level: level, message: $0) }
+            return
+        }
+        guard level >= plugin.logger.logLevel else { return }
+        var metadata: Logger.Metadata = [:]
+        for (key, value) in pairs { metadata[key] = .string(String(decoding: value, as: UTF8.self)) }
+        plugin.logger.log(level: level, Logger.Message(stringLiteral: String(decoding: text, as: UTF8.self)), metadata: metadata)
+    }
 
 private let hostLogLevel: @convention(c) (OpaquePointer?) -> Int32 = { host in
     guard let plugin = resolveHost(host, "log_level") else { return Int32(JAMEY_LOG_INFO.rawValue) }

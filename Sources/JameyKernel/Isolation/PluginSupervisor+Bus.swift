@@ -149,6 +149,17 @@ extension PluginSupervisor {
             let level = reader.i32()
             let text = reader.raw()
             text.withMemoryRebound(to: CChar.self) { api.log!(host.opaque, level, $0.baseAddress, $0.count) }
+        case .logFields:
+            let level = reader.i32()
+            let text = reader.raw()
+            let count = Int(min(reader.u32(), 64))
+            var keys: [[UInt8]] = []
+            var values: [UnsafeRawBufferPointer] = []
+            for _ in 0..<count {
+                keys.append(Array(reader.raw()) + [0])  // NUL-terminated, as the ABI has them
+                values.append(reader.raw())  // into the frame, valid during this call
+            }
+            logFields(level, text, keys: keys, values: values, api: api)
         case .publish:
             _ = reader.withMessage { api.publish!(host.opaque, $0) }
         case .reply:
@@ -197,6 +208,31 @@ extension PluginSupervisor {
             answer(child, seq, JAMEY_OK, value: UInt64(bitPattern: Int64(api.log_level!(host.opaque))))
         default:
             break
+        }
+    }
+
+    /// Writes an isolated plugin's `log_fields` line through the kernel's, as if it ran in process.
+    private func logFields(
+        _ level: Int32, _ text: UnsafeRawBufferPointer, keys: [[UInt8]], values: [UnsafeRawBufferPointer], api: jamey_host_api
+    ) {
+        // Every key in one buffer, each NUL-terminated, so one scope holds all their addresses.
+        var offsets: [Int] = []
+        var all: [UInt8] = []
+        for key in keys {
+            offsets.append(all.count)
+            all += key
+        }
+        all.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { keyBytes in
+                let fields = zip(offsets, values).map { offset, value in
+                    jamey_log_field(
+                        key: keyBytes.baseAddress! + offset, value: value.baseAddress?.assumingMemoryBound(to: CChar.self),
+                        value_len: value.count)
+                }
+                text.withMemoryRebound(to: CChar.self) { message in
+                    api.log_fields!(host.opaque, level, message.baseAddress, message.count, fields, fields.count)
+                }
+            }
         }
     }
 

@@ -80,7 +80,7 @@ extern "C" {
 /** ABI major version. A plugin built for another major is refused. */
 #define JAMEY_ABI_MAJOR 1
 /** ABI minor version. The kernel refuses plugins built for a newer minor than its own. */
-#define JAMEY_ABI_MINOR 4
+#define JAMEY_ABI_MINOR 5
 
 /** The one symbol a plugin exports. */
 #define JAMEY_PLUGIN_ENTRY_SYMBOL "jamey_plugin_register"
@@ -136,6 +136,13 @@ typedef enum jamey_log_level {
     JAMEY_LOG_ERROR = 5,
     JAMEY_LOG_CRITICAL = 6
 } jamey_log_level;
+
+/** One field of a structured log line (since 1.5; see `log_fields`). */
+typedef struct jamey_log_field {
+    const char *key;     /**< NUL-terminated; letters, digits, `_`, `.` and `-`, at most 64 bytes. */
+    const char *value;   /**< UTF-8, `value_len` bytes, need not be NUL-terminated; NULL: empty. */
+    size_t value_len;
+} jamey_log_field;
 
 /** Health of a plugin as reported by its `health` hook. */
 typedef enum jamey_health_status {
@@ -939,9 +946,29 @@ struct jamey_host_api {
     int32_t (*plugin_restore)(jamey_host *host, const char *plugin, const char *dir, jamey_step_fn step,
                               void *user_data, char *err, size_t err_cap);
 
+    /* ---- Logging (since 1.5; took the first spare slot, the size is unchanged) ------------- */
+
+    /** log_fields: write one log line with fields (key/value pairs) beside its message, so a
+     *  log shipper reads them without parsing the message: with `log.format: json` each field
+     *  is a string member of the line's object (`{"ts":...,"message":"GET /v1/x","status":"200",
+     *  ...}`); with `text`, the message is followed by ` key=value` for each field in the order
+     *  given (a value that is empty or holds a space, `"`, `=` or a control character is quoted,
+     *  with `\"`, `\\` and `\n`-style escapes). A key outside the allowed characters has them
+     *  replaced by `_`; an empty key is `field`; a key the line already has (`ts`, `level`,
+     *  `label`, `message`, `plugin`) is written `field_<key>`. Otherwise as `log`.
+     *  Caller     the plugin; check JAMEY_HOST_HAS(api, log_fields) (else fall back to `log`).
+     *  Thread     any; may block briefly on the log stream; never calls back into the plugin.
+     *  Params     host  the caller's context.  level  a jamey_log_level.  message, len  as for
+     *             `log`.  fields  `count` fields (may be NULL when count is 0); at most 64 are
+     *             written, the rest dropped.
+     *  Returns    nothing.
+     *  Ownership  message and fields are copied before return. */
+    void (*log_fields)(jamey_host *host, int32_t level, const char *message, size_t len,
+                       const jamey_log_field *fields, size_t count);
+
     /** Spare slots for later minors; NULL. A function added in 1.N takes the next slot (the size
      *  stays the same), so check JAMEY_HOST_HAS(api, field) before calling it. */
-    void *reserved[11];
+    void *reserved[10];
 };
 
 /** The entry point every plugin defines (C plugins: exactly this declaration). */
