@@ -26,6 +26,11 @@ public struct CacheConfiguration: Decodable, Sendable {
         /// Whether the namespace keeps values in Redis when `l2.enabled` (false: its values stay
         /// on the node, in L1 and L3; its puts and invalidations still reach the other nodes).
         var l2 = true
+        /// Whether the other nodes hear of this namespace's puts and invalidations (and it uses
+        /// L2 when `l2`); false for a namespace only this node reads, such as `memory-search`,
+        /// whose keys name this node's run: each search there was an event on every other node
+        /// and a Redis key nobody else could read.
+        var shared = true
         /// The largest value accepted, in bytes.
         var maxValueBytes: Int
         /// TTL of entries put or loaded without one, in milliseconds (0: none).

@@ -18,6 +18,11 @@ extension CachePlugin {
                     .bool(
                         "l2", default: true,
                         description: "Keep values in L2 when l2.enabled (false: on this node only, in L1 and L3)"),
+                    .bool(
+                        "shared", default: true,
+                        description:
+                            "Tell the other nodes of its puts and invalidations, and use L2 when l2 (false: a namespace only this node reads)"
+                    ),
                     .int("max_value_bytes", default: 1 << 20, range: 1...(1 << 30), description: "Largest value accepted"),
                     .int(
                         "default_ttl_ms", default: 0, range: 0...Int64(maxTTLMs),

@@ -14,6 +14,8 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
     let store: L3Store
     /// The database failures answered lately, which make health degraded.
     let databaseFailures = RecentDatabaseFailures()
+    /// When a missed-invalidations warning was last written.
+    private let lastGapLog = Mutex<ContinuousClock.Instant?>(nil)
     /// The namespaces by name.
     let namespaces: [String: CacheNamespace]
     /// The Redis tier, nil when `l2.enabled` is false.
@@ -120,9 +122,9 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
                 }
             }
             namespaces[ns.name] = CacheNamespace(
-                settings: ns, policy: policy, l2: ns.l2 ? l2Client : nil, l3: store,
+                settings: ns, policy: policy, l2: ns.l2 && ns.shared ? l2Client : nil, l3: store,
                 metrics: CacheMetrics(namespace: ns.name, factory: context.metrics), loader: loader,
-                announce: announce, feed: feed)
+                announce: ns.shared ? announce : nil, feed: ns.shared ? feed : nil)
         }
         self.namespaces = namespaces
         let known = namespaces
@@ -163,6 +165,7 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
             try context.bus.subscribe(BusInvalidations.topicPrefix + ">", capacity: 100_000) { message in
                 guard let event = feed.event(message, known: { known[$0] != nil }), let ns = known[event.namespace]
                 else { return }
+                if event.afterGap { self.logGap(event.namespace, total: feed.gapCount) }
                 ns.apply(event)
             }
         }
@@ -218,6 +221,21 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
 
     /// Logs L2 going down (warning) and coming back (notice), once each; nothing was logged of
     /// either.
+    /// Says that another node's invalidations were missed, at most once every 10 s: the namespace
+    /// was emptied on this node (L1 and L3), which an operator sees as a drop in its hit ratio.
+    private func logGap(_ namespace: String, total: Int) {
+        let now = ContinuousClock.now
+        let due = lastGapLog.withLock { last in
+            guard last.map({ now - $0 >= .seconds(10) }) ?? true else { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        context.logger.warning(
+            "cache: invalidations from another node were missed (namespace \(namespace)): its L1 and L3 entries here were dropped; \(total) gap(s) since start (cache_invalidation_gaps_total)"
+        )
+    }
+
     private func logL2Change(_ l2: L2Client) {
         let up = l2.isUp
         let was = l2WasUp.withLock { was in

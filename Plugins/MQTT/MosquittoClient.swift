@@ -67,6 +67,10 @@ final class MosquittoClient: @unchecked Sendable {
                 handle, MOSQ_OPT_PROTOCOL_VERSION, settings.isV5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311),
             "protocol version")
         try check(mosquitto_threaded_set(handle, true), "threaded mode")
+        // Without it Nagle's algorithm held a small publish until the previous one was
+        // acknowledged: a request answered by another node took 43-53 ms on loopback, against
+        // 2-4 ms answered locally (multi-node audit).
+        try check(mosquitto_int_option(handle, MOSQ_OPT_TCP_NODELAY, 1), "TCP_NODELAY")
         if settings.isV5 {
             try check(mosquitto_int_option(handle, MOSQ_OPT_RECEIVE_MAXIMUM, maxInflight), "receive maximum")
             try check(mosquitto_int_option(handle, MOSQ_OPT_SEND_MAXIMUM, maxInflight), "send maximum")

@@ -253,6 +253,7 @@ plugins:
           warm_entries: 1000         # L3's hottest entries copied into L1 on start and on warm
           warm_keys: []              # keys read into L1 on start (L2/L3 at once, else the origin)
         - name: memory-search        # the memory plugin's search replies (README "Caching"); remove to turn off
+          shared: false              # this node's alone: no events to other nodes, no L2
           max_bytes: 16777216
           l3_max_bytes: 0            # replies are not kept across restarts
           max_value_bytes: 1048576

@@ -53,6 +53,27 @@ import Testing
         }
     }
 
+    /// A namespace with `shared: false` (the default config's `memory-search`) tells no other
+    /// node of its puts and invalidations: each was an event for every node.
+    @Test func aNamespaceNotSharedSendsNoEvents() async throws {
+        let config = """
+            namespaces:
+              - {name: shared, max_bytes: 1048576, max_value_bytes: 65536}
+              - {name: mine, max_bytes: 1048576, max_value_bytes: 65536, shared: false}
+            """
+        try await CacheKernel.with(config: config) { k in
+            func sent() async throws -> Int {
+                let stats = try await k.request("cache.stats").body["bus_invalidations"] as? [String: Any] ?? [:]
+                return stats["sent"] as? Int ?? -1
+            }
+            #expect(try await k.put("mine", "a", "1") == 201)
+            _ = try await k.request("cache.invalidate", #"{"namespace":"mine","key":"a"}"#)
+            #expect(try await sent() == 0)
+            #expect(try await k.put("shared", "a", "1") == 201)
+            #expect(try await sent() == 1)
+        }
+    }
+
     static func applied(_ k: CacheKernel) async throws -> Int {
         let stats = try await k.request("cache.stats").body["bus_invalidations"] as? [String: Any] ?? [:]
         return stats["applied"] as? Int ?? 0

@@ -78,28 +78,37 @@ extension HostHandle {
     /// - Returns: false when the host has no `log_fields` (nothing was written).
     func log(level: Int32, _ message: String, fields: [(String, String)]) -> Bool {
         guard hasLogFields, let logFields = api.pointee.log_fields else { return false }
-        // Every key (NUL-terminated) and value in one buffer, so one scope holds their addresses.
+        // Every key (NUL-terminated) and value in one buffer, so one scope holds their addresses;
+        // the field list on the stack (an access-log line per request passes through here).
         var bytes: [UInt8] = []
-        var spans: [(key: Int, value: Int, length: Int)] = []
+        bytes.reserveCapacity(fields.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 1 })
         for (key, value) in fields {
-            let keyAt = bytes.count
             bytes += key.utf8
             bytes.append(0)
-            let valueAt = bytes.count
             bytes += value.utf8
-            spans.append((keyAt, valueAt, bytes.count - valueAt))
         }
         var message = message
-        bytes.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { all in
-                let base = all.baseAddress
-                let list = spans.map { span in
-                    jamey_log_field(key: base.map { $0 + span.key }, value: base.map { $0 + span.value }, value_len: span.length)
-                }
-                message.withUTF8 { text in
-                    text.withMemoryRebound(to: CChar.self) { logFields(host, level, $0.baseAddress, $0.count, list, list.count) }
+        withUnsafeTemporaryAllocation(of: jamey_log_field.self, capacity: fields.count) { list in
+            bytes.withUnsafeBufferPointer { buffer in
+                buffer.withMemoryRebound(to: CChar.self) { all in
+                    var at = 0
+                    for (i, (key, value)) in fields.enumerated() {
+                        let keyAt = at
+                        at += key.utf8.count + 1
+                        let length = value.utf8.count
+                        list.initializeElement(
+                            at: i,
+                            to: jamey_log_field(key: all.baseAddress! + keyAt, value: all.baseAddress! + at, value_len: length))
+                        at += length
+                    }
+                    message.withUTF8 { text in
+                        text.withMemoryRebound(to: CChar.self) {
+                            logFields(host, level, $0.baseAddress, $0.count, list.baseAddress, fields.count)
+                        }
+                    }
                 }
             }
+            _ = list.deinitialize()
         }
         return true
     }

@@ -93,17 +93,23 @@ private let hostLogFields:
         guard let plugin = resolveHost(host, "log_fields"), len >= 0, count >= 0 else { return }
         let level = Logger.Level(abi: level)
         let text = message.map { UnsafeRawBufferPointer(start: $0, count: len) } ?? UnsafeRawBufferPointer(start: nil, count: 0)
-        let pairs = LogFields.pairs(fields, count: count)
+        let n = fields == nil ? 0 : min(count, LogFields.limit)
         if let handler = plugin.textLog, KernelLogHandler.writesText {
             guard level >= handler.logLevel else { return }
-            var line = Array(text)
-            for (key, value) in pairs { LogFields.appendText(key: key, value: value, to: &line) }
+            var line: [UInt8] = []
+            line.reserveCapacity(text.count + n * 32)
+            line += text
+            for i in 0..<n {
+                LogFields.appendText(key: LogFields.key(fields![i].key), value: LogFields.value(fields![i]), to: &line)
+            }
             line.withUnsafeBytes { handler.log(level: level, message: $0) }
             return
         }
         guard level >= plugin.logger.logLevel else { return }
         var metadata: Logger.Metadata = [:]
-        for (key, value) in pairs { metadata[key] = .string(String(decoding: value, as: UTF8.self)) }
+        for i in 0..<n {
+            metadata[LogFields.key(fields![i].key)] = .string(String(decoding: LogFields.value(fields![i]), as: UTF8.self))
+        }
         plugin.logger.log(level: level, Logger.Message(stringLiteral: String(decoding: text, as: UTF8.self)), metadata: metadata)
     }
 

@@ -1,5 +1,11 @@
 import CJameyABI
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
 /// The fields of a plugin's structured log line (`log_fields`, ABI 1.5): keys made safe, values
 /// written as `key=value` after a text line's message or kept as JSON members.
 enum LogFields {
@@ -14,32 +20,26 @@ enum LogFields {
     /// ``keyLimit`` bytes; empty or NULL is `field`, a taken one `field_<key>`.
     static func key(_ raw: UnsafePointer<CChar>?) -> String {
         guard let raw else { return "field" }
-        var bytes: [UInt8] = []
-        var p = raw
-        while p.pointee != 0 && bytes.count < keyLimit {
-            let b = UInt8(bitPattern: p.pointee)
-            let allowed =
-                (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F || b == 0x2E
-                || b == 0x2D
-            bytes.append(allowed ? b : 0x5F)
-            p += 1
+        let length = strnlen(raw, keyLimit)
+        guard length > 0 else { return "field" }
+        let bytes = UnsafeRawBufferPointer(start: raw, count: length)
+        let key: String
+        if bytes.allSatisfy(allowed) {
+            key = String(decoding: bytes, as: UTF8.self)
+        } else {
+            key = String(decoding: bytes.map { allowed($0) ? $0 : 0x5F }, as: UTF8.self)
         }
-        guard !bytes.isEmpty else { return "field" }
-        let key = String(decoding: bytes, as: UTF8.self)
         return taken.contains(key) ? "field_" + key : key
     }
 
-    /// The fields' keys and values, at most ``limit`` of them.
-    static func pairs(_ fields: UnsafePointer<jamey_log_field>?, count: Int) -> [(key: String, value: UnsafeRawBufferPointer)] {
-        guard let fields, count > 0 else { return [] }
-        return (0..<min(count, limit)).map { i in
-            let field = fields[i]
-            let value =
-                field.value.map { UnsafeRawBufferPointer(start: $0, count: field.value_len) }
-                ?? UnsafeRawBufferPointer(
-                    start: nil, count: 0)
-            return (key(field.key), value)
-        }
+    /// Letters, digits, `_`, `.` and `-`.
+    private static func allowed(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F || b == 0x2E || b == 0x2D
+    }
+
+    /// A field's value bytes (empty for NULL).
+    static func value(_ field: jamey_log_field) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: field.value, count: field.value == nil ? 0 : field.value_len)
     }
 
     /// Appends ` key=value` to `out`, the value quoted (`"..."`, with `\"`, `\\`, `\n`, `\r`, `\t`
