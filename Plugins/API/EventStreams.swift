@@ -51,13 +51,18 @@ final class EventStreams: Sendable {
     /// the response head is delivered.
     /// - Parameters:
     ///   - caller: who opens it (a key, or a client address without one).
+    ///   - sees: whether the caller may see an event on a topic (its scope, ``RouteTable/eventScope(for:)``);
+    ///     an event it may not see is left out. `auth.*` headers (other callers' key ids) are
+    ///     left out of every event unless `admin`.
+    ///   - admin: whether the caller holds the admin scope.
     ///   - closed: succeeds when the client has gone (``PeerGoneHandler``); the stream then ends
     ///     and frees its place at once (it was found only by the next keep-alive's failed write, up to
     ///     `sse_heartbeat_ms` later, and a client reconnecting meanwhile got 429).
     /// - Throws: ``Problem`` 503 when too many streams are open or the gateway is stopping, 429
     ///   when `caller` holds its most; 400 when the bus refuses the pattern.
     func open(
-        pattern: String, bus: PluginBus, caller: String = "", closed: EventLoopFuture<Void>? = nil
+        pattern: String, bus: PluginBus, caller: String = "", sees: @escaping @Sendable (String) -> Bool = { _ in true },
+        admin: Bool = true, closed: EventLoopFuture<Void>? = nil
     ) throws(Problem) -> ResponseBody {
         let (stream, continuation) = AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingNewest(1024))
         enum Refusal: Error { case full, caller }
@@ -90,8 +95,9 @@ final class EventStreams: Sendable {
             // requests of a topic answered by a plain subscription, such as cache.get, which then
             // timed out), and a request's body is its sender's, which may need a higher scope.
             subscription = try bus.subscribe(pattern, capacity: 1024, dropOldest: true, eventsOnly: true) { message in
+                guard sees(message.topic) else { return }
                 let n = sequence.add(1, ordering: .relaxed).newValue
-                buffer.offer(Self.event(message, id: n))
+                buffer.offer(Self.event(message, id: n, authHeaders: admin))
             }
         } catch {
             continuation.finish()
@@ -182,12 +188,13 @@ final class EventStreams: Sendable {
     /// One message as an SSE event: `id`, `event: message` and one `data` line of JSON with the
     /// topic, source, content type, headers and payload (`payload` as text when it is UTF-8,
     /// `payload_base64` otherwise).
-    static func event(_ message: Message, id: UInt64) -> String {
+    static func event(_ message: Message, id: UInt64, authHeaders: Bool = true) -> String {
+        let headers = message.headers.filter { authHeaders || !$0.key.hasPrefix("auth.") }
         var members: [(String, JSON)] = [
             ("topic", .string(message.topic)),
             ("source", .string(message.source)),
             ("content_type", message.contentType.map(JSON.string) ?? .null),
-            ("headers", .object(message.headers.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+            ("headers", .object(headers.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
         ]
         if let text = String(validating: message.payload, as: UTF8.self) {
             members.append(("payload", .string(text)))

@@ -81,10 +81,13 @@ extension Gateway {
         // HEAD gets the head only: no subscription that nothing would ever read.
         guard call.request.method != .head else { return Response(status: .ok, headers: headers) }
         let caller = call.exchange.caller.keyID.map { "key " + $0 } ?? "client " + call.exchange.client
+        let scope = call.exchange.caller.scope
         return Response(
             status: .ok, headers: headers,
             body: try streams.open(
-                pattern: pattern, bus: plugin.bus, caller: caller, closed: PeerGoneHandler.gone(on: call.connection)))
+                pattern: pattern, bus: plugin.bus, caller: caller,
+                sees: { [weak self] topic in self.map { scope >= $0.routes.eventScope(for: topic) } ?? false },
+                admin: scope >= .admin, closed: PeerGoneHandler.gone(on: call.connection)))
     }
 
     /// `topic`, when the caller's scope reaches it (``RouteTable/busScope(for:)``); else 403.

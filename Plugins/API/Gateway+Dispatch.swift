@@ -10,7 +10,7 @@ extension Gateway {
         case .healthz: return Self.healthy
         case .readyz: return readiness()
         case .metrics: return metricsExposition()
-        case .openAPI: return Self.json(.ok, openAPIDocument().text)
+        case .openAPI: return Self.json(.ok, openAPIText())
         case .listPlugins: return try listPlugins()
         case .showPlugin: return try showPlugin(call.parameter("name"))
         case .publish: return try await publish(call)
@@ -58,12 +58,5 @@ extension Gateway {
             throw Problem.badRequest("the request body could not be read: \(error)")
         }
         return collected
-    }
-}
-
-extension Gateway {
-    /// The OpenAPI document of the routes served now.
-    func openAPIDocument() -> JSON {
-        OpenAPIDocument.build(routes: routes, version: API.manifest.version)
     }
 }

@@ -1,6 +1,8 @@
 import APICore
 import Foundation
 
+import enum PluginReplies.JSONMembers
+
 /// The body of `POST /v1/keys`: `{"name": "ci", "scope": "read", "expires_at": "2030-01-01T00:00:00Z"}`
 /// (or `"ttl_seconds": 3600` instead of `expires_at`). Unknown members are refused.
 struct KeyRequest: Sendable {
@@ -43,9 +45,24 @@ struct KeyRequest: Sendable {
         }
     }
 
+    /// Whether a name may hold `scalar`: not a control character (C0, DEL, C1), a format one
+    /// (bidirectional overrides, zero-width ones), nor a line or paragraph separator, any of
+    /// which makes a listed name display as something else.
+    static func printable(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .control, .format, .lineSeparator, .paragraphSeparator, .surrogate, .unassigned, .privateUse: false
+        default: true
+        }
+    }
+
     /// Parses and checks a request body.
     /// - Throws: 400 with a sentence naming the first problem.
     init(json data: Data, now: Date) throws(Problem) {
+        // A member named twice was read first-wins here and last-wins by most other parsers: a
+        // proxy checking {"scope":"admin","scope":"read"} saw a read key created as admin.
+        if let repeated = JSONMembers.firstDuplicate(in: Array(data)) {
+            throw Problem.badRequest("member '\(Gateway.printable(String(repeated.prefix(64))))' appears more than once")
+        }
         let body: Body
         do {
             body = try JSONDecoder().decode(Body.self, from: data)
@@ -58,8 +75,11 @@ struct KeyRequest: Sendable {
                 "unknown member '\(Gateway.printable(unknown))'; allowed: name, scope, expires_at, ttl_seconds")
         }
         guard case .string(let name)? = body.members["name"], (1...100).contains(name.count),
-            name.unicodeScalars.allSatisfy({ $0.value >= 32 && $0.value != 127 })
-        else { throw Problem.badRequest("'name' must be a string of 1 to 100 printable characters") }
+            name.unicodeScalars.allSatisfy(Self.printable)
+        else {
+            throw Problem.badRequest(
+                "'name' must be a string of 1 to 100 printable characters (no control, format or bidirectional characters)")
+        }
         guard case .string(let scopeName)? = body.members["scope"], let scope = Scope(scopeName), scope != .public else {
             throw Problem.badRequest("'scope' must be one of read, write, admin")
         }

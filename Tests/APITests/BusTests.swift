@@ -166,6 +166,46 @@ import Testing
         }
     }
 
+    /// A stream carries only events its caller's scope may see (the kernel's topics need admin)
+    /// and never another caller's key id: a read key's stream of `>` carried both.
+    @Test func aStreamShowsOnlyWhatItsCallersScopeMaySee() async throws {
+        try await APIKernel.with(.init(probe: false, hello: false)) { k in
+            let (_, reader) = try await k.createKey(scope: "read")
+            func open(_ key: String) async throws -> HTTPConnection {
+                let c = try await HTTPConnection.open(port: k.port)
+                try await c.send("GET /v1/bus/subscribe?topic=%3E HTTP/1.1\r\nHost: x\r\nX-API-Key: \(key)\r\n\r\n")
+                #expect(try await c.readLine() == "HTTP/1.1 200 OK")
+                while try await c.readLine() != ": subscribed to >" {}
+                return c
+            }
+            func events(_ c: HTTPConnection, until topic: String) async throws -> [[String: Any]] {
+                var events: [[String: Any]] = []
+                while events.last?["topic"] as? String != topic {
+                    let line = try await c.readLine()
+                    if line.hasPrefix("data: "),
+                        let object = try JSONSerialization.jsonObject(with: Data(line.dropFirst(6).utf8)) as? [String: Any]
+                    {
+                        events.append(object)
+                    }
+                }
+                return events
+            }
+            let readerStream = try await open(reader)
+            let adminStream = try await open(APIKernel.adminKey)
+            for topic in ["kernel.audit.test", "news.seen"] {
+                let r = try await HTTP.post(k.port, "/v1/bus/publish/" + topic, key: APIKernel.adminKey, body: "{}")
+                #expect(r.status == 202, "\(topic): \(r.text)")
+            }
+            let seenByReader = try await events(readerStream, until: "news.seen")
+            #expect(!seenByReader.contains { $0["topic"] as? String == "kernel.audit.test" }, "\(seenByReader)")
+            let headers = seenByReader.last?["headers"] as? [String: Any] ?? [:]
+            #expect(!headers.keys.contains { $0.hasPrefix("auth.") }, "\(headers)")
+            let seenByAdmin = try await events(adminStream, until: "news.seen")
+            #expect(seenByAdmin.contains { $0["topic"] as? String == "kernel.audit.test" })
+            #expect((seenByAdmin.last?["headers"] as? [String: Any])?["auth.key_id"] != nil)
+        }
+    }
+
     @Test func subscribeStreamsPublishedEventsAsServerSentEvents() async throws {
         try await APIKernel.with(.init(probe: false, hello: false)) { k in
             let (_, reader) = try await k.createKey(scope: "read")

@@ -59,6 +59,26 @@ import Testing
         #expect(thrown.contains(message), "\(thrown)")
     }
 
+    /// Behind a trusted proxy the client is the last X-Forwarded-For entry only when it is an IP
+    /// address: any text was taken as the client, for the access log and the rate limiter (a
+    /// forged entry was a fresh rate-limit bucket).
+    @Test func aForwardedForThatIsNotAnAddressIsNotTheClient() async throws {
+        let config = "trusted_proxies: [\"127.0.0.1\"]\nrate_limits:\n  public: {rate: 0.001, burst: 1}\n"
+        try await APIKernel.with(.init(config: config, probe: false, hello: false)) { k in
+            #expect(try await HTTP.request(k.port, "GET", "/openapi.json").status == 200, "the proxy's own token")
+            let forged = try await HTTP.request(
+                k.port, "GET", "/openapi.json", headers: ["X-Forwarded-For": "203.0.113.7 key=forged id=x"])
+            #expect(forged.status == 429, "counted as the proxy, whose token is spent")
+            let other = try await HTTP.request(k.port, "GET", "/openapi.json", headers: ["X-Forwarded-For": "203.0.113.8"])
+            #expect(other.status == 200, "an address is a client of its own")
+            let sameInOtherSpelling = try await HTTP.request(
+                k.port, "GET", "/openapi.json", headers: ["X-Forwarded-For": "2001:db8:0:0:0:0:0:1"])
+            #expect(sameInOtherSpelling.status == 200)
+            let canonical = try await HTTP.request(k.port, "GET", "/openapi.json", headers: ["X-Forwarded-For": "2001:db8::1"])
+            #expect(canonical.status == 429, "one client however its address is written")
+        }
+    }
+
     @Test func addressesAndOriginsThatCanMatchAreTaken() async throws {
         let config =
             "trusted_proxies: [\"127.0.0.1\", \"::1\"]\ncors:\n  allowed_origins: [\"https://ops.example.com:8443\", \"http://localhost:3000\"]\n"

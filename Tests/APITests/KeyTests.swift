@@ -104,6 +104,10 @@ import Testing
                 #"{"name":"x","scope":"read","expires_at":"2001-01-01T00:00:00Z"}"#,
                 #"{"name":"x","scope":"read","expires_at":"2099-01-01T12:99:00Z"}"#,
                 #"{"name":"x","scope":"read","ttl_seconds":0}"#, #"{"name":"x","scope":"read","extra":1}"#, "[]",
+                // A member named twice (read first-wins here, last-wins elsewhere); names that
+                // display as something else (a C1 control, a bidirectional override, a line separator).
+                #"{"name":"x","scope":"admin","scope":"read"}"#, #"{"name":"a\u009bb","scope":"read"}"#,
+                #"{"name":"a\u202eb","scope":"read"}"#, #"{"name":"a\u2028b","scope":"read"}"#,
             ]
             for body in bad {
                 let r = try await HTTP.post(k.port, "/v1/keys", key: admin, body: body)

@@ -197,6 +197,15 @@ package struct RouteTable: Sendable {
         return max(.write, declaredScopes[topic] ?? .write)
     }
 
+    /// The scope a caller needs to see an event on `topic` in an event stream
+    /// (`/v1/bus/subscribe`, itself `read`): admin for the kernel's topics, the highest scope a
+    /// plugin declares a route with for `topic`, and read for any other. Before, a read key's
+    /// stream of `>` carried what an admin published on `kernel.*` (audit, session 40).
+    package func eventScope(for topic: String) -> Scope {
+        if topic == "kernel" || topic.hasPrefix("kernel.") { return .admin }
+        return declaredScopes[topic] ?? .read
+    }
+
     /// Whether `topic` is a concrete bus topic: dotted non-empty segments without wildcards or spaces.
     package static func isTopic(_ topic: String) -> Bool {
         guard !topic.isEmpty, topic.utf8.count <= 255 else { return false }
