@@ -1,4 +1,5 @@
 import APICore
+import Dispatch
 import NIOCore
 import Synchronization
 
@@ -6,24 +7,67 @@ import Synchronization
 /// client cannot hold them all (`limits.max_connections_per_client`). The peer's address is the client here: a request
 /// has not been read yet, so `X-Forwarded-For` is not known, and trusted proxies (which carry
 /// many clients' connections) are not capped. The total is capped by Hummingbird's
-/// `MaximumAvailableConnections` (`limits.max_connections`), which stops accepting instead.
+/// `MaximumAvailableConnections` (`limits.max_connections`), which stops accepting at the cap; so
+/// that a crowd of idle connections cannot hold every place (sixteen addresses each under its own
+/// cap took all 4 096, and `/healthz` timed out for everyone else), a connection admitted when
+/// fewer than ``headroom`` places are left closes the connection idle longest: one that is
+/// answering no request (``HeadTimeoutHandler`` says which; a request being read or answered, an
+/// event stream included, is never cut).
 ///
 /// Thread-safe.
 final class ConnectionLimits: Sendable {
     /// The most connections one address may hold; 0: no cap.
     let perClient: Int
+    /// The cap on all connections (`limits.max_connections`); 0: none.
+    let total: Int
+    /// Places kept free by closing idle connections.
+    let headroom: Int
     private let exempt: Set<String>
     private let metrics: RequestMetrics
     private let open = Mutex<[String: Int]>([:])
+    /// Every admitted connection, and since when it is idle (nil: a request is being answered).
+    private let tracked = Mutex<[ObjectIdentifier: (channel: any Channel, idleSince: UInt64?)]>([:])
 
     /// - Parameters:
     ///   - perClient: the cap; 0 for none.
+    ///   - total: the cap on all connections; 0 for none.
     ///   - exempt: peer addresses not capped (trusted proxies, canonical form).
     ///   - metrics: where the gauge and the refusals are counted.
-    init(perClient: Int, exempt: Set<String>, metrics: RequestMetrics) {
+    init(perClient: Int, total: Int = 0, exempt: Set<String>, metrics: RequestMetrics) {
         self.perClient = perClient
+        self.total = total
+        self.headroom = total > 0 ? max(1, total / 64) : 0
         self.exempt = exempt
         self.metrics = metrics
+    }
+
+    /// Notes whether `channel` is answering a request (not idle) or idle from now.
+    func setIdle(_ channel: any Channel, _ idle: Bool) {
+        guard total > 0 else { return }
+        let now = idle ? DispatchTime.now().uptimeNanoseconds : nil
+        tracked.withLock { table in
+            guard table[ObjectIdentifier(channel)] != nil else { return }
+            table[ObjectIdentifier(channel)]?.idleSince = now
+        }
+    }
+
+    /// Closes the connection idle longest when fewer than ``headroom`` places are left.
+    private func makeRoom(for newcomer: any Channel) {
+        let victim = tracked.withLock { table -> (any Channel)? in
+            guard table.count >= total - headroom else { return nil }
+            var oldest: (id: ObjectIdentifier, channel: any Channel, since: UInt64)?
+            for (id, entry) in table where id != ObjectIdentifier(newcomer) {
+                guard let since = entry.idleSince else { continue }
+                if oldest.map({ since < $0.since }) ?? true { oldest = (id, entry.channel, since) }
+            }
+            guard let oldest else { return nil }
+            // Out of the table at once, so the next newcomer picks another.
+            table[oldest.id] = nil
+            return oldest.channel
+        }
+        guard let victim else { return }
+        metrics.evictedConnection()
+        victim.close(promise: nil)
     }
 
     /// Counts a new connection of `channel`, and uncounts it when it closes.
@@ -45,12 +89,18 @@ final class ConnectionLimits: Sendable {
             return false
         }
         metrics.connections(1)
+        if total > 0 {
+            let now = DispatchTime.now().uptimeNanoseconds
+            tracked.withLock { $0[ObjectIdentifier(channel)] = (channel, now) }
+            makeRoom(for: channel)
+        }
         channel.closeFuture.whenComplete { [self] _ in
             metrics.connections(-1)
             open.withLock { table in
                 let held = table[client, default: 1] - 1
                 table[client] = held > 0 ? held : nil
             }
+            if total > 0 { tracked.withLock { $0[ObjectIdentifier(channel)] = nil } }
         }
         return true
     }

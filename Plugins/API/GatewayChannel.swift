@@ -36,7 +36,8 @@ struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
             if !admitted { try pipeline.addHandler(RefuseConnectionHandler(perClient: connections.perClient)) }
             if let writeTimeout { try pipeline.addHandler(WriteStallHandler(timeout: writeTimeout, metrics: metrics)) }
             if headTimeout != nil || bodyTimeout != nil {
-                try pipeline.addHandler(HeadTimeoutHandler(headTimeout: headTimeout, bodyTimeout: bodyTimeout, metrics: metrics))
+                try pipeline.addHandler(
+                    HeadTimeoutHandler(headTimeout: headTimeout, bodyTimeout: bodyTimeout, metrics: metrics, limits: connections))
             }
         }.flatMap {
             base.setup(channel: channel, logger: logger)

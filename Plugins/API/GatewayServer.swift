@@ -94,7 +94,7 @@ final class GatewayServer: Sendable {
             httpDecoderConfiguration: .init(
                 maxHeaderFieldSize: limits.maxHeaderBytes, maxHeaderListSize: limits.maxHeaderBytes, maxHeaderFieldCount: 200))
         let connections = ConnectionLimits(
-            perClient: limits.maxConnectionsPerClient,
+            perClient: limits.maxConnectionsPerClient, total: limits.maxConnections,
             exempt: Set(settings.trustedProxies.compactMap(APIConfiguration.canonicalAddress)), metrics: gateway.metrics)
         let plain = HTTPServerBuilder { [gateway] responder in
             GatewayChannel(

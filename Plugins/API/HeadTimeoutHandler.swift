@@ -1,8 +1,10 @@
 import NIOCore
 
 /// Closes connections whose request head or body does not arrive in time (slow-loris defence).
-/// Sits in front of the HTTP decoder, seeing raw bytes: the first byte of a new request starts the
-/// head's clock; ``HeadReceivedHandler``, behind the decoder, tells it when the head is complete
+/// Sits in front of the HTTP decoder, seeing raw bytes: a new connection starts the head's clock
+/// (one that sends nothing, or never finishes a TLS handshake, is closed when it runs out, without
+/// an answer: it held its place for the 60 s idle timeout), as does the first byte of each later
+/// request; ``HeadReceivedHandler``, behind the decoder, tells it when the head is complete
 /// (the body's clock starts), when the body is complete or a response began (no clock while the
 /// request is handled), and when the response has been written (the next request's bytes start
 /// the head's clock again). A body's deadline moves one second later for every
@@ -24,7 +26,12 @@ final class HeadTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let headTimeout: TimeAmount?
     private let bodyTimeout: TimeAmount?
     private let metrics: RequestMetrics?
+    /// Told when the connection starts and stops answering a request (idle connections make
+    /// room near the total cap).
+    private let limits: ConnectionLimits?
     private var state = State.idle
+    /// Whether any byte has arrived on the connection.
+    private var heardFrom = false
     /// When the phase being timed (head or body) started.
     private var phaseStarted = NIODeadline.uptimeNanoseconds(0)
     /// Bytes read while the body was timed.
@@ -40,13 +47,34 @@ final class HeadTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
     ///   - bodyTimeout: time from the end of a request's head to the end of its body (plus a
     ///     second per ``bodyBytesPerSecond`` bytes received); nil: none.
     ///   - metrics: counts the closes (`api_http_timeouts_total{phase}`).
-    init(headTimeout: TimeAmount?, bodyTimeout: TimeAmount? = nil, metrics: RequestMetrics? = nil) {
+    init(
+        headTimeout: TimeAmount?, bodyTimeout: TimeAmount? = nil, metrics: RequestMetrics? = nil, limits: ConnectionLimits? = nil
+    ) {
         self.headTimeout = headTimeout
         self.bodyTimeout = bodyTimeout
         self.metrics = metrics
+        self.limits = limits
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { connected(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        connected(context: context)
+        context.fireChannelActive()
+    }
+
+    /// The connection is open: the first request's head is timed from now.
+    private func connected(context: ChannelHandlerContext) {
+        guard state == .idle, !heardFrom, let headTimeout else { return }
+        state = .readingHead
+        phaseStarted = .now()
+        arm(context: context, at: phaseStarted + headTimeout)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        heardFrom = true
         switch state {
         case .idle:
             state = .readingHead
@@ -70,6 +98,7 @@ final class HeadTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// The decoder produced a request head: its body is timed now.
     func headReceived(context: ChannelHandlerContext) {
+        limits?.setIdle(context.channel, false)
         guard let bodyTimeout else { return state = .inRequest }
         state = .readingBody
         phaseStarted = .now()
@@ -94,7 +123,10 @@ final class HeadTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// The response to the current request has been written.
-    func responseWritten() { state = .idle }
+    func responseWritten(context: ChannelHandlerContext) {
+        state = .idle
+        limits?.setIdle(context.channel, true)
+    }
 
     /// The deadline of the phase in progress, or nil when none is timed.
     private var deadline: (phase: String, at: NIODeadline)? {
@@ -125,6 +157,8 @@ final class HeadTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard NIODeadline.now() >= at else { return arm(context: context, at: at) }
         metrics?.timedOut(phase)
         state = .inRequest
+        // Nothing came (not even a TLS handshake): nobody to answer.
+        guard heardFrom else { return context.close(promise: nil) }
         RawProblem(
             status: 408, title: "Request Timeout", type: phase == "head" ? "header-timeout" : "body-timeout",
             detail: phase == "head" ? "the request head did not arrive in time" : "the request body did not arrive in time"
@@ -164,7 +198,7 @@ final class HeadReceivedHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
         case .head: watcher?.handler.responseStarted()
-        case .end: watcher?.handler.responseWritten()
+        case .end: watcher.map { $0.handler.responseWritten(context: $0.context) }
         case .body: break
         }
         context.write(data, promise: promise)

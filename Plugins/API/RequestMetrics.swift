@@ -11,6 +11,7 @@ import Synchronization
 /// - `api_http_throttled_total{scope}`: requests refused with 429.
 /// - `api_sse_streams`: open event streams.
 /// - `api_http_connections`: open connections.
+/// - `api_http_connections_evicted_total`: idle connections closed to make room near the total cap.
 /// - `api_http_connections_refused_total`: connections closed at once because their client held
 ///   `limits.max_connections_per_client` already.
 /// - `api_http_timeouts_total{phase}`: connections closed because a request head (`head`), a
@@ -35,6 +36,7 @@ final class RequestMetrics: Sendable {
     private let streams: any MeterHandler
     private let connections: any MeterHandler
     private let refused: any CounterHandler
+    private let evicted: any CounterHandler
     private let timeouts: [String: any CounterHandler]
 
     /// - Parameter factory: the kit's factory that records into the kernel.
@@ -43,6 +45,7 @@ final class RequestMetrics: Sendable {
         streams = factory.makeMeter(label: "api_sse_streams", dimensions: [])
         connections = factory.makeMeter(label: "api_http_connections", dimensions: [])
         refused = factory.makeCounter(label: "api_http_connections_refused_total", dimensions: [])
+        evicted = factory.makeCounter(label: "api_http_connections_evicted_total", dimensions: [])
         timeouts = Dictionary(
             uniqueKeysWithValues: ["head", "body", "write"].map {
                 ($0, factory.makeCounter(label: "api_http_timeouts_total", dimensions: [("phase", $0)]))
@@ -91,6 +94,9 @@ final class RequestMetrics: Sendable {
     /// Counts a connection refused for its client's connection cap.
     func refusedConnection() { refused.increment(by: 1) }
 
+    /// Counts an idle connection closed to make room for a new one near `limits.max_connections`.
+    func evictedConnection() { evicted.increment(by: 1) }
+
     /// Counts a connection closed for a stalled `phase` (`head`, `body`, `write`).
     func timedOut(_ phase: String) { timeouts[phase]?.increment(by: 1) }
 }
@@ -105,6 +111,8 @@ extension RequestMetrics {
         "api_http_connections": "Open HTTP connections",
         "api_http_connections_refused_total":
             "Connections closed at once because their client held limits.max_connections_per_client",
+        "api_http_connections_evicted_total":
+            "Idle connections (no request being answered) closed to make room for new ones near limits.max_connections",
         "api_http_timeouts_total":
             "Connections closed because a request head, a request body or the client's reading stalled past its limit, by phase",
     ]

@@ -12,6 +12,48 @@ import Testing
         metricValue(try await HTTP.get(port, "/metrics", key: APIKernel.adminKey).text, series)
     }
 
+    /// A connection that sends nothing is closed when the head timeout runs out, counted from the
+    /// connection (it was counted from the first byte, so a silent connection held its place for
+    /// the 60 s idle timeout), without an answer.
+    @Test func aConnectionThatSendsNothingIsClosedAfterTheHeadTimeout() async throws {
+        try await APIKernel.with(.init(config: "limits:\n  header_timeout_ms: 1000\n", probe: false, hello: false)) { k in
+            let silent = try await HTTPConnection.open(port: k.port, timeout: 50)
+            let clock = ContinuousClock()
+            let began = clock.now
+            #expect(await silent.isClosedByPeer(), "closed, with nothing sent")
+            #expect(clock.now - began < .seconds(40), "long before the 60 s idle timeout")
+            #expect(try await HTTP.get(k.port, "/healthz").status == 200)
+        }
+    }
+
+    /// Near `limits.max_connections` a new connection closes the one idle longest, so idle
+    /// connections from a few addresses (each under its own cap) cannot shut everyone out; one
+    /// that is answering a request, an event stream here, is never closed for it.
+    @Test func idleConnectionsMakeRoomNearTheTotalCap() async throws {
+        let config = "limits:\n  max_connections: 64\n  header_timeout_ms: 600000\n  idle_timeout_ms: 600000\n"
+        try await APIKernel.with(.init(config: config, probe: false, hello: false)) { k in
+            let stream = try await HTTPConnection.open(port: k.port)
+            try await stream.send(
+                "GET /v1/bus/subscribe?topic=watched.%3E HTTP/1.1\r\nHost: x\r\nX-API-Key: \(APIKernel.adminKey)\r\n\r\n")
+            #expect(try await stream.readLine() == "HTTP/1.1 200 OK")
+            while try await stream.readLine() != ": subscribed to watched.>" {}
+            // More idle connections than the cap holds: without room made, the last wait unaccepted.
+            var idle: [HTTPConnection] = []
+            for _ in 0..<80 { idle.append(try await HTTPConnection.open(port: k.port, timeout: 30)) }
+            let served = try await HTTP.get(k.port, "/healthz", timeout: 20)
+            #expect(served.status == 200)
+            let evicted = try await Self.metric(k.port, #"api_http_connections_evicted_total{plugin="api"}"#) ?? 0
+            #expect(evicted >= 17, "\(evicted)")
+            #expect(await idle[0].isClosedByPeer(), "the oldest idle connection made room")
+            // The stream was answering all along, and still is.
+            try k.test.bus.publish(BusMessage(topic: "watched.event", payload: Array("still here".utf8)))
+            var line = ""
+            while !line.hasPrefix("data: ") { line = try await stream.readLine() }
+            #expect(line.contains("still here"))
+            _ = idle
+        }
+    }
+
     @Test func aClientPastItsConnectionCapIsAnswered503AndClosed() async throws {
         try await APIKernel.with(.init(config: "limits:\n  max_connections_per_client: 4\n", probe: false, hello: false)) { k in
             var held: [HTTPConnection] = []
