@@ -17,6 +17,9 @@ extension Memory {
                 description: "Word-shingle Jaccard similarity at or above which two items are near-duplicates"),
             .int("max_content_bytes", default: 65536, range: 1...16_777_216, description: "Largest item content (UTF-8 bytes)"),
             .int("max_results", default: 1000, range: 1...100_000, description: "Most results of one list or search"),
+            .int(
+                "search_timeout_ms", default: 5000, range: 0...600_000,
+                description: "How long one search may run before it is stopped (503 search-timeout); 0: no limit"),
             .int("max_batch", default: 1000, range: 1...100_000, description: "Most items in one batch store"),
             .int(
                 "postings_per_group", default: 4096, range: 16...1_048_576,

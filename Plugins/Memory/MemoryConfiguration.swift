@@ -12,6 +12,8 @@ public struct MemoryConfiguration: Decodable, Sendable {
     public var maxContentBytes: Int?
     /// Most results of one list or search.
     public var maxResults: Int?
+    /// How long one search may run, in milliseconds (0: no limit).
+    public var searchTimeoutMs: Int?
     /// Most items in one batch store.
     public var maxBatch: Int?
     /// Best rows kept per `(term, tf)` group of a frequent term's postings.
@@ -88,6 +90,7 @@ public struct MemoryConfiguration: Decodable, Sendable {
         if let t = duplicateThreshold { s.nearDuplicate.threshold = t }
         if let n = maxContentBytes { s.maxContentBytes = n }
         if let n = maxResults { s.maxResults = n }
+        if let n = searchTimeoutMs { s.searchTimeout = n > 0 ? .milliseconds(n) : nil }
         if let n = maxBatch { s.maxBatch = n }
         if let n = postingsPerGroup { s.postingsPerGroup = n }
         if let n = mergeBatch { s.mergeBatch = n }

@@ -20,6 +20,14 @@ struct MemoryError: Error, Sendable, CustomStringConvertible {
     static func badRequest(_ detail: String) -> MemoryError { .init(status: 400, slug: "bad-request", detail: detail) }
     /// 400: the search query cannot run.
     static func badQuery(_ detail: String) -> MemoryError { .init(status: 400, slug: "bad-query", detail: detail) }
+    /// A search stopped at `search_timeout_ms`.
+    static func searchTimeout(_ timeout: Duration) -> MemoryError {
+        .init(
+            status: 503, slug: "search-timeout",
+            detail:
+                "the search ran past search_timeout_ms (\(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000) ms) and was stopped; narrow it (fewer or rarer words, fewer prefixes, filters)"
+        )
+    }
     /// 404: no such item.
     static func notFound(_ id: String) -> MemoryError {
         .init(status: 404, slug: "not-found", detail: "no memory item has the id '\(id.prefix(64))'")

@@ -14,6 +14,9 @@ struct MemorySettings: Sendable {
     var maxContentBytes = 65_536
     /// Most results of one list or search.
     var maxResults = 1000
+    /// How long one search may run before SQLite is interrupted (a 504-length query in operator
+    /// syntax kept a core busy for minutes after its caller had gone); nil: no limit.
+    var searchTimeout: Duration? = .seconds(5)
     /// Most items one batch may store.
     var maxBatch = 1000
     /// Most items per layer one consolidation run compares for near-duplicates (the newest).

@@ -192,7 +192,28 @@ extension MemoryStore {
             WHERE items_fts MATCH ? AND \(conditions) ORDER BY rank LIMIT ?
             """
         let admitsAll = filter.admitsAll
+        let timeout = settings.searchTimeout
         return { [self] db in
+            // SQLite stops the search at its deadline (an interrupt from the progress handler).
+            let deadline = timeout.map { SearchDeadline(db, after: $0) }
+            defer { deadline?.clear(db) }
+            do {
+                return try searchRows(
+                    db, query, filter: filter, limit: limit, now: now, ftsOnly: ftsOnly, sql: sql, conditions: conditions,
+                    arguments: arguments, admitsAll: admitsAll)
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_INTERRUPT && deadline?.passed == true {
+                throw MemoryError.searchTimeout(timeout ?? .zero)
+            }
+        }
+    }
+
+    /// The body of ``searchOperation(_:filter:limit:now:ftsOnly:)`` within a read.
+    private func searchRows(
+        _ db: Database, _ query: FTSQuery, filter: ItemFilter, limit: Int, now: Date, ftsOnly: Bool, sql: String,
+        conditions: String, arguments: [DatabaseValue], admitsAll: Bool
+    ) throws -> [SearchHit] {
+        let retention = settings.retention
+        do {
             // The snapshot's write epoch: which merges it holds, and which retrievals it lacks.
             let epoch = try Reinforcements.epoch(db)
             if ftsOnly && tail.unmerged(at: epoch) { throw UnmergedItems() }

@@ -152,6 +152,7 @@ plugins:
       duplicates: merge              # near-duplicate in the same layer: merge | reject (409) | allow
       duplicate_threshold: 0.8       # word-shingle Jaccard similarity
       max_content_bytes: 65536       # larger items: 413, nothing stored
+      search_timeout_ms: 5000        # a search running longer is stopped: 503 search-timeout (0 = no limit)
       postings_per_group: 4096       # best rows kept per group of a frequent word's postings; a
                                      # one-word search needing more (over ~400 results) asks FTS5
       merge_batch: 10000             # pending items one background merge takes; stores wait for a

@@ -37,3 +37,22 @@ import Testing
         #expect(throws: MemoryQueryError.self) { try FTSQuery(text) }
     }
 }
+
+/// Operator syntax is bounded: terms, prefix terms, prefix length and length in bytes.
+@Suite struct FTSQueryBoundsTests {
+    @Test func costlySyntaxIsRefusedWithTheLimitNamed() {
+        func refusal(_ text: String) -> String? {
+            do {
+                _ = try FTSQuery(text, syntax: true)
+                return nil
+            } catch { return error.description }
+        }
+        let letters = "abcdefghij".map { String($0) }
+        #expect(refusal(letters.map { $0 + $0 + "*" }.prefix(8).joined(separator: " OR ")) == nil)
+        #expect(refusal(letters.map { $0 + $0 + "*" }.prefix(9).joined(separator: " OR "))?.contains("at most 8") == true)
+        #expect(refusal("a* OR boats")?.contains("'a*' is too short") == true)
+        #expect(refusal((0..<65).map { "w\($0)" }.joined(separator: " OR "))?.contains("65 terms; at most 64") == true)
+        #expect(refusal((0..<64).map { "w\($0)" }.joined(separator: " OR ")) == nil)
+        #expect(refusal("\"" + String(repeating: "x", count: 3000) + "\"")?.contains("at most 2048") == true)
+    }
+}

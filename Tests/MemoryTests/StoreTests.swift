@@ -259,3 +259,35 @@ import Testing
         #expect(code == 400)
     }
 }
+
+/// A search is stopped at `search_timeout_ms` (SQLite interrupted, 503 `search-timeout`), and the
+/// connection it ran on serves the next search as before: a query in operator syntax ran for
+/// minutes after its caller had gone.
+@Suite struct SearchTimeoutTests {
+    @Test func aSearchPastItsDeadlineIsStoppedAndTheNextRuns() async throws {
+        var settings = MemorySettings()
+        settings.searchTimeout = .milliseconds(50)
+        settings.duplicates = .allow
+        let (store, _, _) = try makeStore(settings)
+        for part in 0..<3 {
+            _ = try await store.store(
+                (0..<1000).map { item("harbour note number \(part * 1000 + $0) about boats and \($0 % 17) gulls", .longTerm) })
+        }
+        // The first search is held past its deadline before SQLite runs it.
+        store.duringSearch.withLock {
+            $0 = { [store] in
+                store.duringSearch.withLock { $0 = nil }
+                usleep(200_000)
+            }
+        }
+        do {
+            _ = try await store.search(FTSQuery("harbour boats"), filter: .init(), limit: 10, reinforce: false)
+            Issue.record("expected the deadline")
+        } catch let error as MemoryError {
+            #expect(error.status == 503 && error.slug == "search-timeout", "\(error)")
+            #expect(error.detail.contains("search_timeout_ms (50 ms)"), "\(error.detail)")
+        }
+        let hits = try await store.search(FTSQuery("harbour boats"), filter: .init(), limit: 10, reinforce: false)
+        #expect(hits.count == 10)
+    }
+}

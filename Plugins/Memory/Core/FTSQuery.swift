@@ -26,8 +26,16 @@ public struct FTSQuery: Sendable, Equatable {
     /// How the plain words combine.
     public let mode: Mode
 
-    /// Most words in a plain query.
+    /// Most words in a plain query, and most terms (words, phrases, prefixes) in a query in
+    /// operator syntax.
     public static let maxWords = 64
+    /// Most prefix terms (`word*`) in a query in operator syntax: each reads every indexed word
+    /// it starts, and 1 000 of them (`a* OR b* OR ...`) kept a core busy for minutes.
+    public static let maxPrefixes = 8
+    /// Fewest characters before a prefix's `*`.
+    public static let minPrefixLength = 2
+    /// Longest query in operator syntax, in UTF-8 bytes.
+    public static let maxSyntaxBytes = 2048
 
     /// Builds the expression.
     /// - Parameters:
@@ -99,6 +107,9 @@ public struct FTSQuery: Sendable, Equatable {
     /// Checks FTS5 syntax for the mistakes SQLite reports least clearly.
     private static func check(syntax text: String) throws(MemoryQueryError) {
         guard !text.allSatisfy(\.isWhitespace) else { throw MemoryQueryError("the query is empty") }
+        guard text.utf8.count <= maxSyntaxBytes else {
+            throw MemoryQueryError("the query is \(text.utf8.count) bytes long; at most \(maxSyntaxBytes) are allowed")
+        }
         var depth = 0
         var inQuote = false
         var tokens: [String] = []
@@ -146,6 +157,18 @@ public struct FTSQuery: Sendable, Equatable {
         }
         for (a, b) in zip(tokens, tokens.dropFirst()) where operators.contains(a) && operators.contains(b) {
             throw MemoryQueryError("the query has two operators in a row: \(a) \(b)")
+        }
+        let terms = tokens.filter { !operators.contains($0) && $0 != "(" && $0 != ")" && !$0.hasPrefix("NEAR") }
+        guard terms.count <= maxWords else {
+            throw MemoryQueryError("the query has \(terms.count) terms; at most \(maxWords) are allowed")
+        }
+        let prefixes = terms.filter { $0.hasSuffix("*") }
+        guard prefixes.count <= maxPrefixes else {
+            throw MemoryQueryError("the query has \(prefixes.count) prefix terms (word*); at most \(maxPrefixes) are allowed")
+        }
+        if let short = prefixes.first(where: { $0.dropLast().count < minPrefixLength }) {
+            throw MemoryQueryError(
+                "the prefix '\(short.prefix(32))' is too short: at least \(minPrefixLength) characters before the *")
         }
     }
 }
