@@ -175,9 +175,15 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
                 var seconds = 0
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(1))
-                    maintain()
                     seconds += 1
-                    if seconds % configuration.sketchSaveIntervalS == 0 { for ns in namespaces.values { ns.saveSketch() } }
+                    let saveSketches = seconds % configuration.sketchSaveIntervalS == 0
+                    // Blocking work (Redis with its timeouts, SQLite) on a thread of its own, not
+                    // on the concurrency pool every plugin shares: a hung Redis held a pool
+                    // thread for a second at a time.
+                    await onOwnThread(named: "cache-maintain") { [self] in
+                        maintain()
+                        if saveSketches { for ns in namespaces.values { ns.saveSketch() } }
+                    }
                 }
             }
         }
@@ -219,8 +225,6 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
         }
     }
 
-    /// Logs L2 going down (warning) and coming back (notice), once each; nothing was logged of
-    /// either.
     /// Says that another node's invalidations were missed, at most once every 10 s: the namespace
     /// was emptied on this node (L1 and L3), which an operator sees as a drop in its hit ratio.
     private func logGap(_ namespace: String, total: Int) {
@@ -236,6 +240,8 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
         )
     }
 
+    /// Logs L2 going down (warning) and coming back (notice), once each; nothing was logged of
+    /// either.
     private func logL2Change(_ l2: L2Client) {
         let up = l2.isUp
         let was = l2WasUp.withLock { was in

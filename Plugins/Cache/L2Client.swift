@@ -87,6 +87,16 @@ final class L2Client: Sendable {
                 return false
             }
             _ = redisSetTimeout(context, Self.timeval(ms: settings.commandTimeoutMs))
+            // Up only once Redis answers: a stopped (SIGSTOP) or overloaded Redis still takes
+            // connections into its listen backlog, and the tier flapped up and down every 2.5 s,
+            // each request behind a command timeout, while the gauge said up.
+            guard let pong = Self.send(context, [Array("PING".utf8)]) else {
+                s.lastError = "no answer to PING: " + Self.errorText(context)
+                redisFree(context)
+                failureCount.add(1, ordering: .relaxed)
+                return false
+            }
+            freeReplyObject(pong)
             let wasDown = s.downSince != nil
             s.connection = Connection(context: context)
             s.downSince = nil

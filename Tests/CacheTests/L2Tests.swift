@@ -160,6 +160,40 @@ import Testing
         }
     }
 
+    /// A hung Redis (SIGSTOP: it still takes connections into its backlog) is down until it
+    /// answers a PING: a connection alone counted as up, and the tier flapped up and down every
+    /// 2.5 s, each request behind a command timeout, with the gauge at 1 (multi-node audit).
+    @Test func aHungRedisIsDownUntilItAnswers() async throws {
+        let redis = try await RedisServer.make()
+        defer { redis.kill() }
+        try await CacheKernel.with(config: Self.config(port: redis.port)) { (k: CacheKernel) async throws in
+            #expect(await eventually { Self.health(k).detail.contains("up") })
+            #expect(try await k.put("main", "kept", "1") == 201)
+            redis.signal(SIGSTOP)
+            func l2() async throws -> [String: Any] { try await k.request("cache.stats").body["l2"] as? [String: Any] ?? [:] }
+            let noticed = try await eventually(timeout: .seconds(30), polling: .milliseconds(50)) {
+                let stats = try await l2()
+                return stats["up"] as? Bool == false && (stats["failures"] as? Int ?? 0) >= 1
+            }
+            #expect(noticed)
+            let before = try await l2()
+            // Several maintenance passes, each trying to reconnect: none counts as up.
+            for _ in 0..<8 {
+                try await Task.sleep(for: .milliseconds(500))
+                let stats = try await l2()
+                #expect(stats["up"] as? Bool == false, "\(stats)")
+                #expect(Self.health(k).status == "degraded", "\(Self.health(k))")
+            }
+            let after = try await l2()
+            #expect(after["reconnects"] as? Int == before["reconnects"] as? Int, "\(before) \(after)")
+            #expect((after["failures"] as? Int ?? 0) > (before["failures"] as? Int ?? 0), "the reconnections were tried")
+            #expect(try await k.get("main", "kept").body["value"] as? String == "1", "served from L1 or L3")
+            redis.signal(SIGCONT)
+            let back = await eventually(timeout: .seconds(30), polling: .milliseconds(50)) { Self.health(k).status == "ok" }
+            #expect(back, "\(Self.health(k).detail)")
+        }
+    }
+
     @Test func aKilledRedisDegradesToL1AndL3AndReconnects() async throws {
         let redis = try await RedisServer.make()
         defer { redis.kill() }

@@ -62,6 +62,10 @@ final class RedisServer: Sendable {
         throw TestKitError("\(name) did not listen on \(port) within 20 s")
     }
 
+    /// Sends `signal` to the server (SIGSTOP: a hung Redis, which still takes connections into
+    /// its backlog; SIGCONT: going on).
+    func signal(_ signal: Int32) { process.value?.send(signal) }
+
     /// Kills the server (SIGKILL: no goodbye to the clients).
     func kill() {
         process.value?.stop(SIGKILL)
