@@ -34,6 +34,10 @@ final class CacheNamespace: Sendable {
     struct Generations: Sendable {
         var all: UInt64 = 0
         var puts = [UInt64](repeating: 0, count: CacheNamespace.putStripes)
+        /// Changes from other nodes: of a prefix, and of a key by its put stripe (a put that
+        /// sees one arrive while it runs keeps no local copy, ``put(_:_:stripe:)``).
+        var remoteAll: UInt64 = 0
+        var remote = [UInt64](repeating: 0, count: CacheNamespace.putStripes)
 
         /// Where a read or load of `stripe` started.
         func mark(_ stripe: Int) -> Mark { Mark(all: all, put: puts[stripe], stripe: stripe) }
@@ -152,9 +156,20 @@ final class CacheNamespace: Sendable {
         // A value read from L2 or L3 goes into L1 only if no invalidation began since this
         // point (see `promote`): else a read racing an invalidation could put it back.
         let readAt = mark(key)
-        if let value = readL2(key, readAt: readAt) {
+        switch readL2(key, readAt: readAt) {
+        case .hit(let value):
             noteRead(key, hit: true)
             return (value, .l2)
+        case .miss:
+            // Redis is the nodes' shared record while it answers: a key it lacks was deleted or
+            // replaced elsewhere (or evicted there), and this node's L3 copy is stale. Served, it
+            // kept a value every other node had lost (a put racing another node's delete; a node
+            // back from a restart).
+            if let l3 { _ = try? l3.delete(name, key) }
+            noteRead(key, hit: false)
+            return nil
+        case .unavailable:
+            break
         }
         if let value = try readL3(key, readAt: readAt) {
             noteRead(key, hit: true)
@@ -240,20 +255,30 @@ final class CacheNamespace: Sendable {
         try getLocalTier(key)?.0
     }
 
-    /// L2's value (copied into L1), nil when Redis lacks it or is down.
-    private func readL2(_ key: String, readAt: Mark) -> CachedValue? {
-        guard let l2 else { return nil }
+    /// What L2 said of a key.
+    private enum L2Read {
+        /// Its value (copied into L1).
+        case hit(CachedValue)
+        /// Redis answered without it.
+        case miss
+        /// No L2, or Redis is down.
+        case unavailable
+    }
+
+    /// L2's value of `key` (copied into L1), or why there is none.
+    private func readL2(_ key: String, readAt: Mark) -> L2Read {
+        guard let l2 else { return .unavailable }
         let (value, up) = l2.get(name, key)
-        guard up else { return nil }
+        guard up else { return .unavailable }
         guard let value else {
             counters.l2Misses.add(1, ordering: .relaxed)
             metrics.l2Misses.increment()
-            return nil
+            return .miss
         }
         counters.l2Hits.add(1, ordering: .relaxed)
         metrics.l2Hits.increment()
         promote(key, value, readAt: readAt)
-        return value
+        return .hit(value)
     }
 
     private func readL3(_ key: String, readAt: Mark) throws(CacheError) -> CachedValue? {
@@ -317,8 +342,19 @@ final class CacheNamespace: Sendable {
     /// load begun before it stored the origin's value over it, each served until its TTL. Puts of
     /// one key run one at a time (``putLocks``): two at once could leave L1 with one value and
     /// L2 and L3 with the other.
+    ///
+    /// Another node's change of the key that arrives while the put runs (between its L2 write and
+    /// its L1 write) leaves no local copy: it may be ordered after this put in L2, and the put
+    /// then stored over it here (a put on one node racing a delete on another left the put's
+    /// value in one node's L1 and L3 for good, 33 of 150 rounds in the multi-node audit, while
+    /// Redis and the other nodes had none). Without the copy, reads here go to L2 as everywhere.
     private func put(_ key: String, _ value: CachedValue, stripe: Int) throws(CacheError) {
-        storing.exclusive { generation.withLock { $0.puts[stripe] &+= 1 } }
+        let remoteAtStart = storing.exclusive {
+            generation.withLock { now in
+                now.puts[stripe] &+= 1
+                return (now.remoteAll, now.remote[stripe])
+            }
+        }
         failures.forget(key: key)
         if let l2 {
             if l2.set(name, key, value, onlyIfAbsent: false) { announce?(name, key, nil) }
@@ -334,9 +370,23 @@ final class CacheNamespace: Sendable {
             }
             throw error
         }
-        generation.withLock { now in
+        let overtaken = generation.withLock { now in
             now.puts[stripe] &+= 1
+            guard (now.remoteAll, now.remote[stripe]) == remoteAtStart else {
+                _ = l1.remove(CacheKey(key))
+                return true
+            }
             putL1(key, value)
+            return false
+        }
+        if overtaken, let l3 { _ = try? l3.delete(name, key) }
+    }
+
+    /// Notes a change another node made, of `key` or of keys starting with `prefix`.
+    private func noteRemote(key: String?, prefix: String?) {
+        generation.withLock { now in
+            if let key { now.remote[Self.stripe(key)] &+= 1 }
+            if prefix != nil { now.remoteAll &+= 1 }
         }
     }
 
@@ -419,15 +469,22 @@ final class CacheNamespace: Sendable {
         return removed
     }
 
-    /// Drops a key, or every key with a prefix, from this node's L1 only (another node changed it);
-    /// a load running here will not store its value.
+    /// Drops a key, or every key with a prefix, from this node's L1 and L3 (another node changed
+    /// it, as Redis' channel says); a load running here will not store its value. L3 kept the
+    /// old value, served once Redis was down or lacked the key.
     func dropLocal(key: String?, prefix: String?) {
         markLoadsStale()
+        noteRemote(key: key, prefix: prefix)
         if let key {
+            if let l3, let n = try? l3.delete(name, key), n { counters.l3EvictedExplicit.add(1, ordering: .relaxed) }
             clearL1 { _ = l1.remove(CacheKey(key)) }
             failures.forget(key: key)
         }
         if let prefix {
+            if let l3, let n = try? l3.delete(name, prefix: prefix) {
+                counters.l3EvictedExplicit.add(n, ordering: .relaxed)
+                metrics.l3Evicted("explicit", n)
+            }
             clearL1 { _ = l1.removeAll { $0.hasPrefix(prefix) } }
             failures.forget(prefix: prefix)
         }
@@ -440,6 +497,7 @@ final class CacheNamespace: Sendable {
         markLoadsStale()
         let prefix = event.afterGap ? "" : event.prefix
         let key = event.afterGap ? nil : event.key
+        noteRemote(key: key, prefix: prefix)
         if let key {
             failures.forget(key: key)
             heat.withLock { _ = $0.hits.removeValue(forKey: CacheKey(key)) }

@@ -44,6 +44,45 @@ import Testing
         }
     }
 
+    /// A put on one node racing a delete of the same key on another leaves both nodes agreeing,
+    /// whichever Redis took last: the delete's event could land on the putting node between its
+    /// Redis write and its L1 write, and the put's value then stayed in that node's L1 and L3 for
+    /// good while Redis and the other node had none (33 of 150 rounds in the multi-node audit).
+    @Test func aPutRacingAnotherNodesDeleteLeavesTheNodesAgreeing() async throws {
+        let redis = try await RedisServer.make()
+        defer { redis.kill() }
+        try await CacheKernel.with(config: Self.config(port: redis.port)) { (a: CacheKernel) async throws in
+            try await CacheKernel.with(config: Self.config(port: redis.port)) { (b: CacheKernel) async throws in
+                for k in [a, b] {
+                    let subscribed = try await eventually(timeout: .seconds(30), polling: .milliseconds(20)) {
+                        (try await k.request("cache.stats").body["l2"] as? [String: Any])?["subscribed"] as? Bool == true
+                    }
+                    #expect(subscribed)
+                }
+                var diverged: [String] = []
+                for round in 0..<120 {
+                    let key = "race\(round)"
+                    #expect(try await a.put("main", key, "old") == 201)
+                    async let put = b.put("main", key, "new")
+                    async let deleted = a.request("cache.invalidate", #"{"namespace":"main","key":"\#(key)"}"#)
+                    _ = try await (put, deleted)
+                    // Both nodes' events have landed once the two answers agree and hold.
+                    let agree = try await eventually(timeout: .seconds(5), polling: .milliseconds(20)) {
+                        let (x, y) = (try await a.get("main", key), try await b.get("main", key))
+                        return x.status == y.status && x.body["value"] as? String == y.body["value"] as? String
+                    }
+                    if !agree {
+                        let (x, y) = (try await a.get("main", key), try await b.get("main", key))
+                        diverged.append(
+                            "\(key): a \(x.status) \(x.body["value"] ?? "-"), b \(y.status) \(y.body["value"] ?? "-") \(y.body["tier"] ?? "")"
+                        )
+                    }
+                }
+                #expect(diverged.isEmpty, "\(diverged.count) of 120 rounds: \(diverged.prefix(5))")
+            }
+        }
+    }
+
     /// A prefix's glob characters are escaped for Redis' pattern by code point: a "*" followed
     /// by a combining mark is one Character that is not "*", and was left a wildcard, so the
     /// invalidation deleted keys without the prefix from Redis.
