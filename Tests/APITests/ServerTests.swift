@@ -32,6 +32,22 @@ import Testing
             #expect(curl.stdout.hasPrefix("HTTP/1.1 200"), "\(curl.stdout)")
             #expect(curl.stdout.lowercased().contains("strict-transport-security: max-age=31536000; includesubdomains"))
             #expect(curl.stdout.hasSuffix(#"{"status":"ok"}"#))
+            // TLS 1.2 without forward secrecy or with CBC and SHA-1 is refused; a strong suite is taken.
+            func handshake(_ cipher: String) async throws -> Bool {
+                let r = try await onThread {
+                    try Run.command(
+                        "/usr/bin/env",
+                        [
+                            "sh", "-c",
+                            "echo | timeout 30 openssl s_client -connect 127.0.0.1:\(k.port) -tls1_2 -cipher \(cipher) 2>&1",
+                        ])
+                }
+                return r.stdout.contains("Cipher is \(cipher)")
+            }
+            #expect(try await handshake("ECDHE-RSA-AES128-GCM-SHA256"))
+            #expect(try await !handshake("AES128-SHA"))
+            #expect(try await !handshake("ECDHE-RSA-AES128-SHA"))
+            #expect(try await !handshake("AES128-GCM-SHA256"))
         }
     }
 
