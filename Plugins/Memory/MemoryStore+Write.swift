@@ -257,7 +257,8 @@ extension MemoryStore {
         terms: TermCounts? = nil
     ) throws -> ((seq: Int64, item: MemoryItem), Double)? {
         let detector = settings.nearDuplicate
-        let profile = detector.profile(content)
+        // A text too long to check is not a near-duplicate of anything (README "Near-duplicates").
+        guard let profile = detector.checkedProfile(words: FTSQuery.words(content)) else { return nil }
         var best: (seq: Int64, similarity: Double)?
         let lookup = try db.cachedStatement(sql: "SELECT content FROM items WHERE seq = ? AND layer = ? AND \(Self.visible)")
         // Compares the candidates in order until `limit` of them were of the layer and visible.

@@ -450,6 +450,21 @@ public struct NearDuplicate: Sendable, Equatable {
         Profile(words: FTSQuery.words(text), shingleSize: shingleSize, threshold: threshold)
     }
 
+    /// The profile of a text split into `words` (``FTSQuery/words(_:)``), or nil when the text
+    /// is too long to be checked: more than ``maxCheckedWords`` words or ``maxCheckedDistinctWords``
+    /// distinct ones. A profile keeps a bit per shingle for each distinct word, so its cost grows
+    /// with the product of the two: one 65 KB text of 20 000 distinct words took 6.4 s to store,
+    /// holding every other store of the plugin behind it (security audit).
+    public func checkedProfile(words: [String]) -> Profile? {
+        guard words.count <= Self.maxCheckedWords, Set(words).count <= Self.maxCheckedDistinctWords else { return nil }
+        return Profile(words: words, shingleSize: shingleSize, threshold: threshold)
+    }
+
+    /// The most words of a text checked for near-duplicates.
+    public static let maxCheckedWords = 4096
+    /// The most distinct words of a text checked for near-duplicates.
+    public static let maxCheckedDistinctWords = 1024
+
     /// Jaccard similarity of two shingle sets (1 when both are empty).
     /// - Parameters:
     ///   - a: one set.
