@@ -74,6 +74,56 @@ final class CacheNamespace: Sendable {
     private let heat: Mutex<Heat>
     /// Failed loads remembered for `failure_ttl_ms` (none when it is 0, the default).
     private let failures = FailureMemory()
+    /// Keys and prefixes whose change did not reach Redis because it was down (``replayMissedL2()``).
+    private let missedL2 = Mutex(MissedL2())
+
+    /// Changes Redis missed while down: replayed as invalidations once it answers again.
+    struct MissedL2: Sendable {
+        var keys: Set<String> = []
+        var prefixes: Set<String> = []
+        /// More keys were missed than ``limit``: the whole namespace is invalidated instead.
+        var overflow = false
+        static let limit = 100_000
+
+        var isEmpty: Bool { keys.isEmpty && prefixes.isEmpty && !overflow }
+
+        mutating func note(key: String?, prefix: String?) {
+            if let prefix { prefixes.insert(prefix) }
+            if let key {
+                if keys.count < Self.limit { keys.insert(key) } else { overflow = true }
+            }
+        }
+    }
+
+    /// Notes that a change of `key` or `prefix` did not reach Redis, when it is down.
+    private func noteIfL2Missed(key: String?, prefix: String?) {
+        guard let l2, !l2.isUp else { return }
+        missedL2.withLock { $0.note(key: key, prefix: prefix) }
+    }
+
+    /// Invalidates, through every tier and on every node, what changed while Redis was down: a
+    /// put or delete it missed left its old value there, which every node served once it was
+    /// back (a deleted key came back on all nodes, for good). Call it once Redis answers again.
+    /// A key invalidated here is a miss until written again.
+    /// - Returns: how many keys and prefixes were replayed.
+    @discardableResult
+    func replayMissedL2() -> Int {
+        let missed = missedL2.withLock { m -> MissedL2 in
+            defer { m = MissedL2() }
+            return m
+        }
+        guard !missed.isEmpty else { return 0 }
+        if missed.overflow {
+            _ = try? invalidate(prefix: "")
+            return 1
+        }
+        for prefix in missed.prefixes { _ = try? invalidate(prefix: prefix) }
+        for key in missed.keys where !missed.prefixes.contains(where: { key.hasPrefix($0) }) { _ = try? invalidate(key: key) }
+        return missed.prefixes.count + missed.keys.count
+    }
+
+    /// Keys and prefixes waiting to be replayed into Redis.
+    var missedL2Count: Int { missedL2.withLock { $0.overflow ? MissedL2.limit : $0.keys.count + $0.prefixes.count } }
     /// Tells the other nodes that a key (or prefix) changed, so they drop their L1 copies.
     private let announce: (@Sendable (_ namespace: String, _ key: String?, _ prefix: String?) -> Void)?
     /// Publishes puts and invalidations on the bus for the other nodes (nil: `bus_invalidations` off).
@@ -357,7 +407,11 @@ final class CacheNamespace: Sendable {
         }
         failures.forget(key: key)
         if let l2 {
-            if l2.set(name, key, value, onlyIfAbsent: false) { announce?(name, key, nil) }
+            if l2.set(name, key, value, onlyIfAbsent: false) {
+                announce?(name, key, nil)
+            } else {
+                noteIfL2Missed(key: key, prefix: nil)
+            }
         } else {
             // Values stay on the node, but a put still drops the other nodes' copies.
             announce?(name, key, nil)
@@ -432,7 +486,10 @@ final class CacheNamespace: Sendable {
         markLoadsStale()
         feed?.announce(name, .invalidate, key: key, prefix: nil)
         var found = false
-        if let l2 { found = l2.delete(name, key) || found }
+        if let l2 {
+            found = l2.delete(name, key) || found
+            noteIfL2Missed(key: key, prefix: nil)
+        }
         announce?(name, key, nil)
         if let l3 {
             var deleted = false
@@ -451,7 +508,10 @@ final class CacheNamespace: Sendable {
         markLoadsStale()
         feed?.announce(name, .invalidate, key: nil, prefix: prefix)
         var removed = 0
-        if let l2 { removed = max(removed, l2.delete(name, prefix: prefix)) }
+        if let l2 {
+            removed = max(removed, l2.delete(name, prefix: prefix))
+            noteIfL2Missed(key: nil, prefix: prefix)
+        }
         announce?(name, nil, prefix)
         if let l3 {
             do {

@@ -233,6 +233,41 @@ import Testing
         }
     }
 
+    /// A delete made while Redis is unreachable reaches Redis and the other nodes once it is
+    /// back: Redis kept the old value (a hung Redis resumes with its data, as does one restarted
+    /// from its AOF or a replica), and every node served it again, for good (multi-node audit).
+    @Test func aDeleteMadeWhileRedisWasDownReachesItWhenItIsBack() async throws {
+        let redis = try await RedisServer.make()
+        defer { redis.kill() }
+        try await CacheKernel.with(config: Self.config(port: redis.port)) { (a: CacheKernel) async throws in
+            try await CacheKernel.with(config: Self.config(port: redis.port)) { (b: CacheKernel) async throws in
+                for k in [a, b] {
+                    let subscribed = try await eventually(timeout: .seconds(30), polling: .milliseconds(20)) {
+                        (try await k.request("cache.stats").body["l2"] as? [String: Any])?["subscribed"] as? Bool == true
+                    }
+                    #expect(subscribed)
+                }
+                #expect(try await a.put("main", "gone", "old") == 201)
+                #expect(try await a.put("main", "kept", "old") == 201)
+                #expect(try await b.get("main", "gone").body["value"] as? String == "old")
+                redis.signal(SIGSTOP)
+                _ = try await a.request("cache.invalidate", #"{"namespace":"main","key":"gone"}"#)
+                let down = try await eventually(timeout: .seconds(30), polling: .milliseconds(50)) {
+                    (try await a.request("cache.stats").body["l2"] as? [String: Any])?["up"] as? Bool == false
+                }
+                #expect(down)
+                redis.signal(SIGCONT)
+                let agreed = try await eventually(timeout: .seconds(30), polling: .milliseconds(50)) {
+                    let (x, y) = (try await a.get("main", "gone"), try await b.get("main", "gone"))
+                    return x.status == 404 && y.status == 404
+                }
+                let left = try await b.get("main", "gone").body
+                #expect(agreed, "b: \(left)")
+                #expect(try await b.get("main", "kept").body["value"] as? String == "old", "only what changed is dropped")
+            }
+        }
+    }
+
     @Test func aKilledRedisDegradesToL1AndL3AndReconnects() async throws {
         let redis = try await RedisServer.make()
         defer { redis.kill() }
