@@ -14,6 +14,23 @@ import Testing
         """
     }
 
+    /// Two nodes on one Redis, each listening on its invalidation channel.
+    static func twoSubscribedNodes(_ body: (RedisServer, CacheKernel, CacheKernel) async throws -> Void) async throws {
+        let redis = try await RedisServer.make()
+        defer { redis.kill() }
+        try await CacheKernel.with(config: config(port: redis.port)) { (a: CacheKernel) async throws in
+            try await CacheKernel.with(config: config(port: redis.port)) { (b: CacheKernel) async throws in
+                for k in [a, b] {
+                    let subscribed = try await eventually(timeout: .seconds(30), polling: .milliseconds(20)) {
+                        (try await k.request("cache.stats").body["l2"] as? [String: Any])?["subscribed"] as? Bool == true
+                    }
+                    #expect(subscribed)
+                }
+                try await body(redis, a, b)
+            }
+        }
+    }
+
     static func health(_ k: CacheKernel) -> (status: String, detail: String) {
         let h = k.test.kernel.plugin(named: "cache")?.health
         return (h?.status ?? "", h?.detail ?? "")
@@ -49,37 +66,27 @@ import Testing
     /// Redis write and its L1 write, and the put's value then stayed in that node's L1 and L3 for
     /// good while Redis and the other node had none (33 of 150 rounds in the multi-node audit).
     @Test func aPutRacingAnotherNodesDeleteLeavesTheNodesAgreeing() async throws {
-        let redis = try await RedisServer.make()
-        defer { redis.kill() }
-        try await CacheKernel.with(config: Self.config(port: redis.port)) { (a: CacheKernel) async throws in
-            try await CacheKernel.with(config: Self.config(port: redis.port)) { (b: CacheKernel) async throws in
-                for k in [a, b] {
-                    let subscribed = try await eventually(timeout: .seconds(30), polling: .milliseconds(20)) {
-                        (try await k.request("cache.stats").body["l2"] as? [String: Any])?["subscribed"] as? Bool == true
-                    }
-                    #expect(subscribed)
+        try await Self.twoSubscribedNodes { redis, a, b in
+            var diverged: [String] = []
+            for round in 0..<120 {
+                let key = "race\(round)"
+                #expect(try await a.put("main", key, "old") == 201)
+                async let put = b.put("main", key, "new")
+                async let deleted = a.request("cache.invalidate", #"{"namespace":"main","key":"\#(key)"}"#)
+                _ = try await (put, deleted)
+                // Both nodes' events have landed once the two answers agree and hold.
+                let agree = try await eventually(timeout: .seconds(5), polling: .milliseconds(20)) {
+                    let (x, y) = (try await a.get("main", key), try await b.get("main", key))
+                    return x.status == y.status && x.body["value"] as? String == y.body["value"] as? String
                 }
-                var diverged: [String] = []
-                for round in 0..<120 {
-                    let key = "race\(round)"
-                    #expect(try await a.put("main", key, "old") == 201)
-                    async let put = b.put("main", key, "new")
-                    async let deleted = a.request("cache.invalidate", #"{"namespace":"main","key":"\#(key)"}"#)
-                    _ = try await (put, deleted)
-                    // Both nodes' events have landed once the two answers agree and hold.
-                    let agree = try await eventually(timeout: .seconds(5), polling: .milliseconds(20)) {
-                        let (x, y) = (try await a.get("main", key), try await b.get("main", key))
-                        return x.status == y.status && x.body["value"] as? String == y.body["value"] as? String
-                    }
-                    if !agree {
-                        let (x, y) = (try await a.get("main", key), try await b.get("main", key))
-                        diverged.append(
-                            "\(key): a \(x.status) \(x.body["value"] ?? "-"), b \(y.status) \(y.body["value"] ?? "-") \(y.body["tier"] ?? "")"
-                        )
-                    }
+                if !agree {
+                    let (x, y) = (try await a.get("main", key), try await b.get("main", key))
+                    diverged.append(
+                        "\(key): a \(x.status) \(x.body["value"] ?? "-"), b \(y.status) \(y.body["value"] ?? "-") \(y.body["tier"] ?? "")"
+                    )
                 }
-                #expect(diverged.isEmpty, "\(diverged.count) of 120 rounds: \(diverged.prefix(5))")
             }
+            #expect(diverged.isEmpty, "\(diverged.count) of 120 rounds: \(diverged.prefix(5))")
         }
     }
 
@@ -237,34 +244,24 @@ import Testing
     /// back: Redis kept the old value (a hung Redis resumes with its data, as does one restarted
     /// from its AOF or a replica), and every node served it again, for good (multi-node audit).
     @Test func aDeleteMadeWhileRedisWasDownReachesItWhenItIsBack() async throws {
-        let redis = try await RedisServer.make()
-        defer { redis.kill() }
-        try await CacheKernel.with(config: Self.config(port: redis.port)) { (a: CacheKernel) async throws in
-            try await CacheKernel.with(config: Self.config(port: redis.port)) { (b: CacheKernel) async throws in
-                for k in [a, b] {
-                    let subscribed = try await eventually(timeout: .seconds(30), polling: .milliseconds(20)) {
-                        (try await k.request("cache.stats").body["l2"] as? [String: Any])?["subscribed"] as? Bool == true
-                    }
-                    #expect(subscribed)
-                }
-                #expect(try await a.put("main", "gone", "old") == 201)
-                #expect(try await a.put("main", "kept", "old") == 201)
-                #expect(try await b.get("main", "gone").body["value"] as? String == "old")
-                redis.signal(SIGSTOP)
-                _ = try await a.request("cache.invalidate", #"{"namespace":"main","key":"gone"}"#)
-                let down = try await eventually(timeout: .seconds(30), polling: .milliseconds(50)) {
-                    (try await a.request("cache.stats").body["l2"] as? [String: Any])?["up"] as? Bool == false
-                }
-                #expect(down)
-                redis.signal(SIGCONT)
-                let agreed = try await eventually(timeout: .seconds(30), polling: .milliseconds(50)) {
-                    let (x, y) = (try await a.get("main", "gone"), try await b.get("main", "gone"))
-                    return x.status == 404 && y.status == 404
-                }
-                let left = try await b.get("main", "gone").body
-                #expect(agreed, "b: \(left)")
-                #expect(try await b.get("main", "kept").body["value"] as? String == "old", "only what changed is dropped")
+        try await Self.twoSubscribedNodes { redis, a, b in
+            #expect(try await a.put("main", "gone", "old") == 201)
+            #expect(try await a.put("main", "kept", "old") == 201)
+            #expect(try await b.get("main", "gone").body["value"] as? String == "old")
+            redis.signal(SIGSTOP)
+            _ = try await a.request("cache.invalidate", #"{"namespace":"main","key":"gone"}"#)
+            let down = try await eventually(timeout: .seconds(30), polling: .milliseconds(50)) {
+                (try await a.request("cache.stats").body["l2"] as? [String: Any])?["up"] as? Bool == false
             }
+            #expect(down)
+            redis.signal(SIGCONT)
+            let agreed = try await eventually(timeout: .seconds(30), polling: .milliseconds(50)) {
+                let (x, y) = (try await a.get("main", "gone"), try await b.get("main", "gone"))
+                return x.status == 404 && y.status == 404
+            }
+            let left = try await b.get("main", "gone").body
+            #expect(agreed, "b: \(left)")
+            #expect(try await b.get("main", "kept").body["value"] as? String == "old", "only what changed is dropped")
         }
     }
 
