@@ -30,9 +30,21 @@ typedef struct hello_state {
 
 /* ---- the hello.greeter service ------------------------------------------------------------ */
 
+/* Saturates instead of overflowing (a signed overflow is undefined behaviour in C). */
 static int64_t greeter_add(void *context, int64_t a, int64_t b) {
     (void)context;
-    return a + b;
+    int64_t sum;
+    if (__builtin_add_overflow(a, b, &sum)) return a > 0 ? INT64_MAX : INT64_MIN;
+    return sum;
+}
+
+/* The length of the longest prefix of `text` (`len` bytes) that is at most `cap` bytes and does
+ * not end inside a UTF-8 sequence: text is cut there, never mid-character. */
+static size_t utf8_cut(const char *text, size_t len, size_t cap) {
+    if (len <= cap) return len;
+    size_t n = cap;
+    while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80) n--;
+    return n;
 }
 
 static size_t greeter_greet(void *context, const char *name, char *out, size_t cap) {
@@ -52,12 +64,12 @@ static uint64_t greeter_count(void *context) {
 static int32_t on_greet(void *user, const jamey_message *request) {
     hello_state *s = user;
     char name[128];
-    size_t n = request->payload_len < sizeof(name) - 1 ? request->payload_len : sizeof(name) - 1;
+    size_t n = request->payload == NULL ? 0 : utf8_cut((const char *)request->payload, request->payload_len, sizeof(name) - 1);
     if (n > 0) memcpy(name, request->payload, n);
     name[n] = '\0';
     char text[256];
     size_t len = greeter_greet(s, n ? name : "world", text, sizeof(text));
-    if (len >= sizeof(text)) len = sizeof(text) - 1;
+    if (len >= sizeof(text)) len = utf8_cut(text, strlen(text), sizeof(text) - 1);
     api->metric_record(s->host, s->greetings_metric, JAMEY_METRIC_ADD, 1);
     if (request->reply_to == NULL) return JAMEY_OK; /* an event, not a request: nothing to answer */
     jamey_message reply = {0};

@@ -61,6 +61,11 @@ import Testing
         let text = k.kernel.metrics.exposition()
         #expect(text.contains(#"hello_c_greetings_total{plugin="hello_c"} 2"#))
         #expect(text.contains(#"jamey_bus_messages_out_total{plugin="hello_swift"}"#))
+        // A long name is cut at a character, not inside one (127 bytes fell in the middle of an é).
+        let long = try k.bus.requestSync(
+            BusMessage(topic: "hello.c.greet", payload: Array(String(repeating: "é", count: 100).utf8)), timeout: .seconds(30))
+        let greeting = try #require(String(validating: long.payload, as: UTF8.self), "valid UTF-8")
+        #expect(greeting == "Hello, " + String(repeating: "é", count: 63) + "!")
     }
 
     @Test func swiftWithoutCIsNotStarted() throws {
