@@ -8,6 +8,9 @@ import MQTTCore
 extension Bridge {
     /// Subscription identifier of the response topic.
     static let replySubscriptionID = 1
+    /// How long after a connection the retained statuses are given to arrive: a node that was
+    /// online and sent none by then is no longer known to the broker (``PresenceTracker/beginResync()``).
+    static let presenceResyncGrace = Duration.seconds(10)
     /// Subscription identifier of the presence topic.
     static let presenceSubscriptionID = 2
     /// Subscription identifier of inbound rule `i` is `inboundSubscriptionBase + i`.
@@ -55,6 +58,10 @@ extension Bridge {
         loop.lastDrainProgress = .now
         client.stopLogging()
         loop.lastLoggedError = nil
+        if presenceBase != nil {
+            presence.beginResync()
+            loop.presenceResyncAt = .now + Self.presenceResyncGrace
+        }
         subscribeAll(client)
         publishOnlineStatus(onlyIfChanged: false)
         loop.lastPresenceCheck = .now

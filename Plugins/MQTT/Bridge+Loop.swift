@@ -218,6 +218,8 @@ extension Bridge {
         loop.lastSentID = .min
         loop.connected = false
         loop.client = nil
+        loop.presenceResyncAt = nil
+        presence.cancelResync()
         metrics.connected(false)
         metrics.spool(messages: spool.count, bytes: spool.bytes)
         if wasConnected {
@@ -240,6 +242,10 @@ extension Bridge {
         if loop.connected { watchProgress(now: now) }
         reportOverflow(now: now)
         pending.expire(now: now)
+        if loop.connected, let at = loop.presenceResyncAt, now >= at {
+            loop.presenceResyncAt = nil
+            endPresenceResync()
+        }
         if loop.connected, presenceBase != nil, now - loop.lastPresenceCheck >= .seconds(configuration.presence.refreshS) {
             loop.lastPresenceCheck = now
             publishOnlineStatus(onlyIfChanged: true)

@@ -63,6 +63,21 @@ extension Bridge {
         let name = String(message.topic.dropFirst(base.count + 1))
         guard !name.isEmpty, !name.contains("/"), name != TopicTranslation.mqttLevel(node) else { return }
         guard let change = presence.handle(node: name, payload: message.payload) else { return }
+        announce(change, name: name, payload: message.payload)
+    }
+
+    /// Ends a presence resync (``PresenceTracker/beginResync()``): the nodes the broker no longer
+    /// knows leave, with a log line and a `mqtt.node.left` event each.
+    func endPresenceResync() {
+        for change in presence.endResync() {
+            guard case .left(let status) = change else { continue }
+            logger.info("node \(status.node) is no longer known to the broker (no retained status after resubscribing)")
+            announce(change, name: status.node, payload: [])
+        }
+    }
+
+    /// Publishes a join or leave on the bus and updates the online-nodes gauge.
+    private func announce(_ change: PresenceTracker.Change, name: String, payload messagePayload: [UInt8]) {
         metrics.nodes(presence.onlineCount)
         let (topic, status) =
             switch change {
@@ -70,7 +85,7 @@ extension Bridge {
             case .left(let status): (Self.nodeLeftTopic, status)
             }
         logger.info("node \(name) \(topic == Self.nodeJoinedTopic ? "joined" : "left")")
-        let payload = message.payload.isEmpty ? status.json : message.payload
+        let payload = messagePayload.isEmpty ? status.json : messagePayload
         do {
             try context.bus.publish(topic, Outgoing(payload, contentType: "application/json", headers: ["node": name]))
         } catch {

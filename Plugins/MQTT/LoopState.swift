@@ -49,6 +49,8 @@ final class LoopState: @unchecked Sendable {
     /// When housekeeping last ran and when presence was last checked.
     var lastHousekeeping: ContinuousClock.Instant = .now
     var lastPresenceCheck: ContinuousClock.Instant = .now
+    /// When the presence resync of this connection ends (nil: none running).
+    var presenceResyncAt: ContinuousClock.Instant?
     /// The last error logged at warning level (repeats go to debug, with a warning every 10 s).
     var lastLoggedError: String?
     /// When the last acknowledgement (or CONNACK) arrived: the send path's progress.

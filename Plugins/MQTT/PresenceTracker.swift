@@ -25,6 +25,8 @@ final class PresenceTracker: Sendable {
     }
 
     private let nodes = Mutex<[String: Entry]>([:])
+    /// During a resync (``beginResync()``), the online nodes no status has confirmed since.
+    private let unconfirmed = Mutex<Set<String>?>(nil)
 
     /// Most nodes known: past it a new one takes the place of the node offline longest, or is not
     /// followed while every known node is online. Every name ever seen on the presence topic was
@@ -37,6 +39,7 @@ final class PresenceTracker: Sendable {
     /// online), and the node is forgotten.
     /// - Returns: the join or leave it amounts to, or nil.
     func handle(node: String, payload: [UInt8]) -> Change? {
+        unconfirmed.withLock { _ = $0?.remove(node) }
         let parsed = payload.count <= Self.maxStatusBytes ? NodeStatus.parse(payload) : nil
         let status = parsed ?? NodeStatus(node: node, id: "", status: payload.isEmpty ? "offline" : "unknown")
         return nodes.withLock { nodes -> Change? in
@@ -57,6 +60,38 @@ final class PresenceTracker: Sendable {
             return nil
         }
     }
+
+    /// Starts a resync, when the presence topic has just been subscribed again: the broker then
+    /// sends the retained status of every node it knows, and a node it no longer knows (one that
+    /// died while a broker without persistence was down: no will was ever sent) is left online
+    /// here for good unless ``endResync()`` finds it unconfirmed.
+    func beginResync() {
+        let online = nodes.withLock { Set($0.filter { $0.value.status.isOnline }.keys) }
+        unconfirmed.withLock { $0 = online }
+    }
+
+    /// Ends a resync: the online nodes no status confirmed since ``beginResync()`` go offline.
+    /// - Returns: their leaves.
+    func endResync() -> [Change] {
+        guard
+            let stale = unconfirmed.withLock({ set -> Set<String>? in
+                defer { set = nil }
+                return set
+            }), !stale.isEmpty
+        else { return [] }
+        return nodes.withLock { nodes in
+            stale.sorted().compactMap { name -> Change? in
+                guard var entry = nodes[name], entry.status.isOnline else { return nil }
+                entry.status.status = "offline"
+                entry.changed = Date()
+                nodes[name] = entry
+                return .left(entry.status)
+            }
+        }
+    }
+
+    /// Drops a resync in progress (the connection went before it ended).
+    func cancelResync() { unconfirmed.withLock { $0 = nil } }
 
     /// Every known node, sorted by name.
     var snapshot: [Entry] { nodes.withLock { Array($0.values) }.sorted { $0.status.node < $1.status.node } }

@@ -43,6 +43,27 @@ import Testing
         #expect(list?.first { $0["node"] as? String == "worker" }?["online"] as? Bool == false)
     }
 
+    /// A node that dies while a broker without persistence is down sends no will and leaves no
+    /// retained status: once the others resubscribe, the broker no longer knows it, and it leaves
+    /// their view (it stayed "online" for good, counted in mqtt_nodes_online).
+    @Test func aNodeTheRestartedBrokerNoLongerKnowsLeaves() async throws {
+        let broker = try await Broker.make()
+        let watcher = try await Node.boot("watcher3", port: broker.port)
+        #expect(await watcher.waitReady(), "\(watcher.healthDetail)")
+        let events = try watcher.collect("mqtt.node.>")
+        let worker = try ServeProcess("vanished", port: broker.port)
+        try await worker.waitReady()
+        #expect(await eventually(timeout: .seconds(30)) { watcher.healthDetail.contains("1 other node(s) online") })
+        await broker.stop(signal: SIGKILL)
+        await worker.kill(SIGKILL)
+        try await broker.restart()
+        let left = await eventually(timeout: .seconds(60)) {
+            events.messages.contains { $0.topic == "mqtt.node.left" && $0.header("node") == "vanished" }
+        }
+        #expect(left, "\(watcher.healthDetail)")
+        #expect(await eventually(timeout: .seconds(30)) { watcher.healthDetail.contains("0 other node(s) online") })
+    }
+
     @Test func cleanShutdownIsALeaveToo() async throws {
         let broker = try await Broker.make()
         let watcher = try await Node.boot("watcher2", port: broker.port)
