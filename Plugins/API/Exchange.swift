@@ -17,4 +17,6 @@ struct Exchange: Sendable {
     var rate: RateLimiter.Decision?
     /// A health or readiness probe (never rate limited; its access-log lines have a budget).
     var probe = false
+    /// The request reached its handler (which may have read its body).
+    var dispatched = false
 }

@@ -119,7 +119,7 @@ final class Gateway: HTTPResponder, Sendable {
             // Refused before its body was read (a 401, 403, 404, 429): a large or unsized body
             // would be read to its end and dropped before the next request on the connection
             // (an unauthenticated client had the gateway read 5.9 GB in 10 s); close instead.
-            if Self.bodyWorthClosingFor(request.headers) { response.headers[.connection] = "close" }
+            if !exchange.dispatched, Self.bodyWorthClosingFor(request.headers) { response.headers[.connection] = "close" }
         } catch {
             plugin.logger.error("request \(exchange.requestID) failed: \(error)")
             response = Problem.internalError("the gateway could not answer; quote request id \(exchange.requestID)").response()
@@ -218,6 +218,7 @@ final class Gateway: HTTPResponder, Sendable {
             let call = Call(
                 request: request, endpoint: endpoint, parameters: parameters, exchange: exchange,
                 connection: context.channel)
+            exchange.dispatched = true
             let response = try await dispatch(call)
             return method == "HEAD" ? response.createHeadResponse() : response
         }
@@ -310,9 +311,21 @@ final class Gateway: HTTPResponder, Sendable {
         // Only an IP address, in its canonical form: the text became the access log's client
         // and the rate limiter's identity, forged fields and control characters included.
         let client = last.trimmingCharacters(in: .whitespaces)
-        guard client.utf8.count <= 64, let address = try? SocketAddress(ipAddress: client, port: 0), let ip = address.ipAddress
-        else { return peer }
+        guard client.utf8.count <= 64, let ip = Self.ipAddress(client) else { return peer }
         return ip
+    }
+
+    /// `text` as an IP address in canonical form, also when a proxy added a port
+    /// (`203.0.113.7:4711`, `[2001:db8::1]:4711`); nil when it is not one.
+    static func ipAddress(_ text: String) -> String? {
+        func parse(_ s: Substring) -> String? { (try? SocketAddress(ipAddress: String(s), port: 0))?.ipAddress }
+        if let ip = parse(text[...]) { return ip }
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            return parse(text[text.index(after: text.startIndex)..<close])
+        }
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        if parts.count == 2, parts[1].allSatisfy(\.isNumber) { return parse(parts[0]) }
+        return nil
     }
 
     /// The client's `X-Request-Id` when it is short and printable, else a new one.

@@ -94,7 +94,9 @@ final class GatewayServer: Sendable {
             httpDecoderConfiguration: .init(
                 maxHeaderFieldSize: limits.maxHeaderBytes, maxHeaderListSize: limits.maxHeaderBytes, maxHeaderFieldCount: 200))
         let connections = ConnectionLimits(
-            perClient: limits.maxConnectionsPerClient, total: limits.maxConnections,
+            // Idle connections are known only to the head timeout's handler: without it, none
+            // is closed to make room (one answering a request could be taken for idle).
+            perClient: limits.maxConnectionsPerClient, total: timed ? limits.maxConnections : 0,
             exempt: Set(settings.trustedProxies.compactMap(APIConfiguration.canonicalAddress)), metrics: gateway.metrics)
         let plain = HTTPServerBuilder { [gateway] responder in
             GatewayChannel(

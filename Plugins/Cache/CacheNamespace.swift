@@ -95,9 +95,9 @@ final class CacheNamespace: Sendable {
         }
     }
 
-    /// Notes that a change of `key` or `prefix` did not reach Redis, when it is down.
-    private func noteIfL2Missed(key: String?, prefix: String?) {
-        guard let l2, !l2.isUp else { return }
+    /// Notes that a change of `key` or `prefix` did not reach Redis (it was down or answered an
+    /// error), by the command's own result: whether Redis is up by now says nothing of it.
+    private func noteL2Missed(key: String?, prefix: String?) {
         missedL2.withLock { $0.note(key: key, prefix: prefix) }
     }
 
@@ -113,13 +113,17 @@ final class CacheNamespace: Sendable {
             return m
         }
         guard !missed.isEmpty else { return 0 }
+        let taken: Int
         if missed.overflow {
             _ = try? invalidate(prefix: "")
-            return 1
+            taken = 1
+        } else {
+            for prefix in missed.prefixes { _ = try? invalidate(prefix: prefix) }
+            for key in missed.keys where !missed.prefixes.contains(where: { key.hasPrefix($0) }) { _ = try? invalidate(key: key) }
+            taken = missed.prefixes.count + missed.keys.count
         }
-        for prefix in missed.prefixes { _ = try? invalidate(prefix: prefix) }
-        for key in missed.keys where !missed.prefixes.contains(where: { key.hasPrefix($0) }) { _ = try? invalidate(key: key) }
-        return missed.prefixes.count + missed.keys.count
+        // What failed again was noted again (an invalidation notes what Redis did not take).
+        return max(0, taken - missedL2Count)
     }
 
     /// Keys and prefixes waiting to be replayed into Redis.
@@ -213,9 +217,14 @@ final class CacheNamespace: Sendable {
         case .miss:
             // Redis is the nodes' shared record while it answers: a key it lacks was deleted or
             // replaced elsewhere (or evicted there), and this node's L3 copy is stale. Served, it
-            // kept a value every other node had lost (a put racing another node's delete; a node
-            // back from a restart).
-            if let l3 { _ = try? l3.delete(name, key) }
+            // kept a value every other node had lost (a put racing another node's delete). The
+            // copy is removed only when there is one (a read first: a miss stays a read) and no
+            // local put of the key came after the Redis read.
+            if let l3, (try? l3.get(name, key, now: Self.nowMs())) != nil,
+                generation.withLock({ Self.unchanged(since: readAt, $0) })
+            {
+                _ = try? l3.delete(name, key)
+            }
             noteRead(key, hit: false)
             return nil
         case .unavailable:
@@ -410,7 +419,7 @@ final class CacheNamespace: Sendable {
             if l2.set(name, key, value, onlyIfAbsent: false) {
                 announce?(name, key, nil)
             } else {
-                noteIfL2Missed(key: key, prefix: nil)
+                noteL2Missed(key: key, prefix: nil)
             }
         } else {
             // Values stay on the node, but a put still drops the other nodes' copies.
@@ -487,8 +496,7 @@ final class CacheNamespace: Sendable {
         feed?.announce(name, .invalidate, key: key, prefix: nil)
         var found = false
         if let l2 {
-            found = l2.delete(name, key) || found
-            noteIfL2Missed(key: key, prefix: nil)
+            if let had = l2.delete(name, key) { found = had || found } else { noteL2Missed(key: key, prefix: nil) }
         }
         announce?(name, key, nil)
         if let l3 {
@@ -509,8 +517,11 @@ final class CacheNamespace: Sendable {
         feed?.announce(name, .invalidate, key: nil, prefix: prefix)
         var removed = 0
         if let l2 {
-            removed = max(removed, l2.delete(name, prefix: prefix))
-            noteIfL2Missed(key: nil, prefix: prefix)
+            if let n = l2.delete(name, prefix: prefix) {
+                removed = max(removed, n)
+            } else {
+                noteL2Missed(key: nil, prefix: prefix)
+            }
         }
         announce?(name, nil, prefix)
         if let l3 {

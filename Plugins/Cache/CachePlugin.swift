@@ -211,13 +211,13 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
         if let l2 {
             // A PING a second finds an outage while nothing reads L2: the tier was marked down
             // only by a failed command, so an idle node reported Redis up for as long as it idled.
+            if l2.isUp { l2.ping() } else { l2.reconnectIfDown() }
+            // What Redis missed (down, or answering errors) is replayed once it answers again.
             if l2.isUp {
-                l2.ping()
-            } else if l2.reconnectIfDown() {
                 let replayed = namespaces.values.reduce(0) { $0 + $1.replayMissedL2() }
                 if replayed > 0 {
                     context.logger.notice(
-                        "L2 redis is back: \(replayed) key(s) or prefix(es) changed while it was down were invalidated on every tier and node"
+                        "L2 redis answers again: \(replayed) key(s) or prefix(es) changed while it could not be written were invalidated on every tier and node"
                     )
                 }
             }

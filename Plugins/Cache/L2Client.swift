@@ -90,13 +90,25 @@ final class L2Client: Sendable {
             // Up only once Redis answers: a stopped (SIGSTOP) or overloaded Redis still takes
             // connections into its listen backlog, and the tier flapped up and down every 2.5 s,
             // each request behind a command timeout, while the gauge said up.
-            guard let pong = Self.send(context, [Array("PING".utf8)]) else {
+            // An error reply (`-LOADING` while Redis reads its AOF, `-MISCONF`) is not up either.
+            guard let raw = Self.send(context, [Array("PING".utf8)]) else {
                 s.lastError = "no answer to PING: " + Self.errorText(context)
                 redisFree(context)
                 failureCount.add(1, ordering: .relaxed)
                 return false
             }
-            freeReplyObject(pong)
+            let pong = Self.reply(raw.assumingMemoryBound(to: redisReply.self))
+            freeReplyObject(raw)
+            guard case .status("PONG") = pong else {
+                if case .error(let text) = pong {
+                    s.lastError = "PING answered: " + text
+                } else {
+                    s.lastError = "PING answered oddly"
+                }
+                redisFree(context)
+                failureCount.add(1, ordering: .relaxed)
+                return false
+            }
             let wasDown = s.downSince != nil
             s.connection = Connection(context: context)
             s.downSince = nil
@@ -177,9 +189,11 @@ final class L2Client: Sendable {
     /// The Redis key of a namespace's key.
     func redisKey(_ namespace: String, _ key: String) -> [UInt8] { Array("\(settings.keyPrefix)\(namespace):\(key)".utf8) }
 
-    /// The value, nil when absent or expired, or when the tier is down (`up` says which).
+    /// The value, nil when absent or expired, or when the tier is down or answered an error
+    /// (`-LOADING`: not a miss; `up` says which).
     func get(_ namespace: String, _ key: String) -> (value: CachedValue?, up: Bool) {
         guard let reply = command([Array("GET".utf8), redisKey(namespace, key)]) else { return (nil, false) }
+        if case .error = reply { return (nil, false) }
         guard case .bytes(let stored) = reply, stored.count >= 8 else { return (nil, true) }
         let expiry = stored.prefix(8).enumerated().reduce(Int64(0)) { $0 | Int64($1.element) << (8 * Int64($1.offset)) }
         if expiry != 0 && expiry <= CacheNamespace.nowMs() { return (nil, true) }
@@ -206,14 +220,16 @@ final class L2Client: Sendable {
         return true
     }
 
-    /// Deletes a key; returns whether Redis had it (false when down).
-    func delete(_ namespace: String, _ key: String) -> Bool {
-        guard case .integer(let n) = command([Array("DEL".utf8), redisKey(namespace, key)]) else { return false }
+    /// Deletes a key; returns whether Redis had it, nil when the delete failed (down, or an
+    /// error reply such as `-LOADING` or `-READONLY`).
+    func delete(_ namespace: String, _ key: String) -> Bool? {
+        guard case .integer(let n) = command([Array("DEL".utf8), redisKey(namespace, key)]) else { return nil }
         return n > 0
     }
 
-    /// Deletes every key of a namespace starting with `prefix` (SCAN + DEL); returns how many.
-    func delete(_ namespace: String, prefix: String) -> Int {
+    /// Deletes every key of a namespace starting with `prefix` (SCAN + DEL); returns how many,
+    /// nil when a command failed (some may have been deleted).
+    func delete(_ namespace: String, prefix: String) -> Int? {
         let pattern = Self.globEscaped("\(settings.keyPrefix)\(namespace):\(prefix)") + "*"
         var cursor = "0"
         var removed = 0
@@ -224,10 +240,13 @@ final class L2Client: Sendable {
             ])
             guard case .array(let parts) = scan, parts.count == 2, case .bytes(let next) = parts[0],
                 case .array(let keys) = parts[1]
-            else { return removed }
+            else { return nil }
             cursor = String(decoding: next, as: UTF8.self)
             let names = keys.compactMap { item -> [UInt8]? in if case .bytes(let k) = item { return k } else { return nil } }
-            if !names.isEmpty, case .integer(let n) = command([Array("DEL".utf8)] + names) { removed += n }
+            if !names.isEmpty {
+                guard case .integer(let n) = command([Array("DEL".utf8)] + names) else { return nil }
+                removed += n
+            }
         } while cursor != "0"
         return removed
     }

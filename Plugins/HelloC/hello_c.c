@@ -47,9 +47,21 @@ static size_t utf8_cut(const char *text, size_t len, size_t cap) {
     return n;
 }
 
+/* The length of `text` (`len` bytes) without a UTF-8 sequence cut short at its end. */
+static size_t utf8_complete(const char *text, size_t len) {
+    size_t i = len, after = 0;
+    while (i > 0 && after < 3 && ((unsigned char)text[i - 1] & 0xC0) == 0x80) { i--; after++; }
+    if (i == 0) return len;
+    unsigned char lead = (unsigned char)text[i - 1];
+    size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    return after + 1 < need ? i - 1 : len;
+}
+
 static size_t greeter_greet(void *context, const char *name, char *out, size_t cap) {
     hello_state *s = context;
     int n = snprintf(out, cap, "%s, %s!", s->greeting, name ? name : "world");
+    /* Truncated: never inside a character. */
+    if (n >= 0 && cap > 0 && (size_t)n >= cap) out[utf8_complete(out, strlen(out))] = '\0';
     atomic_fetch_add(&s->greetings, 1);
     return n < 0 ? 0 : (size_t)n;
 }
@@ -69,7 +81,7 @@ static int32_t on_greet(void *user, const jamey_message *request) {
     name[n] = '\0';
     char text[256];
     size_t len = greeter_greet(s, n ? name : "world", text, sizeof(text));
-    if (len >= sizeof(text)) len = utf8_cut(text, strlen(text), sizeof(text) - 1);
+    if (len >= sizeof(text)) len = strlen(text); /* truncated at a character by greeter_greet */
     api->metric_record(s->host, s->greetings_metric, JAMEY_METRIC_ADD, 1);
     if (request->reply_to == NULL) return JAMEY_OK; /* an event, not a request: nothing to answer */
     jamey_message reply = {0};
@@ -101,7 +113,9 @@ static int32_t hello_init(jamey_host *host, const char *config_json, size_t conf
     s->host = host;
     const char *greeting = NULL;
     if (api->config_string(host, "greeting", &greeting) != JAMEY_OK) greeting = "Hello";
-    snprintf(s->greeting, sizeof(s->greeting), "%s", greeting);
+    size_t g = utf8_cut(greeting, strlen(greeting), sizeof(s->greeting) - 1);
+    memcpy(s->greeting, greeting, g);
+    s->greeting[g] = '\0';
 
     jamey_metric_desc metric = {0};
     metric.struct_size = sizeof(metric);

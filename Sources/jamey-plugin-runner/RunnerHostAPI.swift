@@ -37,7 +37,9 @@ enum RunnerHostAPI {
         }
         api.pointee.log_level = { _ in logLevel() }
         api.pointee.log_fields = { _, level, message, len, fields, count in
-            let n = fields == nil ? 0 : min(count, 64)
+            // A size_t past Int.max arrives negative: nothing (a range of it would trap).
+            let n = fields == nil || count < 0 ? 0 : min(count, 64)
+            guard len >= 0 else { return }
             var frame = WireWriter(.logFields, capacity: len + 64 * n + 16)
             frame.i32(level)
             frame.raw(UnsafeRawBufferPointer(start: message, count: message == nil ? 0 : len))
@@ -45,7 +47,7 @@ enum RunnerHostAPI {
             for i in 0..<n {
                 let field = fields![i]
                 frame.cString(field.key)
-                frame.raw(UnsafeRawBufferPointer(start: field.value, count: field.value == nil ? 0 : field.value_len))
+                frame.raw(UnsafeRawBufferPointer(start: field.value, count: field.value == nil ? 0 : max(0, field.value_len)))
             }
             runner.socket.send(frame.finish())
         }

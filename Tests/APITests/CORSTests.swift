@@ -71,6 +71,9 @@ import Testing
             #expect(forged.status == 429, "counted as the proxy, whose token is spent")
             let other = try await HTTP.request(k.port, "GET", "/openapi.json", headers: ["X-Forwarded-For": "203.0.113.8"])
             #expect(other.status == 200, "an address is a client of its own")
+            let withPort = try await HTTP.request(
+                k.port, "GET", "/openapi.json", headers: ["X-Forwarded-For": "203.0.113.8:4711"])
+            #expect(withPort.status == 429, "the same client, a port added by the proxy")
             let sameInOtherSpelling = try await HTTP.request(
                 k.port, "GET", "/openapi.json", headers: ["X-Forwarded-For": "2001:db8:0:0:0:0:0:1"])
             #expect(sameInOtherSpelling.status == 200)

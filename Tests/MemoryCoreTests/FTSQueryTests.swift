@@ -51,6 +51,10 @@ import Testing
         #expect(refusal(letters.map { $0 + $0 + "*" }.prefix(8).joined(separator: " OR ")) == nil)
         #expect(refusal(letters.map { $0 + $0 + "*" }.prefix(9).joined(separator: " OR "))?.contains("at most 8") == true)
         #expect(refusal("a* OR boats")?.contains("'a*' is too short") == true)
+        // `*` is a token of its own to FTS5: one bareword can hold many prefixes.
+        #expect(refusal("ab*cd*") == nil)
+        #expect(refusal("a*b*c*d*")?.contains("'a*' is too short") == true)
+        #expect(refusal((0..<9).map { "p\($0)*" }.joined())?.contains("9 prefix terms") == true)
         #expect(refusal((0..<65).map { "w\($0)" }.joined(separator: " OR "))?.contains("65 terms; at most 64") == true)
         #expect(refusal((0..<64).map { "w\($0)" }.joined(separator: " OR ")) == nil)
         #expect(refusal("\"" + String(repeating: "x", count: 3000) + "\"")?.contains("at most 2048") == true)

@@ -17,10 +17,11 @@ typedef struct hello_greeter_v1 {
     uint32_t struct_size;
     /** Passed back as the first argument of every function: the providing instance. */
     void *context;
-    /** Adds two integers. Thread-safe, never blocks. */
+    /** Adds two integers, saturating at INT64_MIN and INT64_MAX. Thread-safe, never blocks. */
     int64_t (*add)(void *context, int64_t a, int64_t b);
-    /** Writes "<greeting>, <name>!" into out (NUL-terminated, truncated to cap). Returns the
-     *  length it needed, without the NUL. Thread-safe, never blocks. */
+    /** Writes "<greeting>, <name>!" into out (NUL-terminated, truncated to cap at a UTF-8
+     *  character boundary). Returns the length it needed, without the NUL. Thread-safe, never
+     *  blocks. */
     size_t (*greet)(void *context, const char *name, char *out, size_t cap);
     /** How many greetings this instance has produced (requests and service calls). */
     uint64_t (*count)(void *context);

@@ -158,17 +158,25 @@ public struct FTSQuery: Sendable, Equatable {
         for (a, b) in zip(tokens, tokens.dropFirst()) where operators.contains(a) && operators.contains(b) {
             throw MemoryQueryError("the query has two operators in a row: \(a) \(b)")
         }
-        let terms = tokens.filter { !operators.contains($0) && $0 != "(" && $0 != ")" && !$0.hasPrefix("NEAR") }
-        guard terms.count <= maxWords else {
-            throw MemoryQueryError("the query has \(terms.count) terms; at most \(maxWords) are allowed")
+        // FTS5 reads `*` as a token of its own: `a*b*c*` is three prefix terms, not one.
+        let barewords = tokens.filter { !operators.contains($0) && $0 != "(" && $0 != ")" && $0 != "NEAR" }
+        var terms = 0
+        var prefixes = 0
+        for token in barewords {
+            let parts = token.split(separator: "*", omittingEmptySubsequences: false)
+            terms += max(1, parts.filter { !$0.isEmpty }.count)
+            // Every part but the last stands before a `*`.
+            for part in parts.dropLast() {
+                prefixes += 1
+                guard part.count >= minPrefixLength else {
+                    throw MemoryQueryError(
+                        "the prefix '\(part.prefix(32))*' is too short: at least \(minPrefixLength) characters before the *")
+                }
+            }
         }
-        let prefixes = terms.filter { $0.hasSuffix("*") }
-        guard prefixes.count <= maxPrefixes else {
-            throw MemoryQueryError("the query has \(prefixes.count) prefix terms (word*); at most \(maxPrefixes) are allowed")
-        }
-        if let short = prefixes.first(where: { $0.dropLast().count < minPrefixLength }) {
-            throw MemoryQueryError(
-                "the prefix '\(short.prefix(32))' is too short: at least \(minPrefixLength) characters before the *")
+        guard terms <= maxWords else { throw MemoryQueryError("the query has \(terms) terms; at most \(maxWords) are allowed") }
+        guard prefixes <= maxPrefixes else {
+            throw MemoryQueryError("the query has \(prefixes) prefix terms (word*); at most \(maxPrefixes) are allowed")
         }
     }
 }

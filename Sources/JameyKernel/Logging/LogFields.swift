@@ -39,7 +39,7 @@ enum LogFields {
 
     /// A field's value bytes (empty for NULL).
     static func value(_ field: jamey_log_field) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(start: field.value, count: field.value == nil ? 0 : field.value_len)
+        UnsafeRawBufferPointer(start: field.value, count: field.value == nil ? 0 : max(0, field.value_len))
     }
 
     /// Appends ` key=value` to `out`, the value quoted (`"..."`, with `\"`, `\\`, `\n`, `\r`, `\t`
