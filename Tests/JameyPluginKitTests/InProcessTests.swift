@@ -31,7 +31,11 @@ import Testing
             // payload starting "held", once the test opens ``held``.
             try context.bus.respond("echo.slow") { request in
                 Self.entered.withLock { $0.insert(request.text) }
-                if request.text.hasPrefix("held") { await Self.held.wait() } else { try await Task.sleep(for: .milliseconds(300)) }
+                if request.text.hasPrefix("held") {
+                    await Self.held.wait()
+                } else {
+                    try await Task.sleep(for: .milliseconds(300))
+                }
                 return .text(prefix + request.text)
             }
         }
