@@ -65,6 +65,79 @@ struct BusSubscriptionTests {
         }
     }
 
+    @Test("unsubscribe while the subscription is being retired waits for its running handler too")
+    func unsubscribeDuringRetirementWaits() async throws {
+        // A retired subscription is out of routing but still delivers its queue; unsubscribe
+        // once answered "unknown" at once while its handler ran, and the kit freed what the
+        // handler used (a use after free on a bus worker, seen in CI next to event streams).
+        try await withBus { bus, _ in
+            let gate = BusGate()
+            let started = LockedBox(false)
+            let running = LockedBox(false)
+            let calls = LockedBox(0)
+            let listener = bus.endpoint(owner: "listener")
+            let id = try listener.subscribe("slow.job") { _ in
+                running.set(true)
+                calls.withLock { $0 += 1 }
+                started.set(true)
+                gate.wait()
+                running.set(false)
+                return true
+            }
+            for _ in 0..<3 { try bus.endpoint(owner: "kernel").publish(BusMessage(topic: "slow.job")) }
+            #expect(await eventually { started.value })
+            async let retired: Bool = onThread { listener.retireAll(timeout: .seconds(60)) }
+            #expect(await eventually { bus.routes.subscriptions(owner: "listener").isEmpty })
+            let returned = LockedBox(false)
+            async let runningWhenReturned: (removed: Bool, running: Bool) = onThread {
+                let removed = listener.unsubscribe(id)
+                returned.set(true)
+                return (removed, running.value)
+            }
+            // Long enough for an unsubscribe that does not wait to return (the defect); the
+            // outcome checked below does not depend on it.
+            _ = await eventually(timeout: .milliseconds(300)) { returned.value }
+            let returnedEarly = returned.value
+            gate.open()
+            let outcome = await runningWhenReturned
+            #expect(!returnedEarly)
+            #expect(outcome.removed)
+            #expect(!outcome.running)
+            _ = await retired
+            // The queue behind the running call was discarded by the unsubscribe.
+            #expect(calls.value == 1)
+            #expect(listener.unsubscribe(id) == false)
+        }
+    }
+
+    @Test("a closed endpoint refuses new subscriptions and keeps none")
+    func closedEndpointRefusesSubscriptions() async throws {
+        try await withBus { bus, _ in
+            let plugin = bus.endpoint(owner: "plugin")
+            let seen = LockedBox(0)
+            _ = try plugin.subscribe("x.a") { _ in
+                seen.withLock { $0 += 1 }
+                return true
+            }
+            plugin.close()
+            #expect(throws: BusError.shutdown) {
+                try plugin.subscribe("x.a") { _ in
+                    seen.withLock { $0 += 1 }
+                    return true
+                }
+            }
+            #expect(bus.routes.subscriptions(owner: "plugin").isEmpty)
+            let other = LockedBox(0)
+            _ = try bus.endpoint(owner: "other").subscribe("x.a") { _ in
+                other.withLock { $0 += 1 }
+                return true
+            }
+            try bus.endpoint(owner: "kernel").publish(BusMessage(topic: "x.a"))
+            #expect(await eventually { other.value == 1 })
+            #expect(seen.value == 0)
+        }
+    }
+
     @Test("a handler may unsubscribe itself; nothing is delivered after that")
     func unsubscribeFromOwnHandler() async throws {
         try await withBus { bus, _ in

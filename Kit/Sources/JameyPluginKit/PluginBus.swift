@@ -263,12 +263,12 @@ public final class Subscription: Sendable {
             return (s.box, s.onCancel)
         }
         guard let box else { return }
+        // Once the kernel's unsubscribe returns, whatever its answer, the handler is not running
+        // and will not run again (plugin.h). Earlier kernels answered "unknown" at once for a
+        // subscription they were retiring at stop while its handler could still run, and the
+        // box freed here was then used after its release.
         bus.cancel(self)
-        // The handler goes, the box stays: two fresh-clone CI runs crashed on a delivery to a
-        // subscription whose box had been freed (a use after free in the trampoline, cause not
-        // found). A box left behind costs a few bytes; a late delivery finds no handler and does
-        // nothing.
-        Unmanaged<HandlerBox>.fromOpaque(box.pointer).takeUnretainedValue().clear()
+        Unmanaged<HandlerBox>.fromOpaque(box.pointer).release()
         callbacks.forEach { $0() }
     }
 }
@@ -280,26 +280,14 @@ struct UnsafeSendablePointer: @unchecked Sendable {
 
 /// Holds a subscription's Swift handler behind the C `user_data` pointer.
 final class HandlerBox: Sendable {
-    /// The handler, until the subscription is cancelled.
-    private let slot: Mutex<Handler?>
-
-    /// A handler in a class of its own (a closure is not kept bare in a Mutex).
-    final class Handler: Sendable {
-        let call: @Sendable (Message) throws -> Void
-        init(_ call: @escaping @Sendable (Message) throws -> Void) { self.call = call }
-    }
-
-    init(_ handler: @escaping @Sendable (Message) throws -> Void) { slot = Mutex(Handler(handler)) }
-
-    /// Drops the handler (the subscription was cancelled).
-    func clear() { slot.withLock { $0 = nil } }
+    let handler: @Sendable (Message) throws -> Void
+    init(_ handler: @escaping @Sendable (Message) throws -> Void) { self.handler = handler }
 
     static let trampoline: jamey_message_handler_fn = { user, message in
         guard let user, let message else { return JAMEY_E_INVALID }
         let box = Unmanaged<HandlerBox>.fromOpaque(user).takeUnretainedValue()
-        guard let handler = box.slot.withLock({ $0 }) else { return JAMEY_OK }
         do {
-            try handler.call(Message(message))
+            try box.handler(Message(message))
             return JAMEY_OK
         } catch {
             return JAMEY_E_PLUGIN

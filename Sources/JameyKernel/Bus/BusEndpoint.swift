@@ -32,6 +32,13 @@ public final class BusEndpoint: Sendable {
     nonisolated(unsafe) let ownerCString: UnsafePointer<CChar>
     /// Whether async requests watch for their reply before suspending.
     let replySpin = ReplySpin()
+    /// Every subscription made through this endpoint and not yet closed, routed or not (one
+    /// ``retireAll(timeout:)`` took out of routing is still delivering its queue), so that
+    /// ``unsubscribe(_:)`` finds it either way and returns only once its handler has stopped.
+    /// A subscription leaves only after its close has waited for the handler.
+    private let live = Mutex<[UInt64: Subscription]>([:])
+    /// Set by ``close()``: no subscription is made from then on.
+    private let closed = Atomic<Bool>(false)
 
     init(owner: String, instance: String? = nil, bus: MessageBus) {
         self.owner = owner
@@ -248,7 +255,7 @@ public final class BusEndpoint: Sendable {
         _ pattern: String, capacity: Int?, overflow: OverflowPolicy, responder: Bool, direct: Bool, eventsOnly: Bool = false,
         handler: Subscription.Handler, announce: (UInt64) -> Void = { _ in }
     ) throws(BusError) -> UInt64 {
-        guard bus.isAccepting else { throw .shutdown }
+        guard bus.isAccepting, !closed.load(ordering: .acquiring) else { throw .shutdown }
         let parsed = try TopicPattern(pattern)
         let requested = capacity ?? 0
         let subscription = Subscription(
@@ -257,7 +264,13 @@ public final class BusEndpoint: Sendable {
             overflow: overflow, isResponder: responder, isDirect: direct, isEventsOnly: eventsOnly, metrics: metrics,
             handler: handler)
         announce(subscription.id)
+        live.withLock { $0[subscription.id] = subscription }
         bus.routes.insert(subscription)
+        // Closed meanwhile: ``close()`` may have unsubscribed everything before this was routed.
+        if closed.load(ordering: .sequentiallyConsistent) {
+            finish(subscription)
+            throw .shutdown
+        }
         return subscription.id
     }
 
@@ -272,9 +285,30 @@ public final class BusEndpoint: Sendable {
     /// - Returns: `false` when `id` is unknown or belongs to another owner.
     @discardableResult
     public func unsubscribe(_ id: UInt64) -> Bool {
-        guard let subscription = bus.routes.remove(id: id, owner: instance) else { return false }
-        bus.close(subscription)
+        // Looked up among the live ones, not in the route table: a subscription being retired
+        // or closed by another thread is no longer routed but its handler may still run, and
+        // the caller frees what the handler uses once this returns.
+        guard let subscription = live.withLock({ $0[id] }) ?? bus.routes.remove(id: id, owner: instance) else {
+            return false
+        }
+        finish(subscription)
         return true
+    }
+
+    /// Takes `subscription` out of routing (if it still is), closes it, waits for its handler
+    /// (unless on it) and forgets it.
+    private func finish(_ subscription: Subscription) {
+        _ = bus.routes.remove(id: subscription.id, owner: instance)
+        bus.close(subscription)
+        forget([subscription])
+    }
+
+    /// Drops closed subscriptions from ``live``.
+    private func forget(_ subscriptions: [Subscription]) {
+        guard !subscriptions.isEmpty else { return }
+        live.withLock { live in
+            for subscription in subscriptions { live.removeValue(forKey: subscription.id) }
+        }
     }
 
     /// Waits until every subscription of this owner has an empty mailbox and no handler running
@@ -297,9 +331,21 @@ public final class BusEndpoint: Sendable {
     /// Ends every subscription of this owner (used when a plugin stops), with the guarantees of
     /// ``unsubscribe(_:)`` for each.
     public func unsubscribeAll() {
-        for subscription in bus.routes.removeAll(owner: instance) {
-            bus.close(subscription)
-        }
+        let routed = bus.routes.removeAll(owner: instance)
+        // With those being retired (out of routing, still delivering their queues).
+        let routedIDs = Set(routed.map(\.id))
+        let all = routed + live.withLock { $0.values.filter { !routedIDs.contains($0.id) } }
+        for subscription in all { bus.close(subscription) }
+        forget(all)
+    }
+
+    /// Ends every subscription (as ``unsubscribeAll()``) and refuses new ones from now on
+    /// (``BusError/shutdown``): what the kernel does before it invalidates a plugin's host
+    /// context, so that no subscription a plugin thread makes meanwhile stays routed to a
+    /// plugin that can no longer unsubscribe it.
+    public func close() {
+        closed.store(true, ordering: .sequentiallyConsistent)
+        unsubscribeAll()
     }
 
     /// Takes every subscription of this endpoint out of routing — no new message reaches them —
@@ -329,6 +375,7 @@ public final class BusEndpoint: Sendable {
             usleep(500)
         }
         for subscription in retired { bus.close(subscription) }
+        forget(retired)
         return drained
     }
 }

@@ -75,7 +75,7 @@ extension Kernel {
     func abandon(_ record: PluginRecord, reason: String) {
         record.with { $0.abandoned = true }
         if let host = record.with({ $0.host }) {
-            host.endpoint.unsubscribeAll()
+            host.endpoint.close()
             services.unregisterAll(instance: record.instance)
             host.invalidate()
         }

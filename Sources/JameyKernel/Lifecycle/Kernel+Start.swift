@@ -210,7 +210,7 @@ extension Kernel {
     }
 
     func cleanUp(_ record: PluginRecord, host: PluginHost) {
-        host.endpoint.unsubscribeAll()
+        host.endpoint.close()
         services.unregisterAll(instance: record.instance)
         host.invalidate()
         record.with { $0.pluginState = nil }

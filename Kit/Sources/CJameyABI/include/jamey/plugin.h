@@ -678,8 +678,10 @@ struct jamey_host_api {
      *             handler     called for each message (see jamey_message_handler_fn).
      *             user_data   passed to handler as is.
      *             id_out      receives the subscription id (never 0).
-     *  Returns    JAMEY_OK, JAMEY_E_INVALID (bad pattern, handler, options or unknown flag),
-     *             JAMEY_E_SHUTDOWN.
+     *  Returns    JAMEY_OK, JAMEY_E_INVALID (bad pattern, handler, options or unknown flag, or a
+     *             context past deinit), JAMEY_E_SHUTDOWN (the kernel is stopping, or is taking
+     *             this plugin's subscriptions down after its deinit: a thread of the plugin's that
+     *             subscribes meanwhile is refused, never left routed).
      *  Ownership  pattern and options are copied; user_data must stay valid until unsubscribe
      *             returns or the plugin's deinit. Subscriptions still open at `stop` are closed by
      *             the kernel. */
@@ -695,8 +697,10 @@ struct jamey_host_api {
      *  Params     host  the caller's context.  subscription_id  from subscribe.
      *  Returns    JAMEY_OK, JAMEY_E_NOT_FOUND (unknown id, another plugin's subscription, or one the
      *             kernel already closed: it takes every subscription of a stopping plugin out of
-     *             routing, handles what was queued and closes them before the plugin's stop runs).
-     *  Ownership  user_data given to subscribe may be freed once it returns. */
+     *             routing, handles what was queued and closes them before the plugin's stop runs;
+     *             one it is still handling then is closed by this call, its queue discarded).
+     *  Ownership  user_data given to subscribe may be freed once it returns, whatever it returns:
+     *             the kernel waits for a running handler in every case. */
     int32_t (*unsubscribe)(jamey_host *host, uint64_t subscription_id);
 
     /** request: send a request to one responder and get its reply asynchronously. The bus picks
