@@ -199,7 +199,9 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
         task?.cancel()
         _ = await task?.value
         service.withLock { $0 }?.close()
-        subscriber?.stop()
+        if let subscriber, await !subscriber.stop() {
+            context.logger.warning("cache: the Redis invalidation listener did not end within 5 s of stop")
+        }
         for ns in namespaces.values {
             ns.flushHits()
             ns.saveSketch()

@@ -12,6 +12,8 @@ final class L2Subscriber: Sendable {
     private let onMessage: @Sendable ([UInt8]) -> Void
     private let stopped = Atomic<Bool>(false)
     private let subscribedFlag = Atomic<Bool>(false)
+    /// Whether the listening thread runs (from ``start()`` until it has returned).
+    private let running = Atomic<Bool>(false)
 
     init(settings: L2Client.Settings, channel: String, onMessage: @escaping @Sendable ([UInt8]) -> Void) {
         self.settings = settings
@@ -24,13 +26,30 @@ final class L2Subscriber: Sendable {
 
     /// Starts the listening thread.
     func start() {
-        let thread = Thread { [self] in run() }
+        running.store(true, ordering: .releasing)
+        let thread = Thread { [self] in
+            run()
+            running.store(false, ordering: .releasing)
+        }
         thread.name = "jamey-cache-l2-sub"
         thread.start()
     }
 
-    /// Asks the thread to end (within half a second).
-    func stop() { stopped.store(true, ordering: .relaxed) }
+    /// Ends the thread and waits for it (half a second at most, its poll's period; `timeout` if
+    /// a message's handling is slower). It used to return at once, and a stopped cache went on
+    /// applying other nodes' invalidations to its L3 for up to half a second: a new instance on
+    /// the same data directory lost the entries another node changed meanwhile.
+    /// - Returns: whether the thread ended in time.
+    @discardableResult
+    func stop(timeout: Duration = .seconds(5)) async -> Bool {
+        stopped.store(true, ordering: .relaxed)
+        let end = ContinuousClock.now + timeout
+        while running.load(ordering: .acquiring) {
+            if ContinuousClock.now >= end { return false }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return true
+    }
 
     private func run() {
         while !stopped.load(ordering: .relaxed) {
