@@ -593,6 +593,12 @@ final class CacheNamespace: Sendable {
     /// the last run), among L3's most-read entries; L3's read counts break ties. Each warmed key's
     /// sketch estimate is also counted in the L1 admission sketch, so keys that were hot before a
     /// restart are admitted as hot.
+    ///
+    /// With L2 up, each warmed key's value is Redis's, not the L3 copy: that copy may predate a
+    /// change another node made while this one was down, and warmed as it was it was served from
+    /// L1 until its TTL (the multi-node audit). A key Redis lacks is not warmed and its L3 copy
+    /// goes (as a read's L2 miss does); a key whose copy differs has it replaced. With Redis down,
+    /// the L3 copy is warmed, as a read would serve it.
     func warmFromL3() throws(CacheError) -> Int {
         guard let l3, settings.warmEntries > 0 else { return 0 }
         let now = Self.nowMs()
@@ -610,10 +616,36 @@ final class CacheNamespace: Sendable {
             l1.recordAccesses(CacheKey(keys[i]), count: frequencies[i])
             let readAt = mark(keys[i])
             guard let row = try? l3.get(name, keys[i], now: now) else { continue }
-            promote(keys[i], CachedValue(bytes: row.value, expiresAt: row.expiresAt), readAt: readAt)
+            let copy = CachedValue(bytes: row.value, expiresAt: row.expiresAt)
+            if let l2 {
+                let (current, up) = l2.get(name, keys[i])
+                if up {
+                    if let current {
+                        promote(keys[i], current, readAt: readAt)
+                        warmed += 1
+                    }
+                    reconcileL3(keys[i], copy: copy, with: current, readAt: readAt)
+                    continue
+                }
+            }
+            promote(keys[i], copy, readAt: readAt)
             warmed += 1
         }
         return warmed
+    }
+
+    /// Makes L3's `copy` of `key` Redis's `current` value (none: the copy goes), unless the key
+    /// changed here since `readAt` (a put or invalidation since then wrote L3 itself).
+    private func reconcileL3(_ key: String, copy: CachedValue, with current: CachedValue?, readAt: Mark) {
+        guard let l3, current != copy else { return }
+        generation.withLock { now in
+            guard Self.unchanged(since: readAt, now) else { return }
+            if let current {
+                try? writeL3(key, current)
+            } else {
+                _ = try? l3.delete(name, key)
+            }
+        }
     }
 
     /// Reads of this namespace since the last flush, and its access sketch.

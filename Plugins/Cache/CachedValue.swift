@@ -1,6 +1,6 @@
 /// A value as the L1 holds it: the bytes and the wall-clock expiry (Unix milliseconds), so a value
 /// copied between tiers keeps its remaining lifetime.
-struct CachedValue: Sendable {
+struct CachedValue: Sendable, Equatable {
     /// The value.
     let bytes: [UInt8]
     /// When it expires (Unix ms), nil for never.

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import JameyTestKit
 import Testing
 
@@ -263,6 +264,73 @@ import Testing
             #expect(agreed, "b: \(left)")
             #expect(try await b.get("main", "kept").body["value"] as? String == "old", "only what changed is dropped")
         }
+    }
+
+    /// A stopped cache applies no more invalidations from Redis: its listener used to go on for
+    /// up to half a second after stop, and deleted from the L3 of a stopped node (whose data
+    /// directory a new instance may already use) what another node changed meanwhile.
+    @Test func aStoppedNodeAppliesNoMoreInvalidations() async throws {
+        let redis = try await RedisServer.make()
+        defer { redis.kill() }
+        let data = try TemporaryDirectory.make(prefix: "jamey-cache-stopped")
+        let config = Self.config(port: redis.port)
+        let b = try await CacheKernel.boot(config: config, dataDir: data)
+        #expect(try await b.put("main", "kept", "v") == 201)
+        let subscribed = try await eventually(timeout: .seconds(30), polling: .milliseconds(20)) {
+            (try await b.request("cache.stats").body["l2"] as? [String: Any])?["subscribed"] as? Bool == true
+        }
+        #expect(subscribed)
+        await b.stop()
+        // Right after the stop, as another node would: an invalidation of the key.
+        let message = #"{"namespace":"main","key":"kept","node":"elsewhere"}"#
+        let sent = try Run.command(
+            "/usr/bin/redis-cli", ["-p", String(redis.port), "PUBLISH", "t\(redis.port):invalidations", message])
+        #expect(sent.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "nobody listens any more")
+        try await Task.sleep(for: .seconds(1))
+        let database = try CacheKernel.openStopped(data + "/cache/cache.sqlite")
+        let kept = try await database.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM entries WHERE namespace = 'main' AND key = 'kept'") ?? 0
+        }
+        try database.close()
+        #expect(kept == 1)
+    }
+
+    /// A node restarted after another node changed and deleted keys while it was down warms
+    /// Redis's values, not its own L3 copies: warmed as they were, the old ones were served from
+    /// L1 until their TTL (the multi-node audit). Its L3 is brought up to date as well.
+    @Test func aRestartedNodeWarmsRedisValuesNotItsStaleCopies() async throws {
+        let redis = try await RedisServer.make()
+        defer { redis.kill() }
+        let data = try TemporaryDirectory.make(prefix: "jamey-cache-warm-l2")
+        let config = Self.config(port: redis.port)
+        let keys = ["changed", "deleted", "same"]
+        try await CacheKernel.with(config: config, dataDir: data) { (b: CacheKernel) async throws in
+            for key in keys { #expect(try await b.put("main", key, "old") == 201) }
+        }
+        try await CacheKernel.with(config: config) { (a: CacheKernel) async throws in
+            #expect(try await a.put("main", "changed", "new") == 201)
+            #expect(try await a.request("cache.invalidate", #"{"namespace":"main","key":"deleted"}"#).status == 200)
+        }
+        try await CacheKernel.with(config: config, dataDir: data) { (b: CacheKernel) async throws in
+            let changed = try await b.get("main", "changed").body
+            #expect(changed["value"] as? String == "new")
+            #expect(changed["tier"] as? String == "l1", "warmed, with Redis's value")
+            #expect(try await b.get("main", "deleted").status == 404)
+            let same = try await b.get("main", "same").body
+            #expect(same["value"] as? String == "old")
+            #expect(same["tier"] as? String == "l1")
+        }
+        let database = try CacheKernel.openStopped(data + "/cache/cache.sqlite")
+        let rows = try await database.read { db in
+            var rows: [String: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT key, CAST(value AS TEXT) AS text FROM entries WHERE namespace = 'main'")
+            {
+                rows[row["key"]] = row["text"]
+            }
+            return rows
+        }
+        try database.close()
+        #expect(rows == ["changed": "new", "same": "old"], "L3 follows Redis")
     }
 
     @Test func aKilledRedisDegradesToL1AndL3AndReconnects() async throws {
