@@ -222,6 +222,9 @@ extension Bridge {
         presence.cancelResync()
         metrics.connected(false)
         metrics.spool(messages: spool.count, bytes: spool.bytes)
+        // Back in the spool, nothing is in flight (the gauge is otherwise set only while
+        // connected, and kept its last value for as long as the broker was away).
+        metrics.inFlight(0, oldest: nil)
         if wasConnected {
             if let error {
                 logger.warning("disconnected from MQTT broker \(settings.broker): \(error)")

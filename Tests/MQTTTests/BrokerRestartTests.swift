@@ -169,6 +169,9 @@ import Testing
             }, "attempts seen: \(attempts.sorted())")
         // No attempt outlives the connect timeout (1 s) by more than the loop's own tick.
         #expect(longest <= 1000 + 500, "an attempt ran \(longest) ms")
+        // The unacknowledged messages went back to the spool: none is in flight while the broker
+        // is away (the gauge kept its last value, up to max_inflight, before).
+        #expect(node.metric(#"mqtt_in_flight_messages{plugin="mqtt"}"#) == 0)
         #expect(
             await eventually { node.healthDetail.contains("in flight") || node.healthDetail.contains("spool") },
             "\(node.healthDetail)")
