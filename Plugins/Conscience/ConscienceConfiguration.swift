@@ -18,6 +18,10 @@ public struct ConscienceConfiguration: Decodable, Sendable {
         var record: Bool
         /// How long to wait for the memory plugin's answer.
         var timeoutMs: Int
+        /// Also record the evaluations of callers holding only a read key (off: they are
+        /// evaluated, not recorded, so a read-only caller cannot push others' items out of
+        /// `short_term`, whose capacity drops the oldest).
+        var recordReadCallers: Bool
     }
 
     /// The engine settings these values describe.

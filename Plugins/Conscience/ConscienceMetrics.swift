@@ -12,7 +12,7 @@ import Metrics
 /// | `conscience_last_score` | gauge | — |
 /// | `conscience_rules` | gauge | — (rules loaded) |
 /// | `conscience_rule_changes_total` | counter | `operation` = create \| update \| delete |
-/// | `conscience_memory_records_total` | counter | `outcome` = stored \| no_responder \| timeout \| failed |
+/// | `conscience_memory_records_total` | counter | `outcome` = stored \| no_responder \| timeout \| failed \| read_only_caller |
 struct ConscienceMetrics: Sendable {
     let approved: Counter
     let rejected: Counter
@@ -62,6 +62,8 @@ enum MemoryOutcome: String, Sendable, CaseIterable {
     case timeout
     /// The memory plugin answered with an error status, or the request failed otherwise.
     case failed
+    /// Not sent: the caller held only a read key (`memory.record_read_callers` is off).
+    case readOnlyCaller = "read_only_caller"
 }
 
 extension ConscienceMetrics {
@@ -74,6 +76,6 @@ extension ConscienceMetrics {
         "conscience_rules": "Moral rules loaded",
         "conscience_rule_changes_total": "Rule changes, by operation (create, update, delete)",
         "conscience_memory_records_total":
-            "Evaluations sent to the memory plugin, by outcome (stored, no_responder, timeout, failed)",
+            "Evaluations sent to the memory plugin, by outcome (stored, no_responder, timeout, failed; read_only_caller: not sent, the caller held only a read key)",
     ]
 }

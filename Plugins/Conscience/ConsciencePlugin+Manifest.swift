@@ -21,6 +21,11 @@ extension ConsciencePlugin {
                 fields: [
                     .bool("record", default: true, description: "Send each evaluation to memory.items.store when it answers"),
                     .int("timeout_ms", default: 250, range: 1...10000, description: "How long to wait for the memory plugin"),
+                    .bool(
+                        "record_read_callers", default: false,
+                        description:
+                            "Also record evaluations asked with a read-only key (off: evaluated, not recorded, so a read-only caller cannot push other items out of short_term)"
+                    ),
                 ]),
         ],
         routes: routes,

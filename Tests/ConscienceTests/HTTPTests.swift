@@ -1,4 +1,6 @@
 import Foundation
+import JameyKernel
+import JameyTestKit
 import Testing
 
 /// The conscience's routes through the api plugin, both loaded from their libraries.
@@ -44,6 +46,39 @@ import Testing
             let missing = try await k.send("GET", "/v1/conscience/rules/kindness", key: reader)
             #expect(missing.status == 404)
             #expect(missing.contentType == "application/problem+json")
+        }
+    }
+
+    /// A read key's evaluations are not recorded in memory: each record takes a place in
+    /// `short_term`, which drops its oldest items, so a read key evaluating in a loop pushed out
+    /// items write keys had stored. A write key's are recorded, as a plugin's are.
+    @Test func onlyCallersThatMayWriteHaveTheirEvaluationsRecorded() async throws {
+        try await HTTPKernel.with { k in
+            let stored = LockedBox<[String]>([])
+            let bus = k.test.bus
+            try bus.subscribe("memory.items.store", responder: true) { message in
+                let json = try? JSONSerialization.jsonObject(with: Data(message.payload)) as? [String: Any]
+                stored.append(json?["content"] as? String ?? "")
+                if let replyTo = message.replyTo {
+                    try? bus.reply(
+                        to: replyTo, correlationID: message.correlationID,
+                        BusMessage(topic: replyTo, payload: [], headers: [BusHeader(key: "status", value: "201")]))
+                }
+                return true
+            }
+            let reader = try await k.key(scope: "read")
+            let writer = try await k.key(scope: "write")
+            let body = { (text: String) in #"{"text":"\#(text)"}"# }
+            #expect(try await k.send("POST", "/v1/conscience/evaluate", key: reader, body: body("read caller")).status == 200)
+            #expect(try await k.send("POST", "/v1/conscience/evaluate", key: writer, body: body("write caller")).status == 200)
+            func count(_ outcome: String) async throws -> Double {
+                let text = try await k.send("GET", "/metrics").text
+                return metric(text, "conscience_memory_records_total", #"outcome="\#(outcome)""#)
+            }
+            #expect(await eventually { (try? await count("stored")) == 1 })
+            #expect(try await count("read_only_caller") == 1)
+            #expect(stored.value.count == 1)
+            #expect(stored.value.first?.hasPrefix("Action: write caller |") == true, "\(stored.value)")
         }
     }
 
