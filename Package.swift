@@ -98,6 +98,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"), kitGRDB,
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -154,7 +155,7 @@ let package = Package(
                 .product(name: "CJameyABI", package: "Kit"),
             ]),
         .testTarget(name: "JameyCLITests", dependencies: ["JameyTestKit", "jamey"]),
-        .testTarget(name: "APITests", dependencies: ["JameyTestKit"]),
+        .testTarget(name: "APITests", dependencies: ["JameyTestKit", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "APICoreTests", dependencies: ["APICore"]),
         .testTarget(
             name: "MQTTTests",

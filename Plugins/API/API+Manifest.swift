@@ -12,6 +12,11 @@ extension API {
         .bool("access_log", default: true, description: "Log one line per request (method, path, status, duration, key id)"),
         .stringList(
             "trusted_proxies", default: [], description: "Peer addresses whose X-Forwarded-For names the client"),
+        .int(
+            "key_retention_days", default: 90, range: 0...36500,
+            description:
+                "Days a revoked or expired API key is kept (listed, and refused as revoked or expired) before it is deleted; 0 keeps them"
+        ),
         .object(
             "limits", description: "Size and time limits",
             fields: [

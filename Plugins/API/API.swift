@@ -28,6 +28,8 @@ public final class API: JameyPlugin, SnapshotCapable {
     private let gateway: Gateway
     private let server: GatewayServer
     private let state = Mutex<(address: String?, stateEvents: Subscription?)>((nil, nil))
+    /// Deletes keys past `key_retention_days` at start and every hour.
+    private let purging = Mutex<Task<Void, Never>?>(nil)
     /// The kernel's plugins generation the route table was last built from.
     private let routesGeneration = Mutex<UInt64>(0)
 
@@ -61,6 +63,30 @@ public final class API: JameyPlugin, SnapshotCapable {
         let scheme = settings.tls.enabled ? "https" : "http"
         context.logger.notice("listening on \(scheme)://\(address)")
         state.withLock { $0 = ("\(scheme)://\(address)", events) }
+        if settings.keyRetentionDays > 0 {
+            purging.withLock { task in
+                task = Task { [self] in
+                    while !Task.isCancelled {
+                        purgeEndedKeys()
+                        try? await Task.sleep(for: .seconds(3600))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Deletes the keys revoked or expired more than `key_retention_days` ago: without it every
+    /// key ever revoked stayed in the store, in memory and in each listing, for good.
+    func purgeEndedKeys(now: Date = Date()) {
+        let days = settings.keyRetentionDays
+        do {
+            let purged = try keys.purge(endedBefore: now.addingTimeInterval(-Double(days) * 86400))
+            if purged > 0 {
+                context.logger.notice("deleted \(purged) API key(s) revoked or expired more than \(days) days ago")
+            }
+        } catch {
+            context.logger.warning("cannot delete API keys revoked or expired long ago: \(error)")
+        }
     }
 
     /// Ends event streams, stops accepting connections, and lets in-flight requests finish for up
@@ -71,6 +97,12 @@ public final class API: JameyPlugin, SnapshotCapable {
             return s.stateEvents
         }
         events?.cancel()
+        let purge = purging.withLock { task in
+            defer { task = nil }
+            return task
+        }
+        purge?.cancel()
+        await purge?.value
         gateway.beginStopping()
         await server.stop(grace: .milliseconds(settings.limits.shutdownGraceMs))
     }

@@ -17,6 +17,9 @@ public struct APIConfiguration: Decodable, Sendable {
     var accessLog: Bool
     /// Peers whose `X-Forwarded-For` is trusted for the client address.
     var trustedProxies: [String]
+    /// Days a revoked or expired key is kept (listed, and answered "revoked" or "expired")
+    /// before it is deleted; 0 keeps them for good.
+    var keyRetentionDays: Int
     /// Size and time limits.
     var limits: Limits
     /// Token-bucket limits per scope.

@@ -50,6 +50,8 @@ final class Gateway: HTTPResponder, Sendable {
     let throttledLog = Mutex(LogBudget(linesPerSecond: 10))
     /// Access-log lines of health and readiness probes, which the rate limiter lets through.
     let probeLog = Mutex(LogBudget(linesPerSecond: 10))
+    /// Access-log lines of requests the decoder could not parse (each costs a client little).
+    let malformedLog = Mutex(LogBudget(linesPerSecond: 10))
     /// Fired by ``beginStopping()``: kernel operations in flight answer then (``operation(_:topic:)``).
     let stopSignal = StopSignal()
 
@@ -160,6 +162,18 @@ final class Gateway: HTTPResponder, Sendable {
         ]
         if omitted > 0 { fields.append(("omitted", String(omitted))) }
         plugin.log(status >= 500 && !probe ? .warning : .info, method + " " + Self.printable(exchange.path), fields: fields)
+    }
+
+    /// Counts a request the HTTP decoder could not parse (answered 400, its connection closed)
+    /// and, with the access log on, logs it as `malformed request` with the fields `status`,
+    /// `reason` (the parser's) and `client` (the peer: no header of it was read), at most ten
+    /// lines a second, the next line's `omitted` counting those left out.
+    func noteMalformed(reason: String, client: String) {
+        metrics.malformed(reason: reason)
+        guard settings.accessLog, let omitted = malformedLog.withLock({ $0.admit(now: .now) }) else { return }
+        var fields = [("status", "400"), ("reason", reason), ("client", client)]
+        if omitted > 0 { fields.append(("omitted", String(omitted))) }
+        plugin.log(.info, "malformed request", fields: fields)
     }
 
     /// Identifies, limits, routes, authorises and answers one request.

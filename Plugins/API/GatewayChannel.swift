@@ -1,12 +1,14 @@
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOHTTP1
 
 /// Hummingbird's HTTP/1 child channel with the gateway's connection guards in front of the
 /// decoder (and, with TLS, behind the TLS handler, so they see plaintext):
 /// ``RefuseConnectionHandler`` for a client past its connection cap (``ConnectionLimits``),
 /// ``WriteStallHandler`` when `limits.write_timeout_ms` is set, and ``HeadTimeoutHandler`` when
-/// a head or body timeout is, and ``PeerGoneHandler`` for event streams.
+/// a head or body timeout is, and ``PeerGoneHandler`` for event streams; and
+/// ``MalformedRequestHandler`` right after the decoder.
 struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
     typealias Value = HTTP1Channel.Value
 
@@ -21,6 +23,8 @@ struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
     /// Time the client may take no response bytes; nil: no limit.
     let writeTimeout: TimeAmount?
     let metrics: RequestMetrics
+    /// Told of each request the decoder could not parse (``MalformedRequestHandler``).
+    let malformed: @Sendable (_ reason: String, _ client: String) -> Void
 
     var responder: HTTPChannelHandler.Responder { base.responder }
 
@@ -41,6 +45,11 @@ struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
             }
         }.flatMap {
             base.setup(channel: channel, logger: logger)
+        }.flatMapThrowing { value in
+            let pipeline = channel.pipeline.syncOperations
+            let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+            try pipeline.addHandler(MalformedRequestHandler(report: malformed), position: .after(decoder))
+            return value
         }
     }
 

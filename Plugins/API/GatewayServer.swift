@@ -102,7 +102,7 @@ final class GatewayServer: Sendable {
             GatewayChannel(
                 base: HTTP1Channel(responder: responder, configuration: http1), connections: connections,
                 headTimeout: headTimeout, bodyTimeout: bodyTimeout, writeTimeout: writeTimeout,
-                metrics: gateway.metrics)
+                metrics: gateway.metrics, malformed: { [weak gateway] in gateway?.noteMalformed(reason: $0, client: $1) })
         }
         guard settings.tls.enabled else { return plain }
         let tls = settings.tls

@@ -8,8 +8,11 @@ import NIOCore
 /// (the body's clock starts), when the body is complete or a response began (no clock while the
 /// request is handled), and when the response has been written (the next request's bytes start
 /// the head's clock again). A body's deadline moves one second later for every
-/// ``bodyBytesPerSecond`` bytes that arrive, so a body sent at that rate or faster is never cut
-/// off, however large, while a trickle is. On expiry it answers 408 and closes.
+/// ``bodyBytesPerSecond`` bytes of body the decoder produces, so a body sent at that rate or
+/// faster is never cut off, however large, while a trickle is. Only the body counts, not the
+/// bytes that frame it: counted raw, chunk extensions (which the decoder drops, unbounded) bought
+/// a second per kilobyte, and 2 MB of them kept a connection open for half an hour with no body.
+/// On expiry it answers 408 and closes.
 ///
 /// All methods run on the connection's event loop.
 final class HeadTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
@@ -34,7 +37,7 @@ final class HeadTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var heardFrom = false
     /// When the phase being timed (head or body) started.
     private var phaseStarted = NIODeadline.uptimeNanoseconds(0)
-    /// Bytes read while the body was timed.
+    /// Body bytes decoded while the body was timed.
     private var bodyBytes: Int64 = 0
     /// The one pending check, and when it fires. It is not cancelled when a phase ends: when it
     /// fires it re-arms for the phase then in progress, if any, so a busy connection costs one
@@ -80,9 +83,7 @@ final class HeadTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
             state = .readingHead
             phaseStarted = .now()
             if let headTimeout { arm(context: context, at: phaseStarted + headTimeout) }
-        case .readingBody:
-            bodyBytes += Int64(unwrapInboundIn(data).readableBytes)
-        case .readingHead, .inRequest:
+        case .readingHead, .readingBody, .inRequest:
             break
         }
         context.fireChannelRead(data)
@@ -104,6 +105,11 @@ final class HeadTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
         phaseStarted = .now()
         bodyBytes = 0
         arm(context: context, at: phaseStarted + bodyTimeout)
+    }
+
+    /// The decoder produced `count` bytes of a request's body.
+    func bodyArrived(_ count: Int) {
+        if state == .readingBody { bodyBytes += Int64(count) }
     }
 
     /// The decoder produced the end of a request's body.
@@ -190,7 +196,7 @@ final class HeadReceivedHandler: ChannelDuplexHandler, RemovableChannelHandler {
         switch unwrapInboundIn(data) {
         case .head: watcher.map { $0.handler.headReceived(context: $0.context) }
         case .end: watcher?.handler.bodyReceived()
-        case .body: break
+        case .body(let bytes): watcher?.handler.bodyArrived(bytes.readableBytes)
         }
         context.fireChannelRead(data)
     }

@@ -181,6 +181,25 @@ final class KeyStore: Sendable {
         return result
     }
 
+    /// Deletes the keys revoked, or expired without being revoked, before `cutoff`.
+    /// - Returns: how many were deleted.
+    /// - Throws: when the database write fails (nothing is deleted then).
+    @discardableResult
+    func purge(endedBefore cutoff: Date) throws -> Int {
+        let purged = try cache.withLock { keys throws -> Int in
+            let ended = keys.values.filter { key in
+                guard let end = key.revokedAt ?? key.expiresAt else { return false }
+                return end < cutoff
+            }.map(\.id)
+            guard !ended.isEmpty else { return 0 }
+            _ = try database.write { db in try APIKey.deleteAll(db, keys: ended) }
+            for id in ended { keys.removeValue(forKey: id) }
+            return ended.count
+        }
+        if purged > 0 { moveIntoDatabaseFile() }
+        return purged
+    }
+
     /// Whether an active (not revoked, not expired) admin key is stored.
     func hasActiveAdminKey(now: Date = Date()) -> Bool {
         cache.withLock { keys in keys.values.contains { $0.isActiveAdmin(at: now) } }

@@ -14,6 +14,8 @@ import Synchronization
 /// - `api_http_connections_evicted_total`: idle connections closed to make room near the total cap.
 /// - `api_http_connections_refused_total`: connections closed at once because their client held
 ///   `limits.max_connections_per_client` already.
+/// - `api_http_malformed_requests_total{reason}`: requests the HTTP decoder could not parse
+///   (answered 400, the connection closed), by the parser's reason.
 /// - `api_http_timeouts_total{phase}`: connections closed because a request head (`head`), a
 ///   request body (`body`) or the client's reading of a response (`write`) stalled past its limit.
 ///
@@ -38,6 +40,7 @@ final class RequestMetrics: Sendable {
     private let refused: any CounterHandler
     private let evicted: any CounterHandler
     private let timeouts: [String: any CounterHandler]
+    private let malformed = Mutex<[String: any CounterHandler]>([:])
 
     /// - Parameter factory: the kit's factory that records into the kernel.
     init(factory: any MetricsFactory) {
@@ -99,6 +102,17 @@ final class RequestMetrics: Sendable {
 
     /// Counts a connection closed for a stalled `phase` (`head`, `body`, `write`).
     func timedOut(_ phase: String) { timeouts[phase]?.increment(by: 1) }
+
+    /// Counts a request the decoder could not parse; `reason` is one of the parser's few names.
+    func malformed(reason: String) {
+        let counter = malformed.withLock { table -> any CounterHandler in
+            if let c = table[reason] { return c }
+            let c = factory.makeCounter(label: "api_http_malformed_requests_total", dimensions: [("reason", reason)])
+            table[reason] = c
+            return c
+        }
+        counter.increment(by: 1)
+    }
 }
 
 extension RequestMetrics {
@@ -113,6 +127,8 @@ extension RequestMetrics {
             "Connections closed at once because their client held limits.max_connections_per_client",
         "api_http_connections_evicted_total":
             "Idle connections (no request being answered) closed to make room for new ones near limits.max_connections",
+        "api_http_malformed_requests_total":
+            "Requests the HTTP decoder could not parse (answered 400 and the connection closed), by the parser's reason",
         "api_http_timeouts_total":
             "Connections closed because a request head, a request body or the client's reading stalled past its limit, by phase",
     ]

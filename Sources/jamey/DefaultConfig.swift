@@ -178,6 +178,7 @@ plugins:
       memory:
         record: true             # record each evaluation in short-term memory when a memory plugin answers
         timeout_ms: 250
+        record_read_callers: false  # also record evaluations asked with a read-only key
 
   # Vault, "Phoenix" (Plugins/Vault): encrypted (age), deduplicated, verified backups of every
   # plugin's data into a repository directory that rsync/rclone can copy off the machine; a
@@ -286,6 +287,7 @@ plugins:
       metrics_public: false      # true: /metrics needs no key (otherwise scope read)
       access_log: true           # one line per request: method, path, status, duration, key id
       trusted_proxies: []        # peers whose X-Forwarded-For names the client (rate limits, logs)
+      key_retention_days: 90     # keys revoked or expired longer ago are deleted (0: kept)
       limits:
         max_body_bytes: 1048576    # larger bodies: 413
         max_header_bytes: 16384    # larger request heads are refused

@@ -122,6 +122,26 @@ import Testing
         }
     }
 
+    /// Chunk extensions are not body: counted as body bytes they moved the body's deadline a
+    /// second per kilobyte, and a client sending a chunk header of endless extensions (which the
+    /// decoder drops) held its connection for as long as it kept sending them.
+    @Test func chunkExtensionsDoNotExtendTheBodyTimeout() async throws {
+        let config = "limits:\n  body_timeout_ms: 2000\n"
+        try await APIKernel.with(.init(config: config, probe: false, hello: false)) { k in
+            let c = try await HTTPConnection.open(port: k.port, timeout: 30)
+            try await c.send(
+                "POST /v1/bus/publish/a.b HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(APIKernel.adminKey)\r\n"
+                    + "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n")
+            let started = ContinuousClock.now
+            // 100 kB of extensions in one chunk header: 100 s more under the old count.
+            try await c.send("1;" + String(repeating: "x", count: 100_000))
+            let r = try await c.readResponse()
+            #expect(r.status == 408, "\(r.status) \(r.text)")
+            #expect(r.json["type"] as? String == "urn:jamey:problem:body-timeout")
+            #expect(ContinuousClock.now - started < .seconds(20), "cut off at the body timeout")
+        }
+    }
+
     /// A body arriving steadily at 1 000 bytes a second or more is never cut off, however long
     /// it takes: each 1 000 bytes move its deadline a second.
     @Test func aSteadyBodyOutlastingTheTimeoutIsServed() async throws {

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import JameyTestKit
 import Testing
 
@@ -118,6 +119,51 @@ import Testing
                 k.port, "/v1/keys", key: admin, body: #"{"name":"x","scope":"read"}"#, type: "text/plain")
             #expect(wrongType.status == 415)
             #expect(wrongType.json["type"] as? String == "urn:jamey:problem:unsupported-media-type")
+        }
+    }
+
+    /// Keys revoked or expired more than `key_retention_days` ago are deleted at start: listed no
+    /// more, and refused as unknown. Those that ended recently stay, refused as revoked.
+    @Test func keysEndedLongAgoAreDeleted() async throws {
+        let data = try TemporaryDirectory.make(prefix: "jamey-api-keys")
+        let options = APIKernel.Options(
+            config: "key_retention_days: 30\n", probe: false, hello: false, environment: ["JAMEY_DATA_DIR": data])
+        let created = LockedBox<[String: [String]]>([:])
+        try await APIKernel.with(options) { k in
+            for name in ["revoked-long-ago", "expired-long-ago", "revoked-lately", "active"] {
+                let r = try await HTTP.post(
+                    k.port, "/v1/keys", key: APIKernel.adminKey, body: #"{"name":"\#(name)","scope":"read"}"#)
+                #expect(r.status == 201, "\(r.text)")
+                let pair = [try #require(r.json["id"] as? String), try #require(r.json["key"] as? String)]
+                created.withLock { $0[name] = pair }
+            }
+            for name in ["revoked-long-ago", "revoked-lately"] {
+                let id = try #require(created.value[name]?[0])
+                let r = try await HTTP.request(k.port, "DELETE", "/v1/keys/\(id)", headers: ["X-API-Key": APIKernel.adminKey])
+                #expect(r.status == 204)
+            }
+        }
+        let made = created.value.mapValues { (id: $0[0], key: $0[1]) }
+        // Move the ends back in time, as 31 days would.
+        let database = try DatabaseQueue(path: data + "/api/keys.sqlite")
+        try await database.write { db in
+            let past = Date(timeIntervalSinceNow: -31 * 86400)
+            try db.execute(
+                sql: "UPDATE api_key SET revoked_at = ? WHERE id = ?", arguments: [past, made["revoked-long-ago"]?.id])
+            try db.execute(
+                sql: "UPDATE api_key SET expires_at = ? WHERE id = ?", arguments: [past, made["expired-long-ago"]?.id])
+        }
+        try database.close()
+        try await APIKernel.with(options) { k in
+            let listed = try await HTTP.get(k.port, "/v1/keys", key: APIKernel.adminKey)
+            let names = Set((listed.json["keys"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String })
+            #expect(names.isSuperset(of: ["revoked-lately", "active"]), "\(names)")
+            #expect(names.isDisjoint(with: ["revoked-long-ago", "expired-long-ago"]), "\(names)")
+            let gone = try await HTTP.get(k.port, "/v1/plugins", key: try #require(made["revoked-long-ago"]?.key))
+            #expect(gone.status == 401)
+            #expect(gone.text.contains("not valid"), "\(gone.text)")
+            let lately = try await HTTP.get(k.port, "/v1/plugins", key: try #require(made["revoked-lately"]?.key))
+            #expect(lately.text.contains("revoked"), "\(lately.text)")
         }
     }
 

@@ -43,6 +43,42 @@ import Testing
         #expect(probeLines < 100, "\(probeLines) lines for 300 probes")
     }
 
+    /// A request the HTTP decoder cannot parse is answered 400 by Hummingbird without reaching
+    /// the gateway, and was neither counted nor logged. Now it is both (the log at most ten lines
+    /// a second, as refusals are: `LogBudgetTests`).
+    @Test func aMalformedRequestIsCountedAndLogged() throws {
+        let server = try LiveServer(api: "port: 0\naccess_log: true\n")
+        let port = try #require(server.url.split(separator: ":").last.map(String.init))
+        // A header line without a colon, 31 times, each on a connection of its own.
+        let script = """
+            for i in $(seq 31); do
+              exec 3<>/dev/tcp/127.0.0.1/\(port)
+              printf 'GET /v1/plugins HTTP/1.1\\r\\nHost: x\\r\\nno colon here\\r\\n\\r\\n' >&3
+              timeout 10 head -n 1 <&3
+              exec 3<&-
+            done
+            """
+        let sent = try Run.command("/bin/bash", ["-c", script])
+        let statuses = sent.stdout.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        #expect(statuses.count == 31 && statuses.allSatisfy { $0 == "HTTP/1.1 400 Bad Request" }, "\(statuses)")
+        let key = try server.adminKey
+        var metrics = ""
+        #expect(
+            TestKernel.eventually(timeout: .seconds(30)) {
+                metrics =
+                    (try? Run.command("/usr/bin/curl", ["-s", "-H", "X-API-Key: \(key)", server.url + "/metrics"]))?.stdout ?? ""
+                return metrics.contains(#"api_http_malformed_requests_total{plugin="api",reason="invalid_header_token"} 31"#)
+            }, "\(metrics.split(separator: "\n").filter { $0.contains("malformed") })")
+        var lines: [Substring] = []
+        #expect(
+            TestKernel.eventually(timeout: .seconds(30)) {
+                lines = server.log.split(separator: "\n").filter { $0.contains("malformed request") }
+                return !lines.isEmpty
+            }, "\(server.log.suffix(2000))")
+        let pattern = #/ plugin=api malformed request status=400 reason=invalid_header_token client=127\.0\.0\.1( omitted=\d+)?$/#
+        #expect(lines.allSatisfy { $0.contains(pattern) }, "\(lines.first ?? "")")
+    }
+
     /// A request's line carries its parts as fields: `key=value` after the message in text, and
     /// members of the object with `log.format: json`, which a log shipper reads without parsing
     /// the message.

@@ -34,6 +34,8 @@ final class APIKernel: Sendable {
         var start = true
         /// More top-level kernel YAML (e.g. `hooks:` deadlines).
         var kernelYAML = ""
+        /// The kernel's environment (`JAMEY_DATA_DIR` to boot on a data directory again).
+        var environment: [String: String] = [:]
     }
 
     private init(options: Options) throws {
@@ -55,7 +57,8 @@ final class APIKernel: Sendable {
         section += options.config
         plugins.append(.init("api", path: try TestPlugins.library("API"), required: true, config: section))
         plugins += options.after
-        test = try TestKernel.boot(plugins: plugins, extra: options.kernelYAML, start: options.start)
+        test = try TestKernel.boot(
+            plugins: plugins, extra: options.kernelYAML, environment: options.environment, start: options.start)
         port = options.start ? try Self.port(of: test) : 0
     }
 
