@@ -177,6 +177,12 @@ enum Bodies {
     /// - Parameter members: the members the body's top object may have (default: every member
     ///   of `T`); any other is a 400 naming it, as is a member named twice in one object.
     static func decode<T: Decodable>(_ type: T.Type, _ payload: [UInt8], members: [String]? = nil) throws(MemoryError) -> T {
+        // UTF-8 only, as every other plugin's bodies (`RequestBody`): JSONDecoder took UTF-16 and
+        // UTF-32 (with a byte-order mark, or NULs between the characters) as well.
+        guard String(validating: payload, as: UTF8.self) != nil else {
+            throw .badRequest("the request body is not valid: expected UTF-8 JSON, found bytes that are not valid UTF-8")
+        }
+        guard !payload.contains(0) else { throw .badRequest(RequestBody.nulRefusal) }
         let decoder = JSONDecoder()
         if let members { decoder.userInfo[topMembers] = members }
         let data = payload.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) ? Data("{}".utf8) : Data(payload)

@@ -22,6 +22,9 @@ public struct RequestBody {
     /// - Throws: ``BodyError`` for non-UTF-8, non-JSON, non-object payloads, a member named twice in one
     ///   object (``JSONMembers``), unknown members and a member that is `null` (no request schema
     ///   allows one: leave the member out instead).
+    /// The refusal of a payload holding a NUL byte (UTF-16 or UTF-32 text, or binary).
+    public static let nulRefusal = "body: expected UTF-8 JSON, found a NUL byte (UTF-16 or UTF-32 text is not accepted)"
+
     public init(_ payload: [UInt8], allowed: Set<String>, emptyIsObject: Bool = false) throws(BodyError) {
         if payload.isEmpty && emptyIsObject {
             members = [:]
@@ -30,6 +33,10 @@ public struct RequestBody {
         guard String(validating: payload, as: UTF8.self) != nil else {
             throw BodyError("body: expected UTF-8 JSON, found bytes that are not valid UTF-8")
         }
+        // A NUL byte is valid UTF-8 but never in UTF-8 JSON text (a control character in a
+        // string is escaped); Foundation takes a payload with NULs for UTF-16 or UTF-32 and
+        // parses it, where RFC 8259 asks for UTF-8.
+        guard !payload.contains(0) else { throw BodyError(Self.nulRefusal) }
         guard let object = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any] else {
             throw BodyError("body: expected a JSON object")
         }

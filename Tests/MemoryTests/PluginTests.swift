@@ -252,6 +252,26 @@ import Testing
         }
     }
 
+    /// UTF-8 JSON only, as the other plugins: JSONDecoder took UTF-16 and UTF-32 bodies too.
+    @Test func aBodyThatIsNotUTF8IsRefusedAndNothingIsStored() async throws {
+        try await MemoryKernel.with() { k in
+            let text = #"{"content":"sixteen bits"}"#
+            let utf16 = Array(text.utf16).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+            let bus = k.test.bus
+            for payload in [utf16, [0xFF, 0xFE] + utf16] {
+                let reply = try await onThread {
+                    try bus.requestSync(
+                        BusMessage(topic: "memory.items.store", payload: payload, contentType: "application/json"),
+                        timeout: .seconds(30))
+                }
+                #expect(reply.headers.first { $0.key == "status" }?.value == "400")
+                #expect(String(decoding: reply.payload, as: UTF8.self).contains("UTF-8"))
+            }
+            let listed = try #require(try await k.request("memory.items.list").body["items"] as? [[String: Any]])
+            #expect(listed.isEmpty, "nothing stored")
+        }
+    }
+
     /// SQLite keeps bound text only up to its first NUL: an item's content "x\u0000y" was stored
     /// as "x" while the reply showed all of it. Every text field holding U+0000 is now a 400 naming
     /// the field, and nothing is stored.

@@ -41,6 +41,19 @@ import Testing
         #expect(throws: Never.self) { try RequestBody(Array(#"{"name":"a"}"#.utf8), allowed: ["name"]) }
     }
 
+    /// UTF-8 only: Foundation parses UTF-16 and UTF-32 JSON too (by its byte-order mark, or by
+    /// the NULs between ASCII characters), which RFC 8259 does not allow between systems.
+    @Test func theRequestBodyTakesUTF8Only() {
+        let text = #"{"name":"a"}"#
+        let utf16 = Array(text.utf16).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+        let bom16 = [0xFF, 0xFE] + utf16
+        let error = #expect(throws: BodyError.self) { try RequestBody(utf16, allowed: ["name"]) }
+        #expect(error?.description == RequestBody.nulRefusal)
+        #expect(throws: BodyError.self) { try RequestBody(bom16, allowed: ["name"]) }
+        #expect(throws: BodyError.self) { try RequestBody(Array(text.utf8) + [0], allowed: ["name"]) }
+        #expect(throws: Never.self) { try RequestBody(Array(#"{"name":"a\u0000"}"#.utf8), allowed: ["name"]) }
+    }
+
     /// No request schema allows `null`: a member that is null is refused, naming it, instead of
     /// being read as absent.
     @Test func theRequestBodyRefusesANullMember() {
