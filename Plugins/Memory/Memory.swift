@@ -46,9 +46,9 @@ public final class Memory: JameyPlugin, SnapshotCapable {
         let directory = try context.dataDirectory()
         store = try MemoryStore(path: directory + "/" + MemoryStore.fileName, settings: try configuration.settings())
         metrics = MemoryMetrics(factory: context.metrics)
-        store.mergeObserved.withLock { [metrics] in $0 = { metrics.indexMerged($0) } }
-        store.foldObserved.withLock { [metrics] in $0 = { metrics.postingsFolded($0) } }
-        store.evictionObserved.withLock { [metrics] in $0 = { metrics.evicted($0) } }
+        store.mergeObserved.set { [metrics] in metrics.indexMerged($0) }
+        store.foldObserved.set { [metrics] in metrics.postingsFolded($0) }
+        store.evictionObserved.set { [metrics] in metrics.evicted($0) }
         searchCache = SearchCache(services: context.services, store: store)
         let sweep = configuration.sweepIntervalMs ?? 60000
         let consolidate = configuration.consolidationIntervalMs ?? 3_600_000

@@ -394,7 +394,7 @@ extension MemoryStore {
             pass = FoldPass()
         }
         let urgent = delta * share >= 2 * all
-        let observed = foldObserved.withLock { $0 }
+        let observed = foldObserved.current
         var transactions = 0
         do {
             while let under = pass, urgent || transactions < limit || more() {

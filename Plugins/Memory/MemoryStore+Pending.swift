@@ -738,7 +738,7 @@ extension MemoryStore {
                     let epoch = try Reinforcements.advanceEpoch(db)
                     retiring = epoch
                     tail.retire(seqs, epoch: epoch, known: result?.1.terms)
-                    if let hook = beforeMergeCommit.withLock({ $0 }) { hook() }
+                    beforeMergeCommit.current?(())
                 }
                 committing = ContinuousClock.now
                 return .commit
@@ -753,14 +753,14 @@ extension MemoryStore {
             defer { evicted = [:] }
             return evicted
         }
-        if !evicted.isEmpty, let observed = evictionObserved.withLock({ $0 }) { observed(evicted) }
+        if !evicted.isEmpty, let observed = evictionObserved.current { observed(evicted) }
         guard let (value, outcome) = result else { preconditionFailure("a committed transaction has a result") }
-        if !outcome.seqs.isEmpty, let observed = mergeObserved.withLock({ $0 }) {
+        if !outcome.seqs.isEmpty, let observed = mergeObserved.current {
             var timing = outcome.timing
             timing.commit = ContinuousClock.now - committing
             observed(timing)
         }
-        if !outcome.seqs.isEmpty, let hook = afterMergeCommit.withLock({ $0 }) { hook() }
+        if !outcome.seqs.isEmpty { afterMergeCommit.current?(()) }
         reinforcements.committed(reinforced)
         if !commit.entries.isEmpty { CrashHook.committed() }
         outbox.committed(commit)

@@ -35,7 +35,7 @@ extension MemoryStore {
     /// unless one is scheduled already.
     func noteRetrievals(_ items: [(seq: Int64, id: String)], contents: [String], at time: Date) {
         let scheduled = reinforcements.note(items, at: time)
-        if !items.isEmpty, let noted = retrievalNoted.withLock({ $0 }) { noted(contents) }
+        if !items.isEmpty, let noted = retrievalNoted.current { noted(contents) }
         guard scheduled else { return }
         Task.detached { [self] in
             try? await Task.sleep(for: Reinforcements.flushDelay)
@@ -220,7 +220,7 @@ extension MemoryStore {
             // The tail keeps what later merges retire until this read ends (it counts them).
             if !ftsOnly { tail.beginRead(epoch: epoch) }
             defer { if !ftsOnly { tail.endRead(epoch: epoch) } }
-            if !ftsOnly, let hook = duringSearch.withLock({ $0 }) { hook() }
+            if !ftsOnly { duringSearch.current?(()) }
             // The candidates with only what ranking needs; contents are read for the hits only.
             // With no filter and no item expired but not yet swept, every indexed row is visible:
             // the best rows are found in the index alone, and items is read for those only.

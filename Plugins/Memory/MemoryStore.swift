@@ -32,26 +32,26 @@ final class MemoryStore: Sendable {
     let reinforcements = Reinforcements()
     /// Told the contents of the items of each retrieval as it is noted, before its reply
     /// (``SearchCache`` moves the cached searches for their words).
-    let retrievalNoted = Mutex<(@Sendable ([String]) -> Void)?>(nil)
+    let retrievalNoted = Hook<[String]>()
     /// Tests: runs on the writer's thread right after a merge's transaction commits, before the
     /// store's in-memory bookkeeping of it (a search started here sees the merge in the file).
-    let afterMergeCommit = Mutex<(@Sendable () -> Void)?>(nil)
+    let afterMergeCommit = Hook<Void>()
     /// Tests: runs on the writer's thread inside a merge's transaction, after its items left the
     /// tail and before the commit (a search started here lacks them in its snapshot's FTS5).
-    let beforeMergeCommit = Mutex<(@Sendable () -> Void)?>(nil)
+    let beforeMergeCommit = Hook<Void>()
     /// Tests: runs on the reader's thread inside a plain-word search's read transaction, after
     /// its snapshot's write epoch was read (a merge and a purge run here run while it reads).
-    let duringSearch = Mutex<(@Sendable () -> Void)?>(nil)
+    let duringSearch = Hook<Void>()
     /// Tests: runs right after a restore's copy replaced the file, before the store's in-memory
     /// state follows it (what the file holds here is what a crash here leaves).
-    let restoreSwapped = Mutex<(@Sendable () -> Void)?>(nil)
+    let restoreSwapped = Hook<Void>()
     /// Told where each committed merge's time went (the plugin's metrics).
-    let mergeObserved = Mutex<(@Sendable (MergeTiming) -> Void)?>(nil)
+    let mergeObserved = Hook<MergeTiming>()
     /// Told how long each committed fold of the postings delta took (the plugin's metrics).
-    let foldObserved = Mutex<(@Sendable (Duration) -> Void)?>(nil)
+    let foldObserved = Hook<Duration>()
     /// Told how many items each committed transaction evicted for capacity, by layer (the
     /// plugin's metrics).
-    let evictionObserved = Mutex<(@Sendable ([MemoryLayer: Int]) -> Void)?>(nil)
+    let evictionObserved = Hook<[MemoryLayer: Int]>()
     /// The items the writer's current transaction evicted for capacity, by layer
     /// (``enforceCapacity(_:layer:events:)``), told to ``evictionObserved`` once it commits.
     let evictions = Mutex<[MemoryLayer: Int]>([:])
@@ -460,7 +460,7 @@ final class MemoryStore: Sendable {
                 check: Self.checkSnapshot,
                 prepare: { [outbox] snapshot, current in next = try outbox.prepareRestore(snapshot, current: current) },
                 swapped: { [outbox] _ in outbox.restored(next: next) })
-            restoreSwapped.withLock { $0 }?()
+            restoreSwapped.current?(())
         } catch {
             tail.load((try? pool.read(Self.pendingItems)) ?? [])
             throw error

@@ -83,7 +83,7 @@ final class SearchCache: Sendable {
         self.services = services
         observer = CommitObserver(tail: store.tail)
         store.pool.add(transactionObserver: observer, extent: .observerLifetime)
-        store.retrievalNoted.withLock { [observer] in $0 = { observer.retrieved($0) } }
+        store.retrievalNoted.set { [observer] in observer.retrieved($0) }
     }
 
     /// Every cached search is out of date (the database was replaced).

@@ -238,16 +238,14 @@ import Testing
         let bus = Bus()
         let (snapshot, highest) = try await Self.snapshotOneThenStoreThree(store, dir, events, bus)
         let onDisk = LockedBox<(rows: Int, high: Int64)?>(nil)
-        store.restoreSwapped.withLock {
-            $0 = {
-                var configuration = Configuration()
-                configuration.readonly = true
-                let file = try? DatabaseQueue(path: path, configuration: configuration)
-                let seen = try? file?.read { db in
-                    (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox") ?? -1, try Outbox.highWater(db))
-                }
-                onDisk.withLock { $0 = seen }
+        store.restoreSwapped.set { _ in
+            var configuration = Configuration()
+            configuration.readonly = true
+            let file = try? DatabaseQueue(path: path, configuration: configuration)
+            let seen = try? file?.read { db in
+                (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox") ?? -1, try Outbox.highWater(db))
             }
+            onDisk.withLock { $0 = seen }
         }
         try store.restore(from: snapshot)
         let seen = try #require(onDisk.value, "the file could not be read right after the swap")

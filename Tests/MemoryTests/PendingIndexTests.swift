@@ -228,19 +228,17 @@ extension PendingIndexTests {
         for i in 0..<20 { _ = try await store.put(item("three stones \(i) in the river", .longTerm)) }
         let id = try await store.put(item("three herons by the river", .longTerm))
         let inWindow = LockedBox<[SearchHit]>([])
-        store.afterMergeCommit.withLock {
-            $0 = { [store, inWindow] in
-                // Blocks the merge's thread (never a pool thread: see below) until the search ran.
-                waitForTask {
-                    let hits = try? await store.search(FTSQuery("three"), filter: .init(), limit: 50, reinforce: false)
-                    inWindow.set(hits ?? [])
-                }
+        store.afterMergeCommit.set { [store, inWindow] _ in
+            // Blocks the merge's thread (never a pool thread: see below) until the search ran.
+            waitForTask {
+                let hits = try? await store.search(FTSQuery("three"), filter: .init(), limit: 50, reinforce: false)
+                inWindow.set(hits ?? [])
             }
         }
         // On a thread of its own: the hook blocks it until a task on the pool has searched, and
         // a blocked pool thread could leave that task no thread to run on.
         _ = try await onThread { try store.mergePending(limit: 20) }  // the stones, not the herons
-        store.afterMergeCommit.withLock { $0 = nil }
+        store.afterMergeCommit.set(nil)
         #expect(try await Self.pending(store) == 1)
         let window = try #require(inWindow.value.first { $0.item.id == id })
         try store.mergePending(limit: 1000)
@@ -260,19 +258,17 @@ extension PendingIndexTests {
             try await store.put(item("a glade by the harbour", .longTerm)),
         ]
         let inWindow = LockedBox<[String]?>(nil)
-        store.beforeMergeCommit.withLock {
-            $0 = { [store, inWindow] in
-                // Blocks the merge's thread (never a pool thread) until the search answered, or
-                // 2 s: a search that waits for this commit, as it must, answers only after it.
-                waitForTask(timeout: 2) {
-                    let hits = try? await store.search(
-                        FTSQuery("gla*", syntax: true), filter: .init(), limit: 10, reinforce: false)
-                    inWindow.set(hits?.map(\.item.id) ?? [])
-                }
+        store.beforeMergeCommit.set { [store, inWindow] _ in
+            // Blocks the merge's thread (never a pool thread) until the search answered, or
+            // 2 s: a search that waits for this commit, as it must, answers only after it.
+            waitForTask(timeout: 2) {
+                let hits = try? await store.search(
+                    FTSQuery("gla*", syntax: true), filter: .init(), limit: 10, reinforce: false)
+                inWindow.set(hits?.map(\.item.id) ?? [])
             }
         }
         _ = try await onThread { try store.mergePending(limit: 100) }
-        store.beforeMergeCommit.withLock { $0 = nil }
+        store.beforeMergeCommit.set(nil)
         _ = await eventually(timeout: .seconds(50)) { inWindow.value != nil }
         #expect(Set(inWindow.value ?? []) == Set(ids), "a search begun before the merge's commit")
     }
@@ -284,18 +280,16 @@ extension PendingIndexTests {
         // them and the search answered without them.
         let (store, _, _) = try makeStore(Self.held())
         let id = try await store.put(item("three herons by the harbour", .longTerm))
-        store.duringSearch.withLock {
-            $0 = { [store] in
-                store.duringSearch.withLock { $0 = nil }
-                // On threads of their own: the search holds this one, in its read transaction.
-                let done = DispatchSemaphore(value: 0)
-                Thread {
-                    _ = try? store.mergePending(limit: 100)
-                    _ = store.tail.purgeStep(before: ContinuousClock.now + .seconds(60), limit: 1000)
-                    done.signal()
-                }.start()
-                done.wait()
-            }
+        store.duringSearch.set { [store] _ in
+            store.duringSearch.set(nil)
+            // On threads of their own: the search holds this one, in its read transaction.
+            let done = DispatchSemaphore(value: 0)
+            Thread {
+                _ = try? store.mergePending(limit: 100)
+                _ = store.tail.purgeStep(before: ContinuousClock.now + .seconds(60), limit: 1000)
+                done.signal()
+            }.start()
+            done.wait()
         }
         let hits = try await store.search(FTSQuery("herons"), filter: .init(), limit: 10, reinforce: false)
         #expect(hits.map(\.item.id) == [id])

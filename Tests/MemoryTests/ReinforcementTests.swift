@@ -127,18 +127,16 @@ import Testing
         // Noted without the flush a retrieval schedules: the merge below writes it.
         _ = store.reinforcements.note([(seq, id)], at: clock.now)
         let inWindow = LockedBox<Int?>(nil)
-        store.afterMergeCommit.withLock {
-            $0 = { [store, inWindow] in
-                // Between the merge's commit (which wrote the retrieval) and anything after it,
-                // on the merge's thread (never a pool thread): a search sees it once.
-                waitForTask(timeout: 20) {
-                    let hits = try? await store.search(FTSQuery("lighthouse"), filter: .init(), limit: 5, reinforce: false)
-                    inWindow.set(hits?.first?.item.accessCount ?? -1)
-                }
+        store.afterMergeCommit.set { [store, inWindow] _ in
+            // Between the merge's commit (which wrote the retrieval) and anything after it,
+            // on the merge's thread (never a pool thread): a search sees it once.
+            waitForTask(timeout: 20) {
+                let hits = try? await store.search(FTSQuery("lighthouse"), filter: .init(), limit: 5, reinforce: false)
+                inWindow.set(hits?.first?.item.accessCount ?? -1)
             }
         }
         _ = try await onThread { try store.mergePending(limit: 100) }
-        store.afterMergeCommit.withLock { $0 = nil }
+        store.afterMergeCommit.set(nil)
         #expect(try stored(store, id).count == 1)
         #expect(inWindow.value == 1, "written by the commit and still noted: counted twice")
         let after = try await store.search(FTSQuery("lighthouse"), filter: .init(), limit: 5, reinforce: false)

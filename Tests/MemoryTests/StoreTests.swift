@@ -275,11 +275,9 @@ import Testing
                 (0..<1000).map { item("harbour note number \(part * 1000 + $0) about boats and \($0 % 17) gulls", .longTerm) })
         }
         // The first search is held past its deadline before SQLite runs it.
-        store.duringSearch.withLock {
-            $0 = { [store] in
-                store.duringSearch.withLock { $0 = nil }
-                usleep(2_500_000)
-            }
+        store.duringSearch.set { [store] _ in
+            store.duringSearch.set(nil)
+            usleep(2_500_000)
         }
         do {
             _ = try await store.search(FTSQuery("harbour boats"), filter: .init(), limit: 10, reinforce: false)
