@@ -32,7 +32,11 @@ extension MQTT {
         .string("username", default: "", description: "User name; empty: none"),
         .string("password", default: "", secret: true, description: "Password; empty: none"),
         .string("protocol", default: "mqttv5", allowed: ["mqttv5", "mqttv311"], description: "MQTT protocol version"),
-        .int("keepalive_s", default: 30, range: 5...65535, description: "Keepalive interval in seconds"),
+        .int(
+            "keepalive_s", default: 10, range: 5...65535,
+            description:
+                "Keepalive interval in seconds: a broker that stops answering an idle node is noticed within twice this, and the broker gives up on a silent node after 1.5 times it"
+        ),
         .bool("clean_session", default: true, description: "Start a clean session; false resumes a persistent one"),
         .int(
             "session_expiry_s", default: 3600, range: 0...4_294_967_295,

@@ -112,6 +112,7 @@ plugins:
       # password: ""              # secret; or JAMEY_PLUGINS_MQTT_CONFIG_PASSWORD
       # protocol: mqttv5          # or mqttv311 (no properties, no remote rules)
       # clean_session: true       # false: resume a persistent session (session_expiry_s)
+      # keepalive_s: 10           # an idle node notices a broker that stopped answering within 2x this
       # prefix: jamey             # prefix of mapped MQTT topics; a rule may set its own
       # tls:
       #   enabled: true

@@ -180,6 +180,26 @@ import Testing
         #expect(await eventually { Set(got.texts.compactMap { Int($0) }).isSuperset(of: 0..<50) })
     }
 
+    /// A node with nothing to send notices a broker that stopped answering by MQTT keepalive: a
+    /// PINGREQ after `keepalive_s` of quiet, the connection given up a `keepalive_s` later without
+    /// a PINGRESP (libmosquitto's rule, run by the bridge's own loop). Nothing else would tell it:
+    /// no message is in flight for the ack timeout to catch.
+    @Test func anIdleNodeNoticesAStoppedBrokerWithinTwoKeepalives() async throws {
+        let broker = try await Broker.make()
+        let config = "keepalive_s: 5\nconnect_timeout_ms: 1000\npresence:\n  enabled: false\n"
+        let node = try await Node.boot("idle", port: broker.port, config: config)
+        #expect(await node.waitReady(), "\(node.healthDetail)")
+        broker.signal(SIGSTOP)
+        let stopped = ContinuousClock.now
+        let noticed = await eventually(timeout: .seconds(40), polling: .milliseconds(100)) { !node.isConnected }
+        let took = ContinuousClock.now - stopped
+        #expect(noticed, "\(node.healthDetail)")
+        // Two keepalives, with slack for a loaded machine (health is refreshed every second).
+        #expect(took < .seconds(20), "noticed after \(took)")
+        broker.signal(SIGCONT)
+        #expect(await eventually(timeout: Self.settle) { node.isConnected }, "\(node.healthDetail)")
+    }
+
     /// Takes the broker through `cycles`, each a stop with `signal`, a short pause and a start.
     /// Traffic keeps flowing through the stop, the restart, the reconnect and the start of the
     /// drain; a `.settle` check holds new traffic back while it waits for the spool to empty,
