@@ -46,9 +46,12 @@ struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
         }.flatMap {
             base.setup(channel: channel, logger: logger)
         }.flatMapThrowing { value in
+            // Where Hummingbird's pipeline has NIO's request decoder (it always has today); a
+            // pipeline without one serves on, uncounted, rather than refuse every connection.
             let pipeline = channel.pipeline.syncOperations
-            let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
-            try pipeline.addHandler(MalformedRequestHandler(report: malformed), position: .after(decoder))
+            if let decoder = try? pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self) {
+                try pipeline.addHandler(MalformedRequestHandler(report: malformed), position: .after(decoder))
+            }
             return value
         }
     }
