@@ -102,6 +102,38 @@ import Testing
         }
     }
 
+    /// A build another user could have written is refused before `dlopen` runs any of it: a file
+    /// writable by its group or others, or in a directory others may write (unless sticky, as
+    /// `/tmp` is). An admin key naming such a file ran a local user's code inside the server.
+    @Test func aBuildOthersCouldWriteIsRefusedBeforeItIsLoaded() async throws {
+        try await onThread { [self] in
+            let v1 = try echo(version: "1.0.0")
+            // Its constructor records "loaded": dlopen ran its code.
+            let v2 = try echo(version: "2.0.0") {
+                $0.extraCode += "\n__attribute__((constructor)) static void on_load(void) { record(\"loaded\"); }\n"
+            }
+            let directory = URL(fileURLWithPath: v2).deletingLastPathComponent().path
+            let k = try TestKernel.boot(plugins: [.init("echo", path: v1)], logLevel: "critical")
+            defer { k.shutdown() }
+            #expect(chmod(v2, 0o666) == 0)
+            #expect { try k.kernel.deploy(plugin: "echo", path: v2) } throws: {
+                "\($0)".contains("is writable by its group or by others (mode 666)")
+            }
+            #expect(chmod(v2, 0o755) == 0)
+            #expect(chmod(directory, 0o777) == 0)
+            #expect { try k.kernel.deploy(plugin: "echo", path: v2) } throws: {
+                "\($0)".contains("(its directory) is writable by its group or by others (mode 777)")
+            }
+            #expect(k.kernel.plugin(named: "echo")?.version == "1.0.0")
+            #expect(!events().contains("loaded echo"), "never loaded: \(events())")
+            // A sticky directory (others cannot replace a file in it), as /tmp is: deployed.
+            #expect(chmod(directory, 0o1777) == 0)
+            try k.kernel.deploy(plugin: "echo", path: v2)
+            #expect(k.kernel.plugin(named: "echo")?.version == "2.0.0")
+            #expect(events().contains("loaded echo"))
+        }
+    }
+
     /// `dlopen` maps a file once per process. Deploying the running library again, under its path
     /// or another, started a second instance on the running one's code and globals (a C plugin's
     /// static host pointer went stale after a rollback); and a path loaded before answers with the

@@ -1,5 +1,11 @@
 import CJameyABI
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
 extension Kernel {
     /// Replaces a running plugin with a new build, blue-green: the new library is loaded, checked
     /// against the plugin's current config and its dependents' requirements, initialised and
@@ -130,11 +136,42 @@ extension Kernel {
     }
 
     /// The new build's library and validated section, or why it cannot replace `old`.
+    /// Refuses a build another user could have written, before `dlopen` runs any of its code: a
+    /// deploy (or canary) over the API loaded whatever file an admin key named, so a library a
+    /// local user could write (a world-writable file, one in a directory where anyone may
+    /// replace it) ran inside the server, with its privileges, as soon as an admin named it.
+    /// The file must belong to the server's user or root and be writable by no one else, and its
+    /// directory too, unless that directory is sticky (as `/tmp` is: others cannot replace a
+    /// file in it). A file that cannot be examined is left to the loader to report.
+    static func checkOwnership(of path: String) throws(KernelError) {
+        func check(_ item: String, what: String, stickyAllowed: Bool) throws(KernelError) {
+            var info = stat()
+            guard stat(item, &info) == 0 else { return }
+            let me = geteuid()
+            guard info.st_uid == me || info.st_uid == 0 else {
+                throw KernelError(
+                    "\(item) (\(what)) belongs to user \(info.st_uid), not to this server's user (\(me)) or root; another user could change the code it would run",
+                    code: JAMEY_E_INVALID)
+            }
+            let writableByOthers = info.st_mode & (S_IWGRP | S_IWOTH) != 0
+            let sticky = info.st_mode & S_ISVTX != 0
+            guard !writableByOthers || (stickyAllowed && sticky) else {
+                throw KernelError(
+                    "\(item) (\(what)) is writable by its group or by others (mode \(String(info.st_mode & 0o7777, radix: 8))); anyone who can write it could run code in this server: chmod go-w it",
+                    code: JAMEY_E_INVALID)
+            }
+        }
+        try check(path, what: "the new build", stickyAllowed: false)
+        let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        try check(directory.isEmpty ? "/" : directory, what: "its directory", stickyAllowed: true)
+    }
+
     private func prepareDeploy(_ old: PluginRecord, path: String) throws(KernelError) -> (PluginLibrary, ValidatedSection) {
         let name = old.name
         guard path.hasPrefix("/") else {
             throw KernelError("the new build's path must be absolute: \(path)", code: JAMEY_E_INVALID)
         }
+        try Self.checkOwnership(of: path)
         // dlopen maps a file once per process: the "new" instance would be the running one's
         // code, sharing its global variables (a C plugin's static host pointer among them). An
         // isolated plugin's instances run in processes of their own: the same build again is a
