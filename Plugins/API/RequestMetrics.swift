@@ -79,10 +79,19 @@ final class RequestMetrics: Sendable {
 
     /// Counts a request refused by the rate limiter.
     func recordThrottled(scope: Scope) {
-        let counter = throttled.withLock { table -> any CounterHandler in
-            if let c = table[scope.name] { return c }
-            let c = factory.makeCounter(label: "api_http_throttled_total", dimensions: [("scope", scope.name)])
-            table[scope.name] = c
+        Self.count(in: throttled, factory, "api_http_throttled_total", ("scope", scope.name))
+    }
+
+    /// Increments the counter `label{dimension}` of `table`, made on its first use (the label
+    /// values of each table are few).
+    private static func count(
+        in table: borrowing Mutex<[String: any CounterHandler]>, _ factory: any MetricsFactory, _ label: String,
+        _ dimension: (String, String)
+    ) {
+        let counter = table.withLock { table -> any CounterHandler in
+            if let c = table[dimension.1] { return c }
+            let c = factory.makeCounter(label: label, dimensions: [dimension])
+            table[dimension.1] = c
             return c
         }
         counter.increment(by: 1)
@@ -105,13 +114,7 @@ final class RequestMetrics: Sendable {
 
     /// Counts a request the decoder could not parse; `reason` is one of the parser's few names.
     func malformed(reason: String) {
-        let counter = malformed.withLock { table -> any CounterHandler in
-            if let c = table[reason] { return c }
-            let c = factory.makeCounter(label: "api_http_malformed_requests_total", dimensions: [("reason", reason)])
-            table[reason] = c
-            return c
-        }
-        counter.increment(by: 1)
+        Self.count(in: malformed, factory, "api_http_malformed_requests_total", ("reason", reason))
     }
 }
 
