@@ -82,11 +82,16 @@ public final class Memory: JameyPlugin, SnapshotCapable {
         task?.cancel()
         await task?.value
         service.withLock { $0 }?.close()
-        // Pending items stay in the log; the next start merges them. Events the bus no longer
-        // takes stay in the outbox for the next start.
-        store.merger.withLock { $0 }?.stop(wait: true)
-        // Retrievals noted since the last write (``Reinforcements``).
-        do { try store.flushReinforcements() } catch { context.logger.error("memory: retrievals not written at stop: \(error)") }
+        // Off the kit's hook thread, which every instance of this library in the process shares
+        // (the waits below can be long on a loaded machine: a merge in progress, a commit).
+        let (store, logger) = (self.store, context.logger)
+        await onOwnThread(named: "memory-stop") {
+            // Pending items stay in the log; the next start merges them.
+            store.merger.withLock { $0 }?.stop(wait: true)
+            // Retrievals noted since the last write (``Reinforcements``).
+            do { try store.flushReinforcements() } catch { logger.error("memory: retrievals not written at stop: \(error)") }
+        }
+        // Events the bus no longer takes stay in the outbox for the next start.
         publish()
     }
 

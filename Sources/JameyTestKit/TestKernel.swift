@@ -58,11 +58,15 @@ public final class TestKernel: Sendable {
 
     /// The config YAML the kit writes for `plugins` plus `extra` top-level YAML.
     public static func yaml(plugins: [Plugin], extra: String = "", logLevel: String = "warning") -> String {
-        // Health is refreshed in the background; tests read it often, so refresh it often. Start-up
-        // hooks get generous deadlines: a loaded 2-core CI machine runs many kernels at once.
+        // Health is refreshed in the background; tests read it often, so refresh it often. The
+        // hooks a restore, reload or deploy waits for get generous deadlines: a loaded 2-core CI
+        // machine runs many kernels at once, and stalled one memory stop past the default 5 s
+        // (nothing else completed in the process for 9 s). A test's own shutdown keeps its 5 s.
         let hooks =
             extra.contains("hooks:")
-            ? "" : "hooks:\n  health_interval_ms: 50\n  init_timeout_ms: 60000\n  start_timeout_ms: 60000\n"
+            ? ""
+            : "hooks:\n  health_interval_ms: 50\n  init_timeout_ms: 60000\n  start_timeout_ms: 60000\n"
+                + "  stop_timeout_ms: 30000\n"
         var text = "node:\n  name: test-node\ndata_dir: data\nlog:\n  level: \(logLevel)\n\(hooks)\(extra)\nplugins:\n"
         if plugins.isEmpty { text += "  {}\n" }
         for p in plugins {
