@@ -192,8 +192,9 @@ import Testing
 
     @Test func aBodyAfterAnEarlyAnswerIsNotTakenForAHead() async throws {
         try await APIKernel.with(.init(config: "limits:\n  header_timeout_ms: 300\n", probe: false, hello: false)) { k in
-            let c = try await HTTPConnection.open(port: k.port, timeout: 10)
-            try await c.send("POST /v1/keys HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n")
+            let c = try await HTTPConnection.open(
+                port: k.port, timeout: 10,
+                sending: "POST /v1/keys HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n")
             let early = try await c.readResponse()
             #expect(early.status == 401)
             try await c.send("{}")

@@ -58,15 +58,14 @@ import Testing
 
     @Test func slowRequestHeadIsCutOffWith408() async throws {
         try await APIKernel.with(.init(config: "limits:\n  header_timeout_ms: 300\n", probe: false, hello: false)) { k in
-            let c = try await HTTPConnection.open(port: k.port)
-            try await c.send("GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            let c = try await HTTPConnection.open(port: k.port, sending: "GET /healthz HTTP/1.1\r\nHost: x\r\n")
             let r = try await c.readResponse()
             #expect(r.status == 408)
             #expect(r.json["type"] as? String == "urn:jamey:problem:header-timeout")
             #expect(await c.isClosedByPeer())
             // A keep-alive connection that is merely idle is not cut off by the head timeout.
-            let idle = try await HTTPConnection.open(port: k.port)
-            #expect(try await idle.request("GET", "/healthz").status == 200)
+            let idle = try await HTTPConnection.open(port: k.port, sending: "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try await idle.readResponse().status == 200)
             try await Task.sleep(for: .milliseconds(500))  // idle longer than the head timeout: the point of the test
             #expect(try await idle.request("GET", "/healthz").status == 200)
         }

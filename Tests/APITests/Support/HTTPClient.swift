@@ -187,8 +187,19 @@ final class HTTPConnection: Sendable {
     private init(_ connection: BlockingConnection) { self.connection = connection }
 
     /// Connects to 127.0.0.1:`port` (`receiveBuffer`: see ``BlockingConnection/init(port:timeout:receiveBuffer:)``).
-    static func open(port: Int, timeout: Double = 30, receiveBuffer: Int32? = nil) async throws -> HTTPConnection {
-        HTTPConnection(try await onThread { try BlockingConnection(port: port, timeout: timeout, receiveBuffer: receiveBuffer) })
+    /// - Parameter sending: raw text sent as soon as the connection is made, on the same thread: a
+    ///   server with a short `header_timeout_ms` closes a connection that has sent nothing when it
+    ///   runs out, without an answer, and a loaded machine can put more than that between two
+    ///   separate calls.
+    static func open(port: Int, timeout: Double = 30, receiveBuffer: Int32? = nil, sending: String? = nil) async throws
+        -> HTTPConnection
+    {
+        HTTPConnection(
+            try await onThread {
+                let connection = try BlockingConnection(port: port, timeout: timeout, receiveBuffer: receiveBuffer)
+                if let sending { try connection.send(sending) }
+                return connection
+            })
     }
 
     /// Sends raw text.
