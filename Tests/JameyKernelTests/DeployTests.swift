@@ -103,8 +103,9 @@ import Testing
     }
 
     /// A build another user could have written is refused before `dlopen` runs any of it: a file
-    /// writable by its group or others, or in a directory others may write (unless sticky, as
-    /// `/tmp` is). An admin key naming such a file ran a local user's code inside the server.
+    /// writable by its group or others, or under a directory others may write (unless sticky, as
+    /// `/tmp` is), reached directly or through a symbolic link, or through a link another user
+    /// owns. An admin key naming such a file ran a local user's code inside the server.
     @Test func aBuildOthersCouldWriteIsRefusedBeforeItIsLoaded() async throws {
         try await onThread { [self] in
             let v1 = try echo(version: "1.0.0")
@@ -122,7 +123,31 @@ import Testing
             #expect(chmod(v2, 0o755) == 0)
             #expect(chmod(directory, 0o777) == 0)
             #expect { try k.kernel.deploy(plugin: "echo", path: v2) } throws: {
-                "\($0)".contains("(its directory) is writable by its group or by others (mode 777)")
+                "\($0)".contains("\(directory) (a directory on its path) is writable by its group or by others (mode 777)")
+            }
+            // A directory further up that others may write: they could rename the build's
+            // directory away and put their own in its place.
+            let outer = try TemporaryDirectory.make(prefix: "jamey-deploy-outer")
+            #expect(mkdir(outer + "/inner", 0o755) == 0)
+            try FileManager.default.copyItem(atPath: v2, toPath: outer + "/inner/libecho.so")
+            #expect(chmod(outer, 0o777) == 0)
+            #expect { try k.kernel.deploy(plugin: "echo", path: outer + "/inner/libecho.so") } throws: {
+                "\($0)".contains("\(outer) (a directory on its path) is writable by its group or by others (mode 777)")
+            }
+            // A link in a safe directory to a build under that directory: the walk follows it.
+            #expect(chmod(directory, 0o700) == 0)
+            #expect(symlink(outer + "/inner/libecho.so", directory + "/link.so") == 0)
+            #expect { try k.kernel.deploy(plugin: "echo", path: directory + "/link.so") } throws: {
+                "\($0)".contains("\(outer) (a directory on its path) is writable by its group or by others (mode 777)")
+            }
+            // A link another user owns, in a sticky directory (they may replace it there).
+            if geteuid() == 0 {
+                #expect(chmod(outer, 0o1777) == 0)
+                #expect(symlink(v2, outer + "/theirs.so") == 0)
+                #expect(lchown(outer + "/theirs.so", 65534, 65534) == 0)
+                #expect { try k.kernel.deploy(plugin: "echo", path: outer + "/theirs.so") } throws: {
+                    "\($0)".contains("\(outer)/theirs.so (a symbolic link on its path) belongs to user 65534")
+                }
             }
             #expect(k.kernel.plugin(named: "echo")?.version == "1.0.0")
             #expect(!events().contains("loaded echo"), "never loaded: \(events())")

@@ -135,24 +135,28 @@ extension Kernel {
         }
     }
 
-    /// The new build's library and validated section, or why it cannot replace `old`.
     /// Refuses a build another user could have written, before `dlopen` runs any of its code: a
     /// deploy (or canary) over the API loaded whatever file an admin key named, so a library a
     /// local user could write (a world-writable file, one in a directory where anyone may
     /// replace it) ran inside the server, with its privileges, as soon as an admin named it.
-    /// The file must belong to the server's user or root and be writable by no one else, and its
-    /// directory too, unless that directory is sticky (as `/tmp` is: others cannot replace a
-    /// file in it). A file that cannot be examined is left to the loader to report.
+    ///
+    /// The path is walked as the loader resolves it, from `/`: every directory on it must belong
+    /// to the server's user or root and be writable by no one else unless it is sticky (as `/tmp`
+    /// is: others may add entries but not replace one they do not own); every symbolic link met
+    /// must belong to the server's user or root (in a sticky directory its owner may replace it),
+    /// and the walk goes on at its target; the file it ends at must belong to the server's user
+    /// or root and be writable by no one else. A path that cannot be examined is left to the
+    /// loader to report. Libraries the build itself loads (its `DT_NEEDED`, found through its
+    /// run paths) are not examined.
     static func checkOwnership(of path: String) throws(KernelError) {
-        func check(_ item: String, what: String, stickyAllowed: Bool) throws(KernelError) {
-            var info = stat()
-            guard stat(item, &info) == 0 else { return }
-            let me = geteuid()
+        let me = geteuid()
+        func check(_ item: String, _ info: stat, what: String, modeMatters: Bool, stickyAllowed: Bool) throws(KernelError) {
             guard info.st_uid == me || info.st_uid == 0 else {
                 throw KernelError(
                     "\(item) (\(what)) belongs to user \(info.st_uid), not to this server's user (\(me)) or root; another user could change the code it would run",
                     code: JAMEY_E_INVALID)
             }
+            guard modeMatters else { return }
             let writableByOthers = info.st_mode & (S_IWGRP | S_IWOTH) != 0
             let sticky = info.st_mode & S_ISVTX != 0
             guard !writableByOthers || (stickyAllowed && sticky) else {
@@ -161,11 +165,43 @@ extension Kernel {
                     code: JAMEY_E_INVALID)
             }
         }
-        try check(path, what: "the new build", stickyAllowed: false)
-        let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-        try check(directory.isEmpty ? "/" : directory, what: "its directory", stickyAllowed: true)
+        var info = stat()
+        guard lstat("/", &info) == 0 else { return }
+        try check("/", info, what: "a directory on its path", modeMatters: true, stickyAllowed: true)
+        // The components left to walk, and the real directory reached (no links in it; "" is /).
+        var pending = path.split(separator: "/").map(String.init)
+        var reached = ""
+        var links = 0
+        while !pending.isEmpty {
+            let name = pending.removeFirst()
+            if name == "." { continue }
+            if name == ".." {
+                reached = String(reached[..<(reached.lastIndex(of: "/") ?? reached.startIndex)])
+                continue
+            }
+            let item = reached + "/" + name
+            guard lstat(item, &info) == 0 else { return }
+            switch info.st_mode & S_IFMT {
+            case S_IFLNK:
+                try check(item, info, what: "a symbolic link on its path", modeMatters: false, stickyAllowed: false)
+                links += 1
+                var target = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+                let length = readlink(item, &target, Int(PATH_MAX))
+                guard links <= 40, length > 0 else { return }
+                let destination = String(decoding: target[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                if destination.hasPrefix("/") { reached = "" }
+                pending = destination.split(separator: "/").map(String.init) + pending
+            case S_IFDIR:
+                try check(item, info, what: "a directory on its path", modeMatters: true, stickyAllowed: true)
+                reached = item
+            default:
+                try check(item, info, what: "the new build", modeMatters: true, stickyAllowed: false)
+                reached = item
+            }
+        }
     }
 
+    /// The new build's library and validated section, or why it cannot replace `old`.
     private func prepareDeploy(_ old: PluginRecord, path: String) throws(KernelError) -> (PluginLibrary, ValidatedSection) {
         let name = old.name
         guard path.hasPrefix("/") else {
