@@ -1,7 +1,8 @@
 import Foundation
 import GRDB
 import Testing
-import VaultCore
+
+@testable import VaultCore
 
 extension VaultSerial {
     @Suite struct RepositoryTests {
@@ -48,6 +49,53 @@ extension VaultSerial {
             #expect(try Data(contentsOf: f.data.appendingPathComponent("x")) == Data("first".utf8))
             let previous = try #require(result.previous)
             #expect(try Data(contentsOf: URL(fileURLWithPath: previous).appendingPathComponent("x")) == Data("second".utf8))
+        }
+
+        /// A restore killed while switching never loses what was at the target: a leftover staging
+        /// area without its note holds data the switch had moved out (or the restored copy, just
+        /// before), kept as a `before-restore` copy by the next run; one with its note was never
+        /// switched in and is deleted. Before, the next run deleted every leftover, and a kill
+        /// between its two renames left no target at all.
+        @Test func aRestoreInterruptedWhileSwitchingLosesNothing() async throws {
+            let f = try Fixture()
+            defer { f.destroy() }
+            try f.write("x", Data("first".utf8))
+            _ = try await f.backup()
+            try f.write("x", Data("second".utf8))
+            let fm = FileManager.default
+            let name = f.data.lastPathComponent
+            func plant(_ leftover: String, _ text: String, note: Bool) throws {
+                let dir = f.root.appendingPathComponent(leftover)
+                try fm.createDirectory(at: dir, withIntermediateDirectories: true)
+                try Data(text.utf8).write(to: dir.appendingPathComponent("x"))
+                if note { try Data().write(to: f.root.appendingPathComponent(leftover + ".staging")) }
+            }
+            try plant(".\(name).vault-restore-aaaa-1", "exchanged out", note: false)
+            try plant(".\(name).vault-restore-bbbb-2", "half staged", note: true)
+            let catalog = SnapshotCatalog(repository: try f.repository, chunkKey: f.key.chunkKey)
+            let result = try f.reader().restore(try catalog.find("latest"), source: "data", to: f.data)
+            #expect(try Data(contentsOf: f.data.appendingPathComponent("x")) == Data("first".utf8))
+            let previous = try #require(result.previous)
+            #expect(try Data(contentsOf: URL(fileURLWithPath: previous).appendingPathComponent("x")) == Data("second".utf8))
+            let entries = try fm.contentsOfDirectory(atPath: f.root.path)
+            #expect(!entries.contains { $0.hasPrefix(".\(name).vault-restore-") }, "\(entries)")
+            let kept = try #require(entries.first { $0.hasPrefix("\(name).before-restore-") && $0.contains("-interrupted-") })
+            #expect(try Data(contentsOf: f.root.appendingPathComponent(kept + "/x")) == Data("exchanged out".utf8))
+        }
+
+        /// The switch is one exchange of two names where the file system can do it.
+        @Test func theSwitchExchangesTheTwoNamesAtOnce() throws {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vault-exchange-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: dir) }
+            try Data("a".utf8).write(to: dir.appendingPathComponent("a"))
+            try FileManager.default.createDirectory(at: dir.appendingPathComponent("b"), withIntermediateDirectories: true)
+            #expect(RepositoryReader.exchange(dir.appendingPathComponent("a").path, dir.appendingPathComponent("b").path))
+            var isDirectory: ObjCBool = false
+            #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("a").path, isDirectory: &isDirectory))
+            #expect(isDirectory.boolValue, "the directory is under the first name now")
+            #expect(try Data(contentsOf: dir.appendingPathComponent("b")) == Data("a".utf8))
+            #expect(!RepositoryReader.exchange(dir.appendingPathComponent("a").path, dir.appendingPathComponent("none").path))
         }
 
         @Test func identicalChunksAreStoredOnceAcrossSnapshotsAndSources() async throws {
