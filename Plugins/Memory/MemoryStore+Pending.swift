@@ -418,7 +418,8 @@ final class IndexMerger: Sendable {
         signal.signal()
     }
 
-    /// Stops the thread after its current merge.
+    /// Stops the thread after the merge batch or fold chunk in progress (the rest of a backlog
+    /// stays pending for the next start).
     /// - Parameter wait: also wait (up to 30 s) until the thread has ended (the plugin's stop:
     ///   no merge runs once it returns). Not from the thread itself.
     func stop(wait: Bool = false) {
@@ -497,17 +498,21 @@ final class IndexMerger: Sendable {
             // the postings per thousand items.
             var seen = commits.load(ordering: .relaxed)
             var quietSince = seen
+            // A stop ends the backlog after the batch or fold chunk in progress: the rest stays in
+            // the log for the next start. (It merged the whole backlog first, which after a bulk
+            // store takes seconds, and the plugin's stop missed its deadline.)
             store.mergeBacklog(
                 purging: true, folding: true,
                 pause: {
                     let now = self.commits.load(ordering: .relaxed)
                     defer { seen = now }
-                    return now != seen && store.tail.count < store.settings.mergeBatch
+                    return !self.running.load(ordering: .relaxed)
+                        || (now != seen && store.tail.count < store.settings.mergeBatch)
                 },
                 quiet: {
                     let now = self.commits.load(ordering: .relaxed)
                     defer { quietSince = now }
-                    return now == quietSince
+                    return self.running.load(ordering: .relaxed) && now == quietSince
                 })
         }
     }

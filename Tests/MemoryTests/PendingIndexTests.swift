@@ -142,6 +142,40 @@ import Testing
         #expect(try await Self.ftsIntact(reopened))
     }
 
+    /// A stop ends the background merge after the batch in progress, however long the backlog:
+    /// the rest stays pending for the next start. It merged the whole backlog first (seconds after
+    /// a bulk store), and the plugin's stop missed its deadline.
+    @Test func aStopEndsTheMergeOfABacklogAfterItsBatch() async throws {
+        let (store, _, dir) = try makeStore(Self.held())
+        _ = try await store.store((0..<400).map { item("backlog item \($0) waits", .longTerm) })
+        var settings = MemorySettings()
+        settings.duplicates = .allow
+        settings.mergeBatch = 20
+        let reopened = try MemoryStore(path: dir + "/memory.sqlite", settings: settings)
+        // The merge holds after a batch until the stop has been asked for.
+        let merging = DispatchSemaphore(value: 0)
+        let stopAsked = DispatchSemaphore(value: 0)
+        let first = Atomic<Bool>(true)
+        reopened.mergeObserved.set { _ in
+            guard first.exchange(false, ordering: .relaxed) else { return }
+            merging.signal()
+            stopAsked.wait()
+        }
+        let merger = try #require(reopened.merger.withLock { $0 })
+        await onThread {
+            merging.wait()
+            merger.stop()
+            stopAsked.signal()
+            merger.stop(wait: true)
+        }
+        let left = try await Self.pending(reopened)
+        #expect(left > 0 && left < 400, "\(left) pending after the stop")
+        // The next start merges the rest.
+        let again = try MemoryStore(path: dir + "/memory.sqlite", settings: settings)
+        #expect(try await Self.waitForMerge(again) == 0)
+        #expect(try await Self.indexed(again, "backlog") == 400)
+    }
+
     @Test func anOperatorSearchWaitingToMergeHoldsNoThreadOfThePool() async throws {
         // A prefix search with an item pending merges the backlog first, and that waits for the
         // writer, held here by another transaction. More such searches than the pool has threads
