@@ -86,6 +86,7 @@ struct BusSubscriptionTests {
             }
             for _ in 0..<3 { try bus.endpoint(owner: "kernel").publish(BusMessage(topic: "slow.job")) }
             #expect(await eventually { started.value })
+            let subscription = try #require(bus.routes.subscription(id: id))
             async let retired: Bool = onThread { listener.retireAll(timeout: .seconds(60)) }
             #expect(await eventually { bus.routes.subscriptions(owner: "listener").isEmpty })
             let returned = LockedBox(false)
@@ -94,9 +95,11 @@ struct BusSubscriptionTests {
                 returned.set(true)
                 return (removed, running.value)
             }
-            // Long enough for an unsubscribe that does not wait to return (the defect); the
-            // outcome checked below does not depend on it.
-            _ = await eventually(timeout: .milliseconds(300)) { returned.value }
+            // Until the unsubscribe has closed the subscription (the queue behind the running
+            // call is then discarded), or has returned without (the defect). A fixed 300 ms was
+            // not always enough on a loaded machine for its thread to get there: the gate opened
+            // first and the queue was delivered.
+            _ = await eventually { subscription.closedFlag.load(ordering: .sequentiallyConsistent) || returned.value }
             let returnedEarly = returned.value
             gate.open()
             let outcome = await runningWhenReturned
