@@ -53,6 +53,7 @@ extension RepositoryReader {
         try DurableFile.replace(note, with: Data())
         let bytes = try materialize(files, into: staging)
         var previous: URL?
+        var switched = false
         let exists = fm.fileExists(atPath: target.path) || (try? fm.destinationOfSymbolicLink(atPath: target.path)) != nil
         // From here a leftover staging area is taken for data that was at the target.
         // (The removal reaches the disk before the exchange: after a power cut, a note back beside
@@ -62,21 +63,15 @@ extension RepositoryReader {
         defer { try? DurableFile.syncDirectory(parent) }
         if exists {
             let moved = parent.appendingPathComponent("\(name).before-restore-\(stamp)")
-            if Self.exchange(staging.path, target.path) {
-                // The old data is under the staging name now.
-                guard rename(staging.path, moved.path) == 0 else {
-                    throw VaultError(.io, "cannot move the old \(name) aside to \(moved.lastPathComponent): errno \(errno)")
-                }
-                return RestoreResult(
-                    snapshot: snapshot.id, source: source, target: target.path, previous: moved.path, bytes: bytes,
-                    seconds: Date().timeIntervalSince(started))
-            }
-            guard rename(target.path, moved.path) == 0 else {
-                throw VaultError(.io, "cannot move \(target.path) aside to \(moved.lastPathComponent): errno \(errno)")
+            switched = Self.exchange(staging.path, target.path)
+            // Exchanged, the old data is under the staging name; otherwise still at the target.
+            let old = switched ? staging : target
+            guard rename(old.path, moved.path) == 0 else {
+                throw VaultError(.io, "cannot move the old \(name) aside to \(moved.lastPathComponent): errno \(errno)")
             }
             previous = moved
         }
-        guard rename(staging.path, target.path) == 0 else {
+        guard switched || rename(staging.path, target.path) == 0 else {
             throw VaultError(.io, "cannot switch \(staging.lastPathComponent) into \(target.path): errno \(errno)")
         }
         return RestoreResult(

@@ -1,4 +1,5 @@
 import CJameyABI
+import Foundation
 
 #if canImport(Glibc)
     import Glibc
@@ -185,10 +186,8 @@ extension Kernel {
             case S_IFLNK:
                 try check(item, info, what: "a symbolic link on its path", modeMatters: false, stickyAllowed: false)
                 links += 1
-                var target = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-                let length = readlink(item, &target, Int(PATH_MAX))
-                guard links <= 40, length > 0 else { return }
-                let destination = String(decoding: target[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                guard links <= 40, let destination = try? FileManager.default.destinationOfSymbolicLink(atPath: item)
+                else { return }
                 if destination.hasPrefix("/") { reached = "" }
                 pending = destination.split(separator: "/").map(String.init) + pending
             case S_IFDIR:
