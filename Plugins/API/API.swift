@@ -33,13 +33,13 @@ public final class API: JameyPlugin, SnapshotCapable {
     /// The kernel's plugins generation the route table was last built from.
     private let routesGeneration = Mutex<UInt64>(0)
 
-    /// Opens the key store and sets up the bootstrap admin key. Nothing listens yet.
+    /// Opens the key store and sets up the bootstrap admin key. Nothing listens yet. The kit has
+    /// checked `configuration` (``problems(in:)``) before.
     /// - Throws: when the data directory or the key database cannot be used, or the bootstrap key
     ///   is too short.
     public init(context: PluginContext, configuration: APIConfiguration) async throws {
         self.context = context
         self.settings = configuration
-        try configuration.validate()
         let directory = try context.dataDirectory()
         do {
             keys = try KeyStore(directory: directory)
@@ -157,3 +157,9 @@ public final class API: JameyPlugin, SnapshotCapable {
 }
 
 @_cdecl("jamey_plugin_register") public func register(_ r: JameyRegistration?) -> JameyDescriptor? { export(API.self, r) }
+
+extension API: ConfigurationChecking {
+    /// Proxies and origins that could never match, and TLS files that cannot serve
+    /// (``APIConfiguration/problems()``).
+    public static func problems(in configuration: APIConfiguration) -> [String] { configuration.problems() }
+}

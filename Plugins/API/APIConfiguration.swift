@@ -86,22 +86,27 @@ public struct APIConfiguration: Decodable, Sendable {
 }
 
 extension APIConfiguration {
-    /// Refuses entries that could never match, which would otherwise have no effect at all: a
-    /// trusted proxy is compared with the peer's address as a string, so it must be an IP address
-    /// (not a name or a CIDR range); an origin is compared with the browser's `Origin` header,
-    /// which is `scheme://host[:port]` with nothing after it.
-    /// - Throws: a sentence naming the entry.
-    func validate() throws(JameyError) {
+    /// What the schema cannot say (ABI 1.6 `check`), every problem found: entries that could
+    /// never match, which would otherwise have no effect at all — a trusted proxy is compared
+    /// with the peer's address as a string, so it must be an IP address (not a name or a CIDR
+    /// range); an origin is compared with the browser's `Origin` header, which is
+    /// `scheme://host[:port]` with nothing after it — and TLS files that are missing, unreadable,
+    /// not PEM, or a key that is not the certificate's (found at start before, after the other
+    /// plugins had started).
+    func problems() -> [String] {
+        var found: [String] = []
         for (i, proxy) in trustedProxies.enumerated() where !Self.isIPAddress(proxy) {
-            throw JameyError(
+            found.append(
                 "trusted_proxies[\(i)]: '\(proxy)' is not an IP address (list each proxy's address; names and CIDR ranges are not matched)"
             )
         }
         for (i, origin) in cors.allowedOrigins.enumerated() where origin != "*" && !Self.isOrigin(origin) {
-            throw JameyError(
+            found.append(
                 "cors.allowed_origins[\(i)]: '\(origin)' is not an origin: write scheme://host[:port], lower case, with no path or trailing slash (or *)"
             )
         }
+        if let problem = tls.problem { found.append(problem) }
+        return found
     }
 
     static func isIPAddress(_ text: String) -> Bool { canonicalAddress(text) != nil }

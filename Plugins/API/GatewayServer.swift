@@ -105,29 +105,14 @@ final class GatewayServer: Sendable {
                 metrics: gateway.metrics, malformed: { [weak gateway] in gateway?.noteMalformed(reason: $0, client: $1) })
         }
         guard settings.tls.enabled else { return plain }
-        let tls = settings.tls
-        guard !tls.certFile.isEmpty, !tls.keyFile.isEmpty else {
-            throw StartError("TLS needs both tls.cert_file and tls.key_file")
-        }
         do {
-            let chain = try NIOSSLCertificate.fromPEMFile(tls.certFile).map { NIOSSLCertificateSource.certificate($0) }
-            let key = try NIOSSLPrivateKey(file: tls.keyFile, format: .pem)
-            var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
-            configuration.minimumTLSVersion = .tlsv12
-            configuration.cipherSuites = Self.tls12Ciphers
-            return try .tls(plain, tlsConfiguration: configuration)
+            return try .tls(plain, tlsConfiguration: try settings.tls.serverConfiguration())
+        } catch let error as TLSFileError {
+            throw StartError(error.message)
         } catch {
-            throw StartError("cannot use TLS files \(tls.certFile) and \(tls.keyFile): \(error)")
+            throw StartError("cannot use TLS files \(settings.tls.certFile) and \(settings.tls.keyFile): \(error)")
         }
     }
-
-    /// TLS 1.2's cipher suites: forward secret (ECDHE) and authenticated encryption (GCM,
-    /// ChaCha20-Poly1305) only. BoringSSL's default also took RSA key exchange and CBC with SHA-1
-    /// (`AES128-SHA`, `ECDHE-RSA-AES128-SHA`). TLS 1.3's suites all qualify and are not set here.
-    static let tls12Ciphers = [
-        "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
-        "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
-    ].joined(separator: ":")
 
     /// Why the server could not start, as a sentence.
     struct StartError: Error, CustomStringConvertible {

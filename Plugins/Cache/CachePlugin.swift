@@ -38,8 +38,9 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
     /// The longest TTL, in milliseconds (a year).
     static let maxTTLMs = 31_536_000_000
 
-    /// Validates the namespaces and opens the L3 database.
-    /// - Throws: a sentence naming the setting at fault, or why the database cannot be opened.
+    /// Opens the L3 database and sets up the namespaces (the kit checked them before:
+    /// ``problems(in:)``).
+    /// - Throws: why the database cannot be opened.
     public init(context: PluginContext, configuration: CacheConfiguration) async throws {
         self.context = context
         self.configuration = configuration
@@ -75,42 +76,9 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
             throw JameyError("cannot open the cache database in \(directory): \(error)")
         }
         var namespaces: [String: CacheNamespace] = [:]
-        for (i, ns) in (configuration.namespaces ?? []).enumerated() {
-            let field = "namespaces[\(i)]"
-            guard ns.name.range(of: "^[a-z0-9][a-z0-9._-]{0,63}$", options: .regularExpression) != nil else {
-                throw JameyError("\(field).name: '\(ns.name)' must match [a-z0-9][a-z0-9._-]{0,63}")
-            }
-            guard namespaces[ns.name] == nil else { throw JameyError("\(field).name: '\(ns.name)' is configured twice") }
-            guard let policy = CacheConfiguration.policy(ns) else {
-                throw JameyError("\(field).policy: '\(ns.policy)' is not one of \(PolicyKind.names.joined(separator: ", "))")
-            }
-            guard CachedValue.weight(key: "", bytes: ns.maxValueBytes) + Self.maxKeyBytes <= ns.maxBytes else {
-                throw JameyError("\(field).max_value_bytes: \(ns.maxValueBytes) does not fit in max_bytes \(ns.maxBytes)")
-            }
-            // L3 keeps a stored entry whatever it evicts for it: one over the bound would empty the
-            // namespace's L3 at each put and still exceed it.
-            guard ns.l3MaxBytes == 0 || ns.maxValueBytes + Self.maxKeyBytes <= ns.l3MaxBytes else {
-                throw JameyError(
-                    "\(field).max_value_bytes: \(ns.maxValueBytes) (plus a key of up to \(Self.maxKeyBytes) bytes) does not fit in l3_max_bytes \(ns.l3MaxBytes) (0 turns L3 off)"
-                )
-            }
-            for (k, key) in (ns.warmKeys ?? []).enumerated() {
-                do { try Self.check(key: key, name: "\(field).warm_keys[\(k)]") } catch { throw JameyError(error.description) }
-            }
-            if !ns.origin.isEmpty {
-                // A topic (no wildcard, no blank), and not the cache's own: a miss would ask the
-                // cache again, which would wait for the origin until load_timeout_ms.
-                let segments = ns.origin.split(separator: ".", omittingEmptySubsequences: false)
-                guard !segments.contains(where: { $0.isEmpty || $0 == "*" || $0 == ">" }),
-                    !ns.origin.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 })
-                else {
-                    throw JameyError("\(field).origin: '\(ns.origin)' is not a bus topic (dotted segments, no wildcards)")
-                }
-                guard segments.first != "cache" else {
-                    throw JameyError(
-                        "\(field).origin: '\(ns.origin)' is one of the cache's own topics: a miss would ask the cache itself")
-                }
-            }
+        for ns in configuration.namespaces ?? [] {
+            // Checked before init (``problems(in:)``): the names are unique and the policy known.
+            guard let policy = CacheConfiguration.policy(ns) else { throw JameyError("namespace \(ns.name): unknown policy") }
             let bus = context.bus
             let timeout = Duration.milliseconds(configuration.loadTimeoutMs)
             let origin = ns.origin
@@ -325,5 +293,53 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
             }
             return .failure(.origin("origin '\(topic)' failed for key '\(key.prefix(64))': \(error)"))
         }
+    }
+}
+
+extension CachePlugin: ConfigurationChecking {
+    /// What is wrong with the namespaces: a bad or repeated name, an unknown policy, a largest
+    /// value that does not fit in L1 or L3, a warm key that is not a key, an origin that is not a
+    /// topic or is the cache's own.
+    public static func problems(in configuration: CacheConfiguration) -> [String] {
+        var found: [String] = []
+        var names: Set<String> = []
+        for (i, ns) in (configuration.namespaces ?? []).enumerated() {
+            let field = "namespaces[\(i)]"
+            if ns.name.range(of: "^[a-z0-9][a-z0-9._-]{0,63}$", options: .regularExpression) == nil {
+                found.append("\(field).name: '\(ns.name)' must match [a-z0-9][a-z0-9._-]{0,63}")
+            } else if !names.insert(ns.name).inserted {
+                found.append("\(field).name: '\(ns.name)' is configured twice")
+            }
+            if CacheConfiguration.policy(ns) == nil {
+                found.append("\(field).policy: '\(ns.policy)' is not one of \(PolicyKind.names.joined(separator: ", "))")
+            }
+            if CachedValue.weight(key: "", bytes: ns.maxValueBytes) + maxKeyBytes > ns.maxBytes {
+                found.append("\(field).max_value_bytes: \(ns.maxValueBytes) does not fit in max_bytes \(ns.maxBytes)")
+            }
+            // L3 keeps a stored entry whatever it evicts for it: one over the bound would empty
+            // the namespace's L3 at each put and still exceed it.
+            if ns.l3MaxBytes != 0 && ns.maxValueBytes + maxKeyBytes > ns.l3MaxBytes {
+                found.append(
+                    "\(field).max_value_bytes: \(ns.maxValueBytes) (plus a key of up to \(maxKeyBytes) bytes) does not fit in l3_max_bytes \(ns.l3MaxBytes) (0 turns L3 off)"
+                )
+            }
+            for (k, key) in (ns.warmKeys ?? []).enumerated() {
+                do { try check(key: key, name: "\(field).warm_keys[\(k)]") } catch { found.append(error.description) }
+            }
+            if !ns.origin.isEmpty {
+                // A topic (no wildcard, no blank), and not the cache's own: a miss would ask the
+                // cache again, which would wait for the origin until load_timeout_ms.
+                let segments = ns.origin.split(separator: ".", omittingEmptySubsequences: false)
+                if segments.contains(where: { $0.isEmpty || $0 == "*" || $0 == ">" })
+                    || ns.origin.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 })
+                {
+                    found.append("\(field).origin: '\(ns.origin)' is not a bus topic (dotted segments, no wildcards)")
+                } else if segments.first == "cache" {
+                    found.append(
+                        "\(field).origin: '\(ns.origin)' is one of the cache's own topics: a miss would ask the cache itself")
+                }
+            }
+        }
+        return found
     }
 }

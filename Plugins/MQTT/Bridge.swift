@@ -124,6 +124,38 @@ final class Bridge: Sendable {
         }
         outboundCaches = outbound.map { _ in TopicCache() }
         inboundCaches = inbound.map { _ in TopicCache() }
+        try Self.checkCombinations(configuration, settings: settings, remote: remote)
+        presenceBase = configuration.presence.enabled ? configuration.presence.topic : nil
+        replyTopic = TopicTranslation.join(
+            configuration.prefix, "_reply/" + TopicTranslation.mqttLevel(settings.clientID))
+        metrics = BridgeMetrics(factory: context.metrics)
+        spool = try Spool(
+            directory: try context.dataDirectory(), maxMessages: configuration.spool.maxMessages,
+            maxBytes: configuration.spool.maxBytes)
+        metrics.spool(messages: spool.count, bytes: spool.bytes)
+        if spool.count > 0 {
+            logger.notice("spool holds \(spool.count) message(s) from before; they are sent first after connecting")
+        }
+    }
+
+    /// Checks `configuration` as ``init(context:configuration:)`` does, with nothing opened (the
+    /// plugin's `check` hook): the client settings and TLS files, the rules, and the keys that
+    /// go together.
+    static func check(_ configuration: MQTTConfiguration) throws(MQTTError) {
+        let settings = try ClientSettings(configuration, nodeName: "node")
+        _ = try configuration.outbound.map { rule throws(MQTTError) in try OutboundRule(rule, defaultPrefix: configuration.prefix)
+        }
+        _ = try configuration.inbound.map { rule throws(MQTTError) in try InboundRule(rule, defaultPrefix: configuration.prefix) }
+        let remote = try configuration.remote.map { rule throws(MQTTError) in
+            try RemoteRule(rule, defaultPrefix: configuration.prefix)
+        }
+        try checkCombinations(configuration, settings: settings, remote: remote)
+    }
+
+    /// The settings that are wrong only together, and the presence topic.
+    private static func checkCombinations(
+        _ configuration: MQTTConfiguration, settings: ClientSettings, remote: [RemoteRule]
+    ) throws(MQTTError) {
         let reconnect = configuration.reconnect
         if reconnect.maxDelayMs < reconnect.initialDelayMs {
             throw MQTTError.invalidSetting(
@@ -139,19 +171,6 @@ final class Bridge: Sendable {
             guard (try? MQTTFilter(base + "/+")) != nil, !base.contains("+"), !base.contains("#") else {
                 throw MQTTError.invalidSetting("plugins.mqtt.config.presence.topic '\(base)' is not a valid MQTT topic")
             }
-            presenceBase = base
-        } else {
-            presenceBase = nil
-        }
-        replyTopic = TopicTranslation.join(
-            configuration.prefix, "_reply/" + TopicTranslation.mqttLevel(settings.clientID))
-        metrics = BridgeMetrics(factory: context.metrics)
-        spool = try Spool(
-            directory: try context.dataDirectory(), maxMessages: configuration.spool.maxMessages,
-            maxBytes: configuration.spool.maxBytes)
-        metrics.spool(messages: spool.count, bytes: spool.bytes)
-        if spool.count > 0 {
-            logger.notice("spool holds \(spool.count) message(s) from before; they are sent first after connecting")
         }
     }
 

@@ -47,3 +47,17 @@ public final class MQTT: JameyPlugin, SnapshotCapable {
 }
 
 @_cdecl("jamey_plugin_register") public func register(_ r: JameyRegistration?) -> JameyDescriptor? { export(MQTT.self, r) }
+
+extension MQTT: ConfigurationChecking {
+    /// What ``Bridge/check(_:)`` finds (TLS files, rules, keys that go together), without the
+    /// `plugins.mqtt.config.` the kernel puts before it.
+    public static func problems(in configuration: MQTTConfiguration) -> [String] {
+        do throws(MQTTError) {
+            try Bridge.check(configuration)
+            return []
+        } catch {
+            let prefix = "plugins.mqtt.config."
+            return [error.message.hasPrefix(prefix) ? String(error.message.dropFirst(prefix.count)) : error.message]
+        }
+    }
+}

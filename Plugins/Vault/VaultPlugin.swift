@@ -43,9 +43,9 @@ public final class VaultPlugin: JameyPlugin {
     public init(context: PluginContext, configuration: VaultConfiguration) async throws {
         self.context = context
         self.configuration = configuration
+        // Checked before init (``problems(in:)``).
         do {
             schedule = try configuration.backupSchedule()
-            _ = try configuration.policy.apply([])
         } catch let error as VaultError {
             throw JameyError(error.message)
         }
@@ -190,5 +190,22 @@ public final class VaultPlugin: JameyPlugin {
             throw VaultError(.badKey, "identity file \(path) is not text: expected AGE-SECRET-KEY-1... lines")
         }
         return try AgeIdentity.parseFile(text)
+    }
+}
+
+extension VaultPlugin: ConfigurationChecking {
+    /// A schedule or a retention policy that does not parse (`schedule.daily_at`,
+    /// `retention.keep_within`). A missing repository or node key is not one: the plugin then runs
+    /// idle, reporting it in its health.
+    public static func problems(in configuration: VaultConfiguration) -> [String] {
+        var found: [String] = []
+        let prefix = "plugins.vault.config."
+        func add(_ error: any Error, under section: String = "") {
+            let message = (error as? VaultError)?.message ?? "\(error)"
+            found.append(message.hasPrefix(prefix) ? String(message.dropFirst(prefix.count)) : section + message)
+        }
+        do { _ = try configuration.backupSchedule() } catch { add(error) }
+        do { _ = try configuration.policy.apply([]) } catch { add(error, under: "retention.") }
+        return found
     }
 }

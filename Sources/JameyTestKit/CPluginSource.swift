@@ -71,6 +71,10 @@ public struct CPluginSource: Sendable {
     /// before it, and the JSON is kept in `last_config` (a static buffer).
     public var reconfigureCode: String? = nil
 
+    /// The body of a `check` hook (ABI 1.6), or nil for none. It sees `json`, `len`, `err` and
+    /// `cap`, and must return a code; the event `check <name>` is recorded before it.
+    public var checkCode: String? = nil
+
     /// A probe plugin named `name`.
     public init(name: String? = "probe") { self.name = name }
 
@@ -186,6 +190,12 @@ public struct CPluginSource: Sendable {
                 \(reconfigureCode ?? "return JAMEY_E_UNSUPPORTED;")
             }
 
+            __attribute__((unused)) static int32_t probe_check(const char *json, size_t len, char *err, size_t cap) {
+                (void)json; (void)len; (void)err; (void)cap;
+                record("check");
+                \(checkCode ?? "return JAMEY_OK;")
+            }
+
             static int32_t probe_start(void *state, char *err, size_t cap) {
                 probe_state *s = state; (void)s;
                 \(startDelayMilliseconds > 0 ? "record(\"starting\");" : "")
@@ -237,6 +247,7 @@ public struct CPluginSource: Sendable {
                 .snapshot = \(snapshotDelayMilliseconds == nil ? "NULL" : "probe_snapshot"),
                 .restore = \(snapshotDelayMilliseconds == nil ? "NULL" : "probe_restore"),
                 .reconfigure = \(reconfigureCode == nil ? "NULL" : "probe_reconfigure"),
+                .check = \(checkCode == nil ? "NULL" : "probe_check"),
             };
 
             \(exportEntry ? "JAMEY_EXPORT" : "__attribute__((visibility(\"hidden\")))") const jamey_plugin_descriptor *\(exportEntry ? "jamey_plugin_register" : "probe_hidden_entry")(const jamey_registration *r) {

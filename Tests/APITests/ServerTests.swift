@@ -51,33 +51,77 @@ import Testing
         }
     }
 
-    @Test func missingTLSFilesFailTheStartWithASentence() async throws {
-        let config = "tls:\n  cert_file: /nonexistent/cert.pem\n  key_file: /nonexistent/key.pem\n"
-        let k = try await onThread {
-            try TestKernel.boot(plugins: [
-                .init("api", path: try TestPlugins.library("API"), config: "port: 0\nadmin_key: \(APIKernel.adminKey)\n" + config)
-            ])
+    /// TLS files that cannot serve are config problems (the plugin's check hook, ABI 1.6):
+    /// `jamey config check` names them, and the plugin fails at load, before any init. They were
+    /// found only by the api's start, after the other plugins had started.
+    @Test func tlsFilesThatCannotServeAreConfigProblems() async throws {
+        let dir = try TemporaryDirectory.make(prefix: "jamey-api-tls-check")
+        func makePair(_ name: String) async throws {
+            let r = try await onThread {
+                try Run.command(
+                    "/usr/bin/env",
+                    [
+                        "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                        "-keyout", "\(dir)/\(name)-key.pem", "-out", "\(dir)/\(name)-cert.pem",
+                    ])
+            }
+            try #require(r.status == 0, "\(r.output)")
         }
-        let failure = k.kernel.plugin(named: "api")?.failure ?? ""
-        await onThread { k.shutdown() }
-        #expect(failure.contains("cannot use TLS files /nonexistent/cert.pem and /nonexistent/key.pem"), "\(failure)")
+        try await makePair("a")
+        try await makePair("b")
+        try "not a certificate\n".write(toFile: dir + "/junk.pem", atomically: true, encoding: .utf8)
+        let cases: [(tls: String, problem: String)] = [
+            (
+                "cert_file: /nonexistent/cert.pem\n  key_file: /nonexistent/key.pem",
+                "tls.cert_file: cannot read /nonexistent/cert.pem: No such file or directory"
+            ),
+            ("cert_file: \(dir)/a-cert.pem", "tls: cert_file and key_file go together"),
+            (
+                "cert_file: \(dir)/junk.pem\n  key_file: \(dir)/a-key.pem",
+                "tls.cert_file: \(dir)/junk.pem holds no PEM certificate"
+            ),
+            (
+                "cert_file: \(dir)/a-cert.pem\n  key_file: \(dir)/junk.pem",
+                "tls.key_file: \(dir)/junk.pem holds no PEM private key"
+            ),
+            (
+                "cert_file: \(dir)/a-cert.pem\n  key_file: \(dir)/b-key.pem",
+                "tls: the key in \(dir)/b-key.pem and the certificate in \(dir)/a-cert.pem do not make a server"
+            ),
+        ]
+        let library = try TestPlugins.library("API")
+        for (tls, problem) in cases {
+            let section = "port: 0\nadmin_key: \(APIKernel.adminKey)\ntls:\n  \(tls)\n"
+            let yaml = TestKernel.yaml(plugins: [.init("api", path: library, config: section)])
+            let path = dir + "/jamey.yaml"
+            try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+            let check = try await onThread {
+                try Run.command(TestPlugins.buildDirectory + "/jamey", ["config", "check", "--config", path])
+            }
+            #expect(check.status == 1, "\(tls): \(check.output)")
+            #expect(check.stderr.contains("\(path): plugins.api.config: \(problem)"), "\(check.stderr)")
+            let k = try await onThread { try TestKernel.boot(plugins: [.init("api", path: library, config: section)]) }
+            let failure = k.kernel.plugin(named: "api")?.failure ?? ""
+            let state = k.kernel.plugin(named: "api")?.state
+            await onThread { k.shutdown() }
+            #expect(state == .failed)
+            #expect(failure.contains("plugins.api.config: \(problem)"), "\(failure)")
+        }
+        // The good pair passes the check.
+        let good =
+            "port: 0\nadmin_key: \(APIKernel.adminKey)\ntls:\n  cert_file: \(dir)/a-cert.pem\n  key_file: \(dir)/a-key.pem\n"
+        try TestKernel.yaml(plugins: [.init("api", path: library, config: good)]).write(
+            toFile: dir + "/good.yaml", atomically: true, encoding: .utf8)
+        let ok = try await onThread {
+            try Run.command(TestPlugins.buildDirectory + "/jamey", ["config", "check", "--config", dir + "/good.yaml"])
+        }
+        #expect(ok.status == 0, "\(ok.output)")
     }
 
     @Test func aTakenPortFailsTheStartWithASentence() async throws {
         // Hold a listening socket on a port, then ask the api plugin for that port.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (fd, port) = try ServedNode.listeningSocket()
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        try #require(bound && listen(fd, 1) == 0)
-        let port = Int(UInt16(bigEndian: address.sin_port))
         let k = try await onThread {
             try TestKernel.boot(plugins: [
                 .init("api", path: try TestPlugins.library("API"), config: "port: \(port)\nadmin_key: \(APIKernel.adminKey)\n")

@@ -2,6 +2,10 @@ import Foundation
 import JameyTestKit
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Config reload of a real `jamey serve`: SIGHUP, `jamey config reload` and an invalid file.
 @Suite struct ReloadCLITests {
     func rewrite(_ server: LiveServer, helloC config: String?) throws {
@@ -76,12 +80,24 @@ import Testing
                 applied.stderr.contains("jamey config reload: the reload was applied (the api plugin restarted)"),
                 "\(applied.stderr)")
 
-            // TLS files that do not exist pass the schema and fail the api plugin's start.
+            // TLS files that do not exist pass the schema; the api plugin's check (ABI 1.6) refuses
+            // them before anything stops (they failed the api's start, and the reload rolled back).
             try write(api + "\ntls:\n  cert_file: /nonexistent/cert.pem\n  key_file: /nonexistent/key.pem")
+            let refused = try server.jamey(["config", "reload"])
+            #expect(refused.status == 4, "\(refused.output)")
+            #expect(
+                refused.stderr.contains("plugins.api.config: tls.cert_file: cannot read /nonexistent/cert.pem"),
+                "\(refused.stderr)")
+
+            // A port another socket holds fails the api plugin's start: the reload is rolled back.
+            let (holder, taken) = try ServedNode.listeningSocket()
+            defer { close(holder) }
+            try write("port: \(taken)\naccess_log: false")
             let rolledBack = try server.jamey(["config", "reload"])
             #expect(rolledBack.status == 5, "\(rolledBack.output)")
             #expect(rolledBack.stderr.contains("the reload failed and was rolled back"), "\(rolledBack.stderr)")
             let metrics = try server.call(["metrics"])
+            #expect(metrics.stdout.contains(#"jamey_config_reloads_total{result="invalid"} 1"#), "\(metrics.stdout)")
             #expect(metrics.stdout.contains(#"jamey_config_reloads_total{result="rolled_back"} 1"#), "\(metrics.stdout)")
         }
     }

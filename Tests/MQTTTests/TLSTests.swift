@@ -58,12 +58,13 @@ import Testing
         #expect(await lax.waitReady(), "\(lax.healthDetail)")
     }
 
-    @Test func missingFilesFailInitWithTheKey() async throws {
+    /// Found by the plugin's check (ABI 1.6) at load, before any init, naming the key.
+    @Test func missingFilesFailThePluginWithTheKey() async throws {
         let broker = try await Broker.make()
         let node = try await Node.boot(
             "tls-missing", port: broker.port, config: "tls:\n  enabled: true\n  ca_file: /nonexistent/ca.pem")
         #expect(
-            node.plugin?.failure?.contains("plugins.mqtt.config.tls.ca_file: /nonexistent/ca.pem does not exist") == true,
+            node.plugin?.failure?.contains("plugins.mqtt.config: tls.ca_file: /nonexistent/ca.pem does not exist") == true,
             "\(node.plugin?.failure ?? "")")
     }
 }

@@ -14,8 +14,10 @@ enum DescriptorBuilder {
     /// - Parameters:
     ///   - factory: the plugin type's manifest and hooks.
     ///   - initHook: the C init hook; an in-process plugin gets one of its own (it names the factory).
+    ///   - checkHook: the C check hook, likewise.
     static func build(
-        _ factory: PluginFactory, initHook: jamey_plugin_init_fn = KitHooks.initHook
+        _ factory: PluginFactory, initHook: jamey_plugin_init_fn = KitHooks.initHook,
+        checkHook: jamey_plugin_check_fn = KitHooks.checkHook
     ) -> UnsafeMutablePointer<jamey_plugin_descriptor> {
         let m = factory.manifest
         let d = UnsafeMutablePointer<jamey_plugin_descriptor>.allocate(capacity: 1)
@@ -40,6 +42,7 @@ enum DescriptorBuilder {
         d.pointee.`deinit` = KitHooks.deinitHook
         d.pointee.health = KitHooks.healthHook
         if factory.reconfigure != nil { d.pointee.reconfigure = KitHooks.reconfigureHook }
+        if factory.check != nil { d.pointee.check = checkHook }
         if factory.snapshot != nil {
             d.pointee.snapshot = KitHooks.snapshotHook
             d.pointee.restore = KitHooks.restoreHook

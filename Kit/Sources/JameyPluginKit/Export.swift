@@ -30,10 +30,20 @@ struct PluginFactory: Sendable {
     let snapshot: (@Sendable (any JameyPlugin, String) async throws -> Void)?
     let restore: (@Sendable (any JameyPlugin, String) async throws -> Void)?
     let reconfigure: (@Sendable (any JameyPlugin, Data) async throws -> Void)?
+    /// The problems ``ConfigurationChecking`` finds in a section (the `check` hook); nil when the
+    /// type does not conform.
+    let check: (@Sendable (Data) -> [String])?
 
     init<P: JameyPlugin>(_ type: P.Type) {
         manifest = P.manifest
-        make = { context, json in try await P(context: context, configuration: try Self.decode(P.self, json)) }
+        let check: (@Sendable (Data) -> [String])? =
+            if let checking = P.self as? any ConfigurationChecking.Type { Self.checker(checking) } else { nil }
+        self.check = check
+        make = { context, json in
+            let configuration = try Self.decode(P.self, json)
+            if let problems = check?(json), !problems.isEmpty { throw JameyError(.invalid, problems.joined(separator: "; ")) }
+            return try await P(context: context, configuration: configuration)
+        }
         if let reconfiguring = P.self as? any Reconfigurable.Type {
             reconfigure = Self.reconfigurer(reconfiguring)
         } else {
@@ -56,6 +66,17 @@ struct PluginFactory: Sendable {
             return try decoder.decode(T.Configuration.self, from: json)
         } catch {
             throw JameyError(.invalid, "config section does not match \(T.Configuration.self): \(error.readable)")
+        }
+    }
+
+    /// A section's problems: the decoding error as one, else what the type's check finds.
+    private static func checker<C: ConfigurationChecking>(_: C.Type) -> @Sendable (Data) -> [String] {
+        { json in
+            do {
+                return C.problems(in: try decode(C.self, json))
+            } catch {
+                return [error.readable]
+            }
         }
     }
 

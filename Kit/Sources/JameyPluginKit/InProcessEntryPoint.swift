@@ -36,7 +36,7 @@ public func inProcessEntryPoint<P: JameyPlugin>(for plugin: P.Type) throws(Jamey
 public var inProcessEntryPointCapacity: Int { InProcessExports.entryPoints.count }
 
 /// The plugin types exported in-process, one slot each. A C function cannot capture which type it
-/// is for, so each slot has its own entry point and init hook (``entryPoints``, ``initHooks``),
+/// is for, so each slot has its own entry point, init and check hooks (``entryPoints``, ``initHooks``, ``checkHooks``),
 /// which look the slot up here.
 final class InProcessExports: Sendable {
     static let shared = InProcessExports()
@@ -77,7 +77,8 @@ final class InProcessExports: Sendable {
             guard slots.indices.contains(index) else { return nil }
             slots[index].api = api
             if let descriptor = slots[index].descriptor { return UnsafePointer(descriptor) }
-            let descriptor = DescriptorBuilder.build(slots[index].factory, initHook: Self.initHooks[index])
+            let descriptor = DescriptorBuilder.build(
+                slots[index].factory, initHook: Self.initHooks[index], checkHook: Self.checkHooks[index])
             slots[index].descriptor = descriptor
             return UnsafePointer(descriptor)
         }
@@ -95,6 +96,20 @@ final class InProcessExports: Sendable {
     static let entryPoints: [JameyEntryPoint] = [
         { shared.register(0, $0) }, { shared.register(1, $0) }, { shared.register(2, $0) }, { shared.register(3, $0) },
         { shared.register(4, $0) }, { shared.register(5, $0) }, { shared.register(6, $0) }, { shared.register(7, $0) },
+    ]
+
+    /// The check hook of slot `index`.
+    func check(_ index: Int, _ json: UnsafePointer<CChar>?, _ length: Int, _ err: UnsafeMutablePointer<CChar>?, _ cap: Int)
+        -> Int32
+    {
+        let slot = slots.withLock { slots in slots.indices.contains(index) ? slots[index] : nil }
+        return KitHooks.check(slot?.factory, json, length, err, cap)
+    }
+
+    static let checkHooks: [jamey_plugin_check_fn] = [
+        { shared.check(0, $0, $1, $2, $3) }, { shared.check(1, $0, $1, $2, $3) }, { shared.check(2, $0, $1, $2, $3) },
+        { shared.check(3, $0, $1, $2, $3) }, { shared.check(4, $0, $1, $2, $3) }, { shared.check(5, $0, $1, $2, $3) },
+        { shared.check(6, $0, $1, $2, $3) }, { shared.check(7, $0, $1, $2, $3) },
     ]
 
     static let initHooks: [jamey_plugin_init_fn] = [

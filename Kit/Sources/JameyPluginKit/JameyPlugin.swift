@@ -64,6 +64,24 @@ public protocol Reconfigurable: JameyPlugin {
     func reconfigure(_ configuration: Configuration) async throws
 }
 
+/// A plugin whose config section can be wrong in ways its schema cannot say: a file that must
+/// exist and parse, an address, two keys that go together (ABI 1.6 `check`).
+///
+/// The kernel asks before anything acts on a section: when it loads the plugin (so
+/// `jamey config check` reports these problems with the file's others, and `jamey serve` before
+/// any plugin's init), before a config reload that changes the section stops anything (a problem
+/// refuses the whole reload), and before a deploy starts a new build. The kit also asks at the
+/// start of ``JameyPlugin/init(context:configuration:)`` (a plugin isolated in a child process is
+/// not asked by the kernel), so `init` may rely on a checked configuration.
+public protocol ConfigurationChecking: JameyPlugin {
+    /// What is wrong with `configuration`: one sentence per problem, starting with the key it is
+    /// about (`"tls.cert_file: /etc/x.pem does not exist"`; the kernel adds the file and
+    /// `plugins.<name>.config`); empty when nothing is. Runs on a kernel thread with no context
+    /// and possibly beside a running instance: read the files the section names if need be, but
+    /// write nothing, bind nothing and reach no network.
+    static func problems(in configuration: Configuration) -> [String]
+}
+
 /// The configuration of a plugin that declares no keys.
 public struct NoConfiguration: Decodable, Sendable {
     public init() {}

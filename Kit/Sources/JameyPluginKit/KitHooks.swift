@@ -107,6 +107,22 @@ enum KitHooks {
         }
     }
 
+    static let checkHook: jamey_plugin_check_fn = { json, length, err, cap in
+        KitHooks.check(PluginExport.shared.factory, json, length, err, cap)
+    }
+
+    /// The check hook's work, for the exported plugin and for in-process ones: the problems, one
+    /// per line, into `err`.
+    static func check(
+        _ factory: PluginFactory?, _ json: UnsafePointer<CChar>?, _ length: Int, _ err: UnsafeMutablePointer<CChar>?, _ cap: Int
+    ) -> Int32 {
+        guard let check = factory?.check else { return JAMEY_OK }
+        let problems = check(json.map { Data(bytes: $0, count: length) } ?? Data("{}".utf8))
+        guard !problems.isEmpty else { return JAMEY_OK }
+        writeError(problems.map { $0.replacingOccurrences(of: "\n", with: " ") }.joined(separator: "\n"), err, cap)
+        return JAMEY_E_INVALID
+    }
+
     private static func box(_ state: UnsafeMutableRawPointer?) -> PluginBox? {
         state.map { Unmanaged<PluginBox>.fromOpaque($0).takeUnretainedValue() }
     }

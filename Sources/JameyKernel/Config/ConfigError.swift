@@ -72,7 +72,7 @@ extension ConfigError {
         private enum Base: String, Hashable, Sendable {
             case syntax, fileNotFound, unreadable, emptyDocument, notAMap
             case unknownKey, typeMismatch, outOfRange, notAllowed, missingRequired
-            case invalidEnvironment, invalidName, invalidSchema
+            case invalidEnvironment, invalidName, invalidSchema, refusedByPlugin
         }
 
         private let base: Base
@@ -104,6 +104,9 @@ extension ConfigError {
         public static let invalidName = Kind(.invalidName)
         /// The schema itself is wrong (a plugin author's mistake, not an operator's).
         public static let invalidSchema = Kind(.invalidSchema)
+        /// The plugin's own `check` hook (ABI 1.6) found the section wrong, in a way its schema
+        /// cannot say (a file that must exist, an address that must parse).
+        public static let refusedByPlugin = Kind(.refusedByPlugin)
 
         /// The kind's name, such as `unknownKey`.
         public var description: String { base.rawValue }

@@ -26,8 +26,9 @@ enum IsolatedPlugins {
         }
     }
 
-    /// A copy of `raw` whose hooks are the proxy's. Snapshot, restore and reconfigure are left
-    /// out: a reload restarts an isolated plugin, and backups do not reach into its process.
+    /// A copy of `raw` whose hooks are the proxy's. Snapshot, restore, reconfigure and check are
+    /// left out: a reload restarts an isolated plugin, backups do not reach into its process, and
+    /// its code runs in the kernel's process only for the entry point (its init checks instead).
     /// Allocated once per load and never freed (descriptors live as long as the process).
     static func descriptor(wrapping raw: UnsafePointer<jamey_plugin_descriptor>) -> UnsafePointer<jamey_plugin_descriptor> {
         let copy = UnsafeMutablePointer<jamey_plugin_descriptor>.allocate(capacity: 1)
@@ -40,6 +41,7 @@ enum IsolatedPlugins {
         copy.pointee.snapshot = nil
         copy.pointee.restore = nil
         copy.pointee.reconfigure = nil
+        copy.pointee.check = nil
         return UnsafePointer(copy)
     }
 

@@ -230,7 +230,7 @@ extension Kernel {
                 "\(path) is the plugin '\(library.descriptor.name)', not '\(name)'", code: JAMEY_E_INVALID)
         }
         let section: ValidatedSection
-        switch validateSection(old.entry, schema: library.descriptor.configSchema, in: config) {
+        switch checkedSection(old, old.entry, library: library, in: config) {
         case .success(let validated): section = validated
         case .failure(let errors):
             throw KernelError(

@@ -2,7 +2,8 @@ import Logging
 
 extension Kernel {
     /// Maps every enabled plugin's library, checks its descriptor and validates its config
-    /// section against the schema it declares. Calls no plugin hook except the entry point.
+    /// section against the schema it declares, then with the plugin's own `check` hook (ABI 1.6,
+    /// in-process plugins that have one). Calls no other plugin hook but the entry point.
     ///
     /// An optional plugin that fails is marked `failed` and the rest go on.
     /// - Returns: one sentence per failed plugin (empty when all loaded).
@@ -37,7 +38,7 @@ extension Kernel {
                 }
                 record.with { $0.library = library }
                 metrics.recordInfo(plugin: record.name, version: descriptor.version.description, abi: descriptor.abiVersion)
-                let section = validateSection(record, schema: descriptor.configSchema)
+                let section = checkedSection(record, record.entry, library: library, in: config)
                 switch section {
                 case .success(let validated):
                     record.with { $0.config = validated }
@@ -76,10 +77,6 @@ extension Kernel {
             if let schema = record.descriptor?.configSchema { schemas[record.name] = ConfigSchema(fields: schema) }
         }
         return config.unknownEnvironmentVariables(environment, schemas: schemas)
-    }
-
-    func validateSection(_ record: PluginRecord, schema: [ConfigField]) -> Result<ValidatedSection, ConfigErrors> {
-        validateSection(record.entry, schema: schema, in: config)
     }
 
     /// Validates a plugin entry's section as start, reload and deploy all must: errors name

@@ -220,6 +220,10 @@ private struct Reload {
         switch kernel.validateSection(entry, schema: library.descriptor.configSchema, in: new) {
         case .success(let section):
             guard section != current else { return }
+            // The plugin's own check, before anything stops: its init would refuse the section
+            // after the plugin and its dependents had stopped, and the reload be rolled back.
+            let refused = kernel.pluginCheck(record, entry, library: library, section: section, source: new.source)
+            guard refused.isEmpty else { return problems.append(ConfigErrors(refused).description) }
             let keys = Self.changedKeys(current.value, section.value)
             reconfigures.append((record, section, keys))
         case .failure(let errors): problems.append(errors.description)
@@ -233,7 +237,7 @@ private struct Reload {
         return Set(left.keys).union(right.keys).filter { left[$0] != right[$0] }.sorted()
     }
 
-    /// Loads (or reuses) the library and validates the section.
+    /// Loads (or reuses) the library and validates the section (schema and the plugin's check).
     private func prepare(_ record: PluginRecord, _ entry: KernelConfig.PluginEntry) -> Result<Prepared, Problem> {
         let previous = record.with { (library: $0.library, path: $0.path) }
         let path: String
@@ -258,7 +262,7 @@ private struct Reload {
                     ))
             }
         }
-        switch kernel.validateSection(entry, schema: library.descriptor.configSchema, in: new) {
+        switch kernel.checkedSection(record, entry, library: library, in: new) {
         case .success(let section): return .success(Prepared(path: path, library: library, section: section))
         case .failure(let errors): return .failure(Problem(errors.description))
         }

@@ -58,6 +58,8 @@ struct RawDescriptor: @unchecked Sendable {
     var restore: jamey_plugin_dir_fn? { pointer.pointee.restore }
     /// Since 1.3; nil for plugins built for an older minor (their slot was spare).
     var reconfigure: jamey_plugin_reconfigure_fn? { pointer.pointee.abi_minor >= 3 ? pointer.pointee.reconfigure : nil }
+    /// Since 1.6; nil for plugins built for an older minor (their slot was spare).
+    var check: jamey_plugin_check_fn? { pointer.pointee.abi_minor >= 6 ? pointer.pointee.check : nil }
 }
 
 extension PluginDescriptor {
@@ -164,6 +166,7 @@ extension PluginDescriptor {
         if d.restore != nil { hooks.insert("restore") }
         // Since 1.3, as the kernel reads it (RawDescriptor.reconfigure).
         if minor >= 3 && d.reconfigure != nil { hooks.insert("reconfigure") }
+        if minor >= 6 && d.check != nil { hooks.insert("check") }
         // Since 1.1: routes occupy what were the first two spare slots in 1.0, so they are read
         // only from plugins built for 1.1 or later.
         let routes = minor >= 1 ? try PluginRoute.read(d.routes, count: d.route_count, minor: minor, reader: reader) : []

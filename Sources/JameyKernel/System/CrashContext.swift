@@ -51,6 +51,7 @@ public enum CrashContext {
         case "health": healthHook
         case "snapshot": snapshotHook
         case "restore": restoreHook
+        case "check": checkHook
         default: otherHook
         }
     }
@@ -66,5 +67,6 @@ public enum CrashContext {
     private nonisolated(unsafe) static let healthHook = label("its health hook")
     private nonisolated(unsafe) static let snapshotHook = label("its snapshot hook")
     private nonisolated(unsafe) static let restoreHook = label("its restore hook")
+    private nonisolated(unsafe) static let checkHook = label("its check hook")
     private nonisolated(unsafe) static let otherHook = label("a hook")
 }

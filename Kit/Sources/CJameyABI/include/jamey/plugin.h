@@ -80,7 +80,7 @@ extern "C" {
 /** ABI major version. A plugin built for another major is refused. */
 #define JAMEY_ABI_MAJOR 1
 /** ABI minor version. The kernel refuses plugins built for a newer minor than its own. */
-#define JAMEY_ABI_MINOR 5
+#define JAMEY_ABI_MINOR 6
 
 /** The one symbol a plugin exports. */
 #define JAMEY_PLUGIN_ENTRY_SYMBOL "jamey_plugin_register"
@@ -446,6 +446,32 @@ typedef int32_t (*jamey_plugin_dir_fn)(void *state, const char *dir, char *err, 
 typedef int32_t (*jamey_plugin_reconfigure_fn)(void *state, const char *config_json, size_t config_len, char *err,
                                                size_t err_cap);
 
+/** check (since 1.6, optional): find what is wrong with a config section before anything acts
+ *  on it: what the schema cannot say (a file that must exist and parse, an address, a
+ *  combination of keys). A problem found here is reported with the config's other problems,
+ *  where an init that failed on it stopped the server half-started.
+ *  Caller     the kernel, after the section validated against the schema: when it loads the
+ *             plugin (`jamey serve`, before any plugin's init; `jamey config check`,
+ *             `jamey config show`), when a config reload would give a started plugin a new or
+ *             changed section or start it (before anything stops: any problem refuses the whole
+ *             reload), and when a deploy or canary would start a new build. Not called for a
+ *             plugin with `isolation: process` (no plugin code but the entry point runs in the
+ *             kernel's process): its init must check the same.
+ *  Thread     any kernel thread, possibly while an instance of the plugin runs; there is no
+ *             state and no host context, so it must not call host functions. Bounded by
+ *             hooks.init_timeout_ms; keep it short: read the files the section names if need be,
+ *             but write nothing, bind nothing, reach no network.
+ *  Params     config_json, config_len  the section as for init (defaults filled in, path keys
+ *                          resolved against the config file's directory).
+ *             err, err_cap  on failure, every problem found, one per line ('\n' between them),
+ *                          each a sentence starting with the key it is about
+ *                          ("tls.cert_file: /etc/x.pem does not exist"), NUL-terminated. The
+ *                          kernel prefixes each line with the config file and
+ *                          "plugins.<name>.config".
+ *  Returns    JAMEY_OK, or any negative code (JAMEY_E_INVALID) with `err`.
+ *  Ownership  config_json and err are the kernel's, valid during the call. */
+typedef int32_t (*jamey_plugin_check_fn)(const char *config_json, size_t config_len, char *err, size_t err_cap);
+
 /** An HTTP route a plugin declares (since 1.1). The api plugin serves it and forwards each
  *  matching HTTP request to `topic` as a bus request (a plugin never opens its own port):
  *
@@ -517,7 +543,9 @@ typedef struct jamey_plugin_descriptor {
     size_t route_count;              /**< number of routes */
     /* ---- since 1.3 (the next spare slot; the size is unchanged) ---- */
     jamey_plugin_reconfigure_fn reconfigure; /**< optional; read only when abi_minor >= 3 */
-    void *reserved[5];               /**< spare slots, NULL */
+    /* ---- since 1.6 (the next spare slot; the size is unchanged) ---- */
+    jamey_plugin_check_fn check;     /**< optional; read only when abi_minor >= 6 */
+    void *reserved[4];               /**< spare slots, NULL */
 } jamey_plugin_descriptor;
 
 /* ============================================================================================

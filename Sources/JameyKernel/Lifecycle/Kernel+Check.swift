@@ -1,0 +1,70 @@
+import CJameyABI
+import Dispatch
+import Synchronization
+
+extension Kernel {
+    /// The check hook's error buffer: room for several problems, one per line.
+    static let checkErrorCapacity = 4096
+
+    /// Validates a plugin entry's section against the library's schema, then asks the library's
+    /// `check` hook (ABI 1.6) about it, as loading, a reload and a deploy all must before anything
+    /// acts on the section. Problems of both kinds name `config`'s file and the section's key.
+    func checkedSection(
+        _ record: PluginRecord, _ entry: KernelConfig.PluginEntry, library: PluginLibrary, in config: KernelConfig
+    ) -> Result<ValidatedSection, ConfigErrors> {
+        switch validateSection(entry, schema: library.descriptor.configSchema, in: config) {
+        case .failure(let errors): return .failure(errors)
+        case .success(let section):
+            let problems = pluginCheck(record, entry, library: library, section: section, source: config.source)
+            return problems.isEmpty ? .success(section) : .failure(ConfigErrors(problems))
+        }
+    }
+
+    /// What the library's `check` hook finds wrong with `section`, one error per line it wrote
+    /// (none when it has no such hook). The hook runs on a thread of its own under
+    /// `hooks.init_timeout_ms`: it has no state, so a running instance's lifecycle thread is not
+    /// the place, and one that does not return is reported, not waited for.
+    func pluginCheck(
+        _ record: PluginRecord, _ entry: KernelConfig.PluginEntry, library: PluginLibrary, section: ValidatedSection,
+        source: String
+    ) -> [ConfigError] {
+        guard let hook = library.raw.check else { return [] }
+        func problem(_ message: String) -> ConfigError {
+            ConfigError(kind: .refusedByPlugin, keyPath: entry.configKeyPath, source: source, message: message)
+        }
+        let json = section.json
+        let plugin = UnsafeSendable(record.crashLabel)
+        let call = UnsafeSendable(hook)
+        let outcome = Mutex<(Int32, String)?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        let clock = ContinuousClock()
+        let began = clock.now
+        DispatchQueue.global().async {
+            let result = CrashContext.running(plugin: plugin.value, what: CrashContext.hookLabel("check")) {
+                var err = [CChar](repeating: 0, count: Self.checkErrorCapacity)
+                let code = json.withCString { call.value($0, json.utf8.count, &err, err.count) }
+                err[err.count - 1] = 0
+                return (code, String(cBuffer: err))
+            }
+            outcome.withLock { $0 = result }
+            done.signal()
+        }
+        let deadline = config.hooks.initialize
+        guard done.wait(timeout: .now() + .nanoseconds(Int(max(0, deadline.wholeNanoseconds)))) == .success,
+            let (code, message) = outcome.withLock({ $0 })
+        else {
+            return [
+                problem(
+                    "the plugin's check hook did not return within \(deadline.shortText) (\(HookDeadlines.key(of: "init"))); the section was not checked"
+                )
+            ]
+        }
+        recordHook(record, "check", clock.now - began)
+        guard code != JAMEY_OK else { return [] }
+        let lines = message.split(whereSeparator: \.isNewline).map { String($0.drop { $0 == " " }) }.filter { !$0.isEmpty }
+        guard !lines.isEmpty else {
+            return [problem("refused by the plugin's check hook (\(Self.codeName(code))) without a reason")]
+        }
+        return lines.map(problem)
+    }
+}
