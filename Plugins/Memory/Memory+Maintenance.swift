@@ -80,6 +80,10 @@ extension Memory {
                     Replies.json(["expired": Dictionary(uniqueKeysWithValues: removed.map { ($0.key.name, $0.value) })]))
             }
         } catch {
+            // A stop cancelled the loop mid-sweep (GRDB refuses a cancelled task's write, or
+            // interrupts its statement): not a failure. The pieces committed stay deleted; the
+            // next sweep takes up the rest.
+            if Task.isCancelled { return }
             // The health detail any read key sees: the sentence, not SQLite's text and SQL.
             let failure = DatabaseFailure(error, database: "memory")
             context.logger.error("memory maintenance failed: \(failure.logMessage)")
