@@ -105,9 +105,10 @@ public final class VaultPlugin: JameyPlugin {
         context.logger.info("vault started; repository \(configuration.repository)")
     }
 
-    /// Stops the schedule and waits for a running backup to finish, up to `stop_wait_ms` (keep it
-    /// below the kernel's `hooks.stop_timeout_ms`); past that the backup is cancelled at its next
-    /// segment, so it ends cleanly (no snapshot, nothing damaged) instead of being abandoned.
+    /// Stops the schedule and waits for a running backup to finish, up to `stop_wait_ms` and
+    /// within what the kernel's stop deadline leaves (`hookTimeLeft`, less ``stopReserve``); past
+    /// that the backup is cancelled at its next segment, so it ends cleanly (no snapshot, nothing
+    /// damaged) instead of being abandoned.
     public func stop() async throws {
         let task = scheduler.withLock { task -> Task<Void, Never>? in
             defer { task = nil }
@@ -116,18 +117,27 @@ public final class VaultPlugin: JameyPlugin {
         activity.withLock { $0.stopping = true }
         task?.cancel()
         let clock = ContinuousClock()
-        let bound = clock.now + .milliseconds(configuration.stopWaitMs)
+        // Within the kernel's stop deadline too, keeping the cancel's grace and a margin: a
+        // stop_wait_ms above what the deadline left (the kit's wait for answers comes first) got
+        // the plugin abandoned mid-backup.
+        var wait = Duration.milliseconds(configuration.stopWaitMs)
+        if let left = context.hookTimeLeft { wait = max(.zero, min(wait, left - Self.stopReserve)) }
+        let bound = clock.now + wait
         func busy() -> Bool { activity.withLock { $0.jobs > 0 || !$0.backups.isEmpty || $0.scheduleRunning } }
         while busy() && clock.now < bound { try? await Task.sleep(for: .milliseconds(10)) }
         guard busy() else { return }
         let cancelled = activity.withLock { $0.backups }
         for backup in cancelled { backup.cancel() }
         context.logger.warning(
-            "vault stop: still busy after stop_wait_ms (\(configuration.stopWaitMs) ms); \(cancelled.isEmpty ? "not a backup, left to finish" : "backup cancelled cleanly, no snapshot written")"
+            "vault stop: still busy after \(wait) (stop_wait_ms \(configuration.stopWaitMs), or what the kernel's stop deadline left); \(cancelled.isEmpty ? "not a backup, left to finish" : "backup cancelled cleanly, no snapshot written")"
         )
         let grace = clock.now + .milliseconds(500)
         while busy() && clock.now < grace { try? await Task.sleep(for: .milliseconds(10)) }
     }
+
+    /// What a stop keeps of the kernel's deadline after its wait: the cancelled backup's grace
+    /// (500 ms) and a margin.
+    static let stopReserve = Duration.milliseconds(750)
 
     /// Ok after a successful backup; degraded when idle or when the last backup failed.
     public func health() -> PluginHealthReport {

@@ -71,6 +71,8 @@ public struct CPluginSource: Sendable {
     /// before it, and the JSON is kept in `last_config` (a static buffer).
     public var reconfigureCode: String? = nil
 
+    /// Extra C statements at the start of `stop` (`state` is the state).
+    public var stopCode = ""
     /// The body of a `check` hook (ABI 1.6), or nil for none. It sees `json`, `len`, `err` and
     /// `cap`, and must return a code; the event `check <name>` is recorded before it.
     public var checkCode: String? = nil
@@ -209,6 +211,7 @@ public struct CPluginSource: Sendable {
 
             static int32_t probe_stop(void *state, char *err, size_t cap) {
                 (void)state; (void)err; (void)cap;
+                \(stopCode)
                 if (\(stopDelayMilliseconds) > 0) {
                     struct timespec ts = { \(stopDelayMilliseconds) / 1000, (\(stopDelayMilliseconds) % 1000) * 1000000L };
                     nanosleep(&ts, NULL);

@@ -33,6 +33,8 @@ import Testing
                 Self.entered.withLock { $0.insert(request.text) }
                 if request.text.hasPrefix("held") {
                     await Self.held.wait()
+                } else if request.text.hasPrefix("stuck") {
+                    await Self.stuck.wait()
                 } else {
                     try await Task.sleep(for: .milliseconds(300))
                 }
@@ -43,6 +45,8 @@ import Testing
         static let entered = LockedBox<Set<String>>([])
         /// Holds the handlers of payloads starting "held".
         static let held = Gate()
+        /// Holds the handlers of payloads starting "stuck".
+        static let stuck = Gate()
 
         /// Suspends its waiters until opened; open for good after.
         actor Gate {
@@ -83,6 +87,36 @@ import Testing
         let reply = try await answer.value
         #expect(String(decoding: reply.payload, as: UTF8.self) == "echo: " + payload)
         #expect(kernel.plugin(named: "echo")?.state == .started)
+    }
+
+    /// The kit's wait for requests being answered at stop takes half of what the kernel's stop
+    /// deadline leaves (`hook_time_left`), so a request that never ends does not cost the plugin:
+    /// a fixed 2 s outlived a deadline of 1 s, and the plugin was abandoned.
+    @Test func aRequestThatNeverEndsDoesNotOutliveTheStopDeadline() async throws {
+        let k = try TestKernel.boot(
+            inProcess: [.init("echo", entryPoint: try inProcessEntryPoint(for: Echo.self))],
+            extra: "hooks:\n  stop_timeout_ms: 1000\n")
+        defer { k.shutdown() }
+        let payload = "stuck " + UUID().uuidString
+        let bus = k.bus
+        let asked = Task {
+            try? await bus.request(BusMessage(topic: "echo.slow", payload: Array(payload.utf8)), timeout: .seconds(10))
+        }
+        #expect(await eventually(timeout: .seconds(60)) { Echo.entered.value.contains(payload) })
+        let snapshot = try TemporaryDirectory.make(prefix: "jamey-stuck")
+        let kernel = k.kernel
+        let restored = await onThread { () -> String? in
+            do {
+                try kernel.restore(plugin: "echo", from: snapshot)
+                return nil
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(restored == nil, "\(restored ?? "")")
+        #expect(kernel.plugin(named: "echo")?.state == .started, "\(kernel.plugin(named: "echo")?.failure ?? "")")
+        await Echo.stuck.open()
+        _ = await asked.value
     }
 
     /// A responder slower than its callers sheds what it cannot take: past `maxAnswering`

@@ -50,10 +50,12 @@ enum KitHooks {
     static let stopHook: jamey_plugin_lifecycle_fn = { state, err, cap in
         guard let box = box(state) else { return JAMEY_E_STATE }
         let plugin = box.plugin
-        // Requests being answered finish first (bounded: within the kernel's stop deadline,
-        // 5 s by default, with time left for the plugin's own stop).
-        if !box.context.bus.waitForAnswers(timeout: .seconds(2)) {
-            box.context.logger.warning("stopping with requests still being answered after 2 s")
+        // Requests being answered finish first, for up to half the time the kernel's stop
+        // deadline leaves (the other half is the plugin's own stop): a fixed 2 s outlived a
+        // deadline set below it, and the plugin was abandoned. 2 s when the host cannot tell.
+        let wait = box.context.hookTimeLeft.map { $0 / 2 } ?? .seconds(2)
+        if !box.context.bus.waitForAnswers(timeout: wait) {
+            box.context.logger.warning("stopping with requests still being answered after \(wait.roundedMilliseconds) ms")
         }
         let result = runBlocking { try await plugin.stop() }
         box.context.closeAll()
@@ -141,4 +143,9 @@ enum KitHooks {
 struct HostHandle: @unchecked Sendable {
     let host: OpaquePointer
     let api: UnsafePointer<jamey_host_api>
+}
+
+extension Duration {
+    /// Whole milliseconds, for log lines.
+    var roundedMilliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
 }

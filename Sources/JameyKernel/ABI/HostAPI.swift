@@ -1,4 +1,5 @@
 import CJameyABI
+import Dispatch
 import Logging
 
 #if canImport(Glibc)
@@ -59,6 +60,7 @@ enum HostAPI {
         api.pointee.plugin_snapshot = hostPluginSnapshot
         api.pointee.plugin_restore = hostPluginRestore
         api.pointee.log_fields = hostLogFields
+        api.pointee.hook_time_left = hostHookTimeLeft
         return api
     }()
 }
@@ -70,6 +72,16 @@ func resolveHost(_ host: OpaquePointer?, _ function: StaticString) -> PluginHost
     guard let host else { return nil }
     let object = Unmanaged<PluginHost>.fromOpaque(UnsafeRawPointer(host)).takeUnretainedValue()
     return object.isValid ? object : nil
+}
+
+// MARK: - Deadlines
+
+private let hostHookTimeLeft: @convention(c) (OpaquePointer?) -> Int64 = { host in
+    guard let plugin = resolveHost(host, "hook_time_left") else { return -1 }
+    let deadline = plugin.hookDeadline.load(ordering: .acquiring)
+    guard deadline > 0 else { return -1 }
+    let now = DispatchTime.now().uptimeNanoseconds
+    return deadline > now ? Int64(clamping: deadline - now) : 0
 }
 
 // MARK: - Logging

@@ -42,6 +42,9 @@ final class PluginHost: @unchecked Sendable {
     let crashLabel: UnsafePointer<CChar>
     private let dataPath: String
     private let valid = Atomic<Bool>(true)
+    /// When the lifecycle hook running now must have returned, in `DispatchTime` uptime
+    /// nanoseconds; 0 when none runs (`hook_time_left`).
+    let hookDeadline = Atomic<UInt64>(0)
     private let state = Mutex(State())
 
     private struct State: @unchecked Sendable {

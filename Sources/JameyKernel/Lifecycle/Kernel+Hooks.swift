@@ -52,8 +52,14 @@ extension Kernel {
         let work = UnsafeSendable(body)
         let plugin = UnsafeSendable(record.crashLabel)
         let hookLabel = UnsafeSendable(CrashContext.hookLabel(hook))
+        // What `hook_time_left` answers while the hook runs (lifecycle hooks of one plugin run
+        // one at a time, on its queue); cleared as it returns.
+        let host = record.with { $0.host }
+        let due = DispatchTime.now().uptimeNanoseconds &+ UInt64(max(0, deadline.wholeNanoseconds))
         record.queue.async {
+            host?.hookDeadline.store(due, ordering: .releasing)
             let result = CrashContext.running(plugin: plugin.value, what: hookLabel.value) { work.value() }
+            host?.hookDeadline.store(0, ordering: .releasing)
             box.finish(result)
         }
         let end = began + deadline

@@ -998,9 +998,26 @@ struct jamey_host_api {
     void (*log_fields)(jamey_host *host, int32_t level, const char *message, size_t len,
                        const jamey_log_field *fields, size_t count);
 
+    /* ---- Deadlines (since 1.6; took the next spare slot, the size is unchanged) ------------ */
+
+    /** hook_time_left: how long the lifecycle hook of this plugin running now (init, start,
+     *  stop, snapshot, restore, reconfigure) may still run before the kernel abandons the plugin:
+     *  its deadline from hooks.*_timeout_ms, for stop also bounded by what is left of
+     *  shutdown.timeout_ms. A hook that waits for work to end (requests being answered, a backup)
+     *  uses it to stop waiting in time, rather than a wait of its own that the operator must keep
+     *  below the kernel's.
+     *  Caller     the plugin; check JAMEY_HOST_HAS(api, hook_time_left).
+     *  Thread     any (the hook's own, or a thread it waits for); never blocks.
+     *  Params     host  the caller's context.
+     *  Returns    nanoseconds left (0 once the deadline passed), or -1 when none of this plugin's
+     *             lifecycle hooks is running or the host cannot tell (inside an isolated plugin's
+     *             process).
+     *  Ownership  nothing crosses. */
+    int64_t (*hook_time_left)(jamey_host *host);
+
     /** Spare slots for later minors; NULL. A function added in 1.N takes the next slot (the size
      *  stays the same), so check JAMEY_HOST_HAS(api, field) before calling it. */
-    void *reserved[10];
+    void *reserved[9];
 };
 
 /** The entry point every plugin defines (C plugins: exactly this declaration). */
