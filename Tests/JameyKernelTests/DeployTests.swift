@@ -19,7 +19,9 @@ import Testing
     }
 
     /// A build of `echo` that answers `echo.ask` with "<version>:<payload>" after `delayMs`.
-    func echo(version: String, delayMs: Int = 0, configure: (inout CPluginSource) -> Void = { _ in }) throws -> String {
+    func echo(
+        version: String, delayMs: Int = 0, flags: [String] = [], configure: (inout CPluginSource) -> Void = { _ in }
+    ) throws -> String {
         var s = CPluginSource(name: "echo")
         s.version = version
         s.eventLog = log
@@ -38,7 +40,7 @@ import Testing
             if (api->subscribe(s->host, "echo.ask", &o, on_ask, s->host, &s->sub) != JAMEY_OK) return JAMEY_E_PLUGIN;
             """
         configure(&s)
-        return try TestPlugins.buildC(name: "echo", source: s.render())
+        return try TestPlugins.buildC(name: "echo", source: s.render(), flags: flags)
     }
 
     @Test func repeatedSwapsUnderContinuousRequestsLoseNothing() async throws {
@@ -156,6 +158,60 @@ import Testing
             try k.kernel.deploy(plugin: "echo", path: v2)
             #expect(k.kernel.plugin(named: "echo")?.version == "2.0.0")
             #expect(events().contains("loaded echo"))
+        }
+    }
+
+    /// A build's run path is where `dlopen` looks first for the libraries it needs and the
+    /// process lacks: a run path others could write let them supply the code, through a build
+    /// that passed the walk of its own path.
+    @Test func aBuildWhoseNeededLibrariesOthersCouldSupplyIsRefused() async throws {
+        try await onThread { [self] in
+            // A library of a name no process has loaded, with a constructor that records it.
+            let name = "jameydep" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+            let libraries = try TemporaryDirectory.make(prefix: "jamey-deploy-runpath")
+            let dependency = try TestPlugins.buildC(
+                name: name,
+                source: """
+                    #include <stdio.h>
+                    int dep_value(void) { return 42; }
+                    __attribute__((constructor)) static void on_load(void) {
+                        FILE *f = fopen("\(log)", "a");
+                        if (f != NULL) { fputs("loaded dependency\\n", f); fclose(f); }
+                    }
+                    """, in: libraries)
+            let v1 = try echo(version: "1.0.0")
+            let v2 = try echo(
+                version: "2.0.0", flags: ["-Wl,--no-as-needed", "-L" + libraries, "-l" + name, "-Wl,-rpath," + libraries]
+            ) {
+                $0.extraCode += "\nint dep_value(void);\nint (*volatile keep_dep)(void) = dep_value;\n"
+            }
+            let dynamic = try #require(ELFDynamic.read(path: v2))
+            #expect(dynamic.needed.contains("lib\(name).so"), "\(dynamic.needed)")
+            #expect(dynamic.searchPath == [libraries], "\(dynamic)")
+            let k = try TestKernel.boot(plugins: [.init("echo", path: v1)], logLevel: "critical")
+            defer { k.shutdown() }
+            let label = "(a directory on the new build's run path) is writable by its group or by others"
+            #expect(chmod(libraries, 0o777) == 0)
+            #expect { try k.kernel.deploy(plugin: "echo", path: v2) } throws: {
+                "\($0)".contains("\(libraries) \(label) (mode 777)")
+            }
+            // Sticky is not enough there: anyone may create the name the loader looks for.
+            #expect(chmod(libraries, 0o1777) == 0)
+            #expect { try k.kernel.deploy(plugin: "echo", path: v2) } throws: {
+                "\($0)".contains("\(libraries) \(label) (mode 1777)")
+            }
+            #expect(chmod(libraries, 0o755) == 0)
+            #expect(chmod(dependency, 0o666) == 0)
+            #expect { try k.kernel.deploy(plugin: "echo", path: v2) } throws: {
+                "\($0)".contains("\(dependency) (a library the new build needs) is writable by its group or by others (mode 666)")
+            }
+            #expect(k.kernel.plugin(named: "echo")?.version == "1.0.0")
+            #expect(!events().contains("loaded dependency"), "never loaded: \(events())")
+            // Safe: deployed, and the loader took the library from the run path.
+            #expect(chmod(dependency, 0o755) == 0)
+            try k.kernel.deploy(plugin: "echo", path: v2)
+            #expect(k.kernel.plugin(named: "echo")?.version == "2.0.0")
+            #expect(events().contains("loaded dependency"))
         }
     }
 

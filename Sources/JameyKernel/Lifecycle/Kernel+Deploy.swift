@@ -147,9 +147,12 @@ extension Kernel {
     /// must belong to the server's user or root (in a sticky directory its owner may replace it),
     /// and the walk goes on at its target; the file it ends at must belong to the server's user
     /// or root and be writable by no one else. A path that cannot be examined is left to the
-    /// loader to report. Libraries the build itself loads (its `DT_NEEDED`, found through its
-    /// run paths) are not examined.
-    static func checkOwnership(of path: String) throws(KernelError) {
+    /// loader to report. The libraries the build has the loader find for it are examined too
+    /// (``checkNeededLibraries(of:)``).
+    /// - Parameter final: what the path names: the build (the default), a library it needs, or
+    ///   a directory the loader searches for one (which must not be sticky and writable either:
+    ///   anyone may create a missing name in it).
+    static func checkOwnership(of path: String, final: WalkEnd = .build) throws(KernelError) {
         let me = geteuid()
         func check(_ item: String, _ info: stat, what: String, modeMatters: Bool, stickyAllowed: Bool) throws(KernelError) {
             guard info.st_uid == me || info.st_uid == 0 else {
@@ -191,11 +194,26 @@ extension Kernel {
                 if destination.hasPrefix("/") { reached = "" }
                 pending = destination.split(separator: "/").map(String.init) + pending
             case S_IFDIR:
-                try check(item, info, what: "a directory on its path", modeMatters: true, stickyAllowed: true)
+                let last = pending.isEmpty && final == .searchDirectory
+                try check(
+                    item, info, what: last ? final.label : "a directory on its path", modeMatters: true, stickyAllowed: !last)
                 reached = item
             default:
-                try check(item, info, what: "the new build", modeMatters: true, stickyAllowed: false)
+                try check(item, info, what: final.label, modeMatters: true, stickyAllowed: false)
                 reached = item
+            }
+        }
+    }
+
+    /// What the end of a walk of ``checkOwnership(of:final:)`` is, for its sentences.
+    enum WalkEnd: Equatable {
+        case build, neededLibrary, searchDirectory
+
+        var label: String {
+            switch self {
+            case .build: "the new build"
+            case .neededLibrary: "a library the new build needs"
+            case .searchDirectory: "a directory on the new build's run path"
             }
         }
     }
@@ -207,6 +225,7 @@ extension Kernel {
             throw KernelError("the new build's path must be absolute: \(path)", code: JAMEY_E_INVALID)
         }
         try Self.checkOwnership(of: path)
+        try Self.checkNeededLibraries(of: path)
         // dlopen maps a file once per process: the "new" instance would be the running one's
         // code, sharing its global variables (a C plugin's static host pointer among them). An
         // isolated plugin's instances run in processes of their own: the same build again is a
