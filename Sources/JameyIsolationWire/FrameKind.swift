@@ -4,7 +4,8 @@
 /// with ``WireWriter`` and read with ``WireReader``, field by field in the order given here.
 public enum FrameKind: UInt8, Sendable {
     // Kernel → runner
-    /// `u64 seq, u8 hook, bytes config` (the config only for init): run a lifecycle hook.
+    /// `u64 seq, u8 hook, bytes config, u64 deadline` (the config only for init; the deadline
+    /// in nanoseconds from receipt, the plugin's `hook_time_left`): run a lifecycle hook.
     case hook = 1
     /// `u64 subscription, u64 delivery, message`: a message for one of the plugin's subscriptions.
     case deliver = 2

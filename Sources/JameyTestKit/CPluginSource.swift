@@ -263,3 +263,39 @@ public struct CPluginSource: Sendable {
             """
     }
 }
+
+extension CPluginSource {
+    /// A probe `name` that records what `hook_time_left` (ABI 1.6) answers in its start
+    /// (`start-left N`) and its stop (`stop-left N`), N in nanoseconds, and answers requests on
+    /// `<name>.left` with what it answers from a bus handler.
+    public static func hookTimeProbe(name: String, eventLog: String) -> CPluginSource {
+        var s = CPluginSource(name: name)
+        s.eventLog = eventLog
+        s.extraCode = """
+            static void note_left(jamey_host *host, const char *what) {
+                char line[64];
+                snprintf(line, sizeof line, "%s %lld", what, (long long)api->hook_time_left(host));
+                record(line);
+            }
+            static int32_t on_left(void *user, const jamey_message *m) {
+                jamey_host *host = user;
+                char reply[32];
+                int n = snprintf(reply, sizeof reply, "%lld", (long long)api->hook_time_left(host));
+                jamey_message r = { sizeof(jamey_message), 0, m->topic, reply, (size_t)n, "text/plain", NULL, 0, NULL, 0, NULL };
+                return api->reply(host, m, &r);
+            }
+            """
+        s.startCode = """
+            note_left(s->host, "start-left");
+            jamey_subscribe_options o = { sizeof o, 64, 0, JAMEY_SUBSCRIBE_RESPONDER };
+            if (api->subscribe(s->host, "\(name).left", &o, on_left, s->host, &s->sub) != JAMEY_OK) return JAMEY_E_PLUGIN;
+            """
+        s.stopCode = "note_left(((probe_state *)state)->host, \"stop-left\");"
+        return s
+    }
+
+    /// The nanoseconds an event `what N` of ``hookTimeProbe(name:eventLog:)`` recorded in `events`.
+    public static func timeLeft(_ what: String, in events: [String]) -> Int64? {
+        events.first { $0.hasPrefix(what + " ") }.flatMap { Int64($0.split(separator: " ")[1]) }
+    }
+}

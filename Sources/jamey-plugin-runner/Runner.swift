@@ -106,7 +106,12 @@ final class Runner: @unchecked Sendable {
             let seq = reader.u64()
             let hook = HookKind(rawValue: reader.u8())
             let config = Array(reader.raw())
-            hooks.async { self.runHook(seq, hook, config) }
+            let due = Dispatcher.now() &+ reader.u64()
+            hooks.async {
+                Self.hookDue.store(due, ordering: .releasing)
+                self.runHook(seq, hook, config)
+                Self.hookDue.store(0, ordering: .releasing)
+            }
         case .result:
             let seq = reader.u64()
             let code = reader.i32()
@@ -200,17 +205,26 @@ final class Runner: @unchecked Sendable {
         if current == delivery && delivery != 0 { current = delivery | 1 << 63 }
     }
 
+    /// When the lifecycle hook running now must have returned (``Dispatcher/now()``
+    /// nanoseconds, from the hook frame); 0 when none runs. `hook_time_left` answers from it.
+    static let hookDue = Atomic<UInt64>(0)
+
     /// How long ``quiesce()`` lets queued deliveries run before it closes the subscriptions.
     static let drainNanoseconds: UInt64 = 2_000_000_000
 
     /// Before the plugin's stop, as plugin.h promises (the kernel handles what was queued and
     /// closes the subscriptions before stop runs): lets the deliveries already in the ring and in
-    /// the subscriptions' queues run, for up to ``drainNanoseconds``, then closes every
+    /// the subscriptions' queues run, for up to ``drainNanoseconds`` (and half of what the stop's
+    /// deadline leaves), then closes every
     /// subscription and waits for handlers still running. Afterwards no handler runs (one that
     /// arrives is answered NOT_FOUND), so stop and deinit may free what handlers use; before,
     /// the dispatch thread went on through the backlog while stop and deinit ran.
     private func quiesce() {
-        let deadline = Dispatcher.now() + Self.drainNanoseconds
+        // At most half of what the stop's deadline leaves (the plugin's stop has the rest).
+        let now = Dispatcher.now()
+        let due = Self.hookDue.load(ordering: .acquiring)
+        let left = due > now ? (due - now) / 2 : Self.drainNanoseconds
+        let deadline = now + min(Self.drainNanoseconds, left)
         var quietChecks = 0
         while Dispatcher.now() < deadline && quietChecks < 2 {
             let all = subscriptions.withLock { Array($0.values) }

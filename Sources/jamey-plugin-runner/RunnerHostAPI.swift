@@ -36,8 +36,13 @@ enum RunnerHostAPI {
             runner.socket.send(frame.finish())
         }
         api.pointee.log_level = { _ in logLevel() }
-        // The deadlines are the kernel's, in the other process.
-        api.pointee.hook_time_left = { _ in -1 }
+        // The kernel sends each hook's deadline with it (Runner.hookDue).
+        api.pointee.hook_time_left = { _ in
+            let due = Runner.hookDue.load(ordering: .acquiring)
+            guard due > 0 else { return -1 }
+            let now = Dispatcher.now()
+            return due > now ? Int64(clamping: due - now) : 0
+        }
         api.pointee.log_fields = { _, level, message, len, fields, count in
             // A size_t past Int.max arrives negative: nothing (a range of it would trap).
             let n = fields == nil || count < 0 ? 0 : min(count, 64)

@@ -43,4 +43,26 @@ import Testing
         #expect(before.filter { $0 == "begin slow" }.count == before.filter { $0 == "end slow" }.count)
         #expect(before.filter { $0 == "begin slow" }.count == 20, "the queued deliveries are handled before stop")
     }
+
+    /// `hook_time_left` inside an isolated plugin's process: each hook frame carries its deadline,
+    /// and a stop during shutdown gets what the shutdown leaves, not `hooks.stop_timeout_ms`.
+    @Test func anIsolatedHookLearnsHowLongItMayStillRun() async throws {
+        let dir = try TemporaryDirectory.make(prefix: "jamey-isolated-left")
+        let log = dir + "/events.log"
+        let source = CPluginSource.hookTimeProbe(name: "timed", eventLog: log)
+        let library = try TestPlugins.buildC(name: "timed", source: source.render())
+        let test = try await onThread { try TestKernel.boot(yaml: IsolatedKernel.yaml(only: "timed", path: library)) }
+        let bus = test.bus
+        let reply = try await onThread {
+            try bus.requestSync(BusMessage(topic: "timed.left", payload: []), timeout: .seconds(30))
+        }
+        #expect(String(decoding: reply.payload, as: UTF8.self) == "-1", "a bus handler runs in no hook")
+        // hooks.stop_timeout_ms is 30 s in test kernels; the shutdown leaves 5.
+        await onThread { test.shutdown(deadline: .seconds(5)) }
+        let events = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        let start = try #require(CPluginSource.timeLeft("start-left", in: events), "\(events)")
+        let stop = try #require(CPluginSource.timeLeft("stop-left", in: events), "\(events)")
+        #expect(start > 0 && start <= 60_000_000_000, "start: \(start) ns of 60 s")
+        #expect(stop > 0 && stop <= 5_000_000_000, "stop: \(stop) ns, within the 5 s the shutdown left")
+    }
 }

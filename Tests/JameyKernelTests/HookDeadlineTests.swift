@@ -229,38 +229,15 @@ import Testing
     /// `hook_time_left` (ABI 1.6): within a hook, what its deadline leaves; outside one, -1.
     @Test func aHookLearnsHowLongItMayStillRun() async throws {
         try await onThread { [self] in
-            let timed = try plugin("timed") {
-                $0.extraCode = """
-                    static void note_left(jamey_host *host, const char *what) {
-                        char line[64];
-                        snprintf(line, sizeof line, "%s %lld", what, (long long)api->hook_time_left(host));
-                        record(line);
-                    }
-                    static int32_t on_left(void *user, const jamey_message *m) {
-                        jamey_host *host = user;
-                        char reply[32];
-                        int n = snprintf(reply, sizeof reply, "%lld", (long long)api->hook_time_left(host));
-                        jamey_message r = { sizeof(jamey_message), 0, m->topic, reply, (size_t)n, "text/plain", NULL, 0, NULL, 0, NULL };
-                        return api->reply(host, m, &r);
-                    }
-                    """
-                $0.startCode = """
-                    note_left(s->host, "start-left");
-                    jamey_subscribe_options o = { sizeof o, 64, 0, JAMEY_SUBSCRIBE_RESPONDER };
-                    if (api->subscribe(s->host, "timed.left", &o, on_left, s->host, &s->sub) != JAMEY_OK) return JAMEY_E_PLUGIN;
-                    """
-                $0.stopCode = "note_left(((probe_state *)state)->host, \"stop-left\");"
-            }
+            let source = CPluginSource.hookTimeProbe(name: "timed", eventLog: log)
+            let timed = TestKernel.Plugin("timed", path: try TestPlugins.buildC(name: "timed", source: source.render()))
             let k = try TestKernel.boot(
                 plugins: [timed], extra: "hooks:\n  start_timeout_ms: 20000\n  stop_timeout_ms: 4000\n")
             let reply = try k.bus.requestSync(BusMessage(topic: "timed.left", payload: []), timeout: .seconds(30))
             #expect(String(decoding: reply.payload, as: UTF8.self) == "-1", "a bus handler runs in no hook")
             k.shutdown(deadline: .seconds(30))
-            func left(_ what: String) -> Int64? {
-                events().first { $0.hasPrefix(what + " ") }.flatMap { Int64($0.split(separator: " ")[1]) }
-            }
-            let start = try #require(left("start-left"), "\(events())")
-            let stop = try #require(left("stop-left"), "\(events())")
+            let start = try #require(CPluginSource.timeLeft("start-left", in: events()), "\(events())")
+            let stop = try #require(CPluginSource.timeLeft("stop-left", in: events()), "\(events())")
             #expect(start > 4_000_000_000 && start <= 20_000_000_000, "start: \(start) ns of 20 s")
             #expect(stop > 0 && stop <= 4_000_000_000, "stop: \(stop) ns of 4 s")
         }

@@ -54,8 +54,8 @@ public final class PluginContext: Sendable {
 
     /// How long the lifecycle hook of this plugin running now (init, start, stop, snapshot,
     /// restore, reconfigure) may still run before the kernel abandons the plugin (ABI 1.6
-    /// `hook_time_left`); nil when none runs, or the host cannot tell (an isolated plugin's, or a
-    /// kernel before 1.6). A `stop` that waits for work to end bounds its wait with it.
+    /// `hook_time_left`); nil when none runs, or under a kernel before 1.6. A `stop` that waits
+    /// for work to end bounds its wait with it.
     public var hookTimeLeft: Duration? {
         guard let offset = MemoryLayout<jamey_host_api>.offset(of: \.hook_time_left),
             Int(handle.api.pointee.struct_size) >= offset + MemoryLayout<UnsafeRawPointer?>.size,

@@ -77,11 +77,8 @@ func resolveHost(_ host: OpaquePointer?, _ function: StaticString) -> PluginHost
 // MARK: - Deadlines
 
 private let hostHookTimeLeft: @convention(c) (OpaquePointer?) -> Int64 = { host in
-    guard let plugin = resolveHost(host, "hook_time_left") else { return -1 }
-    let deadline = plugin.hookDeadline.load(ordering: .acquiring)
-    guard deadline > 0 else { return -1 }
-    let now = DispatchTime.now().uptimeNanoseconds
-    return deadline > now ? Int64(clamping: deadline - now) : 0
+    guard let left = resolveHost(host, "hook_time_left")?.hookTimeLeft else { return -1 }
+    return left.components.seconds * 1_000_000_000 + left.components.attoseconds / 1_000_000_000
 }
 
 // MARK: - Logging

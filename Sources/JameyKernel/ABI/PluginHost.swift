@@ -1,4 +1,5 @@
 import CJameyABI
+import Dispatch
 import Logging
 import Synchronization
 
@@ -45,6 +46,14 @@ final class PluginHost: @unchecked Sendable {
     /// When the lifecycle hook running now must have returned, in `DispatchTime` uptime
     /// nanoseconds; 0 when none runs (`hook_time_left`).
     let hookDeadline = Atomic<UInt64>(0)
+
+    /// What the lifecycle hook running now may still take (``hookDeadline``); nil when none runs.
+    var hookTimeLeft: Duration? {
+        let deadline = hookDeadline.load(ordering: .acquiring)
+        guard deadline > 0 else { return nil }
+        let now = DispatchTime.now().uptimeNanoseconds
+        return .nanoseconds(deadline > now ? Int64(clamping: deadline - now) : 0)
+    }
     private let state = Mutex(State())
 
     private struct State: @unchecked Sendable {

@@ -84,16 +84,18 @@ final class IsolatedChild: Sendable {
         return .success(IsolatedChild(pid: pid, socket: FrameSocket(fd: fds[0]), rings: rings, generation: generation))
     }
 
-    /// Sends a hook frame and waits for its result at most `deadline`.
+    /// Sends a hook frame and waits for its result at most `deadline`, which the frame carries
+    /// too (the plugin's `hook_time_left` in the child).
     /// - Returns: the hook's code and text; nil when the deadline passed or the child died.
     func callHook(_ hook: HookKind, config: [UInt8] = [], deadline: Duration) -> (Int32, String)? {
         let seq = nextSeq.add(1, ordering: .relaxed).oldValue
         let slot = HookSlot()
         hooks.withLock { $0[seq] = slot }
-        var frame = WireWriter(.hook, capacity: config.count + 16)
+        var frame = WireWriter(.hook, capacity: config.count + 24)
         frame.u64(seq)
         frame.u8(hook.rawValue)
         frame.bytes(config)
+        frame.u64(UInt64(max(0, deadline.components.seconds * 1_000_000_000 + deadline.components.attoseconds / 1_000_000_000)))
         guard socket.send(frame.finish()) else {
             hooks.withLock { _ = $0.removeValue(forKey: seq) }
             return nil

@@ -110,7 +110,10 @@ final class PluginSupervisor: @unchecked Sendable {
             return s.child
         }
         guard let child else { return (JAMEY_OK, "") }
-        guard let result = child.callHook(.stop, deadline: Self.within(deadlines.stop)) else {
+        // Within what the kernel's own stop deadline leaves (a shutdown may have less than
+        // hooks.stop_timeout_ms), which the child's hook_time_left then reports.
+        let deadline = Self.within(min(deadlines.stop, host.hookTimeLeft ?? deadlines.stop))
+        guard let result = child.callHook(.stop, deadline: deadline) else {
             child.kill(because: "stop did not return within its deadline")
             return (JAMEY_E_PLUGIN, "the isolated plugin's stop did not return; its process was killed")
         }

@@ -1010,8 +1010,8 @@ struct jamey_host_api {
      *  Thread     any (the hook's own, or a thread it waits for); never blocks.
      *  Params     host  the caller's context.
      *  Returns    nanoseconds left (0 once the deadline passed), or -1 when none of this plugin's
-     *             lifecycle hooks is running or the host cannot tell (inside an isolated plugin's
-     *             process).
+     *             lifecycle hooks is running. Inside an isolated plugin's process it is the
+     *             deadline the kernel sent with the hook.
      *  Ownership  nothing crosses. */
     int64_t (*hook_time_left)(jamey_host *host);
 
