@@ -73,8 +73,8 @@ public struct CPluginSource: Sendable {
 
     /// Extra C statements at the start of `stop` (`state` is the state).
     public var stopCode = ""
-    /// The body of a `check` hook (ABI 1.6), or nil for none. It sees `json`, `len`, `err` and
-    /// `cap`, and must return a code; the event `check <name>` is recorded before it.
+    /// The body of a `check` hook (ABI 1.6), or nil for none. It sees `host`, `json`, `len`,
+    /// `err` and `cap`, and must return a code; the event `check <name>` is recorded before it.
     public var checkCode: String? = nil
 
     /// A probe plugin named `name`.
@@ -192,8 +192,8 @@ public struct CPluginSource: Sendable {
                 \(reconfigureCode ?? "return JAMEY_E_UNSUPPORTED;")
             }
 
-            __attribute__((unused)) static int32_t probe_check(const char *json, size_t len, char *err, size_t cap) {
-                (void)json; (void)len; (void)err; (void)cap;
+            __attribute__((unused)) static int32_t probe_check(jamey_host *host, const char *json, size_t len, char *err, size_t cap) {
+                (void)host; (void)json; (void)len; (void)err; (void)cap;
                 record("check");
                 \(checkCode ?? "return JAMEY_OK;")
             }

@@ -17,9 +17,15 @@ import Testing
             .filter { !$0.hasPrefix("health") }
     }
 
-    /// Refuses a section whose greeting is "no", with two problems (two lines).
+    /// Refuses a section whose greeting is "no", with two problems (two lines); reads the
+    /// greeting through the host's config_string, as init would.
     static let refuseNo = #"""
-        if (strstr(json, "\"greeting\":\"no\"") != NULL) {
+        const char *greeting = NULL;
+        if (api->config_string(host, "greeting", &greeting) != JAMEY_OK) {
+            snprintf(err, cap, "greeting: cannot be read");
+            return JAMEY_E_INVALID;
+        }
+        if (strcmp(greeting, "no") == 0) {
             snprintf(err, cap, "greeting: 'no' is not a greeting\nfarewell: nor is this one");
             return JAMEY_E_INVALID;
         }
@@ -134,6 +140,38 @@ import Testing
         #expect(k.kernel.plugin(named: "alpha")?.state == .started)
         #expect(k.kernel.plugin(named: "alpha")?.version == "1.0.0")
         #expect(events().filter { $0 == "init alpha" }.count == 1, "no second instance was started")
+    }
+
+    /// The check's context reads the section and logs; anything else is refused, and it is
+    /// invalid once the check returned.
+    @Test func aCheckMayReadItsSectionAndNothingElse() throws {
+        let nosy = try probe(
+            "nosy", config: "greeting: hello",
+            check: #"""
+                const char *greeting = NULL;
+                int32_t read = api->config_string(host, "greeting", &greeting);
+                record(read == JAMEY_OK && strcmp(greeting, "hello") == 0 ? "read hello" : "read failed");
+                record(api->data_dir(host) == NULL ? "data_dir refused" : "data_dir given");
+                jamey_message m = { sizeof(jamey_message), 0, "nosy.out", "x", 1, "text/plain", NULL, 0, NULL, 0, NULL };
+                record(api->publish(host, &m) != JAMEY_OK ? "publish refused" : "publish done");
+                record(api->hook_time_left(host) > 0 ? "time left" : "no time left");
+                kept = host;
+                return JAMEY_OK;
+                """#
+        ) {
+            $0.extraCode = "static jamey_host *kept;"
+            $0.startCode = #"record(api->node_name(kept) == NULL ? "kept host invalid" : "kept host valid");"#
+        }
+        let k = try TestKernel.boot(plugins: [nosy])
+        defer { k.shutdown() }
+        #expect(k.kernel.plugin(named: "nosy")?.state == .started)
+        #expect(
+            events().prefix(6) == [
+                "check nosy", "read hello nosy", "data_dir refused nosy", "publish refused nosy", "time left nosy", "init nosy",
+            ],
+            "\(events())")
+        #expect(events().contains("kept host invalid nosy"))
+        #expect(!FileManager.default.fileExists(atPath: k.directory + "/data/nosy"))
     }
 
     @Test func anOlderPluginsSpareSlotIsNotCalledAsACheck() throws {

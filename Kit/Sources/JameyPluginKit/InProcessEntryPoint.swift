@@ -107,9 +107,9 @@ final class InProcessExports: Sendable {
     }
 
     static let checkHooks: [jamey_plugin_check_fn] = [
-        { shared.check(0, $0, $1, $2, $3) }, { shared.check(1, $0, $1, $2, $3) }, { shared.check(2, $0, $1, $2, $3) },
-        { shared.check(3, $0, $1, $2, $3) }, { shared.check(4, $0, $1, $2, $3) }, { shared.check(5, $0, $1, $2, $3) },
-        { shared.check(6, $0, $1, $2, $3) }, { shared.check(7, $0, $1, $2, $3) },
+        { shared.check(0, $1, $2, $3, $4) }, { shared.check(1, $1, $2, $3, $4) }, { shared.check(2, $1, $2, $3, $4) },
+        { shared.check(3, $1, $2, $3, $4) }, { shared.check(4, $1, $2, $3, $4) }, { shared.check(5, $1, $2, $3, $4) },
+        { shared.check(6, $1, $2, $3, $4) }, { shared.check(7, $1, $2, $3, $4) },
     ]
 
     static let initHooks: [jamey_plugin_init_fn] = [

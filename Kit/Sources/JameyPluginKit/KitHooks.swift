@@ -109,7 +109,7 @@ enum KitHooks {
         }
     }
 
-    static let checkHook: jamey_plugin_check_fn = { json, length, err, cap in
+    static let checkHook: jamey_plugin_check_fn = { _, json, length, err, cap in
         KitHooks.check(PluginExport.shared.factory, json, length, err, cap)
     }
 

@@ -71,7 +71,8 @@ func resolveHost(_ host: OpaquePointer?, _ function: StaticString) -> PluginHost
     if EntryPointGuard.isActive, EntryPointGuard.refuse(function) { return nil }
     guard let host else { return nil }
     let object = Unmanaged<PluginHost>.fromOpaque(UnsafeRawPointer(host)).takeUnretainedValue()
-    return object.isValid ? object : nil
+    guard object.isValid, !object.refusesInCheck(function) else { return nil }
+    return object
 }
 
 // MARK: - Deadlines
@@ -171,7 +172,7 @@ private func withHost<R>(_ host: OpaquePointer?, _ function: StaticString, _ bod
     if EntryPointGuard.isActive, EntryPointGuard.refuse(function) { return nil }
     guard let host else { return nil }
     return Unmanaged<PluginHost>.fromOpaque(UnsafeRawPointer(host))._withUnsafeGuaranteedRef { plugin in
-        plugin.isValid ? body(plugin) : nil
+        plugin.isValid && !plugin.refusesInCheck(function) ? body(plugin) : nil
     }
 }
 

@@ -46,6 +46,9 @@ final class PluginHost: @unchecked Sendable {
     /// When the lifecycle hook running now must have returned, in `DispatchTime` uptime
     /// nanoseconds; 0 when none runs (`hook_time_left`).
     let hookDeadline = Atomic<UInt64>(0)
+    /// A context made for one `check` hook: it reads the section and logs, nothing else
+    /// (``refusesInCheck(_:)``).
+    let checkOnly: Bool
 
     /// What the lifecycle hook running now may still take (``hookDeadline``); nil when none runs.
     var hookTimeLeft: Duration? {
@@ -65,7 +68,11 @@ final class PluginHost: @unchecked Sendable {
         var retired: [UnsafePointer<CChar>] = []
     }
 
-    init(name: String, instance: String? = nil, kernel: Kernel, config: ValidatedSection, logger: Logger) {
+    init(
+        name: String, instance: String? = nil, kernel: Kernel, config: ValidatedSection, logger: Logger,
+        checkOnly: Bool = false
+    ) {
+        self.checkOnly = checkOnly
         self.name = name
         self.instance = instance ?? name
         self.kernel = kernel
@@ -101,6 +108,22 @@ final class PluginHost: @unchecked Sendable {
     /// False after the plugin's deinit: host functions then refuse the context.
     /// One atomic load: this is checked on every host call, publish included.
     var isValid: Bool { valid.load(ordering: .acquiring) }
+
+    /// The host functions a `check` hook may call: reading the section, logging, the node's
+    /// names and its deadline.
+    static let allowedInCheck: Set<String> = [
+        "config_string", "config_int", "config_double", "config_bool", "log", "log_level", "log_fields", "node_name",
+        "node_id", "hook_time_left",
+    ]
+
+    /// Whether `function` is refused because this is a check hook's context (logged once per call).
+    func refusesInCheck(_ function: StaticString) -> Bool {
+        guard checkOnly, !Self.allowedInCheck.contains(function.description) else { return false }
+        kernel.logger.warning(
+            "plugin \(name) called \(function) from its check hook, which jamey/plugin.h forbids (only config_*, log*, node_* and hook_time_left); refused"
+        )
+        return true
+    }
 
     func invalidate() { valid.store(false, ordering: .releasing) }
 

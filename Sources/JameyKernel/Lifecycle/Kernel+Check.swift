@@ -1,5 +1,6 @@
 import CJameyABI
 import Dispatch
+import Logging
 import Synchronization
 
 extension Kernel {
@@ -35,6 +36,19 @@ extension Kernel {
         let json = section.json
         let plugin = UnsafeSendable(record.crashLabel)
         let call = UnsafeSendable(hook)
+        // A context that reads the section being checked (config_* as in init) and logs; kept,
+        // invalidated, among the kernel's hosts after the call, so a pointer the plugin kept
+        // finds it invalid rather than freed.
+        var logger = Logger(label: "jamey.plugin.\(entry.name)")
+        logger.logLevel = self.logger.logLevel
+        logger[metadataKey: "plugin"] = "\(entry.name)"
+        let host = PluginHost(name: entry.name, kernel: self, config: section, logger: logger, checkOnly: true)
+        hosts.withLock { $0.append(host) }
+        defer { host.invalidate() }
+        let deadline = config.hooks.initialize
+        host.hookDeadline.store(
+            DispatchTime.now().uptimeNanoseconds &+ UInt64(max(0, deadline.wholeNanoseconds)), ordering: .releasing)
+        let context = UnsafeSendable(host.opaque)
         let outcome = Mutex<(Int32, String)?>(nil)
         let done = DispatchSemaphore(value: 0)
         let clock = ContinuousClock()
@@ -42,14 +56,13 @@ extension Kernel {
         DispatchQueue.global().async {
             let result = CrashContext.running(plugin: plugin.value, what: CrashContext.hookLabel("check")) {
                 var err = [CChar](repeating: 0, count: Self.checkErrorCapacity)
-                let code = json.withCString { call.value($0, json.utf8.count, &err, err.count) }
+                let code = json.withCString { call.value(context.value, $0, json.utf8.count, &err, err.count) }
                 err[err.count - 1] = 0
                 return (code, String(cBuffer: err))
             }
             outcome.withLock { $0 = result }
             done.signal()
         }
-        let deadline = config.hooks.initialize
         guard done.wait(timeout: .now() + .nanoseconds(Int(max(0, deadline.wholeNanoseconds)))) == .success,
             let (code, message) = outcome.withLock({ $0 })
         else {

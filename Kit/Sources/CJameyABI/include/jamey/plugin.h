@@ -458,10 +458,14 @@ typedef int32_t (*jamey_plugin_reconfigure_fn)(void *state, const char *config_j
  *             plugin with `isolation: process` (no plugin code but the entry point runs in the
  *             kernel's process): its init must check the same.
  *  Thread     any kernel thread, possibly while an instance of the plugin runs; there is no
- *             state and no host context, so it must not call host functions. Bounded by
- *             hooks.init_timeout_ms; keep it short: read the files the section names if need be,
- *             but write nothing, bind nothing, reach no network.
- *  Params     config_json, config_len  the section as for init (defaults filled in, path keys
+ *             state. Bounded by hooks.init_timeout_ms; keep it short: read the files the
+ *             section names if need be, but write nothing, bind nothing, reach no network.
+ *  Params     host         a context for reading the section, valid during the call only: the
+ *                          config_* functions answer from the section being checked (as in
+ *                          init), and log, log_level, log_fields, node_name, node_id and
+ *                          hook_time_left work; every other host function is refused with its
+ *                          failure value and the call logged.
+ *             config_json, config_len  the section as for init (defaults filled in, path keys
  *                          resolved against the config file's directory).
  *             err, err_cap  on failure, every problem found, one per line ('\n' between them),
  *                          each a sentence starting with the key it is about
@@ -470,7 +474,8 @@ typedef int32_t (*jamey_plugin_reconfigure_fn)(void *state, const char *config_j
  *                          "plugins.<name>.config".
  *  Returns    JAMEY_OK, or any negative code (JAMEY_E_INVALID) with `err`.
  *  Ownership  config_json and err are the kernel's, valid during the call. */
-typedef int32_t (*jamey_plugin_check_fn)(const char *config_json, size_t config_len, char *err, size_t err_cap);
+typedef int32_t (*jamey_plugin_check_fn)(jamey_host *host, const char *config_json, size_t config_len, char *err,
+                                         size_t err_cap);
 
 /** An HTTP route a plugin declares (since 1.1). The api plugin serves it and forwards each
  *  matching HTTP request to `topic` as a bus request (a plugin never opens its own port):
