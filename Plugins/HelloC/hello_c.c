@@ -190,6 +190,24 @@ static int32_t hello_health(void *state, char *detail, size_t cap) {
     return JAMEY_HEALTH_OK;
 }
 
+/* check (ABI 1.6): what the schema cannot say, found before anything runs (`jamey config check`,
+ * load, reload). The greeting goes into one-line replies and log lines, so a control character
+ * (a newline, a tab, an escape) is refused. `host` reads the section being checked. */
+static int32_t hello_check(jamey_host *host, const char *config_json, size_t config_len, char *err, size_t err_cap) {
+    (void)config_json;
+    (void)config_len;
+    const char *greeting = NULL;
+    if (api->config_string(host, "greeting", &greeting) != JAMEY_OK) return JAMEY_OK;
+    for (const unsigned char *p = (const unsigned char *)greeting; *p != 0; p++) {
+        if (*p < 0x20 || *p == 0x7F) {
+            snprintf(err, err_cap, "greeting: holds a control character (byte 0x%02X at offset %zu); it goes into one-line replies",
+                     (unsigned)*p, (size_t)(p - (const unsigned char *)greeting));
+            return JAMEY_E_INVALID;
+        }
+    }
+    return JAMEY_OK;
+}
+
 /* ---- descriptor and entry point ---------------------------------------------------------------- */
 
 static const jamey_config_field config_fields[] = {
@@ -223,6 +241,7 @@ static const jamey_plugin_descriptor descriptor = {
     .stop = hello_stop,
     .deinit = hello_deinit,
     .health = hello_health,
+    .check = hello_check,
 };
 
 JAMEY_EXPORT const jamey_plugin_descriptor *jamey_plugin_register(const jamey_registration *registration) {

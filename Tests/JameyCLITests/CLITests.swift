@@ -61,6 +61,17 @@ import Testing
         #expect(r3.stderr.contains("plugins.hello_c.config.shout: unknown key"), "\(r3.stderr)")
     }
 
+    /// A plugin's own check (ABI 1.6, hello_c's refuses a control character in the greeting)
+    /// runs in `config check`, after the schema.
+    @Test func configCheckRunsThePluginsOwnCheck() throws {
+        let (_, path) = try exampleConfig(cConfig: "greeting: \"Hi\\tthere\"")
+        let r = try Run.command(jamey, ["config", "check", "--config", path])
+        #expect(r.status == 1, "\(r.output)")
+        #expect(
+            r.stderr.contains("\(path): plugins.hello_c.config: greeting: holds a control character (byte 0x09 at offset 2)"),
+            "\(r.stderr)")
+    }
+
     @Test func configCheckMalformedYAMLAndMissingFile() throws {
         let dir = try TemporaryDirectory.make()
         let path = dir + "/bad.yaml"
