@@ -28,5 +28,12 @@ plugins:
     path: $lib
 YAML
 "$bin/jamey" config check --config "$tmp/jamey.yaml"
+# The skeleton's own check (ConfigurationChecking, ABI 1.6) runs in config check.
+sed 's|    path: .*|&\n    config:\n      reply: "one\\ntwo"|' "$tmp/jamey.yaml" > "$tmp/bad.yaml"
+if "$bin/jamey" config check --config "$tmp/bad.yaml" 2> "$tmp/bad.err"; then
+  echo "config check accepted a reply with a line break" >&2
+  exit 1
+fi
+grep -q "plugins.e2e_swift.config: reply: holds a line break" "$tmp/bad.err" || { cat "$tmp/bad.err" >&2; exit 1; }
 "$bin/jamey" plugins list --config "$tmp/jamey.yaml" | grep -q "e2e_swift .*loaded"
 echo "swift skeleton OK"

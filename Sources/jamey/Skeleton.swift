@@ -170,6 +170,14 @@ enum Skeleton {
                 }
             }
 
+            /// What the schema cannot say about a section, found before anything runs on it
+            /// (`jamey config check`, load, reload): one sentence per problem, starting with its key.
+            extension \(product): ConfigurationChecking {
+                public static func problems(in configuration: Configuration) -> [String] {
+                    configuration.reply.contains("\\n") ? ["reply: holds a line break; it is answered as one line"] : []
+                }
+            }
+
             @_cdecl("jamey_plugin_register") public func register(_ r: JameyRegistration?) -> JameyDescriptor? { export(\(product).self, r) }
 
             """
