@@ -48,12 +48,8 @@ struct APIKey: Codable, Sendable, FetchableRecord, PersistableRecord {
         scope == Scope.admin.name && revokedAt == nil && (expiresAt.map { $0 > now } ?? true)
     }
 
-    /// RFC 3339 time in UTC, seconds precision.
-    static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: date)
-    }
+    /// RFC 3339 time in UTC, seconds precision, as ``parseTimestamp(_:)`` reads it.
+    static func timestamp(_ date: Date) -> String { RFC3339.string(date, fractionDigits: 0) }
 
     /// Parses RFC 3339 time (with or without fractional seconds), strictly (``RFC3339``: a field
     /// out of its range is refused, not rolled over into the next).

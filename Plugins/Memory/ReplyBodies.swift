@@ -3,15 +3,17 @@ import JameyPluginKit
 import MemoryCore
 import Synchronization
 
+import enum PluginReplies.RFC3339
 import enum PluginReplies.Reply
 
 /// Replies: items as JSON objects, and errors as problem+json with a `status` header.
 enum Replies {
-    /// ISO 8601 with milliseconds, UTC. The last result is kept: the items of a batch share
-    /// one time, and formatting is most of what replying to a bulk store costs.
+    /// RFC 3339 with milliseconds, UTC, as requests' times are read (``RFC3339``: the proleptic
+    /// Gregorian calendar before 1582 too). The last result is kept: the items of a batch share
+    /// one time.
     static func time(_ date: Date) -> String {
         if let (last, text) = lastTime.withLock({ $0 }), last == date { return text }
-        let text = date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        let text = RFC3339.string(date)
         lastTime.withLock { $0 = (date, text) }
         return text
     }

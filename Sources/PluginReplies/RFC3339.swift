@@ -63,6 +63,77 @@ public enum RFC3339 {
         return Date(timeIntervalSince1970: Double(seconds) + fraction)
     }
 
+    /// `date` as RFC 3339 in UTC, `2026-01-31T12:00:00.250Z`, with `fractionDigits` (0 to 9)
+    /// digits of the second, cut (not rounded) as Foundation's formatters cut them, but after the
+    /// error of the binary representation (a few units in the last place) is taken back, so a time
+    /// of whole milliseconds reads back as itself (Foundation wrote `.148` as `.147` when the
+    /// double fell just below it); and in the proleptic Gregorian calendar that ``date(_:)`` reads: Foundation writes a date before 15
+    /// October 1582 in the Julian calendar (1500-01-10 came out as 1500-01-01), so a time read
+    /// back from a reply named another instant. Years outside 0001-9999, which RFC 3339 cannot
+    /// write, get Foundation's text.
+    public static func string(_ date: Date, fractionDigits: Int = 3) -> String {
+        let digits = min(max(fractionDigits, 0), 9)
+        var scale: Int64 = 1
+        for _ in 0..<digits { scale *= 10 }
+        // A Date holds seconds since 2001: the error is that of the larger of the two counts.
+        let seconds = date.timeIntervalSince1970
+        let slack = max(abs(seconds), abs(date.timeIntervalSinceReferenceDate)).ulp * 4
+        let scaled = ((seconds + slack) * Double(scale)).rounded(.down)
+        guard scaled.isFinite, abs(scaled) < 9.0e18 else { return fallback(date, digits) }
+        let units = Int64(scaled)
+        let (wholeSeconds, fraction) = units.floorDivided(by: scale)
+        let (days, secondOfDay) = wholeSeconds.floorDivided(by: 86_400)
+        let (year, month, day) = civilDate(daysSinceEpoch: Int(days))
+        guard (1...9999).contains(year) else { return fallback(date, digits) }
+        var text = [UInt8]()
+        text.reserveCapacity(31)
+        func append(_ value: Int64, width: Int) {
+            var digitsOut = [UInt8](repeating: UInt8(ascii: "0"), count: width)
+            var rest = value
+            for i in stride(from: width - 1, through: 0, by: -1) {
+                digitsOut[i] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            }
+            text += digitsOut
+        }
+        append(Int64(year), width: 4)
+        text.append(UInt8(ascii: "-"))
+        append(Int64(month), width: 2)
+        text.append(UInt8(ascii: "-"))
+        append(Int64(day), width: 2)
+        text.append(UInt8(ascii: "T"))
+        append(secondOfDay / 3600, width: 2)
+        text.append(UInt8(ascii: ":"))
+        append(secondOfDay / 60 % 60, width: 2)
+        text.append(UInt8(ascii: ":"))
+        append(secondOfDay % 60, width: 2)
+        if digits > 0 {
+            text.append(UInt8(ascii: "."))
+            append(fraction, width: digits)
+        }
+        text.append(UInt8(ascii: "Z"))
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    private static func fallback(_ date: Date, _ digits: Int) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: digits > 0))
+    }
+
+    /// The proleptic Gregorian date `days` after 1970-01-01 (``daysSinceEpoch(year:month:day:)``
+    /// turned around).
+    static func civilDate(daysSinceEpoch days: Int) -> (year: Int, month: Int, day: Int) {
+        // Counted in 400-year eras from 0000-03-01, so the leap day ends its year.
+        let shifted = days + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthFromMarch = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthFromMarch + 2) / 5 + 1
+        let month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
     /// The days of `month` (1-12) in `year` of the proleptic Gregorian calendar.
     static func daysIn(month: Int, year: Int) -> Int {
         switch month {
@@ -81,5 +152,14 @@ public enum RFC3339 {
         let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
         let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
         return era * 146_097 + dayOfEra - 719_468
+    }
+}
+
+extension Int64 {
+    /// The quotient rounded toward negative infinity, and the remainder (never negative).
+    fileprivate func floorDivided(by divisor: Int64) -> (quotient: Int64, remainder: Int64) {
+        let q = self / divisor
+        let r = self % divisor
+        return r < 0 ? (q - 1, r + divisor) : (q, r)
     }
 }
