@@ -15,6 +15,9 @@ struct ConfigCommand: ParsableCommand {
 
         func run() throws {
             let config = try options.load()
+            // A plugin's entry point and its check hook run here: a crash in one is named as
+            // `serve` names it (exit 70).
+            CrashContext.install()
             var logger = Logger(label: "jamey.config-check")
             logger.logLevel = .critical
             let kernel: Kernel

@@ -31,6 +31,17 @@ import Testing
             ), "\(r.stderr)")
     }
 
+    /// `jamey config check` runs plugins' check hooks (ABI 1.6): a crash in one is named too.
+    @Test func crashInACheckHookNamesThePluginInConfigCheck() throws {
+        let plugin = try crashing("segv_check") { $0.checkCode = "*(volatile int *)(uintptr_t)16 = 1; return JAMEY_OK;" }
+        let r = try Run.command(jamey, ["config", "check", "--config", try config([plugin])])
+        #expect(r.status == 70, "\(r.stderr)")
+        #expect(
+            r.stderr.contains(
+                "jamey: fatal: plugin 'segv_check' crashed with SIGSEGV at address 0x10 while running its check hook; exiting with status 70"
+            ), "\(r.stderr)")
+    }
+
     @Test func crashInABusHandlerNamesThePlugin() throws {
         let plugin = try crashing("segv_handler") {
             $0.extraCode = """
