@@ -107,10 +107,12 @@ final class Runner: @unchecked Sendable {
             let hook = HookKind(rawValue: reader.u8())
             let config = Array(reader.raw())
             let due = Dispatcher.now() &+ reader.u64()
+            // Health is not a lifecycle hook: hook_time_left answers -1 during it, as in process.
+            let lifecycle = hook != .health
             hooks.async {
-                Self.hookDue.store(due, ordering: .releasing)
+                if lifecycle { Self.hookDue.store(due, ordering: .releasing) }
                 self.runHook(seq, hook, config)
-                Self.hookDue.store(0, ordering: .releasing)
+                if lifecycle { Self.hookDue.store(0, ordering: .releasing) }
             }
         case .result:
             let seq = reader.u64()
