@@ -85,34 +85,40 @@ public enum RFC3339 {
         let (days, secondOfDay) = wholeSeconds.floorDivided(by: 86_400)
         let (year, month, day) = civilDate(daysSinceEpoch: Int(days))
         guard (1...9999).contains(year) else { return fallback(date, digits) }
-        var text = [UInt8]()
-        text.reserveCapacity(31)
-        func append(_ value: Int64, width: Int) {
-            var digitsOut = [UInt8](repeating: UInt8(ascii: "0"), count: width)
-            var rest = value
-            for i in stride(from: width - 1, through: 0, by: -1) {
-                digitsOut[i] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
+        // Written in place: building it from small arrays made it twice as slow as Foundation.
+        let length = 20 + (digits > 0 ? digits + 1 : 0)
+        return String(unsafeUninitializedCapacity: length) { text in
+            var at = 0
+            func put(_ value: Int64, width: Int) {
+                var rest = value
+                for k in stride(from: width - 1, through: 0, by: -1) {
+                    text[at + k] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                }
+                at += width
             }
-            text += digitsOut
+            func put(_ character: Unicode.Scalar) {
+                text[at] = UInt8(ascii: character)
+                at += 1
+            }
+            put(Int64(year), width: 4)
+            put("-")
+            put(Int64(month), width: 2)
+            put("-")
+            put(Int64(day), width: 2)
+            put("T")
+            put(secondOfDay / 3600, width: 2)
+            put(":")
+            put(secondOfDay / 60 % 60, width: 2)
+            put(":")
+            put(secondOfDay % 60, width: 2)
+            if digits > 0 {
+                put(".")
+                put(fraction, width: digits)
+            }
+            put("Z")
+            return at
         }
-        append(Int64(year), width: 4)
-        text.append(UInt8(ascii: "-"))
-        append(Int64(month), width: 2)
-        text.append(UInt8(ascii: "-"))
-        append(Int64(day), width: 2)
-        text.append(UInt8(ascii: "T"))
-        append(secondOfDay / 3600, width: 2)
-        text.append(UInt8(ascii: ":"))
-        append(secondOfDay / 60 % 60, width: 2)
-        text.append(UInt8(ascii: ":"))
-        append(secondOfDay % 60, width: 2)
-        if digits > 0 {
-            text.append(UInt8(ascii: "."))
-            append(fraction, width: digits)
-        }
-        text.append(UInt8(ascii: "Z"))
-        return String(decoding: text, as: UTF8.self)
     }
 
     private static func fallback(_ date: Date, _ digits: Int) -> String {
