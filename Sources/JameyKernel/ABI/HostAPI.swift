@@ -79,7 +79,7 @@ func resolveHost(_ host: OpaquePointer?, _ function: StaticString) -> PluginHost
 
 private let hostHookTimeLeft: @convention(c) (OpaquePointer?) -> Int64 = { host in
     guard let left = resolveHost(host, "hook_time_left")?.hookTimeLeft else { return -1 }
-    return left.components.seconds * 1_000_000_000 + left.components.attoseconds / 1_000_000_000
+    return left.wholeNanoseconds
 }
 
 // MARK: - Logging

@@ -95,7 +95,7 @@ final class IsolatedChild: Sendable {
         frame.u64(seq)
         frame.u8(hook.rawValue)
         frame.bytes(config)
-        frame.u64(UInt64(max(0, deadline.components.seconds * 1_000_000_000 + deadline.components.attoseconds / 1_000_000_000)))
+        frame.u64(UInt64(max(0, deadline.wholeNanoseconds)))
         guard socket.send(frame.finish()) else {
             hooks.withLock { _ = $0.removeValue(forKey: seq) }
             return nil
