@@ -129,7 +129,11 @@ final class CacheNamespace: Sendable {
     /// Keys and prefixes waiting to be replayed into Redis.
     var missedL2Count: Int { missedL2.withLock { $0.overflow ? MissedL2.limit : $0.keys.count + $0.prefixes.count } }
     /// Tells the other nodes that a key (or prefix) changed, so they drop their L1 copies.
-    private let announce: (@Sendable (_ namespace: String, _ key: String?, _ prefix: String?) -> Void)?
+    private let announce: Announce?
+    /// Publishes a change on the Redis channel: a put (`invalidated` false) or an invalidation.
+    typealias Announce = @Sendable (_ namespace: String, _ key: String?, _ prefix: String?, _ invalidated: Bool) -> Void
+    /// The keys whose loaded value this node put into L2 lately (``dropLoadedFromL2(key:prefix:)``).
+    private let recentLoads = Mutex(RecentLoads())
     /// Publishes puts and invalidations on the bus for the other nodes (nil: `bus_invalidations` off).
     private let feed: BusInvalidations?
     let counters = TierCounters()
@@ -149,6 +153,8 @@ final class CacheNamespace: Sendable {
         /// Loads whose value was over `max_value_bytes` (returned, not kept).
         let loadsTooLarge = Atomic<Int>(0)
         let sharedLoads = Atomic<Int>(0)
+        /// Another node's invalidations that deleted keys from L2 again (what a load here put back).
+        let l2Redeletes = Atomic<Int>(0)
         let loadNanoseconds = Atomic<Int>(0)
     }
 
@@ -158,7 +164,7 @@ final class CacheNamespace: Sendable {
     init(
         settings: CacheConfiguration.Namespace, policy: PolicyKind, l2: L2Client? = nil, l3: L3Store?,
         metrics: CacheMetrics, loader: (@Sendable (String) async -> Result<[UInt8], CacheError>)?,
-        announce: (@Sendable (String, String?, String?) -> Void)? = nil, feed: BusInvalidations? = nil
+        announce: Announce? = nil, feed: BusInvalidations? = nil
     ) {
         self.announce = announce
         self.feed = feed
@@ -376,7 +382,10 @@ final class CacheNamespace: Sendable {
         }
         failures.forget(key: key)
         putL1(key, value)
-        if let l2, l2.set(name, key, value, onlyIfAbsent: true) { announce?(name, key, nil) }
+        if let l2, l2.set(name, key, value, onlyIfAbsent: true) {
+            recentLoads.withLock { $0.note(key, now: Self.uptimeMs()) }
+            announce?(name, key, nil, false)
+        }
         try writeL3(key, value)
     }
 
@@ -417,13 +426,13 @@ final class CacheNamespace: Sendable {
         failures.forget(key: key)
         if let l2 {
             if l2.set(name, key, value, onlyIfAbsent: false) {
-                announce?(name, key, nil)
+                announce?(name, key, nil, false)
             } else {
                 noteL2Missed(key: key, prefix: nil)
             }
         } else {
             // Values stay on the node, but a put still drops the other nodes' copies.
-            announce?(name, key, nil)
+            announce?(name, key, nil, false)
         }
         feed?.announce(name, .put, key: key, prefix: nil)
         do { try writeL3(key, value) } catch {
@@ -498,7 +507,7 @@ final class CacheNamespace: Sendable {
         if let l2 {
             if let had = l2.delete(name, key) { found = had || found } else { noteL2Missed(key: key, prefix: nil) }
         }
-        announce?(name, key, nil)
+        announce?(name, key, nil, true)
         if let l3 {
             var deleted = false
             do { deleted = try l3.delete(name, key) } catch { throw .storage("L3 delete failed", error) }
@@ -523,7 +532,7 @@ final class CacheNamespace: Sendable {
                 noteL2Missed(key: nil, prefix: prefix)
             }
         }
-        announce?(name, nil, prefix)
+        announce?(name, nil, prefix, true)
         if let l3 {
             do {
                 let n = try l3.delete(name, prefix: prefix)
@@ -542,10 +551,12 @@ final class CacheNamespace: Sendable {
 
     /// Drops a key, or every key with a prefix, from this node's L1 and L3 (another node changed
     /// it, as Redis' channel says); a load running here will not store its value. L3 kept the
-    /// old value, served once Redis was down or lacked the key.
-    func dropLocal(key: String?, prefix: String?) {
+    /// old value, served once Redis was down or lacked the key. For an invalidation
+    /// (`invalidated`), what a load of this node put back into L2 goes too.
+    func dropLocal(key: String?, prefix: String?, invalidated: Bool = false) {
         markLoadsStale()
         noteRemote(key: key, prefix: prefix)
+        if invalidated { dropLoadedFromL2(key: key, prefix: prefix) }
         if let key {
             if let l3, let n = try? l3.delete(name, key), n { counters.l3EvictedExplicit.add(1, ordering: .relaxed) }
             clearL1 { _ = l1.remove(CacheKey(key)) }
@@ -561,9 +572,35 @@ final class CacheNamespace: Sendable {
         }
     }
 
+    /// Deletes from L2 again what a load of this node stored there that another node's
+    /// invalidation of `key` or `prefix` covers. Such a load read the origin before the change and
+    /// may have stored its value after the other node's delete (a load that has not stored yet
+    /// never will: ``markLoadsStale()`` came first). Only keys this node's loads put in L2 lately
+    /// (``RecentLoads``) are deleted, not the whole prefix again: that was a `SCAN` of all of
+    /// Redis on every node for each prefix invalidation. When the record overflowed, everything
+    /// the invalidation covers is deleted, as before.
+    private func dropLoadedFromL2(key: String?, prefix: String?) {
+        guard let l2 else { return }
+        let now = Self.uptimeMs()
+        guard let keys = recentLoads.withLock({ $0.matching(key: key, prefix: prefix, now: now) }) else {
+            counters.l2Redeletes.add(1, ordering: .relaxed)
+            if let key { _ = l2.delete(name, key) }
+            if let prefix { _ = l2.delete(name, prefix: prefix) }
+            return
+        }
+        guard !keys.isEmpty else { return }
+        counters.l2Redeletes.add(1, ordering: .relaxed)
+        _ = l2.delete(name, keys: keys.sorted())
+    }
+
+    /// Milliseconds on the monotonic clock (a wall clock set back would keep ``recentLoads``'s
+    /// keys too long, one set forward forget them too soon).
+    static func uptimeMs() -> Int64 { Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000) }
+
     /// Applies another node's put or invalidation (from the bus): the key or prefix leaves L1 and
-    /// L3 (and L2 again for an invalidation), and a load running here will not store its value.
-    /// After lost events the whole namespace leaves L1 and L3.
+    /// L3 (and, for an invalidation, what a load of this node put back into L2), and a load
+    /// running here will not store its value. After lost events the whole namespace leaves L1 and
+    /// L3.
     func apply(_ event: BusInvalidations.Event) {
         markLoadsStale()
         let prefix = event.afterGap ? "" : event.prefix
@@ -572,14 +609,14 @@ final class CacheNamespace: Sendable {
         if let key {
             failures.forget(key: key)
             heat.withLock { _ = $0.hits.removeValue(forKey: CacheKey(key)) }
-            if event.kind == .invalidate, let l2 { _ = l2.delete(name, key) }
+            if event.kind == .invalidate { dropLoadedFromL2(key: key, prefix: nil) }
             if let l3, let n = try? l3.delete(name, key), n { counters.l3EvictedExplicit.add(1, ordering: .relaxed) }
             clearL1 { _ = l1.remove(CacheKey(key)) }
         }
         if let prefix {
             failures.forget(prefix: prefix)
             heat.withLock { h in h.hits = h.hits.filter { !$0.key.hasPrefix(prefix) } }
-            if event.kind == .invalidate, !event.afterGap, let l2 { _ = l2.delete(name, prefix: prefix) }
+            if event.kind == .invalidate, !event.afterGap { dropLoadedFromL2(key: nil, prefix: prefix) }
             if let l3, let n = try? l3.delete(name, prefix: prefix) {
                 counters.l3EvictedExplicit.add(n, ordering: .relaxed)
                 metrics.l3Evicted("explicit", n)

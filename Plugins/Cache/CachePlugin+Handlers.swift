@@ -229,6 +229,7 @@ extension CachePlugin {
                 "l2": [
                     "enabled": ns.hasL2, "hits": c.l2Hits.load(ordering: .relaxed),
                     "misses": c.l2Misses.load(ordering: .relaxed), "missed_while_down": ns.missedL2Count,
+                    "deleted_again": c.l2Redeletes.load(ordering: .relaxed),
                 ],
                 "l3": [
                     "enabled": ns.hasL3, "hits": l3Hits, "misses": l3Misses,

@@ -53,15 +53,17 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
                     commandTimeoutMs: l2.commandTimeoutMs)) : nil
         self.l2 = l2Client
         l2Metrics = L2Metrics(factory: context.metrics)
-        // Invalidations travel between nodes on a Redis channel; a node ignores its own.
+        // Invalidations travel between nodes on a Redis channel; a node ignores its own. `kind`
+        // is "invalidate" for an invalidation (absent for a put, as from nodes before it existed).
         let node = UUID().uuidString
         let channel = l2.keyPrefix + "invalidations"
-        let announce: (@Sendable (String, String?, String?) -> Void)? =
+        let announce: CacheNamespace.Announce? =
             l2Client.map { client in
-                { @Sendable namespace, key, prefix in
+                { @Sendable namespace, key, prefix, invalidated in
                     var message: [String: String] = ["node": node, "namespace": namespace]
                     message["key"] = key
                     message["prefix"] = prefix
+                    if invalidated { message["kind"] = "invalidate" }
                     if let data = try? JSONSerialization.data(withJSONObject: message) { client.publish(channel, Array(data)) }
                 }
             }
@@ -101,7 +103,7 @@ public final class CachePlugin: JameyPlugin, SnapshotCapable {
                 guard let message = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: String],
                     message["node"] != node, let name = message["namespace"], let ns = known[name]
                 else { return }
-                ns.dropLocal(key: message["key"], prefix: message["prefix"])
+                ns.dropLocal(key: message["key"], prefix: message["prefix"], invalidated: message["kind"] == "invalidate")
             }
         }
     }

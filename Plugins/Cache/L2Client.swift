@@ -227,6 +227,14 @@ final class L2Client: Sendable {
         return n > 0
     }
 
+    /// Deletes `keys` of a namespace in one command; returns how many Redis had, nil when the
+    /// delete failed.
+    func delete(_ namespace: String, keys: [String]) -> Int? {
+        guard !keys.isEmpty else { return 0 }
+        guard case .integer(let n) = command([Array("DEL".utf8)] + keys.map { redisKey(namespace, $0) }) else { return nil }
+        return n
+    }
+
     /// Deletes every key of a namespace starting with `prefix` (SCAN + DEL); returns how many,
     /// nil when a command failed (some may have been deleted).
     func delete(_ namespace: String, prefix: String) -> Int? {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import JameyKernel
 import JameyTestKit
 import Testing
 
@@ -367,6 +368,77 @@ import Testing
                 (try await k.request("cache.stats").body["l2"] as? [String: Any])?["subscribed"] as? Bool == true
             }
             #expect(resubscribed, "the invalidation listener reconnected too")
+        }
+    }
+
+    /// Another node's invalidation deletes again from Redis only what a load of this node put
+    /// there (its value may predate the change and have landed after the other node's delete),
+    /// not the whole prefix: every node SCANned all of Redis for each prefix invalidation. Over
+    /// the bus and over Redis' channel alike (the channel did not delete from Redis at all).
+    @Test func anotherNodesInvalidationDeletesFromRedisOnlyWhatThisNodesLoadsPutThere() async throws {
+        let redis = try await RedisServer.make()
+        defer { redis.kill() }
+        let port = String(redis.port)
+        let config = """
+            namespaces:
+              - {name: loaded, max_bytes: 1048576, l3_max_bytes: 0, origin: test.origin, max_value_bytes: 65536}
+            l2: {enabled: true, port: \(port), key_prefix: "t\(port):", connect_timeout_ms: 200, command_timeout_ms: 500}
+            """
+        func redisCLI(_ arguments: String...) throws -> String {
+            try Run.command("/usr/bin/redis-cli", ["-p", port] + arguments).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        func inRedis(_ key: String) throws -> Bool { try redisCLI("EXISTS", "t\(port):loaded:\(key)") == "1" }
+        func scans() throws -> Int {
+            let line = try redisCLI("INFO", "commandstats").split(whereSeparator: \.isNewline)
+                .first { $0.hasPrefix("cmdstat_scan:") }
+            return line.flatMap { $0.split(separator: "=").dropFirst().first?.split(separator: ",").first }
+                .flatMap { Int($0) } ?? 0
+        }
+        func deletedAgain(_ k: CacheKernel) async throws -> Int {
+            let stats = try await k.request("cache.stats").body["namespaces"] as? [String: Any]
+            return ((stats?["loaded"] as? [String: Any])?["l2"] as? [String: Any])?["deleted_again"] as? Int ?? -1
+        }
+        try await CacheKernel.with(config: config) { (k: CacheKernel) async throws in
+            let origin = try OriginResponder(k) { key in .value("origin's \(key)") }
+            defer { origin.cancel() }
+            let subscribed = try await eventually(timeout: .seconds(30), polling: .milliseconds(20)) {
+                (try await k.request("cache.stats").body["l2"] as? [String: Any])?["subscribed"] as? Bool == true
+            }
+            #expect(subscribed)
+            #expect(try await k.get("loaded", "item").body["tier"] as? String == "origin")
+            #expect(try inRedis("item"), "the loaded value went to Redis")
+            _ = try redisCLI("SET", "t\(port):loaded:other", "another node's value")
+            let scansBefore = try scans()
+
+            // Over the bus: another node invalidated every key of the namespace.
+            try k.test.bus.publish(
+                BusMessage(
+                    topic: "cache.invalidated.loaded",
+                    payload: Array(
+                        #"{"node":"n","run":"other","seq":1,"namespace":"loaded","kind":"invalidate","prefix":""}"#.utf8),
+                    contentType: "application/json"))
+            #expect(try await eventually(timeout: .seconds(30)) { try await deletedAgain(k) == 1 })
+            #expect(try !inRedis("item"), "what this node's load put in Redis is deleted again")
+            #expect(try inRedis("other"), "the rest is the invalidating node's to delete")
+            #expect(try scans() == scansBefore, "no SCAN of Redis")
+
+            // Over Redis' channel: an invalidation deletes a loaded key again; a put does not.
+            #expect(try await k.get("loaded", "item2").body["tier"] as? String == "origin")
+            #expect(try await k.get("loaded", "item3").body["tier"] as? String == "origin")
+            #expect(try inRedis("item2") && inRedis("item3"))
+            let channel = "t\(port):invalidations"
+            _ = try redisCLI(
+                "PUBLISH", channel, #"{"namespace":"loaded","key":"item2","node":"elsewhere","kind":"invalidate"}"#)
+            _ = try redisCLI("PUBLISH", channel, #"{"namespace":"loaded","key":"item3","node":"elsewhere"}"#)
+            #expect(try await eventually(timeout: .seconds(30)) { try await deletedAgain(k) == 2 })
+            #expect(try !inRedis("item2"))
+            let dropped = try await eventually(timeout: .seconds(30), polling: .milliseconds(20)) {
+                try await k.get("loaded", "item3").body["tier"] as? String == "l2"
+            }
+            #expect(dropped, "the put dropped item3 from L1; Redis still has it")
+            #expect(try await deletedAgain(k) == 2)
+            #expect(try scans() == scansBefore)
         }
     }
 }
