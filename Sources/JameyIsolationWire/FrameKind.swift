@@ -4,7 +4,7 @@
 /// with ``WireWriter`` and read with ``WireReader``, field by field in the order given here.
 public enum FrameKind: UInt8, Sendable {
     // Kernel → runner
-    /// `u64 seq, u8 hook, bytes config, u64 deadline` (the config only for init; the deadline
+    /// `u64 seq, u8 hook, bytes config, u64 deadline` (the config only for init and check; the deadline
     /// in nanoseconds from receipt, the plugin's `hook_time_left`): run a lifecycle hook.
     case hook = 1
     /// `u64 subscription, u64 delivery, message`: a message for one of the plugin's subscriptions.
@@ -54,4 +54,7 @@ public enum HookKind: UInt8, Sendable {
     case stop = 2
     case deinitialize = 3
     case health = 4
+    /// The plugin's `check` (ABI 1.6) of the frame's config, in a process started for it alone:
+    /// no init runs there, and the process ends after it.
+    case check = 5
 }

@@ -24,6 +24,8 @@ public final class TestKernel: Sendable {
         public var configYAML: String?
         /// `privileges:` in the config (e.g. `["snapshot"]`).
         public var privileges: [String] = []
+        /// `isolation:` in the config (`"process"`), or nil for the default.
+        public var isolation: String? = nil
 
         /// - Parameters:
         ///   - name: config name.
@@ -72,6 +74,7 @@ public final class TestKernel: Sendable {
         for p in plugins {
             text += "  \(p.name):\n    enabled: \(p.enabled)\n    required: \(p.required)\n"
             if !p.privileges.isEmpty { text += "    privileges: [\(p.privileges.joined(separator: ", "))]\n" }
+            if let isolation = p.isolation { text += "    isolation: \(isolation)\n" }
             if let path = p.path { text += "    path: \"\(path)\"\n" }
             if let config = p.configYAML {
                 text +=

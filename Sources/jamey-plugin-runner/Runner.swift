@@ -211,6 +211,10 @@ final class Runner: @unchecked Sendable {
     /// nanoseconds, from the hook frame); 0 when none runs. `hook_time_left` answers from it.
     static let hookDue = Atomic<UInt64>(0)
 
+    /// Set while a `check` hook runs: only config_*, log*, node_* and hook_time_left may be
+    /// called then (``RunnerHostAPI/refusedInCheck(_:)``).
+    static let checking = Atomic<Bool>(false)
+
     /// How long ``quiesce()`` lets queued deliveries run before it closes the subscriptions.
     static let drainNanoseconds: UInt64 = 2_000_000_000
 
@@ -245,21 +249,29 @@ final class Runner: @unchecked Sendable {
         }
     }
 
+    /// Calls `body` with `bytes` as a NUL-terminated C string and its length (without the NUL).
+    private static func withText(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>, Int) -> Int32) -> Int32 {
+        var text = bytes + [0]
+        return text.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) { body($0, bytes.count) }
+        }
+    }
+
     private func runHook(_ seq: UInt64, _ hook: HookKind?, _ config: [UInt8]) {
-        var err = [CChar](repeating: 0, count: 1024)
+        // A check may write several problems, one per line (the kernel's buffer is as large).
+        var err = [CChar](repeating: 0, count: hook == .check ? 4096 : 1024)
         var code = JAMEY_OK
         let d = descriptor.pointee
         switch hook {
+        case .check:
+            // Read only from plugins built for 1.6, as the kernel reads it in process.
+            guard d.abi_minor >= 6, let check = d.check else { break }
+            Self.checking.store(true, ordering: .releasing)
+            code = Self.withText(config) { check(OpaquePointer(bitPattern: 1), $0, $1, &err, err.count) }
+            Self.checking.store(false, ordering: .releasing)
         case .initialize:
             var state: UnsafeMutableRawPointer?
-            code = config.withUnsafeBufferPointer { bytes in
-                var text = Array(bytes) + [0]
-                return text.withUnsafeMutableBufferPointer { buffer in
-                    buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
-                        d.`init`!(OpaquePointer(bitPattern: 1), $0, bytes.count, &state, &err, err.count)
-                    }
-                }
-            }
+            code = Self.withText(config) { d.`init`!(OpaquePointer(bitPattern: 1), $0, $1, &state, &err, err.count) }
             pluginState = state
         case .start: if let start = d.start { code = start(pluginState, &err, err.count) }
         case .stop:

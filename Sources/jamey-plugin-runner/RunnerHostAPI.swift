@@ -22,6 +22,22 @@ enum RunnerHostAPI {
         return UnsafePointer(reg)
     }()
 
+    /// Whether `function` is refused because a `check` hook is running. The calls that go up
+    /// the ring unanswered (publish, reply, metric_record) are refused here, with the warning the
+    /// kernel gives in process; the kernel refuses those it answers (a check's context is
+    /// read-only there).
+    static func refusedInCheck(_ function: String) -> Bool {
+        guard Runner.checking.load(ordering: .acquiring) else { return false }
+        let text = Array(
+            "called \(function) from its check hook, which jamey/plugin.h forbids (only config_*, log*, node_* and hook_time_left); refused"
+                .utf8)
+        var frame = WireWriter(.log, capacity: text.count + 8)
+        frame.i32(Int32(JAMEY_LOG_WARNING.rawValue))
+        text.withUnsafeBytes { frame.raw($0) }
+        runner.socket.send(frame.finish())
+        return true
+    }
+
     nonisolated(unsafe) static let table: UnsafeMutablePointer<jamey_host_api> = {
         let api = UnsafeMutablePointer<jamey_host_api>.allocate(capacity: 1)
         api.initialize(to: jamey_host_api())
@@ -62,6 +78,7 @@ enum RunnerHostAPI {
         // names come back from the call (a publish and a request go up without waiting for the
         // kernel: a bad topic was taken, then dropped or failed through done).
         api.pointee.publish = { _, message in
+            if refusedInCheck("publish") { return JAMEY_E_INVALID }
             guard let message, let topic = message.pointee.topic, TopicSyntax.isConcrete(topic) else { return JAMEY_E_INVALID }
             var frame = WireWriter(.publish, capacity: message.pointee.payload_len + 128)
             frame.message(message)
@@ -129,6 +146,7 @@ enum RunnerHostAPI {
             }
         }
         api.pointee.reply = { _, request, reply in
+            if refusedInCheck("reply") { return JAMEY_E_INVALID }
             guard let request, let reply, request.pointee.reply_to != nil else { return JAMEY_E_INVALID }
             var frame = WireWriter(.reply, capacity: reply.pointee.payload_len + 128)
             frame.u64(request.pointee.correlation_id)
@@ -158,6 +176,7 @@ enum RunnerHostAPI {
             return answer.code
         }
         api.pointee.metric_record = { _, id, op, value in
+            if refusedInCheck("metric_record") { return JAMEY_E_INVALID }
             var frame = WireWriter(.metricRecord, capacity: 24)
             frame.u64(id)
             frame.i32(op)

@@ -28,7 +28,8 @@ enum IsolatedPlugins {
 
     /// A copy of `raw` whose hooks are the proxy's. Snapshot, restore, reconfigure and check are
     /// left out: a reload restarts an isolated plugin, backups do not reach into its process, and
-    /// its code runs in the kernel's process only for the entry point (its init checks instead).
+    /// its code runs in the kernel's process only for the entry point (the kernel runs its check
+    /// in a process of its own: ``PluginSupervisor/check(deadline:)``).
     /// Allocated once per load and never freed (descriptors live as long as the process).
     static func descriptor(wrapping raw: UnsafePointer<jamey_plugin_descriptor>) -> UnsafePointer<jamey_plugin_descriptor> {
         let copy = UnsafeMutablePointer<jamey_plugin_descriptor>.allocate(capacity: 1)

@@ -171,24 +171,11 @@ final class PluginSupervisor: @unchecked Sendable {
 
     /// Spawns a child, connects it and runs init in it.
     private func launch(deadline: Duration) -> Result<Void, IsolationFailure> {
-        let generation = state.withLock { s -> Int in
-            s.generation += 1
-            return s.generation
-        }
         let child: IsolatedChild
-        switch IsolatedChild.spawn(runner: runner, library: library, settings: settings, generation: generation) {
+        switch connect() {
         case .success(let c): child = c
         case .failure(let f): return .failure(f)
         }
-        state.withLock { $0.child = child }
-        childUp.set(to: 1.0)
-        KernelThread.spawn(name: "jamey-iso-\(host.name)") { [self] in read(child) }
-        KernelThread.spawn(name: "jamey-iso-ring-\(host.name)") { [self] in readRing(child) }
-        var environment = WireWriter(.environment, capacity: 128)
-        environment.string(host.dataDirectory().map { String(cString: $0) } ?? "")
-        environment.string(host.kernel.nodeName)
-        environment.string(host.kernel.nodeID)
-        child.socket.send(environment.finish())
         guard let (code, text) = child.callHook(.initialize, config: config, deadline: deadline) else {
             child.kill(because: "init did not return within its deadline")
             return .failure(IsolationFailure("the isolated plugin's process \(exitSentence(waitingFor: child))"))
@@ -199,6 +186,53 @@ final class PluginSupervisor: @unchecked Sendable {
             return .failure(IsolationFailure("init failed (\(Kernel.codeName(code))): \(text.isEmpty ? "no message" : text)"))
         }
         return .success(())
+    }
+
+    /// Spawns a child, starts its reader threads and sends it the environment (no data
+    /// directory for a check: a check's context has none).
+    private func connect() -> Result<IsolatedChild, IsolationFailure> {
+        let generation = state.withLock { s -> Int in
+            s.generation += 1
+            return s.generation
+        }
+        let child: IsolatedChild
+        switch IsolatedChild.spawn(runner: runner, library: library, settings: settings, generation: generation) {
+        case .success(let c): child = c
+        case .failure(let f): return .failure(f)
+        }
+        state.withLock { $0.child = child }
+        if !host.checkOnly { childUp.set(to: 1.0) }
+        KernelThread.spawn(name: "jamey-iso-\(host.name)") { [self] in read(child) }
+        KernelThread.spawn(name: "jamey-iso-ring-\(host.name)") { [self] in readRing(child) }
+        var environment = WireWriter(.environment, capacity: 128)
+        environment.string(host.checkOnly ? "" : host.dataDirectory().map { String(cString: $0) } ?? "")
+        environment.string(host.kernel.nodeName)
+        environment.string(host.kernel.nodeID)
+        child.socket.send(environment.finish())
+        return .success(child)
+    }
+
+    /// Runs the plugin's `check` hook (ABI 1.6) of ``config`` in a process started for it alone,
+    /// so a check that crashes or hangs takes only that process: what `isolation: process`
+    /// promises for every other hook. The supervisor's host is a check's read-only context, so
+    /// the host calls it forwards are refused as in process. The process ends afterwards.
+    /// - Returns: the hook's code and text, or a sentence saying why there is none (it could not
+    ///   start, it died, or it did not return within `deadline` and was killed).
+    func check(deadline: Duration) -> Result<(Int32, String), IsolationFailure> {
+        // Running, then cancelled: a source released without ever running stops the process.
+        startWatchdog()
+        defer { watchdog.cancel() }
+        let child: IsolatedChild
+        switch connect() {
+        case .success(let c): child = c
+        case .failure(let f): return .failure(f)
+        }
+        let result = child.callHook(.check, config: config, deadline: deadline)
+        if result == nil { child.kill(because: "killed: the check did not return within \(deadline.shortText)") }
+        child.socket.shutdownBoth()
+        if child.exited.wait(timeout: .now() + .seconds(3)) == .timedOut { child.kill(because: "checked") }
+        guard let result else { return .failure(IsolationFailure("its process: \(exitSentence(waitingFor: child))")) }
+        return .success(result)
     }
 
     /// The reader thread of one child's socket: frames until the socket closes, then what is left
@@ -274,7 +308,7 @@ final class PluginSupervisor: @unchecked Sendable {
             s.deliveries.removeAll()
             return (s.phase, orphaned)
         }
-        childUp.set(to: 0.0)
+        if !host.checkOnly { childUp.set(to: 0.0) }
         let sentence = unavailableSentence(reason)
         for delivery in orphaned {
             if let replyTo = delivery.replyTo { answerUnavailable(replyTo: replyTo, correlation: delivery.correlation, sentence) }
@@ -283,7 +317,7 @@ final class PluginSupervisor: @unchecked Sendable {
             host.logger.error("isolated plugin \(host.name): its process \(reason); the kernel goes on serving")
             crashed()
         }
-        refreshHealth()
+        if !host.checkOnly { refreshHealth() }
     }
 
     /// Records a crash of a running plugin and schedules its restart, or quarantines it.

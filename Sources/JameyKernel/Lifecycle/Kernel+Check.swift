@@ -29,13 +29,19 @@ extension Kernel {
         _ record: PluginRecord, _ entry: KernelConfig.PluginEntry, library: PluginLibrary, section: ValidatedSection,
         source: String
     ) -> [ConfigError] {
-        guard let hook = library.raw.check else { return [] }
+        // An isolated plugin's proxy descriptor has no check: its code runs in the kernel's
+        // process only for the entry point. Its check runs in a runner process of its own.
+        let hook = library.raw.check
+        let isolated = hook == nil && entry.isolation.isolated && library.descriptor.hooks.contains("check")
+        guard hook != nil || isolated else { return [] }
         func problem(_ message: String) -> ConfigError {
             ConfigError(kind: .refusedByPlugin, keyPath: entry.configKeyPath, source: source, message: message)
         }
         let json = section.json
         let plugin = UnsafeSendable(record.crashLabel)
         let call = UnsafeSendable(hook)
+        let spec = IsolatedPlugins.Spec(
+            library: library.path, settings: entry.isolation, runner: RunnerSpawner.runnerPath(environment: environment))
         // A context that reads the section being checked (config_* as in init) and logs; kept,
         // invalidated, among the kernel's hosts after the call, so a pointer the plugin kept
         // finds it invalid rather than freed.
@@ -49,23 +55,33 @@ extension Kernel {
         host.hookDeadline.store(
             DispatchTime.now().uptimeNanoseconds &+ UInt64(max(0, deadline.wholeNanoseconds)), ordering: .releasing)
         let context = UnsafeSendable(host.opaque)
-        let outcome = Mutex<(Int32, String)?>(nil)
+        let outcome = Mutex<Result<(Int32, String), IsolationFailure>?>(nil)
         let done = DispatchSemaphore(value: 0)
         let clock = ContinuousClock()
         let began = clock.now
         DispatchQueue.global().async {
-            let result = CrashContext.running(plugin: plugin.value, what: CrashContext.hookLabel("check")) {
-                var err = [CChar](repeating: 0, count: Self.checkErrorCapacity)
-                let code = json.withCString { call.value(context.value, $0, json.utf8.count, &err, err.count) }
-                err[err.count - 1] = 0
-                return (code, String(cBuffer: err))
+            let result: Result<(Int32, String), IsolationFailure>
+            if let hook = call.value {
+                result = .success(
+                    CrashContext.running(plugin: plugin.value, what: CrashContext.hookLabel("check")) {
+                        var err = [CChar](repeating: 0, count: Self.checkErrorCapacity)
+                        let code = json.withCString { hook(context.value, $0, json.utf8.count, &err, err.count) }
+                        err[err.count - 1] = 0
+                        return (code, String(cBuffer: err))
+                    })
+            } else {
+                // Killed at 0.9 of the deadline, so its end is reported rather than waited out.
+                let supervisor = PluginSupervisor(host: host, spec: spec, config: Array(json.utf8))
+                result = supervisor.check(deadline: PluginSupervisor.within(deadline))
             }
             outcome.withLock { $0 = result }
             done.signal()
         }
-        guard done.wait(timeout: .now() + .nanoseconds(Int(max(0, deadline.wholeNanoseconds)))) == .success,
-            let (code, message) = outcome.withLock({ $0 })
-        else {
+        let waited = done.wait(timeout: .now() + .nanoseconds(Int(max(0, deadline.wholeNanoseconds))))
+        if waited == .success, case .failure(let failure) = outcome.withLock({ $0 }) {
+            return [problem("the plugin's check hook did not finish (\(failure.message)); the section was not checked")]
+        }
+        guard waited == .success, case .success(let (code, message)) = outcome.withLock({ $0 }) else {
             return [
                 problem(
                     "the plugin's check hook did not return within \(deadline.shortText) (\(HookDeadlines.key(of: "init"))); the section was not checked"

@@ -454,9 +454,10 @@ typedef int32_t (*jamey_plugin_reconfigure_fn)(void *state, const char *config_j
  *             plugin (`jamey serve`, before any plugin's init; `jamey config check`,
  *             `jamey config show`), when a config reload would give a started plugin a new or
  *             changed section or start it (before anything stops: any problem refuses the whole
- *             reload), and when a deploy or canary would start a new build. Not called for a
- *             plugin with `isolation: process` (no plugin code but the entry point runs in the
- *             kernel's process): its init must check the same.
+ *             reload), and when a deploy or canary would start a new build. For a plugin with
+ *             `isolation: process` it runs in a process started for it alone (no init runs
+ *             there; the process ends after the call), so a check that crashes or hangs is
+ *             reported as a problem and takes nothing else down.
  *  Thread     any kernel thread, possibly while an instance of the plugin runs; there is no
  *             state. Bounded by hooks.init_timeout_ms; keep it short: read the files the
  *             section names if need be, but write nothing, bind nothing, reach no network.
