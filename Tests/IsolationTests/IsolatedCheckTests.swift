@@ -136,4 +136,35 @@ import Testing
         #expect(accepted.status == 0, "\(accepted.output)")
         #expect(!events().contains("init cli"), "config check inits nothing")
     }
+
+    /// A deploy refused by the new build's check leaves the running build in charge: a later
+    /// restart of the isolated plugin (a reload of its section) ran the refused build, whose
+    /// settings the kernel had already recorded for the plugin's name.
+    @Test func aRefusedDeployLeavesTheRunningBuildForLaterRestarts() throws {
+        func build(_ label: String, check: String) throws -> String {
+            var s = CPluginSource(name: "iso")
+            s.eventLog = log
+            s.version = label == "a" ? "1.0.0" : "2.0.0"
+            s.configFields = [
+                #"{ .struct_size = sizeof(jamey_config_field), .type = JAMEY_CONFIG_STRING, .key = "greeting", .flags = 0, .default_value = "hi", .description = "what to say" }"#
+            ]
+            s.checkCode = check
+            s.startCode = #"record("start build \#(label)");"#
+            return try TestPlugins.buildC(name: "iso-\(label)", source: s.render())
+        }
+        var plugin = TestKernel.Plugin("iso", path: try build("a", check: "return JAMEY_OK;"), config: "greeting: hello")
+        plugin.isolation = "process"
+        let k = try TestKernel.boot(plugins: [plugin])
+        defer { k.shutdown() }
+        let strict = try build("b", check: #"snprintf(err, cap, "greeting: build b wants salut"); return JAMEY_E_INVALID;"#)
+        #expect {
+            try k.kernel.deploy(plugin: "iso", path: strict)
+        } throws: { error in "\(error)".contains("greeting: build b wants salut") }
+        var changed = plugin
+        changed.configYAML = "greeting: bonjour"
+        _ = try k.reload(plugins: [changed])
+        #expect(k.kernel.plugin(named: "iso")?.state == .started)
+        let starts = events().filter { $0.hasPrefix("start build") }
+        #expect(starts == ["start build a iso", "start build a iso"], "\(events())")
+    }
 }

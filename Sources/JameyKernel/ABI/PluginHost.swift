@@ -49,6 +49,9 @@ final class PluginHost: @unchecked Sendable {
     /// A context made for one `check` hook: it reads the section and logs, nothing else
     /// (``refusesInCheck(_:)``).
     let checkOnly: Bool
+    /// The build and isolation settings of this instance: what the proxy's init starts its
+    /// child process with when the plugin runs with `isolation: process` (nil for a check).
+    let isolation: IsolatedPlugins.Spec?
 
     /// What the lifecycle hook running now may still take (``hookDeadline``); nil when none runs.
     var hookTimeLeft: Duration? {
@@ -70,9 +73,10 @@ final class PluginHost: @unchecked Sendable {
 
     init(
         name: String, instance: String? = nil, kernel: Kernel, config: ValidatedSection, logger: Logger,
-        checkOnly: Bool = false
+        checkOnly: Bool = false, isolation: IsolatedPlugins.Spec? = nil
     ) {
         self.checkOnly = checkOnly
+        self.isolation = isolation
         self.name = name
         self.instance = instance ?? name
         self.kernel = kernel

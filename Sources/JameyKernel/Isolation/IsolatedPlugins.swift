@@ -11,8 +11,6 @@ enum IsolatedPlugins {
         let runner: String
     }
 
-    /// Specs by kernel and plugin name (a deploy's new build replaces the old one's).
-    static let specs = Mutex<[Key: Spec]>([:])
     /// The supervisor of each running isolated instance, by kernel and instance.
     static let supervisors = Mutex<[Key: PluginSupervisor]>([:])
 
@@ -60,7 +58,9 @@ enum IsolatedPlugins {
     private static let proxyInit: jamey_plugin_init_fn = { host, json, length, stateOut, err, cap in
         guard let host, let stateOut else { return JAMEY_E_INVALID }
         let pluginHost = Unmanaged<PluginHost>.fromOpaque(UnsafeRawPointer(host)).takeUnretainedValue()
-        guard let spec = specs.withLock({ $0[Key(pluginHost.kernel, pluginHost.name)] }) else {
+        // The instance's own build: kept by the plugin's name, the settings of a deploy the
+        // new build's check refused started that build at the running plugin's next restart.
+        guard let spec = pluginHost.isolation else {
             write("no isolation settings for plugin '\(pluginHost.name)'", err, cap)
             return JAMEY_E_STATE
         }

@@ -28,6 +28,12 @@ extension Kernel {
         }
     }
 
+    /// What an isolated instance of `entry` running the build at `library` is started with.
+    func isolationSpec(_ library: String, _ entry: KernelConfig.PluginEntry) -> IsolatedPlugins.Spec {
+        IsolatedPlugins.Spec(
+            library: library, settings: entry.isolation, runner: RunnerSpawner.runnerPath(environment: environment))
+    }
+
     /// The library as the kernel runs it: `library` itself, or, with `isolation: process`, the
     /// same descriptor with proxy hooks that run the plugin in a child process.
     ///
@@ -50,9 +56,6 @@ extension Kernel {
                 "plugin '\(entry.name)' cannot run with \(key): process: it requires the service '\(service)', and a service table (C function pointers) cannot cross a process boundary; run it in_process"
             )
         }
-        let spec = IsolatedPlugins.Spec(
-            library: library.path, settings: entry.isolation, runner: RunnerSpawner.runnerPath(environment: environment))
-        IsolatedPlugins.specs.withLock { $0[IsolatedPlugins.Key(self, entry.name)] = spec }
         return PluginLibrary(
             path: library.path, descriptor: library.descriptor,
             raw: RawDescriptor(pointer: IsolatedPlugins.descriptor(wrapping: library.raw.pointer)),

@@ -40,8 +40,7 @@ extension Kernel {
         let json = section.json
         let plugin = UnsafeSendable(record.crashLabel)
         let call = UnsafeSendable(hook)
-        let spec = IsolatedPlugins.Spec(
-            library: library.path, settings: entry.isolation, runner: RunnerSpawner.runnerPath(environment: environment))
+        let spec = isolationSpec(library.path, entry)
         // A context that reads the section being checked (config_* as in init) and logs; kept,
         // invalidated, among the kernel's hosts after the call, so a pointer the plugin kept
         // finds it invalid rather than freed.

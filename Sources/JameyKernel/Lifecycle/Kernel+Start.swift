@@ -88,7 +88,8 @@ extension Kernel {
         pluginLogger.logLevel = logger.logLevel
         pluginLogger[metadataKey: "plugin"] = "\(record.name)"
         let host = PluginHost(
-            name: record.name, instance: record.instance, kernel: self, config: section, logger: pluginLogger)
+            name: record.name, instance: record.instance, kernel: self, config: section, logger: pluginLogger,
+            isolation: isolationSpec(library.path, record.entry))
         hosts.withLock { $0.append(host) }
         record.with { m in
             m.host = host
