@@ -6,6 +6,8 @@ extension ConsciencePlugin {
         name: "conscience",
         version: "1.0.0",
         description: "Moral rules in SQLite and evaluate(text): a score in [-1, 1], a verdict and an explanation",
+        // Evaluations are recorded in memory when it runs.
+        requires: [.init("memory", "^1.0", optional: true)],
         configuration: [
             .double(
                 "approval_threshold", default: 0, range: -1...1,

@@ -7,6 +7,11 @@ extension ConsciousnessPlugin {
         version: "1.0.0",
         description:
             "The workspace pipeline: priority and broadcast, attention, higher-order thought, prediction, integration, emotional state",
+        // Each one's input is used when it runs (broadcasts go to memory's working layer).
+        requires: [
+            .init("memory", "^1.0", optional: true), .init("conscience", "^1.0", optional: true),
+            .init("soul", "^1.0", optional: true),
+        ],
         configuration: [
             .double(
                 "competition_threshold", default: 0.5, range: 0...1,

@@ -7,6 +7,8 @@ extension Memory {
         name: "memory",
         version: "1.0.0",
         description: "Five layers of memory with full-text search (SQLite FTS5), retention and consolidation",
+        // Search replies go through the cache's L1 when it runs: started first, not a condition.
+        requires: [.init("cache.l1", "^1.0", optional: true)],
         provides: [.init("memory.search", "1.0.0")],
         configuration: [
             .string(

@@ -6,6 +6,8 @@ extension SoulPlugin {
         name: "soul",
         version: "1.0.0",
         description: "Entities with trust, decay, emotions and empathy; conscience results feed emotions and trust",
+        // soul.conscience.record asks the conscience when it runs.
+        requires: [.init("conscience", "^1.0", optional: true)],
         configuration: [
             .int(
                 "conscience_timeout_ms", default: 1000, range: 1...60000,

@@ -16,6 +16,9 @@ public struct CPluginSource: Sendable {
     public var structSize = "sizeof(jamey_plugin_descriptor)"
     /// `requires` entries: (name, version range).
     public var requires: [(String, String)] = []
+    /// A C expression for the `flags` of the `requires` entry of a name (`JAMEY_DEPENDENCY_OPTIONAL`);
+    /// 0 for the others.
+    public var requiresFlags: [String: String] = [:]
     /// `provides` entries: (service, version). Registered in init unless ``skipRegistering``.
     public var provides: [(String, String)] = []
     /// Do not register the provided services (to test the provides check).
@@ -88,7 +91,8 @@ public struct CPluginSource: Sendable {
         }
         func deps(_ list: [(String, String)], _ varName: String) -> String {
             guard !list.isEmpty else { return "static const jamey_dependency \(varName)[1] = {{0}};" }
-            let items = list.map { "{sizeof(jamey_dependency), 0, \(cString($0.0)), \(cString($0.1))}" }
+            let flags = varName == "requires_list" ? requiresFlags : [:]
+            let items = list.map { "{sizeof(jamey_dependency), \(flags[$0.0] ?? "0"), \(cString($0.0)), \(cString($0.1))}" }
             return "static const jamey_dependency \(varName)[] = {\(items.joined(separator: ", "))};"
         }
         let registrations =

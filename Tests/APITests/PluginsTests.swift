@@ -13,7 +13,7 @@ import Testing
             let swift = try #require(plugins.first { $0["name"] as? String == "hello_swift" })
             #expect(swift["state"] as? String == "started")
             #expect(swift["version"] as? String == "1.0.0")
-            #expect(swift["abi"] as? String == "1.6")
+            #expect(swift["abi"] as? String == "1.7")
             #expect((swift["requires"] as? [[String: String]])?.first?["name"] == "hello.greeter")
             #expect((swift["health"] as? [String: String])?["status"] == "ok")
             #expect((swift["routes"] as? [[String: Any]])?.first?["path"] as? String == "/v1/hello/{name}")

@@ -22,7 +22,7 @@ import Testing
     @Test func version() throws {
         let r = try Run.command(jamey, ["version"])
         #expect(r.status == 0)
-        #expect(r.stdout == "jamey 0.1.0 (plugin ABI 1.6)\n")
+        #expect(r.stdout == "jamey 0.1.0 (plugin ABI 1.7)\n")
     }
 
     @Test func embeddedDefaultMatchesConfigFile() throws {
@@ -156,7 +156,7 @@ import Testing
         let j = try Run.command(jamey, ["plugins", "inspect", "--json", lib])
         let obj = try JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: Any]
         #expect(obj?["name"] as? String == "hello_swift")
-        #expect(obj?["abi"] as? String == "1.6")
+        #expect(obj?["abi"] as? String == "1.7")
         #expect((obj?["config"] as? [[String: Any]])?.map { $0["key"] as? String } == ["name", "announce"])
         // Routes with their operation ids (what `jamey call` takes), and every hook the kernel
         // calls: the reconfigure hook and the 1.3 route fields were left out.
@@ -317,7 +317,7 @@ import Testing
         let log = String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(
             log.contains(
-                "jamey 0.1.0 (plugin ABI 1.6) starting: pid \(first.processIdentifier), config \(path), data_dir \(dir)/data, plugins from "
+                "jamey 0.1.0 (plugin ABI 1.7) starting: pid \(first.processIdentifier), config \(path), data_dir \(dir)/data, plugins from "
             ), "\(log)")
         unlink(dir + "/notify.sock")
         let (again, _, _) = try startServe(dir, path)

@@ -216,7 +216,7 @@ import Testing
             #expect(text.contains(#"jamey_plugin_state{plugin="metered",state="loaded"} 0"#))
             #expect(text.contains(#"jamey_plugin_hook_duration_seconds_count{plugin="metered",hook="init"} 1"#))
             #expect(text.contains(#"jamey_plugin_hook_duration_seconds_count{plugin="metered",hook="start"} 1"#))
-            #expect(text.contains(#"jamey_plugin_info{plugin="metered",version="1.0.0",abi="1.6"} 1"#))
+            #expect(text.contains(#"jamey_plugin_info{plugin="metered",version="1.0.0",abi="1.7"} 1"#))
             k.shutdown()
             #expect(k.kernel.metrics.exposition().contains(#"jamey_plugin_state{plugin="metered",state="stopped"} 1"#))
         }

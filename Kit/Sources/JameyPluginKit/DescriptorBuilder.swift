@@ -28,9 +28,10 @@ enum DescriptorBuilder {
         d.pointee.name = keep(m.name)
         d.pointee.version = keep(m.version)
         d.pointee.description = keep(m.description)
-        d.pointee.requires_list = UnsafePointer(dependencies(m.requires.map { ($0.name, $0.versions) }))
+        d.pointee.requires_list = UnsafePointer(
+            dependencies(m.requires.map { ($0.name, $0.versions, $0.optional ? JAMEY_DEPENDENCY_OPTIONAL : 0) }))
         d.pointee.requires_count = m.requires.count
-        d.pointee.provides_list = UnsafePointer(dependencies(m.provides.map { ($0.name, $0.version) }))
+        d.pointee.provides_list = UnsafePointer(dependencies(m.provides.map { ($0.name, $0.version, 0) }))
         d.pointee.provides_count = m.provides.count
         d.pointee.config_fields = UnsafePointer(fields(m.configuration))
         d.pointee.config_field_count = m.configuration.count
@@ -52,13 +53,14 @@ enum DescriptorBuilder {
 
     static func keep(_ s: String) -> UnsafePointer<CChar> { UnsafePointer(strdup(s)!) }
 
-    private static func dependencies(_ list: [(String, String)]) -> UnsafeMutablePointer<jamey_dependency>? {
+    private static func dependencies(_ list: [(String, String, UInt32)]) -> UnsafeMutablePointer<jamey_dependency>? {
         guard !list.isEmpty else { return nil }
         let p = UnsafeMutablePointer<jamey_dependency>.allocate(capacity: list.count)
-        for (i, (name, version)) in list.enumerated() {
+        for (i, (name, version, flags)) in list.enumerated() {
             p.advanced(by: i).initialize(
                 to: jamey_dependency(
-                    struct_size: UInt32(MemoryLayout<jamey_dependency>.size), flags: 0, name: keep(name), version: keep(version)))
+                    struct_size: UInt32(MemoryLayout<jamey_dependency>.size), flags: flags, name: keep(name),
+                    version: keep(version)))
         }
         return p
     }

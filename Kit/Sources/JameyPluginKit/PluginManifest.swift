@@ -106,12 +106,17 @@ public struct PluginManifest: Sendable {
         public var name: String
         /// Accepted versions.
         public var versions: String
+        /// The plugin runs without it (ABI 1.7 `JAMEY_DEPENDENCY_OPTIONAL`): started after it when
+        /// it is enabled, started anyway when it is absent or failed, and not restarted with it.
+        public var optional: Bool
         /// - Parameters:
         ///   - name: plugin or service name.
         ///   - versions: accepted range; `"*"` for any.
-        public init(_ name: String, _ versions: String = "*") {
+        ///   - optional: an ordering, not a condition (see ``optional``).
+        public init(_ name: String, _ versions: String = "*", optional: Bool = false) {
             self.name = name
             self.versions = versions
+            self.optional = optional
         }
     }
 

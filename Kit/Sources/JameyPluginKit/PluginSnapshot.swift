@@ -39,6 +39,8 @@ public struct PluginSnapshot: Sendable {
         public let name: String
         /// A version range (requires) or an exact version (provides).
         public let version: String
+        /// A requirement the plugin runs without (`JAMEY_DEPENDENCY_OPTIONAL`, ABI 1.7).
+        public var optional: Bool = false
     }
 
     /// What the kernel counted for the plugin since the process started.
@@ -91,7 +93,11 @@ extension PluginSnapshot {
         func text(_ p: UnsafePointer<CChar>?) -> String? { p.map { String(cString: $0) } }
         func list(_ base: UnsafePointer<jamey_dependency>?, _ count: Int) -> [Dependency] {
             guard let base else { return [] }
-            return (0..<count).map { Dependency(name: text(base[$0].name) ?? "", version: text(base[$0].version) ?? "*") }
+            return (0..<count).map {
+                Dependency(
+                    name: text(base[$0].name) ?? "", version: text(base[$0].version) ?? "*",
+                    optional: base[$0].flags & JAMEY_DEPENDENCY_OPTIONAL != 0)
+            }
         }
         name = text(info.name) ?? ""
         state = State(abiValue: info.state)

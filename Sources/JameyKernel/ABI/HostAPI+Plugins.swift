@@ -74,7 +74,9 @@ extension Kernel {
             info.required = status.required ? 1 : 0
             info.health = status.health.map { Int32(PluginHealth.abiValue(of: $0.status)) } ?? JAMEY_HEALTH_NONE
             info.health_detail = arena.string(status.health?.detail ?? "")
-            let requires = status.requires.map { dependency($0.name, $0.range, arena) }
+            let requires = status.requires.map {
+                dependency($0.name, $0.range, arena, flags: $0.optional ? JAMEY_DEPENDENCY_OPTIONAL : 0)
+            }
             info.requires_list = arena.array(requires)
             info.requires_count = requires.count
             let provides = status.provides.map { dependency($0.name, $0.version.description, arena) }
@@ -104,9 +106,9 @@ extension Kernel {
         return figures
     }
 
-    private func dependency(_ name: String, _ version: String, _ arena: CStringArena) -> jamey_dependency {
+    private func dependency(_ name: String, _ version: String, _ arena: CStringArena, flags: UInt32 = 0) -> jamey_dependency {
         jamey_dependency(
-            struct_size: UInt32(MemoryLayout<jamey_dependency>.size), flags: 0, name: arena.string(name),
+            struct_size: UInt32(MemoryLayout<jamey_dependency>.size), flags: flags, name: arena.string(name),
             version: arena.string(version))
     }
 

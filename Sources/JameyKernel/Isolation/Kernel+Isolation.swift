@@ -50,7 +50,8 @@ extension Kernel {
             )
         }
         let plugins = Set(config.plugins.map(\.name))
-        if let service = descriptor.requires.first(where: { !plugins.contains($0.name) }) {
+        // An optional service it goes without: service_lookup answers JAMEY_E_UNSUPPORTED there.
+        if let service = descriptor.requires.first(where: { !$0.optional && !plugins.contains($0.name) }) {
             throw LoadError(
                 .notIsolatable, path: library.path,
                 "plugin '\(entry.name)' cannot run with \(key): process: it requires the service '\(service)', and a service table (C function pointers) cannot cross a process boundary; run it in_process"

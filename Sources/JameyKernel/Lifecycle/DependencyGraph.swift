@@ -2,7 +2,9 @@
 ///
 /// A requirement names a service some plugin provides, or a plugin by name (every plugin
 /// implicitly provides itself at its own version). The order is topological, stable with respect
-/// to config order; anything that cannot be ordered is reported with the reason.
+/// to config order; anything that cannot be ordered is reported with the reason. An optional
+/// requirement (ABI 1.7) orders the plugin after a provider in range and is otherwise left out:
+/// unmet, it fails nothing (``Plan/unmet``).
 struct DependencyGraph {
     struct Node {
         let name: String
@@ -16,6 +18,8 @@ struct DependencyGraph {
         var order: [String] = []
         var failures: [String: String] = [:]
         var dependencies: [String: [(requirement: PluginRequirement, provider: String)]] = [:]
+        /// Optional requirements no enabled plugin meets, with why, per plugin.
+        var unmet: [String: [(requirement: PluginRequirement, reason: String)]] = [:]
     }
 
     static func plan(_ nodes: [Node]) -> Plan {
@@ -36,10 +40,19 @@ struct DependencyGraph {
             var deps: [(PluginRequirement, String)] = []
             for req in node.requires {
                 guard let provider = providers[req.name] else {
+                    if req.optional {
+                        plan.unmet[node.name, default: []].append((req, "no enabled plugin provides it"))
+                        continue
+                    }
                     plan.failures[node.name] = "requires '\(req)', which no enabled plugin provides"
                     continue nextNode
                 }
                 guard VersionRange(req.range)?.contains(provider.version) == true else {
+                    if req.optional {
+                        plan.unmet[node.name, default: []].append(
+                            (req, "plugin '\(provider.plugin)' provides version \(provider.version)"))
+                        continue
+                    }
                     plan.failures[node.name] =
                         "requires '\(req)', but plugin '\(provider.plugin)' provides version \(provider.version)"
                     continue nextNode

@@ -30,6 +30,10 @@ extension PluginStatus {
                 var m = ConfigMap()
                 m["name"] = .string(r.name)
                 m["version"] = .string(r.range)
+                if r.optional {
+                    m["optional"] = .bool(true)
+                    m["met"] = .bool(!unmet.contains(r.name))
+                }
                 return .map(m)
             })
         map["provides"] = .list(

@@ -154,7 +154,9 @@ extension Kernel {
         while changed {
             changed = false
             for record in started where !names.contains(record.name) {
-                guard let requires = record.descriptor?.requires, requires.contains(where: { provided.contains($0.name) })
+                // An optional requirement (ABI 1.7) does not restart the plugin with its provider.
+                guard let requires = record.descriptor?.requires,
+                    requires.contains(where: { !$0.optional && provided.contains($0.name) })
                 else { continue }
                 names.insert(record.name)
                 provided.formUnion((record.descriptor?.provides ?? []).map(\.name))

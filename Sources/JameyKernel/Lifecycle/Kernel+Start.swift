@@ -26,14 +26,20 @@ extension Kernel {
         for (name, reason) in plan.failures.sorted(by: { $0.key < $1.key }) {
             if let record = records.first(where: { $0.name == name }) { fail(record, reason) }
         }
+        for (name, unmet) in plan.unmet.sorted(by: { $0.key < $1.key }) {
+            for (requirement, reason) in unmet {
+                logger.info("plugin \(name) starts without '\(requirement)', which it may use: \(reason)")
+            }
+        }
         var started: [PluginRecord] = []
         startHealthMonitor()
         serveOperationRequests()
         for name in plan.order {
             guard let record = records.first(where: { $0.name == name }) else { continue }
             if !requiredFailures.isEmpty { break }
+            // An optional requirement orders; a provider that failed does not hold the plugin back.
             if let blocked = plan.dependencies[name]?.first(where: { dep in
-                records.first(where: { $0.name == dep.provider })?.state != .started
+                !dep.requirement.optional && records.first(where: { $0.name == dep.provider })?.state != .started
             }) {
                 fail(
                     record,

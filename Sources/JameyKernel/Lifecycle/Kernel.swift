@@ -128,11 +128,26 @@ public final class Kernel: Sendable {
     func status(_ record: PluginRecord) -> PluginStatus {
         let (state, path, library, failure) = record.with { ($0.state, $0.path, $0.library, $0.failure) }
         let health: PluginHealth? = state == .started && library != nil ? cachedHealth(record) : nil
-        return PluginStatus(
+        var status = PluginStatus(
             name: record.name, state: state, path: path, version: library?.descriptor.version.description,
             abi: library?.descriptor.abiVersion, required: record.entry.required, failure: failure,
             requires: library?.descriptor.requires ?? [], provides: library?.descriptor.provides ?? [], health: health,
             routes: library?.descriptor.routes ?? [])
+        let optional = status.requires.filter(\.optional)
+        if !optional.isEmpty {
+            status.unmet = Set(optional.filter { !isMet($0, besides: record) }.map(\.name))
+        }
+        return status
+    }
+
+    /// Whether a started plugin other than `record` is or provides `requirement` in its range.
+    func isMet(_ requirement: PluginRequirement, besides record: PluginRecord) -> Bool {
+        let range = VersionRange(requirement.range)
+        return records.contains { other in
+            guard other !== record, other.state == .started, let d = other.descriptor else { return false }
+            if d.name == requirement.name { return range?.contains(d.version) == true }
+            return d.provides.contains { $0.name == requirement.name && range?.contains($0.version) == true }
+        }
     }
 
     func setState(_ record: PluginRecord, _ state: PluginState, failure: String? = nil) {

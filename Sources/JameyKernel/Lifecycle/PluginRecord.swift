@@ -84,6 +84,8 @@ public struct PluginStatus: Sendable {
     public let health: PluginHealth?
     /// HTTP routes it declares.
     public let routes: [PluginRoute]
+    /// The names of its optional requirements (ABI 1.7) that no started plugin meets now.
+    public var unmet: Set<String> = []
 }
 
 /// A plugin's health as reported by its hook.

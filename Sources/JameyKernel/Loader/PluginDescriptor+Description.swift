@@ -8,7 +8,7 @@ extension PluginDescriptor {
             "path:        \(path)",
             "description: \(summary)",
             "hooks:       \(hooks.sorted().joined(separator: ", "))",
-            "requires:    \(requires.isEmpty ? "-" : requires.map(\.description).joined(separator: ", "))",
+            "requires:    \(requires.isEmpty ? "-" : requires.map { $0.optional ? "\($0) (optional)" : $0.description }.joined(separator: ", "))",
             "provides:    \(provides.isEmpty ? "-" : provides.map(\.description).joined(separator: ", "))",
             "routes:      \(routes.isEmpty ? "-" : "")",
         ]
@@ -71,6 +71,7 @@ extension PluginDescriptor {
                 var d = ConfigMap()
                 d["name"] = .string(r.name)
                 d["version"] = .string(r.range)
+                if r.optional { d["optional"] = .bool(true) }
                 return .map(d)
             })
         m["provides"] = .list(

@@ -6,6 +6,16 @@ public struct PluginRequirement: Sendable, Hashable, CustomStringConvertible {
     public let name: String
     /// The accepted versions.
     public let range: String
+    /// `JAMEY_DEPENDENCY_OPTIONAL` (ABI 1.7): an ordering, not a condition (the plugin runs
+    /// without it, starts after it when it is there, and is not restarted with it).
+    public let optional: Bool
+
+    public init(name: String, range: String, optional: Bool = false) {
+        self.name = name
+        self.range = range
+        self.optional = optional
+    }
+
     public var description: String { range == "*" ? name : "\(name) \(range)" }
 }
 
@@ -136,7 +146,16 @@ extension PluginDescriptor {
                     "requires '\(dep.name)' with an invalid version range: expected e.g. \"^1.2\" or \">=1.0.0 <2.0.0\", found \"\(PluginMemory.printable(dep.version))\""
                 )
             }
-            requires.append(PluginRequirement(name: dep.name, range: dep.version))
+            // Reserved (0) before 1.7: whatever an older plugin left there is not read.
+            let flags = minor >= 7 ? dep.flags : 0
+            guard flags & ~JAMEY_DEPENDENCY_OPTIONAL == 0 else {
+                throw reader.error(
+                    .invalidDescriptor,
+                    "requires '\(dep.name)' with unknown flags 0x\(String(flags, radix: 16)): expected JAMEY_DEPENDENCY_OPTIONAL (0x1) or 0"
+                )
+            }
+            requires.append(
+                PluginRequirement(name: dep.name, range: dep.version, optional: flags & JAMEY_DEPENDENCY_OPTIONAL != 0))
         }
         var provides: [PluginProvision] = []
         for dep in try Self.dependencies(d.provides_list, count: d.provides_count, field: "provides", reader: reader) {
@@ -179,10 +198,10 @@ extension PluginDescriptor {
     /// Reads a `jamey_dependency` list.
     private static func dependencies(
         _ base: UnsafePointer<jamey_dependency>?, count: Int, field: String, reader: DescriptorReader
-    ) throws(LoadError) -> [(name: String, version: String)] {
+    ) throws(LoadError) -> [(name: String, version: String, flags: UInt32)] {
         let list = try reader.array(
             base, count: count, limit: DescriptorLimits.dependencies, field: field, elementName: "jamey_dependency")
-        var result: [(String, String)] = []
+        var result: [(String, String, UInt32)] = []
         for (i, dep) in list.enumerated() {
             let name = try reader.string(dep.name, field: "\(field)[\(i)].name", limit: DescriptorLimits.dependencyName) ?? ""
             guard !name.isEmpty else {
@@ -190,7 +209,7 @@ extension PluginDescriptor {
             }
             let version =
                 try reader.string(dep.version, field: "\(field)[\(i)].version", limit: DescriptorLimits.versionRange) ?? "*"
-            result.append((name, version))
+            result.append((name, version, dep.flags))
         }
         return result
     }

@@ -80,7 +80,7 @@ extern "C" {
 /** ABI major version. A plugin built for another major is refused. */
 #define JAMEY_ABI_MAJOR 1
 /** ABI minor version. The kernel refuses plugins built for a newer minor than its own. */
-#define JAMEY_ABI_MINOR 6
+#define JAMEY_ABI_MINOR 7
 
 /** The one symbol a plugin exports. */
 #define JAMEY_PLUGIN_ENTRY_SYMBOL "jamey_plugin_register"
@@ -350,13 +350,32 @@ typedef struct jamey_config_field {
 
 /** A required or provided capability: a plugin name or a service name, with a version.
  *  In `requires`, `version` is a range: "*", "1.2.3", ">=1.2.0 <2.0.0", "^1.2", "~1.2.3".
- *  In `provides`, `version` is an exact semantic version ("1.2.0"). */
+ *  In `provides`, `version` is an exact semantic version ("1.2.0").
+ *
+ *  A plain `requires` entry is a hard dependency: the plugin is not started without a provider
+ *  in range that started, starts after it, stops before it, and is stopped and started again
+ *  with it (a reload that restarts it, a restore of it). */
 typedef struct jamey_dependency {
     uint32_t struct_size;
-    uint32_t flags;          /**< Reserved, 0. */
+    uint32_t flags;          /**< In `requires`: JAMEY_DEPENDENCY_* bits (since 1.7; read only from
+                                  plugins built for 1.7 or later, where an unknown bit is refused
+                                  at load). In `provides`: 0. */
     const char *name;
     const char *version;
 } jamey_dependency;
+
+/** jamey_dependency.flags (since 1.7): the plugin runs without this capability and uses it when
+ *  it is there; an ordering, not a condition.
+ *  - A provider in range that is enabled: the plugin starts after the provider's start returned
+ *    (whether it started or failed) and stops before the provider, at shutdown and whenever
+ *    both stop together (a reload enabling the provider recomputes the order).
+ *  - No provider, one out of range, or one that failed: the plugin starts all the same
+ *    (`jamey plugins` shows the requirement unmet).
+ *  - The provider restarting (a reload, a restore, a deploy) does not stop the plugin. A service
+ *    table looked up from it may be the stopped instance's: look it up again when a call says
+ *    the provider stopped (tables made with the Swift kit answer so), or follow the kernel's
+ *    plugin state events (JAMEY_TOPIC_PLUGIN_STATE). */
+#define JAMEY_DEPENDENCY_OPTIONAL 0x1u
 
 /** init: create the plugin's state from its validated config.
  *  Caller     the kernel, once per instance, after the config section validated and before
@@ -848,7 +867,8 @@ struct jamey_host_api {
      *             function pointers cannot cross the process boundary).
      *  Ownership  the table belongs to the provider. Look it up once and keep it: it stays valid
      *             while the provider runs, which the kernel guarantees for the plugins listing it
-     *             in their `requires` (they stop before the provider does). */
+     *             in their `requires` (they stop before the provider does); with
+     *             JAMEY_DEPENDENCY_OPTIONAL only until the provider's next restart (see there). */
     int32_t (*service_lookup)(jamey_host *host, const char *name, const char *version_range,
                               const void **table_out, size_t *table_size_out);
 
