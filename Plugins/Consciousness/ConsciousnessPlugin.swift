@@ -11,8 +11,8 @@ import Synchronization
 /// same, with the emotional state's `source` saying what it had. `consciousness.metrics` (and
 /// `GET /v1/consciousness/metrics`) reports every level with its inputs. The state lives in memory
 /// (it describes the recent stream of texts and starts afresh with the plugin); a snapshot writes
-/// it to `consciousness.json`, and a restore puts it back.
-public final class ConsciousnessPlugin: JameyPlugin, SnapshotCapable {
+/// it to `consciousness.json`, a restore puts it back, and a deploy hands it to the new build.
+public final class ConsciousnessPlugin: JameyPlugin, SnapshotCapable, HandOverCapable {
     let context: PluginContext
     let configuration: ConsciousnessConfiguration
     let core: Consciousness
@@ -59,6 +59,15 @@ public final class ConsciousnessPlugin: JameyPlugin, SnapshotCapable {
         }
         try core.restore(data, at: now)
     }
+
+    /// A deploy's new build goes on from this state (the same file as a snapshot): the workspace,
+    /// attention and prediction describe the recent stream of texts, which a new build would
+    /// otherwise start without.
+    public func handOver(to directory: String) async throws { try await snapshot(to: directory) }
+
+    /// Takes the running build's state (a file it cannot read fails the deploy: the running
+    /// build goes on serving).
+    public func takeOver(from directory: String) async throws { try await restore(from: directory) }
 
     /// Ok with the counts and the activity.
     public func health() -> PluginHealthReport {

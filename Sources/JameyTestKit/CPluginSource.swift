@@ -79,6 +79,11 @@ public struct CPluginSource: Sendable {
     /// The body of a `check` hook (ABI 1.6), or nil for none. It sees `host`, `json`, `len`,
     /// `err` and `cap`, and must return a code; the event `check <name>` is recorded before it.
     public var checkCode: String? = nil
+    /// The bodies of `hand_over` and `take_over` hooks (ABI 1.7), or nil for none. Each sees
+    /// `state`, `dir`, `err` and `cap`, and must return a code; the events `hand_over <name>` and
+    /// `take_over <name>` are recorded before them.
+    public var handOverCode: String? = nil
+    public var takeOverCode: String? = nil
 
     /// A probe plugin named `name`.
     public init(name: String? = "probe") { self.name = name }
@@ -202,6 +207,18 @@ public struct CPluginSource: Sendable {
                 \(checkCode ?? "return JAMEY_OK;")
             }
 
+            __attribute__((unused)) static int32_t probe_hand_over(void *state, const char *dir, char *err, size_t cap) {
+                (void)state; (void)dir; (void)err; (void)cap;
+                record("hand_over");
+                \(handOverCode ?? "return JAMEY_OK;")
+            }
+
+            __attribute__((unused)) static int32_t probe_take_over(void *state, const char *dir, char *err, size_t cap) {
+                (void)state; (void)dir; (void)err; (void)cap;
+                record("take_over");
+                \(takeOverCode ?? "return JAMEY_OK;")
+            }
+
             static int32_t probe_start(void *state, char *err, size_t cap) {
                 probe_state *s = state; (void)s;
                 \(startDelayMilliseconds > 0 ? "record(\"starting\");" : "")
@@ -255,6 +272,8 @@ public struct CPluginSource: Sendable {
                 .restore = \(snapshotDelayMilliseconds == nil ? "NULL" : "probe_restore"),
                 .reconfigure = \(reconfigureCode == nil ? "NULL" : "probe_reconfigure"),
                 .check = \(checkCode == nil ? "NULL" : "probe_check"),
+                .hand_over = \(handOverCode == nil ? "NULL" : "probe_hand_over"),
+                .take_over = \(takeOverCode == nil ? "NULL" : "probe_take_over"),
             };
 
             \(exportEntry ? "JAMEY_EXPORT" : "__attribute__((visibility(\"hidden\")))") const jamey_plugin_descriptor *\(exportEntry ? "jamey_plugin_register" : "probe_hidden_entry")(const jamey_registration *r) {

@@ -119,3 +119,41 @@ import Testing
         }
     }
 }
+
+/// A deploy hands the workspace state to the new build (ABI 1.7 hand-over), through the real
+/// built library and a copy of it at another path.
+@Suite struct HandOverTests {
+    @Test func aDeployedBuildGoesOnFromTheRunningOnesState() async throws {
+        let library = try TestPlugins.library("Consciousness")
+        let directory = try TemporaryDirectory.make(prefix: "jamey-consciousness-build")
+        let copy = directory + "/libConsciousness-next.so"
+        try FileManager.default.copyItem(atPath: library, toPath: copy)
+        let k = try await onThread {
+            try TestKernel.boot(plugins: [.init("consciousness", path: library, config: "timeout_ms: 20000")])
+        }
+        defer { k.shutdown() }
+        for _ in 0..<2 {
+            _ = try await onThread {
+                try k.bus.requestSync(
+                    BusMessage(
+                        topic: "consciousness.process", payload: Array(#"{"text":"\#(Plugins.sentence)"}"#.utf8)),
+                    timeout: .seconds(30))
+            }
+        }
+        func levels() async throws -> [String: Any] {
+            let reply = try await onThread {
+                try k.bus.requestSync(BusMessage(topic: "consciousness.metrics", payload: []), timeout: .seconds(30))
+            }
+            return try JSONSerialization.jsonObject(with: Data(reply.payload)) as? [String: Any] ?? [:]
+        }
+        let before = try await levels()
+        let steps = try await onThread { () throws(KernelError) in try k.kernel.deploy(plugin: "consciousness", path: copy) }
+        #expect(steps.contains { $0.hasPrefix("handed over the running instance's state") }, "\(steps)")
+        #expect(k.kernel.plugin(named: "consciousness")?.path == copy)
+        let after = try await levels()
+        #expect(after["processed"] as? Int == 2, "\(after)")
+        let workspace = { (l: [String: Any]) in (l["workspace"] as? [String: Any])?["broadcasts"] as? Int }
+        #expect(workspace(after) == workspace(before) && workspace(before) ?? 0 >= 1)
+        #expect((after["attention"] as? [String: Any])?["focus"] as? String == "consciousness")
+    }
+}

@@ -48,6 +48,10 @@ enum DescriptorBuilder {
             d.pointee.snapshot = KitHooks.snapshotHook
             d.pointee.restore = KitHooks.restoreHook
         }
+        if factory.handOver != nil {
+            d.pointee.hand_over = KitHooks.handOverHook
+            d.pointee.take_over = KitHooks.takeOverHook
+        }
         return d
     }
 

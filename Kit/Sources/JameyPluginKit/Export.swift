@@ -30,6 +30,9 @@ struct PluginFactory: Sendable {
     let snapshot: (@Sendable (any JameyPlugin, String) async throws -> Void)?
     let restore: (@Sendable (any JameyPlugin, String) async throws -> Void)?
     let reconfigure: (@Sendable (any JameyPlugin, Data) async throws -> Void)?
+    /// ``HandOverCapable``'s two halves; nil when the type does not conform.
+    let handOver: (@Sendable (any JameyPlugin, String) async throws -> Void)?
+    let takeOver: (@Sendable (any JameyPlugin, String) async throws -> Void)?
     /// The problems ``ConfigurationChecking`` finds in a section (the `check` hook); nil when the
     /// type does not conform.
     let check: (@Sendable (Data) -> [String])?
@@ -48,6 +51,11 @@ struct PluginFactory: Sendable {
             reconfigure = Self.reconfigurer(reconfiguring)
         } else {
             reconfigure = nil
+        }
+        if let handing = P.self as? any HandOverCapable.Type {
+            (handOver, takeOver) = Self.handers(handing)
+        } else {
+            (handOver, takeOver) = (nil, nil)
         }
         if let snapshotting = P.self as? any SnapshotCapable.Type {
             snapshot = Self.snapshotter(snapshotting)
@@ -86,6 +94,15 @@ struct PluginFactory: Sendable {
 
     private static func snapshotter<S: SnapshotCapable>(_: S.Type) -> @Sendable (any JameyPlugin, String) async throws -> Void {
         { plugin, dir in try await (plugin as! S).snapshot(to: dir) }
+    }
+
+    private static func handers<H: HandOverCapable>(_: H.Type) -> (
+        @Sendable (any JameyPlugin, String) async throws -> Void, @Sendable (any JameyPlugin, String) async throws -> Void
+    ) {
+        (
+            { plugin, dir in try await (plugin as! H).handOver(to: dir) },
+            { plugin, dir in try await (plugin as! H).takeOver(from: dir) }
+        )
     }
 
     private static func restorer<S: SnapshotCapable>(_: S.Type) -> @Sendable (any JameyPlugin, String) async throws -> Void {

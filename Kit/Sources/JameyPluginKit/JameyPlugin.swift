@@ -52,6 +52,23 @@ public protocol SnapshotCapable: JameyPlugin {
     func restore(from directory: String) async throws
 }
 
+/// A plugin whose in-memory state goes on in the new build a deploy or canary starts beside it
+/// (ABI 1.7 `hand_over` / `take_over`): a warm cache, counters, what it attends to. Snapshot and
+/// restore are its data, for backups; both builds share the data directory anyway.
+///
+/// The running instance's ``handOver(to:)`` writes into an empty private directory while it
+/// goes on serving (what changes afterwards stays with it); then the new instance's
+/// ``takeOver(from:)`` reads it, after its init and before its start. A hand-over that throws
+/// starts the new build without the state; a take-over that throws fails the deploy, and the
+/// running build goes on serving. Both builds must conform. Write a format version into the
+/// files and refuse one you do not know: a deploy may go back to an older build.
+public protocol HandOverCapable: JameyPlugin {
+    /// Writes what the plugin holds in memory into `directory` (existing, empty, private).
+    func handOver(to directory: String) async throws
+    /// Takes what ``handOver(to:)`` of the running build wrote into `directory`.
+    func takeOver(from directory: String) async throws
+}
+
 /// A plugin that takes a changed config section without a restart (ABI 1.3 `reconfigure`).
 ///
 /// On a config reload that changed `plugins.<name>.config`, the kernel validates the new section

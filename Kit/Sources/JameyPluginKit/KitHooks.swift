@@ -94,6 +94,20 @@ enum KitHooks {
         return finish(runBlocking { try await restore(plugin, path) }, err, cap)
     }
 
+    static let handOverHook: jamey_plugin_dir_fn = { state, dir, err, cap in
+        guard let box = box(state), let dir, let handOver = box.factory.handOver else { return JAMEY_E_UNSUPPORTED }
+        let path = String(cString: dir)
+        let plugin = box.plugin
+        return finish(runBlocking { try await handOver(plugin, path) }, err, cap)
+    }
+
+    static let takeOverHook: jamey_plugin_dir_fn = { state, dir, err, cap in
+        guard let box = box(state), let dir, let takeOver = box.factory.takeOver else { return JAMEY_E_UNSUPPORTED }
+        let path = String(cString: dir)
+        let plugin = box.plugin
+        return finish(runBlocking { try await takeOver(plugin, path) }, err, cap)
+    }
+
     static let reconfigureHook: jamey_plugin_reconfigure_fn = { state, json, length, err, cap in
         guard let box = box(state), let reconfigure = box.factory.reconfigure else { return JAMEY_E_UNSUPPORTED }
         let data = json.map { Data(bytes: $0, count: length) } ?? Data("{}".utf8)

@@ -24,8 +24,9 @@ enum IsolatedPlugins {
         }
     }
 
-    /// A copy of `raw` whose hooks are the proxy's. Snapshot, restore, reconfigure and check are
-    /// left out: a reload restarts an isolated plugin, backups do not reach into its process, and
+    /// A copy of `raw` whose hooks are the proxy's. Snapshot, restore, reconfigure, check and the
+    /// hand-over are left out: a reload restarts an isolated plugin, backups and deploys do not
+    /// reach into its process, and
     /// its code runs in the kernel's process only for the entry point (the kernel runs its check
     /// in a process of its own: ``PluginSupervisor/check(deadline:)``).
     /// Allocated once per load and never freed (descriptors live as long as the process).
@@ -41,6 +42,8 @@ enum IsolatedPlugins {
         copy.pointee.restore = nil
         copy.pointee.reconfigure = nil
         copy.pointee.check = nil
+        copy.pointee.hand_over = nil
+        copy.pointee.take_over = nil
         return UnsafePointer(copy)
     }
 

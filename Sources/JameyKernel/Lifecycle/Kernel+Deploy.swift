@@ -72,7 +72,7 @@ extension Kernel {
         let to = "\(library.descriptor.version) (\(path))"
         step("starting \(to) beside \(from)")
         do throws(StartFailure) {
-            try initAndStart(fresh)
+            try initAndStart(fresh) { handOver(from: old, to: fresh, step: step) }
         } catch {
             let reason: String
             switch error {

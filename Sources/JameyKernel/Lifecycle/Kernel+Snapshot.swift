@@ -108,6 +108,7 @@ extension Kernel {
                     restoreFailure = error
                     step("restore failed: \(error); starting \(target.name) on the data it had")
                 }
+                return nil
             }
             step("started \(target.name)")
         } catch {

@@ -83,9 +83,10 @@ extension Kernel {
     /// Initialises and starts one plugin.
     /// - Parameters:
     ///   - record: a loaded or stopped plugin.
-    ///   - beforeStart: runs after init and before start (a restore); the plugin is started
-    ///     afterwards unless it was abandoned meanwhile.
-    func initAndStart(_ record: PluginRecord, beforeStart: () -> Void = {}) throws(StartFailure) {
+    ///   - beforeStart: runs after init and before start (a restore, a deploy's hand-over); the
+    ///     plugin is started afterwards unless it was abandoned meanwhile or `beforeStart` gave a
+    ///     reason not to (it is then deinitialised and fails with it).
+    func initAndStart(_ record: PluginRecord, beforeStart: () -> String? = { nil }) throws(StartFailure) {
         guard let library = record.library, let section = record.with({ $0.config }) else {
             throw .failed("not loaded")
         }
@@ -124,8 +125,12 @@ extension Kernel {
         }
         record.with { $0.pluginState = initResult.1 }
         setState(record, .initialized)
-        beforeStart()
+        let refusal = beforeStart()
         if record.with({ $0.abandoned }) { throw .abandoned }
+        if let refusal {
+            deinitialize(record, library: library, host: host)
+            throw .failed(refusal)
+        }
 
         // start
         if let start = library.raw.start {

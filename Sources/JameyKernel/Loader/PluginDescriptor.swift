@@ -70,6 +70,9 @@ struct RawDescriptor: @unchecked Sendable {
     var reconfigure: jamey_plugin_reconfigure_fn? { pointer.pointee.abi_minor >= 3 ? pointer.pointee.reconfigure : nil }
     /// Since 1.6; nil for plugins built for an older minor (their slot was spare).
     var check: jamey_plugin_check_fn? { pointer.pointee.abi_minor >= 6 ? pointer.pointee.check : nil }
+    /// Since 1.7: the two slots after `check`.
+    var handOver: jamey_plugin_dir_fn? { pointer.pointee.abi_minor >= 7 ? pointer.pointee.hand_over : nil }
+    var takeOver: jamey_plugin_dir_fn? { pointer.pointee.abi_minor >= 7 ? pointer.pointee.take_over : nil }
 }
 
 extension PluginDescriptor {
@@ -186,6 +189,8 @@ extension PluginDescriptor {
         // Since 1.3, as the kernel reads it (RawDescriptor.reconfigure).
         if minor >= 3 && d.reconfigure != nil { hooks.insert("reconfigure") }
         if minor >= 6 && d.check != nil { hooks.insert("check") }
+        if minor >= 7 && d.hand_over != nil { hooks.insert("hand_over") }
+        if minor >= 7 && d.take_over != nil { hooks.insert("take_over") }
         // Since 1.1: routes occupy what were the first two spare slots in 1.0, so they are read
         // only from plugins built for 1.1 or later.
         let routes = minor >= 1 ? try PluginRoute.read(d.routes, count: d.route_count, minor: minor, reader: reader) : []

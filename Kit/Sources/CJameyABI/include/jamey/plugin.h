@@ -443,6 +443,29 @@ typedef int32_t (*jamey_plugin_health_fn)(void *state, char *detail, size_t deta
  *             caller once the hook returns. */
 typedef int32_t (*jamey_plugin_dir_fn)(void *state, const char *dir, char *err, size_t err_cap);
 
+/* hand_over / take_over (since 1.7, optional; descriptor slots of type jamey_plugin_dir_fn):
+ *  carry in-memory state from the running instance to the new build that replaces it, which
+ *  snapshot/restore do not (they are the plugin's data, for backups; both instances of a deploy
+ *  share data_dir anyway): a warm cache, counters, what a workspace attends to.
+ *  Caller     the kernel, when a deploy or canary starts a new build beside the running instance
+ *             and both builds have their hook: after the new instance's init and before its
+ *             start, the running instance's hand_over writes into an empty directory, then the
+ *             new instance's take_over reads it. Not on a restart in place (a reload, a restore)
+ *             nor for `isolation: process` plugins.
+ *  Thread     each on its own instance's lifecycle queue, under hooks.snapshot_timeout_ms. The
+ *             running instance goes on serving meanwhile: what changes after its hand_over
+ *             returned stays with it.
+ *  Params     state  the instance's pointer.
+ *             dir    a directory only this hand-over uses (mode 0700, under data_dir), deleted
+ *                    afterwards.
+ *             err, err_cap  as for init.
+ *  Returns    JAMEY_OK or a negative code with `err`. A hand_over that fails (or outlives its
+ *             deadline) hands nothing over: the new instance starts without the state, and the
+ *             deploy's steps say so. A take_over that fails fails the deploy: the new instance is
+ *             deinitialised and the running one goes on serving.
+ *  Format     the files are the plugin's own: write a version into them and have take_over
+ *             refuse (or skip) one it does not know; a deploy may go to an older build. */
+
 /** reconfigure (since 1.3, optional): take a changed config section without a restart.
  *  Caller     the kernel, when a config reload (SIGHUP, `POST /v1/config/reload`,
  *             `jamey config reload`) changed this plugin's section while it is started.
@@ -570,7 +593,10 @@ typedef struct jamey_plugin_descriptor {
     jamey_plugin_reconfigure_fn reconfigure; /**< optional; read only when abi_minor >= 3 */
     /* ---- since 1.6 (the next spare slot; the size is unchanged) ---- */
     jamey_plugin_check_fn check;     /**< optional; read only when abi_minor >= 6 */
-    void *reserved[4];               /**< spare slots, NULL */
+    /* ---- since 1.7 (the next two spare slots; the size is unchanged) ---- */
+    jamey_plugin_dir_fn hand_over;   /**< optional; read only when abi_minor >= 7 */
+    jamey_plugin_dir_fn take_over;   /**< optional; read only when abi_minor >= 7 */
+    void *reserved[2];               /**< spare slots, NULL */
 } jamey_plugin_descriptor;
 
 /* ============================================================================================
