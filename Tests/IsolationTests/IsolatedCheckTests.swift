@@ -7,14 +7,11 @@ import Testing
 /// other hook of an `isolation: process` plugin does: the kernel did not run it at all, so
 /// `jamey config check`, a reload and a deploy passed sections its init then refused.
 @Suite struct IsolatedCheckTests {
-    let log: String
+    let log: ProbeEvents
 
-    init() throws { log = try TemporaryDirectory.make(prefix: "jamey-isolated-check") + "/events.log" }
+    init() throws { log = try ProbeEvents(prefix: "jamey-isolated-check") }
 
-    func events() -> [String] {
-        ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-            .filter { !$0.hasPrefix("health") }
-    }
+    func events() -> [String] { log.read() }
 
     /// Records the process it runs in; refuses "no" (two problems) and crashes on "crash"; tries
     /// what a check may not do.
@@ -43,7 +40,7 @@ import Testing
 
     func probe(_ name: String, config: String) throws -> TestKernel.Plugin {
         var s = CPluginSource(name: name)
-        s.eventLog = log
+        s.eventLog = log.path
         s.extraCode = "#include <signal.h>\n#include <unistd.h>"
         s.configFields = [
             #"{ .struct_size = sizeof(jamey_config_field), .type = JAMEY_CONFIG_STRING, .key = "greeting", .flags = 0, .default_value = "hi", .description = "what to say" }"#
@@ -143,7 +140,7 @@ import Testing
     @Test func aRefusedDeployLeavesTheRunningBuildForLaterRestarts() throws {
         func build(_ label: String, check: String) throws -> String {
             var s = CPluginSource(name: "iso")
-            s.eventLog = log
+            s.eventLog = log.path
             s.version = label == "a" ? "1.0.0" : "2.0.0"
             s.configFields = [
                 #"{ .struct_size = sizeof(jamey_config_field), .type = JAMEY_CONFIG_STRING, .key = "greeting", .flags = 0, .default_value = "hi", .description = "what to say" }"#

@@ -8,14 +8,11 @@ import Testing
 /// is a config problem at load, refuses a reload before anything stops and a deploy before the
 /// new build starts; an older plugin's slot is not read, and a check that hangs is reported.
 @Suite struct CheckHookTests {
-    let log: String
+    let log: ProbeEvents
 
-    init() throws { log = try TemporaryDirectory.make(prefix: "jamey-check-events") + "/events.log" }
+    init() throws { log = try ProbeEvents(prefix: "jamey-check-events") }
 
-    func events() -> [String] {
-        ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-            .filter { !$0.hasPrefix("health") }
-    }
+    func events() -> [String] { log.read() }
 
     /// Refuses a section whose greeting is "no", with two problems (two lines); reads the
     /// greeting through the host's config_string, as init would.
@@ -37,7 +34,7 @@ import Testing
         _ name: String, config: String? = nil, check: String? = refuseNo, configure: (inout CPluginSource) -> Void = { _ in }
     ) throws -> TestKernel.Plugin {
         var s = CPluginSource(name: name)
-        s.eventLog = log
+        s.eventLog = log.path
         s.configFields = [
             #"{ .struct_size = sizeof(jamey_config_field), .type = JAMEY_CONFIG_STRING, .key = "greeting", .flags = JAMEY_CONFIG_HAS_MIN | JAMEY_CONFIG_HAS_MAX, .default_value = "hi", .min = 1, .max = 32, .description = "what to say" }"#
         ]
@@ -126,7 +123,7 @@ import Testing
         defer { k.shutdown() }
         var strict = CPluginSource(name: "alpha")
         strict.version = "2.0.0"
-        strict.eventLog = log
+        strict.eventLog = log.path
         strict.configFields = [
             #"{ .struct_size = sizeof(jamey_config_field), .type = JAMEY_CONFIG_STRING, .key = "greeting", .flags = 0, .default_value = "hi", .description = "what to say" }"#
         ]

@@ -9,14 +9,11 @@ import Testing
 /// Blue-green replacement of a running plugin by a new build, with plain C plugins loaded with
 /// dlopen, under continuous bus requests.
 @Suite struct DeployTests {
-    let log: String
+    let log: ProbeEvents
 
-    init() throws { log = try TemporaryDirectory.make(prefix: "jamey-deploy-events") + "/events.log" }
+    init() throws { log = try ProbeEvents(prefix: "jamey-deploy-events") }
 
-    func events() -> [String] {
-        ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-            .filter { !$0.hasPrefix("health") }
-    }
+    func events() -> [String] { log.read() }
 
     /// A build of `echo` that answers `echo.ask` with "<version>:<payload>" after `delayMs`.
     func echo(
@@ -24,7 +21,7 @@ import Testing
     ) throws -> String {
         var s = CPluginSource(name: "echo")
         s.version = version
-        s.eventLog = log
+        s.eventLog = log.path
         s.extraCode = """
             static int32_t on_ask(void *user, const jamey_message *m) {
                 jamey_host *host = user;
@@ -93,7 +90,7 @@ import Testing
             let reply = try k.bus.requestSync(BusMessage(topic: "echo.ask", payload: Array("x".utf8)), timeout: .seconds(10))
             #expect(String(decoding: reply.payload, as: UTF8.self) == "1.0.0:x")
 
-            var other = CPluginSource(name: "other")
+            let other = CPluginSource(name: "other")
             let otherPath = try TestPlugins.buildC(name: "other", source: other.render())
             #expect { try k.kernel.deploy(plugin: "echo", path: otherPath) } throws: {
                 "\($0)".contains("is the plugin 'other', not 'echo'")
@@ -175,7 +172,7 @@ import Testing
                     #include <stdio.h>
                     int dep_value(void) { return 42; }
                     __attribute__((constructor)) static void on_load(void) {
-                        FILE *f = fopen("\(log)", "a");
+                        FILE *f = fopen("\(log.path)", "a");
                         if (f != NULL) { fputs("loaded dependency\\n", f); fclose(f); }
                     }
                     """, in: libraries)
@@ -272,7 +269,7 @@ import Testing
     /// start with `startError` when given.
     func store(_ version: String, provides: String, startError: String? = nil) throws -> String {
         var source = CPluginSource(name: "store")
-        source.eventLog = log
+        source.eventLog = log.path
         source.version = version
         source.provides = [("store.data", provides)]
         source.startError = startError
@@ -304,7 +301,7 @@ import Testing
             let v2 = try store("1.1.0", provides: "1.0.0")
             let incompatible = try store("2.0.0", provides: "2.0.0")
             var reader = CPluginSource(name: "reader")
-            reader.eventLog = log
+            reader.eventLog = log.path
             reader.requires = [("store.data", "^1.0")]
             let readerPath = try TestPlugins.buildC(name: "reader", source: reader.render())
             let k = try TestKernel.boot(plugins: [.init("store", path: v1), .init("reader", path: readerPath)])
@@ -333,7 +330,7 @@ import Testing
     /// still pass it. A call with it is refused with JAMEY_E_INVALID; it never reads freed memory.
     @Test func aContextOfAReplacedInstanceIsRefusedNotFreed() async throws {
         try await onThread { [self] in
-            let pointerFile = URL(fileURLWithPath: log).deletingLastPathComponent().path + "/host.txt"
+            let pointerFile = URL(fileURLWithPath: log.path).deletingLastPathComponent().path + "/host.txt"
             let v1 = try echo(version: "1.0.0") { s in
                 s.startCode += """
                     FILE *f = fopen("\(pointerFile)", "w");

@@ -7,14 +7,11 @@ import Testing
 /// A deploy's hand-over (ABI 1.7) with plain C plugins: the running build's `hand_over` writes
 /// what it holds in memory, the new build's `take_over` reads it before its start.
 @Suite struct HandoverTests {
-    let log: String
+    let log: ProbeEvents
 
-    init() throws { log = try TemporaryDirectory.make(prefix: "jamey-handover-events") + "/events.log" }
+    init() throws { log = try ProbeEvents(prefix: "jamey-handover-events") }
 
-    func events() -> [String] {
-        ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-            .filter { !$0.hasPrefix("health") }
-    }
+    func events() -> [String] { log.read() }
 
     /// A build of `counter` that answers `counter.ask` with "<version>:<asks answered>", counting
     /// in memory; `handOver`/`takeOver` carry the count (nil: no such hook).
@@ -24,7 +21,7 @@ import Testing
     ) throws -> String {
         var s = CPluginSource(name: "counter")
         s.version = version
-        s.eventLog = log
+        s.eventLog = log.path
         s.extraCode = """
             static int answered;
             static int32_t on_ask(void *user, const jamey_message *m) {

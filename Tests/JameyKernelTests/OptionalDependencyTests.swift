@@ -8,14 +8,11 @@ import Testing
 /// optional requirement orders start and stop when its provider is there, and is otherwise no
 /// condition; the provider restarting does not restart the plugin.
 @Suite struct OptionalDependencyTests {
-    let log: String
+    let log: ProbeEvents
 
-    init() throws { log = try TemporaryDirectory.make(prefix: "jamey-optional") + "/events.log" }
+    init() throws { log = try ProbeEvents(prefix: "jamey-optional") }
 
-    func events() -> [String] {
-        ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-            .filter { !$0.hasPrefix("health") }
-    }
+    func events() -> [String] { log.read() }
 
     /// A plugin optionally requiring each of `optional` (name, range) and requiring `required`.
     func plugin(
@@ -23,7 +20,7 @@ import Testing
         provides: [(String, String)] = [], configure: (inout CPluginSource) -> Void = { _ in }
     ) throws -> TestKernel.Plugin {
         var s = CPluginSource(name: name)
-        s.eventLog = log
+        s.eventLog = log.path
         s.requires = optional + required
         for (dependency, _) in optional { s.requiresFlags[dependency] = "JAMEY_DEPENDENCY_OPTIONAL" }
         s.provides = provides

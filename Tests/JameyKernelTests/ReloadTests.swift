@@ -7,21 +7,18 @@ import Testing
 /// Config reload on a running kernel, with plain C plugins loaded with dlopen: what is applied,
 /// what is refused with nothing changed, and what is rolled back.
 @Suite struct ReloadTests {
-    let log: String
+    let log: ProbeEvents
 
-    init() throws { log = try TemporaryDirectory.make(prefix: "jamey-reload-events") + "/events.log" }
+    init() throws { log = try ProbeEvents(prefix: "jamey-reload-events") }
 
-    func events() -> [String] {
-        ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-            .filter { !$0.hasPrefix("health") }
-    }
+    func events() -> [String] { log.read() }
 
     /// A probe with a string setting `greeting` (default "hi"); `configure` sets more knobs.
     func probe(
         _ name: String, enabled: Bool = true, config: String? = nil, configure: (inout CPluginSource) -> Void = { _ in }
     ) throws -> TestKernel.Plugin {
         var s = CPluginSource(name: name)
-        s.eventLog = log
+        s.eventLog = log.path
         s.configFields = [
             #"{ .struct_size = sizeof(jamey_config_field), .type = JAMEY_CONFIG_STRING, .key = "greeting", .flags = JAMEY_CONFIG_HAS_MIN | JAMEY_CONFIG_HAS_MAX, .default_value = "hi", .min = 1, .max = 32, .description = "what to say" }"#
         ]
