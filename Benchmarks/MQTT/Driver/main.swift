@@ -10,6 +10,11 @@
 //       starts it again and measures from the broker accepting connections to the node being
 //       connected again. Prints: reconnect initial_delay_ms=D rounds=N median_ms=M max_ms=X
 //
+//   mqtt-bench requests PLUGIN PORT REQUESTS SIZE
+//       Two nodes on the broker at PORT: front's remote rule forwards bench.rr.> requests, back
+//       imports them and answers on its bus. Times REQUESTS bus requests from front, one at a time.
+//       Prints: jamey size=S requests=N p50_us=.. p90_us=.. p99_us=.. mean_us=..
+//
 //   mqtt-bench restart PLUGIN CONF ROUNDS SIGNAL SESSION RATE
 //       Starts mosquitto with CONF, connects a node (SESSION: persistent = clean_session false,
 //       MQTT 5 session expiry; clean = clean_session true) exporting bench.> at QoS 1 while a
@@ -111,6 +116,61 @@ func throughput(_ args: [String]) throws {
     print(
         "jamey qos=\(qos) size=\(size) messages=\(n) received=\(got) seconds=\(String(format: "%.3f", seconds)) rate=\(Int(Double(got) / seconds))"
     )
+}
+
+/// Two nodes on one broker, as two servers would be: `front` forwards bus requests on
+/// `bench.rr.>` to MQTT (a `remote` rule), `back` imports them as bus requests and a responder on
+/// its bus answers each with its payload. REQUESTS requests go one at a time from front's bus,
+/// each timed from the request to its reply (after 100 to warm up).
+func requests(_ args: [String]) throws {
+    guard args.count == 4, let port = Int(args[1]), let n = Int(args[2]), n > 0, let size = Int(args[3]) else {
+        fail("usage: mqtt-bench requests PLUGIN PORT REQUESTS SIZE")
+    }
+    let front = try node(
+        plugin: args[0], port: port,
+        config: """
+            client_id: bench-front
+            remote:
+              - bus: "bench.rr.>"
+                timeout_ms: 10000
+            """)
+    defer { front.shutdown() }
+    let back = try node(
+        plugin: args[0], port: port,
+        config: """
+            client_id: bench-back
+            inbound:
+              - mqtt: "bench/rr/#"
+                bus: "bench.rr.{1}"
+            """)
+    defer { back.shutdown() }
+    guard waitFor(10, { connected(front) && connected(back) }) else { fail("the nodes did not connect") }
+    let bus = back.bus
+    _ = try bus.subscribe("bench.rr.echo", responder: true) { request in
+        try? bus.reply(
+            to: request.replyTo ?? "", correlationID: request.correlationID,
+            BusMessage(topic: "reply", payload: request.payload))
+        return true
+    }
+    let payload = [UInt8](repeating: UInt8(ascii: "x"), count: size)
+    func roundTrip() throws -> Double {
+        let start = ContinuousClock.now
+        let reply = try front.bus.requestSync(BusMessage(topic: "bench.rr.echo", payload: payload), timeout: .seconds(10))
+        let elapsed = ContinuousClock.now - start
+        guard reply.payload.count == size else { fail("a reply of \(reply.payload.count) bytes, not \(size)") }
+        return Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12
+    }
+    // The inbound subscription may still be on its way to the broker: retry the first request.
+    guard waitFor(10, every: 50_000, { (try? roundTrip()) != nil }) else { fail("no reply from the other node") }
+    for _ in 0..<100 { _ = try roundTrip() }
+    var took: [Double] = []
+    took.reserveCapacity(n)
+    for _ in 0..<n { took.append(try roundTrip()) }
+    let mean = took.reduce(0, +) / Double(n)
+    took.sort()
+    func at(_ q: Double) -> Int { Int(took[Int(Double(n - 1) * q)].rounded()) }
+    print(
+        "jamey size=\(size) requests=\(n) p50_us=\(at(0.5)) p90_us=\(at(0.9)) p99_us=\(at(0.99)) mean_us=\(Int(mean.rounded()))")
 }
 
 /// The port of the `listener PORT` line of a mosquitto config.
@@ -266,7 +326,8 @@ do {
     case "throughput": try throughput(Array(arguments.dropFirst()))
     case "reconnect": try reconnect(Array(arguments.dropFirst()))
     case "restart": try restart(Array(arguments.dropFirst()))
-    default: fail("usage: mqtt-bench throughput|reconnect|restart ...")
+    case "requests": try requests(Array(arguments.dropFirst()))
+    default: fail("usage: mqtt-bench throughput|reconnect|restart|requests ...")
     }
 } catch {
     fail("mqtt-bench: \(error)")
