@@ -54,7 +54,9 @@ extension API {
                     description: "Time a kernel operation (config reload, deploy, canary) may take before 504"),
                 .int(
                     "shutdown_grace_ms", default: 4000, range: 0...600_000,
-                    description: "In-flight requests may finish this long at stop (keep below hooks.stop_timeout_ms)"),
+                    description:
+                        "In-flight requests may finish this long at stop (at most what hooks.stop_timeout_ms leaves, less 500 ms)"
+                ),
                 .int("max_sse_streams", default: 64, range: 0...100_000, description: "Concurrent event streams (503 beyond)"),
                 .int(
                     "max_sse_streams_per_caller", default: 8, range: 1...100_000,

@@ -104,7 +104,12 @@ public final class API: JameyPlugin, SnapshotCapable {
         purge?.cancel()
         await purge?.value
         gateway.beginStopping()
-        await server.stop(grace: .milliseconds(settings.limits.shutdownGraceMs))
+        // Within the kernel's stop deadline too, less a margin for closing: the kit waited for
+        // answers first, and a grace past what the deadline left (shutdown_grace_ms above
+        // hooks.stop_timeout_ms, or near it) got the gateway abandoned with its connections open.
+        var grace = Duration.milliseconds(settings.limits.shutdownGraceMs)
+        if let left = context.hookTimeLeft { grace = max(.zero, min(grace, left - .milliseconds(500))) }
+        await server.stop(grace: grace)
     }
 
     public func health() -> PluginHealthReport {

@@ -40,7 +40,8 @@ extension VaultPlugin {
             .int(
                 "stop_wait_ms", default: 4000, range: 0...3_600_000,
                 description:
-                    "How long stop waits for a running backup before cancelling it cleanly; keep it below hooks.stop_timeout_ms"),
+                    "How long stop waits for a running backup before cancelling it cleanly (at most what hooks.stop_timeout_ms leaves, less 750 ms)"
+            ),
         ],
         routes: routes,
         metricHelp: VaultMetrics.help

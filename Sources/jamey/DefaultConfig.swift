@@ -208,7 +208,7 @@ plugins:
         keep_yearly: 0
         keep_within: ""          # e.g. 30d; everything within this of the newest snapshot
       prune_after_forget: true
-      stop_wait_ms: 4000         # stop waits this long for a running backup, then cancels it cleanly (keep below hooks.stop_timeout_ms)
+      stop_wait_ms: 4000         # stop waits this long for a running backup, then cancels it cleanly (bounded by the stop deadline)
 
   # Soul (Plugins/Soul): entities with trust, decay, emotion counts, empathy and linked memory
   # items in <data_dir>/soul/soul.sqlite; soul.conscience.record feeds a conscience evaluation to
@@ -300,7 +300,7 @@ plugins:
         max_connections_per_client: 256  # of one client address, trusted proxies aside (503 beyond), 0 = no cap
         request_timeout_ms: 5000   # bus requests for plugin routes and /v1/bus/request (504)
         operation_timeout_ms: 300000  # config reload, deploy and canary over HTTP (504)
-        shutdown_grace_ms: 4000    # at stop, in-flight requests may finish this long (below hooks.stop_timeout_ms)
+        shutdown_grace_ms: 4000    # at stop, in-flight requests may finish this long (bounded by the stop deadline)
         max_sse_streams: 64        # concurrent /v1/bus/subscribe streams (503 beyond)
         max_sse_streams_per_caller: 8   # of them, held by one key (one client address without a key; 429 beyond)
         max_bus_requests_per_caller: 64  # /v1/bus/request calls of one caller waiting at once (429 beyond), 0 = no cap

@@ -1,6 +1,7 @@
 import Dispatch
 import JameyPluginKit
 import JameyTestKit
+import Synchronization
 import Testing
 
 @testable import JameyKernel
@@ -54,5 +55,54 @@ import Testing
         let reply = try await k.bus.request(BusMessage(topic: "asker.run"), timeout: .seconds(30))
         #expect(String(decoding: reply.payload, as: UTF8.self) == "300")
         #expect(k.kernel.bus.pendingRequestCount == 0)
+    }
+
+    /// Set once `svc.silent`'s request reached the test's responder.
+    static let silentArrived = Atomic<Bool>(false)
+
+    /// Requests `svc.silent` (never answered within its 60 s) in a task, cancels the task once the
+    /// request arrived, and answers `canceller.run` with what the task got and how long it took.
+    final class Canceller: JameyPlugin {
+        static let manifest = PluginManifest(name: "canceller", version: "1.0.0", description: "Cancels a waiting request")
+        let context: PluginContext
+        init(context: PluginContext, configuration: NoConfiguration) async throws { self.context = context }
+        func start() async throws {
+            let bus = context.bus
+            try bus.respond("canceller.run") { _ in
+                let task = Task { try await bus.request("svc.silent", timeout: .seconds(60)) }
+                while !AsyncRequestTests.silentArrived.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(5)) }
+                let clock = ContinuousClock()
+                let began = clock.now
+                task.cancel()
+                let outcome = await task.result
+                let took = clock.now - began
+                switch outcome {
+                case .success: return .text("answered")
+                case .failure(let error): return .text("\(took < .seconds(10) ? "at once" : "late"): \(error)")
+                }
+            }
+        }
+    }
+
+    /// A task cancelled while it waits for a reply (a plugin's stop cancels what it waits for)
+    /// gets an error at once instead of waiting out the request's timeout; the reply that comes
+    /// later is dropped.
+    @Test func aCancelledRequestEndsAtOnce() async throws {
+        let k = try TestKernel.boot(inProcess: [.init("canceller", entryPoint: try inProcessEntryPoint(for: Canceller.self))])
+        defer { k.shutdown() }
+        let responder = k.kernel.bus.endpoint(owner: "silent")
+        let held = LockedBox<(String, UInt64)?>(nil)
+        try responder.subscribe("svc.silent") { request in
+            held.set((request.replyTo!, request.correlationID))
+            Self.silentArrived.store(true, ordering: .releasing)
+            return true
+        }
+        let reply = try await k.bus.request(BusMessage(topic: "canceller.run"), timeout: .seconds(30))
+        let text = String(decoding: reply.payload, as: UTF8.self)
+        #expect(text.hasPrefix("at once: ") && text.contains("the task waiting for it was cancelled"), "\(text)")
+        // The reply arrives after all: dropped, and nothing is left pending.
+        let (replyTo, correlation) = try #require(held.value)
+        try responder.reply(to: replyTo, correlationID: correlation, BusMessage(topic: "r", payload: Array("late".utf8)))
+        #expect(await eventually { k.kernel.bus.pendingRequestCount == 0 })
     }
 }

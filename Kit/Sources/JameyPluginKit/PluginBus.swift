@@ -151,7 +151,13 @@ public final class PluginBus: Sendable {
         }
         // A reply that comes within a few microseconds is taken without suspending.
         if let early = reply.early(watching: replySpin) { return try early.get(topic: topic) }
-        return try await reply.suspend().get(topic: topic)
+        // A cancelled task (a stop cancels what it waits for) does not wait out the timeout: it
+        // gets `.shutdown` at once, and the reply, when it comes, is dropped.
+        return try await withTaskCancellationHandler {
+            await reply.suspend()
+        } onCancel: {
+            reply.completeIfFirst(.cancelled)
+        }.get(topic: topic)
     }
 
     /// Answers requests matching `pattern` with `handler`'s result. Each request runs in its own
@@ -300,11 +306,15 @@ final class HandlerBox: Sendable {
 enum KitReply: Sendable {
     case reply(Message)
     case failed(Int32)
+    /// The task waiting for the reply was cancelled first.
+    case cancelled
 
     func get(topic: String) throws(JameyError) -> Message {
         switch self {
         case .reply(let message): return message
         case .failed(let status): throw JameyError.bus(status, topic: topic)
+        case .cancelled:
+            throw JameyError(.shutdown, "request to '\(topic)' abandoned: the task waiting for it was cancelled")
         }
     }
 
@@ -312,10 +322,11 @@ enum KitReply: Sendable {
     static let trampoline: jamey_reply_fn = { user, status, reply in
         guard let user else { return }
         let rendezvous = Unmanaged<ReplyRendezvous<KitReply>>.fromOpaque(user).takeRetainedValue()
+        // If first: the task may have been cancelled (and have gone on) before the reply came.
         if status == JAMEY_OK, let reply {
-            rendezvous.complete(.reply(Message(reply)))
+            rendezvous.completeIfFirst(.reply(Message(reply)))
         } else {
-            rendezvous.complete(.failed(status == JAMEY_OK ? JAMEY_E_INVALID : status))
+            rendezvous.completeIfFirst(.failed(status == JAMEY_OK ? JAMEY_E_INVALID : status))
         }
     }
 }

@@ -37,6 +37,8 @@ public final class ReplyRendezvous<Value: Sendable>: @unchecked Sendable {
     @usableFromInline static var suspended: Int { 2 }
 
     @usableFromInline let state = Atomic<Int>(0)
+    /// Set by the first ``completeIfFirst(_:)``.
+    @usableFromInline let claimed = Atomic<Bool>(false)
     /// Written by `complete` before it publishes `completed`; read after seeing it.
     @usableFromInline var value: Value?
     /// Written by `suspend` before it publishes `suspended`; read after seeing it.
@@ -49,6 +51,13 @@ public final class ReplyRendezvous<Value: Sendable>: @unchecked Sendable {
         self.value = value
         let (won, _) = state.compareExchange(expected: Self.waiting, desired: Self.completed, ordering: .acquiringAndReleasing)
         if !won { continuation?.resume(returning: value) }
+    }
+
+    /// Delivers the value unless another completer came first (a reply racing a cancellation):
+    /// of several callers, only the first one's value is delivered.
+    @inlinable public func completeIfFirst(_ value: Value) {
+        guard !claimed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        complete(value)
     }
 
     /// The value if it arrives within the watch (10 µs), else `nil`. The watch looks without
