@@ -31,6 +31,22 @@ import Testing
                 }
                 return .text("\(matched)")
             }
+            // Requests `svc.silent` (never answered within its 60 s) in a task, cancels the task
+            // once the request arrived, and answers with what the task got and how long it took.
+            // (Asker's, not a plugin type of its own: a test process exports at most 8 in-process.)
+            try bus.respond("asker.cancel") { _ in
+                let task = Task { try await bus.request("svc.silent", timeout: .seconds(60)) }
+                while !AsyncRequestTests.silentArrived.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(5)) }
+                let clock = ContinuousClock()
+                let began = clock.now
+                task.cancel()
+                let outcome = await task.result
+                let took = clock.now - began
+                switch outcome {
+                case .success: return .text("answered")
+                case .failure(let error): return .text("\(took < .seconds(10) ? "at once" : "late"): \(error)")
+                }
+            }
         }
     }
 
@@ -60,35 +76,11 @@ import Testing
     /// Set once `svc.silent`'s request reached the test's responder.
     static let silentArrived = Atomic<Bool>(false)
 
-    /// Requests `svc.silent` (never answered within its 60 s) in a task, cancels the task once the
-    /// request arrived, and answers `canceller.run` with what the task got and how long it took.
-    final class Canceller: JameyPlugin {
-        static let manifest = PluginManifest(name: "canceller", version: "1.0.0", description: "Cancels a waiting request")
-        let context: PluginContext
-        init(context: PluginContext, configuration: NoConfiguration) async throws { self.context = context }
-        func start() async throws {
-            let bus = context.bus
-            try bus.respond("canceller.run") { _ in
-                let task = Task { try await bus.request("svc.silent", timeout: .seconds(60)) }
-                while !AsyncRequestTests.silentArrived.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(5)) }
-                let clock = ContinuousClock()
-                let began = clock.now
-                task.cancel()
-                let outcome = await task.result
-                let took = clock.now - began
-                switch outcome {
-                case .success: return .text("answered")
-                case .failure(let error): return .text("\(took < .seconds(10) ? "at once" : "late"): \(error)")
-                }
-            }
-        }
-    }
-
     /// A task cancelled while it waits for a reply (a plugin's stop cancels what it waits for)
     /// gets an error at once instead of waiting out the request's timeout; the reply that comes
     /// later is dropped.
     @Test func aCancelledRequestEndsAtOnce() async throws {
-        let k = try TestKernel.boot(inProcess: [.init("canceller", entryPoint: try inProcessEntryPoint(for: Canceller.self))])
+        let k = try TestKernel.boot(inProcess: [.init("asker", entryPoint: try inProcessEntryPoint(for: Asker.self))])
         defer { k.shutdown() }
         let responder = k.kernel.bus.endpoint(owner: "silent")
         let held = LockedBox<(String, UInt64)?>(nil)
@@ -97,7 +89,7 @@ import Testing
             Self.silentArrived.store(true, ordering: .releasing)
             return true
         }
-        let reply = try await k.bus.request(BusMessage(topic: "canceller.run"), timeout: .seconds(30))
+        let reply = try await k.bus.request(BusMessage(topic: "asker.cancel"), timeout: .seconds(30))
         let text = String(decoding: reply.payload, as: UTF8.self)
         #expect(text.hasPrefix("at once: ") && text.contains("the task waiting for it was cancelled"), "\(text)")
         // The reply arrives after all: dropped, and nothing is left pending.
