@@ -135,6 +135,7 @@ enum RunnerHostAPI {
             return startRequest(message, timeout, done, userData)
         }
         api.pointee.request_sync = { _, message, timeout, handler, userData in
+            if refusedInCheck("request_sync") { return JAMEY_E_INVALID }
             guard let message, let topic = message.pointee.topic, TopicSyntax.isConcrete(topic) else { return JAMEY_E_INVALID }
             let seq = runner.calls.sequence()
             let answer = runner.calls.call(seq, requestFrame(seq, message, timeout), over: runner.socket)
@@ -249,6 +250,7 @@ enum RunnerHostAPI {
         _ message: UnsafePointer<jamey_message>?, _ timeout: UInt32, _ done: jamey_reply_fn?,
         _ userData: UnsafeMutableRawPointer?
     ) -> Int32 {
+        if refusedInCheck("request") { return JAMEY_E_INVALID }
         guard let message, let topic = message.pointee.topic, TopicSyntax.isConcrete(topic), let done else {
             return JAMEY_E_INVALID
         }

@@ -25,6 +25,7 @@ import Testing
             return JAMEY_E_INVALID;
         }
         if (strcmp(greeting, "crash") == 0) raise(SIGSEGV);
+        if (strcmp(greeting, "hang") == 0) sleep(30);
         if (strcmp(greeting, "nosy") == 0) {
             record(api->data_dir(host) == NULL ? "data_dir refused" : "data_dir given");
             jamey_message m = { sizeof(jamey_message), 0, "nosy.out", "x", 1, "text/plain", NULL, 0, NULL, 0, NULL };
@@ -163,5 +164,17 @@ import Testing
         #expect(k.kernel.plugin(named: "iso")?.state == .started)
         let starts = events().filter { $0.hasPrefix("start build") }
         #expect(starts == ["start build a iso", "start build a iso"], "\(events())")
+    }
+
+    /// A check that does not return is killed before the kernel's deadline and reported as such.
+    @Test func aCheckThatHangsIsKilledAndReported() throws {
+        let hanging = try probe("hanging", config: "greeting: hang")
+        let k = try TestKernel.boot(plugins: [hanging], extra: "hooks:\n  init_timeout_ms: 3000\n")
+        defer { k.shutdown() }
+        let failure = k.kernel.plugin(named: "hanging")?.failure ?? ""
+        #expect(
+            failure.contains(
+                "plugins.hanging.config: the plugin's check hook did not finish (its process: killed: the check did not return within"
+            ), "\(failure)")
     }
 }

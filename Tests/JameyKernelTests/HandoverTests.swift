@@ -142,4 +142,18 @@ import Testing
             #expect(try ask(k) == "3.0.0:1")
         }
     }
+
+    /// What a hand-over of an earlier run left (a kernel killed during one) is deleted at start.
+    @Test func aHandOverLeftByAnEarlierRunIsDeletedAtStart() throws {
+        let directory = try TemporaryDirectory.make(prefix: "jamey-handover-left")
+        let left = directory + "/data/.handover/counter@2-1"
+        try FileManager.default.createDirectory(atPath: left, withIntermediateDirectories: true)
+        try Data("v1 7\n".utf8).write(to: URL(fileURLWithPath: left + "/count"))
+        let k = try TestKernel.boot(
+            plugins: [.init("counter", path: try counter(version: "1.0.0"))], environment: ["JAMEY_DATA_DIR": directory + "/data"]
+        )
+        defer { k.shutdown() }
+        #expect(k.kernel.dataDirectory == directory + "/data")
+        #expect(!FileManager.default.fileExists(atPath: directory + "/data/.handover"))
+    }
 }

@@ -145,4 +145,20 @@ import Testing
         #expect(conscience.requires == [PluginRequirement(name: "memory", range: "^1.0", optional: true)])
         #expect(conscience.unmet == ["memory"])
     }
+
+    /// Two plugins optionally requiring each other: no order is possible, and neither condition
+    /// holds them back, so both start (a hard cycle is still an error).
+    @Test func optionalRequirementsThatWouldMakeACycleAreDropped() throws {
+        let k = try TestKernel.boot(plugins: [
+            try plugin("left_peer", optional: [("right_peer", "*")]),
+            try plugin("right_peer", optional: [("left_peer", "*")]),
+            try plugin("hard_peer", optional: [("left_peer", "*")], required: [("right_peer", "*")]),
+        ])
+        defer { k.shutdown() }
+        for name in ["left_peer", "right_peer", "hard_peer"] {
+            #expect(k.kernel.plugin(named: name)?.state == .started, "\(name): \(k.kernel.plugin(named: name)?.failure ?? "")")
+        }
+        let starts = events().filter { $0.hasPrefix("start ") }
+        #expect(starts.firstIndex(of: "start right_peer")! < starts.firstIndex(of: "start hard_peer")!, "\(starts)")
+    }
 }

@@ -22,7 +22,11 @@ public struct RecentLoads: Sendable {
     /// Until when (ms) the record is incomplete, after an entry younger than the window was dropped.
     private var incompleteUntil: Int64 = .min
 
-    public init(window: Int64 = 300_000, capacity: Int = 4096) {
+    /// - Parameters:
+    ///   - window: longer than an invalidation event takes to arrive (a minute by default).
+    ///   - capacity: at the defaults, 8 192 keys a minute: about 136 loads a second stored in L2
+    ///     before the record falls back to deleting everything an invalidation covers.
+    public init(window: Int64 = 60_000, capacity: Int = 8192) {
         self.window = max(1, window)
         self.capacity = max(1, capacity)
     }

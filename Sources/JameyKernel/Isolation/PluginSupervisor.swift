@@ -222,16 +222,23 @@ final class PluginSupervisor: @unchecked Sendable {
         // Running, then cancelled: a source released without ever running stops the process.
         startWatchdog()
         defer { watchdog.cancel() }
+        let clock = ContinuousClock()
+        let began = clock.now
         let child: IsolatedChild
         switch connect() {
         case .success(let c): child = c
         case .failure(let f): return .failure(f)
         }
-        let result = child.callHook(.check, config: config, deadline: deadline)
+        // The deadline counts from before the spawn.
+        let left = max(.milliseconds(1), deadline - (clock.now - began))
+        let result = child.callHook(.check, config: config, deadline: left)
         if result == nil { child.kill(because: "killed: the check did not return within \(deadline.shortText)") }
         child.socket.shutdownBoth()
+        // `exited` is signalled once, after the exit is recorded: read it here, not wait again.
         if child.exited.wait(timeout: .now() + .seconds(3)) == .timedOut { child.kill(because: "checked") }
-        guard let result else { return .failure(IsolationFailure("its process: \(exitSentence(waitingFor: child))")) }
+        guard let result else {
+            return .failure(IsolationFailure("its process: \(state.withLock { $0.lastExit } ?? "ended")"))
+        }
         return .success(result)
     }
 

@@ -36,6 +36,7 @@ struct DependencyGraph {
             }
         }
         var edges: [String: Set<String>] = [:]
+        var optional: [String: Set<String>] = [:]
         nextNode: for node in nodes where plan.failures[node.name] == nil {
             var deps: [(PluginRequirement, String)] = []
             for req in node.requires {
@@ -61,13 +62,34 @@ struct DependencyGraph {
             }
             plan.dependencies[node.name] = deps.map { (requirement: $0.0, provider: $0.1) }
             edges[node.name] = Set(deps.map(\.1))
+            // Edges only optional requirements make: dropped when they would close a cycle.
+            optional[node.name] = Set(deps.filter(\.0.optional).map(\.1)).subtracting(deps.filter { !$0.0.optional }.map(\.1))
         }
         // Kahn's algorithm, picking ready nodes in config order for a stable result.
         var remaining = nodes.map(\.name).filter { edges[$0] != nil }
         var placed: Set<String> = []
-        while true {
+        while !remaining.isEmpty {
             guard let next = remaining.first(where: { edges[$0]!.allSatisfy { placed.contains($0) || plan.failures[$0] != nil } })
             else {
+                // Stuck: an optional requirement is an ordering, not a condition, so the optional
+                // edges among what is left go (each noted unmet), and only hard ones can make a cycle.
+                let left = Set(remaining)
+                var dropped = false
+                for name in remaining {
+                    for provider in (optional[name] ?? []).intersection(left) {
+                        edges[name]?.remove(provider)
+                        optional[name]?.remove(provider)
+                        plan.dependencies[name]?.removeAll { $0.provider == provider && $0.requirement.optional }
+                        for requirement in nodes.first(where: { $0.name == name })?.requires ?? [] where requirement.optional {
+                            if providers[requirement.name]?.plugin == provider {
+                                plan.unmet[name, default: []].append(
+                                    (requirement, "ordering after '\(provider)' would close a dependency cycle"))
+                            }
+                        }
+                        dropped = true
+                    }
+                }
+                if dropped { continue }
                 break
             }
             plan.order.append(next)

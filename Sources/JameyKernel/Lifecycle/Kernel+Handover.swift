@@ -25,23 +25,36 @@ extension Kernel {
             return nil
         }
         let deadline = config.hooks.snapshot
-        let directory = dataDirectory + "/.handover/\(fresh.instance)-\(UInt32.random(in: 0...UInt32.max))"
-        guard FileSystem.makeDirectories(directory, mode: 0o700) else {
+        let parent = dataDirectory + "/" + Self.handoverDirectory
+        let directory = parent + "/\(fresh.instance)-\(UInt32.random(in: 0...UInt32.max))"
+        // Made here, never taken over: mkdir fails on a name that exists.
+        guard FileSystem.makeDirectories(parent, mode: 0o700), mkdir(directory, 0o700) == 0 else {
             step("no state handed over: cannot create \(directory): \(String(cString: strerror(errno)))")
             return nil
         }
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // Deleted once no hook of it runs: after one that outlived its deadline, on that
+        // instance's lifecycle queue, behind it (it may still be writing there).
+        var cleanUpOn: PluginRecord?
+        defer {
+            let remove: @Sendable () -> Void = { _ = try? FileManager.default.removeItem(atPath: directory) }
+            if let record = cleanUpOn { record.queue.async(execute: remove) } else { remove() }
+        }
         switch runDirectoryHook(old, "hand_over", give, directory, deadline: deadline) {
         case .returned(let (code, _)) where code == JAMEY_OK: break
         case .returned(let (code, message)):
             step("no state handed over: hand_over failed (\(Self.codeName(code))): \(message.isEmpty ? "no message" : message)")
             return nil
-        case .timedOut, .interrupted:
-            // Not abandoned here: it serves on until the swap, whose stop waits behind the hook.
+        case .timedOut:
+            // Not abandoned here: it serves on until the swap, whose stop waits behind the hook
+            // (and abandons it if the hook is still running then).
+            cleanUpOn = old
             step(
                 "no state handed over: hand_over did not return within \(deadline.shortText) (\(HookDeadlines.key(of: "snapshot")))"
             )
             return nil
+        case .interrupted:
+            cleanUpOn = old
+            return "shutdown was requested while the running instance's hand_over ran"
         }
         let bytes = Self.bytes(under: directory)
         switch runDirectoryHook(fresh, "take_over", take, directory, deadline: deadline) {
@@ -51,12 +64,30 @@ extension Kernel {
         case .returned(let (code, message)):
             return "take_over failed (\(Self.codeName(code))): \(message.isEmpty ? "no message" : message)"
         case .timedOut:
+            cleanUpOn = fresh
             let reason = missedDeadline("take_over", deadline, key: HookDeadlines.key(of: "snapshot"))
             abandon(fresh, reason: reason)
             return reason
         case .interrupted:
+            cleanUpOn = fresh
             abandon(fresh, reason: "shutdown was requested while take_over was running; the plugin is abandoned")
             return "shutdown was requested"
+        }
+    }
+
+    /// Where hand-overs write, under `data_dir` (``removeLeftOverHandovers()``).
+    static let handoverDirectory = ".handover"
+
+    /// Deletes what hand-overs of an earlier run left (a kernel killed during one): copies of
+    /// plugins' in-memory state, nobody's now.
+    func removeLeftOverHandovers() {
+        let path = dataDirectory + "/" + Self.handoverDirectory
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        do {
+            try FileManager.default.removeItem(atPath: path)
+            logger.info("removed the hand-over directory an earlier run left: \(path)")
+        } catch {
+            logger.warning("cannot remove the hand-over directory an earlier run left: \(path): \(error)")
         }
     }
 

@@ -12,6 +12,7 @@ extension Kernel {
     /// - Throws: `KernelError` when a `required` plugin could not start; the plugins already
     ///   started are stopped again (in reverse order) before it throws.
     public func start() throws(KernelError) {
+        removeLeftOverHandovers()
         let loaded = records.filter { $0.state == .loaded }
         let nodes = loaded.compactMap { record -> DependencyGraph.Node? in
             guard let d = record.descriptor else { return nil }

@@ -459,10 +459,13 @@ typedef int32_t (*jamey_plugin_dir_fn)(void *state, const char *dir, char *err, 
  *             dir    a directory only this hand-over uses (mode 0700, under data_dir), deleted
  *                    afterwards.
  *             err, err_cap  as for init.
- *  Returns    JAMEY_OK or a negative code with `err`. A hand_over that fails (or outlives its
- *             deadline) hands nothing over: the new instance starts without the state, and the
- *             deploy's steps say so. A take_over that fails fails the deploy: the new instance is
- *             deinitialised and the running one goes on serving.
+ *  Returns    JAMEY_OK or a negative code with `err`. A hand_over that fails hands nothing
+ *             over: the new instance starts without the state, and the deploy's steps say so. A
+ *             take_over that fails fails the deploy: the new instance is deinitialised and the
+ *             running one goes on serving.
+ *  Deadline   A take_over that outlives it abandons the new instance (as any hook). A hand_over
+ *             that does goes on in the running instance: the new one starts without the state,
+ *             and the swap's stop abandons the old instance if its hand_over still runs then.
  *  Format     the files are the plugin's own: write a version into them and have take_over
  *             refuse (or skip) one it does not know; a deploy may go to an older build. */
 
