@@ -11,6 +11,7 @@ import Synchronization
 /// | `cache_misses_total` | counter | `namespace`, `tier` = l1 \| l2 \| l3 \| origin (no origin, or it failed) |
 /// | `cache_evictions_total` | counter | `namespace`, `tier`, `cause` = size \| expired \| explicit |
 /// | `cache_admissions_refused_total` | counter | `namespace` (L1 admission policy) |
+/// | `cache_l2_deleted_again_total` | counter | `namespace` (another node's invalidations that deleted this node's loads from L2 again) |
 /// | `cache_loads_total` | counter | `namespace`, `outcome` = ok \| failed \| shared \| too_large (returned, not kept) |
 /// | `cache_load_duration_seconds` | histogram | `namespace` |
 /// | `cache_bytes` | gauge | `namespace`, `tier` |
@@ -32,6 +33,8 @@ final class CacheMetrics: Sendable {
     let loadsTooLarge: Counter
     let loadDuration: Metrics.Timer
     let admissionsRefused: Counter
+    /// Another node's invalidations that deleted keys from L2 again (``CacheNamespace/dropLoadedFromL2(key:prefix:)``).
+    let l2DeletedAgain: Counter
     private let l1Evictions: [String: Counter]
     private let l3Evictions: [String: Counter]
     private let bytes: [String: Gauge]
@@ -81,6 +84,7 @@ final class CacheMetrics: Sendable {
         loadDuration = Metrics.Timer(
             label: "cache_load_duration_seconds", dimensions: [("namespace", namespace)], factory: factory)
         admissionsRefused = counter("cache_admissions_refused_total", [])
+        l2DeletedAgain = counter("cache_l2_deleted_again_total", [])
         var l1: [String: Counter] = [:]
         var l3: [String: Counter] = [:]
         for cause in ["size", "expired", "explicit"] {
@@ -196,6 +200,8 @@ extension CacheMetrics {
         "cache_l2_up": "1 while the L2 Redis answers",
         "cache_l2_failures_total": "L2 Redis calls that failed",
         "cache_l2_reconnects_total": "Reconnections to the L2 Redis",
+        "cache_l2_deleted_again_total":
+            "Another node's invalidations that deleted from L2 again what this node's loads had put there, by namespace",
         "cache_invalidations_total": "Invalidations over the bus, by direction (sent, applied)",
         "cache_invalidation_gaps_total": "Gaps seen in another node's invalidation sequence (its L1 entries then dropped)",
     ]

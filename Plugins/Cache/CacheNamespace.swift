@@ -584,12 +584,14 @@ final class CacheNamespace: Sendable {
         let now = Self.uptimeMs()
         guard let keys = recentLoads.withLock({ $0.matching(key: key, prefix: prefix, now: now) }) else {
             counters.l2Redeletes.add(1, ordering: .relaxed)
+            metrics.l2DeletedAgain.increment()
             if let key { _ = l2.delete(name, key) }
             if let prefix { _ = l2.delete(name, prefix: prefix) }
             return
         }
         guard !keys.isEmpty else { return }
         counters.l2Redeletes.add(1, ordering: .relaxed)
+        metrics.l2DeletedAgain.increment()
         _ = l2.delete(name, keys: keys.sorted())
     }
 

@@ -439,6 +439,10 @@ import Testing
             #expect(dropped, "the put dropped item3 from L1; Redis still has it")
             #expect(try await deletedAgain(k) == 2)
             #expect(try scans() == scansBefore)
+            #expect(
+                k.test.kernel.metrics.exposition().contains(
+                    #"cache_l2_deleted_again_total{plugin="cache",namespace="loaded"} 2"#),
+                "the metric counts what cache.stats does")
         }
     }
 }
