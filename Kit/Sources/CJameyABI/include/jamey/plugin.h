@@ -370,7 +370,8 @@ typedef struct jamey_dependency {
  *    (whether it started or failed) and stops before the provider, at shutdown and whenever
  *    both stop together (a reload enabling the provider recomputes the order).
  *  - No provider, one out of range, or one that failed: the plugin starts all the same
- *    (`jamey plugins` shows the requirement unmet).
+ *    (`jamey plugins` shows the requirement unmet). So does one whose ordering would close a
+ *    dependency cycle: the optional edge is dropped (a cycle of plain requirements fails).
  *  - The provider restarting (a reload, a restore, a deploy) does not stop the plugin. A service
  *    table looked up from it may be the stopped instance's: look it up again when a call says
  *    the provider stopped (tables made with the Swift kit answer so), or follow the kernel's
