@@ -156,4 +156,25 @@ import Testing
         #expect(k.kernel.dataDirectory == directory + "/data")
         #expect(!FileManager.default.fileExists(atPath: directory + "/data/.handover"))
     }
+
+    /// A canary's start hands over as a deploy does: the canary goes on from the stable build's
+    /// state, and the stable build keeps its own (both serve, each counting its own requests).
+    @Test func aCanaryStartsFromTheStableBuildsState() async throws {
+        try await onThread { [self] in
+            let k = try TestKernel.boot(plugins: [.init("counter", path: try counter(version: "1.0.0"))])
+            defer { k.shutdown() }
+            #expect(try (1...5).map { _ in try ask(k) }.last == "1.0.0:5")
+            var policy = CanaryPolicy()
+            policy.autoRollback = false
+            let steps = try k.kernel.startCanary(
+                plugin: "counter", path: try counter(version: "2.0.0"), weight: 50, policy: policy)
+            #expect(steps.contains { $0.hasPrefix("handed over the running instance's state (") }, "\(steps)")
+            #expect(events().contains("took over 5 counter"))
+            // Requests split between the two; each build counts on from 5.
+            let answers = try (0..<60).map { _ in try ask(k) }
+            #expect(answers.first { $0.hasPrefix("1.0.0") } == "1.0.0:6", "\(answers)")
+            #expect(answers.first { $0.hasPrefix("2.0.0") } == "2.0.0:6", "\(answers)")
+            _ = try k.kernel.rollBackCanary(plugin: "counter")
+        }
+    }
 }
