@@ -142,6 +142,10 @@ enum Skeleton {
             import JameyPluginKit
 
             /// \(name): answers requests on "\(name).ping" with "pong".
+            ///
+            /// More it may conform to (README "Write a plugin in Swift"): `SnapshotCapable` (backups),
+            /// `Reconfigurable` (a changed section without a restart), `HandOverCapable` (what it
+            /// holds in memory goes to the new build a deploy starts).
             public final class \(product): JameyPlugin {
                 public struct Configuration: Decodable, Sendable {
                     /// What to answer with.
@@ -152,6 +156,7 @@ enum Skeleton {
                     name: "\(name)",
                     version: "0.1.0",
                     description: "\(name) plugin",
+                    // requires: [.init("memory", "^1.0", optional: true)],  // started after memory when it runs
                     configuration: [.string("reply", default: "pong", description: "What to answer with")]
                 )
 
