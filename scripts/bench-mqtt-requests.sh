@@ -26,12 +26,7 @@ bin="$(swift_bin_path release)"
 cc -std=c11 -O2 -Wall -Wextra -o "$bin/mqtt-c-rr" Benchmarks/MQTT/mqtt_c_rr.c -lmosquitto -lpthread
 
 work="$(mktemp -d)"
-port=""
-for _ in $(seq 1 50); do
-  candidate=$((20000 + RANDOM % 30000))
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then port=$candidate; break; fi
-done
-[ -n "$port" ] || { echo "no free port" >&2; exit 1; }
+port="$(free_loopback_port)"
 cat > "$work/mosquitto.conf" <<CONF
 listener $port 127.0.0.1
 allow_anonymous true
@@ -40,10 +35,9 @@ user root
 log_dest none
 set_tcp_nodelay true
 CONF
-env --default-signal=TERM,INT,HUP mosquitto -c "$work/mosquitto.conf" &
-broker=$!
-trap 'kill $broker 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+trap 'kill ${mosquitto_pid:-} 2>/dev/null || true; rm -rf "$work"' EXIT
+start_mosquitto "$work/mosquitto.conf" "$port"
+broker=$mosquitto_pid
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p"; }

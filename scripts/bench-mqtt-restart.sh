@@ -19,12 +19,7 @@ bin="$(swift_bin_path release)"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-port=""
-for _ in $(seq 1 50); do
-  candidate=$((20000 + RANDOM % 30000))
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then port=$candidate; break; fi
-done
-[ -n "$port" ] || { echo "no free port" >&2; exit 1; }
+port="$(free_loopback_port)"
 cat > "$work/mosquitto.conf" <<CONF
 listener $port 127.0.0.1
 allow_anonymous true

@@ -44,3 +44,27 @@ build_c_plugins() {
 swift_bin_path() {
   (cd "$JAMEY_ROOT" && swift build -c "${1:-debug}" --show-bin-path)
 }
+
+# free_loopback_port: prints a TCP port nothing listens on at 127.0.0.1 (fails after 50 tries).
+free_loopback_port() {
+  local candidate
+  for _ in $(seq 1 50); do
+    candidate=$((20000 + RANDOM % 30000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then echo "$candidate"; return 0; fi
+  done
+  echo "no free port" >&2
+  return 1
+}
+
+# start_mosquitto CONF PORT: starts mosquitto with CONF in the background (SIGTERM, SIGINT and
+# SIGHUP at their defaults), sets mosquitto_pid and waits until it accepts on 127.0.0.1:PORT.
+start_mosquitto() {
+  env --default-signal=TERM,INT,HUP mosquitto -c "$1" &
+  mosquitto_pid=$!
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "mosquitto did not listen on 127.0.0.1:$2" >&2
+  return 1
+}

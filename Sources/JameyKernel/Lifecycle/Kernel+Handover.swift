@@ -39,7 +39,7 @@ extension Kernel {
             let remove: @Sendable () -> Void = { _ = try? FileManager.default.removeItem(atPath: directory) }
             if let record = cleanUpOn { record.queue.async(execute: remove) } else { remove() }
         }
-        switch runDirectoryHook(old, "hand_over", give, directory, deadline: deadline) {
+        switch directoryHookRun(old, "hand_over", give, directory, deadline: deadline, interruptible: true) {
         case .returned(let (code, _)) where code == JAMEY_OK: break
         case .returned(let (code, message)):
             step("no state handed over: hand_over failed (\(Self.codeName(code))): \(message.isEmpty ? "no message" : message)")
@@ -57,7 +57,7 @@ extension Kernel {
             return "shutdown was requested while the running instance's hand_over ran"
         }
         let bytes = Self.bytes(under: directory)
-        switch runDirectoryHook(fresh, "take_over", take, directory, deadline: deadline) {
+        switch directoryHookRun(fresh, "take_over", take, directory, deadline: deadline, interruptible: true) {
         case .returned(let (code, _)) where code == JAMEY_OK:
             step("handed over the running instance's state (\(bytes) bytes)")
             return nil
@@ -88,19 +88,6 @@ extension Kernel {
             logger.info("removed the hand-over directory an earlier run left: \(path)")
         } catch {
             logger.warning("cannot remove the hand-over directory an earlier run left: \(path): \(error)")
-        }
-    }
-
-    /// Runs a directory hook of `record` (its state, `directory`) on its lifecycle queue.
-    private func runDirectoryHook(
-        _ record: PluginRecord, _ hook: String, _ function: jamey_plugin_dir_fn, _ directory: String, deadline: Duration
-    ) -> HookRun<(Int32, String)> {
-        let state = UnsafeSendable(record.with { $0.pluginState })
-        return runHook(record, hook, deadline: deadline, interruptible: true) {
-            var err = [CChar](repeating: 0, count: Self.errorCapacity)
-            let code = directory.withCString { function(state.value, $0, &err, err.count) }
-            err[err.count - 1] = 0
-            return (code, String(cBuffer: err))
         }
     }
 

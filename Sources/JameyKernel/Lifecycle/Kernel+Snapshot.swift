@@ -217,13 +217,7 @@ extension Kernel {
             throw KernelError("plugin '\(name)' has no \(hook) hook", code: JAMEY_E_UNSUPPORTED)
         }
         let deadline = hook == "snapshot" ? config.hooks.snapshot : config.hooks.restore
-        let statePointer = UnsafeSendable(record.with { $0.pluginState })
-        let run: HookRun<(Int32, String)> = runHook(record, hook, deadline: deadline) {
-            var err = [CChar](repeating: 0, count: Self.errorCapacity)
-            let code = directory.withCString { function(statePointer.value, $0, &err, err.count) }
-            err[err.count - 1] = 0
-            return (code, String(cBuffer: err))
-        }
+        let run = directoryHookRun(record, hook, function, directory, deadline: deadline)
         guard case .returned(let (code, message)) = run else {
             let reason = missedDeadline(hook, deadline)
             abandon(record, reason: reason)
@@ -232,6 +226,21 @@ extension Kernel {
         guard code == JAMEY_OK else {
             throw KernelError(
                 "plugin '\(name)' \(hook) failed (\(Self.codeName(code))): \(message.isEmpty ? "no message" : message)")
+        }
+    }
+
+    /// Runs a directory hook (`jamey_plugin_dir_fn`: snapshot, restore, hand_over, take_over) of
+    /// `record` with its state and `directory`, on its lifecycle queue.
+    func directoryHookRun(
+        _ record: PluginRecord, _ hook: String, _ function: jamey_plugin_dir_fn, _ directory: String, deadline: Duration,
+        interruptible: Bool = false
+    ) -> HookRun<(Int32, String)> {
+        let state = UnsafeSendable(record.with { $0.pluginState })
+        return runHook(record, hook, deadline: deadline, interruptible: interruptible) {
+            var err = [CChar](repeating: 0, count: Self.errorCapacity)
+            let code = directory.withCString { function(state.value, $0, &err, err.count) }
+            err[err.count - 1] = 0
+            return (code, String(cBuffer: err))
         }
     }
 }
