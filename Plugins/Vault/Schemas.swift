@@ -67,7 +67,7 @@ enum Schemas {
     static let pruneReport = """
         {"type": "object", "properties": {"packsDeleted": {"type": "integer"}, "packsRepacked": {"type": "integer"},
          "bytesFreed": {"type": "integer"}, "chunksRemoved": {"type": "integer"}, "leftoversRemoved": {"type": "integer"},
-         "dryRun": {"type": "boolean"}}}
+         "packsKept": {"type": "integer"}, "dryRun": {"type": "boolean"}}}
         """
     static let stats = """
         {"type": "object", "properties": {"repository": {"type": "string"}, "node": {"type": "string"},

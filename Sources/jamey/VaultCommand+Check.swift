@@ -119,6 +119,9 @@ extension VaultCommand {
                 print(
                     "\(dryRun ? "would free" : "freed") \(report.bytesFreed) bytes: \(report.packsDeleted) packs deleted, "
                         + "\(report.packsRepacked) rewritten, \(report.chunksRemoved) chunks, \(report.leftoversRemoved) leftovers"
+                        + (report.packsKept > 0
+                            ? "; \(report.packsKept) packs kept: their index could not be read or authenticated (run verify)"
+                            : "")
                 )
             }
         }

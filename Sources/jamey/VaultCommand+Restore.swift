@@ -40,7 +40,10 @@ extension VaultCommand {
                 let sources = source.map { [$0] } ?? chosen.header.sources
                 var results: [RestoreResult] = []
                 for name in sources {
-                    let destination = sources == ["data"] && source == nil ? root : root.appendingPathComponent(name)
+                    // A snapshot of a whole data directory (its one source `data`) goes to the
+                    // target itself, whether or not --source names it.
+                    let whole = name == "data" && chosen.header.sources == ["data"]
+                    let destination = whole ? root : root.appendingPathComponent(name)
                     results.append(try reader.restore(chosen, source: name, to: destination))
                 }
                 if json { return try printJSON(results) }

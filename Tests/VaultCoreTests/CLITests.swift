@@ -48,6 +48,14 @@ extension VaultSerial {
             let restored = try await vault(["restore", "--repository", repo, "--identity", identity, "--target", fresh.path])
             #expect(restored.status == 0, "\(restored.output)")
             #expect(try Data(contentsOf: fresh.appendingPathComponent("memory/store.bin")) == payload)
+            // Naming the one source of a data directory's snapshot restores into the target too
+            // (it went to <target>/data).
+            let named = dir.appendingPathComponent("named/data")
+            let bySource = try await vault([
+                "restore", "--repository", repo, "--identity", identity, "--source", "data", "--target", named.path,
+            ])
+            #expect(bySource.status == 0, "\(bySource.output)")
+            #expect(try Data(contentsOf: named.appendingPathComponent("memory/store.bin")) == payload)
             let verified = try await vault(["verify", "--repository", repo, "--identity", identity, "--node-key", key])
             #expect(verified.status == 0, "\(verified.output)")
             // The node key alone cannot restore.

@@ -257,6 +257,11 @@ extension VaultSerial {
             #expect(throws: VaultProblem.self) {
                 try RepositoryReader.checkPaths([entry("link", "symlink"), entry("link/file")])
             }
+            // A file at a symbolic link's own path would be written through the link.
+            #expect(throws: VaultProblem.self) {
+                try RepositoryReader.checkPaths([entry("x", "symlink"), entry("x")])
+            }
+            #expect(throws: VaultProblem.self) { try RepositoryReader.checkPaths([entry("a"), entry("a")]) }
         }
 
         /// An index copied under a name that sorts first names a pack that does not exist; the
@@ -324,6 +329,26 @@ extension VaultSerial {
             #expect(resumed.packsSkipped == 2)
             #expect(resumed.packsChecked == total - 2)
             #expect(!FileManager.default.fileExists(atPath: progress.path))
+            // A subset's run that finishes ends its progress too: the next run of the subset
+            // checks its packs again (it skipped them all and said ok).
+            for _ in 0..<2 {
+                var subset = VerifyOptions()
+                subset.subset = try VerifyOptions.parseSubset("1/3")
+                subset.progress = progress
+                subset.restore = false
+                let chosen = subset
+                let report = await onThread { reader.verify(chosen) }
+                #expect(report.packsChecked > 0)
+                #expect(report.packsChecked + report.packsSkipped == total)
+                #expect(!FileManager.default.fileExists(atPath: progress.path))
+            }
+            // A progress file that is a symbolic link (the directory is shared) is not followed.
+            let planted = f.root.appendingPathComponent("planted")
+            try reader.index.packs.keys.sorted().joined(separator: "\n").write(to: planted, atomically: true, encoding: .utf8)
+            try FileManager.default.createSymbolicLink(at: progress, withDestinationURL: planted)
+            let notPlanted = await onThread { reader.verify(resuming) }
+            #expect(notPlanted.packsSkipped == 0)
+            #expect(notPlanted.packsChecked == total)
             #expect(throws: VaultError.self) { try VerifyOptions.parseSubset("0/3") }
         }
     }

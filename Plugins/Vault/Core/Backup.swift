@@ -147,7 +147,9 @@ public struct BackupWriter {
         }
         let hasher = ChunkHasher(key: key.chunkKey)
         let chunker = Chunker(seed: key.chunkKey, pagesPerChunk: pagesPerChunk)
-        var known = Set(ChunkIndex(repository: repository, hasher: hasher).locations.keys)
+        // Only chunks whose pack is there: a chunk whose pack was lost (verify: pack-missing) is
+        // stored again, so this snapshot can be restored and later ones deduplicate against it.
+        var known = Set(ChunkIndex(repository: repository, hasher: hasher).storedChunks)
         let packs = PackPipeline(
             layout: layout, recipients: try key.parsedRecipients(), hasher: hasher, targetSize: packSize)
         var files: [FileEntry] = []

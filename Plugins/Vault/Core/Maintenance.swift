@@ -22,6 +22,9 @@ public struct PruneReport: Codable, Sendable {
     public var chunksRemoved = 0
     /// Leftovers of interrupted runs removed (packs without an index, temporary files).
     public var leftoversRemoved = 0
+    /// Packs left alone because their index could not be read or authenticated (verify names
+    /// them as `unreadable` or `index-altered`).
+    public var packsKept = 0
     /// True when nothing was changed.
     public var dryRun = false
 }
@@ -82,13 +85,21 @@ public struct Maintenance {
         let lock = try RepositoryLock.acquire(layout, kind: "prune", node: key.node, now: now)
         defer { lock.release() }
         let catalog = SnapshotCatalog(repository: repository, chunkKey: key.chunkKey)
+        // Every snapshot must be read and trusted before anything is deleted: one left out would
+        // have its chunks freed.
         if let damaged = catalog.problems.first(where: { $0.kind == .signatureInvalid }) {
             throw VaultError(.tampered, "prune refused: \(damaged.message); run verify")
+        }
+        if let unread = catalog.problems.first(where: { $0.kind == .unreadable }) {
+            throw VaultError(.io, "prune refused: \(unread.message); nothing was deleted")
         }
         var referenced = Set<ChunkPrefix>()
         for snapshot in catalog.snapshots { referenced.formUnion(snapshot.references) }
         let hasher = ChunkHasher(key: key.chunkKey)
         let index = ChunkIndex(repository: repository, hasher: hasher)
+        if !index.complete, let unread = index.problems.first(where: { $0.kind == .unreadable }) {
+            throw VaultError(.io, "prune refused: \(unread.message); nothing was deleted")
+        }
         var report = PruneReport(dryRun: dryRun)
         let reader = try identities.map { try RepositoryReader(repository: repository, identities: $0, chunkKey: key.chunkKey) }
         var writer = PackWriter(layout: layout, recipients: try key.parsedRecipients(), hasher: hasher, targetSize: 16 << 20)
@@ -126,8 +137,11 @@ public struct Maintenance {
                 try? FileManager.default.removeItem(at: layout.pack(pack))
             }
         }
+        // A pack whose index could not be read or authenticated is not a leftover: what it holds
+        // is unknown (verify names the index; a later prune takes it once the index is readable).
+        report.packsKept = index.unverified.count
         report.leftoversRemoved = removeLeftovers(
-            indexed: Set(index.packs.keys).union(writer.packsWritten), dryRun: dryRun, now: now)
+            indexed: Set(index.packs.keys).union(writer.packsWritten).union(index.unverified), dryRun: dryRun, now: now)
         return report
     }
 

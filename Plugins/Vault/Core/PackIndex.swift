@@ -66,20 +66,58 @@ public struct ChunkIndex: Sendable {
     public private(set) var locations: [ChunkID: ChunkLocation] = [:]
     /// Pack id to its entries' ids.
     public private(set) var packs: [String: [ChunkID]] = [:]
-    /// Index files that failed authentication (named problems for verify).
+    /// Index files that failed authentication or could not be read, and directories that could
+    /// not be listed (named problems for verify).
     public private(set) var problems: [VaultProblem] = []
+    /// Packs whose index file exists but could not be read or authenticated: what they hold is
+    /// unknown, so prune must not take them for leftovers.
+    public private(set) var unverified: Set<String> = []
+    /// False when `index/` or `packs/` could not be listed: then this index may miss any pack.
+    public private(set) var complete = true
+    /// Packs an index names that are not in `packs/` (when it could be listed).
+    public private(set) var missing: Set<String> = []
+
+    /// The chunks whose pack is in `packs/` (every indexed chunk when `packs/` could not be listed).
+    public var storedChunks: [ChunkID] {
+        missing.isEmpty ? Array(locations.keys) : locations.filter { !missing.contains($0.value.pack) }.map(\.key)
+    }
 
     /// Loads every index file.
     public init(repository: Repository, hasher: ChunkHasher) {
         let layout = repository.layout
-        let stored = Set(layout.names(in: layout.packs, nested: true))
-        for name in layout.names(in: layout.index) {
-            guard let data = FileManager.default.contents(atPath: layout.index(name).path) else { continue }
+        var stored: Set<String>?
+        do {
+            stored = Set(try layout.listedNames(in: layout.packs, nested: true))
+        } catch {
+            complete = false
+            problems.append(VaultProblem(.unreadable, subject: "packs", error.message))
+        }
+        let names: [String]
+        do {
+            names = try layout.listedNames(in: layout.index)
+        } catch {
+            complete = false
+            problems.append(VaultProblem(.unreadable, subject: "index", error.message))
+            names = []
+        }
+        for name in names {
+            let data: Data
+            do {
+                data = try Data(contentsOf: layout.index(name))
+            } catch {
+                unverified.insert(name)
+                problems.append(
+                    VaultProblem(
+                        .unreadable, subject: name, "index \(name.prefix(12)): cannot be read (\(error.localizedDescription))"))
+                continue
+            }
             do {
                 add(pack: name, try PackIndexFile(data, pack: name, hasher: hasher).entries, stored: stored)
             } catch let error as VaultError {
+                unverified.insert(name)
                 problems.append(VaultProblem(.indexAltered, subject: name, error.message))
             } catch {
+                unverified.insert(name)
                 problems.append(VaultProblem(.indexAltered, subject: name, "\(error)"))
             }
         }
@@ -92,6 +130,7 @@ public struct ChunkIndex: Sendable {
     mutating func add(pack: String, _ entries: [(id: ChunkID, offset: Int, length: Int)], stored: Set<String>? = nil) {
         packs[pack] = entries.map(\.id)
         let present = stored?.contains(pack) ?? true
+        if !present { missing.insert(pack) }
         for entry in entries {
             if let known = locations[entry.id] {
                 guard present, let stored, !stored.contains(known.pack) else { continue }

@@ -59,16 +59,29 @@ public struct RepositoryLayout: Sendable {
         }
     }
 
-    /// The names of the regular files directly in `directory` (or one level of subdirectories for packs).
+    /// The names of the regular files directly in `directory` (or one level of subdirectories for
+    /// packs); none when it cannot be listed. Where an empty list would lead to deleting something
+    /// (prune), use ``listedNames(in:nested:)``.
     func names(in directory: URL, nested: Bool = false) -> [String] {
-        let fm = FileManager.default
-        guard let entries = try? fm.contentsOfDirectory(atPath: directory.path) else { return [] }
-        if !nested { return entries.filter { !$0.hasPrefix(".") }.sorted() }
-        return entries.flatMap { sub in
-            ((try? fm.contentsOfDirectory(atPath: directory.appendingPathComponent(sub).path)) ?? []).filter {
-                !$0.hasPrefix(".")
+        (try? listedNames(in: directory, nested: nested)) ?? []
+    }
+
+    /// ``names(in:nested:)``, but a directory that cannot be listed (gone, unreadable, not a
+    /// directory, an I/O error) is an error naming it rather than an empty list.
+    func listedNames(in directory: URL, nested: Bool = false) throws(VaultError) -> [String] {
+        func list(_ url: URL) throws(VaultError) -> [String] {
+            do {
+                return try FileManager.default.contentsOfDirectory(atPath: url.path).filter { !$0.hasPrefix(".") }
+            } catch {
+                let reason = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError)?.localizedDescription
+                throw VaultError(.io, "cannot list \(url.path): \(reason ?? error.localizedDescription)")
             }
-        }.sorted()
+        }
+        let entries = try list(directory)
+        guard nested else { return entries.sorted() }
+        var names: [String] = []
+        for sub in entries { names += try list(directory.appendingPathComponent(sub)) }
+        return names.sorted()
     }
 }
 

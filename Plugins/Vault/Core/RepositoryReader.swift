@@ -184,7 +184,7 @@ public struct RepositoryReader: Sendable {
         for number in descriptors.keys {
             let entry = files[number]
             let url = entry.path.isEmpty ? root : root.appendingPathComponent(entry.path)
-            let fd = open(url.path, O_WRONLY | RepositoryLayout.directFlag)
+            let fd = open(url.path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | RepositoryLayout.directFlag)
             if fd >= 0 { direct[number] = fd }
         }
         return direct
@@ -223,11 +223,16 @@ public struct RepositoryReader: Sendable {
                     try images.allocate(number, size: entry.size)
                 } else {
                     try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-                    let fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-                    guard fd >= 0, ftruncate(fd, off_t(entry.size)) == 0 else {
-                        throw VaultError(.io, "cannot create \(url.path): errno \(errno)")
+                    // Never through a symbolic link (checkPaths refuses a list that would make one
+                    // here; this holds should one be there all the same).
+                    let fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
+                    guard fd >= 0 else {
+                        throw VaultError(.io, "cannot create \(url.path): \(String(cString: strerror(errno)))")
                     }
                     descriptors[number] = fd
+                    guard ftruncate(fd, off_t(entry.size)) == 0 else {
+                        throw VaultError(.io, "cannot size \(url.path): \(String(cString: strerror(errno)))")
+                    }
                 }
                 var offset = 0
                 var fileEnds: [Int] = []
@@ -293,9 +298,11 @@ public struct RepositoryReader: Sendable {
         // address just before, at the offset the signed list gives (a file on disk is re-read).
         for (number, fd) in descriptors {
             // A restore makes its files durable before the switch; verify's scratch copy needs not.
-            if !track { fsync(fd) }
             let entry = files[number]
             let url = entry.path.isEmpty ? root : root.appendingPathComponent(entry.path)
+            if !track, fsync(fd) != 0 {
+                throw VaultError(.io, "cannot sync \(url.path): \(String(cString: strerror(errno)))")
+            }
             // Every chunk matched its keyed address and the signed list fixes their order, so a
             // restore checks sizes; verify (`track`) also re-reads each file from disk against its
             // signed chunk list (snapshots written before that list was enough: their SHA-256).
@@ -314,11 +321,18 @@ public struct RepositoryReader: Sendable {
     }
 
     /// Refuses a file list that would write outside the directory restored into: an absolute
-    /// path, a `..`, `.` or empty component, a NUL, or an entry under one of its own symbolic
-    /// links (which may point anywhere). A list is signed, but by any key the repository
-    /// enrolled; what it names is checked all the same.
+    /// path, a `..`, `.` or empty component, a NUL, an entry under one of its own symbolic
+    /// links (which may point anywhere), or a path listed twice (a file written where the list
+    /// made a symbolic link would be written through it). A list is signed, but by any key the
+    /// repository enrolled; what it names is checked all the same.
     static func checkPaths(_ files: [FileEntry]) throws {
         let links = Set(files.filter { $0.type == "symlink" }.map(\.path))
+        var seen = Set<String>()
+        for entry in files where !seen.insert(entry.path).inserted {
+            throw VaultProblem(
+                .fileMismatch, subject: "\(entry.source)/\(entry.path)",
+                "file \(entry.source)/\(entry.path): listed twice in the snapshot; refused")
+        }
         for entry in files where !entry.path.isEmpty {
             let components = entry.path.split(separator: "/", omittingEmptySubsequences: false)
             let bad =

@@ -21,8 +21,8 @@ public struct SnapshotCatalog: Sendable {
         let layout = repository.layout
         let trusted = repository.trustedKeys(chunkKey: chunkKey)
         problems = repository.unenrolledKeys(chunkKey: chunkKey)
-        for name in layout.names(in: layout.snapshots) {
-            guard let data = FileManager.default.contents(atPath: layout.snapshot(name).path) else { continue }
+        for name in listed(layout, layout.snapshots, what: "snapshots") {
+            guard let data = read(layout.snapshot(name), what: "snapshot \(name.prefix(12))", subject: name) else { continue }
             do {
                 snapshots.append(try SnapshotManifest.parse(data, name: name, trusted: trusted))
             } catch let problem as VaultProblem {
@@ -42,10 +42,9 @@ public struct SnapshotCatalog: Sendable {
             return true
         }
         snapshots.sort { ($0.header.time, $0.header.node, $0.header.seq) < ($1.header.time, $1.header.node, $1.header.seq) }
-        for name in layout.names(in: layout.forgotten) {
-            guard let data = FileManager.default.contents(atPath: layout.forgotten.appendingPathComponent(name).path) else {
-                continue
-            }
+        for name in listed(layout, layout.forgotten, what: "forgotten") {
+            let url = layout.forgotten.appendingPathComponent(name)
+            guard let data = read(url, what: "forget record \(name.prefix(12))", subject: name) else { continue }
             do {
                 let record = try ForgetRecord.parse(data, name: name, trusted: trusted)
                 for entry in record.entries { forgotten[entry.node, default: [:]][entry.seq] = entry.snapshot }
@@ -57,6 +56,28 @@ public struct SnapshotCatalog: Sendable {
         }
         checkChains()
         if let head, let node { checkHead(head, node: node) }
+    }
+
+    /// The names in a directory of the repository; one that cannot be listed is a problem (an
+    /// empty list would hide every snapshot from prune, which would then free their chunks).
+    private mutating func listed(_ layout: RepositoryLayout, _ directory: URL, what: String) -> [String] {
+        do {
+            return try layout.listedNames(in: directory)
+        } catch {
+            problems.append(VaultProblem(.unreadable, subject: what, error.message))
+            return []
+        }
+    }
+
+    /// A file's bytes; one that cannot be read is a problem.
+    private mutating func read(_ url: URL, what: String, subject: String) -> Data? {
+        do {
+            return try Data(contentsOf: url)
+        } catch {
+            problems.append(
+                VaultProblem(.unreadable, subject: subject, "\(what): cannot be read (\(error.localizedDescription))"))
+            return nil
+        }
     }
 
     /// The node's newest snapshot in the repository (present or forgotten): its seq and id.

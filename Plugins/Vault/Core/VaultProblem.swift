@@ -26,6 +26,9 @@ public struct VaultProblem: Sendable, Equatable, CustomStringConvertible, Codabl
         public static let rolledBack = Kind(name: "rolled-back")
         /// A restored SQLite database fails `PRAGMA integrity_check`.
         public static let integrityCheck = Kind(name: "integrity-check")
+        /// A repository file or directory could not be read or listed (permissions, I/O): what it
+        /// holds is unknown.
+        public static let unreadable = Kind(name: "unreadable")
         public var description: String { name }
     }
 

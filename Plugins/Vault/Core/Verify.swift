@@ -68,6 +68,14 @@ public struct VerifyReport: Codable, Sendable {
 }
 
 extension RepositoryReader {
+    /// The packs a progress file lists, when it is a regular file of this user's (the file lies
+    /// in a shared temporary directory: one another user planted would make verify skip packs).
+    static func readProgress(_ url: URL) -> [String]? {
+        var info = stat()
+        guard lstat(url.path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_uid == geteuid() else { return nil }
+        return (try? String(contentsOf: url, encoding: .utf8))?.split(separator: "\n").map(String.init)
+    }
+
     /// Checks the repository: every manifest's signature and chain, every index's MAC, that every
     /// referenced chunk is stored, every pack (or the subset) decrypts and every chunk matches its
     /// address; then restores the latest snapshot of each node into a scratch directory, compares
@@ -90,9 +98,7 @@ extension RepositoryReader {
         }
         var whole = PackCheck()
         if options.restore { restoreCheck(catalog, options, &report, &whole) }
-        var done = Set(
-            options.progress.flatMap { try? String(contentsOf: $0, encoding: .utf8) }?.split(separator: "\n").map(String.init)
-                ?? [])
+        var done = Set(options.progress.flatMap(Self.readProgress) ?? [])
         for pack in index.packs.keys.sorted() {
             if let subset = options.subset, Self.bucket(pack, of: subset.n) != subset.k - 1 {
                 report.packsSkipped += 1
@@ -132,9 +138,10 @@ extension RepositoryReader {
                 report.problems.append(VaultProblem(.packAltered, subject: pack, "pack \(pack.prefix(12)): \(error)"))
             }
         }
-        if report.packsSkipped == 0 || options.subset == nil, let progress = options.progress,
-            report.packsChecked + report.packsSkipped == index.packs.count
-        {
+        // Every pack of the run's selection checked, now or by the runs it resumed: the next run
+        // starts over. (Packs outside a subset count as skipped: a subset's progress once kept
+        // for that reason made every later run of it skip everything and say ok.)
+        if let progress = options.progress, report.packsChecked + report.packsSkipped == index.packs.count {
             try? FileManager.default.removeItem(at: progress)
         }
         report.chunksChecked += whole.chunks
