@@ -71,7 +71,7 @@ extension Bridge {
             }
             return
         }
-        var headers = message.headers
+        var headers = message.headers.filter { !OutboundMessage.isIdentityHeader($0.key) }
         headers["mqtt.topic"] = message.topic
         if message.retain { headers["mqtt.retain"] = "true" }
         let outgoing = Outgoing(message.payload, contentType: message.contentType, headers: headers)
@@ -191,7 +191,7 @@ extension Bridge {
     /// remote failures answer with status 503 (403 when refused, 502 when its handler failed).
     func handleResponse(_ message: IncomingMessage) {
         guard let correlation = message.correlationData else { return }
-        let headers = message.headers
+        let headers = message.headers.filter { !OutboundMessage.isIdentityHeader($0.key) }
         if let kind = headers[Self.errorProperty] {
             if kind == "timeout" { return }
             pending.resume(

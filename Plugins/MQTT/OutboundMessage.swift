@@ -30,8 +30,17 @@ struct OutboundMessage: Sendable, Equatable {
         var value: String
     }
 
-    /// User properties from bus headers, sorted by key so the wire order is stable.
+    /// User properties from bus headers, sorted by key so the wire order is stable. The gateway's
+    /// word on the caller (``isIdentityHeader(_:)``) stays on this node.
     static func userProperties(_ headers: [String: String]) -> [UserProperty] {
-        headers.sorted { $0.key < $1.key }.map { UserProperty(key: $0.key, value: $0.value) }
+        headers.filter { !isIdentityHeader($0.key) }.sorted { $0.key < $1.key }.map {
+            UserProperty(key: $0.key, value: $0.value)
+        }
     }
+
+    /// Headers only the api gateway sets, which plugins take as its word on who called
+    /// (`auth.key_id`, `auth.scope`, and whatever else it adds under `auth.`): the broker is no
+    /// such word, so they are neither exported nor imported (anyone who can publish to the
+    /// broker could otherwise claim `auth.scope: admin`).
+    static func isIdentityHeader(_ name: String) -> Bool { name.hasPrefix("auth.") }
 }

@@ -50,6 +50,11 @@ final class Spool: Sendable {
         do {
             var configuration = Configuration()
             configuration.journalMode = .wal
+            // A restart (reload, restore, deploy) opens the spool while the instance before may
+            // still be closing it: the last connection of a WAL database checkpoints and removes
+            // the WAL under an exclusive lock, and without a wait the new init failed at once
+            // with "database is locked".
+            configuration.busyMode = .timeout(DatabaseFailure.busyTimeout)
             configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
             database = try DatabaseQueue(path: path, configuration: configuration)
             try Self.migrator.migrate(database)
@@ -73,10 +78,13 @@ final class Spool: Sendable {
     func restore(from directory: String) throws {
         try database.restoreSnapshot(from: directory, fileName: Self.fileName, requiringTable: "spool", migrator: Self.migrator) {
             db in
-            // Ids count on; a QoS goes to libmosquitto as a 32-bit integer.
+            // Ids count on from either end (``prepend(_:)`` puts messages in flight at a drop
+            // below the smallest, down from 0 when the spool was empty); a QoS goes to
+            // libmosquitto as a 32-bit integer.
             let bad = try Int.fetchOne(
-                db, sql: "SELECT count(*) FROM (SELECT 1 FROM spool WHERE id < 0 OR id > ? OR qos NOT BETWEEN 0 AND 2 LIMIT 1)",
-                arguments: [Int64(1) << 62])
+                db,
+                sql: "SELECT count(*) FROM (SELECT 1 FROM spool WHERE id < ? OR id > ? OR qos NOT BETWEEN 0 AND 2 LIMIT 1)",
+                arguments: [-(Int64(1) << 62), Int64(1) << 62])
             guard bad == 0 else { throw MQTTError.spool("the snapshot holds ids or QoS values out of range: refused") }
         }
         try Self.migrator.migrate(database)

@@ -35,5 +35,18 @@ import Testing
         #expect(message.header("device") == "lamp")
         #expect(message.header("firmware") == "1.2")
         #expect(message.header("mqtt.topic") == "jamey/props/in")
+
+        // The gateway's word on the caller neither leaves the node nor comes in from the broker:
+        // anyone who can publish there could claim an admin's scope.
+        try node.publish("props.out", "y", headers: ["auth.key_id": "k1", "auth.scope": "admin", "trace-id": "t2"])
+        #expect(await eventually { client.messages(on: "jamey/props/out").count == 2 })
+        #expect(client.messages(on: "jamey/props/out").last?.userProperties == ["trace-id": "t2"])
+        try client.publish(
+            "jamey/props/in", "z", userProperties: [("auth.scope", "admin"), ("auth.key_id", "bootstrap"), ("device", "d2")])
+        #expect(await eventually { imported.count == 2 })
+        let forged = try #require(imported.messages.last)
+        #expect(forged.header("device") == "d2")
+        #expect(forged.header("auth.scope") == nil)
+        #expect(forged.header("auth.key_id") == nil)
     }
 }

@@ -61,6 +61,35 @@ import Testing
         #expect(await eventually { client.messages(on: "jamey/spool/").count == 10 }, "\(node.healthDetail)")
         #expect(client.messages(on: "jamey/spool/").map(\.text) == (0..<10).map { "s\($0)" })
     }
+    /// Messages in flight when a connection drops go back in front of the spool, below its
+    /// smallest id: from an empty spool, ids 0 and down. A snapshot holding those restores (it
+    /// was refused as "out of range", when the spool mattered most) and they go out in order.
+    @Test func aSnapshotOfMessagesPutBackInFrontRestores() async throws {
+        // The node's user is not in the password file yet: it is refused and spools.
+        let broker = try await Broker.make(.init(users: [("observer", "pw")]))
+        let client = try await TestClient.make(port: broker.port, username: "observer", password: "pw")
+        try await client.subscribe("jamey/spool/#")
+        let node = try await Node.boot(
+            "prepended", port: broker.port, config: "username: tiny\npassword: pw\n" + Self.rules)
+        #expect(await eventually { node.healthDetail.contains("refused") }, "\(node.healthDetail)")
+        for i in 0..<3 { try node.publish("spool.item", "p\(i)") }
+        #expect(await eventually { node.spooled == 3 })
+        let target = try TemporaryDirectory.make(prefix: "jamey-spool-prepended")
+        let kernel = node.test.kernel
+        try await onThread { try kernel.snapshot(plugin: "mqtt", into: target) }
+        // Ids 1...3 become -2...0, as prepend writes them after a drop from an empty spool.
+        let copy = try DatabaseQueue(path: target + "/spool.sqlite")
+        try await copy.write { try $0.execute(sql: "UPDATE spool SET id = id - 3") }
+        try copy.close()
+        try await onThread { try kernel.restore(plugin: "mqtt", from: target) }
+        #expect(await eventually { node.spooled == 3 })
+        try broker.addUser("tiny", "pw")
+        #expect(
+            await eventually(timeout: .seconds(20)) { client.messages(on: "jamey/spool/").count >= 3 }, "\(node.healthDetail)")
+        #expect(client.messages(on: "jamey/spool/").map(\.text) == ["p0", "p1", "p2"])
+        await node.stop()
+    }
+
     /// A snapshot (Vault's backup) of a large spool taken while messages are sent: it is read by a
     /// connection of its own (read-only, beside the spool's), it holds every message spooled
     /// before it and passes `integrity_check`, and every message sent meanwhile is spooled.

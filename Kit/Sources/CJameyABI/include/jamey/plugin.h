@@ -532,7 +532,8 @@ typedef int32_t (*jamey_plugin_check_fn)(jamey_host *host, const char *config_js
  *    empty), `http.param.<name>` for each `{name}` in the route path (percent-decoded, never
  *    holding NUL: a segment with a bad escape or `%00` is answered 400 before it is forwarded),
  *    `http.header.<name>` (lower case) for the request's `accept`, `accept-language`, `user-agent` and `x-request-id`, and
- *    `auth.key_id` / `auth.scope` of the caller's API key (absent on public routes).
+ *    `auth.key_id` / `auth.scope` of the caller's API key (absent on public routes; only the
+ *    gateway sets `auth.*`: the mqtt bridge neither exports nor imports them).
  *  Reply message: payload = response body; content_type = its Content-Type; header `status` =
  *    the HTTP status (default 200); `http.header.<name>` = extra response headers.
  *  A bus timeout becomes 504, no responder 503. */
