@@ -74,7 +74,7 @@ final class ConnectionLimits: Sendable {
     /// - Returns: false when its client already holds ``perClient`` connections (it is not
     ///   counted: the caller refuses it).
     func admit(_ channel: any Channel) -> Bool {
-        let peer = channel.remoteAddress?.ipAddress ?? "unknown"
+        let peer = channel.remoteAddress?.clientAddress ?? "unknown"
         let capped = perClient > 0 && !exempt.contains(peer)
         // An IPv6 client by its /64, as the rate limiter counts it.
         let client = RateLimiter.clientIdentity(peer)
@@ -213,5 +213,21 @@ final class WriteStallHandler: ChannelInboundHandler, RemovableChannelHandler {
         timer?.cancel()
         timer = nil
         context.fireChannelInactive()
+    }
+}
+
+extension SocketAddress {
+    /// The address as the gateway names a client: an IPv4 client of a dual-stack listener
+    /// (`host: "::"`) by its IPv4 address, not `::ffff:a.b.c.d`, so trusted proxies and their
+    /// exemption, written as IPv4 addresses, match it (they did not: behind an IPv4 proxy every
+    /// client shared the proxy's rate-limit bucket and connection cap).
+    var clientAddress: String? {
+        guard let ip = ipAddress else { return nil }
+        if case .v6 = self, ip.lowercased().hasPrefix("::ffff:"), !ip.dropFirst(7).contains(":"),
+            let v4 = APIConfiguration.canonicalAddress(String(ip.dropFirst(7)))
+        {
+            return v4
+        }
+        return ip
     }
 }

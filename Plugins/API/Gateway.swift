@@ -318,7 +318,7 @@ final class Gateway: HTTPResponder, Sendable {
     /// The client: the peer, or behind a trusted proxy the last `X-Forwarded-For` address when it
     /// is one (else the proxy).
     private func clientAddress(_ request: Request, _ context: GatewayContext) -> String {
-        let peer = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        let peer = context.channel.remoteAddress?.clientAddress ?? "unknown"
         guard !trustedProxies.isEmpty, trustedProxies.contains(peer), let forwarded = request.headers[.xForwardedFor],
             let last = forwarded.split(separator: ",").last
         else { return peer }

@@ -19,7 +19,7 @@ final class MalformedRequestHandler: ChannelInboundHandler, RemovableChannelHand
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let parse = error as? HTTPParserError, !reported {
             reported = true
-            report(Self.reason(parse), context.channel.remoteAddress?.ipAddress ?? "unknown")
+            report(Self.reason(parse), context.channel.remoteAddress?.clientAddress ?? "unknown")
         }
         context.fireErrorCaught(error)
     }

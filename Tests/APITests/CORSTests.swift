@@ -82,6 +82,21 @@ import Testing
         }
     }
 
+    /// On a dual-stack listener (`host: "::"`) an IPv4 peer is `::ffff:127.0.0.1` to the socket;
+    /// a trusted proxy written as `127.0.0.1` is still recognised, so its clients are told apart
+    /// by X-Forwarded-For (they all shared the proxy's bucket).
+    @Test func anIPv4ProxyIsTrustedOnADualStackListener() async throws {
+        let config = "host: \"::\"\ntrusted_proxies: [\"127.0.0.1\"]\nrate_limits:\n  public: {rate: 0.001, burst: 1}\n"
+        try await APIKernel.with(.init(config: config, probe: false, hello: false)) { k in
+            let first = try await HTTP.request(k.port, "GET", "/openapi.json", headers: ["X-Forwarded-For": "203.0.113.7"])
+            #expect(first.status == 200)
+            let again = try await HTTP.request(k.port, "GET", "/openapi.json", headers: ["X-Forwarded-For": "203.0.113.7"])
+            #expect(again.status == 429, "the same client")
+            let other = try await HTTP.request(k.port, "GET", "/openapi.json", headers: ["X-Forwarded-For": "203.0.113.8"])
+            #expect(other.status == 200, "another client behind the proxy, not the proxy's spent token")
+        }
+    }
+
     @Test func addressesAndOriginsThatCanMatchAreTaken() async throws {
         let config =
             "trusted_proxies: [\"127.0.0.1\", \"::1\"]\ncors:\n  allowed_origins: [\"https://ops.example.com:8443\", \"http://localhost:3000\"]\n"
