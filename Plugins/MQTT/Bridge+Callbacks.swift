@@ -129,24 +129,43 @@ extension Bridge {
     /// from the spool). A reason code other than success is counted per rule and logged
     /// (throttled): 16 ("no matching subscribers") means the broker took the message and nobody
     /// received it; 0x80 and above mean it refused the message. Neither is sent again.
+    /// A report for an id ``Link/untracked`` holds is taken as that message's: when a tracked
+    /// message shares the id, the two reports come in some order and each takes one, so both
+    /// are settled once both came. Only the acknowledgement of a tracked message counts as
+    /// progress for the ack timeout (QoS 0 traffic hid a stalled QoS 1/2 path).
     private func acknowledged(_ mid: Int32, reason: Int32) {
         loop.events &+= 1
-        loop.lastAck = .now
         if mid == loop.offlineMID {
+            loop.lastAck = .now
             loop.offlineAcknowledged = true
             return
         }
+        if untrackedCount.load(ordering: .acquiring) > 0 {
+            let untracked = link.withLock { l -> Bool in
+                guard let count = l.untracked[mid] else { return false }
+                l.untracked[mid] = count > 1 ? count - 1 : nil
+                untrackedCount.subtract(1, ordering: .releasing)
+                return true
+            }
+            if untracked {
+                if reason != 0 { acknowledgedWithReason(reason, rule: nil) }
+                return
+            }
+        }
         var rule: String?
+        var found = false
         if let entry = loop.draining.removeValue(forKey: mid) {
             loop.acknowledged.append(entry.row)
             rule = entry.rule
+            found = true
         } else if tracked.load(ordering: .acquiring) > 0 {
-            rule = link.withLock { l in
-                guard let entry = l.unacked.removeValue(forKey: mid) else { return nil }
+            (found, rule) = link.withLock { l -> (Bool, String?) in
+                guard let entry = l.unacked.removeValue(forKey: mid) else { return (false, nil) }
                 tracked.subtract(1, ordering: .releasing)
-                return entry.message.rule
+                return (true, entry.message.rule)
             }
         }
+        if found { loop.lastAck = .now }
         if reason != 0 { acknowledgedWithReason(reason, rule: rule) }
     }
 

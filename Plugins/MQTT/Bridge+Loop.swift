@@ -9,10 +9,15 @@ extension Bridge {
         var backoff = Backoff(configuration.reconnect)
         var failures = 0
         while !isStopping {
+            let began = ContinuousClock.now
             let reached = connectOnce(attempt: failures + 1)
             if isStopping { break }
             if reached {
-                backoff.reset()
+                // Only a connection that lasted starts the backoff over: one the broker accepts
+                // and then cuts (another node with the same client id taking the session over, a
+                // proxy that accepts and closes) reconnected every 0.25-0.5 s forever, sending
+                // everything in flight again each time.
+                if ContinuousClock.now - began >= Self.stableConnection { backoff.reset() }
                 failures = 0
             } else {
                 failures += 1
@@ -197,6 +202,8 @@ extension Bridge {
             let requeue = l.unacked.values.sorted { $0.sequence < $1.sequence }.map(\.message)
             l.unacked.removeAll()
             tracked.store(0, ordering: .releasing)
+            l.untracked.removeAll()
+            untrackedCount.store(0, ordering: .releasing)
             return requeue
         }
         // Outside the lock: up to `max_unacked` messages with their payloads in one transaction

@@ -46,6 +46,7 @@ extension Bridge {
                 } else if rc != MOSQ_ERR_SUCCESS.rawValue {
                     return rc == MOSQ_ERR_NO_CONN.rawValue ? .offline : .rejected(rc)
                 } else if message.qos == 0 {
+                    noteUntracked(mid, &l)
                     return .sent
                 } else {
                     l.sequence += 1
@@ -96,6 +97,15 @@ extension Bridge {
         }
     }
 
+    /// Records a message no table tracks, published as `mid`, while a QoS 1/2 message may be
+    /// waiting for its acknowledgement under the same id (see ``Link/untracked``); with nothing
+    /// in flight or being drained there is no id to confuse, and nothing is recorded.
+    func noteUntracked(_ mid: Int32, _ l: inout Link) {
+        guard l.spooling || !l.unacked.isEmpty else { return }
+        l.untracked[mid, default: 0] += 1
+        untrackedCount.add(1, ordering: .releasing)
+    }
+
     /// `; 12 more since the last report` when lines were held back.
     static func heldBack(_ count: Int) -> String {
         count > 0 ? "; \(count) more since the last report" : ""
@@ -106,7 +116,9 @@ extension Bridge {
     func sendLive(_ message: OutboundMessage) -> Bool {
         let rc = link.withLock { l -> Int32 in
             guard let client = l.client else { return MOSQ_ERR_NO_CONN.rawValue }
-            return client.publish(message).rc
+            let (rc, mid) = client.publish(message)
+            if rc == MOSQ_ERR_SUCCESS.rawValue { noteUntracked(mid, &l) }
+            return rc
         }
         if rc == MOSQ_ERR_SUCCESS.rawValue {
             metrics.sent(bytes: message.payload.count)

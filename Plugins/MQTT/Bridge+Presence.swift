@@ -37,8 +37,9 @@ extension Bridge {
         let message = OutboundMessage(
             topic: topic, payload: status.json, qos: 1, retain: true,
             contentType: settings.isV5 ? "application/json" : nil, userProperties: [])
-        let (rc, _) = client.publish(message)
+        let (rc, mid) = client.publish(message)
         if rc == MOSQ_ERR_SUCCESS.rawValue {
+            link.withLock { noteUntracked(mid, &$0) }
             loop.lastStatus = status
             metrics.sent(bytes: message.payload.count)
         } else {

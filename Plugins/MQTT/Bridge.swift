@@ -29,6 +29,13 @@ final class Bridge: Sendable {
         var unacked: [Int32: (sequence: UInt64, message: OutboundMessage, sentAt: ContinuousClock.Instant)] = [:]
         /// Order of direct publications.
         var sequence: UInt64 = 0
+        /// Messages tracked nowhere (QoS 0, requests and responses, the online status) published
+        /// while QoS 1/2 ones may be in flight, counted by message id until libmosquitto reports
+        /// them. It numbers every publish with one 16-bit counter and reports a QoS 0 message
+        /// written through the same callback as an acknowledgement, so past 65 535 publishes
+        /// such a report could carry the id of a QoS 1/2 message still unacknowledged, which was
+        /// then forgotten (its spool row deleted) as if the broker had taken it.
+        var untracked: [Int32: Int] = [:]
         /// Connection phase.
         var phase: Phase = .idle
         /// Why the last attempt or connection ended.
@@ -93,6 +100,8 @@ final class Bridge: Sendable {
     /// QoS 1/2 messages about to be or already tracked in ``Link/unacked`` (lets the loop thread
     /// skip the lock for QoS 0 "written" notifications).
     let tracked = Atomic<Int>(0)
+    /// How many reports ``Link/untracked`` waits for (lets the loop thread skip the lock).
+    let untrackedCount = Atomic<Int>(0)
     /// A lock-free hint of ``Link/spooling`` for the loop thread (the lock decides).
     let spoolingHint = Atomic<Bool>(true)
     let loop = LoopState()
@@ -101,6 +110,8 @@ final class Bridge: Sendable {
     let lifecycle = Mutex(BridgeLifecycle.initial)
     /// Wakes the loop thread from its backoff wait when stopping.
     let wake = NSCondition()
+    /// How long a connection must have lasted for the reconnection backoff to start over.
+    static let stableConnection = Duration.seconds(10)
     /// How long ``stop()`` waits for the loop thread.
     static let stopDeadline = Duration.seconds(5)
     let subscriptions = Mutex<[Subscription]>([])
