@@ -161,6 +161,7 @@ extension Bridge {
         } else if tracked.load(ordering: .acquiring) > 0 {
             (found, rule) = link.withLock { l -> (Bool, String?) in
                 guard let entry = l.unacked.removeValue(forKey: mid) else { return (false, nil) }
+                l.unackedBytes -= entry.message.payload.count
                 tracked.subtract(1, ordering: .releasing)
                 return (true, entry.message.rule)
             }

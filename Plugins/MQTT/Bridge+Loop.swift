@@ -201,6 +201,7 @@ extension Bridge {
             if let error { l.lastError = error }
             let requeue = l.unacked.values.sorted { $0.sequence < $1.sequence }.map(\.message)
             l.unacked.removeAll()
+            l.unackedBytes = 0
             tracked.store(0, ordering: .releasing)
             l.untracked.removeAll()
             untrackedCount.store(0, ordering: .releasing)

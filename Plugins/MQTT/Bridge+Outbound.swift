@@ -51,7 +51,8 @@ extension Bridge {
                 } else {
                     l.sequence += 1
                     l.unacked[mid] = (l.sequence, message, .now)
-                    if l.unacked.count >= Self.maxUnacked {
+                    l.unackedBytes += message.payload.count
+                    if l.unackedFull {
                         l.spooling = true
                         spoolingHint.store(true, ordering: .releasing)
                     }
@@ -143,9 +144,9 @@ extension Bridge {
             loop.acknowledged.removeAll()
         }
         guard spoolingHint.load(ordering: .acquiring), link.withLock({ $0.spooling }) else { return }
-        let unacked = link.withLock { $0.unacked.count }
+        let belowHalf = link.withLock { $0.unackedBelowHalf }
         let room = Self.drainWindow - loop.draining.count
-        if room > 0 && unacked < Self.maxUnacked / 2 {
+        if room > 0 && belowHalf {
             let entries: [Spool.Entry]
             do {
                 entries = try spool.read(after: loop.lastSentID, limit: room)
@@ -184,7 +185,7 @@ extension Bridge {
         }
         if loop.draining.isEmpty && loop.acknowledged.isEmpty {
             let resumed = link.withLock { l -> Bool in
-                guard l.spooling, spool.count == 0, l.unacked.count < Self.maxUnacked / 2 else { return false }
+                guard l.spooling, spool.count == 0, l.unackedBelowHalf else { return false }
                 l.spooling = false
                 spoolingHint.store(false, ordering: .releasing)
                 return true

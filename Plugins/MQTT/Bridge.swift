@@ -27,6 +27,13 @@ final class Bridge: Sendable {
         var spooling = true
         /// QoS 1/2 messages published directly and not yet acknowledged, by message id.
         var unacked: [Int32: (sequence: UInt64, message: OutboundMessage, sentAt: ContinuousClock.Instant)] = [:]
+        /// Payload bytes of ``unacked``.
+        var unackedBytes = 0
+        /// Whether direct publishing has room: new QoS 1/2 messages go to the spool from
+        /// ``Bridge/maxUnacked`` messages or ``Bridge/maxUnackedBytes`` bytes, and back to direct
+        /// publishing below half of both.
+        var unackedFull: Bool { unacked.count >= Bridge.maxUnacked || unackedBytes >= Bridge.maxUnackedBytes }
+        var unackedBelowHalf: Bool { unacked.count < Bridge.maxUnacked / 2 && unackedBytes < Bridge.maxUnackedBytes / 2 }
         /// Order of direct publications.
         var sequence: UInt64 = 0
         /// Messages tracked nowhere (QoS 0, requests and responses, the online status) published
@@ -66,6 +73,9 @@ final class Bridge: Sendable {
     /// Most QoS 1/2 messages handed to libmosquitto and not yet acknowledged before new ones go to
     /// the spool instead (message ids are 16-bit; this keeps memory bounded too).
     static let maxUnacked = 20_000
+    /// Most payload bytes of those (libmosquitto holds a copy of each besides ours): 20 000
+    /// messages of 1 MiB held 40 GB behind a slow broker.
+    static let maxUnackedBytes = 32 << 20
     /// Spooled messages in flight at once while draining.
     static let drainWindow = 500
 

@@ -35,6 +35,15 @@ final class HoldingBroker: Sendable {
         return HoldingBroker(port: port, directory: directory, process: process)
     }
 
+    /// A broker and a node (MQTT 3.1.1, no ack timeout) exporting `held.>` at QoS 1 and, when
+    /// given, `also` at `qos`.
+    static func withNode(_ name: String, also: String? = nil, qos: Int = 0) async throws -> (HoldingBroker, Node) {
+        let broker = try await start()
+        var config = "protocol: mqttv311\nack_timeout_ms: 0\noutbound:\n  - bus: \"held.>\"\n    qos: 1\n"
+        if let also { config += "  - bus: \"\(also)\"\n    qos: \(qos)\n" }
+        return (broker, try await Node.boot(name, port: broker.port, config: config))
+    }
+
     private var counts: [Int] {
         ((try? String(contentsOfFile: directory + "/counts", encoding: .utf8)) ?? "").split(separator: " ").compactMap {
             Int($0)

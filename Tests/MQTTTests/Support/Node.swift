@@ -124,6 +124,9 @@ final class Node: Sendable {
         return try JSONSerialization.jsonObject(with: Data(reply.payload)) as? [String: Any] ?? [:]
     }
 
+    /// QoS 1/2 messages waiting for the broker's acknowledgement, from `mqtt.status` (-1: no answer).
+    var inFlight: Int { (try? status())?["in_flight"] as? Int ?? -1 }
+
     /// Messages in the spool, from `mqtt.status`.
     var spooled: Int { ((try? status())?["spool"] as? [String: Any])?["messages"] as? Int ?? -1 }
 
