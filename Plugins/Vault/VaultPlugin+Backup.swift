@@ -78,8 +78,10 @@ extension VaultPlugin {
             let keyURL = nodeKeyURL
             outcome = .success(
                 try await job { [self] in
+                    let repository = try repository()
                     var writer = try BackupWriter(
-                        repository: try repository(), key: try NodeKey.read(keyURL), headURL: ChainHead.url(forKey: keyURL))
+                        repository: repository, key: try NodeKey.read(keyURL, settlingRotationIn: repository),
+                        headURL: ChainHead.url(forKey: keyURL))
                     writer.cancellation = cancellation
                     return try writer.run(sources: sources, tags: ["plugins"])
                 })
@@ -161,7 +163,7 @@ extension VaultPlugin {
     func retentionJob() throws -> Int {
         let policy = configuration.policy
         guard !policy.isEmpty else { return 0 }
-        let maintenance = Maintenance(repository: try repository(), key: try NodeKey.read(nodeKeyURL))
+        let maintenance = try maintenance(nodeKeyURL)
         let report = try maintenance.forget(policy: policy, dryRun: false)
         if report.removed > 0 && configuration.pruneAfterForget {
             _ = try maintenance.prune(dryRun: false, identities: try? identities())

@@ -200,7 +200,7 @@ extension VaultPlugin {
         let chosen = policy
         let keyURL = nodeKeyURL
         let report = try await job { [self] in
-            try Maintenance(repository: try repository(), key: try NodeKey.read(keyURL)).forget(
+            try maintenance(keyURL).forget(
                 policy: chosen, dryRun: dryRun, allNodes: allNodes)
         }
         return Reply.json(report)
@@ -212,7 +212,7 @@ extension VaultPlugin {
         let identities = try? identities()
         let keyURL = nodeKeyURL
         let report = try await job { [self] in
-            try Maintenance(repository: try repository(), key: try NodeKey.read(keyURL)).prune(
+            try maintenance(keyURL).prune(
                 dryRun: dryRun, identities: identities)
         }
         return Reply.json(report)

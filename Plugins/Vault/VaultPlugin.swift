@@ -175,6 +175,13 @@ public final class VaultPlugin: JameyPlugin {
         return try Repository(at: URL(fileURLWithPath: configuration.repository))
     }
 
+    /// Retention and prune on the repository with the node key of `keyURL` (an interrupted
+    /// rotation settled first: forget records are signed, repacked packs encrypted, with it).
+    func maintenance(_ keyURL: URL) throws -> Maintenance {
+        let repository = try repository()
+        return Maintenance(repository: repository, key: try NodeKey.read(keyURL, settlingRotationIn: repository))
+    }
+
     func identities() throws -> [AgeIdentity] {
         guard !configuration.identity.isEmpty else {
             throw VaultError(

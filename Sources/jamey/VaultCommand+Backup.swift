@@ -27,7 +27,8 @@ extension VaultCommand {
                 let keyURL = try nodeKey.url()
                 let sources = try parsedSources(excluding: repo.layout.root)
                 let writer = try BackupWriter(
-                    repository: repo, key: try NodeKey.read(keyURL), headURL: ChainHead.url(forKey: keyURL))
+                    repository: repo, key: try NodeKey.read(keyURL, settlingRotationIn: repo),
+                    headURL: ChainHead.url(forKey: keyURL))
                 let result = try writer.run(
                     sources: sources, time: time.map { Date(timeIntervalSince1970: $0) } ?? Date(), tags: tag)
                 if json { return try printJSON(result) }

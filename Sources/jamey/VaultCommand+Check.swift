@@ -84,7 +84,7 @@ extension VaultCommand {
                 (policy.keepLast, policy.keepHourly, policy.keepDaily) = (keepLast, keepHourly, keepDaily)
                 (policy.keepWeekly, policy.keepMonthly, policy.keepYearly) = (keepWeekly, keepMonthly, keepYearly)
                 policy.keepWithin = keepWithin
-                let report = try Maintenance(repository: try repository.open(), key: try nodeKey.read())
+                let report = try repository.open().maintenance(nodeKey)
                     .forget(policy: policy, dryRun: dryRun, allNodes: allNodes)
                 if json { return try printJSON(report) }
                 let formatter = ISO8601DateFormatter()
@@ -113,7 +113,7 @@ extension VaultCommand {
 
         func run() throws {
             try vaultRun {
-                let report = try Maintenance(repository: try repository.open(), key: try nodeKey.read())
+                let report = try repository.open().maintenance(nodeKey)
                     .prune(dryRun: dryRun, identities: try identity.read(required: false))
                 if json { return try printJSON(report) }
                 print(

@@ -99,10 +99,13 @@ extension VaultCommand {
                 }
                 let recipients = try recipient.map { try AgeRecipient($0) }
                 let keyURL = try nodeKey.url()
-                let rotation = KeyRotation(repository: try repository.open(), key: try NodeKey.read(keyURL))
+                let repo = try repository.open()
+                let rotation = KeyRotation(repository: repo, key: try NodeKey.read(keyURL, settlingRotationIn: repo))
+                let pending = NodeKey.pendingURL(for: keyURL)
                 let (key, result) = try rotation.rotate(
-                    to: recipients, identities: try identity.read(required: false), reencrypt: reencrypt)
+                    to: recipients, identities: try identity.read(required: false), reencrypt: reencrypt, pending: pending)
                 try key.write(keyURL)
+                try FileManager.default.removeItem(at: pending)
                 if json { return try printJSON(result) }
                 print("Node key \(keyURL.path): now encrypts to \(result.recipients.joined(separator: ", "))")
                 print("Signing key rotated; the old key signs nothing after snapshot #\(result.retiredAfterSeq)")

@@ -46,6 +46,12 @@ struct VaultNodeKeyOption: ParsableArguments {
 
     func read() throws -> NodeKey { try NodeKey.read(url()) }
 
+    /// The key that signs or encrypts, after settling an interrupted rotation
+    /// (``NodeKey/read(_:settlingRotationIn:)``).
+    func read(settlingRotationIn repository: Repository) throws -> NodeKey {
+        try NodeKey.read(url(), settlingRotationIn: repository)
+    }
+
     /// The repository's chunk key from the node key file, or else from the identity: listing
     /// snapshots checks each one's signer against the keys the repository enrolled with it.
     func chunkKey(_ repository: Repository, or identity: VaultIdentityOption) throws -> Data {
@@ -116,4 +122,11 @@ func printJSON(_ value: some Encodable) throws {
     encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
     encoder.dateEncodingStrategy = .iso8601
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+extension Repository {
+    /// Retention and prune with the node key of `option` (forget records are signed with it).
+    func maintenance(_ option: VaultNodeKeyOption) throws -> Maintenance {
+        Maintenance(repository: self, key: try option.read(settlingRotationIn: self))
+    }
 }

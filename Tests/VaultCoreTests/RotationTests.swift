@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import JameyTestKit
 import Testing
@@ -15,6 +16,39 @@ extension VaultSerial {
             let (key, result) = try KeyRotation(repository: try f.repository, key: f.key)
                 .rotate(to: [next.recipient], identities: [f.identity], reencrypt: reencrypt)
             return (next, key, result)
+        }
+
+        /// A rotation killed after the repository retired the old signing key and before the key
+        /// file was written: the next use of the key file finishes it (the old key went on
+        /// signing, its snapshots were `signature-invalid` and the backup after refused as a
+        /// rollback). One killed before the repository learned the new key is dropped.
+        @Test func aRotationInterruptedBeforeTheKeyFileWasWrittenIsFinished() async throws {
+            let f = try Fixture()
+            defer { f.destroy() }
+            try f.write("a", Fixture.random(100_000))
+            _ = try await f.backup()
+            let pending = NodeKey.pendingURL(for: f.keyURL)
+            let next = AgeIdentity.generate()
+            // The caller's write of the key file never happens.
+            let (rotated, _) = try KeyRotation(repository: try f.repository, key: f.key)
+                .rotate(to: [next.recipient], identities: [f.identity], reencrypt: false, pending: pending)
+            #expect(try NodeKey.read(f.keyURL).signingKey == f.key.signingKey)
+            let settled = try NodeKey.read(f.keyURL, settlingRotationIn: try f.repository)
+            #expect(settled.signingKey == rotated.signingKey)
+            #expect(try NodeKey.read(f.keyURL).signingKey == rotated.signingKey)
+            #expect(!FileManager.default.fileExists(atPath: pending.path))
+            try f.write("b", Fixture.random(100_000))
+            let second = try BackupWriter(repository: try f.repository, key: settled, headURL: f.headURL)
+                .run(sources: [BackupSource(name: "data", url: f.data)])
+            #expect(second.seq == 2)
+            #expect(SnapshotCatalog(repository: try f.repository, chunkKey: f.key.chunkKey).problems == [])
+
+            // Killed before the repository learned it: a next key it never enrolled is dropped.
+            var unknown = settled
+            unknown.signingKey = Curve25519.Signing.PrivateKey().rawRepresentation
+            try unknown.write(pending)
+            #expect(try NodeKey.read(f.keyURL, settlingRotationIn: try f.repository).signingKey == settled.signingKey)
+            #expect(!FileManager.default.fileExists(atPath: pending.path))
         }
 
         @Test func theNewIdentityReadsEverythingAndNewDataIsOnlyForIt() async throws {

@@ -90,10 +90,16 @@ public struct KeyRotation {
     ///   - identities: the retiring identity; without it only this node's key changes (other nodes
     ///     after the first node rotated the repository).
     ///   - reencrypt: also re-encrypt every pack to the new recipients (needs `identities`).
-    /// - Returns: the node's new key (to write over the old key file) and what was done.
-    public func rotate(to recipients: [AgeRecipient], identities: [AgeIdentity]?, reencrypt: Bool) throws -> (
-        key: NodeKey, result: RotationResult
-    ) {
+    ///   - pending: where the new key is written before the repository learns its signing key
+    ///     (``NodeKey/pendingURL(for:)`` of the key file; ``NodeKey/read(_:settlingRotationIn:)``
+    ///     finishes a rotation killed before the caller wrote the key file).
+    /// - Returns: the node's new key (to write over the old key file, then remove `pending`) and
+    ///   what was done.
+    public func rotate(to recipients: [AgeRecipient], identities: [AgeIdentity]?, reencrypt: Bool, pending: URL? = nil)
+        throws -> (
+            key: NodeKey, result: RotationResult
+        )
+    {
         guard !recipients.isEmpty else { throw VaultError(.badInput, "recipient: at least one age1... recipient is needed") }
         guard key.repository == repository.config.id else {
             throw VaultError(.badKey, "node key is for repository \(key.repository), not \(repository.config.id)")
@@ -129,10 +135,12 @@ public struct KeyRotation {
         record.endorsement = try old.signature(for: record.endorsedContent)
         record.enrollment = record.enrollmentTag(chunkKey: key.chunkKey, repository: repository.config.id)
         let name = "node-\(key.node)-\(signer.publicKey.rawRepresentation.sha256Hex.prefix(16))"
-        try layout.writeOnce(try JSONCoding.encoder().encode(record), to: layout.keys.appendingPathComponent(name))
         var next = key
         next.recipients = names
         next.signingKey = signer.rawRepresentation
+        // The new key lasts before the repository retires the old one.
+        try pending.map { try next.write($0) }
+        try layout.writeOnce(try JSONCoding.encoder().encode(record), to: layout.keys.appendingPathComponent(name))
         result.signingKey = signer.publicKey.rawRepresentation.hex
         result.retiredAfterSeq = seq
         return (next, result)

@@ -23,6 +23,29 @@ public struct NodeKey: Codable, Sendable {
         return try JSONCoding.decode(NodeKey.self, data, what: "node key file \(url.path)")
     }
 
+    /// Where a rotation keeps the node's next key until it is the key file's: written before the
+    /// repository learns the new signing key, renamed over the key file after.
+    public static func pendingURL(for url: URL) -> URL { URL(fileURLWithPath: url.path + ".next") }
+
+    /// Reads a node key file, first settling a rotation that was interrupted (`kill -9`, a full
+    /// disk) between publishing the new signing key and writing the key file: a next key whose
+    /// signing key the repository enrolled becomes the key file (the old key was retired; a
+    /// snapshot it signed from then on was `signature-invalid`, and the next backup refused as a
+    /// rollback); one the repository never learned is dropped. Use it wherever the key signs
+    /// or encrypts (backup, forget, prune, rotate).
+    public static func read(_ url: URL, settlingRotationIn repository: Repository) throws -> NodeKey {
+        let pending = pendingURL(for: url)
+        if let data = FileManager.default.contents(atPath: pending.path) {
+            let current = try read(url)
+            let next = try JSONCoding.decode(NodeKey.self, data, what: "node key file \(pending.path)")
+            let signer = try next.signer()
+            let enrolled = repository.trustedKeys(chunkKey: next.chunkKey)[signer.publicKey.rawRepresentation] == next.node
+            if enrolled && next.node == current.node && next.repository == current.repository { try next.write(url) }
+            try FileManager.default.removeItem(at: pending)
+        }
+        return try read(url)
+    }
+
     /// Writes the key file readable by its owner only.
     public func write(_ url: URL) throws {
         // Whole or not at all (a rotation replaces it), and lasting before anything relies on it.
