@@ -111,6 +111,33 @@ extension VaultSerial {
             return kept
         }
 
+        /// Each source is kept by the policy on its own: a day of backups that missed plugin b
+        /// (stopped, failing) keeps the day before's complete one for b's sake.
+        @Test func aBackupThatMissedASourceDoesNotTakeItsPlace() throws {
+            var policy = RetentionPolicy()
+            policy.keepDaily = 1
+            let day = 86_400.0
+            let decisions = try policy.apply(bySource: [
+                (id: "complete", time: Date(timeIntervalSince1970: day), sources: ["a", "b"]),
+                (id: "partial-1", time: Date(timeIntervalSince1970: 2 * day), sources: ["a"]),
+                (id: "partial-2", time: Date(timeIntervalSince1970: 2 * day + 3600), sources: ["a"]),
+            ])
+            let kept = Dictionary(uniqueKeysWithValues: decisions.map { ($0.id, $0) })
+            #expect(kept["complete"]?.keep == true)
+            #expect(kept["complete"]?.reasons == ["daily snapshot of b"])
+            #expect(kept["partial-2"]?.keep == true)
+            #expect(kept["partial-1"]?.keep == false)
+            // One source: the same decisions and reasons as the policy over the list.
+            let single = try policy.apply(bySource: [
+                (id: "x", time: Date(timeIntervalSince1970: day), sources: ["data"]),
+                (id: "y", time: Date(timeIntervalSince1970: day + 60), sources: ["data"]),
+            ])
+            let plain = try policy.apply([
+                (id: "x", time: Date(timeIntervalSince1970: day)), (id: "y", time: Date(timeIntervalSince1970: day + 60)),
+            ])
+            #expect(single == plain)
+        }
+
         @Test func aPolicyWithNoRuleKeepsEverything() throws {
             let decisions = try RetentionPolicy().apply([
                 (id: "a", time: Date()), (id: "b", time: Date(timeIntervalSinceNow: -10)),

@@ -53,8 +53,8 @@ public struct Maintenance {
         var decisions: [String: [RetentionPolicy.Decision]] = [:]
         let nodes = Set(catalog.snapshots.map(\.header.node)).filter { allNodes || $0 == key.node }
         for node in nodes.sorted() {
-            let list = catalog.snapshots.filter { $0.header.node == node }.map { ($0.id, $0.header.time) }
-            decisions[node] = try policy.apply(list, calendar: calendar)
+            let list = catalog.snapshots.filter { $0.header.node == node }.map { ($0.id, $0.header.time, $0.header.sources) }
+            decisions[node] = try policy.apply(bySource: list, calendar: calendar)
         }
         let going = catalog.snapshots.filter { snapshot in
             decisions[snapshot.header.node]?.first { $0.id == snapshot.id }?.keep == false

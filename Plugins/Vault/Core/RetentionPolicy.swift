@@ -93,6 +93,37 @@ public struct RetentionPolicy: Codable, Sendable, Equatable {
         return decisions
     }
 
+    /// Applies the policy to each source on its own (restic's grouping by paths, without groups
+    /// left behind when a source is added): a snapshot is kept when the policy keeps it among the
+    /// snapshots that hold one of its sources. A backup that missed a source (its plugin was
+    /// stopped or failing) does not take that source's daily or last place: counted as one
+    /// group, a day of such backups removed the day's complete one and with it the only copy of
+    /// that plugin's data.
+    /// - Parameter snapshots: ids, times and sources (none: a group of its own), any order.
+    public func apply(bySource snapshots: [(id: String, time: Date, sources: [String])], calendar: Calendar = .utc) throws
+        -> [Decision]
+    {
+        let list = snapshots.sorted { $0.time > $1.time }
+        guard !isEmpty else { return list.map { Decision(id: $0.id, time: $0.time, keep: true, reasons: ["no policy"]) } }
+        func groups(_ sources: [String]) -> [String] { sources.isEmpty ? [""] : sources }
+        var kept: [String: [(source: String, reasons: [String])]] = [:]
+        for name in Set(list.flatMap { groups($0.sources) }).sorted() {
+            let members = list.filter { groups($0.sources).contains(name) }.map { (id: $0.id, time: $0.time) }
+            for decision in try apply(members, calendar: calendar) where decision.keep {
+                kept[decision.id, default: []].append((name, decision.reasons))
+            }
+        }
+        return list.map { snapshot in
+            guard let by = kept[snapshot.id] else {
+                return Decision(id: snapshot.id, time: snapshot.time, keep: false, reasons: ["matches no keep rule"])
+            }
+            // Kept for every source alike: the plain reasons; else which source keeps it and why.
+            let alike = by.count == groups(snapshot.sources).count && by.allSatisfy { $0.reasons == by[0].reasons }
+            let reasons = alike ? by[0].reasons : by.flatMap { entry in entry.reasons.map { "\($0) of \(entry.source)" } }
+            return Decision(id: snapshot.id, time: snapshot.time, keep: true, reasons: reasons)
+        }
+    }
+
     func withinComponents() throws -> DateComponents? {
         guard let text = keepWithin, !text.isEmpty else { return nil }
         var components = DateComponents(year: 0, month: 0, day: 0, hour: 0)
