@@ -340,12 +340,14 @@ extension Memory {
             metrics.searched(request.filter, since: started)
             return Outgoing(body, contentType: "application/json", headers: ["status": "200"])
         }
-        let now = store.clock()
         let hits = try await store.search(
             request.query, filter: request.filter, limit: request.limit, reinforce: request.reinforce)
         metrics.searched(request.filter, since: started)
         let reply = Replies.hitsReply(hits)
-        if let key { searchCache.remember(key, reply.payload, hits: hits, now: now) }
+        // The time left to the first hit's expiry counts from now, when the cache takes it: read
+        // before the search (which may merge a backlog first), it let the entry outlive that
+        // expiry by the search's own duration.
+        if let key { searchCache.remember(key, reply.payload, hits: hits, now: store.clock()) }
         return reply
     }
 }

@@ -85,6 +85,32 @@ import Testing
         #expect(try await PendingIndexTests.ftsIntact(store))
     }
 
+    /// A Prepend letter (U+0D4E) joins the character after it into one Swift character, so a
+    /// plain word could hold `"`, `*` or `:`: the quote closed the word's FTS5 string early and
+    /// the rest became syntax (a prefix query, a column filter) or a 400. Quotes inside a word
+    /// are doubled: the search is plain words, answered, and finds no prefix match.
+    @Test func aQuoteJoinedToALetterStaysInsideItsWord() async throws {
+        FTS5Tokenizer.install()
+        let (store, _, _) = try makeStore(PendingIndexTests.held())
+        _ = try await store.put(item("foobar and foobaz are here", .longTerm))
+        let database = try DatabaseQueue()
+        try await database.write { db in
+            try db.execute(sql: "CREATE VIRTUAL TABLE t USING fts5(content, tokenize='unicode61 remove_diacritics 2')")
+            try db.execute(sql: "INSERT INTO t(content) VALUES ('foobar and foobaz are here')")
+        }
+        for hostile in ["\u{0D4E}\"", "\u{0D4E}\" fooba\u{0D4E}* \u{0D4E}\" \u{0D4E}:"] {
+            let query = try FTSQuery(hostile)
+            #expect(query.words.contains { $0.contains("\"") }, "the clusters the split keeps")
+            // FTS5 parses the expression as plain strings (an unterminated string before).
+            let matched = try await database.read { db in
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM t WHERE t MATCH ?", arguments: [query.expression])
+            }
+            #expect(matched == 0)
+            let hits = try await store.search(query, filter: .init(), limit: 10, reinforce: false)
+            #expect(hits.isEmpty)
+        }
+    }
+
     @Test func aWordFTS5SplitsIntoAPhraseStillMergesFirst() async throws {
         FTS5Tokenizer.install()
         // A combining overline continues a word for the query parser and separates tokens for

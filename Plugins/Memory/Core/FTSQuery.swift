@@ -58,7 +58,12 @@ public struct FTSQuery: Sendable, Equatable {
         }
         self.words = words
         self.mode = mode
-        expression = words.map { "\"\($0)\"" }.joined(separator: mode == .all ? " AND " : " OR ")
+        // Each word an FTS5 string, its quotes doubled: a word is split by grapheme, and a
+        // cluster that starts with a letter may go on with any character (a Prepend letter
+        // joins the next one: U+0D4E followed by `"` is one letter to Swift), which closed the
+        // string early and let `*`, `:` or a bare word through as syntax.
+        expression = words.map { "\"\($0.replacingOccurrences(of: "\"", with: "\"\""))\"" }.joined(
+            separator: mode == .all ? " AND " : " OR ")
     }
 
     /// An ASCII byte of a word, lower-cased (`[A-Za-z0-9]`, FTS5's split of ASCII text), or nil
