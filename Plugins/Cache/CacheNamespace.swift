@@ -34,8 +34,9 @@ final class CacheNamespace: Sendable {
     struct Generations: Sendable {
         var all: UInt64 = 0
         var puts = [UInt64](repeating: 0, count: CacheNamespace.putStripes)
-        /// Changes from other nodes: of a prefix, and of a key by its put stripe (a put that
-        /// sees one arrive while it runs keeps no local copy, ``put(_:_:stripe:)``).
+        /// Changes not made by a put: other nodes', and this node's invalidations (counted as
+        /// they begin); of a prefix, and of a key by its put stripe (a put that sees one while
+        /// it runs keeps no local copy, ``put(_:_:stripe:)``).
         var remoteAll: UInt64 = 0
         var remote = [UInt64](repeating: 0, count: CacheNamespace.putStripes)
 
@@ -454,7 +455,8 @@ final class CacheNamespace: Sendable {
         if overtaken, let l3 { _ = try? l3.delete(name, key) }
     }
 
-    /// Notes a change another node made, of `key` or of keys starting with `prefix`.
+    /// Notes a change another node made, or an invalidation of this node's beginning, of `key`
+    /// or of keys starting with `prefix`.
     private func noteRemote(key: String?, prefix: String?) {
         generation.withLock { now in
             if let key { now.remote[Self.stripe(key)] &+= 1 }
@@ -480,9 +482,11 @@ final class CacheNamespace: Sendable {
 
     /// Clears L1 after the other tiers: under the generation lock, with a second bump, so that no
     /// read of L2 or L3 made before their clearing can copy its value back afterwards.
-    private func clearL1<T>(_ body: () -> T) -> T {
+    /// - Parameter prefixChange: also count a prefix change for puts running (``put(_:_:stripe:)``).
+    private func clearL1<T>(prefixChange: Bool = false, _ body: () -> T) -> T {
         generation.withLock { now in
             now.all &+= 1
+            if prefixChange { now.remoteAll &+= 1 }
             return body()
         }
     }
@@ -493,14 +497,26 @@ final class CacheNamespace: Sendable {
             // At most the longest TTL a put may give: an expiry read from Redis or L3 is data,
             // and one near Int64.max made the nanoseconds overflow and stopped the process.
             let now = Self.nowMs()
-            guard expiresAt > now else { return }
+            // Expired on its way here: no copy, and none of the value before it either (a put
+            // with a TTL shorter than its own writes left the old value in L1).
+            guard expiresAt > now else {
+                _ = l1.remove(CacheKey(key))
+                return
+            }
             ttl = UInt64(min(expiresAt - now, Int64(CachePlugin.maxTTLMs))) * 1_000_000
         }
         l1.put(CacheKey(key), value, weight: CachedValue.weight(key: key, bytes: value.bytes.count), ttl: ttl)
     }
 
     /// Removes one key from every tier; returns whether any tier had it.
+    /// Runs as puts of the key do, one at a time with them (``putLocks``): a put only checked
+    /// other nodes' changes, so an invalidation between its L3 write and its L1 write left its
+    /// value in L1 after the invalidation returned, while L2 and L3 had none.
     func invalidate(key: String) throws(CacheError) -> Bool {
+        try putLocks[Self.stripe(key)].withLock { () throws(CacheError) -> Bool in try invalidateUnlocked(key: key) }
+    }
+
+    private func invalidateUnlocked(key: String) throws(CacheError) -> Bool {
         markLoadsStale()
         feed?.announce(name, .invalidate, key: key, prefix: nil)
         var found = false
@@ -521,8 +537,12 @@ final class CacheNamespace: Sendable {
     }
 
     /// Removes every key starting with `prefix` from every tier; returns how many entries went.
+    /// A put running meanwhile keeps no local copy when this began before its end, or ended
+    /// (cleared L1) before its L1 write: counted as another node's prefix change is, at both
+    /// ends (a put's own lock for every stripe would hold every put for the whole Redis scan).
     func invalidate(prefix: String) throws(CacheError) -> Int {
         markLoadsStale()
+        noteRemote(key: nil, prefix: prefix)
         feed?.announce(name, .invalidate, key: nil, prefix: prefix)
         var removed = 0
         if let l2 {
@@ -543,7 +563,7 @@ final class CacheNamespace: Sendable {
                 throw .storage("L3 delete failed", error)
             }
         }
-        removed = max(removed, clearL1 { l1.removeAll { $0.hasPrefix(prefix) } })
+        removed = max(removed, clearL1(prefixChange: true) { l1.removeAll { $0.hasPrefix(prefix) } })
         heat.withLock { h in h.hits = h.hits.filter { !$0.key.hasPrefix(prefix) } }
         failures.forget(prefix: prefix)
         return removed
@@ -592,7 +612,7 @@ final class CacheNamespace: Sendable {
         guard !keys.isEmpty else { return }
         counters.l2Redeletes.add(1, ordering: .relaxed)
         metrics.l2DeletedAgain.increment()
-        _ = l2.delete(name, keys: keys.sorted())
+        _ = l2.delete(name, keys: keys.map(\.text).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
     }
 
     /// Milliseconds on the monotonic clock (a wall clock set back would keep ``recentLoads``'s

@@ -212,7 +212,10 @@ final class L2Client: Sendable {
         var arguments = [Array("SET".utf8), redisKey(namespace, key), stored]
         if let expiresAt = value.expiresAt {
             let left = expiresAt - CacheNamespace.nowMs()
-            guard left > 0 else { return true }
+            // A value that expired on its way here: a load has nothing to keep, but a put must
+            // not leave the value before it in Redis (every node read it back after the put
+            // dropped their copies).
+            guard left > 0 else { return onlyIfAbsent || delete(namespace, key) != nil }
             arguments += [Array("PX".utf8), Array(String(left).utf8)]
         }
         if onlyIfAbsent { arguments.append(Array("NX".utf8)) }

@@ -116,7 +116,13 @@ final class L3Store: Sendable {
         guard let row else { return nil }
         let expiresAt: Int64? = row["expires_at"]
         if let expiresAt, expiresAt <= now {
-            _ = try delete(namespace, key)
+            // Only while it is still the expired row: a put committed since the read keeps its
+            // fresh value.
+            try database.write { db in
+                try db.cachedStatement(
+                    sql: "DELETE FROM entries WHERE namespace = ? AND key = ? AND expires_at IS NOT NULL AND expires_at <= ?"
+                ).execute(arguments: [namespace, key, now])
+            }
             return nil
         }
         let data: Data = row["value"]

@@ -17,6 +17,18 @@ import Testing
         #expect(recent.count == 0)
     }
 
+    /// Keys are matched by their bytes, as Redis matches them: "cafe" is a prefix of
+    /// "cafe\u{301}-1", and the two normal forms of "é" are two keys (as `String`s, neither).
+    @Test func keysAreMatchedByTheirBytes() {
+        var recent = RecentLoads(window: 1000, capacity: 8)
+        recent.note("cafe\u{301}-1", now: 0)
+        recent.note("\u{e9}", now: 1)
+        recent.note("e\u{301}", now: 2)
+        #expect(recent.matching(key: nil, prefix: "cafe", now: 10) == ["cafe\u{301}-1"])
+        #expect(recent.matching(key: "\u{e9}", prefix: nil, now: 10)?.map(\.text) == ["\u{e9}"])
+        #expect(recent.matching(key: nil, prefix: "e", now: 10)?.map { Array($0.text.utf8) } == [Array("e\u{301}".utf8)])
+    }
+
     /// A key dropped for room while still inside the window leaves the record unable to say what
     /// this node put: every match answers nil (delete all) until that key would have aged out.
     @Test func anOverflowWithinTheWindowAnswersNilUntilItAgesOut() {

@@ -92,6 +92,33 @@ import Testing
         }
     }
 
+    /// A put whose TTL runs out before its writes are done (1 ms: L3's commit alone takes
+    /// longer) leaves nothing behind on any node, not the value before it: Redis kept the old
+    /// value (the SET was skipped and counted as done) and L1 kept it too, so every node read
+    /// the old value back after the put had dropped their copies.
+    @Test func aPutWhoseTTLRunsOutOnItsWayLeavesNoOlderValue() async throws {
+        try await Self.twoSubscribedNodes { _, a, b in
+            var stale: [String] = []
+            for round in 0..<20 {
+                let key = "short\(round)"
+                #expect(try await a.put("main", key, "old") == 201)
+                #expect(try await b.get("main", key).body["value"] as? String == "old")
+                #expect(try await a.put("main", key, "new", ttl: 1) == 201)
+                let gone = try await eventually(timeout: .seconds(2), polling: .milliseconds(20)) {
+                    let (x, y) = (try await a.get("main", key), try await b.get("main", key))
+                    return x.status == 404 && y.status == 404
+                }
+                if !gone {
+                    let (x, y) = (try await a.get("main", key), try await b.get("main", key))
+                    stale.append(
+                        "\(key): a \(x.body["value"] ?? "-") \(x.body["tier"] ?? ""), b \(y.body["value"] ?? "-") \(y.body["tier"] ?? "")"
+                    )
+                }
+            }
+            #expect(stale.isEmpty, "\(stale.count) of 20: \(stale.prefix(4))")
+        }
+    }
+
     /// A prefix's glob characters are escaped for Redis' pattern by code point: a "*" followed
     /// by a combining mark is one Character that is not "*", and was left a wildcard, so the
     /// invalidation deleted keys without the prefix from Redis.

@@ -40,3 +40,8 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
     /// "cafe\u{301}-1" does not begin with "cafe" there, and does for L2 and L3).
     public func hasPrefix(_ prefix: String) -> Bool { text.utf8.starts(with: prefix.utf8) }
 }
+
+extension CacheKey: ExpressibleByStringLiteral {
+    /// A key written as a literal (tests, fixed keys).
+    public init(stringLiteral value: String) { self.init(value) }
+}

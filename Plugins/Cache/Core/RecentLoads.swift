@@ -48,13 +48,16 @@ public struct RecentLoads: Sendable {
 
     /// The remembered keys equal to `key` or starting with `prefix` (one of the two is given); nil
     /// when the record dropped a key it should still know, so the caller must delete all of them.
-    public mutating func matching(key: String?, prefix: String?, now: Int64) -> Set<String>? {
+    /// Keys compare by their bytes (``CacheKey``), as Redis compares them: as `String`s, "cafe"
+    /// was no prefix of "cafe\u{301}-1", and two keys written in two normal forms were one.
+    public mutating func matching(key: String?, prefix: String?, now: Int64) -> Set<CacheKey>? {
         dropExpired(now: now)
         guard now >= incompleteUntil else { return nil }
-        var found = Set<String>()
+        let wanted = key.map { CacheKey($0) }
+        var found = Set<CacheKey>()
         for i in head..<entries.count {
-            let k = entries[i].key
-            if let key, k == key { found.insert(k) }
+            let k = CacheKey(entries[i].key)
+            if let wanted, k == wanted { found.insert(k) }
             if let prefix, k.hasPrefix(prefix) { found.insert(k) }
         }
         return found
