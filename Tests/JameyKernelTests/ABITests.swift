@@ -78,6 +78,44 @@ import Testing
         #expect(reply.headers.map { "\($0.key)=\($0.value)" } == ["k=v"])
     }
 
+    /// A length of 2^63 or more (a failed read()'s (size_t)-1 passed on) is refused, not read:
+    /// size_t arrives in Swift as Int, negative, and passed every "at most" check, so the
+    /// compact paths of publish and request took 4 GiB from a two-byte buffer.
+    @Test func aPayloadLengthPastIntMaxIsRefused() throws {
+        let k = try TestKernel.boot(
+            plugins: [
+                try probe("huge") {
+                    $0.extraCode =
+                        Self.handlers + """
+                            static void on_done(void *u, int32_t status, const jamey_message *r) { (void)u; (void)r; note("done", status); }
+                            """
+                    $0.startCode = """
+                        api->subscribe(s->host, "probe.huge.ask", NULL, silent_handler, s, &s->sub);
+                        jamey_message m = {0};
+                        m.struct_size = sizeof m; m.topic = "probe.huge.event"; m.payload = "hi"; m.payload_len = (size_t)-1;
+                        note("publish_refused", api->publish(s->host, &m) == JAMEY_E_INVALID);
+                        m.payload_len = (size_t)1 << 63;
+                        note("publish63_refused", api->publish(s->host, &m) == JAMEY_E_INVALID);
+                        m.topic = "probe.huge.ask";
+                        note("request_refused", api->request(s->host, &m, 1000, on_done, s) == JAMEY_E_INVALID);
+                        jamey_kv h[] = {{"a", "b"}};
+                        m.headers = h; m.header_count = (size_t)-1; m.payload_len = 2;
+                        note("headers_refused", api->publish(s->host, &m) == JAMEY_E_INVALID);
+                        """
+                }
+            ], start: false)
+        defer { k.shutdown() }
+        let received = LockedBox<[BusMessage]>([])
+        _ = try k.bus.subscribe("probe.huge.>") { m in
+            received.append(m); return true
+        }
+        try k.kernel.start()
+        let expected = ["publish_refused=1", "publish63_refused=1", "request_refused=1", "headers_refused=1"]
+        #expect(TestKernel.eventually { Set(expected).isSubset(of: Set(events())) }, "\(events())")
+        #expect(received.value.isEmpty)
+        #expect(k.kernel.plugin(named: "huge")?.state == .started)
+    }
+
     /// A C responder returning an error without replying answers the request at once, whichever
     /// way it is delivered (lane, compact ring, direct call): the caller waited out its timeout.
     /// A C requester's `done` gets JAMEY_E_PLUGIN.

@@ -12,6 +12,9 @@ extension BusMessage {
     static func isWellFormed(abi: UnsafePointer<jamey_message>) -> Bool {
         let m = abi.pointee
         guard m.struct_size >= UInt32(MemoryLayout<jamey_message>.size) else { return false }
+        // size_t arrives as Int: a length of 2^63 or more (a failed read()'s (size_t)-1) is
+        // negative here, and passed every "at most" check after it.
+        guard m.payload_len >= 0, m.header_count >= 0 else { return false }
         if m.payload_len > 0 && m.payload == nil { return false }
         if m.header_count > 0 {
             guard let list = m.headers, m.header_count <= 4096 else { return false }
@@ -23,7 +26,9 @@ extension BusMessage {
     /// Copies a C message into a Swift one; nil when the struct is too small or the topic missing.
     init?(abi: UnsafePointer<jamey_message>, requireTopic: Bool = true) {
         let m = abi.pointee
-        guard m.struct_size >= UInt32(MemoryLayout<jamey_message>.size) else { return nil }
+        guard m.struct_size >= UInt32(MemoryLayout<jamey_message>.size), m.payload_len >= 0, m.header_count >= 0 else {
+            return nil
+        }
         let topic = m.topic.map { String(cString: $0) } ?? ""
         if requireTopic && topic.isEmpty { return nil }
         var payload: [UInt8] = []

@@ -183,7 +183,8 @@ private func publish(_ plugin: PluginHost, _ message: UnsafePointer<jamey_messag
         // An event of plain bytes (the common case) goes to C handlers without a BusMessage.
         let m = message.pointee
         if m.struct_size >= UInt32(MemoryLayout<jamey_message>.size), let topic = m.topic, m.content_type == nil,
-            m.header_count == 0, m.payload_len <= compactPayloadLimit, m.payload != nil || m.payload_len == 0,
+            m.header_count == 0, m.payload_len >= 0, m.payload_len <= compactPayloadLimit,
+            m.payload != nil || m.payload_len == 0,
             try plugin.endpoint.publishCompact(
                 topic: topic, payload: UnsafeRawBufferPointer(start: m.payload, count: m.payload_len))
         {

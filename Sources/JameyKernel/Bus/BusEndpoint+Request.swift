@@ -141,7 +141,9 @@ extension BusEndpoint {
         completion: @escaping @Sendable (Result<BusMessage, BusError>) -> Void
     ) throws(BusError) -> RequestStart {
         let m = abi.pointee
-        if let topic = m.topic, m.content_type == nil, m.header_count == 0, m.payload_len <= Self.laneRequestLimit {
+        if let topic = m.topic, m.content_type == nil, m.header_count == 0, m.payload_len >= 0,
+            m.payload_len <= Self.laneRequestLimit
+        {
             guard bus.isAccepting else { throw .shutdown }
             let topicLength = strlen(topic)
             if let entry = try compactRoute(topic, length: topicLength), entry.split == nil {
