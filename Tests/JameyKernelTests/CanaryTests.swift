@@ -168,6 +168,34 @@ import Testing
         }
     }
 
+    /// A reload that would remove, disable or change a plugin with a canary running is refused
+    /// (it left the canary and its split behind, or the promotion undid it); one that leaves the
+    /// plugin alone goes through; after a rollback the plugin can go.
+    @Test func aReloadLeavesAPluginWithACanaryAlone() async throws {
+        try await onThread { [self] in
+            let v1 = try echo(version: "1.0.0")
+            let v2 = try echo(version: "2.0.0")
+            var other = CPluginSource(name: "other")
+            other.version = "1.0.0"
+            let otherPath = try TestPlugins.buildC(name: "other", source: other.render())
+            let k = try TestKernel.boot(plugins: [.init("echo", path: v1), .init("other", path: otherPath)])
+            defer { k.shutdown() }
+            try k.kernel.startCanary(plugin: "echo", path: v2, weight: 10, policy: Self.manual)
+            for plugins: [TestKernel.Plugin] in [
+                [.init("other", path: otherPath)],
+                [.init("echo", path: v1, enabled: false), .init("other", path: otherPath)],
+            ] {
+                #expect { try k.reload(plugins: plugins) } throws: { "\($0)".contains("a canary is running") }
+            }
+            #expect(k.kernel.canaryStatus(plugin: "echo") != nil)
+            #expect(k.kernel.plugin(named: "echo")?.state == .started)
+            #expect(throws: Never.self) { try k.reload(plugins: [.init("echo", path: v1)]) }
+            try k.kernel.rollBackCanary(plugin: "echo")
+            #expect(throws: Never.self) { try k.reload(plugins: [.init("other", path: otherPath)]) }
+            #expect(k.kernel.plugin(named: "echo") == nil)
+        }
+    }
+
     @Test func canariesUnderContinuousRequestsLoseNothing() async throws {
         // Blocking work (requestSync, waits, processes) runs on a thread of its own, not on
         // the two threads of the cooperative pool that async tests and Swift plugins need.

@@ -33,6 +33,31 @@ import Testing
         return copy
     }
 
+    /// A reload while start() is still initialising plugins is refused, not run beside it: it
+    /// took a plugin start() had not reached yet (loaded, unchanged) for one to try again and
+    /// initialised it, then start() initialised it a second time; two instances, the first
+    /// never stopped.
+    @Test func aReloadDuringStartIsRefused() throws {
+        let slow = try probe("slow") { $0.initDelayMilliseconds = 600 }
+        let later = try probe("later")
+        let k = try TestKernel.boot(plugins: [slow, later], start: false)
+        defer { k.shutdown() }
+        let started = LockedBox<String?>(nil)
+        let done = LockedBox(false)
+        Thread {
+            do { try k.kernel.start() } catch { started.set("\(error)") }
+            done.set(true)
+        }.start()
+        #expect(TestKernel.eventually { k.kernel.starting.load(ordering: .acquiring) })
+        #expect { try k.reload(plugins: [slow, later]) } throws: { "\($0)".contains("still starting") }
+        #expect(TestKernel.eventually(timeout: .seconds(20)) { done.value })
+        #expect(started.value == nil)
+        #expect(events().filter { $0.hasPrefix("init") }.count == 2, "each plugin once: \(events())")
+        #expect(k.kernel.plugin(named: "later")?.state == .started)
+        // Once started, a reload runs.
+        #expect(throws: Never.self) { try k.reload(plugins: [slow, later]) }
+    }
+
     func greeting(_ k: TestKernel, _ name: String) -> String? {
         guard let section = k.kernel.validatedSections[name] else { return nil }
         if case .success(let value) = section.string(at: "greeting") { return value }

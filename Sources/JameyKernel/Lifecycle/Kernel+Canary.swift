@@ -102,6 +102,7 @@ extension Kernel {
             throw KernelError("a canary's weight is a percentage from 1 to 99, not \(weight)", code: JAMEY_E_INVALID)
         }
         let steps = try lifecycleLock.withLock { _ throws(KernelError) -> [String] in
+            try refuseWhileStarting("canary of '\(name)'")
             let old = try replaceableRecord(name)
             var steps: [String] = []
             func step(_ line: String) {

@@ -33,6 +33,7 @@ extension Kernel {
         -> [String]
     {
         try lifecycleLock.withLock { _ throws(KernelError) in
+            try refuseWhileStarting("deploy of '\(name)'")
             let old = try replaceableRecord(name)
             var steps: [String] = []
             func step(_ line: String) {

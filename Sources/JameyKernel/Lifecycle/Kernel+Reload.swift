@@ -38,6 +38,7 @@ extension Kernel {
                 guard !isShutdownRequested else {
                     throw KernelError("the kernel is shutting down: reload refused", code: JAMEY_E_SHUTDOWN)
                 }
+                try refuseWhileStarting("reload")
                 var reload = Reload(kernel: self, new: new)
                 try reload.plan()
                 return try reload.apply()
@@ -182,8 +183,34 @@ private struct Reload {
             report.changes.append("plugins.\(record.name): removed")
             if record.state == .started { stopForGood.append(record) }
         }
+        planCanaries(&problems)
         planOrder(&problems)
         guard problems.isEmpty else { throw KernelError(problems, code: JAMEY_E_INVALID) }
+    }
+
+    /// A plugin with a canary running keeps its entry, and what it requires keeps running, until
+    /// the canary is promoted or rolled back (as a restore refuses): a reload that removed the
+    /// plugin left the canary and its traffic split behind (events for the stable side lost, the
+    /// canary never stopped), one that disabled it let a promotion stop the deinitialised
+    /// instance (its hooks called with a NULL state) and run it again, and one that changed its
+    /// section was undone by the promotion of the canary, which kept the old one.
+    private func planCanaries(_ problems: inout [String]) {
+        let canaried = kernel.canaries.withLock { Set($0.keys) }
+        guard !canaried.isEmpty else { return }
+        let touched = Set(stopForGood.map(\.name) + starts.keys + reconfigures.map(\.record.name))
+        for name in canaried.sorted() {
+            let changed = entries[name] != nil || !new.plugins.contains { $0.name == name }
+            let provider = touched.sorted().first { other in
+                other != name
+                    && (oldRecords.first { $0.name == other }.map { kernel.dependents(of: $0).contains { $0.name == name } }
+                        ?? false)
+            }
+            guard changed || touched.contains(name) || provider != nil else { continue }
+            let what = provider.map { "what it requires ('\($0)')" } ?? "its entry"
+            problems.append(
+                "plugins.\(name): a canary is running: promote it or roll it back (jamey plugins canary \(name) --promote | --rollback) before a reload changes \(what)"
+            )
+        }
     }
 
     private mutating func planKernelSettings() {

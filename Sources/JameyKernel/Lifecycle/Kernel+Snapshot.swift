@@ -188,6 +188,7 @@ extension Kernel {
             let ran = try lifecycleLock.withLockIfAvailable { _ throws(KernelError) -> Bool in
                 // Asked again under the lock: a stop that took it and let it go requested first.
                 guard !isShutdownRequested else { return false }
+                try refuseWhileStarting(what)
                 try body()
                 return true
             }

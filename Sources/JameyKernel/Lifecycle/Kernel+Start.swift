@@ -12,6 +12,9 @@ extension Kernel {
     /// - Throws: `KernelError` when a `required` plugin could not start; the plugins already
     ///   started are stopped again (in reverse order) before it throws.
     public func start() throws(KernelError) {
+        // Under the lock: an operation that holds it finishes first, any after it sees the flag.
+        lifecycleLock.withLock { _ in starting.store(true, ordering: .releasing) }
+        defer { starting.store(false, ordering: .releasing) }
         removeLeftOverHandovers()
         let loaded = records.filter { $0.state == .loaded }
         let nodes = loaded.compactMap { record -> DependencyGraph.Node? in
@@ -70,6 +73,13 @@ extension Kernel {
             throw KernelError(requiredFailures)
         }
         setStartOrder(started)
+    }
+
+    /// Refuses `what` while ``start()`` runs (see ``starting``).
+    func refuseWhileStarting(_ what: String) throws(KernelError) {
+        guard starting.load(ordering: .acquiring) else { return }
+        throw KernelError(
+            "the kernel is still starting its plugins: \(what) refused; try again once it is ready", code: JAMEY_E_STATE)
     }
 
     /// Why ``initAndStart(_:beforeStart:)`` did not start a plugin.

@@ -46,6 +46,12 @@ public final class Kernel: Sendable {
     /// Held while plugins are stopped or started outside ``start()``: a restore
     /// (`plugin_restore`) and ``stop(deadline:)`` never interleave.
     let lifecycleLock = Mutex<Void>(())
+    /// True while ``start()`` runs (set under ``lifecycleLock``): a reload, deploy, canary or
+    /// restore then is refused (``refuseWhileStarting(_:)``). ``start()`` does not hold the lock
+    /// (a plugin's start hook may ask for a restore), and a reload that came in meanwhile (SIGHUP
+    /// is handled before start; the api serves operations once it is up) initialised a plugin
+    /// start() was still initialising: two instances, the first never stopped.
+    let starting = Atomic<Bool>(false)
     /// How many instances each plugin has had (blue-green deploys name the next `name@N`).
     let deployGenerations = Mutex<[String: Int]>([:])
     /// Canary releases running now, by plugin name (``startCanary(plugin:path:weight:policy:)``).
