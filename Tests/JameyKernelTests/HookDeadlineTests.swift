@@ -68,6 +68,35 @@ import Testing
         }
     }
 
+    /// A bus handler that never returns does not hold the stop: the plugin is abandoned (its
+    /// deinit would free what the handler uses) and the others stop. The stop waited for the
+    /// handler for good, inside the lifecycle lock (every later reload and deploy behind it).
+    @Test func aHandlerThatNeverReturnsDoesNotHoldTheStop() async throws {
+        try await onThread { [self] in
+            let stuck = try plugin("stuck") {
+                $0.extraCode = """
+                    static int32_t on_hang(void *u, const jamey_message *m) { (void)u; (void)m; record("handling"); probe_sleep(600000); return JAMEY_OK; }
+                    """
+                $0.startCode = #"api->subscribe(s->host, "probe.hang", NULL, on_hang, s, &s->sub);"#
+            }
+            let k = try TestKernel.boot(
+                plugins: [try plugin("bystander"), stuck], extra: "hooks:\n  stop_timeout_ms: 1000\n")
+            try k.bus.publish(BusMessage(topic: "probe.hang"))
+            #expect(TestKernel.eventually { events().contains { $0.hasPrefix("handling") } })
+            let stopped = LockedBox(false)
+            Thread {
+                k.shutdown(deadline: .seconds(4))
+                stopped.set(true)
+            }.start()
+            #expect(TestKernel.eventually(timeout: .seconds(30)) { stopped.value }, "the stop returned")
+            #expect(
+                k.kernel.plugin(named: "stuck")?.failure?.contains("bus handler") == true,
+                "\(k.kernel.plugin(named: "stuck")?.failure ?? "-")")
+            #expect(events().contains("deinit bystander"), "\(events())")
+            #expect(!events().contains("deinit stuck"), "never deinitialised under its handler")
+        }
+    }
+
     @Test func requiredPluginPastItsDeadlineStopsStartUp() async throws {
         try await onThread { [self] in
             do {

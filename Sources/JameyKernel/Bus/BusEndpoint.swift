@@ -1,5 +1,6 @@
 import CJameyABI
 import CJameySystem
+import Dispatch
 import JameyReplyWatch
 import Metrics
 import Synchronization
@@ -329,23 +330,31 @@ public final class BusEndpoint: Sendable {
     }
 
     /// Ends every subscription of this owner (used when a plugin stops), with the guarantees of
-    /// ``unsubscribe(_:)`` for each.
-    public func unsubscribeAll() {
+    /// ``unsubscribe(_:)`` for each, waiting for running handlers until `deadline` (uptime
+    /// nanoseconds; nil: as long as they take).
+    /// - Returns: false when a handler was still running at `deadline` (a handler that never
+    ///   returns held a stop, a reload or a deploy for good): its plugin must be abandoned, not
+    ///   deinitialised.
+    @discardableResult
+    public func unsubscribeAll(deadline: UInt64? = nil) -> Bool {
         let routed = bus.routes.removeAll(owner: instance)
         // With those being retired (out of routing, still delivering their queues).
         let routedIDs = Set(routed.map(\.id))
         let all = routed + live.withLock { $0.values.filter { !routedIDs.contains($0.id) } }
-        for subscription in all { bus.close(subscription) }
+        var stopped = true
+        for subscription in all where !bus.close(subscription, deadline: deadline) { stopped = false }
         forget(all)
+        return stopped
     }
 
-    /// Ends every subscription (as ``unsubscribeAll()``) and refuses new ones from now on
-    /// (``BusError/shutdown``): what the kernel does before it invalidates a plugin's host
+    /// Ends every subscription (as ``unsubscribeAll(deadline:)``) and refuses new ones from now
+    /// on (``BusError/shutdown``): what the kernel does before it invalidates a plugin's host
     /// context, so that no subscription a plugin thread makes meanwhile stays routed to a
     /// plugin that can no longer unsubscribe it.
-    public func close() {
+    @discardableResult
+    public func close(deadline: UInt64? = nil) -> Bool {
         closed.store(true, ordering: .sequentiallyConsistent)
-        unsubscribeAll()
+        return unsubscribeAll(deadline: deadline)
     }
 
     /// Takes every subscription of this endpoint out of routing — no new message reaches them —
@@ -374,8 +383,14 @@ public final class BusEndpoint: Sendable {
             }
             usleep(500)
         }
-        for subscription in retired { bus.close(subscription) }
-        forget(retired)
+        // A handler still running at the end is left to run, and its subscription kept: the
+        // plugin's deinitialisation (``unsubscribeAll(deadline:)``) waits for it, within the
+        // stop deadline, or the plugin is abandoned.
+        let until = DispatchTime.now().uptimeNanoseconds
+        let running = retired.filter { !bus.close($0, deadline: until) }
+        if !running.isEmpty { drained = false }
+        let runningIDs = Set(running.map(\.id))
+        forget(retired.filter { !runningIDs.contains($0.id) })
         return drained
     }
 }

@@ -149,14 +149,21 @@ public final class MessageBus: Sendable {
     }
 
     /// Closes a subscription already removed from the route table and, unless called from its
-    /// own handler, waits until its handler is not running.
-    func close(_ subscription: Subscription) {
-        guard subscription.close(requests: requests) else { return }
+    /// own handler, waits until its handler is not running, or until `deadline` (uptime
+    /// nanoseconds; nil: as long as it takes).
+    /// - Returns: false when its handler was still running at `deadline`: whatever it uses must
+    ///   not be freed (the kernel abandons the plugin).
+    @discardableResult
+    func close(_ subscription: Subscription, deadline: UInt64? = nil) -> Bool {
+        guard subscription.close(requests: requests) else { return true }
         if subscription.isDirect {
             // Direct calls run on their callers' threads; they are short by contract.
-            while subscription.hasDirectCallsElsewhere { usleep(50) }
-        } else {
-            pool.waitUntilNotRunning(subscription)
+            while subscription.hasDirectCallsElsewhere {
+                if let deadline, DispatchTime.now().uptimeNanoseconds >= deadline { return false }
+                usleep(50)
+            }
+            return true
         }
+        return pool.waitUntilNotRunning(subscription, deadline: deadline)
     }
 }

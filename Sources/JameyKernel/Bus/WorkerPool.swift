@@ -98,15 +98,26 @@ final class WorkerPool: Sendable {
         return true
     }
 
-    /// Blocks until `subscription`'s handler is not running (after it was closed).
-    func waitUntilNotRunning(_ subscription: Subscription) {
+    /// Blocks until `subscription`'s handler is not running (after it was closed), or until
+    /// `deadline` (uptime nanoseconds; nil: as long as it takes).
+    /// - Returns: whether its handler had stopped running.
+    func waitUntilNotRunning(_ subscription: Subscription, deadline: UInt64? = nil) -> Bool {
         lock.lock()
         lock.state.pointee.idleWaiters += 1
+        var stopped = true
         while subscription.isRunning {
-            lock.wait(Self.idleCondition)
+            if let deadline {
+                if !lock.wait(Self.idleCondition, until: deadline) {
+                    stopped = !subscription.isRunning
+                    break
+                }
+            } else {
+                lock.wait(Self.idleCondition)
+            }
         }
         lock.state.pointee.idleWaiters -= 1
         lock.unlock()
+        return stopped
     }
 
     /// Blocks until the run queue is empty and no worker other than the caller runs a job, or

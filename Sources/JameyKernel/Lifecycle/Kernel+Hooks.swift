@@ -81,7 +81,9 @@ extension Kernel {
     func abandon(_ record: PluginRecord, reason: String) {
         record.with { $0.abandoned = true }
         if let host = record.with({ $0.host }) {
-            host.endpoint.close()
+            // Not waited for: an abandoned plugin is never deinitialised, and a handler that
+            // never returns held the caller (the health monitor, a stop) for good.
+            host.endpoint.close(deadline: 0)
             services.unregisterAll(instance: record.instance)
             host.invalidate()
         }

@@ -75,6 +75,11 @@ extension Kernel {
         setStartOrder(started)
     }
 
+    /// `duration` from now, in uptime nanoseconds (the bus's deadlines).
+    static func uptimeDeadline(_ duration: Duration) -> UInt64 {
+        DispatchTime.now().uptimeNanoseconds &+ UInt64(max(0, duration.wholeNanoseconds))
+    }
+
     /// Refuses `what` while ``start()`` runs (see ``starting``).
     func refuseWhileStarting(_ what: String) throws(KernelError) {
         guard starting.load(ordering: .acquiring) else { return }
@@ -208,7 +213,18 @@ extension Kernel {
     /// - Returns: false when `deinit` outlived the deadline (the plugin is then abandoned).
     @discardableResult
     func deinitialize(_ record: PluginRecord, library: PluginLibrary, host: PluginHost, deadline: Duration? = nil) -> Bool {
-        host.endpoint.unsubscribeAll()
+        // A handler still running past the stop deadline (one that never returns held every
+        // stop, reload and deploy for good) leaves the plugin abandoned: deinit would free
+        // what the handler uses.
+        let limit = deadline ?? config.hooks.stop
+        guard host.endpoint.unsubscribeAll(deadline: Self.uptimeDeadline(limit)) else {
+            abandon(
+                record,
+                reason:
+                    "a bus handler of the plugin did not return within \(limit.shortText) (\(HookDeadlines.key(of: "stop"))) when it was to be deinitialised; the plugin is abandoned and none of its other hooks will be called"
+            )
+            return false
+        }
         // Before deinit, which may free the tables (the header lets a table live until deinit):
         // a lookup meanwhile must not find them.
         services.unregisterAll(instance: record.instance)
@@ -221,7 +237,6 @@ extension Kernel {
         }
         if let deinit_ = library.raw.deinit_ {
             let state = UnsafeSendable(record.with { $0.pluginState })
-            let limit = deadline ?? config.hooks.stop
             let run: HookRun<Void> = runHook(record, "deinit", deadline: limit) { deinit_(state.value) }
             guard case .returned = run else {
                 abandon(record, reason: missedDeadline("deinit", limit, key: HookDeadlines.key(of: "stop")))
@@ -233,7 +248,7 @@ extension Kernel {
     }
 
     func cleanUp(_ record: PluginRecord, host: PluginHost) {
-        host.endpoint.close()
+        host.endpoint.close(deadline: Self.uptimeDeadline(config.hooks.stop))
         services.unregisterAll(instance: record.instance)
         host.invalidate()
         record.with { $0.pluginState = nil }
