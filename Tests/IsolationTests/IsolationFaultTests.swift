@@ -260,3 +260,36 @@ struct IsolationRestartTests {
         }
     }
 }
+
+/// A restart whose init takes longer than the health deadline is not killed by the health
+/// checks meanwhile: they waited behind init on the child's hook queue, the new process was
+/// killed as hung, and so at every attempt.
+@Suite("Crash isolation: slow restarts")
+struct SlowRestartTests {
+    @Test func aRestartWithASlowInitIsNotKilledAsHung() async throws {
+        var source = CPluginSource(name: "slowinit")
+        source.initDelayMilliseconds = 900
+        source.extraCode = """
+            static int32_t on_die(void *u, const jamey_message *m) { (void)u; (void)m; abort(); }
+            """
+        source.startCode = #"api->subscribe(s->host, "slowinit.die", NULL, on_die, s, &s->sub);"#
+        var plugin = TestKernel.Plugin("slowinit", path: try TestPlugins.buildC(name: "slowinit", source: source.render()))
+        plugin.isolation = "process"
+        let plugins = [plugin]
+        let k = try await onThread {
+            try TestKernel.boot(
+                plugins: plugins, extra: "hooks:\n  health_timeout_ms: 300\n  health_interval_ms: 50\n")
+        }
+        defer { k.shutdown() }
+        let first = try #require(k.kernel.isolation(of: "slowinit")?.pid)
+        try k.bus.publish(BusMessage(topic: "slowinit.die"))
+        #expect(
+            await eventually(timeout: .seconds(30)) {
+                let status = k.kernel.isolation(of: "slowinit")
+                return status?.restarts == 1 && status?.pid != nil && status?.pid != first
+            }, "\(String(describing: k.kernel.isolation(of: "slowinit")))")
+        let status = try #require(k.kernel.isolation(of: "slowinit"))
+        #expect(status.lastExit?.contains("SIGABRT") == true, "\(status.lastExit ?? "-")")
+        #expect(status.quarantine == nil)
+    }
+}

@@ -148,8 +148,19 @@ final class PluginSupervisor: @unchecked Sendable {
 
     /// The plugin's health: the child's answer with the isolation facts, or why it is down.
     func health() -> (Int32, String) {
-        let (child, quarantine, restarts, lastExit) = state.withLock { ($0.child, $0.quarantine, $0.restarts, $0.lastExit) }
+        let (child, quarantine, restarts, lastExit, phase) = state.withLock {
+            ($0.child, $0.quarantine, $0.restarts, $0.lastExit, $0.phase)
+        }
         if let quarantine { return (Int32(JAMEY_HEALTH_UNHEALTHY.rawValue), quarantine) }
+        // A restart's init and start run on the child's hook queue, where a health call would
+        // wait behind them: an init longer than 0.9 of the health deadline got the new process
+        // killed as hung, again at every attempt, until the plugin was quarantined.
+        if phase == .restarting, let child {
+            return (
+                Int32(JAMEY_HEALTH_DEGRADED.rawValue),
+                "isolated: its process \(lastExit ?? "ended"); restarting in process \(child.pid) (\(restarts) restarts so far)"
+            )
+        }
         guard let child else {
             return (
                 Int32(JAMEY_HEALTH_DEGRADED.rawValue),
