@@ -204,6 +204,38 @@ import Testing
         }
     }
 
+    /// A reload or deploy that would stop a plugin whose snapshot (a backup) is running is
+    /// refused until it is done: the stop waited behind the snapshot on the plugin's queue,
+    /// missed the stop deadline, and the plugin was abandoned for good.
+    @Test func aReloadWaitsForNoSnapshotButIsRefusedDuringOne() async throws {
+        try await onThread { [self] in
+            let slow = try plugin("slowsnap") { $0.snapshotDelayMilliseconds = 1500 }
+            var disabled = slow
+            disabled.enabled = false
+            let k = try TestKernel.boot(plugins: [slow], extra: "hooks:\n  stop_timeout_ms: 500\n")
+            defer { k.shutdown() }
+            let target = try TemporaryDirectory.make()
+            let snapped = LockedBox<String?>("running")
+            Thread {
+                do {
+                    try k.kernel.snapshot(plugin: "slowsnap", into: target)
+                    snapped.set(nil)
+                } catch { snapped.set("\(error)") }
+            }.start()
+            #expect(TestKernel.eventually { k.kernel.snapshotting.withLock { $0["slowsnap"] != nil } })
+            #expect { try k.reload(plugins: [disabled], extra: "hooks:\n  stop_timeout_ms: 500\n") } throws: {
+                "\($0)".contains("being snapshotted")
+            }
+            let path = try #require(slow.path)
+            #expect { try k.kernel.deploy(plugin: "slowsnap", path: path) } throws: { "\($0)".contains("being snapshotted") }
+            #expect(TestKernel.eventually(timeout: .seconds(20)) { snapped.value == nil }, "\(snapped.value ?? "")")
+            #expect(k.kernel.plugin(named: "slowsnap")?.state == .started)
+            try k.reload(plugins: [disabled], extra: "hooks:\n  stop_timeout_ms: 500\n")
+            #expect(k.kernel.plugin(named: "slowsnap")?.state == .disabled)
+            #expect(events().contains("deinit slowsnap"), "stopped cleanly: \(events())")
+        }
+    }
+
     @Test func snapshotAndRestoreRunUnderTheirDeadlines() async throws {
         try await onThread { [self] in
             let k = try TestKernel.boot(

@@ -145,6 +145,10 @@ extension Kernel {
     @discardableResult
     public func promoteCanary(plugin name: String, progress: (String) -> Void = { _ in }) throws(KernelError) -> [String] {
         try lifecycleLock.withLock { _ throws(KernelError) -> [String] in
+            if let stable = records.first(where: { $0.name == name }) {
+                try refuseWhileSnapshotting(
+                    ([stable] + dependents(of: stable)).map(\.name), "promotion of the canary of '\(name)'")
+            }
             guard let canary = canaries.withLock({ $0.removeValue(forKey: name) }) else {
                 throw KernelError("plugin '\(name)' has no canary running", code: JAMEY_E_NOT_FOUND)
             }
@@ -241,6 +245,7 @@ extension Kernel {
         guard old.state == .started, !old.with({ $0.abandoned }), old.library != nil else {
             throw KernelError("plugin '\(name)' is \(old.state): only a started plugin can be replaced", code: JAMEY_E_STATE)
         }
+        try refuseWhileSnapshotting(([old] + dependents(of: old)).map(\.name), "replacing '\(name)'")
         return old
     }
 

@@ -195,9 +195,19 @@ private struct Reload {
     /// instance (its hooks called with a NULL state) and run it again, and one that changed its
     /// section was undone by the promotion of the canary, which kept the old one.
     private func planCanaries(_ problems: inout [String]) {
+        let touched = Set(stopForGood.map(\.name) + starts.keys + reconfigures.map(\.record.name))
+        // What a snapshot runs for is not stopped, restarted or reconfigured under it (a stop
+        // waited behind the snapshot on the plugin's queue and the plugin was abandoned).
+        let affected = touched.flatMap { name in
+            [name] + (oldRecords.first { $0.name == name }.map { kernel.dependents(of: $0).map(\.name) } ?? [])
+        }
+        do throws(KernelError) {
+            try kernel.refuseWhileSnapshotting(affected.sorted(), "a reload that stops or reconfigures it")
+        } catch {
+            problems += error.problems
+        }
         let canaried = kernel.canaries.withLock { Set($0.keys) }
         guard !canaried.isEmpty else { return }
-        let touched = Set(stopForGood.map(\.name) + starts.keys + reconfigures.map(\.record.name))
         for name in canaried.sorted() {
             let changed = entries[name] != nil || !new.plugins.contains { $0.name == name }
             let provider = touched.sorted().first { other in

@@ -10,13 +10,35 @@ extension Kernel {
     /// `plugin_snapshot` when the operator granted it the `snapshot` privilege.
     /// - Throws: `KernelError` when the plugin is unknown, not started, has no snapshot hook, the
     ///   hook fails (its message) or outlives its deadline (the plugin is then abandoned).
+    ///
+    /// The plugin's state is checked, and the snapshot counted in ``snapshotting``, under the
+    /// lifecycle lock: no stop can be queued before the hook (it ran after the plugin's deinit on
+    /// freed state), and operations that would stop the plugin are refused until it is done.
     public func snapshot(plugin name: String, into directory: String) throws(KernelError) {
         let record = try record(named: name)
-        let state = record.state
-        guard state == .started, !record.with({ $0.abandoned }) else {
-            throw KernelError("plugin '\(name)' is \(state): snapshot needs it started", code: JAMEY_E_STATE)
+        try withLifecycleLockUnlessStopping("snapshot of '\(name)'", refusingWhileStarting: false) {
+            () throws(KernelError) in
+            let state = record.state
+            guard state == .started, !record.with({ $0.abandoned }) else {
+                throw KernelError("plugin '\(name)' is \(state): snapshot needs it started", code: JAMEY_E_STATE)
+            }
+            snapshotting.withLock { $0[name, default: 0] += 1 }
+        }
+        defer {
+            snapshotting.withLock { running in
+                let left = (running[name] ?? 1) - 1
+                running[name] = left > 0 ? left : nil
+            }
         }
         try runDirectoryHook(record, "snapshot", directory)
+    }
+
+    /// Refuses `what` while a snapshot of one of `names` runs (see ``snapshotting``).
+    func refuseWhileSnapshotting(_ names: [String], _ what: String) throws(KernelError) {
+        guard let busy = snapshotting.withLock({ running in names.first { running[$0] != nil } }) else { return }
+        throw KernelError(
+            "plugin '\(busy)' is being snapshotted (a backup is copying its data): \(what) refused; try again once it is done",
+            code: JAMEY_E_STATE)
     }
 
     /// Puts back a plugin's data from `directory` (one its snapshot hook wrote).
@@ -63,6 +85,7 @@ extension Kernel {
                     "plugin '\(caller)' depends on '\(name)', so it would be stopped by the restore it asked for",
                     code: JAMEY_E_INVALID)
             }
+            try refuseWhileSnapshotting(([target] + dependents).map(\.name), "restore of '\(name)'")
             try restoreLocked(target, dependents: dependents, directory: directory, progress: progress)
         }
     }
@@ -175,7 +198,7 @@ extension Kernel {
     /// for the very handler making this call (`plugin_restore` from a bus handler) to return, and
     /// waiting on would hold both until that stop's deadline.
     func withLifecycleLockUnlessStopping(
-        _ what: String, caller: String? = nil, _ body: () throws(KernelError) -> Void
+        _ what: String, caller: String? = nil, refusingWhileStarting: Bool = true, _ body: () throws(KernelError) -> Void
     ) throws(KernelError) {
         let calling = caller.flatMap { name in records.first { $0.name == name } }
         while true {
@@ -188,7 +211,7 @@ extension Kernel {
             let ran = try lifecycleLock.withLockIfAvailable { _ throws(KernelError) -> Bool in
                 // Asked again under the lock: a stop that took it and let it go requested first.
                 guard !isShutdownRequested else { return false }
-                try refuseWhileStarting(what)
+                if refusingWhileStarting { try refuseWhileStarting(what) }
                 try body()
                 return true
             }

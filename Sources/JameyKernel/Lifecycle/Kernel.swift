@@ -52,6 +52,11 @@ public final class Kernel: Sendable {
     /// is handled before start; the api serves operations once it is up) initialised a plugin
     /// start() was still initialising: two instances, the first never stopped.
     let starting = Atomic<Bool>(false)
+    /// Snapshots running, by plugin name (``snapshot(plugin:into:)``): a reload, deploy, canary
+    /// or restore that would stop one of those plugins is refused meanwhile (its stop waited
+    /// behind the snapshot on the plugin's queue, missed its deadline, and the plugin was
+    /// abandoned).
+    let snapshotting = Mutex<[String: Int]>([:])
     /// How many instances each plugin has had (blue-green deploys name the next `name@N`).
     let deployGenerations = Mutex<[String: Int]>([:])
     /// Canary releases running now, by plugin name (``startCanary(plugin:path:weight:policy:)``).
