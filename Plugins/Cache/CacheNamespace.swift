@@ -208,7 +208,10 @@ final class CacheNamespace: Sendable {
 
     /// The value of `key` from L1, L2 or L3 and its tier, without asking the origin.
     func getLocalTier(_ key: String) throws(CacheError) -> (CachedValue, Tier)? {
-        if let value = l1.get(CacheKey(key)) {
+        // The value's own expiry decides too: the table's deadlines run on a coarse clock (a
+        // kernel tick late) from a TTL rounded down to the millisecond, so a hit could come up
+        // to a tick after `expires_at`.
+        if let value = l1.get(CacheKey(key)), value.expiresAt.map({ $0 > Self.nowMs() }) ?? true {
             metrics.l1Hits.increment()
             noteRead(key, hit: true)
             return (value, .l1)

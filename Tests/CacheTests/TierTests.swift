@@ -20,6 +20,27 @@ import Testing
         }
     }
 
+    /// A value is never served at or after its `expires_at`, even from L1, whose deadlines run
+    /// on a coarse clock from a TTL rounded down (a hit could come up to a kernel tick late):
+    /// gets from just before the expiry on, each sent after the wall-clock time it is compared to.
+    @Test func aValueIsNeverServedAfterItsExpiry() async throws {
+        try await CacheKernel.with { (k: CacheKernel) async throws in
+            var late: [String] = []
+            for round in 0..<20 {
+                let key = "brief\(round)"
+                #expect(try await k.put("main", key, "v", ttl: 40) == 201)
+                while true {
+                    let sent = Int64(Date().timeIntervalSince1970 * 1000)
+                    let got = try await k.get("main", key)
+                    guard got.status == 200 else { break }
+                    let expiresAt = (got.body["expires_at"] as? NSNumber)?.int64Value ?? .max
+                    if expiresAt <= sent { late.append("\(key): expires_at \(expiresAt), asked at \(sent)") }
+                }
+            }
+            #expect(late.count == 0, "\(late.prefix(5))")
+        }
+    }
+
     @Test func valuesWithQuotesControlCharactersAndUnicodeComeBackIntact() async throws {
         try await CacheKernel.with { (k: CacheKernel) async throws in
             let put = try await k.request(
