@@ -35,12 +35,17 @@ struct ServerOptions: ParsableArguments {
             valueName: "path"))
     var keyFile: String?
 
-    @Option(help: "Seconds to wait for the server (it may stop and start plugins meanwhile).")
-    var timeout: Double = 120
+    @Option(
+        help:
+            "Seconds to wait for the server (it may stop and start plugins meanwhile; default 330, past the gateway's limits.operation_timeout_ms of 300 s)."
+    )
+    var timeout: Double?
 
-    /// The same options for `jamey call`.
+    /// The same options for `jamey call` (without `--timeout`, `jamey call` waits 330 s for these
+    /// long-running operations, as the README says; a default of 120 gave up while the server
+    /// went on, and a retried deploy ran twice).
     var callArguments: [String] {
-        var arguments = ["--timeout", String(timeout)]
+        var arguments = timeout.map { ["--timeout", String($0)] } ?? []
         if let server { arguments += ["--server", server] }
         if let keyFile { arguments += ["--key-file", keyFile] }
         return arguments

@@ -26,6 +26,13 @@ extension PluginsCommand {
                 throw ValidationError(
                     "plugin name '\(name)' is invalid: expected a lowercase letter, then [a-z0-9_-], at most 64 characters")
             }
+            // The Swift skeleton names its target and class after the plugin: a name that is a
+            // module of the package graph or a type the kit's code names does not build.
+            if lang == .swift, Skeleton.reservedTypeNames.contains(Skeleton.productName(name)) {
+                throw ValidationError(
+                    "plugin name '\(name)' would name the Swift target and class '\(Skeleton.productName(name))', which a module or type the skeleton uses already has; choose another name"
+                )
+            }
         }
 
         func run() throws {
@@ -89,7 +96,9 @@ enum SourceTree {
         if let root = ProcessInfo.processInfo.environment["JAMEY_SOURCE_ROOT"],
             FileManager.default.fileExists(atPath: root + marker)
         {
-            return root
+            // Absolute: the skeleton's Package.swift names the kit by path, which SwiftPM reads
+            // against the new package's directory (JAMEY_SOURCE_ROOT=. wrote "./Kit").
+            return URL(fileURLWithPath: root).standardizedFileURL.path
         }
         var url = URL(
             fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))

@@ -6,6 +6,15 @@ enum Skeleton {
         name.split(whereSeparator: { $0 == "_" || $0 == "-" }).map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
     }
 
+    /// Names the Swift skeleton's target and class may not take (``productName(_:)``): modules
+    /// of its package graph, types its code names, and words Swift reserves.
+    static let reservedTypeNames: Set<String> = [
+        "JameyPluginKit", "CJameyABI", "Logging", "Metrics", "CoreMetrics", "Foundation", "Dispatch", "Synchronization",
+        "Swift", "PackageDescription", "Testing", "XCTest", "PluginContext", "PluginManifest", "JameyPlugin",
+        "JameyDescriptor", "JameyRegistration", "Configuration", "ConfigurationChecking", "Reconfigurable",
+        "SnapshotCapable", "HandOverCapable", "Decodable", "Sendable", "String", "Self", "Type", "Protocol", "Any",
+    ]
+
     /// - Parameters:
     ///   - header: `jamey/plugin.h`.
     ///   - services: the plugins' service headers (`cache.h`, `memory.h`), by file name, copied

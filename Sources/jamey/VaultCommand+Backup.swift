@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import JameyKernel
 import VaultCore
 
 extension VaultCommand {
@@ -26,6 +27,16 @@ extension VaultCommand {
                 let repo = try repository.open()
                 let keyURL = try nodeKey.url()
                 let sources = try parsedSources(excluding: repo.layout.root)
+                // Files are copied as they are: a running server's databases would be copied
+                // apart from their WAL, a snapshot that may restore corrupt or stale.
+                for source in sources {
+                    if let pid = DataDirectoryLock.holder(of: source.url.path) {
+                        throw VaultError(
+                            .badInput,
+                            "\(source.url.path) is the data directory of a running jamey serve (pid \(pid)): stop it first, or back up through it (the vault plugin, POST /v1/vault/backup)"
+                        )
+                    }
+                }
                 let writer = try BackupWriter(
                     repository: repo, key: try NodeKey.read(keyURL, settlingRotationIn: repo),
                     headURL: ChainHead.url(forKey: keyURL))

@@ -22,6 +22,14 @@ extension VaultCommand {
                 if passphrase {
                     let first = try VaultIdentityFile.passphrase(prompt: "New passphrase: ")
                     guard !first.isEmpty else { throw VaultError(.badInput, "passphrase: empty") }
+                    // Typed at a prompt: asked twice, since a typo would lock the only restore
+                    // identity away (every backup is encrypted to its public key).
+                    if ProcessInfo.processInfo.environment["JAMEY_VAULT_PASSPHRASE"] == nil {
+                        let again = try VaultIdentityFile.passphrase(prompt: "The same passphrase again: ")
+                        guard again == first else {
+                            throw VaultError(.badInput, "passphrase: the two entries differ; nothing was written")
+                        }
+                    }
                     contents = try Age.encrypt(contents, passphrase: first)
                 }
                 guard FileManager.default.createFile(atPath: url.path, contents: contents, attributes: [.posixPermissions: 0o600])

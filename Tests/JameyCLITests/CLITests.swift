@@ -202,6 +202,11 @@ import Testing
         let bad = try Run.command(jamey, ["plugins", "new", "Bad Name", "--lang", "c", "--dir", dir])
         #expect(bad.status != 0)
         #expect(bad.stderr.contains("is invalid"))
+        // A Swift skeleton named like a module of its package graph would not build.
+        let clash = try Run.command(jamey, ["plugins", "new", "metrics", "--lang", "swift", "--dir", dir])
+        #expect(clash.status != 0)
+        #expect(clash.stderr.contains("'Metrics'"), "\(clash.output)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/metrics"))
     }
 
     @Test func newSwiftPluginSkeletonIsComplete() throws {

@@ -33,6 +33,15 @@ import Testing
                 "path parameter 'topic' of operation request (POST /v1/bus/request/{topic}) is given twice"))
     }
 
+    /// A segment typed in a concrete path keeps its escapes and gets the ones a request line
+    /// needs (a space went out raw); its query string becomes parameters (it was dropped).
+    @Test func aTypedPathIsEscapedAndItsQueryKept() throws {
+        var builder = CallRequestBuilder(operation: request)
+        builder.pathValues = ["topic": "Ada Lovelace#1%2F"]
+        builder.parameters = CallRequestBuilder.queryPairs("timeout_ms=500&note=two%20words&flag")
+        #expect(try builder.request().target == "/v1/bus/request/Ada%20Lovelace%231%2F?timeout_ms=500&note=two%20words&flag=")
+    }
+
     @Test func missingRequiredParametersAreNamed() {
         #expect(
             failure { try CallRequestBuilder(operation: request).request() }

@@ -156,6 +156,12 @@ struct Call: ParsableCommand {
             }
             return (name: String(text[..<equals]), value: String(text[text.index(after: equals)...]))
         }
+        // The query string of a concrete path goes first, as --param pairs (it was dropped).
+        if operation.count == 2, let mark = operation[1].firstIndex(of: "?") {
+            builder.parameters =
+                CallRequestBuilder.queryPairs(operation[1][operation[1].index(after: mark)...])
+                + builder.parameters
+        }
         builder.headers = try headers.map { text throws(CallError) in
             guard let colon = text.firstIndex(where: { $0 == ":" || $0 == "=" }), colon != text.startIndex else {
                 throw CallError.usage("--header '\(text)' must look like 'Name: value'")

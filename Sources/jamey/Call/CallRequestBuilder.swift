@@ -37,7 +37,7 @@ struct CallRequestBuilder: Sendable {
                 guard given.isEmpty else {
                     throw CallError.usage("path parameter '\(parameter)' of \(name) is given twice: in the path and as --param")
                 }
-                target += "/" + typed
+                target += "/" + Self.encodingTyped(typed)
             } else if let value = given.last {
                 guard !value.isEmpty else { throw CallError.usage("path parameter '\(parameter)' of \(name) is empty") }
                 target += "/" + Self.percentEncoded(value)
@@ -69,6 +69,28 @@ struct CallRequestBuilder: Sendable {
         try addBody(to: &request, name: name)
         request.headers += headers
         return request
+    }
+
+    /// A path segment as typed: escapes already in it are kept, anything a request line cannot
+    /// carry is escaped (`/v1/hello/Ada Lovelace` went out with a space and ended in a 400).
+    static func encodingTyped(_ segment: String) -> String {
+        var allowed = CharacterSet.urlPathAllowed
+        allowed.remove("/")
+        allowed.insert("%")
+        return segment.addingPercentEncoding(withAllowedCharacters: allowed) ?? segment
+    }
+
+    /// `a=1&b=two%20words` as (name, value) pairs, percent-decoded (``request()`` encodes them
+    /// again); a pair without `=` has an empty value.
+    static func queryPairs(_ query: Substring) -> [(name: String, value: String)] {
+        query.split(separator: "&").compactMap { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let decode = { (text: Substring) in
+                String(text).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(text)
+            }
+            guard let first = parts.first, !first.isEmpty else { return nil }
+            return (decode(first), parts.count > 1 ? decode(parts[1]) : "")
+        }
     }
 
     private func addBody(to request: inout HTTPRequest, name: String) throws(CallError) {
