@@ -113,6 +113,15 @@ extension APIConfiguration {
 
     /// `text` as an IP address in the form the peer's address is written in (`2001:db8::1` for
     /// `2001:DB8:0::1`), or nil when it is none.
+    /// ``canonicalAddress(_:)`` in the form peers are named in (``SocketAddress/clientAddress``):
+    /// an IPv4-mapped IPv6 address (`::ffff:10.0.0.5`) as its IPv4 address.
+    static func clientAddress(_ text: String) -> String? {
+        guard let canonical = canonicalAddress(text) else { return nil }
+        let tail = canonical.lowercased().hasPrefix("::ffff:") ? String(canonical.dropFirst(7)) : ""
+        if !tail.isEmpty, !tail.contains(":"), let v4 = canonicalAddress(tail) { return v4 }
+        return canonical
+    }
+
     static func canonicalAddress(_ text: String) -> String? {
         var v4 = in_addr()
         var v6 = in6_addr()

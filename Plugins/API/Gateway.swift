@@ -73,7 +73,7 @@ final class Gateway: HTTPResponder, Sendable {
         self.secure = settings.tls.enabled
         self.table = Mutex(RouteTable(core: Endpoint.core(metricsPublic: settings.metricsPublic), plugins: []))
         // In the form the peer's address is written in, as it is compared with that text.
-        self.trustedProxies = Set(settings.trustedProxies.map { APIConfiguration.canonicalAddress($0) ?? $0 })
+        self.trustedProxies = Set(settings.trustedProxies.map { APIConfiguration.clientAddress($0) ?? $0 })
         self.requestPrefix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
     }
 

@@ -97,7 +97,7 @@ final class GatewayServer: Sendable {
             // Idle connections are known only to the head timeout's handler: without it, none
             // is closed to make room (one answering a request could be taken for idle).
             perClient: limits.maxConnectionsPerClient, total: timed ? limits.maxConnections : 0,
-            exempt: Set(settings.trustedProxies.compactMap(APIConfiguration.canonicalAddress)), metrics: gateway.metrics)
+            exempt: Set(settings.trustedProxies.compactMap(APIConfiguration.clientAddress)), metrics: gateway.metrics)
         let plain = HTTPServerBuilder { [gateway] responder in
             GatewayChannel(
                 base: HTTP1Channel(responder: responder, configuration: http1), connections: connections,

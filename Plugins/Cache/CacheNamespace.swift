@@ -34,9 +34,8 @@ final class CacheNamespace: Sendable {
     struct Generations: Sendable {
         var all: UInt64 = 0
         var puts = [UInt64](repeating: 0, count: CacheNamespace.putStripes)
-        /// Changes not made by a put: other nodes', and this node's invalidations (counted as
-        /// they begin); of a prefix, and of a key by its put stripe (a put that sees one while
-        /// it runs keeps no local copy, ``put(_:_:stripe:)``).
+        /// Changes from other nodes: of a prefix, and of a key by its put stripe (a put that
+        /// sees one arrive while it runs keeps no local copy, ``put(_:_:stripe:)``).
         var remoteAll: UInt64 = 0
         var remote = [UInt64](repeating: 0, count: CacheNamespace.putStripes)
 
@@ -458,8 +457,7 @@ final class CacheNamespace: Sendable {
         if overtaken, let l3 { _ = try? l3.delete(name, key) }
     }
 
-    /// Notes a change another node made, or an invalidation of this node's beginning, of `key`
-    /// or of keys starting with `prefix`.
+    /// Notes a change another node made, of `key` or of keys starting with `prefix`.
     private func noteRemote(key: String?, prefix: String?) {
         generation.withLock { now in
             if let key { now.remote[Self.stripe(key)] &+= 1 }
@@ -485,11 +483,9 @@ final class CacheNamespace: Sendable {
 
     /// Clears L1 after the other tiers: under the generation lock, with a second bump, so that no
     /// read of L2 or L3 made before their clearing can copy its value back afterwards.
-    /// - Parameter prefixChange: also count a prefix change for puts running (``put(_:_:stripe:)``).
-    private func clearL1<T>(prefixChange: Bool = false, _ body: () -> T) -> T {
+    private func clearL1<T>(_ body: () -> T) -> T {
         generation.withLock { now in
             now.all &+= 1
-            if prefixChange { now.remoteAll &+= 1 }
             return body()
         }
     }
@@ -540,12 +536,12 @@ final class CacheNamespace: Sendable {
     }
 
     /// Removes every key starting with `prefix` from every tier; returns how many entries went.
-    /// A put running meanwhile keeps no local copy when this began before its end, or ended
-    /// (cleared L1) before its L1 write: counted as another node's prefix change is, at both
-    /// ends (a put's own lock for every stripe would hold every put for the whole Redis scan).
+    /// Unlike a key's, it does not run under the put locks (every stripe's would hold every put
+    /// for the whole Redis scan), nor count as a change for puts running (that made every put of
+    /// any key meanwhile drop its L1 and L3 copies, the value lost with L2 off): a put of a key
+    /// it covers that runs alongside may keep its local copy (see README, Caching).
     func invalidate(prefix: String) throws(CacheError) -> Int {
         markLoadsStale()
-        noteRemote(key: nil, prefix: prefix)
         feed?.announce(name, .invalidate, key: nil, prefix: prefix)
         var removed = 0
         if let l2 {
@@ -566,7 +562,7 @@ final class CacheNamespace: Sendable {
                 throw .storage("L3 delete failed", error)
             }
         }
-        removed = max(removed, clearL1(prefixChange: true) { l1.removeAll { $0.hasPrefix(prefix) } })
+        removed = max(removed, clearL1 { l1.removeAll { $0.hasPrefix(prefix) } })
         heat.withLock { h in h.hits = h.hits.filter { !$0.key.hasPrefix(prefix) } }
         failures.forget(prefix: prefix)
         return removed

@@ -38,19 +38,23 @@ extension Bridge {
                 // Counted before publishing, so an acknowledgement racing the bookkeeping below
                 // waits for this lock instead of being skipped.
                 if message.qos > 0 { tracked.add(1, ordering: .releasing) }
+                let untracked = message.qos == 0 && beginUntracked(&l)
                 let (rc, mid) = client.publish(message)
                 if rc != MOSQ_ERR_SUCCESS.rawValue, message.qos > 0 { tracked.subtract(1, ordering: .releasing) }
+                if untracked { endUntracked(mid, published: rc == MOSQ_ERR_SUCCESS.rawValue, &l) }
                 if rc == MOSQ_ERR_NO_CONN.rawValue && message.qos > 0 {
                     l.spooling = true
                     spoolingHint.store(true, ordering: .releasing)
                 } else if rc != MOSQ_ERR_SUCCESS.rawValue {
                     return rc == MOSQ_ERR_NO_CONN.rawValue ? .offline : .rejected(rc)
                 } else if message.qos == 0 {
-                    noteUntracked(mid, &l)
                     return .sent
                 } else {
                     l.sequence += 1
-                    l.unacked[mid] = (l.sequence, message, .now)
+                    // An id still held (more in flight than ids, never with maxUnacked) is replaced.
+                    if let replaced = l.unacked.updateValue((l.sequence, message, .now), forKey: mid) {
+                        l.unackedBytes -= replaced.message.payload.count
+                    }
                     l.unackedBytes += message.payload.count
                     if l.unackedFull {
                         l.spooling = true
@@ -98,13 +102,32 @@ extension Bridge {
         }
     }
 
-    /// Records a message no table tracks, published as `mid`, while a QoS 1/2 message may be
-    /// waiting for its acknowledgement under the same id (see ``Link/untracked``); with nothing
-    /// in flight or being drained there is no id to confuse, and nothing is recorded.
-    func noteUntracked(_ mid: Int32, _ l: inout Link) {
-        guard l.spooling || !l.unacked.isEmpty else { return }
-        l.untracked[mid, default: 0] += 1
+    /// Whether a message no table tracks, about to be published, is to be recorded (see
+    /// ``Link/untracked``): only while a QoS 1/2 message may wait for its acknowledgement (with
+    /// nothing in flight or being drained there is no id to confuse). Counted before the
+    /// publish, as ``tracked`` is: its report may come on the loop thread before the id is
+    /// recorded, and then waits for the link lock instead of passing by (the entry was left
+    /// for good, and took a PUBACK 65 535 publishes later).
+    func beginUntracked(_ l: inout Link) -> Bool {
+        guard l.spooling || !l.unacked.isEmpty else { return false }
         untrackedCount.add(1, ordering: .releasing)
+        return true
+    }
+
+    /// Records the id ``beginUntracked(_:)`` counted for, or uncounts it when the publish failed.
+    func endUntracked(_ mid: Int32, published: Bool, _ l: inout Link) {
+        if published {
+            l.untracked[mid, default: 0] += 1
+        } else {
+            untrackedCount.subtract(1, ordering: .releasing)
+        }
+    }
+
+    /// Records a message no table tracks, published as `mid` outside the link lock (the loop
+    /// thread's own publishes, whose reports it handles itself afterwards).
+    func noteUntracked(_ mid: Int32, _ l: inout Link) {
+        guard beginUntracked(&l) else { return }
+        endUntracked(mid, published: true, &l)
     }
 
     /// `; 12 more since the last report` when lines were held back.
@@ -117,8 +140,9 @@ extension Bridge {
     func sendLive(_ message: OutboundMessage) -> Bool {
         let rc = link.withLock { l -> Int32 in
             guard let client = l.client else { return MOSQ_ERR_NO_CONN.rawValue }
+            let untracked = beginUntracked(&l)
             let (rc, mid) = client.publish(message)
-            if rc == MOSQ_ERR_SUCCESS.rawValue { noteUntracked(mid, &l) }
+            if untracked { endUntracked(mid, published: rc == MOSQ_ERR_SUCCESS.rawValue, &l) }
             return rc
         }
         if rc == MOSQ_ERR_SUCCESS.rawValue {

@@ -79,7 +79,9 @@ enum RunnerHostAPI {
         // kernel: a bad topic was taken, then dropped or failed through done).
         api.pointee.publish = { _, message in
             if refusedInCheck("publish") { return JAMEY_E_INVALID }
-            guard let message, let topic = message.pointee.topic, TopicSyntax.isConcrete(topic) else { return JAMEY_E_INVALID }
+            guard let message, lengthsValid(message), let topic = message.pointee.topic, TopicSyntax.isConcrete(topic) else {
+                return JAMEY_E_INVALID
+            }
             var frame = WireWriter(.publish, capacity: message.pointee.payload_len + 128)
             frame.message(message)
             return runner.up.send(frame.finish()) ? JAMEY_OK : JAMEY_E_SHUTDOWN
@@ -136,7 +138,9 @@ enum RunnerHostAPI {
         }
         api.pointee.request_sync = { _, message, timeout, handler, userData in
             if refusedInCheck("request_sync") { return JAMEY_E_INVALID }
-            guard let message, let topic = message.pointee.topic, TopicSyntax.isConcrete(topic) else { return JAMEY_E_INVALID }
+            guard let message, lengthsValid(message), let topic = message.pointee.topic, TopicSyntax.isConcrete(topic) else {
+                return JAMEY_E_INVALID
+            }
             let seq = runner.calls.sequence()
             let answer = runner.calls.call(seq, requestFrame(seq, message, timeout), over: runner.socket)
             guard answer.code == JAMEY_OK else { return answer.code }
@@ -148,7 +152,7 @@ enum RunnerHostAPI {
         }
         api.pointee.reply = { _, request, reply in
             if refusedInCheck("reply") { return JAMEY_E_INVALID }
-            guard let request, let reply, request.pointee.reply_to != nil else { return JAMEY_E_INVALID }
+            guard let request, let reply, lengthsValid(reply), request.pointee.reply_to != nil else { return JAMEY_E_INVALID }
             var frame = WireWriter(.reply, capacity: reply.pointee.payload_len + 128)
             frame.u64(request.pointee.correlation_id)
             frame.message(reply)
@@ -238,6 +242,13 @@ enum RunnerHostAPI {
         return runner
     }
 
+    /// Whether a message's lengths are lengths: `size_t` arrives as Int, and 2^63 or more (a
+    /// failed read()'s (size_t)-1) is negative, which the frame writer took as a count (the
+    /// kernel refuses it in process with JAMEY_E_INVALID; here it crashed the plugin's process).
+    static func lengthsValid(_ message: UnsafePointer<jamey_message>) -> Bool {
+        message.pointee.payload_len >= 0 && message.pointee.header_count >= 0
+    }
+
     static func requestFrame(_ seq: UInt64, _ message: UnsafePointer<jamey_message>, _ timeout: UInt32) -> [UInt8] {
         var frame = WireWriter(.request, capacity: message.pointee.payload_len + 128)
         frame.u64(seq)
@@ -251,7 +262,8 @@ enum RunnerHostAPI {
         _ userData: UnsafeMutableRawPointer?
     ) -> Int32 {
         if refusedInCheck("request") { return JAMEY_E_INVALID }
-        guard let message, let topic = message.pointee.topic, TopicSyntax.isConcrete(topic), let done else {
+        guard let message, lengthsValid(message), let topic = message.pointee.topic, TopicSyntax.isConcrete(topic), let done
+        else {
             return JAMEY_E_INVALID
         }
         let seq = runner.calls.sequence()

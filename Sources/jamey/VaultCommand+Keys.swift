@@ -113,7 +113,8 @@ extension VaultCommand {
                 let (key, result) = try rotation.rotate(
                     to: recipients, identities: try identity.read(required: false), reencrypt: reencrypt, pending: pending)
                 try key.write(keyURL)
-                try FileManager.default.removeItem(at: pending)
+                // A server's backup may have settled the rotation meanwhile and removed it.
+                try? FileManager.default.removeItem(at: pending)
                 if json { return try printJSON(result) }
                 print("Node key \(keyURL.path): now encrypts to \(result.recipients.joined(separator: ", "))")
                 print("Signing key rotated; the old key signs nothing after snapshot #\(result.retiredAfterSeq)")

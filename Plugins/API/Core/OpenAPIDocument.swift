@@ -267,6 +267,12 @@ package enum OpenAPIDocument {
         case .reloadConfig:
             return .object([
                 ok("200", "Applied: what changed, what waits for a restart", "application/json", ref("ReloadReport")),
+                (
+                    "409",
+                    problemResponse(
+                        "The reload would disturb work in progress (the kernel still starting, a canary, a backup's snapshot); nothing changed: try again"
+                    )
+                ),
                 ("422", problemResponse("The new config is invalid (every problem listed); nothing changed")),
                 ("500", problemResponse("Applying failed; everything was rolled back to the previous config")),
                 problem,

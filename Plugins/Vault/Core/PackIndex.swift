@@ -87,14 +87,16 @@ public struct ChunkIndex: Sendable {
         let layout = repository.layout
         var stored: Set<String>?
         do {
-            stored = Set(try layout.listedNames(in: layout.packs, nested: true))
+            stored = Set(try layout.listedNames(in: layout.packs, nested: true, missingIsEmpty: true))
         } catch {
             complete = false
             problems.append(VaultProblem(.unreadable, subject: "packs", error.message))
         }
         let names: [String]
         do {
-            names = try layout.listedNames(in: layout.index)
+            // No index/ at all is an empty index only when no pack is stored either (a copy of a
+            // repository without packs); with packs, it would make every pack a leftover.
+            names = try layout.listedNames(in: layout.index, missingIsEmpty: stored?.isEmpty == true)
         } catch {
             complete = false
             problems.append(VaultProblem(.unreadable, subject: "index", error.message))

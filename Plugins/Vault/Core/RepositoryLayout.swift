@@ -68,7 +68,11 @@ public struct RepositoryLayout: Sendable {
 
     /// ``names(in:nested:)``, but a directory that cannot be listed (gone, unreadable, not a
     /// directory, an I/O error) is an error naming it rather than an empty list.
-    func listedNames(in directory: URL, nested: Bool = false) throws(VaultError) -> [String] {
+    /// - Parameter missingIsEmpty: a directory that does not exist at all lists as empty (one a
+    ///   copy tool such as rclone left out because it was empty: `forgotten/` before any forget).
+    func listedNames(in directory: URL, nested: Bool = false, missingIsEmpty: Bool = false) throws(VaultError) -> [String] {
+        var info = stat()
+        if missingIsEmpty, lstat(directory.path, &info) != 0, errno == ENOENT { return [] }
         func list(_ url: URL) throws(VaultError) -> [String] {
             do {
                 return try FileManager.default.contentsOfDirectory(atPath: url.path).filter { !$0.hasPrefix(".") }

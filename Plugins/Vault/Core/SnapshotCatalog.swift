@@ -42,7 +42,7 @@ public struct SnapshotCatalog: Sendable {
             return true
         }
         snapshots.sort { ($0.header.time, $0.header.node, $0.header.seq) < ($1.header.time, $1.header.node, $1.header.seq) }
-        for name in listed(layout, layout.forgotten, what: "forgotten") {
+        for name in listed(layout, layout.forgotten, what: "forgotten", missingIsEmpty: true) {
             let url = layout.forgotten.appendingPathComponent(name)
             guard let data = read(url, what: "forget record \(name.prefix(12))", subject: name) else { continue }
             do {
@@ -60,9 +60,11 @@ public struct SnapshotCatalog: Sendable {
 
     /// The names in a directory of the repository; one that cannot be listed is a problem (an
     /// empty list would hide every snapshot from prune, which would then free their chunks).
-    private mutating func listed(_ layout: RepositoryLayout, _ directory: URL, what: String) -> [String] {
+    private mutating func listed(_ layout: RepositoryLayout, _ directory: URL, what: String, missingIsEmpty: Bool = false)
+        -> [String]
+    {
         do {
-            return try layout.listedNames(in: directory)
+            return try layout.listedNames(in: directory, missingIsEmpty: missingIsEmpty)
         } catch {
             problems.append(VaultProblem(.unreadable, subject: what, error.message))
             return []

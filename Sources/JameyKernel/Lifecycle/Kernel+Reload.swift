@@ -183,9 +183,13 @@ private struct Reload {
             report.changes.append("plugins.\(record.name): removed")
             if record.state == .started { stopForGood.append(record) }
         }
-        planCanaries(&problems)
+        // What work in progress refuses is not a problem of the file: JAMEY_E_STATE (409), unless
+        // the file has problems too.
+        var busy: [String] = []
+        planCanaries(&busy)
         planOrder(&problems)
-        guard problems.isEmpty else { throw KernelError(problems, code: JAMEY_E_INVALID) }
+        guard problems.isEmpty else { throw KernelError(problems + busy, code: JAMEY_E_INVALID) }
+        guard busy.isEmpty else { throw KernelError(busy, code: JAMEY_E_STATE) }
     }
 
     /// A plugin with a canary running keeps its entry, and what it requires keeps running, until

@@ -250,7 +250,10 @@ extension Kernel {
                     ? (422, "config-invalid", "The new config was refused; nothing changed")
                     : (422, "deploy-invalid", "The new build was refused; nothing changed")
             case JAMEY_E_NOT_FOUND: (404, "not-found", "No plugin has this name, or it has no canary running")
-            case JAMEY_E_STATE: (409, "plugin-not-replaceable", "The plugin is not started, or has a canary running")
+            case JAMEY_E_STATE:
+                reload
+                    ? (409, "reload-conflict", "The reload would disturb work in progress; nothing changed: try again")
+                    : (409, "plugin-not-replaceable", "The plugin is not started, is being snapshotted, or has a canary running")
             case JAMEY_E_SHUTDOWN: (503, "shutting-down", "The server is shutting down")
             case JAMEY_E_UNSUPPORTED: (409, "no-config-source", "This server has no config file to reload from")
             default:

@@ -11,18 +11,20 @@ extension Kernel {
     /// - Throws: `KernelError` when the plugin is unknown, not started, has no snapshot hook, the
     ///   hook fails (its message) or outlives its deadline (the plugin is then abandoned).
     ///
-    /// The plugin's state is checked, and the snapshot counted in ``snapshotting``, under the
-    /// lifecycle lock: no stop can be queued before the hook (it ran after the plugin's deinit on
-    /// freed state), and operations that would stop the plugin are refused until it is done.
+    /// The plugin's state is checked and the snapshot counted in ``snapshotting`` together:
+    /// operations that would stop the plugin are refused until it is done (a stop queued behind
+    /// it missed its deadline and the plugin was abandoned). It takes no lifecycle lock: a stop
+    /// holds that lock while it waits for a backup plugin's stop, which waits for the backup's
+    /// snapshots. (A reload that passed its check just before this count can still stop the
+    /// plugin under the snapshot: the window between its check and its stop.)
     public func snapshot(plugin name: String, into directory: String) throws(KernelError) {
         let record = try record(named: name)
-        try withLifecycleLockUnlessStopping("snapshot of '\(name)'", refusingWhileStarting: false) {
-            () throws(KernelError) in
+        try snapshotting.withLock { (running: inout [String: Int]) throws(KernelError) in
             let state = record.state
             guard state == .started, !record.with({ $0.abandoned }) else {
                 throw KernelError("plugin '\(name)' is \(state): snapshot needs it started", code: JAMEY_E_STATE)
             }
-            snapshotting.withLock { $0[name, default: 0] += 1 }
+            running[name, default: 0] += 1
         }
         defer {
             snapshotting.withLock { running in
@@ -198,7 +200,7 @@ extension Kernel {
     /// for the very handler making this call (`plugin_restore` from a bus handler) to return, and
     /// waiting on would hold both until that stop's deadline.
     func withLifecycleLockUnlessStopping(
-        _ what: String, caller: String? = nil, refusingWhileStarting: Bool = true, _ body: () throws(KernelError) -> Void
+        _ what: String, caller: String? = nil, _ body: () throws(KernelError) -> Void
     ) throws(KernelError) {
         let calling = caller.flatMap { name in records.first { $0.name == name } }
         while true {
@@ -211,7 +213,7 @@ extension Kernel {
             let ran = try lifecycleLock.withLockIfAvailable { _ throws(KernelError) -> Bool in
                 // Asked again under the lock: a stop that took it and let it go requested first.
                 guard !isShutdownRequested else { return false }
-                if refusingWhileStarting { try refuseWhileStarting(what) }
+                try refuseWhileStarting(what)
                 try body()
                 return true
             }

@@ -48,9 +48,10 @@ public final class Kernel: Sendable {
     let lifecycleLock = Mutex<Void>(())
     /// True while ``start()`` runs (set under ``lifecycleLock``): a reload, deploy, canary or
     /// restore then is refused (``refuseWhileStarting(_:)``). ``start()`` does not hold the lock
-    /// (a plugin's start hook may ask for a restore), and a reload that came in meanwhile (SIGHUP
-    /// is handled before start; the api serves operations once it is up) initialised a plugin
-    /// start() was still initialising: two instances, the first never stopped.
+    /// for its whole run (it would hold every hook a started plugin's thread waits on), and a
+    /// reload that came in meanwhile (SIGHUP is handled before start; the api serves operations
+    /// once it is up) initialised a plugin start() was still initialising: two instances, the
+    /// first never stopped.
     let starting = Atomic<Bool>(false)
     /// Snapshots running, by plugin name (``snapshot(plugin:into:)``): a reload, deploy, canary
     /// or restore that would stop one of those plugins is refused meanwhile (its stop waited
