@@ -148,7 +148,11 @@ extension ConsciencePlugin {
         let started = DispatchTime.now()
         let evaluation: Evaluation
         do {
-            evaluation = try engine.withLock { engine throws(ConscienceError) in try engine.evaluate(text) }
+            // A copy of the rules, evaluated outside the lock: evaluations (up to max_text_length
+            // each) ran one at a time on this direct subscription, and rule changes and health
+            // waited behind them.
+            let rules = engine.withLock { $0 }
+            evaluation = try rules.evaluate(text)
         } catch {
             metrics.refused.increment()
             throw error

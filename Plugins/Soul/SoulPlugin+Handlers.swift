@@ -77,7 +77,7 @@ extension SoulPlugin {
         let now = Date()
         let (entity, _, created) = try store.modify(name, create: true, at: now) { e in
             if let trust { try e.setTrust(trust, at: now) }
-            if let rate { try e.setDecayRate(rate) }
+            if let rate { try e.setDecayRate(rate, at: now) }
         }
         try changed(entity)
         return Reply.json(EntityView(entity), status: created ? 201 : 200)

@@ -108,4 +108,28 @@ import Testing
         #expect(next.attention.expectationMet == true)
         #expect(throws: ConsciousnessError.self) { try restored.restore(Data("{}".utf8), at: 0) }
     }
+
+    /// Restored values are data: out-of-range predictions and levels are clamped (1e308 made the
+    /// next text's surprise infinite and the error NaN for good, and every later snapshot, and so
+    /// every backup and hand-over, failed to encode), and a format this build does not know is
+    /// refused (a deploy going back to an older build must not misread a newer file).
+    @Test func restoredValuesAreClampedAndAnUnknownFormatIsRefused() throws {
+        let c = Consciousness()
+        _ = try c.process("morning URGENT!!! I think about the morning today", at: 0)
+        var saved = try #require(try JSONSerialization.jsonObject(with: c.snapshot(at: 1)) as? [String: Any])
+        #expect(saved["format"] as? Int == 1)
+        saved["expected"] = [1e308, 1e308, 1e308, 1e308, 1e308]
+        saved["higherOrderLevel"] = 1e308
+        let restored = Consciousness()
+        try restored.restore(try JSONSerialization.data(withJSONObject: saved), at: 2)
+        for i in 0..<3 { _ = try restored.process("coffee and emails, round \(i)", at: 3 + Double(i)) }
+        let levels = restored.levels(at: 10)
+        #expect(levels.prediction.confidence.isFinite)
+        #expect((0...1).contains(levels.higherOrder.level))
+        _ = try restored.snapshot(at: 10)
+        saved["format"] = 2
+        #expect(throws: ConsciousnessError.self) {
+            try Consciousness().restore(try JSONSerialization.data(withJSONObject: saved), at: 2)
+        }
+    }
 }

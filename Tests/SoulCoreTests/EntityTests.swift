@@ -30,6 +30,19 @@ import Testing
         #expect(SoulEntity.boost(empathy: e.empathy) == 0)
     }
 
+    /// A new decay rate starts from when it is set: the decay owed so far is settled at the old
+    /// one (10 days at 0.01 set to 0.5 took 0.5 x 10 from trust at the next decay).
+    @Test func aNewDecayRateCountsFromWhenItIsSet() throws {
+        var e = try SoulEntity(name: "bob", at: now)
+        try e.setTrust(1, at: now)
+        let later = now.addingTimeInterval(10 * 86_400)
+        try e.setDecayRate(0.5, at: later)
+        _ = e.decay(at: later)
+        #expect(abs(e.trust - 0.9) < 1e-9, "\(e.trust)")
+        _ = e.decay(at: later.addingTimeInterval(86_400))
+        #expect(abs(e.trust - 0.4) < 1e-9, "\(e.trust)")
+    }
+
     @Test func anEmpathyOfExactlyThreeTenthsIsNoPenalty() throws {
         var e = try SoulEntity(name: "bob", at: now)
         // (7 + 3·2 + 1·2) / 5 tenths = 0.3.
@@ -52,7 +65,7 @@ import Testing
         #expect(throws: SoulError(.invalid, "trust: expected a number from 0 to 1, found 1.5")) { try e.setTrust(1.5, at: now) }
         #expect(throws: SoulError(.invalid, "trust: expected a number from 0 to 1, found nan")) { try e.setTrust(.nan, at: now) }
         #expect(throws: SoulError(.invalid, "decay_rate: expected a number from 0 to 1 (per day), found -0.1")) {
-            try e.setDecayRate(-0.1)
+            try e.setDecayRate(-0.1, at: Date())
         }
         #expect(throws: SoulError(.invalid, "memory_id: expected 1 to 128 characters, found 0")) { try e.link(memory: "") }
         // SQLite keeps bound text only up to a NUL: "m\u{0}x" was linked as "m".

@@ -19,6 +19,13 @@ extension Consciousness {
         } catch {
             throw ConsciousnessError(.invalid, "snapshot: not a consciousness snapshot: \(error)")
         }
+        // A build going back to an older one (a deploy rolled back) must not misread a newer
+        // format (HandOverCapable's contract); files without one are format 1.
+        if let format = saved.format, format != SavedState.currentFormat {
+            throw ConsciousnessError(
+                .invalid,
+                "snapshot: format \(format), which this build (format \(SavedState.currentFormat)) does not know")
+        }
         let settings = self.settings
         state.withLock { $0 = State(settings: settings, saved: saved, at: now) }
     }
@@ -26,6 +33,9 @@ extension Consciousness {
 
 /// What a snapshot holds.
 struct SavedState: Codable {
+    /// The format this build writes (absent in files written before formats were numbered).
+    static let currentFormat = 1
+    var format: Int?
     var processed: Int
     var broadcasts: Int
     var recentBroadcasts: Double
@@ -39,7 +49,7 @@ struct SavedState: Codable {
 extension State {
     func saved(at now: Double) -> SavedState {
         SavedState(
-            processed: processed, broadcasts: workspace.broadcasts,
+            format: SavedState.currentFormat, processed: processed, broadcasts: workspace.broadcasts,
             recentBroadcasts: workspace.load(at: now, halfLife: settings.activityHalfLife), current: workspace.current,
             attention: attention.saved, higherOrderLevel: higherOrder.level, expected: prediction.expected,
             error: prediction.error)

@@ -25,7 +25,8 @@ public struct HigherOrderThought: Sendable {
     /// A restored state.
     init(rate: Double, level: Double?) {
         self.rate = rate
-        self.level = level
+        // Restored data: a level lies in [0, 1].
+        self.level = level.flatMap { $0.isFinite ? min(max($0, 0), 1) : nil }
     }
 
     /// One text's score and its inputs.

@@ -22,7 +22,11 @@ public struct Prediction: Sendable {
     /// A restored state.
     init(rate: Double, expected: [Double]?, error: Double) {
         self.rate = rate
-        self.expected = expected?.count == 5 ? expected : nil
+        // Restored data is not trusted: features lie in [0, 1], and 1e308 made the next text's
+        // surprise infinite and the error NaN for good (every reply, backup and hand-over failed).
+        self.expected = expected.flatMap { values in
+            values.count == 5 && values.allSatisfy(\.isFinite) ? values.map { min(max($0, 0), 1) } : nil
+        }
         self.error = error.isFinite ? min(max(error, 0), 1) : 0.5
     }
 

@@ -158,8 +158,11 @@ public struct SoulEntity: Sendable, Equatable {
 
     /// Sets the decay rate per day.
     /// - Throws: ``SoulError`` `.invalid` when `value` is outside [0, 1].
-    public mutating func setDecayRate(_ value: Double) throws(SoulError) {
+    /// The decay owed so far is settled at the old rate first: a new rate applied to all the
+    /// days since the last decay (100 days at 0.01 set to 0.5 took trust to 0 at the next decay).
+    public mutating func setDecayRate(_ value: Double, at now: Date) throws(SoulError) {
         try Self.check(decayRate: value)
+        _ = decay(at: now)
         decayRate = value
     }
 
