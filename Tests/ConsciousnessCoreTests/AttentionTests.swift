@@ -18,6 +18,14 @@ import Testing
         #expect(try focus("The Quick brown") == "quick")
     }
 
+    /// A focus keeps the first 64 letters of its word: the patterns remember up to 40 000 foci
+    /// (and every snapshot holds them), and texts each one new long word held gigabytes.
+    @Test func aFocusKeepsTheFirst64Letters() throws {
+        let long = String(repeating: "ab", count: 2_000)
+        #expect(try focus("short \(long) words") == String(long.prefix(64)))
+        #expect(try focus("Élan \(String(repeating: "é", count: 100))") == String(repeating: "é", count: 64))
+    }
+
     @Test func shiftsAreCountedWhenTheFocusChanges() throws {
         let c = Consciousness()
         let steps = try ["alpha", "alpha", "beta", "alpha"].enumerated().map { try c.process($1, at: Double($0)).attention }

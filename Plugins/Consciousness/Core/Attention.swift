@@ -128,8 +128,11 @@ public struct Attention: Sendable {
     /// A count read from a snapshot, within 0...2^53 (beyond it a JSON number is not exact anyway).
     static func restoredCount(_ n: Int) -> Int { min(max(n, 0), 1 << 53) }
 
+    /// Letters a focus keeps (the first ones of a longer word).
+    static let maxFocusScalars = 64
+
     /// The focus of a text (nil when no word is left): the first longest word, letters only,
-    /// lower-cased, that is not a stopword.
+    /// lower-cased, that is not a stopword; its first ``maxFocusScalars`` letters.
     static func focus(of input: TextInput) -> String? {
         var best: String?
         var bestLength = 0
@@ -139,7 +142,15 @@ public struct Attention: Sendable {
             for i in word where scalars[i].isLetter { letters += 1 }
             guard letters > bestLength else { continue }
             var kept = String.UnicodeScalarView()
-            for i in word where scalars[i].isLetter { kept.append(input.isASCII ? scalars[i].lowercased : scalars[i]) }
+            var keptCount = 0
+            for i in word where scalars[i].isLetter {
+                // At most ``maxFocusScalars``: a focus is remembered in the patterns (up to
+                // 40 000 names) and every snapshot, and texts each one new word of max_text_length
+                // letters held gigabytes.
+                guard keptCount < maxFocusScalars else { break }
+                kept.append(input.isASCII ? scalars[i].lowercased : scalars[i])
+                keptCount += 1
+            }
             let candidate = input.isASCII ? String(kept) : String(kept).lowercased()
             guard !stopwords.contains(candidate) else { continue }
             best = candidate
