@@ -172,13 +172,6 @@ final class PendingTail: Sendable {
         state.withLock { state in for (seq, terms) in items { state.add(seq: seq, terms: terms) } }
     }
 
-    /// Takes out items added by a write transaction that did not commit (new rows only: never
-    /// retired, so nothing else of the tail's state refers to them).
-    func forget(_ seqs: [Int64]) {
-        guard !seqs.isEmpty else { return }
-        state.withLock { state in for seq in seqs where state.retiredAt[seq] == nil { state.index.remove(seq) } }
-    }
-
     /// Replaces everything with the pending items of a database just opened or restored.
     func load(_ items: [(Int64, String)]) {
         state.withLock { state in

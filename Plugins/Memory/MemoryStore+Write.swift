@@ -2,7 +2,6 @@ import Foundation
 import GRDB
 import MemoryCore
 import PluginReplies
-import Synchronization
 
 /// What storing one item did.
 struct StoreOutcome: Sendable {
@@ -99,35 +98,13 @@ extension MemoryStore {
         // With `allow` no item of the batch looks for a near-duplicate among the others: the
         // tail takes them together after the inserts (``PendingTail/add(_:)``).
         let together = settings.duplicates == .allow
-        // The rows this batch inserted, taken out of the tail again should its transaction not
-        // commit (a `reject` batch whose second item is a duplicate left its first in the tail,
-        // counted in the BM25 statistics of pending items, until its seq was used again).
-        let inserted = InsertedRows()
-        let outcomes: [StoreOutcome]
-        do {
-            outcomes = try await storeTransaction(
-                items, ids: ids, terms: terms, now: now, together: together, inserted: inserted, events: events)
-        } catch {
-            tail.forget(inserted.seqs.withLock { $0 })
-            throw error
-        }
-        pendingCommitted()
-        return outcomes
-    }
-
-    /// ``store(_:events:)``'s write transaction; `inserted` gets the seq of each row it inserts.
-    private func storeTransaction(
-        _ items: [NewItem], ids: [String], terms: [TermCounts], now: Date, together: Bool, inserted: InsertedRows,
-        events: ItemEvents?
-    ) async throws -> [StoreOutcome] {
-        try await eventWrite(events: events) { [self] db in
+        let outcomes = try await eventWrite(events: events) { [self] db in
             let last = try Self.lastSeq(db)
             var outcomes: [StoreOutcome] = []
             var added: [(seq: Int64, terms: TermCounts)] = []
             if together { added.reserveCapacity(items.count) }
             for (index, item) in items.enumerated() {
                 let outcome = try insert(db, item, id: ids[index], now: now, terms: terms[index]) { seq in
-                    if seq > last { inserted.seqs.withLock { $0.append(seq) } }
                     if together { added.append((seq, terms[index])) } else { tail.add(seq: seq, terms: terms[index]) }
                 }
                 events?.append(
@@ -139,6 +116,8 @@ extension MemoryStore {
             for layer in Set(items.map(\.layer)) { _ = try enforceCapacity(db, layer: layer, events: events) }
             return outcomes
         }
+        pendingCommitted()
+        return outcomes
     }
 
     /// The largest `seq` of `items` (0 when empty). Every row inserted after it in the writer's
@@ -535,9 +514,4 @@ extension MemoryStore {
             return !gone.isEmpty
         }
     }
-}
-
-/// The seqs of the rows a store's write transaction inserted (``MemoryStore/store(_:events:)``).
-final class InsertedRows: Sendable {
-    let seqs = Mutex<[Int64]>([])
 }

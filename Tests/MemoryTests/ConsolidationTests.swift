@@ -178,20 +178,6 @@ import Testing
         #expect(try await allowing.list(.init(), limit: 10).count == 2)
     }
 
-    /// A `reject` batch refused for a duplicate stores nothing, and leaves nothing of its
-    /// other items in the pending tail (the first item of it stayed there, in the BM25
-    /// statistics of pending items, until its seq was used again).
-    @Test func aRejectedBatchLeavesNothingInThePendingTail() async throws {
-        var settings = MemorySettings()
-        settings.duplicates = .reject
-        let (store, _, _) = try makeStore(settings)
-        _ = try await store.put(item(text))
-        let held = store.tail.held
-        #expect(await status { _ = try await store.store([item("a fresh thought about the river"), item(near)]) } == 409)
-        #expect(store.tail.held == held)
-        #expect(try await store.list(.init(), limit: 10).count == 1)
-    }
-
     @Test func consolidationMergesPlantedDuplicatesAndKeepsNearMisses() async throws {
         var settings = MemorySettings()
         settings.duplicates = .allow
