@@ -51,8 +51,7 @@ extension Kernel {
         hosts.withLock { $0.append(host) }
         defer { host.invalidate() }
         let deadline = config.hooks.initialize
-        host.hookDeadline.store(
-            DispatchTime.now().uptimeNanoseconds &+ UInt64(max(0, deadline.wholeNanoseconds)), ordering: .releasing)
+        host.hookDeadline.store(Self.uptimeDeadline(deadline), ordering: .releasing)
         let context = UnsafeSendable(host.opaque)
         let outcome = Mutex<Result<(Int32, String), IsolationFailure>?>(nil)
         let done = DispatchSemaphore(value: 0)

@@ -55,7 +55,7 @@ extension Kernel {
         // What `hook_time_left` answers while the hook runs (lifecycle hooks of one plugin run
         // one at a time, on its queue); cleared as it returns.
         let host = record.with { $0.host }
-        let due = DispatchTime.now().uptimeNanoseconds &+ UInt64(max(0, deadline.wholeNanoseconds))
+        let due = Self.uptimeDeadline(deadline)
         record.queue.async {
             host?.hookDeadline.store(due, ordering: .releasing)
             let result = CrashContext.running(plugin: plugin.value, what: hookLabel.value) { work.value() }
